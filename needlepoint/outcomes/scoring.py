@@ -1,0 +1,623 @@
+"""Exact scoring of patient-reported outcome instruments from their data files.
+
+Each instrument is described by one JSON file in ``needlepoint/outcomes/instruments/`` (items, options in
+published order with their points, scoring rule, missing-item rule, rounding, range, direction, MCID/MDC with
+sources). This module loads and validates those files and scores a list of answers exactly, using rational
+arithmetic so that published rounding rules (e.g. the ODI's 16/45 = 35.5 %) are reproduced without binary
+floating-point surprises.
+
+Answers are given in item order. For a choice item the answer is the 0-based index of the chosen option in the
+published order (for yes/no items 1 means yes); for a 0-N numeric item the answer is the number itself; for a
+measurement item (pressure pain threshold) the answer is the measured value; ``None`` means unanswered.
+
+Pure Python: imports nothing from Django.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+INSTRUMENTS_DIR = Path(__file__).parent / "instruments"
+
+DIRECTIONS = ("higher_is_worse", "higher_is_better")
+MCID_UNITS = ("points", "percent")
+MISSING_RULES = ("none", "max_missing", "min_answered")
+ROUNDING_METHODS = ("none", "truncate")
+SCORING_RULES = ("sum", "percent_of_answered_max", "dash", "mean", "subscale_sum")
+
+
+class InstrumentDataError(ValueError):
+    """An instrument data file is malformed; the message names the file and the entry."""
+
+
+class ScoringError(ValueError):
+    """A set of answers cannot be scored; the message says why in words a clinician can act on."""
+
+    def __init__(self, instrument: str, reason: str, item: str | None = None) -> None:
+        super().__init__(f"{instrument}: {reason}")
+        self.instrument = instrument
+        self.reason = reason
+        self.item = item
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer option of a choice item, in published order, with the points it scores."""
+
+    label: str
+    points: Fraction
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question of an instrument: a choice, a whole-number scale (0-N) or a measurement."""
+
+    id: str
+    label: str
+    wording: str | None
+    kind: str  # "choice", "numeric" or "measurement"
+    options: tuple[Option, ...]
+    minimum: Fraction
+    maximum: Fraction
+    exclusive_min: bool
+    scored: bool
+    module: str | None
+    subscale: str | None
+
+    def points(self, answer: Fraction) -> Fraction:
+        """Points scored by a validated answer (option index, number, or measurement)."""
+        return self.options[int(answer)].points if self.kind == "choice" else answer
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A change threshold (MCID or MDC) with its unit and source."""
+
+    value: float
+    unit: str  # "points" on the instrument's own scale, or "percent" change from baseline
+    source: str
+    population: str | None = None
+    why: str | None = None
+
+
+@dataclass(frozen=True)
+class Band:
+    """A published interpretation band; a total belongs to the last band whose ``minimum`` it reaches."""
+
+    minimum: float
+    label: str
+    published: str
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A loaded, validated instrument definition."""
+
+    code: str
+    name: str
+    version: str
+    licence: Mapping[str, Any]
+    recall_period: str
+    items: tuple[Item, ...]
+    answer_counts: tuple[int, ...]
+    scoring: Mapping[str, Any]
+    missing: Mapping[str, Any]
+    rounding: Mapping[str, Any]
+    scale_range: tuple[float, float]
+    direction: str
+    unit: str
+    mcid: Threshold | None
+    mcid_alternatives: tuple[Threshold, ...]
+    mdc: Threshold | None
+    bands: tuple[Band, ...]
+    loinc: str | None
+    rates_change: bool
+    sources: tuple[str, ...]
+    unverified: tuple[str, ...]
+    modules: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def core_items(self) -> tuple[Item, ...]:
+        """Scored items outside the optional modules: the ones the total is computed from."""
+        return tuple(i for i in self.items if i.scored and i.module is None)
+
+
+@dataclass(frozen=True)
+class Score:
+    """The result of scoring one completed instrument."""
+
+    instrument: str
+    total: float
+    subscales: dict[str, float]
+    unit: str
+    items_answered: int
+    band: str | None
+    scale_range: tuple[float, float]
+    direction: str
+    unscored_items: dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- loading and validation
+
+
+def _fail(where: str, message: str) -> InstrumentDataError:
+    return InstrumentDataError(f"{where}: {message}")
+
+
+def _require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in data:
+        raise _fail(where, f"missing required field '{key}'")
+    value = data[key]
+    # bool is an int subclass; a JSON true where a number belongs is a data error
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise _fail(where, f"field '{key}' must be {kind}, not a boolean")
+    if not isinstance(value, kind):
+        raise _fail(where, f"field '{key}' must be of type {kind}, got {type(value).__name__}")
+    return value
+
+
+def _number(value: Any, where: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _fail(where, f"expected a finite number, got {value!r}")
+    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+
+
+def _parse_options(raw: Any, option_sets: Mapping[str, Any], where: str) -> tuple[Option, ...]:
+    if isinstance(raw, str):
+        if raw not in option_sets:
+            raise _fail(where, f"unknown option set '{raw}'")
+        raw = option_sets[raw]
+    if not isinstance(raw, list) or not raw:
+        raise _fail(where, "'options' must be a non-empty list or the name of an option set")
+    options = []
+    for index, entry in enumerate(raw):
+        at = f"{where} option {index}"
+        if not isinstance(entry, dict):
+            raise _fail(at, "each option must be an object with 'label' and 'points'")
+        options.append(Option(_require(entry, "label", str, at), _number(entry.get("points"), at)))
+    return tuple(options)
+
+
+def _parse_item(raw: Any, option_sets: Mapping[str, Any], where: str) -> Item:
+    if not isinstance(raw, dict):
+        raise _fail(where, "each item must be an object")
+    item_id = _require(raw, "id", str, where)
+    where = f"{where} ('{item_id}')"
+    kinds = [k for k in ("options", "numeric", "measurement") if k in raw]
+    if len(kinds) != 1:
+        raise _fail(where, "an item needs exactly one of 'options', 'numeric' or 'measurement'")
+    options: tuple[Option, ...] = ()
+    exclusive_min = False
+    if kinds[0] == "options":
+        options = _parse_options(raw["options"], option_sets, where)
+        low, high = Fraction(0), Fraction(len(options) - 1)
+    else:
+        spec = _require(raw, kinds[0], dict, where)
+        low, high = _number(spec.get("min"), where + " min"), _number(spec.get("max"), where + " max")
+        exclusive_min = bool(spec.get("exclusive_min", False))
+        if kinds[0] == "numeric" and (low.denominator != 1 or high.denominator != 1):
+            raise _fail(where, "a numeric item's min and max must be whole numbers")
+        if low >= high:
+            raise _fail(where, "min must be below max")
+    wording = raw.get("wording")
+    if wording is not None and not isinstance(wording, str):
+        raise _fail(where, "'wording' must be text or null")
+    kind = {"options": "choice", "numeric": "numeric", "measurement": "measurement"}[kinds[0]]
+    return Item(
+        id=item_id,
+        label=_require(raw, "label", str, where),
+        wording=wording,
+        kind=kind,
+        options=options,
+        minimum=low,
+        maximum=high,
+        exclusive_min=exclusive_min,
+        scored=bool(raw.get("scored", True)),
+        module=raw.get("module"),
+        subscale=raw.get("subscale"),
+    )
+
+
+def _parse_threshold(raw: Any, where: str, default_unit: str | None = None) -> Threshold | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _fail(where, "must be an object or null")
+    unit = raw.get("unit", default_unit)
+    if unit not in MCID_UNITS:
+        raise _fail(where, f"'unit' must be one of {MCID_UNITS}, got {unit!r}")
+    value = _number(raw.get("value"), where + " value")
+    if value <= 0:
+        raise _fail(where, "value must be positive (a size of change, direction applied separately)")
+    source = _require(raw, "source", str, where)
+    if not source.strip():
+        raise _fail(where, "'source' must not be empty")
+    return Threshold(float(value), unit, source, raw.get("population"), raw.get("why"))
+
+
+def _parse_bands(raw: Any, where: str) -> tuple[Band, ...]:
+    if not isinstance(raw, list):
+        raise _fail(where, "'bands' must be a list (empty when none is published)")
+    bands = []
+    for index, entry in enumerate(raw):
+        at = f"{where} band {index}"
+        if not isinstance(entry, dict):
+            raise _fail(at, "each band must be an object")
+        minimum = float(_number(entry.get("min"), at + " min"))
+        bands.append(Band(minimum, _require(entry, "label", str, at), _require(entry, "published", str, at)))
+    if any(b.minimum <= a.minimum for a, b in itertools.pairwise(bands)):
+        raise _fail(where, "bands must be in ascending order of 'min'")
+    return tuple(bands)
+
+
+def _parse_rule(raw: Any, allowed: tuple[str, ...], key: str, where: str) -> Mapping[str, Any]:
+    if not isinstance(raw, dict):
+        raise _fail(where, f"'{key}' must be an object")
+    rule = raw.get("rule", raw.get("method"))
+    if rule not in allowed:
+        raise _fail(where, f"'{key}' rule must be one of {allowed}, got {rule!r}")
+    for text_key in ("description", "source"):
+        _require(raw, text_key, str, f"{where} {key}")
+    return MappingProxyType(dict(raw))
+
+
+def _parse_counts(raw: Any, item_count: int, where: str) -> tuple[int, ...]:
+    valid = isinstance(raw, list) and raw and all(type(c) is int and 1 <= c <= item_count for c in raw)
+    if not valid:
+        raise _fail(where, f"'answer_counts' must list whole numbers between 1 and {item_count}")
+    return tuple(raw)
+
+
+def _parse_instrument(data: Any, where: str) -> Instrument:
+    if not isinstance(data, dict):
+        raise _fail(where, "the file must hold one JSON object")
+    code = _require(data, "code", str, where)
+    option_sets = data.get("option_sets", {})
+    raw_items = _require(data, "items", list, where)
+    items = tuple(_parse_item(raw, option_sets, f"{where} item {n + 1}") for n, raw in enumerate(raw_items))
+    ids = [i.id for i in items]
+    if len(set(ids)) != len(ids):
+        raise _fail(where, "item ids must be unique")
+    scale = _require(data, "range", dict, where)
+    direction = _require(data, "direction", str, where)
+    if direction not in DIRECTIONS:
+        raise _fail(where, f"'direction' must be one of {DIRECTIONS}")
+    counts = _parse_counts(data.get("answer_counts", [len(items)]), len(items), where)
+    sources = tuple(_require(data, "sources", list, where))
+    if not sources:
+        raise _fail(where, "'sources' must not be empty")
+    instrument = Instrument(
+        code=code,
+        name=_require(data, "name", str, where),
+        version=_require(data, "version", str, where),
+        licence=MappingProxyType(_require(data, "licence", dict, where)),
+        recall_period=_require(data, "recall_period", str, where),
+        items=items,
+        answer_counts=counts,
+        scoring=_parse_rule(_require(data, "scoring", dict, where), SCORING_RULES, "scoring", where),
+        missing=_parse_rule(_require(data, "missing", dict, where), MISSING_RULES, "missing", where),
+        rounding=_parse_rule(_require(data, "rounding", dict, where), ROUNDING_METHODS, "rounding", where),
+        scale_range=(
+            float(_number(scale.get("min"), where + " range min")),
+            float(_number(scale.get("max"), where + " range max")),
+        ),
+        direction=direction,
+        unit=_require(data, "unit", str, where),
+        mcid=_parse_threshold(data.get("mcid"), f"{where} mcid"),
+        mcid_alternatives=tuple(
+            _parse_threshold(alt, f"{where} mcid_alternatives {n}")  # type: ignore[misc]
+            for n, alt in enumerate(data.get("mcid_alternatives", []))
+        ),
+        mdc=_parse_threshold(data.get("mdc"), f"{where} mdc", default_unit="points"),
+        bands=_parse_bands(data.get("bands", []), where),
+        loinc=data.get("loinc"),
+        rates_change=bool(data.get("rates_change", False)),
+        sources=sources,
+        unverified=tuple(data.get("unverified", [])),
+        modules=MappingProxyType(dict(data.get("modules", {}))),
+    )
+    _check_structure(instrument, where)
+    return instrument
+
+
+def _check_structure(instrument: Instrument, where: str) -> None:
+    modules = {i.module for i in instrument.items if i.module is not None}
+    if modules != set(instrument.modules):
+        declared = sorted(instrument.modules)
+        raise _fail(where, f"items name modules {sorted(modules)} but 'modules' declares {declared}")
+    if not instrument.core_items:
+        raise _fail(where, "an instrument needs at least one scored item outside the modules")
+    if instrument.missing["rule"] != "none":
+        _require(instrument.missing, "value", int, f"{where} missing")
+    if instrument.rounding["method"] == "truncate":
+        _require(instrument.rounding, "decimals", int, f"{where} rounding")
+    if instrument.rates_change and instrument.mcid is not None:
+        raise _fail(where, "an instrument that itself rates change has no MCID against a baseline")
+    low, high = _theoretical_range(instrument)
+    if (float(low), float(high)) != instrument.scale_range:
+        raise _fail(
+            where,
+            f"declared range {instrument.scale_range} does not match what the items and scoring rule "
+            f"can produce ({float(low)}, {float(high)})",
+        )
+    if instrument.bands and instrument.bands[0].minimum != instrument.scale_range[0]:
+        raise _fail(where, "the first band must start at the bottom of the range")
+
+
+def _item_point_range(item: Item) -> tuple[Fraction, Fraction]:
+    if item.kind == "choice":
+        points = [o.points for o in item.options]
+        return min(points), max(points)
+    return item.minimum, item.maximum
+
+
+def _theoretical_range(instrument: Instrument) -> tuple[Fraction, Fraction]:
+    items = instrument.core_items
+    lows, highs = zip(*(_item_point_range(i) for i in items), strict=True)
+    rule = instrument.scoring["rule"]
+    if rule == "sum":
+        return sum(lows, Fraction(0)), _capped_sum_max(instrument, items)
+    if rule == "percent_of_answered_max":
+        return Fraction(100) * min(lows) / max(highs), Fraction(100)
+    if rule == "dash":
+        return (min(lows) - 1) * 25, (max(highs) - 1) * 25
+    if rule == "mean":
+        return min(lows), max(highs)
+    low = high = Fraction(0)
+    for sub in _subscales(instrument, where="range check"):
+        members = [i for i in items if i.subscale == sub["id"]]
+        divisor = Fraction(sub["divisor"])
+        low += sum((_item_point_range(i)[0] for i in members), Fraction(0)) / divisor
+        high += sum((_item_point_range(i)[1] for i in members), Fraction(0)) / divisor
+    return low, high
+
+
+def _capped_sum_max(instrument: Instrument, items: tuple[Item, ...]) -> Fraction:
+    """Highest possible sum when groups of items share a ceiling (MIDAS day counts)."""
+    by_id = {i.id: _item_point_range(i)[1] for i in items}
+    total = sum(by_id.values(), Fraction(0))
+    for limit in instrument.scoring.get("shared_limits", []):
+        unknown = [i for i in limit.get("items", []) if i not in by_id]
+        if unknown or "max" not in limit or "why" not in limit:
+            raise _fail(instrument.code, f"shared limit {limit!r} needs scored 'items', 'max' and 'why'")
+        group = sum((by_id[i] for i in limit["items"]), Fraction(0))
+        total -= max(Fraction(0), group - Fraction(limit["max"]))
+    return total
+
+
+def _subscales(instrument: Instrument, where: str) -> list[Mapping[str, Any]]:
+    subs = instrument.scoring.get("subscales")
+    at = f"{instrument.code} {where}"
+    if not isinstance(subs, list) or not subs:
+        raise _fail(at, "rule 'subscale_sum' needs a non-empty 'subscales' list")
+    for sub in subs:
+        if not isinstance(sub, dict) or not isinstance(sub.get("id"), str):
+            raise _fail(at, "each subscale needs an 'id'")
+        if _number(sub.get("divisor"), f"{at} subscale {sub['id']} divisor") <= 0:
+            raise _fail(at, f"subscale {sub['id']}: divisor must be positive")
+    ids = {sub["id"] for sub in subs}
+    stray = [i.id for i in instrument.core_items if i.subscale not in ids]
+    if stray:
+        raise _fail(at, f"items {stray} belong to no declared subscale")
+    return subs
+
+
+def _load_file(path: Path) -> Instrument:
+    where = f"instruments/{path.name}"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise _fail(where, f"not valid JSON ({exc})") from exc
+    instrument = _parse_instrument(data, where)
+    if path.stem != instrument.code.lower():
+        raise _fail(where, f"file name must be the lower-case code ('{instrument.code.lower()}.json')")
+    return instrument
+
+
+@functools.cache
+def instruments() -> Mapping[str, Instrument]:
+    """All instrument definitions, validated, keyed by code (e.g. 'NDI'); loaded once and cached."""
+    loaded = {}
+    for path in sorted(INSTRUMENTS_DIR.glob("*.json")):
+        instrument = _load_file(path)
+        loaded[instrument.code] = instrument
+    return MappingProxyType(loaded)
+
+
+def instrument(code: str) -> Instrument:
+    """The definition of one instrument by its code (case-insensitive); ScoringError if unknown."""
+    found = instruments().get(code.upper()) if isinstance(code, str) else None
+    if found is None:
+        known = ", ".join(sorted(instruments()))
+        raise ScoringError(str(code), f"unknown instrument code; known codes are {known}")
+    return found
+
+
+# ---------------------------------------------------------------- answers
+
+
+def _as_exact(instrument: Instrument, item: Item, answer: Any) -> Fraction:
+    where = f"item {item.id} ({item.label})"
+    if isinstance(answer, bool) or not isinstance(answer, int | float) or not math.isfinite(answer):
+        raise ScoringError(instrument.code, f"{where}: answer {answer!r} is not a number", item.id)
+    value = Fraction(repr(answer)) if isinstance(answer, float) else Fraction(answer)
+    if item.kind != "measurement" and value.denominator != 1:
+        raise ScoringError(instrument.code, f"{where}: answer {answer!r} must be a whole number", item.id)
+    too_low = value <= item.minimum if item.exclusive_min else value < item.minimum
+    if too_low or value > item.maximum:
+        raise ScoringError(instrument.code, f"{where}: {_out_of_range(item, answer)}", item.id)
+    return value
+
+
+def _out_of_range(item: Item, answer: Any) -> str:
+    if item.kind == "choice":
+        return f"answer {answer!r} is not one of the options (0 to {len(item.options) - 1})"
+    low = f"above {_plain(item.minimum)}" if item.exclusive_min else f"from {_plain(item.minimum)}"
+    return f"answer {answer!r} is outside the accepted values ({low} to {_plain(item.maximum)})"
+
+
+def _plain(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else str(float(value))
+
+
+def _read_answers(instrument: Instrument, answers: Sequence[Any]) -> list[Fraction | None]:
+    if isinstance(answers, str | bytes) or not isinstance(answers, Sequence):
+        raise ScoringError(instrument.code, "answers must be a list in item order")
+    if len(answers) not in instrument.answer_counts:
+        expected = " or ".join(str(c) for c in instrument.answer_counts)
+        raise ScoringError(instrument.code, f"expected {expected} answers in item order, got {len(answers)}")
+    padded = list(answers) + [None] * (len(instrument.items) - len(answers))
+    return [
+        None if answer is None else _as_exact(instrument, item, answer)
+        for item, answer in zip(instrument.items, padded, strict=True)
+    ]
+
+
+def _check_missing(instrument: Instrument, answered: int, missing: list[Item]) -> None:
+    rule, limit = instrument.missing["rule"], instrument.missing.get("value")
+    names = ", ".join(i.label for i in missing)
+    if rule == "none" and missing:
+        raise ScoringError(
+            instrument.code,
+            f"cannot be scored: every item must be answered; unanswered: {names}",
+            missing[0].id,
+        )
+    if rule == "max_missing" and (len(missing) > limit or answered == 0):
+        raise ScoringError(
+            instrument.code,
+            f"cannot be scored: {len(missing)} items unanswered ({names}); "
+            f"the published rule allows at most {limit}",
+            missing[0].id,
+        )
+    if rule == "min_answered" and answered < limit:
+        raise ScoringError(
+            instrument.code,
+            f"cannot be scored: at least {limit} of {len(instrument.core_items)} items must be answered; "
+            f"{answered} were",
+        )
+
+
+# ---------------------------------------------------------------- scoring rules
+
+
+def _sum(points: list[Fraction]) -> Fraction:
+    return sum(points, Fraction(0))
+
+
+def _percent_of_answered_max(points: list[Fraction], items: list[Item]) -> Fraction:
+    possible = sum((_item_point_range(i)[1] for i in items), Fraction(0))
+    return sum(points, Fraction(0)) / possible * 100
+
+
+def _dash(points: list[Fraction]) -> Fraction:
+    return (sum(points, Fraction(0)) / len(points) - 1) * 25
+
+
+def _mean(points: list[Fraction]) -> Fraction:
+    return sum(points, Fraction(0)) / len(points)
+
+
+def _subscale_values(instrument: Instrument, answered: dict[str, Fraction]) -> dict[str, Fraction]:
+    values = {}
+    for sub in _subscales(instrument, where="scoring"):
+        members = [i.id for i in instrument.core_items if i.subscale == sub["id"]]
+        values[sub["id"]] = sum((answered[i] for i in members), Fraction(0)) / Fraction(sub["divisor"])
+    return values
+
+
+def _compute_total(
+    instrument: Instrument, answered: dict[str, Fraction]
+) -> tuple[Fraction, dict[str, Fraction]]:
+    rule = instrument.scoring["rule"]
+    items = [i for i in instrument.core_items if i.id in answered]
+    points = [answered[i.id] for i in items]
+    if rule == "subscale_sum":
+        subscales = _subscale_values(instrument, answered)
+        return sum(subscales.values(), Fraction(0)), subscales
+    if rule == "percent_of_answered_max":
+        return _percent_of_answered_max(points, items), {}
+    if rule == "sum":
+        _check_shared_limits(instrument, answered)
+        return _sum(points), {}
+    return (_dash(points) if rule == "dash" else _mean(points)), {}
+
+
+def _check_shared_limits(instrument: Instrument, answered: dict[str, Fraction]) -> None:
+    for limit in instrument.scoring.get("shared_limits", []):
+        together = sum((answered.get(i, Fraction(0)) for i in limit["items"]), Fraction(0))
+        if together > limit["max"]:
+            raise ScoringError(
+                instrument.code,
+                f"items {' and '.join(limit['items'])} add up to {_plain(together)}, more than "
+                f"{limit['max']}: {limit['why']}",
+                limit["items"][-1],
+            )
+
+
+def _score_modules(instrument: Instrument, values: list[Fraction | None]) -> dict[str, Fraction]:
+    """Optional modules (QuickDASH work, sport) are scored only when offered, and then need every item."""
+    scores = {}
+    for module, label in instrument.modules.items():
+        members = [(i, v) for i, v in zip(instrument.items, values, strict=True) if i.module == module]
+        given = [i.points(v) for i, v in members if v is not None]
+        if not given:
+            continue
+        if len(given) != len(members):
+            raise ScoringError(
+                instrument.code,
+                f"{label}: all {len(members)} items must be answered to score the module; {len(given)} were",
+            )
+        scores[module] = _dash(given) if instrument.scoring["rule"] == "dash" else _sum(given)
+    return scores
+
+
+def _round(value: Fraction, rounding: Mapping[str, Any]) -> float:
+    if rounding["method"] == "truncate":
+        scale = 10 ** rounding["decimals"]
+        return math.trunc(value * scale) / scale
+    return float(value)
+
+
+def _band(instrument: Instrument, total: float) -> str | None:
+    label = None
+    for band in instrument.bands:
+        if total >= band.minimum:
+            label = band.label
+    return label
+
+
+def score(instrument_code: str, answers: Sequence[int | float | None]) -> Score:
+    """Score one instrument from answers in item order; raises ScoringError when it cannot be scored."""
+    defn = instrument(instrument_code)
+    values = _read_answers(defn, answers)
+    by_id = {item.id: value for item, value in zip(defn.items, values, strict=True)}
+    core = defn.core_items
+    answered = {i.id: i.points(by_id[i.id]) for i in core if by_id[i.id] is not None}  # type: ignore[arg-type]
+    _check_missing(defn, len(answered), [i for i in core if by_id[i.id] is None])
+    total, subscales = _compute_total(defn, answered)
+    subscales.update(_score_modules(defn, values))
+    rounded = _round(total, defn.rounding)
+    if not defn.scale_range[0] <= rounded <= defn.scale_range[1]:
+        # cannot happen with a validated data file; guards against a scoring-rule bug reaching a record
+        raise AssertionError(f"{defn.code} total {rounded} outside {defn.scale_range}")
+    unscored = {i.id: float(by_id[i.id]) for i in defn.items if not i.scored and by_id[i.id] is not None}  # type: ignore[arg-type]
+    return Score(
+        instrument=defn.code,
+        total=rounded,
+        subscales={name: _round(value, defn.rounding) for name, value in subscales.items()},
+        unit=defn.unit,
+        items_answered=len(answered),
+        band=_band(defn, rounded),
+        scale_range=defn.scale_range,
+        direction=defn.direction,
+        unscored_items=unscored,
+    )
