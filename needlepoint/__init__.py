@@ -1,0 +1,1 @@
+"""Needlepoint: an open-source clinical system for dry-needling clinics."""

@@ -1,0 +1,100 @@
+"""The one access helper: every fetch of a patient-scoped object goes through here.
+
+It filters by the user's clinic (so another clinic's records look exactly like missing ones), checks the
+role's capability, and records the read in the audit trail. Views and API endpoints never call
+``Model.objects.get()`` on patient data themselves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import Http404
+
+from needlepoint.accounts import audit
+from needlepoint.accounts.roles import Capability
+
+if TYPE_CHECKING:
+    from needlepoint.accounts.models import Membership
+    from needlepoint.patients.models import Patient
+
+M = TypeVar("M", bound=models.Model)
+
+
+class AccessDenied(PermissionDenied):
+    """The user's role does not allow this; the message says which capability was missing."""
+
+
+def require(membership: Membership | None, capability: Capability) -> Membership:
+    """The membership, if it holds ``capability``; otherwise refuse (and record the refusal)."""
+    if membership is None:
+        raise AccessDenied("You are not a member of any clinic.")
+    if not membership.can(capability):
+        audit.record("denied", summary=f"missing {capability.value}", clinic_id=membership.clinic_id)
+        raise AccessDenied(f"Your role ({membership.get_role_display()}) does not allow this.")
+    return membership
+
+
+def scoped(membership: Membership, queryset: models.QuerySet[M], capability: Capability) -> models.QuerySet[M]:
+    """``queryset`` limited to the membership's clinic, after checking the capability."""
+    require(membership, capability)
+    return queryset.filter(clinic_id=membership.clinic_id)
+
+
+def patients_for(membership: Membership, capability: Capability = Capability.VIEW_DEMOGRAPHICS):
+    """The clinic's patients that this membership may list."""
+    from needlepoint.patients.models import Patient
+
+    return scoped(membership, Patient.objects.all(), capability)
+
+
+def get_patient(
+    membership: Membership,
+    patient_id: int | str,
+    capability: Capability = Capability.VIEW_DEMOGRAPHICS,
+    *,
+    for_update: bool = False,
+) -> Patient:
+    """One patient of the membership's clinic, read-audited; 404 for anyone else's."""
+    queryset = patients_for(membership, capability)
+    if for_update:
+        queryset = queryset.select_for_update()
+    patient = _get_or_404(queryset, patient_id)
+    audit.record("read", patient, summary=f"patient ({capability.value})")
+    return patient
+
+
+def get_record(
+    membership: Membership,
+    queryset: models.QuerySet[M],
+    pk: int | str,
+    capability: Capability = Capability.VIEW_CLINICAL,
+    *,
+    patient_id: int | str | None = None,
+    for_update: bool = False,
+) -> M:
+    """One patient-scoped record of the membership's clinic (optionally of one patient), read-audited."""
+    queryset = scoped(membership, queryset, capability)
+    if patient_id is not None:
+        queryset = queryset.filter(patient_id=_as_int(patient_id))
+    if for_update:
+        queryset = queryset.select_for_update()
+    obj = _get_or_404(queryset, pk)
+    audit.record("read", obj)
+    return obj
+
+
+def _as_int(value: int | str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise Http404("Not found") from exc
+
+
+def _get_or_404(queryset: models.QuerySet[M], pk: int | str) -> M:
+    try:
+        return queryset.get(pk=_as_int(pk))
+    except queryset.model.DoesNotExist as exc:
+        raise Http404("Not found") from exc

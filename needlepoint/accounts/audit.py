@@ -1,0 +1,99 @@
+"""The audit trail: one mechanism that records every create, read and update of patient data.
+
+Writes are caught by one ``post_save`` receiver for every model that declares ``audit_trail = True``;
+reads are recorded by the access helper (``needlepoint.accounts.access``) through ``record``. Who acted
+comes from ``current_actor``, set once per request by middleware (pages), by token authentication (API),
+by the patient-link views, or by the ``needlepoint`` command, so no view writes audit entries by hand.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.db.models.signals import post_save
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting now, and from where."""
+
+    user_id: int | None
+    clinic_id: int | None
+    via: str  # web, api, cli, link
+    client_address: str | None = None
+    label: str = ""
+
+
+_current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
+
+
+def current_actor() -> Actor | None:
+    """The actor of the request or command being served, if any."""
+    return _current_actor.get()
+
+
+@contextmanager
+def acting_as(actor: Actor) -> Iterator[Actor]:
+    """Run a block with ``actor`` as the one recorded in the audit trail."""
+    token = _current_actor.set(actor)
+    try:
+        yield actor
+    finally:
+        _current_actor.reset(token)
+
+
+def record(
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    summary: str = "",
+    patient_id: int | None = None,
+    clinic_id: int | None = None,
+    object_type: str = "",
+    object_id: str = "",
+) -> None:
+    """Append one audit entry for ``action`` on ``obj`` by the current actor."""
+    from needlepoint.accounts.models import AuditEntry
+
+    actor = current_actor()
+    if obj is not None:
+        object_type = object_type or obj._meta.label
+        object_id = object_id or str(obj.pk)
+        patient_id = patient_id if patient_id is not None else _patient_id_of(obj)
+        clinic_id = clinic_id if clinic_id is not None else getattr(obj, "clinic_id", None)
+    AuditEntry.objects.create(
+        clinic_id=clinic_id if clinic_id is not None else (actor.clinic_id if actor else None),
+        user_id=actor.user_id if actor else None,
+        actor_label=(actor.label if actor else "system")[:150],
+        action=action,
+        object_type=object_type[:60],
+        object_id=object_id[:40],
+        patient_id=patient_id,
+        summary=summary[:300],
+        via=actor.via if actor else "system",
+        client_address=actor.client_address if actor else None,
+    )
+
+
+def _patient_id_of(obj: models.Model) -> int | None:
+    """The patient a record belongs to (a patient is its own)."""
+    if obj._meta.label == "patients.Patient":
+        return obj.pk
+    return getattr(obj, "patient_id", None)
+
+
+def _on_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool, **_: Any) -> None:
+    if raw or not getattr(sender, "audit_trail", False):
+        return
+    describe = getattr(instance, "audit_summary", None)
+    record("create" if created else "update", instance, summary=describe() if describe else "")
+
+
+def connect_signals() -> None:
+    """Attach the write receiver once, at start-up."""
+    post_save.connect(_on_save, dispatch_uid="needlepoint_audit_on_save")

@@ -1,0 +1,73 @@
+"""Request middleware: who is acting (clinic membership and audit actor) and the sign-in requirement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+
+from needlepoint.accounts import audit
+
+# Paths anyone may open: the sign-in page, static files, patients' own link pages and the public
+# handout. The API authenticates each request with a token instead of a session.
+PUBLIC_PREFIXES = ("/login/", "/static/", "/p/", "/about-dry-needling/", "/api/", "/healthz")
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The client's address as the server saw it (a proxy must set REMOTE_ADDR correctly)."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class ClinicContextMiddleware:
+    """Sets ``request.membership`` (the clinic role the user acts under) and the audit actor."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.membership = None  # type: ignore[attr-defined]
+        user = request.user
+        if user.is_authenticated:
+            request.membership = _membership_for(request)  # type: ignore[attr-defined]
+        membership = request.membership  # type: ignore[attr-defined]
+        actor = audit.Actor(
+            user_id=user.pk if user.is_authenticated else None,
+            clinic_id=membership.clinic_id if membership else None,
+            via="web",
+            client_address=client_address(request),
+            label=user.get_username() if user.is_authenticated else "anonymous",
+        )
+        with audit.acting_as(actor):
+            return self.get_response(request)
+
+
+def _membership_for(request: HttpRequest):  # type: ignore[no-untyped-def]
+    memberships = list(request.user.active_memberships())
+    chosen = request.session.get("membership_id")
+    for membership in memberships:
+        if membership.pk == chosen:
+            return membership
+    return memberships[0] if memberships else None
+
+
+class LoginRequiredMiddleware:
+    """Every page needs a signed-in user, except the public prefixes above.
+
+    A form posted after the session expired is turned back to the sign-in page before any view runs,
+    so nothing is saved, and the page says why.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated or request.path.startswith(PUBLIC_PREFIXES):
+            return self.get_response(request)
+        params = {"next": request.get_full_path()}
+        if request.method == "POST" or request.COOKIES.get(settings.SESSION_COOKIE_NAME):
+            params["expired"] = "1"
+        if request.headers.get("HX-Request"):
+            return JsonResponse({"error": "Your session has expired. Sign in again."}, status=401)
+        return HttpResponseRedirect(f"{settings.LOGIN_URL}?{urlencode(params)}")

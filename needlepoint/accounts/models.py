@@ -1,0 +1,165 @@
+"""Clinics, users, memberships (one role per clinic), API tokens, login throttling and the audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+from needlepoint.accounts.roles import Capability, Role, role_can
+
+
+class Clinic(models.Model):
+    """A clinic: every patient-scoped row carries its clinic, so an access check is one filter."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    mrn_prefix = models.CharField(max_length=6, default="NP", help_text="Prefix of generated MRNs")
+    next_mrn_number = models.PositiveBigIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who signs in: clinician, front desk or clinic admin (the role lives on the membership)."""
+
+    def active_memberships(self) -> models.QuerySet[Membership]:
+        """The memberships this user can act under, first clinic first."""
+        return self.memberships.filter(is_active=True).select_related("clinic").order_by("clinic_id")
+
+
+class Membership(models.Model):
+    """A user's one role in one clinic, with the professional details a clinician's note carries."""
+
+    class Profession(models.TextChoices):
+        PHYSICAL_THERAPIST = "physical_therapist", "Physical therapist"
+        CHIROPRACTOR = "chiropractor", "Chiropractor"
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=20, choices=[(r.value, r.value.replace("_", " ").title()) for r in Role])
+    profession = models.CharField(max_length=30, choices=Profession.choices, blank=True)
+    licence_number = models.CharField(max_length=60, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "clinic"], name="one_role_per_clinic")]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_full_name() or self.user.username} ({self.get_role_display()}, {self.clinic})"
+
+    def can(self, capability: Capability) -> bool:
+        """Whether this membership's role holds a capability."""
+        return self.is_active and role_can(self.role, capability)
+
+    @property
+    def display_name(self) -> str:
+        """Name with profession and licence, as a signed note shows its clinician."""
+        name = self.user.get_full_name() or self.user.username
+        if self.role == Role.CLINICIAN and self.profession:
+            detail = self.get_profession_display()
+            if self.licence_number:
+                detail += f", licence {self.licence_number}"
+            return f"{name} ({detail})"
+        return name
+
+
+class ApiToken(models.Model):
+    """A per-user API token; only its SHA-256 hash is stored, the token itself is shown once."""
+
+    PREFIX = "np_"
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12, help_text="First characters, so the user can tell tokens apart")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
+
+    @staticmethod
+    def hash_token(raw: str) -> str:
+        """The stored form of a raw token."""
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def generate_raw(cls) -> str:
+        """A new unguessable token string."""
+        return cls.PREFIX + secrets.token_urlsafe(32)
+
+
+class LoginFailure(models.Model):
+    """One failed sign-in, kept to throttle guessing by username and by address."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    client_address = models.GenericIPAddressField(null=True, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.client_address} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class AuditQuerySet(models.QuerySet):
+    """Audit entries can be added and read, never changed or removed (also enforced by database triggers)."""
+
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError("Audit entries cannot be changed")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise PermissionError("Audit entries cannot be deleted")
+
+
+class AuditEntry(models.Model):
+    """One read or write of patient data: who, what, which object, when and from where. Append-only."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Create"
+        READ = "read", "Read"
+        UPDATE = "update", "Update"
+        SEARCH = "search", "Search"
+        EXPORT = "export", "Export"
+        LOGIN = "login", "Sign in"
+        LOGIN_FAILED = "login_failed", "Failed sign-in"
+        LOGOUT = "logout", "Sign out"
+        DENIED = "denied", "Access refused"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True, help_text="Who acted when not a user")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=40, blank=True)
+    patient_id = models.BigIntegerField(null=True, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    via = models.CharField(max_length=10, default="web", help_text="web, api, cli or patient link")
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["clinic", "-at"], name="audit_clinic_time"),
+            models.Index(fields=["clinic", "patient_id", "-at"], name="audit_clinic_patient"),
+        ]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None:
+            raise PermissionError("Audit entries cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError("Audit entries cannot be deleted")

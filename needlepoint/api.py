@@ -1,0 +1,139 @@
+"""The JSON API at /api/v1/: django-ninja, OpenAPI at /api/v1/openapi.json.
+
+Each request authenticates with a personal API token (``Authorization: Bearer np_…``) or the browser
+session, and then runs under the same membership, access helper and audit trail as the pages.
+Errors are JSON: ``{"detail": "…", "errors": {field: [messages]}}``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from needlepoint.accounts import audit
+from needlepoint.accounts.middleware import _membership_for, client_address
+from needlepoint.accounts.models import ApiToken
+
+
+class TokenAuth(HttpBearer):
+    """A personal API token, looked up by its hash; revoked tokens and inactive memberships are refused."""
+
+    def authenticate(self, request: HttpRequest, token: str):  # type: ignore[no-untyped-def]
+        found = (
+            ApiToken.objects.select_related("membership__clinic", "user")
+            .filter(token_hash=ApiToken.hash_token(token), revoked_at__isnull=True)
+            .first()
+        )
+        if found is None or not found.membership.is_active or not found.user.is_active:
+            return None
+        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        request.membership = found.membership  # type: ignore[attr-defined]
+        request.user = found.user
+        audit._current_actor.set(
+            audit.Actor(found.user_id, found.membership.clinic_id, "api", client_address(request), found.user.username)
+        )
+        return found.user
+
+
+class SessionAuth(APIKeyCookie):
+    """The signed-in browser session (CSRF-checked), for the pages' own scripts."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key: str | None):  # type: ignore[no-untyped-def]
+        if not request.user.is_authenticated:
+            return None
+        membership = _membership_for(request)
+        if membership is None:
+            return None
+        request.membership = membership  # type: ignore[attr-defined]
+        return request.user
+
+
+api = NinjaAPI(
+    title="Needlepoint API",
+    version="1",
+    description=__doc__ or "",
+    auth=[TokenAuth(), SessionAuth()],
+    urls_namespace="api-v1",
+)
+
+
+def _error(request: HttpRequest, status: int, detail: str, errors: dict | None = None) -> HttpResponse:
+    body: dict[str, object] = {"detail": detail}
+    if errors:
+        body["errors"] = errors
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    if hasattr(exc, "error_dict"):
+        errors = {field: [str(m) for e in errs for m in e.messages] for field, errs in exc.error_dict.items()}
+        detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+        return _error(request, 400, detail, errors)
+    return _error(request, 400, " ".join(exc.messages))
+
+
+@api.exception_handler(NinjaValidationError)
+def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors: dict[str, list[str]] = {}
+    for item in exc.errors:
+        field = ".".join(str(p) for p in item.get("loc", [])[1:]) or "body"
+        errors.setdefault(field, []).append(item.get("msg", "invalid"))
+    return _error(request, 422, "The request does not match the schema.", errors)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "Not found.")
+
+
+@api.exception_handler(PermissionDenied)
+def on_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _error(request, 403, str(exc) or "Your role does not allow this.")
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "Authenticate with an API token: Authorization: Bearer <token>.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, str(exc))
+
+
+def _register_routers() -> None:
+    from needlepoint.accounts.api import router as accounts_router
+    from needlepoint.patients.api import router as patients_router
+
+    api.add_router("/", accounts_router)
+    api.add_router("/patients", patients_router)
+    for module_name, prefix in (
+        ("needlepoint.atlas.api", "/atlas"),
+        ("needlepoint.visits.api", "/visits"),
+        ("needlepoint.outcomes.api", "/outcomes"),
+        ("needlepoint.insights.api", "/insights"),
+    ):
+        module = _optional_module(module_name)
+        if module is not None:
+            api.add_router(prefix, module.router)
+
+
+def _optional_module(name: str):  # type: ignore[no-untyped-def]
+    """An app's API module, once that app has one (apps are added one capability at a time)."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(name) is None:
+        return None
+    return importlib.import_module(name)
+
+
+_register_routers()

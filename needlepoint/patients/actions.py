@@ -1,0 +1,293 @@
+"""Every write of patient, screening, consent and episode data: one function per action.
+
+Each action owns its transaction, checks the invariants, and leaves the audit entry to the one
+audit mechanism (models with ``audit_trail``). Bad input raises ``ValidationError`` with a message per
+field and changes nothing. Views and API endpoints call these and nothing else to write.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from needlepoint.accounts.access import require
+from needlepoint.accounts.models import Clinic, Membership
+from needlepoint.accounts.roles import Capability
+from needlepoint.patients import screening_rules
+from needlepoint.patients.conditions import conditions, icd10_for
+from needlepoint.patients.consent import current_consent_text
+from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
+
+DEMOGRAPHIC_FIELDS = (
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address",
+    "emergency_contact",
+)
+MRN_PATTERN = re.compile(r"^[A-Za-z0-9-]{3,30}$")
+
+
+def _check_demographics(data: dict[str, Any]) -> None:
+    errors: dict[str, str] = {}
+    for name in ("given_name", "family_name"):
+        if not str(data.get(name) or "").strip():
+            errors[name] = "This name is required."
+    birth = data.get("date_of_birth")
+    if not isinstance(birth, date):
+        errors["date_of_birth"] = "Enter the date of birth."
+    elif birth > timezone.localdate():
+        errors["date_of_birth"] = "The date of birth cannot be in the future."
+    elif birth.year < 1900:
+        errors["date_of_birth"] = "The date of birth is before 1900; check the year."
+    if data.get("sex") and data["sex"] not in Patient.Sex.values:
+        errors["sex"] = "Choose female, male, other or unknown."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _next_mrn(clinic: Clinic) -> str:
+    """The clinic's next MRN, from a counter row locked for the transaction."""
+    locked = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    number = locked.next_mrn_number
+    Clinic.objects.filter(pk=clinic.pk).update(next_mrn_number=number + 1)
+    return f"{locked.mrn_prefix}-{number:07d}"
+
+
+@transaction.atomic
+def register_patient(membership: Membership, data: dict[str, Any], mrn: str = "") -> Patient:
+    """Register a new patient in the membership's clinic; generates the MRN unless one is given."""
+    require(membership, Capability.EDIT_DEMOGRAPHICS)
+    _check_demographics(data)
+    mrn = mrn.strip().upper()
+    if mrn and not MRN_PATTERN.match(mrn):
+        raise ValidationError({"mrn": "An MRN has 3-30 letters, digits or hyphens."})
+    if mrn and Patient.objects.filter(clinic_id=membership.clinic_id, mrn=mrn).exists():
+        raise ValidationError({"mrn": f"MRN {mrn} already belongs to another patient of this clinic."})
+    patient = Patient(clinic_id=membership.clinic_id, mrn=mrn or _next_mrn(membership.clinic))
+    for name in DEMOGRAPHIC_FIELDS:
+        if name in data:
+            setattr(patient, name, data[name] if data[name] is not None else "")
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError as exc:
+        raise ValidationError({"mrn": f"MRN {patient.mrn} already exists in this clinic."}) from exc
+    return patient
+
+
+@transaction.atomic
+def update_patient(membership: Membership, patient_id: int, data: dict[str, Any], expected_version: int) -> Patient:
+    """Change a patient's demographics, refusing if someone else saved first (version mismatch)."""
+    from needlepoint.accounts.access import get_patient
+
+    patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS, for_update=True)
+    if patient.version != expected_version:
+        raise ValidationError(
+            "Someone else changed this patient while you were editing. Reload to see their changes; "
+            "nothing of yours was saved."
+        )
+    merged = {name: getattr(patient, name) for name in DEMOGRAPHIC_FIELDS} | data
+    _check_demographics(merged)
+    for name in DEMOGRAPHIC_FIELDS:
+        setattr(patient, name, merged[name] if merged[name] is not None else "")
+    patient.version += 1
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def record_screening(membership: Membership, patient: Patient, answers: dict[str, Any]) -> Screening:
+    """Record a safety screening; the status comes from the pure screening rules."""
+    require(membership, Capability.EDIT_CLINICAL)
+    _same_clinic(membership, patient)
+    try:
+        result = screening_rules.evaluate_screening(answers)
+    except screening_rules.ScreeningAnswerError as exc:
+        raise ValidationError(list(exc.problems) if hasattr(exc, "problems") else [str(exc)]) from exc
+    return Screening.objects.create(
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        answers=dict(answers),
+        status=result.status,
+        findings=[asdict(f) for f in result.findings],
+        screened_by=membership,
+    )
+
+
+@transaction.atomic
+def acknowledge_precautions(membership: Membership, screening: Screening, note: str) -> Screening:
+    """A clinician acknowledges a screening's precautions with a note saying how they will be managed."""
+    require(membership, Capability.EDIT_CLINICAL)
+    _same_clinic(membership, screening)
+    screening = Screening.objects.select_for_update().get(pk=screening.pk)
+    if screening.status != Screening.Status.CLEARED_WITH_PRECAUTIONS:
+        raise ValidationError("Only a screening cleared with precautions needs an acknowledgement.")
+    if screening.precautions_acknowledged_at is not None:
+        raise ValidationError("These precautions were already acknowledged.")
+    if len(note.strip()) < 5:
+        raise ValidationError({"note": "Say how the precautions will be managed."})
+    screening.precautions_acknowledged_by = membership
+    screening.precautions_acknowledged_at = timezone.now()
+    screening.precautions_note = note.strip()
+    screening.save()
+    return screening
+
+
+@transaction.atomic
+def report_health_change(membership: Membership, patient: Patient, description: str) -> int:
+    """The patient reports a change in health: every current screening stops being current."""
+    require(membership, Capability.EDIT_CLINICAL)
+    _same_clinic(membership, patient)
+    if len(description.strip()) < 3:
+        raise ValidationError({"description": "Describe the change in health."})
+    changed = 0
+    for screening in Screening.objects.select_for_update().filter(patient=patient, invalidated_at__isnull=True):
+        screening.invalidated_at = timezone.now()
+        screening.invalidated_reason = f"Change in health reported: {description.strip()}"[:300]
+        screening.save()
+        changed += 1
+    return changed
+
+
+def _signature_matches(signed_name: str, patient: Patient) -> bool:
+    typed = normalise_name(signed_name)
+    return typed in {
+        normalise_name(patient.full_name),
+        normalise_name(f"{patient.family_name} {patient.given_name}"),
+    }
+
+
+@transaction.atomic
+def record_consent(
+    membership: Membership, patient: Patient, signed_name: str, text_version: int, drawn_signature: str = ""
+) -> Consent:
+    """The patient signs the current consent text by typing their full name."""
+    require(membership, Capability.RECORD_CONSENT)
+    _same_clinic(membership, patient)
+    text = current_consent_text(patient.clinic)
+    if text_version != text.version:
+        raise ValidationError(
+            f"The consent text changed to version {text.version} while this form was open; "
+            "show the patient the current text and sign again."
+        )
+    if not _signature_matches(signed_name, patient):
+        raise ValidationError({"signed_name": f"The signature must be the patient's full name ({patient.full_name})."})
+    if len(drawn_signature) > 50_000:
+        raise ValidationError({"drawn_signature": "The drawn signature is too large."})
+    return Consent.objects.create(
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        text=text,
+        signed_name=signed_name.strip(),
+        drawn_signature=drawn_signature,
+        recorded_by=membership,
+    )
+
+
+@transaction.atomic
+def withdraw_consent(membership: Membership, consent: Consent, reason: str) -> Consent:
+    """Record that the patient withdrew consent (kept on record, never deleted)."""
+    require(membership, Capability.RECORD_CONSENT)
+    _same_clinic(membership, consent)
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    if consent.withdrawn_at is not None:
+        raise ValidationError("This consent was already withdrawn.")
+    consent.withdrawn_at = timezone.now()
+    consent.withdrawal_reason = reason.strip()[:300] or "Withdrawn by the patient"
+    consent.withdrawal_recorded_by = membership
+    consent.save()
+    return consent
+
+
+def _check_episode(patient: Patient, data: dict[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    condition = data.get("condition")
+    if condition not in conditions():
+        errors["condition"] = "Choose a condition from the list."
+    elif data.get("icd10_code") not in icd10_for(condition):
+        errors["icd10_code"] = "Choose an ICD-10-CM code listed for this condition."
+    if data.get("side") not in Episode.Side.values:
+        errors["side"] = "Choose left, right, both sides or central."
+    onset = data.get("onset_date")
+    if not isinstance(onset, date):
+        errors["onset_date"] = "Enter the onset date."
+    elif onset > timezone.localdate():
+        errors["onset_date"] = "The onset date cannot be in the future."
+    elif onset < patient.date_of_birth:
+        errors["onset_date"] = "The onset date is before the patient's birth."
+    code = icd10_for(condition).get(data.get("icd10_code") or "") if condition in conditions() else None
+    if code and code.side and data.get("side") not in (code.side,):
+        errors["icd10_code"] = f"{code.code} is for the {code.side} side; the episode is {data.get('side')}."
+    return errors
+
+
+@transaction.atomic
+def open_episode(membership: Membership, patient: Patient, data: dict[str, Any]) -> Episode:
+    """Open an episode of care; one open episode per condition and side."""
+    require(membership, Capability.EDIT_CLINICAL)
+    _same_clinic(membership, patient)
+    errors = _check_episode(patient, data)
+    if errors:
+        raise ValidationError(errors)
+    duplicate = Episode.objects.filter(
+        patient=patient, condition=data["condition"], side=data["side"], status=Episode.Status.OPEN
+    ).exists()
+    if duplicate:
+        raise ValidationError("This patient already has an open episode for this condition and side.")
+    try:
+        with transaction.atomic():
+            return Episode.objects.create(
+                clinic_id=patient.clinic_id,
+                patient=patient,
+                condition=data["condition"],
+                icd10_code=data["icd10_code"],
+                side=data["side"],
+                onset_date=data["onset_date"],
+                goals=str(data.get("goals") or "").strip(),
+                opened_by=membership,
+            )
+    except IntegrityError as exc:
+        raise ValidationError("This patient already has an open episode for this condition and side.") from exc
+
+
+@transaction.atomic
+def discharge_episode(membership: Membership, episode: Episode, discharge_date: date, reason: str) -> Episode:
+    """Discharge an open episode with its date and reason."""
+    require(membership, Capability.EDIT_CLINICAL)
+    _same_clinic(membership, episode)
+    episode = Episode.objects.select_for_update().get(pk=episode.pk)
+    if episode.status != Episode.Status.OPEN:
+        raise ValidationError("This episode is already discharged.")
+    errors: dict[str, str] = {}
+    if reason not in Episode.DischargeReason.values:
+        errors["reason"] = "Choose goals met, plateau, self-discharged or referred on."
+    if not isinstance(discharge_date, date):
+        errors["discharge_date"] = "Enter the discharge date."
+    elif discharge_date < episode.opened_at.date() and discharge_date < episode.onset_date:
+        errors["discharge_date"] = "The discharge date is before the episode began."
+    elif discharge_date > timezone.localdate():
+        errors["discharge_date"] = "The discharge date cannot be in the future."
+    if errors:
+        raise ValidationError(errors)
+    episode.status = Episode.Status.DISCHARGED
+    episode.discharge_date = discharge_date
+    episode.discharge_reason = reason
+    episode.version += 1
+    episode.save()
+    return episode
+
+
+def _same_clinic(membership: Membership, obj: Any) -> None:
+    """Defence in depth: an object fetched elsewhere must still belong to the acting clinic."""
+    if obj.clinic_id != membership.clinic_id:
+        raise ValidationError("This record belongs to another clinic.")

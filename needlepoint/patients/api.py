@@ -1,0 +1,319 @@
+"""API for patients, screening, consent and episodes: the same actions and access rules as the pages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from needlepoint.accounts.access import get_patient, get_record, patients_for
+from needlepoint.accounts.roles import Capability
+from needlepoint.patients import actions
+from needlepoint.patients.consent import current_consent_text
+from needlepoint.patients.gate import needling_clearance
+from needlepoint.patients.models import Consent, Episode, Patient, Screening
+from needlepoint.patients.search import search_patients
+
+router = Router(tags=["patients"])
+
+
+class PatientIn(Schema):
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    date_of_birth: date
+    sex: str = "unknown"
+    phone: str = Field("", max_length=40)
+    email: str = Field("", max_length=254)
+    address: str = Field("", max_length=300)
+    emergency_contact: str = Field("", max_length=200)
+    mrn: str = Field("", max_length=30, description="Leave empty to generate one")
+
+
+class PatientUpdate(Schema):
+    version: int = Field(description="The version you read; a stale version is refused")
+    given_name: str | None = None
+    family_name: str | None = None
+    date_of_birth: date | None = None
+    sex: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    emergency_contact: str | None = None
+
+
+class PatientOut(Schema):
+    id: int
+    mrn: str
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    sex: str
+    phone: str
+    email: str
+    address: str
+    emergency_contact: str
+    version: int
+
+
+def _patient_out(p: Patient) -> PatientOut:
+    return PatientOut(
+        id=p.pk,
+        mrn=p.mrn,
+        given_name=p.given_name,
+        family_name=p.family_name,
+        date_of_birth=p.date_of_birth,
+        sex=p.sex,
+        phone=p.phone,
+        email=p.email,
+        address=p.address,
+        emergency_contact=p.emergency_contact,
+        version=p.version,
+    )
+
+
+@router.get("", response=list[PatientOut])
+def list_patients(request: HttpRequest, q: str) -> list[PatientOut]:
+    """Search by name start, date of birth (YYYY-MM-DD) or MRN."""
+    from needlepoint.accounts import audit
+
+    found = search_patients(patients_for(request.membership), q)  # type: ignore[attr-defined]
+    audit.record("search", summary=f"patient search ({len(found)} found)", object_type="patients.Patient")
+    return [_patient_out(p) for p in found]
+
+
+@router.post("", response={201: PatientOut})
+def create_patient(request: HttpRequest, body: PatientIn) -> tuple[int, PatientOut]:
+    """Register a patient."""
+    data = body.dict(exclude={"mrn"})
+    patient = actions.register_patient(request.membership, data, mrn=body.mrn)  # type: ignore[attr-defined]
+    return 201, _patient_out(patient)
+
+
+@router.get("/{patient_id}", response=PatientOut)
+def read_patient(request: HttpRequest, patient_id: int) -> PatientOut:
+    """One patient's demographics."""
+    return _patient_out(get_patient(request.membership, patient_id))  # type: ignore[attr-defined]
+
+
+@router.patch("/{patient_id}", response=PatientOut)
+def update_patient(request: HttpRequest, patient_id: int, body: PatientUpdate) -> PatientOut:
+    """Change demographics; refused with 400 if someone else saved since ``version``."""
+    data = {k: v for k, v in body.dict(exclude={"version"}).items() if v is not None}
+    patient = actions.update_patient(request.membership, patient_id, data, body.version)  # type: ignore[attr-defined]
+    return _patient_out(patient)
+
+
+class ClearanceOut(Schema):
+    allowed: bool
+    reasons: list[str]
+
+
+@router.get("/{patient_id}/needling-clearance", response=ClearanceOut)
+def clearance(request: HttpRequest, patient_id: int) -> ClearanceOut:
+    """Whether the patient may be needled now, and why not."""
+    patient = get_patient(request.membership, patient_id, Capability.VIEW_CONSENT_STATUS)  # type: ignore[attr-defined]
+    result = needling_clearance(patient)
+    return ClearanceOut(allowed=result.allowed, reasons=result.reasons)
+
+
+class ScreeningIn(Schema):
+    answers: dict[str, Any]
+
+
+class ScreeningOut(Schema):
+    id: int
+    status: str
+    findings: list[dict[str, Any]]
+    answers: dict[str, Any]
+    screened_at: datetime
+    current: bool
+    precautions_acknowledged_at: datetime | None
+    precautions_note: str
+
+
+def _screening_out(s: Screening) -> ScreeningOut:
+    return ScreeningOut(
+        id=s.pk,
+        status=s.status,
+        findings=s.findings,
+        answers=s.answers,
+        screened_at=s.screened_at,
+        current=s.is_current(),
+        precautions_acknowledged_at=s.precautions_acknowledged_at,
+        precautions_note=s.precautions_note,
+    )
+
+
+@router.post("/{patient_id}/screenings", response={201: ScreeningOut})
+def create_screening(request: HttpRequest, patient_id: int, body: ScreeningIn) -> tuple[int, ScreeningOut]:
+    """Record a safety screening; the status comes from the screening rules."""
+    m = request.membership  # type: ignore[attr-defined]
+    patient = get_patient(m, patient_id, Capability.EDIT_CLINICAL)
+    return 201, _screening_out(actions.record_screening(m, patient, body.answers))
+
+
+@router.get("/{patient_id}/screenings", response=list[ScreeningOut])
+def list_screenings(request: HttpRequest, patient_id: int) -> list[ScreeningOut]:
+    """The patient's screenings, newest first."""
+    patient = get_patient(request.membership, patient_id, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    return [_screening_out(s) for s in Screening.objects.filter(patient=patient).order_by("-screened_at")[:50]]
+
+
+class NoteIn(Schema):
+    note: str
+
+
+@router.post("/{patient_id}/screenings/{screening_id}/acknowledge", response=ScreeningOut)
+def acknowledge(request: HttpRequest, patient_id: int, screening_id: int, body: NoteIn) -> ScreeningOut:
+    """Acknowledge a screening's precautions with a note."""
+    m = request.membership  # type: ignore[attr-defined]
+    screening = get_record(m, Screening.objects.all(), screening_id, Capability.EDIT_CLINICAL, patient_id=patient_id)
+    return _screening_out(actions.acknowledge_precautions(m, screening, body.note))
+
+
+class HealthChangeIn(Schema):
+    description: str
+
+
+@router.post("/{patient_id}/health-change", response=ClearanceOut)
+def health_change(request: HttpRequest, patient_id: int, body: HealthChangeIn) -> ClearanceOut:
+    """Record a reported change in health; returns the clearance afterwards."""
+    m = request.membership  # type: ignore[attr-defined]
+    patient = get_patient(m, patient_id, Capability.EDIT_CLINICAL)
+    actions.report_health_change(m, patient, body.description)
+    result = needling_clearance(patient)
+    return ClearanceOut(allowed=result.allowed, reasons=result.reasons)
+
+
+class ConsentTextOut(Schema):
+    version: int
+    title: str
+    body: str
+    material_risks: list[dict[str, Any]]
+
+
+@router.get("/{patient_id}/consent-text", response=ConsentTextOut)
+def consent_text(request: HttpRequest, patient_id: int) -> ConsentTextOut:
+    """The consent text the patient would sign now."""
+    patient = get_patient(request.membership, patient_id, Capability.RECORD_CONSENT)  # type: ignore[attr-defined]
+    text = current_consent_text(patient.clinic)
+    return ConsentTextOut(version=text.version, title=text.title, body=text.body, material_risks=text.material_risks)
+
+
+class ConsentIn(Schema):
+    signed_name: str = Field(max_length=210)
+    text_version: int
+    drawn_signature: str = ""
+
+
+class ConsentOut(Schema):
+    id: int
+    text_version: int
+    signed_name: str
+    signed_at: datetime
+    withdrawn_at: datetime | None
+    withdrawal_reason: str
+
+
+def _consent_out(c: Consent) -> ConsentOut:
+    return ConsentOut(
+        id=c.pk,
+        text_version=c.text.version,
+        signed_name=c.signed_name,
+        signed_at=c.signed_at,
+        withdrawn_at=c.withdrawn_at,
+        withdrawal_reason=c.withdrawal_reason,
+    )
+
+
+@router.post("/{patient_id}/consents", response={201: ConsentOut})
+def create_consent(request: HttpRequest, patient_id: int, body: ConsentIn) -> tuple[int, ConsentOut]:
+    """Record the patient's consent, signed by typed full name."""
+    m = request.membership  # type: ignore[attr-defined]
+    patient = get_patient(m, patient_id, Capability.RECORD_CONSENT)
+    consent = actions.record_consent(m, patient, body.signed_name, body.text_version, body.drawn_signature)
+    return 201, _consent_out(consent)
+
+
+class WithdrawIn(Schema):
+    reason: str = ""
+
+
+@router.post("/{patient_id}/consents/{consent_id}/withdraw", response=ConsentOut)
+def withdraw(request: HttpRequest, patient_id: int, consent_id: int, body: WithdrawIn) -> ConsentOut:
+    """Record the withdrawal of consent."""
+    m = request.membership  # type: ignore[attr-defined]
+    consent = get_record(
+        m,
+        Consent.objects.select_related("text"),
+        consent_id,
+        Capability.RECORD_CONSENT,
+        patient_id=patient_id,
+    )
+    return _consent_out(actions.withdraw_consent(m, consent, body.reason))
+
+
+class EpisodeIn(Schema):
+    condition: str
+    icd10_code: str
+    side: str
+    onset_date: date
+    goals: str = ""
+
+
+class EpisodeOut(Schema):
+    id: int
+    condition: str
+    condition_label: str
+    icd10_code: str
+    side: str
+    onset_date: date
+    goals: str
+    status: str
+    discharge_date: date | None
+    discharge_reason: str
+
+
+def _episode_out(e: Episode) -> EpisodeOut:
+    return EpisodeOut(
+        id=e.pk,
+        condition=e.condition,
+        condition_label=e.condition_label,
+        icd10_code=e.icd10_code,
+        side=e.side,
+        onset_date=e.onset_date,
+        goals=e.goals,
+        status=e.status,
+        discharge_date=e.discharge_date,
+        discharge_reason=e.discharge_reason,
+    )
+
+
+@router.post("/{patient_id}/episodes", response={201: EpisodeOut})
+def create_episode(request: HttpRequest, patient_id: int, body: EpisodeIn) -> tuple[int, EpisodeOut]:
+    """Open an episode of care."""
+    m = request.membership  # type: ignore[attr-defined]
+    patient = get_patient(m, patient_id, Capability.EDIT_CLINICAL)
+    return 201, _episode_out(actions.open_episode(m, patient, body.dict()))
+
+
+@router.get("/{patient_id}/episodes", response=list[EpisodeOut])
+def list_episodes(request: HttpRequest, patient_id: int) -> list[EpisodeOut]:
+    """The patient's episodes of care."""
+    patient = get_patient(request.membership, patient_id, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    return [_episode_out(e) for e in Episode.objects.filter(patient=patient).order_by("-opened_at")[:100]]
+
+
+class DischargeIn(Schema):
+    discharge_date: date
+    reason: str
+
+
+@router.post("/{patient_id}/episodes/{episode_id}/discharge", response=EpisodeOut)
+def discharge(request: HttpRequest, patient_id: int, episode_id: int, body: DischargeIn) -> EpisodeOut:
+    """Discharge an episode."""
+    m = request.membership  # type: ignore[attr-defined]
+    episode = get_record(m, Episode.objects.all(), episode_id, Capability.EDIT_CLINICAL, patient_id=patient_id)
+    return _episode_out(actions.discharge_episode(m, episode, body.discharge_date, body.reason))

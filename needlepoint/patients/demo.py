@@ -1,0 +1,410 @@
+"""Demo step 1: the clinic, its staff, and patients with screenings, consents and episodes of care."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from needlepoint.accounts.models import Clinic, Membership, User
+from needlepoint.patients.conditions import conditions
+from needlepoint.patients.consent import current_consent_text
+from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
+from needlepoint.patients.screening_rules import evaluate_screening, screening_items
+
+DEMO_USERS: list[dict[str, str]] = [
+    {
+        "username": "pt",
+        "first": "Maya",
+        "last": "Okafor",
+        "role": "clinician",
+        "profession": "physical_therapist",
+        "licence": "PT-40213",
+        "describe": "clinician (physical therapist)",
+    },
+    {
+        "username": "chiro",
+        "first": "Daniel",
+        "last": "Reyes",
+        "role": "clinician",
+        "profession": "chiropractor",
+        "licence": "DC-11872",
+        "describe": "clinician (chiropractor)",
+    },
+    {
+        "username": "desk",
+        "first": "Priya",
+        "last": "Shah",
+        "role": "front_desk",
+        "profession": "",
+        "licence": "",
+        "describe": "front desk",
+    },
+    {
+        "username": "admin",
+        "first": "Helen",
+        "last": "Brooks",
+        "role": "clinic_admin",
+        "profession": "",
+        "licence": "",
+        "describe": "clinic admin",
+    },
+]
+OTHER_CLINIC_USER = {
+    "username": "northside",
+    "first": "Sam",
+    "last": "Lindqvist",
+    "role": "clinician",
+    "profession": "physical_therapist",
+    "licence": "PT-77001",
+}
+
+GIVEN = [
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Elijah",
+    "Sophia",
+    "James",
+    "Isabella",
+    "William",
+    "Mia",
+    "Benjamin",
+    "Charlotte",
+    "Lucas",
+    "Amelia",
+    "Henry",
+    "Harper",
+    "Alexander",
+    "Evelyn",
+    "Daniel",
+    "Abigail",
+    "Michael",
+    "Emily",
+    "Ethan",
+    "Ella",
+    "Sebastian",
+    "Grace",
+    "Jack",
+    "Chloe",
+    "Owen",
+    "Zoe",
+    "Leo",
+    "Nora",
+    "Mateo",
+    "Aisha",
+    "Ravi",
+    "Mei",
+    "Kenji",
+    "Fatima",
+    "Omar",
+    "Ingrid",
+    "Lars",
+    "Sofia",
+    "Diego",
+    "Anika",
+    "Tomas",
+    "Chen",
+    "Yara",
+    "Kofi",
+    "Amara",
+]
+FAMILY = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Okoye",
+    "Novak",
+    "Kowalski",
+    "Haddad",
+    "Tanaka",
+    "Singh",
+    "Muller",
+    "Rossi",
+    "Dubois",
+    "Jensen",
+    "Costa",
+    "Silva",
+    "Murphy",
+    "O'Brien",
+    "Kelly",
+    "Byrne",
+    "Walsh",
+    "Patel",
+    "Kim",
+    "Park",
+    "Cho",
+]
+
+# Condition mix of a dry-needling caseload (neck and low back dominate), weights sum to 100.
+CONDITION_WEIGHTS = {
+    "neck_pain": 26,
+    "low_back_pain": 24,
+    "tension_type_headache": 9,
+    "migraine": 6,
+    "lateral_epicondylalgia": 9,
+    "tendinopathy": 6,
+    "sciatica": 10,
+    "joint_spine_dysfunction": 7,
+    "other": 3,
+}
+GOALS = {
+    "neck_pain": "Turn head fully to check blind spot when driving; sleep through the night without neck pain.",
+    "low_back_pain": "Sit through a working day with pain under 3/10; lift a child without pain.",
+    "tension_type_headache": "Fewer than 4 headache days a month; work at the computer for 2 hours.",
+    "migraine": "Halve monthly migraine days; no missed work days from headache.",
+    "lateral_epicondylalgia": "Grip a kettle and carry shopping without elbow pain.",
+    "tendinopathy": "Return to running 5 km without pain the next morning.",
+    "sciatica": "Walk 30 minutes without leg pain; sit for an hour.",
+    "joint_spine_dysfunction": "Full pain-free movement for daily tasks.",
+    "other": "Reduce pain to allow normal daily activities.",
+}
+BATCH = 2000
+ACKNOWLEDGEMENT_NOTE = "Discussed with patient; needling adjusted: superficial, avoid the affected side, no e-stim."
+
+
+def build(context: Any) -> None:
+    """Create the clinic and staff if missing, then add patients up to the target count."""
+    with transaction.atomic():
+        clinic, _ = Clinic.objects.get_or_create(
+            slug="demo", defaults={"name": "Harbour Street Physio & Chiropractic", "mrn_prefix": "HS"}
+        )
+        context.clinic = clinic
+        for spec in DEMO_USERS:
+            context.memberships[spec["username"]] = _ensure_user(clinic, spec)
+        other, _ = Clinic.objects.get_or_create(
+            slug="northside", defaults={"name": "Northside Sports Clinic", "mrn_prefix": "NS"}
+        )
+        _ensure_user(other, OTHER_CLINIC_USER | {"describe": ""})
+        current_consent_text(clinic)
+    existing = Patient.objects.filter(clinic=clinic).count()
+    missing = max(0, context.target_patients - existing)
+    context.summary["patients_existing"] = existing
+    context.summary["patients_added"] = missing
+    if not missing:
+        return
+    # Advance the generator past patients already built, so extending a clinic stays deterministic.
+    context.rng.seed(f"{context.seed}:{existing}")
+    for start in range(0, missing, BATCH):
+        count = min(BATCH, missing - start)
+        with transaction.atomic():
+            _add_patients(context, clinic, existing + start, count)
+        context.progress("patients", start + count, missing)
+
+
+def _ensure_user(clinic: Clinic, spec: dict[str, str]) -> Membership:
+    from needlepoint.demo import DEMO_PASSWORD
+
+    user = User.objects.filter(username=spec["username"]).first()
+    if user is None:
+        user = User(
+            username=spec["username"],
+            first_name=spec["first"],
+            last_name=spec["last"],
+            email=f"{spec['username']}@example.org",
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+    membership, _ = Membership.objects.get_or_create(
+        user=user,
+        clinic=clinic,
+        defaults={"role": spec["role"], "profession": spec["profession"], "licence_number": spec["licence"]},
+    )
+    return membership
+
+
+def _add_patients(context: Any, clinic: Clinic, first_index: int, count: int) -> None:
+    rng = context.rng
+    today = timezone.localdate()
+    clinicians = [context.memberships["pt"], context.memberships["chiro"]]
+    locked = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    first_number = locked.next_mrn_number
+    Clinic.objects.filter(pk=clinic.pk).update(next_mrn_number=first_number + count)
+    patients = []
+    for offset in range(count):
+        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        birth = today - timedelta(days=rng.randint(18 * 365, 84 * 365))
+        patients.append(
+            Patient(
+                clinic=clinic,
+                mrn=f"{clinic.mrn_prefix}-{first_number + offset:07d}",
+                given_name=given,
+                family_name=family,
+                search_name=normalise_name(f"{family} {given}"),
+                date_of_birth=birth,
+                sex=rng.choice(["female", "male", "female", "male", "other"]),
+                phone=f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                email=f"{given.lower()}.{family.lower().replace(chr(39), '')}{first_index + offset}@example.org",
+            )
+        )
+    Patient.objects.bulk_create(patients, batch_size=BATCH)
+    created = list(Patient.objects.filter(clinic=clinic, mrn__in=[p.mrn for p in patients]).order_by("pk"))
+    context.new_patient_ids.extend(p.pk for p in created)
+    _add_clinical_records(context, clinic, created, clinicians, today)
+
+
+def _screening_answers(rng: Any, patient: Patient, kind: str) -> dict[str, Any]:
+    answers: dict[str, Any] = {item.code: "no" for item in screening_items()}
+    if kind == "not_cleared":
+        answers["needle_phobia"] = "yes"
+    elif kind == "precautions":
+        choice = rng.choice(["anticoagulants", "diabetes", "lymphoedema", "implanted_device", "metal_allergy"])
+        answers[choice] = "yes"
+        details = {
+            "anticoagulants": ("anticoagulant_medication", "apixaban 5 mg twice daily"),
+            "lymphoedema": ("lymphoedema_side", rng.choice(["left", "right"])),
+            "implanted_device": ("implanted_device_type", "pacemaker"),
+            "metal_allergy": ("metal_allergy_metal", "nickel"),
+        }
+        if choice in details:
+            answers[details[choice][0]] = details[choice][1]
+    return answers
+
+
+def _add_clinical_records(
+    context: Any, clinic: Clinic, patients: list[Patient], clinicians: list[Membership], today: date
+) -> None:
+    rng = context.rng
+    text = current_consent_text(clinic)
+    condition_codes = list(CONDITION_WEIGHTS)
+    weights = list(CONDITION_WEIGHTS.values())
+    screenings, consents, episodes = [], [], []
+    now = timezone.now()
+    for index, patient in enumerate(patients):
+        clinician = clinicians[index % 2]
+        first_seen = now - timedelta(days=rng.randint(0, 80), hours=rng.randint(0, 8))
+        roll = rng.random()
+        kind = "not_cleared" if roll < 0.04 else "precautions" if roll < 0.22 else "cleared"
+        answers = _screening_answers(rng, patient, kind)
+        result = evaluate_screening(answers)
+        acknowledged = result.status == "cleared_with_precautions" and rng.random() < 0.85
+        screenings.append(
+            Screening(
+                clinic=clinic,
+                patient=patient,
+                answers=answers,
+                status=result.status,
+                findings=[asdict(f) for f in result.findings],
+                screened_by=clinician,
+                screened_at=first_seen,
+                precautions_acknowledged_by=clinician if acknowledged else None,
+                precautions_acknowledged_at=first_seen + timedelta(minutes=3) if acknowledged else None,
+                precautions_note=ACKNOWLEDGEMENT_NOTE if acknowledged else "",
+            )
+        )
+        if result.status != "not_cleared":
+            consents.append(
+                Consent(
+                    clinic=clinic,
+                    patient=patient,
+                    text=text,
+                    signed_name=patient.full_name,
+                    signed_at=first_seen + timedelta(minutes=5),
+                    recorded_by=clinician,
+                )
+            )
+        condition = rng.choices(condition_codes, weights)[0]
+        code = rng.choice(
+            [c for c in conditions()[condition].icd10 if c.side is None] or list(conditions()[condition].icd10)
+        )
+        side = _side_for(rng, condition)
+        discharged = first_seen < now - timedelta(days=35) and rng.random() < 0.7
+        episodes.append(
+            Episode(
+                clinic=clinic,
+                patient=patient,
+                condition=condition,
+                icd10_code=code.code,
+                side=side,
+                onset_date=(first_seen - timedelta(days=rng.randint(10, 400))).date(),
+                goals=GOALS[condition],
+                opened_by=clinician,
+                opened_at=first_seen,
+                status="discharged" if discharged else "open",
+                discharge_date=(first_seen + timedelta(days=rng.randint(21, 34))).date() if discharged else None,
+                discharge_reason=rng.choices(["goals_met", "plateau", "self_discharged", "referred_on"], [6, 2, 2, 1])[
+                    0
+                ]
+                if discharged
+                else "",
+            )
+        )
+    Screening.objects.bulk_create(screenings, batch_size=BATCH)
+    created_consents = Consent.objects.bulk_create(consents, batch_size=BATCH)
+    Episode.objects.bulk_create(episodes, batch_size=BATCH)
+    _withdraw_one(context, created_consents)
+    context.summary["screenings"] = context.summary.get("screenings", 0) + len(screenings)
+    context.summary["episodes"] = context.summary.get("episodes", 0) + len(episodes)
+
+
+def _side_for(rng: Any, condition: str) -> str:
+    if condition in ("lateral_epicondylalgia", "tendinopathy", "sciatica"):
+        return rng.choice(["left", "right"])
+    if condition in ("neck_pain", "low_back_pain", "tension_type_headache", "migraine"):
+        return rng.choice(["central", "bilateral", "left", "right"])
+    return rng.choice(["left", "right", "central"])
+
+
+def _withdraw_one(context: Any, consents: list[Consent]) -> None:
+    """The demo shows a withdrawn consent: the first batch withdraws its first patient's consent."""
+    if not consents or Consent.objects.filter(clinic=context.clinic, withdrawn_at__isnull=False).exists():
+        return
+    consent = consents[0]
+    Consent.objects.filter(pk=consent.pk).update(
+        withdrawn_at=consent.signed_at + timedelta(days=2),
+        withdrawal_reason="Patient chose exercise therapy only",
+        withdrawal_recorded_by=consent.recorded_by,
+    )
+    context.summary["withdrawn"] = 1

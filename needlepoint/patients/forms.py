@@ -1,0 +1,77 @@
+"""Forms for patient intake pages; the actions re-check every rule on the server."""
+
+from __future__ import annotations
+
+from django import forms
+
+from needlepoint.patients.conditions import condition_choices, conditions
+from needlepoint.patients.models import Episode, Patient
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class PatientForm(forms.Form):
+    """Demographics and contact details."""
+
+    given_name = forms.CharField(max_length=100)
+    family_name = forms.CharField(max_length=100)
+    date_of_birth = forms.DateField(widget=DateInput)
+    sex = forms.ChoiceField(choices=Patient.Sex.choices, initial=Patient.Sex.UNKNOWN)
+    phone = forms.CharField(max_length=40, required=False)
+    email = forms.EmailField(required=False)
+    address = forms.CharField(max_length=300, required=False)
+    emergency_contact = forms.CharField(max_length=200, required=False)
+    mrn = forms.CharField(
+        label="MRN (optional)",
+        max_length=30,
+        required=False,
+        help_text="Leave empty to generate one; enter a number only when bringing a patient from another system.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class ConsentForm(forms.Form):
+    """The patient types their full name to sign the consent text version shown."""
+
+    signed_name = forms.CharField(label="Patient's full name, typed by the patient", max_length=210)
+    text_version = forms.IntegerField(widget=forms.HiddenInput)
+    drawn_signature = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class WithdrawConsentForm(forms.Form):
+    reason = forms.CharField(max_length=300, required=False)
+
+
+class EpisodeForm(forms.Form):
+    """An episode of care for one condition."""
+
+    condition = forms.ChoiceField(choices=condition_choices)
+    icd10_code = forms.ChoiceField(label="ICD-10-CM code")
+    side = forms.ChoiceField(choices=Episode.Side.choices)
+    onset_date = forms.DateField(widget=DateInput)
+    goals = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        choices = []
+        for condition in conditions().values():
+            group = [
+                (c.code, f"{c.code} {c.label}" + ("" if c.verified else " (code unverified)")) for c in condition.icd10
+            ]
+            choices.append((condition.label, group))
+        self.fields["icd10_code"].choices = choices
+
+
+class DischargeForm(forms.Form):
+    discharge_date = forms.DateField(widget=DateInput)
+    reason = forms.ChoiceField(choices=Episode.DischargeReason.choices)
+
+
+class HealthChangeForm(forms.Form):
+    description = forms.CharField(max_length=250, label="What changed")
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="How the precautions will be managed")

@@ -1,0 +1,245 @@
+"""Patients, safety screenings, consent texts and consents, and episodes of care."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from needlepoint.accounts.models import Clinic, Membership
+
+
+def normalise_name(text: str) -> str:
+    """Lower-case, accent-free, single-spaced: the form names are searched in."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.lower().split())
+
+
+class Patient(models.Model):
+    """A patient of one clinic: demographics and contact details, with a generated MRN."""
+
+    audit_trail = True
+
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        UNKNOWN = "unknown", "Unknown"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=30)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    search_name = models.CharField(max_length=210, editable=False)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    emergency_contact = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinic", "mrn"], name="unique_mrn_per_clinic")]
+        indexes = [
+            models.Index(fields=["clinic", "search_name"], name="patient_clinic_name"),
+            models.Index(fields=["clinic", "family_name"], name="patient_clinic_family"),
+            models.Index(fields=["clinic", "date_of_birth"], name="patient_clinic_dob"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.search_name = normalise_name(f"{self.family_name} {self.given_name}")
+        super().save(*args, **kwargs)
+
+    @property
+    def full_name(self) -> str:
+        """Given name then family name, as the patient writes it."""
+        return f"{self.given_name} {self.family_name}"
+
+    def age_on(self, day: date) -> int:
+        """Age in whole years on ``day``."""
+        before_birthday = (day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day)
+        return day.year - self.date_of_birth.year - before_birthday
+
+    def audit_summary(self) -> str:
+        return f"patient {self.mrn}"
+
+
+class PatientRecord(models.Model):
+    """Base for every patient-scoped record: it carries its clinic and patient, and is audited."""
+
+    audit_trail = True
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class Screening(PatientRecord):
+    """A dry-needling safety screening: the answers, the rule result, and any acknowledgement.
+
+    Current for ``SCREENING_VALID_DAYS`` days, or until the patient reports a change in health.
+    """
+
+    class Status(models.TextChoices):
+        CLEARED = "cleared", "Cleared"
+        CLEARED_WITH_PRECAUTIONS = "cleared_with_precautions", "Cleared with precautions"
+        NOT_CLEARED = "not_cleared", "Not cleared"
+
+    answers = models.JSONField()
+    status = models.CharField(max_length=30, choices=Status.choices)
+    findings = models.JSONField(default=list)
+    screened_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    screened_at = models.DateTimeField(default=timezone.now)
+    precautions_acknowledged_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    precautions_acknowledged_at = models.DateTimeField(null=True, blank=True)
+    precautions_note = models.TextField(blank=True)
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+    invalidated_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "-screened_at"], name="screening_patient_time")]
+
+    def __str__(self) -> str:
+        return f"Screening {self.screened_at:%Y-%m-%d}: {self.get_status_display()}"
+
+    @property
+    def expires_at(self):  # type: ignore[no-untyped-def]
+        """When the screening stops being current by age alone."""
+        return self.screened_at + timedelta(days=settings.SCREENING_VALID_DAYS)
+
+    def is_current(self, at=None) -> bool:  # type: ignore[no-untyped-def]
+        """Whether it can still be relied on: not expired, not invalidated by a reported change."""
+        at = at or timezone.now()
+        return self.invalidated_at is None and self.screened_at <= at < self.expires_at
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        """Cleared with precautions, but no clinician has acknowledged them yet."""
+        return self.status == self.Status.CLEARED_WITH_PRECAUTIONS and self.precautions_acknowledged_at is None
+
+    def audit_summary(self) -> str:
+        return f"screening {self.status}"
+
+
+class ConsentText(models.Model):
+    """A version of the clinic's informed-consent text; a new version needs a new consent."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="consent_texts")
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    material_risks = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "version"], name="unique_consent_version"),
+            models.UniqueConstraint(fields=["clinic"], condition=Q(is_current=True), name="one_current_consent_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+
+class Consent(PatientRecord):
+    """A patient's informed consent to dry needling, signed by typed full name, withdrawable."""
+
+    text = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="consents")
+    signed_name = models.CharField(max_length=210)
+    drawn_signature = models.TextField(blank=True, help_text="Optional SVG path of a drawn signature")
+    signed_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.CharField(max_length=300, blank=True)
+    withdrawal_recorded_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "-signed_at"], name="consent_patient_time")]
+
+    def __str__(self) -> str:
+        return f"Consent v{self.text.version} signed {self.signed_at:%Y-%m-%d}"
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+    def audit_summary(self) -> str:
+        return "consent withdrawn" if self.withdrawn_at else "consent signed"
+
+
+class Episode(PatientRecord):
+    """An episode of care for one treated condition, from opening to discharge."""
+
+    class Side(models.TextChoices):
+        LEFT = "left", "Left"
+        RIGHT = "right", "Right"
+        BILATERAL = "bilateral", "Both sides"
+        CENTRAL = "central", "Central / not sided"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISCHARGED = "discharged", "Discharged"
+
+    class DischargeReason(models.TextChoices):
+        GOALS_MET = "goals_met", "Goals met"
+        PLATEAU = "plateau", "Plateau"
+        SELF_DISCHARGED = "self_discharged", "Self-discharged"
+        REFERRED_ON = "referred_on", "Referred on"
+
+    condition = models.CharField(max_length=40)
+    icd10_code = models.CharField("ICD-10-CM", max_length=10)
+    side = models.CharField(max_length=10, choices=Side.choices)
+    onset_date = models.DateField()
+    goals = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    opened_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+    discharge_date = models.DateField(null=True, blank=True)
+    discharge_reason = models.CharField(max_length=20, choices=DischargeReason.choices, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "condition", "side"],
+                condition=Q(status="open"),
+                name="one_open_episode_per_condition_side",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(discharge_date__isnull=False),
+                name="discharged_episode_has_date",
+            ),
+        ]
+        indexes = [models.Index(fields=["clinic", "condition", "status"], name="episode_clinic_condition")]
+
+    def __str__(self) -> str:
+        from needlepoint.patients.conditions import condition_label
+
+        return f"{condition_label(self.condition)} ({self.get_side_display().lower()}), from {self.onset_date}"
+
+    @property
+    def condition_label(self) -> str:
+        from needlepoint.patients.conditions import condition_label
+
+        return condition_label(self.condition)
+
+    def audit_summary(self) -> str:
+        return f"episode {self.condition} {self.status}"

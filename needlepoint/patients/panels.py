@@ -1,0 +1,46 @@
+"""Panels that other apps add to the patient and episode pages.
+
+Each app registers a function returning a template name and its context; the patient page renders them
+in order. This keeps the patients app free of imports from visits and outcomes, and each panel's
+queries bounded in its own app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block on a page: a template and its context."""
+
+    template: str
+    context: dict[str, Any]
+
+
+_patient_panel_makers: list[Callable[[Any], Panel | None]] = []
+_episode_panel_makers: list[Callable[[Any], Panel | None]] = []
+
+
+def register_patient_panel(maker: Callable[[Any], Panel | None]) -> Callable[[Any], Panel | None]:
+    """Decorator: add a panel to the patient page."""
+    _patient_panel_makers.append(maker)
+    return maker
+
+
+def register_episode_panel(maker: Callable[[Any], Panel | None]) -> Callable[[Any], Panel | None]:
+    """Decorator: add a panel to the episode page."""
+    _episode_panel_makers.append(maker)
+    return maker
+
+
+def patient_panels(patient: Any) -> list[Panel]:
+    """The panels for one patient."""
+    return [p for p in (make(patient) for make in _patient_panel_makers) if p is not None]
+
+
+def episode_panels(episode: Any) -> list[Panel]:
+    """The panels for one episode."""
+    return [p for p in (make(episode) for make in _episode_panel_makers) if p is not None]

@@ -1,0 +1,281 @@
+"""Patient pages: search, registration, the patient page, screening, consent and episodes. Thin: they
+parse the form, call one action, and render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from needlepoint.accounts import audit
+from needlepoint.accounts.access import get_patient, get_record, patients_for, require
+from needlepoint.accounts.roles import Capability
+from needlepoint.patients import actions, forms
+from needlepoint.patients.consent import current_consent_text
+from needlepoint.patients.gate import needling_clearance
+from needlepoint.patients.models import Consent, Episode, Screening
+from needlepoint.patients.screening_form import ScreeningForm
+from needlepoint.patients.search import search_patients
+
+RECENT_LIMIT = 20
+
+
+def add_errors(form, exc: ValidationError) -> None:  # type: ignore[no-untyped-def]
+    """Show an action's ValidationError on the form: per field where it names one, else on top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+def patient_list(request: HttpRequest) -> HttpResponse:
+    """Search the clinic's patients by name, date of birth or MRN."""
+    membership = request.membership  # type: ignore[attr-defined]
+    query = request.GET.get("q", "").strip()
+    results = search_patients(patients_for(membership), query) if query else []
+    if query:
+        audit.record("search", summary=f"patient search ({len(results)} found)", object_type="patients.Patient")
+    template = "patients/_results.html" if request.headers.get("HX-Request") else "patients/list.html"
+    return render(request, template, {"query": query, "results": results})
+
+
+def patient_new(request: HttpRequest) -> HttpResponse:
+    """Register a patient."""
+    membership = require(request.membership, Capability.EDIT_DEMOGRAPHICS)  # type: ignore[attr-defined]
+    form = forms.PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k not in ("mrn", "version")}
+        try:
+            patient = actions.register_patient(membership, data, mrn=form.cleaned_data["mrn"])
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"{patient.full_name} registered with MRN {patient.mrn}.")
+            return redirect("patient", patient_id=patient.pk)
+    return render(request, "patients/form.html", {"form": form, "title": "Register a patient"})
+
+
+def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Edit demographics; a save after someone else's is refused, not merged silently."""
+    membership = request.membership  # type: ignore[attr-defined]
+    patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
+    initial = {name: getattr(patient, name) for name in actions.DEMOGRAPHIC_FIELDS} | {"version": patient.version}
+    form = forms.PatientForm(request.POST or None, initial=initial)
+    form.fields["mrn"].disabled = True
+    form.fields["mrn"].initial = patient.mrn
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k in actions.DEMOGRAPHIC_FIELDS}
+        try:
+            actions.update_patient(membership, patient.pk, data, form.cleaned_data.get("version") or 0)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, "Patient details saved.")
+            return redirect("patient", patient_id=patient.pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "title": f"Edit {patient.full_name}", "patient": patient},
+    )
+
+
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The patient page: demographics for everyone; screening, episodes and visits for clinical roles."""
+    membership = request.membership  # type: ignore[attr-defined]
+    patient = get_patient(membership, patient_id)
+    context: dict[str, object] = {"patient": patient}
+    if membership.can(Capability.VIEW_CONSENT_STATUS):
+        clearance = needling_clearance(patient)
+        context["consent"] = clearance.consent
+        context["consent_text"] = current_consent_text(patient.clinic)
+        context["clearance"] = clearance
+        if membership.can(Capability.VIEW_CLINICAL):
+            context["screening"] = clearance.screening
+    if membership.can(Capability.VIEW_CLINICAL):
+        context["episodes"] = list(
+            Episode.objects.filter(patient=patient)
+            .select_related("opened_by__user")
+            .order_by("status", "-opened_at")[:RECENT_LIMIT]
+        )
+        context.update(_clinical_panels(patient))
+    return render(request, "patients/detail.html", context)
+
+
+def _clinical_panels(patient) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Extra panels other apps contribute to the patient page (recent visits, outcomes)."""
+    from needlepoint.patients.panels import patient_panels
+
+    return {"panels": patient_panels(patient)}
+
+
+def screening_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Screen a patient for dry-needling contraindications and precautions."""
+    membership = request.membership  # type: ignore[attr-defined]
+    patient = get_patient(membership, patient_id, Capability.EDIT_CLINICAL)
+    form = ScreeningForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            screening = actions.record_screening(membership, patient, form.answers())
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Screening recorded: {screening.get_status_display()}.")
+            return redirect("screening", patient_id=patient.pk, screening_id=screening.pk)
+    return render(request, "patients/screening_form.html", {"form": form, "patient": patient})
+
+
+def screening_detail(request: HttpRequest, patient_id: int, screening_id: int) -> HttpResponse:
+    """One screening: answers, findings with sources, and the acknowledgement of precautions."""
+    membership = request.membership  # type: ignore[attr-defined]
+    screening = get_record(
+        membership,
+        Screening.objects.select_related("patient", "screened_by__user"),
+        screening_id,
+        patient_id=patient_id,
+    )
+    form = forms.AcknowledgeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        require(membership, Capability.EDIT_CLINICAL)
+        try:
+            actions.acknowledge_precautions(membership, screening, form.cleaned_data["note"])
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, "Precautions acknowledged.")
+            return redirect("screening", patient_id=patient_id, screening_id=screening.pk)
+    return render(
+        request,
+        "patients/screening_detail.html",
+        {
+            "screening": screening,
+            "patient": screening.patient,
+            "form": form,
+            "answers": ScreeningForm.describe_answers(screening.answers),
+        },
+    )
+
+
+def health_change(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The patient reports a change in health: current screenings stop being current."""
+    membership = request.membership  # type: ignore[attr-defined]
+    patient = get_patient(membership, patient_id, Capability.EDIT_CLINICAL)
+    form = forms.HealthChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.report_health_change(membership, patient, form.cleaned_data["description"])
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.warning(request, "Change in health recorded. Screen the patient again before needling.")
+            return redirect("patient", patient_id=patient.pk)
+    return render(
+        request,
+        "patients/simple_form.html",
+        {"form": form, "patient": patient, "title": "Report a change in health"},
+    )
+
+
+def consent_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Show the current consent text and record the patient's typed signature."""
+    membership = request.membership  # type: ignore[attr-defined]
+    patient = get_patient(membership, patient_id, Capability.RECORD_CONSENT)
+    text = current_consent_text(patient.clinic)
+    form = forms.ConsentForm(request.POST or None, initial={"text_version": text.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.record_consent(
+                membership,
+                patient,
+                form.cleaned_data["signed_name"],
+                form.cleaned_data["text_version"],
+                form.cleaned_data.get("drawn_signature") or "",
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, "Consent recorded.")
+            return redirect("patient", patient_id=patient.pk)
+    return render(request, "patients/consent_form.html", {"form": form, "patient": patient, "text": text})
+
+
+def consent_withdraw(request: HttpRequest, patient_id: int, consent_id: int) -> HttpResponse:
+    """Record the withdrawal of a consent."""
+    membership = request.membership  # type: ignore[attr-defined]
+    consent = get_record(
+        membership,
+        Consent.objects.select_related("patient"),
+        consent_id,
+        Capability.RECORD_CONSENT,
+        patient_id=patient_id,
+    )
+    form = forms.WithdrawConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.withdraw_consent(membership, consent, form.cleaned_data["reason"])
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.warning(
+                request, "Consent withdrawn. No needling can be documented until the patient consents again."
+            )
+            return redirect("patient", patient_id=patient_id)
+    return render(
+        request,
+        "patients/simple_form.html",
+        {"form": form, "patient": consent.patient, "title": "Withdraw consent"},
+    )
+
+
+def episode_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Open an episode of care."""
+    membership = request.membership  # type: ignore[attr-defined]
+    patient = get_patient(membership, patient_id, Capability.EDIT_CLINICAL)
+    form = forms.EpisodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            episode = actions.open_episode(membership, patient, form.cleaned_data)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Episode opened: {episode.condition_label}.")
+            return redirect("episode", patient_id=patient.pk, episode_id=episode.pk)
+    return render(
+        request,
+        "patients/simple_form.html",
+        {"form": form, "patient": patient, "title": "Open an episode of care"},
+    )
+
+
+def episode_detail(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+    """An episode: condition, goals, status, discharge; other apps add visits and outcomes."""
+    membership = request.membership  # type: ignore[attr-defined]
+    episode = get_record(
+        membership,
+        Episode.objects.select_related("patient", "opened_by__user"),
+        episode_id,
+        patient_id=patient_id,
+    )
+    form = forms.DischargeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        require(membership, Capability.EDIT_CLINICAL)
+        try:
+            actions.discharge_episode(
+                membership, episode, form.cleaned_data["discharge_date"], form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, "Episode discharged.")
+            return redirect(reverse("episode", args=[patient_id, episode.pk]))
+    from needlepoint.patients.panels import episode_panels
+
+    return render(
+        request,
+        "patients/episode.html",
+        {"episode": episode, "patient": episode.patient, "form": form, "panels": episode_panels(episode)},
+    )

@@ -1,0 +1,58 @@
+"""URL map: pages per app, the JSON API under /api/v1/."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from django.http import HttpResponse
+from django.urls import include, path
+
+from needlepoint.accounts import views as account_views
+from needlepoint.api import api
+from needlepoint.patients import views as patient_views
+
+
+def healthz(request):  # type: ignore[no-untyped-def]
+    """Liveness check for load balancers."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("login/", account_views.login_view, name="login"),
+    path("logout/", account_views.logout_view, name="logout"),
+    path("switch-clinic/", account_views.switch_clinic, name="switch_clinic"),
+    path("account/tokens/", account_views.tokens, name="tokens"),
+    path("audit/", account_views.audit_list, name="audit"),
+    path("audit.csv", account_views.audit_csv, name="audit_csv"),
+    path("healthz", healthz),
+    path("patients/", patient_views.patient_list, name="patients"),
+    path("patients/new/", patient_views.patient_new, name="patient_new"),
+    path("patients/<int:patient_id>/", patient_views.patient_detail, name="patient"),
+    path("patients/<int:patient_id>/edit/", patient_views.patient_edit, name="patient_edit"),
+    path("patients/<int:patient_id>/screening/new/", patient_views.screening_new, name="screening_new"),
+    path(
+        "patients/<int:patient_id>/screening/<int:screening_id>/",
+        patient_views.screening_detail,
+        name="screening",
+    ),
+    path("patients/<int:patient_id>/health-change/", patient_views.health_change, name="health_change"),
+    path("patients/<int:patient_id>/consent/new/", patient_views.consent_new, name="consent_new"),
+    path(
+        "patients/<int:patient_id>/consent/<int:consent_id>/withdraw/",
+        patient_views.consent_withdraw,
+        name="consent_withdraw",
+    ),
+    path("patients/<int:patient_id>/episodes/new/", patient_views.episode_new, name="episode_new"),
+    path("patients/<int:patient_id>/episodes/<int:episode_id>/", patient_views.episode_detail, name="episode"),
+    path("api/v1/", api.urls),
+]
+
+# Apps that serve pages of their own add them here once they have a urls module.
+for app in ("visits", "atlas", "outcomes", "insights"):
+    if importlib.util.find_spec(f"needlepoint.{app}.urls") is not None:
+        urlpatterns.append(path("", include(f"needlepoint.{app}.urls")))
+
+if importlib.util.find_spec("needlepoint.visits.urls") is None:
+    from django.views.generic import RedirectView
+
+    urlpatterns.append(path("", RedirectView.as_view(url="/patients/"), name="home"))
