@@ -156,9 +156,7 @@ def verdict_rom(
         f"Mean gain: {_mean(degrees_gained, '°')}.",
     ]
     if percent_of_normal_gained is not None:
-        details.append(
-            f"Mean gain as a share of normal range: {_mean(percent_of_normal_gained, ' %-points')}."
-        )
+        details.append(f"Mean gain as a share of normal range: {_mean(percent_of_normal_gained, ' %-points')}.")
     limits = (
         missing_follow_up,
         NO_COMPARISON_LIMIT,
@@ -178,9 +176,7 @@ def verdict_rom(
     )
 
 
-def verdict_recovery(
-    condition: str, comparison: SurvivalComparison, *, minimum_n: int = DEFAULT_MINIMUM_N
-) -> Verdict:
+def verdict_recovery(condition: str, comparison: SurvivalComparison, *, minimum_n: int = DEFAULT_MINIMUM_N) -> Verdict:
     """Verdict on "faster healing" from time to discharge with goals met, needled against not needled.
 
     The cohorts were never randomised, so the best this can ever say is an observational association:
@@ -302,9 +298,7 @@ def _recovery_status(comparison: SurvivalComparison, minimum_n: int) -> Status:
     return "supported" if medians_separate and ratio_agrees else "not_supported"
 
 
-def _recovery_headline(
-    status: Status, condition: str, needled: KaplanMeier, other: KaplanMeier, minimum_n: int
-) -> str:
+def _recovery_headline(status: Status, condition: str, needled: KaplanMeier, other: KaplanMeier, minimum_n: int) -> str:
     if status == "not_enough_data" and min(needled.n, other.n) < minimum_n:
         return (
             f"Not enough data for {condition}: the report needs at least {minimum_n} needled and "

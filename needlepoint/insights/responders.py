@@ -55,16 +55,14 @@ class LinearCondition:
         return left >= self.bound if self.comparison == ">=" else left > self.bound
 
     def as_sql(self, baseline_column: str = "baseline", final_column: str = "final") -> str:
-        """The condition as a SQL boolean expression over two numeric columns (identifiers are validated)."""
-        terms = [
-            f"({coefficient!r} * {_identifier(column)})"
-            for coefficient, column in (
-                (self.baseline_coefficient, baseline_column),
-                (self.final_coefficient, final_column),
-            )
-            if coefficient != 0
-        ]
-        return f"{' + '.join(terms)} {self.comparison} {self.bound!r}"
+        """The condition as a SQL boolean expression over two numeric columns (identifiers are validated).
+
+        Both columns always appear, even with a zero coefficient, so that a NULL in either makes the row a
+        non-responder, as ``is_responder`` does.
+        """
+        baseline = f"({self.baseline_coefficient!r} * {_identifier(baseline_column)})"
+        final = f"({self.final_coefficient!r} * {_identifier(final_column)})"
+        return f"{baseline} + {final} {self.comparison} {self.bound!r}"
 
 
 def parse_rule(text: str) -> ResponderRule:
@@ -104,9 +102,7 @@ def is_responder(
     return final >= rule.value - TOLERANCE
 
 
-def responder_conditions(
-    rule: ResponderRule, mcid: float | None, direction: Direction
-) -> tuple[LinearCondition, ...]:
+def responder_conditions(rule: ResponderRule, mcid: float | None, direction: Direction) -> tuple[LinearCondition, ...]:
     """The rule as linear conditions on (baseline, final) that must all hold, for counting in SQL.
 
     Rows with a NULL baseline or final fail any such condition in SQL, matching ``is_responder``.
@@ -132,9 +128,7 @@ def describe_rule(rule: ResponderRule, mcid: float | None, direction: Direction)
     """A plain-English sentence saying what counted as a response."""
     _check_rule_fits(rule, mcid, direction)
     if rule.kind is RuleKind.MCID:
-        return (
-            f"A responder improved by at least the minimal clinically important difference ({mcid:g} points)."
-        )
+        return f"A responder improved by at least the minimal clinically important difference ({mcid:g} points)."
     if rule.kind is RuleKind.PERCENT:
         return f"A responder improved by at least {rule.value:g}% of the starting value."
     bound = "at most" if rule.kind is RuleKind.FINAL_AT_MOST else "at least"
@@ -159,9 +153,7 @@ def parse_missing_policy(text: str) -> MissingPolicy:
         raise ValueError(f"Unknown missing follow-up policy {text!r}; use itt or completers.") from None
 
 
-def responder_count(
-    policy: MissingPolicy, responders: int, with_follow_up: int, episodes: int
-) -> tuple[int, int]:
+def responder_count(policy: MissingPolicy, responders: int, with_follow_up: int, episodes: int) -> tuple[int, int]:
     """(successes, denominator) for the Wilson interval under the chosen missing follow-up policy."""
     if not 0 <= responders <= with_follow_up <= episodes:
         raise ValueError("Need 0 <= responders <= episodes with follow-up <= episodes.")

@@ -46,9 +46,7 @@ def check_small_number(n: int, minimum_n: int = DEFAULT_MINIMUM_N) -> Suppressio
     )
 
 
-def suppress_breakdown(
-    counts: Mapping[Key, int], minimum_n: int = DEFAULT_MINIMUM_N
-) -> dict[Key, Suppression]:
+def suppress_breakdown(counts: Mapping[Key, int], minimum_n: int = DEFAULT_MINIMUM_N) -> dict[Key, Suppression]:
     """Suppression for every group of a breakdown whose total is also published.
 
     If exactly one group is small, its count could be recovered by subtracting the others from the total,

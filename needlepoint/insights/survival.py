@@ -129,9 +129,7 @@ def kaplan_meier(episodes: Sequence[Episode], confidence: float = 0.95) -> Kapla
     )
 
 
-def hazard_ratio(
-    needled: Sequence[Episode], comparison: Sequence[Episode], confidence: float = 0.95
-) -> HazardRatio:
+def hazard_ratio(needled: Sequence[Episode], comparison: Sequence[Episode], confidence: float = 0.95) -> HazardRatio:
     """Cox proportional-hazards ratio (Efron ties, Wald interval) for needled against not-needled episodes.
 
     Without an event in each group, or when the groups separate completely, the ratio is infinite or zero
@@ -141,9 +139,7 @@ def hazard_ratio(
     needled_durations, needled_observed = _validated(needled)
     other_durations, other_observed = _validated(comparison)
     if not any(needled_observed) or not any(other_observed):
-        return _no_ratio(
-            confidence, "Not enough data: each group needs at least one discharge with goals met."
-        )
+        return _no_ratio(confidence, "Not enough data: each group needs at least one discharge with goals met.")
     frame = pd.DataFrame(
         {
             "duration": needled_durations + other_durations,
@@ -156,9 +152,7 @@ def hazard_ratio(
             warnings.simplefilter("error", ConvergenceWarning)
             fitter = CoxPHFitter(alpha=1 - confidence).fit(frame, "duration", "event")
     except (ConvergenceWarning, ConvergenceError):
-        return _no_ratio(
-            confidence, "Not enough data: the groups separate completely, so no ratio can be fitted."
-        )
+        return _no_ratio(confidence, "Not enough data: the groups separate completely, so no ratio can be fitted.")
     coef_low, coef_high = fitter.confidence_intervals_.loc["needled"]
     return HazardRatio(
         value=math.exp(fitter.params_["needled"]),
