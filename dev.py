@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The two commands of the README, on any machine with Python 3.11+ and git.
+
+    python3 dev.py run    set up .venv, install, migrate, load the demo clinic if empty, serve on :8000
+    python3 dev.py test   set up .venv with the test tools and run the whole test suite
+
+Everything else is the ``needlepoint`` command inside .venv (``.venv/bin/needlepoint --help``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed"
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> int:
+    return subprocess.call(list(args), cwd=ROOT, env=env)
+
+
+def ensure_environment(extras: str) -> None:
+    """Create .venv and install the project (with ``extras``) when pyproject.toml has changed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 -- dev.py runs under any python3 before .venv exists
+        sys.exit(f"Needlepoint needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    if not (BIN / "python").exists():
+        print("Creating the virtual environment in .venv …", flush=True)
+        venv.create(VENV, with_pip=True)
+    wanted = f"{extras}:{(ROOT / 'pyproject.toml').stat().st_mtime_ns}"
+    have = STAMP.read_text() if STAMP.exists() else ""
+    if wanted in have.splitlines():
+        return
+    print(f"Installing Needlepoint{f' with {extras}' if extras else ''} …", flush=True)
+    target = f".[{extras}]" if extras else "."
+    code = _run(str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", target)
+    if code:
+        sys.exit(code)
+    STAMP.write_text(have + wanted + "\n")
+
+
+def run() -> int:
+    """Set up and serve the product with the demo clinic."""
+    ensure_environment("")
+    return _run(str(BIN / "needlepoint"), "start", *sys.argv[2:])
+
+
+def test() -> int:
+    """Set up and run the whole test suite (pytest's exit code 5, no tests, counts as failure)."""
+    ensure_environment("test")
+    env = dict(os.environ)
+    env.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+    code = _run(str(BIN / "python"), "-m", "pytest", *sys.argv[2:], env=env)
+    return 1 if code == 5 else code
+
+
+if __name__ == "__main__":
+    commands = {"run": run, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    sys.exit(commands[sys.argv[1]]())

@@ -1,0 +1,90 @@
+"""Shared fixtures: a clinic with one person per role, an outsider in another clinic, and patients made
+through the real actions (no mocks, a real database)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from needlepoint.accounts.models import Clinic, Membership, User
+from needlepoint.patients import actions
+from needlepoint.patients.consent import current_consent_text
+from needlepoint.patients.screening_rules import screening_items
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_member(clinic: Clinic, username: str, role: str, **extra: Any) -> Membership:
+    """A user with one role in ``clinic``."""
+    user = User.objects.create_user(username=username, password=PASSWORD, first_name=username.title())
+    return Membership.objects.create(user=user, clinic=clinic, role=role, **extra)
+
+
+@pytest.fixture
+def clinic(db) -> Clinic:  # type: ignore[no-untyped-def]
+    return Clinic.objects.create(name="Test Clinic", slug="test", mrn_prefix="TC")
+
+
+@pytest.fixture
+def other_clinic(db) -> Clinic:  # type: ignore[no-untyped-def]
+    return Clinic.objects.create(name="Other Clinic", slug="other", mrn_prefix="OC")
+
+
+@pytest.fixture
+def clinician(clinic) -> Membership:  # type: ignore[no-untyped-def]
+    return make_member(clinic, "alice", "clinician", profession="physical_therapist", licence_number="PT-1")
+
+
+@pytest.fixture
+def colleague(clinic) -> Membership:  # type: ignore[no-untyped-def]
+    return make_member(clinic, "bob", "clinician", profession="chiropractor", licence_number="DC-2")
+
+
+@pytest.fixture
+def front_desk(clinic) -> Membership:  # type: ignore[no-untyped-def]
+    return make_member(clinic, "fran", "front_desk")
+
+
+@pytest.fixture
+def clinic_admin(clinic) -> Membership:  # type: ignore[no-untyped-def]
+    return make_member(clinic, "adam", "clinic_admin")
+
+
+@pytest.fixture
+def outsider(other_clinic) -> Membership:  # type: ignore[no-untyped-def]
+    return make_member(other_clinic, "charlie", "clinician", profession="physical_therapist")
+
+
+def client_for(membership: Membership) -> Client:
+    """A test client signed in as ``membership``'s user."""
+    client = Client()
+    client.force_login(membership.user)
+    return client
+
+
+@pytest.fixture
+def patient(clinician):  # type: ignore[no-untyped-def]
+    return actions.register_patient(
+        clinician, {"given_name": "Jane", "family_name": "Doe", "date_of_birth": date(1980, 5, 17), "sex": "female"}
+    )
+
+
+def all_no() -> dict[str, str]:
+    """Screening answers with every item answered no."""
+    return {item.code: "no" for item in screening_items()}
+
+
+def clear_for_needling(clinician: Membership, patient) -> None:  # type: ignore[no-untyped-def]
+    """Screen (cleared) and consent a patient through the real actions."""
+    actions.record_screening(clinician, patient, all_no())
+    text = current_consent_text(patient.clinic)
+    actions.record_consent(clinician, patient, patient.full_name, text.version)
+
+
+@pytest.fixture
+def cleared_patient(clinician, patient):  # type: ignore[no-untyped-def]
+    clear_for_needling(clinician, patient)
+    return patient

@@ -1,0 +1,7 @@
+"""Test-run environment, set before Django's settings load (loaded early by `-p tests.testenv`)."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("NEEDLEPOINT_FAST_HASHER", "true")
+os.environ.setdefault("SECURE_COOKIES", "false")
