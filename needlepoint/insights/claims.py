@@ -80,6 +80,7 @@ class PublishedRate:
     per_1000: float
     denominator: int
     interval: Rate | None
+    note: str = ""
 
 
 def verdict_relief(
@@ -148,9 +149,14 @@ def verdict_rom(
       while the mean gain does not.
     """
     status = _share_status(beyond_mdc, threshold, minimum_n)
+    what = "gained range of motion beyond the minimal detectable change"
+    headline = _share_headline(status, condition, beyond_mdc, what, threshold, minimum_n)
     if status == "supported" and not (degrees_gained.enough_data and degrees_gained.low > 0):
         status = "not_supported"
-    what = "gained range of motion beyond the minimal detectable change"
+        headline = (
+            f"Not supported for {condition}: {_share(beyond_mdc)} {what}, but the mean gain in degrees is not "
+            "above zero at the low end of its 95% interval."
+        )
     details = [
         f"Gained more than the MDC: {_share(beyond_mdc)}.",
         f"Mean gain: {_mean(degrees_gained, '°')}.",
@@ -167,7 +173,7 @@ def verdict_rom(
         claim="rom",
         condition=condition,
         status=status,
-        headline=_share_headline(status, condition, beyond_mdc, what, threshold, minimum_n),
+        headline=headline,
         details=tuple(details),
         method=_share_method(threshold, minimum_n, "gaining more than the MDC")
         + " The mean gain in degrees must also be above zero at the lower end of its 95% interval.",
@@ -236,6 +242,7 @@ def published_adverse_event_rates() -> tuple[PublishedRate, ...]:
             per_1000=rate["per_1000"],
             denominator=study["denominator"],
             interval=rate_per_1000(rate["events"], study["denominator"]) if "events" in rate else None,
+            note=rate.get("note", ""),
         )
         for study in _load("adverse_event_rates.json")["studies"]
         for rate in study["rates"]

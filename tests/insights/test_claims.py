@@ -1,6 +1,8 @@
 """Claim verdicts at their boundaries, their wording, and the published reference data behind them."""
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -99,6 +101,14 @@ def test_no_episodes_at_all_gives_not_enough_data_with_a_readable_headline():
 )
 def test_rom_status_at_the_thresholds(low, high, gain, status):
     assert verdict_rom("shoulder pain", _share(low, high), gain, MISSING).status == status
+
+
+def test_rom_share_without_a_mean_gain_is_not_supported_and_says_why():
+    flat = Estimate(40, 3.0, -1.0, 6.0, 9.0, 0.95)
+    verdict = verdict_rom("shoulder pain", _share(0.55, 0.8), flat, MISSING)
+    assert verdict.status == "not_supported"
+    assert "mean gain in degrees is not above zero" in verdict.headline
+    assert "even at the high end" not in verdict.headline
 
 
 def test_rom_details_give_degrees_and_percent_of_normal_with_intervals():
@@ -204,3 +214,18 @@ def test_published_rates_match_clinical_md_figures():
     assert 1000 / major.interval.per_1000 == pytest.approx(1023.2, abs=0.1)  # "about 1 per 1,024"
     # Brady: no significant events in 7,629 treatments; the exact upper bound is near the published <=0.04%.
     assert rates["brady2014", "any", "significant"].interval.high == pytest.approx(0.48, abs=0.01)
+
+
+def test_published_percentages_convert_to_per_1000_and_types_match_the_clinic_vocabulary():
+    raw = json.loads((Path(__file__).parents[2] / "needlepoint/insights/data/adverse_event_rates.json").read_text())
+    catalogue = Path(__file__).parents[2] / "needlepoint/visits/data/adverse_events.json"
+    clinic_types = {entry["code"] for entry in json.loads(catalogue.read_text())["types"]}
+    published_only = {"any", "fatigue", "altered_emotions", "shaking", "itching", "claustrophobia", "numbness"}
+    for study in raw["studies"]:
+        for rate in study["rates"]:
+            if "events" in rate:
+                assert rate["per_1000"] == pytest.approx(rate["events"] / study["denominator"] * 1000, abs=0.005)
+            else:
+                assert rate["per_1000"] == pytest.approx(rate["percent"] * 10, abs=1e-9)
+            assert rate["type"] in clinic_types | published_only
+            assert rate["severity"] in {"mild", "significant", "major"}
