@@ -110,6 +110,11 @@ class Finding:
     note: str = ""
     details: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def stops_needling(self) -> bool:
+        """An absolute contraindication for the whole patient, not only for one site."""
+        return self.contraindication == ABSOLUTE and self.scope == PATIENT_SCOPE
+
 
 @dataclass(frozen=True)
 class ScreeningResult:
@@ -121,13 +126,12 @@ class ScreeningResult:
     @property
     def absolute_findings(self) -> tuple[Finding, ...]:
         """Absolute contraindications that apply to the whole patient (they stop all needling)."""
-        return tuple(f for f in self.findings if f.contraindication == ABSOLUTE and f.scope == PATIENT_SCOPE)
+        return tuple(f for f in self.findings if f.stops_needling)
 
     @property
     def precautions(self) -> tuple[Finding, ...]:
         """Everything else found: relative contraindications and site-limited absolute ones."""
-        blocking = set(self.absolute_findings)
-        return tuple(f for f in self.findings if f not in blocking)
+        return tuple(f for f in self.findings if not f.stops_needling)
 
     def finding(self, code: str) -> Finding | None:
         """The finding for an item code, or None if that item was answered no."""
@@ -379,6 +383,6 @@ def _finding(item: ScreeningItem, details: dict[str, str]) -> Finding:
 
 
 def _status(findings: Sequence[Finding]) -> str:
-    if any(f.contraindication == ABSOLUTE and f.scope == PATIENT_SCOPE for f in findings):
+    if any(f.stops_needling for f in findings):
         return NOT_CLEARED
     return CLEARED_WITH_PRECAUTIONS if findings else CLEARED

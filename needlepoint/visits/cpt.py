@@ -169,7 +169,7 @@ def _coverage_problems(bands: Sequence[CptBand]) -> list[str]:
     expected = 1
     for band in bands:
         if band.min_muscles != expected:
-            return [f"{band.code}: bands must follow on without gap or overlap; expected to start at {expected}."]
+            return [f"{band.code}: bands must follow on without gap or overlap; it should start at {expected}."]
         if band.max_muscles is None:
             return [] if band is bands[-1] else ["only the last band may be open-ended."]
         expected = band.max_muscles + 1 if isinstance(band.max_muscles, int) else expected
