@@ -494,8 +494,7 @@ def _check_missing(instrument: Instrument, answered: int, missing: list[Item]) -
     if rule == "max_missing" and (len(missing) > limit or answered == 0):
         raise ScoringError(
             instrument.code,
-            f"cannot be scored: {len(missing)} items unanswered ({names}); "
-            f"the published rule allows at most {limit}",
+            f"cannot be scored: {len(missing)} items unanswered ({names}); the published rule allows at most {limit}",
             missing[0].id,
         )
     if rule == "min_answered" and answered < limit:
@@ -534,9 +533,7 @@ def _subscale_values(instrument: Instrument, answered: dict[str, Fraction]) -> d
     return values
 
 
-def _compute_total(
-    instrument: Instrument, answered: dict[str, Fraction]
-) -> tuple[Fraction, dict[str, Fraction]]:
+def _compute_total(instrument: Instrument, answered: dict[str, Fraction]) -> tuple[Fraction, dict[str, Fraction]]:
     rule = instrument.scoring["rule"]
     items = [i for i in instrument.core_items if i.id in answered]
     points = [answered[i.id] for i in items]

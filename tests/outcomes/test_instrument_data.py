@@ -1,0 +1,103 @@
+"""Instrument data files: content rules, and the loader's refusal of malformed files with a clear message."""
+
+import json
+
+import pytest
+
+from needlepoint.outcomes import scoring
+from needlepoint.outcomes.scoring import InstrumentDataError, instrument, instruments
+
+EXPECTED = {"NPRS", "NDI", "ODI", "RMDQ", "HIT6", "MIDAS", "PRTEE", "QUICKDASH", "LEFS", "PSFS", "GROC", "PPT"}
+
+
+def test_every_instrument_in_the_issue_is_shipped():
+    assert set(instruments()) == EXPECTED
+
+
+@pytest.mark.parametrize("code", sorted(EXPECTED))
+def test_every_instrument_states_its_rules_and_sources(code):
+    defn = instrument(code)
+    assert defn.sources
+    for rule in (defn.scoring, defn.missing, defn.rounding):
+        assert rule["description"].strip() and rule["source"].strip()
+    if defn.mcid is None:
+        assert defn.rates_change or any("MCID" in note for note in defn.unverified)
+    for threshold in (defn.mcid, defn.mdc, *defn.mcid_alternatives):
+        assert threshold is None or threshold.source.strip()
+
+
+def test_licensed_wording_is_not_shipped():
+    for code in ("HIT6", "NDI", "ODI", "PRTEE", "QUICKDASH"):
+        defn = instrument(code)
+        assert defn.licence["wording_shipped"] is False
+        assert all(item.wording is None for item in defn.items)
+    assert "licensed wording to be entered by the clinic" in instrument("HIT6").licence["note"]
+
+
+def test_verify_markers_from_clinical_md_are_carried():
+    assert any("6/8/10/11/13" in note and "verify" in note for note in instrument("HIT6").unverified)
+    assert any("verify" in note for note in instrument("PRTEE").unverified)
+    assert any("MCID" in note and "unverified" in note for note in instrument("MIDAS").unverified)
+
+
+def test_known_loinc_and_published_options():
+    assert instrument("NPRS").loinc == "72514-3"
+    hit6_points = [float(o.points) for o in instrument("HIT6").items[0].options]
+    assert hit6_points == [6, 8, 10, 11, 13]
+    assert instrument("HIT6").items[0].options[0].label == "Never"
+
+
+@pytest.fixture
+def instrument_dir(tmp_path, monkeypatch):
+    """Point the loader at a scratch folder holding one (possibly broken) copy of the NDI file."""
+    original = json.loads((scoring.INSTRUMENTS_DIR / "ndi.json").read_text(encoding="utf-8"))
+    monkeypatch.setattr(scoring, "INSTRUMENTS_DIR", tmp_path)
+
+    def write(mutate, name="ndi.json"):
+        data = json.loads(json.dumps(original))
+        mutate(data)
+        (tmp_path / name).write_text(json.dumps(data), encoding="utf-8")
+        scoring.instruments.cache_clear()
+
+    yield write
+    scoring.instruments.cache_clear()
+
+
+def test_loader_accepts_the_unchanged_file(instrument_dir):
+    instrument_dir(lambda d: None)
+    assert list(instruments()) == ["NDI"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.pop("direction"), "ndi.json: missing required field 'direction'"),
+        (lambda d: d.update(direction="up"), "'direction' must be one of"),
+        (lambda d: d["option_sets"]["statements_0_5"][2].update(points="two"), "option 2: expected a finite number"),
+        (lambda d: d["items"][3].update(options="nope"), "item 4 \\('reading'\\): unknown option set 'nope'"),
+        (lambda d: d["range"].update(max=50), "declared range .* does not match"),
+        (lambda d: d["items"].append(dict(d["items"][0])), "item ids must be unique"),
+        (lambda d: d["mdc"].update(source=""), "mdc: 'source' must not be empty"),
+        (lambda d: d["mcid"].update(unit="kg"), "mcid: 'unit' must be one of"),
+        (lambda d: d["scoring"].update(rule="magic"), "'scoring' rule must be one of"),
+        (lambda d: d["missing"].pop("value"), "missing: missing required field 'value'"),
+        (lambda d: d.update(answer_counts=[0]), "'answer_counts' must list whole numbers"),
+    ],
+)
+def test_loader_names_the_broken_entry(instrument_dir, mutate, message):
+    instrument_dir(mutate)
+    with pytest.raises(InstrumentDataError, match=message):
+        instruments()
+
+
+def test_loader_requires_file_name_to_match_code(instrument_dir):
+    instrument_dir(lambda d: None, name="neck.json")
+    with pytest.raises(InstrumentDataError, match=r"neck\.json: file name must be the lower-case code"):
+        instruments()
+
+
+def test_loader_reports_invalid_json(instrument_dir, tmp_path):
+    instrument_dir(lambda d: None)
+    (tmp_path / "ndi.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(InstrumentDataError, match=r"ndi\.json: not valid JSON"):
+        instruments()
