@@ -23,6 +23,7 @@ urlpatterns = [
     path("switch-clinic/", account_views.switch_clinic, name="switch_clinic"),
     path("account/tokens/", account_views.tokens, name="tokens"),
     path("audit/", account_views.audit_list, name="audit"),
+    path("staff/", account_views.staff, name="staff"),
     path("audit.csv", account_views.audit_csv, name="audit_csv"),
     path("healthz", healthz),
     path("patients/", patient_views.patient_list, name="patients"),

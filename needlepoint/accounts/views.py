@@ -17,9 +17,11 @@ from django.views.decorators.http import require_POST
 
 from needlepoint.accounts import actions, audit, throttle
 from needlepoint.accounts.access import require
+from needlepoint.accounts.forms import StaffForm
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.accounts.roles import Capability
+from needlepoint.web import add_errors
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -188,6 +190,35 @@ def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
     response = StreamingHttpResponse(rows(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
     return response
+
+
+def staff(request: HttpRequest) -> HttpResponse:
+    """The clinic's staff and their roles; clinic admins add people here."""
+    membership = require(request.membership, Capability.MANAGE_USERS)  # type: ignore[attr-defined]
+    form = StaffForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            added = actions.create_user(
+                membership.clinic,
+                data["username"],
+                data["password"],
+                data["role"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                profession=data["profession"],
+                licence_number=data["licence_number"],
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(
+                request, f"{added.user.get_full_name() or added.user.username} added as {added.get_role_display()}."
+            )
+            return redirect("/staff/")
+    people = membership.clinic.memberships.select_related("user").order_by("role", "user__last_name")
+    return render(request, "accounts/staff.html", {"people": people, "form": form})
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

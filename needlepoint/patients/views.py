@@ -18,19 +18,9 @@ from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Consent, Episode, Screening
 from needlepoint.patients.screening_form import ScreeningForm
 from needlepoint.patients.search import search_patients
+from needlepoint.web import add_errors
 
 RECENT_LIMIT = 20
-
-
-def add_errors(form, exc: ValidationError) -> None:  # type: ignore[no-untyped-def]
-    """Show an action's ValidationError on the form: per field where it names one, else on top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
 
 
 def patient_list(request: HttpRequest) -> HttpResponse:
