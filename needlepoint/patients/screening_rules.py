@@ -232,9 +232,7 @@ def _item_problems(item: ScreeningItem) -> list[str]:
 
 
 def _parse_detail(raw: object, problems: list[str]) -> DetailField | None:
-    if not isinstance(raw, dict) or not all(
-        isinstance(raw.get(k), str) and raw[k] for k in ("name", "label")
-    ):
+    if not _has_text(raw, "name", "label"):
         problems.append("each detail needs a 'name' and a 'label'.")
         return None
     kind = raw.get("kind")
@@ -253,9 +251,7 @@ def _parse_detail(raw: object, problems: list[str]) -> DetailField | None:
 
 
 def _parse_choice(raw: object, detail_name: str, problems: list[str]) -> Choice | None:
-    if not isinstance(raw, dict) or not all(
-        isinstance(raw.get(k), str) and raw[k] for k in ("value", "label")
-    ):
+    if not _has_text(raw, "value", "label"):
         problems.append(f"detail {detail_name}: each choice needs a string 'value' and 'label'.")
         return None
     unverified = raw.get("unverified", False)
@@ -278,9 +274,7 @@ def _duplicate_names(items: Sequence[ScreeningItem | None]) -> list[str]:
 # --- evaluating answers ----------------------------------------------------------------------------
 
 
-def evaluate_screening(
-    answers: Mapping[str, object], items: Sequence[ScreeningItem] | None = None
-) -> ScreeningResult:
+def evaluate_screening(answers: Mapping[str, object], items: Sequence[ScreeningItem] | None = None) -> ScreeningResult:
     """Decide the screening status from the answers, or raise ScreeningAnswerError listing every problem.
 
     Every item must be answered; details follow their item (required on yes, absent on no); unknown keys
@@ -345,9 +339,7 @@ def _given(value: object) -> bool:
 
 def _detail_value(item: ScreeningItem, detail: DetailField, value: object, problems: list[str]) -> str | None:
     if not _given(value):
-        problems.append(
-            f"{item.label} ({item.code}) is answered yes but {detail.label} ({detail.name}) is missing."
-        )
+        problems.append(f"{item.label} ({item.code}) is answered yes but {detail.label} ({detail.name}) is missing.")
         return None
     if detail.kind == "text":
         if isinstance(value, str):

@@ -151,7 +151,7 @@ def can_sign(reconciliation: Reconciliation, unaccounted_incident: Incident | No
     if problem:
         return False, f"Cannot sign: {problem}"
     return True, (
-        f"{reconciliation.message} Signed with a 'needle unaccounted for' incident: "
+        f"{reconciliation.message} May be signed with the 'needle unaccounted for' incident recorded: "
         f"search made: {unaccounted_incident.search_made.strip()}; "
         f"action taken: {unaccounted_incident.action_taken.strip()}."
     )
@@ -163,14 +163,8 @@ def _incident_problem(reconciliation: Reconciliation, incident: Incident) -> str
             f"the incident records {_needles(incident.needles_unaccounted)} unaccounted for, "
             f"but the counts leave {_needles(reconciliation.missing)} unaccounted for."
         )
-    missing = [
-        label
-        for label, text in (
-            ("the search made", incident.search_made),
-            ("the action taken", incident.action_taken),
-        )
-        if not (isinstance(text, str) and text.strip())
-    ]
+    described = {"the search made": incident.search_made, "the action taken": incident.action_taken}
+    missing = [label for label, text in described.items() if not (isinstance(text, str) and text.strip())]
     return f"the incident must describe {' and '.join(missing)}." if missing else ""
 
 

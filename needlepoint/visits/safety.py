@@ -80,9 +80,7 @@ class PlannedNeedling:
         if self.side not in SIDES:
             raise ValueError(f"Side must be one of {', '.join(sorted(SIDES))}, not {self.side!r}.")
         if not _positive_number(self.needle_length_mm):
-            raise ValueError(
-                f"Needle length must be a positive number of millimetres, not {self.needle_length_mm!r}."
-            )
+            raise ValueError(f"Needle length must be a positive number of millimetres, not {self.needle_length_mm!r}.")
 
     @property
     def sides(self) -> frozenset[str]:
@@ -111,13 +109,10 @@ class MuscleHazard:
             object.__setattr__(self, "safe_depth_mm", float(self.safe_depth_mm))
         unknown = self.kinds - HAZARD_KINDS
         if unknown:
-            raise ValueError(
-                f"{self.name}: unknown hazard kinds {sorted(unknown)}; use {sorted(HAZARD_KINDS)}."
-            )
+            allowed = ", ".join(sorted(HAZARD_KINDS))
+            raise ValueError(f"{self.name}: unknown hazard kinds {sorted(unknown)}; use {allowed}.")
         depth = self.safe_depth_mm
-        if depth is not None and (
-            isinstance(depth, bool) or not isinstance(depth, int | float) or depth <= 0
-        ):
+        if depth is not None and not _positive_number(depth):
             raise ValueError(f"{self.name}: safe depth must be a positive number of millimetres or null.")
         if depth is not None and not self.safe_depth_source.strip():
             raise ValueError(f"{self.name}: a safe depth needs its source.")
@@ -285,9 +280,7 @@ def warning_key(warning: SafetyWarning) -> str:
     return f"{warning.code}:{warning.muscle_id or '-'}:{warning.side or '-'}"
 
 
-def unacknowledged(
-    warnings: Iterable[SafetyWarning], acknowledgements: Mapping[str, str]
-) -> list[SafetyWarning]:
+def unacknowledged(warnings: Iterable[SafetyWarning], acknowledgements: Mapping[str, str]) -> list[SafetyWarning]:
     """The warnings that still block: every refusal, and each warning without a non-blank reason.
 
     ``acknowledgements`` maps ``warning_key(w)`` to the clinician's reason to proceed.
@@ -361,10 +354,7 @@ def _entry_warnings(
     if "organ" in muscle.kinds:
         found.append(warn("organ", structures=_structures(muscle, "an organ or the peritoneal cavity")))
     if entry.sides & screening.lymphoedema_sides:
-        sides = screening.lymphoedema_sides
-        found.append(
-            warn("lymphoedema_side", lymphoedema_side=_SIDE_WORDS["both" if len(sides) > 1 else min(sides)])
-        )
+        found.append(warn("lymphoedema_side", lymphoedema_side=_side_words(screening.lymphoedema_sides)))
     if entry.electrical_stimulation and screening.implanted_device:
         found.append(warn("estim_implanted_device"))
     if entry.electrical_stimulation and screening.pregnant:
@@ -413,6 +403,10 @@ def _structures(muscle: MuscleHazard, fallback: str) -> str:
 
 def _mm(value: float) -> str:
     return f"{value:g}"
+
+
+def _side_words(sides: frozenset[str]) -> str:
+    return _SIDE_WORDS["both" if len(sides) > 1 else min(sides)]
 
 
 def _positive_number(value: object) -> bool:
