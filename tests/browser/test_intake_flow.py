@@ -1,0 +1,63 @@
+"""A clinician takes a new patient through intake in a real browser: register, screen, consent, open an episode."""
+
+from __future__ import annotations
+
+from needlepoint.accounts.models import AuditEntry
+from tests.browser.conftest import sign_in
+from tests.conftest import PASSWORD
+
+
+def test_a_clinician_registers_screens_consents_and_opens_an_episode(page, clinician) -> None:
+    sign_in(page, clinician.user.username, PASSWORD)
+
+    page.goto("/patients/")
+    page.click("text=Register a patient")
+    page.fill("#id_given_name", "Rosa")
+    page.fill("#id_family_name", "Marquez")
+    page.fill("#id_date_of_birth", "1975-03-14")
+    page.select_option("#id_sex", "female")
+    page.fill("#id_phone", "+1 555 201 3344")
+    page.click("button:has-text('Save')")
+    page.wait_for_url("**/patients/*/")
+    assert "Rosa Marquez registered with MRN TC-0000001." in page.inner_text("main")
+    assert page.inner_text("[data-testid=clearance]") == "Not cleared for needling"
+    assert "No safety screening is on record." in page.inner_text("main")
+
+    page.click("a.button:has-text('Screen')")
+    for row in page.locator(".choice-row").all():
+        row.locator("input[type=radio][value=no]").check()
+    page.click("button:has-text('Record screening')")
+    page.wait_for_url("**/screening/*/")
+    assert "Screening recorded: Cleared." in page.inner_text("main")
+
+    page.click("a:has-text('Rosa Marquez')")
+    page.click("a.button:has-text('Record consent')")
+    assert "pneumothorax" in page.inner_text("main").lower()
+    page.fill("#id_signed_name", "Rosa Marquez")
+    page.click("button:has-text('Record consent')")
+    page.wait_for_url("**/patients/*/")
+    assert "Consent recorded." in page.inner_text("main")
+    assert page.inner_text("[data-testid=clearance]") == "Cleared for needling"
+
+    page.click("text=Open an episode")
+    page.select_option("#id_condition", "neck_pain")
+    page.select_option("#id_icd10_code", "M54.2")
+    page.select_option("#id_side", "central")
+    page.fill("#id_onset_date", "2025-01-10")
+    page.fill("#id_goals", "Turn head fully when driving.")
+    page.click("button:has-text('Save')")
+    page.wait_for_url("**/episodes/*/")
+    assert "Episode opened: Neck pain." in page.inner_text("main")
+    assert "Turn head fully when driving." in page.inner_text("main")
+
+    page.click("a:has-text('Rosa Marquez')")
+    episodes = page.inner_text("section[aria-labelledby=ep-h]")
+    assert "Neck pain" in episodes
+    assert "M54.2" in episodes
+    assert "open" in episodes
+
+    written = set(
+        AuditEntry.objects.filter(user=clinician.user, action="create", via="web").values_list("object_type", flat=True)
+    )
+    assert {"patients.Patient", "patients.Screening", "patients.Consent", "patients.Episode"} <= written
+    assert not AuditEntry.objects.filter(user=clinician.user, client_address__isnull=True).exists()
