@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from needlepoint.accounts.access import get_patient, get_record, patients_for
 from needlepoint.accounts.roles import Capability
@@ -84,11 +84,11 @@ def list_patients(request: HttpRequest, q: str) -> list[PatientOut]:
 
 
 @router.post("", response={201: PatientOut})
-def create_patient(request: HttpRequest, body: PatientIn) -> tuple[int, PatientOut]:
+def create_patient(request: HttpRequest, body: PatientIn) -> Status[PatientOut]:
     """Register a patient."""
     data = body.dict(exclude={"mrn"})
     patient = actions.register_patient(request.membership, data, mrn=body.mrn)  # type: ignore[attr-defined]
-    return 201, _patient_out(patient)
+    return Status(201, _patient_out(patient))
 
 
 @router.get("/{patient_id}", response=PatientOut)
@@ -147,11 +147,11 @@ def _screening_out(s: Screening) -> ScreeningOut:
 
 
 @router.post("/{patient_id}/screenings", response={201: ScreeningOut})
-def create_screening(request: HttpRequest, patient_id: int, body: ScreeningIn) -> tuple[int, ScreeningOut]:
+def create_screening(request: HttpRequest, patient_id: int, body: ScreeningIn) -> Status[ScreeningOut]:
     """Record a safety screening; the status comes from the screening rules."""
     m = request.membership  # type: ignore[attr-defined]
     patient = get_patient(m, patient_id, Capability.EDIT_CLINICAL)
-    return 201, _screening_out(actions.record_screening(m, patient, body.answers))
+    return Status(201, _screening_out(actions.record_screening(m, patient, body.answers)))
 
 
 @router.get("/{patient_id}/screenings", response=list[ScreeningOut])
@@ -229,12 +229,12 @@ def _consent_out(c: Consent) -> ConsentOut:
 
 
 @router.post("/{patient_id}/consents", response={201: ConsentOut})
-def create_consent(request: HttpRequest, patient_id: int, body: ConsentIn) -> tuple[int, ConsentOut]:
+def create_consent(request: HttpRequest, patient_id: int, body: ConsentIn) -> Status[ConsentOut]:
     """Record the patient's consent, signed by typed full name."""
     m = request.membership  # type: ignore[attr-defined]
     patient = get_patient(m, patient_id, Capability.RECORD_CONSENT)
     consent = actions.record_consent(m, patient, body.signed_name, body.text_version, body.drawn_signature)
-    return 201, _consent_out(consent)
+    return Status(201, _consent_out(consent))
 
 
 class WithdrawIn(Schema):
@@ -292,11 +292,11 @@ def _episode_out(e: Episode) -> EpisodeOut:
 
 
 @router.post("/{patient_id}/episodes", response={201: EpisodeOut})
-def create_episode(request: HttpRequest, patient_id: int, body: EpisodeIn) -> tuple[int, EpisodeOut]:
+def create_episode(request: HttpRequest, patient_id: int, body: EpisodeIn) -> Status[EpisodeOut]:
     """Open an episode of care."""
     m = request.membership  # type: ignore[attr-defined]
     patient = get_patient(m, patient_id, Capability.EDIT_CLINICAL)
-    return 201, _episode_out(actions.open_episode(m, patient, body.dict()))
+    return Status(201, _episode_out(actions.open_episode(m, patient, body.dict())))
 
 
 @router.get("/{patient_id}/episodes", response=list[EpisodeOut])
