@@ -56,9 +56,14 @@ def _check_demographics(data: dict[str, Any]) -> None:
 
 
 def _next_mrn(clinic: Clinic) -> str:
-    """The clinic's next MRN, from a counter row locked for the transaction."""
+    """The clinic's next free MRN, from a counter row locked for the transaction.
+
+    Numbers already taken by patients brought in with their MRN from another system are skipped.
+    """
     locked = Clinic.objects.select_for_update().get(pk=clinic.pk)
     number = locked.next_mrn_number
+    while Patient.objects.filter(clinic_id=clinic.pk, mrn=f"{locked.mrn_prefix}-{number:07d}").exists():
+        number += 1
     Clinic.objects.filter(pk=clinic.pk).update(next_mrn_number=number + 1)
     return f"{locked.mrn_prefix}-{number:07d}"
 

@@ -1,0 +1,396 @@
+"""Who may open which page and call which endpoint: every role, allowed and refused, and nobody outside the clinic.
+
+Each row of PAGES and ENDPOINTS says which roles may use it. A role that may gets the page or a success
+status with valid input; a role that may not gets 403, a refusal in the audit trail, and no change to any
+patient data. A clinician of another clinic gets 404 on every patient-scoped URL and endpoint, including
+crafted POSTs with valid input, and nothing changes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from needlepoint.accounts.actions import create_api_token
+from needlepoint.accounts.models import AuditEntry
+from needlepoint.patients import actions
+from needlepoint.patients.consent import current_consent_text
+from needlepoint.patients.models import Consent, Episode, Patient, Screening
+from tests.conftest import all_no, client_for
+
+CLINICIAN, FRONT_DESK, ADMIN = "clinician", "front_desk", "clinic_admin"
+EVERYONE = (CLINICIAN, FRONT_DESK, ADMIN)
+ROLE_LABEL = {CLINICIAN: "Clinician", FRONT_DESK: "Front Desk", ADMIN: "Clinic Admin"}
+
+
+def patient_data_snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    """Every patient-data row with the fields an action could change: equal snapshots mean nothing changed."""
+    return {
+        "patients": list(
+            Patient.objects.order_by("pk").values_list(
+                "pk", "clinic_id", "mrn", "given_name", "family_name", "date_of_birth", "phone", "version"
+            )
+        ),
+        "screenings": list(
+            Screening.objects.order_by("pk").values_list(
+                "pk", "patient_id", "status", "invalidated_at", "precautions_acknowledged_at"
+            )
+        ),
+        "consents": list(Consent.objects.order_by("pk").values_list("pk", "patient_id", "signed_name", "withdrawn_at")),
+        "episodes": list(
+            Episode.objects.order_by("pk").values_list("pk", "patient_id", "condition", "side", "status", "version")
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Route:
+    """One page or endpoint: how to call it with valid input, and which roles may."""
+
+    method: str
+    url: str  # {p} patient, {s} screening, {c} consent, {e} episode
+    allowed: tuple[str, ...]
+    data: dict[str, Any] = field(default_factory=dict)
+    ok: int = 200
+    patient_scoped: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url}"
+
+
+TODAY = timezone.localdate().isoformat()
+NEW_PATIENT = {"given_name": "Sam", "family_name": "Lee", "date_of_birth": "1990-02-03", "sex": "male"}
+EDITED = {"given_name": "Jane", "family_name": "Doe", "date_of_birth": "1980-05-17", "sex": "female"}
+NEW_EPISODE = {"condition": "low_back_pain", "icd10_code": "M54.50", "side": "central", "onset_date": "2024-03-01"}
+ACK_NOTE = {"note": "Check blood glucose before needling; superficial technique."}
+CONSENT = {"signed_name": "Jane Doe", "text_version": 1}
+DISCHARGE = {"discharge_date": TODAY, "reason": "goals_met"}
+
+PAGES = [
+    Route("GET", "/patients/?q=Doe", EVERYONE, patient_scoped=False),
+    Route("GET", "/patients/new/", EVERYONE, patient_scoped=False),
+    Route("POST", "/patients/new/", EVERYONE, NEW_PATIENT, ok=302, patient_scoped=False),
+    Route("GET", "/patients/{p}/", EVERYONE),
+    Route("GET", "/patients/{p}/edit/", EVERYONE),
+    Route("POST", "/patients/{p}/edit/", EVERYONE, EDITED | {"phone": "+1 555 0100", "version": 1}, ok=302),
+    Route("GET", "/patients/{p}/screening/new/", (CLINICIAN,)),
+    Route("POST", "/patients/{p}/screening/new/", (CLINICIAN,), all_no(), ok=302),
+    Route("GET", "/patients/{p}/screening/{s}/", (CLINICIAN, ADMIN)),
+    Route("POST", "/patients/{p}/screening/{s}/", (CLINICIAN,), ACK_NOTE, ok=302),
+    Route("GET", "/patients/{p}/health-change/", (CLINICIAN,)),
+    Route("POST", "/patients/{p}/health-change/", (CLINICIAN,), {"description": "Started warfarin"}, ok=302),
+    Route("GET", "/patients/{p}/consent/new/", (CLINICIAN, FRONT_DESK)),
+    Route("POST", "/patients/{p}/consent/new/", (CLINICIAN, FRONT_DESK), CONSENT, ok=302),
+    Route("GET", "/patients/{p}/consent/{c}/withdraw/", (CLINICIAN, FRONT_DESK)),
+    Route("POST", "/patients/{p}/consent/{c}/withdraw/", (CLINICIAN, FRONT_DESK), {"reason": "Exercise only"}, ok=302),
+    Route("GET", "/patients/{p}/episodes/new/", (CLINICIAN,)),
+    Route("POST", "/patients/{p}/episodes/new/", (CLINICIAN,), NEW_EPISODE, ok=302),
+    Route("GET", "/patients/{p}/episodes/{e}/", (CLINICIAN, ADMIN)),
+    Route("POST", "/patients/{p}/episodes/{e}/", (CLINICIAN,), DISCHARGE, ok=302),
+    Route("GET", "/audit/", (ADMIN,), patient_scoped=False),
+    Route("GET", "/audit.csv", (ADMIN,), patient_scoped=False),
+    Route("GET", "/staff/", (ADMIN,), patient_scoped=False),
+    Route("GET", "/account/tokens/", EVERYONE, patient_scoped=False),
+]
+
+API = "/api/v1"
+ENDPOINTS = [
+    Route("GET", f"{API}/me", EVERYONE, patient_scoped=False),
+    Route("GET", f"{API}/audit", (ADMIN,), patient_scoped=False),
+    Route("GET", f"{API}/patients?q=Doe", EVERYONE, patient_scoped=False),
+    Route("POST", f"{API}/patients", EVERYONE, NEW_PATIENT, ok=201, patient_scoped=False),
+    Route("GET", f"{API}/patients/{{p}}", EVERYONE),
+    Route("PATCH", f"{API}/patients/{{p}}", EVERYONE, {"version": 1, "phone": "+1 555 0100"}),
+    Route("GET", f"{API}/patients/{{p}}/needling-clearance", EVERYONE),
+    Route("POST", f"{API}/patients/{{p}}/screenings", (CLINICIAN,), {"answers": all_no()}, ok=201),
+    Route("GET", f"{API}/patients/{{p}}/screenings", (CLINICIAN, ADMIN)),
+    Route("POST", f"{API}/patients/{{p}}/screenings/{{s}}/acknowledge", (CLINICIAN,), ACK_NOTE),
+    Route("POST", f"{API}/patients/{{p}}/health-change", (CLINICIAN,), {"description": "Started warfarin"}),
+    Route("GET", f"{API}/patients/{{p}}/consent-text", (CLINICIAN, FRONT_DESK)),
+    Route("POST", f"{API}/patients/{{p}}/consents", (CLINICIAN, FRONT_DESK), CONSENT, ok=201),
+    Route(
+        "POST", f"{API}/patients/{{p}}/consents/{{c}}/withdraw", (CLINICIAN, FRONT_DESK), {"reason": "Exercise only"}
+    ),
+    Route("POST", f"{API}/patients/{{p}}/episodes", (CLINICIAN,), NEW_EPISODE, ok=201),
+    Route("GET", f"{API}/patients/{{p}}/episodes", (CLINICIAN, ADMIN)),
+    Route("POST", f"{API}/patients/{{p}}/episodes/{{e}}/discharge", (CLINICIAN,), DISCHARGE),
+]
+
+
+def _cases(routes: list[Route]) -> list[Any]:
+    return [
+        pytest.param(route, role, id=f"{role}-{'may' if role in route.allowed else 'may-not'}-{route}")
+        for route in routes
+        for role in EVERYONE
+    ]
+
+
+@pytest.fixture
+def records(clinician, patient) -> SimpleNamespace:  # type: ignore[no-untyped-def]
+    """Jane Doe with a screening whose precautions await acknowledgement, a consent and an open episode."""
+    screening = actions.record_screening(clinician, patient, all_no() | {"diabetes": "yes"})
+    consent = actions.record_consent(
+        clinician, patient, patient.full_name, current_consent_text(patient.clinic).version
+    )
+    episode = actions.open_episode(
+        clinician,
+        patient,
+        {"condition": "neck_pain", "icd10_code": "M54.2", "side": "central", "onset_date": date(2024, 1, 5)},
+    )
+    return SimpleNamespace(patient=patient, screening=screening, consent=consent, episode=episode)
+
+
+def _url(route: Route, records: SimpleNamespace, **override: int) -> str:
+    ids = {"p": records.patient.pk, "s": records.screening.pk, "c": records.consent.pk, "e": records.episode.pk}
+    return route.url.format(**(ids | override))
+
+
+def call_page(client: Client, route: Route, url: str):  # type: ignore[no-untyped-def]
+    if route.method == "GET":
+        return client.get(url)
+    return client.post(url, route.data)
+
+
+def api_client(membership) -> Client:  # type: ignore[no-untyped-def]
+    """A client that authenticates as another system would: a personal API token, no session."""
+    _, raw = create_api_token(membership, "matrix")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+def call_api(client: Client, route: Route, url: str):  # type: ignore[no-untyped-def]
+    if route.method == "GET":
+        return client.get(url)
+    return client.generic(route.method, url, json.dumps(route.data), content_type="application/json")
+
+
+def _denials(membership) -> int:  # type: ignore[no-untyped-def]
+    return AuditEntry.objects.filter(user=membership.user, action="denied").count()
+
+
+@pytest.mark.parametrize(("route", "role"), _cases(PAGES))
+def test_each_role_may_open_exactly_its_pages(route: Route, role: str, request, records) -> None:  # type: ignore[no-untyped-def]
+    membership = request.getfixturevalue(role)
+    client = client_for(membership)
+    before, denials = patient_data_snapshot(), _denials(membership)
+
+    response = call_page(client, route, _url(route, records))
+
+    if role in route.allowed:
+        assert response.status_code == route.ok, response.content[:500]
+    else:
+        assert response.status_code == 403
+        assert patient_data_snapshot() == before
+        assert _denials(membership) == denials + 1
+
+
+@pytest.mark.parametrize(("route", "role"), _cases(ENDPOINTS))
+def test_each_role_may_call_exactly_its_endpoints(route: Route, role: str, request, records) -> None:  # type: ignore[no-untyped-def]
+    membership = request.getfixturevalue(role)
+    client = api_client(membership)
+    before, denials = patient_data_snapshot(), _denials(membership)
+
+    response = call_api(client, route, _url(route, records))
+
+    if role in route.allowed:
+        assert response.status_code == route.ok, response.content[:500]
+    else:
+        assert response.status_code == 403
+        assert response.json() == {"detail": f"Your role ({ROLE_LABEL[role]}) does not allow this."}
+        assert patient_data_snapshot() == before
+        assert _denials(membership) == denials + 1
+
+
+@pytest.mark.parametrize("route", [r for r in PAGES if r.patient_scoped], ids=str)
+def test_an_outsider_gets_not_found_for_another_clinics_patient_page(route: Route, outsider, records) -> None:  # type: ignore[no-untyped-def]
+    before = patient_data_snapshot()
+
+    response = call_page(client_for(outsider), route, _url(route, records))
+
+    assert response.status_code == 404
+    assert b"Not Found" in response.content
+    assert records.patient.full_name.encode() not in response.content
+    assert patient_data_snapshot() == before
+
+
+@pytest.mark.parametrize("route", [r for r in ENDPOINTS if r.patient_scoped], ids=str)
+def test_an_outsider_gets_not_found_for_another_clinics_patient_endpoint(route: Route, outsider, records) -> None:  # type: ignore[no-untyped-def]
+    before = patient_data_snapshot()
+
+    response = call_api(api_client(outsider), route, _url(route, records))
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert patient_data_snapshot() == before
+
+
+@pytest.fixture
+def outsiders_own_patient(outsider):  # type: ignore[no-untyped-def]
+    return actions.register_patient(
+        outsider, {"given_name": "Olga", "family_name": "Berg", "date_of_birth": date(1966, 9, 2), "sex": "female"}
+    )
+
+
+RECORD_ROUTES = [r for r in PAGES + ENDPOINTS if any(k in r.url for k in ("{s}", "{c}", "{e}"))]
+
+
+@pytest.mark.parametrize("route", RECORD_ROUTES, ids=str)
+def test_an_outsider_cannot_reach_another_clinics_record_through_their_own_patient(
+    route: Route, outsider, outsiders_own_patient, records
+) -> None:  # type: ignore[no-untyped-def]
+    """A crafted URL: the outsider's own patient, with a screening, consent or episode id of another clinic."""
+    before = patient_data_snapshot()
+    url = _url(route, records, p=outsiders_own_patient.pk)
+    client = api_client(outsider) if url.startswith(API) else client_for(outsider)
+
+    response = call_api(client, route, url) if url.startswith(API) else call_page(client, route, url)
+
+    assert response.status_code == 404
+    assert patient_data_snapshot() == before
+
+
+@pytest.mark.parametrize("route", RECORD_ROUTES, ids=str)
+def test_a_record_is_not_reachable_under_another_patient_of_the_same_clinic(route: Route, clinician, records) -> None:  # type: ignore[no-untyped-def]
+    other = actions.register_patient(
+        clinician, {"given_name": "Ken", "family_name": "Ito", "date_of_birth": date(1970, 1, 1), "sex": "male"}
+    )
+    before = patient_data_snapshot()
+    url = _url(route, records, p=other.pk)
+    client = api_client(clinician) if url.startswith(API) else client_for(clinician)
+
+    response = call_api(client, route, url) if url.startswith(API) else call_page(client, route, url)
+
+    assert response.status_code == 404
+    assert patient_data_snapshot() == before
+
+
+def test_an_outsider_searching_finds_nothing_of_another_clinic(outsider, records) -> None:  # type: ignore[no-untyped-def]
+    page = client_for(outsider).get("/patients/?q=Doe")
+    assert page.status_code == 200
+    assert b"No patient matches" in page.content
+    assert records.patient.mrn.encode() not in page.content
+
+    for query in ("Doe", records.patient.mrn, "1980-05-17"):
+        assert api_client(outsider).get(f"{API}/patients", {"q": query}).json() == []
+
+
+def test_an_outsider_admin_cannot_read_another_clinics_audit_trail(other_clinic, records) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_member
+
+    outsider_admin = make_member(other_clinic, "olaf", "clinic_admin")
+
+    entries = api_client(outsider_admin).get(f"{API}/audit", {"patient_id": records.patient.pk, "limit": 1000}).json()
+    page = client_for(outsider_admin).get("/audit/", {"patient": records.patient.pk})
+    csv = b"".join(client_for(outsider_admin).get("/audit.csv").streaming_content).decode()
+
+    assert entries == []
+    assert b"No entries match." in page.content
+    assert records.patient.mrn not in csv
+    assert "alice" not in csv
+
+
+def test_front_desk_sees_demographics_and_consent_status_but_no_screening_answers_or_episodes(
+    front_desk, records
+) -> None:  # type: ignore[no-untyped-def]
+    page = client_for(front_desk).get(f"/patients/{records.patient.pk}/").content.decode()
+
+    assert "Jane Doe" in page
+    assert records.patient.mrn in page
+    assert "1980-05-17" in page
+    assert "Consent" in page and "Version 1 signed" in page
+    assert "Episodes of care" not in page
+    assert "Neck pain" not in page
+    assert f"/screening/{records.screening.pk}/" not in page
+    assert "Cleared with precautions" not in page
+    assert "precautions to acknowledge" not in page
+
+
+def test_front_desk_cannot_read_screening_answers(front_desk, records) -> None:  # type: ignore[no-untyped-def]
+    page = client_for(front_desk).get(f"/patients/{records.patient.pk}/screening/{records.screening.pk}/")
+    api = api_client(front_desk).get(f"{API}/patients/{records.patient.pk}/screenings")
+
+    assert page.status_code == 403
+    assert b"diabetes" not in page.content.lower()
+    assert api.status_code == 403
+    assert "diabetes" not in api.content.decode().lower()
+
+
+def test_a_clinician_sees_the_screening_and_episodes_on_the_patient_page(clinician, records) -> None:  # type: ignore[no-untyped-def]
+    page = client_for(clinician).get(f"/patients/{records.patient.pk}/").content.decode()
+
+    assert "Episodes of care" in page
+    assert "Neck pain" in page
+    assert f"/screening/{records.screening.pk}/" in page
+    assert "precautions to acknowledge" in page
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in_from_every_page(records) -> None:  # type: ignore[no-untyped-def]
+    for route in PAGES:
+        if route.method != "GET":
+            continue
+        response = Client().get(_url(route, records))
+        assert response.status_code == 302, route
+        assert response["Location"].startswith("/login/?next="), route
+
+
+def test_an_anonymous_caller_gets_a_json_401_from_every_endpoint(records) -> None:  # type: ignore[no-untyped-def]
+    for route in ENDPOINTS:
+        response = call_api(Client(), route, _url(route, records))
+        assert response.status_code == 401, route
+        assert response.json() == {"detail": "Authenticate with an API token: Authorization: Bearer <token>."}
+
+
+def test_the_matrix_lists_every_foundation_page() -> None:
+    from django.urls import get_resolver
+
+    from needlepoint.accounts import views as account_views
+    from needlepoint.patients import views as patient_views
+
+    foundation = {
+        str(p.pattern)
+        for p in get_resolver().url_patterns
+        if getattr(p, "callback", None) is not None
+        and p.callback.__module__ in (account_views.__name__, patient_views.__name__)
+    }
+    public_or_post_only = {"login/", "logout/", "switch-clinic/"}
+    listed = {
+        route.url.split("?")[0]
+        .lstrip("/")
+        .replace("{p}", "<int:patient_id>")
+        .replace("{s}", "<int:screening_id>")
+        .replace("{c}", "<int:consent_id>")
+        .replace("{e}", "<int:episode_id>")
+        for route in PAGES
+    }
+    assert foundation - public_or_post_only == listed
+
+
+def test_the_matrix_lists_every_foundation_endpoint() -> None:
+    from needlepoint.accounts.api import router as accounts_router
+    from needlepoint.patients.api import router as patients_router
+
+    declared = set()
+    for prefix, router in (("", accounts_router), ("/patients", patients_router)):
+        for path, view in router.path_operations.items():
+            for operation in view.operations:
+                for method in operation.methods:
+                    declared.add((method, prefix + path))
+    listed = {
+        (
+            route.method,
+            route.url.removeprefix(API)
+            .split("?")[0]
+            .replace("{p}", "{patient_id}")
+            .replace("{s}", "{screening_id}")
+            .replace("{c}", "{consent_id}")
+            .replace("{e}", "{episode_id}"),
+        )
+        for route in ENDPOINTS
+    }
+    assert declared == listed
