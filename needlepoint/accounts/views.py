@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from datetime import datetime, time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.core.exceptions import ValidationError
@@ -35,7 +36,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
         password = request.POST.get("password", "")
         address = client_address(request)
         if throttle.is_locked_out(username, address):
-            error = "Too many failed sign-ins. Wait 15 minutes and try again, or ask your clinic admin."
+            error = (
+                f"Too many failed sign-ins. Wait {settings.LOGIN_FAILURE_WINDOW_MINUTES} minutes and try again, "
+                "or ask your clinic admin."
+            )
             audit.record("login_failed", summary=f"locked out: {username}"[:300])
         else:
             user = authenticate(request, username=username, password=password)
