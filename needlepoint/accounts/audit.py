@@ -109,9 +109,14 @@ def _let_sqlite_flush_empty_the_trail() -> None:
     """
     import importlib
 
-    from django.db.backends.sqlite3.operations import DatabaseOperations
+    from django.conf import settings
 
-    original = DatabaseOperations.sql_flush
+    if not any(db["ENGINE"] == "django.db.backends.sqlite3" for db in settings.DATABASES.values()):
+        return
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    operations = DatabaseWrapper.ops_class
+    original = operations.sql_flush
     if getattr(original, "keeps_audit_triggers", False):
         return
     migration = importlib.import_module("needlepoint.accounts.migrations.0002_audit_append_only")
@@ -123,4 +128,4 @@ def _let_sqlite_flush_empty_the_trail() -> None:
         return [*migration.SQLITE_DOWN, *statements, *migration.SQLITE_UP]
 
     sql_flush.keeps_audit_triggers = True  # type: ignore[attr-defined]
-    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+    operations.sql_flush = sql_flush  # type: ignore[method-assign]
