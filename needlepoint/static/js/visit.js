@@ -1,0 +1,66 @@
+// The visit page: keeps the visit version current across htmx fragments, fills the trigger points of the
+// chosen muscle, and keeps the needling form ready for the next muscle. No build step.
+(function () {
+  "use strict";
+
+  function currentVersion() {
+    var field = document.getElementById("visit-version");
+    return field ? field.value : null;
+  }
+
+  // Every fragment answer carries the new version out of band; each request sends the latest one, so a
+  // clinician's own saves never conflict with each other, while another clinician's save still does.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var version = currentVersion();
+    if (version === null) return;
+    if (event.detail.formData && event.detail.formData.has("version")) {
+      event.detail.formData.set("version", version);
+    } else if (event.detail.parameters && "version" in event.detail.parameters) {
+      event.detail.parameters.version = version;
+    }
+  });
+
+  function muscleData() {
+    var node = document.getElementById("muscle-data");
+    if (!node) return {};
+    try { return JSON.parse(node.textContent); } catch (e) { return {}; }
+  }
+
+  function fillTriggerPoints(form) {
+    var muscle = form.querySelector("[data-muscle]");
+    var select = form.querySelector("[data-trigger-point]");
+    if (!muscle || !select) return;
+    var chosen = select.value;
+    var entry = muscleData()[muscle.value];
+    var points = entry ? entry.points : [];
+    select.innerHTML = "";
+    var blank = document.createElement("option");
+    blank.value = "";
+    blank.textContent = points.length > 1 ? "Choose…" : "–";
+    select.appendChild(blank);
+    points.forEach(function (point) {
+      var option = document.createElement("option");
+      option.value = point[0];
+      option.textContent = point[1];
+      if (point[0] === chosen || points.length === 1) option.selected = true;
+      select.appendChild(option);
+    });
+    select.required = points.length > 1;
+  }
+
+  function prepare(root) {
+    (root || document).querySelectorAll("form.entry-form").forEach(function (form) {
+      fillTriggerPoints(form);
+      var muscle = form.querySelector("[data-muscle]");
+      if (muscle && !muscle.dataset.bound) {
+        muscle.dataset.bound = "1";
+        muscle.addEventListener("change", function () { fillTriggerPoints(form); });
+      }
+    });
+    var pending = (root || document).querySelector("[data-ack]");
+    if (pending) pending.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { prepare(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { prepare(event.detail.target.parentNode || document); });
+})();

@@ -1,0 +1,116 @@
+"""The clinician dashboard's lists. Each is one bounded query on an index, so the page stays fast as
+history grows: today's patients, unsigned and overdue visits, adverse events due for follow-up, and
+patients whose screening or consent is about to lapse (or has).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from needlepoint.accounts.access import scoped
+from needlepoint.accounts.models import Membership
+from needlepoint.accounts.roles import Capability, Role
+from needlepoint.patients.models import Consent, ConsentText, Episode, Screening
+from needlepoint.visits.models import OVERDUE_AFTER, AdverseEvent, Visit
+
+LIST_LIMIT = 50
+LAPSE_WARNING_DAYS = 14
+RECENT_CARE_DAYS = 90
+
+
+def _mine(membership: Membership) -> bool:
+    """A clinician sees their own lists; a clinic admin sees the clinic's."""
+    return membership.role == Role.CLINICIAN
+
+
+def _visits(membership: Membership) -> Any:
+    visits = scoped(membership, Visit.objects.all(), Capability.VIEW_CLINICAL)
+    return visits.filter(clinician=membership) if _mine(membership) else visits
+
+
+def open_adverse_events(membership: Membership, *, due_only: bool = False, limit: int = LIST_LIMIT) -> list[Any]:
+    """Open adverse events (the clinician's patients' or the clinic's), soonest follow-up first."""
+    events = scoped(membership, AdverseEvent.objects.filter(closed_at__isnull=True), Capability.VIEW_CLINICAL)
+    if due_only:
+        events = events.filter(follow_up_due__lte=timezone.localdate())
+    if _mine(membership) and due_only:
+        events = events.filter(visit__clinician=membership)
+    return list(events.select_related("patient", "visit").order_by("follow_up_due", "pk")[:limit])
+
+
+def _today_bounds() -> tuple[datetime, datetime]:
+    today = timezone.localdate()
+    start = timezone.make_aware(datetime.combine(today, time.min))
+    return start, start + timedelta(days=1)
+
+
+def lapsing(membership: Membership, now: datetime | None = None, limit: int = LIST_LIMIT) -> list[dict[str, Any]]:
+    """Patients in current care whose screening lapses within 14 days, or whose consent no longer holds.
+
+    "In current care": an open episode, and a visit (by this clinician, for a clinician) in the last 90 days.
+    """
+    now = now or timezone.now()
+    valid = timedelta(days=settings.SCREENING_VALID_DAYS)
+    cared_for = _visits(membership).filter(
+        patient_id=OuterRef("patient_id"), started_at__gte=now - timedelta(days=RECENT_CARE_DAYS)
+    )
+    open_episode = Episode.objects.filter(patient_id=OuterRef("patient_id"), status=Episode.Status.OPEN)
+    newer_screening = Screening.objects.filter(
+        patient_id=OuterRef("patient_id"), screened_at__gt=OuterRef("screened_at")
+    )
+    screenings = (
+        Screening.objects.filter(
+            clinic_id=membership.clinic_id,
+            invalidated_at__isnull=True,
+            screened_at__gt=now - valid,
+            screened_at__lte=now - valid + timedelta(days=LAPSE_WARNING_DAYS),
+        )
+        .filter(Exists(cared_for), Exists(open_episode))
+        .exclude(Exists(newer_screening))
+        .select_related("patient")
+        .order_by("screened_at")[:limit]
+    )
+    rows = [{"patient": s.patient, "what": "Screening", "when": s.expires_at, "detail": "lapses"} for s in screenings]
+    current_text = ConsentText.objects.filter(clinic_id=membership.clinic_id, is_current=True).values("pk")[:1]
+    newer_consent = Consent.objects.filter(patient_id=OuterRef("patient_id"), signed_at__gt=OuterRef("signed_at"))
+    consents = (
+        Consent.objects.filter(clinic_id=membership.clinic_id)
+        .filter(Exists(cared_for), Exists(open_episode))
+        .exclude(Exists(newer_consent))
+        .exclude(withdrawn_at__isnull=True, text_id__in=current_text)
+        .select_related("patient", "text")
+        .order_by("-signed_at")[:limit]
+    )
+    for c in consents:
+        detail = "withdrawn" if c.withdrawn_at else f"given to text version {c.text.version}, not the current one"
+        rows.append({"patient": c.patient, "what": "Consent", "when": c.withdrawn_at or c.signed_at, "detail": detail})
+    return rows
+
+
+def dashboard_for(membership: Membership) -> dict[str, Any]:
+    """The dashboard's context: each list bounded, counts from the partial index of unsigned visits."""
+    now = timezone.now()
+    start, end = _today_bounds()
+    visits = _visits(membership)
+    today = list(
+        visits.filter(started_at__gte=start, started_at__lt=end)
+        .select_related("patient", "episode", "clinician__user")
+        .order_by("started_at", "pk")[:LIST_LIMIT]
+    )
+    unsigned = visits.filter(signed_at__isnull=True)
+    return {
+        "mine": _mine(membership),
+        "today": today,
+        "unsigned": list(
+            unsigned.select_related("patient", "episode", "clinician__user").order_by("started_at", "pk")[:LIST_LIMIT]
+        ),
+        "unsigned_count": unsigned.count(),
+        "overdue_count": unsigned.filter(started_at__lt=now - OVERDUE_AFTER).count(),
+        "events_due": open_adverse_events(membership, due_only=True),
+        "lapsing": lapsing(membership, now),
+    }

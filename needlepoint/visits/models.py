@@ -1,0 +1,438 @@
+"""Treatment visits, their needling entries, adverse events and addenda.
+
+A signed visit is locked for every write path: the actions refuse it, the models' ``save``/``delete`` and
+their querysets' ``update``/``delete`` refuse it, and database triggers (migration 0002) refuse UPDATE and
+DELETE of a signed visit and of its needling entries on SQLite and PostgreSQL alike. Corrections are
+addenda, which are append-only.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from needlepoint.accounts.models import Membership
+from needlepoint.patients.models import Episode, PatientRecord
+from needlepoint.visits.adverse_events import adverse_event_types, severities
+
+OVERDUE_AFTER = timedelta(hours=24)
+SIGNED_VISIT_LOCKED = "This visit is signed and locked; add a dated addendum to correct it."
+
+
+class VisitLocked(ValidationError):
+    """A write to a signed visit, its needling entries or an addendum was refused."""
+
+    def __init__(self, message: str = SIGNED_VISIT_LOCKED) -> None:
+        super().__init__(message)
+
+
+class Intervention(models.TextChoices):
+    """Care given in a visit besides needling."""
+
+    THERAPEUTIC_EXERCISE = "therapeutic_exercise", "Therapeutic exercise"
+    MANUAL_THERAPY = "manual_therapy", "Manual therapy"
+    EDUCATION = "education", "Education"
+    HEAT = "heat", "Heat"
+    OTHER = "other", "Other"
+
+
+class VisitQuerySet(models.QuerySet):
+    """Bulk writes refuse signed visits, as ``Visit.save`` and ``Visit.delete`` do."""
+
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        if self.filter(signed_at__isnull=False).exists():
+            raise VisitLocked()
+        return super().update(**kwargs)
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        if self.filter(signed_at__isnull=False).exists():
+            raise VisitLocked()
+        return super().delete()
+
+    def unsigned(self) -> VisitQuerySet:
+        """Visits not yet signed."""
+        return self.filter(signed_at__isnull=True)
+
+    def overdue(self, now=None) -> VisitQuerySet:  # type: ignore[no-untyped-def]
+        """Unsigned visits that started more than 24 hours ago."""
+        return self.filter(signed_at__isnull=True, started_at__lt=(now or timezone.now()) - OVERDUE_AFTER)
+
+
+class Visit(PatientRecord):
+    """One treatment visit in an episode of care: pain, report, needling, needle counts, note, signature.
+
+    ``needles_inserted`` is the sum of the needling entries' needles, kept by the actions. ``version`` goes
+    up with every change, so two clinicians editing at once cannot overwrite each other.
+    """
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="visits")
+    clinician = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField()
+    pain_before = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-10, before treatment")
+    pain_after = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-10, after treatment")
+    subjective = models.TextField("subjective report", blank=True)
+    interventions = models.JSONField(default=list, blank=True, help_text="Other care given (Intervention codes)")
+    interventions_other = models.CharField("other intervention", max_length=200, blank=True)
+    assessment = models.TextField(blank=True)
+    plan = models.TextField(blank=True)
+    needles_opened = models.PositiveSmallIntegerField(default=0)
+    needles_inserted = models.PositiveSmallIntegerField(default=0)
+    needles_removed = models.PositiveSmallIntegerField(default=0)
+    needles_in_sharps = models.PositiveSmallIntegerField(default=0)
+    acknowledgements = models.JSONField(
+        default=dict, blank=True, help_text="Safety warning key -> reason to proceed, who and when"
+    )
+    cpt_code = models.CharField("CPT", max_length=5, blank=True, help_text="Fixed at signing")
+    cpt_muscle_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    note_text = models.TextField(blank=True, help_text="The SOAP note as signed")
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(pain_before__lte=10), name="visit_pain_before_0_10"),
+            models.CheckConstraint(condition=Q(pain_after__lte=10), name="visit_pain_after_0_10"),
+            models.CheckConstraint(
+                condition=Q(needles_inserted__lte=F("needles_opened")), name="visit_inserted_within_opened"
+            ),
+            models.CheckConstraint(
+                condition=Q(needles_removed__lte=F("needles_inserted")), name="visit_removed_within_inserted"
+            ),
+            models.CheckConstraint(
+                condition=Q(needles_in_sharps__lte=F("needles_opened") - F("needles_inserted") + F("needles_removed")),
+                name="visit_sharps_within_out_of_patient",
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True, signed_by__isnull=True)
+                | Q(signed_at__isnull=False, signed_by__isnull=False),
+                name="visit_signed_with_signer",
+            ),
+            models.CheckConstraint(condition=Q(cpt_code__in=["", "20560", "20561"]), name="visit_one_cpt_code"),
+        ]
+        indexes = [
+            models.Index(fields=["episode", "-started_at"], name="visit_episode_time"),
+            models.Index(fields=["patient", "-started_at"], name="visit_patient_time"),
+            models.Index(fields=["clinician", "-started_at"], name="visit_clinician_time"),
+            models.Index(fields=["clinic", "-started_at"], name="visit_clinic_time"),
+            models.Index(
+                fields=["clinic", "clinician", "started_at"],
+                condition=Q(signed_at__isnull=True),
+                name="visit_unsigned",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visit {self.started_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Read the stored row, not this instance: a copy loaded before signing must not overwrite the signed one.
+        if not self._state.adding and Visit.objects.filter(pk=self.pk, signed_at__isnull=False).exists():
+            raise VisitLocked()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.signed_at is not None or Visit.objects.filter(pk=self.pk, signed_at__isnull=False).exists():
+            raise VisitLocked()
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_signed(self) -> bool:
+        """Whether the visit is signed and locked."""
+        return self.signed_at is not None
+
+    @property
+    def is_overdue(self) -> bool:
+        """Unsigned more than 24 hours after it started."""
+        return self.signed_at is None and self.started_at < timezone.now() - OVERDUE_AFTER
+
+    @property
+    def pain_change(self) -> int | None:
+        """Pain after minus pain before (negative is relief), when both were recorded."""
+        if self.pain_before is None or self.pain_after is None:
+            return None
+        return self.pain_after - self.pain_before
+
+    def intervention_labels(self) -> list[str]:
+        """The other interventions, as a clinician reads them."""
+        labels = dict(Intervention.choices)
+        named = [labels.get(code, code) for code in self.interventions if code != Intervention.OTHER]
+        if Intervention.OTHER in self.interventions:
+            named.append(self.interventions_other or "Other")
+        return named
+
+    def audit_summary(self) -> str:
+        return f"visit {'signed' if self.signed_at else 'draft'} v{self.version}"
+
+
+class Side(models.TextChoices):
+    """The side of the body a muscle was needled on."""
+
+    LEFT = "left", "Left"
+    RIGHT = "right", "Right"
+
+
+class Technique(models.TextChoices):
+    """How the needle was worked (clinical.md §C.3)."""
+
+    STATIC = "static", "Static"
+    PISTONING = "pistoning", "Pistoning / fast-in fast-out"
+    ROTATION = "rotation", "Rotation"
+    ELECTRICAL_STIMULATION = "electrical_stimulation", "With electrical stimulation"
+
+
+class TwitchResponse(models.TextChoices):
+    """Local twitch responses seen during needling."""
+
+    NONE = "none", "None"
+    SINGLE = "single", "Single"
+    SEVERAL = "several", "Several"
+
+
+# Techniques that leave the needle in place, so the time left in is recorded.
+LEFT_IN_TECHNIQUES = (Technique.STATIC, Technique.ELECTRICAL_STIMULATION)
+
+
+class NeedlingEntryQuerySet(models.QuerySet):
+    """Bulk writes refuse entries of signed visits."""
+
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        if self.filter(visit__signed_at__isnull=False).exists():
+            raise VisitLocked()
+        return super().update(**kwargs)
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        if self.filter(visit__signed_at__isnull=False).exists():
+            raise VisitLocked()
+        return super().delete()
+
+
+class NeedlingEntry(PatientRecord):
+    """One muscle needled on one side in a visit: needles, size, technique, twitch response, response."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="needling_entries")
+    position = models.PositiveSmallIntegerField(default=0)
+    muscle_id = models.CharField(max_length=60)
+    side = models.CharField(max_length=5, choices=Side.choices)
+    trigger_point = models.CharField(max_length=60, blank=True)
+    needles = models.PositiveSmallIntegerField(help_text="Needles inserted")
+    diameter_mm = models.DecimalField("diameter (mm)", max_digits=4, decimal_places=2)
+    length_mm = models.DecimalField("length (mm)", max_digits=5, decimal_places=1)
+    technique = models.CharField(max_length=30, choices=Technique.choices)
+    twitch_response = models.CharField("local twitch response", max_length=10, choices=TwitchResponse.choices)
+    minutes_left_in = models.PositiveSmallIntegerField(null=True, blank=True)
+    patient_response = models.CharField(max_length=300, blank=True)
+    recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    objects = NeedlingEntryQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(needles__gte=1), name="needling_at_least_one_needle"),
+            models.CheckConstraint(condition=Q(side__in=["left", "right"]), name="needling_side_left_right"),
+            models.CheckConstraint(condition=Q(diameter_mm__gt=0, length_mm__gt=0), name="needling_size_positive"),
+        ]
+        indexes = [models.Index(fields=["visit", "position"], name="needling_visit_position")]
+        verbose_name_plural = "needling entries"
+
+    def __str__(self) -> str:
+        return f"{self.muscle_id} ({self.side}), {self.needles} needle(s)"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if Visit.objects.filter(pk=self.visit_id, signed_at__isnull=False).exists():
+            raise VisitLocked()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if Visit.objects.filter(pk=self.visit_id, signed_at__isnull=False).exists():
+            raise VisitLocked()
+        return super().delete(*args, **kwargs)
+
+    @property
+    def electrical_stimulation(self) -> bool:
+        """Whether the needles were connected to electrical stimulation."""
+        return self.technique == Technique.ELECTRICAL_STIMULATION
+
+    def audit_summary(self) -> str:
+        return f"needling {self.muscle_id} {self.side} x{self.needles}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows that may be added and read, never changed or removed."""
+
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise VisitLocked(f"{self.model._meta.verbose_name_plural.capitalize()} cannot be changed.")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise VisitLocked(f"{self.model._meta.verbose_name_plural.capitalize()} cannot be deleted.")
+
+
+class Addendum(PatientRecord):
+    """A dated correction or addition to a signed visit, by its signer or another clinician. Append-only."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    written_at = models.DateTimeField(default=timezone.now)
+    text = models.TextField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["visit", "written_at"], name="addendum_visit_time")]
+        verbose_name_plural = "addenda"
+
+    def __str__(self) -> str:
+        return f"Addendum {self.written_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise VisitLocked("An addendum cannot be changed; add another addendum.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise VisitLocked("An addendum cannot be deleted.")
+
+    def audit_summary(self) -> str:
+        return "addendum"
+
+
+class Outcome(models.TextChoices):
+    """Where an adverse event stands (FHIR R4 AdverseEvent.outcome)."""
+
+    ONGOING = "ongoing", "Ongoing"
+    RECOVERING = "recovering", "Recovering"
+    RESOLVED = "resolved", "Resolved"
+    RESOLVED_WITH_SEQUELAE = "resolved_with_sequelae", "Resolved with lasting effects"
+    FATAL = "fatal", "Fatal"
+    UNKNOWN = "unknown", "Unknown (lost to follow-up)"
+
+
+# Outcomes with which an adverse event may be closed.
+CLOSING_OUTCOMES = (Outcome.RESOLVED, Outcome.RESOLVED_WITH_SEQUELAE, Outcome.FATAL, Outcome.UNKNOWN)
+
+
+class NoDeleteQuerySet(models.QuerySet):
+    """Rows that are never deleted (changes go through the actions)."""
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise VisitLocked(f"{self.model._meta.verbose_name_plural.capitalize()} cannot be deleted.")
+
+
+class AdverseEvent(PatientRecord):
+    """An adverse event after needling (clinical.md §C.1), open until a follow-up closes it.
+
+    A "needle unaccounted for" incident is an adverse event of type ``needle_left_in`` that also records
+    how many needles, the search made and the action taken; it lets a visit with missing needles be signed.
+    """
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="adverse_events")
+    event_type = models.CharField(max_length=40)
+    severity = models.CharField(max_length=20)
+    description = models.TextField(blank=True)
+    onset_at = models.DateTimeField()
+    action_taken = models.TextField()
+    outcome = models.CharField(max_length=30, choices=Outcome.choices)
+    follow_up_due = models.DateField(null=True, blank=True)
+    needles_unaccounted = models.PositiveSmallIntegerField(null=True, blank=True)
+    search_made = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = NoDeleteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=False) | Q(follow_up_due__isnull=False),
+                name="open_adverse_event_has_follow_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(needles_unaccounted__isnull=True)
+                | Q(needles_unaccounted__gte=1, event_type="needle_left_in"),
+                name="needle_incident_counts_needles",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["visit"], name="adverse_event_visit"),
+            models.Index(
+                fields=["clinic", "follow_up_due"], condition=Q(closed_at__isnull=True), name="adverse_event_open"
+            ),
+            models.Index(fields=["clinic", "onset_at"], name="adverse_event_clinic_onset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} ({self.severity}) {self.onset_at:%Y-%m-%d}"
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise VisitLocked("An adverse event cannot be deleted; record a follow-up instead.")
+
+    @property
+    def is_open(self) -> bool:
+        """Open until a follow-up closes it."""
+        return self.closed_at is None
+
+    @property
+    def type_label(self) -> str:
+        """The event type as the adverse-event catalogue names it."""
+        return next((t.label for t in adverse_event_types() if t.code == self.event_type), self.event_type)
+
+    @property
+    def severity_label(self) -> str:
+        """The severity as the catalogue names it (mild, significant, serious)."""
+        return next((s.label for s in severities() if s.code == self.severity), self.severity)
+
+    @property
+    def is_needle_incident(self) -> bool:
+        """A 'needle unaccounted for' incident."""
+        return self.needles_unaccounted is not None
+
+    @property
+    def follow_up_overdue(self) -> bool:
+        """Open and its follow-up date has come."""
+        return self.closed_at is None and self.follow_up_due is not None and self.follow_up_due <= timezone.localdate()
+
+    def audit_summary(self) -> str:
+        return f"adverse event {self.event_type} {self.severity} {'open' if self.closed_at is None else 'closed'}"
+
+
+class AdverseEventFollowUp(PatientRecord):
+    """A follow-up of an adverse event: what was found, the outcome, and the next date or the closing."""
+
+    event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, related_name="follow_ups")
+    by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField()
+    outcome = models.CharField(max_length=30, choices=Outcome.choices)
+    next_follow_up_due = models.DateField(null=True, blank=True)
+    closes_event = models.BooleanField(default=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["event", "at"], name="follow_up_event_time")]
+
+    def __str__(self) -> str:
+        return f"Follow-up {self.at:%Y-%m-%d}: {self.outcome}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise VisitLocked("A follow-up cannot be changed; record another follow-up.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise VisitLocked("A follow-up cannot be deleted.")
+
+    def audit_summary(self) -> str:
+        return f"adverse event follow-up {self.outcome}{' (closed)' if self.closes_event else ''}"

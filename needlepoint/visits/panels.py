@@ -1,0 +1,32 @@
+"""The visits panels on the patient and episode pages: recent visits, bounded, in two queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from needlepoint.patients.panels import Panel, register_episode_panel, register_patient_panel
+from needlepoint.visits.models import AdverseEvent, Visit
+
+RECENT_VISITS = 10
+EPISODE_VISITS = 20
+
+
+def _recent(queryset: Any, limit: int) -> list[Visit]:
+    return list(queryset.select_related("clinician__user", "episode").order_by("-started_at", "-pk")[:limit])
+
+
+@register_patient_panel
+def recent_visits(patient: Any) -> Panel:
+    """The patient's latest visits across episodes, and their open adverse events."""
+    visits = _recent(Visit.objects.filter(patient=patient), RECENT_VISITS)
+    open_events = list(
+        AdverseEvent.objects.filter(patient=patient, closed_at__isnull=True).order_by("follow_up_due", "pk")[:10]
+    )
+    return Panel("visits/_patient_panel.html", {"visits": visits, "open_events": open_events, "patient": patient})
+
+
+@register_episode_panel
+def episode_visits(episode: Any) -> Panel:
+    """The episode's latest visits, with a button to start the next one."""
+    visits = _recent(Visit.objects.filter(episode=episode), EPISODE_VISITS)
+    return Panel("visits/_episode_panel.html", {"visits": visits, "episode": episode})

@@ -1,0 +1,153 @@
+"""Read-side helpers for a visit: its warnings, needle reconciliation, incident, CPT and note text.
+
+No writes here; the actions and the pages both use these so the page shows exactly what the actions
+enforce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.utils import timezone
+
+from needlepoint.patients.gate import Clearance
+from needlepoint.patients.screening_rules import ScreeningResult
+from needlepoint.visits import accountability, cpt, safety
+from needlepoint.visits.adverse_events import adverse_event_types, severities
+from needlepoint.visits.muscles import hazards, muscle_name, trigger_point_label
+from needlepoint.visits.needles import needle_stock
+from needlepoint.visits.note import NoteAcknowledgement, NoteEntry, NoteInput, soap_note
+
+
+def planned(entries: Iterable[Any]) -> list[safety.PlannedNeedling]:
+    """Needling entries (saved or not) as the safety rules take them."""
+    return [
+        safety.PlannedNeedling(e.muscle_id, e.side, float(e.length_mm), e.technique == "electrical_stimulation")
+        for e in entries
+    ]
+
+
+def flags_from(clearance: Clearance) -> safety.ScreeningFlags:
+    """The safety flags from the gate's answer: the screening it relied on, and whether consent holds."""
+    screening = clearance.screening
+    result = None
+    if screening is not None and screening.is_current():
+        result = ScreeningResult.from_record(screening.status, screening.findings)
+    consent_current = clearance.consent is not None and not any("consent" in r.lower() for r in clearance.reasons)
+    return safety.screening_flags(result, consent_current=consent_current)
+
+
+def current_warnings(entries: Sequence[Any], clearance: Clearance) -> list[safety.SafetyWarning]:
+    """Every warning and refusal for these needling entries and this patient's screening."""
+    muscles = hazards()
+    known = [e for e in entries if e.muscle_id in muscles]
+    return safety.needling_warnings(planned(known), muscles, flags_from(clearance))
+
+
+def reconciliation_of(visit: Any) -> accountability.Reconciliation:
+    """Where every needle of the visit is."""
+    return accountability.reconciliation(
+        visit.needles_opened, visit.needles_inserted, visit.needles_removed, visit.needles_in_sharps
+    )
+
+
+def incident_of(visit: Any, events: Sequence[Any] | None = None) -> accountability.Incident | None:
+    """The visit's 'needle unaccounted for' incidents, combined, or None."""
+    if events is None:
+        events = list(visit.adverse_events.filter(needles_unaccounted__isnull=False).order_by("pk"))
+    incidents = [e for e in events if e.needles_unaccounted is not None]
+    if not incidents:
+        return None
+    return accountability.Incident(
+        needles_unaccounted=sum(e.needles_unaccounted for e in incidents),
+        search_made="; ".join(e.search_made for e in incidents),
+        action_taken="; ".join(e.action_taken for e in incidents),
+    )
+
+
+def cpt_choice(entries: Sequence[Any]) -> cpt.CptChoice | None:
+    """The one CPT code the needling entries give (None without needling)."""
+    return cpt.choose_cpt(entries)
+
+
+def size_label(diameter_mm: Any, length_mm: Any) -> str:
+    """A needle size as the stock list words it: "0.25 mm (32G) x 40 mm"."""
+    diameter = next((d for d in needle_stock().diameters if abs(d.diameter_mm - float(diameter_mm)) < 1e-6), None)
+    gauge = diameter.label if diameter else f"{float(diameter_mm):.2f} mm"
+    return f"{gauge} x {float(length_mm):g} mm"
+
+
+def event_type_label(code: str) -> str:
+    """An adverse-event type as the catalogue names it."""
+    return next((t.label for t in adverse_event_types() if t.code == code), code)
+
+
+def severity_label(code: str) -> str:
+    """A severity as the catalogue names it."""
+    return next((s.label for s in severities() if s.code == code), code)
+
+
+def shown_acknowledgements(visit: Any, warnings: Sequence[safety.SafetyWarning]) -> list[dict[str, Any]]:
+    """The acknowledgements of the warnings that apply now, in warning order."""
+    stored = visit.acknowledgements or {}
+    return [stored[safety.warning_key(w)] for w in warnings if safety.warning_key(w) in stored]
+
+
+def note_input(visit: Any, entries: Sequence[Any], events: Sequence[Any] | None = None) -> NoteInput:
+    """The plain values the note is written from."""
+    from needlepoint.visits.models import NeedlingEntry
+
+    if events is None:
+        events = list(visit.adverse_events.order_by("onset_at", "pk"))
+    technique = dict(NeedlingEntry._meta.get_field("technique").choices)
+    twitch = dict(NeedlingEntry._meta.get_field("twitch_response").choices)
+    choice = cpt_choice(entries)
+    stored = visit.acknowledgements or {}
+    acknowledged = [NoteAcknowledgement(a["message"], a["reason"], a.get("by_name", "")) for a in stored.values()]
+    incidents = [
+        f"{e.needles_unaccounted} needle(s); search made: {e.search_made}; action taken: {e.action_taken}"
+        for e in events
+        if e.needles_unaccounted is not None
+    ]
+    others = [
+        f"{event_type_label(e.event_type)} ({severity_label(e.severity).lower()}), "
+        f"{timezone.localtime(e.onset_at):%Y-%m-%d %H:%M}: {e.action_taken}"
+        for e in events
+        if e.needles_unaccounted is None
+    ]
+    return NoteInput(
+        date=f"{timezone.localtime(visit.started_at):%Y-%m-%d %H:%M}",
+        clinician=visit.clinician.display_name,
+        condition=f"{visit.episode.condition_label} ({visit.episode.icd10_code})",
+        pain_before=visit.pain_before,
+        pain_after=visit.pain_after,
+        subjective=visit.subjective,
+        interventions=visit.intervention_labels(),
+        entries=[
+            NoteEntry(
+                muscle=muscle_name(e.muscle_id),
+                side=e.side,
+                trigger_point=trigger_point_label(e.muscle_id, e.trigger_point),
+                needles=e.needles,
+                size=size_label(e.diameter_mm, e.length_mm),
+                technique=technique.get(e.technique, e.technique),
+                twitch_response=twitch.get(e.twitch_response, e.twitch_response),
+                minutes_left_in=e.minutes_left_in,
+                patient_response=e.patient_response,
+            )
+            for e in entries
+        ],
+        counts=reconciliation_of(visit).message,
+        assessment=visit.assessment,
+        plan=visit.plan,
+        cpt=f"{choice.code} ({choice.description}; {choice.muscle_count} counted)" if choice else "none (no needling)",
+        acknowledgements=acknowledged,
+        incidents=incidents,
+        adverse_events=others,
+    )
+
+
+def render_note(visit: Any, entries: Sequence[Any], events: Sequence[Any] | None = None) -> str:
+    """The SOAP note text of the visit as it stands."""
+    return soap_note(note_input(visit, entries, events))

@@ -1,0 +1,463 @@
+"""Visit pages: the clinician dashboard, the visit page with its htmx fragments, adverse events.
+
+Thin: each view parses a form, calls one action, and renders the page, or only the changed part of it
+when htmx asked (no page reload per needling entry).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from needlepoint.accounts.access import get_record, require
+from needlepoint.accounts.roles import Capability
+from needlepoint.patients.gate import needling_clearance
+from needlepoint.patients.models import Episode
+from needlepoint.visits import actions, forms
+from needlepoint.visits.dashboard import dashboard_for, open_adverse_events
+from needlepoint.visits.models import AdverseEvent, Technique, Visit
+from needlepoint.visits.muscles import muscle_name, needling_muscles, trigger_point_label
+from needlepoint.visits.summary import (
+    cpt_choice,
+    current_warnings,
+    incident_of,
+    reconciliation_of,
+    render_note,
+    size_label,
+)
+
+ACK_PREFIX = "ack:"
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return bool(request.headers.get("HX-Request"))
+
+
+def _add_errors(form: Any, exc: ValidationError) -> None:
+    """An action's ValidationError on the form: per field where it names one, else on top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+def _acknowledgements(request: HttpRequest) -> dict[str, str]:
+    return {k[len(ACK_PREFIX) :]: v for k, v in request.POST.items() if k.startswith(ACK_PREFIX) and v.strip()}
+
+
+def _version(request: HttpRequest) -> int:
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return 0
+
+
+# --- dashboard ---------------------------------------------------------------------------------------
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The clinician's day: today's patients, unsigned and overdue visits, adverse events to follow up,
+    screenings and consents about to lapse. Front desk goes to the patient search."""
+    membership = request.membership  # type: ignore[attr-defined]
+    if membership is None or not membership.can(Capability.VIEW_CLINICAL):
+        return redirect("patients")
+    return render(request, "visits/dashboard.html", dashboard_for(membership))
+
+
+# --- starting a visit --------------------------------------------------------------------------------
+
+
+def visit_start(request: HttpRequest, episode_id: int) -> HttpResponse:
+    """Start a visit in an episode (now, or at an earlier time for late documentation)."""
+    membership = request.membership  # type: ignore[attr-defined]
+    episode = get_record(membership, Episode.objects.select_related("patient"), episode_id, Capability.EDIT_CLINICAL)
+    form = forms.StartVisitForm(request.POST or None)
+    quick = request.method == "POST" and "started_at" not in request.POST
+    if quick or (request.method == "POST" and form.is_valid()):
+        data = {} if quick else {"started_at": form.cleaned_data["started_at"]}
+        try:
+            visit = actions.start_visit(membership, episode, data)
+        except ValidationError as exc:
+            form = forms.StartVisitForm(request.POST if not quick else None)
+            _add_errors(form, exc)
+        else:
+            copy = quick or form.cleaned_data.get("copy_previous")
+            if copy and actions.previous_needled_visit(visit) is not None:
+                try:
+                    actions.copy_previous_needling(membership, visit.pk, visit.version)
+                except actions.WarningsNeedAcknowledgement:
+                    messages.info(request, "Acknowledge the warnings to start from the previous visit's needling.")
+                except ValidationError as exc:
+                    messages.warning(request, " ".join(exc.messages))
+            return redirect("visit", visit_id=visit.pk)
+    return render(request, "visits/start.html", {"form": form, "episode": episode, "patient": episode.patient})
+
+
+# --- the visit page ----------------------------------------------------------------------------------
+
+
+def _load_visit(request: HttpRequest, visit_id: int, capability: Capability = Capability.VIEW_CLINICAL) -> Visit:
+    return get_record(
+        request.membership,  # type: ignore[attr-defined]
+        Visit.objects.select_related("patient", "episode", "clinician__user", "signed_by__user", "clinic"),
+        visit_id,
+        capability,
+    )
+
+
+def _entry_rows(entries: list[Any]) -> list[dict[str, Any]]:
+    techniques = dict(Technique.choices)
+    return [
+        {
+            "entry": e,
+            "muscle": muscle_name(e.muscle_id),
+            "trigger_point": trigger_point_label(e.muscle_id, e.trigger_point),
+            "size": size_label(e.diameter_mm, e.length_mm),
+            "technique": techniques.get(e.technique, e.technique),
+        }
+        for e in entries
+    ]
+
+
+def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str, Any]:
+    """Everything the visit page shows, in a bounded number of queries."""
+    membership = request.membership  # type: ignore[attr-defined]
+    entries = list(visit.needling_entries.order_by("position", "pk"))
+    events = list(visit.adverse_events.select_related("recorded_by__user").order_by("onset_at", "pk"))
+    addenda = list(visit.addenda.select_related("author__user").order_by("written_at", "pk"))
+    context: dict[str, Any] = {
+        "visit": visit,
+        "patient": visit.patient,
+        "episode": visit.episode,
+        "entries": _entry_rows(entries),
+        "events": events,
+        "addenda": addenda,
+        "editable": visit.signed_at is None and membership.can(Capability.EDIT_CLINICAL),
+        "can_sign": visit.signed_at is None and visit.clinician_id == membership.pk,
+        "cpt": cpt_choice(entries),
+        "reconciliation": reconciliation_of(visit),
+        "incident": incident_of(visit, events),
+    }
+    if visit.signed_at is None:
+        clearance = needling_clearance(visit.patient)
+        warnings = current_warnings(entries, clearance) if entries else []
+        stored = visit.acknowledgements or {}
+        from needlepoint.visits.safety import warning_key
+
+        context |= {
+            "clearance": clearance,
+            "warnings": [{"warning": w, "key": warning_key(w), "ack": stored.get(warning_key(w))} for w in warnings],
+            "note_preview": render_note(visit, entries, events),
+            "previous": actions.previous_needled_visit(visit) if not entries else None,
+            "entry_form": extra.pop("entry_form", None) or _blank_entry_form(visit, entries),
+            "counts_form": extra.pop("counts_form", None)
+            or forms.CountsForm(
+                initial={
+                    "opened": visit.needles_opened,
+                    "removed": visit.needles_removed,
+                    "in_sharps": visit.needles_in_sharps,
+                }
+            ),
+            "incident_form": extra.pop("incident_form", None) or forms.IncidentForm(),
+            "details_form": extra.pop("details_form", None) or _details_form(visit),
+            "muscles_json": json.dumps(
+                {m.id: {"points": m.trigger_points, "sides": m.sides} for m in needling_muscles().values()}
+            ),
+        }
+    else:
+        context["acknowledged"] = list((visit.acknowledgements or {}).values())
+        context["addendum_form"] = extra.pop("addendum_form", None) or forms.AddendumForm()
+    return context | extra
+
+
+def _details_form(visit: Visit) -> forms.VisitDetailsForm:
+    from django.utils import timezone
+
+    return forms.VisitDetailsForm(
+        initial={
+            "started_at": timezone.localtime(visit.started_at).replace(second=0, microsecond=0),
+            "pain_before": visit.pain_before,
+            "pain_after": visit.pain_after,
+            "subjective": visit.subjective,
+            "interventions": visit.interventions,
+            "interventions_other": visit.interventions_other,
+            "assessment": visit.assessment,
+            "plan": visit.plan,
+        }
+    )
+
+
+def _blank_entry_form(visit: Visit, entries: list[Any]) -> forms.NeedlingEntryForm:
+    """A new entry, pre-set from the last one (same side, gauge, length, technique) for speed."""
+    last = entries[-1] if entries else None
+    side = visit.episode.side if visit.episode.side in ("left", "right") else "right"
+    initial: dict[str, Any] = {"side": side, "needles": 1, "diameter_mm": "0.25", "length_mm": "30"}
+    if last is not None:
+        initial |= {
+            "side": last.side,
+            "diameter_mm": f"{last.diameter_mm:.2f}",
+            "length_mm": f"{last.length_mm:g}",
+            "technique": last.technique,
+            "minutes_left_in": last.minutes_left_in,
+        }
+    return forms.NeedlingEntryForm(initial=initial)
+
+
+def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """The visit page: documenting while unsigned; the signed note, addenda and adverse events after."""
+    visit = _load_visit(request, visit_id)
+    return render(request, "visits/visit.html", visit_context(request, visit))
+
+
+def _fragment(request: HttpRequest, visit_id: int, fragment: str = "workspace", **extra: Any) -> HttpResponse:
+    """The changed part of the page (htmx), or the whole page without JavaScript."""
+    visit = _load_visit(request, visit_id)
+    context = visit_context(request, visit, **extra)
+    template = f"visits/_{fragment}_response.html" if _htmx(request) else "visits/visit.html"
+    return render(request, template, context)
+
+
+def _workspace_action(
+    request: HttpRequest,
+    visit_id: int,
+    run: Callable[[Any], Any],
+    form: Any = None,
+    form_name: str = "",
+    success: str = "",
+    fragment: str = "workspace",
+) -> HttpResponse:
+    """Run one action on POST and answer with the re-rendered fragment (htmx) or the page.
+
+    On a refusal the clinician's input comes back in the form with the message, so nothing typed is lost.
+    """
+    membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    extra: dict[str, Any] = {}
+    if form is not None and not form.is_valid():
+        return _fragment(request, visit_id, fragment, **{form_name: form})
+    try:
+        run(membership)
+    except actions.WarningsNeedAcknowledgement as exc:
+        extra |= {"pending": [{"warning": w, "key": _key(w)} for w in exc.warnings], "pending_for": form_name}
+        if form is not None:
+            extra[form_name] = form
+    except ValidationError as exc:
+        if form is not None:
+            _add_errors(form, exc)
+            extra[form_name] = form
+        else:
+            extra["errors"] = exc.messages
+    else:
+        if not _htmx(request):
+            messages.success(request, success)
+            return redirect("visit", visit_id=visit_id)
+        extra["saved"] = success
+    return _fragment(request, visit_id, fragment, **extra)
+
+
+def _key(warning: Any) -> str:
+    from needlepoint.visits.safety import warning_key
+
+    return warning_key(warning)
+
+
+@require_POST
+def entry_add(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Add a needling entry (htmx: the workspace comes back with the new row, the form ready again)."""
+    form = forms.NeedlingEntryForm(request.POST)
+
+    def run(membership: Any) -> Any:
+        return actions.add_needling_entry(
+            membership, visit_id, form.cleaned_data, _version(request), _acknowledgements(request)
+        )
+
+    return _workspace_action(request, visit_id, run, form, "entry_form", "Needling entry added.")
+
+
+@require_POST
+def entry_remove(request: HttpRequest, visit_id: int, entry_id: int) -> HttpResponse:
+    """Take back a needling entry recorded by mistake (before signing)."""
+    return _workspace_action(
+        request,
+        visit_id,
+        lambda m: actions.remove_needling_entry(m, visit_id, entry_id, _version(request)),
+        success="Needling entry removed.",
+    )
+
+
+@require_POST
+def copy_previous(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Start from the previous visit's needling."""
+    return _workspace_action(
+        request,
+        visit_id,
+        lambda m: actions.copy_previous_needling(m, visit_id, _version(request), _acknowledgements(request)),
+        form_name="copy",
+        success="Needling copied from the previous visit.",
+    )
+
+
+@require_POST
+def acknowledge(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Give reasons to proceed for the visit's warnings."""
+    return _workspace_action(
+        request,
+        visit_id,
+        lambda m: actions.acknowledge_warnings(m, visit_id, _acknowledgements(request), _version(request)),
+        success="Warnings acknowledged.",
+    )
+
+
+@require_POST
+def counts(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Record needles opened, removed and in sharps."""
+    form = forms.CountsForm(request.POST)
+
+    def run(membership: Any) -> Any:
+        data = form.cleaned_data
+        return actions.record_needle_counts(
+            membership,
+            visit_id,
+            opened=data["opened"],
+            removed=data["removed"],
+            in_sharps=data["in_sharps"],
+            expected_version=_version(request),
+        )
+
+    return _workspace_action(request, visit_id, run, form, "counts_form", "Needle counts saved.")
+
+
+@require_POST
+def incident(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Record a 'needle unaccounted for' incident."""
+    form = forms.IncidentForm(request.POST)
+
+    def run(membership: Any) -> Any:
+        data = form.cleaned_data
+        return actions.record_needle_incident(
+            membership,
+            visit_id,
+            needles_unaccounted=data["needles_unaccounted"],
+            search_made=data["search_made"],
+            action_taken=data["action_taken"],
+            follow_up_due=data["follow_up_due"],
+            expected_version=_version(request),
+        )
+
+    return _workspace_action(request, visit_id, run, form, "incident_form", "Incident recorded.")
+
+
+@require_POST
+def details(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Save pain, report, other interventions, assessment and plan."""
+    form = forms.VisitDetailsForm(request.POST)
+
+    def run(membership: Any) -> Any:
+        return actions.update_visit(membership, visit_id, form.cleaned_data, _version(request))
+
+    return _workspace_action(request, visit_id, run, form, "details_form", "Visit details saved.", "details")
+
+
+@require_POST
+def sign(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Sign the visit (warnings and needle counts are checked again); the page then shows the note."""
+    membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    try:
+        actions.sign_visit(membership, visit_id, _version(request), _acknowledgements(request))
+    except actions.WarningsNeedAcknowledgement as exc:
+        return _fragment(
+            request, visit_id, pending=[{"warning": w, "key": _key(w)} for w in exc.warnings], pending_for="sign"
+        )
+    except ValidationError as exc:
+        return _fragment(request, visit_id, sign_errors=exc.messages)
+    messages.success(request, "Visit signed. The note is locked; corrections are addenda.")
+    url = reverse("visit", args=[visit_id])
+    if _htmx(request):
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return redirect(url)
+
+
+def addendum(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Add a dated addendum to a signed visit."""
+    membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    form = forms.AddendumForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.add_addendum(membership, visit_id, form.cleaned_data["text"])
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, "Addendum added.")
+            return redirect("visit", visit_id=visit_id)
+    visit = _load_visit(request, visit_id)
+    return render(request, "visits/visit.html", visit_context(request, visit, addendum_form=form))
+
+
+# --- adverse events ----------------------------------------------------------------------------------
+
+
+def adverse_event_new(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Record an adverse event for a visit (during it, or days later)."""
+    membership = request.membership  # type: ignore[attr-defined]
+    visit = _load_visit(request, visit_id, Capability.EDIT_CLINICAL)
+    form = forms.AdverseEventForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = actions.record_adverse_event(membership, visit.pk, form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Adverse event recorded: {event.type_label}.")
+            return redirect("visit", visit_id=visit.pk)
+    return render(request, "visits/adverse_event_form.html", {"form": form, "visit": visit, "patient": visit.patient})
+
+
+def adverse_event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+    """One adverse event with its follow-ups, and the follow-up form while it is open."""
+    membership = request.membership  # type: ignore[attr-defined]
+    event = get_record(
+        membership,
+        AdverseEvent.objects.select_related("patient", "visit", "recorded_by__user", "closed_by__user"),
+        event_id,
+    )
+    form = forms.FollowUpForm(request.POST or None, initial={"version": event.version})
+    if request.method == "POST" and form.is_valid():
+        require(membership, Capability.EDIT_CLINICAL)
+        data = form.cleaned_data
+        try:
+            actions.record_follow_up(
+                membership,
+                event.pk,
+                note=data["note"],
+                outcome=data["outcome"],
+                next_follow_up_due=data.get("next_follow_up_due"),
+                close=data["close"],
+                expected_version=data["version"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, "Follow-up recorded.")
+            return redirect("adverse_event", event_id=event.pk)
+    follow_ups = list(event.follow_ups.select_related("by__user").order_by("at", "pk"))
+    return render(
+        request,
+        "visits/adverse_event.html",
+        {"event": event, "patient": event.patient, "form": form, "follow_ups": follow_ups},
+    )
+
+
+def adverse_events(request: HttpRequest) -> HttpResponse:
+    """Every open adverse event of the clinic, until closed, soonest follow-up first."""
+    membership = require(request.membership, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    return render(request, "visits/adverse_events.html", {"events": open_adverse_events(membership, limit=200)})
