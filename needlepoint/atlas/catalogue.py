@@ -226,6 +226,10 @@ def unknown_region_message(text: str, path: Path | str | None = None) -> str:
 
 
 def _unknown_region_message(text: str, table: Mapping[str, Region]) -> str:
+    return f"Unknown body region {text!r}." + _suggestions(text, table)
+
+
+def _suggestions(text: str, table: Mapping[str, Region]) -> str:
     candidates = {_normalise(r.code): r for r in table.values()} | {_normalise(r.name): r for r in table.values()}
     close = difflib.get_close_matches(_normalise(text), list(candidates), n=5, cutoff=0.6)
     seen: list[Region] = []
@@ -233,7 +237,7 @@ def _unknown_region_message(text: str, table: Mapping[str, Region]) -> str:
         if candidates[match] not in seen:
             seen.append(candidates[match])
     hint = "; ".join(f"{r.code} ({r.name})" for r in seen)
-    return f"Unknown body region {text!r}." + (f" Did you mean: {hint}?" if hint else "")
+    return f" Did you mean: {hint}?" if hint else ""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -523,7 +527,7 @@ def _zone_region_codes(base: str, contralateral: bool, bmap: BodyMap, where: str
         return [base]
     codes = [base + suffix for suffix in SIDE_SUFFIX.values()]
     if not all(c in table for c in codes):
-        raise AtlasDataError(f"{where}: {_unknown_region_message(base, table)}")
+        raise AtlasDataError(f"{where}: unknown region {base!r}.{_suggestions(base, table)}")
     return codes
 
 

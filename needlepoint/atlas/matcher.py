@@ -21,13 +21,16 @@ Method (all parts deterministic):
 5. Fit: the share of the pattern that is drawn, ``F = sum(z_r * idf_r over drawn pattern regions) /
    sum(z_r * idf_r over the whole pattern)``. A pattern spread over many zones of which few are drawn is less
    specific evidence for its muscle.
-6. Score: ``C ** 0.7 * F ** 0.3``. Coverage weighs more because patients often draw only part of a pattern, but
-   rarely pain that the responsible muscle does not explain.
+6. Score: ``C ** 0.7 * F ** 0.3``. Coverage weighs more: patients often draw only part of a pattern, while the
+   muscle should explain the pain they do draw.
 7. Condition prior: when the episode's condition is given, the score of a muscle that does not list that condition
    is multiplied by 0.75.
-8. A muscle's score is that of its best candidate. Muscles that explain nothing are left out. Ties are broken by
-   muscle id. When the left and right patterns score the same (a drawing of midline regions only) the side is
-   reported as "both".
+8. A muscle's score is that of its best candidate, rounded to three decimals. Muscles that explain nothing (score
+   0.000) are left out. Equal scores are ordered by muscle id. When the left and right patterns score the same (a
+   drawing of midline regions only) the side is reported as "both".
+
+The constants (1.0/0.5, 0.7/0.3, 0.75, 0.5 for unrated) were set from these principles before the vignettes in
+``tests/atlas/vignettes.json`` were run, and were not fitted to them.
 
 The index behind this (patterns mirrored, specificities, an inverted index from region to patterns) is built once,
 so ranking one drawing over the whole atlas takes well under a millisecond.
@@ -131,8 +134,9 @@ def rank_muscles(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ValueError("limit must be a positive whole number or None")
     best = _best_candidates(weights, condition, atlas)
-    ranked = sorted(best.items(), key=lambda item: (-round(item[1][0], 9), item[0]))
+    ranked = sorted(best.items(), key=lambda item: (-round(item[1][0], SCORE_DECIMALS), item[0]))
     matches = [_match(mid, result, weights, atlas) for mid, result in ranked]
+    matches = [m for m in matches if m.score > 0]
     return matches[:limit] if limit else matches
 
 
