@@ -6,3 +6,6 @@ class OutcomesConfig(AppConfig):
 
     name = "needlepoint.outcomes"
     label = "outcomes"
+
+    def ready(self) -> None:
+        from needlepoint.outcomes import panels  # noqa: F401  (registers the episode panel)

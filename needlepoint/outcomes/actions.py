@@ -1,0 +1,458 @@
+"""Every write of outcome data: one function per action.
+
+Each action owns its transaction, checks the invariants and leaves the audit entry to the one audit
+mechanism (models with ``audit_trail``). Bad input raises ``ValidationError`` with a message per field and
+changes nothing. Views, the API, the self-report page and the command call these and nothing else to write.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from needlepoint.accounts import audit
+from needlepoint.accounts.access import require
+from needlepoint.accounts.models import Membership
+from needlepoint.accounts.roles import Capability
+from needlepoint.outcomes import answers as answer_rules
+from needlepoint.outcomes.models import (
+    ClinicInstrumentPlan,
+    Observation,
+    RomMeasurement,
+    SelfReportLink,
+    Source,
+    TimePoint,
+)
+from needlepoint.outcomes.plans import PAIN_INSTRUMENT, PlanError, check_plan, default_plans, is_self_reportable
+from needlepoint.outcomes.rom import RomError, movements, percent_of_normal, validate_rom
+from needlepoint.outcomes.scoring import ScoringError, instrument, score
+from needlepoint.patients.conditions import conditions
+from needlepoint.patients.models import Episode
+from needlepoint.visits.models import Visit
+
+LINK_SALT = "needlepoint.outcomes.self-report-link"
+DEFAULT_LINK_DAYS = 7
+MAX_LINK_DAYS = 30
+CLOCK_SKEW = timedelta(minutes=5)  # a device clock slightly ahead is not "the future"
+
+
+# ---------------------------------------------------------------- instrument plans
+
+
+def instruments_for(episode: Episode) -> tuple[str, ...]:
+    """The questionnaires the episode's condition collects: the clinic's own plan, else the default."""
+    plan = ClinicInstrumentPlan.objects.filter(clinic_id=episode.clinic_id, condition=episode.condition).first()
+    return plan_or_default(plan, episode.condition)
+
+
+def plan_or_default(plan: ClinicInstrumentPlan | None, condition: str) -> tuple[str, ...]:
+    """A plan row's instruments, or the condition's default when the clinic has not chosen."""
+    if plan is not None:
+        return tuple(plan.instruments)
+    return default_plans().get(condition, default_plans()["other"])
+
+
+@transaction.atomic
+def set_instrument_plan(membership: Membership, condition: str, codes: list[str]) -> ClinicInstrumentPlan:
+    """Set the questionnaires one condition collects in the membership's clinic (clinic admins)."""
+    require(membership, Capability.MANAGE_USERS)
+    if condition not in conditions():
+        raise ValidationError({"condition": "Choose a condition from the list."})
+    try:
+        chosen = list(check_plan(codes))
+    except PlanError as exc:
+        raise ValidationError({"instruments": str(exc)}) from exc
+    plan = (
+        ClinicInstrumentPlan.objects.select_for_update()
+        .filter(clinic_id=membership.clinic_id, condition=condition)
+        .first()
+    )
+    if plan is None:
+        plan = ClinicInstrumentPlan(clinic_id=membership.clinic_id, condition=condition)
+    plan.instruments = chosen
+    plan.updated_by = membership
+    plan.updated_at = timezone.now()
+    plan.save()
+    return plan
+
+
+# ---------------------------------------------------------------- shared checks
+
+
+def _same_clinic(membership: Membership, obj: Any) -> None:
+    """Defence in depth: an object fetched elsewhere must still belong to the acting clinic."""
+    if obj.clinic_id != membership.clinic_id:
+        raise ValidationError("This record belongs to another clinic.")
+
+
+def _episode_start(episode: Episode):  # type: ignore[no-untyped-def]
+    return timezone.localdate(episode.opened_at)
+
+
+def _check_moment(episode: Episode, observed_at: datetime | None) -> datetime:
+    """The moment of a measure: now if not given; never in the future, never before the episode opened."""
+    if observed_at is None:
+        return timezone.now()
+    if not isinstance(observed_at, datetime):
+        raise ValidationError({"observed_on": "Enter the date the measure was taken."})
+    if timezone.is_naive(observed_at):
+        observed_at = timezone.make_aware(observed_at)
+    if observed_at > timezone.now() + CLOCK_SKEW:
+        raise ValidationError({"observed_on": "The date cannot be in the future."})
+    start = _episode_start(episode)
+    if timezone.localdate(observed_at) < start:
+        raise ValidationError(
+            {"observed_on": f"The date is before this episode of care was opened ({start:%Y-%m-%d})."}
+        )
+    return observed_at
+
+
+def _check_time_point(time_point: str) -> str:
+    if time_point not in TimePoint.values:
+        raise ValidationError({"time_point": "Choose baseline, re-assessment, discharge or visit."})
+    return time_point
+
+
+def _check_visit(episode: Episode, visit: Visit | None) -> Visit | None:
+    if visit is not None and visit.episode_id != episode.pk:
+        raise ValidationError({"visit": "That visit belongs to another episode of care."})
+    return visit
+
+
+def _scored(code: str, given: Mapping[str, Any], notes: Mapping[str, Any] | None, prefix: str = ""):  # type: ignore[no-untyped-def]
+    """Score answers keyed by item id; ValidationError keyed by item (or 'answers') on any problem."""
+    try:
+        defn = instrument(code)
+    except ScoringError as exc:
+        raise ValidationError({"instrument": exc.reason}) from exc
+    try:
+        ordered = answer_rules.in_item_order(defn, given)
+        cleaned_notes = answer_rules.clean_notes(defn, notes)
+    except answer_rules.AnswerError as exc:
+        raise ValidationError({prefix + (k or "answers"): v for k, v in exc.problems.items()}) from exc
+    try:
+        result = score(defn.code, ordered)
+    except ScoringError as exc:
+        item_answered = exc.item is not None and given.get(exc.item) is not None
+        field = prefix + (exc.item if item_answered else "answers")  # type: ignore[operator]
+        raise ValidationError({field: exc.reason[:1].upper() + exc.reason[1:] + "."}) from exc
+    stored = {item.id: value for item, value in zip(defn.items, ordered, strict=True)}
+    return defn, result, stored, cleaned_notes
+
+
+# ---------------------------------------------------------------- questionnaires and pain
+
+
+@transaction.atomic
+def record_questionnaire(
+    membership: Membership,
+    episode: Episode,
+    instrument_code: str,
+    answers: Mapping[str, Any],
+    *,
+    time_point: str,
+    observed_at: datetime | None = None,
+    item_notes: Mapping[str, Any] | None = None,
+    visit: Visit | None = None,
+    source: str = Source.CLINICIAN,
+) -> Observation:
+    """Score and store one questionnaire (or a 0-10 pain rating, instrument NPRS) for an episode.
+
+    ``answers`` maps item id to the option index (choice items), the number (0-N items) or the measured
+    value; ``source`` is 'patient' when staff enter a form the patient filled in on paper.
+    """
+    require(membership, Capability.EDIT_CLINICAL)
+    _same_clinic(membership, episode)
+    _check_time_point(time_point)
+    if source not in Source.values:
+        raise ValidationError({"source": "Choose clinician or patient-reported."})
+    moment = _check_moment(episode, observed_at)
+    _check_visit(episode, visit)
+    defn, result, stored, notes = _scored(instrument_code, answers, item_notes)
+    return Observation.objects.create(
+        clinic_id=episode.clinic_id,
+        patient_id=episode.patient_id,
+        episode=episode,
+        visit=visit,
+        instrument=defn.code,
+        value=result.total,
+        unit=result.unit,
+        subscales=result.subscales,
+        answers=stored,
+        item_notes=notes,
+        observed_at=moment,
+        observed_on=timezone.localdate(moment),
+        time_point=time_point,
+        source=source,
+        recorded_by=membership,
+    )
+
+
+def record_pain(
+    membership: Membership,
+    episode: Episode,
+    pain: int,
+    *,
+    time_point: str,
+    observed_at: datetime | None = None,
+    visit: Visit | None = None,
+) -> Observation:
+    """Store a 0-10 pain rating (NPRS) taken outside a visit's own before/after ratings."""
+    return record_questionnaire(
+        membership,
+        episode,
+        PAIN_INSTRUMENT,
+        {"pain": pain},
+        time_point=time_point,
+        observed_at=observed_at,
+        visit=visit,
+    )
+
+
+# ---------------------------------------------------------------- range of motion
+
+
+def _rom_movement(joint: str, movement: str):  # type: ignore[no-untyped-def]
+    for move in movements():
+        if move.joint == joint and move.movement == movement:
+            return move
+    raise ValidationError({"movement": "Choose a joint and movement from the list."})
+
+
+@transaction.atomic
+def record_rom(
+    membership: Membership,
+    episode: Episode,
+    *,
+    joint: str,
+    movement: str,
+    side: str | None,
+    degrees: float,
+    method: str,
+    time_point: str,
+    observed_at: datetime | None = None,
+    visit: Visit | None = None,
+) -> RomMeasurement:
+    """Store one range-of-motion measurement with its percent of the normal value."""
+    require(membership, Capability.EDIT_CLINICAL)
+    _same_clinic(membership, episode)
+    _check_time_point(time_point)
+    moment = _check_moment(episode, observed_at)
+    _check_visit(episode, visit)
+    move = _rom_movement(joint, movement)
+    side = side or None
+    errors: dict[str, str] = {}
+    if move.sided and side not in ("left", "right"):
+        errors["side"] = f"{move.label} is measured per side: choose left or right."
+    elif not move.sided and side is not None:
+        errors["side"] = f"{move.label} of the {joint.replace('_', ' ')} has no side; leave the side empty."
+    if method not in move.methods:
+        errors["method"] = f"Use one of: {', '.join(move.methods)}."
+    if errors:
+        raise ValidationError(errors)
+    try:
+        value = validate_rom(joint, movement, degrees, side=side, method=method)
+    except RomError as exc:
+        raise ValidationError({"degrees": str(exc)[:1].upper() + str(exc)[1:] + "."}) from exc
+    percent = percent_of_normal(joint, movement, value) if move.normal else None
+    return RomMeasurement.objects.create(
+        clinic_id=episode.clinic_id,
+        patient_id=episode.patient_id,
+        episode=episode,
+        visit=visit,
+        joint=joint,
+        movement=movement,
+        side=side or "",
+        degrees=value,
+        method=method,
+        normal_degrees=move.normal,
+        percent_of_normal=percent,
+        observed_at=moment,
+        observed_on=timezone.localdate(moment),
+        time_point=time_point,
+        recorded_by=membership,
+    )
+
+
+# ---------------------------------------------------------------- self-report links
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A new self-report link and its token: the token is returned once and never stored."""
+
+    link: SelfReportLink
+    token: str
+
+
+class LinkRefused(Exception):
+    """A self-report link cannot be used; ``reason`` is 'invalid', 'expired' or 'used'."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def link_days() -> int:
+    """How many days a new self-report link stays valid (setting SELF_REPORT_LINK_DAYS, default 7)."""
+    return int(getattr(settings, "SELF_REPORT_LINK_DAYS", DEFAULT_LINK_DAYS))
+
+
+def suggested_time_point(episode: Episode) -> str:
+    """Baseline if the episode has no baseline questionnaire yet, discharge once discharged, else re-assessment."""
+    if episode.status == Episode.Status.DISCHARGED:
+        return TimePoint.DISCHARGE
+    has_baseline = (
+        Observation.objects.filter(episode=episode, time_point=TimePoint.BASELINE)
+        .exclude(instrument=PAIN_INSTRUMENT)
+        .exists()
+    )
+    return TimePoint.REASSESSMENT if has_baseline else TimePoint.BASELINE
+
+
+@transaction.atomic
+def create_self_report_link(
+    membership: Membership, episode: Episode, *, time_point: str | None = None, days: int | None = None
+) -> IssuedLink:
+    """Create a one-time link for the episode's questionnaires and today's pain; returns the token once.
+
+    Front desk may send links (it reads nothing clinical by doing so); the link asks the questionnaires the
+    clinic's plan sets for the episode's condition, leaving out measurements only a clinician can take.
+    """
+    require(membership, Capability.EDIT_DEMOGRAPHICS)
+    _same_clinic(membership, episode)
+    time_point = time_point or suggested_time_point(episode)
+    if time_point not in (TimePoint.BASELINE, TimePoint.REASSESSMENT, TimePoint.DISCHARGE):
+        raise ValidationError({"time_point": "Choose baseline, re-assessment or discharge."})
+    days = link_days() if days is None else days
+    if not isinstance(days, int) or not 1 <= days <= MAX_LINK_DAYS:
+        raise ValidationError({"days": f"A link can stay valid for 1 to {MAX_LINK_DAYS} days."})
+    codes = [c for c in instruments_for(episode) if is_self_reportable(instrument(c))]
+    secret = secrets.token_urlsafe(32)
+    expires_at = timezone.now() + timedelta(days=days)
+    link = SelfReportLink.objects.create(
+        clinic_id=episode.clinic_id,
+        patient_id=episode.patient_id,
+        episode=episode,
+        instruments=codes,
+        include_pain=True,
+        time_point=time_point,
+        token_hash=SelfReportLink.hash_token(secret),
+        created_by=membership,
+        expires_at=expires_at,
+    )
+    token = signing.dumps({"l": link.pk, "s": secret, "e": int(expires_at.timestamp())}, salt=LINK_SALT)
+    return IssuedLink(link, token)
+
+
+INVALID_LINK = (
+    "This link is not valid. It may have been copied incompletely or changed. Ask the clinic to send you a new link."
+)
+
+
+def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
+    """The link a token names, after checking its signature, its secret, its expiry and that it is unused."""
+    try:
+        payload = signing.loads(token, salt=LINK_SALT)
+        link_id, secret, expires = int(payload["l"]), str(payload["s"]), int(payload["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise LinkRefused("invalid", INVALID_LINK) from exc
+    queryset = SelfReportLink.objects.select_related("clinic", "episode")
+    if for_update:
+        queryset = queryset.select_for_update()
+    link = queryset.filter(pk=link_id).first()
+    if link is None or not secrets.compare_digest(link.token_hash, SelfReportLink.hash_token(secret)):
+        raise LinkRefused("invalid", INVALID_LINK)
+    if link.used_at is not None:
+        used = timezone.localtime(link.used_at)
+        raise LinkRefused(
+            "used",
+            f"This link was already used on {used:%d %B %Y}, and your answers reached the clinic. "
+            "Each link works once; ask the clinic if you need to answer again.",
+        )
+    if timezone.now() >= link.expires_at or timezone.now().timestamp() >= expires:
+        raise LinkRefused(
+            "expired",
+            f"This link expired on {timezone.localtime(link.expires_at):%d %B %Y}. "
+            "Ask the clinic to send you a new link.",
+        )
+    return link
+
+
+def open_self_report_link(token: str, client_address: str | None = None) -> SelfReportLink:
+    """The link for a token the patient opened (recorded in the audit trail); LinkRefused if unusable."""
+    link = _link_for(token)
+    with audit.acting_as(_link_actor(link, client_address)):
+        audit.record("read", link, summary="self-report link opened")
+    return link
+
+
+def _link_actor(link: SelfReportLink, client_address: str | None) -> audit.Actor:
+    return audit.Actor(None, link.clinic_id, "link", client_address, f"patient via link {link.pk}")
+
+
+@transaction.atomic
+def submit_self_report(
+    token: str,
+    answers: Mapping[str, Mapping[str, Any]],
+    *,
+    pain: int | None,
+    notes: Mapping[str, Mapping[str, Any]] | None = None,
+    client_address: str | None = None,
+) -> list[Observation]:
+    """Store the patient's answers from a link as patient-reported observations, and use the link up.
+
+    All or nothing: every questionnaire on the link and today's pain must be answerable, or nothing is
+    stored and the link stays usable. Marking the link used happens in the same transaction, so one link
+    can never deliver two sets of answers. ValidationError keys are ``CODE-item`` (or ``CODE-answers``).
+    """
+    link = _link_for(token, for_update=True)
+    errors: dict[str, list[str]] = {}
+    scored = []
+    for code in link.instruments:
+        try:
+            scored.append(_scored(code, answers.get(code) or {}, (notes or {}).get(code), prefix=f"{code}-"))
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+    if link.include_pain:
+        try:
+            scored.append(_scored(PAIN_INSTRUMENT, {"pain": pain}, None, prefix=f"{PAIN_INSTRUMENT}-"))
+        except ValidationError:
+            errors.setdefault(f"{PAIN_INSTRUMENT}-pain", []).append("Choose a number from 0 to 10 for today's pain.")
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    with audit.acting_as(_link_actor(link, client_address)):
+        created = [
+            Observation.objects.create(
+                clinic_id=link.clinic_id,
+                patient_id=link.patient_id,
+                episode_id=link.episode_id,
+                instrument=defn.code,
+                value=result.total,
+                unit=result.unit,
+                subscales=result.subscales,
+                answers=stored,
+                item_notes=item_notes,
+                observed_at=now,
+                observed_on=timezone.localdate(now),
+                time_point=link.time_point,
+                source=Source.PATIENT,
+                self_report_link=link,
+            )
+            for defn, result, stored, item_notes in scored
+        ]
+        link.used_at = now
+        link.save()
+    return created

@@ -1,0 +1,376 @@
+"""API for outcomes (/api/v1/outcomes): instruments, observations and range of motion per episode, progress
+with change and responder status, self-report links, and the clinic's instruments per condition.
+The same actions and access rules as the pages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Field, Router, Schema
+
+from needlepoint.accounts.access import get_record, require
+from needlepoint.accounts.roles import Capability
+from needlepoint.outcomes import actions
+from needlepoint.outcomes.models import ClinicInstrumentPlan, Observation, RomMeasurement
+from needlepoint.outcomes.plans import default_plans
+from needlepoint.outcomes.progress import Series, episode_progress
+from needlepoint.outcomes.scoring import Instrument, instruments
+from needlepoint.patients.conditions import conditions
+from needlepoint.patients.models import Episode
+from needlepoint.visits.models import Visit
+
+router = Router(tags=["outcomes"])
+LIST_LIMIT = 1000
+
+
+def _episode(request: HttpRequest, episode_id: int, capability: Capability) -> Episode:
+    return get_record(request.membership, Episode.objects.all(), episode_id, capability)  # type: ignore[attr-defined]
+
+
+def _visit(request: HttpRequest, episode: Episode, visit_id: int | None) -> Visit | None:
+    if visit_id is None:
+        return None
+    return get_record(request.membership, Visit.objects.all(), visit_id, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+
+
+class ThresholdOut(Schema):
+    value: float
+    unit: str
+    source: str
+
+
+class ItemOut(Schema):
+    id: str
+    label: str
+    wording: str | None
+    kind: str = Field(description="choice (answer = option index), numeric (answer = the number) or measurement")
+    options: list[str]
+    minimum: float
+    maximum: float
+
+
+class InstrumentOut(Schema):
+    code: str
+    name: str
+    unit: str
+    direction: str
+    range: tuple[float, float]
+    recall_period: str
+    wording_shipped: bool
+    mcid: ThresholdOut | None
+    mdc: ThresholdOut | None
+    items: list[ItemOut]
+
+
+def _threshold(t: Any) -> ThresholdOut | None:
+    return ThresholdOut(value=t.value, unit=t.unit, source=t.source) if t is not None else None
+
+
+def _instrument_out(d: Instrument) -> InstrumentOut:
+    return InstrumentOut(
+        code=d.code,
+        name=d.name,
+        unit=d.unit,
+        direction=d.direction,
+        range=d.scale_range,
+        recall_period=d.recall_period,
+        wording_shipped=bool(d.licence.get("wording_shipped")),
+        mcid=_threshold(d.mcid),
+        mdc=_threshold(d.mdc),
+        items=[
+            ItemOut(
+                id=i.id,
+                label=i.label,
+                wording=i.wording,
+                kind=i.kind,
+                options=[o.label for o in i.options],
+                minimum=float(i.minimum),
+                maximum=float(i.maximum),
+            )
+            for i in d.items
+        ],
+    )
+
+
+@router.get("/instruments", response=list[InstrumentOut])
+def list_instruments(request: HttpRequest) -> list[InstrumentOut]:
+    """Every instrument: items, answer kinds, scale, direction, MCID and MDC with sources."""
+    require(request.membership, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    return [_instrument_out(d) for d in instruments().values()]
+
+
+class ObservationIn(Schema):
+    instrument: str = Field(description="Instrument code, e.g. ODI")
+    answers: dict[str, Any] = Field(description="Item id -> option index, number or measurement; null = unanswered")
+    time_point: str = Field(description="baseline, reassessment, discharge or visit")
+    observed_at: datetime | None = Field(None, description="When it was taken; now if omitted")
+    item_notes: dict[str, str] = Field(default_factory=dict, description="e.g. the activity each PSFS line rates")
+    source: str = Field("clinician", description="clinician, or patient for a paper form the patient filled in")
+    visit_id: int | None = None
+
+
+class ObservationOut(Schema):
+    id: int
+    episode_id: int
+    visit_id: int | None
+    instrument: str
+    value: float
+    unit: str
+    subscales: dict[str, float]
+    answers: dict[str, Any]
+    item_notes: dict[str, str]
+    observed_on: date
+    observed_at: datetime
+    time_point: str
+    source: str
+    recorded_by: str | None
+
+
+def _observation_out(o: Observation) -> ObservationOut:
+    return ObservationOut(
+        id=o.pk,
+        episode_id=o.episode_id,
+        visit_id=o.visit_id,
+        instrument=o.instrument,
+        value=o.value,
+        unit=o.unit,
+        subscales=o.subscales,
+        answers=o.answers,
+        item_notes=o.item_notes,
+        observed_on=o.observed_on,
+        observed_at=o.observed_at,
+        time_point=o.time_point,
+        source=o.source,
+        recorded_by=o.recorded_by.display_name if o.recorded_by_id else None,
+    )
+
+
+@router.get("/episodes/{episode_id}/observations", response=list[ObservationOut])
+def list_observations(request: HttpRequest, episode_id: int, instrument: str = "") -> list[ObservationOut]:
+    """The episode's observations in the order taken, optionally of one instrument."""
+    episode = _episode(request, episode_id, Capability.VIEW_CLINICAL)
+    found = Observation.objects.filter(episode=episode).select_related("recorded_by__user")
+    if instrument:
+        found = found.filter(instrument=instrument.upper())
+    return [_observation_out(o) for o in found.order_by("observed_at", "pk")[:LIST_LIMIT]]
+
+
+@router.post("/episodes/{episode_id}/observations", response={201: ObservationOut})
+def create_observation(request: HttpRequest, episode_id: int, body: ObservationIn) -> tuple[int, ObservationOut]:
+    """Score and store a questionnaire or a 0-10 pain rating (NPRS, item 'pain'); 400 with a message per item."""
+    episode = _episode(request, episode_id, Capability.EDIT_CLINICAL)
+    observation = actions.record_questionnaire(
+        request.membership,  # type: ignore[attr-defined]
+        episode,
+        body.instrument,
+        body.answers,
+        time_point=body.time_point,
+        observed_at=body.observed_at,
+        item_notes=body.item_notes,
+        visit=_visit(request, episode, body.visit_id),
+        source=body.source,
+    )
+    return 201, _observation_out(observation)
+
+
+class RomIn(Schema):
+    joint: str = Field(description="e.g. cervical_spine")
+    movement: str = Field(description="e.g. rotation")
+    side: str | None = Field(None, description="left or right; null for unsided movements")
+    degrees: float
+    method: str = Field(description="goniometer, inclinometer or crom")
+    time_point: str
+    observed_at: datetime | None = None
+    visit_id: int | None = None
+
+
+class RomOut(Schema):
+    id: int
+    episode_id: int
+    visit_id: int | None
+    joint: str
+    movement: str
+    side: str
+    degrees: float
+    method: str
+    normal_degrees: float
+    percent_of_normal: float | None
+    observed_on: date
+    observed_at: datetime
+    time_point: str
+
+
+def _rom_out(r: RomMeasurement) -> RomOut:
+    return RomOut(
+        id=r.pk,
+        episode_id=r.episode_id,
+        visit_id=r.visit_id,
+        joint=r.joint,
+        movement=r.movement,
+        side=r.side,
+        degrees=r.degrees,
+        method=r.method,
+        normal_degrees=r.normal_degrees,
+        percent_of_normal=r.percent_of_normal,
+        observed_on=r.observed_on,
+        observed_at=r.observed_at,
+        time_point=r.time_point,
+    )
+
+
+@router.get("/episodes/{episode_id}/rom", response=list[RomOut])
+def list_rom(request: HttpRequest, episode_id: int) -> list[RomOut]:
+    """The episode's range-of-motion measurements in the order taken."""
+    episode = _episode(request, episode_id, Capability.VIEW_CLINICAL)
+    found = RomMeasurement.objects.filter(episode=episode).order_by("observed_at", "pk")[:LIST_LIMIT]
+    return [_rom_out(r) for r in found]
+
+
+@router.post("/episodes/{episode_id}/rom", response={201: RomOut})
+def create_rom(request: HttpRequest, episode_id: int, body: RomIn) -> tuple[int, RomOut]:
+    """Store a range-of-motion measurement; values outside physiological bounds are refused with 400."""
+    episode = _episode(request, episode_id, Capability.EDIT_CLINICAL)
+    rom = actions.record_rom(
+        request.membership,  # type: ignore[attr-defined]
+        episode,
+        joint=body.joint,
+        movement=body.movement,
+        side=body.side,
+        degrees=body.degrees,
+        method=body.method,
+        time_point=body.time_point,
+        observed_at=body.observed_at,
+        visit=_visit(request, episode, body.visit_id),
+    )
+    return 201, _rom_out(rom)
+
+
+class MeasureOut(Schema):
+    instrument: str
+    baseline: float | None
+    baseline_on: date | None
+    latest: float | None
+    latest_on: date | None
+    change_points: float | None
+    change_percent: float | None
+    is_responder: bool | None
+    beyond_mdc: bool | None
+    mcid: ThresholdOut | None
+    note: str
+
+
+class VisitPainOut(Schema):
+    visit_id: int
+    started_at: datetime
+    pain_before: int | None
+    pain_after: int | None
+
+
+class ProgressOut(Schema):
+    episode_id: int
+    planned: list[str]
+    measures: list[MeasureOut]
+    visit_pain: list[VisitPainOut]
+    pain_change_points: float | None
+    pain_is_responder: bool | None
+
+
+def _measure(s: Series) -> MeasureOut:
+    c = s.change
+    return MeasureOut(
+        instrument=s.code,
+        baseline=s.baseline.value if s.baseline else None,
+        baseline_on=s.baseline.observed_on if s.baseline else None,
+        latest=s.latest.value if s.latest else None,
+        latest_on=s.latest.observed_on if s.latest else None,
+        change_points=c.points if c else None,
+        change_percent=c.percent if c else None,
+        is_responder=c.is_responder if c else None,
+        beyond_mdc=c.beyond_mdc if c else None,
+        mcid=_threshold(s.mcid),
+        note=s.note,
+    )
+
+
+@router.get("/episodes/{episode_id}/progress", response=ProgressOut)
+def progress(request: HttpRequest, episode_id: int) -> ProgressOut:
+    """Change from baseline and responder status per measure, and pain before and after each visit."""
+    episode = _episode(request, episode_id, Capability.VIEW_CLINICAL)
+    data = episode_progress(episode)
+    return ProgressOut(
+        episode_id=episode.pk,
+        planned=list(data.planned),
+        measures=[_measure(s) for s in data.series],
+        visit_pain=[
+            VisitPainOut(visit_id=v.pk, started_at=v.started_at, pain_before=v.before, pain_after=v.after)
+            for v in data.pain.visits
+        ],
+        pain_change_points=data.pain.change.points if data.pain.change else None,
+        pain_is_responder=data.pain.change.is_responder if data.pain.change else None,
+    )
+
+
+class LinkIn(Schema):
+    time_point: str | None = Field(None, description="baseline, reassessment or discharge; suggested if omitted")
+    days: int | None = Field(None, description="How many days the link stays valid (1-30)")
+
+
+class LinkOut(Schema):
+    id: int
+    url: str = Field(description="The one-time link to send to the patient; shown only in this response")
+    expires_at: datetime
+    time_point: str
+    instruments: list[str]
+    include_pain: bool
+
+
+@router.post("/episodes/{episode_id}/self-report-links", response={201: LinkOut})
+def create_link(request: HttpRequest, episode_id: int, body: LinkIn) -> tuple[int, LinkOut]:
+    """Create a one-time, expiring self-report link for the episode's questionnaires and today's pain."""
+    episode = _episode(request, episode_id, Capability.EDIT_DEMOGRAPHICS)
+    issued = actions.create_self_report_link(
+        request.membership,  # type: ignore[attr-defined]
+        episode,
+        time_point=body.time_point,
+        days=body.days,
+    )
+    link = issued.link
+    return 201, LinkOut(
+        id=link.pk,
+        url=request.build_absolute_uri(reverse("self_report", args=[issued.token])),
+        expires_at=link.expires_at,
+        time_point=link.time_point,
+        instruments=link.instruments,
+        include_pain=link.include_pain,
+    )
+
+
+class PlanOut(Schema):
+    condition: str
+    instruments: list[str]
+    clinic_choice: bool
+
+
+class PlanIn(Schema):
+    instruments: list[str]
+
+
+@router.get("/plans", response=list[PlanOut])
+def list_plans(request: HttpRequest) -> list[PlanOut]:
+    """The questionnaires each condition collects in this clinic (the clinic's choice, else the default)."""
+    m = require(request.membership, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    own = {p.condition: p.instruments for p in ClinicInstrumentPlan.objects.filter(clinic_id=m.clinic_id)}
+    return [
+        PlanOut(condition=c, instruments=own.get(c, list(default_plans()[c])), clinic_choice=c in own)
+        for c in conditions()
+    ]
+
+
+@router.put("/plans/{condition}", response=PlanOut)
+def set_plan(request: HttpRequest, condition: str, body: PlanIn) -> PlanOut:
+    """Set the questionnaires a condition collects (clinic admins)."""
+    plan = actions.set_instrument_plan(request.membership, condition, body.instruments)  # type: ignore[attr-defined]
+    return PlanOut(condition=plan.condition, instruments=plan.instruments, clinic_choice=True)

@@ -1,0 +1,157 @@
+"""Forms for the outcome pages. A questionnaire form is built from the instrument's data file; the actions
+re-check every answer with the instrument's published rules, so the form only carries text."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from needlepoint.outcomes.models import RomMeasurement, TimePoint
+from needlepoint.outcomes.rom import movements
+from needlepoint.outcomes.scoring import Instrument, Item
+from needlepoint.outcomes.wording import item_text
+
+CLINICIAN_TIME_POINTS = TimePoint.choices
+LINK_TIME_POINTS = [(v, label) for v, label in TimePoint.choices if v != TimePoint.VISIT]
+LARGE_SCALE = 20  # a 0-N item with more steps than this is typed, not tapped (MIDAS day counts)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+
+def item_choices(item: Item) -> list[tuple[str, str]] | None:
+    """Radio choices for an item (option index or each whole number), or None when it is typed."""
+    if item.kind == "choice":
+        return [(str(n), option.label) for n, option in enumerate(item.options)]
+    if item.kind == "numeric" and int(item.maximum - item.minimum) <= LARGE_SCALE:
+        return [(str(n), str(n)) for n in range(int(item.minimum), int(item.maximum) + 1)]
+    return None
+
+
+def item_fields(defn: Instrument, prefix: str = "", notes: dict[str, str] | None = None) -> dict[str, forms.Field]:
+    """One field per item, named ``prefix + item id``: radios for choices and short scales, else a number box.
+
+    Items of a patient-chosen activity (PSFS) get a text field ``<name>__note`` for the activity.
+    """
+    fields: dict[str, forms.Field] = {}
+    for item in defn.items:
+        shown = item_text(defn, item)
+        label = shown.text
+        help_parts = []
+        if shown.anchors:
+            help_parts.append(" · ".join(f"{k} = {v}" for k, v in sorted(shown.anchors.items())))
+        choices = item_choices(item)
+        widget: forms.Widget
+        if choices is not None:
+            widget = forms.RadioSelect(choices=choices, attrs={"class": "scale" if item.kind == "numeric" else ""})
+        else:
+            step = "any" if item.kind == "measurement" else "1"
+            widget = forms.NumberInput(
+                attrs={"step": step, "min": str(float(item.minimum)), "max": str(float(item.maximum))}
+            )
+            help_parts.append(f"{float(item.minimum):g} to {float(item.maximum):g}")
+        name = prefix + item.id
+        if defn.code == "PSFS":
+            given = (notes or {}).get(item.id, "")
+            fields[name + "__note"] = forms.CharField(
+                label=f"{item.label}: what activity?",
+                max_length=120,
+                required=False,
+                initial=given,
+                widget=forms.TextInput(attrs={"placeholder": "e.g. lifting my child"}),
+            )
+        fields[name] = forms.CharField(label=label, required=False, widget=widget, help_text=" — ".join(help_parts))
+    return fields
+
+
+def notes_from(defn: Instrument, data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """The activity notes posted beside a PSFS form."""
+    if defn.code != "PSFS":
+        return {}
+    return {item.id: str(data.get(prefix + item.id + "__note") or "") for item in defn.items}
+
+
+class WhenForm(forms.Form):
+    """When a measure was taken, and at which time point of the episode."""
+
+    time_point = forms.ChoiceField(choices=CLINICIAN_TIME_POINTS)
+    observed_on = forms.DateField(label="Date", widget=DateInput)
+    observed_time = forms.TimeField(label="Time (optional)", required=False, widget=TimeInput)
+
+    def observed_at(self) -> datetime:
+        """The date and time as an aware datetime: now for today without a time, else noon."""
+        day = self.cleaned_data["observed_on"]
+        moment = self.cleaned_data.get("observed_time")
+        if moment is None:
+            if day == timezone.localdate():
+                return timezone.now()
+            moment = time(12, 0)
+        return timezone.make_aware(datetime.combine(day, moment))
+
+
+class QuestionnaireForm(WhenForm):
+    """A questionnaire built from its instrument file, with the time point and date it was taken."""
+
+    source = forms.ChoiceField(
+        choices=[("clinician", "Clinician (in the clinic)"), ("patient", "Patient filled in a paper form")],
+        initial="clinician",
+        label="Answered by",
+    )
+
+    def __init__(self, defn: Instrument, *args: Any, notes: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.defn = defn
+        self.fields.update(item_fields(defn, notes=notes))
+
+    def raw_answers(self) -> dict[str, str]:
+        """The posted text per item id."""
+        return {item.id: self.data.get(item.id, "") for item in self.defn.items}
+
+    def item_fields(self) -> list[forms.BoundField]:
+        """Item fields in order (with the PSFS activity fields before their ratings)."""
+        return [
+            self[name] for name in self.fields if name not in ("time_point", "observed_on", "observed_time", "source")
+        ]
+
+
+def movement_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Joint movements grouped by joint, values 'joint:movement'."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for move in movements():
+        joint = move.joint.replace("_", " ").capitalize()
+        groups.setdefault(joint, []).append((f"{move.joint}:{move.movement}", f"{joint} {move.label.lower()}"))
+    return list(groups.items())
+
+
+class RomForm(WhenForm):
+    """One range-of-motion measurement."""
+
+    movement = forms.ChoiceField(label="Joint and movement", choices=movement_choices)
+    side = forms.ChoiceField(
+        choices=[("", "Not sided (spine flexion/extension)"), ("left", "Left"), ("right", "Right")], required=False
+    )
+    degrees = forms.FloatField(label="Degrees", widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}))
+    method = forms.ChoiceField(choices=RomMeasurement.Method.choices)
+
+    field_order = ["movement", "side", "degrees", "method", "time_point", "observed_on", "observed_time"]
+
+
+class LinkForm(forms.Form):
+    """Send a self-report link: the episode, time point and how long it stays valid."""
+
+    time_point = forms.ChoiceField(choices=LINK_TIME_POINTS)
+    days = forms.IntegerField(label="Valid for (days)", min_value=1, max_value=30, initial=7)
+
+
+class PlanForm(forms.Form):
+    """A clinic's instruments for one condition, as comma-separated codes."""
+
+    instruments = forms.CharField(max_length=200, help_text="Instrument codes, comma-separated, in the order asked")

@@ -1,0 +1,187 @@
+"""Outcome records: questionnaire scores and pain ratings as observations, range-of-motion measurements,
+each clinic's choice of instruments per condition, and the patient's self-report links.
+
+Observations are stored one row per score so that clinic-wide analytics can aggregate them in the database
+(by clinic, instrument, time point, source), with the item answers kept beside the score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from needlepoint.accounts.models import Clinic, Membership
+from needlepoint.patients.models import Episode, PatientRecord
+
+
+class TimePoint(models.TextChoices):
+    """When in an episode a measure was taken."""
+
+    BASELINE = "baseline", "Baseline"
+    REASSESSMENT = "reassessment", "Re-assessment"
+    DISCHARGE = "discharge", "Discharge"
+    VISIT = "visit", "Visit"
+
+
+class Source(models.TextChoices):
+    """Who gave the answers: the clinician (or staff entering a paper form) or the patient by link."""
+
+    CLINICIAN = "clinician", "Clinician"
+    PATIENT = "patient", "Patient-reported"
+
+
+class ClinicInstrumentPlan(models.Model):
+    """A clinic's own choice of questionnaires for one condition, replacing the default for that condition."""
+
+    audit_trail = True
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="instrument_plans")
+    condition = models.CharField(max_length=40)
+    instruments = models.JSONField(help_text="Instrument codes in the order they are asked")
+    updated_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinic", "condition"], name="one_plan_per_condition")]
+
+    def __str__(self) -> str:
+        return f"{self.condition}: {', '.join(self.instruments)}"
+
+    def audit_summary(self) -> str:
+        return f"instrument plan {self.condition}: {', '.join(self.instruments)}"
+
+
+class SelfReportLink(PatientRecord):
+    """A one-time, expiring link for the patient to answer an episode's questionnaires and today's pain.
+
+    Only a SHA-256 hash of the link's token is stored; the token itself is shown once, to the sender.
+    """
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="self_report_links")
+    instruments = models.JSONField(help_text="Instrument codes the patient is asked, in order")
+    include_pain = models.BooleanField(default=True)
+    time_point = models.CharField(max_length=12, choices=TimePoint.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["episode", "-created_at"], name="selfreport_episode_time")]
+
+    def __str__(self) -> str:
+        return f"Self-report link {self.pk} ({self.get_time_point_display()}, expires {self.expires_at:%Y-%m-%d})"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        """The stored form of a link token."""
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def status(self, at=None) -> str:  # type: ignore[no-untyped-def]
+        """'used', 'expired' or 'open'."""
+        if self.used_at is not None:
+            return "used"
+        if (at or timezone.now()) >= self.expires_at:
+            return "expired"
+        return "open"
+
+    def audit_summary(self) -> str:
+        return "self-report link used" if self.used_at else f"self-report link sent ({self.time_point})"
+
+
+class Observation(PatientRecord):
+    """One score on one instrument (a questionnaire total or a 0-10 pain rating) in an episode of care.
+
+    ``value`` is the instrument's total on its own scale, ``subscales`` any subscale or module scores, and
+    ``answers`` the item answers (item id -> option index, number or measurement; null = unanswered).
+    """
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="observations")
+    visit = models.ForeignKey(
+        "visits.Visit", on_delete=models.PROTECT, related_name="observations", null=True, blank=True
+    )
+    instrument = models.CharField(max_length=12)
+    value = models.FloatField()
+    unit = models.CharField(max_length=20)
+    subscales = models.JSONField(default=dict, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    item_notes = models.JSONField(default=dict, blank=True, help_text="e.g. the activity each PSFS line rates")
+    observed_on = models.DateField()
+    observed_at = models.DateTimeField()
+    time_point = models.CharField(max_length=12, choices=TimePoint.choices)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    self_report_link = models.ForeignKey(
+        SelfReportLink, on_delete=models.PROTECT, related_name="observations", null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recorded_by__isnull=False) | Q(self_report_link__isnull=False),
+                name="observation_has_provenance",
+            ),
+            models.CheckConstraint(
+                condition=Q(source="patient") | Q(self_report_link__isnull=True),
+                name="link_observation_is_patient_reported",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "instrument", "time_point"], name="obs_clinic_instrument_tp"),
+            models.Index(fields=["clinic", "instrument", "observed_on"], name="obs_clinic_instrument_day"),
+            models.Index(fields=["episode", "instrument", "observed_at"], name="obs_episode_instrument_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.value:g} on {self.observed_on} ({self.time_point}, {self.source})"
+
+    def audit_summary(self) -> str:
+        return f"{self.instrument} {self.value:g} ({self.time_point}, {self.source})"
+
+
+class RomMeasurement(PatientRecord):
+    """One range-of-motion measurement: joint, movement, side, degrees, method, and percent of normal.
+
+    ``normal_degrees`` is the normal value the percent was computed against (from data/rom_norms.json);
+    ``percent_of_normal`` is empty where the normal is 0° (elbow and knee extension).
+    """
+
+    class Method(models.TextChoices):
+        GONIOMETER = "goniometer", "Goniometer"
+        INCLINOMETER = "inclinometer", "Inclinometer"
+        CROM = "crom", "CROM device"
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="rom_measurements")
+    visit = models.ForeignKey(
+        "visits.Visit", on_delete=models.PROTECT, related_name="rom_measurements", null=True, blank=True
+    )
+    joint = models.CharField(max_length=30)
+    movement = models.CharField(max_length=30)
+    side = models.CharField(max_length=5, blank=True, help_text="left or right; empty for unsided movements")
+    degrees = models.FloatField()
+    method = models.CharField(max_length=12, choices=Method.choices)
+    normal_degrees = models.FloatField()
+    percent_of_normal = models.FloatField(null=True, blank=True)
+    observed_on = models.DateField()
+    observed_at = models.DateTimeField()
+    time_point = models.CharField(max_length=12, choices=TimePoint.choices)
+    recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["clinic", "joint", "movement"], name="rom_clinic_joint_movement"),
+            models.Index(fields=["episode", "joint", "movement", "observed_at"], name="rom_episode_movement_time"),
+        ]
+
+    def __str__(self) -> str:
+        side = f" {self.side}" if self.side else ""
+        return f"{self.joint} {self.movement}{side} {self.degrees:g}° ({self.method}) on {self.observed_on}"
+
+    def audit_summary(self) -> str:
+        return f"ROM {self.joint} {self.movement} {self.degrees:g}°"

@@ -1,0 +1,13 @@
+"""The outcomes panel on the episode page: each measure's latest value, change from baseline and responder status."""
+
+from __future__ import annotations
+
+from needlepoint.outcomes.progress import episode_progress
+from needlepoint.patients.models import Episode
+from needlepoint.patients.panels import Panel, register_episode_panel
+
+
+@register_episode_panel
+def outcomes_panel(episode: Episode) -> Panel:
+    """Outcome summary for one episode (the episode page is shown only to roles that see clinical data)."""
+    return Panel("outcomes/episode_panel.html", {"episode": episode, "progress": episode_progress(episode)})

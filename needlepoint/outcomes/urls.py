@@ -1,0 +1,18 @@
+"""Outcome pages, the patient's self-report page (/p/<token>/) and the public handout (/about-dry-needling/)."""
+
+from django.urls import path
+
+from needlepoint.outcomes import views
+
+EPISODE = "patients/<int:patient_id>/episodes/<int:episode_id>/outcomes/"
+
+urlpatterns = [
+    path(EPISODE, views.progress, name="outcomes_progress"),
+    path(EPISODE + "report.pdf", views.report_pdf, name="outcomes_report"),
+    path(EPISODE + "record/rom/", views.record_rom, name="outcomes_rom"),
+    path(EPISODE + "record/<str:code>/", views.record_questionnaire, name="outcomes_record"),
+    path("patients/<int:patient_id>/self-report-link/", views.send_link, name="outcomes_send_link"),
+    path("outcomes/instruments/", views.plans, name="outcomes_plans"),
+    path("p/<str:token>/", views.self_report, name="self_report"),
+    path("about-dry-needling/", views.handout, name="handout"),
+]

@@ -1,0 +1,332 @@
+"""Outcome pages: the progress page and its PDF report, recording a questionnaire or a range of motion,
+sending a self-report link, the patient's phone page behind that link, the public dry-needling handout and
+the clinic's instrument plan. Thin: they parse the form, call one action, and render."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from needlepoint.accounts import audit
+from needlepoint.accounts.access import get_patient, get_record, require, scoped
+from needlepoint.accounts.middleware import client_address
+from needlepoint.accounts.roles import Capability
+from needlepoint.outcomes import actions, answers, forms, plots, reports
+from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans
+from needlepoint.outcomes.progress import earlier_notes, episode_progress
+from needlepoint.outcomes.scoring import ScoringError, instrument, instruments
+from needlepoint.outcomes.wording import licence_note, wording_shipped
+from needlepoint.patients.conditions import conditions
+from needlepoint.patients.consent import DEFAULT_TEXT_FILE
+from needlepoint.patients.models import Episode
+from needlepoint.web import add_errors
+
+
+def _episode(request: HttpRequest, patient_id: int, episode_id: int, capability: Capability) -> Episode:
+    return get_record(
+        request.membership,  # type: ignore[attr-defined]
+        Episode.objects.select_related("patient", "clinic"),
+        episode_id,
+        capability,
+        patient_id=patient_id,
+    )
+
+
+def progress(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+    """An episode's progress: pain at each visit, questionnaire totals with the MCID band, ROM against normal."""
+    episode = _episode(request, patient_id, episode_id, Capability.VIEW_CLINICAL)
+    data = episode_progress(episode)
+    started = time.perf_counter()
+    charts = {
+        "pain": plots.pain_svg(data.pain, data.pain_points),
+        "series": [(s, plots.series_svg(s)) for s in data.series],
+        "rom": plots.rom_svg(data.rom),
+    }
+    render_ms = (time.perf_counter() - started) * 1000
+    response = render(
+        request,
+        "outcomes/progress.html",
+        {
+            "episode": episode,
+            "patient": episode.patient,
+            "progress": data,
+            "charts": charts,
+            "instrument_choices": _recordable(data.planned),
+        },
+    )
+    response["Server-Timing"] = f"plots;dur={render_ms:.1f}"
+    return response
+
+
+def _recordable(planned: tuple[str, ...]) -> list[tuple[str, str, bool]]:
+    """(code, name, planned) for the 'record a questionnaire' menu: the plan first, then the rest."""
+    rest = [c for c in sorted(instruments()) if c not in planned and c != PAIN_INSTRUMENT]
+    return [(c, instrument(c).name, c in planned) for c in (*planned, PAIN_INSTRUMENT, *rest)]
+
+
+def report_pdf(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+    """The one-page progress report as PDF, ``?for=patient`` or ``?for=doctor``."""
+    audience = request.GET.get("for", "patient")
+    if audience not in reports.AUDIENCES:
+        raise Http404("Unknown report")
+    episode = _episode(request, patient_id, episode_id, Capability.VIEW_CLINICAL)
+    pdf = reports.progress_pdf(episode_progress(episode), audience, episode.clinic.name)
+    audit.record("export", episode, summary=f"progress report PDF {reports.AUDIENCES[audience]}")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"progress-{episode.patient.mrn}-{episode.pk}-{audience}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+def record_questionnaire(request: HttpRequest, patient_id: int, episode_id: int, code: str) -> HttpResponse:
+    """Enter a questionnaire (or a 0-10 pain rating) for an episode; the score is computed on saving."""
+    episode = _episode(request, patient_id, episode_id, Capability.EDIT_CLINICAL)
+    try:
+        defn = instrument(code)
+    except ScoringError as exc:
+        raise Http404("Unknown instrument") from exc
+    initial = {"time_point": actions.suggested_time_point(episode), "observed_on": timezone.localdate()}
+    notes = earlier_notes(episode, defn.code)
+    form = forms.QuestionnaireForm(defn, request.POST or None, initial=initial, notes=notes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            given = answers.from_text(defn, form.raw_answers())
+            observation = actions.record_questionnaire(
+                request.membership,  # type: ignore[attr-defined]
+                episode,
+                defn.code,
+                given,
+                time_point=form.cleaned_data["time_point"],
+                observed_at=form.observed_at(),
+                item_notes=forms.notes_from(defn, request.POST),
+                source=form.cleaned_data["source"],
+            )
+        except answers.AnswerError as exc:
+            add_errors(form, ValidationError({k or "answers": v for k, v in exc.problems.items()}))
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"{defn.code} recorded: {observation.value:g} {observation.unit}.")
+            return redirect("outcomes_progress", patient_id=patient_id, episode_id=episode.pk)
+    return render(
+        request,
+        "outcomes/questionnaire_form.html",
+        {
+            "episode": episode,
+            "patient": episode.patient,
+            "form": form,
+            "defn": defn,
+            "licence_note": licence_note(defn.code),
+            "wording_shipped": wording_shipped(defn.code),
+        },
+    )
+
+
+def record_rom(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+    """Enter a range-of-motion measurement; percent of normal is computed on saving."""
+    episode = _episode(request, patient_id, episode_id, Capability.EDIT_CLINICAL)
+    initial = {"time_point": actions.suggested_time_point(episode), "observed_on": timezone.localdate()}
+    form = forms.RomForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        joint, _, movement = form.cleaned_data["movement"].partition(":")
+        try:
+            rom = actions.record_rom(
+                request.membership,  # type: ignore[attr-defined]
+                episode,
+                joint=joint,
+                movement=movement,
+                side=form.cleaned_data["side"] or None,
+                degrees=form.cleaned_data["degrees"],
+                method=form.cleaned_data["method"],
+                time_point=form.cleaned_data["time_point"],
+                observed_at=form.observed_at(),
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            percent = f" ({rom.percent_of_normal:.0f}% of normal)" if rom.percent_of_normal is not None else ""
+            messages.success(request, f"Range of motion recorded: {rom.degrees:g}°{percent}.")
+            if "another" in request.POST:
+                return redirect("outcomes_rom", patient_id=patient_id, episode_id=episode.pk)
+            return redirect("outcomes_progress", patient_id=patient_id, episode_id=episode.pk)
+    return render(request, "outcomes/rom_form.html", {"episode": episode, "patient": episode.patient, "form": form})
+
+
+def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Send the patient a self-report link for one open episode; the page shows the link once, to copy."""
+    membership = request.membership  # type: ignore[attr-defined]
+    patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
+    episodes = list(
+        scoped(membership, Episode.objects.all(), Capability.EDIT_DEMOGRAPHICS)
+        .filter(patient=patient)
+        .order_by("status", "-opened_at")[:20]
+    )
+    clinical = membership.can(Capability.VIEW_CLINICAL)
+    chosen = request.POST.get("episode") or request.GET.get("episode") or (str(episodes[0].pk) if episodes else "")
+    form = forms.LinkForm(request.POST or None, initial={"days": actions.link_days()})
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        episode = next((e for e in episodes if str(e.pk) == chosen), None)
+        if episode is None:
+            form.add_error(None, "Choose one of the patient's episodes of care.")
+        else:
+            try:
+                issued = actions.create_self_report_link(
+                    membership, episode, time_point=form.cleaned_data["time_point"], days=form.cleaned_data["days"]
+                )
+            except ValidationError as exc:
+                add_errors(form, exc)
+    elif request.method == "GET" and episodes:
+        selected = next((e for e in episodes if str(e.pk) == chosen), episodes[0])
+        form.initial["time_point"] = actions.suggested_time_point(selected)
+    url = request.build_absolute_uri(reverse("self_report", args=[issued.token])) if issued else ""
+    return render(
+        request,
+        "outcomes/send_link.html",
+        {
+            "patient": patient,
+            "episodes": [(e, _episode_label(e, clinical)) for e in episodes],
+            "chosen": chosen,
+            "form": form,
+            "issued": issued,
+            "url": url,
+            "clinical": clinical,
+        },
+    )
+
+
+def _episode_label(episode: Episode, clinical: bool) -> str:
+    opened = f"opened {timezone.localdate(episode.opened_at):%Y-%m-%d}"
+    status = "" if episode.status == Episode.Status.OPEN else ", discharged"
+    if clinical:
+        return f"{episode.condition_label} ({episode.get_side_display().lower()}), {opened}{status}"
+    return f"Episode of care {opened}{status}"
+
+
+def _link_form_sections(link, data=None):  # type: ignore[no-untyped-def]
+    """The phone form: one section per questionnaire on the link, then today's pain."""
+    from django import forms as django_forms
+
+    form = django_forms.Form(data)
+    sections = []
+    for code in link.instruments:
+        defn = instrument(code)
+        notes = earlier_notes(link.episode, code) if code == "PSFS" else {}
+        fields = forms.item_fields(defn, prefix=f"{code}-", notes=notes)
+        form.fields.update(fields)
+        sections.append({"defn": defn, "names": list(fields), "wording_shipped": wording_shipped(code)})
+    if link.include_pain:
+        pain = instrument(PAIN_INSTRUMENT)
+        form.fields.update(forms.item_fields(pain, prefix=f"{PAIN_INSTRUMENT}-"))
+        form.fields[f"{PAIN_INSTRUMENT}-pain"].label = "How much pain do you have right now?"
+    return form, sections
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def self_report(request: HttpRequest, token: str) -> HttpResponse:
+    """The patient's phone page behind a self-report link: no sign-in; refused when used, expired or altered."""
+    address = client_address(request)
+    try:
+        link = actions.open_self_report_link(token, address)
+    except actions.LinkRefused as refused:
+        status = 404 if refused.reason == "invalid" else 410
+        return render(request, "outcomes/link_refused.html", {"refused": refused}, status=status)
+    form, sections = _link_form_sections(link, request.POST or None)
+    section_errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        given: dict[str, dict] = {}
+        notes: dict[str, dict] = {}
+        problems: dict[str, str] = {}
+        for code in [*link.instruments, *([PAIN_INSTRUMENT] if link.include_pain else [])]:
+            defn = instrument(code)
+            raw = {item.id: request.POST.get(f"{code}-{item.id}", "") for item in defn.items}
+            try:
+                given[code] = answers.from_text(defn, raw)
+            except answers.AnswerError as exc:
+                problems.update({f"{code}-{k}": v for k, v in exc.problems.items()})
+            notes[code] = forms.notes_from(defn, request.POST, prefix=f"{code}-")
+        try:
+            if problems:
+                raise ValidationError(problems)
+            pain = given.pop(PAIN_INSTRUMENT, {}).get("pain")
+            actions.submit_self_report(token, given, pain=pain, notes=notes, client_address=address)
+        except actions.LinkRefused as refused:
+            return render(request, "outcomes/link_refused.html", {"refused": refused}, status=410)
+        except ValidationError as exc:
+            for field, messages_ in exc.message_dict.items():
+                if field in form.fields:
+                    for message in messages_:
+                        form.add_error(field, message)
+                else:
+                    section_errors.setdefault(field.split("-")[0], []).extend(messages_)
+        else:
+            return render(request, "outcomes/link_thanks.html", {"clinic": link.clinic})
+    for section in sections:
+        section["errors"] = section_errors.get(section["defn"].code, [])
+    return render(
+        request,
+        "outcomes/self_report.html",
+        {
+            "link": link,
+            "form": form,
+            "sections": sections,
+            "pain_field": form[f"{PAIN_INSTRUMENT}-pain"] if link.include_pain else None,
+            "has_errors": bool(form.errors or section_errors),
+        },
+        status=400 if (form.errors or section_errors) else 200,
+    )
+
+
+def handout(request: HttpRequest) -> HttpResponse:
+    """The public page on dry needling: what it is, what to expect, the risks, and after-care; printable."""
+    consent = json.loads(Path(DEFAULT_TEXT_FILE).read_text(encoding="utf-8"))
+    return render(request, "outcomes/handout.html", {"risks": consent["material_risks"]})
+
+
+def plans(request: HttpRequest) -> HttpResponse:
+    """The clinic's questionnaires per condition: the default, or the clinic's own choice (clinic admins)."""
+    membership = require(request.membership, Capability.MANAGE_USERS)  # type: ignore[attr-defined]
+    from needlepoint.outcomes.models import ClinicInstrumentPlan
+
+    own = {p.condition: p for p in ClinicInstrumentPlan.objects.filter(clinic_id=membership.clinic_id)}
+    form = forms.PlanForm(request.POST or None)
+    condition = request.POST.get("condition", "")
+    if request.method == "POST" and form.is_valid():
+        codes = [c for c in form.cleaned_data["instruments"].replace(";", ",").split(",") if c.strip()]
+        try:
+            actions.set_instrument_plan(membership, condition, codes)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, "Instrument plan saved.")
+            return redirect("outcomes_plans")
+    rows = [
+        {
+            "condition": c,
+            "instruments": actions.plan_or_default(own.get(code), code),
+            "own": code in own,
+            "default": default_plans()[code],
+        }
+        for code, c in conditions().items()
+    ]
+    return render(
+        request,
+        "outcomes/plans.html",
+        {
+            "rows": rows,
+            "form": form,
+            "failed_condition": condition if form.errors else "",
+            "instruments": [instrument(c) for c in sorted(instruments()) if c != PAIN_INSTRUMENT],
+        },
+    )
