@@ -187,6 +187,8 @@ class Muscle:
     presentations: tuple[str, ...]
     hazard: Hazard
     sources: tuple[Source, ...]
+    # True for a muscle taken from a source that clinical.md does not list (not cross-checked).
+    unverified: bool = False
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -453,6 +455,7 @@ def _parse_muscle(entry: Any, index: int, ctx: _Context) -> Muscle:
         presentations=tuple(presentations),
         hazard=_parse_hazard(entry.get("hazard"), ctx, f"{where}: hazard"),
         sources=sources,
+        unverified=bool(entry.get("unverified")),
     )
 
 

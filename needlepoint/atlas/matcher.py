@@ -71,7 +71,10 @@ _TIE = 1e-12
 
 @dataclass(frozen=True)
 class MuscleMatch:
-    """One ranked muscle: how well its pattern explains the drawing, why, and what needling it risks."""
+    """One ranked muscle: how well its pattern explains the drawing, why, and what needling it risks.
+
+    ``unverified`` is true for a muscle whose entry comes from a source outside clinical.md.
+    """
 
     muscle_id: str
     muscle_name: str
@@ -89,6 +92,7 @@ class MuscleMatch:
     hazard_unverified: bool
     over_thorax: bool
     safe_depth_mm: float | None
+    unverified: bool
 
 
 @dataclass(frozen=True)
@@ -306,6 +310,7 @@ def _match(
         hazard_unverified=hazard.unverified,
         over_thorax=hazard.over_thorax,
         safe_depth_mm=hazard.safe_depth_mm,
+        unverified=muscle.unverified,
     )
 
 

@@ -53,6 +53,16 @@ def test_the_atlas_covers_every_muscle_of_clinical_md_a1():
     assert rows == list(CLINICAL_ROWS)
 
 
+def test_muscles_beyond_clinical_md_are_marked_unverified_and_cite_their_own_sources():
+    extras = [m for m in muscles().values() if m.clinical_md_row is None]
+    assert extras
+    for muscle in extras:
+        assert muscle.unverified, muscle.id
+        assert all(s.key.startswith("EXT") or s.key.startswith("S") for s in muscle.sources), muscle.id
+        assert "not in clinical.md" in muscle.referral.note.lower()
+    assert not any(m.unverified for m in muscles().values() if m.clinical_md_row)
+
+
 def test_region_vocabulary_is_fine_enough_but_not_too_fine():
     assert 100 <= len(regions()) <= 160
 

@@ -212,6 +212,12 @@ def test_unverified_zones_are_marked_in_the_reason():
     assert "front of the thigh (unverified)" in iliopsoas.reason
 
 
+def test_a_muscle_from_outside_clinical_md_is_flagged_in_the_match():
+    top = rank_muscles({"heel-l": 7, "sole-l": 4}, limit=1)[0]
+    assert (top.muscle_id, top.unverified) == ("soleus", True)
+    assert rank_muscles({"temple-l": 6, "posterolateral-neck-l": 5}, limit=1)[0].unverified is False
+
+
 def test_an_unknown_region_is_refused_with_suggestions():
     with pytest.raises(UnknownRegionError, match=r"'temple'.*Did you mean: .*temple-[lr]"):
         rank_muscles({"temple": 5})
