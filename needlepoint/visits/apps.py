@@ -20,7 +20,7 @@ def _let_sqlite_flush_pass_the_triggers() -> None:
     signed-visit triggers refuse. So a SQLite flush that includes the visit tables drops those triggers,
     deletes, and creates them again in flush's one transaction. Ordinary DELETE and UPDATE stay refused.
     """
-    from django.db.backends.sqlite3.operations import DatabaseOperations
+    from django.db.backends.sqlite3.base import DatabaseOperations
 
     from needlepoint.visits.triggers import drop_sql, trigger_sql
 

@@ -23,7 +23,7 @@ from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Episode
 from needlepoint.visits import actions, forms
 from needlepoint.visits.dashboard import dashboard_for, open_adverse_events
-from needlepoint.visits.models import AdverseEvent, Technique, Visit
+from needlepoint.visits.models import AdverseEvent, Technique, Visit, VisitLocked
 from needlepoint.visits.muscles import muscle_name, needling_muscles, trigger_point_label
 from needlepoint.visits.summary import (
     cpt_choice,
@@ -221,8 +221,14 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 
 def _fragment(request: HttpRequest, visit_id: int, fragment: str = "workspace", **extra: Any) -> HttpResponse:
-    """The changed part of the page (htmx), or the whole page without JavaScript."""
+    """The changed part of the page (htmx), or the whole page without JavaScript. Once the visit is signed
+    there is nothing left to edit, so the browser goes to the signed note with the message."""
     visit = _load_visit(request, visit_id)
+    if visit.signed_at is not None:
+        for message in extra.get("errors") or extra.get("sign_errors") or []:
+            messages.error(request, message)
+        url = reverse("visit", args=[visit_id])
+        return HttpResponse(status=204, headers={"HX-Redirect": url}) if _htmx(request) else redirect(url)
     context = visit_context(request, visit, **extra)
     template = f"visits/_{fragment}_response.html" if _htmx(request) else "visits/visit.html"
     return render(request, template, context)
@@ -252,7 +258,7 @@ def _workspace_action(
         if form is not None:
             extra[form_name] = form
     except ValidationError as exc:
-        if form is not None:
+        if form is not None and not isinstance(exc, VisitLocked):
             _add_errors(form, exc)
             extra[form_name] = form
         else:

@@ -14,16 +14,7 @@ from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Consent
 from needlepoint.visits import actions
 from needlepoint.visits.models import NeedlingEntry, Visit, VisitLocked
-from tests.visits.visit_helpers import (  # noqa: F401  fixtures
-    add,
-    entry,
-    episode,
-    fresh,
-    open_neck_episode,
-    reconcile,
-    signed_visit,
-    visit,
-)
+from tests.visits.visit_helpers import add, entry, fresh, open_neck_episode, reconcile, signed_visit
 
 
 def test_a_visit_records_pain_report_interventions_and_plan(clinician, visit) -> None:

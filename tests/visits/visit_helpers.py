@@ -3,11 +3,8 @@ real actions (no mocks, a real database)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
-
-import pytest
-from django.utils import timezone
 
 from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.consent import current_consent_text
@@ -85,13 +82,3 @@ def clear_with(clinician: Any, patient: Any, **answers: str) -> None:
         patient_actions.acknowledge_precautions(clinician, screening, "Managed: superficial needling, caution.")
     text = current_consent_text(patient.clinic)
     patient_actions.record_consent(clinician, patient, patient.full_name, text.version)
-
-
-@pytest.fixture
-def episode(clinician, cleared_patient):  # type: ignore[no-untyped-def]
-    return open_neck_episode(clinician, cleared_patient)
-
-
-@pytest.fixture
-def visit(clinician, episode):  # type: ignore[no-untyped-def]
-    return actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(minutes=5)})

@@ -1,0 +1,471 @@
+"""API for visits, needling, needle counts, signing, addenda and adverse events: the same actions and access
+rules as the pages. A refusal is a 400 with the action's message; a stale ``version`` is a 400 conflict;
+a signed visit refuses every change."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from needlepoint.accounts.access import get_record, scoped
+from needlepoint.accounts.roles import Capability
+from needlepoint.patients.gate import needling_clearance
+from needlepoint.patients.models import Episode
+from needlepoint.visits import actions
+from needlepoint.visits.dashboard import open_adverse_events
+from needlepoint.visits.models import AdverseEvent, Visit
+from needlepoint.visits.muscles import muscle_name
+from needlepoint.visits.safety import warning_key
+from needlepoint.visits.summary import cpt_choice, current_warnings, reconciliation_of, render_note
+
+router = Router(tags=["visits"])
+LIST_LIMIT = 100
+
+
+class NeedlingEntryOut(Schema):
+    id: int
+    muscle_id: str
+    muscle: str
+    side: str
+    trigger_point: str
+    needles: int
+    diameter_mm: Decimal
+    length_mm: Decimal
+    technique: str
+    twitch_response: str
+    minutes_left_in: int | None
+    patient_response: str
+
+
+class NeedleCountOut(Schema):
+    opened: int
+    inserted: int
+    removed: int
+    in_sharps: int
+    balanced: bool
+    missing: int
+    message: str
+
+
+class WarningOut(Schema):
+    key: str
+    code: str
+    severity: str
+    message: str
+    source: str
+    acknowledgeable: bool
+    acknowledged_reason: str | None
+
+
+class CptOut(Schema):
+    code: str
+    description: str
+    muscle_count: int
+
+
+class AddendumOut(Schema):
+    id: int
+    author: str
+    written_at: datetime
+    text: str
+
+
+class AdverseEventOut(Schema):
+    id: int
+    visit_id: int
+    patient_id: int
+    event_type: str
+    label: str
+    severity: str
+    description: str
+    onset_at: datetime
+    action_taken: str
+    outcome: str
+    follow_up_due: date | None
+    needles_unaccounted: int | None
+    search_made: str
+    closed_at: datetime | None
+    version: int
+
+
+class VisitSummaryOut(Schema):
+    id: int
+    patient_id: int
+    episode_id: int
+    started_at: datetime
+    clinician: str
+    pain_before: int | None
+    pain_after: int | None
+    signed_at: datetime | None
+    cpt_code: str
+    overdue: bool
+    version: int
+
+
+class VisitOut(VisitSummaryOut):
+    subjective: str
+    interventions: list[str]
+    interventions_other: str
+    assessment: str
+    plan: str
+    signed_by: str | None
+    needling: list[NeedlingEntryOut]
+    needle_count: NeedleCountOut
+    warnings: list[WarningOut]
+    cpt: CptOut | None
+    note: str
+    addenda: list[AddendumOut]
+    adverse_events: list[AdverseEventOut]
+
+
+def _summary(v: Visit) -> dict[str, Any]:
+    return {
+        "id": v.pk,
+        "patient_id": v.patient_id,
+        "episode_id": v.episode_id,
+        "started_at": v.started_at,
+        "clinician": v.clinician.display_name,
+        "pain_before": v.pain_before,
+        "pain_after": v.pain_after,
+        "signed_at": v.signed_at,
+        "cpt_code": v.cpt_code,
+        "overdue": v.is_overdue,
+        "version": v.version,
+    }
+
+
+def _event_out(e: AdverseEvent) -> AdverseEventOut:
+    return AdverseEventOut(
+        id=e.pk,
+        visit_id=e.visit_id,
+        patient_id=e.patient_id,
+        event_type=e.event_type,
+        label=e.type_label,
+        severity=e.severity,
+        description=e.description,
+        onset_at=e.onset_at,
+        action_taken=e.action_taken,
+        outcome=e.outcome,
+        follow_up_due=e.follow_up_due,
+        needles_unaccounted=e.needles_unaccounted,
+        search_made=e.search_made,
+        closed_at=e.closed_at,
+        version=e.version,
+    )
+
+
+def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
+    visit = get_record(
+        request.membership,  # type: ignore[attr-defined]
+        Visit.objects.select_related("patient", "episode", "clinician__user", "signed_by__user"),
+        visit_id,
+    )
+    entries = list(visit.needling_entries.order_by("position", "pk"))
+    events = list(visit.adverse_events.order_by("onset_at", "pk"))
+    addenda = list(visit.addenda.select_related("author__user").order_by("written_at", "pk"))
+    counts = reconciliation_of(visit)
+    warnings = []
+    if visit.signed_at is None and entries:
+        stored = visit.acknowledgements or {}
+        for w in current_warnings(entries, needling_clearance(visit.patient)):
+            ack = stored.get(warning_key(w))
+            warnings.append(
+                WarningOut(
+                    key=warning_key(w),
+                    code=w.code,
+                    severity=w.severity,
+                    message=w.message,
+                    source=w.source,
+                    acknowledgeable=w.acknowledgeable,
+                    acknowledged_reason=ack["reason"] if ack else None,
+                )
+            )
+    choice = cpt_choice(entries)
+    return VisitOut(
+        **_summary(visit),
+        subjective=visit.subjective,
+        interventions=list(visit.interventions),
+        interventions_other=visit.interventions_other,
+        assessment=visit.assessment,
+        plan=visit.plan,
+        signed_by=visit.signed_by.display_name if visit.signed_by else None,
+        needling=[
+            NeedlingEntryOut(
+                id=e.pk,
+                muscle_id=e.muscle_id,
+                muscle=muscle_name(e.muscle_id),
+                side=e.side,
+                trigger_point=e.trigger_point,
+                needles=e.needles,
+                diameter_mm=e.diameter_mm,
+                length_mm=e.length_mm,
+                technique=e.technique,
+                twitch_response=e.twitch_response,
+                minutes_left_in=e.minutes_left_in,
+                patient_response=e.patient_response,
+            )
+            for e in entries
+        ],
+        needle_count=NeedleCountOut(
+            opened=counts.opened,
+            inserted=counts.inserted,
+            removed=counts.removed,
+            in_sharps=counts.sharps,
+            balanced=counts.balanced,
+            missing=counts.missing,
+            message=counts.message,
+        ),
+        warnings=warnings,
+        cpt=CptOut(code=choice.code, description=choice.description, muscle_count=choice.muscle_count)
+        if choice
+        else None,
+        note=visit.note_text if visit.signed_at else render_note(visit, entries, events),
+        addenda=[
+            AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text) for a in addenda
+        ],
+        adverse_events=[_event_out(e) for e in events],
+    )
+
+
+# --- visits ------------------------------------------------------------------------------------------
+
+
+class VisitIn(Schema):
+    episode_id: int
+    started_at: datetime | None = Field(None, description="Now when omitted")
+    pain_before: int | None = None
+    pain_after: int | None = None
+    subjective: str = ""
+    interventions: list[str] = []
+    interventions_other: str = ""
+    assessment: str = ""
+    plan: str = ""
+    copy_previous_needling: bool = False
+
+
+class VisitUpdate(Schema):
+    version: int = Field(description="The version you read; a stale version is refused")
+    started_at: datetime | None = None
+    pain_before: int | None = None
+    pain_after: int | None = None
+    subjective: str | None = None
+    interventions: list[str] | None = None
+    interventions_other: str | None = None
+    assessment: str | None = None
+    plan: str | None = None
+    clear_pain: list[str] = Field([], description="Fields to empty: pain_before and/or pain_after")
+
+
+@router.get("", response=list[VisitSummaryOut])
+def list_visits(
+    request: HttpRequest, patient_id: int | None = None, episode_id: int | None = None, unsigned: bool = False
+) -> list[VisitSummaryOut]:
+    """Visits of the clinic, newest first (at most 100), by patient, episode or unsigned."""
+    visits = scoped(request.membership, Visit.objects.select_related("clinician__user"), Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    if patient_id is not None:
+        visits = visits.filter(patient_id=patient_id)
+    if episode_id is not None:
+        visits = visits.filter(episode_id=episode_id)
+    if unsigned:
+        visits = visits.filter(signed_at__isnull=True)
+    return [VisitSummaryOut(**_summary(v)) for v in visits.order_by("-started_at", "-pk")[:LIST_LIMIT]]
+
+
+@router.post("", response={201: VisitOut})
+def create_visit(request: HttpRequest, body: VisitIn) -> tuple[int, VisitOut]:
+    """Start a visit in an episode of care, optionally from the previous visit's needling."""
+    m = request.membership  # type: ignore[attr-defined]
+    episode = get_record(m, Episode.objects.all(), body.episode_id, Capability.EDIT_CLINICAL)
+    data = body.dict(exclude={"episode_id", "copy_previous_needling"})
+    if data["started_at"] is None:
+        del data["started_at"]
+    visit = actions.start_visit(m, episode, data)
+    if body.copy_previous_needling:
+        actions.copy_previous_needling(m, visit.pk, visit.version)
+    return 201, _visit_out(request, visit.pk)
+
+
+@router.get("/adverse-events/open", response=list[AdverseEventOut])
+def open_events(request: HttpRequest) -> list[AdverseEventOut]:
+    """Open adverse events of the clinic, soonest follow-up first."""
+    return [_event_out(e) for e in open_adverse_events(request.membership, limit=500)]  # type: ignore[attr-defined]
+
+
+@router.get("/{visit_id}", response=VisitOut)
+def read_visit(request: HttpRequest, visit_id: int) -> VisitOut:
+    """A visit with its needling, needle count, warnings, CPT code, note, addenda and adverse events."""
+    return _visit_out(request, visit_id)
+
+
+@router.patch("/{visit_id}", response=VisitOut)
+def update_visit(request: HttpRequest, visit_id: int, body: VisitUpdate) -> VisitOut:
+    """Change the visit's date, pain, report, interventions, assessment or plan."""
+    data = {k: v for k, v in body.dict(exclude={"version", "clear_pain"}).items() if v is not None}
+    for name in body.clear_pain:
+        if name in ("pain_before", "pain_after"):
+            data[name] = None
+    actions.update_visit(request.membership, visit_id, data, body.version)  # type: ignore[attr-defined]
+    return _visit_out(request, visit_id)
+
+
+class NeedlingIn(Schema):
+    version: int
+    muscle_id: str
+    side: str
+    trigger_point: str = ""
+    needles: int
+    diameter_mm: Decimal
+    length_mm: Decimal
+    technique: str
+    twitch_response: str
+    minutes_left_in: int | None = None
+    patient_response: str = ""
+    acknowledgements: dict[str, str] = Field({}, description="Warning key -> reason to proceed")
+
+
+@router.post("/{visit_id}/needling", response={201: VisitOut})
+def add_needling(request: HttpRequest, visit_id: int, body: NeedlingIn) -> tuple[int, VisitOut]:
+    """Record one muscle needled (through the needling gate and the safety warnings)."""
+    data = body.dict(exclude={"version", "acknowledgements"})
+    actions.add_needling_entry(request.membership, visit_id, data, body.version, body.acknowledgements)  # type: ignore[attr-defined]
+    return 201, _visit_out(request, visit_id)
+
+
+class VersionIn(Schema):
+    version: int
+    acknowledgements: dict[str, str] = {}
+
+
+@router.post("/{visit_id}/needling/copy-previous", response=VisitOut)
+def copy_previous(request: HttpRequest, visit_id: int, body: VersionIn) -> VisitOut:
+    """Start this visit's needling from the episode's previous visit."""
+    actions.copy_previous_needling(request.membership, visit_id, body.version, body.acknowledgements)  # type: ignore[attr-defined]
+    return _visit_out(request, visit_id)
+
+
+@router.delete("/{visit_id}/needling/{entry_id}", response=VisitOut)
+def remove_needling(request: HttpRequest, visit_id: int, entry_id: int, version: int) -> VisitOut:
+    """Take back a needling entry recorded by mistake (before signing)."""
+    actions.remove_needling_entry(request.membership, visit_id, entry_id, version)  # type: ignore[attr-defined]
+    return _visit_out(request, visit_id)
+
+
+class AcknowledgementsIn(Schema):
+    version: int
+    acknowledgements: dict[str, str]
+
+
+@router.post("/{visit_id}/acknowledgements", response=VisitOut)
+def acknowledge(request: HttpRequest, visit_id: int, body: AcknowledgementsIn) -> VisitOut:
+    """Give reasons to proceed for the visit's warnings."""
+    actions.acknowledge_warnings(request.membership, visit_id, body.acknowledgements, body.version)  # type: ignore[attr-defined]
+    return _visit_out(request, visit_id)
+
+
+class CountsIn(Schema):
+    version: int
+    opened: int
+    removed: int
+    in_sharps: int
+
+
+@router.put("/{visit_id}/needle-count", response=VisitOut)
+def needle_count(request: HttpRequest, visit_id: int, body: CountsIn) -> VisitOut:
+    """Record needles opened, removed and in sharps (inserted comes from the needling)."""
+    actions.record_needle_counts(
+        request.membership,  # type: ignore[attr-defined]
+        visit_id,
+        opened=body.opened,
+        removed=body.removed,
+        in_sharps=body.in_sharps,
+        expected_version=body.version,
+    )
+    return _visit_out(request, visit_id)
+
+
+class IncidentIn(Schema):
+    version: int
+    needles_unaccounted: int
+    search_made: str
+    action_taken: str
+    follow_up_due: date
+    severity: str = "mild"
+
+
+@router.post("/{visit_id}/needle-incident", response={201: AdverseEventOut})
+def needle_incident(request: HttpRequest, visit_id: int, body: IncidentIn) -> tuple[int, AdverseEventOut]:
+    """Record a 'needle unaccounted for' incident (an adverse event to follow up)."""
+    event = actions.record_needle_incident(
+        request.membership,  # type: ignore[attr-defined]
+        visit_id,
+        needles_unaccounted=body.needles_unaccounted,
+        search_made=body.search_made,
+        action_taken=body.action_taken,
+        follow_up_due=body.follow_up_due,
+        expected_version=body.version,
+        severity=body.severity,
+    )
+    return 201, _event_out(event)
+
+
+@router.post("/{visit_id}/sign", response=VisitOut)
+def sign(request: HttpRequest, visit_id: int, body: VersionIn) -> VisitOut:
+    """Sign the visit: warnings and needle count checked again, CPT chosen, note fixed, visit locked."""
+    actions.sign_visit(request.membership, visit_id, body.version, body.acknowledgements)  # type: ignore[attr-defined]
+    return _visit_out(request, visit_id)
+
+
+class AddendumIn(Schema):
+    text: str
+
+
+@router.post("/{visit_id}/addenda", response={201: AddendumOut})
+def addendum(request: HttpRequest, visit_id: int, body: AddendumIn) -> tuple[int, AddendumOut]:
+    """Add a dated addendum to a signed visit."""
+    a = actions.add_addendum(request.membership, visit_id, body.text)  # type: ignore[attr-defined]
+    return 201, AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text)
+
+
+class AdverseEventIn(Schema):
+    event_type: str
+    severity: str
+    description: str = ""
+    onset_at: datetime
+    action_taken: str
+    outcome: str
+    follow_up_due: date | None = None
+
+
+@router.post("/{visit_id}/adverse-events", response={201: AdverseEventOut})
+def adverse_event(request: HttpRequest, visit_id: int, body: AdverseEventIn) -> tuple[int, AdverseEventOut]:
+    """Record an adverse event for a visit, during it or days later."""
+    event = actions.record_adverse_event(request.membership, visit_id, body.dict())  # type: ignore[attr-defined]
+    return 201, _event_out(event)
+
+
+class FollowUpIn(Schema):
+    version: int
+    note: str
+    outcome: str
+    next_follow_up_due: date | None = None
+    close: bool = False
+
+
+@router.post("/adverse-events/{event_id}/follow-ups", response={201: AdverseEventOut})
+def follow_up(request: HttpRequest, event_id: int, body: FollowUpIn) -> tuple[int, AdverseEventOut]:
+    """Follow up an open adverse event; ``close`` closes it once resolved."""
+    m = request.membership  # type: ignore[attr-defined]
+    actions.record_follow_up(
+        m,
+        event_id,
+        note=body.note,
+        outcome=body.outcome,
+        next_follow_up_due=body.next_follow_up_due,
+        close=body.close,
+        expected_version=body.version,
+    )
+    return 201, _event_out(get_record(m, AdverseEvent.objects.all(), event_id))
