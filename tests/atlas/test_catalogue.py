@@ -186,7 +186,7 @@ def test_hazards_follow_clinical_md():
     table = muscles()
     upper = table["upper-trapezius"].hazard
     assert upper.kinds == ("pneumothorax",)
-    assert upper.safe_depth_mm == 33
+    assert upper.safe_depth_mm == 25
     assert "S14" in upper.safe_depth_source and "S20" in upper.safe_depth_source
     assert table["rhomboids"].hazard.safe_depth_mm == 19
     assert table["supinator"].hazard.kinds == ("nerve_vessel",)

@@ -154,7 +154,7 @@ def test_the_hazard_is_carried_with_the_match():
     assert top.muscle_id == "upper-trapezius"
     assert top.hazard_kinds == ("pneumothorax",)
     assert top.over_thorax
-    assert top.safe_depth_mm == 33
+    assert top.safe_depth_mm == 25
     assert "lung apex" in top.hazard_note
 
 
