@@ -33,6 +33,7 @@ class DemoContext:
 
 DEMO_STEPS = (
     "needlepoint.patients.demo",
+    "needlepoint.atlas.demo",
     "needlepoint.visits.demo",
     "needlepoint.outcomes.demo",
 )
