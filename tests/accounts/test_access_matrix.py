@@ -394,3 +394,30 @@ def test_the_matrix_lists_every_foundation_endpoint() -> None:
         for route in ENDPOINTS
     }
     assert declared == listed
+
+
+def test_a_person_in_two_clinics_sees_each_clinics_patients_only_while_working_there(
+    clinician, other_clinic, records
+) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.accounts.models import Membership
+
+    elsewhere = Membership.objects.create(user=clinician.user, clinic=other_clinic, role="front_desk")
+    client = client_for(clinician)
+    url = f"/patients/{records.patient.pk}/"
+    assert client.get(url).status_code == 200
+
+    client.post("/switch-clinic/", {"membership_id": elsewhere.pk})
+
+    assert client.get(url).status_code == 404
+    assert b"No patient matches" in client.get("/patients/?q=Doe").content
+    client.post("/switch-clinic/", {"membership_id": clinician.pk})
+    assert client.get(url).status_code == 200
+
+
+def test_switching_to_a_clinic_one_does_not_belong_to_changes_nothing(clinician, outsider, records) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(outsider)
+
+    client.post("/switch-clinic/", {"membership_id": clinician.pk})
+
+    assert client.get(f"/patients/{records.patient.pk}/").status_code == 404
+    assert client.get("/api/v1/me").json()["clinic"] == "Other Clinic"
