@@ -83,7 +83,7 @@ def _locked_visit(membership: Membership, visit_id: int) -> Visit:
     require(membership, Capability.EDIT_CLINICAL)
     return get_record(
         membership,
-        Visit.objects.select_related("patient", "episode", "clinician__user"),
+        Visit.objects.select_related("patient__clinic", "episode", "clinician__user"),
         visit_id,
         Capability.EDIT_CLINICAL,
         for_update=True,

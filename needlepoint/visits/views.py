@@ -144,6 +144,7 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
         "events": events,
         "addenda": addenda,
         "editable": visit.signed_at is None and membership.can(Capability.EDIT_CLINICAL),
+        "form_version": extra.pop("form_version", visit.version),
         "can_sign": visit.signed_at is None and visit.clinician_id == membership.pk,
         "cpt": cpt_choice(entries),
         "reconciliation": reconciliation_of(visit),
@@ -258,6 +259,9 @@ def _workspace_action(
         if form is not None:
             extra[form_name] = form
     except ValidationError as exc:
+        if getattr(exc, "code", None) == "conflict":
+            # Keep the version the clinician read, so saving again conflicts again until they reload.
+            extra["form_version"] = _version(request)
         if form is not None and not isinstance(exc, VisitLocked):
             _add_errors(form, exc)
             extra[form_name] = form
