@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from needlepoint.accounts.access import get_record, scoped
 from needlepoint.accounts.roles import Capability
@@ -276,7 +276,7 @@ def list_visits(
 
 
 @router.post("", response={201: VisitOut})
-def create_visit(request: HttpRequest, body: VisitIn) -> tuple[int, VisitOut]:
+def create_visit(request: HttpRequest, body: VisitIn) -> Status:
     """Start a visit in an episode of care, optionally from the previous visit's needling."""
     m = request.membership  # type: ignore[attr-defined]
     episode = get_record(m, Episode.objects.all(), body.episode_id, Capability.EDIT_CLINICAL)
@@ -286,7 +286,7 @@ def create_visit(request: HttpRequest, body: VisitIn) -> tuple[int, VisitOut]:
     visit = actions.start_visit(m, episode, data)
     if body.copy_previous_needling:
         actions.copy_previous_needling(m, visit.pk, visit.version)
-    return 201, _visit_out(request, visit.pk)
+    return Status(201, _visit_out(request, visit.pk))
 
 
 @router.get("/adverse-events/open", response=list[AdverseEventOut])
@@ -328,11 +328,11 @@ class NeedlingIn(Schema):
 
 
 @router.post("/{visit_id}/needling", response={201: VisitOut})
-def add_needling(request: HttpRequest, visit_id: int, body: NeedlingIn) -> tuple[int, VisitOut]:
+def add_needling(request: HttpRequest, visit_id: int, body: NeedlingIn) -> Status:
     """Record one muscle needled (through the needling gate and the safety warnings)."""
     data = body.dict(exclude={"version", "acknowledgements"})
     actions.add_needling_entry(request.membership, visit_id, data, body.version, body.acknowledgements)  # type: ignore[attr-defined]
-    return 201, _visit_out(request, visit_id)
+    return Status(201, _visit_out(request, visit_id))
 
 
 class VersionIn(Schema):
@@ -397,7 +397,7 @@ class IncidentIn(Schema):
 
 
 @router.post("/{visit_id}/needle-incident", response={201: AdverseEventOut})
-def needle_incident(request: HttpRequest, visit_id: int, body: IncidentIn) -> tuple[int, AdverseEventOut]:
+def needle_incident(request: HttpRequest, visit_id: int, body: IncidentIn) -> Status:
     """Record a 'needle unaccounted for' incident (an adverse event to follow up)."""
     event = actions.record_needle_incident(
         request.membership,  # type: ignore[attr-defined]
@@ -409,7 +409,7 @@ def needle_incident(request: HttpRequest, visit_id: int, body: IncidentIn) -> tu
         expected_version=body.version,
         severity=body.severity,
     )
-    return 201, _event_out(event)
+    return Status(201, _event_out(event))
 
 
 @router.post("/{visit_id}/sign", response=VisitOut)
@@ -424,10 +424,10 @@ class AddendumIn(Schema):
 
 
 @router.post("/{visit_id}/addenda", response={201: AddendumOut})
-def addendum(request: HttpRequest, visit_id: int, body: AddendumIn) -> tuple[int, AddendumOut]:
+def addendum(request: HttpRequest, visit_id: int, body: AddendumIn) -> Status:
     """Add a dated addendum to a signed visit."""
     a = actions.add_addendum(request.membership, visit_id, body.text)  # type: ignore[attr-defined]
-    return 201, AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text)
+    return Status(201, AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text))
 
 
 class AdverseEventIn(Schema):
@@ -441,10 +441,10 @@ class AdverseEventIn(Schema):
 
 
 @router.post("/{visit_id}/adverse-events", response={201: AdverseEventOut})
-def adverse_event(request: HttpRequest, visit_id: int, body: AdverseEventIn) -> tuple[int, AdverseEventOut]:
+def adverse_event(request: HttpRequest, visit_id: int, body: AdverseEventIn) -> Status:
     """Record an adverse event for a visit, during it or days later."""
     event = actions.record_adverse_event(request.membership, visit_id, body.dict())  # type: ignore[attr-defined]
-    return 201, _event_out(event)
+    return Status(201, _event_out(event))
 
 
 class FollowUpIn(Schema):
@@ -456,7 +456,7 @@ class FollowUpIn(Schema):
 
 
 @router.post("/adverse-events/{event_id}/follow-ups", response={201: AdverseEventOut})
-def follow_up(request: HttpRequest, event_id: int, body: FollowUpIn) -> tuple[int, AdverseEventOut]:
+def follow_up(request: HttpRequest, event_id: int, body: FollowUpIn) -> Status:
     """Follow up an open adverse event; ``close`` closes it once resolved."""
     m = request.membership  # type: ignore[attr-defined]
     actions.record_follow_up(
@@ -468,4 +468,4 @@ def follow_up(request: HttpRequest, event_id: int, body: FollowUpIn) -> tuple[in
         close=body.close,
         expected_version=body.version,
     )
-    return 201, _event_out(get_record(m, AdverseEvent.objects.all(), event_id))
+    return Status(201, _event_out(get_record(m, AdverseEvent.objects.all(), event_id)))
