@@ -1,0 +1,53 @@
+"""The demo clinic's visits: needling, signed notes, addenda, adverse events near the published rates and
+one needle unaccounted for, all consistent with the rules the actions enforce."""
+
+from __future__ import annotations
+
+import pytest
+
+from needlepoint.demo import build_demo
+from needlepoint.visits import accountability
+from needlepoint.visits.models import Addendum, AdverseEvent, NeedlingEntry, Visit
+from needlepoint.visits.summary import incident_of, reconciliation_of
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    with django_db_blocker.unblock():
+        context = build_demo(patients=400, seed=7)
+        yield context
+        from django.core.management import call_command
+
+        call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.mark.django_db
+def test_the_demo_has_signed_visits_with_needling_and_addenda(demo) -> None:
+    visits = Visit.objects.filter(clinic=demo.clinic)
+    assert visits.count() > 600 and NeedlingEntry.objects.count() > visits.count()
+    signed = visits.filter(signed_at__isnull=False)
+    assert signed.count() > 0.8 * visits.count()
+    assert not signed.filter(note_text="").exists() and not signed.filter(needles_inserted__gt=0, cpt_code="").exists()
+    assert set(signed.values_list("cpt_code", flat=True)) == {"20560", "20561"}
+    assert visits.filter(signed_at__isnull=True).exists() and Addendum.objects.exists()
+    assert demo.summary["visits"] == visits.count()
+
+
+@pytest.mark.django_db
+def test_every_signed_demo_visit_could_be_signed_by_the_rules(demo) -> None:
+    for visit in Visit.objects.filter(signed_at__isnull=False).prefetch_related("adverse_events"):
+        allowed, message = accountability.can_sign(reconciliation_of(visit), incident_of(visit))
+        assert allowed, (visit.pk, message)
+
+
+@pytest.mark.django_db
+def test_adverse_events_come_at_about_brady_rates_with_one_unaccounted_needle(demo) -> None:
+    needled = Visit.objects.filter(needles_inserted__gt=0).count()
+    events = AdverseEvent.objects.filter(needles_unaccounted__isnull=True)
+    rate = events.count() / needled
+    assert 0.13 < rate < 0.26, rate
+    assert set(events.values_list("severity", flat=True)) == {"mild"}
+    assert events.filter(event_type="bruising").count() > events.filter(event_type="headache").count()
+    incidents = AdverseEvent.objects.filter(needles_unaccounted__isnull=False)
+    assert incidents.count() == 1 and incidents.get().follow_ups.count() == 1
+    assert "Needle unaccounted for" in incidents.get().visit.note_text
