@@ -38,6 +38,7 @@ matplotlib.use("Agg")
 
 from matplotlib import dates as mdates  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
@@ -58,14 +59,18 @@ STYLE = {
     "svg.hashsalt": "needlepoint",
 }
 MARKERS = {"clinician": "o", "patient": "^"}
-LABEL_POINTS_UP_TO = 14  # print the value beside each point when there are this few
+LABEL_POINTS_UP_TO = 14
+MIN_DAYS_SHOWN = 7  # print the value beside each point when there are this few
 
 
 def _date_axis(ax: Axes, positions: list[float]) -> None:
     if not positions:
         return
     low, high = min(positions), max(positions)
-    pad = max(1.0, (high - low) * 0.04)
+    if high - low < MIN_DAYS_SHOWN:  # a short series still gets a readable axis of whole days
+        middle = (low + high) / 2
+        low, high = middle - MIN_DAYS_SHOWN / 2, middle + MIN_DAYS_SHOWN / 2
+    pad = max(0.5, (high - low) * 0.04)
     ax.set_xlim(low - pad, high + pad)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
@@ -81,9 +86,12 @@ def draw_pain(ax: Axes, pain: PainSummary, reported: Series | None = None) -> No
     visit_x, extra_x = positions[: len(visits)], positions[len(visits) :]
     befores = [(x, v.before) for x, v in zip(visit_x, visits, strict=True) if v.before is not None]
     afters = [(x, v.after) for x, v in zip(visit_x, visits, strict=True) if v.after is not None]
-    for x, v in zip(visit_x, visits, strict=True):
-        if v.before is not None and v.after is not None:
-            ax.plot([x, x], [v.before, v.after], color=LINE, linewidth=1.2, zorder=1)
+    segments = [
+        [(x, v.before), (x, v.after)]
+        for x, v in zip(visit_x, visits, strict=True)
+        if v.before is not None and v.after is not None
+    ]
+    ax.add_collection(LineCollection(segments, colors=LINE, linewidths=1.2, zorder=1))
     small = len(visits) > 40
     if befores:
         ax.plot(*zip(*befores, strict=True), color=BAD, linewidth=0.8, alpha=0.5, zorder=2)
@@ -113,10 +121,10 @@ def draw_pain(ax: Axes, pain: PainSummary, reported: Series | None = None) -> No
     ax.set_ylabel("Pain 0-10")
     _date_axis(ax, positions)
     if befores or afters or extra:
-        ax.legend(loc="upper right", fontsize=7, frameon=False, ncol=3)
+        ax.legend(loc="lower right", bbox_to_anchor=(1, 1), fontsize=7, frameon=False, ncol=3)
 
 
-def draw_series(ax: Axes, series: Series) -> None:
+def draw_series(ax: Axes, series: Series, title: bool = False) -> None:
     """Totals over time with the baseline, the MCID band from baseline, and markers by source."""
     points = series.points
     positions = day_positions([p.observed_at for p in points])
@@ -148,7 +156,8 @@ def draw_series(ax: Axes, series: Series) -> None:
     margin = (high - low) * 0.04
     ax.set_ylim(low - margin, high + margin)
     ax.set_ylabel(series.defn.unit)
-    ax.set_title(series.defn.name, fontsize=9, loc="left", color=INK)
+    if title:
+        ax.set_title(series.defn.name, fontsize=9, loc="left", color=INK, pad=14)
     _date_axis(ax, positions)
     handles = [
         Line2D([], [], marker="o", color=BRAND, linestyle="", label="Clinician"),
@@ -156,7 +165,7 @@ def draw_series(ax: Axes, series: Series) -> None:
     ]
     if band is not None:
         handles.append(Line2D([], [], color=OK, linewidth=6, alpha=0.25, label="MCID band from baseline"))
-    ax.legend(handles=handles, loc="best", fontsize=7, frameon=False)
+    ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1, 1), ncol=3, fontsize=7, frameon=False)
 
 
 def draw_rom(ax: Axes, rows: list[RomRow]) -> None:
@@ -192,7 +201,7 @@ def draw_rom(ax: Axes, rows: list[RomRow]) -> None:
 def _svg(fig: Figure, label: str) -> str:
     buffer = io.StringIO()
     with matplotlib.rc_context(STYLE):
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
+        fig.savefig(buffer, format="svg")
     text = buffer.getvalue()
     svg = text[text.find("<svg") :]
     # Scale with the page: drop the fixed size, keep the viewBox, and name the image for screen readers.
@@ -204,9 +213,14 @@ def _svg(fig: Figure, label: str) -> str:
     )
 
 
-def _figure(width: float, height: float) -> tuple[Figure, Axes]:
+def _figure(width: float, height: float, left: float = 0.6) -> tuple[Figure, Axes]:
+    """A figure with fixed margins in inches (room for the legend above and the date axis below).
+
+    Fixed margins instead of a "tight" bounding box: that would draw every figure twice.
+    """
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(width, height))
+        fig.subplots_adjust(left=left / width, right=1 - 0.15 / width, top=1 - 0.35 / height, bottom=0.5 / height)
         ax = fig.add_subplot()
     return fig, ax
 
@@ -236,6 +250,7 @@ def rom_svg(rows: list[RomRow]) -> str:
     if not rows:
         return ""
     with matplotlib.rc_context(STYLE):
-        fig, ax = _figure(7.5, 0.9 + 0.42 * len(rows))
+        longest = max(len(r.label) + (len(r.side) + 3 if r.side else 0) for r in rows)
+        fig, ax = _figure(7.5, 0.9 + 0.42 * len(rows), left=0.3 + 0.062 * longest)
         draw_rom(ax, rows)
         return _svg(fig, "Range of motion against normal")

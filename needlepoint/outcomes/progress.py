@@ -153,6 +153,11 @@ class Progress:
     rom: list[RomRow]
     links: list[SelfReportLink] = field(default_factory=list)
 
+    @property
+    def observation_count(self) -> int:
+        """Observations on every instrument, pain ratings included."""
+        return sum(len(s.points) for s in self.series) + len(self.pain_points.points)
+
 
 def _point(obs: Observation) -> Point:
     recorded = obs.recorded_by.display_name if obs.recorded_by_id else "Patient (self-report link)"

@@ -19,14 +19,14 @@ MARGIN = 0.6
 WRAP = 108
 MAX_SERIES_PLOTS = 2
 MAX_ROM_ROWS = 6
+AXES_GAP = 0.72  # inches below a plot: tick labels, the date axis offset, and the next plot's legend
 
 
 class _Page:
     """A cursor down one A4 page, in inches from the top."""
 
     def __init__(self) -> None:
-        with plots.matplotlib.rc_context(plots.STYLE):
-            self.fig = plots.Figure(figsize=(PAGE_WIDTH, PAGE_HEIGHT))
+        self.fig = plots.Figure(figsize=(PAGE_WIDTH, PAGE_HEIGHT))
         self.y = MARGIN
 
     def room(self) -> float:
@@ -54,7 +54,7 @@ class _Page:
         ax = self.fig.add_axes(
             (left / PAGE_WIDTH, bottom, (PAGE_WIDTH - left - MARGIN) / PAGE_WIDTH, height / PAGE_HEIGHT)
         )
-        self.y += height + 0.45
+        self.y += height + AXES_GAP
         return ax
 
 
@@ -105,6 +105,7 @@ def _pain_line(progress: Progress, audience: str) -> str:
     if not pain.visits:
         return "No visits recorded yet." if audience == "doctor" else ""
     parts = []
+    threshold = f"{pain.mcid.value:g}" if pain.mcid else "2"
     if pain.change is not None:
         if audience == "patient":
             parts.append(
@@ -115,14 +116,17 @@ def _pain_line(progress: Progress, audience: str) -> str:
             responder = "responder" if pain.change.is_responder else "not a responder"
             parts.append(
                 f"NPRS before treatment: {_fmt(pain.change.baseline)} at visit 1 → {_fmt(pain.change.current)} at "
-                f"visit {len(pain.visits)}; change {pain.change.points:+g} points ({responder}, MCID 2 points)."
+                f"visit {len(pain.visits)}; change {pain.change.points:+g} points "
+                f"({responder}, MCID {threshold} points)."
             )
     if pain.mean_relief is not None:
         if audience == "patient":
             parts.append(f"On average pain eased by {_fmt(pain.mean_relief)} points during a visit.")
         else:
             first = f"first at visit {pain.first_relief_visit}" if pain.first_relief_visit else "not yet reached"
-            parts.append(f"Mean within-visit relief {_fmt(pain.mean_relief)} points; relief ≥ 2 points {first}.")
+            parts.append(
+                f"Mean within-visit relief {_fmt(pain.mean_relief)} points; relief ≥ {threshold} points {first}."
+            )
     return " ".join(parts)
 
 
@@ -136,7 +140,9 @@ def _rom_lines(progress: Progress, audience: str) -> list[str]:
         if row.change is not None:
             text += f"; {row.change.degrees:+g}° since {row.first.observed_on:%d %b}"
             if audience == "doctor":
-                text += f" ({row.method}; {row.change.note})"
+                verdict = {True: "beyond", False: "within"}.get(row.change.beyond_mdc)  # type: ignore[arg-type]
+                mdc = f"{verdict} the MDC of {row.change.mdc:g}°" if verdict else "no MDC sourced"
+                text += f" ({row.method}; {mdc})"
         lines.append(text + ".")
     return lines
 
@@ -145,7 +151,11 @@ def progress_pdf(progress: Progress, audience: str, clinic_name: str, now: datet
     """The one-page PDF progress report for ``audience`` ('patient' or 'doctor')."""
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}")
-    now = timezone.localtime(now or timezone.now())
+    with plots.matplotlib.rc_context(plots.STYLE):
+        return _draw(progress, audience, clinic_name, timezone.localtime(now or timezone.now()))
+
+
+def _draw(progress: Progress, audience: str, clinic_name: str, now: datetime) -> bytes:
     episode, patient = progress.episode, progress.episode.patient
     page = _Page()
     page.text(clinic_name, size=9, color=plots.MUTED, gap=0)
@@ -178,15 +188,17 @@ def progress_pdf(progress: Progress, audience: str, clinic_name: str, now: datet
     for line in _rom_lines(progress, audience):
         page.text(line)
     page.y += 0.1
-    if progress.pain.visits and page.room() > 2.4:
-        plots.draw_pain(page.axes(1.75), progress.pain, progress.pain_points)
+    page.y += 0.25  # the first plot's legend sits above it
+    if progress.pain.visits and page.room() > 1.6 + AXES_GAP:
+        plots.draw_pain(page.axes(1.6), progress.pain, progress.pain_points)
     for series in [s for s in progress.series if s.points][:MAX_SERIES_PLOTS]:
-        if page.room() > 2.1:
-            plots.draw_series(page.axes(1.55), series)
+        if page.room() > 1.4 + AXES_GAP:
+            plots.draw_series(page.axes(1.4), series, title=True)
     rows = progress.rom[:MAX_ROM_ROWS]
-    height = 0.5 + 0.28 * len(rows)
+    height = 0.3 + 0.26 * len(rows)
     if rows and page.room() > height + 0.5:
-        plots.draw_rom(page.axes(height, left=2.4), rows)
+        longest = max(len(r.label) + (len(r.side) + 3 if r.side else 0) for r in rows)
+        plots.draw_rom(page.axes(height, left=MARGIN + 0.3 + 0.062 * longest), rows)
     footer = (
         "Scores use each instrument's published scoring and missing-item rules. A responder has improved by at "
         "least the instrument's minimal clinically important difference (MCID) from baseline; the shaded band "
@@ -199,10 +211,7 @@ def progress_pdf(progress: Progress, audience: str, clinic_name: str, now: datet
     page.text(footer, size=7, color=plots.MUTED, gap=0)
     page.text(f"Generated by Needlepoint on {now:%Y-%m-%d %H:%M}.", size=7, color=plots.MUTED, gap=0)
     buffer = io.BytesIO()
-    with plots.matplotlib.rc_context(plots.STYLE):
-        page.fig.savefig(
-            buffer,
-            format="pdf",
-            metadata={"Title": f"Progress report {AUDIENCES[audience]}", "Creator": "Needlepoint"},
-        )
+    page.fig.savefig(
+        buffer, format="pdf", metadata={"Title": f"Progress report {AUDIENCES[audience]}", "Creator": "Needlepoint"}
+    )
     return buffer.getvalue()

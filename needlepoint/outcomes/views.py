@@ -265,11 +265,17 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "outcomes/link_refused.html", {"refused": refused}, status=410)
         except ValidationError as exc:
             for field, messages_ in exc.message_dict.items():
+                code = field.split("-")[0]
                 if field in form.fields:
                     for message in messages_:
                         form.add_error(field, message)
+                elif field == f"{code}-answers" and code in given:
+                    message, unanswered = _unanswered(instrument(code), given[code])
+                    section_errors.setdefault(code, []).append(message)
+                    for item_id in unanswered:
+                        form.add_error(f"{code}-{item_id}", "Not answered yet.")
                 else:
-                    section_errors.setdefault(field.split("-")[0], []).extend(messages_)
+                    section_errors.setdefault(code, []).extend(messages_)
         else:
             return render(request, "outcomes/link_thanks.html", {"clinic": link.clinic})
     for section in sections:
@@ -286,6 +292,16 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
         },
         status=400 if (form.errors or section_errors) else 200,
     )
+
+
+def _unanswered(defn, given: dict) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    """A patient's words for a questionnaire that cannot be scored yet, and the items to mark."""
+    core = [item for item in defn.core_items if given.get(item.id) is None]
+    rule, limit = defn.missing["rule"], defn.missing.get("value")
+    if rule == "min_answered":
+        return f"Please rate at least {limit} of these.", []
+    allowed = f" (you may leave at most {limit} blank)" if rule == "max_missing" else ""
+    return f"Please answer the questions marked below{allowed}.", [item.id for item in core]
 
 
 def handout(request: HttpRequest) -> HttpResponse:

@@ -45,9 +45,7 @@ def test_codes_are_case_insensitive_and_keep_their_order() -> None:
     assert check_plan([" psfs", "ndi"]) == ("PSFS", "NDI")
 
 
-def test_a_clinic_admin_changes_one_condition_for_their_clinic_only(
-    clinic_admin, clinician, patient, outsider
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_admin_changes_one_condition_for_their_clinic_only(clinic_admin, clinician, patient, outsider) -> None:  # type: ignore[no-untyped-def]
     plan = actions.set_instrument_plan(clinic_admin, "neck_pain", ["ndi", "PSFS", "QuickDASH"])
     assert plan.instruments == ["NDI", "PSFS", "QUICKDASH"]
     episode = open_episode(clinician, patient, "neck_pain", "M79.12", "left")

@@ -13,6 +13,7 @@ from needlepoint.accounts.access import AccessDenied
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.outcomes import actions
 from needlepoint.outcomes.models import Observation
+from needlepoint.outcomes.scoring import instrument
 from needlepoint.patients import actions as patient_actions
 from tests.conftest import client_for
 from tests.outcomes.conftest import ODI_16_OF_45, add_visits, days_ago, odi, open_episode
@@ -38,12 +39,7 @@ def test_an_odi_is_scored_exactly_and_stored_with_its_answers(clinician, lbp_epi
 
 def test_subscales_and_patient_activity_notes_are_kept_beside_the_score(clinician, patient) -> None:  # type: ignore[no-untyped-def]
     elbow = open_episode(clinician, patient, "lateral_epicondylalgia", "M77.11", "right")
-    prtee = {item: 4 for item in (
-        "pain_at_rest", "pain_repeated_arm_movement", "pain_carrying_bag", "pain_at_worst", "pain_how_often"
-    )}
-    from needlepoint.outcomes.scoring import instrument
-
-    prtee = {item.id: 4 for item in instrument("PRTEE").items}
+    prtee = dict.fromkeys((item.id for item in instrument("PRTEE").items), 4)
     obs = actions.record_questionnaire(clinician, elbow, "PRTEE", prtee, time_point="baseline")
     assert obs.subscales == {"pain": 20.0, "function": 20.0} and obs.value == 40.0
     psfs = actions.record_questionnaire(
@@ -81,8 +77,6 @@ def test_bad_answers_are_refused_naming_the_item_and_nothing_is_stored(
 
 def test_a_required_item_missing_from_a_questionnaire_without_a_missing_rule(clinician, patient) -> None:  # type: ignore[no-untyped-def]
     headache = open_episode(clinician, patient, "tension_type_headache", "G44.209", "central")
-    from needlepoint.outcomes.scoring import instrument
-
     answers = {item.id: 2 for item in instrument("HIT6").items} | {"severe_pain": None}
     with pytest.raises(ValidationError) as caught:
         actions.record_questionnaire(clinician, headache, "HIT6", answers, time_point="baseline")
@@ -156,7 +150,7 @@ def test_the_form_page_records_and_shows_item_errors(clinician, lbp_episode) -> 
     assert b"Pain intensity" in page.content and b"Sixth statement (greatest disability)" in page.content
     assert b"licensed wording" in page.content
     today = timezone.localdate().isoformat()
-    form = {"time_point": "baseline", "observed_on": today, "source": "clinician"} | {k: "2" for k in odi(2)}
+    form = {"time_point": "baseline", "observed_on": today, "source": "clinician"} | dict.fromkeys(odi(2), "2")
     bad = client.post(url, form | {"lifting": "7", "walking": ""})
     assert bad.status_code == 200 and b"not one of the options (0 to 5)" in bad.content
     assert not Observation.objects.exists()

@@ -1,0 +1,123 @@
+"""The outcomes API: observations, ROM, progress and plans, under the same actions and access rules as the pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from needlepoint.outcomes.models import Observation, RomMeasurement
+from tests.conftest import client_for
+from tests.outcomes.conftest import add_visits, days_ago, odi
+
+JSON = "application/json"
+
+
+def api(episode, tail: str) -> str:  # type: ignore[no-untyped-def]
+    return f"/api/v1/outcomes/episodes/{episode.pk}/{tail}"
+
+
+def test_create_and_list_observations(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(clinician)
+    (visit,) = add_visits(lbp_episode, clinician, [(6, 3)], days_ago(3))
+    made = client.post(
+        api(lbp_episode, "observations"),
+        {"instrument": "odi", "answers": odi(3), "time_point": "baseline", "observed_at": days_ago(3).isoformat(),
+         "visit_id": visit.pk},
+        content_type=JSON,
+    )  # fmt: skip
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert (body["instrument"], body["value"], body["unit"], body["visit_id"]) == ("ODI", 60.0, "percent", visit.pk)
+    assert body["answers"]["lifting"] == 3 and body["source"] == "clinician" and body["recorded_by"].startswith("Alice")
+    client.post(
+        api(lbp_episode, "observations"),
+        {"instrument": "NPRS", "answers": {"pain": 5}, "time_point": "visit"},
+        content_type=JSON,
+    )
+    listed = client.get(api(lbp_episode, "observations")).json()
+    assert [o["instrument"] for o in listed] == ["ODI", "NPRS"]
+    assert [o["instrument"] for o in client.get(api(lbp_episode, "observations?instrument=nprs")).json()] == ["NPRS"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"instrument": "ODI", "answers": odi(3) | {"lifting": 6}, "time_point": "baseline"}, "lifting"),
+        ({"instrument": "ODI", "answers": odi(3) | {"lifting": None, "walking": None}, "time_point": "baseline"},
+         "answers"),
+        ({"instrument": "ODI", "answers": odi(3), "time_point": "baseline", "observed_at": "2001-01-01T10:00:00Z"},
+         "observed_on"),
+    ],
+)  # fmt: skip
+def test_bad_observations_get_a_400_naming_the_field(clinician, lbp_episode, body, field) -> None:  # type: ignore[no-untyped-def]
+    response = client_for(clinician).post(api(lbp_episode, "observations"), body, content_type=JSON)
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    assert not Observation.objects.exists()
+
+
+def test_rom_through_the_api(clinician, neck_episode) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(clinician)
+    body = {"joint": "cervical_spine", "movement": "rotation", "side": "right", "degrees": 60, "method": "crom",
+            "time_point": "baseline"}  # fmt: skip
+    made = client.post(api(neck_episode, "rom"), body, content_type=JSON)
+    assert made.status_code == 201 and made.json()["percent_of_normal"] == 75.0
+    refused = client.post(api(neck_episode, "rom"), body | {"degrees": 300}, content_type=JSON)
+    assert refused.status_code == 400 and "outside the accepted range" in refused.json()["errors"]["degrees"][0]
+    assert [r["degrees"] for r in client.get(api(neck_episode, "rom")).json()] == [60.0]
+    assert RomMeasurement.objects.count() == 1
+
+
+def test_progress_summary(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(clinician)
+    for level, point, day in ((3, "baseline", 20), (1, "reassessment", 2)):
+        client.post(
+            api(lbp_episode, "observations"),
+            {"instrument": "ODI", "answers": odi(level), "time_point": point, "observed_at": days_ago(day).isoformat()},
+            content_type=JSON,
+        )
+    add_visits(lbp_episode, clinician, [(8, 5), (4, 2)], days_ago(19))
+    body = client.get(api(lbp_episode, "progress")).json()
+    odi_row = body["measures"][0]
+    assert (odi_row["instrument"], odi_row["baseline"], odi_row["latest"], odi_row["change_points"]) == (
+        "ODI",
+        60.0,
+        20.0,
+        -40.0,
+    )
+    assert odi_row["is_responder"] is True and odi_row["mcid"]["value"] == 10
+    assert [v["pain_before"] for v in body["visit_pain"]] == [8, 4]
+    assert body["pain_change_points"] == -4.0 and body["pain_is_responder"] is True
+
+
+def test_front_desk_and_other_clinics_are_refused(front_desk, outsider, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+    assert client_for(front_desk).get(api(lbp_episode, "observations")).status_code == 403
+    assert client_for(front_desk).get(api(lbp_episode, "progress")).status_code == 403
+    refused = client_for(front_desk).post(
+        api(lbp_episode, "observations"),
+        {"instrument": "ODI", "answers": odi(1), "time_point": "baseline"},
+        content_type=JSON,
+    )
+    assert refused.status_code == 403
+    assert client_for(outsider).get(api(lbp_episode, "observations")).status_code == 404
+    assert client_for(outsider).post(api(lbp_episode, "self-report-links"), {}, content_type=JSON).status_code == 404
+    assert client_for(front_desk).get("/api/v1/outcomes/instruments").status_code == 403
+
+
+def test_instruments_and_plans(clinician, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+    found = {i["code"]: i for i in client_for(clinician).get("/api/v1/outcomes/instruments").json()}
+    assert found["ODI"]["mcid"]["value"] == 10 and found["ODI"]["wording_shipped"] is False
+    assert found["ODI"]["items"][0]["kind"] == "choice" and len(found["ODI"]["items"][0]["options"]) == 6
+    plans = {p["condition"]: p for p in client_for(clinician).get("/api/v1/outcomes/plans").json()}
+    assert plans["neck_pain"]["instruments"] == ["NDI", "PSFS"] and not plans["neck_pain"]["clinic_choice"]
+    changed = client_for(clinic_admin).put(
+        "/api/v1/outcomes/plans/neck_pain", {"instruments": ["NDI"]}, content_type=JSON
+    )
+    assert changed.status_code == 200 and changed.json()["clinic_choice"] is True
+    assert (
+        client_for(clinician)
+        .put("/api/v1/outcomes/plans/neck_pain", {"instruments": ["NDI"]}, content_type=JSON)
+        .status_code
+        == 403
+    )
+    bad = client_for(clinic_admin).put("/api/v1/outcomes/plans/neck_pain", {"instruments": ["NOPE"]}, content_type=JSON)
+    assert bad.status_code == 400 and "NOPE is not a known instrument" in bad.json()["detail"]
