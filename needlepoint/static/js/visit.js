@@ -57,10 +57,24 @@
         muscle.addEventListener("change", function () { fillTriggerPoints(form); });
       }
     });
-    var pending = (root || document).querySelector("[data-ack]");
-    if (pending) pending.focus();
+  }
+
+  // After a fragment comes back, put the cursor where the clinician goes next: a reason for a pending
+  // warning, the first field with an error, or the muscle of the next entry. (htmx would otherwise
+  // restore focus to the field that submitted.)
+  function focusNext() {
+    var form = document.querySelector("form.entry-form");
+    if (!form) return;
+    var target = document.querySelector("[data-ack]") ||
+      form.querySelector(".errorlist + input, .errorlist + select") ||
+      (form.querySelector(".errorlist") ? null : form.querySelector("[data-muscle]"));
+    if (target) target.focus();
   }
 
   document.addEventListener("DOMContentLoaded", function () { prepare(document); });
   document.addEventListener("htmx:afterSwap", function (event) { prepare(event.detail.target.parentNode || document); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var path = event.detail.requestConfig ? event.detail.requestConfig.path : "";
+    if (/\/needling\/(copy\/)?$/.test(path)) setTimeout(focusNext, 0);
+  });
 })();
