@@ -56,9 +56,12 @@ def lapsing(membership: Membership, now: datetime | None = None, limit: int = LI
     """
     now = now or timezone.now()
     valid = timedelta(days=settings.SCREENING_VALID_DAYS)
-    cared_for = _visits(membership).filter(
+    # By patient (the outer rows are already the clinic's), so the patient index answers it.
+    cared_for = Visit.objects.filter(
         patient_id=OuterRef("patient_id"), started_at__gte=now - timedelta(days=RECENT_CARE_DAYS)
     )
+    if _mine(membership):
+        cared_for = cared_for.filter(clinician=membership)
     open_episode = Episode.objects.filter(patient_id=OuterRef("patient_id"), status=Episode.Status.OPEN)
     newer_screening = Screening.objects.filter(
         patient_id=OuterRef("patient_id"), screened_at__gt=OuterRef("screened_at")

@@ -122,6 +122,7 @@ class Visit(PatientRecord):
             models.Index(fields=["episode", "-started_at"], name="visit_episode_time"),
             models.Index(fields=["patient", "-started_at"], name="visit_patient_time"),
             models.Index(fields=["clinician", "-started_at"], name="visit_clinician_time"),
+            models.Index(fields=["patient", "clinician", "started_at"], name="visit_patient_clinician"),
             models.Index(fields=["clinic", "-started_at"], name="visit_clinic_time"),
             models.Index(
                 fields=["clinic", "clinician", "started_at"],
