@@ -7,11 +7,14 @@ Several observations on one day are each drawn, in the order taken (see ``timeli
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def _writable_config_dir() -> None:
@@ -36,6 +39,7 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
+from django.core.cache import cache  # noqa: E402
 from matplotlib import dates as mdates  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
@@ -59,6 +63,8 @@ STYLE = {
     "svg.hashsalt": "needlepoint",
 }
 MARKERS = {"clinician": "o", "patient": "^"}
+PLOT_VERSION = "1"  # part of every cache key: change it when the drawing code changes
+CACHE_SECONDS = 24 * 3600
 LABEL_POINTS_UP_TO = 14
 MIN_DAYS_SHOWN = 7  # print the value beside each point when there are this few
 
@@ -254,3 +260,40 @@ def rom_svg(rows: list[RomRow]) -> str:
         fig, ax = _figure(7.5, 0.9 + 0.42 * len(rows), left=0.3 + 0.062 * longest)
         draw_rom(ax, rows)
         return _svg(fig, "Range of motion against normal")
+
+
+def _fingerprint(value: Any) -> Any:
+    """Everything a plot is drawn from, as plain tuples (so equal data gives an equal cache key)."""
+    if isinstance(value, PainSummary):
+        return ("pain", tuple((v.started_at.isoformat(), v.before, v.after) for v in value.visits))
+    if isinstance(value, Series):
+        baseline = value.baseline.pk if value.baseline else None
+        points = tuple((p.pk, p.observed_at.isoformat(), p.value, p.source, p.time_point) for p in value.points)
+        return ("series", value.code, baseline, points)
+    if isinstance(value, list):
+        return tuple(
+            (
+                r.joint,
+                r.movement,
+                r.side,
+                r.method,
+                tuple((m.pk, m.degrees, m.percent_of_normal) for m in r.measurements),
+            )
+            for r in value
+        )
+    return value
+
+
+def cached(render: Callable[..., str], *inputs: Any) -> str:
+    """``render(*inputs)``, reused from the cache while the plotted data is unchanged.
+
+    The key is a hash of the data itself (and the plot code's version), so a new observation, visit or
+    measurement gives a new key: nothing has to be invalidated, and a stale plot cannot be shown.
+    """
+    raw = repr((PLOT_VERSION, render.__name__, [_fingerprint(i) for i in inputs])).encode()
+    key = "outcomes-plot:" + hashlib.sha256(raw).hexdigest()
+    svg = cache.get(key)
+    if svg is None:
+        svg = render(*inputs)
+        cache.set(key, svg, CACHE_SECONDS)
+    return svg

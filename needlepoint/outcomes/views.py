@@ -48,9 +48,9 @@ def progress(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResp
     data = episode_progress(episode)
     started = time.perf_counter()
     charts = {
-        "pain": plots.pain_svg(data.pain, data.pain_points),
-        "series": [(s, plots.series_svg(s)) for s in data.series],
-        "rom": plots.rom_svg(data.rom),
+        "pain": plots.cached(plots.pain_svg, data.pain, data.pain_points),
+        "series": [(s, plots.cached(plots.series_svg, s)) for s in data.series],
+        "rom": plots.cached(plots.rom_svg, data.rom),
     }
     render_ms = (time.perf_counter() - started) * 1000
     response = render(

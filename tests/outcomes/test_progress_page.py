@@ -183,3 +183,24 @@ def test_an_empty_episode_renders(clinician, lbp_episode) -> None:  # type: igno
     assert page.status_code == 200 and b"No pain recorded yet" in page.content
     pdf = client_for(clinician).get(url(lbp_episode, "report.pdf?for=doctor"))
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_plots_are_reused_until_the_data_changes(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.outcomes import plots
+
+    client = client_for(clinician)
+    actions.record_questionnaire(clinician, lbp_episode, "ODI", odi(3), time_point="baseline", observed_at=days_ago(9))
+
+    def odi_plot() -> str:
+        html = client.get(url(lbp_episode)).content.decode()
+        start = html.index('aria-label="Oswestry Disability Index over time"')
+        return html[start : html.index("</svg>", start)]
+
+    first = odi_plot()
+    assert odi_plot() == first  # same data: the cached drawing
+    series = episode_progress(lbp_episode).series[0]
+    assert plots.cached(plots.series_svg, series) == plots.cached(plots.series_svg, series)
+    later = odi(2) | {"lifting": 1, "walking": 1}  # 18 of 50 = 36 %
+    actions.record_questionnaire(clinician, lbp_episode, "ODI", later, time_point="reassessment")
+    second = odi_plot()
+    assert ">36<" in second and ">36<" not in first

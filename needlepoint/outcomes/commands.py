@@ -1,0 +1,114 @@
+"""The outcome sub-commands of ``needlepoint``: ``instruments``, ``score`` and ``progress-report``.
+
+``instruments`` and ``score`` read the instrument files only (no database); ``progress-report`` writes an
+episode's one-page PDF report, recorded in the audit trail as an export by the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from needlepoint.outcomes.scoring import ScoringError, instruments, score
+
+
+def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+    """Add ``instruments``, ``score`` and ``progress-report`` to the ``needlepoint`` command."""
+    p = subparsers.add_parser("instruments", help="list the outcome instruments with their MCID and MDC")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_instruments)
+
+    p = subparsers.add_parser(
+        "score",
+        help="score a questionnaire from its answers in item order",
+        description="Score answers in item order with the instrument's published rules. For a choice item give "
+        "the 0-based option index, for a 0-N item the number; '-' leaves an item unanswered. "
+        "Example: needlepoint score ODI 2 1 3 1 2 2 1 - 2 2",
+    )
+    p.add_argument("instrument", help="instrument code, e.g. ODI (see `needlepoint instruments`)")
+    p.add_argument("answers", nargs="+", help="answers in item order; '-' = unanswered")
+    p.set_defaults(func=cmd_score)
+
+    p = subparsers.add_parser("progress-report", help="write an episode's one-page progress report as PDF")
+    p.add_argument("--clinic", required=True, help="clinic slug")
+    p.add_argument("--episode", required=True, type=int, help="episode id (shown in the episode page's address)")
+    p.add_argument("--for", dest="audience", choices=["patient", "doctor"], default="doctor")
+    p.add_argument("--output", "-o", required=True, help="PDF file to write")
+    p.set_defaults(func=lambda args: cmd_progress_report(args, setup_django))
+
+
+def cmd_instruments(args: argparse.Namespace) -> int:
+    """Print every instrument: code, name, scale, direction, MCID and MDC."""
+    rows = []
+    for d in instruments().values():
+        rows.append(
+            {
+                "code": d.code,
+                "name": d.name,
+                "range": list(d.scale_range),
+                "unit": d.unit,
+                "direction": d.direction,
+                "mcid": None if d.mcid is None else {"value": d.mcid.value, "unit": d.mcid.unit},
+                "mdc": None if d.mdc is None else {"value": d.mdc.value, "unit": d.mdc.unit},
+                "wording_shipped": bool(d.licence.get("wording_shipped")),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    for r in rows:
+        mcid = f"MCID {r['mcid']['value']:g} {r['mcid']['unit']}" if r["mcid"] else "no MCID"
+        mdc = f"MDC {r['mdc']['value']:g}" if r["mdc"] else "no MDC"
+        low, high = r["range"]
+        better = "lower" if r["direction"] == "higher_is_worse" else "higher"
+        print(f"{r['code']:<9} {r['name'][:46]:<46} {low:g}-{high:g} {r['unit']:<8} {better} better; {mcid}; {mdc}")
+    return 0
+
+
+def _answer(text: str) -> int | float | None:
+    if text in ("-", ""):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score answers given on the command line; exit 2 with the reason when they cannot be scored."""
+    try:
+        answers = [_answer(a) for a in args.answers]
+        result = score(args.instrument, answers)
+    except ValueError as exc:
+        reason = exc.reason if isinstance(exc, ScoringError) else f"{args.instrument}: answers must be numbers or '-'"
+        print(f"error: {reason}", file=sys.stderr)
+        return 2
+    band = f" ({result.band})" if result.band else ""
+    print(f"{result.instrument} {result.total:g} {result.unit}{band}; {result.items_answered} items answered")
+    for name, value in result.subscales.items():
+        print(f"  {name}: {value:g}")
+    return 0
+
+
+def cmd_progress_report(args: argparse.Namespace, setup_django: Callable[..., None]) -> int:
+    """Write one episode's progress report PDF."""
+    setup_django()
+    from needlepoint.accounts import audit
+    from needlepoint.outcomes.progress import episode_progress
+    from needlepoint.outcomes.reports import AUDIENCES, progress_pdf
+    from needlepoint.patients.models import Episode
+
+    episode = Episode.objects.select_related("patient", "clinic").filter(clinic__slug=args.clinic, pk=args.episode)
+    found = episode.first()
+    if found is None:
+        print(f"error: clinic {args.clinic} has no episode {args.episode}", file=sys.stderr)
+        return 2
+    pdf = progress_pdf(episode_progress(found), args.audience, found.clinic.name)
+    Path(args.output).write_bytes(pdf)
+    with audit.acting_as(audit.Actor(None, found.clinic_id, "cli", None, "needlepoint progress-report")):
+        audit.record("export", found, summary=f"progress report PDF {AUDIENCES[args.audience]} to a file")
+    print(f"Wrote {args.output} ({len(pdf) // 1024} KB): progress report {AUDIENCES[args.audience]}.")
+    return 0
