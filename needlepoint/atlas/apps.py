@@ -2,7 +2,10 @@ from django.apps import AppConfig
 
 
 class AtlasConfig(AppConfig):
-    """Trigger-point atlas: body regions, muscles, referral zones, hazards, and the matcher."""
+    """Trigger-point atlas: body regions, muscles, referral zones, hazards, the matcher, and assessments."""
 
     name = "needlepoint.atlas"
     label = "atlas"
+
+    def ready(self) -> None:
+        from needlepoint.atlas import panels  # noqa: F401  registers the episode panel

@@ -1,0 +1,330 @@
+"""Every write of assessment data: one function per action.
+
+Each action owns its transaction, fetches and locks its rows through the access helper, checks the
+invariants (a drawing names only catalogue regions with pain 0-10, a finding names a catalogue muscle,
+side and trigger point; one initial assessment per episode) and leaves the audit entry to the audit
+mechanism. Bad input raises ``ValidationError`` with a message a clinician can act on, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from needlepoint.accounts.access import get_record, require
+from needlepoint.accounts.models import Membership
+from needlepoint.accounts.roles import Capability
+from needlepoint.atlas.catalogue import body_map, muscles, unknown_region_message
+from needlepoint.atlas.models import Assessment, PalpationFinding
+from needlepoint.patients.models import Episode
+
+MAX_INTENSITY = 10
+MAX_NOTES = 5000
+# A tablet's clock may run a little ahead of the server's; further ahead is a typing mistake.
+FUTURE_TOLERANCE = timedelta(minutes=15)
+
+
+# --- checking input ----------------------------------------------------------------------------------
+
+
+def clean_drawing(drawing: Any) -> dict[str, int | None]:
+    """A drawing checked against the catalogue: ``{region_code: whole number 0-10 or None}``, in chart order.
+
+    Raises ``ValidationError`` (on the field ``drawing``) naming each unknown region, with the closest
+    codes, and each intensity that is not a whole number from 0 to 10.
+    """
+    if drawing is None:
+        return {}
+    if not isinstance(drawing, Mapping):
+        raise ValidationError({"drawing": "A pain drawing maps region codes to a pain from 0 to 10 (or null)."})
+    regions = body_map().regions
+    problems: list[str] = []
+    cleaned: dict[str, int | None] = {}
+    for code, value in drawing.items():
+        if code not in regions:
+            problems.append(unknown_region_message(str(code)))
+            continue
+        intensity = _intensity(value)
+        if intensity is False:
+            problems.append(
+                f"Pain in {regions[code].name} must be a whole number from 0 to {MAX_INTENSITY} "
+                f"or left unrated, not {value!r}."
+            )
+            continue
+        cleaned[code] = intensity  # type: ignore[assignment]
+    if problems:
+        raise ValidationError({"drawing": problems})
+    order = {code: i for i, code in enumerate(regions)}
+    return dict(sorted(cleaned.items(), key=lambda item: order[item[0]]))
+
+
+def _intensity(value: Any) -> int | bool | None:
+    """The intensity as a whole number, None for unrated, or False when it is not acceptable."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        if math.isnan(value) or not value.is_integer():
+            return False
+        value = int(value)
+    if not isinstance(value, int) or not 0 <= value <= MAX_INTENSITY:
+        return False
+    return value
+
+
+def _clean_notes(notes: Any) -> str:
+    text = str(notes or "").strip()
+    if len(text) > MAX_NOTES:
+        raise ValidationError({"notes": f"Keep the notes under {MAX_NOTES} characters."})
+    return text
+
+
+def _episode_start(episode: Episode) -> Any:
+    return timezone.localtime(episode.opened_at).date()
+
+
+def _clean_assessed_at(episode: Episode, value: Any) -> datetime:
+    if value is None or value == "":
+        value = timezone.now()
+    if not isinstance(value, datetime):
+        raise ValidationError({"assessed_at": "Enter the date and time of the assessment."})
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    day = timezone.localtime(value).date()
+    if value > timezone.now() + FUTURE_TOLERANCE:
+        raise ValidationError({"assessed_at": "The assessment cannot be dated in the future."})
+    if day < _episode_start(episode):
+        raise ValidationError(
+            {
+                "assessed_at": f"The assessment is dated {day:%Y-%m-%d}, before the episode began on "
+                f"{_episode_start(episode):%Y-%m-%d}."
+            }
+        )
+    if episode.discharge_date and day > episode.discharge_date:
+        raise ValidationError(
+            {
+                "assessed_at": f"The episode was discharged on {episode.discharge_date:%Y-%m-%d}; "
+                "an assessment cannot be dated after that."
+            }
+        )
+    return value
+
+
+def _clean_kind(episode: Episode, kind: Any, assessed_at: datetime) -> str:
+    earlier = list(
+        Assessment.objects.filter(episode=episode).order_by("assessed_at", "pk").values("kind", "assessed_at")
+    )
+    initial = next((a for a in earlier if a["kind"] == Assessment.Kind.INITIAL), None)
+    if kind in (None, ""):
+        kind = Assessment.Kind.REASSESSMENT if initial else Assessment.Kind.INITIAL
+    if kind not in Assessment.Kind.values:
+        raise ValidationError({"kind": "Choose initial assessment, re-assessment or discharge assessment."})
+    if initial is None and kind != Assessment.Kind.INITIAL:
+        raise ValidationError({"kind": "The first assessment of an episode is its initial assessment."})
+    if initial is not None and kind == Assessment.Kind.INITIAL:
+        raise ValidationError(
+            {
+                "kind": f"This episode already has its initial assessment "
+                f"({timezone.localtime(initial['assessed_at']):%Y-%m-%d}); record a re-assessment."
+            }
+        )
+    if initial is not None and assessed_at < initial["assessed_at"]:
+        raise ValidationError(
+            {
+                "assessed_at": f"A {Assessment.Kind(kind).label.lower()} cannot be dated before the initial "
+                f"assessment ({timezone.localtime(initial['assessed_at']):%Y-%m-%d %H:%M})."
+            }
+        )
+    if kind == Assessment.Kind.DISCHARGE and any(a["kind"] == Assessment.Kind.DISCHARGE for a in earlier):
+        raise ValidationError({"kind": "This episode already has a discharge assessment."})
+    return kind
+
+
+# --- assessments -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_assessment(membership: Membership, episode: Episode, data: Mapping[str, Any]) -> Assessment:
+    """Record an assessment with its pain drawing in an episode, for the acting clinician.
+
+    ``data``: ``drawing`` ({region code: 0-10 or None}), ``kind`` (initial first, then re-assessment or
+    discharge; chosen for you when omitted), ``assessed_at`` (now when omitted), ``notes``.
+    """
+    require(membership, Capability.EDIT_CLINICAL)
+    if episode.clinic_id != membership.clinic_id:
+        raise ValidationError("This episode belongs to another clinic.")
+    # Lock the episode so two clinicians cannot both record its initial assessment.
+    episode = Episode.objects.select_for_update().get(pk=episode.pk)
+    errors: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    for name, check in (
+        ("drawing", lambda: clean_drawing(data.get("drawing"))),
+        ("notes", lambda: _clean_notes(data.get("notes"))),
+        ("assessed_at", lambda: _clean_assessed_at(episode, data.get("assessed_at"))),
+    ):
+        try:
+            values[name] = check()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if "assessed_at" in values:
+        try:
+            values["kind"] = _clean_kind(episode, data.get("kind"), values["assessed_at"])
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return Assessment.objects.create(
+        clinic_id=episode.clinic_id,
+        patient_id=episode.patient_id,
+        episode=episode,
+        clinician=membership,
+        **values,
+    )
+
+
+def conflict_message(assessment: Assessment, expected_version: int) -> str:
+    """What a clinician reads when someone else saved the assessment first."""
+    return (
+        f"Someone else changed this assessment while you were editing (it is now at version "
+        f"{assessment.version}, you had version {expected_version}). Nothing of yours was saved: reload the "
+        "page to see their drawing, then make your changes again."
+    )
+
+
+@transaction.atomic
+def update_assessment(
+    membership: Membership, assessment_id: int, data: Mapping[str, Any], expected_version: int
+) -> Assessment:
+    """Change an assessment's drawing and notes; refused if someone saved a newer version meanwhile."""
+    assessment = _locked_assessment(membership, assessment_id)
+    if int(expected_version or 0) != assessment.version:
+        raise ValidationError(conflict_message(assessment, int(expected_version or 0)), code="conflict")
+    errors: dict[str, Any] = {}
+    if "drawing" in data:
+        try:
+            assessment.drawing = clean_drawing(data["drawing"])
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if "notes" in data:
+        try:
+            assessment.notes = _clean_notes(data["notes"])
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    assessment.version += 1
+    assessment.save()
+    return assessment
+
+
+def _locked_assessment(membership: Membership, assessment_id: int) -> Assessment:
+    require(membership, Capability.EDIT_CLINICAL)
+    return get_record(
+        membership,
+        Assessment.objects.select_related("episode"),
+        assessment_id,
+        Capability.EDIT_CLINICAL,
+        for_update=True,
+    )
+
+
+# --- palpation findings ------------------------------------------------------------------------------
+
+
+def _clean_finding(data: Mapping[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    muscle = muscles().get(str(data.get("muscle_id") or ""))
+    if muscle is None:
+        errors["muscle_id"] = f"Unknown muscle {data.get('muscle_id')!r}; choose a muscle of the atlas."
+    side = data.get("side")
+    if side not in PalpationFinding.Side.values:
+        errors["side"] = "Choose the left or the right side."
+    trigger_point = str(data.get("trigger_point") or "").strip()
+    if muscle is not None:
+        codes = [tp.code for tp in muscle.trigger_points]
+        if not trigger_point and len(codes) == 1:
+            trigger_point = codes[0]
+        elif not trigger_point:
+            errors["trigger_point"] = f"{muscle.name} has several trigger points; choose one of {', '.join(codes)}."
+        elif trigger_point not in codes:
+            errors["trigger_point"] = (
+                f"{muscle.name} has no trigger point {trigger_point!r}; choose one of {', '.join(codes)}."
+            )
+    status = data.get("status")
+    if status not in PalpationFinding.Status.values:
+        errors["status"] = "Say whether the trigger point is active or latent."
+    twitch = data.get("twitch_response") or PalpationFinding.Twitch.NONE
+    if twitch not in PalpationFinding.Twitch.values:
+        errors["twitch_response"] = "The local twitch response is none, single or several."
+    reproduces = data.get("reproduces_familiar_pain", False)
+    if not isinstance(reproduces, bool):
+        errors["reproduces_familiar_pain"] = "Say yes or no: does pressing it reproduce the familiar pain?"
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "muscle_id": muscle.id,  # type: ignore[union-attr]
+        "side": side,
+        "trigger_point": trigger_point,
+        "status": status,
+        "twitch_response": twitch,
+        "reproduces_familiar_pain": reproduces,
+    }
+
+
+@transaction.atomic
+def record_finding(membership: Membership, assessment_id: int, data: Mapping[str, Any]) -> PalpationFinding:
+    """Record a trigger point found on palpation at an assessment.
+
+    ``data``: ``muscle_id``, ``side`` (left/right), ``trigger_point`` (required where the muscle has several),
+    ``status`` (active/latent), ``twitch_response`` (none/single/several), ``reproduces_familiar_pain``.
+    The same trigger point on the same side recorded again replaces what was recorded before.
+    """
+    assessment = _locked_assessment(membership, assessment_id)
+    values = _clean_finding(data)
+    existing = PalpationFinding.objects.filter(
+        assessment=assessment,
+        muscle_id=values["muscle_id"],
+        side=values["side"],
+        trigger_point=values["trigger_point"],
+        removed_at__isnull=True,
+    ).first()
+    if existing is not None:
+        changed = [
+            k for k in ("status", "twitch_response", "reproduces_familiar_pain") if getattr(existing, k) != values[k]
+        ]
+        if changed:
+            for key in changed:
+                setattr(existing, key, values[key])
+            existing.recorded_by = membership
+            existing.recorded_at = timezone.now()
+            existing.save()
+        return existing
+    return PalpationFinding.objects.create(
+        clinic_id=assessment.clinic_id,
+        patient_id=assessment.patient_id,
+        assessment=assessment,
+        recorded_by=membership,
+        **values,
+    )
+
+
+@transaction.atomic
+def remove_finding(membership: Membership, assessment_id: int, finding_id: int) -> PalpationFinding:
+    """Strike out a finding recorded by mistake; the row stays, marked removed, for the record."""
+    assessment = _locked_assessment(membership, assessment_id)
+    finding = PalpationFinding.objects.select_for_update().filter(assessment=assessment, pk=finding_id).first()
+    if finding is None:
+        raise ValidationError("This finding is not part of this assessment.")
+    if finding.removed_at is not None:
+        raise ValidationError("This finding was already removed.")
+    finding.removed_at = timezone.now()
+    finding.removed_by = membership
+    finding.save()
+    return finding
