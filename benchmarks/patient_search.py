@@ -47,12 +47,14 @@ def main(argv: list[str] | None = None) -> int:
             _create_postgres_database(args.postgres_url)
         print(f"\n== {vendor}: {environment.get('DATABASE_URL') or environment['NEEDLEPOINT_DATA_DIR']}", flush=True)
         started = time.perf_counter()
-        _run(
+        output = _run(
             [sys.executable, "-m", "needlepoint.cli", "demo", "--patients", str(args.patients), "--seed", str(SEED)],
             environment,
             quiet=True,
         )
         print(f"demo build or reuse: {time.perf_counter() - started:.1f} s", flush=True)
+        for line in _demo_steps(output):
+            print(f"  {line}")
         _run(
             [sys.executable, __file__, "--measure", "--patients", str(args.patients), "--queries", str(args.queries)],
             environment,
@@ -74,7 +76,7 @@ def _environment(vendor: str, args: argparse.Namespace) -> dict[str, str]:
     return environment
 
 
-def _run(command: list[str], environment: dict[str, str], quiet: bool = False) -> None:
+def _run(command: list[str], environment: dict[str, str], quiet: bool = False) -> str:
     result = subprocess.run(
         command, cwd=PROJECT, env=environment, stdout=subprocess.PIPE if quiet else None, text=True, check=False
     )
@@ -82,6 +84,18 @@ def _run(command: list[str], environment: dict[str, str], quiet: bool = False) -
         if quiet and result.stdout:
             print(result.stdout[-3000:])
         raise SystemExit(f"failed ({result.returncode}): {' '.join(command)}")
+    return result.stdout or ""
+
+
+def _demo_steps(output: str) -> list[str]:
+    """Each demo step's final progress line (label, count, elapsed), and the command's summary."""
+    lines = [line.strip() for line in output.replace("\r", "\n").splitlines() if line.strip()]
+    steps = {}
+    for line in lines:
+        if "━" in line:
+            label = line.split("━")[0].strip()
+            steps[label] = " ".join([label, *line.replace("━", " ").split()[len(label.split()) :]])
+    return [*steps.values(), *[line for line in lines if line.startswith("Demo clinic")]]
 
 
 def _create_postgres_database(url: str) -> None:

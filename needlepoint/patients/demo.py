@@ -283,6 +283,7 @@ def _add_patients(context: Any, clinic: Clinic, first_index: int, count: int) ->
                 given_name=given,
                 family_name=family,
                 search_name=normalise_name(f"{family} {given}"),
+                search_given_first=normalise_name(f"{given} {family}"),
                 date_of_birth=birth,
                 sex=rng.choice(["female", "male", "female", "male", "other"]),
                 phone=f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",

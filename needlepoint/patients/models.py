@@ -35,7 +35,8 @@ class Patient(models.Model):
     mrn = models.CharField("MRN", max_length=30)
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
-    search_name = models.CharField(max_length=210, editable=False)
+    search_name = models.CharField(max_length=210, editable=False)  # "family given", normalised
+    search_given_first = models.CharField(max_length=210, editable=False, default="")  # "given family"
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     phone = models.CharField(max_length=40, blank=True)
@@ -50,8 +51,11 @@ class Patient(models.Model):
         constraints = [models.UniqueConstraint(fields=["clinic", "mrn"], name="unique_mrn_per_clinic")]
         indexes = [
             models.Index(fields=["clinic", "search_name"], name="patient_clinic_name"),
+            models.Index(fields=["clinic", "search_given_first"], name="patient_clinic_given_first"),
             models.Index(fields=["clinic", "family_name"], name="patient_clinic_family"),
-            models.Index(fields=["clinic", "date_of_birth"], name="patient_clinic_dob"),
+            # Birth-date search lists matches by name: with the name in the index, no sort and no planner
+            # temptation to walk the whole clinic in name order instead (SQLite did, 170 ms at 100,000).
+            models.Index(fields=["clinic", "date_of_birth", "search_name"], name="patient_clinic_dob_name"),
         ]
 
     def __str__(self) -> str:
@@ -59,6 +63,7 @@ class Patient(models.Model):
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.search_name = normalise_name(f"{self.family_name} {self.given_name}")
+        self.search_given_first = normalise_name(f"{self.given_name} {self.family_name}")
         super().save(*args, **kwargs)
 
     @property

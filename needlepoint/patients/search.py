@@ -17,7 +17,8 @@ MRN_LIKE = re.compile(r"^[A-Za-z]{0,6}-?\d+$")
 def search_patients(patients: QuerySet[Patient], text: str, limit: int = 50) -> list[Patient]:
     """Patients matching ``text``: a birth date (YYYY-MM-DD), an MRN (or its start), or a name start.
 
-    Names match from the start of the family or given name in either order ("smith j", "john smi").
+    Names match from the start of the family or the given name, in either order ("smi", "smith j", "jo",
+    "john smi"); matches are listed family name first.
     """
     text = text.strip()
     if not text:
@@ -27,15 +28,18 @@ def search_patients(patients: QuerySet[Patient], text: str, limit: int = 50) -> 
             birth = date.fromisoformat(text)
         except ValueError:
             return []
-        matches = patients.filter(date_of_birth=birth)
-    elif MRN_LIKE.match(text) and any(ch.isdigit() for ch in text):
-        matches = patients.filter(starts_with("mrn", text.upper()))
-    else:
-        tokens = normalise_name(text).split()
-        family_first = " ".join(tokens)
-        given_first = " ".join(tokens[1:] + tokens[:1])
-        matches = patients.filter(starts_with("search_name", family_first) | starts_with("search_name", given_first))
-    return list(matches.order_by("search_name", "pk")[:limit])
+        return list(patients.filter(date_of_birth=birth).order_by("search_name", "pk")[:limit])
+    if MRN_LIKE.match(text) and any(ch.isdigit() for ch in text):
+        return list(patients.filter(starts_with("mrn", text.upper())).order_by("search_name", "pk")[:limit])
+    typed = normalise_name(text)
+    if not typed:
+        return []
+    # One range scan per word order, merged here (an OR of two ranges makes SQLite scan the whole clinic).
+    found: dict[int, Patient] = {}
+    for column in ("search_name", "search_given_first"):
+        for patient in patients.filter(starts_with(column, typed)).order_by(column, "pk")[:limit]:
+            found[patient.pk] = patient
+    return sorted(found.values(), key=lambda p: (p.search_name, p.pk))[:limit]
 
 
 def starts_with(field: str, prefix: str) -> Q:
