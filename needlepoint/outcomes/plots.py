@@ -46,7 +46,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from needlepoint.outcomes.progress import PainSummary, RomRow, Series  # noqa: E402
+from needlepoint.outcomes.progress import PainSummary, RomRow, Series, short  # noqa: E402
 from needlepoint.outcomes.timeline import day_positions  # noqa: E402
 
 INK, MUTED, LINE = "#1d2733", "#5b6b7c", "#d8dee6"
@@ -63,7 +63,7 @@ STYLE = {
     "svg.hashsalt": "needlepoint",
 }
 MARKERS = {"clinician": "o", "patient": "^"}
-PLOT_VERSION = "1"  # part of every cache key: change it when the drawing code changes
+PLOT_VERSION = "2"  # part of every cache key: change it when the drawing code changes
 CACHE_SECONDS = 24 * 3600
 LABEL_POINTS_UP_TO = 14
 MIN_DAYS_SHOWN = 7  # print the value beside each point when there are this few
@@ -151,7 +151,7 @@ def draw_series(ax: Axes, series: Series, title: bool = False) -> None:
     if len(points) <= LABEL_POINTS_UP_TO:
         for x, p in zip(positions, points, strict=True):
             ax.annotate(
-                f"{p.value:g}",
+                short(p.value),
                 (x, p.value),
                 textcoords="offset points",
                 xytext=(0, 6),
@@ -186,7 +186,7 @@ def draw_rom(ax: Axes, rows: list[RomRow]) -> None:
         ax.barh(y, row.latest.degrees, height=0.34, color=BRAND, zorder=2)
         ax.plot([row.normal, row.normal], [y - 0.4, y + 0.4], color=INK, linewidth=1.6, zorder=3)
         percent = row.latest.percent_of_normal
-        note = f"{row.latest.degrees:g}°" + (f" · {percent:.0f}% of normal" if percent is not None else "")
+        note = f"{short(row.latest.degrees)}°" + (f" · {percent:.0f}% of normal" if percent is not None else "")
         ax.annotate(
             note,
             (max(row.latest.degrees, row.normal, 0), y),

@@ -27,6 +27,18 @@ from needlepoint.visits.models import Visit
 RECENT_LINKS = 5
 
 
+def short(value: float) -> str:
+    """A score as shown: at most one decimal, no trailing zero (8.666… → 8.7, 40.0 → 40)."""
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def signed(value: float) -> str:
+    """A change as shown: signed, at most one decimal (+2.7, -30, 0)."""
+    text = short(value)
+    return text if text.startswith("-") or text == "0" else "+" + text
+
+
 @dataclass(frozen=True)
 class Point:
     """One observation as the progress page shows it."""
@@ -64,6 +76,11 @@ class Series:
     @property
     def mcid(self) -> Threshold | None:
         return self.defn.mcid
+
+    @property
+    def change_text(self) -> str:
+        """The change from baseline in points, signed, as shown."""
+        return signed(self.change.points) if self.change else ""
 
     @property
     def same_day(self) -> dict[date, int]:
@@ -118,6 +135,11 @@ class PainSummary:
     mean_relief: float | None = None
     mcid: Threshold | None = None
 
+    @property
+    def change_text(self) -> str:
+        """The change in pain before treatment, signed, as shown."""
+        return signed(self.change.points) if self.change else ""
+
 
 @dataclass
 class RomRow:
@@ -131,6 +153,11 @@ class RomRow:
     normal: float
     measurements: list[RomMeasurement]
     change: RomChange | None = None
+
+    @property
+    def change_text(self) -> str:
+        """The change in degrees, signed, as shown."""
+        return signed(self.change.degrees) + "°" if self.change else ""
 
     @property
     def first(self) -> RomMeasurement:

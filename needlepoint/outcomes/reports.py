@@ -11,7 +11,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from needlepoint.outcomes import plots
-from needlepoint.outcomes.progress import Progress, Series
+from needlepoint.outcomes.progress import Progress, Series, short, signed
 
 AUDIENCES = {"patient": "for the patient", "doctor": "for the referring doctor"}
 PAGE_WIDTH, PAGE_HEIGHT = 8.27, 11.69  # A4, inches
@@ -59,9 +59,7 @@ class _Page:
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "—"
-    return f"{value:.1f}".rstrip("0").rstrip(".") + unit
+    return "—" if value is None else short(value) + unit
 
 
 def _series_line_patient(series: Series) -> str:
@@ -92,11 +90,13 @@ def _series_line_doctor(series: Series) -> str:
     percent = f", {change.percent:+.1f} %" if change.percent is not None else ""
     mdc = {True: "beyond MDC", False: "within MDC", None: "no MDC"}[change.beyond_mdc]
     responder = {True: "responder", False: "not a responder", None: "responder status not judged"}[change.is_responder]
-    latest = series.latest
+    baseline, latest = series.baseline, series.latest
+    assert baseline is not None and latest is not None  # a change needs both
     return (
-        f"{defn.code} ({defn.unit}): baseline {_fmt(change.baseline)} ({series.baseline.observed_on:%Y-%m-%d}) → "
-        f"{_fmt(change.current)} ({latest.observed_on:%Y-%m-%d}, {latest.time_point_label.lower()}, "  # type: ignore[union-attr]
-        f"{latest.source_label.lower()}); change {change.points:+g} points{percent}; {rule_text}; {responder}; {mdc}."  # type: ignore[union-attr]
+        f"{defn.code} ({defn.unit}): baseline {_fmt(change.baseline)} ({baseline.observed_on:%Y-%m-%d}) → "
+        f"{_fmt(change.current)} ({latest.observed_on:%Y-%m-%d}, {latest.time_point_label.lower()}, "
+        f"{latest.source_label.lower()}); change {signed(change.points)} points{percent}; {rule_text}; "
+        f"{responder}; {mdc}."
     )
 
 
@@ -116,7 +116,7 @@ def _pain_line(progress: Progress, audience: str) -> str:
             responder = "responder" if pain.change.is_responder else "not a responder"
             parts.append(
                 f"NPRS before treatment: {_fmt(pain.change.baseline)} at visit 1 → {_fmt(pain.change.current)} at "
-                f"visit {len(pain.visits)}; change {pain.change.points:+g} points "
+                f"visit {len(pain.visits)}; change {signed(pain.change.points)} points "
                 f"({responder}, MCID {threshold} points)."
             )
     if pain.mean_relief is not None:
@@ -138,7 +138,7 @@ def _rom_lines(progress: Progress, audience: str) -> list[str]:
         normal = f", {percent:.0f} % of normal {row.normal:g}°" if percent is not None else f", normal {row.normal:g}°"
         text = f"{row.label}{side}: {row.latest.degrees:g}°{normal}"
         if row.change is not None:
-            text += f"; {row.change.degrees:+g}° since {row.first.observed_on:%d %b}"
+            text += f"; {row.change_text} since {row.first.observed_on:%d %b}"
             if audience == "doctor":
                 verdict = {True: "beyond", False: "within"}.get(row.change.beyond_mdc)  # type: ignore[arg-type]
                 mdc = f"{verdict} the MDC of {row.change.mdc:g}°" if verdict else "no MDC sourced"

@@ -204,3 +204,10 @@ def test_plots_are_reused_until_the_data_changes(clinician, lbp_episode) -> None
     actions.record_questionnaire(clinician, lbp_episode, "ODI", later, time_point="reassessment")
     second = odi_plot()
     assert ">36<" in second and ">36<" not in first
+
+
+def test_scores_and_changes_are_shown_with_at_most_one_decimal() -> None:
+    from needlepoint.outcomes.progress import short, signed
+
+    assert [short(v) for v in (8.666666, 40.0, 35.5, -0.04, 0.0)] == ["8.7", "40", "35.5", "0", "0"]
+    assert [signed(v) for v in (2.6666, -30.0, 0.0, 0.04)] == ["+2.7", "-30", "0", "0"]
