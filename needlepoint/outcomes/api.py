@@ -37,12 +37,16 @@ def _visit(request: HttpRequest, episode: Episode, visit_id: int | None) -> Visi
 
 
 class ThresholdOut(Schema):
+    """A change threshold (MCID or MDC) with its unit and source."""
+
     value: float
     unit: str
     source: str
 
 
 class ItemOut(Schema):
+    """One item of an instrument and what its answer is."""
+
     id: str
     label: str
     wording: str | None
@@ -53,6 +57,8 @@ class ItemOut(Schema):
 
 
 class InstrumentOut(Schema):
+    """An instrument: scale, direction, MCID, MDC and items."""
+
     code: str
     name: str
     unit: str
@@ -103,6 +109,8 @@ def list_instruments(request: HttpRequest) -> list[InstrumentOut]:
 
 
 class ObservationIn(Schema):
+    """A questionnaire or pain rating to score and store."""
+
     instrument: str = Field(description="Instrument code, e.g. ODI")
     answers: dict[str, Any] = Field(description="Item id -> option index, number or measurement; null = unanswered")
     time_point: str = Field(description="baseline, reassessment, discharge or visit")
@@ -113,6 +121,8 @@ class ObservationIn(Schema):
 
 
 class ObservationOut(Schema):
+    """A stored observation: the score, its item answers, when, time point and source."""
+
     id: int
     episode_id: int
     visit_id: int | None
@@ -177,6 +187,8 @@ def create_observation(request: HttpRequest, episode_id: int, body: ObservationI
 
 
 class RomIn(Schema):
+    """A range-of-motion measurement to store."""
+
     joint: str = Field(description="e.g. cervical_spine")
     movement: str = Field(description="e.g. rotation")
     side: str | None = Field(None, description="left or right; null for unsided movements")
@@ -188,6 +200,8 @@ class RomIn(Schema):
 
 
 class RomOut(Schema):
+    """A stored range-of-motion measurement with percent of normal."""
+
     id: int
     episode_id: int
     visit_id: int | None
@@ -249,6 +263,8 @@ def create_rom(request: HttpRequest, episode_id: int, body: RomIn) -> tuple[int,
 
 
 class MeasureOut(Schema):
+    """One measure's baseline, latest, change and responder status."""
+
     instrument: str
     baseline: float | None
     baseline_on: date | None
@@ -263,6 +279,8 @@ class MeasureOut(Schema):
 
 
 class VisitPainOut(Schema):
+    """Pain before and after one visit, from the visit record."""
+
     visit_id: int
     started_at: datetime
     pain_before: int | None
@@ -270,6 +288,8 @@ class VisitPainOut(Schema):
 
 
 class ProgressOut(Schema):
+    """An episode's progress: measures, visit pain and the change in pain."""
+
     episode_id: int
     planned: list[str]
     measures: list[MeasureOut]
@@ -314,11 +334,15 @@ def progress(request: HttpRequest, episode_id: int) -> ProgressOut:
 
 
 class LinkIn(Schema):
+    """A self-report link to create."""
+
     time_point: str | None = Field(None, description="baseline, reassessment or discharge; suggested if omitted")
     days: int | None = Field(None, description="How many days the link stays valid (1-30)")
 
 
 class LinkOut(Schema):
+    """A created self-report link; the URL is shown only here."""
+
     id: int
     url: str = Field(description="The one-time link to send to the patient; shown only in this response")
     expires_at: datetime
@@ -349,12 +373,16 @@ def create_link(request: HttpRequest, episode_id: int, body: LinkIn) -> tuple[in
 
 
 class PlanOut(Schema):
+    """The questionnaires one condition collects in the clinic."""
+
     condition: str
     instruments: list[str]
     clinic_choice: bool
 
 
 class PlanIn(Schema):
+    """The questionnaires a condition should collect, in order."""
+
     instruments: list[str]
 
 

@@ -8,4 +8,5 @@ class OutcomesConfig(AppConfig):
     label = "outcomes"
 
     def ready(self) -> None:
+        """Register the outcomes panel on the episode page."""
         from needlepoint.outcomes import panels  # noqa: F401  (registers the episode panel)

@@ -20,10 +20,14 @@ LARGE_SCALE = 20  # a 0-N item with more steps than this is typed, not tapped (M
 
 
 class DateInput(forms.DateInput):
+    """A browser date picker."""
+
     input_type = "date"
 
 
 class TimeInput(forms.TimeInput):
+    """A browser time picker."""
+
     input_type = "time"
 
 

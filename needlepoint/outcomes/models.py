@@ -152,6 +152,8 @@ class RomMeasurement(PatientRecord):
     """
 
     class Method(models.TextChoices):
+        """How the angle was measured."""
+
         GONIOMETER = "goniometer", "Goniometer"
         INCLINOMETER = "inclinometer", "Inclinometer"
         CROM = "crom", "CROM device"

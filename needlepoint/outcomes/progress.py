@@ -71,10 +71,12 @@ class Series:
 
     @property
     def code(self) -> str:
+        """The instrument code."""
         return self.defn.code
 
     @property
     def mcid(self) -> Threshold | None:
+        """The instrument's MCID (the responder rule)."""
         return self.defn.mcid
 
     @property
@@ -161,10 +163,12 @@ class RomRow:
 
     @property
     def first(self) -> RomMeasurement:
+        """The first measurement of the series."""
         return self.measurements[0]
 
     @property
     def latest(self) -> RomMeasurement:
+        """The latest measurement of the series."""
         return self.measurements[-1]
 
 

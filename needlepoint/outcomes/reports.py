@@ -30,9 +30,11 @@ class _Page:
         self.y = MARGIN
 
     def room(self) -> float:
+        """Inches left above the footer."""
         return PAGE_HEIGHT - MARGIN - 0.4 - self.y
 
     def text(self, text: str, size: float = 8.5, weight: str = "normal", color: str = plots.INK, gap: float = 0.05):
+        """Write ``text`` wrapped to the page width at the cursor, then move the cursor below it."""
         lines = []
         for paragraph in text.split("\n"):
             lines.extend(textwrap.wrap(paragraph, width=int(WRAP * 8.5 / size)) or [""])
@@ -50,6 +52,7 @@ class _Page:
         self.y += gap
 
     def axes(self, height: float, left: float = 0.9):
+        """New axes ``height`` inches tall at the cursor, then move the cursor below them."""
         bottom = 1 - (self.y + height) / PAGE_HEIGHT
         ax = self.fig.add_axes(
             (left / PAGE_WIDTH, bottom, (PAGE_WIDTH - left - MARGIN) / PAGE_WIDTH, height / PAGE_HEIGHT)

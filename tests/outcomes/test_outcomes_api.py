@@ -121,3 +121,18 @@ def test_instruments_and_plans(clinician, clinic_admin) -> None:  # type: ignore
     )
     bad = client_for(clinic_admin).put("/api/v1/outcomes/plans/neck_pain", {"instruments": ["NOPE"]}, content_type=JSON)
     assert bad.status_code == 400 and "NOPE is not a known instrument" in bad.json()["detail"]
+
+
+def test_the_outcome_endpoints_are_documented(clinician) -> None:  # type: ignore[no-untyped-def]
+    schema = client_for(clinician).get("/api/v1/openapi.json").json()
+    paths = set(schema["paths"])
+    for path in (
+        "/api/v1/outcomes/instruments",
+        "/api/v1/outcomes/episodes/{episode_id}/observations",
+        "/api/v1/outcomes/episodes/{episode_id}/rom",
+        "/api/v1/outcomes/episodes/{episode_id}/progress",
+        "/api/v1/outcomes/episodes/{episode_id}/self-report-links",
+        "/api/v1/outcomes/plans",
+        "/api/v1/outcomes/plans/{condition}",
+    ):
+        assert path in paths
