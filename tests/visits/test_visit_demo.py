@@ -11,17 +11,11 @@ from needlepoint.visits.models import Addendum, AdverseEvent, NeedlingEntry, Vis
 from needlepoint.visits.summary import incident_of, reconciliation_of
 
 
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
-    with django_db_blocker.unblock():
-        context = build_demo(patients=400, seed=7)
-        yield context
-        from django.core.management import call_command
-
-        call_command("flush", interactive=False, verbosity=0)
+@pytest.fixture
+def demo(db):  # type: ignore[no-untyped-def]
+    return build_demo(patients=400, seed=7)
 
 
-@pytest.mark.django_db
 def test_the_demo_has_signed_visits_with_needling_and_addenda(demo) -> None:
     visits = Visit.objects.filter(clinic=demo.clinic)
     assert visits.count() > 600 and NeedlingEntry.objects.count() > visits.count()
@@ -33,14 +27,12 @@ def test_the_demo_has_signed_visits_with_needling_and_addenda(demo) -> None:
     assert demo.summary["visits"] == visits.count()
 
 
-@pytest.mark.django_db
 def test_every_signed_demo_visit_could_be_signed_by_the_rules(demo) -> None:
     for visit in Visit.objects.filter(signed_at__isnull=False).prefetch_related("adverse_events"):
         allowed, message = accountability.can_sign(reconciliation_of(visit), incident_of(visit))
         assert allowed, (visit.pk, message)
 
 
-@pytest.mark.django_db
 def test_adverse_events_come_at_about_brady_rates_with_one_unaccounted_needle(demo) -> None:
     needled = Visit.objects.filter(needles_inserted__gt=0).count()
     events = AdverseEvent.objects.filter(needles_unaccounted__isnull=True)
