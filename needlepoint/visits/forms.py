@@ -16,6 +16,8 @@ PAIN_CHOICES = [("", "–")] + [(str(n), str(n)) for n in range(11)]
 
 
 class DateTimeInput(forms.DateTimeInput):
+    """The browser's date-and-time picker, to the minute."""
+
     input_type = "datetime-local"
 
     def __init__(self, **kwargs: Any) -> None:
@@ -23,6 +25,8 @@ class DateTimeInput(forms.DateTimeInput):
 
 
 class DateInput(forms.DateInput):
+    """The browser's date picker."""
+
     input_type = "date"
 
 

@@ -108,3 +108,26 @@ def test_adverse_events_through_the_api(api, visit) -> None:
 def test_another_clinic_gets_404(outsider, visit) -> None:
     _token, raw = create_api_token(outsider, "test")
     assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get(f"/api/v1/visits/{visit.pk}").status_code == 404
+
+
+def test_a_refused_copy_of_the_previous_needling_leaves_no_visit(api, clinician, episode, visit) -> None:
+    from needlepoint.visits import actions
+    from needlepoint.visits.models import Visit
+    from tests.visits.visit_helpers import add, reconcile
+
+    stored = reconcile(
+        clinician,
+        add(
+            clinician,
+            visit,
+            {"nerve_vessel:piriformis:right": "Angled away"},
+            muscle="piriformis",
+            trigger_point="lateral",
+        ),
+    )
+    actions.sign_visit(clinician, visit.pk, stored.version)
+    response = api.post(
+        "/api/v1/visits", {"episode_id": episode.pk, "copy_previous_needling": True}, content_type="application/json"
+    )
+    assert response.status_code == 400 and "sciatic nerve" in response.json()["detail"]
+    assert Visit.objects.count() == 1
