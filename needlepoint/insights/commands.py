@@ -21,6 +21,10 @@ def register(subparsers: argparse._SubParsersAction, setup_django: Callable[...,
     )
     p.set_defaults(func=lambda args: _synth(args, setup_django))
 
+    from needlepoint.insights import cli_report
+
+    cli_report.register(subparsers, setup_django)
+
 
 def _date(text: str) -> date:
     try:

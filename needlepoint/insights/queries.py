@@ -154,15 +154,15 @@ class Scope:
 def report_scope(filters: ReportFilters, as_of: date) -> Iterator[Scope]:
     """Store the filtered episode set in a temporary table for the length of one report, then drop it.
 
-    Columns: id, condition, opened_by_id, cohort_label, needled, days (time in care up to its discharge or
-    ``as_of``) and goals_met. Computing the set once, with fresh statistics, spares every later query the
-    same filtering and gives the database an exact row count to plan with. On PostgreSQL the report also runs
-    with more sort memory and without JIT compilation, which costs more than it saves on queries this short.
+    Columns: id, condition, opened_by_id, cohort_label (NULL unless imported), needled, days (time in care up
+    to its discharge or ``as_of``) and goals_met. Computing the set once, with fresh statistics, spares every
+    later query the same filtering and gives the database an exact row count to plan with. On PostgreSQL the
+    report also runs with more sort memory and without JIT compilation, which costs more than it saves here.
     """
     queryset = episodes(filters).filter(opened_at__lt=day_start(as_of + timedelta(days=1)))
     ended = Coalesce(F("discharge_date"), Value(as_of, output_field=DateField()))
     queryset = queryset.annotate(
-        cohort_label=Coalesce(F("cohort__label"), Value("")),
+        cohort_label=F("cohort__label"),
         days=ExpressionWrapper(ended - TruncDate("opened_at"), output_field=DurationField()),
         goals_met=Case(When(status="discharged", discharge_reason="goals_met", then=1), default=0),
     )

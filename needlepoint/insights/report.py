@@ -82,6 +82,11 @@ class ReliefResult:
     by_visit_2: Proportion
     missing_note: str
 
+    @property
+    def condition_label(self) -> str:
+        """The condition in words."""
+        return condition_label(self.condition)
+
 
 @dataclass(frozen=True)
 class RomResult:
@@ -105,6 +110,11 @@ class RomResult:
         """The movement in words, e.g. 'Cervical spine rotation (crom)'."""
         return f"{self.joint.replace('_', ' ').capitalize()} {self.movement.replace('_', ' ')} ({self.method})"
 
+    @property
+    def condition_label(self) -> str:
+        """The condition in words."""
+        return condition_label(self.condition)
+
 
 @dataclass(frozen=True)
 class RecoveryResult:
@@ -112,6 +122,11 @@ class RecoveryResult:
 
     condition: str
     comparison: SurvivalComparison
+
+    @property
+    def condition_label(self) -> str:
+        """The condition in words."""
+        return condition_label(self.condition)
 
 
 @dataclass(frozen=True)
@@ -303,7 +318,7 @@ def _group_label(by: str, key: Any, names: dict[int, str]) -> str:
     if by == "clinician":
         return names.get(key, f"clinician #{key}")
     if by == "cohort":
-        return key or "(no cohort)"
+        return "(not imported)" if key is None else key or "(no group recorded)"
     return "All episodes"
 
 

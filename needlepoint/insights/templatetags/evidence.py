@@ -1,0 +1,51 @@
+"""Template filters that write the evidence report's numbers exactly as the PDF and the command line do."""
+
+from __future__ import annotations
+
+from django import template
+
+from needlepoint.insights import formatting
+
+register = template.Library()
+
+
+@register.filter
+def share(value):  # type: ignore[no-untyped-def]
+    """A proportion with its n and 95% Wilson interval."""
+    return formatting.share(value)
+
+
+@register.filter
+def mean(value, unit: str = ""):  # type: ignore[no-untyped-def]
+    """A mean with its n and 95% interval."""
+    return formatting.mean(value, unit)
+
+
+@register.filter
+def rate(value):  # type: ignore[no-untyped-def]
+    """A rate per 1,000 visits with its 95% exact interval."""
+    return formatting.rate(value)
+
+
+@register.filter
+def days(value):  # type: ignore[no-untyped-def]
+    """Days, or 'not reached'."""
+    return formatting.days(value)
+
+
+@register.filter
+def status_word(value):  # type: ignore[no-untyped-def]
+    """A verdict status in words."""
+    return formatting.STATUS_WORDS.get(value, value)
+
+
+@register.filter
+def status_badge(value):  # type: ignore[no-untyped-def]
+    """The badge class (ok, bad, warn) of a verdict status."""
+    return formatting.STATUS_BADGES.get(value, "info")
+
+
+@register.filter
+def claim_title(value):  # type: ignore[no-untyped-def]
+    """The claim a verdict judges, in words."""
+    return formatting.CLAIM_TITLES.get(value, value)
