@@ -88,12 +88,6 @@ def severity_label(code: str) -> str:
     return next((s.label for s in severities() if s.code == code), code)
 
 
-def shown_acknowledgements(visit: Any, warnings: Sequence[safety.SafetyWarning]) -> list[dict[str, Any]]:
-    """The acknowledgements of the warnings that apply now, in warning order."""
-    stored = visit.acknowledgements or {}
-    return [stored[safety.warning_key(w)] for w in warnings if safety.warning_key(w) in stored]
-
-
 def note_input(visit: Any, entries: Sequence[Any], events: Sequence[Any] | None = None) -> NoteInput:
     """The plain values the note is written from."""
     from needlepoint.visits.models import NeedlingEntry
