@@ -64,9 +64,7 @@ def _build_chunk(context: Any, rng: random.Random, patient_ids: list[int], total
     planned: list[tuple[Assessment, list[dict[str, Any]]]] = []
     for episode in episodes:
         drawing = demo_drawing(episode, rng)
-        initial_at = episode.opened_at + timedelta(minutes=5)
-        if initial_at > now:
-            continue
+        initial_at = min(episode.opened_at + timedelta(minutes=5), now)
         initial = _assessment(episode, Assessment.Kind.INITIAL, initial_at, drawing)
         planned.append((initial, _findings(episode, drawing, rng)))
         later = _later_moments(episode, initial_at, now)

@@ -39,7 +39,7 @@ def suggested_needling(episode: Any) -> list[SuggestedNeedling]:
     ignored. An episode without palpation findings gets an empty list.
     """
     assessment = (
-        Assessment.objects.filter(episode=episode, findings__removed_at__isnull=True)
+        Assessment.objects.filter(episode=episode, findings__isnull=False, findings__removed_at__isnull=True)
         .order_by("-assessed_at", "-pk")
         .first()
     )

@@ -123,6 +123,7 @@ def _ranking_context(
     return {
         "rows": rows[: display.RANKED_SHOWN],
         "more_rows": rows[display.RANKED_SHOWN :],
+        "ranked_count": len(rows),
         "assessment": assessment,
         "episode": episode,
         "can_record": can_edit and assessment is not None,
@@ -248,9 +249,10 @@ def ranking(request: HttpRequest, episode_id: int | None = None, assessment_id: 
     try:
         drawing = actions.clean_drawing(forms.parse_drawing_text(request.POST.get("drawing", "")))
     except ValidationError as exc:
-        context = _ranking_context({}, episode, assessment, can_edit) | {"errors": exc.messages}
+        context = _ranking_context({}, episode, assessment, can_edit) | {"errors": exc.messages, "oob": True}
         return render(request, "atlas/_ranking.html", context)
-    return render(request, "atlas/_ranking.html", _ranking_context(drawing, episode, assessment, can_edit))
+    context = _ranking_context(drawing, episode, assessment, can_edit) | {"oob": True}
+    return render(request, "atlas/_ranking.html", context)
 
 
 @require_POST
