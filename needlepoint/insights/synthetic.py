@@ -40,7 +40,6 @@ from needlepoint.outcomes.rom import movements, rom_change
 from needlepoint.outcomes.scoring import instrument
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.consent import current_consent_text
-from needlepoint.patients.demo import CONDITION_WEIGHTS, FAMILY, GIVEN, GOALS
 from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
 from needlepoint.patients.screening_rules import evaluate_screening, screening_items
 from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Visit
@@ -126,6 +125,38 @@ ACTION_TAKEN = {
     "serious": "Needling stopped; emergency services called; patient transferred to hospital.",
 }
 
+# Condition mix of a dry-needling caseload (neck and low back dominate), as in the demo clinic; an assumption.
+CONDITION_WEIGHTS = {
+    "neck_pain": 26,
+    "low_back_pain": 24,
+    "tension_type_headache": 9,
+    "migraine": 6,
+    "lateral_epicondylalgia": 9,
+    "tendinopathy": 6,
+    "sciatica": 10,
+    "joint_spine_dysfunction": 7,
+    "other": 3,
+}
+GOALS = {
+    "neck_pain": "Turn the head fully when driving; sleep without neck pain.",
+    "low_back_pain": "Sit through a working day with pain under 3/10.",
+    "tension_type_headache": "Fewer than 4 headache days a month.",
+    "migraine": "Halve monthly migraine days.",
+    "lateral_epicondylalgia": "Grip a kettle and carry shopping without elbow pain.",
+    "tendinopathy": "Return to running 5 km without pain the next morning.",
+    "sciatica": "Walk 30 minutes without leg pain.",
+    "joint_spine_dysfunction": "Full pain-free movement for daily tasks.",
+    "other": "Reduce pain to allow normal daily activities.",
+}
+GIVEN = {
+    "female": ("Olivia", "Emma", "Ava", "Sophia", "Mia", "Amelia", "Aisha", "Mei", "Fatima", "Ingrid", "Yara", "Amara"),
+    "male": ("Liam", "Noah", "James", "Lucas", "Henry", "Omar", "Ravi", "Kenji", "Lars", "Diego", "Tomas", "Kofi"),
+    "other": ("Alex", "Sam", "Robin", "Jordan", "Kai", "Rowan"),
+}
+FAMILY = (
+    "Smith", "Garcia", "Nguyen", "Okafor", "Novak", "Haddad", "Tanaka", "Singh", "Rossi", "Dubois", "Jensen",
+    "Silva", "Murphy", "Kim", "Patel", "Kowalski", "Brown", "Lee", "Walsh", "Costa",
+)  # fmt: skip
 TECHNIQUES = ("pistoning", "static", "electrical_stimulation", "rotation")
 TWITCH = ("none", "single", "several")
 CLINIC_NAMES = (
@@ -283,12 +314,12 @@ def _create_clinics(rng: random.Random, seed: int, count: int, episodes: int, su
         clinic = Clinic.objects.create(
             name=f"{name} (synthetic)", slug=_slug(seed, index), mrn_prefix=f"S{index + 1}"[:6]
         )
-        admin = _user(f"synth{seed}-admin{index + 1}", "Clinic", "Owner", usable=True)
+        admin = _user(f"synth{seed}-admin{index + 1}", "Clinic", f"Owner {index + 1}", usable=True)
         Membership.objects.create(user=admin, clinic=clinic, role="clinic_admin")
         summary.logins.append(admin.username)
         clinicians = []
         for number in range(rng.randint(3, 8)):
-            user = _user(f"synth{seed}-c{index + 1}-{number + 1}", rng.choice(GIVEN), rng.choice(FAMILY))
+            user = _user(f"synth{seed}-c{index + 1}-{number + 1}", rng.choice(GIVEN["other"]), rng.choice(FAMILY))
             profession = "physical_therapist" if number % 3 else "chiropractor"
             membership = Membership.objects.create(
                 user=user,
@@ -470,9 +501,9 @@ class _Generator:
     def _patient(self, plan: _ClinicPlan, clinician: _Clinician, needled: bool, opened: datetime) -> int:
         rng = self.rng
         patient_id = self._take_id(Patient)
-        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        sex = rng.choices(("female", "male", "other"), (52, 46, 2))[0]
+        given, family = rng.choice(GIVEN[sex]), rng.choice(FAMILY)
         birth = (opened - timedelta(days=rng.randint(18 * 365, 84 * 365))).date()
-        sex = rng.choice(("female", "male", "female", "male", "other"))
         mrn = f"{plan.clinic.mrn_prefix}-{plan.next_mrn:07d}"
         self.rows[Patient].append(
             (patient_id, plan.clinic.pk, mrn, given, family, normalise_name(f"{family} {given}"), birth, sex, opened)
