@@ -121,6 +121,9 @@ LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15, minim
 # A screening stays current this many days, unless the patient reports a change in health first.
 SCREENING_VALID_DAYS = env_int("SCREENING_VALID_DAYS", 90, minimum=1)
 
+# A patient's self-report link (questionnaires on a phone, no login) expires after this many days.
+SELF_REPORT_LINK_DAYS = env_int("SELF_REPORT_LINK_DAYS", 7, minimum=1)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True

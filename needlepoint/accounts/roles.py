@@ -28,6 +28,7 @@ class Capability(StrEnum):
     VIEW_AUDIT = "view_audit"
     VIEW_CLINIC_REPORTS = "view_clinic_reports"  # clinic-wide analytics, no single record opened
     MANAGE_USERS = "manage_users"
+    CONFIGURE_CLINIC = "configure_clinic"  # clinic-wide settings such as which questionnaires each condition uses
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -62,6 +63,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.VIEW_AUDIT,
             Capability.VIEW_CLINIC_REPORTS,
             Capability.MANAGE_USERS,
+            Capability.CONFIGURE_CLINIC,
         }
     ),
 }

@@ -64,7 +64,7 @@ def plan_or_default(plan: ClinicInstrumentPlan | None, condition: str) -> tuple[
 @transaction.atomic
 def set_instrument_plan(membership: Membership, condition: str, codes: list[str]) -> ClinicInstrumentPlan:
     """Set the questionnaires one condition collects in the membership's clinic (clinic admins)."""
-    require(membership, Capability.MANAGE_USERS)
+    require(membership, Capability.CONFIGURE_CLINIC)
     if condition not in conditions():
         raise ValidationError({"condition": "Choose a condition from the list."})
     try:

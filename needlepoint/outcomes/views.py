@@ -312,7 +312,7 @@ def handout(request: HttpRequest) -> HttpResponse:
 
 def plans(request: HttpRequest) -> HttpResponse:
     """The clinic's questionnaires per condition: the default, or the clinic's own choice (clinic admins)."""
-    membership = require(request.membership, Capability.MANAGE_USERS)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
     from needlepoint.outcomes.models import ClinicInstrumentPlan
 
     own = {p.condition: p for p in ClinicInstrumentPlan.objects.filter(clinic_id=membership.clinic_id)}

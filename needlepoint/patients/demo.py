@@ -62,57 +62,60 @@ OTHER_CLINIC_USER = {
     "licence": "PT-77001",
 }
 
-GIVEN = [
+# Given names by the sex recorded, so a demo record reads true (a few "other" take either list).
+GIVEN_FEMALE = [
     "Olivia",
-    "Liam",
     "Emma",
-    "Noah",
     "Ava",
-    "Elijah",
     "Sophia",
-    "James",
     "Isabella",
-    "William",
     "Mia",
-    "Benjamin",
     "Charlotte",
-    "Lucas",
     "Amelia",
-    "Henry",
     "Harper",
-    "Alexander",
     "Evelyn",
-    "Daniel",
     "Abigail",
-    "Michael",
     "Emily",
-    "Ethan",
     "Ella",
-    "Sebastian",
     "Grace",
-    "Jack",
     "Chloe",
-    "Owen",
     "Zoe",
-    "Leo",
     "Nora",
-    "Mateo",
     "Aisha",
-    "Ravi",
     "Mei",
-    "Kenji",
     "Fatima",
-    "Omar",
     "Ingrid",
-    "Lars",
     "Sofia",
-    "Diego",
     "Anika",
+    "Yara",
+    "Amara",
+]
+GIVEN_MALE = [
+    "Liam",
+    "Noah",
+    "Elijah",
+    "James",
+    "William",
+    "Benjamin",
+    "Lucas",
+    "Henry",
+    "Alexander",
+    "Daniel",
+    "Michael",
+    "Ethan",
+    "Sebastian",
+    "Jack",
+    "Owen",
+    "Leo",
+    "Mateo",
+    "Ravi",
+    "Kenji",
+    "Omar",
+    "Lars",
+    "Diego",
     "Tomas",
     "Chen",
-    "Yara",
     "Kofi",
-    "Amara",
 ]
 FAMILY = [
     "Smith",
@@ -274,7 +277,9 @@ def _add_patients(context: Any, clinic: Clinic, first_index: int, count: int) ->
     Clinic.objects.filter(pk=clinic.pk).update(next_mrn_number=first_number + count)
     patients = []
     for offset in range(count):
-        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        sex = rng.choice(["female", "male", "female", "male", "other"])
+        names = GIVEN_MALE if sex == "male" else GIVEN_FEMALE if sex == "female" else GIVEN_FEMALE + GIVEN_MALE
+        given, family = rng.choice(names), rng.choice(FAMILY)
         birth = today - timedelta(days=rng.randint(18 * 365, 84 * 365))
         patients.append(
             Patient(
@@ -285,7 +290,7 @@ def _add_patients(context: Any, clinic: Clinic, first_index: int, count: int) ->
                 search_name=normalise_name(f"{family} {given}"),
                 search_given_first=normalise_name(f"{given} {family}"),
                 date_of_birth=birth,
-                sex=rng.choice(["female", "male", "female", "male", "other"]),
+                sex=sex,
                 phone=f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
                 email=f"{given.lower()}.{family.lower().replace(chr(39), '')}{first_index + offset}@example.org",
             )
