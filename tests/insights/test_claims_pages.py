@@ -1,0 +1,168 @@
+"""The claims page, its PDF, the API and the report commands: access, filters, plain-word verdicts with n and
+intervals, small numbers withheld, and the same figures everywhere."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+
+import pytest
+from django.utils.html import escape
+
+from needlepoint.accounts.models import AuditEntry
+from needlepoint.cli import main
+from needlepoint.insights.filters import parse_filters
+from needlepoint.insights.report import claims_report
+from tests.conftest import client_for
+from tests.insights.evidence_data import episode, observation, rom, visit
+
+
+def build(clinic, clinician, colleague, count: int = 24) -> None:  # type: ignore[no-untyped-def]
+    """Needled neck-pain episodes by ``clinician`` that mostly improve, two by ``colleague``, one not needled."""
+    for index in range(count):
+        ep = episode(
+            clinic, clinician, opened=index, discharged=index + 30, reason="goals_met" if index % 3 else "plateau"
+        )
+        visit(
+            ep,
+            clinician,
+            index,
+            7,
+            4,
+            needling=[("upper-trapezius", "pistoning")],
+            events=[("bruising", "mild")] if index % 4 == 0 else [],
+        )
+        visit(ep, clinician, index + 7, 5, 3, needling=[("levator-scapulae", "static")])
+        observation(ep, clinician, "NPRS", 7, index, "baseline")
+        observation(ep, clinician, "NPRS", 2 if index % 5 else 6, index + 30, "discharge")
+        rom(ep, clinician, 50, index, "baseline")
+        rom(ep, clinician, 70, index + 30, "discharge")
+    for index in range(2):
+        ep = episode(clinic, colleague, opened=index, discharged=index + 20, reason="goals_met")
+        visit(ep, colleague, index, 6, 5, needling=[("upper-trapezius", "rotation")])
+        observation(ep, colleague, "NPRS", 6, index, "baseline")
+        observation(ep, colleague, "NPRS", 5, index + 20, "discharge")
+    other = episode(clinic, clinician, opened=3, discharged=40, reason="goals_met")
+    visit(other, clinician, 3, 6, 5)
+
+
+@pytest.fixture
+def evidence(clinic, clinician, colleague):  # type: ignore[no-untyped-def]
+    build(clinic, clinician, colleague)
+    return clinic
+
+
+def test_front_desk_may_not_open_the_evidence_page(evidence, front_desk):
+    assert client_for(front_desk).get("/insights/").status_code == 403
+    assert client_for(front_desk).get("/insights/claims.pdf").status_code == 403
+
+
+def test_the_page_states_each_claim_in_plain_words_with_n_and_intervals(evidence, clinic_admin):
+    response = client_for(clinic_admin).get("/insights/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-claim="relief" data-status="supported"' in html
+    # 24 of Alice's episodes fell by 3 points at visit 1; Bob's two fell by 1 and count against the claim.
+    assert "Supported for Neck pain in this clinic: 92% (24 of 26; 95% CI 76% to 98%)" in html
+    assert "reached a clinically important fall in pain" in html
+    assert 'data-claim="rom" data-status="supported"' in html
+    assert "95% CI" in html and "n = " in html
+    # Only one episode without needling: far too few to compare recovery against.
+    assert 'data-claim="recovery" data-status="not_enough_data"' in html
+    assert "were not randomised" in html
+    assert "<svg" in html and "Brady" in html and "Method and limits" in html
+    assert AuditEntry.objects.filter(object_type="insights.ClaimsReport", action="read").exists()
+
+
+def test_small_groups_are_withheld_from_the_clinician_breakdown(evidence, clinic_admin, colleague):
+    report = claims_report(evidence, *parse_filters(evidence.pk, {}))
+    rows = {row.label: row for row in report.clinicians}
+    assert rows["Bob"].episode_suppression.suppressed and rows["Bob"].responders is None
+    assert rows["Bob"].episode_suppression.marker == "n < 10"
+    # With only two clinicians, the larger group is withheld too, or Bob's figures follow from the total.
+    assert rows["Alice"].episode_suppression.suppressed
+    shown = claims_report(evidence, *parse_filters(evidence.pk, {"min_n": "2"}))
+    assert not any(row.episode_suppression.suppressed for row in shown.clinicians)
+    html = client_for(clinic_admin).get("/insights/?min_n=2").content.decode()
+    table = html[html.index('id="clinicians"') : html.index("</table>", html.index('id="clinicians"'))]
+    assert "Bob" in table and "n &lt;" not in table
+
+
+def test_not_enough_data_is_said_when_it_is_the_truth(clinic, clinician, clinic_admin):
+    ep = episode(clinic, clinician, opened=0, discharged=20, reason="goals_met")
+    visit(ep, clinician, 0, 7, 2, needling=[("upper-trapezius", "static")])
+    html = client_for(clinic_admin).get("/insights/").content.decode()
+    assert html.count('data-status="not_enough_data"') == 3
+    assert "fewer than the 10 needed" in html
+    empty = client_for(clinic_admin).get("/insights/?condition=migraine").content.decode()
+    assert "Not enough data: no episode of care matches these filters" in empty
+
+
+def test_filters_are_get_parameters_and_bad_ones_change_nothing(evidence, clinic_admin):
+    client = client_for(clinic_admin)
+    response = client.get("/insights/?condition=neck_pain&technique=static&missing=completers&rule=percent:30")
+    assert response.status_code == 200
+    assert 'option value="neck_pain" selected' in response.content.decode()
+    bad = client.get("/insights/?condition=knees&date_from=yesterday&rule=sometimes")
+    assert bad.status_code == 400
+    html = bad.content.decode()
+    assert "Unknown condition" in html and "is not a date" in html and "Unknown responder rule" in html
+    assert 'data-claim="relief"' not in html
+
+
+def test_the_pdf_has_the_same_report(evidence, clinic_admin):
+    response = client_for(clinic_admin).get("/insights/claims.pdf?condition=neck_pain")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith('attachment; filename="claims-report-')
+    assert response.content.startswith(b"%PDF") and len(response.content) > 10_000
+    assert AuditEntry.objects.filter(object_type="insights.ClaimsReport", action="export").exists()
+    assert client_for(clinic_admin).get("/insights/claims.pdf?min_n=0").status_code == 400
+
+
+def test_another_clinic_sees_none_of_these_episodes(evidence, outsider):
+    html = client_for(outsider).get("/insights/").content.decode()
+    assert "0 episodes of care" in html
+
+
+def run_cli(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_the_command_line_prints_the_same_figures_as_the_page(evidence, clinic_admin):
+    code, out, _ = run_cli(["report", "claims", "--clinic", evidence.slug, "--condition", "neck_pain", "--json"])
+    assert code == 0
+    printed = json.loads(out)
+    report = claims_report(evidence, *parse_filters(evidence.pk, {"condition": "neck_pain"}))
+    assert printed["episodes"] == report.episodes
+    relief = printed["verdicts"][0]["relief"]
+    assert relief["status"] == report.verdicts[0].relief.status
+    assert relief["headline"] == report.verdicts[0].relief.headline
+    page = client_for(clinic_admin).get("/insights/?condition=neck_pain").content.decode()
+    assert escape(relief["headline"]) in page
+
+    code, text, _ = run_cli(["report", "claims", "--clinic", evidence.slug, "--condition", "neck_pain"])
+    assert code == 0 and report.verdicts[0].relief.headline in text
+
+    code, _, err = run_cli(["report", "claims", "--clinic", evidence.slug, "--missing", "sometimes"])
+    assert code == 2 and "Unknown missing follow-up policy" in err
+
+
+def test_responder_command_and_api(evidence, clinic_admin):
+    code, out, _ = run_cli([
+        "report", "responders", "--clinic", evidence.slug, "--instrument", "NPRS", "--rule", "percent:30",
+        "--missing", "completers",
+    ])  # fmt: skip
+    assert code == 0 and "responders" in out and "Completers only" in out
+    client = client_for(clinic_admin)
+    api = client.get("/api/v1/insights/responders", {"instrument": "NPRS", "by": "clinician", "missing": "itt"})
+    assert api.status_code == 200
+    assert {row["group"] for row in api.json()["rows"]} == {"Alice", "Bob"}
+    claims = client.get("/api/v1/insights/claims", {"condition": "neck_pain"})
+    assert claims.status_code == 200 and claims.json()["verdicts"][0]["condition"] == "neck_pain"
+    assert client.get("/api/v1/insights/claims", {"rule": "percent:-3"}).status_code == 400
+    assert client.get("/api/v1/insights/responders", {"instrument": "XYZ"}).status_code == 400
