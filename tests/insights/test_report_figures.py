@@ -151,7 +151,8 @@ def test_time_to_discharge_matches_lifelines_on_every_episode(synthetic_clinic):
         ratio, reference = result.comparison.hazard_ratio, hazard_ratio(needled, other)
         assert ratio.enough_data == reference.enough_data
         if ratio.enough_data:
-            assert ratio.value == pytest.approx(reference.value, rel=2e-4)
+            # lifelines stops short of the exact maximum (see test_grouped_survival): it agrees to about 1e-3.
+            assert ratio.value == pytest.approx(reference.value, rel=1e-3)
 
 
 def test_adverse_event_rates_per_1000_needled_visits_match_python(synthetic_clinic):
