@@ -32,6 +32,8 @@ def _clinical(request: HttpRequest) -> Any:
 
 
 class RegionOut(Schema):
+    """A body region of the pain drawing."""
+
     code: str
     name: str
     view: str
@@ -50,6 +52,8 @@ def list_regions(request: HttpRequest) -> list[RegionOut]:
 
 
 class TriggerPointOut(Schema):
+    """A trigger point of a muscle, with its usual location and source key."""
+
     code: str
     location: str
     source: str
@@ -58,6 +62,8 @@ class TriggerPointOut(Schema):
 
 
 class ZonesOut(Schema):
+    """A referral pattern as written for one side of the body."""
+
     primary: list[str] = Field(
         description="Zones as written for one side: a region code without -l/-r; contra: = opposite side"
     )
@@ -67,6 +73,8 @@ class ZonesOut(Schema):
 
 
 class HazardOut(Schema):
+    """What needling the muscle can injure, with a depth limit where one is sourced."""
+
     kinds: list[str]
     note: str
     structures: list[str]
@@ -78,11 +86,15 @@ class HazardOut(Schema):
 
 
 class SourceOut(Schema):
+    """A reference behind an atlas entry."""
+
     key: str
     citation: str
 
 
 class MuscleSummaryOut(Schema):
+    """A muscle in the list of the atlas."""
+
     id: str
     name: str
     body_area: str
@@ -93,6 +105,8 @@ class MuscleSummaryOut(Schema):
 
 
 class MuscleOut(MuscleSummaryOut):
+    """A muscle with its trigger points, referral zones, hazard and sources."""
+
     referral: ZonesOut
     trigger_point_details: list[TriggerPointOut]
     hazard: HazardOut
@@ -170,12 +184,16 @@ def get_muscle(request: HttpRequest, muscle_id: str) -> MuscleOut:
 
 
 class SuggestIn(Schema):
+    """A pain drawing to rank, with the episode condition if known."""
+
     drawing: dict[str, Any] = Field(description="Region code -> pain 0-10, or null when marked without a rating")
     condition: str | None = Field(None, description="Episode condition code, e.g. neck_pain")
     limit: int = Field(10, ge=1, le=MAX_LIMIT)
 
 
 class MatchOut(Schema):
+    """A ranked muscle: score, side, the reason in words and the needling hazard."""
+
     muscle_id: str
     muscle_name: str
     score: float
@@ -227,6 +245,8 @@ def suggest(request: HttpRequest, body: SuggestIn) -> list[MatchOut]:
 
 
 class FindingIn(Schema):
+    """A trigger point found on palpation."""
+
     muscle_id: str
     side: str = Field(description="left or right")
     trigger_point: str = Field("", description="Required where the muscle has several trigger points")
@@ -236,6 +256,8 @@ class FindingIn(Schema):
 
 
 class FindingOut(Schema):
+    """A recorded palpation finding."""
+
     id: int
     assessment_id: int
     muscle_id: str
@@ -249,6 +271,8 @@ class FindingOut(Schema):
 
 
 class AssessmentIn(Schema):
+    """A new assessment with its pain drawing."""
+
     kind: str | None = Field(None, description="initial, reassessment or discharge; chosen for you when omitted")
     assessed_at: datetime | None = Field(None, description="Now when omitted")
     drawing: dict[str, Any] = Field(default_factory=dict, description="Region code -> pain 0-10, or null")
@@ -256,12 +280,16 @@ class AssessmentIn(Schema):
 
 
 class AssessmentUpdate(Schema):
+    """A changed drawing or notes, with the version they were made on."""
+
     version: int = Field(description="The version you read; a stale version is refused")
     drawing: dict[str, Any] | None = None
     notes: str | None = None
 
 
 class AssessmentOut(Schema):
+    """An assessment with its pain drawing and palpation findings."""
+
     id: int
     episode_id: int
     patient_id: int
@@ -275,6 +303,8 @@ class AssessmentOut(Schema):
 
 
 class SuggestedOut(Schema):
+    """A trigger point to consider needling at the next visit, and why."""
+
     muscle_id: str
     muscle_name: str
     side: str

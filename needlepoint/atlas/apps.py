@@ -8,4 +8,5 @@ class AtlasConfig(AppConfig):
     label = "atlas"
 
     def ready(self) -> None:
+        """Register the episode panel."""
         from needlepoint.atlas import panels  # noqa: F401  registers the episode panel

@@ -37,6 +37,7 @@ class DrawingField(forms.CharField):
         super().__init__(required=False, strip=True, **kwargs)
 
     def clean(self, value: Any) -> dict[str, Any]:  # type: ignore[override]
+        """The drawing as a dict (empty when nothing was posted)."""
         return parse_drawing_text(super().clean(value))
 
 

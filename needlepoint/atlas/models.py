@@ -24,6 +24,8 @@ class Assessment(PatientRecord):
     """
 
     class Kind(models.TextChoices):
+        """When in the episode the assessment was made."""
+
         INITIAL = "initial", "Initial assessment"
         REASSESSMENT = "reassessment", "Re-assessment"
         DISCHARGE = "discharge", "Discharge assessment"
@@ -55,6 +57,7 @@ class Assessment(PatientRecord):
         return len(self.drawing or {})
 
     def audit_summary(self) -> str:
+        """What the audit trail says about a write."""
         return f"assessment {self.kind} v{self.version}, {self.region_count} regions"
 
 
@@ -65,14 +68,20 @@ class PalpationFinding(PatientRecord):
     """
 
     class Side(models.TextChoices):
+        """The side of the body the trigger point was found on."""
+
         LEFT = "left", "Left"
         RIGHT = "right", "Right"
 
     class Status(models.TextChoices):
+        """Active (spontaneously painful) or latent (painful only when pressed)."""
+
         ACTIVE = "active", "Active"
         LATENT = "latent", "Latent"
 
     class Twitch(models.TextChoices):
+        """Local twitch responses seen on palpation."""
+
         NONE = "none", "None"
         SINGLE = "single", "Single"
         SEVERAL = "several", "Several"
@@ -108,5 +117,6 @@ class PalpationFinding(PatientRecord):
         return f"{self.muscle_id}{point} ({self.side}), {self.status}"
 
     def audit_summary(self) -> str:
+        """What the audit trail says about a write."""
         state = "removed" if self.removed_at else self.status
         return f"palpation {self.muscle_id} {self.side} {self.trigger_point or '-'} {state}"

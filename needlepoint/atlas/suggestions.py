@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.utils import timezone
 
 from needlepoint.atlas.catalogue import muscles
 from needlepoint.atlas.models import Assessment, PalpationFinding
+from needlepoint.patients.models import Episode
 
 TWITCH_ORDER = {"several": 0, "single": 1, "none": 2}
 TWITCH_WORDS = {"several": "several local twitch responses", "single": "a local twitch response"}
@@ -31,7 +31,7 @@ class SuggestedNeedling:
     reason: str
 
 
-def suggested_needling(episode: Any) -> list[SuggestedNeedling]:
+def suggested_needling(episode: Episode) -> list[SuggestedNeedling]:
     """Queries the database: the trigger points of the episode's latest assessment with findings.
 
     Active trigger points come first, then latent ones; within each, those that reproduce the familiar

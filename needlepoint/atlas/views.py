@@ -142,6 +142,10 @@ def assessment_new(request: HttpRequest, episode_id: int) -> HttpResponse:
     initial = _initial(episode)
     default_kind = Assessment.Kind.REASSESSMENT if initial else Assessment.Kind.INITIAL
     form = forms.AssessmentForm(request.POST or None, initial={"kind": default_kind})
+    # The first assessment of an episode is its initial one; later ones are re-assessments or the discharge.
+    form.fields["kind"].choices = [
+        (k, label) for k, label in Assessment.Kind.choices if (k == "initial") != bool(initial)
+    ]
     drawing: dict[str, Any] = {}
     if request.method == "POST":
         if form.is_valid():
