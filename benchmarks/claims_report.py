@@ -1,0 +1,287 @@
+"""How long the whole benefit-claims report takes, against one hand-written SQL query as the floor, and how much
+memory the report process needs as the data grow.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/needlepoint_bench \\
+        .venv/bin/python benchmarks/claims_report.py --sizes 25000,50000,100000,182000 --runs 5
+    .venv/bin/python benchmarks/claims_report.py --data-dir /tmp/np-bench-sqlite --sizes 25000,100000 --runs 3
+
+For each size it makes (or reuses) one synthetic clinic with that many episodes (``needlepoint synth``; about 5.5
+visits per episode, so 182,000 episodes give about 1,000,000 visits) and prints how fast they were generated.
+Then, for each clinic, a fresh process builds the report once to warm up and ``--runs`` times more, and prints:
+
+- report: the median time of ``claims_report`` (every query, statistic, curve and verdict of the page);
+- floor: the median time of one hand-written SQL statement returning the same aggregates (no statistics);
+- page: the median time of the whole page, plots and template included, through Django's test client;
+- peak memory: the process's peak resident size, and the peak of Python allocations during one report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+END_DATE = date(2026, 6, 30)
+
+
+def _setup(data_dir: str | None) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("SECRET_KEY", "benchmark-only")
+    if data_dir:
+        os.environ.setdefault("NEEDLEPOINT_DATA_DIR", data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "needlepoint.settings")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    import django
+
+    django.setup()
+
+
+def _seed(size: int) -> int:
+    return 900_000 + size
+
+
+def _ensure(size: int) -> str:
+    """The slug of a one-clinic synthetic group with ``size`` episodes, generated if missing."""
+    from needlepoint.accounts.models import Clinic
+    from needlepoint.insights.synthetic import generate
+
+    slug = f"synth-s{_seed(size)}-1"
+    if Clinic.objects.filter(slug=slug).exists():
+        print(f"{size:>9,} episodes: reusing {slug}", flush=True)
+        return slug
+    summary = generate(1, size, _seed(size), end_date=END_DATE)
+    print(
+        f"{size:>9,} episodes: generated {summary.rows['visits']:,} visits and {summary.total_rows:,} rows in "
+        f"{summary.seconds:.1f} s = {summary.rate('visits'):,.0f} visits/s, "
+        f"{summary.total_rows / summary.seconds:,.0f} rows/s; "
+        f"1,000,000 visits would take {1_000_000 / summary.rate('visits') / 60:.1f} min",
+        flush=True,
+    )
+    return slug
+
+
+# ---------------------------------------------------------------------------------------------------- the floor
+
+
+def floor_sql(vendor: str) -> str:
+    """The report's aggregates as one hand-written statement (same definitions, no ORM, no statistics)."""
+    if vendor == "postgresql":
+        days = "(COALESCE(e.discharge_date, %(as_of)s::date) - CAST(e.opened_at AS date))"
+    else:
+        days = "CAST(julianday(COALESCE(e.discharge_date, %(as_of)s)) - julianday(date(e.opened_at)) AS INTEGER)"
+    return f"""
+    WITH ep AS (
+        SELECT e.id, e.condition, e.opened_by_id,
+               CASE WHEN EXISTS (SELECT 1 FROM visits_visit v WHERE v.episode_id = e.id AND v.needles_inserted > 0)
+                    THEN 1 ELSE 0 END AS needled,
+               {days} AS days,
+               CASE WHEN e.status = 'discharged' AND e.discharge_reason = 'goals_met' THEN 1 ELSE 0 END AS met
+        FROM patients_episode e WHERE e.clinic_id = %(clinic)s
+    ),
+    obs AS (
+        SELECT o.instrument, o.value, o.time_point, ep.condition, ep.opened_by_id, ep.needled,
+               FIRST_VALUE(o.value) OVER w AS first_value, FIRST_VALUE(o.time_point) OVER w AS first_tp,
+               LEAD(o.id) OVER w AS next_id
+        FROM outcomes_observation o JOIN ep ON ep.id = o.episode_id
+        WHERE o.clinic_id = %(clinic)s
+        WINDOW w AS (PARTITION BY o.episode_id, o.instrument ORDER BY o.observed_at, o.id)
+    ),
+    p AS (
+        SELECT condition, opened_by_id, needled, instrument,
+               CASE WHEN first_tp = 'baseline' THEN first_value END AS b,
+               CASE WHEN time_point <> 'baseline' THEN value END AS f
+        FROM obs WHERE next_id IS NULL
+    ),
+    measures AS (
+        SELECT 'measure' AS part, condition AS k1, CAST(opened_by_id AS TEXT) AS k2, needled AS k3, instrument AS k4,
+               COUNT(*) AS v1, SUM(b) AS v2, SUM(b * b) AS v3, COUNT(f) AS v4, SUM(f) AS v5, SUM(f * f) AS v6,
+               SUM(f - b) AS v7, SUM((f - b) * (f - b)) AS v8,
+               SUM(CASE WHEN instrument = 'NPRS' AND b - f >= 2 THEN 1 ELSE 0 END) AS v9
+        FROM p WHERE b IS NOT NULL GROUP BY condition, opened_by_id, needled, instrument
+    ),
+    ranked AS (
+        SELECT v.episode_id, v.pain_before, v.pain_after, ep.condition, ep.needled,
+               ROW_NUMBER() OVER (PARTITION BY v.episode_id ORDER BY v.started_at, v.id) AS position
+        FROM visits_visit v JOIN ep ON ep.id = v.episode_id WHERE v.clinic_id = %(clinic)s
+    ),
+    x AS (
+        SELECT episode_id, condition, needled,
+               MAX(CASE WHEN position = 1 THEN pain_before END) AS base,
+               MAX(CASE WHEN position = 1 THEN pain_after END) AS a1,
+               MAX(CASE WHEN position = 2 THEN pain_after END) AS a2
+        FROM ranked WHERE position <= 2 GROUP BY episode_id, condition, needled
+    ),
+    relief AS (
+        SELECT 'relief', condition, NULL, needled, NULL, COUNT(*), COUNT(base),
+               SUM(CASE WHEN base - a1 >= 2 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN base - a1 >= 2 OR base - a2 >= 2 THEN 1 ELSE 0 END), NULL, NULL, NULL, NULL, NULL
+        FROM x GROUP BY condition, needled
+    ),
+    r AS (
+        SELECT r.episode_id, r.joint, r.movement, r.side, r.method, r.degrees, ep.condition, ep.needled,
+               ROW_NUMBER() OVER (PARTITION BY r.episode_id, r.joint, r.movement, r.side, r.method
+                                  ORDER BY r.observed_at, r.id) AS first_position,
+               ROW_NUMBER() OVER (PARTITION BY r.episode_id, r.joint, r.movement, r.side, r.method
+                                  ORDER BY r.observed_at DESC, r.id DESC) AS last_position
+        FROM outcomes_rommeasurement r JOIN ep ON ep.id = r.episode_id WHERE r.clinic_id = %(clinic)s
+    ),
+    s AS (
+        SELECT condition, needled, joint, movement, method,
+               MAX(CASE WHEN last_position = 1 AND first_position > 1 THEN degrees END)
+               - MAX(CASE WHEN first_position = 1 THEN degrees END) AS gain
+        FROM r WHERE first_position = 1 OR last_position = 1
+        GROUP BY episode_id, condition, needled, joint, movement, side, method
+    ),
+    rom AS (
+        SELECT 'rom', condition, joint || ' ' || movement, needled, method, COUNT(*), COUNT(gain), SUM(gain),
+               SUM(gain * gain), NULL, NULL, NULL, NULL, NULL
+        FROM s GROUP BY condition, needled, joint, movement, method
+    ),
+    survival AS (
+        SELECT 'survival', condition, CAST(days AS TEXT), needled, CAST(met AS TEXT), COUNT(*), NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL
+        FROM ep GROUP BY condition, days, needled, met
+    ),
+    nv AS (
+        SELECT v.id, v.clinician_id, v.pain_before, v.pain_after FROM visits_visit v
+        WHERE v.clinic_id = %(clinic)s AND v.needles_inserted > 0
+    ),
+    events AS (
+        SELECT 'event', a.event_type, a.severity, NULL, NULL, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM visits_adverseevent a JOIN nv ON nv.id = a.visit_id GROUP BY a.event_type, a.severity
+    ),
+    clinicians AS (
+        SELECT 'clinician', CAST(nv.clinician_id AS TEXT), NULL, NULL, NULL, COUNT(*),
+               SUM(CASE WHEN nv.pain_before - nv.pain_after >= 2 THEN 1 ELSE 0 END), NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL
+        FROM nv GROUP BY nv.clinician_id
+    ),
+    t AS (SELECT DISTINCT visit_id, technique FROM visits_needlingentry WHERE clinic_id = %(clinic)s),
+    techniques AS (
+        SELECT 'technique', t.technique, NULL, NULL, NULL, COUNT(*),
+               SUM(CASE WHEN nv.pain_before - nv.pain_after >= 2 THEN 1 ELSE 0 END), NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL
+        FROM t JOIN nv ON nv.id = t.visit_id GROUP BY t.technique
+    )
+    SELECT * FROM measures UNION ALL SELECT * FROM relief UNION ALL SELECT * FROM rom
+    UNION ALL SELECT * FROM survival UNION ALL SELECT * FROM events UNION ALL SELECT * FROM clinicians
+    UNION ALL SELECT * FROM techniques
+    """
+
+
+# ---------------------------------------------------------------------------------------------------- one clinic
+
+
+def measure(slug: str, runs: int) -> dict[str, object]:
+    """Time the report, the floor and the page for one clinic in this process; report peak memory."""
+    from django.db import connection, transaction
+    from django.test import Client
+
+    from needlepoint.accounts.models import Clinic, Membership
+    from needlepoint.insights.filters import parse_filters
+    from needlepoint.insights.report import claims_report
+    from needlepoint.patients.models import Episode
+    from needlepoint.visits.models import Visit
+
+    clinic = Clinic.objects.get(slug=slug)
+    filters, options = parse_filters(clinic.pk, {})
+    episodes = Episode.objects.filter(clinic=clinic).count()
+    visits = Visit.objects.filter(clinic=clinic).count()
+    claims_report(clinic, filters, options)  # warm up: imports, caches, the database's buffers
+
+    report_times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        claims_report(clinic, filters, options)
+        report_times.append(time.perf_counter() - started)
+
+    sql = floor_sql(connection.vendor)
+    floor_times = []
+    for _ in range(runs):
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+            started = time.perf_counter()
+            cursor.execute(sql, {"clinic": clinic.pk, "as_of": date.today().isoformat()})
+            rows = cursor.fetchall()
+            floor_times.append(time.perf_counter() - started)
+
+    admin = Membership.objects.filter(clinic=clinic, role="clinic_admin").select_related("user").first()
+    client = Client()
+    client.force_login(admin.user)
+    page_times = []
+    for _ in range(max(1, runs // 2)):
+        started = time.perf_counter()
+        response = client.get("/insights/")
+        page_times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+
+    tracemalloc.start()
+    claims_report(clinic, filters, options)
+    _, python_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "episodes": episodes,
+        "visits": visits,
+        "report_median": statistics.median(report_times),
+        "report_runs": [round(t, 3) for t in report_times],
+        "floor_median": statistics.median(floor_times),
+        "floor_rows": len(rows),
+        "page_median": statistics.median(page_times),
+        "python_peak_mb": python_peak / 2**20,
+        "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="25000,100000", help="episodes per clinic, comma-separated")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per clinic (median printed)")
+    parser.add_argument("--data-dir", help="SQLite data folder (default: a temporary one); ignored with DATABASE_URL")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    data_dir = None if os.environ.get("DATABASE_URL") else (args.data_dir or tempfile.mkdtemp(prefix="np-bench-"))
+    _setup(data_dir)
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.runs)))
+        return 0
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    print(f"database: {connection.vendor} ({connection.settings_dict['NAME']}); {os.cpu_count()} CPUs", flush=True)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    slugs = [_ensure(size) for size in sizes]
+    print(f"\n{'episodes':>9} {'visits':>10}  {'report':>8} {'floor':>8} {'page':>8}  {'peak RSS':>9} {'peak py':>8}")
+    for slug in slugs:
+        command = [sys.executable, __file__, "--measure", slug, "--runs", str(args.runs)]
+        env = dict(os.environ, **({"NEEDLEPOINT_DATA_DIR": data_dir} if data_dir else {}))
+        output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        print(
+            f"{result['episodes']:>9,} {result['visits']:>10,}  {result['report_median']:>7.2f}s "
+            f"{result['floor_median']:>7.2f}s {result['page_median']:>7.2f}s  {result['rss_peak_mb']:>7.0f}MB "
+            f"{result['python_peak_mb']:>6.1f}MB   (report runs {result['report_runs']})",
+            flush=True,
+        )
+    print(
+        "\nreport: claims_report() median; floor: the same aggregates as one hand-written SQL statement; page: "
+        "/insights/ with plots; peak RSS of the measuring process; peak py: Python allocations during one report."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

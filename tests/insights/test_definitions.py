@@ -1,0 +1,110 @@
+"""The report's definitions on hand-made edge cases: which score is the baseline and which the final value, how
+missing pain is counted, what a ROM series is, and how the filters read their parameters."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from needlepoint.insights.filters import FilterError, parse_filters
+from needlepoint.insights.report import claims_report
+from needlepoint.insights.responders import MissingPolicy
+from tests.insights.evidence_data import episode, observation, rom, visit
+
+AS_OF = date(2025, 12, 31)
+
+
+def report(clinic, **params):  # type: ignore[no-untyped-def]
+    return claims_report(clinic, *parse_filters(clinic.pk, params), as_of=AS_OF)
+
+
+def nprs(result):  # type: ignore[no-untyped-def]
+    return next(row for row in result.measures if row.instrument == "NPRS")
+
+
+def test_the_first_score_is_the_baseline_only_if_taken_as_one(clinic, clinician):
+    normal = episode(clinic, clinician)
+    observation(normal, clinician, "NPRS", 8, 0, "baseline")
+    observation(normal, clinician, "NPRS", 6, 10, "reassessment")
+    observation(normal, clinician, "NPRS", 3, 20, "discharge")
+    late_baseline = episode(clinic, clinician)
+    observation(late_baseline, clinician, "NPRS", 5, 0, "reassessment")
+    observation(late_baseline, clinician, "NPRS", 9, 3, "baseline")
+    two_baselines = episode(clinic, clinician)
+    observation(two_baselines, clinician, "NPRS", 7, 0, "baseline")
+    observation(two_baselines, clinician, "NPRS", 4, 1, "baseline")
+    row = nprs(report(clinic))
+    # The second episode's first score is a re-assessment, so it has no baseline; the third has no follow-up.
+    assert (row.with_baseline, row.completers) == (2, 1)
+    assert row.baseline.value == pytest.approx(7.5)
+    assert row.change.n == 1 and not row.change.enough_data  # one completer: no interval, and it says so
+    assert (row.responders.successes, row.responders.n) == (1, 2)
+
+
+def test_relief_counts_missing_pain_as_the_policy_says(clinic, clinician):
+    needling = [("upper-trapezius", "static")]
+    relieved_at_1 = episode(clinic, clinician)
+    visit(relieved_at_1, clinician, 0, 7, 4, needling)
+    relieved_at_2 = episode(clinic, clinician)
+    visit(relieved_at_2, clinician, 0, 7, None, needling)
+    visit(relieved_at_2, clinician, 5, 6, 5, needling)
+    never_back = episode(clinic, clinician)
+    visit(never_back, clinician, 0, 6, 5, needling)
+    no_baseline = episode(clinic, clinician)
+    visit(no_baseline, clinician, 0, None, 2, needling)
+    itt = next(row for row in report(clinic).relief if row.cohort == "needled")
+    assert (itt.episodes, itt.with_baseline) == (4, 3)
+    assert (itt.by_visit_1.successes, itt.by_visit_1.n) == (1, 3)
+    assert (itt.by_visit_2.successes, itt.by_visit_2.n) == (2, 3)
+    assert "1 episode(s) had no pain recorded before visit 1" in itt.missing_note
+    completers = next(row for row in report(clinic, missing="completers").relief if row.cohort == "needled")
+    assert (completers.by_visit_1.successes, completers.by_visit_1.n) == (1, 2)
+    assert (completers.by_visit_2.successes, completers.by_visit_2.n) == (2, 2)
+
+
+def test_a_rom_series_needs_two_measurements_to_show_a_gain(clinic, clinician):
+    measured_twice = episode(clinic, clinician)
+    rom(measured_twice, clinician, 40, 0, "baseline")
+    rom(measured_twice, clinician, 45, 5, "reassessment")
+    rom(measured_twice, clinician, 62, 9, "discharge")
+    measured_once = episode(clinic, clinician)
+    rom(measured_once, clinician, 50, 0, "baseline")
+    rows = [row for row in report(clinic).rom if row.movement == "rotation"]
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.series, row.completers, row.mdc) == (2, 1, 9.6)
+    assert (row.beyond_mdc.successes, row.beyond_mdc.n) == (1, 2)  # 22° gained; the other never re-measured
+    assert row.degrees.n == 1 and row.percent_of_normal.n == 1
+
+
+def test_parameters_are_read_with_a_message_for_each_bad_one(clinic, clinician):
+    filters, options = parse_filters(
+        clinic.pk,
+        {"condition": "neck_pain", "clinician": "alice", "date_from": "2025-01-01", "rule": "final-at-most:2",
+         "missing": "Completers", "min_n": "5", "technique": "static", "muscle": "upper-trapezius"},
+    )  # fmt: skip
+    assert (filters.condition, filters.clinician_id, filters.date_from) == ("neck_pain", clinician.pk, date(2025, 1, 1))
+    assert (options.rule.value, options.missing, options.minimum_n) == (2.0, MissingPolicy.COMPLETERS, 5)
+    assert "Upper trapezius" in filters.describe() and "static" in filters.describe()
+    with pytest.raises(FilterError) as caught:
+        parse_filters(
+            clinic.pk,
+            {"condition": "knee", "clinician": "nobody", "date_from": "2025-02-01", "date_to": "2025-01-01",
+             "muscle": "heart", "technique": "twirl", "rule": "percent:0", "missing": "some", "min_n": "0"},
+        )  # fmt: skip
+    assert set(caught.value.errors) == {
+        "condition",
+        "clinician",
+        "date_to",
+        "muscle",
+        "technique",
+        "rule",
+        "missing",
+        "min_n",
+    }
+
+
+def test_a_clinician_of_another_clinic_is_not_a_filter_value(clinic, outsider):
+    with pytest.raises(FilterError, match="No clinician"):
+        parse_filters(clinic.pk, {"clinician": str(outsider.pk)})
