@@ -43,7 +43,7 @@ def needling_clearance(patient: Patient, at: datetime | None = None) -> Clearanc
     if screening is None:
         reasons.append("No safety screening is on record.")
     elif not screening.is_current(at):
-        if screening.invalidated_at is not None:
+        if screening.invalidated_at is not None and screening.invalidated_at <= at:
             reasons.append(f"The last screening is no longer current: {screening.invalidated_reason}.")
         else:
             reasons.append(f"The last screening expired on {screening.expires_at:%Y-%m-%d}; screen again.")

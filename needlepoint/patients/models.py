@@ -117,7 +117,10 @@ class Screening(PatientRecord):
     invalidated_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["patient", "-screened_at"], name="screening_patient_time")]
+        indexes = [
+            models.Index(fields=["patient", "-screened_at"], name="screening_patient_time"),
+            models.Index(fields=["clinic", "screened_at"], name="screening_clinic_time"),
+        ]
 
     def __str__(self) -> str:
         return f"Screening {self.screened_at:%Y-%m-%d}: {self.get_status_display()}"
@@ -130,7 +133,10 @@ class Screening(PatientRecord):
     def is_current(self, at=None) -> bool:  # type: ignore[no-untyped-def]
         """Whether it can still be relied on: not expired, not invalidated by a reported change."""
         at = at or timezone.now()
-        return self.invalidated_at is None and self.screened_at <= at < self.expires_at
+        # A change in health ends currency from the moment it was reported, not retroactively: a visit
+        # needled before the report can still be signed.
+        not_invalidated = self.invalidated_at is None or self.invalidated_at > at
+        return not_invalidated and self.screened_at <= at < self.expires_at
 
     @property
     def needs_acknowledgement(self) -> bool:

@@ -161,6 +161,7 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
             "warnings": [{"warning": w, "key": warning_key(w), "ack": stored.get(warning_key(w))} for w in warnings],
             "note_preview": render_note(visit, entries, events),
             "previous": actions.previous_needled_visit(visit) if not entries else None,
+            "suggestions": _open_suggestions(visit, entries),
             "entry_form": extra.pop("entry_form", None) or _blank_entry_form(visit, entries),
             "counts_form": extra.pop("counts_form", None)
             or forms.CountsForm(
@@ -197,6 +198,14 @@ def _details_form(visit: Visit) -> forms.VisitDetailsForm:
             "plan": visit.plan,
         }
     )
+
+
+def _open_suggestions(visit: Visit, entries: list[Any]) -> list[Any]:
+    """The assessment's suggested needling (palpation findings) not yet entered in this visit."""
+    from needlepoint.atlas.suggestions import suggested_needling
+
+    entered = {(e.muscle_id, e.side, e.trigger_point) for e in entries}
+    return [s for s in suggested_needling(visit.episode) if (s.muscle_id, s.side, s.trigger_point) not in entered]
 
 
 def _blank_entry_form(visit: Visit, entries: list[Any]) -> forms.NeedlingEntryForm:

@@ -247,3 +247,10 @@ def consent_of(patient):  # type: ignore[no-untyped-def]
     from needlepoint.patients.models import Consent
 
     return Consent.objects.get(patient=patient)
+
+
+def test_a_health_change_ends_currency_from_its_report_not_before(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+    before_report = timezone.now()
+    actions.report_health_change(clinician, cleared_patient, "Started a blood thinner")
+    assert needling_clearance(cleared_patient, at=before_report).allowed
+    assert not needling_clearance(cleared_patient).allowed

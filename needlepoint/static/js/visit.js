@@ -71,6 +71,23 @@
     if (target) target.focus();
   }
 
+  // A suggested trigger point from the assessment fills muscle, side and trigger point of the entry form;
+  // the clinician then sets the needles and sizes and adds it as usual (the server checks everything).
+  document.addEventListener("click", function (event) {
+    var chip = event.target.closest ? event.target.closest("[data-suggest-muscle]") : null;
+    var form = document.querySelector("form.entry-form");
+    if (!chip || !form) return;
+    var muscle = form.querySelector("[data-muscle]");
+    var side = form.querySelector("[name=side]");
+    muscle.value = chip.dataset.suggestMuscle;
+    fillTriggerPoints(form);
+    if (side) side.value = chip.dataset.suggestSide;
+    var point = form.querySelector("[data-trigger-point]");
+    if (point && chip.dataset.suggestTp) point.value = chip.dataset.suggestTp;
+    var needles = form.querySelector("[name=needles]");
+    if (needles) needles.focus();
+  });
+
   document.addEventListener("DOMContentLoaded", function () { prepare(document); });
   document.addEventListener("htmx:afterSwap", function (event) { prepare(event.detail.target.parentNode || document); });
   document.addEventListener("htmx:afterSettle", function (event) {
