@@ -79,6 +79,8 @@ def floor_sql(vendor: str) -> str:
         days = "(COALESCE(e.discharge_date, %(as_of)s::date) - CAST(e.opened_at AS date))"
     else:
         days = "CAST(julianday(COALESCE(e.discharge_date, %(as_of)s)) - julianday(date(e.opened_at)) AS INTEGER)"
+    # Typed NULLs line up the columns of the UNION (an untyped NULL in a CTE is text on PostgreSQL).
+    N, K = "CAST(NULL AS REAL)", "CAST(NULL AS INTEGER)"
     return f"""
     WITH ep AS (
         SELECT e.id, e.condition, e.opened_by_id,
@@ -124,7 +126,7 @@ def floor_sql(vendor: str) -> str:
     relief AS (
         SELECT 'relief', condition, NULL, needled, NULL, COUNT(*), COUNT(base),
                SUM(CASE WHEN base - a1 >= 2 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN base - a1 >= 2 OR base - a2 >= 2 THEN 1 ELSE 0 END), NULL, NULL, NULL, NULL, NULL
+               SUM(CASE WHEN base - a1 >= 2 OR base - a2 >= 2 THEN 1 ELSE 0 END), {N}, {N}, {N}, {N}, {N}
         FROM x GROUP BY condition, needled
     ),
     r AS (
@@ -144,12 +146,12 @@ def floor_sql(vendor: str) -> str:
     ),
     rom AS (
         SELECT 'rom', condition, joint || ' ' || movement, needled, method, COUNT(*), COUNT(gain), SUM(gain),
-               SUM(gain * gain), NULL, NULL, NULL, NULL, NULL
+               SUM(gain * gain), {N}, {N}, {N}, {N}, {N}
         FROM s GROUP BY condition, needled, joint, movement, method
     ),
     survival AS (
-        SELECT 'survival', condition, CAST(days AS TEXT), needled, CAST(met AS TEXT), COUNT(*), NULL, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL
+        SELECT 'survival', condition, CAST(days AS TEXT), needled, CAST(met AS TEXT), COUNT(*), {N}, {N}, {N},
+               {N}, {N}, {N}, {N}, {N}
         FROM ep GROUP BY condition, days, needled, met
     ),
     nv AS (
@@ -157,20 +159,20 @@ def floor_sql(vendor: str) -> str:
         WHERE v.clinic_id = %(clinic)s AND v.needles_inserted > 0
     ),
     events AS (
-        SELECT 'event', a.event_type, a.severity, NULL, NULL, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        SELECT 'event', a.event_type, a.severity, {K}, NULL, COUNT(*), {N}, {N}, {N}, {N}, {N}, {N}, {N}, {N}
         FROM visits_adverseevent a JOIN nv ON nv.id = a.visit_id GROUP BY a.event_type, a.severity
     ),
     clinicians AS (
-        SELECT 'clinician', CAST(nv.clinician_id AS TEXT), NULL, NULL, NULL, COUNT(*),
-               SUM(CASE WHEN nv.pain_before - nv.pain_after >= 2 THEN 1 ELSE 0 END), NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL
+        SELECT 'clinician', CAST(nv.clinician_id AS TEXT), NULL, {K}, NULL, COUNT(*),
+               SUM(CASE WHEN nv.pain_before - nv.pain_after >= 2 THEN 1 ELSE 0 END), {N}, {N}, {N}, {N}, {N},
+               {N}, {N}
         FROM nv GROUP BY nv.clinician_id
     ),
     t AS (SELECT DISTINCT visit_id, technique FROM visits_needlingentry WHERE clinic_id = %(clinic)s),
     techniques AS (
-        SELECT 'technique', t.technique, NULL, NULL, NULL, COUNT(*),
-               SUM(CASE WHEN nv.pain_before - nv.pain_after >= 2 THEN 1 ELSE 0 END), NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL
+        SELECT 'technique', t.technique, NULL, {K}, NULL, COUNT(*),
+               SUM(CASE WHEN nv.pain_before - nv.pain_after >= 2 THEN 1 ELSE 0 END), {N}, {N}, {N}, {N}, {N},
+               {N}, {N}
         FROM t JOIN nv ON nv.id = t.visit_id GROUP BY t.technique
     )
     SELECT * FROM measures UNION ALL SELECT * FROM relief UNION ALL SELECT * FROM rom
