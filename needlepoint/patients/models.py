@@ -35,8 +35,10 @@ class Patient(models.Model):
     mrn = models.CharField("MRN", max_length=30)
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
-    search_name = models.CharField(max_length=210, editable=False)  # "family given", normalised
-    search_given_first = models.CharField(max_length=210, editable=False, default="")  # "given family"
+    # Normalised for search: "family given" and "given family". On PostgreSQL both are in collation "C"
+    # (migration 0006), so one index serves prefix match and name order; an AlterField here must keep it.
+    search_name = models.CharField(max_length=210, editable=False)
+    search_given_first = models.CharField(max_length=210, editable=False, default="")
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     phone = models.CharField(max_length=40, blank=True)
