@@ -247,19 +247,20 @@ def measure_sums(
     marks = ", ".join(["%s"] * len(codes))
     sql = f"""
         WITH obs AS (
-            SELECT o.instrument, o.value, o.time_point, {carried},
+            SELECT o.episode_id, o.instrument, o.value, o.time_point,
                    FIRST_VALUE(o.value) OVER w AS first_value,
                    FIRST_VALUE(o.time_point) OVER w AS first_time_point,
                    LEAD(o.id) OVER w AS next_id
-            FROM outcomes_observation o JOIN {scope.table} ep ON ep.id = o.episode_id
-            WHERE o.clinic_id = %s AND o.instrument IN ({marks})
+            FROM outcomes_observation o
+            WHERE o.clinic_id = %s AND o.instrument IN ({marks}) AND o.episode_id IN (SELECT id FROM {scope.table})
             WINDOW w AS (PARTITION BY o.episode_id, o.instrument ORDER BY o.observed_at, o.id)
         ),
         p AS (
-            SELECT {keys}, instrument,
-                   CASE WHEN first_time_point = 'baseline' THEN first_value END AS baseline,
-                   CASE WHEN time_point <> 'baseline' THEN value END AS final
-            FROM obs WHERE next_id IS NULL
+            SELECT {carried}, obs.instrument,
+                   CASE WHEN obs.first_time_point = 'baseline' THEN obs.first_value END AS baseline,
+                   CASE WHEN obs.time_point <> 'baseline' THEN obs.value END AS final
+            FROM obs JOIN {scope.table} ep ON ep.id = obs.episode_id
+            WHERE obs.next_id IS NULL
         )
         SELECT {keys}, p.instrument,
                COUNT(*), SUM(p.baseline), SUM(p.baseline * p.baseline),
@@ -317,18 +318,22 @@ def relief_counts(scope: Scope, mcid: float, *, by: Sequence[str] = ("condition"
     fell_2 = f"(x.base - x.after_2 >= {bound})"
     sql = f"""
         WITH ranked AS (
-            SELECT v.episode_id, v.pain_before, v.pain_after, {carried},
+            SELECT v.episode_id, v.pain_before, v.pain_after,
                    ROW_NUMBER() OVER (PARTITION BY v.episode_id ORDER BY v.started_at, v.id) AS position
-            FROM visits_visit v JOIN {scope.table} ep ON ep.id = v.episode_id
-            WHERE v.clinic_id = %s
+            FROM visits_visit v
+            WHERE v.clinic_id = %s AND v.episode_id IN (SELECT id FROM {scope.table})
         ),
-        x AS (
-            SELECT episode_id, {keys},
+        firsts AS (
+            SELECT episode_id,
                    MAX(CASE WHEN position = 1 THEN pain_before END) AS base,
                    MAX(CASE WHEN position = 1 THEN pain_after END) AS after_1,
                    MAX(CASE WHEN position = 2 THEN pain_after END) AS after_2
             FROM ranked WHERE position <= 2
-            GROUP BY episode_id, {keys}
+            GROUP BY episode_id
+        ),
+        x AS (
+            SELECT {carried}, firsts.base, firsts.after_1, firsts.after_2
+            FROM firsts JOIN {scope.table} ep ON ep.id = firsts.episode_id
         )
         SELECT {keys},
                COUNT(*), COUNT(x.base),
@@ -378,26 +383,26 @@ def rom_sums(scope: Scope, *, by: Sequence[str] = ("condition",)) -> list[RomSum
     series = "r.episode_id, r.joint, r.movement, r.side, r.method"
     sql = f"""
         WITH ranked AS (
-            SELECT {series}, r.degrees, r.percent_of_normal, {carried},
+            SELECT {series}, r.degrees, r.percent_of_normal,
                    ROW_NUMBER() OVER (PARTITION BY {series} ORDER BY r.observed_at, r.id) AS first_position,
                    ROW_NUMBER() OVER (PARTITION BY {series} ORDER BY r.observed_at DESC, r.id DESC) AS last_position
-            FROM outcomes_rommeasurement r JOIN {scope.table} ep ON ep.id = r.episode_id
-            WHERE r.clinic_id = %s
+            FROM outcomes_rommeasurement r
+            WHERE r.clinic_id = %s AND r.episode_id IN (SELECT id FROM {scope.table})
         ),
         s AS (
-            SELECT episode_id, joint, movement, side, method, {keys},
+            SELECT episode_id, joint, movement, side, method,
                    MAX(CASE WHEN first_position = 1 THEN degrees END) AS first_degrees,
                    MAX(CASE WHEN last_position = 1 AND first_position > 1 THEN degrees END) AS last_degrees,
                    MAX(CASE WHEN first_position = 1 THEN percent_of_normal END) AS first_percent,
                    MAX(CASE WHEN last_position = 1 AND first_position > 1 THEN percent_of_normal END) AS last_percent
             FROM ranked WHERE first_position = 1 OR last_position = 1
-            GROUP BY episode_id, joint, movement, side, method, {keys}
+            GROUP BY episode_id, joint, movement, side, method
         ),
         g AS (
-            SELECT {keys}, s.joint, s.movement, s.method,
+            SELECT {carried}, s.joint, s.movement, s.method,
                    s.last_degrees - s.first_degrees AS gain, s.last_percent - s.first_percent AS percent_gain,
                    {mdc_case} AS mdc
-            FROM s
+            FROM s JOIN {scope.table} ep ON ep.id = s.episode_id
         )
         SELECT {keys}, g.joint, g.movement, g.method,
                COUNT(*), COUNT(g.gain), SUM(g.gain), SUM(g.gain * g.gain),
