@@ -222,6 +222,7 @@ def measure(slug: str, runs: int) -> dict[str, object]:
     admin = Membership.objects.filter(clinic=clinic, role="clinic_admin").select_related("user").first()
     client = Client()
     client.force_login(admin.user)
+    client.get("/insights/")  # warm up the plots (matplotlib's first figure loads its fonts)
     page_times = []
     for _ in range(max(1, runs // 2)):
         started = time.perf_counter()
