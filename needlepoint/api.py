@@ -84,7 +84,12 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     for item in exc.errors:
-        field = ".".join(str(p) for p in item.get("loc", [])[1:]) or "body"
+        # Ninja prefixes a location with where it came from ("body", "query"...) and, for a body schema
+        # parameter, its name; the client only needs the field's own path.
+        parts = [str(p) for p in item.get("loc", [])]
+        while parts and parts[0] in ("body", "query", "path", "form"):
+            parts.pop(0)
+        field = ".".join(parts) or "body"
         errors.setdefault(field, []).append(item.get("msg", "invalid"))
     return _error(request, 422, "The request does not match the schema.", errors)
 

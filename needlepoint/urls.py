@@ -11,6 +11,10 @@ from needlepoint.accounts import views as account_views
 from needlepoint.api import api
 from needlepoint.patients import views as patient_views
 
+handler404 = "needlepoint.web.page_not_found"
+handler403 = "needlepoint.web.permission_denied"
+handler500 = "needlepoint.web.server_error"
+
 
 def healthz(request):  # type: ignore[no-untyped-def]
     """Liveness check for load balancers."""

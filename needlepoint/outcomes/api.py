@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.roles import Capability
@@ -169,7 +169,7 @@ def list_observations(request: HttpRequest, episode_id: int, instrument: str = "
 
 
 @router.post("/episodes/{episode_id}/observations", response={201: ObservationOut})
-def create_observation(request: HttpRequest, episode_id: int, body: ObservationIn) -> tuple[int, ObservationOut]:
+def create_observation(request: HttpRequest, episode_id: int, body: ObservationIn) -> Status[ObservationOut]:
     """Score and store a questionnaire or a 0-10 pain rating (NPRS, item 'pain'); 400 with a message per item."""
     episode = _episode(request, episode_id, Capability.EDIT_CLINICAL)
     observation = actions.record_questionnaire(
@@ -183,7 +183,7 @@ def create_observation(request: HttpRequest, episode_id: int, body: ObservationI
         visit=_visit(request, episode, body.visit_id),
         source=body.source,
     )
-    return 201, _observation_out(observation)
+    return Status(201, _observation_out(observation))
 
 
 class RomIn(Schema):
@@ -244,7 +244,7 @@ def list_rom(request: HttpRequest, episode_id: int) -> list[RomOut]:
 
 
 @router.post("/episodes/{episode_id}/rom", response={201: RomOut})
-def create_rom(request: HttpRequest, episode_id: int, body: RomIn) -> tuple[int, RomOut]:
+def create_rom(request: HttpRequest, episode_id: int, body: RomIn) -> Status[RomOut]:
     """Store a range-of-motion measurement; values outside physiological bounds are refused with 400."""
     episode = _episode(request, episode_id, Capability.EDIT_CLINICAL)
     rom = actions.record_rom(
@@ -259,7 +259,7 @@ def create_rom(request: HttpRequest, episode_id: int, body: RomIn) -> tuple[int,
         observed_at=body.observed_at,
         visit=_visit(request, episode, body.visit_id),
     )
-    return 201, _rom_out(rom)
+    return Status(201, _rom_out(rom))
 
 
 class MeasureOut(Schema):
@@ -352,7 +352,7 @@ class LinkOut(Schema):
 
 
 @router.post("/episodes/{episode_id}/self-report-links", response={201: LinkOut})
-def create_link(request: HttpRequest, episode_id: int, body: LinkIn) -> tuple[int, LinkOut]:
+def create_link(request: HttpRequest, episode_id: int, body: LinkIn) -> Status[LinkOut]:
     """Create a one-time, expiring self-report link for the episode's questionnaires and today's pain."""
     episode = _episode(request, episode_id, Capability.EDIT_DEMOGRAPHICS)
     issued = actions.create_self_report_link(
@@ -362,13 +362,16 @@ def create_link(request: HttpRequest, episode_id: int, body: LinkIn) -> tuple[in
         days=body.days,
     )
     link = issued.link
-    return 201, LinkOut(
-        id=link.pk,
-        url=request.build_absolute_uri(reverse("self_report", args=[issued.token])),
-        expires_at=link.expires_at,
-        time_point=link.time_point,
-        instruments=link.instruments,
-        include_pain=link.include_pain,
+    return Status(
+        201,
+        LinkOut(
+            id=link.pk,
+            url=request.build_absolute_uri(reverse("self_report", args=[issued.token])),
+            expires_at=link.expires_at,
+            time_point=link.time_point,
+            instruments=link.instruments,
+            include_pain=link.include_pain,
+        ),
     )
 
 
