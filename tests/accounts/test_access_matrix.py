@@ -214,7 +214,7 @@ def test_an_outsider_gets_not_found_for_another_clinics_patient_page(route: Rout
     response = call_page(client_for(outsider), route, _url(route, records))
 
     assert response.status_code == 404
-    assert b"Not Found" in response.content
+    assert b"Not found" in response.content
     assert records.patient.full_name.encode() not in response.content
     assert patient_data_snapshot() == before
 

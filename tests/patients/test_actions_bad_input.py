@@ -482,7 +482,7 @@ def test_a_crafted_post_to_another_clinics_patient_page_is_not_found(outsider, p
 
     for response in posts:
         assert response.status_code == 404
-        assert "The requested resource was not found on this server." in response.content.decode()
+        assert "There is no such page, or it belongs to a record you cannot open." in response.content.decode()
     assert state() == before
 
 
