@@ -1,0 +1,122 @@
+"""Code systems and identifier systems used in Needlepoint's FHIR R4 resources. Pure module, no Django.
+
+External systems are used only where clinical.md or an official FHIR R4 example shows the code:
+LOINC 72514-3 for the 0-10 pain rating (clinical.md §F.3), CPT 20560/20561 (§F.1), ICD-10-CM (§F.2),
+LOINC 59284-0 as the Consent category (the official R4 Consent examples), and the FHIR/HL7 code systems
+that R4 binds the elements to (condition-clinical, consentscope, adverse-event-severity, ...).
+
+Everything clinical.md marks unverified or does not name gets a local CodeSystem under ``LOCAL_BASE``:
+- dry needling itself: no SNOMED CT concept found (clinical.md §F.3), so CPT plus a local code;
+- questionnaire totals (NDI, ODI, HIT-6, PRTEE, ...): no LOINC codes found (§F.3);
+- muscles (the atlas ids), laterality, ROM movements and methods, adverse-event types and our
+  mild/significant/serious grades, and treated conditions.
+The CapabilityStatement lists these local systems so a receiver knows they are not standard terminology.
+"""
+
+from __future__ import annotations
+
+# The base of every local URI: a placeholder domain (the project publishes no terminology server), stable so
+# that exported codes keep their meaning between exports and releases.
+LOCAL_BASE = "https://needlepoint.example/fhir"
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CPT = "http://www.ama-assn.org/go/cpt"
+ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
+V2_IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+AE_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+
+PAIN_LOINC = "72514-3"
+PAIN_LOINC_DISPLAY = "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
+CONSENT_LOINC = "59284-0"  # category of the official R4 Consent examples
+CPT_DISPLAY = {
+    "20560": "Needle insertion(s) without injection(s); 1 or 2 muscle(s)",
+    "20561": "Needle insertion(s) without injection(s); 3 or more muscles",
+}
+
+# Local CodeSystems, by what they code: (path under LOCAL_BASE, why local).
+LOCAL_SYSTEMS: dict[str, tuple[str, str]] = {
+    "procedure": ("CodeSystem/procedure", "No SNOMED CT concept for dry needling was found (clinical.md §F.3)."),
+    "instrument": (
+        "CodeSystem/instrument",
+        "Questionnaire totals: no LOINC codes found for NDI, ODI, HIT-6, PRTEE and the others (clinical.md §F.3).",
+    ),
+    "muscle": ("CodeSystem/muscle", "Muscles of the Needlepoint trigger-point atlas, by atlas id."),
+    "laterality": (
+        "CodeSystem/laterality",
+        "Left, right, both sides, central; SNOMED CT qualifier codes are not verified in our references.",
+    ),
+    "rom-movement": ("CodeSystem/rom-movement", "Joint movements of the range-of-motion norms (joint.movement)."),
+    "rom-method": ("CodeSystem/rom-method", "Goniometer, inclinometer, CROM device."),
+    "joint": ("CodeSystem/joint", "Joints of the range-of-motion norms."),
+    "adverse-event-type": ("CodeSystem/adverse-event-type", "Adverse events after dry needling (clinical.md §C.2)."),
+    "adverse-event-grade": (
+        "CodeSystem/adverse-event-grade",
+        "White et al.'s mild / significant / serious scheme (clinical.md §C.1).",
+    ),
+    "condition": ("CodeSystem/condition", "The treated conditions an episode of care is opened for."),
+}
+EXTENSIONS: dict[str, tuple[str, str]] = {
+    "laterality": ("StructureDefinition/laterality", "valueCodeableConcept: the side of a body site"),
+    "episode": ("StructureDefinition/episode-of-care", "valueReference(Condition): the episode a measure belongs to"),
+}
+
+LATERALITY_DISPLAY = {"left": "Left", "right": "Right", "bilateral": "Both sides", "central": "Central / not sided"}
+
+# AdverseEvent.outcome (R4 adverse-event-outcome) for our stored outcomes.
+AE_OUTCOME_CODES = {
+    "ongoing": "ongoing",
+    "recovering": "recovering",
+    "resolved": "resolved",
+    "resolved_with_sequelae": "resolvedWithSequelae",
+    "fatal": "fatal",
+    "unknown": "unknown",
+}
+
+# Questionnaire units as UCUM codes.
+UCUM_UNITS = {"points": "{score}", "percent": "%", "days": "d", "kPa": "kPa", "degrees": "deg"}
+
+
+def local_system(kind: str, base: str = LOCAL_BASE) -> str:
+    """The URI of one of our local CodeSystems (``kind`` is a key of LOCAL_SYSTEMS)."""
+    return f"{base}/{LOCAL_SYSTEMS[kind][0]}"
+
+
+def extension_url(kind: str, base: str = LOCAL_BASE) -> str:
+    """The URL of one of our local extensions (``kind`` is a key of EXTENSIONS)."""
+    return f"{base}/{EXTENSIONS[kind][0]}"
+
+
+def mrn_system(clinic_slug: str, base: str = LOCAL_BASE) -> str:
+    """The identifier system of one clinic's MRNs: MRNs are unique per clinic, not across clinics."""
+    return f"{base}/sid/mrn/{clinic_slug}"
+
+
+def consent_text_uri(clinic_slug: str, version: int, base: str = LOCAL_BASE) -> str:
+    """The URI naming one version of a clinic's consent text (Consent.policy.uri)."""
+    return f"{base}/consent-text/{clinic_slug}/v{version}"
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
+    """A Coding, with its display when one is given."""
+    found = {"system": system, "code": code}
+    if display:
+        found["display"] = display
+    return found
+
+
+def concept(*codings: dict[str, str], text: str | None = None) -> dict[str, object]:
+    """A CodeableConcept of the given codings and text."""
+    found: dict[str, object] = {}
+    if codings:
+        found["coding"] = list(codings)
+    if text:
+        found["text"] = text
+    return found

@@ -1,0 +1,669 @@
+"""Needlepoint records as FHIR R4 (4.0.1) JSON. Pure module: plain values in, JSON-ready dicts out, no Django.
+
+``needlepoint.fhir.records`` turns model rows into the dataclasses below (through the access helper);
+the functions here decide the FHIR shape. Mapping decisions, each made once here:
+
+- Patient: identifier = the MRN in a clinic-scoped system (MRNs are unique per clinic only).
+- Condition: one per episode of care. clinicalStatus active while open; on discharge resolved (goals met) or
+  inactive (plateau, self-discharged, referred on), because R4's con-4 allows only inactive/resolved/remission
+  once abatement (= the discharge date) is set.
+- Consent: one per signed consent; active, or inactive once withdrawn with a ``deny`` provision from the
+  withdrawal. The consent text version is Consent.policy.uri and the text itself is sourceAttachment.
+- Procedure: one per signed visit with needling. CPT 20560/20561 (fixed at signing) plus the local
+  dry-needling code; a bodySite per needled muscle and side; the needle counts, technique and twitch response
+  in notes; complications name the visit's adverse events, which point back at the Procedure.
+- Observation: 0-10 pain as LOINC 72514-3 valueQuantity {score}; other questionnaire totals with local codes;
+  ROM in degrees with bodySite (joint and side) and method.
+- AdverseEvent: actuality actual; severity mild/moderate/severe from mild/significant/serious (our local grade
+  kept beside it); suspectEntity.instance = the visit's Procedure (R4 4.0.1 allows Procedure there: see the
+  StructureDefinition's targetProfile list).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from needlepoint.fhir import codes
+from needlepoint.fhir.codes import coding, concept
+
+FHIR_VERSION = "4.0.1"
+Json = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------- input values
+
+
+@dataclass(frozen=True)
+class PatientData:
+    """What the Patient resource shows of a patient."""
+
+    id: str
+    mrn: str
+    clinic_slug: str
+    clinic_name: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    sex: str
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    emergency_contact: str = ""
+    version: int = 1
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EpisodeData:
+    """An episode of care, shown as a Condition."""
+
+    id: str
+    patient_id: str
+    condition: str
+    condition_label: str
+    icd10_code: str
+    icd10_label: str
+    side: str
+    onset_date: date
+    status: str
+    opened_at: datetime
+    opened_by: str
+    goals: str = ""
+    discharge_date: date | None = None
+    discharge_reason: str = ""
+    discharge_reason_label: str = ""
+
+
+@dataclass(frozen=True)
+class ConsentData:
+    """A signed (and perhaps withdrawn) informed consent, with the text version it was signed on."""
+
+    id: str
+    patient_id: str
+    patient_name: str
+    clinic_slug: str
+    clinic_name: str
+    text_version: int
+    text_title: str
+    text_body: str
+    material_risks: tuple[str, ...]
+    signed_name: str
+    signed_at: datetime
+    recorded_by: str
+    withdrawn_at: datetime | None = None
+    withdrawal_reason: str = ""
+
+
+@dataclass(frozen=True)
+class NeedledSite:
+    """One needling entry: a muscle on one side."""
+
+    muscle_id: str
+    muscle_name: str
+    side: str
+    needles: int
+    diameter_mm: Decimal | float | str
+    length_mm: Decimal | float | str
+    technique: str
+    technique_label: str
+    twitch_response: str
+    twitch_label: str
+    trigger_point: str = ""
+    minutes_left_in: int | None = None
+    patient_response: str = ""
+
+
+@dataclass(frozen=True)
+class ProcedureData:
+    """A signed visit with needling."""
+
+    id: str
+    patient_id: str
+    episode_id: str
+    icd10_code: str
+    icd10_label: str
+    performed_at: datetime
+    clinician: str
+    cpt_code: str
+    sites: tuple[NeedledSite, ...]
+    needles_opened: int
+    needles_inserted: int
+    needles_removed: int
+    needles_in_sharps: int
+    signed_at: datetime | None = None
+    complications: tuple[tuple[str, str], ...] = ()  # (adverse-event type code, label)
+
+
+@dataclass(frozen=True)
+class ScoreData:
+    """A score on an instrument: a 0-10 pain rating or a questionnaire total."""
+
+    id: str
+    patient_id: str
+    episode_id: str
+    instrument: str
+    instrument_name: str
+    value: float
+    unit: str
+    observed_at: datetime
+    loinc: str | None = None
+    source: str = "clinician"  # or "patient"
+    recorded_by: str | None = None
+    procedure_id: str | None = None  # the visit's Procedure, for pain rated before or after needling
+    subscales: Mapping[str, float] = field(default_factory=dict)
+    label: str = ""  # e.g. "before treatment"
+
+
+@dataclass(frozen=True)
+class RomData:
+    """A range-of-motion measurement."""
+
+    id: str
+    patient_id: str
+    episode_id: str
+    joint: str
+    joint_label: str
+    movement: str
+    movement_label: str
+    side: str
+    degrees: float
+    method: str
+    method_label: str
+    observed_at: datetime
+    recorded_by: str
+    normal_degrees: float | None = None
+    percent_of_normal: float | None = None
+
+
+@dataclass(frozen=True)
+class AdverseEventData:
+    """An adverse event after needling."""
+
+    id: str
+    patient_id: str
+    event_type: str
+    type_label: str
+    severity: str
+    severity_label: str
+    fhir_severity: str
+    serious: bool
+    onset_at: datetime
+    recorded_at: datetime
+    recorder: str
+    outcome: str
+    description: str = ""
+    procedure_id: str | None = None
+    needles_unaccounted: int | None = None
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One OperationOutcome issue."""
+
+    severity: str  # fatal | error | warning | information
+    code: str  # invalid | required | value | not-found | forbidden | not-supported | duplicate | informational ...
+    diagnostics: str
+    expression: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------- formatting
+
+
+def fhir_datetime(value: datetime) -> str:
+    """An aware datetime as a FHIR dateTime/instant (UTC, to the second)."""
+    if value.tzinfo is None:
+        raise ValueError("FHIR dateTimes with a time need a time zone; got a naive datetime")
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def fhir_date(value: date) -> str:
+    """A date as a FHIR date."""
+    return value.isoformat()
+
+
+def reference(resource_type: str, resource_id: str, display: str | None = None) -> Json:
+    """A literal relative reference, e.g. Patient/12."""
+    found: Json = {"reference": f"{resource_type}/{resource_id}"}
+    if display:
+        found["display"] = display
+    return found
+
+
+def _number(value: float | Decimal | str) -> int | float:
+    """A JSON number, whole numbers without a decimal point."""
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def _quantity(value: float, unit: str) -> Json:
+    code = codes.UCUM_UNITS.get(unit)
+    found: Json = {"value": _number(value), "unit": code or unit}
+    if code:
+        found |= {"system": codes.UCUM, "code": code}
+    return found
+
+
+def _laterality(side: str) -> Json:
+    return {
+        "url": codes.extension_url("laterality"),
+        "valueCodeableConcept": concept(
+            coding(codes.local_system("laterality"), side, codes.LATERALITY_DISPLAY.get(side, side)),
+            text=codes.LATERALITY_DISPLAY.get(side, side),
+        ),
+    }
+
+
+def _episode_extension(episode_id: str) -> Json:
+    return {"url": codes.extension_url("episode"), "valueReference": reference("Condition", episode_id)}
+
+
+def _meta(updated_at: datetime | None, version: int | None = None) -> Json:
+    meta: Json = {}
+    if version is not None:
+        meta["versionId"] = str(version)
+    if updated_at is not None:
+        meta["lastUpdated"] = fhir_datetime(updated_at)
+    return meta
+
+
+def _drop_empty(resource: Json) -> Json:
+    """The resource without keys whose value is None, "" or empty (FHIR allows no empty elements)."""
+    return {k: v for k, v in resource.items() if v not in (None, "", [], {})}
+
+
+# ---------------------------------------------------------------------------------------------- resources
+
+
+def patient_resource(p: PatientData) -> Json:
+    """A Patient: MRN identifier (clinic-scoped system), name, gender, birth date, telecom, address."""
+    telecom = []
+    if p.phone:
+        telecom.append({"system": "phone", "value": p.phone})
+    if p.email:
+        telecom.append({"system": "email", "value": p.email})
+    contact = []
+    if p.emergency_contact:
+        contact.append({"relationship": [{"text": "Emergency contact"}], "name": {"text": p.emergency_contact}})
+    return _drop_empty(
+        {
+            "resourceType": "Patient",
+            "id": p.id,
+            "meta": _meta(p.updated_at, p.version),
+            "identifier": [
+                {
+                    "use": "usual",
+                    "type": concept(coding(codes.V2_IDENTIFIER_TYPE, "MR", "Medical record number"), text="MRN"),
+                    "system": codes.mrn_system(p.clinic_slug),
+                    "value": p.mrn,
+                }
+            ],
+            "active": True,
+            "name": [_drop_empty({"use": "official", "family": p.family_name, "given": [p.given_name]})],
+            "telecom": telecom,
+            "gender": p.sex if p.sex in ("male", "female", "other", "unknown") else "unknown",
+            "birthDate": fhir_date(p.birth_date),
+            "address": [{"text": p.address}] if p.address else [],
+            "contact": contact,
+            "managingOrganization": {"display": p.clinic_name},
+        }
+    )
+
+
+def condition_resource(e: EpisodeData) -> Json:
+    """A Condition for an episode of care: ICD-10-CM code, side, onset, status, discharge as abatement."""
+    clinical = "resolved" if e.discharge_reason == "goals_met" else "inactive"
+    if e.status == "open":
+        clinical = "active"
+    notes = []
+    if e.goals:
+        notes.append({"text": f"Goals: {e.goals}"})
+    if e.status != "open" and e.discharge_reason_label:
+        notes.append({"text": f"Discharged: {e.discharge_reason_label}"})
+    side_text = codes.LATERALITY_DISPLAY.get(e.side, e.side)
+    return _drop_empty(
+        {
+            "resourceType": "Condition",
+            "id": e.id,
+            "clinicalStatus": concept(coding(codes.CONDITION_CLINICAL, clinical)),
+            "verificationStatus": concept(coding(codes.CONDITION_VERIFICATION, "confirmed")),
+            "category": [concept(coding(codes.CONDITION_CATEGORY, "encounter-diagnosis", "Encounter Diagnosis"))],
+            "code": concept(
+                coding(codes.ICD10_CM, e.icd10_code, e.icd10_label),
+                coding(codes.local_system("condition"), e.condition, e.condition_label),
+                text=e.condition_label,
+            ),
+            "bodySite": [
+                concept(coding(codes.local_system("laterality"), e.side, side_text), text=f"Side: {side_text}")
+            ],
+            "subject": reference("Patient", e.patient_id),
+            "onsetDateTime": fhir_date(e.onset_date),
+            "abatementDateTime": fhir_date(e.discharge_date) if e.discharge_date else None,
+            "recordedDate": fhir_datetime(e.opened_at),
+            "recorder": {"display": e.opened_by},
+            "note": notes,
+        }
+    )
+
+
+def consent_resource(c: ConsentData) -> Json:
+    """A Consent to dry needling: treatment scope, the text version signed, withdrawal as a deny provision."""
+    dry_needling = coding(codes.local_system("procedure"), "dry-needling", "Dry needling")
+    if c.withdrawn_at is None:
+        provision: Json = {
+            "type": "permit",
+            "period": {"start": fhir_datetime(c.signed_at)},
+            "code": [concept(dry_needling)],
+        }
+    else:
+        provision = {
+            "type": "deny",
+            "period": {"start": fhir_datetime(c.withdrawn_at)},
+            "code": [concept(dry_needling, text=f"Consent withdrawn: {c.withdrawal_reason}".rstrip(": "))],
+        }
+    text = c.text_body
+    if c.material_risks:
+        text += "\n\nMaterial risks:\n" + "\n".join(f"- {risk}" for risk in c.material_risks)
+    return _drop_empty(
+        {
+            "resourceType": "Consent",
+            "id": c.id,
+            "status": "inactive" if c.withdrawn_at else "active",
+            "scope": concept(coding(codes.CONSENT_SCOPE, "treatment", "Treatment")),
+            "category": [concept(coding(codes.LOINC, codes.CONSENT_LOINC), text="Informed consent to dry needling")],
+            "patient": reference("Patient", c.patient_id, c.patient_name),
+            "dateTime": fhir_datetime(c.signed_at),
+            "performer": [reference("Patient", c.patient_id, c.signed_name)],
+            "organization": [{"display": c.clinic_name}],
+            "sourceAttachment": {
+                "contentType": "text/plain; charset=utf-8",
+                "data": base64.b64encode(text.encode("utf-8")).decode("ascii"),
+                "title": f"{c.text_title} (version {c.text_version})",
+            },
+            "policy": [{"uri": codes.consent_text_uri(c.clinic_slug, c.text_version)}],
+            "provision": provision,
+        }
+    )
+
+
+def _site_text(site: NeedledSite) -> str:
+    point = f" {site.trigger_point}" if site.trigger_point else ""
+    left_in = f", left in {site.minutes_left_in} min" if site.minutes_left_in else ""
+    response = f"; response: {site.patient_response}" if site.patient_response else ""
+    return (
+        f"{site.muscle_name} ({site.side}){point}: {site.needles} needle(s) "
+        f"{_number(site.diameter_mm)} × {_number(site.length_mm)} mm, {site.technique_label}{left_in}; "
+        f"local twitch response: {site.twitch_label.lower()}{response}"
+    )
+
+
+def procedure_resource(v: ProcedureData) -> Json:
+    """A Procedure for a signed needling visit: CPT plus local code, muscles with side, counts in notes."""
+    code_codings = [coding(codes.local_system("procedure"), "dry-needling", "Dry needling")]
+    if v.cpt_code:
+        code_codings.insert(0, coding(codes.CPT, v.cpt_code, codes.CPT_DISPLAY.get(v.cpt_code)))
+    body_sites: list[Json] = []
+    seen: set[tuple[str, str]] = set()
+    for site in v.sites:
+        if (site.muscle_id, site.side) in seen:
+            continue
+        seen.add((site.muscle_id, site.side))
+        side_text = codes.LATERALITY_DISPLAY.get(site.side, site.side)
+        site_concept = concept(
+            coding(codes.local_system("muscle"), site.muscle_id, site.muscle_name),
+            text=f"{site.muscle_name}, {side_text.lower()}",
+        )
+        body_sites.append({"extension": [_laterality(site.side)], **site_concept})
+    sizes = sorted({(_number(s.diameter_mm), _number(s.length_mm)) for s in v.sites})
+    notes = [
+        {
+            "text": (
+                f"Needles: {v.needles_opened} opened, {v.needles_inserted} inserted, {v.needles_removed} removed, "
+                f"{v.needles_in_sharps} in the sharps container. Solid filiform needles; nothing was injected."
+            )
+        }
+    ]
+    notes += [{"text": _site_text(site)} for site in v.sites]
+    return _drop_empty(
+        {
+            "resourceType": "Procedure",
+            "id": v.id,
+            "status": "completed",
+            "category": concept(text="Dry needling"),
+            "code": concept(*code_codings, text="Dry needling (needle insertion without injection)"),
+            "subject": reference("Patient", v.patient_id),
+            "performedDateTime": fhir_datetime(v.performed_at),
+            "recorder": {"display": v.clinician},
+            "performer": [{"actor": {"display": v.clinician}}],
+            "reasonCode": [concept(coding(codes.ICD10_CM, v.icd10_code, v.icd10_label))],
+            "reasonReference": [reference("Condition", v.episode_id)],
+            "bodySite": body_sites,
+            "note": notes,
+            "complication": [
+                concept(coding(codes.local_system("adverse-event-type"), code, label), text=label)
+                for code, label in v.complications
+            ],
+            "usedCode": [concept(text=f"Filiform needle {d} × {length} mm") for d, length in sizes],
+        }
+    )
+
+
+def score_observation(s: ScoreData) -> Json:
+    """An Observation of a pain rating (LOINC 72514-3) or a questionnaire total (local instrument code)."""
+    if s.loinc:
+        display = codes.PAIN_LOINC_DISPLAY if s.loinc == codes.PAIN_LOINC else s.instrument_name
+        code = concept(
+            coding(codes.LOINC, s.loinc, display),
+            coding(codes.local_system("instrument"), s.instrument, s.instrument_name),
+            text=s.instrument_name,
+        )
+    else:
+        code = concept(
+            coding(codes.local_system("instrument"), s.instrument, s.instrument_name), text=s.instrument_name
+        )
+    if s.source == "patient":
+        performer = [reference("Patient", s.patient_id)]
+    else:
+        performer = [{"display": s.recorded_by}] if s.recorded_by else []
+    components = [
+        {
+            "code": concept(coding(codes.local_system("instrument"), f"{s.instrument}.{name}", name)),
+            "valueQuantity": _quantity(value, s.unit),
+        }
+        for name, value in sorted(s.subscales.items())
+    ]
+    return _drop_empty(
+        {
+            "resourceType": "Observation",
+            "id": s.id,
+            "extension": [_episode_extension(s.episode_id)],
+            "status": "final",
+            "partOf": [reference("Procedure", s.procedure_id)] if s.procedure_id else [],
+            "category": [concept(coding(codes.OBSERVATION_CATEGORY, "survey", "Survey"))],
+            "code": code,
+            "subject": reference("Patient", s.patient_id),
+            "effectiveDateTime": fhir_datetime(s.observed_at),
+            "performer": performer,
+            "valueQuantity": _quantity(s.value, s.unit),
+            "note": [{"text": s.label}] if s.label else [],
+            "component": components,
+        }
+    )
+
+
+def rom_observation(r: RomData) -> Json:
+    """An Observation of range of motion in degrees, with the joint and side as bodySite and the method."""
+    body_site = concept(coding(codes.local_system("joint"), r.joint, r.joint_label), text=r.joint_label)
+    if r.side:
+        body_site = {"extension": [_laterality(r.side)], **body_site}
+        body_site["text"] = f"{r.joint_label}, {r.side}"
+    reference_range = []
+    if r.normal_degrees is not None:
+        percent = f" ({r.percent_of_normal:.0f}% of normal)" if r.percent_of_normal is not None else ""
+        reference_range.append({"text": f"Normal {_number(r.normal_degrees)}°{percent}"})
+    return _drop_empty(
+        {
+            "resourceType": "Observation",
+            "id": r.id,
+            "extension": [_episode_extension(r.episode_id)],
+            "status": "final",
+            "category": [concept(coding(codes.OBSERVATION_CATEGORY, "exam", "Exam"))],
+            "code": concept(
+                coding(
+                    codes.local_system("rom-movement"), f"{r.joint}.{r.movement}", f"{r.joint_label} {r.movement_label}"
+                ),
+                text=f"Range of motion: {r.joint_label.lower()} {r.movement_label.lower()}",
+            ),
+            "subject": reference("Patient", r.patient_id),
+            "effectiveDateTime": fhir_datetime(r.observed_at),
+            "performer": [{"display": r.recorded_by}],
+            "valueQuantity": _quantity(r.degrees, "degrees"),
+            "bodySite": body_site,
+            "method": concept(coding(codes.local_system("rom-method"), r.method, r.method_label)),
+            "referenceRange": reference_range,
+        }
+    )
+
+
+def adverse_event_resource(a: AdverseEventData) -> Json:
+    """An AdverseEvent: actual, the event type, severity and seriousness, outcome, the suspect Procedure."""
+    event_text = a.type_label + (f": {a.description}" if a.description else "")
+    if a.needles_unaccounted:
+        event_text += f" ({a.needles_unaccounted} needle(s) unaccounted for)"
+    return _drop_empty(
+        {
+            "resourceType": "AdverseEvent",
+            "id": a.id,
+            "actuality": "actual",
+            "event": concept(
+                coding(codes.local_system("adverse-event-type"), a.event_type, a.type_label), text=event_text
+            ),
+            "subject": reference("Patient", a.patient_id),
+            "date": fhir_datetime(a.onset_at),
+            "recordedDate": fhir_datetime(a.recorded_at),
+            "seriousness": concept(
+                coding(codes.AE_SERIOUSNESS, "serious" if a.serious else "non-serious"),
+            ),
+            "severity": concept(
+                coding(codes.AE_SEVERITY, a.fhir_severity),
+                coding(codes.local_system("adverse-event-grade"), a.severity, a.severity_label),
+                text=a.severity_label,
+            ),
+            "outcome": concept(coding(codes.AE_OUTCOME, codes.AE_OUTCOME_CODES.get(a.outcome, "unknown"))),
+            "recorder": {"display": a.recorder},
+            "suspectEntity": [{"instance": reference("Procedure", a.procedure_id)}] if a.procedure_id else [],
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------- bundles, outcomes
+
+
+def searchset(base_url: str, self_url: str, resources: Sequence[Json]) -> Json:
+    """A searchset Bundle of ``resources`` (all matches, no paging)."""
+    bundle: Json = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "link": [{"relation": "self", "url": self_url}],
+    }
+    if resources:
+        bundle["entry"] = [
+            {
+                "fullUrl": f"{base_url.rstrip('/')}/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ]
+    return bundle
+
+
+def operation_outcome(issues: Iterable[Issue]) -> Json:
+    """An OperationOutcome with one issue per ``Issue``."""
+    listed = []
+    for issue in issues:
+        entry: Json = {"severity": issue.severity, "code": issue.code, "diagnostics": issue.diagnostics}
+        if issue.expression:
+            entry["expression"] = list(issue.expression)
+        listed.append(entry)
+    if not listed:
+        listed.append({"severity": "information", "code": "informational", "diagnostics": "All OK"})
+    return {"resourceType": "OperationOutcome", "issue": listed}
+
+
+SEARCHABLE = {
+    "Patient": ("identifier", "name", "_id"),
+    "Condition": ("patient",),
+    "Procedure": ("patient",),
+    "Observation": ("patient",),
+    "Consent": ("patient",),
+    "AdverseEvent": ("patient",),
+}
+_SEARCH_DOCS = {
+    "identifier": ("token", "MRN as system|value (system = the clinic's MRN system); value alone also matches"),
+    "name": ("string", "start of the given or family name, ignoring case and accents"),
+    "_id": ("token", "the resource id"),
+    "patient": ("reference", "the patient's id (Patient/12 or 12); required"),
+}
+
+
+def capability_statement(base_url: str, software_version: str, when: datetime) -> Json:
+    """The CapabilityStatement: resources, interactions, search parameters, operations, local terminology."""
+    local = "; ".join(f"{codes.local_system(kind)}: {why}" for kind, (_, why) in sorted(codes.LOCAL_SYSTEMS.items()))
+    extensions = "; ".join(f"{codes.extension_url(kind)}: {what}" for kind, (_, what) in codes.EXTENSIONS.items())
+    resources = []
+    for resource_type, params in SEARCHABLE.items():
+        entry: Json = {
+            "type": resource_type,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [
+                {"name": name, "type": _SEARCH_DOCS[name][0], "documentation": _SEARCH_DOCS[name][1]} for name in params
+            ],
+        }
+        if resource_type == "Patient":
+            entry["operation"] = [
+                {
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                    "documentation": "Everything of the patient your role may read (front desk: the Patient only).",
+                }
+            ]
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": fhir_datetime(when),
+        "publisher": "Needlepoint",
+        "kind": "instance",
+        "software": {"name": "Needlepoint", "version": software_version},
+        "implementation": {"description": "Needlepoint FHIR R4 endpoint", "url": base_url},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "json"],
+        "description": (
+            "Local terminology (codes clinical.md could not verify, or that only Needlepoint defines): "
+            f"{local}. Local extensions: {extensions}."
+        ),
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    "Authenticate with a personal API token (Authorization: Bearer np_...) or the signed-in "
+                    "session. Every read is clinic-scoped and recorded in the audit trail; other clinics' "
+                    "records answer 404. A transaction Bundle posted to the base imports one Patient and its "
+                    f"0-10 pain Observations (LOINC {codes.PAIN_LOINC}) into a new patient and episode of care, "
+                    "all or nothing; every other entry is listed as ignored in the response OperationOutcome."
+                ),
+                "security": {
+                    "service": [concept(text="Bearer token or session")],
+                    "description": "Clinicians and clinic admins read clinical resources; front desk: Patient only.",
+                },
+                "resource": resources,
+                "interaction": [{"code": "transaction"}],
+            }
+        ],
+    }

@@ -1,0 +1,400 @@
+"""A patient's records as FHIR resources: fetched through the access helper, turned into the mapping's values.
+
+Every fetch is clinic-scoped and capability-checked by ``needlepoint.accounts.access``: the patient through
+``get_patient`` (which records the read), single records through ``get_record`` (also recorded), and lists
+through ``scoped`` with one audit entry per search naming the patient and how many resources were returned.
+Clinical resources need VIEW_CLINICAL; the Patient needs VIEW_DEMOGRAPHICS.
+
+Resource ids: Patient, Condition (episode), Consent, Procedure (visit) and AdverseEvent use the row's id.
+Observations come from three tables, so their ids say which: ``outcome-12`` (a questionnaire score or pain
+rating), ``rom-5`` (a range-of-motion measurement), ``visit-9-pain-before`` / ``visit-9-pain-after`` (the
+0-10 ratings of a signed visit).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404
+
+from needlepoint.accounts import audit
+from needlepoint.accounts.access import get_patient, get_record, require, scoped
+from needlepoint.accounts.models import Membership
+from needlepoint.accounts.roles import Capability
+from needlepoint.fhir import mapping
+from needlepoint.fhir.mapping import Json
+from needlepoint.outcomes.models import Observation, RomMeasurement
+from needlepoint.outcomes.scoring import ScoringError, instrument
+from needlepoint.patients.conditions import icd10_for
+from needlepoint.patients.models import Consent, Episode, Patient
+from needlepoint.visits.adverse_events import severities
+from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Technique, TwitchResponse, Visit
+from needlepoint.visits.muscles import muscle_name
+
+CLINICAL_TYPES = ("Condition", "Consent", "Procedure", "Observation", "AdverseEvent")
+RESOURCE_TYPES = ("Patient", *CLINICAL_TYPES)
+_VISIT_PAIN_ID = re.compile(r"^visit-(\d+)-pain-(before|after)$")
+_PREFIXED_ID = re.compile(r"^(outcome|rom)-(\d+)$")
+
+
+def _who(membership: Membership | None) -> str:
+    return membership.display_name if membership is not None else ""
+
+
+# ---------------------------------------------------------------------------------------------- rows to values
+
+
+def patient_data(p: Patient) -> mapping.PatientData:
+    """The mapping's view of a patient."""
+    return mapping.PatientData(
+        id=str(p.pk),
+        mrn=p.mrn,
+        clinic_slug=p.clinic.slug,
+        clinic_name=p.clinic.name,
+        given_name=p.given_name,
+        family_name=p.family_name,
+        birth_date=p.date_of_birth,
+        sex=p.sex,
+        phone=p.phone,
+        email=p.email,
+        address=p.address,
+        emergency_contact=p.emergency_contact,
+        version=p.version,
+        updated_at=p.updated_at,
+    )
+
+
+def _icd10_label(condition: str, code: str) -> str:
+    found = icd10_for(condition).get(code)
+    return found.label if found else code
+
+
+def episode_data(e: Episode) -> mapping.EpisodeData:
+    """The mapping's view of an episode of care."""
+    return mapping.EpisodeData(
+        id=str(e.pk),
+        patient_id=str(e.patient_id),
+        condition=e.condition,
+        condition_label=e.condition_label,
+        icd10_code=e.icd10_code,
+        icd10_label=_icd10_label(e.condition, e.icd10_code),
+        side=e.side,
+        onset_date=e.onset_date,
+        status=e.status,
+        opened_at=e.opened_at,
+        opened_by=_who(e.opened_by),
+        goals=e.goals,
+        discharge_date=e.discharge_date,
+        discharge_reason=e.discharge_reason,
+        discharge_reason_label=e.get_discharge_reason_display() if e.discharge_reason else "",
+    )
+
+
+def consent_data(c: Consent) -> mapping.ConsentData:
+    """The mapping's view of a consent and the text version it was signed on."""
+    risks = tuple(str(r.get("text", r)) if isinstance(r, dict) else str(r) for r in c.text.material_risks)
+    return mapping.ConsentData(
+        id=str(c.pk),
+        patient_id=str(c.patient_id),
+        patient_name=c.patient.full_name,
+        clinic_slug=c.clinic.slug,
+        clinic_name=c.clinic.name,
+        text_version=c.text.version,
+        text_title=c.text.title,
+        text_body=c.text.body,
+        material_risks=risks,
+        signed_name=c.signed_name,
+        signed_at=c.signed_at,
+        recorded_by=_who(c.recorded_by),
+        withdrawn_at=c.withdrawn_at,
+        withdrawal_reason=c.withdrawal_reason,
+    )
+
+
+def _site(entry: NeedlingEntry) -> mapping.NeedledSite:
+    return mapping.NeedledSite(
+        muscle_id=entry.muscle_id,
+        muscle_name=muscle_name(entry.muscle_id),
+        side=entry.side,
+        needles=entry.needles,
+        diameter_mm=entry.diameter_mm,
+        length_mm=entry.length_mm,
+        technique=entry.technique,
+        technique_label=dict(Technique.choices).get(entry.technique, entry.technique),
+        twitch_response=entry.twitch_response,
+        twitch_label=dict(TwitchResponse.choices).get(entry.twitch_response, entry.twitch_response),
+        trigger_point=entry.trigger_point,
+        minutes_left_in=entry.minutes_left_in,
+        patient_response=entry.patient_response,
+    )
+
+
+def procedure_data(v: Visit) -> mapping.ProcedureData:
+    """The mapping's view of a signed needling visit (needling entries and adverse events prefetched)."""
+    return mapping.ProcedureData(
+        id=str(v.pk),
+        patient_id=str(v.patient_id),
+        episode_id=str(v.episode_id),
+        icd10_code=v.episode.icd10_code,
+        icd10_label=_icd10_label(v.episode.condition, v.episode.icd10_code),
+        performed_at=v.started_at,
+        clinician=_who(v.signed_by or v.clinician),
+        cpt_code=v.cpt_code,
+        sites=tuple(_site(e) for e in sorted(v.needling_entries.all(), key=lambda e: (e.position, e.pk))),
+        needles_opened=v.needles_opened,
+        needles_inserted=v.needles_inserted,
+        needles_removed=v.needles_removed,
+        needles_in_sharps=v.needles_in_sharps,
+        signed_at=v.signed_at,
+        complications=tuple((a.event_type, a.type_label) for a in sorted(v.adverse_events.all(), key=lambda a: a.pk)),
+    )
+
+
+def _instrument_name(code: str) -> tuple[str, str | None]:
+    try:
+        found = instrument(code)
+    except ScoringError:
+        return code, None
+    return found.name, found.loinc
+
+
+def score_data(o: Observation, procedure_ids: set[int]) -> mapping.ScoreData:
+    """The mapping's view of a questionnaire score or pain rating."""
+    name, loinc = _instrument_name(o.instrument)
+    return mapping.ScoreData(
+        id=f"outcome-{o.pk}",
+        patient_id=str(o.patient_id),
+        episode_id=str(o.episode_id),
+        instrument=o.instrument,
+        instrument_name=name,
+        value=o.value,
+        unit=o.unit,
+        observed_at=o.observed_at,
+        loinc=loinc,
+        source=o.source,
+        recorded_by=_who(o.recorded_by) or None,
+        procedure_id=str(o.visit_id) if o.visit_id in procedure_ids else None,
+        subscales=dict(o.subscales or {}),
+    )
+
+
+def visit_pain_data(v: Visit, which: str, procedure_ids: set[int]) -> mapping.ScoreData:
+    """The mapping's view of a signed visit's pain rating before or after treatment (``which``)."""
+    name, loinc = _instrument_name("NPRS")
+    return mapping.ScoreData(
+        id=f"visit-{v.pk}-pain-{which}",
+        patient_id=str(v.patient_id),
+        episode_id=str(v.episode_id),
+        instrument="NPRS",
+        instrument_name=name,
+        value=float(v.pain_before if which == "before" else v.pain_after),  # type: ignore[arg-type]
+        unit="points",
+        observed_at=v.started_at,
+        loinc=loinc,
+        source="patient",
+        recorded_by=_who(v.clinician),
+        procedure_id=str(v.pk) if v.pk in procedure_ids else None,
+        label=f"Pain {which} treatment at the visit",
+    )
+
+
+def rom_data(r: RomMeasurement) -> mapping.RomData:
+    """The mapping's view of a range-of-motion measurement."""
+    from needlepoint.outcomes.rom import movements
+
+    movement = next((m for m in movements() if m.joint == r.joint and m.movement == r.movement), None)
+    return mapping.RomData(
+        id=f"rom-{r.pk}",
+        patient_id=str(r.patient_id),
+        episode_id=str(r.episode_id),
+        joint=r.joint,
+        joint_label=r.joint.replace("_", " ").capitalize(),
+        movement=r.movement,
+        movement_label=movement.label if movement else r.movement.replace("_", " "),
+        side=r.side,
+        degrees=r.degrees,
+        method=r.method,
+        method_label=r.get_method_display(),
+        observed_at=r.observed_at,
+        recorded_by=_who(r.recorded_by),
+        normal_degrees=r.normal_degrees,
+        percent_of_normal=r.percent_of_normal,
+    )
+
+
+def adverse_event_data(a: AdverseEvent, procedure_ids: set[int]) -> mapping.AdverseEventData:
+    """The mapping's view of an adverse event; its suspect is the visit's Procedure when one is exported."""
+    grade = next((s for s in severities() if s.code == a.severity), None)
+    return mapping.AdverseEventData(
+        id=str(a.pk),
+        patient_id=str(a.patient_id),
+        event_type=a.event_type,
+        type_label=a.type_label,
+        severity=a.severity,
+        severity_label=a.severity_label,
+        fhir_severity=grade.fhir_severity if grade else "moderate",
+        serious=bool(grade and grade.serious),
+        onset_at=a.onset_at,
+        recorded_at=a.recorded_at,
+        recorder=_who(a.recorded_by),
+        outcome=a.outcome,
+        description=a.description,
+        procedure_id=str(a.visit_id) if a.visit_id in procedure_ids else None,
+        needles_unaccounted=a.needles_unaccounted,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- querysets
+
+
+def _needled_signed_visits(queryset: QuerySet[Visit]) -> QuerySet[Visit]:
+    """Signed visits with at least one needling entry: the visits exported as Procedures."""
+    has_needling = Exists(NeedlingEntry.objects.filter(visit_id=OuterRef("pk")))
+    return queryset.filter(has_needling, signed_at__isnull=False)
+
+
+def _procedure_ids(membership: Membership, patient_id: int) -> set[int]:
+    visits = scoped(membership, Visit.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+    return set(_needled_signed_visits(visits).values_list("pk", flat=True))
+
+
+def _conditions(membership: Membership, patient_id: int) -> list[Json]:
+    rows = scoped(membership, Episode.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+    rows = rows.select_related("opened_by__user").order_by("opened_at", "pk")
+    return [mapping.condition_resource(episode_data(e)) for e in rows]
+
+
+def _consents(membership: Membership, patient_id: int) -> list[Json]:
+    rows = scoped(membership, Consent.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+    rows = rows.select_related("text", "clinic", "patient", "recorded_by__user").order_by("signed_at", "pk")
+    return [mapping.consent_resource(consent_data(c)) for c in rows]
+
+
+def _procedure_queryset(membership: Membership) -> QuerySet[Visit]:
+    visits = scoped(membership, Visit.objects.all(), Capability.VIEW_CLINICAL)
+    return (
+        _needled_signed_visits(visits)
+        .select_related("episode", "clinician__user", "signed_by__user")
+        .prefetch_related("needling_entries", "adverse_events")
+    )
+
+
+def _procedures(membership: Membership, patient_id: int) -> list[Json]:
+    rows = _procedure_queryset(membership).filter(patient_id=patient_id).order_by("started_at", "pk")
+    return [mapping.procedure_resource(procedure_data(v)) for v in rows]
+
+
+def _observations(membership: Membership, patient_id: int) -> list[Json]:
+    procedure_ids = _procedure_ids(membership, patient_id)
+    scores = scoped(membership, Observation.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+    roms = scoped(membership, RomMeasurement.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+    visits = scoped(membership, Visit.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+    found: list[tuple[object, Json]] = []
+    for o in scores.select_related("recorded_by__user"):
+        found.append((o.observed_at, mapping.score_observation(score_data(o, procedure_ids))))
+    for r in roms.select_related("recorded_by__user"):
+        found.append((r.observed_at, mapping.rom_observation(rom_data(r))))
+    for v in visits.filter(signed_at__isnull=False).select_related("clinician__user"):
+        for which in ("before", "after"):
+            if getattr(v, f"pain_{which}") is not None:
+                found.append((v.started_at, mapping.score_observation(visit_pain_data(v, which, procedure_ids))))
+    found.sort(key=lambda pair: (pair[0], pair[1]["id"]))
+    return [resource for _, resource in found]
+
+
+def _adverse_events(membership: Membership, patient_id: int) -> list[Json]:
+    procedure_ids = _procedure_ids(membership, patient_id)
+    rows = scoped(membership, AdverseEvent.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+    rows = rows.select_related("recorded_by__user").order_by("onset_at", "pk")
+    return [mapping.adverse_event_resource(adverse_event_data(a, procedure_ids)) for a in rows]
+
+
+_LISTS: dict[str, Callable[[Membership, int], list[Json]]] = {
+    "Condition": _conditions,
+    "Consent": _consents,
+    "Procedure": _procedures,
+    "Observation": _observations,
+    "AdverseEvent": _adverse_events,
+}
+
+
+# ---------------------------------------------------------------------------------------------- public reads
+
+
+def patient_resource(membership: Membership, patient_id: int | str) -> Json:
+    """GET Patient/{id}: the patient of the membership's clinic (read-audited), 404 for anyone else's."""
+    patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS)
+    return mapping.patient_resource(patient_data(patient))
+
+
+def search_by_patient(membership: Membership, resource_type: str, patient_id: int | str) -> list[Json]:
+    """GET {type}?patient={id}: the patient's resources of one clinical type, recorded as one search."""
+    require(membership, Capability.VIEW_CLINICAL)
+    patient = get_patient(membership, patient_id, Capability.VIEW_CLINICAL)
+    found = _LISTS[resource_type](membership, patient.pk)
+    audit.record(
+        "search",
+        summary=f"FHIR {resource_type}?patient={patient.pk}: {len(found)} returned",
+        patient_id=patient.pk,
+        clinic_id=patient.clinic_id,
+        object_type=f"fhir.{resource_type}",
+    )
+    return found
+
+
+def everything(membership: Membership, patient_id: int | str) -> list[Json]:
+    """Patient/{id}/$everything: the Patient, then every clinical resource the role may read."""
+    patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS)
+    found = [mapping.patient_resource(patient_data(patient))]
+    if membership.can(Capability.VIEW_CLINICAL):
+        for resource_type in CLINICAL_TYPES:
+            found += _LISTS[resource_type](membership, patient.pk)
+    audit.record(
+        "export",
+        patient,
+        summary=f"FHIR Patient/$everything: {len(found)} resources",
+        object_type="fhir.Patient.everything",
+    )
+    return found
+
+
+def read(membership: Membership, resource_type: str, resource_id: str) -> Json:
+    """GET {type}/{id} of any supported type, through ``get_patient``/``get_record`` (read-audited)."""
+    if resource_type == "Patient":
+        return patient_resource(membership, resource_id)
+    require(membership, Capability.VIEW_CLINICAL)
+    if resource_type == "Condition":
+        episode = get_record(membership, Episode.objects.select_related("opened_by__user"), resource_id)
+        return mapping.condition_resource(episode_data(episode))
+    if resource_type == "Consent":
+        related = Consent.objects.select_related("text", "clinic", "patient", "recorded_by__user")
+        return mapping.consent_resource(consent_data(get_record(membership, related, resource_id)))
+    if resource_type == "Procedure":
+        visit = get_record(membership, _procedure_queryset(membership), resource_id)
+        return mapping.procedure_resource(procedure_data(visit))
+    if resource_type == "AdverseEvent":
+        event = get_record(membership, AdverseEvent.objects.select_related("recorded_by__user"), resource_id)
+        return mapping.adverse_event_resource(adverse_event_data(event, _procedure_ids(membership, event.patient_id)))
+    if resource_type == "Observation":
+        return _read_observation(membership, resource_id)
+    raise Http404("Not found")
+
+
+def _read_observation(membership: Membership, resource_id: str) -> Json:
+    pain = _VISIT_PAIN_ID.match(resource_id)
+    if pain:
+        visit = get_record(membership, Visit.objects.filter(signed_at__isnull=False), pain.group(1))
+        which = pain.group(2)
+        if getattr(visit, f"pain_{which}") is None:
+            raise Http404("Not found")
+        return mapping.score_observation(visit_pain_data(visit, which, _procedure_ids(membership, visit.patient_id)))
+    prefixed = _PREFIXED_ID.match(resource_id)
+    if prefixed is None:
+        raise Http404("Not found")
+    kind, pk = prefixed.groups()
+    if kind == "rom":
+        return mapping.rom_observation(rom_data(get_record(membership, RomMeasurement.objects.all(), pk)))
+    score = get_record(membership, Observation.objects.select_related("recorded_by__user"), pk)
+    return mapping.score_observation(score_data(score, _procedure_ids(membership, score.patient_id)))

@@ -1,0 +1,253 @@
+"""The FHIR R4 endpoints under /fhir/R4/: metadata, reads, searches, Patient/$everything, transaction import.
+
+Authentication is the API's: a personal API token (``Authorization: Bearer np_...``, the same ``TokenAuth`` as
+/api/v1/) or the signed-in session (CSRF-checked for POST). Requests and responses are
+``application/fhir+json`` (``application/json`` is accepted too); every error is an OperationOutcome.
+All reads go through ``needlepoint.fhir.records``, which fetches through the access helper and audits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from importlib import metadata
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from needlepoint.accounts import audit
+from needlepoint.accounts.access import patients_for
+from needlepoint.accounts.models import Membership
+from needlepoint.api import TokenAuth
+from needlepoint.fhir import codes, importer, mapping, records
+from needlepoint.fhir.incoming import BundleRejected
+from needlepoint.fhir.mapping import Issue, Json
+from needlepoint.patients.models import normalise_name
+from needlepoint.patients.search import starts_with
+
+FHIR_JSON = "application/fhir+json"
+JSON_TYPES = (FHIR_JSON, "application/json")
+ACCEPTABLE = (*JSON_TYPES, "application/*", "*/*")
+FORMAT_VALUES = ("json", *JSON_TYPES)
+PATIENT_SEARCH_LIMIT = 100
+
+View = Callable[..., HttpResponse]
+
+
+def fhir_response(body: Json, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    """A FHIR JSON response."""
+    return JsonResponse(
+        body,
+        status=status,
+        content_type=f"{FHIR_JSON}; charset=utf-8",
+        json_dumps_params={"ensure_ascii": False},
+        headers=headers,
+    )
+
+
+def outcome_response(status: int, code: str, diagnostics: str, headers: dict[str, str] | None = None) -> HttpResponse:
+    """An error response: an OperationOutcome with one error issue."""
+    return fhir_response(mapping.operation_outcome([Issue("error", code, diagnostics)]), status, headers)
+
+
+def _validation_issues(exc: ValidationError) -> list[Issue]:
+    if hasattr(exc, "error_dict"):
+        return [
+            Issue("error", "invalid", f"{field}: {' '.join(str(m) for e in errors for m in e.messages)}")
+            for field, errors in exc.error_dict.items()
+        ]
+    return [Issue("error", "invalid", message) for message in exc.messages]
+
+
+def _negotiation_problem(request: HttpRequest) -> HttpResponse | None:
+    wanted = request.GET.get("_format")
+    if wanted is not None and wanted not in FORMAT_VALUES:
+        return outcome_response(406, "not-supported", f"_format={wanted} is not supported; this server speaks JSON.")
+    accept = request.headers.get("Accept", "")
+    if wanted is None and accept:
+        offered = [part.split(";")[0].strip() for part in accept.split(",")]
+        if not any(kind in ACCEPTABLE for kind in offered):
+            return outcome_response(406, "not-supported", f"Cannot answer in {accept}; ask for {FHIR_JSON}.")
+    return None
+
+
+def _authenticate(request: HttpRequest) -> tuple[Membership | None, bool, HttpResponse | None]:
+    """(membership, by session, refusal): the token's membership, else the session's."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        user = TokenAuth().authenticate(request, token.strip()) if scheme.lower() == "bearer" and token else None
+        if user is None:
+            return None, False, _unauthenticated("The API token is not valid (revoked, or not a token).")
+        return request.membership, False, None  # type: ignore[attr-defined]
+    if request.user.is_authenticated:
+        membership = getattr(request, "membership", None)
+        if membership is None:
+            return None, True, outcome_response(403, "forbidden", "You are not a member of any clinic.")
+        return membership, True, None
+    return None, False, _unauthenticated("Authenticate with an API token: Authorization: Bearer <token>.")
+
+
+def _unauthenticated(message: str) -> HttpResponse:
+    return outcome_response(401, "login", message, headers={"WWW-Authenticate": 'Bearer realm="needlepoint"'})
+
+
+def fhir_endpoint(*methods: str, public: bool = False) -> Callable[[View], View]:
+    """Wrap a FHIR view: method check, content negotiation, authentication, errors as OperationOutcome."""
+
+    def decorator(view: View) -> View:
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                allowed = ", ".join(methods)
+                return outcome_response(405, "not-supported", f"{request.method} is not supported here; use {allowed}.")
+            refusal = _negotiation_problem(request)
+            if refusal is not None:
+                return refusal
+            membership = None
+            if not public:
+                membership, by_session, refusal = _authenticate(request)
+                if refusal is not None:
+                    return refusal
+                if by_session and request.method == "POST":
+                    csrf_refusal = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})
+                    if csrf_refusal is not None:
+                        return outcome_response(
+                            403, "forbidden", "CSRF check failed; send the CSRF token with the session."
+                        )
+            try:
+                return view(request, membership, *args, **kwargs)
+            except Http404:
+                return outcome_response(404, "not-found", "No such resource in your clinic.")
+            except PermissionDenied as exc:
+                return outcome_response(403, "forbidden", str(exc) or "Your role does not allow this.")
+            except BundleRejected as exc:
+                return fhir_response(mapping.operation_outcome(exc.issues), exc.status)
+            except ValidationError as exc:
+                return fhir_response(mapping.operation_outcome(_validation_issues(exc)), 400)
+            except RequestDataTooBig:
+                return outcome_response(413, "too-costly", "The request body is too large.")
+
+        return wrapper
+
+    return decorator
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/fhir/R4")
+
+
+def _searchset(request: HttpRequest, resources: list[Json]) -> HttpResponse:
+    return fhir_response(mapping.searchset(_base_url(request), request.build_absolute_uri(), resources))
+
+
+def _check_params(request: HttpRequest, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(request.GET) - set(allowed) - {"_format"})
+    if unknown:
+        raise ValidationError(
+            f"Unsupported search parameter(s): {', '.join(unknown)}. Supported: {', '.join(allowed)}."
+        )
+
+
+# ---------------------------------------------------------------------------------------------- endpoints
+
+
+@fhir_endpoint("GET", public=True)
+def capability(request: HttpRequest, membership: Membership | None) -> HttpResponse:
+    """GET metadata: the CapabilityStatement."""
+    try:
+        version = metadata.version("needlepoint")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return fhir_response(mapping.capability_statement(_base_url(request), version, timezone.now()))
+
+
+@fhir_endpoint("GET")
+def read(request: HttpRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
+    """GET {type}/{id}."""
+    resource = records.read(membership, resource_type, resource_id)
+    headers = {}
+    version = resource.get("meta", {}).get("versionId")
+    if version:
+        headers["ETag"] = f'W/"{version}"'
+    return fhir_response(resource, headers=headers)
+
+
+@fhir_endpoint("GET")
+def search(request: HttpRequest, membership: Membership, resource_type: str) -> HttpResponse:
+    """GET {type}?patient={id} for clinical types; GET Patient?identifier=|name=|_id= for patients."""
+    _check_params(request, mapping.SEARCHABLE[resource_type])
+    if resource_type == "Patient":
+        return _searchset(request, _search_patients(request, membership))
+    patient = request.GET.get("patient", "").strip()
+    if not patient:
+        raise ValidationError(f"Search {resource_type} by patient: {resource_type}?patient=<id>.")
+    patient_id = patient.removeprefix("Patient/")
+    return _searchset(request, records.search_by_patient(membership, resource_type, patient_id))
+
+
+def _search_patients(request: HttpRequest, membership: Membership) -> list[Json]:
+    identifier = request.GET.get("identifier")
+    name = request.GET.get("name")
+    wanted_id = request.GET.get("_id")
+    if identifier is None and name is None and wanted_id is None:
+        raise ValidationError("Search patients by identifier (system|MRN), name or _id.")
+    patients = patients_for(membership).select_related("clinic")
+    if wanted_id is not None:
+        patients = patients.filter(pk=int(wanted_id)) if wanted_id.isdigit() else patients.none()
+    if identifier is not None:
+        system, bar, value = identifier.rpartition("|")
+        if bar and system and system != codes.mrn_system(membership.clinic.slug):
+            patients = patients.none()
+        patients = patients.filter(mrn=value.strip().upper())
+    if name is not None:
+        typed = normalise_name(name)
+        matching: set[int] = set()
+        for column in ("search_name", "search_given_first") if typed else ():
+            query = patients.filter(starts_with(column, typed)).values_list("pk", flat=True)
+            matching |= set(query[:PATIENT_SEARCH_LIMIT])
+        patients = patients.filter(pk__in=matching)
+    found = list(patients.order_by("search_name", "pk")[:PATIENT_SEARCH_LIMIT])
+    audit.record("search", summary=f"FHIR Patient search: {len(found)} returned", object_type="fhir.Patient")
+    return [mapping.patient_resource(records.patient_data(p)) for p in found]
+
+
+@fhir_endpoint("GET")
+def everything(request: HttpRequest, membership: Membership, resource_id: str) -> HttpResponse:
+    """GET Patient/{id}/$everything: a searchset of everything of the patient the role may read."""
+    return _searchset(request, records.everything(membership, resource_id))
+
+
+@fhir_endpoint("POST")
+def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """POST a transaction Bundle: import its Patient and 0-10 pain Observations (all or nothing).
+
+    Query parameters ``condition``, ``icd10`` and ``side`` choose the new episode's condition (default other,
+    M79.10, central). Answers 201 with an OperationOutcome listing what was created and what was ignored,
+    and a Location header naming the new Patient.
+    """
+    if request.content_type not in JSON_TYPES:
+        return outcome_response(415, "not-supported", f"Send the Bundle as {FHIR_JSON}.")
+    try:
+        bundle = json.loads(request.body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return outcome_response(400, "structure", f"The body is not valid JSON: {exc}.")
+    default = importer.DEFAULT_CONDITION
+    condition = (
+        request.GET.get("condition", default[0]),
+        request.GET.get("icd10", default[1]),
+        request.GET.get("side", default[2]),
+    )
+    result = importer.import_bundle(membership, bundle, condition=condition)
+    issues = [*result.created, *result.plan.notes, *result.plan.ignored]
+    return fhir_response(
+        mapping.operation_outcome(issues),
+        status=201,
+        headers={"Location": f"{_base_url(request)}/Patient/{result.patient.pk}"},
+    )
