@@ -300,7 +300,7 @@ def _observations(membership: Membership, patient_id: int) -> list[Json]:
         for which in ("before", "after"):
             if getattr(v, f"pain_{which}") is not None:
                 found.append((v.started_at, mapping.score_observation(visit_pain_data(v, which, procedure_ids))))
-    found.sort(key=lambda pair: (pair[0], pair[1]["id"]))
+    found.sort(key=lambda pair: pair[0])  # stable: a visit's pain before stays ahead of its pain after
     return [resource for _, resource in found]
 
 

@@ -1,0 +1,118 @@
+"""Fixtures of the FHIR tests: the shared R4 reference data (read by path), the structural validator, and a
+patient with a full record made through the real actions (no mocks, a real database)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from needlepoint.accounts.actions import create_api_token
+from needlepoint.fhir.validator import Validator
+from needlepoint.outcomes import actions as outcome_actions
+from needlepoint.outcomes.scoring import instrument
+from needlepoint.patients import actions as patient_actions
+from needlepoint.patients.consent import current_consent_text
+from needlepoint.patients.models import Consent, Episode, Patient
+from needlepoint.visits import actions as visit_actions
+from needlepoint.visits.models import AdverseEvent, Visit
+from tests.visits.visit_helpers import open_neck_episode, signed_visit
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+EXAMPLES = SHARED / "fhir-r4-examples"
+DEFINITIONS = EXAMPLES / "structuredefinitions-r4"
+SYNTHEA = SHARED / "synthea"
+
+
+def shared_or_skip(path: Path) -> Path:
+    """A path of the shared reference data; the test is skipped, saying why, when it is not there."""
+    if not path.exists():
+        pytest.skip(f"shared FHIR reference data not found at {path}")
+    return path
+
+
+def example(name: str) -> dict[str, Any]:
+    """One official R4 example resource, e.g. ``Patient-example``."""
+    return json.loads((shared_or_skip(EXAMPLES) / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def synthea_files() -> list[Path]:
+    """The Synthea transaction bundles, or an empty list when the shared data is missing."""
+    return sorted(SYNTHEA.glob("*_*.json")) if SYNTHEA.exists() else []
+
+
+@pytest.fixture(scope="session")
+def validator() -> Validator:
+    return Validator(shared_or_skip(DEFINITIONS))
+
+
+def token_client(membership) -> Client:  # type: ignore[no-untyped-def]
+    """A client that authenticates with a new personal API token of ``membership``."""
+    _, raw = create_api_token(membership, "fhir test")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+@dataclass
+class Record:
+    """A patient's record covering every resource type the FHIR endpoints show."""
+
+    patient: Patient
+    neck: Episode  # open, right side
+    back: Episode  # discharged, goals met
+    visit: Visit  # signed, three muscles needled, pain 6 -> 3
+    event: AdverseEvent
+    withdrawn: Consent
+    current: Consent
+
+
+@pytest.fixture
+def record(clinician, cleared_patient) -> Record:  # type: ignore[no-untyped-def]
+    patient = cleared_patient
+    neck = open_neck_episode(clinician, patient)
+    visit = visit_actions.start_visit(
+        clinician, neck, {"started_at": timezone.now() - timedelta(minutes=30), "pain_before": 6, "pain_after": 3}
+    )
+    visit = signed_visit(clinician, visit)
+    event = visit_actions.record_adverse_event(
+        clinician,
+        visit.pk,
+        {
+            "event_type": "bruising",
+            "severity": "mild",
+            "description": "Small bruise over infraspinatus",
+            "onset_at": timezone.now() - timedelta(minutes=5),
+            "action_taken": "Pressure applied for one minute",
+            "outcome": "resolved",
+            "follow_up_due": None,
+        },
+    )
+    outcome_actions.record_pain(clinician, neck, 5, time_point="baseline")
+    ndi = instrument("NDI")
+    outcome_actions.record_questionnaire(clinician, neck, "NDI", {i.id: 1 for i in ndi.items}, time_point="baseline")
+    outcome_actions.record_rom(
+        clinician,
+        neck,
+        joint="cervical_spine",
+        movement="rotation",
+        side="left",
+        degrees=55,
+        method="crom",
+        time_point="baseline",
+    )
+    back = patient_actions.open_episode(
+        clinician,
+        patient,
+        {"condition": "low_back_pain", "icd10_code": "M54.50", "side": "central", "onset_date": neck.onset_date},
+    )
+    back = patient_actions.discharge_episode(clinician, back, timezone.localdate(), "goals_met")
+    withdrawn = Consent.objects.get(patient=patient)
+    withdrawn = patient_actions.withdraw_consent(clinician, withdrawn, "Wants to think it over")
+    text = current_consent_text(patient.clinic)
+    current = patient_actions.record_consent(clinician, patient, patient.full_name, text.version)
+    return Record(patient, neck, back, visit, event, withdrawn, current)
