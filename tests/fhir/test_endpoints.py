@@ -55,7 +55,14 @@ def test_everything_holds_the_whole_record_for_a_clinician(clinician, record: Re
     assert bundle["type"] == "searchset"
     assert bundle["total"] == len(bundle["entry"]) == 12
     assert ids(bundle)[0] == ("Patient", str(record.patient.pk))
-    assert {t for t, _ in ids(bundle)} == {"Patient", "Condition", "Consent", "Procedure", "Observation", "AdverseEvent"}
+    assert {t for t, _ in ids(bundle)} == {
+        "Patient",
+        "Condition",
+        "Consent",
+        "Procedure",
+        "Observation",
+        "AdverseEvent",
+    }
     assert bundle["entry"][0]["fullUrl"] == f"http://testserver/fhir/R4/Patient/{record.patient.pk}"
     assert validator.errors(bundle) == []
 

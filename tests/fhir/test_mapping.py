@@ -31,7 +31,9 @@ def test_every_resource_of_a_full_record_is_structurally_valid(clinician, record
         assert validator.errors(resource) == [], f"{resource['resourceType']}/{resource['id']}:\n" + describe(
             validator.validate(resource)
         )
-    bundle = mapping.searchset("http://testserver/fhir/R4", "http://testserver/fhir/R4/Patient/1/$everything", everything)
+    bundle = mapping.searchset(
+        "http://testserver/fhir/R4", "http://testserver/fhir/R4/Patient/1/$everything", everything
+    )
     assert validator.validate(bundle) == []
 
 
@@ -89,7 +91,9 @@ def test_a_discharged_episode_is_resolved_with_the_discharge_date_as_abatement(c
     assert {"text": "Discharged: Goals met"} in condition["note"]
 
 
-@pytest.mark.parametrize(("reason", "status"), [("goals_met", "resolved"), ("plateau", "inactive"), ("referred_on", "inactive")])
+@pytest.mark.parametrize(
+    ("reason", "status"), [("goals_met", "resolved"), ("plateau", "inactive"), ("referred_on", "inactive")]
+)
 def test_discharge_reasons_give_a_status_that_r4_allows_with_an_abatement(reason: str, status: str) -> None:
     episode = mapping.EpisodeData(
         id="1",
@@ -146,7 +150,9 @@ def test_a_signed_needling_visit_is_a_procedure(clinician, record: Record) -> No
     notes = [n["text"] for n in procedure["note"]]
     assert notes[0].startswith("Needles: 6 opened, 6 inserted, 6 removed, 6 in the sharps container.")
     assert "nothing was injected" in notes[0]
-    assert any("Infraspinatus (right) TP1: 2 needle(s) 0.25 × 30 mm" in n and "twitch response: single" in n for n in notes)
+    assert any(
+        "Infraspinatus (right) TP1: 2 needle(s) 0.25 × 30 mm" in n and "twitch response: single" in n for n in notes
+    )
     assert procedure["performedDateTime"] == mapping.fhir_datetime(record.visit.started_at)
     assert procedure["performer"][0]["actor"]["display"].startswith("Alice")
     assert codings(procedure["complication"][0], codes.local_system("adverse-event-type")) == ["bruising"]

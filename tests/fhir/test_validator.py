@@ -151,9 +151,13 @@ def test_a_broken_example_is_caught(validator: Validator, name: str, change, whe
 def test_r4_allows_a_procedure_as_adverse_event_suspect(validator: Validator) -> None:
     """clinical.md §F.4 asked to check this against R4 4.0.1: the StructureDefinition lists Procedure."""
     definitions = StructureDefinitions(shared_or_skip(DEFINITIONS))
-    instance = next(e for e in definitions.children("AdverseEvent", "AdverseEvent.suspectEntity") if e.name == "instance")
+    instance = next(
+        e for e in definitions.children("AdverseEvent", "AdverseEvent.suspectEntity") if e.name == "instance"
+    )
     assert "Procedure" in instance.targets
-    event = broken("AdverseEvent-example", lambda r: r.update(suspectEntity=[{"instance": {"reference": "Procedure/9"}}]))
+    event = broken(
+        "AdverseEvent-example", lambda r: r.update(suspectEntity=[{"instance": {"reference": "Procedure/9"}}])
+    )
     assert validator.errors(event) == []
 
 

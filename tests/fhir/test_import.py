@@ -1,0 +1,266 @@
+"""POST of a transaction Bundle: Synthea patients and their pain ratings in, all or nothing."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from needlepoint.accounts.models import AuditEntry
+from needlepoint.fhir import codes
+from needlepoint.fhir.incoming import BundleRejected, plan_import, whole_rating
+from needlepoint.outcomes.models import Observation
+from needlepoint.patients.models import Episode, Patient
+from tests.conftest import client_for
+from tests.fhir.conftest import SYNTHEA, shared_or_skip, synthea_files, token_client
+from tests.fhir.test_endpoints import needs_public_prefix
+
+pytestmark = pytest.mark.django_db
+URL = "/fhir/R4/"
+WILLY = "Willy_Koepp_ebbb96ce-c538-4ac4-ad6a-7c709ef6639c.json"
+
+
+def load(name: str = WILLY) -> dict[str, Any]:
+    return json.loads((shared_or_skip(SYNTHEA) / name).read_text(encoding="utf-8"))
+
+
+def post(client: Client, bundle: Any, query: str = "", content_type: str = "application/fhir+json"):  # type: ignore[no-untyped-def]
+    body = bundle if isinstance(bundle, str) else json.dumps(bundle)
+    return client.post(URL + query, body, content_type=content_type, HTTP_ACCEPT="application/fhir+json")
+
+
+def pain_entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and any(c.get("code") == "72514-3" for c in e["resource"]["code"]["coding"])
+    ]
+
+
+def counts() -> tuple[int, ...]:
+    created = AuditEntry.objects.filter(action__in=["create", "update"]).count()
+    return Patient.objects.count(), Episode.objects.count(), Observation.objects.count(), created
+
+
+def test_a_synthea_bundle_round_trips(clinician, validator) -> None:  # type: ignore[no-untyped-def]
+    bundle = load()
+    source_patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    source_pain = pain_entries(bundle)
+    client = client_for(clinician)
+
+    response = post(client, bundle)
+
+    assert response.status_code == 201, response.content
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    patient = Patient.objects.get()
+    assert response["Location"] == f"http://testserver/fhir/R4/Patient/{patient.pk}"
+    messages = [i["diagnostics"] for i in outcome["issue"]]
+    assert f"Created Patient/{patient.pk} (MRN {patient.mrn})." in messages
+    created_obs = [m for m in messages if m.startswith("Created Observation/")]
+    assert len(created_obs) == len(source_pain) == 4
+    ignored = [i for i in outcome["issue"] if i["severity"] == "warning"]
+    assert len(ignored) == len(bundle["entry"]) - 1 - len(source_pain)
+    assert any(i["diagnostics"].startswith("Claim ignored") for i in ignored)
+    assert any("not a 0-10 pain rating" in i["diagnostics"] for i in ignored)  # other Observations
+    rounded = [m for m in messages if "rounded half up" in m]
+    assert len(rounded) == 4
+
+    everything = client.get(f"/fhir/R4/Patient/{patient.pk}/$everything").json()
+    resources = [e["resource"] for e in everything["entry"]]
+    for resource in resources:
+        assert validator.errors(resource) == []
+    exported = resources[0]
+    assert exported["name"][0]["family"] == source_patient["name"][0]["family"] == "Koepp"
+    assert exported["name"][0]["given"] == source_patient["name"][0]["given"]
+    assert exported["birthDate"] == source_patient["birthDate"]
+    assert exported["gender"] == source_patient["gender"]
+    assert exported["telecom"] == [{"system": "phone", "value": source_patient["telecom"][0]["value"]}]
+    assert exported["address"][0]["text"].startswith(source_patient["address"][0]["line"][0])
+
+    [condition] = [r for r in resources if r["resourceType"] == "Condition"]
+    assert [c["code"] for c in condition["code"]["coding"]] == ["M79.10", "other"]
+    first = min(e["resource"]["effectiveDateTime"] for e in source_pain)
+    assert condition["onsetDateTime"] == first[:10]
+
+    pain = [r for r in resources if r["resourceType"] == "Observation"]
+    sent = sorted((e["resource"]["effectiveDateTime"], e["resource"]["valueQuantity"]["value"]) for e in source_pain)
+    got = sorted((o["effectiveDateTime"], o["valueQuantity"]["value"]) for o in pain)
+    assert got == [(when, whole_rating(value)) for when, value in sent]
+    assert all([c["code"] for c in o["code"]["coding"]][0] == codes.PAIN_LOINC for o in pain)
+    assert all(o["performer"] == [{"reference": f"Patient/{patient.pk}"}] for o in pain)  # patient-reported
+    stored = Observation.objects.order_by("observed_at")
+    assert [o.time_point for o in stored] == ["baseline", "reassessment", "reassessment", "reassessment"]
+
+
+@pytest.mark.parametrize("path", synthea_files(), ids=lambda p: p.name.split("_")[0])
+def test_every_synthea_bundle_imports(clinician, path: Path) -> None:  # type: ignore[no-untyped-def]
+    bundle = json.loads(path.read_text(encoding="utf-8"))
+    response = post(client_for(clinician), bundle)
+    assert response.status_code == 201, response.content
+    assert Observation.objects.filter(instrument="NPRS").count() == len(pain_entries(bundle)) >= 4
+    assert Episode.objects.get().onset_date <= Observation.objects.earliest("observed_at").observed_on
+
+
+def test_the_episode_condition_can_be_chosen(clinician) -> None:  # type: ignore[no-untyped-def]
+    response = post(client_for(clinician), load(), "?condition=neck_pain&icd10=M54.2&side=right")
+    assert response.status_code == 201, response.content
+    episode = Episode.objects.get()
+    assert (episode.condition, episode.icd10_code, episode.side) == ("neck_pain", "M54.2", "right")
+
+
+def test_an_import_again_is_refused_as_a_duplicate(clinician) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(clinician)
+    assert post(client, load()).status_code == 201
+    before = counts()
+    response = post(client, load())
+    assert response.status_code == 409
+    issue = response.json()["issue"][0]
+    assert issue["code"] == "duplicate"
+    assert "already has Willy Koepp" in issue["diagnostics"]
+    assert counts() == before
+
+
+def _set_pain(index: int, **change: Any):  # type: ignore[no-untyped-def]
+    def apply(bundle: dict[str, Any]) -> None:
+        pain_entries(bundle)[index]["resource"].update(change)
+
+    return apply
+
+
+def _future(bundle: dict[str, Any]) -> None:
+    later = (timezone.now() + timedelta(days=3)).isoformat(timespec="seconds")
+    pain_entries(bundle)[-1]["resource"]["effectiveDateTime"] = later
+
+
+def _two_patients(bundle: dict[str, Any]) -> None:
+    patient = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    bundle["entry"].append(copy.deepcopy(patient))
+
+
+def _other_subject(bundle: dict[str, Any]) -> None:
+    pain_entries(bundle)[1]["resource"]["subject"] = {"reference": "Patient/somebody-else"}
+
+
+def _no_birth_date(bundle: dict[str, Any]) -> None:
+    next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")["resource"].pop("birthDate")
+
+
+def _put_patient(bundle: dict[str, Any]) -> None:
+    patient = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    patient["request"] = {"method": "PUT", "url": "Patient/1"}
+
+
+BAD_BUNDLES = [
+    ("pain above 10", _set_pain(2, valueQuantity={"value": 11, "unit": "{score}"}), 400, "Pain 11 is outside 0-10."),
+    ("pain without a value", _set_pain(0, valueQuantity={"unit": "{score}"}), 400, "needs valueQuantity.value"),
+    ("pain in the wrong unit", _set_pain(0, valueQuantity={"value": 3, "code": "mm"}), 400, "not 'mm'"),
+    ("pain dated in the future", _future, 400, "dated in the future"),
+    ("pain without a date", _set_pain(1, effectiveDateTime="2014-05"), 400, "needs effectiveDateTime"),
+    ("pain without a time zone", _set_pain(1, effectiveDateTime="2014-05-27T10:00:00"), 400, "time zone"),
+    ("two patients", _two_patients, 400, "exactly one Patient; it has 2 Patients"),
+    ("pain about someone else", _other_subject, 400, "not about the bundle's Patient"),
+    ("patient without a birth date", _no_birth_date, 400, "full birth date"),
+    ("a PUT of the patient", _put_patient, 400, "must be POST"),
+    ("a batch, not a transaction", lambda b: b.update(type="batch"), 400, "Only transaction Bundles"),
+    ("no entries", lambda b: b.update(entry=[]), 400, "has no entries"),
+]
+
+
+@pytest.mark.parametrize(("change", "status", "words"), [b[1:] for b in BAD_BUNDLES], ids=[b[0] for b in BAD_BUNDLES])
+def test_a_bad_bundle_changes_nothing(clinician, change, status: int, words: str) -> None:  # type: ignore[no-untyped-def]
+    bundle = load()
+    change(bundle)
+    before = counts()
+    response = post(client_for(clinician), bundle)
+    assert response.status_code == status, response.content
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert any(words in i["diagnostics"] and i["severity"] == "error" for i in outcome["issue"]), outcome
+    assert counts() == before
+
+
+def test_a_refusal_by_an_action_after_the_patient_was_registered_rolls_everything_back(clinician) -> None:  # type: ignore[no-untyped-def]
+    before = counts()
+    # M54.2 is not a code of "other": open_episode refuses it after register_patient has run.
+    response = post(client_for(clinician), load(), "?icd10=M54.2")
+    assert response.status_code == 400
+    assert (
+        "icd10_code: Choose an ICD-10-CM code listed for this condition." in response.json()["issue"][0]["diagnostics"]
+    )
+    assert counts() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "words"),
+    [
+        ("{not json", "application/fhir+json", 400, "not valid JSON"),
+        ('{"resourceType": "Patient"}', "application/fhir+json", 400, "Post a Bundle"),
+        ("[]", "application/json", 400, "Post a Bundle"),
+        ('{"resourceType": "Bundle", "type": "transaction"}', "text/plain", 415, "Send the Bundle as"),
+    ],
+)
+def test_a_body_that_is_no_bundle_is_refused(clinician, body: str, content_type: str, status: int, words: str) -> None:  # type: ignore[no-untyped-def]
+    before = counts()
+    response = post(client_for(clinician), body, content_type=content_type)
+    assert response.status_code == status
+    assert words in response.json()["issue"][0]["diagnostics"]
+    assert counts() == before
+
+
+def test_front_desk_may_import_a_patient_but_not_pain_ratings(front_desk) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(front_desk)
+    before = counts()
+    assert post(client, load()).status_code == 403
+    assert counts() == before
+    patient_only = load()
+    patient_only["entry"] = [e for e in patient_only["entry"] if e["resource"]["resourceType"] == "Patient"]
+    assert post(client, patient_only).status_code == 201
+    assert (Patient.objects.count(), Episode.objects.count()) == (1, 0)
+
+
+def test_statuses_other_than_final_are_ignored_not_imported() -> None:
+    bundle = load()
+    entries = pain_entries(bundle)
+    entries[0]["resource"]["status"] = "entered-in-error"
+    plan = plan_import(bundle, timezone.now())
+    assert len(plan.readings) == len(entries) - 1
+    assert any("'entered-in-error' is not imported" in i.diagnostics for i in plan.ignored)
+
+
+def test_the_plan_lists_every_problem_at_once() -> None:
+    bundle = load()
+    _no_birth_date(bundle)
+    _set_pain(0, valueQuantity={"value": -1})(bundle)
+    with pytest.raises(BundleRejected) as refused:
+        plan_import(bundle, timezone.now())
+    messages = [i.diagnostics for i in refused.value.issues]
+    assert "The Patient needs a full birth date (YYYY-MM-DD)." in messages
+    assert "Pain -1 is outside 0-10." in messages
+
+
+@pytest.mark.parametrize(("value", "rating"), [(0.49, 0), (0.5, 1), (2.5, 3), (3.2992, 3), (9.5, 10), (10, 10)])
+def test_fractional_pain_is_rounded_half_up(value: float, rating: int) -> None:
+    assert whole_rating(value) == rating
+
+
+def test_a_reading_at_midnight_utc_from_a_date_only_value() -> None:
+    bundle = load()
+    pain_entries(bundle)[0]["resource"]["effectiveDateTime"] = "2013-02-26"
+    plan = plan_import(bundle, timezone.now())
+    assert plan.readings[0].at == datetime.fromisoformat("2013-02-26T00:00:00+00:00")
+
+
+@needs_public_prefix
+def test_a_token_imports_too(clinician) -> None:  # type: ignore[no-untyped-def]
+    response = post(token_client(clinician), load())
+    assert response.status_code == 201
+    entry = AuditEntry.objects.filter(object_type="fhir.Bundle").get()
+    assert entry.via == "api"
