@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEMO_PASSWORD = "needlepoint-demo"
+# Patients who get a full clinical history (assessments, visits, outcomes). A demo is for clicking through;
+# beyond this many, patients get intake records only, and `needlepoint synth` builds visit volume for analytics.
+FULL_HISTORY_PATIENTS = 3000
 DEMO_CLINIC_SLUG = "demo"
 
 
@@ -28,6 +31,7 @@ class DemoContext:
     clinic: Any = None
     memberships: dict[str, Any] = field(default_factory=dict)
     new_patient_ids: list[int] = field(default_factory=list)
+    history_patient_ids: list[int] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)
 
 

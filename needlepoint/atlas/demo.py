@@ -40,7 +40,7 @@ SIDES = {"left": ("-l",), "right": ("-r",), "bilateral": ("-l", "-r"), "central"
 
 def build(context: Any) -> None:
     """Add assessments and findings for the episodes of the patients just added."""
-    patient_ids = list(context.new_patient_ids)
+    patient_ids = list(context.history_patient_ids)
     if not patient_ids:
         return
     rng = random.Random(f"{context.seed}:atlas:{context.summary.get('patients_existing', 0)}")

@@ -59,7 +59,7 @@ ROM_BY_CONDITION = {
 
 def build(context: Any) -> None:
     """Add outcome observations, self-report links and ROM for the episodes of the patients just added."""
-    patient_ids = list(context.new_patient_ids)
+    patient_ids = list(context.history_patient_ids)
     if not patient_ids:
         return
     rng = random.Random(f"{context.seed}:outcomes:{context.summary.get('patients_existing', 0)}")

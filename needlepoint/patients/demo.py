@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership, User
+from needlepoint.demo import FULL_HISTORY_PATIENTS
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
@@ -311,6 +312,9 @@ def _add_patients(context: Any, clinic: Clinic, first_index: int, count: int) ->
     Patient.objects.bulk_create(patients, batch_size=BATCH)
     created = list(Patient.objects.filter(clinic=clinic, mrn__in=[p.mrn for p in patients]).order_by("pk"))
     context.new_patient_ids.extend(p.pk for p in created)
+    context.history_patient_ids.extend(
+        p.pk for position, p in enumerate(created) if first_index + position < FULL_HISTORY_PATIENTS
+    )
     _add_clinical_records(context, clinic, created, clinicians, today)
 
 

@@ -88,7 +88,7 @@ class _Patient:
 
 def build(context: Any) -> None:
     """Add visits for the patients the patients step just created (so extending the demo stays idempotent)."""
-    ids = list(context.new_patient_ids)
+    ids = list(context.history_patient_ids)
     if not ids:
         return
     pt, chiro = context.memberships["pt"], context.memberships["chiro"]

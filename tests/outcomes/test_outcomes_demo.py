@@ -58,6 +58,7 @@ def test_demo_answers_follow_the_pain_recorded_at_visits(clinician, lbp_episode)
         progress=lambda *_: None,
         clinic=lbp_episode.clinic,
         new_patient_ids=[lbp_episode.patient_id],
+        history_patient_ids=[lbp_episode.patient_id],
     )
     outcomes_demo.build(context)
     odi = {o.time_point: o for o in Observation.objects.filter(episode=lbp_episode, instrument="ODI")}
