@@ -8,8 +8,7 @@ that R4 binds the elements to (condition-clinical, consentscope, adverse-event-s
 Everything clinical.md marks unverified or does not name gets a local CodeSystem under ``LOCAL_BASE``:
 - dry needling itself: no SNOMED CT concept found (clinical.md §F.3), so CPT plus a local code;
 - questionnaire totals (NDI, ODI, HIT-6, PRTEE, ...): no LOINC codes found (§F.3);
-- muscles (the atlas ids), laterality, ROM movements and methods, adverse-event types and our
-  mild/significant/serious grades, and treated conditions.
+- muscles (the atlas ids), laterality, ROM movements and methods, adverse-event types, treated conditions.
 The CapabilityStatement lists these local systems so a receiver knows they are not standard terminology.
 """
 
@@ -57,10 +56,6 @@ LOCAL_SYSTEMS: dict[str, tuple[str, str]] = {
     "rom-method": ("CodeSystem/rom-method", "Goniometer, inclinometer, CROM device."),
     "joint": ("CodeSystem/joint", "Joints of the range-of-motion norms."),
     "adverse-event-type": ("CodeSystem/adverse-event-type", "Adverse events after dry needling (clinical.md §C.2)."),
-    "adverse-event-grade": (
-        "CodeSystem/adverse-event-grade",
-        "White et al.'s mild / significant / serious scheme (clinical.md §C.1).",
-    ),
     "condition": ("CodeSystem/condition", "The treated conditions an episode of care is opened for."),
 }
 EXTENSIONS: dict[str, tuple[str, str]] = {

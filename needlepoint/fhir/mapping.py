@@ -14,9 +14,9 @@ the functions here decide the FHIR shape. Mapping decisions, each made once here
   in notes; complications name the visit's adverse events, which point back at the Procedure.
 - Observation: 0-10 pain as LOINC 72514-3 valueQuantity {score}; other questionnaire totals with local codes;
   ROM in degrees with bodySite (joint and side) and method.
-- AdverseEvent: actuality actual; severity mild/moderate/severe from mild/significant/serious (our local grade
-  kept beside it); suspectEntity.instance = the visit's Procedure (R4 4.0.1 allows Procedure there: see the
-  StructureDefinition's targetProfile list).
+- AdverseEvent: actuality actual; severity mild/moderate/severe from mild/significant/serious (our grade as
+  its text: R4's binding is required); suspectEntity.instance = the visit's Procedure (R4 4.0.1 allows
+  Procedure there: see the StructureDefinition's targetProfile list).
 """
 
 from __future__ import annotations
@@ -548,11 +548,8 @@ def adverse_event_resource(a: AdverseEventData) -> Json:
             "seriousness": concept(
                 coding(codes.AE_SERIOUSNESS, "serious" if a.serious else "non-serious"),
             ),
-            "severity": concept(
-                coding(codes.AE_SEVERITY, a.fhir_severity),
-                coding(codes.local_system("adverse-event-grade"), a.severity, a.severity_label),
-                text=a.severity_label,
-            ),
+            # R4 binds severity to mild | moderate | severe (required), so our grade is the text only.
+            "severity": concept(coding(codes.AE_SEVERITY, a.fhir_severity), text=a.severity_label),
             "outcome": concept(coding(codes.AE_OUTCOME, codes.AE_OUTCOME_CODES.get(a.outcome, "unknown"))),
             "recorder": {"display": a.recorder},
             "suspectEntity": [{"instance": reference("Procedure", a.procedure_id)}] if a.procedure_id else [],

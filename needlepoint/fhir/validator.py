@@ -44,6 +44,7 @@ class _Element:
 
     @property
     def repeats(self) -> bool:
+        """Whether the element is a JSON array (max above 1)."""
         return self.max == "*" or int(self.max) > 1
 
     def json_names(self) -> dict[str, str]:

@@ -101,9 +101,12 @@ def fhir_endpoint(*methods: str, public: bool = False) -> Callable[[View], View]
     """Wrap a FHIR view: method check, content negotiation, authentication, errors as OperationOutcome."""
 
     def decorator(view: View) -> View:
+        """The wrapped view, exempt from the CSRF middleware (tokens need none; sessions are checked here)."""
+
         @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            """Checks in order: method, format, credentials (and CSRF for a session POST); then the view."""
             if request.method not in methods:
                 allowed = ", ".join(methods)
                 return outcome_response(405, "not-supported", f"{request.method} is not supported here; use {allowed}.")

@@ -94,7 +94,7 @@ def test_a_synthea_bundle_round_trips(clinician, validator) -> None:  # type: ig
     sent = sorted((e["resource"]["effectiveDateTime"], e["resource"]["valueQuantity"]["value"]) for e in source_pain)
     got = sorted((o["effectiveDateTime"], o["valueQuantity"]["value"]) for o in pain)
     assert got == [(when, whole_rating(value)) for when, value in sent]
-    assert all([c["code"] for c in o["code"]["coding"]][0] == codes.PAIN_LOINC for o in pain)
+    assert all(o["code"]["coding"][0]["code"] == codes.PAIN_LOINC for o in pain)
     assert all(o["performer"] == [{"reference": f"Patient/{patient.pk}"}] for o in pain)  # patient-reported
     stored = Observation.objects.order_by("observed_at")
     assert [o.time_point for o in stored] == ["baseline", "reassessment", "reassessment", "reassessment"]

@@ -211,7 +211,7 @@ def test_an_adverse_event_points_at_the_procedure_and_maps_severity(clinician, r
     assert event["actuality"] == "actual"
     assert event["suspectEntity"] == [{"instance": {"reference": f"Procedure/{record.visit.pk}"}}]
     assert codings(event["severity"], codes.AE_SEVERITY) == ["mild"]
-    assert codings(event["severity"], codes.local_system("adverse-event-grade")) == ["mild"]
+    assert event["severity"]["text"] == "Mild"
     assert codings(event["seriousness"], codes.AE_SERIOUSNESS) == ["non-serious"]
     assert codings(event["outcome"], codes.AE_OUTCOME) == ["resolved"]
     assert codings(event["event"], codes.local_system("adverse-event-type")) == ["bruising"]

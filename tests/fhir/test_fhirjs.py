@@ -1,0 +1,114 @@
+"""An independent check with the npm ``fhir`` package (FHIR.js), when node and the package are installed.
+
+Optional: the suite never depends on it. To run it, install the package where node finds it, e.g.
+``npm install -g fhir`` or ``npm install --prefix /some/dir fhir`` with NEEDLEPOINT_FHIRJS_NODE_PATH set to
+``/some/dir/node_modules``. Otherwise these tests are skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from needlepoint.fhir import datatypes, mapping, records
+from tests.fhir.conftest import Record
+
+SCRIPT = Path(__file__).with_name("fhirjs_validate.js")
+
+
+@cache
+def node_path() -> str | None:
+    """The NODE_PATH under which ``require('fhir')`` works, or None (no node, or no package)."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    candidates = [os.environ.get("NEEDLEPOINT_FHIRJS_NODE_PATH", "")]
+    npm = shutil.which("npm")
+    if npm is not None:
+        found = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, timeout=60, check=False)
+        candidates.append(found.stdout.strip())
+    for candidate in filter(None, candidates):
+        check = subprocess.run(
+            [node, "-e", "require.resolve('fhir')"],
+            env={**os.environ, "NODE_PATH": candidate},
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        if check.returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def fhirjs() -> str:
+    found = node_path()
+    if found is None:
+        pytest.skip(
+            "node or the npm 'fhir' package is not installed (npm install -g fhir, or set "
+            "NEEDLEPOINT_FHIRJS_NODE_PATH); the independent FHIR.js check did not run"
+        )
+    return found
+
+
+def fhirjs_validate(resources: list[dict[str, Any]], node_modules: str, tmp_path: Path) -> list[dict[str, Any]]:
+    file = tmp_path / "resources.json"
+    file.write_text(json.dumps(resources), encoding="utf-8")
+    done = subprocess.run(
+        ["node", str(SCRIPT), str(file)],
+        env={**os.environ, "NODE_PATH": node_modules},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+@pytest.mark.django_db
+def test_fhirjs_finds_no_error_in_what_we_emit(fhirjs: str, clinician, record: Record, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    resources = records.everything(clinician, record.patient.pk)
+    resources.append(
+        mapping.capability_statement("http://testserver/fhir/R4", "0.1.0", datetime(2025, 1, 1, tzinfo=UTC))
+    )
+    resources.append(mapping.operation_outcome([mapping.Issue("warning", "informational", "Claim ignored")]))
+    results = fhirjs_validate(resources, fhirjs, tmp_path)
+    errors = [(r["id"], m) for r in results for m in r["messages"] if m["severity"] == "error"]
+    assert errors == []
+    assert all(r["valid"] for r in results)
+
+
+def test_fhirjs_rejects_a_broken_resource(fhirjs: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The check can fail: an unknown element and a missing required one are errors for FHIR.js too."""
+    broken = {"resourceType": "Observation", "id": "x", "code": {"text": "pain"}, "colour": "red"}
+    [result] = fhirjs_validate([broken], fhirjs, tmp_path)
+    assert result["valid"] is False
+
+
+def test_our_datatype_table_matches_fhirjs_definitions(fhirjs: str) -> None:
+    """The datatypes written out in needlepoint.fhir.datatypes against the package's own R4 type definitions."""
+    types = json.loads((Path(fhirjs) / "fhir" / "profiles" / "types.json").read_text(encoding="utf-8"))
+    for name in datatypes.COMPLEX_TYPES:
+        if name == "Timing.repeat":
+            continue
+        theirs = {p["_name"]: p for p in types[name]["_properties"] if not p["_name"].startswith("_")}
+        mine = {}
+        for element in datatypes.complex_type_elements(name) or ():
+            for type_code in element.types:
+                json_name = (
+                    element.name[:-3] + type_code[0].upper() + type_code[1:] if element.is_choice else element.name
+                )
+                mine[json_name] = element
+        assert set(mine) == set(theirs), name
+        for json_name, element in mine.items():
+            assert element.repeats == theirs[json_name]["_multiple"], f"{name}.{json_name}"
+            assert (element.min >= 1) == bool(theirs[json_name].get("_required")), f"{name}.{json_name}"
