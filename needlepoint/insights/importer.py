@@ -340,6 +340,7 @@ def _write(
             given_name=IMPORTED_GIVEN_NAME,
             family_name=f"patient {patient}"[:100],
             search_name=normalise_name(f"patient {patient} {IMPORTED_GIVEN_NAME}"),
+            search_given_first=normalise_name(f"{IMPORTED_GIVEN_NAME} patient {patient}"),
             date_of_birth=UNKNOWN_BIRTH_DATE,
         )
         for patient in by_patient

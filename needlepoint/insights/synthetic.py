@@ -176,7 +176,7 @@ SYNTHETIC_ADMIN_PASSWORD = "needlepoint-demo"
 # time, and the database refuses needling entries for a visit already stored as signed (foreign keys are
 # checked at commit).
 COLUMNS = {
-    Patient: "id clinic_id mrn given_name family_name search_name date_of_birth sex created_at",
+    Patient: "id clinic_id mrn given_name family_name search_name search_given_first date_of_birth sex created_at",
     Screening: "id clinic_id patient_id answers status findings screened_by_id screened_at",
     Consent: "id clinic_id patient_id text_id signed_name signed_at recorded_by_id",
     Episode: "id clinic_id patient_id condition icd10_code side onset_date goals status opened_by_id opened_at "
@@ -506,7 +506,18 @@ class _Generator:
         birth = (opened - timedelta(days=rng.randint(18 * 365, 84 * 365))).date()
         mrn = f"{plan.clinic.mrn_prefix}-{plan.next_mrn:07d}"
         self.rows[Patient].append(
-            (patient_id, plan.clinic.pk, mrn, given, family, normalise_name(f"{family} {given}"), birth, sex, opened)
+            (
+                patient_id,
+                plan.clinic.pk,
+                mrn,
+                given,
+                family,
+                normalise_name(f"{family} {given}"),
+                normalise_name(f"{given} {family}"),
+                birth,
+                sex,
+                opened,
+            )
         )
         plan.next_mrn += 1
         if needled:
