@@ -50,7 +50,7 @@ urlpatterns = [
     path("patients/<int:patient_id>/episodes/new/", patient_views.episode_new, name="episode_new"),
     path("patients/<int:patient_id>/episodes/<int:episode_id>/", patient_views.episode_detail, name="episode"),
     path("api/v1/", api.urls),
-    path("fhir/R4/", include("needlepoint.fhir.urls")),
+    path("fhir/R4", include("needlepoint.fhir.urls")),
 ]
 
 # Apps that serve pages of their own add them here once they have a urls module.

@@ -93,7 +93,6 @@ def _open_episode(
     return episode
 
 
-@transaction.atomic
 def import_bundle(
     membership: Membership,
     bundle: object,
@@ -106,10 +105,16 @@ def import_bundle(
     Raises ``BundleRejected`` (nothing written) for a bundle that cannot be imported, and lets the actions'
     ``ValidationError`` through (the transaction is rolled back) for values they refuse.
     """
+    # Checked before the transaction opens, so a refusal's own audit entry is not rolled back with it.
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     plan = plan_import(bundle, now or timezone.now())
     if plan.readings:
         require(membership, Capability.EDIT_CLINICAL)
+    return _write(membership, plan, condition)
+
+
+@transaction.atomic
+def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, str]) -> ImportResult:
     _refuse_duplicate(membership, plan)
     patient = patient_actions.register_patient(membership, plan.demographics)
     created = [

@@ -22,7 +22,7 @@ from tests.fhir.conftest import SYNTHEA, shared_or_skip, synthea_files, token_cl
 from tests.fhir.test_endpoints import needs_public_prefix
 
 pytestmark = pytest.mark.django_db
-URL = "/fhir/R4/"
+URL = "/fhir/R4"
 WILLY = "Willy_Koepp_ebbb96ce-c538-4ac4-ad6a-7c709ef6639c.json"
 
 
@@ -220,6 +220,7 @@ def test_front_desk_may_import_a_patient_but_not_pain_ratings(front_desk) -> Non
     before = counts()
     assert post(client, load()).status_code == 403
     assert counts() == before
+    assert AuditEntry.objects.filter(user=front_desk.user, action="denied", summary="missing edit_clinical").exists()
     patient_only = load()
     patient_only["entry"] = [e for e in patient_only["entry"] if e["resource"]["resourceType"] == "Patient"]
     assert post(client, patient_only).status_code == 201
