@@ -363,7 +363,7 @@ def _mean(estimate: Estimate, unit: str) -> str:
 
 def _median(curve: KaplanMeier) -> str:
     if not curve.enough_data:
-        return curve.reason
+        return curve.reason.rstrip(".")  # the caller ends the sentence
     if curve.median is None:
         return f"median not reached ({curve.events} of {curve.n} episodes discharged with goals met)"
     return (
