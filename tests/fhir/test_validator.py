@@ -198,6 +198,11 @@ def test_a_folder_without_definitions_is_refused(tmp_path) -> None:  # type: ign
         ("oid", "urn:oid:1.2.3", True),
         ("uuid", "urn:uuid:A0000000-0000-0000-0000-000000000000", False),
         ("base64Binary", "aGVsbG8=", True),
+        ("base64Binary", "aGVs\nbG8=", True),
+        ("base64Binary", "aGVsbG8", False),
+        ("base64Binary", "aGVs bG8!", False),
+        ("xhtml", '<div xmlns="http://www.w3.org/1999/xhtml">\n<p>x</p></div>', True),
+        ("xhtml", "<div>" + " " * 20_000, False),  # fails fast: no catastrophic backtracking
         ("markdown", "", False),
     ],
 )
