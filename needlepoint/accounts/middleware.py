@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from needlepoint.accounts import audit
 
 # Paths anyone may open: the sign-in page, static files, patients' own link pages and the public
-# handout. The API authenticates each request with a token instead of a session.
-PUBLIC_PREFIXES = ("/login/", "/static/", "/p/", "/about-dry-needling/", "/api/", "/healthz")
+# handout. The API and FHIR endpoints authenticate each request themselves (token or session).
+PUBLIC_PREFIXES = ("/login/", "/static/", "/p/", "/about-dry-needling/", "/api/", "/fhir/", "/healthz")
 
 
 def client_address(request: HttpRequest) -> str | None:

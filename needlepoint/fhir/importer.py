@@ -64,12 +64,8 @@ def _refuse_duplicate(membership: Membership, plan: ImportPlan) -> None:
 def _open_episode(
     membership: Membership, patient: Patient, plan: ImportPlan, condition: tuple[str, str, str]
 ) -> Episode:
-    """The import's episode of care, opened through ``open_episode`` and dated from the first reading.
-
-    ``open_episode`` opens an episode now, and ``record_questionnaire`` refuses a rating dated before its episode
-    opened; imported ratings are history, so the episode's opening is moved back to the first reading (never
-    forward), and that change is written to the audit trail. To be replaced by an ``opened_at`` argument of
-    ``open_episode`` once the patients app has one.
+    """The import's episode of care, opened through ``open_episode`` and dated from the first reading
+    (``record_questionnaire`` refuses a rating dated before its episode opened, and imported ratings are history).
     """
     first = plan.readings[0].at
     code, icd10, side = condition
@@ -83,13 +79,8 @@ def _open_episode(
             "onset_date": timezone.localdate(first),
             "goals": "",
         },
+        opened_at=min(first, timezone.now()),
     )
-    if first < episode.opened_at:
-        Episode.objects.filter(pk=episode.pk).update(opened_at=first)
-        episode.opened_at = first
-        audit.record(
-            "update", episode, summary=f"FHIR import: episode dated from the first imported rating ({first:%Y-%m-%d})"
-        )
     return episode
 
 

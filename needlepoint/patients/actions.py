@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -237,11 +237,22 @@ def _check_episode(patient: Patient, data: dict[str, Any]) -> dict[str, str]:
 
 
 @transaction.atomic
-def open_episode(membership: Membership, patient: Patient, data: dict[str, Any]) -> Episode:
-    """Open an episode of care; one open episode per condition and side."""
+def open_episode(
+    membership: Membership, patient: Patient, data: dict[str, Any], opened_at: datetime | None = None
+) -> Episode:
+    """Open an episode of care; one open episode per condition and side.
+
+    ``opened_at`` dates an episode brought in from history (an import); it defaults to now, may not be in the
+    future, and may not precede the onset date.
+    """
     require(membership, Capability.EDIT_CLINICAL)
     _same_clinic(membership, patient)
     errors = _check_episode(patient, data)
+    opened_at = opened_at or timezone.now()
+    if opened_at > timezone.now():
+        errors["opened_at"] = "An episode cannot be opened in the future."
+    elif isinstance(data.get("onset_date"), date) and timezone.localdate(opened_at) < data["onset_date"]:
+        errors["opened_at"] = "An episode cannot be opened before its onset date."
     if errors:
         raise ValidationError(errors)
     duplicate = Episode.objects.filter(
@@ -260,6 +271,7 @@ def open_episode(membership: Membership, patient: Patient, data: dict[str, Any])
                 onset_date=data["onset_date"],
                 goals=str(data.get("goals") or "").strip(),
                 opened_by=membership,
+                opened_at=opened_at,
             )
     except IntegrityError as exc:
         raise ValidationError("This patient already has an open episode for this condition and side.") from exc

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from needlepoint.accounts.middleware import PUBLIC_PREFIXES
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.fhir import codes
 from tests.conftest import client_for
@@ -13,14 +12,6 @@ from tests.fhir.conftest import Record, token_client
 
 pytestmark = pytest.mark.django_db
 BASE = "/fhir/R4"
-
-# Token requests carry no session, so /fhir/ must be one of the sign-in middleware's public prefixes (as /api/
-# is) or they are redirected to the sign-in page before the endpoint can check the token.
-needs_public_prefix = pytest.mark.xfail(
-    "/fhir/" not in PUBLIC_PREFIXES,
-    reason="needs '/fhir/' in needlepoint.accounts.middleware.PUBLIC_PREFIXES",
-    strict=True,
-)
 
 
 def get(client: Client, url: str, **headers: str):  # type: ignore[no-untyped-def]
@@ -213,7 +204,6 @@ def test_a_session_without_a_clinic_is_refused(db) -> None:  # type: ignore[no-u
     assert response.status_code == 403
 
 
-@needs_public_prefix
 def test_a_token_reads_as_its_membership_and_is_audited_as_api(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
     response = get(token_client(clinician), f"Patient/{record.patient.pk}")
     assert response.status_code == 200
@@ -221,14 +211,12 @@ def test_a_token_reads_as_its_membership_and_is_audited_as_api(clinician, record
     assert (entry.via, entry.user_id) == ("api", clinician.user_id)
 
 
-@needs_public_prefix
 def test_a_front_desk_token_gets_only_the_patient(front_desk, record: Record) -> None:  # type: ignore[no-untyped-def]
     client = token_client(front_desk)
     assert get(client, f"Condition?patient={record.patient.pk}").status_code == 403
     assert ids(get(client, f"Patient/{record.patient.pk}/$everything").json()) == [("Patient", str(record.patient.pk))]
 
 
-@needs_public_prefix
 def test_no_credentials_or_a_bad_token_is_401(record: Record) -> None:  # type: ignore[no-untyped-def]
     for client in (Client(), Client(HTTP_AUTHORIZATION="Bearer np_not-a-real-token")):
         response = get(client, f"Patient/{record.patient.pk}")
@@ -237,7 +225,6 @@ def test_no_credentials_or_a_bad_token_is_401(record: Record) -> None:  # type: 
         assert response.json()["issue"][0]["code"] == "login"
 
 
-@needs_public_prefix
 def test_metadata_needs_no_credentials(db) -> None:  # type: ignore[no-untyped-def]
     response = get(Client(), "metadata")
     assert response.status_code == 200

@@ -19,7 +19,6 @@ from needlepoint.outcomes.models import Observation
 from needlepoint.patients.models import Episode, Patient
 from tests.conftest import client_for
 from tests.fhir.conftest import SYNTHEA, shared_or_skip, synthea_files, token_client
-from tests.fhir.test_endpoints import needs_public_prefix
 
 pytestmark = pytest.mark.django_db
 URL = "/fhir/R4"
@@ -259,7 +258,6 @@ def test_a_reading_at_midnight_utc_from_a_date_only_value() -> None:
     assert plan.readings[0].at == datetime.fromisoformat("2013-02-26T00:00:00+00:00")
 
 
-@needs_public_prefix
 def test_a_token_imports_too(clinician) -> None:  # type: ignore[no-untyped-def]
     response = post(token_client(clinician), load())
     assert response.status_code == 201
