@@ -251,7 +251,7 @@ def open_episode(
     opened_at = opened_at or timezone.now()
     if opened_at > timezone.now():
         errors["opened_at"] = "An episode cannot be opened in the future."
-    elif isinstance(data.get("onset_date"), date) and timezone.localdate(opened_at) < data["onset_date"]:
+    elif "onset_date" not in errors and timezone.localdate(opened_at) < data["onset_date"]:
         errors["opened_at"] = "An episode cannot be opened before its onset date."
     if errors:
         raise ValidationError(errors)
