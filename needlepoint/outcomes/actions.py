@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from needlepoint.accounts import audit
@@ -26,6 +26,7 @@ from needlepoint.accounts.roles import Capability
 from needlepoint.outcomes import answers as answer_rules
 from needlepoint.outcomes.models import (
     ClinicInstrumentPlan,
+    ClinicInstrumentWording,
     Observation,
     RomMeasurement,
     SelfReportLink,
@@ -35,6 +36,7 @@ from needlepoint.outcomes.models import (
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, PlanError, check_plan, default_plans, is_self_reportable
 from needlepoint.outcomes.rom import RomError, movements, percent_of_normal, validate_rom
 from needlepoint.outcomes.scoring import ScoringError, instrument, score
+from needlepoint.outcomes.wording import EnteredWording, WordingError, check_wording
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.models import Episode
 from needlepoint.visits.models import Visit
@@ -83,6 +85,74 @@ def set_instrument_plan(membership: Membership, condition: str, codes: list[str]
     plan.updated_at = timezone.now()
     plan.save()
     return plan
+
+
+# ---------------------------------------------------------------- a clinic's licensed wording
+
+
+def current_wording_entry(clinic_id: int, code: str) -> ClinicInstrumentWording | None:
+    """The clinic's current (latest) licensed wording entry for an instrument, or None if it entered none."""
+    return (
+        ClinicInstrumentWording.objects.filter(clinic_id=clinic_id, instrument=code.upper())
+        .order_by("-version")
+        .first()
+    )
+
+
+def current_wording(clinic_id: int, code: str) -> EnteredWording | None:
+    """The clinic's current licensed wording for an instrument, for the forms; None means show topic labels."""
+    entry = current_wording_entry(clinic_id, code)
+    return EnteredWording.from_items(entry.items) if entry is not None else None
+
+
+@transaction.atomic
+def enter_instrument_wording(
+    membership: Membership, code: str, items: Mapping[str, Any], licence_reference: str
+) -> ClinicInstrumentWording:
+    """Enter the clinic's licensed wording for an instrument (clinic admins).
+
+    The wording must fit the instrument exactly (see ``wording.check_wording``). A new version supersedes
+    the clinic's previous one; earlier versions are kept, never overwritten. Recorded in the audit trail.
+    """
+    require(membership, Capability.CONFIGURE_CLINIC)
+    try:
+        defn = instrument(code)
+    except ScoringError as exc:
+        raise ValidationError({"instrument": f"{code} is not a known instrument."}) from exc
+    problems: dict[str, str] = {}
+    reference = str(licence_reference or "").strip()
+    if not reference:
+        problems["licence_reference"] = "Enter your licence number or agreement reference for this instrument."
+    elif len(reference) > 200:
+        problems["licence_reference"] = "The licence reference is longer than 200 characters."
+    try:
+        cleaned = check_wording(defn, items)
+    except WordingError as exc:
+        problems.update({key or "items": reason for key, reason in exc.problems.items()})
+    if problems:
+        raise ValidationError(problems)
+    # lock the clinic's rows for this instrument so two admins saving at once get consecutive versions
+    latest = (
+        ClinicInstrumentWording.objects.select_for_update()
+        .filter(clinic_id=membership.clinic_id, instrument=defn.code)
+        .order_by("-version")
+        .first()
+    )
+    try:
+        with transaction.atomic():  # the first entry has no row to lock: the unique version decides
+            entry = ClinicInstrumentWording.objects.create(
+                clinic_id=membership.clinic_id,
+                instrument=defn.code,
+                version=(latest.version + 1) if latest else 1,
+                items=cleaned,
+                licence_reference=reference,
+                entered_by=membership,
+                entered_at=timezone.now(),
+            )
+    except IntegrityError as exc:
+        raise ValidationError("Someone else saved this wording at the same moment; reload and try again.") from exc
+    audit.record("update", entry, summary=entry.audit_summary())
+    return entry
 
 
 # ---------------------------------------------------------------- shared checks

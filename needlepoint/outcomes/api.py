@@ -1,5 +1,6 @@
 """API for outcomes (/api/v1/outcomes): instruments, observations and range of motion per episode, progress
-with change and responder status, self-report links, and the clinic's instruments per condition.
+with change and responder status, self-report links, the clinic's instruments per condition, and the clinic's
+licensed wording of instruments whose wording is not shipped.
 The same actions and access rules as the pages."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 
@@ -17,7 +18,8 @@ from needlepoint.outcomes import actions
 from needlepoint.outcomes.models import ClinicInstrumentPlan, Observation, RomMeasurement
 from needlepoint.outcomes.plans import default_plans
 from needlepoint.outcomes.progress import Series, episode_progress
-from needlepoint.outcomes.scoring import Instrument, instruments
+from needlepoint.outcomes.scoring import Instrument, ScoringError, instrument, instruments
+from needlepoint.outcomes.wording import item_text, wording_shipped
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.models import Episode
 from needlepoint.visits.models import Visit
@@ -405,3 +407,79 @@ def set_plan(request: HttpRequest, condition: str, body: PlanIn) -> PlanOut:
     """Set the questionnaires a condition collects (clinic admins)."""
     plan = actions.set_instrument_plan(request.membership, condition, body.instruments)  # type: ignore[attr-defined]
     return PlanOut(condition=plan.condition, instruments=plan.instruments, clinic_choice=True)
+
+
+class ItemWordingIn(Schema):
+    """One item's licensed wording: its question and its option texts in published order."""
+
+    question: str
+    options: list[str] = Field(default_factory=list, description="One text per option; none for 0-N items")
+
+
+class WordingIn(Schema):
+    """A clinic's licensed wording of an instrument: every item, keyed by item id, and the licence reference."""
+
+    licence_reference: str = Field(description="e.g. the clinic's licence number")
+    items: dict[str, ItemWordingIn]
+
+
+class ItemWordingOut(Schema):
+    """One item as shown on the forms: the clinic's wording, or its topic label when none was entered."""
+
+    id: str
+    question: str
+    options: list[str]
+
+
+class WordingOut(Schema):
+    """The wording the clinic's forms show for an instrument; ``clinic_entered`` is false for topic labels."""
+
+    instrument: str
+    clinic_entered: bool
+    version: int | None
+    entered_at: datetime | None
+    licence_reference: str | None
+    items: list[ItemWordingOut]
+
+
+def _licensed(code: str) -> Instrument:
+    try:
+        defn = instrument(code)
+    except ScoringError as exc:
+        raise Http404("Unknown instrument") from exc
+    if wording_shipped(defn.code):
+        raise Http404("This instrument's wording is shipped; there is no clinic wording.")
+    return defn
+
+
+def _wording_out(defn: Instrument, clinic_id: int) -> WordingOut:
+    entry = actions.current_wording_entry(clinic_id, defn.code)
+    entered = actions.current_wording(clinic_id, defn.code)
+    return WordingOut(
+        instrument=defn.code,
+        clinic_entered=entry is not None,
+        version=entry.version if entry else None,
+        entered_at=entry.entered_at if entry else None,
+        licence_reference=entry.licence_reference if entry else None,
+        items=[
+            ItemWordingOut(id=i.id, question=(t := item_text(defn, i, entered)).text, options=list(t.options))
+            for i in defn.items
+        ],
+    )
+
+
+@router.get("/instruments/{code}/wording", response=WordingOut)
+def get_wording(request: HttpRequest, code: str) -> WordingOut:
+    """The clinic's current licensed wording of an instrument, or its topic labels when none was entered."""
+    m = require(request.membership, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    return _wording_out(_licensed(code), m.clinic_id)
+
+
+@router.put("/instruments/{code}/wording", response=WordingOut)
+def put_wording(request: HttpRequest, code: str, body: WordingIn) -> WordingOut:
+    """Enter the clinic's licensed wording (clinic admins); it supersedes the previous version, which is kept."""
+    require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    defn = _licensed(code)
+    items = {k: v.model_dump() for k, v in body.items.items()}
+    entry = actions.enter_instrument_wording(request.membership, defn.code, items, body.licence_reference)  # type: ignore[attr-defined]
+    return _wording_out(defn, entry.clinic_id)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from needlepoint.outcomes.models import RomMeasurement, TimePoint
 from needlepoint.outcomes.rom import movements
 from needlepoint.outcomes.scoring import Instrument, Item
-from needlepoint.outcomes.wording import item_text
+from needlepoint.outcomes.wording import EnteredWording, item_text
 
 CLINICIAN_TIME_POINTS = TimePoint.choices
 LINK_TIME_POINTS = [(v, label) for v, label in TimePoint.choices if v != TimePoint.VISIT]
@@ -31,28 +31,38 @@ class TimeInput(forms.TimeInput):
     input_type = "time"
 
 
-def item_choices(item: Item) -> list[tuple[str, str]] | None:
-    """Radio choices for an item (option index or each whole number), or None when it is typed."""
+def item_choices(item: Item, texts: tuple[str, ...] = ()) -> list[tuple[str, str]] | None:
+    """Radio choices for an item (option index or each whole number), or None when it is typed.
+
+    ``texts`` are the option texts to show (the clinic's licensed wording); the value stays the option index.
+    """
     if item.kind == "choice":
-        return [(str(n), option.label) for n, option in enumerate(item.options)]
+        shown = texts if len(texts) == len(item.options) else tuple(o.label for o in item.options)
+        return [(str(n), text) for n, text in enumerate(shown)]
     if item.kind == "numeric" and int(item.maximum - item.minimum) <= LARGE_SCALE:
         return [(str(n), str(n)) for n in range(int(item.minimum), int(item.maximum) + 1)]
     return None
 
 
-def item_fields(defn: Instrument, prefix: str = "", notes: dict[str, str] | None = None) -> dict[str, forms.Field]:
+def item_fields(
+    defn: Instrument,
+    prefix: str = "",
+    notes: dict[str, str] | None = None,
+    entered: EnteredWording | None = None,
+) -> dict[str, forms.Field]:
     """One field per item, named ``prefix + item id``: radios for choices and short scales, else a number box.
 
-    Items of a patient-chosen activity (PSFS) get a text field ``<name>__note`` for the activity.
+    ``entered`` is the clinic's licensed wording, shown instead of the topic labels. Items of a
+    patient-chosen activity (PSFS) get a text field ``<name>__note`` for the activity.
     """
     fields: dict[str, forms.Field] = {}
     for item in defn.items:
-        shown = item_text(defn, item)
+        shown = item_text(defn, item, entered)
         label = shown.text
         help_parts = []
         if shown.anchors:
             help_parts.append(" · ".join(f"{k} = {v}" for k, v in sorted(shown.anchors.items())))
-        choices = item_choices(item)
+        choices = item_choices(item, shown.options)
         widget: forms.Widget
         if choices is not None:
             widget = forms.RadioSelect(choices=choices, attrs={"class": "scale" if item.kind == "numeric" else ""})
@@ -110,10 +120,17 @@ class QuestionnaireForm(WhenForm):
         label="Answered by",
     )
 
-    def __init__(self, defn: Instrument, *args: Any, notes: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        defn: Instrument,
+        *args: Any,
+        notes: dict[str, str] | None = None,
+        entered: EnteredWording | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.defn = defn
-        self.fields.update(item_fields(defn, notes=notes))
+        self.fields.update(item_fields(defn, notes=notes, entered=entered))
 
     def raw_answers(self) -> dict[str, str]:
         """The posted text per item id."""
@@ -159,3 +176,46 @@ class PlanForm(forms.Form):
     """A clinic's instruments for one condition, as comma-separated codes."""
 
     instruments = forms.CharField(max_length=200, help_text="Instrument codes, comma-separated, in the order asked")
+
+
+class WordingForm(forms.Form):
+    """A clinic's licensed wording for one instrument: one text field per item question and per option,
+    prefilled with the current wording (or the topic labels), and the clinic's licence reference."""
+
+    licence_reference = forms.CharField(
+        max_length=200, help_text="Your licence number or agreement reference for this instrument"
+    )
+
+    def __init__(self, defn: Instrument, *args: Any, entered: EnteredWording | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.defn = defn
+        for number, item in enumerate(defn.items, start=1):
+            shown = item_text(defn, item, entered)
+            self.fields[f"q__{item.id}"] = forms.CharField(
+                label=f"Item {number} ({item.label})",
+                initial=shown.text,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+            for index, text in enumerate(shown.options):
+                self.fields[f"o__{item.id}__{index}"] = forms.CharField(
+                    label=f"Option {index + 1} (scores as answer {index})", initial=text, required=False
+                )
+
+    def items(self) -> dict[str, dict[str, Any]]:
+        """The posted wording in its stored form, for the action to check."""
+        data = self.cleaned_data
+        return {
+            item.id: {
+                "question": data.get(f"q__{item.id}", ""),
+                "options": [data.get(f"o__{item.id}__{n}", "") for n in range(len(item.options))],
+            }
+            for item in self.defn.items
+        }
+
+    def item_groups(self) -> list[tuple[forms.BoundField, list[forms.BoundField]]]:
+        """Each item's question field with its option fields, in published order."""
+        return [
+            (self[f"q__{item.id}"], [self[f"o__{item.id}__{n}"] for n in range(len(item.options))])
+            for item in self.defn.items
+        ]

@@ -187,3 +187,33 @@ class RomMeasurement(PatientRecord):
 
     def audit_summary(self) -> str:
         return f"ROM {self.joint} {self.movement} {self.degrees:g}°"
+
+
+class ClinicInstrumentWording(models.Model):
+    """One version of a clinic's licensed wording for an instrument whose wording is not shipped (HIT-6, ODI...).
+
+    ``items`` maps each item id to ``{"question": text, "options": [text per option, in published order]}``
+    (numeric and measurement items have no options). A new entry supersedes the previous one and never
+    overwrites it: the clinic's current wording is its highest ``version``. The wording is shown only;
+    answers stay option indexes, so scoring never depends on it.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="instrument_wordings")
+    instrument = models.CharField(max_length=12)
+    version = models.PositiveIntegerField()
+    items = models.JSONField(help_text="Item id -> {question, options: [text per option index]}")
+    licence_reference = models.CharField(max_length=200, help_text="e.g. the clinic's licence number")
+    entered_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "instrument", "version"], name="one_wording_per_version"),
+        ]
+        indexes = [models.Index(fields=["clinic", "instrument", "-version"], name="wording_clinic_current")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} wording v{self.version} ({self.licence_reference})"
+
+    def audit_summary(self) -> str:
+        return f"{self.instrument} licensed wording version {self.version} (licence {self.licence_reference})"

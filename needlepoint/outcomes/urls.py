@@ -13,6 +13,7 @@ urlpatterns = [
     path(EPISODE + "record/<str:code>/", views.record_questionnaire, name="outcomes_record"),
     path("patients/<int:patient_id>/self-report-link/", views.send_link, name="outcomes_send_link"),
     path("outcomes/instruments/", views.plans, name="outcomes_plans"),
+    path("outcomes/instruments/<str:code>/wording/", views.instrument_wording, name="outcomes_wording"),
     path("p/<str:token>/", views.self_report, name="self_report"),
     path("about-dry-needling/", views.handout, name="handout"),
 ]

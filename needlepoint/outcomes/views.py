@@ -22,10 +22,11 @@ from needlepoint.accounts.access import get_patient, get_record, require, scoped
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.roles import Capability
 from needlepoint.outcomes import actions, answers, forms, plots, reports
+from needlepoint.outcomes.models import ClinicInstrumentWording
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans
 from needlepoint.outcomes.progress import earlier_notes, episode_progress
 from needlepoint.outcomes.scoring import ScoringError, instrument, instruments
-from needlepoint.outcomes.wording import licence_note, wording_shipped
+from needlepoint.outcomes.wording import EnteredWording, licence_note, wording_shipped
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.consent import DEFAULT_TEXT_FILE
 from needlepoint.patients.models import Episode
@@ -97,7 +98,9 @@ def record_questionnaire(request: HttpRequest, patient_id: int, episode_id: int,
         raise Http404("Unknown instrument") from exc
     initial = {"time_point": actions.suggested_time_point(episode), "observed_on": timezone.localdate()}
     notes = earlier_notes(episode, defn.code)
-    form = forms.QuestionnaireForm(defn, request.POST or None, initial=initial, notes=notes)
+    entry = actions.current_wording_entry(episode.clinic_id, defn.code)
+    entered = EnteredWording.from_items(entry.items) if entry else None
+    form = forms.QuestionnaireForm(defn, request.POST or None, initial=initial, notes=notes, entered=entered)
     if request.method == "POST" and form.is_valid():
         try:
             given = answers.from_text(defn, form.raw_answers())
@@ -128,6 +131,7 @@ def record_questionnaire(request: HttpRequest, patient_id: int, episode_id: int,
             "defn": defn,
             "licence_note": licence_note(defn.code),
             "wording_shipped": wording_shipped(defn.code),
+            "wording_entry": entry,
         },
     )
 
@@ -222,9 +226,12 @@ def _link_form_sections(link, data=None):  # type: ignore[no-untyped-def]
     for code in link.instruments:
         defn = instrument(code)
         notes = earlier_notes(link.episode, code) if code == "PSFS" else {}
-        fields = forms.item_fields(defn, prefix=f"{code}-", notes=notes)
+        entered = actions.current_wording(link.clinic_id, code)
+        fields = forms.item_fields(defn, prefix=f"{code}-", notes=notes, entered=entered)
         form.fields.update(fields)
-        sections.append({"defn": defn, "names": list(fields), "wording_shipped": wording_shipped(code)})
+        sections.append(
+            {"defn": defn, "names": list(fields), "wording_shipped": wording_shipped(code) or entered is not None}
+        )
     if link.include_pain:
         pain = instrument(PAIN_INSTRUMENT)
         form.fields.update(forms.item_fields(pain, prefix=f"{PAIN_INSTRUMENT}-"))
@@ -336,6 +343,12 @@ def plans(request: HttpRequest) -> HttpResponse:
         }
         for code, c in conditions().items()
     ]
+    entered = {
+        w.instrument: w
+        for w in ClinicInstrumentWording.objects.filter(clinic_id=membership.clinic_id).order_by(
+            "instrument", "version"
+        )
+    }  # the last version of each instrument wins
     return render(
         request,
         "outcomes/plans.html",
@@ -343,6 +356,52 @@ def plans(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "form": form,
             "failed_condition": condition if form.errors else "",
-            "instruments": [instrument(c) for c in sorted(instruments()) if c != PAIN_INSTRUMENT],
+            "instruments": [(instrument(c), entered.get(c)) for c in sorted(instruments()) if c != PAIN_INSTRUMENT],
         },
     )
+
+
+def instrument_wording(request: HttpRequest, code: str) -> HttpResponse:
+    """Enter or replace the clinic's licensed wording of an instrument (clinic admins); earlier versions are kept."""
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    try:
+        defn = instrument(code)
+    except ScoringError as exc:
+        raise Http404("Unknown instrument") from exc
+    if wording_shipped(defn.code):
+        raise Http404("This instrument's wording is shipped; there is nothing to enter.")
+    history = list(
+        ClinicInstrumentWording.objects.filter(clinic_id=membership.clinic_id, instrument=defn.code)
+        .select_related("entered_by__user")
+        .order_by("-version")
+    )
+    current = history[0] if history else None
+    entered = EnteredWording.from_items(current.items) if current else None
+    initial = {"licence_reference": current.licence_reference if current else ""}
+    form = forms.WordingForm(defn, request.POST or None, entered=entered, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            entry = actions.enter_instrument_wording(
+                membership, defn.code, form.items(), form.cleaned_data["licence_reference"]
+            )
+        except ValidationError as exc:
+            _wording_errors(form, defn, exc)
+        else:
+            messages.success(request, f"{defn.code} wording saved as version {entry.version}.")
+            return redirect("outcomes_wording", code=defn.code)
+    return render(
+        request,
+        "outcomes/wording_form.html",
+        {"defn": defn, "form": form, "current": current, "history": history, "licence_note": licence_note(defn.code)},
+    )
+
+
+def _wording_errors(form: forms.WordingForm, defn, exc: ValidationError) -> None:  # type: ignore[no-untyped-def]
+    """Put the action's reasons on the item's question field (or the form) so the admin sees where."""
+    if not hasattr(exc, "error_dict"):
+        add_errors(form, exc)
+        return
+    for key, reasons in exc.message_dict.items():
+        field = f"q__{key}" if f"q__{key}" in form.fields else key
+        for reason in reasons:
+            form.add_error(field if field in form.fields else None, reason)

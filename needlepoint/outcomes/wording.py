@@ -1,5 +1,6 @@
-"""What a questionnaire form shows for each item: the shipped wording, or the item's topic label where the
-wording is licensed and not shipped, and the end anchors of 0-N scales.
+"""What a questionnaire form shows for each item: the shipped wording, the clinic's own licensed wording where
+it entered one, or else the item's topic label where the wording is licensed and not shipped, and the end
+anchors of 0-N scales. Also the check of a clinic's licensed wording against the instrument's structure.
 
 Pure Python: imports nothing from Django.
 """
@@ -11,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from needlepoint.outcomes.scoring import INSTRUMENTS_DIR, Instrument, Item, instrument
 
@@ -23,6 +25,34 @@ class ItemText:
     text: str
     is_topic_label: bool
     anchors: Mapping[int, str]
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnteredWording:
+    """A clinic's licensed wording for one instrument: item id -> question, and item id -> option texts."""
+
+    questions: Mapping[str, str]
+    options: Mapping[str, tuple[str, ...]]
+
+    @classmethod
+    def from_items(cls, items: Mapping[str, Mapping[str, Any]]) -> EnteredWording:
+        """From the stored form ``{item id: {"question": ..., "options": [...]}}``."""
+        return cls(
+            questions={k: str(v.get("question", "")) for k, v in items.items()},
+            options={k: tuple(str(o) for o in v.get("options", ())) for k, v in items.items()},
+        )
+
+
+class WordingError(ValueError):
+    """A clinic's wording does not fit the instrument; ``problems`` maps an item id (or '') to the reason."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" if k else v for k, v in problems.items()))
+        self.problems = dict(problems)
+
+
+MAX_TEXT = 1000  # longer than any published item or statement
 
 
 @functools.cache
@@ -36,12 +66,71 @@ def _raw_anchors(code: str) -> Mapping[str, Mapping[int, str]]:
     return MappingProxyType(found)
 
 
-def item_text(defn: Instrument, item: Item) -> ItemText:
-    """The text to show for ``item``: its wording if shipped, else its topic label (flagged as such)."""
+def item_text(defn: Instrument, item: Item, entered: EnteredWording | None = None) -> ItemText:
+    """The text to show for ``item`` and its option texts: the shipped wording, else the clinic's entered
+    wording, else the topic label and option labels from the data file (flagged as a topic label)."""
     anchors = _raw_anchors(defn.code).get(item.id, MappingProxyType({}))
+    shipped_options = tuple(option.label for option in item.options)
     if item.wording:
-        return ItemText(item.id, item.wording, False, anchors)
-    return ItemText(item.id, item.label, True, anchors)
+        return ItemText(item.id, item.wording, False, anchors, shipped_options)
+    if entered is not None and entered.questions.get(item.id):
+        options = entered.options.get(item.id, ())
+        return ItemText(
+            item.id,
+            entered.questions[item.id],
+            False,
+            anchors,
+            options if len(options) == len(item.options) else shipped_options,
+        )
+    return ItemText(item.id, item.label, True, anchors, shipped_options)
+
+
+def check_wording(defn: Instrument, items: Any) -> dict[str, dict[str, Any]]:
+    """A clinic's wording for ``defn`` in its stored form, checked against the instrument's structure.
+
+    ``items`` maps every item id of the instrument to ``{"question": text, "options": [texts]}`` with exactly
+    the item's number of options in published order (none for numeric and measurement items). Texts are
+    trimmed and must not be empty. Raises WordingError naming each problem; unknown item ids are refused.
+    """
+    if wording_shipped(defn.code):
+        raise WordingError({"": f"{defn.code}'s wording is shipped with Needlepoint; there is nothing to enter."})
+    if not isinstance(items, Mapping):
+        raise WordingError({"": "Give the wording as an object keyed by item id."})
+    problems: dict[str, str] = {}
+    known = {item.id for item in defn.items}
+    for unknown in sorted(str(k) for k in items if k not in known):
+        problems[unknown] = f"{unknown} is not an item of {defn.code}."
+    cleaned: dict[str, dict[str, Any]] = {}
+    for item in defn.items:
+        given = items.get(item.id)
+        if not isinstance(given, Mapping):
+            problems[item.id] = f"The wording of item {item.id} is missing."
+            continue
+        question = given.get("question")
+        options = given.get("options", [])
+        if not isinstance(question, str) or not question.strip():
+            problems[item.id] = f"Item {item.id} needs its question text."
+            continue
+        if not isinstance(options, list | tuple) or not all(isinstance(o, str) for o in options):
+            problems[item.id] = f"Item {item.id}: the options must be a list of texts."
+            continue
+        if len(options) != len(item.options):
+            problems[item.id] = (
+                f"Item {item.id} has {len(item.options)} options in published order; {len(options)} were given."
+            )
+            continue
+        empty = [n + 1 for n, o in enumerate(options) if not o.strip()]
+        if empty:
+            problems[item.id] = f"Item {item.id}: option {', '.join(map(str, empty))} has no text."
+            continue
+        texts = [question.strip(), *(o.strip() for o in options)]
+        if any(len(t) > MAX_TEXT for t in texts):
+            problems[item.id] = f"Item {item.id}: a text is longer than {MAX_TEXT} characters."
+            continue
+        cleaned[item.id] = {"question": texts[0], "options": texts[1:]}
+    if problems:
+        raise WordingError(problems)
+    return cleaned
 
 
 def licence_note(code: str) -> str:
