@@ -190,3 +190,11 @@ def test_the_api_reads_and_replaces_the_wording(clinic_admin, clinician, front_d
     assert refused.status_code in (400, 422) and "5 options" in refused.text
     assert ClinicInstrumentWording.objects.count() == 1
     assert admin.get("/api/v1/outcomes/instruments/LEFS/wording").status_code == 404
+
+
+def test_the_data_files_say_the_clinic_enters_the_licensed_wording() -> None:
+    licensed = ["HIT6", "MIDAS", "NDI", "ODI", "PRTEE", "QUICKDASH", "RMDQ"]
+    for code in licensed:
+        licence = instrument(code).licence
+        assert licence["wording_shipped"] is False
+        assert "enters the clinic's licensed wording" in licence["clinic_wording"]
