@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction, setup_django: Callable[...,
     )
     p.set_defaults(func=lambda args: _run(args, setup_django, _responders))
 
+    insights = subparsers.add_parser("insights", help="maintain the evidence report's summary tables")
+    insights_sub = insights.add_subparsers(dest="insights", required=True)
+    p = insights_sub.add_parser("refresh", help="rebuild the per-episode summary tables the claims report reads")
+    p.add_argument("--clinic", help="clinic slug (default: every clinic)")
+    p.set_defaults(func=lambda args: _run(args, setup_django, _refresh))
+
     importer = subparsers.add_parser("import", help="import outcome data from a CSV file")
     import_sub = importer.add_subparsers(dest="import_kind", required=True)
     p = import_sub.add_parser("outcomes", help="import a long-format outcome CSV: one episode per patient")
@@ -176,6 +182,7 @@ def claims_text(report: Any) -> list[str]:
     """The claims report as lines of text: the same figures, in the same words, as the page."""
     lines = [
         f"{report.clinic_name}: what the clinic's own data show (as of {report.as_of.isoformat()})",
+        report.source_note,
         f"{report.filters.describe().capitalize()}: {report.episodes} episodes ({report.needled_episodes} needled), "
         f"{report.needled_visits} needled visits.",
         f"Responder rule: {report.rule_note}",
@@ -209,6 +216,24 @@ def claims_text(report: Any) -> list[str]:
     lines.append("Method: " + " ".join(report.method))
     lines.append("Limits: " + " ".join(report.limits))
     return lines
+
+
+# ---------------------------------------------------------------------------------------------------- refresh
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from needlepoint.accounts.models import Clinic
+    from needlepoint.insights.summaries import refresh
+
+    clinics = [_clinic(args.clinic)] if args.clinic else list(Clinic.objects.order_by("pk"))
+    for clinic in clinics:
+        run = refresh(clinic)
+        seconds = (run.finished_at - run.started_at).total_seconds()
+        print(
+            f"{clinic.slug}: {run.episodes:,} episodes, {run.measures:,} measure rows, {run.rom_series:,} ROM series "
+            f"in {seconds:.1f} s; figures as of {run.started_at.isoformat(timespec='seconds')}"
+        )
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------------- responders

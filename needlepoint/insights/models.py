@@ -46,3 +46,93 @@ class EpisodeCohort(models.Model):
 
     def __str__(self) -> str:
         return self.label or "(no group recorded)"
+
+
+# ---------------------------------------------------------------------------------------------------- summaries
+#
+# Pre-aggregated per-episode facts the evidence report reads instead of the visits and observations (the way
+# Zulip's analytics tables work): ``needlepoint insights refresh`` rebuilds them per clinic with set-based
+# INSERT ... SELECT statements, in one transaction, and records the run in ``SummaryRefresh``. The report says
+# which path it used and, for the summary path, the time of the refresh its figures come from.
+
+
+class EpisodeSummary(models.Model):
+    """One episode's facts as of the last refresh: who, what, when, needled, outcome and first-two-visit pain."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    episode = models.OneToOneField(Episode, on_delete=models.CASCADE, related_name="insights_summary")
+    condition = models.CharField(max_length=40)
+    clinician = models.ForeignKey(Membership, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    cohort_label = models.CharField(max_length=100, null=True, blank=True, help_text="NULL unless imported")
+    opened_at = models.DateTimeField()
+    discharge_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12)
+    discharge_reason = models.CharField(max_length=20, blank=True)
+    goals_met = models.BooleanField(help_text="Discharged with goals met")
+    days_to_discharge = models.IntegerField(null=True, blank=True)
+    needled = models.BooleanField(help_text="Any visit with needles inserted")
+    visits = models.IntegerField(help_text="Visits of the episode")
+    visit1_pain_before = models.PositiveSmallIntegerField(null=True, blank=True)
+    visit1_pain_after = models.PositiveSmallIntegerField(null=True, blank=True)
+    visit2_pain_after = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "condition", "opened_at"], name="episode_summary_clinic_cond")]
+
+    def __str__(self) -> str:
+        return f"summary of episode #{self.episode_id}"
+
+
+class EpisodeMeasureSummary(models.Model):
+    """One episode's first score on one instrument (when taken as a baseline) and its last later score."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="+")
+    instrument = models.CharField(max_length=12)
+    baseline = models.FloatField(null=True, blank=True)
+    final = models.FloatField(null=True, blank=True)
+    has_follow_up = models.BooleanField()
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "instrument"], name="measure_summary_clinic_instr")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} of episode #{self.episode_id}"
+
+
+class EpisodeRomSummary(models.Model):
+    """One episode's first and last measurement of one movement, side and method."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="+")
+    joint = models.CharField(max_length=30)
+    movement = models.CharField(max_length=30)
+    side = models.CharField(max_length=5, blank=True)
+    method = models.CharField(max_length=12)
+    first_degrees = models.FloatField(null=True, blank=True)
+    last_degrees = models.FloatField(null=True, blank=True)
+    first_percent = models.FloatField(null=True, blank=True)
+    last_percent = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "episode"], name="rom_summary_clinic_episode")]
+
+    def __str__(self) -> str:
+        return f"{self.joint} {self.movement} {self.side} ({self.method}) of episode #{self.episode_id}"
+
+
+class SummaryRefresh(models.Model):
+    """One run of ``needlepoint insights refresh`` for one clinic: when it started and finished, rows written."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    episodes = models.IntegerField(default=0)
+    measures = models.IntegerField(default=0)
+    rom_series = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "-finished_at"], name="summary_refresh_clinic_time")]
+
+    def __str__(self) -> str:
+        return f"refresh of clinic #{self.clinic_id} at {self.finished_at or self.started_at:%Y-%m-%d %H:%M}"

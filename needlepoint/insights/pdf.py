@@ -83,7 +83,8 @@ class _TextPages:
 def claims_pdf(report: ClaimsReport) -> bytes:
     """The whole claims report as PDF bytes."""
     buffer = io.BytesIO()
-    footer = f"{report.clinic_name} · claims report as of {report.as_of.isoformat()} · Needlepoint"
+    stamp = report.summary_as_of.strftime(" (summary of %Y-%m-%d %H:%M)") if report.summary_as_of else " (live)"
+    footer = f"{report.clinic_name} · claims report as of {report.as_of.isoformat()}{stamp} · Needlepoint"
     with PdfPages(buffer, metadata={"Title": "Benefit-claims report", "Creator": "Needlepoint"}) as pdf:
         pages = _TextPages(pdf, footer)
         _cover(pages, report)
@@ -108,6 +109,7 @@ def _cover(pages: _TextPages, report: ClaimsReport) -> None:
         f"Covering {report.filters.describe()}; {report.episodes:,} episodes of care ({report.needled_episodes:,} "
         f"with needling), {report.needled_visits:,} needled visits; as of {report.as_of.isoformat()}.",
     )
+    pages.paragraph(report.source_note, weight="bold" if report.source == "summary" else "normal")
     pages.paragraph(f"Responder rule: {report.rule_note}")
     policy = "intention to treat" if report.options.missing == "itt" else "completers only"
     pages.paragraph(

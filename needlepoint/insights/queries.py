@@ -148,10 +148,11 @@ class Scope:
     filters: ReportFilters
     as_of: date
     table: str = SCOPE_TABLE
+    summary: bool = False  # read the per-episode summary tables (``summaries.py``) instead of the records
 
 
 @contextmanager
-def report_scope(filters: ReportFilters, as_of: date) -> Iterator[Scope]:
+def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) -> Iterator[Scope]:
     """Store the filtered episode set in a temporary table for the length of one report, then drop it.
 
     Columns: id, condition, opened_by_id, cohort_label (NULL unless imported), needled, days (time in care up
@@ -159,15 +160,28 @@ def report_scope(filters: ReportFilters, as_of: date) -> Iterator[Scope]:
     later query the same filtering and gives the database an exact row count to plan with. On PostgreSQL the
     report also runs with more sort memory and without JIT compilation, which costs more than it saves here.
     """
-    queryset = episodes(filters).filter(opened_at__lt=day_start(as_of + timedelta(days=1)))
     ended = Coalesce(F("discharge_date"), Value(as_of, output_field=DateField()))
-    queryset = queryset.annotate(
-        cohort_label=F("cohort__label"),
-        days=ExpressionWrapper(ended - TruncDate("opened_at"), output_field=DurationField()),
-        goals_met=Case(When(status="discharged", discharge_reason="goals_met", then=1), default=0),
-    )
-    columns = ("id", "condition", "opened_by_id", "cohort_label", "needled", "days", "goals_met")
-    select_sql, params = queryset.values(*columns).query.sql_with_params()
+    days = ExpressionWrapper(ended - TruncDate("opened_at"), output_field=DurationField())
+    if summary:
+        from needlepoint.insights.summaries import summary_episodes
+
+        queryset = summary_episodes(filters).filter(opened_at__lt=day_start(as_of + timedelta(days=1)))
+        queryset = queryset.annotate(days=days)
+        columns = ("episode_id", "condition", "clinician_id", "cohort_label", "needled", "days", "goals_met")
+        inner_sql, params = queryset.values(*columns).query.sql_with_params()
+        select_sql = (
+            "SELECT x.episode_id AS id, x.condition, x.clinician_id AS opened_by_id, x.cohort_label, x.needled, "
+            f"x.days, x.goals_met FROM ({inner_sql}) x"
+        )
+    else:
+        queryset = episodes(filters).filter(opened_at__lt=day_start(as_of + timedelta(days=1)))
+        queryset = queryset.annotate(
+            cohort_label=F("cohort__label"),
+            days=days,
+            goals_met=Case(When(status="discharged", discharge_reason="goals_met", then=1), default=0),
+        )
+        columns = ("id", "condition", "opened_by_id", "cohort_label", "needled", "days", "goals_met")
+        select_sql, params = queryset.values(*columns).query.sql_with_params()
     table = connection.ops.quote_name(SCOPE_TABLE)
     postgres = connection.vendor == "postgresql"
     with transaction.atomic() if postgres else nullcontext(), connection.cursor() as cursor:
@@ -179,9 +193,63 @@ def report_scope(filters: ReportFilters, as_of: date) -> Iterator[Scope]:
         cursor.execute(f"CREATE INDEX {connection.ops.quote_name(SCOPE_TABLE + '_id')} ON {table} (id)")
         cursor.execute(f"ANALYZE {table}")
         try:
-            yield Scope(filters, as_of)
+            yield Scope(filters, as_of, summary=summary)
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# ---------------------------------------------------------------------------------------------------- per episode
+#
+# The per-episode steps, shared by the live report (``{episodes}`` is the scope table) and by the refresh that
+# fills the summary tables (``{episodes}`` is the clinic's episodes), so both paths use the same definitions.
+
+SUMMARY_EPISODES = "insights_episodesummary"
+SUMMARY_MEASURES = "insights_episodemeasuresummary"
+SUMMARY_ROM = "insights_episoderomsummary"
+
+EPISODE_MEASURES_SQL = """obs AS (
+            SELECT o.episode_id, o.instrument, o.value, o.time_point,
+                   FIRST_VALUE(o.value) OVER w AS first_value,
+                   FIRST_VALUE(o.time_point) OVER w AS first_time_point,
+                   LEAD(o.id) OVER w AS next_id
+            FROM outcomes_observation o
+            WHERE o.clinic_id = %s AND o.instrument IN ({marks}) AND o.episode_id IN (SELECT id FROM {episodes})
+            WINDOW w AS (PARTITION BY o.episode_id, o.instrument ORDER BY o.observed_at, o.id)
+        )"""
+
+FIRST_VISITS_SQL = """ranked AS (
+            SELECT v.episode_id, v.pain_before, v.pain_after,
+                   ROW_NUMBER() OVER (PARTITION BY v.episode_id ORDER BY v.started_at, v.id) AS position
+            FROM visits_visit v
+            WHERE v.clinic_id = %s AND v.episode_id IN (SELECT id FROM {episodes})
+        ),
+        firsts AS (
+            SELECT episode_id, COUNT(*) AS visits,
+                   MAX(CASE WHEN position = 1 THEN pain_before END) AS base,
+                   MAX(CASE WHEN position = 1 THEN pain_after END) AS after_1,
+                   MAX(CASE WHEN position = 2 THEN pain_after END) AS after_2
+            FROM ranked {where}
+            GROUP BY episode_id
+        )"""
+
+ROM_SERIES_SQL = """ranked AS (
+            SELECT r.episode_id, r.joint, r.movement, r.side, r.method, r.degrees, r.percent_of_normal,
+                   ROW_NUMBER() OVER (PARTITION BY r.episode_id, r.joint, r.movement, r.side, r.method
+                                      ORDER BY r.observed_at, r.id) AS first_position,
+                   ROW_NUMBER() OVER (PARTITION BY r.episode_id, r.joint, r.movement, r.side, r.method
+                                      ORDER BY r.observed_at DESC, r.id DESC) AS last_position
+            FROM outcomes_rommeasurement r
+            WHERE r.clinic_id = %s AND r.episode_id IN (SELECT id FROM {episodes})
+        ),
+        s AS (
+            SELECT episode_id, joint, movement, side, method,
+                   MAX(CASE WHEN first_position = 1 THEN degrees END) AS first_degrees,
+                   MAX(CASE WHEN last_position = 1 AND first_position > 1 THEN degrees END) AS last_degrees,
+                   MAX(CASE WHEN first_position = 1 THEN percent_of_normal END) AS first_percent,
+                   MAX(CASE WHEN last_position = 1 AND first_position > 1 THEN percent_of_normal END) AS last_percent
+            FROM ranked WHERE first_position = 1 OR last_position = 1
+            GROUP BY episode_id, joint, movement, side, method
+        )"""
 
 
 def _run(sql: str, params: Sequence[Any]) -> list[tuple]:
@@ -245,23 +313,25 @@ def measure_sums(
     case, unfit = _responder_case(rule, codes)
     carried, keys = _carried(by)
     marks = ", ".join(["%s"] * len(codes))
-    sql = f"""
-        WITH obs AS (
-            SELECT o.episode_id, o.instrument, o.value, o.time_point,
-                   FIRST_VALUE(o.value) OVER w AS first_value,
-                   FIRST_VALUE(o.time_point) OVER w AS first_time_point,
-                   LEAD(o.id) OVER w AS next_id
-            FROM outcomes_observation o
-            WHERE o.clinic_id = %s AND o.instrument IN ({marks}) AND o.episode_id IN (SELECT id FROM {scope.table})
-            WINDOW w AS (PARTITION BY o.episode_id, o.instrument ORDER BY o.observed_at, o.id)
-        ),
+    if scope.summary:
+        per_episode = f"""
+        p AS (
+            SELECT {carried}, m.instrument, m.baseline, m.final
+            FROM {SUMMARY_MEASURES} m JOIN {scope.table} ep ON ep.id = m.episode_id
+            WHERE m.clinic_id = %s AND m.instrument IN ({marks})
+        )"""
+    else:
+        per_episode = f"""
+        {EPISODE_MEASURES_SQL.format(marks=marks, episodes=scope.table)},
         p AS (
             SELECT {carried}, obs.instrument,
                    CASE WHEN obs.first_time_point = 'baseline' THEN obs.first_value END AS baseline,
                    CASE WHEN obs.time_point <> 'baseline' THEN obs.value END AS final
             FROM obs JOIN {scope.table} ep ON ep.id = obs.episode_id
             WHERE obs.next_id IS NULL
-        )
+        )"""
+    sql = f"""
+        WITH {per_episode}
         SELECT {keys}, p.instrument,
                COUNT(*), SUM(p.baseline), SUM(p.baseline * p.baseline),
                COUNT(p.final), SUM(p.final), SUM(p.final * p.final),
@@ -316,25 +386,23 @@ def relief_counts(scope: Scope, mcid: float, *, by: Sequence[str] = ("condition"
     bound = repr(float(mcid) - TOLERANCE)
     fell_1 = f"(x.base - x.after_1 >= {bound})"
     fell_2 = f"(x.base - x.after_2 >= {bound})"
-    sql = f"""
-        WITH ranked AS (
-            SELECT v.episode_id, v.pain_before, v.pain_after,
-                   ROW_NUMBER() OVER (PARTITION BY v.episode_id ORDER BY v.started_at, v.id) AS position
-            FROM visits_visit v
-            WHERE v.clinic_id = %s AND v.episode_id IN (SELECT id FROM {scope.table})
-        ),
-        firsts AS (
-            SELECT episode_id,
-                   MAX(CASE WHEN position = 1 THEN pain_before END) AS base,
-                   MAX(CASE WHEN position = 1 THEN pain_after END) AS after_1,
-                   MAX(CASE WHEN position = 2 THEN pain_after END) AS after_2
-            FROM ranked WHERE position <= 2
-            GROUP BY episode_id
-        ),
+    if scope.summary:
+        per_episode = f"""
+        x AS (
+            SELECT {carried}, s.visit1_pain_before AS base, s.visit1_pain_after AS after_1,
+                   s.visit2_pain_after AS after_2
+            FROM {SUMMARY_EPISODES} s JOIN {scope.table} ep ON ep.id = s.episode_id
+            WHERE s.clinic_id = %s AND s.visits > 0
+        )"""
+    else:
+        per_episode = f"""
+        {FIRST_VISITS_SQL.format(episodes=scope.table, where="WHERE position <= 2")},
         x AS (
             SELECT {carried}, firsts.base, firsts.after_1, firsts.after_2
             FROM firsts JOIN {scope.table} ep ON ep.id = firsts.episode_id
-        )
+        )"""
+    sql = f"""
+        WITH {per_episode}
         SELECT {keys},
                COUNT(*), COUNT(x.base),
                SUM(CASE WHEN x.base IS NOT NULL AND x.after_1 IS NOT NULL THEN 1 ELSE 0 END),
@@ -380,24 +448,16 @@ def rom_sums(scope: Scope, *, by: Sequence[str] = ("condition",)) -> list[RomSum
     )
     mdc_case = f"CASE {branches} END" if branches else "NULL"
     carried, keys = _carried(by)
-    series = "r.episode_id, r.joint, r.movement, r.side, r.method"
-    sql = f"""
-        WITH ranked AS (
-            SELECT {series}, r.degrees, r.percent_of_normal,
-                   ROW_NUMBER() OVER (PARTITION BY {series} ORDER BY r.observed_at, r.id) AS first_position,
-                   ROW_NUMBER() OVER (PARTITION BY {series} ORDER BY r.observed_at DESC, r.id DESC) AS last_position
-            FROM outcomes_rommeasurement r
-            WHERE r.clinic_id = %s AND r.episode_id IN (SELECT id FROM {scope.table})
-        ),
+    if scope.summary:
+        per_series = f"""
         s AS (
-            SELECT episode_id, joint, movement, side, method,
-                   MAX(CASE WHEN first_position = 1 THEN degrees END) AS first_degrees,
-                   MAX(CASE WHEN last_position = 1 AND first_position > 1 THEN degrees END) AS last_degrees,
-                   MAX(CASE WHEN first_position = 1 THEN percent_of_normal END) AS first_percent,
-                   MAX(CASE WHEN last_position = 1 AND first_position > 1 THEN percent_of_normal END) AS last_percent
-            FROM ranked WHERE first_position = 1 OR last_position = 1
-            GROUP BY episode_id, joint, movement, side, method
-        ),
+            SELECT episode_id, joint, movement, side, method, first_degrees, last_degrees, first_percent, last_percent
+            FROM {SUMMARY_ROM} WHERE clinic_id = %s AND episode_id IN (SELECT id FROM {scope.table})
+        )"""
+    else:
+        per_series = ROM_SERIES_SQL.format(episodes=scope.table)
+    sql = f"""
+        WITH {per_series},
         g AS (
             SELECT {carried}, s.joint, s.movement, s.method,
                    s.last_degrees - s.first_degrees AS gain, s.last_percent - s.first_percent AS percent_gain,

@@ -17,7 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership
-from needlepoint.insights import queries
+from needlepoint.insights import queries, summaries
 from needlepoint.insights.claims import (
     PublishedRate,
     Verdict,
@@ -196,6 +196,9 @@ class ClaimsReport:
     techniques: tuple[BreakdownRow, ...]
     method: tuple[str, ...] = field(default_factory=tuple)
     limits: tuple[str, ...] = field(default_factory=tuple)
+    source: str = "live"  # "summary" (the tables of the last refresh) or "live" (the records as they are now)
+    summary_as_of: Any = None  # when the refresh the summary figures come from started
+    source_note: str = "Live figures, computed from the records now."
 
     @property
     def enough_episodes(self) -> bool:
@@ -228,11 +231,17 @@ def claims_report(
     *,
     as_of: date | None = None,
     clinician_names: dict[int, str] | None = None,
+    source: str = "auto",
 ) -> ClaimsReport:
-    """Compute every figure of the claims report for ``filters`` (all inside the database, a few queries)."""
+    """Compute every figure of the claims report for ``filters`` (all inside the database, a few queries).
+
+    ``source`` 'auto' reads the episode figures from the summary tables of the last ``needlepoint insights
+    refresh`` when the filters allow it, else from the records ('live'); 'summary' insists on the summary.
+    """
     as_of = as_of or timezone.localdate()
     pain = instrument(PAIN)
-    with queries.report_scope(filters, as_of) as scope:
+    refresh, source_note = _choose_source(filters, source)
+    with queries.report_scope(filters, as_of, summary=refresh is not None) as scope:
         counts = queries.episode_counts(scope, ("condition",))
         measures = queries.measure_sums(scope, options.rule, by=("condition", "clinician"))
         relief = queries.relief_counts(scope, pain.mcid.value)
@@ -275,6 +284,32 @@ def claims_report(
         techniques=_technique_rows(technique_visits, options),
         method=METHOD,
         limits=LIMITS,
+        source="summary" if refresh is not None else "live",
+        summary_as_of=refresh.started_at if refresh is not None else None,
+        source_note=source_note,
+    )
+
+
+def _choose_source(filters: ReportFilters, source: str) -> tuple[Any, str]:
+    """(the refresh whose summary the report reads, or None for the live path; the sentence saying which)."""
+    if source not in ("auto", "summary", "live"):
+        raise ValueError("The source is auto, summary or live.")
+    live = "Live figures, computed from the records now"
+    if source == "live":
+        return None, live + "."
+    if not summaries.answerable(filters):
+        if source == "summary":
+            raise ValueError("The summary cannot answer a muscle or technique filter.")
+        return None, live + " (the summary tables cannot answer a muscle or technique filter)."
+    refresh = summaries.latest_refresh(filters.clinic_id)
+    if refresh is None:
+        if source == "summary":
+            raise ValueError("The clinic's summary tables were never refreshed.")
+        return None, live + " (no summary refresh has run yet: needlepoint insights refresh)."
+    stamp = timezone.localtime(refresh.started_at).strftime("%Y-%m-%d %H:%M %Z")
+    return refresh, (
+        f"Figures as of {stamp} (episode figures from the summary tables of the last refresh; "
+        "adverse events and visit figures live)."
     )
 
 

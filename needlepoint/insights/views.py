@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -31,6 +32,7 @@ def claims(request: HttpRequest) -> HttpResponse:
         context["errors"] = exc.errors
         return render(request, "insights/claims.html", context, status=400)
     report = claims_report(membership.clinic, filters, options)
+    messages.info(request, report.source_note)  # which path, and how old the summary figures are (base.html)
     audit.record("read", summary=f"claims report: {filters.describe()}", object_type="insights.ClaimsReport")
     context.update(
         report=report,

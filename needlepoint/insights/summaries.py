@@ -1,0 +1,135 @@
+"""Per-episode summary tables for the evidence report, rebuilt by ``needlepoint insights refresh``.
+
+Like Zulip's analytics tables: the expensive per-episode steps (an episode's needled flag, its first two visits'
+pain, each instrument's baseline and final score, each range-of-motion series' first and last measurement) are
+computed once per refresh with set-based ``INSERT ... SELECT`` statements, using the same SQL as the live report
+(``queries.py``), and the report only filters and adds up the stored rows. A refresh deletes and rebuilds one
+clinic's rows in one transaction and records itself in ``SummaryRefresh``; the report says which path it used
+and, from the summary, the time its figures are as of. Filters the summary cannot answer (muscle needled,
+technique) fall back to the live path, as does a clinic that was never refreshed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from needlepoint.accounts.models import Clinic
+from needlepoint.insights import queries
+from needlepoint.insights.filters import ReportFilters, day_start
+from needlepoint.insights.models import (
+    EpisodeCohort,
+    EpisodeMeasureSummary,
+    EpisodeRomSummary,
+    EpisodeSummary,
+    SummaryRefresh,
+)
+from needlepoint.patients.models import Episode
+from needlepoint.visits.models import Visit
+
+
+def answerable(filters: ReportFilters) -> bool:
+    """Whether the summary tables can answer these filters (not a muscle or technique: those need the visits)."""
+    return not filters.needling_filter
+
+
+def latest_refresh(clinic_id: int) -> SummaryRefresh | None:
+    """The clinic's last finished refresh, or None if its summary was never built."""
+    return (
+        SummaryRefresh.objects.filter(clinic_id=clinic_id, finished_at__isnull=False).order_by("-finished_at").first()
+    )
+
+
+def summary_episodes(filters: ReportFilters) -> QuerySet[EpisodeSummary]:
+    """The summarised episodes the report covers: the same filters as ``filters.episodes`` on the stored rows."""
+    found = EpisodeSummary.objects.filter(clinic_id=filters.clinic_id)
+    if filters.condition:
+        found = found.filter(condition=filters.condition)
+    if filters.clinician_id is not None:
+        found = found.filter(clinician_id=filters.clinician_id)
+    if filters.date_from:
+        found = found.filter(opened_at__gte=day_start(filters.date_from))
+    if filters.date_to:
+        found = found.filter(opened_at__lt=day_start(filters.date_to + timedelta(days=1)))
+    if filters.cohort is not None:
+        found = found.filter(cohort_label=filters.cohort)
+    if filters.needling_filter:
+        raise ValueError("The summary cannot answer a muscle or technique filter.")
+    return found
+
+
+def refresh(clinic: Clinic) -> SummaryRefresh:
+    """Rebuild the clinic's summary rows in one transaction and record the run (started, finished, rows)."""
+    run = SummaryRefresh.objects.create(clinic=clinic, started_at=timezone.now())
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in (queries.SUMMARY_ROM, queries.SUMMARY_MEASURES, queries.SUMMARY_EPISODES):
+            cursor.execute(f"DELETE FROM {table} WHERE clinic_id = %s", [clinic.pk])
+        cursor.execute(_episodes_sql(), [clinic.pk, clinic.pk, clinic.pk])
+        cursor.execute(_measures_sql(), [clinic.pk, clinic.pk, clinic.pk])
+        cursor.execute(_rom_sql(), [clinic.pk, clinic.pk, clinic.pk])
+        run.episodes = EpisodeSummary.objects.filter(clinic=clinic).count()
+        run.measures = EpisodeMeasureSummary.objects.filter(clinic=clinic).count()
+        run.rom_series = EpisodeRomSummary.objects.filter(clinic=clinic).count()
+        run.finished_at = timezone.now()
+        run.save(update_fields=["finished_at", "episodes", "measures", "rom_series"])
+    return run
+
+
+def _clinic_episodes() -> str:
+    """The clinic's episodes, to follow ``SELECT id FROM`` in the shared per-episode SQL."""
+    return f"{Episode._meta.db_table} WHERE clinic_id = %s"
+
+
+def _episodes_sql() -> str:
+    if connection.vendor == "postgresql":
+        days = "(e.discharge_date - CAST(e.opened_at AS date))"
+    else:
+        days = "CAST(julianday(e.discharge_date) - julianday(date(e.opened_at)) AS INTEGER)"
+    firsts = queries.FIRST_VISITS_SQL.format(episodes=_clinic_episodes(), where="")
+    columns = (
+        "clinic_id, episode_id, condition, clinician_id, cohort_label, opened_at, discharge_date, status, "
+        "discharge_reason, goals_met, days_to_discharge, needled, visits, visit1_pain_before, visit1_pain_after, "
+        "visit2_pain_after"
+    )
+    return f"""
+        WITH {firsts}
+        INSERT INTO {EpisodeSummary._meta.db_table} ({columns})
+        SELECT e.clinic_id, e.id, e.condition, e.opened_by_id, c.label, e.opened_at, e.discharge_date, e.status,
+               e.discharge_reason,
+               CASE WHEN e.status = 'discharged' AND e.discharge_reason = 'goals_met' THEN 1 = 1 ELSE 1 = 0 END,
+               {days},
+               EXISTS (SELECT 1 FROM {Visit._meta.db_table} n WHERE n.episode_id = e.id AND n.needles_inserted > 0),
+               COALESCE(firsts.visits, 0), firsts.base, firsts.after_1, firsts.after_2
+        FROM {Episode._meta.db_table} e
+        LEFT JOIN {EpisodeCohort._meta.db_table} c ON c.episode_id = e.id
+        LEFT JOIN firsts ON firsts.episode_id = e.id
+        WHERE e.clinic_id = %s
+    """
+
+
+def _measures_sql() -> str:
+    obs = queries.EPISODE_MEASURES_SQL.replace("o.instrument IN ({marks}) AND ", "").format(episodes=_clinic_episodes())
+    return f"""
+        WITH {obs}
+        INSERT INTO {EpisodeMeasureSummary._meta.db_table}
+            (clinic_id, episode_id, instrument, baseline, final, has_follow_up)
+        SELECT %s, obs.episode_id, obs.instrument,
+               CASE WHEN obs.first_time_point = 'baseline' THEN obs.first_value END,
+               CASE WHEN obs.time_point <> 'baseline' THEN obs.value END,
+               obs.time_point <> 'baseline'
+        FROM obs
+        WHERE obs.next_id IS NULL
+    """
+
+
+def _rom_sql() -> str:
+    series = queries.ROM_SERIES_SQL.format(episodes=_clinic_episodes())
+    columns = "episode_id, joint, movement, side, method, first_degrees, last_degrees, first_percent, last_percent"
+    return f"""
+        WITH {series}
+        INSERT INTO {EpisodeRomSummary._meta.db_table} (clinic_id, {columns})
+        SELECT %s, {columns} FROM s
+    """
