@@ -35,6 +35,8 @@ DEMOGRAPHIC_FIELDS = (
     "emergency_contact",
 )
 MRN_PATTERN = re.compile(r"^[A-Za-z0-9-]{3,30}$")
+# A drawn signature is an SVG path of moves and lines in a 600x150 box, nothing else (it is shown as SVG).
+SIGNATURE_PATH = re.compile(r"^M -?\d{1,4} -?\d{1,4}( [ML] -?\d{1,4} -?\d{1,4})*$")
 
 
 def _check_demographics(data: dict[str, Any]) -> None:
@@ -189,6 +191,8 @@ def record_consent(
         raise ValidationError({"signed_name": f"The signature must be the patient's full name ({patient.full_name})."})
     if len(drawn_signature) > 50_000:
         raise ValidationError({"drawn_signature": "The drawn signature is too large."})
+    if drawn_signature and not SIGNATURE_PATH.match(drawn_signature):
+        raise ValidationError({"drawn_signature": "The drawn signature is not a signature drawing."})
     return Consent.objects.create(
         clinic_id=patient.clinic_id,
         patient=patient,

@@ -34,9 +34,16 @@ def test_a_clinician_registers_screens_consents_and_opens_an_episode(page, clini
     page.click("a.button:has-text('Record consent')")
     assert "pneumothorax" in page.inner_text("main").lower()
     page.fill("#id_signed_name", "Rosa Marquez")
+    page.locator("#signature-pad").scroll_into_view_if_needed()
+    pad = page.locator("#signature-pad").bounding_box()
+    page.mouse.move(pad["x"] + 20, pad["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(pad["x"] + 120, pad["y"] + 60, steps=5)
+    page.mouse.up()
     page.click("button:has-text('Record consent')")
     page.wait_for_url("**/patients/*/")
     assert "Consent recorded." in page.inner_text("main")
+    assert page.locator("svg[aria-label='Drawn signature'] path").count() == 1
     assert page.inner_text("[data-testid=clearance]") == "Cleared for needling"
 
     page.click("text=Open an episode")
