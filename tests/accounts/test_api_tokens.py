@@ -209,3 +209,38 @@ def test_api_errors_are_json_with_a_clear_message(clinician) -> None:  # type: i
     missing = missing_field.json()["errors"]
     assert any(key.endswith("family_name") for key in missing)
     assert any(key.endswith("date_of_birth") for key in missing)
+
+
+def test_tokens_are_listed_created_and_revoked_through_the_api(clinician, colleague) -> None:
+    client = client_for(clinician)
+    created = client.post("/api/v1/tokens", {"name": "billing export"}, content_type="application/json")
+    assert created.status_code == 201
+    raw, token_id = created.json()["token"], created.json()["id"]
+    assert ApiToken.objects.get(pk=token_id).token_hash == ApiToken.hash_token(raw)
+    assert [t["name"] for t in client.get("/api/v1/tokens").json()] == ["billing export"]
+
+    someone_else = client_for(colleague).post(f"/api/v1/tokens/{token_id}/revoke")
+    assert someone_else.status_code == 400
+    assert ApiToken.objects.get(pk=token_id).revoked_at is None
+
+    revoked = client.post(f"/api/v1/tokens/{token_id}/revoke")
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked_at"] is not None
+    assert Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+def test_clinic_admins_add_staff_through_the_api(clinic_admin) -> None:
+    response = client_for(clinic_admin).post(
+        "/api/v1/staff",
+        {"username": "newdesk", "password": "a-long-unusual-passphrase-7", "role": "front_desk"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    assert Membership.objects.get(user__username="newdesk").role == "front_desk"
+    weak = client_for(clinic_admin).post(
+        "/api/v1/staff",
+        {"username": "weak", "password": "password", "role": "front_desk"},
+        content_type="application/json",
+    )
+    assert weak.status_code == 400
+    assert not Membership.objects.filter(user__username="weak").exists()
