@@ -192,6 +192,7 @@ def measure(slug: str, runs: int) -> dict[str, object]:
     from needlepoint.accounts.models import Clinic, Membership
     from needlepoint.insights.filters import parse_filters
     from needlepoint.insights.report import claims_report
+    from needlepoint.insights.summaries import refresh
     from needlepoint.patients.models import Episode
     from needlepoint.visits.models import Visit
 
@@ -199,13 +200,23 @@ def measure(slug: str, runs: int) -> dict[str, object]:
     filters, options = parse_filters(clinic.pk, {})
     episodes = Episode.objects.filter(clinic=clinic).count()
     visits = Visit.objects.filter(clinic=clinic).count()
-    claims_report(clinic, filters, options)  # warm up: imports, caches, the database's buffers
+    claims_report(clinic, filters, options, source="live")  # warm up: imports, caches, the database's buffers
 
     report_times = []
     for _ in range(runs):
         started = time.perf_counter()
-        claims_report(clinic, filters, options)
+        claims_report(clinic, filters, options, source="live")
         report_times.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    run = refresh(clinic)
+    refresh_seconds = time.perf_counter() - started
+    claims_report(clinic, filters, options, source="summary")  # warm up the summary tables' buffers
+    summary_times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        claims_report(clinic, filters, options, source="summary")
+        summary_times.append(time.perf_counter() - started)
 
     sql = floor_sql(connection.vendor)
     floor_times = []
@@ -231,7 +242,7 @@ def measure(slug: str, runs: int) -> dict[str, object]:
         assert response.status_code == 200, response.status_code
 
     tracemalloc.start()
-    claims_report(clinic, filters, options)
+    claims_report(clinic, filters, options, source="live")
     _, python_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {
@@ -239,6 +250,10 @@ def measure(slug: str, runs: int) -> dict[str, object]:
         "visits": visits,
         "report_median": statistics.median(report_times),
         "report_runs": [round(t, 3) for t in report_times],
+        "summary_median": statistics.median(summary_times),
+        "summary_runs": [round(t, 3) for t in summary_times],
+        "refresh_seconds": refresh_seconds,
+        "summary_rows": f"{run.episodes:,} episode / {run.measures:,} measure / {run.rom_series:,} ROM rows",
         "floor_median": statistics.median(floor_times),
         "floor_rows": len(rows),
         "page_median": statistics.median(page_times),
@@ -267,7 +282,10 @@ def main() -> int:
     print(f"database: {connection.vendor} ({connection.settings_dict['NAME']}); {os.cpu_count()} CPUs", flush=True)
     sizes = [int(size) for size in args.sizes.split(",")]
     slugs = [_ensure(size) for size in sizes]
-    print(f"\n{'episodes':>9} {'visits':>10}  {'report':>8} {'floor':>8} {'page':>8}  {'peak RSS':>9} {'peak py':>8}")
+    print(
+        f"\n{'episodes':>9} {'visits':>10}  {'report':>8} {'floor':>8} {'summary':>8} {'refresh':>8} {'page':>8}  "
+        f"{'peak RSS':>9} {'peak py':>8}"
+    )
     for slug in slugs:
         command = [sys.executable, __file__, "--measure", slug, "--runs", str(args.runs)]
         env = dict(os.environ, **({"NEEDLEPOINT_DATA_DIR": data_dir} if data_dir else {}))
@@ -275,13 +293,17 @@ def main() -> int:
         result = json.loads(output.strip().splitlines()[-1])
         print(
             f"{result['episodes']:>9,} {result['visits']:>10,}  {result['report_median']:>7.2f}s "
-            f"{result['floor_median']:>7.2f}s {result['page_median']:>7.2f}s  {result['rss_peak_mb']:>7.0f}MB "
-            f"{result['python_peak_mb']:>6.1f}MB   (report runs {result['report_runs']})",
+            f"{result['floor_median']:>7.2f}s {result['summary_median']:>7.2f}s {result['refresh_seconds']:>7.1f}s "
+            f"{result['page_median']:>7.2f}s  {result['rss_peak_mb']:>7.0f}MB "
+            f"{result['python_peak_mb']:>6.1f}MB   (report runs {result['report_runs']}, summary runs "
+            f"{result['summary_runs']}; {result['summary_rows']})",
             flush=True,
         )
     print(
-        "\nreport: claims_report() median; floor: the same aggregates as one hand-written SQL statement; page: "
-        "/insights/ with plots; peak RSS of the measuring process; peak py: Python allocations during one report."
+        "\nreport: claims_report() median on the live path; floor: the same aggregates as one hand-written SQL "
+        "statement; summary: claims_report() median from the summary tables; refresh: one `needlepoint insights "
+        "refresh` of the clinic; page: /insights/ with plots (summary path); peak RSS of the measuring process; "
+        "peak py: Python allocations during one live report."
     )
     return 0
 
