@@ -130,9 +130,34 @@ class SummaryRefresh(models.Model):
     episodes = models.IntegerField(default=0)
     measures = models.IntegerField(default=0)
     rom_series = models.IntegerField(default=0)
+    visits = models.IntegerField(default=0, help_text="Needled visits summarised")
 
     class Meta:
         indexes = [models.Index(fields=["clinic", "-finished_at"], name="summary_refresh_clinic_time")]
 
     def __str__(self) -> str:
         return f"refresh of clinic #{self.clinic_id} at {self.finished_at or self.started_at:%Y-%m-%d %H:%M}"
+
+
+class VisitSummary(models.Model):
+    """One needled visit's facts as of the last refresh: who, when, which episode's condition and cohort, pain
+    before and after, adverse events by severity and the needling techniques used (``,static,pistoning,``)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    visit = models.OneToOneField("visits.Visit", on_delete=models.CASCADE, related_name="+")
+    clinician = models.ForeignKey(Membership, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    started_at = models.DateTimeField()
+    condition = models.CharField(max_length=40, null=True, blank=True)
+    cohort_label = models.CharField(max_length=100, null=True, blank=True)
+    pain_before = models.PositiveSmallIntegerField(null=True, blank=True)
+    pain_after = models.PositiveSmallIntegerField(null=True, blank=True)
+    mild = models.IntegerField()
+    significant = models.IntegerField()
+    serious = models.IntegerField()
+    techniques = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "started_at"], name="visit_summary_clinic_time")]
+
+    def __str__(self) -> str:
+        return f"summary of visit #{self.visit_id}"

@@ -25,7 +25,7 @@ from needlepoint.insights.filters import ReportFilters, day_start, episodes, nee
 from needlepoint.insights.responders import ResponderRule, responder_conditions
 from needlepoint.outcomes.rom import movements, rom_change
 from needlepoint.outcomes.scoring import Instrument, instrument, instruments
-from needlepoint.visits.models import AdverseEvent
+from needlepoint.visits.models import AdverseEvent, Technique
 
 PAIN_INSTRUMENT = "NPRS"
 # What a report can break its episode figures down by, as columns of the episode set ``ep``.
@@ -206,6 +206,7 @@ def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) 
 SUMMARY_EPISODES = "insights_episodesummary"
 SUMMARY_MEASURES = "insights_episodemeasuresummary"
 SUMMARY_ROM = "insights_episoderomsummary"
+SUMMARY_VISITS = "insights_visitsummary"
 
 EPISODE_MEASURES_SQL = """obs AS (
             SELECT o.episode_id, o.instrument, o.value, o.time_point,
@@ -549,8 +550,28 @@ def _visit_events(rows: list[tuple]) -> list[VisitEvents]:
     return [VisitEvents(row[0], *(_count(value) for value in row[1:])) for row in rows]
 
 
+_VISIT_FIGURES = """COUNT(*), SUM({mild}), SUM({significant}), SUM({serious}),
+               SUM(CASE WHEN v.pain_before IS NOT NULL AND v.pain_after IS NOT NULL THEN 1 ELSE 0 END),
+               SUM(CASE WHEN v.pain_before - v.pain_after >= {bound} THEN 1 ELSE 0 END)"""
+
+
+def _summary_visits_sql(scope: Scope) -> tuple[str, tuple[Any, ...]]:
+    from needlepoint.insights.summaries import summary_visits
+
+    columns = ("clinician_id", "pain_before", "pain_after", "mild", "significant", "serious", "techniques")
+    sql, params = summary_visits(scope.filters).values(*columns).query.sql_with_params()
+    return sql, tuple(params)
+
+
 def clinician_visits(scope: Scope, mcid: float) -> list[VisitEvents]:
     """Per clinician who gave them: needled visits, their adverse events by severity, and in-session relief."""
+    if scope.summary:
+        visits_sql, params = _summary_visits_sql(scope)
+        figures = _VISIT_FIGURES.format(
+            mild="v.mild", significant="v.significant", serious="v.serious", bound=repr(float(mcid) - TOLERANCE)
+        )
+        sql = f"SELECT v.clinician_id, {figures} FROM ({visits_sql}) v GROUP BY v.clinician_id"
+        return _visit_events(_run(sql, params))
     ctes, params = _visit_events_sql(scope.filters)
     bound = repr(float(mcid) - TOLERANCE)
     sql = f"""
@@ -570,6 +591,18 @@ def technique_visits(scope: Scope, mcid: float) -> list[VisitEvents]:
 
     A visit that used two techniques counts under both, so the groups overlap and do not add up to the total.
     """
+    if scope.summary:
+        visits_sql, params = _summary_visits_sql(scope)
+        figures = _VISIT_FIGURES.format(
+            mild="v.mild", significant="v.significant", serious="v.serious", bound=repr(float(mcid) - TOLERANCE)
+        )
+        codes = " UNION ALL ".join(f"SELECT '{code}' AS technique" for code in Technique.values)
+        sql = f"""
+            SELECT t.technique, {figures}
+            FROM ({visits_sql}) v JOIN ({codes}) t ON v.techniques LIKE '%%,' || t.technique || ',%%'
+            GROUP BY t.technique
+        """
+        return _visit_events(_run(sql, params))
     ctes, params = _visit_events_sql(scope.filters)
     entries_sql, entry_params = (
         needling_entries(scope.filters).values("visit_id", "technique").distinct().query.sql_with_params()
@@ -590,8 +623,14 @@ def technique_visits(scope: Scope, mcid: float) -> list[VisitEvents]:
 def event_counts(scope: Scope) -> list[EventCount]:
     """Adverse events recorded on the needled visits the report covers, by type and severity."""
     filters = scope.filters
+    if scope.summary:
+        from needlepoint.insights.summaries import summary_visits
+
+        visits = summary_visits(filters).values("visit_id")
+    else:
+        visits = needled_visits(filters).values("pk")
     rows = (
-        AdverseEvent.objects.filter(clinic_id=filters.clinic_id, visit__in=needled_visits(filters).values("pk"))
+        AdverseEvent.objects.filter(clinic_id=filters.clinic_id, visit__in=visits)
         .values("event_type", "severity")
         .annotate(n=Count("pk"))
         .values_list("event_type", "severity", "n")

@@ -308,8 +308,8 @@ def _choose_source(filters: ReportFilters, source: str) -> tuple[Any, str]:
         return None, live + " (no summary refresh has run yet: needlepoint insights refresh)."
     stamp = timezone.localtime(refresh.started_at).strftime("%Y-%m-%d %H:%M %Z")
     return refresh, (
-        f"Figures as of {stamp} (episode figures from the summary tables of the last refresh; "
-        "adverse events and visit figures live)."
+        f"Figures as of {stamp}: from the summary tables of the last refresh (needlepoint insights refresh); "
+        "care recorded since is not counted until the next refresh."
     )
 
 

@@ -26,9 +26,10 @@ from needlepoint.insights.models import (
     EpisodeRomSummary,
     EpisodeSummary,
     SummaryRefresh,
+    VisitSummary,
 )
 from needlepoint.patients.models import Episode
-from needlepoint.visits.models import Visit
+from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Visit
 
 
 def answerable(filters: ReportFilters) -> bool:
@@ -61,20 +62,40 @@ def summary_episodes(filters: ReportFilters) -> QuerySet[EpisodeSummary]:
     return found
 
 
+def summary_visits(filters: ReportFilters) -> QuerySet[VisitSummary]:
+    """The summarised needled visits the report covers: the same filters as ``filters.visit_q``."""
+    if filters.needling_filter:
+        raise ValueError("The summary cannot answer a muscle or technique filter.")
+    found = VisitSummary.objects.filter(clinic_id=filters.clinic_id)
+    if filters.date_from:
+        found = found.filter(started_at__gte=day_start(filters.date_from))
+    if filters.date_to:
+        found = found.filter(started_at__lt=day_start(filters.date_to + timedelta(days=1)))
+    if filters.clinician_id is not None:
+        found = found.filter(clinician_id=filters.clinician_id)
+    if filters.condition:
+        found = found.filter(condition=filters.condition)
+    if filters.cohort is not None:
+        found = found.filter(cohort_label=filters.cohort)
+    return found
+
+
 def refresh(clinic: Clinic) -> SummaryRefresh:
     """Rebuild the clinic's summary rows in one transaction and record the run (started, finished, rows)."""
     run = SummaryRefresh.objects.create(clinic=clinic, started_at=timezone.now())
     with transaction.atomic(), connection.cursor() as cursor:
-        for table in (queries.SUMMARY_ROM, queries.SUMMARY_MEASURES, queries.SUMMARY_EPISODES):
+        for table in (queries.SUMMARY_ROM, queries.SUMMARY_MEASURES, queries.SUMMARY_EPISODES, queries.SUMMARY_VISITS):
             cursor.execute(f"DELETE FROM {table} WHERE clinic_id = %s", [clinic.pk])
         cursor.execute(_episodes_sql(), [clinic.pk, clinic.pk, clinic.pk])
         cursor.execute(_measures_sql(), [clinic.pk, clinic.pk, clinic.pk])
         cursor.execute(_rom_sql(), [clinic.pk, clinic.pk, clinic.pk])
+        cursor.execute(_visits_sql(), [clinic.pk, clinic.pk, clinic.pk])
+        run.visits = VisitSummary.objects.filter(clinic=clinic).count()
         run.episodes = EpisodeSummary.objects.filter(clinic=clinic).count()
         run.measures = EpisodeMeasureSummary.objects.filter(clinic=clinic).count()
         run.rom_series = EpisodeRomSummary.objects.filter(clinic=clinic).count()
         run.finished_at = timezone.now()
-        run.save(update_fields=["finished_at", "episodes", "measures", "rom_series"])
+        run.save(update_fields=["finished_at", "episodes", "measures", "rom_series", "visits"])
     return run
 
 
@@ -132,4 +153,37 @@ def _rom_sql() -> str:
         WITH {series}
         INSERT INTO {EpisodeRomSummary._meta.db_table} (clinic_id, {columns})
         SELECT %s, {columns} FROM s
+    """
+
+
+def _visits_sql() -> str:
+    if connection.vendor == "postgresql":
+        joined = "',' || STRING_AGG(DISTINCT technique, ',' ORDER BY technique) || ','"
+    else:
+        joined = "',' || GROUP_CONCAT(DISTINCT technique) || ','"
+    columns = (
+        "clinic_id, visit_id, clinician_id, started_at, condition, cohort_label, pain_before, pain_after, mild, "
+        "significant, serious, techniques"
+    )
+    return f"""
+        WITH e AS (
+            SELECT visit_id,
+                   SUM(CASE WHEN severity = 'mild' THEN 1 ELSE 0 END) AS mild,
+                   SUM(CASE WHEN severity = 'significant' THEN 1 ELSE 0 END) AS significant,
+                   SUM(CASE WHEN severity = 'serious' THEN 1 ELSE 0 END) AS serious
+            FROM {AdverseEvent._meta.db_table} WHERE clinic_id = %s GROUP BY visit_id
+        ),
+        t AS (
+            SELECT visit_id, {joined} AS techniques
+            FROM {NeedlingEntry._meta.db_table} WHERE clinic_id = %s GROUP BY visit_id
+        )
+        INSERT INTO {VisitSummary._meta.db_table} ({columns})
+        SELECT v.clinic_id, v.id, v.clinician_id, v.started_at, ep.condition, c.label, v.pain_before, v.pain_after,
+               COALESCE(e.mild, 0), COALESCE(e.significant, 0), COALESCE(e.serious, 0), COALESCE(t.techniques, '')
+        FROM {Visit._meta.db_table} v
+        LEFT JOIN {Episode._meta.db_table} ep ON ep.id = v.episode_id
+        LEFT JOIN {EpisodeCohort._meta.db_table} c ON c.episode_id = v.episode_id
+        LEFT JOIN e ON e.visit_id = v.id
+        LEFT JOIN t ON t.visit_id = v.id
+        WHERE v.clinic_id = %s AND v.needles_inserted > 0
     """

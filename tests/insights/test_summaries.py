@@ -11,7 +11,7 @@ from needlepoint.accounts.models import Clinic
 from needlepoint.insights.cli_report import claims_json, claims_text
 from needlepoint.insights.filters import parse_filters
 from needlepoint.insights.formatting import plain
-from needlepoint.insights.models import EpisodeMeasureSummary, EpisodeSummary, SummaryRefresh
+from needlepoint.insights.models import EpisodeMeasureSummary, EpisodeSummary, SummaryRefresh, VisitSummary
 from needlepoint.insights.report import claims_report
 from needlepoint.insights.summaries import refresh
 from needlepoint.insights.synthetic import generate
@@ -75,9 +75,10 @@ def test_every_figure_is_the_same_from_the_summary(clinic: Clinic, params: dict[
     run = refresh(clinic)
     assert run.episodes == Episode.objects.filter(clinic=clinic).count()
     assert run.measures == EpisodeMeasureSummary.objects.filter(clinic=clinic).count() > 0
+    assert run.visits == VisitSummary.objects.filter(clinic=clinic).count() > 0
     live, summary = both(clinic, **params)
     assert (live.source, summary.source) == ("live", "summary")
-    assert live.episodes > 0 or params
+    assert (live.episodes > 0 and live.techniques and live.clinicians and live.rom and live.event_rates) or params
     assert_same(figures(live), figures(summary))
 
 
