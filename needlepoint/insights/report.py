@@ -465,7 +465,10 @@ def _relief_missing_note(policy: MissingPolicy, row: queries.ReliefCounts) -> st
 
 def _rom(rows: Sequence[queries.RomSums], policy: MissingPolicy) -> tuple[RomResult, ...]:
     results = []
-    for row in sorted(rows, key=lambda item: (condition_label(item.group[0]), item.joint, item.movement)):
+    for row in sorted(
+        rows,
+        key=lambda item: (condition_label(item.group[0]), item.joint, item.movement, item.method, not item.needled),
+    ):
         beyond = None
         if row.beyond_mdc is not None:
             successes, n = responder_count(policy, row.beyond_mdc, row.completers, row.series)
