@@ -14,7 +14,7 @@ The CapabilityStatement lists these local systems so a receiver knows they are n
 
 from __future__ import annotations
 
-# The base of every local URI: a placeholder domain (the project publishes no terminology server), stable so
+# The base of every local URI, under the reserved .example domain (no terminology server is published), stable so
 # that exported codes keep their meaning between exports and releases.
 LOCAL_BASE = "https://needlepoint.example/fhir"
 

@@ -213,7 +213,7 @@ def _rule_text(code: str, entry: object, problems: list[str]) -> RuleText | None
         return None
     fields = frozenset(name for _, name, _, _ in string.Formatter().parse(entry["message"]) if name)
     if fields - _TEMPLATE_FIELDS:
-        problems.append(f"{code}: unknown placeholders {sorted(fields - _TEMPLATE_FIELDS)}.")
+        problems.append(f"{code}: unknown message fields {sorted(fields - _TEMPLATE_FIELDS)}.")
     if not entry["message"].strip():
         problems.append(f"{code}: empty message.")
     if not _SOURCE_KEY.search(entry["source"]):

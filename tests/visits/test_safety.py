@@ -377,7 +377,7 @@ def write_rules(tmp_path: Path, change: dict[str, object]) -> Path:
     [
         ({"organ": None}, "missing rule organ"),
         ({"volcano": {"message": "m", "source": "[S1]"}}, "unknown rule volcano"),
-        ({"organ": {"message": "{patient_name}", "source": "[S13]"}}, "unknown placeholders"),
+        ({"organ": {"message": "{patient_name}", "source": "[S13]"}}, "unknown message fields"),
         ({"organ": {"message": "m", "source": "a blog"}}, "must cite clinical.md"),
         ({"organ": {"message": "m"}}, "needs a 'message' and a 'source'"),
     ],
