@@ -9,6 +9,7 @@ from django.urls import include, path
 
 from needlepoint.accounts import views as account_views
 from needlepoint.api import api
+from needlepoint.fhir import views as fhir_views
 from needlepoint.patients import views as patient_views
 
 handler404 = "needlepoint.web.page_not_found"
@@ -50,7 +51,8 @@ urlpatterns = [
     path("patients/<int:patient_id>/episodes/new/", patient_views.episode_new, name="episode_new"),
     path("patients/<int:patient_id>/episodes/<int:episode_id>/", patient_views.episode_detail, name="episode"),
     path("api/v1/", api.urls),
-    path("fhir/R4", include("needlepoint.fhir.urls")),
+    path("fhir/R4", fhir_views.transaction),  # the base without its slash, as FHIR clients write it
+    path("fhir/R4/", include("needlepoint.fhir.urls")),
 ]
 
 # Apps that serve pages of their own add them here once they have a urls module.

@@ -1,5 +1,6 @@
-"""URLs of the FHIR R4 endpoints, included under /fhir/R4 (the base itself, with or without its slash, takes
-the transaction POST, so that clients posting to the base URL as FHIR writes it are not redirected)."""
+"""URLs of the FHIR R4 endpoints, included under /fhir/R4/. The base itself, with or without its slash, takes the
+transaction POST, so that clients posting to the base URL as FHIR writes it are not redirected (see
+needlepoint/urls.py for the slash-less base)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ TYPES = r"(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|Adve
 
 app_name = "fhir"
 urlpatterns = [
-    re_path(r"^/?$", views.transaction, name="transaction"),
-    re_path(r"^/metadata$", views.capability, name="metadata"),
-    re_path(rf"^/Patient/{ID}/\$everything$", views.everything, name="everything"),
-    re_path(rf"^/{TYPES}$", views.search, name="search"),
-    re_path(rf"^/{TYPES}/{ID}$", views.read, name="read"),
+    re_path(r"^$", views.transaction, name="transaction"),
+    re_path(r"^metadata$", views.capability, name="metadata"),
+    re_path(rf"^Patient/{ID}/\$everything$", views.everything, name="everything"),
+    re_path(rf"^{TYPES}$", views.search, name="search"),
+    re_path(rf"^{TYPES}/{ID}$", views.read, name="read"),
 ]
