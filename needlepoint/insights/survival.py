@@ -15,11 +15,13 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-from lifelines.utils import median_survival_times
+if TYPE_CHECKING:
+    from lifelines import KaplanMeierFitter
+
+# lifelines and pandas are imported inside the two functions that fit models: importing them costs about a
+# third of a second, which every process start (each page server, each `needlepoint` command) would pay.
 
 Episode = tuple[float, bool]
 
@@ -116,6 +118,9 @@ def kaplan_meier(episodes: Sequence[Episode], confidence: float = 0.95) -> Kapla
     durations, observed = _validated(episodes)
     if not durations:
         return KaplanMeier(0, 0, (), None, None, None, confidence, "Not enough data: no episodes.")
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
     fitter = KaplanMeierFitter(alpha=1 - confidence).fit(durations, observed)
     median_low, median_high = median_survival_times(fitter.confidence_interval_).iloc[0]
     return KaplanMeier(
@@ -140,6 +145,10 @@ def hazard_ratio(needled: Sequence[Episode], comparison: Sequence[Episode], conf
     other_durations, other_observed = _validated(comparison)
     if not any(needled_observed) or not any(other_observed):
         return _no_ratio(confidence, "Not enough data: each group needs at least one discharge with goals met.")
+    import pandas as pd
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+
     frame = pd.DataFrame(
         {
             "duration": needled_durations + other_durations,
