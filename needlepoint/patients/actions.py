@@ -20,7 +20,7 @@ from needlepoint.accounts.access import require
 from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients import screening_rules
-from needlepoint.patients.conditions import conditions, icd10_for
+from needlepoint.patients.conditions import code_for_side, conditions, icd10_for
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
 
@@ -218,15 +218,21 @@ def withdraw_consent(membership: Membership, consent: Consent, reason: str) -> C
     return consent
 
 
-def _check_episode(patient: Patient, data: dict[str, Any]) -> dict[str, str]:
+def _check_episode(patient: Patient, data: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """Errors by field, and the episode's ICD-10-CM code (taken from the side when none was chosen)."""
     errors: dict[str, str] = {}
-    condition = data.get("condition")
+    condition, side, icd10_code = data.get("condition"), data.get("side"), str(data.get("icd10_code") or "")
+    if side not in Episode.Side.values:
+        errors["side"] = "Choose left, right, both sides or central."
     if condition not in conditions():
         errors["condition"] = "Choose a condition from the list."
-    elif data.get("icd10_code") not in icd10_for(condition):
+    elif icd10_code and icd10_code not in icd10_for(condition):
         errors["icd10_code"] = "Choose an ICD-10-CM code listed for this condition."
-    if data.get("side") not in Episode.Side.values:
-        errors["side"] = "Choose left, right, both sides or central."
+    elif "side" not in errors:
+        # ICD-10-CM laterality: the code must agree with the episode's side (conditions.code_for_side).
+        icd10_code, problem = code_for_side(condition, side, icd10_code)
+        if problem:
+            errors["icd10_code"] = problem
     onset = data.get("onset_date")
     if not isinstance(onset, date):
         errors["onset_date"] = "Enter the onset date."
@@ -234,10 +240,7 @@ def _check_episode(patient: Patient, data: dict[str, Any]) -> dict[str, str]:
         errors["onset_date"] = "The onset date cannot be in the future."
     elif onset < patient.date_of_birth:
         errors["onset_date"] = "The onset date is before the patient's birth."
-    code = icd10_for(condition).get(data.get("icd10_code") or "") if condition in conditions() else None
-    if code and code.side and data.get("side") not in (code.side,):
-        errors["icd10_code"] = f"{code.code} is for the {code.side} side; the episode is {data.get('side')}."
-    return errors
+    return errors, icd10_code or ""
 
 
 @transaction.atomic
@@ -246,12 +249,15 @@ def open_episode(
 ) -> Episode:
     """Open an episode of care; one open episode per condition and side.
 
+    The ICD-10-CM code must agree with the side (a left episode never carries a right-side code); left empty, it is
+    taken from the side where only one code fits.
+
     ``opened_at`` dates an episode brought in from history (an import); it defaults to now, may not be in the
     future, and may not precede the onset date.
     """
     require(membership, Capability.EDIT_CLINICAL)
     _same_clinic(membership, patient)
-    errors = _check_episode(patient, data)
+    errors, icd10_code = _check_episode(patient, data)
     opened_at = opened_at or timezone.now()
     if opened_at > timezone.now():
         errors["opened_at"] = "An episode cannot be opened in the future."
@@ -270,7 +276,7 @@ def open_episode(
                 clinic_id=patient.clinic_id,
                 patient=patient,
                 condition=data["condition"],
-                icd10_code=data["icd10_code"],
+                icd10_code=icd10_code,
                 side=data["side"],
                 onset_date=data["onset_date"],
                 goals=str(data.get("goals") or "").strip(),

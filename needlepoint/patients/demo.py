@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership, User
 from needlepoint.demo import FULL_HISTORY_PATIENTS
-from needlepoint.patients.conditions import conditions
+from needlepoint.patients.conditions import icd10_choices
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
 from needlepoint.patients.screening_rules import evaluate_screening, screening_items
@@ -379,10 +379,8 @@ def _add_clinical_records(
                 )
             )
         condition = rng.choices(condition_codes, weights)[0]
-        code = rng.choice(
-            [c for c in conditions()[condition].icd10 if c.side is None] or list(conditions()[condition].icd10)
-        )
         side = _side_for(rng, condition)
+        code = rng.choice(icd10_choices(condition, side))
         discharged = first_seen < now - timedelta(days=35) and rng.random() < 0.7
         episodes.append(
             Episode(

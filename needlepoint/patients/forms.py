@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from needlepoint.patients.conditions import condition_choices, conditions
+from needlepoint.patients.conditions import IcdCode, condition_choices, conditions
 from needlepoint.patients.models import Episode, Patient
 
 
@@ -48,20 +48,29 @@ class EpisodeForm(forms.Form):
     """An episode of care for one condition."""
 
     condition = forms.ChoiceField(choices=condition_choices)
-    icd10_code = forms.ChoiceField(label="ICD-10-CM code")
+    icd10_code = forms.ChoiceField(
+        label="ICD-10-CM code",
+        required=False,
+        help_text="A sided code must match the episode's side. Left on “From the condition and side”, the code is "
+        "taken from the side where only one fits.",
+    )
     side = forms.ChoiceField(choices=Episode.Side.choices)
     onset_date = forms.DateField(widget=DateInput)
     goals = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        choices = []
+        choices: list = [("", "From the condition and side")]
         for condition in conditions().values():
-            group = [
-                (c.code, f"{c.code} {c.label}" + ("" if c.verified else " (code unverified)")) for c in condition.icd10
-            ]
+            group = [(c.code, icd10_option_label(c)) for c in condition.icd10]
             choices.append((condition.label, group))
         self.fields["icd10_code"].choices = choices
+
+
+def icd10_option_label(code: IcdCode) -> str:
+    """An ICD-10-CM option as a clinician reads it: code, official description, and the site where coded by site."""
+    site = f" ({code.site})" if code.site and code.site.split(":")[0] not in code.label.lower() else ""
+    return f"{code.code} {code.label}{site}" + ("" if code.verified else " (code unverified)")
 
 
 class DischargeForm(forms.Form):
