@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from needlepoint.env import env_bool, env_int, env_list, env_str
+from needlepoint.env import env_bool, env_int, env_list, env_str, env_timezone
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent
@@ -125,7 +125,8 @@ SCREENING_VALID_DAYS = env_int("SCREENING_VALID_DAYS", 90, minimum=1)
 SELF_REPORT_LINK_DAYS = env_int("SELF_REPORT_LINK_DAYS", 7, minimum=1)
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+# The clinic's clock: every time a page, note or report shows, and every "today", is on it. Times are stored in UTC.
+TIME_ZONE = env_timezone("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 from django.http import HttpResponse
 from django.urls import include, path
@@ -22,6 +23,16 @@ def healthz(request):  # type: ignore[no-untyped-def]
     return HttpResponse("ok", content_type="text/plain")
 
 
+FAVICON = Path(__file__).parent / "static" / "favicon.ico"
+
+
+def favicon(request):  # type: ignore[no-untyped-def]
+    """/favicon.ico for clients that ask for it without reading the page's icon link (PDF viewers, API docs)."""
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 urlpatterns = [
     path("login/", account_views.login_view, name="login"),
     path("logout/", account_views.logout_view, name="logout"),
@@ -31,6 +42,7 @@ urlpatterns = [
     path("staff/", account_views.staff, name="staff"),
     path("audit.csv", account_views.audit_csv, name="audit_csv"),
     path("healthz", healthz),
+    path("favicon.ico", favicon),
     path("patients/", patient_views.patient_list, name="patients"),
     path("patients/new/", patient_views.patient_new, name="patient_new"),
     path("patients/<int:patient_id>/", patient_views.patient_detail, name="patient"),

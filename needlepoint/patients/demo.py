@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -347,7 +347,7 @@ def _add_clinical_records(
     now = timezone.now()
     for index, patient in enumerate(patients):
         clinician = clinicians[index % 2]
-        first_seen = now - timedelta(days=rng.randint(0, 80), hours=rng.randint(0, 8))
+        first_seen = _in_clinic_hours(now, days_ago=rng.randint(0, 80), quarter_hours=rng.randint(0, 28))
         roll = rng.random()
         kind = "not_cleared" if roll < 0.04 else "precautions" if roll < 0.22 else "cleared"
         answers = _screening_answers(rng, patient, kind)
@@ -408,6 +408,14 @@ def _add_clinical_records(
     _withdraw_one(context, created_consents)
     context.summary["screenings"] = context.summary.get("screenings", 0) + len(screenings)
     context.summary["episodes"] = context.summary.get("episodes", 0) + len(episodes)
+
+
+def _in_clinic_hours(now: datetime, days_ago: int, quarter_hours: int) -> datetime:
+    """A moment ``days_ago`` days before ``now`` between 09:00 and 16:00 on the clinic's clock (TIME_ZONE), so the
+    demo's appointments show at the hours a clinic keeps; never later than ``now``."""
+    day = timezone.localdate(now) - timedelta(days=days_ago)
+    moment = timezone.make_aware(datetime.combine(day, time(9, 0)) + timedelta(minutes=15 * quarter_hours))
+    return moment if moment <= now else moment - timedelta(days=1)
 
 
 def _side_for(rng: Any, condition: str) -> str:
