@@ -4,9 +4,7 @@ the clinic's instrument plan. Thin: they parse the form, call one action, and re
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -28,7 +26,7 @@ from needlepoint.outcomes.progress import earlier_notes, episode_progress
 from needlepoint.outcomes.scoring import ScoringError, instrument, instruments
 from needlepoint.outcomes.wording import EnteredWording, licence_note, wording_shipped
 from needlepoint.patients.conditions import conditions
-from needlepoint.patients.consent import DEFAULT_TEXT_FILE
+from needlepoint.patients.consent import default_consent_text
 from needlepoint.patients.models import Episode
 from needlepoint.web import add_errors
 
@@ -313,8 +311,7 @@ def _unanswered(defn, given: dict) -> tuple[str, list[str]]:  # type: ignore[no-
 
 def handout(request: HttpRequest) -> HttpResponse:
     """The public page on dry needling: what it is, what to expect, the risks, and after-care; printable."""
-    consent = json.loads(Path(DEFAULT_TEXT_FILE).read_text(encoding="utf-8"))
-    return render(request, "outcomes/handout.html", {"risks": consent["material_risks"]})
+    return render(request, "outcomes/handout.html", {"risks": default_consent_text()["material_risks"]})
 
 
 def plans(request: HttpRequest) -> HttpResponse:
