@@ -69,8 +69,9 @@ class Reference:
     def short(self) -> str:
         """One line naming the work: authors, title or description, publisher, year."""
         head = self.title or self.description
-        bits = [b for b in (self.authors, head, self.publisher, str(self.year) if self.year else "") if b]
-        return ". ".join(bits)
+        publisher = "" if self.publisher in head else self.publisher
+        year = str(self.year) if self.year and str(self.year) not in head else ""
+        return ". ".join(b for b in (self.authors, head, publisher, year) if b)
 
 
 def _check_entry(key: str, raw: dict[str, Any]) -> Reference:
@@ -110,7 +111,10 @@ def _check_entry(key: str, raw: dict[str, Any]) -> Reference:
         raise fail("an entry without a known title needs a description")
     if raw["secondary"] and not raw.get("reports"):
         raise fail("a secondary page says which primary work it reports ('not identified' if unknown)")
-    texts = {name: str(raw.get(name) or "") for name in ("authors", "title", "publisher", "details", "description", "reports", "note")}
+    texts = {
+        name: str(raw.get(name) or "")
+        for name in ("authors", "title", "publisher", "details", "description", "reports", "note")
+    }
     return Reference(
         key=key,
         authors=texts["authors"],

@@ -7,6 +7,7 @@ import importlib.util
 from django.http import HttpResponse
 from django.urls import include, path
 
+from needlepoint import citations
 from needlepoint.accounts import views as account_views
 from needlepoint.api import api
 from needlepoint.fhir import views as fhir_views
@@ -31,6 +32,7 @@ urlpatterns = [
     path("staff/", account_views.staff, name="staff"),
     path("audit.csv", account_views.audit_csv, name="audit_csv"),
     path("healthz", healthz),
+    path("references/", citations.references_page, name="references"),
     path("patients/", patient_views.patient_list, name="patients"),
     path("patients/new/", patient_views.patient_new, name="patient_new"),
     path("patients/<int:patient_id>/", patient_views.patient_detail, name="patient"),

@@ -16,6 +16,8 @@ from django.shortcuts import render
 
 from needlepoint.accounts.access import get_record
 from needlepoint.accounts.roles import Capability
+from needlepoint.citations import sorted_keys
+from needlepoint.references import keys_in_list
 from needlepoint.visits.models import Visit
 
 AFTER_CARE_FILE = Path(__file__).parent / "data" / "after_care.json"
@@ -39,13 +41,7 @@ def after_care_sheet(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
     if not visit.needling_entries.exists():
         raise Http404("No needling is recorded in this visit, so there is no after-care sheet for it.")
-    sources = sorted(
-        {key.strip() for s in after_care_sections() for i in s["items"] for key in i["source"].split(",") if key.strip()},
-        key=lambda k: (k[0], int("".join(c for c in k if c.isdigit())), k),
-    )
-    return render(
-        request,
-        "visits/after_care.html",
-        {"visit": visit, "patient": visit.patient, "clinic": visit.clinic, "sections": after_care_sections(),
-         "sources": ", ".join(sources)},
-    )
+    sections = after_care_sections()
+    sources = sorted_keys(key for s in sections for item in s["items"] for key in keys_in_list(item["source"]))
+    context = {"visit": visit, "patient": visit.patient, "clinic": visit.clinic, "sections": sections}
+    return render(request, "visits/after_care.html", context | {"sources": ", ".join(sources)})
