@@ -41,7 +41,9 @@ def _citations_of_data_file(path: Path) -> set[str]:
     strings = list(_strings(json.loads(path.read_text(encoding="utf-8"))))
     prose = [text for _, text in strings]
     # A "key" field is a citation only when it holds a key alone (elsewhere "key" names other things).
-    sources = [text for field, text in strings if field in SOURCE_FIELDS and (field != "key" or KEY_PATTERN.match(text))]
+    sources = [
+        text for field, text in strings if field in SOURCE_FIELDS and (field != "key" or KEY_PATTERN.match(text))
+    ]
     return cited_keys(prose, source_fields=sources)
 
 
@@ -143,4 +145,6 @@ def test_no_data_file_cites_the_absent_clinical_md_beyond_the_ones_still_to_swee
     saying = {str(p.relative_to(PACKAGE)) for p in DATA_FILES if "clinical.md" in p.read_text(encoding="utf-8")}
 
     # A new file citing clinical.md fails here; a swept file must leave the list so the list only shrinks.
-    assert saying == STILL_TO_SWEEP, f"newly citing: {sorted(saying - STILL_TO_SWEEP)}; swept: {sorted(STILL_TO_SWEEP - saying)}"
+    assert saying == STILL_TO_SWEEP, (
+        f"newly citing: {sorted(saying - STILL_TO_SWEEP)}; swept: {sorted(STILL_TO_SWEEP - saying)}"
+    )
