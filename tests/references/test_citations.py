@@ -148,3 +148,11 @@ def test_no_data_file_cites_the_absent_clinical_md_beyond_the_ones_still_to_swee
     assert saying == STILL_TO_SWEEP, (
         f"newly citing: {sorted(saying - STILL_TO_SWEEP)}; swept: {sorted(STILL_TO_SWEEP - saying)}"
     )
+
+
+def test_an_atlas_page_links_its_hazard_sources_to_the_references(clinician) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import client_for
+
+    page = client_for(clinician).get("/atlas/muscles/rhomboids/").content.decode()
+
+    assert '<a class="cite" href="/references/#S21"' in page
