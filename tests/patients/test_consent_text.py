@@ -89,3 +89,17 @@ def test_undoing_the_step_restores_edition_1_while_nobody_has_signed_edition_2(c
 
     assert list(ConsentText.objects.filter(clinic=clinic)) == [old]
     assert current_consent_text(clinic).version == 1
+
+
+def test_the_demo_clinic_consents_to_the_current_text_with_the_newest_edition(db) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.accounts.models import Clinic
+    from needlepoint.demo import build_demo
+    from needlepoint.patients.models import Consent
+
+    build_demo(patients=20, seed=3)
+
+    demo = Clinic.objects.get(slug="demo")
+    current = current_consent_text(demo)
+    consents = Consent.objects.filter(clinic=demo)
+    assert current.material_risks == default_consent_text()["material_risks"]
+    assert consents.exists() and not consents.exclude(text=current).exists()
