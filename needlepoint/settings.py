@@ -71,6 +71,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "needlepoint.accounts.context.clinic_context",
             ],
+            # Citation links ({{ text|cite }}, {{ source|cite_source }}) in every template without a load tag.
+            "builtins": ["needlepoint.citations"],
         },
     }
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.http import HttpResponse
 from django.urls import include, path
 
+from needlepoint import citations
 from needlepoint.accounts import views as account_views
 from needlepoint.api import api
 from needlepoint.fhir import views as fhir_views
@@ -43,6 +44,7 @@ urlpatterns = [
     path("audit.csv", account_views.audit_csv, name="audit_csv"),
     path("healthz", healthz),
     path("favicon.ico", favicon),
+    path("references/", citations.references_page, name="references"),
     path("patients/", patient_views.patient_list, name="patients"),
     path("patients/new/", patient_views.patient_new, name="patient_new"),
     path("patients/<int:patient_id>/", patient_views.patient_detail, name="patient"),

@@ -10,9 +10,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 
 from needlepoint.accounts import audit
 
-# Paths anyone may open: the sign-in page, static files, the site icon, patients' own link pages and the public
-# handout. The API and FHIR endpoints authenticate each request themselves (token or session).
-PUBLIC_PREFIXES = ("/login/", "/static/", "/p/", "/about-dry-needling/", "/api/", "/fhir/", "/healthz", "/favicon.ico")
+# Paths anyone may open: the sign-in page, static files, the site icon, patients' own link pages, the public
+# handout and its references. The API and FHIR endpoints authenticate each request themselves (token or session).
+PUBLIC_PREFIXES = (
+    "/login/",
+    "/static/",
+    "/p/",
+    "/about-dry-needling/",
+    "/references/",
+    "/api/",
+    "/fhir/",
+    "/healthz",
+    "/favicon.ico",
+)
 
 
 def client_address(request: HttpRequest) -> str | None:

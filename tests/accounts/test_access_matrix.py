@@ -55,7 +55,7 @@ class Route:
     """One page or endpoint: how to call it with valid input, and which roles may."""
 
     method: str
-    url: str  # {p} patient, {s} screening, {c} consent, {e} episode
+    url: str  # {p} patient, {s} screening, {c} consent, {e} episode, {v} a needled visit (another patient's)
     allowed: tuple[str, ...]
     data: dict[str, Any] = field(default_factory=dict)
     ok: int = 200
@@ -105,6 +105,8 @@ PAGES = [
     Route("GET", "/audit.csv", (ADMIN,), patient_scoped=False),
     Route("GET", "/staff/", (ADMIN,), patient_scoped=False),
     Route("GET", "/account/tokens/", EVERYONE, patient_scoped=False),
+    # The after-care sheet has no clinical content (name, date, clinic, general advice): front desk prints it.
+    Route("GET", "/visits/{v}/after-care/", EVERYONE),
 ]
 
 API = "/api/v1"
@@ -155,11 +157,27 @@ def records(clinician, patient) -> SimpleNamespace:  # type: ignore[no-untyped-d
         patient,
         {"condition": "neck_pain", "icd10_code": "M54.2", "side": "central", "onset_date": date(2024, 1, 5)},
     )
-    return SimpleNamespace(patient=patient, screening=screening, consent=consent, episode=episode)
+    return SimpleNamespace(
+        patient=patient, screening=screening, consent=consent, episode=episode, visit=needled_visit(clinician)
+    )
+
+
+def needled_visit(clinician):  # type: ignore[no-untyped-def]
+    """A visit with one needling entry, of a second patient who is cleared for needling (Jane Doe is not)."""
+    from needlepoint.visits import actions as visit_actions
+    from tests.visits.visit_helpers import add, clear_with, open_neck_episode
+
+    other = actions.register_patient(
+        clinician, {"given_name": "Mia", "family_name": "Park", "date_of_birth": date(1985, 3, 4), "sex": "female"}
+    )
+    clear_with(clinician, other)
+    episode = open_neck_episode(clinician, other)
+    return add(clinician, visit_actions.start_visit(clinician, episode, {"started_at": timezone.now()}))
 
 
 def _url(route: Route, records: SimpleNamespace, **override: int) -> str:
     ids = {"p": records.patient.pk, "s": records.screening.pk, "c": records.consent.pk, "e": records.episode.pk}
+    ids["v"] = records.visit.pk
     return route.url.format(**(ids | override))
 
 
@@ -370,6 +388,7 @@ def test_the_matrix_lists_every_foundation_page() -> None:
         and p.callback.__module__ in (account_views.__name__, patient_views.__name__)
     }
     public_or_post_only = {"login/", "logout/", "switch-clinic/"}
+    other_apps = {"visits/<int:visit_id>/after-care/"}
     listed = {
         route.url.split("?")[0]
         .lstrip("/")
@@ -377,9 +396,10 @@ def test_the_matrix_lists_every_foundation_page() -> None:
         .replace("{s}", "<int:screening_id>")
         .replace("{c}", "<int:consent_id>")
         .replace("{e}", "<int:episode_id>")
+        .replace("{v}", "<int:visit_id>")
         for route in PAGES
     }
-    assert foundation - public_or_post_only == listed
+    assert foundation - public_or_post_only == listed - other_apps
 
 
 def test_the_matrix_lists_every_foundation_endpoint() -> None:
