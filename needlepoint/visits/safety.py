@@ -377,7 +377,9 @@ def load_pregnancy_regions(path: Path = PREGNANCY_FILE) -> tuple[PregnancyRegion
         if not _SOURCE_KEY.search(source):
             problems.append(f"{where} ({code}): the source must cite a reference key such as [S12].")
         regions.append(
-            PregnancyRegion(code, label, frozenset(muscles), frozenset(trimesters), source, bool(entry.get("unverified")))
+            PregnancyRegion(
+                code, label, frozenset(muscles), frozenset(trimesters), source, bool(entry.get("unverified"))
+            )
         )
     if problems:
         raise SafetyDataError(f"{path}: invalid pregnancy regions:\n- " + "\n- ".join(problems))
