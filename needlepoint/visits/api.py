@@ -225,10 +225,8 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
     events = list(visit.adverse_events.order_by("onset_at", "pk"))
     addenda = list(visit.addenda.select_related("author__user").order_by("written_at", "pk"))
     counts = reconciliation_of(visit)
-    warnings = []
-    if visit.signed_at is None and entries:
-        stored = visit.acknowledgements or {}
-        warnings = [_warning_out(w, stored) for w in current_warnings(entries, needling_clearance(visit.patient))]
+    checks = current_warnings(entries, needling_clearance(visit.patient)) if visit.signed_at is None and entries else []
+    warnings = [_warning_out(w, visit.acknowledgements or {}) for w in checks]
     choice = cpt_choice(entries)
     return VisitOut(
         **_summary(visit),
@@ -268,7 +266,7 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
         cpt=CptOut(code=choice.code, description=choice.description, muscle_count=choice.muscle_count)
         if choice
         else None,
-        note=visit.note_text if visit.signed_at else render_note(visit, entries, events),
+        note=visit.note_text if visit.signed_at else render_note(visit, entries, events, checks),
         addenda=[
             AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text) for a in addenda
         ],

@@ -88,11 +88,16 @@ def severity_label(code: str) -> str:
     return next((s.label for s in severities() if s.code == code), code)
 
 
-def visit_reminders(visit: Any, entries: Sequence[Any]) -> list[str]:
-    """The safety reminders for the visit's needling and its patient, as printed on the note."""
+def visit_reminders(
+    visit: Any, entries: Sequence[Any], warnings: Sequence[safety.SafetyWarning] | None = None
+) -> list[str]:
+    """The safety reminders for the visit's needling and its patient, as printed on the note (from
+    ``warnings`` when the caller has worked them out already)."""
     if not entries:
         return []
-    return [w.message for w in safety.reminders(current_warnings(entries, needling_clearance(visit.patient)))]
+    if warnings is None:
+        warnings = current_warnings(entries, needling_clearance(visit.patient))
+    return [w.message for w in safety.reminders(warnings)]
 
 
 def note_input(
@@ -163,6 +168,11 @@ def note_input(
     )
 
 
-def render_note(visit: Any, entries: Sequence[Any], events: Sequence[Any] | None = None) -> str:
-    """The SOAP note text of the visit as it stands."""
-    return soap_note(note_input(visit, entries, events))
+def render_note(
+    visit: Any,
+    entries: Sequence[Any],
+    events: Sequence[Any] | None = None,
+    warnings: Sequence[safety.SafetyWarning] | None = None,
+) -> str:
+    """The SOAP note text of the visit as it stands (``warnings``: the visit's current checks, if known)."""
+    return soap_note(note_input(visit, entries, events, visit_reminders(visit, entries, warnings)))

@@ -169,7 +169,7 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
         context |= {
             "clearance": clearance,
             "warnings": [{"warning": w, "key": warning_key(w), "ack": stored.get(warning_key(w))} for w in warnings],
-            "note_preview": render_note(visit, entries, events),
+            "note_preview": render_note(visit, entries, events, warnings),
             "previous": actions.previous_needled_visit(visit) if not entries else None,
             "suggestions": _open_suggestions(visit, entries),
             "entry_form": extra.pop("entry_form", None) or _blank_entry_form(visit, entries),
