@@ -543,6 +543,31 @@ def needling_warnings(
     return found
 
 
+PNEUMOTHORAX_WARNINGS = frozenset({"ptx_patient_risk", "ptx_depth", "ptx_unverified_depth"})
+
+
+def longest_length_without_pneumothorax_warning(
+    muscle: MuscleHazard, lengths: Iterable[float], screening: ScreeningFlags, rules: SafetyRules | None = None
+) -> float | None:
+    """The longest needle length among ``lengths`` (a clinic's stock) that raises no pneumothorax warning
+    over ``muscle`` for this patient, or None when every length would (a thin build over the thorax).
+
+    For the entry form to propose a length that suits the muscle: the clinician may still choose longer.
+    """
+    quiet = [
+        length
+        for length in lengths
+        if not PNEUMOTHORAX_WARNINGS
+        & {
+            w.code
+            for w in needling_warnings(
+                [PlannedNeedling(muscle.muscle_id, "left", length)], {muscle.muscle_id: muscle}, screening, rules
+            )
+        }
+    ]
+    return max(quiet, default=None)
+
+
 def warning_key(warning: SafetyWarning) -> str:
     """A stable key to match an acknowledgement to its warning: code, muscle and side."""
     return f"{warning.code}:{warning.muscle_id or '-'}:{warning.side or '-'}"

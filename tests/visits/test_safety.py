@@ -30,6 +30,7 @@ from needlepoint.visits.safety import (
     is_real_sentence,
     load_pregnancy_regions,
     load_safety_rules,
+    longest_length_without_pneumothorax_warning,
     needling_warnings,
     read_acknowledgement,
     reminders,
@@ -321,6 +322,26 @@ def test_the_no_depth_threshold_is_stated_with_its_source() -> None:
 def test_entries_for_one_muscle_and_side_merge_and_the_longest_needle_counts() -> None:
     entries = [needle("rhomboids", "left", 25), needle("rhomboids", "left", 40)]
     assert "40 mm needle" in only("ptx_depth", entries).message
+
+
+STOCK = (13, 15, 25, 30, 40, 50, 60, 75)
+
+
+@pytest.mark.parametrize(
+    ("muscle", "screening", "expected"),
+    [
+        ("rhomboids", CLEAR, 15),
+        ("upper-trapezius", CLEAR, 25),
+        ("levator-scapulae", CLEAR, 13),
+        ("infraspinatus", CLEAR, 75),
+        ("rhomboids", flags(thin_build=True), None),
+        ("infraspinatus", flags(thin_build=True), 75),
+    ],
+)
+def test_the_longest_stock_length_without_a_pneumothorax_warning(
+    muscle: str, screening: ScreeningFlags, expected: float | None
+) -> None:
+    assert longest_length_without_pneumothorax_warning(MUSCLES[muscle], STOCK, screening) == expected
 
 
 # --- both sides of the thorax ----------------------------------------------------------------------
