@@ -554,18 +554,16 @@ def longest_length_without_pneumothorax_warning(
 
     For the entry form to propose a length that suits the muscle: the clinician may still choose longer.
     """
-    quiet = [
-        length
-        for length in lengths
-        if not PNEUMOTHORAX_WARNINGS
-        & {
-            w.code
-            for w in needling_warnings(
-                [PlannedNeedling(muscle.muscle_id, "left", length)], {muscle.muscle_id: muscle}, screening, rules
-            )
-        }
-    ]
+    quiet = [length for length in lengths if not _warns_of_pneumothorax(muscle, length, screening, rules)]
     return max(quiet, default=None)
+
+
+def _warns_of_pneumothorax(
+    muscle: MuscleHazard, length: float, screening: ScreeningFlags, rules: SafetyRules | None
+) -> bool:
+    entry = PlannedNeedling(muscle.muscle_id, "left", length)
+    found = needling_warnings([entry], {muscle.muscle_id: muscle}, screening, rules)
+    return any(w.code in PNEUMOTHORAX_WARNINGS for w in found)
 
 
 def warning_key(warning: SafetyWarning) -> str:
