@@ -101,9 +101,12 @@ def test_the_demo_data_obeys_the_same_rules_as_real_data(db) -> None:  # type: i
     build_demo(patients=60, seed=3)
 
     for screening in Screening.objects.all():
-        assert evaluate_screening(screening.answers).status == screening.status
+        assert evaluate_screening(screening.answers, age_years=screening.age_years).status == screening.status
+        assert screening.age_years is not None and screening.bmi is not None
     for consent in Consent.objects.select_related("patient"):
-        assert consent.signed_name == consent.patient.full_name
+        # A child's consent is signed by the guardian, with the child's assent; an adult signs alone.
+        assert consent.signed_name == (consent.guardian_name or consent.patient.full_name)
+        assert consent.child_assent == consent.by_guardian == (consent.patient_age_years < 18)
     not_cleared = Screening.objects.filter(status="not_cleared").values("patient_id")
     assert not Consent.objects.filter(patient_id__in=not_cleared).exists()
     for episode in Episode.objects.filter(status="discharged"):
