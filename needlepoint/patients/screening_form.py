@@ -69,9 +69,7 @@ class ScreeningForm(forms.Form):
                 detail_names.append(detail.name)
             self.groups.append({"item": item, "details": detail_names})
         for section in screening_sections():
-            self.fields[none_apply_name(section.code)] = forms.BooleanField(
-                label="None of these apply", required=False
-            )
+            self.fields[none_apply_name(section.code)] = forms.BooleanField(label="None of these apply", required=False)
 
     def clean(self) -> dict[str, Any]:
         """Apply each ticked "None of these apply", and require an answer to every other question."""

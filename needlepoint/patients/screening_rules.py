@@ -189,7 +189,10 @@ class ScreeningResult:
 
 def _with_typed_details(finding: Finding) -> Finding:
     integer_details = {
-        d.name for item in screening_items() if item.code == finding.code for d in item.details
+        d.name
+        for item in screening_items()
+        if item.code == finding.code
+        for d in item.details
         if d.value_type == "integer"
     }
     if not integer_details:
@@ -389,8 +392,7 @@ def _parse_build(raw: dict[str, Any], problems: list[str]) -> BuildRules:
     low_bmi = raw.get("low_bmi") or {}
     try:
         bounds = {
-            name: (float(measurements[name]["minimum"]), float(measurements[name]["maximum"]))
-            for name in MEASUREMENTS
+            name: (float(measurements[name]["minimum"]), float(measurements[name]["maximum"])) for name in MEASUREMENTS
         }
         bmi_bounds = (float(measurements["bmi_minimum"]), float(measurements["bmi_maximum"]))
         threshold = float(low_bmi["threshold"])
@@ -639,7 +641,9 @@ def _derived_finding(item: DerivedItem, message: str, details: dict[str, Any]) -
     )
 
 
-def _evaluate_item(item: ScreeningItem, answers: Mapping[str, object], problems: list[tuple[str, str]]) -> Finding | None:
+def _evaluate_item(
+    item: ScreeningItem, answers: Mapping[str, object], problems: list[tuple[str, str]]
+) -> Finding | None:
     answer = _yes_no(item, answers.get(item.code), problems)
     if answer is None:
         for detail in item.details:
@@ -689,9 +693,7 @@ def _detail_value(
     item: ScreeningItem, detail: DetailField, value: object, problems: list[tuple[str, str]]
 ) -> str | None:
     if not _given(value):
-        problems.append(
-            (detail.name, f"{item.label} is answered yes but “{detail.label}” is missing ({detail.name}).")
-        )
+        problems.append((detail.name, f"{item.label} is answered yes but “{detail.label}” is missing ({detail.name})."))
         return None
     if detail.kind == "text":
         if isinstance(value, str):
