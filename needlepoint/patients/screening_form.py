@@ -41,8 +41,8 @@ class ScreeningForm(forms.Form):
             self.fields[name] = forms.DecimalField(
                 label=rules.labels[name],
                 required=False,
-                max_digits=5,
-                decimal_places=1,
+                max_digits=6,
+                decimal_places=2,
                 widget=forms.NumberInput(attrs={"min": f"{low:g}", "max": f"{high:g}", "step": "0.1"}),
                 error_messages={"invalid": f"{rules.labels[name]}: enter a number, for example 172 or 68.5."},
             )

@@ -101,7 +101,9 @@ def test_an_item_that_needs_details_is_refused_without_them(code: str) -> None:
 
     problems = field_problems(all_no() | {code: "yes"})
 
-    assert problems == {detail.name: [f"{BY_CODE[code].label} is answered yes but “{detail.label}” is missing ({detail.name})."]}
+    assert problems == {
+        detail.name: [f"{BY_CODE[code].label} is answered yes but “{detail.label}” is missing ({detail.name})."]
+    }
 
 
 def test_the_lymph_node_item_is_about_the_limb_at_risk_not_a_swollen_one() -> None:
@@ -193,7 +195,9 @@ def test_low_bmi_cannot_be_answered_it_is_derived() -> None:
         ),
     ],
 )
-def test_an_implausible_build_is_refused_with_a_clear_message(build: dict[str, object], field: str, message: str) -> None:
+def test_an_implausible_build_is_refused_with_a_clear_message(
+    build: dict[str, object], field: str, message: str
+) -> None:
     assert field_problems(all_no(**build)) == {field: [message]}
 
 
