@@ -39,7 +39,7 @@ ADULT_BUILD = {"height_cm": "172", "weight_kg": "70"}
 
 def all_no(**build: object) -> dict[str, object]:
     """Every question answered no, with an average adult build unless another is given."""
-    return {code: "no" for code in BY_CODE} | ADULT_BUILD | build
+    return dict.fromkeys(BY_CODE, "no") | ADULT_BUILD | build
 
 
 def field_problems(answers: dict[str, object], age_years: int | None = None) -> dict[str, list[str]]:
@@ -212,7 +212,7 @@ def test_height_without_weight_is_refused() -> None:
 
 def test_without_any_build_the_rules_leave_the_bmi_unknown() -> None:
     # Whether the build is required is the recording action's rule; the pure rules report what they got.
-    answers = {code: "no" for code in BY_CODE}
+    answers = dict.fromkeys(BY_CODE, "no")
 
     assert evaluate_screening(answers).bmi is None
 
