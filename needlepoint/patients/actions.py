@@ -17,6 +17,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
 from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.accounts.roles import Capability
@@ -386,6 +387,25 @@ def discharge_episode(membership: Membership, episode: Episode, discharge_date: 
     episode.version += 1
     episode.save()
     return episode
+
+
+@transaction.atomic
+def set_minimum_needling_age(membership: Membership, age: object) -> Clinic:
+    """Set the clinic's minimum needling age (clinic admins): the gate refuses patients younger than this.
+
+    A whole number of years from 0 to 18; 18 means the clinic needles adults only. The change is audited.
+    """
+    require(membership, Capability.CONFIGURE_CLINIC)
+    if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= ADULT_AGE:
+        raise ValidationError(
+            {"minimum_needling_age": f"Enter a whole number of years from 0 to {ADULT_AGE}, not {age!r}."}
+        )
+    clinic = Clinic.objects.select_for_update().get(pk=membership.clinic_id)
+    before = clinic.minimum_needling_age
+    clinic.minimum_needling_age = age
+    clinic.save(update_fields=["minimum_needling_age"])
+    audit.record("update", clinic, summary=f"minimum needling age {before} -> {age}", clinic_id=clinic.pk)
+    return clinic
 
 
 def _same_clinic(membership: Membership, obj: Any) -> None:

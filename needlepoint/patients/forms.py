@@ -88,6 +88,16 @@ class DischargeForm(forms.Form):
     reason = forms.ChoiceField(choices=Episode.DischargeReason.choices)
 
 
+class NeedlingAgeForm(forms.Form):
+    """The clinic's minimum needling age, in years."""
+
+    minimum_needling_age = forms.IntegerField(
+        label="Minimum needling age (years)",
+        help_text="Patients younger than this are not needled. Under 18 always needs a guardian's consent "
+        "and the child's assent.",
+    )
+
+
 class HealthChangeForm(forms.Form):
     description = forms.CharField(max_length=250, label="What changed")
 

@@ -155,6 +155,23 @@ def screening_detail(request: HttpRequest, patient_id: int, screening_id: int) -
     )
 
 
+def needling_age(request: HttpRequest) -> HttpResponse:
+    """The clinic's minimum needling age (clinic admins)."""
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    form = forms.NeedlingAgeForm(
+        request.POST or None, initial={"minimum_needling_age": membership.clinic.minimum_needling_age}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            clinic = actions.set_minimum_needling_age(membership, form.cleaned_data["minimum_needling_age"])
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Minimum needling age set to {clinic.minimum_needling_age}.")
+            return redirect("needling_age")
+    return render(request, "patients/needling_age.html", {"form": form})
+
+
 def health_change(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient reports a change in health: current screenings stop being current."""
     membership = request.membership  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -436,3 +437,34 @@ def test_a_patient_who_turned_18_after_a_guardian_consented_must_consent_again(c
         "The patient is now 18: a guardian consented while they were a child; "
         "the patient needs to give their own consent."
     ]
+
+
+# --- the clinic's setting ------------------------------------------------------------------------------------
+
+
+def test_a_clinic_admin_sets_the_minimum_needling_age_and_it_is_audited(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(clinic_admin)
+
+    response = client.post("/patients/needling-age/", {"minimum_needling_age": "14"})
+
+    assert response.status_code == 302
+    clinic_admin.clinic.refresh_from_db()
+    assert clinic_admin.clinic.minimum_needling_age == 14
+    entry = AuditEntry.objects.filter(object_type="accounts.Clinic", action="update").latest("pk")
+    assert entry.summary == "minimum needling age 12 -> 14"
+
+
+@pytest.mark.parametrize("age", ["19", "-1", "twelve"])
+def test_an_impossible_minimum_age_is_refused(clinic_admin, age: str) -> None:  # type: ignore[no-untyped-def]
+    response = client_for(clinic_admin).post("/patients/needling-age/", {"minimum_needling_age": age})
+
+    assert response.status_code == 200
+    clinic_admin.clinic.refresh_from_db()
+    assert clinic_admin.clinic.minimum_needling_age == 12
+
+
+def test_only_a_clinic_admin_may_change_the_minimum_age(clinician) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PermissionDenied):
+        actions.set_minimum_needling_age(clinician, 8)
+    clinician.clinic.refresh_from_db()
+    assert clinician.clinic.minimum_needling_age == 12
