@@ -47,6 +47,7 @@ urlpatterns = [
     path("references/", citations.references_page, name="references"),
     path("patients/", patient_views.patient_list, name="patients"),
     path("patients/new/", patient_views.patient_new, name="patient_new"),
+    path("patients/needling-age/", patient_views.needling_age, name="needling_age"),
     path("patients/<int:patient_id>/", patient_views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/edit/", patient_views.patient_edit, name="patient_edit"),
     path("patients/<int:patient_id>/screening/new/", patient_views.screening_new, name="screening_new"),

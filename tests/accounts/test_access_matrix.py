@@ -84,6 +84,8 @@ PAGES = [
     Route("GET", "/patients/?q=Doe", EVERYONE, patient_scoped=False),
     Route("GET", "/patients/new/", EVERYONE, patient_scoped=False),
     Route("POST", "/patients/new/", EVERYONE, NEW_PATIENT, ok=302, patient_scoped=False),
+    Route("GET", "/patients/needling-age/", (ADMIN,), patient_scoped=False),
+    Route("POST", "/patients/needling-age/", (ADMIN,), {"minimum_needling_age": 12}, ok=302, patient_scoped=False),
     Route("GET", "/patients/{p}/", EVERYONE),
     Route("GET", "/patients/{p}/edit/", EVERYONE),
     Route("POST", "/patients/{p}/edit/", EVERYONE, EDITED | {"phone": "+1 555 0100", "version": 1}, ok=302),

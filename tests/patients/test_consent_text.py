@@ -12,7 +12,7 @@ from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import ConsentText
 from tests.conftest import all_no
 
-MIGRATION = importlib.import_module("needlepoint.patients.migrations.0007_consent_text_v2")
+MIGRATION = importlib.import_module("needlepoint.patients.migrations.0008_consent_text_v2")
 
 
 def on_edition(clinic, number: int) -> ConsentText:  # type: ignore[no-untyped-def]

@@ -64,6 +64,6 @@ def withdraw_edition_2(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("patients", "0006_search_names_in_c_collation_postgres")]
+    dependencies = [("patients", "0007_screening_build_age_consent_guardian")]
 
     operations = [migrations.RunPython(publish_edition_2, withdraw_edition_2)]
