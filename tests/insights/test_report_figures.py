@@ -41,6 +41,8 @@ def report_for(clinic: Clinic, **params: str):  # type: ignore[no-untyped-def]
 
 def t_interval(values: list[float]) -> tuple[float, float, float]:
     mean = statistics.fmean(values)
+    if statistics.stdev(values) == 0:
+        return mean, mean, mean  # identical values: the t formula's half-width is zero (scipy answers nan)
     low, high = scipy_stats.t.interval(
         0.95, len(values) - 1, loc=mean, scale=statistics.stdev(values) / len(values) ** 0.5
     )
