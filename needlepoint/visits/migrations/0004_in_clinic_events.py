@@ -4,6 +4,16 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+from needlepoint.visits.triggers import create_triggers, drop_triggers
+
+
+def _create(apps, schema_editor):
+    create_triggers(schema_editor.connection)
+
+
+def _drop(apps, schema_editor):
+    drop_triggers(schema_editor.connection)
+
 
 class Migration(migrations.Migration):
 
@@ -13,7 +23,10 @@ class Migration(migrations.Migration):
         ('visits', '0003_visit_patient_clinician_index'),
     ]
 
+    # SQLite rebuilds visits_visit and visits_adverseevent to add these fields, and its triggers name those
+    # tables: drop the signed-visit triggers for the rebuild and create them again after.
     operations = [
+        migrations.RunPython(_drop, _create),
         migrations.CreateModel(
             name='NeedleStickIncident',
             fields=[
@@ -119,4 +132,5 @@ class Migration(migrations.Migration):
             model_name='needlestickincident',
             constraint=models.CheckConstraint(condition=models.Q(('closed_at__isnull', False), ('follow_up_due__isnull', False), _connector='OR'), name='open_needle_stick_has_follow_up'),
         ),
+        migrations.RunPython(_create, _drop),
     ]
