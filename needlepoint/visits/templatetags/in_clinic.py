@@ -1,0 +1,42 @@
+"""The visit workspace's in-clinic safety panel (patient position, clean-technique checklist) as an
+inclusion tag, so the visit page's own view and context stay as they are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from needlepoint.visits.clinic_safety import checklist_text, packaged
+
+register = template.Library()
+
+
+@register.inclusion_tag("visits/_in_clinic.html", takes_context=True)
+def in_clinic_panel(context: Any) -> dict[str, Any]:
+    """The panel's values from the visit page's context: positions and checklist as recorded, the choices."""
+    from django.utils import timezone
+
+    visit = context["visit"]
+    data = packaged()
+    recorded = visit.clean_technique or {}
+    checklist = ""
+    if recorded.get("items") and visit.clean_technique_at is not None:
+        by = visit.clean_technique_by.display_name if visit.clean_technique_by_id else ""
+        at = f"{timezone.localtime(visit.clean_technique_at):%Y-%m-%d %H:%M}"
+        checklist = checklist_text(recorded["items"], bool(recorded.get("gloves_worn")), by, at)
+    chosen = set(visit.patient_positions or [])
+    return {
+        "visit": visit,
+        "editable": context.get("editable"),
+        "form_version": context.get("form_version", visit.version),
+        "csrf_token": context.get("csrf_token"),
+        "positions": [{"code": p.code, "label": p.label, "lying": p.lying, "chosen": p.code in chosen} for p in data.positions],
+        "recorded_positions": [p.label for p in data.positions if p.code in chosen],
+        "checklist": checklist,
+        "checklist_items": [
+            {"item": i, "done": i.code in set(recorded.get("items") or [])} for i in data.clean_technique
+        ],
+        "gloves_worn": recorded.get("gloves_worn", True),
+        "first_session": data.first_session,
+    }
