@@ -48,7 +48,7 @@ class CleanTechniqueForm(forms.Form):
 class NeedleStickForm(forms.Form):
     """A needle-stick injury to a member of staff, with the protocol steps taken so far."""
 
-    injured_id = forms.TypedChoiceField(label="Who was injured", coerce=int)
+    injured_id = forms.TypedChoiceField(label="Who was injured", coerce=int, required=False, empty_value=None)
     occurred_at = forms.DateTimeField(label="When", widget=DateTimeInput, initial=local_now)
     description = forms.CharField(label="How it happened", widget=forms.Textarea(attrs={"rows": 2}))
     source_kind = forms.ChoiceField(
@@ -73,7 +73,7 @@ class NeedleStickForm(forms.Form):
 
     def __init__(self, *args: Any, staff: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["injured_id"].choices = staff or []
+        self.fields["injured_id"].choices = [("", "Me (the person recording)"), *(staff or [])]
 
 
 class NeedleStickStepsForm(forms.Form):

@@ -89,7 +89,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     """Record a needle-stick injury to a member of staff (from a visit: its patient is the source)."""
     membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
     source_visit = _source_from_query(membership, request)
-    initial: dict[str, Any] = {"injured_id": membership.pk}
+    initial: dict[str, Any] = {}
     if source_visit is not None:
         initial |= {"source_kind": "patient", "source_visit_id": source_visit.pk, "source_patient_mrn": ""}
     form = event_forms.NeedleStickForm(request.POST or None, staff=_staff(membership), initial=initial)
