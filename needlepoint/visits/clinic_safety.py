@@ -146,12 +146,12 @@ def position_labels(codes: Iterable[str]) -> list[str]:
 
 
 def check_positions(codes: Sequence[str]) -> list[str]:
-    """The positions as recorded (unique, known); raise ValueError naming an unknown one."""
-    known = {p.code for p in packaged().positions}
+    """The positions as recorded (unique, known, in the list's order); raise ValueError naming an unknown one."""
+    known = [p.code for p in packaged().positions]
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise ValueError(f"Unknown position {', '.join(map(str, unknown))}; choose from the list.")
-    return list(dict.fromkeys(codes))
+    return [c for c in known if c in set(codes)]
 
 
 def all_lying(codes: Sequence[str]) -> bool:

@@ -60,7 +60,7 @@ def test_a_first_session_after_fainting_must_be_lying_in_every_position(position
 
 
 def test_positions_are_checked_against_the_list() -> None:
-    assert check_positions(["prone", "prone", "supine"]) == ["prone", "supine"]
+    assert check_positions(["prone", "prone", "supine"]) == ["supine", "prone"]
     with pytest.raises(ValueError, match="Unknown position standing"):
         check_positions(["standing"])
 
