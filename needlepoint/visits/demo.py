@@ -288,7 +288,7 @@ def _maybe_fainting(
                 visit=visit,
                 event_type="vasovagal",
                 severity="mild",
-                description="Light-headed, pale and sweaty two minutes after the last needle; did not lose consciousness.",
+                description="Light-headed, pale and sweaty two minutes after the last needle; stayed conscious.",
                 onset_at=visit.started_at + timedelta(minutes=18),
                 action_taken="Needles removed, lay flat with legs raised, water; recovered within five minutes.",
                 outcome="resolved",
@@ -312,7 +312,9 @@ def _maybe_needle_stick(
     patient consented to testing, PEP assessed as not indicated, follow-up testing still open."""
     if NeedleStickIncident.objects.filter(clinic=context.clinic).exists():
         return
-    used = [v for v, _e, _p in plans if v.started_at < now - timedelta(days=2) and (not incident or v is not incident[0])]
+    used = [
+        v for v, _e, _p in plans if v.started_at < now - timedelta(days=2) and (not incident or v is not incident[0])
+    ]
     if not used:
         return
     visit = used[-1]
@@ -321,7 +323,7 @@ def _maybe_needle_stick(
         clinic_id=visit.clinic_id,
         injured=visit.clinician,
         occurred_at=at,
-        description="Stuck in the left index finger by a used needle while putting it in the sharps box; bled slightly.",
+        description="Stuck in the left index finger by a used needle on the way to the sharps box; bled slightly.",
         source_kind="patient",
         source_patient_id=visit.patient_id,
         source_visit=visit,

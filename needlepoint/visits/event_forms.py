@@ -62,7 +62,9 @@ class NeedleStickForm(forms.Form):
         required=False,
     )
     source_consent_at = forms.DateTimeField(label="Decision recorded at", widget=DateTimeInput, required=False)
-    wound_washed_at = forms.DateTimeField(label="Wound washed with soap and water at", widget=DateTimeInput, required=False)
+    wound_washed_at = forms.DateTimeField(
+        label="Wound washed with soap and water at", widget=DateTimeInput, required=False
+    )
     reported_at = forms.DateTimeField(label="Reported to the clinic lead at", widget=DateTimeInput, required=False)
     reported_to = forms.CharField(label="Clinic lead reported to", max_length=150, required=False)
     pep_decision = forms.ChoiceField(

@@ -92,7 +92,9 @@ class Visit(PatientRecord):
     clean_technique = models.JSONField(
         default=dict, blank=True, help_text="Clean-technique checklist: items confirmed and whether gloves were worn"
     )
-    clean_technique_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    clean_technique_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     clean_technique_at = models.DateTimeField(null=True, blank=True)
     cpt_code = models.CharField("CPT", max_length=5, blank=True, help_text="Fixed at signing")
     cpt_muscle_count = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -513,9 +515,7 @@ class NeedleStickIncident(models.Model):
     wound_washed_at = models.DateTimeField(null=True, blank=True)
     reported_at = models.DateTimeField(null=True, blank=True)
     reported_to = models.CharField("reported to (clinic lead)", max_length=150, blank=True)
-    pep_decision = models.CharField(
-        "post-exposure prophylaxis", max_length=20, choices=PepDecision.choices, blank=True
-    )
+    pep_decision = models.CharField("post-exposure prophylaxis", max_length=20, choices=PepDecision.choices, blank=True)
     pep_decided_at = models.DateTimeField(null=True, blank=True)
     follow_up_due = models.DateField(null=True, blank=True)
     closing_note = models.TextField(blank=True)

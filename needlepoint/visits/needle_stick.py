@@ -294,12 +294,12 @@ def get_needle_stick(membership: Membership, incident_id: Any) -> NeedleStickInc
 def open_needle_sticks(membership: Membership, *, limit: int = LIST_LIMIT) -> list[NeedleStickIncident]:
     """The clinic's open needle-stick incidents, soonest follow-up first (one query)."""
     incidents = scoped(membership, NeedleStickIncident.objects.filter(closed_at__isnull=True), Capability.VIEW_CLINICAL)
-    return list(
-        incidents.select_related("injured__user", "source_patient").order_by("follow_up_due", "pk")[:limit]
-    )
+    return list(incidents.select_related("injured__user", "source_patient").order_by("follow_up_due", "pk")[:limit])
 
 
 def recently_closed_needle_sticks(membership: Membership, *, limit: int = 20) -> list[NeedleStickIncident]:
     """The clinic's most recently closed needle-stick incidents (one query)."""
-    incidents = scoped(membership, NeedleStickIncident.objects.filter(closed_at__isnull=False), Capability.VIEW_CLINICAL)
+    incidents = scoped(
+        membership, NeedleStickIncident.objects.filter(closed_at__isnull=False), Capability.VIEW_CLINICAL
+    )
     return list(incidents.select_related("injured__user", "source_patient").order_by("-closed_at", "-pk")[:limit])

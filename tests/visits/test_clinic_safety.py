@@ -34,7 +34,12 @@ def test_the_data_file_loads_with_a_source_for_every_entry_and_a_note_for_every_
         "single_use_needles",
         "sharps_disposal",
     ]
-    assert [s.code for s in data.needle_stick_protocol] == ["wound_washed", "reported", "source_testing", "pep_decision"]
+    assert [s.code for s in data.needle_stick_protocol] == [
+        "wound_washed",
+        "reported",
+        "source_testing",
+        "pep_decision",
+    ]
     # The first-session rule is stronger than its source (WHO prefers lying for every first treatment): say so.
     assert data.first_session.unverified and "WHO-1999" in data.first_session.source
 
@@ -55,7 +60,7 @@ def test_the_first_session_rule_lets_these_through(fainted: bool, first: bool, p
 
 @pytest.mark.parametrize("positions", [[], ["seated"], ["semi_reclined"], ["prone", "seated"]])
 def test_a_first_session_after_fainting_must_be_lying_in_every_position(positions: list[str]) -> None:
-    with pytest.raises(FirstSessionNotLying, match="fainted before.*first needling session.*lying"):
+    with pytest.raises(FirstSessionNotLying, match=r"fainted before.*first needling session.*lying"):
         check_first_session(fainting_history=True, first_needled_session=True, positions=positions)
 
 
@@ -85,7 +90,10 @@ def test_a_vasovagal_event_needs_observation_minutes_and_the_driving_advice(minu
 
 def test_a_vasovagal_event_with_both_passes_and_reads_on_the_note() -> None:
     assert check_vasovagal(20, True) == [] and check_vasovagal(240, True) == []
-    assert clinic_safety.vasovagal_text(20, True) == "Observed 20 min after recovery. Advised: No driving until fully recovered."
+    assert (
+        clinic_safety.vasovagal_text(20, True)
+        == "Observed 20 min after recovery. Advised: No driving until fully recovered."
+    )
     assert clinic_safety.vasovagal_text(None, False) == ""
 
 

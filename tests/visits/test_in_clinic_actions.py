@@ -113,7 +113,9 @@ def test_a_patient_without_a_fainting_history_may_be_needled_seated_at_the_first
     assert stored.needles_inserted == 2
 
 
-def test_a_session_after_earlier_needling_is_not_the_first_even_after_a_new_fainting_history(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_session_after_earlier_needling_is_not_the_first_even_after_a_new_fainting_history(
+    clinician, patient
+) -> None:  # type: ignore[no-untyped-def]
     # Needled before the fainting was reported; the next visit is then the first after the new screening
     # but not the first needled one, so it is not refused: the rule is about the first needling session.
     from tests.conftest import clear_for_needling
@@ -163,12 +165,18 @@ def test_a_partial_checklist_names_what_was_not_confirmed_and_bad_items_change_n
     stored = add(clinician, visit)
     for bad in (["hand_hygiene", "mask"], []):
         with pytest.raises(ValidationError) as caught:
-            actions.record_clean_technique(clinician, visit.pk, items=bad, gloves_worn=True, expected_version=stored.version)
+            actions.record_clean_technique(
+                clinician, visit.pk, items=bad, gloves_worn=True, expected_version=stored.version
+            )
         assert "clean_technique" in caught.value.error_dict
     assert fresh(visit).clean_technique == {} and fresh(visit).version == stored.version
 
     actions.record_clean_technique(
-        clinician, visit.pk, items=["hand_hygiene", "single_use_needles"], gloves_worn=False, expected_version=stored.version
+        clinician,
+        visit.pk,
+        items=["hand_hygiene", "single_use_needles"],
+        gloves_worn=False,
+        expected_version=stored.version,
     )
     signed = actions.sign_visit(clinician, visit.pk, reconcile(clinician, visit).version)
     assert "no gloves used" in signed.note_text

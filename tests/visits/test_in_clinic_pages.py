@@ -19,7 +19,7 @@ HX = {"HTTP_HX_REQUEST": "true"}
 def test_the_visit_page_shows_the_panel_and_records_position_and_checklist_with_htmx(clinician, visit) -> None:  # type: ignore[no-untyped-def]
     client = client_for(clinician)
     page = client.get(f"/visits/{visit.pk}/").content.decode()
-    assert 'data-testid="in-clinic"' in page and "Patient position:</strong> <span class=\"muted\">not recorded" in page
+    assert 'data-testid="in-clinic"' in page and 'Patient position:</strong> <span class="muted">not recorded' in page
 
     saved = client.post(
         f"/visits/{visit.pk}/position/", {"patient_positions": ["prone", "supine"], "version": visit.version}, **HX
@@ -28,7 +28,9 @@ def test_the_visit_page_shows_the_panel_and_records_position_and_checklist_with_
     assert "Lying on the back (supine), Lying face down (prone)" in saved.content.decode()
     assert fresh(visit).patient_positions == ["supine", "prone"]
 
-    done = client.post(f"/visits/{visit.pk}/clean-technique/", {"gloves_worn": "no", "version": fresh(visit).version}, **HX)
+    done = client.post(
+        f"/visits/{visit.pk}/clean-technique/", {"gloves_worn": "no", "version": fresh(visit).version}, **HX
+    )
     body = done.content.decode()
     assert done.status_code == 200 and "Clean-technique checklist recorded." in body
     assert "hand hygiene before needling; skin at the needling sites clean; no gloves used;" in body

@@ -273,7 +273,9 @@ def _json(data):  # type: ignore[no-untyped-def]
 
 def test_the_api_refuses_a_source_patient_without_a_decision_then_records_and_closes(clinician, visit) -> None:  # type: ignore[no-untyped-def]
     api = api_client(clinician)
-    refused = api.post("/api/v1/needle-sticks", _json(from_patient(visit, source_consent="")), content_type="application/json")
+    refused = api.post(
+        "/api/v1/needle-sticks", _json(from_patient(visit, source_consent="")), content_type="application/json"
+    )
     assert refused.status_code == 400 and "source_consent" in refused.json()["errors"]
     assert not NeedleStickIncident.objects.exists()
 

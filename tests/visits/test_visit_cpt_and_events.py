@@ -87,7 +87,9 @@ def test_open_events_stay_listed_until_a_follow_up_closes_them(clinician, collea
     from needlepoint.visits.dashboard import open_adverse_events
 
     ae = actions.record_adverse_event(
-        clinician, visit.pk, event(severity="significant", event_type="vasovagal", observed_minutes=20, driving_advice_given=True),
+        clinician,
+        visit.pk,
+        event(severity="significant", event_type="vasovagal", observed_minutes=20, driving_advice_given=True),
     )
     actions.record_follow_up(
         clinician,

@@ -31,7 +31,9 @@ def in_clinic_panel(context: Any) -> dict[str, Any]:
         "editable": context.get("editable"),
         "form_version": context.get("form_version", visit.version),
         "csrf_token": context.get("csrf_token"),
-        "positions": [{"code": p.code, "label": p.label, "lying": p.lying, "chosen": p.code in chosen} for p in data.positions],
+        "positions": [
+            {"code": p.code, "label": p.label, "lying": p.lying, "chosen": p.code in chosen} for p in data.positions
+        ],
         "recorded_positions": [p.label for p in data.positions if p.code in chosen],
         "checklist": checklist,
         "checklist_items": [
