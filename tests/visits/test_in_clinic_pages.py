@@ -19,6 +19,7 @@ HX = {"HTTP_HX_REQUEST": "true"}
 def test_the_visit_page_shows_the_panel_and_records_position_and_checklist_with_htmx(clinician, visit) -> None:  # type: ignore[no-untyped-def]
     client = client_for(clinician)
     page = client.get(f"/visits/{visit.pk}/").content.decode()
+    assert 'data-testid="must-lie"' not in page
     assert 'data-testid="in-clinic"' in page and 'Patient position:</strong> <span class="muted">not recorded' in page
 
     saved = client.post(
@@ -56,6 +57,7 @@ def test_a_seated_first_session_after_fainting_is_refused_on_the_page_with_the_r
     screen_with_fainting_history(clinician, patient)
     visit = actions.start_visit(clinician, open_neck_episode(clinician, patient), {})
     client = client_for(clinician)
+    assert 'data-testid="must-lie"' in client.get(f"/visits/{visit.pk}/").content.decode()
     client.post(f"/visits/{visit.pk}/position/", {"patient_positions": ["seated"], "version": visit.version}, **HX)
 
     data = {k: ("" if v is None else v) for k, v in entry().items()} | {"version": str(fresh(visit).version)}

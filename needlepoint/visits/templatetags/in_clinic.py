@@ -26,7 +26,13 @@ def in_clinic_panel(context: Any) -> dict[str, Any]:
         at = f"{timezone.localtime(visit.clean_technique_at):%Y-%m-%d %H:%M}"
         checklist = checklist_text(recorded["items"], bool(recorded.get("gloves_worn")), by, at)
     chosen = set(visit.patient_positions or [])
+    clearance = context.get("clearance")
+    # The same test the actions apply, so the page warns before the refusal (a query only for a fainter).
+    from needlepoint.visits.actions import has_fainting_history, is_first_needled_visit
+
+    must_lie = bool(clearance) and has_fainting_history(clearance.screening) and is_first_needled_visit(visit)
     return {
+        "must_lie": must_lie,
         "visit": visit,
         "editable": context.get("editable"),
         "form_version": context.get("form_version", visit.version),
