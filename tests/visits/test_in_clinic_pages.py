@@ -106,3 +106,22 @@ def test_the_fainting_event_form_asks_for_the_observation_and_the_advice(clinici
     assert saved.status_code == 302 and event.observed_minutes == 25
     detail = client.get(f"/adverse-events/{event.pk}/").content.decode()
     assert "Observed 25 min after recovery. Advised: No driving until fully recovered." in detail
+
+
+def test_the_panel_forms_carry_the_csrf_token(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(clinician.user)
+    page = client.get(f"/visits/{visit.pk}/").content.decode()
+    panel = page[page.index('data-testid="position-form"') :]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', panel).group(1)  # type: ignore[union-attr]
+
+    saved = client.post(
+        f"/visits/{visit.pk}/position/",
+        {"csrfmiddlewaretoken": token, "patient_positions": "prone", "version": visit.version},
+    )
+
+    assert saved.status_code == 302 and fresh(visit).patient_positions == ["prone"]
