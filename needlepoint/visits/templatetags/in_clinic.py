@@ -7,7 +7,9 @@ from typing import Any
 
 from django import template
 
-from needlepoint.visits.clinic_safety import checklist_text, packaged
+from needlepoint.visits.actions import has_fainting_history, is_first_needled_visit
+from needlepoint.visits.clinic_safety import packaged
+from needlepoint.visits.summary import in_clinic_note_fields
 
 register = template.Library()
 
@@ -15,21 +17,13 @@ register = template.Library()
 @register.inclusion_tag("visits/_in_clinic.html", takes_context=True)
 def in_clinic_panel(context: Any) -> dict[str, Any]:
     """The panel's values from the visit page's context: positions and checklist as recorded, the choices."""
-    from django.utils import timezone
-
     visit = context["visit"]
     data = packaged()
     recorded = visit.clean_technique or {}
-    checklist = ""
-    if recorded.get("items") and visit.clean_technique_at is not None:
-        by = visit.clean_technique_by.display_name if visit.clean_technique_by_id else ""
-        at = f"{timezone.localtime(visit.clean_technique_at):%Y-%m-%d %H:%M}"
-        checklist = checklist_text(recorded["items"], bool(recorded.get("gloves_worn")), by, at)
+    checklist = in_clinic_note_fields(visit)["clean_technique"]
     chosen = set(visit.patient_positions or [])
     clearance = context.get("clearance")
     # The same test the actions apply, so the page warns before the refusal (a query only for a fainter).
-    from needlepoint.visits.actions import has_fainting_history, is_first_needled_visit
-
     must_lie = bool(clearance) and has_fainting_history(clearance.screening) and is_first_needled_visit(visit)
     return {
         "must_lie": must_lie,
