@@ -123,6 +123,7 @@ def _register_routers() -> None:
     for module_name, prefix in (
         ("needlepoint.atlas.api", "/atlas"),
         ("needlepoint.visits.api", "/visits"),
+        ("needlepoint.visits.needle_stick_api", "/needle-sticks"),
         ("needlepoint.outcomes.api", "/outcomes"),
         ("needlepoint.insights.api", "/insights"),
     ):

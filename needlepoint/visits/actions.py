@@ -24,7 +24,7 @@ from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients.gate import require_needling_clearance
 from needlepoint.patients.models import Episode
-from needlepoint.visits import accountability, adverse_events, needles, safety
+from needlepoint.visits import accountability, adverse_events, clinic_safety, needles, safety
 from needlepoint.visits.models import (
     CLOSING_OUTCOMES,
     LEFT_IN_TECHNIQUES,
@@ -370,6 +370,7 @@ def _needling_checks(
     """The gate, then the checks for ``entries``; returns the acknowledgements to store. Refusals stop
     the write; each warning needs an acknowledgement; reminders only inform."""
     clearance = require_needling_clearance(visit.patient, at)
+    check_fainting_first_session(visit, clearance.screening)
     warnings = current_warnings(entries, clearance)
     acknowledgements, problems = _merge_acknowledgements(visit, warnings, given, membership)
     _check_warnings(warnings, acknowledgements, problems)
@@ -725,6 +726,7 @@ def record_adverse_event(membership: Membership, visit_id: int, data: Mapping[st
     errors = _check_event(data, visit)
     if data.get("event_type") == NEEDLE_INCIDENT_TYPE and data.get("needles_unaccounted"):
         errors["event_type"] = "Record a needle unaccounted for with the needle count form of the visit."
+    after_care = _vasovagal_after_care(data, errors)
     if errors:
         raise ValidationError(errors)
     closes = data["outcome"] in CLOSING_OUTCOMES
@@ -740,6 +742,7 @@ def record_adverse_event(membership: Membership, visit_id: int, data: Mapping[st
         action_taken=str(data["action_taken"]).strip(),
         outcome=data["outcome"],
         follow_up_due=None if closes else data["follow_up_due"],
+        **after_care,
         recorded_by=membership,
         recorded_at=now,
         closed_at=now if closes else None,
@@ -799,3 +802,102 @@ def record_follow_up(
     event.version += 1
     event.save()
     return follow_up
+
+
+# --- in-clinic events: position, fainting first session, clean technique, vasovagal after-care ----------
+
+
+def has_fainting_history(screening: Any) -> bool:
+    """Whether the screening the gate relied on found a history of fainting (with needles, injections or
+    blood). The screening question asks about ever having fainted, so the current screening carries it."""
+    if screening is None:
+        return False
+    code = clinic_safety.packaged().first_session.screening_finding
+    return any(f.get("code") == code for f in screening.findings or []) or (screening.answers or {}).get(code) == "yes"
+
+
+def is_first_needled_visit(visit: Visit) -> bool:
+    """No earlier visit of the patient (in any episode) has needling."""
+    earlier = Visit.objects.filter(patient_id=visit.patient_id, needles_inserted__gt=0, started_at__lt=visit.started_at)
+    return not earlier.exclude(pk=visit.pk).exists()
+
+
+def check_fainting_first_session(visit: Visit, screening: Any, positions: Sequence[str] | None = None) -> None:
+    """Refuse needling or signing the first needled visit of a patient who has fainted before unless the
+    patient is recorded lying down (clinic_safety.check_first_session)."""
+    positions = list(visit.patient_positions or []) if positions is None else list(positions)
+    if clinic_safety.all_lying(positions) or not has_fainting_history(screening):
+        return
+    try:
+        clinic_safety.check_first_session(
+            fainting_history=True, first_needled_session=is_first_needled_visit(visit), positions=positions
+        )
+    except clinic_safety.FirstSessionNotLying as exc:
+        raise ValidationError({"patient_positions": str(exc)}, code="refused") from exc
+
+
+@transaction.atomic
+def record_patient_position(
+    membership: Membership, visit_id: int, positions: Sequence[str], expected_version: int
+) -> Visit:
+    """Record the position(s) the patient is needled in; a visit already needled keeps the first-session rule."""
+    visit = _locked_visit(membership, visit_id)
+    _check_editable(visit, expected_version)
+    try:
+        chosen = clinic_safety.check_positions([str(p) for p in positions or []])
+    except ValueError as exc:
+        raise ValidationError({"patient_positions": str(exc)}) from exc
+    if not chosen:
+        raise ValidationError({"patient_positions": "Choose the position the patient is needled in."})
+    if visit.needles_inserted:
+        from needlepoint.patients.gate import needling_clearance
+
+        check_fainting_first_session(visit, needling_clearance(visit.patient).screening, chosen)
+    visit.patient_positions = chosen
+    _bump(visit)
+    return visit
+
+
+@transaction.atomic
+def record_clean_technique(
+    membership: Membership,
+    visit_id: int,
+    *,
+    items: Sequence[str] | None = None,
+    gloves_worn: bool,
+    expected_version: int,
+) -> Visit:
+    """Record the clean-technique checklist with who and when ("all done" when ``items`` is None).
+
+    Editable only before signing (a signed visit refuses it like every other change).
+    """
+    visit = _locked_visit(membership, visit_id)
+    _check_editable(visit, expected_version)
+    try:
+        confirmed = clinic_safety.check_checklist(
+            clinic_safety.all_checklist_codes() if items is None else [str(i) for i in items]
+        )
+    except ValueError as exc:
+        raise ValidationError({"clean_technique": str(exc)}) from exc
+    if not isinstance(gloves_worn, bool):
+        raise ValidationError({"gloves_worn": "Say whether gloves were worn."})
+    visit.clean_technique = {"items": confirmed, "gloves_worn": gloves_worn}
+    visit.clean_technique_by = membership
+    visit.clean_technique_at = timezone.now()
+    _bump(visit)
+    return visit
+
+
+def _vasovagal_after_care(data: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """A vasovagal event's minutes observed after recovery and the driving advice (both required);
+    other events carry neither."""
+    if data.get("event_type") != clinic_safety.packaged().vasovagal.event_type:
+        if data.get("observed_minutes") not in (None, "") or data.get("driving_advice_given"):
+            errors["observed_minutes"] = "Observation and driving advice are recorded for a fainting event only."
+        return {}
+    minutes = _whole(data.get("observed_minutes"))
+    problems = clinic_safety.check_vasovagal(minutes, data.get("driving_advice_given") is True)
+    for problem in problems:
+        field = "driving_advice_given" if problem.startswith("Confirm") else "observed_minutes"
+        errors[field] = problem
+    return {"observed_minutes": minutes, "driving_advice_given": True}

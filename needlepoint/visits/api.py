@@ -145,8 +145,17 @@ class AdverseEventOut(Schema):
     follow_up_due: date | None
     needles_unaccounted: int | None
     search_made: str
+    observed_minutes: int | None = None
+    driving_advice_given: bool = False
     closed_at: datetime | None
     version: int
+
+
+class CleanTechniqueOut(Schema):
+    items: list[str]
+    gloves_worn: bool
+    by: str
+    at: datetime
 
 
 class VisitSummaryOut(Schema):
@@ -177,6 +186,8 @@ class VisitOut(VisitSummaryOut):
     note: str
     addenda: list[AddendumOut]
     adverse_events: list[AdverseEventOut]
+    patient_positions: list[str] = []
+    clean_technique: CleanTechniqueOut | None = None
 
 
 def _summary(v: Visit) -> dict[str, Any]:
@@ -210,6 +221,8 @@ def _event_out(e: AdverseEvent) -> AdverseEventOut:
         follow_up_due=e.follow_up_due,
         needles_unaccounted=e.needles_unaccounted,
         search_made=e.search_made,
+        observed_minutes=e.observed_minutes,
+        driving_advice_given=e.driving_advice_given,
         closed_at=e.closed_at,
         version=e.version,
     )
@@ -271,7 +284,21 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
             AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text) for a in addenda
         ],
         adverse_events=[_event_out(e) for e in events],
+        **_in_clinic_out(visit),
     )
+
+
+def _in_clinic_out(visit: Visit) -> dict[str, Any]:
+    checklist = visit.clean_technique or {}
+    clean = None
+    if checklist.get("items") and visit.clean_technique_at is not None:
+        clean = CleanTechniqueOut(
+            items=list(checklist["items"]),
+            gloves_worn=bool(checklist.get("gloves_worn")),
+            by=visit.clean_technique_by.display_name if visit.clean_technique_by_id else "",
+            at=visit.clean_technique_at,
+        )
+    return {"patient_positions": list(visit.patient_positions or []), "clean_technique": clean}
 
 
 # --- visits ------------------------------------------------------------------------------------------
@@ -486,6 +513,8 @@ class AdverseEventIn(Schema):
     action_taken: str
     outcome: str
     follow_up_due: date | None = None
+    observed_minutes: int | None = Field(None, description="Fainting (vasovagal): minutes observed after recovery")
+    driving_advice_given: bool = Field(False, description="Fainting (vasovagal): advised no driving until recovered")
 
 
 @router.post("/{visit_id}/adverse-events", response={201: AdverseEventOut})
@@ -517,3 +546,37 @@ def follow_up(request: HttpRequest, event_id: int, body: FollowUpIn) -> Status:
         expected_version=body.version,
     )
     return Status(201, _event_out(get_record(m, AdverseEvent.objects.all(), event_id)))
+
+
+# --- in-clinic safety: position and clean technique --------------------------------------------------
+
+
+class PositionIn(Schema):
+    version: int
+    patient_positions: list[str] = Field(description="Position codes: supine, prone, side_lying, semi_reclined, seated")
+
+
+@router.put("/{visit_id}/position", response=VisitOut)
+def position(request: HttpRequest, visit_id: int, body: PositionIn) -> VisitOut:
+    """Record the position(s) the patient is needled in (a first session after fainting must be lying)."""
+    actions.record_patient_position(request.membership, visit_id, body.patient_positions, body.version)  # type: ignore[attr-defined]
+    return _visit_out(request, visit_id)
+
+
+class CleanTechniqueIn(Schema):
+    version: int
+    gloves_worn: bool
+    items: list[str] | None = Field(None, description="Items confirmed; omit for 'all done'")
+
+
+@router.put("/{visit_id}/clean-technique", response=VisitOut)
+def clean_technique(request: HttpRequest, visit_id: int, body: CleanTechniqueIn) -> VisitOut:
+    """Record the clean-technique checklist (before signing), with who and when."""
+    actions.record_clean_technique(
+        request.membership,  # type: ignore[attr-defined]
+        visit_id,
+        items=body.items,
+        gloves_worn=body.gloves_worn,
+        expected_version=body.version,
+    )
+    return _visit_out(request, visit_id)

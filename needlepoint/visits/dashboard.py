@@ -116,4 +116,12 @@ def dashboard_for(membership: Membership) -> dict[str, Any]:
         "overdue_count": unsigned.filter(started_at__lt=now - OVERDUE_AFTER).count(),
         "events_due": open_adverse_events(membership, due_only=True),
         "lapsing": lapsing(membership, now),
+        "needle_sticks": _open_needle_sticks(membership),
     }
+
+
+def _open_needle_sticks(membership: Membership) -> list[Any]:
+    """The clinic's open needle-stick injuries to staff, soonest follow-up first (one query)."""
+    from needlepoint.visits.needle_stick import open_needle_sticks
+
+    return open_needle_sticks(membership, limit=LIST_LIMIT)

@@ -1,6 +1,10 @@
 """Demo step 2: treatment visits for the demo patients, with needling, reconciled needle counts, signed
 notes, addenda, adverse events at about the published rates, and one needle unaccounted for.
 
+Each needled visit records the patient's position (lying, chosen from where the muscles lie) and the
+clean-technique checklist; the clinic has one fainting (vasovagal) event with its observation and driving
+advice, and one needle-stick injury to a clinician with its protocol steps.
+
 Adverse events are drawn per needled visit at Brady 2014's per-treatment rates (clinical.md §C.2 [S1]):
 about 19% of treatments have a mild event, mostly bruising (7.55%) and bleeding (4.65%); no significant
 events. The warnings each visit's needling raises are acknowledged with a plausible reason, as the pages
@@ -20,8 +24,15 @@ from django.utils import timezone
 from needlepoint.atlas.catalogue import muscles as atlas_muscles
 from needlepoint.patients.models import Consent, Episode, Screening
 from needlepoint.patients.screening_rules import ScreeningResult
-from needlepoint.visits import accountability, cpt, safety
-from needlepoint.visits.models import Addendum, AdverseEvent, AdverseEventFollowUp, NeedlingEntry, Visit
+from needlepoint.visits import accountability, clinic_safety, cpt, safety
+from needlepoint.visits.models import (
+    Addendum,
+    AdverseEvent,
+    AdverseEventFollowUp,
+    NeedleStickIncident,
+    NeedlingEntry,
+    Visit,
+)
 from needlepoint.visits.muscles import hazards, needling_muscles
 from needlepoint.visits.note import NoteAcknowledgement, NoteEntry, NoteInput, soap_note
 from needlepoint.visits.summary import size_label
@@ -205,6 +216,10 @@ def _add_visits(context: Any, ids: list[int], clinicians: tuple[Any, Any]) -> No
                 interventions=rng.choice([["therapeutic_exercise"], ["education", "therapeutic_exercise"], ["heat"]]),
                 plan=rng.choice(PLANS),
                 acknowledgements=_acknowledge(entries, p, p.clinician, day),
+                patient_positions=_positions(entries),
+                clean_technique={"items": clinic_safety.all_checklist_codes(), "gloves_worn": True},
+                clean_technique_by=p.clinician,
+                clean_technique_at=day + timedelta(minutes=4),
             )
             plans.append((visit, entries, p))
             pain = max(0, min(10, after + rng.choice([0, 1, 1, 2])))
@@ -226,6 +241,8 @@ def _add_visits(context: Any, ids: list[int], clinicians: tuple[Any, Any]) -> No
             )
     NeedlingEntry.objects.bulk_create(rows, batch_size=BATCH)
     events = _adverse_events(rng, plans, now)
+    fainting = _maybe_fainting(context, plans, now)
+    events += [fainting] if fainting else []
     incident = _maybe_incident(context, plans, now)
     _sign(rng, plans, events, incident, now)
     AdverseEvent.objects.bulk_create(events + ([incident[1]] if incident else []), batch_size=BATCH)
@@ -233,11 +250,100 @@ def _add_visits(context: Any, ids: list[int], clinicians: tuple[Any, Any]) -> No
         _close_incident(incident[1], now)
     addenda = _addenda(rng, plans, now)
     Addendum.objects.bulk_create(addenda, batch_size=BATCH)
+    _maybe_needle_stick(context, plans, incident, now)
     summary = context.summary
     summary["visits"] = summary.get("visits", 0) + len(created)
     summary["needling_entries"] = summary.get("needling_entries", 0) + len(rows)
     summary["adverse_events"] = summary.get("adverse_events", 0) + len(events) + (1 if incident else 0)
     summary["addenda"] = summary.get("addenda", 0) + len(addenda)
+
+
+# Where a muscle lies decides the lying position it is needled in (no random draw, so the rest of the demo
+# stays as the seed made it).
+_SUPINE_AREAS = ("anterior", "abdomen", "groin", "temple", "cheek", "medial thigh", "lateral thigh")
+_SIDE_LYING_AREAS = ("lateral chest wall", "lateral buttock", "lateral lumbar", "anterolateral hip")
+
+
+def _positions(entries: list[dict[str, Any]]) -> list[str]:
+    found = []
+    for e in entries:
+        area = atlas_muscles()[e["muscle_id"]].body_area
+        if any(a in area for a in _SIDE_LYING_AREAS):
+            found.append("side_lying")
+        elif any(a in area for a in _SUPINE_AREAS):
+            found.append("supine")
+        else:
+            found.append("prone")
+    order = [p.code for p in clinic_safety.packaged().positions]
+    return sorted(set(found), key=order.index)
+
+
+def _maybe_fainting(
+    context: Any, plans: list[tuple[Visit, list[dict[str, Any]], _Patient]], now: datetime
+) -> AdverseEvent | None:
+    """The demo's one fainting (vasovagal) event, observed 20 minutes after recovery, on the first visit of
+    the first batch that is more than a day old."""
+    if AdverseEvent.objects.filter(clinic=context.clinic, event_type="vasovagal").exists():
+        return None
+    for visit, _entries, _p in plans:
+        if visit.started_at < now - timedelta(days=1):
+            return AdverseEvent(
+                clinic_id=visit.clinic_id,
+                patient_id=visit.patient_id,
+                visit=visit,
+                event_type="vasovagal",
+                severity="mild",
+                description="Light-headed, pale and sweaty two minutes after the last needle; stayed conscious.",
+                onset_at=visit.started_at + timedelta(minutes=18),
+                action_taken="Needles removed, lay flat with legs raised, water; recovered within five minutes.",
+                outcome="resolved",
+                observed_minutes=20,
+                driving_advice_given=True,
+                recorded_by=visit.clinician,
+                recorded_at=visit.started_at + timedelta(minutes=45),
+                closed_at=visit.started_at + timedelta(minutes=45),
+                closed_by=visit.clinician,
+            )
+    return None
+
+
+def _maybe_needle_stick(
+    context: Any,
+    plans: list[tuple[Visit, list[dict[str, Any]], _Patient]],
+    incident: tuple[Visit, AdverseEvent] | None,
+    now: datetime,
+) -> None:
+    """The demo's one needle-stick injury: a clinician stuck by a used needle while clearing up, the source
+    patient consented to testing, PEP assessed as not indicated, follow-up testing still open."""
+    if NeedleStickIncident.objects.filter(clinic=context.clinic).exists():
+        return
+    used = [
+        v for v, _e, _p in plans if v.started_at < now - timedelta(days=2) and (not incident or v is not incident[0])
+    ]
+    if not used:
+        return
+    visit = used[-1]
+    at = visit.started_at + timedelta(minutes=25)
+    NeedleStickIncident.objects.create(
+        clinic_id=visit.clinic_id,
+        injured=visit.clinician,
+        occurred_at=at,
+        description="Stuck in the left index finger by a used needle on the way to the sharps box; bled slightly.",
+        source_kind="patient",
+        source_patient_id=visit.patient_id,
+        source_visit=visit,
+        source_consent="consented",
+        source_consent_at=at + timedelta(minutes=30),
+        wound_washed_at=at + timedelta(minutes=1),
+        reported_at=at + timedelta(minutes=10),
+        reported_to="Clinic lead",
+        pep_decision="not_indicated",
+        pep_decided_at=at + timedelta(hours=3),
+        follow_up_due=(at + timedelta(days=42)).date(),
+        recorded_by=visit.clinician,
+        recorded_at=at + timedelta(minutes=40),
+    )
+    context.summary["needle_stick_incidents"] = context.summary.get("needle_stick_incidents", 0) + 1
 
 
 def _counts(visit: Visit, entries: list[dict[str, Any]], missing: int = 0) -> None:
@@ -389,10 +495,18 @@ def _note(visit: Visit, entries: list[dict[str, Any]], p: _Patient, events: list
                 for e in incident
             ],
             adverse_events=[
-                f"{e.event_type.replace('_', ' ')} (mild): {e.action_taken}"
+                f"{e.event_type.replace('_', ' ')} ({e.severity}): {e.action_taken}"
+                + (f" {e.after_care}" if e.after_care else "")
                 for e in events
                 if not e.needles_unaccounted and e.recorded_at <= visit.started_at + timedelta(hours=1)
             ],
+            positions=clinic_safety.position_labels(visit.patient_positions),
+            clean_technique=clinic_safety.checklist_text(
+                visit.clean_technique["items"],
+                visit.clean_technique["gloves_worn"],
+                p.clinician.display_name,
+                f"{timezone.localtime(visit.clean_technique_at):%Y-%m-%d %H:%M}",
+            ),
         )
     )
 

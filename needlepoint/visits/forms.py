@@ -155,6 +155,10 @@ class AdverseEventForm(forms.Form):
     action_taken = forms.CharField(label="Action taken", widget=forms.Textarea(attrs={"rows": 2}))
     outcome = forms.ChoiceField(label="Outcome so far", choices=Outcome.choices)
     follow_up_due = forms.DateField(label="Follow up on", widget=DateInput, required=False)
+    observed_minutes = forms.IntegerField(label="Fainting: minutes observed after recovery", required=False)
+    driving_advice_given = forms.BooleanField(
+        label="Fainting: advised no driving until fully recovered", required=False
+    )
 
 
 class FollowUpForm(forms.Form):

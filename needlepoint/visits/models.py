@@ -86,6 +86,16 @@ class Visit(PatientRecord):
     acknowledgements = models.JSONField(
         default=dict, blank=True, help_text="Safety warning key -> reason to proceed, who and when"
     )
+    patient_positions = models.JSONField(
+        "patient position", default=list, blank=True, help_text="Positions the patient was needled in (codes)"
+    )
+    clean_technique = models.JSONField(
+        default=dict, blank=True, help_text="Clean-technique checklist: items confirmed and whether gloves were worn"
+    )
+    clean_technique_by = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    clean_technique_at = models.DateTimeField(null=True, blank=True)
     cpt_code = models.CharField("CPT", max_length=5, blank=True, help_text="Fixed at signing")
     cpt_muscle_count = models.PositiveSmallIntegerField(null=True, blank=True)
     note_text = models.TextField(blank=True, help_text="The SOAP note as signed")
@@ -345,6 +355,10 @@ class AdverseEvent(PatientRecord):
     follow_up_due = models.DateField(null=True, blank=True)
     needles_unaccounted = models.PositiveSmallIntegerField(null=True, blank=True)
     search_made = models.TextField(blank=True)
+    observed_minutes = models.PositiveSmallIntegerField(
+        "minutes observed after recovery", null=True, blank=True, help_text="Vasovagal events"
+    )
+    driving_advice_given = models.BooleanField(default=False, help_text="Vasovagal events: no driving until recovered")
     recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -363,6 +377,10 @@ class AdverseEvent(PatientRecord):
                 condition=Q(needles_unaccounted__isnull=True)
                 | Q(needles_unaccounted__gte=1, event_type="needle_left_in"),
                 name="needle_incident_counts_needles",
+            ),
+            models.CheckConstraint(
+                condition=Q(observed_minutes__isnull=True) | Q(event_type="vasovagal", driving_advice_given=True),
+                name="vasovagal_observed_with_advice",
             ),
         ]
         indexes = [
@@ -404,6 +422,13 @@ class AdverseEvent(PatientRecord):
         """Open and its follow-up date has come."""
         return self.closed_at is None and self.follow_up_due is not None and self.follow_up_due <= timezone.localdate()
 
+    @property
+    def after_care(self) -> str:
+        """A vasovagal event's observation and driving advice, as printed on the event and the note."""
+        from needlepoint.visits.clinic_safety import vasovagal_text
+
+        return vasovagal_text(self.observed_minutes, self.driving_advice_given)
+
     def audit_summary(self) -> str:
         return f"adverse event {self.event_type} {self.severity} {'open' if self.closed_at is None else 'closed'}"
 
@@ -437,3 +462,127 @@ class AdverseEventFollowUp(PatientRecord):
 
     def audit_summary(self) -> str:
         return f"adverse event follow-up {self.outcome}{' (closed)' if self.closes_event else ''}"
+
+
+class NeedleStickSource(models.TextChoices):
+    """Where the needle that injured a member of staff had been."""
+
+    PATIENT = "patient", "Used on a named patient"
+    CLEAN_NEEDLE = "clean_needle", "Clean, unused needle (no source)"
+    UNKNOWN = "unknown", "Used, source cannot be identified"
+
+
+class SourceConsent(models.TextChoices):
+    """The source patient's decision on blood-borne virus testing (asked before the record is kept)."""
+
+    CONSENTED = "consented", "Consented to testing"
+    DECLINED = "declined", "Declined testing"
+
+
+class PepDecision(models.TextChoices):
+    """The post-exposure prophylaxis decision for the injured member of staff."""
+
+    NOT_INDICATED = "not_indicated", "Not indicated (assessed)"
+    STARTED = "started", "Started"
+    DECLINED = "declined", "Offered and declined"
+
+
+class NeedleStickIncident(models.Model):
+    """A needle-stick injury to a member of staff: not a patient adverse event but an occupational one.
+
+    It names who was injured and when, the source patient (and visit) if the needle had been used on one,
+    and the protocol steps each with its time: wound washed, reported to the clinic lead, the source
+    patient's consent decision on testing, and the post-exposure prophylaxis decision. It stays open, with
+    a follow-up date, until closed; it is never deleted. Clinic-scoped and audited (the audit entry names
+    the source patient, whose testing decision it records).
+    """
+
+    audit_trail = True
+
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    injured = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    occurred_at = models.DateTimeField()
+    description = models.TextField(help_text="How it happened and the injury")
+    source_kind = models.CharField("source of the needle", max_length=20, choices=NeedleStickSource.choices)
+    source_patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    source_visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    source_consent = models.CharField(
+        "source patient's testing decision", max_length=20, choices=SourceConsent.choices, blank=True
+    )
+    source_consent_at = models.DateTimeField(null=True, blank=True)
+    wound_washed_at = models.DateTimeField(null=True, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    reported_to = models.CharField("reported to (clinic lead)", max_length=150, blank=True)
+    pep_decision = models.CharField("post-exposure prophylaxis", max_length=20, choices=PepDecision.choices, blank=True)
+    pep_decided_at = models.DateTimeField(null=True, blank=True)
+    follow_up_due = models.DateField(null=True, blank=True)
+    closing_note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = NoDeleteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source_kind="patient", source_patient__isnull=False)
+                | (~Q(source_kind="patient") & Q(source_patient__isnull=True, source_visit__isnull=True)),
+                name="needle_stick_source_patient_named",
+            ),
+            models.CheckConstraint(
+                condition=Q(source_patient__isnull=True, source_consent="")
+                | (Q(source_patient__isnull=False) & ~Q(source_consent="")),
+                name="needle_stick_source_consent_decided",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=False) | Q(follow_up_due__isnull=False),
+                name="open_needle_stick_has_follow_up",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["clinic", "follow_up_due"], condition=Q(closed_at__isnull=True), name="needle_stick_open"
+            ),
+            models.Index(fields=["clinic", "-occurred_at"], name="needle_stick_clinic_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Needle-stick injury {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise VisitLocked("A needle-stick incident cannot be deleted; close it with a note instead.")
+
+    @property
+    def patient_id(self) -> int | None:
+        """The source patient, so the audit trail files the record under that patient too."""
+        return self.source_patient_id
+
+    @property
+    def is_open(self) -> bool:
+        """Open until closed with a note."""
+        return self.closed_at is None
+
+    @property
+    def follow_up_overdue(self) -> bool:
+        """Open and its follow-up date has come."""
+        return self.closed_at is None and self.follow_up_due is not None and self.follow_up_due <= timezone.localdate()
+
+    def steps_missing(self) -> list[str]:
+        """The protocol steps not yet recorded (the incident cannot be closed until there are none)."""
+        from needlepoint.visits.clinic_safety import needle_stick_steps_missing
+
+        return needle_stick_steps_missing(
+            wound_washed=self.wound_washed_at is not None,
+            reported=self.reported_at is not None,
+            source_patient_named=self.source_patient_id is not None,
+            source_consent=self.source_consent,
+            pep_decision=self.pep_decision,
+        )
+
+    def audit_summary(self) -> str:
+        return f"needle-stick incident {self.source_kind} {'open' if self.closed_at is None else 'closed'}"

@@ -68,6 +68,9 @@ class NoteInput:
     reminders: Sequence[str] = field(default_factory=tuple)
     incidents: Sequence[str] = field(default_factory=tuple)
     adverse_events: Sequence[str] = field(default_factory=tuple)
+    # In-clinic safety (clinic_safety.py): the patient's position(s) and the clean-technique checklist line.
+    positions: Sequence[str] = field(default_factory=tuple)
+    clean_technique: str = ""
 
 
 def _pain(value: int | None) -> str:
@@ -100,6 +103,7 @@ def soap_note(data: NoteInput) -> str:
         objective.append("Dry needling (solid filiform needles, nothing injected):")
         objective.extend(_entry_line(e) for e in data.entries)
         objective.append(f"Needle count: {data.counts}")
+        objective.append(f"Patient position: {', '.join(data.positions).lower() or 'not recorded'}.")
     else:
         objective.append("No dry needling.")
     if data.interventions:
@@ -141,4 +145,6 @@ def soap_note(data: NoteInput) -> str:
     if data.adverse_events:
         lines += ["", "Adverse events:"]
         lines += [f"- {text}" for text in data.adverse_events]
+    if data.entries:
+        lines += ["", f"Clean technique: {data.clean_technique or 'checklist not recorded.'}"]
     return "\n".join(lines).strip() + "\n"

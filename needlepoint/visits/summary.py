@@ -132,6 +132,7 @@ def note_input(
     others = [
         f"{event_type_label(e.event_type)} ({severity_label(e.severity).lower()}), "
         f"{timezone.localtime(e.onset_at):%Y-%m-%d %H:%M}: {e.action_taken}"
+        + (f" {e.after_care}" if getattr(e, "after_care", "") else "")
         for e in events
         if e.needles_unaccounted is None
     ]
@@ -165,7 +166,21 @@ def note_input(
         reminders=list(reminders),
         incidents=incidents,
         adverse_events=others,
+        **in_clinic_note_fields(visit),
     )
+
+
+def in_clinic_note_fields(visit: Any) -> dict[str, Any]:
+    """The note's patient position and clean-technique checklist, from the visit."""
+    from needlepoint.visits.clinic_safety import checklist_text, position_labels
+
+    checklist = visit.clean_technique or {}
+    clean = ""
+    if checklist.get("items") and visit.clean_technique_at is not None:
+        by = visit.clean_technique_by.display_name if visit.clean_technique_by_id else ""
+        at = f"{timezone.localtime(visit.clean_technique_at):%Y-%m-%d %H:%M}"
+        clean = checklist_text(checklist["items"], bool(checklist.get("gloves_worn")), by, at)
+    return {"positions": position_labels(visit.patient_positions or []), "clean_technique": clean}
 
 
 def render_note(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from needlepoint.visits import aftercare, views
+from needlepoint.visits import aftercare, event_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="home"),
@@ -23,4 +23,10 @@ urlpatterns = [
     path("visits/<int:visit_id>/adverse-events/new/", views.adverse_event_new, name="adverse_event_new"),
     path("adverse-events/", views.adverse_events, name="adverse_events"),
     path("adverse-events/<int:event_id>/", views.adverse_event_detail, name="adverse_event"),
+    # In-clinic safety events: position, clean technique, needle-stick injuries to staff.
+    path("visits/<int:visit_id>/position/", event_views.position, name="visit_position"),
+    path("visits/<int:visit_id>/clean-technique/", event_views.clean_technique, name="visit_clean_technique"),
+    path("needle-sticks/", event_views.incidents, name="needle_sticks"),
+    path("needle-sticks/new/", event_views.incident_new, name="needle_stick_new"),
+    path("needle-sticks/<int:incident_id>/", event_views.incident_detail, name="needle_stick"),
 ]

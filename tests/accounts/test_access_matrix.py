@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -55,7 +55,8 @@ class Route:
     """One page or endpoint: how to call it with valid input, and which roles may."""
 
     method: str
-    url: str  # {p} patient, {s} screening, {c} consent, {e} episode, {v} a needled visit (another patient's)
+    url: str  # {p} patient, {s} screening, {c} consent, {e} episode, {v} visit, {n} a needled visit (another
+    # patient's), {i} needle-stick incident
     allowed: tuple[str, ...]
     data: dict[str, Any] = field(default_factory=dict)
     ok: int = 200
@@ -72,6 +73,13 @@ NEW_EPISODE = {"condition": "low_back_pain", "icd10_code": "M54.50", "side": "ce
 ACK_NOTE = {"note": "Check blood glucose before needling; superficial technique."}
 CONSENT = {"signed_name": "Jane Doe", "text_version": 1}
 DISCHARGE = {"discharge_date": TODAY, "reason": "goals_met"}
+NEEDLE_STICK = {
+    "occurred_at": "2024-01-02T09:00",
+    "description": "Stuck while opening a new needle pack.",
+    "source_kind": "clean_needle",
+    "follow_up_due": TODAY,
+}
+NEEDLE_STICK_API = NEEDLE_STICK | {"occurred_at": "2024-01-02T09:00:00+00:00"}
 NEW_STAFF = {
     "username": "newpt",
     "password": "a-long-unusual-passphrase-7",
@@ -108,7 +116,14 @@ PAGES = [
     Route("GET", "/staff/", (ADMIN,), patient_scoped=False),
     Route("GET", "/account/tokens/", EVERYONE, patient_scoped=False),
     # The after-care sheet has no clinical content (name, date, clinic, general advice): front desk prints it.
-    Route("GET", "/visits/{v}/after-care/", EVERYONE),
+    Route("GET", "/visits/{n}/after-care/", EVERYONE),
+    Route("POST", "/visits/{v}/position/", (CLINICIAN,), {"patient_positions": "prone", "version": 1}, ok=302),
+    Route("POST", "/visits/{v}/clean-technique/", (CLINICIAN,), {"gloves_worn": "yes", "version": 1}, ok=302),
+    Route("GET", "/needle-sticks/", (CLINICIAN, ADMIN), patient_scoped=False),
+    Route("GET", "/needle-sticks/new/", (CLINICIAN,), patient_scoped=False),
+    Route("POST", "/needle-sticks/new/", (CLINICIAN,), NEEDLE_STICK, ok=302, patient_scoped=False),
+    Route("GET", "/needle-sticks/{i}/", (CLINICIAN, ADMIN)),
+    Route("POST", "/needle-sticks/{i}/", (CLINICIAN,), {"follow_up_due": TODAY, "version": 1}, ok=302),
 ]
 
 API = "/api/v1"
@@ -136,6 +151,11 @@ ENDPOINTS = [
     Route("POST", f"{API}/patients/{{p}}/episodes", (CLINICIAN,), NEW_EPISODE, ok=201),
     Route("GET", f"{API}/patients/{{p}}/episodes", (CLINICIAN, ADMIN)),
     Route("POST", f"{API}/patients/{{p}}/episodes/{{e}}/discharge", (CLINICIAN,), DISCHARGE),
+    Route("GET", f"{API}/needle-sticks", (CLINICIAN, ADMIN), patient_scoped=False),
+    Route("POST", f"{API}/needle-sticks", (CLINICIAN,), NEEDLE_STICK_API, ok=201, patient_scoped=False),
+    Route("GET", f"{API}/needle-sticks/{{i}}", (CLINICIAN, ADMIN)),
+    Route("POST", f"{API}/needle-sticks/{{i}}/steps", (CLINICIAN,), {"version": 1, "follow_up_due": TODAY}),
+    Route("POST", f"{API}/needle-sticks/{{i}}/close", (CLINICIAN,), {"version": 1, "note": "Tests negative."}),
 ]
 
 
@@ -160,7 +180,12 @@ def records(clinician, patient) -> SimpleNamespace:  # type: ignore[no-untyped-d
         {"condition": "neck_pain", "icd10_code": "M54.2", "side": "central", "onset_date": date(2024, 1, 5)},
     )
     return SimpleNamespace(
-        patient=patient, screening=screening, consent=consent, episode=episode, visit=needled_visit(clinician)
+        patient=patient,
+        screening=screening,
+        consent=consent,
+        episode=episode,
+        needled_visit=needled_visit(clinician),
+        **_visit_and_needle_stick(clinician, episode),
     )
 
 
@@ -177,9 +202,32 @@ def needled_visit(clinician):  # type: ignore[no-untyped-def]
     return add(clinician, visit_actions.start_visit(clinician, episode, {"started_at": timezone.now()}))
 
 
+def _visit_and_needle_stick(clinician, episode) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A visit of the episode, and a needle-stick injury (clean needle) with every protocol step recorded."""
+    from needlepoint.visits import actions as visit_actions
+    from needlepoint.visits.needle_stick import record_needle_stick
+
+    visit = visit_actions.start_visit(clinician, episode, {})
+    yesterday = timezone.now() - timedelta(days=1)
+    incident = record_needle_stick(
+        clinician,
+        {
+            "occurred_at": yesterday,
+            "description": "Stuck while opening a new needle pack.",
+            "source_kind": "clean_needle",
+            "wound_washed_at": yesterday,
+            "reported_at": yesterday,
+            "reported_to": "Dr Lead",
+            "pep_decision": "not_indicated",
+            "follow_up_due": timezone.localdate(),
+        },
+    )
+    return {"visit": visit, "incident": incident}
+
+
 def _url(route: Route, records: SimpleNamespace, **override: int) -> str:
     ids = {"p": records.patient.pk, "s": records.screening.pk, "c": records.consent.pk, "e": records.episode.pk}
-    ids["v"] = records.visit.pk
+    ids |= {"v": records.visit.pk, "n": records.needled_visit.pk, "i": records.incident.pk}
     return route.url.format(**(ids | override))
 
 
@@ -382,12 +430,20 @@ def test_the_matrix_lists_every_foundation_page() -> None:
 
     from needlepoint.accounts import views as account_views
     from needlepoint.patients import views as patient_views
+    from needlepoint.visits import event_views
 
     foundation = {
         str(p.pattern)
         for p in get_resolver().url_patterns
         if getattr(p, "callback", None) is not None
         and p.callback.__module__ in (account_views.__name__, patient_views.__name__)
+    }
+    # The in-clinic safety pages sit in the visits URLconf, included under a prefix.
+    foundation |= {
+        str(outer.pattern) + str(p.pattern)
+        for outer in get_resolver().url_patterns
+        for p in getattr(outer, "url_patterns", [])
+        if getattr(p, "callback", None) is not None and p.callback.__module__ == event_views.__name__
     }
     public_or_post_only = {"login/", "logout/", "switch-clinic/"}
     other_apps = {"visits/<int:visit_id>/after-care/"}
@@ -399,6 +455,8 @@ def test_the_matrix_lists_every_foundation_page() -> None:
         .replace("{c}", "<int:consent_id>")
         .replace("{e}", "<int:episode_id>")
         .replace("{v}", "<int:visit_id>")
+        .replace("{n}", "<int:visit_id>")
+        .replace("{i}", "<int:incident_id>")
         for route in PAGES
     }
     assert foundation - public_or_post_only == listed - other_apps
@@ -407,9 +465,14 @@ def test_the_matrix_lists_every_foundation_page() -> None:
 def test_the_matrix_lists_every_foundation_endpoint() -> None:
     from needlepoint.accounts.api import router as accounts_router
     from needlepoint.patients.api import router as patients_router
+    from needlepoint.visits.needle_stick_api import router as needle_stick_router
 
     declared = set()
-    for prefix, router in (("", accounts_router), ("/patients", patients_router)):
+    for prefix, router in (
+        ("", accounts_router),
+        ("/patients", patients_router),
+        ("/needle-sticks", needle_stick_router),
+    ):
         for path, view in router.path_operations.items():
             for operation in view.operations:
                 for method in operation.methods:
@@ -422,7 +485,8 @@ def test_the_matrix_lists_every_foundation_endpoint() -> None:
             .replace("{p}", "{patient_id}")
             .replace("{s}", "{screening_id}")
             .replace("{c}", "{consent_id}")
-            .replace("{e}", "{episode_id}"),
+            .replace("{e}", "{episode_id}")
+            .replace("{i}", "{incident_id}"),
         )
         for route in ENDPOINTS
     }

@@ -86,7 +86,11 @@ def test_bad_adverse_events_are_refused(clinician, visit, change, field) -> None
 def test_open_events_stay_listed_until_a_follow_up_closes_them(clinician, colleague, visit) -> None:
     from needlepoint.visits.dashboard import open_adverse_events
 
-    ae = actions.record_adverse_event(clinician, visit.pk, event(severity="significant", event_type="vasovagal"))
+    ae = actions.record_adverse_event(
+        clinician,
+        visit.pk,
+        event(severity="significant", event_type="vasovagal", observed_minutes=20, driving_advice_given=True),
+    )
     actions.record_follow_up(
         clinician,
         ae.pk,

@@ -43,3 +43,28 @@ def test_adverse_events_come_at_about_brady_rates_with_one_unaccounted_needle(de
     incidents = AdverseEvent.objects.filter(needles_unaccounted__isnull=False)
     assert incidents.count() == 1 and incidents.get().follow_ups.count() == 1
     assert "Needle unaccounted for" in incidents.get().visit.note_text
+
+
+def test_demo_visits_record_position_checklist_one_fainting_and_one_needle_stick(demo) -> None:
+    from needlepoint.visits.clinic_safety import all_checklist_codes, all_lying
+    from needlepoint.visits.models import NeedleStickIncident
+
+    needled = Visit.objects.filter(needles_inserted__gt=0)
+    assert all(all_lying(v.patient_positions) for v in needled.only("patient_positions"))
+    used = {code for positions in needled.values_list("patient_positions", flat=True) for code in positions}
+    assert used == {"supine", "prone", "side_lying"}
+    assert not needled.filter(clean_technique_at__isnull=True).exists()
+    assert all(v.clean_technique["items"] == all_checklist_codes() for v in needled.only("clean_technique"))
+    signed = needled.filter(signed_at__isnull=False).first()
+    assert "Clean technique: hand hygiene before needling" in signed.note_text
+    assert "Patient position: lying" in signed.note_text
+
+    fainting = AdverseEvent.objects.get(event_type="vasovagal")
+    assert (fainting.observed_minutes, fainting.driving_advice_given) == (20, True)
+    if fainting.visit.signed_at is not None:
+        assert "Observed 20 min after recovery. Advised: No driving" in fainting.visit.note_text
+
+    incident = NeedleStickIncident.objects.get()
+    assert incident.source_consent == "consented" and incident.steps_missing() == []
+    assert incident.source_patient_id == incident.source_visit.patient_id and incident.is_open
+    assert demo.summary["needle_stick_incidents"] == 1
