@@ -97,8 +97,8 @@ def _locked_visit(membership: Membership, visit_id: int) -> Visit:
 def not_your_visit_message(visit: Visit) -> str:
     """What a clinician reads when they try to edit a colleague's unsigned visit."""
     return (
-        f"This visit is {visit.clinician.display_name}'s. Nothing was saved: take the visit over first "
-        "if you are continuing it (the take-over is recorded on the visit and in the audit trail)."
+        f"This unsigned visit belongs to {visit.clinician.display_name}. Nothing was saved: take the visit "
+        "over first if you are continuing it (the take-over is recorded on the visit and in the audit trail)."
     )
 
 
