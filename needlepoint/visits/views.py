@@ -499,6 +499,9 @@ def sign(request: HttpRequest, visit_id: int) -> HttpResponse:
     except ValidationError as exc:
         errors = list(exc.messages)
         extra: dict[str, Any] = {}
+        if getattr(exc, "code", None) == "not_yours":
+            # A colleague's page has no sign section: the message goes on top of the workspace.
+            return _fragment(request, visit_id, errors=errors)
         if getattr(exc, "code", None) == "conflict":
             extra["form_version"] = _version(request)
             if any(str(value).strip() for value in text.values()):
