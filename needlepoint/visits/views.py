@@ -442,6 +442,7 @@ def draft(request: HttpRequest, visit_id: int) -> HttpResponse:
     membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
     from django.utils import timezone
 
+    note_preview = ""
     try:
         visit = actions.save_draft_text(membership, visit_id, _free_text(request), _version(request))
     except ValidationError as exc:
@@ -449,7 +450,10 @@ def draft(request: HttpRequest, visit_id: int) -> HttpResponse:
     else:
         state, version = "saved", visit.version
         message = f"Draft saved at {timezone.localtime():%H:%M:%S}"
-    context = {"form_version": version, "draft_state": state, "draft_message": message}
+        # The note preview follows the text, so what the page shows is what signing will fix.
+        entries = list(visit.needling_entries.order_by("position", "pk"))
+        note_preview = render_note(visit, entries, list(visit.adverse_events.order_by("onset_at", "pk")))
+    context = {"form_version": version, "draft_state": state, "draft_message": message, "note_preview": note_preview}
     return render(request, "visits/_draft_response.html", context)
 
 

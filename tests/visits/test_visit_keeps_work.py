@@ -111,6 +111,8 @@ def test_the_draft_autosave_saves_the_text_and_answers_the_new_version(clinician
     assert fresh(visit).plan == PLAN and fresh(visit).pain_after is None  # only the free text
     assert f'id="visit-version" value="{visit.version + 1}" hx-swap-oob="true"' in body
     assert 'data-state="saved"' in body and "Draft saved" in body
+    preview = body[body.index('id="note-preview"') :]
+    assert 'hx-swap-oob="true"' in preview and PLAN in preview  # the preview follows the text
 
 
 def test_a_stale_draft_is_not_saved_and_says_so(clinician, visit) -> None:
@@ -122,6 +124,7 @@ def test_a_stale_draft_is_not_saved_and_says_so(clinician, visit) -> None:
     )
     assert 'data-state="error"' in body and "Not saved" in body and "Someone else changed" in body
     assert f'id="visit-version" value="{visit.version}"' in body  # the page keeps conflicting until reload
+    assert 'id="note-preview"' not in body
     assert fresh(visit).plan == "Theirs"
 
 
