@@ -127,3 +127,20 @@ def test_the_length_chosen_is_the_length_signed(page, clinician, patient) -> Non
     assert re.findall(r"x (\d+(?:\.\d+)?) mm", note) == ["30", "30", "13"], note
     lengths = [str(e.length_mm) for e in Visit.objects.get(pk=visit.pk).needling_entries.order_by("position")]
     assert lengths == ["30.0", "30.0", "13.0"]
+
+
+def test_a_whole_page_form_after_expiry_signs_in_first_and_keeps_the_text(page, clinician, patient) -> None:
+    start_visit(page, clinician, patient)
+    add_muscle(page, "infraspinatus", "TP1", "1")
+    page.click("[data-testid=all-removed]")
+    page.wait_for_selector("[data-testid=count-status]:has-text('accounted for')")
+    page.click("[data-testid=sign]")
+    page.wait_for_selector("[data-testid=signed-note]")
+    page.fill("#id_text", "Correction: pain after was 2/10.")
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    page.click("button:has-text('Add addendum')")
+    page.wait_for_selector("[data-testid=session-dialog][open]")
+    assert page.input_value("#id_text") == "Correction: pain after was 2/10."
+    page.fill("#session-password", PASSWORD)
+    page.click("[data-testid=session-sign-in]")
+    page.wait_for_selector("[data-testid=addendum]:has-text('pain after was 2/10')")

@@ -167,9 +167,39 @@
     pending = [];
     requests.forEach(function (request) {
       if (!document.body.contains(request.elt)) return;
-      htmx.ajax(request.verb, request.path, { source: request.elt });
+      if (request.form) {
+        request.elt.dataset.sessionChecked = "1";
+        request.elt.requestSubmit(request.submitter && document.body.contains(request.submitter) ? request.submitter : undefined);
+      } else {
+        htmx.ajax(request.verb, request.path, { source: request.elt });
+      }
     });
   }
+
+  // --- plain forms (a whole page is posted) ----------------------------------------------------------
+
+  // A plain form posted after the session expired would land on the sign-in page with what was typed
+  // gone. So ask first whether the session still holds; if not, sign in here and then post the form.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || (form.method || "").toLowerCase() !== "post") return;
+    if (form.hasAttribute("hx-post") || /\/(login|logout)\/$/.test(form.action)) return;
+    if (form.dataset.sessionChecked) { delete form.dataset.sessionChecked; return; }
+    event.preventDefault();
+    var submitter = event.submitter;
+    sessionStatus().then(function (status) {
+      if (status.authenticated && status.username === username) {
+        form.dataset.sessionChecked = "1";
+        form.requestSubmit(submitter || undefined);
+      } else {
+        pending.push({ form: true, elt: form, submitter: submitter });
+        openDialog();
+      }
+    }).catch(function () {
+      form.dataset.sessionChecked = "1";
+      form.requestSubmit(submitter || undefined);
+    });
+  }, true);
 
   // --- htmx ----------------------------------------------------------------------------------------
 
