@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts.access import get_record, require
@@ -220,8 +221,6 @@ def _length_proposals(screening: Any) -> dict[str, LengthProposal]:
 
 
 def _details_form(visit: Visit) -> forms.VisitDetailsForm:
-    from django.utils import timezone
-
     return forms.VisitDetailsForm(
         draft_url=reverse("visit_draft", args=[visit.pk]),
         initial={
@@ -440,8 +439,6 @@ def draft(request: HttpRequest, visit_id: int) -> HttpResponse:
     the text and says "not saved" with the reason.
     """
     membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
-    from django.utils import timezone
-
     note_preview = ""
     try:
         visit = actions.save_draft_text(membership, visit_id, _free_text(request), _version(request))

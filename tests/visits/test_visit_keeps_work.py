@@ -325,3 +325,18 @@ def test_the_visit_page_hands_the_proposals_to_the_form(clinician, visit) -> Non
     for muscle_id in depth_limited:
         assert data[muscle_id]["from_depth"] is True
         assert float(data[muscle_id]["length"]) <= hazards()[muscle_id].safe_depth_mm  # type: ignore[operator]
+
+
+def test_the_api_refuses_a_colleague_until_they_take_the_visit_over(clinician, colleague, visit) -> None:
+    from needlepoint.accounts.actions import create_api_token
+
+    _token, raw = create_api_token(colleague, "test")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    url = f"/api/v1/visits/{visit.pk}"
+    refused = api.post(f"{url}/needling", entry() | {"version": visit.version}, content_type="application/json")
+    assert refused.status_code == 400 and "belongs to Alice" in refused.json()["detail"]
+    taken = api.post(f"{url}/take-over", {"version": visit.version}, content_type="application/json")
+    assert taken.status_code == 200, taken.content
+    added = api.post(f"{url}/needling", entry() | {"version": taken.json()["version"]}, content_type="application/json")
+    assert added.status_code in (200, 201), added.content
+    assert fresh(visit).clinician == colleague and fresh(visit).needling_entries.count() == 1
