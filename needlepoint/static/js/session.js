@@ -78,7 +78,7 @@
     form.appendChild(error);
     var userField = el("div", { "class": "field" });
     userField.appendChild(el("label", { "for": "session-username" }, "Username"));
-    userField.appendChild(el("input", { id: "session-username", name: "username", autocomplete: "username", readonly: "" }));
+    userField.appendChild(el("input", { id: "session-username", name: "username", type: "text", autocomplete: "username", readonly: "" }));
     form.appendChild(userField);
     var passField = el("div", { "class": "field" });
     passField.appendChild(el("label", { "for": "session-password" }, "Password"));
