@@ -10,6 +10,7 @@ from django.urls import include, path
 
 from needlepoint import citations
 from needlepoint.accounts import views as account_views
+from needlepoint.accounts.session import session_status
 from needlepoint.api import api
 from needlepoint.fhir import views as fhir_views
 from needlepoint.patients import views as patient_views
@@ -37,6 +38,7 @@ def favicon(request):  # type: ignore[no-untyped-def]
 urlpatterns = [
     path("login/", account_views.login_view, name="login"),
     path("logout/", account_views.logout_view, name="logout"),
+    path("session/", session_status, name="session_status"),
     path("switch-clinic/", account_views.switch_clinic, name="switch_clinic"),
     path("account/tokens/", account_views.tokens, name="tokens"),
     path("audit/", account_views.audit_list, name="audit"),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from needlepoint.accounts.roles import Capability
 
 
 def clinic_context(request: HttpRequest) -> dict[str, object]:
-    """Adds ``membership`` and ``can`` (capability name -> bool) for menus and pages."""
+    """Adds ``membership``, ``can`` (capability name -> bool) for menus and pages, and the idle limit the
+    page's session script warns about."""
     membership = getattr(request, "membership", None)
     can = {c.value: bool(membership and membership.can(c)) for c in Capability}
-    return {"membership": membership, "can": can}
+    return {"membership": membership, "can": can, "session_idle_seconds": settings.SESSION_IDLE_MINUTES * 60}

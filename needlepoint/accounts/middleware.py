@@ -11,9 +11,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from needlepoint.accounts import audit
 
 # Paths anyone may open: the sign-in page, static files, the site icon, patients' own link pages, the public
-# handout and its references. The API and FHIR endpoints authenticate each request themselves (token or session).
+# handout and its references. /session/ answers signed-out pages too: the sign-in dialog asks it for a form
+# token and whom it signed in.
+# The API and FHIR endpoints authenticate each request themselves (token or session).
 PUBLIC_PREFIXES = (
     "/login/",
+    "/session/",
     "/static/",
     "/p/",
     "/about-dry-needling/",
@@ -66,7 +69,8 @@ class LoginRequiredMiddleware:
     """Every page needs a signed-in user, except the public prefixes above.
 
     A form posted after the session expired is turned back to the sign-in page before any view runs,
-    so nothing is saved, and the page says why.
+    so nothing is saved, and the page says why. A request from a page script (htmx) gets a 401 instead:
+    the page keeps what was typed, shows a sign-in dialog in place and sends the request again.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
@@ -78,6 +82,6 @@ class LoginRequiredMiddleware:
         params = {"next": request.get_full_path()}
         if request.method == "POST" or request.COOKIES.get(settings.SESSION_COOKIE_NAME):
             params["expired"] = "1"
-        if request.headers.get("HX-Request"):
+        if request.headers.get("HX-Request") or request.headers.get("Accept", "").startswith("application/json"):
             return JsonResponse({"error": "Your session has expired. Sign in again."}, status=401)
         return HttpResponseRedirect(f"{settings.LOGIN_URL}?{urlencode(params)}")

@@ -85,14 +85,26 @@ def conflict_message(visit: Visit, expected_version: int) -> str:
 
 
 def _locked_visit(membership: Membership, visit_id: int) -> Visit:
-    """The visit, row-locked for this transaction, through the access helper."""
+    """The visit, row-locked for this transaction, through the access helper. An unsigned visit is
+    edited by its clinician only; another clinician takes it over first (``take_over_visit``)."""
     require(membership, Capability.EDIT_CLINICAL)
-    return get_record(
+    visit = get_record(
         membership,
         Visit.objects.select_related("patient__clinic", "episode", "clinician__user"),
         visit_id,
         Capability.EDIT_CLINICAL,
         for_update=True,
+    )
+    if visit.signed_at is None and visit.clinician_id != membership.pk:
+        raise ValidationError(not_your_visit_message(visit), code="not_yours")
+    return visit
+
+
+def not_your_visit_message(visit: Visit) -> str:
+    """What a clinician reads when they try to edit a colleague's unsigned visit."""
+    return (
+        f"This unsigned visit belongs to {visit.clinician.display_name}. Nothing was saved: take the visit "
+        "over first if you are continuing it (the take-over is recorded on the visit and in the audit trail)."
     )
 
 
@@ -154,6 +166,9 @@ def _pain_value(name: str, value: Any, errors: dict[str, str]) -> int | None:
     return value
 
 
+# The free text a clinician types while the needles are in; saved by the draft autosave and by signing.
+FREE_TEXT_FIELDS = ("subjective", "assessment", "plan")
+
 VISIT_FIELDS = (
     "started_at",
     "pain_before",
@@ -213,6 +228,50 @@ def update_visit(membership: Membership, visit_id: int, data: Mapping[str, Any],
     _check_editable(visit, expected_version)
     _apply_details(visit, visit.episode, {k: v for k, v in data.items() if k in VISIT_FIELDS})
     _bump(visit)
+    return visit
+
+
+@transaction.atomic
+def save_draft_text(membership: Membership, visit_id: int, text: Mapping[str, Any], expected_version: int) -> Visit:
+    """Save the visit's free text (report, assessment, plan) as typed, while the visit is unsigned.
+
+    The draft autosave calls this: version-checked like every other write, so a colleague's page gets a
+    conflict instead of overwriting, and nothing but the free text changes.
+    """
+    visit = _locked_visit(membership, visit_id)
+    _check_editable(visit, expected_version)
+    fields = {name: text[name] for name in FREE_TEXT_FIELDS if name in text}
+    if not fields:
+        raise ValidationError("There is no report, assessment or plan to save.")
+    _apply_details(visit, visit.episode, fields)
+    _bump(visit)
+    return visit
+
+
+@transaction.atomic
+def take_over_visit(membership: Membership, visit_id: int, expected_version: int) -> Visit:
+    """Make the acting clinician the clinician of a colleague's unsigned visit, so they can continue and
+    sign it. Recorded on the visit (from whom, when) and in the audit trail."""
+    require(membership, Capability.EDIT_CLINICAL)
+    visit = get_record(
+        membership,
+        Visit.objects.select_related("clinician__user"),
+        visit_id,
+        Capability.EDIT_CLINICAL,
+        for_update=True,
+    )
+    if visit.signed_at is not None:
+        raise VisitLocked("This visit is signed and locked; add a dated addendum instead of taking it over.")
+    if visit.clinician_id == membership.pk:
+        raise ValidationError("This visit is already yours.")
+    if expected_version is None or int(expected_version) != visit.version:
+        raise ValidationError(conflict_message(visit, expected_version or 0), code="conflict")
+    previous = visit.clinician
+    visit.taken_over_from = previous
+    visit.taken_over_at = timezone.now()
+    visit.clinician = membership
+    _bump(visit)
+    audit.record("update", visit, summary=f"visit taken over from {previous.display_name} by {membership.display_name}")
     return visit
 
 
@@ -629,9 +688,13 @@ def sign_visit(
     visit_id: int,
     expected_version: int,
     acknowledgements: Acknowledgements | None = None,
+    text: Mapping[str, Any] | None = None,
 ) -> Visit:
     """Sign the visit: the warnings are checked again, the needles must be reconciled (or a 'needle
     unaccounted for' incident recorded), the CPT code is chosen and the note is fixed. Signing locks it.
+
+    ``text`` is the report, assessment and plan as they stand on the clinician's page: saved in the same
+    transaction, so what was typed is what is signed (or nothing is saved and the page keeps it).
     """
     visit = _locked_visit(membership, visit_id)
     if visit.signed_at is not None:
@@ -645,6 +708,8 @@ def sign_visit(
             f"Only the treating clinician ({visit.clinician.display_name}) can sign this visit; "
             "add an addendum once it is signed."
         )
+    if text:
+        _apply_details(visit, visit.episode, {k: text[k] for k in FREE_TEXT_FIELDS if k in text})
     entries = list(visit.needling_entries.order_by("position", "pk"))
     if entries:
         documented_at = max(e.recorded_at for e in entries)

@@ -494,6 +494,14 @@ def sign(request: HttpRequest, visit_id: int, body: VersionIn) -> VisitOut:
     return _visit_out(request, visit_id)
 
 
+@router.post("/{visit_id}/take-over", response=VisitOut)
+def take_over(request: HttpRequest, visit_id: int, body: VersionIn) -> VisitOut:
+    """Take over a colleague's unsigned visit (recorded on the visit and audited); it is then yours to
+    edit and sign. An unsigned visit is edited by its clinician only."""
+    actions.take_over_visit(request.membership, visit_id, body.version)  # type: ignore[attr-defined]
+    return _visit_out(request, visit_id)
+
+
 class AddendumIn(Schema):
     text: str
 

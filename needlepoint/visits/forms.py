@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -39,7 +40,8 @@ class StartVisitForm(forms.Form):
     """When the visit took place (now by default, earlier for late documentation)."""
 
     started_at = forms.DateTimeField(label="Date and time", widget=DateTimeInput, initial=local_now)
-    copy_previous = forms.BooleanField(label="Start from the previous visit's needling", required=False, initial=True)
+    # Unticked: starting from the previous visit is the clinician's explicit choice, never a silent default.
+    copy_previous = forms.BooleanField(label="Start from the previous visit's needling", required=False)
 
 
 class VisitDetailsForm(forms.Form):
@@ -60,6 +62,21 @@ class VisitDetailsForm(forms.Form):
     assessment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     plan = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
+    def __init__(self, *args: Any, draft_url: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The free text autosaves while typing (htmx, a pause of a second and a half), and the sign form
+        # carries it too ([data-free-text]), so nothing typed is lost.
+        for name in ("subjective", "assessment", "plan"):
+            attrs = self.fields[name].widget.attrs
+            attrs["data-free-text"] = ""
+            if draft_url:
+                attrs |= {
+                    "hx-post": draft_url,
+                    "hx-trigger": "input changed delay:1500ms",
+                    "hx-swap": "none",
+                    "hx-sync": "closest main:queue all",
+                }
+
 
 def muscle_choices() -> list[tuple[str, Any]]:
     """Muscles grouped by region, for the needling form's select."""
@@ -69,21 +86,35 @@ def muscle_choices() -> list[tuple[str, Any]]:
     return [("", "Choose a muscle…"), *list(groups.items())]
 
 
+def diameter_value(diameter_mm: Any) -> str:
+    """A diameter as the gauge select's option value ("0.25"), whether it comes from the stock file (a
+    float) or a stored entry (a Decimal), so a stored entry always matches its option."""
+    return f"{Decimal(str(diameter_mm)):.2f}"
+
+
+def length_value(length_mm: Any) -> str:
+    """A length as the length select's option value: 30, 30.0 and Decimal("30.0") all give "30", 12.5
+    gives "12.5". Formatting a stored Decimal("30.0") directly gave "30.0", which matched no option, and
+    the form fell back to the first length (13 mm)."""
+    return format(Decimal(str(length_mm)).normalize(), "f")
+
+
 def diameter_choices() -> list[tuple[str, str]]:
     """The clinic's stocked needle diameters."""
-    return [(f"{d.diameter_mm:.2f}", d.label) for d in needle_stock().diameters]
+    return [(diameter_value(d.diameter_mm), d.label) for d in needle_stock().diameters]
 
 
 def length_choices() -> list[tuple[str, str]]:
     """The clinic's stocked needle lengths."""
-    return [(f"{n.length_mm:g}", f"{n.length_mm:g} mm") for n in needle_stock().lengths]
+    return [(length_value(n.length_mm), f"{length_value(n.length_mm)} mm") for n in needle_stock().lengths]
 
 
 class NeedlingEntryForm(forms.Form):
     """One muscle needled. Choices guide the clinician; the action refuses anything outside the data."""
 
     muscle_id = forms.CharField(label="Muscle", widget=forms.Select)
-    side = forms.CharField(label="Side", widget=forms.Select(choices=Side.choices))
+    # A blank first choice: on a central or two-sided episode the clinician says which side, never a silent "Right".
+    side = forms.CharField(label="Side", required=False, widget=forms.Select(choices=[("", "Choose…"), *Side.choices]))
     trigger_point = forms.CharField(label="Trigger point", required=False, widget=forms.Select)
     needles = forms.IntegerField(label="Needles in")
     diameter_mm = forms.CharField(label="Gauge", widget=forms.Select)

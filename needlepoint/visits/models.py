@@ -101,6 +101,15 @@ class Visit(PatientRecord):
     note_text = models.TextField(blank=True, help_text="The SOAP note as signed")
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    taken_over_from = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="The clinician who had the unsigned visit before another took it over",
+    )
+    taken_over_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts.access import get_record, require
@@ -23,11 +25,14 @@ from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Episode
 from needlepoint.visits import actions, forms
 from needlepoint.visits.dashboard import dashboard_for, open_adverse_events
+from needlepoint.visits.entry_defaults import LengthProposal, length_proposals
 from needlepoint.visits.models import AdverseEvent, Technique, Visit, VisitLocked
-from needlepoint.visits.muscles import muscle_name, needling_muscles, trigger_point_label
+from needlepoint.visits.muscles import hazards, muscle_name, needling_muscles, trigger_point_label
+from needlepoint.visits.needles import needle_stock
 from needlepoint.visits.summary import (
     cpt_choice,
     current_warnings,
+    flags_from,
     incident_of,
     reconciliation_of,
     render_note,
@@ -102,8 +107,12 @@ def visit_start(request: HttpRequest, episode_id: int) -> HttpResponse:
             form = forms.StartVisitForm(request.POST if not quick else None)
             _add_errors(form, exc)
         else:
-            copy = quick or form.cleaned_data.get("copy_previous")
-            if copy and actions.previous_needled_visit(visit) is not None:
+            # Only on the clinician's explicit choice (the checkbox, or the episode's "from the previous
+            # visit" button): a new visit never silently repeats the last one's needling.
+            copy = request.POST.get("copy_previous") in ("1", "on", "true")
+            if copy and actions.previous_needled_visit(visit) is None:
+                messages.info(request, "No earlier visit in this episode has needling to start from.")
+            elif copy:
                 try:
                     actions.copy_previous_needling(membership, visit.pk, visit.version)
                 except actions.WarningsNeedAcknowledgement:
@@ -120,7 +129,9 @@ def visit_start(request: HttpRequest, episode_id: int) -> HttpResponse:
 def _load_visit(request: HttpRequest, visit_id: int, capability: Capability = Capability.VIEW_CLINICAL) -> Visit:
     return get_record(
         request.membership,  # type: ignore[attr-defined]
-        Visit.objects.select_related("patient", "episode", "clinician__user", "signed_by__user", "clinic"),
+        Visit.objects.select_related(
+            "patient", "episode", "clinician__user", "signed_by__user", "taken_over_from__user", "clinic"
+        ),
         visit_id,
         capability,
     )
@@ -146,6 +157,8 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
     entries = list(visit.needling_entries.order_by("position", "pk"))
     events = list(visit.adverse_events.select_related("recorded_by__user").order_by("onset_at", "pk"))
     addenda = list(visit.addenda.select_related("author__user").order_by("written_at", "pk"))
+    unsigned = visit.signed_at is None
+    may_edit = unsigned and membership.can(Capability.EDIT_CLINICAL)
     context: dict[str, Any] = {
         "visit": visit,
         "patient": visit.patient,
@@ -153,7 +166,9 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
         "entries": _entry_rows(entries),
         "events": events,
         "addenda": addenda,
-        "editable": visit.signed_at is None and membership.can(Capability.EDIT_CLINICAL),
+        # An unsigned visit is edited by its clinician; a colleague sees it and may take it over.
+        "editable": may_edit and visit.clinician_id == membership.pk,
+        "can_take_over": may_edit and visit.clinician_id != membership.pk,
         "form_version": extra.pop("form_version", visit.version),
         "can_sign": visit.signed_at is None and visit.clinician_id == membership.pk,
         "cpt": cpt_choice(entries),
@@ -183,9 +198,7 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
             ),
             "incident_form": extra.pop("incident_form", None) or forms.IncidentForm(),
             "details_form": extra.pop("details_form", None) or _details_form(visit),
-            "muscles_json": json.dumps(
-                {m.id: {"points": m.trigger_points, "sides": m.sides} for m in needling_muscles().values()}
-            ),
+            "muscles_json": _muscles_json(clearance),
         }
     else:
         context["acknowledged"] = list((visit.acknowledgements or {}).values())
@@ -193,10 +206,33 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
     return context | extra
 
 
-def _details_form(visit: Visit) -> forms.VisitDetailsForm:
-    from django.utils import timezone
+def _muscles_json(clearance: Any) -> str:
+    """Per muscle: its trigger points and sides, and the length the entry form proposes when it is chosen
+    (``length``; ``from_depth`` when that comes from a sourced safe depth, else it only caps the last length)."""
+    proposals = _length_proposals(flags_from(clearance))
+    return json.dumps(
+        {
+            m.id: {
+                "points": m.trigger_points,
+                "sides": m.sides,
+                "length": forms.length_value(proposals[m.id].longest_mm) if m.id in proposals else None,
+                "from_depth": m.id in proposals and proposals[m.id].from_safe_depth,
+            }
+            for m in needling_muscles().values()
+        }
+    )
 
+
+@lru_cache(maxsize=64)
+def _length_proposals(screening: Any) -> dict[str, LengthProposal]:
+    # The same screening flags give the same proposals; the data files do not change while serving.
+    lengths = [n.length_mm for n in needle_stock().lengths]
+    return length_proposals(hazards(), lengths, screening)
+
+
+def _details_form(visit: Visit) -> forms.VisitDetailsForm:
     return forms.VisitDetailsForm(
+        draft_url=reverse("visit_draft", args=[visit.pk]),
         initial={
             "started_at": timezone.localtime(visit.started_at).replace(second=0, microsecond=0),
             "pain_before": visit.pain_before,
@@ -206,7 +242,7 @@ def _details_form(visit: Visit) -> forms.VisitDetailsForm:
             "interventions_other": visit.interventions_other,
             "assessment": visit.assessment,
             "plan": visit.plan,
-        }
+        },
     )
 
 
@@ -219,15 +255,18 @@ def _open_suggestions(visit: Visit, entries: list[Any]) -> list[Any]:
 
 
 def _blank_entry_form(visit: Visit, entries: list[Any]) -> forms.NeedlingEntryForm:
-    """A new entry, pre-set from the last one (same side, gauge, length, technique) for speed."""
+    """A new entry, pre-set from the last one (same side, gauge, length, technique) for speed.
+
+    The first entry's side is the episode's side; a central or two-sided episode leaves it for the
+    clinician to choose. Choosing the muscle then proposes the length that suits it (``entry_defaults``)."""
     last = entries[-1] if entries else None
-    side = visit.episode.side if visit.episode.side in ("left", "right") else "right"
+    side = visit.episode.side if visit.episode.side in ("left", "right") else ""
     initial: dict[str, Any] = {"side": side, "needles": 1, "diameter_mm": "0.25", "length_mm": "30"}
     if last is not None:
         initial |= {
             "side": last.side,
-            "diameter_mm": f"{last.diameter_mm:.2f}",
-            "length_mm": f"{last.length_mm:g}",
+            "diameter_mm": forms.diameter_value(last.diameter_mm),
+            "length_mm": forms.length_value(last.length_mm),
             "technique": last.technique,
             "minutes_left_in": last.minutes_left_in,
         }
@@ -394,7 +433,7 @@ def incident(request: HttpRequest, visit_id: int) -> HttpResponse:
 @require_POST
 def details(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Save pain, report, other interventions, assessment and plan."""
-    form = forms.VisitDetailsForm(request.POST)
+    form = forms.VisitDetailsForm(request.POST, draft_url=reverse("visit_draft", args=[visit_id]))
 
     def run(membership: Any) -> Any:
         return actions.update_visit(membership, visit_id, form.cleaned_data, _version(request))
@@ -402,21 +441,91 @@ def details(request: HttpRequest, visit_id: int) -> HttpResponse:
     return _workspace_action(request, visit_id, run, form, "details_form", "Visit details saved.", "details")
 
 
+def _free_text(request: HttpRequest) -> dict[str, str]:
+    """The report, assessment and plan as posted from the page (absent fields are left alone)."""
+    return {name: request.POST[name] for name in actions.FREE_TEXT_FIELDS if name in request.POST}
+
+
 @require_POST
-def sign(request: HttpRequest, visit_id: int) -> HttpResponse:
-    """Sign the visit (warnings and needle counts are checked again); the page then shows the note."""
+def draft(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """The free text's autosave while the clinician types: answers the new version and whether it saved.
+
+    A refusal (a colleague's change, someone else's visit, a signed visit) saves nothing; the page keeps
+    the text and says "not saved" with the reason.
+    """
+    membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    note_preview = ""
+    try:
+        visit = actions.save_draft_text(membership, visit_id, _free_text(request), _version(request))
+    except ValidationError as exc:
+        state, message, version = "error", "Not saved: " + " ".join(exc.messages), _version(request)
+    else:
+        state, version = "saved", visit.version
+        message = f"Draft saved at {timezone.localtime():%H:%M:%S}"
+        # The note preview follows the text, so what the page shows is what signing will fix.
+        entries = list(visit.needling_entries.order_by("position", "pk"))
+        note_preview = render_note(visit, entries, list(visit.adverse_events.order_by("onset_at", "pk")))
+    context = {"form_version": version, "draft_state": state, "draft_message": message, "note_preview": note_preview}
+    return render(request, "visits/_draft_response.html", context)
+
+
+@require_POST
+def take_over(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Take over a colleague's unsigned visit, to continue and sign it (recorded and audited)."""
     membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
     try:
-        actions.sign_visit(membership, visit_id, _version(request), _acknowledgements(request))
-    except actions.WarningsNeedAcknowledgement as exc:
-        return _fragment(request, visit_id, pending=_pending(exc), pending_for="sign")
+        visit = actions.take_over_visit(membership, visit_id, _version(request))
     except ValidationError as exc:
-        return _fragment(request, visit_id, sign_errors=exc.messages)
-    messages.success(request, "Visit signed. The note is locked; corrections are addenda.")
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"You have taken this visit over from {visit.taken_over_from.display_name}; it is yours to sign."
+        )
+    return redirect("visit", visit_id=visit_id)
+
+
+def _to_visit(request: HttpRequest, visit_id: int) -> HttpResponse:
     url = reverse("visit", args=[visit_id])
     if _htmx(request):
         return HttpResponse(status=204, headers={"HX-Redirect": url})
     return redirect(url)
+
+
+@require_POST
+def sign(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Sign the visit with the report, assessment and plan as they stand on the page (warnings and needle
+    counts are checked again); the page then shows the note.
+
+    A second sign of a visit this clinician has just signed (a double click, a second tab) answers as the
+    first did, with no second message. A refusal leaves the typed text on the page with the message.
+    """
+    membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    text = _free_text(request)
+    try:
+        actions.sign_visit(membership, visit_id, _version(request), _acknowledgements(request), text=text)
+    except actions.WarningsNeedAcknowledgement as exc:
+        return _fragment(request, visit_id, pending=_pending(exc), pending_for="sign")
+    except VisitLocked as exc:
+        visit = _load_visit(request, visit_id)
+        if visit.signed_by_id == membership.pk:
+            return _to_visit(request, visit_id)
+        return _fragment(request, visit_id, sign_errors=exc.messages)
+    except ValidationError as exc:
+        errors = list(exc.messages)
+        extra: dict[str, Any] = {}
+        if getattr(exc, "code", None) == "not_yours":
+            # A colleague's page has no sign section: the message goes on top of the workspace.
+            return _fragment(request, visit_id, errors=errors)
+        if getattr(exc, "code", None) == "conflict":
+            extra["form_version"] = _version(request)
+            if any(str(value).strip() for value in text.values()):
+                errors.append(
+                    "Your report, assessment and plan are still on this page, as you typed them: copy them "
+                    "before you reload."
+                )
+        return _fragment(request, visit_id, sign_errors=errors, **extra)
+    messages.success(request, "Visit signed. The note is locked; corrections are addenda.")
+    return _to_visit(request, visit_id)
 
 
 def addendum(request: HttpRequest, visit_id: int) -> HttpResponse:

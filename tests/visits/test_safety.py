@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from needlepoint.references import references
 from needlepoint.patients.screening_rules import Finding, ScreeningResult, evaluate_screening, screening_items
+from needlepoint.references import references
 from needlepoint.visits.safety import (
     DATA_FILE,
     PREGNANCY_FILE,

@@ -236,8 +236,9 @@ def test_signing_twice_is_refused(clinician, visit) -> None:
 
 def test_only_the_treating_clinician_signs(clinician, colleague, visit) -> None:
     stored = reconcile(clinician, add(clinician, visit))
-    with pytest.raises(ValidationError, match="Only the treating clinician"):
+    with pytest.raises(ValidationError, match="belongs to Alice"):
         actions.sign_visit(colleague, visit.pk, stored.version)
+    assert fresh(visit).signed_at is None
 
 
 def test_a_visit_without_needling_signs_without_a_cpt_code(clinician, visit) -> None:
@@ -277,11 +278,14 @@ def test_two_clinicians_editing_at_once_the_second_gets_a_conflict(clinician, co
     read_by_both = visit.version
     actions.update_visit(clinician, visit.pk, {"subjective": "First clinician's report"}, read_by_both)
     with pytest.raises(ValidationError) as caught:
-        actions.update_visit(colleague, visit.pk, {"subjective": "Second clinician's report"}, read_by_both)
+        actions.take_over_visit(colleague, visit.pk, read_by_both)
     assert "Someone else changed this visit" in caught.value.messages[0]
-    assert fresh(visit).subjective == "First clinician's report"
+    taken = actions.take_over_visit(colleague, visit.pk, fresh(visit).version)
+    with pytest.raises(ValidationError, match="Someone else changed this visit"):
+        actions.update_visit(colleague, visit.pk, {"subjective": "Second clinician's report"}, read_by_both)
     with pytest.raises(ValidationError, match="Someone else changed this visit"):
         actions.add_needling_entry(colleague, visit.pk, entry(), read_by_both)
+    assert fresh(visit).subjective == "First clinician's report" and fresh(visit).version == taken.version
     assert not NeedlingEntry.objects.exists()
 
 

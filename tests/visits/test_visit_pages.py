@@ -76,10 +76,22 @@ def test_a_warning_on_the_page_asks_for_a_reason_and_then_saves(clinician, visit
     assert "Acknowledged" in body and "Angled away from the sciatic nerve" in body
 
 
-def test_the_second_clinician_gets_a_conflict_and_keeps_their_input(clinician, colleague, visit) -> None:
+def test_the_second_clinician_is_refused_without_a_take_over_and_keeps_their_input(clinician, colleague, visit) -> None:
     first, second = client_for(clinician), client_for(colleague)
     assert post_entry(first, visit, 1).status_code == 200
     body = second.post(
+        f"/visits/{visit.pk}/details/",
+        {"version": "2", "started_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "subjective": "Mine"},
+        **HX,
+    ).content.decode()
+    assert "This unsigned visit belongs to Alice" in body and ">\nMine</textarea>" in body
+    assert fresh(visit).subjective == "" and fresh(visit).version == 2
+
+
+def test_a_stale_page_of_the_same_clinician_gets_a_conflict_and_keeps_the_input(clinician, visit) -> None:
+    first_tab = second_tab = client_for(clinician)
+    assert post_entry(first_tab, visit, 1).status_code == 200
+    body = second_tab.post(
         f"/visits/{visit.pk}/details/",
         {"version": "1", "started_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "subjective": "Mine"},
         **HX,
@@ -106,13 +118,20 @@ def test_counts_signing_and_addendum_through_the_pages(clinician, colleague, vis
     assert "Reviewed by colleague." in page and page.index("Reviewed by colleague.") > page.index("CPT: 20560")
 
 
-def test_starting_a_visit_from_the_episode_copies_the_previous_needling(clinician, episode, visit) -> None:
+def test_starting_a_visit_copies_the_previous_needling_only_when_asked(clinician, episode, visit) -> None:
     signed_visit(clinician, visit)
     client = client_for(clinician)
     response = client.post(f"/episodes/{episode.pk}/visits/new/")
-    new = Visit.objects.exclude(pk=visit.pk).get()
-    assert response["Location"] == f"/visits/{new.pk}/"
-    assert new.needles_inserted == 6 and new.needling_entries.count() == 3
+    plain = Visit.objects.exclude(pk=visit.pk).get()
+    assert response["Location"] == f"/visits/{plain.pk}/"
+    assert plain.needles_inserted == 0 and not plain.needling_entries.exists()
+    page = client.get(f"/visits/{plain.pk}/").content.decode()
+    assert 'data-testid="copy-previous"' in page  # the explicit choice is offered on the visit page
+    client.post(f"/visits/{plain.pk}/sign/", {"version": str(plain.version)})
+    response = client.post(f"/episodes/{episode.pk}/visits/new/", {"copy_previous": "1"})
+    copied = Visit.objects.exclude(pk__in=[visit.pk, plain.pk]).get()
+    assert response["Location"] == f"/visits/{copied.pk}/"
+    assert copied.needles_inserted == 6 and copied.needling_entries.count() == 3
 
 
 def test_an_adverse_event_days_later_and_its_follow_up(clinician, visit) -> None:

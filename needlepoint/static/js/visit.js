@@ -1,5 +1,6 @@
 // The visit page: keeps the visit version current across htmx fragments, fills the trigger points of the
-// chosen muscle, and keeps the needling form ready for the next muscle. No build step.
+// chosen muscle, proposes a needle length that suits it, keeps the needling form ready for the next muscle,
+// and shows whether the typed free text is saved. No build step.
 (function () {
   "use strict";
 
@@ -48,16 +49,94 @@
     select.required = points.length > 1;
   }
 
+  // Choosing a muscle proposes a needle length from stock: for a muscle with a sourced safe depth the
+  // longest length not above it; for any other, the last length is kept unless it would itself raise a
+  // warning for this muscle. The server computes both (entry_defaults.py) and the clinician can change it.
+  function proposeLength(form) {
+    var muscle = form.querySelector("[data-muscle]");
+    var length = form.querySelector("[name=length_mm]");
+    var entry = muscleData()[muscle ? muscle.value : ""];
+    if (!entry || !length || !entry.length) return;
+    var longest = parseFloat(entry.length);
+    if (entry.from_depth || parseFloat(length.value) > longest) length.value = entry.length;
+  }
+
   function prepare(root) {
     (root || document).querySelectorAll("form.entry-form").forEach(function (form) {
       fillTriggerPoints(form);
       var muscle = form.querySelector("[data-muscle]");
       if (muscle && !muscle.dataset.bound) {
         muscle.dataset.bound = "1";
-        muscle.addEventListener("change", function () { fillTriggerPoints(form); });
+        muscle.addEventListener("change", function () { fillTriggerPoints(form); proposeLength(form); });
       }
     });
   }
+
+  // --- the free text's draft: "not saved" from the first keystroke until the server has the same text ---
+
+  function freeText() {
+    var values = {};
+    document.querySelectorAll("[data-free-text]").forEach(function (field) { values[field.name] = field.value; });
+    return JSON.stringify(values);
+  }
+
+  var savedText = null;  // the text the server last confirmed
+  var sentText = null;   // the text of the draft request in flight
+
+  function draftStatus(state, message) {
+    var status = document.getElementById("draft-status");
+    if (!status) return;
+    status.dataset.state = state;
+    status.textContent = message;
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-free-text]")) {
+      draftStatus("dirty", "Not saved yet");
+    }
+  });
+
+  var signing = false;  // a sign request carries the text; the page it leads to must not ask to stay
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var path = event.detail.requestConfig ? event.detail.requestConfig.path : "";
+    if (/\/(draft|details|sign)\/$/.test(path)) sentText = freeText();
+    if (/\/sign\/$/.test(path)) signing = true;
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var path = event.detail.requestConfig ? event.detail.requestConfig.path : "";
+    if (/\/sign\/$/.test(path) && !(event.detail.xhr && event.detail.xhr.status === 204)) signing = false;
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var path = event.detail.requestConfig ? event.detail.requestConfig.path : "";
+    if (!/\/(draft|details)\/$/.test(path)) return;
+    var status = document.getElementById("draft-status");
+    var saved = /\/details\/$/.test(path) ? !document.querySelector("#details .errorlist") : status && status.dataset.state === "saved";
+    if (saved) savedText = sentText;
+    // Typed while the request was on its way: that part is not saved yet (the next pause sends it).
+    if (saved && freeText() !== savedText) draftStatus("dirty", "Not saved yet");
+  });
+
+  document.addEventListener("htmx:sendError", function (event) {
+    var path = event.detail.requestConfig ? event.detail.requestConfig.path : "";
+    if (/\/draft\/$/.test(path)) draftStatus("error", "Not saved: the server cannot be reached. Your text is still here.");
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var path = event.detail.requestConfig ? event.detail.requestConfig.path : "";
+    if (/\/draft\/$/.test(path)) draftStatus("error", "Not saved yet: sign in again to save it.");
+  });
+
+  // Leaving the page with unsaved text asks first.
+  window.addEventListener("beforeunload", function (event) {
+    var status = document.getElementById("draft-status");
+    if (!signing && status && status.dataset.state !== "saved" && status.textContent) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
 
   // After a fragment comes back, put the cursor where the clinician goes next: a reason for a pending
   // warning, the first field with an error, or the muscle of the next entry. (htmx would otherwise
