@@ -28,6 +28,7 @@ def _atlas(tmp_path, entries):
             {
                 "id": mid,
                 "name": mid.title(),
+                "anatomical_muscle": mid,
                 "body_area": "test",
                 "trigger_points": [{"code": "TP", "location": "test", "source": "T0"}],
                 "referral": referral,
