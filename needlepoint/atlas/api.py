@@ -14,7 +14,14 @@ from ninja import Field, Router, Schema, Status
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.roles import Capability
 from needlepoint.atlas import actions
-from needlepoint.atlas.catalogue import CONDITION_CODES, Muscle, ReferralPattern, body_map, muscles
+from needlepoint.atlas.catalogue import (
+    CONDITION_CODES,
+    DEPTH_FIGURE_LABEL,
+    Muscle,
+    ReferralPattern,
+    body_map,
+    muscles,
+)
 from needlepoint.atlas.matcher import MuscleMatch, rank_muscles
 from needlepoint.atlas.models import Assessment, PalpationFinding
 from needlepoint.atlas.suggestions import suggested_needling
@@ -79,7 +86,11 @@ class HazardOut(Schema):
     note: str
     structures: list[str]
     over_thorax: bool
-    safe_depth_mm: float | None
+    pleura_access: str | None = Field(
+        description="For a pneumothorax hazard, how the needle can reach the pleura: lung_apex, intercostal or "
+        "below_12th_rib; null otherwise"
+    )
+    safe_depth_mm: float | None = Field(description=f"Depth figure in mm: a {DEPTH_FIGURE_LABEL}")
     safe_depth_source: str | None
     unverified: bool
     sources: list[str]
@@ -169,6 +180,7 @@ def get_muscle(request: HttpRequest, muscle_id: str) -> MuscleOut:
             note=h.note,
             structures=list(h.structures),
             over_thorax=h.over_thorax,
+            pleura_access=h.pleura_access,
             safe_depth_mm=h.safe_depth_mm,
             safe_depth_source=h.safe_depth_source,
             unverified=h.unverified,
@@ -206,7 +218,7 @@ class MatchOut(Schema):
     hazard_kinds: list[str]
     hazard_note: str
     over_thorax: bool
-    safe_depth_mm: float | None
+    safe_depth_mm: float | None = Field(description=f"Depth figure in mm: a {DEPTH_FIGURE_LABEL}")
     unverified: bool
 
 

@@ -59,6 +59,8 @@ HAZARD_KINDS = ("pneumothorax", "nerve_vessel", "organ", "low")
 # space over the ribs, or below the 12th rib where the pleural recess extends past it. Safety reminders differ
 # (rib bracketing only helps over the ribs), so every pneumothorax hazard names one.
 PLEURA_ACCESS = ("lung_apex", "intercostal", "below_12th_rib")
+# Every depth figure in the atlas is a group figure; no one patient's pleura is at that depth.
+DEPTH_FIGURE_LABEL = "population average from healthy volunteers and cadavers, not a safe depth for this patient"
 # The CHOIR body map has 36 front and 38 back regions; a different count means the wrong file was stored.
 CHOIR_REGION_COUNT = 74
 VIEWBOX = (400.0, 800.0)

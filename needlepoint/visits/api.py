@@ -16,7 +16,7 @@ from needlepoint.accounts.access import get_record, scoped
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Episode
-from needlepoint.visits import actions
+from needlepoint.visits import actions, cpt
 from needlepoint.visits.dashboard import open_adverse_events
 from needlepoint.visits.models import AdverseEvent, Visit
 from needlepoint.visits.muscles import muscle_name
@@ -159,6 +159,22 @@ def _event_out(e: AdverseEvent) -> AdverseEventOut:
     )
 
 
+def _cpt_out(visit: Visit, entries: list[Any]) -> CptOut | None:
+    """The code a signed visit was signed with (never recomputed: counting rules change), else today's choice."""
+    if visit.signed_at is not None:
+        if not visit.cpt_code:
+            return None
+        return CptOut(
+            code=visit.cpt_code,
+            description=cpt.description_of(visit.cpt_code),
+            muscle_count=visit.cpt_muscle_count or 0,
+        )
+    choice = cpt_choice(entries)
+    if choice is None:
+        return None
+    return CptOut(code=choice.code, description=choice.description, muscle_count=choice.muscle_count)
+
+
 def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
     visit = get_record(
         request.membership,  # type: ignore[attr-defined]
@@ -185,7 +201,6 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
                     acknowledged_reason=ack["reason"] if ack else None,
                 )
             )
-    choice = cpt_choice(entries)
     return VisitOut(
         **_summary(visit),
         subjective=visit.subjective,
@@ -221,9 +236,7 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
             message=counts.message,
         ),
         warnings=warnings,
-        cpt=CptOut(code=choice.code, description=choice.description, muscle_count=choice.muscle_count)
-        if choice
-        else None,
+        cpt=_cpt_out(visit, entries),
         note=visit.note_text if visit.signed_at else render_note(visit, entries, events),
         addenda=[
             AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text) for a in addenda
