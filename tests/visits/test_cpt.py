@@ -243,6 +243,9 @@ def test_hamstrings_count_the_members_their_trigger_points_name(points: list[str
 
 def test_a_group_without_member_mapping_counts_as_one_muscle_of_the_group() -> None:
     assert count_muscles([needled("scalenes", "right", "TP"), needled("scalenes", "right", "")], PER_SIDE) == 1
+    named = [needled("scalenes", "right", "anterior"), needled("scalenes", "right", "middle")]
+    assert count_muscles(named, PER_SIDE) == 2
+    assert count_muscles([*named, needled("scalenes", "right", "TP")], PER_SIDE) == 2
     assert count_muscles([needled("suboccipitals", "both", "TP")], PER_SIDE) == 2
     assert count_muscles([needled("suboccipitals", "both", "TP")], PER_MUSCLE) == 1
 
