@@ -66,6 +66,7 @@ class TriggerPointOut(Schema):
     source: str
     unverified: bool
     has_own_pattern: bool
+    members: list[str] = Field(description="For a group entry, the member muscle(s) this trigger point lies in")
 
 
 class ZonesOut(Schema):
@@ -124,6 +125,8 @@ class MuscleOut(MuscleSummaryOut):
     tags: list[str]
     presentations: list[str]
     sources: list[SourceOut]
+    anatomical_muscle: str = Field(description="The anatomical muscle the entry belongs to; CPT counts these")
+    members: list[str] = Field(description="For a group entry (scalenes, hamstrings), the muscles in it")
 
 
 def _zones(pattern: ReferralPattern) -> ZonesOut:
@@ -172,6 +175,7 @@ def get_muscle(request: HttpRequest, muscle_id: str) -> MuscleOut:
                 source=tp.source.key,
                 unverified=tp.unverified,
                 has_own_pattern=tp.referral is not None,
+                members=list(tp.members),
             )
             for tp in m.trigger_points
         ],
@@ -189,6 +193,8 @@ def get_muscle(request: HttpRequest, muscle_id: str) -> MuscleOut:
         tags=list(m.tags),
         presentations=list(m.presentations),
         sources=[SourceOut(key=s.key, citation=s.citation) for s in m.sources],
+        anatomical_muscle=m.anatomical_muscle,
+        members=list(m.members),
     )
 
 

@@ -251,3 +251,14 @@ def test_the_api_gives_pleura_access_and_describes_the_depth_figure(clinician) -
     assert client.get("/api/v1/atlas/muscles/supinator").json()["hazard"]["pleura_access"] is None
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["HazardOut"]
     assert DEPTH_FIGURE_LABEL in schema["properties"]["safe_depth_mm"]["description"]
+
+
+def test_the_muscle_page_and_api_say_what_an_entry_counts_as_for_cpt(clinician) -> None:  # type: ignore[no-untyped-def]
+    page = client_for(clinician).get("/atlas/muscles/lower-trapezius/").content.decode()
+    assert "For CPT this entry counts as the trapezius." in page
+    page = client_for(clinician).get("/atlas/muscles/hamstrings/").content.decode()
+    assert "one muscle each: semitendinosus, semimembranosus, biceps femoris" in page
+    body = api_client(clinician).get("/api/v1/atlas/muscles/hamstrings").json()
+    assert body["anatomical_muscle"] == "hamstrings" and body["members"][2] == "biceps femoris"
+    points = {tp["code"]: tp["members"] for tp in body["trigger_point_details"]}
+    assert points == {"medial": ["semitendinosus", "semimembranosus"], "biceps-femoris": ["biceps femoris"]}
