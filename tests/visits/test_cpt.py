@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -35,6 +37,7 @@ from tests.conftest import client_for
 from tests.visits.visit_helpers import entry as form_entry
 from tests.visits.visit_helpers import fresh, reconcile
 
+ROOT = Path(__file__).resolve().parents[2]
 MUSCLE_IDS = ["upper_trapezius", "levator_scapulae", "rhomboids", "infraspinatus", "piriformis"]
 
 
@@ -371,3 +374,13 @@ def test_a_visit_signed_now_is_coded_by_anatomical_muscle(clinician, visit) -> N
     signed = fresh(visit)
     assert (signed.cpt_code, signed.cpt_muscle_count) == ("20560", 2)
     assert "CPT: 20560" in signed.note_text
+
+
+def test_choosing_a_code_imports_nothing_from_django() -> None:
+    code = (
+        "import sys; from needlepoint.visits.cpt import choose_cpt; from types import SimpleNamespace as N;"
+        "print(choose_cpt([N(muscle_id='upper-trapezius', side='right')]).code,"
+        " any(m.split('.')[0] == 'django' for m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.split() == ["20560", "False"]
