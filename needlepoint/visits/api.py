@@ -139,6 +139,17 @@ def _summary(v: Visit) -> dict[str, Any]:
     }
 
 
+def _as_signed(visit: Visit, current: CptOut) -> CptOut:
+    """The code a signed visit was signed with (never recomputed: counting rules change), else today's choice."""
+    if visit.signed_at is None:
+        return current
+    return CptOut(
+        code=visit.cpt_code,
+        description=cpt.description_of(visit.cpt_code),
+        muscle_count=visit.cpt_muscle_count or 0,
+    )
+
+
 def _event_out(e: AdverseEvent) -> AdverseEventOut:
     return AdverseEventOut(
         id=e.pk,
@@ -157,22 +168,6 @@ def _event_out(e: AdverseEvent) -> AdverseEventOut:
         closed_at=e.closed_at,
         version=e.version,
     )
-
-
-def _cpt_out(visit: Visit, entries: list[Any]) -> CptOut | None:
-    """The code a signed visit was signed with (never recomputed: counting rules change), else today's choice."""
-    if visit.signed_at is not None:
-        if not visit.cpt_code:
-            return None
-        return CptOut(
-            code=visit.cpt_code,
-            description=cpt.description_of(visit.cpt_code),
-            muscle_count=visit.cpt_muscle_count or 0,
-        )
-    choice = cpt_choice(entries)
-    if choice is None:
-        return None
-    return CptOut(code=choice.code, description=choice.description, muscle_count=choice.muscle_count)
 
 
 def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
@@ -201,6 +196,7 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
                     acknowledged_reason=ack["reason"] if ack else None,
                 )
             )
+    choice = cpt_choice(entries)
     return VisitOut(
         **_summary(visit),
         subjective=visit.subjective,
@@ -236,7 +232,11 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
             message=counts.message,
         ),
         warnings=warnings,
-        cpt=_cpt_out(visit, entries),
+        cpt=_as_signed(
+            visit, CptOut(code=choice.code, description=choice.description, muscle_count=choice.muscle_count)
+        )
+        if choice
+        else None,
         note=visit.note_text if visit.signed_at else render_note(visit, entries, events),
         addenda=[
             AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text) for a in addenda
