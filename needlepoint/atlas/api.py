@@ -14,7 +14,14 @@ from ninja import Field, Router, Schema, Status
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.roles import Capability
 from needlepoint.atlas import actions
-from needlepoint.atlas.catalogue import CONDITION_CODES, Muscle, ReferralPattern, body_map, muscles
+from needlepoint.atlas.catalogue import (
+    CONDITION_CODES,
+    DEPTH_FIGURE_LABEL,
+    Muscle,
+    ReferralPattern,
+    body_map,
+    muscles,
+)
 from needlepoint.atlas.matcher import MuscleMatch, rank_muscles
 from needlepoint.atlas.models import Assessment, PalpationFinding
 from needlepoint.atlas.suggestions import suggested_needling
@@ -59,6 +66,7 @@ class TriggerPointOut(Schema):
     source: str
     unverified: bool
     has_own_pattern: bool
+    members: list[str] = Field(description="For a group entry, the member muscle(s) this trigger point lies in")
 
 
 class ZonesOut(Schema):
@@ -79,7 +87,11 @@ class HazardOut(Schema):
     note: str
     structures: list[str]
     over_thorax: bool
-    safe_depth_mm: float | None
+    pleura_access: str | None = Field(
+        description="For a pneumothorax hazard, how the needle can reach the pleura: lung_apex, intercostal or "
+        "below_12th_rib; null otherwise"
+    )
+    safe_depth_mm: float | None = Field(description=f"Depth figure in mm: a {DEPTH_FIGURE_LABEL}")
     safe_depth_source: str | None
     unverified: bool
     sources: list[str]
@@ -113,6 +125,8 @@ class MuscleOut(MuscleSummaryOut):
     tags: list[str]
     presentations: list[str]
     sources: list[SourceOut]
+    anatomical_muscle: str = Field(description="The anatomical muscle the entry belongs to; CPT counts these")
+    members: list[str] = Field(description="For a group entry (scalenes, hamstrings), the muscles in it")
 
 
 def _zones(pattern: ReferralPattern) -> ZonesOut:
@@ -161,6 +175,7 @@ def get_muscle(request: HttpRequest, muscle_id: str) -> MuscleOut:
                 source=tp.source.key,
                 unverified=tp.unverified,
                 has_own_pattern=tp.referral is not None,
+                members=list(tp.members),
             )
             for tp in m.trigger_points
         ],
@@ -169,6 +184,7 @@ def get_muscle(request: HttpRequest, muscle_id: str) -> MuscleOut:
             note=h.note,
             structures=list(h.structures),
             over_thorax=h.over_thorax,
+            pleura_access=h.pleura_access,
             safe_depth_mm=h.safe_depth_mm,
             safe_depth_source=h.safe_depth_source,
             unverified=h.unverified,
@@ -177,6 +193,8 @@ def get_muscle(request: HttpRequest, muscle_id: str) -> MuscleOut:
         tags=list(m.tags),
         presentations=list(m.presentations),
         sources=[SourceOut(key=s.key, citation=s.citation) for s in m.sources],
+        anatomical_muscle=m.anatomical_muscle,
+        members=list(m.members),
     )
 
 
@@ -206,7 +224,7 @@ class MatchOut(Schema):
     hazard_kinds: list[str]
     hazard_note: str
     over_thorax: bool
-    safe_depth_mm: float | None
+    safe_depth_mm: float | None = Field(description=f"Depth figure in mm: a {DEPTH_FIGURE_LABEL}")
     unverified: bool
 
 

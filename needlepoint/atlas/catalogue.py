@@ -11,6 +11,10 @@ returns frozen dataclasses. Nothing clinical is written here.
   spill-over), the episode conditions they contribute to, their needling hazard and their sources. A muscle is
   described for ONE side: a zone names a region without its side suffix (``temple``), listed under the view on
   which the region is drawn; ``contra:`` names the opposite side; a midline region is named by its full code.
+  Each entry names the anatomical muscle it belongs to (``anatomical_muscle``: the trapezius parts are one
+  trapezius, the two sternocleidomastoid heads one sternocleidomastoid); an entry that stands for a group of
+  muscles (scalenes, hamstrings) lists its ``members`` and, where the sources allow, each trigger point names the
+  member(s) it lies in. CPT counting (``visits/cpt.py``) reads these through ``muscle_anatomy``.
 
 Loading fails with ``AtlasDataError`` naming the file and the entry when the data are inconsistent (an unknown
 region, a muscle without a source, a zone on the wrong view, a duplicate code, an unknown condition or CHOIR key).
@@ -51,6 +55,12 @@ CONDITION_CODES = (
     "other",
 )
 HAZARD_KINDS = ("pneumothorax", "nerve_vessel", "organ", "low")
+# How a needle can reach the pleura: aimed at the lung apex above the first rib and clavicle, through an intercostal
+# space over the ribs, or below the 12th rib where the pleural recess extends past it. Safety reminders differ
+# (rib bracketing only helps over the ribs), so every pneumothorax hazard names one.
+PLEURA_ACCESS = ("lung_apex", "intercostal", "below_12th_rib")
+# Every depth figure in the atlas is a group figure; no one patient's pleura is at that depth.
+DEPTH_FIGURE_LABEL = "population average from healthy volunteers and cadavers, not a safe depth for this patient"
 # The CHOIR body map has 36 front and 38 back regions; a different count means the wrong file was stored.
 CHOIR_REGION_COUNT = 74
 VIEWBOX = (400.0, 800.0)
@@ -156,6 +166,9 @@ class TriggerPoint:
     source: Source
     unverified: bool
     referral: ReferralPattern | None
+    # The group members (anatomical muscles) this trigger point lies in; empty where the sources do not say, or
+    # where the atlas entry is one anatomical muscle.
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,6 +183,8 @@ class Hazard:
     safe_depth_source: str | None
     unverified: bool
     sources: tuple[Source, ...]
+    # For a pneumothorax hazard: "lung_apex", "intercostal" or "below_12th_rib" (see PLEURA_ACCESS); else None.
+    pleura_access: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +204,30 @@ class Muscle:
     sources: tuple[Source, ...]
     # True for a muscle taken from a source that clinical.md does not list (not cross-checked).
     unverified: bool = False
+    # The anatomical muscle the entry belongs to ("trapezius" for its upper, middle and lower parts); for a group
+    # entry, the group's name, and ``members`` lists the anatomical muscles in it.
+    anatomical_muscle: str = ""
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MuscleAnatomy:
+    """What an atlas entry counts as anatomically: its muscle, or for a group its members and trigger-point map."""
+
+    anatomical_muscle: str
+    members: tuple[str, ...]
+    trigger_point_members: Mapping[str, tuple[str, ...]]
+
+    def candidates(self, trigger_point: str = "") -> frozenset[str]:
+        """The anatomical muscles a needling at ``trigger_point`` may have reached.
+
+        One muscle for a single-muscle entry. For a group, the members the trigger point lies in, or every member
+        when the trigger point is not given or not mapped to a member (the entry then stands for one muscle of
+        the group, never more).
+        """
+        if not self.members:
+            return frozenset({self.anatomical_muscle})
+        return frozenset(self.trigger_point_members.get(trigger_point) or self.members)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -208,6 +247,18 @@ def regions(path: Path | str | None = None) -> dict[str, Region]:
 def muscles(path: Path | str | None = None, regions_path: Path | str | None = None) -> dict[str, Muscle]:
     """All muscles by id, validated against the region vocabulary, in file order."""
     return dict(_load_muscles(Path(path) if path else MUSCLES_FILE, Path(regions_path) if regions_path else None))
+
+
+def muscle_anatomy(path: Path | str | None = None) -> dict[str, MuscleAnatomy]:
+    """Atlas muscle id -> the anatomical muscle (or group members) it counts as, for CPT counting."""
+    return {
+        m.id: MuscleAnatomy(
+            m.anatomical_muscle,
+            m.members,
+            MappingProxyType({tp.code: tp.members for tp in m.trigger_points if tp.members}),
+        )
+        for m in muscles(path).values()
+    }
 
 
 def find_region(text: str, path: Path | str | None = None) -> Region:
@@ -438,7 +489,8 @@ def _parse_muscle(entry: Any, index: int, ctx: _Context) -> Muscle:
             raise AtlasDataError(f"{where}: '{field}' is required")
     sources = _resolve_sources(entry.get("sources"), ctx, f"{where}: sources")
     referral = _parse_pattern(entry.get("referral"), ctx, f"{where}: referral")
-    trigger_points = _parse_trigger_points(entry.get("trigger_points"), referral, ctx, where)
+    anatomical, members = _parse_anatomy(entry, where)
+    trigger_points = _parse_trigger_points(entry.get("trigger_points"), referral, ctx, where, members)
     conditions, tags = _parse_conditions(entry, ctx, where)
     presentations = entry.get("presentations", [])
     if not isinstance(presentations, list) or not all(isinstance(p, str) for p in presentations):
@@ -456,7 +508,23 @@ def _parse_muscle(entry: Any, index: int, ctx: _Context) -> Muscle:
         hazard=_parse_hazard(entry.get("hazard"), ctx, f"{where}: hazard"),
         sources=sources,
         unverified=bool(entry.get("unverified")),
+        anatomical_muscle=anatomical,
+        members=members,
     )
+
+
+def _parse_anatomy(entry: Mapping[str, Any], where: str) -> tuple[str, tuple[str, ...]]:
+    anatomical = entry.get("anatomical_muscle")
+    if not isinstance(anatomical, str) or not anatomical.strip():
+        raise AtlasDataError(f"{where}: 'anatomical_muscle' (the muscle this entry belongs to) is required")
+    members = entry.get("members", [])
+    if not isinstance(members, list) or not all(isinstance(m, str) and m.strip() for m in members):
+        raise AtlasDataError(f"{where}: 'members' must be a list of anatomical muscle names")
+    if len(members) == 1:
+        raise AtlasDataError(f"{where}: a group needs at least two members; name a single muscle in anatomical_muscle")
+    if len(set(members)) != len(members):
+        raise AtlasDataError(f"{where}: a member is listed twice")
+    return anatomical, tuple(members)
 
 
 def _resolve_sources(keys: Any, ctx: _Context, where: str) -> tuple[Source, ...]:
@@ -534,7 +602,9 @@ def _zone_region_codes(base: str, contralateral: bool, bmap: BodyMap, where: str
     return codes
 
 
-def _parse_trigger_points(raw: Any, referral: ReferralPattern, ctx: _Context, where: str) -> tuple[TriggerPoint, ...]:
+def _parse_trigger_points(
+    raw: Any, referral: ReferralPattern, ctx: _Context, where: str, members: tuple[str, ...]
+) -> tuple[TriggerPoint, ...]:
     if not isinstance(raw, list) or not raw:
         raise AtlasDataError(f"{where}: at least one trigger point is required")
     points: list[TriggerPoint] = []
@@ -549,8 +619,25 @@ def _parse_trigger_points(raw: Any, referral: ReferralPattern, ctx: _Context, wh
         pattern = _parse_pattern(own, ctx, f"{tp_where} referral") if own is not None else None
         if pattern:
             _check_subset(pattern, referral, tp_where)
-        points.append(TriggerPoint(item["code"], item["location"], source, bool(item.get("unverified")), pattern))
+        in_members = _trigger_point_members(item.get("member"), members, tp_where)
+        points.append(
+            TriggerPoint(item["code"], item["location"], source, bool(item.get("unverified")), pattern, in_members)
+        )
     return tuple(points)
+
+
+def _trigger_point_members(raw: Any, members: tuple[str, ...], where: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not members:
+        raise AtlasDataError(f"{where}: 'member' is only for a group entry that lists its members")
+    names = [raw] if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not names:
+        raise AtlasDataError(f"{where}: 'member' must name a member or list several")
+    unknown = [n for n in names if n not in members]
+    if unknown:
+        raise AtlasDataError(f"{where}: member(s) {unknown} are not among the entry's members {list(members)}")
+    return tuple(names)
 
 
 def _check_subset(pattern: ReferralPattern, whole: ReferralPattern, where: str) -> None:
@@ -592,15 +679,24 @@ def _parse_hazard(raw: Any, ctx: _Context, where: str) -> Hazard:
         raise AtlasDataError(f"{where}: safe_depth_mm must be a positive number of millimetres or null")
     if depth is not None and not raw.get("safe_depth_source"):
         raise AtlasDataError(f"{where}: a safe depth needs its safe_depth_source")
+    access = raw.get("pleura_access")
+    if "pneumothorax" in kinds and access not in PLEURA_ACCESS:
+        raise AtlasDataError(f"{where}: a pneumothorax hazard needs pleura_access, one of {list(PLEURA_ACCESS)}")
+    if "pneumothorax" not in kinds and access is not None:
+        raise AtlasDataError(f"{where}: pleura_access belongs only to a pneumothorax hazard")
+    structures = tuple(_strings(raw.get("structures", []), f"{where}: structures"))
+    if "low" not in kinds and not structures:
+        raise AtlasDataError(f"{where}: a named hazard must name the structures at risk")
     return Hazard(
         kinds=tuple(kinds),
         note=raw["note"],
-        structures=tuple(_strings(raw.get("structures", []), f"{where}: structures")),
+        structures=structures,
         over_thorax=bool(raw.get("over_thorax")),
         safe_depth_mm=float(depth) if depth is not None else None,
         safe_depth_source=raw.get("safe_depth_source"),
         unverified=bool(raw.get("unverified")),
         sources=_resolve_sources(raw.get("sources"), ctx, f"{where} sources"),
+        pleura_access=access,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from needlepoint.atlas.catalogue import (
     CONDITION_CODES,
+    DEPTH_FIGURE_LABEL,
     AtlasDataError,
     UnknownRegionError,
     body_map,
@@ -157,6 +158,7 @@ def _match_json(m: Any) -> dict[str, Any]:
         "hazard_kinds": list(m.hazard_kinds),
         "hazard_note": m.hazard_note,
         "safe_depth_mm": m.safe_depth_mm,
+        "safe_depth_is": DEPTH_FIGURE_LABEL if m.safe_depth_mm else None,
         "unverified": m.unverified,
     }
 

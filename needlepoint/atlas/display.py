@@ -27,6 +27,11 @@ HAZARD_BADGES = {
     "organ": ("warn", "Organ nearby"),
     "low": ("ok", "Low hazard"),
 }
+PLEURA_ACCESS_WORDS = {
+    "lung_apex": "at the lung apex: the pleural dome rises above the first rib and the medial clavicle",
+    "intercostal": "through an intercostal space: the pleura lies just deep to the ribs",
+    "below_12th_rib": "below the 12th rib: the pleural recess reaches the 12th rib and below it near the spine",
+}
 RANKED_SHOWN = 10
 RANKED_MORE = 15
 SIDE_WORDS = {"left": "left", "right": "right", "both": "either side"}

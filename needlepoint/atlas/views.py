@@ -77,6 +77,7 @@ def muscle_detail(request: HttpRequest, muscle_id: str) -> HttpResponse:
         "sources": _all_sources(muscle),
         "zones": display.zone_rows(muscle, shown),
         "badges": display.hazard_badges(muscle.hazard.kinds, muscle.hazard.unverified),
+        "pleura_access": display.PLEURA_ACCESS_WORDS.get(muscle.hazard.pleura_access or "", ""),
         "conditions": [(code, condition_label(code)) for code in muscle.conditions],
     }
     return render(request, "atlas/muscle.html", context)

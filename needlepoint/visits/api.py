@@ -16,7 +16,7 @@ from needlepoint.accounts.access import get_record, scoped
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Episode
-from needlepoint.visits import actions
+from needlepoint.visits import actions, cpt
 from needlepoint.visits.dashboard import open_adverse_events
 from needlepoint.visits.models import AdverseEvent, Visit
 from needlepoint.visits.muscles import muscle_name
@@ -206,6 +206,17 @@ def _summary(v: Visit) -> dict[str, Any]:
     }
 
 
+def _as_signed(visit: Visit, current: CptOut) -> CptOut:
+    """The code a signed visit was signed with (never recomputed: counting rules change), else today's choice."""
+    if visit.signed_at is None:
+        return current
+    return CptOut(
+        code=visit.cpt_code,
+        description=cpt.description_of(visit.cpt_code),
+        muscle_count=visit.cpt_muscle_count or 0,
+    )
+
+
 def _event_out(e: AdverseEvent) -> AdverseEventOut:
     return AdverseEventOut(
         id=e.pk,
@@ -276,7 +287,9 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
             message=counts.message,
         ),
         warnings=warnings,
-        cpt=CptOut(code=choice.code, description=choice.description, muscle_count=choice.muscle_count)
+        cpt=_as_signed(
+            visit, CptOut(code=choice.code, description=choice.description, muscle_count=choice.muscle_count)
+        )
         if choice
         else None,
         note=visit.note_text if visit.signed_at else render_note(visit, entries, events, checks),

@@ -3,6 +3,13 @@
 Pure Python, no Django. The codes, their muscle-count bands, work RVUs and the rule for counting the two
 sides of one muscle live in ``data/cpt_codes.json`` (clinical.md §F.1).
 
+The count is of anatomical muscles, not atlas entries: the atlas splits trapezius into upper, middle and lower
+parts and sternocleidomastoid into two heads, and each names the muscle it belongs to (``anatomical_muscle`` in
+``atlas/data/muscles.json``), so right upper + right lower trapezius + right levator scapulae are 2 muscles. A
+group entry (scalenes, hamstrings) counts the members its trigger points lie in; an entry needled at a trigger
+point without a member counts as one muscle of the group. The count is the fewest anatomical muscles that the
+recorded trigger points can stand for, so a visit is never coded above what its record shows.
+
 How sides count is not settled by the §F.1 sources. The data file's default, ``per_side``, counts left and
 right of one muscle as two muscles, following an AAPC coding answer for the trigger-point injection codes
 (also banded by muscle count); it is marked unverified, and a clinic can switch it to ``per_muscle``.
@@ -12,11 +19,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import combinations
 from pathlib import Path
 from typing import Protocol
+
+# The atlas catalogue is pure Python too (it imports nothing from Django).
+from needlepoint.atlas.catalogue import MuscleAnatomy, muscle_anatomy
 
 DATA_FILE = Path(__file__).parent / "data" / "cpt_codes.json"
 
@@ -32,7 +43,12 @@ class CptDataError(ValueError):
 
 
 class NeedledMuscle(Protocol):
-    """Anything that says which muscle was needled and on which side (an entry, a model row)."""
+    """Anything that says which muscle was needled and on which side (an entry, a model row).
+
+    An entry may also carry ``trigger_point`` (the atlas trigger-point code, blank when not recorded); for a group
+    entry such as the scalenes it tells which member was needled. Entries without the attribute count as needled
+    at no particular trigger point.
+    """
 
     @property
     def muscle_id(self) -> str: ...
@@ -77,6 +93,10 @@ class CptTable:
     counting_source: str
     counting_unverified: bool
     notes: tuple[CptNote, ...] = ()
+    # How atlas entries become anatomical muscles (shown with the code), its source and whether it is verified.
+    anatomy_rule: str = ""
+    anatomy_source: str = ""
+    anatomy_unverified: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,6 +111,7 @@ class CptChoice:
     counting_source: str
     work_rvu: float
     source: str
+    anatomy_rule: str = ""
 
 
 def load_cpt_table(path: Path = DATA_FILE) -> CptTable:
@@ -105,6 +126,9 @@ def load_cpt_table(path: Path = DATA_FILE) -> CptTable:
             counting_source=counting["source"],
             counting_unverified=counting["unverified"],
             notes=tuple(CptNote(n["text"], n["source"], n["unverified"]) for n in raw.get("notes", [])),
+            anatomy_rule=counting["anatomy"]["rule"],
+            anatomy_source=counting["anatomy"]["source"],
+            anatomy_unverified=counting["anatomy"]["unverified"],
         )
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise CptDataError(f"{path}: cannot be read as a CPT table: {exc!r}") from exc
@@ -118,6 +142,12 @@ def load_cpt_table(path: Path = DATA_FILE) -> CptTable:
 def cpt_table() -> CptTable:
     """The CPT table from the packaged data file."""
     return load_cpt_table(DATA_FILE)
+
+
+def description_of(code: str, table: CptTable | None = None) -> str:
+    """The description of a code of the table (for a stored code); empty for a code the table does not know."""
+    table = cpt_table() if table is None else table
+    return next((band.description for band in table.bands if band.code == code), "")
 
 
 def _band(entry: dict[str, object]) -> CptBand:
@@ -140,6 +170,12 @@ def _table_problems(table: CptTable) -> list[str]:
         problems.append(f"counting.sides must be {PER_SIDE} or {PER_MUSCLE}, not {table.counting!r}.")
     if not isinstance(table.counting_unverified, bool) or not _SOURCE_KEY.search(table.counting_source):
         problems.append("counting needs a source citing clinical.md keys and an unverified flag.")
+    if not (
+        table.anatomy_rule.strip()
+        and _SOURCE_KEY.search(table.anatomy_source)
+        and isinstance(table.anatomy_unverified, bool)
+    ):
+        problems.append("counting.anatomy needs a rule, a source citing clinical.md keys and an unverified flag.")
     for band in table.bands:
         problems.extend(_band_problems(band))
     for note in table.notes:
@@ -176,27 +212,72 @@ def _coverage_problems(bands: Sequence[CptBand]) -> list[str]:
     return ["the last band must be open-ended (max_muscles null)."]
 
 
-def count_muscles(entries: Iterable[NeedledMuscle], counting: str) -> int:
-    """How many muscles a visit's needling counts as, under ``per_side`` or ``per_muscle`` counting."""
+@cache
+def atlas_anatomy() -> Mapping[str, MuscleAnatomy]:
+    """Atlas muscle id -> the anatomical muscle it counts as, from the packaged atlas data file."""
+    return muscle_anatomy()
+
+
+def count_muscles(
+    entries: Iterable[NeedledMuscle], counting: str, anatomy: Mapping[str, MuscleAnatomy] | None = None
+) -> int:
+    """How many anatomical muscles a visit's needling counts as, under ``per_side`` or ``per_muscle`` counting.
+
+    ``anatomy`` maps atlas muscle ids to what they count as (default: the atlas data file). A muscle id the
+    mapping does not know counts as a muscle of its own.
+    """
     if counting not in (PER_SIDE, PER_MUSCLE):
         raise ValueError(f"Counting must be {PER_SIDE} or {PER_MUSCLE}, not {counting!r}.")
-    counted: set[tuple[str, str]] = set()
+    anatomy = atlas_anatomy() if anatomy is None else anatomy
+    needled: dict[str, list[frozenset[str]]] = {}
     for entry in entries:
         if entry.side not in SIDES:
             raise ValueError(f"Side of {entry.muscle_id} must be one of {', '.join(SIDES)}, not {entry.side!r}.")
-        sides = ("left", "right") if entry.side == "both" else (entry.side,)
-        counted.update((entry.muscle_id, side if counting == PER_SIDE else "") for side in sides)
-    return len(counted)
+        candidates = _candidates(entry, anatomy)
+        for side in ("left", "right") if entry.side == "both" else (entry.side,):
+            needled.setdefault(side if counting == PER_SIDE else "", []).append(candidates)
+    return sum(_fewest_muscles(sets) for sets in needled.values())
 
 
-def choose_cpt(entries: Iterable[NeedledMuscle], table: CptTable | None = None) -> CptChoice | None:
+def _candidates(entry: NeedledMuscle, anatomy: Mapping[str, MuscleAnatomy]) -> frozenset[str]:
+    known = anatomy.get(entry.muscle_id)
+    if known is None:
+        return frozenset({entry.muscle_id})
+    return known.candidates(str(getattr(entry, "trigger_point", "") or ""))
+
+
+def _fewest_muscles(needled: list[frozenset[str]]) -> int:
+    """The fewest anatomical muscles that include at least one candidate of every needling.
+
+    A needling with one candidate (a single muscle, or a group member named by its trigger point) is certain;
+    the rest, group needlings that could be several members, are covered by as few further muscles as possible.
+    Groups have a handful of members, so trying the smallest combinations first stays cheap.
+    """
+    distinct = set(needled)
+    certain = {next(iter(c)) for c in distinct if len(c) == 1}
+    open_sets = [c for c in distinct if not c & certain]
+    if not open_sets:
+        return len(certain)
+    pool = sorted(frozenset().union(*open_sets))
+    for size in range(1, len(open_sets) + 1):
+        for chosen in combinations(pool, size):
+            if all(c.intersection(chosen) for c in open_sets):
+                return len(certain) + size
+    return len(certain) + len(open_sets)  # unreachable: one member per open needling always covers them
+
+
+def choose_cpt(
+    entries: Iterable[NeedledMuscle],
+    table: CptTable | None = None,
+    anatomy: Mapping[str, MuscleAnatomy] | None = None,
+) -> CptChoice | None:
     """The one CPT code for a visit's needling entries, or None when nothing was needled.
 
-    Entries are the muscles actually needled. Repeated entries for the same muscle and side (two
-    trigger points in one muscle) count once.
+    Entries are the muscles actually needled. Entries for one anatomical muscle on one side (two trigger
+    points, or two parts such as upper and lower trapezius) count once; see ``count_muscles``.
     """
     table = cpt_table() if table is None else table
-    count = count_muscles(entries, table.counting)
+    count = count_muscles(entries, table.counting, anatomy)
     if count == 0:
         return None
     band = next(b for b in table.bands if b.covers(count))
@@ -209,4 +290,5 @@ def choose_cpt(entries: Iterable[NeedledMuscle], table: CptTable | None = None) 
         counting_source=table.counting_source,
         work_rvu=band.work_rvu,
         source=f"{band.source}; work RVU: {band.work_rvu_source}",
+        anatomy_rule=table.anatomy_rule,
     )

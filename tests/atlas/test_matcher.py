@@ -28,6 +28,7 @@ def _atlas(tmp_path, entries):
             {
                 "id": mid,
                 "name": mid.title(),
+                "anatomical_muscle": mid,
                 "body_area": "test",
                 "trigger_points": [{"code": "TP", "location": "test", "source": "T0"}],
                 "referral": referral,
@@ -206,10 +207,11 @@ def test_the_reason_names_the_trigger_point_whose_own_pattern_fits_best():
     assert "Best fit: its deep trigger point." in top.reason
 
 
-def test_unverified_zones_are_marked_in_the_reason():
-    ranked = rank_muscles({"anterior-thigh-r": 5, "low-back-r": 5})
-    iliopsoas = next(m for m in ranked if m.muscle_id == "iliopsoas")
-    assert "front of the thigh (unverified)" in iliopsoas.reason
+def test_unverified_zones_are_marked_in_the_reason(tmp_path):
+    referral = {"primary": {"back": ["low-back"]}, "spillover": {"front": ["anterior-thigh"]}}
+    index = _atlas(tmp_path, [("hip-flexor", referral | {"unverified": ["anterior-thigh"]}, ["other"])])
+    (match,) = rank_muscles({"anterior-thigh-r": 5, "low-back-r": 5}, index=index)
+    assert "front of the thigh (unverified)" in match.reason
 
 
 def test_a_muscle_from_outside_clinical_md_is_flagged_in_the_match():

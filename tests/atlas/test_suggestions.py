@@ -66,14 +66,16 @@ def test_the_latest_assessment_with_findings_counts(clinician, assessment) -> No
 def test_removed_findings_are_not_suggested(clinician, assessment) -> None:
     _find(clinician, assessment, "upper-trapezius")
     finding = actions.record_finding(
-        clinician, assessment.pk, {"muscle_id": "scalenes", "side": "right", "status": "active"}
+        clinician,
+        assessment.pk,
+        {"muscle_id": "scalenes", "side": "right", "status": "active", "trigger_point": "anterior"},
     )
     actions.remove_finding(clinician, assessment.pk, finding.pk)
     assert [s.muscle_id for s in suggested_needling(assessment.episode)] == ["upper-trapezius"]
 
 
 def test_suggestions_cost_two_queries(clinician, assessment, django_assert_num_queries) -> None:
-    for muscle in ("upper-trapezius", "scalenes", "suboccipitals"):
+    for muscle in ("upper-trapezius", "splenius-capitis", "suboccipitals"):
         _find(clinician, assessment, muscle)
     with django_assert_num_queries(2):
         suggested_needling(assessment.episode)
