@@ -125,6 +125,7 @@ def _register_routers() -> None:
         ("needlepoint.visits.api", "/visits"),
         ("needlepoint.outcomes.api", "/outcomes"),
         ("needlepoint.insights.api", "/insights"),
+        ("needlepoint.scheduling.api", "/scheduling"),
     ):
         module = _optional_module(module_name)
         if module is not None:

@@ -11,8 +11,18 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from needlepoint.accounts import audit
 
 # Paths anyone may open: the sign-in page, static files, patients' own link pages and the public
-# handout. The API and FHIR endpoints authenticate each request themselves (token or session).
-PUBLIC_PREFIXES = ("/login/", "/static/", "/p/", "/about-dry-needling/", "/api/", "/fhir/", "/healthz")
+# handout. The API and FHIR endpoints authenticate each request themselves (token or session), and a
+# clinician's calendar feed by the unguessable token in its address.
+PUBLIC_PREFIXES = (
+    "/login/",
+    "/static/",
+    "/p/",
+    "/about-dry-needling/",
+    "/api/",
+    "/fhir/",
+    "/healthz",
+    "/calendar-feed/",
+)
 
 
 def client_address(request: HttpRequest) -> str | None:
