@@ -117,10 +117,7 @@ def _check_free(clinician: Membership, patient: Patient, wanted: list[rules.Slot
     near = Appointment.objects.filter(
         clinic_id=clinician.clinic_id, status__in=holding, starts_at__lt=last, ends_at__gt=first
     )
-    theirs = [
-        rules.Slot(a.starts_at, a.ends_at)
-        for a in near.filter(clinician=clinician).only("starts_at", "ends_at")
-    ]
+    theirs = [rules.Slot(a.starts_at, a.ends_at) for a in near.filter(clinician=clinician).only("starts_at", "ends_at")]
     patients = [
         rules.Slot(a.starts_at, a.ends_at)
         for a in near.filter(patient=patient).exclude(clinician=clinician).only("starts_at", "ends_at")
@@ -252,7 +249,8 @@ def change_status(
         raise ValidationError({"status": problem})
     now = now or timezone.now()
     if status == Status.NO_SHOW and appointment.starts_at > now:
-        raise ValidationError({"status": f"The appointment starts at {when(appointment.starts_at)}: not yet a no-show."})
+        starts = when(appointment.starts_at)
+        raise ValidationError({"status": f"The appointment starts at {starts}: it is not yet a no-show."})
     reason = (reason or "").strip()
     if status == Status.CANCELLED:
         if len(reason) < 3:
@@ -314,9 +312,7 @@ def complete_when_visit_signed(sender: Any, instance: Any, raw: bool = False, **
     if raw or instance.signed_at is None:
         return
     appointment = (
-        Appointment.objects.select_for_update()
-        .filter(visit_id=instance.pk, status=Status.IN_TREATMENT.value)
-        .first()
+        Appointment.objects.select_for_update().filter(visit_id=instance.pk, status=Status.IN_TREATMENT.value).first()
     )
     if appointment is not None:
         _move(appointment, Status.COMPLETED)
@@ -389,9 +385,9 @@ def _deliver(appointment: Appointment, connection: Any = None) -> ReminderSent:
         sent_to=appointment.patient.email,
     )
     subject, body = reminder_message(appointment)
-    EmailMessage(
-        subject, body, settings.DEFAULT_FROM_EMAIL, [appointment.patient.email], connection=connection
-    ).send(fail_silently=False)
+    EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [appointment.patient.email], connection=connection).send(
+        fail_silently=False
+    )
     return sent
 
 
@@ -473,7 +469,7 @@ def _remind_one(appointment_id: int, connection: Any) -> ReminderOutcome:
             problem = reminder_problem(appointment, opted_in=wants_reminders(appointment.patient))
             if problem is None:
                 _deliver(appointment, connection)
-    except Exception as exc:  # noqa: BLE001  a mail server's refusal is reported, and the next run retries
+    except Exception as exc:  # a mail server's refusal is reported, and the next run retries
         return ReminderOutcome(appointment_id, "", timezone.now(), False, f"sending failed: {exc}")
     return ReminderOutcome(
         appointment.pk,

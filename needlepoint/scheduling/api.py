@@ -59,7 +59,7 @@ def _out(a: Appointment) -> AppointmentOut:
 def list_appointments(
     request: HttpRequest, day: date | None = None, days: int = 1, clinician_id: int | None = None
 ) -> list[AppointmentOut]:
-    """The clinic's appointments starting on ``day`` (today by default) and the ``days - 1`` days after it (up to 31)."""
+    """The clinic's appointments on ``day`` (today by default) and the ``days - 1`` days after it (up to 31)."""
     membership = require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
     first = day or timezone.localdate()
     rows = calendar.appointments(membership, *calendar.day_bounds(first, max(1, min(days, 31))))
@@ -173,5 +173,3 @@ def set_preference(request: HttpRequest, patient_id: int, body: PreferenceIO) ->
     """Record whether the patient wants appointment reminders by e-mail."""
     saved = actions.set_contact_preference(request.membership, patient_id, body.email_reminders)  # type: ignore[attr-defined]
     return PreferenceIO(email_reminders=saved.email_reminders)
-
-

@@ -69,9 +69,7 @@ class Appointment(PatientRecord):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after_start"),
-            models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in Status]), name="appointment_status_known"
-            ),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in Status]), name="appointment_status_known"),
             models.CheckConstraint(
                 condition=~Q(status=Status.CANCELLED.value) | ~Q(cancel_reason=""),
                 name="appointment_cancel_has_reason",

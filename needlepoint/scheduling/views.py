@@ -8,7 +8,6 @@ them all; starting a visit is the one clinical step, and the action refuses it t
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -71,9 +70,7 @@ def clinician_calendar(request: HttpRequest, clinician_id: int) -> HttpResponse:
     day = _day(request)
     week = request.GET.get("view") == "week"
     days = rules.week_of(day) if week else [day]
-    rows = list(
-        calendar.appointments(membership, *calendar.day_bounds(days[0], len(days))).filter(clinician=clinician)
-    )
+    rows = list(calendar.appointments(membership, *calendar.day_bounds(days[0], len(days))).filter(clinician=clinician))
     calendar.record_calendar_read(f"{'week' if week else 'day'} {days[0]} of clinician {clinician.pk}", len(rows))
     step = timedelta(days=7 if week else 1)
     return render(
@@ -103,7 +100,8 @@ def book(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     found = search_patients(patients_for(membership), query, limit=20) if query and patient is None else []
     if query and patient is None:
-        audit.record("search", summary=f"patient search for booking ({len(found)} found)", object_type="patients.Patient")
+        summary = f"patient search for booking ({len(found)} found)"
+        audit.record("search", summary=summary, object_type="patients.Patient")
     initial = {
         "clinician": request.GET.get("clinician") or (membership.pk if membership.role == "clinician" else None),
         "kind": offered.types[-1].code if offered.types else None,
@@ -286,4 +284,3 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(text, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"
     return response
-
