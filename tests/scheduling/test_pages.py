@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from needlepoint.patients import actions as patient_actions
-
 from needlepoint.scheduling import actions
 from needlepoint.scheduling.models import Appointment
 from needlepoint.visits.models import Visit
