@@ -135,7 +135,6 @@ def _check_free(clinician: Membership, patient: Patient, wanted: list[rules.Slot
         raise ValidationError(_clash_message(found), code="double_booking")
 
 
-@transaction.atomic
 def book_series(
     membership: Membership,
     patient_id: int | str,
@@ -149,45 +148,46 @@ def book_series(
 
     ``data``: clinician (membership id), kind (type code), starts_at (aware datetime), minutes.
     """
-    require(membership, Capability.BOOK_APPOINTMENTS)
-    now = now or timezone.now()
-    patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS)
-    clinician = clinician_of(membership, data.get("clinician"))
-    kind, starts_at, minutes = _clean_booking(membership, data, now)
-    try:
-        starts = rules.weekly_series(timezone.localtime(starts_at), int(count), int(every_weeks))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError({"repeat": str(exc)}) from exc
-    # Lock the clinician's row: a concurrent booking for the same clinician waits here until this one commits.
-    Membership.objects.select_for_update().filter(pk=clinician.pk).first()
-    wanted = [rules.slot(s, minutes) for s in starts]
-    _check_free(clinician, patient, wanted)
-    series = None
-    if len(wanted) > 1:
-        series = AppointmentSeries.objects.create(
-            clinic_id=membership.clinic_id,
-            patient=patient,
-            clinician=clinician,
-            kind=kind,
-            every_weeks=every_weeks,
-            count=len(wanted),
-            booked_by=membership,
-        )
-    booked = []
-    for s in wanted:
-        appointment = Appointment(
-            clinic_id=membership.clinic_id,
-            patient=patient,
-            clinician=clinician,
-            kind=kind,
-            starts_at=s.start,
-            ends_at=s.end,
-            series=series,
-            booked_by=membership,
-        )
-        appointment.save()
-        booked.append(appointment)
-    return booked
+    require(membership, Capability.BOOK_APPOINTMENTS)  # outside the transaction: a refusal stays in the audit trail
+    with transaction.atomic():
+        now = now or timezone.now()
+        patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS)
+        clinician = clinician_of(membership, data.get("clinician"))
+        kind, starts_at, minutes = _clean_booking(membership, data, now)
+        try:
+            starts = rules.weekly_series(timezone.localtime(starts_at), int(count), int(every_weeks))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError({"repeat": str(exc)}) from exc
+        # Lock the clinician's row: a concurrent booking for the same clinician waits here until this one commits.
+        Membership.objects.select_for_update().filter(pk=clinician.pk).first()
+        wanted = [rules.slot(s, minutes) for s in starts]
+        _check_free(clinician, patient, wanted)
+        series = None
+        if len(wanted) > 1:
+            series = AppointmentSeries.objects.create(
+                clinic_id=membership.clinic_id,
+                patient=patient,
+                clinician=clinician,
+                kind=kind,
+                every_weeks=every_weeks,
+                count=len(wanted),
+                booked_by=membership,
+            )
+        booked = []
+        for s in wanted:
+            appointment = Appointment(
+                clinic_id=membership.clinic_id,
+                patient=patient,
+                clinician=clinician,
+                kind=kind,
+                starts_at=s.start,
+                ends_at=s.end,
+                series=series,
+                booked_by=membership,
+            )
+            appointment.save()
+            booked.append(appointment)
+        return booked
 
 
 def book_appointment(
@@ -223,7 +223,6 @@ def _move(appointment: Appointment, status: Status) -> None:
     appointment.save()
 
 
-@transaction.atomic
 def change_status(
     membership: Membership,
     appointment_id: int | str,
@@ -237,27 +236,28 @@ def change_status(
 
     "In treatment" comes from starting the visit and "completed" from signing it, never by hand.
     """
-    require(membership, Capability.BOOK_APPOINTMENTS)
-    appointment = _locked_appointment(membership, appointment_id, Capability.VIEW_SCHEDULE)
-    _check_version(appointment, expected_version)
-    if status == Status.IN_TREATMENT:
-        raise ValidationError({"status": "An appointment is in treatment once its visit is started from it."})
-    if status == Status.COMPLETED:
-        raise ValidationError({"status": "An appointment is completed when its visit is signed."})
-    problem = rules.transition_problem(appointment.status, status)
-    if problem:
-        raise ValidationError({"status": problem})
-    now = now or timezone.now()
-    if status == Status.NO_SHOW and appointment.starts_at > now:
-        starts = when(appointment.starts_at)
-        raise ValidationError({"status": f"The appointment starts at {starts}: it is not yet a no-show."})
-    reason = (reason or "").strip()
-    if status == Status.CANCELLED:
-        if len(reason) < 3:
-            raise ValidationError({"reason": "Give the reason for cancelling, e.g. 'patient unwell'."})
-        appointment.cancel_reason = reason[:300]
-    _move(appointment, Status(status))
-    return appointment
+    require(membership, Capability.BOOK_APPOINTMENTS)  # outside the transaction: a refusal stays in the audit trail
+    with transaction.atomic():
+        appointment = _locked_appointment(membership, appointment_id, Capability.VIEW_SCHEDULE)
+        _check_version(appointment, expected_version)
+        if status == Status.IN_TREATMENT:
+            raise ValidationError({"status": "An appointment is in treatment once its visit is started from it."})
+        if status == Status.COMPLETED:
+            raise ValidationError({"status": "An appointment is completed when its visit is signed."})
+        problem = rules.transition_problem(appointment.status, status)
+        if problem:
+            raise ValidationError({"status": problem})
+        now = now or timezone.now()
+        if status == Status.NO_SHOW and appointment.starts_at > now:
+            starts = when(appointment.starts_at)
+            raise ValidationError({"status": f"The appointment starts at {starts}: it is not yet a no-show."})
+        reason = (reason or "").strip()
+        if status == Status.CANCELLED:
+            if len(reason) < 3:
+                raise ValidationError({"reason": "Give the reason for cancelling, e.g. 'patient unwell'."})
+            appointment.cancel_reason = reason[:300]
+        _move(appointment, Status(status))
+        return appointment
 
 
 def open_episodes(appointment: Appointment) -> list[Episode]:
@@ -269,7 +269,6 @@ def open_episodes(appointment: Appointment) -> list[Episode]:
     )
 
 
-@transaction.atomic
 def start_visit_from_appointment(membership: Membership, appointment_id: int | str, episode_id: Any = None):  # type: ignore[no-untyped-def]
     """Start the appointment's visit (in the patient's open episode) and move it to "in treatment".
 
@@ -277,34 +276,36 @@ def start_visit_from_appointment(membership: Membership, appointment_id: int | s
     """
     from needlepoint.visits import actions as visit_actions
 
-    require(membership, Capability.EDIT_CLINICAL)
-    appointment = _locked_appointment(membership, appointment_id, Capability.EDIT_CLINICAL)
-    if appointment.visit_id is not None:
-        return appointment.visit
-    if appointment.clinician_id != membership.pk:
-        raise ValidationError(
-            f"This appointment is with {appointment.clinician.user.get_full_name()}; "
-            "the clinician it is booked with starts its visit."
-        )
-    if not appointment.is_open:
-        raise ValidationError(f"A {appointment.status_label.lower()} appointment cannot start a visit.")
-    episodes = open_episodes(appointment)
-    if not episodes:
-        raise ValidationError(
-            {"episode": f"{appointment.patient.full_name} has no open episode of care: open one, then start the visit."}
-        )
-    if episode_id not in (None, ""):
-        episode = next((e for e in episodes if str(e.pk) == str(episode_id)), None)
-        if episode is None:
-            raise ValidationError({"episode": "Choose one of the patient's open episodes of care."})
-    elif len(episodes) == 1:
-        episode = episodes[0]
-    else:
-        raise ValidationError({"episode": "The patient has more than one open episode: choose the one for this visit."})
-    visit = visit_actions.start_visit(membership, episode, {})
-    appointment.visit = visit
-    _move(appointment, Status.IN_TREATMENT)
-    return visit
+    require(membership, Capability.EDIT_CLINICAL)  # outside the transaction: a refusal stays in the audit trail
+    with transaction.atomic():
+        appointment = _locked_appointment(membership, appointment_id, Capability.EDIT_CLINICAL)
+        if appointment.visit_id is not None:
+            return appointment.visit
+        if appointment.clinician_id != membership.pk:
+            raise ValidationError(
+                f"This appointment is with {appointment.clinician.user.get_full_name()}; "
+                "the clinician it is booked with starts its visit."
+            )
+        if not appointment.is_open:
+            raise ValidationError(f"A {appointment.status_label.lower()} appointment cannot start a visit.")
+        episodes = open_episodes(appointment)
+        if not episodes:
+            name = appointment.patient.full_name
+            raise ValidationError({"episode": f"{name} has no open episode of care: open one, then start the visit."})
+        if episode_id not in (None, ""):
+            episode = next((e for e in episodes if str(e.pk) == str(episode_id)), None)
+            if episode is None:
+                raise ValidationError({"episode": "Choose one of the patient's open episodes of care."})
+        elif len(episodes) == 1:
+            episode = episodes[0]
+        else:
+            raise ValidationError(
+                {"episode": "The patient has more than one open episode: choose the one for this visit."}
+            )
+        visit = visit_actions.start_visit(membership, episode, {})
+        appointment.visit = visit
+        _move(appointment, Status.IN_TREATMENT)
+        return visit
 
 
 def complete_when_visit_signed(sender: Any, instance: Any, raw: bool = False, **_: Any) -> None:
@@ -321,19 +322,19 @@ def complete_when_visit_signed(sender: Any, instance: Any, raw: bool = False, **
 # --- contact preference and reminders ----------------------------------------------------------------
 
 
-@transaction.atomic
 def set_contact_preference(membership: Membership, patient_id: int | str, email_reminders: bool) -> ContactPreference:
     """Record whether the patient wants appointment reminders by e-mail."""
-    require(membership, Capability.BOOK_APPOINTMENTS)
-    patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS, for_update=True)
-    preference = ContactPreference.objects.filter(patient=patient).first() or ContactPreference(
-        clinic_id=patient.clinic_id, patient=patient
-    )
-    preference.email_reminders = bool(email_reminders)
-    preference.changed_by = membership
-    preference.changed_at = timezone.now()
-    preference.save()
-    return preference
+    require(membership, Capability.BOOK_APPOINTMENTS)  # outside the transaction: a refusal stays in the audit trail
+    with transaction.atomic():
+        patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS, for_update=True)
+        preference = ContactPreference.objects.filter(patient=patient).first() or ContactPreference(
+            clinic_id=patient.clinic_id, patient=patient
+        )
+        preference.email_reminders = bool(email_reminders)
+        preference.changed_by = membership
+        preference.changed_at = timezone.now()
+        preference.save()
+        return preference
 
 
 def wants_reminders(patient: Patient) -> bool:
@@ -391,15 +392,15 @@ def _deliver(appointment: Appointment, connection: Any = None) -> ReminderSent:
     return sent
 
 
-@transaction.atomic
 def send_reminder(membership: Membership, appointment_id: int | str, connection: Any = None) -> ReminderSent:
     """E-mail one appointment's reminder now, unless the patient opted out, has no address, or had one."""
-    require(membership, Capability.BOOK_APPOINTMENTS)
-    appointment = _locked_appointment(membership, appointment_id, Capability.VIEW_SCHEDULE)
-    problem = reminder_problem(appointment, opted_in=wants_reminders(appointment.patient))
-    if problem:
-        raise ValidationError(problem, code="no_reminder")
-    return _deliver(appointment, connection)
+    require(membership, Capability.BOOK_APPOINTMENTS)  # outside the transaction: a refusal stays in the audit trail
+    with transaction.atomic():
+        appointment = _locked_appointment(membership, appointment_id, Capability.VIEW_SCHEDULE)
+        problem = reminder_problem(appointment, opted_in=wants_reminders(appointment.patient))
+        if problem:
+            raise ValidationError(problem, code="no_reminder")
+        return _deliver(appointment, connection)
 
 
 @dataclass(frozen=True)
@@ -483,33 +484,33 @@ def _remind_one(appointment_id: int, connection: Any) -> ReminderOutcome:
 # --- calendar feeds ----------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def create_calendar_feed(membership: Membership) -> tuple[CalendarFeed, str]:
     """A new private calendar address for the clinician; any earlier one stops working. Returns the raw token once."""
-    require(membership, Capability.VIEW_SCHEDULE)
-    if membership.role != Role.CLINICIAN:
-        raise ValidationError("Calendar feeds are for clinicians: they carry the clinician's own appointments.")
-    for old in CalendarFeed.objects.select_for_update().filter(clinician=membership, revoked_at__isnull=True):
-        old.revoked_at = timezone.now()
-        old.save(update_fields=["revoked_at"])
-    raw = CalendarFeed.generate_raw()
-    feed = CalendarFeed.objects.create(
-        clinic_id=membership.clinic_id, clinician=membership, token_hash=CalendarFeed.hash_token(raw), hint=raw[:8]
-    )
-    return feed, raw
+    require(membership, Capability.EDIT_CLINICAL)  # outside the transaction: a refusal stays in the audit trail
+    with transaction.atomic():
+        if membership.role != Role.CLINICIAN:
+            raise ValidationError("Calendar feeds are for clinicians: they carry the clinician's own appointments.")
+        for old in CalendarFeed.objects.select_for_update().filter(clinician=membership, revoked_at__isnull=True):
+            old.revoked_at = timezone.now()
+            old.save(update_fields=["revoked_at"])
+        raw = CalendarFeed.generate_raw()
+        feed = CalendarFeed.objects.create(
+            clinic_id=membership.clinic_id, clinician=membership, token_hash=CalendarFeed.hash_token(raw), hint=raw[:8]
+        )
+        return feed, raw
 
 
-@transaction.atomic
 def revoke_calendar_feed(membership: Membership, feed_id: int | str) -> CalendarFeed:
     """Stop one of the clinician's own calendar addresses from working."""
-    try:
-        pk = int(feed_id)
-    except (TypeError, ValueError):
-        pk = 0
-    feed = CalendarFeed.objects.select_for_update().filter(pk=pk, clinician=membership).first()
-    if feed is None:
-        raise ValidationError("No such calendar feed of yours.")
-    if feed.revoked_at is None:
-        feed.revoked_at = timezone.now()
-        feed.save(update_fields=["revoked_at"])
-    return feed
+    with transaction.atomic():
+        try:
+            pk = int(feed_id)
+        except (TypeError, ValueError):
+            pk = 0
+        feed = CalendarFeed.objects.select_for_update().filter(pk=pk, clinician=membership).first()
+        if feed is None:
+            raise ValidationError("No such calendar feed of yours.")
+        if feed.revoked_at is None:
+            feed.revoked_at = timezone.now()
+            feed.save(update_fields=["revoked_at"])
+        return feed
