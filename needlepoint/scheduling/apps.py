@@ -10,6 +10,7 @@ class SchedulingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
+        from needlepoint.scheduling import panels  # noqa: F401  registers the patient page's appointments panel
         from needlepoint.scheduling.actions import complete_when_visit_signed
 
         # A visit's appointment is completed in the same transaction that signs the visit. A receiver

@@ -172,6 +172,10 @@ def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpRespons
             "allowed": [(s.value, rules.STATUS_LABELS[s]) for s in allowed],
             "episodes": episodes,
             "can_start": bool(episodes) or appointment.visit_id is not None,
+            "needs_episode": not episodes
+            and appointment.is_open
+            and appointment.clinician_id == membership.pk
+            and membership.can(Capability.EDIT_CLINICAL),
             "reminded": ReminderSent.objects.filter(appointment=appointment).first(),
             "wants_reminders": actions.wants_reminders(appointment.patient),
         },

@@ -194,3 +194,16 @@ def test_calendar_query_count_does_not_grow_with_the_appointments_shown(url, fro
                 booked_by=front_desk,
             )
     assert count() == base
+
+
+def test_the_patient_page_lists_the_coming_appointments_for_clinicians(front_desk, clinician, patient):
+    actions.book_appointment(front_desk, patient.pk, booking(clinician, at(1, 10)))
+    page = client_for(clinician).get(f"/patients/{patient.pk}/").content.decode()
+    assert 'data-testid="appointments-panel"' in page and "Follow-up" in page
+    assert f"/schedule/book/?patient={patient.pk}" in page
+
+
+def test_the_appointment_page_says_when_an_episode_must_be_opened_first(front_desk, clinician, patient):
+    appointment = actions.book_appointment(front_desk, patient.pk, booking(clinician, at(1, 10)))
+    page = client_for(clinician).get(f"/appointments/{appointment.pk}/").content.decode()
+    assert "has no open episode of care" in page and "Start visit" not in page
