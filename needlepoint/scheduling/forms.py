@@ -25,7 +25,7 @@ class BookingForm(forms.Form):
     start = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"))
     minutes = forms.TypedChoiceField(label="Length", coerce=int)
     repeat = forms.TypedChoiceField(label="Repeat", choices=REPEAT_CHOICES, coerce=int, initial=1)
-    every_weeks = forms.TypedChoiceField(label="", choices=EVERY_CHOICES, coerce=int, initial=1, required=False)
+    every_weeks = forms.TypedChoiceField(label="Interval", choices=EVERY_CHOICES, coerce=int, initial=1, required=False)
 
     def __init__(self, *args: Any, clinic_id: int, offered: BookSettings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
