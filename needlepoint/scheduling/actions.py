@@ -3,8 +3,10 @@
 Each action owns its transaction, checks the role and the invariants, and leaves the audit entry to the
 audit mechanism (the models carry ``audit_trail``). Bad input raises ``ValidationError`` with a message
 front desk or a clinician can act on, and nothing is stored. Double booking is checked while the
-clinician's membership row is locked (``select_for_update``), so two bookings made at the same moment
-are checked one after the other, on PostgreSQL and SQLite alike.
+clinician's membership row is locked (``select_for_update`` on PostgreSQL; on SQLite every write
+transaction starts IMMEDIATE and so holds the database's write lock), so two bookings made at the same
+moment are checked one after the other. The role check runs before each transaction opens, so a refusal
+stays in the audit trail.
 """
 
 from __future__ import annotations

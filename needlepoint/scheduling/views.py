@@ -164,6 +164,8 @@ def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpRespons
         episodes = actions.open_episodes(appointment)
     manual = [rules.Status.ARRIVED, rules.Status.BOOKED, rules.Status.NO_SHOW, rules.Status.CANCELLED]
     allowed = [s for s in manual if rules.transition_problem(appointment.status, s) is None]
+    if appointment.starts_at > timezone.now():
+        allowed = [s for s in allowed if s != rules.Status.NO_SHOW]  # not a no-show before it starts
     return render(
         request,
         "scheduling/appointment.html",
