@@ -114,6 +114,22 @@ def weekly_series(first: datetime, count: int, every_weeks: int = 1) -> list[dat
     return [first + timedelta(weeks=every_weeks * n) for n in range(count)]
 
 
+def free_starts(
+    opens: datetime, closes: datetime, taken: Iterable[Slot], *, minutes: int, step: int = 30, not_before: datetime
+) -> list[datetime]:
+    """Start times every ``step`` minutes between ``opens`` and ``closes`` where ``minutes`` fit without
+    meeting a taken slot, from ``not_before`` on: the free places a calendar offers to book."""
+    taken = list(taken)
+    found = []
+    start = opens
+    while start + timedelta(minutes=minutes) <= closes:
+        wanted = slot(start, minutes)
+        if start >= not_before and not any(wanted.overlaps(t) for t in taken):
+            found.append(start)
+        start += timedelta(minutes=step)
+    return found
+
+
 def length_problem(minutes: int, allowed: Sequence[int]) -> str | None:
     """Why an appointment length is not offered, or None when it is."""
     if minutes not in allowed:

@@ -7,7 +7,7 @@ them all; starting a visit is the one clinical step, and the action refuses it t
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -73,6 +73,14 @@ def clinician_calendar(request: HttpRequest, clinician_id: int) -> HttpResponse:
     rows = list(calendar.appointments(membership, *calendar.day_bounds(days[0], len(days))).filter(clinician=clinician))
     calendar.record_calendar_read(f"{'week' if week else 'day'} {days[0]} of clinician {clinician.pk}", len(rows))
     step = timedelta(days=7 if week else 1)
+    free = []
+    if not week and membership.can(Capability.BOOK_APPOINTMENTS):
+        hours = book_settings(membership.clinic.slug)
+        holding = [rules.Slot(a.starts_at, a.ends_at) for a in rows if a.status in rules.HOLDS_TIME]
+        opens = timezone.make_aware(datetime.combine(day, hours.day_starts))
+        closes = timezone.make_aware(datetime.combine(day, hours.day_ends))
+        shortest = min(m for t in hours.types for m in t.lengths)
+        free = rules.free_starts(opens, closes, holding, minutes=shortest, not_before=timezone.now())
     return render(
         request,
         "scheduling/clinician.html",
@@ -82,6 +90,7 @@ def clinician_calendar(request: HttpRequest, clinician_id: int) -> HttpResponse:
             "week": week,
             "day": day,
             "days": calendar.by_day(rows, days),
+            "free": free,
             "previous": day - step,
             "next": day + step,
             "today": timezone.localdate(),

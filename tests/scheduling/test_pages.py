@@ -207,3 +207,18 @@ def test_the_appointment_page_says_when_an_episode_must_be_opened_first(front_de
     appointment = actions.book_appointment(front_desk, patient.pk, booking(clinician, at(1, 10)))
     page = client_for(clinician).get(f"/appointments/{appointment.pk}/").content.decode()
     assert "has no open episode of care" in page and "Start visit" not in page
+
+
+def test_a_free_slot_on_the_clinicians_day_opens_the_booking_form_filled_in(front_desk, clinician, patient):
+    actions.book_appointment(front_desk, patient.pk, booking(clinician, at(1, 10)))
+    client = client_for(front_desk)
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    day = client.get(f"/schedule/clinicians/{clinician.pk}/", {"day": tomorrow}).content.decode()
+    free = f"/schedule/book/?clinician={clinician.pk}&day={tomorrow}&time="
+    assert f"{free}09:30" in day and f"{free}10:30" in day and f"{free}10:00" not in day
+
+    page = client.get("/schedule/book/", {"clinician": clinician.pk, "day": tomorrow, "time": "10:30", "q": "Doe"})
+    link = f"?patient={patient.pk}&clinician={clinician.pk}&day={tomorrow}&time=10%3A30"
+    assert link in page.content.decode().replace("&amp;", "&")
+    form = client.get(link.replace("?", "/schedule/book/?")).content.decode()
+    assert 'value="10:30"' in form and f'value="{tomorrow}"' in form

@@ -113,3 +113,10 @@ def test_folding_never_splits_a_multibyte_character() -> None:
     folded = ical.fold(line)
     assert folded.replace("\r\n ", "") == line
     assert all(len(piece.encode()) <= 75 for piece in folded.split("\r\n"))
+
+
+def test_free_starts_skip_taken_time_and_the_past() -> None:
+    opens, closes = T0, T0 + timedelta(hours=3)  # 09:00 to 12:00
+    taken = [span(60, 45)]  # 10:00 to 10:45
+    free = rules.free_starts(opens, closes, taken, minutes=30, not_before=T0 + timedelta(minutes=15))
+    assert [(f - T0).seconds // 60 for f in free] == [30, 120, 150]  # 09:30, 11:00, 11:30; 10:30 meets 10:45
