@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The two commands of the README, on any machine with Python 3.11+ and git.
 
-    python3 dev.py run    set up .venv, install, migrate, load the demo clinic if empty, serve on :8000
-    python3 dev.py test   set up .venv with the test tools and run the whole test suite
+    python3 dev.py run [--port P] [--host H]   set up .venv, install, migrate, load the demo clinic if empty, serve
+                                               (default http://127.0.0.1:8000)
+    python3 dev.py test [pytest arguments]     set up .venv with the test tools and run the whole test suite on
+                                               both cores (-n 2 unless you pass -n yourself)
 
 Everything else is the ``needlepoint`` command inside .venv (``.venv/bin/needlepoint --help``).
 """
@@ -50,12 +52,19 @@ def run() -> int:
     return _run(str(BIN / "needlepoint"), "start", *sys.argv[2:])
 
 
+def pytest_arguments(given: list[str]) -> list[str]:
+    """The caller's pytest arguments, with ``-n 2`` (pytest-xdist, both cores) first unless they chose -n or
+    turned xdist off."""
+    chose = any(arg.startswith(("-n", "--numprocesses")) or arg in ("no:xdist", "-pno:xdist") for arg in given)
+    return given if chose else ["-n", "2", *given]
+
+
 def test() -> int:
     """Set up and run the whole test suite (pytest's exit code 5, no tests, counts as failure)."""
     ensure_environment("test")
     env = dict(os.environ)
     env.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
-    code = _run(str(BIN / "python"), "-m", "pytest", *sys.argv[2:], env=env)
+    code = _run(str(BIN / "python"), "-m", "pytest", *pytest_arguments(sys.argv[2:]), env=env)
     return 1 if code == 5 else code
 
 

@@ -9,6 +9,7 @@ running a health record with a silently wrong setting. Each reader also accepts
 from __future__ import annotations
 
 import os
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -64,3 +65,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None or value.strip() == "":
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_timezone(name: str, default: str) -> str:
+    """An IANA time-zone name (``America/New_York``, ``Europe/London``), checked against the zone database."""
+    value = (_raw(name) or "").strip() or default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ImproperlyConfigured(
+            f"Unexpected value {name}={value!r}: use a time-zone name such as America/New_York or Europe/London"
+        ) from exc
+    return value

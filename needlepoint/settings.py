@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from needlepoint.env import env_bool, env_int, env_list, env_str
+from needlepoint.env import env_bool, env_int, env_list, env_str, env_timezone
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent
@@ -72,6 +72,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "needlepoint.accounts.context.clinic_context",
             ],
+            # Citation links ({{ text|cite }}, {{ source|cite_source }}) in every template without a load tag.
+            "builtins": ["needlepoint.citations"],
         },
     }
 ]
@@ -139,7 +141,8 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Needlepoint <reminders@localhost>")
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+# The clinic's clock: every time a page, note or report shows, and every "today", is on it. Times are stored in UTC.
+TIME_ZONE = env_timezone("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
 

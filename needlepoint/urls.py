@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 from django.http import HttpResponse
 from django.urls import include, path
 
+from needlepoint import citations
 from needlepoint.accounts import views as account_views
 from needlepoint.api import api
 from needlepoint.fhir import views as fhir_views
@@ -22,6 +24,16 @@ def healthz(request):  # type: ignore[no-untyped-def]
     return HttpResponse("ok", content_type="text/plain")
 
 
+FAVICON = Path(__file__).parent / "static" / "favicon.ico"
+
+
+def favicon(request):  # type: ignore[no-untyped-def]
+    """/favicon.ico for clients that ask for it without reading the page's icon link (PDF viewers, API docs)."""
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 urlpatterns = [
     path("login/", account_views.login_view, name="login"),
     path("logout/", account_views.logout_view, name="logout"),
@@ -31,8 +43,11 @@ urlpatterns = [
     path("staff/", account_views.staff, name="staff"),
     path("audit.csv", account_views.audit_csv, name="audit_csv"),
     path("healthz", healthz),
+    path("favicon.ico", favicon),
+    path("references/", citations.references_page, name="references"),
     path("patients/", patient_views.patient_list, name="patients"),
     path("patients/new/", patient_views.patient_new, name="patient_new"),
+    path("patients/needling-age/", patient_views.needling_age, name="needling_age"),
     path("patients/<int:patient_id>/", patient_views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/edit/", patient_views.patient_edit, name="patient_edit"),
     path("patients/<int:patient_id>/screening/new/", patient_views.screening_new, name="screening_new"),

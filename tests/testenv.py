@@ -5,3 +5,5 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("NEEDLEPOINT_FAST_HASHER", "true")
 os.environ.setdefault("SECURE_COOKIES", "false")
+# The suite's dates were written on a UTC clock; tests of the clinic's own zone set TIME_ZONE themselves.
+os.environ.setdefault("TIME_ZONE", "UTC")

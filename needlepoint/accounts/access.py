@@ -74,15 +74,19 @@ def get_record(
     *,
     patient_id: int | str | None = None,
     for_update: bool = False,
+    summary: str = "",
 ) -> M:
-    """One patient-scoped record of the membership's clinic (optionally of one patient), read-audited."""
+    """One patient-scoped record of the membership's clinic (optionally of one patient), read-audited.
+
+    ``summary`` names what was read when the audit trail should say more than the record's type.
+    """
     queryset = scoped(membership, queryset, capability)
     if patient_id is not None:
         queryset = queryset.filter(patient_id=_as_int(patient_id))
     if for_update:
         queryset = queryset.select_for_update()
     obj = _get_or_404(queryset, pk)
-    audit.record("read", obj)
+    audit.record("read", obj, summary=summary)
     return obj
 
 

@@ -10,17 +10,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 
 from needlepoint.accounts import audit
 
-# Paths anyone may open: the sign-in page, static files, patients' own link pages and the public
-# handout. The API and FHIR endpoints authenticate each request themselves (token or session), and a
-# clinician's calendar feed by the unguessable token in its address.
+# Paths anyone may open: the sign-in page, static files, the site icon, patients' own link pages, the public
+# handout and its references. The API and FHIR endpoints authenticate each request themselves (token or session),
+# and a clinician's calendar feed by the unguessable token in its address.
 PUBLIC_PREFIXES = (
     "/login/",
     "/static/",
     "/p/",
     "/about-dry-needling/",
+    "/references/",
     "/api/",
     "/fhir/",
     "/healthz",
+    "/favicon.ico",
     "/calendar-feed/",
 )
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -20,6 +21,14 @@ class Clinic(models.Model):
     mrn_prefix = models.CharField(max_length=6, default="NP", help_text="Prefix of generated MRNs")
     next_mrn_number = models.PositiveBigIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
+    # The needling gate refuses patients younger than this. No dry-needling guideline found gives a
+    # minimum age (children are a relative contraindication, age-related inability to consent an absolute
+    # one: clinical.md §B.1 [S8, S9]), so 12 is a conservative default, unverified; each clinic sets its own.
+    minimum_needling_age = models.PositiveSmallIntegerField(
+        default=12,
+        validators=[MinValueValidator(0), MaxValueValidator(18)],
+        help_text="Patients younger than this (in years) are not needled; under 18 needs a guardian's consent.",
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -27,7 +27,7 @@ from needlepoint.fhir import mapping
 from needlepoint.fhir.mapping import Json
 from needlepoint.outcomes.models import Observation, RomMeasurement
 from needlepoint.outcomes.scoring import ScoringError, instrument
-from needlepoint.patients.conditions import icd10_for
+from needlepoint.patients.conditions import icd10_label
 from needlepoint.patients.models import Consent, Episode, Patient
 from needlepoint.visits.adverse_events import severities
 from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Technique, TwitchResponse, Visit
@@ -67,8 +67,7 @@ def patient_data(p: Patient) -> mapping.PatientData:
 
 
 def _icd10_label(condition: str, code: str) -> str:
-    found = icd10_for(condition).get(code)
-    return found.label if found else code
+    return icd10_label(condition, code)
 
 
 def episode_data(e: Episode) -> mapping.EpisodeData:

@@ -31,7 +31,7 @@ from needlepoint.accounts.roles import Capability
 from needlepoint.insights.models import EpisodeCohort, OutcomeImport
 from needlepoint.outcomes.models import Observation
 from needlepoint.outcomes.scoring import ScoringError, instrument
-from needlepoint.patients.conditions import conditions
+from needlepoint.patients.conditions import ConditionDataError, conditions, default_icd10
 from needlepoint.patients.models import Episode, Patient, normalise_name
 
 MISSING_VALUES = frozenset({"", "na", "nan", "n/a", "null", "none", ".", "-", "<undefined>"})
@@ -462,9 +462,11 @@ def _moment(day: date) -> datetime:
 
 
 def _icd10(condition: str) -> str:
-    codes = conditions()[condition].icd10
-    unsided = [code for code in codes if code.side is None]
-    return (unsided or list(codes))[0].code
+    # Imported episodes are opened as central (no side), so an unspecified-side code where the condition is sided.
+    code = default_icd10(condition, Episode.Side.CENTRAL)
+    if code is None:
+        raise ConditionDataError(f"{condition} has no ICD-10-CM code for an episode without a side")
+    return code.code
 
 
 def _audit(membership: Membership, outcome_import: OutcomeImport, patient_ids: Iterable[int], summary: dict) -> None:

@@ -38,7 +38,7 @@ from needlepoint.insights.bulk import BulkWriter, analyse, as_json, next_id, res
 from needlepoint.outcomes.models import Observation, RomMeasurement
 from needlepoint.outcomes.rom import movements, rom_change
 from needlepoint.outcomes.scoring import instrument
-from needlepoint.patients.conditions import conditions
+from needlepoint.patients.conditions import icd10_choices
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
 from needlepoint.patients.screening_rules import evaluate_screening, screening_items
@@ -814,9 +814,7 @@ def _side(rng: random.Random, condition: str) -> str:
 
 
 def _icd10(rng: random.Random, condition: str, side: str) -> str:
-    codes = conditions()[condition].icd10
-    fitting = [code for code in codes if code.side == side] or [code for code in codes if code.side is None]
-    return rng.choice(fitting or list(codes)).code
+    return rng.choice(icd10_choices(condition, side)).code
 
 
 def _clip(value: float, low: float, high: float) -> Any:

@@ -4,9 +4,7 @@ the clinic's instrument plan. Thin: they parse the form, call one action, and re
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -21,6 +19,7 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require, scoped
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.roles import Capability
+from needlepoint.citations import sorted_keys
 from needlepoint.outcomes import actions, answers, forms, plots, reports
 from needlepoint.outcomes.models import ClinicInstrumentWording
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans
@@ -28,8 +27,9 @@ from needlepoint.outcomes.progress import earlier_notes, episode_progress
 from needlepoint.outcomes.scoring import ScoringError, instrument, instruments
 from needlepoint.outcomes.wording import EnteredWording, licence_note, wording_shipped
 from needlepoint.patients.conditions import conditions
-from needlepoint.patients.consent import DEFAULT_TEXT_FILE
+from needlepoint.patients.consent import default_consent_text
 from needlepoint.patients.models import Episode
+from needlepoint.references import keys_in_list
 from needlepoint.web import add_errors
 
 
@@ -313,8 +313,11 @@ def _unanswered(defn, given: dict) -> tuple[str, list[str]]:  # type: ignore[no-
 
 def handout(request: HttpRequest) -> HttpResponse:
     """The public page on dry needling: what it is, what to expect, the risks, and after-care; printable."""
-    consent = json.loads(Path(DEFAULT_TEXT_FILE).read_text(encoding="utf-8"))
-    return render(request, "outcomes/handout.html", {"risks": consent["material_risks"]})
+    risks = default_consent_text()["material_risks"]
+    # The handout's own statements rest on these as well as on the sources of the risks it lists.
+    cited = {"S1", "S2", "S3", "S4", "S14", "S19", "S25", "S80", "S83", "S84", "S92"}
+    cited |= {key for risk in risks for key in keys_in_list(risk["source"])}
+    return render(request, "outcomes/handout.html", {"risks": risks, "sources": ", ".join(sorted_keys(cited))})
 
 
 def plans(request: HttpRequest) -> HttpResponse:

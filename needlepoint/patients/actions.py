@@ -10,19 +10,22 @@ from __future__ import annotations
 import re
 from dataclasses import asdict
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
 from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients import screening_rules
-from needlepoint.patients.conditions import conditions, icd10_for
+from needlepoint.patients.conditions import code_for_side, conditions, icd10_for
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
+from needlepoint.patients.screening_rules import ADULT_AGE
 
 DEMOGRAPHIC_FIELDS = (
     "given_name",
@@ -114,21 +117,47 @@ def update_patient(membership: Membership, patient_id: int, data: dict[str, Any]
 
 @transaction.atomic
 def record_screening(membership: Membership, patient: Patient, answers: dict[str, Any]) -> Screening:
-    """Record a safety screening; the status comes from the pure screening rules."""
+    """Record a safety screening; the status comes from the pure screening rules.
+
+    The answers include the measured height (``height_cm``) and weight (``weight_kg``): both are required,
+    because the thorax warnings depend on the build. The age at screening comes from the date of birth.
+    Bad input raises ``ValidationError`` with each problem under the answer it concerns; nothing is stored.
+    """
     require(membership, Capability.EDIT_CLINICAL)
     _same_clinic(membership, patient)
+    screened_at = timezone.now()
+    age = patient.age_on(timezone.localdate(screened_at))
+    errors: dict[str, list[str]] = {}
+    for name in screening_rules.MEASUREMENTS:
+        if not _given(answers.get(name)):
+            label = screening_rules.build_rules().labels.get(name, name)
+            errors.setdefault(name, []).append(f"{label} is required: the thorax warnings depend on the build.")
     try:
-        result = screening_rules.evaluate_screening(answers)
+        result = screening_rules.evaluate_screening(answers, age_years=age)
     except screening_rules.ScreeningAnswerError as exc:
-        raise ValidationError(list(exc.problems) if hasattr(exc, "problems") else [str(exc)]) from exc
+        for name, messages in exc.by_field.items():
+            errors.setdefault(name or NON_FIELD_ERRORS, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    stored = dict(answers)
+    for name in screening_rules.MEASUREMENTS:
+        # Kept as the number measured; the BMI is derived from it and stored beside it, never typed.
+        stored[name] = float(str(answers[name]).strip().replace(",", "."))
     return Screening.objects.create(
         clinic_id=patient.clinic_id,
         patient=patient,
-        answers=dict(answers),
+        answers=stored,
         status=result.status,
         findings=[asdict(f) for f in result.findings],
+        age_years=result.age_years,
+        bmi=Decimal(str(result.bmi)) if result.bmi is not None else None,
         screened_by=membership,
+        screened_at=screened_at,
     )
+
+
+def _given(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 @transaction.atomic
@@ -174,11 +203,56 @@ def _signature_matches(signed_name: str, patient: Patient) -> bool:
     }
 
 
+def _check_guardian(
+    patient: Patient, age: int, signed_name: str, guardian_name: str, relationship: str, child_assent: bool
+) -> dict[str, str]:
+    """A patient under 18 is consented for by a guardian with the child's assent; an adult signs alone."""
+    errors: dict[str, str] = {}
+    if age >= ADULT_AGE:
+        if guardian_name or relationship:
+            errors["guardian_name"] = (
+                f"{patient.full_name} is {age}: an adult consents for themselves, not through a guardian."
+            )
+        if child_assent:
+            errors["child_assent"] = f"{patient.full_name} is {age}: assent is recorded only for a child under 18."
+        if not errors and not _signature_matches(signed_name, patient):
+            errors["signed_name"] = f"The signature must be the patient's full name ({patient.full_name})."
+        return errors
+    if not guardian_name:
+        errors["guardian_name"] = (
+            f"{patient.full_name} is {age}: a patient under 18 needs a guardian's consent; enter the guardian's name."
+        )
+    if relationship not in Consent.GuardianRelationship.values:
+        errors["guardian_relationship"] = "Choose the guardian's relationship: parent, legal guardian or other."
+    if not child_assent:
+        errors["child_assent"] = (
+            "Record the child's assent: needling a child needs their own agreement as well as the guardian's consent."
+        )
+    if guardian_name and normalise_name(signed_name) != normalise_name(guardian_name):
+        errors["signed_name"] = f"The guardian signs with their own full name ({guardian_name})."
+    elif guardian_name and _signature_matches(guardian_name, patient):
+        errors["guardian_name"] = "The guardian is someone other than the child: enter the guardian's own name."
+    return errors
+
+
 @transaction.atomic
 def record_consent(
-    membership: Membership, patient: Patient, signed_name: str, text_version: int, drawn_signature: str = ""
+    membership: Membership,
+    patient: Patient,
+    signed_name: str,
+    text_version: int,
+    drawn_signature: str = "",
+    *,
+    guardian_name: str = "",
+    guardian_relationship: str = "",
+    child_assent: bool = False,
 ) -> Consent:
-    """The patient signs the current consent text by typing their full name."""
+    """The patient signs the current consent text by typing their full name.
+
+    For a patient under 18 (age on the day of signing) a guardian signs with their own name and
+    relationship, and the child's assent is recorded with it; guardian details or an assent for an adult
+    are refused, as is an assent without a guardian.
+    """
     require(membership, Capability.RECORD_CONSENT)
     _same_clinic(membership, patient)
     text = current_consent_text(patient.clinic)
@@ -187,8 +261,11 @@ def record_consent(
             f"The consent text changed to version {text.version} while this form was open; "
             "show the patient the current text and sign again."
         )
-    if not _signature_matches(signed_name, patient):
-        raise ValidationError({"signed_name": f"The signature must be the patient's full name ({patient.full_name})."})
+    guardian_name = " ".join(guardian_name.split())
+    age = patient.age_on(timezone.localdate())
+    errors = _check_guardian(patient, age, signed_name, guardian_name, guardian_relationship, child_assent)
+    if errors:
+        raise ValidationError(errors)
     if len(drawn_signature) > 50_000:
         raise ValidationError({"drawn_signature": "The drawn signature is too large."})
     if drawn_signature and not SIGNATURE_PATH.match(drawn_signature):
@@ -200,6 +277,10 @@ def record_consent(
         signed_name=signed_name.strip(),
         drawn_signature=drawn_signature,
         recorded_by=membership,
+        patient_age_years=age,
+        guardian_name=guardian_name,
+        guardian_relationship=guardian_relationship if guardian_name else "",
+        child_assent=child_assent,
     )
 
 
@@ -218,15 +299,21 @@ def withdraw_consent(membership: Membership, consent: Consent, reason: str) -> C
     return consent
 
 
-def _check_episode(patient: Patient, data: dict[str, Any]) -> dict[str, str]:
+def _check_episode(patient: Patient, data: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """Errors by field, and the episode's ICD-10-CM code (taken from the side when none was chosen)."""
     errors: dict[str, str] = {}
-    condition = data.get("condition")
+    condition, side, icd10_code = data.get("condition"), data.get("side"), str(data.get("icd10_code") or "")
+    if side not in Episode.Side.values:
+        errors["side"] = "Choose left, right, both sides or central."
     if condition not in conditions():
         errors["condition"] = "Choose a condition from the list."
-    elif data.get("icd10_code") not in icd10_for(condition):
+    elif icd10_code and icd10_code not in icd10_for(condition):
         errors["icd10_code"] = "Choose an ICD-10-CM code listed for this condition."
-    if data.get("side") not in Episode.Side.values:
-        errors["side"] = "Choose left, right, both sides or central."
+    elif "side" not in errors:
+        # ICD-10-CM laterality: the code must agree with the episode's side (conditions.code_for_side).
+        icd10_code, problem = code_for_side(condition, side, icd10_code)
+        if problem:
+            errors["icd10_code"] = problem
     onset = data.get("onset_date")
     if not isinstance(onset, date):
         errors["onset_date"] = "Enter the onset date."
@@ -234,10 +321,7 @@ def _check_episode(patient: Patient, data: dict[str, Any]) -> dict[str, str]:
         errors["onset_date"] = "The onset date cannot be in the future."
     elif onset < patient.date_of_birth:
         errors["onset_date"] = "The onset date is before the patient's birth."
-    code = icd10_for(condition).get(data.get("icd10_code") or "") if condition in conditions() else None
-    if code and code.side and data.get("side") not in (code.side,):
-        errors["icd10_code"] = f"{code.code} is for the {code.side} side; the episode is {data.get('side')}."
-    return errors
+    return errors, icd10_code or ""
 
 
 @transaction.atomic
@@ -246,12 +330,15 @@ def open_episode(
 ) -> Episode:
     """Open an episode of care; one open episode per condition and side.
 
+    The ICD-10-CM code must agree with the side (a left episode never carries a right-side code); left empty, it is
+    taken from the side where only one code fits.
+
     ``opened_at`` dates an episode brought in from history (an import); it defaults to now, may not be in the
     future, and may not precede the onset date.
     """
     require(membership, Capability.EDIT_CLINICAL)
     _same_clinic(membership, patient)
-    errors = _check_episode(patient, data)
+    errors, icd10_code = _check_episode(patient, data)
     opened_at = opened_at or timezone.now()
     if opened_at > timezone.now():
         errors["opened_at"] = "An episode cannot be opened in the future."
@@ -270,7 +357,7 @@ def open_episode(
                 clinic_id=patient.clinic_id,
                 patient=patient,
                 condition=data["condition"],
-                icd10_code=data["icd10_code"],
+                icd10_code=icd10_code,
                 side=data["side"],
                 onset_date=data["onset_date"],
                 goals=str(data.get("goals") or "").strip(),
@@ -306,6 +393,25 @@ def discharge_episode(membership: Membership, episode: Episode, discharge_date: 
     episode.version += 1
     episode.save()
     return episode
+
+
+@transaction.atomic
+def set_minimum_needling_age(membership: Membership, age: object) -> Clinic:
+    """Set the clinic's minimum needling age (clinic admins): the gate refuses patients younger than this.
+
+    A whole number of years from 0 to 18; 18 means the clinic needles adults only. The change is audited.
+    """
+    require(membership, Capability.CONFIGURE_CLINIC)
+    if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= ADULT_AGE:
+        raise ValidationError(
+            {"minimum_needling_age": f"Enter a whole number of years from 0 to {ADULT_AGE}, not {age!r}."}
+        )
+    clinic = Clinic.objects.select_for_update().get(pk=membership.clinic_id)
+    before = clinic.minimum_needling_age
+    clinic.minimum_needling_age = age
+    clinic.save(update_fields=["minimum_needling_age"])
+    audit.record("update", clinic, summary=f"minimum needling age {before} -> {age}", clinic_id=clinic.pk)
+    return clinic
 
 
 def _same_clinic(membership: Membership, obj: Any) -> None:

@@ -119,7 +119,10 @@ def clearance(request: HttpRequest, patient_id: int) -> ClearanceOut:
 
 
 class ScreeningIn(Schema):
-    answers: dict[str, Any]
+    answers: dict[str, Any] = Field(
+        description="Each question's code: yes/no; each detail's name: its value; height_cm and weight_kg "
+        "(required): the measured build. The BMI, low_bmi and child are derived, never sent."
+    )
 
 
 class ScreeningOut(Schema):
@@ -127,6 +130,8 @@ class ScreeningOut(Schema):
     status: str
     findings: list[dict[str, Any]]
     answers: dict[str, Any]
+    age_years: int | None = Field(description="Age at screening, from the date of birth")
+    bmi: float | None = Field(description="Derived from height and weight")
     screened_at: datetime
     current: bool
     precautions_acknowledged_at: datetime | None
@@ -139,6 +144,8 @@ def _screening_out(s: Screening) -> ScreeningOut:
         status=s.status,
         findings=s.findings,
         answers=s.answers,
+        age_years=s.age_years,
+        bmi=float(s.bmi) if s.bmi is not None else None,
         screened_at=s.screened_at,
         current=s.is_current(),
         precautions_acknowledged_at=s.precautions_acknowledged_at,
@@ -203,9 +210,12 @@ def consent_text(request: HttpRequest, patient_id: int) -> ConsentTextOut:
 
 
 class ConsentIn(Schema):
-    signed_name: str = Field(max_length=210)
+    signed_name: str = Field(max_length=210, description="The patient's full name; under 18, the guardian's")
     text_version: int
     drawn_signature: str = ""
+    guardian_name: str = Field("", max_length=210, description="Required under 18; refused for an adult")
+    guardian_relationship: str = Field("", description="parent, legal_guardian or other (under 18)")
+    child_assent: bool = Field(False, description="The child's assent: required under 18, refused for an adult")
 
 
 class ConsentOut(Schema):
@@ -213,6 +223,10 @@ class ConsentOut(Schema):
     text_version: int
     signed_name: str
     signed_at: datetime
+    patient_age_years: int | None
+    guardian_name: str
+    guardian_relationship: str
+    child_assent: bool
     withdrawn_at: datetime | None
     withdrawal_reason: str
 
@@ -223,6 +237,10 @@ def _consent_out(c: Consent) -> ConsentOut:
         text_version=c.text.version,
         signed_name=c.signed_name,
         signed_at=c.signed_at,
+        patient_age_years=c.patient_age_years,
+        guardian_name=c.guardian_name,
+        guardian_relationship=c.guardian_relationship,
+        child_assent=c.child_assent,
         withdrawn_at=c.withdrawn_at,
         withdrawal_reason=c.withdrawal_reason,
     )
@@ -233,7 +251,16 @@ def create_consent(request: HttpRequest, patient_id: int, body: ConsentIn) -> St
     """Record the patient's consent, signed by typed full name."""
     m = request.membership  # type: ignore[attr-defined]
     patient = get_patient(m, patient_id, Capability.RECORD_CONSENT)
-    consent = actions.record_consent(m, patient, body.signed_name, body.text_version, body.drawn_signature)
+    consent = actions.record_consent(
+        m,
+        patient,
+        body.signed_name,
+        body.text_version,
+        body.drawn_signature,
+        guardian_name=body.guardian_name,
+        guardian_relationship=body.guardian_relationship,
+        child_assent=body.child_assent,
+    )
     return Status(201, _consent_out(consent))
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership, User
 from needlepoint.demo import FULL_HISTORY_PATIENTS
-from needlepoint.patients.conditions import conditions
+from needlepoint.patients.conditions import icd10_choices
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
 from needlepoint.patients.screening_rules import evaluate_screening, screening_items
@@ -217,6 +218,15 @@ GOALS = {
 }
 BATCH = 2000
 ACKNOWLEDGEMENT_NOTE = "Discussed with patient; needling adjusted: superficial, avoid the affected side, no e-stim."
+# Patients the demo always shows, by their position in the clinic (the first batch): a thin adult whose
+# thorax needling warns at any length, a pregnant patient in her second trimester, and a 15-year-old
+# consented for by a parent with her own assent.
+THIN_PATIENT, PREGNANT_PATIENT, MINOR_PATIENT = 1, 2, 3
+MINOR_AGE = 15
+# Adult heights by sex recorded (mean, SD in cm) and a BMI spread typical of a clinic caseload; the thin
+# patient is below the WHO underweight cut-off (18.5) and everyone else above it.
+HEIGHT_CM = {"female": (163.0, 7.0), "male": (177.0, 7.5), "other": (170.0, 9.0), "unknown": (170.0, 9.0)}
+THIN_BMI = 17.4
 
 
 def build(context: Any) -> None:
@@ -291,10 +301,17 @@ def _add_patients(context: Any, clinic: Clinic, first_index: int, count: int) ->
     Clinic.objects.filter(pk=clinic.pk).update(next_mrn_number=first_number + count)
     patients = []
     for offset in range(count):
+        position = first_index + offset
         sex = rng.choice(["female", "male", "female", "male", "other"])
+        if position in (PREGNANT_PATIENT, MINOR_PATIENT):
+            sex = "female"
         names = GIVEN_MALE if sex == "male" else GIVEN_FEMALE if sex == "female" else GIVEN_FEMALE + GIVEN_MALE
         given, family = rng.choice(names), rng.choice(FAMILY)
-        birth = today - timedelta(days=rng.randint(18 * 365, 84 * 365))
+        birth = today - timedelta(days=rng.randint(19 * 365, 84 * 365))
+        if position == PREGNANT_PATIENT:
+            birth = today - timedelta(days=rng.randint(24 * 365, 38 * 365))
+        elif position == MINOR_PATIENT:
+            birth = today - timedelta(days=MINOR_AGE * 365 + rng.randint(10, 300))
         patients.append(
             Patient(
                 clinic=clinic,
@@ -315,12 +332,25 @@ def _add_patients(context: Any, clinic: Clinic, first_index: int, count: int) ->
     context.history_patient_ids.extend(
         p.pk for position, p in enumerate(created) if first_index + position < FULL_HISTORY_PATIENTS
     )
-    _add_clinical_records(context, clinic, created, clinicians, today)
+    positions = {p.pk: first_index + position for position, p in enumerate(created)}
+    _add_clinical_records(context, clinic, created, clinicians, today, positions)
 
 
-def _screening_answers(rng: Any, patient: Patient, kind: str) -> dict[str, Any]:
+def _build(rng: Any, patient: Patient, position: int) -> dict[str, str]:
+    """A measured height and weight: the thin patient below the WHO cut-off, the others above it."""
+    mean, sd = HEIGHT_CM[patient.sex]
+    height = round(min(200.0, max(145.0, rng.gauss(mean, sd))))
+    bmi = THIN_BMI if position == THIN_PATIENT else min(42.0, max(19.0, rng.gauss(26.0, 4.0)))
+    return {"height_cm": str(height), "weight_kg": f"{bmi * (height / 100) ** 2:.1f}"}
+
+
+def _screening_answers(rng: Any, patient: Patient, kind: str, position: int = -1) -> dict[str, Any]:
     answers: dict[str, Any] = {item.code: "no" for item in screening_items()}
-    if kind == "not_cleared":
+    answers |= _build(rng, patient, position)
+    if position == PREGNANT_PATIENT:
+        answers["pregnancy"] = "yes"
+        answers["pregnancy_trimester"] = "2"
+    elif kind == "not_cleared":
         answers["needle_phobia"] = "yes"
     elif kind == "precautions":
         choice = rng.choice(["anticoagulants", "diabetes", "lymphoedema", "implanted_device", "metal_allergy"])
@@ -337,7 +367,12 @@ def _screening_answers(rng: Any, patient: Patient, kind: str) -> dict[str, Any]:
 
 
 def _add_clinical_records(
-    context: Any, clinic: Clinic, patients: list[Patient], clinicians: list[Membership], today: date
+    context: Any,
+    clinic: Clinic,
+    patients: list[Patient],
+    clinicians: list[Membership],
+    today: date,
+    positions: dict[int, int],
 ) -> None:
     rng = context.rng
     text = current_consent_text(clinic)
@@ -347,12 +382,19 @@ def _add_clinical_records(
     now = timezone.now()
     for index, patient in enumerate(patients):
         clinician = clinicians[index % 2]
-        first_seen = now - timedelta(days=rng.randint(0, 80), hours=rng.randint(0, 8))
+        first_seen = _in_clinic_hours(now, days_ago=rng.randint(0, 80), quarter_hours=rng.randint(0, 28))
+        position = positions[patient.pk]
         roll = rng.random()
         kind = "not_cleared" if roll < 0.04 else "precautions" if roll < 0.22 else "cleared"
-        answers = _screening_answers(rng, patient, kind)
-        result = evaluate_screening(answers)
+        if position in (THIN_PATIENT, PREGNANT_PATIENT, MINOR_PATIENT):
+            kind = "cleared"
+        answers = _screening_answers(rng, patient, kind, position)
+        age = patient.age_on(timezone.localdate(first_seen))
+        result = evaluate_screening(answers, age_years=age)
+        answers |= {name: float(answers[name]) for name in ("height_cm", "weight_kg")}
         acknowledged = result.status == "cleared_with_precautions" and rng.random() < 0.85
+        if position in (THIN_PATIENT, PREGNANT_PATIENT, MINOR_PATIENT):
+            acknowledged = True
         screenings.append(
             Screening(
                 clinic=clinic,
@@ -360,6 +402,8 @@ def _add_clinical_records(
                 answers=answers,
                 status=result.status,
                 findings=[asdict(f) for f in result.findings],
+                age_years=result.age_years,
+                bmi=Decimal(str(result.bmi)) if result.bmi is not None else None,
                 screened_by=clinician,
                 screened_at=first_seen,
                 precautions_acknowledged_by=clinician if acknowledged else None,
@@ -368,21 +412,25 @@ def _add_clinical_records(
             )
         )
         if result.status != "not_cleared":
+            # A child is consented for by a parent, with the child's own assent (the gate checks both).
+            guardian = f"{rng.choice(GIVEN_FEMALE + GIVEN_MALE)} {patient.family_name}" if age < 18 else ""
             consents.append(
                 Consent(
                     clinic=clinic,
                     patient=patient,
                     text=text,
-                    signed_name=patient.full_name,
+                    signed_name=guardian or patient.full_name,
                     signed_at=first_seen + timedelta(minutes=5),
                     recorded_by=clinician,
+                    patient_age_years=age,
+                    guardian_name=guardian,
+                    guardian_relationship="parent" if guardian else "",
+                    child_assent=bool(guardian),
                 )
             )
         condition = rng.choices(condition_codes, weights)[0]
-        code = rng.choice(
-            [c for c in conditions()[condition].icd10 if c.side is None] or list(conditions()[condition].icd10)
-        )
         side = _side_for(rng, condition)
+        code = rng.choice(icd10_choices(condition, side))
         discharged = first_seen < now - timedelta(days=35) and rng.random() < 0.7
         episodes.append(
             Episode(
@@ -410,6 +458,14 @@ def _add_clinical_records(
     _withdraw_one(context, created_consents)
     context.summary["screenings"] = context.summary.get("screenings", 0) + len(screenings)
     context.summary["episodes"] = context.summary.get("episodes", 0) + len(episodes)
+
+
+def _in_clinic_hours(now: datetime, days_ago: int, quarter_hours: int) -> datetime:
+    """A moment ``days_ago`` days before ``now`` between 09:00 and 16:00 on the clinic's clock (TIME_ZONE), so the
+    demo's appointments show at the hours a clinic keeps; never later than ``now``."""
+    day = timezone.localdate(now) - timedelta(days=days_ago)
+    moment = timezone.make_aware(datetime.combine(day, time(9, 0)) + timedelta(minutes=15 * quarter_hours))
+    return moment if moment <= now else moment - timedelta(days=1)
 
 
 def _side_for(rng: Any, condition: str) -> str:

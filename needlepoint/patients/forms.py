@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from needlepoint.patients.conditions import condition_choices, conditions
-from needlepoint.patients.models import Episode, Patient
+from needlepoint.patients.conditions import IcdCode, condition_choices, conditions
+from needlepoint.patients.models import Consent, Episode, Patient
 
 
 class DateInput(forms.DateInput):
@@ -33,11 +33,30 @@ class PatientForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
-    """The patient types their full name to sign the consent text version shown."""
+    """The patient (or, under 18, the guardian) types their full name to sign the consent text shown.
+
+    The guardian fields are offered for a child; the action decides from the date of birth whether they
+    are needed or refused, whatever the page showed.
+    """
 
     signed_name = forms.CharField(label="Patient's full name, typed by the patient", max_length=210)
     text_version = forms.IntegerField(widget=forms.HiddenInput)
     drawn_signature = forms.CharField(widget=forms.HiddenInput, required=False)
+    guardian_name = forms.CharField(label="Guardian's full name", max_length=210, required=False)
+    guardian_relationship = forms.ChoiceField(
+        label="Relationship to the child",
+        choices=[("", "—"), *Consent.GuardianRelationship.choices],
+        required=False,
+    )
+    child_assent = forms.BooleanField(
+        label="The child has had dry needling explained in words they understand, and agrees to it (assent)",
+        required=False,
+    )
+
+    def __init__(self, *args, minor: bool = False, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if minor:
+            self.fields["signed_name"].label = "Guardian's full name, typed by the guardian (signature)"
 
 
 class WithdrawConsentForm(forms.Form):
@@ -48,25 +67,44 @@ class EpisodeForm(forms.Form):
     """An episode of care for one condition."""
 
     condition = forms.ChoiceField(choices=condition_choices)
-    icd10_code = forms.ChoiceField(label="ICD-10-CM code")
+    icd10_code = forms.ChoiceField(
+        label="ICD-10-CM code",
+        required=False,
+        help_text="A sided code must match the episode's side. Left on “From the condition and side”, the code is "
+        "taken from the side where only one fits.",
+    )
     side = forms.ChoiceField(choices=Episode.Side.choices)
     onset_date = forms.DateField(widget=DateInput)
     goals = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        choices = []
+        choices: list = [("", "From the condition and side")]
         for condition in conditions().values():
-            group = [
-                (c.code, f"{c.code} {c.label}" + ("" if c.verified else " (code unverified)")) for c in condition.icd10
-            ]
+            group = [(c.code, icd10_option_label(c)) for c in condition.icd10]
             choices.append((condition.label, group))
         self.fields["icd10_code"].choices = choices
+
+
+def icd10_option_label(code: IcdCode) -> str:
+    """An ICD-10-CM option as a clinician reads it: code, official description, and the site where coded by site."""
+    site = f" ({code.site})" if code.site and code.site.split(":")[0] not in code.label.lower() else ""
+    return f"{code.code} {code.label}{site}" + ("" if code.verified else " (code unverified)")
 
 
 class DischargeForm(forms.Form):
     discharge_date = forms.DateField(widget=DateInput)
     reason = forms.ChoiceField(choices=Episode.DischargeReason.choices)
+
+
+class NeedlingAgeForm(forms.Form):
+    """The clinic's minimum needling age, in years."""
+
+    minimum_needling_age = forms.IntegerField(
+        label="Minimum needling age (years)",
+        help_text="Patients younger than this are not needled. Under 18 always needs a guardian's consent "
+        "and the child's assent.",
+    )
 
 
 class HealthChangeForm(forms.Form):

@@ -2,7 +2,9 @@
 
 A patient may be needled only with a current screening that is cleared (or cleared with precautions a
 clinician has acknowledged) and a signed, unwithdrawn consent to the clinic's current text version.
-When it refuses, it says why, in words a clinician can act on.
+Age matters too: a patient younger than the clinic's minimum needling age is refused; a patient under 18
+needs a guardian's consent with the child's assent; a patient who has turned 18 since a guardian
+consented must consent for themselves. When it refuses, it says why, in words a clinician can act on.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.utils import timezone
 
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, Patient, Screening
+from needlepoint.patients.screening_rules import ADULT_AGE
 
 
 class NeedlingRefused(ValidationError):
@@ -52,6 +55,14 @@ def needling_clearance(patient: Patient, at: datetime | None = None) -> Clearanc
     elif screening.needs_acknowledgement:
         reasons.append("The screening's precautions have not been acknowledged by a clinician.")
 
+    age = patient.age_on(timezone.localdate(at))
+    minimum = patient.clinic.minimum_needling_age
+    if age < minimum:
+        reasons.append(
+            f"{patient.full_name} is {age}; this clinic does not needle patients under {minimum} "
+            "(the clinic's minimum needling age)."
+        )
+
     text = current_consent_text(patient.clinic)
     consent = Consent.objects.filter(patient=patient, signed_at__lte=at).order_by("-signed_at", "-pk").first()
     if consent is None:
@@ -63,7 +74,25 @@ def needling_clearance(patient: Patient, at: datetime | None = None) -> Clearanc
             f"Consent was given to version {consent.text.version} of the consent text; "
             f"version {text.version} needs a new consent."
         )
+    else:
+        reasons.extend(_age_consent_reasons(age, consent))
     return Clearance(allowed=not reasons, reasons=reasons, screening=screening, consent=consent)
+
+
+def _age_consent_reasons(age: int, consent: Consent) -> list[str]:
+    """Whether the consent on record is the right kind for the patient's age today."""
+    if age < ADULT_AGE:
+        if not consent.guardian_name:
+            return [f"The patient is {age}: a patient under 18 needs a guardian's consent, with the child's assent."]
+        if not consent.child_assent:
+            return ["The child's assent is not recorded with the guardian's consent."]
+        return []
+    if consent.guardian_name:
+        return [
+            f"The patient is now {age}: a guardian consented while they were a child; "
+            "the patient needs to give their own consent."
+        ]
+    return []
 
 
 def require_needling_clearance(patient: Patient, at: datetime | None = None) -> Clearance:

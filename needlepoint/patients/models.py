@@ -108,6 +108,10 @@ class Screening(PatientRecord):
     answers = models.JSONField()
     status = models.CharField(max_length=30, choices=Status.choices)
     findings = models.JSONField(default=list)
+    # Derived by the screening rules, never typed: the age from the date of birth on the day of screening,
+    # and the BMI from the height and weight in ``answers``. Empty on screenings recorded before either.
+    age_years = models.PositiveSmallIntegerField("age at screening", null=True, blank=True)
+    bmi = models.DecimalField("BMI (derived)", max_digits=4, decimal_places=1, null=True, blank=True)
     screened_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     screened_at = models.DateTimeField(default=timezone.now)
     precautions_acknowledged_by = models.ForeignKey(
@@ -145,6 +149,23 @@ class Screening(PatientRecord):
         """Cleared with precautions, but no clinician has acknowledged them yet."""
         return self.status == self.Status.CLEARED_WITH_PRECAUTIONS and self.precautions_acknowledged_at is None
 
+    @property
+    def height_cm(self):  # type: ignore[no-untyped-def]
+        """The measured height, as recorded with the answers (None on older screenings)."""
+        return self.answers.get("height_cm")
+
+    @property
+    def weight_kg(self):  # type: ignore[no-untyped-def]
+        """The measured weight, as recorded with the answers (None on older screenings)."""
+        return self.answers.get("weight_kg")
+
+    def result(self):  # type: ignore[no-untyped-def]
+        """The stored outcome as the pure rules' ScreeningResult (findings, age and BMI)."""
+        from needlepoint.patients.screening_rules import ScreeningResult
+
+        bmi = float(self.bmi) if self.bmi is not None else None
+        return ScreeningResult.from_record(self.status, self.findings, age_years=self.age_years, bmi=bmi)
+
     def audit_summary(self) -> str:
         return f"screening {self.status}"
 
@@ -171,10 +192,23 @@ class ConsentText(models.Model):
 
 
 class Consent(PatientRecord):
-    """A patient's informed consent to dry needling, signed by typed full name, withdrawable."""
+    """Informed consent to dry needling, signed by typed full name, withdrawable.
+
+    An adult signs for themselves. For a patient under 18 a guardian (a person with parental
+    responsibility) signs with their own name, and the child's own agreement (assent) is recorded with it.
+    """
+
+    class GuardianRelationship(models.TextChoices):
+        PARENT = "parent", "Parent"
+        LEGAL_GUARDIAN = "legal_guardian", "Legal guardian"
+        OTHER = "other", "Other person with parental responsibility"
 
     text = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="consents")
     signed_name = models.CharField(max_length=210)
+    patient_age_years = models.PositiveSmallIntegerField("patient's age when signed", null=True, blank=True)
+    guardian_name = models.CharField(max_length=210, blank=True)
+    guardian_relationship = models.CharField(max_length=20, choices=GuardianRelationship.choices, blank=True)
+    child_assent = models.BooleanField("the child agreed (assent)", default=False)
     drawn_signature = models.TextField(blank=True, help_text="Optional SVG path of a drawn signature")
     signed_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
@@ -192,7 +226,13 @@ class Consent(PatientRecord):
 
     @property
     def is_withdrawn(self) -> bool:
+        """Whether the consent has been withdrawn (the record stays)."""
         return self.withdrawn_at is not None
+
+    @property
+    def by_guardian(self) -> bool:
+        """Signed by a guardian for a patient under 18, not by the patient."""
+        return bool(self.guardian_name)
 
     def audit_summary(self) -> str:
         return "consent withdrawn" if self.withdrawn_at else "consent signed"

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, patients_for, require
@@ -17,6 +18,7 @@ from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Consent, Episode, Screening
 from needlepoint.patients.screening_form import ScreeningForm
+from needlepoint.patients.screening_rules import ADULT_AGE, build_rules, screening_data
 from needlepoint.patients.search import search_patients
 from needlepoint.web import add_errors
 
@@ -78,7 +80,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient page: demographics for everyone; screening, episodes and visits for clinical roles."""
     membership = request.membership  # type: ignore[attr-defined]
     patient = get_patient(membership, patient_id)
-    context: dict[str, object] = {"patient": patient}
+    context: dict[str, object] = {"patient": patient, "age": patient.age_on(timezone.localdate())}
     if membership.can(Capability.VIEW_CONSENT_STATUS):
         clearance = needling_clearance(patient)
         context["consent"] = clearance.consent
@@ -116,7 +118,8 @@ def screening_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Screening recorded: {screening.get_status_display()}.")
             return redirect("screening", patient_id=patient.pk, screening_id=screening.pk)
-    return render(request, "patients/screening_form.html", {"form": form, "patient": patient})
+    age = patient.age_on(timezone.localdate())
+    return render(request, "patients/screening_form.html", {"form": form, "patient": patient, "age": age})
 
 
 def screening_detail(request: HttpRequest, patient_id: int, screening_id: int) -> HttpResponse:
@@ -146,8 +149,27 @@ def screening_detail(request: HttpRequest, patient_id: int, screening_id: int) -
             "patient": screening.patient,
             "form": form,
             "answers": ScreeningForm.describe_answers(screening.answers),
+            "build": build_rules(),
+            "references": screening_data().references,
         },
     )
+
+
+def needling_age(request: HttpRequest) -> HttpResponse:
+    """The clinic's minimum needling age (clinic admins)."""
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    form = forms.NeedlingAgeForm(
+        request.POST or None, initial={"minimum_needling_age": membership.clinic.minimum_needling_age}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            clinic = actions.set_minimum_needling_age(membership, form.cleaned_data["minimum_needling_age"])
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Minimum needling age set to {clinic.minimum_needling_age}.")
+            return redirect("needling_age")
+    return render(request, "patients/needling_age.html", {"form": form})
 
 
 def health_change(request: HttpRequest, patient_id: int) -> HttpResponse:
@@ -175,7 +197,8 @@ def consent_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
     patient = get_patient(membership, patient_id, Capability.RECORD_CONSENT)
     text = current_consent_text(patient.clinic)
-    form = forms.ConsentForm(request.POST or None, initial={"text_version": text.version})
+    age = patient.age_on(timezone.localdate())
+    form = forms.ConsentForm(request.POST or None, initial={"text_version": text.version}, minor=age < ADULT_AGE)
     if request.method == "POST" and form.is_valid():
         try:
             actions.record_consent(
@@ -184,13 +207,17 @@ def consent_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 form.cleaned_data["signed_name"],
                 form.cleaned_data["text_version"],
                 form.cleaned_data.get("drawn_signature") or "",
+                guardian_name=form.cleaned_data.get("guardian_name") or "",
+                guardian_relationship=form.cleaned_data.get("guardian_relationship") or "",
+                child_assent=bool(form.cleaned_data.get("child_assent")),
             )
         except ValidationError as exc:
             add_errors(form, exc)
         else:
             messages.success(request, "Consent recorded.")
             return redirect("patient", patient_id=patient.pk)
-    return render(request, "patients/consent_form.html", {"form": form, "patient": patient, "text": text})
+    context = {"form": form, "patient": patient, "text": text, "age": age, "minor": age < ADULT_AGE}
+    return render(request, "patients/consent_form.html", context)
 
 
 def consent_withdraw(request: HttpRequest, patient_id: int, consent_id: int) -> HttpResponse:

@@ -56,12 +56,18 @@ NEEDLE_INCIDENT_TYPE = "needle_left_in"
 
 
 class WarningsNeedAcknowledgement(ValidationError):
-    """Safety warnings that need a reason to proceed before this write; ``warnings`` lists them."""
+    """Safety warnings that need acknowledging before this write; ``warnings`` lists them and ``problems``
+    maps a warning key to what was wrong with the acknowledgement given for it."""
 
-    def __init__(self, warnings: Sequence[safety.SafetyWarning]) -> None:
+    def __init__(self, warnings: Sequence[safety.SafetyWarning], problems: Mapping[str, str] | None = None) -> None:
         self.warnings = list(warnings)
+        self.problems = dict(problems or {})
         super().__init__(
-            [f"Acknowledge this warning with a reason to proceed: {w.message}" for w in self.warnings],
+            [*self.problems.values()]
+            + [
+                f"Acknowledge this warning by choosing the precautions you take (or a reason to proceed): {w.message}"
+                for w in self.warnings
+            ],
             code="acknowledge",
         )
 
@@ -300,53 +306,73 @@ def _clean_entry(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+Acknowledgements = Mapping[str, Any]
+"""Warning key -> ``{"precautions": [codes], "note": "..."}`` or a plain reason to proceed."""
+
+
 def _merge_acknowledgements(
     visit: Visit,
     warnings: Sequence[safety.SafetyWarning],
-    given: Mapping[str, str] | None,
+    given: Acknowledgements | None,
     membership: Membership,
-) -> dict[str, Any]:
-    """The visit's acknowledgements plus each new non-blank reason for a current acknowledgeable warning."""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The visit's acknowledgements plus each new one given for a current warning, and the problems of
+    those given that do not acknowledge (no fitting precaution and no real reason), by warning key.
+
+    A stored acknowledgement keeps the warning's code and message, the precautions chosen (their words,
+    as the clinician saw them), the note, who and when.
+    """
     merged = dict(visit.acknowledgements or {})
+    problems: dict[str, str] = {}
     now = timezone.now().isoformat()
     for warning in warnings:
         key = safety.warning_key(warning)
-        reason = str((given or {}).get(key) or "").strip()
-        if not warning.acknowledgeable or not reason or key in merged:
+        if not warning.acknowledgeable or key in merged:
+            continue
+        try:
+            ack = safety.read_acknowledgement(warning, (given or {}).get(key))
+        except safety.AcknowledgementError as exc:
+            problems[key] = str(exc)
+            continue
+        if ack is None:
             continue
         merged[key] = {
             "code": warning.code,
             "message": warning.message,
-            "reason": reason[:500],
+            "precautions": list(ack.precautions),
+            "precaution_codes": list(ack.precaution_codes),
+            "note": ack.note,
             "by": membership.pk,
             "by_name": membership.display_name,
             "at": now,
         }
-    return merged
+    return merged, problems
 
 
-def _check_warnings(warnings: Sequence[safety.SafetyWarning], acknowledgements: Mapping[str, Any]) -> None:
-    refusals = [w for w in warnings if not w.acknowledgeable]
+def _check_warnings(
+    warnings: Sequence[safety.SafetyWarning], acknowledgements: Mapping[str, Any], problems: Mapping[str, str]
+) -> None:
+    refusals = [w for w in warnings if w.blocks and not w.acknowledgeable]
     if refusals:
         raise ValidationError([f"Needling refused: {w.message}" for w in refusals], code="refused")
-    reasons = {key: str(value.get("reason", "")) for key, value in acknowledgements.items()}
-    pending = safety.unacknowledged(warnings, reasons)
-    if pending:
-        raise WarningsNeedAcknowledgement(pending)
+    pending = safety.unacknowledged(warnings, acknowledgements)
+    if pending or problems:
+        raise WarningsNeedAcknowledgement(pending, problems)
 
 
 def _needling_checks(
     membership: Membership,
     visit: Visit,
     entries: Sequence[Any],
-    given: Mapping[str, str] | None,
+    given: Acknowledgements | None,
     at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The gate, then the warnings for ``entries``; returns the acknowledgements to store."""
+    """The gate, then the checks for ``entries``; returns the acknowledgements to store. Refusals stop
+    the write; each warning needs an acknowledgement; reminders only inform."""
     clearance = require_needling_clearance(visit.patient, at)
     warnings = current_warnings(entries, clearance)
-    acknowledgements = _merge_acknowledgements(visit, warnings, given, membership)
-    _check_warnings(warnings, acknowledgements)
+    acknowledgements, problems = _merge_acknowledgements(visit, warnings, given, membership)
+    _check_warnings(warnings, acknowledgements, problems)
     return acknowledgements
 
 
@@ -364,10 +390,11 @@ def add_needling_entry(
     visit_id: int,
     data: Mapping[str, Any],
     expected_version: int,
-    acknowledgements: Mapping[str, str] | None = None,
+    acknowledgements: Acknowledgements | None = None,
 ) -> NeedlingEntry:
-    """Record one muscle needled. Passes the needling gate and the safety warnings first: a refusal stops
-    it, and each warning needs a reason to proceed (in ``acknowledgements``, keyed by warning key).
+    """Record one muscle needled. Passes the needling gate and the safety checks first: a refusal stops
+    it, and each warning needs an acknowledgement (in ``acknowledgements``, keyed by warning key: the
+    precautions taken, or a reason to proceed that is a real sentence).
 
     Needles opened rises to at least the needles inserted (a needle is opened before it goes in).
     """
@@ -394,7 +421,7 @@ def copy_previous_needling(
     membership: Membership,
     visit_id: int,
     expected_version: int,
-    acknowledgements: Mapping[str, str] | None = None,
+    acknowledgements: Acknowledgements | None = None,
 ) -> list[NeedlingEntry]:
     """Start this visit's needling from the episode's previous visit with needling (same muscles, sides,
     trigger points, needles, sizes and techniques; twitch response and patient response left to record).
@@ -467,11 +494,18 @@ def remove_needling_entry(membership: Membership, visit_id: int, entry_id: int, 
     return visit
 
 
+def _anything_given(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return bool(value.get("precautions")) or bool(str(value.get("note") or value.get("reason") or "").strip())
+    return bool(str(value or "").strip())
+
+
 @transaction.atomic
 def acknowledge_warnings(
-    membership: Membership, visit_id: int, acknowledgements: Mapping[str, str], expected_version: int
+    membership: Membership, visit_id: int, acknowledgements: Acknowledgements, expected_version: int
 ) -> Visit:
-    """Give reasons to proceed for the visit's current warnings (refusals cannot be acknowledged)."""
+    """Acknowledge the visit's current warnings: the precautions taken, or a reason to proceed that is a
+    real sentence (refusals cannot be acknowledged; reminders need not be)."""
     visit = _locked_visit(membership, visit_id)
     _check_editable(visit, expected_version)
     entries = list(visit.needling_entries.all())
@@ -480,12 +514,14 @@ def acknowledge_warnings(
     clearance = require_needling_clearance(visit.patient)
     warnings = current_warnings(entries, clearance)
     keys = {safety.warning_key(w) for w in warnings if w.acknowledgeable}
-    unknown = [k for k, reason in acknowledgements.items() if str(reason).strip() and k not in keys]
+    unknown = [k for k, given in acknowledgements.items() if _anything_given(given) and k not in keys]
     if unknown:
         raise ValidationError("A warning you acknowledged no longer applies; reload the visit.")
-    merged = _merge_acknowledgements(visit, warnings, acknowledgements, membership)
+    merged, problems = _merge_acknowledgements(visit, warnings, acknowledgements, membership)
+    if problems:
+        raise ValidationError(list(problems.values()))
     if merged == visit.acknowledgements:
-        raise ValidationError("Give a reason to proceed for at least one warning.")
+        raise ValidationError("Choose the precautions you take (or give a reason to proceed) for at least one warning.")
     visit.acknowledgements = merged
     _bump(visit)
     return visit
@@ -591,7 +627,7 @@ def sign_visit(
     membership: Membership,
     visit_id: int,
     expected_version: int,
-    acknowledgements: Mapping[str, str] | None = None,
+    acknowledgements: Acknowledgements | None = None,
 ) -> Visit:
     """Sign the visit: the warnings are checked again, the needles must be reconciled (or a 'needle
     unaccounted for' incident recorded), the CPT code is chosen and the note is fixed. Signing locks it.

@@ -20,7 +20,7 @@ from needlepoint.visits import actions
 from needlepoint.visits.dashboard import open_adverse_events
 from needlepoint.visits.models import AdverseEvent, Visit
 from needlepoint.visits.muscles import muscle_name
-from needlepoint.visits.safety import warning_key
+from needlepoint.visits.safety import acknowledgement_text, warning_key
 from needlepoint.visits.summary import cpt_choice, current_warnings, reconciliation_of, render_note
 
 router = Router(tags=["visits"])
@@ -52,14 +52,70 @@ class NeedleCountOut(Schema):
     message: str
 
 
+class PrecautionOut(Schema):
+    code: str
+    label: str
+    source: str
+
+
+class AcknowledgementOut(Schema):
+    precautions: list[str]
+    note: str
+    reason: str = Field(description="Acknowledgements made before precautions carry a reason only")
+    by: str
+    at: str
+
+
 class WarningOut(Schema):
     key: str
     code: str
-    severity: str
+    severity: str = Field(description="reminder (information, printed on the note), warning (acknowledge) or refusal")
     message: str
     source: str
+    unverified: bool
     acknowledgeable: bool
-    acknowledged_reason: str | None
+    precautions: list[PrecautionOut] = Field(description="The precautions that acknowledge this warning")
+    acknowledged_reason: str | None = Field(description="The acknowledgement in words, or null")
+    acknowledgement: AcknowledgementOut | None
+
+
+class AcknowledgementIn(Schema):
+    precautions: list[str] = Field([], description="Codes of the precautions taken, from the warning's list")
+    note: str = Field("", description="Optional with a precaution; without one, a reason that is a real sentence")
+
+
+Acknowledgements = dict[str, AcknowledgementIn | str]
+ACK_DESCRIPTION = (
+    "Warning key -> {precautions: [codes], note} (or a plain reason to proceed, at least 3 words and 15 letters)"
+)
+
+
+def _acknowledgements(given: Acknowledgements) -> dict[str, Any]:
+    return {key: value if isinstance(value, str) else value.dict() for key, value in given.items()}
+
+
+def _warning_out(w: Any, stored: dict[str, Any]) -> WarningOut:
+    ack = stored.get(warning_key(w))
+    return WarningOut(
+        key=warning_key(w),
+        code=w.code,
+        severity=w.severity,
+        message=w.message,
+        source=w.source,
+        unverified=w.unverified,
+        acknowledgeable=w.acknowledgeable,
+        precautions=[PrecautionOut(code=p.code, label=p.label, source=p.source) for p in w.precautions],
+        acknowledged_reason=acknowledgement_text(ack) if ack else None,
+        acknowledgement=AcknowledgementOut(
+            precautions=list(ack.get("precautions") or []),
+            note=str(ack.get("note") or ""),
+            reason=str(ack.get("reason") or ""),
+            by=str(ack.get("by_name") or ""),
+            at=str(ack.get("at") or ""),
+        )
+        if ack
+        else None,
+    )
 
 
 class CptOut(Schema):
@@ -169,22 +225,8 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
     events = list(visit.adverse_events.order_by("onset_at", "pk"))
     addenda = list(visit.addenda.select_related("author__user").order_by("written_at", "pk"))
     counts = reconciliation_of(visit)
-    warnings = []
-    if visit.signed_at is None and entries:
-        stored = visit.acknowledgements or {}
-        for w in current_warnings(entries, needling_clearance(visit.patient)):
-            ack = stored.get(warning_key(w))
-            warnings.append(
-                WarningOut(
-                    key=warning_key(w),
-                    code=w.code,
-                    severity=w.severity,
-                    message=w.message,
-                    source=w.source,
-                    acknowledgeable=w.acknowledgeable,
-                    acknowledged_reason=ack["reason"] if ack else None,
-                )
-            )
+    checks = current_warnings(entries, needling_clearance(visit.patient)) if visit.signed_at is None and entries else []
+    warnings = [_warning_out(w, visit.acknowledgements or {}) for w in checks]
     choice = cpt_choice(entries)
     return VisitOut(
         **_summary(visit),
@@ -224,7 +266,7 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
         cpt=CptOut(code=choice.code, description=choice.description, muscle_count=choice.muscle_count)
         if choice
         else None,
-        note=visit.note_text if visit.signed_at else render_note(visit, entries, events),
+        note=visit.note_text if visit.signed_at else render_note(visit, entries, events, checks),
         addenda=[
             AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text) for a in addenda
         ],
@@ -326,26 +368,28 @@ class NeedlingIn(Schema):
     twitch_response: str
     minutes_left_in: int | None = None
     patient_response: str = ""
-    acknowledgements: dict[str, str] = Field({}, description="Warning key -> reason to proceed")
+    acknowledgements: Acknowledgements = Field({}, description=ACK_DESCRIPTION)
 
 
 @router.post("/{visit_id}/needling", response={201: VisitOut})
 def add_needling(request: HttpRequest, visit_id: int, body: NeedlingIn) -> Status:
     """Record one muscle needled (through the needling gate and the safety warnings)."""
     data = body.dict(exclude={"version", "acknowledgements"})
-    actions.add_needling_entry(request.membership, visit_id, data, body.version, body.acknowledgements)  # type: ignore[attr-defined]
+    acks = _acknowledgements(body.acknowledgements)
+    actions.add_needling_entry(request.membership, visit_id, data, body.version, acks)  # type: ignore[attr-defined]
     return Status(201, _visit_out(request, visit_id))
 
 
 class VersionIn(Schema):
     version: int
-    acknowledgements: dict[str, str] = {}
+    acknowledgements: Acknowledgements = Field({}, description=ACK_DESCRIPTION)
 
 
 @router.post("/{visit_id}/needling/copy-previous", response=VisitOut)
 def copy_previous(request: HttpRequest, visit_id: int, body: VersionIn) -> VisitOut:
     """Start this visit's needling from the episode's previous visit."""
-    actions.copy_previous_needling(request.membership, visit_id, body.version, body.acknowledgements)  # type: ignore[attr-defined]
+    acks = _acknowledgements(body.acknowledgements)
+    actions.copy_previous_needling(request.membership, visit_id, body.version, acks)  # type: ignore[attr-defined]
     return _visit_out(request, visit_id)
 
 
@@ -358,13 +402,14 @@ def remove_needling(request: HttpRequest, visit_id: int, entry_id: int, version:
 
 class AcknowledgementsIn(Schema):
     version: int
-    acknowledgements: dict[str, str]
+    acknowledgements: Acknowledgements = Field(description=ACK_DESCRIPTION)
 
 
 @router.post("/{visit_id}/acknowledgements", response=VisitOut)
 def acknowledge(request: HttpRequest, visit_id: int, body: AcknowledgementsIn) -> VisitOut:
-    """Give reasons to proceed for the visit's warnings."""
-    actions.acknowledge_warnings(request.membership, visit_id, body.acknowledgements, body.version)  # type: ignore[attr-defined]
+    """Acknowledge the visit's warnings: the precautions taken (and a note), or a reason to proceed."""
+    acks = _acknowledgements(body.acknowledgements)
+    actions.acknowledge_warnings(request.membership, visit_id, acks, body.version)  # type: ignore[attr-defined]
     return _visit_out(request, visit_id)
 
 
@@ -417,7 +462,8 @@ def needle_incident(request: HttpRequest, visit_id: int, body: IncidentIn) -> St
 @router.post("/{visit_id}/sign", response=VisitOut)
 def sign(request: HttpRequest, visit_id: int, body: VersionIn) -> VisitOut:
     """Sign the visit: warnings and needle count checked again, CPT chosen, note fixed, visit locked."""
-    actions.sign_visit(request.membership, visit_id, body.version, body.acknowledgements)  # type: ignore[attr-defined]
+    acks = _acknowledgements(body.acknowledgements)
+    actions.sign_visit(request.membership, visit_id, body.version, acks)  # type: ignore[attr-defined]
     return _visit_out(request, visit_id)
 
 

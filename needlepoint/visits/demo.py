@@ -164,10 +164,15 @@ def _acknowledge(entries: list[dict[str, Any]], p: _Patient, by: Any, at: dateti
     planned = [safety.PlannedNeedling(e["muscle_id"], e["side"], float(e["length_mm"])) for e in entries]
     acks = {}
     for warning in safety.needling_warnings(planned, hazards(), p.flags):
+        if not warning.acknowledgeable:  # reminders need no acknowledgement
+            continue
+        first = warning.precautions[0]  # the one-click acknowledgement of the visit page
         acks[safety.warning_key(warning)] = {
             "code": warning.code,
             "message": warning.message,
-            "reason": ACK_REASONS.get(warning.code, "Discussed with the patient; proceeding with care."),
+            "precautions": [first.label],
+            "precaution_codes": [first.code],
+            "note": ACK_REASONS.get(warning.code, "Discussed with the patient; proceeding with care."),
             "by": by.pk,
             "by_name": by.display_name,
             "at": at.isoformat(),
@@ -360,7 +365,24 @@ def _note(visit: Visit, entries: list[dict[str, Any]], p: _Patient, events: list
             plan=visit.plan,
             cpt=f"{choice.code} ({choice.description}; {choice.muscle_count} counted)" if choice else "none",
             acknowledgements=[
-                NoteAcknowledgement(a["message"], a["reason"], a["by_name"]) for a in visit.acknowledgements.values()
+                NoteAcknowledgement(
+                    a["message"],
+                    a.get("reason", ""),
+                    a["by_name"],
+                    tuple(a.get("precautions") or ()),
+                    a.get("note", ""),
+                )
+                for a in visit.acknowledgements.values()
+            ],
+            reminders=[
+                w.message
+                for w in safety.reminders(
+                    safety.needling_warnings(
+                        [safety.PlannedNeedling(e["muscle_id"], e["side"], float(e["length_mm"])) for e in entries],
+                        hazards(),
+                        p.flags,
+                    )
+                )
             ],
             incidents=[
                 f"{e.needles_unaccounted} needle(s); search made: {e.search_made}; action taken: {e.action_taken}"

@@ -50,6 +50,9 @@ def adapt(muscle: Muscle) -> NeedlingMuscle:
         "safe_depth_source": hazard.safe_depth_source or "",
         "structures": hazard.structures,
         "note": hazard.note,
+        # The atlas adds pleura_access (lung apex, intercostal, below the 12th rib) in parallel; until it is
+        # there, a thorax muscle counts as intercostal (see MuscleHazard.access).
+        "pleura_access": getattr(hazard, "pleura_access", None),
     }
     return NeedlingMuscle(
         id=muscle.id,

@@ -27,11 +27,25 @@ class NoteEntry:
 
 @dataclass(frozen=True)
 class NoteAcknowledgement:
-    """A safety warning and the clinician's reason to proceed."""
+    """A safety warning and how the clinician acknowledged it: the precautions taken and a note, or (in
+    acknowledgements made before precautions) a reason to proceed."""
 
     message: str
     reason: str
     by: str
+    precautions: Sequence[str] = ()
+    note: str = ""
+
+    @property
+    def line(self) -> str:
+        """The acknowledgement as the note prints it."""
+        if self.precautions:
+            text = f"- {self.message} Precautions: {'; '.join(self.precautions)}."
+            if self.note.strip():
+                text += f" Note: {self.note.strip()}"
+        else:
+            text = f"- {self.message} Reason to proceed: {(self.reason or self.note).strip()}"
+        return f"{text} ({self.by})" if self.by else text
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,7 @@ class NoteInput:
     plan: str
     cpt: str
     acknowledgements: Sequence[NoteAcknowledgement] = field(default_factory=tuple)
+    reminders: Sequence[str] = field(default_factory=tuple)
     incidents: Sequence[str] = field(default_factory=tuple)
     adverse_events: Sequence[str] = field(default_factory=tuple)
 
@@ -74,7 +89,8 @@ def _entry_line(entry: NoteEntry) -> str:
 
 
 def soap_note(data: NoteInput) -> str:
-    """The note text: Subjective, Objective, Assessment, Plan, then billing and safety."""
+    """The note text: Subjective, Objective, Assessment, Plan, then billing and safety (the reminders
+    given, then each warning acknowledged with its precautions)."""
     subjective = [f"Pain before treatment: {_pain(data.pain_before)}."]
     if data.subjective.strip():
         subjective.append(data.subjective.strip())
@@ -113,9 +129,12 @@ def soap_note(data: NoteInput) -> str:
         "",
         f"CPT: {data.cpt}",
     ]
+    if data.reminders:
+        lines += ["", "Safety reminders:"]
+        lines += [f"- {text}" for text in data.reminders]
     if data.acknowledgements:
         lines += ["", "Safety warnings acknowledged:"]
-        lines += [f"- {a.message} Reason to proceed: {a.reason} ({a.by})" for a in data.acknowledgements]
+        lines += [a.line for a in data.acknowledgements]
     if data.incidents:
         lines += ["", "Needle unaccounted for:"]
         lines += [f"- {text}" for text in data.incidents]

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from needlepoint.patients.gate import Clearance
+from needlepoint.patients.gate import Clearance, needling_clearance
 from needlepoint.patients.screening_rules import ScreeningResult
 from needlepoint.visits import accountability, cpt, safety
 from needlepoint.visits.adverse_events import adverse_event_types, severities
@@ -88,8 +88,22 @@ def severity_label(code: str) -> str:
     return next((s.label for s in severities() if s.code == code), code)
 
 
-def note_input(visit: Any, entries: Sequence[Any], events: Sequence[Any] | None = None) -> NoteInput:
-    """The plain values the note is written from."""
+def visit_reminders(
+    visit: Any, entries: Sequence[Any], warnings: Sequence[safety.SafetyWarning] | None = None
+) -> list[str]:
+    """The safety reminders for the visit's needling and its patient, as printed on the note (from
+    ``warnings`` when the caller has worked them out already)."""
+    if not entries:
+        return []
+    if warnings is None:
+        warnings = current_warnings(entries, needling_clearance(visit.patient))
+    return [w.message for w in safety.reminders(warnings)]
+
+
+def note_input(
+    visit: Any, entries: Sequence[Any], events: Sequence[Any] | None = None, reminders: Sequence[str] | None = None
+) -> NoteInput:
+    """The plain values the note is written from (the reminders worked out now unless given)."""
     from needlepoint.visits.models import NeedlingEntry
 
     if events is None:
@@ -98,7 +112,18 @@ def note_input(visit: Any, entries: Sequence[Any], events: Sequence[Any] | None 
     twitch = dict(NeedlingEntry._meta.get_field("twitch_response").choices)
     choice = cpt_choice(entries)
     stored = visit.acknowledgements or {}
-    acknowledged = [NoteAcknowledgement(a["message"], a["reason"], a.get("by_name", "")) for a in stored.values()]
+    acknowledged = [
+        NoteAcknowledgement(
+            a["message"],
+            str(a.get("reason") or a.get("note") or ""),
+            a.get("by_name", ""),
+            precautions=tuple(a.get("precautions") or ()),
+            note=str(a.get("note") or ""),
+        )
+        for a in stored.values()
+    ]
+    if reminders is None:
+        reminders = visit_reminders(visit, entries)
     incidents = [
         f"{e.needles_unaccounted} needle(s); search made: {e.search_made}; action taken: {e.action_taken}"
         for e in events
@@ -137,11 +162,17 @@ def note_input(visit: Any, entries: Sequence[Any], events: Sequence[Any] | None 
         plan=visit.plan,
         cpt=f"{choice.code} ({choice.description}; {choice.muscle_count} counted)" if choice else "none (no needling)",
         acknowledgements=acknowledged,
+        reminders=list(reminders),
         incidents=incidents,
         adverse_events=others,
     )
 
 
-def render_note(visit: Any, entries: Sequence[Any], events: Sequence[Any] | None = None) -> str:
-    """The SOAP note text of the visit as it stands."""
-    return soap_note(note_input(visit, entries, events))
+def render_note(
+    visit: Any,
+    entries: Sequence[Any],
+    events: Sequence[Any] | None = None,
+    warnings: Sequence[safety.SafetyWarning] | None = None,
+) -> str:
+    """The SOAP note text of the visit as it stands (``warnings``: the visit's current checks, if known)."""
+    return soap_note(note_input(visit, entries, events, visit_reminders(visit, entries, warnings)))

@@ -35,6 +35,7 @@ from needlepoint.visits.summary import (
 )
 
 ACK_PREFIX = "ack:"
+PRECAUTION_PREFIX = "ackp:"
 
 
 def _htmx(request: HttpRequest) -> bool:
@@ -52,8 +53,17 @@ def _add_errors(form: Any, exc: ValidationError) -> None:
             form.add_error(None, message)
 
 
-def _acknowledgements(request: HttpRequest) -> dict[str, str]:
-    return {k[len(ACK_PREFIX) :]: v for k, v in request.POST.items() if k.startswith(ACK_PREFIX) and v.strip()}
+def _acknowledgements(request: HttpRequest) -> dict[str, dict[str, Any]]:
+    """Each warning's acknowledgement from the form: the precautions chosen (``ackp:KEY``, a checkbox or the
+    one-click button) and the note or reason (``ack:KEY``)."""
+    keys = {k.split(":", 1)[1] for k in request.POST if k.startswith((ACK_PREFIX, PRECAUTION_PREFIX))}
+    return {
+        key: {
+            "precautions": request.POST.getlist(PRECAUTION_PREFIX + key),
+            "note": request.POST.get(ACK_PREFIX + key, ""),
+        }
+        for key in keys
+    }
 
 
 def _version(request: HttpRequest) -> int:
@@ -164,7 +174,7 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
         context |= {
             "clearance": clearance,
             "warnings": [{"warning": w, "key": warning_key(w), "ack": stored.get(warning_key(w))} for w in warnings],
-            "note_preview": render_note(visit, entries, events),
+            "note_preview": render_note(visit, entries, events, warnings),
             "previous": actions.previous_needled_visit(visit) if not entries else None,
             "suggestions": _open_suggestions(visit, entries),
             "entry_form": extra.pop("entry_form", None) or _blank_entry_form(visit, entries),
@@ -269,7 +279,7 @@ def _workspace_action(
     try:
         run(membership)
     except actions.WarningsNeedAcknowledgement as exc:
-        extra |= {"pending": [{"warning": w, "key": _key(w)} for w in exc.warnings], "pending_for": form_name}
+        extra |= {"pending": _pending(exc), "pending_for": form_name}
         if form is not None:
             extra[form_name] = form
     except ValidationError as exc:
@@ -287,6 +297,11 @@ def _workspace_action(
             return redirect("visit", visit_id=visit_id)
         extra["saved"] = success
     return _fragment(request, visit_id, fragment, **extra)
+
+
+def _pending(exc: actions.WarningsNeedAcknowledgement) -> list[dict[str, Any]]:
+    """The warnings to acknowledge, each with what was wrong with the acknowledgement given, if anything."""
+    return [{"warning": w, "key": _key(w), "problem": exc.problems.get(_key(w), "")} for w in exc.warnings]
 
 
 def _key(warning: Any) -> str:
@@ -399,9 +414,7 @@ def sign(request: HttpRequest, visit_id: int) -> HttpResponse:
     try:
         actions.sign_visit(membership, visit_id, _version(request), _acknowledgements(request))
     except actions.WarningsNeedAcknowledgement as exc:
-        return _fragment(
-            request, visit_id, pending=[{"warning": w, "key": _key(w)} for w in exc.warnings], pending_for="sign"
-        )
+        return _fragment(request, visit_id, pending=_pending(exc), pending_for="sign")
     except ValidationError as exc:
         return _fragment(request, visit_id, sign_errors=exc.messages)
     messages.success(request, "Visit signed. The note is locked; corrections are addenda.")

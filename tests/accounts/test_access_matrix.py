@@ -63,7 +63,8 @@ class Route:
     """One page or endpoint: how to call it with valid input, and which roles may."""
 
     method: str
-    url: str  # {p} patient, {s} screening, {c} consent, {e} episode, {a} appointment, {k} its clinician
+    url: str  # {p} patient, {s} screening, {c} consent, {e} episode, {v} a needled visit (another patient's),
+    # {a} an appointment, {k} its clinician
     allowed: tuple[str, ...]
     data: dict[str, Any] = field(default_factory=dict)
     ok: int = 200
@@ -110,6 +111,8 @@ PAGES = [
     Route("GET", "/patients/?q=Doe", EVERYONE, patient_scoped=False),
     Route("GET", "/patients/new/", EVERYONE, patient_scoped=False),
     Route("POST", "/patients/new/", EVERYONE, NEW_PATIENT, ok=302, patient_scoped=False),
+    Route("GET", "/patients/needling-age/", (ADMIN,), patient_scoped=False),
+    Route("POST", "/patients/needling-age/", (ADMIN,), {"minimum_needling_age": 12}, ok=302, patient_scoped=False),
     Route("GET", "/patients/{p}/", EVERYONE),
     Route("GET", "/patients/{p}/edit/", EVERYONE),
     Route("POST", "/patients/{p}/edit/", EVERYONE, EDITED | {"phone": "+1 555 0100", "version": 1}, ok=302),
@@ -131,6 +134,8 @@ PAGES = [
     Route("GET", "/audit.csv", (ADMIN,), patient_scoped=False),
     Route("GET", "/staff/", (ADMIN,), patient_scoped=False),
     Route("GET", "/account/tokens/", EVERYONE, patient_scoped=False),
+    # The after-care sheet has no clinical content (name, date, clinic, general advice): front desk prints it.
+    Route("GET", "/visits/{v}/after-care/", EVERYONE),
     Route("GET", "/schedule/", EVERYONE, patient_scoped=False),
     Route("GET", "/schedule/clinicians/{k}/", EVERYONE),
     Route("GET", "/schedule/book/?patient={p}", EVERYONE),
@@ -210,8 +215,26 @@ def records(clinician, patient) -> SimpleNamespace:  # type: ignore[no-untyped-d
         clinician, patient.pk, {"clinician": clinician.pk, "kind": "follow_up", "starts_at": tomorrow_10}
     )
     return SimpleNamespace(
-        patient=patient, screening=screening, consent=consent, episode=episode, appointment=appointment
+        patient=patient,
+        screening=screening,
+        consent=consent,
+        episode=episode,
+        visit=needled_visit(clinician),
+        appointment=appointment,
     )
+
+
+def needled_visit(clinician):  # type: ignore[no-untyped-def]
+    """A visit with one needling entry, of a second patient who is cleared for needling (Jane Doe is not)."""
+    from needlepoint.visits import actions as visit_actions
+    from tests.visits.visit_helpers import add, clear_with, open_neck_episode
+
+    other = actions.register_patient(
+        clinician, {"given_name": "Mia", "family_name": "Park", "date_of_birth": date(1985, 3, 4), "sex": "female"}
+    )
+    clear_with(clinician, other)
+    episode = open_neck_episode(clinician, other)
+    return add(clinician, visit_actions.start_visit(clinician, episode, {"started_at": timezone.now()}))
 
 
 def _ids(records: SimpleNamespace, **override: int) -> dict[str, int]:
@@ -220,6 +243,7 @@ def _ids(records: SimpleNamespace, **override: int) -> dict[str, int]:
         "s": records.screening.pk,
         "c": records.consent.pk,
         "e": records.episode.pk,
+        "v": records.visit.pk,
         "a": records.appointment.pk,
         "k": records.appointment.clinician_id,
     }
@@ -444,6 +468,7 @@ def test_the_matrix_lists_every_foundation_page() -> None:
         and p.callback.__module__ in (account_views.__name__, patient_views.__name__)
     }
     public_or_post_only = {"login/", "logout/", "switch-clinic/"}
+    other_apps = {"visits/<int:visit_id>/after-care/"}
     listed = {
         route.url.split("?")[0]
         .lstrip("/")
@@ -451,10 +476,11 @@ def test_the_matrix_lists_every_foundation_page() -> None:
         .replace("{s}", "<int:screening_id>")
         .replace("{c}", "<int:consent_id>")
         .replace("{e}", "<int:episode_id>")
+        .replace("{v}", "<int:visit_id>")
         for route in PAGES
         if not route.url.startswith(SCHEDULING_PAGES)
     }
-    assert foundation - public_or_post_only == listed
+    assert foundation - public_or_post_only == listed - other_apps
 
 
 def test_the_matrix_lists_every_foundation_endpoint() -> None:

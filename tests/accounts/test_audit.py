@@ -218,8 +218,8 @@ def test_a_clinic_admin_sees_the_clinics_trail(clinic_admin, patient, trail) -> 
 
     assert "fran" in page
     assert "patient search (1 found)" in page
-    assert "patients.Episode" in page
-    assert f'href="/patients/{patient.pk}/"' in page
+    assert "Episode: Neck pain (central / not sided), M54.2" in page
+    assert f'<a href="/patients/{patient.pk}/">Patient Jane Doe (MRN {patient.mrn})</a>' in page
 
 
 @pytest.mark.parametrize(
@@ -276,6 +276,9 @@ def test_the_csv_export_has_every_column_and_is_itself_recorded(clinic_admin, tr
         "summary",
         "via",
         "client_address",
+        "action_in_words",
+        "record_in_words",
+        "patient_in_words",
     ]
     rows = list(reader)
     assert {"read", "search", "create"} <= {r["action"] for r in rows}

@@ -184,11 +184,11 @@ def test_recovery_with_small_groups_reports_their_sizes():
 
 
 @pytest.mark.parametrize("claim", ["relief", "rom", "recovery"])
-def test_every_published_finding_names_its_clinical_md_source(claim):
+def test_every_published_finding_names_its_source(claim):
     evidence = published_evidence(claim)
     assert evidence.summary and evidence.sources
     for source in evidence.sources:
-        assert source.section.startswith("clinical.md §") and re.fullmatch(r"S\d+", source.key)
+        assert source.section and re.fullmatch(r"S\d+", source.key)
         assert re.search(r"(19|20)\d\d", source.citation)
 
 

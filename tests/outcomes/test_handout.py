@@ -13,3 +13,13 @@ def test_anyone_can_read_the_handout(db) -> None:  # type: ignore[no-untyped-def
         assert heading in text
     assert "Pneumothorax (a collapsed lung)" in text and "Get emergency help at once" in text
     assert "window.print()" in text and "@media print" in text
+
+
+def test_the_handout_names_delayed_pneumothorax_where_and_what_to_do(db) -> None:  # type: ignore[no-untyped-def]
+    text = Client().get("/about-dry-needling/").content.decode()
+
+    assert "delayed pneumothorax" in text and "up to two days later" in text
+    assert "base of the neck" in text and "upper back" in text
+    assert "chest pain" in text and "shortness of breath" in text and "emergency" in text
+    for risk in ("spinal cord", "A needle breaking", "Puncture of an organ"):
+        assert risk in text

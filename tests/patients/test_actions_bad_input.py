@@ -253,8 +253,7 @@ def test_contradicting_screening_answers_are_refused_on_the_page(clinician, pati
 
     assert_page_says(
         response,
-        "Side of the lymphoedema (lymphoedema_side) is given but Lymphoedema (lymphoedema) is answered no: "
-        "the answers contradict each other.",
+        "Lymphoedema is answered no, but “On which side?” is answered (left): the answers contradict each other.",
     )
     assert state() == before
 
@@ -269,9 +268,10 @@ def test_contradicting_screening_answers_are_refused_by_the_api(clinician, patie
     )
 
     assert response.status_code == 400
+    message = "Pregnancy is answered no, but “Which trimester?” is answered (2): the answers contradict each other."
     assert response.json() == {
-        "detail": "Trimester (pregnancy_trimester) is given but Pregnancy (pregnancy) is answered no: "
-        "the answers contradict each other."
+        "detail": f"pregnancy_trimester: {message}",
+        "errors": {"pregnancy_trimester": [message]},
     }
     assert state() == before
 

@@ -101,9 +101,12 @@ def test_the_demo_data_obeys_the_same_rules_as_real_data(db) -> None:  # type: i
     build_demo(patients=60, seed=3)
 
     for screening in Screening.objects.all():
-        assert evaluate_screening(screening.answers).status == screening.status
+        assert evaluate_screening(screening.answers, age_years=screening.age_years).status == screening.status
+        assert screening.age_years is not None and screening.bmi is not None
     for consent in Consent.objects.select_related("patient"):
-        assert consent.signed_name == consent.patient.full_name
+        # A child's consent is signed by the guardian, with the child's assent; an adult signs alone.
+        assert consent.signed_name == (consent.guardian_name or consent.patient.full_name)
+        assert consent.child_assent == consent.by_guardian == (consent.patient_age_years < 18)
     not_cleared = Screening.objects.filter(status="not_cleared").values("patient_id")
     assert not Consent.objects.filter(patient_id__in=not_cleared).exists()
     for episode in Episode.objects.filter(status="discharged"):
@@ -178,3 +181,23 @@ def test_the_command_builds_identical_fresh_databases_and_a_rerun_adds_nothing(t
     size, digest = file_fingerprint(one / "needlepoint.sqlite3")
     assert size == 12
     assert (size, digest) == file_fingerprint(two / "needlepoint.sqlite3")
+
+
+def test_the_demo_shows_a_thin_a_pregnant_and_a_child_patient(db) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.patients.gate import needling_clearance
+
+    build_demo(patients=6, seed=5)
+    screenings = {s.patient.mrn: s for s in Screening.objects.select_related("patient")}
+    thin, pregnant, child = (screenings[f"HS-{n:07d}"] for n in (2, 3, 4))
+
+    assert thin.result().finding("low_bmi").details == {"bmi": 17.4}
+    assert pregnant.patient.sex == "female"
+    assert pregnant.result().finding("pregnancy").details == {"pregnancy_trimester": 2}
+    assert child.age_years < 18 and child.result().finding("child") is not None
+    consent = Consent.objects.get(patient=child.patient)
+    assert consent.guardian_relationship == "parent" and consent.child_assent
+    assert consent.signed_name == consent.guardian_name != child.patient.full_name
+    assert needling_clearance(child.patient).allowed
+    # Everyone screened has a measured build; only the thin patient is below the WHO cut-off.
+    assert all(s.bmi is not None for s in screenings.values())
+    assert [s.patient.mrn for s in screenings.values() if s.result().finding("low_bmi")] == [thin.patient.mrn]

@@ -23,6 +23,7 @@ from needlepoint.patients.screening_rules import (
     ScreeningDataError,
     ScreeningItem,
     ScreeningResult,
+    derived_items,
     evaluate_screening,
     load_screening_items,
     screening_items,
@@ -59,10 +60,13 @@ def test_the_form_covers_the_clinical_md_b2_items() -> None:
     expected = {
         "needle_phobia", "unwilling", "no_consent_capacity", "medical_emergency", "lymphoedema",
         "bleeding_disorder", "anticoagulants", "immunocompromise", "vascular_disease", "diabetes",
-        "pregnancy", "child", "frail", "epilepsy", "psych_status", "metal_allergy", "local_infection",
+        "pregnancy", "frail", "epilepsy", "psych_status", "metal_allergy", "local_infection",
         "skin_lesion", "post_op_joint_capsule", "severe_allodynia", "altered_sensation", "implanted_device",
     }  # fmt: skip
     assert expected <= set(BY_CODE)
+    # A child is recognised from the date of birth, never asked.
+    assert "child" not in BY_CODE
+    assert "child" in {d.code for d in derived_items()}
 
 
 def test_the_b2_absolute_items_are_absolute_and_the_relative_ones_relative() -> None:
@@ -169,7 +173,7 @@ def test_first_trimester_adds_its_own_note() -> None:
 
 def test_a_trimester_may_arrive_as_a_number() -> None:
     result = evaluate_screening(all_no() | {"pregnancy": True, "pregnancy_trimester": 2})
-    assert result.finding("pregnancy").details == {"pregnancy_trimester": "2"}
+    assert result.finding("pregnancy").details == {"pregnancy_trimester": 2}
 
 
 def test_blank_details_for_a_no_answer_are_ignored() -> None:
@@ -194,12 +198,12 @@ def test_a_stored_result_with_an_unknown_status_is_refused() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"pregnancy": True}, "Trimester (pregnancy_trimester) is missing"),
-        ({"pregnancy_trimester": "2"}, "answered no: the answers contradict"),
-        ({"lymphoedema": True}, "Side of the lymphoedema (lymphoedema_side) is missing"),
-        ({"lymphoedema_side": "left"}, "answered no: the answers contradict"),
-        ({"anticoagulants": True}, "Which medicine (anticoagulant_medication) is missing"),
-        ({"anticoagulant_medication": "warfarin"}, "answered no: the answers contradict"),
+        ({"pregnancy": True}, "“Which trimester?” is missing (pregnancy_trimester)"),
+        ({"pregnancy_trimester": "2"}, "Pregnancy is answered no, but “Which trimester?” is answered (2)"),
+        ({"lymphoedema": True}, "“On which side?” is missing (lymphoedema_side)"),
+        ({"lymphoedema_side": "left"}, "the answers contradict each other"),
+        ({"anticoagulants": True}, "“Which medicine?” is missing (anticoagulant_medication)"),
+        ({"anticoagulant_medication": "warfarin"}, "the answers contradict each other"),
         ({"anticoagulants": True, "anticoagulant_medication": "   "}, "is missing"),
         ({"pregnancy": True, "pregnancy_trimester": "4"}, "must be one of 1, 2, 3, not '4'"),
         ({"pregnancy": True, "pregnancy_trimester": True}, "must be one of 1, 2, 3, not True"),
@@ -227,7 +231,7 @@ def test_a_detail_for_an_unanswered_item_is_refused() -> None:
     del answers["pregnancy"]
     problems = problems_of(answers)
     assert "No answer to Pregnancy (pregnancy)." in problems
-    assert any("is not answered" in p for p in problems)
+    assert any("is answered but the question itself is not" in p for p in problems)
 
 
 def test_every_problem_is_listed_at_once() -> None:

@@ -70,7 +70,12 @@ def test_refusals_are_json_400_with_the_action_message(api, visit) -> None:
     assert warned.status_code == 400 and "sciatic nerve" in warned.json()["detail"]
     ok = api.post(
         f"{url}/needling",
-        needling(1, "piriformis", "lateral", acknowledgements={"nerve_vessel:piriformis:right": "Angled away"}),
+        needling(
+            1,
+            "piriformis",
+            "lateral",
+            acknowledgements={"nerve_vessel:piriformis:right": "Angled away from the sciatic nerve"},
+        ),
         content_type="application/json",
     )
     assert ok.status_code == 201
@@ -120,7 +125,7 @@ def test_a_refused_copy_of_the_previous_needling_leaves_no_visit(api, clinician,
         add(
             clinician,
             visit,
-            {"nerve_vessel:piriformis:right": "Angled away"},
+            {"nerve_vessel:piriformis:right": "Angled away from the sciatic nerve"},
             muscle="piriformis",
             trigger_point="lateral",
         ),

@@ -169,7 +169,7 @@ def test_the_visit_page_keeps_a_bounded_query_count(clinician, episode, django_a
         visit,
         muscle="piriformis",
         trigger_point="lateral",
-        acknowledgements={"nerve_vessel:piriformis:right": "ok"},
+        acknowledgements={"nerve_vessel:piriformis:right": {"precautions": ["directed_away"]}},
     )
     reconcile(clinician, visit)
     client = client_for(clinician)

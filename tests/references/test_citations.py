@@ -1,0 +1,157 @@
+"""Citations a reader can follow: every cited key resolves, the filters link keys, the page has the anchors.
+
+The sweep test lists the files that still cite the old, absent "clinical.md" document instead of a reference:
+the files named in STILL_TO_SWEEP are being edited elsewhere and are swept when the branches merge.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.template import Context, Template
+from django.test import Client
+
+import needlepoint
+from needlepoint.citations import cite, cite_source
+from needlepoint.references import KEY_PATTERN, cited_keys, references
+
+PACKAGE = Path(needlepoint.__file__).parent
+DATA_FILES = sorted(p for p in PACKAGE.rglob("*.json") if p.name != "references.json")
+TEMPLATES = sorted((PACKAGE / "templates").rglob("*.html"))
+CODE = sorted(p for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts)
+
+# Fields whose value is a citation: every key in them counts ("S14, S20", "S64 Kamper SJ et al. ...").
+SOURCE_FIELDS = ("source", "sources", "safe_depth_source", "key")
+
+
+def _strings(node, field: str = ""):  # type: ignore[no-untyped-def]
+    """Every string of a JSON document with the name of the field it sits in."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            yield from _strings(value, name)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value, field)
+    elif isinstance(node, str):
+        yield field, node
+
+
+def _citations_of_data_file(path: Path) -> set[str]:
+    strings = list(_strings(json.loads(path.read_text(encoding="utf-8"))))
+    prose = [text for _, text in strings]
+    # A "key" field is a citation only when it holds a key alone (elsewhere "key" names other things).
+    sources = [
+        text for field, text in strings if field in SOURCE_FIELDS and (field != "key" or KEY_PATTERN.match(text))
+    ]
+    return cited_keys(prose, source_fields=sources)
+
+
+def test_every_key_cited_by_a_data_file_template_or_module_is_in_the_references_file() -> None:
+    known = set(references())
+    missing = {}
+    for path in DATA_FILES:
+        if absent := _citations_of_data_file(path) - known:
+            missing[str(path.relative_to(PACKAGE))] = sorted(absent)
+    for path in TEMPLATES + CODE:
+        if absent := cited_keys([path.read_text(encoding="utf-8")]) - known:
+            missing[str(path.relative_to(PACKAGE))] = sorted(absent)
+
+    assert missing == {}
+
+
+def test_the_resolution_check_would_catch_an_unknown_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "rules.json"
+    data.write_text(json.dumps({"rules": [{"message": "Deep [S14, S999].", "source": "S20, T99z"}]}))
+
+    assert _citations_of_data_file(data) - set(references()) == {"S999", "T99z"}
+
+
+def test_the_data_files_cite_most_of_the_references() -> None:
+    cited = set().union(*(_citations_of_data_file(p) for p in DATA_FILES))
+
+    assert len(cited) > 150
+    assert {"S14", "S130", "T1a", "EXT5"} <= cited
+
+
+def test_cite_links_bracketed_citations_and_leaves_spinal_levels_alone() -> None:
+    html = str(cite("Pleura along C7-T12 [S22]; pincer grasp [S14, S20]. Pain at the S1 level."))
+
+    assert '<a class="cite" href="/references/#S22"' in html
+    assert 'href="/references/#S14"' in html and 'href="/references/#S20"' in html
+    assert "C7-T12" in html and '#T12"' not in html and '#S1"' not in html
+
+
+def test_cite_links_a_bare_key_list_and_escapes_the_text() -> None:
+    assert str(cite("S1, S2")).count('class="cite"') == 2
+    assert "&lt;b&gt;" in str(cite("<b>bold</b> [S1]"))
+
+
+def test_cite_source_links_every_key_of_a_source_field_or_list() -> None:
+    html = str(cite_source("S64 Kamper SJ et al. 2009; S39 Young"))
+    listed = str(cite_source(["T1a", "S23"]))
+
+    assert 'href="/references/#S64"' in html and 'href="/references/#S39"' in html
+    assert 'href="/references/#T1a"' in listed and 'href="/references/#S23"' in listed
+
+
+def test_a_key_the_file_lacks_stays_plain_text() -> None:
+    assert str(cite("[S999]")) == "[S999]"
+
+
+def test_the_link_names_the_work_in_its_title() -> None:
+    assert "Brady S, McEvoy J" in str(cite("[S1]"))
+
+
+def test_the_filters_are_available_in_every_template_without_a_load_tag() -> None:
+    html = Template("{{ text|cite }} / {{ source|cite_source }}").render(Context({"text": "[S14]", "source": "S20"}))
+
+    assert 'href="/references/#S14"' in html and 'href="/references/#S20"' in html
+
+
+def test_the_references_page_is_public_and_has_an_anchor_per_key(db) -> None:  # type: ignore[no-untyped-def]
+    page = Client().get("/references/")
+    text = page.content.decode()
+
+    assert page.status_code == 200
+    for key in references():
+        assert f'id="{key}"' in text, key
+    assert "10.1093/ptj/pzaf078" in text and "secondary page" in text and "Not known:" in text
+
+
+# Files other engineers are editing now: they still say "clinical.md" and are swept at merge time.
+STILL_TO_SWEEP = {
+    "atlas/data/muscles.json",
+    "patients/data/screening_items.json",
+    "visits/data/cpt_codes.json",
+    "visits/data/safety_rules.json",
+    "outcomes/instruments/groc.json",
+    "outcomes/instruments/hit6.json",
+    "outcomes/instruments/lefs.json",
+    "outcomes/instruments/midas.json",
+    "outcomes/instruments/ndi.json",
+    "outcomes/instruments/nprs.json",
+    "outcomes/instruments/odi.json",
+    "outcomes/instruments/ppt.json",
+    "outcomes/instruments/prtee.json",
+    "outcomes/instruments/psfs.json",
+    "outcomes/instruments/quickdash.json",
+    "outcomes/instruments/rmdq.json",
+}
+
+
+def test_no_data_file_cites_the_absent_clinical_md_beyond_the_ones_still_to_sweep() -> None:
+    saying = {str(p.relative_to(PACKAGE)) for p in DATA_FILES if "clinical.md" in p.read_text(encoding="utf-8")}
+
+    # A new file citing clinical.md fails here; a swept file must leave the list so the list only shrinks.
+    assert saying == STILL_TO_SWEEP, (
+        f"newly citing: {sorted(saying - STILL_TO_SWEEP)}; swept: {sorted(STILL_TO_SWEEP - saying)}"
+    )
+
+
+def test_an_atlas_page_links_its_hazard_sources_to_the_references(clinician) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import client_for
+
+    page = client_for(clinician).get("/atlas/muscles/rhomboids/").content.decode()
+
+    assert '<a class="cite" href="/references/#S21"' in page
