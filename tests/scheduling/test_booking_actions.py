@@ -225,6 +225,13 @@ def test_a_visit_starts_from_its_appointment_and_signing_it_completes_the_appoin
     signed_visit(clinician, visit)
     assert Appointment.objects.get().status == "completed"
 
+    with pytest.raises(ValidationError) as refused:
+        actions.change_status(clinician, today_appointment.pk, "booked")
+    assert refused.value.message_dict["status"] == [
+        "A completed appointment cannot become booked: it is closed. Book a new appointment instead."
+    ]
+    assert Appointment.objects.get().status == "completed"
+
 
 def test_only_the_booked_clinician_starts_the_visit(clinician, colleague, today_appointment):
     open_neck_episode(clinician, today_appointment.patient)
