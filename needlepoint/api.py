@@ -126,6 +126,7 @@ def _register_routers() -> None:
         ("needlepoint.visits.needle_stick_api", "/needle-sticks"),
         ("needlepoint.outcomes.api", "/outcomes"),
         ("needlepoint.insights.api", "/insights"),
+        ("needlepoint.scheduling.api", "/scheduling"),
     ):
         module = _optional_module(module_name)
         if module is not None:

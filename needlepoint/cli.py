@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "needlepoint.atlas.commands",
     "needlepoint.insights.commands",
     "needlepoint.outcomes.commands",
+    "needlepoint.scheduling.commands",
 )
 
 

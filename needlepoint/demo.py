@@ -40,6 +40,7 @@ DEMO_STEPS = (
     "needlepoint.atlas.demo",
     "needlepoint.visits.demo",
     "needlepoint.outcomes.demo",
+    "needlepoint.scheduling.demo",
 )
 
 

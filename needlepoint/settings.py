@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "needlepoint.visits",
     "needlepoint.outcomes",
     "needlepoint.insights",
+    "needlepoint.scheduling",
 ]
 
 MIDDLEWARE = [
@@ -125,6 +126,19 @@ SCREENING_VALID_DAYS = env_int("SCREENING_VALID_DAYS", 90, minimum=1)
 
 # A patient's self-report link (questionnaires on a phone, no login) expires after this many days.
 SELF_REPORT_LINK_DAYS = env_int("SELF_REPORT_LINK_DAYS", 7, minimum=1)
+
+# Appointment reminders go through Django's mail framework: printed to the console unless an SMTP host is set.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Needlepoint <reminders@localhost>")
 
 LANGUAGE_CODE = "en-us"
 # The clinic's clock: every time a page, note or report shows, and every "today", is on it. Times are stored in UTC.

@@ -73,7 +73,7 @@ urlpatterns = [
 ]
 
 # Apps that serve pages of their own add them here once they have a urls module.
-for app in ("visits", "atlas", "outcomes", "insights"):
+for app in ("visits", "atlas", "outcomes", "insights", "scheduling"):
     if importlib.util.find_spec(f"needlepoint.{app}.urls") is not None:
         urlpatterns.append(path("", include(f"needlepoint.{app}.urls")))
 

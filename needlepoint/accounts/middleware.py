@@ -12,8 +12,8 @@ from needlepoint.accounts import audit
 
 # Paths anyone may open: the sign-in page, static files, the site icon, patients' own link pages, the public
 # handout and its references. /session/ answers signed-out pages too: the sign-in dialog asks it for a form
-# token and whom it signed in.
-# The API and FHIR endpoints authenticate each request themselves (token or session).
+# token and whom it signed in. The API and FHIR endpoints authenticate each request themselves (token or
+# session), and a clinician's calendar feed by the unguessable token in its address.
 PUBLIC_PREFIXES = (
     "/login/",
     "/session/",
@@ -25,6 +25,7 @@ PUBLIC_PREFIXES = (
     "/fhir/",
     "/healthz",
     "/favicon.ico",
+    "/calendar-feed/",
 )
 
 

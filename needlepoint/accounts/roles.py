@@ -29,6 +29,8 @@ class Capability(StrEnum):
     VIEW_CLINIC_REPORTS = "view_clinic_reports"  # clinic-wide analytics, no single record opened
     MANAGE_USERS = "manage_users"
     CONFIGURE_CLINIC = "configure_clinic"  # clinic-wide settings such as which questionnaires each condition uses
+    VIEW_SCHEDULE = "view_schedule"  # the appointment calendars: times, patients' names, types, statuses
+    BOOK_APPOINTMENTS = "book_appointments"  # book, cancel, mark arrived or no-show; set reminder preferences
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -41,6 +43,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.RECORD_CONSENT,
             Capability.VIEW_CONSENT_STATUS,
             Capability.VIEW_CLINIC_REPORTS,
+            Capability.VIEW_SCHEDULE,
+            Capability.BOOK_APPOINTMENTS,
         }
     ),
     # Front desk registers patients and takes consent signatures, but never reads clinical content.
@@ -50,6 +54,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EDIT_DEMOGRAPHICS,
             Capability.RECORD_CONSENT,
             Capability.VIEW_CONSENT_STATUS,
+            Capability.VIEW_SCHEDULE,
+            Capability.BOOK_APPOINTMENTS,
         }
     ),
     # The clinic owner or lead clinician: reads records and reports, runs the audit, manages staff,
@@ -64,6 +70,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.VIEW_CLINIC_REPORTS,
             Capability.MANAGE_USERS,
             Capability.CONFIGURE_CLINIC,
+            Capability.VIEW_SCHEDULE,
+            Capability.BOOK_APPOINTMENTS,
         }
     ),
 }

@@ -87,7 +87,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
     if membership is None or not membership.can(Capability.VIEW_CLINICAL):
         return redirect("patients")
-    return render(request, "visits/dashboard.html", dashboard_for(membership))
+    context = dashboard_for(membership)
+    # "Today" comes from the appointment book; visits started without an appointment are listed after it.
+    from needlepoint.scheduling.calendar import today_for
+
+    context |= today_for(membership, context["today"])
+    return render(request, "visits/dashboard.html", context)
 
 
 # --- starting a visit --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,6 +23,8 @@ from needlepoint.accounts.models import AuditEntry
 from needlepoint.patients import actions
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, Episode, Patient, Screening
+from needlepoint.scheduling import actions as scheduling_actions
+from needlepoint.scheduling.models import Appointment, ContactPreference
 from tests.conftest import all_no, client_for
 
 CLINICIAN, FRONT_DESK, ADMIN = "clinician", "front_desk", "clinic_admin"
@@ -47,6 +49,12 @@ def patient_data_snapshot() -> dict[str, list[tuple[Any, ...]]]:
         "episodes": list(
             Episode.objects.order_by("pk").values_list("pk", "patient_id", "condition", "side", "status", "version")
         ),
+        "appointments": list(
+            Appointment.objects.order_by("pk").values_list("pk", "patient_id", "starts_at", "status", "visit_id")
+        ),
+        "contact_preferences": list(
+            ContactPreference.objects.order_by("pk").values_list("patient_id", "email_reminders")
+        ),
     }
 
 
@@ -56,7 +64,7 @@ class Route:
 
     method: str
     url: str  # {p} patient, {s} screening, {c} consent, {e} episode, {v} visit, {n} a needled visit (another
-    # patient's), {i} needle-stick incident
+    # patient's), {i} needle-stick incident, {a} an appointment, {k} its clinician
     allowed: tuple[str, ...]
     data: dict[str, Any] = field(default_factory=dict)
     ok: int = 200
@@ -80,6 +88,24 @@ NEEDLE_STICK = {
     "follow_up_due": TODAY,
 }
 NEEDLE_STICK_API = NEEDLE_STICK | {"occurred_at": "2024-01-02T09:00:00+00:00"}
+TOMORROW = (timezone.localdate() + timedelta(days=1)).isoformat()
+BOOKING = {
+    "patient": "{p}",
+    "clinician": "{k}",
+    "kind": "follow_up",
+    "day": TOMORROW,
+    "start": "10:30",
+    "minutes": "30",
+    "repeat": "1",
+    "every_weeks": "1",
+}
+API_BOOKING = {
+    "patient_id": "{p}",
+    "clinician_id": "{k}",
+    "kind": "follow_up",
+    "starts_at": f"{TOMORROW}T10:30:00",
+    "minutes": 30,
+}
 NEW_STAFF = {
     "username": "newpt",
     "password": "a-long-unusual-passphrase-7",
@@ -124,7 +150,21 @@ PAGES = [
     Route("POST", "/needle-sticks/new/", (CLINICIAN,), NEEDLE_STICK, ok=302, patient_scoped=False),
     Route("GET", "/needle-sticks/{i}/", (CLINICIAN, ADMIN)),
     Route("POST", "/needle-sticks/{i}/", (CLINICIAN,), {"follow_up_due": TODAY, "version": 1}, ok=302),
+    Route("GET", "/schedule/", EVERYONE, patient_scoped=False),
+    Route("GET", "/schedule/clinicians/{k}/", EVERYONE),
+    Route("GET", "/schedule/book/?patient={p}", EVERYONE),
+    Route("POST", "/schedule/book/", EVERYONE, BOOKING, ok=302),
+    Route("GET", "/schedule/patients/{p}/reminders/", EVERYONE),
+    Route("POST", "/schedule/patients/{p}/reminders/", EVERYONE, {"email_reminders": "no"}, ok=302),
+    Route("GET", "/schedule/calendar-feed/", EVERYONE, patient_scoped=False),
+    Route("POST", "/schedule/calendar-feed/", (CLINICIAN,), patient_scoped=False),
+    Route("GET", "/appointments/{a}/", EVERYONE),
+    Route("POST", "/appointments/{a}/status/", EVERYONE, {"status": "arrived"}, ok=302),
+    Route("POST", "/appointments/{a}/start-visit/", (CLINICIAN,), ok=302),
+    Route("POST", "/appointments/{a}/reminder/", EVERYONE, ok=302),
 ]
+
+SCHEDULING_PAGES = ("/schedule/", "/appointments/")
 
 API = "/api/v1"
 ENDPOINTS = [
@@ -156,6 +196,14 @@ ENDPOINTS = [
     Route("GET", f"{API}/needle-sticks/{{i}}", (CLINICIAN, ADMIN)),
     Route("POST", f"{API}/needle-sticks/{{i}}/steps", (CLINICIAN,), {"version": 1, "follow_up_due": TODAY}),
     Route("POST", f"{API}/needle-sticks/{{i}}/close", (CLINICIAN,), {"version": 1, "note": "Tests negative."}),
+    Route("GET", f"{API}/scheduling/appointments", EVERYONE, patient_scoped=False),
+    Route("POST", f"{API}/scheduling/appointments", EVERYONE, API_BOOKING, ok=201),
+    Route("GET", f"{API}/scheduling/appointments/{{a}}", EVERYONE),
+    Route("POST", f"{API}/scheduling/appointments/{{a}}/status", EVERYONE, {"status": "arrived"}),
+    Route("POST", f"{API}/scheduling/appointments/{{a}}/start-visit", (CLINICIAN,)),
+    Route("POST", f"{API}/scheduling/appointments/{{a}}/reminder", EVERYONE, ok=201),
+    Route("GET", f"{API}/scheduling/patients/{{p}}/contact-preference", EVERYONE),
+    Route("PUT", f"{API}/scheduling/patients/{{p}}/contact-preference", EVERYONE, {"email_reminders": False}),
 ]
 
 
@@ -169,7 +217,8 @@ def _cases(routes: list[Route]) -> list[Any]:
 
 @pytest.fixture
 def records(clinician, patient) -> SimpleNamespace:  # type: ignore[no-untyped-def]
-    """Jane Doe with a screening whose precautions await acknowledgement, a consent and an open episode."""
+    """Jane Doe with a screening whose precautions await acknowledgement, a consent, an open episode, and a
+    follow-up booked with the clinician tomorrow at 10:00 (she has an e-mail address for reminders)."""
     screening = actions.record_screening(clinician, patient, all_no() | {"diabetes": "yes"})
     consent = actions.record_consent(
         clinician, patient, patient.full_name, current_consent_text(patient.clinic).version
@@ -179,12 +228,18 @@ def records(clinician, patient) -> SimpleNamespace:  # type: ignore[no-untyped-d
         patient,
         {"condition": "neck_pain", "icd10_code": "M54.2", "side": "central", "onset_date": date(2024, 1, 5)},
     )
+    Patient.objects.filter(pk=patient.pk).update(email="jane@example.org")
+    tomorrow_10 = timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=1), time(10)))
+    appointment = scheduling_actions.book_appointment(
+        clinician, patient.pk, {"clinician": clinician.pk, "kind": "follow_up", "starts_at": tomorrow_10}
+    )
     return SimpleNamespace(
         patient=patient,
         screening=screening,
         consent=consent,
         episode=episode,
         needled_visit=needled_visit(clinician),
+        appointment=appointment,
         **_visit_and_needle_stick(clinician, episode),
     )
 
@@ -225,16 +280,36 @@ def _visit_and_needle_stick(clinician, episode) -> dict[str, Any]:  # type: igno
     return {"visit": visit, "incident": incident}
 
 
+def _ids(records: SimpleNamespace, **override: int) -> dict[str, int]:
+    ids = {
+        "p": records.patient.pk,
+        "s": records.screening.pk,
+        "c": records.consent.pk,
+        "e": records.episode.pk,
+        "v": records.visit.pk,
+        "n": records.needled_visit.pk,
+        "i": records.incident.pk,
+        "a": records.appointment.pk,
+        "k": records.appointment.clinician_id,
+    }
+    return ids | override
+
+
 def _url(route: Route, records: SimpleNamespace, **override: int) -> str:
-    ids = {"p": records.patient.pk, "s": records.screening.pk, "c": records.consent.pk, "e": records.episode.pk}
-    ids |= {"v": records.visit.pk, "n": records.needled_visit.pk, "i": records.incident.pk}
-    return route.url.format(**(ids | override))
+    return route.url.format(**_ids(records, **override))
 
 
-def call_page(client: Client, route: Route, url: str):  # type: ignore[no-untyped-def]
+def _payload(route: Route, ids: dict[str, int] | None) -> dict[str, Any]:
+    """The route's data with record ids filled in where it names them ("{p}")."""
+    if ids is None:
+        return route.data
+    return {k: v.format(**ids) if isinstance(v, str) and "{" in v else v for k, v in route.data.items()}
+
+
+def call_page(client: Client, route: Route, url: str, ids: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
     if route.method == "GET":
         return client.get(url)
-    return client.post(url, route.data)
+    return client.post(url, _payload(route, ids))
 
 
 def api_client(membership) -> Client:  # type: ignore[no-untyped-def]
@@ -243,10 +318,10 @@ def api_client(membership) -> Client:  # type: ignore[no-untyped-def]
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
 
-def call_api(client: Client, route: Route, url: str):  # type: ignore[no-untyped-def]
+def call_api(client: Client, route: Route, url: str, ids: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
     if route.method == "GET":
         return client.get(url)
-    return client.generic(route.method, url, json.dumps(route.data), content_type="application/json")
+    return client.generic(route.method, url, json.dumps(_payload(route, ids)), content_type="application/json")
 
 
 def _denials(membership) -> int:  # type: ignore[no-untyped-def]
@@ -259,7 +334,7 @@ def test_each_role_may_open_exactly_its_pages(route: Route, role: str, request, 
     client = client_for(membership)
     before, denials = patient_data_snapshot(), _denials(membership)
 
-    response = call_page(client, route, _url(route, records))
+    response = call_page(client, route, _url(route, records), _ids(records))
 
     if role in route.allowed:
         assert response.status_code == route.ok, response.content[:500]
@@ -275,7 +350,7 @@ def test_each_role_may_call_exactly_its_endpoints(route: Route, role: str, reque
     client = api_client(membership)
     before, denials = patient_data_snapshot(), _denials(membership)
 
-    response = call_api(client, route, _url(route, records))
+    response = call_api(client, route, _url(route, records), _ids(records))
 
     if role in route.allowed:
         assert response.status_code == route.ok, response.content[:500]
@@ -290,7 +365,7 @@ def test_each_role_may_call_exactly_its_endpoints(route: Route, role: str, reque
 def test_an_outsider_gets_not_found_for_another_clinics_patient_page(route: Route, outsider, records) -> None:  # type: ignore[no-untyped-def]
     before = patient_data_snapshot()
 
-    response = call_page(client_for(outsider), route, _url(route, records))
+    response = call_page(client_for(outsider), route, _url(route, records), _ids(records))
 
     assert response.status_code == 404
     assert b"Not found" in response.content
@@ -302,7 +377,7 @@ def test_an_outsider_gets_not_found_for_another_clinics_patient_page(route: Rout
 def test_an_outsider_gets_not_found_for_another_clinics_patient_endpoint(route: Route, outsider, records) -> None:  # type: ignore[no-untyped-def]
     before = patient_data_snapshot()
 
-    response = call_api(api_client(outsider), route, _url(route, records))
+    response = call_api(api_client(outsider), route, _url(route, records), _ids(records))
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
@@ -458,6 +533,7 @@ def test_the_matrix_lists_every_foundation_page() -> None:
         .replace("{n}", "<int:visit_id>")
         .replace("{i}", "<int:incident_id>")
         for route in PAGES
+        if not route.url.startswith(SCHEDULING_PAGES)
     }
     assert foundation - public_or_post_only == listed - other_apps
 
@@ -489,6 +565,7 @@ def test_the_matrix_lists_every_foundation_endpoint() -> None:
             .replace("{i}", "{incident_id}"),
         )
         for route in ENDPOINTS
+        if not route.url.startswith(f"{API}/scheduling")
     }
     # Revoking acts only on the caller's own token, whatever the role; tests/accounts/test_api_tokens.py covers it.
     own_token_only = {("POST", "/tokens/{token_id}/revoke")}
@@ -520,3 +597,49 @@ def test_switching_to_a_clinic_one_does_not_belong_to_changes_nothing(clinician,
 
     assert client.get(f"/patients/{records.patient.pk}/").status_code == 404
     assert client.get("/api/v1/me").json()["clinic"] == "Other Clinic"
+
+
+def test_the_matrix_lists_every_scheduling_page() -> None:
+    from django.urls import get_resolver
+
+    from needlepoint.scheduling import views as scheduling_views
+
+    declared = {
+        str(p.pattern)
+        for p in get_resolver().url_patterns
+        if hasattr(p, "url_patterns")
+        for p in p.url_patterns
+        if getattr(p, "callback", None) is not None and p.callback.__module__ == scheduling_views.__name__
+    }
+    # The calendar feed is opened by its unguessable token, not a role; test_reminders_and_feeds.py covers it.
+    token_only = {"calendar-feed/<str:token>.ics"}
+    listed = {
+        route.url.split("?")[0]
+        .lstrip("/")
+        .replace("{p}", "<int:patient_id>")
+        .replace("{a}", "<int:appointment_id>")
+        .replace("{k}", "<int:clinician_id>")
+        for route in PAGES
+        if route.url.startswith(SCHEDULING_PAGES)
+    }
+    assert declared - token_only == listed
+
+
+def test_the_matrix_lists_every_scheduling_endpoint() -> None:
+    from needlepoint.scheduling.api import router
+
+    declared = {
+        (method, "/scheduling" + path)
+        for path, view in router.path_operations.items()
+        for operation in view.operations
+        for method in operation.methods
+    }
+    listed = {
+        (
+            route.method,
+            route.url.removeprefix(API).split("?")[0].replace("{p}", "{patient_id}").replace("{a}", "{appointment_id}"),
+        )
+        for route in ENDPOINTS
+        if route.url.startswith(f"{API}/scheduling")
+    }
+    assert declared == listed

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class SchedulingConfig(AppConfig):
+    """Appointments: clinician calendars, booking, statuses, reminders and calendar feeds."""
+
+    name = "needlepoint.scheduling"
+    label = "scheduling"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from needlepoint.scheduling import panels  # noqa: F401  registers the patient page's appointments panel
+        from needlepoint.scheduling.actions import complete_when_visit_signed
+
+        # A visit's appointment is completed in the same transaction that signs the visit. A receiver
+        # rather than a call inside visits.actions.sign_visit keeps the visit code unaware of appointments.
+        post_save.connect(complete_when_visit_signed, sender="visits.Visit", dispatch_uid="appointment_on_visit_sign")

@@ -1,0 +1,301 @@
+"""Appointment pages: the clinic's day, a clinician's day or week, booking, one appointment, reminder
+preferences and the clinician's calendar feed. Thin: parse, call one action or read, render.
+
+Every page here shows times, patients' names, appointment types and statuses only, so front desk uses
+them all; starting a visit is the one clinical step, and the action refuses it to other roles.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from needlepoint.accounts import audit
+from needlepoint.accounts.access import get_patient, get_record, patients_for, require
+from needlepoint.accounts.roles import Capability
+from needlepoint.patients.search import search_patients
+from needlepoint.scheduling import actions, calendar, rules
+from needlepoint.scheduling.config import book_settings
+from needlepoint.scheduling.forms import BookingForm, StatusForm
+from needlepoint.scheduling.models import Appointment, CalendarFeed, ReminderSent
+
+
+def _day(request: HttpRequest) -> date:
+    try:
+        return date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        return timezone.localdate()
+
+
+def _messages_of(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [m for errors in exc.error_dict.values() for e in errors for m in e.messages]
+    return list(exc.messages)
+
+
+def clinic_day(request: HttpRequest) -> HttpResponse:
+    """The clinic's day: each clinician's appointments side by side."""
+    membership = require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
+    day = _day(request)
+    people = calendar.clinicians(membership.clinic_id)
+    rows = list(calendar.appointments(membership, *calendar.day_bounds(day)))
+    calendar.record_calendar_read(f"clinic day {day}", len(rows))
+    return render(
+        request,
+        "scheduling/clinic_day.html",
+        {
+            "day": day,
+            "columns": calendar.by_clinician(rows, people),
+            "previous": day - timedelta(days=1),
+            "next": day + timedelta(days=1),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+def clinician_calendar(request: HttpRequest, clinician_id: int) -> HttpResponse:
+    """One clinician's day, or with ``?view=week`` their week (Monday to Sunday)."""
+    membership = require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
+    people = calendar.clinicians(membership.clinic_id)
+    clinician = next((m for m in people if m.pk == clinician_id), None)
+    if clinician is None:
+        raise Http404("Not found")
+    day = _day(request)
+    week = request.GET.get("view") == "week"
+    days = rules.week_of(day) if week else [day]
+    rows = list(calendar.appointments(membership, *calendar.day_bounds(days[0], len(days))).filter(clinician=clinician))
+    calendar.record_calendar_read(f"{'week' if week else 'day'} {days[0]} of clinician {clinician.pk}", len(rows))
+    step = timedelta(days=7 if week else 1)
+    free = []
+    if not week and membership.can(Capability.BOOK_APPOINTMENTS):
+        hours = book_settings(membership.clinic.slug)
+        holding = [rules.Slot(a.starts_at, a.ends_at) for a in rows if a.status in rules.HOLDS_TIME]
+        opens = timezone.make_aware(datetime.combine(day, hours.day_starts))
+        closes = timezone.make_aware(datetime.combine(day, hours.day_ends))
+        shortest = min(m for t in hours.types for m in t.lengths)
+        free = rules.free_starts(opens, closes, holding, minutes=shortest, not_before=timezone.now())
+    return render(
+        request,
+        "scheduling/clinician.html",
+        {
+            "clinician": clinician,
+            "people": people,
+            "week": week,
+            "day": day,
+            "days": calendar.by_day(rows, days),
+            "free": free,
+            "previous": day - step,
+            "next": day + step,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+def book(request: HttpRequest) -> HttpResponse:
+    """Book an appointment (or a weekly series): find the patient, then choose clinician, type and time."""
+    membership = require(request.membership, Capability.BOOK_APPOINTMENTS)  # type: ignore[attr-defined]
+    offered = book_settings(membership.clinic.slug)
+    source = request.POST if request.method == "POST" else request.GET
+    patient = None
+    if source.get("patient"):
+        patient = get_patient(membership, source["patient"])
+    query = request.GET.get("q", "").strip()
+    found = search_patients(patients_for(membership), query, limit=20) if query and patient is None else []
+    if query and patient is None:
+        summary = f"patient search for booking ({len(found)} found)"
+        audit.record("search", summary=summary, object_type="patients.Patient")
+    initial = {
+        "clinician": request.GET.get("clinician") or (membership.pk if membership.role == "clinician" else None),
+        "kind": offered.types[-1].code if offered.types else None,
+        "day": _day(request),
+        "start": request.GET.get("time", ""),
+        "patient": patient.pk if patient else None,
+    }
+    form = BookingForm(request.POST or None, initial=initial, clinic_id=membership.clinic_id, offered=offered)
+    if request.method == "POST" and patient is not None and form.is_valid():
+        try:
+            booked = actions.book_series(
+                membership,
+                patient.pk,
+                form.booking(),
+                count=form.cleaned_data["repeat"],
+                every_weeks=form.cleaned_data.get("every_weeks") or 1,
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.error_dict.items():
+                    target = {"starts_at": "start", "repeat": "repeat"}.get(field, field)
+                    for error in errors:
+                        form.add_error(target if target in form.fields else None, error)
+            else:
+                for message in exc.messages:
+                    form.add_error(None, message)
+        else:
+            first = booked[0]
+            local = timezone.localtime(first.starts_at)
+            messages.success(
+                request,
+                f"Booked {patient.full_name}: {first.kind_label.lower()} with "
+                f"{first.clinician.user.get_full_name()} on {actions.when(first.starts_at)}"
+                + (f", and {len(booked) - 1} more weekly" if len(booked) > 1 else "")
+                + ".",
+            )
+            return redirect(f"/schedule/clinicians/{first.clinician_id}/?day={local.date().isoformat()}")
+    return render(
+        request,
+        "scheduling/book.html",
+        {"form": form, "patient": patient, "query": query, "found": found, "types": offered.types},
+    )
+
+
+def _load(request: HttpRequest, appointment_id: int) -> Appointment:
+    return get_record(
+        request.membership,  # type: ignore[attr-defined]
+        Appointment.objects.select_related("patient", "clinic", "clinician__user", "booked_by__user", "series"),
+        appointment_id,
+        Capability.VIEW_SCHEDULE,
+    )
+
+
+def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """One appointment: its status, the changes it allows, starting its visit, a reminder."""
+    membership = require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
+    appointment = _load(request, appointment_id)
+    episodes = []
+    if membership.can(Capability.EDIT_CLINICAL) and appointment.is_open and appointment.clinician_id == membership.pk:
+        episodes = actions.open_episodes(appointment)
+    manual = [rules.Status.ARRIVED, rules.Status.BOOKED, rules.Status.NO_SHOW, rules.Status.CANCELLED]
+    allowed = [s for s in manual if rules.transition_problem(appointment.status, s) is None]
+    if appointment.starts_at > timezone.now():
+        allowed = [s for s in allowed if s != rules.Status.NO_SHOW]  # not a no-show before it starts
+    return render(
+        request,
+        "scheduling/appointment.html",
+        {
+            "appointment": appointment,
+            "allowed": [(s.value, rules.STATUS_LABELS[s]) for s in allowed],
+            "episodes": episodes,
+            "can_start": bool(episodes) or appointment.visit_id is not None,
+            "needs_episode": not episodes
+            and appointment.is_open
+            and appointment.clinician_id == membership.pk
+            and membership.can(Capability.EDIT_CLINICAL),
+            "reminded": ReminderSent.objects.filter(appointment=appointment).first(),
+            "wants_reminders": actions.wants_reminders(appointment.patient),
+        },
+    )
+
+
+@require_POST
+def appointment_status(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """Change an appointment's status; a refused change leaves it as it was, with the reason why."""
+    membership = request.membership  # type: ignore[attr-defined]
+    form = StatusForm(request.POST)
+    form.is_valid()
+    try:
+        appointment = actions.change_status(
+            membership,
+            appointment_id,
+            form.cleaned_data.get("status", ""),
+            reason=form.cleaned_data.get("reason", ""),
+            expected_version=form.cleaned_data.get("version"),
+        )
+    except ValidationError as exc:
+        for message in _messages_of(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, f"{appointment.patient.full_name}: {appointment.status_label.lower()}.")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = f"/appointments/{appointment_id}/"
+    return redirect(back)
+
+
+@require_POST
+def appointment_start_visit(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """Start the visit of this appointment and open it."""
+    membership = request.membership  # type: ignore[attr-defined]
+    try:
+        visit = actions.start_visit_from_appointment(membership, appointment_id, request.POST.get("episode"))
+    except ValidationError as exc:
+        for message in _messages_of(exc):
+            messages.error(request, message)
+        return redirect(f"/appointments/{appointment_id}/")
+    return redirect("visit", visit_id=visit.pk)
+
+
+@require_POST
+def appointment_remind(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """E-mail this appointment's reminder now."""
+    try:
+        sent = actions.send_reminder(request.membership, appointment_id)  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        for message in _messages_of(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Reminder e-mailed to {sent.sent_to}.")
+    return redirect(f"/appointments/{appointment_id}/")
+
+
+def contact_preference(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Whether the patient wants appointment reminders by e-mail."""
+    membership = require(request.membership, Capability.BOOK_APPOINTMENTS)  # type: ignore[attr-defined]
+    patient = get_patient(membership, patient_id)
+    if request.method == "POST":
+        wanted = request.POST.get("email_reminders") == "yes"
+        actions.set_contact_preference(membership, patient.pk, wanted)
+        messages.success(
+            request, f"{patient.full_name} {'receives' if wanted else 'will not receive'} e-mail reminders."
+        )
+        return redirect(f"/schedule/patients/{patient.pk}/reminders/")
+    upcoming = list(
+        Appointment.objects.filter(clinic_id=membership.clinic_id, patient=patient, starts_at__gte=timezone.now())
+        .select_related("clinic", "clinician__user")
+        .order_by("starts_at")[:20]
+    )
+    return render(
+        request,
+        "scheduling/contact.html",
+        {"patient": patient, "wants": actions.wants_reminders(patient), "upcoming": upcoming},
+    )
+
+
+def feeds(request: HttpRequest) -> HttpResponse:
+    """The clinician's private calendar address: make a new one (the old one stops) or revoke it."""
+    membership = require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
+    new_url = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("revoke"):
+                actions.revoke_calendar_feed(membership, request.POST["revoke"])
+                messages.success(request, "The calendar address no longer works.")
+            else:
+                _, raw = actions.create_calendar_feed(membership)
+                new_url = request.build_absolute_uri(f"/calendar-feed/{raw}.ics")
+        except ValidationError as exc:
+            for message in _messages_of(exc):
+                messages.error(request, message)
+    mine = list(CalendarFeed.objects.filter(clinician=membership).order_by("-created_at")[:10])
+    return render(request, "scheduling/feeds.html", {"feeds": mine, "new_url": new_url})
+
+
+def feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The iCalendar feed behind a private address (no sign-in: the unguessable token is the key)."""
+    found = calendar.feed_for_token(token)
+    if found is None:
+        raise Http404("Not found")
+    CalendarFeed.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+    actor = audit.Actor(found.clinician.user_id, found.clinic_id, "feed", None, found.clinician.user.username)
+    with audit.acting_as(actor):
+        text = calendar.feed_text(found)
+        audit.record("read", found, summary="calendar feed fetched", clinic_id=found.clinic_id)
+    response = HttpResponse(text, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    return response

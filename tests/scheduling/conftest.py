@@ -1,0 +1,34 @@
+"""Fixtures of the appointment tests: a time tomorrow inside opening hours, and bookings made through the
+real actions."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from needlepoint.scheduling import actions
+
+
+def at(days: int, hour: int, minute: int = 0) -> datetime:
+    """An aware time ``days`` from today at ``hour:minute`` in the clinic's time zone."""
+    day = timezone.localdate() + timedelta(days=days)
+    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
+
+
+def booking(clinician: Any, starts_at: datetime, kind: str = "follow_up", minutes: int | None = 30) -> dict[str, Any]:
+    """The data of a booking with ``clinician``."""
+    return {"clinician": clinician.pk, "kind": kind, "starts_at": starts_at, "minutes": minutes}
+
+
+@pytest.fixture
+def tomorrow_10() -> datetime:
+    return at(1, 10)
+
+
+@pytest.fixture
+def booked(front_desk, clinician, patient, tomorrow_10):  # type: ignore[no-untyped-def]
+    """A 30-minute follow-up with the clinician tomorrow at 10:00, booked by front desk."""
+    return actions.book_appointment(front_desk, patient.pk, booking(clinician, tomorrow_10))
