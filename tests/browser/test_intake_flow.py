@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from needlepoint.accounts.models import AuditEntry
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
@@ -18,16 +20,19 @@ def test_a_clinician_registers_screens_consents_and_opens_an_episode(page, clini
     page.select_option("#id_sex", "female")
     page.fill("#id_phone", "+1 555 201 3344")
     page.click("button:has-text('Save')")
-    page.wait_for_url("**/patients/*/")
+    page.wait_for_url(re.compile(r"/patients/\d+/$"))
     assert "Rosa Marquez registered with MRN TC-0000001." in page.inner_text("main")
     assert page.inner_text("[data-testid=clearance]") == "Not cleared for needling"
     assert "No safety screening is on record." in page.inner_text("main")
 
     page.click("a.button:has-text('Screen')")
-    for row in page.locator(".choice-row").all():
-        row.locator("input[type=radio][value=no]").check()
+    page.fill("#id_height_cm", "165")
+    page.fill("#id_weight_kg", "62")
+    for none_apply in page.locator(".none-apply input[type=checkbox]").all():
+        none_apply.check()
+    assert page.locator("[data-item] input[type=radio][value=no]:checked").count() == page.locator("[data-item]").count()
     page.click("button:has-text('Record screening')")
-    page.wait_for_url("**/screening/*/")
+    page.wait_for_url(re.compile(r"/screening/\d+/$"))
     assert "Screening recorded: Cleared." in page.inner_text("main")
 
     page.click("a:has-text('Rosa Marquez')")
@@ -41,7 +46,7 @@ def test_a_clinician_registers_screens_consents_and_opens_an_episode(page, clini
     page.mouse.move(pad["x"] + 120, pad["y"] + 60, steps=5)
     page.mouse.up()
     page.click("button:has-text('Record consent')")
-    page.wait_for_url("**/patients/*/")
+    page.wait_for_url(re.compile(r"/patients/\d+/$"))
     assert "Consent recorded." in page.inner_text("main")
     assert page.locator("svg[aria-label='Drawn signature'] path").count() == 1
     assert page.inner_text("[data-testid=clearance]") == "Cleared for needling"
@@ -53,7 +58,7 @@ def test_a_clinician_registers_screens_consents_and_opens_an_episode(page, clini
     page.fill("#id_onset_date", "2025-01-10")
     page.fill("#id_goals", "Turn head fully when driving.")
     page.click("button:has-text('Save')")
-    page.wait_for_url("**/episodes/*/")
+    page.wait_for_url(re.compile(r"/episodes/\d+/$"))
     assert "Episode opened: Neck pain." in page.inner_text("main")
     assert "Turn head fully when driving." in page.inner_text("main")
 
