@@ -109,7 +109,10 @@ def visit_start(request: HttpRequest, episode_id: int) -> HttpResponse:
         try:
             visit = actions.start_visit(membership, episode, data)
         except ValidationError as exc:
-            form = forms.StartVisitForm(request.POST if not quick else None)
+            if quick:
+                # The one-click start has no form to show its refusal on: say it where the click was made.
+                messages.error(request, " ".join(exc.messages))
+                return redirect("episode", patient_id=episode.patient_id, episode_id=episode.pk)
             _add_errors(form, exc)
         else:
             # Only on the clinician's explicit choice (the checkbox, or the episode's "from the previous

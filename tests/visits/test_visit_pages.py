@@ -207,3 +207,17 @@ def test_the_dashboard_keeps_a_bounded_query_count(clinician, episode, django_as
     client = client_for(clinician)
     with django_assert_max_num_queries(16):
         assert client.get("/").status_code == 200
+
+
+def test_a_discharged_episode_offers_late_documentation_and_a_refused_start_says_why(clinician, episode) -> None:
+    from needlepoint.patients.actions import discharge_episode
+
+    discharge_episode(clinician, episode, timezone.localdate() - timedelta(days=1), "goals_met")
+    client = client_for(clinician)
+    page = client.get(f"/patients/{episode.patient_id}/episodes/{episode.pk}/").content.decode()
+    assert 'data-testid="episode-closed"' in page and "Start a visit now" not in page
+
+    # A one-click start posted from an older page: refused with the reason, shown where the click was made.
+    response = client.post(f"/episodes/{episode.pk}/visits/new/", follow=True)
+    assert "open a new episode for a later visit" in response.content.decode()
+    assert not Visit.objects.filter(episode=episode).exists()
