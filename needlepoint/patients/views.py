@@ -264,7 +264,7 @@ def episode_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "patients/simple_form.html",
-        {"form": form, "patient": patient, "title": "Open an episode of care"},
+        {"form": form, "patient": patient, "title": "Open an episode of care", "script": "js/episode_form.js"},
     )
 
 

@@ -54,6 +54,10 @@ def test_a_clinician_registers_screens_consents_and_opens_an_episode(page, clini
 
     page.click("text=Open an episode")
     page.select_option("#id_condition", "neck_pain")
+    # Only the chosen condition's codes are offered.
+    assert page.locator("#id_icd10_code optgroup:not([disabled])").evaluate_all("gs => gs.map(g => g.label)") == [
+        "Neck pain"
+    ]
     page.select_option("#id_icd10_code", "M54.2")
     page.select_option("#id_side", "central")
     page.fill("#id_onset_date", "2025-01-10")
