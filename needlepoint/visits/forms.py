@@ -120,8 +120,9 @@ class NeedlingEntryForm(forms.Form):
     diameter_mm = forms.CharField(label="Gauge", widget=forms.Select)
     length_mm = forms.CharField(label="Length", widget=forms.Select)
     technique = forms.CharField(widget=forms.Select(choices=Technique.choices), initial=Technique.PISTONING)
+    # "None" until the clinician records a twitch: a default of "single" put twitches on notes that saw none.
     twitch_response = forms.CharField(
-        label="Local twitch", widget=forms.Select(choices=TwitchResponse.choices), initial=TwitchResponse.SINGLE
+        label="Local twitch", widget=forms.Select(choices=TwitchResponse.choices), initial=TwitchResponse.NONE
     )
     minutes_left_in = forms.IntegerField(label="Minutes left in", required=False)
     patient_response = forms.CharField(label="Patient's response", max_length=300, required=False)

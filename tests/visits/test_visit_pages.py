@@ -221,3 +221,8 @@ def test_a_discharged_episode_offers_late_documentation_and_a_refused_start_says
     response = client.post(f"/episodes/{episode.pk}/visits/new/", follow=True)
     assert "open a new episode for a later visit" in response.content.decode()
     assert not Visit.objects.filter(episode=episode).exists()
+
+
+def test_the_entry_form_records_no_twitch_unless_the_clinician_says_so(clinician, visit) -> None:
+    page = client_for(clinician).get(f"/visits/{visit.pk}/").content.decode()
+    assert '<option value="none" selected>None</option>' in page
