@@ -777,7 +777,8 @@ def _pregnancy(
         return []
     found = warn("pregnancy_region", region="; ".join(r.label for r in regions), trimester=_trimester_words(trimester))
     # The message names the regions, so their sources go with it.
-    source = "; ".join([found.source, *(r.source for r in regions)])
+    parts = [part for text in (found.source, *(r.source for r in regions)) for part in text.split("; ")]
+    source = "; ".join(dict.fromkeys(parts))  # each citation once, in order
     unverified = found.unverified or any(r.unverified for r in regions)
     return [replace(found, source=source, unverified=unverified)]
 

@@ -385,6 +385,8 @@ def test_pregnancy_warns_for_each_region_in_each_trimester(
     found = only("pregnancy_region", [needle(muscle, "right", 13)], flags(pregnant=True, pregnancy_trimester=trimester))
     assert f"pregnant ({words})" in found.message and region in found.message
     assert found.severity == WARNING and "[S12]" in found.source
+    parts = found.source.split("; ")
+    assert len(parts) == len(set(parts))  # each citation once
 
 
 def test_pregnancy_does_not_warn_away_from_the_regions() -> None:
