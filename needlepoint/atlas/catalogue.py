@@ -35,6 +35,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from needlepoint.references import references as project_references
+
 DATA_DIR = Path(__file__).parent / "data"
 REGIONS_FILE = DATA_DIR / "regions.json"
 MUSCLES_FILE = DATA_DIR / "muscles.json"
@@ -455,14 +457,11 @@ class _Context:
 
 
 def _parse_sources(raw: Any, where: str) -> dict[str, Source]:
-    if not isinstance(raw, dict) or not raw:
-        raise AtlasDataError(f"{where}: 'sources' (key -> citation) is missing")
-    out = {}
-    for key, citation in raw.items():
-        if not isinstance(citation, str) or not citation.strip():
-            raise AtlasDataError(f"{where}: source {key!r} has no citation")
-        out[key] = Source(key, citation)
-    return out
+    # The citations live in the project's one references file; a muscles file keeps no list of its own, so a key
+    # cited here is valid exactly when that file has it (checked per entry in _resolve_sources).
+    if raw:
+        raise AtlasDataError(f"{where}: 'sources' belong in the project's references file, not in the atlas")
+    return {key: Source(key, ref.citation) for key, ref in project_references().items()}
 
 
 def _parse_tags(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
