@@ -1,7 +1,7 @@
 """Dry-needling safety screening: the items, and the rule that turns answers into a status.
 
 Pure Python, no Django. The items (questions, absolute or relative class, what each finding means for
-needling, sources) live in ``data/screening_items.json`` (clinical.md §B); this module only reads them,
+needling, sources) live in ``data/screening_items.json`` (each citing the project's references); this module only reads them,
 checks the answers against them and decides the status:
 
 - ``not_cleared``: at least one absolute contraindication that applies to the whole patient;
@@ -438,7 +438,7 @@ def _item_problems(item: ScreeningItem) -> list[str]:
     if item.scope not in (PATIENT_SCOPE, SITE_SCOPE):
         problems.append(f"scope must be '{PATIENT_SCOPE}' or '{SITE_SCOPE}'.")
     if not _SOURCE_KEY.search(item.source):
-        problems.append("source must cite a clinical.md key such as [S7].")
+        problems.append("source must cite a key of the project's references such as [S7].")
     if not isinstance(item.unverified, bool):
         problems.append("unverified must be true or false.")
     elif item.unverified and not (isinstance(item.note, str) and item.note.strip()):

@@ -1,7 +1,6 @@
 """Citations a reader can follow: every cited key resolves, the filters link keys, the page has the anchors.
 
-The sweep test lists the files that still cite the old, absent "clinical.md" document instead of a reference:
-the files named in STILL_TO_SWEEP are being edited elsewhere and are swept when the branches merge.
+No file cites the old, absent "clinical.md" document any more: every citation is a key of the references file.
 """
 
 from __future__ import annotations
@@ -119,34 +118,14 @@ def test_the_references_page_is_public_and_has_an_anchor_per_key(db) -> None:  #
     assert "10.1093/ptj/pzaf078" in text and "secondary page" in text and "Not known:" in text
 
 
-# Files other engineers are editing now: they still say "clinical.md" and are swept at merge time.
-STILL_TO_SWEEP = {
-    "atlas/data/muscles.json",
-    "patients/data/screening_items.json",
-    "visits/data/cpt_codes.json",
-    "visits/data/safety_rules.json",
-    "outcomes/instruments/groc.json",
-    "outcomes/instruments/hit6.json",
-    "outcomes/instruments/lefs.json",
-    "outcomes/instruments/midas.json",
-    "outcomes/instruments/ndi.json",
-    "outcomes/instruments/nprs.json",
-    "outcomes/instruments/odi.json",
-    "outcomes/instruments/ppt.json",
-    "outcomes/instruments/prtee.json",
-    "outcomes/instruments/psfs.json",
-    "outcomes/instruments/quickdash.json",
-    "outcomes/instruments/rmdq.json",
-}
+def test_no_data_file_template_or_module_cites_the_absent_clinical_md() -> None:
+    saying = {
+        str(p.relative_to(PACKAGE))
+        for p in [*DATA_FILES, PACKAGE / "references.json", *TEMPLATES, *CODE]
+        if "clinical.md" in p.read_text(encoding="utf-8")
+    }
 
-
-def test_no_data_file_cites_the_absent_clinical_md_beyond_the_ones_still_to_sweep() -> None:
-    saying = {str(p.relative_to(PACKAGE)) for p in DATA_FILES if "clinical.md" in p.read_text(encoding="utf-8")}
-
-    # A new file citing clinical.md fails here; a swept file must leave the list so the list only shrinks.
-    assert saying == STILL_TO_SWEEP, (
-        f"newly citing: {sorted(saying - STILL_TO_SWEEP)}; swept: {sorted(STILL_TO_SWEEP - saying)}"
-    )
+    assert saying == set()
 
 
 def test_an_atlas_page_links_its_hazard_sources_to_the_references(clinician) -> None:  # type: ignore[no-untyped-def]
