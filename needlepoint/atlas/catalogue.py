@@ -7,9 +7,10 @@ returns frozen dataclasses. Nothing clinical is written here.
   ``between-shoulder-blades``), a plain name, a view (front or back), a side (left, right or midline), an SVG path
   in a 400 x 800 view box per view, and the CHOIR body-map regions it lies in. The file also holds the body outline
   of each view, the 74 CHOIR keys and the CHOIR attribution, which must be shown wherever the shapes are shown.
-- ``muscles.json``: the muscles of the project's cross-checked muscle table with their trigger points, referral zones (primary and
-  spill-over), the episode conditions they contribute to, their needling hazard and their sources. A muscle is
-  described for ONE side: a zone names a region without its side suffix (``temple``), listed under the view on
+- ``muscles.json``: the muscles of the project's cross-checked muscle table with their trigger points, referral
+  zones (primary and spill-over), the episode conditions they contribute to, their needling hazard and their
+  sources (keys of the project's references). A muscle is described for ONE side: a zone names a region
+  without its side suffix (``temple``), listed under the view on
   which the region is drawn; ``contra:`` names the opposite side; a midline region is named by its full code.
   Each entry names the anatomical muscle it belongs to (``anatomical_muscle``: the trapezius parts are one
   trapezius, the two sternocleidomastoid heads one sternocleidomastoid); an entry that stands for a group of

@@ -42,10 +42,14 @@ CPT_DISPLAY = {
 
 # Local CodeSystems, by what they code: (path under LOCAL_BASE, why local).
 LOCAL_SYSTEMS: dict[str, tuple[str, str]] = {
-    "procedure": ("CodeSystem/procedure", "No SNOMED CT concept for dry needling was found when the project's references were compiled."),
+    "procedure": (
+        "CodeSystem/procedure",
+        "No SNOMED CT concept for dry needling was found when the project's references were compiled.",
+    ),
     "instrument": (
         "CodeSystem/instrument",
-        "Questionnaire totals: no LOINC codes found for NDI, ODI, HIT-6, PRTEE and the others when the project's references were compiled.",
+        "Questionnaire totals: no LOINC codes found for NDI, ODI, HIT-6, PRTEE and the others when the project's "
+        "references were compiled.",
     ),
     "muscle": ("CodeSystem/muscle", "Muscles of the Needlepoint trigger-point atlas, by atlas id."),
     "laterality": (

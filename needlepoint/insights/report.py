@@ -690,7 +690,8 @@ LIMITS = (
     "Improvement after treatment can also come from natural recovery, regression to the mean or expectation.",
     "Missing follow-up is handled as stated beside each figure; the choice can move the figures either way.",
     "Groups smaller than the chosen minimum are withheld, not shown as zero.",
-    "Published rates and effects come from other clinics and trials (data/published_evidence.json, citing the project's references) and are shown for context.",
+    "Published rates and effects come from other clinics and trials (data/published_evidence.json, citing the "
+    "project's references) and are shown for context.",
 )
 
 

@@ -1,8 +1,8 @@
 """Dry-needling safety screening: the items, and the rule that turns answers into a status.
 
 Pure Python, no Django. The items (questions, absolute or relative class, what each finding means for
-needling, sources) live in ``data/screening_items.json`` (each citing the project's references); this module only reads them,
-checks the answers against them and decides the status:
+needling, sources) live in ``data/screening_items.json`` (each citing the project's references); this module
+only reads them, checks the answers against them and decides the status:
 
 - ``not_cleared``: at least one absolute contraindication that applies to the whole patient;
 - ``cleared_with_precautions``: only relative contraindications, or absolute ones limited to a site

@@ -175,12 +175,16 @@ def _table_problems(table: CptTable) -> list[str]:
         and _SOURCE_KEY.search(table.anatomy_source)
         and isinstance(table.anatomy_unverified, bool)
     ):
-        problems.append("counting.anatomy needs a rule, a source citing the project's reference keys and an unverified flag.")
+        problems.append(
+            "counting.anatomy needs a rule, a source citing the project's reference keys and an unverified flag."
+        )
     for band in table.bands:
         problems.extend(_band_problems(band))
     for note in table.notes:
         if not (note.text.strip() and _SOURCE_KEY.search(note.source) and isinstance(note.unverified, bool)):
-            problems.append(f"note {note.text[:30]!r}: needs text, a source in the project's references and an unverified flag.")
+            problems.append(
+                f"note {note.text[:30]!r}: needs text, a source in the project's references and an unverified flag."
+            )
     problems.extend(_coverage_problems(table.bands))
     return problems
 
