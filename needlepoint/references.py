@@ -73,6 +73,21 @@ class Reference:
         year = str(self.year) if self.year and str(self.year) not in head else ""
         return ". ".join(b for b in (self.authors, head, publisher, year) if b)
 
+    @property
+    def citation(self) -> str:
+        """The full reference in one line, in journal style: authors. Title. Publisher year;details. DOI. Address."""
+        where = " ".join(b for b in (self.publisher, str(self.year) if self.year else "") if b)
+        if self.details:
+            where = f"{where};{self.details}" if self.year else ". ".join(b for b in (where, self.details) if b)
+        parts = [b for b in (self.authors, self.title or self.description, where) if b]
+        if self.doi:
+            parts.append(f"doi:{self.doi}")
+        if self.url and self.url != self.doi_url:
+            parts.append(self.url)
+        if self.secondary:
+            parts.append(f"(secondary page, reporting: {self.reports})")
+        return ". ".join(parts)
+
 
 def _check_entry(key: str, raw: dict[str, Any]) -> Reference:
     def fail(rule: str) -> ReferenceError:

@@ -23,7 +23,7 @@ class Clinic(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # The needling gate refuses patients younger than this. No dry-needling guideline found gives a
     # minimum age (children are a relative contraindication, age-related inability to consent an absolute
-    # one: clinical.md §B.1 [S8, S9]), so 12 is a conservative default, unverified; each clinic sets its own.
+    # one [S8, S9]), so 12 is a conservative default, unverified; each clinic sets its own.
     minimum_needling_age = models.PositiveSmallIntegerField(
         default=12,
         validators=[MinValueValidator(0), MaxValueValidator(18)],

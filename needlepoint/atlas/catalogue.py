@@ -7,9 +7,10 @@ returns frozen dataclasses. Nothing clinical is written here.
   ``between-shoulder-blades``), a plain name, a view (front or back), a side (left, right or midline), an SVG path
   in a 400 x 800 view box per view, and the CHOIR body-map regions it lies in. The file also holds the body outline
   of each view, the 74 CHOIR keys and the CHOIR attribution, which must be shown wherever the shapes are shown.
-- ``muscles.json``: the muscles of clinical.md section A.1 with their trigger points, referral zones (primary and
-  spill-over), the episode conditions they contribute to, their needling hazard and their sources. A muscle is
-  described for ONE side: a zone names a region without its side suffix (``temple``), listed under the view on
+- ``muscles.json``: the muscles of the project's cross-checked muscle table with their trigger points, referral
+  zones (primary and spill-over), the episode conditions they contribute to, their needling hazard and their
+  sources (keys of the project's references). A muscle is described for ONE side: a zone names a region
+  without its side suffix (``temple``), listed under the view on
   which the region is drawn; ``contra:`` names the opposite side; a midline region is named by its full code.
   Each entry names the anatomical muscle it belongs to (``anatomical_muscle``: the trapezius parts are one
   trapezius, the two sternocleidomastoid heads one sternocleidomastoid); an entry that stands for a group of
@@ -34,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from needlepoint.references import references as project_references
 
 DATA_DIR = Path(__file__).parent / "data"
 REGIONS_FILE = DATA_DIR / "regions.json"
@@ -117,7 +120,7 @@ class BodyMap:
 
 @dataclass(frozen=True)
 class Source:
-    """A reference behind an atlas entry: the clinical.md key and a short citation."""
+    """A reference behind an atlas entry: its key in the project's references and the full citation."""
 
     key: str
     citation: str
@@ -202,7 +205,7 @@ class Muscle:
     presentations: tuple[str, ...]
     hazard: Hazard
     sources: tuple[Source, ...]
-    # True for a muscle taken from a source that clinical.md does not list (not cross-checked).
+    # True for a muscle taken from a source outside the cross-checked muscle table (not cross-checked).
     unverified: bool = False
     # The anatomical muscle the entry belongs to ("trapezius" for its upper, middle and lower parts); for a group
     # entry, the group's name, and ``members`` lists the anatomical muscles in it.
@@ -455,19 +458,16 @@ class _Context:
 
 
 def _parse_sources(raw: Any, where: str) -> dict[str, Source]:
-    if not isinstance(raw, dict) or not raw:
-        raise AtlasDataError(f"{where}: 'sources' (key -> citation) is missing")
-    out = {}
-    for key, citation in raw.items():
-        if not isinstance(citation, str) or not citation.strip():
-            raise AtlasDataError(f"{where}: source {key!r} has no citation")
-        out[key] = Source(key, citation)
-    return out
+    # The citations live in the project's one references file; a muscles file keeps no list of its own, so a key
+    # cited here is valid exactly when that file has it (checked per entry in _resolve_sources).
+    if raw:
+        raise AtlasDataError(f"{where}: 'sources' belong in the project's references file, not in the atlas")
+    return {key: Source(key, ref.citation) for key, ref in project_references().items()}
 
 
 def _parse_tags(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
     if not isinstance(raw, dict):
-        raise AtlasDataError(f"{where}: 'tags' (clinical.md tag -> condition codes) is missing")
+        raise AtlasDataError(f"{where}: 'tags' (muscle-table tag -> condition codes) is missing")
     out = {}
     for tag, spec in raw.items():
         codes = spec.get("conditions") if isinstance(spec, dict) else None
@@ -657,7 +657,7 @@ def _parse_conditions(entry: Mapping[str, Any], ctx: _Context, where: str) -> tu
         raise AtlasDataError(f"{where}: 'tags' must be a list")
     for tag in tags:
         if tag not in ctx.tags:
-            raise AtlasDataError(f"{where}: unknown clinical.md tag {tag!r}")
+            raise AtlasDataError(f"{where}: unknown muscle-table tag {tag!r}")
         missing = [c for c in ctx.tags[tag] if c not in conditions]
         if missing:
             raise AtlasDataError(f"{where}: tag {tag!r} implies conditions {missing} that are not listed")

@@ -73,7 +73,8 @@ _TIE = 1e-12
 class MuscleMatch:
     """One ranked muscle: how well its pattern explains the drawing, why, and what needling it risks.
 
-    ``unverified`` is true for a muscle whose entry comes from a source outside clinical.md.
+    ``unverified`` is true for a muscle whose entry comes from a source outside the project's cross-checked
+    muscle table.
     """
 
     muscle_id: str

@@ -1,13 +1,13 @@
 """Code systems and identifier systems used in Needlepoint's FHIR R4 resources. Pure module, no Django.
 
-External systems are used only where clinical.md or an official FHIR R4 example shows the code:
-LOINC 72514-3 for the 0-10 pain rating (clinical.md §F.3), CPT 20560/20561 (§F.1), ICD-10-CM (§F.2),
+External systems are used only where the project's references or an official FHIR R4 example show the code:
+LOINC 72514-3 for the 0-10 pain rating [S114], CPT 20560/20561 [S97, S98], ICD-10-CM [S220],
 LOINC 59284-0 as the Consent category (the official R4 Consent examples), and the FHIR/HL7 code systems
 that R4 binds the elements to (condition-clinical, consentscope, adverse-event-severity, ...).
 
-Everything clinical.md marks unverified or does not name gets a local CodeSystem under ``LOCAL_BASE``:
-- dry needling itself: no SNOMED CT concept found (clinical.md §F.3), so CPT plus a local code;
-- questionnaire totals (NDI, ODI, HIT-6, PRTEE, ...): no LOINC codes found (§F.3);
+Everything the project's references mark unverified or do not name gets a local CodeSystem under ``LOCAL_BASE``:
+- dry needling itself: no SNOMED CT concept found when the project's references were compiled, so CPT plus a local code;
+- questionnaire totals (NDI, ODI, HIT-6, PRTEE, ...): no LOINC codes found when the project's references were compiled;
 - muscles (the atlas ids), laterality, ROM movements and methods, adverse-event types, treated conditions.
 The CapabilityStatement lists these local systems so a receiver knows they are not standard terminology.
 """
@@ -42,10 +42,14 @@ CPT_DISPLAY = {
 
 # Local CodeSystems, by what they code: (path under LOCAL_BASE, why local).
 LOCAL_SYSTEMS: dict[str, tuple[str, str]] = {
-    "procedure": ("CodeSystem/procedure", "No SNOMED CT concept for dry needling was found (clinical.md §F.3)."),
+    "procedure": (
+        "CodeSystem/procedure",
+        "No SNOMED CT concept for dry needling was found when the project's references were compiled.",
+    ),
     "instrument": (
         "CodeSystem/instrument",
-        "Questionnaire totals: no LOINC codes found for NDI, ODI, HIT-6, PRTEE and the others (clinical.md §F.3).",
+        "Questionnaire totals: no LOINC codes found for NDI, ODI, HIT-6, PRTEE and the others when the project's "
+        "references were compiled.",
     ),
     "muscle": ("CodeSystem/muscle", "Muscles of the Needlepoint trigger-point atlas, by atlas id."),
     "laterality": (
@@ -55,7 +59,7 @@ LOCAL_SYSTEMS: dict[str, tuple[str, str]] = {
     "rom-movement": ("CodeSystem/rom-movement", "Joint movements of the range-of-motion norms (joint.movement)."),
     "rom-method": ("CodeSystem/rom-method", "Goniometer, inclinometer, CROM device."),
     "joint": ("CodeSystem/joint", "Joints of the range-of-motion norms."),
-    "adverse-event-type": ("CodeSystem/adverse-event-type", "Adverse events after dry needling (clinical.md §C.2)."),
+    "adverse-event-type": ("CodeSystem/adverse-event-type", "Adverse events after dry needling [S1–S4]."),
     "condition": ("CodeSystem/condition", "The treated conditions an episode of care is opened for."),
 }
 EXTENSIONS: dict[str, tuple[str, str]] = {

@@ -642,7 +642,7 @@ def capability_statement(base_url: str, software_version: str, when: datetime) -
         "fhirVersion": FHIR_VERSION,
         "format": ["application/fhir+json", "json"],
         "description": (
-            "Local terminology (codes clinical.md could not verify, or that only Needlepoint defines): "
+            "Local terminology (codes the project's references could not verify, or that only Needlepoint defines): "
             f"{local}. Local extensions: {extensions}."
         ),
         "rest": [

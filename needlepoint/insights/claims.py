@@ -3,7 +3,7 @@
 Clinics tell patients three things about dry needling: pain relief, often within the first treatment or two;
 better range of motion; faster healing. For each claim and condition this module says whether the clinic's
 data support it, do not support it, or are too few to say, with n and confidence intervals, the method, its
-limits, and the published evidence beside it (clinical.md §E, in data/published_evidence.json).
+limits, and the published evidence beside it (data/published_evidence.json, citing the project's references).
 
 The rules are deliberately conservative: a claim is "supported" only when the whole confidence interval
 clears a stated bar. Even then the wording says what the data can show (what happened to this clinic's
@@ -38,7 +38,7 @@ NO_COMPARISON_LIMIT = (
 
 @dataclass(frozen=True)
 class Source:
-    """A published source: its clinical.md section and key, and the citation."""
+    """A published source: its section, its key in the project's references, and the citation."""
 
     section: str
     key: str
@@ -138,7 +138,7 @@ def verdict_rom(
     """Verdict on "better range of motion" for needled episodes of one condition.
 
     Inputs are the share of episodes whose gain exceeded the motion's minimal detectable change (MDC, the
-    measurement error of clinical.md §D.3), the mean degrees gained, optionally the mean gain in percent
+    measurement error [S73–S79]), the mean degrees gained, optionally the mean gain in percent
     of normal range, and the sentence saying how missing measurements were handled. Rule:
 
     - not enough data: fewer than ``minimum_n`` episodes, or the interval for the share beyond the MDC
@@ -166,7 +166,7 @@ def verdict_rom(
     limits = (
         missing_follow_up,
         NO_COMPARISON_LIMIT,
-        "Gains smaller than the MDC cannot be told apart from measurement error (clinical.md §D.3).",
+        "Gains smaller than the MDC cannot be told apart from measurement error [S73–S79].",
         "Range of motion was measured by the treating clinicians, who knew the patient had been needled.",
     )
     return Verdict(

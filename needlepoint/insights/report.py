@@ -679,7 +679,7 @@ METHOD = (
     "Relief within the first treatment or two: pain (0-10) recorded before visit 1 against the pain at the end of "
     "visit 1 and of visit 2; a fall of at least the MCID (2 points) counts, reached at visit 1 or 2.",
     "Range of motion: an episode's first and last measurement of a movement by one method; beyond the MDC means a gain "
-    "of at least the method's minimal detectable change (clinical.md §D.3).",
+    "of at least the method's minimal detectable change [S73–S79].",
     "A needled episode has at least one visit with needles inserted; the others, treated with exercise and manual "
     "therapy only, form the comparison group.",
 )
@@ -690,7 +690,8 @@ LIMITS = (
     "Improvement after treatment can also come from natural recovery, regression to the mean or expectation.",
     "Missing follow-up is handled as stated beside each figure; the choice can move the figures either way.",
     "Groups smaller than the chosen minimum are withheld, not shown as zero.",
-    "Published rates and effects come from other clinics and trials (clinical.md §C.2, §E) and are shown for context.",
+    "Published rates and effects come from other clinics and trials (data/published_evidence.json, citing the "
+    "project's references) and are shown for context.",
 )
 
 

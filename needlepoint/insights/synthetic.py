@@ -5,7 +5,7 @@ Each clinic gets clinicians, patients and episodes of care over the conditions c
 discharge (or an episode still open at the end date). A share of episodes is treated without needling (exercise
 and manual therapy only), as the comparison cohort.
 
-Where the numbers come from (clinical.md; each constant below names its source key):
+Where the numbers come from (each constant below names its key in the project's references):
 
 - the benefit of needling over other active physiotherapy is the published mean difference of §E, by condition
   (about half a point of pain for neck pain, none for headache); the natural course with other care is an
@@ -48,7 +48,7 @@ Progress = Callable[[str, int, int], None]
 
 BATCH_EPISODES = 2_000
 HISTORY_DAYS = 3 * 365
-VISIT_COUNT_WEIGHTS = {3: 10, 4: 18, 5: 22, 6: 20, 7: 16, 8: 14}  # clinical.md §C.3: 3-6 sessions most often [S3]
+VISIT_COUNT_WEIGHTS = {3: 10, 4: 18, 5: 22, 6: 20, 7: 16, 8: 14}  # 3-6 sessions most often [S3]
 NOT_NEEDLED_INTERVENTIONS = ["therapeutic_exercise", "manual_therapy"]
 NEEDLED_INTERVENTIONS = ["therapeutic_exercise", "education"]
 
@@ -105,7 +105,7 @@ CONDITION_ROM = {
     "joint_spine_dysfunction": ("thoracolumbar_spine", "extension", "inclinometer"),
 }
 
-# Adverse events per needled session. Mild, by type: Brady 2014 [S1] (clinical.md §C.2), at most one per visit.
+# Adverse events per needled session. Mild, by type: Brady 2014 [S1], at most one per visit.
 MILD_EVENTS = {
     "bruising": 0.0755,
     "bleeding": 0.0465,

@@ -1,8 +1,9 @@
 """Range of motion: normal values, physiological bounds, percent of normal, and change against the MDC.
 
-Normal values, bounds and measurement error come from ``data/rom_norms.json``, each with its clinical.md source
-key and an ``unverified`` flag; the file also states how bounds were chosen and which value is used where a
-source gives a range. A change in ROM is judged against the measurement method's MDC, never against zero.
+Normal values, bounds and measurement error come from ``data/rom_norms.json``, each with its source
+key in the project's references and an ``unverified`` flag; the file also states how bounds were chosen and
+which value is used where a source gives a range. A change in ROM is judged against the measurement method's
+MDC, never against zero.
 
 Pure Python: imports nothing from Django.
 """

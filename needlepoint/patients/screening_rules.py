@@ -1,8 +1,8 @@
 """Dry-needling safety screening: the items, and the rule that turns answers into a status.
 
 Pure Python, no Django. The items (questions, absolute or relative class, what each finding means for
-needling, sources) live in ``data/screening_items.json`` (clinical.md §B); this module only reads them,
-checks the answers against them and decides the status:
+needling, sources) live in ``data/screening_items.json`` (each citing the project's references); this module
+only reads them, checks the answers against them and decides the status:
 
 - ``not_cleared``: at least one absolute contraindication that applies to the whole patient;
 - ``cleared_with_precautions``: only relative contraindications, or absolute ones limited to a site
@@ -27,6 +27,9 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from needlepoint.references import Reference, cited_keys, sort_key
+from needlepoint.references import references as project_references
 
 DATA_FILE = Path(__file__).parent / "data" / "screening_items.json"
 
@@ -249,7 +252,8 @@ class ScreeningData:
     sections: tuple[Section, ...]
     derived: tuple[DerivedItem, ...]
     build: BuildRules
-    references: tuple[dict[str, Any], ...]
+    # The project's references the file's questions and findings cite, in the references page's order.
+    references: tuple[Reference, ...]
 
 
 # --- loading the data file -------------------------------------------------------------------------
@@ -274,9 +278,9 @@ def load_screening_data(path: Path = DATA_FILE) -> ScreeningData:
                 problems.append(f"item {item.code}: section must be one of {', '.join(sorted(section_codes))}.")
     derived = tuple(_parse_derived(entry, problems) for entry in raw.get("derived", []))
     build = _parse_build(raw, problems)
-    references = tuple(raw.get("references", []))
     problems.extend(_duplicate_names(items, [d for d in derived if d is not None]))
-    problems.extend(_uncited_references(items, [d for d in derived if d is not None], references))
+    references, unknown = _cited_references(items, [d for d in derived if d is not None])
+    problems.extend(unknown)
     if problems:
         raise ScreeningDataError(f"{path}: invalid screening items:\n- " + "\n- ".join(problems))
     return ScreeningData(
@@ -434,7 +438,7 @@ def _item_problems(item: ScreeningItem) -> list[str]:
     if item.scope not in (PATIENT_SCOPE, SITE_SCOPE):
         problems.append(f"scope must be '{PATIENT_SCOPE}' or '{SITE_SCOPE}'.")
     if not _SOURCE_KEY.search(item.source):
-        problems.append("source must cite a clinical.md key such as [S7].")
+        problems.append("source must cite a key of the project's references such as [S7].")
     if not isinstance(item.unverified, bool):
         problems.append("unverified must be true or false.")
     elif item.unverified and not (isinstance(item.note, str) and item.note.strip()):
@@ -495,22 +499,15 @@ def _duplicate_names(items: Sequence[ScreeningItem | None], derived: Sequence[De
     return [f"name used more than once: {n}" for n in duplicates]
 
 
-def _uncited_references(
-    items: Sequence[ScreeningItem | None], derived: Sequence[DerivedItem], references: Sequence[Any]
-) -> list[str]:
-    # A key in the file's own reference list (S400 and up) must be cited by something, and every such key
-    # cited must be listed, so that the clinician's source view can always show the full reference.
-    listed = {r.get("key") for r in references if isinstance(r, dict)}
-    if not all(isinstance(r, dict) and r.get("key") and r.get("title") for r in references):
-        return ["each reference needs a 'key' and a 'title'."]
-    cited = {
-        match
-        for text in [*(i.source for i in items if i), *(d.source for d in derived)]
-        for match in re.findall(r"S4\d\d", text)
-    }
-    problems = [f"reference {key} is cited but not listed in 'references'." for key in sorted(cited - listed)]
-    problems += [f"reference {key} is listed but cited nowhere." for key in sorted(listed - cited)]
-    return problems
+def _cited_references(
+    items: Sequence[ScreeningItem | None], derived: Sequence[DerivedItem]
+) -> tuple[tuple[Reference, ...], list[str]]:
+    # Every key a source cites must be in the project's references file, so that the clinician's source view can
+    # always show the full reference; the keys found are returned as the references of this file.
+    cited = cited_keys([], source_fields=[*(i.source for i in items if i), *(d.source for d in derived)])
+    known = project_references()
+    problems = [f"reference {key} is cited but not in the project's references." for key in sorted(cited - set(known))]
+    return tuple(known[key] for key in sorted(cited & set(known), key=sort_key)), problems
 
 
 # --- evaluating answers ----------------------------------------------------------------------------

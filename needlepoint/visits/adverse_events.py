@@ -1,7 +1,7 @@
 """Adverse-event types and severities for needling visits, read from ``data/adverse_events.json``.
 
-Pure Python, no Django. Severities follow White et al.'s mild / significant / serious scheme (clinical.md
-§C.1 [S5]); the types follow the events reported in the dry-needling surveys of §C.2.
+Pure Python, no Django. Severities follow White et al.'s mild / significant / serious scheme
+[S5]; the types follow the events reported in the dry-needling surveys [S1–S4].
 """
 
 from __future__ import annotations
@@ -119,10 +119,10 @@ def _catalogue_problems(types: tuple[AdverseEventType, ...], grades: tuple[Sever
         if grade.fhir_severity not in FHIR_SEVERITIES or not isinstance(grade.serious, bool):
             problems.append(f"severity {grade.code}: fhir_severity must be one of {FHIR_SEVERITIES}.")
         if not _SOURCE_KEY.search(grade.source):
-            problems.append(f"severity {grade.code}: the source must cite clinical.md.")
+            problems.append(f"severity {grade.code}: the source must cite the project's references.")
     for kind in types:
         if not _SOURCE_KEY.search(kind.source):
-            problems.append(f"type {kind.code}: the source must cite clinical.md.")
+            problems.append(f"type {kind.code}: the source must cite the project's references.")
         if not isinstance(kind.unverified, bool) or (kind.unverified and not kind.note.strip()):
             problems.append(f"type {kind.code}: unverified must be true/false, and true needs a note.")
         if kind.min_severity is not None and kind.min_severity not in severity_codes:

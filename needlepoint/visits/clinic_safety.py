@@ -1,7 +1,7 @@
 """In-clinic safety events of a needling visit, read from ``data/clinic_safety.json``. Pure Python, no Django.
 
 - the patient's position, and the rule that a patient who has fainted before is needled lying down at the
-  first needling session (WHO 1999 §II.3.3, clinical.md §C.3);
+  first needling session (WHO 1999 §II.3.3 [S230]);
 - what a vasovagal (fainting) event records: minutes observed after recovery and the driving advice;
 - the clean-technique checklist (hand hygiene, skin, gloves, single-use needles, sharps);
 - the protocol after a needle-stick injury to a member of staff (wash, report, source-patient testing with
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from needlepoint.references import KEY_IN_TEXT, references
 
 DATA_FILE = Path(__file__).parent / "data" / "clinic_safety.json"
 
@@ -77,7 +79,6 @@ class VasovagalRule:
 class ClinicSafety:
     """Everything in one data file."""
 
-    sources: dict[str, str]
     positions: tuple[Position, ...]
     first_session: FirstSessionRule
     vasovagal: VasovagalRule
@@ -92,7 +93,6 @@ def load(path: Path = DATA_FILE) -> ClinicSafety:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         data = ClinicSafety(
-            sources=dict(raw["sources"]),
             positions=tuple(Position(p["code"], p["label"], p["lying"]) for p in raw["positions"]),
             first_session=FirstSessionRule(**raw["fainting_first_session"]),
             vasovagal=VasovagalRule(**raw["vasovagal"]),
@@ -125,8 +125,9 @@ def _problems(data: ClinicSafety) -> list[str]:
             problems.append(f"{getattr(entry, 'code', type(entry).__name__)}: no source")
         if entry.unverified and not entry.note.strip():
             problems.append(f"{getattr(entry, 'code', type(entry).__name__)}: unverified needs a note")
-        # Every source names one of the file's references or clinical.md, so a reader can follow it.
-        if not any(key in entry.source for key in [*data.sources, "clinical.md"]):
+        # Every source cites a key of the project's references file, and only such keys, so a reader can follow it.
+        keys = KEY_IN_TEXT.findall(entry.source)
+        if not keys or any(key not in references() for key in keys):
             problems.append(f"{getattr(entry, 'code', type(entry).__name__)}: the source names no listed reference")
     if data.vasovagal.max_observation_minutes < 1:
         problems.append("vasovagal: max_observation_minutes must be at least 1")

@@ -1,7 +1,7 @@
 """CPT code for a needling visit: 20560 for 1 or 2 muscles, 20561 for 3 or more, never both.
 
 Pure Python, no Django. The codes, their muscle-count bands, work RVUs and the rule for counting the two
-sides of one muscle live in ``data/cpt_codes.json`` (clinical.md §F.1).
+sides of one muscle live in ``data/cpt_codes.json`` (citing the project's references [S97–S104]).
 
 The count is of anatomical muscles, not atlas entries: the atlas splits trapezius into upper, middle and lower
 parts and sternocleidomastoid into two heads, and each names the muscle it belongs to (``anatomical_muscle`` in
@@ -169,18 +169,22 @@ def _table_problems(table: CptTable) -> list[str]:
     if table.counting not in (PER_SIDE, PER_MUSCLE):
         problems.append(f"counting.sides must be {PER_SIDE} or {PER_MUSCLE}, not {table.counting!r}.")
     if not isinstance(table.counting_unverified, bool) or not _SOURCE_KEY.search(table.counting_source):
-        problems.append("counting needs a source citing clinical.md keys and an unverified flag.")
+        problems.append("counting needs a source citing the project's reference keys and an unverified flag.")
     if not (
         table.anatomy_rule.strip()
         and _SOURCE_KEY.search(table.anatomy_source)
         and isinstance(table.anatomy_unverified, bool)
     ):
-        problems.append("counting.anatomy needs a rule, a source citing clinical.md keys and an unverified flag.")
+        problems.append(
+            "counting.anatomy needs a rule, a source citing the project's reference keys and an unverified flag."
+        )
     for band in table.bands:
         problems.extend(_band_problems(band))
     for note in table.notes:
         if not (note.text.strip() and _SOURCE_KEY.search(note.source) and isinstance(note.unverified, bool)):
-            problems.append(f"note {note.text[:30]!r}: needs text, a clinical.md source and an unverified flag.")
+            problems.append(
+                f"note {note.text[:30]!r}: needs text, a source in the project's references and an unverified flag."
+            )
     problems.extend(_coverage_problems(table.bands))
     return problems
 
@@ -194,7 +198,7 @@ def _band_problems(band: CptBand) -> list[str]:
     if not isinstance(band.work_rvu, int | float) or band.work_rvu < 0:
         problems.append(f"{band.code}: work_rvu must be a number >= 0.")
     if not (_SOURCE_KEY.search(band.source) and _SOURCE_KEY.search(band.work_rvu_source)):
-        problems.append(f"{band.code}: source and work_rvu_source must cite clinical.md keys.")
+        problems.append(f"{band.code}: source and work_rvu_source must cite the project's reference keys.")
     return problems
 
 

@@ -5,7 +5,7 @@ Each needled visit records the patient's position (lying, chosen from where the 
 clean-technique checklist; the clinic has one fainting (vasovagal) event with its observation and driving
 advice, and one needle-stick injury to a clinician with its protocol steps.
 
-Adverse events are drawn per needled visit at Brady 2014's per-treatment rates (clinical.md §C.2 [S1]):
+Adverse events are drawn per needled visit at Brady 2014's per-treatment rates [S1]:
 about 19% of treatments have a mild event, mostly bruising (7.55%) and bleeding (4.65%); no significant
 events. The warnings each visit's needling raises are acknowledged with a plausible reason, as the pages
 would require. Rows are inserted in bulk (unsigned, then signed), so a large clinic builds in minutes.
@@ -38,7 +38,7 @@ from needlepoint.visits.note import NoteAcknowledgement, NoteEntry, NoteInput, s
 from needlepoint.visits.summary import size_label
 
 BATCH = 500
-# Brady 2014, mild adverse events per treatment (clinical.md §C.2 [S1]); "other" gathers fatigue, altered
+# Brady 2014, mild adverse events per treatment [S1]; "other" gathers fatigue, altered
 # emotions, shaking, itching, claustrophobia and numbness.
 BRADY_RATES = {
     "bruising": 0.0755,

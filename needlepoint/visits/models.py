@@ -201,7 +201,7 @@ class Side(models.TextChoices):
 
 
 class Technique(models.TextChoices):
-    """How the needle was worked (clinical.md §C.3)."""
+    """How the needle was worked [S14, S27, S28]."""
 
     STATIC = "static", "Static"
     PISTONING = "pistoning", "Pistoning / fast-in fast-out"
@@ -348,7 +348,7 @@ class NoDeleteQuerySet(models.QuerySet):
 
 
 class AdverseEvent(PatientRecord):
-    """An adverse event after needling (clinical.md §C.1), open until a follow-up closes it.
+    """An adverse event after needling (White et al.'s classification [S5]), open until a follow-up closes it.
 
     A "needle unaccounted for" incident is an adverse event of type ``needle_left_in`` that also records
     how many needles, the search made and the action taken; it lets a visit with missing needles be signed.

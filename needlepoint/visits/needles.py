@@ -1,6 +1,6 @@
 """The clinic's needle stock: which diameters and lengths can be recorded for a needling entry.
 
-Pure Python, no Django. The default stock is ``data/needle_stock.json`` (clinical.md §C.3 [S29], a
+Pure Python, no Django. The default stock is ``data/needle_stock.json`` ([S29], a
 low-authority source). Diameters are compared in millimetres, with a tolerance for values that arrive as
 floats or Decimals, because gauge numbering differs between manufacturers.
 """
@@ -116,7 +116,7 @@ def _stock_problems(stock: NeedleStock) -> list[str]:
         if not _is_positive(size):
             problems.append(f"{name}: must be a positive number of millimetres.")
         if not _SOURCE_KEY.search(entry.source):
-            problems.append(f"{name}: the source must cite a clinical.md key such as [S29].")
+            problems.append(f"{name}: the source must cite a key of the project's references such as [S29].")
         if not isinstance(entry.unverified, bool) or (entry.unverified and not entry.note.strip()):
             problems.append(f"{name}: unverified must be true/false, and true needs a note.")
     diameters = [d.diameter_mm for d in stock.diameters]

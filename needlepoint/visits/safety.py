@@ -80,7 +80,7 @@ _TEMPLATE_FIELDS = frozenset(
     {"muscle", "side", "length", "depth", "depth_source", "structures", "note", "muscles"}
     | {"lymphoedema_side", "items", "technique", "risk", "threshold", "site", "region", "trimester"}
 )
-# Keys of the project's references (clinical.md section G, and S200 onward for sources added since).
+# Keys of the project's references (needlepoint/references.json).
 _SOURCE_KEY = re.compile(r"\[(S|T)\d+|§")
 
 # A free-text reason to proceed must be a real sentence: at least this many words of two or more letters

@@ -59,7 +59,7 @@ def test_muscles_beyond_clinical_md_are_marked_unverified_and_cite_their_own_sou
     for muscle in extras:
         assert muscle.unverified, muscle.id
         assert all(s.key.startswith("EXT") or s.key.startswith("S") for s in muscle.sources), muscle.id
-        assert "not in clinical.md" in muscle.referral.note.lower()
+        assert "not in the project's cross-checked muscle table" in muscle.referral.note.lower()
     assert not any(m.unverified for m in muscles().values() if m.clinical_md_row)
 
 

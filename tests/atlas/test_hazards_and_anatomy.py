@@ -123,10 +123,10 @@ def test_the_templates_use_the_one_depth_label() -> None:
 
 def test_new_hazard_sources_are_cited_in_full() -> None:
     cited = {s.key: s.citation for m in muscles().values() for s in m.hazard.sources}
-    for key in ("H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8"):
+    for key in ("S210", "S211", "S212", "S213", "S214", "S215", "S216", "S217"):
         # A DOI, or the journal's year;volume:article where no DOI was retrieved.
         assert "doi:10." in cited[key] or re.search(r"\d{4};\d+:\d+", cited[key]), key
-    assert "preprint" in cited["H7"]
+    assert "preprint" in cited["S216"]
 
 
 # --- anatomical muscle and group members ----------------------------------------------------------------

@@ -22,7 +22,6 @@ def _ids(matches):
 def _atlas(tmp_path, entries):
     """A small atlas over the real region vocabulary, so that one behaviour can be isolated."""
     data = {
-        "sources": {"T0": "Test source"},
         "tags": {},
         "muscles": [
             {
@@ -30,11 +29,11 @@ def _atlas(tmp_path, entries):
                 "name": mid.title(),
                 "anatomical_muscle": mid,
                 "body_area": "test",
-                "trigger_points": [{"code": "TP", "location": "test", "source": "T0"}],
+                "trigger_points": [{"code": "TP", "location": "test", "source": "T1a"}],
                 "referral": referral,
                 "conditions": conditions,
-                "hazard": {"kinds": ["low"], "note": "none", "sources": ["T0"]},
-                "sources": ["T0"],
+                "hazard": {"kinds": ["low"], "note": "none", "sources": ["T1a"]},
+                "sources": ["T1a"],
             }
             for mid, referral, conditions in entries
         ],

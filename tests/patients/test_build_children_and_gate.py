@@ -209,7 +209,7 @@ def test_the_form_speaks_to_the_patient_and_keeps_source_marks_for_the_clinician
     assert form_page.count('name="none_apply__') == 7
     assert escape("Have you ever had a collapsed lung (pneumothorax)?") in form_page
     assert "(unverified: S400 is a case report" in detail_page
-    assert 'id="S408"' in detail_page and "Kim K, Lee KM, Kim KT" in detail_page
+    assert 'id="S200"' in detail_page and "Kim KK, Lee KM, Kim KT" in detail_page
     assert "BMI (derived)" in detail_page and "23.7 kg/m²" in detail_page
 
 

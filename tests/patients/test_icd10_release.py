@@ -14,6 +14,7 @@ import pytest
 import simple_icd_10_cm as cms
 
 from needlepoint.patients.conditions import DATA_FILE, conditions, release_checked
+from needlepoint.references import references
 
 RAW = json.loads(DATA_FILE.read_text(encoding="utf-8"))
 ENTRIES = [
@@ -37,7 +38,8 @@ def test_each_code_exists_is_billable_and_has_its_official_description(condition
     assert cms.is_leaf(code), f"{code} ({condition}) is a heading, not a billable code"
     assert item["label"] == cms.get_description(code)
     assert item["verified"] is True
-    assert item["source"] in RAW["sources"]
+    # The CMS tabular list of the release checked, in the project's references.
+    assert item["source"] == "S220" and "Tabular List" in references()["S220"].title
 
 
 @pytest.mark.parametrize(("condition", "item"), ENTRIES, ids=[f"{c}-{i['code']}" for c, i in ENTRIES])

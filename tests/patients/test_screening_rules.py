@@ -280,7 +280,7 @@ def write_items(tmp_path: Path, change: dict[str, object], index: int = 0) -> Pa
     [
         ({"contraindication": "sometimes"}, "contraindication must be"),
         ({"scope": "everywhere"}, "scope must be"),
-        ({"source": "a book"}, "source must cite a clinical.md key"),
+        ({"source": "a book"}, "source must cite a key of the project's references"),
         ({"unverified": True, "note": ""}, "needs a note"),
         ({"unverified": "yes"}, "unverified must be true or false"),
         ({"code": "Needle Phobia"}, "lower_snake_case"),

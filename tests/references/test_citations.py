@@ -1,12 +1,12 @@
 """Citations a reader can follow: every cited key resolves, the filters link keys, the page has the anchors.
 
-The sweep test lists the files that still cite the old, absent "clinical.md" document instead of a reference:
-the files named in STILL_TO_SWEEP are being edited elsewhere and are swept when the branches merge.
+No file cites the old, absent "clinical.md" document any more: every citation is a key of the references file.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from django.template import Context, Template
@@ -21,8 +21,22 @@ DATA_FILES = sorted(p for p in PACKAGE.rglob("*.json") if p.name != "references.
 TEMPLATES = sorted((PACKAGE / "templates").rglob("*.html"))
 CODE = sorted(p for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts)
 
-# Fields whose value is a citation: every key in them counts ("S14, S20", "S64 Kamper SJ et al. ...").
-SOURCE_FIELDS = ("source", "sources", "safe_depth_source", "key")
+# Fields whose value is a citation: every key in them counts ("S14, S20", "S64 Kamper SJ et al. ..."). Any field
+# named "...source" or "...sources" is one (safe_depth_source, positions_source, work_rvu_source, ...).
+SOURCE_FIELDS = ("source", "sources", "key")
+
+
+def _is_source_field(field: str) -> bool:
+    return field in SOURCE_FIELDS or field.endswith(("_source", "_sources"))
+
+
+# Something written like a citation key in any format ("H5", "WHO-1999", "CMS-ICD10CM-2026-04", "S14"): capitals,
+# then a digit somewhere. Used to find citations in a key format the references file does not use.
+KEYLIKE = r"[A-Z][A-Za-z]*(?:[-.][A-Za-z0-9]+)*\d[A-Za-z0-9.-]*"
+# A token of a bracket counts when it reads as a code (no lower case before its first digit): "H5", "WHO-1999",
+# never the character class "[A-Za-z0-9-]" of a regular expression in a module.
+CODE_LIKE = re.compile(r"^[A-Z][A-Z0-9.-]*\d[A-Za-z0-9.-]*$")
+BRACKETED_KEYLIKE = re.compile(rf"\[\s*({KEYLIKE}(?:\s*[,;–—-]\s*{KEYLIKE})*)\s*\]")
 
 
 def _strings(node, field: str = ""):  # type: ignore[no-untyped-def]
@@ -42,7 +56,7 @@ def _citations_of_data_file(path: Path) -> set[str]:
     prose = [text for _, text in strings]
     # A "key" field is a citation only when it holds a key alone (elsewhere "key" names other things).
     sources = [
-        text for field, text in strings if field in SOURCE_FIELDS and (field != "key" or KEY_PATTERN.match(text))
+        text for field, text in strings if _is_source_field(field) and (field != "key" or KEY_PATTERN.match(text))
     ]
     return cited_keys(prose, source_fields=sources)
 
@@ -67,11 +81,60 @@ def test_the_resolution_check_would_catch_an_unknown_key(tmp_path) -> None:  # t
     assert _citations_of_data_file(data) - set(references()) == {"S999", "T99z"}
 
 
+def _keys_in_another_format(path: Path) -> set[str]:
+    """Citation-like tokens of a file that are not in the references file's key format (S14, T1a, EXT3)."""
+    text = path.read_text(encoding="utf-8")
+    found = {
+        token
+        for match in BRACKETED_KEYLIKE.finditer(text)
+        for token in re.split(r"\s*[,;–—-]\s*(?=[A-Z])", match.group(1))
+        if CODE_LIKE.match(token) and not KEY_PATTERN.match(token)
+    }
+    if path.suffix == ".json":
+        # A source field holding one code-like token ("WHO-1999") is a key of some other list.
+        found |= {
+            text.strip()
+            for field, text in _strings(json.loads(text))
+            if _is_source_field(field) and re.fullmatch(KEYLIKE, text.strip()) and not KEY_PATTERN.match(text.strip())
+        }
+    return found
+
+
+def test_every_citation_uses_the_key_format_of_the_references_file() -> None:
+    other = {
+        str(p.relative_to(PACKAGE)): sorted(keys)
+        for p in DATA_FILES + TEMPLATES + CODE
+        if (keys := _keys_in_another_format(p))
+    }
+
+    assert other == {}
+
+
+def test_the_key_format_check_would_catch_another_key_scheme(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "hazards.json"
+    data.write_text(
+        json.dumps({"a": [{"note": "Cord struck [H5]; see [S14, WHO-1999].", "source": "CMS-ICD10CM-2026-04"}]})
+    )
+
+    assert _keys_in_another_format(data) == {"H5", "WHO-1999", "CMS-ICD10CM-2026-04"}
+
+
+def test_no_data_file_keeps_a_reference_list_of_its_own() -> None:
+    # A "references" block, or a "sources" object of key -> citation, would be a second references file.
+    own = []
+    for path in DATA_FILES:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(document, dict) and ("references" in document or isinstance(document.get("sources"), dict)):
+            own.append(str(path.relative_to(PACKAGE)))
+
+    assert own == []
+
+
 def test_the_data_files_cite_most_of_the_references() -> None:
     cited = set().union(*(_citations_of_data_file(p) for p in DATA_FILES))
 
     assert len(cited) > 150
-    assert {"S14", "S130", "T1a", "EXT5"} <= cited
+    assert {"S14", "S130", "T1a", "EXT5", "S210", "S220", "S230", "S400", "T2j"} <= cited
 
 
 def test_cite_links_bracketed_citations_and_leaves_spinal_levels_alone() -> None:
@@ -119,34 +182,14 @@ def test_the_references_page_is_public_and_has_an_anchor_per_key(db) -> None:  #
     assert "10.1093/ptj/pzaf078" in text and "secondary page" in text and "Not known:" in text
 
 
-# Files other engineers are editing now: they still say "clinical.md" and are swept at merge time.
-STILL_TO_SWEEP = {
-    "atlas/data/muscles.json",
-    "patients/data/screening_items.json",
-    "visits/data/cpt_codes.json",
-    "visits/data/safety_rules.json",
-    "outcomes/instruments/groc.json",
-    "outcomes/instruments/hit6.json",
-    "outcomes/instruments/lefs.json",
-    "outcomes/instruments/midas.json",
-    "outcomes/instruments/ndi.json",
-    "outcomes/instruments/nprs.json",
-    "outcomes/instruments/odi.json",
-    "outcomes/instruments/ppt.json",
-    "outcomes/instruments/prtee.json",
-    "outcomes/instruments/psfs.json",
-    "outcomes/instruments/quickdash.json",
-    "outcomes/instruments/rmdq.json",
-}
+def test_no_data_file_template_or_module_cites_the_absent_clinical_md() -> None:
+    saying = {
+        str(p.relative_to(PACKAGE))
+        for p in [*DATA_FILES, PACKAGE / "references.json", *TEMPLATES, *CODE]
+        if "clinical.md" in p.read_text(encoding="utf-8")
+    }
 
-
-def test_no_data_file_cites_the_absent_clinical_md_beyond_the_ones_still_to_sweep() -> None:
-    saying = {str(p.relative_to(PACKAGE)) for p in DATA_FILES if "clinical.md" in p.read_text(encoding="utf-8")}
-
-    # A new file citing clinical.md fails here; a swept file must leave the list so the list only shrinks.
-    assert saying == STILL_TO_SWEEP, (
-        f"newly citing: {sorted(saying - STILL_TO_SWEEP)}; swept: {sorted(STILL_TO_SWEEP - saying)}"
-    )
+    assert saying == set()
 
 
 def test_an_atlas_page_links_its_hazard_sources_to_the_references(clinician) -> None:  # type: ignore[no-untyped-def]

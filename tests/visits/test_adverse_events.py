@@ -90,7 +90,7 @@ def write_catalogue(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-de
         (lambda raw: raw["types"].append(dict(raw["types"][0])), "type code used more than once: bruising"),
         (lambda raw: raw["types"][0].update(min_severity="fatal"), "unknown min_severity 'fatal'"),
         (lambda raw: raw["types"][0].update(unverified=True), "true needs a note"),
-        (lambda raw: raw["types"][0].update(source="a forum"), "the source must cite clinical.md"),
+        (lambda raw: raw["types"][0].update(source="a forum"), "the source must cite the project's references"),
         (lambda raw: raw["severities"][0].update(fhir_severity="tiny"), "fhir_severity must be one of"),
         (lambda raw: raw["severities"][2].update(source="memory"), "severity serious: the source must cite"),
     ],

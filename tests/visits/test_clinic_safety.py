@@ -41,7 +41,7 @@ def test_the_data_file_loads_with_a_source_for_every_entry_and_a_note_for_every_
         "pep_decision",
     ]
     # The first-session rule is stronger than its source (WHO prefers lying for every first treatment): say so.
-    assert data.first_session.unverified and "WHO-1999" in data.first_session.source
+    assert data.first_session.unverified and "S230" in data.first_session.source
 
 
 @pytest.mark.parametrize(

@@ -165,10 +165,10 @@ def test_a_clinic_can_switch_counting_in_the_data_file(tmp_path: Path) -> None:
         (lambda raw: raw["codes"][1].update(max_muscles=9), "must be open-ended"),
         (lambda raw: raw["codes"][0].update(min_muscles=0), "whole number from 1"),
         (lambda raw: raw["codes"][0].update(work_rvu=-1), "work_rvu"),
-        (lambda raw: raw["codes"][0].update(source="CPT book"), "must cite clinical.md keys"),
+        (lambda raw: raw["codes"][0].update(source="CPT book"), "must cite the project's reference keys"),
         (lambda raw: raw["counting"].update(sides="per_finger"), "counting.sides must be"),
         (lambda raw: raw["counting"].update(source="trust me"), "counting needs a source"),
-        (lambda raw: raw["notes"][0].update(source="a blog"), "needs text, a clinical.md source"),
+        (lambda raw: raw["notes"][0].update(source="a blog"), "needs text, a source in the project's references"),
     ],
 )
 def test_a_malformed_table_is_refused(tmp_path: Path, edit, expected: str) -> None:  # type: ignore[no-untyped-def]

@@ -76,7 +76,7 @@ def test_a_clinic_stock_file_is_used(tmp_path: Path) -> None:
     [
         (lambda raw: raw["lengths"].append(dict(raw["lengths"][4])), "length is listed more than once"),
         (lambda raw: raw["diameters"][0].update(diameter_mm=-0.1), "must be a positive number"),
-        (lambda raw: raw["diameters"][0].update(source="a catalogue"), "must cite a clinical.md key"),
+        (lambda raw: raw["diameters"][0].update(source="a catalogue"), "must cite a key of the project's references"),
         (lambda raw: raw["lengths"][1].update(unverified=True), "true needs a note"),
         (lambda raw: raw.update(lengths=[]), "at least one diameter and one length"),
     ],
