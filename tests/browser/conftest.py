@@ -53,6 +53,8 @@ def browser() -> Iterator[object]:
 def page(browser, live_server):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
     context.set_default_timeout(10_000)
+    # The live server's first page (and its static files) can take longer on a busy machine than a click does.
+    context.set_default_navigation_timeout(30_000)
     page = context.new_page()
     yield page
     context.close()
@@ -64,6 +66,8 @@ def phone_page(browser, live_server):  # type: ignore[no-untyped-def]
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, base_url=live_server.url
     )
     context.set_default_timeout(10_000)
+    # The live server's first page (and its static files) can take longer on a busy machine than a click does.
+    context.set_default_navigation_timeout(30_000)
     page = context.new_page()
     yield page
     context.close()

@@ -6,12 +6,11 @@ from __future__ import annotations
 from needlepoint.visits.models import Visit
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
-from tests.visits.test_visit_warnings import finding, screen_with
-from tests.visits.visit_helpers import open_neck_episode
+from tests.visits.visit_helpers import clear_with, open_neck_episode
 
 
 def test_a_thin_patients_rhomboid_warns_and_signs_after_one_click(page, clinician, patient) -> None:
-    screen_with(clinician, patient, finding("low_bmi", bmi=17.2))
+    clear_with(clinician, patient, height_cm="165", weight_kg="47")  # BMI 17.3, from the screening itself
     episode = open_neck_episode(clinician, patient, side="left")
     sign_in(page, clinician.user.username, PASSWORD)
     page.goto(f"/patients/{patient.pk}/episodes/{episode.pk}/")
@@ -24,7 +23,7 @@ def test_a_thin_patients_rhomboid_warns_and_signs_after_one_click(page, clinicia
     page.click("[data-testid=add-entry]")
     page.wait_for_selector("[data-testid=pending-warnings]")
     pending = page.inner_text("[data-testid=pending-warnings]")
-    assert "thin build (BMI 17.2)" in pending and "15 mm" in pending
+    assert "thin build (BMI 17.3)" in pending and "15 mm" in pending
     assert page.locator("[data-testid=needling-row]").count() == 0  # nothing saved before the acknowledgement
 
     page.click("[data-testid=precaution]:has-text('Pincer grasp')")  # the one click
@@ -38,5 +37,5 @@ def test_a_thin_patients_rhomboid_warns_and_signs_after_one_click(page, clinicia
     page.wait_for_selector("[data-testid=signed-note]")
     note = page.inner_text("[data-testid=signed-note]")
     assert "Safety reminders:" in note and "rib bracketing" in note
-    assert "thin build (BMI 17.2)" in note and "Precautions: Pincer grasp: muscle lifted off the chest wall." in note
+    assert "thin build (BMI 17.3)" in note and "Precautions: Pincer grasp: muscle lifted off the chest wall." in note
     assert Visit.objects.get().signed_at is not None

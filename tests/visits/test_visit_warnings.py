@@ -387,3 +387,12 @@ def test_the_api_acknowledgements_endpoint_and_a_plain_reason(api, clinician, pa
     assert good.status_code == 200, good.content
     (risk,) = [w for w in good.json()["warnings"] if w["code"] == "ptx_patient_risk"]
     assert risk["acknowledgement"]["precautions"] == ["Ultrasound guidance"]
+
+
+def test_a_thin_build_measured_at_screening_makes_a_short_thorax_needle_warn(clinician, patient) -> None:
+    clear_with(clinician, patient, height_cm="165", weight_kg="47")  # BMI 17.3: below the WHO cut-off of 18.5
+    visit = start(clinician, patient)
+    with pytest.raises(actions.WarningsNeedAcknowledgement) as refused:
+        actions.add_needling_entry(clinician, visit.pk, entry(**RHOMBOIDS_15), visit.version)
+    assert any("thin build (BMI 17.3)" in w.message for w in refused.value.warnings)
+    assert not visit.needling_entries.exists()
