@@ -31,6 +31,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,8 @@ def _setup(data_dir: str) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.update(_environment(data_dir))
     os.environ.pop("DATABASE_URL", None)
+    # Playwright's sync API runs an event loop in this thread; the ORM reads between flows stay synchronous.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     import django
 
     django.setup()
@@ -94,6 +97,11 @@ def _serve(data_dir: str, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit(f"the server did not answer within 60 s; see {log.name}")
 
 
+def _settled(page: Any) -> None:
+    """Wait until htmx has swapped the answer in (no request in flight, nothing settling)."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
+
+
 @dataclass
 class Effort:
     """The clinician's actions in one flow, counted as they are performed."""
@@ -103,9 +111,14 @@ class Effort:
     keys: int = 0
     steps: list[str] = field(default_factory=list)
 
-    def click(self, target: Any, why: str = "") -> None:
-        """One click on a selector or locator."""
-        self._locate(target).click()
+    def click(self, target: Any, why: str = "", posts: bool = False) -> None:
+        """One click on a selector or locator; with ``posts``, wait until the form it submits is answered."""
+        if posts:
+            with self.page.expect_response(lambda r: r.request.method == "POST"):
+                self._locate(target).click()
+            _settled(self.page)
+        else:
+            self._locate(target).click()
         self.clicks += 1
         self.steps.append(f"click {why or target}")
 
@@ -128,9 +141,14 @@ class Effort:
         self.keys += keystrokes
         self.steps.append(f"type {keystrokes} keys into {target}")
 
-    def press(self, target: Any, key: str) -> None:
-        """One key (Enter, Tab) in a field that already has the cursor."""
-        self._locate(target).press(key)
+    def press(self, target: Any, key: str, posts: bool = False) -> None:
+        """One key (Enter, Tab) in a field that already has the cursor; ``posts`` as for a click."""
+        if posts:
+            with self.page.expect_response(lambda r: r.request.method == "POST"):
+                self._locate(target).press(key)
+            _settled(self.page)
+        else:
+            self._locate(target).press(key)
         self.keys += 1
         self.steps.append(f"press {key}")
 
@@ -229,20 +247,19 @@ def _free_follow_up_slot(pt: Any, patient: Any, run: int) -> datetime:
 
     from needlepoint.scheduling.models import Appointment
 
-    day = timezone.localdate() + timedelta(days=7)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    for slot in range(run * 2, 48):
-        starts = timezone.make_aware(datetime.combine(day, datetime.min.time())) + timedelta(hours=17, minutes=30 * slot)
-        if starts.date() != day or starts.hour >= 19:
-            day += timedelta(days=1)
+    first_day = timezone.localdate() + timedelta(days=7)
+    for day in (first_day + timedelta(days=n) for n in range(14)):
+        if day.weekday() >= 5:
             continue
-        ends = starts + timedelta(minutes=30)
-        clash = Appointment.objects.filter(starts_at__lt=ends, ends_at__gt=starts).exclude(
-            status__in=("cancelled", "no_show")
-        )
-        if not clash.filter(clinician=pt).exists() and not clash.filter(patient=patient).exists():
-            return starts
+        evening = timezone.make_aware(datetime.combine(day, datetime.min.time())) + timedelta(hours=17)
+        for slot in range(run % 4, 4):  # 17:00 to 18:30, past the demo's booked hours
+            starts = evening + timedelta(minutes=30 * slot)
+            ends = starts + timedelta(minutes=30)
+            clash = Appointment.objects.filter(starts_at__lt=ends, ends_at__gt=starts).exclude(
+                status__in=("cancelled", "no_show")
+            )
+            if not clash.filter(clinician=pt).exists() and not clash.filter(patient=patient).exists():
+                return starts
     raise SystemExit("no free follow-up slot found")
 
 
@@ -255,7 +272,7 @@ def _acknowledge(effort: Effort, submit: str) -> None:
     while page.locator("[data-testid=pending-warnings]").count():
         single = page.locator("button[data-testid=precaution]")
         if single.count():
-            effort.click(single.first, "the first precaution")
+            effort.click(single.first, "the first precaution", posts=True)
         else:
             for warning in page.locator("[data-testid=pending-warning]").all():
                 box = warning.locator("input[type=checkbox]")
@@ -263,38 +280,35 @@ def _acknowledge(effort: Effort, submit: str) -> None:
                     raise SystemExit(f"a warning cannot be acknowledged: {warning.inner_text()}")
                 box.first.check()
                 effort.clicks += 1
-            effort.click(submit, "submit the acknowledgements")
-        page.wait_for_load_state("networkidle")
+            effort.click(submit, "submit the acknowledgements", posts=True)
 
 
 def _start_from_day_list(effort: Effort, appointment: Any) -> None:
     page = effort.page
     page.goto("/")
-    row = page.locator("[data-testid=today-appointment]", has=page.locator(f"a[href='/appointments/{appointment.pk}/']"))
+    link = page.locator(f"a[href='/appointments/{appointment.pk}/']")
+    row = page.locator("[data-testid=today-appointment]", has=link)
     effort.click(row.locator("[data-testid=start-visit]"), "Start visit on the day's list")
     page.wait_for_url("**/visits/*/")
 
 
 def _sign(effort: Effort) -> None:
     page = effort.page
-    effort.click("[data-testid=sign]", "Sign visit")
-    page.wait_for_load_state("networkidle")
+    effort.click("[data-testid=sign]", "Sign visit", posts=True)
     _acknowledge(effort, "[data-testid=sign]")
     page.wait_for_selector("[data-testid=signed-note]")
 
 
 def _count_needles(effort: Effort) -> None:
     page = effort.page
-    effort.click("[data-testid=all-removed]", "all needles removed")
+    effort.click("[data-testid=all-removed]", "all needles removed", posts=True)
     page.wait_for_selector("[data-testid=count-status]:has-text('accounted for')")
 
 
 def _pain(effort: Effort) -> None:
-    page = effort.page
     effort.choose("#id_pain_before", "6")
     effort.choose("#id_pain_after", "3")
-    effort.click("#details button[type=submit]", "Save visit details")
-    page.wait_for_load_state("networkidle")
+    effort.click("#details button[type=submit]", "Save visit details", posts=True)
 
 
 def new_visit(page: Any, appointment: Any) -> Effort:
@@ -310,8 +324,7 @@ def new_visit(page: Any, appointment: Any) -> Effort:
             first = page.eval_on_selector("#id_trigger_point", "el => el.options[1].value")
             effort.choose("#id_trigger_point", first)
         effort.type("#id_needles", needles)
-        effort.press("#id_needles", "Enter")
-        page.wait_for_load_state("networkidle")
+        effort.press("#id_needles", "Enter", posts=True)
         _acknowledge(effort, "[data-testid=add-entry]")
         errors = page.locator("form.entry-form .errorlist, [data-testid=workspace-errors]")
         if errors.count():
@@ -326,8 +339,7 @@ def follow_up_visit(page: Any, appointment: Any) -> Effort:
     """From the day's list, start from the previous visit's needling, acknowledge, count and sign."""
     effort = Effort(page)
     _start_from_day_list(effort, appointment)
-    effort.click("[data-testid=copy-previous]", "start from the previous visit")
-    page.wait_for_load_state("networkidle")
+    effort.click("[data-testid=copy-previous]", "start from the previous visit", posts=True)
     _acknowledge(effort, "[data-testid=copy-previous]")
     page.wait_for_selector("[data-testid=needling-row]")
     _count_needles(effort)
@@ -347,7 +359,8 @@ def book_follow_up(page: Any, patient: Any, starts: datetime) -> Effort:
     effort.type("#q", patient.family_name, focus=False)
     effort.press("#q", "Enter")
     effort.click(page.locator("a", has_text=f"Book for {patient.given_name}").first, "Book for the patient")
-    effort.choose("#id_kind", "follow_up")
+    if page.input_value("#id_kind") != "follow_up":  # the form may already propose a follow-up
+        effort.choose("#id_kind", "follow_up")
     local = timezone.localtime(starts)
     # A date field takes its digits (MM DD YYYY, 8 keys); a time field hour, minute and AM/PM (5 keys).
     effort.type_keys("#id_day", local.date().isoformat(), 8)
@@ -378,6 +391,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each flow; the wall time is their median")
     parser.add_argument("--patients", type=int, default=80, help="patients in the demo clinic (default 80)")
     parser.add_argument("--headed", action="store_true", help="show the browser")
+    parser.add_argument("--steps", action="store_true", help="list each flow's counted actions (last run)")
     args = parser.parse_args()
     if not os.path.exists(CHROMIUM):
         raise SystemExit(f"chromium not found at {CHROMIUM}; install Debian's chromium (apt-get install chromium)")
@@ -425,9 +439,9 @@ def _run(args: argparse.Namespace, data_dir: str) -> None:
                 second = _pick(pt, needs_previous=True, taken=taken)
                 slot = _free_follow_up_slot(pt, second.patient, run)
                 for name, flow in (
-                    ("new visit", lambda: new_visit(page, first)),
-                    ("follow-up visit", lambda: follow_up_visit(page, second)),
-                    ("book follow-up", lambda: book_follow_up(page, second.patient, slot)),
+                    ("new visit", partial(new_visit, page, first)),
+                    ("follow-up visit", partial(follow_up_visit, page, second)),
+                    ("book follow-up", partial(book_follow_up, page, second.patient, slot)),
                 ):
                     started = time.perf_counter()
                     results[name].append(flow())
@@ -451,6 +465,11 @@ def _run(args: argparse.Namespace, data_dir: str) -> None:
             f"{name:<17} {last.clicks:>6} {last.keys:>5} {last.estimate:>7.1f} s {target:>5.0f} s  {met:<4} "
             f"{statistics.median(walls[name]):>12.2f} s" + ("   (counts differed between runs)" if varied else "")
         )
+    if args.steps:
+        for name in TARGETS:
+            print(f"\n{name}:")
+            for step in results[name][-1].steps:
+                print(f"  {step}")
 
 
 if __name__ == "__main__":
