@@ -8,7 +8,8 @@ port, signs in as the demo physical therapist and drives, as a clinician would:
 
 1. a new three-muscle visit from the day's list to the signed note;
 2. a follow-up visit started from the previous visit's needling, acknowledged, counted and signed;
-3. booking a follow-up from the schedule (find the patient, choose type, day and time, book).
+3. booking a follow-up from the schedule (find the patient, choose type, day and time, book), and the same
+   booking from the signed visit (the patient's name, then the patient page's booking link).
 
 Every action goes through a small wrapper that counts it: a click is 1 click; typing is one keystroke per
 character; choosing from a select is 2 clicks (open, pick); Tab and Enter are keys. The keystroke-level
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 SECONDS_PER_CLICK = 1.2
 SECONDS_PER_KEY = 0.2
-TARGETS = {"new visit": 60.0, "follow-up visit": 20.0, "book follow-up": 10.0}
+TARGETS = {"new visit": 60.0, "follow-up visit": 20.0, "book follow-up": 10.0, "  from the visit": 10.0}
 # A neck-and-shoulder visit; any warning the chosen muscles raise is acknowledged with one precaution.
 NEW_VISIT_MUSCLES = (("upper-trapezius", "2"), ("levator-scapulae", "1"), ("infraspinatus", "2"))
 
@@ -215,8 +216,11 @@ def _book_now(pt: Any, needs_previous: bool, taken: set[int]) -> Any:
     from needlepoint.patients.models import Episode
     from needlepoint.scheduling.models import Appointment
 
-    now = timezone.localtime().replace(second=0, microsecond=0)
-    starts = now.replace(minute=0)
+    hour = timezone.localtime().replace(minute=0, second=0, microsecond=0)
+    # Each appointment booked here gets its own 5 minutes of the hour, so none overlaps the one before.
+    starts = hour + timedelta(minutes=5 * Appointment.objects.filter(clinician=pt, starts_at=hour).count())
+    while Appointment.objects.filter(clinician=pt, starts_at=starts).exists():
+        starts += timedelta(minutes=5)
     for episode in Episode.objects.filter(clinic=pt.clinic, opened_by=pt, status="open").select_related("patient"):
         candidate = Appointment(
             clinic=pt.clinic,
@@ -280,6 +284,7 @@ def _acknowledge(effort: Effort, submit: str) -> None:
                     raise SystemExit(f"a warning cannot be acknowledged: {warning.inner_text()}")
                 box.first.check()
                 effort.clicks += 1
+                effort.steps.append(f"click precaution {box.first.get_attribute('value')}")
             effort.click(submit, "submit the acknowledgements", posts=True)
 
 
@@ -349,8 +354,6 @@ def follow_up_visit(page: Any, appointment: Any) -> Effort:
 
 def book_follow_up(page: Any, patient: Any, starts: datetime) -> Effort:
     """From the dashboard: schedule, find the patient, choose type, day and time, book."""
-    from django.utils import timezone
-
     effort = Effort(page)
     page.goto("/")
     effort.click("nav a[href='/schedule/']", "Schedule")
@@ -359,6 +362,25 @@ def book_follow_up(page: Any, patient: Any, starts: datetime) -> Effort:
     effort.type("#q", patient.family_name, focus=False)
     effort.press("#q", "Enter")
     effort.click(page.locator("a", has_text=f"Book for {patient.given_name}").first, "Book for the patient")
+    _choose_type_day_time_and_book(effort, starts)
+    return effort
+
+
+def book_from_the_visit(page: Any, appointment: Any, starts: datetime) -> Effort:
+    """The same booking from the appointment's signed visit: its patient's page, whose booking link names them."""
+    appointment.refresh_from_db()
+    page.goto(f"/visits/{appointment.visit_id}/")  # where the clinician is after signing
+    effort = Effort(page)
+    effort.click(page.locator(f"main a[href='/patients/{appointment.patient_id}/']").first, "the patient's name")
+    effort.click("main a[href^='/schedule/book/?patient=']", "Book an appointment")
+    _choose_type_day_time_and_book(effort, starts)
+    return effort
+
+
+def _choose_type_day_time_and_book(effort: Effort, starts: datetime) -> None:
+    from django.utils import timezone
+
+    page = effort.page
     if page.input_value("#id_kind") != "follow_up":  # the form may already propose a follow-up
         effort.choose("#id_kind", "follow_up")
     local = timezone.localtime(starts)
@@ -367,7 +389,6 @@ def book_follow_up(page: Any, patient: Any, starts: datetime) -> Effort:
     effort.type_keys("#id_start", f"{local:%H:%M}", 5)
     effort.click("form.card button[type=submit]", "Book")
     page.wait_for_selector("text=Booked")
-    return effort
 
 
 # --- running and reporting --------------------------------------------------------------------------------
@@ -437,12 +458,16 @@ def _run(args: argparse.Namespace, data_dir: str) -> None:
                 first = _pick(pt, needs_previous=False, taken=taken)
                 taken.add(first.patient_id)
                 second = _pick(pt, needs_previous=True, taken=taken)
-                slot = _free_follow_up_slot(pt, second.patient, run)
-                for name, flow in (
+                flows = (
                     ("new visit", partial(new_visit, page, first)),
                     ("follow-up visit", partial(follow_up_visit, page, second)),
-                    ("book follow-up", partial(book_follow_up, page, second.patient, slot)),
-                ):
+                    ("book follow-up", partial(book_follow_up, page, second.patient)),
+                    ("  from the visit", partial(book_from_the_visit, page, first)),
+                )
+                for name, flow in flows:
+                    if flow.func in (book_follow_up, book_from_the_visit):  # a free slot, found before the clock
+                        patient = second.patient if flow.func is book_follow_up else first.patient
+                        flow = partial(flow, _free_follow_up_slot(pt, patient, run))
                     started = time.perf_counter()
                     results[name].append(flow())
                     walls[name].append(time.perf_counter() - started)
