@@ -41,8 +41,10 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 SECONDS_PER_CLICK = 1.2
 SECONDS_PER_KEY = 0.2
 TARGETS = {"new visit": 60.0, "follow-up visit": 20.0, "book follow-up": 10.0, "  from the visit": 10.0}
-# A neck-and-shoulder visit; any warning the chosen muscles raise is acknowledged with one precaution.
-NEW_VISIT_MUSCLES = (("upper-trapezius", "2"), ("levator-scapulae", "1"), ("infraspinatus", "2"))
+# Needles per muscle in the new visit; the muscles are the first three the atlas lists for the episode's condition
+# (a neck-and-shoulder set when it lists fewer).
+NEEDLES = ("2", "1", "2")
+FALLBACK_MUSCLES = ("upper-trapezius", "levator-scapulae", "infraspinatus")
 
 
 def _environment(data_dir: str) -> dict[str, str]:
@@ -316,12 +318,24 @@ def _pain(effort: Effort) -> None:
     effort.click("#details button[type=submit]", "Save visit details", posts=True)
 
 
+def _muscles_for(appointment: Any) -> tuple[str, ...]:
+    """Three muscles the atlas lists for the condition of the patient's open episode."""
+    import json
+
+    from needlepoint.patients.models import Episode
+
+    condition = Episode.objects.get(patient_id=appointment.patient_id, status="open").condition
+    atlas = json.loads((ROOT / "needlepoint" / "atlas" / "data" / "muscles.json").read_text())
+    listed = tuple(m["id"] for m in atlas["muscles"] if condition in m.get("conditions", ()))
+    return listed[:3] if len(listed) >= 3 else FALLBACK_MUSCLES
+
+
 def new_visit(page: Any, appointment: Any) -> Effort:
     """From the day's list to the signed note of a three-muscle visit."""
     effort = Effort(page)
     _start_from_day_list(effort, appointment)
     _pain(effort)
-    for n, (muscle, needles) in enumerate(NEW_VISIT_MUSCLES, start=1):
+    for n, (muscle, needles) in enumerate(zip(_muscles_for(appointment), NEEDLES, strict=True), start=1):
         effort.choose("#id_muscle_id", muscle)
         if not page.input_value("#id_side"):
             effort.choose("#id_side", "right")
