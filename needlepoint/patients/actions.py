@@ -146,27 +146,18 @@ RECENT_KEPT = 20
 def note_patient_opened(membership: Membership, patient: Patient) -> None:
     """Put ``patient`` at the top of this member's recent patients, keeping the latest ``RECENT_KEPT``.
 
-    Not an audit entry: the read itself is audited by the access helper; this is the member's own list.
+    Two statements whatever the history (an upsert and a prune), so the patient page's cost does not depend
+    on whether the patient was opened before. Not an audit entry: the access helper audits the read itself.
     """
     _same_clinic(membership, patient)
-    now = timezone.now()
-    moved = RecentPatient.objects.filter(membership=membership, patient=patient).update(opened_at=now)
-    if moved:
-        return
-    try:
-        with transaction.atomic():
-            RecentPatient.objects.create(membership=membership, patient=patient, opened_at=now)
-    except IntegrityError:
-        # Opened at the same moment in another tab: that request made the row; bring it to the top.
-        RecentPatient.objects.filter(membership=membership, patient=patient).update(opened_at=now)
-        return
-    stale = list(
-        RecentPatient.objects.filter(membership=membership)
-        .order_by("-opened_at", "-pk")
-        .values_list("pk", flat=True)[RECENT_KEPT : RECENT_KEPT + 50]
+    RecentPatient.objects.bulk_create(
+        [RecentPatient(membership=membership, patient=patient, opened_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["membership", "patient"],
+        update_fields=["opened_at"],
     )
-    if stale:
-        RecentPatient.objects.filter(pk__in=stale).delete()
+    latest = RecentPatient.objects.filter(membership=membership).order_by("-opened_at", "-pk").values("pk")
+    RecentPatient.objects.filter(membership=membership).exclude(pk__in=latest[:RECENT_KEPT]).delete()
 
 
 @transaction.atomic
