@@ -421,3 +421,15 @@ def test_an_empty_clinic_shows_empty_lists_that_say_so(db) -> None:  # type: ign
     member = make_member(clinic, "solo", "front_desk")
     page = client_for(member).get("/patients/").content.decode()
     assert "No appointments or visits today." in page and "Patients you open appear here." in page
+
+
+def test_the_demo_clinics_patients_are_found_by_phone(db) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.accounts.models import Membership
+    from needlepoint.demo import build_demo
+
+    build_demo(patients=5, seed=1)
+    desk = Membership.objects.get(clinic__slug="demo", user__username="desk")
+    patient = Patient.objects.filter(clinic__slug="demo").order_by("pk").last()
+    # The demo writes its patients in bulk, past save(): the phone columns must be filled all the same.
+    assert patient.phone_digits == phone_digits(patient.phone) != ""
+    assert patient.mrn in found(desk, patient.phone.replace(" ", "-"))
