@@ -134,13 +134,17 @@ def same_phone(a: str, b: str) -> bool:
     return length >= SAME_PHONE_MIN_DIGITS and a[-length:] == b[-length:]
 
 
-def range_prefix(field: str, prefix: str) -> Q:
-    """A prefix match as the range ``abc <= value < abd``, for columns of digits on either database.
+def range_prefix(field: str, digits: str) -> Q:
+    """Numbers starting with ``digits``, as the range ``555 <= value < 556``, which a plain index answers.
 
-    Digits sort the same under every collation, so the plain index answers the range on PostgreSQL too.
+    The bound is made of digits only (a trailing 9 carries: "5559" ends before "556"), because digits sort the
+    same under every collation while the character after "9" does not (PostgreSQL's locales skip punctuation).
     """
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return Q(**{f"{field}__gte": prefix, f"{field}__lt": upper})
+    stem = digits.rstrip("9")
+    if not stem:
+        return Q(**{f"{field}__gte": digits})
+    upper = stem[:-1] + str(int(stem[-1]) + 1)
+    return Q(**{f"{field}__gte": digits, f"{field}__lt": upper})
 
 
 def starts_with(field: str, prefix: str) -> Q:

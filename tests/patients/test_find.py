@@ -433,3 +433,14 @@ def test_the_demo_clinics_patients_are_found_by_phone(db) -> None:  # type: igno
     # The demo writes its patients in bulk, past save(): the phone columns must be filled all the same.
     assert patient.phone_digits == phone_digits(patient.phone) != ""
     assert patient.mrn in found(desk, patient.phone.replace(" ", "-"))
+
+
+def test_a_number_ending_in_nines_is_found_by_its_start_and_its_end(clinician) -> None:  # type: ignore[no-untyped-def]
+    nines = register(clinician, "Nia", "Nine", phone="555 999 9999")
+    nine_start = register(clinician, "Ned", "Nine", phone="999 123 4567", born=date(1980, 1, 1))
+    register(clinician, "Ola", "Other", phone="556 000 0000", born=date(1981, 1, 1))
+
+    assert found(clinician, "555 999 99") == [nines.mrn]
+    assert found(clinician, "9999") == [nines.mrn]  # the end
+    assert found(clinician, "999 123") == [nine_start.mrn]
+    assert found(clinician, "5559999999") == [nines.mrn]
