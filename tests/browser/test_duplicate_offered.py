@@ -12,6 +12,13 @@ from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 
 
+def signed_in(page, membership) -> None:  # type: ignore[no-untyped-def]
+    """Sign in; the first page a fresh live server serves may take longer than the default wait on a busy
+    machine (templates and URL patterns load then), so it gets a minute."""
+    page.goto("/login/", timeout=60_000)
+    sign_in(page, membership.user.username, PASSWORD)
+
+
 def fill_rosa(page) -> None:  # type: ignore[no-untyped-def]
     page.fill("#id_given_name", "Rosa")
     page.fill("#id_family_name", "Márquez")
@@ -29,7 +36,7 @@ def test_duplicate_offered(page, front_desk) -> None:  # type: ignore[no-untyped
             "phone": "+1 555 201 3344",
         },
     )
-    sign_in(page, front_desk.user.username, PASSWORD)
+    signed_in(page, front_desk)
 
     page.goto("/patients/new/")
     fill_rosa(page)
@@ -73,7 +80,7 @@ def test_slash_finds_a_patient_from_the_header(page, front_desk) -> None:  # typ
             "phone": "+1 555 201 3344",
         },
     )
-    sign_in(page, front_desk.user.username, PASSWORD)
+    signed_in(page, front_desk)
     page.goto("/schedule/")
 
     page.keyboard.press("/")
