@@ -36,7 +36,10 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"query": query, "results": results}
     if query:
         audit.record("search", summary=f"patient search ({len(results)} found)", object_type="patients.Patient")
-    else:
+    if request.headers.get("HX-Request") and request.GET.get("from") == "header":
+        # The header's live results: the matches only, nothing listed while the box is empty.
+        return render(request, "patients/_header_results.html", context)
+    if not query:
         context["recent"] = recent_patients(searchable, membership.pk)
         context["today"] = todays_patients(membership)
         listed = len(context["recent"]) + len(context["today"])  # type: ignore[arg-type]
@@ -44,10 +47,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             audit.record(
                 "read", summary=f"recent and today's patients ({listed} listed)", object_type="patients.Patient"
             )
-    if request.headers.get("HX-Request"):
-        template = "patients/_header_results.html" if request.GET.get("from") == "header" else "patients/_results.html"
-    else:
-        template = "patients/list.html"
+    template = "patients/_results.html" if request.headers.get("HX-Request") else "patients/list.html"
     return render(request, template, context)
 
 

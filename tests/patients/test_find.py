@@ -444,3 +444,11 @@ def test_a_number_ending_in_nines_is_found_by_its_start_and_its_end(clinician) -
     assert found(clinician, "9999") == [nines.mrn]  # the end
     assert found(clinician, "999 123") == [nine_start.mrn]
     assert found(clinician, "5559999999") == [nines.mrn]
+
+
+def test_an_emptied_header_search_lists_nothing_and_audits_nothing(front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+    actions.note_patient_opened(front_desk, patient)
+    before = AuditEntry.objects.count()
+    live = client_for(front_desk).get("/patients/", {"q": "", "from": "header"}, HTTP_HX_REQUEST="true")
+    assert live.status_code == 200 and live.content.decode().strip() == ""
+    assert AuditEntry.objects.count() == before
