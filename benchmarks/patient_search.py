@@ -4,7 +4,7 @@
 
 For each database it builds the demo clinic with ``needlepoint demo --patients N`` (or reuses it: the demo
 command adds nothing to a clinic that already has N patients), then times ``search_patients()`` for name
-prefixes, birth dates and MRNs drawn from the data, and prints the median and 95th percentile of each.
+prefixes, birth dates, MRNs and phone numbers drawn from the data, and prints the median and 95th percentile of each.
 
 The databases are throwaway: a SQLite file under /tmp (``--sqlite-dir``) and the PostgreSQL database
 ``needlepoint_bench`` (``--postgres-url``), created if missing. Django's settings are read once per process,
@@ -183,7 +183,34 @@ def _queries(patients, per_kind: int) -> dict[str, list[str]]:  # type: ignore[n
         "name prefix": names,
         "birth date": [birth.isoformat() for _, _, birth, _ in picks[per_kind : 2 * per_kind]],
         "MRN": [mrn for _, _, _, mrn in picks[2 * per_kind :]],
+        "phone": _phone_queries(patients, per_kind, top),
     }
+
+
+def _phone_queries(patients, per_kind: int, top: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Phone numbers as people type them: another format, without the country code, or only the end.
+
+    Drawn with their own generator, so the other kinds' queries stay those of earlier runs.
+    """
+    rng = random.Random(SEED + 1)
+    phones = [
+        p
+        for p in patients.filter(pk__in=[rng.randint(1, top) for _ in range(per_kind * 2)]).values_list(
+            "phone", flat=True
+        )
+        if len("".join(ch for ch in p if ch.isdigit())) >= 10
+    ][:per_kind]
+    texts = []
+    for n, phone in enumerate(phones):
+        digits = "".join(ch for ch in phone if ch.isdigit())[-10:]
+        shape = n % 3
+        if shape == 0:
+            texts.append(f"({digits[:3]}) {digits[3:6]}-{digits[6:]}")  # "(555) 201-3344"
+        elif shape == 1:
+            texts.append(f"+1 {digits[:3]}.{digits[3:6]}.{digits[6:]}")  # "+1 555.201.3344"
+        else:
+            texts.append(f"{digits[3:6]} {digits[6:]}")  # "201 3344"
+    return texts
 
 
 def _analyze_if_stale(connection) -> None:  # type: ignore[no-untyped-def]

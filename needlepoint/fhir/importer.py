@@ -107,7 +107,9 @@ def import_bundle(
 @transaction.atomic
 def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, str]) -> ImportResult:
     _refuse_duplicate(membership, plan)
-    patient = patient_actions.register_patient(membership, plan.demographics)
+    # The same name and birth date were refused just above with the bundle's own 409; a phone shared with
+    # another patient (a family's) does not stop an import, so the registration's own check is passed.
+    patient = patient_actions.register_patient(membership, plan.demographics, confirm_duplicate=True)
     created = [
         Issue(
             "information",

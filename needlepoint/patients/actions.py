@@ -24,7 +24,7 @@ from needlepoint.accounts.roles import Capability
 from needlepoint.patients import screening_rules
 from needlepoint.patients.conditions import code_for_side, conditions, icd10_for
 from needlepoint.patients.consent import current_consent_text
-from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
+from needlepoint.patients.models import Consent, Episode, Patient, RecentPatient, Screening, normalise_name
 from needlepoint.patients.screening_rules import ADULT_AGE
 
 DEMOGRAPHIC_FIELDS = (
@@ -73,14 +73,58 @@ def _next_mrn(clinic: Clinic) -> str:
     return f"{locked.mrn_prefix}-{number:07d}"
 
 
-@transaction.atomic
-def register_patient(membership: Membership, data: dict[str, Any], mrn: str = "") -> Patient:
-    """Register a new patient in the membership's clinic; generates the MRN unless one is given."""
+class PossibleDuplicate(ValidationError):
+    """The patient being registered may already be registered; ``candidates`` are the existing records.
+
+    Nothing was saved. Registering anyway needs an explicit confirmation (``confirm_duplicate``).
+    """
+
+    def __init__(self, candidates: list[Patient]) -> None:
+        self.candidates = candidates
+        names = "; ".join(f"{p.family_name}, {p.given_name} ({p.mrn})" for p in candidates)
+        super().__init__(
+            f"This may be a patient already registered: {names}. Open the existing record, or confirm that this is "
+            "a different person to register anyway."
+        )
+
+
+def register_patient(
+    membership: Membership, data: dict[str, Any], mrn: str = "", *, confirm_duplicate: bool = False
+) -> Patient:
+    """Register a new patient in the membership's clinic; generates the MRN unless one is given.
+
+    A patient with the same name and birth date, or the same phone, is refused as a possible duplicate
+    (``PossibleDuplicate``, listing them) unless ``confirm_duplicate`` says this is a different person.
+    """
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     _check_demographics(data)
     mrn = mrn.strip().upper()
     if mrn and not MRN_PATTERN.match(mrn):
         raise ValidationError({"mrn": "An MRN has 3-30 letters, digits or hyphens."})
+    if not confirm_duplicate:
+        # Before the transaction: the refusal's audit entry (the candidates' names are shown) must survive it.
+        _refuse_possible_duplicate(membership, data)
+    return _create_patient(membership, data, mrn)
+
+
+def _refuse_possible_duplicate(membership: Membership, data: dict[str, Any]) -> None:
+    from needlepoint.accounts.access import patients_for
+    from needlepoint.patients.search import possible_duplicates
+
+    candidates = possible_duplicates(
+        patients_for(membership, Capability.EDIT_DEMOGRAPHICS),
+        str(data.get("given_name") or ""),
+        str(data.get("family_name") or ""),
+        data.get("date_of_birth"),
+        str(data.get("phone") or ""),
+    )
+    if candidates:
+        audit.record("search", summary=f"duplicate check ({len(candidates)} found)", object_type="patients.Patient")
+        raise PossibleDuplicate(candidates)
+
+
+@transaction.atomic
+def _create_patient(membership: Membership, data: dict[str, Any], mrn: str) -> Patient:
     if mrn and Patient.objects.filter(clinic_id=membership.clinic_id, mrn=mrn).exists():
         raise ValidationError({"mrn": f"MRN {mrn} already belongs to another patient of this clinic."})
     patient = Patient(clinic_id=membership.clinic_id, mrn=mrn or _next_mrn(membership.clinic))
@@ -93,6 +137,27 @@ def register_patient(membership: Membership, data: dict[str, Any], mrn: str = ""
     except IntegrityError as exc:
         raise ValidationError({"mrn": f"MRN {patient.mrn} already exists in this clinic."}) from exc
     return patient
+
+
+RECENT_KEPT = 20
+
+
+@transaction.atomic
+def note_patient_opened(membership: Membership, patient: Patient) -> None:
+    """Put ``patient`` at the top of this member's recent patients, keeping the latest ``RECENT_KEPT``.
+
+    Two statements whatever the history (an upsert and a prune), so the patient page's cost does not depend
+    on whether the patient was opened before. Not an audit entry: the access helper audits the read itself.
+    """
+    _same_clinic(membership, patient)
+    RecentPatient.objects.bulk_create(
+        [RecentPatient(membership=membership, patient=patient, opened_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["membership", "patient"],
+        update_fields=["opened_at"],
+    )
+    latest = RecentPatient.objects.filter(membership=membership).order_by("-opened_at", "-pk").values("pk")
+    RecentPatient.objects.filter(membership=membership).exclude(pk__in=latest[:RECENT_KEPT]).delete()
 
 
 @transaction.atomic

@@ -29,6 +29,11 @@ class PatientIn(Schema):
     address: str = Field("", max_length=300)
     emergency_contact: str = Field("", max_length=200)
     mrn: str = Field("", max_length=30, description="Leave empty to generate one")
+    confirm_duplicate: bool = Field(
+        False,
+        description="A patient with the same name and birth date, or the same phone, is refused with 409 and the "
+        "candidates; send true to register a different person anyway",
+    )
 
 
 class PatientUpdate(Schema):
@@ -75,7 +80,7 @@ def _patient_out(p: Patient) -> PatientOut:
 
 @router.get("", response=list[PatientOut])
 def list_patients(request: HttpRequest, q: str) -> list[PatientOut]:
-    """Search by name start, date of birth (YYYY-MM-DD) or MRN."""
+    """Search by name start ("Last, First" or "First Last"), date of birth (YYYY-MM-DD), MRN or phone."""
     from needlepoint.accounts import audit
 
     found = search_patients(patients_for(request.membership), q)  # type: ignore[attr-defined]
@@ -83,11 +88,46 @@ def list_patients(request: HttpRequest, q: str) -> list[PatientOut]:
     return [_patient_out(p) for p in found]
 
 
-@router.post("", response={201: PatientOut})
-def create_patient(request: HttpRequest, body: PatientIn) -> Status[PatientOut]:
-    """Register a patient."""
-    data = body.dict(exclude={"mrn"})
-    patient = actions.register_patient(request.membership, data, mrn=body.mrn)  # type: ignore[attr-defined]
+class CandidateOut(Schema):
+    """An existing patient the new registration may duplicate: enough to recognise them, and their id."""
+
+    id: int
+    mrn: str
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    phone: str
+
+
+class DuplicateOut(Schema):
+    detail: str
+    candidates: list[CandidateOut]
+
+
+@router.post("", response={201: PatientOut, 409: DuplicateOut})
+def create_patient(request: HttpRequest, body: PatientIn) -> Status[PatientOut] | Status[DuplicateOut]:
+    """Register a patient; a possible duplicate is answered 409 with the candidates unless ``confirm_duplicate``."""
+    data = body.dict(exclude={"mrn", "confirm_duplicate"})
+    try:
+        patient = actions.register_patient(
+            request.membership,  # type: ignore[attr-defined]
+            data,
+            mrn=body.mrn,
+            confirm_duplicate=body.confirm_duplicate,
+        )
+    except actions.PossibleDuplicate as exc:
+        candidates = [
+            CandidateOut(
+                id=p.pk,
+                mrn=p.mrn,
+                given_name=p.given_name,
+                family_name=p.family_name,
+                date_of_birth=p.date_of_birth,
+                phone=p.phone,
+            )
+            for p in exc.candidates
+        ]
+        return Status(409, DuplicateOut(detail=exc.messages[0], candidates=candidates))
     return Status(201, _patient_out(patient))
 
 

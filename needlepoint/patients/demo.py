@@ -14,7 +14,7 @@ from needlepoint.accounts.models import Clinic, Membership, User
 from needlepoint.demo import FULL_HISTORY_PATIENTS
 from needlepoint.patients.conditions import icd10_choices
 from needlepoint.patients.consent import current_consent_text
-from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
+from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name, phone_digits
 from needlepoint.patients.screening_rules import evaluate_screening, screening_items
 
 DEMO_USERS: list[dict[str, str]] = [
@@ -312,6 +312,7 @@ def _add_patients(context: Any, clinic: Clinic, first_index: int, count: int) ->
             birth = today - timedelta(days=rng.randint(24 * 365, 38 * 365))
         elif position == MINOR_PATIENT:
             birth = today - timedelta(days=MINOR_AGE * 365 + rng.randint(10, 300))
+        phone = f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
         patients.append(
             Patient(
                 clinic=clinic,
@@ -322,7 +323,10 @@ def _add_patients(context: Any, clinic: Clinic, first_index: int, count: int) ->
                 search_given_first=normalise_name(f"{given} {family}"),
                 date_of_birth=birth,
                 sex=sex,
-                phone=f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                # bulk_create skips save(): the search columns are filled here as save() fills them.
+                phone=phone,
+                phone_digits=phone_digits(phone),
+                phone_digits_reversed=phone_digits(phone)[::-1],
                 email=f"{given.lower()}.{family.lower().replace(chr(39), '')}{first_index + offset}@example.org",
             )
         )

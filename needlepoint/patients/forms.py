@@ -30,6 +30,17 @@ class PatientForm(forms.Form):
         help_text="Leave empty to generate one; enter a number only when bringing a patient from another system.",
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    confirm_duplicate = forms.BooleanField(
+        label="This is a different person: register anyway",
+        required=False,
+        help_text="Tick only after checking that none of the patients listed is this one.",
+    )
+
+    def __init__(self, *args, offer_confirm_duplicate: bool = False, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if not offer_confirm_duplicate:
+            # Editing an existing patient: there is no registration to confirm.
+            del self.fields["confirm_duplicate"]
 
 
 class ConsentForm(forms.Form):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, timedelta
 
@@ -12,12 +13,24 @@ from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership
 
+# Every apostrophe a keyboard or a word processor produces: straight, curly, modifier letter, prime, grave,
+# acute. They are dropped, so "O’Brien", "O'Brien", "Oʼbrien" and "obrien" are one name to search.
+APOSTROPHES = "'\u2018\u2019\u02bc\u2032\u0060\u00b4"
+# A comma separates "Family, Given" as the patient list shows it; it is not part of a name.
+_NAME_DROPPED = str.maketrans(dict.fromkeys(APOSTROPHES, "") | {",": " "})
+NON_DIGITS = re.compile(r"[^0-9]")
+
 
 def normalise_name(text: str) -> str:
-    """Lower-case, accent-free, single-spaced: the form names are searched in."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    """Lower-case, accent-free, apostrophe-free, single-spaced: the form names are searched in."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_NAME_DROPPED))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(plain.lower().split())
+    return " ".join(plain.translate(_NAME_DROPPED).lower().split())
+
+
+def phone_digits(text: str) -> str:
+    """Only the digits of a phone number, so "+1 (555) 201-3344" and "+1 555 201 3344" are one number."""
+    return NON_DIGITS.sub("", text)
 
 
 class Patient(models.Model):
@@ -42,6 +55,10 @@ class Patient(models.Model):
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     phone = models.CharField(max_length=40, blank=True)
+    # The phone's digits, and the same digits reversed: a range scan on the first finds a number by its start,
+    # on the second by its end (so a number typed without its country code or trunk 0 is still found).
+    phone_digits = models.CharField(max_length=40, editable=False, default="", blank=True)
+    phone_digits_reversed = models.CharField(max_length=40, editable=False, default="", blank=True)
     email = models.EmailField(blank=True)
     address = models.CharField(max_length=300, blank=True)
     emergency_contact = models.CharField(max_length=200, blank=True)
@@ -58,6 +75,8 @@ class Patient(models.Model):
             # Birth-date search lists matches by name: with the name in the index, no sort and no planner
             # temptation to walk the whole clinic in name order instead (SQLite did, 170 ms at 100,000).
             models.Index(fields=["clinic", "date_of_birth", "search_name"], name="patient_clinic_dob_name"),
+            models.Index(fields=["clinic", "phone_digits"], name="patient_clinic_phone"),
+            models.Index(fields=["clinic", "phone_digits_reversed"], name="patient_clinic_phone_end"),
         ]
 
     def __str__(self) -> str:
@@ -66,6 +85,8 @@ class Patient(models.Model):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.search_name = normalise_name(f"{self.family_name} {self.given_name}")
         self.search_given_first = normalise_name(f"{self.given_name} {self.family_name}")
+        self.phone_digits = phone_digits(self.phone)
+        self.phone_digits_reversed = self.phone_digits[::-1]
         super().save(*args, **kwargs)
 
     @property
@@ -296,3 +317,24 @@ class Episode(PatientRecord):
 
     def audit_summary(self) -> str:
         return f"episode {self.condition} {self.status}"
+
+
+class RecentPatient(models.Model):
+    """A patient this member of staff opened, and when last: the "recent patients" of the patient list.
+
+    One row per member and patient, moved to the top on each opening and pruned to the latest few; the
+    audit trail keeps the full history of reads.
+    """
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "patient"], name="recent_patient_once_per_member"),
+        ]
+        indexes = [models.Index(fields=["membership", "-opened_at"], name="recent_patient_member_time")]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} opened {self.opened_at:%Y-%m-%d %H:%M}"

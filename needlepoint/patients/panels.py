@@ -44,3 +44,32 @@ def patient_panels(patient: Any) -> list[Panel]:
 def episode_panels(episode: Any) -> list[Panel]:
     """The panels for one episode."""
     return [p for p in (make(episode) for make in _episode_panel_makers) if p is not None]
+
+
+@dataclass(frozen=True)
+class TodayEntry:
+    """A patient expected or seen today, from another app: when, and what brings them (no clinical content)."""
+
+    patient: Any
+    at: Any
+    what: str
+
+
+_today_makers: list[Callable[[Any], list[TodayEntry]]] = []
+
+
+def register_todays_patients(maker: Callable[[Any], list[TodayEntry]]) -> Callable[[Any], list[TodayEntry]]:
+    """Decorator: a source of today's patients for the patient list (called with the membership)."""
+    _today_makers.append(maker)
+    return maker
+
+
+def todays_patients(membership: Any) -> list[TodayEntry]:
+    """Today's patients from every registered source, each patient once (at their earliest time), in time order."""
+    earliest: dict[int, TodayEntry] = {}
+    for make in _today_makers:
+        for entry in make(membership):
+            known = earliest.get(entry.patient.pk)
+            if known is None or entry.at < known.at:
+                earliest[entry.patient.pk] = entry
+    return sorted(earliest.values(), key=lambda e: (e.at, e.patient.pk))

@@ -17,39 +17,64 @@ from needlepoint.patients import actions, forms
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Consent, Episode, Screening
+from needlepoint.patients.panels import todays_patients
 from needlepoint.patients.screening_form import ScreeningForm
 from needlepoint.patients.screening_rules import ADULT_AGE, build_rules, screening_data
-from needlepoint.patients.search import search_patients
+from needlepoint.patients.search import recent_patients, search_patients
 from needlepoint.web import add_errors
 
 RECENT_LIMIT = 20
 
 
 def patient_list(request: HttpRequest) -> HttpResponse:
-    """Search the clinic's patients by name, date of birth or MRN."""
+    """Search the clinic's patients by name, date of birth, MRN or phone; without a search, this member's
+    recent patients and today's patients (appointments, and for clinical roles visits started today)."""
     membership = request.membership  # type: ignore[attr-defined]
     query = request.GET.get("q", "").strip()
-    results = search_patients(patients_for(membership), query) if query else []
+    searchable = patients_for(membership)
+    results = search_patients(searchable, query) if query else []
+    context: dict[str, object] = {"query": query, "results": results}
     if query:
         audit.record("search", summary=f"patient search ({len(results)} found)", object_type="patients.Patient")
+    if request.headers.get("HX-Request") and request.GET.get("from") == "header":
+        # The header's live results: the matches only, nothing listed while the box is empty.
+        return render(request, "patients/_header_results.html", context)
+    if not query:
+        context["recent"] = recent_patients(searchable, membership.pk)
+        context["today"] = todays_patients(membership)
+        listed = len(context["recent"]) + len(context["today"])  # type: ignore[arg-type]
+        if listed:
+            audit.record(
+                "read", summary=f"recent and today's patients ({listed} listed)", object_type="patients.Patient"
+            )
     template = "patients/_results.html" if request.headers.get("HX-Request") else "patients/list.html"
-    return render(request, template, {"query": query, "results": results})
+    return render(request, template, context)
 
 
 def patient_new(request: HttpRequest) -> HttpResponse:
     """Register a patient."""
     membership = require(request.membership, Capability.EDIT_DEMOGRAPHICS)  # type: ignore[attr-defined]
-    form = forms.PatientForm(request.POST or None)
+    form = forms.PatientForm(request.POST or None, offer_confirm_duplicate=True)
+    candidates: list[object] = []
     if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k not in ("mrn", "version")}
+        data = {k: v for k, v in form.cleaned_data.items() if k in actions.DEMOGRAPHIC_FIELDS}
         try:
-            patient = actions.register_patient(membership, data, mrn=form.cleaned_data["mrn"])
+            patient = actions.register_patient(
+                membership,
+                data,
+                mrn=form.cleaned_data["mrn"],
+                confirm_duplicate=form.cleaned_data["confirm_duplicate"],
+            )
+        except actions.PossibleDuplicate as exc:
+            # Not an error on a field: the existing records are offered below, with "register anyway".
+            candidates = exc.candidates  # type: ignore[assignment]
         except ValidationError as exc:
             add_errors(form, exc)
         else:
             messages.success(request, f"{patient.full_name} registered with MRN {patient.mrn}.")
             return redirect("patient", patient_id=patient.pk)
-    return render(request, "patients/form.html", {"form": form, "title": "Register a patient"})
+    context = {"form": form, "title": "Register a patient", "candidates": candidates}
+    return render(request, "patients/form.html", context)
 
 
 def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
@@ -80,6 +105,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient page: demographics for everyone; screening, episodes and visits for clinical roles."""
     membership = request.membership  # type: ignore[attr-defined]
     patient = get_patient(membership, patient_id)
+    actions.note_patient_opened(membership, patient)
     context: dict[str, object] = {"patient": patient, "age": patient.age_on(timezone.localdate())}
     if membership.can(Capability.VIEW_CONSENT_STATUS):
         clearance = needling_clearance(patient)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from needlepoint.patients.panels import Panel, register_episode_panel, register_patient_panel
+from django.utils import timezone
+
+from needlepoint.accounts.access import scoped
+from needlepoint.accounts.roles import Capability
+from needlepoint.patients.panels import (
+    Panel,
+    TodayEntry,
+    register_episode_panel,
+    register_patient_panel,
+    register_todays_patients,
+)
 from needlepoint.visits.models import AdverseEvent, Visit
 
 RECENT_VISITS = 10
@@ -30,3 +40,32 @@ def episode_visits(episode: Any) -> Panel:
     """The episode's latest visits, with a button to start the next one."""
     visits = _recent(Visit.objects.filter(episode=episode), EPISODE_VISITS)
     return Panel("visits/_episode_panel.html", {"visits": visits, "episode": episode})
+
+
+TODAY_LIMIT = 200
+
+
+@register_todays_patients
+def visits_started_today(membership: Any) -> list[TodayEntry]:
+    """Visits started today, walk-ins included, for the patient list of clinical roles (one query). Front desk
+    gets none: that a visit was documented belongs to the clinical record."""
+    if not membership.can(Capability.VIEW_CLINICAL):
+        return []
+    from needlepoint.scheduling.calendar import day_bounds
+
+    start, end = day_bounds(timezone.localdate())
+    rows = (
+        scoped(membership, Visit.objects.all(), Capability.VIEW_CLINICAL)
+        .filter(started_at__gte=start, started_at__lt=end)
+        .select_related("patient", "clinician__user")
+        .order_by("started_at", "pk")[:TODAY_LIMIT]
+    )
+    return [
+        TodayEntry(
+            v.patient,
+            v.started_at,
+            f"Visit with {v.clinician.user.get_full_name() or v.clinician.user.username}"
+            + (" · signed" if v.signed_at else " · in progress"),
+        )
+        for v in rows
+    ]
