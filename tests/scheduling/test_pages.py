@@ -222,3 +222,30 @@ def test_a_free_slot_on_the_clinicians_day_opens_the_booking_form_filled_in(fron
     assert link in page.content.decode().replace("&amp;", "&")
     form = client.get(link.replace("?", "/schedule/book/?")).content.decode()
     assert 'value="10:30"' in form and f'value="{tomorrow}"' in form
+
+
+def test_a_follow_up_is_booked_from_the_visit_in_two_clicks(clinician, cleared_patient):
+    """The visit page links to the booking form filled in for a week later at the same time: one click there,
+    one on Book (the keystroke-level budget for booking a follow-up is 10 s)."""
+    from needlepoint.visits import actions as visit_actions
+
+    started = (timezone.localtime() - timedelta(minutes=30)).replace(hour=10, minute=15, second=0, microsecond=0)
+    episode = open_neck_episode(clinician, cleared_patient)
+    visit = visit_actions.start_visit(clinician, episode, {"started_at": started})
+    client = client_for(clinician)
+    page = client.get(f"/visits/{visit.pk}/").content.decode().replace("&amp;", "&")
+    link = page.split('data-testid="book-follow-up"')[0].rsplit('href="', 1)[1].split('"')[0]
+    week_later = (started + timedelta(weeks=1)).date().isoformat()
+    assert (
+        link == f"/schedule/book/?patient={cleared_patient.pk}&clinician={clinician.pk}&day={week_later}&time=10%3A15"
+    )
+
+    form = client.get(link).content.decode()
+    assert 'value="10:15"' in form and f'value="{week_later}"' in form and 'value="follow_up" selected' in form
+    data = {"patient": cleared_patient.pk, "clinician": clinician.pk, "kind": "follow_up", "day": week_later}
+    response = client.post(
+        "/schedule/book/", data | {"start": "10:15", "minutes": "", "repeat": "1", "every_weeks": "1"}
+    )
+    assert response.status_code == 302
+    booked = Appointment.objects.get()
+    assert timezone.localtime(booked.starts_at).strftime("%Y-%m-%d %H:%M") == f"{week_later} 10:15"
