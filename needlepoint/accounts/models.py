@@ -11,7 +11,6 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from needlepoint.accounts import audit_chain
-
 from needlepoint.accounts.roles import Capability, Role, role_can
 
 

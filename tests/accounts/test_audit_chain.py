@@ -3,6 +3,9 @@ verify` names the first entry that no longer fits, and `flush` refuses to erase 
 
 from __future__ import annotations
 
+import importlib
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -15,7 +18,7 @@ from needlepoint.accounts.verify import verify_audit_chain
 from needlepoint.cli import main
 from tests.conftest import client_for
 
-append_only = __import__("importlib").import_module("needlepoint.accounts.migrations.0002_audit_append_only")
+append_only = importlib.import_module("needlepoint.accounts.migrations.0002_audit_append_only")
 
 
 def tamper(sql: str, params: list) -> None:  # type: ignore[type-arg]
@@ -45,7 +48,7 @@ def trail(clinician, patient):  # type: ignore[no-untyped-def]
 def test_each_entry_is_chained_to_the_one_before_it(trail) -> None:  # type: ignore[no-untyped-def]
     assert len(trail) >= 4
     assert trail[0].previous_hash == audit_chain.GENESIS
-    for before, after in zip(trail, trail[1:], strict=False):
+    for before, after in itertools.pairwise(trail):
         assert after.previous_hash == before.entry_hash
     for entry in trail:
         assert entry.entry_hash == audit_chain.entry_hash(entry.previous_hash, entry.chained_content())
