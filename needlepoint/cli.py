@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "needlepoint.accounts.commands",
     "needlepoint.atlas.commands",
     "needlepoint.insights.commands",
+    "needlepoint.operations.commands",
     "needlepoint.outcomes.commands",
     "needlepoint.scheduling.commands",
 )
