@@ -16,6 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "needlepoint.settings")
 COMMAND_MODULES = (
     "needlepoint.accounts.commands",
     "needlepoint.atlas.commands",
+    "needlepoint.fhir.commands",
     "needlepoint.insights.commands",
     "needlepoint.operations.commands",
     "needlepoint.outcomes.commands",

@@ -159,7 +159,9 @@ def _sqlite_has_data(path: Path) -> bool:
         return False
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='accounts_clinic'")]
+        names = [
+            n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='accounts_clinic'")
+        ]
         return bool(names) and db.execute("SELECT EXISTS (SELECT 1 FROM accounts_clinic)").fetchone()[0] == 1
     finally:
         db.close()
@@ -189,9 +191,7 @@ def postgres_manifest() -> Manifest:
     from needlepoint.accounts.verify import verify_audit_chain
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
-        )
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")
         names = [name for (name,) in cursor.fetchall()]
         tables = {}
         for name in names:
@@ -239,8 +239,17 @@ def backup(output: Path) -> Manifest:
         raise BackupError(f"{output} already exists: choose a new name (backups are never overwritten)")
     output.parent.mkdir(parents=True, exist_ok=True)
     if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        _sqlite_copy(connection.connection, output)
+        name = str(connection.settings_dict["NAME"])
+        if Path(name).is_file():
+            source = sqlite3.connect(f"file:{name}?mode=ro", uri=True)
+            try:
+                _sqlite_copy(source, output)
+            finally:
+                source.close()
+        else:
+            # An in-memory database (the test runner's) is reachable only through Django's own connection.
+            connection.ensure_connection()
+            _sqlite_copy(connection.connection, output)
         try:
             manifest = sqlite_manifest(output)
         except BackupError:

@@ -64,11 +64,13 @@ def test_the_application_role_is_refused_truncate_disable_trigger_and_ddl(clinic
             "update audit": "UPDATE accounts_auditentry SET summary = 'x'",
             "delete audit": "DELETE FROM accounts_auditentry",
         }
-        for what, sql in refused.items():
-            with pytest.raises(DatabaseError, match="permission denied|must be owner") as caught:
-                with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.execute(sql)
-            assert caught.value is not None, what
+        for sql in refused.values():
+            with (
+                pytest.raises(DatabaseError, match=r"permission denied|must be owner"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(sql)
 
         # The ordinary work of the application still goes through, audit entry and all.
         before = AuditEntry.objects.count()

@@ -19,7 +19,11 @@ from needlepoint.operations.backup import BackupError, backup, manifest_path, sq
 from tests.accounts.test_audit_chain import tamper
 from tests.conftest import client_for
 
-pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite backup path")
+# Committed data (no test transaction), as the online backup API sees a running clinic's database.
+pytestmark = [
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite backup path"),
+    pytest.mark.django_db(transaction=True),
+]
 
 PROJECT = Path(__file__).resolve().parents[2]
 
