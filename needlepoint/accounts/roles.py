@@ -32,6 +32,7 @@ class Capability(StrEnum):
     VIEW_SCHEDULE = "view_schedule"  # the appointment calendars: times, patients' names, types, statuses
     BOOK_APPOINTMENTS = "book_appointments"  # book, cancel, mark arrived or no-show; set reminder preferences
     EXPORT_RECORD = "export_record"  # a patient's whole record, for the patient's right of access
+    MANAGE_RETENTION = "manage_retention"  # archive a record or put it under legal hold (never delete)
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -74,6 +75,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.VIEW_SCHEDULE,
             Capability.BOOK_APPOINTMENTS,
             Capability.EXPORT_RECORD,
+            Capability.MANAGE_RETENTION,
         }
     ),
 }

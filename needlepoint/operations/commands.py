@@ -33,6 +33,19 @@ def register(subparsers: argparse._SubParsersAction, setup_django: Callable[...,
     p.add_argument("--database-url", help="the owner's connection (default: DATABASE_URL_OWNER, else DATABASE_URL)")
     p.set_defaults(func=lambda args: cmd_restore(args, setup_django))
 
+    p = subparsers.add_parser(
+        "retention",
+        help="archive a patient's record or put it under legal hold (records are never deleted)",
+        description="Set a patient's retention status, as a clinic admin (--user): archived (no longer in care) "
+        "and/or under legal hold (kept whatever the retention period). --note says why. Nothing is deleted.",
+    )
+    p.add_argument("--user", required=True, help="the clinic admin making the change (audited)")
+    p.add_argument("--patient", required=True, type=int)
+    p.add_argument("--archive", action=argparse.BooleanOptionalAction, required=True)
+    p.add_argument("--legal-hold", action=argparse.BooleanOptionalAction, required=True)
+    p.add_argument("--note", required=True)
+    p.set_defaults(func=lambda args: cmd_retention(args, setup_django))
+
 
 def cmd_backup(args: argparse.Namespace, setup_django: Callable[..., None]) -> int:
     """Make the backup and print what it holds."""
@@ -68,4 +81,45 @@ def cmd_restore(args: argparse.Namespace, setup_django: Callable[..., None]) -> 
     print(f"Restored and verified {len(manifest.tables)} tables, {rows} rows; every checksum matches.")
     print(f"Triggers present: {', '.join(manifest.triggers)}.")
     print(f"Audit trail intact: {manifest.audit_entries} entries, head hash {manifest.audit_head}.")
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace, setup_django: Callable[..., None]) -> int:
+    """Archive or hold a record as the named clinic admin; exit status 2 with the reason if refused."""
+    setup_django()
+    from django.core.exceptions import ValidationError
+
+    from needlepoint.accounts import audit
+    from needlepoint.accounts.access import AccessDenied
+    from needlepoint.accounts.models import Membership
+    from needlepoint.patients.models import Patient
+    from needlepoint.patients.retention import set_retention
+
+    patient = Patient.objects.filter(pk=args.patient).first()
+    membership = (
+        Membership.objects.filter(user__username=args.user, clinic_id=patient.clinic_id, is_active=True).first()
+        if patient
+        else None
+    )
+    if patient is None or membership is None:
+        print(f"error: no patient {args.patient} in a clinic of user {args.user!r}", file=sys.stderr)
+        return 2
+    actor = audit.Actor(membership.user_id, membership.clinic_id, "cli", None, args.user)
+    try:
+        with audit.acting_as(actor):
+            patient = set_retention(
+                membership,
+                patient.pk,
+                archived=args.archive,
+                legal_hold=args.legal_hold,
+                note=args.note,
+                expected_version=patient.version,
+            )
+    except (ValidationError, AccessDenied) as exc:
+        messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+        for message in messages:
+            print(f"error: {message}", file=sys.stderr)
+        return 2
+    status = ("archived" if patient.archived_at else "active") + (", under legal hold" if patient.legal_hold else "")
+    print(f"Patient {patient.mrn}: {status}.")
     return 0
