@@ -25,6 +25,8 @@ def tamper(sql: str, params: list) -> None:  # type: ignore[type-arg]
     """Run ``sql`` on the audit table with its append-only triggers lifted, as an attacker who owns it could."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Fire the deferred foreign-key checks first: PostgreSQL will not alter a table with pending ones.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("ALTER TABLE accounts_auditentry DISABLE TRIGGER audit_append_only")
             cursor.execute(sql, params)
             cursor.execute("ALTER TABLE accounts_auditentry ENABLE TRIGGER audit_append_only")

@@ -7,15 +7,24 @@ cases, so that one is allowed.
 
 from __future__ import annotations
 
+from django.core import mail
 from django.core.management.base import CommandError
 from django.core.management.commands import flush
 from django.db import DatabaseError, connections
+from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 
 
 def is_test_database(alias: str) -> bool:
-    """Whether ``alias`` is connected to the database the test runner created (and will destroy)."""
+    """Whether ``alias`` is connected to the database the test runner created (and will destroy).
+
+    Both must hold: the test environment is set up (Django's ``setup_test_environment`` gives ``mail`` its
+    outbox), and the database carries a test database's name (``test_...``, its TEST NAME, or in memory).
+    """
     connection = connections[alias]
-    return connection.settings_dict["NAME"] == connection.creation._get_test_db_name()
+    name = str(connection.settings_dict["NAME"])
+    in_memory = getattr(connection, "is_in_memory_db", lambda: False)()
+    named_as_test = name.startswith(TEST_DATABASE_PREFIX) or name == connection.settings_dict["TEST"]["NAME"]
+    return hasattr(mail, "outbox") and (named_as_test or in_memory)
 
 
 class Command(flush.Command):
