@@ -9,7 +9,7 @@ import itertools
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 
 from needlepoint.accounts import audit, audit_chain
 from needlepoint.accounts.management.commands import flush
@@ -131,3 +131,30 @@ def test_flush_refuses_a_database_holding_audit_entries(trail, monkeypatch) -> N
 
 def test_the_test_database_is_recognised_as_such(db) -> None:  # type: ignore[no-untyped-def]
     assert flush.is_test_database("default")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_chains_the_entries_written_before_it(clinic) -> None:  # type: ignore[no-untyped-def]
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, chained = ("accounts", "0003_clinic_minimum_needling_age"), ("accounts", "0004_audit_hash_chain")
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    try:
+        with connection.cursor() as cursor:
+            for number in range(3):
+                cursor.execute(
+                    "INSERT INTO accounts_auditentry (clinic_id, actor_label, action, object_type, object_id, summary,"
+                    " via, at) VALUES (%s, 'system', 'read', 'patients.Patient', %s, 'old entry', 'web', %s)",
+                    [clinic.pk, str(number), f"2025-01-0{number + 1} 10:00:00.123456"],
+                )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate([chained])
+        executor.loader.build_graph()
+
+    report = verify_audit_chain()
+    assert report.broken is None and report.entries == 3
+    # The append-only triggers are back after the back-fill.
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM accounts_auditentry")
