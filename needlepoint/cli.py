@@ -14,8 +14,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "needlepoint.settings")
 
 # Sub-command modules contributed by apps: each defines ``register(subparsers)``.
 COMMAND_MODULES = (
+    "needlepoint.accounts.commands",
     "needlepoint.atlas.commands",
+    "needlepoint.fhir.commands",
     "needlepoint.insights.commands",
+    "needlepoint.operations.commands",
     "needlepoint.outcomes.commands",
     "needlepoint.scheduling.commands",
 )
@@ -37,7 +40,10 @@ def _migrate(verbosity: int = 1) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    """Apply database migrations."""
+    """Apply database migrations, as the database owner when DATABASE_URL_OWNER or --database-url is given."""
+    from needlepoint.accounts.commands import use_owner_database
+
+    use_owner_database(args.database_url)
     _setup_django(local=True)
     _migrate()
     return 0
@@ -163,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("migrate", help="apply database migrations")
+    p.add_argument("--database-url", help="the owner's connection (default: DATABASE_URL_OWNER, else DATABASE_URL)")
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("createuser", help="create a user with a role in a clinic")

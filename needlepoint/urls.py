@@ -13,6 +13,7 @@ from needlepoint.accounts import views as account_views
 from needlepoint.accounts.session import session_status
 from needlepoint.api import api
 from needlepoint.fhir import views as fhir_views
+from needlepoint.fhir.record_views import record_export as record_export_view
 from needlepoint.patients import views as patient_views
 
 handler404 = "needlepoint.web.page_not_found"
@@ -52,6 +53,7 @@ urlpatterns = [
     path("patients/needling-age/", patient_views.needling_age, name="needling_age"),
     path("patients/<int:patient_id>/", patient_views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/edit/", patient_views.patient_edit, name="patient_edit"),
+    path("patients/<int:patient_id>/record-export/", record_export_view, name="patient_record_export"),
     path("patients/<int:patient_id>/screening/new/", patient_views.screening_new, name="screening_new"),
     path(
         "patients/<int:patient_id>/screening/<int:screening_id>/",

@@ -7,9 +7,10 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
+from needlepoint.accounts import audit_chain
 from needlepoint.accounts.roles import Capability, Role, role_can
 
 
@@ -126,6 +127,36 @@ class AuditQuerySet(models.QuerySet):
     def delete(self):  # type: ignore[no-untyped-def]
         raise PermissionError("Audit entries cannot be deleted")
 
+    def bulk_create(self, objs, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Insert many entries at once, each chained to the one before it, in the order given."""
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            previous = lock_audit_chain(self.db)
+            for obj, (before, digest) in zip(
+                objs, audit_chain.chain(previous, (obj.chained_content() for obj in objs)), strict=True
+            ):
+                obj.previous_hash, obj.entry_hash = before, digest
+            return super().bulk_create(objs, *args, **kwargs)
+
+
+# Any fixed number: the PostgreSQL advisory lock that lets one transaction at a time extend the chain.
+AUDIT_CHAIN_LOCK = 7_301_946_117
+
+
+def lock_audit_chain(using: str = "default") -> str:
+    """Take the chain's lock until the end of the current transaction and return the last entry's hash.
+
+    Appending waits for any other transaction that is appending, so entries are chained in id order and
+    no two ever claim the same predecessor. SQLite needs no lock of its own: its transactions begin
+    IMMEDIATE (settings), which already lets one writer at a time in.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+    last = AuditEntry.objects.using(using).order_by("-pk").values_list("entry_hash", flat=True).first()
+    return last or audit_chain.GENESIS
+
 
 class AuditEntry(models.Model):
     """One read or write of patient data: who, what, which object, when and from where. Append-only."""
@@ -152,6 +183,8 @@ class AuditEntry(models.Model):
     via = models.CharField(max_length=10, default="web", help_text="web, api, cli or patient link")
     client_address = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now)
+    previous_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the entry before this one")
+    entry_hash = models.CharField(max_length=64, blank=True, help_text="SHA-256 of this entry and previous_hash")
 
     objects = AuditQuerySet.as_manager()
 
@@ -168,7 +201,23 @@ class AuditEntry(models.Model):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if self.pk is not None:
             raise PermissionError("Audit entries cannot be changed")
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            self.previous_hash = lock_audit_chain(using)
+            self.entry_hash = audit_chain.entry_hash(self.previous_hash, self.chained_content())
+            super().save(*args, **kwargs)
+
+    def chained_content(self) -> dict:
+        """The values the hash covers, in the form the database keeps them (so a re-read hashes the same)."""
+        content = {}
+        for name in audit_chain.CHAINED_FIELDS:
+            field = self._meta.get_field(name)  # also finds a foreign key by its column name (clinic_id)
+            value = field.get_prep_value(getattr(self, field.attname))
+            # The database keeps an empty address as NULL.
+            value = None if name == "client_address" and not value else value
+            setattr(self, field.attname, value)
+            content[name] = value
+        return content
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise PermissionError("Audit entries cannot be deleted")

@@ -31,6 +31,8 @@ class Capability(StrEnum):
     CONFIGURE_CLINIC = "configure_clinic"  # clinic-wide settings such as which questionnaires each condition uses
     VIEW_SCHEDULE = "view_schedule"  # the appointment calendars: times, patients' names, types, statuses
     BOOK_APPOINTMENTS = "book_appointments"  # book, cancel, mark arrived or no-show; set reminder preferences
+    EXPORT_RECORD = "export_record"  # a patient's whole record, for the patient's right of access
+    MANAGE_RETENTION = "manage_retention"  # archive a record or put it under legal hold (never delete)
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -72,6 +74,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.CONFIGURE_CLINIC,
             Capability.VIEW_SCHEDULE,
             Capability.BOOK_APPOINTMENTS,
+            Capability.EXPORT_RECORD,
+            Capability.MANAGE_RETENTION,
         }
     ),
 }

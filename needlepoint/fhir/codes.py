@@ -52,6 +52,11 @@ LOCAL_SYSTEMS: dict[str, tuple[str, str]] = {
         "references were compiled.",
     ),
     "muscle": ("CodeSystem/muscle", "Muscles of the Needlepoint trigger-point atlas, by atlas id."),
+    "record-document": (
+        "CodeSystem/record-document",
+        "Kinds of document in a patient's record export (visit note, addendum, screening, pain drawing, "
+        "adverse-event follow-up, questionnaire notes); no LOINC document codes are verified in our references.",
+    ),
     "laterality": (
         "CodeSystem/laterality",
         "Left, right, both sides, central; SNOMED CT qualifier codes are not verified in our references.",

@@ -65,6 +65,11 @@ class Patient(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)
+    # Retention (patients/retention.py): the application never deletes a record. Archiving marks a patient no
+    # longer in care; a legal hold says the record must outlive any retention period. Neither removes data.
+    archived_at = models.DateTimeField(null=True, blank=True, help_text="When the record was archived")
+    legal_hold = models.BooleanField(default=False, help_text="Keep beyond any retention period (litigation, audit)")
+    retention_note = models.CharField(max_length=300, blank=True, help_text="Why the record was archived or held")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["clinic", "mrn"], name="unique_mrn_per_clinic")]
