@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0008_consent_text_v2'),
+        ('patients', '0009_find_by_phone_recent_patients'),
     ]
 
     operations = [
