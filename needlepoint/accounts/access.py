@@ -98,7 +98,10 @@ def _as_int(value: int | str) -> int:
 
 
 def _get_or_404(queryset: models.QuerySet[M], pk: int | str) -> M:
+    label = queryset.model._meta.label
     try:
         return queryset.get(pk=_as_int(pk))
-    except queryset.model.DoesNotExist as exc:
+    except (queryset.model.DoesNotExist, Http404) as exc:
+        # A probe of another clinic's record looks like a missing one to the user, but not to the trail.
+        audit.record("denied", summary=f"not found in this clinic: {label} {str(pk)[:40]}", object_type=label)
         raise Http404("Not found") from exc

@@ -35,7 +35,10 @@ def client_address(request: HttpRequest) -> str | None:
 
 
 class ClinicContextMiddleware:
-    """Sets ``request.membership`` (the clinic role the user acts under) and the audit actor."""
+    """Sets ``request.membership`` (the clinic role the user acts under) and the audit actor.
+
+    Each request is one audit event: whatever it reads or writes leaves one entry (``audit.event``).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -53,7 +56,7 @@ class ClinicContextMiddleware:
             client_address=client_address(request),
             label=user.get_username() if user.is_authenticated else "anonymous",
         )
-        with audit.acting_as(actor):
+        with audit.acting_as(actor), audit.event():
             return self.get_response(request)
 
 
