@@ -7,6 +7,7 @@ role's capability, and records the read in the audit trail. Views and API endpoi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from django.core.exceptions import PermissionDenied
@@ -88,6 +89,23 @@ def get_record(
     obj = _get_or_404(queryset, pk)
     audit.record("read", obj, summary=summary)
     return obj
+
+
+def listed(records: Sequence[M], what: str) -> Sequence[M]:
+    """Record that a list of patient records was shown (a dashboard, a worklist, an API list); returns the list.
+
+    One read entry names the list, how many records it held and whose they were, so a list is accounted
+    for like a page that opens one record.
+    """
+    patient_ids = sorted({pid for pid in (audit.patient_of(r) for r in records) if pid is not None})
+    whose = ", ".join(str(pid) for pid in patient_ids)
+    audit.record(
+        "read",
+        summary=f"{what}: {len(records)} shown, patients {whose or 'none'}",
+        patient_id=patient_ids[0] if len(patient_ids) == 1 else None,
+        object_type=records[0]._meta.label if records else "",
+    )
+    return records
 
 
 def _as_int(value: int | str) -> int:

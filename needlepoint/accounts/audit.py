@@ -111,7 +111,7 @@ def record(
     if obj is not None:
         object_type = object_type or obj._meta.label
         object_id = object_id or str(obj.pk)
-        patient_id = patient_id if patient_id is not None else _patient_id_of(obj)
+        patient_id = patient_id if patient_id is not None else patient_of(obj)
         clinic_id = clinic_id if clinic_id is not None else getattr(obj, "clinic_id", None)
     fields = {
         "clinic_id": clinic_id if clinic_id is not None else (actor.clinic_id if actor else None),
@@ -162,7 +162,10 @@ def _close(finished: _Event) -> None:
         # A page that shows a visit also reads its patient and episode: one entry names them all, the
         # most specific record (the last one fetched) first, and the patient they belong to.
         entry = dict(same[-1])
-        entry["patient_id"] = next((f["patient_id"] for f in reversed(same) if f["patient_id"]), None)
+        # The patient is named only when every record read was that one patient's (not a list of many).
+        patients = {f["patient_id"] for f in same if f["patient_id"] is not None}
+        one_patient = len(patients) == 1 and all(f["patient_id"] is not None or f["object_id"] for f in same)
+        entry["patient_id"] = patients.pop() if one_patient else None
         parts = [_describe(f) for f in reversed(same)]
         entry["summary"] = "; ".join(dict.fromkeys(p for p in parts if p))[:300]
     _write(entry)
@@ -173,11 +176,11 @@ def _describe(fields: dict[str, Any]) -> str:
     return f"{what} #{fields['object_id']}" if fields["object_id"] and not fields["summary"] else what
 
 
-def _patient_id_of(obj: models.Model) -> int | None:
-    """The patient a record belongs to (a patient is its own)."""
+def patient_of(obj: models.Model) -> int | None:
+    """The patient a record belongs to (a patient is its own; a needle-stick names its source patient)."""
     if obj._meta.label == "patients.Patient":
         return obj.pk
-    return getattr(obj, "patient_id", None)
+    return getattr(obj, "patient_id", None) or getattr(obj, "source_patient_id", None)
 
 
 def _on_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool, **_: Any) -> None:
