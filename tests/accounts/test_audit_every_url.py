@@ -21,7 +21,7 @@ from needlepoint.patients.models import Consent, Episode, Patient, Screening
 from needlepoint.scheduling.actions import create_calendar_feed
 from needlepoint.scheduling.models import Appointment
 from needlepoint.visits import needle_stick
-from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Visit
+from needlepoint.visits.models import AdverseEvent, NeedlingEntry
 
 # What a GET of each pattern shows. PATIENT: patient data, so one read, search or export entry.
 # NONE: no patient data (public pages, reference data, the user's own settings), so no entry.
@@ -39,6 +39,12 @@ def walk(patterns, prefix=""):  # type: ignore[no-untyped-def]
         elif isinstance(pattern, URLPattern):
             yield prefix + str(pattern.pattern)
 
+
+_FHIR_TYPES = "(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent)"
+_FHIR_ID = "(?P<resource_id>[A-Za-z0-9\\-.]{1,64})"
+FHIR_EVERYTHING = f"fhir/R4/^Patient/{_FHIR_ID}/\\$everything$"
+FHIR_SEARCH = f"fhir/R4/^{_FHIR_TYPES}$"
+FHIR_READ = f"fhir/R4/^{_FHIR_TYPES}/{_FHIR_ID}$"
 
 # Every pattern, by its route, with what a GET shows and, where it needs one, a query string.
 ROUTES: dict[str, tuple[str, str]] = {
@@ -132,12 +138,12 @@ ROUTES: dict[str, tuple[str, str]] = {
     "fhir/R4": (NONE, ""),
     "fhir/R4/^$": (NONE, ""),
     "fhir/R4/^metadata$": (NONE, ""),
-    "fhir/R4/^Patient/(?P<resource_id>[A-Za-z0-9\\-.]{1,64})/\\$everything$": (PATIENT, ""),
-    "fhir/R4/^(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent)$": (
+    FHIR_EVERYTHING: (PATIENT, ""),
+    FHIR_SEARCH: (
         PATIENT,
         "?patient={patient_id}",
     ),
-    "fhir/R4/^(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent)/(?P<resource_id>[A-Za-z0-9\\-.]{1,64})$": (
+    FHIR_READ: (
         PATIENT,
         "",
     ),
@@ -252,9 +258,9 @@ def demo(db):  # type: ignore[no-untyped-def]
         "token": link.token,
     }
     regex = {
-        "fhir/R4/^Patient/(?P<resource_id>[A-Za-z0-9\\-.]{1,64})/\\$everything$": f"fhir/R4/Patient/{patient.pk}/$everything",
-        "fhir/R4/^(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent)$": f"fhir/R4/Procedure?patient={patient.pk}",
-        "fhir/R4/^(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent)/(?P<resource_id>[A-Za-z0-9\\-.]{1,64})$": f"fhir/R4/Patient/{patient.pk}",
+        FHIR_EVERYTHING: f"fhir/R4/Patient/{patient.pk}/$everything",
+        FHIR_SEARCH: f"fhir/R4/Procedure?patient={patient.pk}",
+        FHIR_READ: f"fhir/R4/Patient/{patient.pk}",
     }
     return {"clinician": clinician, "admin": admin, "ids": ids, "regex": regex, "feed": feed_token, "api": raw}
 
