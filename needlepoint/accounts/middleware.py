@@ -89,3 +89,20 @@ class LoginRequiredMiddleware:
         if request.headers.get("HX-Request") or request.headers.get("Accept", "").startswith("application/json"):
             return JsonResponse({"error": "Your session has expired. Sign in again."}, status=401)
         return HttpResponseRedirect(f"{settings.LOGIN_URL}?{urlencode(params)}")
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every response that does not set its own caching.
+
+    Pages, PDFs, CSV and JSON carry patient data; no browser, shared computer or proxy may keep a copy.
+    Responses that chose their caching themselves (the site icon, static files) keep it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -26,9 +26,14 @@ RECENT_LIMIT = 20
 
 
 def patient_list(request: HttpRequest) -> HttpResponse:
-    """Search the clinic's patients by name, date of birth or MRN."""
+    """Search the clinic's patients by name, date of birth or MRN.
+
+    The search form posts its terms, so names and birth dates stay out of addresses, browser history and
+    web-server access logs; ``?q=`` still works for links and scripts.
+    """
     membership = request.membership  # type: ignore[attr-defined]
-    query = request.GET.get("q", "").strip()
+    query = (request.POST.get("q") if request.method == "POST" else request.GET.get("q", "")) or ""
+    query = query.strip()
     results = search_patients(patients_for(membership), query) if query else []
     if query:
         audit.record("search", summary=f"patient search ({len(results)} found)", object_type="patients.Patient")
