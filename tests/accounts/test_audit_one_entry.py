@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.patients.models import Episode
 from needlepoint.visits import actions as visit_actions
