@@ -117,3 +117,15 @@ def test_the_patient_search_posts_its_terms_so_they_stay_out_of_addresses(clinic
     assert "hx-get" not in page and "hx-push-url" not in page
     assert "Doe" in found.content.decode()
     assert AuditEntry.objects.filter(action="search", summary="patient search (1 found)").count() == 1
+
+
+def test_the_booking_search_posts_its_terms_and_keeps_the_chosen_slot(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(clinician)
+    slot = f"/schedule/book/?clinician={clinician.pk}&day=2030-01-07&time=10:30"
+
+    page = client.get(slot).content.decode()
+    found = client.post(slot, {"q": "doe"}).content.decode().replace("&amp;", "&")
+
+    assert 'method="post" class="search card"' in page
+    assert f"?patient={patient.pk}&clinician={clinician.pk}&day=2030-01-07&time=10%3A30" in found
+    assert AuditEntry.objects.filter(action="search", summary="patient search for booking (1 found)").count() == 1
