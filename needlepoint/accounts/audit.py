@@ -67,7 +67,9 @@ class _Event:
 
 
 _current_event: contextvars.ContextVar[_Event | None] = contextvars.ContextVar("audit_event", default=None)
-_next_save_summary: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_summary", default=None)
+_next_save_summary: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "audit_summary", default=None
+)
 
 
 @contextmanager
@@ -84,12 +86,12 @@ def event() -> Iterator[None]:
 
 
 @contextmanager
-def describing(summary: str) -> Iterator[None]:
-    """Saves inside the block record ``summary`` instead of the record's own description.
+def describing(summary: str, *, object_type: str = "") -> Iterator[None]:
+    """Saves inside the block record ``summary`` (and ``object_type``, if given) instead of the record's own.
 
-    For actions whose meaning the saved row cannot tell (a hand-over, a removed needling entry).
+    For actions whose meaning the saved row cannot tell (a hand-over, a removed needling entry, an import).
     """
-    token = _next_save_summary.set(summary)
+    token = _next_save_summary.set((summary, object_type))
     try:
         yield
     finally:
@@ -187,8 +189,8 @@ def _on_save(sender: type[models.Model], instance: models.Model, created: bool, 
     if raw or not getattr(sender, "audit_trail", False):
         return
     describe = getattr(instance, "audit_summary", None)
-    summary = _next_save_summary.get() or (describe() if describe else "")
-    record("create" if created else "update", instance, summary=summary)
+    summary, object_type = _next_save_summary.get() or (describe() if describe else "", "")
+    record("create" if created else "update", instance, summary=summary, object_type=object_type)
 
 
 def connect_signals() -> None:

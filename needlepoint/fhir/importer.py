@@ -107,7 +107,10 @@ def import_bundle(
 @transaction.atomic
 def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, str]) -> ImportResult:
     _refuse_duplicate(membership, plan)
-    patient = patient_actions.register_patient(membership, plan.demographics)
+    # The patient's creation is the import's one audit entry (one event, one entry), so it says what came in.
+    described = f"FHIR import: patient, {len(plan.readings)} pain rating(s), {len(plan.ignored)} entries ignored"
+    with audit.describing(described, object_type="fhir.Bundle"):
+        patient = patient_actions.register_patient(membership, plan.demographics)
     created = [
         Issue(
             "information",
@@ -146,10 +149,4 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
                     (f"Bundle.entry[{reading.entry}]",),
                 )
             )
-    audit.record(
-        "create",
-        patient,
-        summary=f"FHIR import: patient, {len(observations)} pain rating(s), {len(plan.ignored)} entries ignored",
-        object_type="fhir.Bundle",
-    )
     return ImportResult(patient, episode, tuple(observations), tuple(created), plan)

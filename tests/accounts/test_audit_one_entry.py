@@ -111,3 +111,44 @@ def test_a_probe_of_another_clinics_patient_is_recorded_as_refused(outsider, pat
         assert refused.clinic_id == outsider.clinic_id
         assert refused.summary == f"not found in this clinic: patients.Patient {patient.pk}"
         assert refused.patient_id is None  # the other clinic's patient is not named in this clinic's trail
+
+
+def test_a_fhir_import_leaves_one_entry_that_says_what_came_in(clinician) -> None:  # type: ignore[no-untyped-def]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:11111111-1111-4111-8111-111111111111",
+                "resource": {
+                    "resourceType": "Patient",
+                    "name": [{"family": "Import", "given": ["Iris"]}],
+                    "birthDate": "1975-04-03",
+                    "gender": "female",
+                },
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+                    "subject": {"reference": "urn:uuid:11111111-1111-4111-8111-111111111111"},
+                    "effectiveDateTime": "2024-02-01T10:00:00+00:00",
+                    "valueQuantity": {"value": 6, "unit": "{score}"},
+                },
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ],
+    }
+    client = api_client(clinician)
+    before = mark()
+
+    response = client.post(
+        "/fhir/R4", json.dumps(bundle), content_type="application/fhir+json", HTTP_ACCEPT="application/fhir+json"
+    )
+
+    assert response.status_code == 201, response.content
+    entries = list(AuditEntry.objects.filter(pk__gt=before))
+    assert [(e.action, e.object_type, e.via) for e in entries] == [("create", "fhir.Bundle", "api")]
+    assert entries[0].summary == "FHIR import: patient, 1 pain rating(s), 0 entries ignored"
