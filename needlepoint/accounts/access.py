@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=models.Model)
 
+# The start of a refusal's summary when the record asked for is not the clinic's (or does not exist).
+NOT_FOUND = "not found in this clinic:"
+
 
 class AccessDenied(PermissionDenied):
     """The user's role does not allow this; the message says which capability was missing."""
@@ -121,5 +124,6 @@ def _get_or_404(queryset: models.QuerySet[M], pk: int | str) -> M:
         return queryset.get(pk=_as_int(pk))
     except (queryset.model.DoesNotExist, Http404) as exc:
         # A probe of another clinic's record looks like a missing one to the user, but not to the trail.
-        audit.record("denied", summary=f"not found in this clinic: {label} {str(pk)[:40]}", object_type=label)
+        asked = str(pk)[:40]
+        audit.record("denied", summary=f"{NOT_FOUND} {label} {asked}", object_type=label, object_id=asked)
         raise Http404("Not found") from exc

@@ -111,6 +111,7 @@ def test_a_probe_of_another_clinics_patient_is_recorded_as_refused(outsider, pat
         assert refused.clinic_id == outsider.clinic_id
         assert refused.summary == f"not found in this clinic: patients.Patient {patient.pk}"
         assert refused.patient_id is None  # the other clinic's patient is not named in this clinic's trail
+        assert (refused.object_type, refused.object_id) == ("patients.Patient", str(patient.pk))
 
 
 def test_a_fhir_import_leaves_one_entry_that_says_what_came_in(clinician) -> None:  # type: ignore[no-untyped-def]
@@ -152,3 +153,17 @@ def test_a_fhir_import_leaves_one_entry_that_says_what_came_in(clinician) -> Non
     entries = list(AuditEntry.objects.filter(pk__gt=before))
     assert [(e.action, e.object_type, e.via) for e in entries] == [("create", "fhir.Bundle", "api")]
     assert entries[0].summary == "FHIR import: patient, 1 pain rating(s), 0 entries ignored"
+
+
+def test_the_audit_page_says_a_probe_was_not_found_in_this_clinic(outsider, patient) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.accounts.audit_words import describe_entries
+    from tests.conftest import make_member
+
+    client_for(outsider).get(f"/patients/{patient.pk}/")
+    owner = make_member(outsider.clinic, "olga", "clinic_admin")
+
+    described = describe_entries(list(AuditEntry.objects.filter(action="denied")), owner)
+
+    assert [(d.action, d.record.words if d.record else None, d.details) for d in described] == [
+        ("Refused: not found in this clinic", f"Patient {patient.pk}", "")
+    ]
