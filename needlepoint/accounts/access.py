@@ -7,6 +7,7 @@ role's capability, and records the read in the audit trail. Views and API endpoi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from needlepoint.patients.models import Patient
 
 M = TypeVar("M", bound=models.Model)
+
+# The start of a refusal's summary when the record asked for is not the clinic's (or does not exist).
+NOT_FOUND = "not found in this clinic:"
 
 
 class AccessDenied(PermissionDenied):
@@ -90,6 +94,23 @@ def get_record(
     return obj
 
 
+def listed(records: Sequence[M], what: str) -> Sequence[M]:
+    """Record that a list of patient records was shown (a dashboard, a worklist, an API list); returns the list.
+
+    One read entry names the list, how many records it held and whose they were, so a list is accounted
+    for like a page that opens one record.
+    """
+    patient_ids = sorted({pid for pid in (audit.patient_of(r) for r in records) if pid is not None})
+    whose = ", ".join(str(pid) for pid in patient_ids)
+    audit.record(
+        "read",
+        summary=f"{what}: {len(records)} shown, patients {whose or 'none'}",
+        patient_id=patient_ids[0] if len(patient_ids) == 1 else None,
+        object_type=records[0]._meta.label if records else "",
+    )
+    return records
+
+
 def _as_int(value: int | str) -> int:
     try:
         return int(value)
@@ -98,7 +119,11 @@ def _as_int(value: int | str) -> int:
 
 
 def _get_or_404(queryset: models.QuerySet[M], pk: int | str) -> M:
+    label = queryset.model._meta.label
     try:
         return queryset.get(pk=_as_int(pk))
-    except queryset.model.DoesNotExist as exc:
+    except (queryset.model.DoesNotExist, Http404) as exc:
+        # A probe of another clinic's record looks like a missing one to the user, but not to the trail.
+        asked = str(pk)[:40]
+        audit.record("denied", summary=f"{NOT_FOUND} {label} {asked}", object_type=label, object_id=asked)
         raise Http404("Not found") from exc

@@ -4,6 +4,12 @@ Writes are caught by one ``post_save`` receiver for every model that declares ``
 reads are recorded by the access helper (``needlepoint.accounts.access``) through ``record``. Who acted
 comes from ``current_actor``, set once per request by middleware (pages), by token authentication (API),
 by the patient-link views, or by the ``needlepoint`` command, so no view writes audit entries by hand.
+
+One request is one event and leaves one entry (``event``). A write is recorded at once, inside the
+write's own transaction, so a committed write always has its entry and a rolled-back one leaves none;
+further writes of the same event (child rows, a version bump) add nothing. Reads, searches, exports and
+refusals wait until the request ends: if nothing was written, the weightiest of them becomes the
+event's one entry, and several reads of one page are folded into it.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
@@ -47,6 +53,51 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
         _current_actor.reset(token)
 
 
+WRITES = frozenset({"create", "update"})
+# When nothing was written, the one entry of an event is its weightiest other record.
+_WEIGHT = {"export": 4, "denied": 3, "search": 2, "read": 1}
+
+
+@dataclass
+class _Event:
+    """What one request has recorded so far."""
+
+    write_entry_id: int | None = None
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+
+_current_event: contextvars.ContextVar[_Event | None] = contextvars.ContextVar("audit_event", default=None)
+_next_save_summary: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "audit_summary", default=None
+)
+
+
+@contextmanager
+def event() -> Iterator[None]:
+    """Run one request as one audit event: it leaves exactly one entry, or none if it touched no patient data."""
+    token = _current_event.set(_Event())
+    try:
+        yield
+    finally:
+        found = _current_event.get()
+        _current_event.reset(token)
+        if found is not None:
+            _close(found)
+
+
+@contextmanager
+def describing(summary: str, *, object_type: str = "") -> Iterator[None]:
+    """Saves inside the block record ``summary`` (and ``object_type``, if given) instead of the record's own.
+
+    For actions whose meaning the saved row cannot tell (a hand-over, a removed needling entry, an import).
+    """
+    token = _next_save_summary.set((summary, object_type))
+    try:
+        yield
+    finally:
+        _next_save_summary.reset(token)
+
+
 def record(
     action: str,
     obj: models.Model | None = None,
@@ -57,41 +108,89 @@ def record(
     object_type: str = "",
     object_id: str = "",
 ) -> None:
-    """Append one audit entry for ``action`` on ``obj`` by the current actor."""
-    from needlepoint.accounts.models import AuditEntry
-
+    """Record ``action`` on ``obj`` by the current actor: at once outside a request, else as part of its event."""
     actor = current_actor()
     if obj is not None:
         object_type = object_type or obj._meta.label
         object_id = object_id or str(obj.pk)
-        patient_id = patient_id if patient_id is not None else _patient_id_of(obj)
+        patient_id = patient_id if patient_id is not None else patient_of(obj)
         clinic_id = clinic_id if clinic_id is not None else getattr(obj, "clinic_id", None)
-    AuditEntry.objects.create(
-        clinic_id=clinic_id if clinic_id is not None else (actor.clinic_id if actor else None),
-        user_id=actor.user_id if actor else None,
-        actor_label=(actor.label if actor else "system")[:150],
-        action=action,
-        object_type=object_type[:60],
-        object_id=object_id[:40],
-        patient_id=patient_id,
-        summary=summary[:300],
-        via=actor.via if actor else "system",
-        client_address=actor.client_address if actor else None,
-    )
+    fields = {
+        "clinic_id": clinic_id if clinic_id is not None else (actor.clinic_id if actor else None),
+        "user_id": actor.user_id if actor else None,
+        "actor_label": (actor.label if actor else "system")[:150],
+        "action": action,
+        "object_type": object_type[:60],
+        "object_id": object_id[:40],
+        "patient_id": patient_id,
+        "summary": summary[:300],
+        "via": actor.via if actor else "system",
+        "client_address": actor.client_address if actor else None,
+    }
+    current = _current_event.get()
+    if current is None:
+        _write(fields)
+    elif action in WRITES:
+        if current.write_entry_id is None or not _still_there(current.write_entry_id):
+            current.write_entry_id = _write(fields).pk
+    else:
+        current.pending.append(fields)
 
 
-def _patient_id_of(obj: models.Model) -> int | None:
-    """The patient a record belongs to (a patient is its own)."""
+def _write(fields: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Append one entry to the trail."""
+    from needlepoint.accounts.models import AuditEntry
+
+    return AuditEntry.objects.create(**fields)
+
+
+def _still_there(entry_id: int) -> bool:
+    """Whether an entry written earlier in this request survived (its write's transaction may have rolled back)."""
+    from needlepoint.accounts.models import AuditEntry
+
+    return AuditEntry.objects.filter(pk=entry_id).exists()
+
+
+def _close(finished: _Event) -> None:
+    """Write the event's one entry, unless its write already did."""
+    if finished.write_entry_id is not None and _still_there(finished.write_entry_id):
+        return
+    if not finished.pending:
+        return
+    weightiest = max(finished.pending, key=lambda fields: _WEIGHT.get(fields["action"], 0))
+    same = [f for f in finished.pending if f["action"] == weightiest["action"]]
+    entry = dict(weightiest)
+    if len(same) > 1:
+        # A page that shows a visit also reads its patient and episode: one entry names them all, the
+        # most specific record (the last one fetched) first, and the patient they belong to.
+        entry = dict(same[-1])
+        # The patient is named only when every record read was that one patient's (not a list of many).
+        patients = {f["patient_id"] for f in same if f["patient_id"] is not None}
+        one_patient = len(patients) == 1 and all(f["patient_id"] is not None or f["object_id"] for f in same)
+        entry["patient_id"] = patients.pop() if one_patient else None
+        parts = [_describe(f) for f in reversed(same)]
+        entry["summary"] = "; ".join(dict.fromkeys(p for p in parts if p))[:300]
+    _write(entry)
+
+
+def _describe(fields: dict[str, Any]) -> str:
+    what = fields["summary"] or fields["object_type"]
+    return f"{what} #{fields['object_id']}" if fields["object_id"] and not fields["summary"] else what
+
+
+def patient_of(obj: models.Model) -> int | None:
+    """The patient a record belongs to (a patient is its own; a needle-stick names its source patient)."""
     if obj._meta.label == "patients.Patient":
         return obj.pk
-    return getattr(obj, "patient_id", None)
+    return getattr(obj, "patient_id", None) or getattr(obj, "source_patient_id", None)
 
 
 def _on_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool, **_: Any) -> None:
     if raw or not getattr(sender, "audit_trail", False):
         return
     describe = getattr(instance, "audit_summary", None)
-    record("create" if created else "update", instance, summary=describe() if describe else "")
+    summary, object_type = _next_save_summary.get() or (describe() if describe else "", "")
+    record("create" if created else "update", instance, summary=summary, object_type=object_type)
 
 
 def connect_signals() -> None:

@@ -21,7 +21,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from needlepoint.accounts.access import scoped
+from needlepoint.accounts.access import NOT_FOUND, scoped
 from needlepoint.accounts.models import AuditEntry, Membership
 from needlepoint.accounts.roles import Capability
 
@@ -284,6 +284,8 @@ def _type_name(label: str) -> str:
 def _action(e: AuditEntry) -> str:
     words = ACTION_WORDS.get(e.action, e.get_action_display())
     missing = _MISSING.match(e.summary) if e.action == "denied" else None
+    if e.action == "denied" and e.summary.startswith(NOT_FOUND):
+        return f"{words}: not found in this clinic"
     if missing:
         try:
             return f"{words}: needs {CAPABILITY_WORDS[Capability(missing.group(1))]}"
@@ -294,7 +296,7 @@ def _action(e: AuditEntry) -> str:
 
 def _details(e: AuditEntry) -> str:
     """The stored summary where it adds something the action and record do not already say."""
-    if e.action == "denied" and _MISSING.match(e.summary):
+    if e.action == "denied" and (_MISSING.match(e.summary) or e.summary.startswith(NOT_FOUND)):
         return ""
     read = _PATIENT_READ.match(e.summary) if e.action == "read" else None
     if read:

@@ -35,7 +35,10 @@ def client_address(request: HttpRequest) -> str | None:
 
 
 class ClinicContextMiddleware:
-    """Sets ``request.membership`` (the clinic role the user acts under) and the audit actor."""
+    """Sets ``request.membership`` (the clinic role the user acts under) and the audit actor.
+
+    Each request is one audit event: whatever it reads or writes leaves one entry (``audit.event``).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -53,7 +56,7 @@ class ClinicContextMiddleware:
             client_address=client_address(request),
             label=user.get_username() if user.is_authenticated else "anonymous",
         )
-        with audit.acting_as(actor):
+        with audit.acting_as(actor), audit.event():
             return self.get_response(request)
 
 
@@ -86,3 +89,20 @@ class LoginRequiredMiddleware:
         if request.headers.get("HX-Request") or request.headers.get("Accept", "").startswith("application/json"):
             return JsonResponse({"error": "Your session has expired. Sign in again."}, status=401)
         return HttpResponseRedirect(f"{settings.LOGIN_URL}?{urlencode(params)}")
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every response that does not set its own caching.
+
+    Pages, PDFs, CSV and JSON carry patient data; no browser, shared computer or proxy may keep a copy.
+    Responses that chose their caching themselves (the site icon, static files) keep it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -109,7 +109,10 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
     _refuse_duplicate(membership, plan)
     # The same name and birth date were refused just above with the bundle's own 409; a phone shared with
     # another patient (a family's) does not stop an import, so the registration's own check is passed.
-    patient = patient_actions.register_patient(membership, plan.demographics, confirm_duplicate=True)
+    # The patient's creation is the import's one audit entry (one event, one entry), so it says what came in.
+    described = f"FHIR import: patient, {len(plan.readings)} pain rating(s), {len(plan.ignored)} entries ignored"
+    with audit.describing(described, object_type="fhir.Bundle"):
+        patient = patient_actions.register_patient(membership, plan.demographics, confirm_duplicate=True)
     created = [
         Issue(
             "information",
@@ -148,10 +151,4 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
                     (f"Bundle.entry[{reading.entry}]",),
                 )
             )
-    audit.record(
-        "create",
-        patient,
-        summary=f"FHIR import: patient, {len(observations)} pain rating(s), {len(plan.ignored)} entries ignored",
-        object_type="fhir.Bundle",
-    )
     return ImportResult(patient, episode, tuple(observations), tuple(created), plan)

@@ -28,15 +28,20 @@ RECENT_LIMIT = 20
 
 def patient_list(request: HttpRequest) -> HttpResponse:
     """Search the clinic's patients by name, date of birth, MRN or phone; without a search, this member's
-    recent patients and today's patients (appointments, and for clinical roles visits started today)."""
+    recent patients and today's patients (appointments, and for clinical roles visits started today).
+
+    The search forms post their terms, so names and birth dates stay out of addresses, browser history and
+    web-server access logs; ``?q=`` still works for links and scripts.
+    """
     membership = request.membership  # type: ignore[attr-defined]
-    query = request.GET.get("q", "").strip()
+    source = request.POST if request.method == "POST" else request.GET
+    query = (source.get("q") or "").strip()
     searchable = patients_for(membership)
     results = search_patients(searchable, query) if query else []
     context: dict[str, object] = {"query": query, "results": results}
     if query:
         audit.record("search", summary=f"patient search ({len(results)} found)", object_type="patients.Patient")
-    if request.headers.get("HX-Request") and request.GET.get("from") == "header":
+    if request.headers.get("HX-Request") and source.get("from") == "header":
         # The header's live results: the matches only, nothing listed while the box is empty.
         return render(request, "patients/_header_results.html", context)
     if not query:

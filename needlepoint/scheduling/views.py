@@ -106,7 +106,8 @@ def book(request: HttpRequest) -> HttpResponse:
     patient = None
     if source.get("patient"):
         patient = get_patient(membership, source["patient"])
-    query = request.GET.get("q", "").strip()
+    # The search form posts its terms so names and birth dates stay out of addresses and access logs.
+    query = source.get("q", "").strip()
     found = search_patients(patients_for(membership), query, limit=20) if query and patient is None else []
     if query and patient is None:
         summary = f"patient search for booking ({len(found)} found)"

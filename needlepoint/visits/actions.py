@@ -270,8 +270,8 @@ def take_over_visit(membership: Membership, visit_id: int, expected_version: int
     visit.taken_over_from = previous
     visit.taken_over_at = timezone.now()
     visit.clinician = membership
-    _bump(visit)
-    audit.record("update", visit, summary=f"visit taken over from {previous.display_name} by {membership.display_name}")
+    with audit.describing(f"visit taken over from {previous.display_name} by {membership.display_name}"):
+        _bump(visit)
     return visit
 
 
@@ -549,8 +549,8 @@ def remove_needling_entry(membership: Membership, visit_id: int, entry_id: int, 
         ) from exc
     summary = f"needling entry removed: {entry.muscle_id} {entry.side} x{entry.needles}"
     entry.delete()
-    _store_needling(visit, visit.acknowledgements)
-    audit.record("update", visit, summary=summary)
+    with audit.describing(summary):
+        _store_needling(visit, visit.acknowledgements)
     return visit
 
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from needlepoint.accounts.access import get_record, scoped
+from needlepoint.accounts.access import get_record, listed, scoped
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Episode
@@ -355,7 +355,8 @@ def list_visits(
         visits = visits.filter(episode_id=episode_id)
     if unsigned:
         visits = visits.filter(signed_at__isnull=True)
-    return [VisitSummaryOut(**_summary(v)) for v in visits.order_by("-started_at", "-pk")[:LIST_LIMIT]]
+    found = listed(list(visits.order_by("-started_at", "-pk")[:LIST_LIMIT]), "visits list")
+    return [VisitSummaryOut(**_summary(v)) for v in found]
 
 
 @router.post("", response={201: VisitOut})

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from needlepoint.accounts.access import scoped
+from needlepoint.accounts.access import listed, scoped
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability, Role
 from needlepoint.patients.models import Consent, ConsentText, Episode, Screening
@@ -40,7 +40,8 @@ def open_adverse_events(membership: Membership, *, due_only: bool = False, limit
         events = events.filter(follow_up_due__lte=timezone.localdate())
     if _mine(membership) and due_only:
         events = events.filter(visit__clinician=membership)
-    return list(events.select_related("patient", "visit").order_by("follow_up_due", "pk")[:limit])
+    found = list(events.select_related("patient", "visit").order_by("follow_up_due", "pk")[:limit])
+    return list(listed(found, "open adverse events due" if due_only else "open adverse events"))
 
 
 def _today_bounds() -> tuple[datetime, datetime]:
@@ -106,18 +107,30 @@ def dashboard_for(membership: Membership) -> dict[str, Any]:
         .order_by("started_at", "pk")[:LIST_LIMIT]
     )
     unsigned = visits.filter(signed_at__isnull=True)
+    listed(today, "dashboard: today's visits")
     return {
         "mine": _mine(membership),
         "today": today,
-        "unsigned": list(
-            unsigned.select_related("patient", "episode", "clinician__user").order_by("started_at", "pk")[:LIST_LIMIT]
+        "unsigned": listed(
+            list(
+                unsigned.select_related("patient", "episode", "clinician__user").order_by("started_at", "pk")[
+                    :LIST_LIMIT
+                ]
+            ),
+            "dashboard: unsigned visits",
         ),
         "unsigned_count": unsigned.count(),
         "overdue_count": unsigned.filter(started_at__lt=now - OVERDUE_AFTER).count(),
         "events_due": open_adverse_events(membership, due_only=True),
-        "lapsing": lapsing(membership, now),
+        "lapsing": _listed_lapsing(lapsing(membership, now)),
         "needle_sticks": _open_needle_sticks(membership),
     }
+
+
+def _listed_lapsing(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lapsing list, recorded in the audit trail by the patients it names."""
+    listed([row["patient"] for row in rows], "dashboard: lapsing screenings and consents")
+    return rows
 
 
 def _open_needle_sticks(membership: Membership) -> list[Any]:

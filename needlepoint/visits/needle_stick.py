@@ -20,7 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from needlepoint.accounts import audit
-from needlepoint.accounts.access import get_record, require, scoped
+from needlepoint.accounts.access import get_record, listed, require, scoped
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients.models import Patient
@@ -294,7 +294,8 @@ def get_needle_stick(membership: Membership, incident_id: Any) -> NeedleStickInc
 def open_needle_sticks(membership: Membership, *, limit: int = LIST_LIMIT) -> list[NeedleStickIncident]:
     """The clinic's open needle-stick incidents, soonest follow-up first (one query)."""
     incidents = scoped(membership, NeedleStickIncident.objects.filter(closed_at__isnull=True), Capability.VIEW_CLINICAL)
-    return list(incidents.select_related("injured__user", "source_patient").order_by("follow_up_due", "pk")[:limit])
+    found = list(incidents.select_related("injured__user", "source_patient").order_by("follow_up_due", "pk")[:limit])
+    return list(listed(found, "open needle-stick injuries"))
 
 
 def recently_closed_needle_sticks(membership: Membership, *, limit: int = 20) -> list[NeedleStickIncident]:
@@ -302,4 +303,5 @@ def recently_closed_needle_sticks(membership: Membership, *, limit: int = 20) ->
     incidents = scoped(
         membership, NeedleStickIncident.objects.filter(closed_at__isnull=False), Capability.VIEW_CLINICAL
     )
-    return list(incidents.select_related("injured__user", "source_patient").order_by("-closed_at", "-pk")[:limit])
+    found = list(incidents.select_related("injured__user", "source_patient").order_by("-closed_at", "-pk")[:limit])
+    return list(listed(found, "recently closed needle-stick injuries"))
