@@ -59,11 +59,12 @@ ROUTES: dict[str, tuple[str, str]] = {
     "healthz": (NONE, ""),
     "favicon.ico": (NONE, ""),
     "references/": (NONE, ""),
-    "patients/": (NONE, ""),
+    "patients/": (PATIENT, ""),  # recent and today's patients
     "patients/new/": (NONE, ""),
     "patients/needling-age/": (ADMIN, ""),
     "patients/<int:patient_id>/": (PATIENT, ""),
     "patients/<int:patient_id>/edit/": (PATIENT, ""),
+    "patients/<int:patient_id>/record-export/": (WRITE, ""),
     "patients/<int:patient_id>/screening/new/": (PATIENT, ""),
     "patients/<int:patient_id>/screening/<int:screening_id>/": (PATIENT, ""),
     "patients/<int:patient_id>/health-change/": (PATIENT, ""),
