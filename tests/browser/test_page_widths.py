@@ -1,0 +1,106 @@
+"""Every main page fits a 360 px phone and a 768 px tablet without sideways scrolling.
+
+The demo clinic supplies real records for each page (an unsigned visit with needling entries, a signed visit,
+assessments with pain drawings, appointments, a needle-stick report); each page is opened by a role that may see it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from needlepoint.accounts.models import Membership
+from needlepoint.demo import DEMO_PASSWORD, build_demo
+from tests.browser.conftest import sign_in
+
+PHONE = {"width": 360, "height": 740}
+TABLET = {"width": 768, "height": 1024}
+
+
+def main_pages() -> dict[str, list[str]]:
+    """The main pages of each demo role, as paths built from the demo clinic's own records."""
+    from needlepoint.atlas.models import Assessment
+    from needlepoint.patients.models import Consent, Screening
+    from needlepoint.scheduling.models import Appointment
+    from needlepoint.visits.models import NeedleStickIncident, Visit
+
+    unsigned = Visit.objects.filter(signed_at__isnull=True, needling_entries__isnull=False).distinct().first()
+    signed = Visit.objects.filter(signed_at__isnull=False, needling_entries__isnull=False).distinct().first()
+    assessment = Assessment.objects.order_by("pk").first()
+    episode = signed.episode
+    patient = episode.patient
+    screening = Screening.objects.filter(patient=patient).first() or Screening.objects.first()
+    consent_patient = Consent.objects.first().patient
+    appointment = Appointment.objects.order_by("pk").first()
+    incident = NeedleStickIncident.objects.order_by("pk").first()
+    clinician = Membership.objects.get(user__username="pt")
+    common_clinical = [
+        "/",
+        "/patients/",
+        f"/patients/{patient.pk}/",
+        f"/patients/{patient.pk}/screening/new/",
+        f"/patients/{screening.patient_id}/screening/{screening.pk}/",
+        f"/patients/{consent_patient.pk}/consent/new/",
+        f"/patients/{patient.pk}/episodes/{episode.pk}/",
+        f"/atlas/episodes/{assessment.episode_id}/assessments/new/",
+        f"/atlas/assessments/{assessment.pk}/",
+        f"/visits/{signed.pk}/",
+        f"/visits/{signed.pk}/after-care/",
+        f"/patients/{patient.pk}/episodes/{episode.pk}/outcomes/",
+        "/atlas/",
+        "/atlas/muscles/upper-trapezius/",
+        "/references/",
+        "/needle-sticks/",
+        f"/needle-sticks/{incident.pk}/",
+        "/schedule/",
+        f"/schedule/clinicians/{clinician.pk}/",
+        f"/schedule/clinicians/{clinician.pk}/?view=week",
+        f"/appointments/{appointment.pk}/",
+    ]
+    return {
+        unsigned.clinician.user.username: [f"/visits/{unsigned.pk}/"],
+        "pt": common_clinical,
+        "desk": [
+            "/patients/",
+            f"/patients/{patient.pk}/",
+            f"/patients/{consent_patient.pk}/consent/new/",
+            "/schedule/",
+            f"/schedule/clinicians/{clinician.pk}/?view=week",
+            f"/appointments/{appointment.pk}/",
+            "/schedule/book/",
+        ],
+        "admin": ["/", "/insights/", "/audit/", "/staff/", "/patients/"],
+    }
+
+
+@pytest.fixture
+def demo_clinic(db) -> None:  # type: ignore[no-untyped-def]
+    build_demo(30, seed=1)
+
+
+def widths_at(browser, live_server, viewport: dict[str, int]) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
+    """Open every main page at ``viewport``; returns (role, path, scrollWidth) for each page wider than it."""
+    too_wide = []
+    for username, paths in main_pages().items():
+        context = browser.new_context(
+            viewport=viewport, is_mobile=viewport["width"] < 500, has_touch=True, base_url=live_server.url
+        )
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        sign_in(page, username, DEMO_PASSWORD)
+        for path in paths:
+            response = page.goto(path)
+            assert response is not None and response.status == 200, f"{username} {path}: {response and response.status}"
+            page.wait_for_load_state("networkidle")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > viewport["width"]:
+                too_wide.append((username, path, width))
+        context.close()
+    return too_wide
+
+
+def test_no_main_page_scrolls_sideways_on_a_360_px_phone(browser, live_server, demo_clinic) -> None:  # type: ignore[no-untyped-def]
+    assert widths_at(browser, live_server, PHONE) == []
+
+
+def test_no_main_page_scrolls_sideways_on_a_768_px_tablet(browser, live_server, demo_clinic) -> None:  # type: ignore[no-untyped-def]
+    assert widths_at(browser, live_server, TABLET) == []
