@@ -11,6 +11,7 @@ import pytest
 from needlepoint.accounts.models import Membership
 from needlepoint.demo import DEMO_PASSWORD, build_demo
 from tests.browser.conftest import sign_in
+from tests.visits.visit_helpers import add
 
 # The outermost elements that reach past the right edge of the screen, outside any frame that scrolls on its own:
 # named in a failure so that it says what to fix.
@@ -137,3 +138,32 @@ def test_no_main_page_scrolls_sideways_on_a_360_px_phone(browser, live_server, d
 
 def test_no_main_page_scrolls_sideways_on_a_768_px_tablet(browser, live_server, demo_clinic) -> None:  # type: ignore[no-untyped-def]
     assert widths_at(browser, live_server, TABLET) == []
+
+
+def test_on_a_phone_each_needling_entry_is_a_card_with_its_remove_button_in_reach(
+    browser, live_server, demo_clinic
+) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.visits.models import Visit
+
+    visit = Visit.objects.filter(signed_at__isnull=True, needling_entries__isnull=False).distinct().first()
+    # One more entry, of a low-hazard muscle, that can be removed without unbalancing the recorded needle counts.
+    add(visit.clinician, visit)
+    entries = visit.needling_entries.count()
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    sign_in(page, visit.clinician.user.username, DEMO_PASSWORD)
+    page.goto(f"/visits/{visit.pk}/")
+    rows = page.locator("[data-testid=needling-row]")
+    assert rows.count() == entries >= 2
+    first, second = rows.nth(0).bounding_box(), rows.nth(1).bounding_box()
+    assert first and second and second["y"] >= first["y"] + first["height"]  # one under the other
+    assert first["x"] >= 0 and first["x"] + first["width"] <= PHONE["width"]
+    assert "Muscle" in rows.first.evaluate("row => getComputedStyle(row.cells[0], '::before').content")
+    remove = rows.last.locator("button:has-text('Remove')")
+    box = remove.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 44
+    remove.tap()
+    page.wait_for_function(f"document.querySelectorAll('[data-testid=needling-row]').length === {entries - 1}")
+    assert visit.needling_entries.count() == entries - 1
+    context.close()
