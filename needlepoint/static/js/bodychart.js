@@ -184,6 +184,15 @@
     return node && this.root.contains(node) ? node : null;
   };
 
+  // A second finger turns a stroke into a pinch: the regions the first finger painted go back as they were.
+  Editor.prototype.cancelStroke = function () {
+    if (!this.stroke) return;
+    this.state = JSON.parse(this.stroke.before);
+    this.stroke = null;
+    this.lastPointer = Date.now();
+    this.renderAll();
+  };
+
   Editor.prototype.bind = function () {
     var self = this;
     var root = this.root;
@@ -195,7 +204,10 @@
       var value = self.brush();
       var code = node.dataset.code;
       var same = self.isMarked(code) && self.state[code] === value;
-      self.stroke = { mode: same ? "erase" : "paint", value: value, touched: {}, pointerId: event.pointerId };
+      self.stroke = {
+        mode: same ? "erase" : "paint", value: value, touched: {}, pointerId: event.pointerId,
+        before: JSON.stringify(self.state),
+      };
       self.lastPointer = Date.now();
       node.focus({ preventScroll: true });
       self.apply(node);
@@ -266,12 +278,175 @@
     }
   };
 
+
+  // Zoom: buttons, "]" and "[" on the chart, and a two-finger pinch. The largest zoom is computed from the chart
+  // itself so that the smallest region is at least MIN_TARGET_PX in both directions: 24 CSS px is the minimum
+  // target size of WCAG 2.2 success criterion 2.5.8. The chart scrolls inside its own frame, never the page.
+  var MIN_TARGET_PX = 25; // one pixel above 24 so rounding never leaves a region just short
+  var ZOOM_STEP = 2;
+
+  function Zoom(figure) {
+    this.figure = figure;
+    this.viewport = figure.querySelector("[data-chart-viewport]");
+    this.views = this.viewport.querySelector(".views");
+    this.panels = Array.prototype.slice.call(this.views.querySelectorAll(".view"));
+    this.controls = figure.querySelector("[data-zoom-controls]");
+    this.output = this.controls.querySelector("[data-zoom-level]");
+    this.level = 1;
+    this.pointers = {};
+    this.pinch = null;
+    this.controls.hidden = false;
+    this.bind();
+    this.update();
+  }
+
+  // Width of one view at zoom 1, and the zoom at which the smallest region reaches MIN_TARGET_PX.
+  Zoom.prototype.measure = function () {
+    var level = this.level;
+    this.apply(1);
+    var svg = this.panels[0].querySelector("svg");
+    var unitsWide = svg.viewBox.baseVal.width;
+    this.baseWidth = svg.getBoundingClientRect().width;
+    var smallest = Infinity;
+    Array.prototype.forEach.call(this.figure.querySelectorAll(".region"), function (node) {
+      var box = node.getBBox();
+      smallest = Math.min(smallest, box.width, box.height);
+    });
+    var pxPerUnit = this.baseWidth / unitsWide;
+    this.max = smallest === Infinity || !pxPerUnit ? 1 : Math.max(1, Math.ceil((MIN_TARGET_PX / (smallest * pxPerUnit)) * 10) / 10);
+    this.apply(level);
+  };
+
+  Zoom.prototype.steps = function () {
+    var steps = [1];
+    for (var z = ZOOM_STEP; z < this.max; z *= ZOOM_STEP) steps.push(z);
+    if (this.max > 1) steps.push(this.max);
+    return steps;
+  };
+
+  // Size the views for a zoom level, keeping the point at (anchorX, anchorY) of the frame where it was.
+  Zoom.prototype.apply = function (level, anchorX, anchorY) {
+    var viewport = this.viewport;
+    var ax = anchorX === undefined ? viewport.clientWidth / 2 : anchorX;
+    var ay = anchorY === undefined ? viewport.clientHeight / 2 : anchorY;
+    var fx = (viewport.scrollLeft + ax) / (viewport.scrollWidth || 1);
+    var fy = (viewport.scrollTop + ay) / (viewport.scrollHeight || 1);
+    this.level = level;
+    var zoomed = level > 1.001;
+    this.figure.classList.toggle("zoomed", zoomed);
+    var width = zoomed ? this.baseWidth * level + "px" : "";
+    this.panels.forEach(function (panel) {
+      panel.style.flex = zoomed ? "0 0 " + width : "";
+      panel.style.maxWidth = zoomed ? "none" : "";
+    });
+    viewport.scrollLeft = fx * viewport.scrollWidth - ax;
+    viewport.scrollTop = fy * viewport.scrollHeight - ay;
+  };
+
+  Zoom.prototype.set = function (level, anchorX, anchorY) {
+    if (this.baseWidth === undefined) this.measure();
+    this.apply(Math.max(1, Math.min(this.max, level)), anchorX, anchorY);
+    this.update();
+  };
+
+  Zoom.prototype.step = function (direction) {
+    if (this.baseWidth === undefined) this.measure();
+    var steps = this.steps();
+    var level = this.level;
+    var next = direction > 0
+      ? steps.filter(function (z) { return z > level + 0.001; })[0]
+      : steps.filter(function (z) { return z < level - 0.001; }).pop();
+    if (next !== undefined) this.set(next);
+  };
+
+  Zoom.prototype.update = function () {
+    var max = this.max === undefined ? Infinity : this.max;
+    this.output.textContent = Math.round(this.level * 100) + "%";
+    this.controls.querySelector('[data-zoom="out"]').disabled = this.level <= 1.001;
+    this.controls.querySelector('[data-zoom="in"]').disabled = this.level >= max - 0.001;
+    this.controls.querySelector('[data-zoom="fit"]').disabled = this.level <= 1.001;
+    this.figure.dataset.zoom = String(this.level);
+  };
+
+  Zoom.prototype.bind = function () {
+    var self = this;
+    this.controls.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-zoom]");
+      if (!button) return;
+      if (button.dataset.zoom === "in") self.step(1);
+      else if (button.dataset.zoom === "out") self.step(-1);
+      else self.set(1);
+    });
+    this.figure.addEventListener("keydown", function (event) {
+      if (event.altKey || event.ctrlKey || event.metaKey) return;
+      if (event.key === "]" || event.key === "[") {
+        event.preventDefault();
+        self.step(event.key === "]" ? 1 : -1);
+        var focused = document.activeElement;
+        if (focused && self.viewport.contains(focused) && focused.scrollIntoView) focused.scrollIntoView({ block: "nearest", inline: "nearest" });
+      }
+    });
+    // Capture phase: the pinch sees both fingers before the painting does, even under pointer capture.
+    function distance() {
+      var points = Object.keys(self.pointers).map(function (id) { return self.pointers[id]; });
+      var dx = points[0].x - points[1].x;
+      var dy = points[0].y - points[1].y;
+      return { d: Math.sqrt(dx * dx + dy * dy) || 1, x: (points[0].x + points[1].x) / 2, y: (points[0].y + points[1].y) / 2 };
+    }
+    this.figure.addEventListener("pointerdown", function (event) {
+      if (event.pointerType !== "touch") return;
+      self.pointers[event.pointerId] = { x: event.clientX, y: event.clientY };
+      if (Object.keys(self.pointers).length === 2) {
+        if (self.figure.bodychart) self.figure.bodychart.cancelStroke();
+        if (self.baseWidth === undefined) self.measure();
+        var start = distance();
+        self.pinch = { d: start.d, x: start.x, y: start.y, level: self.level };
+      }
+      if (self.pinch) { event.stopPropagation(); event.preventDefault(); }
+    }, true);
+    this.figure.addEventListener("pointermove", function (event) {
+      if (!self.pointers[event.pointerId]) return;
+      self.pointers[event.pointerId] = { x: event.clientX, y: event.clientY };
+      if (!self.pinch) return;
+      event.stopPropagation();
+      event.preventDefault();
+      var now = distance();
+      var frame = self.viewport.getBoundingClientRect();
+      self.set(self.pinch.level * (now.d / self.pinch.d), now.x - frame.left, now.y - frame.top);
+      // Two fingers moving together pan the chart.
+      self.viewport.scrollLeft -= now.x - self.pinch.x;
+      self.viewport.scrollTop -= now.y - self.pinch.y;
+      self.pinch.x = now.x;
+      self.pinch.y = now.y;
+    }, true);
+    function lift(event) {
+      if (!self.pointers[event.pointerId]) return;
+      delete self.pointers[event.pointerId];
+      if (self.pinch) {
+        event.stopPropagation();
+        if (Object.keys(self.pointers).length === 0) self.pinch = null;
+      }
+    }
+    ["pointerup", "pointercancel"].forEach(function (name) { self.figure.addEventListener(name, lift, true); });
+    window.addEventListener("resize", function () {
+      if (self.baseWidth === undefined) return;
+      var level = self.level;
+      self.measure();
+      self.set(level);
+    });
+    // Paper shows the whole chart.
+    window.addEventListener("beforeprint", function () { self.set(1); });
+  };
+
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-bodychart-editor]"), function (root) {
       if (!root.dataset.ready) {
         root.dataset.ready = "1";
         root.bodychart = new Editor(root);
       }
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("figure.bodychart"), function (figure) {
+      if (!figure.zoom && figure.querySelector("[data-zoom-controls]")) figure.zoom = new Zoom(figure);
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
       button.addEventListener("click", function () { window.print(); });
