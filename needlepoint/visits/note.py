@@ -82,8 +82,10 @@ def _pain(value: int | None) -> str:
 def _entry_line(entry: NoteEntry) -> str:
     where = f"{entry.muscle} ({entry.side})"
     if entry.trigger_point:
-        # Trigger-point labels are sentences in the atlas ("Deep layer."); here they stand before a colon.
-        where += f", {clause(entry.trigger_point)}"
+        # Labels read "deep: Deep layer." (code, then the atlas's sentence); the note's own colon follows,
+        # so the location goes in brackets without its full stop: "deep (Deep layer): 2 needles".
+        code, _, location = entry.trigger_point.partition(": ")
+        where += f", {clause(code)}" + (f" ({clause(location)})" if location.strip() else "")
     parts = [f"{plural(entry.needles, 'needle')} {entry.size}", entry.technique.lower()]
     if entry.minutes_left_in is not None:
         parts.append(f"left in {entry.minutes_left_in} min")
