@@ -41,7 +41,7 @@ class Signatory:
 
     @property
     def line(self) -> str:
-        """"Maya Okafor, Physical therapist, licence PT-40213" (parts that are missing are left out)."""
+        """ "Maya Okafor, Physical therapist, licence PT-40213" (parts that are missing are left out)."""
         parts = [self.name, self.profession, f"licence {self.licence}" if self.licence else ""]
         return ", ".join(p for p in parts if p)
 
@@ -49,7 +49,9 @@ class Signatory:
 def signatory(membership: Membership) -> Signatory:
     """The clinician of ``membership`` as printed under a note or letter."""
     name = membership.user.get_full_name() or membership.user.username
-    return Signatory(name, membership.get_profession_display() if membership.profession else "", membership.licence_number)
+    return Signatory(
+        name, membership.get_profession_display() if membership.profession else "", membership.licence_number
+    )
 
 
 def render_pdf(template: str, context: dict[str, Any]) -> bytes:

@@ -36,6 +36,9 @@ class Clinic(models.Model):
     email = models.EmailField(blank=True)
     website = models.URLField(blank=True, help_text="Optional.")
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def contact_lines(self) -> list[str]:
         """The letterhead's contact lines as printed: address lines, then phone, e-mail and website."""
@@ -43,9 +46,6 @@ class Clinic(models.Model):
         contact = [f"Phone {self.phone}" if self.phone else "", self.email, self.website]
         joined = " · ".join(c for c in contact if c)
         return lines + ([joined] if joined else [])
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class User(AbstractUser):

@@ -21,8 +21,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from needlepoint.grammar import clause, join_sentences, plural
 from needlepoint.atlas.catalogue import muscles as atlas_muscles
+from needlepoint.grammar import clause, join_sentences, plural
 from needlepoint.patients.models import Consent, Episode, Screening
 from needlepoint.patients.screening_rules import ScreeningResult
 from needlepoint.visits import accountability, clinic_safety, cpt, safety

@@ -27,27 +27,26 @@ def _note_context(visit: Visit) -> dict[str, object]:
         for a in visit.addenda.select_related("author__user").order_by("written_at", "pk")
     ]
     signed_at = timezone.localtime(visit.signed_at) if visit.signed_at else None
+    started = timezone.localtime(visit.started_at)
     return {
         "letterhead": letterhead(visit.clinic),
         "visit": visit,
         "patient": visit.patient,
         "episode": visit.episode,
-        "started_at": timezone.localtime(visit.started_at),
+        "started_at": started,
         "clinician": signatory(visit.clinician),
         "signed_by": signatory(visit.signed_by) if visit.signed_by_id else None,
         "signed_at": signed_at,
         "note_text": text,
         "addenda": addenda,
-        "footer": f"{visit.patient.full_name} · MRN {visit.patient.mrn} · visit of {timezone.localdate(visit.started_at):%Y-%m-%d}",
+        "footer": f"{visit.patient.full_name} · MRN {visit.patient.mrn} · visit of {started:%Y-%m-%d}",
     }
 
 
 def _visit(request: HttpRequest, visit_id: int, summary: str) -> Visit:
     return get_record(
         request.membership,  # type: ignore[attr-defined]
-        Visit.objects.select_related(
-            "patient", "clinic", "episode", "clinician__user", "signed_by__user"
-        ),
+        Visit.objects.select_related("patient", "clinic", "episode", "clinician__user", "signed_by__user"),
         visit_id,
         Capability.VIEW_CLINICAL,
         summary=summary,
@@ -57,9 +56,7 @@ def _visit(request: HttpRequest, visit_id: int, summary: str) -> Visit:
 def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
     """The visit note as a printable page with the clinic's letterhead."""
     visit = _visit(request, visit_id, "printable visit note")
-    return document_response(
-        request, "documents/visit_note.html", _note_context(visit), filename="", as_pdf=False
-    )
+    return document_response(request, "documents/visit_note.html", _note_context(visit), filename="", as_pdf=False)
 
 
 def visit_note_pdf(request: HttpRequest, visit_id: int) -> HttpResponse:

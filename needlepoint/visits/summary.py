@@ -11,11 +11,11 @@ from typing import Any
 
 from django.utils import timezone
 
+from needlepoint.grammar import clause, join_sentences, plural
 from needlepoint.patients.gate import Clearance, needling_clearance
 from needlepoint.patients.screening_rules import ScreeningResult
 from needlepoint.visits import accountability, cpt, safety
 from needlepoint.visits.adverse_events import adverse_event_types, severities
-from needlepoint.grammar import clause, join_sentences, plural
 from needlepoint.visits.muscles import hazards, muscle_name, trigger_point_label
 from needlepoint.visits.needles import needle_stock
 from needlepoint.visits.note import NoteAcknowledgement, NoteEntry, NoteInput, soap_note

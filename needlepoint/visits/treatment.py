@@ -27,7 +27,7 @@ class MuscleCount:
 
     @property
     def text(self) -> str:
-        """"Upper trapezius (left): 3 visits, 7 needles"."""
+        """ "Upper trapezius (left): 3 visits, 7 needles"."""
         return f"{self.muscle} ({self.side}): {plural(self.visits, 'visit')}, {plural(self.needles, 'needle')}"
 
 
@@ -45,7 +45,7 @@ class TreatmentSummary:
 
     @property
     def visits_text(self) -> str:
-        """"4 visits from 3 Mar 2026 to 14 Apr 2026" (signed visits), with any unsigned ones named apart."""
+        """ "4 visits from 3 Mar 2026 to 14 Apr 2026" (signed visits), with any unsigned ones named apart."""
         if not self.signed_visits:
             text = "No signed visits yet"
         elif self.first_visit == self.last_visit:

@@ -5,6 +5,7 @@ bounded queries; and generated note text without doubled punctuation."""
 from __future__ import annotations
 
 import io
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -123,7 +124,7 @@ def test_generated_note_text_has_no_doubled_punctuation() -> None:
         subjective="",
         interventions=["Education"],
         entries=[
-            NoteEntry("Masseter", "right", "deep: Deep layer.", 1, "0.25 mm x 30 mm", "Static", "None", 10, "Ache eased"),
+            NoteEntry("Masseter", "right", "deep: Deep layer.", 1, "0.25 mm x 30 mm", "Static", "None", 10, "Eased"),
             NoteEntry("Gluteus minimus", "left", "", 2, "0.30 mm x 50 mm", "Rotation", "Single", None, "Tolerated."),
         ],
         counts="All needles accounted for (3 opened, 3 inserted, 3 removed, 3 in sharps).",
@@ -149,7 +150,7 @@ def test_generated_note_text_has_no_doubled_punctuation() -> None:
     text = soap_note(data)
     assert _glitches(text) == [], text
     assert "Masseter (right), deep (Deep layer): 1 needle 0.25 mm x 30 mm" in text
-    assert "Response: Ache eased." in text and "Change: -1 point." in text
+    assert "Response: Eased." in text and "Change: -1 point." in text
     assert "Precautions: Needle directed away from the structure named. Note:" in text
 
 
