@@ -11,10 +11,11 @@ from collections.abc import Iterable
 _ENDINGS = (".", "!", "?")
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """The count with its noun in the right number: ``plural(1, "visit")`` → "1 visit", 2 → "2 visits"."""
+def plural(count: float, singular: str, plural_form: str | None = None) -> str:
+    """The count with its noun in the right number: ``plural(1, "visit")`` → "1 visit", 2 → "2 visits",
+    1.5 → "1.5 points" (only exactly one takes the singular)."""
     word = singular if abs(count) == 1 else (plural_form or singular + "s")
-    return f"{count} {word}"
+    return f"{count:g} {word}"
 
 
 def clause(text: str) -> str:

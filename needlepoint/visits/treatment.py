@@ -9,7 +9,7 @@ from datetime import date
 
 from django.utils import timezone
 
-from needlepoint.grammar import join_words, plural
+from needlepoint.grammar import plural
 from needlepoint.patients.models import Episode
 from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Visit
 from needlepoint.visits.muscles import muscle_name
@@ -64,7 +64,8 @@ class TreatmentSummary:
         """Which muscles were needled, most often first, in one sentence."""
         if not self.muscles:
             return "No dry needling recorded."
-        return f"Dry needling at {plural(self.needled_visits, 'visit')}: {join_words(m.text for m in self.muscles)}."
+        # Semicolons between muscles: each muscle's own text already holds a comma.
+        return f"Dry needling at {plural(self.needled_visits, 'visit')}: {'; '.join(m.text for m in self.muscles)}."
 
 
 def treatment_summary(episode: Episode) -> TreatmentSummary:
