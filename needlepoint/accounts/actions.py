@@ -108,7 +108,10 @@ def set_letterhead(membership: Membership, **values: str) -> Clinic:
     try:
         clinic.full_clean(validate_unique=False, exclude=["slug", "mrn_prefix", "next_mrn_number"])
     except ValidationError as exc:
-        errors.update({k: " ".join(v) for k, v in exc.message_dict.items() if k in LETTERHEAD_FIELDS})
+        # Our own messages first: they say what to enter, where the model's generic ones only say "blank".
+        errors.update(
+            {k: " ".join(v) for k, v in exc.message_dict.items() if k in LETTERHEAD_FIELDS and k not in errors}
+        )
     if errors:
         raise ValidationError(errors)
     before = Clinic.objects.filter(pk=clinic.pk).values(*LETTERHEAD_FIELDS).get()
