@@ -6,6 +6,7 @@ document (``needlepoint.printing``).
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import datetime
 
@@ -20,6 +21,11 @@ from needlepoint.visits.treatment import treatment_summary
 AUDIENCES = {"patient": "for the patient", "doctor": "for the referring doctor"}
 MAX_SERIES_PLOTS = 2
 MAX_ROM_ROWS = 6
+
+
+def _lower_first(text: str) -> str:
+    """A sentence continued after a semicolon: "Only the baseline so far." → "only the baseline so far."."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def _points(value: float) -> str:
@@ -52,7 +58,7 @@ def _series_line_doctor(series: Series) -> str:
     if series.baseline is None or change is None:
         latest = series.latest
         now = f"latest {_fmt(latest.value)} ({latest.observed_on:%Y-%m-%d})" if latest else "no observations"
-        return f"{defn.code} ({defn.unit}): {now}; {series.note or 'no change computed'}"
+        return f"{defn.code} ({defn.unit}): {now}; {_lower_first(series.note) or 'no change computed.'}"
     rule = change.responder_rule
     rule_text = f"MCID {rule.value:g} {rule.unit} [{rule.source.split(' ')[0]}]" if rule else "no MCID"
     percent = f", {change.percent:+.1f} %" if change.percent is not None else ""
@@ -166,7 +172,7 @@ def report_context(progress: Progress, audience: str, now: datetime | None = Non
     return {
         "letterhead": letterhead(episode.clinic),
         "audience": audience,
-        "charts": [_unique_ids(chart, n) for n, chart in enumerate(charts) if chart],
+        "charts": [_chart_image(chart) for chart in charts if chart],
         "title": f"Progress report {AUDIENCES[audience]}",
         "about": about,
         "clinician": signatory(treating_clinician(episode)),
@@ -177,15 +183,16 @@ def report_context(progress: Progress, audience: str, now: datetime | None = Non
     }
 
 
-def _unique_ids(svg: str, number: int) -> str:
-    """``svg`` with its element ids (and the references to them) prefixed, so that several matplotlib charts
-    on one page do not share ids such as 'line2d_1' and draw each other's markers."""
-    prefix = f"chart{number}-"
-    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
-    return re.sub(
-        r"#([A-Za-z_][\w.:-]*)", lambda m: f"#{prefix}{m.group(1)}" if not _is_colour(m.group(1)) else m.group(0), svg
-    )
+def _chart_image(svg: str) -> dict[str, str]:
+    """An inline SVG chart as an image for the PDF (a data URI) and its accessible label.
 
-
-def _is_colour(text: str) -> bool:
-    return bool(re.fullmatch(r"[0-9a-fA-F]{3,8}", text))
+    As an image, each chart keeps its own ids (matplotlib numbers them per figure, so two inline charts would
+    share 'line2d_1'), and its presentation styles are read by the SVG renderer rather than as page CSS.
+    """
+    label = re.search(r'aria-label="([^"]*)"', svg)
+    # A standalone SVG image needs a size: the page's inline form has width="100%"; matplotlib's viewBox is in pt.
+    box = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg)
+    size = f'width="{box.group(1)}pt" height="{box.group(2)}pt"' if box else 'width="540pt"'
+    document = svg.replace('width="100%"', size, 1)
+    encoded = base64.b64encode(document.encode("utf-8")).decode("ascii")
+    return {"uri": f"data:image/svg+xml;base64,{encoded}", "label": label.group(1) if label else "Chart"}
