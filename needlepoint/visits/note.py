@@ -44,9 +44,10 @@ class NoteAcknowledgement:
         if self.precautions:
             text = f"- {sentence(self.message)} Precautions: {'; '.join(clause(p) for p in self.precautions)}."
             if self.note.strip():
-                text += f" Note: {sentence(self.note)}"
+                text += f" Note: {clause(self.note)}"
         else:
-            text = f"- {sentence(self.message)} Reason to proceed: {sentence(self.reason or self.note)}"
+            text = f"- {sentence(self.message)} Reason to proceed: {clause(self.reason or self.note)}"
+        # The acknowledging clinician closes the line, after the clinician's own words without their full stop.
         return f"{text} ({self.by})" if self.by else text
 
 
