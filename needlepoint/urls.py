@@ -44,6 +44,7 @@ urlpatterns = [
     path("account/tokens/", account_views.tokens, name="tokens"),
     path("audit/", account_views.audit_list, name="audit"),
     path("staff/", account_views.staff, name="staff"),
+    path("clinic/letterhead/", account_views.letterhead, name="letterhead"),
     path("audit.csv", account_views.audit_csv, name="audit_csv"),
     path("healthz", healthz),
     path("favicon.ico", favicon),

@@ -78,3 +78,45 @@ def revoke_api_token(membership: Membership, token_id: int) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         audit.record("update", token, summary=f"API token {token.name} revoked", clinic_id=membership.clinic_id)
     return token
+
+
+LETTERHEAD_FIELDS = ("name", "address", "phone", "email", "website")
+
+
+@transaction.atomic
+def set_letterhead(membership: Membership, **values: str) -> Clinic:
+    """Set the clinic's letterhead (clinic admins): name, address, phone, e-mail and an optional website.
+
+    The name is required; the address and phone are what a referring doctor uses to reply, so a letterhead
+    without either is refused. Every value is checked before anything is saved; the change is audited with
+    the fields that changed.
+    """
+    from needlepoint.accounts.access import require
+    from needlepoint.accounts.roles import Capability
+
+    require(membership, Capability.CONFIGURE_CLINIC)
+    clinic = Clinic.objects.select_for_update().get(pk=membership.clinic_id)
+    cleaned = {name: str(values.get(name, "") or "").strip() for name in LETTERHEAD_FIELDS}
+    cleaned["address"] = "\n".join(line.strip() for line in cleaned["address"].splitlines() if line.strip())
+    errors: dict[str, str] = {}
+    if not cleaned["name"]:
+        errors["name"] = "Enter the clinic's name as it should be printed."
+    if not cleaned["address"] and not cleaned["phone"]:
+        errors["phone"] = "Enter a phone number or an address, so that a doctor or patient can reach the clinic."
+    for name in LETTERHEAD_FIELDS:
+        setattr(clinic, name, cleaned[name])
+    try:
+        clinic.full_clean(validate_unique=False, exclude=["slug", "mrn_prefix", "next_mrn_number"])
+    except ValidationError as exc:
+        # Our own messages first: they say what to enter, where the model's generic ones only say "blank".
+        errors.update(
+            {k: " ".join(v) for k, v in exc.message_dict.items() if k in LETTERHEAD_FIELDS and k not in errors}
+        )
+    if errors:
+        raise ValidationError(errors)
+    before = Clinic.objects.filter(pk=clinic.pk).values(*LETTERHEAD_FIELDS).get()
+    changed = [name for name in LETTERHEAD_FIELDS if before[name] != cleaned[name]]
+    if changed:
+        clinic.save(update_fields=changed)
+        audit.record("update", clinic, summary=f"letterhead: {', '.join(changed)} changed", clinic_id=clinic.pk)
+    return clinic

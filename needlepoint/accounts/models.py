@@ -30,9 +30,23 @@ class Clinic(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(18)],
         help_text="Patients younger than this (in years) are not needled; under 18 needs a guardian's consent.",
     )
+    # The letterhead printed on visit notes, referral letters and progress reports: a doctor or patient
+    # keeping the paper needs to know where it came from and how to reach the clinic.
+    address = models.TextField(blank=True, help_text="Postal address, one line per line as printed.")
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    website = models.URLField(blank=True, help_text="Optional.")
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def contact_lines(self) -> list[str]:
+        """The letterhead's contact lines as printed: address lines, then phone, e-mail and website."""
+        lines = [line.strip() for line in self.address.splitlines() if line.strip()]
+        contact = [f"Phone {self.phone}" if self.phone else "", self.email, self.website]
+        joined = " · ".join(c for c in contact if c)
+        return lines + ([joined] if joined else [])
 
 
 class User(AbstractUser):

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from needlepoint.accounts import actions, audit, throttle
 from needlepoint.accounts.access import require
 from needlepoint.accounts.audit_words import describe_entries
-from needlepoint.accounts.forms import StaffForm
+from needlepoint.accounts.forms import LetterheadForm, StaffForm
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.accounts.roles import Capability
@@ -253,3 +253,20 @@ def staff(request: HttpRequest) -> HttpResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A form whose security token is missing or stale: nothing saved, and say so plainly."""
     return render(request, "accounts/csrf_failure.html", status=403)
+
+
+def letterhead(request: HttpRequest) -> HttpResponse:
+    """The clinic's letterhead (clinic admins): what every printed note, letter and report carries."""
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    clinic = membership.clinic
+    initial = {name: getattr(clinic, name) for name in actions.LETTERHEAD_FIELDS}
+    form = LetterheadForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.set_letterhead(membership, **form.cleaned_data)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, "Letterhead saved.")
+            return redirect("letterhead")
+    return render(request, "accounts/letterhead.html", {"form": form, "clinic": clinic})

@@ -30,6 +30,7 @@ from typing import Any
 
 from needlepoint.fhir import codes
 from needlepoint.fhir.codes import coding, concept
+from needlepoint.grammar import plural
 
 FHIR_VERSION = "4.0.1"
 Json = dict[str, Any]
@@ -395,7 +396,7 @@ def _site_text(site: NeedledSite) -> str:
     left_in = f", left in {site.minutes_left_in} min" if site.minutes_left_in else ""
     response = f"; response: {site.patient_response}" if site.patient_response else ""
     return (
-        f"{site.muscle_name} ({site.side}){point}: {site.needles} needle(s) "
+        f"{site.muscle_name} ({site.side}){point}: {plural(site.needles, 'needle')} "
         f"{_number(site.diameter_mm)} × {_number(site.length_mm)} mm, {site.technique_label}{left_in}; "
         f"local twitch response: {site.twitch_label.lower()}{response}"
     )
@@ -533,7 +534,7 @@ def adverse_event_resource(a: AdverseEventData) -> Json:
     """An AdverseEvent: actual, the event type, severity and seriousness, outcome, the suspect Procedure."""
     event_text = a.type_label + (f": {a.description}" if a.description else "")
     if a.needles_unaccounted:
-        event_text += f" ({a.needles_unaccounted} needle(s) unaccounted for)"
+        event_text += f" ({plural(a.needles_unaccounted, 'needle')} unaccounted for)"
     return _drop_empty(
         {
             "resourceType": "AdverseEvent",

@@ -17,6 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership
+from needlepoint.grammar import plural
 from needlepoint.insights import queries, summaries
 from needlepoint.insights.claims import (
     PublishedRate,
@@ -459,7 +460,7 @@ def _relief_missing_note(policy: MissingPolicy, row: queries.ReliefCounts) -> st
     unrecorded = row.episodes - row.with_baseline
     note = describe_missing_policy(policy, row.known_by_visit_2, row.with_baseline)
     if unrecorded:
-        note += f" {unrecorded} episode(s) had no pain recorded before visit 1 and cannot be judged."
+        note += f" {plural(unrecorded, 'episode')} had no pain recorded before visit 1 and cannot be judged."
     return note
 
 

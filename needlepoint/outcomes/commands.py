@@ -106,7 +106,7 @@ def cmd_progress_report(args: argparse.Namespace, setup_django: Callable[..., No
     if found is None:
         print(f"error: clinic {args.clinic} has no episode {args.episode}", file=sys.stderr)
         return 2
-    pdf = progress_pdf(episode_progress(found), args.audience, found.clinic.name)
+    pdf = progress_pdf(episode_progress(found), args.audience)
     Path(args.output).write_bytes(pdf)
     with audit.acting_as(audit.Actor(None, found.clinic_id, "cli", None, "needlepoint progress-report")):
         audit.record("export", found, summary=f"progress report PDF {AUDIENCES[args.audience]} to a file")

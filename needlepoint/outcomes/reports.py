@@ -1,64 +1,35 @@
-"""The one-page progress report as PDF, drawn with matplotlib (no browser or system libraries): plain words for
-the patient, a clinical summary with sources for the referring doctor. Same plots as the progress page.
+"""The one-page progress report as PDF: plain words for the patient, a clinical summary with sources for the
+referring doctor. Both carry the clinic's letterhead, the treating clinician with licence and a treatment
+summary, and the same plots as the progress page. One HTML template rendered by WeasyPrint, like every printed
+document (``needlepoint.printing``).
 """
 
 from __future__ import annotations
 
-import io
-import textwrap
+import base64
+import re
 from datetime import datetime
 
 from django.utils import timezone
 
+from needlepoint.grammar import join_words, plural, sentence
 from needlepoint.outcomes import plots
 from needlepoint.outcomes.progress import Progress, Series, short, signed
+from needlepoint.printing import letterhead, render_pdf, signatory
+from needlepoint.visits.treatment import treatment_summary
 
 AUDIENCES = {"patient": "for the patient", "doctor": "for the referring doctor"}
-PAGE_WIDTH, PAGE_HEIGHT = 8.27, 11.69  # A4, inches
-MARGIN = 0.6
-WRAP = 108
 MAX_SERIES_PLOTS = 2
 MAX_ROM_ROWS = 6
-AXES_GAP = 0.72  # inches below a plot: tick labels, the date axis offset, and the next plot's legend
 
 
-class _Page:
-    """A cursor down one A4 page, in inches from the top."""
+def _lower_first(text: str) -> str:
+    """A sentence continued after a semicolon: "Only the baseline so far." → "only the baseline so far."."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
-    def __init__(self) -> None:
-        self.fig = plots.Figure(figsize=(PAGE_WIDTH, PAGE_HEIGHT))
-        self.y = MARGIN
 
-    def room(self) -> float:
-        """Inches left above the footer."""
-        return PAGE_HEIGHT - MARGIN - 0.4 - self.y
-
-    def text(self, text: str, size: float = 8.5, weight: str = "normal", color: str = plots.INK, gap: float = 0.05):
-        """Write ``text`` wrapped to the page width at the cursor, then move the cursor below it."""
-        lines = []
-        for paragraph in text.split("\n"):
-            lines.extend(textwrap.wrap(paragraph, width=int(WRAP * 8.5 / size)) or [""])
-        for line in lines:
-            self.fig.text(
-                MARGIN / PAGE_WIDTH,
-                1 - (self.y + size / 72) / PAGE_HEIGHT,
-                line,
-                fontsize=size,
-                fontweight=weight,
-                color=color,
-                family="DejaVu Sans",
-            )
-            self.y += size / 72 * 1.35
-        self.y += gap
-
-    def axes(self, height: float, left: float = 0.9):
-        """New axes ``height`` inches tall at the cursor, then move the cursor below them."""
-        bottom = 1 - (self.y + height) / PAGE_HEIGHT
-        ax = self.fig.add_axes(
-            (left / PAGE_WIDTH, bottom, (PAGE_WIDTH - left - MARGIN) / PAGE_WIDTH, height / PAGE_HEIGHT)
-        )
-        self.y += height + AXES_GAP
-        return ax
+def _points(value: float) -> str:
+    return "point" if abs(value) == 1 else "points"
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
@@ -87,7 +58,7 @@ def _series_line_doctor(series: Series) -> str:
     if series.baseline is None or change is None:
         latest = series.latest
         now = f"latest {_fmt(latest.value)} ({latest.observed_on:%Y-%m-%d})" if latest else "no observations"
-        return f"{defn.code} ({defn.unit}): {now}; {series.note or 'no change computed'}"
+        return f"{defn.code} ({defn.unit}): {now}; {_lower_first(series.note) or 'no change computed.'}"
     rule = change.responder_rule
     rule_text = f"MCID {rule.value:g} {rule.unit} [{rule.source.split(' ')[0]}]" if rule else "no MCID"
     percent = f", {change.percent:+.1f} %" if change.percent is not None else ""
@@ -98,7 +69,8 @@ def _series_line_doctor(series: Series) -> str:
     return (
         f"{defn.code} ({defn.unit}): baseline {_fmt(change.baseline)} ({baseline.observed_on:%Y-%m-%d}) → "
         f"{_fmt(change.current)} ({latest.observed_on:%Y-%m-%d}, {latest.time_point_label.lower()}, "
-        f"{latest.source_label.lower()}); change {signed(change.points)} points{percent}; {rule_text}; "
+        f"{latest.source_label.lower()}); change {signed(change.points)} {_points(change.points)}{percent}; "
+        f"{rule_text}; "
         f"{responder}; {mdc}."
     )
 
@@ -119,16 +91,17 @@ def _pain_line(progress: Progress, audience: str) -> str:
             responder = "responder" if pain.change.is_responder else "not a responder"
             parts.append(
                 f"NPRS before treatment: {_fmt(pain.change.baseline)} at visit 1 → {_fmt(pain.change.current)} at "
-                f"visit {len(pain.visits)}; change {signed(pain.change.points)} points "
-                f"({responder}, MCID {threshold} points)."
+                f"visit {len(pain.visits)}; change {signed(pain.change.points)} "
+                f"({responder}, MCID {plural(float(threshold), 'point')})."
             )
     if pain.mean_relief is not None:
         if audience == "patient":
-            parts.append(f"On average pain eased by {_fmt(pain.mean_relief)} points during a visit.")
+            parts.append(f"On average pain eased by {plural(float(_fmt(pain.mean_relief)), 'point')} during a visit.")
         else:
             first = f"first at visit {pain.first_relief_visit}" if pain.first_relief_visit else "not yet reached"
             parts.append(
-                f"Mean within-visit relief {_fmt(pain.mean_relief)} points; relief ≥ {threshold} points {first}."
+                f"Mean within-visit relief {plural(float(_fmt(pain.mean_relief)), 'point')}; "
+                f"relief ≥ {plural(float(threshold), 'point')} {first}."
             )
     return " ".join(parts)
 
@@ -150,71 +123,76 @@ def _rom_lines(progress: Progress, audience: str) -> list[str]:
     return lines
 
 
-def progress_pdf(progress: Progress, audience: str, clinic_name: str, now: datetime | None = None) -> bytes:
+def progress_pdf(progress: Progress, audience: str, now: datetime | None = None) -> bytes:
     """The one-page PDF progress report for ``audience`` ('patient' or 'doctor')."""
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}")
-    with plots.matplotlib.rc_context(plots.STYLE):
-        return _draw(progress, audience, clinic_name, timezone.localtime(now or timezone.now()))
+    return render_pdf("documents/progress_report.html", report_context(progress, audience, now))
 
 
-def _draw(progress: Progress, audience: str, clinic_name: str, now: datetime) -> bytes:
+def report_context(progress: Progress, audience: str, now: datetime | None = None) -> dict[str, object]:
+    """What the progress report says to ``audience``: letterhead, patient and episode, clinician, treatment
+    summary, the summary lines and the plots."""
+    from needlepoint.outcomes.letters import treating_clinician
+
     episode, patient = progress.episode, progress.episode.patient
-    page = _Page()
-    page.text(clinic_name, size=9, color=plots.MUTED, gap=0)
-    page.text(f"Progress report {AUDIENCES[audience]}", size=15, weight="bold", gap=0.05)
+    treatment = treatment_summary(episode)
+    line_for = _series_line_patient if audience == "patient" else _series_line_doctor
+    lines = [_pain_line(progress, audience)]
+    lines += [line_for(s) for s in progress.series if s.points]
+    lines += _rom_lines(progress, audience)
+    with plots.matplotlib.rc_context(plots.STYLE):
+        charts = [plots.pain_svg(progress.pain, progress.pain_points)]
+        charts += [plots.series_svg(s) for s in progress.series if s.points][:MAX_SERIES_PLOTS]
+        charts.append(plots.rom_svg(progress.rom[:MAX_ROM_ROWS]))
+    opened = timezone.localdate(episode.opened_at)
+    status = episode.get_status_display().lower() + (
+        f" {episode.discharge_date:%Y-%m-%d}" if episode.discharge_date else ""
+    )
+    visits = len(progress.pain.visits)
     if audience == "doctor":
-        page.text(
-            f"{patient.full_name} · born {patient.date_of_birth:%Y-%m-%d} · MRN {patient.mrn}\n"
-            f"{episode.condition_label} ({episode.icd10_code}, {episode.get_side_display().lower()}); onset "
-            f"{episode.onset_date:%Y-%m-%d}; episode opened {timezone.localdate(episode.opened_at):%Y-%m-%d}; "
-            f"{episode.get_status_display().lower()}"
-            + (f" {episode.discharge_date:%Y-%m-%d}" if episode.discharge_date else "")
-            + f"; {len(progress.pain.visits)} visits.",
-            size=9,
+        about = [
+            f"{patient.full_name} · born {patient.date_of_birth:%Y-%m-%d} · MRN {patient.mrn}",
+            f"{episode.condition_label} (ICD-10-CM {episode.icd10_code}, {episode.get_side_display().lower()}); "
+            f"onset {episode.onset_date:%Y-%m-%d}; episode opened {opened:%Y-%m-%d}; {status}; "
+            f"{plural(visits, 'visit')}.",
+        ]
+        treated = [sentence(treatment.visits_text), treatment.needling_text]
+        treated.append(
+            "Adverse events: " + "; ".join(treatment.adverse_events) + "."
+            if treatment.adverse_events
+            else "No adverse events recorded."
         )
     else:
-        page.text(
-            f"{patient.full_name} · {episode.condition_label} · since {timezone.localdate(episode.opened_at):%d %B %Y}"
-            f" · {len(progress.pain.visits)} visits",
-            size=9,
-        )
-    page.y += 0.1
-    page.text("Summary", size=11, weight="bold")
-    pain_line = _pain_line(progress, audience)
-    if pain_line:
-        page.text(pain_line)
-    line_for = _series_line_patient if audience == "patient" else _series_line_doctor
-    for series in progress.series:
-        if series.points:
-            page.text(line_for(series))
-    for line in _rom_lines(progress, audience):
-        page.text(line)
-    page.y += 0.1
-    page.y += 0.25  # the first plot's legend sits above it
-    if progress.pain.visits and page.room() > 1.6 + AXES_GAP:
-        plots.draw_pain(page.axes(1.6), progress.pain, progress.pain_points)
-    for series in [s for s in progress.series if s.points][:MAX_SERIES_PLOTS]:
-        if page.room() > 1.4 + AXES_GAP:
-            plots.draw_series(page.axes(1.4), series, title=True)
-    rows = progress.rom[:MAX_ROM_ROWS]
-    height = 0.3 + 0.26 * len(rows)
-    if rows and page.room() > height + 0.5:
-        longest = max(len(r.label) + (len(r.side) + 3 if r.side else 0) for r in rows)
-        plots.draw_rom(page.axes(height, left=MARGIN + 0.3 + 0.062 * longest), rows)
-    footer = (
-        "Scores use each instrument's published scoring and missing-item rules. A responder has improved by at "
-        "least the instrument's minimal clinically important difference (MCID) from baseline; the shaded band "
-        "runs from the baseline to that MCID."
-        if audience == "doctor"
-        else "The shaded band shows how much a score needs to change to be a clinically important improvement. "
-        "Ask your clinician about anything in this report."
-    )
-    page.y = PAGE_HEIGHT - MARGIN - 0.45
-    page.text(footer, size=7, color=plots.MUTED, gap=0)
-    page.text(f"Generated by Needlepoint on {now:%Y-%m-%d %H:%M}.", size=7, color=plots.MUTED, gap=0)
-    buffer = io.BytesIO()
-    page.fig.savefig(
-        buffer, format="pdf", metadata={"Title": f"Progress report {AUDIENCES[audience]}", "Creator": "Needlepoint"}
-    )
-    return buffer.getvalue()
+        about = [
+            f"{patient.full_name} · {episode.condition_label} · since {opened:%d %B %Y} · {plural(visits, 'visit')}"
+        ]
+        muscles = join_words(sorted({m.muscle.lower() for m in treatment.muscles}))
+        treated = [f"Muscles treated with dry needling: {muscles}." if muscles else "No dry needling so far."]
+    return {
+        "letterhead": letterhead(episode.clinic),
+        "audience": audience,
+        "charts": [_chart_image(chart) for chart in charts if chart],
+        "title": f"Progress report {AUDIENCES[audience]}",
+        "about": about,
+        "clinician": signatory(treating_clinician(episode)),
+        "treated": treated,
+        "lines": [line for line in lines if line],
+        "generated": timezone.localtime(now or timezone.now()),
+        "footer": f"{patient.full_name} · MRN {patient.mrn} · progress report",
+    }
+
+
+def _chart_image(svg: str) -> dict[str, str]:
+    """An inline SVG chart as an image for the PDF (a data URI) and its accessible label.
+
+    As an image, each chart keeps its own ids (matplotlib numbers them per figure, so two inline charts would
+    share 'line2d_1'), and its presentation styles are read by the SVG renderer rather than as page CSS.
+    """
+    label = re.search(r'aria-label="([^"]*)"', svg)
+    # A standalone SVG image needs a size: the page's inline form has width="100%"; matplotlib's viewBox is in pt.
+    box = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg)
+    size = f'width="{box.group(1)}pt" height="{box.group(2)}pt"' if box else 'width="540pt"'
+    document = svg.replace('width="100%"', size, 1)
+    encoded = base64.b64encode(document.encode("utf-8")).decode("ascii")
+    return {"uri": f"data:image/svg+xml;base64,{encoded}", "label": label.group(1) if label else "Chart"}

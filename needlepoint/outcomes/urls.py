@@ -2,13 +2,15 @@
 
 from django.urls import path
 
-from needlepoint.outcomes import views
+from needlepoint.outcomes import letters, views
 
 EPISODE = "patients/<int:patient_id>/episodes/<int:episode_id>/outcomes/"
 
 urlpatterns = [
     path(EPISODE, views.progress, name="outcomes_progress"),
     path(EPISODE + "report.pdf", views.report_pdf, name="outcomes_report"),
+    path(EPISODE + "referral-letter/", letters.referral_letter, name="referral_letter"),
+    path(EPISODE + "referral-letter.pdf", letters.referral_letter_pdf, name="referral_letter_pdf"),
     path(EPISODE + "record/rom/", views.record_rom, name="outcomes_rom"),
     path(EPISODE + "record/<str:code>/", views.record_questionnaire, name="outcomes_record"),
     path("patients/<int:patient_id>/self-report-link/", views.send_link, name="outcomes_send_link"),

@@ -81,7 +81,7 @@ def report_pdf(request: HttpRequest, patient_id: int, episode_id: int) -> HttpRe
     if audience not in reports.AUDIENCES:
         raise Http404("Unknown report")
     episode = _episode(request, patient_id, episode_id, Capability.VIEW_CLINICAL)
-    pdf = reports.progress_pdf(episode_progress(episode), audience, episode.clinic.name)
+    pdf = reports.progress_pdf(episode_progress(episode), audience)
     audit.record("export", episode, summary=f"progress report PDF {reports.AUDIENCES[audience]}")
     response = HttpResponse(pdf, content_type="application/pdf")
     name = f"progress-{episode.patient.mrn}-{episode.pk}-{audience}.pdf"

@@ -235,6 +235,13 @@ def build(context: Any) -> None:
         clinic, _ = Clinic.objects.get_or_create(
             slug="demo", defaults={"name": "Harbour Street Physio & Chiropractic", "mrn_prefix": "HS"}
         )
+        if not clinic.phone:
+            # A fictional letterhead: a 555-01xx number and the example.org domain reserved for examples.
+            clinic.address = "14 Harbour Street\nPortland, ME 04101"
+            clinic.phone = "(207) 555-0142"
+            clinic.email = "frontdesk@harbour-street.example.org"
+            clinic.website = "https://harbour-street.example.org"
+            clinic.save(update_fields=["address", "phone", "email", "website"])
         context.clinic = clinic
         for spec in DEMO_USERS:
             context.memberships[spec["username"]] = _ensure_user(clinic, spec)

@@ -6,6 +6,8 @@ import argparse
 import json
 from collections.abc import Callable
 
+from needlepoint.grammar import plural
+
 
 def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
     """Add ``reminders send`` to the ``needlepoint`` command."""
@@ -50,5 +52,5 @@ def cmd_send(args: argparse.Namespace, setup_django: Callable[..., None]) -> int
             print(f"{timezone.localtime(o.starts_at):%Y-%m-%d %H:%M} appointment {o.appointment_id}: {o.detail}")
     if not args.json:
         sent = sum(o.sent for o in outcomes)
-        print(f"{sent} reminder(s) sent, {len(outcomes) - sent - failed} skipped, {failed} failed.")
+        print(f"{plural(sent, 'reminder')} sent, {len(outcomes) - sent - failed} skipped, {failed} failed.")
     return 1 if failed else 0

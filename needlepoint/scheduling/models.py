@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership
+from needlepoint.grammar import plural
 from needlepoint.patients.models import PatientRecord
 from needlepoint.scheduling.config import book_settings
 from needlepoint.scheduling.rules import STATUS_LABELS, Status
@@ -35,10 +36,10 @@ class AppointmentSeries(PatientRecord):
         verbose_name_plural = "appointment series"
 
     def __str__(self) -> str:
-        return f"{self.count} × {self.kind} every {self.every_weeks} week(s)"
+        return f"{self.count} × {self.kind} every {plural(self.every_weeks, 'week')}"
 
     def audit_summary(self) -> str:
-        return f"series of {self.count} appointments, every {self.every_weeks} week(s)"
+        return f"series of {plural(self.count, 'appointment')}, every {plural(self.every_weeks, 'week')}"
 
 
 class Appointment(PatientRecord):

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from needlepoint.atlas.catalogue import muscles as atlas_muscles
+from needlepoint.grammar import clause, join_sentences, plural
 from needlepoint.patients.models import Consent, Episode, Screening
 from needlepoint.patients.screening_rules import ScreeningResult
 from needlepoint.visits import accountability, clinic_safety, cpt, safety
@@ -491,12 +492,12 @@ def _note(visit: Visit, entries: list[dict[str, Any]], p: _Patient, events: list
                 )
             ],
             incidents=[
-                f"{e.needles_unaccounted} needle(s); search made: {e.search_made}; action taken: {e.action_taken}"
+                f"{plural(e.needles_unaccounted, 'needle')}; search made: {clause(e.search_made)}; "
+                f"action taken: {clause(e.action_taken)}"
                 for e in incident
             ],
             adverse_events=[
-                f"{e.event_type.replace('_', ' ')} ({e.severity}): {e.action_taken}"
-                + (f" {e.after_care}" if e.after_care else "")
+                f"{e.event_type.replace('_', ' ')} ({e.severity}): " + join_sentences([e.action_taken, e.after_care])
                 for e in events
                 if not e.needles_unaccounted and e.recorded_at <= visit.started_at + timedelta(hours=1)
             ],

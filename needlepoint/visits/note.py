@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from needlepoint.grammar import clause, plural, sentence
+
 
 @dataclass(frozen=True)
 class NoteEntry:
@@ -40,11 +42,12 @@ class NoteAcknowledgement:
     def line(self) -> str:
         """The acknowledgement as the note prints it."""
         if self.precautions:
-            text = f"- {self.message} Precautions: {'; '.join(self.precautions)}."
+            text = f"- {sentence(self.message)} Precautions: {'; '.join(clause(p) for p in self.precautions)}."
             if self.note.strip():
-                text += f" Note: {self.note.strip()}"
+                text += f" Note: {clause(self.note)}"
         else:
-            text = f"- {self.message} Reason to proceed: {(self.reason or self.note).strip()}"
+            text = f"- {sentence(self.message)} Reason to proceed: {clause(self.reason or self.note)}"
+        # The acknowledging clinician closes the line, after the clinician's own words without their full stop.
         return f"{text} ({self.by})" if self.by else text
 
 
@@ -80,14 +83,17 @@ def _pain(value: int | None) -> str:
 def _entry_line(entry: NoteEntry) -> str:
     where = f"{entry.muscle} ({entry.side})"
     if entry.trigger_point:
-        where += f", {entry.trigger_point}"
-    parts = [f"{entry.needles} needle{'s' if entry.needles != 1 else ''} {entry.size}", entry.technique.lower()]
+        # Labels read "deep: Deep layer." (code, then the atlas's sentence); the note's own colon follows,
+        # so the location goes in brackets without its full stop: "deep (Deep layer): 2 needles".
+        code, _, location = entry.trigger_point.partition(": ")
+        where += f", {clause(code)}" + (f" ({clause(location)})" if location.strip() else "")
+    parts = [f"{plural(entry.needles, 'needle')} {entry.size}", entry.technique.lower()]
     if entry.minutes_left_in is not None:
         parts.append(f"left in {entry.minutes_left_in} min")
     parts.append(f"local twitch response: {entry.twitch_response.lower()}")
     line = f"- {where}: {', '.join(parts)}."
     if entry.patient_response.strip():
-        line += f" Response: {entry.patient_response.strip()}"
+        line += f" Response: {sentence(entry.patient_response)}"
     return line
 
 
@@ -102,7 +108,7 @@ def soap_note(data: NoteInput) -> str:
     if data.entries:
         objective.append("Dry needling (solid filiform needles, nothing injected):")
         objective.extend(_entry_line(e) for e in data.entries)
-        objective.append(f"Needle count: {data.counts}")
+        objective.append(f"Needle count: {sentence(data.counts)}")
         objective.append(f"Patient position: {', '.join(data.positions).lower() or 'not recorded'}.")
     else:
         objective.append("No dry needling.")
@@ -112,7 +118,8 @@ def soap_note(data: NoteInput) -> str:
     assessment = [f"Pain after treatment: {_pain(data.pain_after)}."]
     if data.pain_before is not None and data.pain_after is not None:
         change = data.pain_after - data.pain_before
-        assessment.append(f"Change: {change:+d} points.")
+        sign = "+" if change > 0 else "-" if change < 0 else ""
+        assessment.append(f"Change: {sign}{plural(abs(change), 'point')}.")
     if data.assessment.strip():
         assessment.append(data.assessment.strip())
 
@@ -135,16 +142,16 @@ def soap_note(data: NoteInput) -> str:
     ]
     if data.reminders:
         lines += ["", "Safety reminders:"]
-        lines += [f"- {text}" for text in data.reminders]
+        lines += [f"- {sentence(text)}" for text in data.reminders]
     if data.acknowledgements:
         lines += ["", "Safety warnings acknowledged:"]
         lines += [a.line for a in data.acknowledgements]
     if data.incidents:
         lines += ["", "Needle unaccounted for:"]
-        lines += [f"- {text}" for text in data.incidents]
+        lines += [f"- {sentence(text)}" for text in data.incidents]
     if data.adverse_events:
         lines += ["", "Adverse events:"]
-        lines += [f"- {text}" for text in data.adverse_events]
+        lines += [f"- {sentence(text)}" for text in data.adverse_events]
     if data.entries:
         lines += ["", f"Clean technique: {data.clean_technique or 'checklist not recorded.'}"]
     return "\n".join(lines).strip() + "\n"

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from needlepoint.grammar import clause, join_sentences, plural
 from needlepoint.patients.gate import Clearance, needling_clearance
 from needlepoint.patients.screening_rules import ScreeningResult
 from needlepoint.visits import accountability, cpt, safety
@@ -125,14 +126,15 @@ def note_input(
     if reminders is None:
         reminders = visit_reminders(visit, entries)
     incidents = [
-        f"{e.needles_unaccounted} needle(s); search made: {e.search_made}; action taken: {e.action_taken}"
+        f"{plural(e.needles_unaccounted, 'needle')}; search made: {clause(e.search_made)}; "
+        f"action taken: {clause(e.action_taken)}"
         for e in events
         if e.needles_unaccounted is not None
     ]
     others = [
         f"{event_type_label(e.event_type)} ({severity_label(e.severity).lower()}), "
-        f"{timezone.localtime(e.onset_at):%Y-%m-%d %H:%M}: {e.action_taken}"
-        + (f" {e.after_care}" if getattr(e, "after_care", "") else "")
+        f"{timezone.localtime(e.onset_at):%Y-%m-%d %H:%M}: "
+        + join_sentences([e.action_taken, getattr(e, "after_care", "")])
         for e in events
         if e.needles_unaccounted is None
     ]

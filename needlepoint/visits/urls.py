@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from needlepoint.visits import aftercare, event_views, views
+from needlepoint.visits import aftercare, event_views, printed, views
 
 urlpatterns = [
     path("", views.dashboard, name="home"),
@@ -21,6 +21,8 @@ urlpatterns = [
     path("visits/<int:visit_id>/needle-incident/", views.incident, name="visit_incident"),
     path("visits/<int:visit_id>/sign/", views.sign, name="visit_sign"),
     path("visits/<int:visit_id>/after-care/", aftercare.after_care_sheet, name="visit_after_care"),
+    path("visits/<int:visit_id>/note/", printed.visit_note, name="visit_note"),
+    path("visits/<int:visit_id>/note.pdf", printed.visit_note_pdf, name="visit_note_pdf"),
     path("visits/<int:visit_id>/addenda/", views.addendum, name="visit_addendum"),
     path("visits/<int:visit_id>/adverse-events/new/", views.adverse_event_new, name="adverse_event_new"),
     path("adverse-events/", views.adverse_events, name="adverse_events"),

@@ -113,6 +113,7 @@ NEW_STAFF = {
     "profession": "physical_therapist",
     "licence_number": "PT-9",
 }
+LETTERHEAD = {"name": "Test Clinic", "address": "1 Quay Road", "phone": "(207) 555-0100", "email": "a@example.org"}
 
 PAGES = [
     Route("GET", "/patients/?q=Doe", EVERYONE, patient_scoped=False),
@@ -140,6 +141,13 @@ PAGES = [
     Route("GET", "/audit/", (ADMIN,), patient_scoped=False),
     Route("GET", "/audit.csv", (ADMIN,), patient_scoped=False),
     Route("GET", "/staff/", (ADMIN,), patient_scoped=False),
+    Route("GET", "/clinic/letterhead/", (ADMIN,), patient_scoped=False),
+    Route("POST", "/clinic/letterhead/", (ADMIN,), LETTERHEAD, ok=302, patient_scoped=False),
+    # Printed clinical documents: clinical content, so never front desk.
+    Route("GET", "/visits/{n}/note/", (CLINICIAN, ADMIN)),
+    Route("GET", "/visits/{n}/note.pdf", (CLINICIAN, ADMIN)),
+    Route("GET", "/patients/{p}/episodes/{e}/outcomes/referral-letter/", (CLINICIAN, ADMIN)),
+    Route("GET", "/patients/{p}/episodes/{e}/outcomes/referral-letter.pdf", (CLINICIAN, ADMIN)),
     Route("GET", "/account/tokens/", EVERYONE, patient_scoped=False),
     # The after-care sheet has no clinical content (name, date, clinic, general advice): front desk prints it.
     Route("GET", "/visits/{n}/after-care/", EVERYONE),
@@ -521,7 +529,13 @@ def test_the_matrix_lists_every_foundation_page() -> None:
         if getattr(p, "callback", None) is not None and p.callback.__module__ == event_views.__name__
     }
     public_or_post_only = {"login/", "logout/", "switch-clinic/"}
-    other_apps = {"visits/<int:visit_id>/after-care/"}
+    other_apps = {
+        "visits/<int:visit_id>/after-care/",
+        "visits/<int:visit_id>/note/",
+        "visits/<int:visit_id>/note.pdf",
+        "patients/<int:patient_id>/episodes/<int:episode_id>/outcomes/referral-letter/",
+        "patients/<int:patient_id>/episodes/<int:episode_id>/outcomes/referral-letter.pdf",
+    }
     listed = {
         route.url.split("?")[0]
         .lstrip("/")

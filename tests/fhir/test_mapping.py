@@ -151,7 +151,7 @@ def test_a_signed_needling_visit_is_a_procedure(clinician, record: Record) -> No
     assert notes[0].startswith("Needles: 6 opened, 6 inserted, 6 removed, 6 in the sharps container.")
     assert "nothing was injected" in notes[0]
     assert any(
-        "Infraspinatus (right) TP1: 2 needle(s) 0.25 × 30 mm" in n and "twitch response: single" in n for n in notes
+        "Infraspinatus (right) TP1: 2 needles 0.25 × 30 mm" in n and "twitch response: single" in n for n in notes
     )
     assert procedure["performedDateTime"] == mapping.fhir_datetime(record.visit.started_at)
     assert procedure["performer"][0]["actor"]["display"].startswith("Alice")

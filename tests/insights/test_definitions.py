@@ -57,7 +57,7 @@ def test_relief_counts_missing_pain_as_the_policy_says(clinic, clinician):
     assert (itt.episodes, itt.with_baseline) == (4, 3)
     assert (itt.by_visit_1.successes, itt.by_visit_1.n) == (1, 3)
     assert (itt.by_visit_2.successes, itt.by_visit_2.n) == (2, 3)
-    assert "1 episode(s) had no pain recorded before visit 1" in itt.missing_note
+    assert "1 episode had no pain recorded before visit 1" in itt.missing_note
     completers = next(row for row in report(clinic, missing="completers").relief if row.cohort == "needled")
     assert (completers.by_visit_1.successes, completers.by_visit_1.n) == (1, 2)
     assert (completers.by_visit_2.successes, completers.by_visit_2.n) == (2, 2)

@@ -3,9 +3,11 @@ ROM against normal; several observations on one day; bounded queries with 100 vi
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from pypdf import PdfReader
 
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.outcomes import actions
@@ -21,6 +23,9 @@ def url(episode, tail: str = "") -> str:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def treated(clinician, lbp_episode):  # type: ignore[no-untyped-def]
     """An LBP episode: ODI 60 % at baseline, 40 % then 30 % later; pain 7 -> 3 over four visits; ROM."""
+    clinic = lbp_episode.clinic
+    clinic.address, clinic.phone = "1 Quay Road", "(207) 555-0100"
+    clinic.save()
     actions.record_questionnaire(clinician, lbp_episode, "ODI", odi(3), time_point="baseline", observed_at=days_ago(30))
     actions.record_questionnaire(
         clinician, lbp_episode, "ODI", odi(2), time_point="reassessment", observed_at=days_ago(15)
@@ -164,8 +169,25 @@ def test_the_one_page_pdf_report(clinician, treated, audience) -> None:  # type:
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     pdf = response.content
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
-    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1
+    text = " ".join((reader.pages[0].extract_text() or "").split())
     assert AuditEntry.objects.filter(action="export", object_type="patients.Episode").exists()
+    # The clinician with licence, the clinic's contact details, a treatment summary, and "4 visits" in words.
+    assert "Clinician: Alice, Physical therapist, licence PT-1" in text and "Phone (207) 555-0100" in text
+    assert "4 visits" in text and "1 visits" not in text and " ." not in text and ".." not in text
+    if audience == "doctor":
+        assert "ICD-10-CM M54.50" in text and "No signed visits yet (and 4 visits not yet signed)." in text
+        assert "change -4 (responder, MCID 2 points)" in text and "change -30 points" in text
+    else:
+        assert "No dry needling so far." in text and "clinically important improvement" in text
+
+
+def test_one_visit_is_one_visit_on_the_patients_report(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+    add_visits(lbp_episode, clinician, [(6, 3)], days_ago(3))
+    reader = PdfReader(io.BytesIO(client_for(clinician).get(url(lbp_episode, "report.pdf?for=patient")).content))
+    text = " ".join((reader.pages[0].extract_text() or "").split())
+    assert "· 1 visit" in text and "1 visits" not in text
 
 
 def test_an_unknown_report_audience_is_not_found(clinician, treated) -> None:  # type: ignore[no-untyped-def]

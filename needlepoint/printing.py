@@ -1,0 +1,76 @@
+"""Printed documents: one HTML template per document, shown as a printable page and rendered to PDF by
+WeasyPrint from the same template, so the page and the PDF cannot say different things.
+
+Every document carries the clinic's letterhead (name, address, phone, e-mail, website) and names its
+clinician with profession and licence number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+
+from needlepoint.accounts.models import Clinic, Membership
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The clinic's name and contact lines as printed at the top of a document."""
+
+    name: str
+    lines: list[str]
+    missing_contact: bool  # no address and no phone yet: the page tells an admin where to add them
+
+
+def letterhead(clinic: Clinic) -> Letterhead:
+    """The letterhead of ``clinic``."""
+    return Letterhead(clinic.name, clinic.contact_lines, not (clinic.address or clinic.phone))
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """A clinician as a document names them: name, profession and licence number."""
+
+    name: str
+    profession: str
+    licence: str
+
+    @property
+    def line(self) -> str:
+        """ "Maya Okafor, Physical therapist, licence PT-40213" (parts that are missing are left out)."""
+        parts = [self.name, self.profession, f"licence {self.licence}" if self.licence else ""]
+        return ", ".join(p for p in parts if p)
+
+
+def signatory(membership: Membership) -> Signatory:
+    """The clinician of ``membership`` as printed under a note or letter."""
+    name = membership.user.get_full_name() or membership.user.username
+    return Signatory(
+        name, membership.get_profession_display() if membership.profession else "", membership.licence_number
+    )
+
+
+def render_pdf(template: str, context: dict[str, Any]) -> bytes:
+    """The document ``template`` rendered with ``context`` as PDF (WeasyPrint; fonts from the system)."""
+    # Imported here: WeasyPrint loads Pango at import, which only the pages that print need.
+    from weasyprint import HTML
+
+    html = render_to_string(template, context | {"as_pdf": True})
+    return HTML(string=html).write_pdf()
+
+
+def document_response(
+    request: HttpRequest, template: str, context: dict[str, Any], *, filename: str, as_pdf: bool
+) -> HttpResponse:
+    """The document as a printable page, or as an inline PDF named ``filename``."""
+    if not as_pdf:
+        return render(request, template, context | {"as_pdf": False})
+    response = HttpResponse(render_pdf(template, context), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    # A clinical document must not linger in a shared browser's or proxy's cache.
+    response["Cache-Control"] = "no-store"
+    return response
