@@ -37,6 +37,10 @@ def favicon(request):  # type: ignore[no-untyped-def]
 
 urlpatterns = [
     path("login/", account_views.login_view, name="login"),
+    path("login/code/", account_views.login_code, name="login_code"),
+    path("login/enrol/", account_views.login_enrol, name="login_enrol"),
+    path("password-reset/<str:uidb64>/<str:token>/", account_views.password_reset, name="password_reset"),
+    path("account/security/", account_views.security, name="security"),
     path("logout/", account_views.logout_view, name="logout"),
     path("session/", session_status, name="session_status"),
     path("switch-clinic/", account_views.switch_clinic, name="switch_clinic"),
