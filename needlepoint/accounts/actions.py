@@ -82,7 +82,10 @@ def create_api_token(membership: Membership, name: str, days: int | None = None)
         expires_at=now + timedelta(days=days),
     )
     audit.record(
-        "create", token, summary=f"API token {token.name}, expires {token.expires_at:%Y-%m-%d}", clinic_id=membership.clinic_id
+        "create",
+        token,
+        summary=f"API token {token.name}, expires {token.expires_at:%Y-%m-%d}",
+        clinic_id=membership.clinic_id,
     )
     return token, raw
 

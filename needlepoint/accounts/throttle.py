@@ -82,12 +82,14 @@ def reserve(key: str, limit: int, *, progressive: bool) -> Decision:
         return Decision(True)
     # The check that reaches the limit also sets when the first check past it may come.
     reaching = When(checks=limit - 1, then=Value(now + progressive_delay(1)))
-    if rows.filter(checks__lt=limit).update(checks=F("checks") + 1, next_check_at=Case(reaching, default=F("next_check_at"))):
+    if rows.filter(checks__lt=limit).update(
+        checks=F("checks") + 1, next_check_at=Case(reaching, default=F("next_check_at"))
+    ):
         return Decision(True)
     row = rows.get()
     if progressive:
         spent = row.checks
-        next_at = now + progressive_delay(spent + 1 - limit)
+        next_at = now + progressive_delay(spent + 2 - limit)
         if row.next_check_at <= now and rows.filter(checks=spent, next_check_at__lte=now).update(
             checks=spent + 1, next_check_at=next_at
         ):

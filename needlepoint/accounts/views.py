@@ -28,7 +28,6 @@ from needlepoint.accounts.models import ApiToken, AuditEntry, Clinic, Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.web import add_errors
 
-
 PENDING_KEY = "signin_pending"
 # Between the right password and the second factor: long enough to open the app, short enough not to linger.
 PENDING_SECONDS = 300
@@ -492,7 +491,9 @@ def staff(request: HttpRequest) -> HttpResponse:
         "-is_active", "role", "user__last_name"
     )
     clinic_tokens = (
-        ApiToken.objects.filter(membership__clinic=membership.clinic, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        ApiToken.objects.filter(
+            membership__clinic=membership.clinic, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
         .select_related("user")
         .order_by("expires_at")
     )

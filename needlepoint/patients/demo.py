@@ -237,7 +237,11 @@ def build(context: Any) -> None:
         demo_policy = Clinic.TwoFactorPolicy.DEMO_NOT_REQUIRED
         clinic, _ = Clinic.objects.get_or_create(
             slug="demo",
-            defaults={"name": "Harbour Street Physio & Chiropractic", "mrn_prefix": "HS", "two_factor_policy": demo_policy},
+            defaults={
+                "name": "Harbour Street Physio & Chiropractic",
+                "mrn_prefix": "HS",
+                "two_factor_policy": demo_policy,
+            },
         )
         context.clinic = clinic
         for spec in DEMO_USERS:
