@@ -213,7 +213,7 @@ def test_forty_parallel_reservations_get_exactly_the_limit(settings) -> None:  #
                     if "locked" not in str(exc):
                         raise
                     time.sleep(0.005)
-        except BaseException as exc:  # noqa: BLE001 - reported below, a thread must not swallow it
+        except BaseException as exc:  # reported below: a thread must not swallow it
             errors.append(exc)
         finally:
             connection.close()
