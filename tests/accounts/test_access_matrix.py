@@ -141,6 +141,7 @@ PAGES = [
     Route("GET", "/audit.csv", (ADMIN,), patient_scoped=False),
     Route("GET", "/staff/", (ADMIN,), patient_scoped=False),
     Route("GET", "/account/tokens/", EVERYONE, patient_scoped=False),
+    Route("GET", "/account/security/", EVERYONE, patient_scoped=False),
     # The after-care sheet has no clinical content (name, date, clinic, general advice): front desk prints it.
     Route("GET", "/visits/{n}/after-care/", EVERYONE),
     Route("POST", "/visits/{v}/position/", (CLINICIAN,), {"patient_positions": "prone", "version": 1}, ok=302),
@@ -520,7 +521,14 @@ def test_the_matrix_lists_every_foundation_page() -> None:
         for p in getattr(outer, "url_patterns", [])
         if getattr(p, "callback", None) is not None and p.callback.__module__ == event_views.__name__
     }
-    public_or_post_only = {"login/", "logout/", "switch-clinic/"}
+    public_or_post_only = {
+        "login/",
+        "logout/",
+        "switch-clinic/",
+        "login/code/",
+        "login/enrol/",
+        "password-reset/<str:uidb64>/<str:token>/",
+    }
     other_apps = {"visits/<int:visit_id>/after-care/"}
     listed = {
         route.url.split("?")[0]
