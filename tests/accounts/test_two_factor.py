@@ -179,3 +179,19 @@ def test_only_a_clinic_admin_sets_the_policy_and_never_to_not_required(clinic_ad
     assert Clinic.objects.get(pk=clinic_admin.clinic_id).two_factor_policy == "everyone"
     assert client_for(clinician).post("/staff/", {"policy": "admins"}).status_code == 403
     assert Clinic.objects.get(pk=clinic_admin.clinic_id).two_factor_policy == "everyone"
+
+
+def test_the_codes_match_the_test_vectors_of_rfc_6238() -> None:
+    """RFC 6238 Appendix B, SHA-1, 8 digits, secret "12345678901234567890" (the library we rely on)."""
+    import base64
+
+    totp = pyotp.TOTP(base64.b32encode(b"12345678901234567890").decode(), digits=8)
+
+    assert [totp.at(t) for t in (59, 1111111109, 1111111111, 1234567890, 2000000000, 20000000000)] == [
+        "94287082",
+        "07081804",
+        "14050471",
+        "89005924",
+        "69279037",
+        "65353130",
+    ]
