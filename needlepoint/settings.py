@@ -137,6 +137,9 @@ LOGIN_MAX_DELAY_SECONDS = env_int("LOGIN_MAX_DELAY_SECONDS", 300, minimum=1)
 # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed; from any other
 # peer the header is ignored, so a client cannot choose the address it is throttled and audited under.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+# Passkeys (WebAuthn): the relying-party id, normally the clinic's host name (e.g. clinic.example.org); empty
+# means the host each request names. Passkeys need HTTPS, or localhost during development.
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID")
 # API tokens expire: the default lifetime, and the longest a user may choose (days).
 API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)

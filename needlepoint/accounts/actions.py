@@ -14,7 +14,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from needlepoint.accounts import audit, two_factor
-from needlepoint.accounts.models import ApiToken, Clinic, Membership, RecoveryCode, TotpDevice, User
+from needlepoint.accounts.models import ApiToken, Clinic, Membership, Passkey, RecoveryCode, TotpDevice, User
 from needlepoint.accounts.roles import Capability, Role
 
 
@@ -269,11 +269,22 @@ def regenerate_recovery_codes(user: User, code: str) -> list[str]:
 
 
 @transaction.atomic
+def add_passkey(request, user: User, credential: str, name: str):  # type: ignore[no-untyped-def]
+    """Register a passkey (verified against the session's challenge) as one of the user's second factors."""
+    from needlepoint.accounts import passkeys
+
+    passkey = passkeys.register(request, user, credential, name)
+    audit.record("create", passkey, summary=f"user {user.username} added passkey {passkey.name}")
+    return passkey
+
+
+@transaction.atomic
 def reset_second_factor(admin: Membership, membership_id: int) -> Membership:
     """Remove a member of staff's authenticator app and recovery codes (lost phone); they set up a new one."""
     member = _member_of_clinic(admin, membership_id)
     user = member.user
     TotpDevice.objects.filter(user=user).delete()
+    Passkey.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
     audit.record("update", member, summary=f"two-factor sign-in of {user.username} reset", clinic_id=admin.clinic_id)
     return member

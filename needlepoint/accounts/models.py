@@ -65,7 +65,14 @@ class User(AbstractUser):
         return False
 
     def has_second_factor(self) -> bool:
-        """Whether this user has a confirmed authenticator app."""
+        """Whether this user has a confirmed authenticator app or a passkey."""
+        return (
+            TotpDevice.objects.filter(user=self, confirmed_at__isnull=False).exists()
+            or Passkey.objects.filter(user=self).exists()
+        )
+
+    def has_authenticator_app(self) -> bool:
+        """Whether this user has a confirmed authenticator app (codes and recovery codes)."""
         return TotpDevice.objects.filter(user=self, confirmed_at__isnull=False).exists()
 
 
@@ -163,6 +170,21 @@ class TotpDevice(models.Model):
 
     def __str__(self) -> str:
         return f"authenticator app of {self.user}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey on a phone, laptop or security key) used as the second factor."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="passkeys")
+    name = models.CharField(max_length=100, help_text="Which device, so the user can tell passkeys apart")
+    credential_id = models.CharField(max_length=1400, unique=True, help_text="base64url credential id")
+    public_key = models.BinaryField(help_text="COSE public key the authenticator registered")
+    sign_count = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"passkey {self.name} of {self.user}"
 
 
 class RecoveryCode(models.Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import time as time_module
 from collections.abc import Iterator
 from datetime import datetime, time
@@ -13,13 +14,14 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from needlepoint.accounts import actions, audit, throttle, two_factor
+from needlepoint.accounts import actions, audit, passkeys, throttle, two_factor
 from needlepoint.accounts.access import require
 from needlepoint.accounts.audit_words import describe_entries
 from needlepoint.accounts.forms import StaffForm
@@ -139,6 +141,65 @@ def _code_past_the_limit(username: str, code: str) -> str:
     return how
 
 
+def _json_body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+@require_POST
+def login_passkey_options(request: HttpRequest) -> HttpResponse:
+    """The second sign-in step by passkey: the options for the browser (after the right password only)."""
+    user, _ = _pending_user(request)
+    if user is None or not user.passkeys.exists():
+        return JsonResponse({"error": "Sign in with your password first."}, status=401)
+    return HttpResponse(passkeys.authentication_options(request, user), content_type="application/json")
+
+
+@require_POST
+def login_passkey(request: HttpRequest) -> HttpResponse:
+    """The second sign-in step by passkey: verify the browser's answer and sign in."""
+    user, target = _pending_user(request)
+    if user is None:
+        return JsonResponse({"error": "Sign in with your password first."}, status=401)
+    key = throttle.code_key(user.username)
+    decision = throttle.reserve(key, settings.LOGIN_FAILURE_LIMIT, progressive=True)
+    if not decision.allowed:
+        return JsonResponse(
+            {"error": f"Too many attempts. Try again in {_wait_words(decision.wait_seconds)}."}, status=429
+        )
+    try:
+        passkeys.authenticate(request, user, json.dumps(_json_body(request).get("credential") or {}))
+    except passkeys.PasskeyError as exc:
+        _audit_failure(f"passkey refused: {user.username}")
+        return JsonResponse({"error": str(exc)}, status=401)
+    throttle.reset(key)
+    response = _complete_sign_in(request, user, target, "passkey")
+    return JsonResponse({"next": response["Location"]})
+
+
+@require_POST
+def passkey_options(request: HttpRequest) -> HttpResponse:
+    """The options for the browser to create a passkey for the signed-in user."""
+    return HttpResponse(passkeys.registration_options(request, request.user), content_type="application/json")  # type: ignore[arg-type]
+
+
+@require_POST
+def passkey_register(request: HttpRequest) -> HttpResponse:
+    """Store the signed-in user's new passkey, verified against the challenge just given."""
+    body = _json_body(request)
+    try:
+        passkey = actions.add_passkey(
+            request, request.user, json.dumps(body.get("credential") or {}), str(body.get("name", ""))
+        )  # type: ignore[arg-type]
+    except passkeys.PasskeyError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    messages.success(request, f"Passkey {passkey.name} added.")
+    return JsonResponse({"next": "/account/security/"})
+
+
 def _pending_user(request: HttpRequest) -> tuple[User | None, str]:
     """The user who gave the right password and still owes a second factor, and where they were going."""
     pending = request.session.get(PENDING_KEY) or {}
@@ -168,7 +229,12 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 return _complete_sign_in(request, user, target, how)
             error = "That code is not right. Enter the 6 digits your app shows now, or a recovery code."
             _audit_failure(f"wrong second-factor code: {user.username}")
-    return render(request, "accounts/login_code.html", {"error": error}, status=401 if error else 200)
+    return render(
+        request,
+        "accounts/login_code.html",
+        {"error": error, "has_app": user.has_authenticator_app(), "has_passkey": user.passkeys.exists()},
+        status=401 if error else 200,
+    )
 
 
 def login_enrol(request: HttpRequest) -> HttpResponse:
@@ -253,7 +319,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
 def security(request: HttpRequest) -> HttpResponse:
     """The signed-in user's password and two-factor sign-in: change the password, set up an app, new codes."""
     user = request.user
-    context: dict = {"has_app": user.has_second_factor(), "required": user.needs_second_factor()}  # type: ignore[union-attr]
+    context: dict = {
+        "has_app": user.has_authenticator_app(),  # type: ignore[union-attr]
+        "required": user.needs_second_factor(),  # type: ignore[union-attr]
+        "passkeys": user.passkeys.order_by("created_at"),  # type: ignore[union-attr]
+    }
     status = 200
     if request.method == "POST":
         step = request.POST.get("step", "")
@@ -487,8 +557,10 @@ def staff(request: HttpRequest) -> HttpResponse:
                 request, f"{added.user.get_full_name() or added.user.username} added as {added.get_role_display()}."
             )
             return redirect("/staff/")
-    people = membership.clinic.memberships.select_related("user", "user__totp_device").order_by(
-        "-is_active", "role", "user__last_name"
+    people = (
+        membership.clinic.memberships.select_related("user", "user__totp_device")
+        .annotate(passkey_count=Count("user__passkeys"))
+        .order_by("-is_active", "role", "user__last_name")
     )
     clinic_tokens = (
         ApiToken.objects.filter(

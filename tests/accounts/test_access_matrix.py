@@ -528,6 +528,10 @@ def test_the_matrix_lists_every_foundation_page() -> None:
         "login/code/",
         "login/enrol/",
         "password-reset/<str:uidb64>/<str:token>/",
+        "login/passkey/options/",
+        "login/passkey/",
+        "account/passkeys/options/",
+        "account/passkeys/",
     }
     other_apps = {"visits/<int:visit_id>/after-care/"}
     listed = {
