@@ -104,7 +104,7 @@ def _check_password(
     by_username = throttle.reserve(throttle.username_key(username), settings.LOGIN_FAILURE_LIMIT, progressive=True)
     second_factor = ""
     if not by_username.allowed:
-        second_factor = _code_past_the_limit(username, code)
+        second_factor = _verified_code(username, code)
         if not second_factor:
             throttle.refund(address_key)  # no password was compared
             _audit_failure(f"delayed: {username}")
@@ -120,6 +120,12 @@ def _check_password(
     throttle.reset(throttle.username_key(username))
     throttle.refund(address_key)
     target = request.POST.get("next") or "/"
+    if not second_factor and code and user.has_authenticator_app():
+        # A code given with the password (the page's in-place sign-in dialog does so) saves the second step.
+        second_factor = _verified_code(username, code)
+        if not second_factor:
+            _audit_failure(f"wrong second-factor code: {username}")
+            return "That code is not right. Enter the 6 digits your app shows now, or a recovery code.", True
     if second_factor:
         return _complete_sign_in(request, user, target, second_factor)
     if user.has_second_factor() or user.needs_second_factor():
@@ -128,8 +134,11 @@ def _check_password(
     return _complete_sign_in(request, user, target)
 
 
-def _code_past_the_limit(username: str, code: str) -> str:
-    """The second factor that lets a delayed username through ("app", "recovery code"), or ""."""
+def _verified_code(username: str, code: str) -> str:
+    """The second factor a code given with the password proves ("app", "recovery code"), or "".
+
+    Code checks have their own counter, so codes cannot be guessed faster than passwords.
+    """
     if not code:
         return ""
     if not throttle.reserve(throttle.code_key(username), settings.LOGIN_FAILURE_LIMIT, progressive=True).allowed:

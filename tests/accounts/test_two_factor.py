@@ -195,3 +195,16 @@ def test_the_codes_match_the_test_vectors_of_rfc_6238() -> None:
         "69279037",
         "65353130",
     ]
+
+
+def test_a_code_given_with_the_password_signs_in_in_one_step(clinician) -> None:  # type: ignore[no-untyped-def]
+    """The in-place sign-in dialog of an expired session sends the code with the password."""
+    secret = enrolled(clinician)
+    client, wrong = Client(), Client()
+
+    refused = password_step(wrong, "alice", code="000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
+    response = password_step(client, "alice", code=pyotp.TOTP(secret).now(), next="/session/")
+
+    assert refused.status_code == 401 and not signed_in(wrong)
+    assert response["Location"] == "/session/"
+    assert client.get("/session/").json()["authenticated"]
