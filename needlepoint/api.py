@@ -21,12 +21,12 @@ from needlepoint.accounts.models import ApiToken
 
 
 class TokenAuth(HttpBearer):
-    """A personal API token, looked up by its hash; revoked tokens and inactive memberships are refused."""
+    """A personal API token, looked up by its hash; revoked, expired and inactive users' tokens are refused."""
 
     def authenticate(self, request: HttpRequest, token: str):  # type: ignore[no-untyped-def]
         found = (
             ApiToken.objects.select_related("membership__clinic", "user")
-            .filter(token_hash=ApiToken.hash_token(token), revoked_at__isnull=True)
+            .filter(token_hash=ApiToken.hash_token(token), revoked_at__isnull=True, expires_at__gt=timezone.now())
             .first()
         )
         if found is None or not found.membership.is_active or not found.user.is_active:

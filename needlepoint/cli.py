@@ -90,6 +90,7 @@ def _print_logins() -> None:
     print("\nDemo logins (username / password):")
     for username, password, role in demo_logins():
         print(f"  {username:<8} / {password}   {role}")
+    print("The demo clinic asks for no second factor; a real clinic requires an authenticator app of its admins.")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

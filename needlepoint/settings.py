@@ -98,11 +98,20 @@ if env_bool("NEEDLEPOINT_FAST_HASHER", False):
     # Tests create many users; Argon2 stays the hasher everywhere else.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 
+# Django's validators (the user's names and e-mail, length, its list of 20,000 common passwords) and ours:
+# no clinic's or product's name, no season/month plus a number, no run of one or two characters.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "first_name", "last_name", "email")},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "needlepoint.accounts.passwords.ContextualPasswordValidator"},
+    {"NAME": "needlepoint.accounts.passwords.PredictablePasswordValidator"},
 ]
+# A password-reset link made by a clinic admin works once, for this many seconds.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_HOURS", 24, minimum=1) * 3600
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -118,9 +127,23 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_FAILURE_VIEW = "needlepoint.accounts.views.csrf_failure"
 
-# Failed logins: after this many failures for one username or address within the window, refuse for the window.
+# Sign-in throttling (needlepoint/accounts/throttle.py): password checks per username per window, after which
+# each further check waits a doubling delay (no lock: the right password plus an authenticator code passes at
+# once); checks per client address per window, after which that address waits for the window to end.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1)
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
+LOGIN_FIRST_DELAY_SECONDS = env_int("LOGIN_FIRST_DELAY_SECONDS", 30, minimum=1)
+LOGIN_MAX_DELAY_SECONDS = env_int("LOGIN_MAX_DELAY_SECONDS", 300, minimum=1)
+# Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed; from any other
+# peer the header is ignored, so a client cannot choose the address it is throttled and audited under.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+# Passkeys (WebAuthn): the relying-party id, normally the clinic's host name (e.g. clinic.example.org); empty
+# means the host each request names. Passkeys need HTTPS, or localhost during development.
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID")
+# API tokens expire: the default lifetime, and the longest a user may choose (days).
+API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
 
 # A screening stays current this many days, unless the patient reports a change in health first.
 SCREENING_VALID_DAYS = env_int("SCREENING_VALID_DAYS", 90, minimum=1)

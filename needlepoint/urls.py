@@ -38,6 +38,14 @@ def favicon(request):  # type: ignore[no-untyped-def]
 
 urlpatterns = [
     path("login/", account_views.login_view, name="login"),
+    path("login/code/", account_views.login_code, name="login_code"),
+    path("login/enrol/", account_views.login_enrol, name="login_enrol"),
+    path("login/passkey/options/", account_views.login_passkey_options, name="login_passkey_options"),
+    path("login/passkey/", account_views.login_passkey, name="login_passkey"),
+    path("account/passkeys/options/", account_views.passkey_options, name="passkey_options"),
+    path("account/passkeys/", account_views.passkey_register, name="passkey_register"),
+    path("password-reset/<str:uidb64>/<str:token>/", account_views.password_reset, name="password_reset"),
+    path("account/security/", account_views.security, name="security"),
     path("logout/", account_views.logout_view, name="logout"),
     path("session/", session_status, name="session_status"),
     path("switch-clinic/", account_views.switch_clinic, name="switch_clinic"),

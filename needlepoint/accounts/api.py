@@ -151,6 +151,7 @@ class TokenOut(Schema):
     name: str
     hint: str
     created_at: datetime
+    expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
 
@@ -161,11 +162,18 @@ class NewTokenOut(TokenOut):
 
 class TokenIn(Schema):
     name: str
+    days: int | None = None
 
 
 def _token_out(t: ApiToken) -> TokenOut:
     return TokenOut(
-        id=t.pk, name=t.name, hint=t.hint, created_at=t.created_at, last_used_at=t.last_used_at, revoked_at=t.revoked_at
+        id=t.pk,
+        name=t.name,
+        hint=t.hint,
+        created_at=t.created_at,
+        expires_at=t.expires_at,
+        last_used_at=t.last_used_at,
+        revoked_at=t.revoked_at,
     )
 
 
@@ -178,12 +186,15 @@ def tokens(request: HttpRequest) -> list[TokenOut]:
 
 @router.post("/tokens", response={201: NewTokenOut})
 def create_token(request: HttpRequest, body: TokenIn) -> Status[NewTokenOut]:
-    """A new token for you in this clinic; the answer carries it once."""
-    token, raw = actions.create_api_token(request.membership, body.name)  # type: ignore[attr-defined]
+    """A new token for you in this clinic, expiring after ``days`` (default and maximum set by the server).
+
+    The answer carries the token once.
+    """
+    token, raw = actions.create_api_token(request.membership, body.name, body.days)  # type: ignore[attr-defined]
     return Status(201, NewTokenOut(**_token_out(token).dict(), token=raw))
 
 
 @router.post("/tokens/{token_id}/revoke", response=TokenOut)
 def revoke_token(request: HttpRequest, token_id: int) -> TokenOut:
-    """Revoke one of your own tokens."""
+    """Revoke one of your own tokens; a clinic admin may revoke any token used in the clinic."""
     return _token_out(actions.revoke_api_token(request.membership, token_id))  # type: ignore[attr-defined]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 
 from needlepoint.accounts import audit
@@ -16,6 +18,7 @@ from needlepoint.accounts import audit
 # session), and a clinician's calendar feed by the unguessable token in its address.
 PUBLIC_PREFIXES = (
     "/login/",
+    "/password-reset/",
     "/session/",
     "/static/",
     "/p/",
@@ -29,9 +32,42 @@ PUBLIC_PREFIXES = (
 )
 
 
+def _trusted_proxies() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    try:
+        return [ipaddress.ip_network(entry, strict=False) for entry in settings.TRUSTED_PROXIES]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
+
+
+def _is_trusted(address: str, proxies: list) -> bool:  # type: ignore[type-arg]
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
 def client_address(request: HttpRequest) -> str | None:
-    """The client's address as the server saw it (a proxy must set REMOTE_ADDR correctly)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: the peer's, or behind a trusted proxy the nearest untrusted X-Forwarded-For hop.
+
+    The header is read right to left and only while each hop is a proxy in TRUSTED_PROXIES, so a client
+    cannot put a made-up address in front of the real one.
+    """
+    peer = request.META.get("REMOTE_ADDR") or None
+    proxies = _trusted_proxies()
+    if not peer or not proxies or not _is_trusted(peer, proxies):
+        return peer
+    address = peer
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        hop = hop.strip()
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # a malformed hop: keep the last address a trusted proxy vouched for
+        address = hop
+        if not _is_trusted(hop, proxies):
+            break
+    return address
 
 
 class ClinicContextMiddleware:

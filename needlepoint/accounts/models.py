@@ -37,6 +37,19 @@ class Clinic(models.Model):
     email = models.EmailField(blank=True)
     website = models.URLField(blank=True, help_text="Optional.")
 
+    class TwoFactorPolicy(models.TextChoices):
+        ADMINS = "admins", "Required for clinic admins"
+        EVERYONE = "everyone", "Required for everyone"
+        # Only the demo and synthetic clinics use this, so the README's demo logins work with a password alone.
+        DEMO_NOT_REQUIRED = "demo_not_required", "Not required (demo clinic only)"
+
+    two_factor_policy = models.CharField(
+        max_length=20,
+        choices=TwoFactorPolicy.choices,
+        default=TwoFactorPolicy.ADMINS,
+        help_text="Who must sign in with a second factor (an authenticator app code or a recovery code).",
+    )
+
     def __str__(self) -> str:
         return self.name
 
@@ -55,6 +68,27 @@ class User(AbstractUser):
     def active_memberships(self) -> models.QuerySet[Membership]:
         """The memberships this user can act under, first clinic first."""
         return self.memberships.filter(is_active=True).select_related("clinic").order_by("clinic_id")
+
+    def needs_second_factor(self) -> bool:
+        """Whether a clinic this user works in requires a second factor of them (admins always, or everyone)."""
+        policy = Clinic.TwoFactorPolicy
+        for membership in self.active_memberships():
+            if membership.clinic.two_factor_policy == policy.EVERYONE:
+                return True
+            if membership.clinic.two_factor_policy == policy.ADMINS and membership.role == Role.CLINIC_ADMIN:
+                return True
+        return False
+
+    def has_second_factor(self) -> bool:
+        """Whether this user has a confirmed authenticator app or a passkey."""
+        return (
+            TotpDevice.objects.filter(user=self, confirmed_at__isnull=False).exists()
+            or Passkey.objects.filter(user=self).exists()
+        )
+
+    def has_authenticator_app(self) -> bool:
+        """Whether this user has a confirmed authenticator app (codes and recovery codes)."""
+        return TotpDevice.objects.filter(user=self, confirmed_at__isnull=False).exists()
 
 
 class Membership(models.Model):
@@ -104,8 +138,10 @@ class ApiToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     hint = models.CharField(max_length=12, help_text="First characters, so the user can tell tokens apart")
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(help_text="The token is refused from this moment on")
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.hint}…)"
@@ -121,15 +157,61 @@ class ApiToken(models.Model):
         return cls.PREFIX + secrets.token_urlsafe(32)
 
 
-class LoginFailure(models.Model):
-    """One failed sign-in, kept to throttle guessing by username and by address."""
+class SignInCounter(models.Model):
+    """Password checks spent in the current window by one username or one address.
 
-    username = models.CharField(max_length=150, db_index=True)
-    client_address = models.GenericIPAddressField(null=True, db_index=True)
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    One row per key ("user:alice", "address:203.0.113.5"), changed only by conditional UPDATEs, so parallel
+    guesses cannot spend more checks than the limit (see ``needlepoint.accounts.throttle``).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    checks = models.PositiveIntegerField(default=0, help_text="Password checks spent (refunded on success)")
+    window_started_at = models.DateTimeField(default=timezone.now)
+    next_check_at = models.DateTimeField(default=timezone.now, help_text="Over the limit: no check before this")
 
     def __str__(self) -> str:
-        return f"{self.username} from {self.client_address} at {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.key}: {self.checks} since {self.window_started_at:%Y-%m-%d %H:%M}"
+
+
+class TotpDevice(models.Model):
+    """A user's authenticator app: the shared TOTP secret (RFC 6238), usable once confirmed with a code."""
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="totp_device")
+    secret = models.CharField(max_length=64, help_text="Base32 secret shared with the authenticator app")
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # A code is accepted once: the time step of the last accepted code, so a watched code cannot be replayed.
+    last_used_step = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"authenticator app of {self.user}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey on a phone, laptop or security key) used as the second factor."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="passkeys")
+    name = models.CharField(max_length=100, help_text="Which device, so the user can tell passkeys apart")
+    credential_id = models.CharField(max_length=1400, unique=True, help_text="base64url credential id")
+    public_key = models.BinaryField(help_text="COSE public key the authenticator registered")
+    sign_count = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"passkey {self.name} of {self.user}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code to sign in when the authenticator app is lost; only its hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user} ({'used' if self.used_at else 'unused'})"
 
 
 class AuditQuerySet(models.QuerySet):

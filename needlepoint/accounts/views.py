@@ -3,66 +3,277 @@
 from __future__ import annotations
 
 import csv
+import json
+import time as time_module
 from collections.abc import Iterator
 from datetime import datetime, time
 from itertools import islice
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from needlepoint.accounts import actions, audit, throttle
+from needlepoint.accounts import actions, audit, passkeys, throttle, two_factor
 from needlepoint.accounts.access import require
 from needlepoint.accounts.audit_words import describe_entries
 from needlepoint.accounts.forms import LetterheadForm, StaffForm
 from needlepoint.accounts.middleware import client_address
-from needlepoint.accounts.models import AuditEntry
+from needlepoint.accounts.models import ApiToken, AuditEntry, Clinic, Membership, User
 from needlepoint.accounts.roles import Capability
 from needlepoint.web import add_errors
 
+PENDING_KEY = "signin_pending"
+# Between the right password and the second factor: long enough to open the app, short enough not to linger.
+PENDING_SECONDS = 300
+
+
+def _wait_words(seconds: int) -> str:
+    minutes = -(-seconds // 60)
+    return f"{seconds} seconds" if seconds < 120 else f"{minutes} minutes"
+
+
+def _safe_target(request: HttpRequest, target: str) -> str:
+    if not target or not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return "/"
+    return target
+
+
+def _complete_sign_in(request: HttpRequest, user: User, target: str, how: str = "") -> HttpResponse:
+    request.session.pop(PENDING_KEY, None)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    with audit.acting_as(audit.Actor(user.pk, None, "web", client_address(request), user.username)):
+        audit.record("login", summary=f"signed in as {user.username}" + (f" with {how}" if how else ""))
+    return redirect(_safe_target(request, target))
+
+
+def _audit_failure(summary: str) -> None:
+    audit.record("login_failed", summary=summary[:300])
+
 
 def login_view(request: HttpRequest) -> HttpResponse:
-    """The sign-in page, with throttling after repeated failures."""
+    """The sign-in page: password, then a second factor where the user has one or their clinic requires one.
+
+    Throttling (``throttle``) reserves a password check per address and per username before the password is
+    compared; a username past its limit waits a growing delay, or passes at once with an authenticator code.
+    """
     error = ""
+    ask_code = False
     if request.GET.get("expired"):
         error = "Your session expired. Sign in again; anything you were entering was not saved."
     username = ""
     if request.method == "POST":
-        username = request.POST.get("username", "").strip()
+        username = request.POST.get("username", "").strip()[:150]
         password = request.POST.get("password", "")
+        code = request.POST.get("code", "").strip()
         address = client_address(request)
-        if throttle.is_locked_out(username, address):
+        by_address = throttle.reserve(
+            throttle.address_key(address), settings.LOGIN_ADDRESS_FAILURE_LIMIT, progressive=False
+        )
+        if not by_address.allowed:
             error = (
-                f"Too many failed sign-ins. Wait {settings.LOGIN_FAILURE_WINDOW_MINUTES} minutes and try again, "
+                f"Too many failed sign-ins from this network. Try again in {_wait_words(by_address.wait_seconds)}, "
                 "or ask your clinic admin."
             )
-            audit.record("login_failed", summary=f"locked out: {username}"[:300])
+            _audit_failure(f"address refused: {username}")
         else:
-            user = authenticate(request, username=username, password=password)
-            if user is not None and user.active_memberships().exists():
-                throttle.clear_failures(username)
-                login(request, user)
-                with audit.acting_as(audit.Actor(user.pk, None, "web", address, username)):
-                    audit.record("login", summary=f"signed in as {username}")
-                target = request.POST.get("next") or "/"
-                if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-                    target = "/"
-                return redirect(target)
-            throttle.record_failure(username, address)
-            audit.record("login_failed", summary=f"failed sign-in: {username}"[:300])
-            error = "That username and password do not match an active account."
+            outcome = _check_password(request, username, password, code, address)
+            if isinstance(outcome, HttpResponse):
+                return outcome
+            error, ask_code = outcome
     return render(
         request,
         "accounts/login.html",
-        {"error": error, "username": username, "next": request.GET.get("next", "")},
+        {"error": error, "username": username, "next": request.GET.get("next", ""), "ask_code": ask_code},
         status=200 if not error or request.method == "GET" else 401,
+    )
+
+
+def _check_password(
+    request: HttpRequest, username: str, password: str, code: str, address: str | None
+) -> HttpResponse | tuple[str, bool]:
+    """Spend a username check (or pass on a right code), compare the password, and go on to the second factor."""
+    address_key = throttle.address_key(address)
+    by_username = throttle.reserve(throttle.username_key(username), settings.LOGIN_FAILURE_LIMIT, progressive=True)
+    second_factor = ""
+    if not by_username.allowed:
+        second_factor = _verified_code(username, code)
+        if not second_factor:
+            throttle.refund(address_key)  # no password was compared
+            _audit_failure(f"delayed: {username}")
+            return (
+                f"Too many failed sign-ins for this username. Try again in {_wait_words(by_username.wait_seconds)}, "
+                "or sign in now with your password and the code from your authenticator app.",
+                True,
+            )
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.active_memberships().exists():
+        _audit_failure(f"failed sign-in: {username}")
+        return "That username and password do not match an active account.", bool(second_factor)
+    throttle.reset(throttle.username_key(username))
+    throttle.refund(address_key)
+    target = request.POST.get("next") or "/"
+    if not second_factor and code and user.has_authenticator_app():
+        # A code given with the password (the page's in-place sign-in dialog does so) saves the second step.
+        second_factor = _verified_code(username, code)
+        if not second_factor:
+            _audit_failure(f"wrong second-factor code: {username}")
+            return "That code is not right. Enter the 6 digits your app shows now, or a recovery code.", True
+    if second_factor:
+        return _complete_sign_in(request, user, target, second_factor)
+    if user.has_second_factor() or user.needs_second_factor():
+        request.session[PENDING_KEY] = {"user_id": user.pk, "since": time_module.time(), "next": target}
+        return redirect("/login/code/" if user.has_second_factor() else "/login/enrol/")
+    return _complete_sign_in(request, user, target)
+
+
+def _verified_code(username: str, code: str) -> str:
+    """The second factor a code given with the password proves ("app", "recovery code"), or "".
+
+    Code checks have their own counter, so codes cannot be guessed faster than passwords.
+    """
+    if not code:
+        return ""
+    if not throttle.reserve(throttle.code_key(username), settings.LOGIN_FAILURE_LIMIT, progressive=True).allowed:
+        return ""
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    how = two_factor.verify_second_factor(user, code) if user else ""
+    if how:
+        throttle.reset(throttle.code_key(username))
+    return how
+
+
+def _json_body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+@require_POST
+def login_passkey_options(request: HttpRequest) -> HttpResponse:
+    """The second sign-in step by passkey: the options for the browser (after the right password only)."""
+    user, _ = _pending_user(request)
+    if user is None or not user.passkeys.exists():
+        return JsonResponse({"error": "Sign in with your password first."}, status=401)
+    return HttpResponse(passkeys.authentication_options(request, user), content_type="application/json")
+
+
+@require_POST
+def login_passkey(request: HttpRequest) -> HttpResponse:
+    """The second sign-in step by passkey: verify the browser's answer and sign in."""
+    user, target = _pending_user(request)
+    if user is None:
+        return JsonResponse({"error": "Sign in with your password first."}, status=401)
+    key = throttle.code_key(user.username)
+    decision = throttle.reserve(key, settings.LOGIN_FAILURE_LIMIT, progressive=True)
+    if not decision.allowed:
+        return JsonResponse(
+            {"error": f"Too many attempts. Try again in {_wait_words(decision.wait_seconds)}."}, status=429
+        )
+    try:
+        passkeys.authenticate(request, user, json.dumps(_json_body(request).get("credential") or {}))
+    except passkeys.PasskeyError as exc:
+        _audit_failure(f"passkey refused: {user.username}")
+        return JsonResponse({"error": str(exc)}, status=401)
+    throttle.reset(key)
+    response = _complete_sign_in(request, user, target, "passkey")
+    return JsonResponse({"next": response["Location"]})
+
+
+@require_POST
+def passkey_options(request: HttpRequest) -> HttpResponse:
+    """The options for the browser to create a passkey for the signed-in user."""
+    return HttpResponse(passkeys.registration_options(request, request.user), content_type="application/json")  # type: ignore[arg-type]
+
+
+@require_POST
+def passkey_register(request: HttpRequest) -> HttpResponse:
+    """Store the signed-in user's new passkey, verified against the challenge just given."""
+    body = _json_body(request)
+    try:
+        passkey = actions.add_passkey(
+            request, request.user, json.dumps(body.get("credential") or {}), str(body.get("name", ""))
+        )  # type: ignore[arg-type]
+    except passkeys.PasskeyError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    messages.success(request, f"Passkey {passkey.name} added.")
+    return JsonResponse({"next": "/account/security/"})
+
+
+def _pending_user(request: HttpRequest) -> tuple[User | None, str]:
+    """The user who gave the right password and still owes a second factor, and where they were going."""
+    pending = request.session.get(PENDING_KEY) or {}
+    if not pending or time_module.time() - pending.get("since", 0) > PENDING_SECONDS:
+        request.session.pop(PENDING_KEY, None)
+        return None, ""
+    user = User.objects.filter(pk=pending.get("user_id"), is_active=True).first()
+    return user, pending.get("next", "/")
+
+
+def login_code(request: HttpRequest) -> HttpResponse:
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+    user, target = _pending_user(request)
+    if user is None:
+        return redirect("/login/")
+    error = ""
+    if request.method == "POST":
+        key = throttle.code_key(user.username)
+        decision = throttle.reserve(key, settings.LOGIN_FAILURE_LIMIT, progressive=True)
+        if not decision.allowed:
+            error = f"Too many wrong codes. Try again in {_wait_words(decision.wait_seconds)}."
+            _audit_failure(f"code delayed: {user.username}")
+        else:
+            how = two_factor.verify_second_factor(user, request.POST.get("code", ""))
+            if how:
+                throttle.reset(key)
+                return _complete_sign_in(request, user, target, how)
+            error = "That code is not right. Enter the 6 digits your app shows now, or a recovery code."
+            _audit_failure(f"wrong second-factor code: {user.username}")
+    return render(
+        request,
+        "accounts/login_code.html",
+        {"error": error, "has_app": user.has_authenticator_app(), "has_passkey": user.passkeys.exists()},
+        status=401 if error else 200,
+    )
+
+
+def login_enrol(request: HttpRequest) -> HttpResponse:
+    """Setting up an authenticator app during sign-in, for a user whose clinic requires one and who has none."""
+    user, target = _pending_user(request)
+    if user is None or user.has_second_factor():
+        return redirect("/login/")
+    device = actions.start_totp_enrolment(user)
+    error = ""
+    if request.method == "POST":
+        decision = throttle.reserve(throttle.code_key(user.username), settings.LOGIN_FAILURE_LIMIT, progressive=True)
+        if not decision.allowed:
+            error = f"Too many wrong codes. Try again in {_wait_words(decision.wait_seconds)}."
+        else:
+            try:
+                with audit.acting_as(audit.Actor(user.pk, None, "web", client_address(request), user.username)):
+                    codes = actions.confirm_totp_enrolment(user, request.POST.get("code", ""))
+            except ValidationError as exc:
+                error = "; ".join(exc.messages)
+            else:
+                throttle.reset(throttle.code_key(user.username))
+                _complete_sign_in(request, user, target, "a newly set up authenticator app")
+                return render(
+                    request, "accounts/recovery_codes.html", {"codes": codes, "next": _safe_target(request, target)}
+                )
+    return render(
+        request,
+        "accounts/login_enrol.html",
+        {"error": error, "qr": two_factor.qr_svg(device), "secret": device.secret, "action": "/login/enrol/"},
+        status=401 if error else 200,
     )
 
 
@@ -86,7 +297,7 @@ def switch_clinic(request: HttpRequest) -> HttpResponse:
 
 
 def tokens(request: HttpRequest) -> HttpResponse:
-    """The user's API tokens: create (shown once) and revoke."""
+    """The user's API tokens: create (shown once, with an expiry) and revoke."""
     membership = request.membership  # type: ignore[attr-defined]
     require(membership, Capability.VIEW_DEMOGRAPHICS)
     new_token = ""
@@ -96,11 +307,84 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 actions.revoke_api_token(membership, int(request.POST["revoke"]))
                 messages.success(request, "Token revoked.")
                 return redirect("/account/tokens/")
-            _, new_token = actions.create_api_token(membership, request.POST.get("name", ""))
+            days = int(request.POST.get("days") or settings.API_TOKEN_DEFAULT_DAYS)
+            _, new_token = actions.create_api_token(membership, request.POST.get("name", ""), days)
         except (ValidationError, ValueError) as exc:
-            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+            messages.error(request, "; ".join(getattr(exc, "messages", ["Enter the number of days as digits."])))
     user_tokens = membership.user.api_tokens.order_by("-created_at")
-    return render(request, "accounts/tokens.html", {"tokens": user_tokens, "new_token": new_token})
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "tokens": user_tokens,
+            "new_token": new_token,
+            "now": timezone.now(),
+            "default_days": settings.API_TOKEN_DEFAULT_DAYS,
+            "max_days": settings.API_TOKEN_MAX_DAYS,
+        },
+    )
+
+
+def security(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's password and two-factor sign-in: change the password, set up an app, new codes."""
+    user = request.user
+    context: dict = {
+        "has_app": user.has_authenticator_app(),  # type: ignore[union-attr]
+        "required": user.needs_second_factor(),  # type: ignore[union-attr]
+        "passkeys": user.passkeys.order_by("created_at"),  # type: ignore[union-attr]
+    }
+    status = 200
+    if request.method == "POST":
+        step = request.POST.get("step", "")
+        try:
+            if step == "password":
+                actions.change_password(
+                    user,  # type: ignore[arg-type]
+                    request.POST.get("old_password", ""),
+                    request.POST.get("new_password1", ""),
+                    request.POST.get("new_password2", ""),
+                )
+                update_session_auth_hash(request, user)  # this session stays; the user's others end
+                messages.success(request, "Password changed. Your other sessions have been signed out.")
+                return redirect("/account/security/")
+            if step == "confirm_app":
+                context["codes"] = actions.confirm_totp_enrolment(user, request.POST.get("code", ""))  # type: ignore[arg-type]
+                context["has_app"] = True
+                messages.success(request, "Authenticator app set up. Keep these recovery codes somewhere safe.")
+            elif step == "new_codes":
+                context["codes"] = actions.regenerate_recovery_codes(user, request.POST.get("code", ""))  # type: ignore[arg-type]
+                messages.success(request, "New recovery codes made; the old ones no longer work.")
+        except ValidationError as exc:
+            context["error"] = "; ".join(exc.messages)
+            context["error_step"] = step
+            status = 400
+    if not context["has_app"]:
+        device = actions.start_totp_enrolment(user)  # type: ignore[arg-type]
+        context.update(qr=two_factor.qr_svg(device), secret=device.secret)
+    else:
+        context["codes_left"] = two_factor.unused_recovery_codes(user)  # type: ignore[arg-type]
+    return render(request, "accounts/security.html", context, status=status)
+
+
+def password_reset(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """A one-time link from a clinic admin: set a new password (the link then stops working)."""
+    user = actions.user_for_reset(uidb64, token)
+    if user is None:
+        return render(request, "accounts/password_reset.html", {"invalid": True}, status=404)
+    error = ""
+    if request.method == "POST":
+        try:
+            actions.reset_password(
+                uidb64, token, request.POST.get("new_password1", ""), request.POST.get("new_password2", "")
+            )
+        except ValidationError as exc:
+            error = "; ".join(exc.messages)
+        else:
+            messages.success(request, "Password set. Sign in with it now.")
+            return redirect("/login/")
+    return render(
+        request, "accounts/password_reset.html", {"reset_user": user, "error": error}, status=400 if error else 200
+    )
 
 
 def _filtered_audit(request: HttpRequest):  # type: ignore[no-untyped-def]
@@ -221,9 +505,45 @@ def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
+STAFF_ACTIONS = {
+    "deactivate": (actions.deactivate_member, "{name} deactivated: signed out everywhere, history kept."),
+    "reactivate": (actions.reactivate_member, "{name} reactivated."),
+    "reset_two_factor": (actions.reset_second_factor, "Two-factor sign-in of {name} reset; they set it up again."),
+}
+
+
+def _staff_action(request: HttpRequest, membership: Membership) -> HttpResponse | None:
+    """Deactivate, reactivate, reset two-factor, make a reset link, revoke a token or set the policy."""
+    post = request.POST
+    try:
+        if "policy" in post:
+            actions.set_two_factor_policy(membership, post["policy"])
+            messages.success(request, "Two-factor policy saved.")
+        elif "revoke_token" in post:
+            token = actions.revoke_api_token(membership, int(post["revoke_token"]))
+            messages.success(request, f"Token {token.name} of {token.user.username} revoked.")
+        elif post.get("do") == "reset_link":
+            path = actions.password_reset_path(membership, int(post.get("member", "")))
+            link = request.build_absolute_uri(path)
+            messages.success(request, f"One-time password link (hand it over in person; it works once): {link}")
+        elif post.get("do") in STAFF_ACTIONS:
+            action, message = STAFF_ACTIONS[post["do"]]
+            member = action(membership, int(post.get("member", "")))
+            messages.success(request, message.format(name=member.user.get_full_name() or member.user.username))
+        else:
+            return None
+    except (ValidationError, ValueError) as exc:
+        messages.error(request, "; ".join(getattr(exc, "messages", ["Choose a member of staff."])))
+    return redirect("/staff/")
+
+
 def staff(request: HttpRequest) -> HttpResponse:
-    """The clinic's staff and their roles; clinic admins add people here."""
+    """The clinic's staff and their roles; clinic admins add, deactivate and reactivate people here."""
     membership = require(request.membership, Capability.MANAGE_USERS)  # type: ignore[attr-defined]
+    if request.method == "POST":
+        done = _staff_action(request, membership)
+        if done is not None:
+            return done
     form = StaffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -246,8 +566,28 @@ def staff(request: HttpRequest) -> HttpResponse:
                 request, f"{added.user.get_full_name() or added.user.username} added as {added.get_role_display()}."
             )
             return redirect("/staff/")
-    people = membership.clinic.memberships.select_related("user").order_by("role", "user__last_name")
-    return render(request, "accounts/staff.html", {"people": people, "form": form})
+    people = (
+        membership.clinic.memberships.select_related("user", "user__totp_device")
+        .annotate(passkey_count=Count("user__passkeys"))
+        .order_by("-is_active", "role", "user__last_name")
+    )
+    clinic_tokens = (
+        ApiToken.objects.filter(
+            membership__clinic=membership.clinic, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .select_related("user")
+        .order_by("expires_at")
+    )
+    return render(
+        request,
+        "accounts/staff.html",
+        {
+            "people": people,
+            "form": form,
+            "clinic_tokens": clinic_tokens,
+            "policies": [c for c in Clinic.TwoFactorPolicy.choices if c[0] != Clinic.TwoFactorPolicy.DEMO_NOT_REQUIRED],
+        },
+    )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

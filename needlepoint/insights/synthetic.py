@@ -312,7 +312,11 @@ def _create_clinics(rng: random.Random, seed: int, count: int, episodes: int, su
     for index in range(count):
         name = CLINIC_NAMES[index % len(CLINIC_NAMES)] + (f" {index // len(CLINIC_NAMES) + 1}" if index >= 8 else "")
         clinic = Clinic.objects.create(
-            name=f"{name} (synthetic)", slug=_slug(seed, index), mrn_prefix=f"S{index + 1}"[:6]
+            name=f"{name} (synthetic)",
+            slug=_slug(seed, index),
+            mrn_prefix=f"S{index + 1}"[:6],
+            # Synthetic clinics are for demonstration: their owners sign in with the printed password alone.
+            two_factor_policy=Clinic.TwoFactorPolicy.DEMO_NOT_REQUIRED,
         )
         admin = _user(f"synth{seed}-admin{index + 1}", "Clinic", f"Owner {index + 1}", usable=True)
         Membership.objects.create(user=admin, clinic=clinic, role="clinic_admin")

@@ -232,8 +232,16 @@ THIN_BMI = 17.4
 def build(context: Any) -> None:
     """Create the clinic and staff if missing, then add patients up to the target count."""
     with transaction.atomic():
+        # The demo clinics do not require two-factor sign-in, so the README's demo logins work with a password
+        # alone; a real clinic requires it of its admins at least (accounts.Clinic.two_factor_policy).
+        demo_policy = Clinic.TwoFactorPolicy.DEMO_NOT_REQUIRED
         clinic, _ = Clinic.objects.get_or_create(
-            slug="demo", defaults={"name": "Harbour Street Physio & Chiropractic", "mrn_prefix": "HS"}
+            slug="demo",
+            defaults={
+                "name": "Harbour Street Physio & Chiropractic",
+                "mrn_prefix": "HS",
+                "two_factor_policy": demo_policy,
+            },
         )
         if not clinic.phone:
             # A fictional letterhead: a 555-01xx number and the example.org domain reserved for examples.
@@ -246,7 +254,8 @@ def build(context: Any) -> None:
         for spec in DEMO_USERS:
             context.memberships[spec["username"]] = _ensure_user(clinic, spec)
         other, _ = Clinic.objects.get_or_create(
-            slug="northside", defaults={"name": "Northside Sports Clinic", "mrn_prefix": "NS"}
+            slug="northside",
+            defaults={"name": "Northside Sports Clinic", "mrn_prefix": "NS", "two_factor_policy": demo_policy},
         )
         _ensure_user(other, OTHER_CLINIC_USER | {"describe": ""})
         current_consent_text(clinic)

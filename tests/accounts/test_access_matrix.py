@@ -149,6 +149,7 @@ PAGES = [
     Route("GET", "/patients/{p}/episodes/{e}/outcomes/referral-letter/", (CLINICIAN, ADMIN)),
     Route("GET", "/patients/{p}/episodes/{e}/outcomes/referral-letter.pdf", (CLINICIAN, ADMIN)),
     Route("GET", "/account/tokens/", EVERYONE, patient_scoped=False),
+    Route("GET", "/account/security/", EVERYONE, patient_scoped=False),
     # The after-care sheet has no clinical content (name, date, clinic, general advice): front desk prints it.
     Route("GET", "/visits/{n}/after-care/", EVERYONE),
     Route("POST", "/visits/{v}/position/", (CLINICIAN,), {"patient_positions": "prone", "version": 1}, ok=302),
@@ -528,7 +529,18 @@ def test_the_matrix_lists_every_foundation_page() -> None:
         for p in getattr(outer, "url_patterns", [])
         if getattr(p, "callback", None) is not None and p.callback.__module__ == event_views.__name__
     }
-    public_or_post_only = {"login/", "logout/", "switch-clinic/"}
+    public_or_post_only = {
+        "login/",
+        "logout/",
+        "switch-clinic/",
+        "login/code/",
+        "login/enrol/",
+        "password-reset/<str:uidb64>/<str:token>/",
+        "login/passkey/options/",
+        "login/passkey/",
+        "account/passkeys/options/",
+        "account/passkeys/",
+    }
     other_apps = {
         "visits/<int:visit_id>/after-care/",
         "visits/<int:visit_id>/note/",

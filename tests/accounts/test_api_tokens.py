@@ -150,7 +150,7 @@ def test_creating_and_revoking_tokens_is_audited(clinician) -> None:  # type: ig
 
     created = AuditEntry.objects.get(action="create", object_type="accounts.ApiToken")
     revoked = AuditEntry.objects.get(action="update", object_type="accounts.ApiToken")
-    assert created.summary == "API token nightly export"
+    assert created.summary == f"API token nightly export, expires {token.expires_at:%Y-%m-%d}"
     assert revoked.summary == "API token nightly export revoked"
     assert created.user == revoked.user == clinician.user
     assert created.client_address == "127.0.0.1"

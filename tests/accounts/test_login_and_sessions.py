@@ -9,11 +9,10 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from needlepoint.accounts.models import AuditEntry, LoginFailure, Membership
+from needlepoint.accounts.models import AuditEntry, Membership, SignInCounter
 from tests.conftest import PASSWORD, client_for
 
 WRONG = "not-the-password"
-LOCKED = "Too many failed sign-ins."
 
 
 def sign_in(client: Client, username: str, password: str, address: str = "198.51.100.7"):  # type: ignore[no-untyped-def]
@@ -45,86 +44,11 @@ def test_a_wrong_password_is_refused_recorded_and_audited(clinician) -> None:  #
     assert response.status_code == 401
     assert "That username and password do not match an active account." in response.content.decode()
     assert not signed_in(client)
-    assert LoginFailure.objects.filter(username="alice", client_address="198.51.100.7").count() == 1
+    assert SignInCounter.objects.get(key="user:alice").checks == 1
+    assert SignInCounter.objects.get(key="address:198.51.100.7").checks == 1
     failed = AuditEntry.objects.get(action="login_failed")
     assert failed.summary == "failed sign-in: alice"
     assert failed.client_address == "198.51.100.7"
-
-
-def test_after_repeated_failures_even_the_right_password_is_refused(clinician) -> None:  # type: ignore[no-untyped-def]
-    client = Client()
-    for _ in range(settings.LOGIN_FAILURE_LIMIT):
-        sign_in(client, "alice", WRONG)
-
-    response = sign_in(client, "alice", PASSWORD)
-
-    assert response.status_code == 401
-    assert LOCKED in response.content.decode()
-    assert not signed_in(client)
-    assert AuditEntry.objects.filter(action="login_failed", summary="locked out: alice").count() == 1
-    assert not AuditEntry.objects.filter(action="login").exists()
-
-
-def test_one_failure_short_of_the_limit_still_lets_the_right_password_in(clinician) -> None:  # type: ignore[no-untyped-def]
-    client = Client()
-    for _ in range(settings.LOGIN_FAILURE_LIMIT - 1):
-        sign_in(client, "alice", WRONG)
-
-    assert sign_in(client, "alice", PASSWORD).status_code == 302
-    assert signed_in(client)
-
-
-def test_a_lockout_follows_the_username_to_another_address(clinician) -> None:  # type: ignore[no-untyped-def]
-    for n in range(settings.LOGIN_FAILURE_LIMIT):
-        sign_in(Client(), "ALICE", WRONG, address=f"203.0.113.{n + 1}")
-
-    response = sign_in(Client(), "alice", PASSWORD, address="192.0.2.50")
-
-    assert LOCKED in response.content.decode()
-
-
-def test_guessing_many_usernames_from_one_address_locks_that_address(clinician) -> None:  # type: ignore[no-untyped-def]
-    for n in range(settings.LOGIN_FAILURE_LIMIT):
-        sign_in(Client(), f"guess{n}", WRONG, address="203.0.113.9")
-
-    from_there = sign_in(Client(), "alice", PASSWORD, address="203.0.113.9")
-    from_elsewhere = sign_in(Client(), "alice", PASSWORD, address="192.0.2.50")
-
-    assert LOCKED in from_there.content.decode()
-    assert from_elsewhere.status_code == 302
-
-
-def test_failures_older_than_the_window_no_longer_count(clinician) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(settings.LOGIN_FAILURE_LIMIT):
-        sign_in(Client(), "alice", WRONG)
-    window = timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
-    LoginFailure.objects.update(at=timezone.now() - window - timedelta(seconds=1))
-
-    assert sign_in(Client(), "alice", PASSWORD).status_code == 302
-
-
-def test_the_limit_and_window_follow_the_settings_and_the_message_names_the_wait(settings, clinician) -> None:  # type: ignore[no-untyped-def]
-    settings.LOGIN_FAILURE_LIMIT = 2
-    settings.LOGIN_FAILURE_WINDOW_MINUTES = 5
-    sign_in(Client(), "alice", WRONG)
-    sign_in(Client(), "alice", WRONG)
-
-    response = sign_in(Client(), "alice", PASSWORD)
-
-    assert "Too many failed sign-ins. Wait 5 minutes and try again, or ask your clinic admin." in (
-        response.content.decode()
-    )
-
-
-def test_a_successful_sign_in_forgets_the_usernames_earlier_failures(clinician) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(settings.LOGIN_FAILURE_LIMIT - 1):
-        sign_in(Client(), "alice", WRONG, address="192.0.2.1")
-    sign_in(Client(), "alice", PASSWORD, address="192.0.2.2")
-
-    sign_in(Client(), "alice", WRONG, address="192.0.2.3")
-
-    assert LoginFailure.objects.filter(username="alice").count() == 1
-    assert sign_in(Client(), "alice", PASSWORD, address="192.0.2.4").status_code == 302
 
 
 def test_someone_without_an_active_membership_cannot_sign_in(clinician) -> None:  # type: ignore[no-untyped-def]

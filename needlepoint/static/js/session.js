@@ -84,6 +84,11 @@
     passField.appendChild(el("label", { "for": "session-password" }, "Password"));
     passField.appendChild(el("input", { id: "session-password", name: "password", type: "password", autocomplete: "current-password", required: "" }));
     form.appendChild(passField);
+    // Two-factor users give their app's code with the password, so signing in stays in place.
+    var codeField = el("div", { "class": "field" });
+    codeField.appendChild(el("label", { "for": "session-code" }, "Code from your authenticator app (if you use one)"));
+    codeField.appendChild(el("input", { id: "session-code", name: "code", type: "text", inputmode: "numeric", autocomplete: "one-time-code" }));
+    form.appendChild(codeField);
     var actions = el("div", { "class": "actions" });
     actions.appendChild(el("button", { type: "submit", "data-testid": "session-sign-in" }, "Sign in"));
     form.appendChild(actions);
@@ -125,6 +130,7 @@
       var body = new URLSearchParams();
       body.set("username", username);
       body.set("password", password);
+      body.set("code", dialog.querySelector("#session-code").value);
       body.set("next", "/session/");
       body.set("csrfmiddlewaretoken", status.csrf_token || csrfToken());
       return fetch("/login/", {
@@ -136,6 +142,11 @@
     }).then(function (response) {
       // Success redirects to /session/ (JSON); a wrong password or a lock-out answers the sign-in page.
       var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+      if (/\/login\/(code|enrol)\/$/.test(response.url)) {
+        throw new Error(/code\/$/.test(response.url)
+          ? "Enter the code from your authenticator app as well."
+          : "Your clinic now requires two-factor sign-in: set it up on the sign-in page in another tab, then sign in here.");
+      }
       if (!response.ok || !json) {
         return response.text().then(function (html) {
           var page = new DOMParser().parseFromString(html, "text/html");
@@ -153,6 +164,7 @@
       }
       useToken(status.csrf_token);
       dialog.querySelector("#session-password").value = "";
+      dialog.querySelector("#session-code").value = "";
       dialog.close();
       restartClock();
       resend();

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_clinic_minimum_needling_age'),
+        ('accounts', '0004_audit_hash_chain'),
     ]
 
     operations = [
