@@ -247,11 +247,20 @@ def _pick(pt: Any, needs_previous: bool, taken: set[int]) -> Any:
     return _book_now(pt, needs_previous, taken)
 
 
+def _is_free(pt: Any, patient: Any, starts: datetime, minutes: int = 30) -> bool:
+    """Whether a follow-up at ``starts`` clashes with neither the clinician's nor the patient's appointments."""
+    from needlepoint.scheduling.models import Appointment
+
+    ends = starts + timedelta(minutes=minutes)
+    clash = Appointment.objects.filter(starts_at__lt=ends, ends_at__gt=starts).exclude(
+        status__in=("cancelled", "no_show")
+    )
+    return not clash.filter(clinician=pt).exists() and not clash.filter(patient=patient).exists()
+
+
 def _free_follow_up_slot(pt: Any, patient: Any, run: int) -> datetime:
     """A weekday a week or more ahead, after the demo's booked hours, free for the clinician and the patient."""
     from django.utils import timezone
-
-    from needlepoint.scheduling.models import Appointment
 
     first_day = timezone.localdate() + timedelta(days=7)
     for day in (first_day + timedelta(days=n) for n in range(14)):
@@ -260,11 +269,7 @@ def _free_follow_up_slot(pt: Any, patient: Any, run: int) -> datetime:
         evening = timezone.make_aware(datetime.combine(day, datetime.min.time())) + timedelta(hours=17)
         for slot in range(run % 4, 4):  # 17:00 to 18:30, past the demo's booked hours
             starts = evening + timedelta(minutes=30 * slot)
-            ends = starts + timedelta(minutes=30)
-            clash = Appointment.objects.filter(starts_at__lt=ends, ends_at__gt=starts).exclude(
-                status__in=("cancelled", "no_show")
-            )
-            if not clash.filter(clinician=pt).exists() and not clash.filter(patient=patient).exists():
+            if _is_free(pt, patient, starts):
                 return starts
     raise SystemExit("no free follow-up slot found")
 
@@ -381,13 +386,28 @@ def book_follow_up(page: Any, patient: Any, starts: datetime) -> Effort:
 
 
 def book_from_the_visit(page: Any, appointment: Any, starts: datetime) -> Effort:
-    """The same booking from the appointment's signed visit: its patient's page, whose booking link names them."""
+    """The same booking from the appointment's signed visit: "Book a follow-up in a week" fills in the patient,
+    the clinician, the day and the time; a clinician changes the day and time only when that slot is taken."""
+    from django.utils import timezone
+
     appointment.refresh_from_db()
     page.goto(f"/visits/{appointment.visit_id}/")  # where the clinician is after signing
     effort = Effort(page)
-    effort.click(page.locator(f"main a[href='/patients/{appointment.patient_id}/']").first, "the patient's name")
-    effort.click("main a[href^='/schedule/book/?patient=']", "Book an appointment")
-    _choose_type_day_time_and_book(effort, starts)
+    effort.click("[data-testid=book-follow-up]", "Book a follow-up in a week")
+    if page.input_value("#id_kind") != "follow_up":
+        effort.choose("#id_kind", "follow_up")
+    proposed = timezone.make_aware(
+        datetime.combine(
+            datetime.fromisoformat(page.input_value("#id_day")).date(),
+            datetime.strptime(page.input_value("#id_start"), "%H:%M").time(),
+        )
+    )
+    if not _is_free(appointment.clinician, appointment.patient, proposed):
+        local = timezone.localtime(starts)
+        effort.type_keys("#id_day", local.date().isoformat(), 8)
+        effort.type_keys("#id_start", f"{local:%H:%M}", 5)
+    effort.click("form.card button[type=submit]", "Book")
+    page.wait_for_selector("text=Booked")
     return effort
 
 
