@@ -25,6 +25,7 @@ from needlepoint.accounts.forms import StaffForm
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.accounts.roles import Capability
+from needlepoint.inputs import whole_number
 from needlepoint.web import add_errors
 
 
@@ -93,7 +94,10 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if "revoke" in request.POST:
-                actions.revoke_api_token(membership, int(request.POST["revoke"]))
+                token_id = whole_number(request.POST["revoke"], smallest=1)
+                if token_id is None:
+                    raise ValidationError("Choose a token to revoke.")
+                actions.revoke_api_token(membership, token_id)
                 messages.success(request, "Token revoked.")
                 return redirect("/account/tokens/")
             _, new_token = actions.create_api_token(membership, request.POST.get("name", ""))

@@ -310,9 +310,6 @@ def earlier_notes(episode: Episode, code: str, *, patients_own_words: bool = Fal
     if patients_own_words:
         observations = observations.filter(self_report_link__isnull=False)
     first = (
-        observations.exclude(item_notes={})
-        .order_by("observed_at", "pk")
-        .values_list("item_notes", flat=True)
-        .first()
+        observations.exclude(item_notes={}).order_by("observed_at", "pk").values_list("item_notes", flat=True).first()
     )
     return dict(first or {})

@@ -28,6 +28,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from needlepoint.inputs import whole_number
+
 DATA_FILE = Path(__file__).parent / "data" / "screening_items.json"
 
 CLEARED = "cleared"
@@ -200,8 +202,8 @@ def _with_typed_details(finding: Finding) -> Finding:
     details = dict(finding.details)
     for name in integer_details:
         value = details.get(name)
-        if isinstance(value, str) and value.strip().isdigit():
-            details[name] = int(value)
+        if isinstance(value, str) and whole_number(value) is not None:
+            details[name] = whole_number(value)
     return replace(finding, details=details)
 
 
