@@ -81,7 +81,7 @@ def _operation_test(operation, headers: dict[str, str], result: FuzzResult, max_
         result.cases += 1
         try:
             case.call_and_validate(headers=headers, checks=[not_a_server_error, response_schema_conformance])
-        except Exception as exc:  # a check failure (or a group of them): keep each distinct one, keep going
+        except (Exception, BaseExceptionGroup) as exc:  # a check failure or a group of them: keep each distinct one
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             if first not in seen:
                 seen.add(first)

@@ -17,7 +17,7 @@ from datetime import date
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from needlepoint.inputs import date_range_message, has_nul, sensible_date
+from needlepoint.inputs import date_range_message, has_lone_surrogate, has_nul, sensible_date
 
 # A whole value that is an ISO 8601 date or date-time (as the API, FHIR and date inputs write them).
 ISO_MOMENT = re.compile(
@@ -32,6 +32,8 @@ def problem_with(value: str) -> str | None:
     """Why a single text value cannot be accepted by any field, or None."""
     if has_nul(value):
         return "Text may not contain a NUL character (\\0); remove it and send again."
+    if has_lone_surrogate(value):
+        return "Text holds a broken character (an unpaired UTF-16 surrogate); retype it and send again."
     moment = ISO_MOMENT.fullmatch(value.strip())
     if moment is None:
         return None

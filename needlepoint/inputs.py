@@ -8,7 +8,10 @@ beyond a 64-bit id, dates at the calendar's edge where adding a day overflows, a
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 NUL = "\x00"
 
@@ -28,6 +31,12 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def has_nul(text: str) -> bool:
     """Whether text holds a NUL character, which no field of ours may store (PostgreSQL refuses it)."""
     return NUL in text
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether text holds a UTF-16 surrogate on its own (JSON can write one as \\udc00): it has no UTF-8 form,
+    so the database driver cannot store it."""
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def whole_number(text: str, *, smallest: int = -LARGEST_ID, largest: int = LARGEST_ID) -> int | None:
@@ -66,3 +75,19 @@ def csv_cell(value: object) -> str:
         return str(value)
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class SafeCsvWriter:
+    """A csv.writer whose every cell goes through ``csv_cell``: the one way our CSV exports are written."""
+
+    def __init__(self, file: Any) -> None:
+        self._writer = csv.writer(file)
+
+    def writerow(self, row: Iterable[object]) -> Any:
+        """Write one row of neutralised cells; returns what the file's write returned (for streaming)."""
+        return self._writer.writerow([csv_cell(value) for value in row])
+
+
+def csv_writer(file: Any) -> SafeCsvWriter:
+    """A CSV writer for an export a person may open in a spreadsheet."""
+    return SafeCsvWriter(file)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from datetime import datetime, time
 from itertools import islice
@@ -25,7 +24,7 @@ from needlepoint.accounts.forms import StaffForm
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.accounts.roles import Capability
-from needlepoint.inputs import whole_number
+from needlepoint.inputs import csv_writer, whole_number
 from needlepoint.web import add_errors
 
 
@@ -180,7 +179,7 @@ def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
     entries = _filtered_audit(request)
     viewer = request.membership  # type: ignore[attr-defined]
     audit.record("export", summary="audit trail CSV")
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
     header = [
         "time",
         "user",
