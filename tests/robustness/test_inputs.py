@@ -22,7 +22,7 @@ from needlepoint.inputs import csv_cell, whole_number
 from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Patient
 from tests.conftest import client_for
-from tests.outcomes.conftest import lbp_episode, odi  # noqa: F401 (fixture)
+from tests.outcomes.conftest import odi
 
 
 def api_post(client: Client, path: str, body: str) -> object:
