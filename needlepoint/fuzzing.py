@@ -59,6 +59,19 @@ def fuzz_role(role: str, token: str, *, max_examples: int, seed: int | None = No
     return result
 
 
+def _both_modes(operation):  # type: ignore[no-untyped-def]
+    """Requests that fit the schema and requests that break it (which must be refused with a 4xx, not a 5xx)."""
+    from hypothesis import strategies as st
+    from schemathesis.generation.modes import GenerationMode
+
+    strategies = [operation.as_strategy(GenerationMode.POSITIVE)]
+    try:
+        strategies.append(operation.as_strategy(GenerationMode.NEGATIVE))
+    except Exception:
+        pass
+    return st.one_of(strategies)
+
+
 def _operation_test(operation, headers: dict[str, str], result: FuzzResult, max_examples: int, seed: int | None):  # type: ignore[no-untyped-def]
     """A hypothesis test sending generated requests to one operation; distinct failures go to ``result``."""
     from hypothesis import HealthCheck, given, settings
@@ -68,7 +81,7 @@ def _operation_test(operation, headers: dict[str, str], result: FuzzResult, max_
 
     seen: set[str] = set()
 
-    @given(case=operation.as_strategy())
+    @given(case=_both_modes(operation))
     @settings(
         max_examples=max_examples,
         deadline=None,
