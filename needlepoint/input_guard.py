@@ -2,7 +2,7 @@
 
 A value that no field may hold is refused with a clear 400 and nothing runs: a NUL character (PostgreSQL
 refuses to store it, so it surfaced as a server error after the work was done), a date or date-time outside
-the years a clinic can mean (the day after 9999-12-31 overflows), and a time-zone offset beyond +/-15:59
+the years any field can mean (the day after 9999-12-31 overflows), and a time-zone offset beyond +/-15:59
 (PostgreSQL's limit; Python accepts up to 23:59). Values are the query string, form fields (not uploaded
 files) and every string in a JSON body.
 """
@@ -18,7 +18,13 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from needlepoint.inputs import date_range_message, has_lone_surrogate, has_nul, sensible_date
+from needlepoint.inputs import (
+    FIRST_ACCEPTED_DATE,
+    LAST_ACCEPTED_DATE,
+    acceptable_date,
+    has_lone_surrogate,
+    has_nul,
+)
 
 # A whole value that is an ISO 8601 date or date-time (as the API, FHIR and date inputs write them).
 ISO_MOMENT = re.compile(
@@ -44,8 +50,11 @@ def problem_with(value: str) -> str | None:
         day = date(int(moment["year"]), int(moment["month"]), int(moment["day"]))
     except ValueError:
         return None  # not a calendar date: the field's own parser says so in its words
-    if not sensible_date(day):
-        return f"{value!r}: {date_range_message()}"
+    if not acceptable_date(day):
+        return (
+            f"{value!r}: no record or report can use this date; "
+            f"use one from {FIRST_ACCEPTED_DATE.isoformat()} to {LAST_ACCEPTED_DATE.isoformat()}."
+        )
     return None
 
 

@@ -53,6 +53,17 @@ def whole_number(text: str, *, smallest: int = -LARGEST_ID, largest: int = LARGE
     return number if smallest <= number <= largest else None
 
 
+# Dates no field can mean at all, refused for every request before any view: between these, adding a day or
+# converting a time zone cannot overflow, and each field gives its own finer message (a birth date before 1900).
+FIRST_ACCEPTED_DATE = date(1000, 1, 1)
+LAST_ACCEPTED_DATE = date(8999, 12, 31)
+
+
+def acceptable_date(day: date) -> bool:
+    """Whether any field could mean this date (see FIRST_ACCEPTED_DATE, LAST_ACCEPTED_DATE)."""
+    return FIRST_ACCEPTED_DATE <= day <= LAST_ACCEPTED_DATE
+
+
 def sensible_date(day: date) -> bool:
     """Whether a date lies in the range a clinic record or report can mean (see EARLIEST_DATE, LATEST_DATE)."""
     return EARLIEST_DATE <= day <= LATEST_DATE
