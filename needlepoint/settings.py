@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "needlepoint.accounts.middleware.ClinicContextMiddleware",
     "needlepoint.accounts.middleware.LoginRequiredMiddleware",
+    "needlepoint.input_guard.InputGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

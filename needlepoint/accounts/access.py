@@ -16,6 +16,7 @@ from django.http import Http404
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.roles import Capability
+from needlepoint.inputs import whole_number
 
 if TYPE_CHECKING:
     from needlepoint.accounts.models import Membership
@@ -112,10 +113,12 @@ def listed(records: Sequence[M], what: str) -> Sequence[M]:
 
 
 def _as_int(value: int | str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise Http404("Not found") from exc
+    # An id beyond 64 bits overflows the database driver, and int() reads other scripts' digits ("١٢"):
+    # either names no record.
+    number = whole_number(str(value)) if isinstance(value, (int, str)) else None
+    if number is None:
+        raise Http404("Not found")
+    return number
 
 
 def _get_or_404(queryset: models.QuerySet[M], pk: int | str) -> M:

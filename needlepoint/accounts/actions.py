@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,23 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from needlepoint.accounts import audit, two_factor
 from needlepoint.accounts.models import ApiToken, Clinic, Membership, Passkey, RecoveryCode, TotpDevice, User
 from needlepoint.accounts.roles import Capability, Role
+from needlepoint.inputs import FORMULA_STARTS
+
+NAME_LENGTH = 150  # Django's user name columns
+
+
+def username_problem(username: str) -> str | None:
+    """Why a username cannot be used, or None: Django's rule (letters, digits and @ . + - _, at most 150)
+    and no leading = + - @, which a spreadsheet opening the audit CSV would run as a formula."""
+    if len(username) > NAME_LENGTH:
+        return f"A username has at most {NAME_LENGTH} characters."
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        return "A username uses only letters, digits and @ . + - _ (no spaces)."
+    if username.startswith(FORMULA_STARTS):
+        return "A username cannot start with = + - or @."
+    return None
 
 
 @transaction.atomic
@@ -40,8 +58,13 @@ def create_user(
         errors["profession"] = "A clinician is a physical_therapist or a chiropractor."
     if not username.strip():
         errors["username"] = "Choose a username."
+    elif problem := username_problem(username.strip()):
+        errors["username"] = problem
     elif User.objects.filter(username__iexact=username.strip()).exists():
         errors["username"] = "That username is taken."
+    for name, value in (("first_name", first_name), ("last_name", last_name)):
+        if len(value) > NAME_LENGTH:
+            errors[name] = f"At most {NAME_LENGTH} characters."
     if errors:
         raise ValidationError(errors)
     user = User(username=username.strip(), first_name=first_name, last_name=last_name, email=email)

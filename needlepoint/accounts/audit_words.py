@@ -24,6 +24,7 @@ from django.utils import timezone
 from needlepoint.accounts.access import NOT_FOUND, scoped
 from needlepoint.accounts.models import AuditEntry, Membership
 from needlepoint.accounts.roles import Capability
+from needlepoint.inputs import whole_number
 
 ACTION_WORDS = {
     "create": "Created",
@@ -244,7 +245,7 @@ def _records(entries: Iterable[AuditEntry], viewer: Membership) -> dict[tuple[st
 def _records_of(label: str, ids: Iterable[Any], viewer: Membership) -> dict[str, Described]:
     """The viewer's clinic's records of one kind, by id as text; nothing where the viewer may not see them."""
     kind = KINDS[label]
-    numbers = [int(i) for i in ids if str(i).isdigit()]
+    numbers = [n for n in (whole_number(str(i), smallest=1) for i in ids) if n is not None]
     if not numbers or not viewer.can(kind.capability):
         return {}
     model: type[models.Model] = apps.get_model(label)

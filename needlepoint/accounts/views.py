@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import time as time_module
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from needlepoint.accounts.forms import LetterheadForm, StaffForm
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import ApiToken, AuditEntry, Clinic, Membership, User
 from needlepoint.accounts.roles import Capability
+from needlepoint.inputs import csv_writer, whole_number
 from needlepoint.web import add_errors
 
 PENDING_KEY = "signin_pending"
@@ -304,7 +304,10 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if "revoke" in request.POST:
-                actions.revoke_api_token(membership, int(request.POST["revoke"]))
+                token_id = whole_number(request.POST["revoke"], smallest=1)
+                if token_id is None:
+                    raise ValidationError("Choose a token to revoke.")
+                actions.revoke_api_token(membership, token_id)
                 messages.success(request, "Token revoked.")
                 return redirect("/account/tokens/")
             days = int(request.POST.get("days") or settings.API_TOKEN_DEFAULT_DAYS)
@@ -460,7 +463,7 @@ def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
     entries = _filtered_audit(request)
     viewer = request.membership  # type: ignore[attr-defined]
     audit.record("export", summary="audit trail CSV")
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
     header = [
         "time",
         "user",

@@ -27,6 +27,7 @@ from needlepoint.api import TokenAuth
 from needlepoint.fhir import codes, importer, mapping, records
 from needlepoint.fhir.incoming import BundleRejected
 from needlepoint.fhir.mapping import Issue, Json
+from needlepoint.inputs import whole_number
 from needlepoint.patients.models import normalise_name
 from needlepoint.patients.search import starts_with
 
@@ -203,7 +204,10 @@ def _search_patients(request: HttpRequest, membership: Membership) -> list[Json]
         raise ValidationError("Search patients by identifier (system|MRN), name or _id.")
     patients = patients_for(membership).select_related("clinic")
     if wanted_id is not None:
-        patients = patients.filter(pk=int(wanted_id)) if wanted_id.isdigit() else patients.none()
+        if not wanted_id.isascii():
+            raise ValidationError("_id is a patient's id, written with the ASCII digits 0-9.")
+        number = whole_number(wanted_id, smallest=1)
+        patients = patients.filter(pk=number) if number is not None else patients.none()
     if identifier is not None:
         system, bar, value = identifier.rpartition("|")
         if bar and system and system != codes.mrn_system(membership.clinic.slug):

@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from needlepoint.accounts.models import Membership
 from needlepoint.atlas.catalogue import muscles
+from needlepoint.inputs import date_range_message, sensible_date, whole_number
 from needlepoint.insights.responders import MissingPolicy, ResponderRule, parse_missing_policy, parse_rule
 from needlepoint.insights.suppression import DEFAULT_MINIMUM_N
 from needlepoint.patients.conditions import conditions
@@ -91,7 +92,9 @@ def parse_filters(clinic_id: int, params: Mapping[str, str]) -> tuple[ReportFilt
     elif condition:
         filters = replace(filters, condition=condition)
     clinician = text["clinician"]
-    if clinician:
+    if clinician and any(ch.isdigit() and not ch.isascii() for ch in clinician):
+        errors["clinician"] = "Give the clinician's number with the ASCII digits 0-9, or their username."
+    elif clinician:
         found = _clinician(clinic_id, clinician)
         if found is None:
             errors["clinician"] = f"No clinician {clinician!r} in this clinic."
@@ -100,9 +103,14 @@ def parse_filters(clinic_id: int, params: Mapping[str, str]) -> tuple[ReportFilt
     for key in ("date_from", "date_to"):
         if text[key]:
             try:
-                filters = replace(filters, **{key: date.fromisoformat(text[key])})
+                day = date.fromisoformat(text[key])
             except ValueError:
                 errors[key] = f"{text[key]!r} is not a date; use YYYY-MM-DD."
+                continue
+            if sensible_date(day):
+                filters = replace(filters, **{key: day})
+            else:
+                errors[key] = f"{text[key]!r}: {date_range_message()}"
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         errors["date_to"] = "The end date is before the start date."
     muscle = text["muscle"]
@@ -129,10 +137,7 @@ def parse_filters(clinic_id: int, params: Mapping[str, str]) -> tuple[ReportFilt
         except ValueError as exc:
             errors["missing"] = str(exc)
     if text["min_n"]:
-        try:
-            minimum = int(text["min_n"])
-        except ValueError:
-            minimum = 0
+        minimum = whole_number(text["min_n"]) or 0
         if not 1 <= minimum <= MAXIMUM_MINIMUM_N:
             errors["min_n"] = f"The smallest group shown must be a whole number from 1 to {MAXIMUM_MINIMUM_N}."
         else:
@@ -159,7 +164,8 @@ _FIELDS = (
 def _clinician(clinic_id: int, value: str) -> int | None:
     """A clinician membership of the clinic, by id or by username."""
     found = Membership.objects.filter(clinic_id=clinic_id)
-    found = found.filter(pk=int(value)) if value.isdigit() else found.filter(user__username=value)
+    number = whole_number(value, smallest=1)
+    found = found.filter(pk=number) if number is not None else found.filter(user__username=value)
     return found.values_list("pk", flat=True).first()
 
 

@@ -467,6 +467,11 @@ def open_self_report_link(token: str, client_address: str | None = None) -> Self
     return link
 
 
+def _printable(text: str) -> str:
+    """Header text without control characters (a user agent is the client's to choose)."""
+    return "".join(ch for ch in text if ch.isprintable())
+
+
 def _link_actor(link: SelfReportLink, client_address: str | None) -> audit.Actor:
     return audit.Actor(None, link.clinic_id, "link", client_address, f"patient via link {link.pk}")
 
@@ -479,8 +484,11 @@ def submit_self_report(
     pain: int | None,
     notes: Mapping[str, Mapping[str, Any]] | None = None,
     client_address: str | None = None,
+    user_agent: str = "",
 ) -> list[Observation]:
     """Store the patient's answers from a link as patient-reported observations, and use the link up.
+
+    The link keeps the address and device (user agent) the answers came from, as evidence of who sent them.
 
     All or nothing: every questionnaire on the link and today's pain must be answerable, or nothing is
     stored and the link stays usable. Marking the link used happens in the same transaction, so one link
@@ -524,5 +532,7 @@ def submit_self_report(
             for defn, result, stored, item_notes in scored
         ]
         link.used_at = now
+        link.submitted_from = client_address
+        link.submitted_user_agent = _printable(user_agent)[: SelfReportLink.USER_AGENT_LENGTH]
         link.save()
     return created

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from needlepoint.inputs import whole_number
 from needlepoint.outcomes.scoring import Instrument, Item
 
 MAX_NOTE_LENGTH = 120
@@ -39,10 +40,11 @@ def parse_text(item: Item, raw: str | None) -> int | float | None:
         if not math.isfinite(value):
             raise AnswerError({item.id: f"{item.label}: enter a number."})
         return value
-    if not text.lstrip("-").isdigit():
+    number = whole_number(text)
+    if number is None:
         what = "choose one of the answers" if item.kind == "choice" else "enter a whole number"
         raise AnswerError({item.id: f"{item.label}: {what}."})
-    return int(text)
+    return number
 
 
 def from_text(defn: Instrument, raw: Mapping[str, str | None]) -> dict[str, int | float | None]:

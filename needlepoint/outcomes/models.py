@@ -69,6 +69,14 @@ class SelfReportLink(PatientRecord):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    submitted_from = models.GenericIPAddressField(
+        null=True, blank=True, help_text="The address the patient's answers came from"
+    )
+    submitted_user_agent = models.CharField(
+        max_length=300, blank=True, help_text="The browser (user agent) the patient's answers came from"
+    )
+
+    USER_AGENT_LENGTH = 300
 
     class Meta:
         indexes = [models.Index(fields=["episode", "-created_at"], name="selfreport_episode_time")]

@@ -52,6 +52,9 @@ from needlepoint.outcomes.timeline import day_positions  # noqa: E402
 INK, MUTED, LINE = "#1d2733", "#5b6b7c", "#d8dee6"
 BRAND, OK, BAD, WARN = "#1f6f8b", "#1e7b4a", "#b3261e", "#9a6200"
 STYLE = {
+    # Text on a plot or PDF is printed as typed: a name or note with "$...$" is not mathtext (nor TeX) to run.
+    "text.parse_math": False,
+    "text.usetex": False,
     "font.size": 9,
     "axes.edgecolor": LINE,
     "axes.labelcolor": MUTED,

@@ -300,13 +300,16 @@ def episode_progress(episode: Episode) -> Progress:
     )
 
 
-def earlier_notes(episode: Episode, code: str) -> dict[str, str]:
-    """The item notes first given on ``code`` in the episode (the activities a PSFS rates), for re-use."""
+def earlier_notes(episode: Episode, code: str, *, patients_own_words: bool = False) -> dict[str, str]:
+    """The item notes first given on ``code`` in the episode (the activities a PSFS rates), for re-use.
+
+    ``patients_own_words`` keeps only notes the patient typed on an earlier self-report link: the patient's
+    page never shows words a clinician wrote.
+    """
+    observations = Observation.objects.filter(episode=episode, instrument=code)
+    if patients_own_words:
+        observations = observations.filter(self_report_link__isnull=False)
     first = (
-        Observation.objects.filter(episode=episode, instrument=code)
-        .exclude(item_notes={})
-        .order_by("observed_at", "pk")
-        .values_list("item_notes", flat=True)
-        .first()
+        observations.exclude(item_notes={}).order_by("observed_at", "pk").values_list("item_notes", flat=True).first()
     )
     return dict(first or {})

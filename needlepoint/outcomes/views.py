@@ -225,7 +225,8 @@ def _link_form_sections(link, data=None):  # type: ignore[no-untyped-def]
     sections = []
     for code in link.instruments:
         defn = instrument(code)
-        notes = earlier_notes(link.episode, code) if code == "PSFS" else {}
+        # Activities a clinician wrote down are the clinician's words; the patient sees only their own earlier ones.
+        notes = earlier_notes(link.episode, code, patients_own_words=True) if code == "PSFS" else {}
         entered = actions.current_wording(link.clinic_id, code)
         fields = forms.item_fields(defn, prefix=f"{code}-", notes=notes, entered=entered)
         form.fields.update(fields)
@@ -242,7 +243,13 @@ def _link_form_sections(link, data=None):  # type: ignore[no-untyped-def]
 @never_cache
 @require_http_methods(["GET", "POST"])
 def self_report(request: HttpRequest, token: str) -> HttpResponse:
-    """The patient's phone page behind a self-report link: no sign-in; refused when used, expired or altered."""
+    """The patient's phone page behind a self-report link: no sign-in; refused when used, expired or altered.
+
+    A signed-in staff session is refused before the link is even looked up, so nothing is opened, consumed or
+    stored: answers filed through a link are recorded as the patient's own, so only the patient may give them.
+    """
+    if request.user.is_authenticated:
+        return render(request, "outcomes/link_staff_refused.html", status=403)
     address = client_address(request)
     try:
         link = actions.open_self_report_link(token, address)
@@ -267,7 +274,14 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
             if problems:
                 raise ValidationError(problems)
             pain = given.pop(PAIN_INSTRUMENT, {}).get("pain")
-            actions.submit_self_report(token, given, pain=pain, notes=notes, client_address=address)
+            actions.submit_self_report(
+                token,
+                given,
+                pain=pain,
+                notes=notes,
+                client_address=address,
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
         except actions.LinkRefused as refused:
             return render(request, "outcomes/link_refused.html", {"refused": refused}, status=410)
         except ValidationError as exc:

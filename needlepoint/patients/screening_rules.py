@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from needlepoint.inputs import whole_number
 from needlepoint.references import Reference, cited_keys, sort_key
 from needlepoint.references import references as project_references
 
@@ -203,8 +204,8 @@ def _with_typed_details(finding: Finding) -> Finding:
     details = dict(finding.details)
     for name in integer_details:
         value = details.get(name)
-        if isinstance(value, str) and value.strip().isdigit():
-            details[name] = int(value)
+        if isinstance(value, str) and whole_number(value) is not None:
+            details[name] = whole_number(value)
     return replace(finding, details=details)
 
 

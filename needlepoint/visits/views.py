@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.roles import Capability
+from needlepoint.inputs import whole_number
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Episode
 from needlepoint.visits import actions, forms
@@ -72,10 +73,7 @@ def _acknowledgements(request: HttpRequest) -> dict[str, dict[str, Any]]:
 
 
 def _version(request: HttpRequest) -> int:
-    try:
-        return int(request.POST.get("version", ""))
-    except ValueError:
-        return 0
+    return whole_number(request.POST.get("version", ""), smallest=0) or 0
 
 
 # --- dashboard ---------------------------------------------------------------------------------------
