@@ -54,6 +54,9 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
 
 
 WRITES = frozenset({"create", "update"})
+# Sign-in events are the account's own record, not a view of patient data: each is written when it happens,
+# whatever else its request did (enrolling an authenticator and then signing in leaves both).
+SIGN_IN_EVENTS = frozenset({"login", "login_failed", "logout"})
 # When nothing was written, the one entry of an event is its weightiest other record.
 _WEIGHT = {"export": 4, "denied": 3, "search": 2, "read": 1}
 
@@ -128,7 +131,7 @@ def record(
         "client_address": actor.client_address if actor else None,
     }
     current = _current_event.get()
-    if current is None:
+    if current is None or action in SIGN_IN_EVENTS:
         _write(fields)
     elif action in WRITES:
         if current.write_entry_id is None or not _still_there(current.write_entry_id):

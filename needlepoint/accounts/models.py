@@ -298,7 +298,8 @@ class AuditEntry(models.Model):
         if self.pk is not None:
             raise PermissionError("Audit entries cannot be changed")
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using):
+        # No savepoint of its own: inside a write's transaction the entry stands or falls with the write.
+        with transaction.atomic(using=using, savepoint=False):
             self.previous_hash = lock_audit_chain(using)
             self.entry_hash = audit_chain.entry_hash(self.previous_hash, self.chained_content())
             super().save(*args, **kwargs)

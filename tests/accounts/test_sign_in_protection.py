@@ -193,6 +193,10 @@ def test_forty_guesses_get_at_most_the_limit_of_password_checks(clinician, setti
 @pytest.mark.django_db(transaction=True)
 def test_forty_parallel_reservations_get_exactly_the_limit(settings) -> None:  # type: ignore[no-untyped-def]
     """The primitive under the limit: a conditional UPDATE, applied atomically by the database."""
+    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["TEST"]["NAME"] or ":memory:"):
+        # Shared-cache in-memory SQLite answers "table is locked" at once instead of waiting and, with forty
+        # threads, starves most of them; PostgreSQL (CI) and a clinic's SQLite file wait for the lock.
+        pytest.skip("needs PostgreSQL or an SQLite file: the in-memory test database cannot wait for a lock")
     key = throttle.username_key("alice")
     throttle.reserve(key, 5, progressive=True)
     throttle.reset(key)
@@ -203,7 +207,8 @@ def test_forty_parallel_reservations_get_exactly_the_limit(settings) -> None:  #
     def attempt() -> None:
         try:
             start.wait()
-            for _ in range(200):
+            deadline = time.monotonic() + 60  # a busy machine can keep the shared-cache lock for a while
+            while time.monotonic() < deadline:
                 try:
                     granted.append(throttle.reserve(key, 5, progressive=True).allowed)
                     return
@@ -212,6 +217,8 @@ def test_forty_parallel_reservations_get_exactly_the_limit(settings) -> None:  #
                     # connection writes ("table is locked") instead of waiting; a refused statement changed nothing.
                     if "locked" not in str(exc):
                         raise
+                    # Start afresh: a connection refused inside its transaction must not keep holding the lock.
+                    connection.close()
                     time.sleep(0.005)
         except BaseException as exc:  # reported below: a thread must not swallow it
             errors.append(exc)

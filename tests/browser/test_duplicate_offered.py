@@ -59,7 +59,6 @@ def test_duplicate_offered(page, front_desk) -> None:  # type: ignore[no-untyped
     assert "Rosa Marquez" in page.inner_text("main")
 
     # Registering anyway: tick the confirmation.
-    page.go_back()
     page.goto("/patients/new/")
     fill_rosa(page)
     page.click("main button:has-text('Save')")
