@@ -189,6 +189,42 @@ def test_gluteus_maximus_trp2_lies_above_the_ischial_tuberosity_near_the_sciatic
     assert "sciatic nerve" in muscles()["gluteus-maximus"].hazard.structures
 
 
+def _zones(muscle_id: str, part: str) -> set[str]:
+    return {str(z) for z in getattr(muscles()[muscle_id].referral, part)}
+
+
+def test_pectoralis_minor_main_zone_is_the_front_of_the_shoulder_and_the_chest() -> None:
+    # T6f: "primarily refer pain over the anterior chest and shoulder, with spillover down the medial arm".
+    assert _zones("pectoralis-minor", "primary") == {"anterior-shoulder", "chest"}
+    assert "medial-arm" in _zones("pectoralis-minor", "spillover")
+    assert _zones("pectoralis-minor", "unverified") == {"palm", "index-middle-fingers", "ring-little-fingers"}
+
+
+# Zones kept but marked unverified because the cited page, read in the re-check, does not name them.
+RECHECK_UNVERIFIED = [
+    ("upper-trapezius", {"angle-of-jaw"}, {"posterolateral-neck", "mastoid", "temple", "behind-eye"}),
+    ("scalenes", {"between-shoulder-blades"}, {"chest", "medial-scapular-border", "lateral-arm", "thumb"}),
+    ("longissimus-thoracis", {"low-back", "upper-buttock"}, {"sacroiliac"}),
+    ("gluteus-medius", {"greater-trochanter", "lateral-thigh"}, {"iliac-crest", "sacrum", "upper-buttock"}),
+    ("gastrocnemius", {"lateral-leg"}, {"calf", "sole", "back-of-knee"}),
+]
+
+
+@pytest.mark.parametrize(("muscle_id", "unverified", "confirmed"), RECHECK_UNVERIFIED)
+def test_zones_the_cited_page_does_not_name_are_marked_unverified(
+    muscle_id: str, unverified: set[str], confirmed: set[str]
+) -> None:
+    assert _zones(muscle_id, "unverified") == unverified
+    kept = _zones(muscle_id, "primary") | _zones(muscle_id, "spillover")
+    assert unverified <= kept and confirmed <= kept
+    assert not confirmed & _zones(muscle_id, "unverified")
+
+
+def test_only_the_rechecked_patterns_carry_unverified_zones() -> None:
+    marked = {m.id for m in muscles().values() if m.referral.unverified}
+    assert marked == {row[0] for row in RECHECK_UNVERIFIED} | {"pectoralis-minor"}
+
+
 # --- the loader refuses incomplete hazard and anatomy data ------------------------------------------------
 
 
