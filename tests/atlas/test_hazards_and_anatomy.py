@@ -193,6 +193,23 @@ def _zones(muscle_id: str, part: str) -> set[str]:
     return {str(z) for z in getattr(muscles()[muscle_id].referral, part)}
 
 
+def test_lower_trapezius_tp3_lies_just_below_the_inferior_angle_of_the_scapula() -> None:
+    # T7: the trapezius trigger points lie above the superior border and just below the inferior angle of the scapula.
+    tp3 = _points("lower-trapezius")["TP3"]
+    assert "inferior angle of the scapula" in tp3.location
+    assert tp3.source.key == "T7" and not tp3.unverified
+
+
+def test_deltoid_and_triceps_trigger_points_named_by_their_pages_are_no_longer_unverified() -> None:
+    deltoid = _points("deltoid")
+    assert not any(tp.unverified for tp in deltoid.values())
+    assert deltoid["middle"].source.key == "T6c"
+    triceps = _points("triceps-brachii")
+    assert not any(triceps[code].unverified for code in ("long-head", "medial-head", "lateral-head"))
+    # T2f's "deep head of the middle triceps" does not settle the deep point's site.
+    assert triceps["deep"].unverified
+
+
 # Zones kept but marked unverified because the cited page, read in the re-check, does not name them.
 RECHECK_UNVERIFIED = [
     ("longissimus-thoracis", {"low-back", "upper-buttock"}, {"sacroiliac"}),
