@@ -39,6 +39,7 @@ EXPECTED_HAZARDS = [
     ("pectoralis-minor", {"pneumothorax", "nerve_vessel"}, "intercostal"),
     ("latissimus-dorsi", {"pneumothorax"}, "intercostal"),
     ("iliocostalis-thoracis", {"pneumothorax"}, "intercostal"),
+    ("semispinalis-capitis", {"occiput"}, {"side-of-head", "temple"}),
     ("longissimus-thoracis", {"pneumothorax"}, "intercostal"),
     ("quadratus-lumborum", {"pneumothorax", "organ"}, "below_12th_rib"),
     ("iliocostalis-lumborum", {"pneumothorax", "organ"}, "below_12th_rib"),
