@@ -39,7 +39,6 @@ EXPECTED_HAZARDS = [
     ("pectoralis-minor", {"pneumothorax", "nerve_vessel"}, "intercostal"),
     ("latissimus-dorsi", {"pneumothorax"}, "intercostal"),
     ("iliocostalis-thoracis", {"pneumothorax"}, "intercostal"),
-    ("semispinalis-capitis", {"occiput"}, {"side-of-head", "temple"}),
     ("longissimus-thoracis", {"pneumothorax"}, "intercostal"),
     ("quadratus-lumborum", {"pneumothorax", "organ"}, "below_12th_rib"),
     ("iliocostalis-lumborum", {"pneumothorax", "organ"}, "below_12th_rib"),
@@ -213,6 +212,7 @@ def test_deltoid_and_triceps_trigger_points_named_by_their_pages_are_no_longer_u
 
 # Zones kept but marked unverified because the cited page, read in the re-check, does not name them.
 RECHECK_UNVERIFIED = [
+    ("semispinalis-capitis", {"occiput"}, {"side-of-head", "temple"}),
     ("longissimus-thoracis", {"low-back", "upper-buttock"}, {"sacroiliac"}),
     ("gluteus-medius", {"greater-trochanter", "lateral-thigh"}, {"iliac-crest", "sacrum", "upper-buttock"}),
     ("latissimus-dorsi", {"mid-back"}, {"inferior-angle-of-scapula", "posterior-shoulder", "ring-little-fingers"}),
