@@ -62,3 +62,19 @@ def test_front_desk_books_a_follow_up_and_the_clinician_starts_the_visit(page, f
     assert appointment.status == "in_treatment" and appointment.visit_id == visit.pk
     page.goto("/")
     assert "In treatment" in page.locator("[data-testid=today-appointment]").inner_text()
+
+    # The visit is documented and signed: the appointment is completed and the signed note is on the visit page.
+    page.goto(f"/visits/{visit.pk}/")
+    page.select_option("#id_muscle_id", "tensor-fasciae-latae")
+    page.select_option("#id_side", "right")
+    page.fill("#id_needles", "2")
+    page.click("[data-testid=add-entry]")
+    page.wait_for_function("document.querySelectorAll('[data-testid=needling-row]').length === 1")
+    page.fill("#id_plan", "Review in a week.")
+    page.click("[data-testid=all-removed]")
+    page.wait_for_selector("[data-testid=count-status]:has-text('accounted for')")
+    page.click("[data-testid=sign]")
+    note = page.inner_text("[data-testid=signed-note]")
+    assert "Tensor fasciae latae (right)" in note and "P: Review in a week." in note
+    appointment.refresh_from_db()
+    assert appointment.status == "completed"
