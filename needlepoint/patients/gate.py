@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from needlepoint.patients.consent import current_consent_text
-from needlepoint.patients.models import Consent, Patient, Screening
+from needlepoint.patients.models import Consent, ConsentText, Patient, Screening
 from needlepoint.patients.screening_rules import ADULT_AGE
 
 
@@ -36,6 +36,7 @@ class Clearance:
     reasons: list[str] = field(default_factory=list)
     screening: Screening | None = None
     consent: Consent | None = None
+    consent_current: bool = False  # a consent on record that holds now: the right text, not withdrawn, fit for the age
 
 
 def needling_clearance(patient: Patient, at: datetime | None = None) -> Clearance:
@@ -65,18 +66,29 @@ def needling_clearance(patient: Patient, at: datetime | None = None) -> Clearanc
 
     text = current_consent_text(patient.clinic)
     consent = Consent.objects.filter(patient=patient, signed_at__lte=at).order_by("-signed_at", "-pk").first()
+    consent_reasons = _consent_reasons(consent, text, age, at)
+    reasons += consent_reasons
+    return Clearance(
+        allowed=not reasons,
+        reasons=reasons,
+        screening=screening,
+        consent=consent,
+        consent_current=consent is not None and not consent_reasons,
+    )
+
+
+def _consent_reasons(consent: Consent | None, text: ConsentText, age: int, at: datetime) -> list[str]:
+    """Why the consent on record does not hold at ``at`` (empty when it holds)."""
     if consent is None:
-        reasons.append("No informed consent is on record.")
-    elif consent.withdrawn_at is not None and consent.withdrawn_at <= at:
-        reasons.append(f"The patient withdrew consent on {consent.withdrawn_at:%Y-%m-%d}.")
-    elif consent.text_id != text.pk:
-        reasons.append(
+        return ["No informed consent is on record."]
+    if consent.withdrawn_at is not None and consent.withdrawn_at <= at:
+        return [f"The patient withdrew consent on {consent.withdrawn_at:%Y-%m-%d}."]
+    if consent.text_id != text.pk:
+        return [
             f"Consent was given to version {consent.text.version} of the consent text; "
             f"version {text.version} needs a new consent."
-        )
-    else:
-        reasons.extend(_age_consent_reasons(age, consent))
-    return Clearance(allowed=not reasons, reasons=reasons, screening=screening, consent=consent)
+        ]
+    return _age_consent_reasons(age, consent)
 
 
 def _age_consent_reasons(age: int, consent: Consent) -> list[str]:

@@ -35,7 +35,7 @@ def flags_from(clearance: Clearance) -> safety.ScreeningFlags:
     result = None
     if screening is not None and screening.is_current():
         result = ScreeningResult.from_record(screening.status, screening.findings)
-    consent_current = clearance.consent is not None and not any("consent" in r.lower() for r in clearance.reasons)
+    consent_current = clearance.consent_current
     return safety.screening_flags(result, consent_current=consent_current)
 
 

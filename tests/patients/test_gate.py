@@ -254,3 +254,13 @@ def test_a_health_change_ends_currency_from_its_report_not_before(clinician, cle
     actions.report_health_change(clinician, cleared_patient, "Started a blood thinner")
     assert needling_clearance(cleared_patient, at=before_report).allowed
     assert not needling_clearance(cleared_patient).allowed
+
+
+def test_the_clearance_says_whether_consent_holds_without_reading_its_reasons(clinician, patient) -> None:
+    """The visit's safety flags take consent from the gate's own answer, not from the wording of a reason."""
+    from needlepoint.patients.gate import needling_clearance
+    from tests.conftest import clear_for_needling
+
+    assert needling_clearance(patient).consent_current is False
+    clear_for_needling(clinician, patient)
+    assert needling_clearance(patient).consent_current is True
