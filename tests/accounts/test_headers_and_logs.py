@@ -31,7 +31,9 @@ PRODUCTION = {
 
 
 def run_manage(tmp_path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "DEBUG", "ALLOWED_", "CSRF_"))}
+    # The test run's own switches stay out too: the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for the live server.
+    dropped = ("SECURE_", "DEBUG", "ALLOWED_", "CSRF_", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     clean |= {"SECRET_KEY": "k" + os.urandom(40).hex(), "NEEDLEPOINT_DATA_DIR": str(tmp_path)} | env
     clean.pop("DATABASE_URL", None)
     return subprocess.run(
