@@ -114,7 +114,7 @@ def book(request: HttpRequest) -> HttpResponse:
         audit.record("search", summary=summary, object_type="patients.Patient")
     initial = {
         "clinician": request.GET.get("clinician") or (membership.pk if membership.role == "clinician" else None),
-        "kind": offered.types[-1].code if offered.types else None,
+        "kind": request.GET.get("kind") or (offered.types[-1].code if offered.types else None),
         "day": _day(request),
         "start": request.GET.get("time", ""),
         "patient": patient.pk if patient else None,

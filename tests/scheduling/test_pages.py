@@ -236,9 +236,8 @@ def test_a_follow_up_is_booked_from_the_visit_in_two_clicks(clinician, cleared_p
     page = client.get(f"/visits/{visit.pk}/").content.decode().replace("&amp;", "&")
     link = page.split('data-testid="book-follow-up"')[0].rsplit('href="', 1)[1].split('"')[0]
     week_later = (started + timedelta(weeks=1)).date().isoformat()
-    assert (
-        link == f"/schedule/book/?patient={cleared_patient.pk}&clinician={clinician.pk}&day={week_later}&time=10%3A15"
-    )
+    who = f"patient={cleared_patient.pk}&clinician={clinician.pk}"
+    assert link == f"/schedule/book/?{who}&kind=follow_up&day={week_later}&time=10%3A15"
 
     form = client.get(link).content.decode()
     assert 'value="10:15"' in form and f'value="{week_later}"' in form and 'value="follow_up" selected' in form

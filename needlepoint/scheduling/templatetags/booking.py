@@ -15,13 +15,14 @@ register = template.Library()
 
 @register.simple_tag
 def follow_up_booking_url(visit: Any, weeks: int = 1) -> str:
-    """The booking form filled in for a follow-up of ``visit``: the same patient and clinician, ``weeks`` later at
-    the same time of day (the clinician changes day or time on the form when that slot does not suit)."""
+    """The booking form filled in for a follow-up of ``visit``: the same patient and clinician, a follow-up
+    ``weeks`` later at the same time of day (the clinician changes day or time when that slot does not suit)."""
     started = timezone.localtime(visit.started_at)
     follow_up = started + timedelta(weeks=weeks)
     query = {
         "patient": visit.patient_id,
         "clinician": visit.clinician_id,
+        "kind": "follow_up",
         "day": follow_up.date().isoformat(),
         "time": follow_up.strftime("%H:%M"),
     }
