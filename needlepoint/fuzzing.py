@@ -49,14 +49,24 @@ def seed_clinic() -> dict[str, str]:
 def fuzz_role(role: str, token: str, *, max_examples: int, seed: int | None = None) -> FuzzResult:
     """Send up to ``max_examples`` generated requests to every API operation as ``role``; collect failures."""
     import schemathesis
+    from django.core.signals import request_finished, request_started
     from django.core.wsgi import get_wsgi_application
+    from django.db import close_old_connections
 
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
     result = FuzzResult(role)
     headers = {"Authorization": f"Bearer {token}"}
-    for found in schema.get_all_operations():
-        run = _operation_test(found.ok(), headers, result, max_examples, seed)
-        run()
+    # As Django's test client does: the requests (the schema's own included) share the caller's database
+    # connection (a test's transaction on PostgreSQL), so the end of a request must not close it.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+        for found in schema.get_all_operations():
+            run = _operation_test(found.ok(), headers, result, max_examples, seed)
+            run()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return result
 
 

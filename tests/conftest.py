@@ -88,3 +88,11 @@ def clear_for_needling(clinician: Membership, patient) -> None:  # type: ignore[
 def cleared_patient(clinician, patient):  # type: ignore[no-untyped-def]
     clear_for_needling(clinician, patient)
     return patient
+
+
+def audit_lock_queries() -> int:
+    """Queries the audit chain's lock adds to an audited request: PostgreSQL takes an advisory lock (one query);
+    SQLite's immediate transactions need none."""
+    from django.db import connection
+
+    return 1 if connection.vendor == "postgresql" else 0

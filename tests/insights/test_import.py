@@ -24,7 +24,7 @@ from needlepoint.insights.stats import wilson_interval
 from needlepoint.outcomes.models import Observation
 from needlepoint.patients.models import Episode, Patient
 
-ASHAR = Path("/work/shared/data/trial-ashar2022-backpain/Ashar_backpain_simple_long.csv")
+ASHAR = Path(__file__).resolve().parents[1] / "data" / "trial-ashar2022-backpain" / "Ashar_backpain_simple_long.csv"
 LONG = ImportOptions(condition="low_back_pain", instrument_col="instrument", value_col="value", group_col="arm")
 
 
