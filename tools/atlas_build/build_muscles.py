@@ -3,8 +3,10 @@
 import json
 import re
 import sys
+from pathlib import Path
 
-CLINICAL = "/work/shared/reference/clinical.md"
+# The shared reference lies beside the checkout (shared/ next to the repository folder).
+CLINICAL = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "clinical.md"
 OUT = sys.argv[1] if len(sys.argv) > 1 else "muscles.json"
 
 GROUP_BASES = {

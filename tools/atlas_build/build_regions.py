@@ -11,13 +11,17 @@ viewer's left half and mirrored.
 import json
 import math
 import sys
+from pathlib import Path
 
 import contourpy
 import numpy as np
 from matplotlib.path import Path as MplPath
 from scipy import ndimage
 
-CHOIR = "/work/shared/data/bodymap-choir/choirbodymap_male_regions.json"
+# The shared data lies beside the checkout (shared/ next to the repository folder).
+CHOIR = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bodymap-choir" / "choirbodymap_male_regions.json"
+)
 OUT = sys.argv[1] if len(sys.argv) > 1 else "regions.json"
 S = 1.4
 RES = 4  # pixels per unit
