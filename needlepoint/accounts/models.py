@@ -127,7 +127,23 @@ class Membership(models.Model):
         return name
 
 
-class ApiToken(models.Model):
+class HashedToken:
+    """A secret handed out once and kept only as its SHA-256 hash (API tokens, calendar feeds)."""
+
+    PREFIX = ""
+
+    @staticmethod
+    def hash_token(raw: str) -> str:
+        """The stored form of a raw token."""
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def generate_raw(cls) -> str:
+        """A new unguessable token (256 bits after the prefix)."""
+        return cls.PREFIX + secrets.token_urlsafe(32)
+
+
+class ApiToken(HashedToken, models.Model):
     """A per-user API token; only its SHA-256 hash is stored, the token itself is shown once."""
 
     PREFIX = "np_"
@@ -145,16 +161,6 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.hint}…)"
-
-    @staticmethod
-    def hash_token(raw: str) -> str:
-        """The stored form of a raw token."""
-        return hashlib.sha256(raw.encode()).hexdigest()
-
-    @classmethod
-    def generate_raw(cls) -> str:
-        """A new unguessable token string."""
-        return cls.PREFIX + secrets.token_urlsafe(32)
 
 
 class SignInCounter(models.Model):

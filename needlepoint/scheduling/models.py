@@ -6,14 +6,11 @@ calendar, and the clinical record stays in the visit the appointment starts.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from needlepoint.accounts.models import Clinic, Membership
+from needlepoint.accounts.models import Clinic, HashedToken, Membership
 from needlepoint.grammar import plural
 from needlepoint.patients.models import PatientRecord
 from needlepoint.scheduling.config import book_settings
@@ -142,7 +139,7 @@ class ReminderSent(PatientRecord):
         return f"appointment reminder e-mailed for appointment {self.appointment_id}"
 
 
-class CalendarFeed(models.Model):
+class CalendarFeed(HashedToken, models.Model):
     """A clinician's private iCalendar address; only a hash of its token is stored, and it can be revoked."""
 
     audit_trail = True
@@ -161,13 +158,3 @@ class CalendarFeed(models.Model):
 
     def audit_summary(self) -> str:
         return f"calendar feed {self.hint}… {'revoked' if self.revoked_at else 'active'}"
-
-    @staticmethod
-    def hash_token(raw: str) -> str:
-        """The stored form of a raw token."""
-        return hashlib.sha256(raw.encode()).hexdigest()
-
-    @classmethod
-    def generate_raw(cls) -> str:
-        """A new unguessable token (256 bits)."""
-        return cls.PREFIX + secrets.token_urlsafe(32)
