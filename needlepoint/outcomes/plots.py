@@ -287,16 +287,26 @@ def _fingerprint(value: Any) -> Any:
     return value
 
 
-def cached(render: Callable[..., str], *inputs: Any) -> str:
-    """``render(*inputs)``, reused from the cache while the plotted data is unchanged.
+def _cache_key(render: Callable[..., str], inputs: tuple[Any, ...]) -> str:
+    raw = repr((PLOT_VERSION, render.__name__, [_fingerprint(i) for i in inputs])).encode()
+    return "outcomes-plot:" + hashlib.sha256(raw).hexdigest()
+
+
+def drawn(*plots: tuple[Callable[..., str], tuple[Any, ...]]) -> list[str]:
+    """Each ``render(*inputs)`` of ``plots``, reused from the shared cache while its plotted data is unchanged.
 
     The key is a hash of the data itself (and the plot code's version), so a new observation, visit or
-    measurement gives a new key: nothing has to be invalidated, and a stale plot cannot be shown.
+    measurement gives a new key: nothing has to be invalidated, and a stale plot cannot be shown. All the
+    page's plots are read in one query and the missing ones stored in one more, whatever their number.
     """
-    raw = repr((PLOT_VERSION, render.__name__, [_fingerprint(i) for i in inputs])).encode()
-    key = "outcomes-plot:" + hashlib.sha256(raw).hexdigest()
-    svg = cache.get(key)
-    if svg is None:
-        svg = render(*inputs)
-        cache.set(key, svg, CACHE_SECONDS)
-    return svg
+    keys = [_cache_key(render, inputs) for render, inputs in plots]
+    found = cache.get_many(keys)
+    missing = {key: render(*inputs) for key, (render, inputs) in zip(keys, plots, strict=True) if key not in found}
+    if missing:
+        cache.set_many(missing, CACHE_SECONDS)
+    return [found[key] if key in found else missing[key] for key in keys]
+
+
+def cached(render: Callable[..., str], *inputs: Any) -> str:
+    """One plot through :func:`drawn`."""
+    return drawn((render, inputs))[0]

@@ -48,11 +48,12 @@ def progress(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResp
     episode = _episode(request, patient_id, episode_id, Capability.VIEW_CLINICAL)
     data = episode_progress(episode)
     started = time.perf_counter()
-    charts = {
-        "pain": plots.cached(plots.pain_svg, data.pain, data.pain_points),
-        "series": [(s, plots.cached(plots.series_svg, s)) for s in data.series],
-        "rom": plots.cached(plots.rom_svg, data.rom),
-    }
+    pain, rom, *series = plots.drawn(
+        (plots.pain_svg, (data.pain, data.pain_points)),
+        (plots.rom_svg, (data.rom,)),
+        *[(plots.series_svg, (s,)) for s in data.series],
+    )
+    charts = {"pain": pain, "series": list(zip(data.series, series, strict=True)), "rom": rom}
     render_ms = (time.perf_counter() - started) * 1000
     response = render(
         request,

@@ -150,8 +150,9 @@ def test_the_page_with_100_visits_keeps_a_bounded_query_count(
         )
     client = client_for(clinician)
     client.get(url(lbp_episode))  # warm the session
-    # session, user, membership, episode + audit read, observations, visits, ROM, plan, links, session save
-    with django_assert_max_num_queries(14 + audit_lock_queries()):  # 13 and the audit chain's last hash
+    # session, user, membership, episode + audit read, observations, visits, ROM, plan, links, the plots (one
+    # read of the shared cache), session save
+    with django_assert_max_num_queries(15 + audit_lock_queries()):  # 14 and the audit chain's last hash
         page = client.get(url(lbp_episode))
     assert page.status_code == 200 and "Pain per visit (100 visits)" in page.content.decode()
 
@@ -226,6 +227,27 @@ def test_plots_are_reused_until_the_data_changes(clinician, lbp_episode) -> None
     actions.record_questionnaire(clinician, lbp_episode, "ODI", later, time_point="reassessment")
     second = odi_plot()
     assert ">36<" in second and ">36<" not in first
+
+
+def test_plots_are_kept_in_the_database_cache_every_worker_shares(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+    """A drawing made by one worker process is found by the others: it lives in the database, not in memory."""
+    from django.db import connection
+
+    from needlepoint.outcomes import plots
+
+    drawn: list[int] = []
+
+    def counting_render(value: int) -> str:
+        drawn.append(value)
+        return f"<svg>{value}</svg>"
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM needlepoint_cache")
+        before = cursor.fetchone()[0]
+        assert plots.cached(counting_render, 41) == plots.cached(counting_render, 41) == "<svg>41</svg>"
+        cursor.execute("SELECT COUNT(*) FROM needlepoint_cache")
+        assert cursor.fetchone()[0] == before + 1
+    assert drawn == [41]  # the second call read the stored drawing
 
 
 def test_scores_and_changes_are_shown_with_at_most_one_decimal() -> None:
