@@ -151,7 +151,7 @@ def note_patient_opened(membership: Membership, patient: Patient) -> None:
     """
     _same_clinic(membership, patient)
     RecentPatient.objects.bulk_create(
-        [RecentPatient(membership=membership, patient=patient, opened_at=timezone.now())],
+        [RecentPatient(clinic_id=patient.clinic_id, membership=membership, patient=patient, opened_at=timezone.now())],
         update_conflicts=True,
         unique_fields=["membership", "patient"],
         update_fields=["opened_at"],

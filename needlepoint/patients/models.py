@@ -331,6 +331,8 @@ class RecentPatient(models.Model):
     audit trail keeps the full history of reads.
     """
 
+    # The clinic, like every patient-scoped row: it is the distribution key of docs/scaling.md.
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
     opened_at = models.DateTimeField(default=timezone.now)

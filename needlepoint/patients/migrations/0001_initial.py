@@ -6,142 +6,273 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ConsentText',
+            name="ConsentText",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField()),
-                ('material_risks', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('is_current', models.BooleanField(default=True)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consent_texts', to='accounts.clinic')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField()),
+                ("material_risks", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("is_current", models.BooleanField(default=True)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="consent_texts", to="accounts.clinic"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mrn', models.CharField(max_length=30, verbose_name='MRN')),
-                ('given_name', models.CharField(max_length=100)),
-                ('family_name', models.CharField(max_length=100)),
-                ('search_name', models.CharField(editable=False, max_length=210)),
-                ('date_of_birth', models.DateField()),
-                ('sex', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other'), ('unknown', 'Unknown')], default='unknown', max_length=10)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('address', models.CharField(blank=True, max_length=300)),
-                ('emergency_contact', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='accounts.clinic')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("mrn", models.CharField(max_length=30, verbose_name="MRN")),
+                ("given_name", models.CharField(max_length=100)),
+                ("family_name", models.CharField(max_length=100)),
+                ("search_name", models.CharField(editable=False, max_length=210)),
+                ("date_of_birth", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[("female", "Female"), ("male", "Male"), ("other", "Other"), ("unknown", "Unknown")],
+                        default="unknown",
+                        max_length=10,
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("address", models.CharField(blank=True, max_length=300)),
+                ("emergency_contact", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="patients", to="accounts.clinic"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Episode',
+            name="Episode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('condition', models.CharField(max_length=40)),
-                ('icd10_code', models.CharField(max_length=10, verbose_name='ICD-10-CM')),
-                ('side', models.CharField(choices=[('left', 'Left'), ('right', 'Right'), ('bilateral', 'Both sides'), ('central', 'Central / not sided')], max_length=10)),
-                ('onset_date', models.DateField()),
-                ('goals', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('discharged', 'Discharged')], default='open', max_length=12)),
-                ('opened_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('discharge_date', models.DateField(blank=True, null=True)),
-                ('discharge_reason', models.CharField(blank=True, choices=[('goals_met', 'Goals met'), ('plateau', 'Plateau'), ('self_discharged', 'Self-discharged'), ('referred_on', 'Referred on')], max_length=20)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic')),
-                ('opened_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.membership')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("condition", models.CharField(max_length=40)),
+                ("icd10_code", models.CharField(max_length=10, verbose_name="ICD-10-CM")),
+                (
+                    "side",
+                    models.CharField(
+                        choices=[
+                            ("left", "Left"),
+                            ("right", "Right"),
+                            ("bilateral", "Both sides"),
+                            ("central", "Central / not sided"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("onset_date", models.DateField()),
+                ("goals", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("discharged", "Discharged")], default="open", max_length=12
+                    ),
+                ),
+                ("opened_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("discharge_date", models.DateField(blank=True, null=True)),
+                (
+                    "discharge_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("goals_met", "Goals met"),
+                            ("plateau", "Plateau"),
+                            ("self_discharged", "Self-discharged"),
+                            ("referred_on", "Referred on"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.clinic"
+                    ),
+                ),
+                (
+                    "opened_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.membership"
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="patients.patient"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('signed_name', models.CharField(max_length=210)),
-                ('drawn_signature', models.TextField(blank=True, help_text='Optional SVG path of a drawn signature')),
-                ('signed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('withdrawn_at', models.DateTimeField(blank=True, null=True)),
-                ('withdrawal_reason', models.CharField(blank=True, max_length=300)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.membership')),
-                ('withdrawal_recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.membership')),
-                ('text', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consents', to='patients.consenttext')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("signed_name", models.CharField(max_length=210)),
+                ("drawn_signature", models.TextField(blank=True, help_text="Optional SVG path of a drawn signature")),
+                ("signed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("withdrawn_at", models.DateTimeField(blank=True, null=True)),
+                ("withdrawal_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.clinic"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.membership"
+                    ),
+                ),
+                (
+                    "withdrawal_recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.membership",
+                    ),
+                ),
+                (
+                    "text",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="consents", to="patients.consenttext"
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="patients.patient"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Screening',
+            name="Screening",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('answers', models.JSONField()),
-                ('status', models.CharField(choices=[('cleared', 'Cleared'), ('cleared_with_precautions', 'Cleared with precautions'), ('not_cleared', 'Not cleared')], max_length=30)),
-                ('findings', models.JSONField(default=list)),
-                ('screened_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('precautions_acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('precautions_note', models.TextField(blank=True)),
-                ('invalidated_at', models.DateTimeField(blank=True, null=True)),
-                ('invalidated_reason', models.CharField(blank=True, max_length=300)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient')),
-                ('precautions_acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.membership')),
-                ('screened_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.membership')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("answers", models.JSONField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("cleared", "Cleared"),
+                            ("cleared_with_precautions", "Cleared with precautions"),
+                            ("not_cleared", "Not cleared"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("findings", models.JSONField(default=list)),
+                ("screened_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("precautions_acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("precautions_note", models.TextField(blank=True)),
+                ("invalidated_at", models.DateTimeField(blank=True, null=True)),
+                ("invalidated_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.clinic"
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="patients.patient"
+                    ),
+                ),
+                (
+                    "precautions_acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.membership",
+                    ),
+                ),
+                (
+                    "screened_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.membership"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='consenttext',
-            constraint=models.UniqueConstraint(fields=('clinic', 'version'), name='unique_consent_version'),
+            model_name="consenttext",
+            constraint=models.UniqueConstraint(fields=("clinic", "version"), name="unique_consent_version"),
         ),
         migrations.AddConstraint(
-            model_name='consenttext',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('clinic',), name='one_current_consent_text'),
+            model_name="consenttext",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_current", True)), fields=("clinic",), name="one_current_consent_text"
+            ),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['clinic', 'search_name'], name='patient_clinic_name'),
+            model_name="patient",
+            index=models.Index(fields=["clinic", "search_name"], name="patient_clinic_name"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['clinic', 'family_name'], name='patient_clinic_family'),
+            model_name="patient",
+            index=models.Index(fields=["clinic", "family_name"], name="patient_clinic_family"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['clinic', 'date_of_birth'], name='patient_clinic_dob'),
+            model_name="patient",
+            index=models.Index(fields=["clinic", "date_of_birth"], name="patient_clinic_dob"),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.UniqueConstraint(fields=('clinic', 'mrn'), name='unique_mrn_per_clinic'),
+            model_name="patient",
+            constraint=models.UniqueConstraint(fields=("clinic", "mrn"), name="unique_mrn_per_clinic"),
         ),
         migrations.AddIndex(
-            model_name='episode',
-            index=models.Index(fields=['clinic', 'condition', 'status'], name='episode_clinic_condition'),
+            model_name="episode",
+            index=models.Index(fields=["clinic", "condition", "status"], name="episode_clinic_condition"),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('patient', 'condition', 'side'), name='one_open_episode_per_condition_side'),
+            model_name="episode",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")),
+                fields=("patient", "condition", "side"),
+                name="one_open_episode_per_condition_side",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'open'), ('discharge_date__isnull', False), _connector='OR'), name='discharged_episode_has_date'),
+            model_name="episode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status", "open"), ("discharge_date__isnull", False), _connector="OR"),
+                name="discharged_episode_has_date",
+            ),
         ),
         migrations.AddIndex(
-            model_name='consent',
-            index=models.Index(fields=['patient', '-signed_at'], name='consent_patient_time'),
+            model_name="consent",
+            index=models.Index(fields=["patient", "-signed_at"], name="consent_patient_time"),
         ),
         migrations.AddIndex(
-            model_name='screening',
-            index=models.Index(fields=['patient', '-screened_at'], name='screening_patient_time'),
+            model_name="screening",
+            index=models.Index(fields=["patient", "-screened_at"], name="screening_patient_time"),
         ),
     ]

@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_audit_append_only'),
-        ('patients', '0002_name_prefix_index_postgres'),
+        ("accounts", "0002_audit_append_only"),
+        ("patients", "0002_name_prefix_index_postgres"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='patient',
-            name='patient_clinic_dob',
+            model_name="patient",
+            name="patient_clinic_dob",
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['clinic', 'date_of_birth', 'search_name'], name='patient_clinic_dob_name'),
+            model_name="patient",
+            index=models.Index(fields=["clinic", "date_of_birth", "search_name"], name="patient_clinic_dob_name"),
         ),
     ]

@@ -39,22 +39,21 @@ def drop_pattern_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_audit_append_only'),
-        ('patients', '0003_birth_date_index_orders_by_name'),
+        ("accounts", "0002_audit_append_only"),
+        ("patients", "0003_birth_date_index_orders_by_name"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='patient',
-            name='search_given_first',
-            field=models.CharField(default='', editable=False, max_length=210),
+            model_name="patient",
+            name="search_given_first",
+            field=models.CharField(default="", editable=False, max_length=210),
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['clinic', 'search_given_first'], name='patient_clinic_given_first'),
+            model_name="patient",
+            index=models.Index(fields=["clinic", "search_given_first"], name="patient_clinic_given_first"),
         ),
         migrations.RunPython(create_pattern_index, drop_pattern_index),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_audit_append_only'),
-        ('patients', '0004_search_by_given_name_first'),
+        ("accounts", "0002_audit_append_only"),
+        ("patients", "0004_search_by_given_name_first"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='screening',
-            index=models.Index(fields=['clinic', 'screened_at'], name='screening_clinic_time'),
+            model_name="screening",
+            index=models.Index(fields=["clinic", "screened_at"], name="screening_clinic_time"),
         ),
     ]

@@ -4,40 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0006_search_names_in_c_collation_postgres'),
+        ("patients", "0006_search_names_in_c_collation_postgres"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='consent',
-            name='child_assent',
-            field=models.BooleanField(default=False, verbose_name='the child agreed (assent)'),
+            model_name="consent",
+            name="child_assent",
+            field=models.BooleanField(default=False, verbose_name="the child agreed (assent)"),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='guardian_name',
+            model_name="consent",
+            name="guardian_name",
             field=models.CharField(blank=True, max_length=210),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='guardian_relationship',
-            field=models.CharField(blank=True, choices=[('parent', 'Parent'), ('legal_guardian', 'Legal guardian'), ('other', 'Other person with parental responsibility')], max_length=20),
+            model_name="consent",
+            name="guardian_relationship",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("parent", "Parent"),
+                    ("legal_guardian", "Legal guardian"),
+                    ("other", "Other person with parental responsibility"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='patient_age_years',
+            model_name="consent",
+            name="patient_age_years",
             field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="patient's age when signed"),
         ),
         migrations.AddField(
-            model_name='screening',
-            name='age_years',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='age at screening'),
+            model_name="screening",
+            name="age_years",
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="age at screening"),
         ),
         migrations.AddField(
-            model_name='screening',
-            name='bmi',
-            field=models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='BMI (derived)'),
+            model_name="screening",
+            name="bmi",
+            field=models.DecimalField(
+                blank=True, decimal_places=1, max_digits=4, null=True, verbose_name="BMI (derived)"
+            ),
         ),
     ]

@@ -40,55 +40,58 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_clinic_minimum_needling_age'),
-        ('patients', '0008_consent_text_v2'),
+        ("accounts", "0003_clinic_minimum_needling_age"),
+        ("patients", "0008_consent_text_v2"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RecentPatient',
+            name="RecentPatient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('opened_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("opened_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.AddField(
-            model_name='patient',
-            name='phone_digits',
-            field=models.CharField(blank=True, default='', editable=False, max_length=40),
+            model_name="patient",
+            name="phone_digits",
+            field=models.CharField(blank=True, default="", editable=False, max_length=40),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='phone_digits_reversed',
-            field=models.CharField(blank=True, default='', editable=False, max_length=40),
+            model_name="patient",
+            name="phone_digits_reversed",
+            field=models.CharField(blank=True, default="", editable=False, max_length=40),
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['clinic', 'phone_digits'], name='patient_clinic_phone'),
+            model_name="patient",
+            index=models.Index(fields=["clinic", "phone_digits"], name="patient_clinic_phone"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['clinic', 'phone_digits_reversed'], name='patient_clinic_phone_end'),
+            model_name="patient",
+            index=models.Index(fields=["clinic", "phone_digits_reversed"], name="patient_clinic_phone_end"),
         ),
         migrations.AddField(
-            model_name='recentpatient',
-            name='membership',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.membership'),
+            model_name="recentpatient",
+            name="membership",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.membership"
+            ),
         ),
         migrations.AddField(
-            model_name='recentpatient',
-            name='patient',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='patients.patient'),
+            model_name="recentpatient",
+            name="patient",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="patients.patient"
+            ),
         ),
         migrations.AddIndex(
-            model_name='recentpatient',
-            index=models.Index(fields=['membership', '-opened_at'], name='recent_patient_member_time'),
+            model_name="recentpatient",
+            index=models.Index(fields=["membership", "-opened_at"], name="recent_patient_member_time"),
         ),
         migrations.AddConstraint(
-            model_name='recentpatient',
-            constraint=models.UniqueConstraint(fields=('membership', 'patient'), name='recent_patient_once_per_member'),
+            model_name="recentpatient",
+            constraint=models.UniqueConstraint(fields=("membership", "patient"), name="recent_patient_once_per_member"),
         ),
     ]

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0009_find_by_phone_recent_patients'),
+        ("patients", "0009_find_by_phone_recent_patients"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='patient',
-            name='archived_at',
-            field=models.DateTimeField(blank=True, help_text='When the record was archived', null=True),
+            model_name="patient",
+            name="archived_at",
+            field=models.DateTimeField(blank=True, help_text="When the record was archived", null=True),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='legal_hold',
-            field=models.BooleanField(default=False, help_text='Keep beyond any retention period (litigation, audit)'),
+            model_name="patient",
+            name="legal_hold",
+            field=models.BooleanField(default=False, help_text="Keep beyond any retention period (litigation, audit)"),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='retention_note',
-            field=models.CharField(blank=True, help_text='Why the record was archived or held', max_length=300),
+            model_name="patient",
+            name="retention_note",
+            field=models.CharField(blank=True, help_text="Why the record was archived or held", max_length=300),
         ),
     ]
