@@ -75,9 +75,9 @@ PATIENT_SCOPED = [
 @pytest.mark.parametrize("label", PATIENT_SCOPED)
 def test_the_access_helper_filters_every_patient_scoped_fetch_by_clinic(clinic_admin, label: str) -> None:  # type: ignore[no-untyped-def]
     model = apps.get_model(label)
-    with CaptureQueriesContext(connection) as queries:
-        with pytest.raises(Http404):  # nothing exists (the probe is recorded)
-            access.get_record(clinic_admin, model.objects.all(), 1, Capability.VIEW_DEMOGRAPHICS)
+    # Nothing exists: a 404, after the probe is recorded.
+    with CaptureQueriesContext(connection) as queries, pytest.raises(Http404):
+        access.get_record(clinic_admin, model.objects.all(), 1, Capability.VIEW_DEMOGRAPHICS)
     selects = [q["sql"] for q in queries.captured_queries if f'FROM "{model._meta.db_table}"' in q["sql"]]
     assert selects, f"no query on {label}"
     assert all(_filters_by_clinic(sql, clinic_admin.clinic_id) for sql in selects), selects
