@@ -162,13 +162,18 @@ class ReferralPattern:
 
 @dataclass(frozen=True)
 class TriggerPoint:
-    """A trigger point of a muscle: its usual location, its source and, where described, its own pattern."""
+    """A trigger point of a muscle: its usual location, the body region holding it, its source and its own pattern.
+
+    ``site`` is the region (written like a zone, for one side) where the location lies; it places the point on the
+    chart and lets the matcher count pain drawn at the point itself. It shares the trigger point's source.
+    """
 
     code: str
     location: str
     source: Source
     unverified: bool
     referral: ReferralPattern | None
+    site: Zone
     # The group members (anatomical muscles) this trigger point lies in; empty where the sources do not say, or
     # where the atlas entry is one anatomical muscle.
     members: tuple[str, ...] = ()
@@ -620,10 +625,18 @@ def _parse_trigger_points(
         if pattern:
             _check_subset(pattern, referral, tp_where)
         in_members = _trigger_point_members(item.get("member"), members, tp_where)
-        points.append(
-            TriggerPoint(item["code"], item["location"], source, bool(item.get("unverified")), pattern, in_members)
-        )
+        site = _trigger_point_site(item.get("site"), ctx, tp_where)
+        unverified = bool(item.get("unverified"))
+        points.append(TriggerPoint(item["code"], item["location"], source, unverified, pattern, site, in_members))
     return tuple(points)
+
+
+def _trigger_point_site(raw: Any, ctx: _Context, where: str) -> Zone:
+    if not isinstance(raw, str) or not raw:
+        raise AtlasDataError(f"{where}: 'site' (the body region that holds the trigger point) is required")
+    if raw.startswith(CONTRA_PREFIX):
+        raise AtlasDataError(f"{where}: site {raw!r} must lie on the muscle's own side")
+    return _parse_zone_text(raw, None, ctx, f"{where}: site")
 
 
 def _trigger_point_members(raw: Any, members: tuple[str, ...], where: str) -> tuple[str, ...]:

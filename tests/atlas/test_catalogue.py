@@ -325,6 +325,30 @@ def test_a_trigger_point_pattern_outside_the_muscle_pattern_is_refused(tmp_path,
         _broken_muscles(tmp_path, muscle_data)
 
 
+@pytest.mark.parametrize(
+    ("site", "message"),
+    [
+        (None, r"'upper-trapezius': trigger point 'TP1'.*'site' .* is required"),
+        ("shoulder-top", r"'upper-trapezius': trigger point 'TP1': site.*unknown region 'shoulder-top'"),
+        ("top-of-shoulder-r", r"'upper-trapezius': trigger point 'TP1': site.*without its side suffix"),
+        ("contra:top-of-shoulder", r"'upper-trapezius': trigger point 'TP1'.*on the muscle's own side"),
+    ],
+)
+def test_a_trigger_point_without_a_known_site_is_refused(tmp_path, muscle_data, site, message):
+    tp = _muscle(muscle_data, "upper-trapezius")["trigger_points"][0]
+    tp.pop("site")
+    if site:
+        tp["site"] = site
+    with pytest.raises(AtlasDataError, match=message):
+        _broken_muscles(tmp_path, muscle_data)
+
+
+def test_a_trigger_point_site_is_a_region_on_its_own_view():
+    site = muscles()["upper-trapezius"].trigger_points[0].site
+    assert (site.base, site.view, site.contralateral) == ("top-of-shoulder", "back", False)
+    assert site.region_code("left", body_map()) == "top-of-shoulder-l"
+
+
 def test_a_duplicate_muscle_id_is_refused(tmp_path, muscle_data):
     muscle_data["muscles"].append(copy.deepcopy(_muscle(muscle_data, "deltoid")))
     with pytest.raises(AtlasDataError, match="duplicate muscle id 'deltoid'"):
