@@ -110,6 +110,7 @@ class MuscleSummaryOut(Schema):
 
     id: str
     name: str
+    also_known_as: list[str] = Field(description="Common names and abbreviations (SCM, QL, TFL ...)")
     body_area: str
     conditions: list[str]
     hazard_kinds: list[str]
@@ -143,6 +144,7 @@ def _summary(m: Muscle) -> dict[str, Any]:
     return {
         "id": m.id,
         "name": m.name,
+        "also_known_as": list(m.also_known_as),
         "body_area": m.body_area,
         "conditions": list(m.conditions),
         "hazard_kinds": list(m.hazard.kinds),

@@ -216,6 +216,8 @@ class Muscle:
     # entry, the group's name, and ``members`` lists the anatomical muscles in it.
     anatomical_muscle: str = ""
     members: tuple[str, ...] = ()
+    # Common names and abbreviations clinicians search by ("SCM", "QL"); several entries may share one.
+    also_known_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -515,6 +517,7 @@ def _parse_muscle(entry: Any, index: int, ctx: _Context) -> Muscle:
         unverified=bool(entry.get("unverified")),
         anatomical_muscle=anatomical,
         members=members,
+        also_known_as=tuple(_strings(entry.get("also_known_as", []), f"{where}: also_known_as")),
     )
 
 

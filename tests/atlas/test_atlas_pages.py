@@ -41,6 +41,7 @@ def test_the_atlas_lists_every_muscle_and_condition(clinician) -> None:
         ("temple", ["Body regions", "Temple", "Primary zone of", "Temporalis"]),
         ("sciatica", ["Conditions", "Sciatica", "Piriformis"]),
         ("whiplash", ["Upper trapezius"]),
+        ("QL", ["Quadratus lumborum", "(QL)"]),
     ],
 )
 def test_search_finds_muscles_regions_and_conditions(clinician, query, expected) -> None:
@@ -66,6 +67,7 @@ def test_the_muscle_page_draws_zones_trigger_points_hazard_and_sources(clinician
     assert 'aria-label="Trigger point 1 (TP1): Free upper border' in page
     assert "Pneumothorax risk" in page and "lung apex" in page
     assert "25 mm" in page
+    assert "Also known as upper trap, UT, UFT" in page
     assert "Neck pain" in page and "Tension-type headache" in page
     assert "T1a" in page and "S20" in page
     assert CHOIR in page

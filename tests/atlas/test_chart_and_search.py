@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from needlepoint.atlas.catalogue import body_map, muscles
 from needlepoint.atlas.chart import chart_views, trigger_point_marks, zone_kinds
 from needlepoint.atlas.display import compare_drawings, drawing_chart, marked_regions, zones_chart
@@ -87,3 +89,34 @@ def test_search_finds_conditions_with_their_muscles_and_muscles_by_presentation(
     assert "extensor-carpi-radialis-brevis" in [m.id for m in results.conditions[0].muscles]
     assert search_atlas("").empty
     assert search_atlas("qqq").empty
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SCM", {"sternocleidomastoid-sternal", "sternocleidomastoid-clavicular"}),
+        ("QL", {"quadratus-lumborum"}),
+        ("tfl", {"tensor-fasciae-latae"}),
+        ("ECRB", {"extensor-carpi-radialis-brevis"}),
+        ("ECRL", {"extensor-carpi-radialis-longus"}),
+        ("EDC", {"extensor-digitorum"}),
+        ("VMO", {"vastus-medialis"}),
+        ("lats", {"latissimus-dorsi"}),
+        ("TA", {"tibialis-anterior"}),
+        ("pec  minor", {"pectoralis-minor"}),
+        ("erector spinae", {"iliocostalis-lumborum", "iliocostalis-thoracis", "longissimus-thoracis"}),
+    ],
+)
+def test_search_finds_muscles_by_abbreviation_before_muscles_that_merely_contain_it(query, expected) -> None:
+    found = [m.id for m in search_atlas(query).muscles]
+    assert set(found[: len(expected)]) == expected
+
+
+def test_search_finds_every_muscle_by_its_name_and_each_of_its_other_names() -> None:
+    atlas = muscles().values()
+    assert sum(bool(m.also_known_as) for m in atlas) >= len(atlas) - 3
+    for muscle in atlas:
+        for name in (muscle.name, *muscle.also_known_as):
+            sharing = [m for m in atlas if name.lower() in {n.lower() for n in (m.name, *m.also_known_as)}]
+            found = [m.id for m in search_atlas(name).muscles]
+            assert muscle.id in found[: len(sharing)], (muscle.id, name, found[:5])
