@@ -221,6 +221,15 @@ class Muscle:
 
 
 @dataclass(frozen=True)
+class MissingMuscle:
+    """A muscle clinicians treat that the atlas does not hold yet, and why (shown so no ranking looks complete)."""
+
+    name: str
+    body_area: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class MuscleAnatomy:
     """What an atlas entry counts as anatomically: its muscle, or for a group its members and trigger-point map."""
 
@@ -257,6 +266,14 @@ def regions(path: Path | str | None = None) -> dict[str, Region]:
 def muscles(path: Path | str | None = None, regions_path: Path | str | None = None) -> dict[str, Muscle]:
     """All muscles by id, validated against the region vocabulary, in file order."""
     return dict(_load_muscles(Path(path) if path else MUSCLES_FILE, Path(regions_path) if regions_path else None))
+
+
+def not_yet_in_atlas(path: Path | str | None = None) -> tuple[MissingMuscle, ...]:
+    """The muscles listed in ``muscles.json`` as not yet in the atlas, each with its body area and the reason.
+
+    Raises ``AtlasDataError`` when an entry lacks a name, area or reason, or names a muscle the atlas holds.
+    """
+    return _load_missing(Path(path) if path else MUSCLES_FILE)
 
 
 def muscle_anatomy(path: Path | str | None = None) -> dict[str, MuscleAnatomy]:
@@ -454,6 +471,25 @@ def _load_muscles(path: Path, regions_path: Path | None) -> Mapping[str, Muscle]
             raise AtlasDataError(f"{where}: duplicate muscle id {muscle.id!r}")
         table[muscle.id] = muscle
     return MappingProxyType(table)
+
+
+@functools.cache
+def _load_missing(path: Path) -> tuple[MissingMuscle, ...]:
+    where = f"{path.name}: not_yet_in_the_atlas"
+    section = _read_json(path).get("not_yet_in_the_atlas")
+    entries = section.get("muscles") if isinstance(section, dict) else None
+    if not isinstance(entries, list):
+        raise AtlasDataError(f"{where}: 'muscles' must list the muscles not yet in the atlas")
+    held = {m.name.lower() for m in _load_muscles(path, None).values()}
+    out = []
+    for index, entry in enumerate(entries):
+        fields = [entry.get(k) if isinstance(entry, dict) else None for k in ("name", "body_area", "reason")]
+        if not all(isinstance(f, str) and f.strip() for f in fields):
+            raise AtlasDataError(f"{where}: entry #{index + 1} needs a name, a body_area and a reason")
+        if fields[0].lower() in held:
+            raise AtlasDataError(f"{where}: {fields[0]!r} is in the atlas already")
+        out.append(MissingMuscle(*fields))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

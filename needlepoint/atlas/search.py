@@ -5,7 +5,8 @@ A muscle matches on its name, the common names and abbreviations it is also know
 presentations; a muscle whose name or one of whose other names is exactly the query comes first (so "TA" finds
 tibialis anterior before every muscle whose text merely contains "ta"). A region matches on its name or code (left
 and right are one result, with the muscles that refer pain there); a condition on its name or code (with the
-muscles listed for it). Pure Python: imports nothing from Django.
+muscles listed for it); a muscle not yet in the atlas on its name (with the reason). Pure Python: imports nothing
+from Django.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from needlepoint.atlas.catalogue import CONDITION_CODES, SIDE_SUFFIX, Muscle, body_map, muscles
+from needlepoint.atlas.catalogue import (
+    CONDITION_CODES,
+    SIDE_SUFFIX,
+    MissingMuscle,
+    Muscle,
+    body_map,
+    muscles,
+    not_yet_in_atlas,
+)
 from needlepoint.patients.conditions import condition_label
 
 MAX_RESULTS = 30
@@ -49,11 +58,13 @@ class SearchResults:
     muscles: tuple[Muscle, ...]
     regions: tuple[RegionHit, ...]
     conditions: tuple[ConditionHit, ...]
+    # Muscles the atlas does not hold yet whose name matches, so a search for one says so rather than nothing.
+    not_yet: tuple[MissingMuscle, ...] = ()
 
     @property
     def empty(self) -> bool:
         """True when nothing matched."""
-        return not (self.muscles or self.regions or self.conditions)
+        return not (self.muscles or self.regions or self.conditions or self.not_yet)
 
 
 def search_atlas(query: str) -> SearchResults:
@@ -66,7 +77,8 @@ def search_atlas(query: str) -> SearchResults:
     found_muscles = tuple(sorted(found, key=lambda m: exact not in _names(m)))
     regions = tuple(r for r in region_hits() if _matches(words, f"{r.name} {r.base} {' '.join(r.codes)}"))
     conditions = tuple(c for c in condition_hits() if _matches(words, f"{c.label} {c.code}"))
-    return SearchResults(query, found_muscles[:MAX_RESULTS], regions[:MAX_RESULTS], conditions)
+    not_yet = tuple(m for m in not_yet_in_atlas() if _matches(words, m.name))
+    return SearchResults(query, found_muscles[:MAX_RESULTS], regions[:MAX_RESULTS], conditions, not_yet)
 
 
 def region_hits() -> list[RegionHit]:
