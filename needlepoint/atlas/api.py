@@ -63,6 +63,7 @@ class TriggerPointOut(Schema):
 
     code: str
     location: str
+    site: str = Field(description="The body region holding it, written for one side: a region code without -l/-r")
     source: str
     unverified: bool
     has_own_pattern: bool
@@ -109,6 +110,7 @@ class MuscleSummaryOut(Schema):
 
     id: str
     name: str
+    also_known_as: list[str] = Field(description="Common names and abbreviations (SCM, QL, TFL ...)")
     body_area: str
     conditions: list[str]
     hazard_kinds: list[str]
@@ -142,6 +144,7 @@ def _summary(m: Muscle) -> dict[str, Any]:
     return {
         "id": m.id,
         "name": m.name,
+        "also_known_as": list(m.also_known_as),
         "body_area": m.body_area,
         "conditions": list(m.conditions),
         "hazard_kinds": list(m.hazard.kinds),
@@ -172,6 +175,7 @@ def get_muscle(request: HttpRequest, muscle_id: str) -> MuscleOut:
             TriggerPointOut(
                 code=tp.code,
                 location=tp.location,
+                site=str(tp.site),
                 source=tp.source.key,
                 unverified=tp.unverified,
                 has_own_pattern=tp.referral is not None,
@@ -220,6 +224,7 @@ class MatchOut(Schema):
     trigger_point: str | None
     matched_primary: list[str]
     matched_spillover: list[str]
+    matched_local: list[str] = Field(description="Drawn regions that hold one of the muscle's trigger points")
     unexplained: list[str]
     hazard_kinds: list[str]
     hazard_note: str
@@ -238,6 +243,7 @@ def _match_out(m: MuscleMatch) -> MatchOut:
         trigger_point=m.trigger_point,
         matched_primary=list(m.matched_primary),
         matched_spillover=list(m.matched_spillover),
+        matched_local=list(m.matched_local),
         unexplained=list(m.unexplained),
         hazard_kinds=list(m.hazard_kinds),
         hazard_note=m.hazard_note,

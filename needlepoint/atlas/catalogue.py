@@ -162,13 +162,18 @@ class ReferralPattern:
 
 @dataclass(frozen=True)
 class TriggerPoint:
-    """A trigger point of a muscle: its usual location, its source and, where described, its own pattern."""
+    """A trigger point of a muscle: its usual location, the body region holding it, its source and its own pattern.
+
+    ``site`` is the region (written like a zone, for one side) where the location lies; it places the point on the
+    chart and lets the matcher count pain drawn at the point itself. It shares the trigger point's source.
+    """
 
     code: str
     location: str
     source: Source
     unverified: bool
     referral: ReferralPattern | None
+    site: Zone
     # The group members (anatomical muscles) this trigger point lies in; empty where the sources do not say, or
     # where the atlas entry is one anatomical muscle.
     members: tuple[str, ...] = ()
@@ -211,6 +216,17 @@ class Muscle:
     # entry, the group's name, and ``members`` lists the anatomical muscles in it.
     anatomical_muscle: str = ""
     members: tuple[str, ...] = ()
+    # Common names and abbreviations clinicians search by ("SCM", "QL"); several entries may share one.
+    also_known_as: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MissingMuscle:
+    """A muscle clinicians treat that the atlas does not hold yet, and why (shown so no ranking looks complete)."""
+
+    name: str
+    body_area: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -250,6 +266,14 @@ def regions(path: Path | str | None = None) -> dict[str, Region]:
 def muscles(path: Path | str | None = None, regions_path: Path | str | None = None) -> dict[str, Muscle]:
     """All muscles by id, validated against the region vocabulary, in file order."""
     return dict(_load_muscles(Path(path) if path else MUSCLES_FILE, Path(regions_path) if regions_path else None))
+
+
+def not_yet_in_atlas(path: Path | str | None = None) -> tuple[MissingMuscle, ...]:
+    """The muscles listed in ``muscles.json`` as not yet in the atlas, each with its body area and the reason.
+
+    Raises ``AtlasDataError`` when an entry lacks a name, area or reason, or names a muscle the atlas holds.
+    """
+    return _load_missing(Path(path) if path else MUSCLES_FILE)
 
 
 def muscle_anatomy(path: Path | str | None = None) -> dict[str, MuscleAnatomy]:
@@ -449,6 +473,25 @@ def _load_muscles(path: Path, regions_path: Path | None) -> Mapping[str, Muscle]
     return MappingProxyType(table)
 
 
+@functools.cache
+def _load_missing(path: Path) -> tuple[MissingMuscle, ...]:
+    where = f"{path.name}: not_yet_in_the_atlas"
+    section = _read_json(path).get("not_yet_in_the_atlas")
+    entries = section.get("muscles") if isinstance(section, dict) else None
+    if not isinstance(entries, list):
+        raise AtlasDataError(f"{where}: 'muscles' must list the muscles not yet in the atlas")
+    held = {m.name.lower() for m in _load_muscles(path, None).values()}
+    out = []
+    for index, entry in enumerate(entries):
+        fields = [entry.get(k) if isinstance(entry, dict) else None for k in ("name", "body_area", "reason")]
+        if not all(isinstance(f, str) and f.strip() for f in fields):
+            raise AtlasDataError(f"{where}: entry #{index + 1} needs a name, a body_area and a reason")
+        if fields[0].lower() in held:
+            raise AtlasDataError(f"{where}: {fields[0]!r} is in the atlas already")
+        out.append(MissingMuscle(*fields))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class _Context:
     where: str
@@ -510,6 +553,7 @@ def _parse_muscle(entry: Any, index: int, ctx: _Context) -> Muscle:
         unverified=bool(entry.get("unverified")),
         anatomical_muscle=anatomical,
         members=members,
+        also_known_as=tuple(_strings(entry.get("also_known_as", []), f"{where}: also_known_as")),
     )
 
 
@@ -620,10 +664,18 @@ def _parse_trigger_points(
         if pattern:
             _check_subset(pattern, referral, tp_where)
         in_members = _trigger_point_members(item.get("member"), members, tp_where)
-        points.append(
-            TriggerPoint(item["code"], item["location"], source, bool(item.get("unverified")), pattern, in_members)
-        )
+        site = _trigger_point_site(item.get("site"), ctx, tp_where)
+        unverified = bool(item.get("unverified"))
+        points.append(TriggerPoint(item["code"], item["location"], source, unverified, pattern, site, in_members))
     return tuple(points)
+
+
+def _trigger_point_site(raw: Any, ctx: _Context, where: str) -> Zone:
+    if not isinstance(raw, str) or not raw:
+        raise AtlasDataError(f"{where}: 'site' (the body region that holds the trigger point) is required")
+    if raw.startswith(CONTRA_PREFIX):
+        raise AtlasDataError(f"{where}: site {raw!r} must lie on the muscle's own side")
+    return _parse_zone_text(raw, None, ctx, f"{where}: site")
 
 
 def _trigger_point_members(raw: Any, members: tuple[str, ...], where: str) -> tuple[str, ...]:

@@ -1,8 +1,8 @@
 """The body chart as the pages draw it: region shapes with label points, referral zones and trigger-point marks.
 
-Everything comes from the catalogue (``regions.json``, ``muscles.json``) plus ``trigger_point_sites.json``, which
-says in which region each trigger point is drawn. The CHOIR attribution travels with every chart
-(``ChartView.attribution``), because it must be shown wherever the shapes are.
+Everything comes from the catalogue (``regions.json``, ``muscles.json``); each trigger point is drawn in its
+``site`` region. The CHOIR attribution travels with every chart (``ChartView.attribution``), because it must be
+shown wherever the shapes are.
 
 Pure Python: imports nothing from Django.
 """
@@ -10,24 +10,16 @@ Pure Python: imports nothing from Django.
 from __future__ import annotations
 
 import functools
-import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from needlepoint.atlas.catalogue import (
-    DATA_DIR,
-    SIDE_SUFFIX,
     VIEWS,
-    AtlasDataError,
     Muscle,
     ReferralPattern,
     body_map,
-    muscles,
 )
 
-SITES_FILE = DATA_DIR / "trigger_point_sites.json"
 VIEW_LABELS = {"front": "Front", "back": "Back"}
 # A muscle is drawn on the patient's right; the atlas describes each muscle for one side.
 DRAWN_SIDE = "right"
@@ -121,16 +113,16 @@ def unverified_zones(muscle: Muscle, side: str = DRAWN_SIDE, trigger_point: str 
 
 def trigger_point_marks(muscle: Muscle, side: str = DRAWN_SIDE) -> list[TriggerPointMark]:
     """The muscle's trigger points, numbered 1.., each placed in its region; several in one region are spread."""
-    sites = trigger_point_sites().get(muscle.id, {})
+    bmap = body_map()
     shapes = shapes_by_code()
     placed: dict[str, int] = {}
     totals: dict[str, int] = {}
     for tp in muscle.trigger_points:
-        code = _site_code(sites[tp.code], side)
+        code = tp.site.region_code(side, bmap)
         totals[code] = totals.get(code, 0) + 1
     marks = []
     for number, tp in enumerate(muscle.trigger_points, start=1):
-        code = _site_code(sites[tp.code], side)
+        code = tp.site.region_code(side, bmap)
         shape = shapes[code]
         index = placed.get(code, 0)
         placed[code] = index + 1
@@ -139,14 +131,6 @@ def trigger_point_marks(muscle: Muscle, side: str = DRAWN_SIDE) -> list[TriggerP
             TriggerPointMark(number, tp.code, tp.location, code, shape.view, shape.x + offset, shape.y, tp.unverified)
         )
     return marks
-
-
-def trigger_point_sites(path: Path | str | None = None) -> dict[str, dict[str, str]]:
-    """Muscle id -> trigger-point code -> region (base code) where it is drawn, checked against the catalogue.
-
-    Raises ``AtlasDataError`` when a muscle or trigger point is missing or unknown, or a region does not exist.
-    """
-    return _load_sites(Path(path) if path else SITES_FILE)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -194,42 +178,5 @@ def _pattern(muscle: Muscle, trigger_point: str | None) -> ReferralPattern:
     raise KeyError(f"{muscle.id} has no trigger point {trigger_point!r}")
 
 
-def _site_code(base: str, side: str) -> str:
-    regions = body_map().regions
-    return base if base in regions else base + SIDE_SUFFIX[side]
-
-
 def _number(value: float | int) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-@functools.cache
-def _load_sites(path: Path) -> dict[str, dict[str, str]]:
-    where = path.name
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise AtlasDataError(f"{where}: cannot be read ({exc})") from exc
-    sites = data.get("sites") if isinstance(data, dict) else None
-    if not isinstance(sites, dict):
-        raise AtlasDataError(f"{where}: 'sites' (muscle -> trigger point -> region) is missing")
-    atlas = muscles()
-    regions = body_map().regions
-    unknown = sorted(set(sites) - set(atlas))
-    if unknown:
-        raise AtlasDataError(f"{where}: unknown muscles {unknown}")
-    for muscle in atlas.values():
-        _check_muscle_sites(muscle, sites.get(muscle.id), regions, where)
-    return {mid: dict(points) for mid, points in sites.items()}
-
-
-def _check_muscle_sites(muscle: Muscle, points: object, regions: Mapping[str, object], where: str) -> None:
-    if not isinstance(points, dict):
-        raise AtlasDataError(f"{where}: muscle {muscle.id!r} has no trigger-point sites")
-    codes = {tp.code for tp in muscle.trigger_points}
-    if set(points) != codes:
-        raise AtlasDataError(f"{where}: muscle {muscle.id!r} must place exactly its trigger points {sorted(codes)}")
-    for code, base in points.items():
-        sided = isinstance(base, str) and all(base + suffix in regions for suffix in SIDE_SUFFIX.values())
-        if not (isinstance(base, str) and ((base in regions and not base.endswith(("-l", "-r"))) or sided)):
-            raise AtlasDataError(f"{where}: {muscle.id} {code}: unknown region {base!r} (use the code without -l/-r)")

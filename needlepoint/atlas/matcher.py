@@ -13,24 +13,37 @@ Method (all parts deterministic):
    pattern where the data give one, is mirrored onto the left and onto the right side; the muscle's pattern on both
    sides at once is a further candidate for bilateral drawings. In a pattern a primary (essential) zone weighs 1.0
    and a spill-over zone 0.5.
-3. Specificity of a region, like inverse document frequency: ``idf(r) = ln(1 + M / (n_r + 0.5))`` where ``M`` is
-   the number of muscles and ``n_r`` the number of muscles whose pattern includes region ``r``. A zone that few
-   muscles refer to is stronger evidence than one that many share.
-4. Coverage: the share of the drawing the pattern explains,
-   ``C = sum(w_r * idf_r * z_r over drawn regions in the pattern) / sum(w_r * idf_r over all drawn regions)``.
-5. Fit: the share of the pattern that is drawn, ``F = sum(z_r * idf_r over drawn pattern regions) /
+3. Local pain. A trigger point's own site (the region that holds it, ``site`` in ``muscles.json``) also counts
+   toward its muscle, at 0.5 (``LOCAL_WEIGHT``), where the pattern does not already name that region: the
+   muscle's pattern takes the sites of all its trigger points, a trigger point's own pattern its own site. Why
+   0.5, the spill-over weight: pain drawn at the point supports its muscle but does not define it the way the
+   essential zone does (a region that holds a trigger point holds other tissue that can hurt, and the points of
+   several muscles may lie under one region), so it counts as supporting evidence, like spill-over. Less would
+   leave a drawing of the point and its zone ranking the muscle barely above the zone alone; more would let a
+   muscle whose point merely lies under a drawn region (the low back holds several) outrank one whose essential
+   zone is drawn.
+4. Specificity of a region, like inverse document frequency: ``idf(r) = ln(1 + M / (n_r + 0.5))`` where ``M`` is
+   the number of muscles and ``n_r`` the number of muscles whose pattern or trigger-point sites include region
+   ``r``. A zone that few muscles explain is stronger evidence than one that many share.
+5. Coverage: the share of the drawing the pattern explains,
+   ``C = sum(w_r * idf_r * z_r over drawn regions in the pattern) / sum(w_r * idf_r over all drawn regions)``,
+   with ``z_r`` 1.0, 0.5 or the local weight.
+6. Fit: the share of the pattern that is drawn, ``F = sum(z_r * idf_r over drawn pattern regions) /
    sum(z_r * idf_r over the whole pattern)``. A pattern spread over many zones of which few are drawn is less
-   specific evidence for its muscle.
-6. Score: ``C ** 0.7 * F ** 0.3``. Coverage weighs more: patients often draw only part of a pattern, while the
+   specific evidence for its muscle. A trigger-point site counts in both sums only when it is drawn: pain at
+   the point raises the fit, its absence does not lower it (patients often do not feel the point itself).
+7. Score: ``C ** 0.7 * F ** 0.3``. Coverage weighs more: patients often draw only part of a pattern, while the
    muscle should explain the pain they do draw.
-7. Condition prior: when the episode's condition is given, the score of a muscle that does not list that condition
+8. Condition prior: when the episode's condition is given, the score of a muscle that does not list that condition
    is multiplied by 0.75.
-8. A muscle's score is that of its best candidate, rounded to three decimals. Muscles that explain nothing (score
+9. A muscle's score is that of its best candidate, rounded to three decimals. Muscles that explain nothing (score
    0.000) are left out. Equal scores are ordered by muscle id. When the left and right patterns score the same (a
    drawing of midline regions only) the side is reported as "both".
 
 The constants (1.0/0.5, 0.7/0.3, 0.75, 0.5 for unrated) were set from these principles before the vignettes in
-``tests/atlas/vignettes.json`` were run, and were not fitted to them.
+``tests/atlas/vignettes.json`` were run, and were not fitted to them. The local weight was set from the argument
+in step 3 before the vignettes were run with it; a check afterwards found 0.25 and 0.5 alike on the vignettes, and
+0.75 or 1.0 lowering the first-place rate with one region left out (benchmarks/atlas_matcher.py).
 
 The index behind this (patterns mirrored, specificities, an inverted index from region to patterns) is built once,
 so ranking one drawing over the whole atlas takes well under a millisecond.
@@ -60,6 +73,8 @@ from needlepoint.atlas.catalogue import (
 
 PRIMARY_WEIGHT = 1.0
 SPILLOVER_WEIGHT = 0.5
+# Pain drawn at a trigger point's own site counts like spill-over (reasoning in the module docstring, step 3).
+LOCAL_WEIGHT = 0.5
 UNRATED_WEIGHT = 0.5
 COVERAGE_EXPONENT = 0.7
 FIT_EXPONENT = 0.3
@@ -84,6 +99,7 @@ class MuscleMatch:
     reason: str
     matched_primary: tuple[str, ...]
     matched_spillover: tuple[str, ...]
+    matched_local: tuple[str, ...]
     unexplained: tuple[str, ...]
     trigger_point: str | None
     coverage: float
@@ -98,12 +114,17 @@ class MuscleMatch:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A referral pattern placed on one side (or both): region code -> zone weight."""
+    """A referral pattern placed on one side (or both): region code -> zone weight.
+
+    ``local`` holds the trigger-point sites the pattern does not already name (region code -> local weight);
+    ``norm`` sums the pattern's zones only.
+    """
 
     muscle_id: str
     side: str
     trigger_point: str | None
     weights: Mapping[str, float]
+    local: Mapping[str, float]
     unverified: frozenset[str]
     norm: float
 
@@ -116,7 +137,8 @@ class AtlasIndex:
     regions: Mapping[str, Region]
     idf: Mapping[str, float]
     candidates: tuple[Candidate, ...]
-    postings: Mapping[str, tuple[tuple[int, float], ...]]
+    # Region -> (candidate, zone weight, True when the region is only the candidate's trigger-point site).
+    postings: Mapping[str, tuple[tuple[int, float, bool], ...]]
 
 
 def rank_muscles(
@@ -153,24 +175,26 @@ def default_index() -> AtlasIndex:
 
 def build_index(atlas_muscles: Mapping[str, Muscle], bmap: BodyMap) -> AtlasIndex:
     """Mirror every pattern onto both sides, compute region specificities and the region -> pattern index."""
-    patterns = [(m, tp_code, pattern) for m in atlas_muscles.values() for tp_code, pattern in _patterns(m)]
-    shapes: list[tuple[str, str, str | None, dict[str, float], frozenset[str]]] = []
-    for muscle, tp_code, pattern in patterns:
+    patterns = [(m.id, *p) for m in atlas_muscles.values() for p in _patterns(m)]
+    shapes: list[_Shape] = []
+    for mid, tp_code, pattern, sites in patterns:
         for side in ("left", "right"):
             placed, unverified = _place(pattern, side, bmap)
-            shapes.append((muscle.id, side, tp_code, placed, unverified))
+            shapes.append(_Shape(mid, side, tp_code, placed, _local(sites, (side,), placed, bmap), unverified))
         if tp_code is None:
             both, unverified = _place_both(pattern, bmap)
-            shapes.append((muscle.id, "both", None, both, unverified))
+            local = _local(sites, ("left", "right"), both, bmap)
+            shapes.append(_Shape(mid, "both", None, both, local, unverified))
     idf = _specificities(atlas_muscles, shapes, bmap)
     candidates = tuple(
-        Candidate(mid, side, tp, placed, unv, sum(z * idf[r] for r, z in placed.items()))
-        for mid, side, tp, placed, unv in shapes
+        Candidate(s.muscle_id, s.side, s.tp, s.placed, s.local, s.unverified, _norm(s.placed, idf)) for s in shapes
     )
-    postings: dict[str, list[tuple[int, float]]] = {}
+    postings: dict[str, list[tuple[int, float, bool]]] = {}
     for i, cand in enumerate(candidates):
         for region, z in cand.weights.items():
-            postings.setdefault(region, []).append((i, z))
+            postings.setdefault(region, []).append((i, z, False))
+        for region, z in cand.local.items():
+            postings.setdefault(region, []).append((i, z, True))
     return AtlasIndex(
         muscles=atlas_muscles,
         regions=bmap.regions,
@@ -184,9 +208,29 @@ def build_index(atlas_muscles: Mapping[str, Muscle], bmap: BodyMap) -> AtlasInde
 # Index construction
 
 
-def _patterns(muscle: Muscle) -> list[tuple[str | None, ReferralPattern]]:
-    own = [(tp.code, tp.referral) for tp in muscle.trigger_points if tp.referral is not None]
-    return [(None, muscle.referral), *own]
+@dataclass(frozen=True)
+class _Shape:
+    muscle_id: str
+    side: str
+    tp: str | None
+    placed: dict[str, float]
+    local: dict[str, float]
+    unverified: frozenset[str]
+
+
+def _patterns(muscle: Muscle) -> list[tuple[str | None, ReferralPattern, tuple[Zone, ...]]]:
+    """The muscle's pattern with all its trigger-point sites, then each trigger point's own pattern and site."""
+    whole = (None, muscle.referral, tuple(tp.site for tp in muscle.trigger_points))
+    own = [(tp.code, tp.referral, (tp.site,)) for tp in muscle.trigger_points if tp.referral is not None]
+    return [whole, *own]
+
+
+def _local(
+    sites: tuple[Zone, ...], sides: tuple[str, ...], placed: Mapping[str, float], bmap: BodyMap
+) -> dict[str, float]:
+    """The sites on ``sides`` that the placed pattern does not already name, at the local weight."""
+    codes = {site.region_code(side, bmap) for site in sites for side in sides}
+    return {code: LOCAL_WEIGHT for code in sorted(codes) if code not in placed}
 
 
 def _place(pattern: ReferralPattern, side: str, bmap: BodyMap) -> tuple[dict[str, float], frozenset[str]]:
@@ -211,15 +255,15 @@ def _unverified_codes(zones: tuple[Zone, ...], side: str, bmap: BodyMap) -> list
     return [zone.region_code(side, bmap) for zone in zones]
 
 
-def _specificities(
-    atlas_muscles: Mapping[str, Muscle],
-    shapes: list[tuple[str, str, str | None, dict[str, float], frozenset[str]]],
-    bmap: BodyMap,
-) -> dict[str, float]:
+def _norm(placed: Mapping[str, float], idf: Mapping[str, float]) -> float:
+    return sum(z * idf[r] for r, z in placed.items())
+
+
+def _specificities(atlas_muscles: Mapping[str, Muscle], shapes: list[_Shape], bmap: BodyMap) -> dict[str, float]:
     muscles_by_region: dict[str, set[str]] = {code: set() for code in bmap.regions}
-    for mid, _side, _tp, placed, _unv in shapes:
-        for region in placed:
-            muscles_by_region[region].add(mid)
+    for shape in shapes:
+        for region in (*shape.placed, *shape.local):
+            muscles_by_region[region].add(shape.muscle_id)
     total = len(atlas_muscles)
     return {code: math.log(1 + total / (len(mids) + 0.5)) for code, mids in muscles_by_region.items()}
 
@@ -255,15 +299,19 @@ def _best_candidates(
         return {}
     explained: dict[int, float] = {}
     drawn_pattern: dict[int, float] = {}
+    drawn_local: dict[int, float] = {}
     for region, w in weights.items():
         idf = atlas.idf[region]
-        for i, z in atlas.postings.get(region, ()):
+        for i, z, local in atlas.postings.get(region, ()):
             explained[i] = explained.get(i, 0.0) + w * idf * z
-            drawn_pattern[i] = drawn_pattern.get(i, 0.0) + z * idf
+            drawn = drawn_local if local else drawn_pattern
+            drawn[i] = drawn.get(i, 0.0) + z * idf
     best: dict[str, tuple[float, Candidate, float, float, bool]] = {}
     for i in sorted(explained):
         cand = atlas.candidates[i]
-        coverage, fit = explained[i] / total, drawn_pattern[i] / cand.norm
+        # A drawn trigger-point site joins the pattern for the fit; an undrawn one is not missed (step 6).
+        at_point = drawn_local.get(i, 0.0)
+        coverage, fit = explained[i] / total, (drawn_pattern.get(i, 0.0) + at_point) / (cand.norm + at_point)
         score = coverage**COVERAGE_EXPONENT * fit**FIT_EXPONENT * _prior(cand.muscle_id, condition, atlas)
         current = best.get(cand.muscle_id)
         if current is None or score > current[0] + _TIE:
@@ -291,7 +339,8 @@ def _match(
     order = sorted(weights, key=lambda r: (-weights[r], r))
     primary = tuple(r for r in order if cand.weights.get(r) == PRIMARY_WEIGHT)
     spillover = tuple(r for r in order if cand.weights.get(r) == SPILLOVER_WEIGHT)
-    unexplained = tuple(r for r in order if r not in cand.weights)
+    local = tuple(r for r in order if r in cand.local)
+    unexplained = tuple(r for r in order if r not in cand.weights and r not in cand.local)
     muscle = atlas.muscles[muscle_id]
     hazard = muscle.hazard
     return MuscleMatch(
@@ -299,9 +348,10 @@ def _match(
         muscle_name=muscle.name,
         score=round(score, SCORE_DECIMALS),
         side=side,
-        reason=_reason(primary, spillover, unexplained, cand, side, atlas),
+        reason=_reason(primary, spillover, local, unexplained, cand, side, atlas),
         matched_primary=primary,
         matched_spillover=spillover,
+        matched_local=local,
         unexplained=unexplained,
         trigger_point=cand.trigger_point,
         coverage=round(coverage, SCORE_DECIMALS),
@@ -322,6 +372,7 @@ def _match(
 def _reason(
     primary: tuple[str, ...],
     spillover: tuple[str, ...],
+    local: tuple[str, ...],
     unexplained: tuple[str, ...],
     cand: Candidate,
     side: str,
@@ -332,6 +383,8 @@ def _reason(
         parts.append(_clause(primary, "in its primary zone", cand, side, atlas))
     if spillover:
         parts.append(_clause(spillover, "in its spill-over zone", cand, side, atlas))
+    if local:
+        parts.append(_clause(local, "at its trigger point", cand, side, atlas))
     text = "; ".join(parts)
     text = text[0].upper() + text[1:] + "."
     if cand.trigger_point:

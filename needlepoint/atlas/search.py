@@ -1,8 +1,12 @@
 """Search across the atlas: muscles, body regions and conditions, by words in any order.
 
-A muscle matches on its name, id, body area, trigger-point locations, clinical tags and presentations; a
-region on its name or code (left and right are one result, with the muscles that refer pain there); a
-condition on its name or code (with the muscles listed for it). Pure Python: imports nothing from Django.
+A muscle matches on its name, the common names and abbreviations it is also known as (``also_known_as`` in
+``muscles.json``: SCM, QL, TFL, ECRB ...), its id, body area, trigger-point locations, clinical tags and
+presentations; a muscle whose name or one of whose other names is exactly the query comes first (so "TA" finds
+tibialis anterior before every muscle whose text merely contains "ta"). A region matches on its name or code (left
+and right are one result, with the muscles that refer pain there); a condition on its name or code (with the
+muscles listed for it); a muscle not yet in the atlas on its name (with the reason). Pure Python: imports nothing
+from Django.
 """
 
 from __future__ import annotations
@@ -10,7 +14,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from needlepoint.atlas.catalogue import CONDITION_CODES, SIDE_SUFFIX, Muscle, body_map, muscles
+from needlepoint.atlas.catalogue import (
+    CONDITION_CODES,
+    SIDE_SUFFIX,
+    MissingMuscle,
+    Muscle,
+    body_map,
+    muscles,
+    not_yet_in_atlas,
+)
 from needlepoint.patients.conditions import condition_label
 
 MAX_RESULTS = 30
@@ -40,17 +52,19 @@ class ConditionHit:
 
 @dataclass(frozen=True)
 class SearchResults:
-    """What a search found, each list in atlas order."""
+    """What a search found, each list in atlas order (muscles named exactly by the query first)."""
 
     query: str
     muscles: tuple[Muscle, ...]
     regions: tuple[RegionHit, ...]
     conditions: tuple[ConditionHit, ...]
+    # Muscles the atlas does not hold yet whose name matches, so a search for one says so rather than nothing.
+    not_yet: tuple[MissingMuscle, ...] = ()
 
     @property
     def empty(self) -> bool:
         """True when nothing matched."""
-        return not (self.muscles or self.regions or self.conditions)
+        return not (self.muscles or self.regions or self.conditions or self.not_yet)
 
 
 def search_atlas(query: str) -> SearchResults:
@@ -58,10 +72,13 @@ def search_atlas(query: str) -> SearchResults:
     words = _words(query)
     if not words:
         return SearchResults(query, (), (), ())
-    found_muscles = tuple(m for m in muscles().values() if _matches(words, _muscle_text(m)))
+    exact = " ".join(words)
+    found = [m for m in muscles().values() if _matches(words, _muscle_text(m))]
+    found_muscles = tuple(sorted(found, key=lambda m: exact not in _names(m)))
     regions = tuple(r for r in region_hits() if _matches(words, f"{r.name} {r.base} {' '.join(r.codes)}"))
     conditions = tuple(c for c in condition_hits() if _matches(words, f"{c.label} {c.code}"))
-    return SearchResults(query, found_muscles[:MAX_RESULTS], regions[:MAX_RESULTS], conditions)
+    not_yet = tuple(m for m in not_yet_in_atlas() if _matches(words, m.name))
+    return SearchResults(query, found_muscles[:MAX_RESULTS], regions[:MAX_RESULTS], conditions, not_yet)
 
 
 def region_hits() -> list[RegionHit]:
@@ -96,8 +113,14 @@ def condition_hits() -> list[ConditionHit]:
     ]
 
 
+def _names(muscle: Muscle) -> set[str]:
+    """The muscle's name and other names, each as its words joined by single spaces."""
+    return {" ".join(_words(name)) for name in (muscle.name, *muscle.also_known_as)}
+
+
 def _muscle_text(muscle: Muscle) -> str:
-    parts = [muscle.name, muscle.id.replace("-", " "), muscle.body_area, *muscle.tags, *muscle.presentations]
+    parts = [muscle.name, *muscle.also_known_as, muscle.id.replace("-", " "), muscle.body_area, *muscle.tags]
+    parts += muscle.presentations
     parts += [tp.location for tp in muscle.trigger_points]
     return " ".join(parts)
 

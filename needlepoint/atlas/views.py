@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.roles import Capability
 from needlepoint.atlas import actions, display, forms
-from needlepoint.atlas.catalogue import muscles
+from needlepoint.atlas.catalogue import muscles, not_yet_in_atlas
 from needlepoint.atlas.chart import trigger_point_marks
 from needlepoint.atlas.models import Assessment, PalpationFinding
 from needlepoint.atlas.search import condition_hits, search_atlas
@@ -52,6 +52,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "results": search_atlas(query) if query else None,
         "by_area": sorted(by_area.items()),
         "conditions": condition_hits(),
+        "not_yet": not_yet_in_atlas(),
     }
     template = "atlas/_search_results.html" if _htmx(request) else "atlas/index.html"
     return render(request, template, context)

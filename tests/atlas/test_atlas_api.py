@@ -34,6 +34,7 @@ def test_muscles_and_one_muscle(clinician) -> None:
     assert detail["referral"]["primary"] == ["posterolateral-neck", "mastoid", "temple"]
     assert detail["hazard"]["kinds"] == ["pneumothorax"] and detail["hazard"]["safe_depth_mm"] == 25.0
     assert detail["trigger_point_details"][0]["code"] == "TP1"
+    assert detail["trigger_point_details"][0]["site"] == "top-of-shoulder"
     assert {s["key"] for s in detail["sources"]} >= {"T1a", "S14"}
     assert client.get(f"{API}/muscles/nope").status_code == 404
 
@@ -46,6 +47,14 @@ def test_suggest_ranks_a_drawing(clinician) -> None:
     assert body[0]["muscle_id"] == "upper-trapezius" and body[0]["side"] == "right"
     assert body[0]["reason"] == "Temple and posterolateral neck are in its primary zone."
     assert body[0]["hazard_kinds"] == ["pneumothorax"]
+    assert body[0]["matched_local"] == []
+
+
+def test_suggest_names_pain_drawn_at_a_trigger_point(clinician) -> None:
+    drawing = HEADACHE_DRAWING | {"top-of-shoulder-r": 5}
+    body = api_call(api_client(clinician), f"{API}/suggest", {"drawing": drawing, "limit": 1}).json()
+    assert body[0]["muscle_id"] == "upper-trapezius"
+    assert body[0]["matched_local"] == ["top-of-shoulder-r"] and body[0]["unexplained"] == []
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from needlepoint.atlas import actions
-from needlepoint.atlas.catalogue import body_map, muscles
+from needlepoint.atlas.catalogue import body_map, muscles, not_yet_in_atlas
 from needlepoint.atlas.models import Assessment, PalpationFinding
 from tests.atlas.conftest import HEADACHE_DRAWING, snapshot
 from tests.conftest import audit_lock_queries, client_for
@@ -41,6 +41,7 @@ def test_the_atlas_lists_every_muscle_and_condition(clinician) -> None:
         ("temple", ["Body regions", "Temple", "Primary zone of", "Temporalis"]),
         ("sciatica", ["Conditions", "Sciatica", "Piriformis"]),
         ("whiplash", ["Upper trapezius"]),
+        ("QL", ["Quadratus lumborum", "(QL)"]),
     ],
 )
 def test_search_finds_muscles_regions_and_conditions(clinician, query, expected) -> None:
@@ -51,6 +52,25 @@ def test_search_finds_muscles_regions_and_conditions(clinician, query, expected)
             assert text in _text(response), text
     fragment = _text(client.get("/atlas/", {"q": query}, **HTMX))
     assert "<html" not in fragment
+
+
+def test_the_atlas_page_lists_the_muscles_not_yet_in_it_with_the_reason(clinician) -> None:
+    page = _text(client_for(clinician).get("/atlas/"))
+    section = page.split('data-testid="not-yet"')[1]
+    for missing in not_yet_in_atlas():
+        assert missing.name in section
+    assert "no lateral ankle region" in section
+
+
+def test_searching_for_a_muscle_not_yet_in_the_atlas_says_so(clinician) -> None:
+    for response in (
+        client_for(clinician).get("/atlas/", {"q": "popliteus"}),
+        client_for(clinician).get("/atlas/", {"q": "popliteus"}, **HTMX),
+    ):
+        page = _text(response)
+        assert "Nothing in the atlas matches" not in page
+        assert 'data-testid="not-yet-results"' in page and "Popliteus" in page
+        assert "A pain drawing cannot rank these muscles." in page
 
 
 def test_search_says_when_nothing_matches(clinician) -> None:
@@ -66,6 +86,7 @@ def test_the_muscle_page_draws_zones_trigger_points_hazard_and_sources(clinician
     assert 'aria-label="Trigger point 1 (TP1): Free upper border' in page
     assert "Pneumothorax risk" in page and "lung apex" in page
     assert "25 mm" in page
+    assert "Also known as upper trap, UT, UFT" in page
     assert "Neck pain" in page and "Tension-type headache" in page
     assert "T1a" in page and "S20" in page
     assert CHOIR in page

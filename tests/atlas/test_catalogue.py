@@ -325,6 +325,51 @@ def test_a_trigger_point_pattern_outside_the_muscle_pattern_is_refused(tmp_path,
         _broken_muscles(tmp_path, muscle_data)
 
 
+@pytest.mark.parametrize(
+    ("site", "message"),
+    [
+        (None, r"'upper-trapezius': trigger point 'TP1'.*'site' .* is required"),
+        ("shoulder-top", r"'upper-trapezius': trigger point 'TP1': site.*unknown region 'shoulder-top'"),
+        ("top-of-shoulder-r", r"'upper-trapezius': trigger point 'TP1': site.*without its side suffix"),
+        ("contra:top-of-shoulder", r"'upper-trapezius': trigger point 'TP1'.*on the muscle's own side"),
+    ],
+)
+def test_a_trigger_point_without_a_known_site_is_refused(tmp_path, muscle_data, site, message):
+    tp = _muscle(muscle_data, "upper-trapezius")["trigger_points"][0]
+    tp.pop("site")
+    if site:
+        tp["site"] = site
+    with pytest.raises(AtlasDataError, match=message):
+        _broken_muscles(tmp_path, muscle_data)
+
+
+def test_a_trigger_point_site_is_a_region_on_its_own_view():
+    site = muscles()["upper-trapezius"].trigger_points[0].site
+    assert (site.base, site.view, site.contralateral) == ("top-of-shoulder", "back", False)
+    assert site.region_code("left", body_map()) == "top-of-shoulder-l"
+
+
+def test_the_muscles_not_yet_in_the_atlas_are_listed_with_a_reason_and_none_is_in_it():
+    missing = catalogue.not_yet_in_atlas()
+    names = {m.name for m in missing}
+    assert {"Lateral pterygoid", "Popliteus", "Tibialis posterior", "Pelvic floor muscles"} <= names
+    held = {m.name.lower() for m in muscles().values()}
+    assert all(m.reason and m.body_area and m.name.lower() not in held for m in missing)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"name": "Popliteus", "body_area": "knee"}, "needs a name, a body_area and a reason"),
+        ({"name": "Soleus", "body_area": "calf", "reason": "x"}, "'Soleus' is in the atlas already"),
+    ],
+)
+def test_a_broken_not_yet_list_is_refused(tmp_path, muscle_data, entry, message):
+    muscle_data["not_yet_in_the_atlas"]["muscles"].append(entry)
+    with pytest.raises(AtlasDataError, match=message):
+        catalogue.not_yet_in_atlas(_write(tmp_path, "muscles.json", muscle_data))
+
+
 def test_a_duplicate_muscle_id_is_refused(tmp_path, muscle_data):
     muscle_data["muscles"].append(copy.deepcopy(_muscle(muscle_data, "deltoid")))
     with pytest.raises(AtlasDataError, match="duplicate muscle id 'deltoid'"):

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from needlepoint.atlas.catalogue import AtlasDataError, body_map, muscles
-from needlepoint.atlas.chart import (
-    chart_views,
-    trigger_point_marks,
-    trigger_point_sites,
-    zone_kinds,
-)
+from needlepoint.atlas.catalogue import body_map, muscles
+from needlepoint.atlas.chart import chart_views, trigger_point_marks, zone_kinds
 from needlepoint.atlas.display import compare_drawings, drawing_chart, marked_regions, zones_chart
 from needlepoint.atlas.search import search_atlas
 
@@ -28,12 +21,11 @@ def test_both_views_hold_every_region_with_its_label_point_inside_the_view_box()
 
 
 def test_every_trigger_point_of_every_muscle_has_a_site_on_the_chart() -> None:
-    sites = trigger_point_sites()
     for muscle in muscles().values():
-        assert set(sites[muscle.id]) == {tp.code for tp in muscle.trigger_points}, muscle.id
         marks = trigger_point_marks(muscle)
         assert [m.number for m in marks] == list(range(1, len(muscle.trigger_points) + 1))
         assert all(m.region in body_map().regions for m in marks)
+        assert [m.region for m in marks] == [tp.site.region_code("right", body_map()) for tp in muscle.trigger_points]
 
 
 def test_trigger_points_sharing_a_region_are_spread_apart() -> None:
@@ -42,29 +34,9 @@ def test_trigger_points_sharing_a_region_are_spread_apart() -> None:
     assert len({m.x for m in marks}) == 3
 
 
-@pytest.mark.parametrize(
-    ("sites", "message"),
-    [
-        ({"upper-trapezius": {"TP1": "top-of-shoulder"}}, "has no trigger-point sites"),
-        ({"nonesuch": {}}, "unknown muscles"),
-    ],
-)
-def test_a_broken_sites_file_is_refused(tmp_path, sites, message) -> None:
-    complete = trigger_point_sites()
-    data = dict(complete) | sites if "nonesuch" in sites else sites
-    path = tmp_path / "sites.json"
-    path.write_text(json.dumps({"sites": data}), encoding="utf-8")
-    with pytest.raises(AtlasDataError, match=message):
-        trigger_point_sites(path)
-
-
-def test_a_site_in_an_unknown_region_or_naming_a_side_is_refused(tmp_path) -> None:
-    for bad in ("elbow-pit", "top-of-shoulder-r"):
-        data = trigger_point_sites() | {"upper-trapezius": {"TP1": bad}}
-        path = tmp_path / f"{bad}.json"
-        path.write_text(json.dumps({"sites": data}), encoding="utf-8")
-        with pytest.raises(AtlasDataError, match="unknown region"):
-            trigger_point_sites(path)
+def test_a_trigger_point_is_drawn_on_the_side_asked_for() -> None:
+    (mark,) = trigger_point_marks(muscles()["upper-trapezius"], "left")
+    assert mark.region == "top-of-shoulder-l"
 
 
 def test_zones_are_mirrored_and_primary_wins_over_spillover() -> None:
@@ -117,3 +89,34 @@ def test_search_finds_conditions_with_their_muscles_and_muscles_by_presentation(
     assert "extensor-carpi-radialis-brevis" in [m.id for m in results.conditions[0].muscles]
     assert search_atlas("").empty
     assert search_atlas("qqq").empty
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SCM", {"sternocleidomastoid-sternal", "sternocleidomastoid-clavicular"}),
+        ("QL", {"quadratus-lumborum"}),
+        ("tfl", {"tensor-fasciae-latae"}),
+        ("ECRB", {"extensor-carpi-radialis-brevis"}),
+        ("ECRL", {"extensor-carpi-radialis-longus"}),
+        ("EDC", {"extensor-digitorum"}),
+        ("VMO", {"vastus-medialis"}),
+        ("lats", {"latissimus-dorsi"}),
+        ("TA", {"tibialis-anterior"}),
+        ("pec  minor", {"pectoralis-minor"}),
+        ("erector spinae", {"iliocostalis-lumborum", "iliocostalis-thoracis", "longissimus-thoracis"}),
+    ],
+)
+def test_search_finds_muscles_by_abbreviation_before_muscles_that_merely_contain_it(query, expected) -> None:
+    found = [m.id for m in search_atlas(query).muscles]
+    assert set(found[: len(expected)]) == expected
+
+
+def test_search_finds_every_muscle_by_its_name_and_each_of_its_other_names() -> None:
+    atlas = muscles().values()
+    assert sum(bool(m.also_known_as) for m in atlas) >= len(atlas) - 3
+    for muscle in atlas:
+        for name in (muscle.name, *muscle.also_known_as):
+            sharing = [m for m in atlas if name.lower() in {n.lower() for n in (m.name, *m.also_known_as)}]
+            found = [m.id for m in search_atlas(name).muscles]
+            assert muscle.id in found[: len(sharing)], (muscle.id, name, found[:5])

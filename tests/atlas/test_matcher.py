@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from needlepoint.atlas.catalogue import UnknownRegionError, body_map, muscles, regions
-from needlepoint.atlas.matcher import CONDITION_MISMATCH_FACTOR, build_index, rank_muscles
+from needlepoint.atlas.matcher import (
+    CONDITION_MISMATCH_FACTOR,
+    LOCAL_WEIGHT,
+    SPILLOVER_WEIGHT,
+    build_index,
+    rank_muscles,
+)
 
 VIGNETTES = json.loads((Path(__file__).parent / "vignettes.json").read_text(encoding="utf-8"))["cases"]
 
@@ -19,8 +25,12 @@ def _ids(matches):
     return [m.muscle_id for m in matches]
 
 
-def _atlas(tmp_path, entries):
-    """A small atlas over the real region vocabulary, so that one behaviour can be isolated."""
+def _atlas(tmp_path, entries, sites=None):
+    """A small atlas over the real region vocabulary, so that one behaviour can be isolated.
+
+    Each muscle has one trigger point, at ``sites[muscle id]`` (the vertex, which no test draws, by default).
+    """
+    sites = sites or {}
     data = {
         "tags": {},
         "muscles": [
@@ -29,7 +39,9 @@ def _atlas(tmp_path, entries):
                 "name": mid.title(),
                 "anatomical_muscle": mid,
                 "body_area": "test",
-                "trigger_points": [{"code": "TP", "location": "test", "source": "T1a"}],
+                "trigger_points": [
+                    {"code": "TP", "location": "test", "site": sites.get(mid, "vertex"), "source": "T1a"}
+                ],
                 "referral": referral,
                 "conditions": conditions,
                 "hazard": {"kinds": ["low"], "note": "none", "sources": ["T1a"]},
@@ -195,9 +207,82 @@ def test_contralateral_spillover_is_named_as_such():
 def test_the_reason_reads_like_a_clinician_would_say_it():
     top = rank_muscles({"temple-r": 7, "posterolateral-neck-r": 5, "behind-eye-r": 3, "top-of-shoulder-r": 2})[0]
     assert top.reason == (
-        "Temple and posterolateral neck are in its primary zone; behind the eye is in its spill-over zone. "
-        "Not in its pattern: top of the shoulder."
+        "Temple and posterolateral neck are in its primary zone; behind the eye is in its spill-over zone; "
+        "top of the shoulder is at its trigger point."
     )
+    top = rank_muscles({"temple-r": 7, "posterolateral-neck-r": 5, "low-back-r": 2})[0]
+    assert top.reason.endswith("Not in its pattern: low back.")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Local pain: pain drawn at a trigger point's own site counts toward its muscle
+
+
+def _rank_of(muscle_id, drawing):
+    return _ids(rank_muscles(drawing)).index(muscle_id) + 1
+
+
+def test_pain_at_the_upper_trapezius_point_and_in_its_zone_ranks_it_higher_not_lower():
+    zone = {"temple-r": 7, "posterolateral-neck-r": 5, "mastoid-r": 4}
+    with_point = zone | {"top-of-shoulder-r": 5}
+    ranked = rank_muscles(with_point, limit=2)
+    assert ranked[0].muscle_id == "upper-trapezius"
+    assert ranked[0].matched_local == ("top-of-shoulder-r",)
+    assert "top-of-shoulder-r" not in ranked[0].unexplained
+    # Every other muscle leaves the top of the shoulder unexplained, so the lead widens.
+    alone = rank_muscles(zone, limit=2)
+    assert ranked[0].score / ranked[1].score > alone[0].score / alone[1].score
+
+
+def test_pain_at_the_point_alone_points_to_its_muscle():
+    (match,) = rank_muscles({"top-of-shoulder-l": 5})
+    assert (match.muscle_id, match.side, match.matched_local) == ("upper-trapezius", "left", ("top-of-shoulder-l",))
+    assert match.reason == "Top of the shoulder is at its trigger point."
+
+
+def test_pain_at_the_levator_points_and_in_its_zone_ranks_it_first():
+    # TP1 lies at the angle of the neck (also its essential zone), TP2 above the superior angle of the scapula.
+    zone = {"angle-of-neck-r": 7, "medial-scapular-border-r": 4}
+    with_point = zone | {"suprascapular-r": 5}
+    top = rank_muscles(with_point, "neck_pain", limit=1)[0]
+    assert top.muscle_id == "levator-scapulae"
+    assert top.matched_primary == ("angle-of-neck-r",)
+    assert top.matched_local == ("suprascapular-r",)
+    assert _rank_of("levator-scapulae", with_point) <= _rank_of("levator-scapulae", zone)
+
+
+def test_a_site_inside_the_pattern_counts_once_at_its_zone_weight():
+    # The levator's TP1 lies in its own essential zone: the zone weight stands, the site adds nothing.
+    match = next(m for m in rank_muscles({"angle-of-neck-r": 7}) if m.muscle_id == "levator-scapulae")
+    assert (match.matched_primary, match.matched_local) == (("angle-of-neck-r",), ())
+
+
+def test_the_point_weighs_what_spill_over_weighs(tmp_path):
+    assert LOCAL_WEIGHT == SPILLOVER_WEIGHT
+    index = _atlas(
+        tmp_path,
+        [
+            ("spills-to-forehead", {"primary": {"front": ["temple"]}, "spillover": {"front": ["forehead"]}}, ["other"]),
+            ("point-at-forehead", {"primary": {"front": ["temple"]}}, ["other"]),
+            ("temple-only", {"primary": {"front": ["temple"]}}, ["other"]),
+        ],
+        sites={"point-at-forehead": "forehead"},
+    )
+    scores = {m.muscle_id: m.score for m in rank_muscles({"temple-l": 6, "forehead-l": 4}, index=index)}
+    assert scores["spills-to-forehead"] == scores["point-at-forehead"] > scores["temple-only"]
+
+
+def test_a_point_not_drawn_is_not_held_against_its_muscle(tmp_path):
+    index = _atlas(
+        tmp_path,
+        [
+            ("point-at-forehead", {"primary": {"front": ["temple"]}}, ["other"]),
+            ("temple-only", {"primary": {"front": ["temple"]}}, ["other"]),
+        ],
+        sites={"point-at-forehead": "forehead"},
+    )
+    scores = {m.muscle_id: m.score for m in rank_muscles({"temple-l": 6}, index=index)}
+    assert scores["point-at-forehead"] == scores["temple-only"] == 1.0
 
 
 def test_the_reason_names_the_trigger_point_whose_own_pattern_fits_best():
@@ -276,6 +361,8 @@ def test_any_drawing_gives_a_sorted_list_of_scores_between_0_and_1(drawing, cond
     keys = [(-m.score, m.muscle_id) for m in ranked]
     assert keys == sorted(keys)
     for m in ranked:
-        assert set(m.matched_primary) | set(m.matched_spillover) <= set(drawing)
-        assert m.matched_primary or m.matched_spillover
+        matched = set(m.matched_primary) | set(m.matched_spillover) | set(m.matched_local)
+        assert matched <= set(drawing)
+        assert matched.isdisjoint(m.unexplained)
+        assert matched
         assert m.side in {"left", "right", "both"}
