@@ -116,31 +116,22 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _register_routers() -> None:
     from needlepoint.accounts.api import router as accounts_router
+    from needlepoint.atlas.api import router as atlas_router
+    from needlepoint.insights.api import router as insights_router
+    from needlepoint.outcomes.api import router as outcomes_router
     from needlepoint.patients.api import router as patients_router
+    from needlepoint.scheduling.api import router as scheduling_router
+    from needlepoint.visits.api import router as visits_router
+    from needlepoint.visits.needle_stick_api import router as needle_sticks_router
 
     api.add_router("/", accounts_router)
     api.add_router("/patients", patients_router)
-    for module_name, prefix in (
-        ("needlepoint.atlas.api", "/atlas"),
-        ("needlepoint.visits.api", "/visits"),
-        ("needlepoint.visits.needle_stick_api", "/needle-sticks"),
-        ("needlepoint.outcomes.api", "/outcomes"),
-        ("needlepoint.insights.api", "/insights"),
-        ("needlepoint.scheduling.api", "/scheduling"),
-    ):
-        module = _optional_module(module_name)
-        if module is not None:
-            api.add_router(prefix, module.router)
-
-
-def _optional_module(name: str):  # type: ignore[no-untyped-def]
-    """An app's API module, once that app has one (apps are added one capability at a time)."""
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name)
+    api.add_router("/atlas", atlas_router)
+    api.add_router("/visits", visits_router)
+    api.add_router("/needle-sticks", needle_sticks_router)
+    api.add_router("/outcomes", outcomes_router)
+    api.add_router("/insights", insights_router)
+    api.add_router("/scheduling", scheduling_router)
 
 
 _register_routers()

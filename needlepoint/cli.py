@@ -5,23 +5,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import importlib.util
 import os
 import sys
 from collections.abc import Callable, Sequence
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "needlepoint.settings")
-
-# Sub-command modules contributed by apps: each defines ``register(subparsers)``.
-COMMAND_MODULES = (
-    "needlepoint.accounts.commands",
-    "needlepoint.atlas.commands",
-    "needlepoint.fhir.commands",
-    "needlepoint.insights.commands",
-    "needlepoint.operations.commands",
-    "needlepoint.outcomes.commands",
-    "needlepoint.scheduling.commands",
-)
 
 
 def _setup_django(local: bool = False) -> None:
@@ -185,9 +173,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.set_defaults(func=cmd_createuser)
 
-    for module_name in COMMAND_MODULES:
-        if importlib.util.find_spec(module_name) is not None:
-            importlib.import_module(module_name).register(sub, _setup_django)
+    # Each app's sub-commands (``register(subparsers, setup_django)``). Their modules import nothing heavy at
+    # the top, so that --help and the quick commands start at once (tests/test_command_startup.py).
+    from needlepoint.accounts import commands as accounts_commands
+    from needlepoint.atlas import commands as atlas_commands
+    from needlepoint.fhir import commands as fhir_commands
+    from needlepoint.insights import commands as insights_commands
+    from needlepoint.operations import commands as operations_commands
+    from needlepoint.outcomes import commands as outcomes_commands
+    from needlepoint.scheduling import commands as scheduling_commands
+
+    for app in (
+        accounts_commands,
+        atlas_commands,
+        fhir_commands,
+        insights_commands,
+        operations_commands,
+        outcomes_commands,
+        scheduling_commands,
+    ):
+        app.register(sub, _setup_django)
     return parser
 
 

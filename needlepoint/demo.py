@@ -6,18 +6,20 @@ Steps use bulk inserts, so a 100,000-patient clinic builds in minutes; one audit
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-DEMO_PASSWORD = "needlepoint-demo"
-# Patients who get a full clinical history (assessments, visits, outcomes). A demo is for clicking through;
-# beyond this many, patients get intake records only, and `needlepoint synth` builds visit volume for analytics.
-FULL_HISTORY_PATIENTS = 3000
-DEMO_CLINIC_SLUG = "demo"
+from needlepoint.accounts import audit
+from needlepoint.atlas import demo as atlas_demo
+from needlepoint.outcomes import demo as outcomes_demo
+from needlepoint.patients import demo as patients_demo
+from needlepoint.patients.demo import DEMO_PASSWORD, DEMO_USERS, FULL_HISTORY_PATIENTS
+from needlepoint.scheduling import demo as scheduling_demo
+from needlepoint.visits import demo as visits_demo
+
+__all__ = ["DEMO_PASSWORD", "FULL_HISTORY_PATIENTS", "DemoContext", "build_demo", "demo_logins"]
 
 
 @dataclass
@@ -35,26 +37,13 @@ class DemoContext:
     summary: dict[str, int] = field(default_factory=dict)
 
 
-DEMO_STEPS = (
-    "needlepoint.patients.demo",
-    "needlepoint.atlas.demo",
-    "needlepoint.visits.demo",
-    "needlepoint.outcomes.demo",
-    "needlepoint.scheduling.demo",
-)
-
-
 def build_demo(patients: int, seed: int, progress: Callable[[str, int, int], None] | None = None) -> DemoContext:
     """Create or extend the demo clinic to ``patients`` patients; returns what was built."""
-    from needlepoint.accounts import audit
-
     context = DemoContext(
         seed=seed, target_patients=patients, rng=random.Random(seed), progress=progress or (lambda *_: None)
     )
-    for module_name in DEMO_STEPS:
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        importlib.import_module(module_name).build(context)
+    for step in (patients_demo, atlas_demo, visits_demo, outcomes_demo, scheduling_demo):
+        step.build(context)
     with audit.acting_as(audit.Actor(None, context.clinic.pk, "cli", None, "needlepoint demo")):
         audit.record("create", summary=f"demo data: {context.summary}", clinic_id=context.clinic.pk)
     return context
@@ -62,6 +51,4 @@ def build_demo(patients: int, seed: int, progress: Callable[[str, int, int], Non
 
 def demo_logins() -> list[tuple[str, str, str]]:
     """(username, password, role description) for each demo user, to print for a new user."""
-    from needlepoint.patients.demo import DEMO_USERS
-
     return [(u["username"], DEMO_PASSWORD, u["describe"]) for u in DEMO_USERS]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from django.http import HttpResponse
@@ -81,14 +80,10 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("fhir/R4", fhir_views.transaction),  # the base without its slash, as FHIR clients write it
     path("fhir/R4/", include("needlepoint.fhir.urls")),
+    # The apps' own pages; the dashboard (visits) is the home page.
+    path("", include("needlepoint.visits.urls")),
+    path("", include("needlepoint.atlas.urls")),
+    path("", include("needlepoint.outcomes.urls")),
+    path("", include("needlepoint.insights.urls")),
+    path("", include("needlepoint.scheduling.urls")),
 ]
-
-# Apps that serve pages of their own add them here once they have a urls module.
-for app in ("visits", "atlas", "outcomes", "insights", "scheduling"):
-    if importlib.util.find_spec(f"needlepoint.{app}.urls") is not None:
-        urlpatterns.append(path("", include(f"needlepoint.{app}.urls")))
-
-if importlib.util.find_spec("needlepoint.visits.urls") is None:
-    from django.views.generic import RedirectView
-
-    urlpatterns.append(path("", RedirectView.as_view(url="/patients/"), name="home"))

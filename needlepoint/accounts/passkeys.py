@@ -53,10 +53,6 @@ def _take_challenge(request: HttpRequest, purpose: str) -> bytes:
     return base64url_to_bytes(stored["challenge"])
 
 
-def _credential_ids(user: User) -> list[str]:
-    return list(user.passkeys.values_list("credential_id", flat=True))
-
-
 def registration_options(request: HttpRequest, user: User) -> str:
     """The options for the browser to create a passkey for ``user`` (JSON); the challenge is kept in the session."""
     options = generate_registration_options(

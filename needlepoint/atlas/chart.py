@@ -77,12 +77,6 @@ def shapes_by_code() -> dict[str, Shape]:
     return {shape.code: shape for view in chart_views() for shape in view.shapes}
 
 
-def region_label(code: str, intensity: float | int | None) -> str:
-    """How a marked region is read aloud and listed: 'Temple (right), front: pain 6 of 10'."""
-    region = body_map().regions[code]
-    return f"{region.name}, {region.view}: {intensity_text(intensity)}"
-
-
 def intensity_text(intensity: float | int | None) -> str:
     """'pain 6 of 10', or 'marked, not rated'."""
     if intensity is None:

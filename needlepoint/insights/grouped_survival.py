@@ -1,9 +1,9 @@
 """Time to discharge with goals met from grouped counts: Kaplan-Meier curves and a Cox hazard ratio.
 
-``survival.py`` takes one (duration, event) pair per episode. The report cannot load one row per episode
-without its memory growing with the clinic, so the database returns counts instead: how many episodes ended
-(or were censored) on each day. The results here are the same as ``survival.py`` would give on the expanded
-episodes, and the tests check exactly that:
+The report cannot load one (duration, event) row per episode without its memory growing with the clinic, so
+the database returns counts instead: how many episodes ended (or were censored) on each day. The results here
+are the same as lifelines gives on the expanded episodes, and the tests check exactly that
+(tests/insights/lifelines_survival.py):
 
 - the Kaplan-Meier curve is the product-limit estimate with exponential Greenwood intervals, as lifelines
   computes them, written out over the days (they only ever use the events and the number at risk per day);
@@ -48,7 +48,7 @@ class DayCount:
 def kaplan_meier_counts(counts: Sequence[DayCount], confidence: float = 0.95) -> KaplanMeier:
     """Kaplan-Meier curve, pointwise log-log intervals and the median with its interval, from day counts.
 
-    The same estimates as lifelines (and ``survival.kaplan_meier``): product-limit survival, exponential
+    The same estimates as lifelines (tests/insights/lifelines_survival.py): product-limit survival, exponential
     Greenwood intervals, and the median's interval where the lower and upper bands cross one half.
     """
     _check_confidence(confidence)

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from scipy import stats as _scipy_stats
-
 Number = int | float | Decimal | Fraction
 
 # Float sums from the database can leave a sum of squared deviations a hair below zero when all values are
@@ -129,7 +127,9 @@ def mean_ci(
     sum_sq_dev = _sum_of_squared_deviations(n, _exact(total), _exact(total_of_squares))
     mean = float(_exact(total) / n + _exact(shift))
     sd = math.sqrt(float(sum_sq_dev / (n - 1)))
-    half_width = _scipy_stats.t.ppf((1 + confidence) / 2, n - 1) * sd / math.sqrt(n)
+    from scipy.stats import t  # scipy takes seconds to import; commands that never compute must not pay it
+
+    half_width = t.ppf((1 + confidence) / 2, n - 1) * sd / math.sqrt(n)
     return Estimate(n, mean, mean - half_width, mean + half_width, sd, confidence)
 
 
@@ -143,7 +143,9 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     _check_successes(successes, n)
     if n == 0:
         raise ValueError("A proportion of zero episodes has no interval.")
-    z = _scipy_stats.norm.ppf((1 + confidence) / 2)
+    from scipy.stats import norm  # imported here, as in ``mean_ci``
+
+    z = norm.ppf((1 + confidence) / 2)
     p = successes / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
@@ -176,9 +178,11 @@ def rate_per_1000(events: int, exposures: int, confidence: float = 0.95) -> Rate
         raise ValueError("Counts cannot be negative.")
     if exposures == 0:
         return Rate(events, 0, None, None, None, confidence, "Not enough data: no visits recorded.")
+    from scipy.stats import chi2  # imported here, as in ``mean_ci``
+
     alpha = 1 - confidence
-    low_count = 0.0 if events == 0 else _scipy_stats.chi2.ppf(alpha / 2, 2 * events) / 2
-    high_count = _scipy_stats.chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2
+    low_count = 0.0 if events == 0 else chi2.ppf(alpha / 2, 2 * events) / 2
+    high_count = chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2
     scale = 1000 / exposures
     return Rate(events, exposures, events * scale, low_count * scale, high_count * scale, confidence)
 

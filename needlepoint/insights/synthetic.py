@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -827,8 +827,3 @@ def _clip(value: float, low: float, high: float) -> Any:
 
 def _step(value: float, step: float) -> float:
     return round(round(value / step) * step, 6)
-
-
-def iter_slugs(seed: int, clinics: int) -> Iterator[str]:
-    """The slugs a run with ``seed`` gives its clinics."""
-    return (_slug(seed, index) for index in range(clinics))

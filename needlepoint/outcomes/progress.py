@@ -89,13 +89,6 @@ class Series:
         """Days with more than one observation on this instrument, and how many."""
         return same_day_counts([p.observed_at for p in self.points])
 
-    @property
-    def responder_label(self) -> str:
-        """'Responder', 'Not yet a responder', or why it cannot be judged."""
-        if self.change is None or self.change.is_responder is None:
-            return "Not judged"
-        return "Responder" if self.change.is_responder else "Not yet a responder"
-
     def band(self) -> tuple[float, float] | None:
         """The MCID band from baseline: the values between baseline and a clinically important improvement."""
         if self.baseline is None or self.mcid is None:

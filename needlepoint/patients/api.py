@@ -147,6 +147,7 @@ def update_patient(request: HttpRequest, patient_id: int, body: PatientUpdate) -
 
 class ClearanceOut(Schema):
     allowed: bool
+    codes: list[str]  # one machine code per reason, to decide by (the words may change)
     reasons: list[str]
 
 
@@ -155,7 +156,7 @@ def clearance(request: HttpRequest, patient_id: int) -> ClearanceOut:
     """Whether the patient may be needled now, and why not."""
     patient = get_patient(request.membership, patient_id, Capability.VIEW_CONSENT_STATUS)  # type: ignore[attr-defined]
     result = needling_clearance(patient)
-    return ClearanceOut(allowed=result.allowed, reasons=result.reasons)
+    return ClearanceOut(allowed=result.allowed, codes=result.codes, reasons=result.reasons)
 
 
 class ScreeningIn(Schema):
@@ -231,7 +232,7 @@ def health_change(request: HttpRequest, patient_id: int, body: HealthChangeIn) -
     patient = get_patient(m, patient_id, Capability.EDIT_CLINICAL)
     actions.report_health_change(m, patient, body.description)
     result = needling_clearance(patient)
-    return ClearanceOut(allowed=result.allowed, reasons=result.reasons)
+    return ClearanceOut(allowed=result.allowed, codes=result.codes, reasons=result.reasons)
 
 
 class ConsentTextOut(Schema):

@@ -11,11 +11,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership, User
-from needlepoint.demo import FULL_HISTORY_PATIENTS
 from needlepoint.patients.conditions import icd10_choices
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name, phone_digits
 from needlepoint.patients.screening_rules import evaluate_screening, screening_items
+
+DEMO_PASSWORD = "needlepoint-demo"
+# Patients who get a full clinical history (assessments, visits, outcomes). A demo is for clicking through;
+# beyond this many, patients get intake records only, and `needlepoint synth` builds visit volume for analytics.
+FULL_HISTORY_PATIENTS = 3000
 
 DEMO_USERS: list[dict[str, str]] = [
     {
@@ -288,8 +292,6 @@ def _refresh_planner_statistics() -> None:
 
 
 def _ensure_user(clinic: Clinic, spec: dict[str, str]) -> Membership:
-    from needlepoint.demo import DEMO_PASSWORD
-
     user = User.objects.filter(username=spec["username"]).first()
     if user is None:
         user = User(

@@ -4,13 +4,17 @@ A patient may be needled only with a current screening that is cleared (or clear
 clinician has acknowledged) and a signed, unwithdrawn consent to the clinic's current text version.
 Age matters too: a patient younger than the clinic's minimum needling age is refused; a patient under 18
 needs a guardian's consent with the child's assent; a patient who has turned 18 since a guardian
-consented must consent for themselves. When it refuses, it says why, in words a clinician can act on.
+consented must consent for themselves. When it refuses, it says why: each reason is a machine code (what the
+callers decide by) with words a clinician can act on, which live in ``data/gate_reasons.json``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -19,13 +23,35 @@ from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, ConsentText, Patient, Screening
 from needlepoint.patients.screening_rules import ADULT_AGE
 
+WORDING_FILE = Path(__file__).parent / "data" / "gate_reasons.json"
+# The reason codes about the consent on record: with none of them, the consent holds.
+CONSENT_CODES = frozenset(
+    {
+        "no_consent",
+        "consent_withdrawn",
+        "consent_text_outdated",
+        "guardian_consent_needed",
+        "child_assent_missing",
+        "own_consent_needed",
+    }
+)
+
+
+@dataclass(frozen=True)
+class GateReason:
+    """One reason the gate refuses: a machine code to decide by, and the words to show."""
+
+    code: str
+    message: str
+
 
 class NeedlingRefused(ValidationError):
-    """Needling cannot be documented for this patient now; ``reasons`` says why."""
+    """Needling cannot be documented for this patient now; ``codes`` and ``reasons`` (the words) say why."""
 
-    def __init__(self, reasons: list[str]):
-        super().__init__(reasons)
-        self.reasons = reasons
+    def __init__(self, refusals: list[GateReason]):
+        super().__init__([r.message for r in refusals])
+        self.codes = [r.code for r in refusals]
+        self.reasons = [r.message for r in refusals]
 
 
 @dataclass
@@ -33,77 +59,90 @@ class Clearance:
     """The gate's answer: whether needling is allowed, why not, and the records it relied on."""
 
     allowed: bool
-    reasons: list[str] = field(default_factory=list)
+    refusals: list[GateReason] = field(default_factory=list)
     screening: Screening | None = None
     consent: Consent | None = None
     consent_current: bool = False  # a consent on record that holds now: the right text, not withdrawn, fit for the age
+
+    @property
+    def codes(self) -> list[str]:
+        """The reason codes, in order."""
+        return [r.code for r in self.refusals]
+
+    @property
+    def reasons(self) -> list[str]:
+        """The reasons in words, in order."""
+        return [r.message for r in self.refusals]
+
+
+@cache
+def gate_wording() -> dict[str, str]:
+    """Reason code -> words (with {fields}), from the data file."""
+    return json.loads(WORDING_FILE.read_text(encoding="utf-8"))["reasons"]
+
+
+def reason(code: str, **fields: object) -> GateReason:
+    """The gate's reason ``code`` with its words filled in."""
+    return GateReason(code, gate_wording()[code].format(**fields))
 
 
 def needling_clearance(patient: Patient, at: datetime | None = None) -> Clearance:
     """Whether ``patient`` may be needled at ``at`` (now by default), with the reasons if not."""
     at = at or timezone.now()
-    reasons: list[str] = []
     screening = Screening.objects.filter(patient=patient, screened_at__lte=at).order_by("-screened_at", "-pk").first()
-    if screening is None:
-        reasons.append("No safety screening is on record.")
-    elif not screening.is_current(at):
-        if screening.invalidated_at is not None and screening.invalidated_at <= at:
-            reasons.append(f"The last screening is no longer current: {screening.invalidated_reason}.")
-        else:
-            reasons.append(f"The last screening expired on {screening.expires_at:%Y-%m-%d}; screen again.")
-    elif screening.status == Screening.Status.NOT_CLEARED:
-        reasons.append("The last screening did not clear the patient for dry needling (absolute contraindication).")
-    elif screening.needs_acknowledgement:
-        reasons.append("The screening's precautions have not been acknowledged by a clinician.")
-
+    refusals = _screening_reasons(screening, at)
     age = patient.age_on(timezone.localdate(at))
     minimum = patient.clinic.minimum_needling_age
     if age < minimum:
-        reasons.append(
-            f"{patient.full_name} is {age}; this clinic does not needle patients under {minimum} "
-            "(the clinic's minimum needling age)."
-        )
-
+        refusals.append(reason("below_minimum_age", patient=patient.full_name, age=age, minimum=minimum))
     text = current_consent_text(patient.clinic)
     consent = Consent.objects.filter(patient=patient, signed_at__lte=at).order_by("-signed_at", "-pk").first()
-    consent_reasons = _consent_reasons(consent, text, age, at)
-    reasons += consent_reasons
+    refusals += _consent_reasons(consent, text, age, at)
     return Clearance(
-        allowed=not reasons,
-        reasons=reasons,
+        allowed=not refusals,
+        refusals=refusals,
         screening=screening,
         consent=consent,
-        consent_current=consent is not None and not consent_reasons,
+        consent_current=not any(r.code in CONSENT_CODES for r in refusals),
     )
 
 
-def _consent_reasons(consent: Consent | None, text: ConsentText, age: int, at: datetime) -> list[str]:
+def _screening_reasons(screening: Screening | None, at: datetime) -> list[GateReason]:
+    """Why the screening on record does not clear the patient at ``at`` (empty when it does)."""
+    if screening is None:
+        return [reason("no_screening")]
+    if not screening.is_current(at):
+        if screening.invalidated_at is not None and screening.invalidated_at <= at:
+            return [reason("screening_invalidated", reason=screening.invalidated_reason)]
+        return [reason("screening_expired", expired_on=f"{screening.expires_at:%Y-%m-%d}")]
+    if screening.status == Screening.Status.NOT_CLEARED:
+        return [reason("screening_not_cleared")]
+    if screening.needs_acknowledgement:
+        return [reason("precautions_not_acknowledged")]
+    return []
+
+
+def _consent_reasons(consent: Consent | None, text: ConsentText, age: int, at: datetime) -> list[GateReason]:
     """Why the consent on record does not hold at ``at`` (empty when it holds)."""
     if consent is None:
-        return ["No informed consent is on record."]
+        return [reason("no_consent")]
     if consent.withdrawn_at is not None and consent.withdrawn_at <= at:
-        return [f"The patient withdrew consent on {consent.withdrawn_at:%Y-%m-%d}."]
+        return [reason("consent_withdrawn", withdrawn_on=f"{consent.withdrawn_at:%Y-%m-%d}")]
     if consent.text_id != text.pk:
-        return [
-            f"Consent was given to version {consent.text.version} of the consent text; "
-            f"version {text.version} needs a new consent."
-        ]
+        return [reason("consent_text_outdated", signed_version=consent.text.version, current_version=text.version)]
     return _age_consent_reasons(age, consent)
 
 
-def _age_consent_reasons(age: int, consent: Consent) -> list[str]:
+def _age_consent_reasons(age: int, consent: Consent) -> list[GateReason]:
     """Whether the consent on record is the right kind for the patient's age today."""
     if age < ADULT_AGE:
         if not consent.guardian_name:
-            return [f"The patient is {age}: a patient under 18 needs a guardian's consent, with the child's assent."]
+            return [reason("guardian_consent_needed", age=age, adult_age=ADULT_AGE)]
         if not consent.child_assent:
-            return ["The child's assent is not recorded with the guardian's consent."]
+            return [reason("child_assent_missing")]
         return []
     if consent.guardian_name:
-        return [
-            f"The patient is now {age}: a guardian consented while they were a child; "
-            "the patient needs to give their own consent."
-        ]
+        return [reason("own_consent_needed", age=age)]
     return []
 
 
@@ -111,5 +150,5 @@ def require_needling_clearance(patient: Patient, at: datetime | None = None) -> 
     """The clearance if needling is allowed; otherwise raise ``NeedlingRefused`` with the reasons."""
     clearance = needling_clearance(patient, at)
     if not clearance.allowed:
-        raise NeedlingRefused(clearance.reasons)
+        raise NeedlingRefused(clearance.refusals)
     return clearance

@@ -251,11 +251,6 @@ class Consent(PatientRecord):
         return f"Consent v{self.text.version} signed {self.signed_at:%Y-%m-%d}"
 
     @property
-    def is_withdrawn(self) -> bool:
-        """Whether the consent has been withdrawn (the record stays)."""
-        return self.withdrawn_at is not None
-
-    @property
     def by_guardian(self) -> bool:
         """Signed by a guardian for a patient under 18, not by the patient."""
         return bool(self.guardian_name)

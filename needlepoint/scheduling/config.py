@@ -62,13 +62,3 @@ def book_settings(clinic_slug: str) -> BookSettings:
         day_ends=time.fromisoformat(merged["day_ends"]),
         reminder_hours_before=int(merged["reminder_hours_before"]),
     )
-
-
-def all_type_codes() -> list[tuple[str, str]]:
-    """Every type code any clinic uses, with a label, for the database's list of choices."""
-    raw = _raw()
-    seen: dict[str, str] = {}
-    for entry in [raw["default"], *raw.get("clinics", {}).values()]:
-        for t in entry.get("types", []):
-            seen.setdefault(t["code"], t["label"])
-    return list(seen.items())

@@ -332,8 +332,8 @@ def _clean_entry(data: Mapping[str, Any]) -> dict[str, Any]:
     if diameter is not None and length is not None:
         try:
             needles.validate_needle(diameter, length)
-        except needles.NeedleStockError as exc:
-            errors["length_mm" if "long" in str(exc) and "diameter" not in str(exc) else "diameter_mm"] = str(exc)
+        except needles.NeedleNotStocked as exc:
+            errors.update({problem.field: problem.message for problem in exc.problems})
     technique = data.get("technique")
     if technique not in Technique.values:
         errors["technique"] = "Choose static, pistoning, rotation or electrical stimulation."

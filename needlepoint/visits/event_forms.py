@@ -1,5 +1,5 @@
-"""Forms for the in-clinic safety events: the patient's position, the clean-technique checklist and
-needle-stick injuries to staff. They parse input; the actions check every rule."""
+"""Forms for the in-clinic safety events: the clean-technique checklist and needle-stick injuries to staff.
+They parse input; the actions check every rule."""
 
 from __future__ import annotations
 
@@ -14,22 +14,9 @@ from needlepoint.visits.models import NeedleStickSource, PepDecision, SourceCons
 NOT_YET = [("", "Not recorded yet")]
 
 
-def position_choices() -> list[tuple[str, str]]:
-    """The positions of the data file."""
-    return [(p.code, p.label) for p in packaged().positions]
-
-
 def checklist_choices() -> list[tuple[str, str]]:
     """The clean-technique items of the data file."""
     return [(i.code, i.label) for i in packaged().clean_technique]
-
-
-class PositionForm(forms.Form):
-    """The position(s) the patient is needled in."""
-
-    patient_positions = forms.MultipleChoiceField(
-        label="Patient position", choices=position_choices, widget=forms.CheckboxSelectMultiple
-    )
 
 
 class CleanTechniqueForm(forms.Form):

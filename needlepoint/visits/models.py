@@ -165,21 +165,9 @@ class Visit(PatientRecord):
         return super().delete(*args, **kwargs)
 
     @property
-    def is_signed(self) -> bool:
-        """Whether the visit is signed and locked."""
-        return self.signed_at is not None
-
-    @property
     def is_overdue(self) -> bool:
         """Unsigned more than 24 hours after it started."""
         return self.signed_at is None and self.started_at < timezone.now() - OVERDUE_AFTER
-
-    @property
-    def pain_change(self) -> int | None:
-        """Pain after minus pain before (negative is relief), when both were recorded."""
-        if self.pain_before is None or self.pain_after is None:
-            return None
-        return self.pain_after - self.pain_before
 
     def intervention_labels(self) -> list[str]:
         """The other interventions, as a clinician reads them."""

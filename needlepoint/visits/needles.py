@@ -2,7 +2,9 @@
 
 Pure Python, no Django. The default stock is ``data/needle_stock.json`` ([S29], a
 low-authority source). Diameters are compared in millimetres, with a tolerance for values that arrive as
-floats or Decimals, because gauge numbering differs between manufacturers.
+floats or Decimals, because gauge numbering differs between manufacturers. A needle not in stock is refused
+with a machine code and the input field it concerns (``STOCK_PROBLEMS``); the words shown are the stock
+file's ``messages``.
 """
 
 from __future__ import annotations
@@ -22,9 +24,30 @@ DATA_FILE = Path(__file__).parent / "data" / "needle_stock.json"
 _TOLERANCE_MM = 1e-6
 _SOURCE_KEY = re.compile(r"\[S\d+")
 
+# Why a needle cannot be recorded -> the input field it concerns. The words are the stock file's "messages".
+STOCK_PROBLEMS = {"diameter_not_stocked": "diameter_mm", "length_not_stocked": "length_mm"}
+_MESSAGE_FIELDS = ("{value}", "{stocked}")
+
 
 class NeedleStockError(ValueError):
     """A stock file is malformed, or a needle is not in stock; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class StockProblem:
+    """Why a needle cannot be recorded: a machine code, the input field it concerns and the words to show."""
+
+    code: str
+    field: str
+    message: str
+
+
+class NeedleNotStocked(NeedleStockError):
+    """A needle size the clinic does not stock; ``problems`` says which size is missing, one per field."""
+
+    def __init__(self, problems: list[StockProblem]) -> None:
+        super().__init__(" ".join(p.message for p in problems))
+        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)
@@ -60,6 +83,7 @@ class NeedleStock:
     diameters: tuple[NeedleDiameter, ...]
     lengths: tuple[NeedleLength, ...]
     authority: str
+    messages: dict[str, str]  # STOCK_PROBLEMS code -> words, with {value} and {stocked}
 
 
 @dataclass(frozen=True)
@@ -81,7 +105,7 @@ def load_needle_stock(path: Path = DATA_FILE) -> NeedleStock:
         raw = json.loads(path.read_text(encoding="utf-8"))
         diameters = tuple(_diameter(entry) for entry in raw["diameters"])
         lengths = tuple(_length(entry) for entry in raw["lengths"])
-        stock = NeedleStock(diameters, lengths, str(raw["authority"]))
+        stock = NeedleStock(diameters, lengths, str(raw["authority"]), dict(raw["messages"]))
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise NeedleStockError(f"{path}: cannot be read as a needle stock: {exc!r}") from exc
     problems = _stock_problems(stock)
@@ -124,6 +148,10 @@ def _stock_problems(stock: NeedleStock) -> list[str]:
     for name, values in (("diameter", diameters), ("length", lengths)):
         if len(set(values)) != len(values):
             problems.append(f"a {name} is listed more than once.")
+    for code in STOCK_PROBLEMS:
+        words = stock.messages.get(code)
+        if not isinstance(words, str) or not all(field in words for field in _MESSAGE_FIELDS):
+            problems.append(f"messages: {code} needs words with {' and '.join(_MESSAGE_FIELDS)}.")
     return problems
 
 
@@ -134,20 +162,25 @@ def _is_positive(value: object) -> bool:
 def validate_needle(
     diameter_mm: float | Decimal, length_mm: float | Decimal, stock: NeedleStock | None = None
 ) -> NeedleSize:
-    """The stocked needle of this diameter and length, or NeedleStockError saying what is stocked."""
+    """The stocked needle of this diameter and length, or NeedleNotStocked saying what is stocked."""
     stock = needle_stock() if stock is None else stock
-    problems = []
     diameter = _find(stock.diameters, diameter_mm, lambda d: d.diameter_mm)
+    length = _find(stock.lengths, length_mm, lambda n: n.length_mm)
+    if diameter is not None and length is not None:
+        return NeedleSize(diameter, length)
+    problems = []
     if diameter is None:
         stocked = ", ".join(d.label for d in stock.diameters)
-        problems.append(f"No {diameter_mm!s} mm diameter needle in stock (stocked: {stocked}).")
-    length = _find(stock.lengths, length_mm, lambda n: n.length_mm)
+        problems.append(_problem(stock, "diameter_not_stocked", diameter_mm, stocked))
     if length is None:
         stocked = ", ".join(f"{n.length_mm:g} mm" for n in stock.lengths)
-        problems.append(f"No {length_mm!s} mm long needle in stock (stocked: {stocked}).")
-    if problems:
-        raise NeedleStockError(" ".join(problems))
-    return NeedleSize(diameter, length)  # type: ignore[arg-type]  # both found once problems is empty
+        problems.append(_problem(stock, "length_not_stocked", length_mm, stocked))
+    raise NeedleNotStocked(problems)
+
+
+def _problem(stock: NeedleStock, code: str, value: object, stocked: str) -> StockProblem:
+    message = stock.messages[code].format(value=value, stocked=stocked)
+    return StockProblem(code, STOCK_PROBLEMS[code], message)
 
 
 def _find(entries: tuple[Any, ...], value: float | Decimal, size: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Fixtures of the FHIR tests: the shared R4 reference data (read by path), the structural validator, and a
+"""Fixtures of the FHIR tests: the R4 reference data in tests/data, the structural validator, and a
 patient with a full record made through the real actions (no mocks, a real database)."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from django.test import Client
 from django.utils import timezone
 
 from needlepoint.accounts.actions import create_api_token
-from needlepoint.fhir.validator import Validator
 from needlepoint.outcomes import actions as outcome_actions
 from needlepoint.outcomes.scoring import instrument
 from needlepoint.patients import actions as patient_actions
@@ -22,34 +21,33 @@ from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, Episode, Patient
 from needlepoint.visits import actions as visit_actions
 from needlepoint.visits.models import AdverseEvent, Visit
+from tests.fhir.structural.validator import Validator, read_json
 from tests.visits.visit_helpers import open_neck_episode, signed_visit
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-EXAMPLES = SHARED / "fhir-r4-examples"
+DATA = Path(__file__).resolve().parents[1] / "data"
+EXAMPLES = DATA / "fhir-r4-examples"
 DEFINITIONS = EXAMPLES / "structuredefinitions-r4"
-SYNTHEA = SHARED / "synthea"
-
-
-def shared_or_skip(path: Path) -> Path:
-    """A path of the shared reference data; the test is skipped, saying why, when it is not there."""
-    if not path.exists():
-        pytest.skip(f"shared FHIR reference data not found at {path}")
-    return path
+SYNTHEA = DATA / "synthea"
 
 
 def example(name: str) -> dict[str, Any]:
     """One official R4 example resource, e.g. ``Patient-example``."""
-    return json.loads((shared_or_skip(EXAMPLES) / f"{name}.json").read_text(encoding="utf-8"))
+    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def synthea_files() -> list[Path]:
-    """The Synthea transaction bundles, or an empty list when the shared data is missing."""
-    return sorted(SYNTHEA.glob("*_*.json")) if SYNTHEA.exists() else []
+    """The Synthea transaction bundles (gzip-compressed JSON)."""
+    return sorted(SYNTHEA.glob("*_*.json.gz"))
+
+
+def synthea_bundle(path: Path) -> dict[str, Any]:
+    """One Synthea transaction bundle."""
+    return read_json(path)
 
 
 @pytest.fixture(scope="session")
 def validator() -> Validator:
-    return Validator(shared_or_skip(DEFINITIONS))
+    return Validator(DEFINITIONS)
 
 
 def token_client(membership) -> Client:  # type: ignore[no-untyped-def]

@@ -1,8 +1,8 @@
 """An independent check with the npm ``fhir`` package (FHIR.js), when node and the package are installed.
 
-Optional: the suite never depends on it. To run it, install the package where node finds it, e.g.
-``npm install -g fhir`` or ``npm install --prefix /some/dir fhir`` with NEEDLEPOINT_FHIRJS_NODE_PATH set to
-``/some/dir/node_modules``. Otherwise these tests are skipped, saying so.
+To run it, install the package where node finds it, e.g. ``npm install -g fhir`` or
+``npm install --prefix /some/dir fhir`` with NEEDLEPOINT_FHIRJS_NODE_PATH set to ``/some/dir/node_modules``
+(.ci/run does the latter). Otherwise these tests are skipped, saying so, except under CI=true where they fail.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
-from needlepoint.fhir import datatypes, mapping, records
+from needlepoint.fhir import mapping, records
+from tests.conftest import missing_tool
 from tests.fhir.conftest import Record
+from tests.fhir.structural import datatypes
 
 SCRIPT = Path(__file__).with_name("fhirjs_validate.js")
 
@@ -51,7 +53,7 @@ def node_path() -> str | None:
 def fhirjs() -> str:
     found = node_path()
     if found is None:
-        pytest.skip(
+        missing_tool(
             "node or the npm 'fhir' package is not installed (npm install -g fhir, or set "
             "NEEDLEPOINT_FHIRJS_NODE_PATH); the independent FHIR.js check did not run"
         )
@@ -95,7 +97,7 @@ def test_fhirjs_rejects_a_broken_resource(fhirjs: str, tmp_path) -> None:  # typ
 
 
 def test_our_datatype_table_matches_fhirjs_definitions(fhirjs: str) -> None:
-    """The datatypes written out in needlepoint.fhir.datatypes against the package's own R4 type definitions."""
+    """The datatypes written out in tests.fhir.structural.datatypes against the package's own R4 type definitions."""
     types = json.loads((Path(fhirjs) / "fhir" / "profiles" / "types.json").read_text(encoding="utf-8"))
     for name in datatypes.COMPLEX_TYPES:
         if name == "Timing.repeat":

@@ -18,15 +18,15 @@ from needlepoint.fhir.incoming import BundleRejected, plan_import, whole_rating
 from needlepoint.outcomes.models import Observation
 from needlepoint.patients.models import Episode, Patient
 from tests.conftest import client_for
-from tests.fhir.conftest import SYNTHEA, shared_or_skip, synthea_files, token_client
+from tests.fhir.conftest import SYNTHEA, synthea_bundle, synthea_files, token_client
 
 pytestmark = pytest.mark.django_db
 URL = "/fhir/R4"
-WILLY = "Willy_Koepp_ebbb96ce-c538-4ac4-ad6a-7c709ef6639c.json"
+WILLY = "Willy_Koepp_ebbb96ce-c538-4ac4-ad6a-7c709ef6639c.json.gz"
 
 
 def load(name: str = WILLY) -> dict[str, Any]:
-    return json.loads((shared_or_skip(SYNTHEA) / name).read_text(encoding="utf-8"))
+    return synthea_bundle(SYNTHEA / name)
 
 
 def post(client: Client, bundle: Any, query: str = "", content_type: str = "application/fhir+json"):  # type: ignore[no-untyped-def]
@@ -101,7 +101,7 @@ def test_a_synthea_bundle_round_trips(clinician, validator) -> None:  # type: ig
 
 @pytest.mark.parametrize("path", synthea_files(), ids=lambda p: p.name.split("_")[0])
 def test_every_synthea_bundle_imports(clinician, path: Path) -> None:  # type: ignore[no-untyped-def]
-    bundle = json.loads(path.read_text(encoding="utf-8"))
+    bundle = synthea_bundle(path)
     response = post(client_for(clinician), bundle)
     assert response.status_code == 201, response.content
     assert Observation.objects.filter(instrument="NPRS").count() == len(pain_entries(bundle)) >= 4

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from needlepoint.fhir import codes, mapping, records
-from needlepoint.fhir.validator import describe
 from tests.fhir.conftest import Record
+from tests.fhir.structural.validator import describe
 
 pytestmark = pytest.mark.django_db
 

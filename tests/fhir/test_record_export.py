@@ -15,10 +15,10 @@ from django.utils import timezone
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.atlas import actions as atlas_actions
 from needlepoint.cli import main
-from needlepoint.fhir.validator import describe
 from needlepoint.outcomes import actions as outcome_actions
 from needlepoint.visits import actions as visit_actions
 from tests.conftest import client_for
+from tests.fhir.structural.validator import describe
 
 
 @pytest.fixture

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pytest
 
-from needlepoint.fhir.datatypes import complex_type_elements, primitive_problem
-from needlepoint.fhir.validator import StructureDefinitions, Validator, describe
-from tests.fhir.conftest import DEFINITIONS, EXAMPLES, example, shared_or_skip, synthea_files
+from tests.fhir.conftest import DEFINITIONS, EXAMPLES, example, synthea_bundle, synthea_files
+from tests.fhir.structural.datatypes import complex_type_elements, primitive_problem
+from tests.fhir.structural.validator import StructureDefinitions, Validator, describe
 
 
 def example_names() -> list[str]:
-    if not EXAMPLES.exists():
-        return []
     return sorted(p.stem for p in EXAMPLES.glob("*-*.json"))
 
 
@@ -33,8 +30,7 @@ def test_the_examples_cover_every_definition_in_the_folder(validator: Validator)
 
 @pytest.mark.parametrize("path", synthea_files(), ids=lambda p: p.name.split("_")[0])
 def test_synthea_bundles_have_no_structural_errors(validator: Validator, path) -> None:  # type: ignore[no-untyped-def]
-    bundle = json.loads(path.read_text(encoding="utf-8"))
-    issues = validator.validate(bundle)
+    issues = validator.validate(synthea_bundle(path))
     assert [i for i in issues if i.severity == "error"] == [], describe(issues)
     # Types without a definition in the folder are reported, not passed in silence.
     assert any("no StructureDefinition for Claim" in i.diagnostics for i in issues)
@@ -150,7 +146,7 @@ def test_a_broken_example_is_caught(validator: Validator, name: str, change, whe
 
 def test_r4_allows_a_procedure_as_adverse_event_suspect(validator: Validator) -> None:
     """clinical.md §F.4 asked to check this against R4 4.0.1: the StructureDefinition lists Procedure."""
-    definitions = StructureDefinitions(shared_or_skip(DEFINITIONS))
+    definitions = StructureDefinitions(DEFINITIONS)
     instance = next(
         e for e in definitions.children("AdverseEvent", "AdverseEvent.suspectEntity") if e.name == "instance"
     )

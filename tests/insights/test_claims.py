@@ -15,13 +15,8 @@ from needlepoint.insights.claims import (
     verdict_rom,
 )
 from needlepoint.insights.stats import Estimate, Proportion, mean_ci, proportion
-from needlepoint.insights.survival import (
-    NOT_RANDOMISED_CAVEAT,
-    HazardRatio,
-    KaplanMeier,
-    SurvivalComparison,
-    compare_needled,
-)
+from needlepoint.insights.survival import NOT_RANDOMISED_CAVEAT, HazardRatio, KaplanMeier, SurvivalComparison
+from tests.insights.lifelines_survival import compare_needled
 
 MISSING = "Intention to treat: episodes without a follow-up value count as non-responders."
 

@@ -19,7 +19,8 @@ from needlepoint.insights.grouped_survival import (
     hazard_ratio_counts,
     kaplan_meier_counts,
 )
-from needlepoint.insights.survival import NOT_RANDOMISED_CAVEAT, hazard_ratio, kaplan_meier
+from needlepoint.insights.survival import NOT_RANDOMISED_CAVEAT
+from tests.insights.lifelines_survival import hazard_ratio, kaplan_meier
 
 
 def grouped(episodes: list[tuple[int, bool]]) -> list[DayCount]:

@@ -196,7 +196,6 @@ def run_cli(args: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-@pytest.mark.skipif(not ASHAR.exists(), reason="the Ashar 2022 trial data are not on this machine")
 @pytest.mark.parametrize("policy", ["itt", "completers"])
 def test_ashar_trial_through_the_import_and_the_responder_report_by_group(clinic, clinician, policy):
     code, out, err = run_cli([*IMPORT_ARGS, "--clinic", clinic.slug])
@@ -229,7 +228,6 @@ def test_ashar_trial_through_the_import_and_the_responder_report_by_group(clinic
     assert printed["PRT"]["responders"]["n"] == rows["PRT"].responders.n
 
 
-@pytest.mark.skipif(not ASHAR.exists(), reason="the Ashar 2022 trial data are not on this machine")
 def test_ashar_final_at_most_rule(clinic, clinician):
     assert run_cli([*IMPORT_ARGS, "--clinic", clinic.slug])[0] == 0
     filters, options = parse_filters(clinic.pk, {"rule": "final-at-most:1", "missing": "completers"})

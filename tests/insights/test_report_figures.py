@@ -16,13 +16,13 @@ from needlepoint.insights.filters import parse_filters
 from needlepoint.insights.queries import movement_mdcs
 from needlepoint.insights.report import claims_report
 from needlepoint.insights.responders import MissingPolicy, is_responder, parse_rule
-from needlepoint.insights.survival import hazard_ratio, kaplan_meier
 from needlepoint.insights.synthetic import generate
 from needlepoint.outcomes.scoring import instrument
 from needlepoint.patients.conditions import condition_label
 from needlepoint.patients.models import Episode
 from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Visit
 from tests.insights.evidence_data import facts
+from tests.insights.lifelines_survival import hazard_ratio, kaplan_meier
 
 END = date(2026, 6, 30)
 AS_OF = date(2026, 7, 1)

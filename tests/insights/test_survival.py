@@ -13,12 +13,8 @@ from lifelines.utils import median_survival_times
 from scipy import optimize
 from scipy import stats as scipy_stats
 
-from needlepoint.insights.survival import (
-    NOT_RANDOMISED_CAVEAT,
-    compare_needled,
-    hazard_ratio,
-    kaplan_meier,
-)
+from needlepoint.insights.survival import NOT_RANDOMISED_CAVEAT
+from tests.insights.lifelines_survival import compare_needled, hazard_ratio, kaplan_meier
 
 # Seven episodes: days to discharge with goals met (True) or censored (False).
 SMALL = [(3, True), (5, True), (5, False), (8, True), (10, True), (12, False), (15, True)]

@@ -31,6 +31,7 @@ def test_a_new_patient_is_refused_for_want_of_screening_and_consent(patient) -> 
     clearance = needling_clearance(patient)
 
     assert not clearance.allowed
+    assert clearance.codes == ["no_screening", "no_consent"]
     assert clearance.reasons == ["No safety screening is on record.", "No informed consent is on record."]
 
 
@@ -224,9 +225,10 @@ def test_the_api_reports_the_gate(clinician, front_desk, patient) -> None:  # ty
 
     assert refused == {
         "allowed": False,
+        "codes": ["no_screening", "no_consent"],
         "reasons": ["No safety screening is on record.", "No informed consent is on record."],
     }
-    assert allowed == {"allowed": True, "reasons": []}
+    assert allowed == {"allowed": True, "codes": [], "reasons": []}
 
 
 def test_reporting_a_health_change_through_the_api_returns_the_closed_gate(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
@@ -254,6 +256,36 @@ def test_a_health_change_ends_currency_from_its_report_not_before(clinician, cle
     actions.report_health_change(clinician, cleared_patient, "Started a blood thinner")
     assert needling_clearance(cleared_patient, at=before_report).allowed
     assert not needling_clearance(cleared_patient).allowed
+
+
+def test_every_reason_code_has_its_words_and_every_word_a_code() -> None:
+    """The gate decides by code; the words in the data file are shown. A code without words, or words for a code
+    the gate no longer gives, fails here."""
+    from needlepoint.patients.gate import CONSENT_CODES, gate_wording
+
+    screening_and_age = {
+        "no_screening",
+        "screening_invalidated",
+        "screening_expired",
+        "screening_not_cleared",
+        "precautions_not_acknowledged",
+        "below_minimum_age",
+    }
+    assert set(gate_wording()) == screening_and_age | CONSENT_CODES
+    assert not screening_and_age & CONSENT_CODES
+
+
+def test_consent_holds_by_code_whatever_else_refuses(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+    """An expired screening refuses needling while the consent still holds; a withdrawn consent does not."""
+    expires = Screening.objects.get(patient=cleared_patient).expires_at
+    later = needling_clearance(cleared_patient, at=expires + timedelta(days=1))
+    assert (later.codes, later.consent_current) == (["screening_expired"], True)
+    actions.withdraw_consent(clinician, consent_of(cleared_patient), "Wants to think it over")
+    withdrawn = needling_clearance(cleared_patient)
+    assert (withdrawn.codes, withdrawn.consent_current) == (["consent_withdrawn"], False)
+    with pytest.raises(NeedlingRefused) as refused:
+        require_needling_clearance(cleared_patient)
+    assert refused.value.codes == ["consent_withdrawn"]
 
 
 def test_the_clearance_says_whether_consent_holds_without_reading_its_reasons(clinician, patient) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from needlepoint.visits.needles import (
     DATA_FILE,
+    NeedleNotStocked,
     NeedleStockError,
     load_needle_stock,
     needle_stock,
@@ -60,6 +61,37 @@ def test_a_needle_not_in_stock_is_refused(diameter: object, length: object, expe
     assert expected in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("diameter", "length", "problems"),
+    [
+        (0.22, 40, [("diameter_not_stocked", "diameter_mm")]),
+        (0.25, 45, [("length_not_stocked", "length_mm")]),
+        (0.22, 45, [("diameter_not_stocked", "diameter_mm"), ("length_not_stocked", "length_mm")]),
+    ],
+)
+def test_a_needle_not_in_stock_names_its_problem_and_field(diameter, length, problems) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NeedleNotStocked) as caught:
+        validate_needle(diameter, length)
+    assert [(p.code, p.field) for p in caught.value.problems] == problems
+
+
+def test_the_field_of_a_stock_problem_does_not_depend_on_its_words(tmp_path: Path) -> None:
+    """Words that would have misled a rule reading them: the length message speaks of a diameter, and the
+    diameter message of a long needle. The code and field stay; the clinic's words are what is shown."""
+    raw = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    raw["messages"] = {
+        "diameter_not_stocked": "Not a stocked gauge, however long: {value} (we have {stocked}).",
+        "length_not_stocked": "Any diameter, but not {value} mm (we have {stocked}).",
+    }
+    path = tmp_path / "stock.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(NeedleNotStocked) as caught:
+        validate_needle(0.25, 45, load_needle_stock(path))
+    [problem] = caught.value.problems
+    assert (problem.code, problem.field) == ("length_not_stocked", "length_mm")
+    assert problem.message.startswith("Any diameter, but not 45 mm (we have 13 mm, 15 mm")
+
+
 def test_a_clinic_stock_file_is_used(tmp_path: Path) -> None:
     raw = json.loads(DATA_FILE.read_text(encoding="utf-8"))
     raw["lengths"] = [{"length_mm": 100, "source": "own order [S29]", "unverified": True, "note": "long"}]
@@ -79,6 +111,7 @@ def test_a_clinic_stock_file_is_used(tmp_path: Path) -> None:
         (lambda raw: raw["diameters"][0].update(source="a catalogue"), "must cite a key of the project's references"),
         (lambda raw: raw["lengths"][1].update(unverified=True), "true needs a note"),
         (lambda raw: raw.update(lengths=[]), "at least one diameter and one length"),
+        (lambda raw: raw["messages"].update(length_not_stocked="Too long."), "length_not_stocked needs words"),
     ],
 )
 def test_a_malformed_stock_file_is_refused(tmp_path: Path, edit, expected: str) -> None:  # type: ignore[no-untyped-def]

@@ -53,6 +53,20 @@ def test_a_visit_dated_before_the_episode_began_is_refused(clinician, episode) -
     assert not Visit.objects.exists()
 
 
+def test_a_needle_not_in_stock_is_refused_on_the_field_it_concerns(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+    """The field comes from the stock problem's code, not from its words (which the stock file holds)."""
+    for change, fields in [
+        ({"length_mm": "45"}, {"length_mm"}),
+        ({"diameter_mm": "0.22"}, {"diameter_mm"}),
+        ({"diameter_mm": "0.22", "length_mm": "45"}, {"diameter_mm", "length_mm"}),
+    ]:
+        with pytest.raises(ValidationError) as caught:
+            actions.add_needling_entry(clinician, visit.pk, entry(**change), visit.version)
+        assert set(caught.value.message_dict) == fields
+        assert all("in stock" in caught.value.message_dict[f][0] for f in fields)
+    assert not NeedlingEntry.objects.exists()
+
+
 def test_a_visit_in_the_future_is_refused(clinician, episode) -> None:
     with pytest.raises(ValidationError, match="future"):
         actions.start_visit(clinician, episode, {"started_at": timezone.now() + timedelta(days=1)})

@@ -1,7 +1,7 @@
 """A structural validator for FHIR R4 JSON, driven by the core StructureDefinitions. Pure module, no Django.
 
-It reads ``StructureDefinition-*.json`` files from a folder (the tests pass the R4 core definitions) and
-checks a resource against its type's snapshot:
+It reads ``StructureDefinition-*.json`` files, plain or gzip-compressed (``.json.gz``), from a folder (the tests
+pass the R4 core definitions in tests/data) and checks a resource against its type's snapshot:
 
 - every element name is known (choice elements by their typed name, ``_name`` primitive extensions too);
 - required elements are present (min cardinality) and repeated ones stay within their max;
@@ -10,13 +10,14 @@ checks a resource against its type's snapshot:
 - a literal reference (``Type/id``) names a type the element allows (e.g. AdverseEvent.suspectEntity.instance);
 - contained and bundled resources are checked the same way, by their own type.
 
-General-purpose datatypes come from ``needlepoint.fhir.datatypes`` unless their StructureDefinition is in the
-folder. Not checked: invariants (FHIRPath constraints), value-set bindings, profiles. Types without a
+General-purpose datatypes come from ``tests.fhir.structural.datatypes`` unless their StructureDefinition is in
+the folder. Not checked: invariants (FHIRPath constraints), value-set bindings, profiles. Types without a
 definition are reported as warnings ("not checked"), never silently passed.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections.abc import Iterable
@@ -25,8 +26,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from needlepoint.fhir import datatypes
 from needlepoint.fhir.mapping import Issue
+from tests.fhir.structural import datatypes
 
 _FHIR_TYPE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 _SYSTEM_STRING = "http://hl7.org/fhirpath/System.String"
@@ -84,11 +85,13 @@ class StructureDefinitions:
         self._children: dict[tuple[str, str], list[_Element]] = {}
         self.resource_types: set[str] = set()
         self.complex_types: set[str] = set()
-        files = sorted(self.folder.glob("StructureDefinition-*.json"))
+        files = sorted(
+            [*self.folder.glob("StructureDefinition-*.json"), *self.folder.glob("StructureDefinition-*.json.gz")]
+        )
         if not files:
-            raise FileNotFoundError(f"No StructureDefinition-*.json files in {self.folder}")
+            raise FileNotFoundError(f"No StructureDefinition-*.json(.gz) files in {self.folder}")
         for file in files:
-            definition = json.loads(file.read_text(encoding="utf-8"))
+            definition = read_json(file)
             if definition.get("derivation") != "specialization" or "snapshot" not in definition:
                 continue  # profiles (constraints) are not checked
             kind = definition.get("kind")
@@ -131,6 +134,12 @@ class StructureDefinitions:
             if built_in is not None:
                 return [_Element(e.name, e.types, e.min, e.max) for e in built_in]
         return None
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file, plain or gzip-compressed (by its ``.gz`` suffix)."""
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    return json.loads(raw.decode("utf-8"))
 
 
 @cache
