@@ -197,3 +197,20 @@ def test_a_new_drawing_with_the_outer_knee_is_stored_and_shown(clinician, episod
     assert assessment.drawing == {"lateral-knee-l": 7, "flank-l": None}
     page = client_for(clinician).get(f"/atlas/assessments/{assessment.pk}/").content.decode()
     assert "Outer knee (left)" in page and "Flank (side of the waist) (left)" in page
+
+
+# --- the atlas pages ------------------------------------------------------------------------------------------
+
+
+def test_the_vastus_lateralis_page_draws_the_outer_knee_as_spill_over(clinician) -> None:
+    page = client_for(clinician).get("/atlas/muscles/vastus-lateralis/").content.decode()
+    assert re.search(r'class="region spillover"[^>]*data-code="lateral-knee-r"', page)
+    assert re.search(r'class="region spillover"[^>]*data-code="front-of-knee-r"', page)
+    assert re.search(r'class="region"[^>]*data-code="lateral-ankle-r"', page)
+
+
+def test_the_atlas_search_finds_the_outer_knee_with_the_muscles_that_refer_to_it(clinician) -> None:
+    page = client_for(clinician).get("/atlas/", {"q": "outer knee"}).content.decode()
+    hit = page.split("Outer knee", 1)[1].split('class="region-hit"', 1)[0]
+    assert "lateral-knee-l, lateral-knee-r" in hit or "lateral-knee-r, lateral-knee-l" in hit
+    assert "Vastus lateralis" in hit and "Gluteus minimus" in hit
