@@ -55,15 +55,15 @@ AREAS = {
     "shoulder and upper back": "anterior-shoulder lateral-shoulder top-of-shoulder acromion suprascapular "
     "over-scapula posterior-shoulder medial-scapular-border between-shoulder-blades inferior-angle-of-scapula "
     "mid-back",
-    "chest and abdomen": "sternum chest side-of-chest upper-abdomen lower-abdomen",
+    "chest and abdomen": "sternum chest side-of-chest upper-abdomen lower-abdomen flank",
     "arm and hand": "lateral-arm anterior-arm medial-arm posterior-arm front-of-elbow medial-epicondyle "
     "lateral-epicondyle posterior-elbow radial-forearm volar-forearm dorsal-forearm volar-wrist dorsal-wrist thumb "
     "palm index-middle-fingers ring-little-fingers dorsal-web-of-thumb dorsum-of-hand back-of-fingers",
     "low back and pelvis": "low-back lumbar-spine iliac-crest sacroiliac sacrum coccyx upper-buttock "
     "lower-medial-buttock lower-lateral-buttock",
     "hip and leg": "front-of-hip groin greater-trochanter lateral-thigh anterior-thigh medial-thigh "
-    "upper-posterior-thigh lower-posterior-thigh front-of-knee back-of-knee lateral-leg shin calf front-of-ankle "
-    "top-of-foot heel sole",
+    "upper-posterior-thigh lower-posterior-thigh front-of-knee lateral-knee back-of-knee lateral-leg shin calf "
+    "front-of-ankle lateral-ankle top-of-foot heel sole",
 }
 
 
