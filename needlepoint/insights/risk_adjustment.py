@@ -111,7 +111,7 @@ class Model:
     """One fitted model (a condition alone, or several pooled), or the reason none could be fitted.
 
     ``intercepts`` maps each condition to its intercept, ``slopes`` each covariate to its coefficient (None for a
-    column dropped because it had no spread). ``parameters`` counts the fitted coefficients (the rank).
+    column dropped because it had no value). ``parameters`` counts the design columns with any value.
     """
 
     key: str
@@ -163,17 +163,20 @@ def _fit(group: Sequence[ConditionSums], key: str, per_parameter: int) -> Model:
     n = sum(item.n for item in group)
     xtx, xty, yty = _pooled_normal_equations(group)
     coefficients, rank = _solve(xtx, xty)
-    needed = per_parameter * rank
+    # Parameters are counted as the columns with any non-zero value, not the rank: with fewer episodes than
+    # columns the rank is capped by the episodes and would let a tiny history pass its own minimum.
+    columns = int((np.diag(xtx) > 0).sum())
+    needed = per_parameter * columns
     if n < needed:
         return Model(
             key,
             conditions,
             n,
-            rank,
+            columns,
             needed,
             reason=(
                 f"Not enough data to fit the model: {n} episodes with a baseline and a follow-up, fewer than the "
-                f"{needed} needed ({per_parameter} per parameter, {rank} parameters)."
+                f"{needed} needed ({per_parameter} per parameter, {columns} parameters)."
             ),
         )
     m = len(group)
@@ -185,7 +188,7 @@ def _fit(group: Sequence[ConditionSums], key: str, per_parameter: int) -> Model:
         key,
         conditions,
         n,
-        rank,
+        columns,
         needed,
         intercepts={condition: float(coefficients[index]) for index, condition in enumerate(conditions)},
         slopes={
