@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from claims_report import _ensure, _setup  # noqa: E402  (the same synthetic clinics, made the same way)
+from claims_report import _ensure, _setup  # the same synthetic clinics, made the same way
 
 
 def _median(times: list[float]) -> str:
