@@ -35,6 +35,10 @@ def register(subparsers: argparse._SubParsersAction, setup_django: Callable[...,
     )
     p.set_defaults(func=lambda args: _run(args, setup_django, _responders))
 
+    from needlepoint.insights import comparison_cli
+
+    comparison_cli.register(report_sub, setup_django)
+
     insights = subparsers.add_parser("insights", help="maintain the evidence report's summary tables")
     insights_sub = insights.add_subparsers(dest="insights", required=True)
     p = insights_sub.add_parser("refresh", help="rebuild the per-episode summary tables the claims report reads")

@@ -204,6 +204,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "about-dry-needling/": (NONE, ""),
     "insights/": (PATIENT, ""),
     "insights/claims.pdf": (PATIENT, ""),
+    "insights/clinicians/": (PATIENT, ""),
     "schedule/": (PATIENT, ""),
     "schedule/clinicians/<int:clinician_id>/": (PATIENT, ""),
     "schedule/book/": (NONE, ""),
