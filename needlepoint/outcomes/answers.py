@@ -1,8 +1,11 @@
-"""Answers to a questionnaire as the record keeps them: a mapping of item id to answer.
+"""Answers to a questionnaire as the record keeps them: a mapping of item id to answer, as the form prints it.
 
-A form posts text; an API client posts numbers. Both come here to become the item-order list that
-``scoring.score`` reads, with a message per item for anything that is not a number of the right kind.
-Range, option and missing-item rules stay in ``scoring``, which knows each instrument's published rules.
+This is the one way an answer is read, whoever gives it: the web forms and the patient's phone page post text,
+an API client posts numbers or labels, ``needlepoint score`` and the CSV import read text. Each answer is the
+value printed on the form beside the chosen option (GROC −7 … +7, QuickDASH 1-5, HIT-6 6/8/10/11/13, NDI/ODI
+0-5), the number of a 0-N rating, a measurement, or the option's label as shipped; anything else is refused with
+the item's printed scale. An option's position in its list is never an answer. Range, option and missing-item
+rules stay in ``scoring``, which knows each instrument's published rules.
 
 Pure Python: imports nothing from Django.
 """
@@ -10,11 +13,11 @@ Pure Python: imports nothing from Django.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from needlepoint.inputs import whole_number
-from needlepoint.outcomes.scoring import Instrument, Item
+from needlepoint.outcomes.scoring import Instrument, Item, printed_scale
 
 MAX_NOTE_LENGTH = 120
 
@@ -27,38 +30,46 @@ class AnswerError(ValueError):
         self.problems = dict(problems)
 
 
-def parse_text(item: Item, raw: str | None) -> int | float | None:
-    """One form value: blank is unanswered; choice and 0-N items take whole numbers, measurements decimals."""
-    text = (raw or "").strip()
+def read_answer(item: Item, raw: Any) -> int | float | None:
+    """One answer as the form prints it; None or blank text is unanswered.
+
+    Numbers pass through for ``scoring`` to check against the scale. Text is read as a printed number ("+3",
+    "−3", "11"; a decimal comma for measurements) or, for a choice item, as an option's label (case and spacing
+    ignored); other text raises AnswerError naming the item and showing its printed scale.
+    """
+    if raw is None or not isinstance(raw, str):
+        return raw
+    text = " ".join(raw.replace("\u2212", "-").split())
     if not text:
         return None
     if item.kind == "measurement":
-        try:
-            value = float(text.replace(",", "."))
-        except ValueError as exc:
-            raise AnswerError({item.id: f"{item.label}: enter a number, not “{text[:20]}”."}) from exc
-        if not math.isfinite(value):
-            raise AnswerError({item.id: f"{item.label}: enter a number."})
-        return value
-    number = whole_number(text)
-    if number is None:
-        what = "choose one of the answers" if item.kind == "choice" else "enter a whole number"
-        raise AnswerError({item.id: f"{item.label}: {what}."})
-    return number
+        return _measurement(item, text)
+    number = whole_number(text[1:] if text.startswith("+") and text[1:2].isdigit() else text)
+    if number is not None:
+        return number
+    if item.kind == "choice":
+        wanted = text.casefold()
+        for option in item.options:
+            if option.label.casefold() == wanted:
+                return int(option.printed)
+    what = "choose one of the answers" if item.kind == "choice" else "enter a whole number"
+    raise AnswerError({item.id: f"{item.label}: {what} ({printed_scale(item)}), not “{text[:20]}”."})
+
+
+def _measurement(item: Item, text: str) -> float:
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError as exc:
+        raise AnswerError({item.id: f"{item.label}: enter a number, not “{text[:20]}”."}) from exc
+    if not math.isfinite(value):
+        raise AnswerError({item.id: f"{item.label}: enter a number."})
+    return value
 
 
 def from_text(defn: Instrument, raw: Mapping[str, str | None]) -> dict[str, int | float | None]:
     """Form values keyed by item id to answers keyed by item id; every problem reported at once."""
-    answers: dict[str, int | float | None] = {}
-    problems: dict[str, str] = {}
-    for item in defn.items:
-        try:
-            answers[item.id] = parse_text(item, raw.get(item.id))
-        except AnswerError as exc:
-            problems.update(exc.problems)
-    if problems:
-        raise AnswerError(problems)
-    return answers
+    read = _read_all(defn.items, [raw.get(item.id) or "" for item in defn.items])
+    return {item.id: value for item, value in zip(defn.items, read, strict=True)}
 
 
 def in_item_order(defn: Instrument, answers: Mapping[str, Any]) -> list[Any]:
@@ -69,7 +80,28 @@ def in_item_order(defn: Instrument, answers: Mapping[str, Any]) -> list[Any]:
     unknown = sorted(set(answers) - known)
     if unknown:
         raise AnswerError({"": f"{defn.code} has no item {', '.join(unknown)}; its items are {', '.join(known)}."})
-    return [answers.get(item.id) for item in defn.items]
+    return _read_all(defn.items, [answers.get(item.id) for item in defn.items])
+
+
+def from_list(defn: Instrument, given: Sequence[Any]) -> list[Any]:
+    """Answers given in item order (the command line's), read one by one; ``scoring`` checks how many."""
+    if len(given) > len(defn.items):
+        items = f"{len(defn.items)} item" + ("s" if len(defn.items) > 1 else "")
+        raise AnswerError({"": f"{defn.code} has {items}; {len(given)} answers were given."})
+    return _read_all(defn.items[: len(given)], list(given))
+
+
+def _read_all(items: Sequence[Item], given: list[Any]) -> list[Any]:
+    read: list[Any] = []
+    problems: dict[str, str] = {}
+    for item, raw in zip(items, given, strict=True):
+        try:
+            read.append(read_answer(item, raw))
+        except AnswerError as exc:
+            problems.update(exc.problems)
+    if problems:
+        raise AnswerError(problems)
+    return read
 
 
 def clean_notes(defn: Instrument, notes: Mapping[str, Any] | None) -> dict[str, str]:

@@ -6,9 +6,11 @@ sources). This module loads and validates those files and scores a list of answe
 arithmetic so that published rounding rules (e.g. the ODI's 16/45 = 35.5 %) are reproduced without binary
 floating-point surprises.
 
-Answers are given in item order. For a choice item the answer is the 0-based index of the chosen option in the
-published order (for yes/no items 1 means yes); for a 0-N numeric item the answer is the number itself; for a
-measurement item (pressure pain threshold) the answer is the measured value; ``None`` means unanswered.
+Answers are given in item order, as the form prints them. For a choice item the answer is the value printed
+beside the chosen option (``printed`` in the data file: GROC −7 … +7, QuickDASH 1-5, HIT-6 6/8/10/11/13, NDI/ODI
+0-5; for yes/no items 1 means yes); for a 0-N numeric item the answer is the number itself; for a measurement item
+(pressure pain threshold) the answer is the measured value; ``None`` means unanswered. An option's position in
+the list is never an answer. Reading text (a printed number or an option's label) is ``answers.read_answer``.
 
 Pure Python: imports nothing from Django.
 """
@@ -51,9 +53,11 @@ class ScoringError(ValueError):
 
 @dataclass(frozen=True)
 class Option:
-    """One answer option of a choice item, in published order, with the points it scores."""
+    """One answer option of a choice item, in published order: its label, the value printed beside it on the
+    form (the answer given for it) and the points it scores."""
 
     label: str
+    printed: Fraction
     points: Fraction
 
 
@@ -74,8 +78,14 @@ class Item:
     subscale: str | None
 
     def points(self, answer: Fraction) -> Fraction:
-        """Points scored by a validated answer (option index, number, or measurement)."""
-        return self.options[int(answer)].points if self.kind == "choice" else answer
+        """Points scored by a validated answer (an option's printed value, a number, or a measurement)."""
+        if self.kind != "choice":
+            return answer
+        return next(o.points for o in self.options if o.printed == answer)
+
+    def printed_values(self) -> tuple[Fraction, ...]:
+        """The values printed beside the options, in published order (empty for 0-N and measurement items)."""
+        return tuple(o.printed for o in self.options)
 
 
 @dataclass(frozen=True)
@@ -183,7 +193,13 @@ def _parse_options(raw: Any, option_sets: Mapping[str, Any], where: str) -> tupl
         at = f"{where} option {index}"
         if not isinstance(entry, dict):
             raise _fail(at, "each option must be an object with 'label' and 'points'")
-        options.append(Option(_require(entry, "label", str, at), _number(entry.get("points"), at)))
+        printed = _number(entry.get("printed"), at + " printed")
+        options.append(Option(_require(entry, "label", str, at), printed, _number(entry.get("points"), at)))
+    printed_values = [o.printed for o in options]
+    if len(set(printed_values)) != len(printed_values):
+        raise _fail(where, "the options' printed values must differ, so that a printed value names one option")
+    if any(v.denominator != 1 for v in printed_values):
+        raise _fail(where, "printed values must be whole numbers")
     return tuple(options)
 
 
@@ -199,7 +215,7 @@ def _parse_item(raw: Any, option_sets: Mapping[str, Any], where: str) -> Item:
     exclusive_min = False
     if kinds[0] == "options":
         options = _parse_options(raw["options"], option_sets, where)
-        low, high = Fraction(0), Fraction(len(options) - 1)
+        low, high = min(o.printed for o in options), max(o.printed for o in options)
     else:
         spec = _require(raw, kinds[0], dict, where)
         low, high = _number(spec.get("min"), where + " min"), _number(spec.get("max"), where + " max")
@@ -453,16 +469,28 @@ def _as_exact(instrument: Instrument, item: Item, answer: Any) -> Fraction:
     if item.kind != "measurement" and value.denominator != 1:
         raise ScoringError(instrument.code, f"{where}: answer {answer!r} must be a whole number", item.id)
     too_low = value <= item.minimum if item.exclusive_min else value < item.minimum
-    if too_low or value > item.maximum:
+    if too_low or value > item.maximum or (item.kind == "choice" and value not in item.printed_values()):
         raise ScoringError(instrument.code, f"{where}: {_out_of_range(item, answer)}", item.id)
     return value
 
 
 def _out_of_range(item: Item, answer: Any) -> str:
     if item.kind == "choice":
-        return f"answer {answer!r} is not one of the options (0 to {len(item.options) - 1})"
+        return f"answer {answer!r} is not on the form's scale ({printed_scale(item)})"
+    return f"answer {answer!r} is outside the accepted values ({printed_scale(item)})"
+
+
+def printed_scale(item: Item) -> str:
+    """The item's scale as the form prints it, for messages: each printed value with its label, or the range."""
+    if item.kind == "choice":
+        return ", ".join(f"{_signed(o.printed, item)} = {o.label}" for o in item.options)
     low = f"above {_plain(item.minimum)}" if item.exclusive_min else f"from {_plain(item.minimum)}"
-    return f"answer {answer!r} is outside the accepted values ({low} to {_plain(item.maximum)})"
+    return f"{low} to {_plain(item.maximum)}"
+
+
+def _signed(value: Fraction, item: Item) -> str:
+    # a scale running through zero (GROC) prints its positive values with a plus sign
+    return f"+{_plain(value)}" if value > 0 and item.minimum < 0 else _plain(value)
 
 
 def _plain(value: Fraction) -> str:

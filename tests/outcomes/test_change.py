@@ -84,8 +84,8 @@ def test_instrument_without_mcid_gives_no_verdict_unless_a_rule_is_given():
 
 
 def test_scores_can_be_passed_directly():
-    baseline = score("HIT6", [3] * 6)  # 66
-    current = score("HIT6", [2] * 6)  # 60
+    baseline = score("HIT6", [11] * 6)  # 66 (six "very often")
+    current = score("HIT6", [10] * 6)  # 60 (six "sometimes")
     change = change_from_baseline("HIT6", baseline, current)
     assert change.improvement_points == 6
     assert change.is_responder is False  # 6 < 8 (Castien 2012)

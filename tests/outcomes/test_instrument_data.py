@@ -75,6 +75,8 @@ def test_loader_accepts_the_unchanged_file(instrument_dir):
         (lambda d: d.update(direction="up"), "'direction' must be one of"),
         (lambda d: d["option_sets"]["statements_0_5"][2].update(points="two"), "option 2: expected a finite number"),
         (lambda d: d["items"][3].update(options="nope"), "item 4 \\('reading'\\): unknown option set 'nope'"),
+        (lambda d: d["option_sets"]["statements_0_5"][2].update(printed=1), "printed values must differ"),
+        (lambda d: d["option_sets"]["statements_0_5"][2].pop("printed"), "option 2 printed: expected a finite number"),
         (lambda d: d["range"].update(max=50), "declared range .* does not match"),
         (lambda d: d["items"].append(dict(d["items"][0])), "item ids must be unique"),
         (lambda d: d["mdc"].update(source=""), "mdc: 'source' must not be empty"),
