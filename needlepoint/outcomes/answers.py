@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 from needlepoint.inputs import whole_number
-from needlepoint.outcomes.scoring import Instrument, Item, printed_scale
+from needlepoint.outcomes.scoring import Instrument, Item, possible_totals, printed_scale, whole_totals
 
 MAX_NOTE_LENGTH = 120
 
@@ -102,6 +103,49 @@ def _read_all(items: Sequence[Item], given: list[Any]) -> list[Any]:
     if problems:
         raise AnswerError(problems)
     return read
+
+
+def read_total(defn: Instrument, text: str, mean_of: int = 1) -> float:
+    """A score as an outcome file gives it (the CSV import); AnswerError with the printed scale otherwise.
+
+    For a one-rating instrument (NPRS, GROC) the value is the answer as the form prints it, or the option's
+    label; for the others it is the total on the instrument's scale, and a total the form cannot give (a HIT-6
+    of 37, an NPRS of 2.5) is refused. ``mean_of`` n > 1 declares each value the mean of n ratings of a
+    one-rating instrument (a trial's average pain over four ratings is 2.25), so it must be a multiple of 1/n.
+    """
+    raw = " ".join(str(text).replace("\u2212", "-").split())
+    core = defn.core_items
+    single = core[0] if len(core) == 1 else None
+    low, high = defn.scale_range
+    scale = printed_scale(single) if single is not None else f"{low:g} to {high:g}"
+    try:
+        value = float(raw)
+    except ValueError:
+        if single is None or single.kind != "choice" or mean_of != 1:
+            raise AnswerError({"": f"the {defn.code} value {raw[:20]!r} is not a number"}) from None
+        try:
+            value = float(read_answer(single, raw))  # type: ignore[arg-type]
+        except AnswerError:
+            raise AnswerError(
+                {"": f"the {defn.code} value {raw[:20]!r} is not on the form's scale ({scale})"}
+            ) from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise AnswerError({"": f"the {defn.code} value {raw[:20]} is outside the scale ({scale})"})
+    steps = value * mean_of
+    if whole_totals(defn) and abs(steps - round(steps)) > 1e-9:
+        if mean_of > 1:
+            raise AnswerError({"": f"the {defn.code} value {raw} is not a mean of {mean_of} ratings ({scale})"})
+        hint = " (if the column is the mean of several ratings, say how many with --mean-of)" if single else ""
+        raise AnswerError({"": f"the {defn.code} value {raw} is not on the form's scale ({scale}){hint}"})
+    reachable = possible_totals(defn) if mean_of == 1 else None
+    if reachable is not None and Fraction(round(value)) not in reachable:
+        raise AnswerError({"": f"the {defn.code} value {raw} is not a total the form can give ({_items_scale(defn)})"})
+    return value
+
+
+def _items_scale(defn: Instrument) -> str:
+    first = defn.core_items[0]
+    return f"{len(defn.core_items)} items, each {printed_scale(first)}"
 
 
 def clean_notes(defn: Instrument, notes: Mapping[str, Any] | None) -> dict[str, str]:

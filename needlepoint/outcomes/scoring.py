@@ -458,6 +458,27 @@ def instrument(code: str) -> Instrument:
     return found
 
 
+def whole_totals(defn: Instrument) -> bool:
+    """Whether every total is a whole number: a plain sum of items that each score whole points."""
+    if defn.scoring["rule"] != "sum":
+        return False
+    return all(
+        i.kind != "measurement" and all(p.denominator == 1 for p in _item_point_range(i)) for i in defn.core_items
+    )
+
+
+def possible_totals(defn: Instrument) -> frozenset[Fraction] | None:
+    """Every total a plain sum of choice items can reach (the HIT-6 cannot score 37), or None when the
+    instrument is not such a sum (then only its range and ``whole_totals`` bound the total)."""
+    items = defn.core_items
+    if defn.scoring["rule"] != "sum" or defn.scoring.get("shared_limits") or any(i.kind != "choice" for i in items):
+        return None
+    reachable = {Fraction(0)}
+    for item in items:
+        reachable = {total + option.points for total in reachable for option in item.options}
+    return frozenset(reachable)
+
+
 # ---------------------------------------------------------------- answers
 
 
