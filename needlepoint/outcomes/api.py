@@ -44,6 +44,9 @@ class ThresholdOut(Schema):
     value: float
     unit: str
     source: str
+    below_mdc: bool = Field(
+        False, description="An MCID below the instrument's MDC: a change must pass the MDC as well to count"
+    )
 
 
 class OptionOut(Schema):
@@ -84,8 +87,11 @@ class InstrumentOut(Schema):
     items: list[ItemOut]
 
 
-def _threshold(t: Any) -> ThresholdOut | None:
-    return ThresholdOut(value=t.value, unit=t.unit, source=t.source) if t is not None else None
+def _threshold(t: Any, defn: Instrument | None = None) -> ThresholdOut | None:
+    if t is None:
+        return None
+    below = defn is not None and defn.below_mdc(t)
+    return ThresholdOut(value=t.value, unit=t.unit, source=t.source, below_mdc=below)
 
 
 def _instrument_out(d: Instrument) -> InstrumentOut:
@@ -97,7 +103,7 @@ def _instrument_out(d: Instrument) -> InstrumentOut:
         range=d.scale_range,
         recall_period=d.recall_period,
         wording_shipped=bool(d.licence.get("wording_shipped")),
-        mcid=_threshold(d.mcid),
+        mcid=_threshold(d.mcid, d),
         mdc=_threshold(d.mdc),
         items=[
             ItemOut(
@@ -328,7 +334,7 @@ def _measure(s: Series) -> MeasureOut:
         change_percent=c.percent if c else None,
         is_responder=c.is_responder if c else None,
         beyond_mdc=c.beyond_mdc if c else None,
-        mcid=_threshold(s.mcid),
+        mcid=_threshold(s.mcid, instrument(s.code)),
         note=s.note,
     )
 

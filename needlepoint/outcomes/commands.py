@@ -57,7 +57,9 @@ def cmd_instruments(args: argparse.Namespace) -> int:
                 "range": list(d.scale_range),
                 "unit": d.unit,
                 "direction": d.direction,
-                "mcid": None if d.mcid is None else {"value": d.mcid.value, "unit": d.mcid.unit},
+                "mcid": None
+                if d.mcid is None
+                else {"value": d.mcid.value, "unit": d.mcid.unit, "below_mdc": d.below_mdc(d.mcid)},
                 "mdc": None if d.mdc is None else {"value": d.mdc.value, "unit": d.mdc.unit},
                 "wording_shipped": bool(d.licence.get("wording_shipped")),
             }
@@ -67,6 +69,7 @@ def cmd_instruments(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         mcid = f"MCID {r['mcid']['value']:g} {r['mcid']['unit']}" if r["mcid"] else "no MCID"
+        mcid += " (below the MDC: a change must pass both)" if r["mcid"] and r["mcid"]["below_mdc"] else ""
         mdc = f"MDC {r['mdc']['value']:g}" if r["mdc"] else "no MDC"
         low, high = r["range"]
         better = "lower" if r["direction"] == "higher_is_worse" else "higher"

@@ -97,6 +97,7 @@ class Threshold:
     source: str
     population: str | None = None
     why: str | None = None
+    below_mdc: str | None = None  # why an MCID below the instrument's MDC is kept (required by the data check)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,19 @@ class Instrument:
     sources: tuple[str, ...]
     unverified: tuple[str, ...]
     modules: Mapping[str, str] = field(default_factory=dict)
+
+    def below_mdc(self, rule: Threshold | None) -> bool:
+        """Whether a responder rule in points lies below the instrument's MDC: a change that reaches such a
+        rule can still be measurement error, so it is never called clinically important on its own."""
+        return rule is not None and rule.unit == "points" and self.mdc is not None and rule.value < self.mdc.value
+
+    @property
+    def responder_points(self) -> float | None:
+        """The smallest improvement in points that is both clinically important and beyond measurement error:
+        the MCID, raised to the MDC where the MCID lies below it; None without an MCID in points."""
+        if self.mcid is None or self.mcid.unit != "points":
+            return None
+        return max(self.mcid.value, self.mdc.value) if self.mdc is not None else self.mcid.value
 
     @property
     def core_items(self) -> tuple[Item, ...]:
@@ -257,7 +271,7 @@ def _parse_threshold(raw: Any, where: str, default_unit: str | None = None) -> T
     source = _require(raw, "source", str, where)
     if not source.strip():
         raise _fail(where, "'source' must not be empty")
-    return Threshold(float(value), unit, source, raw.get("population"), raw.get("why"))
+    return Threshold(float(value), unit, source, raw.get("population"), raw.get("why"), raw.get("below_mdc"))
 
 
 def _parse_bands(raw: Any, where: str) -> tuple[Band, ...]:
@@ -356,6 +370,12 @@ def _check_structure(instrument: Instrument, where: str) -> None:
         _require(instrument.missing, "value", int, f"{where} missing")
     if instrument.rounding["method"] == "truncate":
         _require(instrument.rounding, "decimals", int, f"{where} rounding")
+    if instrument.below_mdc(instrument.mcid) and not (instrument.mcid.below_mdc or "").strip():  # type: ignore[union-attr]
+        raise _fail(
+            where,
+            f"the MCID ({instrument.mcid.value:g}) lies below the MDC ({instrument.mdc.value:g}): say so in the "  # type: ignore[union-attr]
+            "MCID's 'below_mdc', so that every output can flag it",
+        )
     if instrument.rates_change and instrument.mcid is not None:
         raise _fail(where, "an instrument that itself rates change has no MCID against a baseline")
     low, high = _theoretical_range(instrument)

@@ -48,6 +48,14 @@ def test_ndi_one_missing_reproduces_published_example_by_truncation():
     assert result.items_answered == 9
 
 
+def test_ndi_driving_and_one_more_section_blank():
+    # a non-driver who also skips reading: 2 × 8 = 16 over 8 answered, 16/40 × 100 = 40 % (the author's rule:
+    # each blank section gets the mean of the answered ones, 16 + 2 + 2 = 20 of 50 = 40 %)
+    answers = [2, 2, 2, None, 2, 2, 2, None, 2, 2]
+    assert score("NDI", answers).total == 40.0
+    assert score("NDI", answers).items_answered == 8
+
+
 def test_ndi_truncates_not_rounds():
     # 17/45 × 100 = 37.777… → 37.7
     assert score("NDI", [2, 2, 2, 2, 2, 2, 2, 2, 1, None]).total == 37.7
@@ -57,7 +65,7 @@ def test_ndi_boundaries_and_refusals():
     assert score("NDI", [0] * 10).total == 0
     assert score("NDI", [5] * 10).total == 100
     assert score("NDI", [5] * 9 + [None]).total == 100  # 45/45
-    refuses("NDI", [1] * 8 + [None, None], "2 items unanswered", "Sleeping", "Recreation", "at most 1")
+    refuses("NDI", [1] * 7 + [None] * 3, "3 items unanswered", "Driving", "Recreation", "at most 2")
     refuses("NDI", [1, 1, 6] + [1] * 7, "Lifting", "not on the form's scale (0 = First statement")
     refuses("NDI", [1] * 9, "expected 10 answers")
     assert score("NDI", [1] * 10).band is None  # no bands shipped for the NDI
