@@ -63,6 +63,13 @@ def register(subparsers: argparse._SubParsersAction, setup_django: Callable[...,
         "--value-col", action="append", default=[], help="column with the value; with --instrument, one per instrument"
     )
     p.add_argument("--instrument", action="append", default=[], help="instrument of the matching --value-col")
+    p.add_argument(
+        "--mean-of",
+        type=int,
+        default=1,
+        metavar="N",
+        help="each value is the mean of N ratings of a one-rating instrument (a trial's average pain); default 1",
+    )
     p.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE", help="import only matching rows")
     p.add_argument("--mrn-prefix", default="", help="prefix of the MRNs made from the patient ids")
     p.add_argument(
@@ -312,6 +319,7 @@ def _import(args: argparse.Namespace) -> int:
         days_per_step=args.days_per_step,
         source=args.source,
         delimiter=args.delimiter,
+        mean_of=args.mean_of,
     )
     from needlepoint.accounts import audit
 

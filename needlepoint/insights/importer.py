@@ -6,6 +6,11 @@ line number and reason. Otherwise one transaction creates, per patient, a Patien
 the file's patient id; an existing patient with that MRN is reused), one discharged episode of care for the
 chosen condition, its observations, and the patient's group or cohort beside the episode.
 
+Values are scores as the form prints them (``answers.read_total``): a one-rating instrument's printed value or
+label (GROC −7 … +7 or "Somewhat better", NPRS 0-10), else the instrument's total; a value the form cannot give
+is refused with the printed scale. ``mean_of`` declares each value the mean of that many ratings (a trial's
+average of four pain ratings).
+
 Time points are ordinals (1, 2, 3...) or dates. With ordinals, the file's first time point is the baseline and
 its last the final (discharge) value, whatever a patient attended; with dates, each patient's first date is the
 baseline and the last the final value. Points in between are re-assessments.
@@ -29,6 +34,7 @@ from needlepoint.accounts.access import require
 from needlepoint.accounts.models import AuditEntry, Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.insights.models import EpisodeCohort, OutcomeImport
+from needlepoint.outcomes.answers import AnswerError, read_total
 from needlepoint.outcomes.models import Observation
 from needlepoint.outcomes.scoring import ScoringError, instrument
 from needlepoint.patients.conditions import ConditionDataError, conditions, default_icd10
@@ -69,6 +75,7 @@ class ImportOptions:
     days_per_step: int = 28
     source: str = "patient"
     delimiter: str = ","
+    mean_of: int = 1  # each value is the mean of this many ratings of a one-rating instrument
 
     def as_json(self) -> dict[str, object]:
         """The options as stored with the import."""
@@ -86,6 +93,7 @@ class ImportOptions:
             "start_date": self.start_date.isoformat() if self.start_date else None,
             "days_per_step": self.days_per_step,
             "source": self.source,
+            "mean_of": self.mean_of,
         }
 
 
@@ -179,11 +187,26 @@ def _check_options(options: ImportOptions) -> list[tuple[int, str]]:
             instrument(code)
         except ScoringError as exc:
             errors.append((0, str(exc)))
+    errors += _check_mean_of(options)
     if options.days_per_step < 1:
         errors.append((0, "--days-per-step must be at least 1."))
     if options.source not in ("patient", "clinician"):
         errors.append((0, "--source must be patient or clinician."))
     return errors
+
+
+def _check_mean_of(options: ImportOptions) -> list[tuple[int, str]]:
+    if options.mean_of == 1:
+        return []
+    if options.mean_of < 1:
+        return [(0, "--mean-of must be at least 1.")]
+    try:
+        several = [code for _, code in options.value_cols if len(instrument(code).core_items) > 1]
+    except ScoringError:
+        return []  # the unknown code is reported on its own
+    if options.instrument_col or several:
+        return [(0, "--mean-of applies to one-rating instruments named with --instrument (NPRS, GROC).")]
+    return []
 
 
 def _missing(text: str | None) -> bool:
@@ -290,15 +313,9 @@ def _values(row: Mapping[str, str], options: ImportOptions, problems: list[str])
             result.append((code, None))
             continue
         try:
-            value = float((raw or "").strip())
-        except ValueError:
-            problems.append(f"the {code} value {raw!r} is not a number")
-            continue
-        low, high = instrument(code).scale_range
-        if not math.isfinite(value) or not low <= value <= high:
-            problems.append(f"the {code} value {value:g} is outside the scale ({low:g} to {high:g})")
-            continue
-        result.append((code, value))
+            result.append((code, read_total(instrument(code), raw or "", options.mean_of)))
+        except AnswerError as exc:
+            problems.append(str(exc))
     return result
 
 

@@ -237,8 +237,9 @@ def record_questionnaire(
 ) -> Observation:
     """Score and store one questionnaire (or a 0-10 pain rating, instrument NPRS) for an episode.
 
-    ``answers`` maps item id to the option index (choice items), the number (0-N items) or the measured
-    value; ``source`` is 'patient' when staff enter a form the patient filled in on paper.
+    ``answers`` maps item id to the answer as the form prints it (``answers.read_answer``: the value printed
+    beside a choice, or its label; the number of a 0-N item; the measured value); ``source`` is 'patient' when
+    staff enter a form the patient filled in on paper.
     """
     require(membership, Capability.EDIT_CLINICAL)
     _same_clinic(membership, episode)

@@ -18,7 +18,7 @@ from needlepoint.outcomes import actions
 from needlepoint.outcomes.models import ClinicInstrumentPlan, Observation, RomMeasurement
 from needlepoint.outcomes.plans import default_plans
 from needlepoint.outcomes.progress import Series, episode_progress
-from needlepoint.outcomes.scoring import Instrument, ScoringError, instrument, instruments
+from needlepoint.outcomes.scoring import Instrument, ScoringError, instrument, instruments, printed_scale
 from needlepoint.outcomes.wording import item_text, wording_shipped
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.models import Episode
@@ -44,6 +44,16 @@ class ThresholdOut(Schema):
     value: float
     unit: str
     source: str
+    below_mdc: bool = Field(
+        False, description="An MCID below the instrument's MDC: a change must pass the MDC as well to count"
+    )
+
+
+class OptionOut(Schema):
+    """One option of a choice item: the value the form prints beside it (the answer to give) and its label."""
+
+    value: float = Field(description="The value printed on the form beside this option; give it as the answer")
+    label: str
 
 
 class ItemOut(Schema):
@@ -52,8 +62,12 @@ class ItemOut(Schema):
     id: str
     label: str
     wording: str | None
-    kind: str = Field(description="choice (answer = option index), numeric (answer = the number) or measurement")
-    options: list[str]
+    kind: str = Field(
+        description="choice (answer = the value printed beside the option, or its label), numeric (answer = the "
+        "number) or measurement"
+    )
+    options: list[OptionOut]
+    scale: str = Field(description="The scale as the form prints it")
     minimum: float
     maximum: float
 
@@ -73,8 +87,11 @@ class InstrumentOut(Schema):
     items: list[ItemOut]
 
 
-def _threshold(t: Any) -> ThresholdOut | None:
-    return ThresholdOut(value=t.value, unit=t.unit, source=t.source) if t is not None else None
+def _threshold(t: Any, defn: Instrument | None = None) -> ThresholdOut | None:
+    if t is None:
+        return None
+    below = defn is not None and defn.below_mdc(t)
+    return ThresholdOut(value=t.value, unit=t.unit, source=t.source, below_mdc=below)
 
 
 def _instrument_out(d: Instrument) -> InstrumentOut:
@@ -86,7 +103,7 @@ def _instrument_out(d: Instrument) -> InstrumentOut:
         range=d.scale_range,
         recall_period=d.recall_period,
         wording_shipped=bool(d.licence.get("wording_shipped")),
-        mcid=_threshold(d.mcid),
+        mcid=_threshold(d.mcid, d),
         mdc=_threshold(d.mdc),
         items=[
             ItemOut(
@@ -94,7 +111,8 @@ def _instrument_out(d: Instrument) -> InstrumentOut:
                 label=i.label,
                 wording=i.wording,
                 kind=i.kind,
-                options=[o.label for o in i.options],
+                options=[OptionOut(value=float(o.printed), label=o.label) for o in i.options],
+                scale=printed_scale(i),
                 minimum=float(i.minimum),
                 maximum=float(i.maximum),
             )
@@ -114,7 +132,11 @@ class ObservationIn(Schema):
     """A questionnaire or pain rating to score and store."""
 
     instrument: str = Field(description="Instrument code, e.g. ODI")
-    answers: dict[str, Any] = Field(description="Item id -> option index, number or measurement; null = unanswered")
+    answers: dict[str, Any] = Field(
+        description="Item id -> the answer as the form prints it: the value printed beside the chosen option "
+        "(GROC -7 to 7, QuickDASH 1 to 5, HIT-6 6/8/10/11/13, NDI and ODI 0 to 5) or its label, the number of a "
+        "0-N item, or a measurement; null = unanswered. GET /instruments lists each item's printed values."
+    )
     time_point: str = Field(description="baseline, reassessment, discharge or visit")
     observed_at: datetime | None = Field(None, description="When it was taken; now if omitted")
     item_notes: dict[str, str] = Field(default_factory=dict, description="e.g. the activity each PSFS line rates")
@@ -132,7 +154,7 @@ class ObservationOut(Schema):
     value: float
     unit: str
     subscales: dict[str, float]
-    answers: dict[str, Any]
+    answers: dict[str, Any] = Field(description="Item id -> the answer as the form prints it; null = unanswered")
     item_notes: dict[str, str]
     observed_on: date
     observed_at: datetime
@@ -312,7 +334,7 @@ def _measure(s: Series) -> MeasureOut:
         change_percent=c.percent if c else None,
         is_responder=c.is_responder if c else None,
         beyond_mdc=c.beyond_mdc if c else None,
-        mcid=_threshold(s.mcid),
+        mcid=_threshold(s.mcid, instrument(s.code)),
         note=s.note,
     )
 

@@ -2,8 +2,10 @@
 
 A responder is a patient whose improvement reaches the instrument's MCID, in points on the instrument's own
 scale or in percent of the baseline, as the instrument's data file defines it (an override rule may be given,
-e.g. one of the published alternatives). Whether a change exceeds measurement error is judged against the
-instrument's MDC, never against zero.
+e.g. one of the published alternatives), and also exceeds the instrument's MDC where one is sourced: a change
+inside the MDC can be measurement error, so it is never called clinically important, even where a published
+MCID lies below the MDC (the QuickDASH's 14 against 17.1). Whether a change exceeds measurement error is judged
+against the MDC, never against zero.
 
 Pure Python: imports nothing from Django.
 """
@@ -35,6 +37,7 @@ class Change:
     improved: bool
     is_responder: bool | None  # None when no responder rule is known or it cannot be applied
     responder_rule: Threshold | None
+    rule_below_mdc: bool  # the rule lies below the MDC, so the MDC decides responder status too
     beyond_mdc: bool | None  # None when the instrument has no sourced MDC
     mdc: Threshold | None
     note: str
@@ -100,6 +103,12 @@ def change_from_baseline(
     improvement_pct = sign * percent if percent is not None else None
     chosen = rule if rule is not None else defn.mcid
     is_responder, note = _responder(chosen, sign * points, improvement_pct)
+    beyond = _beyond_mdc(defn.mdc, points)
+    if is_responder and beyond is False:
+        is_responder = False  # reaching the MCID inside the MDC is not a clinically important change
+    below = defn.below_mdc(chosen)
+    if below:
+        note += f" (below the MDC {defn.mdc.value:g}: the change must also pass the MDC)"  # type: ignore[union-attr]
     return Change(
         instrument=defn.code,
         baseline=float(start),
@@ -111,7 +120,8 @@ def change_from_baseline(
         improved=sign * points > 0,
         is_responder=is_responder,
         responder_rule=chosen,
-        beyond_mdc=_beyond_mdc(defn.mdc, points),
+        rule_below_mdc=below,
+        beyond_mdc=beyond,
         mdc=defn.mdc,
         note=note,
     )

@@ -12,20 +12,24 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from needlepoint.outcomes.scoring import ScoringError, instruments, score
+from needlepoint.outcomes import answers
+from needlepoint.outcomes.scoring import ScoringError, instrument, instruments, printed_scale, score
 
 
 def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
     """Add ``instruments``, ``score`` and ``progress-report`` to the ``needlepoint`` command."""
     p = subparsers.add_parser("instruments", help="list the outcome instruments with their MCID and MDC")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--items", metavar="CODE", help="list one instrument's items with the scale its form prints")
     p.set_defaults(func=cmd_instruments)
 
     p = subparsers.add_parser(
         "score",
         help="score a questionnaire from its answers in item order",
-        description="Score answers in item order with the instrument's published rules. For a choice item give "
-        "the 0-based option index, for a 0-N item the number; '-' leaves an item unanswered. "
+        description="Score answers in item order with the instrument's published rules. Give each answer as the "
+        "form prints it: for a choice item the value printed beside the option (GROC -7 to +7, QuickDASH 1 to 5, "
+        "HIT-6 6/8/10/11/13, NDI and ODI 0 to 5) or the option's label in quotes, for a 0-N item the number; "
+        "'-' leaves an item unanswered. `needlepoint instruments --items CODE` shows each item's printed scale. "
         "Example: needlepoint score ODI 2 1 3 1 2 2 1 - 2 2",
     )
     p.add_argument("instrument", help="instrument code, e.g. ODI (see `needlepoint instruments`)")
@@ -41,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction, setup_django: Callable[...,
 
 
 def cmd_instruments(args: argparse.Namespace) -> int:
-    """Print every instrument: code, name, scale, direction, MCID and MDC."""
+    """Print every instrument: code, name, scale, direction, MCID and MDC; or one instrument's items."""
+    if args.items:
+        return _print_items(args.items, args.json)
     rows = []
     for d in instruments().values():
         rows.append(
@@ -51,7 +57,9 @@ def cmd_instruments(args: argparse.Namespace) -> int:
                 "range": list(d.scale_range),
                 "unit": d.unit,
                 "direction": d.direction,
-                "mcid": None if d.mcid is None else {"value": d.mcid.value, "unit": d.mcid.unit},
+                "mcid": None
+                if d.mcid is None
+                else {"value": d.mcid.value, "unit": d.mcid.unit, "below_mdc": d.below_mdc(d.mcid)},
                 "mdc": None if d.mdc is None else {"value": d.mdc.value, "unit": d.mdc.unit},
                 "wording_shipped": bool(d.licence.get("wording_shipped")),
             }
@@ -61,6 +69,7 @@ def cmd_instruments(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         mcid = f"MCID {r['mcid']['value']:g} {r['mcid']['unit']}" if r["mcid"] else "no MCID"
+        mcid += " (below the MDC: a change must pass both)" if r["mcid"] and r["mcid"]["below_mdc"] else ""
         mdc = f"MDC {r['mdc']['value']:g}" if r["mdc"] else "no MDC"
         low, high = r["range"]
         better = "lower" if r["direction"] == "higher_is_worse" else "higher"
@@ -68,23 +77,45 @@ def cmd_instruments(args: argparse.Namespace) -> int:
     return 0
 
 
-def _answer(text: str) -> int | float | None:
-    if text in ("-", ""):
-        return None
+def _print_items(code: str, as_json: bool) -> int:
+    """One instrument's items in order, each with the answers its form prints."""
     try:
-        return int(text)
-    except ValueError:
-        return float(text)
+        defn = instrument(code)
+    except ScoringError as exc:
+        print(f"error: {exc.reason}", file=sys.stderr)
+        return 2
+    if as_json:
+        rows = [
+            {
+                "id": i.id,
+                "label": i.label,
+                "kind": i.kind,
+                "options": [{"value": float(o.printed), "label": o.label} for o in i.options],
+                "minimum": float(i.minimum),
+                "maximum": float(i.maximum),
+            }
+            for i in defn.items
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{defn.code} {defn.name}: answers in this order, as the form prints them")
+    for number, i in enumerate(defn.items, start=1):
+        print(f"{number:>2}. {i.label}: {printed_scale(i)}")
+    return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    """Score answers given on the command line; exit 2 with the reason when they cannot be scored."""
+    """Score answers given on the command line as the form prints them; exit 2 with the reason when they
+    cannot be scored (the message shows the item's printed scale)."""
     try:
-        answers = [_answer(a) for a in args.answers]
-        result = score(args.instrument, answers)
-    except ValueError as exc:
-        reason = exc.reason if isinstance(exc, ScoringError) else f"{args.instrument}: answers must be numbers or '-'"
-        print(f"error: {reason}", file=sys.stderr)
+        defn = instrument(args.instrument)
+        given = answers.from_list(defn, [None if a == "-" else a for a in args.answers])
+        result = score(defn.code, given)
+    except ScoringError as exc:
+        print(f"error: {exc.reason}", file=sys.stderr)
+        return 2
+    except answers.AnswerError as exc:
+        print(f"error: {defn.code}: {exc}", file=sys.stderr)
         return 2
     band = f" ({result.band})" if result.band else ""
     print(f"{result.instrument} {result.total:g} {result.unit}{band}; {result.items_answered} items answered")

@@ -159,7 +159,8 @@ def _answers(defn: Instrument, severity: float, rng: random.Random) -> list[Any]
         if item.kind == "choice":
             points = [float(o.points) for o in item.options]
             wanted = min(points) + share * (max(points) - min(points))
-            answers.append(min(range(len(points)), key=lambda i: abs(points[i] - wanted)))
+            nearest = min(range(len(points)), key=lambda i: abs(points[i] - wanted))
+            answers.append(int(item.options[nearest].printed))  # answers are what the form prints
         else:
             low, high = float(item.minimum), float(item.maximum)
             answers.append(round(low + share * (high - low)))

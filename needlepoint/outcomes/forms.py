@@ -4,6 +4,7 @@ re-check every answer with the instrument's published rules, so the form only ca
 from __future__ import annotations
 
 from datetime import datetime, time
+from fractions import Fraction
 from typing import Any
 
 from django import forms
@@ -32,16 +33,21 @@ class TimeInput(forms.TimeInput):
 
 
 def item_choices(item: Item, texts: tuple[str, ...] = ()) -> list[tuple[str, str]] | None:
-    """Radio choices for an item (option index or each whole number), or None when it is typed.
+    """Radio choices for an item (each option's printed value, or each whole number), or None when it is typed.
 
-    ``texts`` are the option texts to show (the clinic's licensed wording); the value stays the option index.
+    ``texts`` are the option texts to show (the clinic's licensed wording); the value posted is the value the
+    form prints beside the option, read back by ``answers.read_answer`` like any other answer.
     """
     if item.kind == "choice":
         shown = texts if len(texts) == len(item.options) else tuple(o.label for o in item.options)
-        return [(str(n), text) for n, text in enumerate(shown)]
+        return [(_plain(o.printed), text) for o, text in zip(item.options, shown, strict=True)]
     if item.kind == "numeric" and int(item.maximum - item.minimum) <= LARGE_SCALE:
         return [(str(n), str(n)) for n in range(int(item.minimum), int(item.maximum) + 1)]
     return None
+
+
+def _plain(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else str(float(value))
 
 
 def item_fields(
@@ -198,8 +204,11 @@ class WordingForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
             for index, text in enumerate(shown.options):
+                option = item.options[index]
                 self.fields[f"o__{item.id}__{index}"] = forms.CharField(
-                    label=f"Option {index + 1} (scores as answer {index})", initial=text, required=False
+                    label=f"Option {index + 1} (answer {_plain(option.printed)}, scores {_plain(option.points)})",
+                    initial=text,
+                    required=False,
                 )
 
     def items(self) -> dict[str, dict[str, Any]]:

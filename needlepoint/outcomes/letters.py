@@ -73,6 +73,8 @@ def _verdict(series: Series) -> str:
         return "Not judged against an MCID."
     if change.is_responder:
         return "Clinically important improvement (at least the MCID)."
+    if change.improved and change.beyond_mdc is False:
+        return "Improved, within the MDC (could be measurement error)."
     if change.improved:
         return "Improved, less than the MCID."
     return "No improvement."

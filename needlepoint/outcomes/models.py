@@ -105,7 +105,8 @@ class Observation(PatientRecord):
     """One score on one instrument (a questionnaire total or a 0-10 pain rating) in an episode of care.
 
     ``value`` is the instrument's total on its own scale, ``subscales`` any subscale or module scores, and
-    ``answers`` the item answers (item id -> option index, number or measurement; null = unanswered).
+    ``answers`` the item answers as the form prints them (item id -> the printed value of the chosen option,
+    the number of a 0-N item, or a measurement; null = unanswered; migration 0004 converted earlier positions).
     """
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="observations")
@@ -203,7 +204,7 @@ class ClinicInstrumentWording(models.Model):
     ``items`` maps each item id to ``{"question": text, "options": [text per option, in published order]}``
     (numeric and measurement items have no options). A new entry supersedes the previous one and never
     overwrites it: the clinic's current wording is its highest ``version``. The wording is shown only;
-    answers stay option indexes, so scoring never depends on it.
+    answers stay the values printed beside the options, so scoring never depends on it.
     """
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="instrument_wordings")

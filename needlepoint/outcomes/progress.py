@@ -95,6 +95,8 @@ class Series:
             return None
         base = self.baseline.value
         size = self.mcid.value if self.mcid.unit == "points" else abs(base) * self.mcid.value / 100
+        if self.defn.mdc is not None:
+            size = max(size, self.defn.mdc.value)  # inside the MDC a change is never clinically important
         target = base - size if self.defn.direction == "higher_is_worse" else base + size
         low, high = self.defn.scale_range
         target = min(max(target, low), high)

@@ -6,9 +6,11 @@ sources). This module loads and validates those files and scores a list of answe
 arithmetic so that published rounding rules (e.g. the ODI's 16/45 = 35.5 %) are reproduced without binary
 floating-point surprises.
 
-Answers are given in item order. For a choice item the answer is the 0-based index of the chosen option in the
-published order (for yes/no items 1 means yes); for a 0-N numeric item the answer is the number itself; for a
-measurement item (pressure pain threshold) the answer is the measured value; ``None`` means unanswered.
+Answers are given in item order, as the form prints them. For a choice item the answer is the value printed
+beside the chosen option (``printed`` in the data file: GROC −7 … +7, QuickDASH 1-5, HIT-6 6/8/10/11/13, NDI/ODI
+0-5; for yes/no items 1 means yes); for a 0-N numeric item the answer is the number itself; for a measurement item
+(pressure pain threshold) the answer is the measured value; ``None`` means unanswered. An option's position in
+the list is never an answer. Reading text (a printed number or an option's label) is ``answers.read_answer``.
 
 Pure Python: imports nothing from Django.
 """
@@ -51,9 +53,11 @@ class ScoringError(ValueError):
 
 @dataclass(frozen=True)
 class Option:
-    """One answer option of a choice item, in published order, with the points it scores."""
+    """One answer option of a choice item, in published order: its label, the value printed beside it on the
+    form (the answer given for it) and the points it scores."""
 
     label: str
+    printed: Fraction
     points: Fraction
 
 
@@ -74,8 +78,14 @@ class Item:
     subscale: str | None
 
     def points(self, answer: Fraction) -> Fraction:
-        """Points scored by a validated answer (option index, number, or measurement)."""
-        return self.options[int(answer)].points if self.kind == "choice" else answer
+        """Points scored by a validated answer (an option's printed value, a number, or a measurement)."""
+        if self.kind != "choice":
+            return answer
+        return next(o.points for o in self.options if o.printed == answer)
+
+    def printed_values(self) -> tuple[Fraction, ...]:
+        """The values printed beside the options, in published order (empty for 0-N and measurement items)."""
+        return tuple(o.printed for o in self.options)
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,7 @@ class Threshold:
     source: str
     population: str | None = None
     why: str | None = None
+    below_mdc: str | None = None  # why an MCID below the instrument's MDC is kept (required by the data check)
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,19 @@ class Instrument:
     sources: tuple[str, ...]
     unverified: tuple[str, ...]
     modules: Mapping[str, str] = field(default_factory=dict)
+
+    def below_mdc(self, rule: Threshold | None) -> bool:
+        """Whether a responder rule in points lies below the instrument's MDC: a change that reaches such a
+        rule can still be measurement error, so it is never called clinically important on its own."""
+        return rule is not None and rule.unit == "points" and self.mdc is not None and rule.value < self.mdc.value
+
+    @property
+    def responder_points(self) -> float | None:
+        """The smallest improvement in points that is both clinically important and beyond measurement error:
+        the MCID, raised to the MDC where the MCID lies below it; None without an MCID in points."""
+        if self.mcid is None or self.mcid.unit != "points":
+            return None
+        return max(self.mcid.value, self.mdc.value) if self.mdc is not None else self.mcid.value
 
     @property
     def core_items(self) -> tuple[Item, ...]:
@@ -183,7 +207,13 @@ def _parse_options(raw: Any, option_sets: Mapping[str, Any], where: str) -> tupl
         at = f"{where} option {index}"
         if not isinstance(entry, dict):
             raise _fail(at, "each option must be an object with 'label' and 'points'")
-        options.append(Option(_require(entry, "label", str, at), _number(entry.get("points"), at)))
+        printed = _number(entry.get("printed"), at + " printed")
+        options.append(Option(_require(entry, "label", str, at), printed, _number(entry.get("points"), at)))
+    printed_values = [o.printed for o in options]
+    if len(set(printed_values)) != len(printed_values):
+        raise _fail(where, "the options' printed values must differ, so that a printed value names one option")
+    if any(v.denominator != 1 for v in printed_values):
+        raise _fail(where, "printed values must be whole numbers")
     return tuple(options)
 
 
@@ -199,7 +229,7 @@ def _parse_item(raw: Any, option_sets: Mapping[str, Any], where: str) -> Item:
     exclusive_min = False
     if kinds[0] == "options":
         options = _parse_options(raw["options"], option_sets, where)
-        low, high = Fraction(0), Fraction(len(options) - 1)
+        low, high = min(o.printed for o in options), max(o.printed for o in options)
     else:
         spec = _require(raw, kinds[0], dict, where)
         low, high = _number(spec.get("min"), where + " min"), _number(spec.get("max"), where + " max")
@@ -241,7 +271,7 @@ def _parse_threshold(raw: Any, where: str, default_unit: str | None = None) -> T
     source = _require(raw, "source", str, where)
     if not source.strip():
         raise _fail(where, "'source' must not be empty")
-    return Threshold(float(value), unit, source, raw.get("population"), raw.get("why"))
+    return Threshold(float(value), unit, source, raw.get("population"), raw.get("why"), raw.get("below_mdc"))
 
 
 def _parse_bands(raw: Any, where: str) -> tuple[Band, ...]:
@@ -340,6 +370,12 @@ def _check_structure(instrument: Instrument, where: str) -> None:
         _require(instrument.missing, "value", int, f"{where} missing")
     if instrument.rounding["method"] == "truncate":
         _require(instrument.rounding, "decimals", int, f"{where} rounding")
+    if instrument.below_mdc(instrument.mcid) and not (instrument.mcid.below_mdc or "").strip():  # type: ignore[union-attr]
+        raise _fail(
+            where,
+            f"the MCID ({instrument.mcid.value:g}) lies below the MDC ({instrument.mdc.value:g}): say so in the "  # type: ignore[union-attr]
+            "MCID's 'below_mdc', so that every output can flag it",
+        )
     if instrument.rates_change and instrument.mcid is not None:
         raise _fail(where, "an instrument that itself rates change has no MCID against a baseline")
     low, high = _theoretical_range(instrument)
@@ -442,6 +478,27 @@ def instrument(code: str) -> Instrument:
     return found
 
 
+def whole_totals(defn: Instrument) -> bool:
+    """Whether every total is a whole number: a plain sum of items that each score whole points."""
+    if defn.scoring["rule"] != "sum":
+        return False
+    return all(
+        i.kind != "measurement" and all(p.denominator == 1 for p in _item_point_range(i)) for i in defn.core_items
+    )
+
+
+def possible_totals(defn: Instrument) -> frozenset[Fraction] | None:
+    """Every total a plain sum of choice items can reach (the HIT-6 cannot score 37), or None when the
+    instrument is not such a sum (then only its range and ``whole_totals`` bound the total)."""
+    items = defn.core_items
+    if defn.scoring["rule"] != "sum" or defn.scoring.get("shared_limits") or any(i.kind != "choice" for i in items):
+        return None
+    reachable = {Fraction(0)}
+    for item in items:
+        reachable = {total + option.points for total in reachable for option in item.options}
+    return frozenset(reachable)
+
+
 # ---------------------------------------------------------------- answers
 
 
@@ -453,16 +510,28 @@ def _as_exact(instrument: Instrument, item: Item, answer: Any) -> Fraction:
     if item.kind != "measurement" and value.denominator != 1:
         raise ScoringError(instrument.code, f"{where}: answer {answer!r} must be a whole number", item.id)
     too_low = value <= item.minimum if item.exclusive_min else value < item.minimum
-    if too_low or value > item.maximum:
+    if too_low or value > item.maximum or (item.kind == "choice" and value not in item.printed_values()):
         raise ScoringError(instrument.code, f"{where}: {_out_of_range(item, answer)}", item.id)
     return value
 
 
 def _out_of_range(item: Item, answer: Any) -> str:
     if item.kind == "choice":
-        return f"answer {answer!r} is not one of the options (0 to {len(item.options) - 1})"
+        return f"answer {answer!r} is not on the form's scale ({printed_scale(item)})"
+    return f"answer {answer!r} is outside the accepted values ({printed_scale(item)})"
+
+
+def printed_scale(item: Item) -> str:
+    """The item's scale as the form prints it, for messages: each printed value with its label, or the range."""
+    if item.kind == "choice":
+        return ", ".join(f"{_signed(o.printed, item)} = {o.label}" for o in item.options)
     low = f"above {_plain(item.minimum)}" if item.exclusive_min else f"from {_plain(item.minimum)}"
-    return f"answer {answer!r} is outside the accepted values ({low} to {_plain(item.maximum)})"
+    return f"{low} to {_plain(item.maximum)}"
+
+
+def _signed(value: Fraction, item: Item) -> str:
+    # a scale running through zero (GROC) prints its positive values with a plus sign
+    return f"+{_plain(value)}" if value > 0 and item.minimum < 0 else _plain(value)
 
 
 def _plain(value: Fraction) -> str:

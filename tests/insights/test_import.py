@@ -91,11 +91,55 @@ def test_any_bad_row_rejects_the_whole_file_with_each_reason(clinician):
     assert "patient id" in reasons[11]
     assert "neither a whole number nor a date" in reasons[12]
     assert "unknown instrument 'XYZ'" in reasons[13]
-    assert "outside the scale (0 to 10)" in reasons[14]
+    assert "outside the scale (from 0 to 10)" in reasons[14]
     assert "is not a number" in reasons[15]
     assert "a second NPRS value for patient p1" in reasons[16]
     assert "in group 'B' on line 6 but 'A' here" in reasons[17]
     assert not Patient.objects.exists() and not Observation.objects.exists() and not OutcomeImport.objects.exists()
+
+
+def test_values_are_read_as_the_form_prints_them(clinician):
+    rows = [
+        ["id", "time", "arm", "instrument", "value"],
+        ["p1", 1, "A", "GROC", "+3"],
+        ["p1", 2, "A", "GROC", "Somewhat better"],
+        ["p2", 1, "A", "GROC", "-7"],
+        ["p2", 2, "A", "HIT6", 61],
+    ]
+    import_outcomes(clinician, csv_bytes(rows), "printed.csv", LONG)
+    assert sorted(Observation.objects.values_list("instrument", "value")) == [
+        ("GROC", -7.0), ("GROC", 3.0), ("GROC", 3.0), ("HIT6", 61.0),
+    ]  # fmt: skip
+
+
+def test_values_the_form_cannot_give_are_refused_with_the_printed_scale(clinician):
+    rows = [
+        ["id", "time", "arm", "instrument", "value"],
+        ["p1", 1, "A", "GROC", 14],  # the old position of +7
+        ["p2", 1, "A", "GROC", "a lot better"],
+        ["p3", 1, "A", "HIT6", 37],  # six items scored 6/8/10/11/13 cannot add up to 37
+        ["p4", 1, "A", "NPRS", 2.5],
+    ]
+    with pytest.raises(ImportRejected) as caught:
+        import_outcomes(clinician, csv_bytes(rows), "positions.csv", LONG)
+    reasons = dict(caught.value.errors)
+    assert "the GROC value 14 is outside the scale (-7 = A very great deal worse" in reasons[2]
+    assert "the GROC value 'a lot better' is not on the form's scale (-7 = A very" in reasons[3]
+    assert "the HIT6 value 37 is not a total the form can give (6 items, each 6 = Never, 8 = Rarely" in reasons[4]
+    assert "the NPRS value 2.5 is not on the form's scale (from 0 to 10)" in reasons[5] and "--mean-of" in reasons[5]
+    assert not Observation.objects.exists()
+
+
+def test_a_mean_of_several_ratings_is_declared(clinician):
+    rows = [["id", "time", "pain"], ["p1", 1, 2.25], ["p1", 2, 0.5], ["p2", 1, 2.3]]
+    four = ImportOptions(condition="low_back_pain", value_cols=(("pain", "NPRS"),), mean_of=4)
+    with pytest.raises(ImportRejected) as caught:
+        import_outcomes(clinician, csv_bytes(rows), "means.csv", four)
+    assert dict(caught.value.errors) == {4: "the NPRS value 2.3 is not a mean of 4 ratings (from 0 to 10)"}
+    import_outcomes(clinician, csv_bytes(rows[:3]), "means.csv", four)
+    assert sorted(Observation.objects.values_list("value", flat=True)) == [0.5, 2.25]
+    with pytest.raises(ImportRejected, match="--mean-of applies to one-rating instruments"):
+        import_outcomes(clinician, csv_bytes(GOOD), "x.csv", ImportOptions(**{**LONG.__dict__, "mean_of": 4}))
 
 
 def test_missing_columns_and_bad_options_are_named(clinician):
@@ -186,6 +230,7 @@ IMPORT_ARGS = [
     "--time-col", "time", "--group-col", "group", "--group-label", "1=PRT", "--group-label", "2=Placebo",
     "--group-label", "3=Usual care", "--value-col", "bpi_intensity", "--instrument", "NPRS",
     "--where", "is_patient=1", "--mrn-prefix", "ASHAR-", "--start-date", "2017-06-01",
+    "--mean-of", "4",  # the trial's pain intensity is the mean of the four BPI 0-10 ratings (steps of 0.25)
 ]  # fmt: skip
 
 

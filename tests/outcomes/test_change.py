@@ -84,8 +84,8 @@ def test_instrument_without_mcid_gives_no_verdict_unless_a_rule_is_given():
 
 
 def test_scores_can_be_passed_directly():
-    baseline = score("HIT6", [3] * 6)  # 66
-    current = score("HIT6", [2] * 6)  # 60
+    baseline = score("HIT6", [11] * 6)  # 66 (six "very often")
+    current = score("HIT6", [10] * 6)  # 60 (six "sometimes")
     change = change_from_baseline("HIT6", baseline, current)
     assert change.improvement_points == 6
     assert change.is_responder is False  # 6 < 8 (Castien 2012)
@@ -117,3 +117,20 @@ def test_improvement_sign_follows_direction(baseline, current):
     assert worse_scale.improvement_points == baseline - current
     assert worse_scale.improved == (current < baseline)
     assert worse_scale.is_responder == (baseline - current >= 10)
+
+
+def test_a_change_inside_the_mdc_is_never_clinically_important():
+    # QuickDASH: MCID 14 lies below the MDC 17.1 (van Kampen 2013); 15 points reaches the MCID, not the MDC
+    inside = change_from_baseline("QUICKDASH", 60, 45)
+    assert inside.improvement_points == 15 and inside.rule_below_mdc
+    assert inside.beyond_mdc is False and inside.is_responder is False
+    assert "below the MDC 17.1" in inside.note
+    beyond = change_from_baseline("QUICKDASH", 60, 42)
+    assert beyond.beyond_mdc is True and beyond.is_responder is True
+    # a percent rule reached inside the MDC does not count either (NPRS 3 -> 2 is 33 %, MDC 2)
+    from needlepoint.outcomes.scoring import instrument as defn_of
+
+    percent = defn_of("NPRS").mcid_alternatives[0]
+    small = change_from_baseline("NPRS", 3, 2, rule=percent)
+    assert small.improvement_percent > 30 and small.beyond_mdc is False and small.is_responder is False
+    assert not change_from_baseline("NDI", 40, 20).rule_below_mdc  # MCID 14 above the MDC 10

@@ -1,6 +1,6 @@
 """A clinic's licensed wording of instruments whose wording is not shipped (HIT-6, ODI, ...): checked against
 the instrument's structure, kept as history, shown on the clinician's form and the patient's phone page, with
-the shipped topic labels as the fallback; scoring still uses the option index only."""
+the shipped topic labels as the fallback; scoring still uses the printed values only."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def test_the_clinician_form_shows_the_entered_wording_and_scores_by_index(  # ty
     posted = {"time_point": "baseline", "observed_on": str(lbp_episode.opened_at.date()), "source": "clinician"}
     posted |= {k: str(v) for k, v in odi(2).items()}
     assert client.post(url, posted).status_code == 302
-    assert Observation.objects.get(instrument="ODI").value == 40.0  # option index 2 everywhere = 40 %
+    assert Observation.objects.get(instrument="ODI").value == 40.0  # printed 2 (third statement) everywhere = 40 %
 
 
 def test_the_phone_page_shows_the_entered_wording_with_topic_labels_as_fallback(  # type: ignore[no-untyped-def]

@@ -75,9 +75,12 @@ def test_loader_accepts_the_unchanged_file(instrument_dir):
         (lambda d: d.update(direction="up"), "'direction' must be one of"),
         (lambda d: d["option_sets"]["statements_0_5"][2].update(points="two"), "option 2: expected a finite number"),
         (lambda d: d["items"][3].update(options="nope"), "item 4 \\('reading'\\): unknown option set 'nope'"),
+        (lambda d: d["option_sets"]["statements_0_5"][2].update(printed=1), "printed values must differ"),
+        (lambda d: d["option_sets"]["statements_0_5"][2].pop("printed"), "option 2 printed: expected a finite number"),
         (lambda d: d["range"].update(max=50), "declared range .* does not match"),
         (lambda d: d["items"].append(dict(d["items"][0])), "item ids must be unique"),
         (lambda d: d["mdc"].update(source=""), "mdc: 'source' must not be empty"),
+        (lambda d: d["mcid"].update(value=8), "the MCID \\(8\\) lies below the MDC \\(10\\)"),
         (lambda d: d["mcid"].update(unit="kg"), "mcid: 'unit' must be one of"),
         (lambda d: d["scoring"].update(rule="magic"), "'scoring' rule must be one of"),
         (lambda d: d["missing"].pop("value"), "missing: missing required field 'value'"),
@@ -101,3 +104,25 @@ def test_loader_reports_invalid_json(instrument_dir, tmp_path):
     (tmp_path / "ndi.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(InstrumentDataError, match=r"ndi\.json: not valid JSON"):
         instruments()
+
+
+def test_an_mcid_below_its_mdc_is_flagged_and_explained():
+    quickdash = instrument("QUICKDASH")
+    assert (quickdash.mcid.value, quickdash.mdc.value) == (14, 17.1)  # Sorensen 2013 MCID; van Kampen 2013 SDC
+    assert quickdash.below_mdc(quickdash.mcid) and "measurement error" in quickdash.mcid.below_mdc
+    assert quickdash.responder_points == 17.1
+    flagged = [code for code, d in instruments().items() if d.below_mdc(d.mcid)]
+    assert flagged == ["QUICKDASH"]
+    assert all(instruments()[code].mcid.below_mdc for code in flagged)
+
+
+def test_measurement_properties_come_from_primary_sources():
+    prtee = instrument("PRTEE")
+    assert (prtee.mcid.value, prtee.mdc.value) == (14.8, 9.7) and prtee.mcid.source.startswith("S58")
+    assert not any(s.startswith("S57") for s in prtee.sources)  # the generated summary page is not used
+    assert not prtee.mcid_alternatives
+    nprs = instrument("NPRS")
+    assert nprs.mdc.value == 2 and nprs.mdc.source.startswith("S201 Childs")
+    ndi = instrument("NDI")
+    assert (ndi.missing["rule"], ndi.missing["value"]) == ("max_missing", 2) and "S207" in ndi.missing["source"]
+    assert instrument("ODI").missing["value"] == 1

@@ -136,3 +136,59 @@ def test_the_outcome_endpoints_are_documented(clinician) -> None:  # type: ignor
         "/api/v1/outcomes/plans/{condition}",
     ):
         assert path in paths
+
+
+def test_the_api_takes_the_values_the_form_prints(clinician, lbp_episode, patient) -> None:  # type: ignore[no-untyped-def]
+    from tests.outcomes.conftest import open_episode
+
+    client = client_for(clinician)
+    groc = client.post(
+        api(lbp_episode, "observations"),
+        {"instrument": "GROC", "answers": {"global_change": 3}, "time_point": "reassessment"},
+        content_type=JSON,
+    )
+    assert groc.status_code == 201 and groc.json()["value"] == 3 and groc.json()["answers"] == {"global_change": 3}
+    labelled = client.post(
+        api(lbp_episode, "observations"),
+        {"instrument": "GROC", "answers": {"global_change": "Somewhat better"}, "time_point": "reassessment"},
+        content_type=JSON,
+    )
+    assert labelled.status_code == 201 and labelled.json()["value"] == 3
+    headache = open_episode(clinician, patient, "tension_type_headache", "G44.209", "central")
+    hit6 = dict(zip(["severe_pain", "limits_daily_activities", "wish_to_lie_down", "too_tired", "fed_up_irritated",
+                     "concentration"], [6, 8, 10, 11, 13, 13], strict=True))  # fmt: skip
+    made = client.post(api(headache, "observations"), {"instrument": "HIT6", "answers": hit6, "time_point": "baseline"},
+                       content_type=JSON)  # fmt: skip
+    assert made.status_code == 201 and made.json()["value"] == 61 and made.json()["answers"] == hit6
+
+
+@pytest.mark.parametrize(
+    ("code", "answers", "shown"),
+    [
+        ("GROC", {"global_change": 14}, "-7 = A very great deal worse"),
+        ("QUICKDASH", {"open_jar": 0}, "1 = No difficulty, 2 = Mild difficulty"),
+        ("QUICKDASH", {"open_jar": "no trouble"}, "1 = No difficulty"),
+    ],
+)
+def test_the_api_refuses_positions_with_the_printed_scale(clinician, lbp_episode, code, answers, shown) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.outcomes.scoring import instrument
+
+    full = {i.id: 1 for i in instrument(code).core_items} | answers if code == "QUICKDASH" else answers
+    response = client_for(clinician).post(
+        api(lbp_episode, "observations"), {"instrument": code, "answers": full, "time_point": "baseline"},
+        content_type=JSON,
+    )  # fmt: skip
+    assert response.status_code == 400
+    (message,) = response.json()["errors"][next(iter(answers))]
+    assert shown in message
+    assert not Observation.objects.exists()
+
+
+def test_the_schema_and_the_instruments_show_printed_values_not_positions(clinician) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(clinician)
+    schema = client.get("/api/v1/openapi.json").content.decode()
+    assert "option index" not in schema and "0-based" not in schema and "printed" in schema
+    found = {i["code"]: i for i in client.get("/api/v1/outcomes/instruments").json()}
+    assert [o["value"] for o in found["HIT6"]["items"][0]["options"]] == [6, 8, 10, 11, 13]
+    assert found["GROC"]["items"][0]["options"][0] == {"value": -7, "label": "A very great deal worse"}
+    assert found["QUICKDASH"]["items"][0]["scale"].startswith("1 = No difficulty, 2 = Mild difficulty")

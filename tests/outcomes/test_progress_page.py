@@ -255,3 +255,24 @@ def test_scores_and_changes_are_shown_with_at_most_one_decimal() -> None:
 
     assert [short(v) for v in (8.666666, 40.0, 35.5, -0.04, 0.0)] == ["8.7", "40", "35.5", "0", "0"]
     assert [signed(v) for v in (2.6666, -30.0, 0.0, 0.04)] == ["+2.7", "-30", "0", "0"]
+
+
+def test_a_change_inside_the_mdc_is_not_called_clinically_important(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+    # QuickDASH 75 -> 59.1: 15.9 points reaches the MCID (14) but not the MDC (17.1, van Kampen 2013)
+    from needlepoint.outcomes.reports import report_context
+    from needlepoint.outcomes.scoring import instrument
+    from tests.outcomes.conftest import open_episode
+
+    episode = open_episode(clinician, patient, "lateral_epicondylalgia", "M77.11", "right", days_ago=30)
+    items = [i.id for i in instrument("QUICKDASH").core_items]
+    for answers, point, when in (([4] * 11, "baseline", 28), ([4] * 4 + [3] * 7, "reassessment", 1)):
+        actions.record_questionnaire(
+            clinician, episode, "QUICKDASH", dict(zip(items, answers, strict=True)), time_point=point,
+            observed_at=days_ago(when),
+        )  # fmt: skip
+    page = client_for(clinician).get(f"/patients/{patient.pk}/episodes/{episode.pk}/outcomes/")
+    status = page.content.decode()
+    assert "Not yet a responder" in status and "within the MDC" in status
+    lines = " ".join(report_context(episode_progress(episode), "patient")["lines"])  # type: ignore[arg-type]
+    assert "not yet as large as a clinically important change" in lines
+    assert "This is a clinically important improvement" not in lines

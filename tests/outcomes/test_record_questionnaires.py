@@ -56,10 +56,10 @@ def test_subscales_and_patient_activity_notes_are_kept_beside_the_score(clinicia
 @pytest.mark.parametrize(
     ("answers", "field", "message"),
     [
-        (odi(2) | {"lifting": 6}, "lifting", "not one of the options (0 to 5)"),
-        (odi(2) | {"lifting": -1}, "lifting", "not one of the options"),
+        (odi(2) | {"lifting": 6}, "lifting", "not on the form's scale (0 = First statement (no disability)"),
+        (odi(2) | {"lifting": -1}, "lifting", "not on the form's scale"),
         (odi(2) | {"lifting": 2.5}, "lifting", "whole number"),
-        (odi(2) | {"lifting": "two"}, "lifting", "not a number"),
+        (odi(2) | {"lifting": "two"}, "lifting", "choose one of the answers (0 = First statement"),
         (odi(2) | {"lifting": True}, "lifting", "not a number"),
         (odi(2) | {"lifting": None, "walking": None}, "answers", "2 items unanswered (Lifting, Walking)"),
         (odi(2) | {"lifting_heavy": 2}, "answers", "has no item lifting_heavy"),
@@ -77,7 +77,7 @@ def test_bad_answers_are_refused_naming_the_item_and_nothing_is_stored(
 
 def test_a_required_item_missing_from_a_questionnaire_without_a_missing_rule(clinician, patient) -> None:  # type: ignore[no-untyped-def]
     headache = open_episode(clinician, patient, "tension_type_headache", "G44.209", "central")
-    answers = {item.id: 2 for item in instrument("HIT6").items} | {"severe_pain": None}
+    answers = {item.id: 10 for item in instrument("HIT6").items} | {"severe_pain": None}
     with pytest.raises(ValidationError) as caught:
         actions.record_questionnaire(clinician, headache, "HIT6", answers, time_point="baseline")
     assert "every item must be answered" in caught.value.message_dict["answers"][0]
@@ -152,7 +152,7 @@ def test_the_form_page_records_and_shows_item_errors(clinician, lbp_episode) -> 
     today = timezone.localdate().isoformat()
     form = {"time_point": "baseline", "observed_on": today, "source": "clinician"} | dict.fromkeys(odi(2), "2")
     bad = client.post(url, form | {"lifting": "7", "walking": ""})
-    assert bad.status_code == 200 and b"not one of the options (0 to 5)" in bad.content
+    assert bad.status_code == 200 and b"not on the form&#x27;s scale (0 = First statement" in bad.content
     assert not Observation.objects.exists()
     future = client.post(url, form | {"observed_on": (timezone.localdate() + timedelta(days=2)).isoformat()})
     assert b"cannot be in the future" in future.content

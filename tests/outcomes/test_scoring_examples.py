@@ -48,6 +48,14 @@ def test_ndi_one_missing_reproduces_published_example_by_truncation():
     assert result.items_answered == 9
 
 
+def test_ndi_driving_and_one_more_section_blank():
+    # a non-driver who also skips reading: 2 × 8 = 16 over 8 answered, 16/40 × 100 = 40 % (the author's rule:
+    # each blank section gets the mean of the answered ones, 16 + 2 + 2 = 20 of 50 = 40 %)
+    answers = [2, 2, 2, None, 2, 2, 2, None, 2, 2]
+    assert score("NDI", answers).total == 40.0
+    assert score("NDI", answers).items_answered == 8
+
+
 def test_ndi_truncates_not_rounds():
     # 17/45 × 100 = 37.777… → 37.7
     assert score("NDI", [2, 2, 2, 2, 2, 2, 2, 2, 1, None]).total == 37.7
@@ -57,8 +65,8 @@ def test_ndi_boundaries_and_refusals():
     assert score("NDI", [0] * 10).total == 0
     assert score("NDI", [5] * 10).total == 100
     assert score("NDI", [5] * 9 + [None]).total == 100  # 45/45
-    refuses("NDI", [1] * 8 + [None, None], "2 items unanswered", "Sleeping", "Recreation", "at most 1")
-    refuses("NDI", [1, 1, 6] + [1] * 7, "Lifting", "not one of the options (0 to 5)")
+    refuses("NDI", [1] * 7 + [None] * 3, "3 items unanswered", "Driving", "Recreation", "at most 2")
+    refuses("NDI", [1, 1, 6] + [1] * 7, "Lifting", "not on the form's scale (0 = First statement")
     refuses("NDI", [1] * 9, "expected 10 answers")
     assert score("NDI", [1] * 10).band is None  # no bands shipped for the NDI
 
@@ -117,7 +125,7 @@ def test_rmdq_counts_yes():
 
 def test_rmdq_refusals():
     refuses("RMDQ", [0] * 23 + [None], "Stays in bed most of the time")
-    refuses("RMDQ", [0] * 23 + [2], "not one of the options (0 to 1)")
+    refuses("RMDQ", [0] * 23 + [2], "not on the form's scale (0 = No")
     refuses("RMDQ", [0] * 23, "expected 24")
 
 
@@ -126,7 +134,7 @@ def test_rmdq_refusals():
 
 def test_hit6_points_per_option():
     # never 6, rarely 8, sometimes 10, very often 11, always 13, always 13 = 61 → severe impact (≥60)
-    result = score("HIT6", [0, 1, 2, 3, 4, 4])
+    result = score("HIT6", [6, 8, 10, 11, 13, 13])  # the values the form prints
     assert result.total == 61
     assert result.band == "severe impact"
 
@@ -134,14 +142,14 @@ def test_hit6_points_per_option():
 @pytest.mark.parametrize(
     ("answers", "total", "band"),
     [
-        ([0] * 6, 36, "little or no impact"),  # 6 × 6
-        ([0, 1, 1, 1, 1, 3], 49, "little or no impact"),  # 6+8+8+8+8+11
-        ([0, 1, 1, 1, 2, 2], 50, "some impact"),  # 6+8+8+8+10+10
-        ([1, 1, 1, 2, 2, 3], 55, "some impact"),  # 8+8+8+10+10+11
-        ([1, 1, 2, 2, 2, 2], 56, "substantial impact"),  # 8+8+10+10+10+10
-        ([1, 2, 2, 2, 2, 3], 59, "substantial impact"),  # 8+10+10+10+10+11
-        ([2] * 6, 60, "severe impact"),  # 6 × 10
-        ([4] * 6, 78, "severe impact"),  # 6 × 13
+        ([6] * 6, 36, "little or no impact"),  # 6 × 6
+        ([6, 8, 8, 8, 8, 11], 49, "little or no impact"),  # 6+8+8+8+8+11
+        ([6, 8, 8, 8, 10, 10], 50, "some impact"),  # 6+8+8+8+10+10
+        ([8, 8, 8, 10, 10, 11], 55, "some impact"),  # 8+8+8+10+10+11
+        ([8, 8, 10, 10, 10, 10], 56, "substantial impact"),  # 8+8+10+10+10+10
+        ([8, 10, 10, 10, 10, 11], 59, "substantial impact"),  # 8+10+10+10+10+11
+        ([10] * 6, 60, "severe impact"),  # 6 × 10
+        ([13] * 6, 78, "severe impact"),  # 6 × 13
     ],
 )
 def test_hit6_bands(answers, total, band):
@@ -150,8 +158,10 @@ def test_hit6_bands(answers, total, band):
 
 
 def test_hit6_refusals():
-    refuses("HIT6", [0, 0, 0, 0, 0, None], "every item must be answered")
-    refuses("HIT6", [0, 0, 0, 0, 0, 5], "not one of the options (0 to 4)")
+    refuses("HIT6", [6, 6, 6, 6, 6, None], "every item must be answered")
+    # positions are not answers: 0-4 and in-between values are refused with the printed scale
+    refuses("HIT6", [6, 6, 6, 6, 6, 4], "not on the form's scale (6 = Never, 8 = Rarely, 10 = Sometimes, 11 = Very")
+    refuses("HIT6", [6, 6, 6, 6, 6, 9], "not on the form's scale")
 
 
 # ---------------------------------------------------------------- MIDAS
@@ -220,42 +230,43 @@ def test_prtee_boundaries_and_refusals():
 
 def test_quickdash_all_answered():
     # points 1,2,3,4,5,1,2,3,4,5,3 = 33; 33/11 = 3; (3 − 1) × 25 = 50
-    assert score("QUICKDASH", [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 2]).total == 50
+    assert score("QUICKDASH", [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 3]).total == 50
 
 
 def test_quickdash_one_missing_uses_answered_count():
     # ten answers of points 2,3,2,3,2,3,2,3,2,3 = 25; 25/10 = 2.5; (2.5 − 1) × 25 = 37.5
-    answers = [1, 2, 1, 2, 1, 2, 1, 2, 1, 2, None]
+    answers = [2, 3, 2, 3, 2, 3, 2, 3, 2, 3, None]
     assert score("QUICKDASH", answers).total == 37.5
     assert score("QUICKDASH", answers).items_answered == 10
 
 
 def test_quickdash_is_not_rounded():
     # points: nine 2s and two 1s = 20; (20/11 − 1) × 25 = 225/11 = 20.4545…
-    assert score("QUICKDASH", [1] * 9 + [0, 0]).total == pytest.approx(225 / 11, abs=1e-12)
+    assert score("QUICKDASH", [2] * 9 + [1, 1]).total == pytest.approx(225 / 11, abs=1e-12)
 
 
 def test_quickdash_boundaries_and_refusals():
-    assert score("QUICKDASH", [0] * 11).total == 0
-    assert score("QUICKDASH", [4] * 11).total == 100
-    refuses("QUICKDASH", [0] * 9 + [None, None], "at least 10 of 11", "9 were")
-    refuses("QUICKDASH", [0] * 10 + [5], "Difficulty sleeping", "0 to 4")
-    refuses("QUICKDASH", [0] * 12, "expected 11 or 19")
+    assert score("QUICKDASH", [1] * 11).total == 0  # eleven "no difficulty" (1 as printed) score 0
+    assert score("QUICKDASH", [5] * 11).total == 100
+    refuses("QUICKDASH", [1] * 9 + [None, None], "at least 10 of 11", "9 were")
+    refuses("QUICKDASH", [1] * 10 + [6], "Difficulty sleeping", "1 = No difficulty", "5 = So much difficulty")
+    refuses("QUICKDASH", [0] * 11, "Open a tight or new jar", "answer 0 is not on the form's scale")
+    refuses("QUICKDASH", [1] * 12, "expected 11 or 19")
 
 
 def test_quickdash_modules():
     # work module: four answers of points 2 → 8/4 = 2; (2 − 1) × 25 = 25; sport not offered
-    result = score("QUICKDASH", [0] * 11 + [1, 1, 1, 1] + [None] * 4)
+    result = score("QUICKDASH", [1] * 11 + [2, 2, 2, 2] + [None] * 4)
     assert result.total == 0
     assert result.subscales == {"work": 25}
     # both modules: sport points 5,5,5,5 → (5 − 1) × 25 = 100
-    both = score("QUICKDASH", [0] * 11 + [1, 1, 1, 1] + [4, 4, 4, 4])
+    both = score("QUICKDASH", [1] * 11 + [2, 2, 2, 2] + [5, 5, 5, 5])
     assert both.subscales == {"work": 25, "sport": 100}
 
 
 def test_quickdash_module_needs_all_four_items():
-    refuses("QUICKDASH", [0] * 11 + [1, 1, None, 1] + [None] * 4, "Work module", "all 4 items", "3 were")
-    refuses("QUICKDASH", [0] * 11 + [None] * 4 + [1, 5, 1, 1], "Sport/performing arts")
+    refuses("QUICKDASH", [1] * 11 + [2, 2, None, 2] + [None] * 4, "Work module", "all 4 items", "3 were")
+    refuses("QUICKDASH", [1] * 11 + [None] * 4 + [2, 6, 2, 2], "Sport/performing arts")
 
 
 # ---------------------------------------------------------------- LEFS
@@ -272,7 +283,7 @@ def test_lefs_sum():
 
 def test_lefs_refusals():
     refuses("LEFS", [4] * 19 + [None], "Rolling over in bed")
-    refuses("LEFS", [4] * 19 + [5], "0 to 4")
+    refuses("LEFS", [4] * 19 + [5], "0 = Extreme difficulty", "4 = No difficulty")
     refuses("LEFS", [4] * 21, "expected 20")
 
 
@@ -295,14 +306,14 @@ def test_psfs_refusals():
 # ---------------------------------------------------------------- GROC
 
 
-@pytest.mark.parametrize(("index", "rating"), [(0, -7), (4, -3), (7, 0), (10, 3), (14, 7)])
-def test_groc_index_maps_to_minus_seven_to_plus_seven(index, rating):
-    assert score("GROC", [index]).total == rating  # index − 7
+@pytest.mark.parametrize("rating", [-7, -3, 0, 3, 7])
+def test_groc_printed_rating_is_the_score(rating):
+    assert score("GROC", [rating]).total == rating
 
 
 def test_groc_refusals():
-    refuses("GROC", [15], "not one of the options (0 to 14)")
-    refuses("GROC", [-1], "not one of the options")
+    refuses("GROC", [8], "not on the form's scale (-7 = A very great deal worse", "+7 = A very great deal better)")
+    refuses("GROC", [14], "not on the form's scale")  # the old position of +7 is no answer
 
 
 # ---------------------------------------------------------------- PPT

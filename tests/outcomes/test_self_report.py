@@ -153,7 +153,7 @@ def test_missing_or_bad_answers_store_nothing_and_leave_the_link_usable(issued) 
     assert b"today&#x27;s pain" in page.content or b"today's pain" in page.content
     assert b'value="2" checked' in page.content or b"checked" in page.content  # answers kept on the page
     outside = client.post(path(issued.token), form_for(odi(2) | {"lifting": 9}))
-    assert outside.status_code == 400 and b"not one of the options (0 to 5)" in outside.content
+    assert outside.status_code == 400 and b"not on the form&#x27;s scale (0 = First statement" in outside.content
     assert not Observation.objects.exists()
     assert SelfReportLink.objects.get().used_at is None
     assert client.post(path(issued.token), form_for(odi(2))).status_code == 200
