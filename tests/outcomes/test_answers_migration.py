@@ -1,4 +1,4 @@
-"""Migration 0004 turns stored option positions into the values the form prints, and back, leaving scores alone."""
+"""Migration 0005 turns stored option positions into the values the form prints, and back, leaving scores alone."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.apps import apps
 
 from needlepoint.outcomes.models import Observation
 
-migration = importlib.import_module("needlepoint.outcomes.migrations.0004_answers_as_printed")
+migration = importlib.import_module("needlepoint.outcomes.migrations.0005_answers_as_printed")
 
 
 def _stored(episode, clinician, code: str, answers: dict, value: float) -> Observation:  # type: ignore[no-untyped-def]
