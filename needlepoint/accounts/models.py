@@ -251,6 +251,10 @@ def lock_audit_chain(using: str = "default") -> str:
     Appending waits for any other transaction that is appending, so entries are chained in id order and
     no two ever claim the same predecessor. SQLite needs no lock of its own: its transactions begin
     IMMEDIATE (settings), which already lets one writer at a time in.
+
+    The lock is held through COMMIT, where PostgreSQL checks the transaction's (deferred) foreign keys with
+    FOR KEY SHARE: so no code may hold a plain FOR UPDATE row lock while it waits for this lock; row locks are
+    taken with ``select_for_update(no_key=True)``, which foreign-key checks do not wait for.
     """
     connection = connections[using]
     if connection.vendor == "postgresql":
