@@ -200,18 +200,19 @@ def _serve(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[b
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     command = [sys.executable, "-m", "gunicorn", "needlepoint.wsgi", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(WORKERS), "--timeout", str(TIMEOUT)]
+    command += ["--no-control-socket"]  # its default path is shared by every gunicorn on the machine
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"gunicorn stopped; see {log_path}")
+            raise SystemExit("gunicorn stopped:\n" + log_path.read_text()[-3000:])
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).close()
             return server
         except OSError:
             time.sleep(0.3)
     server.terminate()
-    raise SystemExit(f"gunicorn did not answer within 90 s; see {log_path}")
+    raise SystemExit("gunicorn did not answer within 300 s:\n" + log_path.read_text()[-3000:])
 
 
 # --- HTTP sessions ---------------------------------------------------------------------------------------
