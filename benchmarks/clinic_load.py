@@ -341,7 +341,7 @@ class Clinician(threading.Thread):
                 if not signed_in:
                     self.sign_in()
                     signed_in = True
-                self.one_visit(patient, self_report=n % 3 == 0)
+                self.one_visit(patient, self_report=n % 3 == 2)  # the 2nd, 5th, 8th … visit
             except Refused:
                 # Start again from a fresh sign-in, as a clinician would after an error page.
                 self.session = Session(self.base, self.recorder)
@@ -635,7 +635,10 @@ def _report(recorder: Recorder, seconds: float, loads: list[tuple[float, float, 
         f"{_percentile(everything, 0.95):>9.0f}{_percentile(everything, 0.99):>9.0f}{everything[-1]:>9.0f}"
         f"{total_errors:>8}"
     )
-    print(f"\nthroughput: {total_requests / seconds:.1f} requests/s over {seconds / 60:.1f} min")
+    print(
+        f"\nthroughput: {total_requests / seconds:.1f} requests/s over {seconds / 60:.1f} min "
+        "(no visit starts after the set time; those under way are finished)"
+    )
     for page, problems in recorder.errors.items():
         for problem, count in sorted(((p, problems.count(p)) for p in set(problems)), key=lambda x: -x[1])[:5]:
             print(f"  error on {page}: {problem} (x{count})")
@@ -698,6 +701,7 @@ def main() -> int:
         loads: list[tuple[float, float, float]] = [os.getloadavg()]
         stop = threading.Event()
         threading.Thread(target=_sample_load, args=(loads, stop), daemon=True).start()
+        # New visits start until the time is up; the visits under way then are finished (and counted).
         print(f"{len(assignments)} clinicians working for {args.minutes:g} min …", flush=True)
         began = time.monotonic()
         ends = began + args.minutes * 60
