@@ -13,8 +13,9 @@ loopback stands in for the HTTPS reverse proxy, so secure cookies and the HTTPS 
 Each simulated clinician is a thread with its own cookie session and real HTTP requests. It signs in, then
 repeats one patient's visit: dashboard, patient search (POST), the patient and episode pages, start a visit, the
 visit page, save the details, add two or three needling entries (acknowledging any warning the page asks for),
-count the needles out, sign, read the signed note; every third visit it also sends a self-report link which a
-patient (a separate session without a sign-in) opens and submits; then it reads the episode's progress page.
+count the needles out, sign, read the signed note; every third visit (from the second) it also sends a
+self-report link, which a patient (a separate session without a sign-in) opens and submits; then it reads the
+episode's progress page.
 Between requests it pauses --think seconds on average (uniformly 0.5x to 1.5x), a clinician reading a page.
 
 Every response is timed (first byte sent to last byte read). An error is a 5xx, a 4xx the flow did not expect,
@@ -680,10 +681,9 @@ def main() -> int:
         started = time.perf_counter()
         print(f"building database {name}: migrate, demo clinic of {args.patients} patients …", flush=True)
         before = _build(args.patients, args.clinicians)
-        from needlepoint.accounts.dbroles import grant_statements
-
-        _admin_sql(f"{args.server}", [])  # the server answers
         import psycopg
+
+        from needlepoint.accounts.dbroles import grant_statements
 
         with psycopg.connect(f"{args.server}/{name}", autocommit=True) as connection:
             for statement in grant_statements(app_role, name):
