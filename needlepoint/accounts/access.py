@@ -65,7 +65,7 @@ def get_patient(
     """One patient of the membership's clinic, read-audited; 404 for anyone else's."""
     queryset = patients_for(membership, capability)
     if for_update:
-        queryset = queryset.select_for_update()
+        queryset = queryset.select_for_update(no_key=True, of=("self",))  # see get_record
     patient = _get_or_404(queryset, patient_id)
     audit.record("read", patient, summary=f"patient ({capability.value})")
     return patient
@@ -89,7 +89,10 @@ def get_record(
     if patient_id is not None:
         queryset = queryset.filter(patient_id=_as_int(patient_id))
     if for_update:
-        queryset = queryset.select_for_update()
+        # Only the record's own row, and FOR NO KEY UPDATE: a plain FOR UPDATE would also lock the joined rows
+        # (the clinic's, shared by every write) and block other transactions' foreign-key checks, which wait at
+        # COMMIT while holding the audit chain's lock: a deadlock under concurrent writes (benchmarks/clinic_load.py).
+        queryset = queryset.select_for_update(no_key=True, of=("self",))
     obj = _get_or_404(queryset, pk)
     audit.record("read", obj, summary=summary)
     return obj

@@ -116,7 +116,7 @@ def create_api_token(membership: Membership, name: str, days: int | None = None)
 @transaction.atomic
 def revoke_api_token(membership: Membership, token_id: int) -> ApiToken:
     """Revoke one of the user's own tokens, or, for a clinic admin, any token used in their clinic."""
-    tokens = ApiToken.objects.select_for_update()
+    tokens = ApiToken.objects.select_for_update(no_key=True)
     if membership.can(Capability.MANAGE_USERS):
         token = tokens.filter(pk=token_id, membership__clinic_id=membership.clinic_id).first()
     else:
@@ -147,7 +147,7 @@ def set_letterhead(membership: Membership, **values: str) -> Clinic:
     from needlepoint.accounts.roles import Capability
 
     require(membership, Capability.CONFIGURE_CLINIC)
-    clinic = Clinic.objects.select_for_update().get(pk=membership.clinic_id)
+    clinic = Clinic.objects.select_for_update(no_key=True).get(pk=membership.clinic_id)
     cleaned = {name: str(values.get(name, "") or "").strip() for name in LETTERHEAD_FIELDS}
     cleaned["address"] = "\n".join(line.strip() for line in cleaned["address"].splitlines() if line.strip())
     errors: dict[str, str] = {}
@@ -177,7 +177,7 @@ def set_letterhead(membership: Membership, **values: str) -> Clinic:
 def _member_of_clinic(admin: Membership, membership_id: int) -> Membership:
     """A membership of the admin's own clinic, locked for the change (another clinic's looks missing)."""
     member = (
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(no_key=True)
         .select_related("user")
         .filter(pk=membership_id, clinic_id=admin.clinic_id)
         .first()
@@ -279,7 +279,7 @@ def reset_password(uidb64: str, token: str, new_password: str, repeated: str) ->
     user = user_for_reset(uidb64, token)
     if user is None:
         raise ValidationError("This link has expired or has been used. Ask your clinic admin for a new one.")
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if not default_token_generator.check_token(user, token):
         raise ValidationError("This link has expired or has been used. Ask your clinic admin for a new one.")
     _check_new_password(user, new_password, repeated)
@@ -299,7 +299,7 @@ def _current_address() -> str | None:
 @transaction.atomic
 def start_totp_enrolment(user: User) -> TotpDevice:
     """A new unconfirmed authenticator secret for the user (a confirmed app stays until the new one is confirmed)."""
-    device = TotpDevice.objects.select_for_update().filter(user=user).first()
+    device = TotpDevice.objects.select_for_update(no_key=True).filter(user=user).first()
     if device is None:
         return TotpDevice.objects.create(user=user, secret=two_factor.new_secret())
     if device.confirmed_at is None:
@@ -310,7 +310,7 @@ def start_totp_enrolment(user: User) -> TotpDevice:
 @transaction.atomic
 def confirm_totp_enrolment(user: User, code: str) -> list[str]:
     """Confirm the app with a code it shows; returns new recovery codes (shown once)."""
-    device = TotpDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=True).first()
+    device = TotpDevice.objects.select_for_update(no_key=True).filter(user=user, confirmed_at__isnull=True).first()
     if device is None:
         raise ValidationError("Start setting up an authenticator app first.")
     if not two_factor.verify_totp(device, code):
@@ -364,7 +364,7 @@ def set_two_factor_policy(admin: Membership, policy: str) -> Clinic:
     allowed = (Clinic.TwoFactorPolicy.ADMINS, Clinic.TwoFactorPolicy.EVERYONE)
     if policy not in allowed:
         raise ValidationError({"policy": "Choose two-factor for clinic admins or for everyone."})
-    clinic = Clinic.objects.select_for_update().get(pk=admin.clinic_id)
+    clinic = Clinic.objects.select_for_update(no_key=True).get(pk=admin.clinic_id)
     clinic.two_factor_policy = policy
     clinic.save(update_fields=["two_factor_policy"])
     audit.record("update", clinic, summary=f"two-factor policy: {clinic.get_two_factor_policy_display()}")

@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from needlepoint.accounts import audit_chain
+from needlepoint.accounts import audit_chain, field_crypto
 from needlepoint.accounts.roles import Capability, Role, role_can
 
 
@@ -180,10 +180,15 @@ class SignInCounter(models.Model):
 
 
 class TotpDevice(models.Model):
-    """A user's authenticator app: the shared TOTP secret (RFC 6238), usable once confirmed with a code."""
+    """A user's authenticator app: the shared TOTP secret (RFC 6238), usable once confirmed with a code.
+
+    The secret is stored encrypted (``field_crypto``); ``secret`` reads and sets it in plain text.
+    """
 
     user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="totp_device")
-    secret = models.CharField(max_length=64, help_text="Base32 secret shared with the authenticator app")
+    encrypted_secret = models.CharField(
+        max_length=255, help_text="Base32 secret shared with the authenticator app, encrypted (Fernet)"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # A code is accepted once: the time step of the last accepted code, so a watched code cannot be replayed.
@@ -191,6 +196,15 @@ class TotpDevice(models.Model):
 
     def __str__(self) -> str:
         return f"authenticator app of {self.user}"
+
+    @property
+    def secret(self) -> str:
+        """The base32 secret in plain text, decrypted for computing or showing a code."""
+        return field_crypto.decrypt(self.encrypted_secret)
+
+    @secret.setter
+    def secret(self, plaintext: str) -> None:
+        self.encrypted_secret = field_crypto.encrypt(plaintext)
 
 
 class Passkey(models.Model):
@@ -251,6 +265,10 @@ def lock_audit_chain(using: str = "default") -> str:
     Appending waits for any other transaction that is appending, so entries are chained in id order and
     no two ever claim the same predecessor. SQLite needs no lock of its own: its transactions begin
     IMMEDIATE (settings), which already lets one writer at a time in.
+
+    The lock is held through COMMIT, where PostgreSQL checks the transaction's (deferred) foreign keys with
+    FOR KEY SHARE: so no code may hold a plain FOR UPDATE row lock while it waits for this lock; row locks are
+    taken with ``select_for_update(no_key=True)``, which foreign-key checks do not wait for.
     """
     connection = connections[using]
     if connection.vendor == "postgresql":

@@ -15,6 +15,7 @@ import pyotp
 import segno
 from django.utils import timezone
 
+from needlepoint.accounts import field_crypto
 from needlepoint.accounts.models import RecoveryCode, TotpDevice, User
 
 ISSUER = "Needlepoint"
@@ -47,14 +48,17 @@ def verify_totp(device: TotpDevice, code: str) -> bool:
     code = _normalise(code)
     if not re.fullmatch(r"\d{6}", code):
         return False
-    totp = pyotp.TOTP(device.secret)
+    totp = pyotp.TOTP(device.secret)  # decrypted here, in memory only
     now = timezone.now()
     for offset in range(-DRIFT_STEPS, DRIFT_STEPS + 1):
         moment = int(now.timestamp()) + offset * totp.interval
         if secrets.compare_digest(totp.at(moment), code):
             step = int(moment // totp.interval)
             # Conditional update: a replayed or parallel use of the same code finds the step already taken.
-            return bool(TotpDevice.objects.filter(pk=device.pk, last_used_step__lt=step).update(last_used_step=step))
+            change: dict[str, object] = {"last_used_step": step}
+            if not field_crypto.current(device.encrypted_secret):
+                change["encrypted_secret"] = field_crypto.encrypt(device.secret)  # the key was changed: rewrap
+            return bool(TotpDevice.objects.filter(pk=device.pk, last_used_step__lt=step).update(**change))
     return False
 
 

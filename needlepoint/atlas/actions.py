@@ -161,7 +161,7 @@ def create_assessment(membership: Membership, episode: Episode, data: Mapping[st
     if episode.clinic_id != membership.clinic_id:
         raise ValidationError("This episode belongs to another clinic.")
     # Lock the episode so two clinicians cannot both record its initial assessment.
-    episode = Episode.objects.select_for_update().get(pk=episode.pk)
+    episode = Episode.objects.select_for_update(no_key=True).get(pk=episode.pk)
     errors: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for name, check in (
@@ -319,7 +319,9 @@ def record_finding(membership: Membership, assessment_id: int, data: Mapping[str
 def remove_finding(membership: Membership, assessment_id: int, finding_id: int) -> PalpationFinding:
     """Strike out a finding recorded by mistake; the row stays, marked removed, for the record."""
     assessment = _locked_assessment(membership, assessment_id)
-    finding = PalpationFinding.objects.select_for_update().filter(assessment=assessment, pk=finding_id).first()
+    finding = (
+        PalpationFinding.objects.select_for_update(no_key=True).filter(assessment=assessment, pk=finding_id).first()
+    )
     if finding is None:
         raise ValidationError("This finding is not part of this assessment.")
     if finding.removed_at is not None:

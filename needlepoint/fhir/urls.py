@@ -17,5 +17,6 @@ urlpatterns = [
     re_path(r"^metadata$", views.capability, name="metadata"),
     re_path(rf"^Patient/{ID}/\$everything$", views.everything, name="everything"),
     re_path(rf"^{TYPES}$", views.search, name="search"),
+    re_path(rf"^{TYPES}/_search$", views.search_by_post, name="search_by_post"),
     re_path(rf"^{TYPES}/{ID}$", views.read, name="read"),
 ]

@@ -151,8 +151,8 @@ def _searchset(request: HttpRequest, resources: list[Json]) -> HttpResponse:
     return fhir_response(mapping.searchset(_base_url(request), request.build_absolute_uri(), resources))
 
 
-def _check_params(request: HttpRequest, allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(request.GET) - set(allowed) - {"_format"})
+def _check_params(params: Any, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(params) - set(allowed) - {"_format"})
     if unknown:
         raise ValidationError(
             f"Unsupported search parameter(s): {', '.join(unknown)}. Supported: {', '.join(allowed)}."
@@ -185,21 +185,44 @@ def read(request: HttpRequest, membership: Membership, resource_type: str, resou
 
 @fhir_endpoint("GET")
 def search(request: HttpRequest, membership: Membership, resource_type: str) -> HttpResponse:
-    """GET {type}?patient={id} for clinical types; GET Patient?identifier=|name=|_id= for patients."""
-    _check_params(request, mapping.SEARCHABLE[resource_type])
+    """GET {type}?patient={id} for clinical types; GET Patient?identifier=|name=|_id= for patients.
+
+    The parameters are in the address, so web servers and proxies write them (names, MRNs) to their access logs;
+    ``search_by_post`` takes them in the body instead.
+    """
+    return _search(request, membership, resource_type, request.GET)
+
+
+@fhir_endpoint("POST")
+def search_by_post(request: HttpRequest, membership: Membership, resource_type: str) -> HttpResponse:
+    """POST {type}/_search with the parameters form-encoded in the body (FHIR R4, RESTful API, search): the
+    same search as GET, with the terms kept out of addresses and access logs. Parameters in the address are
+    combined with those in the body, as the specification says."""
+    content_type = request.content_type or ""
+    if request.body and content_type != "application/x-www-form-urlencoded":
+        wanted = "form-encoded (application/x-www-form-urlencoded)"
+        return outcome_response(415, "not-supported", f"Send the parameters {wanted}, not {content_type}.")
+    params = request.GET.copy()
+    for key, values in request.POST.lists():
+        params.setlist(key, params.getlist(key) + values)
+    return _search(request, membership, resource_type, params)
+
+
+def _search(request: HttpRequest, membership: Membership, resource_type: str, params: Any) -> HttpResponse:
+    _check_params(params, mapping.SEARCHABLE[resource_type])
     if resource_type == "Patient":
-        return _searchset(request, _search_patients(request, membership))
-    patient = request.GET.get("patient", "").strip()
+        return _searchset(request, _search_patients(params, membership))
+    patient = params.get("patient", "").strip()
     if not patient:
         raise ValidationError(f"Search {resource_type} by patient: {resource_type}?patient=<id>.")
     patient_id = patient.removeprefix("Patient/")
     return _searchset(request, records.search_by_patient(membership, resource_type, patient_id))
 
 
-def _search_patients(request: HttpRequest, membership: Membership) -> list[Json]:
-    identifier = request.GET.get("identifier")
-    name = request.GET.get("name")
-    wanted_id = request.GET.get("_id")
+def _search_patients(params: Any, membership: Membership) -> list[Json]:
+    identifier = params.get("identifier")
+    name = params.get("name")
+    wanted_id = params.get("_id")
     if identifier is None and name is None and wanted_id is None:
         raise ValidationError("Search patients by identifier (system|MRN), name or _id.")
     patients = patients_for(membership).select_related("clinic")

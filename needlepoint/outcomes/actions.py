@@ -74,7 +74,7 @@ def set_instrument_plan(membership: Membership, condition: str, codes: list[str]
     except PlanError as exc:
         raise ValidationError({"instruments": str(exc)}) from exc
     plan = (
-        ClinicInstrumentPlan.objects.select_for_update()
+        ClinicInstrumentPlan.objects.select_for_update(no_key=True)
         .filter(clinic_id=membership.clinic_id, condition=condition)
         .first()
     )
@@ -133,7 +133,7 @@ def enter_instrument_wording(
         raise ValidationError(problems)
     # lock the clinic's rows for this instrument so two admins saving at once get consecutive versions
     latest = (
-        ClinicInstrumentWording.objects.select_for_update()
+        ClinicInstrumentWording.objects.select_for_update(no_key=True)
         .filter(clinic_id=membership.clinic_id, instrument=defn.code)
         .order_by("-version")
         .first()
@@ -440,7 +440,7 @@ def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
         raise LinkRefused("invalid", INVALID_LINK) from exc
     queryset = SelfReportLink.objects.select_related("clinic", "episode")
     if for_update:
-        queryset = queryset.select_for_update()
+        queryset = queryset.select_for_update(no_key=True, of=("self",))
     link = queryset.filter(pk=link_id).first()
     if link is None or not secrets.compare_digest(link.token_hash, SelfReportLink.hash_token(secret)):
         raise LinkRefused("invalid", INVALID_LINK)

@@ -65,7 +65,7 @@ def _next_mrn(clinic: Clinic) -> str:
 
     Numbers already taken by patients brought in with their MRN from another system are skipped.
     """
-    locked = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    locked = Clinic.objects.select_for_update(no_key=True).get(pk=clinic.pk)
     number = locked.next_mrn_number
     while Patient.objects.filter(clinic_id=clinic.pk, mrn=f"{locked.mrn_prefix}-{number:07d}").exists():
         number += 1
@@ -230,7 +230,7 @@ def acknowledge_precautions(membership: Membership, screening: Screening, note: 
     """A clinician acknowledges a screening's precautions with a note saying how they will be managed."""
     require(membership, Capability.EDIT_CLINICAL)
     _same_clinic(membership, screening)
-    screening = Screening.objects.select_for_update().get(pk=screening.pk)
+    screening = Screening.objects.select_for_update(no_key=True).get(pk=screening.pk)
     if screening.status != Screening.Status.CLEARED_WITH_PRECAUTIONS:
         raise ValidationError("Only a screening cleared with precautions needs an acknowledgement.")
     if screening.precautions_acknowledged_at is not None:
@@ -252,7 +252,9 @@ def report_health_change(membership: Membership, patient: Patient, description: 
     if len(description.strip()) < 3:
         raise ValidationError({"description": "Describe the change in health."})
     changed = 0
-    for screening in Screening.objects.select_for_update().filter(patient=patient, invalidated_at__isnull=True):
+    for screening in Screening.objects.select_for_update(no_key=True).filter(
+        patient=patient, invalidated_at__isnull=True
+    ):
         screening.invalidated_at = timezone.now()
         screening.invalidated_reason = f"Change in health reported: {description.strip()}"[:300]
         screening.save()
@@ -354,7 +356,7 @@ def withdraw_consent(membership: Membership, consent: Consent, reason: str) -> C
     """Record that the patient withdrew consent (kept on record, never deleted)."""
     require(membership, Capability.RECORD_CONSENT)
     _same_clinic(membership, consent)
-    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    consent = Consent.objects.select_for_update(no_key=True).get(pk=consent.pk)
     if consent.withdrawn_at is not None:
         raise ValidationError("This consent was already withdrawn.")
     consent.withdrawn_at = timezone.now()
@@ -438,7 +440,7 @@ def discharge_episode(membership: Membership, episode: Episode, discharge_date: 
     """Discharge an open episode with its date and reason."""
     require(membership, Capability.EDIT_CLINICAL)
     _same_clinic(membership, episode)
-    episode = Episode.objects.select_for_update().get(pk=episode.pk)
+    episode = Episode.objects.select_for_update(no_key=True).get(pk=episode.pk)
     if episode.status != Episode.Status.OPEN:
         raise ValidationError("This episode is already discharged.")
     errors: dict[str, str] = {}
@@ -471,7 +473,7 @@ def set_minimum_needling_age(membership: Membership, age: object) -> Clinic:
         raise ValidationError(
             {"minimum_needling_age": f"Enter a whole number of years from 0 to {ADULT_AGE}, not {age!r}."}
         )
-    clinic = Clinic.objects.select_for_update().get(pk=membership.clinic_id)
+    clinic = Clinic.objects.select_for_update(no_key=True).get(pk=membership.clinic_id)
     before = clinic.minimum_needling_age
     clinic.minimum_needling_age = age
     clinic.save(update_fields=["minimum_needling_age"])

@@ -78,14 +78,36 @@ def _patient_out(p: Patient) -> PatientOut:
     )
 
 
-@router.get("", response=list[PatientOut])
-def list_patients(request: HttpRequest, q: str) -> list[PatientOut]:
-    """Search by name start ("Last, First" or "First Last"), date of birth (YYYY-MM-DD), MRN or phone."""
+class PatientSearchIn(Schema):
+    q: str = Field(
+        max_length=200,
+        description='Name start ("Last, First" or "First Last"), date of birth (YYYY-MM-DD), MRN or phone',
+    )
+
+
+def _search(request: HttpRequest, q: str) -> list[PatientOut]:
     from needlepoint.accounts import audit
 
     found = search_patients(patients_for(request.membership), q)  # type: ignore[attr-defined]
     audit.record("search", summary=f"patient search ({len(found)} found)", object_type="patients.Patient")
     return [_patient_out(p) for p in found]
+
+
+@router.get("", response=list[PatientOut])
+def list_patients(request: HttpRequest, q: str) -> list[PatientOut]:
+    """Search by name start ("Last, First" or "First Last"), date of birth (YYYY-MM-DD), MRN or phone.
+
+    The terms travel in the address, so web servers and proxies write them to their access logs: prefer
+    ``POST /patients/search``, which carries them in the body.
+    """
+    return _search(request, q)
+
+
+# Declared before "/{patient_id}", so "search" is never taken for a patient's id.
+@router.post("/search", response=list[PatientOut])
+def search_patients_by_post(request: HttpRequest, body: PatientSearchIn) -> list[PatientOut]:
+    """The same search with the terms in the JSON body ({"q": "..."}), so they stay out of access logs."""
+    return _search(request, body.q)
 
 
 class CandidateOut(Schema):

@@ -314,7 +314,7 @@ def _add_patients(context: Any, clinic: Clinic, first_index: int, count: int) ->
     rng = context.rng
     today = timezone.localdate()
     clinicians = [context.memberships["pt"], context.memberships["chiro"]]
-    locked = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    locked = Clinic.objects.select_for_update(no_key=True).get(pk=clinic.pk)
     first_number = locked.next_mrn_number
     Clinic.objects.filter(pk=clinic.pk).update(next_mrn_number=first_number + count)
     patients = []

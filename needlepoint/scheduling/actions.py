@@ -161,7 +161,7 @@ def book_series(
         except (TypeError, ValueError) as exc:
             raise ValidationError({"repeat": str(exc)}) from exc
         # Lock the clinician's row: a concurrent booking for the same clinician waits here until this one commits.
-        Membership.objects.select_for_update().filter(pk=clinician.pk).first()
+        Membership.objects.select_for_update(no_key=True).filter(pk=clinician.pk).first()
         wanted = [rules.slot(s, minutes) for s in starts]
         _check_free(clinician, patient, wanted)
         series = None
@@ -315,7 +315,9 @@ def complete_when_visit_signed(sender: Any, instance: Any, raw: bool = False, **
     if raw or instance.signed_at is None:
         return
     appointment = (
-        Appointment.objects.select_for_update().filter(visit_id=instance.pk, status=Status.IN_TREATMENT.value).first()
+        Appointment.objects.select_for_update(no_key=True)
+        .filter(visit_id=instance.pk, status=Status.IN_TREATMENT.value)
+        .first()
     )
     if appointment is not None:
         _move(appointment, Status.COMPLETED)
@@ -465,7 +467,7 @@ def _remind_one(appointment_id: int, connection: Any) -> ReminderOutcome:
     try:
         with transaction.atomic():
             appointment = (
-                Appointment.objects.select_for_update()
+                Appointment.objects.select_for_update(no_key=True)
                 .select_related("patient", "clinic", "clinician__user")
                 .get(pk=appointment_id)
             )
@@ -492,7 +494,9 @@ def create_calendar_feed(membership: Membership) -> tuple[CalendarFeed, str]:
     with transaction.atomic():
         if membership.role != Role.CLINICIAN:
             raise ValidationError("Calendar feeds are for clinicians: they carry the clinician's own appointments.")
-        for old in CalendarFeed.objects.select_for_update().filter(clinician=membership, revoked_at__isnull=True):
+        for old in CalendarFeed.objects.select_for_update(no_key=True).filter(
+            clinician=membership, revoked_at__isnull=True
+        ):
             old.revoked_at = timezone.now()
             old.save(update_fields=["revoked_at"])
         raw = CalendarFeed.generate_raw()
@@ -509,7 +513,7 @@ def revoke_calendar_feed(membership: Membership, feed_id: int | str) -> Calendar
             pk = int(feed_id)
         except (TypeError, ValueError):
             pk = 0
-        feed = CalendarFeed.objects.select_for_update().filter(pk=pk, clinician=membership).first()
+        feed = CalendarFeed.objects.select_for_update(no_key=True).filter(pk=pk, clinician=membership).first()
         if feed is None:
             raise ValidationError("No such calendar feed of yours.")
         if feed.revoked_at is None:

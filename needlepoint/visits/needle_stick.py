@@ -204,7 +204,7 @@ def _source(
 
 def _locked(membership: Membership, incident_id: int, expected_version: Any) -> NeedleStickIncident:
     require(membership, Capability.EDIT_CLINICAL)
-    queryset = scoped(membership, NeedleStickIncident.objects.select_for_update(), Capability.EDIT_CLINICAL)
+    queryset = scoped(membership, NeedleStickIncident.objects.select_for_update(no_key=True), Capability.EDIT_CLINICAL)
     incident = _get(queryset, incident_id)
     if incident.closed_at is not None:
         raise ValidationError("This needle-stick incident is closed.")

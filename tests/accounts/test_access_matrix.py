@@ -184,6 +184,7 @@ ENDPOINTS = [
     Route("GET", f"{API}/tokens", EVERYONE, patient_scoped=False),
     Route("POST", f"{API}/tokens", EVERYONE, {"name": "billing export"}, ok=201, patient_scoped=False),
     Route("GET", f"{API}/patients?q=Doe", EVERYONE, patient_scoped=False),
+    Route("POST", f"{API}/patients/search", EVERYONE, {"q": "Doe"}, patient_scoped=False),
     Route("POST", f"{API}/patients", EVERYONE, NEW_PATIENT, ok=201, patient_scoped=False),
     Route("GET", f"{API}/patients/{{p}}", EVERYONE),
     Route("PATCH", f"{API}/patients/{{p}}", EVERYONE, {"version": 1, "phone": "+1 555 0100"}),

@@ -45,6 +45,7 @@ _FHIR_ID = "(?P<resource_id>[A-Za-z0-9\\-.]{1,64})"
 FHIR_EVERYTHING = f"fhir/R4/^Patient/{_FHIR_ID}/\\$everything$"
 FHIR_SEARCH = f"fhir/R4/^{_FHIR_TYPES}$"
 FHIR_READ = f"fhir/R4/^{_FHIR_TYPES}/{_FHIR_ID}$"
+FHIR_POST_SEARCH = f"fhir/R4/^{_FHIR_TYPES}/_search$"
 
 # Every pattern, by its route, with what a GET shows and, where it needs one, a query string.
 ROUTES: dict[str, tuple[str, str]] = {
@@ -89,6 +90,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "api/v1/tokens": (NONE, ""),
     "api/v1/tokens/<token_id>/revoke": (WRITE, ""),
     "api/v1/patients": (PATIENT, "?q=a"),
+    "api/v1/patients/search": (WRITE, ""),  # the search by POST: a GET is refused
     "api/v1/patients/<patient_id>": (PATIENT, ""),
     "api/v1/patients/<patient_id>/needling-clearance": (PATIENT, ""),
     "api/v1/patients/<patient_id>/screenings": (PATIENT, ""),
@@ -157,6 +159,7 @@ ROUTES: dict[str, tuple[str, str]] = {
         PATIENT,
         "",
     ),
+    FHIR_POST_SEARCH: (WRITE, ""),  # POST only: a GET is refused
     "": (PATIENT, ""),
     "episodes/<int:episode_id>/visits/new/": (PATIENT, ""),
     "visits/<int:visit_id>/": (PATIENT, ""),
@@ -221,6 +224,7 @@ ROUTES: dict[str, tuple[str, str]] = {
 REGEX_ADDRESSES = {
     "fhir/R4/^$": "fhir/R4/",
     "fhir/R4/^metadata$": "fhir/R4/metadata",
+    FHIR_POST_SEARCH: "fhir/R4/Patient/_search",
 }
 
 
