@@ -8,6 +8,7 @@ by a conditional UPDATE, so two requests cannot both spend one.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 
@@ -17,6 +18,8 @@ from django.utils import timezone
 
 from needlepoint.accounts import field_crypto
 from needlepoint.accounts.models import RecoveryCode, TotpDevice, User
+
+logger = logging.getLogger(__name__)
 
 ISSUER = "Needlepoint"
 RECOVERY_CODE_COUNT = 10
@@ -48,7 +51,13 @@ def verify_totp(device: TotpDevice, code: str) -> bool:
     code = _normalise(code)
     if not re.fullmatch(r"\d{6}", code):
         return False
-    totp = pyotp.TOTP(device.secret)  # decrypted here, in memory only
+    try:
+        totp = pyotp.TOTP(device.secret)  # decrypted here, in memory only
+    except field_crypto.UnreadableSecret:
+        # A key was changed without keeping the old one as a fallback: the operator must act, but the user
+        # is not shown a server error; a recovery code still signs in, and an admin can reset the app.
+        logger.error("TOTP secret of user %s cannot be decrypted with any configured key", device.user_id)
+        return False
     now = timezone.now()
     for offset in range(-DRIFT_STEPS, DRIFT_STEPS + 1):
         moment = int(now.timestamp()) + offset * totp.interval

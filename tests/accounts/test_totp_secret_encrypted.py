@@ -98,3 +98,22 @@ def test_the_migration_encrypts_secrets_stored_in_plain_text_and_leaves_encrypte
     assert TotpDevice.objects.get(pk=plain_device.pk).secret == plain_secret
     assert stored_column(kept_device) == kept  # already encrypted: not encrypted twice
     assert signs_in_with_code("alice", plain_secret)
+
+
+def test_a_secret_no_key_can_read_refuses_the_code_without_a_server_error(clinician) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.accounts import two_factor
+
+    device, secret = enrol(clinician)
+    recovery = two_factor.new_recovery_codes(clinician.user)
+    # As if the key had been changed without keeping the old one: encrypted with a key no setting holds.
+    from cryptography.fernet import Fernet
+
+    foreign = Fernet(field_crypto.derive_key("a key nobody configured")).encrypt(secret.encode()).decode()
+    TotpDevice.objects.filter(pk=device.pk).update(encrypted_secret=foreign)
+    assert not two_factor.verify_totp(TotpDevice.objects.get(pk=device.pk), pyotp.TOTP(secret).now())
+    client = Client()
+    client.post("/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="198.51.100.8")
+    refused = client.post("/login/code/", {"code": pyotp.TOTP(secret).now()})
+    assert refused.status_code == 401 and b"code" in refused.content  # the code form again, with its message
+    accepted = client.post("/login/code/", {"code": recovery[0]})
+    assert accepted.status_code == 302 and accepted["Location"] == "/"
