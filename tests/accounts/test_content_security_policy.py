@@ -9,11 +9,13 @@ browser: any violation reported there fails the test (tests/browser/conftest.py)
 
 from __future__ import annotations
 
+import io
 import re
 from html.parser import HTMLParser
 
 import pyotp
 import pytest
+from pypdf import PdfReader
 from django.test import Client
 from django.urls import get_resolver
 
@@ -151,6 +153,9 @@ def test_a_pdf_is_sent_without_the_policy_that_would_break_the_browser_viewer(de
     assert response["Content-Type"] == "application/pdf"
     assert "Content-Security-Policy" not in response
     assert response["X-Frame-Options"] == "DENY"
+    # Laid out by the documents' stylesheet, now a file and not a <style> element: its page footer is there.
+    first_page = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+    assert re.search(r"Page 1 of \d", first_page), first_page
 
 
 def test_the_api_docs_load_their_assets_from_this_server(demo) -> None:  # type: ignore[no-untyped-def]
