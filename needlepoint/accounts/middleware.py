@@ -1,4 +1,5 @@
-"""Request middleware: who is acting (clinic membership and audit actor) and the sign-in requirement."""
+"""Request middleware: who is acting (clinic membership and audit actor), the sign-in requirement, and the
+headers every response carries (no caching, the Content-Security-Policy)."""
 
 from __future__ import annotations
 
