@@ -79,7 +79,11 @@ def browser() -> Iterator[object]:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Waits go through expect (Playwright's own isolated script), never wait_for_function: that evaluates its
+    # expression in the page, which the Content-Security-Policy refuses (no 'unsafe-eval'). Same patience as a click.
+    expect.set_options(timeout=10_000)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
