@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -19,6 +20,7 @@ from django.test import Client
 from django.urls import get_resolver
 from pypdf import PdfReader
 
+import needlepoint
 from needlepoint.accounts.middleware import CONTENT_SECURITY_POLICY
 from needlepoint.accounts.models import Membership
 from tests.accounts.test_account_life_cycle import reset_link
@@ -111,6 +113,20 @@ def test_the_checker_allows_files_json_data_and_data_attributes() -> None:
     )
 
     assert inline_content(html) == []
+
+
+TEMPLATES = Path(needlepoint.__file__).parent / "templates"
+DJANGO_COMMENT = re.compile(r"{#.*?#}|{% comment %}.*?{% endcomment %}", re.S)
+
+
+def test_no_template_has_inline_script_style_or_handler() -> None:
+    """Also the fragments htmx swaps in and the printed documents, whatever the walk happens to reach."""
+    wrong = []
+    for template in sorted(TEMPLATES.rglob("*.html")):
+        source = DJANGO_COMMENT.sub("", template.read_text())
+        wrong += [f"{template.relative_to(TEMPLATES)}: {problem}" for problem in inline_content(source)]
+
+    assert wrong == [], "\n".join(wrong)
 
 
 def page_routes() -> list[str]:
