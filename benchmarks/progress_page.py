@@ -264,7 +264,7 @@ def measure(visit_count: int, runs: int) -> int:
     )
     print(f"  ROM plot                  {_percentiles(_timed(lambda: plots.rom_svg(data.rom), runs))}")
     for audience in reports.AUDIENCES:
-        samples = _timed(lambda a=audience: reports.progress_pdf(data, a, "Benchmark clinic"), max(5, runs // 3))
+        samples = _timed(lambda a=audience: reports.progress_pdf(data, a), max(5, runs // 3))
         print(f"PDF report ({audience:7})        {_percentiles(samples)}")
     return 0
 
