@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -54,13 +55,18 @@ def signatory(membership: Membership) -> Signatory:
     )
 
 
+# The documents' one stylesheet: the printable page links it, the PDF is rendered with it. A file rather than a
+# <style> element, which the pages' Content-Security-Policy would refuse.
+DOCUMENT_CSS = "css/document.css"
+
+
 def render_pdf(template: str, context: dict[str, Any]) -> bytes:
     """The document ``template`` rendered with ``context`` as PDF (WeasyPrint; fonts from the system)."""
     # Imported here: WeasyPrint loads Pango at import, which only the pages that print need.
     from weasyprint import HTML
 
     html = render_to_string(template, context | {"as_pdf": True})
-    return HTML(string=html).write_pdf()
+    return HTML(string=html).write_pdf(stylesheets=[finders.find(DOCUMENT_CSS)])
 
 
 def document_response(

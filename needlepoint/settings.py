@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Only for the API docs page: installed, django-ninja serves Swagger UI from its own static files with no
+    # inline script (not from a CDN with one), so /api/v1/docs works under the Content-Security-Policy.
+    "ninja",
     "needlepoint.accounts",
     "needlepoint.patients",
     "needlepoint.atlas",
@@ -52,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "needlepoint.accounts.middleware.NoStoreMiddleware",
+    "needlepoint.accounts.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

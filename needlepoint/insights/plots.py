@@ -13,6 +13,7 @@ from needlepoint.outcomes import plots as outcome_plots  # sets a writable MPLCO
 matplotlib = outcome_plots.matplotlib
 from matplotlib.figure import Figure  # noqa: E402
 
+from needlepoint.inline_svg import without_inline_styles  # noqa: E402
 from needlepoint.insights.report import ClaimsReport, MeasureResult  # noqa: E402
 from needlepoint.insights.survival import KaplanMeier  # noqa: E402
 
@@ -28,6 +29,8 @@ def _svg(fig: Figure, label: str) -> str:
         fig.savefig(buffer, format="svg")
     text = buffer.getvalue()
     svg = text[text.find("<svg") :]
+    # Colours as presentation attributes, not style=: the page's Content-Security-Policy refuses inline styles.
+    svg = without_inline_styles(svg)
     return re.sub(
         r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
         lambda m: f'<svg{m.group(1)} width="100%" role="img" aria-label="{label}"',

@@ -46,6 +46,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from needlepoint.inline_svg import without_inline_styles  # noqa: E402
 from needlepoint.outcomes.progress import PainSummary, RomRow, Series, short  # noqa: E402
 from needlepoint.outcomes.timeline import day_positions  # noqa: E402
 
@@ -66,7 +67,7 @@ STYLE = {
     "svg.hashsalt": "needlepoint",
 }
 MARKERS = {"clinician": "o", "patient": "^"}
-PLOT_VERSION = "2"  # part of every cache key: change it when the drawing code changes
+PLOT_VERSION = "3"  # part of every cache key: change it when the drawing code changes
 CACHE_SECONDS = 24 * 3600
 LABEL_POINTS_UP_TO = 14
 MIN_DAYS_SHOWN = 7  # print the value beside each point when there are this few
@@ -214,6 +215,8 @@ def _svg(fig: Figure, label: str) -> str:
     text = buffer.getvalue()
     svg = text[text.find("<svg") :]
     # Scale with the page: drop the fixed size, keep the viewBox, and name the image for screen readers.
+    # Colours as presentation attributes, not style=: the page's Content-Security-Policy refuses inline styles.
+    svg = without_inline_styles(svg)
     return re.sub(
         r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
         lambda m: f'<svg{m.group(1)} width="100%" role="img" aria-label="{label}"',

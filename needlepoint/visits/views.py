@@ -6,7 +6,6 @@ when htmx asked (no page reload per needling entry).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -204,7 +203,7 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
             ),
             "incident_form": extra.pop("incident_form", None) or forms.IncidentForm(),
             "details_form": extra.pop("details_form", None) or _details_form(visit),
-            "muscles_json": _muscles_json(clearance),
+            "muscle_data": _muscle_data(clearance),
         }
     else:
         context["acknowledged"] = list((visit.acknowledgements or {}).values())
@@ -212,21 +211,20 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
     return context | extra
 
 
-def _muscles_json(clearance: Any) -> str:
+def _muscle_data(clearance: Any) -> dict[str, dict[str, Any]]:
     """Per muscle: its trigger points and sides, and the length the entry form proposes when it is chosen
-    (``length``; ``from_depth`` when that comes from a sourced safe depth, else it only caps the last length)."""
+    (``length``; ``from_depth`` when that comes from a sourced safe depth, else it only caps the last length).
+    The page hands it to visit.js with ``json_script``."""
     proposals = _length_proposals(flags_from(clearance))
-    return json.dumps(
-        {
-            m.id: {
-                "points": m.trigger_points,
-                "sides": m.sides,
-                "length": forms.length_value(proposals[m.id].longest_mm) if m.id in proposals else None,
-                "from_depth": m.id in proposals and proposals[m.id].from_safe_depth,
-            }
-            for m in needling_muscles().values()
+    return {
+        m.id: {
+            "points": m.trigger_points,
+            "sides": m.sides,
+            "length": forms.length_value(proposals[m.id].longest_mm) if m.id in proposals else None,
+            "from_depth": m.id in proposals and proposals[m.id].from_safe_depth,
         }
-    )
+        for m in needling_muscles().values()
+    }
 
 
 @lru_cache(maxsize=64)

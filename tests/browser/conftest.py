@@ -25,11 +25,64 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+# What the browser refused under the Content-Security-Policy during the running test: chromium reports each refusal
+# on the console ("Refused to execute inline script ...", "Refused to apply inline style ..."), and the page's
+# securitypolicyviolation event is reported there too. Any of them fails the test: every page must work under it.
+CSP_VIOLATIONS: list[str] = []
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("securitypolicyviolation: " + event.violatedDirective + " blocked " + event.blockedURI);
+});
+"""
+
+
+def _watch_for_csp_violations(context) -> None:  # type: ignore[no-untyped-def]
+    """Record every CSP refusal in any page of ``context``."""
+    context.add_init_script(REPORT_VIOLATIONS)  # init scripts are the browser's own, not refused by the policy
+
+    def on_console(message) -> None:  # type: ignore[no-untyped-def]
+        text = message.text
+        if (
+            text.startswith("Refused to")
+            or text.startswith("securitypolicyviolation")
+            or "Content Security Policy" in text
+        ):
+            CSP_VIOLATIONS.append(f"{message.page.url if message.page else '?'}: {text}")
+
+    context.on("console", on_console)
+
+
+def _fail_on_csp_violations() -> None:
+    if CSP_VIOLATIONS:
+        found = "\n".join(dict.fromkeys(CSP_VIOLATIONS))
+        CSP_VIOLATIONS.clear()
+        raise AssertionError(f"the page broke the Content-Security-Policy:\n{found}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):  # type: ignore[no-untyped-def]
+    result = yield
+    _fail_on_csp_violations()
+    return result
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations() -> Iterator[None]:
+    """Also the refusals that arrive late, while the test's pages close (this fixture tears down after them)."""
+    CSP_VIOLATIONS.clear()
+    yield
+    _fail_on_csp_violations()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not os.path.exists(CHROMIUM):
         missing_tool(f"chromium not found at {CHROMIUM}; install Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Waits go through expect (Playwright's own isolated script), never wait_for_function: that evaluates its
+    # expression in the page, which the Content-Security-Policy refuses (no 'unsafe-eval'). Same patience as a click.
+    expect.set_options(timeout=10_000)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -44,6 +97,15 @@ def browser() -> Iterator[object]:
                 "--disable-quic",
             ],
         )
+        open_context = browser.new_context
+
+        def new_context(*args, **kwargs):  # type: ignore[no-untyped-def]
+            context = open_context(*args, **kwargs)
+            _watch_for_csp_violations(context)
+            return context
+
+        # Every context a test opens, through this fixture or its own, reports CSP refusals.
+        browser.new_context = new_context
         yield browser
         browser.close()
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from needlepoint.scheduling.config import book_settings
 from needlepoint.scheduling.models import Appointment
@@ -69,7 +70,7 @@ def test_front_desk_books_a_follow_up_and_the_clinician_starts_the_visit(page, f
     page.select_option("#id_side", "right")
     page.fill("#id_needles", "2")
     page.click("[data-testid=add-entry]")
-    page.wait_for_function("document.querySelectorAll('[data-testid=needling-row]').length === 1")
+    expect(page.locator("[data-testid=needling-row]")).to_have_count(1)
     page.fill("#id_plan", "Review in a week.")
     page.click("[data-testid=all-removed]")
     page.wait_for_selector("[data-testid=count-status]:has-text('accounted for')")

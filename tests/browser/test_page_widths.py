@@ -7,6 +7,7 @@ assessments with pain drawings, appointments, a needle-stick report); each page 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from needlepoint.accounts.models import Membership
 from needlepoint.demo import DEMO_PASSWORD, build_demo
@@ -164,6 +165,6 @@ def test_on_a_phone_each_needling_entry_is_a_card_with_its_remove_button_in_reac
     box = remove.bounding_box()
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 44
     remove.tap()
-    page.wait_for_function(f"document.querySelectorAll('[data-testid=needling-row]').length === {entries - 1}")
+    expect(page.locator("[data-testid=needling-row]")).to_have_count(entries - 1)
     assert visit.needling_entries.count() == entries - 1
     context.close()

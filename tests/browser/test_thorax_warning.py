@@ -3,6 +3,8 @@ click on a precaution acknowledges it, and the signed note prints the reminder a
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from needlepoint.visits.models import Visit
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
@@ -27,7 +29,7 @@ def test_a_thin_patients_rhomboid_warns_and_signs_after_one_click(page, clinicia
     assert page.locator("[data-testid=needling-row]").count() == 0  # nothing saved before the acknowledgement
 
     page.click("[data-testid=precaution]:has-text('Pincer grasp')")  # the one click
-    page.wait_for_function("document.querySelectorAll('[data-testid=needling-row]').length === 1")
+    expect(page.locator("[data-testid=needling-row]")).to_have_count(1)
     safety = page.inner_text("[data-testid=warnings]")
     assert "Reminder:" in safety and "Acknowledged" in safety and "Pincer grasp" in safety
 

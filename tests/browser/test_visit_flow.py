@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+from playwright.sync_api import expect
+
 from needlepoint.visits.models import Visit
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD, clear_for_needling
@@ -43,8 +45,8 @@ def test_a_clinician_documents_and_signs_a_three_muscle_visit(page, clinician, p
     page.wait_for_selector("text=Visit details saved.")
 
     add_muscle(page, "infraspinatus", "TP1", "2")
-    page.wait_for_function("document.querySelectorAll('[data-testid=needling-row]').length === 1")
-    page.wait_for_function("document.activeElement.id === 'id_muscle_id'")  # ready for the next muscle
+    expect(page.locator("[data-testid=needling-row]")).to_have_count(1)
+    expect(page.locator("#id_muscle_id")).to_be_focused()  # ready for the next muscle
 
     add_muscle(page, "piriformis", "lateral", "2")
     page.wait_for_selector("[data-testid=pending-warnings]")
@@ -52,11 +54,11 @@ def test_a_clinician_documents_and_signs_a_three_muscle_visit(page, clinician, p
     assert rows(page) == 1  # nothing saved until the warning is acknowledged
     page.fill("input[data-ack]", "Needle angled away from the sciatic nerve")
     page.click("[data-testid=add-entry]")
-    page.wait_for_function("document.querySelectorAll('[data-testid=needling-row]').length === 2")
+    expect(page.locator("[data-testid=needling-row]")).to_have_count(2)
     assert "Acknowledged" in page.inner_text("[data-testid=warnings]")
 
     add_muscle(page, "deltoid", "middle", "1")
-    page.wait_for_function("document.querySelectorAll('[data-testid=needling-row]').length === 3")
+    expect(page.locator("[data-testid=needling-row]")).to_have_count(3)
     assert page.inner_text("[data-testid=cpt]") == "20561"
     assert page.inner_text("[data-testid=count-status]") == "not reconciled"
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.contrib.sessions.models import Session
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from needlepoint.visits.models import Visit
 from tests.browser.conftest import sign_in
@@ -37,7 +38,7 @@ def add_muscle(page, muscle: str, point: str, needles: str, length: str | None =
         page.select_option("#id_length_mm", length)
     page.fill("#id_needles", needles)
     page.click("[data-testid=add-entry]")
-    page.wait_for_function(f"document.querySelectorAll('[data-testid=needling-row]').length === {rows + 1}")
+    expect(page.locator("[data-testid=needling-row]")).to_have_count(rows + 1)
 
 
 def test_signing_keeps_the_typed_text_and_a_double_click_signs_once(page, clinician, patient) -> None:
@@ -84,7 +85,7 @@ def test_an_expired_session_recovers_in_place(page, clinician, patient) -> None:
 
     page.fill("#session-password", PASSWORD)
     page.click("[data-testid=session-sign-in]")
-    page.wait_for_function("document.querySelectorAll('[data-testid=needling-row]').length === 1")
+    expect(page.locator("[data-testid=needling-row]")).to_have_count(1)
     assert not page.locator("[data-testid=session-dialog]").evaluate("d => d.open")
     assert page.input_value("#id_plan") == PLAN  # nothing on the page was lost
     assert page.input_value("#id_assessment").startswith("Trigger point in right infraspinatus")

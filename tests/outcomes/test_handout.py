@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
 from django.test import Client
 
 
@@ -12,7 +15,9 @@ def test_anyone_can_read_the_handout(db) -> None:  # type: ignore[no-untyped-def
     for heading in ("What dry needling is", "What to expect", "The risks", "After-care"):
         assert heading in text
     assert "Pneumothorax (a collapsed lung)" in text and "Get emergency help at once" in text
-    assert "window.print()" in text and "@media print" in text
+    # Printable: a Print button (print.js) and print rules in the page's stylesheet (no inline script or style).
+    assert "data-print" in text and "/static/css/outcomes.css" in text
+    assert "@media print" in Path(finders.find("css/outcomes.css")).read_text()
 
 
 def test_the_handout_names_delayed_pneumothorax_where_and_what_to_do(db) -> None:  # type: ignore[no-untyped-def]

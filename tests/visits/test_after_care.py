@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
+
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.visits.aftercare import after_care_sections
 from tests.conftest import client_for
@@ -25,7 +29,9 @@ def test_the_sheet_says_what_is_normal_what_to_do_and_when_to_seek_urgent_care(c
     assert "up to a day or two" in text and "bruise" in text
     assert "up to two days later" in text and "base of the neck" in text
     assert "Breathlessness, chest pain" in text and "signs of infection" in text
-    assert "window.print()" in text and "@media print" in text
+    # Printable: a Print button (print.js) and print rules in the page's stylesheet (no inline script or style).
+    assert "data-print" in text and "/static/css/after_care.css" in text
+    assert "@media print" in Path(finders.find("css/after_care.css")).read_text()
     assert 'href="/references/#S130"' in text
 
 

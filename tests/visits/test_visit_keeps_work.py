@@ -318,7 +318,7 @@ def test_the_proposal_for_a_depth_limited_muscle_is_shorter_than_its_warning_len
 def test_the_visit_page_hands_the_proposals_to_the_form(clinician, visit) -> None:
     page = client_for(clinician).get(f"/visits/{visit.pk}/").content.decode()
     data = json.loads(
-        re.search(r'<script type="application/json" id="muscle-data">(.*?)</script>', page, re.S).group(1)
+        re.search(r'<script id="muscle-data" type="application/json">(.*?)</script>', page, re.S).group(1)
     )  # type: ignore[union-attr]
     depth_limited = [m for m, h in hazards().items() if h.safe_depth_mm is not None]
     assert depth_limited

@@ -448,9 +448,6 @@
     Array.prototype.forEach.call(document.querySelectorAll("figure.bodychart"), function (figure) {
       if (!figure.zoom && figure.querySelector("[data-zoom-controls]")) figure.zoom = new Zoom(figure);
     });
-    Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
-      button.addEventListener("click", function () { window.print(); });
-    });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
