@@ -123,7 +123,6 @@ def book(request: HttpRequest) -> HttpResponse:
             return redirect(_book_url(request.GET, patient=found[0].pk))
     initial, quick = _proposed(request, membership, offered, patient)
     form = BookingForm(request.POST or None, initial=initial, clinic_id=membership.clinic_id, offered=offered)
-    quick["free_with"] = dict(form.fields["clinician"].choices).get(str(initial["clinician"]), "")
     if request.method == "POST" and patient is not None and form.is_valid():
         try:
             booked = actions.book_series(
@@ -153,6 +152,8 @@ def book(request: HttpRequest) -> HttpResponse:
                 + ".",
             )
             return redirect(f"/schedule/clinicians/{first.clinician_id}/?day={local.date().isoformat()}")
+    if patient is not None:
+        quick |= _free(request.GET, offered, patient, form, initial)
     return render(
         request,
         "scheduling/book.html",
@@ -209,21 +210,26 @@ def _proposed(
         day, start = local.date(), f"{local:%H:%M}"
         href = _book_url(given, **keep, clinician=proposal.clinician.pk, day=day.isoformat(), time=start)  # type: ignore[union-attr]
         quick.append({"choice": choice, "href": href, "chosen": (day, start) == (initial["day"], initial["start"])})
-    return initial, {"proposal": proposal, "quick": quick, **_free(given, offered, patient, keep, initial)}
+    return initial, {"proposal": proposal, "quick": quick}
 
 
-def _free(given: Any, offered: Any, patient: Any, keep: dict[str, Any], initial: dict[str, Any]) -> dict[str, Any]:
-    """The clinician's free times on the form's day, each a link that fills in the time."""
-    clinician_id = _number(initial["clinician"])
-    kind = offered.type_named(str(initial["kind"] or ""))
+def _free(given: Any, offered: Any, patient: Any, form: BookingForm, initial: dict[str, Any]) -> dict[str, Any]:
+    """The clinician's free times on the form's day (as sent, after a refused booking), each a link that fills
+    in the time."""
+    sent = getattr(form, "cleaned_data", {}) if form.is_bound else {}
+    values = {key: sent.get(key) or initial[key] for key in ("clinician", "kind", "minutes", "day")}
+    clinician_id = _number(values["clinician"])
+    kind = offered.type_named(str(values["kind"] or ""))
     if clinician_id is None or kind is None:
         return {}
-    minutes = _number(initial["minutes"]) or kind.minutes
-    day = initial["day"]
+    minutes = _number(values["minutes"]) or kind.minutes
+    day = values["day"]
     starts = proposals.free_times(clinician_id, patient, day, minutes, offered)
-    keep = keep | {"clinician": clinician_id, "day": day.isoformat()}
+    keep = {"patient": patient.pk, "clinician": clinician_id, "kind": kind.code, "minutes": values["minutes"]}
+    keep["day"] = day.isoformat()
     free = [{"start": s, "href": _book_url(given, **keep, time=f"{timezone.localtime(s):%H:%M}")} for s in starts]
-    return {"free": free, "free_day": day}
+    name = dict(form.fields["clinician"].choices).get(str(clinician_id), "")
+    return {"free": free, "free_day": day, "free_with": name}
 
 
 def _load(request: HttpRequest, appointment_id: int) -> Appointment:
