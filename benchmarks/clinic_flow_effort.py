@@ -319,9 +319,11 @@ def _count_needles(effort: Effort) -> None:
 
 
 def _pain(effort: Effort) -> None:
+    """The pain scores: each is saved as it is chosen (no save click); the script waits for the save."""
     effort.choose("#id_pain_before", "6")
     effort.choose("#id_pain_after", "3")
-    effort.click("#details button[type=submit]", "Save visit details", posts=True)
+    effort.page.wait_for_function("document.querySelector('[data-testid=draft-status]').dataset.state === 'saved'")
+    _settled(effort.page)
 
 
 def _muscles_for(appointment: Any) -> tuple[str, ...]:
