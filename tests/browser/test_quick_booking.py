@@ -13,6 +13,8 @@ from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 from tests.scheduling.conftest import at, booking
 
+SEARCH_HAS_THE_CURSOR = "document.activeElement && document.activeElement.id === 'q'"
+
 
 def test_front_desk_books_a_follow_up_two_weeks_on_with_one_click(page, front_desk, clinician, patient):
     seen = actions.book_appointment(front_desk, patient.pk, booking(clinician, at(0, 10), minutes=45), now=at(0, 8))
@@ -20,7 +22,9 @@ def test_front_desk_books_a_follow_up_two_weeks_on_with_one_click(page, front_de
     sign_in(page, front_desk.user.username, PASSWORD)
     page.goto("/schedule/")
     page.click("text=Book an appointment")
-    page.keyboard.type("Doe")  # the search field has the cursor
+    page.wait_for_url("**/schedule/book/")
+    page.wait_for_function(SEARCH_HAS_THE_CURSOR)
+    page.keyboard.type("Doe")
     page.keyboard.press("Enter")
     page.wait_for_selector("[data-testid=booking-patient]:has-text('Jane Doe')")
     assert page.input_value("#id_day") == at(7, 10).date().isoformat() and page.input_value("#id_start") == "10:00"
@@ -46,6 +50,7 @@ def test_with_two_patients_found_enter_books_for_the_first_and_a_taken_time_is_r
 
     sign_in(page, front_desk.user.username, PASSWORD)
     page.goto("/schedule/book/")
+    page.wait_for_function(SEARCH_HAS_THE_CURSOR)
     page.keyboard.type("Doe")
     page.keyboard.press("Enter")
     page.wait_for_selector("[data-testid=booking-patients]")
