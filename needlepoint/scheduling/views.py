@@ -22,10 +22,12 @@ from django.views.decorators.http import require_POST
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, patients_for, require
+from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
+from needlepoint.patients.models import Patient
 from needlepoint.patients.search import search_patients
 from needlepoint.scheduling import actions, calendar, proposals, rules
-from needlepoint.scheduling.config import book_settings
+from needlepoint.scheduling.config import BookSettings, book_settings
 from needlepoint.scheduling.forms import BookingForm, StatusForm
 from needlepoint.scheduling.models import Appointment, CalendarFeed, ReminderSent
 
@@ -175,7 +177,7 @@ def _number(text: Any) -> int | None:
 
 
 def _proposed(
-    request: HttpRequest, membership: Any, offered: Any, patient: Any
+    request: HttpRequest, membership: Membership, offered: BookSettings, patient: Patient | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The form's first values and the page's quick choices and free times.
 
@@ -213,7 +215,9 @@ def _proposed(
     return initial, {"proposal": proposal, "quick": quick}
 
 
-def _free(given: Any, offered: Any, patient: Any, form: BookingForm, initial: dict[str, Any]) -> dict[str, Any]:
+def _free(
+    given: Any, offered: BookSettings, patient: Patient, form: BookingForm, initial: dict[str, Any]
+) -> dict[str, Any]:
     """The clinician's free times on the form's day (as sent, after a refused booking), each a link that fills
     in the time."""
     sent = getattr(form, "cleaned_data", {}) if form.is_bound else {}
