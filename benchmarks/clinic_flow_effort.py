@@ -8,8 +8,9 @@ port, signs in as the demo physical therapist and drives, as a clinician would:
 
 1. a new three-muscle visit from the day's list to the signed note;
 2. a follow-up visit started from the previous visit's needling, acknowledged, counted and signed;
-3. booking a follow-up from the schedule (find the patient, choose type, day and time, book), and the same
-   booking from the signed visit (the patient's name, then the patient page's booking link).
+3. booking a follow-up from the schedule (find the patient; book the follow-up the form proposes from the
+   patient's last appointment when it is free, else click a free time of that day, else type the day and
+   time), and the same booking from the signed visit ("Book a follow-up in a week").
 
 Every action goes through a small wrapper that counts it: a click is 1 click; typing is one keystroke per
 character; choosing from a select is 2 clicks (open, pick); Tab and Enter are keys. The keystroke-level
@@ -31,7 +32,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -318,9 +319,11 @@ def _count_needles(effort: Effort) -> None:
 
 
 def _pain(effort: Effort) -> None:
+    """The pain scores: each is saved as it is chosen (no save click); the script waits for the save."""
     effort.choose("#id_pain_before", "6")
     effort.choose("#id_pain_after", "3")
-    effort.click("#details button[type=submit]", "Save visit details", posts=True)
+    effort.page.wait_for_function("document.querySelector('[data-testid=draft-status]').dataset.state === 'saved'")
+    _settled(effort.page)
 
 
 def _muscles_for(appointment: Any) -> tuple[str, ...]:
@@ -372,17 +375,73 @@ def follow_up_visit(page: Any, appointment: Any) -> Effort:
 
 
 def book_follow_up(page: Any, patient: Any, starts: datetime) -> Effort:
-    """From the dashboard: schedule, find the patient, choose type, day and time, book."""
+    """From the dashboard: Schedule, Book an appointment, the family name and Enter (one patient found is chosen;
+    among several, Enter on the first listed, which has the focus, or a click on the right one). The form then
+    proposes a follow-up the same time a week (or two, three) after the last appointment: it is booked as it is
+    when this script finds it free a week to three weeks ahead; otherwise a free time listed for that day is
+    clicked, and failing that the day and time of ``starts`` are typed. Then Book."""
     effort = Effort(page)
     page.goto("/")
     effort.click("nav a[href='/schedule/']", "Schedule")
     effort.click("text=Book an appointment", "Book an appointment")
     # The search field has the cursor (autofocus): the family name, then Enter.
     effort.type("#q", patient.family_name, focus=False)
-    effort.press("#q", "Enter")
-    effort.click(page.locator("a", has_text=f"Book for {patient.given_name}").first, "Book for the patient")
-    _choose_type_day_time_and_book(effort, starts)
+    effort.press("#q", "Enter", posts=True)
+    page.wait_for_selector("[data-testid=booking-patient], [data-testid=booking-patients]")
+    if not page.locator("[data-testid=booking-patient]").count():
+        link = page.locator(
+            f"[data-testid=booking-patients] a[href^='?patient={patient.pk}&'], "
+            f"[data-testid=booking-patients] a[href='?patient={patient.pk}']"
+        )
+        if link.evaluate("el => el === document.activeElement"):
+            effort.press(link, "Enter")
+        else:
+            effort.click(link, "Book for the patient")
+        page.wait_for_selector("[data-testid=booking-patient]")
+    _take_proposal_or_choose(effort, patient, starts)
     return effort
+
+
+def _proposed(page: Any) -> tuple[Any, datetime | None, int]:
+    """The clinician, start and length the booking form is filled in with."""
+    from django.utils import timezone
+
+    from needlepoint.accounts.models import Membership
+    from needlepoint.scheduling.config import book_settings
+
+    clinician = Membership.objects.get(pk=page.input_value("#id_clinician"))
+    kind = book_settings(clinician.clinic.slug).type_named(page.input_value("#id_kind"))
+    minutes = int(page.input_value("#id_minutes") or (kind.minutes if kind else 30))
+    day, start = page.input_value("#id_day"), page.input_value("#id_start")
+    if not (day and start):
+        return clinician, None, minutes
+    when = timezone.make_aware(datetime.combine(date.fromisoformat(day), datetime.strptime(start, "%H:%M").time()))
+    return clinician, when, minutes
+
+
+def _a_week_or_more_ahead(starts: datetime | None) -> bool:
+    from django.utils import timezone
+
+    return starts is not None and 7 <= (starts.date() - timezone.localdate()).days <= 21
+
+
+def _take_proposal_or_choose(effort: Effort, patient: Any, starts: datetime) -> None:
+    page = effort.page
+    if page.input_value("#id_kind") != "follow_up":  # the form may already propose a follow-up
+        effort.choose("#id_kind", "follow_up")
+    clinician, proposed, minutes = _proposed(page)
+    if not (_a_week_or_more_ahead(proposed) and _is_free(clinician, patient, proposed, minutes)):
+        free = page.locator("[data-testid=free-time]")
+        if _a_week_or_more_ahead(proposed) and free.count():
+            with page.expect_navigation():
+                effort.click(free.first, "a free time of the proposed day")
+            clinician, proposed, minutes = _proposed(page)
+            if not _is_free(clinician, patient, proposed, minutes):
+                raise SystemExit(f"the free time listed for {proposed} is taken")
+        else:
+            _type_day_and_time(effort, starts)
+    effort.click("form.card button[type=submit]", "Book")
+    page.wait_for_selector(".alert.success:has-text('Booked ')")
 
 
 def book_from_the_visit(page: Any, appointment: Any, starts: datetime) -> Effort:
@@ -403,26 +462,19 @@ def book_from_the_visit(page: Any, appointment: Any, starts: datetime) -> Effort
         )
     )
     if not _is_free(appointment.clinician, appointment.patient, proposed):
-        local = timezone.localtime(starts)
-        effort.type_keys("#id_day", local.date().isoformat(), 8)
-        effort.type_keys("#id_start", f"{local:%H:%M}", 5)
+        _type_day_and_time(effort, starts)
     effort.click("form.card button[type=submit]", "Book")
-    page.wait_for_selector("text=Booked")
+    page.wait_for_selector(".alert.success:has-text('Booked ')")
     return effort
 
 
-def _choose_type_day_time_and_book(effort: Effort, starts: datetime) -> None:
+def _type_day_and_time(effort: Effort, starts: datetime) -> None:
     from django.utils import timezone
 
-    page = effort.page
-    if page.input_value("#id_kind") != "follow_up":  # the form may already propose a follow-up
-        effort.choose("#id_kind", "follow_up")
     local = timezone.localtime(starts)
     # A date field takes its digits (MM DD YYYY, 8 keys); a time field hour, minute and AM/PM (5 keys).
     effort.type_keys("#id_day", local.date().isoformat(), 8)
     effort.type_keys("#id_start", f"{local:%H:%M}", 5)
-    effort.click("form.card button[type=submit]", "Book")
-    page.wait_for_selector("text=Booked")
 
 
 # --- running and reporting --------------------------------------------------------------------------------

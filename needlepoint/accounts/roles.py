@@ -33,6 +33,7 @@ class Capability(StrEnum):
     BOOK_APPOINTMENTS = "book_appointments"  # book, cancel, mark arrived or no-show; set reminder preferences
     EXPORT_RECORD = "export_record"  # a patient's whole record, for the patient's right of access
     MANAGE_RETENTION = "manage_retention"  # archive a record or put it under legal hold (never delete)
+    CLOSE_INCIDENTS = "close_incidents"  # close a staff needle-stick incident with the follow-up's outcome
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -47,6 +48,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.VIEW_CLINIC_REPORTS,
             Capability.VIEW_SCHEDULE,
             Capability.BOOK_APPOINTMENTS,
+            Capability.CLOSE_INCIDENTS,
         }
     ),
     # Front desk registers patients and takes consent signatures, but never reads clinical content.
@@ -76,6 +78,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.BOOK_APPOINTMENTS,
             Capability.EXPORT_RECORD,
             Capability.MANAGE_RETENTION,
+            # The clinic lead receives needle-stick reports and sees the follow-up through to its end.
+            Capability.CLOSE_INCIDENTS,
         }
     ),
 }

@@ -79,12 +79,12 @@ class PossibleDuplicate(ValidationError):
     Nothing was saved. Registering anyway needs an explicit confirmation (``confirm_duplicate``).
     """
 
-    def __init__(self, candidates: list[Patient]) -> None:
+    def __init__(self, candidates: list[Patient], anyway: str = "register anyway") -> None:
         self.candidates = candidates
         names = "; ".join(f"{p.family_name}, {p.given_name} ({p.mrn})" for p in candidates)
         super().__init__(
             f"This may be a patient already registered: {names}. Open the existing record, or confirm that this is "
-            "a different person to register anyway."
+            f"a different person to {anyway}."
         )
 
 
@@ -107,12 +107,12 @@ def register_patient(
     return _create_patient(membership, data, mrn)
 
 
-def _refuse_possible_duplicate(membership: Membership, data: dict[str, Any]) -> None:
+def _refuse_possible_duplicate(membership: Membership, data: dict[str, Any], editing: int | None = None) -> None:
     from needlepoint.accounts.access import patients_for
     from needlepoint.patients.search import possible_duplicates
 
     candidates = possible_duplicates(
-        patients_for(membership, Capability.EDIT_DEMOGRAPHICS),
+        patients_for(membership, Capability.EDIT_DEMOGRAPHICS).exclude(pk=editing),
         str(data.get("given_name") or ""),
         str(data.get("family_name") or ""),
         data.get("date_of_birth"),
@@ -120,7 +120,7 @@ def _refuse_possible_duplicate(membership: Membership, data: dict[str, Any]) -> 
     )
     if candidates:
         audit.record("search", summary=f"duplicate check ({len(candidates)} found)", object_type="patients.Patient")
-        raise PossibleDuplicate(candidates)
+        raise PossibleDuplicate(candidates, "save anyway" if editing else "register anyway")
 
 
 @transaction.atomic
@@ -160,9 +160,37 @@ def note_patient_opened(membership: Membership, patient: Patient) -> None:
     RecentPatient.objects.filter(membership=membership).exclude(pk__in=latest[:RECENT_KEPT]).delete()
 
 
+# A change to any of these makes an edited patient possibly another registered one.
+IDENTITY_FIELDS = ("given_name", "family_name", "date_of_birth", "phone")
+
+
+def update_patient(
+    membership: Membership,
+    patient_id: int,
+    data: dict[str, Any],
+    expected_version: int,
+    *,
+    confirm_duplicate: bool = False,
+) -> Patient:
+    """Change a patient's demographics, refusing if someone else saved first (version mismatch).
+
+    A change of name, birth date or phone that makes the patient look like another registered one is refused
+    as at registration (``PossibleDuplicate``, listing them) unless ``confirm_duplicate`` says they differ.
+    """
+    from needlepoint.accounts.access import get_patient
+
+    if not confirm_duplicate:
+        # Before the transaction, as at registration: the refusal's audit entry must survive it.
+        current = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
+        merged = {name: getattr(current, name) for name in DEMOGRAPHIC_FIELDS} | data
+        if any(merged[name] != getattr(current, name) for name in IDENTITY_FIELDS):
+            _check_demographics(merged)
+            _refuse_possible_duplicate(membership, merged, editing=current.pk)
+    return _update_patient(membership, patient_id, data, expected_version)
+
+
 @transaction.atomic
-def update_patient(membership: Membership, patient_id: int, data: dict[str, Any], expected_version: int) -> Patient:
-    """Change a patient's demographics, refusing if someone else saved first (version mismatch)."""
+def _update_patient(membership: Membership, patient_id: int, data: dict[str, Any], expected_version: int) -> Patient:
     from needlepoint.accounts.access import get_patient
 
     patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS, for_update=True)

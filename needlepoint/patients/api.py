@@ -46,6 +46,9 @@ class PatientUpdate(Schema):
     email: str | None = None
     address: str | None = None
     emergency_contact: str | None = None
+    confirm_duplicate: bool = Field(
+        default=False, description="The new name, birth date or phone is a different person's: save anyway"
+    )
 
 
 class PatientOut(Schema):
@@ -138,19 +141,23 @@ def create_patient(request: HttpRequest, body: PatientIn) -> Status[PatientOut] 
             confirm_duplicate=body.confirm_duplicate,
         )
     except actions.PossibleDuplicate as exc:
-        candidates = [
-            CandidateOut(
-                id=p.pk,
-                mrn=p.mrn,
-                given_name=p.given_name,
-                family_name=p.family_name,
-                date_of_birth=p.date_of_birth,
-                phone=p.phone,
-            )
-            for p in exc.candidates
-        ]
-        return Status(409, DuplicateOut(detail=exc.messages[0], candidates=candidates))
+        return Status(409, _duplicate_out(exc))
     return Status(201, _patient_out(patient))
+
+
+def _duplicate_out(exc: actions.PossibleDuplicate) -> DuplicateOut:
+    candidates = [
+        CandidateOut(
+            id=p.pk,
+            mrn=p.mrn,
+            given_name=p.given_name,
+            family_name=p.family_name,
+            date_of_birth=p.date_of_birth,
+            phone=p.phone,
+        )
+        for p in exc.candidates
+    ]
+    return DuplicateOut(detail=exc.messages[0], candidates=candidates)
 
 
 @router.get("/{patient_id}", response=PatientOut)
@@ -159,12 +166,24 @@ def read_patient(request: HttpRequest, patient_id: int) -> PatientOut:
     return _patient_out(get_patient(request.membership, patient_id))  # type: ignore[attr-defined]
 
 
-@router.patch("/{patient_id}", response=PatientOut)
-def update_patient(request: HttpRequest, patient_id: int, body: PatientUpdate) -> PatientOut:
-    """Change demographics; refused with 400 if someone else saved since ``version``."""
-    data = {k: v for k, v in body.dict(exclude={"version"}).items() if v is not None}
-    patient = actions.update_patient(request.membership, patient_id, data, body.version)  # type: ignore[attr-defined]
-    return _patient_out(patient)
+@router.patch("/{patient_id}", response={200: PatientOut, 409: DuplicateOut})
+def update_patient(
+    request: HttpRequest, patient_id: int, body: PatientUpdate
+) -> Status[PatientOut] | Status[DuplicateOut]:
+    """Change demographics; refused with 400 if someone else saved since ``version``, and answered 409 with the
+    candidates when the new name, birth date or phone may be another patient's, unless ``confirm_duplicate``."""
+    data = {k: v for k, v in body.dict(exclude={"version", "confirm_duplicate"}).items() if v is not None}
+    try:
+        patient = actions.update_patient(
+            request.membership,  # type: ignore[attr-defined]
+            patient_id,
+            data,
+            body.version,
+            confirm_duplicate=body.confirm_duplicate,
+        )
+    except actions.PossibleDuplicate as exc:
+        return Status(409, _duplicate_out(exc))
+    return Status(200, _patient_out(patient))
 
 
 class ClearanceOut(Schema):

@@ -87,13 +87,23 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
     patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
     initial = {name: getattr(patient, name) for name in actions.DEMOGRAPHIC_FIELDS} | {"version": patient.version}
-    form = forms.PatientForm(request.POST or None, initial=initial)
+    form = forms.PatientForm(request.POST or None, initial=initial, offer_confirm_duplicate=True)
     form.fields["mrn"].disabled = True
     form.fields["mrn"].initial = patient.mrn
+    form.fields["confirm_duplicate"].label = "This is a different person: save anyway"
+    candidates: list[object] = []
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in actions.DEMOGRAPHIC_FIELDS}
         try:
-            actions.update_patient(membership, patient.pk, data, form.cleaned_data.get("version") or 0)
+            actions.update_patient(
+                membership,
+                patient.pk,
+                data,
+                form.cleaned_data.get("version") or 0,
+                confirm_duplicate=form.cleaned_data["confirm_duplicate"],
+            )
+        except actions.PossibleDuplicate as exc:
+            candidates = exc.candidates  # type: ignore[assignment]
         except ValidationError as exc:
             add_errors(form, exc)
         else:
@@ -102,7 +112,7 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "patients/form.html",
-        {"form": form, "title": f"Edit {patient.full_name}", "patient": patient},
+        {"form": form, "title": f"Edit {patient.full_name}", "patient": patient, "candidates": candidates},
     )
 
 

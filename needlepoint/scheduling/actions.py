@@ -93,13 +93,9 @@ def _clean_booking(membership: Membership, data: Mapping[str, Any], now: datetim
                 f"{when(starts_at)} is in the past: an appointment is booked for a time still to come."
             )
         elif minutes:
-            local = timezone.localtime(starts_at)
-            end = local + timedelta(minutes=minutes)
-            if local.time() < offered.day_starts or end.date() != local.date() or end.time() > offered.day_ends:
-                errors["starts_at"] = (
-                    f"The clinic books between {offered.day_starts:%H:%M} and {offered.day_ends:%H:%M}; "
-                    f"{local:%H:%M} for {minutes} minutes falls outside."
-                )
+            problem = rules.hours_problem(timezone.localtime(starts_at), minutes, offered.day_starts, offered.day_ends)
+            if problem:
+                errors["starts_at"] = problem
     if errors:
         raise ValidationError(errors)
     return kind.code, starts_at, minutes  # type: ignore[union-attr, return-value]

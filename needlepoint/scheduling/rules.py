@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 
@@ -128,6 +128,66 @@ def free_starts(
             found.append(start)
         start += timedelta(minutes=step)
     return found
+
+
+def hours_problem(local_start: datetime, minutes: int, opens: time, closes: time) -> str | None:
+    """Why an appointment starting at ``local_start`` (the clinic's time zone) for ``minutes`` falls outside the
+    clinic's booking hours, or None when it fits."""
+    end = local_start + timedelta(minutes=minutes)
+    if local_start.time() < opens or end.date() != local_start.date() or end.time() > closes:
+        return (
+            f"The clinic books between {opens:%H:%M} and {closes:%H:%M}; "
+            f"{local_start:%H:%M} for {minutes} minutes falls outside."
+        )
+    return None
+
+
+# The quick choices of the booking form: the same time of day this many weeks after the last appointment.
+FOLLOW_UP_WEEKS = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class QuickChoice:
+    """A start the booking form offers in one click, and why it cannot be booked (None when it can)."""
+
+    weeks: int
+    start: datetime
+    problem: str | None
+
+    @property
+    def label(self) -> str:
+        """'in 1 week', 'in 2 weeks'."""
+        return f"in {self.weeks} week{'s' if self.weeks != 1 else ''}"
+
+
+def follow_up_choices(
+    last: datetime,
+    minutes: int,
+    *,
+    opens: time,
+    closes: time,
+    now: datetime,
+    clinician_taken: Iterable[Slot],
+    patient_taken: Iterable[Slot],
+    weeks: Sequence[int] = FOLLOW_UP_WEEKS,
+) -> list[QuickChoice]:
+    """The same time of day 1, 2 and 3 weeks after ``last`` (the clinic's time zone), each with the reason it
+    cannot be booked: in the past, outside the booking hours, the clinician or the patient already booked.
+    Choices already in the past are left out; the server checks every rule again when the booking is made."""
+    clinician_taken, patient_taken = list(clinician_taken), list(patient_taken)
+    choices = []
+    for n in weeks:
+        start = last + timedelta(weeks=n)
+        if start < now:
+            continue
+        wanted = slot(start, minutes)
+        problem = "outside the booking hours" if hours_problem(start, minutes, opens, closes) else None
+        if problem is None and any(wanted.overlaps(t) for t in clinician_taken):
+            problem = "the clinician is booked then"
+        elif problem is None and any(wanted.overlaps(t) for t in patient_taken):
+            problem = "the patient has another appointment then"
+        choices.append(QuickChoice(n, start, problem))
+    return choices
 
 
 def length_problem(minutes: int, allowed: Sequence[int]) -> str | None:

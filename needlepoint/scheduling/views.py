@@ -8,21 +8,26 @@ them all; starting a visit is the one clinical step, and the action refuses it t
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, patients_for, require
+from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
+from needlepoint.patients.models import Patient
 from needlepoint.patients.search import search_patients
-from needlepoint.scheduling import actions, calendar, rules
-from needlepoint.scheduling.config import book_settings
+from needlepoint.scheduling import actions, calendar, proposals, rules
+from needlepoint.scheduling.config import BookSettings, book_settings
 from needlepoint.scheduling.forms import BookingForm, StatusForm
 from needlepoint.scheduling.models import Appointment, CalendarFeed, ReminderSent
 
@@ -99,7 +104,11 @@ def clinician_calendar(request: HttpRequest, clinician_id: int) -> HttpResponse:
 
 
 def book(request: HttpRequest) -> HttpResponse:
-    """Book an appointment (or a weekly series): find the patient, then choose clinician, type and time."""
+    """Book an appointment (or a weekly series): find the patient, then choose clinician, type and time.
+
+    A search that finds one patient chooses them (one Enter); once the patient is chosen the form proposes a
+    follow-up from their last appointment, with one-click quick choices and the clinician's free times.
+    """
     membership = require(request.membership, Capability.BOOK_APPOINTMENTS)  # type: ignore[attr-defined]
     offered = book_settings(membership.clinic.slug)
     source = request.POST if request.method == "POST" else request.GET
@@ -112,13 +121,9 @@ def book(request: HttpRequest) -> HttpResponse:
     if query and patient is None:
         summary = f"patient search for booking ({len(found)} found)"
         audit.record("search", summary=summary, object_type="patients.Patient")
-    initial = {
-        "clinician": request.GET.get("clinician") or (membership.pk if membership.role == "clinician" else None),
-        "kind": request.GET.get("kind") or (offered.types[-1].code if offered.types else None),
-        "day": _day(request),
-        "start": request.GET.get("time", ""),
-        "patient": patient.pk if patient else None,
-    }
+        if len(found) == 1:
+            return redirect(_book_url(request.GET, patient=found[0].pk))
+    initial, quick = _proposed(request, membership, offered, patient)
     form = BookingForm(request.POST or None, initial=initial, clinic_id=membership.clinic_id, offered=offered)
     if request.method == "POST" and patient is not None and form.is_valid():
         try:
@@ -149,11 +154,86 @@ def book(request: HttpRequest) -> HttpResponse:
                 + ".",
             )
             return redirect(f"/schedule/clinicians/{first.clinician_id}/?day={local.date().isoformat()}")
+    if patient is not None:
+        quick |= _free(request.GET, offered, patient, form, initial)
     return render(
         request,
         "scheduling/book.html",
-        {"form": form, "patient": patient, "query": query, "found": found, "types": offered.types},
+        {"form": form, "patient": patient, "query": query, "found": found, "types": offered.types} | quick,
     )
+
+
+def _book_url(given: Any, **change: Any) -> str:
+    """The booking form's address with ``given``'s values (not the search terms) and ``change`` applied."""
+    params = {k: v for k, v in given.items() if k not in ("q", *change)} | {k: v for k, v in change.items() if v}
+    return f"{reverse('book')}?{urlencode(params)}"
+
+
+def _number(text: Any) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _proposed(
+    request: HttpRequest, membership: Membership, offered: BookSettings, patient: Patient | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The form's first values and the page's quick choices and free times.
+
+    What the address gives wins (a calendar's free slot, the visit's follow-up link); the rest comes from the
+    follow-up proposed from the patient's last appointment, at its first quick choice that can be booked.
+    """
+    given = request.GET
+    proposal = None
+    if patient is not None:
+        proposal = proposals.follow_up_proposal(patient, offered, clinician_id=_number(given.get("clinician")))
+    first = proposal.first_free if proposal and not (given.get("day") or given.get("time")) else None
+    kind = given.get("kind") or (proposal.kind if proposal else offered.types[-1].code)
+    minutes = given.get("minutes")
+    usual = offered.type_named(kind)
+    if not minutes and proposal and kind == proposal.kind and usual and proposal.minutes != usual.minutes:
+        minutes = proposal.minutes  # the patient's own length, where it is not the type's usual one
+    clinician = given.get("clinician") or (proposal.clinician.pk if proposal else None)
+    initial = {
+        "clinician": clinician or (membership.pk if membership.role == "clinician" else None),
+        "kind": kind,
+        "minutes": minutes,
+        "day": timezone.localdate(first.start) if first else _day(request),
+        "start": f"{timezone.localtime(first.start):%H:%M}" if first else given.get("time", ""),
+        "patient": patient.pk if patient else None,
+    }
+    if patient is None:
+        return initial, {}
+    keep = {"patient": patient.pk, "kind": initial["kind"], "minutes": initial["minutes"]}
+    quick = []
+    for choice in proposal.choices if proposal else []:
+        local = timezone.localtime(choice.start)
+        day, start = local.date(), f"{local:%H:%M}"
+        href = _book_url(given, **keep, clinician=proposal.clinician.pk, day=day.isoformat(), time=start)  # type: ignore[union-attr]
+        quick.append({"choice": choice, "href": href, "chosen": (day, start) == (initial["day"], initial["start"])})
+    return initial, {"proposal": proposal, "quick": quick}
+
+
+def _free(
+    given: Any, offered: BookSettings, patient: Patient, form: BookingForm, initial: dict[str, Any]
+) -> dict[str, Any]:
+    """The clinician's free times on the form's day (as sent, after a refused booking), each a link that fills
+    in the time."""
+    sent = getattr(form, "cleaned_data", {}) if form.is_bound else {}
+    values = {key: sent.get(key) or initial[key] for key in ("clinician", "kind", "minutes", "day")}
+    clinician_id = _number(values["clinician"])
+    kind = offered.type_named(str(values["kind"] or ""))
+    if clinician_id is None or kind is None:
+        return {}
+    minutes = _number(values["minutes"]) or kind.minutes
+    day = values["day"]
+    starts = proposals.free_times(clinician_id, patient, day, minutes, offered)
+    keep = {"patient": patient.pk, "clinician": clinician_id, "kind": kind.code, "minutes": values["minutes"]}
+    keep["day"] = day.isoformat()
+    free = [{"start": s, "href": _book_url(given, **keep, time=f"{timezone.localtime(s):%H:%M}")} for s in starts]
+    name = dict(form.fields["clinician"].choices).get(str(clinician_id), "")
+    return {"free": free, "free_day": day, "free_with": name}
 
 
 def _load(request: HttpRequest, appointment_id: int) -> Appointment:

@@ -168,6 +168,8 @@ def _pain_value(name: str, value: Any, errors: dict[str, str]) -> int | None:
 
 # The free text a clinician types while the needles are in; saved by the draft autosave and by signing.
 FREE_TEXT_FIELDS = ("subjective", "assessment", "plan")
+# With the pain scores: what the page saves as a draft when it changes, and what signing takes from the page.
+DRAFT_FIELDS = (*FREE_TEXT_FIELDS, "pain_before", "pain_after")
 
 VISIT_FIELDS = (
     "started_at",
@@ -233,14 +235,15 @@ def update_visit(membership: Membership, visit_id: int, data: Mapping[str, Any],
 
 @transaction.atomic
 def save_draft_text(membership: Membership, visit_id: int, text: Mapping[str, Any], expected_version: int) -> Visit:
-    """Save the visit's free text (report, assessment, plan) as typed, while the visit is unsigned.
+    """Save the visit's free text (report, assessment, plan) as typed and the pain scores as chosen, while the
+    visit is unsigned.
 
     The draft autosave calls this: version-checked like every other write, so a colleague's page gets a
-    conflict instead of overwriting, and nothing but the free text changes.
+    conflict instead of overwriting, and nothing but the free text and pain scores changes.
     """
     visit = _locked_visit(membership, visit_id)
     _check_editable(visit, expected_version)
-    fields = {name: text[name] for name in FREE_TEXT_FIELDS if name in text}
+    fields = {name: text[name] for name in DRAFT_FIELDS if name in text}
     if not fields:
         raise ValidationError("There is no report, assessment or plan to save.")
     _apply_details(visit, visit.episode, fields)
@@ -709,7 +712,7 @@ def sign_visit(
             "add an addendum once it is signed."
         )
     if text:
-        _apply_details(visit, visit.episode, {k: text[k] for k in FREE_TEXT_FIELDS if k in text})
+        _apply_details(visit, visit.episode, {k: text[k] for k in DRAFT_FIELDS if k in text})
     entries = list(visit.needling_entries.order_by("position", "pk"))
     if entries:
         documented_at = max(e.recorded_at for e in entries)

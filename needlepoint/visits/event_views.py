@@ -120,8 +120,8 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     steps_form = event_forms.NeedleStickStepsForm(initial={"version": incident.version})
     close_form = event_forms.NeedleStickCloseForm(initial={"version": incident.version})
     if request.method == "POST":
-        require(membership, Capability.EDIT_CLINICAL)
         closing = "closing_note" in request.POST
+        require(membership, Capability.CLOSE_INCIDENTS if closing else Capability.EDIT_CLINICAL)
         form: Any = event_forms.NeedleStickCloseForm(request.POST) if closing else None
         if form is None:
             form = event_forms.NeedleStickStepsForm(request.POST)

@@ -64,15 +64,16 @@ class VisitDetailsForm(forms.Form):
 
     def __init__(self, *args: Any, draft_url: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # The free text autosaves while typing (htmx, a pause of a second and a half), and the sign form
-        # carries it too ([data-free-text]), so nothing typed is lost.
-        for name in ("subjective", "assessment", "plan"):
+        # The free text autosaves while typing (htmx, a pause of a second and a half), the pain scores as soon
+        # as they are chosen, and the sign form carries them too ([data-free-text]), so nothing is lost and no
+        # separate save click is needed.
+        for name in ("subjective", "assessment", "plan", "pain_before", "pain_after"):
             attrs = self.fields[name].widget.attrs
             attrs["data-free-text"] = ""
             if draft_url:
                 attrs |= {
                     "hx-post": draft_url,
-                    "hx-trigger": "input changed delay:1500ms",
+                    "hx-trigger": "change" if name.startswith("pain") else "input changed delay:1500ms",
                     "hx-swap": "none",
                     "hx-sync": "closest main:queue all",
                 }

@@ -202,9 +202,11 @@ def _source(
         return None, None
 
 
-def _locked(membership: Membership, incident_id: int, expected_version: Any) -> NeedleStickIncident:
-    require(membership, Capability.EDIT_CLINICAL)
-    queryset = scoped(membership, NeedleStickIncident.objects.select_for_update(no_key=True), Capability.EDIT_CLINICAL)
+def _locked(
+    membership: Membership, incident_id: int, expected_version: Any, capability: Capability = Capability.EDIT_CLINICAL
+) -> NeedleStickIncident:
+    require(membership, capability)
+    queryset = scoped(membership, NeedleStickIncident.objects.select_for_update(no_key=True), capability)
     incident = _get(queryset, incident_id)
     if incident.closed_at is not None:
         raise ValidationError("This needle-stick incident is closed.")
@@ -260,8 +262,12 @@ def record_needle_stick_steps(
 def close_needle_stick(
     membership: Membership, incident_id: int, note: str, expected_version: Any
 ) -> NeedleStickIncident:
-    """Close the incident once every protocol step is recorded, with a note of the follow-up outcome."""
-    incident = _locked(membership, incident_id, expected_version)
+    """Close the incident once every protocol step is recorded, with a note of the follow-up outcome.
+
+    A clinician or the clinic admin (the clinic lead the injury is reported to) closes it; the note, the
+    closer and the time are kept on the incident and in its audit entry.
+    """
+    incident = _locked(membership, incident_id, expected_version, Capability.CLOSE_INCIDENTS)
     missing = incident.steps_missing()
     errors: dict[str, str] = {}
     if missing:

@@ -127,7 +127,7 @@ def steps(request: HttpRequest, incident_id: int, body: StepsUpdate) -> NeedleSt
 
 @router.post("/{incident_id}/close", response=NeedleStickOut)
 def close(request: HttpRequest, incident_id: int, body: CloseIn) -> NeedleStickOut:
-    """Close the incident once every protocol step is recorded."""
-    m = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    """Close the incident once every protocol step is recorded (a clinician or the clinic admin)."""
+    m = require(request.membership, Capability.CLOSE_INCIDENTS)  # type: ignore[attr-defined]
     needle_stick.close_needle_stick(m, incident_id, body.note, body.version)
     return _out(needle_stick.get_needle_stick(m, incident_id))

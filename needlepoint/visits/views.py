@@ -446,8 +446,8 @@ def details(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 
 def _free_text(request: HttpRequest) -> dict[str, str]:
-    """The report, assessment and plan as posted from the page (absent fields are left alone)."""
-    return {name: request.POST[name] for name in actions.FREE_TEXT_FIELDS if name in request.POST}
+    """The report, assessment, plan and pain scores as posted from the page (absent fields are left alone)."""
+    return {name: request.POST[name] for name in actions.DRAFT_FIELDS if name in request.POST}
 
 
 @require_POST
@@ -522,7 +522,7 @@ def sign(request: HttpRequest, visit_id: int) -> HttpResponse:
             return _fragment(request, visit_id, errors=errors)
         if getattr(exc, "code", None) == "conflict":
             extra["form_version"] = _version(request)
-            if any(str(value).strip() for value in text.values()):
+            if any(str(text.get(name, "")).strip() for name in actions.FREE_TEXT_FIELDS):
                 errors.append(
                     "Your report, assessment and plan are still on this page, as you typed them: copy them "
                     "before you reload."

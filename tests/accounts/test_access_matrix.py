@@ -205,7 +205,7 @@ ENDPOINTS = [
     Route("POST", f"{API}/needle-sticks", (CLINICIAN,), NEEDLE_STICK_API, ok=201, patient_scoped=False),
     Route("GET", f"{API}/needle-sticks/{{i}}", (CLINICIAN, ADMIN)),
     Route("POST", f"{API}/needle-sticks/{{i}}/steps", (CLINICIAN,), {"version": 1, "follow_up_due": TODAY}),
-    Route("POST", f"{API}/needle-sticks/{{i}}/close", (CLINICIAN,), {"version": 1, "note": "Tests negative."}),
+    Route("POST", f"{API}/needle-sticks/{{i}}/close", (CLINICIAN, ADMIN), {"version": 1, "note": "Tests negative."}),
     Route("GET", f"{API}/scheduling/appointments", EVERYONE, patient_scoped=False),
     Route("POST", f"{API}/scheduling/appointments", EVERYONE, API_BOOKING, ok=201),
     Route("GET", f"{API}/scheduling/appointments/{{a}}", EVERYONE),

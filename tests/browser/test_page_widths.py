@@ -96,6 +96,7 @@ def main_pages() -> dict[str, list[str]]:
             f"/schedule/clinicians/{clinician.pk}/?view=week",
             f"/appointments/{appointment.pk}/",
             "/schedule/book/",
+            f"/schedule/book/?patient={appointment.patient_id}",  # the proposal, quick choices and free times
         ],
         "admin": ["/", "/insights/", "/audit/", "/staff/", "/patients/"],
     }

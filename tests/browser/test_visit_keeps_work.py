@@ -145,3 +145,23 @@ def test_a_whole_page_form_after_expiry_signs_in_first_and_keeps_the_text(page, 
     page.fill("#session-password", PASSWORD)
     page.click("[data-testid=session-sign-in]")
     page.wait_for_selector("[data-testid=addendum]:has-text('pain after was 2/10')")
+
+
+def test_pain_scores_chosen_are_saved_and_signed_without_a_save_click(page, clinician, patient) -> None:
+    visit = start_visit(page, clinician, patient)
+    page.select_option("#id_pain_before", "6")
+    page.select_option("#id_pain_after", "3")  # chosen at once: the second save queues behind the first
+    page.wait_for_function("document.querySelector('[data-testid=draft-status]').dataset.state === 'saved'")
+    page.wait_for_load_state("networkidle")
+    visit.refresh_from_db()
+    assert (visit.pain_before, visit.pain_after) == (6, 3)
+    assert page.get_attribute("[data-testid=draft-status]", "data-state") == "saved"
+
+    add_muscle(page, "infraspinatus", "TP1", "2")
+    page.select_option("#id_pain_after", "2")  # changed just before signing: the sign carries it
+    page.click("[data-testid=all-removed]")
+    page.wait_for_selector("[data-testid=count-status]:has-text('accounted for')")
+    page.click("[data-testid=sign]")
+    page.wait_for_selector("[data-testid=signed-note]")
+    visit.refresh_from_db()
+    assert visit.signed_at is not None and (visit.pain_before, visit.pain_after) == (6, 2)

@@ -452,3 +452,71 @@ def test_an_emptied_header_search_lists_nothing_and_audits_nothing(front_desk, p
     live = client_for(front_desk).get("/patients/", {"q": "", "from": "header"}, HTTP_HX_REQUEST="true")
     assert live.status_code == 200 and live.content.decode().strip() == ""
     assert AuditEntry.objects.count() == before
+
+
+# --- the same check when a patient's details are edited ------------------------------------------------
+
+
+def test_an_edit_that_makes_the_patient_look_like_another_is_refused_unless_confirmed(front_desk) -> None:  # type: ignore[no-untyped-def]
+    rosa = register(front_desk, "Rosa", "Marquez", phone="+1 555 201 3344")
+    typo = register(front_desk, "Rosa", "Marques", phone="")
+    change = {"family_name": "Márquez"}
+
+    with pytest.raises(actions.PossibleDuplicate) as refused:
+        actions.update_patient(front_desk, typo.pk, change, typo.version)
+
+    assert [p.pk for p in refused.value.candidates] == [rosa.pk] and "save anyway" in refused.value.messages[0]
+    typo.refresh_from_db()
+    assert typo.family_name == "Marques" and typo.version == 1
+    assert AuditEntry.objects.filter(action="search", summary="duplicate check (1 found)").exists()
+    saved = actions.update_patient(front_desk, typo.pk, change, typo.version, confirm_duplicate=True)
+    assert saved.family_name == "Márquez" and saved.version == 2
+
+
+def test_an_edit_that_leaves_name_birth_date_and_phone_alone_is_not_checked(front_desk) -> None:  # type: ignore[no-untyped-def]
+    register(front_desk, "Rosa", "Marquez", phone="+1 555 201 3344")
+    twin = register(front_desk, "Rosa", "Marquez", phone="")  # confirmed at registration as a different person
+    saved = actions.update_patient(front_desk, twin.pk, {"email": "rosa@example.org"}, twin.version)
+    assert saved.email == "rosa@example.org"
+    # The patient's own record is never offered as her duplicate.
+    alone = register(front_desk, "Ines", "Ruiz", born=date(1990, 1, 2), phone="555 777 1234")
+    assert actions.update_patient(front_desk, alone.pk, {"phone": "+1 555 777 1234"}, alone.version).version == 2
+
+
+def test_the_edit_page_offers_the_existing_patient_and_keeps_what_was_typed(front_desk) -> None:  # type: ignore[no-untyped-def]
+    rosa = register(front_desk, "Rosa", "Marquez", phone="")
+    other = register(front_desk, "Ana", "Diaz", born=date(1990, 1, 1), phone="555 201 3344")
+    client = client_for(front_desk)
+    typed = {
+        "given_name": "Ana",
+        "family_name": "Diaz",
+        "date_of_birth": "1975-03-14",
+        "sex": "female",
+        "phone": "555 201 3344",
+        "version": other.version,
+    }
+    typed |= {"given_name": "Rosa", "family_name": "Marquez"}  # a mistaken edit: the other patient's name and birth
+
+    offered = client.post(f"/patients/{other.pk}/edit/", typed)
+
+    page = offered.content.decode()
+    assert offered.status_code == 200 and "this may be another patient already registered" in page
+    assert f'href="/patients/{rosa.pk}/"' in page and 'name="confirm_duplicate"' in page and 'value="Rosa"' in page
+    other.refresh_from_db()
+    assert other.given_name == "Ana" and other.version == 1
+    saved = client.post(f"/patients/{other.pk}/edit/", typed | {"confirm_duplicate": "on"})
+    assert saved.status_code == 302
+    other.refresh_from_db()
+    assert other.given_name == "Rosa" and other.version == 2
+
+
+def test_the_api_answers_an_edit_that_may_duplicate_with_409(front_desk) -> None:  # type: ignore[no-untyped-def]
+    rosa = register(front_desk, "Rosa", "Marquez", phone="+1 555 201 3344")
+    other = register(front_desk, "Ana", "Diaz", born=date(1990, 1, 1))
+    client = api(front_desk)
+    body = {"version": other.version, "phone": "(555) 201-3344"}
+    refused = client.patch(f"/api/v1/patients/{other.pk}", json.dumps(body), content_type="application/json")
+    assert refused.status_code == 409 and [c["id"] for c in refused.json()["candidates"]] == [rosa.pk]
+    body |= {"confirm_duplicate": True}
+    saved = client.patch(f"/api/v1/patients/{other.pk}", json.dumps(body), content_type="application/json")
+    assert saved.status_code == 200 and saved.json()["phone"] == "(555) 201-3344"

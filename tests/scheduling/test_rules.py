@@ -120,3 +120,37 @@ def test_free_starts_skip_taken_time_and_the_past() -> None:
     taken = [span(60, 45)]  # 10:00 to 10:45
     free = rules.free_starts(opens, closes, taken, minutes=30, not_before=T0 + timedelta(minutes=15))
     assert [(f - T0).seconds // 60 for f in free] == [30, 120, 150]  # 09:30, 11:00, 11:30; 10:30 meets 10:45
+
+
+def test_follow_up_choices_say_why_a_week_cannot_be_booked() -> None:
+    from datetime import time
+
+    from needlepoint.scheduling.rules import follow_up_choices
+
+    last = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    taken = [Slot(last + timedelta(weeks=1), last + timedelta(weeks=1, minutes=30))]
+    mine = [Slot(last + timedelta(weeks=3, minutes=40), last + timedelta(weeks=3, minutes=70))]
+    choices = follow_up_choices(
+        last,
+        45,
+        opens=time(7),
+        closes=time(20),
+        now=last + timedelta(days=1),
+        clinician_taken=taken,
+        patient_taken=mine,
+    )
+    assert [(c.label, c.problem) for c in choices] == [
+        ("in 1 week", "the clinician is booked then"),
+        ("in 2 weeks", None),
+        ("in 3 weeks", "the patient has another appointment then"),
+    ]
+    late = follow_up_choices(
+        last.replace(hour=19, minute=30),
+        45,
+        opens=time(7),
+        closes=time(20),
+        now=last + timedelta(weeks=1, days=1),
+        clinician_taken=[],
+        patient_taken=[],
+    )
+    assert [(c.weeks, c.problem) for c in late] == [(2, "outside the booking hours"), (3, "outside the booking hours")]

@@ -247,10 +247,36 @@ def test_front_desk_and_admin_cannot_record_and_an_outsider_gets_not_found(
     assert client_for(front_desk).get(f"/needle-sticks/{incident.pk}/").status_code == 403
     assert client_for(clinic_admin).get("/needle-sticks/new/").status_code == 403
     assert client_for(clinic_admin).get(f"/needle-sticks/{incident.pk}/").status_code == 200
-    admin_post = client_for(clinic_admin).post(f"/needle-sticks/{incident.pk}/", {"closing_note": "x", "version": 1})
-    assert admin_post.status_code == 403
+    steps = {"reported_at": timezone.now().strftime("%Y-%m-%dT%H:%M"), "reported_to": "Lead", "version": 1}
+    assert client_for(clinic_admin).post(f"/needle-sticks/{incident.pk}/", steps).status_code == 403
+    desk_close = client_for(front_desk).post(f"/needle-sticks/{incident.pk}/", {"closing_note": "x", "version": 1})
+    assert desk_close.status_code == 403
     assert client_for(outsider).get(f"/needle-sticks/{incident.pk}/").status_code == 404
+    assert NeedleStickIncident.objects.get().closed_at is None and NeedleStickIncident.objects.get().version == 1
+
+
+def test_the_clinic_admin_closes_an_incident_with_a_recorded_audited_note(clinician, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    incident = needle_stick.record_needle_stick(
+        clinician, stick(reported_at=now - timedelta(minutes=20), reported_to="Clinic lead", pep_decision="declined")
+    )
+    admin = client_for(clinic_admin)
+    page = admin.get(f"/needle-sticks/{incident.pk}/").content.decode()
+    assert 'data-testid="close-form"' in page and 'data-testid="steps-form"' not in page
+
+    refused = admin.post(f"/needle-sticks/{incident.pk}/", {"closing_note": "ok", "version": incident.version})
+    assert "Say what the follow-up found" in refused.content.decode()
     assert NeedleStickIncident.objects.get().closed_at is None
+
+    note = "Six-week review: staff member well, no further testing advised."
+    closed = admin.post(f"/needle-sticks/{incident.pk}/", {"closing_note": note, "version": incident.version})
+    assert closed.status_code == 302
+    incident.refresh_from_db()
+    assert incident.closed_by == clinic_admin and incident.closing_note == note and incident.follow_up_due is None
+    entry = AuditEntry.objects.filter(object_type="visits.NeedleStickIncident", object_id=str(incident.pk))
+    assert entry.filter(user=clinic_admin.user, summary__endswith="closed").exists()
+    shown = admin.get(f"/needle-sticks/{incident.pk}/").content.decode()
+    assert note in shown and 'data-testid="close-form"' not in shown
 
 
 def test_the_list_page_keeps_a_bounded_query_count(clinician, colleague, visit, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]

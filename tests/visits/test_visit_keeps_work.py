@@ -108,11 +108,28 @@ def test_the_draft_autosave_saves_the_text_and_answers_the_new_version(clinician
     body = client.post(
         f"/visits/{visit.pk}/draft/", {"version": str(visit.version), "plan": PLAN, "pain_after": "9"}, **HX
     ).content.decode()
-    assert fresh(visit).plan == PLAN and fresh(visit).pain_after is None  # only the free text
+    assert fresh(visit).plan == PLAN and fresh(visit).pain_after == 9  # the pain scores save with the text
     assert f'id="visit-version" value="{visit.version + 1}" hx-swap-oob="true"' in body
     assert 'data-state="saved"' in body and "Draft saved" in body
     preview = body[body.index('id="note-preview"') :]
     assert 'hx-swap-oob="true"' in preview and PLAN in preview  # the preview follows the text
+
+
+def test_a_pain_score_chosen_is_saved_without_a_save_click_and_a_bad_one_is_refused(clinician, visit) -> None:
+    client = client_for(clinician)
+    body = client.post(f"/visits/{visit.pk}/draft/", {"version": str(visit.version), "pain_before": "6"}, **HX)
+    assert 'data-state="saved"' in body.content.decode() and fresh(visit).pain_before == 6
+    version = fresh(visit).version
+    bad = client.post(f"/visits/{visit.pk}/draft/", {"version": str(version), "pain_after": "11", "plan": PLAN}, **HX)
+    assert "Pain is a whole number from 0 to 10." in bad.content.decode()
+    assert fresh(visit).pain_after is None and fresh(visit).plan == "" and fresh(visit).version == version
+
+
+def test_signing_takes_the_pain_scores_on_the_page(clinician, visit) -> None:
+    stored = reconcile(clinician, add(clinician, visit))
+    actions.sign_visit(clinician, visit.pk, stored.version, text={"pain_before": "7", "pain_after": "3", "plan": PLAN})
+    signed = fresh(visit)
+    assert (signed.pain_before, signed.pain_after) == (7, 3) and signed.signed_at is not None
 
 
 def test_a_stale_draft_is_not_saved_and_says_so(clinician, visit) -> None:
@@ -144,6 +161,10 @@ def test_the_visit_page_wires_the_autosave_and_the_sign_to_the_free_text(clinici
     for name in ("subjective", "assessment", "plan"):
         field = re.search(rf'<textarea name="{name}"[^>]*>', page).group(0)  # type: ignore[union-attr]
         assert f'hx-post="/visits/{visit.pk}/draft/"' in field and "data-free-text" in field
+    for name in ("pain_before", "pain_after"):
+        field = re.search(rf'<select name="{name}"[^>]*>', page).group(0)  # type: ignore[union-attr]
+        assert f'hx-post="/visits/{visit.pk}/draft/"' in field and 'hx-trigger="change"' in field
+        assert "data-free-text" in field
     assert 'hx-include="[data-free-text]"' in page and 'data-testid="draft-status"' in page
 
 

@@ -1,0 +1,72 @@
+"""Front desk books a follow-up from the Schedule menu the quick way, in a real browser: the family name and
+Enter choose the patient, the form proposes the same time a week after her last appointment, and one click on
+a quick choice (or a free time) and one on Book make the booking."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from needlepoint.patients import actions as patient_actions
+from needlepoint.scheduling import actions
+from needlepoint.scheduling.models import Appointment
+from tests.browser.conftest import sign_in
+from tests.conftest import PASSWORD
+from tests.scheduling.conftest import at, booking
+
+SEARCH_HAS_THE_CURSOR = "document.activeElement && document.activeElement.id === 'q'"
+
+
+def test_front_desk_books_a_follow_up_two_weeks_on_with_one_click(page, front_desk, clinician, patient):
+    seen = actions.book_appointment(front_desk, patient.pk, booking(clinician, at(0, 10), minutes=45), now=at(0, 8))
+
+    sign_in(page, front_desk.user.username, PASSWORD)
+    page.goto("/schedule/")
+    page.click("text=Book an appointment")
+    page.wait_for_url("**/schedule/book/")
+    page.wait_for_function(SEARCH_HAS_THE_CURSOR)
+    page.keyboard.type("Doe")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-testid=booking-patient]:has-text('Jane Doe')")
+    assert page.input_value("#id_day") == at(7, 10).date().isoformat() and page.input_value("#id_start") == "10:00"
+    assert page.input_value("#id_clinician") == str(clinician.pk) and page.input_value("#id_minutes") == "45"
+
+    page.click("[data-testid=quick-choice]:has-text('in 2 weeks')")
+    page.wait_for_selector("[data-testid=quick-choice][aria-current=true]:has-text('in 2 weeks')")
+    assert page.input_value("#id_day") == at(14, 10).date().isoformat()
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("text=Booked Jane Doe: follow-up with Alice")
+
+    booked = Appointment.objects.exclude(pk=seen.pk).get()
+    assert booked.starts_at == at(14, 10) and booked.minutes == 45 and booked.clinician_id == clinician.pk
+
+
+def test_with_two_patients_found_enter_books_for_the_first_and_a_taken_time_is_refused(
+    page, front_desk, clinician, patient
+):
+    actions.book_appointment(front_desk, patient.pk, booking(clinician, at(0, 10)), now=at(0, 8))
+    other = patient_actions.register_patient(
+        front_desk, {"given_name": "Max", "family_name": "Doe", "date_of_birth": at(0, 0).date(), "sex": "male"}
+    )
+
+    sign_in(page, front_desk.user.username, PASSWORD)
+    page.goto("/schedule/book/")
+    page.wait_for_function(SEARCH_HAS_THE_CURSOR)
+    page.keyboard.type("Doe")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-testid=booking-patients]")
+    page.keyboard.press("Enter")  # the first patient listed has the focus: Doe, Jane
+    page.wait_for_selector("[data-testid=booking-patient]:has-text('Jane Doe')")
+
+    # Meanwhile another desk books the proposed time for Max: the booking is refused with the reason, the form kept.
+    actions.book_appointment(front_desk, other.pk, booking(clinician, at(7, 10)))
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("text=Alice is already booked then")
+    assert page.input_value("#id_start") == "10:00"
+    assert Appointment.objects.filter(patient=patient, starts_at__gt=timezone.now()).count() == 0
+
+    # One of the free times of that day books it instead.
+    page.click("[data-testid=free-time]:has-text('11:00')")
+    page.wait_for_function("document.querySelector('#id_start').value === '11:00'")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("text=Booked Jane Doe")
+    assert Appointment.objects.get(patient=patient, starts_at__gt=timezone.now()).starts_at == at(7, 11)
