@@ -37,6 +37,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+# Waits use expect, never wait_for_function: the Content-Security-Policy refuses the eval the latter needs.
+from playwright.sync_api import expect
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 SECONDS_PER_CLICK = 1.2
@@ -103,7 +106,7 @@ def _serve(data_dir: str, port: int) -> subprocess.Popen[bytes]:
 
 def _settled(page: Any) -> None:
     """Wait until htmx has swapped the answer in (no request in flight, nothing settling)."""
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
+    expect(page.locator(".htmx-request, .htmx-settling, .htmx-swapping")).to_have_count(0)
 
 
 @dataclass
@@ -322,7 +325,7 @@ def _pain(effort: Effort) -> None:
     """The pain scores: each is saved as it is chosen (no save click); the script waits for the save."""
     effort.choose("#id_pain_before", "6")
     effort.choose("#id_pain_after", "3")
-    effort.page.wait_for_function("document.querySelector('[data-testid=draft-status]').dataset.state === 'saved'")
+    expect(effort.page.locator("[data-testid=draft-status]")).to_have_attribute("data-state", "saved")
     _settled(effort.page)
 
 
@@ -356,7 +359,7 @@ def new_visit(page: Any, appointment: Any) -> Effort:
         errors = page.locator("form.entry-form .errorlist, [data-testid=workspace-errors]")
         if errors.count():
             raise SystemExit(f"adding {muscle} failed: {errors.first.inner_text()}")
-        page.wait_for_function(f"document.querySelectorAll('[data-testid=needling-row]').length === {n}")
+        expect(page.locator("[data-testid=needling-row]")).to_have_count(n)
     _count_needles(effort)
     _sign(effort)
     return effort
