@@ -6,11 +6,11 @@ from django.db.models import Max
 
 
 def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
-    """Each existing event's last follow-up time, else the time it was recorded."""
+    """Each existing event's last follow-up or closing time, else the time it was recorded."""
     AdverseEvent = apps.get_model("visits", "AdverseEvent")
     rows = AdverseEvent.objects.filter(updated_at__isnull=True).annotate(last_follow_up=Max("follow_ups__at"))
     for event in rows.iterator():
-        updated = max(event.last_follow_up, event.recorded_at) if event.last_follow_up else event.recorded_at
+        updated = max(filter(None, (event.last_follow_up, event.closed_at, event.recorded_at)))
         AdverseEvent.objects.filter(pk=event.pk).update(updated_at=updated)
 
 
