@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.http import HttpResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from needlepoint import citations
 from needlepoint.accounts import views as account_views
@@ -80,6 +80,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("fhir/R4", fhir_views.transaction),  # the base without its slash, as FHIR clients write it
     path("fhir/R4/", include("needlepoint.fhir.urls")),
+    re_path(r"^fhir/(?P<path>.*)$", fhir_views.unknown),  # every other /fhir/ address: an OperationOutcome
     # The apps' own pages; the dashboard (visits) is the home page.
     path("", include("needlepoint.visits.urls")),
     path("", include("needlepoint.atlas.urls")),

@@ -78,6 +78,8 @@ class EpisodeData:
     discharge_date: date | None = None
     discharge_reason: str = ""
     discharge_reason_label: str = ""
+    version: int | str = 1
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class ConsentData:
     recorded_by: str
     withdrawn_at: datetime | None = None
     withdrawal_reason: str = ""
+    version: int | str = 1
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,8 @@ class ProcedureData:
     needles_in_sharps: int
     signed_at: datetime | None = None
     complications: tuple[tuple[str, str], ...] = ()  # (adverse-event type code, label)
+    version: int | str = 1
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,8 @@ class ScoreData:
     procedure_id: str | None = None  # the visit's Procedure, for pain rated before or after needling
     subscales: Mapping[str, float] = field(default_factory=dict)
     label: str = ""  # e.g. "before treatment"
+    version: int | str = 1
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,8 @@ class RomData:
     recorded_by: str
     normal_degrees: float | None = None
     percent_of_normal: float | None = None
+    version: int | str = 1
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +210,8 @@ class AdverseEventData:
     description: str = ""
     procedure_id: str | None = None
     needles_unaccounted: int | None = None
+    version: int | str = 1
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -263,7 +275,8 @@ def _episode_extension(episode_id: str) -> Json:
     return {"url": codes.extension_url("episode"), "valueReference": reference("Condition", episode_id)}
 
 
-def _meta(updated_at: datetime | None, version: int | None = None) -> Json:
+def _meta(updated_at: datetime | None, version: int | str | None = None) -> Json:
+    """meta.versionId and meta.lastUpdated, the same values the ETag and Last-Modified headers carry."""
     meta: Json = {}
     if version is not None:
         meta["versionId"] = str(version)
@@ -330,6 +343,7 @@ def condition_resource(e: EpisodeData) -> Json:
         {
             "resourceType": "Condition",
             "id": e.id,
+            "meta": _meta(e.updated_at, e.version),
             "clinicalStatus": concept(coding(codes.CONDITION_CLINICAL, clinical)),
             "verificationStatus": concept(coding(codes.CONDITION_VERIFICATION, "confirmed")),
             "category": [concept(coding(codes.CONDITION_CATEGORY, "encounter-diagnosis", "Encounter Diagnosis"))],
@@ -373,6 +387,7 @@ def consent_resource(c: ConsentData) -> Json:
         {
             "resourceType": "Consent",
             "id": c.id,
+            "meta": _meta(c.updated_at, c.version),
             "status": "inactive" if c.withdrawn_at else "active",
             "scope": concept(coding(codes.CONSENT_SCOPE, "treatment", "Treatment")),
             "category": [concept(coding(codes.LOINC, codes.CONSENT_LOINC), text="Informed consent to dry needling")],
@@ -433,6 +448,7 @@ def procedure_resource(v: ProcedureData) -> Json:
         {
             "resourceType": "Procedure",
             "id": v.id,
+            "meta": _meta(v.updated_at, v.version),
             "status": "completed",
             "category": concept(text="Dry needling"),
             "code": concept(*code_codings, text="Dry needling (needle insertion without injection)"),
@@ -481,6 +497,7 @@ def score_observation(s: ScoreData) -> Json:
         {
             "resourceType": "Observation",
             "id": s.id,
+            "meta": _meta(s.updated_at, s.version),
             "extension": [_episode_extension(s.episode_id)],
             "status": "final",
             "partOf": [reference("Procedure", s.procedure_id)] if s.procedure_id else [],
@@ -510,6 +527,7 @@ def rom_observation(r: RomData) -> Json:
         {
             "resourceType": "Observation",
             "id": r.id,
+            "meta": _meta(r.updated_at, r.version),
             "extension": [_episode_extension(r.episode_id)],
             "status": "final",
             "category": [concept(coding(codes.OBSERVATION_CATEGORY, "exam", "Exam"))],
@@ -539,6 +557,7 @@ def adverse_event_resource(a: AdverseEventData) -> Json:
         {
             "resourceType": "AdverseEvent",
             "id": a.id,
+            "meta": _meta(a.updated_at, a.version),
             "actuality": "actual",
             "event": concept(
                 coding(codes.local_system("adverse-event-type"), a.event_type, a.type_label), text=event_text
@@ -561,13 +580,20 @@ def adverse_event_resource(a: AdverseEventData) -> Json:
 # ---------------------------------------------------------------------------------------------- bundles, outcomes
 
 
-def searchset(base_url: str, self_url: str, resources: Sequence[Json]) -> Json:
-    """A searchset Bundle of ``resources`` (all matches, no paging)."""
+def searchset(
+    base_url: str,
+    self_url: str,
+    resources: Sequence[Json],
+    total: int | None = None,
+    links: Sequence[Json] | None = None,
+) -> Json:
+    """A searchset Bundle of ``resources``: one page of ``total`` matches (all of them when not given), with
+    its paging ``links`` (self alone when not given)."""
     bundle: Json = {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(resources),
-        "link": [{"relation": "self", "url": self_url}],
+        "total": len(resources) if total is None else total,
+        "link": list(links) if links else [{"relation": "self", "url": self_url}],
     }
     if resources:
         bundle["entry"] = [
@@ -579,6 +605,30 @@ def searchset(base_url: str, self_url: str, resources: Sequence[Json]) -> Json:
             for r in resources
         ]
     return bundle
+
+
+def history_bundle(base_url: str, self_url: str, resource: Json) -> Json:
+    """An instance's history Bundle: the versions kept, which is the current one alone (nothing keeps earlier
+    versions of a record; a signed note is never changed, an addendum is a record of its own)."""
+    meta = resource["meta"]
+    path = f"{resource['resourceType']}/{resource['id']}"
+    response: Json = {"status": "200 OK", "etag": f'W/"{meta["versionId"]}"'}
+    if "lastUpdated" in meta:
+        response["lastModified"] = meta["lastUpdated"]
+    return {
+        "resourceType": "Bundle",
+        "type": "history",
+        "total": 1,
+        "link": [{"relation": "self", "url": self_url}],
+        "entry": [
+            {
+                "fullUrl": f"{base_url.rstrip('/')}/{path}",
+                "resource": resource,
+                "request": {"method": "POST" if meta["versionId"] == "1" else "PUT", "url": path},
+                "response": response,
+            }
+        ],
+    }
 
 
 def operation_outcome(issues: Iterable[Issue]) -> Json:
@@ -605,9 +655,20 @@ SEARCHABLE = {
 _SEARCH_DOCS = {
     "identifier": ("token", "MRN as system|value (system = the clinic's MRN system); value alone also matches"),
     "name": ("string", "start of the given or family name, ignoring case and accents"),
-    "_id": ("token", "the resource id"),
+    "_id": ("token", "the resource id, or a comma list of them (any matches)"),
     "patient": ("reference", "the patient's id (Patient/12 or 12); required"),
 }
+# The interactions every resource type answers (the routes in needlepoint/fhir/urls.py).
+INTERACTIONS = ("read", "vread", "history-instance", "search-type")
+_PAGING_DOCS = (
+    "Every search pages: _count (0-500, default 50; 0 or _summary=count gives the total alone) and _offset; "
+    "the Bundle's total counts every match and its next/previous/first/last links carry the paging. "
+    "A POST _search's links carry only the paging: post the same body to them. "
+    "Reads carry meta.versionId and meta.lastUpdated as ETag and Last-Modified and answer If-None-Match and "
+    "If-Modified-Since with 304 and a mismatching If-Match with 412. Only the current version of a record is kept: "
+    "vread of another version answers 404 and an instance's _history lists the current version alone. "
+    "Every error is an OperationOutcome."
+)
 
 
 def capability_statement(base_url: str, software_version: str, when: datetime) -> Json:
@@ -618,7 +679,10 @@ def capability_statement(base_url: str, software_version: str, when: datetime) -
     for resource_type, params in SEARCHABLE.items():
         entry: Json = {
             "type": resource_type,
-            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "interaction": [{"code": code} for code in INTERACTIONS],
+            "versioning": "versioned",
+            "readHistory": False,
+            "conditionalRead": "full-support",
             "searchParam": [
                 {"name": name, "type": _SEARCH_DOCS[name][0], "documentation": _SEARCH_DOCS[name][1]} for name in params
             ],
@@ -628,7 +692,10 @@ def capability_statement(base_url: str, software_version: str, when: datetime) -
                 {
                     "name": "everything",
                     "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-                    "documentation": "Everything of the patient your role may read (front desk: the Patient only).",
+                    "documentation": (
+                        "Everything of the patient your role may read (front desk: the Patient only); start and "
+                        "end (YYYY-MM-DD) keep the care in that period; _count pages it (default 500)."
+                    ),
                 }
             ]
         resources.append(entry)
@@ -654,7 +721,8 @@ def capability_statement(base_url: str, software_version: str, when: datetime) -
                     "session. Every read is clinic-scoped and recorded in the audit trail; other clinics' "
                     "records answer 404. A transaction Bundle posted to the base imports one Patient and its "
                     f"0-10 pain Observations (LOINC {codes.PAIN_LOINC}) into a new patient and episode of care, "
-                    "all or nothing; every other entry is listed as ignored in the response OperationOutcome."
+                    "all or nothing; every other entry is listed as ignored in the response OperationOutcome. "
+                    f"{_PAGING_DOCS}"
                 ),
                 "security": {
                     "service": [concept(text="Bearer token or session")],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
@@ -25,6 +26,7 @@ from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.fhir import mapping
 from needlepoint.fhir.mapping import Json
+from needlepoint.fhir.paging import MAX_COUNT, Page
 from needlepoint.outcomes.models import Observation, RomMeasurement
 from needlepoint.outcomes.scoring import ScoringError, instrument
 from needlepoint.patients.conditions import icd10_label
@@ -37,6 +39,8 @@ CLINICAL_TYPES = ("Condition", "Consent", "Procedure", "Observation", "AdverseEv
 RESOURCE_TYPES = ("Patient", *CLINICAL_TYPES)
 _VISIT_PAIN_ID = re.compile(r"^visit-(\d+)-pain-(before|after)$")
 _PREFIXED_ID = re.compile(r"^(outcome|rom)-(\d+)$")
+ONE_PAGE = Page()
+WHOLE_RECORD = Page(count=MAX_COUNT)
 
 
 def _who(membership: Membership | None) -> str:
@@ -88,6 +92,8 @@ def episode_data(e: Episode) -> mapping.EpisodeData:
         discharge_date=e.discharge_date,
         discharge_reason=e.discharge_reason,
         discharge_reason_label=e.get_discharge_reason_display() if e.discharge_reason else "",
+        version=e.version,
+        updated_at=e.updated_at or e.opened_at,
     )
 
 
@@ -109,6 +115,9 @@ def consent_data(c: Consent) -> mapping.ConsentData:
         recorded_by=_who(c.recorded_by),
         withdrawn_at=c.withdrawn_at,
         withdrawal_reason=c.withdrawal_reason,
+        # A consent changes once at most: when it is withdrawn.
+        version=2 if c.withdrawn_at else 1,
+        updated_at=c.withdrawn_at or c.signed_at,
     )
 
 
@@ -131,7 +140,12 @@ def _site(entry: NeedlingEntry) -> mapping.NeedledSite:
 
 
 def procedure_data(v: Visit) -> mapping.ProcedureData:
-    """The mapping's view of a signed needling visit (needling entries and adverse events prefetched)."""
+    """The mapping's view of a signed needling visit (needling entries and adverse events prefetched).
+
+    A signed visit does not change, but an adverse event recorded against it later adds a complication to the
+    Procedure; adverse events are never deleted, so the visit's version plus its number of events only grows.
+    """
+    events = list(v.adverse_events.all())
     return mapping.ProcedureData(
         id=str(v.pk),
         patient_id=str(v.patient_id),
@@ -147,7 +161,9 @@ def procedure_data(v: Visit) -> mapping.ProcedureData:
         needles_removed=v.needles_removed,
         needles_in_sharps=v.needles_in_sharps,
         signed_at=v.signed_at,
-        complications=tuple((a.event_type, a.type_label) for a in sorted(v.adverse_events.all(), key=lambda a: a.pk)),
+        complications=tuple((a.event_type, a.type_label) for a in sorted(events, key=lambda a: a.pk)),
+        version=v.version + len(events),
+        updated_at=max([v.updated_at, *(a.recorded_at for a in events)]),
     )
 
 
@@ -176,6 +192,7 @@ def score_data(o: Observation, procedure_ids: set[int]) -> mapping.ScoreData:
         recorded_by=_who(o.recorded_by) or None,
         procedure_id=str(o.visit_id) if o.visit_id in procedure_ids else None,
         subscales=dict(o.subscales or {}),
+        updated_at=o.created_at,  # scores are never edited: version 1
     )
 
 
@@ -196,6 +213,7 @@ def visit_pain_data(v: Visit, which: str, procedure_ids: set[int]) -> mapping.Sc
         recorded_by=_who(v.clinician),
         procedure_id=str(v.pk) if v.pk in procedure_ids else None,
         label=f"Pain {which} treatment at the visit",
+        updated_at=v.signed_at,  # a signed visit's ratings are never edited: version 1
     )
 
 
@@ -220,6 +238,7 @@ def rom_data(r: RomMeasurement) -> mapping.RomData:
         recorded_by=_who(r.recorded_by),
         normal_degrees=r.normal_degrees,
         percent_of_normal=r.percent_of_normal,
+        updated_at=r.created_at,  # measurements are never edited: version 1
     )
 
 
@@ -242,6 +261,8 @@ def adverse_event_data(a: AdverseEvent, procedure_ids: set[int]) -> mapping.Adve
         description=a.description,
         procedure_id=str(a.visit_id) if a.visit_id in procedure_ids else None,
         needles_unaccounted=a.needles_unaccounted,
+        version=a.version,
+        updated_at=a.updated_at or a.recorded_at,
     )
 
 
@@ -328,35 +349,71 @@ def patient_resource(membership: Membership, patient_id: int | str) -> Json:
     return mapping.patient_resource(patient_data(patient))
 
 
-def search_by_patient(membership: Membership, resource_type: str, patient_id: int | str) -> list[Json]:
-    """GET {type}?patient={id}: the patient's resources of one clinical type, recorded as one search."""
+def shown(returned: int, total: int) -> str:
+    """How many a search returned, for the audit trail: "3", or "50 of 114" when it was one page of more."""
+    return str(returned) if returned == total else f"{returned} of {total}"
+
+
+def search_by_patient(
+    membership: Membership, resource_type: str, patient_id: int | str, page: Page = ONE_PAGE
+) -> tuple[list[Json], int]:
+    """GET {type}?patient={id}: one page of the patient's resources of one clinical type and how many there are
+    in all, recorded as one search."""
     require(membership, Capability.VIEW_CLINICAL)
     patient = get_patient(membership, patient_id, Capability.VIEW_CLINICAL)
-    found = _LISTS[resource_type](membership, patient.pk)
+    every = _LISTS[resource_type](membership, patient.pk)
+    start, stop = page.window(len(every))
+    found = every[start:stop]
     audit.record(
         "search",
-        summary=f"FHIR {resource_type}?patient={patient.pk}: {len(found)} returned",
+        summary=f"FHIR {resource_type}?patient={patient.pk}: {shown(len(found), len(every))} returned",
         patient_id=patient.pk,
         clinic_id=patient.clinic_id,
         object_type=f"fhir.{resource_type}",
     )
-    return found
+    return found, len(every)
 
 
-def everything(membership: Membership, patient_id: int | str) -> list[Json]:
-    """Patient/{id}/$everything: the Patient, then every clinical resource the role may read."""
+def _care_dates(resource: Json) -> tuple[str, str]:
+    """The first and last day of care a resource records (YYYY-MM-DD): a Condition spans its onset to its
+    abatement (still open: no end); the others happened on one day."""
+    if resource["resourceType"] == "Condition":
+        return resource["onsetDateTime"][:10], resource.get("abatementDateTime", "9999-12-31")[:10]
+    for key in ("performedDateTime", "effectiveDateTime", "dateTime", "date"):
+        if key in resource:
+            return resource[key][:10], resource[key][:10]
+    return "0000-01-01", "9999-12-31"
+
+
+def in_care_period(resource: Json, start: date | None, end: date | None) -> bool:
+    """Whether a resource's care dates meet the period [start, end] ($everything's start and end)."""
+    first, last = _care_dates(resource)
+    return (start is None or last >= start.isoformat()) and (end is None or first <= end.isoformat())
+
+
+def everything(
+    membership: Membership,
+    patient_id: int | str,
+    page: Page = WHOLE_RECORD,
+    start: date | None = None,
+    end: date | None = None,
+) -> tuple[list[Json], int]:
+    """Patient/{id}/$everything: the Patient, then every clinical resource the role may read whose care falls
+    in [start, end]; one page of them and how many there are in all."""
     patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS)
-    found = [mapping.patient_resource(patient_data(patient))]
+    every = [mapping.patient_resource(patient_data(patient))]
     if membership.can(Capability.VIEW_CLINICAL):
         for resource_type in CLINICAL_TYPES:
-            found += _LISTS[resource_type](membership, patient.pk)
+            every += [r for r in _LISTS[resource_type](membership, patient.pk) if in_care_period(r, start, end)]
+    first, stop = page.window(len(every))
+    found = every[first:stop]
     audit.record(
         "export",
         patient,
-        summary=f"FHIR Patient/$everything: {len(found)} resources",
+        summary=f"FHIR Patient/$everything: {shown(len(found), len(every))} resources",
         object_type="fhir.Patient.everything",
     )
-    return found
+    return found, len(every)
 
 
 def read(membership: Membership, resource_type: str, resource_id: str) -> Json:

@@ -1,6 +1,7 @@
 """URLs of the FHIR R4 endpoints, included under /fhir/R4/. The base itself, with or without its slash, takes the
 transaction POST, so that clients posting to the base URL as FHIR writes it are not redirected (see
-needlepoint/urls.py for the slash-less base)."""
+needlepoint/urls.py for the slash-less base, and for the catch-all that answers every other /fhir/ address with
+an OperationOutcome)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.urls import re_path
 from needlepoint.fhir import views
 
 ID = r"(?P<resource_id>[A-Za-z0-9\-.]{1,64})"
+VERSION = r"(?P<version_id>[A-Za-z0-9\-.]{1,64})"
 TYPES = r"(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent)"
 
 app_name = "fhir"
@@ -19,4 +21,6 @@ urlpatterns = [
     re_path(rf"^{TYPES}$", views.search, name="search"),
     re_path(rf"^{TYPES}/_search$", views.search_by_post, name="search_by_post"),
     re_path(rf"^{TYPES}/{ID}$", views.read, name="read"),
+    re_path(rf"^{TYPES}/{ID}/_history$", views.history, name="history"),
+    re_path(rf"^{TYPES}/{ID}/_history/{VERSION}$", views.vread, name="vread"),
 ]

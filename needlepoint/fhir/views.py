@@ -9,7 +9,10 @@ All reads go through ``needlepoint.fhir.records``, which fetches through the acc
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Callable
+from datetime import date, datetime
 from functools import wraps
 from importlib import metadata
 from typing import Any
@@ -18,15 +21,17 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Validati
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
+from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import patients_for
 from needlepoint.accounts.models import Membership
 from needlepoint.api import TokenAuth
-from needlepoint.fhir import codes, importer, mapping, records
+from needlepoint.fhir import codes, importer, mapping, paging, records
 from needlepoint.fhir.incoming import BundleRejected
 from needlepoint.fhir.mapping import Issue, Json
+from needlepoint.fhir.paging import Page, PagingError
 from needlepoint.inputs import whole_number
 from needlepoint.patients.models import normalise_name
 from needlepoint.patients.search import starts_with
@@ -35,9 +40,9 @@ FHIR_JSON = "application/fhir+json"
 JSON_TYPES = (FHIR_JSON, "application/json")
 ACCEPTABLE = (*JSON_TYPES, "application/*", "*/*")
 FORMAT_VALUES = ("json", *JSON_TYPES)
-PATIENT_SEARCH_LIMIT = 100
 
 View = Callable[..., HttpResponse]
+logger = logging.getLogger(__name__)
 
 
 def fhir_response(body: Json, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -137,6 +142,12 @@ def fhir_endpoint(*methods: str, public: bool = False) -> Callable[[View], View]
                 return fhir_response(mapping.operation_outcome(_validation_issues(exc)), 400)
             except RequestDataTooBig:
                 return outcome_response(413, "too-costly", "The request body is too large.")
+            except PagingError as exc:
+                return outcome_response(400, "invalid", str(exc))
+            except Exception:
+                # A FHIR client reads an OperationOutcome, not the HTML error page; the operator reads the log.
+                logger.exception("FHIR %s %s failed", request.method, request.path)
+                return outcome_response(500, "exception", "The server failed to answer; the error is logged.")
 
         return wrapper
 
@@ -147,12 +158,17 @@ def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/fhir/R4")
 
 
-def _searchset(request: HttpRequest, resources: list[Json]) -> HttpResponse:
-    return fhir_response(mapping.searchset(_base_url(request), request.build_absolute_uri(), resources))
+def _searchset(request: HttpRequest, params: Any, found: list[Json], total: int, page: Page) -> HttpResponse:
+    """One page of a search as a searchset Bundle with its paging links (search terms of a POST search stay in
+    its body: its links carry only the paging, for the client to post the same body to)."""
+    url = request.build_absolute_uri(request.path)
+    carried = [] if request.method == "POST" else [(k, v) for k, values in params.lists() for v in values]
+    links = paging.links(url, carried, page, total)
+    return fhir_response(mapping.searchset(_base_url(request), links[0]["url"], found, total, links))
 
 
 def _check_params(params: Any, allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(params) - set(allowed) - {"_format"})
+    unknown = sorted(set(params) - set(allowed) - {"_format", *paging.PAGING_PARAMS})
     if unknown:
         raise ValidationError(
             f"Unsupported search parameter(s): {', '.join(unknown)}. Supported: {', '.join(allowed)}."
@@ -172,15 +188,66 @@ def capability(request: HttpRequest, membership: Membership | None) -> HttpRespo
     return fhir_response(mapping.capability_statement(_base_url(request), version, timezone.now()))
 
 
+def _version_headers(resource: Json) -> dict[str, str]:
+    """ETag and Last-Modified from the resource's meta.versionId and meta.lastUpdated."""
+    meta = resource.get("meta", {})
+    headers = {"ETag": f'W/"{meta["versionId"]}"'}
+    if "lastUpdated" in meta:
+        headers["Last-Modified"] = http_date(datetime.fromisoformat(meta["lastUpdated"]).timestamp())
+    return headers
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+def _conditional(request: HttpRequest, headers: dict[str, str]) -> HttpResponse | None:
+    """304 when the client's copy is current (If-None-Match, else If-Modified-Since); 412 when If-Match names
+    another version (RFC 9110, 13.1-13.2)."""
+    current = headers["ETag"].removeprefix("W/")
+    if_match = request.headers.get("If-Match")
+    if if_match and "*" not in _etags(if_match) and current not in _etags(if_match):
+        return outcome_response(412, "conflict", f"The current version is {headers['ETag']}, not {if_match}.")
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match:
+        fresh = "*" in _etags(if_none_match) or current in _etags(if_none_match)
+        return HttpResponse(status=304, headers=headers) if fresh else None
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    modified = parse_http_date_safe(headers.get("Last-Modified", ""))
+    if since is not None and modified is not None and modified <= since:
+        return HttpResponse(status=304, headers=headers)
+    return None
+
+
 @fhir_endpoint("GET")
 def read(request: HttpRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
-    """GET {type}/{id}."""
+    """GET {type}/{id}, with ETag and Last-Modified; conditional reads (If-None-Match, If-Modified-Since) answer
+    304 when the client's copy is current."""
     resource = records.read(membership, resource_type, resource_id)
-    headers = {}
-    version = resource.get("meta", {}).get("versionId")
-    if version:
-        headers["ETag"] = f'W/"{version}"'
-    return fhir_response(resource, headers=headers)
+    headers = _version_headers(resource)
+    return _conditional(request, headers) or fhir_response(resource, headers=headers)
+
+
+@fhir_endpoint("GET")
+def vread(
+    request: HttpRequest, membership: Membership, resource_type: str, resource_id: str, version_id: str
+) -> HttpResponse:
+    """GET {type}/{id}/_history/{vid}: the current version. Needlepoint keeps no earlier versions of a record
+    (a signed note is never changed and an addendum is a record of its own), so another version is 404."""
+    resource = records.read(membership, resource_type, resource_id)
+    current = resource["meta"]["versionId"]
+    if version_id != current:
+        kept = f"only the current one ({current}) is kept"
+        message = f"{resource_type}/{resource_id} has no version {version_id}; {kept}."
+        return outcome_response(404, "not-found", message)
+    return fhir_response(resource, headers=_version_headers(resource))
+
+
+@fhir_endpoint("GET")
+def history(request: HttpRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
+    """GET {type}/{id}/_history: a history Bundle of the versions kept, which is the current one alone."""
+    resource = records.read(membership, resource_type, resource_id)
+    return fhir_response(mapping.history_bundle(_base_url(request), request.build_absolute_uri(), resource))
 
 
 @fhir_endpoint("GET")
@@ -210,16 +277,27 @@ def search_by_post(request: HttpRequest, membership: Membership, resource_type: 
 
 def _search(request: HttpRequest, membership: Membership, resource_type: str, params: Any) -> HttpResponse:
     _check_params(params, mapping.SEARCHABLE[resource_type])
+    page = paging.page_from(params)
     if resource_type == "Patient":
-        return _searchset(request, _search_patients(params, membership))
+        found, total = _search_patients(params, membership, page)
+        return _searchset(request, params, found, total, page)
     patient = params.get("patient", "").strip()
     if not patient:
         raise ValidationError(f"Search {resource_type} by patient: {resource_type}?patient=<id>.")
     patient_id = patient.removeprefix("Patient/")
-    return _searchset(request, records.search_by_patient(membership, resource_type, patient_id))
+    found, total = records.search_by_patient(membership, resource_type, patient_id, page)
+    return _searchset(request, params, found, total, page)
 
 
-def _search_patients(params: Any, membership: Membership) -> list[Json]:
+def _patient_ids(text: str) -> list[int]:
+    """The ids of ``_id=1,2``: a comma list (R4, search, 3.1.1.4.1: any of them matches)."""
+    if not text.isascii():
+        raise ValidationError("_id is a patient's id, written with the ASCII digits 0-9.")
+    numbers = (whole_number(part.strip(), smallest=1) for part in text.split(","))
+    return [n for n in numbers if n is not None]
+
+
+def _search_patients(params: Any, membership: Membership, page: Page) -> tuple[list[Json], int]:
     identifier = params.get("identifier")
     name = params.get("name")
     wanted_id = params.get("_id")
@@ -227,10 +305,7 @@ def _search_patients(params: Any, membership: Membership) -> list[Json]:
         raise ValidationError("Search patients by identifier (system|MRN), name or _id.")
     patients = patients_for(membership).select_related("clinic")
     if wanted_id is not None:
-        if not wanted_id.isascii():
-            raise ValidationError("_id is a patient's id, written with the ASCII digits 0-9.")
-        number = whole_number(wanted_id, smallest=1)
-        patients = patients.filter(pk=number) if number is not None else patients.none()
+        patients = patients.filter(pk__in=_patient_ids(wanted_id))
     if identifier is not None:
         system, bar, value = identifier.rpartition("|")
         if bar and system and system != codes.mrn_system(membership.clinic.slug):
@@ -238,20 +313,42 @@ def _search_patients(params: Any, membership: Membership) -> list[Json]:
         patients = patients.filter(mrn=value.strip().upper())
     if name is not None:
         typed = normalise_name(name)
-        matching: set[int] = set()
-        for column in ("search_name", "search_given_first") if typed else ():
-            query = patients.filter(starts_with(column, typed)).values_list("pk", flat=True)
-            matching |= set(query[:PATIENT_SEARCH_LIMIT])
-        patients = patients.filter(pk__in=matching)
-    found = list(patients.order_by("search_name", "pk")[:PATIENT_SEARCH_LIMIT])
-    audit.record("search", summary=f"FHIR Patient search: {len(found)} returned", object_type="fhir.Patient")
-    return [mapping.patient_resource(records.patient_data(p)) for p in found]
+        if typed:
+            patients = patients.filter(starts_with("search_name", typed) | starts_with("search_given_first", typed))
+        else:
+            patients = patients.none()
+    total = patients.count()
+    start, stop = page.window(total)
+    found = list(patients.order_by("search_name", "pk")[start:stop]) if stop > start else []
+    summary = f"FHIR Patient search: {records.shown(len(found), total)} returned"
+    audit.record("search", summary=summary, object_type="fhir.Patient")
+    return [mapping.patient_resource(records.patient_data(p)) for p in found], total
+
+
+def _care_period(params: Any) -> tuple[date | None, date | None]:
+    """$everything's start and end: dates (YYYY-MM-DD), the start not after the end."""
+    period = []
+    for name in ("start", "end"):
+        text = params.get(name)
+        try:
+            period.append(date.fromisoformat(text) if text is not None else None)
+        except ValueError:
+            raise ValidationError(f"{name} is a date written YYYY-MM-DD; got {text!r}.") from None
+    start, end = period
+    if start and end and start > end:
+        raise ValidationError("start is after end.")
+    return start, end
 
 
 @fhir_endpoint("GET")
 def everything(request: HttpRequest, membership: Membership, resource_id: str) -> HttpResponse:
-    """GET Patient/{id}/$everything: a searchset of everything of the patient the role may read."""
-    return _searchset(request, records.everything(membership, resource_id))
+    """GET Patient/{id}/$everything: a searchset of everything of the patient the role may read; ``start`` and
+    ``end`` keep the care in that period, ``_count`` pages it (500 a page unless asked)."""
+    _check_params(request.GET, ("start", "end"))
+    page = paging.page_from(request.GET, default=paging.MAX_COUNT)
+    start, end = _care_period(request.GET)
+    found, total = records.everything(membership, resource_id, page, start, end)
+    return _searchset(request, request.GET, found, total, page)
 
 
 @fhir_endpoint("POST")
@@ -281,3 +378,36 @@ def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
         status=201,
         headers={"Location": f"{_base_url(request)}/Patient/{result.patient.pk}"},
     )
+
+
+# ---------------------------------------------------------------------------------------------- anything else
+
+TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]+$")
+VALID_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # R4 datatypes: id
+
+
+def _unsupported(path: str, method: str) -> HttpResponse:
+    """What an address under the R4 base that no route takes answers: which part is wrong."""
+    parts = path.strip("/").split("/")
+    head, known = parts[0], parts[0] in records.RESOURCE_TYPES
+    if head in ("_search", "_history") or (known and parts[1:2] == ["_history"]):
+        level = "system" if head.startswith("_") else "type"
+        what = "search" if head == "_search" else "history"
+        return outcome_response(405, "not-supported", f"The {level}-level {what} is not supported; see metadata.")
+    if known and len(parts) >= 2 and not VALID_ID.match(parts[1]):
+        return outcome_response(400, "invalid", f"{parts[1]!r} is not a FHIR id (A-Z, a-z, 0-9, - and ., 1-64 long).")
+    if known:
+        return outcome_response(404, "not-supported", f"{method} {path} is not an interaction this server supports.")
+    if TYPE_NAME.match(head):
+        supported = ", ".join(records.RESOURCE_TYPES)
+        return outcome_response(404, "not-supported", f"Resource type {head} is not supported; supported: {supported}.")
+    return outcome_response(404, "not-found", f"No FHIR endpoint at /fhir/R4/{path}.")
+
+
+@csrf_exempt
+def unknown(request: HttpRequest, path: str) -> HttpResponse:
+    """Any /fhir/ address no route takes: an OperationOutcome saying what is wrong, never the HTML 404 page.
+    It reads no data, so it asks for no credentials."""
+    if not path.startswith("R4/"):
+        return outcome_response(404, "not-found", f"No FHIR endpoint at /fhir/{path}; the FHIR R4 base is /fhir/R4.")
+    return _unsupported(path.removeprefix("R4/"), request.method or "GET")

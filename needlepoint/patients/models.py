@@ -289,6 +289,9 @@ class Episode(PatientRecord):
     discharge_date = models.DateField(null=True, blank=True)
     discharge_reason = models.CharField(max_length=20, choices=DischargeReason.choices, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # When the row last changed (FHIR meta.lastUpdated and Last-Modified); rows older than the field got theirs
+    # from the audit trail (migration 0013).
+    updated_at = models.DateTimeField(auto_now=True, null=True)
 
     class Meta:
         constraints = [

@@ -361,6 +361,9 @@ class AdverseEvent(PatientRecord):
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # When the row last changed (FHIR meta.lastUpdated and Last-Modified); rows older than the field got theirs
+    # from their follow-ups (migration 0006).
+    updated_at = models.DateTimeField(auto_now=True, null=True)
 
     objects = NoDeleteQuerySet.as_manager()
 

@@ -46,6 +46,9 @@ FHIR_EVERYTHING = f"fhir/R4/^Patient/{_FHIR_ID}/\\$everything$"
 FHIR_SEARCH = f"fhir/R4/^{_FHIR_TYPES}$"
 FHIR_READ = f"fhir/R4/^{_FHIR_TYPES}/{_FHIR_ID}$"
 FHIR_POST_SEARCH = f"fhir/R4/^{_FHIR_TYPES}/_search$"
+FHIR_HISTORY = f"fhir/R4/^{_FHIR_TYPES}/{_FHIR_ID}/_history$"
+FHIR_VREAD = f"fhir/R4/^{_FHIR_TYPES}/{_FHIR_ID}/_history/(?P<version_id>[A-Za-z0-9\\-.]{{1,64}})$"
+FHIR_UNKNOWN = "^fhir/(?P<path>.*)$"
 
 # Every pattern, by its route, with what a GET shows and, where it needs one, a query string.
 ROUTES: dict[str, tuple[str, str]] = {
@@ -160,6 +163,9 @@ ROUTES: dict[str, tuple[str, str]] = {
         "",
     ),
     FHIR_POST_SEARCH: (WRITE, ""),  # POST only: a GET is refused
+    FHIR_HISTORY: (PATIENT, ""),
+    FHIR_VREAD: (PATIENT, ""),
+    FHIR_UNKNOWN: (NONE, ""),  # any other /fhir/ address: an OperationOutcome, no data read
     "": (PATIENT, ""),
     "episodes/<int:episode_id>/visits/new/": (PATIENT, ""),
     "visits/<int:visit_id>/": (PATIENT, ""),
@@ -225,6 +231,7 @@ REGEX_ADDRESSES = {
     "fhir/R4/^$": "fhir/R4/",
     "fhir/R4/^metadata$": "fhir/R4/metadata",
     FHIR_POST_SEARCH: "fhir/R4/Patient/_search",
+    FHIR_UNKNOWN: "fhir/R4/Practitioner/1",
 }
 
 
@@ -281,6 +288,8 @@ def demo(db):  # type: ignore[no-untyped-def]
         FHIR_EVERYTHING: f"fhir/R4/Patient/{patient.pk}/$everything",
         FHIR_SEARCH: f"fhir/R4/Procedure?patient={patient.pk}",
         FHIR_READ: f"fhir/R4/Patient/{patient.pk}",
+        FHIR_HISTORY: f"fhir/R4/Patient/{patient.pk}/_history",
+        FHIR_VREAD: f"fhir/R4/Patient/{patient.pk}/_history/{patient.version}",
     }
     return {"clinician": clinician, "admin": admin, "ids": ids, "regex": regex, "feed": feed_token, "api": raw}
 

@@ -78,7 +78,7 @@ def fhirjs_validate(resources: list[dict[str, Any]], node_modules: str, tmp_path
 def test_fhirjs_finds_no_error_in_what_we_emit(fhirjs: str, clinician, record: Record, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
-    resources = records.everything(clinician, record.patient.pk)
+    resources, _ = records.everything(clinician, record.patient.pk)
     resources.append(
         mapping.capability_statement("http://testserver/fhir/R4", "0.1.0", datetime(2025, 1, 1, tzinfo=UTC))
     )
