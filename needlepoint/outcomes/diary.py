@@ -120,11 +120,8 @@ def check_day_allowed(day: date, today: date, start: date, already_recorded: boo
     if day < start:
         raise DiaryError({"day": f"Your diary starts on {start:%d %B %Y}; choose a day from then on."})
     if day < today and already_recorded:
-        raise DiaryError(
-            {
-                "day": f"{day:%d %B} is already in your diary and can no longer be changed. Tell your clinician if it is wrong."
-            }
-        )
+        closed = f"{day:%d %B} is already in your diary and can no longer be changed."
+        raise DiaryError({"day": f"{closed} Tell your clinician if it is wrong."})
     if (today - day).days > late_entry_days():
         raise DiaryError({"day": f"Days more than {late_entry_days()} days back can no longer be filled in."})
 
