@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
+from needlepoint.accounts.audit_words import describe_entries
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.outcomes import actions
 from needlepoint.outcomes.headache_diary import diary_responders, episode_diary
@@ -78,7 +79,7 @@ def test_a_diary_link_is_reusable_every_day_and_records_the_device(issued) -> No
     assert trail.count() == 3 and trail.filter(user=None).count() == 3
 
 
-def test_today_can_be_replaced_today_and_the_change_is_kept_and_audited(issued) -> None:  # type: ignore[no-untyped-def]
+def test_today_can_be_replaced_today_and_the_change_is_kept_and_audited(clinician, issued) -> None:  # type: ignore[no-untyped-def]
     today = timezone.localdate()
     client = Client()
     client.post(f"/p/{issued.token}/", day_form(today, worst="8", hours="5"))
@@ -93,6 +94,10 @@ def test_today_can_be_replaced_today_and_the_change_is_kept_and_audited(issued) 
     )
     assert actions_logged[0][0] == "create" and "8/10" in actions_logged[0][1]
     assert actions_logged[-1][0] == "update" and "no headache" in actions_logged[-1][1]
+    (read,) = describe_entries(
+        list(AuditEntry.objects.filter(object_type="outcomes.HeadacheDiaryEntry", action="update")), clinician
+    )
+    assert read.record.words == f"Headache diary day {today:%Y-%m-%d}"
 
 
 def test_a_past_day_once_written_is_closed_and_a_future_day_is_refused(issued) -> None:  # type: ignore[no-untyped-def]
