@@ -74,10 +74,12 @@ def diary_responders(episodes: Iterable[Episode], today: date | None = None) -> 
         .values_list("episode_id", "first")
     )
     days: dict[int, list[diary.DiaryDay]] = defaultdict(list)
-    for entry in HeadacheDiaryEntry.objects.filter(episode_id__in=ids).only(
-        "episode_id", "day", "headache", "worst_intensity", "hours", "acute_medication"
-    ):
-        days[entry.episode_id].append(_day(entry))
+    # Plain tuples of the columns the counts need, not model instances: a report reads every day of every diary.
+    rows = HeadacheDiaryEntry.objects.filter(episode_id__in=ids).values_list(
+        "episode_id", "day", "headache", "acute_medication"
+    )
+    for episode_id, day, headache, medication in rows.iterator(chunk_size=5000):
+        days[episode_id].append(diary.DiaryDay(day, headache, None, None, medication))
     return {
         pk: summarise(timezone.localdate(starts[pk]) if pk in starts else None, days.get(pk, []), today) for pk in ids
     }
