@@ -199,7 +199,17 @@ KINDS: dict[str, _Kind] = {
     "outcomes.SelfReportLink": _Kind(
         Capability.VIEW_DEMOGRAPHICS,
         (),
-        lambda s: Described(f"Questionnaire link of {_day(s.created_at)}", reverse("patient", args=[s.patient_id])),
+        lambda s: Described(
+            f"{'Headache diary' if s.kind == 'diary' else 'Questionnaire'} link of {_day(s.created_at)}",
+            reverse("patient", args=[s.patient_id]),
+        ),
+    ),
+    "outcomes.HeadacheDiaryEntry": _Kind(
+        Capability.VIEW_CLINICAL,
+        (),
+        lambda d: Described(
+            f"Headache diary day {d.day:%Y-%m-%d}", reverse("outcomes_progress", args=[d.patient_id, d.episode_id])
+        ),
     ),
     "accounts.Membership": _Kind(
         Capability.MANAGE_USERS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,9 +24,11 @@ from needlepoint.accounts.access import require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.outcomes import answers as answer_rules
+from needlepoint.outcomes import diary
 from needlepoint.outcomes.models import (
     ClinicInstrumentPlan,
     ClinicInstrumentWording,
+    HeadacheDiaryEntry,
     Observation,
     RomMeasurement,
     SelfReportLink,
@@ -44,6 +46,8 @@ from needlepoint.visits.models import Visit
 LINK_SALT = "needlepoint.outcomes.self-report-link"
 DEFAULT_LINK_DAYS = 7
 MAX_LINK_DAYS = 30
+DEFAULT_DIARY_DAYS = 84  # a baseline month and two months after it
+MAX_DIARY_DAYS = 183
 CLOCK_SKEW = timedelta(minutes=5)  # a device clock slightly ahead is not "the future"
 
 
@@ -366,7 +370,7 @@ class IssuedLink:
 
 
 class LinkRefused(Exception):
-    """A self-report link cannot be used; ``reason`` is 'invalid', 'expired' or 'used'."""
+    """A self-report link cannot be used; ``reason`` is 'invalid', 'expired', 'used', 'cancelled' or 'wrong_kind'."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -444,7 +448,14 @@ def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
     link = queryset.filter(pk=link_id).first()
     if link is None or not secrets.compare_digest(link.token_hash, SelfReportLink.hash_token(secret)):
         raise LinkRefused("invalid", INVALID_LINK)
-    if link.used_at is not None:
+    if link.cancelled_at is not None:
+        raise LinkRefused(
+            "cancelled",
+            f"The clinic cancelled this link on {timezone.localtime(link.cancelled_at):%d %B %Y}. "
+            "Ask the clinic for a new link if you still need one.",
+        )
+    # A diary link is used every day; only a questionnaire link is spent by its answers.
+    if link.kind == SelfReportLink.Kind.QUESTIONNAIRE and link.used_at is not None:
         used = timezone.localtime(link.used_at)
         raise LinkRefused(
             "used",
@@ -496,6 +507,8 @@ def submit_self_report(
     can never deliver two sets of answers. ValidationError keys are ``CODE-item`` (or ``CODE-answers``).
     """
     link = _link_for(token, for_update=True)
+    if link.kind != SelfReportLink.Kind.QUESTIONNAIRE:
+        raise LinkRefused("wrong_kind", "This link opens a headache diary, not a questionnaire.")
     errors: dict[str, list[str]] = {}
     scored = []
     for code in link.instruments:
@@ -537,3 +550,152 @@ def submit_self_report(
         link.submitted_user_agent = _printable(user_agent)[: SelfReportLink.USER_AGENT_LENGTH]
         link.save()
     return created
+
+
+# ---------------------------------------------------------------- headache diary
+
+
+@transaction.atomic
+def create_diary_link(membership: Membership, episode: Episode, *, days: int | None = None) -> IssuedLink:
+    """Create a headache-diary link for a migraine or tension-type headache episode; returns the token once.
+
+    The link is used every day until it expires or is cancelled. Every diary link of an episode writes the same
+    diary, which starts on the day the episode's first diary link was created.
+    """
+    require(membership, Capability.EDIT_DEMOGRAPHICS)
+    _same_clinic(membership, episode)
+    if not diary.keeps_diary(episode.condition):
+        raise ValidationError({"episode": "A headache diary is kept for migraine and tension-type headache only."})
+    if episode.status != Episode.Status.OPEN:
+        raise ValidationError({"episode": "This episode of care is discharged: open a new one for a new diary."})
+    days = DEFAULT_DIARY_DAYS if days is None else days
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DIARY_DAYS:
+        raise ValidationError({"days": f"A diary link can stay valid for 1 to {MAX_DIARY_DAYS} days."})
+    secret = secrets.token_urlsafe(32)
+    expires_at = timezone.now() + timedelta(days=days)
+    link = SelfReportLink.objects.create(
+        clinic_id=episode.clinic_id,
+        patient_id=episode.patient_id,
+        episode=episode,
+        kind=SelfReportLink.Kind.DIARY,
+        instruments=[],
+        include_pain=False,
+        time_point=TimePoint.VISIT,
+        token_hash=SelfReportLink.hash_token(secret),
+        created_by=membership,
+        expires_at=expires_at,
+    )
+    token = signing.dumps({"l": link.pk, "s": secret, "e": int(expires_at.timestamp())}, salt=LINK_SALT)
+    return IssuedLink(link, token)
+
+
+@transaction.atomic
+def cancel_link(membership: Membership, link: SelfReportLink) -> SelfReportLink:
+    """Cancel a link the patient has not finished with: it opens nothing from now on (answers already given stay)."""
+    require(membership, Capability.EDIT_DEMOGRAPHICS)
+    link = SelfReportLink.objects.select_for_update(no_key=True).get(pk=link.pk)
+    _same_clinic(membership, link)
+    status = link.status()
+    if status != "open":
+        raise ValidationError({"link": f"This link is already {status}; there is nothing to cancel."})
+    link.cancelled_at = timezone.now()
+    link.cancelled_by = membership
+    link.save()
+    return link
+
+
+def diary_start(episode_id: int) -> date | None:
+    """The diary's first day: the day the episode's first diary link was created (None if it has none)."""
+    first = (
+        SelfReportLink.objects.filter(episode_id=episode_id, kind=SelfReportLink.Kind.DIARY)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return timezone.localdate(first) if first else None
+
+
+def open_diary_link(token: str) -> SelfReportLink:
+    """The diary link a token names; LinkRefused if it is unusable or opens a questionnaire instead."""
+    link = _link_for(token)
+    if link.kind != SelfReportLink.Kind.DIARY:
+        raise LinkRefused("wrong_kind", "This link opens a questionnaire, not a headache diary.")
+    return link
+
+
+@transaction.atomic
+def record_diary_day(
+    token: str,
+    day: date,
+    *,
+    headache: bool | None,
+    worst_intensity: Any = None,
+    hours: Any = None,
+    acute_medication: bool | None,
+    client_address: str | None = None,
+    user_agent: str = "",
+) -> HeadacheDiaryEntry:
+    """Store one day of the patient's headache diary from a diary link.
+
+    Refused with a reason (ValidationError keyed by field) and nothing stored: a future day, a day before the
+    diary began, a day more than two days late, a past day already written, or inconsistent answers. Today's
+    entry may be rewritten today: the row is updated in place (an update in the audit trail) and the answers it
+    replaces are kept in ``replaced``.
+    """
+    link = _link_for(token, for_update=True)
+    if link.kind != SelfReportLink.Kind.DIARY:
+        raise LinkRefused("wrong_kind", "This link opens a questionnaire, not a headache diary.")
+    if not isinstance(day, date) or isinstance(day, datetime):
+        raise ValidationError({"day": "Choose the day you are filling in."})
+    try:
+        values = diary.check_day(headache, worst_intensity, hours, acute_medication)
+    except diary.DiaryError as exc:
+        raise ValidationError(exc.problems) from exc
+    start = diary_start(link.episode_id) or timezone.localdate(link.created_at)
+    existing = (
+        HeadacheDiaryEntry.objects.select_for_update(no_key=True).filter(episode_id=link.episode_id, day=day).first()
+    )
+    try:
+        diary.check_day_allowed(day, timezone.localdate(), start, existing is not None)
+    except diary.DiaryError as exc:
+        raise ValidationError(exc.problems) from exc
+    is_headache, intensity, duration, medication = values
+    address, device = client_address, _printable(user_agent)[: SelfReportLink.USER_AGENT_LENGTH]
+    with audit.acting_as(_link_actor(link, client_address)):
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    return HeadacheDiaryEntry.objects.create(
+                        clinic_id=link.clinic_id,
+                        patient_id=link.patient_id,
+                        episode_id=link.episode_id,
+                        link=link,
+                        day=day,
+                        headache=is_headache,
+                        worst_intensity=intensity,
+                        hours=duration,
+                        acute_medication=medication,
+                        submitted_from=address,
+                        submitted_user_agent=device,
+                    )
+            except IntegrityError as exc:  # the same day sent twice at once: the second is refused
+                raise ValidationError({"day": "This day was just saved from another page; reload to see it."}) from exc
+        existing.replaced = [*existing.replaced, _diary_values(existing)]
+        existing.link = link
+        existing.headache, existing.worst_intensity, existing.hours = is_headache, intensity, duration
+        existing.acute_medication = medication
+        existing.recorded_at = timezone.now()
+        existing.submitted_from, existing.submitted_user_agent = address, device
+        existing.save()
+        return existing
+
+
+def _diary_values(entry: HeadacheDiaryEntry) -> dict[str, Any]:
+    """An entry's answers as kept when a same-day change replaces them."""
+    return {
+        "headache": entry.headache,
+        "worst_intensity": entry.worst_intensity,
+        "hours": entry.hours,
+        "acute_medication": entry.acute_medication,
+        "recorded_at": entry.recorded_at.isoformat(),
+    }

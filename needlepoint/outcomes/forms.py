@@ -228,3 +228,33 @@ class WordingForm(forms.Form):
             (self[f"q__{item.id}"], [self[f"o__{item.id}__{n}"] for n in range(len(item.options))])
             for item in self.defn.items
         ]
+
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class DiaryForm(forms.Form):
+    """One day of the headache diary on the patient's phone. The fields only read the answers; the rules
+    (a headache day needs intensity and hours, which days are open) are the action's, so they live in one place."""
+
+    day = forms.ChoiceField(label="Which day are you filling in?", widget=forms.RadioSelect)
+    headache = forms.ChoiceField(label="Did you have a headache on this day?", choices=YES_NO, widget=forms.RadioSelect)
+    worst_intensity = forms.ChoiceField(
+        label="If yes: how bad was it at its worst? (0 = no pain, 10 = worst pain imaginable)",
+        choices=[(str(n), str(n)) for n in range(11)],
+        widget=forms.RadioSelect(attrs={"class": "scale"}),
+        required=False,
+    )
+    hours = forms.CharField(
+        label="If yes: for how many hours did you have the headache on this day?",
+        required=False,
+        max_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
+    )
+    acute_medication = forms.ChoiceField(
+        label="Did you take medication for a headache on this day?", choices=YES_NO, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args: Any, days: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["day"].choices = days

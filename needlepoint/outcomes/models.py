@@ -55,11 +55,19 @@ class ClinicInstrumentPlan(models.Model):
 
 
 class SelfReportLink(PatientRecord):
-    """A one-time, expiring link for the patient to answer an episode's questionnaires and today's pain.
+    """An expiring link for the patient: a one-time questionnaire link (the episode's questionnaires and today's
+    pain), or a headache-diary link used every day until it expires or is cancelled.
 
     Only a SHA-256 hash of the link's token is stored; the token itself is shown once, to the sender.
     """
 
+    class Kind(models.TextChoices):
+        """What the link opens."""
+
+        QUESTIONNAIRE = "questionnaire", "Questionnaire (used once)"
+        DIARY = "diary", "Headache diary (daily until it expires)"
+
+    kind = models.CharField(max_length=13, choices=Kind.choices, default=Kind.QUESTIONNAIRE)
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="self_report_links")
     instruments = models.JSONField(help_text="Instrument codes the patient is asked, in order")
     include_pain = models.BooleanField(default=True)
@@ -69,6 +77,8 @@ class SelfReportLink(PatientRecord):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     submitted_from = models.GenericIPAddressField(
         null=True, blank=True, help_text="The address the patient's answers came from"
     )
@@ -90,7 +100,9 @@ class SelfReportLink(PatientRecord):
         return hashlib.sha256(token.encode()).hexdigest()
 
     def status(self, at=None) -> str:  # type: ignore[no-untyped-def]
-        """'used', 'expired' or 'open'."""
+        """'cancelled', 'used', 'expired' or 'open'."""
+        if self.cancelled_at is not None:
+            return "cancelled"
         if self.used_at is not None:
             return "used"
         if (at or timezone.now()) >= self.expires_at:
@@ -98,7 +110,51 @@ class SelfReportLink(PatientRecord):
         return "open"
 
     def audit_summary(self) -> str:
+        if self.cancelled_at:
+            return f"{self.kind} link cancelled"
+        if self.kind == self.Kind.DIARY:
+            return "headache diary link sent"
         return "self-report link used" if self.used_at else f"self-report link sent ({self.time_point})"
+
+
+class HeadacheDiaryEntry(PatientRecord):
+    """One day of a patient's headache diary, written by the patient through a diary link.
+
+    One row per episode and day. The patient may rewrite a day only on that same day (each change is an update in
+    the audit trail, with the values before it in ``replaced``); a past day, once written, is closed. The row keeps
+    the address and device the last answers came from, as evidence of who sent them.
+    """
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="diary_entries")
+    link = models.ForeignKey(SelfReportLink, on_delete=models.PROTECT, related_name="diary_entries")
+    day = models.DateField()
+    headache = models.BooleanField()
+    worst_intensity = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-10, on headache days")
+    hours = models.FloatField(null=True, blank=True, help_text="Hours with headache, on headache days")
+    acute_medication = models.BooleanField(help_text="Medication taken for a headache on this day")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    replaced = models.JSONField(default=list, blank=True, help_text="Earlier answers for the day, oldest first")
+    submitted_from = models.GenericIPAddressField(null=True, blank=True)
+    submitted_user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["episode", "day"], name="one_diary_entry_per_day"),
+            models.CheckConstraint(
+                condition=Q(headache=True, worst_intensity__lte=10, hours__gt=0, hours__lte=24)
+                | Q(headache=False, worst_intensity__isnull=True, hours__isnull=True),
+                name="diary_entry_consistent",
+            ),
+        ]
+        indexes = [models.Index(fields=["clinic", "day"], name="diary_clinic_day")]
+
+    def __str__(self) -> str:
+        return f"Diary {self.day}: {'headache' if self.headache else 'no headache'}"
+
+    def audit_summary(self) -> str:
+        what = f"headache {self.worst_intensity}/10, {self.hours:g} h" if self.headache else "no headache"
+        medication = ", acute medication" if self.acute_medication else ""
+        return f"headache diary {self.day:%Y-%m-%d}: {what}{medication}"
 
 
 class Observation(PatientRecord):

@@ -276,7 +276,11 @@ def episode_progress(episode: Episode) -> Progress:
     )
     rom = list(RomMeasurement.objects.filter(episode=episode).order_by("observed_at", "pk"))
     plan = ClinicInstrumentPlan.objects.filter(clinic_id=episode.clinic_id, condition=episode.condition).first()
-    links = list(SelfReportLink.objects.filter(episode=episode).order_by("-created_at")[:RECENT_LINKS])
+    links = list(
+        SelfReportLink.objects.filter(episode=episode, kind=SelfReportLink.Kind.QUESTIONNAIRE).order_by("-created_at")[
+            :RECENT_LINKS
+        ]
+    )
     planned = plan_or_default(plan, episode.condition)
 
     by_code: dict[str, list[Point]] = defaultdict(list)

@@ -11,6 +11,7 @@ urlpatterns = [
     path(EPISODE + "report.pdf", views.report_pdf, name="outcomes_report"),
     path(EPISODE + "referral-letter/", letters.referral_letter, name="referral_letter"),
     path(EPISODE + "referral-letter.pdf", letters.referral_letter_pdf, name="referral_letter_pdf"),
+    path(EPISODE + "diary-link/", views.diary_link, name="outcomes_diary_link"),
     path(EPISODE + "record/rom/", views.record_rom, name="outcomes_rom"),
     path(EPISODE + "record/<str:code>/", views.record_questionnaire, name="outcomes_record"),
     path("patients/<int:patient_id>/self-report-link/", views.send_link, name="outcomes_send_link"),

@@ -5,6 +5,7 @@ the clinic's instrument plan. Thin: they parse the form, call one action, and re
 from __future__ import annotations
 
 import time
+from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,7 +21,8 @@ from needlepoint.accounts.access import get_patient, get_record, require, scoped
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.roles import Capability
 from needlepoint.citations import sorted_keys
-from needlepoint.outcomes import actions, answers, forms, plots, reports
+from needlepoint.outcomes import actions, answers, diary, forms, plots, reports
+from needlepoint.outcomes.headache_diary import episode_diary
 from needlepoint.outcomes.models import ClinicInstrumentWording
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans
 from needlepoint.outcomes.progress import earlier_notes, episode_progress
@@ -47,6 +49,7 @@ def progress(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResp
     """An episode's progress: pain at each visit, questionnaire totals with the MCID band, ROM against normal."""
     episode = _episode(request, patient_id, episode_id, Capability.VIEW_CLINICAL)
     data = episode_progress(episode)
+    headache_diary = episode_diary(episode) if diary.keeps_diary(episode.condition) else None
     started = time.perf_counter()
     pain, rom, *series = plots.drawn(
         (plots.pain_svg, (data.pain, data.pain_points)),
@@ -62,6 +65,7 @@ def progress(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResp
             "episode": episode,
             "patient": episode.patient,
             "progress": data,
+            "headache_diary": headache_diary,
             "charts": charts,
             "instrument_choices": _recordable(data.planned),
         },
@@ -257,6 +261,8 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
     except actions.LinkRefused as refused:
         status = 404 if refused.reason == "invalid" else 410
         return render(request, "outcomes/link_refused.html", {"refused": refused}, status=status)
+    if link.kind == link.Kind.DIARY:
+        return _diary_page(request, token, link, address)
     form, sections = _link_form_sections(link, request.POST or None)
     section_errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -313,6 +319,75 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
             "has_errors": bool(form.errors or section_errors),
         },
         status=400 if (form.errors or section_errors) else 200,
+    )
+
+
+def _diary_page(request: HttpRequest, token: str, link, address: str | None) -> HttpResponse:  # type: ignore[no-untyped-def]
+    """The patient's daily headache diary behind a diary link: pick the day, answer four questions, save."""
+    today = timezone.localdate()
+    start = actions.diary_start(link.episode_id) or timezone.localdate(link.created_at)
+    days = [(d.isoformat(), _day_label(d, today)) for d in diary.open_days(today, start)]
+    form = forms.DiaryForm(request.POST or None, days=days, initial={"day": today.isoformat()})
+    saved = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            saved = actions.record_diary_day(
+                token,
+                date.fromisoformat(data["day"]),
+                headache=data["headache"] == "yes",
+                worst_intensity=data["worst_intensity"],
+                hours=data["hours"],
+                acute_medication=data["acute_medication"] == "yes",
+                client_address=address,
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        except actions.LinkRefused as refused:
+            return render(request, "outcomes/link_refused.html", {"refused": refused}, status=410)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            form = forms.DiaryForm(days=days, initial={"day": today.isoformat()})
+    recent = list(link.episode.diary_entries.order_by("-day")[:7])
+    return render(
+        request,
+        "outcomes/diary.html",
+        {"link": link, "form": form, "saved": saved, "recent": recent, "today": today},
+        status=400 if form.errors else 200,
+    )
+
+
+def _day_label(day, today) -> str:  # type: ignore[no-untyped-def]
+    names = {0: "Today", 1: "Yesterday"}
+    name = names.get((today - day).days, f"{day:%A}")
+    return f"{name}, {day:%d %B}"
+
+
+@require_http_methods(["GET", "POST"])
+def diary_link(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+    """Start a headache diary (a diary link, shown once to copy) or cancel one of the episode's diary links."""
+    if request.method == "GET":
+        return redirect("outcomes_progress", patient_id=patient_id, episode_id=episode_id)
+    membership = request.membership  # type: ignore[attr-defined]
+    episode = _episode(request, patient_id, episode_id, Capability.EDIT_DEMOGRAPHICS)
+    try:
+        if request.POST.get("action") == "cancel":
+            link = episode.self_report_links.filter(pk=request.POST.get("link") or 0, kind="diary").first()
+            if link is None:
+                raise ValidationError("Choose one of this episode's diary links.")
+            actions.cancel_link(membership, link)
+            messages.success(request, "Diary link cancelled: it no longer opens the diary.")
+            return redirect("outcomes_progress", patient_id=patient_id, episode_id=episode.pk)
+        issued = actions.create_diary_link(membership, episode)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("outcomes_progress", patient_id=patient_id, episode_id=episode.pk)
+    url = request.build_absolute_uri(reverse("self_report", args=[issued.token]))
+    return render(
+        request,
+        "outcomes/diary_link.html",
+        {"episode": episode, "patient": episode.patient, "issued": issued, "url": url},
     )
 
 

@@ -205,6 +205,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "patients/<int:patient_id>/episodes/<int:episode_id>/outcomes/": (PATIENT, ""),
     "patients/<int:patient_id>/episodes/<int:episode_id>/outcomes/report.pdf": (PATIENT, ""),
     "patients/<int:patient_id>/episodes/<int:episode_id>/outcomes/record/rom/": (PATIENT, ""),
+    "patients/<int:patient_id>/episodes/<int:episode_id>/outcomes/diary-link/": (WRITE, ""),
     "patients/<int:patient_id>/episodes/<int:episode_id>/outcomes/record/<str:code>/": (PATIENT, ""),
     "patients/<int:patient_id>/self-report-link/": (PATIENT, ""),
     "outcomes/instruments/": (ADMIN, ""),
