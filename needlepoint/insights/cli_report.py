@@ -35,9 +35,13 @@ def register(subparsers: argparse._SubParsersAction, setup_django: Callable[...,
     )
     p.set_defaults(func=lambda args: _run(args, setup_django, _responders))
 
-    from needlepoint.insights import comparison_cli
-
-    comparison_cli.register(report_sub, setup_django)
+    p = report_sub.add_parser("clinicians", help="observed minus expected change in pain per clinician (risk-adjusted)")
+    p.add_argument("--clinic", help="clinic slug (needed when the database holds several clinics)")
+    p.add_argument("--condition", default="", help="only this condition (code, e.g. neck_pain)")
+    p.add_argument("--from", dest="date_from", default="", help="episodes opened from this date (YYYY-MM-DD)")
+    p.add_argument("--to", dest="date_to", default="", help="episodes opened up to this date (YYYY-MM-DD)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=lambda args: _run(args, setup_django, _clinicians))
 
     insights = subparsers.add_parser("insights", help="maintain the evidence report's summary tables")
     insights_sub = insights.add_subparsers(dest="insights", required=True)
@@ -123,6 +127,25 @@ def _run(
         except CommandError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+
+
+def _clinicians(args: argparse.Namespace) -> int:
+    from needlepoint.insights.clinician_comparison import clinician_comparison
+    from needlepoint.insights.comparison_cli import comparison_json, comparison_text
+    from needlepoint.insights.filters import FilterError, parse_filters
+
+    clinic = _clinic(args.clinic)
+    params = {"condition": args.condition, "date_from": args.date_from, "date_to": args.date_to}
+    try:
+        filters, _ = parse_filters(clinic.pk, params)
+    except FilterError as exc:
+        raise CommandError(" ".join(exc.errors.values())) from None
+    report = clinician_comparison(clinic, filters)
+    if args.json:
+        print(json.dumps(comparison_json(report), indent=2))
+    else:
+        print("\n".join(comparison_text(report)))
+    return 0
 
 
 def _clinic(slug: str | None):  # type: ignore[no-untyped-def]

@@ -1,46 +1,12 @@
-"""``needlepoint report clinicians``: the risk-adjusted comparison of clinicians as text or, with ``--json``, as
-JSON (the same report object as the page; the command line sees every clinician)."""
+"""The words of ``needlepoint report clinicians`` (registered in cli_report): the risk-adjusted comparison of
+clinicians as text or, with ``--json``, as JSON (the same report object as the page; the command line sees every
+clinician)."""
 
 from __future__ import annotations
 
-import argparse
-import json
-from collections.abc import Callable
 from typing import Any
 
 from needlepoint.insights import formatting
-
-
-def register(report_sub: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
-    """Add ``clinicians`` to ``needlepoint report``."""
-    from needlepoint.insights.cli_report import _run
-
-    p = report_sub.add_parser("clinicians", help="observed minus expected change in pain per clinician (risk-adjusted)")
-    p.add_argument("--clinic", help="clinic slug (needed when the database holds several clinics)")
-    p.add_argument("--condition", default="", help="only this condition (code, e.g. neck_pain)")
-    p.add_argument("--from", dest="date_from", default="", help="episodes opened from this date (YYYY-MM-DD)")
-    p.add_argument("--to", dest="date_to", default="", help="episodes opened up to this date (YYYY-MM-DD)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.set_defaults(func=lambda args: _run(args, setup_django, _clinicians))
-
-
-def _clinicians(args: argparse.Namespace) -> int:
-    from needlepoint.insights.cli_report import CommandError, _clinic
-    from needlepoint.insights.clinician_comparison import clinician_comparison
-    from needlepoint.insights.filters import FilterError, parse_filters
-
-    clinic = _clinic(args.clinic)
-    params = {"condition": args.condition, "date_from": args.date_from, "date_to": args.date_to}
-    try:
-        filters, _ = parse_filters(clinic.pk, params)
-    except FilterError as exc:
-        raise CommandError(" ".join(exc.errors.values())) from None
-    report = clinician_comparison(clinic, filters)
-    if args.json:
-        print(json.dumps(comparison_json(report), indent=2))
-    else:
-        print("\n".join(comparison_text(report)))
-    return 0
 
 
 def comparison_json(report: Any) -> dict[str, Any]:
