@@ -10,8 +10,12 @@ from typing import Any
 
 from needlepoint.insights.stats import Estimate, Proportion, Rate
 
-STATUS_WORDS = {"supported": "Supported", "not_supported": "Not supported", "not_enough_data": "Not enough data"}
-STATUS_BADGES = {"supported": "ok", "not_supported": "bad", "not_enough_data": "warn"}
+STATUS_WORDS = {
+    "consistent": "Consistent with the claim",
+    "not_consistent": "Not consistent with the claim",
+    "not_enough_data": "Not enough data",
+}
+STATUS_BADGES = {"consistent": "ok", "not_consistent": "bad", "not_enough_data": "warn"}
 CLAIM_TITLES = {
     "relief": "Pain relief within the first treatment or two",
     "rom": "Better range of motion",
