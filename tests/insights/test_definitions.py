@@ -147,3 +147,23 @@ def test_parameters_are_read_with_a_message_for_each_bad_one(clinic, clinician):
 def test_a_clinician_of_another_clinic_is_not_a_filter_value(clinic, outsider):
     with pytest.raises(FilterError, match="No clinician"):
         parse_filters(clinic.pk, {"clinician": str(outsider.pk)})
+
+
+def test_a_patient_with_several_episodes_counts_as_one_cluster_in_the_intervals(clinic, clinician):
+    from needlepoint.insights.stats import mean_ci
+
+    gains = [12.0, 20.0, 15.0, 30.0]
+    for gain in gains:  # four patients, each with two episodes that gained the same
+        first = episode(clinic, clinician, opened=0, discharged=30, reason="goals_met")
+        second = Episode.objects.create(
+            clinic=clinic, patient=first.patient, condition="neck_pain", icd10_code="M54.2", side="central",
+            onset_date=date(2025, 1, 1), opened_by=clinician, opened_at=first.opened_at, status="open",
+        )  # fmt: skip
+        for ep in (first, second):
+            rom(ep, clinician, 40, 0, "baseline")
+            rom(ep, clinician, 40 + gain, 9, "discharge")
+    (row,) = [row for row in report(clinic).rom if row.movement == "rotation"]
+    assert (row.episodes, row.patients) == (8, 4)
+    per_patient = mean_ci(4, sum(gains), sum(g * g for g in gains))
+    assert (row.degrees.n, row.degrees.value) == (8, pytest.approx(per_patient.value))
+    assert (row.degrees.low, row.degrees.high) == pytest.approx((per_patient.low, per_patient.high))
