@@ -345,8 +345,8 @@ def _share_headline(
 ) -> str:
     if share.n < minimum_n or not share.enough_data:
         return (
-            f"Not enough data for {condition}: {share.n} episodes needled at their first visit, fewer than the "
-            f"{minimum_n} needed before the report will judge this claim."
+            f"Not enough data for {condition}: {share.n} episodes needled at their first visit could be judged, "
+            f"fewer than the {minimum_n} needed before the report will judge this claim."
         )
     bar = f"{threshold:.0%}"
     if status == "consistent":
