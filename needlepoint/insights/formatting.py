@@ -21,6 +21,14 @@ CLAIM_TITLES = {
     "rom": "Better range of motion",
     "recovery": "Faster recovery (time to discharge with goals met)",
 }
+# The same claims in a few words, for the one-line summary of each condition.
+CLAIM_SHORT = {"relief": "Relief", "rom": "Range of motion", "recovery": "Recovery"}
+# Why a verdict cannot show cause and effect, in a few words, beside the verdict on that line.
+REASON_SHORT = {
+    "relief": "no untreated group: cannot show cause",
+    "rom": "no untreated group: cannot show cause",
+    "recovery": "not randomised: association only",
+}
 NOT_ENOUGH = "not enough data"
 
 
