@@ -555,20 +555,19 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
     else:
         beyond = f"CASE WHEN g.mdc IS NULL OR g.gain IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
     per_patient, per_group = _clustered_columns({"gain": "g.gain", "pct": "g.percent_gain", "beyond": beyond})
+    # One value per episode: the treated side's series when it was measured, else the mean of the sides measured.
+    treated = "(CASE WHEN s.side = ep.side THEN 1 ELSE 0 END)"
+    gain, percent = "(s.last_degrees - s.first_degrees)", "(s.last_percent - s.first_percent)"
     sql = f"""
         WITH {per_series},
-        k AS (
-            SELECT s.episode_id, s.joint, s.movement, s.method,
-                   s.last_degrees - s.first_degrees AS gain, s.last_percent - s.first_percent AS percent_gain,
-                   CASE WHEN s.side = ep.side THEN 1 ELSE 0 END AS treated,
-                   MAX(CASE WHEN s.side = ep.side THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY s.episode_id, s.joint, s.movement, s.method) AS treated_measured
-            FROM s JOIN {scope.table} ep ON ep.id = s.episode_id
-        ),
         e AS (
-            SELECT episode_id, joint, movement, method, AVG(gain) AS gain, AVG(percent_gain) AS percent_gain
-            FROM k WHERE treated = 1 OR treated_measured = 0
-            GROUP BY episode_id, joint, movement, method
+            SELECT s.episode_id, s.joint, s.movement, s.method,
+                   CASE WHEN MAX({treated}) = 1 THEN AVG(CASE WHEN {treated} = 1 THEN {gain} END)
+                        ELSE AVG({gain}) END AS gain,
+                   CASE WHEN MAX({treated}) = 1 THEN AVG(CASE WHEN {treated} = 1 THEN {percent} END)
+                        ELSE AVG({percent}) END AS percent_gain
+            FROM s JOIN {scope.table} ep ON ep.id = s.episode_id
+            GROUP BY s.episode_id, s.joint, s.movement, s.method
         ),
         g AS (
             SELECT {carried}, ep.patient_id, e.joint, e.movement, e.method, e.gain, e.percent_gain,
