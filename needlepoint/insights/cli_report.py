@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction, setup_django: Callable[...,
     report_sub = report.add_subparsers(dest="report", required=True)
 
     p = report_sub.add_parser(
-        "claims", help="the three benefit claims per condition: supported, not, or not enough data"
+        "claims", help="the three claims per condition: consistent with the claim, not consistent, or not enough data"
     )
     _common(p)
     p.set_defaults(func=lambda args: _run(args, setup_django, _claims))
@@ -98,7 +98,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cohort", default="", help="only this imported cohort")
     p.add_argument("--rule", default="mcid", help="responder rule: mcid, percent:30, final-at-most:1 (default mcid)")
     p.add_argument("--missing", default="itt", help="missing follow-up: itt or completers (default itt)")
-    p.add_argument("--min-n", default="", help="smallest group shown (default 10)")
+    p.add_argument(
+        "--min-n", default="", help="smallest group shown (default 10); claims are never judged on fewer than 20"
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -208,6 +210,7 @@ def claims_json(report: Any) -> dict[str, Any]:
         "rule": report.options.rule_text,
         "missing": str(report.options.missing),
         "minimum_n": report.options.minimum_n,
+        "claims_minimum_n": report.claims_minimum_n,
     }
     return data
 
@@ -230,7 +233,9 @@ def claims_text(report: Any) -> list[str]:
         for verdict in condition.verdicts:
             lines.append(f"  {formatting.CLAIM_TITLES[verdict.claim]}: {formatting.STATUS_WORDS[verdict.status]}")
             lines.append(f"    {verdict.headline}")
+            lines.append(f"    {verdict.reason}")
             lines.extend(f"    - {detail}" for detail in verdict.details)
+            lines.append(f"    Published trial evidence: {verdict.published.summary}")
         lines.append("")
     lines.append("Outcomes per condition and measure")
     for row in report.measures:
@@ -247,6 +252,7 @@ def claims_text(report: Any) -> list[str]:
             + (f" | published: {published}" if published else "")
         )
     lines.append("")
+    lines.append("Definitions: " + " ".join(report.definitions.values()))
     lines.append("Method: " + " ".join(report.method))
     lines.append("Limits: " + " ".join(report.limits))
     return lines

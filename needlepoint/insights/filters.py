@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from needlepoint.accounts.models import Membership
 from needlepoint.atlas.catalogue import muscles
@@ -191,7 +191,7 @@ def needling_entries(filters: ReportFilters) -> QuerySet[NeedlingEntry]:
 
 
 def episodes(filters: ReportFilters) -> QuerySet[Episode]:
-    """The clinic's episodes the report covers, each annotated ``needled`` (any visit with needles inserted)."""
+    """The clinic's episodes the report covers, each annotated ``needled``: needles inserted at its first visit."""
     found = Episode.objects.filter(clinic_id=filters.clinic_id)
     if filters.condition:
         found = found.filter(condition=filters.condition)
@@ -209,8 +209,11 @@ def episodes(filters: ReportFilters) -> QuerySet[Episode]:
                 needling_entries(filters).filter(visit__episode_id=OuterRef("pk"), visit__clinic_id=filters.clinic_id)
             )
         )
-    needled = Visit.objects.filter(episode_id=OuterRef("pk"), needles_inserted__gt=0)
-    return found.annotate(needled=Exists(needled))
+    # The cohort is fixed at the first visit (needles inserted then, or not), never by a later visit: classing
+    # an episode by needling it received later credits it with the time it had to stay in care (immortal time).
+    first = Visit.objects.filter(episode_id=OuterRef("pk")).order_by("started_at", "pk").values("needles_inserted")
+    found = found.annotate(first_needles=Subquery(first[:1]))
+    return found.annotate(needled=Case(When(first_needles__gt=0, then=Value(True)), default=Value(False)))
 
 
 def visit_q(filters: ReportFilters, prefix: str = "") -> Q:

@@ -10,12 +10,24 @@ from typing import Any
 
 from needlepoint.insights.stats import Estimate, Proportion, Rate
 
-STATUS_WORDS = {"supported": "Supported", "not_supported": "Not supported", "not_enough_data": "Not enough data"}
-STATUS_BADGES = {"supported": "ok", "not_supported": "bad", "not_enough_data": "warn"}
+STATUS_WORDS = {
+    "consistent": "Consistent with the claim",
+    "not_consistent": "Not consistent with the claim",
+    "not_enough_data": "Not enough data",
+}
+STATUS_BADGES = {"consistent": "ok", "not_consistent": "bad", "not_enough_data": "warn"}
 CLAIM_TITLES = {
     "relief": "Pain relief within the first treatment or two",
     "rom": "Better range of motion",
     "recovery": "Faster recovery (time to discharge with goals met)",
+}
+# The same claims in a few words, for the one-line summary of each condition.
+CLAIM_SHORT = {"relief": "Relief", "rom": "Range of motion", "recovery": "Recovery"}
+# Why a verdict cannot show cause and effect, in a few words, beside the verdict on that line.
+REASON_SHORT = {
+    "relief": "no untreated group: cannot show cause",
+    "rom": "no untreated group: cannot show cause",
+    "recovery": "not randomised: association only",
 }
 NOT_ENOUGH = "not enough data"
 

@@ -57,11 +57,15 @@ class EpisodeCohort(models.Model):
 
 
 class EpisodeSummary(models.Model):
-    """One episode's facts as of the last refresh: who, what, when, needled, outcome and first-two-visit pain."""
+    """One episode's facts as of the last refresh: who, what, when, cohort, outcome and the first three visits' pain."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
     episode = models.OneToOneField(Episode, on_delete=models.CASCADE, related_name="insights_summary")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", null=True
+    )
     condition = models.CharField(max_length=40)
+    side = models.CharField(max_length=10, blank=True, help_text="The episode's treated side")
     clinician = models.ForeignKey(Membership, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     cohort_label = models.CharField(max_length=100, null=True, blank=True, help_text="NULL unless imported")
     opened_at = models.DateTimeField()
@@ -70,11 +74,12 @@ class EpisodeSummary(models.Model):
     discharge_reason = models.CharField(max_length=20, blank=True)
     goals_met = models.BooleanField(help_text="Discharged with goals met")
     days_to_discharge = models.IntegerField(null=True, blank=True)
-    needled = models.BooleanField(help_text="Any visit with needles inserted")
+    needled = models.BooleanField(help_text="Needles inserted at the first visit (the cohort, fixed at baseline)")
     visits = models.IntegerField(help_text="Visits of the episode")
     visit1_pain_before = models.PositiveSmallIntegerField(null=True, blank=True)
     visit1_pain_after = models.PositiveSmallIntegerField(null=True, blank=True)
-    visit2_pain_after = models.PositiveSmallIntegerField(null=True, blank=True)
+    visit2_pain_before = models.PositiveSmallIntegerField(null=True, blank=True)
+    visit3_pain_before = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["clinic", "condition", "opened_at"], name="episode_summary_clinic_cond")]

@@ -113,14 +113,14 @@ def _cover(pages: _TextPages, report: ClaimsReport) -> None:
     pages.paragraph(f"Responder rule: {report.rule_note}")
     policy = "intention to treat" if report.options.missing == "itt" else "completers only"
     pages.paragraph(
-        f"Missing follow-up: {policy}. Groups under {report.options.minimum_n} are not judged or are withheld."
+        f"Missing follow-up: {policy}. Claims are judged only on groups of at least {report.claims_minimum_n} "
+        f"episodes; breakdowns withhold groups under {report.options.minimum_n}."
     )
     pages.paragraph(
-        "Each claim is judged per condition as supported, not supported, or not enough data, from the clinic's "
-        "records only, with the n and the 95% confidence interval of every figure. These are observations from "
-        "routine care, not a trial: they describe what happened to this clinic's patients and cannot show that "
-        "needling caused it.",
-        colour=plots.MUTED,
+        "Each claim is judged per condition as consistent with the claim, not consistent with the claim, or not "
+        "enough data, from the clinic's records only, with the n and the 95% confidence interval of every figure. "
+        "These are observations from routine care, not a trial: they describe what happened to this clinic's "
+        "patients and cannot show that needling caused it.",
     )
     if not report.enough_episodes:
         pages.paragraph("Not enough data: no episode of care matches these filters.", weight="bold")
@@ -134,9 +134,13 @@ def _verdicts(pages: _TextPages, report: ClaimsReport) -> None:
             title = formatting.CLAIM_TITLES[verdict.claim]
             pages.paragraph(f"{title}: {formatting.STATUS_WORDS[verdict.status]}", weight="bold", gap=0.02)
             pages.paragraph(verdict.headline, indent=0.15, gap=0.02)
+            pages.paragraph(verdict.reason, size=7.5, weight="bold", indent=0.15, gap=0.02)
             for detail in verdict.details:
                 pages.paragraph(f"• {detail}", size=7.5, indent=0.25, gap=0.0)
-            pages.paragraph(f"Published: {verdict.published.summary}", size=7, colour=plots.MUTED, indent=0.25)
+            pages.paragraph(f"Definition: {verdict.definition}", size=7, indent=0.25, gap=0.0)
+            pages.paragraph(f"Published trial evidence: {verdict.published.summary}", size=7, indent=0.25, gap=0.0)
+            sources = "; ".join(f"{source.citation} [{source.key}]" for source in verdict.published.sources)
+            pages.paragraph(sources, size=6.5, colour=plots.MUTED, indent=0.25)
 
 
 def _tables(pages: _TextPages, report: ClaimsReport) -> None:
@@ -150,11 +154,24 @@ def _tables(pages: _TextPages, report: ClaimsReport) -> None:
             gap=0.02,
         )
     pages.space(0.1)
+    pages.paragraph("Relief within the first treatment or two", size=11, weight="bold")
+    pages.paragraph(report.definitions.get("relief", ""), size=7, colour=plots.MUTED)
+    for row in report.relief:
+        pages.paragraph(
+            f"{row.condition_label}, {row.cohort} at the first visit: before visit 3 (pre-specified) "
+            f"{formatting.share(row.before_visit_3)}; before visit 2 {formatting.share(row.before_visit_2)}; "
+            f"immediate, end of visit 1, clinician-recorded {formatting.share(row.immediate)}.",
+            size=7.5,
+            gap=0.02,
+        )
+    pages.space(0.1)
     pages.paragraph("Range of motion gained", size=11, weight="bold")
+    pages.paragraph(report.definitions.get("rom", ""), size=7, colour=plots.MUTED)
     for row in report.rom:
         mdc = f"MDC {row.mdc:g}°" if row.mdc is not None else "no MDC sourced"
         pages.paragraph(
-            f"{row.condition_label}, {row.cohort}, {row.label}: {formatting.mean(row.degrees, '°')}; "
+            f"{row.condition_label}, {row.cohort}, {row.label} ({row.episodes} episodes of {row.patients} "
+            f"patients): {formatting.mean(row.degrees, '°')}; "
             f"percent of normal {formatting.mean(row.percent_of_normal, ' %-points')}; beyond the MDC "
             f"({mdc}) {formatting.share(row.beyond_mdc)}.",
             size=7.5,
@@ -162,6 +179,7 @@ def _tables(pages: _TextPages, report: ClaimsReport) -> None:
         )
     pages.space(0.1)
     pages.paragraph("Time to discharge with goals met", size=11, weight="bold")
+    pages.paragraph(report.definitions.get("recovery", ""), size=7, colour=plots.MUTED)
     for result in report.recovery:
         comparison = result.comparison
         ratio = comparison.hazard_ratio
@@ -171,8 +189,9 @@ def _tables(pages: _TextPages, report: ClaimsReport) -> None:
             else ratio.reason
         )
         pages.paragraph(
-            f"{result.condition_label}: needled median {formatting.days(comparison.needled.median)} days "
-            f"(n = {comparison.needled.n}); not needled median {formatting.days(comparison.comparison.median)} days "
+            f"{result.condition_label}: needled at the first visit median {formatting.days(comparison.needled.median)} "
+            f"days (n = {comparison.needled.n}); not needled at it median "
+            f"{formatting.days(comparison.comparison.median)} days "
             f"(n = {comparison.comparison.n}); {hr}.",
             size=7.5,
             gap=0.02,
@@ -206,6 +225,9 @@ def _method(pages: _TextPages, report: ClaimsReport) -> None:
     pages.space(0.1)
     pages.paragraph("Method", size=11, weight="bold")
     for line in report.method:
+        pages.paragraph(f"• {line}", size=7.5, gap=0.02)
+    pages.paragraph("Definitions", size=11, weight="bold")
+    for line in report.definitions.values():
         pages.paragraph(f"• {line}", size=7.5, gap=0.02)
     pages.paragraph("Limits", size=11, weight="bold")
     for line in report.limits:

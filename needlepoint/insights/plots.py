@@ -52,13 +52,14 @@ def _short(label: str) -> str:
 
 
 def draw_relief(fig: Figure, report: ClaimsReport) -> None:
-    """Share of episodes with a fall in pain of at least the MCID by the end of visit 1 and 2, needled vs not."""
+    """Share of responders (pain at least 2 points or 30% below baseline) before visit 2 and before visit 3, by
+    cohort; each time point its own figure, the immediate change left to the table."""
     rows = list(report.relief)[: MAX_CONDITIONS * 2]
     with matplotlib.rc_context(STYLE):
         ax = fig.add_axes((0.32, 0.14, 0.64, 0.74))
         labels, position = [], 0.0
         for row in rows:
-            for offset, share, marker in ((0.0, row.by_visit_1, "o"), (0.28, row.by_visit_2, "s")):
+            for offset, share, marker in ((0.0, row.before_visit_2, "o"), (0.28, row.before_visit_3, "s")):
                 y = -(position + offset)
                 colour = NEEDLED if row.cohort == "needled" else OTHER
                 if share.enough_data:
@@ -79,18 +80,20 @@ def draw_relief(fig: Figure, report: ClaimsReport) -> None:
         ax.axvline(50, color=MUTED, linewidth=0.8, linestyle="--")
         ax.set_xlim(0, 100)
         ax.set_yticks([y for y, _ in labels], [text for _, text in labels], fontsize=7)
-        ax.set_xlabel("% of episodes with a fall of ≥ 2 points (circle: end of visit 1; square: end of visit 2)")
+        ax.set_xlabel(
+            "% of episodes with pain ≥ 2 points or 30% below baseline (circle: before visit 2; square: before visit 3)"
+        )
         ax.grid(axis="x", color=LINE, linewidth=0.6)
         fig.text(0.02, 0.95, "Relief within the first treatment or two (95% Wilson intervals)", fontsize=9, color=INK)
 
 
 def relief_svg(report: ClaimsReport) -> str:
-    """Relief by visit 1 and 2 as inline SVG ('' when there is nothing to plot)."""
+    """Relief before visits 2 and 3 as inline SVG ('' when there is nothing to plot)."""
     if not report.relief:
         return ""
     fig = _new_figure(7.5, 0.9 + 0.32 * min(len(report.relief), MAX_CONDITIONS * 2))
     draw_relief(fig, report)
-    return _svg(fig, "Relief within the first two visits by condition, needled and not needled")
+    return _svg(fig, "Relief before visits 2 and 3 by condition, needled and not needled at the first visit")
 
 
 # ---------------------------------------------------------------------------------------------------- change
@@ -188,8 +191,8 @@ def draw_recovery(fig: Figure, report: ClaimsReport) -> None:
                 ax.set_visible(False)
                 continue
             result = results[index]
-            _draw_curve(ax, result.comparison.needled, NEEDLED, "needled")
-            _draw_curve(ax, result.comparison.comparison, OTHER, "not needled")
+            _draw_curve(ax, result.comparison.needled, NEEDLED, "needled at visit 1")
+            _draw_curve(ax, result.comparison.comparison, OTHER, "not needled at visit 1")
             ax.set_title(_short(result.condition_label), fontsize=8, color=INK)
             ax.set_ylim(0, 1.02)
             ax.axhline(0.5, color=LINE, linewidth=0.6)

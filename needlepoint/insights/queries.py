@@ -22,7 +22,8 @@ from django.db.models import Case, Count, DateField, DurationField, ExpressionWr
 from django.db.models.functions import Coalesce, TruncDate
 
 from needlepoint.insights.filters import ReportFilters, day_start, episodes, needled_visits, needling_entries
-from needlepoint.insights.responders import ResponderRule, responder_conditions
+from needlepoint.insights.responders import MissingPolicy, ResponderRule, responder_conditions
+from needlepoint.insights.stats import ClusteredSums
 from needlepoint.outcomes.rom import movements, rom_change
 from needlepoint.outcomes.scoring import Instrument, instrument, instruments
 from needlepoint.visits.models import AdverseEvent, Technique
@@ -61,37 +62,58 @@ class MeasureSums:
 
 
 @dataclass(frozen=True)
+class PainPoint:
+    """Relief at one time point in one group: episodes whose pain there is known, and the responders' sums.
+
+    ``clustered`` are the sums of the 0/1 responder value by patient, over the denominator the missing follow-up
+    policy uses (every episode with a baseline, or only those with the time point's pain known).
+    """
+
+    known: int
+    relieved: int
+    clustered: ClusteredSums
+
+
+@dataclass(frozen=True)
 class ReliefCounts:
-    """Relief within the first two visits in one group (pain 0-10 before visit 1 against the end of visit 1/2)."""
+    """Relief in one group: pain before visit 1 (baseline) against the end of visit 1 (immediate, clinician-
+    recorded), before visit 2 and before visit 3 (the days after one and two treatments)."""
 
     group: tuple[Any, ...]
     needled: bool
     episodes: int
     with_baseline: int
-    known_by_visit_1: int
-    relieved_by_visit_1: int
-    known_by_visit_2: int
-    relieved_by_visit_2: int
+    immediate: PainPoint
+    before_visit_2: PainPoint
+    before_visit_3: PainPoint
 
 
 @dataclass(frozen=True)
 class RomSums:
-    """Range-of-motion gain of one movement (by one method) in one group: first against last measurement."""
+    """Range-of-motion gain of one movement (by one method) in one group, one value per episode.
+
+    ``gain``, ``percent_gain`` and ``beyond`` are sums by patient (for intervals that allow for patients with
+    several episodes); ``beyond`` counts gains of at least the MDC over the policy's denominator, and is None
+    where no MDC is sourced.
+    """
 
     group: tuple[Any, ...]
     needled: bool
     joint: str
     movement: str
     method: str
-    series: int
+    episodes: int
+    patients: int
     completers: int
-    gain_sum: float
-    gain_sum_sq: float
-    percent_gain_n: int
-    percent_gain_sum: float
-    percent_gain_sum_sq: float
-    beyond_mdc: int | None
+    gain: ClusteredSums
+    percent_gain: ClusteredSums
+    beyond: ClusteredSums | None
     mdc: float | None
+
+    @property
+    def beyond_mdc(self) -> int | None:
+        """Episodes whose gain reached the MDC (None when no MDC is sourced)."""
+        return None if self.beyond is None else int(self.beyond.total)
 
 
 @dataclass(frozen=True)
@@ -155,8 +177,9 @@ class Scope:
 def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) -> Iterator[Scope]:
     """Store the filtered episode set in a temporary table for the length of one report, then drop it.
 
-    Columns: id, condition, opened_by_id, cohort_label (NULL unless imported), needled, days (time in care up
-    to its discharge or ``as_of``) and goals_met. Computing the set once, with fresh statistics, spares every
+    Columns: id, patient_id, condition, side, opened_by_id, cohort_label (NULL unless imported), needled
+    (needles inserted at the first visit: the cohort is fixed at baseline), days (time in care up to its
+    discharge or ``as_of``) and goals_met. Computing the set once, with fresh statistics, spares every
     later query the same filtering and gives the database an exact row count to plan with. On PostgreSQL the
     report also runs with more sort memory and without JIT compilation, which costs more than it saves here.
     """
@@ -167,11 +190,14 @@ def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) 
 
         queryset = summary_episodes(filters).filter(opened_at__lt=day_start(as_of + timedelta(days=1)))
         queryset = queryset.annotate(days=days)
-        columns = ("episode_id", "condition", "clinician_id", "cohort_label", "needled", "days", "goals_met")
+        columns = (
+            "episode_id", "patient_id", "condition", "side", "clinician_id", "cohort_label", "needled", "days",
+            "goals_met",
+        )  # fmt: skip
         inner_sql, params = queryset.values(*columns).query.sql_with_params()
         select_sql = (
-            "SELECT x.episode_id AS id, x.condition, x.clinician_id AS opened_by_id, x.cohort_label, x.needled, "
-            f"x.days, x.goals_met FROM ({inner_sql}) x"
+            "SELECT x.episode_id AS id, x.patient_id, x.condition, x.side, x.clinician_id AS opened_by_id, "
+            f"x.cohort_label, x.needled, x.days, x.goals_met FROM ({inner_sql}) x"
         )
     else:
         queryset = episodes(filters).filter(opened_at__lt=day_start(as_of + timedelta(days=1)))
@@ -180,7 +206,9 @@ def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) 
             days=days,
             goals_met=Case(When(status="discharged", discharge_reason="goals_met", then=1), default=0),
         )
-        columns = ("id", "condition", "opened_by_id", "cohort_label", "needled", "days", "goals_met")
+        columns = (
+            "id", "patient_id", "condition", "side", "opened_by_id", "cohort_label", "needled", "days", "goals_met",
+        )  # fmt: skip
         select_sql, params = queryset.values(*columns).query.sql_with_params()
     table = connection.ops.quote_name(SCOPE_TABLE)
     postgres = connection.vendor == "postgresql"
@@ -219,7 +247,7 @@ EPISODE_MEASURES_SQL = """obs AS (
         )"""
 
 FIRST_VISITS_SQL = """ranked AS (
-            SELECT v.episode_id, v.pain_before, v.pain_after,
+            SELECT v.episode_id, v.pain_before, v.pain_after, v.needles_inserted,
                    ROW_NUMBER() OVER (PARTITION BY v.episode_id ORDER BY v.started_at, v.id) AS position
             FROM visits_visit v
             WHERE v.clinic_id = %s AND v.episode_id IN (SELECT id FROM {episodes})
@@ -228,7 +256,9 @@ FIRST_VISITS_SQL = """ranked AS (
             SELECT episode_id, COUNT(*) AS visits,
                    MAX(CASE WHEN position = 1 THEN pain_before END) AS base,
                    MAX(CASE WHEN position = 1 THEN pain_after END) AS after_1,
-                   MAX(CASE WHEN position = 2 THEN pain_after END) AS after_2
+                   MAX(CASE WHEN position = 2 THEN pain_before END) AS before_2,
+                   MAX(CASE WHEN position = 3 THEN pain_before END) AS before_3,
+                   MAX(CASE WHEN position = 1 AND needles_inserted > 0 THEN 1 ELSE 0 END) AS first_needled
             FROM ranked {where}
             GROUP BY episode_id
         )"""
@@ -265,6 +295,30 @@ def _number(value: Any) -> float:
 
 def _count(value: Any) -> int:
     return int(value) if value is not None else 0
+
+
+def _clustered_columns(values: dict[str, str]) -> tuple[str, str]:
+    """(per-patient columns, per-group columns) giving ``ClusteredSums`` of each named per-episode value.
+
+    The inner query groups by patient; the outer adds the patients up, so the database returns seven numbers
+    per value and group, never one row per episode. A NULL value is outside the denominator.
+    """
+    per_patient = ", ".join(
+        f"COUNT({expr}) AS {name}_n, SUM({expr}) AS {name}_s, SUM(({expr}) * ({expr})) AS {name}_q"
+        for name, expr in values.items()
+    )
+    per_group = ", ".join(
+        f"SUM({name}_n), SUM({name}_s), SUM({name}_q), SUM(CASE WHEN {name}_n > 0 THEN 1 ELSE 0 END), "
+        f"SUM({name}_s * {name}_s), SUM({name}_n * {name}_s), SUM({name}_n * {name}_n)"
+        for name in values
+    )
+    return per_patient, per_group
+
+
+def _clustered(values: Sequence[Any]) -> ClusteredSums:
+    """Seven aggregates from ``_clustered_columns``, kept exact (integers and decimals stay as they are)."""
+    n, total, total_sq, clusters, cluster_sq, cross, count_sq = (0 if value is None else value for value in values)
+    return ClusteredSums(int(n), total, total_sq, int(clusters), cluster_sq, cross, count_sq)
 
 
 # ---------------------------------------------------------------------------------------------------- measures
@@ -376,48 +430,83 @@ def episode_counts(scope: Scope, by: Sequence[str] = ("condition",)) -> dict[tup
 # ---------------------------------------------------------------------------------------------------- relief
 
 
-def relief_counts(scope: Scope, mcid: float, *, by: Sequence[str] = ("condition",)) -> list[ReliefCounts]:
-    """Per group: how many episodes' pain fell by at least ``mcid`` by the end of visit 1, and of visit 2.
+RELIEF_TIME_POINTS = (("immediate", "x.after_1"), ("before_visit_2", "x.before_2"), ("before_visit_3", "x.before_3"))
 
-    Baseline is the pain recorded before visit 1. "By the end of visit 2" counts a fall reached at the end of
-    visit 1 or of visit 2. ``known_by_visit_k`` counts the episodes whose answer is known (the completers'
-    denominator); under intention to treat the denominator is every episode with a baseline.
+
+def relief_counts(
+    scope: Scope,
+    policy: MissingPolicy,
+    *,
+    points: float,
+    percent: float,
+    by: Sequence[str] = ("condition",),
+) -> list[ReliefCounts]:
+    """Per group and time point: episodes whose pain fell from before visit 1 by at least ``points`` or
+    ``percent`` % of the baseline score.
+
+    The time points are the end of visit 1 (the immediate change, recorded by the clinician), and the pain
+    recorded before visit 2 and before visit 3 (the days after one and two treatments); each is counted on its
+    own, never the better of two. ``known`` counts the episodes whose pain at the time point is known (the
+    completers' denominator); under intention to treat the denominator is every episode with a baseline.
     """
     carried, keys = _carried(by)
-    bound = repr(float(mcid) - TOLERANCE)
-    fell_1 = f"(x.base - x.after_1 >= {bound})"
-    fell_2 = f"(x.base - x.after_2 >= {bound})"
+    values = {}
+    counts = []
+    for index, (name, column) in enumerate(RELIEF_TIME_POINTS):
+        fell = (
+            f"(x.base - {column} >= {float(points) - TOLERANCE!r} OR "
+            f"(x.base > 0 AND x.base - {column} >= {float(percent) / 100!r} * x.base - {TOLERANCE!r}))"
+        )
+        known = f"x.base IS NOT NULL AND {column} IS NOT NULL"
+        counts.append(
+            f"SUM(CASE WHEN {known} THEN 1 ELSE 0 END) AS known_{index}, "
+            f"SUM(CASE WHEN {fell} THEN 1 ELSE 0 END) AS relieved_{index}"
+        )
+        if policy is MissingPolicy.ITT:
+            values[name] = f"CASE WHEN x.base IS NULL THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
+        else:
+            values[name] = f"CASE WHEN NOT ({known}) THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
+    per_patient, per_group = _clustered_columns(values)
     if scope.summary:
         per_episode = f"""
         x AS (
-            SELECT {carried}, s.visit1_pain_before AS base, s.visit1_pain_after AS after_1,
-                   s.visit2_pain_after AS after_2
+            SELECT {carried}, ep.patient_id, s.visit1_pain_before AS base, s.visit1_pain_after AS after_1,
+                   s.visit2_pain_before AS before_2, s.visit3_pain_before AS before_3
             FROM {SUMMARY_EPISODES} s JOIN {scope.table} ep ON ep.id = s.episode_id
             WHERE s.clinic_id = %s AND s.visits > 0
         )"""
     else:
         per_episode = f"""
-        {FIRST_VISITS_SQL.format(episodes=scope.table, where="WHERE position <= 2")},
+        {FIRST_VISITS_SQL.format(episodes=scope.table, where="WHERE position <= 3")},
         x AS (
-            SELECT {carried}, firsts.base, firsts.after_1, firsts.after_2
+            SELECT {carried}, ep.patient_id, firsts.base, firsts.after_1, firsts.before_2, firsts.before_3
             FROM firsts JOIN {scope.table} ep ON ep.id = firsts.episode_id
         )"""
     sql = f"""
-        WITH {per_episode}
-        SELECT {keys},
-               COUNT(*), COUNT(x.base),
-               SUM(CASE WHEN x.base IS NOT NULL AND x.after_1 IS NOT NULL THEN 1 ELSE 0 END),
-               SUM(CASE WHEN {fell_1} THEN 1 ELSE 0 END),
-               SUM(CASE WHEN x.base IS NOT NULL AND ({fell_1} OR x.after_2 IS NOT NULL) THEN 1 ELSE 0 END),
-               SUM(CASE WHEN {fell_1} OR {fell_2} THEN 1 ELSE 0 END)
-        FROM x
+        WITH {per_episode},
+        c AS (
+            SELECT {keys}, COUNT(*) AS episodes, COUNT(x.base) AS with_baseline, {", ".join(counts)},
+                   {per_patient}
+            FROM x
+            GROUP BY {keys}, x.patient_id
+        )
+        SELECT {keys}, SUM(episodes), SUM(with_baseline),
+               {", ".join(f"SUM(c.known_{index}), SUM(c.relieved_{index})" for index in range(len(counts)))},
+               {per_group}
+        FROM c
         GROUP BY {keys}
     """
     width = len(by)
-    return [
-        ReliefCounts(tuple(row[:width]), bool(row[width]), *(_count(value) for value in row[width + 1 :]))
-        for row in _run(sql, (scope.filters.clinic_id,))
-    ]
+    result = []
+    for row in _run(sql, (scope.filters.clinic_id,)):
+        plain = [_count(value) for value in row[width + 1 : width + 3 + 2 * len(counts)]]
+        sums = row[width + 3 + 2 * len(counts) :]
+        points_found = [
+            PainPoint(plain[2 + 2 * index], plain[3 + 2 * index], _clustered(sums[7 * index : 7 * index + 7]))
+            for index in range(len(RELIEF_TIME_POINTS))
+        ]
+        result.append(ReliefCounts(tuple(row[:width]), bool(row[width]), plain[0], plain[1], *points_found))
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------- ROM
@@ -436,15 +525,18 @@ def movement_mdcs() -> dict[tuple[str, str, str], float]:
     return found
 
 
-def rom_sums(scope: Scope, *, by: Sequence[str] = ("condition",)) -> list[RomSums]:
-    """Per group, movement and method: gain from the first to the last measurement of each measured series.
+def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condition",)) -> list[RomSums]:
+    """Per group, movement and method: the gain from the first to the last measurement, one value per episode.
 
-    A series is one episode's measurements of one movement, side and method. Beyond the MDC means a gain of at
-    least the method's minimal detectable change for that movement; where none is sourced it stays unknown.
+    A series is one episode's measurements of one movement, side and method. An episode's value is its treated
+    side's series when the episode names a side (left or right) and that side was measured, else the mean of
+    the sides measured, so a patient measured on both sides counts once. Beyond the MDC means a gain of at
+    least the method's minimal detectable change; where none is sourced it stays unknown. The sums come by
+    patient, for intervals that allow for patients with several episodes.
     """
     mdcs = movement_mdcs()
     branches = " ".join(
-        f"WHEN s.joint = '{joint}' AND s.movement = '{movement}' AND s.method = '{method}' THEN {mdc!r}"
+        f"WHEN e.joint = '{joint}' AND e.movement = '{movement}' AND e.method = '{method}' THEN {mdc!r}"
         for (joint, movement, method), mdc in sorted(mdcs.items())
     )
     mdc_case = f"CASE {branches} END" if branches else "NULL"
@@ -457,27 +549,47 @@ def rom_sums(scope: Scope, *, by: Sequence[str] = ("condition",)) -> list[RomSum
         )"""
     else:
         per_series = ROM_SERIES_SQL.format(episodes=scope.table)
+    reached = f"g.gain >= g.mdc - {TOLERANCE!r}"
+    if policy is MissingPolicy.ITT:
+        beyond = f"CASE WHEN g.mdc IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
+    else:
+        beyond = f"CASE WHEN g.mdc IS NULL OR g.gain IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
+    per_patient, per_group = _clustered_columns({"gain": "g.gain", "pct": "g.percent_gain", "beyond": beyond})
+    # One value per episode: the treated side's series when it was measured, else the mean of the sides measured.
+    treated = "(CASE WHEN s.side = ep.side THEN 1 ELSE 0 END)"
+    gain, percent = "(s.last_degrees - s.first_degrees)", "(s.last_percent - s.first_percent)"
     sql = f"""
         WITH {per_series},
-        g AS (
-            SELECT {carried}, s.joint, s.movement, s.method,
-                   s.last_degrees - s.first_degrees AS gain, s.last_percent - s.first_percent AS percent_gain,
-                   {mdc_case} AS mdc
+        e AS (
+            SELECT s.episode_id, s.joint, s.movement, s.method,
+                   CASE WHEN MAX({treated}) = 1 THEN AVG(CASE WHEN {treated} = 1 THEN {gain} END)
+                        ELSE AVG({gain}) END AS gain,
+                   CASE WHEN MAX({treated}) = 1 THEN AVG(CASE WHEN {treated} = 1 THEN {percent} END)
+                        ELSE AVG({percent}) END AS percent_gain
             FROM s JOIN {scope.table} ep ON ep.id = s.episode_id
+            GROUP BY s.episode_id, s.joint, s.movement, s.method
+        ),
+        g AS (
+            SELECT {carried}, ep.patient_id, e.joint, e.movement, e.method, e.gain, e.percent_gain,
+                   {mdc_case} AS mdc
+            FROM e JOIN {scope.table} ep ON ep.id = e.episode_id
+        ),
+        c AS (
+            SELECT {keys}, g.joint, g.movement, g.method, COUNT(*) AS episodes, {per_patient}
+            FROM g
+            GROUP BY {keys}, g.patient_id, g.joint, g.movement, g.method
         )
-        SELECT {keys}, g.joint, g.movement, g.method,
-               COUNT(*), COUNT(g.gain), SUM(g.gain), SUM(g.gain * g.gain),
-               COUNT(g.percent_gain), SUM(g.percent_gain), SUM(g.percent_gain * g.percent_gain),
-               SUM(CASE WHEN g.gain >= g.mdc - {TOLERANCE!r} THEN 1 ELSE 0 END)
-        FROM g
-        GROUP BY {keys}, g.joint, g.movement, g.method
+        SELECT {keys}, c.joint, c.movement, c.method, SUM(c.episodes), COUNT(*), {per_group}
+        FROM c
+        GROUP BY {keys}, c.joint, c.movement, c.method
     """
     width = len(by)
     result = []
     for row in _run(sql, (scope.filters.clinic_id,)):
         joint, movement, method = row[width + 1 : width + 4]
-        values = row[width + 4 :]
+        sums = row[width + 6 :]
         mdc = mdcs.get((joint, movement, method))
+        gain = _clustered(sums[0:7])
         result.append(
             RomSums(
                 group=tuple(row[:width]),
@@ -485,14 +597,12 @@ def rom_sums(scope: Scope, *, by: Sequence[str] = ("condition",)) -> list[RomSum
                 joint=joint,
                 movement=movement,
                 method=method,
-                series=_count(values[0]),
-                completers=_count(values[1]),
-                gain_sum=_number(values[2]),
-                gain_sum_sq=_number(values[3]),
-                percent_gain_n=_count(values[4]),
-                percent_gain_sum=_number(values[5]),
-                percent_gain_sum_sq=_number(values[6]),
-                beyond_mdc=_count(values[7]) if mdc is not None else None,
+                episodes=_count(row[width + 4]),
+                patients=_count(row[width + 5]),
+                completers=gain.n,
+                gain=gain,
+                percent_gain=_clustered(sums[7:14]),
+                beyond=_clustered(sums[14:21]) if mdc is not None else None,
                 mdc=mdc,
             )
         )

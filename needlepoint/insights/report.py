@@ -20,8 +20,12 @@ from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.grammar import plural
 from needlepoint.insights import queries, summaries
 from needlepoint.insights.claims import (
+    DEFINITIONS,
+    RELIEF_PERCENT,
+    RELIEF_POINTS,
     PublishedRate,
     Verdict,
+    minimum_for,
     published_adverse_event_rates,
     verdict_recovery,
     verdict_relief,
@@ -36,7 +40,16 @@ from needlepoint.insights.responders import (
     describe_rule,
     responder_count,
 )
-from needlepoint.insights.stats import Estimate, Proportion, Rate, mean_ci, proportion, rate_per_1000
+from needlepoint.insights.stats import (
+    Estimate,
+    Proportion,
+    Rate,
+    clustered_mean_ci,
+    clustered_proportion,
+    mean_ci,
+    proportion,
+    rate_per_1000,
+)
 from needlepoint.insights.suppression import SHOWN, Suppression, check_small_number, suppress_breakdown
 from needlepoint.insights.survival import SurvivalComparison
 from needlepoint.outcomes.scoring import instrument
@@ -73,14 +86,16 @@ class MeasureResult:
 
 @dataclass(frozen=True)
 class ReliefResult:
-    """Relief by the end of visit 1 and of visit 2 for one condition's needled or not-needled episodes."""
+    """Relief for one condition's cohort at three fixed time points, each on its own: before visit 3 (the
+    pre-specified figure), before visit 2, and the immediate change at the end of visit 1 (clinician-recorded)."""
 
     condition: str
     cohort: str
     episodes: int
     with_baseline: int
-    by_visit_1: Proportion
-    by_visit_2: Proportion
+    before_visit_3: Proportion
+    before_visit_2: Proportion
+    immediate: Proportion
     missing_note: str
 
     @property
@@ -91,14 +106,16 @@ class ReliefResult:
 
 @dataclass(frozen=True)
 class RomResult:
-    """Range of motion gained in one movement (by one method): degrees, percent of normal, beyond the MDC."""
+    """Range of motion gained in one movement (by one method), one value per episode: degrees, percent of
+    normal and the share beyond the MDC, with intervals that allow for patients with several episodes."""
 
     condition: str
     cohort: str
     joint: str
     movement: str
     method: str
-    series: int
+    episodes: int
+    patients: int
     completers: int
     degrees: Estimate
     percent_of_normal: Estimate
@@ -197,6 +214,8 @@ class ClaimsReport:
     techniques: tuple[BreakdownRow, ...]
     method: tuple[str, ...] = field(default_factory=tuple)
     limits: tuple[str, ...] = field(default_factory=tuple)
+    definitions: dict[str, str] = field(default_factory=dict)  # each claim's definition, as on the page
+    claims_minimum_n: int = 0  # the fewest episodes per group before a claim is judged
     source: str = "live"  # "summary" (the tables of the last refresh) or "live" (the records as they are now)
     summary_as_of: Any = None  # when the refresh the summary figures come from started
     source_note: str = "Live figures, computed from the records now."
@@ -245,8 +264,8 @@ def claims_report(
     with queries.report_scope(filters, as_of, summary=refresh is not None) as scope:
         counts = queries.episode_counts(scope, ("condition",))
         measures = queries.measure_sums(scope, options.rule, by=("condition", "clinician"))
-        relief = queries.relief_counts(scope, pain.mcid.value)
-        rom = queries.rom_sums(scope)
+        relief = queries.relief_counts(scope, options.missing, points=RELIEF_POINTS, percent=RELIEF_PERCENT)
+        rom = queries.rom_sums(scope, options.missing)
         survival = queries.survival_rows(scope)
         clinician_visits = queries.clinician_visits(scope, pain.mcid.value)
         technique_visits = queries.technique_visits(scope, pain.mcid.value)
@@ -285,6 +304,8 @@ def claims_report(
         techniques=_technique_rows(technique_visits, options),
         method=METHOD,
         limits=LIMITS,
+        definitions=dict(DEFINITIONS),
+        claims_minimum_n=minimum_for(options.minimum_n),
         source="summary" if refresh is not None else "live",
         summary_as_of=refresh.started_at if refresh is not None else None,
         source_note=source_note,
@@ -437,28 +458,31 @@ def _measures(
 def _relief(rows: Sequence[queries.ReliefCounts], policy: MissingPolicy) -> tuple[ReliefResult, ...]:
     results = []
     for row in sorted(rows, key=lambda item: (condition_label(item.group[0]), not item.needled)):
-        if policy is MissingPolicy.ITT:
-            first, second = (row.relieved_by_visit_1, row.with_baseline), (row.relieved_by_visit_2, row.with_baseline)
-        else:
-            first = (row.relieved_by_visit_1, row.known_by_visit_1)
-            second = (row.relieved_by_visit_2, row.known_by_visit_2)
         results.append(
             ReliefResult(
                 condition=row.group[0],
                 cohort=_cohort(row.needled),
                 episodes=row.episodes,
                 with_baseline=row.with_baseline,
-                by_visit_1=proportion(*first),
-                by_visit_2=proportion(*second),
+                before_visit_3=_relief_share(row.before_visit_3, row.with_baseline, policy),
+                before_visit_2=_relief_share(row.before_visit_2, row.with_baseline, policy),
+                immediate=_relief_share(row.immediate, row.with_baseline, policy),
                 missing_note=_relief_missing_note(policy, row),
             )
         )
     return tuple(results)
 
 
+def _relief_share(point: queries.PainPoint, with_baseline: int, policy: MissingPolicy) -> Proportion:
+    successes, n = responder_count(policy, point.relieved, point.known, with_baseline)
+    return clustered_proportion(successes, n, point.clustered)
+
+
 def _relief_missing_note(policy: MissingPolicy, row: queries.ReliefCounts) -> str:
     unrecorded = row.episodes - row.with_baseline
-    note = describe_missing_policy(policy, row.known_by_visit_2, row.with_baseline)
+    note = describe_missing_policy(policy, row.before_visit_3.known, row.with_baseline).replace(
+        "a follow-up value", "pain recorded before visit 3"
+    )
     if unrecorded:
         note += f" {plural(unrecorded, 'episode')} had no pain recorded before visit 1 and cannot be judged."
     return note
@@ -471,9 +495,9 @@ def _rom(rows: Sequence[queries.RomSums], policy: MissingPolicy) -> tuple[RomRes
         key=lambda item: (condition_label(item.group[0]), item.joint, item.movement, item.method, not item.needled),
     ):
         beyond = None
-        if row.beyond_mdc is not None:
-            successes, n = responder_count(policy, row.beyond_mdc, row.completers, row.series)
-            beyond = proportion(successes, n)
+        if row.beyond is not None:
+            successes, n = responder_count(policy, row.beyond_mdc, row.completers, row.episodes)
+            beyond = clustered_proportion(successes, n, row.beyond)
         results.append(
             RomResult(
                 condition=row.group[0],
@@ -481,13 +505,14 @@ def _rom(rows: Sequence[queries.RomSums], policy: MissingPolicy) -> tuple[RomRes
                 joint=row.joint,
                 movement=row.movement,
                 method=row.method,
-                series=row.series,
+                episodes=row.episodes,
+                patients=row.patients,
                 completers=row.completers,
-                degrees=mean_ci(row.completers, row.gain_sum, row.gain_sum_sq),
-                percent_of_normal=mean_ci(row.percent_gain_n, row.percent_gain_sum, row.percent_gain_sum_sq),
+                degrees=clustered_mean_ci(row.gain),
+                percent_of_normal=clustered_mean_ci(row.percent_gain),
                 beyond_mdc=beyond,
                 mdc=row.mdc,
-                missing_note=describe_missing_policy(policy, row.completers, row.series),
+                missing_note=describe_missing_policy(policy, row.completers, row.episodes),
             )
         )
     return tuple(results)
@@ -513,45 +538,48 @@ def _verdicts(
     minimum_n: int,
 ) -> ConditionVerdicts:
     label = condition_label(code)
+    minimum = minimum_for(minimum_n)  # the claims' own minimum; the privacy setting can only raise it
     needled_relief = next((row for row in relief if row.condition == code and row.cohort == "needled"), None)
     if needled_relief is None:
         empty = proportion(0, 0)
         relief_verdict = verdict_relief(
-            label, empty, empty, "No needled episode had pain recorded.", minimum_n=minimum_n
+            label, empty, empty, empty, "No episode needled at its first visit had pain recorded.", minimum_n=minimum
         )
     else:
         relief_verdict = verdict_relief(
             label,
-            needled_relief.by_visit_1,
-            needled_relief.by_visit_2,
+            needled_relief.before_visit_3,
+            needled_relief.before_visit_2,
+            needled_relief.immediate,
             needled_relief.missing_note,
-            minimum_n=minimum_n,
+            minimum_n=minimum,
         )
     candidates = [row for row in rom if row.condition == code and row.cohort == "needled"]
-    main = max(candidates, key=lambda row: (row.beyond_mdc is not None, row.series), default=None)
+    main = max(candidates, key=lambda row: (row.beyond_mdc is not None, row.episodes), default=None)
     if main is None:
         empty = proportion(0, 0)
-        rom_verdict = verdict_rom(
-            label, empty, mean_ci(0, 0, 0), "No range of motion was measured.", minimum_n=minimum_n
-        )
+        rom_verdict = verdict_rom(label, empty, mean_ci(0, 0, 0), "No range of motion was measured.", minimum_n=minimum)
     else:
-        note = main.missing_note + f" Movement judged: {main.label}, the one measured most often."
+        note = (
+            f"{main.missing_note} Movement judged: {main.label}, the one measured in most episodes; "
+            f"{plural(main.episodes, 'episode')} of {plural(main.patients, 'patient')}."
+        )
         rom_verdict = verdict_rom(
             label,
             main.beyond_mdc or proportion(0, 0),
             main.degrees,
             note,
             percent_of_normal_gained=main.percent_of_normal,
-            minimum_n=minimum_n,
+            minimum_n=minimum,
         )
         if main.beyond_mdc is None:
             rom_verdict = replace(
                 rom_verdict,
                 status="not_enough_data",
                 headline=(
-                    f"Not enough data for {label}: range of motion was measured ({main.label}, {main.series} "
-                    "series), but no minimal detectable change is sourced for this movement and method, so a gain "
-                    "cannot be told apart from measurement error."
+                    f"Not enough data for {label}: range of motion was measured ({main.label}, "
+                    f"{plural(main.episodes, 'episode')}), but no minimal detectable change is sourced for this "
+                    "movement and method, so a gain cannot be told apart from measurement error."
                 ),
             )
     comparison = next(row.comparison for row in recovery if row.condition == code)
@@ -560,7 +588,7 @@ def _verdicts(
         label=label,
         relief=relief_verdict,
         rom=rom_verdict,
-        recovery=verdict_recovery(label, comparison, minimum_n=minimum_n),
+        recovery=verdict_recovery(label, comparison, minimum_n=minimum),
     )
 
 
@@ -671,25 +699,40 @@ def _breakdown(
 
 METHOD = (
     "Every figure is computed inside the database from the clinic's own records; the report reads counts, sums and "
-    "sums of squares per group, never one row per patient.",
+    "sums of squares per group (and per patient within a group), never one row per episode into the application.",
     "Means come with 95% Student-t intervals; shares with 95% Wilson intervals; adverse-event rates per 1,000 needled "
     "visits with exact (Garwood) Poisson intervals; times to discharge with Kaplan-Meier curves, medians with 95% "
     "intervals, and a Cox hazard ratio (Efron ties) for needled against not-needled episodes.",
+    "Episodes are the unit. Where a patient has several episodes in a group, the intervals of relief and range of "
+    "motion are cluster-robust by patient (CR1 sandwich variance, t with patients - 1 degrees of freedom; for "
+    "shares, the Wilson interval at the effective size n / design effect) [S233], never narrower than treating "
+    "episodes as independent, and identical to it when every patient has one episode.",
     "Baseline is an episode's first score on a measure when it was taken as a baseline; the final value is its last "
     "score when taken later (re-assessment or discharge). Change is final minus baseline.",
-    "Relief within the first treatment or two: pain (0-10) recorded before visit 1 against the pain at the end of "
-    "visit 1 and of visit 2; a fall of at least the MCID (2 points) counts, reached at visit 1 or 2.",
-    "Range of motion: an episode's first and last measurement of a movement by one method; beyond the MDC means a gain "
-    "of at least the method's minimal detectable change [S73–S79].",
-    "A needled episode has at least one visit with needles inserted; the others, treated with exercise and manual "
-    "therapy only, form the comparison group.",
+    (
+        "Relief within the first treatment or two: pain (0-10) before visit 3 against before visit 1, responder by "
+        "the MCID (a fall of at least 2 points or 30%) [S34, S36]; one pre-specified time point, never the better "
+        "of two. Before visit 2 is reported beside it; the change at the end of visit 1 is reported apart as the "
+        "immediate, clinician-recorded change."
+    ),
+    "Range of motion: one value per episode (the treated side when the episode names one, else the mean of the "
+    "sides measured), from its first to its last measurement of a movement by one method; beyond the MDC means a "
+    "gain of at least the method's minimal detectable change [S73–S79].",
+    "Cohorts are fixed at the first visit: an episode is needled when needles were inserted at its first visit; the "
+    "others form the comparison cohort, even if needled later. Classing episodes by needling at any visit would "
+    "credit the needled cohort with the time it had to stay in care to be needled (immortal time) [S234].",
+    "A claim is judged only with at least the claims' own minimum of episodes per group (20; a larger smallest "
+    "group shown raises it), whatever the privacy setting for breakdowns.",
 )
 
 LIMITS = (
-    "These are observational data from routine care, not a trial: nobody was randomised, so differences between "
-    "needled and not-needled episodes may come from who was chosen for needling, not from needling.",
+    "These are observational data from routine care, not a trial: nobody was randomised, so the verdicts say "
+    "whether the records are consistent with a claim, never that needling caused what they show.",
     "Improvement after treatment can also come from natural recovery, regression to the mean or expectation.",
+    "Pain and range of motion were recorded by the clinic, which knew who was needled.",
     "Missing follow-up is handled as stated beside each figure; the choice can move the figures either way.",
+    "Time-to-discharge intervals treat episodes as independent; patients with several episodes make them slightly "
+    "too narrow.",
     "Groups smaller than the chosen minimum are withheld, not shown as zero.",
     "Published rates and effects come from other clinics and trials (data/published_evidence.json, citing the "
     "project's references) and are shown for context.",

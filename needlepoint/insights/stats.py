@@ -209,6 +209,86 @@ def two_proportion_difference(
     return Difference(difference, max(-1.0, low), min(1.0, high), confidence)
 
 
+@dataclass(frozen=True)
+class ClusteredSums:
+    """Aggregates of one value over episodes grouped into clusters (patients), as the database returns them.
+
+    ``n``, ``total`` and ``total_sq`` are COUNT, SUM(x) and SUM(x*x) over the episodes; ``clusters`` counts the
+    patients with at least one value; ``cluster_sq`` is the sum over patients of (their SUM(x))², ``cross`` the
+    sum of (their count x their SUM(x)) and ``count_sq`` the sum of (their count)².
+    """
+
+    n: int
+    total: Number
+    total_sq: Number
+    clusters: int
+    cluster_sq: Number
+    cross: Number
+    count_sq: Number
+
+
+def clustered_mean_ci(sums: ClusteredSums, confidence: float = 0.95) -> Estimate:
+    """Mean with a 95% interval that allows for several episodes of one patient being alike.
+
+    The cluster-robust (sandwich) variance of a mean with the CR1 factor G/(G-1) and a t critical value with
+    G-1 degrees of freedom, G being the number of patients (Cameron & Miller 2015 [S233]). When every patient
+    has one value the clusters are the episodes and the result is exactly ``mean_ci``. The interval is never
+    narrower than the one that treats episodes as independent: with few patients the sandwich can come out
+    too small by chance, and clustering must not make a figure look surer.
+    """
+    plain = mean_ci(sums.n, sums.total, sums.total_sq, confidence)
+    if not plain.enough_data or sums.clusters >= sums.n:
+        return plain
+    if sums.clusters < 2:
+        reason = f"Not enough data: {sums.n} values from one patient; an interval needs at least 2 patients."
+        return Estimate(sums.n, None, None, None, None, confidence, reason)
+    variance = _cluster_variance(sums, _exact(sums.total) / sums.n)
+    clusters = sums.clusters
+    half_width = max(
+        _scipy_stats.t.ppf((1 + confidence) / 2, clusters - 1) * math.sqrt(variance),
+        plain.value - plain.low,
+    )
+    return Estimate(sums.n, plain.value, plain.value - half_width, plain.value + half_width, plain.sd, confidence)
+
+
+def clustered_proportion(successes: int, n: int, sums: ClusteredSums, confidence: float = 0.95) -> Proportion:
+    """Share of ``n`` with a Wilson interval widened for episodes of the same patient (``sums`` of the 0/1 values).
+
+    The design effect is the cluster-robust variance of the share over the variance that treats episodes as
+    independent; the Wilson interval is then taken at the effective size n / design effect (Kish's effective
+    sample size). The design effect is never below 1, and it is exactly 1 when every patient has one episode.
+    """
+    plain = proportion(successes, n, confidence)
+    if not plain.enough_data or sums.clusters >= n or successes in (0, n):
+        return plain
+    if sums.n != n or _exact(sums.total) != successes:
+        raise ValueError("The cluster sums do not describe these successes and episodes.")
+    if sums.clusters < 2:
+        return Proportion(successes, n, None, None, None, confidence, "Not enough data: all from one patient.")
+    share = Fraction(successes, n)
+    independent = share * (1 - share) / (n - 1)  # the sample variance of 0/1 values over n
+    design_effect = max(1.0, float(_cluster_variance(sums, share) / independent))
+    if design_effect == 1.0:
+        return plain
+    low, high = _wilson(float(share), n / design_effect, confidence)
+    return Proportion(successes, n, successes / n, low, high, confidence)
+
+
+def _cluster_variance(sums: ClusteredSums, mean: Fraction) -> Fraction:
+    """CR1 variance of a mean: G/(G-1) x sum over clusters of (cluster sum - cluster count x mean)² / n²."""
+    between = _exact(sums.cluster_sq) - 2 * mean * _exact(sums.cross) + mean * mean * _exact(sums.count_sq)
+    clusters = sums.clusters
+    return Fraction(clusters, clusters - 1) * max(Fraction(0), between) / (sums.n * sums.n)
+
+
+def _wilson(share: float, n: float, confidence: float) -> tuple[float, float]:
+    z = _scipy_stats.norm.ppf((1 + confidence) / 2)
+    denominator = 1 + z * z / n
+    centre = (share + z * z / (2 * n)) / denominator
+    half_width = z / denominator * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half_width), min(1.0, centre + half_width)
+
+
 def _sum_of_squared_deviations(n: int, total: Fraction, total_of_squares: Fraction) -> Fraction:
     sum_sq_dev = total_of_squares - total * total / n
     if sum_sq_dev >= 0:

@@ -1,10 +1,10 @@
 """Per-episode summary tables for the evidence report, rebuilt by ``needlepoint insights refresh``.
 
-Like Zulip's analytics tables: the expensive per-episode steps (an episode's needled flag, its first two visits'
-pain, each instrument's baseline and final score, each range-of-motion series' first and last measurement) are
-computed once per refresh with set-based ``INSERT ... SELECT`` statements, using the same SQL as the live report
-(``queries.py``), and the report only filters and adds up the stored rows. A refresh deletes and rebuilds one
-clinic's rows in one transaction and records itself in ``SummaryRefresh``; the report says which path it used
+Like Zulip's analytics tables: the expensive per-episode steps (an episode's cohort, fixed at its first visit; its first
+three visits' pain; each instrument's baseline and final score; each range-of-motion series' first and last
+measurement) are computed once per refresh with set-based ``INSERT ... SELECT`` statements, using the same SQL as the
+live report (``queries.py``), and the report only filters and adds up the stored rows. A refresh deletes and rebuilds
+one clinic's rows in one transaction and records itself in ``SummaryRefresh``; the report says which path it used
 and, from the summary, the time its figures are as of. Filters the summary cannot answer (muscle needled,
 technique) fall back to the live path, as does a clinic that was never refreshed.
 """
@@ -115,19 +115,19 @@ def _episodes_sql() -> str:
         days = "CAST(julianday(e.discharge_date) - julianday(date(e.opened_at)) AS INTEGER)"
     firsts = queries.FIRST_VISITS_SQL.format(episodes=_clinic_episodes(), where="")
     columns = (
-        "clinic_id, episode_id, condition, clinician_id, cohort_label, opened_at, discharge_date, status, "
-        "discharge_reason, goals_met, days_to_discharge, needled, visits, visit1_pain_before, visit1_pain_after, "
-        "visit2_pain_after"
+        "clinic_id, episode_id, patient_id, condition, side, clinician_id, cohort_label, opened_at, discharge_date, "
+        "status, discharge_reason, goals_met, days_to_discharge, needled, visits, visit1_pain_before, "
+        "visit1_pain_after, visit2_pain_before, visit3_pain_before"
     )
     return f"""
         WITH {firsts}
         INSERT INTO {EpisodeSummary._meta.db_table} ({columns})
-        SELECT e.clinic_id, e.id, e.condition, e.opened_by_id, c.label, e.opened_at, e.discharge_date, e.status,
-               e.discharge_reason,
+        SELECT e.clinic_id, e.id, e.patient_id, e.condition, e.side, e.opened_by_id, c.label, e.opened_at,
+               e.discharge_date, e.status, e.discharge_reason,
                CASE WHEN e.status = 'discharged' AND e.discharge_reason = 'goals_met' THEN 1 = 1 ELSE 1 = 0 END,
                {days},
-               EXISTS (SELECT 1 FROM {Visit._meta.db_table} n WHERE n.episode_id = e.id AND n.needles_inserted > 0),
-               COALESCE(firsts.visits, 0), firsts.base, firsts.after_1, firsts.after_2
+               CASE WHEN firsts.first_needled = 1 THEN 1 = 1 ELSE 1 = 0 END,
+               COALESCE(firsts.visits, 0), firsts.base, firsts.after_1, firsts.before_2, firsts.before_3
         FROM {Episode._meta.db_table} e
         LEFT JOIN {EpisodeCohort._meta.db_table} c ON c.episode_id = e.id
         LEFT JOIN firsts ON firsts.episode_id = e.id

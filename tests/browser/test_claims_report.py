@@ -38,7 +38,7 @@ def test_the_owner_filters_the_claims_report_by_condition_and_downloads_the_pdf(
     assert "Condition Low back pain" in summary and "left out (completers only)" in summary
     for claim in ("relief", "rom", "recovery"):
         verdict = sections.first.locator(f"[data-claim={claim}]")
-        assert verdict.get_attribute("data-status") in ("supported", "not_supported", "not_enough_data")
+        assert verdict.get_attribute("data-status") in ("consistent", "not_consistent", "not_enough_data")
         assert "95% CI" in verdict.inner_text() or "Not enough data" in verdict.inner_text()
     assert "were not randomised" in page.inner_text("main")
 

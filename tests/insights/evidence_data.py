@@ -168,16 +168,36 @@ class EpisodeFacts:
     """One episode as the report's definitions see it, worked out from its rows in Python."""
 
     id: int
+    patient_id: int
     condition: str
+    side: str
     clinician_id: int
-    needled: bool
+    needled: bool  # needles inserted at the first visit: the report's cohort
+    needled_any_visit: bool
     pairs: dict[str, tuple[float | None, float | None]]
     base_pain: int | None
     after_1: int | None
-    after_2: int | None
+    before_2: int | None
+    before_3: int | None
     rom: dict[tuple[str, str, str, str], tuple[float, float | None, float | None, float | None]]
     days: int
     goals_met: bool
+
+    def rom_per_episode(self) -> dict[tuple[str, str, str], tuple[float | None, float | None]]:
+        """(gain, percent gain) per movement and method: the treated side if measured, else the mean of sides."""
+        found = {}
+        for joint, movement, method in {(j, m, k) for j, m, _, k in self.rom}:
+            sides = {
+                side: values for (j, m, side, k), values in self.rom.items() if (j, m, k) == (joint, movement, method)
+            }
+            kept = [sides[self.side]] if self.side in sides else list(sides.values())
+            gains = [gain for _, _, gain, _ in kept if gain is not None]
+            percents = [percent for *_, percent in kept if percent is not None]
+            found[(joint, movement, method)] = (
+                sum(gains) / len(gains) if gains else None,
+                sum(percents) / len(percents) if percents else None,
+            )
+        return found
 
 
 def facts(clinic: Clinic, as_of: date) -> list[EpisodeFacts]:
@@ -212,13 +232,17 @@ def facts(clinic: Clinic, as_of: date) -> list[EpisodeFacts]:
         found.append(
             EpisodeFacts(
                 id=ep.pk,
+                patient_id=ep.patient_id,
                 condition=ep.condition,
+                side=ep.side,
                 clinician_id=ep.opened_by_id,
-                needled=any(v.needles_inserted > 0 for v in visits),
+                needled=bool(visits) and visits[0].needles_inserted > 0,
+                needled_any_visit=any(v.needles_inserted > 0 for v in visits),
                 pairs=pairs,
                 base_pain=visits[0].pain_before if visits else None,
                 after_1=visits[0].pain_after if visits else None,
-                after_2=visits[1].pain_after if len(visits) > 1 else None,
+                before_2=visits[1].pain_before if len(visits) > 1 else None,
+                before_3=visits[2].pain_before if len(visits) > 2 else None,
                 rom=rom_facts,
                 days=max(0, (ended - ep.opened_at.date()).days),
                 goals_met=ep.status == "discharged" and ep.discharge_reason == "goals_met",

@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from needlepoint.insights.claims import (
-    NO_COMPARISON_LIMIT,
+    MINIMUM_N,
+    NOT_RANDOMISED_REASON,
+    OBSERVATIONAL_REASON,
+    minimum_for,
     published_adverse_event_rates,
     published_evidence,
     verdict_recovery,
@@ -34,51 +37,70 @@ GAIN = Estimate(n=40, value=12.0, low=8.0, high=16.0, sd=12.5, confidence=0.95)
 @pytest.mark.parametrize(
     ("low", "high", "status"),
     [
-        (0.5001, 0.8, "supported"),
+        (0.5001, 0.8, "consistent"),
         (0.5, 0.8, "not_enough_data"),  # the lower bound must be strictly above one half
         (0.3, 0.7, "not_enough_data"),
-        (0.3, 0.5, "not_supported"),  # at or below one half even at the optimistic end
+        (0.3, 0.5, "not_consistent"),  # at or below one half even at the optimistic end
         (0.3, 0.5001, "not_enough_data"),
     ],
 )
 def test_relief_status_at_the_threshold(low, high, status):
-    assert verdict_relief("neck pain", _share(low, high), _share(low, high), MISSING).status == status
+    share = _share(low, high)
+    assert verdict_relief("neck pain", share, share, share, MISSING).status == status
 
 
-def test_relief_needs_the_minimum_number_of_episodes():
+def test_relief_needs_the_claims_own_minimum_whatever_smaller_minimum_is_asked_for():
     strong = proportion(19, 19)
-    assert strong.low > 0.5
-    assert verdict_relief("neck pain", strong, strong, MISSING, minimum_n=20).status == "not_enough_data"
-    assert verdict_relief("neck pain", strong, strong, MISSING, minimum_n=19).status == "supported"
+    assert strong.low > 0.5 and MINIMUM_N == 20
+    for asked in (None, 1, 10, 19):
+        assert verdict_relief("neck pain", strong, strong, strong, MISSING, minimum_n=asked).status == "not_enough_data"
+    assert "fewer than the 20 needed" in verdict_relief("neck pain", strong, strong, strong, MISSING).headline
+    enough = proportion(20, 20)
+    assert verdict_relief("neck pain", enough, enough, enough, MISSING, minimum_n=1).status == "consistent"
+    raised = verdict_relief("neck pain", enough, enough, enough, MISSING, minimum_n=25)
+    assert raised.status == "not_enough_data" and raised.minimum_n == 25 and "fewer than the 25" in raised.headline
+
+
+def test_every_claim_uses_the_claims_own_minimum():
+    assert minimum_for(None) == minimum_for(1) == minimum_for(20) == 20 and minimum_for(30) == 30
+    nineteen = proportion(19, 19)
+    assert verdict_rom("LE", nineteen, GAIN, MISSING, minimum_n=1).status == "not_enough_data"
+    needled, other = _curve(20, 15, 27, n=19), _curve(35, 28, 45)
+    assert verdict_recovery("LE", _comparison(needled, other), minimum_n=1).status == "not_enough_data"
 
 
 def test_relief_on_real_counts_either_side_of_the_bar():
     # Wilson 95% for 15/20 is 0.531-0.888, for 14/20 0.481-0.855, for 5/20 0.112-0.469, for 6/20 0.145-0.519.
-    statuses = [verdict_relief("LBP", proportion(k, 20), proportion(k, 20), MISSING).status for k in (15, 14, 6, 5)]
-    assert statuses == ["supported", "not_enough_data", "not_enough_data", "not_supported"]
+    statuses = [verdict_relief("LBP", *[proportion(k, 20)] * 3, MISSING).status for k in (15, 14, 6, 5)]
+    assert statuses == ["consistent", "not_enough_data", "not_enough_data", "not_consistent"]
 
 
 def test_relief_threshold_is_configurable_and_must_be_a_share():
     share = proportion(30, 40)
-    assert verdict_relief("LBP", share, share, MISSING, threshold=0.7).status == "not_enough_data"
+    assert verdict_relief("LBP", share, share, share, MISSING, threshold=0.7).status == "not_enough_data"
     with pytest.raises(ValueError):
-        verdict_relief("LBP", share, share, MISSING, threshold=1.0)
+        verdict_relief("LBP", share, share, share, MISSING, threshold=1.0)
 
 
-def test_supported_relief_is_worded_without_claiming_cause_and_states_its_method_and_limits():
-    verdict = verdict_relief("neck pain", proportion(10, 40), proportion(30, 40), MISSING)
-    assert verdict.status == "supported" and verdict.claim == "relief"
-    assert "75% (30 of 40; 95% CI 60% to 86%)" in verdict.headline
-    assert "does not show that needling caused" in verdict.headline
-    assert any("visit 1: 25% (10 of 40" in detail for detail in verdict.details)
-    assert MISSING in verdict.limits and NO_COMPARISON_LIMIT in verdict.limits
+def test_relief_consistent_with_the_claim_says_what_the_design_cannot_show_and_gives_its_definition():
+    verdict = verdict_relief("neck pain", proportion(30, 40), proportion(20, 40), proportion(10, 40), MISSING)
+    assert verdict.status == "consistent" and verdict.claim == "relief"
+    assert verdict.headline.startswith("Consistent with the claim for neck pain in this clinic: 75% (30 of 40")
+    assert "before visit 3" in verdict.headline and "does not show that needling caused" in verdict.headline
+    assert "supported" not in verdict.headline.lower()
+    assert verdict.details[1].startswith("Before visit 2, after one treatment (reported, not used for the verdict)")
+    assert "recorded by the treating clinician" in verdict.details[2]
+    assert MISSING in verdict.limits and verdict.reason == OBSERVATIONAL_REASON
+    assert "cannot show cause and effect" in verdict.reason and "no untreated comparison" in verdict.reason.lower()
+    assert "before visit 3" in verdict.definition and "2 points or at least 30%" in verdict.definition
     assert "Wilson" in verdict.method and "above 50%" in verdict.method
     assert verdict.published.sources and "S83" in {source.key for source in verdict.published.sources}
 
 
 def test_no_episodes_at_all_gives_not_enough_data_with_a_readable_headline():
-    verdict = verdict_relief("TMD", proportion(0, 0), proportion(0, 0), MISSING)
-    assert verdict.status == "not_enough_data" and "0 needled episodes" in verdict.headline
+    empty = proportion(0, 0)
+    verdict = verdict_relief("TMD", empty, empty, empty, MISSING)
+    assert verdict.status == "not_enough_data" and "0 episodes needled at their first visit" in verdict.headline
 
 
 # --- range of motion -------------------------------------------------------------------------------------------
@@ -87,11 +109,11 @@ def test_no_episodes_at_all_gives_not_enough_data_with_a_readable_headline():
 @pytest.mark.parametrize(
     ("low", "high", "gain", "status"),
     [
-        (0.55, 0.8, GAIN, "supported"),
-        (0.55, 0.8, Estimate(40, 3.0, 0.0, 6.0, 9.0, 0.95), "not_supported"),  # mean gain not above zero
-        (0.55, 0.8, Estimate(40, 3.0, 0.01, 6.0, 9.0, 0.95), "supported"),
+        (0.55, 0.8, GAIN, "consistent"),
+        (0.55, 0.8, Estimate(40, 3.0, 0.0, 6.0, 9.0, 0.95), "not_consistent"),  # mean gain not above zero
+        (0.55, 0.8, Estimate(40, 3.0, 0.01, 6.0, 9.0, 0.95), "consistent"),
         (0.45, 0.8, GAIN, "not_enough_data"),
-        (0.2, 0.5, GAIN, "not_supported"),
+        (0.2, 0.5, GAIN, "not_consistent"),
     ],
 )
 def test_rom_status_at_the_thresholds(low, high, gain, status):
@@ -101,7 +123,7 @@ def test_rom_status_at_the_thresholds(low, high, gain, status):
 def test_rom_share_without_a_mean_gain_is_not_supported_and_says_why():
     flat = Estimate(40, 3.0, -1.0, 6.0, 9.0, 0.95)
     verdict = verdict_rom("shoulder pain", _share(0.55, 0.8), flat, MISSING)
-    assert verdict.status == "not_supported"
+    assert verdict.status == "not_consistent"
     assert "mean gain in degrees is not above zero" in verdict.headline
     assert "even at the high end" not in verdict.headline
 
@@ -130,13 +152,13 @@ def _comparison(needled, other, ratio=None):
 @pytest.mark.parametrize(
     ("needled", "other", "ratio", "status"),
     [
-        (_curve(20, 15, 27.9), _curve(35, 28, 45), None, "supported"),
-        (_curve(20, 15, 28), _curve(35, 28, 45), None, "not_supported"),  # touching intervals do not separate
-        (_curve(20, 15, 27), _curve(35, 28, 45), HazardRatio(1.8, 1.0, 3.0, 0.05, 0.95), "not_supported"),
-        (_curve(20, 15, 27), _curve(35, 28, 45), HazardRatio(None, None, None, None, 0.95, "no fit"), "supported"),
-        (_curve(20, 15, None), _curve(35, 28, 45), None, "not_supported"),  # needled upper bound not reached
-        (_curve(None, 30, None), _curve(35, 28, 45), None, "not_supported"),  # needled median not reached
-        (_curve(40, 30, 50), _curve(20, 15, 25), HazardRatio(0.5, 0.3, 0.8, 0.01, 0.95), "not_supported"),
+        (_curve(20, 15, 27.9), _curve(35, 28, 45), None, "consistent"),
+        (_curve(20, 15, 28), _curve(35, 28, 45), None, "not_consistent"),  # touching intervals do not separate
+        (_curve(20, 15, 27), _curve(35, 28, 45), HazardRatio(1.8, 1.0, 3.0, 0.05, 0.95), "not_consistent"),
+        (_curve(20, 15, 27), _curve(35, 28, 45), HazardRatio(None, None, None, None, 0.95, "no fit"), "consistent"),
+        (_curve(20, 15, None), _curve(35, 28, 45), None, "not_consistent"),  # needled upper bound not reached
+        (_curve(None, 30, None), _curve(35, 28, 45), None, "not_consistent"),  # needled median not reached
+        (_curve(40, 30, 50), _curve(20, 15, 25), HazardRatio(0.5, 0.3, 0.8, 0.01, 0.95), "not_consistent"),
         (_curve(20, 15, 27), _curve(None, None, None), None, "not_enough_data"),  # nothing to compare against
         (_curve(20, 15, 27, n=19), _curve(35, 28, 45), None, "not_enough_data"),
         (_curve(20, 15, 27), _curve(35, 28, 45, n=19), None, "not_enough_data"),
@@ -146,17 +168,18 @@ def test_recovery_status_at_its_boundaries(needled, other, ratio, status):
     assert verdict_recovery("LE", _comparison(needled, other, ratio)).status == status
 
 
-def test_supported_recovery_still_says_the_cohorts_were_not_randomised():
+def test_recovery_consistent_with_the_claim_still_says_the_cohorts_were_not_randomised():
     verdict = verdict_recovery("LE", _comparison(_curve(20, 15, 27), _curve(35, 28, 45)))
-    assert verdict.status == "supported"
-    assert "not randomised" in verdict.headline and "does not prove" in verdict.headline
+    assert verdict.status == "consistent"
+    assert "not randomised" in verdict.headline and "does not show that needling speeds" in verdict.headline
+    assert verdict.reason == NOT_RANDOMISED_REASON and "first visit" in verdict.definition
     assert NOT_RANDOMISED_CAVEAT in verdict.limits
     assert any("do not show recovery time cut in half" in detail for detail in verdict.details)
 
 
 def test_halving_is_only_mentioned_when_even_the_bounds_show_it():
     verdict = verdict_recovery("LE", _comparison(_curve(10, 8, 14), _curve(35, 28, 45)))
-    assert verdict.status == "supported"
+    assert verdict.status == "consistent"
     assert any("consistent with recovery time cut in half" in detail for detail in verdict.details)
 
 
@@ -164,10 +187,10 @@ def test_recovery_verdict_from_real_episodes():
     needled = [(day, True) for day in range(10, 40)]
     not_needled = [(day, True) for day in range(30, 90, 2)]
     verdict = verdict_recovery("neck pain", compare_needled(needled, not_needled))
-    assert verdict.status == "supported"
+    assert verdict.status == "consistent"
     assert any("Hazard ratio" in detail and "95% CI" in detail for detail in verdict.details)
     overlapping = verdict_recovery("neck pain", compare_needled(needled, needled[::-1]))
-    assert overlapping.status == "not_supported"
+    assert overlapping.status == "not_consistent"
 
 
 def test_recovery_with_small_groups_reports_their_sizes():

@@ -10,6 +10,7 @@ import pytest
 from needlepoint.insights.filters import FilterError, parse_filters
 from needlepoint.insights.report import claims_report
 from needlepoint.insights.responders import MissingPolicy
+from needlepoint.patients.models import Episode
 from tests.insights.evidence_data import episode, observation, rom, visit
 
 AS_OF = date(2025, 12, 31)
@@ -42,25 +43,47 @@ def test_the_first_score_is_the_baseline_only_if_taken_as_one(clinic, clinician)
     assert (row.responders.successes, row.responders.n) == (1, 2)
 
 
-def test_relief_counts_missing_pain_as_the_policy_says(clinic, clinician):
+def test_relief_is_pain_before_visits_2_and_3_against_baseline_each_time_point_on_its_own(clinic, clinician):
     needling = [("upper-trapezius", "static")]
-    relieved_at_1 = episode(clinic, clinician)
-    visit(relieved_at_1, clinician, 0, 7, 4, needling)
-    relieved_at_2 = episode(clinic, clinician)
-    visit(relieved_at_2, clinician, 0, 7, None, needling)
-    visit(relieved_at_2, clinician, 5, 6, 5, needling)
-    never_back = episode(clinic, clinician)
-    visit(never_back, clinician, 0, 6, 5, needling)
+    immediate_only = episode(clinic, clinician)  # 7 -> 3 in the session, but back to 7 and 6 on later days
+    visit(immediate_only, clinician, 0, 7, 3, needling)
+    visit(immediate_only, clinician, 4, 7, 5, needling)
+    visit(immediate_only, clinician, 8, 6, 4, needling)
+    better_at_2_only = episode(clinic, clinician)  # 7 -> 5 before visit 2 (a responder), 6 before visit 3 (not)
+    visit(better_at_2_only, clinician, 0, 7, 6, needling)
+    visit(better_at_2_only, clinician, 4, 5, 4, needling)
+    visit(better_at_2_only, clinician, 8, 6, 5, needling)
+    thirty_percent = episode(clinic, clinician)  # 3 -> 2 is 1 point but 33%: a responder by the 30% rule
+    visit(thirty_percent, clinician, 0, 3, 3, needling)
+    visit(thirty_percent, clinician, 4, 2, 2, needling)
+    visit(thirty_percent, clinician, 8, 2, 1, needling)
+    one_visit = episode(clinic, clinician)
+    visit(one_visit, clinician, 0, 8, 8, needling)
     no_baseline = episode(clinic, clinician)
     visit(no_baseline, clinician, 0, None, 2, needling)
+    needled_later = episode(clinic, clinician)  # not needled at the first visit: the other cohort, for good
+    visit(needled_later, clinician, 0, 7, 6)
+    visit(needled_later, clinician, 4, 2, 2, needling)
+    visit(needled_later, clinician, 8, 1, 1, needling)
+
     itt = next(row for row in report(clinic).relief if row.cohort == "needled")
-    assert (itt.episodes, itt.with_baseline) == (4, 3)
-    assert (itt.by_visit_1.successes, itt.by_visit_1.n) == (1, 3)
-    assert (itt.by_visit_2.successes, itt.by_visit_2.n) == (2, 3)
+    assert (itt.episodes, itt.with_baseline) == (5, 4)
+    assert (itt.immediate.successes, itt.immediate.n) == (1, 4)
+    assert (itt.before_visit_2.successes, itt.before_visit_2.n) == (2, 4)
+    # Before visit 3 is the pre-specified figure: the episode better only before visit 2 is not a responder there.
+    assert (itt.before_visit_3.successes, itt.before_visit_3.n) == (1, 4)
     assert "1 episode had no pain recorded before visit 1" in itt.missing_note
+    later = next(row for row in report(clinic).relief if row.cohort == "not needled")
+    assert (later.episodes, later.before_visit_3.successes) == (1, 1)
+
     completers = next(row for row in report(clinic, missing="completers").relief if row.cohort == "needled")
-    assert (completers.by_visit_1.successes, completers.by_visit_1.n) == (1, 2)
-    assert (completers.by_visit_2.successes, completers.by_visit_2.n) == (2, 2)
+    assert (completers.before_visit_2.successes, completers.before_visit_2.n) == (2, 3)
+    assert (completers.before_visit_3.successes, completers.before_visit_3.n) == (1, 3)
+
+    details = report(clinic).verdicts[0].relief.details
+    assert details[0].startswith("Before visit 3, after two treatments (pre-specified): 25% (1 of 4")
+    assert details[1].startswith("Before visit 2, after one treatment (reported, not used for the verdict): 50%")
+    assert details[2].startswith("Immediate change at the end of visit 1, recorded by the treating clinician")
 
 
 def test_a_rom_series_needs_two_measurements_to_show_a_gain(clinic, clinician):
@@ -73,9 +96,25 @@ def test_a_rom_series_needs_two_measurements_to_show_a_gain(clinic, clinician):
     rows = [row for row in report(clinic).rom if row.movement == "rotation"]
     assert len(rows) == 1
     row = rows[0]
-    assert (row.series, row.completers, row.mdc) == (2, 1, 9.6)
+    assert (row.episodes, row.completers, row.mdc) == (2, 1, 9.6)
     assert (row.beyond_mdc.successes, row.beyond_mdc.n) == (1, 2)  # 22° gained; the other never re-measured
     assert row.degrees.n == 1 and row.percent_of_normal.n == 1
+
+
+def test_range_of_motion_is_one_value_per_episode_on_the_treated_side(clinic, clinician):
+    left = episode(clinic, clinician)
+    Episode.objects.filter(pk=left.pk).update(side="left")
+    for side, gain in (("left", 20), ("right", 2)):
+        rom(left, clinician, 40, 0, "baseline", side=side)
+        rom(left, clinician, 40 + gain, 9, "discharge", side=side)
+    both = episode(clinic, clinician)  # a central episode measured on both sides: the mean of the two gains
+    for side, gain in (("left", 10), ("right", 6)):
+        rom(both, clinician, 40, 0, "baseline", side=side)
+        rom(both, clinician, 40 + gain, 9, "discharge", side=side)
+    (row,) = [row for row in report(clinic).rom if row.movement == "rotation"]
+    assert (row.episodes, row.patients, row.completers) == (2, 2, 2)  # not four "series"
+    assert row.degrees.value == pytest.approx((20 + 8) / 2)
+    assert (row.beyond_mdc.successes, row.beyond_mdc.n) == (1, 2)  # 20° reaches the 9.6° MDC; 8° does not
 
 
 def test_parameters_are_read_with_a_message_for_each_bad_one(clinic, clinician):
@@ -108,3 +147,23 @@ def test_parameters_are_read_with_a_message_for_each_bad_one(clinic, clinician):
 def test_a_clinician_of_another_clinic_is_not_a_filter_value(clinic, outsider):
     with pytest.raises(FilterError, match="No clinician"):
         parse_filters(clinic.pk, {"clinician": str(outsider.pk)})
+
+
+def test_a_patient_with_several_episodes_counts_as_one_cluster_in_the_intervals(clinic, clinician):
+    from needlepoint.insights.stats import mean_ci
+
+    gains = [12.0, 20.0, 15.0, 30.0]
+    for gain in gains:  # four patients, each with two episodes that gained the same
+        first = episode(clinic, clinician, opened=0, discharged=30, reason="goals_met")
+        second = Episode.objects.create(
+            clinic=clinic, patient=first.patient, condition="neck_pain", icd10_code="M54.2", side="central",
+            onset_date=date(2025, 1, 1), opened_by=clinician, opened_at=first.opened_at, status="open",
+        )  # fmt: skip
+        for ep in (first, second):
+            rom(ep, clinician, 40, 0, "baseline")
+            rom(ep, clinician, 40 + gain, 9, "discharge")
+    (row,) = [row for row in report(clinic).rom if row.movement == "rotation"]
+    assert (row.episodes, row.patients) == (8, 4)
+    per_patient = mean_ci(4, sum(gains), sum(g * g for g in gains))
+    assert (row.degrees.n, row.degrees.value) == (8, pytest.approx(per_patient.value))
+    assert (row.degrees.low, row.degrees.high) == pytest.approx((per_patient.low, per_patient.high))

@@ -16,6 +16,7 @@ from needlepoint.insights.filters import parse_filters
 from needlepoint.insights.queries import movement_mdcs
 from needlepoint.insights.report import claims_report
 from needlepoint.insights.responders import MissingPolicy, is_responder, parse_rule
+from needlepoint.insights.stats import wilson_interval
 from needlepoint.insights.synthetic import generate
 from needlepoint.outcomes.scoring import instrument
 from needlepoint.patients.conditions import condition_label
@@ -90,53 +91,63 @@ def test_outcomes_per_condition_and_measure_match_python(synthetic_clinic, polic
         assert (row.responders.successes, row.responders.n) == (responders, denominator)
 
 
+def relieved(base: int | None, later: int | None) -> bool:
+    """The relief responder rule, written out: a fall of at least 2 points or at least 30% of the baseline."""
+    if base is None or later is None:
+        return False
+    return base - later >= 2 or (base > 0 and base - later >= 0.3 * base - 1e-9)
+
+
 @pytest.mark.parametrize("policy", ["itt", "completers"])
-def test_relief_by_visit_one_and_two_matches_python(synthetic_clinic, policy):
+def test_relief_before_visits_2_and_3_and_immediate_match_python(synthetic_clinic, policy):
     report = report_for(synthetic_clinic, missing=policy)
-    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    tallies: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     for episode in facts(synthetic_clinic, AS_OF):
         if episode.base_pain is None:
             continue
-        tally = counts[(episode.condition, "needled" if episode.needled else "not needled")]
-        fell_1 = episode.after_1 is not None and episode.base_pain - episode.after_1 >= 2
-        fell_2 = episode.after_2 is not None and episode.base_pain - episode.after_2 >= 2
-        tally[0] += 1
-        tally[1] += episode.after_1 is not None
-        tally[2] += fell_1
-        tally[3] += fell_1 or episode.after_2 is not None
-        tally[4] += fell_1 or fell_2
+        points = tallies[(episode.condition, "needled" if episode.needled else "not needled")]
+        for name, later in (
+            ("immediate", episode.after_1),
+            ("before_visit_2", episode.before_2),
+            ("before_visit_3", episode.before_3),
+        ):
+            points[name][0] += 1
+            points[name][1] += later is not None
+            points[name][2] += relieved(episode.base_pain, later)
     found = {(row.condition, row.cohort): row for row in report.relief}
-    assert set(found) == set(counts)
-    for key, (with_baseline, known_1, fell_1, known_2, fell_2) in counts.items():
-        row = found[key]
-        assert row.with_baseline == with_baseline
-        first_n, second_n = (with_baseline, with_baseline) if policy == "itt" else (known_1, known_2)
-        assert (row.by_visit_1.successes, row.by_visit_1.n) == (fell_1, first_n)
-        assert (row.by_visit_2.successes, row.by_visit_2.n) == (fell_2, second_n)
+    assert set(found) == set(tallies)
+    for key, points in tallies.items():
+        for name, (with_baseline, known, successes) in points.items():
+            share = getattr(found[key], name)
+            assert found[key].with_baseline == with_baseline
+            assert (share.successes, share.n) == (successes, with_baseline if policy == "itt" else known)
+            if share.n and share.enough_data:
+                # One episode per patient in the synthetic clinic: the clustered interval is the plain Wilson one.
+                assert (share.low, share.high) == pytest.approx(wilson_interval(successes, share.n), abs=1e-12)
 
 
 def test_range_of_motion_gains_match_python(synthetic_clinic):
     report = report_for(synthetic_clinic)
     mdcs = movement_mdcs()
-    series: dict[tuple, list] = defaultdict(list)
+    episodes: dict[tuple, list] = defaultdict(list)
     for episode in facts(synthetic_clinic, AS_OF):
-        for (joint, movement, _side, method), values in episode.rom.items():
+        for (joint, movement, method), values in episode.rom_per_episode().items():
             cohort = "needled" if episode.needled else "not needled"
-            series[(episode.condition, cohort, joint, movement, method)].append(values)
+            episodes[(episode.condition, cohort, joint, movement, method)].append(values)
     found = {(row.condition, row.cohort, row.joint, row.movement, row.method): row for row in report.rom}
-    assert set(found) == set(series)
-    for key, rows in series.items():
+    assert set(found) == set(episodes)
+    for key, rows in episodes.items():
         row = found[key]
-        gains = [gain for _, _, gain, _ in rows if gain is not None]
-        assert (row.series, row.completers) == (len(rows), len(gains))
+        gains = [gain for gain, _ in rows if gain is not None]
+        assert (row.episodes, row.completers) == (len(rows), len(gains))
         assert_estimate(row.degrees, gains)
-        assert_estimate(row.percent_of_normal, [percent for *_, percent in rows if percent is not None])
+        assert_estimate(row.percent_of_normal, [percent for _, percent in rows if percent is not None])
         mdc = mdcs.get(key[2:])
         if mdc is None:
             assert row.beyond_mdc is None
         else:
             assert row.beyond_mdc.successes == sum(gain >= mdc for gain in gains)
-            assert row.beyond_mdc.n == len(rows)  # intention to treat: unmeasured series are not beyond it
+            assert row.beyond_mdc.n == len(rows)  # intention to treat: unmeasured episodes are not beyond it
 
 
 def test_time_to_discharge_matches_lifelines_on_every_episode(synthetic_clinic):
@@ -224,7 +235,8 @@ def test_filters_narrow_every_figure_to_the_matching_episodes(synthetic_clinic):
         NeedlingEntry.objects.filter(clinic=synthetic_clinic, technique="static").values_list("visit_id", flat=True)
     )
     assert technique.needled_visits == len(static_visits)
-    assert technique.needled_episodes == technique.episodes  # a technique filter keeps needled episodes only
+    # A technique filter keeps episodes with the technique at some visit; the cohort is still the first visit's.
+    assert 0 < technique.needled_episodes <= technique.episodes
 
     muscle = NeedlingEntry.objects.filter(clinic=synthetic_clinic).values_list("muscle_id", flat=True).first()
     by_muscle = report_for(synthetic_clinic, muscle=muscle)

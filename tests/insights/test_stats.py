@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
 from needlepoint.insights.stats import (
+    ClusteredSums,
+    clustered_mean_ci,
+    clustered_proportion,
     mean_ci,
     proportion,
     rate_per_1000,
@@ -269,3 +272,59 @@ def test_difference_interval_contains_estimate_and_stays_within_minus_one_and_on
 
 def test_difference_with_an_empty_group_is_not_enough_data():
     assert not two_proportion_difference(3, 10, 0, 0).enough_data
+
+
+# --- clustering by patient --------------------------------------------------------------------------------------
+
+
+def clustered_sums(clusters: list[list[float]]) -> ClusteredSums:
+    """The seven aggregates the database returns, worked out from each patient's values."""
+    values = [value for cluster in clusters for value in cluster]
+    return ClusteredSums(
+        n=len(values),
+        total=sum(values),
+        total_sq=sum(value * value for value in values),
+        clusters=sum(1 for cluster in clusters if cluster),
+        cluster_sq=sum(sum(cluster) ** 2 for cluster in clusters),
+        cross=sum(len(cluster) * sum(cluster) for cluster in clusters),
+        count_sq=sum(len(cluster) ** 2 for cluster in clusters),
+    )
+
+
+def test_one_episode_per_patient_gives_exactly_the_plain_intervals():
+    values = [3.0, 7.5, 12.0, 4.0, 9.0, 10.5]
+    sums = clustered_sums([[value] for value in values])
+    assert clustered_mean_ci(sums) == mean_ci(len(values), sum(values), sum(v * v for v in values))
+    flags = [1, 0, 1, 1, 0, 1, 1]
+    assert clustered_proportion(5, 7, clustered_sums([[flag] for flag in flags])) == proportion(5, 7)
+
+
+def test_a_patient_counted_twice_adds_no_precision():
+    # Each patient's two episodes are identical: the data hold 5 patients' worth of information, not 10.
+    patients = [3.0, 7.5, 12.0, 4.0, 9.0]
+    twice = clustered_mean_ci(clustered_sums([[value, value] for value in patients]))
+    once = mean_ci(5, sum(patients), sum(v * v for v in patients))
+    assert (twice.n, twice.value) == (10, pytest.approx(once.value))
+    assert (twice.low, twice.high) == pytest.approx((once.low, once.high))  # CR1 with t(G-1): exactly one each
+    doubled = mean_ci(10, 2 * sum(patients), 2 * sum(v * v for v in patients))
+    assert twice.high - twice.low > doubled.high - doubled.low  # what counting episodes as independent claims
+
+
+def test_a_share_with_patients_counted_twice_is_as_wide_as_one_per_patient():
+    flags = [1] * 14 + [0] * 6  # 20 patients, each with two identical episodes
+    twice = clustered_proportion(28, 40, clustered_sums([[flag, flag] for flag in flags]))
+    once = proportion(14, 20)
+    assert twice.value == once.value and (twice.successes, twice.n) == (28, 40)
+    # Effective size 40 / design effect = 40 x 19 / 39, a little under 20 patients.
+    assert (twice.low, twice.high) == pytest.approx((once.low, once.high), abs=0.01)
+    assert twice.high - twice.low > proportion(28, 40).high - proportion(28, 40).low
+
+
+def test_clustering_never_narrows_an_interval():
+    # Patients whose episodes differ a lot within and agree between: the sandwich alone would be narrower.
+    clusters = [[0.0, 10.0], [1.0, 9.0], [2.0, 8.0], [0.5, 9.5]]
+    values = [value for cluster in clusters for value in cluster]
+    plain = mean_ci(len(values), sum(values), sum(v * v for v in values))
+    clustered = clustered_mean_ci(clustered_sums(clusters))
+    assert clustered.high - clustered.low >= plain.high - plain.low
+    assert not clustered_mean_ci(clustered_sums([[1.0, 2.0, 3.0]])).enough_data  # one patient: no interval

@@ -49,3 +49,15 @@ def status_badge(value):  # type: ignore[no-untyped-def]
 def claim_title(value):  # type: ignore[no-untyped-def]
     """The claim a verdict judges, in words."""
     return formatting.CLAIM_TITLES.get(value, value)
+
+
+@register.filter
+def claim_short(value):  # type: ignore[no-untyped-def]
+    """The claim a verdict judges, in a word or two."""
+    return formatting.CLAIM_SHORT.get(value, value)
+
+
+@register.filter
+def reason_short(value):  # type: ignore[no-untyped-def]
+    """Why the verdict on a claim cannot show cause and effect, in a few words."""
+    return formatting.REASON_SHORT.get(value, "")
