@@ -331,8 +331,8 @@ def report_instruments() -> tuple[Instrument, ...]:
 
 def responder_sql(rule: ResponderRule, defn: Instrument, baseline: str = "p.baseline", final: str = "p.final") -> str:
     """The responder rule for one instrument as a SQL condition; raises ValueError if the rule does not fit."""
-    mcid = defn.mcid.value if defn.mcid is not None and defn.mcid.unit == "points" else None
-    conditions = responder_conditions(rule, mcid, defn.direction)  # type: ignore[arg-type]
+    # The MCID, raised to the MDC where it lies below it: a change inside measurement error is no response.
+    conditions = responder_conditions(rule, defn.responder_points, defn.direction)  # type: ignore[arg-type]
     return " AND ".join(f"({condition.as_sql(baseline, final)})" for condition in conditions)
 
 

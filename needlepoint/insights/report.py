@@ -36,6 +36,7 @@ from needlepoint.insights.grouped_survival import DayCount, compare_needled_coun
 from needlepoint.insights.responders import (
     MissingPolicy,
     ResponderRule,
+    RuleKind,
     describe_missing_policy,
     describe_rule,
     responder_count,
@@ -386,8 +387,14 @@ def _clinician_names(clinic_id: int) -> dict[int, str]:
 
 def _rule_note(rule: ResponderRule, defn: Any) -> str:
     try:
-        mcid = defn.mcid.value if defn.mcid is not None else None
-        return describe_rule(rule, mcid, defn.direction)
+        threshold = defn.responder_points if defn.mcid is not None and defn.mcid.unit == "points" else None
+        note = describe_rule(rule, threshold, defn.direction)
+        if rule.kind is RuleKind.MCID and threshold is not None and threshold != defn.mcid.value:
+            note += (
+                f" The published MCID ({defn.mcid.value:g}) lies below the minimal detectable change, so the bar is"
+                f" raised to the MDC ({threshold:g}): a smaller change is within measurement error."
+            )
+        return note
     except ValueError as exc:
         return f"The chosen rule cannot be applied to {defn.code}: {exc}"
 

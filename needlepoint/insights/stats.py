@@ -242,10 +242,12 @@ def clustered_mean_ci(sums: ClusteredSums, confidence: float = 0.95) -> Estimate
     if sums.clusters < 2:
         reason = f"Not enough data: {sums.n} values from one patient; an interval needs at least 2 patients."
         return Estimate(sums.n, None, None, None, None, confidence, reason)
+    from scipy.stats import t  # imported here, as in ``mean_ci``
+
     variance = _cluster_variance(sums, _exact(sums.total) / sums.n)
     clusters = sums.clusters
     half_width = max(
-        _scipy_stats.t.ppf((1 + confidence) / 2, clusters - 1) * math.sqrt(variance),
+        t.ppf((1 + confidence) / 2, clusters - 1) * math.sqrt(variance),
         plain.value - plain.low,
     )
     return Estimate(sums.n, plain.value, plain.value - half_width, plain.value + half_width, plain.sd, confidence)
@@ -282,7 +284,9 @@ def _cluster_variance(sums: ClusteredSums, mean: Fraction) -> Fraction:
 
 
 def _wilson(share: float, n: float, confidence: float) -> tuple[float, float]:
-    z = _scipy_stats.norm.ppf((1 + confidence) / 2)
+    from scipy.stats import norm  # imported here, as in ``mean_ci``
+
+    z = norm.ppf((1 + confidence) / 2)
     denominator = 1 + z * z / n
     centre = (share + z * z / (2 * n)) / denominator
     half_width = z / denominator * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))

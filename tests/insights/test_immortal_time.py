@@ -20,11 +20,11 @@ import pytest
 
 from needlepoint.insights.filters import parse_filters
 from needlepoint.insights.report import claims_report
-from needlepoint.insights.survival import hazard_ratio
 from needlepoint.outcomes.models import Observation
 from needlepoint.patients.models import Episode, Patient
 from needlepoint.visits.models import Visit
 from tests.insights.evidence_data import facts, moment
+from tests.insights.lifelines_survival import hazard_ratio
 
 EPISODES = 400
 AS_OF = date(2027, 12, 31)
