@@ -151,7 +151,7 @@ def test_pain_scores_chosen_are_saved_and_signed_without_a_save_click(page, clin
     visit = start_visit(page, clinician, patient)
     page.select_option("#id_pain_before", "6")
     page.select_option("#id_pain_after", "3")  # chosen at once: the second save queues behind the first
-    page.wait_for_function("document.querySelector('[data-testid=draft-status]').dataset.state === 'saved'")
+    expect(page.locator("[data-testid=draft-status]")).to_have_attribute("data-state", "saved")
     page.wait_for_load_state("networkidle")
     visit.refresh_from_db()
     assert (visit.pain_before, visit.pain_after) == (6, 3)
