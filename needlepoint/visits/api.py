@@ -8,7 +8,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
@@ -347,10 +346,8 @@ def create_visit(request: HttpRequest, body: VisitIn) -> Status:
     data = body.dict(exclude={"episode_id", "copy_previous_needling"})
     if data["started_at"] is None:
         del data["started_at"]
-    with transaction.atomic():  # a refused copy leaves no half-made visit behind
-        visit = actions.start_visit(m, episode, data)
-        if body.copy_previous_needling:
-            actions.copy_previous_needling(m, visit.pk, visit.version)
+    # A refused copy starts no visit: the client asked for both or neither.
+    visit = actions.start_visit(m, episode, data, copy_previous=body.copy_previous_needling)
     return Status(201, _visit_out(request, visit.pk))
 
 

@@ -95,8 +95,13 @@ def visit_start(request: HttpRequest, episode_id: int) -> HttpResponse:
     quick = request.method == "POST" and "started_at" not in request.POST
     if quick or (request.method == "POST" and form.is_valid()):
         data = {} if quick else {"started_at": form.cleaned_data["started_at"]}
+        # Only on the clinician's explicit choice (the checkbox, or the episode's "from the previous visit"
+        # button): a new visit never silently repeats the last one's needling.
+        copy = request.POST.get("copy_previous") in ("1", "on", "true")
         try:
-            visit = actions.start_visit(membership, episode, data)
+            visit = actions.start_visit(
+                membership, episode, data, copy_previous=copy, on_copy_refused=lambda exc: _copy_refused(request, exc)
+            )
         except ValidationError as exc:
             if quick:
                 # The one-click start has no form to show its refusal on: say it where the click was made.
@@ -104,20 +109,18 @@ def visit_start(request: HttpRequest, episode_id: int) -> HttpResponse:
                 return redirect("episode", patient_id=episode.patient_id, episode_id=episode.pk)
             _add_errors(form, exc)
         else:
-            # Only on the clinician's explicit choice (the checkbox, or the episode's "from the previous
-            # visit" button): a new visit never silently repeats the last one's needling.
-            copy = request.POST.get("copy_previous") in ("1", "on", "true")
-            if copy and actions.previous_needled_visit(visit) is None:
-                messages.info(request, "No earlier visit in this episode has needling to start from.")
-            elif copy:
-                try:
-                    actions.copy_previous_needling(membership, visit.pk, visit.version)
-                except actions.WarningsNeedAcknowledgement:
-                    messages.info(request, "Acknowledge the warnings to start from the previous visit's needling.")
-                except ValidationError as exc:
-                    messages.warning(request, " ".join(exc.messages))
             return redirect("visit", visit_id=visit.pk)
     return render(request, "visits/start.html", {"form": form, "episode": episode, "patient": episode.patient})
+
+
+def _copy_refused(request: HttpRequest, refusal: ValidationError) -> None:
+    """Why the visit started without the previous needling (the visit page offers the copy again)."""
+    if isinstance(refusal, actions.WarningsNeedAcknowledgement):
+        messages.info(request, "Acknowledge the warnings to start from the previous visit's needling.")
+    elif getattr(refusal, "code", None) == "nothing_to_copy":
+        messages.info(request, "No earlier visit in this episode has needling to start from.")
+    else:
+        messages.warning(request, " ".join(refusal.messages))
 
 
 # --- the visit page ----------------------------------------------------------------------------------

@@ -63,3 +63,30 @@ def test_the_page_and_the_api_show_the_same_visit(clinician, episode) -> None:
     acknowledged = [w for w in body["warnings"] if w["acknowledgement"]]
     assert acknowledged and all("Acknowledged" in text for text in _texts(page, "warning"))
     assert _one(page, "note-preview") == body["note"].strip()
+
+
+def _signed_piriformis_visit(clinician, episode):  # type: ignore[no-untyped-def]
+    from tests.visits.visit_helpers import reconcile
+
+    visit = actions.start_visit(clinician, episode, {})
+    add(clinician, visit, muscle="piriformis", trigger_point="lateral", acknowledgements=PIRIFORMIS_ACK)
+    visit = reconcile(clinician, visit)
+    actions.sign_visit(clinician, visit.pk, visit.version)
+
+
+def test_starting_from_the_previous_visit_is_one_action_for_the_page_and_the_api(clinician, episode) -> None:
+    from needlepoint.visits.models import Visit
+
+    _signed_piriformis_visit(clinician, episode)
+    with_warnings = {"copy_previous_needling": True, "episode_id": episode.pk}
+    _token, raw = create_api_token(clinician, "start")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    # The API asked for both: the copy's warnings need acknowledging, so no visit starts.
+    assert api.post("/api/v1/visits", with_warnings, content_type="application/json").status_code == 400
+    assert Visit.objects.count() == 1
+    # The page's one-click start keeps the visit and says why the needling was not copied.
+    client = client_for(clinician)
+    response = client.post(f"/episodes/{episode.pk}/visits/new/", {"copy_previous": "1"}, follow=True)
+    started = Visit.objects.order_by("-pk").first()
+    assert Visit.objects.count() == 2 and not started.needling_entries.exists()
+    assert b"Acknowledge the warnings to start from the previous" in response.content
