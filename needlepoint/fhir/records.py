@@ -20,7 +20,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
 from needlepoint.accounts import audit
-from needlepoint.accounts.access import get_patient, get_record, require, scoped
+from needlepoint.accounts.access import get_patient, get_record, require, scoped, searched
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.fhir import mapping
@@ -333,14 +333,13 @@ def search_by_patient(membership: Membership, resource_type: str, patient_id: in
     require(membership, Capability.VIEW_CLINICAL)
     patient = get_patient(membership, patient_id, Capability.VIEW_CLINICAL)
     found = _LISTS[resource_type](membership, patient.pk)
-    audit.record(
-        "search",
-        summary=f"FHIR {resource_type}?patient={patient.pk}: {len(found)} returned",
+    return searched(
+        found,
+        f"FHIR {resource_type}?patient={patient.pk}: {len(found)} returned",
+        object_type=f"fhir.{resource_type}",
         patient_id=patient.pk,
         clinic_id=patient.clinic_id,
-        object_type=f"fhir.{resource_type}",
     )
-    return found
 
 
 def everything(membership: Membership, patient_id: int | str) -> list[Json]:

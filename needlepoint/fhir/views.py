@@ -20,8 +20,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from needlepoint.accounts import audit
-from needlepoint.accounts.access import patients_for
+from needlepoint.accounts.access import patients_for, searched
 from needlepoint.accounts.models import Membership
 from needlepoint.api import TokenAuth
 from needlepoint.fhir import codes, importer, mapping, records
@@ -244,7 +243,7 @@ def _search_patients(params: Any, membership: Membership) -> list[Json]:
             matching |= set(query[:PATIENT_SEARCH_LIMIT])
         patients = patients.filter(pk__in=matching)
     found = list(patients.order_by("search_name", "pk")[:PATIENT_SEARCH_LIMIT])
-    audit.record("search", summary=f"FHIR Patient search: {len(found)} returned", object_type="fhir.Patient")
+    searched(found, f"FHIR Patient search: {len(found)} returned", object_type="fhir.Patient")
     return [mapping.patient_resource(records.patient_data(p)) for p in found]
 
 
