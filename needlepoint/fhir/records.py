@@ -30,8 +30,9 @@ from needlepoint.outcomes.scoring import ScoringError, instrument
 from needlepoint.patients.conditions import icd10_label
 from needlepoint.patients.models import Consent, Episode, Patient
 from needlepoint.visits.adverse_events import severities
-from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Technique, TwitchResponse, Visit
+from needlepoint.visits.models import AdverseEvent, NeedlingEntry, TwitchResponse, Visit
 from needlepoint.visits.muscles import muscle_name
+from needlepoint.visits.summary import technique_label
 
 CLINICAL_TYPES = ("Condition", "Consent", "Procedure", "Observation", "AdverseEvent")
 RESOURCE_TYPES = ("Patient", *CLINICAL_TYPES)
@@ -121,7 +122,7 @@ def _site(entry: NeedlingEntry) -> mapping.NeedledSite:
         diameter_mm=entry.diameter_mm,
         length_mm=entry.length_mm,
         technique=entry.technique,
-        technique_label=dict(Technique.choices).get(entry.technique, entry.technique),
+        technique_label=technique_label(entry.technique),
         twitch_response=entry.twitch_response,
         twitch_label=dict(TwitchResponse.choices).get(entry.twitch_response, entry.twitch_response),
         trigger_point=entry.trigger_point,

@@ -13,7 +13,7 @@ from typing import Any
 
 from needlepoint.patients.gate import Clearance, needling_clearance
 from needlepoint.visits import accountability, cpt, safety
-from needlepoint.visits.models import Addendum, AdverseEvent, NeedlingEntry, Technique, Visit
+from needlepoint.visits.models import Addendum, AdverseEvent, NeedlingEntry, Visit
 from needlepoint.visits.muscles import muscle_name, trigger_point_label
 from needlepoint.visits.summary import (
     cpt_choice,
@@ -22,6 +22,7 @@ from needlepoint.visits.summary import (
     reconciliation_of,
     render_note,
     size_label,
+    technique_label,
 )
 
 
@@ -80,11 +81,6 @@ class VisitState:
     def signed(self) -> bool:
         """Whether the visit is signed (its note and code fixed)."""
         return self.visit.signed_at is not None
-
-
-def technique_label(code: str) -> str:
-    """A needling technique as the clinician reads it."""
-    return str(dict(Technique.choices).get(code, code))
 
 
 def needling_rows(entries: list[NeedlingEntry]) -> list[NeedlingRow]:
