@@ -99,7 +99,7 @@ def needling_rows(entries: list[NeedlingEntry]) -> list[NeedlingRow]:
 
 def visit_state(visit: Visit) -> VisitState:
     """The visit's computed state, in a fixed number of queries (entries, events, addenda, and for an
-    unsigned visit with needling the patient's clearance)."""
+    unsigned visit the patient's needling clearance, which its warnings and the page's length proposals use)."""
     entries = list(visit.needling_entries.order_by("position", "pk"))
     events = list(visit.adverse_events.select_related("recorded_by__user").order_by("onset_at", "pk"))
     addenda = list(visit.addenda.select_related("author__user").order_by("written_at", "pk"))
