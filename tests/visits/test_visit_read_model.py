@@ -10,7 +10,7 @@ from django.test import Client
 
 from needlepoint.accounts.actions import create_api_token
 from needlepoint.visits import actions
-from tests.conftest import client_for
+from tests.conftest import audit_lock_queries, client_for
 from tests.visits.visit_helpers import add, fresh
 
 PIRIFORMIS_ACK = {"nerve_vessel:piriformis:right": {"precautions": ["directed_away"]}}
@@ -28,7 +28,7 @@ def _one(page: str, testid: str) -> str:
     return texts[0]
 
 
-def test_the_page_and_the_api_show_the_same_visit(clinician, episode) -> None:
+def test_the_page_and_the_api_show_the_same_visit(clinician, episode, django_assert_max_num_queries) -> None:
     visit = actions.start_visit(clinician, episode, {})
     add(clinician, visit, muscle="piriformis", trigger_point="lateral", acknowledgements=PIRIFORMIS_ACK)
     add(clinician, visit, muscle="deltoid", trigger_point="middle")
@@ -44,7 +44,10 @@ def test_the_page_and_the_api_show_the_same_visit(clinician, episode) -> None:
     )
     page = client_for(clinician).get(f"/visits/{visit.pk}/").content.decode()
     _token, raw = create_api_token(clinician, "read model")
-    body = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get(f"/api/v1/visits/{visit.pk}").json()
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    # 12: the token, the visit, its entries, events, addenda, the patient's clearance and the audit entry.
+    with django_assert_max_num_queries(12 + audit_lock_queries()):
+        body = api.get(f"/api/v1/visits/{visit.pk}").json()
 
     assert len(body["needling"]) == 3 and len(_texts(page, "needling-row")) == 3
     for row, entry in zip(_texts(page, "needling-row"), body["needling"], strict=True):
