@@ -1,4 +1,4 @@
-"""Latency of the visit page and the clinician dashboard with 100,000 visits in the database.
+"""Latency of the visit page, the visit API and the clinician dashboard with 100,000 visits in the database.
 
     .venv/bin/python benchmarks/visit_pages.py                 # SQLite in a temporary folder
     DATABASE_URL=postgres://... .venv/bin/python benchmarks/visit_pages.py
@@ -106,6 +106,9 @@ def main() -> None:
     _report("dashboard /", *_time(client, ["/"] * args.repeat))
     _report("visit page, signed", *_time(client, [f"/visits/{pk}/" for pk in signed]))
     _report("visit page, unsigned", *_time(client, [f"/visits/{pk}/" for pk in unsigned]))
+    # The API reads the same visit state as the page (visits/read_model.py).
+    _report("visit API, signed", *_time(client, [f"/api/v1/visits/{pk}" for pk in signed]))
+    _report("visit API, unsigned", *_time(client, [f"/api/v1/visits/{pk}" for pk in unsigned]))
     if not args.data_dir:
         print(f"\n(database left in {data_dir}; pass --data-dir to reuse it)")
 

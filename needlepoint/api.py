@@ -34,8 +34,9 @@ class TokenAuth(HttpBearer):
         ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
         request.membership = found.membership  # type: ignore[attr-defined]
         request.user = found.user
-        audit._current_actor.set(
-            audit.Actor(found.user_id, found.membership.clinic_id, "api", client_address(request), found.user.username)
+        # The request's audit entries name the token's user, through the API (the middleware saw no session).
+        request.audit_actor = audit.Actor(  # type: ignore[attr-defined]
+            found.user_id, found.membership.clinic_id, "api", client_address(request), found.user.username
         )
         return found.user
 

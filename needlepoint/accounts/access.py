@@ -115,6 +115,16 @@ def listed(records: Sequence[M], what: str) -> Sequence[M]:
     return records
 
 
+def searched(found: Sequence[M], summary: str, *, object_type: str, **where: int | None) -> Sequence[M]:
+    """Record that a search was made and what it found (one search entry: ``summary`` says what was looked for
+    and how many came back; ``where`` may name the patient or clinic it was limited to); returns ``found``.
+
+    Every search of patient data is recorded here, whether a page, the API or FHIR made it.
+    """
+    audit.record("search", summary=summary, object_type=object_type, **where)
+    return found
+
+
 def _as_int(value: int | str) -> int:
     # An id beyond 64 bits overflows the database driver, and int() reads other scripts' digits ("١٢"):
     # either names no record.

@@ -1,9 +1,11 @@
 """The audit trail: one mechanism that records every create, read and update of patient data.
 
 Writes are caught by one ``post_save`` receiver for every model that declares ``audit_trail = True``;
-reads are recorded by the access helper (``needlepoint.accounts.access``) through ``record``. Who acted
-comes from ``current_actor``, set once per request by middleware (pages), by token authentication (API),
-by the patient-link views, or by the ``needlepoint`` command, so no view writes audit entries by hand.
+reads, lists and searches are recorded by the access helper (``needlepoint.accounts.access``: ``get_record``,
+``listed``, ``searched``) through ``record``, and a bulk import through ``record_many``. Who acted is passed in:
+a request's event asks the request (``request.audit_actor``: the session's user, set by the middleware, or the
+API token's, set by its authentication); the patient-link views and the ``needlepoint`` command name theirs
+with ``acting_as``. So no view writes audit entries by hand.
 
 One request is one event and leaves one entry (``event``). A write is recorded at once, inside the
 write's own transaction, so a committed write always has its entry and a rolled-back one leaves none;
@@ -15,7 +17,7 @@ event's one entry, and several reads of one page are folded into it.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +41,13 @@ _current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("a
 
 
 def current_actor() -> Actor | None:
-    """The actor of the request or command being served, if any."""
-    return _current_actor.get()
+    """The actor of the request or command being served, if any: the one ``acting_as`` names, else the one the
+    current event was given (a request's, which its authentication may settle after the event began)."""
+    named = _current_actor.get()
+    if named is not None:
+        return named
+    current = _current_event.get()
+    return current.actor() if current is not None and current.actor is not None else None
 
 
 @contextmanager
@@ -63,8 +70,9 @@ _WEIGHT = {"export": 4, "denied": 3, "search": 2, "read": 1}
 
 @dataclass
 class _Event:
-    """What one request has recorded so far."""
+    """What one request has recorded so far, and who is acting in it."""
 
+    actor: Callable[[], Actor | None] | None = None
     write_entry_id: int | None = None
     pending: list[dict[str, Any]] = field(default_factory=list)
 
@@ -76,9 +84,13 @@ _next_save_summary: contextvars.ContextVar[tuple[str, str] | None] = contextvars
 
 
 @contextmanager
-def event() -> Iterator[None]:
-    """Run one request as one audit event: it leaves exactly one entry, or none if it touched no patient data."""
-    token = _current_event.set(_Event())
+def event(actor: Callable[[], Actor | None] | None = None) -> Iterator[None]:
+    """Run one request as one audit event: it leaves exactly one entry, or none if it touched no patient data.
+
+    ``actor`` answers who is acting whenever something is recorded: the middleware passes the request's (its
+    ``audit_actor``, which the API's token authentication replaces), so no code sets the actor behind the scenes.
+    """
+    token = _current_event.set(_Event(actor))
     try:
         yield
     finally:
@@ -112,13 +124,56 @@ def record(
     object_id: str = "",
 ) -> None:
     """Record ``action`` on ``obj`` by the current actor: at once outside a request, else as part of its event."""
-    actor = current_actor()
+    fields = _entry(
+        current_actor(),
+        action,
+        obj,
+        summary=summary,
+        patient_id=patient_id,
+        clinic_id=clinic_id,
+        object_type=object_type,
+        object_id=object_id,
+    )
+    current = _current_event.get()
+    if current is None or action in SIGN_IN_EVENTS:
+        _write(fields)
+    elif action in WRITES:
+        if current.write_entry_id is None or not _still_there(current.write_entry_id):
+            current.write_entry_id = _write(fields).pk
+    else:
+        current.pending.append(fields)
+
+
+def record_many(actor: Actor, action: str, obj: models.Model, patient_ids: Iterable[int], *, summary: str) -> None:
+    """Record ``action`` on ``obj`` by ``actor`` once per patient it touched, at once and in one insert: a bulk
+    write (an import) that wrote to many patients' records, so each patient's trail shows it.
+
+    The entries are shaped as ``record`` shapes them and chained like every other entry.
+    """
+    from needlepoint.accounts.models import AuditEntry
+
+    entries = [_entry(actor, action, obj, summary=summary, patient_id=pid) for pid in patient_ids]
+    AuditEntry.objects.bulk_create([AuditEntry(**fields) for fields in entries], batch_size=1000)
+
+
+def _entry(
+    actor: Actor | None,
+    action: str,
+    obj: models.Model | None,
+    *,
+    summary: str = "",
+    patient_id: int | None = None,
+    clinic_id: int | None = None,
+    object_type: str = "",
+    object_id: str = "",
+) -> dict[str, Any]:
+    """The columns of one entry: who (``actor``, or the system), what, which record, whose."""
     if obj is not None:
         object_type = object_type or obj._meta.label
         object_id = object_id or str(obj.pk)
         patient_id = patient_id if patient_id is not None else patient_of(obj)
         clinic_id = clinic_id if clinic_id is not None else getattr(obj, "clinic_id", None)
-    fields = {
+    return {
         "clinic_id": clinic_id if clinic_id is not None else (actor.clinic_id if actor else None),
         "user_id": actor.user_id if actor else None,
         "actor_label": (actor.label if actor else "system")[:150],
@@ -130,14 +185,6 @@ def record(
         "via": actor.via if actor else "system",
         "client_address": actor.client_address if actor else None,
     }
-    current = _current_event.get()
-    if current is None or action in SIGN_IN_EVENTS:
-        _write(fields)
-    elif action in WRITES:
-        if current.write_entry_id is None or not _still_there(current.write_entry_id):
-            current.write_entry_id = _write(fields).pk
-    else:
-        current.pending.append(fields)
 
 
 def _write(fields: dict[str, Any]):  # type: ignore[no-untyped-def]

@@ -72,7 +72,7 @@ def client_address(request: HttpRequest) -> str | None:
 
 
 class ClinicContextMiddleware:
-    """Sets ``request.membership`` (the clinic role the user acts under) and the audit actor.
+    """Sets ``request.membership`` (the clinic role the user acts under) and ``request.audit_actor``.
 
     Each request is one audit event: whatever it reads or writes leaves one entry (``audit.event``).
     """
@@ -86,14 +86,15 @@ class ClinicContextMiddleware:
         if user.is_authenticated:
             request.membership = _membership_for(request)  # type: ignore[attr-defined]
         membership = request.membership  # type: ignore[attr-defined]
-        actor = audit.Actor(
+        # Who the request's audit entries name; the API's token authentication replaces it (needlepoint/api.py).
+        request.audit_actor = audit.Actor(  # type: ignore[attr-defined]
             user_id=user.pk if user.is_authenticated else None,
             clinic_id=membership.clinic_id if membership else None,
             via="web",
             client_address=client_address(request),
             label=user.get_username() if user.is_authenticated else "anonymous",
         )
-        with audit.acting_as(actor), audit.event():
+        with audit.event(lambda: request.audit_actor):  # type: ignore[attr-defined]
             return self.get_response(request)
 
 

@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
 from needlepoint.accounts import audit
-from needlepoint.accounts.access import get_patient, get_record, require, scoped
+from needlepoint.accounts.access import get_patient, get_record, require, scoped, searched
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.fhir import mapping
@@ -32,8 +32,9 @@ from needlepoint.outcomes.scoring import ScoringError, instrument
 from needlepoint.patients.conditions import icd10_label
 from needlepoint.patients.models import Consent, Episode, Patient
 from needlepoint.visits.adverse_events import severities
-from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Technique, TwitchResponse, Visit
+from needlepoint.visits.models import AdverseEvent, NeedlingEntry, TwitchResponse, Visit
 from needlepoint.visits.muscles import muscle_name
+from needlepoint.visits.summary import technique_label
 
 CLINICAL_TYPES = ("Condition", "Consent", "Procedure", "Observation", "AdverseEvent")
 RESOURCE_TYPES = ("Patient", *CLINICAL_TYPES)
@@ -130,7 +131,7 @@ def _site(entry: NeedlingEntry) -> mapping.NeedledSite:
         diameter_mm=entry.diameter_mm,
         length_mm=entry.length_mm,
         technique=entry.technique,
-        technique_label=dict(Technique.choices).get(entry.technique, entry.technique),
+        technique_label=technique_label(entry.technique),
         twitch_response=entry.twitch_response,
         twitch_label=dict(TwitchResponse.choices).get(entry.twitch_response, entry.twitch_response),
         trigger_point=entry.trigger_point,
@@ -364,12 +365,12 @@ def search_by_patient(
     every = _LISTS[resource_type](membership, patient.pk)
     start, stop = page.window(len(every))
     found = every[start:stop]
-    audit.record(
-        "search",
-        summary=f"FHIR {resource_type}?patient={patient.pk}: {shown(len(found), len(every))} returned",
+    searched(
+        found,
+        f"FHIR {resource_type}?patient={patient.pk}: {shown(len(found), len(every))} returned",
+        object_type=f"fhir.{resource_type}",
         patient_id=patient.pk,
         clinic_id=patient.clinic_id,
-        object_type=f"fhir.{resource_type}",
     )
     return found, len(every)
 

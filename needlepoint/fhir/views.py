@@ -24,8 +24,7 @@ from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
-from needlepoint.accounts import audit
-from needlepoint.accounts.access import patients_for
+from needlepoint.accounts.access import patients_for, searched
 from needlepoint.accounts.models import Membership
 from needlepoint.api import TokenAuth
 from needlepoint.fhir import codes, importer, mapping, paging, records
@@ -321,7 +320,7 @@ def _search_patients(params: Any, membership: Membership, page: Page) -> tuple[l
     start, stop = page.window(total)
     found = list(patients.order_by("search_name", "pk")[start:stop]) if stop > start else []
     summary = f"FHIR Patient search: {records.shown(len(found), total)} returned"
-    audit.record("search", summary=summary, object_type="fhir.Patient")
+    searched(found, summary, object_type="fhir.Patient")
     return [mapping.patient_resource(records.patient_data(p)) for p in found], total
 
 

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
-from needlepoint.accounts.models import AuditEntry, Membership
+from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.insights.models import EpisodeCohort, OutcomeImport
 from needlepoint.outcomes.answers import AnswerError, read_total
@@ -488,29 +488,16 @@ def _icd10(condition: str) -> str:
 
 def _audit(membership: Membership, outcome_import: OutcomeImport, patient_ids: Iterable[int], summary: dict) -> None:
     """One entry for the import, and one 'create' entry per patient whose record it wrote to."""
+    # Outside a request or a command (an import run from code), the importing member is the actor.
     actor = audit.current_actor()
-    user_id = actor.user_id if actor and actor.user_id else membership.user_id
-    via = actor.via if actor else "cli"
-    AuditEntry.objects.bulk_create(
-        [
-            AuditEntry(
-                clinic_id=membership.clinic_id,
-                user_id=user_id,
-                actor_label=(actor.label if actor else membership.user.username)[:150],
-                action="create",
-                object_type="insights.OutcomeImport",
-                object_id=str(outcome_import.pk),
-                patient_id=patient_id,
-                summary=f"outcome import {outcome_import.file_name}"[:300],
-                via=via,
-            )
-            for patient_id in patient_ids
-        ],
-        batch_size=1000,
-    )
+    if actor is None or not actor.user_id:
+        label = actor.label if actor else membership.user.username
+        actor = audit.Actor(membership.user_id, membership.clinic_id, actor.via if actor else "cli", None, label)
+    description = f"outcome import {outcome_import.file_name}"
+    audit.record_many(actor, "create", outcome_import, patient_ids, summary=description)
     audit.record(
         "create",
         outcome_import,
-        summary=f"outcome import {outcome_import.file_name}: {summary}",
+        summary=f"{description}: {summary}",
         clinic_id=membership.clinic_id,
     )

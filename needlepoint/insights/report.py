@@ -56,7 +56,7 @@ from needlepoint.insights.survival import SurvivalComparison
 from needlepoint.outcomes.scoring import instrument
 from needlepoint.patients.conditions import condition_label, conditions
 from needlepoint.visits.adverse_events import adverse_event_types
-from needlepoint.visits.models import Technique
+from needlepoint.visits.summary import technique_label
 
 PAIN = queries.PAIN_INSTRUMENT
 SEVERITIES = ("mild", "significant", "serious")
@@ -670,10 +670,9 @@ def _technique_rows(visits: Sequence[queries.VisitEvents], options: ReportOption
     visit_rows = {row.key: row for row in visits}
     # Techniques overlap (a visit may use two), so no total is published and no complementary suppression is needed.
     suppression = {key: check_small_number(row.visits, options.minimum_n) for key, row in visit_rows.items()}
-    labels = dict(Technique.choices)
     return tuple(
-        _breakdown(key, labels.get(key, key), None, SHOWN, visit_rows[key], suppression[key])
-        for key in sorted(visit_rows, key=lambda key: labels.get(key, key))
+        _breakdown(key, technique_label(key), None, SHOWN, visit_rows[key], suppression[key])
+        for key in sorted(visit_rows, key=technique_label)
     )
 
 
@@ -744,11 +743,6 @@ LIMITS = (
     "Published rates and effects come from other clinics and trials (data/published_evidence.json, citing the "
     "project's references) and are shown for context.",
 )
-
-
-def technique_label(code: str) -> str:
-    """A technique code in words."""
-    return dict(Technique.choices).get(code, code)
 
 
 def condition_choices() -> list[tuple[str, str]]:

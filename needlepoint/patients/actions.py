@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from needlepoint.accounts import audit
-from needlepoint.accounts.access import require
+from needlepoint.accounts.access import require, searched
 from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients import screening_rules
@@ -119,7 +119,7 @@ def _refuse_possible_duplicate(membership: Membership, data: dict[str, Any], edi
         str(data.get("phone") or ""),
     )
     if candidates:
-        audit.record("search", summary=f"duplicate check ({len(candidates)} found)", object_type="patients.Patient")
+        searched(candidates, f"duplicate check ({len(candidates)} found)", object_type="patients.Patient")
         raise PossibleDuplicate(candidates, "save anyway" if editing else "register anyway")
 
 

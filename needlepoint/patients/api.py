@@ -8,13 +8,13 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from needlepoint.accounts.access import get_patient, get_record, patients_for
+from needlepoint.accounts.access import get_patient, get_record
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients import actions
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Consent, Episode, Patient, Screening
-from needlepoint.patients.search import search_patients
+from needlepoint.patients.search import find_patients
 
 router = Router(tags=["patients"])
 
@@ -89,10 +89,7 @@ class PatientSearchIn(Schema):
 
 
 def _search(request: HttpRequest, q: str) -> list[PatientOut]:
-    from needlepoint.accounts import audit
-
-    found = search_patients(patients_for(request.membership), q)  # type: ignore[attr-defined]
-    audit.record("search", summary=f"patient search ({len(found)} found)", object_type="patients.Patient")
+    found = find_patients(request.membership, q)  # type: ignore[attr-defined]
     return [_patient_out(p) for p in found]
 
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+if TYPE_CHECKING:
+    from needlepoint.accounts.models import Membership
+
+from needlepoint.accounts.access import patients_for, searched
 from needlepoint.patients.models import Patient, RecentPatient, normalise_name, phone_digits
 
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -21,6 +26,16 @@ PHONE_MIN_DIGITS = 4
 PHONE_TAIL = 10
 # Two phones are the same for the duplicate check when their last seven or more digits agree.
 SAME_PHONE_MIN_DIGITS = 7
+
+
+def find_patients(
+    membership: Membership, text: str, *, limit: int = 50, purpose: str = "patient search"
+) -> list[Patient]:
+    """The clinic's patients this membership may list that match ``text`` (``search_patients``), recorded as
+    one search named by ``purpose`` with how many were found."""
+    found = search_patients(patients_for(membership), text, limit=limit)
+    searched(found, f"{purpose} ({len(found)} found)", object_type="patients.Patient")
+    return found
 
 
 def search_patients(patients: QuerySet[Patient], text: str, limit: int = 50) -> list[Patient]:

@@ -20,7 +20,7 @@ from needlepoint.patients.models import Consent, Episode, Screening
 from needlepoint.patients.panels import todays_patients
 from needlepoint.patients.screening_form import ScreeningForm
 from needlepoint.patients.screening_rules import ADULT_AGE, build_rules, screening_data
-from needlepoint.patients.search import recent_patients, search_patients
+from needlepoint.patients.search import find_patients, recent_patients
 from needlepoint.web import add_errors
 
 RECENT_LIMIT = 20
@@ -36,16 +36,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
     source = request.POST if request.method == "POST" else request.GET
     query = (source.get("q") or "").strip()
-    searchable = patients_for(membership)
-    results = search_patients(searchable, query) if query else []
+    results = find_patients(membership, query) if query else []
     context: dict[str, object] = {"query": query, "results": results}
-    if query:
-        audit.record("search", summary=f"patient search ({len(results)} found)", object_type="patients.Patient")
     if request.headers.get("HX-Request") and source.get("from") == "header":
         # The header's live results: the matches only, nothing listed while the box is empty.
         return render(request, "patients/_header_results.html", context)
     if not query:
-        context["recent"] = recent_patients(searchable, membership.pk)
+        context["recent"] = recent_patients(patients_for(membership), membership.pk)
         context["today"] = todays_patients(membership)
         listed = len(context["recent"]) + len(context["today"])  # type: ignore[arg-type]
         if listed:

@@ -21,11 +21,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts import audit
-from needlepoint.accounts.access import get_patient, get_record, patients_for, require
+from needlepoint.accounts.access import get_patient, get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients.models import Patient
-from needlepoint.patients.search import search_patients
+from needlepoint.patients.search import find_patients
 from needlepoint.scheduling import actions, calendar, proposals, rules
 from needlepoint.scheduling.config import BookSettings, book_settings
 from needlepoint.scheduling.forms import BookingForm, StatusForm
@@ -117,10 +117,9 @@ def book(request: HttpRequest) -> HttpResponse:
         patient = get_patient(membership, source["patient"])
     # The search form posts its terms so names and birth dates stay out of addresses and access logs.
     query = source.get("q", "").strip()
-    found = search_patients(patients_for(membership), query, limit=20) if query and patient is None else []
+    found = []
     if query and patient is None:
-        summary = f"patient search for booking ({len(found)} found)"
-        audit.record("search", summary=summary, object_type="patients.Patient")
+        found = find_patients(membership, query, limit=20, purpose="patient search for booking")
         if len(found) == 1:
             return redirect(_book_url(request.GET, patient=found[0].pk))
     initial, quick = _proposed(request, membership, offered, patient)

@@ -9,7 +9,7 @@ with a message a clinician can act on, and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -211,8 +211,20 @@ def _apply_details(visit: Visit, episode: Episode, data: Mapping[str, Any]) -> N
 
 
 @transaction.atomic
-def start_visit(membership: Membership, episode: Episode, data: Mapping[str, Any]) -> Visit:
-    """Start a visit in an episode of care, for the acting clinician."""
+def start_visit(
+    membership: Membership,
+    episode: Episode,
+    data: Mapping[str, Any],
+    *,
+    copy_previous: bool = False,
+    on_copy_refused: Callable[[ValidationError], None] | None = None,
+) -> Visit:
+    """Start a visit in an episode of care, for the acting clinician; with ``copy_previous``, from the previous
+    visit's needling (``copy_previous_needling``), in the same transaction.
+
+    A refused copy starts no visit, unless ``on_copy_refused`` is given: then the visit starts without the copy
+    and hears why (the page's one-click start, whose warnings are acknowledged on the visit page).
+    """
     require(membership, Capability.EDIT_CLINICAL)
     if episode.clinic_id != membership.clinic_id:
         raise ValidationError("This episode belongs to another clinic.")
@@ -220,6 +232,16 @@ def start_visit(membership: Membership, episode: Episode, data: Mapping[str, Any
     visit = Visit(clinic_id=episode.clinic_id, patient_id=episode.patient_id, episode=episode, clinician=membership)
     _apply_details(visit, episode, {k: v for k, v in data.items() if k in VISIT_FIELDS})
     visit.save()
+    if not copy_previous:
+        return visit
+    try:
+        with transaction.atomic():  # a savepoint: a refused copy leaves the started visit as it was
+            copy_previous_needling(membership, visit.pk, visit.version)
+    except ValidationError as refused:
+        if on_copy_refused is None:
+            raise
+        on_copy_refused(refused)
+    visit.refresh_from_db()
     return visit
 
 
@@ -494,7 +516,7 @@ def copy_previous_needling(
     _check_editable(visit, expected_version)
     previous = previous_needled_visit(visit)
     if previous is None:
-        raise ValidationError("No earlier visit in this episode has needling to start from.")
+        raise ValidationError("No earlier visit in this episode has needling to start from.", code="nothing_to_copy")
     existing = list(visit.needling_entries.order_by("position", "pk"))
     start = (existing[-1].position if existing else 0) + 1
     catalogue = needling_muscles()

@@ -8,20 +8,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from needlepoint.accounts.access import get_record, listed, scoped
 from needlepoint.accounts.roles import Capability
-from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Episode
-from needlepoint.visits import actions, cpt
+from needlepoint.visits import actions
 from needlepoint.visits.dashboard import open_adverse_events
 from needlepoint.visits.models import AdverseEvent, Visit
-from needlepoint.visits.muscles import muscle_name
-from needlepoint.visits.safety import acknowledgement_text, warning_key
-from needlepoint.visits.summary import cpt_choice, current_warnings, reconciliation_of, render_note
+from needlepoint.visits.read_model import WarningState, visit_state
 
 router = Router(tags=["visits"])
 LIST_LIMIT = 100
@@ -94,10 +90,10 @@ def _acknowledgements(given: Acknowledgements) -> dict[str, Any]:
     return {key: value if isinstance(value, str) else value.dict() for key, value in given.items()}
 
 
-def _warning_out(w: Any, stored: dict[str, Any]) -> WarningOut:
-    ack = stored.get(warning_key(w))
+def _warning_out(state: WarningState) -> WarningOut:
+    w, ack = state.warning, state.ack
     return WarningOut(
-        key=warning_key(w),
+        key=state.key,
         code=w.code,
         severity=w.severity,
         message=w.message,
@@ -105,7 +101,7 @@ def _warning_out(w: Any, stored: dict[str, Any]) -> WarningOut:
         unverified=w.unverified,
         acknowledgeable=w.acknowledgeable,
         precautions=[PrecautionOut(code=p.code, label=p.label, source=p.source) for p in w.precautions],
-        acknowledged_reason=acknowledgement_text(ack) if ack else None,
+        acknowledged_reason=state.acknowledged_text,
         acknowledgement=AcknowledgementOut(
             precautions=list(ack.get("precautions") or []),
             note=str(ack.get("note") or ""),
@@ -206,17 +202,6 @@ def _summary(v: Visit) -> dict[str, Any]:
     }
 
 
-def _as_signed(visit: Visit, current: CptOut) -> CptOut:
-    """The code a signed visit was signed with (never recomputed: counting rules change), else today's choice."""
-    if visit.signed_at is None:
-        return current
-    return CptOut(
-        code=visit.cpt_code,
-        description=cpt.description_of(visit.cpt_code),
-        muscle_count=visit.cpt_muscle_count or 0,
-    )
-
-
 def _event_out(e: AdverseEvent) -> AdverseEventOut:
     return AdverseEventOut(
         id=e.pk,
@@ -245,13 +230,8 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
         Visit.objects.select_related("patient", "episode", "clinician__user", "signed_by__user"),
         visit_id,
     )
-    entries = list(visit.needling_entries.order_by("position", "pk"))
-    events = list(visit.adverse_events.order_by("onset_at", "pk"))
-    addenda = list(visit.addenda.select_related("author__user").order_by("written_at", "pk"))
-    counts = reconciliation_of(visit)
-    checks = current_warnings(entries, needling_clearance(visit.patient)) if visit.signed_at is None and entries else []
-    warnings = [_warning_out(w, visit.acknowledgements or {}) for w in checks]
-    choice = cpt_choice(entries)
+    state = visit_state(visit)
+    counts = state.reconciliation
     return VisitOut(
         **_summary(visit),
         subjective=visit.subjective,
@@ -262,20 +242,20 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
         signed_by=visit.signed_by.display_name if visit.signed_by else None,
         needling=[
             NeedlingEntryOut(
-                id=e.pk,
-                muscle_id=e.muscle_id,
-                muscle=muscle_name(e.muscle_id),
-                side=e.side,
-                trigger_point=e.trigger_point,
-                needles=e.needles,
-                diameter_mm=e.diameter_mm,
-                length_mm=e.length_mm,
-                technique=e.technique,
-                twitch_response=e.twitch_response,
-                minutes_left_in=e.minutes_left_in,
-                patient_response=e.patient_response,
+                id=row.entry.pk,
+                muscle_id=row.entry.muscle_id,
+                muscle=row.muscle,
+                side=row.entry.side,
+                trigger_point=row.entry.trigger_point,
+                needles=row.entry.needles,
+                diameter_mm=row.entry.diameter_mm,
+                length_mm=row.entry.length_mm,
+                technique=row.entry.technique,
+                twitch_response=row.entry.twitch_response,
+                minutes_left_in=row.entry.minutes_left_in,
+                patient_response=row.entry.patient_response,
             )
-            for e in entries
+            for row in state.rows
         ],
         needle_count=NeedleCountOut(
             opened=counts.opened,
@@ -286,17 +266,16 @@ def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
             missing=counts.missing,
             message=counts.message,
         ),
-        warnings=warnings,
-        cpt=_as_signed(
-            visit, CptOut(code=choice.code, description=choice.description, muscle_count=choice.muscle_count)
-        )
-        if choice
+        warnings=[_warning_out(w) for w in state.warnings],
+        cpt=CptOut(code=state.cpt.code, description=state.cpt.description, muscle_count=state.cpt.muscle_count)
+        if state.cpt
         else None,
-        note=visit.note_text if visit.signed_at else render_note(visit, entries, events, checks),
+        note=state.note,
         addenda=[
-            AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text) for a in addenda
+            AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text)
+            for a in state.addenda
         ],
-        adverse_events=[_event_out(e) for e in events],
+        adverse_events=[_event_out(e) for e in state.events],
         **_in_clinic_out(visit),
     )
 
@@ -367,10 +346,8 @@ def create_visit(request: HttpRequest, body: VisitIn) -> Status:
     data = body.dict(exclude={"episode_id", "copy_previous_needling"})
     if data["started_at"] is None:
         del data["started_at"]
-    with transaction.atomic():  # a refused copy leaves no half-made visit behind
-        visit = actions.start_visit(m, episode, data)
-        if body.copy_previous_needling:
-            actions.copy_previous_needling(m, visit.pk, visit.version)
+    # A refused copy starts no visit: the client asked for both or neither.
+    visit = actions.start_visit(m, episode, data, copy_previous=body.copy_previous_needling)
     return Status(201, _visit_out(request, visit.pk))
 
 

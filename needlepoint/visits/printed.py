@@ -12,16 +12,12 @@ from needlepoint.accounts.access import get_record
 from needlepoint.accounts.roles import Capability
 from needlepoint.printing import document_response, letterhead, signatory
 from needlepoint.visits.models import Visit
-from needlepoint.visits.summary import render_note
+from needlepoint.visits.read_model import note_text
 
 
 def _note_context(visit: Visit) -> dict[str, object]:
     """What the printed note shows; an unsigned visit prints its current draft, marked as not the record."""
-    if visit.signed_at is not None:
-        text = visit.note_text
-    else:
-        entries = list(visit.needling_entries.order_by("position", "pk"))
-        text = render_note(visit, entries, list(visit.adverse_events.order_by("onset_at", "pk")))
+    text = note_text(visit)
     addenda = [
         {"text": a.text, "by": signatory(a.author).line, "at": timezone.localtime(a.written_at)}
         for a in visit.addenda.select_related("author__user").order_by("written_at", "pk")

@@ -79,6 +79,13 @@ def size_label(diameter_mm: Any, length_mm: Any) -> str:
     return f"{gauge} x {float(length_mm):g} mm"
 
 
+def technique_label(code: str) -> str:
+    """A needling technique as the clinician reads it (the code itself for a code the list does not know)."""
+    from needlepoint.visits.models import Technique
+
+    return str(dict(Technique.choices).get(code, code))
+
+
 def event_type_label(code: str) -> str:
     """An adverse-event type as the catalogue names it."""
     return next((t.label for t in adverse_event_types() if t.code == code), code)
@@ -109,7 +116,6 @@ def note_input(
 
     if events is None:
         events = list(visit.adverse_events.order_by("onset_at", "pk"))
-    technique = dict(NeedlingEntry._meta.get_field("technique").choices)
     twitch = dict(NeedlingEntry._meta.get_field("twitch_response").choices)
     choice = cpt_choice(entries)
     stored = visit.acknowledgements or {}
@@ -153,7 +159,7 @@ def note_input(
                 trigger_point=trigger_point_label(e.muscle_id, e.trigger_point),
                 needles=e.needles,
                 size=size_label(e.diameter_mm, e.length_mm),
-                technique=technique.get(e.technique, e.technique),
+                technique=technique_label(e.technique),
                 twitch_response=twitch.get(e.twitch_response, e.twitch_response),
                 minutes_left_in=e.minutes_left_in,
                 patient_response=e.patient_response,

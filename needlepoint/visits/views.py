@@ -21,23 +21,15 @@ from django.views.decorators.http import require_POST
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.roles import Capability
 from needlepoint.inputs import whole_number
-from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Episode
 from needlepoint.visits import actions, forms
 from needlepoint.visits.dashboard import dashboard_for, open_adverse_events
 from needlepoint.visits.entry_defaults import LengthProposal, length_proposals
-from needlepoint.visits.models import AdverseEvent, Technique, Visit, VisitLocked
-from needlepoint.visits.muscles import hazards, muscle_name, needling_muscles, trigger_point_label
+from needlepoint.visits.models import AdverseEvent, Visit, VisitLocked
+from needlepoint.visits.muscles import hazards, needling_muscles
 from needlepoint.visits.needles import needle_stock
-from needlepoint.visits.summary import (
-    cpt_choice,
-    current_warnings,
-    flags_from,
-    incident_of,
-    reconciliation_of,
-    render_note,
-    size_label,
-)
+from needlepoint.visits.read_model import note_text, visit_state
+from needlepoint.visits.summary import flags_from
 
 ACK_PREFIX = "ack:"
 PRECAUTION_PREFIX = "ackp:"
@@ -103,8 +95,13 @@ def visit_start(request: HttpRequest, episode_id: int) -> HttpResponse:
     quick = request.method == "POST" and "started_at" not in request.POST
     if quick or (request.method == "POST" and form.is_valid()):
         data = {} if quick else {"started_at": form.cleaned_data["started_at"]}
+        # Only on the clinician's explicit choice (the checkbox, or the episode's "from the previous visit"
+        # button): a new visit never silently repeats the last one's needling.
+        copy = request.POST.get("copy_previous") in ("1", "on", "true")
         try:
-            visit = actions.start_visit(membership, episode, data)
+            visit = actions.start_visit(
+                membership, episode, data, copy_previous=copy, on_copy_refused=lambda exc: _copy_refused(request, exc)
+            )
         except ValidationError as exc:
             if quick:
                 # The one-click start has no form to show its refusal on: say it where the click was made.
@@ -112,20 +109,18 @@ def visit_start(request: HttpRequest, episode_id: int) -> HttpResponse:
                 return redirect("episode", patient_id=episode.patient_id, episode_id=episode.pk)
             _add_errors(form, exc)
         else:
-            # Only on the clinician's explicit choice (the checkbox, or the episode's "from the previous
-            # visit" button): a new visit never silently repeats the last one's needling.
-            copy = request.POST.get("copy_previous") in ("1", "on", "true")
-            if copy and actions.previous_needled_visit(visit) is None:
-                messages.info(request, "No earlier visit in this episode has needling to start from.")
-            elif copy:
-                try:
-                    actions.copy_previous_needling(membership, visit.pk, visit.version)
-                except actions.WarningsNeedAcknowledgement:
-                    messages.info(request, "Acknowledge the warnings to start from the previous visit's needling.")
-                except ValidationError as exc:
-                    messages.warning(request, " ".join(exc.messages))
             return redirect("visit", visit_id=visit.pk)
     return render(request, "visits/start.html", {"form": form, "episode": episode, "patient": episode.patient})
+
+
+def _copy_refused(request: HttpRequest, refusal: ValidationError) -> None:
+    """Why the visit started without the previous needling (the visit page offers the copy again)."""
+    if isinstance(refusal, actions.WarningsNeedAcknowledgement):
+        messages.info(request, "Acknowledge the warnings to start from the previous visit's needling.")
+    elif getattr(refusal, "code", None) == "nothing_to_copy":
+        messages.info(request, "No earlier visit in this episode has needling to start from.")
+    else:
+        messages.warning(request, " ".join(refusal.messages))
 
 
 # --- the visit page ----------------------------------------------------------------------------------
@@ -142,54 +137,35 @@ def _load_visit(request: HttpRequest, visit_id: int, capability: Capability = Ca
     )
 
 
-def _entry_rows(entries: list[Any]) -> list[dict[str, Any]]:
-    techniques = dict(Technique.choices)
-    return [
-        {
-            "entry": e,
-            "muscle": muscle_name(e.muscle_id),
-            "trigger_point": trigger_point_label(e.muscle_id, e.trigger_point),
-            "size": size_label(e.diameter_mm, e.length_mm),
-            "technique": techniques.get(e.technique, e.technique),
-        }
-        for e in entries
-    ]
-
-
 def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str, Any]:
-    """Everything the visit page shows, in a bounded number of queries."""
+    """Everything the visit page shows, in a bounded number of queries: the visit's state (``read_model``, the
+    same the API returns) and the page's own forms and offers."""
     membership = request.membership  # type: ignore[attr-defined]
-    entries = list(visit.needling_entries.order_by("position", "pk"))
-    events = list(visit.adverse_events.select_related("recorded_by__user").order_by("onset_at", "pk"))
-    addenda = list(visit.addenda.select_related("author__user").order_by("written_at", "pk"))
-    unsigned = visit.signed_at is None
+    state = visit_state(visit)
+    unsigned = not state.signed
     may_edit = unsigned and membership.can(Capability.EDIT_CLINICAL)
     context: dict[str, Any] = {
         "visit": visit,
         "patient": visit.patient,
         "episode": visit.episode,
-        "entries": _entry_rows(entries),
-        "events": events,
-        "addenda": addenda,
+        "entries": state.rows,
+        "events": state.events,
+        "addenda": state.addenda,
         # An unsigned visit is edited by its clinician; a colleague sees it and may take it over.
         "editable": may_edit and visit.clinician_id == membership.pk,
         "can_take_over": may_edit and visit.clinician_id != membership.pk,
         "form_version": extra.pop("form_version", visit.version),
-        "can_sign": visit.signed_at is None and visit.clinician_id == membership.pk,
-        "cpt": cpt_choice(entries),
-        "reconciliation": reconciliation_of(visit),
-        "incident": incident_of(visit, events),
+        "can_sign": unsigned and visit.clinician_id == membership.pk,
+        "cpt": state.cpt,
+        "reconciliation": state.reconciliation,
+        "incident": state.incident,
     }
-    if visit.signed_at is None:
-        clearance = needling_clearance(visit.patient)
-        warnings = current_warnings(entries, clearance) if entries else []
-        stored = visit.acknowledgements or {}
-        from needlepoint.visits.safety import warning_key
-
+    if unsigned:
+        entries = state.entries
         context |= {
-            "clearance": clearance,
-            "warnings": [{"warning": w, "key": warning_key(w), "ack": stored.get(warning_key(w))} for w in warnings],
-            "note_preview": render_note(visit, entries, events, warnings),
+            "clearance": state.clearance,
+            "warnings": state.warnings,
+            "note_preview": state.note,
             "previous": actions.previous_needled_visit(visit) if not entries else None,
             "suggestions": _open_suggestions(visit, entries),
             "entry_form": extra.pop("entry_form", None) or _blank_entry_form(visit, entries),
@@ -203,7 +179,7 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
             ),
             "incident_form": extra.pop("incident_form", None) or forms.IncidentForm(),
             "details_form": extra.pop("details_form", None) or _details_form(visit),
-            "muscle_data": _muscle_data(clearance),
+            "muscle_data": _muscle_data(state.clearance),
         }
     else:
         context["acknowledged"] = list((visit.acknowledgements or {}).values())
@@ -467,8 +443,7 @@ def draft(request: HttpRequest, visit_id: int) -> HttpResponse:
         state, version = "saved", visit.version
         message = f"Draft saved at {timezone.localtime():%H:%M:%S}"
         # The note preview follows the text, so what the page shows is what signing will fix.
-        entries = list(visit.needling_entries.order_by("position", "pk"))
-        note_preview = render_note(visit, entries, list(visit.adverse_events.order_by("onset_at", "pk")))
+        note_preview = note_text(visit)
     context = {"form_version": version, "draft_state": state, "draft_message": message, "note_preview": note_preview}
     return render(request, "visits/_draft_response.html", context)
 

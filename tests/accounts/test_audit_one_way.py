@@ -1,0 +1,74 @@
+"""One audit mechanism: the API names its token's user through the request (no hidden setting), every patient
+search is recorded by one helper, and a bulk import writes its entries through the same shaping as any other
+entry, chained with them."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.test import Client
+
+from needlepoint.accounts import audit
+from needlepoint.accounts.actions import create_api_token
+from needlepoint.accounts.models import AuditEntry
+from needlepoint.accounts.verify import verify_audit_chain
+from needlepoint.insights.importer import ImportOptions, import_outcomes
+from tests.conftest import client_for
+
+ROWS = [
+    ["id", "time", "instrument", "value"],
+    ["a1", 1, "NPRS", 7],
+    ["a1", 2, "NPRS", 3],
+    ["a2", 1, "NPRS", 6],
+    ["a2", 2, "NPRS", 2],
+]
+OPTIONS = ImportOptions(condition="low_back_pain", instrument_col="instrument", value_col="value")
+SHAPE = ("clinic_id", "user_id", "actor_label", "action", "object_type", "object_id", "summary", "via")
+
+
+def _csv(rows: list[list[object]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def test_an_api_request_is_recorded_as_its_tokens_user_through_the_api(clinician, patient) -> None:
+    _token, raw = create_api_token(clinician, "audit")
+    before = AuditEntry.objects.count()
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get(f"/api/v1/patients/{patient.pk}")
+    assert response.status_code == 200
+    [entry] = AuditEntry.objects.order_by("pk")[before:]
+    assert (entry.user_id, entry.via, entry.action, entry.patient_id) == (clinician.user_id, "api", "read", patient.pk)
+    assert audit.current_actor() is None  # nothing set outside the request
+
+
+def test_every_patient_search_is_one_search_entry(clinician, patient) -> None:
+    _token, raw = create_api_token(clinician, "search")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    client = client_for(clinician)
+    searches = [
+        lambda: client.post("/patients/", {"q": patient.family_name}),
+        lambda: api.get("/api/v1/patients", {"q": patient.family_name}),
+        lambda: api.post("/api/v1/patients/search", {"q": patient.family_name}, content_type="application/json"),
+    ]
+    for search in searches:
+        before = AuditEntry.objects.count()
+        assert search().status_code == 200
+        made = list(AuditEntry.objects.order_by("pk")[before:])
+        assert [(e.action, e.summary) for e in made] == [("search", "patient search (1 found)")]
+
+
+def test_an_import_writes_its_per_patient_entries_like_any_other_and_keeps_the_chain(clinician) -> None:
+    actor = audit.Actor(clinician.user_id, clinician.clinic_id, "cli", None, "needlepoint import")
+    with audit.acting_as(actor):
+        import_outcomes(clinician, _csv(ROWS), "audit.csv", OPTIONS)
+    entries = list(AuditEntry.objects.filter(object_type="insights.OutcomeImport").order_by("pk"))
+    per_patient, the_import = entries[:-1], entries[-1]
+    assert len(per_patient) == 2 and len({e.patient_id for e in per_patient}) == 2
+    for entry in per_patient:
+        same = [getattr(entry, name) for name in SHAPE if name != "summary"]
+        assert same == [getattr(the_import, name) for name in SHAPE if name != "summary"]
+        assert entry.summary == "outcome import audit.csv" and entry.via == "cli"
+    report = verify_audit_chain()
+    assert report.broken is None and report.entries == AuditEntry.objects.count()
