@@ -86,14 +86,14 @@ def message_text(link: SelfReportLink, url: str) -> tuple[str, str, str]:
     clinic = link.clinic.name
     until = timezone.localtime(link.expires_at)
     day = f"{until.day} {until:%B %Y}"
-    subject = f"{clinic}: a few questions before your next visit"
+    subject = f"{clinic}: a few questions about how you are doing"
     body = (
         f"Dear {link.patient.given_name},\n\n"
         f"{clinic} asks you to answer a few short questions about how you are doing. It takes a few minutes on "
         f"a phone or computer, without signing in:\n\n{url}\n\n"
         f"The link works once, until {day}. If you did not expect this message, please tell the clinic.\n"
     )
-    text = f"{clinic}: please answer a few short questions before your next visit: {url} (works once, until {day})"
+    text = f"{clinic}: please answer a few short questions about how you are doing: {url} (works once, until {day})"
     return subject, body, text
 
 
