@@ -186,6 +186,20 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Needlepoint <reminders@localhost>")
 
+# Self-report links also go out by text message through needlepoint.sms (console by default; the file backend
+# writes to SMS_FILE_PATH; the HTTP backend posts to SMS_HTTP_URL; docs/production.md).
+SMS_BACKEND = env_str("SMS_BACKEND", "needlepoint.sms.ConsoleBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(DATA_DIR / "sms"))
+SMS_HTTP_URL = env_str("SMS_HTTP_URL")
+SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN")
+SMS_SENDER = env_str("SMS_SENDER")
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 30, minimum=1)
+# A national number typed without its country code is completed with this one (e.g. +1); empty: refused.
+SMS_DEFAULT_COUNTRY_CODE = env_str("SMS_DEFAULT_COUNTRY_CODE")
+# The scheme and host short links are built on, e.g. https://np.example; at most 15 characters keeps a short
+# link (host, /r/ and a 22-character token) within 40. Empty: the host the page was opened on.
+SHORT_LINK_BASE = env_str("SHORT_LINK_BASE").rstrip("/")
+
 LANGUAGE_CODE = "en-us"
 # The clinic's clock: every time a page, note or report shows, and every "today", is on it. Times are stored in UTC.
 TIME_ZONE = env_timezone("TIME_ZONE", "America/New_York")

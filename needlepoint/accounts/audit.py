@@ -101,6 +101,17 @@ def event(actor: Callable[[], Actor | None] | None = None) -> Iterator[None]:
 
 
 @contextmanager
+def within_event() -> Iterator[None]:
+    """Run an action as one event unless it already runs inside one (a request's): for actions a command or
+    a cron job calls directly, whose several writes should still leave one entry."""
+    if _current_event.get() is not None:
+        yield
+        return
+    with event():
+        yield
+
+
+@contextmanager
 def describing(summary: str, *, object_type: str = "") -> Iterator[None]:
     """Saves inside the block record ``summary`` (and ``object_type``, if given) instead of the record's own.
 

@@ -211,6 +211,14 @@ KINDS: dict[str, _Kind] = {
             f"Headache diary day {d.day:%Y-%m-%d}", reverse("outcomes_progress", args=[d.patient_id, d.episode_id])
         ),
     ),
+    "outcomes.LinkMessage": _Kind(
+        Capability.VIEW_DEMOGRAPHICS,
+        (),
+        lambda m: Described(
+            f"Questionnaire link sent by {m.get_channel_display().lower()} on {_day(m.sent_at)}",
+            reverse("outcomes_send_link", args=[m.patient_id]),
+        ),
+    ),
     "accounts.Membership": _Kind(
         Capability.MANAGE_USERS,
         ("user",),

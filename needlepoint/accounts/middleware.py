@@ -23,6 +23,7 @@ PUBLIC_PREFIXES = (
     "/session/",
     "/static/",
     "/p/",
+    "/r/",
     "/about-dry-needling/",
     "/references/",
     "/api/",

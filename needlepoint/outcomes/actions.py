@@ -363,10 +363,12 @@ def record_rom(
 
 @dataclass(frozen=True)
 class IssuedLink:
-    """A new self-report link and its token: the token is returned once and never stored."""
+    """A new self-report link and its tokens: the long signed token and the short link's token, returned once
+    and never stored."""
 
     link: SelfReportLink
     token: str
+    short: str = ""
 
 
 class LinkRefused(Exception):
@@ -413,8 +415,21 @@ def create_self_report_link(
     if not isinstance(days, int) or not 1 <= days <= MAX_LINK_DAYS:
         raise ValidationError({"days": f"A link can stay valid for 1 to {MAX_LINK_DAYS} days."})
     codes = [c for c in instruments_for(episode) if is_self_reportable(instrument(c))]
+    return issue_link(membership, episode, codes, time_point, timezone.now() + timedelta(days=days))
+
+
+def issue_link(
+    membership: Membership,
+    episode: Episode,
+    codes: list[str],
+    time_point: str,
+    expires_at: datetime,
+    replaces: SelfReportLink | None = None,
+) -> IssuedLink:
+    """Store a new link (hashes only) and return its long and short tokens; the caller has checked the role,
+    the clinic and the questionnaires, and holds the transaction."""
     secret = secrets.token_urlsafe(32)
-    expires_at = timezone.now() + timedelta(days=days)
+    short = new_short_token()
     link = SelfReportLink.objects.create(
         clinic_id=episode.clinic_id,
         patient_id=episode.patient_id,
@@ -423,11 +438,26 @@ def create_self_report_link(
         include_pain=True,
         time_point=time_point,
         token_hash=SelfReportLink.hash_token(secret),
+        short_hash=SelfReportLink.hash_token(short),
         created_by=membership,
         expires_at=expires_at,
+        replaces=replaces,
     )
     token = signing.dumps({"l": link.pk, "s": secret, "e": int(expires_at.timestamp())}, salt=LINK_SALT)
-    return IssuedLink(link, token)
+    return IssuedLink(link, token, short)
+
+
+SHORT_TOKEN_LENGTH = 22  # 16 random bytes (128 bits) in URL-safe base64
+
+
+def new_short_token() -> str:
+    """A short link's token: 22 URL-safe characters, unguessable (128 random bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def is_short_token(token: str) -> bool:
+    """Whether a token has the short link's form (the long signed token always holds a ':')."""
+    return len(token) == SHORT_TOKEN_LENGTH and all(c.isalnum() or c in "-_" for c in token)
 
 
 INVALID_LINK = (
@@ -436,18 +466,26 @@ INVALID_LINK = (
 
 
 def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
-    """The link a token names, after checking its signature, its secret, its expiry and that it is unused."""
-    try:
-        payload = signing.loads(token, salt=LINK_SALT)
-        link_id, secret, expires = int(payload["l"]), str(payload["s"]), int(payload["e"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
-        raise LinkRefused("invalid", INVALID_LINK) from exc
+    """The link a token (long or short) names, after checking its signature or secret, that it was not
+    cancelled, its expiry and that it is unused."""
     queryset = SelfReportLink.objects.select_related("clinic", "episode")
     if for_update:
         queryset = queryset.select_for_update(no_key=True, of=("self",))
-    link = queryset.filter(pk=link_id).first()
-    if link is None or not secrets.compare_digest(link.token_hash, SelfReportLink.hash_token(secret)):
-        raise LinkRefused("invalid", INVALID_LINK)
+    if is_short_token(token):
+        # The hash is the lookup key; an unknown token finds no row.
+        link = queryset.filter(short_hash=SelfReportLink.hash_token(token)).first()
+        if link is None:
+            raise LinkRefused("invalid", INVALID_LINK)
+        expires = int(link.expires_at.timestamp())
+    else:
+        try:
+            payload = signing.loads(token, salt=LINK_SALT)
+            link_id, secret, expires = int(payload["l"]), str(payload["s"]), int(payload["e"])
+        except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+            raise LinkRefused("invalid", INVALID_LINK) from exc
+        link = queryset.filter(pk=link_id).first()
+        if link is None or not secrets.compare_digest(link.token_hash, SelfReportLink.hash_token(secret)):
+            raise LinkRefused("invalid", INVALID_LINK)
     if link.cancelled_at is not None:
         raise LinkRefused(
             "cancelled",

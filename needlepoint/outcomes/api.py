@@ -14,7 +14,7 @@ from ninja import Field, Router, Schema, Status
 
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.roles import Capability
-from needlepoint.outcomes import actions
+from needlepoint.outcomes import actions, sending
 from needlepoint.outcomes.models import ClinicInstrumentPlan, Observation, RomMeasurement
 from needlepoint.outcomes.plans import default_plans
 from needlepoint.outcomes.progress import Series, episode_progress
@@ -369,6 +369,7 @@ class LinkOut(Schema):
 
     id: int
     url: str = Field(description="The one-time link to send to the patient; shown only in this response")
+    short_url: str = Field(description="The same link in short form (/r/ and a 22-character token), for a text")
     expires_at: datetime
     time_point: str
     instruments: list[str]
@@ -391,6 +392,7 @@ def create_link(request: HttpRequest, episode_id: int, body: LinkIn) -> Status[L
         LinkOut(
             id=link.pk,
             url=request.build_absolute_uri(reverse("self_report", args=[issued.token])),
+            short_url=sending.short_url(issued.short, request.build_absolute_uri("/").rstrip("/")),
             expires_at=link.expires_at,
             time_point=link.time_point,
             instruments=link.instruments,

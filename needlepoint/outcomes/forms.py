@@ -171,11 +171,25 @@ class RomForm(WhenForm):
     field_order = ["movement", "side", "degrees", "method", "time_point", "observed_on", "observed_time"]
 
 
+SEND_CHANNELS = [
+    ("email", "By e-mail"),
+    ("sms", "By text message"),
+    ("copy", "Show the link here, to hand over or copy"),
+]
+
+
 class LinkForm(forms.Form):
-    """Send a self-report link: the episode, time point and how long it stays valid."""
+    """Send a self-report link: the episode, time point, how long it stays valid, and how it goes out."""
 
     time_point = forms.ChoiceField(choices=LINK_TIME_POINTS)
     days = forms.IntegerField(label="Valid for (days)", min_value=1, max_value=30, initial=7)
+    channel = forms.ChoiceField(
+        label="Send", choices=SEND_CHANNELS, widget=forms.RadioSelect, initial="copy", required=False
+    )
+
+    def clean_channel(self) -> str:
+        """No choice means the link is shown to hand over (as before links could be sent)."""
+        return self.cleaned_data.get("channel") or "copy"
 
 
 class PlanForm(forms.Form):

@@ -73,12 +73,23 @@ class SelfReportLink(PatientRecord):
     include_pain = models.BooleanField(default=True)
     time_point = models.CharField(max_length=12, choices=TimePoint.choices)
     token_hash = models.CharField(max_length=64, unique=True)
+    # The short link's token (/r/<token>, for text messages) is a second secret of the same link; only its hash
+    # is stored. Links made before short links existed have none.
+    short_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     created_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        help_text="The link this one was re-sent in place of (that one was cancelled)",
+    )
     submitted_from = models.GenericIPAddressField(
         null=True, blank=True, help_text="The address the patient's answers came from"
     )
@@ -115,6 +126,33 @@ class SelfReportLink(PatientRecord):
         if self.kind == self.Kind.DIARY:
             return "headache diary link sent"
         return "self-report link used" if self.used_at else f"self-report link sent ({self.time_point})"
+
+
+class LinkMessage(PatientRecord):
+    """A self-report link sent to the patient by e-mail or text message: who sent it, when, and to where.
+
+    Written in the same transaction as the sending, after the message went out, so a refused or failed send
+    leaves no record of having been sent.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "Text message"
+
+    link = models.ForeignKey(SelfReportLink, on_delete=models.PROTECT, related_name="messages")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    sent_to = models.CharField(max_length=254, help_text="The e-mail address or the number in E.164 form")
+    sent_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["link", "sent_at"], name="linkmessage_link_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.sent_to} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+    def audit_summary(self) -> str:
+        return f"self-report link {self.link_id} sent by {self.get_channel_display().lower()} to {self.sent_to}"
 
 
 class HeadacheDiaryEntry(PatientRecord):

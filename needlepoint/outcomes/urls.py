@@ -1,4 +1,5 @@
-"""Outcome pages, the patient's self-report page (/p/<token>/) and the public handout (/about-dry-needling/)."""
+"""Outcome pages, the patient's self-report page (/p/<token>/, and /r/<token> by its short token) and the public
+handout (/about-dry-needling/)."""
 
 from django.urls import path
 
@@ -15,8 +16,20 @@ urlpatterns = [
     path(EPISODE + "record/rom/", views.record_rom, name="outcomes_rom"),
     path(EPISODE + "record/<str:code>/", views.record_questionnaire, name="outcomes_record"),
     path("patients/<int:patient_id>/self-report-link/", views.send_link, name="outcomes_send_link"),
+    path(
+        "patients/<int:patient_id>/self-report-links/<int:link_id>/cancel/",
+        views.cancel_link,
+        name="outcomes_cancel_link",
+    ),
+    path(
+        "patients/<int:patient_id>/self-report-links/<int:link_id>/resend/",
+        views.resend_link,
+        name="outcomes_resend_link",
+    ),
     path("outcomes/instruments/", views.plans, name="outcomes_plans"),
     path("outcomes/instruments/<str:code>/wording/", views.instrument_wording, name="outcomes_wording"),
     path("p/<str:token>/", views.self_report, name="self_report"),
+    # The short link of text messages: the same page, reached by the link's short token.
+    path("r/<str:token>", views.self_report, name="self_report_short"),
     path("about-dry-needling/", views.handout, name="handout"),
 ]

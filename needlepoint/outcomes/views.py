@@ -21,9 +21,9 @@ from needlepoint.accounts.access import get_patient, get_record, require, scoped
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.roles import Capability
 from needlepoint.citations import sorted_keys
-from needlepoint.outcomes import actions, answers, diary, forms, plots, reports
+from needlepoint.outcomes import actions, answers, diary, forms, plots, reports, sending
 from needlepoint.outcomes.headache_diary import episode_diary
-from needlepoint.outcomes.models import ClinicInstrumentWording
+from needlepoint.outcomes.models import ClinicInstrumentWording, SelfReportLink
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans
 from needlepoint.outcomes.progress import earlier_notes, episode_progress
 from needlepoint.outcomes.scoring import ScoringError, instrument, instruments
@@ -32,6 +32,7 @@ from needlepoint.patients.conditions import conditions
 from needlepoint.patients.consent import default_consent_text
 from needlepoint.patients.models import Episode
 from needlepoint.references import keys_in_list
+from needlepoint.scheduling.models import ContactPreference
 from needlepoint.web import add_errors
 
 
@@ -172,33 +173,66 @@ def record_rom(request: HttpRequest, patient_id: int, episode_id: int) -> HttpRe
 
 
 def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
-    """Send the patient a self-report link for one open episode; the page shows the link once, to copy."""
+    """Send the patient a self-report link for one episode by e-mail or text message, or show it once to hand
+    over; below, the patient's recent links with how each went out, to cancel or re-send.
+
+    Front desk sends too: what it sees names the questionnaires' titles only, never the condition or a score.
+    """
     membership = request.membership  # type: ignore[attr-defined]
     patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
-    episodes = list(
-        scoped(membership, Episode.objects.all(), Capability.EDIT_DEMOGRAPHICS)
-        .filter(patient=patient)
-        .order_by("status", "-opened_at")[:20]
-    )
-    clinical = membership.can(Capability.VIEW_CLINICAL)
+    episodes = _episodes_of(membership, patient)
     chosen = request.POST.get("episode") or request.GET.get("episode") or (str(episodes[0].pk) if episodes else "")
-    form = forms.LinkForm(request.POST or None, initial={"days": actions.link_days()})
-    issued = None
+    wanted = sending.links_by(patient)
+    initial = {"days": actions.link_days(), "channel": wanted if wanted in (sending.EMAIL, sending.SMS) else "copy"}
+    form = forms.LinkForm(request.POST or None, initial=initial)
+    sent = None
     if request.method == "POST" and form.is_valid():
         episode = next((e for e in episodes if str(e.pk) == chosen), None)
         if episode is None:
             form.add_error(None, "Choose one of the patient's episodes of care.")
         else:
             try:
-                issued = actions.create_self_report_link(
-                    membership, episode, time_point=form.cleaned_data["time_point"], days=form.cleaned_data["days"]
+                sent = sending.send_self_report_link(
+                    membership,
+                    episode,
+                    form.cleaned_data["channel"],
+                    _host_base(request),
+                    time_point=form.cleaned_data["time_point"],
+                    days=form.cleaned_data["days"],
                 )
             except ValidationError as exc:
                 add_errors(form, exc)
     elif request.method == "GET" and episodes:
         selected = next((e for e in episodes if str(e.pk) == chosen), episodes[0])
         form.initial["time_point"] = actions.suggested_time_point(selected)
-    url = request.build_absolute_uri(reverse("self_report", args=[issued.token])) if issued else ""
+    return _send_page(request, patient, episodes, chosen, form, sent, wanted)
+
+
+def _episodes_of(membership, patient) -> list[Episode]:  # type: ignore[no-untyped-def]
+    """The patient's episodes a link can be sent for, open ones first."""
+    return list(
+        scoped(membership, Episode.objects.all(), Capability.EDIT_DEMOGRAPHICS)
+        .filter(patient=patient)
+        .order_by("status", "-opened_at")[:20]
+    )
+
+
+def _host_base(request: HttpRequest) -> str:
+    """The scheme and host the page was opened on, for links when SHORT_LINK_BASE is not set."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _send_page(request, patient, episodes, chosen, form, sent, wanted):  # type: ignore[no-untyped-def]
+    membership = request.membership
+    clinical = membership.can(Capability.VIEW_CLINICAL)
+    links = list(
+        scoped(membership, SelfReportLink.objects.all(), Capability.EDIT_DEMOGRAPHICS)
+        .filter(patient=patient, kind=SelfReportLink.Kind.QUESTIONNAIRE)
+        .prefetch_related("messages")
+        .order_by("-created_at")[:RECENT_LINKS]
+    )
+    now = timezone.now()
+    replaced = set(SelfReportLink.objects.filter(replaces__in=links).values_list("replaces_id", flat=True))
     return render(
         request,
         "outcomes/send_link.html",
@@ -207,11 +241,77 @@ def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
             "episodes": [(e, _episode_label(e, clinical)) for e in episodes],
             "chosen": chosen,
             "form": form,
-            "issued": issued,
-            "url": url,
-            "clinical": clinical,
+            "sent": sent,
+            "issued": sent.issued if sent else None,
+            "url": request.build_absolute_uri(reverse("self_report", args=[sent.issued.token])) if sent else "",
+            "titles": _titles(sent.issued.link) if sent else [],
+            "links": [(link, link.status(now), _titles(link), link.pk in replaced) for link in links],
+            "preference": dict(ContactPreference.LinksBy.choices)[wanted],
+            "channels": forms.SEND_CHANNELS,
         },
     )
+
+
+RECENT_LINKS = 10
+
+
+def _titles(link: SelfReportLink) -> list[str]:
+    """What a link asks, by the questionnaires' titles only (front desk sees these, nothing clinical)."""
+    titles = [instrument(code).name for code in link.instruments]
+    return [*titles, "Today's pain (0-10)"] if link.include_pain else titles
+
+
+def _link_action(request: HttpRequest, patient_id: int, done) -> HttpResponse:  # type: ignore[no-untyped-def]
+    """Run a cancel or re-send posted from the links list; its outcome is shown on the send page."""
+    if request.method != "POST":
+        return redirect("outcomes_send_link", patient_id=patient_id)
+    try:
+        message = done()
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, message)
+    return redirect("outcomes_send_link", patient_id=patient_id)
+
+
+@require_http_methods(["GET", "POST"])
+def cancel_link(request: HttpRequest, patient_id: int, link_id: int) -> HttpResponse:
+    """Cancel one of the patient's links: neither its long nor its short form works afterwards."""
+    membership = request.membership  # type: ignore[attr-defined]
+
+    def done() -> str:
+        link = sending.cancel_self_report_link(membership, patient_id, link_id)
+        return f"Link of {timezone.localtime(link.created_at):%d %B %Y} cancelled: it no longer works."
+
+    return _link_action(request, patient_id, done)
+
+
+@require_http_methods(["GET", "POST"])
+def resend_link(request: HttpRequest, patient_id: int, link_id: int) -> HttpResponse:
+    """Cancel a link and send a fresh one in its place; shown here once when it is to be handed over."""
+    membership = request.membership  # type: ignore[attr-defined]
+    if request.method != "POST":
+        return redirect("outcomes_send_link", patient_id=patient_id)
+    channel = request.POST.get("channel", "")
+    try:
+        sent = sending.resend_self_report_link(membership, patient_id, link_id, channel, _host_base(request))
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return redirect("outcomes_send_link", patient_id=patient_id)
+    if sent.message is not None:
+        messages.success(
+            request,
+            f"A fresh link went by {sent.message.get_channel_display().lower()} to "
+            f"{sent.message.sent_to}; the old one no longer works.",
+        )
+        return redirect("outcomes_send_link", patient_id=patient_id)
+    patient = sent.issued.link.patient
+    form = forms.LinkForm(initial={"days": actions.link_days(), "channel": "copy"})
+    episodes = _episodes_of(membership, patient)
+    chosen = str(sent.issued.link.episode_id)
+    return _send_page(request, patient, episodes, chosen, form, sent, sending.links_by(patient))
 
 
 def _episode_label(episode: Episode, clinical: bool) -> str:

@@ -322,15 +322,22 @@ def complete_when_visit_signed(sender: Any, instance: Any, raw: bool = False, **
 # --- contact preference and reminders ----------------------------------------------------------------
 
 
-def set_contact_preference(membership: Membership, patient_id: int | str, email_reminders: bool) -> ContactPreference:
-    """Record whether the patient wants appointment reminders by e-mail."""
+def set_contact_preference(
+    membership: Membership, patient_id: int | str, email_reminders: bool, links_by: str | None = None
+) -> ContactPreference:
+    """Record whether the patient wants appointment reminders by e-mail and, when given, how they want
+    questionnaire links (by e-mail or text, one of them only, or none: opted out)."""
     require(membership, Capability.BOOK_APPOINTMENTS)  # outside the transaction: a refusal stays in the audit trail
+    if links_by is not None and links_by not in ContactPreference.LinksBy.values:
+        raise ValidationError({"links_by": "Choose how the patient wants questionnaire links, or none."})
     with transaction.atomic():
         patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS, for_update=True)
         preference = ContactPreference.objects.filter(patient=patient).first() or ContactPreference(
             clinic_id=patient.clinic_id, patient=patient
         )
         preference.email_reminders = bool(email_reminders)
+        if links_by is not None:
+            preference.links_by = links_by
         preference.changed_by = membership
         preference.changed_at = timezone.now()
         preference.save()
@@ -341,6 +348,12 @@ def wants_reminders(patient: Patient) -> bool:
     """Whether the patient accepts e-mail reminders (no recorded preference means yes)."""
     found = ContactPreference.objects.filter(patient=patient).values_list("email_reminders", flat=True).first()
     return True if found is None else bool(found)
+
+
+def links_by(patient: Patient) -> str:
+    """How the patient wants questionnaire links (no recorded preference: by e-mail or text message)."""
+    found = ContactPreference.objects.filter(patient=patient).values_list("links_by", flat=True).first()
+    return found or ContactPreference.LinksBy.EITHER.value
 
 
 def reminder_problem(appointment: Appointment, *, opted_in: bool) -> str | None:

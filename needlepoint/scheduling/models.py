@@ -106,12 +106,23 @@ class Appointment(PatientRecord):
 
 
 class ContactPreference(PatientRecord):
-    """How a patient wants to hear from the clinic about appointments (one row per patient).
+    """How a patient wants to hear from the clinic: appointment reminders and questionnaire links (one row per
+    patient).
 
-    Kept in scheduling rather than on the patient record; no row means e-mail reminders are wanted.
+    Kept in scheduling rather than on the patient record; no row means e-mail reminders are wanted and links
+    may go by e-mail or text message.
     """
 
+    class LinksBy(models.TextChoices):
+        """How the patient wants questionnaire (self-report) links, or that they want none."""
+
+        EITHER = "either", "By e-mail or text message"
+        EMAIL = "email", "By e-mail only"
+        SMS = "sms", "By text message only"
+        NONE = "none", "No links (opted out)"
+
     email_reminders = models.BooleanField(default=True)
+    links_by = models.CharField(max_length=6, choices=LinksBy.choices, default=LinksBy.EITHER)
     changed_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
 
@@ -119,10 +130,14 @@ class ContactPreference(PatientRecord):
         constraints = [models.UniqueConstraint(fields=["patient"], name="one_contact_preference_per_patient")]
 
     def __str__(self) -> str:
-        return "e-mail reminders" if self.email_reminders else "no reminders"
+        reminders = "e-mail reminders" if self.email_reminders else "no reminders"
+        return f"{reminders}; links: {self.get_links_by_display().lower()}"
 
     def audit_summary(self) -> str:
-        return f"e-mail reminders {'wanted' if self.email_reminders else 'declined'}"
+        return (
+            f"e-mail reminders {'wanted' if self.email_reminders else 'declined'}; "
+            f"questionnaire links {self.get_links_by_display().lower()}"
+        )
 
 
 class ReminderSent(PatientRecord):

@@ -29,7 +29,7 @@ from needlepoint.patients.search import find_patients
 from needlepoint.scheduling import actions, calendar, proposals, rules
 from needlepoint.scheduling.config import BookSettings, book_settings
 from needlepoint.scheduling.forms import BookingForm, StatusForm
-from needlepoint.scheduling.models import Appointment, CalendarFeed, ReminderSent
+from needlepoint.scheduling.models import Appointment, CalendarFeed, ContactPreference, ReminderSent
 
 
 def _day(request: HttpRequest) -> date:
@@ -325,15 +325,22 @@ def appointment_remind(request: HttpRequest, appointment_id: int) -> HttpRespons
 
 
 def contact_preference(request: HttpRequest, patient_id: int) -> HttpResponse:
-    """Whether the patient wants appointment reminders by e-mail."""
+    """Whether the patient wants appointment reminders by e-mail, and how they want questionnaire links."""
     membership = require(request.membership, Capability.BOOK_APPOINTMENTS)  # type: ignore[attr-defined]
     patient = get_patient(membership, patient_id)
     if request.method == "POST":
         wanted = request.POST.get("email_reminders") == "yes"
-        actions.set_contact_preference(membership, patient.pk, wanted)
-        messages.success(
-            request, f"{patient.full_name} {'receives' if wanted else 'will not receive'} e-mail reminders."
-        )
+        try:
+            saved = actions.set_contact_preference(membership, patient.pk, wanted, request.POST.get("links_by"))
+        except ValidationError as exc:
+            for message in _messages_of(exc):
+                messages.error(request, message)
+        else:
+            messages.success(
+                request,
+                f"{patient.full_name} {'receives' if wanted else 'will not receive'} e-mail reminders; "
+                f"questionnaire links: {saved.get_links_by_display().lower()}.",
+            )
         return redirect(f"/schedule/patients/{patient.pk}/reminders/")
     upcoming = list(
         Appointment.objects.filter(clinic_id=membership.clinic_id, patient=patient, starts_at__gte=timezone.now())
@@ -343,7 +350,13 @@ def contact_preference(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "scheduling/contact.html",
-        {"patient": patient, "wants": actions.wants_reminders(patient), "upcoming": upcoming},
+        {
+            "patient": patient,
+            "wants": actions.wants_reminders(patient),
+            "links_by": actions.links_by(patient),
+            "links_choices": ContactPreference.LinksBy.choices,
+            "upcoming": upcoming,
+        },
     )
 
 

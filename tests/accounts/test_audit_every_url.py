@@ -208,9 +208,12 @@ ROUTES: dict[str, tuple[str, str]] = {
     "patients/<int:patient_id>/episodes/<int:episode_id>/outcomes/diary-link/": (WRITE, ""),
     "patients/<int:patient_id>/episodes/<int:episode_id>/outcomes/record/<str:code>/": (PATIENT, ""),
     "patients/<int:patient_id>/self-report-link/": (PATIENT, ""),
+    "patients/<int:patient_id>/self-report-links/<int:link_id>/cancel/": (WRITE, ""),
+    "patients/<int:patient_id>/self-report-links/<int:link_id>/resend/": (WRITE, ""),
     "outcomes/instruments/": (ADMIN, ""),
     "outcomes/instruments/<str:code>/wording/": (ADMIN, ""),
     "p/<str:token>/": (PATIENT, ""),
+    "r/<str:token>": (PATIENT, ""),
     "about-dry-needling/": (NONE, ""),
     "insights/": (PATIENT, ""),
     "insights/claims.pdf": (PATIENT, ""),
@@ -283,6 +286,7 @@ def demo(db):  # type: ignore[no-untyped-def]
         "day": timezone.localtime(appointment.starts_at).date().isoformat(),
         "token_id": api_token.pk,
         "token": link.token,
+        "link_id": link.link.pk,
         "uidb64": "MQ",  # a password link's address; an unknown or spent link answers with a page, no patient data
     }
     regex = {
@@ -292,7 +296,15 @@ def demo(db):  # type: ignore[no-untyped-def]
         FHIR_HISTORY: f"fhir/R4/Patient/{patient.pk}/_history",
         FHIR_VREAD: f"fhir/R4/Patient/{patient.pk}/_history/{patient.version}",
     }
-    return {"clinician": clinician, "admin": admin, "ids": ids, "regex": regex, "feed": feed_token, "api": raw}
+    return {
+        "clinician": clinician,
+        "admin": admin,
+        "ids": ids,
+        "regex": regex,
+        "feed": feed_token,
+        "api": raw,
+        "short": link.short,
+    }
 
 
 def address(route: str, demo) -> str:  # type: ignore[no-untyped-def]
@@ -303,6 +315,8 @@ def address(route: str, demo) -> str:  # type: ignore[no-untyped-def]
         return "/" + demo["regex"][route]
     if route == "calendar-feed/<str:token>.ics":
         return f"/calendar-feed/{demo['feed']}.ics"
+    if route == "r/<str:token>":
+        return f"/r/{demo['short']}"
     filled = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(demo["ids"][m.group(1)]), route)
     return "/" + filled + ROUTES[route][1].format(**demo["ids"])
 
@@ -326,7 +340,7 @@ def test_each_response_with_patient_data_leaves_exactly_one_entry(demo) -> None:
         url = address(route, demo)
         as_admin = kind == ADMIN or route in ADMIN_ONLY
         client = admin_pages if as_admin else api if route.startswith("api/v1/") else pages
-        if route.startswith("p/"):
+        if route.startswith(("p/", "r/")):
             client = Client()  # a patient's link is opened by the patient, not a signed-in member of staff
         before = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         response = client.get(url)

@@ -178,7 +178,9 @@ def test_the_clinician_sees_what_the_link_asks(clinician, lbp_episode) -> None: 
         f"/patients/{lbp_episode.patient_id}/self-report-link/",
         {"episode": lbp_episode.pk, "time_point": "reassessment", "days": "7"},
     )
-    assert b"Asks: ODI, PSFS, today's pain (0-10)" in made.content
+    assert (
+        b"Asks: Oswestry Disability Index; Patient-Specific Functional Scale; Today&#x27;s pain (0-10)" in made.content
+    )
 
 
 def test_link_rules(clinician, clinic_admin, outsider, lbp_episode) -> None:  # type: ignore[no-untyped-def]
