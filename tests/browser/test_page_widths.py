@@ -43,6 +43,7 @@ SETTLED_WIDTH = """async () => {
 
 PHONE = {"width": 360, "height": 740}
 TABLET = {"width": 768, "height": 1024}
+DESKTOP = {"width": 1280, "height": 800}
 
 
 def main_pages() -> dict[str, list[str]]:
@@ -116,6 +117,7 @@ def widths_at(browser, live_server, viewport: dict[str, int]) -> list[tuple[str,
             viewport=viewport, is_mobile=viewport["width"] < 500, has_touch=True, base_url=live_server.url
         )
         context.set_default_timeout(15_000)
+        context.set_default_navigation_timeout(30_000)  # the first page of a cold live server, on a loaded machine
         page = context.new_page()
         sign_in(page, username, DEMO_PASSWORD)
         for path in paths:
@@ -140,6 +142,11 @@ def test_no_main_page_scrolls_sideways_on_a_360_px_phone(browser, live_server, d
 
 def test_no_main_page_scrolls_sideways_on_a_768_px_tablet(browser, live_server, demo_clinic) -> None:  # type: ignore[no-untyped-def]
     assert widths_at(browser, live_server, TABLET) == []
+
+
+def test_no_main_page_scrolls_sideways_on_a_1280_px_desktop(browser, live_server, demo_clinic) -> None:  # type: ignore[no-untyped-def]
+    # The atlas's list of muscles not yet in it once pushed the page to 1,424 px here while phones were fine.
+    assert widths_at(browser, live_server, DESKTOP) == []
 
 
 def test_on_a_phone_each_needling_entry_is_a_card_with_its_remove_button_in_reach(
