@@ -4,6 +4,16 @@ a follow-up is written, so existing rows take the later of their recording and t
 from django.db import migrations, models
 from django.db.models import Max
 
+from needlepoint.visits.triggers import create_triggers, drop_triggers
+
+
+def _drop_triggers(apps, schema_editor):  # type: ignore[no-untyped-def]
+    drop_triggers(schema_editor.connection)
+
+
+def _create_triggers(apps, schema_editor):  # type: ignore[no-untyped-def]
+    create_triggers(schema_editor.connection)
+
 
 def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
     """Each existing event's last follow-up or closing time, else the time it was recorded."""
@@ -19,11 +29,15 @@ class Migration(migrations.Migration):
         ("visits", "0005_visit_take_over"),
     ]
 
+    # SQLite rebuilds visits_adverseevent to add the column, which drops the triggers naming it (the table
+    # may not be deleted from): drop them for the rebuild and create them again after, as 0004 does.
     operations = [
+        migrations.RunPython(_drop_triggers, _create_triggers),
         migrations.AddField(
             model_name="adverseevent",
             name="updated_at",
             field=models.DateTimeField(auto_now=True, null=True),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
+        migrations.RunPython(_create_triggers, _drop_triggers),
     ]
