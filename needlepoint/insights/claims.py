@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from needlepoint.grammar import clause
 from needlepoint.insights.stats import Estimate, Proportion, Rate, rate_per_1000
 from needlepoint.insights.survival import KaplanMeier, SurvivalComparison
 
@@ -432,13 +433,13 @@ def _halving_sentence(needled: KaplanMeier, other: KaplanMeier, status: Status) 
 
 def _share(share: Proportion) -> str:
     if not share.enough_data:
-        return f"no episodes to count ({share.reason})"
+        return f"no episodes to count ({clause(share.reason)})"
     return f"{share.value:.0%} ({share.successes} of {share.n}; 95% CI {share.low:.0%} to {share.high:.0%})"
 
 
 def _mean(estimate: Estimate, unit: str) -> str:
     if not estimate.enough_data:
-        return f"not available ({estimate.reason})"
+        return f"not available ({clause(estimate.reason)})"
     return f"{estimate.value:.1f}{unit} (95% CI {estimate.low:.1f} to {estimate.high:.1f}; n = {estimate.n})"
 
 

@@ -41,3 +41,10 @@ def test_the_report_says_why_the_bar_is_raised() -> None:
     note = _rule_note(parse_rule("mcid"), instrument("QUICKDASH"))
     assert "raised to the MDC (17.1)" in note and "within measurement error" in note
     assert "raised" not in _rule_note(parse_rule("mcid"), instrument("NPRS"))
+
+
+def test_a_missing_share_reads_as_one_sentence() -> None:
+    from needlepoint.insights.claims import _share
+    from needlepoint.insights.stats import proportion
+
+    assert _share(proportion(0, 0)) == "no episodes to count (Not enough data: no episodes)"
