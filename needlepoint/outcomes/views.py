@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require, scoped
@@ -598,3 +598,18 @@ def _wording_errors(form: forms.WordingForm, defn, exc: ValidationError) -> None
         field = f"q__{key}" if f"q__{key}" in form.fields else key
         for reason in reasons:
             form.add_error(field if field in form.fields else None, reason)
+
+
+@require_POST
+def send_after_care(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Give a needling visit's after-care sheet by e-mail, text message or on paper; back to the visit page with
+    what happened (a refusal names why, and nothing is recorded)."""
+    membership = request.membership  # type: ignore[attr-defined]
+    try:
+        given = sending.send_after_care(membership, visit_id, request.POST.get("channel", ""))
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, f"After-care sheet given: {given}.")
+    return redirect("visit", visit_id=visit_id)
