@@ -21,10 +21,10 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require, scoped
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.roles import Capability
-from needlepoint.citations import sorted_keys
 from needlepoint.atlas.actions import kept_drawing
 from needlepoint.atlas.display import INTENSITIES, drawing_chart
 from needlepoint.atlas.forms import parse_drawing_text
+from needlepoint.citations import sorted_keys
 from needlepoint.outcomes import actions, answers, diary, forms, plots, reports, sending
 from needlepoint.outcomes.headache_diary import episode_diary
 from needlepoint.outcomes.models import ClinicInstrumentWording, SelfReportLink

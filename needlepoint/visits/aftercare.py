@@ -17,7 +17,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
@@ -76,7 +75,12 @@ def after_care_message(visit: Visit) -> tuple[str, str, str]:
     day = timezone.localtime(visit.started_at)
     phone = f" on {clinic.phone}" if clinic.phone else ""
     subject = f"{clinic.name}: after your dry needling on {day.day} {day:%B %Y}"
-    lines = [f"Dear {visit.patient.given_name},", "", f"Here is the after-care advice for your dry needling at {clinic.name}.", ""]
+    lines = [
+        f"Dear {visit.patient.given_name},",
+        "",
+        f"Here is the after-care advice for your dry needling at {clinic.name}.",
+        "",
+    ]
     for section in after_care_sections():
         lines += [section["heading"].upper()] + [f"- {item['text']}" for item in section["items"]] + [""]
     who = clinician_name(visit)
@@ -116,7 +120,11 @@ def record_after_care(membership: Membership, visit: Visit, how: str, sent_to: s
     """Record that the visit's after-care sheet was given, in the caller's transaction (a send that fails
     afterwards rolls the record back); the audit entry comes from the record."""
     return AfterCareGiven.objects.create(
-        clinic_id=visit.clinic_id, patient_id=visit.patient_id, visit=visit, how=how, sent_to=sent_to,
+        clinic_id=visit.clinic_id,
+        patient_id=visit.patient_id,
+        visit=visit,
+        how=how,
+        sent_to=sent_to,
         given_by=membership,
     )
 

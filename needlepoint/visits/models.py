@@ -324,7 +324,9 @@ class AfterCareGiven(PatientRecord):
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="after_care_given")
     how = models.CharField(max_length=7, choices=How.choices)
-    sent_to = models.CharField(max_length=254, blank=True, help_text="The e-mail address or E.164 number; blank when printed")
+    sent_to = models.CharField(
+        max_length=254, blank=True, help_text="The e-mail address or E.164 number; blank when printed"
+    )
     given_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     given_at = models.DateTimeField(default=timezone.now)
 
