@@ -11,6 +11,7 @@ from django.test import Client
 
 from needlepoint.atlas import actions as atlas_actions
 from needlepoint.atlas.models import PatientPainDrawing
+from needlepoint.fhir.export import record_documents
 from needlepoint.outcomes import actions
 from needlepoint.outcomes.models import Observation, SelfReportLink
 from tests.conftest import client_for
@@ -103,3 +104,12 @@ def test_the_assessment_page_shows_the_patients_drawing_beside_the_clinicians(  
     assert 'data-i="7"' in patients and "7</span> of 10" in patients
     # The clinician's own drawing is still there, in its own card.
     assert 'id="drawing-input"' in page and "low-back-r" in page.split('data-testid="patients-own-drawing"')[0]
+
+
+def test_the_patients_record_export_carries_their_own_drawing(issued, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+    Client().post(f"/p/{issued.token}/", answers({"low-back-l": 7}))
+
+    documents = [d for d in record_documents(lbp_episode.patient) if d.id.startswith("patient-drawing-")]
+
+    assert len(documents) == 1 and documents[0].author == "the patient"
+    assert "Drawn by the patient" in documents[0].text and ": 7" in documents[0].text
