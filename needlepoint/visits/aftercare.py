@@ -33,6 +33,11 @@ def after_care_sections() -> list[dict[str, Any]]:
     return json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["sections"]
 
 
+def after_care_text_message() -> str:
+    """The short warning of the after-care text message, from the data file (with its sources there)."""
+    return json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["text_message"]["text"]
+
+
 def after_care_sheet(request: HttpRequest, visit_id: int) -> HttpResponse:
     """The after-care sheet of one needling visit; 404 when no needling was recorded in it."""
     # View-demographics is the right bar: the sheet shows who and when, never what was found or needled.
@@ -91,10 +96,7 @@ def after_care_message(visit: Visit) -> tuple[str, str, str]:
         "",
         "General advice, not a diagnosis: follow what your own clinician tells you.",
     ]
-    text = (
-        f"{clinic.name}: after your dry needling, get urgent help (emergency number) for breathlessness or chest "
-        f"pain, even a day or two later. Soreness for a day or two is normal. Questions: call us{phone}."
-    )
+    text = f"{clinic.name}: {after_care_text_message()} Questions: call us{phone}."
     return subject, "\n".join(lines) + "\n", text
 
 
