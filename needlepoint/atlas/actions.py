@@ -21,7 +21,7 @@ from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.atlas.catalogue import body_map, muscles, unknown_region_message
-from needlepoint.atlas.models import Assessment, PalpationFinding
+from needlepoint.atlas.models import Assessment, PalpationFinding, PatientPainDrawing
 from needlepoint.patients.models import Episode
 
 MAX_INTENSITY = 10
@@ -330,3 +330,38 @@ def remove_finding(membership: Membership, assessment_id: int, finding_id: int) 
     finding.removed_by = membership
     finding.save()
     return finding
+
+
+def record_patient_drawing(
+    episode: Episode, drawing: Any, *, client_address: str | None, user_agent: str
+) -> PatientPainDrawing | None:
+    """Store the patient's own pain drawing from a self-report link, in the caller's transaction (the link's
+    submission owns it and names the patient as the actor). None when the patient marked nothing; a drawing
+    naming an unknown region or a pain outside 0-10 raises ``ValidationError`` on ``drawing``."""
+    cleaned = clean_drawing(drawing)
+    if not cleaned:
+        return None
+    return PatientPainDrawing.objects.create(
+        clinic_id=episode.clinic_id,
+        patient_id=episode.patient_id,
+        episode=episode,
+        drawing=cleaned,
+        submitted_from=client_address,
+        submitted_user_agent=user_agent,
+    )
+
+
+def latest_patient_drawing(episode: Episode) -> PatientPainDrawing | None:
+    """The patient's most recent own drawing in the episode, or None."""
+    return PatientPainDrawing.objects.filter(episode=episode).order_by("-drawn_at", "-pk").first()
+
+
+def kept_drawing(posted: Mapping[str, Any]) -> dict[str, int | None]:
+    """The valid regions of a posted drawing, so a refused form keeps what was painted."""
+    kept: dict[str, int | None] = {}
+    for code, value in posted.items():
+        try:
+            kept |= clean_drawing({code: value})
+        except ValidationError:
+            continue
+    return kept

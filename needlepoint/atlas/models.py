@@ -61,6 +61,28 @@ class Assessment(PatientRecord):
         return f"assessment {self.kind} v{self.version}, {self.region_count} regions"
 
 
+class PatientPainDrawing(PatientRecord):
+    """The patient's own pain drawing, made on their phone through a self-report link: patient-reported, never
+    edited by staff. It keeps the address and device (user agent) it came from, as the link's other answers do,
+    and is shown beside the clinician's drawing on the assessment page."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="patient_drawings")
+    drawing = models.JSONField(help_text="Region code -> pain 0-10, or null if unrated")
+    drawn_at = models.DateTimeField(default=timezone.now)
+    submitted_from = models.GenericIPAddressField(null=True, blank=True, help_text="The address it came from")
+    submitted_user_agent = models.CharField(max_length=300, blank=True, help_text="The browser it came from")
+
+    class Meta:
+        indexes = [models.Index(fields=["episode", "-drawn_at"], name="patientdrawing_episode_time")]
+
+    def __str__(self) -> str:
+        return f"Patient's pain drawing {self.drawn_at:%Y-%m-%d}"
+
+    def audit_summary(self) -> str:
+        """What the audit trail says about the write."""
+        return f"patient's own pain drawing, {len(self.drawing or {})} regions"
+
+
 class PalpationFinding(PatientRecord):
     """A trigger point found on palpation at an assessment: muscle, side, trigger point and what it did.
 

@@ -216,6 +216,7 @@ def _assessment_context(assessment: Assessment, drawing: dict[str, Any], can_edi
             "first": initial,
             "first_chart": display.drawing_chart(initial.drawing, "first-drawing") if initial else None,
             "ranking_url": reverse("atlas_assessment_ranking", args=[assessment.pk]),
+            **_patient_drawing_context(episode),
             "other_assessments": list(
                 Assessment.objects.filter(episode=episode).exclude(pk=assessment.pk).order_by("assessed_at", "pk")
             ),
@@ -223,6 +224,16 @@ def _assessment_context(assessment: Assessment, drawing: dict[str, Any], can_edi
         | _findings_context(assessment, can_edit)
         | _ranking_context(drawing, episode, assessment, can_edit)
     )
+
+
+def _patient_drawing_context(episode: Episode) -> dict[str, Any]:
+    """The patient's own latest drawing in the episode, shown beside the clinician's."""
+    mine = actions.latest_patient_drawing(episode)
+    return {
+        "patient_drawing": mine,
+        "patient_chart": display.drawing_chart(mine.drawing, "patient-drawing") if mine else None,
+        "patient_marked": display.marked_regions(mine.drawing) if mine else [],
+    }
 
 
 def _findings_context(assessment: Assessment, can_edit: bool, finding_form: Any = None) -> dict[str, Any]:
@@ -340,13 +351,7 @@ def _posted_drawing(request: HttpRequest) -> dict[str, Any]:
         posted = forms.parse_drawing_text(request.POST.get("drawing", ""))
     except ValidationError:
         return {}
-    kept = {}
-    for code, value in posted.items():
-        try:
-            kept |= actions.clean_drawing({code: value})
-        except ValidationError:
-            continue
-    return kept
+    return actions.kept_drawing(posted)
 
 
 def _json(drawing: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from needlepoint.accounts import audit
 from needlepoint.accounts.models import Membership
 from needlepoint.atlas.catalogue import regions
-from needlepoint.atlas.models import Assessment, PalpationFinding
+from needlepoint.atlas.models import Assessment, PalpationFinding, PatientPainDrawing
 from needlepoint.fhir import codes, mapping, records
 from needlepoint.fhir.mapping import Json, fhir_datetime, reference
 from needlepoint.outcomes.models import Observation
@@ -139,6 +139,16 @@ def _pain_drawing_documents(patient: Patient) -> list[RecordDocument]:
         found.append(
             RecordDocument(
                 f"assessment-{a.pk}", "pain-drawing", title, a.assessed_at, _who(a.clinician), "\n".join(lines)
+            )
+        )
+    # The patient's own drawings, sent from their phone with a self-report link.
+    for d in PatientPainDrawing.objects.filter(patient=patient).select_related("episode").order_by("drawn_at", "pk"):
+        lines = [f"Drawn by the patient for {d.episode.condition_label}", "Painful regions (0-10):"]
+        lines += [f"- {names.get(c, c)}: {'not rated' if p is None else p}" for c, p in sorted(d.drawing.items())]
+        title = f"The patient's own pain drawing, {_local(d.drawn_at)}"
+        found.append(
+            RecordDocument(
+                f"patient-drawing-{d.pk}", "pain-drawing", title, d.drawn_at, "the patient", "\n".join(lines)
             )
         )
     return found

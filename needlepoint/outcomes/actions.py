@@ -23,6 +23,7 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
+from needlepoint.atlas.actions import clean_drawing, record_patient_drawing
 from needlepoint.outcomes import answers as answer_rules
 from needlepoint.outcomes import diary
 from needlepoint.outcomes.models import (
@@ -535,10 +536,13 @@ def submit_self_report(
     notes: Mapping[str, Mapping[str, Any]] | None = None,
     client_address: str | None = None,
     user_agent: str = "",
+    drawing: Mapping[str, Any] | None = None,
 ) -> list[Observation]:
     """Store the patient's answers from a link as patient-reported observations, and use the link up.
 
     The link keeps the address and device (user agent) the answers came from, as evidence of who sent them.
+    ``drawing``: the patient's own pain drawing ({region code: 0-10 or None}), optional; stored with the same
+    address and device and tied to the link (error key ``drawing``).
 
     All or nothing: every questionnaire on the link and today's pain must be answerable, or nothing is
     stored and the link stays usable. Marking the link used happens in the same transaction, so one link
@@ -560,10 +564,18 @@ def submit_self_report(
             scored.append(_scored(PAIN_INSTRUMENT, {"pain": pain}, None, prefix=f"{PAIN_INSTRUMENT}-"))
         except ValidationError:
             errors.setdefault(f"{PAIN_INSTRUMENT}-pain", []).append("Choose a number from 0 to 10 for today's pain.")
+    try:
+        clean_drawing(drawing or {})
+    except ValidationError as exc:
+        errors.setdefault("drawing", []).extend(exc.message_dict.get("drawing", exc.messages))
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
+    device = _printable(user_agent)[: SelfReportLink.USER_AGENT_LENGTH]
     with audit.acting_as(_link_actor(link, client_address)):
+        link.pain_drawing = record_patient_drawing(
+            link.episode, drawing or {}, client_address=client_address, user_agent=device
+        )
         created = [
             Observation.objects.create(
                 clinic_id=link.clinic_id,
@@ -585,7 +597,7 @@ def submit_self_report(
         ]
         link.used_at = now
         link.submitted_from = client_address
-        link.submitted_user_agent = _printable(user_agent)[: SelfReportLink.USER_AGENT_LENGTH]
+        link.submitted_user_agent = device
         link.save()
     return created
 

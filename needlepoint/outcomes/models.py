@@ -97,6 +97,14 @@ class SelfReportLink(PatientRecord):
         max_length=300, blank=True, help_text="The browser (user agent) the patient's answers came from"
     )
 
+    pain_drawing = models.OneToOneField(
+        "atlas.PatientPainDrawing",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="self_report_link",
+        help_text="The pain drawing the patient sent with their answers, if they drew one",
+    )
     USER_AGENT_LENGTH = 300
 
     class Meta:

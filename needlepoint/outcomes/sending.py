@@ -32,6 +32,8 @@ from needlepoint.outcomes.models import LinkMessage, SelfReportLink
 from needlepoint.patients.models import Episode, Patient
 from needlepoint.scheduling.actions import links_by
 from needlepoint.scheduling.models import ContactPreference
+from needlepoint.visits import aftercare
+from needlepoint.visits.models import AfterCareGiven
 
 EMAIL, SMS, HAND_OVER = LinkMessage.Channel.EMAIL.value, LinkMessage.Channel.SMS.value, "copy"
 CHANNELS = (EMAIL, SMS, HAND_OVER)
@@ -53,8 +55,9 @@ def short_url(short: str, host_base: str) -> str:
     return base + reverse("self_report_short", args=[short])
 
 
-def channel_problem(patient: Patient, channel: str, wanted: str) -> str | None:
-    """Why a link cannot go to the patient this way, or None when it may. ``wanted``: the patient's links_by."""
+def channel_problem(patient: Patient, channel: str, wanted: str, what: str = "questionnaire links") -> str | None:
+    """Why a message cannot go to the patient this way, or None when it may. ``wanted``: the patient's links_by
+    (their preference for messages from the clinic); ``what``: the message, as the refusal names it."""
     name = patient.full_name
     if channel not in CHANNELS:
         return "Choose how the link goes out: by e-mail, by text message, or shown here to hand over."
@@ -62,12 +65,12 @@ def channel_problem(patient: Patient, channel: str, wanted: str) -> str | None:
         return None
     if wanted == ContactPreference.LinksBy.NONE:
         return (
-            f"{name} has asked not to receive questionnaire links; nothing was sent. Hand the patient the link "
-            "in the clinic, or record a new preference if they change their mind."
+            f"{name} has asked not to receive {what}; nothing was sent. Hand it to the patient in the clinic, "
+            "or record a new preference if they change their mind."
         )
     if wanted in (EMAIL, SMS) and channel != wanted:
         how = "e-mail" if wanted == EMAIL else "text message"
-        return f"{name} wants questionnaire links by {how} only; nothing was sent. Send it by {how}."
+        return f"{name} wants {what} by {how} only; nothing was sent. Send it by {how}."
     if channel == EMAIL and not patient.email:
         return f"{name} has no e-mail address on record; nothing was sent."
     return None
@@ -106,7 +109,13 @@ def _deliver(membership: Membership | None, issued: actions.IssuedLink, channel:
     message = LinkMessage.objects.create(
         clinic_id=link.clinic_id, patient_id=link.patient_id, link=link, channel=channel, sent_to=to, sent_by=membership
     )
-    subject, body, text = message_text(link, url)
+    _transmit(channel, to, *message_text(link, url))
+    return message
+
+
+def _transmit(channel: str, to: str, subject: str, body: str, text: str) -> None:
+    """Send one message by e-mail (subject and body) or text message (text); a refusal raises ValidationError,
+    so the caller's transaction rolls back whatever recorded the sending."""
     try:
         if channel == EMAIL:
             EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [to]).send(fail_silently=False)
@@ -118,7 +127,6 @@ def _deliver(membership: Membership | None, issued: actions.IssuedLink, channel:
             {"channel": f"The {how} could not be sent ({exc}); nothing was stored. Try again, or choose another way."},
             code="send_failed",
         ) from exc
-    return message
 
 
 def _summary(channel: str, patient: Patient, verb: str = "sent") -> str:
@@ -128,8 +136,8 @@ def _summary(channel: str, patient: Patient, verb: str = "sent") -> str:
     return f"self-report link {verb} {how}"
 
 
-def _check_channel(patient: Patient, channel: str) -> None:
-    problem = channel_problem(patient, channel, links_by(patient))
+def _check_channel(patient: Patient, channel: str, what: str = "questionnaire links") -> None:
+    problem = channel_problem(patient, channel, links_by(patient), what)
     if problem:
         raise ValidationError({"channel": problem}, code="not_sent")
     if channel == SMS:
@@ -219,3 +227,30 @@ def resend_self_report_link(
             issued = actions.issue_link(membership, old.episode, list(old.instruments), old.time_point, expires_at, old)
             url = short_url(issued.short, host_base)
             return SentLink(issued, _deliver(membership, issued, channel, url), url)
+
+
+AFTER_CARE = "after-care advice"
+
+
+def send_after_care(membership: Membership, visit_id: Any, channel: str) -> AfterCareGiven:
+    """Send a needling visit's after-care sheet by e-mail or text message, and record on the visit that it was
+    given (how, to where, when, by whom); or, for ``printed``, only record that it was handed over.
+
+    The patient's contact preference applies as for links: refused, with nothing stored, when they opted out,
+    want the other channel, or have no usable address or number.
+    """
+    require(membership, Capability.EDIT_DEMOGRAPHICS)
+    if channel == AfterCareGiven.How.PRINTED:
+        return aftercare.record_after_care_printed(membership, visit_id)
+    if channel not in (EMAIL, SMS):
+        raise ValidationError(
+            {"channel": "Choose how the after-care sheet is given: by e-mail, by text message, or printed."},
+            code="not_sent",
+        )
+    with audit.within_event(), transaction.atomic():
+        visit = aftercare.needled_visit(membership, visit_id, for_update=True)
+        _check_channel(visit.patient, channel, AFTER_CARE)
+        to = visit.patient.email if channel == EMAIL else _number(visit.patient)
+        given = aftercare.record_after_care(membership, visit, channel, to)
+        _transmit(channel, to, *aftercare.after_care_message(visit))
+        return given

@@ -4,6 +4,7 @@ the clinic's instrument plan. Thin: they parse the form, call one action, and re
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
 
@@ -14,12 +15,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require, scoped
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.roles import Capability
+from needlepoint.atlas.actions import kept_drawing
+from needlepoint.atlas.display import INTENSITIES, drawing_chart
+from needlepoint.atlas.forms import parse_drawing_text
 from needlepoint.citations import sorted_keys
 from needlepoint.outcomes import actions, answers, diary, forms, plots, reports, sending
 from needlepoint.outcomes.headache_diary import episode_diary
@@ -378,6 +382,10 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
                 problems.update({f"{code}-{k}": v for k, v in exc.problems.items()})
             notes[code] = forms.notes_from(defn, request.POST, prefix=f"{code}-")
         try:
+            drawing = parse_drawing_text(request.POST.get("drawing", ""))
+        except ValidationError as exc:
+            problems["drawing"] = " ".join(exc.messages)
+        try:
             if problems:
                 raise ValidationError(problems)
             pain = given.pop(PAIN_INSTRUMENT, {}).get("pain")
@@ -388,6 +396,7 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
                 notes=notes,
                 client_address=address,
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                drawing=drawing,
             )
         except actions.LinkRefused as refused:
             return render(request, "outcomes/link_refused.html", {"refused": refused}, status=410)
@@ -417,9 +426,24 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
             "sections": sections,
             "pain_field": form[f"{PAIN_INSTRUMENT}-pain"] if link.include_pain else None,
             "has_errors": bool(form.errors or section_errors),
-        },
+            "drawing_errors": section_errors.get("drawing", []),
+        }
+        | _patient_drawing_editor(request),
         status=400 if (form.errors or section_errors) else 200,
     )
+
+
+def _patient_drawing_editor(request: HttpRequest) -> dict[str, object]:
+    """The body-chart editor of the self-report page, keeping the valid part of a drawing already posted."""
+    try:
+        kept = kept_drawing(parse_drawing_text(request.POST.get("drawing", "")))
+    except ValidationError:
+        kept = {}
+    return {
+        "chart": drawing_chart(kept, "patient-drawing", editable=True),
+        "drawing_json": json.dumps(kept, separators=(",", ":")),
+        "intensities": INTENSITIES,
+    }
 
 
 def _diary_page(request: HttpRequest, token: str, link, address: str | None) -> HttpResponse:  # type: ignore[no-untyped-def]
@@ -598,3 +622,18 @@ def _wording_errors(form: forms.WordingForm, defn, exc: ValidationError) -> None
         field = f"q__{key}" if f"q__{key}" in form.fields else key
         for reason in reasons:
             form.add_error(field if field in form.fields else None, reason)
+
+
+@require_POST
+def send_after_care(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Give a needling visit's after-care sheet by e-mail, text message or on paper; back to the visit page with
+    what happened (a refusal names why, and nothing is recorded)."""
+    membership = request.membership  # type: ignore[attr-defined]
+    try:
+        given = sending.send_after_care(membership, visit_id, request.POST.get("channel", ""))
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, f"After-care sheet given: {given}.")
+    return redirect("visit", visit_id=visit_id)

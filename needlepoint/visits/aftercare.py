@@ -11,14 +11,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from needlepoint.accounts.access import get_record
+from needlepoint.accounts.access import get_record, require
+from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.citations import sorted_keys
 from needlepoint.references import keys_in_list
-from needlepoint.visits.models import Visit
+from needlepoint.visits.models import AfterCareGiven, Visit
 
 AFTER_CARE_FILE = Path(__file__).parent / "data" / "after_care.json"
 
@@ -27,6 +31,11 @@ AFTER_CARE_FILE = Path(__file__).parent / "data" / "after_care.json"
 def after_care_sections() -> list[dict[str, Any]]:
     """The sheet's sections (heading, items with their sources), in the order printed."""
     return json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["sections"]
+
+
+def after_care_text_message() -> str:
+    """The short warning of the after-care text message, from the data file (with its sources there)."""
+    return json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["text_message"]["text"]
 
 
 def after_care_sheet(request: HttpRequest, visit_id: int) -> HttpResponse:
@@ -43,5 +52,93 @@ def after_care_sheet(request: HttpRequest, visit_id: int) -> HttpResponse:
         raise Http404("No needling is recorded in this visit, so there is no after-care sheet for it.")
     sections = after_care_sections()
     sources = sorted_keys(key for s in sections for item in s["items"] for key in keys_in_list(item["source"]))
-    context = {"visit": visit, "patient": visit.patient, "clinic": visit.clinic, "sections": sections}
+    context = {
+        "visit": visit,
+        "patient": visit.patient,
+        "clinic": visit.clinic,
+        "sections": sections,
+        "clinician_name": clinician_name(visit),
+    }
     return render(request, "visits/after_care.html", context | {"sources": ", ".join(sources)})
+
+
+def clinician_name(visit: Visit) -> str:
+    """The treating clinician as the patient knows them: full name, else the user name."""
+    if visit.clinician_id is None:
+        return ""
+    user = visit.clinician.user
+    return user.get_full_name() or user.username
+
+
+def after_care_message(visit: Visit) -> tuple[str, str, str]:
+    """Subject and body of the after-care e-mail, and the text message, from the same data as the printed sheet.
+
+    The e-mail carries the whole sheet; a text message is too short for it, so it gives the warning signs, what
+    to do about them and the clinic's number. Neither names a muscle, a finding or the condition.
+    """
+    clinic = visit.clinic
+    day = timezone.localtime(visit.started_at)
+    phone = f" on {clinic.phone}" if clinic.phone else ""
+    subject = f"{clinic.name}: after your dry needling on {day.day} {day:%B %Y}"
+    lines = [
+        f"Dear {visit.patient.given_name},",
+        "",
+        f"Here is the after-care advice for your dry needling at {clinic.name}.",
+        "",
+    ]
+    for section in after_care_sections():
+        lines += [section["heading"].upper()] + [f"- {item['text']}" for item in section["items"]] + [""]
+    who = clinician_name(visit)
+    lines += [
+        "WHO TO CALL",
+        f"For questions about your treatment, call {clinic.name}{phone}" + (f" and ask for {who}." if who else "."),
+        "In an emergency, call your local emergency number first and tell them you had dry needling.",
+        "",
+        "General advice, not a diagnosis: follow what your own clinician tells you.",
+    ]
+    text = f"{clinic.name}: {after_care_text_message()} Questions: call us{phone}."
+    return subject, "\n".join(lines) + "\n", text
+
+
+def needled_visit(membership: Membership, visit_id: Any, *, for_update: bool = False) -> Visit:
+    """The visit whose after-care sheet is given, refused with a clear message when nothing was needled in it."""
+    visit = get_record(
+        membership,
+        Visit.objects.select_related("patient", "clinic", "clinician__user"),
+        visit_id,
+        Capability.VIEW_DEMOGRAPHICS,
+        summary="after-care sheet",
+        for_update=for_update,
+    )
+    if not visit.needling_entries.exists():
+        raise ValidationError(
+            "No needling is recorded in this visit, so there is no after-care sheet to give; nothing was recorded.",
+            code="not_needled",
+        )
+    return visit
+
+
+def record_after_care(membership: Membership, visit: Visit, how: str, sent_to: str = "") -> AfterCareGiven:
+    """Record that the visit's after-care sheet was given, in the caller's transaction (a send that fails
+    afterwards rolls the record back); the audit entry comes from the record."""
+    return AfterCareGiven.objects.create(
+        clinic_id=visit.clinic_id,
+        patient_id=visit.patient_id,
+        visit=visit,
+        how=how,
+        sent_to=sent_to,
+        given_by=membership,
+    )
+
+
+def record_after_care_printed(membership: Membership, visit_id: Any) -> AfterCareGiven:
+    """Record that the after-care sheet was printed and handed to the patient, by the acting member, now."""
+    require(membership, Capability.EDIT_DEMOGRAPHICS)
+    with transaction.atomic():
+        visit = needled_visit(membership, visit_id, for_update=True)
+        return record_after_care(membership, visit, AfterCareGiven.How.PRINTED)
+
+
+def after_care_given(visit: Visit) -> list[AfterCareGiven]:
+    """Each time the visit's after-care sheet was given, oldest first, with who gave it."""
+    return list(visit.after_care_given.select_related("given_by__user").order_by("given_at", "pk"))

@@ -16,7 +16,7 @@ from needlepoint.accounts.access import listed, scoped
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability, Role
 from needlepoint.patients.models import Consent, ConsentText, Episode, Screening
-from needlepoint.visits.models import OVERDUE_AFTER, AdverseEvent, Visit
+from needlepoint.visits.models import OVERDUE_AFTER, AdverseEvent, AfterCareGiven, NeedlingEntry, Visit
 
 LIST_LIMIT = 50
 LAPSE_WARNING_DAYS = 14
@@ -124,7 +124,22 @@ def dashboard_for(membership: Membership) -> dict[str, Any]:
         "events_due": open_adverse_events(membership, due_only=True),
         "lapsing": _listed_lapsing(lapsing(membership, now)),
         "needle_sticks": _open_needle_sticks(membership),
+        "no_after_care": without_after_care(visits, start, end),
     }
+
+
+def without_after_care(visits: Any, start: datetime, end: datetime) -> list[Visit]:
+    """The day's needling visits whose patient has not been given the after-care sheet (one query)."""
+    needled = NeedlingEntry.objects.filter(visit_id=OuterRef("pk"))
+    given = AfterCareGiven.objects.filter(visit_id=OuterRef("pk"))
+    found = (
+        visits.filter(started_at__gte=start, started_at__lt=end)
+        .filter(Exists(needled))
+        .exclude(Exists(given))
+        .select_related("patient")
+        .order_by("started_at", "pk")[:LIST_LIMIT]
+    )
+    return listed(list(found), "dashboard: needling visits without after-care")
 
 
 def _listed_lapsing(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -313,6 +313,46 @@ class Addendum(PatientRecord):
         return "addendum"
 
 
+class AfterCareGiven(PatientRecord):
+    """The after-care sheet of a needling visit given to the patient: how (e-mail, text message or printed and
+    handed over), to where, when and by whom. Append-only: a second way of giving it is a second row."""
+
+    class How(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "Text message"
+        PRINTED = "printed", "Printed and handed over"
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="after_care_given")
+    how = models.CharField(max_length=7, choices=How.choices)
+    sent_to = models.CharField(
+        max_length=254, blank=True, help_text="The e-mail address or E.164 number; blank when printed"
+    )
+    given_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    given_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["visit", "given_at"], name="aftercare_visit_time")]
+        verbose_name = "after-care sheet given"
+        verbose_name_plural = "after-care sheets given"
+
+    def __str__(self) -> str:
+        to = f" to {self.sent_to}" if self.sent_to else ""
+        return f"{self.get_how_display()}{to} on {timezone.localtime(self.given_at):%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise VisitLocked("A record of after-care given cannot be changed; record another.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise VisitLocked("A record of after-care given cannot be deleted.")
+
+    def audit_summary(self) -> str:
+        return f"after-care sheet given: {self}"
+
+
 class Outcome(models.TextChoices):
     """Where an adverse event stands (FHIR R4 AdverseEvent.outcome)."""
 

@@ -11,6 +11,7 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record
 from needlepoint.accounts.roles import Capability
 from needlepoint.printing import document_response, letterhead, signatory
+from needlepoint.visits.aftercare import after_care_given
 from needlepoint.visits.models import Visit
 from needlepoint.visits.read_model import note_text
 
@@ -35,6 +36,9 @@ def _note_context(visit: Visit) -> dict[str, object]:
         "signed_at": signed_at,
         "note_text": text,
         "addenda": addenda,
+        "after_care": [
+            {"how": str(g).replace(" on ", ", ", 1), "by": signatory(g.given_by).line} for g in after_care_given(visit)
+        ],
         "footer": f"{visit.patient.full_name} · MRN {visit.patient.mrn} · visit of {started:%Y-%m-%d}",
     }
 

@@ -22,7 +22,7 @@ from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.roles import Capability
 from needlepoint.inputs import whole_number
 from needlepoint.patients.models import Episode
-from needlepoint.visits import actions, forms
+from needlepoint.visits import actions, aftercare, forms
 from needlepoint.visits.dashboard import dashboard_for, open_adverse_events
 from needlepoint.visits.entry_defaults import LengthProposal, length_proposals
 from needlepoint.visits.models import AdverseEvent, Visit, VisitLocked
@@ -159,6 +159,7 @@ def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str,
         "cpt": state.cpt,
         "reconciliation": state.reconciliation,
         "incident": state.incident,
+        "after_care_given": aftercare.after_care_given(visit) if state.rows else [],
     }
     if unsigned:
         entries = state.entries

@@ -210,6 +210,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "patients/<int:patient_id>/self-report-link/": (PATIENT, ""),
     "patients/<int:patient_id>/self-report-links/<int:link_id>/cancel/": (WRITE, ""),
     "patients/<int:patient_id>/self-report-links/<int:link_id>/resend/": (WRITE, ""),
+    "visits/<int:visit_id>/after-care/send/": (WRITE, ""),
     "outcomes/instruments/": (ADMIN, ""),
     "outcomes/instruments/<str:code>/wording/": (ADMIN, ""),
     "p/<str:token>/": (PATIENT, ""),
