@@ -188,6 +188,8 @@ def occasions(rule: Rule, facts: EpisodeFacts, today: date) -> list[Occasion]:
 
 def _chain(kind: str, days: list[date], early: timedelta, stop: date | None) -> list[Occasion]:
     """Repeated occasions: each window runs until the next one's begins (the last until discharge, if any)."""
+    if not days:
+        return []
     ends: list[date | None] = [d - early for d in days[1:]] + [stop - early if stop else None]
     return [Occasion(kind, d, d - early, end) for d, end in zip(days, ends, strict=True)]
 
