@@ -20,6 +20,7 @@ from needlepoint.outcomes.models import ClinicInstrumentPlan, LinkMessage, SelfR
 from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Patient
 from needlepoint.scheduling import actions as scheduling_actions
+from needlepoint.visits.models import Visit
 from tests.conftest import audit_lock_queries, client_for, make_member
 from tests.outcomes.conftest import open_episode
 
@@ -74,7 +75,7 @@ def test_a_clinician_s_answer_in_the_window_counts_as_done(clinician, reachable,
     )
     code, out = run(capsys, "--json")
     rows = [json.loads(line) for line in out.splitlines()]
-    assert [(r["instruments"], r["status"]) for r in rows] == [(["NDI"], "skipped")]
+    assert code == 0 and [(r["instruments"], r["status"]) for r in rows] == [(["NDI"], "skipped")]
     assert not SelfReportLink.objects.exists()
 
 
@@ -83,9 +84,11 @@ def test_dry_run_lists_and_stores_nothing(clinician, reachable, capsys) -> None:
     before = AuditEntry.objects.count()
     code, out = run(capsys, "--dry-run", "--json")
     rows = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and {"instruments": ["PSFS"], "status": "would send", "detail": "by email"}.items() <= next(
-        r for r in rows if r["instruments"] == ["PSFS"]
-    ).items()
+    assert (
+        code == 0
+        and {"instruments": ["PSFS"], "status": "would send", "detail": "by email"}.items()
+        <= next(r for r in rows if r["instruments"] == ["PSFS"]).items()
+    )
     assert not SelfReportLink.objects.exists() and not mail.outbox and AuditEntry.objects.count() == before
 
 
@@ -106,16 +109,14 @@ def test_a_clinic_schedule_every_fourth_visit_replaces_the_default(clinician, cl
     assert "0 sent" in run(capsys)[1]  # no visits yet: nothing due
     for n in range(4):
         visit_day = timezone.now() - timedelta(days=10 - n)
-        patient_actions_visit(clinician, episode, visit_day)
+        Visit.objects.create(
+            clinic_id=episode.clinic_id,
+            patient_id=episode.patient_id,
+            episode=episode,
+            clinician=clinician,
+            started_at=visit_day,
+        )
     assert "PSFS (reassessment): sent" in run(capsys)[1]
-
-
-def patient_actions_visit(clinician, episode, when):  # type: ignore[no-untyped-def]
-    from needlepoint.visits.models import Visit
-
-    return Visit.objects.create(
-        clinic_id=episode.clinic_id, patient_id=episode.patient_id, episode=episode, clinician=clinician, started_at=when
-    )
 
 
 def test_a_malformed_schedule_is_refused_and_changes_nothing(clinic_admin) -> None:  # type: ignore[no-untyped-def]
@@ -135,9 +136,10 @@ def test_send_due_without_an_address_for_links_stops_with_a_message(settings, ca
 def _overdue_episodes(clinician, count: int) -> None:  # type: ignore[no-untyped-def]
     for n in range(count):
         patient = patient_actions.register_patient(
-            clinician, {"given_name": f"P{n}", "family_name": "Late", "date_of_birth": date(1970, 1, 1), "sex": "female"}
+            clinician,
+            {"given_name": f"P{n}", "family_name": "Late", "date_of_birth": date(1970, 1, 1), "sex": "female"},
         )
-        # Opened 25 days ago: baseline missed, day 14 overdue (grace of 7 days ended on day 21).
+        # Opened 25 days ago: the baseline missed, day 14 overdue (its week of grace ended on day 21).
         open_episode(clinician, patient, "neck_pain", "M54.2", "central", days_ago=25)
 
 
