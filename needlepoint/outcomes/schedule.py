@@ -15,18 +15,19 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from needlepoint import phones
 from needlepoint.accounts.access import listed, scoped
-from needlepoint.accounts.models import Membership
+from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.accounts.roles import Capability, Role
 from needlepoint.outcomes import due as rules
 from needlepoint.outcomes.models import ClinicInstrumentPlan, ClinicInstrumentWording, Observation, SelfReportLink
 from needlepoint.outcomes.plans import default_plans, is_self_reportable, schedule_rules
 from needlepoint.outcomes.scoring import instrument
 from needlepoint.outcomes.wording import wording_shipped
-from needlepoint.patients.models import Episode
+from needlepoint.patients.models import Episode, Patient
 from needlepoint.scheduling.models import ContactPreference
 from needlepoint.visits.models import Visit
 
@@ -68,9 +69,10 @@ class ClinicianRate:
 def _episodes(queryset: Any, today: date) -> list[Episode]:
     """Open episodes, and those discharged within the look-back (their discharge measure and their rate)."""
     since = today - timedelta(days=LOOK_BACK_DAYS)
+    # Only the fields the rules read: the patients are fetched afterwards for the rows that name them.
     return list(
         queryset.filter(Q(status=Episode.Status.OPEN) | Q(discharge_date__gte=since))
-        .select_related("patient", "clinic", "opened_by__user")
+        .only("pk", "clinic_id", "patient_id", "condition", "opened_at", "status", "discharge_date", "opened_by_id")
         .order_by("pk")
     )
 
@@ -80,12 +82,13 @@ def gather(episodes: list[Episode], today: date) -> list[EpisodeDue]:
     ids = [e.pk for e in episodes]
     visit_days: dict[int, list[date]] = defaultdict(list)
     last_clinician: dict[int, int] = {}
-    for episode_id, started_at, clinician_id in (
+    for episode_id, day, clinician_id in (
         Visit.objects.filter(episode_id__in=ids)
         .order_by("started_at")
-        .values_list("episode_id", "started_at", "clinician_id")
+        .annotate(day=TruncDate("started_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("episode_id", "day", "clinician_id")
     ):
-        visit_days[episode_id].append(timezone.localtime(started_at).date())
+        visit_days[episode_id].append(day)
         last_clinician[episode_id] = clinician_id
     answered: dict[int, dict[str, list[date]]] = defaultdict(lambda: defaultdict(list))
     for episode_id, code, day in Observation.objects.filter(episode_id__in=ids).values_list(
@@ -137,7 +140,7 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
     """The dashboard's re-assessments: what is overdue (oldest first) and each clinician's completion rate.
 
     A clinician sees their own patients (by the episode's latest visit, else who opened it) and their own rate;
-    a clinic admin sees the clinic's. Seven queries, whatever the number of episodes.
+    a clinic admin sees the clinic's. Eight queries (and the audit entry), whatever the number of episodes.
     """
     today = today or timezone.localdate()
     episodes = _episodes(scoped(membership, Episode.objects.all(), Capability.VIEW_CLINICAL), today)
@@ -152,7 +155,7 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
         if late:
             overdue.append(
                 {
-                    "patient": d.episode.patient,
+                    "patient": d.episode.patient_id,
                     "episode": d.episode,
                     "instruments": ", ".join(x.instrument for x in late),
                     "due_on": min(x.occasion.due_on for x in late),
@@ -166,6 +169,9 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
         rate.done += d.completion.done
     overdue.sort(key=lambda row: (row["due_on"], row["episode"].pk))
     shown = overdue[:LIST_LIMIT]
+    patients = Patient.objects.in_bulk([row["patient"] for row in shown])
+    for row in shown:
+        row["patient"] = patients[row["patient"]]
     listed([row["patient"] for row in shown], "dashboard: re-assessments overdue")
     return {
         "reassessments_overdue": shown,
@@ -224,7 +230,6 @@ def send_due(
     cannot be sent (measured by the clinician, or wording not shipped and not entered by the clinic).
     """
     from needlepoint.outcomes.sending import send_scheduled_link
-    from needlepoint.scheduling.actions import links_by
 
     today = today or timezone.localdate()
     queryset = Episode.objects.all()
@@ -232,18 +237,22 @@ def send_due(
         queryset = queryset.filter(clinic__slug=clinic_slug)
     pending = gather(_episodes(queryset, today), today)
     worded = set(ClinicInstrumentWording.objects.values_list("clinic_id", "instrument").distinct())
-    memberships = {m.pk: m for m in Membership.objects.filter(clinic_id__in={d.episode.clinic_id for d in pending})}
+    pending = [d for d in pending if d.due]
+    clinic_ids = {d.episode.clinic_id for d in pending}
+    memberships = {m.pk: m for m in Membership.objects.filter(clinic_id__in=clinic_ids)}
+    patients = Patient.objects.in_bulk([d.episode.patient_id for d in pending])
+    slugs = dict(Clinic.objects.filter(pk__in=clinic_ids).values_list("pk", "slug"))
+    wanted = dict(ContactPreference.objects.filter(patient_id__in=patients).values_list("patient_id", "links_by"))
     results = []
     for d in pending:
-        if not d.due:
-            continue
         e = d.episode
+        e.patient = patients[e.patient_id]
         send, already = rules.to_send(d.due, d.out)
 
         def outcome(items: list[rules.Due], status: str, detail: str, e: Episode = e) -> SendOutcome:
             codes = tuple(x.instrument for x in items)
             point = rules.time_point_for(items) or ""
-            return SendOutcome(e.clinic.slug, e.pk, e.patient_id, codes, point, status, detail)
+            return SendOutcome(slugs[e.clinic_id], e.pk, e.patient_id, codes, point, status, detail)
 
         if already:
             results.append(outcome(already, "already sent", "on a link still open"))
@@ -253,7 +262,8 @@ def send_due(
         send = [x for x in send if x not in blocked]
         if not send:
             continue
-        channel, why = _channel(e.patient, links_by(e.patient))
+        # No recorded preference: by e-mail or text message (as scheduling.actions.links_by says).
+        channel, why = _channel(e.patient, wanted.get(e.patient_id, ContactPreference.LinksBy.EITHER))
         if channel is None:
             results.append(outcome(send, "skipped", why))
             continue
