@@ -176,3 +176,28 @@ def test_a_clinician_sees_only_their_own_patients_and_an_answer_clears_the_row( 
         actions.record_questionnaire(clinician, episode, code, answers, time_point="reassessment")
     [row] = schedule.overdue_board(clinician)["reassessments_overdue"]
     assert row["instruments"] == "NDI"
+
+
+def test_the_plans_page_says_when_each_questionnaire_is_due_and_changes_it(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(clinic_admin)
+    page = client.get("/outcomes/instruments/").content.decode()
+    assert "NDI: at baseline, every 14 days and at discharge" in page
+    actions.set_instrument_plan(clinic_admin, "neck_pain", ["NDI", "PSFS"], {"NDI": {"every_visits": 4}})
+    form = {"condition": "neck_pain", "instruments": "NDI, PSFS", "schedule_given": "1", "baseline": "on"}
+    saved = client.post("/outcomes/instruments/", form | {"every_days": "28"})
+    assert saved.status_code == 302
+    plan = ClinicInstrumentPlan.objects.get(condition="neck_pain")
+    # The form's rule applies to every questionnaire; the rule set for NDI alone is kept.
+    assert plan.schedule == {
+        "NDI": {"every_visits": 4},
+        "*": {"baseline": True, "every_days": 28, "every_visits": None, "discharge": False},
+    }
+    page = client.get("/outcomes/instruments/").content.decode()
+    assert (
+        "NDI: at baseline, every 4th visit and at discharge" in page and "PSFS: at baseline and every 28 days" in page
+    )
+    refused = client.post(
+        "/outcomes/instruments/", {"condition": "neck_pain", "instruments": "PSFS", "schedule_given": "1"}
+    )
+    assert refused.status_code == 200 and "at least once" in refused.content.decode()
+    assert ClinicInstrumentPlan.objects.get(condition="neck_pain").schedule == plan.schedule
