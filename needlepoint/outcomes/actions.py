@@ -26,6 +26,7 @@ from needlepoint.accounts.roles import Capability
 from needlepoint.atlas.actions import clean_drawing, record_patient_drawing
 from needlepoint.outcomes import answers as answer_rules
 from needlepoint.outcomes import diary
+from needlepoint.outcomes.due import ScheduleError, check_schedule
 from needlepoint.outcomes.models import (
     ClinicInstrumentPlan,
     ClinicInstrumentWording,
@@ -69,8 +70,11 @@ def plan_or_default(plan: ClinicInstrumentPlan | None, condition: str) -> tuple[
 
 
 @transaction.atomic
-def set_instrument_plan(membership: Membership, condition: str, codes: list[str]) -> ClinicInstrumentPlan:
-    """Set the questionnaires one condition collects in the membership's clinic (clinic admins)."""
+def set_instrument_plan(
+    membership: Membership, condition: str, codes: list[str], schedule: Mapping[str, Any] | None = None
+) -> ClinicInstrumentPlan:
+    """Set the questionnaires one condition collects in the membership's clinic (clinic admins), and, if given,
+    when each is due (``due.check_schedule``; None keeps the plan's schedule, {} returns to the default)."""
     require(membership, Capability.CONFIGURE_CLINIC)
     if condition not in conditions():
         raise ValidationError({"condition": "Choose a condition from the list."})
@@ -78,6 +82,11 @@ def set_instrument_plan(membership: Membership, condition: str, codes: list[str]
         chosen = list(check_plan(codes))
     except PlanError as exc:
         raise ValidationError({"instruments": str(exc)}) from exc
+    if schedule is not None:
+        try:
+            check_schedule(schedule, chosen)
+        except ScheduleError as exc:
+            raise ValidationError({"schedule": str(exc)}) from exc
     plan = (
         ClinicInstrumentPlan.objects.select_for_update(no_key=True)
         .filter(clinic_id=membership.clinic_id, condition=condition)
@@ -86,6 +95,10 @@ def set_instrument_plan(membership: Membership, condition: str, codes: list[str]
     if plan is None:
         plan = ClinicInstrumentPlan(clinic_id=membership.clinic_id, condition=condition)
     plan.instruments = chosen
+    if schedule is not None:
+        plan.schedule = dict(schedule)
+    else:  # a kept schedule must not name an instrument the plan no longer collects
+        plan.schedule = {code: rule for code, rule in (plan.schedule or {}).items() if code in chosen or code == "*"}
     plan.updated_by = membership
     plan.updated_at = timezone.now()
     plan.save()

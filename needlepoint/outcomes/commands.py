@@ -1,4 +1,5 @@
-"""The outcome sub-commands of ``needlepoint``: ``instruments``, ``score`` and ``progress-report``.
+"""The outcome sub-commands of ``needlepoint``: ``instruments``, ``score``, ``progress-report`` and
+``outcomes send-due``.
 
 ``instruments`` and ``score`` read the instrument files only (no database); ``progress-report`` writes an
 episode's one-page PDF report, recorded in the audit trail as an export by the command.
@@ -42,6 +43,22 @@ def register(subparsers: argparse._SubParsersAction, setup_django: Callable[...,
     p.add_argument("--for", dest="audience", choices=["patient", "doctor"], default="doctor")
     p.add_argument("--output", "-o", required=True, help="PDF file to write")
     p.set_defaults(func=lambda args: cmd_progress_report(args, setup_django))
+
+    p = subparsers.add_parser("outcomes", help="questionnaires on schedule")
+    sub = p.add_subparsers(dest="outcomes_command", required=True)
+    due = sub.add_parser(
+        "send-due",
+        help="send every questionnaire the schedule makes due, once (cron, e.g. daily)",
+        description="For each open (or lately discharged) episode, send one link with the questionnaires its "
+        "condition's plan makes due today (baseline, every N days, every Nth visit, discharge) and that are not "
+        "answered or on a link still open. Patients who opted out or have no contact, and questionnaires that "
+        "cannot be sent, are skipped and listed. Run twice, it sends once.",
+    )
+    due.add_argument("--clinic", help="only this clinic (slug)")
+    due.add_argument("--dry-run", action="store_true", help="list what would be sent; send and store nothing")
+    due.add_argument("--json", action="store_true", help="print one JSON object per episode and outcome")
+    due.add_argument("--base-url", default="", help="the address links start with (default: SHORT_LINK_BASE)")
+    due.set_defaults(func=lambda args: cmd_send_due(args, setup_django))
 
 
 def cmd_instruments(args: argparse.Namespace) -> int:
@@ -143,3 +160,37 @@ def cmd_progress_report(args: argparse.Namespace, setup_django: Callable[..., No
         audit.record("export", found, summary=f"progress report PDF {AUDIENCES[args.audience]} to a file")
     print(f"Wrote {args.output} ({len(pdf) // 1024} KB): progress report {AUDIENCES[args.audience]}.")
     return 0
+
+
+def cmd_send_due(args: argparse.Namespace, setup_django: Callable[..., None]) -> int:
+    """Send (or, with --dry-run, list) the due questionnaires; exit 1 if any send failed, 2 without a base URL."""
+    setup_django()
+    from django.conf import settings
+
+    from needlepoint.outcomes.schedule import send_due
+
+    base = args.base_url or getattr(settings, "SHORT_LINK_BASE", "")
+    if not base and not args.dry_run:
+        print("error: give --base-url (or set SHORT_LINK_BASE): links need the clinic's address", file=sys.stderr)
+        return 2
+    outcomes = send_due(base, clinic_slug=args.clinic, dry_run=args.dry_run)
+    for o in outcomes:
+        row = {
+            "clinic": o.clinic,
+            "episode": o.episode_id,
+            "patient": o.patient_id,
+            "instruments": list(o.instruments),
+            "time_point": o.time_point,
+            "status": o.status,
+            "detail": o.detail,
+        }
+        if args.json:
+            print(json.dumps(row))
+        else:
+            codes = ", ".join(o.instruments)
+            print(f"{o.clinic} episode {o.episode_id}: {codes} ({o.time_point}): {o.status}, {o.detail}")
+    if not args.json:
+        statuses = ("sent", "would send", "skipped", "already sent", "failed")
+        counts = {status: sum(o.status == status for o in outcomes) for status in statuses}
+        print("; ".join(f"{n} {status}" for status, n in counts.items()) + ".")
+    return 1 if any(o.status == "failed" for o in outcomes) else 0

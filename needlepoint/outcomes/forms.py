@@ -196,6 +196,20 @@ class PlanForm(forms.Form):
     """A clinic's instruments for one condition, as comma-separated codes."""
 
     instruments = forms.CharField(max_length=200, help_text="Instrument codes, comma-separated, in the order asked")
+    # When the questionnaires are due (for all of them; the action takes one rule per instrument too).
+    schedule_given = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    baseline = forms.BooleanField(required=False)
+    every_days = forms.IntegerField(required=False, min_value=1, max_value=365)
+    every_visits = forms.IntegerField(required=False, min_value=1, max_value=50)
+    discharge = forms.BooleanField(required=False)
+
+    def schedule(self) -> dict | None:
+        """The schedule the form sets ({"*": rule}), or None when the form carried none (keep the plan's)."""
+        data = self.cleaned_data
+        if not data.get("schedule_given"):
+            return None
+        rule = {key: data.get(key) for key in ("baseline", "every_days", "every_visits", "discharge")}
+        return {"*": rule}
 
 
 class WordingForm(forms.Form):

@@ -41,6 +41,12 @@ class ClinicInstrumentPlan(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="instrument_plans")
     condition = models.CharField(max_length=40)
     instruments = models.JSONField(help_text="Instrument codes in the order they are asked")
+    schedule = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="When each instrument is due: code (or '*' for all) -> {baseline, every_days, every_visits, "
+        "discharge}; empty = the default schedule",
+    )
     updated_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
 

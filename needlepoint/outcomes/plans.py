@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from needlepoint.outcomes.due import Rule, ScheduleError, check_rule, check_schedule, rule_for
 from needlepoint.outcomes.scoring import Instrument, instruments
 from needlepoint.patients.conditions import conditions
 
@@ -85,3 +86,24 @@ def default_plans() -> Mapping[str, tuple[str, ...]]:
     if absent:
         raise PlanDataError(f"data/condition_instruments.json: no instruments for {', '.join(absent)}")
     return MappingProxyType(plans)
+
+
+@functools.cache
+def default_schedule() -> Rule:
+    """When a plan's instruments are due unless the clinic says otherwise (``schedule`` in the plan file)."""
+    data = json.loads(PLAN_FILE.read_text(encoding="utf-8"))
+    if not str(data.get("schedule_source", "")).strip():
+        raise PlanDataError("data/condition_instruments.json: 'schedule' needs a 'schedule_source'")
+    try:
+        return check_rule(data.get("schedule", {}))
+    except ScheduleError as exc:
+        raise PlanDataError(f"data/condition_instruments.json: 'schedule': {exc}") from exc
+
+
+def schedule_rules(codes: Iterable[str], stored: Mapping[str, object] | None) -> dict[str, Rule]:
+    """Each instrument's rule: the plan's stored schedule where it names one, else the default.
+
+    The pain rating is left out: it is collected at every visit and on every link anyway.
+    """
+    rules = check_schedule(stored or {}, codes)
+    return {code: rule_for(rules, code, default_schedule()) for code in codes if code != PAIN_INSTRUMENT}

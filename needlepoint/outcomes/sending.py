@@ -254,3 +254,32 @@ def send_after_care(membership: Membership, visit_id: Any, channel: str) -> Afte
         given = aftercare.record_after_care(membership, visit, channel, to)
         _transmit(channel, to, *aftercare.after_care_message(visit))
         return given
+
+
+def send_scheduled_link(
+    clinician: Membership, episode: Episode, codes: list[str], time_point: str, channel: str, host_base: str
+) -> SentLink | None:
+    """Send a link for the questionnaires the schedule makes due (``needlepoint outcomes send-due``).
+
+    The link is issued in the name of the episode's clinician and the message records no sender (the command
+    sent it). Under the episode's lock it re-checks the links still out: None, sending nothing, when another
+    run already sent any of these instruments. Refused like a front-desk send (opted out, no address).
+    """
+    _check_channel(episode.patient, channel)
+    expires_at = timezone.now() + timedelta(days=actions.link_days())
+    actor = audit.Actor(None, episode.clinic_id, "cli", None, "needlepoint outcomes send-due")
+    with audit.acting_as(actor), audit.within_event(), transaction.atomic():
+        Episode.objects.select_for_update(no_key=True).filter(pk=episode.pk).first()
+        out = SelfReportLink.objects.filter(
+            episode=episode,
+            kind=SelfReportLink.Kind.QUESTIONNAIRE,
+            used_at__isnull=True,
+            cancelled_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        ).values_list("instruments", flat=True)
+        if any(set(codes) & set(listed) for listed in out):
+            return None
+        with audit.describing(_summary(channel, episode.patient, "sent on schedule")):
+            issued = actions.issue_link(clinician, episode, list(codes), time_point, expires_at)
+            url = short_url(issued.short, host_base)
+            return SentLink(issued, _deliver(None, issued, channel, url), url)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import date
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -26,9 +27,10 @@ from needlepoint.atlas.display import INTENSITIES, drawing_chart
 from needlepoint.atlas.forms import parse_drawing_text
 from needlepoint.citations import sorted_keys
 from needlepoint.outcomes import actions, answers, diary, forms, plots, reports, sending
+from needlepoint.outcomes.due import check_rule
 from needlepoint.outcomes.headache_diary import episode_diary
 from needlepoint.outcomes.models import ClinicInstrumentWording, SelfReportLink
-from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans
+from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans, default_schedule, schedule_rules
 from needlepoint.outcomes.progress import earlier_notes, episode_progress
 from needlepoint.outcomes.scoring import ScoringError, instrument, instruments
 from needlepoint.outcomes.wording import EnteredWording, licence_note, wording_shipped
@@ -545,7 +547,7 @@ def plans(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         codes = [c for c in form.cleaned_data["instruments"].replace(";", ",").split(",") if c.strip()]
         try:
-            actions.set_instrument_plan(membership, condition, codes)
+            actions.set_instrument_plan(membership, condition, codes, _merged_schedule(form, own.get(condition), codes))
         except ValidationError as exc:
             add_errors(form, exc)
         else:
@@ -557,6 +559,8 @@ def plans(request: HttpRequest) -> HttpResponse:
             "instruments": actions.plan_or_default(own.get(code), code),
             "own": code in own,
             "default": default_plans()[code],
+            "due": _due_words(own.get(code), code),
+            "rule": _plan_rule(own.get(code)),
         }
         for code, c in conditions().items()
     ]
@@ -576,6 +580,28 @@ def plans(request: HttpRequest) -> HttpResponse:
             "instruments": [(instrument(c), entered.get(c)) for c in sorted(instruments()) if c != PAIN_INSTRUMENT],
         },
     )
+
+
+def _merged_schedule(form: forms.PlanForm, plan: Any, codes: list[str]) -> dict | None:
+    """The form's rule for every questionnaire, keeping the plan's rules for single questionnaires it still asks."""
+    schedule = form.schedule()
+    if schedule is None or plan is None:
+        return schedule
+    asked = {c.strip().upper() for c in codes}
+    return {code: rule for code, rule in (plan.schedule or {}).items() if code in asked} | schedule
+
+
+def _due_words(plan: Any, condition: str) -> list[str]:
+    """When each of a plan's questionnaires is due, in words ("NDI: at baseline, every 14 days and at discharge")."""
+    codes = actions.plan_or_default(plan, condition)
+    rules = schedule_rules(codes, plan.schedule if plan is not None else None)
+    return [f"{code}: {rule.describe()}" for code, rule in rules.items()]
+
+
+def _plan_rule(plan: Any) -> Any:
+    """The rule the form edits: the plan's rule for every questionnaire, else the default."""
+    stored = (plan.schedule or {}).get("*") if plan is not None else None
+    return check_rule(stored) if stored else default_schedule()
 
 
 def instrument_wording(request: HttpRequest, code: str) -> HttpResponse:

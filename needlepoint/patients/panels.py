@@ -22,6 +22,7 @@ class Panel:
 
 _patient_panel_makers: list[Callable[[Any], Panel | None]] = []
 _episode_panel_makers: list[Callable[[Any], Panel | None]] = []
+_dashboard_panel_makers: list[Callable[[Any], Panel | None]] = []
 
 
 def register_patient_panel(maker: Callable[[Any], Panel | None]) -> Callable[[Any], Panel | None]:
@@ -34,6 +35,17 @@ def register_episode_panel(maker: Callable[[Any], Panel | None]) -> Callable[[An
     """Decorator: add a panel to the episode page."""
     _episode_panel_makers.append(maker)
     return maker
+
+
+def register_dashboard_panel(maker: Callable[[Any], Panel | None]) -> Callable[[Any], Panel | None]:
+    """Decorator: add a panel to the dashboard (the maker receives the membership)."""
+    _dashboard_panel_makers.append(maker)
+    return maker
+
+
+def dashboard_panels(membership: Any) -> list[Panel]:
+    """The dashboard's panels from other apps, for one membership."""
+    return [p for p in (make(membership) for make in _dashboard_panel_makers) if p is not None]
 
 
 def patient_panels(patient: Any) -> list[Panel]:

@@ -16,6 +16,7 @@ from needlepoint.accounts.access import listed, scoped
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability, Role
 from needlepoint.patients.models import Consent, ConsentText, Episode, Screening
+from needlepoint.patients.panels import dashboard_panels
 from needlepoint.visits.models import OVERDUE_AFTER, AdverseEvent, AfterCareGiven, NeedlingEntry, Visit
 
 LIST_LIMIT = 50
@@ -125,6 +126,7 @@ def dashboard_for(membership: Membership) -> dict[str, Any]:
         "lapsing": _listed_lapsing(lapsing(membership, now)),
         "needle_sticks": _open_needle_sticks(membership),
         "no_after_care": without_after_care(visits, start, end),
+        "panels": dashboard_panels(membership),  # other apps' sections (outcomes: re-assessments overdue)
     }
 
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('atlas', '0002_patient_pain_drawing'),
-        ('outcomes', '0007_self_report_sending'),
+        ('outcomes', '0008_plan_schedule'),
     ]
 
     operations = [
