@@ -567,7 +567,7 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
     episode_columns = ", ".join([*(GROUPINGS[name] for name in by), "ep.needled", "ep.patient_id"])
     sql = f"""
         WITH {per_series},
-        e AS (
+        g AS (
             SELECT {carried}, ep.patient_id, s.joint, s.movement, s.method,
                    CASE WHEN MAX({treated}) = 1 THEN AVG(CASE WHEN {treated} = 1 THEN {gain} END)
                         ELSE AVG({gain}) END AS gain,
@@ -577,7 +577,6 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
             FROM s JOIN {scope.table} ep ON ep.id = s.episode_id
             GROUP BY s.episode_id, s.joint, s.movement, s.method, {episode_columns}
         ),
-        g AS (SELECT * FROM e),
         c AS (
             SELECT {keys}, g.joint, g.movement, g.method, COUNT(*) AS episodes, {per_patient}
             FROM g
