@@ -297,18 +297,23 @@ def _count(value: Any) -> int:
     return int(value) if value is not None else 0
 
 
-def _clustered_columns(values: dict[str, str]) -> tuple[str, str]:
+def _clustered_columns(values: dict[str, str], indicators: Iterable[str] = ()) -> tuple[str, str]:
     """(per-patient columns, per-group columns) giving ``ClusteredSums`` of each named per-episode value.
 
     The inner query groups by patient; the outer adds the patients up, so the database returns seven numbers
-    per value and group, never one row per episode. A NULL value is outside the denominator.
+    per value and group, never one row per episode. A NULL value is outside the denominator. The values named
+    in ``indicators`` are 0 or 1, so their sum of squares is their sum: the database neither evaluates nor
+    adds up the squares (the same figures with fewer evaluations of the value's expression per episode).
     """
+    indicators = set(indicators)
     per_patient = ", ".join(
-        f"COUNT({expr}) AS {name}_n, SUM({expr}) AS {name}_s, SUM(({expr}) * ({expr})) AS {name}_q"
+        f"COUNT({expr}) AS {name}_n, SUM({expr}) AS {name}_s"
+        + ("" if name in indicators else f", SUM(({expr}) * ({expr})) AS {name}_q")
         for name, expr in values.items()
     )
     per_group = ", ".join(
-        f"SUM({name}_n), SUM({name}_s), SUM({name}_q), SUM(CASE WHEN {name}_n > 0 THEN 1 ELSE 0 END), "
+        f"SUM({name}_n), SUM({name}_s), SUM({name}_{'s' if name in indicators else 'q'}), "
+        f"SUM(CASE WHEN {name}_n > 0 THEN 1 ELSE 0 END), "
         f"SUM({name}_s * {name}_s), SUM({name}_n * {name}_s), SUM({name}_n * {name}_n)"
         for name in values
     )
@@ -458,15 +463,13 @@ def relief_counts(
             f"(x.base > 0 AND x.base - {column} >= {float(percent) / 100!r} * x.base - {TOLERANCE!r}))"
         )
         known = f"x.base IS NOT NULL AND {column} IS NOT NULL"
-        counts.append(
-            f"SUM(CASE WHEN {known} THEN 1 ELSE 0 END) AS known_{index}, "
-            f"SUM(CASE WHEN {fell} THEN 1 ELSE 0 END) AS relieved_{index}"
-        )
+        counts.append(f"SUM(CASE WHEN {known} THEN 1 ELSE 0 END) AS known_{index}")
         if policy is MissingPolicy.ITT:
             values[name] = f"CASE WHEN x.base IS NULL THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
         else:
             values[name] = f"CASE WHEN NOT ({known}) THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
-    per_patient, per_group = _clustered_columns(values)
+    # The relieved count is the indicator's sum: its value is NULL only where the pain cannot have fallen.
+    per_patient, per_group = _clustered_columns(values, indicators=values)
     if scope.summary:
         per_episode = f"""
         x AS (
@@ -491,7 +494,7 @@ def relief_counts(
             GROUP BY {keys}, x.patient_id
         )
         SELECT {keys}, SUM(episodes), SUM(with_baseline),
-               {", ".join(f"SUM(c.known_{index}), SUM(c.relieved_{index})" for index in range(len(counts)))},
+               {", ".join(f"SUM(c.known_{index}), SUM(c.{name}_s)" for index, name in enumerate(values))},
                {per_group}
         FROM c
         GROUP BY {keys}
@@ -536,7 +539,7 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
     """
     mdcs = movement_mdcs()
     branches = " ".join(
-        f"WHEN e.joint = '{joint}' AND e.movement = '{movement}' AND e.method = '{method}' THEN {mdc!r}"
+        f"WHEN s.joint = '{joint}' AND s.movement = '{movement}' AND s.method = '{method}' THEN {mdc!r}"
         for (joint, movement, method), mdc in sorted(mdcs.items())
     )
     mdc_case = f"CASE {branches} END" if branches else "NULL"
@@ -554,25 +557,25 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
         beyond = f"CASE WHEN g.mdc IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
     else:
         beyond = f"CASE WHEN g.mdc IS NULL OR g.gain IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
-    per_patient, per_group = _clustered_columns({"gain": "g.gain", "pct": "g.percent_gain", "beyond": beyond})
+    per_patient, per_group = _clustered_columns(
+        {"gain": "g.gain", "pct": "g.percent_gain", "beyond": beyond}, indicators=("beyond",)
+    )
     # One value per episode: the treated side's series when it was measured, else the mean of the sides measured.
     treated = "(CASE WHEN s.side = ep.side THEN 1 ELSE 0 END)"
     gain, percent = "(s.last_degrees - s.first_degrees)", "(s.last_percent - s.first_percent)"
+    # The episode's group and patient come with its series in the same pass (one join of the scope, not two).
+    episode_columns = ", ".join([*(GROUPINGS[name] for name in by), "ep.needled", "ep.patient_id"])
     sql = f"""
         WITH {per_series},
-        e AS (
-            SELECT s.episode_id, s.joint, s.movement, s.method,
+        g AS (
+            SELECT {carried}, ep.patient_id, s.joint, s.movement, s.method,
                    CASE WHEN MAX({treated}) = 1 THEN AVG(CASE WHEN {treated} = 1 THEN {gain} END)
                         ELSE AVG({gain}) END AS gain,
                    CASE WHEN MAX({treated}) = 1 THEN AVG(CASE WHEN {treated} = 1 THEN {percent} END)
-                        ELSE AVG({percent}) END AS percent_gain
-            FROM s JOIN {scope.table} ep ON ep.id = s.episode_id
-            GROUP BY s.episode_id, s.joint, s.movement, s.method
-        ),
-        g AS (
-            SELECT {carried}, ep.patient_id, e.joint, e.movement, e.method, e.gain, e.percent_gain,
+                        ELSE AVG({percent}) END AS percent_gain,
                    {mdc_case} AS mdc
-            FROM e JOIN {scope.table} ep ON ep.id = e.episode_id
+            FROM s JOIN {scope.table} ep ON ep.id = s.episode_id
+            GROUP BY s.episode_id, s.joint, s.movement, s.method, {episode_columns}
         ),
         c AS (
             SELECT {keys}, g.joint, g.movement, g.method, COUNT(*) AS episodes, {per_patient}

@@ -139,6 +139,13 @@ class Visit(PatientRecord):
         ]
         indexes = [
             models.Index(fields=["episode", "-started_at"], name="visit_episode_time"),
+            # The evidence report's first visits per episode (cohort, relief before visits 2 and 3) in visit order,
+            # read from the index alone on PostgreSQL (SQLite ignores INCLUDE and uses the key columns).
+            models.Index(
+                fields=["episode", "started_at", "id"],
+                include=["clinic", "needles_inserted", "pain_before", "pain_after"],
+                name="visit_episode_order",
+            ),
             models.Index(fields=["patient", "-started_at"], name="visit_patient_time"),
             models.Index(fields=["clinician", "-started_at"], name="visit_clinician_time"),
             models.Index(fields=["patient", "clinician", "started_at"], name="visit_patient_clinician"),
