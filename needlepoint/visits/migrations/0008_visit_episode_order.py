@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0008_totp_secret_encrypted'),
         ('patients', '0013_episode_updated_at'),
-        ('visits', '0006_adverse_event_updated_at'),
+        ('visits', '0007_after_care_given'),
     ]
 
     operations = [
