@@ -455,3 +455,19 @@ def _read_observation(membership: Membership, resource_id: str) -> Json:
         return mapping.rom_observation(rom_data(get_record(membership, RomMeasurement.objects.all(), pk)))
     score = get_record(membership, Observation.objects.select_related("recorded_by__user"), pk)
     return mapping.score_observation(score_data(score, _procedure_ids(membership, score.patient_id)))
+
+
+def export_resources(membership: Membership, patient: Patient, types: tuple[str, ...]) -> dict[str, list[Json]]:
+    """A bulk export's resources of one patient of the membership's clinic, by type (only ``types``): the same
+    resources the reads give. Not audited here: the export job records one entry for the whole run, and one per
+    file downloaded."""
+    if patient.clinic_id != membership.clinic_id:
+        raise Http404("Not found")
+    found: dict[str, list[Json]] = {}
+    if "Patient" in types:
+        require(membership, Capability.VIEW_DEMOGRAPHICS)
+        found["Patient"] = [mapping.patient_resource(patient_data(patient))]
+    for resource_type in CLINICAL_TYPES:
+        if resource_type in types:
+            found[resource_type] = _LISTS[resource_type](membership, patient.pk)
+    return found
