@@ -70,7 +70,9 @@ def main() -> int:
     )
     print(f"\n{'type':<14}{'resources':>11}{'bytes':>15}{'bytes/resource':>16}")
     for output in job.manifest:
-        print(f"{output['type']:<14}{output['count']:>11,}{output['bytes']:>15,}{output['bytes'] // output['count']:>16,}")
+        print(
+            f"{output['type']:<14}{output['count']:>11,}{output['bytes']:>15,}{output['bytes'] // output['count']:>16,}"
+        )
     resources = sum(o["count"] for o in job.manifest)
     size = sum(o["bytes"] for o in job.manifest)
     print(f"{'all':<14}{resources:>11,}{size:>15,}   ({size / 1e6:.1f} MB; {resources / timings[-1]:,.0f} resources/s)")
