@@ -61,7 +61,7 @@ def group_id(condition: str) -> str:
 
 
 def group_condition(wanted: str) -> str:
-    """The condition code a Group id names; a ValidationError naming the Groups for any other."""
+    """The condition code a Group id names; 404, naming the Groups, for any other."""
     for code in conditions():
         if group_id(code) == wanted:
             return code
