@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "needlepoint.outcomes",
     "needlepoint.insights",
     "needlepoint.scheduling",
+    "needlepoint.fhir",  # the bulk export jobs
 ]
 
 MIDDLEWARE = [

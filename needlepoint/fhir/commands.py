@@ -1,4 +1,5 @@
-"""The ``needlepoint export patient`` sub-command: a patient's whole record, for the right of access."""
+"""The FHIR sub-commands: ``needlepoint export patient`` (a patient's whole record, for the right of access) and
+``needlepoint fhir export-worker`` (runs the queued Bulk Data $export jobs)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,18 @@ def register(subparsers: argparse._SubParsersAction, setup_django: Callable[...,
     patient.add_argument("--output", required=True, type=Path, help="the folder to write into")
     patient.set_defaults(func=lambda args: cmd_export_patient(args, setup_django))
 
+    fhir = subparsers.add_parser("fhir", help="FHIR background work")
+    fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
+    worker = fhir_sub.add_parser(
+        "export-worker",
+        help="run the queued bulk $export jobs (needs nothing but the database)",
+        description="Claim queued $export jobs one at a time and write their ndjson files into the data folder; "
+        "delete the files of expired exports. Runs until stopped, or with --once until no job is queued (for cron).",
+    )
+    worker.add_argument("--once", action="store_true", help="run the queued jobs, then exit")
+    worker.add_argument("--idle-seconds", type=float, default=2.0, help="how long to wait when no job is queued")
+    worker.set_defaults(func=lambda args: cmd_export_worker(args, setup_django))
+
 
 def cmd_export_patient(args: argparse.Namespace, setup_django: Callable[..., None]) -> int:
     """Write both files; exit status 2 if the clinic or patient is not found or a file already exists."""
@@ -49,4 +62,14 @@ def cmd_export_patient(args: argparse.Namespace, setup_django: Callable[..., Non
         targets[0].write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
         targets[1].write_bytes(record_pdf_bytes(patient))
     print(f"Wrote {targets[0]} ({len(bundle['entry'])} resources) and {targets[1]}.")
+    return 0
+
+
+def cmd_export_worker(args: argparse.Namespace, setup_django: Callable[..., None]) -> int:
+    """Run queued export jobs (see ``needlepoint.fhir.bulk.work``)."""
+    setup_django()
+    from needlepoint.fhir.bulk import work
+
+    ran = work(once=args.once, idle_seconds=args.idle_seconds)
+    print(f"{ran} export job(s) run.")
     return 0

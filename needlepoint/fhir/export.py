@@ -249,7 +249,7 @@ def record_bundle(patient: Patient, base_url: str = codes.LOCAL_BASE) -> Json:
     reader = _reader(patient)
     resources = [mapping.patient_resource(records.patient_data(patient))]
     for resource_type in records.CLINICAL_TYPES:
-        resources += records._LISTS[resource_type](reader, patient.pk)
+        resources += records._LISTS[resource_type](reader, [patient.pk])
     resources += [document_reference(patient, d) for d in record_documents(patient)]
     _audit_export(patient, f"FHIR Bundle of {len(resources)} resources")
     return {

@@ -14,7 +14,7 @@ rating), ``rom-5`` (a range-of-motion measurement), ``visit-9-pain-before`` / ``
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from django.db.models import Exists, OuterRef, QuerySet
@@ -276,19 +276,19 @@ def _needled_signed_visits(queryset: QuerySet[Visit]) -> QuerySet[Visit]:
     return queryset.filter(has_needling, signed_at__isnull=False)
 
 
-def _procedure_ids(membership: Membership, patient_id: int) -> set[int]:
-    visits = scoped(membership, Visit.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+def _procedure_ids(membership: Membership, patient_ids: Sequence[int]) -> set[int]:
+    visits = scoped(membership, Visit.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
     return set(_needled_signed_visits(visits).values_list("pk", flat=True))
 
 
-def _conditions(membership: Membership, patient_id: int) -> list[Json]:
-    rows = scoped(membership, Episode.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+def _conditions(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
+    rows = scoped(membership, Episode.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
     rows = rows.select_related("opened_by__user").order_by("opened_at", "pk")
     return [mapping.condition_resource(episode_data(e)) for e in rows]
 
 
-def _consents(membership: Membership, patient_id: int) -> list[Json]:
-    rows = scoped(membership, Consent.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+def _consents(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
+    rows = scoped(membership, Consent.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
     rows = rows.select_related("text", "clinic", "patient", "recorded_by__user").order_by("signed_at", "pk")
     return [mapping.consent_resource(consent_data(c)) for c in rows]
 
@@ -302,16 +302,16 @@ def _procedure_queryset(membership: Membership) -> QuerySet[Visit]:
     )
 
 
-def _procedures(membership: Membership, patient_id: int) -> list[Json]:
-    rows = _procedure_queryset(membership).filter(patient_id=patient_id).order_by("started_at", "pk")
+def _procedures(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
+    rows = _procedure_queryset(membership).filter(patient_id__in=patient_ids).order_by("started_at", "pk")
     return [mapping.procedure_resource(procedure_data(v)) for v in rows]
 
 
-def _observations(membership: Membership, patient_id: int) -> list[Json]:
-    procedure_ids = _procedure_ids(membership, patient_id)
-    scores = scoped(membership, Observation.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
-    roms = scoped(membership, RomMeasurement.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
-    visits = scoped(membership, Visit.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+def _observations(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
+    procedure_ids = _procedure_ids(membership, patient_ids)
+    scores = scoped(membership, Observation.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
+    roms = scoped(membership, RomMeasurement.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
+    visits = scoped(membership, Visit.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
     found: list[tuple[object, Json]] = []
     for o in scores.select_related("recorded_by__user"):
         found.append((o.observed_at, mapping.score_observation(score_data(o, procedure_ids))))
@@ -325,14 +325,15 @@ def _observations(membership: Membership, patient_id: int) -> list[Json]:
     return [resource for _, resource in found]
 
 
-def _adverse_events(membership: Membership, patient_id: int) -> list[Json]:
-    procedure_ids = _procedure_ids(membership, patient_id)
-    rows = scoped(membership, AdverseEvent.objects.filter(patient_id=patient_id), Capability.VIEW_CLINICAL)
+def _adverse_events(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
+    procedure_ids = _procedure_ids(membership, patient_ids)
+    rows = scoped(membership, AdverseEvent.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
     rows = rows.select_related("recorded_by__user").order_by("onset_at", "pk")
     return [mapping.adverse_event_resource(adverse_event_data(a, procedure_ids)) for a in rows]
 
 
-_LISTS: dict[str, Callable[[Membership, int], list[Json]]] = {
+# Each takes a list of patients: one patient's for the reads, a few hundred at a time for a bulk export.
+_LISTS: dict[str, Callable[[Membership, Sequence[int]], list[Json]]] = {
     "Condition": _conditions,
     "Consent": _consents,
     "Procedure": _procedures,
@@ -362,7 +363,7 @@ def search_by_patient(
     in all, recorded as one search."""
     require(membership, Capability.VIEW_CLINICAL)
     patient = get_patient(membership, patient_id, Capability.VIEW_CLINICAL)
-    every = _LISTS[resource_type](membership, patient.pk)
+    every = _LISTS[resource_type](membership, [patient.pk])
     start, stop = page.window(len(every))
     found = every[start:stop]
     searched(
@@ -405,7 +406,7 @@ def everything(
     every = [mapping.patient_resource(patient_data(patient))]
     if membership.can(Capability.VIEW_CLINICAL):
         for resource_type in CLINICAL_TYPES:
-            every += [r for r in _LISTS[resource_type](membership, patient.pk) if in_care_period(r, start, end)]
+            every += [r for r in _LISTS[resource_type](membership, [patient.pk]) if in_care_period(r, start, end)]
     first, stop = page.window(len(every))
     found = every[first:stop]
     audit.record(
@@ -433,7 +434,7 @@ def read(membership: Membership, resource_type: str, resource_id: str) -> Json:
         return mapping.procedure_resource(procedure_data(visit))
     if resource_type == "AdverseEvent":
         event = get_record(membership, AdverseEvent.objects.select_related("recorded_by__user"), resource_id)
-        return mapping.adverse_event_resource(adverse_event_data(event, _procedure_ids(membership, event.patient_id)))
+        return mapping.adverse_event_resource(adverse_event_data(event, _procedure_ids(membership, [event.patient_id])))
     if resource_type == "Observation":
         return _read_observation(membership, resource_id)
     raise Http404("Not found")
@@ -446,7 +447,7 @@ def _read_observation(membership: Membership, resource_id: str) -> Json:
         which = pain.group(2)
         if getattr(visit, f"pain_{which}") is None:
             raise Http404("Not found")
-        return mapping.score_observation(visit_pain_data(visit, which, _procedure_ids(membership, visit.patient_id)))
+        return mapping.score_observation(visit_pain_data(visit, which, _procedure_ids(membership, [visit.patient_id])))
     prefixed = _PREFIXED_ID.match(resource_id)
     if prefixed is None:
         raise Http404("Not found")
@@ -454,4 +455,23 @@ def _read_observation(membership: Membership, resource_id: str) -> Json:
     if kind == "rom":
         return mapping.rom_observation(rom_data(get_record(membership, RomMeasurement.objects.all(), pk)))
     score = get_record(membership, Observation.objects.select_related("recorded_by__user"), pk)
-    return mapping.score_observation(score_data(score, _procedure_ids(membership, score.patient_id)))
+    return mapping.score_observation(score_data(score, _procedure_ids(membership, [score.patient_id])))
+
+
+def export_resources(
+    membership: Membership, patients: Sequence[Patient], types: tuple[str, ...]
+) -> dict[str, list[Json]]:
+    """A bulk export's resources of some patients of the membership's clinic (a few hundred at a time: one query
+    per type for all of them), by type (only ``types``): the same resources the reads give. Not audited here: the
+    export job records its run in each patient's trail, and one entry per file downloaded."""
+    if any(p.clinic_id != membership.clinic_id for p in patients):
+        raise Http404("Not found")
+    ids = [p.pk for p in patients]
+    found: dict[str, list[Json]] = {}
+    if "Patient" in types:
+        require(membership, Capability.VIEW_DEMOGRAPHICS)
+        found["Patient"] = [mapping.patient_resource(patient_data(p)) for p in patients]
+    for resource_type in CLINICAL_TYPES:
+        if resource_type in types and ids:
+            found[resource_type] = _LISTS[resource_type](membership, ids)
+    return found

@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from needlepoint.accounts.access import patients_for, searched
 from needlepoint.accounts.models import Membership
 from needlepoint.api import TokenAuth
-from needlepoint.fhir import codes, importer, mapping, paging, records
+from needlepoint.fhir import bulk, codes, importer, mapping, paging, records
 from needlepoint.fhir.incoming import BundleRejected
 from needlepoint.fhir.mapping import Issue, Json
 from needlepoint.fhir.paging import Page, PagingError
@@ -69,14 +69,14 @@ def _validation_issues(exc: ValidationError) -> list[Issue]:
     return [Issue("error", "invalid", message) for message in exc.messages]
 
 
-def _negotiation_problem(request: HttpRequest) -> HttpResponse | None:
+def _negotiation_problem(request: HttpRequest, offered_types: tuple[str, ...] = ACCEPTABLE) -> HttpResponse | None:
     wanted = request.GET.get("_format")
     if wanted is not None and wanted not in FORMAT_VALUES:
         return outcome_response(406, "not-supported", f"_format={wanted} is not supported; this server speaks JSON.")
     accept = request.headers.get("Accept", "")
     if wanted is None and accept:
         offered = [part.split(";")[0].strip() for part in accept.split(",")]
-        if not any(kind in ACCEPTABLE for kind in offered):
+        if not any(kind in offered_types for kind in offered):
             return outcome_response(406, "not-supported", f"Cannot answer in {accept}; ask for {FHIR_JSON}.")
     return None
 
@@ -102,8 +102,9 @@ def _unauthenticated(message: str) -> HttpResponse:
     return outcome_response(401, "login", message, headers={"WWW-Authenticate": 'Bearer realm="needlepoint"'})
 
 
-def fhir_endpoint(*methods: str, public: bool = False) -> Callable[[View], View]:
-    """Wrap a FHIR view: method check, content negotiation, authentication, errors as OperationOutcome."""
+def fhir_endpoint(*methods: str, public: bool = False, offers: tuple[str, ...] = ACCEPTABLE) -> Callable[[View], View]:
+    """Wrap a FHIR view: method check, content negotiation (``offers``: the media types it answers in),
+    authentication, errors as OperationOutcome."""
 
     def decorator(view: View) -> View:
         """The wrapped view, exempt from the CSRF middleware (tokens need none; sessions are checked here)."""
@@ -115,7 +116,7 @@ def fhir_endpoint(*methods: str, public: bool = False) -> Callable[[View], View]
             if request.method not in methods:
                 allowed = ", ".join(methods)
                 return outcome_response(405, "not-supported", f"{request.method} is not supported here; use {allowed}.")
-            refusal = _negotiation_problem(request)
+            refusal = _negotiation_problem(request, offers)
             if refusal is not None:
                 return refusal
             membership = None
@@ -123,7 +124,7 @@ def fhir_endpoint(*methods: str, public: bool = False) -> Callable[[View], View]
                 membership, by_session, refusal = _authenticate(request)
                 if refusal is not None:
                     return refusal
-                if by_session and request.method == "POST":
+                if by_session and request.method in ("POST", "DELETE"):
                     csrf_refusal = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})
                     if csrf_refusal is not None:
                         return outcome_response(
@@ -143,6 +144,8 @@ def fhir_endpoint(*methods: str, public: bool = False) -> Callable[[View], View]
                 return outcome_response(413, "too-costly", "The request body is too large.")
             except PagingError as exc:
                 return outcome_response(400, "invalid", str(exc))
+            except bulk.ExportGone as exc:
+                return outcome_response(410, "not-found", str(exc))
             except Exception:
                 # A FHIR client reads an OperationOutcome, not the HTML error page; the operator reads the log.
                 logger.exception("FHIR %s %s failed", request.method, request.path)
@@ -184,7 +187,8 @@ def capability(request: HttpRequest, membership: Membership | None) -> HttpRespo
         version = metadata.version("needlepoint")
     except metadata.PackageNotFoundError:
         version = "unknown"
-    return fhir_response(mapping.capability_statement(_base_url(request), version, timezone.now()))
+    statement = mapping.capability_statement(_base_url(request), version, timezone.now())
+    return fhir_response(bulk.with_bulk_export(statement))
 
 
 def _version_headers(resource: Json) -> dict[str, str]:

@@ -16,6 +16,7 @@ from needlepoint.accounts.actions import create_api_token
 from needlepoint.accounts.models import AuditEntry, Membership
 from needlepoint.atlas.models import Assessment, PalpationFinding
 from needlepoint.demo import build_demo
+from needlepoint.fhir import bulk
 from needlepoint.outcomes.actions import create_self_report_link
 from needlepoint.patients.models import Consent, Episode, Patient, Screening
 from needlepoint.scheduling.actions import create_calendar_feed
@@ -28,8 +29,6 @@ from needlepoint.visits.models import AdverseEvent, NeedlingEntry
 # WRITE: the pattern only takes writes (a GET is refused or shows an empty form), so no entry.
 # ADMIN: clinic settings, staff or the audit trail itself, opened by the clinic admin; no entry either.
 PATIENT, NONE, WRITE, ADMIN = "patient", "none", "write", "admin"
-# Patterns with patient data that only the clinic admin may open.
-ADMIN_ONLY = {"audit.csv"}
 
 
 def walk(patterns, prefix=""):  # type: ignore[no-untyped-def]
@@ -49,6 +48,15 @@ FHIR_POST_SEARCH = f"fhir/R4/^{_FHIR_TYPES}/_search$"
 FHIR_HISTORY = f"fhir/R4/^{_FHIR_TYPES}/{_FHIR_ID}/_history$"
 FHIR_VREAD = f"fhir/R4/^{_FHIR_TYPES}/{_FHIR_ID}/_history/(?P<version_id>[A-Za-z0-9\\-.]{{1,64}})$"
 FHIR_UNKNOWN = "^fhir/(?P<path>.*)$"
+_FHIR_JOB = "(?P<job_id>[0-9a-f\\-]{36})"
+FHIR_EXPORT = "fhir/R4/^\\$export$"
+FHIR_EXPORT_PATIENTS = "fhir/R4/^Patient/\\$export$"
+FHIR_EXPORT_GROUP = "fhir/R4/^Group/(?P<group_id>[A-Za-z0-9\\-.]{1,64})/\\$export$"
+FHIR_EXPORT_STATUS = f"fhir/R4/^\\$export-status/{_FHIR_JOB}$"
+FHIR_EXPORT_FILE = f"fhir/R4/^\\$export-file/{_FHIR_JOB}/(?P<file_name>[A-Za-z]+-[0-9]+\\.ndjson)$"
+
+# Patterns with patient data that only the clinic admin may open.
+ADMIN_ONLY = {"audit.csv", FHIR_EXPORT_FILE}
 
 # Every pattern, by its route, with what a GET shows and, where it needs one, a query string.
 ROUTES: dict[str, tuple[str, str]] = {
@@ -165,6 +173,13 @@ ROUTES: dict[str, tuple[str, str]] = {
     FHIR_POST_SEARCH: (WRITE, ""),  # POST only: a GET is refused
     FHIR_HISTORY: (PATIENT, ""),
     FHIR_VREAD: (PATIENT, ""),
+    # Bulk export: a kick-off without Prefer: respond-async is refused; the status is the manifest (addresses and
+    # counts); a file is patient data, for the clinic admin only.
+    FHIR_EXPORT: (ADMIN, ""),
+    FHIR_EXPORT_PATIENTS: (ADMIN, ""),
+    FHIR_EXPORT_GROUP: (ADMIN, ""),
+    FHIR_EXPORT_STATUS: (ADMIN, ""),
+    FHIR_EXPORT_FILE: (PATIENT, ""),
     FHIR_UNKNOWN: (NONE, ""),  # any other /fhir/ address: an OperationOutcome, no data read
     "": (PATIENT, ""),
     "episodes/<int:episode_id>/visits/new/": (PATIENT, ""),
@@ -237,11 +252,14 @@ REGEX_ADDRESSES = {
     "fhir/R4/^metadata$": "fhir/R4/metadata",
     FHIR_POST_SEARCH: "fhir/R4/Patient/_search",
     FHIR_UNKNOWN: "fhir/R4/Practitioner/1",
+    FHIR_EXPORT: "fhir/R4/$export",
+    FHIR_EXPORT_PATIENTS: "fhir/R4/Patient/$export",
+    FHIR_EXPORT_GROUP: "fhir/R4/Group/condition-neck-pain/$export",
 }
 
 
 @pytest.fixture
-def demo(db):  # type: ignore[no-untyped-def]
+def demo(db, settings, tmp_path):  # type: ignore[no-untyped-def]
     """The demo clinic, and one record of every kind that the URL patterns name."""
     context = build_demo(patients=8, seed=2)
     clinic = context.clinic
@@ -268,6 +286,9 @@ def demo(db):  # type: ignore[no-untyped-def]
     )
     api_token, raw = create_api_token(clinician, "walk")
     appointment = Appointment.objects.filter(clinic=clinic).first()
+    settings.DATA_DIR = tmp_path
+    export = bulk.kick_off(admin, "system", bulk.ExportRequest(("Patient",), None), "walk")
+    bulk.work(once=True, say=lambda _: None)
     ids = {
         "patient_id": patient.pk,
         "screening_id": Screening.objects.filter(patient=patient).first().pk,
@@ -296,6 +317,8 @@ def demo(db):  # type: ignore[no-untyped-def]
         FHIR_READ: f"fhir/R4/Patient/{patient.pk}",
         FHIR_HISTORY: f"fhir/R4/Patient/{patient.pk}/_history",
         FHIR_VREAD: f"fhir/R4/Patient/{patient.pk}/_history/{patient.version}",
+        FHIR_EXPORT_STATUS: f"fhir/R4/$export-status/{export.pk}",
+        FHIR_EXPORT_FILE: f"fhir/R4/$export-file/{export.pk}/Patient-1.ndjson",
     }
     return {
         "clinician": clinician,
