@@ -229,8 +229,11 @@ def _close(finished: _Event) -> None:
         patients = {f["patient_id"] for f in same if f["patient_id"] is not None}
         one_patient = len(patients) == 1 and all(f["patient_id"] is not None or f["object_id"] for f in same)
         entry["patient_id"] = patients.pop() if one_patient else None
-        parts = [_describe(f) for f in reversed(same)]
-        entry["summary"] = "; ".join(dict.fromkeys(p for p in parts if p))[:300]
+        parts = [p for p in (_describe(f) for f in reversed(same)) if p]
+        # The column holds 300 characters: lists that showed nobody go last, so a page of many lists (the
+        # dashboard) still names every patient it showed before anything is cut.
+        parts.sort(key=lambda part: part.endswith(" 0 shown, patients none"))
+        entry["summary"] = "; ".join(dict.fromkeys(parts))[:300]
     _write(entry)
 
 
