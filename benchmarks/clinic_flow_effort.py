@@ -464,11 +464,22 @@ def book_from_the_visit(page: Any, appointment: Any, starts: datetime) -> Effort
             datetime.strptime(page.input_value("#id_start"), "%H:%M").time(),
         )
     )
-    if not _is_free(appointment.clinician, appointment.patient, proposed):
+    # The form proposes the length of the patient's last appointment, not always 30 minutes.
+    minutes = int(page.input_value("#id_minutes") or 60)  # empty: the type's length; check the longest offered
+    if not _is_free(appointment.clinician, appointment.patient, proposed, minutes):
         _type_day_and_time(effort, starts)
     effort.click("form.card button[type=submit]", "Book")
-    page.wait_for_selector(".alert.success:has-text('Booked ')")
+    _booked_or_say_why(page)
     return effort
+
+
+def _booked_or_say_why(page: Any) -> None:
+    """Wait for the booking's confirmation; if it does not come, stop with what the page said instead."""
+    try:
+        page.wait_for_selector(".alert.success:has-text('Booked ')")
+    except Exception:
+        said = page.locator(".alert, .errorlist").all_inner_texts()
+        raise SystemExit(f"the booking was not made: {said or page.url}") from None
 
 
 def _type_day_and_time(effort: Effort, starts: datetime) -> None:
