@@ -13,28 +13,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
+from timing import percentiles, timed
+
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_DIR = "/tmp/needlepoint-bench-diary"
-
-
-def _percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered):8.2f} ms   p95 {p95:8.2f} ms   (n={len(ordered)})"
-
-
-def _timed(action, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def _build(episode_count: int, day_count: int):  # type: ignore[no-untyped-def]
@@ -118,11 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         found = diary_responders(episodes)
     responders = sum(1 for s in found.values() if s.responder.status == "responder")
     print(f"diary_responders: {len(queries)} queries; {responders} of {len(found)} episodes responders")
-    print("diary_responders, all episodes:     " + _percentiles(_timed(lambda: diary_responders(episodes), args.runs)))
+    print("diary_responders, all episodes:     " + percentiles(timed(lambda: diary_responders(episodes), args.runs)))
     start = date(2025, 1, 1)
     year = [diary.DiaryDay(start + timedelta(days=d), d % 3 == 0, 5, 2.0, d % 6 == 0) for d in range(365)]
-    pure = _timed(lambda: diary.responder(diary.periods(year, start, start + timedelta(days=365))), args.runs * 10)
-    print("pure periods + responder, 365 days: " + _percentiles(pure))
+    pure = timed(lambda: diary.responder(diary.periods(year, start, start + timedelta(days=365))), args.runs * 10)
+    print("pure periods + responder, 365 days: " + percentiles(pure))
     return 0
 
 

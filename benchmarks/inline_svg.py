@@ -12,30 +12,15 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import statistics
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from timing import percentiles, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "needlepoint.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark")
-
-
-def _timed(action, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
-
-def _summary(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered):7.2f} ms   p95 {p95:7.2f} ms   (n={len(ordered)})"
 
 
 def _figures():  # type: ignore[no-untyped-def]
@@ -79,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         raw = write_svg()
         converted = without_inline_styles(raw)
         print(f"{name}: SVG {len(raw) / 1024:.0f} KiB as matplotlib writes it, {len(converted) / 1024:.0f} KiB after")
-        print(f"  matplotlib writes the SVG      {_summary(_timed(write_svg, args.runs))}")
-        converting = _timed(lambda raw=raw: without_inline_styles(raw), args.runs)
-        print(f"  style= to attributes           {_summary(converting)}")
+        print(f"  matplotlib writes the SVG      {percentiles(timed(write_svg, args.runs), 7, 2)}")
+        converting = timed(lambda raw=raw: without_inline_styles(raw), args.runs)
+        print(f"  style= to attributes           {percentiles(converting, 7, 2)}")
     return 0
 
 

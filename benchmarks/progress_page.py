@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from timing import percentiles, timed
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_DIR = "/tmp/needlepoint-bench-progress"
@@ -70,21 +70,6 @@ def _create_postgres_database(url: str) -> None:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def _percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered):7.1f} ms   p95 {p95:7.1f} ms   (n={len(ordered)})"
-
-
-def _timed(action, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def _build(visit_count: int):  # type: ignore[no-untyped-def]
@@ -244,9 +229,9 @@ def measure(visit_count: int, runs: int) -> int:
         if cold:
             server_timings.append(float(response["Server-Timing"].split("dur=")[1]))
 
-    print(f"progress page, first view   {_percentiles(_timed(lambda: page(True), runs))}   {queries} queries")
-    print(f"  of which plots            {_percentiles(server_timings)}")
-    print(f"progress page, repeat view  {_percentiles(_timed(lambda: page(False), runs))}   (plots from the cache)")
+    print(f"progress page, first view   {percentiles(timed(lambda: page(True), runs), 7, 1)}   {queries} queries")
+    print(f"  of which plots            {percentiles(server_timings, 7, 1)}")
+    print(f"progress page, repeat view  {percentiles(timed(lambda: page(False), runs), 7, 1)}   (plots from the cache)")
 
     def all_plots() -> None:
         plots.pain_svg(data.pain, data.pain_points)
@@ -254,18 +239,16 @@ def measure(visit_count: int, runs: int) -> int:
             plots.series_svg(series)
         plots.rom_svg(data.rom)
 
-    print(f"plot rendering (all)        {_percentiles(_timed(all_plots, runs))}")
-    print(
-        f"  pain plot                 {_percentiles(_timed(lambda: plots.pain_svg(data.pain, data.pain_points), runs))}"
-    )
+    print(f"plot rendering (all)        {percentiles(timed(all_plots, runs), 7, 1)}")
+    pain = timed(lambda: plots.pain_svg(data.pain, data.pain_points), runs)
+    print(f"  pain plot                 {percentiles(pain, 7, 1)}")
     odi = data.series[0]
-    print(
-        f"  {odi.code} plot ({len(odi.points)} points)    {_percentiles(_timed(lambda: plots.series_svg(odi), runs))}"
-    )
-    print(f"  ROM plot                  {_percentiles(_timed(lambda: plots.rom_svg(data.rom), runs))}")
+    series = timed(lambda: plots.series_svg(odi), runs)
+    print(f"  {odi.code} plot ({len(odi.points)} points)    {percentiles(series, 7, 1)}")
+    print(f"  ROM plot                  {percentiles(timed(lambda: plots.rom_svg(data.rom), runs), 7, 1)}")
     for audience in reports.AUDIENCES:
-        samples = _timed(lambda a=audience: reports.progress_pdf(data, a), max(5, runs // 3))
-        print(f"PDF report ({audience:7})        {_percentiles(samples)}")
+        samples = timed(lambda a=audience: reports.progress_pdf(data, a), max(5, runs // 3))
+        print(f"PDF report ({audience:7})        {percentiles(samples, 7, 1)}")
     return 0
 
 

@@ -13,28 +13,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
+from timing import percentiles, timed
+
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_DIR = "/tmp/needlepoint-bench-schedule"
-
-
-def _percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered):8.2f} ms   p95 {p95:8.2f} ms   (n={len(ordered)})"
-
-
-def _timed(action, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def _build(episode_count: int, visit_count: int):  # type: ignore[no-untyped-def]
@@ -130,10 +116,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"SQLite; {size} episodes, up to {args.visits} visits each: overdue_board {len(queries)} queries, "
                 f"{board['reassessments_overdue_count']} overdue"
             )
-            board_times = _timed(lambda who=clinician: overdue_board(who), args.runs)
-            print("  overdue_board:      " + _percentiles(board_times))
-        dry = _timed(lambda slug=clinic.slug: send_due("https://np.test", clinic_slug=slug, dry_run=True), args.runs)
-        print("  send_due (dry run): " + _percentiles(dry))
+            board_times = timed(lambda who=clinician: overdue_board(who), args.runs)
+            print("  overdue_board:      " + percentiles(board_times))
+        dry = timed(lambda slug=clinic.slug: send_due("https://np.test", clinic_slug=slug, dry_run=True), args.runs)
+        print("  send_due (dry run): " + percentiles(dry))
     return 0
 
 
