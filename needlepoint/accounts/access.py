@@ -105,10 +105,9 @@ def listed(records: Sequence[M], what: str) -> Sequence[M]:
     for like a page that opens one record.
     """
     patient_ids = sorted({pid for pid in (audit.patient_of(r) for r in records) if pid is not None})
-    whose = ", ".join(str(pid) for pid in patient_ids)
     audit.record(
         "read",
-        summary=f"{what}: {len(records)} shown, patients {whose or 'none'}",
+        summary=audit.list_summary(what, patient_ids, len(records)),
         patient_id=patient_ids[0] if len(patient_ids) == 1 else None,
         object_type=records[0]._meta.label if records else "",
     )

@@ -124,6 +124,19 @@ def describing(summary: str, *, object_type: str = "") -> Iterator[None]:
         _next_save_summary.reset(token)
 
 
+# How a list's read entry ends when it showed nobody (``list_summary``); such parts yield to the others when a
+# request's parts are joined and cut to the column's length.
+NOBODY_SHOWN = ": 0 shown, patients none"
+
+
+def list_summary(what: str, patient_ids: list[int], count: int) -> str:
+    """The summary of a list's read: what it was, how many records it showed and whose."""
+    if count == 0:
+        return what + NOBODY_SHOWN
+    whose = ", ".join(str(pid) for pid in patient_ids)
+    return f"{what}: {count} shown, patients {whose or 'none'}"
+
+
 def record(
     action: str,
     obj: models.Model | None = None,
@@ -232,7 +245,7 @@ def _close(finished: _Event) -> None:
         parts = [p for p in (_describe(f) for f in reversed(same)) if p]
         # The column holds 300 characters: lists that showed nobody go last, so a page of many lists (the
         # dashboard) still names every patient it showed before anything is cut.
-        parts.sort(key=lambda part: part.endswith(" 0 shown, patients none"))
+        parts.sort(key=lambda part: part.endswith(NOBODY_SHOWN))
         entry["summary"] = "; ".join(dict.fromkeys(parts))[:300]
     _write(entry)
 
