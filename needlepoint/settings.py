@@ -93,6 +93,8 @@ TEMPLATES = [
 _default_db = f"sqlite:///{DATA_DIR / 'needlepoint.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend with a flush that passes the append-only triggers (needlepoint/operations/sqlite).
+    DATABASES["default"]["ENGINE"] = "needlepoint.operations.sqlite"
     # WAL lets readers carry on while a visit is being written; a busy timeout instead of instant errors.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
