@@ -11,6 +11,7 @@ import re
 from needlepoint.outcomes import plots as outcome_plots  # sets a writable MPLCONFIGDIR and the Agg backend
 
 matplotlib = outcome_plots.matplotlib
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from needlepoint.inline_svg import without_inline_styles  # noqa: E402
@@ -44,6 +45,14 @@ def _new_figure(width: float, height: float) -> Figure:
         return Figure(figsize=(width, height))
 
 
+def _row_axes(fig: Figure) -> Axes:
+    """Axes for a plot of labelled rows, with room in inches (not shares of the figure, whose height follows the
+    number of rows) for the title above and the ticks and axis label below, so neither is cut off."""
+    height = fig.get_figheight()
+    bottom, top = 0.62 / height, 1 - 0.3 / height
+    return fig.add_axes((0.32, bottom, 0.64, top - bottom))
+
+
 def _short(label: str) -> str:
     return label if len(label) <= 26 else label[:24] + "…"
 
@@ -56,7 +65,7 @@ def draw_relief(fig: Figure, report: ClaimsReport) -> None:
     cohort; each time point its own figure, the immediate change left to the table."""
     rows = list(report.relief)[: MAX_CONDITIONS * 2]
     with matplotlib.rc_context(STYLE):
-        ax = fig.add_axes((0.32, 0.14, 0.64, 0.74))
+        ax = _row_axes(fig)
         labels, position = [], 0.0
         for row in rows:
             for offset, share, marker in ((0.0, row.before_visit_2, "o"), (0.28, row.before_visit_3, "s")):
@@ -81,10 +90,17 @@ def draw_relief(fig: Figure, report: ClaimsReport) -> None:
         ax.set_xlim(0, 100)
         ax.set_yticks([y for y, _ in labels], [text for _, text in labels], fontsize=7)
         ax.set_xlabel(
-            "% of episodes with pain ≥ 2 points or 30% below baseline (circle: before visit 2; square: before visit 3)"
+            "% of episodes with pain ≥ 2 points or 30% below baseline\n(circle: before visit 2; square: before visit 3)"
         )
         ax.grid(axis="x", color=LINE, linewidth=0.6)
-        fig.text(0.02, 0.95, "Relief within the first treatment or two (95% Wilson intervals)", fontsize=9, color=INK)
+        fig.text(
+            0.02,
+            0.985,
+            "Relief within the first treatment or two (95% Wilson intervals)",
+            fontsize=9,
+            color=INK,
+            va="top",
+        )
 
 
 def relief_svg(report: ClaimsReport) -> str:
@@ -108,7 +124,7 @@ def draw_change(fig: Figure, report: ClaimsReport, code: str = "NPRS") -> None:
     """Mean change from baseline to final value with 95% intervals, per condition, needled and not needled."""
     rows = pain_rows(report, code)[: MAX_CONDITIONS * 2]
     with matplotlib.rc_context(STYLE):
-        ax = fig.add_axes((0.32, 0.14, 0.64, 0.74))
+        ax = _row_axes(fig)
         ticks = []
         for index, row in enumerate(rows):
             y = -index
@@ -138,7 +154,7 @@ def draw_change(fig: Figure, report: ClaimsReport, code: str = "NPRS") -> None:
         ax.set_yticks([y for y, _ in ticks], [text for _, text in ticks], fontsize=7)
         ax.set_xlabel(f"Mean change in {code} from baseline (dashed: the MCID)")
         ax.grid(axis="x", color=LINE, linewidth=0.6)
-        fig.text(0.02, 0.95, f"Change in {code} by the final value (95% intervals)", fontsize=9, color=INK)
+        fig.text(0.02, 0.985, f"Change in {code} by the final value (95% intervals)", fontsize=9, color=INK, va="top")
 
 
 def change_svg(report: ClaimsReport, code: str = "NPRS") -> str:
@@ -203,8 +219,17 @@ def draw_recovery(fig: Figure, report: ClaimsReport) -> None:
                 ax.legend(fontsize=6, frameon=False, loc="upper right")
         fig.supxlabel("Days since the episode opened", fontsize=8, color=MUTED)
         fig.supylabel("Share still in care without goals met", fontsize=8, color=MUTED)
-        fig.subplots_adjust(left=0.09, right=0.98, top=0.9, bottom=0.1, hspace=0.45, wspace=0.15)
-        fig.text(0.02, 0.96, "Time to discharge with goals met (Kaplan-Meier, 95% bands; not randomised)", fontsize=9)
+        height = fig.get_figheight()  # margins in inches: the title above, the shared axis label below
+        fig.subplots_adjust(
+            left=0.09, right=0.98, top=1 - 0.45 / height, bottom=0.55 / height, hspace=0.45, wspace=0.15
+        )
+        fig.text(
+            0.02,
+            0.985,
+            "Time to discharge with goals met (Kaplan-Meier, 95% bands; not randomised)",
+            fontsize=9,
+            va="top",
+        )
 
 
 def recovery_svg(report: ClaimsReport) -> str:
@@ -247,7 +272,7 @@ def draw_events(fig: Figure, report: ClaimsReport) -> None:
         ax.set_yticks([y for y, _ in ticks], [text for _, text in ticks], fontsize=7)
         ax.set_xlabel("Mild events per 1,000 needled visits (circle: this clinic; bar: published)")
         ax.grid(axis="x", color=LINE, linewidth=0.6)
-        fig.text(0.02, 0.94, "Adverse events beside Brady 2014 and Boyce 2020", fontsize=9, color=INK)
+        fig.text(0.02, 0.985, "Adverse events beside Brady 2014 and Boyce 2020", fontsize=9, color=INK, va="top")
 
 
 def events_svg(report: ClaimsReport) -> str:
