@@ -8,8 +8,8 @@ import json
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
-from pypdf import PdfReader
 from django.utils.html import escape
+from pypdf import PdfReader
 
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.cli import main
