@@ -5,16 +5,13 @@ PDF uses them too), each ``*_svg`` function returns an inline SVG for the page. 
 
 from __future__ import annotations
 
-import io
-import re
-
 from needlepoint.outcomes import plots as outcome_plots  # sets a writable MPLCONFIGDIR and the Agg backend
+from needlepoint.outcomes.plots import svg_of
 
 matplotlib = outcome_plots.matplotlib
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from needlepoint.inline_svg import without_inline_styles  # noqa: E402
 from needlepoint.insights.report import ClaimsReport, MeasureResult  # noqa: E402
 from needlepoint.insights.survival import KaplanMeier  # noqa: E402
 
@@ -22,22 +19,6 @@ STYLE = outcome_plots.STYLE
 INK, MUTED, LINE = outcome_plots.INK, outcome_plots.MUTED, outcome_plots.LINE
 NEEDLED, OTHER, PUBLISHED = outcome_plots.BRAND, "#9a6200", "#5b6b7c"
 MAX_CONDITIONS = 9
-
-
-def _svg(fig: Figure, label: str) -> str:
-    buffer = io.StringIO()
-    with matplotlib.rc_context(STYLE):
-        fig.savefig(buffer, format="svg")
-    text = buffer.getvalue()
-    svg = text[text.find("<svg") :]
-    # Colours as presentation attributes, not style=: the page's Content-Security-Policy refuses inline styles.
-    svg = without_inline_styles(svg)
-    return re.sub(
-        r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
-        lambda m: f'<svg{m.group(1)} width="100%" role="img" aria-label="{label}"',
-        svg,
-        count=1,
-    )
 
 
 def _new_figure(width: float, height: float) -> Figure:
@@ -109,7 +90,9 @@ def relief_svg(report: ClaimsReport) -> str:
         return ""
     fig = _new_figure(7.5, 0.9 + 0.32 * min(len(report.relief), MAX_CONDITIONS * 2))
     draw_relief(fig, report)
-    return _svg(fig, "Relief before visits 2 and 3 by condition, needled and not needled at the first visit")
+    return outcome_plots.svg_of(
+        fig, "Relief before visits 2 and 3 by condition, needled and not needled at the first visit"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- change
@@ -164,7 +147,7 @@ def change_svg(report: ClaimsReport, code: str = "NPRS") -> str:
         return ""
     fig = _new_figure(7.5, 0.9 + 0.26 * min(len(rows), MAX_CONDITIONS * 2))
     draw_change(fig, report, code)
-    return _svg(fig, f"Mean change in {code} by condition")
+    return svg_of(fig, f"Mean change in {code} by condition")
 
 
 # ---------------------------------------------------------------------------------------------------- recovery
@@ -240,7 +223,7 @@ def recovery_svg(report: ClaimsReport) -> str:
     rows = -(-count // (3 if count > 4 else max(1, min(2, count))))
     fig = _new_figure(7.5, 0.8 + 1.9 * rows)
     draw_recovery(fig, report)
-    return _svg(fig, "Time to discharge with goals met, needled against not needled, by condition")
+    return svg_of(fig, "Time to discharge with goals met, needled against not needled, by condition")
 
 
 # ---------------------------------------------------------------------------------------------------- adverse events
@@ -282,4 +265,4 @@ def events_svg(report: ClaimsReport) -> str:
     rows = [row for row in report.event_rates if row.severity == "mild" and row.event_type != "any"][:10]
     fig = _new_figure(7.5, 1.0 + 0.3 * max(1, len(rows)))
     draw_events(fig, report)
-    return _svg(fig, "Mild adverse events per 1,000 needled visits beside published rates")
+    return svg_of(fig, "Mild adverse events per 1,000 needled visits beside published rates")
