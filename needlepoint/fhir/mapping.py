@@ -264,10 +264,7 @@ def _quantity(value: float, unit: str) -> Json:
 def _laterality(side: str) -> Json:
     return {
         "url": codes.extension_url("laterality"),
-        "valueCodeableConcept": concept(
-            coding(codes.local_system("laterality"), side, codes.LATERALITY_DISPLAY.get(side, side)),
-            text=codes.LATERALITY_DISPLAY.get(side, side),
-        ),
+        "valueCodeableConcept": concept(*codes.laterality_codings(side), text=codes.LATERALITY_DISPLAY.get(side, side)),
     }
 
 
@@ -352,9 +349,7 @@ def condition_resource(e: EpisodeData) -> Json:
                 coding(codes.local_system("condition"), e.condition, e.condition_label),
                 text=e.condition_label,
             ),
-            "bodySite": [
-                concept(coding(codes.local_system("laterality"), e.side, side_text), text=f"Side: {side_text}")
-            ],
+            "bodySite": [concept(*codes.laterality_codings(e.side), text=f"Side: {side_text}")],
             "subject": reference("Patient", e.patient_id),
             "onsetDateTime": fhir_date(e.onset_date),
             "abatementDateTime": fhir_date(e.discharge_date) if e.discharge_date else None,
@@ -472,7 +467,7 @@ def procedure_resource(v: ProcedureData) -> Json:
 def score_observation(s: ScoreData) -> Json:
     """An Observation of a pain rating (LOINC 72514-3) or a questionnaire total (local instrument code)."""
     if s.loinc:
-        display = codes.PAIN_LOINC_DISPLAY if s.loinc == codes.PAIN_LOINC else s.instrument_name
+        display = codes.LOINC_DISPLAY.get(s.loinc, s.instrument_name)
         code = concept(
             coding(codes.LOINC, s.loinc, display),
             coding(codes.local_system("instrument"), s.instrument, s.instrument_name),
@@ -566,7 +561,7 @@ def adverse_event_resource(a: AdverseEventData) -> Json:
             "date": fhir_datetime(a.onset_at),
             "recordedDate": fhir_datetime(a.recorded_at),
             "seriousness": concept(
-                coding(codes.AE_SERIOUSNESS, "serious" if a.serious else "non-serious"),
+                coding(codes.AE_SERIOUSNESS, *codes.AE_SERIOUSNESS_CODES[a.serious]),
             ),
             # R4 binds severity to mild | moderate | severe (required), so our grade is the text only.
             "severity": concept(coding(codes.AE_SEVERITY, a.fhir_severity), text=a.severity_label),
