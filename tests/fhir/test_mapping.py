@@ -26,7 +26,15 @@ def by_id(resources: list[dict], resource_id: str) -> dict:  # type: ignore[type
 def test_every_resource_of_a_full_record_is_structurally_valid(clinician, record: Record, validator) -> None:  # type: ignore[no-untyped-def]
     everything, _ = records.everything(clinician, record.patient.pk)
     kinds = sorted({r["resourceType"] for r in everything})
-    assert kinds == ["AdverseEvent", "Condition", "Consent", "Observation", "Patient", "Procedure"]
+    assert kinds == [
+        "AdverseEvent",
+        "Condition",
+        "Consent",
+        "Observation",
+        "Patient",
+        "Procedure",
+        "QuestionnaireResponse",
+    ]
     for resource in everything:
         assert validator.errors(resource) == [], f"{resource['resourceType']}/{resource['id']}:\n" + describe(
             validator.validate(resource)
@@ -265,7 +273,16 @@ def test_naive_datetimes_are_refused_rather_than_guessed() -> None:
 def test_the_capability_statement_lists_resources_and_local_code_systems(validator) -> None:  # type: ignore[no-untyped-def]
     statement = mapping.capability_statement("http://testserver/fhir/R4", "0.1.0", datetime(2025, 1, 1, tzinfo=UTC))
     types = [r["type"] for r in statement["rest"][0]["resource"]]
-    assert types == ["Patient", "Condition", "Procedure", "Observation", "Consent", "AdverseEvent"]
+    assert types == [
+        "Patient",
+        "Condition",
+        "Observation",
+        "Procedure",
+        "AdverseEvent",
+        "Consent",
+        "QuestionnaireResponse",
+        "Questionnaire",
+    ]
     assert statement["fhirVersion"] == "4.0.1"
     assert codes.local_system("procedure") in statement["description"]
     assert "No SNOMED CT concept for dry needling" in statement["description"]
