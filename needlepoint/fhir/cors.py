@@ -16,9 +16,7 @@ from django.http import HttpRequest, HttpResponse
 
 PREFIX = "/fhir/"
 METHODS = "GET, POST, DELETE, OPTIONS"
-REQUEST_HEADERS = (
-    "Authorization, Content-Type, Accept, Prefer, If-None-Match, If-Modified-Since, If-Match, X-CSRFToken"
-)
+REQUEST_HEADERS = "Authorization, Content-Type, Accept, Prefer, If-None-Match, If-Modified-Since, If-Match"
 # The response headers a FHIR client reads besides the CORS-safelisted ones.
 EXPOSED = "Location, Content-Location, ETag, Last-Modified, X-Progress, Retry-After, WWW-Authenticate"
 MAX_AGE = "600"

@@ -157,7 +157,12 @@ PARAMS: dict[str, tuple[Param, ...]] = {
     "Questionnaire": (
         Param("_id", "token", "the instrument's id (ndi, odi, ...), or a comma list", _id),
         Param("url", "uri", "the canonical URL", lambda r: [r.get("url", "")]),
-        Param("code", "token", "the LOINC panel code where the instrument has one", _codes_of("code")),
+        Param(
+            "code",
+            "token",
+            "the LOINC panel code where the instrument has one",
+            lambda r: [(c.get("system", ""), c.get("code", "")) for c in r.get("code", [])],  # a list of Codings
+        ),
         Param("status", "token", "active", _code_of("status")),
     ),
 }
