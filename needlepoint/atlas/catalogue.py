@@ -346,9 +346,7 @@ def trigger_point_of(muscle: Muscle, trigger_point: object) -> str:
     return codes[0] if codes else ""
 
 
-def muscle_site(
-    muscle_id: object, side: object, trigger_point: object, path: Path | str | None = None
-) -> MuscleSite:
+def muscle_site(muscle_id: object, side: object, trigger_point: object, path: Path | str | None = None) -> MuscleSite:
     """A muscle, side and trigger point checked against the atlas, every problem reported at once (by field)."""
     problems: dict[str, str] = {}
     muscle: Muscle | None = None

@@ -187,7 +187,9 @@ def vasovagal_minutes_problem(observed_minutes: Any) -> str:
     rule = packaged().vasovagal
     minutes = observed_minutes if isinstance(observed_minutes, int) and not isinstance(observed_minutes, bool) else None
     if minutes is None or not 1 <= minutes <= rule.max_observation_minutes:
-        return f"Enter how many minutes the patient was observed after recovering (1 to {rule.max_observation_minutes})."
+        return (
+            f"Enter how many minutes the patient was observed after recovering (1 to {rule.max_observation_minutes})."
+        )
     return ""
 
 

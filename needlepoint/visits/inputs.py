@@ -74,7 +74,7 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _whole(value: Any) -> int | None:
+def whole_count(value: Any) -> int | None:
     """A whole number from a form's text or JSON's number; None when it is not one."""
     if isinstance(value, bool):
         return None
@@ -186,7 +186,7 @@ class NeedlingEntryInput(BaseModel):
     @field_validator("needles", mode="before")
     @classmethod
     def _needles(cls, value: Any) -> int:
-        count = _whole(value)
+        count = whole_count(value)
         if count is None:
             raise refused("Enter how many needles were inserted.")
         if count < 1:
@@ -234,7 +234,7 @@ class NeedlingEntryInput(BaseModel):
             if info.data.get("technique") in LEFT_IN_TECHNIQUES:
                 raise refused("Enter how many minutes the needles were left in.")
             return None
-        minutes = _whole(value)
+        minutes = whole_count(value)
         if minutes is None or not 1 <= minutes <= MAX_MINUTES_LEFT_IN:
             raise refused(f"Time left in is a whole number of minutes from 1 to {MAX_MINUTES_LEFT_IN}.")
         return minutes
@@ -257,7 +257,7 @@ class NeedlingEntryInput(BaseModel):
 
 def _count(value: Any, info: ValidationInfo) -> int:
     name = str(info.field_name).replace("_", " ")
-    count = _whole(value)
+    count = whole_count(value)
     if count is None:
         raise refused(f"Enter the needles {name} as a whole number.")
     if count < 0:
@@ -282,7 +282,7 @@ class NeedleCountsInput(BaseModel):
 def _pain(value: Any) -> int | None:
     if _blank(value):
         return None
-    pain = _whole(value)
+    pain = whole_count(value)
     if pain is None or not 0 <= pain <= 10:
         raise refused("Pain is a whole number from 0 to 10.")
     return pain
@@ -325,7 +325,9 @@ class VisitDetailsInput(SignInput):
 
     @field_validator("started_at", mode="before")
     @classmethod
-    def _started_at(cls, value: Any) -> datetime:
+    def _started_at(cls, value: Any) -> datetime | None:
+        if value is None:
+            return None  # not given (JSON null): now for a new visit, unchanged for an edit
         moment = _moment(value, "Enter the date and time of the visit.")
         if moment > timezone.now() + FUTURE_TOLERANCE:
             raise refused("The visit cannot be dated in the future.")
@@ -437,7 +439,7 @@ class AdverseEventInput(BaseModel):
             if not _blank(value):
                 raise refused("Observation and driving advice are recorded for a fainting event only.")
             return None
-        minutes = None if _blank(value) else _whole(value)
+        minutes = None if _blank(value) else whole_count(value)
         problem = clinic_safety.vasovagal_minutes_problem(minutes)
         if problem:
             raise refused(problem)
