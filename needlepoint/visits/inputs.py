@@ -365,7 +365,7 @@ class AdverseEventInput(BaseModel):
 
     event_type: str
     severity: str
-    description: str = ""
+    description: str = Field("", validate_default=True)
     onset_at: datetime
     action_taken: str
     outcome: str

@@ -18,7 +18,7 @@ from needlepoint.patients.screening_rules import Finding, ScreeningResult
 from needlepoint.visits import actions
 from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Visit, VisitLocked
 from tests.conftest import all_no
-from tests.visits.visit_helpers import add, entry, entry_input, fresh, open_neck_episode, reconcile
+from tests.visits.visit_helpers import add, entry_input, fresh, open_neck_episode, reconcile
 
 FAINTING = Finding(
     code="fainting_history",

@@ -14,7 +14,7 @@ from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Consent
 from needlepoint.visits import actions
 from needlepoint.visits.models import NeedlingEntry, Visit, VisitLocked
-from tests.visits.visit_helpers import add, entry, entry_input, fresh, open_neck_episode, reconcile, signed_visit
+from tests.visits.visit_helpers import add, entry_input, fresh, open_neck_episode, reconcile, signed_visit
 
 
 def test_a_visit_records_pain_report_interventions_and_plan(clinician, visit) -> None:

@@ -139,7 +139,9 @@ def test_lung_disease_warns_over_the_thorax_at_13_mm(clinician, patient, code) -
     screen_with(clinician, patient, finding(code))
     visit = start(clinician, patient)
     with pytest.raises(actions.WarningsNeedAcknowledgement) as caught:
-        actions.add_needling_entry(clinician, visit.pk, entry_input(**RHOMBOIDS_15 | {"length_mm": "13"}), visit.version)
+        actions.add_needling_entry(
+            clinician, visit.pk, entry_input(**RHOMBOIDS_15 | {"length_mm": "13"}), visit.version
+        )
     assert pending_codes(caught) == ["ptx_patient_risk"]
     add(clinician, visit, acknowledgements=None)  # infraspinatus, away from the thorax: nothing to acknowledge
 
