@@ -83,7 +83,7 @@ def _apply_details(visit: Visit, episode: Episode, details: SignInput) -> None:
 def start_visit(
     membership: Membership,
     episode: Episode,
-    data: StartVisitInput | Mapping[str, Any],
+    data: VisitDetailsInput | Mapping[str, Any],
     *,
     copy_previous: bool | None = None,
     on_copy_refused: Callable[[ValidationError], None] | None = None,
@@ -92,13 +92,16 @@ def start_visit(
     visit's needling (``copy_previous_needling``), in the same transaction.
 
     A refused copy starts no visit, unless ``on_copy_refused`` is given: then the visit starts without the copy
-    and hears why (the page's one-click start, whose warnings are acknowledged on the visit page).
+    and hears why (the page's one-click start, whose warnings are acknowledged on the visit page). ``data`` is
+    a ``StartVisitInput`` from the page or the API (a plain mapping is read with it); this checks the clinic and
+    the visit's date against the episode.
     """
     require(membership, Capability.EDIT_CLINICAL)
     if episode.clinic_id != membership.clinic_id:
         raise ValidationError("This episode belongs to another clinic.")
     details = details_of(data, StartVisitInput)
-    copy = details.copy_previous if copy_previous is None else copy_previous  # type: ignore[attr-defined]
+    asked = isinstance(details, StartVisitInput) and details.copy_previous
+    copy = asked if copy_previous is None else copy_previous
     visit = Visit(clinic_id=episode.clinic_id, patient_id=episode.patient_id, episode=episode, clinician=membership)
     visit.started_at = timezone.now()
     _apply_details(visit, episode, details)
