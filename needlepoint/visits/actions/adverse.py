@@ -15,13 +15,7 @@ from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.visits import clinic_safety
 from needlepoint.visits.inputs import AdverseEventInput, parse
-from needlepoint.visits.models import (
-    CLOSING_OUTCOMES,
-    AdverseEvent,
-    AdverseEventFollowUp,
-    Outcome,
-    Visit,
-)
+from needlepoint.visits.models import CLOSING_OUTCOMES, AdverseEvent, AdverseEventFollowUp, Outcome, Visit
 
 # --- adverse events ----------------------------------------------------------------------------------
 

@@ -11,33 +11,17 @@ from django.utils import timezone
 
 from needlepoint.accounts.models import Membership
 from needlepoint.visits import accountability, adverse_events
-from needlepoint.visits.actions.guard import (
-    _bump,
-    _check_editable,
-    _locked_visit,
-)
+from needlepoint.visits.actions.guard import _bump, _check_editable, _locked_visit
 from needlepoint.visits.inputs import NEEDLE_INCIDENT_TYPE, whole_count
-from needlepoint.visits.models import (
-    AdverseEvent,
-    Outcome,
-    Visit,
-)
-from needlepoint.visits.summary import (
-    reconciliation_of,
-)
+from needlepoint.visits.models import AdverseEvent, Outcome, Visit
+from needlepoint.visits.summary import reconciliation_of
 
 # --- needle accountability ---------------------------------------------------------------------------
 
 
 @transaction.atomic
 def record_needle_counts(
-    membership: Membership,
-    visit_id: int,
-    *,
-    opened: int,
-    removed: int,
-    in_sharps: int,
-    expected_version: int,
+    membership: Membership, visit_id: int, *, opened: int, removed: int, in_sharps: int, expected_version: int
 ) -> Visit:
     """Record the needles opened, removed and put in sharps (inserted comes from the needling entries); the
     edges read the three numbers with ``NeedleCountsInput``, this checks them against the needles inserted."""

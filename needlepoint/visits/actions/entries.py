@@ -16,23 +16,12 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.models import Membership
 from needlepoint.patients.gate import require_needling_clearance
 from needlepoint.visits import accountability, safety
-from needlepoint.visits.actions.guard import (
-    WarningsNeedAcknowledgement,
-    _bump,
-    _check_editable,
-    _locked_visit,
-)
+from needlepoint.visits.actions.guard import WarningsNeedAcknowledgement, _bump, _check_editable, _locked_visit
 from needlepoint.visits.actions.in_clinic import check_fainting_first_session
 from needlepoint.visits.inputs import NeedlingEntryInput
-from needlepoint.visits.models import (
-    NeedlingEntry,
-    TwitchResponse,
-    Visit,
-)
+from needlepoint.visits.models import NeedlingEntry, TwitchResponse, Visit
 from needlepoint.visits.muscles import needling_muscles
-from needlepoint.visits.summary import (
-    current_warnings,
-)
+from needlepoint.visits.summary import current_warnings
 
 # --- needling ----------------------------------------------------------------------------------------
 
@@ -42,10 +31,7 @@ Acknowledgements = Mapping[str, Any]
 
 
 def _merge_acknowledgements(
-    visit: Visit,
-    warnings: Sequence[safety.SafetyWarning],
-    given: Acknowledgements | None,
-    membership: Membership,
+    visit: Visit, warnings: Sequence[safety.SafetyWarning], given: Acknowledgements | None, membership: Membership
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The visit's acknowledgements plus each new one given for a current warning, and the problems of
     those given that do not acknowledge (no fitting precaution and no real reason), by warning key.
@@ -150,10 +136,7 @@ def add_needling_entry(
 
 @transaction.atomic
 def copy_previous_needling(
-    membership: Membership,
-    visit_id: int,
-    expected_version: int,
-    acknowledgements: Acknowledgements | None = None,
+    membership: Membership, visit_id: int, expected_version: int, acknowledgements: Acknowledgements | None = None
 ) -> list[NeedlingEntry]:
     """Start this visit's needling from the episode's previous visit with needling (same muscles, sides,
     trigger points, needles, sizes and techniques; twitch response and patient response left to record).

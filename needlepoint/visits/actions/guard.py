@@ -12,10 +12,7 @@ from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.visits import safety
-from needlepoint.visits.models import (
-    Visit,
-    VisitLocked,
-)
+from needlepoint.visits.models import Visit, VisitLocked
 
 
 class WarningsNeedAcknowledgement(ValidationError):

@@ -11,14 +11,8 @@ from django.utils import timezone
 
 from needlepoint.accounts.models import Membership
 from needlepoint.visits import clinic_safety
-from needlepoint.visits.actions.guard import (
-    _bump,
-    _check_editable,
-    _locked_visit,
-)
-from needlepoint.visits.models import (
-    Visit,
-)
+from needlepoint.visits.actions.guard import _bump, _check_editable, _locked_visit
+from needlepoint.visits.models import Visit
 
 # --- in-clinic events: position, fainting first session, clean technique, vasovagal after-care ----------
 

@@ -14,23 +14,11 @@ from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.visits import accountability
 from needlepoint.visits.actions.entries import Acknowledgements, _needling_checks
-from needlepoint.visits.actions.guard import (
-    _bump,
-    _check_editable,
-    _locked_visit,
-)
+from needlepoint.visits.actions.guard import _bump, _check_editable, _locked_visit
 from needlepoint.visits.actions.visit import _apply_details
 from needlepoint.visits.inputs import SignInput, details_of
-from needlepoint.visits.models import (
-    Addendum,
-    Visit,
-    VisitLocked,
-)
-from needlepoint.visits.summary import (
-    incident_of,
-    reconciliation_of,
-    render_note,
-)
+from needlepoint.visits.models import Addendum, Visit, VisitLocked
+from needlepoint.visits.summary import incident_of, reconciliation_of, render_note
 
 # --- signing and addenda -----------------------------------------------------------------------------
 

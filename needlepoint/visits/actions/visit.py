@@ -15,18 +15,9 @@ from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients.models import Episode
-from needlepoint.visits.actions.guard import (
-    _bump,
-    _check_editable,
-    _locked_visit,
-    conflict_message,
-)
+from needlepoint.visits.actions.guard import _bump, _check_editable, _locked_visit, conflict_message
 from needlepoint.visits.inputs import SignInput, StartVisitInput, VisitDetailsInput, details_of
-from needlepoint.visits.models import (
-    Intervention,
-    Visit,
-    VisitLocked,
-)
+from needlepoint.visits.models import Intervention, Visit, VisitLocked
 
 # --- starting and editing a visit --------------------------------------------------------------------
 
@@ -159,11 +150,7 @@ def take_over_visit(membership: Membership, visit_id: int, expected_version: int
     sign it. Recorded on the visit (from whom, when) and in the audit trail."""
     require(membership, Capability.EDIT_CLINICAL)
     visit = get_record(
-        membership,
-        Visit.objects.select_related("clinician__user"),
-        visit_id,
-        Capability.EDIT_CLINICAL,
-        for_update=True,
+        membership, Visit.objects.select_related("clinician__user"), visit_id, Capability.EDIT_CLINICAL, for_update=True
     )
     if visit.signed_at is not None:
         raise VisitLocked("This visit is signed and locked; add a dated addendum instead of taking it over.")
