@@ -18,6 +18,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from needlepoint.accounts import audit
 from needlepoint.accounts.middleware import _membership_for, client_address
 from needlepoint.accounts.models import ApiToken
+from needlepoint.visits.inputs import REFUSED
 
 
 class TokenAuth(HttpBearer):
@@ -83,6 +84,13 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 
 @api.exception_handler(NinjaValidationError)
 def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    if exc.errors and all(item.get("type") == REFUSED for item in exc.errors):
+        # Every value was read and some refused by a write's input (visits/inputs.py): a 400 with the messages
+        # the page shows, as when the action refuses; 422 stays for a body that does not match the schema.
+        refusals: dict[str, list[str]] = {}
+        for item in exc.errors:
+            refusals.setdefault(str(item["loc"][-1]), []).append(item["msg"])
+        return on_validation_error(request, ValidationError(refusals))
     errors: dict[str, list[str]] = {}
     for item in exc.errors:
         # Ninja prefixes a location with where it came from ("body", "query"...) and, for a body schema

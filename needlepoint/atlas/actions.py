@@ -20,7 +20,7 @@ from django.utils import timezone
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
-from needlepoint.atlas.catalogue import body_map, muscles, unknown_region_message
+from needlepoint.atlas.catalogue import MuscleSite, MuscleSiteError, body_map, muscle_site, unknown_region_message
 from needlepoint.atlas.models import Assessment, PalpationFinding, PatientPainDrawing
 from needlepoint.patients.models import Episode
 
@@ -240,23 +240,11 @@ def _locked_assessment(membership: Membership, assessment_id: int) -> Assessment
 
 def _clean_finding(data: Mapping[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    muscle = muscles().get(str(data.get("muscle_id") or ""))
-    if muscle is None:
-        errors["muscle_id"] = f"Unknown muscle {data.get('muscle_id')!r}; choose a muscle of the atlas."
-    side = data.get("side")
-    if side not in PalpationFinding.Side.values:
-        errors["side"] = "Choose the left or the right side."
-    trigger_point = str(data.get("trigger_point") or "").strip()
-    if muscle is not None:
-        codes = [tp.code for tp in muscle.trigger_points]
-        if not trigger_point and len(codes) == 1:
-            trigger_point = codes[0]
-        elif not trigger_point:
-            errors["trigger_point"] = f"{muscle.name} has several trigger points; choose one of {', '.join(codes)}."
-        elif trigger_point not in codes:
-            errors["trigger_point"] = (
-                f"{muscle.name} has no trigger point {trigger_point!r}; choose one of {', '.join(codes)}."
-            )
+    site: MuscleSite | None = None
+    try:
+        site = muscle_site(data.get("muscle_id"), data.get("side"), data.get("trigger_point"))
+    except MuscleSiteError as exc:
+        errors |= exc.problems
     status = data.get("status")
     if status not in PalpationFinding.Status.values:
         errors["status"] = "Say whether the trigger point is active or latent."
@@ -266,12 +254,12 @@ def _clean_finding(data: Mapping[str, Any]) -> dict[str, Any]:
     reproduces = data.get("reproduces_familiar_pain", False)
     if not isinstance(reproduces, bool):
         errors["reproduces_familiar_pain"] = "Say yes or no: does pressing it reproduce the familiar pain?"
-    if errors:
+    if errors or site is None:
         raise ValidationError(errors)
     return {
-        "muscle_id": muscle.id,  # type: ignore[union-attr]
-        "side": side,
-        "trigger_point": trigger_point,
+        "muscle_id": site.muscle.id,
+        "side": site.side,
+        "trigger_point": site.trigger_point,
         "status": status,
         "twitch_response": twitch,
         "reproduces_familiar_pain": reproduces,

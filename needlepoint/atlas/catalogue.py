@@ -288,6 +288,88 @@ def muscle_anatomy(path: Path | str | None = None) -> dict[str, MuscleAnatomy]:
     }
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Where a needle or a finger went: a muscle of the atlas, a side, one of the muscle's trigger points
+
+# A muscle is described for one side and can be found or needled on either.
+BODY_SIDES = ("left", "right")
+
+
+class MuscleSiteError(ValueError):
+    """A muscle, side or trigger point the atlas does not hold; ``problems`` maps each field to its message."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        super().__init__(" ".join(self.problems.values()))
+
+
+@dataclass(frozen=True)
+class MuscleSite:
+    """A checked muscle, side and trigger point: the one rule for palpation findings and needling entries."""
+
+    muscle: Muscle
+    side: str
+    trigger_point: str
+
+
+def find_muscle(muscle_id: object, path: Path | str | None = None) -> Muscle:
+    """The atlas muscle with this id; ``MuscleSiteError`` on ``muscle_id`` when there is none."""
+    text = "" if muscle_id is None else str(muscle_id).strip()
+    found = muscles(path).get(text)
+    if found is not None:
+        return found
+    if not text:
+        raise MuscleSiteError({"muscle_id": "Choose a muscle of the atlas."})
+    raise MuscleSiteError({"muscle_id": f"Unknown muscle {text!r}; choose a muscle of the atlas."})
+
+
+def check_side(side: object) -> str:
+    """The side, left or right; ``MuscleSiteError`` on ``side`` otherwise."""
+    if side not in BODY_SIDES:
+        raise MuscleSiteError({"side": "Choose the left or the right side."})
+    return str(side)
+
+
+def trigger_point_of(muscle: Muscle, trigger_point: object) -> str:
+    """The code of the trigger point meant: the one given, which must be one of the muscle's; left blank, the
+    muscle's only trigger point when it has one (so the record names it, as a finding of the same point does), and
+    a choice asked for when it has several. ``MuscleSiteError`` on ``trigger_point``."""
+    given = "" if trigger_point is None else str(trigger_point).strip()
+    codes = [tp.code for tp in muscle.trigger_points]
+    if given in codes:
+        return given
+    choose = f"choose one of {', '.join(codes)}." if codes else "it has none in the atlas; leave it blank."
+    if given:
+        raise MuscleSiteError({"trigger_point": f"{muscle.name} has no trigger point {given!r}; {choose}"})
+    if len(codes) > 1:
+        raise MuscleSiteError({"trigger_point": f"{muscle.name} has several trigger points; {choose}"})
+    return codes[0] if codes else ""
+
+
+def muscle_site(muscle_id: object, side: object, trigger_point: object, path: Path | str | None = None) -> MuscleSite:
+    """A muscle, side and trigger point checked against the atlas, every problem reported at once (by field)."""
+    problems: dict[str, str] = {}
+    muscle: Muscle | None = None
+    checked_side = ""
+    code = ""
+    try:
+        muscle = find_muscle(muscle_id, path)
+    except MuscleSiteError as exc:
+        problems |= exc.problems
+    try:
+        checked_side = check_side(side)
+    except MuscleSiteError as exc:
+        problems |= exc.problems
+    if muscle is not None:
+        try:
+            code = trigger_point_of(muscle, trigger_point)
+        except MuscleSiteError as exc:
+            problems |= exc.problems
+    if problems or muscle is None:
+        raise MuscleSiteError(problems)
+    return MuscleSite(muscle, checked_side, code)
+
+
 def find_region(text: str, path: Path | str | None = None) -> Region:
     """The region whose code or name equals ``text`` (case and spacing ignored).
 

@@ -16,6 +16,7 @@ from needlepoint.accounts.roles import Capability
 from needlepoint.patients.models import Episode
 from needlepoint.visits import actions
 from needlepoint.visits.dashboard import open_adverse_events
+from needlepoint.visits.inputs import AdverseEventInput, NeedleCountsInput, NeedlingEntryInput, VisitDetailsInput
 from needlepoint.visits.models import AdverseEvent, Visit
 from needlepoint.visits.read_model import WarningState, visit_state
 
@@ -296,16 +297,10 @@ def _in_clinic_out(visit: Visit) -> dict[str, Any]:
 # --- visits ------------------------------------------------------------------------------------------
 
 
-class VisitIn(Schema):
+class VisitIn(VisitDetailsInput):
+    """A new visit: ``VisitDetailsInput`` (the same the page reads; now when no time is given) and its episode."""
+
     episode_id: int
-    started_at: datetime | None = Field(None, description="Now when omitted")
-    pain_before: int | None = None
-    pain_after: int | None = None
-    subjective: str = ""
-    interventions: list[str] = []
-    interventions_other: str = ""
-    assessment: str = ""
-    plan: str = ""
     copy_previous_needling: bool = False
 
 
@@ -343,11 +338,8 @@ def create_visit(request: HttpRequest, body: VisitIn) -> Status:
     """Start a visit in an episode of care, optionally from the previous visit's needling."""
     m = request.membership  # type: ignore[attr-defined]
     episode = get_record(m, Episode.objects.all(), body.episode_id, Capability.EDIT_CLINICAL)
-    data = body.dict(exclude={"episode_id", "copy_previous_needling"})
-    if data["started_at"] is None:
-        del data["started_at"]
     # A refused copy starts no visit: the client asked for both or neither.
-    visit = actions.start_visit(m, episode, data, copy_previous=body.copy_previous_needling)
+    visit = actions.start_visit(m, episode, body, copy_previous=body.copy_previous_needling)
     return Status(201, _visit_out(request, visit.pk))
 
 
@@ -374,27 +366,19 @@ def update_visit(request: HttpRequest, visit_id: int, body: VisitUpdate) -> Visi
     return _visit_out(request, visit_id)
 
 
-class NeedlingIn(Schema):
+class NeedlingIn(NeedlingEntryInput):
+    """One needling entry: ``NeedlingEntryInput`` (the same the page reads), the version read and the
+    acknowledgements."""
+
     version: int
-    muscle_id: str
-    side: str
-    trigger_point: str = ""
-    needles: int
-    diameter_mm: Decimal
-    length_mm: Decimal
-    technique: str
-    twitch_response: str
-    minutes_left_in: int | None = None
-    patient_response: str = ""
     acknowledgements: Acknowledgements = Field({}, description=ACK_DESCRIPTION)
 
 
 @router.post("/{visit_id}/needling", response={201: VisitOut})
 def add_needling(request: HttpRequest, visit_id: int, body: NeedlingIn) -> Status:
     """Record one muscle needled (through the needling gate and the safety warnings)."""
-    data = body.dict(exclude={"version", "acknowledgements"})
     acks = _acknowledgements(body.acknowledgements)
-    actions.add_needling_entry(request.membership, visit_id, data, body.version, acks)  # type: ignore[attr-defined]
+    actions.add_needling_entry(request.membership, visit_id, body, body.version, acks)  # type: ignore[attr-defined]
     return Status(201, _visit_out(request, visit_id))
 
 
@@ -431,11 +415,10 @@ def acknowledge(request: HttpRequest, visit_id: int, body: AcknowledgementsIn) -
     return _visit_out(request, visit_id)
 
 
-class CountsIn(Schema):
+class CountsIn(NeedleCountsInput):
+    """Needles opened, removed and in sharps (``NeedleCountsInput``, as the page reads them) and the version."""
+
     version: int
-    opened: int
-    removed: int
-    in_sharps: int
 
 
 @router.put("/{visit_id}/needle-count", response=VisitOut)
@@ -504,22 +487,14 @@ def addendum(request: HttpRequest, visit_id: int, body: AddendumIn) -> Status:
     return Status(201, AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text))
 
 
-class AdverseEventIn(Schema):
-    event_type: str
-    severity: str
-    description: str = ""
-    onset_at: datetime
-    action_taken: str
-    outcome: str
-    follow_up_due: date | None = None
-    observed_minutes: int | None = Field(None, description="Fainting (vasovagal): minutes observed after recovery")
-    driving_advice_given: bool = Field(False, description="Fainting (vasovagal): advised no driving until recovered")
+class AdverseEventIn(AdverseEventInput):
+    """An adverse event: ``AdverseEventInput``, as the page reads it."""
 
 
 @router.post("/{visit_id}/adverse-events", response={201: AdverseEventOut})
 def adverse_event(request: HttpRequest, visit_id: int, body: AdverseEventIn) -> Status:
     """Record an adverse event for a visit, during it or days later."""
-    event = actions.record_adverse_event(request.membership, visit_id, body.dict())  # type: ignore[attr-defined]
+    event = actions.record_adverse_event(request.membership, visit_id, body)  # type: ignore[attr-defined]
     return Status(201, _event_out(event))
 
 

@@ -178,16 +178,26 @@ def check_first_session(*, fainting_history: bool, first_needled_session: bool, 
 def check_vasovagal(observed_minutes: Any, driving_advice_given: Any) -> list[str]:
     """Problems with a vasovagal event's after-care, or an empty list: minutes observed after recovery
     (a whole number from 1 to the data file's bound) and the driving advice, both required."""
+    problems = [vasovagal_minutes_problem(observed_minutes), driving_advice_problem(driving_advice_given)]
+    return [problem for problem in problems if problem]
+
+
+def vasovagal_minutes_problem(observed_minutes: Any) -> str:
+    """What is wrong with the minutes a fainted patient was observed after recovering, or ""."""
     rule = packaged().vasovagal
-    problems = []
     minutes = observed_minutes if isinstance(observed_minutes, int) and not isinstance(observed_minutes, bool) else None
     if minutes is None or not 1 <= minutes <= rule.max_observation_minutes:
-        problems.append(
+        return (
             f"Enter how many minutes the patient was observed after recovering (1 to {rule.max_observation_minutes})."
         )
+    return ""
+
+
+def driving_advice_problem(driving_advice_given: Any) -> str:
+    """What is missing when the driving advice after fainting is not confirmed, or ""."""
     if driving_advice_given is not True:
-        problems.append(f"Confirm the advice was given: {rule.driving_advice}")
-    return problems
+        return f"Confirm the advice was given: {packaged().vasovagal.driving_advice}"
+    return ""
 
 
 def vasovagal_text(observed_minutes: int | None, driving_advice_given: bool) -> str:

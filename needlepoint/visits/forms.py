@@ -1,4 +1,6 @@
-"""Forms for the visit pages. They parse input into Python values; the actions check every rule."""
+"""Forms for the visit pages. A form of a write is built on that write's input (``visits/inputs.py``, the same the
+API reads): its fields only draw the widgets, and ``clean`` reads the posted text with the input, so the page and
+the API refuse the same values with the same messages; the action then checks what needs the database."""
 
 from __future__ import annotations
 
@@ -6,9 +8,19 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from pydantic import BaseModel
 
 from needlepoint.visits.adverse_events import adverse_event_types, severities
+from needlepoint.visits.inputs import (
+    NEEDLE_INCIDENT_TYPE,
+    AdverseEventInput,
+    NeedleCountsInput,
+    NeedlingEntryInput,
+    StartVisitInput,
+    parse,
+)
 from needlepoint.visits.models import Intervention, Outcome, Side, Technique, TwitchResponse
 from needlepoint.visits.muscles import needling_muscles
 from needlepoint.visits.needles import needle_stock
@@ -36,10 +48,34 @@ def local_now() -> Any:
     return timezone.localtime().replace(second=0, microsecond=0)
 
 
-class StartVisitForm(forms.Form):
+class InputForm(forms.Form):
+    """A form read by a write's input definition: after ``is_valid()``, ``parsed`` holds the input."""
+
+    input_model: type[BaseModel]
+    parsed: Any = None
+
+    def clean(self) -> dict[str, Any]:
+        """Read the posted values with the input; each refusal goes on its field."""
+        cleaned = super().clean() or {}
+        try:
+            self.parsed = parse(self.input_model, {name: cleaned.get(name) for name in self.fields})
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+def _text(label: str, widget: Any = None, **kwargs: Any) -> forms.CharField:
+    """A field whose value the input reads (so it refuses nothing itself)."""
+    return forms.CharField(label=label, required=False, widget=widget or forms.TextInput, **kwargs)
+
+
+class StartVisitForm(InputForm):
     """When the visit took place (now by default, earlier for late documentation)."""
 
-    started_at = forms.DateTimeField(label="Date and time", widget=DateTimeInput, initial=local_now)
+    input_model = StartVisitInput
+    started_at = _text("Date and time", DateTimeInput, initial=local_now)
     # Unticked: starting from the previous visit is the clinician's explicit choice, never a silent default.
     copy_previous = forms.BooleanField(label="Start from the previous visit's needling", required=False)
 
@@ -110,23 +146,22 @@ def length_choices() -> list[tuple[str, str]]:
     return [(length_value(n.length_mm), f"{length_value(n.length_mm)} mm") for n in needle_stock().lengths]
 
 
-class NeedlingEntryForm(forms.Form):
-    """One muscle needled. Choices guide the clinician; the action refuses anything outside the data."""
+class NeedlingEntryForm(InputForm):
+    """One muscle needled. Choices guide the clinician; ``NeedlingEntryInput`` refuses anything outside the data."""
 
-    muscle_id = forms.CharField(label="Muscle", widget=forms.Select)
+    input_model = NeedlingEntryInput
+    muscle_id = _text("Muscle", forms.Select)
     # A blank first choice: on a central or two-sided episode the clinician says which side, never a silent "Right".
-    side = forms.CharField(label="Side", required=False, widget=forms.Select(choices=[("", "Choose…"), *Side.choices]))
-    trigger_point = forms.CharField(label="Trigger point", required=False, widget=forms.Select)
-    needles = forms.IntegerField(label="Needles in")
-    diameter_mm = forms.CharField(label="Gauge", widget=forms.Select)
-    length_mm = forms.CharField(label="Length", widget=forms.Select)
-    technique = forms.CharField(widget=forms.Select(choices=Technique.choices), initial=Technique.PISTONING)
+    side = _text("Side", forms.Select(choices=[("", "Choose…"), *Side.choices]))
+    trigger_point = _text("Trigger point", forms.Select)
+    needles = _text("Needles in", forms.NumberInput)
+    diameter_mm = _text("Gauge", forms.Select)
+    length_mm = _text("Length", forms.Select)
+    technique = _text("Technique", forms.Select(choices=Technique.choices), initial=Technique.PISTONING)
     # "None" until the clinician records a twitch: a default of "single" put twitches on notes that saw none.
-    twitch_response = forms.CharField(
-        label="Local twitch", widget=forms.Select(choices=TwitchResponse.choices), initial=TwitchResponse.NONE
-    )
-    minutes_left_in = forms.IntegerField(label="Minutes left in", required=False)
-    patient_response = forms.CharField(label="Patient's response", max_length=300, required=False)
+    twitch_response = _text("Local twitch", forms.Select(choices=TwitchResponse.choices), initial=TwitchResponse.NONE)
+    minutes_left_in = _text("Minutes left in", forms.NumberInput)
+    patient_response = _text("Patient's response", forms.TextInput(attrs={"maxlength": 300}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -145,12 +180,13 @@ class NeedlingEntryForm(forms.Form):
                 self.fields["trigger_point"].widget.choices = [("", "–"), *muscle.trigger_points]
 
 
-class CountsForm(forms.Form):
+class CountsForm(InputForm):
     """Needles opened, removed and put in sharps."""
 
-    opened = forms.IntegerField(label="Opened")
-    removed = forms.IntegerField(label="Removed")
-    in_sharps = forms.IntegerField(label="In sharps")
+    input_model = NeedleCountsInput
+    opened = _text("Opened", forms.NumberInput)
+    removed = _text("Removed", forms.NumberInput)
+    in_sharps = _text("In sharps", forms.NumberInput)
 
 
 class IncidentForm(forms.Form):
@@ -170,7 +206,7 @@ class AddendumForm(forms.Form):
 
 def event_type_choices() -> list[tuple[str, str]]:
     """Adverse-event types from the catalogue (the needle incident has its own form)."""
-    return [(t.code, t.label) for t in adverse_event_types() if t.code != "needle_left_in"]
+    return [(t.code, t.label) for t in adverse_event_types() if t.code != NEEDLE_INCIDENT_TYPE]
 
 
 def severity_choices() -> list[tuple[str, str]]:
@@ -178,20 +214,26 @@ def severity_choices() -> list[tuple[str, str]]:
     return [(s.code, f"{s.label}: {s.definition}") for s in severities()]
 
 
-class AdverseEventForm(forms.Form):
+class AdverseEventForm(InputForm):
     """An adverse event after a visit."""
 
-    event_type = forms.ChoiceField(label="Type", choices=event_type_choices)
-    severity = forms.ChoiceField(choices=severity_choices, widget=forms.RadioSelect)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    onset_at = forms.DateTimeField(label="Onset", widget=DateTimeInput, initial=local_now)
-    action_taken = forms.CharField(label="Action taken", widget=forms.Textarea(attrs={"rows": 2}))
-    outcome = forms.ChoiceField(label="Outcome so far", choices=Outcome.choices)
-    follow_up_due = forms.DateField(label="Follow up on", widget=DateInput, required=False)
-    observed_minutes = forms.IntegerField(label="Fainting: minutes observed after recovery", required=False)
+    input_model = AdverseEventInput
+    event_type = _text("Type", forms.Select)
+    severity = _text("Severity", forms.RadioSelect)
+    description = _text("Description", forms.Textarea(attrs={"rows": 2}))
+    onset_at = _text("Onset", DateTimeInput, initial=local_now)
+    action_taken = _text("Action taken", forms.Textarea(attrs={"rows": 2}))
+    outcome = _text("Outcome so far", forms.Select(choices=Outcome.choices))
+    follow_up_due = _text("Follow up on", DateInput)
+    observed_minutes = _text("Fainting: minutes observed after recovery", forms.NumberInput)
     driving_advice_given = forms.BooleanField(
         label="Fainting: advised no driving until fully recovered", required=False
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["event_type"].widget.choices = event_type_choices()
+        self.fields["severity"].widget.choices = severity_choices()
 
 
 class FollowUpForm(forms.Form):

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from needlepoint.atlas.catalogue import Muscle, muscles
+from needlepoint.atlas.catalogue import BODY_SIDES, Muscle, muscles
 from needlepoint.visits.safety import MuscleHazard
 
-BOTH_SIDES = ("left", "right")
+BOTH_SIDES = BODY_SIDES
 
 
 @dataclass(frozen=True)

@@ -168,14 +168,25 @@ def validate_needle(
     length = _find(stock.lengths, length_mm, lambda n: n.length_mm)
     if diameter is not None and length is not None:
         return NeedleSize(diameter, length)
-    problems = []
-    if diameter is None:
-        stocked = ", ".join(d.label for d in stock.diameters)
-        problems.append(_problem(stock, "diameter_not_stocked", diameter_mm, stocked))
-    if length is None:
-        stocked = ", ".join(f"{n.length_mm:g} mm" for n in stock.lengths)
-        problems.append(_problem(stock, "length_not_stocked", length_mm, stocked))
+    problems = [p for p in (diameter_problem(diameter_mm, stock), length_problem(length_mm, stock)) if p is not None]
     raise NeedleNotStocked(problems)
+
+
+def diameter_problem(diameter_mm: float | Decimal, stock: NeedleStock | None = None) -> StockProblem | None:
+    """What is wrong with a diameter the stock does not hold (naming what it holds), or None when stocked."""
+    stock = needle_stock() if stock is None else stock
+    if _find(stock.diameters, diameter_mm, lambda d: d.diameter_mm) is not None:
+        return None
+    return _problem(stock, "diameter_not_stocked", diameter_mm, ", ".join(d.label for d in stock.diameters))
+
+
+def length_problem(length_mm: float | Decimal, stock: NeedleStock | None = None) -> StockProblem | None:
+    """What is wrong with a length the stock does not hold (naming what it holds), or None when stocked."""
+    stock = needle_stock() if stock is None else stock
+    if _find(stock.lengths, length_mm, lambda n: n.length_mm) is not None:
+        return None
+    stocked = ", ".join(f"{n.length_mm:g} mm" for n in stock.lengths)
+    return _problem(stock, "length_not_stocked", length_mm, stocked)
 
 
 def _problem(stock: NeedleStock, code: str, value: object, stocked: str) -> StockProblem:

@@ -25,6 +25,7 @@ from needlepoint.patients.models import Episode
 from needlepoint.visits import actions, aftercare, forms
 from needlepoint.visits.dashboard import dashboard_for, open_adverse_events
 from needlepoint.visits.entry_defaults import LengthProposal, length_proposals
+from needlepoint.visits.inputs import SignInput, StartVisitInput, parse
 from needlepoint.visits.models import AdverseEvent, Visit, VisitLocked
 from needlepoint.visits.muscles import hazards, needling_muscles
 from needlepoint.visits.needles import needle_stock
@@ -94,13 +95,13 @@ def visit_start(request: HttpRequest, episode_id: int) -> HttpResponse:
     form = forms.StartVisitForm(request.POST or None)
     quick = request.method == "POST" and "started_at" not in request.POST
     if quick or (request.method == "POST" and form.is_valid()):
-        data = {} if quick else {"started_at": form.cleaned_data["started_at"]}
+        start = StartVisitInput() if quick else form.parsed
         # Only on the clinician's explicit choice (the checkbox, or the episode's "from the previous visit"
         # button): a new visit never silently repeats the last one's needling.
         copy = request.POST.get("copy_previous") in ("1", "on", "true")
         try:
             visit = actions.start_visit(
-                membership, episode, data, copy_previous=copy, on_copy_refused=lambda exc: _copy_refused(request, exc)
+                membership, episode, start, copy_previous=copy, on_copy_refused=lambda exc: _copy_refused(request, exc)
             )
         except ValidationError as exc:
             if quick:
@@ -332,7 +333,7 @@ def entry_add(request: HttpRequest, visit_id: int) -> HttpResponse:
 
     def run(membership: Any) -> Any:
         return actions.add_needling_entry(
-            membership, visit_id, form.cleaned_data, _version(request), _acknowledgements(request)
+            membership, visit_id, form.parsed, _version(request), _acknowledgements(request)
         )
 
     return _workspace_action(request, visit_id, run, form, "entry_form", "Needling entry added.")
@@ -378,14 +379,8 @@ def counts(request: HttpRequest, visit_id: int) -> HttpResponse:
     form = forms.CountsForm(request.POST)
 
     def run(membership: Any) -> Any:
-        data = form.cleaned_data
         return actions.record_needle_counts(
-            membership,
-            visit_id,
-            opened=data["opened"],
-            removed=data["removed"],
-            in_sharps=data["in_sharps"],
-            expected_version=_version(request),
+            membership, visit_id, **form.parsed.model_dump(), expected_version=_version(request)
         )
 
     return _workspace_action(request, visit_id, run, form, "counts_form", "Needle counts saved.")
@@ -482,7 +477,8 @@ def sign(request: HttpRequest, visit_id: int) -> HttpResponse:
     membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
     text = _free_text(request)
     try:
-        actions.sign_visit(membership, visit_id, _version(request), _acknowledgements(request), text=text)
+        typed = parse(SignInput, text)
+        actions.sign_visit(membership, visit_id, _version(request), _acknowledgements(request), text=typed)
     except actions.WarningsNeedAcknowledgement as exc:
         return _fragment(request, visit_id, pending=_pending(exc), pending_for="sign")
     except VisitLocked as exc:
@@ -534,7 +530,7 @@ def adverse_event_new(request: HttpRequest, visit_id: int) -> HttpResponse:
     form = forms.AdverseEventForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            event = actions.record_adverse_event(membership, visit.pk, form.cleaned_data)
+            event = actions.record_adverse_event(membership, visit.pk, form.parsed)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

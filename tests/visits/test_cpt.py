@@ -34,7 +34,7 @@ from needlepoint.visits.models import NeedlingEntry, Visit
 from needlepoint.visits.safety import PlannedNeedling
 from needlepoint.visits.summary import render_note
 from tests.conftest import client_for
-from tests.visits.visit_helpers import entry as form_entry
+from tests.visits.visit_helpers import entry_input as form_entry
 from tests.visits.visit_helpers import fresh, reconcile
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ from needlepoint.patients.screening_rules import Finding, ScreeningResult
 from needlepoint.visits import actions
 from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Visit, VisitLocked
 from tests.conftest import all_no
-from tests.visits.visit_helpers import add, entry, fresh, open_neck_episode, reconcile
+from tests.visits.visit_helpers import add, entry_input, fresh, open_neck_episode, reconcile
 
 FAINTING = Finding(
     code="fainting_history",
@@ -63,14 +63,14 @@ def position(clinician, visit, *codes: str) -> Visit:  # type: ignore[no-untyped
 def test_the_first_session_of_a_patient_who_fainted_is_refused_until_recorded_lying(clinician, fainter_visit) -> None:  # type: ignore[no-untyped-def]
     version = fresh(fainter_visit).version
     with pytest.raises(ValidationError) as caught:
-        actions.add_needling_entry(clinician, fainter_visit.pk, entry(), version)
+        actions.add_needling_entry(clinician, fainter_visit.pk, entry_input(), version)
     assert "has fainted before" in str(caught.value) and "first needling session" in str(caught.value)
     assert "patient_positions" in caught.value.error_dict
     assert not NeedlingEntry.objects.exists() and fresh(fainter_visit).version == version
 
     seated = position(clinician, fainter_visit, "seated")
     with pytest.raises(ValidationError, match="now: sitting, supported"):
-        actions.add_needling_entry(clinician, fainter_visit.pk, entry(), seated.version)
+        actions.add_needling_entry(clinician, fainter_visit.pk, entry_input(), seated.version)
     assert not NeedlingEntry.objects.exists()
 
     lying = position(clinician, fainter_visit, "prone")

@@ -14,7 +14,7 @@ from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Consent
 from needlepoint.visits import actions
 from needlepoint.visits.models import NeedlingEntry, Visit, VisitLocked
-from tests.visits.visit_helpers import add, entry, fresh, open_neck_episode, reconcile, signed_visit
+from tests.visits.visit_helpers import add, entry_input, fresh, open_neck_episode, reconcile, signed_visit
 
 
 def test_a_visit_records_pain_report_interventions_and_plan(clinician, visit) -> None:
@@ -61,7 +61,7 @@ def test_a_needle_not_in_stock_is_refused_on_the_field_it_concerns(clinician, vi
         ({"diameter_mm": "0.22", "length_mm": "45"}, {"diameter_mm", "length_mm"}),
     ]:
         with pytest.raises(ValidationError) as caught:
-            actions.add_needling_entry(clinician, visit.pk, entry(**change), visit.version)
+            actions.add_needling_entry(clinician, visit.pk, entry_input(**change), visit.version)
         assert set(caught.value.message_dict) == fields
         assert all("in stock" in caught.value.message_dict[f][0] for f in fields)
     assert not NeedlingEntry.objects.exists()
@@ -128,7 +128,7 @@ def test_a_needling_entry_records_every_field_and_raises_the_counts(clinician, v
 )
 def test_bad_needling_input_is_refused_and_changes_nothing(clinician, visit, change, field) -> None:
     with pytest.raises(ValidationError) as caught:
-        actions.add_needling_entry(clinician, visit.pk, entry(**change), visit.version)
+        actions.add_needling_entry(clinician, visit.pk, entry_input(**change), visit.version)
     assert field in caught.value.error_dict
     assert not NeedlingEntry.objects.exists()
     assert fresh(visit).version == 1
@@ -138,7 +138,7 @@ def test_needling_needs_the_gate(clinician, patient) -> None:
     ep = open_neck_episode(clinician, patient)
     visit = actions.start_visit(clinician, ep, {})
     with pytest.raises(ValidationError) as caught:
-        actions.add_needling_entry(clinician, visit.pk, entry(), visit.version)
+        actions.add_needling_entry(clinician, visit.pk, entry_input(), visit.version)
     assert "No safety screening is on record." in caught.value.messages
     assert not NeedlingEntry.objects.exists()
 
@@ -146,7 +146,7 @@ def test_needling_needs_the_gate(clinician, patient) -> None:
 def test_withdrawn_consent_stops_needling(clinician, visit, cleared_patient) -> None:
     patient_actions.withdraw_consent(clinician, Consent.objects.get(patient=cleared_patient), "Changed mind")
     with pytest.raises(ValidationError, match="withdrew consent"):
-        actions.add_needling_entry(clinician, visit.pk, entry(), visit.version)
+        actions.add_needling_entry(clinician, visit.pk, entry_input(), visit.version)
 
 
 def test_removing_an_entry_is_audited_and_lowers_the_count(clinician, visit) -> None:
@@ -265,7 +265,7 @@ def test_every_action_refuses_a_signed_visit(clinician, visit) -> None:
     v = signed.version
     attempts = [
         lambda: actions.update_visit(clinician, visit.pk, {"pain_after": 1}, v),
-        lambda: actions.add_needling_entry(clinician, visit.pk, entry(), v),
+        lambda: actions.add_needling_entry(clinician, visit.pk, entry_input(), v),
         lambda: actions.remove_needling_entry(clinician, visit.pk, signed.needling_entries.first().pk, v),
         lambda: actions.record_needle_counts(clinician, visit.pk, opened=9, removed=6, in_sharps=9, expected_version=v),
         lambda: actions.copy_previous_needling(clinician, visit.pk, v),
@@ -298,7 +298,7 @@ def test_two_clinicians_editing_at_once_the_second_gets_a_conflict(clinician, co
     with pytest.raises(ValidationError, match="Someone else changed this visit"):
         actions.update_visit(colleague, visit.pk, {"subjective": "Second clinician's report"}, read_by_both)
     with pytest.raises(ValidationError, match="Someone else changed this visit"):
-        actions.add_needling_entry(colleague, visit.pk, entry(), read_by_both)
+        actions.add_needling_entry(colleague, visit.pk, entry_input(), read_by_both)
     assert fresh(visit).subjective == "First clinician's report" and fresh(visit).version == taken.version
     assert not NeedlingEntry.objects.exists()
 

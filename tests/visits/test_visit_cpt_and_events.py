@@ -67,9 +67,9 @@ def test_an_event_resolved_when_recorded_is_closed_at_once(clinician, visit) -> 
     ("change", "field"),
     [
         ({"event_type": "sneezing"}, "event_type"),
-        ({"severity": "moderate"}, "event_type"),
-        ({"event_type": "suspected_pneumothorax", "severity": "mild"}, "event_type"),
-        ({"event_type": "other", "description": ""}, "event_type"),
+        ({"severity": "moderate"}, "severity"),
+        ({"event_type": "suspected_pneumothorax", "severity": "mild"}, "severity"),
+        ({"event_type": "other", "description": ""}, "description"),
         ({"onset_at": timezone.now() - timedelta(days=400)}, "onset_at"),
         ({"action_taken": " "}, "action_taken"),
         ({"outcome": "better"}, "outcome"),

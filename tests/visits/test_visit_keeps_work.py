@@ -20,7 +20,7 @@ from needlepoint.visits.models import Visit
 from needlepoint.visits.muscles import hazards
 from needlepoint.visits.needles import needle_stock
 from tests.conftest import PASSWORD, client_for
-from tests.visits.visit_helpers import add, entry, fresh, open_neck_episode, reconcile
+from tests.visits.visit_helpers import add, entry, entry_input, fresh, open_neck_episode, reconcile
 
 HX = {"HTTP_HX_REQUEST": "true"}
 PLAN = "Review in one week; home stretching twice a day."
@@ -174,7 +174,9 @@ def test_the_visit_page_wires_the_autosave_and_the_sign_to_the_free_text(clinici
 def test_a_colleague_takes_over_explicitly_and_it_is_recorded_and_audited(clinician, colleague, visit) -> None:
     stored = add(clinician, visit)
     with pytest.raises(ValidationError, match="belongs to Alice"):
-        actions.add_needling_entry(colleague, visit.pk, entry(muscle="deltoid", trigger_point="middle"), stored.version)
+        actions.add_needling_entry(
+            colleague, visit.pk, entry_input(muscle="deltoid", trigger_point="middle"), stored.version
+        )
     with pytest.raises(ValidationError, match="belongs to Alice"):
         actions.update_visit(colleague, visit.pk, {"plan": "Mine"}, stored.version)
     with pytest.raises(ValidationError, match="already yours"):

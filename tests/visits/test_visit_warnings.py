@@ -23,7 +23,7 @@ from needlepoint.visits import actions
 from needlepoint.visits.models import NeedlingEntry, Visit
 from needlepoint.visits.safety import warning_key
 from tests.conftest import all_no, client_for
-from tests.visits.visit_helpers import add, clear_with, entry, fresh, open_neck_episode, reconcile
+from tests.visits.visit_helpers import add, clear_with, entry, entry_input, fresh, open_neck_episode, reconcile
 
 HX = {"HTTP_HX_REQUEST": "true"}
 REAL_REASON = "Needle angled away from the structure at risk"
@@ -90,13 +90,13 @@ def test_each_warning_blocks_the_entry_until_a_precaution_is_chosen(clinician, p
     clear_with(clinician, patient, **answers)
     visit = actions.start_visit(clinician, open_neck_episode(clinician, patient), {})
     with pytest.raises(actions.WarningsNeedAcknowledgement) as caught:
-        actions.add_needling_entry(clinician, visit.pk, entry(**change), visit.version)
+        actions.add_needling_entry(clinician, visit.pk, entry_input(**change), visit.version)
     assert code in pending_codes(caught)
     assert not NeedlingEntry.objects.exists()
     blank = {key: {"precautions": [], "note": "   "} for key in precaution_for(caught)}
     with pytest.raises(actions.WarningsNeedAcknowledgement):
-        actions.add_needling_entry(clinician, visit.pk, entry(**change), visit.version, blank)
-    actions.add_needling_entry(clinician, visit.pk, entry(**change), visit.version, precaution_for(caught))
+        actions.add_needling_entry(clinician, visit.pk, entry_input(**change), visit.version, blank)
+    actions.add_needling_entry(clinician, visit.pk, entry_input(**change), visit.version, precaution_for(caught))
     stored = fresh(visit).acknowledgements
     assert set(stored) == set(precaution_for(caught))
     for key, ack in stored.items():
@@ -122,11 +122,11 @@ def test_a_short_needle_over_the_rhomboids_is_a_reminder_not_a_warning(clinician
 def test_a_thin_patient_rhomboid_at_15_mm_warns_and_signs_after_one_precaution(clinician, patient) -> None:
     visit = thin(clinician, patient)
     with pytest.raises(actions.WarningsNeedAcknowledgement) as caught:
-        actions.add_needling_entry(clinician, visit.pk, entry(**RHOMBOIDS_15), visit.version)
+        actions.add_needling_entry(clinician, visit.pk, entry_input(**RHOMBOIDS_15), visit.version)
     assert pending_codes(caught) == ["ptx_patient_risk"]
     assert "thin build (BMI 17.1)" in caught.value.warnings[0].message
     one_click = {"ptx_patient_risk:rhomboids:left": {"precautions": ["pincer_grasp"]}}
-    actions.add_needling_entry(clinician, visit.pk, entry(**RHOMBOIDS_15), visit.version, one_click)
+    actions.add_needling_entry(clinician, visit.pk, entry_input(**RHOMBOIDS_15), visit.version, one_click)
     stored = reconcile(clinician, fresh(visit))
     signed = actions.sign_visit(clinician, visit.pk, stored.version)
     note = signed.note_text
@@ -139,7 +139,9 @@ def test_lung_disease_warns_over_the_thorax_at_13_mm(clinician, patient, code) -
     screen_with(clinician, patient, finding(code))
     visit = start(clinician, patient)
     with pytest.raises(actions.WarningsNeedAcknowledgement) as caught:
-        actions.add_needling_entry(clinician, visit.pk, entry(**RHOMBOIDS_15 | {"length_mm": "13"}), visit.version)
+        actions.add_needling_entry(
+            clinician, visit.pk, entry_input(**RHOMBOIDS_15 | {"length_mm": "13"}), visit.version
+        )
     assert pending_codes(caught) == ["ptx_patient_risk"]
     add(clinician, visit, acknowledgements=None)  # infraspinatus, away from the thorax: nothing to acknowledge
 
@@ -148,7 +150,7 @@ def test_the_issue_case_a_reason_of_x_is_refused_and_nothing_stored(clinician, p
     visit = thin(clinician, patient)
     with pytest.raises(actions.WarningsNeedAcknowledgement) as caught:
         actions.add_needling_entry(
-            clinician, visit.pk, entry(**RHOMBOIDS_15), visit.version, {"ptx_patient_risk:rhomboids:left": "x"}
+            clinician, visit.pk, entry_input(**RHOMBOIDS_15), visit.version, {"ptx_patient_risk:rhomboids:left": "x"}
         )
     assert "real sentence" in caught.value.problems["ptx_patient_risk:rhomboids:left"]
     assert any("not 'x'" in m for m in caught.value.messages)
@@ -158,7 +160,7 @@ def test_the_issue_case_a_reason_of_x_is_refused_and_nothing_stored(clinician, p
 def test_a_real_sentence_still_acknowledges_without_a_precaution(clinician, patient) -> None:
     visit = thin(clinician, patient)
     reason = {"ptx_patient_risk:rhomboids:left": "Ultrasound showed the pleura at 24 mm today"}
-    actions.add_needling_entry(clinician, visit.pk, entry(**RHOMBOIDS_15), visit.version, reason)
+    actions.add_needling_entry(clinician, visit.pk, entry_input(**RHOMBOIDS_15), visit.version, reason)
     (ack,) = fresh(visit).acknowledgements.values()
     assert ack["precautions"] == [] and ack["note"] == "Ultrasound showed the pleura at 24 mm today"
 
@@ -168,7 +170,7 @@ def test_pregnancy_warns_over_gb21_naming_the_trimester(clinician, patient) -> N
     visit = start(clinician, patient)
     change = {"muscle": "upper-trapezius", "trigger_point": _first_point("upper-trapezius"), "length_mm": "13"}
     with pytest.raises(actions.WarningsNeedAcknowledgement) as caught:
-        actions.add_needling_entry(clinician, visit.pk, entry(**change), visit.version)
+        actions.add_needling_entry(clinician, visit.pk, entry_input(**change), visit.version)
     (warning,) = caught.value.warnings
     assert warning.code == "pregnancy_region" and "second trimester" in warning.message and "GB21" in warning.message
 
@@ -185,10 +187,10 @@ def test_implant_tumour_and_lymph_node_findings_warn_at_entry(clinician, patient
     visit = start(clinician, patient)
     change = {"muscle": "pectoralis-major", "trigger_point": _first_point("pectoralis-major"), "length_mm": "13"}
     with pytest.raises(actions.WarningsNeedAcknowledgement) as caught:
-        actions.add_needling_entry(clinician, visit.pk, entry(**change), visit.version)
+        actions.add_needling_entry(clinician, visit.pk, entry_input(**change), visit.version)
     assert sorted(pending_codes(caught)) == ["breast_implant", "lymph_node_side", "tumour_site"]
     assert "left thigh" in next(w.message for w in caught.value.warnings if w.code == "tumour_site")
-    actions.add_needling_entry(clinician, visit.pk, entry(**change), visit.version, precaution_for(caught))
+    actions.add_needling_entry(clinician, visit.pk, entry_input(**change), visit.version, precaution_for(caught))
     stored = reconcile(clinician, fresh(visit))
     note = actions.sign_visit(clinician, visit.pk, stored.version).note_text
     assert "latex-free gloves" in note and "Muscle is away from the recorded site" in note
@@ -199,7 +201,7 @@ def test_electrical_stimulation_with_an_implanted_device_is_refused_and_cannot_b
 ) -> None:
     clear_with(clinician, patient, implanted_device="yes", implanted_device_type="pacemaker")
     visit = actions.start_visit(clinician, open_neck_episode(clinician, patient), {})
-    estim = entry(technique="electrical_stimulation", minutes_left_in=15)
+    estim = entry_input(technique="electrical_stimulation", minutes_left_in=15)
     with pytest.raises(ValidationError) as caught:
         actions.add_needling_entry(
             clinician, visit.pk, estim, visit.version, {"estim_implanted_device:infraspinatus:right": REAL_REASON}
@@ -214,20 +216,20 @@ def test_an_absolute_contraindication_is_refused(clinician, patient) -> None:
     patient_actions.record_consent(clinician, patient, patient.full_name, current_consent_text(patient.clinic).version)
     visit = actions.start_visit(clinician, open_neck_episode(clinician, patient), {})
     with pytest.raises(ValidationError, match="did not clear"):
-        actions.add_needling_entry(clinician, visit.pk, entry(), visit.version)
+        actions.add_needling_entry(clinician, visit.pk, entry_input(), visit.version)
 
 
 def test_both_sides_of_the_thorax_in_one_visit_is_warned(clinician, visit) -> None:
     stored = add(clinician, visit, **RHOMBOIDS_15)
     with pytest.raises(actions.WarningsNeedAcknowledgement) as caught:
-        actions.add_needling_entry(clinician, visit.pk, entry(**RHOMBOIDS_15 | {"side": "right"}), stored.version)
+        actions.add_needling_entry(clinician, visit.pk, entry_input(**RHOMBOIDS_15 | {"side": "right"}), stored.version)
     assert pending_codes(caught) == ["bilateral_thorax"]
 
 
 def test_lymphoedema_on_the_other_side_is_not_warned(clinician, patient) -> None:
     clear_with(clinician, patient, lymphoedema="yes", lymphoedema_side="left")
     visit = actions.start_visit(clinician, open_neck_episode(clinician, patient), {})
-    actions.add_needling_entry(clinician, visit.pk, entry(side="right"), visit.version)
+    actions.add_needling_entry(clinician, visit.pk, entry_input(side="right"), visit.version)
     assert fresh(visit).acknowledgements == {}
 
 
@@ -238,7 +240,7 @@ def test_copying_the_previous_visit_checks_the_warnings_again(clinician, patient
     clear_with(clinician, patient)
     episode = open_neck_episode(clinician, patient)
     first = actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(minutes=30)})
-    actions.add_needling_entry(clinician, first.pk, entry(**RHOMBOIDS_15), first.version)
+    actions.add_needling_entry(clinician, first.pk, entry_input(**RHOMBOIDS_15), first.version)
     reconcile(clinician, first)
     actions.sign_visit(clinician, first.pk, fresh(first).version)
     screen_with(clinician, patient, finding("low_bmi", bmi=17.9))
@@ -253,7 +255,7 @@ def test_copying_the_previous_visit_checks_the_warnings_again(clinician, patient
 def test_acknowledge_warnings_takes_precautions_and_refuses_a_non_sentence(clinician, patient) -> None:
     visit = thin(clinician, patient)
     key = "ptx_patient_risk:rhomboids:left"
-    actions.add_needling_entry(clinician, visit.pk, entry(**RHOMBOIDS_15), visit.version, {key: REAL_REASON})
+    actions.add_needling_entry(clinician, visit.pk, entry_input(**RHOMBOIDS_15), visit.version, {key: REAL_REASON})
     # As if acknowledged before the acknowledgement was required (an older visit): it is pending again.
     Visit.objects.filter(pk=visit.pk).update(acknowledgements={})
     visit = fresh(visit)
@@ -393,6 +395,6 @@ def test_a_thin_build_measured_at_screening_makes_a_short_thorax_needle_warn(cli
     clear_with(clinician, patient, height_cm="165", weight_kg="47")  # BMI 17.3: below the WHO cut-off of 18.5
     visit = start(clinician, patient)
     with pytest.raises(actions.WarningsNeedAcknowledgement) as refused:
-        actions.add_needling_entry(clinician, visit.pk, entry(**RHOMBOIDS_15), visit.version)
+        actions.add_needling_entry(clinician, visit.pk, entry_input(**RHOMBOIDS_15), visit.version)
     assert any("thin build (BMI 17.3)" in w.message for w in refused.value.warnings)
     assert not visit.needling_entries.exists()

@@ -9,6 +9,7 @@ from typing import Any
 from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.visits import actions
+from needlepoint.visits.inputs import NeedlingEntryInput, parse
 from needlepoint.visits.models import Visit
 from tests.conftest import all_no
 
@@ -41,6 +42,11 @@ def entry(muscle: str = "infraspinatus", side: str = "right", **change: Any) -> 
     return data | change
 
 
+def entry_input(muscle: str = "infraspinatus", side: str = "right", **change: Any) -> NeedlingEntryInput:
+    """One needling entry as the page and the API hand it to the action (read by ``NeedlingEntryInput``)."""
+    return parse(NeedlingEntryInput, entry(muscle, side, **change))
+
+
 def fresh(visit: Visit) -> Visit:
     """The visit as stored now."""
     return Visit.objects.get(pk=visit.pk)
@@ -48,7 +54,7 @@ def fresh(visit: Visit) -> Visit:
 
 def add(clinician: Any, visit: Visit, acknowledgements: dict[str, str] | None = None, **change: Any) -> Visit:
     """Add one entry at the visit's current version; returns the visit as stored."""
-    actions.add_needling_entry(clinician, visit.pk, entry(**change), fresh(visit).version, acknowledgements)
+    actions.add_needling_entry(clinician, visit.pk, entry_input(**change), fresh(visit).version, acknowledgements)
     return fresh(visit)
 
 
