@@ -64,15 +64,21 @@ class EpisodeSummary(models.Model):
     clinic = models.ForeignKey(
         Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
-    episode = models.OneToOneField(
-        Episode, on_delete=models.DO_NOTHING, db_constraint=False, related_name="insights_summary"
-    )
+    # Not unique: a unique index makes every insert check the dead versions a rebuild leaves behind.
+    episode = models.ForeignKey(Episode, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", null=True
+        "patients.Patient",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        null=True,
     )
     condition = models.CharField(max_length=40)
     side = models.CharField(max_length=10, blank=True, help_text="The episode's treated side")
-    clinician = models.ForeignKey(Membership, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    clinician = models.ForeignKey(
+        Membership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     cohort_label = models.CharField(max_length=100, null=True, blank=True, help_text="NULL unless imported")
     opened_at = models.DateTimeField()
     discharge_date = models.DateField(null=True, blank=True)
@@ -171,9 +177,13 @@ class VisitSummary(models.Model):
     clinic = models.ForeignKey(
         Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
-    visit = models.OneToOneField("visits.Visit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    visit = models.ForeignKey(
+        "visits.Visit", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     episode = models.ForeignKey(Episode, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+")
-    clinician = models.ForeignKey(Membership, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    clinician = models.ForeignKey(
+        Membership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     started_at = models.DateTimeField()
     condition = models.CharField(max_length=40, null=True, blank=True)
     cohort_label = models.CharField(max_length=100, null=True, blank=True)

@@ -81,8 +81,18 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name='episodesummary',
+            name='clinician',
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.membership'),
+        ),
+        migrations.AlterField(
+            model_name='episodesummary',
             name='episode',
-            field=models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='insights_summary', to='patients.episode'),
+            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.episode'),
+        ),
+        migrations.AlterField(
+            model_name='episodesummary',
+            name='patient',
+            field=models.ForeignKey(db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.patient'),
         ),
         migrations.AlterField(
             model_name='visitsummary',
@@ -91,8 +101,13 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name='visitsummary',
+            name='clinician',
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.membership'),
+        ),
+        migrations.AlterField(
+            model_name='visitsummary',
             name='visit',
-            field=models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='visits.visit'),
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='visits.visit'),
         ),
         migrations.CreateModel(
             name='SummaryChange',
