@@ -94,7 +94,7 @@ def _write_seconds(clinic_id: int, episode_id: int, repeats: int = 50) -> float:
     return statistics.median(times)
 
 
-def measure(slug: str, runs: int) -> None:
+def measure(slug: str, runs: int, full_runs: int) -> None:
     from django.db import connection
 
     from needlepoint.accounts.models import Clinic
@@ -109,7 +109,7 @@ def measure(slug: str, runs: int) -> None:
     visits = Visit.objects.filter(clinic=clinic).count()
     print(f"{slug}: {Episode.objects.filter(clinic=clinic).count():,} episodes, {visits:,} visits", flush=True)
     full = []
-    for _ in range(runs):
+    for _ in range(full_runs):
         run = refresh(clinic, full=True)
         full.append(run.seconds)
         print(f"  full refresh {run.seconds:.2f} s ({run.episodes:,} episodes, {run.visits:,} needled visits; "
@@ -138,7 +138,7 @@ def measure(slug: str, runs: int) -> None:
         changes.create_triggers(connection)
     SummaryChange.objects.filter(clinic=clinic).delete()  # the timing writes left the data as they were
     print(
-        f"  median of {runs}: full {statistics.median(full):.2f} s; "
+        f"  median of {full_runs} / {runs}: full {statistics.median(full) if full else float('nan'):.2f} s; "
         f"a day's changes {statistics.median(incremental):.3f} s "
         f"({len(episodes):,} episodes, {day_visits:,} visits); one score written and deleted "
         f"{with_triggers * 1000:.2f} ms with the triggers, {without * 1000:.2f} ms without ({_load()})",
@@ -150,6 +150,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="18200", help="episodes per clinic, comma-separated")
     parser.add_argument("--runs", type=int, default=3, help="timed runs (median printed)")
+    parser.add_argument("--full-runs", type=int, help="timed full refreshes (default: --runs; 0 needs a summary)")
     parser.add_argument("--data-dir", help="SQLite data folder (default: a temporary one); ignored with DATABASE_URL")
     args = parser.parse_args()
     data_dir = args.data_dir
@@ -164,7 +165,7 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     print(f"{connection.vendor}; {_load()}", flush=True)
     for size in (int(s) for s in args.sizes.split(",")):
-        measure(_ensure(size), args.runs)
+        measure(_ensure(size), args.runs, args.runs if args.full_runs is None else args.full_runs)
     return 0
 
 

@@ -125,10 +125,10 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
             return last
         run = SummaryRefresh(clinic=clinic, started_at=started, kind="full" if full else "changes")
         written = _rebuild(cursor, clinic.pk, None if full else changed)
-        run.episodes, run.measures, run.rom_series, run.visits = written
+        run.episodes, run.measures, run.rom_series, run.visits, removed = written
         if not full:
-            # The run's counts describe the whole summary, as a full refresh's do.
-            run.episodes = EpisodeSummary.objects.filter(clinic=clinic).count()
+            # The run's episode count describes the whole summary, as a full refresh's does.
+            run.episodes = last.episodes - removed + run.episodes
         run.changed_episodes = written[0] if full else len(changed)
         run.finished_at = timezone.now()
         run.save()
@@ -177,20 +177,27 @@ def _claim_changes(cursor: Any, clinic_id: int) -> set[int]:
 
 def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None) -> list[int]:
     """Delete and re-insert the summary rows of the clinic (``changed`` None) or of the changed episodes only;
-    the rows written per table (episodes, measures, ROM series, needled visits)."""
+    the rows written per table (episodes, measures, ROM series, needled visits), then the episode rows removed."""
     only = ""
     if changed is not None:
         _changed_table(cursor, changed)
         only = f" AND {{column}} IN (SELECT id FROM {CHANGED_TABLE})"
+    removed = 0
     for table in _SUMMARY_TABLES:
-        cursor.execute(f"DELETE FROM {table} WHERE clinic_id = %s{only.format(column='episode_id')}", [clinic_id])
+        if changed is None or table == queries.SUMMARY_ROM:  # the ROM rows' index leads with the clinic
+            cursor.execute(f"DELETE FROM {table} WHERE clinic_id = %s{only.format(column='episode_id')}", [clinic_id])
+        else:
+            # By episode alone (ids are unique across clinics), so that the episode index is the one used.
+            cursor.execute(f"DELETE FROM {table} WHERE episode_id IN (SELECT id FROM {CHANGED_TABLE})")
+        if table == queries.SUMMARY_EPISODES:
+            removed = max(cursor.rowcount, 0)
     written = []
     for build in (_episodes_sql, _measures_sql, _rom_sql, _visits_sql):
         cursor.execute(build(only), [clinic_id, clinic_id, clinic_id])
         written.append(_rows_written(cursor))
     if changed is not None:
         cursor.execute(f"DROP TABLE {CHANGED_TABLE}")
-    return written
+    return [*written, removed]
 
 
 def _rows_written(cursor: Any) -> int:
