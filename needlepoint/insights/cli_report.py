@@ -45,8 +45,13 @@ def register(subparsers: argparse._SubParsersAction, setup_django: Callable[...,
 
     insights = subparsers.add_parser("insights", help="maintain the evidence report's summary tables")
     insights_sub = insights.add_subparsers(dest="insights", required=True)
-    p = insights_sub.add_parser("refresh", help="rebuild the per-episode summary tables the claims report reads")
+    p = insights_sub.add_parser(
+        "refresh",
+        help="bring the per-episode summary tables the claims report reads up to date (the report also does this "
+        "by itself before each view)",
+    )
     p.add_argument("--clinic", help="clinic slug (default: every clinic)")
+    p.add_argument("--full", action="store_true", help="rebuild every episode, not only those changed since")
     p.set_defaults(func=lambda args: _run(args, setup_django, _refresh))
 
     importer = subparsers.add_parser("import", help="import outcome data from a CSV file")
@@ -267,11 +272,16 @@ def _refresh(args: argparse.Namespace) -> int:
 
     clinics = [_clinic(args.clinic)] if args.clinic else list(Clinic.objects.order_by("pk"))
     for clinic in clinics:
-        run = refresh(clinic)
-        seconds = (run.finished_at - run.started_at).total_seconds()
+        run = refresh(clinic, full=True if args.full else None)
+        assert run is not None  # the refresh waits for another one to finish
+        if run.checked_at is not None:  # nothing changed since the last refresh: the summary is current
+            print(f"{clinic.slug}: no change since the last refresh; figures as of {run.checked_at:%Y-%m-%d %H:%M}")
+            continue
+        what = "full refresh" if run.kind == "full" else f"{run.changed_episodes:,} changed episodes"
         print(
-            f"{clinic.slug}: {run.episodes:,} episodes, {run.measures:,} measure rows, {run.rom_series:,} ROM series "
-            f"in {seconds:.1f} s; figures as of {run.started_at.isoformat(timespec='seconds')}"
+            f"{clinic.slug}: {what}: {run.episodes:,} episodes, {run.measures:,} measure rows, "
+            f"{run.rom_series:,} ROM series, {run.visits:,} needled visits written in {run.seconds:.2f} s "
+            f"(wall time, commit included); figures as of {run.started_at.isoformat(timespec='seconds')}"
         )
     return 0
 

@@ -51,22 +51,34 @@ class EpisodeCohort(models.Model):
 # ---------------------------------------------------------------------------------------------------- summaries
 #
 # Pre-aggregated per-episode facts the evidence report reads instead of the visits and observations (the way
-# Zulip's analytics tables work): ``needlepoint insights refresh`` rebuilds them per clinic with set-based
-# INSERT ... SELECT statements, in one transaction, and records the run in ``SummaryRefresh``. The report says
-# which path it used and, for the summary path, the time of the refresh its figures come from.
+# Zulip's analytics tables work): a refresh rebuilds them per clinic with set-based INSERT ... SELECT statements,
+# in one transaction, either every episode or only those the change log (``SummaryChange``) names, and records
+# the run in ``SummaryRefresh``. The report says which path it used and how current its figures are. The tables
+# are derived and rebuilt from the records, so they carry no database foreign keys: no constraint to check per
+# row at COMMIT, and a deleted episode's rows are removed by the next refresh (its deletion is in the log).
 
 
 class EpisodeSummary(models.Model):
     """One episode's facts as of the last refresh: who, what, when, cohort, outcome and the first three visits' pain."""
 
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
-    episode = models.OneToOneField(Episode, on_delete=models.CASCADE, related_name="insights_summary")
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    # Not unique: a unique index makes every insert check the dead versions a rebuild leaves behind.
+    episode = models.ForeignKey(Episode, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", null=True
+        "patients.Patient",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        null=True,
     )
     condition = models.CharField(max_length=40)
     side = models.CharField(max_length=10, blank=True, help_text="The episode's treated side")
-    clinician = models.ForeignKey(Membership, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    clinician = models.ForeignKey(
+        Membership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     cohort_label = models.CharField(max_length=100, null=True, blank=True, help_text="NULL unless imported")
     opened_at = models.DateTimeField()
     discharge_date = models.DateField(null=True, blank=True)
@@ -91,8 +103,10 @@ class EpisodeSummary(models.Model):
 class EpisodeMeasureSummary(models.Model):
     """One episode's first score on one instrument (when taken as a baseline) and its last later score."""
 
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
-    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="+")
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    episode = models.ForeignKey(Episode, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     instrument = models.CharField(max_length=12)
     baseline = models.FloatField(null=True, blank=True)
     final = models.FloatField(null=True, blank=True)
@@ -108,8 +122,12 @@ class EpisodeMeasureSummary(models.Model):
 class EpisodeRomSummary(models.Model):
     """One episode's first and last measurement of one movement, side and method."""
 
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
-    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="+")
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    episode = models.ForeignKey(
+        Episode, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     joint = models.CharField(max_length=30)
     movement = models.CharField(max_length=30)
     side = models.CharField(max_length=5, blank=True)
@@ -136,6 +154,14 @@ class SummaryRefresh(models.Model):
     measures = models.IntegerField(default=0)
     rom_series = models.IntegerField(default=0)
     visits = models.IntegerField(default=0, help_text="Needled visits summarised")
+    kind = models.CharField(
+        max_length=8, default="full", help_text="'full' (every episode) or 'changes' (episodes changed since)"
+    )
+    changed_episodes = models.IntegerField(default=0, help_text="Episodes rebuilt (all of them for a full refresh)")
+    seconds = models.FloatField(null=True, blank=True, help_text="Wall time, commit and statistics included")
+    checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time the change log was found empty: the figures are current to then"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["clinic", "-finished_at"], name="summary_refresh_clinic_time")]
@@ -148,9 +174,16 @@ class VisitSummary(models.Model):
     """One needled visit's facts as of the last refresh: who, when, which episode's condition and cohort, pain
     before and after, adverse events by severity and the needling techniques used (``,static,pistoning,``)."""
 
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
-    visit = models.OneToOneField("visits.Visit", on_delete=models.CASCADE, related_name="+")
-    clinician = models.ForeignKey(Membership, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    visit = models.ForeignKey(
+        "visits.Visit", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    episode = models.ForeignKey(Episode, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+")
+    clinician = models.ForeignKey(
+        Membership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     started_at = models.DateTimeField()
     condition = models.CharField(max_length=40, null=True, blank=True)
     cohort_label = models.CharField(max_length=100, null=True, blank=True)
@@ -166,3 +199,15 @@ class VisitSummary(models.Model):
 
     def __str__(self) -> str:
         return f"summary of visit #{self.visit_id}"
+
+
+class SummaryChange(models.Model):
+    """One note that an episode's records changed since the last refresh, written by database triggers
+    (``changes.py``) and consumed by the next refresh. Append-only, duplicates allowed: no unique key for a
+    clinician's write to wait on."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    episode_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"episode #{self.episode_id} changed"

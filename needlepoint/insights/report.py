@@ -218,7 +218,7 @@ class ClaimsReport:
     definitions: dict[str, str] = field(default_factory=dict)  # each claim's definition, as on the page
     claims_minimum_n: int = 0  # the fewest episodes per group before a claim is judged
     source: str = "live"  # "summary" (the tables of the last refresh) or "live" (the records as they are now)
-    summary_as_of: Any = None  # when the refresh the summary figures come from started
+    summary_as_of: Any = None  # the time the summary figures are current to (every change before it counted)
     source_note: str = "Live figures, computed from the records now."
 
     @property
@@ -261,7 +261,7 @@ def claims_report(
     """
     as_of = as_of or timezone.localdate()
     pain = instrument(PAIN)
-    refresh, source_note = _choose_source(filters, source)
+    refresh, as_of_time, source_note = _choose_source(filters, source)
     with queries.report_scope(filters, as_of, summary=refresh is not None) as scope:
         counts = queries.episode_counts(scope, ("condition",))
         measures = queries.measure_sums(scope, options.rule, by=("condition", "clinician"))
@@ -308,32 +308,46 @@ def claims_report(
         definitions=dict(DEFINITIONS),
         claims_minimum_n=minimum_for(options.minimum_n),
         source="summary" if refresh is not None else "live",
-        summary_as_of=refresh.started_at if refresh is not None else None,
+        summary_as_of=as_of_time,
         source_note=source_note,
     )
 
 
-def _choose_source(filters: ReportFilters, source: str) -> tuple[Any, str]:
-    """(the refresh whose summary the report reads, or None for the live path; the sentence saying which)."""
+def _choose_source(filters: ReportFilters, source: str) -> tuple[Any, Any, str]:
+    """(the refresh whose summary the report reads, or None for the live path; the time its figures are current
+    to; the sentence saying which path and how current). Reading the summary first adds the changes noted since
+    the last refresh (``summaries.bring_up_to_date``)."""
     if source not in ("auto", "summary", "live"):
         raise ValueError("The source is auto, summary or live.")
     live = "Live figures, computed from the records now"
     if source == "live":
-        return None, live + "."
+        return None, None, live + "."
     if not summaries.answerable(filters):
         if source == "summary":
             raise ValueError("The summary cannot answer a muscle or technique filter.")
-        return None, live + " (the summary tables cannot answer a muscle or technique filter)."
-    refresh = summaries.latest_refresh(filters.clinic_id)
-    if refresh is None:
+        return None, None, live + " (the summary tables cannot answer a muscle or technique filter)."
+    fresh = summaries.bring_up_to_date(filters.clinic_id)
+    if fresh.refresh is None:
         if source == "summary":
             raise ValueError("The clinic's summary tables were never refreshed.")
-        return None, live + " (no summary refresh has run yet: needlepoint insights refresh)."
-    stamp = timezone.localtime(refresh.started_at).strftime("%Y-%m-%d %H:%M %Z")
-    return refresh, (
-        f"Figures as of {stamp}: from the summary tables of the last refresh (needlepoint insights refresh); "
-        "care recorded since is not counted until the next refresh."
-    )
+        if fresh.background:
+            return None, None, live + " (the summary tables are being built; later views will read them)."
+        return (
+            None,
+            None,
+            live
+            + " (no summary refresh has run yet: a small clinic is read live; needlepoint insights refresh builds it).",
+        )
+    stamp = timezone.localtime(fresh.as_of).strftime("%Y-%m-%d %H:%M %Z")
+    if fresh.pending:
+        since = (
+            f"{fresh.pending:,}{'+' if fresh.background else ''} changes recorded since are being added"
+            + (" in the background" if fresh.background else " by a refresh running now")
+            + " and will be counted on a later view."
+        )
+    else:
+        since = "every change recorded until then is counted (the summary adds new changes before each view)."
+    return fresh.refresh, fresh.as_of, f"Figures as of {stamp}, from the summary tables: {since}"
 
 
 def responder_report(

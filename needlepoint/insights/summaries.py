@@ -11,8 +11,14 @@ technique) fall back to the live path, as does a clinic that was never refreshed
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -25,6 +31,7 @@ from needlepoint.insights.models import (
     EpisodeMeasureSummary,
     EpisodeRomSummary,
     EpisodeSummary,
+    SummaryChange,
     SummaryRefresh,
     VisitSummary,
 )
@@ -80,40 +87,149 @@ def summary_visits(filters: ReportFilters) -> QuerySet[VisitSummary]:
     return found
 
 
-def refresh(clinic: Clinic) -> SummaryRefresh:
-    """Rebuild the clinic's summary rows in one transaction and record the run (started, finished, rows)."""
-    run = SummaryRefresh.objects.create(clinic=clinic, started_at=timezone.now())
+# A refresh rebuilds every episode when this share of the clinic's summarised episodes (or more) has changed: one
+# pass over the clinic is then cheaper than deleting and re-inserting that many episodes by their ids.
+FULL_SHARE = 0.25
+CHANGED_TABLE = "np_changed_episodes"
+# Two refreshes of one clinic never run at once: PostgreSQL's advisory lock (this key, the clinic's id) is held
+# for the refresh's transaction; SQLite lets one writer at a time anyway.
+LOCK_KEY = 7_316_501
+_SUMMARY_TABLES = (queries.SUMMARY_ROM, queries.SUMMARY_MEASURES, queries.SUMMARY_EPISODES, queries.SUMMARY_VISITS)
+
+
+def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> SummaryRefresh | None:
+    """Bring the clinic's summary rows up to date in one transaction and record the run.
+
+    ``full`` True rebuilds every episode; False only the episodes the change log names; None (the default) picks:
+    full when the clinic was never refreshed or a large share of it changed, else the changes. With ``wait`` False
+    the call gives up at once (returns None) if another refresh of the clinic is running. When nothing changed
+    since the last refresh, nothing is rebuilt: the last run's ``checked_at`` moves to now and it is returned.
+    The run's ``seconds`` is the true wall time, COMMIT and fresh statistics included.
+    """
+    clock = time.perf_counter()
+    started = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
-        for table in (queries.SUMMARY_ROM, queries.SUMMARY_MEASURES, queries.SUMMARY_EPISODES, queries.SUMMARY_VISITS):
-            cursor.execute(f"DELETE FROM {table} WHERE clinic_id = %s", [clinic.pk])
-        cursor.execute(_episodes_sql(), [clinic.pk, clinic.pk, clinic.pk])
-        cursor.execute(_measures_sql(), [clinic.pk, clinic.pk, clinic.pk])
-        cursor.execute(_rom_sql(), [clinic.pk, clinic.pk, clinic.pk])
-        cursor.execute(_visits_sql(), [clinic.pk, clinic.pk, clinic.pk])
-        run.visits = VisitSummary.objects.filter(clinic=clinic).count()
-        run.episodes = EpisodeSummary.objects.filter(clinic=clinic).count()
-        run.measures = EpisodeMeasureSummary.objects.filter(clinic=clinic).count()
-        run.rom_series = EpisodeRomSummary.objects.filter(clinic=clinic).count()
+        if not _lock(cursor, clinic.pk, wait):
+            return None
+        if connection.vendor == "postgresql":
+            # As for the report: JIT compiling costs more than it saves here, and the sorts fit in memory.
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+        last = latest_refresh(clinic.pk)
+        changed = _claim_changes(cursor, clinic.pk)
+        if full is None:
+            full = last is None or len(changed) >= FULL_SHARE * max(last.episodes, 1)
+        if not full and not changed and last is not None:
+            last.checked_at = started
+            last.save(update_fields=["checked_at"])
+            return last
+        run = SummaryRefresh(clinic=clinic, started_at=started, kind="full" if full else "changes")
+        written = _rebuild(cursor, clinic.pk, None if full else changed)
+        run.episodes, run.measures, run.rom_series, run.visits, removed = written
+        if not full:
+            # The run's episode count describes the whole summary, as a full refresh's does.
+            run.episodes = last.episodes - removed + run.episodes
+        run.changed_episodes = written[0] if full else len(changed)
         run.finished_at = timezone.now()
-        run.save(update_fields=["finished_at", "episodes", "measures", "rom_series", "visits"])
-    # Fresh statistics: without them PostgreSQL plans the report's joins for a few hundred rows, not a million.
-    with connection.cursor() as cursor:
-        for table in (queries.SUMMARY_EPISODES, queries.SUMMARY_MEASURES, queries.SUMMARY_ROM, queries.SUMMARY_VISITS):
-            cursor.execute(f"ANALYZE {table}")
+        run.save()
+    if full:
+        # Fresh statistics after a full rebuild: without them PostgreSQL plans the report's joins for a few hundred
+        # rows, not a million. VACUUM too, where it may run (outside a transaction): each rebuild leaves the old
+        # rows behind as dead versions that every later insert and read would wade through. A day's changes leave
+        # the statistics as they were (autovacuum sees to their few dead rows).
+        clean = "VACUUM ANALYZE" if connection.vendor == "postgresql" and not connection.in_atomic_block else "ANALYZE"
+        with connection.cursor() as cursor:
+            for table in _SUMMARY_TABLES:
+                cursor.execute(f"{clean} {table}")
+    run.seconds = time.perf_counter() - clock
+    SummaryRefresh.objects.filter(pk=run.pk).update(seconds=run.seconds)
     return run
 
 
-def _clinic_episodes() -> str:
-    """The clinic's episodes, to follow ``SELECT id FROM`` in the shared per-episode SQL."""
-    return f"{Episode._meta.db_table} WHERE clinic_id = %s"
+def pending_changes(clinic_id: int, limit: int) -> int:
+    """How many change notes await the clinic's next refresh, counted up to ``limit`` (a cheap look)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM {SummaryChange._meta.db_table} WHERE clinic_id = %s LIMIT %s) x",
+            [clinic_id, limit],
+        )
+        return int(cursor.fetchone()[0])
 
 
-def _episodes_sql() -> str:
+def _lock(cursor: Any, clinic_id: int, wait: bool) -> bool:
+    if connection.vendor != "postgresql":
+        return True
+    if wait:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_KEY, clinic_id])
+        return True
+    cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_KEY, clinic_id])
+    return bool(cursor.fetchone()[0])
+
+
+def _claim_changes(cursor: Any, clinic_id: int) -> set[int]:
+    """Take the clinic's change notes out of the log (given back if the refresh fails: same transaction).
+
+    Only the notes this DELETE removes are claimed: a note committed a moment later stays for the next refresh.
+    """
+    cursor.execute(f"DELETE FROM {SummaryChange._meta.db_table} WHERE clinic_id = %s RETURNING episode_id", [clinic_id])
+    return {row[0] for row in cursor.fetchall()}
+
+
+def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None) -> list[int]:
+    """Delete and re-insert the summary rows of the clinic (``changed`` None) or of the changed episodes only;
+    the rows written per table (episodes, measures, ROM series, needled visits), then the episode rows removed."""
+    only = ""
+    if changed is not None:
+        _changed_table(cursor, changed)
+        only = f" AND {{column}} IN (SELECT id FROM {CHANGED_TABLE})"
+    removed = 0
+    for table in _SUMMARY_TABLES:
+        if changed is None or table == queries.SUMMARY_ROM:  # the ROM rows' index leads with the clinic
+            cursor.execute(f"DELETE FROM {table} WHERE clinic_id = %s{only.format(column='episode_id')}", [clinic_id])
+        else:
+            # By episode alone (ids are unique across clinics), so that the episode index is the one used.
+            cursor.execute(f"DELETE FROM {table} WHERE episode_id IN (SELECT id FROM {CHANGED_TABLE})")
+        if table == queries.SUMMARY_EPISODES:
+            removed = max(cursor.rowcount, 0)
+    written = []
+    for build in (_episodes_sql, _measures_sql, _rom_sql, _visits_sql):
+        cursor.execute(build(only), [clinic_id, clinic_id, clinic_id])
+        written.append(_rows_written(cursor))
+    if changed is not None:
+        cursor.execute(f"DROP TABLE {CHANGED_TABLE}")
+    return [*written, removed]
+
+
+def _rows_written(cursor: Any) -> int:
+    """Rows the last INSERT wrote (Python's sqlite3 reports no row count for a statement opening with WITH)."""
+    if connection.vendor == "sqlite":
+        cursor.execute("SELECT changes()")
+        return int(cursor.fetchone()[0])
+    return max(cursor.rowcount, 0)
+
+
+def _changed_table(cursor: Any, changed: set[int]) -> None:
+    """The changed episodes' ids in a temporary table, for the rebuild's statements to join."""
+    cursor.execute(f"DROP TABLE IF EXISTS {CHANGED_TABLE}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {CHANGED_TABLE} (id bigint PRIMARY KEY)")
+    ids = sorted(changed)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        cursor.execute(f"INSERT INTO {CHANGED_TABLE} (id) VALUES {', '.join(['(%s)'] * len(chunk))}", chunk)
+    cursor.execute(f"ANALYZE {CHANGED_TABLE}")  # a temporary table has no statistics until analysed
+
+
+def _clinic_episodes(only: str) -> str:
+    """The clinic's episodes (or its changed ones), to follow ``SELECT id FROM`` in the shared per-episode SQL."""
+    return f"{Episode._meta.db_table} WHERE clinic_id = %s{only.format(column='id')}"
+
+
+def _episodes_sql(only: str) -> str:
     if connection.vendor == "postgresql":
         days = "(e.discharge_date - CAST(e.opened_at AS date))"
     else:
         days = "CAST(julianday(e.discharge_date) - julianday(date(e.opened_at)) AS INTEGER)"
-    firsts = queries.FIRST_VISITS_SQL.format(episodes=_clinic_episodes(), where="")
+    firsts = queries.FIRST_VISITS_SQL.format(episodes=_clinic_episodes(only), where="")
     columns = (
         "clinic_id, episode_id, patient_id, condition, side, clinician_id, cohort_label, opened_at, discharge_date, "
         "status, discharge_reason, goals_met, days_to_discharge, needled, visits, visit1_pain_before, "
@@ -131,12 +247,14 @@ def _episodes_sql() -> str:
         FROM {Episode._meta.db_table} e
         LEFT JOIN {EpisodeCohort._meta.db_table} c ON c.episode_id = e.id
         LEFT JOIN firsts ON firsts.episode_id = e.id
-        WHERE e.clinic_id = %s
+        WHERE e.clinic_id = %s{only.format(column="e.id")}
     """
 
 
-def _measures_sql() -> str:
-    obs = queries.EPISODE_MEASURES_SQL.replace("o.instrument IN ({marks}) AND ", "").format(episodes=_clinic_episodes())
+def _measures_sql(only: str) -> str:
+    obs = queries.EPISODE_MEASURES_SQL.replace("o.instrument IN ({marks}) AND ", "").format(
+        episodes=_clinic_episodes(only)
+    )
     return f"""
         WITH {obs}
         INSERT INTO {EpisodeMeasureSummary._meta.db_table}
@@ -150,8 +268,8 @@ def _measures_sql() -> str:
     """
 
 
-def _rom_sql() -> str:
-    series = queries.ROM_SERIES_SQL.format(episodes=_clinic_episodes())
+def _rom_sql(only: str) -> str:
+    series = queries.ROM_SERIES_SQL.format(episodes=_clinic_episodes(only))
     columns = "episode_id, joint, movement, side, method, first_degrees, last_degrees, first_percent, last_percent"
     return f"""
         WITH {series}
@@ -160,34 +278,125 @@ def _rom_sql() -> str:
     """
 
 
-def _visits_sql() -> str:
+def _visits_sql(only: str) -> str:
     if connection.vendor == "postgresql":
         joined = "',' || STRING_AGG(DISTINCT technique, ',' ORDER BY technique) || ','"
     else:
         joined = "',' || GROUP_CONCAT(DISTINCT technique) || ','"
     columns = (
-        "clinic_id, visit_id, clinician_id, started_at, condition, cohort_label, pain_before, pain_after, mild, "
-        "significant, serious, techniques"
+        "clinic_id, visit_id, episode_id, clinician_id, started_at, condition, cohort_label, pain_before, "
+        "pain_after, mild, significant, serious, techniques"
     )
+    # A change rebuilds its episodes' visits only; their entries and events are found through the visits.
+    of_visits = ""
+    if only:
+        changed_visits = (
+            f"SELECT w.id FROM {Visit._meta.db_table} w WHERE w.episode_id IN (SELECT id FROM {CHANGED_TABLE})"
+        )
+        of_visits = f" AND visit_id IN ({changed_visits})"
     return f"""
         WITH e AS (
             SELECT visit_id,
                    SUM(CASE WHEN severity = 'mild' THEN 1 ELSE 0 END) AS mild,
                    SUM(CASE WHEN severity = 'significant' THEN 1 ELSE 0 END) AS significant,
                    SUM(CASE WHEN severity = 'serious' THEN 1 ELSE 0 END) AS serious
-            FROM {AdverseEvent._meta.db_table} WHERE clinic_id = %s GROUP BY visit_id
+            FROM {AdverseEvent._meta.db_table} WHERE clinic_id = %s{of_visits} GROUP BY visit_id
         ),
         t AS (
             SELECT visit_id, {joined} AS techniques
-            FROM {NeedlingEntry._meta.db_table} WHERE clinic_id = %s GROUP BY visit_id
+            FROM {NeedlingEntry._meta.db_table} WHERE clinic_id = %s{of_visits} GROUP BY visit_id
         )
         INSERT INTO {VisitSummary._meta.db_table} ({columns})
-        SELECT v.clinic_id, v.id, v.clinician_id, v.started_at, ep.condition, c.label, v.pain_before, v.pain_after,
+        SELECT v.clinic_id, v.id, v.episode_id, v.clinician_id, v.started_at, ep.condition, c.label, v.pain_before,
+               v.pain_after,
                COALESCE(e.mild, 0), COALESCE(e.significant, 0), COALESCE(e.serious, 0), COALESCE(t.techniques, '')
         FROM {Visit._meta.db_table} v
         LEFT JOIN {Episode._meta.db_table} ep ON ep.id = v.episode_id
         LEFT JOIN {EpisodeCohort._meta.db_table} c ON c.episode_id = v.episode_id
         LEFT JOIN e ON e.visit_id = v.id
         LEFT JOIN t ON t.visit_id = v.id
-        WHERE v.clinic_id = %s AND v.needles_inserted > 0
+        WHERE v.clinic_id = %s AND v.needles_inserted > 0{only.format(column="v.episode_id")}
     """
+
+
+# ---------------------------------------------------------------------------------------------------- freshness
+#
+# The summary keeps itself current on read, with no schedule to install: before the report reads a clinic's
+# summary it adds the changes noted since the last refresh (a day's changes take about a second at a million
+# visits, a few moments' changes far less). Writes never wait for it: a trigger appends a row to the change log,
+# nothing more. A backlog too large to add while someone waits for the page (a bulk import, the first summary of
+# a large clinic) is added by a background thread of the serving process while the page shows the figures it has
+# and says so; the advisory lock (PostgreSQL) or the single writer (SQLite) keeps two refreshes of one clinic
+# from running at once, and a process never starts a second background refresh of the same clinic.
+
+# Change notes the report adds itself before reading (more go to the background); settings can override both.
+INLINE_NOTES = 50_000
+# A clinic never summarised is read live up to this many episodes; above it, its first summary is built in the
+# background (the live report costs about a second per 100,000 visits on PostgreSQL).
+BACKGROUND_FIRST_BUILD_EPISODES = 20_000
+
+_background: set[int] = set()
+_background_guard = threading.Lock()
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What the report may read for a clinic: the refresh (None: read live), the time its figures are current to,
+    and the changes noted after that time and not yet in the summary (0, or at least that many)."""
+
+    refresh: SummaryRefresh | None
+    as_of: Any
+    pending: int = 0
+    background: bool = False
+
+
+def bring_up_to_date(clinic_id: int) -> Freshness:
+    """Add the clinic's noted changes to its summary before a report reads it (or start doing so in the
+    background when there are too many to wait for), and say how current the summary is."""
+    inline = int(getattr(settings, "INSIGHTS_INLINE_REFRESH_NOTES", INLINE_NOTES))
+    last = latest_refresh(clinic_id)
+    if last is None:
+        first_build = int(
+            getattr(settings, "INSIGHTS_BACKGROUND_FIRST_BUILD_EPISODES", BACKGROUND_FIRST_BUILD_EPISODES)
+        )
+        if Episode.objects.filter(clinic_id=clinic_id)[first_build : first_build + 1].exists():
+            return Freshness(None, None, background=_start_background(clinic_id))
+        return Freshness(None, None)
+    checked = timezone.now()
+    pending = pending_changes(clinic_id, inline + 1)
+    if pending == 0:
+        return Freshness(last, max(checked, last.checked_at or last.started_at))
+    if pending > inline:
+        return Freshness(last, _current_to(last), pending, background=_start_background(clinic_id))
+    run = refresh(Clinic.objects.get(pk=clinic_id), wait=False)
+    if run is None:  # another refresh of the clinic is running: read what is there
+        return Freshness(last, _current_to(last), pending)
+    return Freshness(run, run.started_at)
+
+
+def _current_to(run: SummaryRefresh) -> Any:
+    return max(run.started_at, run.checked_at or run.started_at)
+
+
+def _start_background(clinic_id: int) -> bool:
+    """Refresh the clinic in a thread of this process, unless this process is already doing so."""
+    with _background_guard:
+        if clinic_id in _background:
+            return True
+        _background.add(clinic_id)
+    thread = threading.Thread(target=_refresh_apart, args=(clinic_id,), name=f"summary-refresh-{clinic_id}")
+    thread.daemon = True
+    thread.start()
+    return True
+
+
+def _refresh_apart(clinic_id: int) -> None:
+    try:
+        refresh(Clinic.objects.get(pk=clinic_id), wait=False)
+    except Exception:  # a failed refresh rolls back and leaves the change log as it was; the next read retries
+        logger.exception("background summary refresh of clinic %s failed", clinic_id)
+    finally:
+        connection.close()  # the thread's own connection
+        with _background_guard:
+            _background.discard(clinic_id)

@@ -279,6 +279,11 @@ def generate(
         summary.checks_deferred_to_generator = _skip_row_triggers()
         plans = _create_clinics(rng, seed, clinics, episodes, summary)
         _Generator(rng, plans, end, needled_share, summary, report).run(episodes)
+        if summary.checks_deferred_to_generator:
+            # Triggers on again for whatever follows in an enclosing transaction (a test's, say): the signed-visit
+            # rules and the summary's change log must see every later write.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = origin")
     summary.seconds = time.perf_counter() - started
     return summary
 

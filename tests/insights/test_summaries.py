@@ -97,12 +97,16 @@ def test_refresh_rebuilds_and_the_report_says_how_old(clinic: Clinic) -> None:
     before = claims_report(clinic, filters, options, as_of=AS_OF)
     assert before.source == "live" and "no summary refresh" in before.source_note
     first = refresh(clinic)
-    second = refresh(clinic)
-    assert first.episodes == second.episodes == EpisodeSummary.objects.filter(clinic=clinic).count()
+    again = refresh(clinic, full=True)
+    assert first.episodes == again.episodes == EpisodeSummary.objects.filter(clinic=clinic).count()
+    assert (first.kind, again.kind) == ("full", "full") and again.seconds > 0
     assert SummaryRefresh.objects.filter(clinic=clinic, finished_at__isnull=False).count() == 2
+    unchanged = refresh(clinic)  # nothing changed: nothing rebuilt, the last run is current to now
+    assert unchanged.pk == again.pk and unchanged.checked_at >= again.finished_at
     report = claims_report(clinic, filters, options, as_of=AS_OF)
-    assert report.source == "summary" and report.summary_as_of == second.started_at
+    assert report.source == "summary" and report.summary_as_of >= unchanged.checked_at
     assert report.source_note.startswith("Figures as of ")
+    assert "every change recorded until then is counted" in report.source_note
     assert claims_json(report)["source_note"] == report.source_note
     assert any("Figures as of" in line for line in claims_text(report))
 
