@@ -23,6 +23,12 @@ class PatientForm(forms.Form):
     email = forms.EmailField(required=False)
     address = forms.CharField(max_length=300, required=False)
     emergency_contact = forms.CharField(max_length=200, required=False)
+    preferred_language = forms.ChoiceField(
+        label="Language for the patient's pages and messages",
+        choices=Patient.Language.choices,
+        initial=Patient.Language.ENGLISH,
+        help_text="Questionnaire links, the diary, the handout, after-care, consent text and messages use it.",
+    )
     mrn = forms.CharField(
         label="MRN (optional)",
         max_length=30,
