@@ -157,7 +157,8 @@ def refuse_without_wording(episode: Episode, codes: list[str]) -> None:
         {
             "channel": f"{episode.patient.full_name} reads {dict(Patient.Language.choices)[language]}, and "
             f"{', '.join(missing)} has no validated wording in that language that Needlepoint may ship. "
-            "Nothing was sent. Record these in the clinic, or choose the patient's language on their record."
+            "Nothing was sent. Tick 'Only what the patient can read' to send the rest (today's pain and the "
+            "pain drawing always go), and record the others in the clinic."
         },
         code="no_wording",
     )
@@ -458,12 +459,19 @@ def suggested_time_point(episode: Episode) -> str:
 
 @transaction.atomic
 def create_self_report_link(
-    membership: Membership, episode: Episode, *, time_point: str | None = None, days: int | None = None
+    membership: Membership,
+    episode: Episode,
+    *,
+    time_point: str | None = None,
+    days: int | None = None,
+    readable_only: bool = False,
 ) -> IssuedLink:
     """Create a one-time link for the episode's questionnaires and today's pain; returns the token once.
 
     Front desk may send links (it reads nothing clinical by doing so); the link asks the questionnaires the
     clinic's plan sets for the episode's condition, leaving out measurements only a clinician can take.
+    A questionnaire without wording in the patient's language refuses the link (``refuse_without_wording``),
+    unless ``readable_only`` asks to leave such questionnaires out.
     """
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     _same_clinic(membership, episode)
@@ -474,6 +482,9 @@ def create_self_report_link(
     if not isinstance(days, int) or not 1 <= days <= MAX_LINK_DAYS:
         raise ValidationError({"days": f"A link can stay valid for 1 to {MAX_LINK_DAYS} days."})
     codes = [c for c in instruments_for(episode) if is_self_reportable(instrument(c))]
+    if readable_only and language_of(episode.patient) != "en":
+        unreadable = codes_without_wording(episode.clinic_id, codes, language_of(episode.patient))
+        codes = [c for c in codes if c not in unreadable]
     refuse_without_wording(episode, codes)
     return issue_link(membership, episode, codes, time_point, timezone.now() + timedelta(days=days))
 

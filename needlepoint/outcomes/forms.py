@@ -191,6 +191,12 @@ class LinkForm(forms.Form):
     channel = forms.ChoiceField(
         label="Send", choices=SEND_CHANNELS, widget=forms.RadioSelect, initial="copy", required=False
     )
+    readable_only = forms.BooleanField(
+        label="Only what the patient can read in their language",
+        required=False,
+        help_text="For a patient who reads another language than English: leave out the questionnaires without "
+        "wording in that language (today's pain and the pain drawing always go).",
+    )
 
     def clean_channel(self) -> str:
         """No choice means the link is shown to hand over (as before links could be sent)."""

@@ -168,18 +168,23 @@ def send_self_report_link(
     *,
     time_point: str | None = None,
     days: int | None = None,
+    readable_only: bool = False,
 ) -> SentLink:
     """Issue a link for the episode's questionnaires and send it by e-mail or text (or show it to hand over).
 
     Refused, with nothing stored, when the patient opted out of links, wants the other channel, or has no
-    usable address or number. The audit trail's one entry for the event names the channel and the address.
+    usable address or number, or a questionnaire has no wording in the patient's language (unless
+    ``readable_only`` leaves those out). The audit trail's one entry for the event names the channel and the
+    address.
     """
     require(membership, Capability.EDIT_DEMOGRAPHICS)  # outside the transaction: a refusal stays in the audit trail
     if episode.clinic_id != membership.clinic_id:  # defence in depth: the episode was fetched by the caller
         raise ValidationError("This record belongs to another clinic.")
     _check_channel(episode.patient, channel)
     with audit.within_event(), transaction.atomic(), audit.describing(_summary(channel, episode.patient)):
-        issued = actions.create_self_report_link(membership, episode, time_point=time_point, days=days)
+        issued = actions.create_self_report_link(
+            membership, episode, time_point=time_point, days=days, readable_only=readable_only
+        )
         url = short_url(issued.short, host_base)
         return SentLink(issued, _deliver(membership, issued, channel, url), url)
 

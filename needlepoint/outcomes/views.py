@@ -34,7 +34,14 @@ from needlepoint.outcomes.models import ClinicInstrumentWording, SelfReportLink
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans, default_schedule, schedule_rules
 from needlepoint.outcomes.progress import earlier_notes, episode_progress
 from needlepoint.outcomes.scoring import ScoringError, instrument, instruments
-from needlepoint.outcomes.wording import EnteredWording, licence_note, name_in, wording_shipped
+from needlepoint.outcomes.wording import (
+    EnteredWording,
+    has_wording,
+    language_terms,
+    licence_note,
+    name_in,
+    wording_shipped,
+)
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.consent import consent_text_in, default_consent_text
 from needlepoint.patients.language import LANGUAGES, chosen_language, in_language, language_of, long_date
@@ -207,6 +214,7 @@ def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
                     _host_base(request),
                     time_point=form.cleaned_data["time_point"],
                     days=form.cleaned_data["days"],
+                    readable_only=form.cleaned_data["readable_only"],
                 )
             except ValidationError as exc:
                 add_errors(form, exc)
@@ -630,9 +638,18 @@ def plans(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "form": form,
             "failed_condition": condition if form.errors else "",
-            "instruments": [(instrument(c), entered.get(c)) for c in sorted(instruments()) if c != PAIN_INSTRUMENT],
+            "instruments": [(instrument(c), entered.get(c), _spanish_state(c)) for c in sorted(instruments())],
         },
     )
+
+
+def _spanish_state(code: str) -> dict[str, Any]:
+    """Whether an instrument's Spanish wording ships, with its validation paper, or why not (the data file)."""
+    terms = language_terms(code, "es")
+    present = has_wording(code, "es")
+    why = "" if present else ("licence does not allow it" if terms.get("may_ship") is False else "unverified")
+    validated = terms.get("validated_version", "")
+    return {"present": present, "why": why, "validated_version": "" if validated == "unverified" else validated}
 
 
 def _merged_schedule(form: forms.PlanForm, plan: Any, codes: list[str]) -> dict | None:
