@@ -201,3 +201,15 @@ def test_the_admins_checklist_shows_the_wording_per_instrument_and_language(clin
     ndi = page.split('data-instrument="NDI"')[1].split("</tr>")[0]
     assert "shipped (validated:" in nprs
     assert "missing: not sent to Spanish-speaking patients" in ndi and "licence does not allow it" in ndi
+
+
+def test_send_due_skips_what_a_spanish_speaking_patient_cannot_read(clinician, spanish, capsys) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.cli import main
+
+    settings_base = ["--base-url", HOST]
+    # Neck pain collects NDI and PSFS; neither has Spanish wording, so nothing goes to this patient.
+    open_episode(clinician, spanish, "neck_pain", "M54.2", "central", days_ago=20)
+    assert main(["outcomes", "send-due", *settings_base]) == 0
+    out = capsys.readouterr().out
+    assert "skipped, not sendable" in out and "PSFS" in out and "NDI" in out
+    assert not SelfReportLink.objects.exists() and not mail.outbox
