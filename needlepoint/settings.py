@@ -207,6 +207,10 @@ SMS_DEFAULT_COUNTRY_CODE = env_str("SMS_DEFAULT_COUNTRY_CODE")
 SHORT_LINK_BASE = env_str("SHORT_LINK_BASE").rstrip("/")
 
 LANGUAGE_CODE = "en-us"
+# The patient's pages, documents and messages are in the language on the patient's record (Patient.preferred_language),
+# activated per request or per message; staff pages stay in LANGUAGE_CODE. The compiled .mo files are committed.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # The clinic's clock: every time a page, note or report shows, and every "today", is on it. Times are stored in UTC.
 TIME_ZONE = env_timezone("TIME_ZONE", "America/New_York")
 USE_I18N = True

@@ -18,6 +18,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
@@ -40,9 +41,10 @@ from needlepoint.outcomes.models import (
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, PlanError, check_plan, default_plans, is_self_reportable
 from needlepoint.outcomes.rom import RomError, movements, percent_of_normal, validate_rom
 from needlepoint.outcomes.scoring import ScoringError, instrument, score
-from needlepoint.outcomes.wording import EnteredWording, WordingError, check_wording
+from needlepoint.outcomes.wording import EnteredWording, WordingError, check_wording, has_wording
 from needlepoint.patients.conditions import conditions
-from needlepoint.patients.models import Episode
+from needlepoint.patients.language import in_language, language_of, long_date
+from needlepoint.patients.models import Episode, Patient
 from needlepoint.visits.models import Visit
 
 LINK_SALT = "needlepoint.outcomes.self-report-link"
@@ -121,6 +123,45 @@ def current_wording(clinic_id: int, code: str) -> EnteredWording | None:
     """The clinic's current licensed wording for an instrument, for the forms; None means show topic labels."""
     entry = current_wording_entry(clinic_id, code)
     return EnteredWording.from_items(entry.items) if entry is not None else None
+
+
+def missing_wording(link: SelfReportLink, language: str) -> list[str]:
+    """The questionnaires on a link (today's pain included) that a patient reading ``language`` cannot be given:
+    no shipped wording in that language. English keeps the paper-form fallback, so nothing is missing there."""
+    if language == "en":
+        return []
+    codes = [*link.instruments, *([PAIN_INSTRUMENT] if link.include_pain else [])]
+    return codes_without_wording(link.clinic_id, codes, language)
+
+
+def codes_without_wording(clinic_id: int, codes: list[str], language: str) -> list[str]:
+    """Of ``codes``, those without wording a patient reading ``language`` can be given (see ``has_wording``)."""
+    entered = set(
+        ClinicInstrumentWording.objects.filter(clinic_id=clinic_id, instrument__in=codes).values_list(
+            "instrument", flat=True
+        )
+    )
+    return [code for code in codes if not has_wording(code, language, entered=code in entered)]
+
+
+def refuse_without_wording(episode: Episode, codes: list[str]) -> None:
+    """Refuse (ValidationError, nothing stored) a link whose questionnaires the patient cannot read in their
+    language; the message names them and what the clinic can do."""
+    language = language_of(episode.patient)
+    if language == "en":
+        return  # English keeps the clinic's paper-form fallback (topic labels numbered as on its printed copy)
+    missing = codes_without_wording(episode.clinic_id, [*codes, PAIN_INSTRUMENT], language)
+    if not missing:
+        return
+    raise ValidationError(
+        {
+            "channel": f"{episode.patient.full_name} reads {dict(Patient.Language.choices)[language]}, and "
+            f"{', '.join(missing)} has no validated wording in that language that Needlepoint may ship. "
+            "Nothing was sent. Tick 'Only what the patient can read' to send the rest (today's pain and the "
+            "pain drawing always go), and record the others in the clinic."
+        },
+        code="no_wording",
+    )
 
 
 @transaction.atomic
@@ -386,12 +427,17 @@ class IssuedLink:
 
 
 class LinkRefused(Exception):
-    """A self-report link cannot be used; ``reason`` is 'invalid', 'expired', 'used', 'cancelled' or 'wrong_kind'."""
+    """A self-report link cannot be used; ``reason`` is 'invalid', 'expired', 'used', 'cancelled' or 'wrong_kind'.
 
-    def __init__(self, reason: str, message: str) -> None:
+    ``message`` is in the patient's language (``language``); an invalid link names no patient, so its language
+    is None and the page says it in every language the product speaks.
+    """
+
+    def __init__(self, reason: str, message: str, language: str | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.language = language
 
 
 def link_days() -> int:
@@ -413,12 +459,19 @@ def suggested_time_point(episode: Episode) -> str:
 
 @transaction.atomic
 def create_self_report_link(
-    membership: Membership, episode: Episode, *, time_point: str | None = None, days: int | None = None
+    membership: Membership,
+    episode: Episode,
+    *,
+    time_point: str | None = None,
+    days: int | None = None,
+    readable_only: bool = False,
 ) -> IssuedLink:
     """Create a one-time link for the episode's questionnaires and today's pain; returns the token once.
 
     Front desk may send links (it reads nothing clinical by doing so); the link asks the questionnaires the
     clinic's plan sets for the episode's condition, leaving out measurements only a clinician can take.
+    A questionnaire without wording in the patient's language refuses the link (``refuse_without_wording``),
+    unless ``readable_only`` asks to leave such questionnaires out.
     """
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     _same_clinic(membership, episode)
@@ -429,6 +482,10 @@ def create_self_report_link(
     if not isinstance(days, int) or not 1 <= days <= MAX_LINK_DAYS:
         raise ValidationError({"days": f"A link can stay valid for 1 to {MAX_LINK_DAYS} days."})
     codes = [c for c in instruments_for(episode) if is_self_reportable(instrument(c))]
+    if readable_only and language_of(episode.patient) != "en":
+        unreadable = codes_without_wording(episode.clinic_id, codes, language_of(episode.patient))
+        codes = [c for c in codes if c not in unreadable]
+    refuse_without_wording(episode, codes)
     return issue_link(membership, episode, codes, time_point, timezone.now() + timedelta(days=days))
 
 
@@ -479,10 +536,18 @@ INVALID_LINK = (
 )
 
 
+def invalid_link_message() -> str:
+    """The refusal of a link that names no patient, in the active language."""
+    return _(
+        "This link is not valid. It may have been copied incompletely or changed. "
+        "Ask the clinic to send you a new link."
+    )
+
+
 def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
     """The link a token (long or short) names, after checking its signature or secret, that it was not
-    cancelled, its expiry and that it is unused."""
-    queryset = SelfReportLink.objects.select_related("clinic", "episode")
+    cancelled, its expiry and that it is unused. A refusal speaks the patient's language."""
+    queryset = SelfReportLink.objects.select_related("clinic", "episode", "patient")
     if for_update:
         queryset = queryset.select_for_update(no_key=True, of=("self",))
     if is_short_token(token):
@@ -500,27 +565,52 @@ def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
         link = queryset.filter(pk=link_id).first()
         if link is None or not secrets.compare_digest(link.token_hash, SelfReportLink.hash_token(secret)):
             raise LinkRefused("invalid", INVALID_LINK)
-    if link.cancelled_at is not None:
-        raise LinkRefused(
-            "cancelled",
-            f"The clinic cancelled this link on {timezone.localtime(link.cancelled_at):%d %B %Y}. "
-            "Ask the clinic for a new link if you still need one.",
-        )
-    # A diary link is used every day; only a questionnaire link is spent by its answers.
-    if link.kind == SelfReportLink.Kind.QUESTIONNAIRE and link.used_at is not None:
-        used = timezone.localtime(link.used_at)
-        raise LinkRefused(
-            "used",
-            f"This link was already used on {used:%d %B %Y}, and your answers reached the clinic. "
-            "Each link works once; ask the clinic if you need to answer again.",
-        )
-    if timezone.now() >= link.expires_at or timezone.now().timestamp() >= expires:
-        raise LinkRefused(
-            "expired",
-            f"This link expired on {timezone.localtime(link.expires_at):%d %B %Y}. "
-            "Ask the clinic to send you a new link.",
-        )
+    language = language_of(link.patient)
+    with in_language(language):
+        if link.cancelled_at is not None:
+            raise LinkRefused(
+                "cancelled",
+                _("The clinic cancelled this link on %(day)s. Ask the clinic for a new link if you still need one.")
+                % {"day": long_date(timezone.localtime(link.cancelled_at))},
+                language,
+            )
+        # A diary link is used every day; only a questionnaire link is spent by its answers.
+        if link.kind == SelfReportLink.Kind.QUESTIONNAIRE and link.used_at is not None:
+            raise LinkRefused(
+                "used",
+                _(
+                    "This link was already used on %(day)s, and your answers reached the clinic. "
+                    "Each link works once; ask the clinic if you need to answer again."
+                )
+                % {"day": long_date(timezone.localtime(link.used_at))},
+                language,
+            )
+        if timezone.now() >= link.expires_at or timezone.now().timestamp() >= expires:
+            raise LinkRefused(
+                "expired",
+                _("This link expired on %(day)s. Ask the clinic to send you a new link.")
+                % {"day": long_date(timezone.localtime(link.expires_at))},
+                language,
+            )
     return link
+
+
+def wrong_kind(link: SelfReportLink) -> LinkRefused:
+    """The refusal of a diary link used as a questionnaire link, or the reverse, in the patient's language."""
+    language = language_of(link.patient)
+    with in_language(language):
+        if link.kind == SelfReportLink.Kind.DIARY:
+            return LinkRefused("wrong_kind", _("This link opens a headache diary, not a questionnaire."), language)
+        return LinkRefused("wrong_kind", _("This link opens a questionnaire, not a headache diary."), language)
+
+
+def diary_words(exc: diary.DiaryError) -> dict[str, str]:
+    """A diary refusal's messages in the active language (dates written out in it)."""
+    said = {}
+    for field, (template, values) in exc.wording.items():
+        shown = {k: long_date(v) if isinstance(v, date) else v for k, v in values.items()}
+        said[field] = _(template) % shown if shown else _(template)
+    return said
 
 
 def open_self_report_link(token: str, client_address: str | None = None) -> SelfReportLink:
@@ -563,7 +653,7 @@ def submit_self_report(
     """
     link = _link_for(token, for_update=True)
     if link.kind != SelfReportLink.Kind.QUESTIONNAIRE:
-        raise LinkRefused("wrong_kind", "This link opens a headache diary, not a questionnaire.")
+        raise wrong_kind(link)
     errors: dict[str, list[str]] = {}
     scored = []
     for code in link.instruments:
@@ -682,7 +772,7 @@ def open_diary_link(token: str) -> SelfReportLink:
     """The diary link a token names; LinkRefused if it is unusable or opens a questionnaire instead."""
     link = _link_for(token)
     if link.kind != SelfReportLink.Kind.DIARY:
-        raise LinkRefused("wrong_kind", "This link opens a questionnaire, not a headache diary.")
+        raise wrong_kind(link)
     return link
 
 
@@ -707,13 +797,13 @@ def record_diary_day(
     """
     link = _link_for(token, for_update=True)
     if link.kind != SelfReportLink.Kind.DIARY:
-        raise LinkRefused("wrong_kind", "This link opens a questionnaire, not a headache diary.")
+        raise wrong_kind(link)
     if not isinstance(day, date) or isinstance(day, datetime):
-        raise ValidationError({"day": "Choose the day you are filling in."})
+        raise ValidationError({"day": _("Choose the day you are filling in.")})
     try:
         values = diary.check_day(headache, worst_intensity, hours, acute_medication)
     except diary.DiaryError as exc:
-        raise ValidationError(exc.problems) from exc
+        raise ValidationError(diary_words(exc)) from exc
     start = diary_start(link.episode_id) or timezone.localdate(link.created_at)
     existing = (
         HeadacheDiaryEntry.objects.select_for_update(no_key=True).filter(episode_id=link.episode_id, day=day).first()
@@ -721,7 +811,7 @@ def record_diary_day(
     try:
         diary.check_day_allowed(day, timezone.localdate(), start, existing is not None)
     except diary.DiaryError as exc:
-        raise ValidationError(exc.problems) from exc
+        raise ValidationError(diary_words(exc)) from exc
     is_headache, intensity, duration, medication = values
     address, device = client_address, _printable(user_agent)[: SelfReportLink.USER_AGENT_LENGTH]
     with audit.acting_as(_link_actor(link, client_address)):
@@ -742,7 +832,9 @@ def record_diary_day(
                         submitted_user_agent=device,
                     )
             except IntegrityError as exc:  # the same day sent twice at once: the second is refused
-                raise ValidationError({"day": "This day was just saved from another page; reload to see it."}) from exc
+                raise ValidationError(
+                    {"day": _("This day was just saved from another page; reload to see it.")}
+                ) from exc
         existing.replaced = [*existing.replaced, _diary_values(existing)]
         existing.link = link
         existing.headache, existing.worst_intensity, existing.hours = is_headache, intensity, duration

@@ -22,12 +22,28 @@ MAX_HOURS = 24
 MAX_INTENSITY = 10
 
 
-class DiaryError(ValueError):
-    """A diary entry cannot be stored; ``problems`` maps a field to the patient's words."""
+def _(text: str) -> str:
+    """Marks a message for translation (the patient's page translates it); the English text stays as it is."""
+    return text
 
-    def __init__(self, problems: dict[str, str]) -> None:
+
+class DiaryError(ValueError):
+    """A diary entry cannot be stored; ``problems`` maps a field to the patient's words (in English).
+
+    ``wording`` keeps each message as its English template and values, so the patient's page can say it in
+    the patient's language: ``template % values`` is the English text. Date values are dates, formatted there.
+    """
+
+    def __init__(self, problems: dict[str, str], wording: dict[str, tuple[str, dict[str, Any]]] | None = None) -> None:
         super().__init__("; ".join(problems.values()))
         self.problems = problems
+        self.wording = wording or {key: (text, {}) for key, text in problems.items()}
+
+
+def _refused(field: str, template: str, **values: Any) -> DiaryError:
+    """A refusal of one field, with English words made from ``template`` (dates written as 3 March 2026)."""
+    shown = {k: f"{v.day} {v:%B %Y}" if isinstance(v, date) else v for k, v in values.items()}
+    return DiaryError({field: template % shown}, {field: (template, values)})
 
 
 @functools.cache
@@ -82,16 +98,16 @@ def check_day(
     """
     problems: dict[str, str] = {}
     if headache is None:
-        problems["headache"] = "Say whether you had a headache on this day."
+        problems["headache"] = _("Say whether you had a headache on this day.")
     if acute_medication is None:
-        problems["acute_medication"] = "Say whether you took medication for a headache on this day."
+        problems["acute_medication"] = _("Say whether you took medication for a headache on this day.")
     intensity = _number(worst_intensity)
     duration = _number(hours)
     if headache:
         if intensity is None or intensity != int(intensity) or not 0 <= intensity <= MAX_INTENSITY:
-            problems["worst_intensity"] = "Choose how bad the headache was at its worst, from 0 to 10."
+            problems["worst_intensity"] = _("Choose how bad the headache was at its worst, from 0 to 10.")
         if duration is None or not 0 < duration <= MAX_HOURS:
-            problems["hours"] = "Enter how many hours the headache lasted on this day (more than 0, at most 24)."
+            problems["hours"] = _("Enter how many hours the headache lasted on this day (more than 0, at most 24).")
     if problems:
         raise DiaryError(problems)
     if not headache:
@@ -116,14 +132,19 @@ def check_day_allowed(day: date, today: date, start: date, already_recorded: boo
     a day already recorded is closed once it has passed, and no day is in the future or before the diary began.
     """
     if day > today:
-        raise DiaryError({"day": "You cannot fill in a day that has not happened yet."})
+        raise _refused("day", _("You cannot fill in a day that has not happened yet."))
     if day < start:
-        raise DiaryError({"day": f"Your diary starts on {start:%d %B %Y}; choose a day from then on."})
+        raise _refused("day", _("Your diary starts on %(start)s; choose a day from then on."), start=start)
     if day < today and already_recorded:
-        closed = f"{day:%d %B} is already in your diary and can no longer be changed."
-        raise DiaryError({"day": f"{closed} Tell your clinician if it is wrong."})
+        raise _refused(
+            "day",
+            _("%(day)s is already in your diary and can no longer be changed. Tell your clinician if it is wrong."),
+            day=day,
+        )
     if (today - day).days > late_entry_days():
-        raise DiaryError({"day": f"Days more than {late_entry_days()} days back can no longer be filled in."})
+        raise _refused(
+            "day", _("Days more than %(days)s days back can no longer be filled in."), days=late_entry_days()
+        )
 
 
 def open_days(today: date, start: date) -> list[date]:

@@ -9,6 +9,8 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from needlepoint.outcomes.models import RomMeasurement, TimePoint
 from needlepoint.outcomes.rom import movements
@@ -55,6 +57,7 @@ def item_fields(
     prefix: str = "",
     notes: dict[str, str] | None = None,
     entered: EnteredWording | None = None,
+    language: str = "en",
 ) -> dict[str, forms.Field]:
     """One field per item, named ``prefix + item id``: radios for choices and short scales, else a number box.
 
@@ -63,7 +66,7 @@ def item_fields(
     """
     fields: dict[str, forms.Field] = {}
     for item in defn.items:
-        shown = item_text(defn, item, entered)
+        shown = item_text(defn, item, entered, language)
         label = shown.text
         help_parts = []
         if shown.anchors:
@@ -77,7 +80,9 @@ def item_fields(
             widget = forms.NumberInput(
                 attrs={"step": step, "min": str(float(item.minimum)), "max": str(float(item.maximum))}
             )
-            help_parts.append(f"{float(item.minimum):g} to {float(item.maximum):g}")
+            help_parts.append(
+                _("%(low)s to %(high)s") % {"low": f"{float(item.minimum):g}", "high": f"{float(item.maximum):g}"}
+            )
         name = prefix + item.id
         if defn.code == "PSFS":
             given = (notes or {}).get(item.id, "")
@@ -186,6 +191,12 @@ class LinkForm(forms.Form):
     channel = forms.ChoiceField(
         label="Send", choices=SEND_CHANNELS, widget=forms.RadioSelect, initial="copy", required=False
     )
+    readable_only = forms.BooleanField(
+        label="Only what the patient can read in their language",
+        required=False,
+        help_text="For a patient who reads another language than English: leave out the questionnaires without "
+        "wording in that language (today's pain and the pain drawing always go).",
+    )
 
     def clean_channel(self) -> str:
         """No choice means the link is shown to hand over (as before links could be sent)."""
@@ -258,29 +269,34 @@ class WordingForm(forms.Form):
         ]
 
 
-YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO = [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
 
 
 class DiaryForm(forms.Form):
     """One day of the headache diary on the patient's phone. The fields only read the answers; the rules
-    (a headache day needs intensity and hours, which days are open) are the action's, so they live in one place."""
+    (a headache day needs intensity and hours, which days are open) are the action's, so they live in one place.
+    The words are translated into the patient's language (the page activates it)."""
 
-    day = forms.ChoiceField(label="Which day are you filling in?", widget=forms.RadioSelect)
-    headache = forms.ChoiceField(label="Did you have a headache on this day?", choices=YES_NO, widget=forms.RadioSelect)
+    day = forms.ChoiceField(label=gettext_lazy("Which day are you filling in?"), widget=forms.RadioSelect)
+    headache = forms.ChoiceField(
+        label=gettext_lazy("Did you have a headache on this day?"), choices=YES_NO, widget=forms.RadioSelect
+    )
     worst_intensity = forms.ChoiceField(
-        label="If yes: how bad was it at its worst? (0 = no pain, 10 = worst pain imaginable)",
+        label=gettext_lazy("If yes: how bad was it at its worst? (0 = no pain, 10 = worst pain imaginable)"),
         choices=[(str(n), str(n)) for n in range(11)],
         widget=forms.RadioSelect(attrs={"class": "scale"}),
         required=False,
     )
     hours = forms.CharField(
-        label="If yes: for how many hours did you have the headache on this day?",
+        label=gettext_lazy("If yes: for how many hours did you have the headache on this day?"),
         required=False,
         max_length=6,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
     )
     acute_medication = forms.ChoiceField(
-        label="Did you take medication for a headache on this day?", choices=YES_NO, widget=forms.RadioSelect
+        label=gettext_lazy("Did you take medication for a headache on this day?"),
+        choices=YES_NO,
+        widget=forms.RadioSelect,
     )
 
     def __init__(self, *args: Any, days: list[tuple[str, str]], **kwargs: Any) -> None:

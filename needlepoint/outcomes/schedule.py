@@ -26,7 +26,7 @@ from needlepoint.outcomes import due as rules
 from needlepoint.outcomes.models import ClinicInstrumentPlan, ClinicInstrumentWording, Observation, SelfReportLink
 from needlepoint.outcomes.plans import default_plans, is_self_reportable, schedule_rules
 from needlepoint.outcomes.scoring import instrument
-from needlepoint.outcomes.wording import wording_shipped
+from needlepoint.outcomes.wording import has_wording
 from needlepoint.patients.models import Episode, Patient
 from needlepoint.scheduling.models import ContactPreference
 from needlepoint.visits.models import Visit
@@ -34,7 +34,7 @@ from needlepoint.visits.models import Visit
 LOOK_BACK_DAYS = 90  # the completion rate covers occasions due in the last 90 days
 MIN_OCCASIONS = 10  # below this many settled occasions a clinician's rate is "not enough data"
 LIST_LIMIT = 50
-NOT_SENDABLE = "not sendable: measured by the clinician, or wording not entered"
+NOT_SENDABLE = "not sendable: measured by the clinician, or no wording in the patient's language"
 
 
 @dataclass
@@ -203,9 +203,10 @@ class SendOutcome:
     detail: str
 
 
-def _sendable(clinic_id: int, code: str, worded: set[tuple[int, str]]) -> bool:
-    """A patient can answer it on a phone and its wording is shipped or entered by the clinic."""
-    return is_self_reportable(instrument(code)) and (wording_shipped(code) or (clinic_id, code) in worded)
+def _sendable(clinic_id: int, code: str, worded: set[tuple[int, str]], language: str = "en") -> bool:
+    """A patient can answer it on a phone and has wording in the patient's language: shipped, or in English
+    entered by the clinic."""
+    return is_self_reportable(instrument(code)) and has_wording(code, language, entered=(clinic_id, code) in worded)
 
 
 def _channel(patient: Any, wanted: str) -> tuple[str | None, str]:
@@ -261,7 +262,8 @@ def send_due(
 
         if already:
             results.append(outcome(already, "already sent", "on a link still open"))
-        blocked = [x for x in send if not _sendable(e.clinic_id, x.instrument, worded)]
+        language = e.patient.preferred_language
+        blocked = [x for x in send if not _sendable(e.clinic_id, x.instrument, worded, language)]
         if blocked:
             results.append(outcome(blocked, "skipped", NOT_SENDABLE))
         send = [x for x in send if x not in blocked]

@@ -21,6 +21,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from needlepoint import phones, sms
 from needlepoint.accounts import audit
@@ -29,6 +30,7 @@ from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.outcomes import actions
 from needlepoint.outcomes.models import LinkMessage, SelfReportLink
+from needlepoint.patients.language import in_language, language_of, long_date
 from needlepoint.patients.models import Episode, Patient
 from needlepoint.scheduling.actions import links_by
 from needlepoint.scheduling.models import ContactPreference
@@ -85,18 +87,32 @@ def _number(patient: Patient) -> str:
 
 
 def message_text(link: SelfReportLink, url: str) -> tuple[str, str, str]:
-    """Subject and body of the e-mail, and the text message: the clinic, the link and its expiry only."""
-    clinic = link.clinic.name
-    until = timezone.localtime(link.expires_at)
-    day = f"{until.day} {until:%B %Y}"
-    subject = f"{clinic}: a few questions about how you are doing"
-    body = (
-        f"Dear {link.patient.given_name},\n\n"
-        f"{clinic} asks you to answer a few short questions about how you are doing. It takes a few minutes on "
-        f"a phone or computer, without signing in:\n\n{url}\n\n"
-        f"The link works once, until {day}. If you did not expect this message, please tell the clinic.\n"
-    )
-    text = f"{clinic}: please answer a few short questions about how you are doing: {url} (works once, until {day})"
+    """Subject and body of the e-mail, and the text message, in the patient's language: the clinic, the link
+    and its expiry only."""
+    with in_language(language_of(link.patient)):
+        words = {
+            "clinic": link.clinic.name,
+            "day": long_date(timezone.localtime(link.expires_at)),
+            "url": url,
+            "name": link.patient.given_name,
+        }
+        subject = _("%(clinic)s: a few questions about how you are doing") % words
+        body = (
+            _(
+                "Dear %(name)s,\n\n"
+                "%(clinic)s asks you to answer a few short questions about how you are doing. It takes a few "
+                "minutes on a phone or computer, without signing in:\n\n%(url)s\n\n"
+                "The link works once, until %(day)s. If you did not expect this message, please tell the clinic.\n"
+            )
+            % words
+        )
+        text = (
+            _(
+                "%(clinic)s: please answer a few short questions about how you are doing: %(url)s "
+                "(works once, until %(day)s)"
+            )
+            % words
+        )
     return subject, body, text
 
 
@@ -152,18 +168,23 @@ def send_self_report_link(
     *,
     time_point: str | None = None,
     days: int | None = None,
+    readable_only: bool = False,
 ) -> SentLink:
     """Issue a link for the episode's questionnaires and send it by e-mail or text (or show it to hand over).
 
     Refused, with nothing stored, when the patient opted out of links, wants the other channel, or has no
-    usable address or number. The audit trail's one entry for the event names the channel and the address.
+    usable address or number, or a questionnaire has no wording in the patient's language (unless
+    ``readable_only`` leaves those out). The audit trail's one entry for the event names the channel and the
+    address.
     """
     require(membership, Capability.EDIT_DEMOGRAPHICS)  # outside the transaction: a refusal stays in the audit trail
     if episode.clinic_id != membership.clinic_id:  # defence in depth: the episode was fetched by the caller
         raise ValidationError("This record belongs to another clinic.")
     _check_channel(episode.patient, channel)
     with audit.within_event(), transaction.atomic(), audit.describing(_summary(channel, episode.patient)):
-        issued = actions.create_self_report_link(membership, episode, time_point=time_point, days=days)
+        issued = actions.create_self_report_link(
+            membership, episode, time_point=time_point, days=days, readable_only=readable_only
+        )
         url = short_url(issued.short, host_base)
         return SentLink(issued, _deliver(membership, issued, channel, url), url)
 
@@ -221,6 +242,7 @@ def resend_self_report_link(
                 code="already_resent",
             )
         _check_channel(old.patient, channel)
+        actions.refuse_without_wording(old.episode, list(old.instruments))
         with audit.describing(_summary(channel, old.patient, f"re-sent (in place of link {old.pk})")):
             _cancel_for_resend(old, membership)
             expires_at = timezone.now() + timedelta(days=actions.link_days())
@@ -266,6 +288,7 @@ def send_scheduled_link(
     run already sent any of these instruments. Refused like a front-desk send (opted out, no address).
     """
     _check_channel(episode.patient, channel)
+    actions.refuse_without_wording(episode, list(codes))
     expires_at = timezone.now() + timedelta(days=actions.link_days())
     actor = audit.Actor(None, episode.clinic_id, "cli", None, "needlepoint outcomes send-due")
     with audit.acting_as(actor), audit.within_event(), transaction.atomic():

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -33,9 +34,17 @@ from needlepoint.outcomes.models import ClinicInstrumentWording, SelfReportLink
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans, default_schedule, schedule_rules
 from needlepoint.outcomes.progress import earlier_notes, episode_progress
 from needlepoint.outcomes.scoring import ScoringError, instrument, instruments
-from needlepoint.outcomes.wording import EnteredWording, licence_note, wording_shipped
+from needlepoint.outcomes.wording import (
+    EnteredWording,
+    has_wording,
+    language_terms,
+    licence_note,
+    name_in,
+    wording_shipped,
+)
 from needlepoint.patients.conditions import conditions
-from needlepoint.patients.consent import default_consent_text
+from needlepoint.patients.consent import consent_text_in, default_consent_text
+from needlepoint.patients.language import LANGUAGES, chosen_language, in_language, language_of, long_date
 from needlepoint.patients.models import Episode
 from needlepoint.references import keys_in_list
 from needlepoint.scheduling.models import ContactPreference
@@ -205,6 +214,7 @@ def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
                     _host_base(request),
                     time_point=form.cleaned_data["time_point"],
                     days=form.cleaned_data["days"],
+                    readable_only=form.cleaned_data["readable_only"],
                 )
             except ValidationError as exc:
                 add_errors(form, exc)
@@ -328,8 +338,9 @@ def _episode_label(episode: Episode, clinical: bool) -> str:
     return f"Episode of care {opened}{status}"
 
 
-def _link_form_sections(link, data=None):  # type: ignore[no-untyped-def]
-    """The phone form: one section per questionnaire on the link, then today's pain."""
+def _link_form_sections(link, language: str, data=None):  # type: ignore[no-untyped-def]
+    """The phone form in the patient's language: one section per questionnaire on the link, then today's pain.
+    The caller has checked that every questionnaire has wording in that language (``actions.missing_wording``)."""
     from django import forms as django_forms
 
     form = django_forms.Form(data)
@@ -338,17 +349,31 @@ def _link_form_sections(link, data=None):  # type: ignore[no-untyped-def]
         defn = instrument(code)
         # Activities a clinician wrote down are the clinician's words; the patient sees only their own earlier ones.
         notes = earlier_notes(link.episode, code, patients_own_words=True) if code == "PSFS" else {}
-        entered = actions.current_wording(link.clinic_id, code)
-        fields = forms.item_fields(defn, prefix=f"{code}-", notes=notes, entered=entered)
+        entered = actions.current_wording(link.clinic_id, code) if language == "en" else None
+        fields = forms.item_fields(defn, prefix=f"{code}-", notes=notes, entered=entered, language=language)
         form.fields.update(fields)
+        shipped = wording_shipped(code) or entered is not None or language != "en"
         sections.append(
-            {"defn": defn, "names": list(fields), "wording_shipped": wording_shipped(code) or entered is not None}
+            {"defn": defn, "name": name_in(defn, language), "names": list(fields), "wording_shipped": shipped}
         )
     if link.include_pain:
         pain = instrument(PAIN_INSTRUMENT)
-        form.fields.update(forms.item_fields(pain, prefix=f"{PAIN_INSTRUMENT}-"))
-        form.fields[f"{PAIN_INSTRUMENT}-pain"].label = "How much pain do you have right now?"
+        form.fields.update(forms.item_fields(pain, prefix=f"{PAIN_INSTRUMENT}-", language=language))
+        form.fields[f"{PAIN_INSTRUMENT}-pain"].label = _("How much pain do you have right now?")
     return form, sections
+
+
+def _refused_page(request: HttpRequest, refused: actions.LinkRefused, status: int) -> HttpResponse:
+    """The page of an unusable link, in the patient's language; an invalid link names no patient, so it says
+    so in every language the product speaks."""
+    if refused.language is not None:
+        with in_language(refused.language):
+            return render(request, "outcomes/link_refused.html", {"refused": refused}, status=status)
+    said = []
+    for language in LANGUAGES:
+        with in_language(language):
+            said.append({"language": language, "message": actions.invalid_link_message()})
+    return render(request, "outcomes/link_refused.html", {"refused": refused, "said": said}, status=status)
 
 
 @never_cache
@@ -365,11 +390,28 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
     try:
         link = actions.open_self_report_link(token, address)
     except actions.LinkRefused as refused:
-        status = 404 if refused.reason == "invalid" else 410
-        return render(request, "outcomes/link_refused.html", {"refused": refused}, status=status)
-    if link.kind == link.Kind.DIARY:
-        return _diary_page(request, token, link, address)
-    form, sections = _link_form_sections(link, request.POST or None)
+        return _refused_page(request, refused, 404 if refused.reason == "invalid" else 410)
+    language = language_of(link.patient)
+    with in_language(language):
+        if link.kind == link.Kind.DIARY:
+            return _diary_page(request, token, link, address)
+        missing = actions.missing_wording(link, language)
+        if missing:
+            # A questionnaire the patient cannot read in their language is never shown as topic labels and
+            # nothing posted is stored: the clinic must send another link.
+            names = [name_in(instrument(code), language) for code in missing]
+            return render(
+                request,
+                "outcomes/link_no_wording.html",
+                {"clinic": link.clinic, "names": names, "language": language},
+                status=409,
+            )
+        return _self_report_page(request, token, link, address, language)
+
+
+def _self_report_page(request: HttpRequest, token: str, link, address, language: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+    """The questionnaire form of a link, and its answers stored when posted (in the active language)."""
+    form, sections = _link_form_sections(link, language, request.POST or None)
     section_errors: dict[str, list[str]] = {}
     if request.method == "POST":
         given: dict[str, dict] = {}
@@ -401,7 +443,7 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
                 drawing=drawing,
             )
         except actions.LinkRefused as refused:
-            return render(request, "outcomes/link_refused.html", {"refused": refused}, status=410)
+            return _refused_page(request, refused, 410)
         except ValidationError as exc:
             for field, messages_ in exc.message_dict.items():
                 code = field.split("-")[0]
@@ -412,11 +454,11 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
                     message, unanswered = _unanswered(instrument(code), given[code])
                     section_errors.setdefault(code, []).append(message)
                     for item_id in unanswered:
-                        form.add_error(f"{code}-{item_id}", "Not answered yet.")
+                        form.add_error(f"{code}-{item_id}", _("Not answered yet."))
                 else:
                     section_errors.setdefault(code, []).extend(messages_)
         else:
-            return render(request, "outcomes/link_thanks.html", {"clinic": link.clinic})
+            return render(request, "outcomes/link_thanks.html", {"clinic": link.clinic, "language": language})
     for section in sections:
         section["errors"] = section_errors.get(section["defn"].code, [])
     return render(
@@ -429,6 +471,7 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
             "pain_field": form[f"{PAIN_INSTRUMENT}-pain"] if link.include_pain else None,
             "has_errors": bool(form.errors or section_errors),
             "drawing_errors": section_errors.get("drawing", []),
+            "language": language,
         }
         | _patient_drawing_editor(request),
         status=400 if (form.errors or section_errors) else 200,
@@ -469,7 +512,7 @@ def _diary_page(request: HttpRequest, token: str, link, address: str | None) -> 
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
             )
         except actions.LinkRefused as refused:
-            return render(request, "outcomes/link_refused.html", {"refused": refused}, status=410)
+            return _refused_page(request, refused, 410)
         except ValidationError as exc:
             add_errors(form, exc)
         else:
@@ -478,15 +521,25 @@ def _diary_page(request: HttpRequest, token: str, link, address: str | None) -> 
     return render(
         request,
         "outcomes/diary.html",
-        {"link": link, "form": form, "saved": saved, "recent": recent, "today": today},
+        {
+            "link": link,
+            "form": form,
+            "saved": saved,
+            "recent": recent,
+            "today": today,
+            "language": language_of(link.patient),
+        },
         status=400 if form.errors else 200,
     )
 
 
 def _day_label(day, today) -> str:  # type: ignore[no-untyped-def]
-    names = {0: "Today", 1: "Yesterday"}
-    name = names.get((today - day).days, f"{day:%A}")
-    return f"{name}, {day:%d %B}"
+    """'Today, 3 March 2026', 'Yesterday, ...' or the weekday, in the active language."""
+    from django.utils import formats
+
+    names = {0: _("Today"), 1: _("Yesterday")}
+    name = names.get((today - day).days, formats.date_format(day, "l"))
+    return f"{name}, {long_date(day)}"
 
 
 @require_http_methods(["GET", "POST"])
@@ -522,18 +575,26 @@ def _unanswered(defn, given: dict) -> tuple[str, list[str]]:  # type: ignore[no-
     core = [item for item in defn.core_items if given.get(item.id) is None]
     rule, limit = defn.missing["rule"], defn.missing.get("value")
     if rule == "min_answered":
-        return f"Please rate at least {limit} of these.", []
-    allowed = f" (you may leave at most {limit} blank)" if rule == "max_missing" else ""
-    return f"Please answer the questions marked below{allowed}.", [item.id for item in core]
+        return _("Please rate at least %(limit)s of these.") % {"limit": limit}, []
+    if rule == "max_missing":
+        said = _("Please answer the questions marked below (you may leave at most %(limit)s blank).") % {"limit": limit}
+        return said, [item.id for item in core]
+    return _("Please answer the questions marked below."), [item.id for item in core]
 
 
 def handout(request: HttpRequest) -> HttpResponse:
-    """The public page on dry needling: what it is, what to expect, the risks, and after-care; printable."""
-    risks = default_consent_text()["material_risks"]
-    # The handout's own statements rest on these as well as on the sources of the risks it lists.
-    cited = {"S1", "S2", "S3", "S4", "S14", "S19", "S25", "S80", "S83", "S84", "S92"}
-    cited |= {key for risk in risks for key in keys_in_list(risk["source"])}
-    return render(request, "outcomes/handout.html", {"risks": risks, "sources": ", ".join(sorted_keys(cited))})
+    """The public page on dry needling: what it is, what to expect, the risks, and after-care; printable.
+
+    In the language the link asks for (``?lang=es``; the patient's pages link to it in the patient's language).
+    """
+    language = chosen_language(request.GET.get("lang"))
+    with in_language(language):
+        risks = consent_text_in(default_consent_text(), language)["material_risks"]
+        # The handout's own statements rest on these as well as on the sources of the risks it lists.
+        cited = {"S1", "S2", "S3", "S4", "S14", "S19", "S25", "S80", "S83", "S84", "S92"}
+        cited |= {key for risk in risks for key in keys_in_list(risk["source"])}
+        context = {"risks": risks, "sources": ", ".join(sorted_keys(cited)), "language": language}
+        return render(request, "outcomes/handout.html", context)
 
 
 def plans(request: HttpRequest) -> HttpResponse:
@@ -577,9 +638,18 @@ def plans(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "form": form,
             "failed_condition": condition if form.errors else "",
-            "instruments": [(instrument(c), entered.get(c)) for c in sorted(instruments()) if c != PAIN_INSTRUMENT],
+            "instruments": [(instrument(c), entered.get(c), _spanish_state(c)) for c in sorted(instruments())],
         },
     )
+
+
+def _spanish_state(code: str) -> dict[str, Any]:
+    """Whether an instrument's Spanish wording ships, with its validation paper, or why not (the data file)."""
+    terms = language_terms(code, "es")
+    present = has_wording(code, "es")
+    why = "" if present else ("licence does not allow it" if terms.get("may_ship") is False else "unverified")
+    validated = terms.get("validated_version", "")
+    return {"present": present, "why": why, "validated_version": "" if validated == "unverified" else validated}
 
 
 def _merged_schedule(form: forms.PlanForm, plan: Any, codes: list[str]) -> dict | None:

@@ -53,6 +53,8 @@ class WordingError(ValueError):
 
 
 MAX_TEXT = 1000  # longer than any published item or statement
+ENGLISH = "en"
+LANGUAGES = ("en", "es")
 
 
 @functools.cache
@@ -66,9 +68,14 @@ def _raw_anchors(code: str) -> Mapping[str, Mapping[int, str]]:
     return MappingProxyType(found)
 
 
-def item_text(defn: Instrument, item: Item, entered: EnteredWording | None = None) -> ItemText:
+def item_text(defn: Instrument, item: Item, entered: EnteredWording | None = None, language: str = ENGLISH) -> ItemText:
     """The text to show for ``item`` and its option texts: the shipped wording, else the clinic's entered
-    wording, else the topic label and option labels from the data file (flagged as a topic label)."""
+    wording, else the topic label and option labels from the data file (flagged as a topic label).
+
+    In another language than English only the shipped wording of that language is shown (``language_text``);
+    an instrument without it is never put before that patient (``has_wording``)."""
+    if language != ENGLISH:
+        return _translated_item(defn, item, language)
     anchors = _raw_anchors(defn.code).get(item.id, MappingProxyType({}))
     shipped_options = tuple(option.label for option in item.options)
     if item.wording:
@@ -142,3 +149,43 @@ def licence_note(code: str) -> str:
 def wording_shipped(code: str) -> bool:
     """Whether the instrument's own item wording is shipped (False for licensed instruments such as HIT-6)."""
     return bool(instrument(code).licence.get("wording_shipped", False))
+
+
+def language_terms(code: str, language: str) -> Mapping[str, Any]:
+    """The instrument's licence terms for one language (``licence.languages.<code>`` in its data file): the
+    wording's state ('shipped', 'clinic' or 'none'), whether it may be shipped, for which uses, the source,
+    and for a translation its validation paper; empty when the file records none."""
+    return instrument(code).licence.get("languages", {}).get(language, {})
+
+
+def language_text(code: str, language: str) -> Mapping[str, Any]:
+    """The shipped translation of an instrument (name and items' wording and anchors), or empty."""
+    terms = language_terms(code, language)
+    return terms.get("text", {}) if terms.get("wording") == "shipped" and terms.get("may_ship") is True else {}
+
+
+def has_wording(code: str, language: str, entered: bool = False) -> bool:
+    """Whether a patient reading ``language`` can be given the instrument: in English its shipped wording or
+    the clinic's entered licensed wording (``entered``); in another language a shipped translation whose terms
+    allow it, with a text for every item. A measurement taken by the clinician has no patient wording."""
+    if language == ENGLISH:
+        return wording_shipped(code) or entered
+    text = language_text(code, language)
+    return bool(text) and all(item.id in text.get("items", {}) for item in instrument(code).items)
+
+
+def name_in(defn: Instrument, language: str) -> str:
+    """The instrument's name as the patient reads it."""
+    return str(language_text(defn.code, language).get("name", defn.name)) if language != ENGLISH else defn.name
+
+
+def _translated_item(defn: Instrument, item: Item, language: str) -> ItemText:
+    given = language_text(defn.code, language).get("items", {}).get(item.id)
+    if not given or not given.get("wording"):
+        # Callers check has_wording first; this refusal keeps a topic label from ever reaching the patient.
+        raise WordingError({item.id: f"{defn.code} has no shipped {language} wording for item {item.id}."})
+    anchors = MappingProxyType({int(k): str(v) for k, v in given.get("anchors", {}).items()})
+    options = tuple(str(o) for o in given.get("options", ()))
+    if item.options and len(options) != len(item.options):
+        raise WordingError({item.id: f"{defn.code} item {item.id} lacks its {language} option texts."})
+    return ItemText(item.id, str(given["wording"]), False, anchors, options)

@@ -36,6 +36,7 @@ DEMOGRAPHIC_FIELDS = (
     "email",
     "address",
     "emergency_contact",
+    "preferred_language",
 )
 MRN_PATTERN = re.compile(r"^[A-Za-z0-9-]{3,30}$")
 # A drawn signature is an SVG path of moves and lines in a 600x150 box, nothing else (it is shown as SVG).
@@ -56,6 +57,8 @@ def _check_demographics(data: dict[str, Any]) -> None:
         errors["date_of_birth"] = "The date of birth is before 1900; check the year."
     if data.get("sex") and data["sex"] not in Patient.Sex.values:
         errors["sex"] = "Choose female, male, other or unknown."
+    if data.get("preferred_language") and data["preferred_language"] not in Patient.Language.values:
+        errors["preferred_language"] = "Choose English (en) or Spanish (es)."
     if errors:
         raise ValidationError(errors)
 

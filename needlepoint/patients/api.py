@@ -28,6 +28,7 @@ class PatientIn(Schema):
     email: str = Field("", max_length=254)
     address: str = Field("", max_length=300)
     emergency_contact: str = Field("", max_length=200)
+    preferred_language: str = Field("en", description="en or es: the language of the patient's pages and messages")
     mrn: str = Field("", max_length=30, description="Leave empty to generate one")
     confirm_duplicate: bool = Field(
         False,
@@ -46,6 +47,7 @@ class PatientUpdate(Schema):
     email: str | None = None
     address: str | None = None
     emergency_contact: str | None = None
+    preferred_language: str | None = None
     confirm_duplicate: bool = Field(
         default=False, description="The new name, birth date or phone is a different person's: save anyway"
     )
@@ -62,6 +64,7 @@ class PatientOut(Schema):
     email: str
     address: str
     emergency_contact: str
+    preferred_language: str
     version: int
 
 
@@ -77,6 +80,7 @@ def _patient_out(p: Patient) -> PatientOut:
         email=p.email,
         address=p.address,
         emergency_contact=p.emergency_contact,
+        preferred_language=p.preferred_language,
         version=p.version,
     )
 

@@ -39,3 +39,26 @@ def current_consent_text(clinic: Clinic) -> ConsentText:
         },
     )
     return text
+
+
+def consent_text_in(text: dict[str, Any], language: str) -> dict[str, Any]:
+    """A default consent edition in ``language``: its translation (title, body, risks with the English
+    sources) where the data file has one, else the English edition itself."""
+    translated = text.get("translations", {}).get(language)
+    if not translated:
+        return text
+    sources = {risk["code"]: risk.get("source", "") for risk in text["material_risks"]}
+    risks = [{**risk, "source": sources.get(risk["code"], "")} for risk in translated["material_risks"]]
+    return {**text, "title": translated["title"], "body": translated["body"], "material_risks": risks}
+
+
+def patient_consent_wording(text: ConsentText, language: str) -> dict[str, Any] | None:
+    """The clinic's consent text in the patient's language when it is a default edition unchanged and that
+    edition has a translation; None when the patient reads it as the clinic wrote it (its own text, or English)."""
+    if language == "en":
+        return None
+    for edition in default_consent_editions():
+        same = edition["title"] == text.title and edition["body"] == text.body
+        if same and edition["material_risks"] == text.material_risks and language in edition.get("translations", {}):
+            return consent_text_in(edition, language)
+    return None

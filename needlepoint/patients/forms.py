@@ -23,6 +23,13 @@ class PatientForm(forms.Form):
     email = forms.EmailField(required=False)
     address = forms.CharField(max_length=300, required=False)
     emergency_contact = forms.CharField(max_length=200, required=False)
+    preferred_language = forms.ChoiceField(
+        label="Language for the patient's pages and messages",
+        choices=Patient.Language.choices,
+        initial=Patient.Language.ENGLISH,
+        required=False,
+        help_text="Questionnaire links, the diary, the handout, after-care, consent text and messages use it.",
+    )
     mrn = forms.CharField(
         label="MRN (optional)",
         max_length=30,
@@ -35,6 +42,10 @@ class PatientForm(forms.Form):
         required=False,
         help_text="Tick only after checking that none of the patients listed is this one.",
     )
+
+    def clean_preferred_language(self) -> str:
+        """Not chosen: the language already on record (editing), else English."""
+        return self.cleaned_data.get("preferred_language") or self.initial.get("preferred_language") or "en"
 
     def __init__(self, *args, offer_confirm_duplicate: bool = False, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -44,6 +44,12 @@ class Patient(models.Model):
         OTHER = "other", "Other"
         UNKNOWN = "unknown", "Unknown"
 
+    class Language(models.TextChoices):
+        """The languages the patient's pages, documents and messages are written in (settings.LANGUAGES)."""
+
+        ENGLISH = "en", "English"
+        SPANISH = "es", "Spanish (español)"
+
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField("MRN", max_length=30)
     given_name = models.CharField(max_length=100)
@@ -62,6 +68,12 @@ class Patient(models.Model):
     email = models.EmailField(blank=True)
     address = models.CharField(max_length=300, blank=True)
     emergency_contact = models.CharField(max_length=200, blank=True)
+    preferred_language = models.CharField(
+        max_length=5,
+        choices=Language.choices,
+        default=Language.ENGLISH,
+        help_text="The language of the patient's questionnaire pages, diary, handout, after-care, consent and messages",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)

@@ -14,8 +14,9 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, patients_for, require
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients import actions, forms
-from needlepoint.patients.consent import current_consent_text
+from needlepoint.patients.consent import current_consent_text, patient_consent_wording
 from needlepoint.patients.gate import needling_clearance
+from needlepoint.patients.language import language_of
 from needlepoint.patients.models import Consent, Episode, Screening
 from needlepoint.patients.panels import todays_patients
 from needlepoint.patients.screening_form import ScreeningForm
@@ -255,6 +256,8 @@ def consent_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             messages.success(request, "Consent recorded.")
             return redirect("patient", patient_id=patient.pk)
     context = {"form": form, "patient": patient, "text": text, "age": age, "minor": age < ADULT_AGE}
+    # The patient reads and signs the same version in their language (a translation of that very edition).
+    context["translated"] = patient_consent_wording(text, language_of(patient))
     return render(request, "patients/consent_form.html", context)
 
 

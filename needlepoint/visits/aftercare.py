@@ -16,11 +16,13 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.citations import sorted_keys
+from needlepoint.patients.language import in_language, language_of, long_date
 from needlepoint.references import keys_in_list
 from needlepoint.visits.models import AfterCareGiven, Visit
 
@@ -33,9 +35,24 @@ def after_care_sections() -> list[dict[str, Any]]:
     return json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["sections"]
 
 
-def after_care_text_message() -> str:
+def after_care_text_message(language: str = "en") -> str:
     """The short warning of the after-care text message, from the data file (with its sources there)."""
-    return json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["text_message"]["text"]
+    message = json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["text_message"]
+    return message["text_es"] if language == "es" else message["text"]
+
+
+def sections_in(language: str) -> list[dict[str, Any]]:
+    """The sheet's sections in ``language``: the Spanish heading and texts of the data file for 'es'."""
+    if language != "es":
+        return after_care_sections()
+    return [
+        {
+            **section,
+            "heading": section["heading_es"],
+            "items": [{**item, "text": item["text_es"]} for item in section["items"]],
+        }
+        for section in after_care_sections()
+    ]
 
 
 def after_care_sheet(request: HttpRequest, visit_id: int) -> HttpResponse:
@@ -50,7 +67,8 @@ def after_care_sheet(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
     if not visit.needling_entries.exists():
         raise Http404("No needling is recorded in this visit, so there is no after-care sheet for it.")
-    sections = after_care_sections()
+    language = language_of(visit.patient)
+    sections = sections_in(language)
     sources = sorted_keys(key for s in sections for item in s["items"] for key in keys_in_list(item["source"]))
     context = {
         "visit": visit,
@@ -58,8 +76,10 @@ def after_care_sheet(request: HttpRequest, visit_id: int) -> HttpResponse:
         "clinic": visit.clinic,
         "sections": sections,
         "clinician_name": clinician_name(visit),
+        "language": language,
     }
-    return render(request, "visits/after_care.html", context | {"sources": ", ".join(sources)})
+    with in_language(language):  # the sheet is the patient's: printed in their language
+        return render(request, "visits/after_care.html", context | {"sources": ", ".join(sources)})
 
 
 def clinician_name(visit: Visit) -> str:
@@ -76,27 +96,42 @@ def after_care_message(visit: Visit) -> tuple[str, str, str]:
     The e-mail carries the whole sheet; a text message is too short for it, so it gives the warning signs, what
     to do about them and the clinic's number. Neither names a muscle, a finding or the condition.
     """
+    language = language_of(visit.patient)
+    with in_language(language):
+        return _after_care_words(visit, language)
+
+
+def _after_care_words(visit: Visit, language: str) -> tuple[str, str, str]:
     clinic = visit.clinic
-    day = timezone.localtime(visit.started_at)
-    phone = f" on {clinic.phone}" if clinic.phone else ""
-    subject = f"{clinic.name}: after your dry needling on {day.day} {day:%B %Y}"
+    words = {
+        "clinic": clinic.name,
+        "day": long_date(timezone.localtime(visit.started_at)),
+        "name": visit.patient.given_name,
+        "phone": clinic.phone,
+        "who": clinician_name(visit),
+    }
+    subject = _("%(clinic)s: after your dry needling on %(day)s") % words
     lines = [
-        f"Dear {visit.patient.given_name},",
+        _("Dear %(name)s,") % words,
         "",
-        f"Here is the after-care advice for your dry needling at {clinic.name}.",
+        _("Here is the after-care advice for your dry needling at %(clinic)s.") % words,
         "",
     ]
-    for section in after_care_sections():
+    for section in sections_in(language):
         lines += [section["heading"].upper()] + [f"- {item['text']}" for item in section["items"]] + [""]
-    who = clinician_name(visit)
+    if clinic.phone:
+        call = _("For questions about your treatment, call %(clinic)s on %(phone)s") % words
+    else:
+        call = _("For questions about your treatment, call %(clinic)s") % words
     lines += [
-        "WHO TO CALL",
-        f"For questions about your treatment, call {clinic.name}{phone}" + (f" and ask for {who}." if who else "."),
-        "In an emergency, call your local emergency number first and tell them you had dry needling.",
+        _("WHO TO CALL"),
+        call + ((_(" and ask for %(who)s.") % words) if words["who"] else "."),
+        _("In an emergency, call your local emergency number first and tell them you had dry needling."),
         "",
-        "General advice, not a diagnosis: follow what your own clinician tells you.",
+        _("General advice, not a diagnosis: follow what your own clinician tells you."),
     ]
-    text = f"{clinic.name}: {after_care_text_message()} Questions: call us{phone}."
+    questions = _("Questions: call us on %(phone)s.") % words if clinic.phone else _("Questions: call us.")
+    text = f"{clinic.name}: {after_care_text_message(language)} {questions}"
     return subject, "\n".join(lines) + "\n", text
 
 
