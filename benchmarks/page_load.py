@@ -71,11 +71,12 @@ def _build(patients: int, synthetic_episodes: int) -> dict[str, Any]:
 
     call_command("migrate", verbosity=0)
     from needlepoint.accounts.actions import create_api_token
-    from needlepoint.accounts.models import Membership
+    from needlepoint.accounts.models import Clinic, Membership
     from needlepoint.demo import build_demo
     from needlepoint.visits.models import Visit
 
-    build_demo(patients=patients, seed=2024)
+    if not Clinic.objects.filter(slug="demo").exists():
+        build_demo(patients=patients, seed=2024)
     if synthetic_episodes:
         from needlepoint.insights.synthetic import generate
 
@@ -214,12 +215,19 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=8, help="concurrent users in the second step (default 8)")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--database",
+        help="use this existing database (e.g. a claims benchmark's million visits): migrated, the demo clinic "
+        "built in it if missing, and kept afterwards",
+    )
     args = parser.parse_args()
 
-    name = f"np_pages_{os.getpid()}"
+    name = args.database or f"np_pages_{os.getpid()}"
+    args.keep = args.keep or bool(args.database)
     data_dir = tempfile.mkdtemp(prefix="needlepoint-pages-")
     env = _environment(f"{args.server}/{name}", data_dir, secrets.token_urlsafe(40))
-    _admin_sql(args.server, [f'CREATE DATABASE "{name}"'])
+    if not args.database:
+        _admin_sql(args.server, [f'CREATE DATABASE "{name}"'])
     server = None
     try:
         os.environ.update(env)
