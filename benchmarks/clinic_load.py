@@ -478,7 +478,9 @@ class Clinician(threading.Thread):
         chosen = r'(?s)name="time_point"[^>]*>.*?<option value="([^"]+)" selected'
         time_point = _value(form_page, chosen, "self-report link", self.recorder)
         days = _value(form_page, r'name="days"[^>]*value="(\d+)"', "self-report link", self.recorder)
-        sent = self.post("self-report link", path, {"episode": eid, "time_point": time_point, "days": days}).text
+        # The demo clinic has entered no licensed wording: the link carries what ships (pain, drawing, PSFS …).
+        form = {"episode": eid, "time_point": time_point, "days": days, "readable_only": "on"}
+        sent = self.post("self-report link", path, form).text
         url = _value(sent, r'(http://127\.0\.0\.1:\d+/p/[^/"<\s]+/)', "self-report link", self.recorder)
         link_path = urllib.parse.urlparse(url).path
         phone = Session(self.base, self.recorder)

@@ -105,3 +105,31 @@ def audit_lock_queries() -> int:
     from django.db import connection
 
     return 1 if connection.vendor == "postgresql" else 0
+
+
+def licensed_wording(code: str, tag: str = "Licensed") -> dict[str, dict]:
+    """Complete wording for an instrument: distinctive texts for every item question and option (test copy)."""
+    from needlepoint.outcomes.scoring import instrument
+
+    return {
+        item.id: {
+            "question": f"{tag} question {item.id}?",
+            "options": [f"{tag} {item.id} option {n}" for n in range(len(item.options))],
+        }
+        for item in instrument(code).items
+    }
+
+
+@pytest.fixture
+def clinic_wording(clinic, clinic_admin):  # type: ignore[no-untyped-def]
+    """The clinic has entered its licensed wording of every questionnaire a patient answers on a phone, as a
+    clinic must before such a questionnaire can be sent (a patient never answers topic labels)."""
+    from needlepoint.outcomes import actions as outcome_actions
+    from needlepoint.outcomes.plans import is_self_reportable
+    from needlepoint.outcomes.scoring import instrument, instruments
+    from needlepoint.outcomes.wording import wording_shipped
+
+    for code in instruments():
+        if is_self_reportable(instrument(code)) and not wording_shipped(code):
+            outcome_actions.enter_instrument_wording(clinic_admin, code, licensed_wording(code), "TEST-LICENCE")
+    return clinic

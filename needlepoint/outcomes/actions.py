@@ -127,9 +127,8 @@ def current_wording(clinic_id: int, code: str) -> EnteredWording | None:
 
 def missing_wording(link: SelfReportLink, language: str) -> list[str]:
     """The questionnaires on a link (today's pain included) that a patient reading ``language`` cannot be given:
-    no shipped wording in that language. English keeps the paper-form fallback, so nothing is missing there."""
-    if language == "en":
-        return []
+    no shipped wording in that language (in English, none shipped and none entered by the clinic). A patient is
+    never shown topic labels in place of the licensed statements."""
     codes = [*link.instruments, *([PAIN_INSTRUMENT] if link.include_pain else [])]
     return codes_without_wording(link.clinic_id, codes, language)
 
@@ -148,17 +147,24 @@ def refuse_without_wording(episode: Episode, codes: list[str]) -> None:
     """Refuse (ValidationError, nothing stored) a link whose questionnaires the patient cannot read in their
     language; the message names them and what the clinic can do."""
     language = language_of(episode.patient)
-    if language == "en":
-        return  # English keeps the clinic's paper-form fallback (topic labels numbered as on its printed copy)
     missing = codes_without_wording(episode.clinic_id, [*codes, PAIN_INSTRUMENT], language)
     if not missing:
         return
+    if language == "en":
+        # A patient never answers topic labels in place of the licensed statements: the clinic enters them first.
+        why = (
+            f"{', '.join(missing)} has no wording here yet: its wording is licensed, and a clinic admin enters "
+            "the clinic's licensed copy (Outcomes, Instruments) before it can go to a patient."
+        )
+    else:
+        why = (
+            f"{episode.patient.full_name} reads {dict(Patient.Language.choices)[language]}, and "
+            f"{', '.join(missing)} has no validated wording in that language that Needlepoint may ship."
+        )
     raise ValidationError(
         {
-            "channel": f"{episode.patient.full_name} reads {dict(Patient.Language.choices)[language]}, and "
-            f"{', '.join(missing)} has no validated wording in that language that Needlepoint may ship. "
-            "Nothing was sent. Tick 'Only what the patient can read' to send the rest (today's pain and the "
-            "pain drawing always go), and record the others in the clinic."
+            "channel": f"{why} Nothing was sent. Tick 'Only what the patient can read' to send the rest (today's "
+            "pain and the pain drawing always go), and record the others in the clinic."
         },
         code="no_wording",
     )
@@ -482,7 +488,7 @@ def create_self_report_link(
     if not isinstance(days, int) or not 1 <= days <= MAX_LINK_DAYS:
         raise ValidationError({"days": f"A link can stay valid for 1 to {MAX_LINK_DAYS} days."})
     codes = [c for c in instruments_for(episode) if is_self_reportable(instrument(c))]
-    if readable_only and language_of(episode.patient) != "en":
+    if readable_only:
         unreadable = codes_without_wording(episode.clinic_id, codes, language_of(episode.patient))
         codes = [c for c in codes if c not in unreadable]
     refuse_without_wording(episode, codes)

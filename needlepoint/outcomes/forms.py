@@ -192,10 +192,11 @@ class LinkForm(forms.Form):
         label="Send", choices=SEND_CHANNELS, widget=forms.RadioSelect, initial="copy", required=False
     )
     readable_only = forms.BooleanField(
-        label="Only what the patient can read in their language",
+        label="Only what the patient can read",
         required=False,
-        help_text="For a patient who reads another language than English: leave out the questionnaires without "
-        "wording in that language (today's pain and the pain drawing always go).",
+        help_text="Leave out the questionnaires without wording the patient can read: in English, licensed "
+        "questionnaires whose wording the clinic has not entered; in another language, those without a "
+        "validated translation (today's pain and the pain drawing always go).",
     )
 
     def clean_channel(self) -> str:

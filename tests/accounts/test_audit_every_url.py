@@ -273,7 +273,8 @@ def demo(db, settings, tmp_path):  # type: ignore[no-untyped-def]
     patient = Patient.objects.get(pk=visit.patient_id)
     assessment = Assessment.objects.filter(clinic=clinic, findings__isnull=False).first()
     _, feed_token = create_calendar_feed(clinician)
-    link = create_self_report_link(clinician, visit.episode)
+    # The demo clinic has entered no licensed wording: the link carries what ships (pain, drawing).
+    link = create_self_report_link(clinician, visit.episode, readable_only=True)
     now = timezone.now()
     incident = needle_stick.record_needle_stick(
         clinician,

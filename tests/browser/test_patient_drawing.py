@@ -3,6 +3,8 @@ answers; the clinician then sees the patient's drawing beside their own on the a
 
 from __future__ import annotations
 
+import pytest
+
 from needlepoint.atlas import actions as atlas_actions
 from needlepoint.atlas.models import PatientPainDrawing
 from needlepoint.outcomes import actions
@@ -11,6 +13,9 @@ from tests.browser.conftest import sign_in
 from tests.browser.test_pain_drawing import POINT_IN_REGION
 from tests.conftest import PASSWORD
 from tests.outcomes.conftest import open_episode
+
+# A clinic enters its licensed wording before a questionnaire can go to a patient (the product refuses otherwise).
+pytestmark = pytest.mark.usefixtures("clinic_wording")
 
 IN_PATIENT_CHART = POINT_IN_REGION.replace("#drawing [data-code", "#patient-drawing [data-code")
 

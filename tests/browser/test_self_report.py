@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from needlepoint.outcomes import actions
@@ -13,6 +14,9 @@ from needlepoint.outcomes.scoring import instrument
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 from tests.outcomes.conftest import days_ago, odi, open_episode
+
+# A clinic enters its licensed wording before a questionnaire can go to a patient (the product refuses otherwise).
+pytestmark = pytest.mark.usefixtures("clinic_wording")
 
 
 def test_a_patient_fills_an_odi_on_a_phone_and_the_clinician_sees_the_responder(

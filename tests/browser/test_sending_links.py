@@ -3,6 +3,7 @@ form on a 390 px phone, and a re-send by text message cancels the e-mailed link.
 
 from __future__ import annotations
 
+import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
@@ -10,6 +11,9 @@ from needlepoint.patients.models import Patient
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 from tests.outcomes.conftest import open_episode
+
+# A clinic enters its licensed wording before a questionnaire can go to a patient (the product refuses otherwise).
+pytestmark = pytest.mark.usefixtures("clinic_wording")
 
 
 def test_front_desk_emails_a_link_and_resends_it_by_text(  # type: ignore[no-untyped-def]

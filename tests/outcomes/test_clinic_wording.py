@@ -13,7 +13,7 @@ from django.test import Client
 from needlepoint.accounts.access import AccessDenied
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.outcomes import actions
-from needlepoint.outcomes.models import ClinicInstrumentWording, Observation
+from needlepoint.outcomes.models import ClinicInstrumentWording, Observation, SelfReportLink
 from needlepoint.outcomes.scoring import instrument
 from tests.conftest import client_for, make_member
 from tests.outcomes.conftest import odi
@@ -157,13 +157,14 @@ def test_the_clinician_form_shows_the_entered_wording_and_scores_by_index(  # ty
     assert Observation.objects.get(instrument="ODI").value == 40.0  # printed 2 (third statement) everywhere = 40 %
 
 
-def test_the_phone_page_shows_the_entered_wording_with_topic_labels_as_fallback(  # type: ignore[no-untyped-def]
+def test_an_instrument_goes_to_a_phone_only_once_its_licensed_wording_is_entered(  # type: ignore[no-untyped-def]
     clinic_admin, clinician, lbp_episode
 ) -> None:
-    first = actions.create_self_report_link(clinician, lbp_episode, time_point="reassessment")
-    fallback = Client().get(f"/p/{first.token}/")
-    assert instrument("ODI").items[0].label.encode() in fallback.content
-    assert b"numbered in the order printed" in fallback.content
+    # Without the clinic's licensed wording ODI cannot be sent: a patient never answers topic labels.
+    with pytest.raises(ValidationError) as refused:
+        actions.create_self_report_link(clinician, lbp_episode, time_point="reassessment")
+    assert "ODI has no wording here yet" in str(refused.value) and "Nothing was sent" in str(refused.value)
+    assert not SelfReportLink.objects.filter(episode=lbp_episode).exists()
     actions.enter_instrument_wording(clinic_admin, "ODI", wording_for("ODI", "Phone"), "FAIRBANK-7")
     second = actions.create_self_report_link(clinician, lbp_episode, time_point="reassessment")
     page = Client().get(f"/p/{second.token}/")

@@ -19,6 +19,9 @@ from needlepoint.outcomes.models import HeadacheDiaryEntry, SelfReportLink
 from tests.conftest import client_for
 from tests.outcomes.conftest import open_episode
 
+# A clinic enters its licensed wording before a questionnaire can go to a patient (the product refuses otherwise).
+pytestmark = pytest.mark.usefixtures("clinic_wording")
+
 
 @pytest.fixture
 def migraine(clinician, patient):  # type: ignore[no-untyped-def]

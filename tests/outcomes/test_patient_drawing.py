@@ -17,6 +17,9 @@ from needlepoint.outcomes.models import Observation, SelfReportLink
 from tests.conftest import client_for
 from tests.outcomes.conftest import odi
 
+# A clinic enters its licensed wording before a questionnaire can go to a patient (the product refuses otherwise).
+pytestmark = pytest.mark.usefixtures("clinic_wording")
+
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
 
 

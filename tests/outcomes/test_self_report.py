@@ -20,6 +20,9 @@ from needlepoint.patients import actions as patient_actions
 from tests.conftest import client_for
 from tests.outcomes.conftest import odi, open_episode
 
+# A clinic enters its licensed wording before a questionnaire can go to a patient (the product refuses otherwise).
+pytestmark = pytest.mark.usefixtures("clinic_wording")
+
 PSFS = {"activity_1": 4, "activity_2": 5, "activity_3": 6}
 
 

@@ -14,6 +14,9 @@ from tests.conftest import client_for
 from tests.outcomes.conftest import odi, open_episode
 from tests.outcomes.test_self_report import form_for, path
 
+# A clinic enters its licensed wording before a questionnaire can go to a patient (the product refuses otherwise).
+pytestmark = pytest.mark.usefixtures("clinic_wording")
+
 PHONE = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Mobile Safari/537.36"
 
 

@@ -21,6 +21,9 @@ from needlepoint.scheduling import actions as scheduling_actions
 from tests.conftest import client_for
 from tests.outcomes.conftest import odi
 
+# A clinic enters its licensed wording before a questionnaire can go to a patient (the product refuses otherwise).
+pytestmark = pytest.mark.usefixtures("clinic_wording")
+
 HOST = "https://np.test"  # 15 characters: the longest base that keeps a short link within 40
 
 

@@ -20,6 +20,9 @@ from needlepoint.patients.models import Patient
 from tests.conftest import client_for
 from tests.outcomes.conftest import open_episode
 
+# A clinic enters its licensed wording before a questionnaire can go to a patient (the product refuses otherwise).
+pytestmark = pytest.mark.usefixtures("clinic_wording")
+
 HOST = "https://np.test"
 
 

@@ -24,6 +24,9 @@ from needlepoint.patients.models import Patient
 from tests.conftest import client_for
 from tests.outcomes.conftest import odi
 
+# A clinic enters its licensed wording before a questionnaire can go to a patient (the product refuses otherwise).
+pytestmark = pytest.mark.usefixtures("clinic_wording")
+
 
 def api_post(client: Client, path: str, body: str) -> object:
     return client.post(path, body, content_type="application/json")
