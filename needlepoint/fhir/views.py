@@ -25,9 +25,9 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
 from needlepoint.accounts.access import patients_for, searched
-from needlepoint.accounts.models import Membership
+from needlepoint.accounts.models import ApiToken, Membership
 from needlepoint.api import TokenAuth
-from needlepoint.fhir import bulk, codes, importer, mapping, paging, records
+from needlepoint.fhir import bulk, codes, importer, mapping, paging, records, smart_access
 from needlepoint.fhir.incoming import BundleRejected
 from needlepoint.fhir.mapping import Issue, Json
 from needlepoint.fhir.paging import Page, PagingError
@@ -86,7 +86,13 @@ def _authenticate(request: HttpRequest) -> tuple[Membership | None, bool, HttpRe
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
-        user = TokenAuth().authenticate(request, token.strip()) if scheme.lower() == "bearer" and token else None
+        token = token.strip()
+        if scheme.lower() == "bearer" and token and not token.startswith(ApiToken.PREFIX):
+            membership = smart_access.authenticate(request, token)  # an app's SMART token
+            if membership is None:
+                return None, False, _unauthenticated("The access token is not valid (expired, revoked, or unknown).")
+            return membership, False, None
+        user = TokenAuth().authenticate(request, token) if scheme.lower() == "bearer" and token else None
         if user is None:
             return None, False, _unauthenticated("The API token is not valid (revoked, or not a token).")
         return request.membership, False, None  # type: ignore[attr-defined]
@@ -131,6 +137,8 @@ def fhir_endpoint(*methods: str, public: bool = False, offers: tuple[str, ...] =
                             403, "forbidden", "CSRF check failed; send the CSRF token with the session."
                         )
             try:
+                if membership is not None:
+                    smart_access.check(request, membership, kwargs)  # an app's scopes, on every interaction
                 return view(request, membership, *args, **kwargs)
             except Http404:
                 return outcome_response(404, "not-found", "No such resource in your clinic.")
