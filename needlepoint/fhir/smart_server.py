@@ -354,6 +354,44 @@ def smart_configuration(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, headers={"Cache-Control": "public, max-age=3600"})
 
 
+def with_smart_security(statement: dict, root: str) -> dict:  # type: ignore[type-arg]
+    """The CapabilityStatement's rest.security: the SMART-on-FHIR service and the oauth-uris extension (SMART App
+    Launch 2.0.0, "Conformance"), beside the personal tokens and the session that also work."""
+    oauth = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+    statement["rest"][0]["security"] = {
+        "cors": False,
+        "service": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                        "code": "SMART-on-FHIR",
+                    }
+                ],
+                "text": "SMART on FHIR (OAuth 2.0); also a personal API token or the signed-in session",
+            }
+        ],
+        "extension": [
+            {
+                "url": oauth,
+                "extension": [
+                    {"url": "authorize", "valueUri": f"{root}/oauth/authorize/"},
+                    {"url": "token", "valueUri": f"{root}/oauth/token/"},
+                    {"url": "revoke", "valueUri": f"{root}/oauth/revoke/"},
+                    {"url": "manage", "valueUri": f"{root}/account/apps/"},
+                ],
+            }
+        ],
+        "description": (
+            "SMART App Launch 2.0 (standalone and EHR launch, PKCE S256, scopes v2 with v1 aliases) and Backend "
+            "Services (private_key_jwt, RS384/ES384) for $export; discovery at .well-known/smart-configuration. "
+            "A scope never grants more than the user's role: clinicians and clinic admins read clinical "
+            "resources, front desk Patient only; patient/ scopes reach the launch patient alone."
+        ),
+    }
+    return statement
+
+
 def launch_app(request: HttpRequest, patient_id: int) -> HttpResponse:
     """POST from a patient's page: start an EHR launch of the chosen app (redirect to its launch address with
     ``iss`` and ``launch``)."""

@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from needlepoint.accounts.access import patients_for, searched
 from needlepoint.accounts.models import ApiToken, Membership
 from needlepoint.api import TokenAuth
-from needlepoint.fhir import bulk, codes, importer, mapping, paging, records, smart_access
+from needlepoint.fhir import bulk, codes, importer, mapping, paging, records, smart_access, smart_server
 from needlepoint.fhir.incoming import BundleRejected
 from needlepoint.fhir.mapping import Issue, Json
 from needlepoint.fhir.paging import Page, PagingError
@@ -196,7 +196,8 @@ def capability(request: HttpRequest, membership: Membership | None) -> HttpRespo
     except metadata.PackageNotFoundError:
         version = "unknown"
     statement = mapping.capability_statement(_base_url(request), version, timezone.now())
-    return fhir_response(bulk.with_bulk_export(statement))
+    root = request.build_absolute_uri("/").rstrip("/")
+    return fhir_response(smart_server.with_smart_security(bulk.with_bulk_export(statement), root))
 
 
 def _version_headers(resource: Json) -> dict[str, str]:
