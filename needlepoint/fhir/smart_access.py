@@ -101,9 +101,14 @@ def _export_types(request: HttpRequest) -> tuple[str, ...]:
     return named or RESOURCE_TYPES
 
 
+def interaction(request: HttpRequest) -> str:
+    """The FHIR view the request reached (read, search, everything, transaction, export_system, ...)."""
+    return getattr(request.resolver_match.func, "__name__", "") if request.resolver_match else ""
+
+
 def needs(request: HttpRequest, kwargs: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (resource type, permission) pairs the interaction needs, by the route it came through."""
-    name = request.resolver_match.url_name if request.resolver_match else ""
+    """The (resource type, permission) pairs the interaction needs, by the view it reached."""
+    name = interaction(request)
     kind = kwargs.get("resource_type", "")
     if name in ("read", "vread", "history"):
         return [(kind, "r")]
@@ -133,7 +138,7 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
     grant: AppGrant | None = getattr(request, "app_grant", None)
     if grant is None:
         return
-    name = request.resolver_match.url_name if request.resolver_match else ""
+    name = interaction(request)
     wanted = needs(request, kwargs)
     if name == "export_status":
         allowed = {smart_scopes.decide(grant.scopes, t, "r") for t in RESOURCE_TYPES}
@@ -160,7 +165,7 @@ def _refuse_other_patient(request: HttpRequest, kwargs: dict[str, Any], patient_
     named: list[str] = []
     if kwargs.get("resource_type") == "Patient" and "resource_id" in kwargs:
         named.append(kwargs["resource_id"])
-    if request.resolver_match and request.resolver_match.url_name == "everything":
+    if interaction(request) == "everything":
         named.append(kwargs["resource_id"])
     params = request.POST if request.method == "POST" else request.GET
     named += [value.removeprefix("Patient/") for value in params.getlist("patient")]

@@ -23,7 +23,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from oauth2_provider import views as dot_views
 from oauth2_provider.forms import AllowForm
-from oauth2_provider.models import AccessToken, get_application_model
+from oauth2_provider.models import AccessToken, RefreshToken, get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
 
@@ -180,6 +180,8 @@ class AuthorizeView(dot_views.AuthorizationView):
         app = app_for(context.get("application")) if context.get("application") else None
         if membership is None:
             context["refusal"] = "You are not a member of any clinic."
+        elif app is not None and app.clinic_id != membership.clinic_id:
+            context["refusal"] = "This app is registered by another clinic, not the one you are working in."
         elif launch:
             try:
                 context["launch_patient"] = _ehr_launch(launch, membership, app).patient
@@ -275,6 +277,9 @@ class TokenView(dot_views.TokenView):
             .first()
         )
         authorisation = link.authorisation if link else None
+        if authorisation is not None and not {"offline_access", "online_access"} & set(authorisation.scope.split()):
+            # SMART: a refresh token only for an app that asked for offline_access or online_access.
+            RefreshToken.objects.filter(token_checksum=checksum(body.pop("refresh_token", ""))).delete()
         if authorisation is not None and authorisation.patient_id is not None:
             body["patient"] = str(authorisation.patient_id)
             body["need_patient_banner"] = True

@@ -20,6 +20,7 @@ from needlepoint.fhir.smart_pages import register_app
 from needlepoint.patients import actions
 from tests.conftest import client_for
 from tests.fhir.conftest import Record, token_client
+from tests.visits.visit_helpers import open_neck_episode
 
 BASE = "/fhir/R4"
 REDIRECT = "https://app.example/callback"
@@ -68,7 +69,7 @@ def authorize(browser: Client, app, scope: str, challenge: str, patient=None, la
         query["launch"] = launch
     page = browser.get(f"/oauth/authorize/?{urlencode(query)}")
     assert page.status_code == 200, page.content
-    assert b"Pain diary viewer" in page.content
+    assert app.application.name in page.content.decode()
     form = {k: v for k, v in page.context["form"].initial.items() if v is not None}
     if patient is not None and not launch:
         found = browser.get(f"/oauth/authorize/?{urlencode({**query, 'find': patient.family_name})}")
@@ -292,3 +293,52 @@ def test_personal_tokens_still_work(clinician, record: Record) -> None:  # type:
 def test_a_bad_token_is_401(db) -> None:  # type: ignore[no-untyped-def]
     answer = bearer("notatoken").get(f"{BASE}/Patient/1", **FHIR)
     assert answer.status_code == 401 and answer.json()["resourceType"] == "OperationOutcome"
+
+
+def test_no_refresh_token_without_offline_or_online_access(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+    body = launched(clinician, app, record.patient, "launch/patient patient/*.rs")
+    assert "refresh_token" not in body
+    assert bearer(body["access_token"]).get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 200
+
+
+def test_every_interaction_is_held_to_the_launch_patient(  # type: ignore[no-untyped-def]
+    clinician, app, record: Record, other_patient
+) -> None:
+    body = launched(clinician, app, record.patient, "launch/patient patient/*.rs")
+    reader = bearer(body["access_token"])
+    mine, theirs = record.patient.pk, other_patient.pk
+    for url in (f"Patient/{mine}/_history", f"Patient/{mine}/_history/1", f"Patient/{mine}/$everything"):
+        assert reader.get(f"{BASE}/{url}", **FHIR).status_code in (200, 404), url
+    assert reader.get(f"{BASE}/Patient/{mine}/$everything", **FHIR).json()["total"] > 1
+    for url in (f"Patient/{theirs}/_history", f"Patient/{theirs}/_history/1", f"Patient/{theirs}/$everything"):
+        refused = reader.get(f"{BASE}/{url}", **FHIR)
+        assert refused.status_code == 403 and refused.json()["resourceType"] == "OperationOutcome", url
+    # A record of the launch patient is found; the same kind of record of another patient is not.
+    condition = f"{BASE}/Condition/{record.neck.pk}"
+    assert reader.get(condition, **FHIR).status_code == 200
+    other_episode = open_neck_episode(clinician, other_patient)
+    assert reader.get(f"{BASE}/Condition/{other_episode.pk}", **FHIR).status_code == 404
+    # A search by POST naming another patient, a search of patients, a patient-scoped export, a write.
+    posted = reader.post(f"{BASE}/Observation/_search", {"patient": theirs}, **FHIR)
+    assert posted.status_code == 403
+    found = reader.get(f"{BASE}/Patient", {"name": "o"}, **FHIR).json()
+    assert {e["resource"]["id"] for e in found.get("entry", [])} <= {str(mine)}
+    assert reader.get(f"{BASE}/Patient/$export", HTTP_PREFER="respond-async", **FHIR).status_code == 403
+    write = reader.post(
+        f"{BASE}", {"resourceType": "Bundle", "type": "transaction"}, content_type="application/fhir+json"
+    )
+    assert write.status_code == 403
+
+
+def test_a_write_needs_a_create_scope(clinician, clinic_admin, record: Record) -> None:  # type: ignore[no-untyped-def]
+    writer_app, _ = register_app(clinic_admin, "Importer", "public", "launch/patient user/*.cruds", REDIRECT)
+    body = launched(clinician, writer_app, record.patient, "launch/patient user/*.rs")
+    refused = bearer(body["access_token"]).post(
+        f"{BASE}", {"resourceType": "Bundle", "type": "transaction", "entry": []}, content_type="application/fhir+json"
+    )
+    assert refused.status_code == 403 and "Patient.c" in refused.json()["issue"][0]["diagnostics"]
+    body = launched(clinician, writer_app, record.patient, "launch/patient user/*.cruds")
+    allowed = bearer(body["access_token"]).post(
+        f"{BASE}", {"resourceType": "Bundle", "type": "transaction", "entry": []}, content_type="application/fhir+json"
+    )
+    assert allowed.status_code != 403 and allowed.json()["resourceType"] == "OperationOutcome"

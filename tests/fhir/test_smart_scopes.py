@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from needlepoint.fhir.smart_scopes import ANY, PATIENT, ResourceScope, ScopeError, decide, parse, parse_one
@@ -30,7 +32,7 @@ def test_v1_endings_are_aliases_of_v2(v1: str, v2: str) -> None:
     ],
 )
 def test_what_is_not_a_scope_is_refused_by_name(bad: str) -> None:
-    with pytest.raises(ScopeError, match="patient/|granular|not a SMART|permissions"):
+    with pytest.raises(ScopeError, match=re.escape(bad)):
         parse_one(bad)
 
 
