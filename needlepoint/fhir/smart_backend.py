@@ -52,7 +52,7 @@ def key_set(text: str) -> dict:  # type: ignore[type-arg]
             raise ValueError(f"A key is not a JWK: {exc}.") from None
         if key.has_private:
             raise ValueError("That is a private key: register the public key only.")
-        if key.key_type not in ("RSA", "EC"):
+        if entry.get("kty") not in ("RSA", "EC"):
             raise ValueError("Keys are RSA (RS384) or EC P-384 (ES384).")
     return {"keys": keys}
 

@@ -221,6 +221,8 @@ def test_the_user_sees_and_withdraws_an_app(clinician, app, record: Record) -> N
 
 def test_ehr_launch_from_the_patient_page_brings_the_patient(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
     browser = client_for(clinician)
+    page = browser.get(f"/patients/{record.patient.pk}/").content.decode()
+    assert "Open in app" in page and f'action="/patients/{record.patient.pk}/launch-app/"' in page
     started = browser.post(f"/patients/{record.patient.pk}/launch-app/", {"app": app.pk})
     assert started.status_code == 302
     sent = parse_qs(urlparse(started["Location"]).query)
