@@ -43,7 +43,11 @@ def authenticate(request: HttpRequest, raw: str) -> Membership | None:
     checksum = hashlib.sha256(raw.encode("utf-8")).hexdigest()
     link = (
         AuthorisedToken.objects.select_related(
-            "access_token", "app__registered_by__clinic", "app__registered_by__user", "authorisation__membership"
+            "access_token",
+            "app__registered_by__clinic",
+            "app__registered_by__user",
+            "authorisation__membership__clinic",
+            "authorisation__membership__user",
         )
         .filter(access_token__token_checksum=checksum, access_token__expires__gt=timezone.now())
         .first()
@@ -54,7 +58,6 @@ def authenticate(request: HttpRequest, raw: str) -> Membership | None:
     if authorisation is not None and authorisation.revoked_at is not None:
         return None
     membership = authorisation.membership if authorisation is not None else link.app.registered_by
-    membership = Membership.objects.select_related("clinic", "user").get(pk=membership.pk)
     if not membership.is_active or not membership.user.is_active or membership.clinic_id != link.app.clinic_id:
         return None
     try:

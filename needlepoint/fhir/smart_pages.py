@@ -12,7 +12,6 @@ from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_application_model
 
-from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
@@ -151,7 +150,6 @@ def my_apps(request: HttpRequest) -> HttpResponse:
             if chosen is None:
                 raise ValidationError("Choose an app to withdraw.")
             revoked = revoke_authorisation(membership, chosen)
-            audit.record("write", revoked, summary=f"SMART app {revoked.app} withdrawn by its user")
             messages.success(request, f"{revoked.app} no longer has access.")
             return redirect("/account/apps/")
         except ValidationError as exc:

@@ -27,7 +27,6 @@ from oauth2_provider.models import AccessToken, RefreshToken, get_application_mo
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
 
-from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, listed, patients_for
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
@@ -283,8 +282,6 @@ class TokenView(dot_views.TokenView):
         if authorisation is not None and authorisation.patient_id is not None:
             body["patient"] = str(authorisation.patient_id)
             body["need_patient_banner"] = True
-        if authorisation is not None:
-            audit.record("write", authorisation, summary=f"SMART token issued to {authorisation.app}")
         response.content = json.dumps(body).encode()
         return response
 
