@@ -194,7 +194,10 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "OAUTH2_VALIDATOR_CLASS": "needlepoint.fhir.smart_server.SmartValidator",
     "SCOPES_BACKEND_CLASS": "needlepoint.fhir.smart_server.SmartScopesBackend",
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,  # tokens in the Authorization header, never the address
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,  # RFC 9207: the redirect names the issuer
+    # Apps' redirect URIs are https; a development server (DEBUG) also takes http (a native app's loopback).
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
 }
 
 # A screening stays current this many days, unless the patient reports a change in health first.
