@@ -344,3 +344,35 @@ def test_a_write_needs_a_create_scope(clinician, clinic_admin, record: Record) -
         f"{BASE}", {"resourceType": "Bundle", "type": "transaction", "entry": []}, content_type="application/fhir+json"
     )
     assert allowed.status_code != 403 and allowed.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_disabled_app_or_a_deactivated_user_ends_the_tokens(  # type: ignore[no-untyped-def]
+    clinician, clinic_admin, app, record: Record
+) -> None:
+    body = launched(clinician, app, record.patient, "launch/patient patient/*.rs")
+    reader = bearer(body["access_token"])
+    assert reader.get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 200
+    clinician.is_active = False
+    clinician.save()
+    assert reader.get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 401
+    clinician.is_active = True
+    clinician.save()
+    admin = client_for(clinic_admin)
+    assert admin.post("/clinic/apps/", {"disable": app.pk}).status_code == 302
+    assert reader.get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 401
+
+
+def test_another_clinics_staff_cannot_authorise_the_app(outsider, app) -> None:  # type: ignore[no-untyped-def]
+    query = {
+        "response_type": "code",
+        "client_id": app.application.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "user/*.rs",
+        "code_challenge": pkce()[1],
+        "code_challenge_method": "S256",
+    }
+    page = client_for(outsider).get(f"/oauth/authorize/?{urlencode(query)}")
+    assert page.status_code == 200 and b"registered by another clinic" in page.content
+    form = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    answer = client_for(outsider).post("/oauth/authorize/", {**form, "allow": "on"})
+    assert answer.status_code == 200 and not AppAuthorisation.objects.exists()
