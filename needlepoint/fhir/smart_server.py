@@ -14,6 +14,7 @@ import json
 import secrets
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -34,6 +35,7 @@ from needlepoint.fhir import smart_scopes
 from needlepoint.fhir.models import AppAuthorisation, AuthorisedToken, EhrLaunch, SmartApp
 from needlepoint.fhir.records import RESOURCE_TYPES
 from needlepoint.fhir.smart_scopes import ScopeError
+from needlepoint.inputs import whole_number
 from needlepoint.patients.models import normalise_name
 from needlepoint.patients.search import starts_with
 
@@ -397,15 +399,13 @@ def with_smart_security(statement: dict, root: str) -> dict:  # type: ignore[typ
 def launch_app(request: HttpRequest, patient_id: int) -> HttpResponse:
     """POST from a patient's page: start an EHR launch of the chosen app (redirect to its launch address with
     ``iss`` and ``launch``)."""
-    from urllib.parse import urlencode
-
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "POST"})
     membership = request.membership  # type: ignore[attr-defined]
     try:
-        launch, uri = new_ehr_launch(membership, int(request.POST.get("app", "0") or 0), patient_id)
-    except (ValidationError, ValueError) as exc:
-        return HttpResponse(getattr(exc, "messages", [str(exc)])[0], status=400, content_type="text/plain")
+        launch, uri = new_ehr_launch(membership, whole_number(request.POST.get("app", ""), smallest=1) or 0, patient_id)
+    except ValidationError as exc:
+        return HttpResponse(exc.messages[0], status=400, content_type="text/plain")
     separator = "&" if "?" in uri else "?"
     query = urlencode({"iss": request.build_absolute_uri("/fhir/R4"), "launch": launch.pk})
     return redirect(f"{uri}{separator}{query}")
