@@ -376,3 +376,11 @@ def test_another_clinics_staff_cannot_authorise_the_app(outsider, app) -> None: 
     form = {k: v for k, v in page.context["form"].initial.items() if v is not None}
     answer = client_for(outsider).post("/oauth/authorize/", {**form, "allow": "on"})
     assert answer.status_code == 200 and not AppAuthorisation.objects.exists()
+
+
+def test_an_app_token_opens_fhir_only_not_the_api_or_the_record_download(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+    body = launched(clinician, app, record.patient, "launch/patient user/*.rs")
+    reader = bearer(body["access_token"])
+    assert reader.get(f"/api/v1/patients/{record.patient.pk}").status_code == 401
+    download = reader.post(f"/patients/{record.patient.pk}/record-export/", {"format": "fhir"})
+    assert download.status_code == 302 and download["Location"].startswith("/login/")
