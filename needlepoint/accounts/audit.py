@@ -273,35 +273,3 @@ def _on_save(sender: type[models.Model], instance: models.Model, created: bool, 
 def connect_signals() -> None:
     """Attach the write receiver once, at start-up."""
     post_save.connect(_on_save, dispatch_uid="needlepoint_audit_on_save")
-    _let_sqlite_flush_empty_the_trail()
-
-
-def _let_sqlite_flush_empty_the_trail() -> None:
-    """``flush`` (wipe the whole database: tests, ``manage.py flush``) empties the trail on SQLite too.
-
-    PostgreSQL flushes with TRUNCATE, which the append-only row trigger does not see; SQLite flushes with
-    DELETE, which the trigger refuses. So on SQLite a flush that includes the trail drops the triggers,
-    deletes, and creates them again, in flush's one transaction. Ordinary DELETE and UPDATE stay refused.
-    """
-    import importlib
-
-    from django.conf import settings
-
-    if not any(db["ENGINE"] == "django.db.backends.sqlite3" for db in settings.DATABASES.values()):
-        return
-    from django.db.backends.sqlite3.base import DatabaseWrapper
-
-    operations = DatabaseWrapper.ops_class
-    original = operations.sql_flush
-    if getattr(original, "keeps_audit_triggers", False):
-        return
-    migration = importlib.import_module("needlepoint.accounts.migrations.0002_audit_append_only")
-
-    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
-        statements = original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
-        if not any('"accounts_auditentry"' in statement for statement in statements):
-            return statements
-        return [*migration.SQLITE_DOWN, *statements, *migration.SQLITE_UP]
-
-    sql_flush.keeps_audit_triggers = True  # type: ignore[attr-defined]
-    operations.sql_flush = sql_flush  # type: ignore[method-assign]
