@@ -52,7 +52,9 @@ INSTALLED_APPS = [
     "needlepoint.outcomes",
     "needlepoint.insights",
     "needlepoint.scheduling",
-    "needlepoint.fhir",  # the bulk export jobs
+    "needlepoint.fhir",  # the bulk export jobs, the SMART apps and their authorisations
+    # OAuth 2.0 for SMART on FHIR apps (authorization code with PKCE, refresh, revocation): django-oauth-toolkit.
+    "oauth2_provider",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +174,36 @@ WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID")
 # API tokens expire: the default lifetime, and the longest a user may choose (days).
 API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+
+# SMART on FHIR apps (needlepoint/fhir/smart_server.py). Access tokens last an hour (a backend service's five
+# minutes, SMART Backend Services), refresh tokens SMART_REFRESH_DAYS; tokens are stored as checksums only.
+SMART_ACCESS_TOKEN_SECONDS = env_int("SMART_ACCESS_TOKEN_SECONDS", 3600, minimum=60)
+SMART_BACKEND_TOKEN_SECONDS = 300
+SMART_REFRESH_DAYS = env_int("SMART_REFRESH_DAYS", 90, minimum=1)
+# DOT's models are swappable; naming them lets our models point at them (the migration autodetector needs these).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": True,  # SMART App Launch 2.0: every app uses PKCE with S256
+    "ACCESS_TOKEN_EXPIRE_SECONDS": SMART_ACCESS_TOKEN_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": SMART_REFRESH_DAYS * 86400,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "OAUTH2_VALIDATOR_CLASS": "needlepoint.fhir.smart_server.SmartValidator",
+    "SCOPES_BACKEND_CLASS": "needlepoint.fhir.smart_server.SmartScopesBackend",
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,  # tokens in the Authorization header, never the address
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,  # RFC 9207: the redirect names the issuer
+    # Apps' redirect URIs are https; a development server (DEBUG) also takes http (a native app's loopback).
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
+}
 
 # A screening stays current this many days, unless the patient reports a change in health first.
 SCREENING_VALID_DAYS = env_int("SCREENING_VALID_DAYS", 90, minimum=1)

@@ -11,6 +11,7 @@ from needlepoint import citations
 from needlepoint.accounts import views as account_views
 from needlepoint.accounts.session import session_status
 from needlepoint.api import api
+from needlepoint.fhir import smart_pages, smart_server
 from needlepoint.fhir import views as fhir_views
 from needlepoint.fhir.record_views import record_export as record_export_view
 from needlepoint.patients import views as patient_views
@@ -78,6 +79,15 @@ urlpatterns = [
     path("patients/<int:patient_id>/episodes/new/", patient_views.episode_new, name="episode_new"),
     path("patients/<int:patient_id>/episodes/<int:episode_id>/", patient_views.episode_detail, name="episode"),
     path("api/v1/", api.urls),
+    # SMART on FHIR: discovery, OAuth 2.0 (django-oauth-toolkit) and the apps' pages (needlepoint/fhir/smart_*.py)
+    path("fhir/R4/.well-known/smart-configuration", smart_server.smart_configuration, name="smart_configuration"),
+    path("fhir/.well-known/smart-configuration", smart_server.smart_configuration),
+    path("oauth/authorize/", smart_server.AuthorizeView.as_view(), name="oauth_authorize"),
+    path("oauth/token/", smart_server.TokenView.as_view(), name="oauth_token"),
+    path("oauth/revoke/", smart_server.RevokeView.as_view(), name="oauth_revoke"),
+    path("clinic/apps/", smart_pages.clinic_apps, name="smart_apps"),
+    path("account/apps/", smart_pages.my_apps, name="my_apps"),
+    path("patients/<int:patient_id>/launch-app/", smart_server.launch_app, name="launch_app"),
     path("fhir/R4", fhir_views.transaction),  # the base without its slash, as FHIR clients write it
     path("fhir/R4/", include("needlepoint.fhir.urls")),
     re_path(r"^fhir/(?P<path>.*)$", fhir_views.unknown),  # every other /fhir/ address: an OperationOutcome

@@ -42,10 +42,23 @@ def require(membership: Membership | None, capability: Capability) -> Membership
     return membership
 
 
+def limit_to_patient(membership: Membership, patient_id: int) -> Membership:
+    """Limit this (request's) membership to one patient: every fetch through ``scoped`` then finds that patient's
+    records alone. A SMART app under a patient/ scope acts so (needlepoint.fhir.smart_access)."""
+    membership.only_patient_id = patient_id  # type: ignore[attr-defined]
+    return membership
+
+
 def scoped(membership: Membership, queryset: models.QuerySet[M], capability: Capability) -> models.QuerySet[M]:
-    """``queryset`` limited to the membership's clinic, after checking the capability."""
+    """``queryset`` limited to the membership's clinic (and to one patient, see ``limit_to_patient``), after
+    checking the capability."""
     require(membership, capability)
-    return queryset.filter(clinic_id=membership.clinic_id)
+    queryset = queryset.filter(clinic_id=membership.clinic_id)
+    only = getattr(membership, "only_patient_id", None)
+    if only is not None:
+        field = "pk" if queryset.model._meta.label == "patients.Patient" else "patient_id"
+        queryset = queryset.filter(**{field: only})
+    return queryset
 
 
 def patients_for(membership: Membership, capability: Capability = Capability.VIEW_DEMOGRAPHICS):

@@ -16,7 +16,7 @@ from needlepoint.accounts import audit
 # Paths anyone may open: the sign-in page, static files, the site icon, patients' own link pages, the public
 # handout and its references. /session/ answers signed-out pages too: the sign-in dialog asks it for a form
 # token and whom it signed in. The API and FHIR endpoints authenticate each request themselves (token or
-# session), and a clinician's calendar feed by the unguessable token in its address.
+# session), OAuth's token and revocation endpoints their client, and a calendar feed its unguessable token.
 PUBLIC_PREFIXES = (
     "/login/",
     "/password-reset/",
@@ -28,6 +28,8 @@ PUBLIC_PREFIXES = (
     "/references/",
     "/api/",
     "/fhir/",
+    "/oauth/token/",
+    "/oauth/revoke/",
     "/healthz",
     "/favicon.ico",
     "/calendar-feed/",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 
 class ExportJob(models.Model):
@@ -47,3 +48,92 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"FHIR export {self.id} ({self.get_status_display()})"
+
+
+class SmartApp(models.Model):
+    """A SMART on FHIR app a clinic admin registered: its OAuth client (django-oauth-toolkit's Application), the
+    scopes it may ever ask for, and for a backend service the public keys (JWKS) its signed assertions are checked
+    against. A backend service acts as the admin who registered it, so it never reaches more than that role."""
+
+    class Kind(models.TextChoices):
+        PUBLIC = "public", "App used by staff, public client (browser or phone app, PKCE)"
+        CONFIDENTIAL = "confidential", "App used by staff, confidential client (server with a secret, PKCE)"
+        BACKEND = "backend", "Backend service (no user; signed JWT, system scopes)"
+
+    audit_trail = True
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application", on_delete=models.PROTECT, related_name="smart_app"
+    )
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="smart_apps")
+    registered_by = models.ForeignKey("accounts.Membership", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    allowed_scopes = models.TextField(help_text="The SMART scopes the app may ask for, space-separated")
+    launch_uri = models.URLField(blank=True, help_text="Where an EHR launch from a patient's page opens the app")
+    jwks = models.JSONField(default=dict, blank=True, help_text="A backend service's public keys (a JWK Set)")
+    created_at = models.DateTimeField(default=timezone.now)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.application.name
+
+
+class AppAuthorisation(models.Model):
+    """A user's consent to one app: the scopes granted, the patient chosen at launch (patient/ scopes reach only
+    that patient's records), and when it was revoked. Its tokens are linked through ``AuthorisedToken``; the
+    code and the refresh-token family find it again at the token endpoint."""
+
+    audit_trail = True
+
+    app = models.ForeignKey(SmartApp, on_delete=models.PROTECT, related_name="authorisations")
+    membership = models.ForeignKey("accounts.Membership", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    scope = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    code_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    token_family = models.UUIDField(null=True, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.app} for {self.membership}"
+
+
+class AuthorisedToken(models.Model):
+    """Which app, and which user's authorisation (none for a backend service), an OAuth access token speaks for."""
+
+    access_token = models.OneToOneField("oauth2_provider.AccessToken", on_delete=models.CASCADE, related_name="smart")
+    app = models.ForeignKey(SmartApp, on_delete=models.PROTECT, related_name="+")
+    authorisation = models.ForeignKey(
+        AppAuthorisation, on_delete=models.PROTECT, null=True, blank=True, related_name="tokens"
+    )
+
+    def __str__(self) -> str:
+        return f"token of {self.app}"
+
+
+class EhrLaunch(models.Model):
+    """A launch from a patient's page (SMART EHR launch): the opaque ``launch`` value the app brings back to the
+    authorize endpoint, good for a few minutes and for the user who started it."""
+
+    id = models.CharField(primary_key=True, max_length=43)
+    app = models.ForeignKey(SmartApp, on_delete=models.PROTECT, related_name="+")
+    membership = models.ForeignKey("accounts.Membership", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"launch of {self.app}"
+
+
+class AssertionSeen(models.Model):
+    """A backend service's signed assertion (its ``jti``), kept until it expires so it cannot be replayed."""
+
+    app = models.ForeignKey(SmartApp, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "jti"], name="assertion_used_once")]
+
+    def __str__(self) -> str:
+        return f"assertion {self.jti} of {self.app}"

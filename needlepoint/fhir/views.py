@@ -24,9 +24,9 @@ from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
-from needlepoint.accounts.models import Membership
+from needlepoint.accounts.models import ApiToken, Membership
 from needlepoint.api import TokenAuth
-from needlepoint.fhir import bulk, importer, mapping, paging, patient_search, records
+from needlepoint.fhir import bulk, importer, mapping, paging, patient_search, records, smart_access, smart_server
 from needlepoint.fhir import search as searching
 from needlepoint.fhir.incoming import BundleRejected
 from needlepoint.fhir.mapping import Issue, Json
@@ -84,7 +84,13 @@ def _authenticate(request: HttpRequest) -> tuple[Membership | None, bool, HttpRe
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
-        user = TokenAuth().authenticate(request, token.strip()) if scheme.lower() == "bearer" and token else None
+        token = token.strip()
+        if scheme.lower() == "bearer" and token and not token.startswith(ApiToken.PREFIX):
+            membership = smart_access.authenticate(request, token)  # an app's SMART token
+            if membership is None:
+                return None, False, _unauthenticated("The access token is not valid (expired, revoked, or unknown).")
+            return membership, False, None
+        user = TokenAuth().authenticate(request, token) if scheme.lower() == "bearer" and token else None
         if user is None:
             return None, False, _unauthenticated("The API token is not valid (revoked, or not a token).")
         return request.membership, False, None  # type: ignore[attr-defined]
@@ -129,6 +135,8 @@ def fhir_endpoint(*methods: str, public: bool = False, offers: tuple[str, ...] =
                             403, "forbidden", "CSRF check failed; send the CSRF token with the session."
                         )
             try:
+                if membership is not None:
+                    smart_access.check(request, membership, kwargs)  # an app's scopes, on every interaction
                 return view(request, membership, *args, **kwargs)
             except Http404:
                 return outcome_response(404, "not-found", "No such resource in your clinic.")
@@ -192,7 +200,8 @@ def capability(request: HttpRequest, membership: Membership | None) -> HttpRespo
     except metadata.PackageNotFoundError:
         version = "unknown"
     statement = mapping.capability_statement(_base_url(request), version, timezone.now())
-    return fhir_response(bulk.with_bulk_export(statement))
+    root = request.build_absolute_uri("/").rstrip("/")
+    return fhir_response(smart_server.with_smart_security(bulk.with_bulk_export(statement), root))
 
 
 def _version_headers(resource: Json) -> dict[str, str]:

@@ -1,0 +1,181 @@
+"""SMART tokens at the FHIR endpoints: who a token speaks for, and whether its scopes allow this interaction.
+
+A token issued to an app acts as the membership that authorised it (a backend service as the admin who
+registered it), so the role's limits still apply; the scopes can only narrow them. Under a ``patient/`` scope the
+membership is limited to the launch patient (``access.limit_to_patient``): every fetch through the access helper
+then sees that patient alone. Personal API tokens and the signed-in session carry no scopes and are not checked
+here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.utils import timezone
+
+from needlepoint.accounts import audit
+from needlepoint.accounts.access import limit_to_patient
+from needlepoint.accounts.middleware import client_address
+from needlepoint.accounts.models import Membership
+from needlepoint.fhir import smart_scopes
+from needlepoint.fhir.models import AuthorisedToken
+from needlepoint.fhir.records import RESOURCE_TYPES
+from needlepoint.fhir.smart_scopes import Scopes
+
+
+@dataclass(frozen=True)
+class AppGrant:
+    """What a request's app token grants: its scopes, the launch patient (if any) and the app's name."""
+
+    scopes: Scopes
+    patient_id: int | None
+    app_name: str
+
+
+def authenticate(request: HttpRequest, raw: str) -> Membership | None:
+    """The membership an app's access token acts as (``request.app_grant`` set), or None when the token is
+    unknown, expired, revoked, or its app, authorisation or membership no longer stands."""
+    checksum = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    link = (
+        AuthorisedToken.objects.select_related(
+            "access_token",
+            "app__registered_by__clinic",
+            "app__registered_by__user",
+            "authorisation__membership__clinic",
+            "authorisation__membership__user",
+        )
+        .filter(access_token__token_checksum=checksum, access_token__expires__gt=timezone.now())
+        .first()
+    )
+    if link is None or link.app.disabled_at is not None:
+        return None
+    authorisation = link.authorisation
+    if authorisation is not None and authorisation.revoked_at is not None:
+        return None
+    membership = authorisation.membership if authorisation is not None else link.app.registered_by
+    if not membership.is_active or not membership.user.is_active or membership.clinic_id != link.app.clinic_id:
+        return None
+    try:
+        scopes = smart_scopes.parse(link.access_token.scope)
+    except smart_scopes.ScopeError:
+        return None
+    patient_id = authorisation.patient_id if authorisation is not None else None
+    request.app_grant = AppGrant(scopes, patient_id, str(link.app))  # type: ignore[attr-defined]
+    request.membership = membership  # type: ignore[attr-defined]
+    request.user = membership.user
+    label = f"{membership.user.username} via {link.app}"
+    request.audit_actor = audit.Actor(  # type: ignore[attr-defined]
+        membership.user_id, membership.clinic_id, "api", client_address(request), label
+    )
+    return membership
+
+
+def _transaction_needs(request: HttpRequest) -> list[tuple[str, str]]:
+    """A transaction's writes: create (c) for each POSTed entry's type, update (u) for each PUT."""
+    try:
+        bundle = json.loads(request.body or b"{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return [("Patient", "c")]  # the view answers the malformed body; the scope must still allow a write
+    needs = {("Patient", "c")}
+    entries = bundle.get("entry", []) if isinstance(bundle, dict) else []
+    for entry in entries if isinstance(entries, list) else []:
+        resource = entry.get("resource", {}) if isinstance(entry, dict) else {}
+        method = (entry.get("request") or {}).get("method", "POST") if isinstance(entry, dict) else "POST"
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if isinstance(kind, str):
+            needs.add((kind, "u" if method == "PUT" else "c"))
+    return sorted(needs)
+
+
+def _export_types(request: HttpRequest) -> tuple[str, ...]:
+    wanted = ",".join(request.GET.getlist("_type"))
+    if request.method == "POST" and not wanted:
+        try:
+            parameters = json.loads(request.body or b"{}").get("parameter", [])
+            wanted = ",".join(p.get("valueString", "") for p in parameters if p.get("name") == "_type")
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            wanted = ""
+    named = tuple(t.strip() for t in wanted.split(",") if t.strip())
+    return named or RESOURCE_TYPES
+
+
+def interaction(request: HttpRequest) -> str:
+    """The FHIR view the request reached (read, search, everything, transaction, export_system, ...)."""
+    return getattr(request.resolver_match.func, "__name__", "") if request.resolver_match else ""
+
+
+def needs(request: HttpRequest, kwargs: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (resource type, permission) pairs the interaction needs, by the view it reached."""
+    name = interaction(request)
+    kind = kwargs.get("resource_type", "")
+    if name in ("read", "vread", "history"):
+        return [(kind, "r")]
+    if name in ("search", "search_by_post"):
+        return [(kind, "s")]
+    if name == "everything":
+        return [(t, "r") for t in RESOURCE_TYPES]
+    if name in ("export_system", "export_patients", "export_group"):
+        return [(t, p) for t in _export_types(request) for p in ("r", "s")]
+    if name == "export_file":
+        return [(kwargs["file_name"].split("-")[0], "r")]
+    if name == "export_status":
+        return [("*", "r")]
+    if name == "transaction":
+        return _transaction_needs(request)
+    return [("*", "r")]
+
+
+def _refuse(scopes: Scopes, missing: list[tuple[str, str]]) -> PermissionDenied:
+    wanted = ", ".join(f"{t}.{p}" for t, p in missing)
+    return PermissionDenied(f"The app's scopes ({scopes.text()}) do not allow {wanted}.")
+
+
+def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) -> None:
+    """Refuse (PermissionDenied, answered 403) an interaction the app's scopes do not allow; under patient/
+    scopes limit the membership to the launch patient and refuse any other patient named in the request."""
+    grant: AppGrant | None = getattr(request, "app_grant", None)
+    if grant is None:
+        return
+    name = interaction(request)
+    wanted = needs(request, kwargs)
+    if name == "export_status":
+        allowed = {smart_scopes.decide(grant.scopes, t, "r") for t in RESOURCE_TYPES}
+        if smart_scopes.ANY not in allowed:
+            raise _refuse(grant.scopes, wanted)
+        return
+    decisions = {pair: smart_scopes.decide(grant.scopes, *pair) for pair in wanted}
+    missing = [pair for pair, decision in decisions.items() if decision is None]
+    if missing:
+        raise _refuse(grant.scopes, missing)
+    if smart_scopes.PATIENT not in decisions.values():
+        return
+    if name.startswith("export") or name == "transaction":
+        raise PermissionDenied("A patient/ scope reads one patient's record; exports and imports need user/ scopes.")
+    if grant.patient_id is None:
+        raise PermissionDenied("A patient/ scope needs a launch patient; launch the app with launch/patient.")
+    _refuse_other_patient(request, kwargs, grant.patient_id)
+    limit_to_patient(membership, grant.patient_id)
+
+
+def _refuse_other_patient(request: HttpRequest, kwargs: dict[str, Any], patient_id: int) -> None:
+    """A request that names a patient other than the launch patient: 403 (other records of other patients are
+    simply not found, as the access helper sees the launch patient alone)."""
+    named: list[str] = []
+    if kwargs.get("resource_type") == "Patient" and "resource_id" in kwargs:
+        named.append(kwargs["resource_id"])
+    if interaction(request) == "everything":
+        named.append(kwargs["resource_id"])
+    params = request.POST if request.method == "POST" else request.GET
+    named += [value.removeprefix("Patient/") for value in params.getlist("patient")]
+    named += (
+        [part for value in params.getlist("_id") for part in value.split(",")]
+        if kwargs.get("resource_type") == "Patient"
+        else []
+    )
+    if any(value.strip() != str(patient_id) for value in named):
+        raise PermissionDenied(f"The app may read only the launch patient's record (Patient/{patient_id}).")

@@ -1,0 +1,411 @@
+"""The SMART App Launch 2.0 authorisation server, built on django-oauth-toolkit (DOT).
+
+DOT does the OAuth 2.0 work (authorization code with PKCE S256, token, refresh-token rotation with reuse
+detection, RFC 7009 revocation); this module adds what SMART needs on top: scopes checked against what the app was
+registered with (``smart_scopes``), the launch patient chosen on the consent page or brought by an EHR launch, the
+``patient`` field of the token response, and the backend-services client credentials (a JWT assertion signed with
+RS384 or ES384, see ``smart_backend``). Tokens are stored as checksums only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from oauth2_provider import views as dot_views
+from oauth2_provider.forms import AllowForm
+from oauth2_provider.models import AccessToken, RefreshToken, get_application_model
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.scopes import BaseScopes
+
+from needlepoint.accounts.access import get_patient, listed, patients_for
+from needlepoint.accounts.models import Membership
+from needlepoint.accounts.roles import Capability
+from needlepoint.fhir import smart_scopes
+from needlepoint.fhir.models import AppAuthorisation, AuthorisedToken, EhrLaunch, SmartApp
+from needlepoint.fhir.records import RESOURCE_TYPES
+from needlepoint.fhir.smart_scopes import ScopeError
+from needlepoint.inputs import whole_number
+from needlepoint.patients.models import normalise_name
+from needlepoint.patients.search import starts_with
+
+EHR_LAUNCH_MINUTES = 5
+PATIENT_CHOICES = 20
+
+
+def checksum(value: str) -> str:
+    """SHA-256 of a code or token, as stored (DOT stores tokens' checksums the same way)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def app_for(client: Any) -> SmartApp | None:
+    """The SMART app of a DOT Application, if it is one and is not disabled."""
+    app = SmartApp.objects.select_related("clinic", "registered_by").filter(application=client).first()
+    return app if app is not None and app.disabled_at is None else None
+
+
+class SmartScopesBackend(BaseScopes):
+    """Scopes for DOT: any SMART scope the parser understands; an app's default is what it was registered with."""
+
+    class _Descriptions(dict):
+        def __missing__(self, scope: str) -> str:
+            try:
+                return smart_scopes.describe(scope)
+            except ScopeError:
+                return scope
+
+    def get_all_scopes(self) -> dict[str, str]:
+        """Every scope's description, made on demand (SMART scopes are combinations, not a list)."""
+        return self._Descriptions(smart_scopes.LAUNCH_SCOPES)
+
+    def get_available_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list:
+        """The scopes the app was registered with."""
+        app = app_for(application) if application is not None else None
+        return app.allowed_scopes.split() if app else []
+
+    def get_default_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list:
+        """Without a scope parameter, the app asks for what it was registered with."""
+        return self.get_available_scopes(application, request)
+
+
+class SmartValidator(OAuth2Validator):
+    """DOT's validator, with SMART scopes and the link from codes and tokens to the user's ``AppAuthorisation``."""
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Every scope a SMART scope, within the app's registration; system/ scopes only for backend services."""
+        app = app_for(client)
+        if app is None:
+            return False
+        try:
+            wanted = smart_scopes.parse(" ".join(scopes))
+            allowed = smart_scopes.parse(app.allowed_scopes)
+        except ScopeError:
+            return False
+        backend = app.kind == SmartApp.Kind.BACKEND
+        if any((s.context == "system") != backend for s in wanted.resource):
+            return False
+        return wanted.within(allowed)
+
+    def save_authorization_code(self, client_id, code, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Save the code and remember it on the authorisation the user just gave."""
+        super().save_authorization_code(client_id, code, request, *args, **kwargs)
+        authorisation_id = getattr(request, "smart_authorisation_id", None)
+        AppAuthorisation.objects.filter(pk=authorisation_id).update(code_hash=checksum(code["code"]))
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """A valid code whose authorisation still stands."""
+        if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return False
+        found = AppAuthorisation.objects.filter(code_hash=checksum(code), revoked_at__isnull=True).first()
+        request.smart_authorisation = found
+        return found is not None
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """A valid refresh token whose authorisation has not been revoked."""
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        family = request.refresh_token_instance.token_family
+        found = AppAuthorisation.objects.filter(token_family=family, revoked_at__isnull=True).first()
+        request.smart_authorisation = found
+        return found is not None
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):  # type: ignore[no-untyped-def]
+        refresh = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
+        authorisation = getattr(request, "smart_authorisation", None)
+        if authorisation is not None and authorisation.token_family is None:
+            AppAuthorisation.objects.filter(pk=authorisation.pk).update(token_family=refresh.token_family)
+            authorisation.token_family = refresh.token_family
+        return refresh
+
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):  # type: ignore[no-untyped-def]
+        access = super()._create_access_token(expires, request, token, source_refresh_token)
+        authorisation = getattr(request, "smart_authorisation", None)
+        AuthorisedToken.objects.create(
+            access_token=access, app=SmartApp.objects.get(application=request.client), authorisation=authorisation
+        )
+        return access
+
+
+# ---------------------------------------------------------------------------------------------- authorize
+
+
+class ConsentForm(AllowForm):
+    """DOT's consent form with the launch context: the ``launch`` of an EHR launch, or the patient chosen."""
+
+    launch = forms.CharField(required=False, widget=forms.HiddenInput())
+    patient = forms.CharField(required=False)
+
+
+def _ehr_launch(value: str, membership: Membership, app: SmartApp | None) -> EhrLaunch:
+    since = timezone.now() - timedelta(minutes=EHR_LAUNCH_MINUTES)
+    found = EhrLaunch.objects.select_related("patient").filter(
+        pk=value, membership=membership, app=app, created_at__gte=since
+    )
+    launch = found.first()
+    if launch is None:
+        raise ValidationError("This launch is unknown or older than five minutes: open the app again from Needlepoint.")
+    return launch
+
+
+class AuthorizeView(dot_views.AuthorizationView):
+    """GET /oauth/authorize: the consent page (the app, what it asks for, the patient when it needs one);
+    POST: the user's answer. A ``launch`` from a patient's page fixes the patient; ``launch/patient`` without it
+    lets the user find and choose one of their clinic's patients."""
+
+    template_name = "fhir/smart_authorize.html"
+    form_class = ConsentForm
+
+    def get_initial(self) -> dict[str, Any]:
+        """DOT's hidden fields, plus the EHR launch."""
+        return {**super().get_initial(), "launch": self.request.GET.get("launch", "")}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """The app, the scopes in words, and the patient (fixed by the launch, or the choices found)."""
+        context = super().get_context_data(**kwargs)
+        membership = getattr(self.request, "membership", None)
+        scopes = self.request.GET.get("scope", "").split() or context.get("scopes", [])
+        context["membership"] = membership
+        context["scope_lines"] = [smart_scopes.LAUNCH_SCOPES.get(s) or self._describe(s) for s in scopes]
+        context["query_items"] = [(k, v) for k, v in self.request.GET.items() if k != "find"]
+        launch = self.request.GET.get("launch", "")
+        app = app_for(context.get("application")) if context.get("application") else None
+        if membership is None:
+            context["refusal"] = "You are not a member of any clinic."
+        elif app is not None and app.clinic_id != membership.clinic_id:
+            context["refusal"] = "This app is registered by another clinic, not the one you are working in."
+        elif launch:
+            try:
+                context["launch_patient"] = _ehr_launch(launch, membership, app).patient
+            except ValidationError as exc:
+                context["refusal"] = exc.messages[0]
+        elif "launch/patient" in scopes:
+            context["needs_patient"] = True
+            context["find"] = self.request.GET.get("find", "")
+            context["choices"] = self._choices(membership, context["find"])
+        return context
+
+    @staticmethod
+    def _describe(scope: str) -> str:
+        try:
+            return smart_scopes.describe(scope)
+        except ScopeError:
+            return scope
+
+    @staticmethod
+    def _choices(membership: Membership, find: str) -> list:
+        typed = normalise_name(find)
+        if not typed:
+            return []
+        found = patients_for(membership).filter(
+            starts_with("search_name", typed) | starts_with("search_given_first", typed)
+        )
+        chosen = list(found.order_by("search_name", "pk")[:PATIENT_CHOICES])
+        return list(listed(chosen, "patients to choose for an app")) if chosen else []
+
+    def create_authorization_response(self, request, scopes, credentials, allow):  # type: ignore[no-untyped-def]
+        """Pass the authorisation recorded in ``form_valid`` on to the validator, which links the code to it."""
+        credentials["smart_authorisation_id"] = getattr(self, "_authorisation_id", None)
+        return super().create_authorization_response(request, scopes, credentials, allow)
+
+    def form_valid(self, form: ConsentForm) -> HttpResponse:
+        """Record the user's consent (with the launch patient) before DOT issues the code."""
+        if form.cleaned_data.get("allow"):
+            membership = getattr(self.request, "membership", None)
+            application = get_application_model().objects.filter(client_id=form.cleaned_data["client_id"]).first()
+            app = app_for(application) if application else None
+            if membership is None or app is None or app.clinic_id != membership.clinic_id:
+                form.add_error(None, "This app is not registered in your clinic.")
+                return self.form_invalid(form)
+            try:
+                patient = self._launch_patient(form, membership, app)
+            except ValidationError as exc:
+                form.add_error(None, exc.messages[0])
+                return self.form_invalid(form)
+            authorisation = AppAuthorisation.objects.create(
+                app=app, membership=membership, patient=patient, scope=form.cleaned_data["scope"]
+            )
+            self._authorisation_id = authorisation.pk
+        return super().form_valid(form)
+
+    def form_invalid(self, form: ConsentForm) -> HttpResponse:
+        """Show the page again with the form's message."""
+        self.oauth2_data = {**form.data.dict(), "scopes": form.data.get("scope", "").split()}
+        return self.render_to_response(self.get_context_data(form=form))
+
+    @staticmethod
+    def _launch_patient(form: ConsentForm, membership: Membership, app: SmartApp):  # type: ignore[no-untyped-def]
+        scopes = form.cleaned_data["scope"].split()
+        if form.cleaned_data.get("launch"):
+            return _ehr_launch(form.cleaned_data["launch"], membership, app).patient
+        if "launch/patient" in scopes or any(s.startswith("patient/") for s in scopes):
+            chosen = form.cleaned_data.get("patient") or ""
+            if not chosen:
+                raise ValidationError("Choose the patient the app will work with.")
+            return get_patient(membership, chosen, Capability.VIEW_DEMOGRAPHICS)
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- token
+
+
+class TokenView(dot_views.TokenView):
+    """POST /oauth/token: DOT's token endpoint, with SMART's launch context in the answer (``patient``), and the
+    backend-services client credentials (a signed JWT assertion) handled by ``smart_backend``."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Issue a token: a backend service's, or DOT's for a code or a refresh token."""
+        from needlepoint.fhir import smart_backend
+
+        if request.POST.get("client_assertion_type") == smart_backend.ASSERTION_TYPE:
+            return smart_backend.token_response(request)
+        response = super().post(request, *args, **kwargs)
+        if response.status_code != 200:
+            return response
+        body = json.loads(response.content)
+        link = (
+            AuthorisedToken.objects.select_related("authorisation")
+            .filter(access_token__token_checksum=checksum(body.get("access_token", "")))
+            .first()
+        )
+        authorisation = link.authorisation if link else None
+        if authorisation is not None and not {"offline_access", "online_access"} & set(authorisation.scope.split()):
+            # SMART: a refresh token only for an app that asked for offline_access or online_access.
+            RefreshToken.objects.filter(token_checksum=checksum(body.pop("refresh_token", ""))).delete()
+        if authorisation is not None and authorisation.patient_id is not None:
+            body["patient"] = str(authorisation.patient_id)
+            body["need_patient_banner"] = True
+        response.content = json.dumps(body).encode()
+        return response
+
+
+class RevokeView(dot_views.RevokeTokenView):
+    """POST /oauth/revoke: RFC 7009 revocation of an access or refresh token."""
+
+
+def revoke_authorisation(membership: Membership, authorisation_id: int) -> AppAuthorisation:
+    """The user withdraws an app's access: the authorisation is marked revoked and every token it holds ends
+    (its access tokens are deleted, its refresh tokens revoked). Only the user's own authorisations."""
+    with transaction.atomic():
+        found = AppAuthorisation.objects.select_for_update().filter(
+            pk=authorisation_id, membership=membership, revoked_at__isnull=True
+        )
+        authorisation = found.select_related("app__application").first()
+        if authorisation is None:
+            raise ValidationError("No such app authorisation of yours.")
+        authorisation.revoked_at = timezone.now()
+        authorisation.save(update_fields=["revoked_at"])
+        for token in AccessToken.objects.filter(smart__authorisation=authorisation):
+            token.revoke()
+    return authorisation
+
+
+def new_ehr_launch(membership: Membership, app_id: int, patient_id: int | str) -> tuple[EhrLaunch, str]:
+    """A launch of an app from a patient's page: the launch value and the address that opens the app with it."""
+    patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS)
+    app = SmartApp.objects.filter(pk=app_id, clinic_id=membership.clinic_id, disabled_at__isnull=True).first()
+    if app is None or not app.launch_uri:
+        raise ValidationError("This app cannot be launched from a patient's page (no launch address).")
+    launch = EhrLaunch.objects.create(id=secrets.token_urlsafe(32), app=app, membership=membership, patient=patient)
+    return launch, app.launch_uri
+
+
+def smart_configuration(request: HttpRequest) -> JsonResponse:
+    """GET [base]/.well-known/smart-configuration: SMART App Launch 2.0 discovery (public, no patient data)."""
+    root = request.build_absolute_uri("/").rstrip("/")
+    supported = sorted(
+        {*smart_scopes.LAUNCH_SCOPES, "patient/*.rs", "user/*.rs", "user/*.cruds", "system/*.rs"}
+        | {f"{c}/{t}.rs" for c in ("patient", "user") for t in RESOURCE_TYPES}
+    )
+    body = {
+        "issuer": f"{root}/fhir/R4",
+        "authorization_endpoint": f"{root}/oauth/authorize/",
+        "token_endpoint": f"{root}/oauth/token/",
+        "revocation_endpoint": f"{root}/oauth/revoke/",
+        "management_endpoint": f"{root}/account/apps/",
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": supported,
+        "capabilities": [
+            "launch-ehr",
+            "launch-standalone",
+            "client-public",
+            "client-confidential-symmetric",
+            "client-confidential-asymmetric",
+            "context-ehr-patient",
+            "context-standalone-patient",
+            "context-banner",
+            "permission-offline",
+            "permission-online",
+            "permission-patient",
+            "permission-user",
+            "permission-v1",
+            "permission-v2",
+        ],
+    }
+    return JsonResponse(body, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def with_smart_security(statement: dict, root: str) -> dict:  # type: ignore[type-arg]
+    """The CapabilityStatement's rest.security: the SMART-on-FHIR service and the oauth-uris extension (SMART App
+    Launch 2.0.0, "Conformance"), beside the personal tokens and the session that also work."""
+    oauth = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+    statement["rest"][0]["security"] = {
+        "cors": False,
+        "service": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                        "code": "SMART-on-FHIR",
+                    }
+                ],
+                "text": "SMART on FHIR (OAuth 2.0); also a personal API token or the signed-in session",
+            }
+        ],
+        "extension": [
+            {
+                "url": oauth,
+                "extension": [
+                    {"url": "authorize", "valueUri": f"{root}/oauth/authorize/"},
+                    {"url": "token", "valueUri": f"{root}/oauth/token/"},
+                    {"url": "revoke", "valueUri": f"{root}/oauth/revoke/"},
+                    {"url": "manage", "valueUri": f"{root}/account/apps/"},
+                ],
+            }
+        ],
+        "description": (
+            "SMART App Launch 2.0 (standalone and EHR launch, PKCE S256, scopes v2 with v1 aliases) and Backend "
+            "Services (private_key_jwt, RS384/ES384) for $export; discovery at .well-known/smart-configuration. "
+            "A scope never grants more than the user's role: clinicians and clinic admins read clinical "
+            "resources, front desk Patient only; patient/ scopes reach the launch patient alone."
+        ),
+    }
+    return statement
+
+
+def launch_app(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """POST from a patient's page: start an EHR launch of the chosen app (redirect to its launch address with
+    ``iss`` and ``launch``)."""
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "POST"})
+    membership = request.membership  # type: ignore[attr-defined]
+    try:
+        launch, uri = new_ehr_launch(membership, whole_number(request.POST.get("app", ""), smallest=1) or 0, patient_id)
+    except ValidationError as exc:
+        return HttpResponse(exc.messages[0], status=400, content_type="text/plain")
+    separator = "&" if "?" in uri else "?"
+    query = urlencode({"iss": request.build_absolute_uri("/fhir/R4"), "launch": launch.pk})
+    return redirect(f"{uri}{separator}{query}")
