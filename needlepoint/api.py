@@ -7,6 +7,8 @@ Errors are JSON: ``{"detail": "…", "errors": {field: [messages]}}``.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -17,13 +19,15 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.middleware import _membership_for, client_address
-from needlepoint.accounts.models import ApiToken
+from needlepoint.accounts.models import ApiToken, User
+from needlepoint.accounts.requests import ClinicRequest
 
 
 class TokenAuth(HttpBearer):
     """A personal API token, looked up by its hash; revoked, expired and inactive users' tokens are refused."""
 
-    def authenticate(self, request: HttpRequest, token: str):  # type: ignore[no-untyped-def]
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        request = cast(ClinicRequest, request)  # this authentication is what makes it one
         found = (
             ApiToken.objects.select_related("membership__clinic", "user")
             .filter(token_hash=ApiToken.hash_token(token), revoked_at__isnull=True, expires_at__gt=timezone.now())
@@ -32,10 +36,10 @@ class TokenAuth(HttpBearer):
         if found is None or not found.membership.is_active or not found.user.is_active:
             return None
         ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
-        request.membership = found.membership  # type: ignore[attr-defined]
+        request.membership = found.membership
         request.user = found.user
         # The request's audit entries name the token's user, through the API (the middleware saw no session).
-        request.audit_actor = audit.Actor(  # type: ignore[attr-defined]
+        request.audit_actor = audit.Actor(
             found.user_id, found.membership.clinic_id, "api", client_address(request), found.user.username
         )
         return found.user
@@ -46,14 +50,16 @@ class SessionAuth(APIKeyCookie):
 
     param_name = "sessionid"
 
-    def authenticate(self, request: HttpRequest, key: str | None):  # type: ignore[no-untyped-def]
-        if not request.user.is_authenticated:
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        request = cast(ClinicRequest, request)  # this authentication is what makes it one
+        user = request.user
+        if not user.is_authenticated:
             return None
         membership = _membership_for(request)
         if membership is None:
             return None
-        request.membership = membership  # type: ignore[attr-defined]
-        return request.user
+        request.membership = membership
+        return user
 
 
 api = NinjaAPI(
@@ -65,7 +71,7 @@ api = NinjaAPI(
 )
 
 
-def _error(request: HttpRequest, status: int, detail: str, errors: dict | None = None) -> HttpResponse:
+def _error(request: ClinicRequest, status: int, detail: str, errors: dict | None = None) -> HttpResponse:
     body: dict[str, object] = {"detail": detail}
     if errors:
         body["errors"] = errors
@@ -73,7 +79,7 @@ def _error(request: HttpRequest, status: int, detail: str, errors: dict | None =
 
 
 @api.exception_handler(ValidationError)
-def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+def on_validation_error(request: ClinicRequest, exc: ValidationError) -> HttpResponse:
     if hasattr(exc, "error_dict"):
         errors = {field: [str(m) for e in errs for m in e.messages] for field, errs in exc.error_dict.items()}
         detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
@@ -82,7 +88,7 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 
 
 @api.exception_handler(NinjaValidationError)
-def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+def on_schema_error(request: ClinicRequest, exc: NinjaValidationError) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     for item in exc.errors:
         # Ninja prefixes a location with where it came from ("body", "query"...) and, for a body schema
@@ -96,22 +102,22 @@ def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResp
 
 
 @api.exception_handler(Http404)
-def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+def on_not_found(request: ClinicRequest, exc: Http404) -> HttpResponse:
     return _error(request, 404, "Not found.")
 
 
 @api.exception_handler(PermissionDenied)
-def on_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+def on_denied(request: ClinicRequest, exc: PermissionDenied) -> HttpResponse:
     return _error(request, 403, str(exc) or "Your role does not allow this.")
 
 
 @api.exception_handler(AuthenticationError)
-def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+def on_unauthenticated(request: ClinicRequest, exc: AuthenticationError) -> HttpResponse:
     return _error(request, 401, "Authenticate with an API token: Authorization: Bearer <token>.")
 
 
 @api.exception_handler(HttpError)
-def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+def on_http_error(request: ClinicRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, str(exc))
 
 

@@ -32,10 +32,16 @@ class AccessDenied(PermissionDenied):
     """The user's role does not allow this; the message says which capability was missing."""
 
 
-def require(membership: Membership | None, capability: Capability) -> Membership:
-    """The membership, if it holds ``capability``; otherwise refuse (and record the refusal)."""
+def require_member(membership: Membership | None) -> Membership:
+    """The membership a request acts under; a signed-in user of no clinic is refused (403)."""
     if membership is None:
         raise AccessDenied("You are not a member of any clinic.")
+    return membership
+
+
+def require(membership: Membership | None, capability: Capability) -> Membership:
+    """The membership, if it holds ``capability``; otherwise refuse (and record the refusal)."""
+    membership = require_member(membership)
     if not membership.can(capability):
         audit.record("denied", summary=f"missing {capability.value}", clinic_id=membership.clinic_id)
         raise AccessDenied(f"Your role ({membership.get_role_display()}) does not allow this.")

@@ -14,7 +14,7 @@ from django.contrib.auth import authenticate, login, logout, update_session_auth
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +26,7 @@ from needlepoint.accounts.audit_words import describe_entries
 from needlepoint.accounts.forms import LetterheadForm, StaffForm
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import ApiToken, AuditEntry, Clinic, Membership, User
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.inputs import csv_writer, whole_number
 from needlepoint.web import add_errors
@@ -40,13 +41,13 @@ def _wait_words(seconds: int) -> str:
     return f"{seconds} seconds" if seconds < 120 else f"{minutes} minutes"
 
 
-def _safe_target(request: HttpRequest, target: str) -> str:
+def _safe_target(request: ClinicRequest, target: str) -> str:
     if not target or not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return "/"
     return target
 
 
-def _complete_sign_in(request: HttpRequest, user: User, target: str, how: str = "") -> HttpResponse:
+def _complete_sign_in(request: ClinicRequest, user: User, target: str, how: str = "") -> HttpResponse:
     request.session.pop(PENDING_KEY, None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     with audit.acting_as(audit.Actor(user.pk, None, "web", client_address(request), user.username)):
@@ -58,7 +59,7 @@ def _audit_failure(summary: str) -> None:
     audit.record("login_failed", summary=summary[:300])
 
 
-def login_view(request: HttpRequest) -> HttpResponse:
+def login_view(request: ClinicRequest) -> HttpResponse:
     """The sign-in page: password, then a second factor where the user has one or their clinic requires one.
 
     Throttling (``throttle``) reserves a password check per address and per username before the password is
@@ -97,7 +98,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 
 def _check_password(
-    request: HttpRequest, username: str, password: str, code: str, address: str | None
+    request: ClinicRequest, username: str, password: str, code: str, address: str | None
 ) -> HttpResponse | tuple[str, bool]:
     """Spend a username check (or pass on a right code), compare the password, and go on to the second factor."""
     address_key = throttle.address_key(address)
@@ -150,7 +151,7 @@ def _verified_code(username: str, code: str) -> str:
     return how
 
 
-def _json_body(request: HttpRequest) -> dict:
+def _json_body(request: ClinicRequest) -> dict:
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
@@ -159,7 +160,7 @@ def _json_body(request: HttpRequest) -> dict:
 
 
 @require_POST
-def login_passkey_options(request: HttpRequest) -> HttpResponse:
+def login_passkey_options(request: ClinicRequest) -> HttpResponse:
     """The second sign-in step by passkey: the options for the browser (after the right password only)."""
     user, _ = _pending_user(request)
     if user is None or not user.passkeys.exists():
@@ -168,7 +169,7 @@ def login_passkey_options(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def login_passkey(request: HttpRequest) -> HttpResponse:
+def login_passkey(request: ClinicRequest) -> HttpResponse:
     """The second sign-in step by passkey: verify the browser's answer and sign in."""
     user, target = _pending_user(request)
     if user is None:
@@ -190,13 +191,13 @@ def login_passkey(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def passkey_options(request: HttpRequest) -> HttpResponse:
+def passkey_options(request: ClinicRequest) -> HttpResponse:
     """The options for the browser to create a passkey for the signed-in user."""
     return HttpResponse(passkeys.registration_options(request, request.user), content_type="application/json")  # type: ignore[arg-type]
 
 
 @require_POST
-def passkey_register(request: HttpRequest) -> HttpResponse:
+def passkey_register(request: ClinicRequest) -> HttpResponse:
     """Store the signed-in user's new passkey, verified against the challenge just given."""
     body = _json_body(request)
     try:
@@ -209,7 +210,7 @@ def passkey_register(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"next": "/account/security/"})
 
 
-def _pending_user(request: HttpRequest) -> tuple[User | None, str]:
+def _pending_user(request: ClinicRequest) -> tuple[User | None, str]:
     """The user who gave the right password and still owes a second factor, and where they were going."""
     pending = request.session.get(PENDING_KEY) or {}
     if not pending or time_module.time() - pending.get("since", 0) > PENDING_SECONDS:
@@ -219,7 +220,7 @@ def _pending_user(request: HttpRequest) -> tuple[User | None, str]:
     return user, pending.get("next", "/")
 
 
-def login_code(request: HttpRequest) -> HttpResponse:
+def login_code(request: ClinicRequest) -> HttpResponse:
     """The second step of signing in: a code from the authenticator app, or a recovery code."""
     user, target = _pending_user(request)
     if user is None:
@@ -246,7 +247,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
     )
 
 
-def login_enrol(request: HttpRequest) -> HttpResponse:
+def login_enrol(request: ClinicRequest) -> HttpResponse:
     """Setting up an authenticator app during sign-in, for a user whose clinic requires one and who has none."""
     user, target = _pending_user(request)
     if user is None or user.has_second_factor():
@@ -278,7 +279,7 @@ def login_enrol(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def logout_view(request: HttpRequest) -> HttpResponse:
+def logout_view(request: ClinicRequest) -> HttpResponse:
     """Sign out (POST only, so a link cannot sign anyone out)."""
     audit.record("logout", summary="signed out")
     logout(request)
@@ -286,7 +287,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def switch_clinic(request: HttpRequest) -> HttpResponse:
+def switch_clinic(request: ClinicRequest) -> HttpResponse:
     """Act under another of the user's clinic memberships."""
     wanted = request.POST.get("membership_id", "")
     for membership in request.user.active_memberships():
@@ -296,9 +297,9 @@ def switch_clinic(request: HttpRequest) -> HttpResponse:
     return redirect("/")
 
 
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: ClinicRequest) -> HttpResponse:
     """The user's API tokens: create (shown once, with an expiry) and revoke."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     require(membership, Capability.VIEW_DEMOGRAPHICS)
     new_token = ""
     if request.method == "POST":
@@ -328,7 +329,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     )
 
 
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: ClinicRequest) -> HttpResponse:
     """The signed-in user's password and two-factor sign-in: change the password, set up an app, new codes."""
     user = request.user
     context: dict = {
@@ -369,7 +370,7 @@ def security(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/security.html", context, status=status)
 
 
-def password_reset(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+def password_reset(request: ClinicRequest, uidb64: str, token: str) -> HttpResponse:
     """A one-time link from a clinic admin: set a new password (the link then stops working)."""
     user = actions.user_for_reset(uidb64, token)
     if user is None:
@@ -390,8 +391,8 @@ def password_reset(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
     )
 
 
-def _filtered_audit(request: HttpRequest):  # type: ignore[no-untyped-def]
-    membership = require(request.membership, Capability.VIEW_AUDIT)  # type: ignore[attr-defined]
+def _filtered_audit(request: ClinicRequest):  # type: ignore[no-untyped-def]
+    membership = require(request.membership, Capability.VIEW_AUDIT)
     entries = AuditEntry.objects.filter(clinic_id=membership.clinic_id).select_related("user")
     params = request.GET
     if params.get("action"):
@@ -422,7 +423,7 @@ def _date_param(value: str | None):  # type: ignore[no-untyped-def]
         return None
 
 
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: ClinicRequest) -> HttpResponse:
     """The clinic's audit trail, filterable, paginated (clinic admins only)."""
     entries = _filtered_audit(request)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
@@ -433,7 +434,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "accounts/audit.html",
         {
             "page": page,
-            "rows": describe_entries(list(page), request.membership),  # type: ignore[attr-defined]
+            "rows": describe_entries(list(page), member(request)),
             "actions": AuditEntry.Action.choices,
             "query": query.urlencode(),
             "params": request.GET,
@@ -455,13 +456,13 @@ class _Echo:
         return value
 
 
-def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
+def audit_csv(request: ClinicRequest) -> StreamingHttpResponse:
     """The filtered audit trail as CSV, streamed so a long trail never sits in memory.
 
     Each row keeps the stored codes and adds them in words (described a chunk at a time, one query per kind).
     """
     entries = _filtered_audit(request)
-    viewer = request.membership  # type: ignore[attr-defined]
+    viewer = member(request)
     audit.record("export", summary="audit trail CSV")
     writer = csv_writer(_Echo())
     header = [
@@ -515,7 +516,7 @@ STAFF_ACTIONS = {
 }
 
 
-def _staff_action(request: HttpRequest, membership: Membership) -> HttpResponse | None:
+def _staff_action(request: ClinicRequest, membership: Membership) -> HttpResponse | None:
     """Deactivate, reactivate, reset two-factor, make a reset link, revoke a token or set the policy."""
     post = request.POST
     try:
@@ -540,9 +541,9 @@ def _staff_action(request: HttpRequest, membership: Membership) -> HttpResponse 
     return redirect("/staff/")
 
 
-def staff(request: HttpRequest) -> HttpResponse:
+def staff(request: ClinicRequest) -> HttpResponse:
     """The clinic's staff and their roles; clinic admins add, deactivate and reactivate people here."""
-    membership = require(request.membership, Capability.MANAGE_USERS)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.MANAGE_USERS)
     if request.method == "POST":
         done = _staff_action(request, membership)
         if done is not None:
@@ -593,14 +594,14 @@ def staff(request: HttpRequest) -> HttpResponse:
     )
 
 
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+def csrf_failure(request: ClinicRequest, reason: str = "") -> HttpResponse:
     """A form whose security token is missing or stale: nothing saved, and say so plainly."""
     return render(request, "accounts/csrf_failure.html", status=403)
 
 
-def letterhead(request: HttpRequest) -> HttpResponse:
+def letterhead(request: ClinicRequest) -> HttpResponse:
     """The clinic's letterhead (clinic admins): what every printed note, letter and report carries."""
-    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)
     clinic = membership.clinic
     initial = {name: getattr(clinic, name) for name in actions.LETTERHEAD_FIELDS}
     form = LetterheadForm(request.POST or None, initial=initial)

@@ -18,7 +18,7 @@ from importlib import metadata
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from needlepoint.accounts.access import patients_for, searched
 from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.api import TokenAuth
 from needlepoint.fhir import bulk, codes, importer, mapping, paging, records
 from needlepoint.fhir.incoming import BundleRejected
@@ -69,7 +70,7 @@ def _validation_issues(exc: ValidationError) -> list[Issue]:
     return [Issue("error", "invalid", message) for message in exc.messages]
 
 
-def _negotiation_problem(request: HttpRequest, offered_types: tuple[str, ...] = ACCEPTABLE) -> HttpResponse | None:
+def _negotiation_problem(request: ClinicRequest, offered_types: tuple[str, ...] = ACCEPTABLE) -> HttpResponse | None:
     wanted = request.GET.get("_format")
     if wanted is not None and wanted not in FORMAT_VALUES:
         return outcome_response(406, "not-supported", f"_format={wanted} is not supported; this server speaks JSON.")
@@ -81,7 +82,7 @@ def _negotiation_problem(request: HttpRequest, offered_types: tuple[str, ...] = 
     return None
 
 
-def _authenticate(request: HttpRequest) -> tuple[Membership | None, bool, HttpResponse | None]:
+def _authenticate(request: ClinicRequest) -> tuple[Membership | None, bool, HttpResponse | None]:
     """(membership, by session, refusal): the token's membership, else the session's."""
     header = request.headers.get("Authorization", "")
     if header:
@@ -89,7 +90,7 @@ def _authenticate(request: HttpRequest) -> tuple[Membership | None, bool, HttpRe
         user = TokenAuth().authenticate(request, token.strip()) if scheme.lower() == "bearer" and token else None
         if user is None:
             return None, False, _unauthenticated("The API token is not valid (revoked, or not a token).")
-        return request.membership, False, None  # type: ignore[attr-defined]
+        return request.membership, False, None
     if request.user.is_authenticated:
         membership = getattr(request, "membership", None)
         if membership is None:
@@ -111,7 +112,7 @@ def fhir_endpoint(*methods: str, public: bool = False, offers: tuple[str, ...] =
 
         @csrf_exempt
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: ClinicRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             """Checks in order: method, format, credentials (and CSRF for a session POST); then the view."""
             if request.method not in methods:
                 allowed = ", ".join(methods)
@@ -156,11 +157,11 @@ def fhir_endpoint(*methods: str, public: bool = False, offers: tuple[str, ...] =
     return decorator
 
 
-def _base_url(request: HttpRequest) -> str:
+def _base_url(request: ClinicRequest) -> str:
     return request.build_absolute_uri("/fhir/R4")
 
 
-def _searchset(request: HttpRequest, params: Any, found: list[Json], total: int, page: Page) -> HttpResponse:
+def _searchset(request: ClinicRequest, params: Any, found: list[Json], total: int, page: Page) -> HttpResponse:
     """One page of a search as a searchset Bundle with its paging links (search terms of a POST search stay in
     its body: its links carry only the paging, for the client to post the same body to)."""
     url = request.build_absolute_uri(request.path)
@@ -181,7 +182,7 @@ def _check_params(params: Any, allowed: tuple[str, ...]) -> None:
 
 
 @fhir_endpoint("GET", public=True)
-def capability(request: HttpRequest, membership: Membership | None) -> HttpResponse:
+def capability(request: ClinicRequest, membership: Membership | None) -> HttpResponse:
     """GET metadata: the CapabilityStatement."""
     try:
         version = metadata.version("needlepoint")
@@ -204,7 +205,7 @@ def _etags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
-def _conditional(request: HttpRequest, headers: dict[str, str]) -> HttpResponse | None:
+def _conditional(request: ClinicRequest, headers: dict[str, str]) -> HttpResponse | None:
     """304 when the client's copy is current (If-None-Match, else If-Modified-Since); 412 when If-Match names
     another version (RFC 9110, 13.1-13.2)."""
     current = headers["ETag"].removeprefix("W/")
@@ -223,7 +224,7 @@ def _conditional(request: HttpRequest, headers: dict[str, str]) -> HttpResponse 
 
 
 @fhir_endpoint("GET")
-def read(request: HttpRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
+def read(request: ClinicRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
     """GET {type}/{id}, with ETag and Last-Modified; conditional reads (If-None-Match, If-Modified-Since) answer
     304 when the client's copy is current."""
     resource = records.read(membership, resource_type, resource_id)
@@ -233,7 +234,7 @@ def read(request: HttpRequest, membership: Membership, resource_type: str, resou
 
 @fhir_endpoint("GET")
 def vread(
-    request: HttpRequest, membership: Membership, resource_type: str, resource_id: str, version_id: str
+    request: ClinicRequest, membership: Membership, resource_type: str, resource_id: str, version_id: str
 ) -> HttpResponse:
     """GET {type}/{id}/_history/{vid}: the current version. Needlepoint keeps no earlier versions of a record
     (a signed note is never changed and an addendum is a record of its own), so another version is 404."""
@@ -247,14 +248,14 @@ def vread(
 
 
 @fhir_endpoint("GET")
-def history(request: HttpRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
+def history(request: ClinicRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
     """GET {type}/{id}/_history: a history Bundle of the versions kept, which is the current one alone."""
     resource = records.read(membership, resource_type, resource_id)
     return fhir_response(mapping.history_bundle(_base_url(request), request.build_absolute_uri(), resource))
 
 
 @fhir_endpoint("GET")
-def search(request: HttpRequest, membership: Membership, resource_type: str) -> HttpResponse:
+def search(request: ClinicRequest, membership: Membership, resource_type: str) -> HttpResponse:
     """GET {type}?patient={id} for clinical types; GET Patient?identifier=|name=|_id= for patients.
 
     The parameters are in the address, so web servers and proxies write them (names, MRNs) to their access logs;
@@ -264,7 +265,7 @@ def search(request: HttpRequest, membership: Membership, resource_type: str) -> 
 
 
 @fhir_endpoint("POST")
-def search_by_post(request: HttpRequest, membership: Membership, resource_type: str) -> HttpResponse:
+def search_by_post(request: ClinicRequest, membership: Membership, resource_type: str) -> HttpResponse:
     """POST {type}/_search with the parameters form-encoded in the body (FHIR R4, RESTful API, search): the
     same search as GET, with the terms kept out of addresses and access logs. Parameters in the address are
     combined with those in the body, as the specification says."""
@@ -278,7 +279,7 @@ def search_by_post(request: HttpRequest, membership: Membership, resource_type: 
     return _search(request, membership, resource_type, params)
 
 
-def _search(request: HttpRequest, membership: Membership, resource_type: str, params: Any) -> HttpResponse:
+def _search(request: ClinicRequest, membership: Membership, resource_type: str, params: Any) -> HttpResponse:
     _check_params(params, mapping.SEARCHABLE[resource_type])
     page = paging.page_from(params)
     if resource_type == "Patient":
@@ -344,7 +345,7 @@ def _care_period(params: Any) -> tuple[date | None, date | None]:
 
 
 @fhir_endpoint("GET")
-def everything(request: HttpRequest, membership: Membership, resource_id: str) -> HttpResponse:
+def everything(request: ClinicRequest, membership: Membership, resource_id: str) -> HttpResponse:
     """GET Patient/{id}/$everything: a searchset of everything of the patient the role may read; ``start`` and
     ``end`` keep the care in that period, ``_count`` pages it (500 a page unless asked)."""
     _check_params(request.GET, ("start", "end"))
@@ -355,7 +356,7 @@ def everything(request: HttpRequest, membership: Membership, resource_id: str) -
 
 
 @fhir_endpoint("POST")
-def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
+def transaction(request: ClinicRequest, membership: Membership) -> HttpResponse:
     """POST a transaction Bundle: import its Patient and 0-10 pain Observations (all or nothing).
 
     Query parameters ``condition``, ``icd10`` and ``side`` choose the new episode's condition (default other,
@@ -408,7 +409,7 @@ def _unsupported(path: str, method: str) -> HttpResponse:
 
 
 @csrf_exempt
-def unknown(request: HttpRequest, path: str) -> HttpResponse:
+def unknown(request: ClinicRequest, path: str) -> HttpResponse:
     """Any /fhir/ address no route takes: an OperationOutcome saying what is wrong, never the HTML 404 page.
     It reads no data, so it asks for no credentials."""
     if not path.startswith("R4/"):

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 from ninja import Router
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
+from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.accounts.roles import Capability
 from needlepoint.insights import formatting
 from needlepoint.insights.filters import FilterError, parse_filters
@@ -23,8 +23,8 @@ from needlepoint.outcomes.scoring import ScoringError
 router = Router(tags=["insights"])
 
 
-def _parsed(request: HttpRequest):  # type: ignore[no-untyped-def]
-    membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)  # type: ignore[attr-defined]
+def _parsed(request: ClinicRequest):  # type: ignore[no-untyped-def]
+    membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)
     try:
         filters, options = parse_filters(membership.clinic_id, request.GET)
     except FilterError as exc:
@@ -33,7 +33,7 @@ def _parsed(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 
 @router.get("/claims", response=dict[str, Any])
-def claims(request: HttpRequest) -> dict[str, Any]:
+def claims(request: ClinicRequest) -> dict[str, Any]:
     """The benefit-claims report: verdicts per condition and claim, with every figure's n and 95% interval."""
     from needlepoint.insights.cli_report import claims_json
 
@@ -44,7 +44,7 @@ def claims(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/responders", response=dict[str, Any])
-def responders(request: HttpRequest, instrument: str, by: str = "all") -> dict[str, Any]:
+def responders(request: ClinicRequest, instrument: str, by: str = "all") -> dict[str, Any]:
     """Responder rates on one instrument under the chosen rule and missing follow-up policy, by group."""
     membership, filters, options = _parsed(request)
     if by not in ("all", "condition", "cohort", "clinician"):

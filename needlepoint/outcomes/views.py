@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require, scoped
 from needlepoint.accounts.middleware import client_address
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.atlas.actions import kept_drawing
 from needlepoint.atlas.display import INTENSITIES, drawing_chart
@@ -42,9 +43,9 @@ from needlepoint.scheduling.models import ContactPreference
 from needlepoint.web import add_errors
 
 
-def _episode(request: HttpRequest, patient_id: int, episode_id: int, capability: Capability) -> Episode:
+def _episode(request: ClinicRequest, patient_id: int, episode_id: int, capability: Capability) -> Episode:
     return get_record(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         Episode.objects.select_related("patient", "clinic"),
         episode_id,
         capability,
@@ -52,7 +53,7 @@ def _episode(request: HttpRequest, patient_id: int, episode_id: int, capability:
     )
 
 
-def progress(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def progress(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """An episode's progress: pain at each visit, questionnaire totals with the MCID band, ROM against normal."""
     episode = _episode(request, patient_id, episode_id, Capability.VIEW_CLINICAL)
     data = episode_progress(episode)
@@ -87,7 +88,7 @@ def _recordable(planned: tuple[str, ...]) -> list[tuple[str, str, bool]]:
     return [(c, instrument(c).name, c in planned) for c in (*planned, PAIN_INSTRUMENT, *rest)]
 
 
-def report_pdf(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def report_pdf(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """The one-page progress report as PDF, ``?for=patient`` or ``?for=doctor``."""
     audience = request.GET.get("for", "patient")
     if audience not in reports.AUDIENCES:
@@ -101,7 +102,7 @@ def report_pdf(request: HttpRequest, patient_id: int, episode_id: int) -> HttpRe
     return response
 
 
-def record_questionnaire(request: HttpRequest, patient_id: int, episode_id: int, code: str) -> HttpResponse:
+def record_questionnaire(request: ClinicRequest, patient_id: int, episode_id: int, code: str) -> HttpResponse:
     """Enter a questionnaire (or a 0-10 pain rating) for an episode; the score is computed on saving."""
     episode = _episode(request, patient_id, episode_id, Capability.EDIT_CLINICAL)
     try:
@@ -117,7 +118,7 @@ def record_questionnaire(request: HttpRequest, patient_id: int, episode_id: int,
         try:
             given = answers.from_text(defn, form.raw_answers())
             observation = actions.record_questionnaire(
-                request.membership,  # type: ignore[attr-defined]
+                member(request),
                 episode,
                 defn.code,
                 given,
@@ -148,7 +149,7 @@ def record_questionnaire(request: HttpRequest, patient_id: int, episode_id: int,
     )
 
 
-def record_rom(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def record_rom(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """Enter a range-of-motion measurement; percent of normal is computed on saving."""
     episode = _episode(request, patient_id, episode_id, Capability.EDIT_CLINICAL)
     initial = {"time_point": actions.suggested_time_point(episode), "observed_on": timezone.localdate()}
@@ -157,7 +158,7 @@ def record_rom(request: HttpRequest, patient_id: int, episode_id: int) -> HttpRe
         joint, _, movement = form.cleaned_data["movement"].partition(":")
         try:
             rom = actions.record_rom(
-                request.membership,  # type: ignore[attr-defined]
+                member(request),
                 episode,
                 joint=joint,
                 movement=movement,
@@ -178,13 +179,13 @@ def record_rom(request: HttpRequest, patient_id: int, episode_id: int) -> HttpRe
     return render(request, "outcomes/rom_form.html", {"episode": episode, "patient": episode.patient, "form": form})
 
 
-def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
+def send_link(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Send the patient a self-report link for one episode by e-mail or text message, or show it once to hand
     over; below, the patient's recent links with how each went out, to cancel or re-send.
 
     Front desk sends too: what it sees names the questionnaires' titles only, never the condition or a score.
     """
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
     episodes = _episodes_of(membership, patient)
     chosen = request.POST.get("episode") or request.GET.get("episode") or (str(episodes[0].pk) if episodes else "")
@@ -223,13 +224,13 @@ def _episodes_of(membership, patient) -> list[Episode]:  # type: ignore[no-untyp
     )
 
 
-def _host_base(request: HttpRequest) -> str:
+def _host_base(request: ClinicRequest) -> str:
     """The scheme and host the page was opened on, for links when SHORT_LINK_BASE is not set."""
     return request.build_absolute_uri("/").rstrip("/")
 
 
 def _send_page(request, patient, episodes, chosen, form, sent, wanted):  # type: ignore[no-untyped-def]
-    membership = request.membership
+    membership = member(request)
     clinical = membership.can(Capability.VIEW_CLINICAL)
     links = list(
         scoped(membership, SelfReportLink.objects.all(), Capability.EDIT_DEMOGRAPHICS)
@@ -267,7 +268,7 @@ def _titles(link: SelfReportLink) -> list[str]:
     return [*titles, "Today's pain (0-10)"] if link.include_pain else titles
 
 
-def _link_action(request: HttpRequest, patient_id: int, done) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _link_action(request: ClinicRequest, patient_id: int, done) -> HttpResponse:  # type: ignore[no-untyped-def]
     """Run a cancel or re-send posted from the links list; its outcome is shown on the send page."""
     if request.method != "POST":
         return redirect("outcomes_send_link", patient_id=patient_id)
@@ -282,9 +283,9 @@ def _link_action(request: HttpRequest, patient_id: int, done) -> HttpResponse:  
 
 
 @require_http_methods(["GET", "POST"])
-def cancel_link(request: HttpRequest, patient_id: int, link_id: int) -> HttpResponse:
+def cancel_link(request: ClinicRequest, patient_id: int, link_id: int) -> HttpResponse:
     """Cancel one of the patient's links: neither its long nor its short form works afterwards."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
 
     def done() -> str:
         link = sending.cancel_self_report_link(membership, patient_id, link_id)
@@ -294,9 +295,9 @@ def cancel_link(request: HttpRequest, patient_id: int, link_id: int) -> HttpResp
 
 
 @require_http_methods(["GET", "POST"])
-def resend_link(request: HttpRequest, patient_id: int, link_id: int) -> HttpResponse:
+def resend_link(request: ClinicRequest, patient_id: int, link_id: int) -> HttpResponse:
     """Cancel a link and send a fresh one in its place; shown here once when it is to be handed over."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     if request.method != "POST":
         return redirect("outcomes_send_link", patient_id=patient_id)
     channel = request.POST.get("channel", "")
@@ -353,7 +354,7 @@ def _link_form_sections(link, data=None):  # type: ignore[no-untyped-def]
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-def self_report(request: HttpRequest, token: str) -> HttpResponse:
+def self_report(request: ClinicRequest, token: str) -> HttpResponse:
     """The patient's phone page behind a self-report link: no sign-in; refused when used, expired or altered.
 
     A signed-in staff session is refused before the link is even looked up, so nothing is opened, consumed or
@@ -435,7 +436,7 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _patient_drawing_editor(request: HttpRequest) -> dict[str, object]:
+def _patient_drawing_editor(request: ClinicRequest) -> dict[str, object]:
     """The body-chart editor of the self-report page, keeping the valid part of a drawing already posted."""
     try:
         kept = kept_drawing(parse_drawing_text(request.POST.get("drawing", "")))
@@ -448,7 +449,7 @@ def _patient_drawing_editor(request: HttpRequest) -> dict[str, object]:
     }
 
 
-def _diary_page(request: HttpRequest, token: str, link, address: str | None) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _diary_page(request: ClinicRequest, token: str, link, address: str | None) -> HttpResponse:  # type: ignore[no-untyped-def]
     """The patient's daily headache diary behind a diary link: pick the day, answer four questions, save."""
     today = timezone.localdate()
     start = actions.diary_start(link.episode_id) or timezone.localdate(link.created_at)
@@ -490,11 +491,11 @@ def _day_label(day, today) -> str:  # type: ignore[no-untyped-def]
 
 
 @require_http_methods(["GET", "POST"])
-def diary_link(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def diary_link(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """Start a headache diary (a diary link, shown once to copy) or cancel one of the episode's diary links."""
     if request.method == "GET":
         return redirect("outcomes_progress", patient_id=patient_id, episode_id=episode_id)
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     episode = _episode(request, patient_id, episode_id, Capability.EDIT_DEMOGRAPHICS)
     try:
         if request.POST.get("action") == "cancel":
@@ -527,7 +528,7 @@ def _unanswered(defn, given: dict) -> tuple[str, list[str]]:  # type: ignore[no-
     return f"Please answer the questions marked below{allowed}.", [item.id for item in core]
 
 
-def handout(request: HttpRequest) -> HttpResponse:
+def handout(request: ClinicRequest) -> HttpResponse:
     """The public page on dry needling: what it is, what to expect, the risks, and after-care; printable."""
     risks = default_consent_text()["material_risks"]
     # The handout's own statements rest on these as well as on the sources of the risks it lists.
@@ -536,9 +537,9 @@ def handout(request: HttpRequest) -> HttpResponse:
     return render(request, "outcomes/handout.html", {"risks": risks, "sources": ", ".join(sorted_keys(cited))})
 
 
-def plans(request: HttpRequest) -> HttpResponse:
+def plans(request: ClinicRequest) -> HttpResponse:
     """The clinic's questionnaires per condition: the default, or the clinic's own choice (clinic admins)."""
-    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)
     from needlepoint.outcomes.models import ClinicInstrumentPlan
 
     own = {p.condition: p for p in ClinicInstrumentPlan.objects.filter(clinic_id=membership.clinic_id)}
@@ -604,9 +605,9 @@ def _plan_rule(plan: Any) -> Any:
     return check_rule(stored) if stored else default_schedule()
 
 
-def instrument_wording(request: HttpRequest, code: str) -> HttpResponse:
+def instrument_wording(request: ClinicRequest, code: str) -> HttpResponse:
     """Enter or replace the clinic's licensed wording of an instrument (clinic admins); earlier versions are kept."""
-    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)
     try:
         defn = instrument(code)
     except ScoringError as exc:
@@ -651,10 +652,10 @@ def _wording_errors(form: forms.WordingForm, defn, exc: ValidationError) -> None
 
 
 @require_POST
-def send_after_care(request: HttpRequest, visit_id: int) -> HttpResponse:
+def send_after_care(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Give a needling visit's after-care sheet by e-mail, text message or on paper; back to the visit page with
     what happened (a refusal names why, and nothing is recorded)."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     try:
         given = sending.send_after_care(membership, visit_id, request.POST.get("channel", ""))
     except ValidationError as exc:

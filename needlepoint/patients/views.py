@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, patients_for, require
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients import actions, forms
 from needlepoint.patients.consent import current_consent_text
@@ -26,14 +27,14 @@ from needlepoint.web import add_errors
 RECENT_LIMIT = 20
 
 
-def patient_list(request: HttpRequest) -> HttpResponse:
+def patient_list(request: ClinicRequest) -> HttpResponse:
     """Search the clinic's patients by name, date of birth, MRN or phone; without a search, this member's
     recent patients and today's patients (appointments, and for clinical roles visits started today).
 
     The search forms post their terms, so names and birth dates stay out of addresses, browser history and
     web-server access logs; ``?q=`` still works for links and scripts.
     """
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     source = request.POST if request.method == "POST" else request.GET
     query = (source.get("q") or "").strip()
     results = find_patients(membership, query) if query else []
@@ -53,9 +54,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def patient_new(request: HttpRequest) -> HttpResponse:
+def patient_new(request: ClinicRequest) -> HttpResponse:
     """Register a patient."""
-    membership = require(request.membership, Capability.EDIT_DEMOGRAPHICS)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.EDIT_DEMOGRAPHICS)
     form = forms.PatientForm(request.POST or None, offer_confirm_duplicate=True)
     candidates: list[object] = []
     if request.method == "POST" and form.is_valid():
@@ -79,9 +80,9 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/form.html", context)
 
 
-def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_edit(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Edit demographics; a save after someone else's is refused, not merged silently."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
     initial = {name: getattr(patient, name) for name in actions.DEMOGRAPHIC_FIELDS} | {"version": patient.version}
     form = forms.PatientForm(request.POST or None, initial=initial, offer_confirm_duplicate=True)
@@ -113,9 +114,9 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """The patient page: demographics for everyone; screening, episodes and visits for clinical roles."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id)
     actions.note_patient_opened(membership, patient)
     context: dict[str, object] = {"patient": patient, "age": patient.age_on(timezone.localdate())}
@@ -143,9 +144,9 @@ def _clinical_panels(patient) -> dict[str, object]:  # type: ignore[no-untyped-d
     return {"panels": patient_panels(patient)}
 
 
-def screening_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+def screening_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Screen a patient for dry-needling contraindications and precautions."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_CLINICAL)
     form = ScreeningForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -160,9 +161,9 @@ def screening_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "patients/screening_form.html", {"form": form, "patient": patient, "age": age})
 
 
-def screening_detail(request: HttpRequest, patient_id: int, screening_id: int) -> HttpResponse:
+def screening_detail(request: ClinicRequest, patient_id: int, screening_id: int) -> HttpResponse:
     """One screening: answers, findings with sources, and the acknowledgement of precautions."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     screening = get_record(
         membership,
         Screening.objects.select_related("patient", "screened_by__user"),
@@ -193,9 +194,9 @@ def screening_detail(request: HttpRequest, patient_id: int, screening_id: int) -
     )
 
 
-def needling_age(request: HttpRequest) -> HttpResponse:
+def needling_age(request: ClinicRequest) -> HttpResponse:
     """The clinic's minimum needling age (clinic admins)."""
-    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)
     form = forms.NeedlingAgeForm(
         request.POST or None, initial={"minimum_needling_age": membership.clinic.minimum_needling_age}
     )
@@ -210,9 +211,9 @@ def needling_age(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/needling_age.html", {"form": form})
 
 
-def health_change(request: HttpRequest, patient_id: int) -> HttpResponse:
+def health_change(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """The patient reports a change in health: current screenings stop being current."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_CLINICAL)
     form = forms.HealthChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -230,9 +231,9 @@ def health_change(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def consent_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+def consent_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Show the current consent text and record the patient's typed signature."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.RECORD_CONSENT)
     text = current_consent_text(patient.clinic)
     age = patient.age_on(timezone.localdate())
@@ -258,9 +259,9 @@ def consent_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "patients/consent_form.html", context)
 
 
-def consent_withdraw(request: HttpRequest, patient_id: int, consent_id: int) -> HttpResponse:
+def consent_withdraw(request: ClinicRequest, patient_id: int, consent_id: int) -> HttpResponse:
     """Record the withdrawal of a consent."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     consent = get_record(
         membership,
         Consent.objects.select_related("patient"),
@@ -286,9 +287,9 @@ def consent_withdraw(request: HttpRequest, patient_id: int, consent_id: int) -> 
     )
 
 
-def episode_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+def episode_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Open an episode of care."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_CLINICAL)
     form = forms.EpisodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -306,9 +307,9 @@ def episode_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def episode_detail(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def episode_detail(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """An episode: condition, goals, status, discharge; other apps add visits and outcomes."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     episode = get_record(
         membership,
         Episode.objects.select_related("patient", "opened_by__user"),

@@ -13,12 +13,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.citations import sorted_keys
 from needlepoint.references import keys_in_list
@@ -38,11 +39,11 @@ def after_care_text_message() -> str:
     return json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["text_message"]["text"]
 
 
-def after_care_sheet(request: HttpRequest, visit_id: int) -> HttpResponse:
+def after_care_sheet(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """The after-care sheet of one needling visit; 404 when no needling was recorded in it."""
     # View-demographics is the right bar: the sheet shows who and when, never what was found or needled.
     visit = get_record(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         Visit.objects.select_related("patient", "clinic", "clinician__user"),
         visit_id,
         Capability.VIEW_DEMOGRAPHICS,
