@@ -71,7 +71,9 @@ api = NinjaAPI(
 )
 
 
-def _error(request: ClinicRequest, status: int, detail: str, errors: dict | None = None) -> HttpResponse:
+def _error(
+    request: ClinicRequest, status: int, detail: str, errors: dict[str, list[str]] | None = None
+) -> HttpResponse:
     body: dict[str, object] = {"detail": detail}
     if errors:
         body["errors"] = errors

@@ -70,7 +70,7 @@ def fuzz_role(role: str, token: str, *, max_examples: int, seed: int | None = No
     return result
 
 
-def _both_modes(operation):  # type: ignore[no-untyped-def]
+def _both_modes(operation):
     """Requests that fit the schema and requests that break it (which must be refused with a 4xx, not a 5xx)."""
     from hypothesis import strategies as st
     from schemathesis.generation.modes import GenerationMode
@@ -82,7 +82,7 @@ def _both_modes(operation):  # type: ignore[no-untyped-def]
     return st.one_of(strategies)
 
 
-def _operation_test(operation, headers: dict[str, str], result: FuzzResult, max_examples: int, seed: int | None):  # type: ignore[no-untyped-def]
+def _operation_test(operation, headers: dict[str, str], result: FuzzResult, max_examples: int, seed: int | None):
     """A hypothesis test sending generated requests to one operation; distinct failures go to ``result``."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import seed as hypothesis_seed
@@ -100,7 +100,7 @@ def _operation_test(operation, headers: dict[str, str], result: FuzzResult, max_
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
     )
-    def run(case) -> None:  # type: ignore[no-untyped-def]
+    def run(case) -> None:
         result.cases += 1
         try:
             case.call_and_validate(headers=headers, checks=[not_a_server_error, response_schema_conformance])

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
+from django.db.models import QuerySet
 from django.http import Http404
 
 from needlepoint.accounts import audit
@@ -54,7 +55,7 @@ def scoped(membership: Membership, queryset: models.QuerySet[M], capability: Cap
     return queryset.filter(clinic_id=membership.clinic_id)
 
 
-def patients_for(membership: Membership, capability: Capability = Capability.VIEW_DEMOGRAPHICS):
+def patients_for(membership: Membership, capability: Capability = Capability.VIEW_DEMOGRAPHICS) -> QuerySet[Patient]:
     """The clinic's patients that this membership may list."""
     from needlepoint.patients.models import Patient
 
@@ -120,13 +121,15 @@ def listed(records: Sequence[M], what: str) -> Sequence[M]:
     return records
 
 
-def searched(found: Sequence[M], summary: str, *, object_type: str, **where: int | None) -> Sequence[M]:
+def searched(
+    found: Sequence[M], summary: str, *, object_type: str, patient_id: int | None = None, clinic_id: int | None = None
+) -> Sequence[M]:
     """Record that a search was made and what it found (one search entry: ``summary`` says what was looked for
-    and how many came back; ``where`` may name the patient or clinic it was limited to); returns ``found``.
+    and how many came back; it may name the patient or clinic it was limited to); returns ``found``.
 
     Every search of patient data is recorded here, whether a page, the API or FHIR made it.
     """
-    audit.record("search", summary=summary, object_type=object_type, **where)
+    audit.record("search", summary=summary, object_type=object_type, patient_id=patient_id, clinic_id=clinic_id)
     return found
 
 
@@ -143,7 +146,7 @@ def _get_or_404(queryset: models.QuerySet[M], pk: int | str) -> M:
     label = queryset.model._meta.label
     try:
         return queryset.get(pk=_as_int(pk))
-    except (queryset.model.DoesNotExist, Http404) as exc:
+    except (ObjectDoesNotExist, Http404) as exc:
         # A probe of another clinic's record looks like a missing one to the user, but not to the trail.
         asked = str(pk)[:40]
         audit.record("denied", summary=f"{NOT_FOUND} {label} {asked}", object_type=label, object_id=asked)

@@ -17,13 +17,16 @@ event's one entry, and several reads of one page are folded into it.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models.signals import post_save
+
+if TYPE_CHECKING:
+    from needlepoint.accounts.models import AuditEntry
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ def _entry(
     }
 
 
-def _write(fields: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _write(fields: dict[str, Any]) -> AuditEntry:
     """Append one entry to the trail."""
     from needlepoint.accounts.models import AuditEntry
 
@@ -258,7 +261,7 @@ def _describe(fields: dict[str, Any]) -> str:
 def patient_of(obj: models.Model) -> int | None:
     """The patient a record belongs to (a patient is its own; a needle-stick names its source patient)."""
     if obj._meta.label == "patients.Patient":
-        return obj.pk
+        return int(obj.pk)
     return getattr(obj, "patient_id", None) or getattr(obj, "source_patient_id", None)
 
 
@@ -297,11 +300,13 @@ def _let_sqlite_flush_empty_the_trail() -> None:
         return
     migration = importlib.import_module("needlepoint.accounts.migrations.0002_audit_append_only")
 
-    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
+    def sql_flush(
+        self: Any, style: Any, tables: Sequence[str], *, reset_sequences: bool = False, allow_cascade: bool = False
+    ) -> list[str]:
         statements = original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
         if not any('"accounts_auditentry"' in statement for statement in statements):
             return statements
         return [*migration.SQLITE_DOWN, *statements, *migration.SQLITE_UP]
 
-    sql_flush.keeps_audit_triggers = True  # type: ignore[attr-defined]
-    operations.sql_flush = sql_flush  # type: ignore[method-assign]
+    sql_flush.keeps_audit_triggers = True  # type: ignore[attr-defined]  # marks the patch so it is applied once
+    operations.sql_flush = sql_flush  # type: ignore[method-assign]  # patches Django's SQLite flush (issue 15, item 7)

@@ -57,7 +57,7 @@ def client_address(request: ClinicRequest) -> str | None:
     The header is read right to left and only while each hop is a proxy in TRUSTED_PROXIES, so a client
     cannot put a made-up address in front of the real one.
     """
-    peer = request.META.get("REMOTE_ADDR") or None
+    peer: str | None = request.META.get("REMOTE_ADDR") or None
     proxies = _trusted_proxies()
     if not peer or not proxies or not _is_trusted(peer, proxies):
         return peer

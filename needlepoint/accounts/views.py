@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import time as time_module
 from collections.abc import Iterator
-from datetime import datetime, time
+from datetime import date, datetime, time
 from itertools import islice
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,7 +27,7 @@ from needlepoint.accounts.audit_words import describe_entries
 from needlepoint.accounts.forms import LetterheadForm, StaffForm
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import ApiToken, AuditEntry, Clinic, Membership, User
-from needlepoint.accounts.requests import ClinicRequest, member
+from needlepoint.accounts.requests import ClinicRequest, member, signed_in
 from needlepoint.accounts.roles import Capability
 from needlepoint.inputs import csv_writer, whole_number
 from needlepoint.web import add_errors
@@ -151,7 +152,7 @@ def _verified_code(username: str, code: str) -> str:
     return how
 
 
-def _json_body(request: ClinicRequest) -> dict:
+def _json_body(request: ClinicRequest) -> dict[str, Any]:
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
@@ -193,7 +194,7 @@ def login_passkey(request: ClinicRequest) -> HttpResponse:
 @require_POST
 def passkey_options(request: ClinicRequest) -> HttpResponse:
     """The options for the browser to create a passkey for the signed-in user."""
-    return HttpResponse(passkeys.registration_options(request, request.user), content_type="application/json")  # type: ignore[arg-type]
+    return HttpResponse(passkeys.registration_options(request, signed_in(request)), content_type="application/json")
 
 
 @require_POST
@@ -202,8 +203,8 @@ def passkey_register(request: ClinicRequest) -> HttpResponse:
     body = _json_body(request)
     try:
         passkey = actions.add_passkey(
-            request, request.user, json.dumps(body.get("credential") or {}), str(body.get("name", ""))
-        )  # type: ignore[arg-type]
+            request, signed_in(request), json.dumps(body.get("credential") or {}), str(body.get("name", ""))
+        )
     except passkeys.PasskeyError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     messages.success(request, f"Passkey {passkey.name} added.")
@@ -216,7 +217,8 @@ def _pending_user(request: ClinicRequest) -> tuple[User | None, str]:
     if not pending or time_module.time() - pending.get("since", 0) > PENDING_SECONDS:
         request.session.pop(PENDING_KEY, None)
         return None, ""
-    user = User.objects.filter(pk=pending.get("user_id"), is_active=True).first()
+    user_id = pending.get("user_id")
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
     return user, pending.get("next", "/")
 
 
@@ -290,7 +292,7 @@ def logout_view(request: ClinicRequest) -> HttpResponse:
 def switch_clinic(request: ClinicRequest) -> HttpResponse:
     """Act under another of the user's clinic memberships."""
     wanted = request.POST.get("membership_id", "")
-    for membership in request.user.active_memberships():
+    for membership in signed_in(request).active_memberships():
         if str(membership.pk) == wanted:
             request.session["membership_id"] = membership.pk
             messages.success(request, f"You are now working in {membership.clinic}.")
@@ -331,11 +333,11 @@ def tokens(request: ClinicRequest) -> HttpResponse:
 
 def security(request: ClinicRequest) -> HttpResponse:
     """The signed-in user's password and two-factor sign-in: change the password, set up an app, new codes."""
-    user = request.user
-    context: dict = {
-        "has_app": user.has_authenticator_app(),  # type: ignore[union-attr]
-        "required": user.needs_second_factor(),  # type: ignore[union-attr]
-        "passkeys": user.passkeys.order_by("created_at"),  # type: ignore[union-attr]
+    user = signed_in(request)
+    context: dict[str, Any] = {
+        "has_app": user.has_authenticator_app(),
+        "required": user.needs_second_factor(),
+        "passkeys": user.passkeys.order_by("created_at"),
     }
     status = 200
     if request.method == "POST":
@@ -343,7 +345,7 @@ def security(request: ClinicRequest) -> HttpResponse:
         try:
             if step == "password":
                 actions.change_password(
-                    user,  # type: ignore[arg-type]
+                    user,
                     request.POST.get("old_password", ""),
                     request.POST.get("new_password1", ""),
                     request.POST.get("new_password2", ""),
@@ -352,21 +354,21 @@ def security(request: ClinicRequest) -> HttpResponse:
                 messages.success(request, "Password changed. Your other sessions have been signed out.")
                 return redirect("/account/security/")
             if step == "confirm_app":
-                context["codes"] = actions.confirm_totp_enrolment(user, request.POST.get("code", ""))  # type: ignore[arg-type]
+                context["codes"] = actions.confirm_totp_enrolment(user, request.POST.get("code", ""))
                 context["has_app"] = True
                 messages.success(request, "Authenticator app set up. Keep these recovery codes somewhere safe.")
             elif step == "new_codes":
-                context["codes"] = actions.regenerate_recovery_codes(user, request.POST.get("code", ""))  # type: ignore[arg-type]
+                context["codes"] = actions.regenerate_recovery_codes(user, request.POST.get("code", ""))
                 messages.success(request, "New recovery codes made; the old ones no longer work.")
         except ValidationError as exc:
             context["error"] = "; ".join(exc.messages)
             context["error_step"] = step
             status = 400
     if not context["has_app"]:
-        device = actions.start_totp_enrolment(user)  # type: ignore[arg-type]
+        device = actions.start_totp_enrolment(user)
         context.update(qr=two_factor.qr_svg(device), secret=device.secret)
     else:
-        context["codes_left"] = two_factor.unused_recovery_codes(user)  # type: ignore[arg-type]
+        context["codes_left"] = two_factor.unused_recovery_codes(user)
     return render(request, "accounts/security.html", context, status=status)
 
 
@@ -391,7 +393,7 @@ def password_reset(request: ClinicRequest, uidb64: str, token: str) -> HttpRespo
     )
 
 
-def _filtered_audit(request: ClinicRequest):  # type: ignore[no-untyped-def]
+def _filtered_audit(request: ClinicRequest) -> QuerySet[AuditEntry]:
     membership = require(request.membership, Capability.VIEW_AUDIT)
     entries = AuditEntry.objects.filter(clinic_id=membership.clinic_id).select_related("user")
     params = request.GET
@@ -416,7 +418,7 @@ def _int_or_none(value: str) -> int | None:
         return -1
 
 
-def _date_param(value: str | None):  # type: ignore[no-untyped-def]
+def _date_param(value: str | None) -> date | None:
     try:
         return datetime.strptime(value or "", "%Y-%m-%d").date()
     except ValueError:
@@ -481,7 +483,7 @@ def audit_csv(request: ClinicRequest) -> StreamingHttpResponse:
         "patient_in_words",
     ]
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[object]:
         yield writer.writerow(header)
         for chunk in _chunks(entries.iterator(chunk_size=CSV_CHUNK), CSV_CHUNK):
             for row in describe_entries(chunk, viewer):

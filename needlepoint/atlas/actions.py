@@ -57,7 +57,7 @@ def clean_drawing(drawing: Any) -> dict[str, int | None]:
                 f"or left unrated, not {value!r}."
             )
             continue
-        cleaned[code] = intensity  # type: ignore[assignment]
+        cleaned[code] = intensity
     if problems:
         raise ValidationError({"drawing": problems})
     order = {code: i for i, code in enumerate(regions)}
@@ -269,7 +269,7 @@ def _clean_finding(data: Mapping[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return {
-        "muscle_id": muscle.id,  # type: ignore[union-attr]
+        "muscle_id": muscle.id,
         "side": side,
         "trigger_point": trigger_point,
         "status": status,

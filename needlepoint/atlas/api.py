@@ -399,7 +399,7 @@ def list_assessments(request: ClinicRequest, episode_id: int) -> list[Assessment
         .prefetch_related(_live_findings())
         .order_by("assessed_at", "pk")
     )
-    return [_assessment_out(a, a.live_findings) for a in assessments]  # type: ignore[attr-defined]
+    return [_assessment_out(a, a.live_findings) for a in assessments]
 
 
 @router.post("/episodes/{episode_id}/assessments", response={201: AssessmentOut})
@@ -414,7 +414,7 @@ def create_assessment(request: ClinicRequest, episode_id: int, body: AssessmentI
 def get_assessment(request: ClinicRequest, assessment_id: int) -> AssessmentOut:
     """One assessment with its drawing and palpation findings."""
     a = _assessment(request, assessment_id)
-    return _assessment_out(a, a.live_findings)  # type: ignore[attr-defined]
+    return _assessment_out(a, a.live_findings)
 
 
 @router.patch("/assessments/{assessment_id}", response=AssessmentOut)
@@ -423,7 +423,7 @@ def update_assessment(request: ClinicRequest, assessment_id: int, body: Assessme
     data = {k: v for k, v in body.model_dump().items() if k != "version" and v is not None}
     actions.update_assessment(member(request), assessment_id, data, body.version)
     a = _assessment(request, assessment_id)
-    return _assessment_out(a, a.live_findings)  # type: ignore[attr-defined]
+    return _assessment_out(a, a.live_findings)
 
 
 @router.get("/assessments/{assessment_id}/ranking", response=list[MatchOut])

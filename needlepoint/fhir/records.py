@@ -206,7 +206,7 @@ def visit_pain_data(v: Visit, which: str, procedure_ids: set[int]) -> mapping.Sc
         episode_id=str(v.episode_id),
         instrument="NPRS",
         instrument_name=name,
-        value=float(v.pain_before if which == "before" else v.pain_after),  # type: ignore[arg-type]
+        value=float(v.pain_before if which == "before" else v.pain_after),
         unit="points",
         observed_at=v.started_at,
         loinc=loinc,

@@ -23,7 +23,7 @@ from needlepoint.outcomes.scoring import ScoringError
 router = Router(tags=["insights"])
 
 
-def _parsed(request: ClinicRequest):  # type: ignore[no-untyped-def]
+def _parsed(request: ClinicRequest):
     membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)
     try:
         filters, options = parse_filters(membership.clinic_id, request.GET)

@@ -16,7 +16,9 @@ from typing import Any
 from needlepoint.insights import formatting
 
 
-def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], setup_django: Callable[..., None]
+) -> None:
     """Add ``report`` (claims, responders) and ``import`` (outcomes) to the ``needlepoint`` command."""
     report = subparsers.add_parser("report", help="print the clinic evidence report (claims, responders)")
     report_sub = report.add_subparsers(dest="report", required=True)
@@ -104,7 +106,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def _date(text: str):  # type: ignore[no-untyped-def]
+def _date(text: str):
     from datetime import date
 
     try:
@@ -150,7 +152,7 @@ def _clinicians(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clinic(slug: str | None):  # type: ignore[no-untyped-def]
+def _clinic(slug: str | None):
     from needlepoint.accounts.models import Clinic
 
     if slug:
@@ -164,7 +166,7 @@ def _clinic(slug: str | None):  # type: ignore[no-untyped-def]
     return clinics[0]
 
 
-def _filters(args: argparse.Namespace, clinic_id: int):  # type: ignore[no-untyped-def]
+def _filters(args: argparse.Namespace, clinic_id: int):
     from needlepoint.insights.filters import FilterError, parse_filters
 
     params = {

@@ -358,7 +358,7 @@ def clinician_comparison(clinic: Any, filters: ReportFilters, viewer: Membership
     )
 
 
-def _members(clinic_id: int):  # type: ignore[no-untyped-def]
+def _members(clinic_id: int):
     return Membership.objects.filter(clinic_id=clinic_id).select_related("user")
 
 

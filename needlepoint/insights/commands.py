@@ -9,7 +9,9 @@ from collections.abc import Callable
 from datetime import date
 
 
-def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], setup_django: Callable[..., None]
+) -> None:
     """Add ``synth``, ``report`` and ``import`` to the ``needlepoint`` command."""
     p = subparsers.add_parser("synth", help="generate a synthetic group of clinics for the evidence report")
     p.add_argument("--clinics", type=int, default=3, help="number of clinics (default 3)")

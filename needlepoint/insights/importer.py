@@ -332,13 +332,13 @@ def _write(
     first_ordinal = min((p.when for p in parsed.points), default=0) if parsed.ordinal else 0
     last_ordinal = max((p.when for p in parsed.points), default=0) if parsed.ordinal else 0
     start = options.start_date or timezone.localdate() - timedelta(
-        days=(last_ordinal - first_ordinal) * options.days_per_step  # type: ignore[operator]
+        days=(last_ordinal - first_ordinal) * options.days_per_step
     )
 
     def day_of(point: _Point) -> date:
         if parsed.ordinal:
-            return start + timedelta(days=(point.when - first_ordinal) * options.days_per_step)  # type: ignore[operator]
-        return point.when  # type: ignore[return-value]
+            return start + timedelta(days=(point.when - first_ordinal) * options.days_per_step)
+        return point.when
 
     outcome_import = OutcomeImport.objects.create(
         clinic_id=clinic_id,
@@ -442,7 +442,7 @@ def _time_label(point: _Point, points: list[_Point], parsed: _Parsed, first: int
         if point.when == first:
             return "baseline"
         return "discharge" if point.when == last else "reassessment"
-    times = sorted({p.when for p in points})  # type: ignore[type-var]
+    times = sorted({p.when for p in points})
     if point.when == times[0]:
         return "baseline"
     return "discharge" if point.when == times[-1] else "reassessment"

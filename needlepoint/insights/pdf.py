@@ -64,7 +64,7 @@ class _TextPages:
             if self.figure is None or self.y + size / 72 * LINE_HEIGHT > PAGE[1] - MARGIN - 0.3:
                 self._new_page()
             self.y += size / 72 * LINE_HEIGHT
-            self.figure.text(  # type: ignore[union-attr]
+            self.figure.text(
                 (MARGIN + indent) / PAGE[0],
                 1 - self.y / PAGE[1],
                 line,

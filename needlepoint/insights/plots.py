@@ -154,7 +154,7 @@ def change_svg(report: ClaimsReport, code: str = "NPRS") -> str:
 # ---------------------------------------------------------------------------------------------------- recovery
 
 
-def _draw_curve(ax, curve: KaplanMeier, colour: str, label: str) -> None:  # type: ignore[no-untyped-def]
+def _draw_curve(ax, curve: KaplanMeier, colour: str, label: str) -> None:
     if not curve.enough_data:
         return
     points = _drawn_points(curve)

@@ -337,7 +337,7 @@ def report_instruments() -> tuple[Instrument, ...]:
 def responder_sql(rule: ResponderRule, defn: Instrument, baseline: str = "p.baseline", final: str = "p.final") -> str:
     """The responder rule for one instrument as a SQL condition; raises ValueError if the rule does not fit."""
     # The MCID, raised to the MDC where it lies below it: a change inside measurement error is no response.
-    conditions = responder_conditions(rule, defn.responder_points, defn.direction)  # type: ignore[arg-type]
+    conditions = responder_conditions(rule, defn.responder_points, defn.direction)
     return " AND ".join(f"({condition.as_sql(baseline, final)})" for condition in conditions)
 
 

@@ -182,7 +182,7 @@ def _same_clinic(membership: Membership, obj: Any) -> None:
         raise ValidationError("This record belongs to another clinic.")
 
 
-def _episode_start(episode: Episode):  # type: ignore[no-untyped-def]
+def _episode_start(episode: Episode):
     return timezone.localdate(episode.opened_at)
 
 
@@ -216,7 +216,7 @@ def _check_visit(episode: Episode, visit: Visit | None) -> Visit | None:
     return visit
 
 
-def _scored(code: str, given: Mapping[str, Any], notes: Mapping[str, Any] | None, prefix: str = ""):  # type: ignore[no-untyped-def]
+def _scored(code: str, given: Mapping[str, Any], notes: Mapping[str, Any] | None, prefix: str = ""):
     """Score answers keyed by item id; ValidationError keyed by item (or 'answers') on any problem."""
     try:
         defn = instrument(code)
@@ -231,7 +231,7 @@ def _scored(code: str, given: Mapping[str, Any], notes: Mapping[str, Any] | None
         result = score(defn.code, ordered)
     except ScoringError as exc:
         item_answered = exc.item is not None and given.get(exc.item) is not None
-        field = prefix + (exc.item if item_answered else "answers")  # type: ignore[operator]
+        field = prefix + (exc.item if item_answered else "answers")
         raise ValidationError({field: exc.reason[:1].upper() + exc.reason[1:] + "."}) from exc
     stored = {item.id: value for item, value in zip(defn.items, ordered, strict=True)}
     return defn, result, stored, cleaned_notes
@@ -310,7 +310,7 @@ def record_pain(
 # ---------------------------------------------------------------- range of motion
 
 
-def _rom_movement(joint: str, movement: str):  # type: ignore[no-untyped-def]
+def _rom_movement(joint: str, movement: str):
     for move in movements():
         if move.joint == joint and move.movement == movement:
             return move

@@ -124,7 +124,7 @@ def read_total(defn: Instrument, text: str, mean_of: int = 1) -> float:
         if single is None or single.kind != "choice" or mean_of != 1:
             raise AnswerError({"": f"the {defn.code} value {raw[:20]!r} is not a number"}) from None
         try:
-            value = float(read_answer(single, raw))  # type: ignore[arg-type]
+            value = float(read_answer(single, raw))
         except AnswerError:
             raise AnswerError(
                 {"": f"the {defn.code} value {raw[:20]!r} is not on the form's scale ({scale})"}

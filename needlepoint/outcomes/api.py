@@ -179,7 +179,7 @@ def _observation_out(o: Observation) -> ObservationOut:
         observed_at=o.observed_at,
         time_point=o.time_point,
         source=o.source,
-        recorded_by=o.recorded_by.display_name if o.recorded_by_id else None,
+        recorded_by=o.recorded_by.display_name if o.recorded_by is not None else None,
     )
 
 

@@ -108,7 +108,7 @@ def change_from_baseline(
         is_responder = False  # reaching the MCID inside the MDC is not a clinically important change
     below = defn.below_mdc(chosen)
     if below:
-        note += f" (below the MDC {defn.mdc.value:g}: the change must also pass the MDC)"  # type: ignore[union-attr]
+        note += f" (below the MDC {defn.mdc.value:g}: the change must also pass the MDC)"
     return Change(
         instrument=defn.code,
         baseline=float(start),

@@ -17,7 +17,9 @@ from needlepoint.outcomes import answers
 from needlepoint.outcomes.scoring import ScoringError, instrument, instruments, printed_scale, score
 
 
-def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], setup_django: Callable[..., None]
+) -> None:
     """Add ``instruments``, ``score`` and ``progress-report`` to the ``needlepoint`` command."""
     p = subparsers.add_parser("instruments", help="list the outcome instruments with their MCID and MDC")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -96,7 +96,7 @@ def check_day(
         raise DiaryError(problems)
     if not headache:
         return False, None, None, bool(acute_medication)
-    return True, int(intensity), float(duration), bool(acute_medication)  # type: ignore[arg-type]
+    return True, int(intensity), float(duration), bool(acute_medication)
 
 
 def _number(value: Any) -> float | None:

@@ -109,8 +109,8 @@ def treating_clinician(episode: Episode) -> Membership:
         .order_by("-started_at")
         .first()
     )
-    if latest is not None and latest.signed_by_id:
-        return latest.signed_by  # type: ignore[return-value]
+    if latest is not None and latest.signed_by is not None:
+        return latest.signed_by
     return episode.opened_by
 
 

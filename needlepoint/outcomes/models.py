@@ -124,7 +124,7 @@ class SelfReportLink(PatientRecord):
         """The stored form of a link token."""
         return hashlib.sha256(token.encode()).hexdigest()
 
-    def status(self, at=None) -> str:  # type: ignore[no-untyped-def]
+    def status(self, at=None) -> str:
         """'cancelled', 'used', 'expired' or 'open'."""
         if self.cancelled_at is not None:
             return "cancelled"

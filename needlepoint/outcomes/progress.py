@@ -186,7 +186,7 @@ class Progress:
 
 
 def _point(obs: Observation) -> Point:
-    recorded = obs.recorded_by.display_name if obs.recorded_by_id else "Patient (self-report link)"
+    recorded = obs.recorded_by.display_name if obs.recorded_by is not None else "Patient (self-report link)"
     return Point(
         pk=obs.pk,
         instrument=obs.instrument,
@@ -240,9 +240,9 @@ def _pain_summary(visits: list[Visit]) -> PainSummary:
         summary.change = change_from_baseline(PAIN_INSTRUMENT, befores[0].before, befores[-1].before)
     reliefs = [r for r in rows if r.relief is not None]
     if reliefs:
-        summary.mean_relief = sum(r.relief for r in reliefs) / len(reliefs)  # type: ignore[misc]
+        summary.mean_relief = sum(r.relief for r in reliefs) / len(reliefs)
         threshold = summary.mcid.value if summary.mcid else 2
-        reached = [r.number for r in reliefs if r.relief >= threshold]  # type: ignore[operator]
+        reached = [r.number for r in reliefs if r.relief >= threshold]
         summary.first_relief_visit = reached[0] if reached else None
     return summary
 

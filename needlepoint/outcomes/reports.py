@@ -44,7 +44,7 @@ def _series_line_patient(series: Series) -> str:
         return f"{defn.name}: {_fmt(latest.value) if latest else 'not answered yet'} ({better} is better)."
     text = (
         f"{defn.name}: {_fmt(change.baseline)} at the start, {_fmt(change.current)} on "
-        f"{series.latest.observed_on:%d %b %Y} ({better} is better). "  # type: ignore[union-attr]
+        f"{series.latest.observed_on:%d %b %Y} ({better} is better). "
     )
     if change.is_responder:
         return text + "This is a clinically important improvement."
@@ -116,7 +116,7 @@ def _rom_lines(progress: Progress, audience: str) -> list[str]:
         if row.change is not None:
             text += f"; {row.change_text} since {row.first.observed_on:%d %b}"
             if audience == "doctor":
-                verdict = {True: "beyond", False: "within"}.get(row.change.beyond_mdc)  # type: ignore[arg-type]
+                verdict = {True: "beyond", False: "within"}.get(row.change.beyond_mdc)
                 mdc = f"{verdict} the MDC of {row.change.mdc:g}°" if verdict else "no MDC sourced"
                 text += f" ({row.method}; {mdc})"
         lines.append(text + ".")

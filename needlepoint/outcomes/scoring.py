@@ -344,7 +344,7 @@ def _parse_instrument(data: Any, where: str) -> Instrument:
         unit=_require(data, "unit", str, where),
         mcid=_parse_threshold(data.get("mcid"), f"{where} mcid"),
         mcid_alternatives=tuple(
-            _parse_threshold(alt, f"{where} mcid_alternatives {n}")  # type: ignore[misc]
+            _parse_threshold(alt, f"{where} mcid_alternatives {n}")
             for n, alt in enumerate(data.get("mcid_alternatives", []))
         ),
         mdc=_parse_threshold(data.get("mdc"), f"{where} mdc", default_unit="points"),
@@ -370,10 +370,10 @@ def _check_structure(instrument: Instrument, where: str) -> None:
         _require(instrument.missing, "value", int, f"{where} missing")
     if instrument.rounding["method"] == "truncate":
         _require(instrument.rounding, "decimals", int, f"{where} rounding")
-    if instrument.below_mdc(instrument.mcid) and not (instrument.mcid.below_mdc or "").strip():  # type: ignore[union-attr]
+    if instrument.below_mdc(instrument.mcid) and not (instrument.mcid.below_mdc or "").strip():
         raise _fail(
             where,
-            f"the MCID ({instrument.mcid.value:g}) lies below the MDC ({instrument.mdc.value:g}): say so in the "  # type: ignore[union-attr]
+            f"the MCID ({instrument.mcid.value:g}) lies below the MDC ({instrument.mdc.value:g}): say so in the "
             "MCID's 'below_mdc', so that every output can flag it",
         )
     if instrument.rates_change and instrument.mcid is not None:
@@ -667,7 +667,7 @@ def score(instrument_code: str, answers: Sequence[int | float | None]) -> Score:
     values = _read_answers(defn, answers)
     by_id = {item.id: value for item, value in zip(defn.items, values, strict=True)}
     core = defn.core_items
-    answered = {i.id: i.points(by_id[i.id]) for i in core if by_id[i.id] is not None}  # type: ignore[arg-type]
+    answered = {i.id: i.points(by_id[i.id]) for i in core if by_id[i.id] is not None}
     _check_missing(defn, len(answered), [i for i in core if by_id[i.id] is None])
     total, subscales = _compute_total(defn, answered)
     subscales.update(_score_modules(defn, values))
@@ -675,7 +675,7 @@ def score(instrument_code: str, answers: Sequence[int | float | None]) -> Score:
     if not defn.scale_range[0] <= rounded <= defn.scale_range[1]:
         # cannot happen with a validated data file; guards against a scoring-rule bug reaching a record
         raise AssertionError(f"{defn.code} total {rounded} outside {defn.scale_range}")
-    unscored = {i.id: float(by_id[i.id]) for i in defn.items if not i.scored and by_id[i.id] is not None}  # type: ignore[arg-type]
+    unscored = {i.id: float(by_id[i.id]) for i in defn.items if not i.scored and by_id[i.id] is not None}
     return Score(
         instrument=defn.code,
         total=rounded,

@@ -215,7 +215,7 @@ def send_link(request: ClinicRequest, patient_id: int) -> HttpResponse:
     return _send_page(request, patient, episodes, chosen, form, sent, wanted)
 
 
-def _episodes_of(membership, patient) -> list[Episode]:  # type: ignore[no-untyped-def]
+def _episodes_of(membership, patient) -> list[Episode]:
     """The patient's episodes a link can be sent for, open ones first."""
     return list(
         scoped(membership, Episode.objects.all(), Capability.EDIT_DEMOGRAPHICS)
@@ -229,7 +229,7 @@ def _host_base(request: ClinicRequest) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
-def _send_page(request, patient, episodes, chosen, form, sent, wanted):  # type: ignore[no-untyped-def]
+def _send_page(request, patient, episodes, chosen, form, sent, wanted):
     membership = member(request)
     clinical = membership.can(Capability.VIEW_CLINICAL)
     links = list(
@@ -268,7 +268,7 @@ def _titles(link: SelfReportLink) -> list[str]:
     return [*titles, "Today's pain (0-10)"] if link.include_pain else titles
 
 
-def _link_action(request: ClinicRequest, patient_id: int, done) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _link_action(request: ClinicRequest, patient_id: int, done) -> HttpResponse:
     """Run a cancel or re-send posted from the links list; its outcome is shown on the send page."""
     if request.method != "POST":
         return redirect("outcomes_send_link", patient_id=patient_id)
@@ -329,7 +329,7 @@ def _episode_label(episode: Episode, clinical: bool) -> str:
     return f"Episode of care {opened}{status}"
 
 
-def _link_form_sections(link, data=None):  # type: ignore[no-untyped-def]
+def _link_form_sections(link, data=None):
     """The phone form: one section per questionnaire on the link, then today's pain."""
     from django import forms as django_forms
 
@@ -449,7 +449,7 @@ def _patient_drawing_editor(request: ClinicRequest) -> dict[str, object]:
     }
 
 
-def _diary_page(request: ClinicRequest, token: str, link, address: str | None) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _diary_page(request: ClinicRequest, token: str, link, address: str | None) -> HttpResponse:
     """The patient's daily headache diary behind a diary link: pick the day, answer four questions, save."""
     today = timezone.localdate()
     start = actions.diary_start(link.episode_id) or timezone.localdate(link.created_at)
@@ -484,7 +484,7 @@ def _diary_page(request: ClinicRequest, token: str, link, address: str | None) -
     )
 
 
-def _day_label(day, today) -> str:  # type: ignore[no-untyped-def]
+def _day_label(day, today) -> str:
     names = {0: "Today", 1: "Yesterday"}
     name = names.get((today - day).days, f"{day:%A}")
     return f"{name}, {day:%d %B}"
@@ -518,7 +518,7 @@ def diary_link(request: ClinicRequest, patient_id: int, episode_id: int) -> Http
     )
 
 
-def _unanswered(defn, given: dict) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+def _unanswered(defn, given: dict) -> tuple[str, list[str]]:
     """A patient's words for a questionnaire that cannot be scored yet, and the items to mark."""
     core = [item for item in defn.core_items if given.get(item.id) is None]
     rule, limit = defn.missing["rule"], defn.missing.get("value")
@@ -640,7 +640,7 @@ def instrument_wording(request: ClinicRequest, code: str) -> HttpResponse:
     )
 
 
-def _wording_errors(form: forms.WordingForm, defn, exc: ValidationError) -> None:  # type: ignore[no-untyped-def]
+def _wording_errors(form: forms.WordingForm, defn, exc: ValidationError) -> None:
     """Put the action's reasons on the item's question field (or the form) so the admin sees where."""
     if not hasattr(exc, "error_dict"):
         add_errors(form, exc)

@@ -36,7 +36,7 @@ class PatientForm(forms.Form):
         help_text="Tick only after checking that none of the patients listed is this one.",
     )
 
-    def __init__(self, *args, offer_confirm_duplicate: bool = False, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, offer_confirm_duplicate: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if not offer_confirm_duplicate:
             # Editing an existing patient: there is no registration to confirm.
@@ -64,7 +64,7 @@ class ConsentForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, minor: bool = False, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, minor: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if minor:
             self.fields["signed_name"].label = "Guardian's full name, typed by the guardian (signature)"
@@ -88,7 +88,7 @@ class EpisodeForm(forms.Form):
     onset_date = forms.DateField(widget=DateInput)
     goals = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         choices: list = [("", "From the condition and side")]
         for condition in conditions().values():

@@ -87,7 +87,7 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} ({self.mrn})"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs):
         self.search_name = normalise_name(f"{self.family_name} {self.given_name}")
         self.search_given_first = normalise_name(f"{self.given_name} {self.family_name}")
         self.phone_digits = phone_digits(self.phone)
@@ -158,11 +158,11 @@ class Screening(PatientRecord):
         return f"Screening {self.screened_at:%Y-%m-%d}: {self.get_status_display()}"
 
     @property
-    def expires_at(self):  # type: ignore[no-untyped-def]
+    def expires_at(self):
         """When the screening stops being current by age alone."""
         return self.screened_at + timedelta(days=settings.SCREENING_VALID_DAYS)
 
-    def is_current(self, at=None) -> bool:  # type: ignore[no-untyped-def]
+    def is_current(self, at=None) -> bool:
         """Whether it can still be relied on: not expired, not invalidated by a reported change."""
         at = at or timezone.now()
         # A change in health ends currency from the moment it was reported, not retroactively: a visit
@@ -176,16 +176,16 @@ class Screening(PatientRecord):
         return self.status == self.Status.CLEARED_WITH_PRECAUTIONS and self.precautions_acknowledged_at is None
 
     @property
-    def height_cm(self):  # type: ignore[no-untyped-def]
+    def height_cm(self):
         """The measured height, as recorded with the answers (None on older screenings)."""
         return self.answers.get("height_cm")
 
     @property
-    def weight_kg(self):  # type: ignore[no-untyped-def]
+    def weight_kg(self):
         """The measured weight, as recorded with the answers (None on older screenings)."""
         return self.answers.get("weight_kg")
 
-    def result(self):  # type: ignore[no-untyped-def]
+    def result(self):
         """The stored outcome as the pure rules' ScreeningResult (findings, age and BMI)."""
         from needlepoint.patients.screening_rules import ScreeningResult
 

@@ -347,7 +347,7 @@ def _parse_item(entry: object, index: int, problems: list[str]) -> ScreeningItem
         details=tuple(d for d in details if d is not None),
         needling=entry["needling"],
         source=entry["source"],
-        unverified=entry.get("unverified"),  # type: ignore[arg-type]  # checked below
+        unverified=entry.get("unverified"),  # checked below
         note=entry.get("note", ""),
         section=entry.get("section", ""),
     )
@@ -360,7 +360,7 @@ def _parse_sections(raw: object, problems: list[str]) -> tuple[Section, ...]:
     if not isinstance(raw, list) or not all(_has_text(s, "code", "title") for s in raw):
         problems.append("'sections' must be a list of objects with a 'code' and a 'title'.")
         return ()
-    return tuple(Section(s["code"], s["title"]) for s in raw)  # type: ignore[index]
+    return tuple(Section(s["code"], s["title"]) for s in raw)
 
 
 def _parse_derived(raw: object, problems: list[str]) -> DerivedItem | None:
@@ -605,7 +605,7 @@ def _number(value: object) -> float | None:
             return None
         return number if math.isfinite(number) else None
     if hasattr(value, "is_finite"):  # Decimal from a form
-        return float(value) if value.is_finite() else None  # type: ignore[attr-defined]
+        return float(value) if value.is_finite() else None
     return None
 
 
@@ -667,7 +667,7 @@ def _evaluate_item(
     chosen = [_detail_value(item, d, answers.get(d.name), problems) for d in item.details]
     if any(value is None for value in chosen):
         return None
-    return _finding(item, dict(zip((d.name for d in item.details), chosen, strict=True)))  # type: ignore[arg-type]
+    return _finding(item, dict(zip((d.name for d in item.details), chosen, strict=True)))
 
 
 def _yes_no(item: ScreeningItem, value: object, problems: list[tuple[str, str]]) -> bool | None:

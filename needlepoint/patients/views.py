@@ -45,7 +45,7 @@ def patient_list(request: ClinicRequest) -> HttpResponse:
     if not query:
         context["recent"] = recent_patients(patients_for(membership), membership.pk)
         context["today"] = todays_patients(membership)
-        listed = len(context["recent"]) + len(context["today"])  # type: ignore[arg-type]
+        listed = len(context["recent"]) + len(context["today"])
         if listed:
             audit.record(
                 "read", summary=f"recent and today's patients ({listed} listed)", object_type="patients.Patient"
@@ -70,7 +70,7 @@ def patient_new(request: ClinicRequest) -> HttpResponse:
             )
         except actions.PossibleDuplicate as exc:
             # Not an error on a field: the existing records are offered below, with "register anyway".
-            candidates = exc.candidates  # type: ignore[assignment]
+            candidates = exc.candidates
         except ValidationError as exc:
             add_errors(form, exc)
         else:
@@ -101,7 +101,7 @@ def patient_edit(request: ClinicRequest, patient_id: int) -> HttpResponse:
                 confirm_duplicate=form.cleaned_data["confirm_duplicate"],
             )
         except actions.PossibleDuplicate as exc:
-            candidates = exc.candidates  # type: ignore[assignment]
+            candidates = exc.candidates
         except ValidationError as exc:
             add_errors(form, exc)
         else:
@@ -137,7 +137,7 @@ def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
     return render(request, "patients/detail.html", context)
 
 
-def _clinical_panels(patient) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _clinical_panels(patient) -> dict[str, object]:
     """Extra panels other apps contribute to the patient page (recent visits, outcomes)."""
     from needlepoint.patients.panels import patient_panels
 

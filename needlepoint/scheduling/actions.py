@@ -98,7 +98,7 @@ def _clean_booking(membership: Membership, data: Mapping[str, Any], now: datetim
                 errors["starts_at"] = problem
     if errors:
         raise ValidationError(errors)
-    return kind.code, starts_at, minutes  # type: ignore[union-attr, return-value]
+    return kind.code, starts_at, minutes
 
 
 def _clash_message(clashes: list[tuple[rules.Slot, str]]) -> str:
@@ -267,7 +267,7 @@ def open_episodes(appointment: Appointment) -> list[Episode]:
     )
 
 
-def start_visit_from_appointment(membership: Membership, appointment_id: int | str, episode_id: Any = None):  # type: ignore[no-untyped-def]
+def start_visit_from_appointment(membership: Membership, appointment_id: int | str, episode_id: Any = None):
     """Start the appointment's visit (in the patient's open episode) and move it to "in treatment".
 
     Starting again returns the visit already started, so a double click makes one visit.

@@ -210,7 +210,7 @@ def _proposed(
     for choice in proposal.choices if proposal else []:
         local = timezone.localtime(choice.start)
         day, start = local.date(), f"{local:%H:%M}"
-        href = _book_url(given, **keep, clinician=proposal.clinician.pk, day=day.isoformat(), time=start)  # type: ignore[union-attr]
+        href = _book_url(given, **keep, clinician=proposal.clinician.pk, day=day.isoformat(), time=start)
         quick.append({"choice": choice, "href": href, "chosen": (day, start) == (initial["day"], initial["start"])})
     return initial, {"proposal": proposal, "quick": quick}
 

@@ -377,7 +377,7 @@ def _clean_entry(data: Mapping[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return {
-        "muscle_id": muscle.id,  # type: ignore[union-attr]
+        "muscle_id": muscle.id,
         "side": side,
         "trigger_point": trigger_point,
         "needles": count,
@@ -636,9 +636,9 @@ def record_needle_counts(
         accountability.validate_counts(values["opened"], visit.needles_inserted, values["removed"], values["in sharps"])
     except accountability.AccountabilityError as exc:
         raise ValidationError(list(exc.problems)) from exc
-    visit.needles_opened = values["opened"]  # type: ignore[assignment]
-    visit.needles_removed = values["removed"]  # type: ignore[assignment]
-    visit.needles_in_sharps = values["in sharps"]  # type: ignore[assignment]
+    visit.needles_opened = values["opened"]
+    visit.needles_removed = values["removed"]
+    visit.needles_in_sharps = values["in sharps"]
     _bump(visit)
     return visit
 

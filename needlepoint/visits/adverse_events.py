@@ -154,4 +154,4 @@ def validate_adverse_event(type_code: str, severity: str, description: str = "")
         problems.append(f"{kind.label} needs a description of what happened.")
     if problems:
         raise AdverseEventError(problems)
-    return kind  # type: ignore[return-value]  # not None once problems is empty
+    return kind  # not None once problems is empty

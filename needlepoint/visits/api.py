@@ -287,7 +287,7 @@ def _in_clinic_out(visit: Visit) -> dict[str, Any]:
         clean = CleanTechniqueOut(
             items=list(checklist["items"]),
             gloves_worn=bool(checklist.get("gloves_worn")),
-            by=visit.clean_technique_by.display_name if visit.clean_technique_by_id else "",
+            by=visit.clean_technique_by.display_name if visit.clean_technique_by is not None else "",
             at=visit.clean_technique_at,
         )
     return {"patient_positions": list(visit.patient_positions or []), "clean_technique": clean}

@@ -28,14 +28,14 @@ def _let_sqlite_flush_pass_the_triggers() -> None:
     if getattr(original, "keeps_visit_triggers", False):
         return
 
-    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
         statements = original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
         if not any('"visits_' in statement for statement in statements):
             return statements
         return [*drop_sql("sqlite"), *statements, *trigger_sql("sqlite")]
 
-    sql_flush.keeps_visit_triggers = True  # type: ignore[attr-defined]
+    sql_flush.keeps_visit_triggers = True
     for name in ("keeps_audit_triggers",):
         if getattr(original, name, False):
             setattr(sql_flush, name, True)
-    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+    DatabaseOperations.sql_flush = sql_flush

@@ -154,9 +154,9 @@ def _band(entry: dict[str, object]) -> CptBand:
     return CptBand(
         code=str(entry["code"]),
         description=str(entry["description"]),
-        min_muscles=entry["min_muscles"],  # type: ignore[arg-type]  # checked in _table_problems
-        max_muscles=entry["max_muscles"],  # type: ignore[arg-type]
-        work_rvu=entry["work_rvu"],  # type: ignore[arg-type]
+        min_muscles=entry["min_muscles"],  # checked in _table_problems
+        max_muscles=entry["max_muscles"],
+        work_rvu=entry["work_rvu"],
         work_rvu_source=str(entry["work_rvu_source"]),
         source=str(entry["source"]),
     )

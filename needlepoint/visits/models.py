@@ -43,12 +43,12 @@ class Intervention(models.TextChoices):
 class VisitQuerySet(models.QuerySet):
     """Bulk writes refuse signed visits, as ``Visit.save`` and ``Visit.delete`` do."""
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs):
         if self.filter(signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().update(**kwargs)
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self):
         if self.filter(signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().delete()
@@ -57,7 +57,7 @@ class VisitQuerySet(models.QuerySet):
         """Visits not yet signed."""
         return self.filter(signed_at__isnull=True)
 
-    def overdue(self, now=None) -> VisitQuerySet:  # type: ignore[no-untyped-def]
+    def overdue(self, now=None) -> VisitQuerySet:
         """Unsigned visits that started more than 24 hours ago."""
         return self.filter(signed_at__isnull=True, started_at__lt=(now or timezone.now()) - OVERDUE_AFTER)
 
@@ -160,13 +160,13 @@ class Visit(PatientRecord):
     def __str__(self) -> str:
         return f"Visit {self.started_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs):
         # Read the stored row, not this instance: a copy loaded before signing must not overwrite the signed one.
         if not self._state.adding and Visit.objects.filter(pk=self.pk, signed_at__isnull=False).exists():
             raise VisitLocked()
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args, **kwargs):
         if self.signed_at is not None or Visit.objects.filter(pk=self.pk, signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().delete(*args, **kwargs)
@@ -219,12 +219,12 @@ LEFT_IN_TECHNIQUES = (Technique.STATIC, Technique.ELECTRICAL_STIMULATION)
 class NeedlingEntryQuerySet(models.QuerySet):
     """Bulk writes refuse entries of signed visits."""
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs):
         if self.filter(visit__signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().update(**kwargs)
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self):
         if self.filter(visit__signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().delete()
@@ -262,12 +262,12 @@ class NeedlingEntry(PatientRecord):
     def __str__(self) -> str:
         return f"{self.muscle_id} ({self.side}), {self.needles} needle(s)"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs):
         if Visit.objects.filter(pk=self.visit_id, signed_at__isnull=False).exists():
             raise VisitLocked()
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args, **kwargs):
         if Visit.objects.filter(pk=self.visit_id, signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().delete(*args, **kwargs)
@@ -284,10 +284,10 @@ class NeedlingEntry(PatientRecord):
 class AppendOnlyQuerySet(models.QuerySet):
     """Rows that may be added and read, never changed or removed."""
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs):
         raise VisitLocked(f"{self.model._meta.verbose_name_plural.capitalize()} cannot be changed.")
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self):
         raise VisitLocked(f"{self.model._meta.verbose_name_plural.capitalize()} cannot be deleted.")
 
 
@@ -308,12 +308,12 @@ class Addendum(PatientRecord):
     def __str__(self) -> str:
         return f"Addendum {self.written_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs):
         if not self._state.adding:
             raise VisitLocked("An addendum cannot be changed; add another addendum.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args, **kwargs):
         raise VisitLocked("An addendum cannot be deleted.")
 
     def audit_summary(self) -> str:
@@ -348,12 +348,12 @@ class AfterCareGiven(PatientRecord):
         to = f" to {self.sent_to}" if self.sent_to else ""
         return f"{self.get_how_display()}{to} on {timezone.localtime(self.given_at):%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs):
         if not self._state.adding:
             raise VisitLocked("A record of after-care given cannot be changed; record another.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args, **kwargs):
         raise VisitLocked("A record of after-care given cannot be deleted.")
 
     def audit_summary(self) -> str:
@@ -378,7 +378,7 @@ CLOSING_OUTCOMES = (Outcome.RESOLVED, Outcome.RESOLVED_WITH_SEQUELAE, Outcome.FA
 class NoDeleteQuerySet(models.QuerySet):
     """Rows that are never deleted (changes go through the actions)."""
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self):
         raise VisitLocked(f"{self.model._meta.verbose_name_plural.capitalize()} cannot be deleted.")
 
 
@@ -441,7 +441,7 @@ class AdverseEvent(PatientRecord):
     def __str__(self) -> str:
         return f"{self.event_type} ({self.severity}) {self.onset_at:%Y-%m-%d}"
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args, **kwargs):
         raise VisitLocked("An adverse event cannot be deleted; record a follow-up instead.")
 
     @property
@@ -499,12 +499,12 @@ class AdverseEventFollowUp(PatientRecord):
     def __str__(self) -> str:
         return f"Follow-up {self.at:%Y-%m-%d}: {self.outcome}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs):
         if not self._state.adding:
             raise VisitLocked("A follow-up cannot be changed; record another follow-up.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args, **kwargs):
         raise VisitLocked("A follow-up cannot be deleted.")
 
     def audit_summary(self) -> str:
@@ -601,7 +601,7 @@ class NeedleStickIncident(models.Model):
     def __str__(self) -> str:
         return f"Needle-stick injury {self.occurred_at:%Y-%m-%d %H:%M}"
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args, **kwargs):
         raise VisitLocked("A needle-stick incident cannot be deleted; close it with a note instead.")
 
     @property

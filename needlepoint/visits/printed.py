@@ -33,7 +33,7 @@ def _note_context(visit: Visit) -> dict[str, object]:
         "episode": visit.episode,
         "started_at": started,
         "clinician": signatory(visit.clinician),
-        "signed_by": signatory(visit.signed_by) if visit.signed_by_id else None,
+        "signed_by": signatory(visit.signed_by) if visit.signed_by is not None else None,
         "signed_at": signed_at,
         "note_text": text,
         "addenda": addenda,

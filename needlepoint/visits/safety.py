@@ -340,9 +340,9 @@ def load_safety_rules(path: Path = DATA_FILE, pregnancy_path: Path | None = PREG
     if problems:
         raise SafetyDataError(f"{path}: invalid safety rules:\n- " + "\n- ".join(problems))
     return SafetyRules(
-        texts=texts,  # type: ignore[arg-type]  # no None left once problems is empty
+        texts=texts,  # no None left once problems is empty
         precautions=precautions,
-        no_depth_max_length_mm=float(threshold),  # type: ignore[arg-type]
+        no_depth_max_length_mm=float(threshold),
         no_depth_source=threshold_source,
         technique={access: str(technique[access]) for access in PLEURA_ACCESS},
         anterior_chest_muscles=frozenset(map(str, chest_muscles)),

@@ -459,9 +459,8 @@ def take_over(request: ClinicRequest, visit_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(
-            request, f"You have taken this visit over from {visit.taken_over_from.display_name}; it is yours to sign."
-        )
+        previous = visit.taken_over_from.display_name if visit.taken_over_from is not None else "its clinician"
+        messages.success(request, f"You have taken this visit over from {previous}; it is yours to sign.")
     return redirect("visit", visit_id=visit_id)
 
 
