@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from needlepoint.patients.models import Patient
 
 M = TypeVar("M", bound=models.Model)
+Listed = TypeVar("Listed", bound=Sequence[models.Model])
 
 # The start of a refusal's summary when the record asked for is not the clinic's (or does not exist).
 NOT_FOUND = "not found in this clinic:"
@@ -105,7 +106,7 @@ def get_record(
     return obj
 
 
-def listed(records: Sequence[M], what: str) -> Sequence[M]:
+def listed(records: Listed, what: str) -> Listed:
     """Record that a list of patient records was shown (a dashboard, a worklist, an API list); returns the list.
 
     One read entry names the list, how many records it held and whose they were, so a list is accounted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -87,7 +88,7 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} ({self.mrn})"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.search_name = normalise_name(f"{self.family_name} {self.given_name}")
         self.search_given_first = normalise_name(f"{self.given_name} {self.family_name}")
         self.phone_digits = phone_digits(self.phone)

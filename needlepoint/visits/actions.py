@@ -163,7 +163,7 @@ def _pain_value(name: str, value: Any, errors: dict[str, str]) -> int | None:
     if not 0 <= value <= 10:
         errors[name] = "Pain is a whole number from 0 to 10."
         return None
-    return value
+    return int(value)
 
 
 # The free text a clinician types while the needles are in; saved by the draft autosave and by signing.
@@ -374,7 +374,7 @@ def _clean_entry(data: Mapping[str, Any]) -> dict[str, Any]:
     response = str(data.get("patient_response") or "").strip()
     if len(response) > 300:
         errors["patient_response"] = "Keep the patient's response under 300 characters."
-    if errors:
+    if errors or muscle is None:  # no muscle is always among the errors
         raise ValidationError(errors)
     return {
         "muscle_id": muscle.id,
@@ -633,12 +633,12 @@ def record_needle_counts(
     if missing:
         raise ValidationError(f"Enter the needles {', '.join(missing)} as whole numbers.")
     try:
-        accountability.validate_counts(values["opened"], visit.needles_inserted, values["removed"], values["in sharps"])
+        accountability.validate_counts(values["opened"], visit.needles_inserted, values["removed"], values["in sharps"])  # type: ignore[arg-type]  # none is None after the check above
     except accountability.AccountabilityError as exc:
         raise ValidationError(list(exc.problems)) from exc
-    visit.needles_opened = values["opened"]
-    visit.needles_removed = values["removed"]
-    visit.needles_in_sharps = values["in sharps"]
+    visit.needles_opened = values["opened"]  # type: ignore[assignment]  # none is None after the check above
+    visit.needles_removed = values["removed"]  # type: ignore[assignment]  # none is None after the check above
+    visit.needles_in_sharps = values["in sharps"]  # type: ignore[assignment]  # none is None after the check above
     _bump(visit)
     return visit
 

@@ -31,12 +31,13 @@ AFTER_CARE_FILE = Path(__file__).parent / "data" / "after_care.json"
 @cache
 def after_care_sections() -> list[dict[str, Any]]:
     """The sheet's sections (heading, items with their sources), in the order printed."""
-    return json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["sections"]
+    sections: list[dict[str, Any]] = json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["sections"]
+    return sections
 
 
 def after_care_text_message() -> str:
     """The short warning of the after-care text message, from the data file (with its sources there)."""
-    return json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["text_message"]["text"]
+    return str(json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["text_message"]["text"])
 
 
 def after_care_sheet(request: ClinicRequest, visit_id: int) -> HttpResponse:

@@ -339,7 +339,7 @@ def list_visits(
 
 
 @router.post("", response={201: VisitOut})
-def create_visit(request: ClinicRequest, body: VisitIn) -> Status:
+def create_visit(request: ClinicRequest, body: VisitIn) -> Status[VisitOut]:
     """Start a visit in an episode of care, optionally from the previous visit's needling."""
     m = member(request)
     episode = get_record(m, Episode.objects.all(), body.episode_id, Capability.EDIT_CLINICAL)
@@ -390,7 +390,7 @@ class NeedlingIn(Schema):
 
 
 @router.post("/{visit_id}/needling", response={201: VisitOut})
-def add_needling(request: ClinicRequest, visit_id: int, body: NeedlingIn) -> Status:
+def add_needling(request: ClinicRequest, visit_id: int, body: NeedlingIn) -> Status[VisitOut]:
     """Record one muscle needled (through the needling gate and the safety warnings)."""
     data = body.dict(exclude={"version", "acknowledgements"})
     acks = _acknowledgements(body.acknowledgements)
@@ -462,7 +462,7 @@ class IncidentIn(Schema):
 
 
 @router.post("/{visit_id}/needle-incident", response={201: AdverseEventOut})
-def needle_incident(request: ClinicRequest, visit_id: int, body: IncidentIn) -> Status:
+def needle_incident(request: ClinicRequest, visit_id: int, body: IncidentIn) -> Status[AdverseEventOut]:
     """Record a 'needle unaccounted for' incident (an adverse event to follow up)."""
     event = actions.record_needle_incident(
         member(request),
@@ -498,7 +498,7 @@ class AddendumIn(Schema):
 
 
 @router.post("/{visit_id}/addenda", response={201: AddendumOut})
-def addendum(request: ClinicRequest, visit_id: int, body: AddendumIn) -> Status:
+def addendum(request: ClinicRequest, visit_id: int, body: AddendumIn) -> Status[AddendumOut]:
     """Add a dated addendum to a signed visit."""
     a = actions.add_addendum(member(request), visit_id, body.text)
     return Status(201, AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text))
@@ -517,7 +517,7 @@ class AdverseEventIn(Schema):
 
 
 @router.post("/{visit_id}/adverse-events", response={201: AdverseEventOut})
-def adverse_event(request: ClinicRequest, visit_id: int, body: AdverseEventIn) -> Status:
+def adverse_event(request: ClinicRequest, visit_id: int, body: AdverseEventIn) -> Status[AdverseEventOut]:
     """Record an adverse event for a visit, during it or days later."""
     event = actions.record_adverse_event(member(request), visit_id, body.dict())
     return Status(201, _event_out(event))
@@ -532,7 +532,7 @@ class FollowUpIn(Schema):
 
 
 @router.post("/adverse-events/{event_id}/follow-ups", response={201: AdverseEventOut})
-def follow_up(request: ClinicRequest, event_id: int, body: FollowUpIn) -> Status:
+def follow_up(request: ClinicRequest, event_id: int, body: FollowUpIn) -> Status[AdverseEventOut]:
     """Follow up an open adverse event; ``close`` closes it once resolved."""
     m = member(request)
     actions.record_follow_up(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 # The atlas catalogue is pure Python too (it imports nothing from Django).
 from needlepoint.atlas.catalogue import MuscleAnatomy, muscle_anatomy
@@ -150,7 +150,7 @@ def description_of(code: str, table: CptTable | None = None) -> str:
     return next((band.description for band in table.bands if band.code == code), "")
 
 
-def _band(entry: dict[str, object]) -> CptBand:
+def _band(entry: dict[str, Any]) -> CptBand:
     return CptBand(
         code=str(entry["code"]),
         description=str(entry["description"]),

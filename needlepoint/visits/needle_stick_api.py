@@ -103,7 +103,7 @@ def list_open(request: ClinicRequest) -> list[NeedleStickOut]:
 
 
 @router.post("", response={201: NeedleStickOut})
-def create(request: ClinicRequest, body: NeedleStickIn) -> Status:
+def create(request: ClinicRequest, body: NeedleStickIn) -> Status[NeedleStickOut]:
     """Record a needle-stick injury to a member of staff; a named source patient needs a testing decision."""
     # The role is checked outside the action's transaction, so a refusal stays in the audit trail.
     m = require(request.membership, Capability.EDIT_CLINICAL)
