@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from ninja import Field, Router, Schema, Status
 
@@ -367,7 +367,7 @@ def _assessment_out(a: Assessment, findings: list[PalpationFinding]) -> Assessme
     )
 
 
-def _live_findings() -> Prefetch:
+def _live_findings() -> Prefetch[str, QuerySet[PalpationFinding], str]:
     return Prefetch(
         "findings",
         queryset=PalpationFinding.objects.filter(removed_at__isnull=True)

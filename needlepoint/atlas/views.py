@@ -28,7 +28,7 @@ from needlepoint.atlas.search import condition_hits, search_atlas
 from needlepoint.atlas.suggestions import suggestions_from_findings
 from needlepoint.patients.conditions import condition_label
 from needlepoint.patients.models import Episode
-from needlepoint.web import add_errors
+from needlepoint.web import add_errors, choice_field
 
 
 def _htmx(request: ClinicRequest) -> bool:
@@ -147,7 +147,7 @@ def assessment_new(request: ClinicRequest, episode_id: int) -> HttpResponse:
     default_kind = Assessment.Kind.REASSESSMENT if initial else Assessment.Kind.INITIAL
     form = forms.AssessmentForm(request.POST or None, initial={"kind": default_kind})
     # The first assessment of an episode is its initial one; later ones are re-assessments or the discharge.
-    form.fields["kind"].choices = [
+    choice_field(form, "kind").choices = [
         (k, label) for k, label in Assessment.Kind.choices if (k == "initial") != bool(initial)
     ]
     drawing: dict[str, Any] = {}

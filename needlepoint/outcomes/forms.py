@@ -14,6 +14,7 @@ from needlepoint.outcomes.models import RomMeasurement, TimePoint
 from needlepoint.outcomes.rom import movements
 from needlepoint.outcomes.scoring import Instrument, Item
 from needlepoint.outcomes.wording import EnteredWording, item_text
+from needlepoint.web import choice_field
 
 CLINICIAN_TIME_POINTS = TimePoint.choices
 LINK_TIME_POINTS = [(v, label) for v, label in TimePoint.choices if v != TimePoint.VISIT]
@@ -285,4 +286,4 @@ class DiaryForm(forms.Form):
 
     def __init__(self, *args: Any, days: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["day"].choices = days
+        choice_field(self, "day").choices = days

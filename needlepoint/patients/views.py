@@ -17,7 +17,7 @@ from needlepoint.accounts.roles import Capability
 from needlepoint.patients import actions, forms
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.gate import needling_clearance
-from needlepoint.patients.models import Consent, Episode, Screening
+from needlepoint.patients.models import Consent, Episode, Patient, Screening
 from needlepoint.patients.panels import todays_patients
 from needlepoint.patients.screening_form import ScreeningForm
 from needlepoint.patients.screening_rules import ADULT_AGE, build_rules, screening_data
@@ -43,9 +43,9 @@ def patient_list(request: ClinicRequest) -> HttpResponse:
         # The header's live results: the matches only, nothing listed while the box is empty.
         return render(request, "patients/_header_results.html", context)
     if not query:
-        context["recent"] = recent_patients(patients_for(membership), membership.pk)
-        context["today"] = todays_patients(membership)
-        listed = len(context["recent"]) + len(context["today"])
+        context["recent"] = recent = recent_patients(patients_for(membership), membership.pk)
+        context["today"] = today = todays_patients(membership)
+        listed = len(recent) + len(today)
         if listed:
             audit.record(
                 "read", summary=f"recent and today's patients ({listed} listed)", object_type="patients.Patient"
@@ -58,7 +58,7 @@ def patient_new(request: ClinicRequest) -> HttpResponse:
     """Register a patient."""
     membership = require(request.membership, Capability.EDIT_DEMOGRAPHICS)
     form = forms.PatientForm(request.POST or None, offer_confirm_duplicate=True)
-    candidates: list[object] = []
+    candidates: list[Patient] = []
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in actions.DEMOGRAPHIC_FIELDS}
         try:
@@ -89,7 +89,7 @@ def patient_edit(request: ClinicRequest, patient_id: int) -> HttpResponse:
     form.fields["mrn"].disabled = True
     form.fields["mrn"].initial = patient.mrn
     form.fields["confirm_duplicate"].label = "This is a different person: save anyway"
-    candidates: list[object] = []
+    candidates: list[Patient] = []
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in actions.DEMOGRAPHIC_FIELDS}
         try:
@@ -137,7 +137,7 @@ def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
     return render(request, "patients/detail.html", context)
 
 
-def _clinical_panels(patient) -> dict[str, object]:
+def _clinical_panels(patient: Patient) -> dict[str, object]:
     """Extra panels other apps contribute to the patient page (recent visits, outcomes)."""
     from needlepoint.patients.panels import patient_panels
 

@@ -31,6 +31,7 @@ from needlepoint.scheduling import actions, calendar, proposals, rules
 from needlepoint.scheduling.config import BookSettings, book_settings
 from needlepoint.scheduling.forms import BookingForm, StatusForm
 from needlepoint.scheduling.models import Appointment, CalendarFeed, ContactPreference, ReminderSent
+from needlepoint.web import choice_field
 
 
 def _day(request: ClinicRequest) -> date:
@@ -190,7 +191,7 @@ def _proposed(
         proposal = proposals.follow_up_proposal(patient, offered, clinician_id=_number(given.get("clinician")))
     first = proposal.first_free if proposal and not (given.get("day") or given.get("time")) else None
     kind = given.get("kind") or (proposal.kind if proposal else offered.types[-1].code)
-    minutes = given.get("minutes")
+    minutes: str | int | None = given.get("minutes")
     usual = offered.type_named(kind)
     if not minutes and proposal and kind == proposal.kind and usual and proposal.minutes != usual.minutes:
         minutes = proposal.minutes  # the patient's own length, where it is not the type's usual one
@@ -210,7 +211,9 @@ def _proposed(
     for choice in proposal.choices if proposal else []:
         local = timezone.localtime(choice.start)
         day, start = local.date(), f"{local:%H:%M}"
-        href = _book_url(given, **keep, clinician=proposal.clinician.pk, day=day.isoformat(), time=start)
+        href = _book_url(
+            given, **keep, clinician=proposal.clinician.pk if proposal else None, day=day.isoformat(), time=start
+        )
         quick.append({"choice": choice, "href": href, "chosen": (day, start) == (initial["day"], initial["start"])})
     return initial, {"proposal": proposal, "quick": quick}
 
@@ -232,7 +235,8 @@ def _free(
     keep = {"patient": patient.pk, "clinician": clinician_id, "kind": kind.code, "minutes": values["minutes"]}
     keep["day"] = day.isoformat()
     free = [{"start": s, "href": _book_url(given, **keep, time=f"{timezone.localtime(s):%H:%M}")} for s in starts]
-    name = dict(form.fields["clinician"].choices).get(str(clinician_id), "")
+    offered = choice_field(form, "clinician").choices
+    name = next((str(label) for value, label in offered if str(value) == str(clinician_id)), "")
     return {"free": free, "free_day": day, "free_with": name}
 
 
