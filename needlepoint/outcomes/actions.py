@@ -38,8 +38,8 @@ from needlepoint.outcomes.models import (
     TimePoint,
 )
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, PlanError, check_plan, default_plans, is_self_reportable
-from needlepoint.outcomes.rom import RomError, movements, percent_of_normal, validate_rom
-from needlepoint.outcomes.scoring import ScoringError, instrument, score
+from needlepoint.outcomes.rom import Movement, RomError, movements, percent_of_normal, validate_rom
+from needlepoint.outcomes.scoring import Instrument, Score, ScoringError, instrument, score
 from needlepoint.outcomes.wording import EnteredWording, WordingError, check_wording
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.models import Episode
@@ -182,7 +182,7 @@ def _same_clinic(membership: Membership, obj: Any) -> None:
         raise ValidationError("This record belongs to another clinic.")
 
 
-def _episode_start(episode: Episode):
+def _episode_start(episode: Episode) -> date:
     return timezone.localdate(episode.opened_at)
 
 
@@ -216,7 +216,9 @@ def _check_visit(episode: Episode, visit: Visit | None) -> Visit | None:
     return visit
 
 
-def _scored(code: str, given: Mapping[str, Any], notes: Mapping[str, Any] | None, prefix: str = ""):
+def _scored(
+    code: str, given: Mapping[str, Any], notes: Mapping[str, Any] | None, prefix: str = ""
+) -> tuple[Instrument, Score, dict[str, Any], dict[str, str]]:
     """Score answers keyed by item id; ValidationError keyed by item (or 'answers') on any problem."""
     try:
         defn = instrument(code)
@@ -230,8 +232,7 @@ def _scored(code: str, given: Mapping[str, Any], notes: Mapping[str, Any] | None
     try:
         result = score(defn.code, ordered)
     except ScoringError as exc:
-        item_answered = exc.item is not None and given.get(exc.item) is not None
-        field = prefix + (exc.item if item_answered else "answers")
+        field = prefix + (exc.item if exc.item is not None and given.get(exc.item) is not None else "answers")
         raise ValidationError({field: exc.reason[:1].upper() + exc.reason[1:] + "."}) from exc
     stored = {item.id: value for item, value in zip(defn.items, ordered, strict=True)}
     return defn, result, stored, cleaned_notes
@@ -310,7 +311,7 @@ def record_pain(
 # ---------------------------------------------------------------- range of motion
 
 
-def _rom_movement(joint: str, movement: str):
+def _rom_movement(joint: str, movement: str) -> Movement:
     for move in movements():
         if move.joint == joint and move.movement == movement:
             return move

@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from needlepoint.outcomes import answers
 from needlepoint.outcomes.scoring import ScoringError, instrument, instruments, printed_scale, score
@@ -67,7 +68,7 @@ def cmd_instruments(args: argparse.Namespace) -> int:
     """Print every instrument: code, name, scale, direction, MCID and MDC; or one instrument's items."""
     if args.items:
         return _print_items(args.items, args.json)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for d in instruments().values():
         rows.append(
             {

@@ -204,7 +204,7 @@ class PlanForm(forms.Form):
     every_visits = forms.IntegerField(required=False, min_value=1, max_value=50)
     discharge = forms.BooleanField(required=False)
 
-    def schedule(self) -> dict | None:
+    def schedule(self) -> dict[str, Any] | None:
         """The schedule the form sets ({"*": rule}), or None when the form carried none (keep the plan's)."""
         data = self.cleaned_data
         if not data.get("schedule_given"):

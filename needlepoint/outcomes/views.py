@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require, scoped
 from needlepoint.accounts.middleware import client_address
+from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.atlas.actions import kept_drawing
@@ -33,12 +36,14 @@ from needlepoint.outcomes.headache_diary import episode_diary
 from needlepoint.outcomes.models import ClinicInstrumentWording, SelfReportLink
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans, default_schedule, schedule_rules
 from needlepoint.outcomes.progress import earlier_notes, episode_progress
-from needlepoint.outcomes.scoring import ScoringError, instrument, instruments
+from needlepoint.outcomes.scoring import Instrument, ScoringError, instrument, instruments
+from needlepoint.outcomes.sending import SentLink
 from needlepoint.outcomes.wording import EnteredWording, licence_note, wording_shipped
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.consent import default_consent_text
-from needlepoint.patients.models import Episode
+from needlepoint.patients.models import Episode, Patient
 from needlepoint.references import keys_in_list
+from needlepoint.scheduling.actions import links_by
 from needlepoint.scheduling.models import ContactPreference
 from needlepoint.web import add_errors
 
@@ -189,7 +194,7 @@ def send_link(request: ClinicRequest, patient_id: int) -> HttpResponse:
     patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
     episodes = _episodes_of(membership, patient)
     chosen = request.POST.get("episode") or request.GET.get("episode") or (str(episodes[0].pk) if episodes else "")
-    wanted = sending.links_by(patient)
+    wanted = links_by(patient)
     initial = {"days": actions.link_days(), "channel": wanted if wanted in (sending.EMAIL, sending.SMS) else "copy"}
     form = forms.LinkForm(request.POST or None, initial=initial)
     sent = None
@@ -215,7 +220,7 @@ def send_link(request: ClinicRequest, patient_id: int) -> HttpResponse:
     return _send_page(request, patient, episodes, chosen, form, sent, wanted)
 
 
-def _episodes_of(membership, patient) -> list[Episode]:
+def _episodes_of(membership: Membership, patient: Patient) -> list[Episode]:
     """The patient's episodes a link can be sent for, open ones first."""
     return list(
         scoped(membership, Episode.objects.all(), Capability.EDIT_DEMOGRAPHICS)
@@ -229,7 +234,15 @@ def _host_base(request: ClinicRequest) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
-def _send_page(request, patient, episodes, chosen, form, sent, wanted):
+def _send_page(
+    request: ClinicRequest,
+    patient: Patient,
+    episodes: list[Episode],
+    chosen: str,
+    form: forms.LinkForm,
+    sent: SentLink | None,
+    wanted: str,
+) -> HttpResponse:
     membership = member(request)
     clinical = membership.can(Capability.VIEW_CLINICAL)
     links = list(
@@ -268,7 +281,7 @@ def _titles(link: SelfReportLink) -> list[str]:
     return [*titles, "Today's pain (0-10)"] if link.include_pain else titles
 
 
-def _link_action(request: ClinicRequest, patient_id: int, done) -> HttpResponse:
+def _link_action(request: ClinicRequest, patient_id: int, done: Callable[[], str]) -> HttpResponse:
     """Run a cancel or re-send posted from the links list; its outcome is shown on the send page."""
     if request.method != "POST":
         return redirect("outcomes_send_link", patient_id=patient_id)
@@ -318,7 +331,7 @@ def resend_link(request: ClinicRequest, patient_id: int, link_id: int) -> HttpRe
     form = forms.LinkForm(initial={"days": actions.link_days(), "channel": "copy"})
     episodes = _episodes_of(membership, patient)
     chosen = str(sent.issued.link.episode_id)
-    return _send_page(request, patient, episodes, chosen, form, sent, sending.links_by(patient))
+    return _send_page(request, patient, episodes, chosen, form, sent, links_by(patient))
 
 
 def _episode_label(episode: Episode, clinical: bool) -> str:
@@ -329,10 +342,10 @@ def _episode_label(episode: Episode, clinical: bool) -> str:
     return f"Episode of care {opened}{status}"
 
 
-def _link_form_sections(link, data=None):
+def _link_form_sections(
+    link: SelfReportLink, data: QueryDict | None = None
+) -> tuple[django_forms.Form, list[dict[str, Any]]]:
     """The phone form: one section per questionnaire on the link, then today's pain."""
-    from django import forms as django_forms
-
     form = django_forms.Form(data)
     sections = []
     for code in link.instruments:
@@ -373,8 +386,8 @@ def self_report(request: ClinicRequest, token: str) -> HttpResponse:
     form, sections = _link_form_sections(link, request.POST or None)
     section_errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        given: dict[str, dict] = {}
-        notes: dict[str, dict] = {}
+        given: dict[str, dict[str, Any]] = {}
+        notes: dict[str, dict[str, Any]] = {}
         problems: dict[str, str] = {}
         for code in [*link.instruments, *([PAIN_INSTRUMENT] if link.include_pain else [])]:
             defn = instrument(code)
@@ -449,7 +462,7 @@ def _patient_drawing_editor(request: ClinicRequest) -> dict[str, object]:
     }
 
 
-def _diary_page(request: ClinicRequest, token: str, link, address: str | None) -> HttpResponse:
+def _diary_page(request: ClinicRequest, token: str, link: SelfReportLink, address: str | None) -> HttpResponse:
     """The patient's daily headache diary behind a diary link: pick the day, answer four questions, save."""
     today = timezone.localdate()
     start = actions.diary_start(link.episode_id) or timezone.localdate(link.created_at)
@@ -484,7 +497,7 @@ def _diary_page(request: ClinicRequest, token: str, link, address: str | None) -
     )
 
 
-def _day_label(day, today) -> str:
+def _day_label(day: date, today: date) -> str:
     names = {0: "Today", 1: "Yesterday"}
     name = names.get((today - day).days, f"{day:%A}")
     return f"{name}, {day:%d %B}"
@@ -518,7 +531,7 @@ def diary_link(request: ClinicRequest, patient_id: int, episode_id: int) -> Http
     )
 
 
-def _unanswered(defn, given: dict) -> tuple[str, list[str]]:
+def _unanswered(defn: Instrument, given: dict[str, Any]) -> tuple[str, list[str]]:
     """A patient's words for a questionnaire that cannot be scored yet, and the items to mark."""
     core = [item for item in defn.core_items if given.get(item.id) is None]
     rule, limit = defn.missing["rule"], defn.missing.get("value")
@@ -583,7 +596,7 @@ def plans(request: ClinicRequest) -> HttpResponse:
     )
 
 
-def _merged_schedule(form: forms.PlanForm, plan: Any, codes: list[str]) -> dict | None:
+def _merged_schedule(form: forms.PlanForm, plan: Any, codes: list[str]) -> dict[str, Any] | None:
     """The form's rule for every questionnaire, keeping the plan's rules for single questionnaires it still asks."""
     schedule = form.schedule()
     if schedule is None or plan is None:
@@ -640,7 +653,7 @@ def instrument_wording(request: ClinicRequest, code: str) -> HttpResponse:
     )
 
 
-def _wording_errors(form: forms.WordingForm, defn, exc: ValidationError) -> None:
+def _wording_errors(form: forms.WordingForm, defn: Instrument, exc: ValidationError) -> None:
     """Put the action's reasons on the item's question field (or the form) so the admin sees where."""
     if not hasattr(exc, "error_dict"):
         add_errors(form, exc)

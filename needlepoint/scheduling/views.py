@@ -235,8 +235,8 @@ def _free(
     keep = {"patient": patient.pk, "clinician": clinician_id, "kind": kind.code, "minutes": values["minutes"]}
     keep["day"] = day.isoformat()
     free = [{"start": s, "href": _book_url(given, **keep, time=f"{timezone.localtime(s):%H:%M}")} for s in starts]
-    offered = choice_field(form, "clinician").choices
-    name = next((str(label) for value, label in offered if str(value) == str(clinician_id)), "")
+    clinicians = choice_field(form, "clinician").choices
+    name = next((str(label) for value, label in clinicians if str(value) == str(clinician_id)), "")
     return {"free": free, "free_day": day, "free_with": name}
 
 
