@@ -10,6 +10,7 @@ import io
 import textwrap
 
 from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
 
 from needlepoint.insights import formatting, plots
 from needlepoint.insights.report import ClaimsReport
@@ -25,15 +26,16 @@ class _TextPages:
     def __init__(self, pdf: PdfPages, footer: str) -> None:
         self.pdf = pdf
         self.footer = footer
-        self.figure = None
+        self.figure: Figure | None = None
         self.y = 0.0
         self.page_number = 0
 
-    def _new_page(self) -> None:
+    def _new_page(self) -> Figure:
         self.close()
         self.figure = plots._new_figure(*PAGE)
         self.page_number += 1
         self.y = MARGIN
+        return self.figure
 
     def close(self) -> None:
         """Finish the page being written, with its footer."""
@@ -61,10 +63,11 @@ class _TextPages:
         width = int((PAGE[0] - 2 * MARGIN - indent) * 72 / (size * 0.52))
         lines = textwrap.wrap(text, width=width) or [""]
         for line in lines:
-            if self.figure is None or self.y + size / 72 * LINE_HEIGHT > PAGE[1] - MARGIN - 0.3:
-                self._new_page()
+            figure = self.figure
+            if figure is None or self.y + size / 72 * LINE_HEIGHT > PAGE[1] - MARGIN - 0.3:
+                figure = self._new_page()
             self.y += size / 72 * LINE_HEIGHT
-            self.figure.text(
+            figure.text(
                 (MARGIN + indent) / PAGE[0],
                 1 - self.y / PAGE[1],
                 line,
@@ -156,24 +159,24 @@ def _tables(pages: _TextPages, report: ClaimsReport) -> None:
     pages.space(0.1)
     pages.paragraph("Relief within the first treatment or two", size=11, weight="bold")
     pages.paragraph(report.definitions.get("relief", ""), size=7, colour=plots.MUTED)
-    for row in report.relief:
+    for relief in report.relief:
         pages.paragraph(
-            f"{row.condition_label}, {row.cohort} at the first visit: before visit 3 (pre-specified) "
-            f"{formatting.share(row.before_visit_3)}; before visit 2 {formatting.share(row.before_visit_2)}; "
-            f"immediate, end of visit 1, clinician-recorded {formatting.share(row.immediate)}.",
+            f"{relief.condition_label}, {relief.cohort} at the first visit: before visit 3 (pre-specified) "
+            f"{formatting.share(relief.before_visit_3)}; before visit 2 {formatting.share(relief.before_visit_2)}; "
+            f"immediate, end of visit 1, clinician-recorded {formatting.share(relief.immediate)}.",
             size=7.5,
             gap=0.02,
         )
     pages.space(0.1)
     pages.paragraph("Range of motion gained", size=11, weight="bold")
     pages.paragraph(report.definitions.get("rom", ""), size=7, colour=plots.MUTED)
-    for row in report.rom:
-        mdc = f"MDC {row.mdc:g}°" if row.mdc is not None else "no MDC sourced"
+    for rom in report.rom:
+        mdc = f"MDC {rom.mdc:g}°" if rom.mdc is not None else "no MDC sourced"
         pages.paragraph(
-            f"{row.condition_label}, {row.cohort}, {row.label} ({row.episodes} episodes of {row.patients} "
-            f"patients): {formatting.mean(row.degrees, '°')}; "
-            f"percent of normal {formatting.mean(row.percent_of_normal, ' %-points')}; beyond the MDC "
-            f"({mdc}) {formatting.share(row.beyond_mdc)}.",
+            f"{rom.condition_label}, {rom.cohort}, {rom.label} ({rom.episodes} episodes of {rom.patients} "
+            f"patients): {formatting.mean(rom.degrees, '°')}; "
+            f"percent of normal {formatting.mean(rom.percent_of_normal, ' %-points')}; beyond the MDC "
+            f"({mdc}) {formatting.share(rom.beyond_mdc)}.",
             size=7.5,
             gap=0.02,
         )
@@ -199,26 +202,27 @@ def _tables(pages: _TextPages, report: ClaimsReport) -> None:
     pages.paragraph(report.recovery[0].comparison.caveats[0] if report.recovery else "", size=7, colour=plots.MUTED)
     pages.space(0.1)
     pages.paragraph("Adverse events per 1,000 needled visits", size=11, weight="bold")
-    for row in report.event_rates:
-        published = "; ".join(f"{item.study}: {item.per_1000:g} ({item.reported})" for item in row.published)
+    for event in report.event_rates:
+        published = "; ".join(f"{item.study}: {item.per_1000:g} ({item.reported})" for item in event.published)
         pages.paragraph(
-            f"{row.event_type.replace('_', ' ')} ({row.severity}): {formatting.rate(row.rate)}"
+            f"{event.event_type.replace('_', ' ')} ({event.severity}): {formatting.rate(event.rate)}"
             + (f". Published: {published}" if published else ""),
             size=7.5,
             gap=0.02,
         )
     pages.space(0.1)
     pages.paragraph(f"Per clinician (groups under {report.options.minimum_n} withheld)", size=11, weight="bold")
-    for row in report.clinicians:
-        episodes = row.episode_suppression.marker or formatting.share(row.responders)
-        visits = row.visit_suppression.marker or formatting.rate(row.events_per_1000)
-        pages.paragraph(f"{row.label}: pain responders {episodes}; adverse events {visits}.", size=7.5, gap=0.02)
+    for clinician in report.clinicians:
+        episodes = clinician.episode_suppression.marker or formatting.share(clinician.responders)
+        visits = clinician.visit_suppression.marker or formatting.rate(clinician.events_per_1000)
+        pages.paragraph(f"{clinician.label}: pain responders {episodes}; adverse events {visits}.", size=7.5, gap=0.02)
     pages.paragraph("Per technique", size=11, weight="bold")
-    for row in report.techniques:
-        visits = row.visit_suppression.marker or (
-            f"{formatting.rate(row.events_per_1000)}; relief within the session {formatting.share(row.session_relief)}"
+    for technique in report.techniques:
+        visits = technique.visit_suppression.marker or (
+            f"{formatting.rate(technique.events_per_1000)}; "
+            f"relief within the session {formatting.share(technique.session_relief)}"
         )
-        pages.paragraph(f"{row.label}: adverse events {visits}.", size=7.5, gap=0.02)
+        pages.paragraph(f"{technique.label}: adverse events {visits}.", size=7.5, gap=0.02)
 
 
 def _method(pages: _TextPages, report: ClaimsReport) -> None:

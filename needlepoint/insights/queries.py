@@ -592,7 +592,7 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
         joint, movement, method = row[width + 1 : width + 4]
         sums = row[width + 6 :]
         mdc = mdcs.get((joint, movement, method))
-        gain = _clustered(sums[0:7])
+        gained = _clustered(sums[0:7])
         result.append(
             RomSums(
                 group=tuple(row[:width]),
@@ -602,8 +602,8 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
                 method=method,
                 episodes=_count(row[width + 4]),
                 patients=_count(row[width + 5]),
-                completers=gain.n,
-                gain=gain,
+                completers=gained.n,
+                gain=gained,
                 percent_gain=_clustered(sums[7:14]),
                 beyond=_clustered(sums[14:21]) if mdc is not None else None,
                 mdc=mdc,
