@@ -13,17 +13,18 @@ from ninja import Router
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
+from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.accounts.roles import Capability
 from needlepoint.insights import formatting
-from needlepoint.insights.filters import FilterError, parse_filters
+from needlepoint.insights.filters import FilterError, ReportFilters, ReportOptions, parse_filters
 from needlepoint.insights.report import claims_report, responder_report
 from needlepoint.outcomes.scoring import ScoringError
 
 router = Router(tags=["insights"])
 
 
-def _parsed(request: ClinicRequest):
+def _parsed(request: ClinicRequest) -> tuple[Membership, ReportFilters, ReportOptions]:
     membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)
     try:
         filters, options = parse_filters(membership.clinic_id, request.GET)
@@ -54,6 +55,6 @@ def responders(request: ClinicRequest, instrument: str, by: str = "all") -> dict
     except ScoringError as exc:
         raise ValidationError({"instrument": str(exc)}) from None
     audit.record("read", summary=f"responder report {instrument}", object_type="insights.ResponderReport")
-    data = formatting.plain(report)
+    data: dict[str, Any] = formatting.plain(report)
     data["filters"]["description"] = filters.describe()
     return data

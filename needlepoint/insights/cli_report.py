@@ -10,10 +10,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from needlepoint.insights import formatting
+
+if TYPE_CHECKING:
+    from needlepoint.accounts.models import Clinic
+    from needlepoint.insights.filters import ReportFilters, ReportOptions
 
 
 def register(
@@ -106,9 +111,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def _date(text: str):
-    from datetime import date
-
+def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -152,7 +155,7 @@ def _clinicians(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clinic(slug: str | None):
+def _clinic(slug: str | None) -> Clinic:
     from needlepoint.accounts.models import Clinic
 
     if slug:
@@ -166,7 +169,7 @@ def _clinic(slug: str | None):
     return clinics[0]
 
 
-def _filters(args: argparse.Namespace, clinic_id: int):
+def _filters(args: argparse.Namespace, clinic_id: int) -> tuple[ReportFilters, ReportOptions]:
     from needlepoint.insights.filters import FilterError, parse_filters
 
     params = {
@@ -206,7 +209,7 @@ def _claims(args: argparse.Namespace) -> int:
 
 def claims_json(report: Any) -> dict[str, Any]:
     """The claims report as plain JSON data (the API returns the same)."""
-    data = formatting.plain(report)
+    data: dict[str, Any] = formatting.plain(report)
     data["filters"]["description"] = report.filters.describe()
     data["options"] = {
         "rule": report.options.rule_text,
@@ -270,7 +273,7 @@ def _refresh(args: argparse.Namespace) -> int:
     clinics = [_clinic(args.clinic)] if args.clinic else list(Clinic.objects.order_by("pk"))
     for clinic in clinics:
         run = refresh(clinic)
-        seconds = (run.finished_at - run.started_at).total_seconds()
+        seconds = ((run.finished_at or run.started_at) - run.started_at).total_seconds()
         print(
             f"{clinic.slug}: {run.episodes:,} episodes, {run.measures:,} measure rows, {run.rom_series:,} ROM series "
             f"in {seconds:.1f} s; figures as of {run.started_at.isoformat(timespec='seconds')}"
@@ -366,8 +369,8 @@ def _import(args: argparse.Namespace) -> int:
         print(json.dumps(formatting.plain({**result.outcome_import.summary, "import_id": result.outcome_import.pk})))
     else:
         print(f"Imported {args.file.name} into {clinic.name} (import #{result.outcome_import.pk}).")
-        for line in result.lines():
-            print(f"  {line}")
+        for text in result.lines():
+            print(f"  {text}")
     return 0
 
 

@@ -73,12 +73,12 @@ def _synth(args: argparse.Namespace, setup_django: Callable[..., None]) -> int:
 
 def progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
     """A rich progress bar: (update(label, done, total), stop())."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
     )
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     progress.start()
 
     def update(label: str, done: int, total: int) -> None:

@@ -504,7 +504,7 @@ def _rom(rows: Sequence[queries.RomSums], policy: MissingPolicy) -> tuple[RomRes
         key=lambda item: (condition_label(item.group[0]), item.joint, item.movement, item.method, not item.needled),
     ):
         beyond = None
-        if row.beyond is not None:
+        if row.beyond is not None and row.beyond_mdc is not None:
             successes, n = responder_count(policy, row.beyond_mdc, row.completers, row.episodes)
             beyond = clustered_proportion(successes, n, row.beyond)
         results.append(

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, TypeGuard
 
 INSTRUMENTS_DIR = Path(__file__).parent / "instruments"
 
 DIRECTIONS = ("higher_is_worse", "higher_is_better")
+Direction = Literal["higher_is_worse", "higher_is_better"]
 MCID_UNITS = ("points", "percent")
 MISSING_RULES = ("none", "max_missing", "min_answered")
 ROUNDING_METHODS = ("none", "truncate")
@@ -124,7 +125,7 @@ class Instrument:
     missing: Mapping[str, Any]
     rounding: Mapping[str, Any]
     scale_range: tuple[float, float]
-    direction: str
+    direction: Direction
     unit: str
     mcid: Threshold | None
     mcid_alternatives: tuple[Threshold, ...]
@@ -166,7 +167,7 @@ class Score:
     items_answered: int
     band: str | None
     scale_range: tuple[float, float]
-    direction: str
+    direction: Direction
     unscored_items: dict[str, float] = field(default_factory=dict)
 
 
@@ -300,6 +301,10 @@ def _parse_rule(raw: Any, allowed: tuple[str, ...], key: str, where: str) -> Map
     return MappingProxyType(dict(raw))
 
 
+def _is_direction(value: str) -> TypeGuard[Direction]:
+    return value in DIRECTIONS
+
+
 def _parse_counts(raw: Any, item_count: int, where: str) -> tuple[int, ...]:
     valid = isinstance(raw, list) and raw and all(type(c) is int and 1 <= c <= item_count for c in raw)
     if not valid:
@@ -319,7 +324,7 @@ def _parse_instrument(data: Any, where: str) -> Instrument:
         raise _fail(where, "item ids must be unique")
     scale = _require(data, "range", dict, where)
     direction = _require(data, "direction", str, where)
-    if direction not in DIRECTIONS:
+    if not _is_direction(direction):
         raise _fail(where, f"'direction' must be one of {DIRECTIONS}")
     counts = _parse_counts(data.get("answer_counts", [len(items)]), len(items), where)
     sources = tuple(_require(data, "sources", list, where))
