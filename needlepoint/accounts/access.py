@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=models.Model)
 Listed = TypeVar("Listed", bound=Sequence[models.Model])
+Found = TypeVar("Found", bound=Sequence[object])  # records, or FHIR resources built from them
 
 # The start of a refusal's summary when the record asked for is not the clinic's (or does not exist).
 NOT_FOUND = "not found in this clinic:"
@@ -123,8 +124,8 @@ def listed(records: Listed, what: str) -> Listed:
 
 
 def searched(
-    found: Sequence[M], summary: str, *, object_type: str, patient_id: int | None = None, clinic_id: int | None = None
-) -> Sequence[M]:
+    found: Found, summary: str, *, object_type: str, patient_id: int | None = None, clinic_id: int | None = None
+) -> Found:
     """Record that a search was made and what it found (one search entry: ``summary`` says what was looked for
     and how many came back; it may name the patient or clinic it was limited to); returns ``found``.
 

@@ -18,10 +18,11 @@ import json
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, TextIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -237,7 +238,7 @@ def _patients(job: ExportJob, membership: Membership) -> QuerySet[Patient]:
     return patients.select_related("clinic").order_by("pk")
 
 
-def _changed_since(resource: dict[str, object], since: datetime | None) -> bool:
+def _changed_since(resource: dict[str, Any], since: datetime | None) -> bool:
     if since is None:
         return True
     updated = resource.get("meta", {}).get("lastUpdated")
@@ -267,7 +268,7 @@ def run(job: ExportJob) -> ExportJob:
     target = folder(job)
     target.mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(job.types, 0)
-    files: dict[str, object] = {}
+    files: dict[str, TextIO] = {}
     exported: list[int] = []
     try:
         require(membership, Capability.EXPORT_RECORD)
@@ -350,7 +351,7 @@ def purge_expired() -> int:
     return gone
 
 
-def work(once: bool = False, idle_seconds: float = 2.0, say=print) -> int:
+def work(once: bool = False, idle_seconds: float = 2.0, say: Callable[[str], None] = print) -> int:
     """Run queued exports: until none is left (``once``), or for ever, looking again every ``idle_seconds``.
     Returns how many jobs ran."""
     ran = 0
@@ -370,7 +371,7 @@ def work(once: bool = False, idle_seconds: float = 2.0, say=print) -> int:
         ran += 1
 
 
-def with_bulk_export(statement: dict) -> dict:
+def with_bulk_export(statement: dict[str, Any]) -> dict[str, Any]:
     """The CapabilityStatement with the $export operations and the Group resource (read only by $export)."""
     rest = statement["rest"][0]
     export_docs = (

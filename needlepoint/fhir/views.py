@@ -18,7 +18,7 @@ from importlib import metadata
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
@@ -41,7 +41,7 @@ JSON_TYPES = (FHIR_JSON, "application/json")
 ACCEPTABLE = (*JSON_TYPES, "application/*", "*/*")
 FORMAT_VALUES = ("json", *JSON_TYPES)
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 logger = logging.getLogger(__name__)
 
 
@@ -112,7 +112,7 @@ def fhir_endpoint(*methods: str, public: bool = False, offers: tuple[str, ...] =
 
         @csrf_exempt
         @wraps(view)
-        def wrapper(request: ClinicRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: ClinicRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             """Checks in order: method, format, credentials (and CSRF for a session POST); then the view."""
             if request.method not in methods:
                 allowed = ", ".join(methods)
@@ -126,7 +126,7 @@ def fhir_endpoint(*methods: str, public: bool = False, offers: tuple[str, ...] =
                 if refusal is not None:
                     return refusal
                 if by_session and request.method in ("POST", "DELETE"):
-                    csrf_refusal = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})
+                    csrf_refusal = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})  # type: ignore[arg-type]  # the check never calls the view
                     if csrf_refusal is not None:
                         return outcome_response(
                             403, "forbidden", "CSRF check failed; send the CSRF token with the session."

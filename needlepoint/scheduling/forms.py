@@ -30,9 +30,8 @@ class BookingForm(forms.Form):
 
     def __init__(self, *args: Any, clinic_id: int, offered: BookSettings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choice_field(self, "clinician").choices = [
-            (str(m.pk), m.user.get_full_name() or m.user.username) for m in clinicians(clinic_id)
-        ]
+        self.clinician_names = {str(m.pk): m.user.get_full_name() or m.user.username for m in clinicians(clinic_id)}
+        choice_field(self, "clinician").choices = list(self.clinician_names.items())
         choice_field(self, "kind").choices = [(t.code, f"{t.label} ({t.minutes} min)") for t in offered.types]
         lengths = sorted({m for t in offered.types for m in t.lengths})
         choice_field(self, "minutes").choices = [("", "the type's usual")] + [(str(m), f"{m} minutes") for m in lengths]

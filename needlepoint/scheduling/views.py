@@ -31,7 +31,6 @@ from needlepoint.scheduling import actions, calendar, proposals, rules
 from needlepoint.scheduling.config import BookSettings, book_settings
 from needlepoint.scheduling.forms import BookingForm, StatusForm
 from needlepoint.scheduling.models import Appointment, CalendarFeed, ContactPreference, ReminderSent
-from needlepoint.web import choice_field
 
 
 def _day(request: ClinicRequest) -> date:
@@ -235,8 +234,7 @@ def _free(
     keep = {"patient": patient.pk, "clinician": clinician_id, "kind": kind.code, "minutes": values["minutes"]}
     keep["day"] = day.isoformat()
     free = [{"start": s, "href": _book_url(given, **keep, time=f"{timezone.localtime(s):%H:%M}")} for s in starts]
-    clinicians = choice_field(form, "clinician").choices
-    name = next((str(label) for value, label in clinicians if str(value) == str(clinician_id)), "")
+    name = form.clinician_names.get(str(clinician_id), "")
     return {"free": free, "free_day": day, "free_with": name}
 
 
