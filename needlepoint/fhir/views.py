@@ -18,7 +18,7 @@ from importlib import metadata
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
@@ -70,7 +70,7 @@ def _validation_issues(exc: ValidationError) -> list[Issue]:
     return [Issue("error", "invalid", message) for message in exc.messages]
 
 
-def _negotiation_problem(request: ClinicRequest, offered_types: tuple[str, ...] = ACCEPTABLE) -> HttpResponse | None:
+def _negotiation_problem(request: HttpRequest, offered_types: tuple[str, ...] = ACCEPTABLE) -> HttpResponse | None:
     wanted = request.GET.get("_format")
     if wanted is not None and wanted not in FORMAT_VALUES:
         return outcome_response(406, "not-supported", f"_format={wanted} is not supported; this server speaks JSON.")
@@ -157,11 +157,11 @@ def fhir_endpoint(*methods: str, public: bool = False, offers: tuple[str, ...] =
     return decorator
 
 
-def _base_url(request: ClinicRequest) -> str:
+def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/fhir/R4")
 
 
-def _searchset(request: ClinicRequest, params: Any, found: list[Json], total: int, page: Page) -> HttpResponse:
+def _searchset(request: HttpRequest, params: Any, found: list[Json], total: int, page: Page) -> HttpResponse:
     """One page of a search as a searchset Bundle with its paging links (search terms of a POST search stay in
     its body: its links carry only the paging, for the client to post the same body to)."""
     url = request.build_absolute_uri(request.path)
@@ -182,7 +182,7 @@ def _check_params(params: Any, allowed: tuple[str, ...]) -> None:
 
 
 @fhir_endpoint("GET", public=True)
-def capability(request: ClinicRequest, membership: Membership | None) -> HttpResponse:
+def capability(request: HttpRequest, membership: Membership | None) -> HttpResponse:
     """GET metadata: the CapabilityStatement."""
     try:
         version = metadata.version("needlepoint")
@@ -205,7 +205,7 @@ def _etags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
-def _conditional(request: ClinicRequest, headers: dict[str, str]) -> HttpResponse | None:
+def _conditional(request: HttpRequest, headers: dict[str, str]) -> HttpResponse | None:
     """304 when the client's copy is current (If-None-Match, else If-Modified-Since); 412 when If-Match names
     another version (RFC 9110, 13.1-13.2)."""
     current = headers["ETag"].removeprefix("W/")
@@ -224,7 +224,7 @@ def _conditional(request: ClinicRequest, headers: dict[str, str]) -> HttpRespons
 
 
 @fhir_endpoint("GET")
-def read(request: ClinicRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
+def read(request: HttpRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
     """GET {type}/{id}, with ETag and Last-Modified; conditional reads (If-None-Match, If-Modified-Since) answer
     304 when the client's copy is current."""
     resource = records.read(membership, resource_type, resource_id)
@@ -234,7 +234,7 @@ def read(request: ClinicRequest, membership: Membership, resource_type: str, res
 
 @fhir_endpoint("GET")
 def vread(
-    request: ClinicRequest, membership: Membership, resource_type: str, resource_id: str, version_id: str
+    request: HttpRequest, membership: Membership, resource_type: str, resource_id: str, version_id: str
 ) -> HttpResponse:
     """GET {type}/{id}/_history/{vid}: the current version. Needlepoint keeps no earlier versions of a record
     (a signed note is never changed and an addendum is a record of its own), so another version is 404."""
@@ -248,14 +248,14 @@ def vread(
 
 
 @fhir_endpoint("GET")
-def history(request: ClinicRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
+def history(request: HttpRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
     """GET {type}/{id}/_history: a history Bundle of the versions kept, which is the current one alone."""
     resource = records.read(membership, resource_type, resource_id)
     return fhir_response(mapping.history_bundle(_base_url(request), request.build_absolute_uri(), resource))
 
 
 @fhir_endpoint("GET")
-def search(request: ClinicRequest, membership: Membership, resource_type: str) -> HttpResponse:
+def search(request: HttpRequest, membership: Membership, resource_type: str) -> HttpResponse:
     """GET {type}?patient={id} for clinical types; GET Patient?identifier=|name=|_id= for patients.
 
     The parameters are in the address, so web servers and proxies write them (names, MRNs) to their access logs;
@@ -265,7 +265,7 @@ def search(request: ClinicRequest, membership: Membership, resource_type: str) -
 
 
 @fhir_endpoint("POST")
-def search_by_post(request: ClinicRequest, membership: Membership, resource_type: str) -> HttpResponse:
+def search_by_post(request: HttpRequest, membership: Membership, resource_type: str) -> HttpResponse:
     """POST {type}/_search with the parameters form-encoded in the body (FHIR R4, RESTful API, search): the
     same search as GET, with the terms kept out of addresses and access logs. Parameters in the address are
     combined with those in the body, as the specification says."""
@@ -279,7 +279,7 @@ def search_by_post(request: ClinicRequest, membership: Membership, resource_type
     return _search(request, membership, resource_type, params)
 
 
-def _search(request: ClinicRequest, membership: Membership, resource_type: str, params: Any) -> HttpResponse:
+def _search(request: HttpRequest, membership: Membership, resource_type: str, params: Any) -> HttpResponse:
     _check_params(params, mapping.SEARCHABLE[resource_type])
     page = paging.page_from(params)
     if resource_type == "Patient":
@@ -345,7 +345,7 @@ def _care_period(params: Any) -> tuple[date | None, date | None]:
 
 
 @fhir_endpoint("GET")
-def everything(request: ClinicRequest, membership: Membership, resource_id: str) -> HttpResponse:
+def everything(request: HttpRequest, membership: Membership, resource_id: str) -> HttpResponse:
     """GET Patient/{id}/$everything: a searchset of everything of the patient the role may read; ``start`` and
     ``end`` keep the care in that period, ``_count`` pages it (500 a page unless asked)."""
     _check_params(request.GET, ("start", "end"))
@@ -356,7 +356,7 @@ def everything(request: ClinicRequest, membership: Membership, resource_id: str)
 
 
 @fhir_endpoint("POST")
-def transaction(request: ClinicRequest, membership: Membership) -> HttpResponse:
+def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
     """POST a transaction Bundle: import its Patient and 0-10 pain Observations (all or nothing).
 
     Query parameters ``condition``, ``icd10`` and ``side`` choose the new episode's condition (default other,
@@ -409,7 +409,7 @@ def _unsupported(path: str, method: str) -> HttpResponse:
 
 
 @csrf_exempt
-def unknown(request: ClinicRequest, path: str) -> HttpResponse:
+def unknown(request: HttpRequest, path: str) -> HttpResponse:
     """Any /fhir/ address no route takes: an OperationOutcome saying what is wrong, never the HTML 404 page.
     It reads no data, so it asks for no credentials."""
     if not path.startswith("R4/"):
