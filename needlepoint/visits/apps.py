@@ -23,11 +23,12 @@ def _let_sqlite_flush_pass_the_triggers() -> None:
     signed-visit triggers refuse. So a SQLite flush that includes the visit tables drops those triggers,
     deletes, and creates them again in flush's one transaction. Ordinary DELETE and UPDATE stay refused.
     """
-    from django.db.backends.sqlite3.operations import DatabaseOperations
+    from django.db.backends.sqlite3.base import DatabaseWrapper
 
     from needlepoint.visits.triggers import drop_sql, trigger_sql
 
-    original = DatabaseOperations.sql_flush
+    operations = DatabaseWrapper.ops_class  # Django's SQLite DatabaseOperations
+    original = operations.sql_flush
     if getattr(original, "keeps_visit_triggers", False):
         return
 
@@ -43,4 +44,4 @@ def _let_sqlite_flush_pass_the_triggers() -> None:
     for name in ("keeps_audit_triggers",):
         if getattr(original, name, False):
             setattr(sql_flush, name, True)
-    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]  # patches Django's SQLite flush (issue 15, item 7)
+    operations.sql_flush = sql_flush  # type: ignore[method-assign]  # patches Django's SQLite flush (issue 15, item 7)
