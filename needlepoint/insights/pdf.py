@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import io
 import textwrap
+from typing import TYPE_CHECKING
 
 from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
 
 from needlepoint.insights import formatting, plots
 from needlepoint.insights.report import ClaimsReport
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PAGE = (8.27, 11.69)  # A4 portrait, inches
 MARGIN = 0.6

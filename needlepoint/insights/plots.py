@@ -8,14 +8,15 @@ from __future__ import annotations
 import io
 import re
 
-import matplotlib
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-
-from needlepoint.inline_svg import without_inline_styles
-from needlepoint.insights.report import ClaimsReport, MeasureResult
-from needlepoint.insights.survival import CurvePoint, KaplanMeier
 from needlepoint.outcomes import plots as outcome_plots  # sets a writable MPLCONFIGDIR and the Agg backend
+
+matplotlib = outcome_plots.matplotlib
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from needlepoint.inline_svg import without_inline_styles  # noqa: E402
+from needlepoint.insights.report import ClaimsReport, MeasureResult  # noqa: E402
+from needlepoint.insights.survival import CurvePoint, KaplanMeier  # noqa: E402
 
 STYLE = outcome_plots.STYLE
 INK, MUTED, LINE = outcome_plots.INK, outcome_plots.MUTED, outcome_plots.LINE

@@ -14,9 +14,10 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.typing import RcKeyType
+if TYPE_CHECKING:  # only for annotations: matplotlib itself is imported below, after MPLCONFIGDIR is set
+    from matplotlib.typing import RcKeyType
 
 
 def _writable_config_dir() -> None:
@@ -37,7 +38,7 @@ def _writable_config_dir() -> None:
 
 _writable_config_dir()
 
-import matplotlib  # noqa: E402
+import matplotlib as matplotlib  # noqa: E402  (named again so insights.plots can take it from here)
 
 matplotlib.use("Agg")
 

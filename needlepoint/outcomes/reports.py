@@ -10,7 +10,6 @@ import base64
 import re
 from datetime import datetime
 
-import matplotlib
 from django.utils import timezone
 
 from needlepoint.grammar import join_words, plural, sentence
@@ -143,7 +142,7 @@ def report_context(progress: Progress, audience: str, now: datetime | None = Non
     lines = [_pain_line(progress, audience)]
     lines += [line_for(s) for s in progress.series if s.points]
     lines += _rom_lines(progress, audience)
-    with matplotlib.rc_context(plots.STYLE):
+    with plots.matplotlib.rc_context(plots.STYLE):
         charts = [plots.pain_svg(progress.pain, progress.pain_points)]
         charts += [plots.series_svg(s) for s in progress.series if s.points][:MAX_SERIES_PLOTS]
         charts.append(plots.rom_svg(progress.rom[:MAX_ROM_ROWS]))
