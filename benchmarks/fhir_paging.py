@@ -6,7 +6,8 @@ Uses the database in DATABASE_URL (SQLite in NEEDLEPOINT_DATA_DIR when unset), m
 named ``fhir-bench`` with ``--patients`` patients (bulk-inserted with names drawn from a fixed list; reused when
 it already has them). Then it times, through the Django test client (URL routing, token authentication, the
 view, the audit entry), GET /fhir/R4/Patient searches: a first page, a deep page, ``_summary=count`` and an
-``_id`` list, and prints the median and the slowest of ``--runs`` runs of each with the total it reported.
+``_id`` list, the US Core combinations (family, gender+name, birthdate+name, birthdate prefixes), and prints the
+median and the slowest of ``--runs`` runs of each with the total it reported.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     raw, first_ids = _clinic(args.patients)
     print(f"database: {connection.vendor}; clinic fhir-bench with {args.patients:,} patients; {args.runs} runs each")
+    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_ACCEPT="application/fhir+json", HTTP_HOST="localhost")
@@ -50,6 +52,12 @@ def main() -> int:
         "name=a, _summary=count": "Patient?name=a&_summary=count",
         "name=ja, first page of 50": "Patient?name=ja&_count=50",
         "_id list of 20": "Patient?_id=" + ",".join(map(str, first_ids[:20])),
+        # US Core 6.1.0 Patient searches (each a database filter, needlepoint/fhir/patient_search.py).
+        "family=adams": "Patient?family=adams&_count=50",
+        "gender=female&name=ja": "Patient?gender=female&name=ja&_count=50",
+        "birthdate=1980-05&name=a": "Patient?birthdate=1980-05&name=a&_count=50",
+        "birthdate=ge1990&lt1991": "Patient?birthdate=ge1990&birthdate=lt1991&_count=50",
+        "birthdate=ap1985-06-15": "Patient?birthdate=ap1985-06-15&_count=50",
     }
     print(f"\n{'search':<32}{'total':>9}{'entries':>9}{'median ms':>11}{'max ms':>9}")
     for label, url in searches.items():
@@ -78,6 +86,7 @@ def _clinic(size: int) -> tuple[str, list[int]]:
     )
     have = Patient.objects.filter(clinic=clinic).count()
     rng = random.Random(1)
+    sexes = random.Random(2)  # its own stream, so the names stay those of earlier runs
     rows = []
     for n in range(have, size):
         given, family = rng.choice(GIVENS), rng.choice(FAMILIES)
@@ -90,6 +99,7 @@ def _clinic(size: int) -> tuple[str, list[int]]:
                 search_name=normalise_name(f"{family} {given}"),
                 search_given_first=normalise_name(f"{given} {family}"),
                 date_of_birth=date(1940, 1, 1) + timedelta(days=rng.randint(0, 25_000)),
+                sex=sexes.choice(["female", "male"]),
             )
         )
     Patient.objects.bulk_create(rows, batch_size=5_000)

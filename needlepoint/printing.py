@@ -7,6 +7,8 @@ clinician with profession and licence number.
 
 from __future__ import annotations
 
+import base64
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,3 +83,18 @@ def document_response(
     # A clinical document must not linger in a shared browser's or proxy's cache.
     response["Cache-Control"] = "no-store"
     return response
+
+
+def chart_image(svg: str) -> dict[str, str]:
+    """An inline SVG chart as an image for the PDF (a data URI) and its accessible label.
+
+    As an image, each chart keeps its own ids (matplotlib numbers them per figure, so two inline charts would
+    share 'line2d_1'), and its presentation styles are read by the SVG renderer rather than as page CSS.
+    """
+    label = re.search(r'aria-label="([^"]*)"', svg)
+    # A standalone SVG image needs a size: the page's inline form has width="100%"; matplotlib's viewBox is in pt.
+    box = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg)
+    size = f'width="{box.group(1)}pt" height="{box.group(2)}pt"' if box else 'width="540pt"'
+    document = svg.replace('width="100%"', size, 1)
+    encoded = base64.b64encode(document.encode("utf-8")).decode("ascii")
+    return {"uri": f"data:image/svg+xml;base64,{encoded}", "label": label.group(1) if label else "Chart"}

@@ -32,6 +32,8 @@ FIELD_ENCRYPTION_KEY_FALLBACKS = env_list("FIELD_ENCRYPTION_KEY_FALLBACKS", [])
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if not DEBUG else ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Browser apps allowed to call /fhir/ from another origin (CORS), e.g. https://app.example.org; empty = none.
+FHIR_CORS_ORIGINS = env_list("FHIR_CORS_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -55,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "needlepoint.fhir.cors.FhirCorsMiddleware",
     "needlepoint.accounts.middleware.NoStoreMiddleware",
     "needlepoint.accounts.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -93,6 +96,8 @@ TEMPLATES = [
 _default_db = f"sqlite:///{DATA_DIR / 'needlepoint.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend with a flush that passes the append-only triggers (needlepoint/operations/sqlite).
+    DATABASES["default"]["ENGINE"] = "needlepoint.operations.sqlite"
     # WAL lets readers carry on while a visit is being written; a busy timeout instead of instant errors.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

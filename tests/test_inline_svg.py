@@ -56,7 +56,7 @@ def test_a_real_plot_has_no_style_left_and_is_well_formed(db) -> None:  # type: 
     ax.legend()
     ax.text(1, 1, "bold", fontweight="bold", fontstyle="italic")
 
-    svg = plots._svg(fig, "A plot")
+    svg = plots.svg_of(fig, "A plot")
 
     assert " style=" not in svg and "<style" not in svg
     root = ET.fromstring(svg)  # a duplicated attribute would make this fail

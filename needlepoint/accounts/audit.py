@@ -17,7 +17,7 @@ event's one entry, and several reads of one page are folded into it.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -276,37 +276,3 @@ def _on_save(sender: type[models.Model], instance: models.Model, created: bool, 
 def connect_signals() -> None:
     """Attach the write receiver once, at start-up."""
     post_save.connect(_on_save, dispatch_uid="needlepoint_audit_on_save")
-    _let_sqlite_flush_empty_the_trail()
-
-
-def _let_sqlite_flush_empty_the_trail() -> None:
-    """``flush`` (wipe the whole database: tests, ``manage.py flush``) empties the trail on SQLite too.
-
-    PostgreSQL flushes with TRUNCATE, which the append-only row trigger does not see; SQLite flushes with
-    DELETE, which the trigger refuses. So on SQLite a flush that includes the trail drops the triggers,
-    deletes, and creates them again, in flush's one transaction. Ordinary DELETE and UPDATE stay refused.
-    """
-    import importlib
-
-    from django.conf import settings
-
-    if not any(db["ENGINE"] == "django.db.backends.sqlite3" for db in settings.DATABASES.values()):
-        return
-    from django.db.backends.sqlite3.base import DatabaseWrapper
-
-    operations = DatabaseWrapper.ops_class
-    original = operations.sql_flush
-    if getattr(original, "keeps_audit_triggers", False):
-        return
-    migration = importlib.import_module("needlepoint.accounts.migrations.0002_audit_append_only")
-
-    def sql_flush(
-        self: Any, style: Any, tables: Sequence[str], *, reset_sequences: bool = False, allow_cascade: bool = False
-    ) -> list[str]:
-        statements = original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
-        if not any('"accounts_auditentry"' in statement for statement in statements):
-            return statements
-        return [*migration.SQLITE_DOWN, *statements, *migration.SQLITE_UP]
-
-    sql_flush.keeps_audit_triggers = True  # type: ignore[attr-defined]  # marks the patch so it is applied once
-    operations.sql_flush = sql_flush  # type: ignore[method-assign]  # patches Django's SQLite flush (issue 15, item 7)

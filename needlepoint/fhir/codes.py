@@ -1,14 +1,19 @@
 """Code systems and identifier systems used in Needlepoint's FHIR R4 resources. Pure module, no Django.
 
-External systems are used only where the project's references or an official FHIR R4 example show the code:
-LOINC 72514-3 for the 0-10 pain rating [S114], CPT 20560/20561 [S97, S98], ICD-10-CM [S220],
-LOINC 59284-0 as the Consent category (the official R4 Consent examples), and the FHIR/HL7 code systems
-that R4 binds the elements to (condition-clinical, consentscope, adverse-event-severity, ...).
+External systems are used only where the project's references, the code system's own publication or an official
+FHIR R4 example show the code: LOINC 72514-3 for the 0-10 pain rating [S114], LOINC 97909-6 (score) and 97908-8
+(panel) for the Oswestry Disability Index (loinc.org/97909-6, Regenstrief, first released in LOINC 2.70),
+CPT 20560/20561 [S97, S98], ICD-10-CM [S220], SNOMED CT laterality qualifiers 7771000 / 24028007 / 51440002
+(FHIR ValueSet bodystructure-laterality, expanded from SNOMED CT International), LOINC 59284-0 as the Consent
+category (the official R4 Consent examples), and the FHIR/HL7 code systems that R4 binds the elements to
+(condition-clinical, consentscope, adverse-event-severity, adverse-event-seriousness as R4 4.0.1 spells it, ...).
 
 Everything the project's references mark unverified or do not name gets a local CodeSystem under ``LOCAL_BASE``:
 - dry needling itself: no SNOMED CT concept found when the project's references were compiled, so CPT plus a local code;
-- questionnaire totals (NDI, ODI, HIT-6, PRTEE, ...): no LOINC codes found when the project's references were compiled;
-- muscles (the atlas ids), laterality, ROM movements and methods, adverse-event types, treated conditions.
+- questionnaire totals other than ODI and the 0-10 pain rating (NDI, HIT-6, PRTEE, ...): no LOINC code verified on
+  LOINC's own pages;
+- muscles (the atlas ids), ROM movements and methods, adverse-event types, treated conditions; laterality keeps its
+  local code as a second coding beside SNOMED CT (and "central" has no SNOMED CT qualifier, so only the local one).
 The CapabilityStatement lists these local systems so a receiver knows they are not standard terminology.
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 LOCAL_BASE = "https://needlepoint.example/fhir"
 
 LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 CPT = "http://www.ama-assn.org/go/cpt"
 ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -34,6 +40,15 @@ AE_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 
 PAIN_LOINC = "72514-3"
 PAIN_LOINC_DISPLAY = "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
+# LOINC codes by code, with their long common names as LOINC publishes them (the pain rating [S114]; the ODI
+# score from loinc.org/97909-6, "Member of these Panels: 97908-8 Oswestry Disability Index").
+LOINC_DISPLAY = {
+    PAIN_LOINC: PAIN_LOINC_DISPLAY,
+    "97909-6": "Oswestry disability index score ODI",
+    "97908-8": "Oswestry Disability Index",
+}
+# The LOINC panel (the questionnaire itself) of an instrument whose total has a LOINC code (loinc.org/97909-6).
+LOINC_PANEL = {"ODI": "97908-8"}
 CONSENT_LOINC = "59284-0"  # category of the official R4 Consent examples
 CPT_DISPLAY = {
     "20560": "Needle insertion(s) without injection(s); 1 or 2 muscle(s)",
@@ -48,8 +63,8 @@ LOCAL_SYSTEMS: dict[str, tuple[str, str]] = {
     ),
     "instrument": (
         "CodeSystem/instrument",
-        "Questionnaire totals: no LOINC codes found for NDI, ODI, HIT-6, PRTEE and the others when the project's "
-        "references were compiled.",
+        "Questionnaire totals: kept beside the LOINC code where one is verified (ODI, 0-10 pain); no LOINC code was "
+        "verified for NDI, HIT-6, PRTEE and the others.",
     ),
     "muscle": ("CodeSystem/muscle", "Muscles of the Needlepoint trigger-point atlas, by atlas id."),
     "record-document": (
@@ -59,7 +74,12 @@ LOCAL_SYSTEMS: dict[str, tuple[str, str]] = {
     ),
     "laterality": (
         "CodeSystem/laterality",
-        "Left, right, both sides, central; SNOMED CT qualifier codes are not verified in our references.",
+        "Left, right, both sides, central: kept beside the SNOMED CT qualifier (none exists for central).",
+    ),
+    "instrument-item": ("CodeSystem/instrument-item", "The items of each questionnaire, as instrument.item id."),
+    "instrument-answer": (
+        "CodeSystem/instrument-answer",
+        "A choice item's answer: the value printed beside the option on the instrument's form.",
     ),
     "rom-movement": ("CodeSystem/rom-movement", "Joint movements of the range-of-motion norms (joint.movement)."),
     "rom-method": ("CodeSystem/rom-method", "Goniometer, inclinometer, CROM device."),
@@ -73,6 +93,17 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
 }
 
 LATERALITY_DISPLAY = {"left": "Left", "right": "Right", "bilateral": "Both sides", "central": "Central / not sided"}
+# SNOMED CT laterality qualifiers (FHIR ValueSet bodystructure-laterality, expansion from SNOMED CT International
+# 2025-02-01: 7771000 Left, 24028007 Right, 51440002 Right and left). "central" has none.
+LATERALITY_SNOMED = {
+    "left": ("7771000", "Left"),
+    "right": ("24028007", "Right"),
+    "bilateral": ("51440002", "Right and left"),
+}
+
+# AdverseEvent.seriousness as the R4 (4.0.1) CodeSystem adverse-event-seriousness spells its case-sensitive codes;
+# the later HL7 Terminology release renamed them in lower case, but R4's definitions are what R4 validators read.
+AE_SERIOUSNESS_CODES = {False: ("Non-serious", "Non-serious"), True: ("Serious", "Serious")}
 
 # AdverseEvent.outcome (R4 adverse-event-outcome) for our stored outcomes.
 AE_OUTCOME_CODES = {
@@ -106,6 +137,15 @@ def mrn_system(clinic_slug: str, base: str = LOCAL_BASE) -> str:
 def consent_text_uri(clinic_slug: str, version: int, base: str = LOCAL_BASE) -> str:
     """The URI naming one version of a clinic's consent text (Consent.policy.uri)."""
     return f"{base}/consent-text/{clinic_slug}/v{version}"
+
+
+def laterality_codings(side: str, base: str = LOCAL_BASE) -> list[dict[str, str]]:
+    """A side as codings: the SNOMED CT qualifier where one exists, then always the local code."""
+    found = []
+    if side in LATERALITY_SNOMED:
+        found.append(coding(SNOMED, *LATERALITY_SNOMED[side]))
+    found.append(coding(local_system("laterality", base), side, LATERALITY_DISPLAY.get(side, side)))
+    return found
 
 
 def coding(system: str, code: str, display: str | None = None) -> dict[str, str]:

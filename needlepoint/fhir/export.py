@@ -13,6 +13,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
 
 from needlepoint.accounts import audit
@@ -179,7 +180,8 @@ def _questionnaire_note_documents(patient: Patient) -> list[RecordDocument]:
     for o in Observation.objects.filter(patient=patient).exclude(item_notes={}).select_related("recorded_by__user"):
         if not o.item_notes:
             continue
-        lines = [f"{o.instrument} of {o.observed_on:%Y-%m-%d}, score {o.value:g} {o.unit}"]
+        # The score as the progress page shows it (one decimal at most), not the stored float's digits.
+        lines = [f"{o.instrument} of {o.observed_on:%Y-%m-%d}, score {floatformat(o.value, -1)} {o.unit}"]
         for item, note in o.item_notes.items():
             answer = o.answers.get(item)
             lines.append(f"- {note}" + (f": {answer}" if answer is not None else ""))

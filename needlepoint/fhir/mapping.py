@@ -28,12 +28,23 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from needlepoint.fhir import codes
+from needlepoint.fhir import codes, search
 from needlepoint.fhir.codes import coding, concept
 from needlepoint.grammar import plural
 
 FHIR_VERSION = "4.0.1"
 Json = dict[str, Any]
+
+# US Core 6.1.0 profiles, claimed in meta.profile only by the resources that meet them: every Patient and Condition;
+# a Procedure with its CPT code; a survey Observation whose code is LOINC (0-10 pain, ODI). Range of motion and the
+# questionnaire totals without a LOINC code claim none.
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition"
+US_CORE_PROFILES = {
+    "Patient": f"{US_CORE}/us-core-patient",
+    "Condition": f"{US_CORE}/us-core-condition-encounter-diagnosis",
+    "Procedure": f"{US_CORE}/us-core-procedure",
+    "Observation": f"{US_CORE}/us-core-observation-screening-assessment",
+}
 
 
 # ---------------------------------------------------------------------------------------------- input values
@@ -164,6 +175,7 @@ class ScoreData:
     procedure_id: str | None = None  # the visit's Procedure, for pain rated before or after needling
     subscales: Mapping[str, float] = field(default_factory=dict)
     label: str = ""  # e.g. "before treatment"
+    response_id: str | None = None  # the QuestionnaireResponse of the item answers the score was derived from
     version: int | str = 1
     updated_at: datetime | None = None
 
@@ -211,6 +223,50 @@ class AdverseEventData:
     procedure_id: str | None = None
     needles_unaccounted: int | None = None
     version: int | str = 1
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QuestionItem:
+    """One item of a questionnaire: its id, the topic it asks about, the wording where it ships or the clinic
+    entered it (None otherwise: never a placeholder), and its answers."""
+
+    link_id: str
+    topic: str
+    text: str | None
+    kind: str  # choice | numeric | measurement
+    options: tuple[tuple[int | float, str | None], ...] = ()  # (printed value, its wording or None)
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class QuestionnaireData:
+    """An instrument as a Questionnaire, with the clinic's licensed wording where it entered one."""
+
+    code: str
+    name: str
+    version: str
+    items: tuple[QuestionItem, ...]
+    loinc_panel: str | None = None
+    wording_note: str = ""
+    wording_version: int | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ResponseData:
+    """A questionnaire answered: the item answers as the form prints them (None = unanswered)."""
+
+    id: str
+    patient_id: str
+    episode_id: str
+    questionnaire: str  # canonical url|version
+    authored: datetime
+    source: str
+    recorded_by: str | None
+    answers: tuple[tuple[QuestionItem, int | float | None], ...]
+    notes: Mapping[str, str] = field(default_factory=dict)
     updated_at: datetime | None = None
 
 
@@ -264,10 +320,7 @@ def _quantity(value: float, unit: str) -> Json:
 def _laterality(side: str) -> Json:
     return {
         "url": codes.extension_url("laterality"),
-        "valueCodeableConcept": concept(
-            coding(codes.local_system("laterality"), side, codes.LATERALITY_DISPLAY.get(side, side)),
-            text=codes.LATERALITY_DISPLAY.get(side, side),
-        ),
+        "valueCodeableConcept": concept(*codes.laterality_codings(side), text=codes.LATERALITY_DISPLAY.get(side, side)),
     }
 
 
@@ -275,13 +328,16 @@ def _episode_extension(episode_id: str) -> Json:
     return {"url": codes.extension_url("episode"), "valueReference": reference("Condition", episode_id)}
 
 
-def _meta(updated_at: datetime | None, version: int | str | None = None) -> Json:
-    """meta.versionId and meta.lastUpdated, the same values the ETag and Last-Modified headers carry."""
+def _meta(updated_at: datetime | None, version: int | str | None = None, profile: str | None = None) -> Json:
+    """meta.versionId and meta.lastUpdated, the same values the ETag and Last-Modified headers carry, and the
+    US Core profile the resource meets (``profile``: a key of US_CORE_PROFILES)."""
     meta: Json = {}
     if version is not None:
         meta["versionId"] = str(version)
     if updated_at is not None:
         meta["lastUpdated"] = fhir_datetime(updated_at)
+    if profile is not None:
+        meta["profile"] = [US_CORE_PROFILES[profile]]
     return meta
 
 
@@ -307,7 +363,7 @@ def patient_resource(p: PatientData) -> Json:
         {
             "resourceType": "Patient",
             "id": p.id,
-            "meta": _meta(p.updated_at, p.version),
+            "meta": _meta(p.updated_at, p.version, "Patient"),
             "identifier": [
                 {
                     "use": "usual",
@@ -343,7 +399,7 @@ def condition_resource(e: EpisodeData) -> Json:
         {
             "resourceType": "Condition",
             "id": e.id,
-            "meta": _meta(e.updated_at, e.version),
+            "meta": _meta(e.updated_at, e.version, "Condition"),
             "clinicalStatus": concept(coding(codes.CONDITION_CLINICAL, clinical)),
             "verificationStatus": concept(coding(codes.CONDITION_VERIFICATION, "confirmed")),
             "category": [concept(coding(codes.CONDITION_CATEGORY, "encounter-diagnosis", "Encounter Diagnosis"))],
@@ -352,9 +408,7 @@ def condition_resource(e: EpisodeData) -> Json:
                 coding(codes.local_system("condition"), e.condition, e.condition_label),
                 text=e.condition_label,
             ),
-            "bodySite": [
-                concept(coding(codes.local_system("laterality"), e.side, side_text), text=f"Side: {side_text}")
-            ],
+            "bodySite": [concept(*codes.laterality_codings(e.side), text=f"Side: {side_text}")],
             "subject": reference("Patient", e.patient_id),
             "onsetDateTime": fhir_date(e.onset_date),
             "abatementDateTime": fhir_date(e.discharge_date) if e.discharge_date else None,
@@ -448,7 +502,7 @@ def procedure_resource(v: ProcedureData) -> Json:
         {
             "resourceType": "Procedure",
             "id": v.id,
-            "meta": _meta(v.updated_at, v.version),
+            "meta": _meta(v.updated_at, v.version, "Procedure" if v.cpt_code else None),
             "status": "completed",
             "category": concept(text="Dry needling"),
             "code": concept(*code_codings, text="Dry needling (needle insertion without injection)"),
@@ -472,7 +526,7 @@ def procedure_resource(v: ProcedureData) -> Json:
 def score_observation(s: ScoreData) -> Json:
     """An Observation of a pain rating (LOINC 72514-3) or a questionnaire total (local instrument code)."""
     if s.loinc:
-        display = codes.PAIN_LOINC_DISPLAY if s.loinc == codes.PAIN_LOINC else s.instrument_name
+        display = codes.LOINC_DISPLAY.get(s.loinc, s.instrument_name)
         code = concept(
             coding(codes.LOINC, s.loinc, display),
             coding(codes.local_system("instrument"), s.instrument, s.instrument_name),
@@ -497,7 +551,7 @@ def score_observation(s: ScoreData) -> Json:
         {
             "resourceType": "Observation",
             "id": s.id,
-            "meta": _meta(s.updated_at, s.version),
+            "meta": _meta(s.updated_at, s.version, "Observation" if s.loinc else None),
             "extension": [_episode_extension(s.episode_id)],
             "status": "final",
             "partOf": [reference("Procedure", s.procedure_id)] if s.procedure_id else [],
@@ -508,6 +562,7 @@ def score_observation(s: ScoreData) -> Json:
             "performer": performer,
             "valueQuantity": _quantity(s.value, s.unit),
             "note": [{"text": s.label}] if s.label else [],
+            "derivedFrom": [reference("QuestionnaireResponse", s.response_id)] if s.response_id else [],
             "component": components,
         }
     )
@@ -566,13 +621,113 @@ def adverse_event_resource(a: AdverseEventData) -> Json:
             "date": fhir_datetime(a.onset_at),
             "recordedDate": fhir_datetime(a.recorded_at),
             "seriousness": concept(
-                coding(codes.AE_SERIOUSNESS, "serious" if a.serious else "non-serious"),
+                coding(codes.AE_SERIOUSNESS, *codes.AE_SERIOUSNESS_CODES[a.serious]),
             ),
             # R4 binds severity to mild | moderate | severe (required), so our grade is the text only.
             "severity": concept(coding(codes.AE_SEVERITY, a.fhir_severity), text=a.severity_label),
             "outcome": concept(coding(codes.AE_OUTCOME, codes.AE_OUTCOME_CODES.get(a.outcome, "unknown"))),
             "recorder": {"display": a.recorder},
             "suspectEntity": [{"instance": reference("Procedure", a.procedure_id)}] if a.procedure_id else [],
+        }
+    )
+
+
+def questionnaire_url(code: str) -> str:
+    """The canonical URL of an instrument's Questionnaire (the same in every clinic; the version says whose
+    wording it carries)."""
+    return f"{codes.LOCAL_BASE}/Questionnaire/{code.lower()}"
+
+
+def questionnaire_canonical(q: QuestionnaireData) -> str:
+    """The Questionnaire as QuestionnaireResponse.questionnaire names it: its URL alone (a canonical holds no
+    spaces, and the instruments' versions are written as published, with spaces)."""
+    return questionnaire_url(q.code)
+
+
+def questionnaire_version(q: QuestionnaireData) -> str:
+    """The instrument's version, and the clinic's wording version where one is carried."""
+    return q.version + (f"; clinic wording v{q.wording_version}" if q.wording_version else "")
+
+
+def _question(q: QuestionnaireData, item: QuestionItem) -> Json:
+    topic = concept(coding(codes.local_system("instrument-item"), f"{q.code}.{item.link_id}", item.topic))
+    found: Json = {"linkId": item.link_id, "code": topic["coding"], "text": item.text}
+    if item.kind == "choice":
+        found["type"] = "choice"
+        found["answerOption"] = [
+            {"valueCoding": coding(codes.local_system("instrument-answer"), f"{_number(printed)}", text)}
+            for printed, text in item.options
+        ]
+    else:
+        found["type"] = "integer" if item.kind == "numeric" else "decimal"
+        bounds = []
+        for url, value in (("minValue", item.minimum), ("maxValue", item.maximum)):
+            if value is not None:
+                kind = "valueInteger" if item.kind == "numeric" else "valueDecimal"
+                bounds.append({"url": f"http://hl7.org/fhir/StructureDefinition/{url}", kind: _number(value)})
+        found["extension"] = bounds
+    return _drop_empty(found)
+
+
+def questionnaire_resource(q: QuestionnaireData) -> Json:
+    """A Questionnaire for an instrument: its items with their printed answer values; the wording only where it
+    ships or the clinic entered it (the topic is always the item's code display); the LOINC panel where one is
+    verified."""
+    description = f"{q.name} ({q.version}). Answers are the values printed beside the options."
+    if q.wording_note:
+        description += f" {q.wording_note}"
+    return _drop_empty(
+        {
+            "resourceType": "Questionnaire",
+            "id": q.code.lower(),
+            "meta": _meta(q.updated_at, 1 + (q.wording_version or 0)),
+            "url": questionnaire_url(q.code),
+            "version": questionnaire_version(q),
+            "name": "".join(ch for ch in q.code.upper() if ch.isalnum()),
+            "title": q.name,
+            "status": "active",
+            "subjectType": ["Patient"],
+            "description": description,
+            "code": [coding(codes.LOINC, q.loinc_panel, codes.LOINC_DISPLAY.get(q.loinc_panel))]
+            if q.loinc_panel
+            else [],
+            "item": [_question(q, item) for item in q.items],
+        }
+    )
+
+
+def _answer(item: QuestionItem, value: int | float) -> Json:
+    if item.kind == "choice":
+        text = next((t for printed, t in item.options if printed == value), None)
+        return {"valueCoding": coding(codes.local_system("instrument-answer"), f"{_number(value)}", text)}
+    if item.kind == "numeric":
+        return {"valueInteger": int(value)}
+    return {"valueDecimal": _number(value)}
+
+
+def questionnaire_response_resource(r: ResponseData) -> Json:
+    """A QuestionnaireResponse: completed, with each answered item's printed value (unanswered items have no
+    answer), the patient as source when they answered by link."""
+    items = []
+    for item, value in r.answers:
+        entry: Json = {"linkId": item.link_id, "text": item.text}
+        if value is not None:
+            entry["answer"] = [_answer(item, value)]
+        items.append(_drop_empty(entry))
+    author = {"display": r.recorded_by} if r.recorded_by else None
+    return _drop_empty(
+        {
+            "resourceType": "QuestionnaireResponse",
+            "id": r.id,
+            "meta": _meta(r.updated_at, 1),  # answers are never edited
+            "extension": [_episode_extension(r.episode_id)],
+            "questionnaire": r.questionnaire,
+            "status": "completed",
+            "subject": reference("Patient", r.patient_id),
+            "authored": fhir_datetime(r.authored),
+            "author": reference("Patient", r.patient_id) if r.source == "patient" else author,
+            "source": reference("Patient", r.patient_id) if r.source == "patient" else None,
+            "item": items,
         }
     )
 
@@ -644,20 +799,6 @@ def operation_outcome(issues: Iterable[Issue]) -> Json:
     return {"resourceType": "OperationOutcome", "issue": listed}
 
 
-SEARCHABLE = {
-    "Patient": ("identifier", "name", "_id"),
-    "Condition": ("patient",),
-    "Procedure": ("patient",),
-    "Observation": ("patient",),
-    "Consent": ("patient",),
-    "AdverseEvent": ("patient",),
-}
-_SEARCH_DOCS = {
-    "identifier": ("token", "MRN as system|value (system = the clinic's MRN system); value alone also matches"),
-    "name": ("string", "start of the given or family name, ignoring case and accents"),
-    "_id": ("token", "the resource id, or a comma list of them (any matches)"),
-    "patient": ("reference", "the patient's id (Patient/12 or 12); required"),
-}
 # The interactions every resource type answers (the routes in needlepoint/fhir/urls.py).
 INTERACTIONS = ("read", "vread", "history-instance", "search-type")
 _PAGING_DOCS = (
@@ -667,7 +808,13 @@ _PAGING_DOCS = (
     "Reads carry meta.versionId and meta.lastUpdated as ETag and Last-Modified and answer If-None-Match and "
     "If-Modified-Since with 304 and a mismatching If-Match with 412. Only the current version of a record is kept: "
     "vread of another version answers 404 and an instance's _history lists the current version alone. "
-    "Every error is an OperationOutcome."
+    "Every error is an OperationOutcome. "
+    "Search parameters: a comma is OR, a parameter given twice is AND; tokens as code, system|code, |code or "
+    "system|; dates with a prefix eq, ne, lt, gt, le, ge, sa, eb or ap and as wide as their precision (read in UTC). "
+    "Unknown parameters and modifiers are refused with 400 unless the request sends Prefer: handling=lenient, "
+    "when they are left out (the self link shows what was used). _elements (on searches and reads) returns the "
+    "named elements with the mandatory ones, tagged SUBSETTED. "
+    f"Searches follow US Core {search.US_CORE_VERSION}; the clinical types are searched one patient at a time."
 )
 
 
@@ -676,17 +823,21 @@ def capability_statement(base_url: str, software_version: str, when: datetime) -
     local = "; ".join(f"{codes.local_system(kind)}: {why}" for kind, (_, why) in sorted(codes.LOCAL_SYSTEMS.items()))
     extensions = "; ".join(f"{codes.extension_url(kind)}: {what}" for kind, (_, what) in codes.EXTENSIONS.items())
     resources = []
-    for resource_type, params in SEARCHABLE.items():
+    for resource_type, params in search.PARAMS.items():
         entry: Json = {
             "type": resource_type,
             "interaction": [{"code": code} for code in INTERACTIONS],
             "versioning": "versioned",
             "readHistory": False,
             "conditionalRead": "full-support",
-            "searchParam": [
-                {"name": name, "type": _SEARCH_DOCS[name][0], "documentation": _SEARCH_DOCS[name][1]} for name in params
-            ],
+            "searchParam": [{"name": p.name, "type": p.type, "documentation": p.documentation} for p in params],
         }
+        if resource_type in US_CORE_PROFILES:
+            entry["supportedProfile"] = [US_CORE_PROFILES[resource_type]]
+        combinations = search.COMBINATIONS.get(resource_type)
+        if combinations:
+            listed = "; ".join("+".join(names) for names in combinations)
+            entry["documentation"] = f"Combinations (US Core {search.US_CORE_VERSION}): {listed}."
         if resource_type == "Patient":
             entry["operation"] = [
                 {
@@ -713,6 +864,9 @@ def capability_statement(base_url: str, software_version: str, when: datetime) -
             "Local terminology (codes the project's references could not verify, or that only Needlepoint defines): "
             f"{local}. Local extensions: {extensions}."
         ),
+        "implementationGuide": [
+            f"http://hl7.org/fhir/us/core/ImplementationGuide/hl7.fhir.us.core|{search.US_CORE_VERSION}"
+        ],
         "rest": [
             {
                 "mode": "server",

@@ -24,11 +24,14 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require, scoped, searched
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
-from needlepoint.fhir import mapping
+from needlepoint.fhir import codes, mapping
 from needlepoint.fhir.mapping import Json
 from needlepoint.fhir.paging import MAX_COUNT, Page
-from needlepoint.outcomes.models import Observation, RomMeasurement
-from needlepoint.outcomes.scoring import ScoringError, instrument
+from needlepoint.fhir.search import Query
+from needlepoint.outcomes.actions import current_wording_entry
+from needlepoint.outcomes.models import ClinicInstrumentWording, Observation, RomMeasurement
+from needlepoint.outcomes.scoring import Instrument, ScoringError, instrument, instruments
+from needlepoint.outcomes.wording import EnteredWording, licence_note, wording_shipped
 from needlepoint.patients.conditions import icd10_label
 from needlepoint.patients.models import Consent, Episode, Patient
 from needlepoint.visits.adverse_events import severities
@@ -36,8 +39,10 @@ from needlepoint.visits.models import AdverseEvent, NeedlingEntry, TwitchRespons
 from needlepoint.visits.muscles import muscle_name
 from needlepoint.visits.summary import technique_label
 
-CLINICAL_TYPES = ("Condition", "Consent", "Procedure", "Observation", "AdverseEvent")
+CLINICAL_TYPES = ("Condition", "Consent", "Procedure", "Observation", "AdverseEvent", "QuestionnaireResponse")
 RESOURCE_TYPES = ("Patient", *CLINICAL_TYPES)
+# Definitions, not records of a patient: read and searched by any member of the clinic, never exported per patient.
+DEFINITION_TYPES = ("Questionnaire",)
 _VISIT_PAIN_ID = re.compile(r"^visit-(\d+)-pain-(before|after)$")
 _PREFIXED_ID = re.compile(r"^(outcome|rom)-(\d+)$")
 ONE_PAGE = Page()
@@ -176,6 +181,84 @@ def _instrument_name(code: str) -> tuple[str, str | None]:
     return found.name, found.loinc
 
 
+def questionnaire_data(defn: Instrument, entry: ClinicInstrumentWording | None) -> mapping.QuestionnaireData:
+    """The mapping's view of an instrument with the clinic's current licensed wording (``entry``, or None).
+
+    Wording appears only where it ships with the instrument or the clinic entered it; an instrument whose wording
+    is licensed and not entered shows each item's topic as its code and no text, and options without text."""
+    entered = EnteredWording.from_items(entry.items) if entry is not None else None
+    shipped = wording_shipped(defn.code)
+    items = []
+    for item in defn.items:
+        question = item.wording or (entered.questions.get(item.id) if entered else None) or None
+        entered_options = entered.options.get(item.id, ()) if entered else ()
+        if len(entered_options) != len(item.options):
+            entered_options = ()
+        options = tuple(
+            (
+                int(o.printed) if o.printed.denominator == 1 else float(o.printed),
+                entered_options[n] if entered_options else (o.label if shipped else None),
+            )
+            for n, o in enumerate(item.options)
+        )
+        items.append(
+            mapping.QuestionItem(
+                link_id=item.id,
+                topic=item.label,
+                text=question,
+                kind=item.kind,
+                options=options,
+                minimum=float(item.minimum) if item.kind != "choice" else None,
+                maximum=float(item.maximum) if item.kind != "choice" else None,
+            )
+        )
+    if entry is not None:
+        note = f"Item wording: the clinic's licensed wording, version {entry.version}."
+    elif shipped:
+        note = "Item wording as published."
+    else:
+        note = f"Item wording is licensed and not shipped; each item names its topic only. {licence_note(defn.code)}"
+    return mapping.QuestionnaireData(
+        code=defn.code,
+        name=defn.name,
+        version=defn.version,
+        items=tuple(items),
+        loinc_panel=codes.LOINC_PANEL.get(defn.code),
+        wording_note=note,
+        wording_version=entry.version if entry is not None else None,
+        updated_at=entry.entered_at if entry is not None else None,
+    )
+
+
+def _questionnaires(clinic_id: int, wanted: set[str] | None = None) -> dict[str, mapping.QuestionnaireData]:
+    """The clinic's questionnaires by instrument code (all, or the ``wanted`` codes), with its current wording."""
+    entries: dict[str, ClinicInstrumentWording] = {}
+    rows = ClinicInstrumentWording.objects.filter(clinic_id=clinic_id).order_by("instrument", "version")
+    for entry in rows:
+        entries[entry.instrument] = entry  # the highest version last
+    return {
+        code: questionnaire_data(defn, entries.get(code))
+        for code, defn in instruments().items()
+        if wanted is None or code in wanted
+    }
+
+
+def response_data(o: Observation, questionnaire: mapping.QuestionnaireData) -> mapping.ResponseData:
+    """The mapping's view of a questionnaire's item answers, as the form printed them."""
+    answers = dict(o.answers or {})
+    return mapping.ResponseData(
+        id=f"outcome-{o.pk}",
+        patient_id=str(o.patient_id),
+        episode_id=str(o.episode_id),
+        questionnaire=mapping.questionnaire_canonical(questionnaire),
+        authored=o.observed_at,
+        source=o.source,
+        recorded_by=_who(o.recorded_by) or None,
+        answers=tuple((item, answers.get(item.link_id)) for item in questionnaire.items),
+        updated_at=o.created_at,
+    )
+
+
 def score_data(o: Observation, procedure_ids: set[int]) -> mapping.ScoreData:
     """The mapping's view of a questionnaire score or pain rating."""
     name, loinc = _instrument_name(o.instrument)
@@ -193,8 +276,18 @@ def score_data(o: Observation, procedure_ids: set[int]) -> mapping.ScoreData:
         recorded_by=_who(o.recorded_by) or None,
         procedure_id=str(o.visit_id) if o.visit_id in procedure_ids else None,
         subscales=dict(o.subscales or {}),
+        response_id=f"outcome-{o.pk}" if _has_answers(o) else None,
         updated_at=o.created_at,  # scores are never edited: version 1
     )
+
+
+def _has_answers(o: Observation) -> bool:
+    """Whether a score was derived from item answers kept with it (a QuestionnaireResponse is exported)."""
+    try:
+        instrument(o.instrument)
+    except ScoringError:
+        return False
+    return any(v is not None for v in (o.answers or {}).values())
 
 
 def visit_pain_data(v: Visit, which: str, procedure_ids: set[int]) -> mapping.ScoreData:
@@ -332,6 +425,13 @@ def _adverse_events(membership: Membership, patient_ids: Sequence[int]) -> list[
     return [mapping.adverse_event_resource(adverse_event_data(a, procedure_ids)) for a in rows]
 
 
+def _responses(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
+    rows = scoped(membership, Observation.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
+    rows = [o for o in rows.select_related("recorded_by__user").order_by("observed_at", "pk") if _has_answers(o)]
+    forms = _questionnaires(membership.clinic_id, {o.instrument.upper() for o in rows})
+    return [mapping.questionnaire_response_resource(response_data(o, forms[o.instrument.upper()])) for o in rows]
+
+
 # Each takes a list of patients: one patient's for the reads, a few hundred at a time for a bulk export.
 _LISTS: dict[str, Callable[[Membership, Sequence[int]], list[Json]]] = {
     "Condition": _conditions,
@@ -339,6 +439,7 @@ _LISTS: dict[str, Callable[[Membership, Sequence[int]], list[Json]]] = {
     "Procedure": _procedures,
     "Observation": _observations,
     "AdverseEvent": _adverse_events,
+    "QuestionnaireResponse": _responses,
 }
 
 
@@ -357,18 +458,27 @@ def shown(returned: int, total: int) -> str:
 
 
 def search_by_patient(
-    membership: Membership, resource_type: str, patient_id: int | str, page: Page = ONE_PAGE
+    membership: Membership,
+    resource_type: str,
+    patient_id: int | str,
+    page: Page = ONE_PAGE,
+    query: Query | None = None,
 ) -> tuple[list[Json], int]:
-    """GET {type}?patient={id}: one page of the patient's resources of one clinical type and how many there are
-    in all, recorded as one search."""
+    """GET {type}?patient={id}: one page of the patient's resources of one clinical type that meet the query's
+    other criteria, and how many there are in all, recorded as one search."""
     require(membership, Capability.VIEW_CLINICAL)
     patient = get_patient(membership, patient_id, Capability.VIEW_CLINICAL)
     every = _LISTS[resource_type](membership, [patient.pk])
+    terms = ""
+    if query is not None:
+        every = [r for r in every if query.matches(r)]
+        others = sorted({c.param.name for c in query.criteria} - {"patient"})
+        terms = "".join(f"&{name}" for name in others)
     start, stop = page.window(len(every))
     found = every[start:stop]
     searched(
         found,
-        f"FHIR {resource_type}?patient={patient.pk}: {shown(len(found), len(every))} returned",
+        f"FHIR {resource_type}?patient={patient.pk}{terms}: {shown(len(found), len(every))} returned",
         object_type=f"fhir.{resource_type}",
         patient_id=patient.pk,
         clinic_id=patient.clinic_id,
@@ -376,12 +486,32 @@ def search_by_patient(
     return found, len(every)
 
 
+def search_questionnaires(membership: Membership, query: Query, page: Page = ONE_PAGE) -> tuple[list[Json], int]:
+    """GET Questionnaire: the clinic's instruments as Questionnaires (no patient data: any member may search)."""
+    every = [mapping.questionnaire_resource(q) for q in _questionnaires(membership.clinic_id).values()]
+    every = [r for r in every if query.matches(r)]
+    start, stop = page.window(len(every))
+    return every[start:stop], len(every)
+
+
+def questionnaire(membership: Membership, resource_id: str) -> Json:
+    """GET Questionnaire/{id}: one instrument (its code in lower case) with the clinic's current wording."""
+    try:
+        defn = instrument(resource_id) if resource_id == resource_id.lower() else None
+    except ScoringError:
+        defn = None
+    if defn is None:
+        raise Http404("Not found")
+    entry = current_wording_entry(membership.clinic_id, defn.code)
+    return mapping.questionnaire_resource(questionnaire_data(defn, entry))
+
+
 def _care_dates(resource: Json) -> tuple[str, str]:
     """The first and last day of care a resource records (YYYY-MM-DD): a Condition spans its onset to its
     abatement (still open: no end); the others happened on one day."""
     if resource["resourceType"] == "Condition":
         return resource["onsetDateTime"][:10], resource.get("abatementDateTime", "9999-12-31")[:10]
-    for key in ("performedDateTime", "effectiveDateTime", "dateTime", "date"):
+    for key in ("performedDateTime", "effectiveDateTime", "dateTime", "date", "authored"):
         if key in resource:
             return resource[key][:10], resource[key][:10]
     return "0000-01-01", "9999-12-31"
@@ -422,6 +552,8 @@ def read(membership: Membership, resource_type: str, resource_id: str) -> Json:
     """GET {type}/{id} of any supported type, through ``get_patient``/``get_record`` (read-audited)."""
     if resource_type == "Patient":
         return patient_resource(membership, resource_id)
+    if resource_type == "Questionnaire":
+        return questionnaire(membership, resource_id)
     require(membership, Capability.VIEW_CLINICAL)
     if resource_type == "Condition":
         episode = get_record(membership, Episode.objects.select_related("opened_by__user"), resource_id)
@@ -437,7 +569,20 @@ def read(membership: Membership, resource_type: str, resource_id: str) -> Json:
         return mapping.adverse_event_resource(adverse_event_data(event, _procedure_ids(membership, [event.patient_id])))
     if resource_type == "Observation":
         return _read_observation(membership, resource_id)
+    if resource_type == "QuestionnaireResponse":
+        return _read_response(membership, resource_id)
     raise Http404("Not found")
+
+
+def _read_response(membership: Membership, resource_id: str) -> Json:
+    prefixed = _PREFIXED_ID.match(resource_id)
+    if prefixed is None or prefixed.group(1) != "outcome":
+        raise Http404("Not found")
+    score = get_record(membership, Observation.objects.select_related("recorded_by__user"), prefixed.group(2))
+    if not _has_answers(score):
+        raise Http404("Not found")
+    form = _questionnaires(membership.clinic_id, {score.instrument.upper()})[score.instrument.upper()]
+    return mapping.questionnaire_response_resource(response_data(score, form))
 
 
 def _read_observation(membership: Membership, resource_id: str) -> Json:

@@ -12,7 +12,10 @@ from needlepoint.fhir import bulk_views, views
 ID = r"(?P<resource_id>[A-Za-z0-9\-.]{1,64})"
 VERSION = r"(?P<version_id>[A-Za-z0-9\-.]{1,64})"
 JOB = r"(?P<job_id>[0-9a-f\-]{36})"
-TYPES = r"(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent)"
+TYPES = (
+    r"(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent"
+    r"|QuestionnaireResponse|Questionnaire)"
+)
 
 app_name = "fhir"
 urlpatterns = [

@@ -24,17 +24,15 @@ from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
-from needlepoint.accounts.access import patients_for, searched
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.api import TokenAuth
-from needlepoint.fhir import bulk, codes, importer, mapping, paging, records
+from needlepoint.fhir import bulk, importer, mapping, paging, patient_search, records
+from needlepoint.fhir import search as searching
 from needlepoint.fhir.incoming import BundleRejected
 from needlepoint.fhir.mapping import Issue, Json
 from needlepoint.fhir.paging import Page, PagingError
-from needlepoint.inputs import whole_number
-from needlepoint.patients.models import normalise_name
-from needlepoint.patients.search import starts_with
+from needlepoint.fhir.search import SearchError
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = (FHIR_JSON, "application/json")
@@ -143,7 +141,7 @@ def fhir_endpoint(*methods: str, public: bool = False, offers: tuple[str, ...] =
                 return fhir_response(mapping.operation_outcome(_validation_issues(exc)), 400)
             except RequestDataTooBig:
                 return outcome_response(413, "too-costly", "The request body is too large.")
-            except PagingError as exc:
+            except (PagingError, SearchError) as exc:
                 return outcome_response(400, "invalid", str(exc))
             except bulk.ExportGone as exc:
                 return outcome_response(410, "not-found", str(exc))
@@ -161,11 +159,17 @@ def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/fhir/R4")
 
 
-def _searchset(request: HttpRequest, params: Any, found: list[Json], total: int, page: Page) -> HttpResponse:
+def _pairs(params: Any) -> list[tuple[str, str]]:
+    return [(k, v) for k, values in params.lists() for v in values]
+
+
+def _searchset(
+    request: HttpRequest, params: list[tuple[str, str]], found: list[Json], total: int, page: Page
+) -> HttpResponse:
     """One page of a search as a searchset Bundle with its paging links (search terms of a POST search stay in
     its body: its links carry only the paging, for the client to post the same body to)."""
     url = request.build_absolute_uri(request.path)
-    carried = [] if request.method == "POST" else [(k, v) for k, values in params.lists() for v in values]
+    carried = [] if request.method == "POST" else params
     links = paging.links(url, carried, page, total)
     return fhir_response(mapping.searchset(_base_url(request), links[0]["url"], found, total, links))
 
@@ -226,10 +230,11 @@ def _conditional(request: HttpRequest, headers: dict[str, str]) -> HttpResponse 
 @fhir_endpoint("GET")
 def read(request: HttpRequest, membership: Membership, resource_type: str, resource_id: str) -> HttpResponse:
     """GET {type}/{id}, with ETag and Last-Modified; conditional reads (If-None-Match, If-Modified-Since) answer
-    304 when the client's copy is current."""
+    304 when the client's copy is current. ``_elements`` returns only the elements named (tagged SUBSETTED)."""
+    wanted = searching.elements(request.GET.getlist("_elements"))
     resource = records.read(membership, resource_type, resource_id)
     headers = _version_headers(resource)
-    return _conditional(request, headers) or fhir_response(resource, headers=headers)
+    return _conditional(request, headers) or fhir_response(searching.subsetted(resource, wanted), headers=headers)
 
 
 @fhir_endpoint("GET")
@@ -256,7 +261,7 @@ def history(request: HttpRequest, membership: Membership, resource_type: str, re
 
 @fhir_endpoint("GET")
 def search(request: HttpRequest, membership: Membership, resource_type: str) -> HttpResponse:
-    """GET {type}?patient={id} for clinical types; GET Patient?identifier=|name=|_id= for patients.
+    """GET {type}?...: the search parameters of ``needlepoint.fhir.search`` (clinical types by one patient).
 
     The parameters are in the address, so web servers and proxies write them (names, MRNs) to their access logs;
     ``search_by_post`` takes them in the body instead.
@@ -280,53 +285,34 @@ def search_by_post(request: HttpRequest, membership: Membership, resource_type: 
 
 
 def _search(request: HttpRequest, membership: Membership, resource_type: str, params: Any) -> HttpResponse:
-    _check_params(params, mapping.SEARCHABLE[resource_type])
+    """A search of any type through ``search``'s definitions: unknown parameters refused (or left out under
+    ``Prefer: handling=lenient``), the clinical types limited to one patient, the results paged and subsetted."""
+    query = searching.parse(
+        resource_type,
+        _pairs(params),
+        lenient=searching.lenient(request.headers),
+        extra=(*searching.RESULT_PARAMS, *paging.PAGING_PARAMS),
+    )
     page = paging.page_from(params)
+    wanted = searching.elements(params.getlist("_elements"))
     if resource_type == "Patient":
-        found, total = _search_patients(params, membership, page)
-        return _searchset(request, params, found, total, page)
-    patient = params.get("patient", "").strip()
-    if not patient:
-        raise ValidationError(f"Search {resource_type} by patient: {resource_type}?patient=<id>.")
-    patient_id = patient.removeprefix("Patient/")
-    found, total = records.search_by_patient(membership, resource_type, patient_id, page)
-    return _searchset(request, params, found, total, page)
+        found, total = patient_search.search_patients(membership, query, page)
+    elif resource_type == "Questionnaire":
+        found, total = records.search_questionnaires(membership, query, page)
+    else:
+        found, total = records.search_by_patient(membership, resource_type, _one_patient(query), page, query)
+    return _searchset(request, list(query.kept), [searching.subsetted(r, wanted) for r in found], total, page)
 
 
-def _patient_ids(text: str) -> list[int]:
-    """The ids of ``_id=1,2``: a comma list (R4, search, 3.1.1.4.1: any of them matches)."""
-    if not text.isascii():
-        raise ValidationError("_id is a patient's id, written with the ASCII digits 0-9.")
-    numbers = (whole_number(part.strip(), smallest=1) for part in text.split(","))
-    return [n for n in numbers if n is not None]
-
-
-def _search_patients(params: Any, membership: Membership, page: Page) -> tuple[list[Json], int]:
-    identifier = params.get("identifier")
-    name = params.get("name")
-    wanted_id = params.get("_id")
-    if identifier is None and name is None and wanted_id is None:
-        raise ValidationError("Search patients by identifier (system|MRN), name or _id.")
-    patients = patients_for(membership).select_related("clinic")
-    if wanted_id is not None:
-        patients = patients.filter(pk__in=_patient_ids(wanted_id))
-    if identifier is not None:
-        system, bar, value = identifier.rpartition("|")
-        if bar and system and system != codes.mrn_system(membership.clinic.slug):
-            patients = patients.none()
-        patients = patients.filter(mrn=value.strip().upper())
-    if name is not None:
-        typed = normalise_name(name)
-        if typed:
-            patients = patients.filter(starts_with("search_name", typed) | starts_with("search_given_first", typed))
-        else:
-            patients = patients.none()
-    total = patients.count()
-    start, stop = page.window(total)
-    found = list(patients.order_by("search_name", "pk")[start:stop]) if stop > start else []
-    summary = f"FHIR Patient search: {records.shown(len(found), total)} returned"
-    searched(found, summary, object_type="fhir.Patient")
-    return [mapping.patient_resource(records.patient_data(p)) for p in found], total
+def _one_patient(query: searching.Query) -> str:
+    """The patient a clinical search is limited to: required, and one (the search reads that patient's record)."""
+    given = [v for c in query.given("patient") for v in c.values]
+    if not given:
+        raise ValidationError("Search by patient: patient=<id> is required (with any other parameter).")
+    ids = {searching.reference_id(v) for v in given}
+    if len(ids) > 1:
+        raise ValidationError("Search one patient at a time: patient takes a single id.")
+    return ids.pop()
 
 
 def _care_period(params: Any) -> tuple[date | None, date | None]:
@@ -352,7 +338,7 @@ def everything(request: HttpRequest, membership: Membership, resource_id: str) -
     page = paging.page_from(request.GET, default=paging.MAX_COUNT)
     start, end = _care_period(request.GET)
     found, total = records.everything(membership, resource_id, page, start, end)
-    return _searchset(request, request.GET, found, total, page)
+    return _searchset(request, _pairs(request.GET), found, total, page)
 
 
 @fhir_endpoint("POST")
@@ -393,7 +379,7 @@ VALID_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # R4 datatypes: id
 def _unsupported(path: str, method: str) -> HttpResponse:
     """What an address under the R4 base that no route takes answers: which part is wrong."""
     parts = path.strip("/").split("/")
-    head, known = parts[0], parts[0] in records.RESOURCE_TYPES
+    head, known = parts[0], parts[0] in (*records.RESOURCE_TYPES, *records.DEFINITION_TYPES)
     if head in ("_search", "_history") or (known and parts[1:2] == ["_history"]):
         level = "system" if head.startswith("_") else "type"
         what = "search" if head == "_search" else "history"

@@ -5,16 +5,13 @@ PDF uses them too), each ``*_svg`` function returns an inline SVG for the page. 
 
 from __future__ import annotations
 
-import io
-import re
-
 from needlepoint.outcomes import plots as outcome_plots  # sets a writable MPLCONFIGDIR and the Agg backend
+from needlepoint.outcomes.plots import svg_of
 
 matplotlib = outcome_plots.matplotlib
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from needlepoint.inline_svg import without_inline_styles  # noqa: E402
 from needlepoint.insights.report import ClaimsReport, MeasureResult  # noqa: E402
 from needlepoint.insights.survival import CurvePoint, KaplanMeier  # noqa: E402
 
@@ -24,25 +21,17 @@ NEEDLED, OTHER, PUBLISHED = outcome_plots.BRAND, "#9a6200", "#5b6b7c"
 MAX_CONDITIONS = 9
 
 
-def _svg(fig: Figure, label: str) -> str:
-    buffer = io.StringIO()
-    with matplotlib.rc_context(STYLE):
-        fig.savefig(buffer, format="svg")
-    text = buffer.getvalue()
-    svg = text[text.find("<svg") :]
-    # Colours as presentation attributes, not style=: the page's Content-Security-Policy refuses inline styles.
-    svg = without_inline_styles(svg)
-    return re.sub(
-        r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
-        lambda m: f'<svg{m.group(1)} width="100%" role="img" aria-label="{label}"',
-        svg,
-        count=1,
-    )
-
-
 def _new_figure(width: float, height: float) -> Figure:
     with matplotlib.rc_context(STYLE):
         return Figure(figsize=(width, height))
+
+
+def _row_axes(fig: Figure) -> Axes:
+    """Axes for a plot of labelled rows, with room in inches (not shares of the figure, whose height follows the
+    number of rows) for the title above and the ticks and axis label below, so neither is cut off."""
+    height = fig.get_figheight()
+    bottom, top = 0.62 / height, 1 - 0.3 / height
+    return fig.add_axes((0.32, bottom, 0.64, top - bottom))
 
 
 def _short(label: str) -> str:
@@ -57,7 +46,7 @@ def draw_relief(fig: Figure, report: ClaimsReport) -> None:
     cohort; each time point its own figure, the immediate change left to the table."""
     rows = list(report.relief)[: MAX_CONDITIONS * 2]
     with matplotlib.rc_context(STYLE):
-        ax = fig.add_axes((0.32, 0.14, 0.64, 0.74))
+        ax = _row_axes(fig)
         labels, position = [], 0.0
         for row in rows:
             for offset, share, marker in ((0.0, row.before_visit_2, "o"), (0.28, row.before_visit_3, "s")):
@@ -83,10 +72,17 @@ def draw_relief(fig: Figure, report: ClaimsReport) -> None:
         ax.set_xlim(0, 100)
         ax.set_yticks([y for y, _ in labels], [text for _, text in labels], fontsize=7)
         ax.set_xlabel(
-            "% of episodes with pain ≥ 2 points or 30% below baseline (circle: before visit 2; square: before visit 3)"
+            "% of episodes with pain ≥ 2 points or 30% below baseline\n(circle: before visit 2; square: before visit 3)"
         )
         ax.grid(axis="x", color=LINE, linewidth=0.6)
-        fig.text(0.02, 0.95, "Relief within the first treatment or two (95% Wilson intervals)", fontsize=9, color=INK)
+        fig.text(
+            0.02,
+            0.985,
+            "Relief within the first treatment or two (95% Wilson intervals)",
+            fontsize=9,
+            color=INK,
+            va="top",
+        )
 
 
 def relief_svg(report: ClaimsReport) -> str:
@@ -95,7 +91,9 @@ def relief_svg(report: ClaimsReport) -> str:
         return ""
     fig = _new_figure(7.5, 0.9 + 0.32 * min(len(report.relief), MAX_CONDITIONS * 2))
     draw_relief(fig, report)
-    return _svg(fig, "Relief before visits 2 and 3 by condition, needled and not needled at the first visit")
+    return outcome_plots.svg_of(
+        fig, "Relief before visits 2 and 3 by condition, needled and not needled at the first visit"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- change
@@ -110,7 +108,7 @@ def draw_change(fig: Figure, report: ClaimsReport, code: str = "NPRS") -> None:
     """Mean change from baseline to final value with 95% intervals, per condition, needled and not needled."""
     rows = pain_rows(report, code)[: MAX_CONDITIONS * 2]
     with matplotlib.rc_context(STYLE):
-        ax = fig.add_axes((0.32, 0.14, 0.64, 0.74))
+        ax = _row_axes(fig)
         ticks = []
         for index, row in enumerate(rows):
             y = -index
@@ -141,7 +139,7 @@ def draw_change(fig: Figure, report: ClaimsReport, code: str = "NPRS") -> None:
         ax.set_yticks([y for y, _ in ticks], [text for _, text in ticks], fontsize=7)
         ax.set_xlabel(f"Mean change in {code} from baseline (dashed: the MCID)")
         ax.grid(axis="x", color=LINE, linewidth=0.6)
-        fig.text(0.02, 0.95, f"Change in {code} by the final value (95% intervals)", fontsize=9, color=INK)
+        fig.text(0.02, 0.985, f"Change in {code} by the final value (95% intervals)", fontsize=9, color=INK, va="top")
 
 
 def change_svg(report: ClaimsReport, code: str = "NPRS") -> str:
@@ -151,7 +149,7 @@ def change_svg(report: ClaimsReport, code: str = "NPRS") -> str:
         return ""
     fig = _new_figure(7.5, 0.9 + 0.26 * min(len(rows), MAX_CONDITIONS * 2))
     draw_change(fig, report, code)
-    return _svg(fig, f"Mean change in {code} by condition")
+    return svg_of(fig, f"Mean change in {code} by condition")
 
 
 # ---------------------------------------------------------------------------------------------------- recovery
@@ -213,8 +211,17 @@ def draw_recovery(fig: Figure, report: ClaimsReport) -> None:
                 ax.legend(fontsize=6, frameon=False, loc="upper right")
         fig.supxlabel("Days since the episode opened", fontsize=8, color=MUTED)
         fig.supylabel("Share still in care without goals met", fontsize=8, color=MUTED)
-        fig.subplots_adjust(left=0.09, right=0.98, top=0.9, bottom=0.1, hspace=0.45, wspace=0.15)
-        fig.text(0.02, 0.96, "Time to discharge with goals met (Kaplan-Meier, 95% bands; not randomised)", fontsize=9)
+        height = fig.get_figheight()  # margins in inches: the title above, the shared axis label below
+        fig.subplots_adjust(
+            left=0.09, right=0.98, top=1 - 0.45 / height, bottom=0.55 / height, hspace=0.45, wspace=0.15
+        )
+        fig.text(
+            0.02,
+            0.985,
+            "Time to discharge with goals met (Kaplan-Meier, 95% bands; not randomised)",
+            fontsize=9,
+            va="top",
+        )
 
 
 def recovery_svg(report: ClaimsReport) -> str:
@@ -225,7 +232,7 @@ def recovery_svg(report: ClaimsReport) -> str:
     rows = -(-count // (3 if count > 4 else max(1, min(2, count))))
     fig = _new_figure(7.5, 0.8 + 1.9 * rows)
     draw_recovery(fig, report)
-    return _svg(fig, "Time to discharge with goals met, needled against not needled, by condition")
+    return svg_of(fig, "Time to discharge with goals met, needled against not needled, by condition")
 
 
 # ---------------------------------------------------------------------------------------------------- adverse events
@@ -258,7 +265,7 @@ def draw_events(fig: Figure, report: ClaimsReport) -> None:
         ax.set_yticks([y for y, _ in ticks], [text for _, text in ticks], fontsize=7)
         ax.set_xlabel("Mild events per 1,000 needled visits (circle: this clinic; bar: published)")
         ax.grid(axis="x", color=LINE, linewidth=0.6)
-        fig.text(0.02, 0.94, "Adverse events beside Brady 2014 and Boyce 2020", fontsize=9, color=INK)
+        fig.text(0.02, 0.985, "Adverse events beside Brady 2014 and Boyce 2020", fontsize=9, color=INK, va="top")
 
 
 def events_svg(report: ClaimsReport) -> str:
@@ -268,4 +275,4 @@ def events_svg(report: ClaimsReport) -> str:
     rows = [row for row in report.event_rates if row.severity == "mild" and row.event_type != "any"][:10]
     fig = _new_figure(7.5, 1.0 + 0.3 * max(1, len(rows)))
     draw_events(fig, report)
-    return _svg(fig, "Mild adverse events per 1,000 needled visits beside published rates")
+    return svg_of(fig, "Mild adverse events per 1,000 needled visits beside published rates")

@@ -55,7 +55,7 @@ def claims_pdf_view(request: ClinicRequest) -> HttpResponse:
         return HttpResponse(" ".join(exc.errors.values()), status=400, content_type="text/plain; charset=utf-8")
     report = claims_report(membership.clinic, filters, options)
     audit.record("export", summary=f"claims report PDF: {filters.describe()}", object_type="insights.ClaimsReport")
-    response = HttpResponse(claims_pdf(report), content_type="application/pdf")
+    response = HttpResponse(claims_pdf(report, membership.clinic), content_type="application/pdf")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="claims-report-{stamp}.pdf"'
     return response

@@ -212,13 +212,19 @@ def due_now(
     """
     found = []
     for code, rule in rules.items():
-        days = list(answered.get(code, ()))
-        pending = [o for o in occasions(rule, facts, today) if o.open_on(today) and not o.done_by(days)]
-        if not pending:
-            continue
-        chosen = min(pending, key=lambda o: (_PRIORITY.index(o.kind), -o.due_on.toordinal()))
-        found.append(Due(code, chosen, today >= chosen.due_on + timedelta(days=GRACE_DAYS)))
+        chosen = _due_among(code, occasions(rule, facts, today), list(answered.get(code, ())), today)
+        if chosen is not None:
+            found.append(chosen)
     return found
+
+
+def _due_among(code: str, made: list[Occasion], days: list[date], today: date) -> Due | None:
+    """Of one instrument's occasions, the one due now and not yet done (the latest such, by priority)."""
+    pending = [o for o in made if o.open_on(today) and not o.done_by(days)]
+    if not pending:
+        return None
+    chosen = min(pending, key=lambda o: (_PRIORITY.index(o.kind), -o.due_on.toordinal()))
+    return Due(code, chosen, today >= chosen.due_on + timedelta(days=GRACE_DAYS))
 
 
 def to_send(due: Iterable[Due], out: Iterable[str]) -> tuple[list[Due], list[Due]]:
@@ -256,15 +262,38 @@ def settled(
     rules: Mapping[str, Rule], facts: EpisodeFacts, answered: Mapping[str, Iterable[date]], today: date, since: date
 ) -> Completion:
     """Occasions due between ``since`` and the end of their grace period before ``today``, and how many were done."""
-    n = done = 0
+    pooled = Completion(0, 0)
     for code, rule in rules.items():
-        days = list(answered.get(code, ()))
-        for o in occasions(rule, facts, today):
-            if o.due_on < since or o.due_on + timedelta(days=GRACE_DAYS) > today:
-                continue
-            n += 1
-            done += o.done_by(days)
+        pooled = add(pooled, _settled_among(occasions(rule, facts, today), list(answered.get(code, ())), today, since))
+    return pooled
+
+
+def _settled_among(made: list[Occasion], days: list[date], today: date, since: date) -> Completion:
+    """Of one instrument's occasions, those settled since ``since`` (grace period over), and how many were done."""
+    n = done = 0
+    for o in made:
+        if o.due_on < since or o.due_on + timedelta(days=GRACE_DAYS) > today:
+            continue
+        n += 1
+        done += o.done_by(days)
     return Completion(n, done)
+
+
+def due_and_settled(
+    rules: Mapping[str, Rule], facts: EpisodeFacts, answered: Mapping[str, Iterable[date]], today: date, since: date
+) -> tuple[list[Due], Completion]:
+    """``due_now`` and ``settled`` together, each instrument's occasions worked out once (the dashboard's board
+    asks both of every episode)."""
+    found: list[Due] = []
+    pooled = Completion(0, 0)
+    for code, rule in rules.items():
+        made = occasions(rule, facts, today)
+        days = list(answered.get(code, ()))
+        chosen = _due_among(code, made, days, today)
+        if chosen is not None:
+            found.append(chosen)
+        pooled = add(pooled, _settled_among(made, days, today, since))
+    return found, pooled
 
 
 def add(a: Completion, b: Completion) -> Completion:

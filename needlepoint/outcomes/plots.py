@@ -215,7 +215,8 @@ def draw_rom(ax: Axes, rows: list[RomRow]) -> None:
     ax.grid(axis="x", color=LINE, linewidth=0.6)
 
 
-def _svg(fig: Figure, label: str) -> str:
+def svg_of(fig: Figure, label: str) -> str:
+    """The figure as an inline SVG that scales with the page, named for screen readers, with no style attribute."""
     buffer = io.StringIO()
     with matplotlib.rc_context(STYLE):
         fig.savefig(buffer, format="svg")
@@ -251,7 +252,7 @@ def pain_svg(pain: PainSummary, reported: Series | None = None) -> str:
     with matplotlib.rc_context(STYLE):
         fig, ax = _figure(7.5, 2.8)
         draw_pain(ax, pain, reported)
-        return _svg(fig, "Pain before and after each visit")
+        return svg_of(fig, "Pain before and after each visit")
 
 
 def series_svg(series: Series) -> str:
@@ -261,7 +262,7 @@ def series_svg(series: Series) -> str:
     with matplotlib.rc_context(STYLE):
         fig, ax = _figure(7.5, 2.6)
         draw_series(ax, series)
-        return _svg(fig, f"{series.defn.name} over time")
+        return svg_of(fig, f"{series.defn.name} over time")
 
 
 def rom_svg(rows: list[RomRow]) -> str:
@@ -272,7 +273,7 @@ def rom_svg(rows: list[RomRow]) -> str:
         longest = max(len(r.label) + (len(r.side) + 3 if r.side else 0) for r in rows)
         fig, ax = _figure(7.5, 0.9 + 0.42 * len(rows), left=0.3 + 0.062 * longest)
         draw_rom(ax, rows)
-        return _svg(fig, "Range of motion against normal")
+        return svg_of(fig, "Range of motion against normal")
 
 
 def _fingerprint(value: Any) -> Any:

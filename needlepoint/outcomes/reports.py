@@ -6,8 +6,6 @@ document (``needlepoint.printing``).
 
 from __future__ import annotations
 
-import base64
-import re
 from datetime import datetime
 
 from django.utils import timezone
@@ -15,7 +13,7 @@ from django.utils import timezone
 from needlepoint.grammar import join_words, plural, sentence
 from needlepoint.outcomes import plots
 from needlepoint.outcomes.progress import Progress, Series, short, signed
-from needlepoint.printing import letterhead, render_pdf, signatory
+from needlepoint.printing import chart_image, letterhead, render_pdf, signatory
 from needlepoint.visits.treatment import treatment_summary
 
 AUDIENCES = {"patient": "for the patient", "doctor": "for the referring doctor"}
@@ -173,7 +171,7 @@ def report_context(progress: Progress, audience: str, now: datetime | None = Non
     return {
         "letterhead": letterhead(episode.clinic),
         "audience": audience,
-        "charts": [_chart_image(chart) for chart in charts if chart],
+        "charts": [chart_image(chart) for chart in charts if chart],
         "title": f"Progress report {AUDIENCES[audience]}",
         "about": about,
         "clinician": signatory(treating_clinician(episode)),
@@ -182,18 +180,3 @@ def report_context(progress: Progress, audience: str, now: datetime | None = Non
         "generated": timezone.localtime(now or timezone.now()),
         "footer": f"{patient.full_name} · MRN {patient.mrn} · progress report",
     }
-
-
-def _chart_image(svg: str) -> dict[str, str]:
-    """An inline SVG chart as an image for the PDF (a data URI) and its accessible label.
-
-    As an image, each chart keeps its own ids (matplotlib numbers them per figure, so two inline charts would
-    share 'line2d_1'), and its presentation styles are read by the SVG renderer rather than as page CSS.
-    """
-    label = re.search(r'aria-label="([^"]*)"', svg)
-    # A standalone SVG image needs a size: the page's inline form has width="100%"; matplotlib's viewBox is in pt.
-    box = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg)
-    size = f'width="{box.group(1)}pt" height="{box.group(2)}pt"' if box else 'width="540pt"'
-    document = svg.replace('width="100%"', size, 1)
-    encoded = base64.b64encode(document.encode("utf-8")).decode("ascii")
-    return {"uri": f"data:image/svg+xml;base64,{encoded}", "label": label.group(1) if label else "Chart"}

@@ -39,7 +39,10 @@ def walk(patterns, prefix=""):  # type: ignore[no-untyped-def]
             yield prefix + str(pattern.pattern)
 
 
-_FHIR_TYPES = "(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent)"
+_FHIR_TYPES = (
+    "(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent"
+    "|QuestionnaireResponse|Questionnaire)"
+)
 _FHIR_ID = "(?P<resource_id>[A-Za-z0-9\\-.]{1,64})"
 FHIR_EVERYTHING = f"fhir/R4/^Patient/{_FHIR_ID}/\\$everything$"
 FHIR_SEARCH = f"fhir/R4/^{_FHIR_TYPES}$"

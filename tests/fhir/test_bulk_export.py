@@ -74,7 +74,16 @@ def test_a_system_export_is_kicked_off_polled_and_read_back_as_valid_ndjson(
     before = AuditEntry.objects.count()
     found = download(admin, manifest)
     assert AuditEntry.objects.count() - before == len(manifest["output"])  # one entry per file downloaded
-    assert set(found) == {"Patient", "Condition", "Consent", "Procedure", "Observation", "AdverseEvent"}
+    assert set(found) == {
+        "Patient",
+        "Condition",
+        "Consent",
+        "Procedure",
+        "Observation",
+        "AdverseEvent",
+        "QuestionnaireResponse",
+    }
+    assert len(found["QuestionnaireResponse"]) == 2  # the NDI's and the pain score's item answers
     for resource_type, resources in found.items():
         for resource in resources:
             assert resource["resourceType"] == resource_type

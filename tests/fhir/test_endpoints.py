@@ -44,7 +44,8 @@ def test_everything_holds_the_whole_record_for_a_clinician(clinician, record: Re
     assert response.status_code == 200
     bundle = response.json()
     assert bundle["type"] == "searchset"
-    assert bundle["total"] == len(bundle["entry"]) == 12
+    # 12 records, and the item answers of the two questionnaires answered (NDI and the 0-10 pain rating).
+    assert bundle["total"] == len(bundle["entry"]) == 14
     assert ids(bundle)[0] == ("Patient", str(record.patient.pk))
     assert {t for t, _ in ids(bundle)} == {
         "Patient",
@@ -53,6 +54,7 @@ def test_everything_holds_the_whole_record_for_a_clinician(clinician, record: Re
         "Procedure",
         "Observation",
         "AdverseEvent",
+        "QuestionnaireResponse",
     }
     assert bundle["entry"][0]["fullUrl"] == f"http://testserver/fhir/R4/Patient/{record.patient.pk}"
     assert validator.errors(bundle) == []
@@ -143,9 +145,9 @@ def test_patient_search_by_identifier_name_and_id(clinician, colleague, record: 
 @pytest.mark.parametrize(
     ("url", "status", "words"),
     [
-        ("Patient", 400, "Search patients by identifier"),
-        ("Patient?family=doe", 400, "Unsupported search parameter(s): family"),
-        ("Condition", 400, "Condition?patient=<id>"),
+        ("Patient", 400, "Search patients by at least one of: _id, identifier, name, family, gender, birthdate"),
+        ("Patient?address-city=x", 400, "Unsupported search parameter(s): address-city"),
+        ("Condition", 400, "patient=<id> is required"),
         ("Condition?patient=abc", 404, "No such resource"),
         ("Observation/nonsense-1", 404, "No such resource"),
         ("Patient/99999", 404, "No such resource"),
@@ -184,7 +186,7 @@ def test_reads_and_searches_are_in_the_audit_trail(clinician, record: Record) ->
     assert ("read", "patients.Patient", "patient (view_demographics)") in summaries
     assert ("search", "fhir.Condition", f"FHIR Condition?patient={record.patient.pk}: 2 returned") in summaries
     assert ("read", "visits.Visit", "") in summaries
-    assert ("export", "fhir.Patient.everything", "FHIR Patient/$everything: 12 resources") in summaries
+    assert ("export", "fhir.Patient.everything", "FHIR Patient/$everything: 14 resources") in summaries
 
 
 def test_a_session_post_needs_the_csrf_token(clinician) -> None:  # type: ignore[no-untyped-def]

@@ -83,6 +83,11 @@ def test_fhirjs_finds_no_error_in_what_we_emit(fhirjs: str, clinician, record: R
         mapping.capability_statement("http://testserver/fhir/R4", "0.1.0", datetime(2025, 1, 1, tzinfo=UTC))
     )
     resources.append(mapping.operation_outcome([mapping.Issue("warning", "informational", "Claim ignored")]))
+    from needlepoint.fhir.search import subsetted
+    from needlepoint.outcomes.scoring import instruments
+
+    resources += [mapping.questionnaire_resource(records.questionnaire_data(d, None)) for d in instruments().values()]
+    resources.append(subsetted(resources[0], ("name",)))
     results = fhirjs_validate(resources, fhirjs, tmp_path)
     errors = [(r["id"], m) for r in results for m in r["messages"] if m["severity"] == "error"]
     assert errors == []

@@ -26,7 +26,15 @@ def by_id(resources: list[dict], resource_id: str) -> dict:  # type: ignore[type
 def test_every_resource_of_a_full_record_is_structurally_valid(clinician, record: Record, validator) -> None:  # type: ignore[no-untyped-def]
     everything, _ = records.everything(clinician, record.patient.pk)
     kinds = sorted({r["resourceType"] for r in everything})
-    assert kinds == ["AdverseEvent", "Condition", "Consent", "Observation", "Patient", "Procedure"]
+    assert kinds == [
+        "AdverseEvent",
+        "Condition",
+        "Consent",
+        "Observation",
+        "Patient",
+        "Procedure",
+        "QuestionnaireResponse",
+    ]
     for resource in everything:
         assert validator.errors(resource) == [], f"{resource['resourceType']}/{resource['id']}:\n" + describe(
             validator.validate(resource)
@@ -79,6 +87,8 @@ def test_an_open_episode_is_an_active_condition_with_icd10_and_side(clinician, r
     assert codings(condition["code"], codes.ICD10_CM) == ["M54.2"]
     assert codings(condition["code"], codes.local_system("condition")) == ["neck_pain"]
     assert codings(condition["bodySite"][0], codes.local_system("laterality")) == ["right"]
+    # SNOMED CT first (24028007 Right), the local code kept as the second coding.
+    assert condition["bodySite"][0]["coding"][0] == {"system": codes.SNOMED, "code": "24028007", "display": "Right"}
     assert condition["onsetDateTime"] == "2024-01-10"
     assert "abatementDateTime" not in condition
     assert condition["subject"] == {"reference": f"Patient/{record.patient.pk}"}
@@ -147,6 +157,8 @@ def test_a_signed_needling_visit_is_a_procedure(clinician, record: Record) -> No
         for site in procedure["bodySite"]
     ]
     assert sides == ["right", "right", "right"]
+    snomed = [codings(site["extension"][0]["valueCodeableConcept"], codes.SNOMED) for site in procedure["bodySite"]]
+    assert snomed == [["24028007"]] * 3
     notes = [n["text"] for n in procedure["note"]]
     assert notes[0].startswith("Needles: 6 opened, 6 inserted, 6 removed, 6 in the sharps container.")
     assert "nothing was injected" in notes[0]
@@ -202,6 +214,7 @@ def test_range_of_motion_is_in_degrees_with_body_site_and_method(clinician, reco
     assert codings(rom["bodySite"], codes.local_system("joint")) == ["cervical_spine"]
     side = rom["bodySite"]["extension"][0]["valueCodeableConcept"]
     assert codings(side, codes.local_system("laterality")) == ["left"]
+    assert codings(side, codes.SNOMED) == ["7771000"]
     assert codings(rom["method"], codes.local_system("rom-method")) == ["crom"]
     assert rom["referenceRange"][0]["text"].startswith("Normal ")
 
@@ -212,7 +225,9 @@ def test_an_adverse_event_points_at_the_procedure_and_maps_severity(clinician, r
     assert event["suspectEntity"] == [{"instance": {"reference": f"Procedure/{record.visit.pk}"}}]
     assert codings(event["severity"], codes.AE_SEVERITY) == ["mild"]
     assert event["severity"]["text"] == "Mild"
-    assert codings(event["seriousness"], codes.AE_SERIOUSNESS) == ["non-serious"]
+    # R4 4.0.1's CodeSystem adverse-event-seriousness is case-sensitive and spells it "Non-serious".
+    assert codings(event["seriousness"], codes.AE_SERIOUSNESS) == ["Non-serious"]
+    assert event["seriousness"]["coding"][0]["display"] == "Non-serious"
     assert codings(event["outcome"], codes.AE_OUTCOME) == ["resolved"]
     assert codings(event["event"], codes.local_system("adverse-event-type")) == ["bruising"]
     assert event["event"]["text"] == "Bruising: Small bruise over infraspinatus"
@@ -221,7 +236,7 @@ def test_an_adverse_event_points_at_the_procedure_and_maps_severity(clinician, r
 
 @pytest.mark.parametrize(
     ("grade", "fhir", "serious"),
-    [("mild", "mild", "non-serious"), ("significant", "moderate", "non-serious"), ("serious", "severe", "serious")],
+    [("mild", "mild", "Non-serious"), ("significant", "moderate", "Non-serious"), ("serious", "severe", "Serious")],
 )
 def test_severity_grades_map_to_r4_severity_and_seriousness(grade: str, fhir: str, serious: str, validator) -> None:  # type: ignore[no-untyped-def]
     from needlepoint.visits.adverse_events import severities
@@ -258,8 +273,31 @@ def test_naive_datetimes_are_refused_rather_than_guessed() -> None:
 def test_the_capability_statement_lists_resources_and_local_code_systems(validator) -> None:  # type: ignore[no-untyped-def]
     statement = mapping.capability_statement("http://testserver/fhir/R4", "0.1.0", datetime(2025, 1, 1, tzinfo=UTC))
     types = [r["type"] for r in statement["rest"][0]["resource"]]
-    assert types == ["Patient", "Condition", "Procedure", "Observation", "Consent", "AdverseEvent"]
+    assert types == [
+        "Patient",
+        "Condition",
+        "Observation",
+        "Procedure",
+        "AdverseEvent",
+        "Consent",
+        "QuestionnaireResponse",
+        "Questionnaire",
+    ]
     assert statement["fhirVersion"] == "4.0.1"
     assert codes.local_system("procedure") in statement["description"]
     assert "No SNOMED CT concept for dry needling" in statement["description"]
     assert codes.local_system("instrument") in statement["description"]
+
+
+@pytest.mark.parametrize(
+    ("side", "snomed"),
+    [("left", ["7771000"]), ("right", ["24028007"]), ("bilateral", ["51440002"]), ("central", [])],
+)
+def test_laterality_is_snomed_ct_where_a_qualifier_exists_and_always_keeps_the_local_code(side: str, snomed) -> None:  # type: ignore[no-untyped-def]
+    found = codes.laterality_codings(side)
+    assert [c["code"] for c in found if c["system"] == codes.SNOMED] == snomed
+    assert found[-1] == {
+        "system": codes.local_system("laterality"),
+        "code": side,
+        "display": codes.LATERALITY_DISPLAY[side],
+    }

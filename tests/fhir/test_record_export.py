@@ -6,11 +6,13 @@ audited; other roles and other clinics are refused."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from pypdf import PdfReader
 
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.atlas import actions as atlas_actions
@@ -51,7 +53,7 @@ def full_record(record, clinician):  # type: ignore[no-untyped-def]
         clinician,
         record.neck,
         "PSFS",
-        {"activity_1": 3, "activity_2": 5, "activity_3": 4},
+        {"activity_1": 3, "activity_2": 5, "activity_3": 5},
         item_notes={"activity_1": "Checking the blind spot while driving"},
         time_point="baseline",
     )
@@ -98,6 +100,7 @@ def test_the_admin_button_downloads_a_valid_bundle_with_the_whole_record(full_re
     assert "soreness settled by day two" in documents["addendum"]
     assert "Bruise fading" in documents["adverse-event-follow-up"]
     assert "Checking the blind spot while driving" in documents["questionnaire-notes"]
+    assert "score 4.3 points" in documents["questionnaire-notes"]  # (3 + 5 + 5) / 3, as the pages show it
     assert "Worse at desk" in documents["pain-drawing"] and ": 6" in documents["pain-drawing"]
     assert "Result:" in documents["screening"]
     addendum = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"].startswith("addendum-"))
@@ -121,6 +124,12 @@ def test_the_pdf_is_a_readable_pdf(full_record, clinic_admin) -> None:  # type: 
 
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+    # Every document of the record is in it, on the clinic's letterhead (WeasyPrint, like every printed document).
+    text = " ".join(
+        " ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(response.content)).pages
+    )
+    assert full_record.patient.clinic.name in text and full_record.patient.mrn in text
+    assert "documents follow, oldest first" in text
 
 
 def test_a_name_with_dollar_signs_prints_as_typed(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
@@ -133,7 +142,10 @@ def test_a_name_with_dollar_signs_prints_as_typed(clinic_admin, clinician) -> No
         clinician, {"given_name": "$x^2$", "family_name": "Doe", "date_of_birth": date(1980, 1, 1), "sex": "female"}
     )
 
-    assert record_pdf_bytes(odd).startswith(b"%PDF")
+    pdf = record_pdf_bytes(odd)
+    assert pdf.startswith(b"%PDF")
+    text = " ".join((page.extract_text() or "") for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Health record of $x^2$ Doe" in text and odd.mrn in text
 
 
 @pytest.mark.parametrize("role", ["clinician", "front_desk", "outsider"])

@@ -44,6 +44,7 @@ def test_every_resource_type_carries_its_version_as_etag_and_last_modified(clini
         "Procedure",
         "Observation",
         "AdverseEvent",
+        "QuestionnaireResponse",
     }
     for resource in resources:
         meta = resource["meta"]
@@ -155,13 +156,18 @@ def test_the_capability_statement_lists_the_interactions_that_answer(clinician, 
     client = client_for(clinician)
     statement = get(Client(), "metadata").json()
     examples = {r["resourceType"]: r for r in everything(client, record)}
+    examples["Questionnaire"] = get(client, "Questionnaire/ndi").json()
     checks = {
         "read": lambda r: f"{r['resourceType']}/{r['id']}",
         "vread": lambda r: f"{r['resourceType']}/{r['id']}/_history/{r['meta']['versionId']}",
         "history-instance": lambda r: f"{r['resourceType']}/{r['id']}/_history",
         "search-type": lambda r: (
             f"{r['resourceType']}?"
-            + (f"_id={r['id']}" if r["resourceType"] == "Patient" else f"patient={record.patient.pk}")
+            + (
+                f"_id={r['id']}"
+                if r["resourceType"] in ("Patient", "Questionnaire")
+                else f"patient={record.patient.pk}"
+            )
         ),
     }
     listed = [r for r in statement["rest"][0]["resource"] if r["type"] != "Group"]  # Group: only its $export

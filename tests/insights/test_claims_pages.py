@@ -9,6 +9,7 @@ from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
 from django.utils.html import escape
+from pypdf import PdfReader
 
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.cli import main
@@ -126,6 +127,14 @@ def test_the_pdf_has_the_same_report(evidence, clinic_admin):
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith('attachment; filename="claims-report-')
     assert response.content.startswith(b"%PDF") and len(response.content) > 10_000
+    # The same words as the page, drawn by the one path every printed document takes (WeasyPrint), with the
+    # plots embedded and the clinic's letterhead on top.
+    reader = PdfReader(io.BytesIO(response.content))
+    text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+    assert "Consistent with the claim for Neck pain in this clinic: 92% (24 of 26; 95% CI 76% to 98%)" in text
+    assert "cannot show cause and effect" in text and "Navarro-Santana" in text
+    assert "Published trial evidence:" in text and "Limits" in text
+    assert clinic_admin.clinic.name in text
     assert AuditEntry.objects.filter(object_type="insights.ClaimsReport", action="export").exists()
     assert client_for(clinic_admin).get("/insights/claims.pdf?min_n=0").status_code == 400
 

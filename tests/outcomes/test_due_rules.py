@@ -92,6 +92,25 @@ def test_an_instrument_on_a_link_still_out_counts_as_sent() -> None:
     assert len(send) == 2 and already == []
 
 
+def test_due_and_settled_together_agree_with_each_asked_alone() -> None:
+    # The dashboard's board asks both at once (occasions worked out once); the answers must be the same.
+    rules = {
+        "NDI": Rule(every_days=14),
+        "PSFS": Rule(baseline=False, every_days=None, every_visits=3, discharge=True),
+        "NPRS": Rule(every_days=None, discharge=True),
+    }
+    visits = tuple(day(n) for n in (0, 5, 9, 16, 23, 30, 44, 51))
+    answered = {"NDI": [day(1), day(29), day(57)], "PSFS": [day(10)], "NPRS": [day(0)]}
+    for facts in (EpisodeFacts(OPENED, visits), EpisodeFacts(OPENED, visits, day(52)), EpisodeFacts(OPENED)):
+        for today in (day(0), day(13), day(21), day(40), day(60), day(120)):
+            for since in (OPENED, day(30)):
+                expected = (
+                    due.due_now(rules, facts, answered, today),
+                    due.settled(rules, facts, answered, today, since),
+                )
+                assert due.due_and_settled(rules, facts, answered, today, since) == expected
+
+
 def test_nothing_is_due_before_the_episode_opens() -> None:
     assert due.due_now({"NDI": Rule(every_days=7)}, EpisodeFacts(day(5)), {}, day(0)) == []
 

@@ -42,6 +42,9 @@ def test_verify_markers_from_clinical_md_are_carried():
 
 def test_known_loinc_and_published_options():
     assert instrument("NPRS").loinc == "72514-3"
+    assert instrument("ODI").loinc == "97909-6"  # loinc.org/97909-6, panel 97908-8
+    # No LOINC code verified on LOINC's own pages for the others: they keep their local code only.
+    assert [d for d in ("NDI", "HIT6", "PRTEE", "QUICKDASH", "LEFS", "RMDQ") if instrument(d).loinc] == []
     hit6_points = [float(o.points) for o in instrument("HIT6").items[0].options]
     assert hit6_points == [6, 8, 10, 11, 13]
     assert instrument("HIT6").items[0].options[0].label == "Never"

@@ -178,6 +178,25 @@ def test_a_clinician_sees_only_their_own_patients_and_an_answer_clears_the_row( 
     assert row["instruments"] == "NDI"
 
 
+def test_the_board_follows_the_clinician_of_the_latest_visit_not_who_opened_the_episode(  # type: ignore[no-untyped-def]
+    clinic, clinician, reachable
+) -> None:
+    # The clinician's board is chosen in SQL (latest visit's clinician, else who opened it) before the schedule is
+    # computed; it must agree with the rule the rows are attributed by.
+    second_clinician = make_member(clinic, "bob", "clinician", profession="physical_therapist", licence_number="PT-2")
+    episode = open_episode(clinician, reachable, "neck_pain", "M54.2", "central", days_ago=25)
+    at = timezone.now() - timedelta(days=20)
+    for who, days_later in ((clinician, 0), (second_clinician, 2)):
+        Visit.objects.create(
+            clinic=clinic, patient=reachable, episode=episode, clinician=who, started_at=at + timedelta(days=days_later)
+        )
+    assert schedule.overdue_board(clinician)["reassessments_overdue"] == []
+    [row] = schedule.overdue_board(second_clinician)["reassessments_overdue"]
+    assert row["episode"].pk == episode.pk
+    [rate] = schedule.overdue_board(second_clinician)["completion"]
+    assert rate.name and rate.n > 0
+
+
 def test_the_plans_page_says_when_each_questionnaire_is_due_and_changes_it(clinic_admin) -> None:  # type: ignore[no-untyped-def]
     client = client_for(clinic_admin)
     page = client.get("/outcomes/instruments/").content.decode()

@@ -240,3 +240,33 @@ def test_the_api_cannot_change_a_signed_visit(clinician, signed) -> None:
         assert response.status_code == 400, (url, response.content)
         assert "signed" in response.json()["detail"]
     assert snapshot(signed) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wiping_the_whole_database_empties_signed_visits_and_keeps_them_immutable_afterwards(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+    # flush (tests, manage.py flush) must pass the signed-visit triggers on SQLite (DELETE) as on PostgreSQL
+    # (TRUNCATE), and leave them in place: the backend lifts them only for flush's own statements.
+    from django.core.management import call_command
+
+    signed_visit(clinician, visit)
+    call_command("flush", interactive=False, verbosity=0)
+    assert not Visit.objects.exists()
+    with connection.cursor() as cursor:
+        present = {name for name in trigger_names() if _trigger_exists(cursor, name)}
+    assert present == set(trigger_names())
+
+
+def _trigger_exists(cursor, name: str) -> bool:  # type: ignore[no-untyped-def]
+    if connection.vendor == "sqlite":
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = %s", [name])
+    else:
+        cursor.execute("SELECT 1 FROM pg_trigger WHERE tgname = %s", [name])
+    return cursor.fetchone() is not None
+
+
+def test_the_sqlite_database_uses_the_backend_whose_flush_passes_the_triggers() -> None:
+    from django.conf import settings
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL flushes with TRUNCATE, which row triggers do not see: Django's backend is used")
+    assert settings.DATABASES["default"]["ENGINE"] == "needlepoint.operations.sqlite"

@@ -1,0 +1,23 @@
+"""URLs for benchmarks/page_load.py: the product's, plus the floor page that only the benchmark serves.
+
+The floor is what any signed-in page costs at least: every middleware of the product (session, user, clinic
+membership, CSP, audit actor) and one indexed SELECT. It lives here, not in the product, so no production
+server ever answers it.
+"""
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from needlepoint.accounts.models import Clinic
+from needlepoint.urls import handler403, handler404, handler500  # noqa: F401  the product's error pages
+from needlepoint.urls import urlpatterns as product_urls
+
+
+def floor(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's clinic name, by primary key: one indexed SELECT after the middleware's own."""
+    membership = request.membership  # type: ignore[attr-defined]
+    name = Clinic.objects.filter(pk=membership.clinic_id).values_list("name", flat=True).first()
+    return HttpResponse(f"{name}", content_type="text/plain")
+
+
+urlpatterns = [path("_floor/", floor), *product_urls]
