@@ -427,9 +427,9 @@ def _adverse_events(membership: Membership, patient_ids: Sequence[int]) -> list[
 
 def _responses(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
     rows = scoped(membership, Observation.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
-    rows = [o for o in rows.select_related("recorded_by__user").order_by("observed_at", "pk") if _has_answers(o)]
-    forms = _questionnaires(membership.clinic_id, {o.instrument.upper() for o in rows})
-    return [mapping.questionnaire_response_resource(response_data(o, forms[o.instrument.upper()])) for o in rows]
+    answered = [o for o in rows.select_related("recorded_by__user").order_by("observed_at", "pk") if _has_answers(o)]
+    forms = _questionnaires(membership.clinic_id, {o.instrument.upper() for o in answered})
+    return [mapping.questionnaire_response_resource(response_data(o, forms[o.instrument.upper()])) for o in answered]
 
 
 # Each takes a list of patients: one patient's for the reads, a few hundred at a time for a bulk export.
