@@ -7,6 +7,8 @@ Errors are JSON: ``{"detail": "…", "errors": {field: [messages]}}``.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -17,14 +19,16 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.middleware import _membership_for, client_address
-from needlepoint.accounts.models import ApiToken
+from needlepoint.accounts.models import ApiToken, User
+from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.visits.inputs import REFUSED
 
 
 class TokenAuth(HttpBearer):
     """A personal API token, looked up by its hash; revoked, expired and inactive users' tokens are refused."""
 
-    def authenticate(self, request: HttpRequest, token: str):  # type: ignore[no-untyped-def]
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        request = cast(ClinicRequest, request)  # this authentication is what makes it one
         found = (
             ApiToken.objects.select_related("membership__clinic", "user")
             .filter(token_hash=ApiToken.hash_token(token), revoked_at__isnull=True, expires_at__gt=timezone.now())
@@ -33,10 +37,10 @@ class TokenAuth(HttpBearer):
         if found is None or not found.membership.is_active or not found.user.is_active:
             return None
         ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
-        request.membership = found.membership  # type: ignore[attr-defined]
+        request.membership = found.membership
         request.user = found.user
         # The request's audit entries name the token's user, through the API (the middleware saw no session).
-        request.audit_actor = audit.Actor(  # type: ignore[attr-defined]
+        request.audit_actor = audit.Actor(
             found.user_id, found.membership.clinic_id, "api", client_address(request), found.user.username
         )
         return found.user
@@ -47,14 +51,16 @@ class SessionAuth(APIKeyCookie):
 
     param_name = "sessionid"
 
-    def authenticate(self, request: HttpRequest, key: str | None):  # type: ignore[no-untyped-def]
-        if not request.user.is_authenticated:
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        request = cast(ClinicRequest, request)  # this authentication is what makes it one
+        user = request.user
+        if not user.is_authenticated:
             return None
         membership = _membership_for(request)
         if membership is None:
             return None
-        request.membership = membership  # type: ignore[attr-defined]
-        return request.user
+        request.membership = membership
+        return user
 
 
 api = NinjaAPI(
@@ -66,7 +72,9 @@ api = NinjaAPI(
 )
 
 
-def _error(request: HttpRequest, status: int, detail: str, errors: dict | None = None) -> HttpResponse:
+def _error(
+    request: ClinicRequest, status: int, detail: str, errors: dict[str, list[str]] | None = None
+) -> HttpResponse:
     body: dict[str, object] = {"detail": detail}
     if errors:
         body["errors"] = errors
@@ -74,7 +82,7 @@ def _error(request: HttpRequest, status: int, detail: str, errors: dict | None =
 
 
 @api.exception_handler(ValidationError)
-def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+def on_validation_error(request: ClinicRequest, exc: ValidationError) -> HttpResponse:
     if hasattr(exc, "error_dict"):
         errors = {field: [str(m) for e in errs for m in e.messages] for field, errs in exc.error_dict.items()}
         detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
@@ -83,7 +91,7 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 
 
 @api.exception_handler(NinjaValidationError)
-def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+def on_schema_error(request: ClinicRequest, exc: NinjaValidationError) -> HttpResponse:
     if exc.errors and all(item.get("type") == REFUSED for item in exc.errors):
         # Every value was read and some refused by a write's input (visits/inputs.py): a 400 with the messages
         # the page shows, as when the action refuses; 422 stays for a body that does not match the schema.
@@ -104,22 +112,22 @@ def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResp
 
 
 @api.exception_handler(Http404)
-def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+def on_not_found(request: ClinicRequest, exc: Http404) -> HttpResponse:
     return _error(request, 404, "Not found.")
 
 
 @api.exception_handler(PermissionDenied)
-def on_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+def on_denied(request: ClinicRequest, exc: PermissionDenied) -> HttpResponse:
     return _error(request, 403, str(exc) or "Your role does not allow this.")
 
 
 @api.exception_handler(AuthenticationError)
-def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+def on_unauthenticated(request: ClinicRequest, exc: AuthenticationError) -> HttpResponse:
     return _error(request, 401, "Authenticate with an API token: Authorization: Bearer <token>.")
 
 
 @api.exception_handler(HttpError)
-def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+def on_http_error(request: ClinicRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, str(exc))
 
 

@@ -42,7 +42,7 @@ def cite(text: object) -> SafeString:
 
     Keys outside brackets stay text: in prose "T12" may be a vertebra and "S1" a spinal level.
     """
-    escaped = str(conditional_escape("" if text is None else text))
+    escaped = str(conditional_escape("" if text is None else str(text)))
     if is_key_list(escaped):
         return mark_safe(_link_keys(escaped))
     return mark_safe(BRACKETED.sub(lambda m: _link_keys(m.group(0)), escaped))
@@ -53,7 +53,7 @@ def cite_source(value: object) -> SafeString:
     """A source field ("S14, S20", "S64 Kamper SJ et al. ...", or a list of them) with every key linked."""
     if isinstance(value, (list, tuple)):
         value = ", ".join(str(v) for v in value)
-    escaped = str(conditional_escape("" if value is None else value))
+    escaped = str(conditional_escape("" if value is None else str(value)))
     return mark_safe(_link_keys(escaped))
 
 

@@ -38,10 +38,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _progress_printer() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     progress.start()
 
     def update(label: str, done: int, total: int) -> None:

@@ -68,7 +68,8 @@ def render_pdf(template: str, context: dict[str, Any]) -> bytes:
     from weasyprint import HTML
 
     html = render_to_string(template, context | {"as_pdf": True})
-    return HTML(string=html).write_pdf(stylesheets=[finders.find(DOCUMENT_CSS)])
+    pdf: bytes = HTML(string=html).write_pdf(stylesheets=[finders.find(DOCUMENT_CSS)])  # WeasyPrint is untyped
+    return pdf
 
 
 def document_response(

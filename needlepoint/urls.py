@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 
 from needlepoint import citations
@@ -21,7 +21,7 @@ handler403 = "needlepoint.web.permission_denied"
 handler500 = "needlepoint.web.server_error"
 
 
-def healthz(request):  # type: ignore[no-untyped-def]
+def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness check for load balancers."""
     return HttpResponse("ok", content_type="text/plain")
 
@@ -29,7 +29,7 @@ def healthz(request):  # type: ignore[no-untyped-def]
 FAVICON = Path(__file__).parent / "static" / "favicon.ico"
 
 
-def favicon(request):  # type: ignore[no-untyped-def]
+def favicon(request: HttpRequest) -> HttpResponse:
     """/favicon.ico for clients that ask for it without reading the page's icon link (PDF viewers, API docs)."""
     response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
     response["Cache-Control"] = "public, max-age=86400"

@@ -8,6 +8,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """The form's choice field ``name``, to set its choices for this request."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{name} is not a choice field")
+    return field
+
+
 def add_errors(form: forms.Form, exc: ValidationError) -> None:
     """Show an action's ValidationError on the form: on the field it names, or at the top."""
     if hasattr(exc, "error_dict"):

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
+from django.db.models import QuerySet
 from django.http import Http404
 
 from needlepoint.accounts import audit
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from needlepoint.patients.models import Patient
 
 M = TypeVar("M", bound=models.Model)
+Listed = TypeVar("Listed", bound=Sequence[models.Model])
+Found = TypeVar("Found", bound=Sequence[object])  # records, or FHIR resources built from them
 
 # The start of a refusal's summary when the record asked for is not the clinic's (or does not exist).
 NOT_FOUND = "not found in this clinic:"
@@ -32,10 +35,16 @@ class AccessDenied(PermissionDenied):
     """The user's role does not allow this; the message says which capability was missing."""
 
 
-def require(membership: Membership | None, capability: Capability) -> Membership:
-    """The membership, if it holds ``capability``; otherwise refuse (and record the refusal)."""
+def require_member(membership: Membership | None) -> Membership:
+    """The membership a request acts under; a signed-in user of no clinic is refused (403)."""
     if membership is None:
         raise AccessDenied("You are not a member of any clinic.")
+    return membership
+
+
+def require(membership: Membership | None, capability: Capability) -> Membership:
+    """The membership, if it holds ``capability``; otherwise refuse (and record the refusal)."""
+    membership = require_member(membership)
     if not membership.can(capability):
         audit.record("denied", summary=f"missing {capability.value}", clinic_id=membership.clinic_id)
         raise AccessDenied(f"Your role ({membership.get_role_display()}) does not allow this.")
@@ -61,7 +70,7 @@ def scoped(membership: Membership, queryset: models.QuerySet[M], capability: Cap
     return queryset
 
 
-def patients_for(membership: Membership, capability: Capability = Capability.VIEW_DEMOGRAPHICS):
+def patients_for(membership: Membership, capability: Capability = Capability.VIEW_DEMOGRAPHICS) -> QuerySet[Patient]:
     """The clinic's patients that this membership may list."""
     from needlepoint.patients.models import Patient
 
@@ -111,7 +120,7 @@ def get_record(
     return obj
 
 
-def listed(records: Sequence[M], what: str) -> Sequence[M]:
+def listed(records: Listed, what: str) -> Listed:
     """Record that a list of patient records was shown (a dashboard, a worklist, an API list); returns the list.
 
     One read entry names the list, how many records it held and whose they were, so a list is accounted
@@ -127,13 +136,15 @@ def listed(records: Sequence[M], what: str) -> Sequence[M]:
     return records
 
 
-def searched(found: Sequence[M], summary: str, *, object_type: str, **where: int | None) -> Sequence[M]:
+def searched(
+    found: Found, summary: str, *, object_type: str, patient_id: int | None = None, clinic_id: int | None = None
+) -> Found:
     """Record that a search was made and what it found (one search entry: ``summary`` says what was looked for
-    and how many came back; ``where`` may name the patient or clinic it was limited to); returns ``found``.
+    and how many came back; it may name the patient or clinic it was limited to); returns ``found``.
 
     Every search of patient data is recorded here, whether a page, the API or FHIR made it.
     """
-    audit.record("search", summary=summary, object_type=object_type, **where)
+    audit.record("search", summary=summary, object_type=object_type, patient_id=patient_id, clinic_id=clinic_id)
     return found
 
 
@@ -150,7 +161,7 @@ def _get_or_404(queryset: models.QuerySet[M], pk: int | str) -> M:
     label = queryset.model._meta.label
     try:
         return queryset.get(pk=_as_int(pk))
-    except (queryset.model.DoesNotExist, Http404) as exc:
+    except (ObjectDoesNotExist, Http404) as exc:
         # A probe of another clinic's record looks like a missing one to the user, but not to the trail.
         asked = str(pk)[:40]
         audit.record("denied", summary=f"{NOT_FOUND} {label} {asked}", object_type=label, object_id=asked)

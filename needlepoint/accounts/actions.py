@@ -10,6 +10,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -301,7 +302,10 @@ def start_totp_enrolment(user: User) -> TotpDevice:
     """A new unconfirmed authenticator secret for the user (a confirmed app stays until the new one is confirmed)."""
     device = TotpDevice.objects.select_for_update(no_key=True).filter(user=user).first()
     if device is None:
-        return TotpDevice.objects.create(user=user, secret=two_factor.new_secret())
+        device = TotpDevice(user=user)
+        device.secret = two_factor.new_secret()  # the property encrypts it
+        device.save()
+        return device
     if device.confirmed_at is None:
         return device
     raise ValidationError("An authenticator app is already set up. A clinic admin can reset it.")
@@ -334,7 +338,7 @@ def regenerate_recovery_codes(user: User, code: str) -> list[str]:
 
 
 @transaction.atomic
-def add_passkey(request, user: User, credential: str, name: str):  # type: ignore[no-untyped-def]
+def add_passkey(request: HttpRequest, user: User, credential: str, name: str) -> Passkey:
     """Register a passkey (verified against the session's challenge) as one of the user's second factors."""
     from needlepoint.accounts import passkeys
 

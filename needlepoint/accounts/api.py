@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from needlepoint.accounts import actions
 from needlepoint.accounts.access import require
 from needlepoint.accounts.models import ApiToken, AuditEntry, Membership
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 
 router = Router(tags=["accounts"])
@@ -24,9 +24,9 @@ class MeOut(Schema):
 
 
 @router.get("/me", response=MeOut)
-def me(request: HttpRequest) -> MeOut:
+def me(request: ClinicRequest) -> MeOut:
     """The authenticated user, their clinic and role, and what the role may do."""
-    m = request.membership  # type: ignore[attr-defined]
+    m = member(request)
     return MeOut(
         username=m.user.username,
         full_name=m.user.get_full_name(),
@@ -50,7 +50,7 @@ class AuditOut(Schema):
 
 @router.get("/audit", response=list[AuditOut])
 def audit_entries(
-    request: HttpRequest,
+    request: ClinicRequest,
     limit: int = 100,
     patient_id: int | None = None,
     action: str | None = None,
@@ -59,7 +59,7 @@ def audit_entries(
     until: datetime | None = None,
 ) -> list[AuditOut]:
     """The newest audit entries of the clinic, filtered as on the audit page (clinic admins only)."""
-    m = require(request.membership, Capability.VIEW_AUDIT)  # type: ignore[attr-defined]
+    m = require(request.membership, Capability.VIEW_AUDIT)
     entries = AuditEntry.objects.filter(clinic_id=m.clinic_id).select_related("user").order_by("-at", "-pk")
     if patient_id is not None:
         entries = entries.filter(patient_id=patient_id)
@@ -121,17 +121,17 @@ def _staff_out(m: Membership) -> StaffOut:
 
 
 @router.get("/staff", response=list[StaffOut])
-def staff(request: HttpRequest) -> list[StaffOut]:
+def staff(request: ClinicRequest) -> list[StaffOut]:
     """The clinic's staff and their roles (clinic admins only)."""
-    m = require(request.membership, Capability.MANAGE_USERS)  # type: ignore[attr-defined]
+    m = require(request.membership, Capability.MANAGE_USERS)
     people = m.clinic.memberships.select_related("user").order_by("role", "user__last_name")
     return [_staff_out(p) for p in people]
 
 
 @router.post("/staff", response={201: StaffOut})
-def add_staff(request: HttpRequest, body: StaffIn) -> Status[StaffOut]:
+def add_staff(request: ClinicRequest, body: StaffIn) -> Status[StaffOut]:
     """Add a person with one role in the clinic (clinic admins only)."""
-    m = require(request.membership, Capability.MANAGE_USERS)  # type: ignore[attr-defined]
+    m = require(request.membership, Capability.MANAGE_USERS)
     added = actions.create_user(
         m.clinic,
         body.username,
@@ -178,23 +178,23 @@ def _token_out(t: ApiToken) -> TokenOut:
 
 
 @router.get("/tokens", response=list[TokenOut])
-def tokens(request: HttpRequest) -> list[TokenOut]:
+def tokens(request: ClinicRequest) -> list[TokenOut]:
     """Your own API tokens (never the tokens themselves, which are stored hashed)."""
-    m = request.membership  # type: ignore[attr-defined]
+    m = member(request)
     return [_token_out(t) for t in m.user.api_tokens.order_by("-created_at")]
 
 
 @router.post("/tokens", response={201: NewTokenOut})
-def create_token(request: HttpRequest, body: TokenIn) -> Status[NewTokenOut]:
+def create_token(request: ClinicRequest, body: TokenIn) -> Status[NewTokenOut]:
     """A new token for you in this clinic, expiring after ``days`` (default and maximum set by the server).
 
     The answer carries the token once.
     """
-    token, raw = actions.create_api_token(request.membership, body.name, body.days)  # type: ignore[attr-defined]
+    token, raw = actions.create_api_token(member(request), body.name, body.days)
     return Status(201, NewTokenOut(**_token_out(token).dict(), token=raw))
 
 
 @router.post("/tokens/{token_id}/revoke", response=TokenOut)
-def revoke_token(request: HttpRequest, token_id: int) -> TokenOut:
+def revoke_token(request: ClinicRequest, token_id: int) -> TokenOut:
     """Revoke one of your own tokens; a clinic admin may revoke any token used in the clinic."""
-    return _token_out(actions.revoke_api_token(request.membership, token_id))  # type: ignore[attr-defined]
+    return _token_out(actions.revoke_api_token(member(request), token_id))

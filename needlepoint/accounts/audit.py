@@ -20,10 +20,13 @@ import contextvars
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models.signals import post_save
+
+if TYPE_CHECKING:
+    from needlepoint.accounts.models import AuditEntry
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ def _entry(
     }
 
 
-def _write(fields: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _write(fields: dict[str, Any]) -> AuditEntry:
     """Append one entry to the trail."""
     from needlepoint.accounts.models import AuditEntry
 
@@ -258,7 +261,7 @@ def _describe(fields: dict[str, Any]) -> str:
 def patient_of(obj: models.Model) -> int | None:
     """The patient a record belongs to (a patient is its own; a needle-stick names its source patient)."""
     if obj._meta.label == "patients.Patient":
-        return obj.pk
+        return int(obj.pk)
     return getattr(obj, "patient_id", None) or getattr(obj, "source_patient_id", None)
 
 

@@ -267,7 +267,7 @@ def _records_of(label: str, ids: Iterable[Any], viewer: Membership) -> dict[str,
     if not numbers or not viewer.can(kind.capability):
         return {}
     model: type[models.Model] = apps.get_model(label)
-    queryset = model.objects.filter(pk__in=numbers)  # type: ignore[attr-defined]
+    queryset = model._default_manager.filter(pk__in=numbers)
     if kind.related:
         queryset = queryset.select_related(*kind.related)
     if any(f.name == "clinic" for f in model._meta.fields):

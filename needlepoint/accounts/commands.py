@@ -8,7 +8,9 @@ import sys
 from collections.abc import Callable
 
 
-def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], setup_django: Callable[..., None]
+) -> None:
     """Add ``audit verify`` and ``db grants`` to the ``needlepoint`` command."""
     p = subparsers.add_parser("audit", help="the audit trail")
     sub = p.add_subparsers(dest="audit_command", required=True)

@@ -8,7 +8,13 @@ may not create tables in the schema. ``needlepoint db grants`` prints these stat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 AUDIT_TABLE = "accounts_auditentry"
+
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
 
 
 def _quote(identifier: str) -> str:
@@ -37,7 +43,7 @@ def grant_statements(role: str, database: str, schema: str = "public") -> list[s
     ]
 
 
-def role_problems(cursor, role: str) -> list[str]:  # type: ignore[no-untyped-def]
+def role_problems(cursor: CursorWrapper, role: str) -> list[str]:
     """Why ``role`` could not be a safe application role (it is a superuser, or owns tables), if it could not."""
     cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [role])
     found = cursor.fetchone()

@@ -12,6 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 
 from needlepoint.accounts import audit
+from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest
 
 # Paths anyone may open: the sign-in page, static files, the site icon, patients' own link pages, the public
 # handout and its references. /session/ answers signed-out pages too: the sign-in dialog asks it for a form
@@ -43,7 +45,7 @@ def _trusted_proxies() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
 
 
-def _is_trusted(address: str, proxies: list) -> bool:  # type: ignore[type-arg]
+def _is_trusted(address: str, proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -57,7 +59,7 @@ def client_address(request: HttpRequest) -> str | None:
     The header is read right to left and only while each hop is a proxy in TRUSTED_PROXIES, so a client
     cannot put a made-up address in front of the real one.
     """
-    peer = request.META.get("REMOTE_ADDR") or None
+    peer: str | None = request.META.get("REMOTE_ADDR") or None
     proxies = _trusted_proxies()
     if not peer or not proxies or not _is_trusted(peer, proxies):
         return peer
@@ -83,26 +85,29 @@ class ClinicContextMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.membership = None  # type: ignore[attr-defined]
+    def __call__(self, request: ClinicRequest) -> HttpResponse:
+        request.membership = None
         user = request.user
         if user.is_authenticated:
-            request.membership = _membership_for(request)  # type: ignore[attr-defined]
-        membership = request.membership  # type: ignore[attr-defined]
+            request.membership = _membership_for(request)
+        membership = request.membership
         # Who the request's audit entries name; the API's token authentication replaces it (needlepoint/api.py).
-        request.audit_actor = audit.Actor(  # type: ignore[attr-defined]
+        request.audit_actor = audit.Actor(
             user_id=user.pk if user.is_authenticated else None,
             clinic_id=membership.clinic_id if membership else None,
             via="web",
             client_address=client_address(request),
             label=user.get_username() if user.is_authenticated else "anonymous",
         )
-        with audit.event(lambda: request.audit_actor):  # type: ignore[attr-defined]
+        with audit.event(lambda: request.audit_actor):
             return self.get_response(request)
 
 
-def _membership_for(request: HttpRequest):  # type: ignore[no-untyped-def]
-    memberships = list(request.user.active_memberships())
+def _membership_for(request: HttpRequest) -> Membership | None:
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    memberships = list(user.active_memberships())
     chosen = request.session.get("membership_id")
     for membership in memberships:
         if membership.pk == chosen:
@@ -121,7 +126,7 @@ class LoginRequiredMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: ClinicRequest) -> HttpResponse:
         if request.user.is_authenticated or request.path.startswith(PUBLIC_PREFIXES):
             return self.get_response(request)
         params = {"next": request.get_full_path()}
@@ -142,7 +147,7 @@ class NoStoreMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: ClinicRequest) -> HttpResponse:
         response = self.get_response(request)
         if not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"
@@ -179,7 +184,7 @@ class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: ClinicRequest) -> HttpResponse:
         response = self.get_response(request)
         if not response.get("Content-Type", "").startswith("application/pdf"):
             response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -234,16 +236,16 @@ class RecoveryCode(models.Model):
         return f"recovery code of {self.user} ({'used' if self.used_at else 'unused'})"
 
 
-class AuditQuerySet(models.QuerySet):
+class AuditQuerySet(models.QuerySet["AuditEntry"]):
     """Audit entries can be added and read, never changed or removed (also enforced by database triggers)."""
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> int:
         raise PermissionError("Audit entries cannot be changed")
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise PermissionError("Audit entries cannot be deleted")
 
-    def bulk_create(self, objs, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def bulk_create(self, objs: Iterable[AuditEntry], *args: Any, **kwargs: Any) -> list[AuditEntry]:
         """Insert many entries at once, each chained to the one before it, in the order given."""
         objs = list(objs)
         with transaction.atomic(using=self.db):
@@ -318,7 +320,7 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise PermissionError("Audit entries cannot be changed")
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
@@ -328,11 +330,12 @@ class AuditEntry(models.Model):
             self.entry_hash = audit_chain.entry_hash(self.previous_hash, self.chained_content())
             super().save(*args, **kwargs)
 
-    def chained_content(self) -> dict:
+    def chained_content(self) -> dict[str, Any]:
         """The values the hash covers, in the form the database keeps them (so a re-read hashes the same)."""
         content = {}
         for name in audit_chain.CHAINED_FIELDS:
             field = self._meta.get_field(name)  # also finds a foreign key by its column name (clinic_id)
+            assert isinstance(field, models.Field)  # every chained name is a concrete column
             value = field.get_prep_value(getattr(self, field.attname))
             # The database keeps an empty address as NULL.
             value = None if name == "client_address" and not value else value
@@ -340,5 +343,5 @@ class AuditEntry(models.Model):
             content[name] = value
         return content
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("Audit entries cannot be deleted")

@@ -8,8 +8,12 @@ Django's validators (configured in settings) refuse passwords like the user's na
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from needlepoint.accounts.models import User
 
 # Words anyone who knows the clinic's software would try first.
 PRODUCT_WORDS = ("needlepoint", "dryneedling", "needling", "password", "passwort", "welcome")
@@ -26,7 +30,7 @@ def _letters_only(text: str) -> str:
     return re.sub(r"[^a-z]", "", text.lower())
 
 
-def _clinic_words(user) -> list[str]:  # type: ignore[no-untyped-def]
+def _clinic_words(user: User | None) -> list[str]:
     """The names and short names of every clinic here (a user is often checked before their membership exists)."""
     from needlepoint.accounts.models import Clinic
 
@@ -41,7 +45,7 @@ def _clinic_words(user) -> list[str]:  # type: ignore[no-untyped-def]
 class ContextualPasswordValidator:
     """Refuses a password containing the product's name, a clinic's name or the username."""
 
-    def validate(self, password: str, user=None) -> None:  # type: ignore[no-untyped-def]
+    def validate(self, password: str, user: User | None = None) -> None:
         """Raise ValidationError if the password contains a word a guesser at this clinic would try."""
         letters = _letters_only(password)
         words = list(PRODUCT_WORDS) + _clinic_words(user)
@@ -62,7 +66,7 @@ class ContextualPasswordValidator:
 class PredictablePasswordValidator:
     """Refuses a season, month or weekday with a number ("Summer2026!") and runs of few characters."""
 
-    def validate(self, password: str, user=None) -> None:  # type: ignore[no-untyped-def]
+    def validate(self, password: str, user: User | None = None) -> None:
         """Raise ValidationError if the password follows a pattern guessers try early."""
         if len(set(password.lower())) < MIN_DISTINCT_CHARACTERS:
             raise ValidationError(

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import time as time_module
 from collections.abc import Iterator
-from datetime import datetime, time
+from datetime import date, datetime, time
 from itertools import islice
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.db.models import Count, QuerySet
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +27,7 @@ from needlepoint.accounts.audit_words import describe_entries
 from needlepoint.accounts.forms import LetterheadForm, StaffForm
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import ApiToken, AuditEntry, Clinic, Membership, User
+from needlepoint.accounts.requests import ClinicRequest, member, signed_in
 from needlepoint.accounts.roles import Capability
 from needlepoint.inputs import csv_writer, whole_number
 from needlepoint.web import add_errors
@@ -40,13 +42,13 @@ def _wait_words(seconds: int) -> str:
     return f"{seconds} seconds" if seconds < 120 else f"{minutes} minutes"
 
 
-def _safe_target(request: HttpRequest, target: str) -> str:
+def _safe_target(request: ClinicRequest, target: str) -> str:
     if not target or not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return "/"
     return target
 
 
-def _complete_sign_in(request: HttpRequest, user: User, target: str, how: str = "") -> HttpResponse:
+def _complete_sign_in(request: ClinicRequest, user: User, target: str, how: str = "") -> HttpResponse:
     request.session.pop(PENDING_KEY, None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     with audit.acting_as(audit.Actor(user.pk, None, "web", client_address(request), user.username)):
@@ -58,7 +60,7 @@ def _audit_failure(summary: str) -> None:
     audit.record("login_failed", summary=summary[:300])
 
 
-def login_view(request: HttpRequest) -> HttpResponse:
+def login_view(request: ClinicRequest) -> HttpResponse:
     """The sign-in page: password, then a second factor where the user has one or their clinic requires one.
 
     Throttling (``throttle``) reserves a password check per address and per username before the password is
@@ -97,7 +99,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 
 def _check_password(
-    request: HttpRequest, username: str, password: str, code: str, address: str | None
+    request: ClinicRequest, username: str, password: str, code: str, address: str | None
 ) -> HttpResponse | tuple[str, bool]:
     """Spend a username check (or pass on a right code), compare the password, and go on to the second factor."""
     address_key = throttle.address_key(address)
@@ -150,7 +152,7 @@ def _verified_code(username: str, code: str) -> str:
     return how
 
 
-def _json_body(request: HttpRequest) -> dict:
+def _json_body(request: ClinicRequest) -> dict[str, Any]:
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
@@ -159,7 +161,7 @@ def _json_body(request: HttpRequest) -> dict:
 
 
 @require_POST
-def login_passkey_options(request: HttpRequest) -> HttpResponse:
+def login_passkey_options(request: ClinicRequest) -> HttpResponse:
     """The second sign-in step by passkey: the options for the browser (after the right password only)."""
     user, _ = _pending_user(request)
     if user is None or not user.passkeys.exists():
@@ -168,7 +170,7 @@ def login_passkey_options(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def login_passkey(request: HttpRequest) -> HttpResponse:
+def login_passkey(request: ClinicRequest) -> HttpResponse:
     """The second sign-in step by passkey: verify the browser's answer and sign in."""
     user, target = _pending_user(request)
     if user is None:
@@ -190,36 +192,37 @@ def login_passkey(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def passkey_options(request: HttpRequest) -> HttpResponse:
+def passkey_options(request: ClinicRequest) -> HttpResponse:
     """The options for the browser to create a passkey for the signed-in user."""
-    return HttpResponse(passkeys.registration_options(request, request.user), content_type="application/json")  # type: ignore[arg-type]
+    return HttpResponse(passkeys.registration_options(request, signed_in(request)), content_type="application/json")
 
 
 @require_POST
-def passkey_register(request: HttpRequest) -> HttpResponse:
+def passkey_register(request: ClinicRequest) -> HttpResponse:
     """Store the signed-in user's new passkey, verified against the challenge just given."""
     body = _json_body(request)
     try:
         passkey = actions.add_passkey(
-            request, request.user, json.dumps(body.get("credential") or {}), str(body.get("name", ""))
-        )  # type: ignore[arg-type]
+            request, signed_in(request), json.dumps(body.get("credential") or {}), str(body.get("name", ""))
+        )
     except passkeys.PasskeyError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     messages.success(request, f"Passkey {passkey.name} added.")
     return JsonResponse({"next": "/account/security/"})
 
 
-def _pending_user(request: HttpRequest) -> tuple[User | None, str]:
+def _pending_user(request: ClinicRequest) -> tuple[User | None, str]:
     """The user who gave the right password and still owes a second factor, and where they were going."""
     pending = request.session.get(PENDING_KEY) or {}
     if not pending or time_module.time() - pending.get("since", 0) > PENDING_SECONDS:
         request.session.pop(PENDING_KEY, None)
         return None, ""
-    user = User.objects.filter(pk=pending.get("user_id"), is_active=True).first()
+    user_id = pending.get("user_id")
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
     return user, pending.get("next", "/")
 
 
-def login_code(request: HttpRequest) -> HttpResponse:
+def login_code(request: ClinicRequest) -> HttpResponse:
     """The second step of signing in: a code from the authenticator app, or a recovery code."""
     user, target = _pending_user(request)
     if user is None:
@@ -246,7 +249,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
     )
 
 
-def login_enrol(request: HttpRequest) -> HttpResponse:
+def login_enrol(request: ClinicRequest) -> HttpResponse:
     """Setting up an authenticator app during sign-in, for a user whose clinic requires one and who has none."""
     user, target = _pending_user(request)
     if user is None or user.has_second_factor():
@@ -278,7 +281,7 @@ def login_enrol(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def logout_view(request: HttpRequest) -> HttpResponse:
+def logout_view(request: ClinicRequest) -> HttpResponse:
     """Sign out (POST only, so a link cannot sign anyone out)."""
     audit.record("logout", summary="signed out")
     logout(request)
@@ -286,19 +289,19 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def switch_clinic(request: HttpRequest) -> HttpResponse:
+def switch_clinic(request: ClinicRequest) -> HttpResponse:
     """Act under another of the user's clinic memberships."""
     wanted = request.POST.get("membership_id", "")
-    for membership in request.user.active_memberships():
+    for membership in signed_in(request).active_memberships():
         if str(membership.pk) == wanted:
             request.session["membership_id"] = membership.pk
             messages.success(request, f"You are now working in {membership.clinic}.")
     return redirect("/")
 
 
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: ClinicRequest) -> HttpResponse:
     """The user's API tokens: create (shown once, with an expiry) and revoke."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     require(membership, Capability.VIEW_DEMOGRAPHICS)
     new_token = ""
     if request.method == "POST":
@@ -328,13 +331,13 @@ def tokens(request: HttpRequest) -> HttpResponse:
     )
 
 
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: ClinicRequest) -> HttpResponse:
     """The signed-in user's password and two-factor sign-in: change the password, set up an app, new codes."""
-    user = request.user
-    context: dict = {
-        "has_app": user.has_authenticator_app(),  # type: ignore[union-attr]
-        "required": user.needs_second_factor(),  # type: ignore[union-attr]
-        "passkeys": user.passkeys.order_by("created_at"),  # type: ignore[union-attr]
+    user = signed_in(request)
+    context: dict[str, Any] = {
+        "has_app": user.has_authenticator_app(),
+        "required": user.needs_second_factor(),
+        "passkeys": user.passkeys.order_by("created_at"),
     }
     status = 200
     if request.method == "POST":
@@ -342,7 +345,7 @@ def security(request: HttpRequest) -> HttpResponse:
         try:
             if step == "password":
                 actions.change_password(
-                    user,  # type: ignore[arg-type]
+                    user,
                     request.POST.get("old_password", ""),
                     request.POST.get("new_password1", ""),
                     request.POST.get("new_password2", ""),
@@ -351,25 +354,25 @@ def security(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Password changed. Your other sessions have been signed out.")
                 return redirect("/account/security/")
             if step == "confirm_app":
-                context["codes"] = actions.confirm_totp_enrolment(user, request.POST.get("code", ""))  # type: ignore[arg-type]
+                context["codes"] = actions.confirm_totp_enrolment(user, request.POST.get("code", ""))
                 context["has_app"] = True
                 messages.success(request, "Authenticator app set up. Keep these recovery codes somewhere safe.")
             elif step == "new_codes":
-                context["codes"] = actions.regenerate_recovery_codes(user, request.POST.get("code", ""))  # type: ignore[arg-type]
+                context["codes"] = actions.regenerate_recovery_codes(user, request.POST.get("code", ""))
                 messages.success(request, "New recovery codes made; the old ones no longer work.")
         except ValidationError as exc:
             context["error"] = "; ".join(exc.messages)
             context["error_step"] = step
             status = 400
     if not context["has_app"]:
-        device = actions.start_totp_enrolment(user)  # type: ignore[arg-type]
+        device = actions.start_totp_enrolment(user)
         context.update(qr=two_factor.qr_svg(device), secret=device.secret)
     else:
-        context["codes_left"] = two_factor.unused_recovery_codes(user)  # type: ignore[arg-type]
+        context["codes_left"] = two_factor.unused_recovery_codes(user)
     return render(request, "accounts/security.html", context, status=status)
 
 
-def password_reset(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+def password_reset(request: ClinicRequest, uidb64: str, token: str) -> HttpResponse:
     """A one-time link from a clinic admin: set a new password (the link then stops working)."""
     user = actions.user_for_reset(uidb64, token)
     if user is None:
@@ -390,8 +393,8 @@ def password_reset(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
     )
 
 
-def _filtered_audit(request: HttpRequest):  # type: ignore[no-untyped-def]
-    membership = require(request.membership, Capability.VIEW_AUDIT)  # type: ignore[attr-defined]
+def _filtered_audit(request: ClinicRequest) -> QuerySet[AuditEntry]:
+    membership = require(request.membership, Capability.VIEW_AUDIT)
     entries = AuditEntry.objects.filter(clinic_id=membership.clinic_id).select_related("user")
     params = request.GET
     if params.get("action"):
@@ -415,14 +418,14 @@ def _int_or_none(value: str) -> int | None:
         return -1
 
 
-def _date_param(value: str | None):  # type: ignore[no-untyped-def]
+def _date_param(value: str | None) -> date | None:
     try:
         return datetime.strptime(value or "", "%Y-%m-%d").date()
     except ValueError:
         return None
 
 
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: ClinicRequest) -> HttpResponse:
     """The clinic's audit trail, filterable, paginated (clinic admins only)."""
     entries = _filtered_audit(request)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
@@ -433,7 +436,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "accounts/audit.html",
         {
             "page": page,
-            "rows": describe_entries(list(page), request.membership),  # type: ignore[attr-defined]
+            "rows": describe_entries(list(page), member(request)),
             "actions": AuditEntry.Action.choices,
             "query": query.urlencode(),
             "params": request.GET,
@@ -455,13 +458,13 @@ class _Echo:
         return value
 
 
-def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
+def audit_csv(request: ClinicRequest) -> StreamingHttpResponse:
     """The filtered audit trail as CSV, streamed so a long trail never sits in memory.
 
     Each row keeps the stored codes and adds them in words (described a chunk at a time, one query per kind).
     """
     entries = _filtered_audit(request)
-    viewer = request.membership  # type: ignore[attr-defined]
+    viewer = member(request)
     audit.record("export", summary="audit trail CSV")
     writer = csv_writer(_Echo())
     header = [
@@ -480,7 +483,7 @@ def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
         "patient_in_words",
     ]
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows() -> Iterator[object]:
         yield writer.writerow(header)
         for chunk in _chunks(entries.iterator(chunk_size=CSV_CHUNK), CSV_CHUNK):
             for row in describe_entries(chunk, viewer):
@@ -515,7 +518,7 @@ STAFF_ACTIONS = {
 }
 
 
-def _staff_action(request: HttpRequest, membership: Membership) -> HttpResponse | None:
+def _staff_action(request: ClinicRequest, membership: Membership) -> HttpResponse | None:
     """Deactivate, reactivate, reset two-factor, make a reset link, revoke a token or set the policy."""
     post = request.POST
     try:
@@ -540,9 +543,9 @@ def _staff_action(request: HttpRequest, membership: Membership) -> HttpResponse 
     return redirect("/staff/")
 
 
-def staff(request: HttpRequest) -> HttpResponse:
+def staff(request: ClinicRequest) -> HttpResponse:
     """The clinic's staff and their roles; clinic admins add, deactivate and reactivate people here."""
-    membership = require(request.membership, Capability.MANAGE_USERS)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.MANAGE_USERS)
     if request.method == "POST":
         done = _staff_action(request, membership)
         if done is not None:
@@ -593,14 +596,14 @@ def staff(request: HttpRequest) -> HttpResponse:
     )
 
 
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+def csrf_failure(request: ClinicRequest, reason: str = "") -> HttpResponse:
     """A form whose security token is missing or stale: nothing saved, and say so plainly."""
     return render(request, "accounts/csrf_failure.html", status=403)
 
 
-def letterhead(request: HttpRequest) -> HttpResponse:
+def letterhead(request: ClinicRequest) -> HttpResponse:
     """The clinic's letterhead (clinic admins): what every printed note, letter and report carries."""
-    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)
     clinic = membership.clinic
     initial = {name: getattr(clinic, name) for name in actions.LETTERHEAD_FIELDS}
     form = LetterheadForm(request.POST or None, initial=initial)

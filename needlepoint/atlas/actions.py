@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -57,7 +57,7 @@ def clean_drawing(drawing: Any) -> dict[str, int | None]:
                 f"or left unrated, not {value!r}."
             )
             continue
-        cleaned[code] = intensity  # type: ignore[assignment]
+        cleaned[code] = intensity
     if problems:
         raise ValidationError({"drawing": problems})
     order = {code: i for i, code in enumerate(regions)}
@@ -86,13 +86,12 @@ def _clean_notes(notes: Any) -> str:
     return text
 
 
-def _episode_start(episode: Episode) -> Any:
+def _episode_start(episode: Episode) -> date:
     return timezone.localtime(episode.opened_at).date()
 
 
-def _clean_assessed_at(episode: Episode, value: Any) -> datetime:
-    if value is None or value == "":
-        value = timezone.now()
+def _clean_assessed_at(episode: Episode, given: Any) -> datetime:
+    value = timezone.now() if given is None or given == "" else given
     if not isinstance(value, datetime):
         raise ValidationError({"assessed_at": "Enter the date and time of the assessment."})
     if timezone.is_naive(value):
@@ -144,7 +143,7 @@ def _clean_kind(episode: Episode, kind: Any, assessed_at: datetime) -> str:
         )
     if kind == Assessment.Kind.DISCHARGE and any(a["kind"] == Assessment.Kind.DISCHARGE for a in earlier):
         raise ValidationError({"kind": "This episode already has a discharge assessment."})
-    return kind
+    return str(kind)
 
 
 # --- assessments -------------------------------------------------------------------------------------

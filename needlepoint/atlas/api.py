@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
-from django.http import Http404, HttpRequest
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from ninja import Field, Router, Schema, Status
 
 from needlepoint.accounts.access import get_record, require
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.atlas import actions
 from needlepoint.atlas.catalogue import (
@@ -31,8 +32,8 @@ router = Router(tags=["atlas"])
 MAX_LIMIT = 100
 
 
-def _clinical(request: HttpRequest) -> Any:
-    return require(request.membership, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+def _clinical(request: ClinicRequest) -> Any:
+    return require(request.membership, Capability.VIEW_CLINICAL)
 
 
 # --- the catalogue -----------------------------------------------------------------------------------
@@ -49,7 +50,7 @@ class RegionOut(Schema):
 
 
 @router.get("/regions", response=list[RegionOut])
-def list_regions(request: HttpRequest) -> list[RegionOut]:
+def list_regions(request: ClinicRequest) -> list[RegionOut]:
     """Every body region of the pain drawing (code, name, view, side). Shapes derive from the CHOIR body map."""
     _clinical(request)
     return [
@@ -154,14 +155,14 @@ def _summary(m: Muscle) -> dict[str, Any]:
 
 
 @router.get("/muscles", response=list[MuscleSummaryOut])
-def list_muscles(request: HttpRequest) -> list[MuscleSummaryOut]:
+def list_muscles(request: ClinicRequest) -> list[MuscleSummaryOut]:
     """Every muscle of the atlas with its conditions, hazard kinds and trigger-point codes."""
     _clinical(request)
     return [MuscleSummaryOut(**_summary(m)) for m in muscles().values()]
 
 
 @router.get("/muscles/{muscle_id}", response=MuscleOut)
-def get_muscle(request: HttpRequest, muscle_id: str) -> MuscleOut:
+def get_muscle(request: ClinicRequest, muscle_id: str) -> MuscleOut:
     """One muscle: trigger points, referral zones (primary and spill-over), hazard, conditions and sources."""
     _clinical(request)
     m = muscles().get(muscle_id)
@@ -254,7 +255,7 @@ def _match_out(m: MuscleMatch) -> MatchOut:
 
 
 @router.post("/suggest", response=list[MatchOut])
-def suggest(request: HttpRequest, body: SuggestIn) -> list[MatchOut]:
+def suggest(request: ClinicRequest, body: SuggestIn) -> list[MatchOut]:
     """Rank the muscles whose referral patterns explain a pain drawing (nothing is stored)."""
     _clinical(request)
     drawing = actions.clean_drawing(body.drawing)
@@ -366,7 +367,7 @@ def _assessment_out(a: Assessment, findings: list[PalpationFinding]) -> Assessme
     )
 
 
-def _live_findings() -> Prefetch:
+def _live_findings() -> Prefetch[str, QuerySet[PalpationFinding], str]:
     return Prefetch(
         "findings",
         queryset=PalpationFinding.objects.filter(removed_at__isnull=True)
@@ -376,20 +377,20 @@ def _live_findings() -> Prefetch:
     )
 
 
-def _episode(request: HttpRequest, episode_id: int, capability: Capability) -> Episode:
-    return get_record(request.membership, Episode.objects.all(), episode_id, capability)  # type: ignore[attr-defined]
+def _episode(request: ClinicRequest, episode_id: int, capability: Capability) -> Episode:
+    return get_record(member(request), Episode.objects.all(), episode_id, capability)
 
 
-def _assessment(request: HttpRequest, assessment_id: int) -> Assessment:
+def _assessment(request: ClinicRequest, assessment_id: int) -> Assessment:
     return get_record(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         Assessment.objects.select_related("clinician__user").prefetch_related(_live_findings()),
         assessment_id,
     )
 
 
 @router.get("/episodes/{episode_id}/assessments", response=list[AssessmentOut])
-def list_assessments(request: HttpRequest, episode_id: int) -> list[AssessmentOut]:
+def list_assessments(request: ClinicRequest, episode_id: int) -> list[AssessmentOut]:
     """An episode's assessments, oldest first, each with its drawing and palpation findings."""
     episode = _episode(request, episode_id, Capability.VIEW_CLINICAL)
     assessments = (
@@ -398,51 +399,51 @@ def list_assessments(request: HttpRequest, episode_id: int) -> list[AssessmentOu
         .prefetch_related(_live_findings())
         .order_by("assessed_at", "pk")
     )
-    return [_assessment_out(a, a.live_findings) for a in assessments]  # type: ignore[attr-defined]
+    return [_assessment_out(a, a.live_findings) for a in assessments]
 
 
 @router.post("/episodes/{episode_id}/assessments", response={201: AssessmentOut})
-def create_assessment(request: HttpRequest, episode_id: int, body: AssessmentIn) -> Status[AssessmentOut]:
+def create_assessment(request: ClinicRequest, episode_id: int, body: AssessmentIn) -> Status[AssessmentOut]:
     """Record an assessment with its pain drawing (validated against the region vocabulary)."""
     episode = _episode(request, episode_id, Capability.EDIT_CLINICAL)
-    assessment = actions.create_assessment(request.membership, episode, body.model_dump())  # type: ignore[attr-defined]
+    assessment = actions.create_assessment(member(request), episode, body.model_dump())
     return Status(201, _assessment_out(assessment, []))
 
 
 @router.get("/assessments/{assessment_id}", response=AssessmentOut)
-def get_assessment(request: HttpRequest, assessment_id: int) -> AssessmentOut:
+def get_assessment(request: ClinicRequest, assessment_id: int) -> AssessmentOut:
     """One assessment with its drawing and palpation findings."""
     a = _assessment(request, assessment_id)
-    return _assessment_out(a, a.live_findings)  # type: ignore[attr-defined]
+    return _assessment_out(a, a.live_findings)
 
 
 @router.patch("/assessments/{assessment_id}", response=AssessmentOut)
-def update_assessment(request: HttpRequest, assessment_id: int, body: AssessmentUpdate) -> AssessmentOut:
+def update_assessment(request: ClinicRequest, assessment_id: int, body: AssessmentUpdate) -> AssessmentOut:
     """Change the drawing or notes; send the version you read (a stale version gets 400 and changes nothing)."""
     data = {k: v for k, v in body.model_dump().items() if k != "version" and v is not None}
-    actions.update_assessment(request.membership, assessment_id, data, body.version)  # type: ignore[attr-defined]
+    actions.update_assessment(member(request), assessment_id, data, body.version)
     a = _assessment(request, assessment_id)
-    return _assessment_out(a, a.live_findings)  # type: ignore[attr-defined]
+    return _assessment_out(a, a.live_findings)
 
 
 @router.get("/assessments/{assessment_id}/ranking", response=list[MatchOut])
-def assessment_ranking(request: HttpRequest, assessment_id: int, limit: int = 10) -> list[MatchOut]:
+def assessment_ranking(request: ClinicRequest, assessment_id: int, limit: int = 10) -> list[MatchOut]:
     """The muscles that best explain the assessment's drawing, with the episode's condition applied."""
-    a = get_record(request.membership, Assessment.objects.select_related("episode"), assessment_id)  # type: ignore[attr-defined]
+    a = get_record(member(request), Assessment.objects.select_related("episode"), assessment_id)
     condition = a.episode.condition if a.episode.condition in CONDITION_CODES else None
     limit = max(1, min(int(limit), MAX_LIMIT))
     return [_match_out(m) for m in rank_muscles(a.drawing, condition, limit=limit)]
 
 
 @router.post("/assessments/{assessment_id}/findings", response={201: FindingOut})
-def create_finding(request: HttpRequest, assessment_id: int, body: FindingIn) -> Status[FindingOut]:
+def create_finding(request: ClinicRequest, assessment_id: int, body: FindingIn) -> Status[FindingOut]:
     """Record a trigger point found on palpation; the same point and side again replaces the earlier record."""
-    finding = actions.record_finding(request.membership, assessment_id, body.model_dump())  # type: ignore[attr-defined]
+    finding = actions.record_finding(member(request), assessment_id, body.model_dump())
     return Status(201, _finding_out(finding))
 
 
 @router.get("/episodes/{episode_id}/suggested-needling", response=list[SuggestedOut])
-def episode_suggested_needling(request: HttpRequest, episode_id: int) -> list[SuggestedOut]:
+def episode_suggested_needling(request: ClinicRequest, episode_id: int) -> list[SuggestedOut]:
     """The trigger points to consider at the next visit, from the latest palpation findings."""
     episode = _episode(request, episode_id, Capability.VIEW_CLINICAL)
     return [SuggestedOut(**s.__dict__) for s in suggested_needling(episode)]

@@ -428,11 +428,11 @@ def _load_body_map(path: Path) -> BodyMap:
 def _validate_views(views: Any, where: str) -> dict[str, str]:
     if not isinstance(views, dict) or set(views) != set(VIEWS):
         raise AtlasDataError(f"{where}: 'views' must describe exactly the views {list(VIEWS)}")
-    outlines = {}
+    outlines: dict[str, str] = {}
     for view in VIEWS:
         outline = views[view].get("outline") if isinstance(views[view], dict) else None
         _check_svg(outline, f"{where}: outline of the {view} view")
-        outlines[view] = outline
+        outlines[view] = str(outline)
     return outlines
 
 
@@ -568,9 +568,10 @@ def _load_missing(path: Path) -> tuple[MissingMuscle, ...]:
         fields = [entry.get(k) if isinstance(entry, dict) else None for k in ("name", "body_area", "reason")]
         if not all(isinstance(f, str) and f.strip() for f in fields):
             raise AtlasDataError(f"{where}: entry #{index + 1} needs a name, a body_area and a reason")
-        if fields[0].lower() in held:
+        name, body_area, reason = (str(f) for f in fields)
+        if name.lower() in held:
             raise AtlasDataError(f"{where}: {fields[0]!r} is in the atlas already")
-        out.append(MissingMuscle(*fields))
+        out.append(MissingMuscle(name, body_area, reason))
     return tuple(out)
 
 

@@ -24,7 +24,9 @@ from needlepoint.atlas.catalogue import (
 MAX_INTENSITY = 10
 
 
-def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], setup_django: Callable[..., None]
+) -> None:
     """Add ``atlas`` (regions, muscles) and ``suggest`` to the ``needlepoint`` command."""
     atlas = subparsers.add_parser("atlas", help="list the atlas's body regions or muscles")
     atlas_sub = atlas.add_subparsers(dest="atlas_command", required=True)

@@ -119,7 +119,7 @@ def _assessment(episode: Episode, kind: str, at: datetime, drawing: dict[str, in
 
 
 def _later_moments(episode: Episode, initial_at: datetime, now: datetime) -> list[tuple[str, datetime, float]]:
-    moments = []
+    moments: list[tuple[str, datetime, float]] = []
     reassess_at = initial_at + REASSESS_AFTER
     discharge_at = None
     if episode.discharge_date is not None:

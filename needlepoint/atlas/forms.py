@@ -36,7 +36,7 @@ class DrawingField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, strip=True, **kwargs)
 
-    def clean(self, value: Any) -> dict[str, Any]:  # type: ignore[override]
+    def clean(self, value: Any) -> dict[str, Any]:
         """The drawing as a dict (empty when nothing was posted)."""
         return parse_drawing_text(super().clean(value))
 

@@ -39,6 +39,8 @@ class Assessment(PatientRecord):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The findings not struck out, set by the API's Prefetch(to_attr="live_findings"); not a column.
+    live_findings: list[PalpationFinding]
 
     class Meta:
         constraints = [

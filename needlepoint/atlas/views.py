@@ -11,12 +11,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts.access import get_record, require
+from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.atlas import actions, display, forms
 from needlepoint.atlas.catalogue import muscles, not_yet_in_atlas
@@ -26,21 +28,21 @@ from needlepoint.atlas.search import condition_hits, search_atlas
 from needlepoint.atlas.suggestions import suggestions_from_findings
 from needlepoint.patients.conditions import condition_label
 from needlepoint.patients.models import Episode
-from needlepoint.web import add_errors
+from needlepoint.web import add_errors, choice_field
 
 
-def _htmx(request: HttpRequest) -> bool:
+def _htmx(request: ClinicRequest) -> bool:
     return bool(request.headers.get("HX-Request"))
 
 
-def _membership(request: HttpRequest) -> Any:
-    return request.membership  # type: ignore[attr-defined]
+def _membership(request: ClinicRequest) -> Membership:
+    return member(request)
 
 
 # --- reference pages ---------------------------------------------------------------------------------
 
 
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: ClinicRequest) -> HttpResponse:
     """The atlas: search across muscles, regions and conditions; every muscle by body area when no query."""
     require(_membership(request), Capability.VIEW_CLINICAL)
     query = request.GET.get("q", "").strip()[:100]
@@ -58,7 +60,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def muscle_detail(request: HttpRequest, muscle_id: str) -> HttpResponse:
+def muscle_detail(request: ClinicRequest, muscle_id: str) -> HttpResponse:
     """One muscle: referral zones and trigger points on the chart, hazard with notes, conditions, sources."""
     require(_membership(request), Capability.VIEW_CLINICAL)
     muscle = muscles().get(muscle_id)
@@ -95,12 +97,12 @@ def _all_sources(muscle: Any) -> list[Any]:
 # --- assessments -------------------------------------------------------------------------------------
 
 
-def _episode(request: HttpRequest, episode_id: int, capability: Capability) -> Episode:
+def _episode(request: ClinicRequest, episode_id: int, capability: Capability) -> Episode:
     return get_record(_membership(request), Episode.objects.select_related("patient"), episode_id, capability)
 
 
 def _assessment(
-    request: HttpRequest, assessment_id: int, capability: Capability = Capability.VIEW_CLINICAL
+    request: ClinicRequest, assessment_id: int, capability: Capability = Capability.VIEW_CLINICAL
 ) -> Assessment:
     return get_record(
         _membership(request),
@@ -137,7 +139,7 @@ def _ranking_context(
     }
 
 
-def assessment_new(request: HttpRequest, episode_id: int) -> HttpResponse:
+def assessment_new(request: ClinicRequest, episode_id: int) -> HttpResponse:
     """Record an assessment: paint the pain drawing, see the ranked muscles update, save."""
     membership = _membership(request)
     episode = _episode(request, episode_id, Capability.EDIT_CLINICAL)
@@ -145,7 +147,7 @@ def assessment_new(request: HttpRequest, episode_id: int) -> HttpResponse:
     default_kind = Assessment.Kind.REASSESSMENT if initial else Assessment.Kind.INITIAL
     form = forms.AssessmentForm(request.POST or None, initial={"kind": default_kind})
     # The first assessment of an episode is its initial one; later ones are re-assessments or the discharge.
-    form.fields["kind"].choices = [
+    choice_field(form, "kind").choices = [
         (k, label) for k, label in Assessment.Kind.choices if (k == "initial") != bool(initial)
     ]
     drawing: dict[str, Any] = {}
@@ -174,7 +176,7 @@ def assessment_new(request: HttpRequest, episode_id: int) -> HttpResponse:
     return render(request, "atlas/assessment_form.html", context)
 
 
-def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
+def assessment_detail(request: ClinicRequest, assessment_id: int) -> HttpResponse:
     """An assessment: its drawing (editable), the ranked muscles with finding forms, the findings, the first drawing."""
     membership = _membership(request)
     assessment = _assessment(request, assessment_id)
@@ -257,7 +259,7 @@ def _findings_context(assessment: Assessment, can_edit: bool, finding_form: Any 
 
 
 @require_POST
-def ranking(request: HttpRequest, episode_id: int | None = None, assessment_id: int | None = None) -> HttpResponse:
+def ranking(request: ClinicRequest, episode_id: int | None = None, assessment_id: int | None = None) -> HttpResponse:
     """The ranked muscles for the drawing being painted (htmx fragment; nothing is saved)."""
     membership = _membership(request)
     assessment = _assessment(request, assessment_id) if assessment_id is not None else None
@@ -273,7 +275,7 @@ def ranking(request: HttpRequest, episode_id: int | None = None, assessment_id: 
 
 
 @require_POST
-def finding_add(request: HttpRequest, assessment_id: int) -> HttpResponse:
+def finding_add(request: ClinicRequest, assessment_id: int) -> HttpResponse:
     """Record a trigger point found on palpation (from a ranked row or from the any-muscle form)."""
     membership = _membership(request)
     assessment = _assessment(request, assessment_id, Capability.EDIT_CLINICAL)
@@ -298,7 +300,7 @@ def finding_add(request: HttpRequest, assessment_id: int) -> HttpResponse:
 
 
 @require_POST
-def finding_remove(request: HttpRequest, assessment_id: int, finding_id: int) -> HttpResponse:
+def finding_remove(request: ClinicRequest, assessment_id: int, finding_id: int) -> HttpResponse:
     """Strike out a finding recorded by mistake."""
     membership = _membership(request)
     assessment = _assessment(request, assessment_id, Capability.EDIT_CLINICAL)
@@ -317,7 +319,7 @@ def finding_remove(request: HttpRequest, assessment_id: int, finding_id: int) ->
     return redirect(reverse("atlas_assessment", args=[assessment.pk]) + "#findings")
 
 
-def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
+def assessment_print(request: ClinicRequest, assessment_id: int) -> HttpResponse:
     """The printable assessment: both views, the regions and their pain, findings, and the first drawing."""
     assessment = _assessment(request, assessment_id)
     initial = None if assessment.kind == Assessment.Kind.INITIAL else _initial(assessment.episode)
@@ -345,7 +347,7 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
     return render(request, "atlas/assessment_print.html", context)
 
 
-def _posted_drawing(request: HttpRequest) -> dict[str, Any]:
+def _posted_drawing(request: ClinicRequest) -> dict[str, Any]:
     """The valid part of the drawing as posted, so a refused form keeps what was painted."""
     try:
         posted = forms.parse_drawing_text(request.POST.get("drawing", ""))

@@ -18,10 +18,11 @@ import json
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, TextIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -237,10 +238,10 @@ def _patients(job: ExportJob, membership: Membership) -> QuerySet[Patient]:
     return patients.select_related("clinic").order_by("pk")
 
 
-def _changed_since(resource: dict[str, object], since: datetime | None) -> bool:
+def _changed_since(resource: dict[str, Any], since: datetime | None) -> bool:
     if since is None:
         return True
-    updated = resource.get("meta", {}).get("lastUpdated")  # type: ignore[union-attr]
+    updated = resource.get("meta", {}).get("lastUpdated")
     # Every resource carries lastUpdated (to the second); one without is exported rather than lost.
     return updated is None or datetime.fromisoformat(str(updated)) >= since.replace(microsecond=0)
 
@@ -267,7 +268,7 @@ def run(job: ExportJob) -> ExportJob:
     target = folder(job)
     target.mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(job.types, 0)
-    files: dict[str, object] = {}
+    files: dict[str, TextIO] = {}
     exported: list[int] = []
     try:
         require(membership, Capability.EXPORT_RECORD)
@@ -281,7 +282,7 @@ def run(job: ExportJob) -> ExportJob:
                         continue
                     if resource_type not in files:
                         files[resource_type] = (target / f"{resource_type}-1.ndjson").open("w", encoding="utf-8")
-                    files[resource_type].write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n")  # type: ignore[attr-defined]
+                    files[resource_type].write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n")
                     counts[resource_type] += 1
             exported += [p.pk for p in chunk]
             done += len(chunk)
@@ -290,14 +291,14 @@ def run(job: ExportJob) -> ExportJob:
             ExportJob.objects.filter(pk=job.pk).update(progress=f"{done} of {total} patients")
     except Exception as exc:
         for handle in files.values():
-            handle.close()  # type: ignore[attr-defined]
+            handle.close()
         shutil.rmtree(target, ignore_errors=True)
         ExportJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
             status=Status.FAILED, finished_at=timezone.now(), error=str(exc)[:1000] or type(exc).__name__
         )
         raise
     for handle in files.values():
-        handle.close()  # type: ignore[attr-defined]
+        handle.close()
     return _finish(job, target, counts, exported)
 
 
@@ -350,7 +351,7 @@ def purge_expired() -> int:
     return gone
 
 
-def work(once: bool = False, idle_seconds: float = 2.0, say=print) -> int:  # type: ignore[no-untyped-def]
+def work(once: bool = False, idle_seconds: float = 2.0, say: Callable[[str], None] = print) -> int:
     """Run queued exports: until none is left (``once``), or for ever, looking again every ``idle_seconds``.
     Returns how many jobs ran."""
     ran = 0
@@ -370,7 +371,7 @@ def work(once: bool = False, idle_seconds: float = 2.0, say=print) -> int:  # ty
         ran += 1
 
 
-def with_bulk_export(statement: dict) -> dict:  # type: ignore[type-arg]
+def with_bulk_export(statement: dict[str, Any]) -> dict[str, Any]:
     """The CapabilityStatement with the $export operations and the Group resource (read only by $export)."""
     rest = statement["rest"][0]
     export_docs = (

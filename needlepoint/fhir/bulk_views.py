@@ -102,7 +102,9 @@ def export_status(request: HttpRequest, membership: Membership, job_id: str) -> 
 
 
 @fhir_endpoint("GET", offers=(NDJSON, "application/ndjson", "application/*", "*/*"))
-def export_file(request: HttpRequest, membership: Membership, job_id: str, file_name: str) -> HttpResponse:
+def export_file(
+    request: HttpRequest, membership: Membership, job_id: str, file_name: str
+) -> HttpResponse | FileResponse:
     """One ndjson file of a finished export, to the clinic's admins only (one audit entry per download)."""
     path, _ = bulk.file_to_download(membership, job_id, file_name)
     return FileResponse(path.open("rb"), content_type=NDJSON)

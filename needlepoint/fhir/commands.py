@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], setup_django: Callable[..., None]
+) -> None:
     """Add ``export patient`` to the ``needlepoint`` command."""
     p = subparsers.add_parser("export", help="export records")
     sub = p.add_subparsers(dest="export_command", required=True)

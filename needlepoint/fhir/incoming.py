@@ -139,7 +139,7 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
     gender = resource.get("gender") or "unknown"
     if gender not in ("male", "female", "other", "unknown"):
         problems.append(Issue("error", "value", f"Unknown gender {gender!r}.", _where(index, "resource.gender")))
-    data = {
+    data: dict[str, Any] = {
         "given_name": given,
         "family_name": family,
         "date_of_birth": birth,
@@ -163,7 +163,7 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
 
 def is_pain_observation(resource: dict[str, Any]) -> bool:
     """Whether an Observation is coded LOINC 72514-3 (0-10 pain severity)."""
-    code = resource.get("code") if isinstance(resource.get("code"), dict) else {}
+    code: Any = resource.get("code") if isinstance(resource.get("code"), dict) else {}
     return any(
         isinstance(c, dict) and c.get("system") == codes.LOINC and c.get("code") == codes.PAIN_LOINC
         for c in code.get("coding") or []
@@ -187,7 +187,7 @@ def read_pain(
             )
         ]
     problems: list[Issue] = []
-    quantity = resource.get("valueQuantity")
+    quantity: Any = resource.get("valueQuantity")
     value = quantity.get("value") if isinstance(quantity, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None, [

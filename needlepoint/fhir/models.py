@@ -75,7 +75,7 @@ class SmartApp(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return self.application.name
+        return str(self.application.name)
 
 
 class AppAuthorisation(models.Model):

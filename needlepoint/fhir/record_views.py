@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts.access import get_patient
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.fhir.export import file_stem, record_bundle, record_pdf_bytes
 
 
 @require_POST
-def record_export(request: HttpRequest, patient_id: int) -> HttpResponse:
+def record_export(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Download the record (``format`` is ``fhir`` or ``pdf``); only roles that may export records."""
     chosen = request.POST.get("format", "")
     if chosen not in ("fhir", "pdf"):
         return HttpResponseBadRequest("Choose the PDF or the FHIR export.")
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EXPORT_RECORD)
     if chosen == "pdf":
         response = HttpResponse(record_pdf_bytes(patient), content_type="application/pdf")

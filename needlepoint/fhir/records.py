@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
@@ -299,7 +299,7 @@ def visit_pain_data(v: Visit, which: str, procedure_ids: set[int]) -> mapping.Sc
         episode_id=str(v.episode_id),
         instrument="NPRS",
         instrument_name=name,
-        value=float(v.pain_before if which == "before" else v.pain_after),  # type: ignore[arg-type]
+        value=float(v.pain_before if which == "before" else v.pain_after),  # type: ignore[arg-type]  # only a rating that is there
         unit="points",
         observed_at=v.started_at,
         loinc=loinc,
@@ -405,7 +405,7 @@ def _observations(membership: Membership, patient_ids: Sequence[int]) -> list[Js
     scores = scoped(membership, Observation.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
     roms = scoped(membership, RomMeasurement.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
     visits = scoped(membership, Visit.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
-    found: list[tuple[object, Json]] = []
+    found: list[tuple[datetime, Json]] = []
     for o in scores.select_related("recorded_by__user"):
         found.append((o.observed_at, mapping.score_observation(score_data(o, procedure_ids))))
     for r in roms.select_related("recorded_by__user"):
@@ -427,9 +427,9 @@ def _adverse_events(membership: Membership, patient_ids: Sequence[int]) -> list[
 
 def _responses(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
     rows = scoped(membership, Observation.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
-    rows = [o for o in rows.select_related("recorded_by__user").order_by("observed_at", "pk") if _has_answers(o)]
-    forms = _questionnaires(membership.clinic_id, {o.instrument.upper() for o in rows})
-    return [mapping.questionnaire_response_resource(response_data(o, forms[o.instrument.upper()])) for o in rows]
+    answered = [o for o in rows.select_related("recorded_by__user").order_by("observed_at", "pk") if _has_answers(o)]
+    forms = _questionnaires(membership.clinic_id, {o.instrument.upper() for o in answered})
+    return [mapping.questionnaire_response_resource(response_data(o, forms[o.instrument.upper()])) for o in answered]
 
 
 # Each takes a list of patients: one patient's for the reads, a few hundred at a time for a bulk export.

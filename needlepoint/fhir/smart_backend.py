@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -36,7 +37,7 @@ class Refused(Exception):
         self.error, self.description, self.status = error, description, status
 
 
-def key_set(text: str) -> dict:  # type: ignore[type-arg]
+def key_set(text: str) -> dict[str, Any]:
     """A JWK Set (or one JWK) as registered: public keys only, each RSA or EC; ValueError with the reason."""
     try:
         parsed = json.loads(text)
@@ -57,17 +58,18 @@ def key_set(text: str) -> dict:  # type: ignore[type-arg]
     return {"keys": keys}
 
 
-def _claims(assertion: str, app: SmartApp, audience: str) -> dict:  # type: ignore[type-arg]
+def _claims(assertion: str, app: SmartApp, audience: str) -> dict[str, Any]:
     keys = jwk.JWKSet.from_json(json.dumps(app.jwks))
     try:
         token = jwt.JWT(jwt=assertion, key=keys, algs=list(ALGORITHMS), expected_type="JWS")
-        claims = json.loads(token.claims)
+        claims: dict[str, Any] = json.loads(token.claims)
     except (JWException, jws.InvalidJWSSignature, ValueError) as exc:
         raise Refused("invalid_client", f"The assertion's signature does not verify: {exc}.", 401) from None
     client_id = app.application.client_id
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         raise Refused("invalid_client", "The assertion's iss and sub are the client id.", 401)
-    audiences = claims.get("aud") if isinstance(claims.get("aud"), list) else [claims.get("aud")]
+    aud = claims.get("aud")
+    audiences: list[Any] = aud if isinstance(aud, list) else [aud]
     if audience not in audiences:
         raise Refused("invalid_client", f"The assertion's aud is the token endpoint, {audience}.", 401)
     now = time.time()
@@ -93,7 +95,7 @@ def _app(assertion: str) -> SmartApp:
     return found
 
 
-def issue(request: HttpRequest) -> dict:  # type: ignore[type-arg]
+def issue(request: HttpRequest) -> dict[str, Any]:
     """Check the client-credentials request and its assertion; the token response's body."""
     if request.POST.get("grant_type") != "client_credentials":
         raise Refused("unsupported_grant_type", "A signed assertion goes with grant_type=client_credentials.")

@@ -57,7 +57,7 @@ def app_for(client: Any) -> SmartApp | None:
 class SmartScopesBackend(BaseScopes):
     """Scopes for DOT: any SMART scope the parser understands; an app's default is what it was registered with."""
 
-    class _Descriptions(dict):
+    class _Descriptions(dict[str, str]):
         def __missing__(self, scope: str) -> str:
             try:
                 return smart_scopes.describe(scope)
@@ -68,12 +68,14 @@ class SmartScopesBackend(BaseScopes):
         """Every scope's description, made on demand (SMART scopes are combinations, not a list)."""
         return self._Descriptions(smart_scopes.LAUNCH_SCOPES)
 
-    def get_available_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list:
+    def get_available_scopes(
+        self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any
+    ) -> list[str]:
         """The scopes the app was registered with."""
         app = app_for(application) if application is not None else None
         return app.allowed_scopes.split() if app else []
 
-    def get_default_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list:
+    def get_default_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list[str]:
         """Without a scope parameter, the app asks for what it was registered with."""
         return self.get_available_scopes(application, request)
 
@@ -100,6 +102,8 @@ class SmartValidator(OAuth2Validator):
         """Save the code and remember it on the authorisation the user just gave."""
         super().save_authorization_code(client_id, code, request, *args, **kwargs)
         authorisation_id = getattr(request, "smart_authorisation_id", None)
+        if authorisation_id is None:  # every code is issued through the consent page, which sets it
+            return
         AppAuthorisation.objects.filter(pk=authorisation_id).update(code_hash=checksum(code["code"]))
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -202,7 +206,7 @@ class AuthorizeView(dot_views.AuthorizationView):
             return scope
 
     @staticmethod
-    def _choices(membership: Membership, find: str) -> list:
+    def _choices(membership: Membership, find: str) -> list[Any]:
         typed = normalise_name(find)
         if not typed:
             return []

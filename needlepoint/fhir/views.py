@@ -18,13 +18,14 @@ from importlib import metadata
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 
 from needlepoint.accounts.models import ApiToken, Membership
+from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.api import TokenAuth
 from needlepoint.fhir import bulk, importer, mapping, paging, patient_search, records, smart_access, smart_server
 from needlepoint.fhir import search as searching
@@ -38,7 +39,7 @@ JSON_TYPES = (FHIR_JSON, "application/json")
 ACCEPTABLE = (*JSON_TYPES, "application/*", "*/*")
 FORMAT_VALUES = ("json", *JSON_TYPES)
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 logger = logging.getLogger(__name__)
 
 
@@ -79,7 +80,7 @@ def _negotiation_problem(request: HttpRequest, offered_types: tuple[str, ...] = 
     return None
 
 
-def _authenticate(request: HttpRequest) -> tuple[Membership | None, bool, HttpResponse | None]:
+def _authenticate(request: ClinicRequest) -> tuple[Membership | None, bool, HttpResponse | None]:
     """(membership, by session, refusal): the token's membership, else the session's."""
     header = request.headers.get("Authorization", "")
     if header:
@@ -93,7 +94,7 @@ def _authenticate(request: HttpRequest) -> tuple[Membership | None, bool, HttpRe
         user = TokenAuth().authenticate(request, token) if scheme.lower() == "bearer" and token else None
         if user is None:
             return None, False, _unauthenticated("The API token is not valid (revoked, or not a token).")
-        return request.membership, False, None  # type: ignore[attr-defined]
+        return request.membership, False, None
     if request.user.is_authenticated:
         membership = getattr(request, "membership", None)
         if membership is None:
@@ -115,7 +116,7 @@ def fhir_endpoint(*methods: str, public: bool = False, offers: tuple[str, ...] =
 
         @csrf_exempt
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: ClinicRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             """Checks in order: method, format, credentials (and CSRF for a session POST); then the view."""
             if request.method not in methods:
                 allowed = ", ".join(methods)
@@ -129,7 +130,7 @@ def fhir_endpoint(*methods: str, public: bool = False, offers: tuple[str, ...] =
                 if refusal is not None:
                     return refusal
                 if by_session and request.method in ("POST", "DELETE"):
-                    csrf_refusal = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})
+                    csrf_refusal = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})  # type: ignore[arg-type]  # the check never calls the view
                     if csrf_refusal is not None:
                         return outcome_response(
                             403, "forbidden", "CSRF check failed; send the CSRF token with the session."

@@ -9,22 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 from ninja import Router
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
+from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.accounts.roles import Capability
 from needlepoint.insights import formatting
-from needlepoint.insights.filters import FilterError, parse_filters
+from needlepoint.insights.filters import FilterError, ReportFilters, ReportOptions, parse_filters
 from needlepoint.insights.report import claims_report, responder_report
 from needlepoint.outcomes.scoring import ScoringError
 
 router = Router(tags=["insights"])
 
 
-def _parsed(request: HttpRequest):  # type: ignore[no-untyped-def]
-    membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)  # type: ignore[attr-defined]
+def _parsed(request: ClinicRequest) -> tuple[Membership, ReportFilters, ReportOptions]:
+    membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)
     try:
         filters, options = parse_filters(membership.clinic_id, request.GET)
     except FilterError as exc:
@@ -33,7 +34,7 @@ def _parsed(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 
 @router.get("/claims", response=dict[str, Any])
-def claims(request: HttpRequest) -> dict[str, Any]:
+def claims(request: ClinicRequest) -> dict[str, Any]:
     """The benefit-claims report: verdicts per condition and claim, with every figure's n and 95% interval."""
     from needlepoint.insights.cli_report import claims_json
 
@@ -44,7 +45,7 @@ def claims(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/responders", response=dict[str, Any])
-def responders(request: HttpRequest, instrument: str, by: str = "all") -> dict[str, Any]:
+def responders(request: ClinicRequest, instrument: str, by: str = "all") -> dict[str, Any]:
     """Responder rates on one instrument under the chosen rule and missing follow-up policy, by group."""
     membership, filters, options = _parsed(request)
     if by not in ("all", "condition", "cohort", "clinician"):
@@ -54,6 +55,6 @@ def responders(request: HttpRequest, instrument: str, by: str = "all") -> dict[s
     except ScoringError as exc:
         raise ValidationError({"instrument": str(exc)}) from None
     audit.record("read", summary=f"responder report {instrument}", object_type="insights.ResponderReport")
-    data = formatting.plain(report)
+    data: dict[str, Any] = formatting.plain(report)
     data["filters"]["description"] = filters.describe()
     return data

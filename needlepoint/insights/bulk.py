@@ -76,7 +76,7 @@ class BulkWriter:
 
 def next_id(model: type[models.Model]) -> int:
     """The first free primary key of ``model``'s table (ids are given explicitly so rows can refer to each other)."""
-    return (model.objects.aggregate(top=Max("pk"))["top"] or 0) + 1
+    return int(model._default_manager.aggregate(top=Max("pk"))["top"] or 0) + 1
 
 
 def reset_sequences(*model_classes: type[models.Model]) -> None:
@@ -100,7 +100,7 @@ def as_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _default(field: models.Field) -> Any:
+def _default(field: models.Field[Any, Any]) -> Any:
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return timezone.now()
     if field.has_default():

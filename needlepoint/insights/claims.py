@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from needlepoint.grammar import clause
 from needlepoint.insights.stats import Estimate, Proportion, Rate, rate_per_1000
@@ -223,7 +223,7 @@ def verdict_rom(
     status = _share_status(beyond_mdc, threshold, minimum)
     what = "gained range of motion beyond the minimal detectable change"
     headline = _share_headline(status, condition, beyond_mdc, what, threshold, minimum)
-    if status == "consistent" and not (degrees_gained.enough_data and degrees_gained.low > 0):
+    if status == "consistent" and not (degrees_gained.enough_data and (degrees_gained.low or 0) > 0):
         status = "not_consistent"
         headline = (
             f"Not consistent with the claim for {condition}: {_share(beyond_mdc)} {what}, but the mean gain in "
@@ -334,9 +334,9 @@ def _share_status(share: Proportion, threshold: float, minimum_n: int) -> Status
         raise ValueError(f"The threshold must lie strictly between 0 and 1, got {threshold!r}.")
     if share.n < minimum_n or not share.enough_data:
         return "not_enough_data"
-    if share.low > threshold:
+    if share.low is not None and share.low > threshold:
         return "consistent"
-    if share.high <= threshold:
+    if share.high is not None and share.high <= threshold:
         return "not_consistent"
     return "not_enough_data"
 
@@ -382,7 +382,7 @@ def _recovery_status(comparison: SurvivalComparison, minimum_n: int) -> Status:
         return "not_enough_data"
     ratio = comparison.hazard_ratio
     medians_separate = needled.median_high is not None and needled.median_high < other.median_low
-    ratio_agrees = not ratio.enough_data or ratio.low > 1
+    ratio_agrees = not ratio.enough_data or (ratio.low is not None and ratio.low > 1)
     return "consistent" if medians_separate and ratio_agrees else "not_consistent"
 
 
@@ -423,7 +423,8 @@ def _hazard_ratio_sentence(comparison: SurvivalComparison) -> str:
 def _halving_sentence(needled: KaplanMeier, other: KaplanMeier, status: Status) -> str:
     # "Cut in half" is judged as conservatively as "faster": the slowest plausible needled median must be
     # at most half the fastest plausible comparison median.
-    if status == "consistent" and needled.median_high <= other.median_low / 2:
+    high, low = needled.median_high, other.median_low
+    if status == "consistent" and high is not None and low is not None and high <= low / 2:
         return (
             "Even the upper bound of the needled median is at most half the lower bound of the other "
             "group's median: consistent with recovery time cut in half, in this observational comparison."
@@ -462,5 +463,6 @@ def _source(raw: dict[str, str]) -> Source:
     return Source(section=raw["section"], key=raw["key"], citation=raw["citation"])
 
 
-def _load(name: str) -> dict:
-    return json.loads((_DATA / name).read_text(encoding="utf-8"))
+def _load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((_DATA / name).read_text(encoding="utf-8"))
+    return loaded

@@ -10,13 +10,20 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from needlepoint.insights import formatting
 
+if TYPE_CHECKING:
+    from needlepoint.accounts.models import Clinic
+    from needlepoint.insights.filters import ReportFilters, ReportOptions
 
-def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], setup_django: Callable[..., None]
+) -> None:
     """Add ``report`` (claims, responders) and ``import`` (outcomes) to the ``needlepoint`` command."""
     report = subparsers.add_parser("report", help="print the clinic evidence report (claims, responders)")
     report_sub = report.add_subparsers(dest="report", required=True)
@@ -109,9 +116,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def _date(text: str):  # type: ignore[no-untyped-def]
-    from datetime import date
-
+def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -155,7 +160,7 @@ def _clinicians(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clinic(slug: str | None):  # type: ignore[no-untyped-def]
+def _clinic(slug: str | None) -> Clinic:
     from needlepoint.accounts.models import Clinic
 
     if slug:
@@ -169,7 +174,7 @@ def _clinic(slug: str | None):  # type: ignore[no-untyped-def]
     return clinics[0]
 
 
-def _filters(args: argparse.Namespace, clinic_id: int):  # type: ignore[no-untyped-def]
+def _filters(args: argparse.Namespace, clinic_id: int) -> tuple[ReportFilters, ReportOptions]:
     from needlepoint.insights.filters import FilterError, parse_filters
 
     params = {
@@ -209,7 +214,7 @@ def _claims(args: argparse.Namespace) -> int:
 
 def claims_json(report: Any) -> dict[str, Any]:
     """The claims report as plain JSON data (the API returns the same)."""
-    data = formatting.plain(report)
+    data: dict[str, Any] = formatting.plain(report)
     data["filters"]["description"] = report.filters.describe()
     data["options"] = {
         "rule": report.options.rule_text,
@@ -374,8 +379,8 @@ def _import(args: argparse.Namespace) -> int:
         print(json.dumps(formatting.plain({**result.outcome_import.summary, "import_id": result.outcome_import.pk})))
     else:
         print(f"Imported {args.file.name} into {clinic.name} (import #{result.outcome_import.pk}).")
-        for line in result.lines():
-            print(f"  {line}")
+        for text in result.lines():
+            print(f"  {text}")
     return 0
 
 

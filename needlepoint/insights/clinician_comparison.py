@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, DurationField, ExpressionWrapper, F, IntegerField, Q, Value, When
+from django.db.models import Case, DurationField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import ExtractDay, ExtractMonth, ExtractYear, TruncDate
 from django.utils import timezone
 
@@ -178,7 +178,7 @@ def _episode_select(filters: ReportFilters) -> tuple[str, Sequence[Any]]:
 
 def _band(bands: list[tuple[str, int | None]], index: int) -> Case:
     """1 when the days from onset to opening fall in band ``index`` (0 acute, 1 subacute, 2 chronic), else 0."""
-    start = bands[index - 1][1]
+    start = bands[index - 1][1] or 0  # every band but the last has an end
     end = bands[index][1]
     condition = Q(onset_days__gte=timedelta(days=start))
     if end is not None:
@@ -232,10 +232,11 @@ def comparison_scope(filters: ReportFilters) -> Iterator[str]:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _run(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+def _run(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def _column(index: int) -> str:
@@ -253,7 +254,10 @@ def condition_sums(table: str) -> list[ra.ConditionSums]:
 
 def _expected_sql(models: Sequence[ra.Model]) -> tuple[str, str, list[Any]]:
     """SQL CASE expressions for each episode's expected change and its model's key, with their parameters."""
-    expected, keys, expected_params, key_params = [], [], [], []
+    expected: list[str] = []
+    keys: list[str] = []
+    expected_params: list[Any] = []
+    key_params: list[Any] = []
     for model in models:
         if not model.fitted:
             continue
@@ -358,7 +362,7 @@ def clinician_comparison(clinic: Any, filters: ReportFilters, viewer: Membership
     )
 
 
-def _members(clinic_id: int):  # type: ignore[no-untyped-def]
+def _members(clinic_id: int) -> QuerySet[Membership]:
     return Membership.objects.filter(clinic_id=clinic_id).select_related("user")
 
 

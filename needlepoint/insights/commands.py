@@ -9,7 +9,9 @@ from collections.abc import Callable
 from datetime import date
 
 
-def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], setup_django: Callable[..., None]
+) -> None:
     """Add ``synth``, ``report`` and ``import`` to the ``needlepoint`` command."""
     p = subparsers.add_parser("synth", help="generate a synthetic group of clinics for the evidence report")
     p.add_argument("--clinics", type=int, default=3, help="number of clinics (default 3)")
@@ -71,12 +73,12 @@ def _synth(args: argparse.Namespace, setup_django: Callable[..., None]) -> int:
 
 def progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
     """A rich progress bar: (update(label, done, total), stop())."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
     )
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     progress.start()
 
     def update(label: str, done: int, total: int) -> None:

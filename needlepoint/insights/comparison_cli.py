@@ -11,7 +11,7 @@ from needlepoint.insights import formatting
 
 def comparison_json(report: Any) -> dict[str, Any]:
     """The comparison as plain JSON data: every model with its fit, calibration and rows with their words."""
-    data = formatting.plain(report)
+    data: dict[str, Any] = formatting.plain(report)
     data["filters"]["description"] = report.filters.describe()
     data["enough_data"] = report.enough_data
     for model, item in zip(report.models, data["models"], strict=True):

@@ -4,11 +4,12 @@ clinician sees their own rows beside the clinic's model and its calibration."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
+from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.accounts.roles import Capability
 from needlepoint.insights.clinician_comparison import clinician_comparison
 from needlepoint.insights.filters import FilterError, parse_filters
@@ -17,9 +18,9 @@ from needlepoint.insights.report import condition_choices
 FILTER_FIELDS = ("condition", "date_from", "date_to")
 
 
-def clinicians(request: HttpRequest) -> HttpResponse:
+def clinicians(request: ClinicRequest) -> HttpResponse:
     """Observed minus expected change in pain per clinician, with the model's calibration, or why there is none."""
-    membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)
     values = {name: request.GET.get(name, "") for name in FILTER_FIELDS}
     context: dict[str, object] = {"values": values, "conditions": condition_choices(), "errors": {}}
     try:

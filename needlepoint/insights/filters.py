@@ -108,7 +108,7 @@ def parse_filters(clinic_id: int, params: Mapping[str, str]) -> tuple[ReportFilt
                 errors[key] = f"{text[key]!r} is not a date; use YYYY-MM-DD."
                 continue
             if sensible_date(day):
-                filters = replace(filters, **{key: day})
+                filters = replace(filters, date_from=day) if key == "date_from" else replace(filters, date_to=day)
             else:
                 errors[key] = f"{text[key]!r}: {date_range_message()}"
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:

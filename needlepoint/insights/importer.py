@@ -25,6 +25,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -250,7 +251,7 @@ def _parse(text: str, options: ImportOptions) -> _Parsed:
             if first[0] != group:
                 problems.append(f"patient {patient} is in group {first[0]!r} on line {first[1]} but {group!r} here")
         values = _values(row, options, problems)
-        if problems:
+        if problems or when is None:  # a missing time point is among the problems
             parsed.errors.append((line, "; ".join(problems)))
             continue
         for code, value in values:
@@ -329,16 +330,16 @@ def _write(
     by_patient: dict[str, list[_Point]] = {}
     for point in parsed.points:
         by_patient.setdefault(point.patient, []).append(point)
-    first_ordinal = min((p.when for p in parsed.points), default=0) if parsed.ordinal else 0
-    last_ordinal = max((p.when for p in parsed.points), default=0) if parsed.ordinal else 0
+    steps = [p.when for p in parsed.points if not isinstance(p.when, date)]  # ordinal files number their time points
+    first_ordinal, last_ordinal = (min(steps, default=0), max(steps, default=0)) if parsed.ordinal else (0, 0)
     start = options.start_date or timezone.localdate() - timedelta(
-        days=(last_ordinal - first_ordinal) * options.days_per_step  # type: ignore[operator]
+        days=(last_ordinal - first_ordinal) * options.days_per_step
     )
 
     def day_of(point: _Point) -> date:
-        if parsed.ordinal:
-            return start + timedelta(days=(point.when - first_ordinal) * options.days_per_step)  # type: ignore[operator]
-        return point.when  # type: ignore[return-value]
+        if isinstance(point.when, date):
+            return point.when
+        return start + timedelta(days=(point.when - first_ordinal) * options.days_per_step)
 
     outcome_import = OutcomeImport.objects.create(
         clinic_id=clinic_id,
@@ -442,7 +443,7 @@ def _time_label(point: _Point, points: list[_Point], parsed: _Parsed, first: int
         if point.when == first:
             return "baseline"
         return "discharge" if point.when == last else "reassessment"
-    times = sorted({p.when for p in points})  # type: ignore[type-var]
+    times = sorted({p.when for p in points})
     if point.when == times[0]:
         return "baseline"
     return "discharge" if point.when == times[-1] else "reassessment"
@@ -486,7 +487,9 @@ def _icd10(condition: str) -> str:
     return code.code
 
 
-def _audit(membership: Membership, outcome_import: OutcomeImport, patient_ids: Iterable[int], summary: dict) -> None:
+def _audit(
+    membership: Membership, outcome_import: OutcomeImport, patient_ids: Iterable[int], summary: dict[str, Any]
+) -> None:
     """One entry for the import, and one 'create' entry per patient whose record it wrote to."""
     # Outside a request or a command (an import run from code), the importing member is the actor.
     actor = audit.current_actor()

@@ -123,11 +123,11 @@ def _tables(report: ClaimsReport) -> list[Section]:
         )
     relief = Section("Relief within the first treatment or two")
     relief.add(report.definitions.get("relief", ""), "muted")
-    for row in report.relief:
+    for result in report.relief:
         relief.add(
-            f"{row.condition_label}, {row.cohort} at the first visit: before visit 3 (pre-specified) "
-            f"{formatting.share(row.before_visit_3)}; before visit 2 {formatting.share(row.before_visit_2)}; "
-            f"immediate, end of visit 1, clinician-recorded {formatting.share(row.immediate)}.",
+            f"{result.condition_label}, {result.cohort} at the first visit: before visit 3 (pre-specified) "
+            f"{formatting.share(result.before_visit_3)}; before visit 2 {formatting.share(result.before_visit_2)}; "
+            f"immediate, end of visit 1, clinician-recorded {formatting.share(result.immediate)}.",
             "row",
         )
     return [measures, relief, _rom(report), _recovery(report), *_rates(report)]
@@ -181,16 +181,17 @@ def _rates(report: ClaimsReport) -> list[Section]:
             "row",
         )
     clinicians = Section(f"Per clinician (groups under {report.options.minimum_n} withheld)")
-    for row in report.clinicians:
-        episodes = row.episode_suppression.marker or formatting.share(row.responders)
-        visits = row.visit_suppression.marker or formatting.rate(row.events_per_1000)
-        clinicians.add(f"{row.label}: pain responders {episodes}; adverse events {visits}.", "row")
+    for clinician in report.clinicians:
+        episodes = clinician.episode_suppression.marker or formatting.share(clinician.responders)
+        visits = clinician.visit_suppression.marker or formatting.rate(clinician.events_per_1000)
+        clinicians.add(f"{clinician.label}: pain responders {episodes}; adverse events {visits}.", "row")
     techniques = Section("Per technique")
-    for row in report.techniques:
-        visits = row.visit_suppression.marker or (
-            f"{formatting.rate(row.events_per_1000)}; relief within the session {formatting.share(row.session_relief)}"
+    for technique in report.techniques:
+        visits = technique.visit_suppression.marker or (
+            f"{formatting.rate(technique.events_per_1000)}; "
+            f"relief within the session {formatting.share(technique.session_relief)}"
         )
-        techniques.add(f"{row.label}: adverse events {visits}.", "row")
+        techniques.add(f"{technique.label}: adverse events {visits}.", "row")
     return [events, clinicians, techniques]
 
 

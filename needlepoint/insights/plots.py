@@ -13,7 +13,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from needlepoint.insights.report import ClaimsReport, MeasureResult  # noqa: E402
-from needlepoint.insights.survival import KaplanMeier  # noqa: E402
+from needlepoint.insights.survival import CurvePoint, KaplanMeier  # noqa: E402
 
 STYLE = outcome_plots.STYLE
 INK, MUTED, LINE = outcome_plots.INK, outcome_plots.MUTED, outcome_plots.LINE
@@ -52,11 +52,12 @@ def draw_relief(fig: Figure, report: ClaimsReport) -> None:
             for offset, share, marker in ((0.0, row.before_visit_2, "o"), (0.28, row.before_visit_3, "s")):
                 y = -(position + offset)
                 colour = NEEDLED if row.cohort == "needled" else OTHER
-                if share.enough_data:
+                bar = _bar(share.value, share.low, share.high)
+                if share.enough_data and bar is not None:
                     ax.errorbar(
-                        share.value * 100,
+                        bar[0] * 100,
                         y,
-                        xerr=[[100 * (share.value - share.low)], [100 * (share.high - share.value)]],
+                        xerr=[[100 * bar[1]], [100 * bar[2]]],
                         fmt=marker,
                         color=colour,
                         markersize=4,
@@ -112,11 +113,12 @@ def draw_change(fig: Figure, report: ClaimsReport, code: str = "NPRS") -> None:
         for index, row in enumerate(rows):
             y = -index
             colour = NEEDLED if row.cohort == "needled" else OTHER
-            if row.change.enough_data:
+            bar = _bar(row.change.value, row.change.low, row.change.high)
+            if row.change.enough_data and bar is not None:
                 ax.errorbar(
-                    row.change.value,
+                    bar[0],
                     y,
-                    xerr=[[row.change.value - row.change.low], [row.change.high - row.change.value]],
+                    xerr=[[bar[1]], [bar[2]]],
                     fmt="o",
                     color=colour,
                     markersize=4,
@@ -153,7 +155,14 @@ def change_svg(report: ClaimsReport, code: str = "NPRS") -> str:
 # ---------------------------------------------------------------------------------------------------- recovery
 
 
-def _draw_curve(ax, curve: KaplanMeier, colour: str, label: str) -> None:  # type: ignore[no-untyped-def]
+def _bar(value: float | None, low: float | None, high: float | None) -> tuple[float, float, float] | None:
+    """An error bar: (value, distance down to the low bound, distance up to the high one); None without all three."""
+    if value is None or low is None or high is None:
+        return None
+    return value, value - low, high - value
+
+
+def _draw_curve(ax: Axes, curve: KaplanMeier, colour: str, label: str) -> None:
     if not curve.enough_data:
         return
     points = _drawn_points(curve)
@@ -168,7 +177,7 @@ def _draw_curve(ax, curve: KaplanMeier, colour: str, label: str) -> None:  # typ
 MAX_CURVE_POINTS = 160
 
 
-def _drawn_points(curve: KaplanMeier) -> list:
+def _drawn_points(curve: KaplanMeier) -> list[CurvePoint]:
     """The points where the step curve changes (events), thinned evenly so a plot stays light at any size."""
     changes = [point for point in curve.points if point.events] or list(curve.points[:1])
     points = [curve.points[0], *changes, curve.points[-1]]
@@ -237,11 +246,12 @@ def draw_events(fig: Figure, report: ClaimsReport) -> None:
         ticks = []
         for index, row in enumerate(rows):
             y = -index
-            if row.rate.enough_data:
+            bar = _bar(row.rate.per_1000, row.rate.low, row.rate.high)
+            if row.rate.enough_data and bar is not None:
                 ax.errorbar(
-                    row.rate.per_1000,
+                    bar[0],
                     y,
-                    xerr=[[row.rate.per_1000 - row.rate.low], [row.rate.high - row.rate.per_1000]],
+                    xerr=[[bar[1]], [bar[2]]],
                     fmt="o",
                     color=NEEDLED,
                     markersize=4,

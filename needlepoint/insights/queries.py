@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, DateField, DurationField, ExpressionWrapper, F, Value, When
+from django.db.models import Case, Count, DateField, DurationField, ExpressionWrapper, F, QuerySet, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 
 from needlepoint.insights.filters import ReportFilters, day_start, episodes, needled_visits, needling_entries
@@ -185,6 +185,7 @@ def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) 
     """
     ended = Coalesce(F("discharge_date"), Value(as_of, output_field=DateField()))
     days = ExpressionWrapper(ended - TruncDate("opened_at"), output_field=DurationField())
+    queryset: QuerySet[Any, Any]  # the stored summaries or the live episodes, with the same columns
     if summary:
         from needlepoint.insights.summaries import summary_episodes
 
@@ -283,10 +284,11 @@ ROM_SERIES_SQL = """ranked AS (
         )"""
 
 
-def _run(sql: str, params: Sequence[Any]) -> list[tuple]:
+def _run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def _number(value: Any) -> float:
@@ -337,7 +339,7 @@ def report_instruments() -> tuple[Instrument, ...]:
 def responder_sql(rule: ResponderRule, defn: Instrument, baseline: str = "p.baseline", final: str = "p.final") -> str:
     """The responder rule for one instrument as a SQL condition; raises ValueError if the rule does not fit."""
     # The MCID, raised to the MDC where it lies below it: a change inside measurement error is no response.
-    conditions = responder_conditions(rule, defn.responder_points, defn.direction)  # type: ignore[arg-type]
+    conditions = responder_conditions(rule, defn.responder_points, defn.direction)
     return " AND ".join(f"({condition.as_sql(baseline, final)})" for condition in conditions)
 
 
@@ -425,7 +427,7 @@ def measure_sums(
     return result
 
 
-def episode_counts(scope: Scope, by: Sequence[str] = ("condition",)) -> dict[tuple[tuple, bool], int]:
+def episode_counts(scope: Scope, by: Sequence[str] = ("condition",)) -> dict[tuple[tuple[Any, ...], bool], int]:
     """Episodes per group and needled flag, including those with no measure at all."""
     carried, keys = _carried(by)
     rows = _run(f"SELECT {keys}, COUNT(*) FROM (SELECT {carried} FROM {scope.table} ep) x GROUP BY {keys}", ())
@@ -592,7 +594,7 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
         joint, movement, method = row[width + 1 : width + 4]
         sums = row[width + 6 :]
         mdc = mdcs.get((joint, movement, method))
-        gain = _clustered(sums[0:7])
+        gained = _clustered(sums[0:7])
         result.append(
             RomSums(
                 group=tuple(row[:width]),
@@ -602,8 +604,8 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
                 method=method,
                 episodes=_count(row[width + 4]),
                 patients=_count(row[width + 5]),
-                completers=gain.n,
-                gain=gain,
+                completers=gained.n,
+                gain=gained,
                 percent_gain=_clustered(sums[7:14]),
                 beyond=_clustered(sums[14:21]) if mdc is not None else None,
                 mdc=mdc,
@@ -659,7 +661,7 @@ def _visit_events_sql(filters: ReportFilters) -> tuple[str, tuple[Any, ...]]:
     return f"v AS ({visits_sql}), e AS ({events})", (*visit_params, filters.clinic_id)
 
 
-def _visit_events(rows: list[tuple]) -> list[VisitEvents]:
+def _visit_events(rows: list[tuple[Any, ...]]) -> list[VisitEvents]:
     return [VisitEvents(row[0], *(_count(value) for value in row[1:])) for row in rows]
 
 
@@ -736,6 +738,7 @@ def technique_visits(scope: Scope, mcid: float) -> list[VisitEvents]:
 def event_counts(scope: Scope) -> list[EventCount]:
     """Adverse events recorded on the needled visits the report covers, by type and severity."""
     filters = scope.filters
+    visits: QuerySet[Any, Any]
     if scope.summary:
         from needlepoint.insights.summaries import summary_visits
 

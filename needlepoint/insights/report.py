@@ -268,8 +268,9 @@ def claims_report(
         relief = queries.relief_counts(scope, options.missing, points=RELIEF_POINTS, percent=RELIEF_PERCENT)
         rom = queries.rom_sums(scope, options.missing)
         survival = queries.survival_rows(scope)
-        clinician_visits = queries.clinician_visits(scope, pain.mcid.value)
-        technique_visits = queries.technique_visits(scope, pain.mcid.value)
+        relief_points = pain.mcid.value if pain.mcid else RELIEF_POINTS  # the NPRS's MCID is in its data file
+        clinician_visits = queries.clinician_visits(scope, relief_points)
+        technique_visits = queries.technique_visits(scope, relief_points)
         events = queries.event_counts(scope)
     names = clinician_names if clinician_names is not None else _clinician_names(filters.clinic_id)
     episodes = sum(counts.values())
@@ -416,7 +417,8 @@ def _rule_note(rule: ResponderRule, defn: Any) -> str:
 def _add_sums(rows: Iterable[queries.MeasureSums]) -> queries.MeasureSums:
     rows = list(rows)
     first = rows[0]
-    responders = None if any(row.responders is None for row in rows) else sum(row.responders for row in rows)
+    counts = [row.responders for row in rows]
+    responders = None if None in counts else sum(count or 0 for count in counts)
     return queries.MeasureSums(
         group=first.group,
         needled=first.needled,
@@ -516,7 +518,7 @@ def _rom(rows: Sequence[queries.RomSums], policy: MissingPolicy) -> tuple[RomRes
         key=lambda item: (condition_label(item.group[0]), item.joint, item.movement, item.method, not item.needled),
     ):
         beyond = None
-        if row.beyond is not None:
+        if row.beyond is not None and row.beyond_mdc is not None:
             successes, n = responder_count(policy, row.beyond_mdc, row.completers, row.episodes)
             beyond = clustered_proportion(successes, n, row.beyond)
         results.append(
@@ -698,21 +700,19 @@ def _breakdown(
     visits: queries.VisitEvents | None,
     visit_suppression: Suppression,
 ) -> BreakdownRow:
-    show_episodes = result is not None and not episode_suppression.suppressed
-    show_visits = visits is not None and not visit_suppression.suppressed
+    shown = None if episode_suppression.suppressed else result
+    seen = None if visit_suppression.suppressed else visits
     return BreakdownRow(
         key=key,
         label=label,
-        episodes=result.with_baseline if show_episodes else None,
-        responders=result.responders if show_episodes else None,
-        change=result.change if show_episodes else None,
+        episodes=shown.with_baseline if shown else None,
+        responders=shown.responders if shown else None,
+        change=shown.change if shown else None,
         episode_suppression=episode_suppression,
-        visits=visits.visits if show_visits else 0,
-        events_per_1000=rate_per_1000(visits.mild + visits.significant + visits.serious, visits.visits)
-        if show_visits
-        else None,
-        serious_per_1000=rate_per_1000(visits.significant + visits.serious, visits.visits) if show_visits else None,
-        session_relief=proportion(visits.relieved, visits.pain_measured) if show_visits else None,
+        visits=seen.visits if seen else 0,
+        events_per_1000=rate_per_1000(seen.mild + seen.significant + seen.serious, seen.visits) if seen else None,
+        serious_per_1000=rate_per_1000(seen.significant + seen.serious, seen.visits) if seen else None,
+        session_relief=proportion(seen.relieved, seen.pain_measured) if seen else None,
         visit_suppression=visit_suppression,
     )
 

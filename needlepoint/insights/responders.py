@@ -88,18 +88,18 @@ def is_responder(
     rule: ResponderRule, baseline: float | None, final: float | None, mcid: float | None, direction: Direction
 ) -> bool:
     """Whether one episode meets the rule; a missing baseline or final value is never a response."""
-    _check_rule_fits(rule, mcid, direction)
+    threshold = _threshold(rule, mcid, direction)
     if baseline is None or final is None:
         return False
     improvement = baseline - final if direction == "higher_is_worse" else final - baseline
     if rule.kind is RuleKind.MCID:
-        return improvement >= mcid - TOLERANCE
+        return improvement >= threshold - TOLERANCE
     if rule.kind is RuleKind.PERCENT:
         # A percent change from zero is undefined: such an episode cannot show a relative improvement.
-        return baseline > 0 and improvement >= rule.value / 100 * baseline - TOLERANCE
+        return baseline > 0 and improvement >= threshold / 100 * baseline - TOLERANCE
     if rule.kind is RuleKind.FINAL_AT_MOST:
-        return final <= rule.value + TOLERANCE
-    return final >= rule.value - TOLERANCE
+        return final <= threshold + TOLERANCE
+    return final >= threshold - TOLERANCE
 
 
 def responder_conditions(rule: ResponderRule, mcid: float | None, direction: Direction) -> tuple[LinearCondition, ...]:
@@ -108,25 +108,25 @@ def responder_conditions(rule: ResponderRule, mcid: float | None, direction: Dir
     Rows with a NULL baseline or final fail any such condition in SQL, matching ``is_responder``.
     Example: MCID 2 on a higher-is-worse measure gives ``baseline - final >= 2 - TOLERANCE``.
     """
-    _check_rule_fits(rule, mcid, direction)
+    threshold = _threshold(rule, mcid, direction)
     sign = 1.0 if direction == "higher_is_worse" else -1.0
     if rule.kind is RuleKind.MCID:
-        return (LinearCondition(sign, -sign, ">=", mcid - TOLERANCE),)
+        return (LinearCondition(sign, -sign, ">=", threshold - TOLERANCE),)
     if rule.kind is RuleKind.PERCENT:
         # improvement >= p * baseline, rearranged so each column appears once.
-        baseline_coefficient = sign - rule.value / 100
+        baseline_coefficient = sign - threshold / 100
         return (
             LinearCondition(1.0, 0.0, ">", 0.0),
             LinearCondition(baseline_coefficient, -sign, ">=", -TOLERANCE),
         )
     if rule.kind is RuleKind.FINAL_AT_MOST:
-        return (LinearCondition(0.0, -1.0, ">=", -rule.value - TOLERANCE),)
-    return (LinearCondition(0.0, 1.0, ">=", rule.value - TOLERANCE),)
+        return (LinearCondition(0.0, -1.0, ">=", -threshold - TOLERANCE),)
+    return (LinearCondition(0.0, 1.0, ">=", threshold - TOLERANCE),)
 
 
 def describe_rule(rule: ResponderRule, mcid: float | None, direction: Direction) -> str:
     """A plain-English sentence saying what counted as a response."""
-    _check_rule_fits(rule, mcid, direction)
+    _threshold(rule, mcid, direction)  # refuses a rule that does not fit the measure
     if rule.kind is RuleKind.MCID:
         return f"A responder improved by at least the minimal clinically important difference ({mcid:g} points)."
     if rule.kind is RuleKind.PERCENT:
@@ -178,11 +178,16 @@ def describe_missing_policy(policy: MissingPolicy, with_follow_up: int, episodes
     return f"{used} ({missing} of {episodes} episodes had none), {effect}."
 
 
-def _check_rule_fits(rule: ResponderRule, mcid: float | None, direction: Direction) -> None:
+def _threshold(rule: ResponderRule, mcid: float | None, direction: Direction) -> float:
+    """The rule's number (the MCID, the percent or the final value), once the rule is known to fit the measure."""
     if direction not in ("higher_is_worse", "higher_is_better"):
         raise ValueError(f"Unknown direction {direction!r}.")
-    if rule.kind is RuleKind.MCID and (mcid is None or not mcid > 0):
-        raise ValueError("The mcid rule needs the measure's MCID, a positive number.")
+    if rule.kind is RuleKind.MCID:
+        if mcid is None or not mcid > 0:
+            raise ValueError("The mcid rule needs the measure's MCID, a positive number.")
+        return mcid
+    if rule.value is None:
+        raise ValueError(f"The {rule.kind.value} rule needs a number.")
     if rule.kind is RuleKind.PERCENT and direction == "higher_is_worse" and rule.value > 100:
         raise ValueError("A fall of more than 100% is impossible on a measure that cannot go below zero.")
     # Counting "final at most X" on a higher-is-better measure would reward getting worse, and vice versa.
@@ -190,6 +195,7 @@ def _check_rule_fits(rule: ResponderRule, mcid: float | None, direction: Directi
         raise ValueError("final-at-most suits measures where higher is worse; use final-at-least.")
     if rule.kind is RuleKind.FINAL_AT_LEAST and direction == "higher_is_worse":
         raise ValueError("final-at-least suits measures where higher is better; use final-at-most.")
+    return rule.value
 
 
 def _parse_number(value_text: str, rule_text: str) -> float:

@@ -57,7 +57,8 @@ DECILES = 10
 @cache
 def settings() -> dict[str, Any]:
     """The bands and minimum sizes from the data file (each with its source or argument)."""
-    return json.loads(_DATA.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(_DATA.read_text(encoding="utf-8"))
+    return loaded
 
 
 def episodes_per_parameter() -> int:
@@ -147,10 +148,14 @@ def fit_models(sums: Iterable[ConditionSums], per_parameter: int | None = None) 
     """
     per_parameter = per_parameter or episodes_per_parameter()
     groups = sorted((item for item in sums if item.n > 0), key=lambda item: item.condition)
-    alone, small = [], []
+    alone: list[Model] = []
+    small: list[ConditionSums] = []
     for item in groups:
         model = _fit([item], item.condition, per_parameter)
-        (alone if model.fitted else small).append(model if model.fitted else item)
+        if model.fitted:
+            alone.append(model)
+        else:
+            small.append(item)
     models = list(alone)
     if small:
         pooled = _fit(small, "pooled" if len(small) > 1 else small[0].condition, per_parameter)

@@ -237,7 +237,7 @@ def clustered_mean_ci(sums: ClusteredSums, confidence: float = 0.95) -> Estimate
     too small by chance, and clustering must not make a figure look surer.
     """
     plain = mean_ci(sums.n, sums.total, sums.total_sq, confidence)
-    if not plain.enough_data or sums.clusters >= sums.n:
+    if not plain.enough_data or sums.clusters >= sums.n or plain.value is None or plain.low is None:
         return plain
     if sums.clusters < 2:
         reason = f"Not enough data: {sums.n} values from one patient; an interval needs at least 2 patients."

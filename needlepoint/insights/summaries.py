@@ -117,7 +117,7 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
             cursor.execute("SET LOCAL work_mem = '64MB'")
         last = latest_refresh(clinic.pk)
         changed = _claim_changes(cursor, clinic.pk)
-        if full is None:
+        if full is None or last is None:  # an incremental refresh needs a summary to start from
             full = last is None or len(changed) >= FULL_SHARE * max(last.episodes, 1)
         if not full and not changed and last is not None:
             last.checked_at = started
@@ -127,6 +127,7 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
         written = _rebuild(cursor, clinic.pk, None if full else changed)
         run.episodes, run.measures, run.rom_series, run.visits, removed = written
         if not full:
+            assert last is not None  # an incremental refresh starts from a summary (full is forced without one)
             # The run's episode count describes the whole summary, as a full refresh's does.
             run.episodes = last.episodes - removed + run.episodes
         run.changed_episodes = written[0] if full else len(changed)
@@ -205,7 +206,7 @@ def _rows_written(cursor: Any) -> int:
     if connection.vendor == "sqlite":
         cursor.execute("SELECT changes()")
         return int(cursor.fetchone()[0])
-    return max(cursor.rowcount, 0)
+    return max(int(cursor.rowcount), 0)
 
 
 def _changed_table(cursor: Any, changed: set[int]) -> None:

@@ -30,7 +30,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 
 from needlepoint.accounts.models import Clinic, Membership, User
 from needlepoint.atlas.catalogue import muscles as atlas_muscles
@@ -409,7 +409,7 @@ class _Generator:
         self.units = {code: instrument(code).unit for code in [*QUESTIONNAIRES, "NPRS"]}
         self.ids = {model: next_id(model) for model in COLUMNS}
         self.writers = {model: BulkWriter(model, columns.split()) for model, columns in COLUMNS.items()}
-        self.rows: dict[type, list[tuple]] = {model: [] for model in self.writers}
+        self.rows: dict[type[models.Model], list[tuple[Any, ...]]] = {model: [] for model in self.writers}
 
     def run(self, total: int) -> None:
         done = 0
@@ -431,7 +431,7 @@ class _Generator:
             writer.write(self.rows[model])
             self.rows[model] = []
 
-    def _take_id(self, model: type) -> int:
+    def _take_id(self, model: type[models.Model]) -> int:
         value = self.ids[model]
         self.ids[model] = value + 1
         return value

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
+from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.accounts.roles import Capability
 from needlepoint.atlas.catalogue import muscles
 from needlepoint.insights import plots
@@ -22,9 +23,9 @@ from needlepoint.visits.models import Technique
 FILTER_FIELDS = ("condition", "clinician", "date_from", "date_to", "muscle", "technique", "cohort", "rule", "missing")
 
 
-def claims(request: HttpRequest) -> HttpResponse:
+def claims(request: ClinicRequest) -> HttpResponse:
     """What the clinic's own data show about the three claims, per condition, with every figure's n and CI."""
-    membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)
     context = _form_context(request, membership.clinic_id)
     try:
         filters, options = parse_filters(membership.clinic_id, request.GET)
@@ -45,9 +46,9 @@ def claims(request: HttpRequest) -> HttpResponse:
     return render(request, "insights/claims.html", context)
 
 
-def claims_pdf_view(request: HttpRequest) -> HttpResponse:
+def claims_pdf_view(request: ClinicRequest) -> HttpResponse:
     """The same report as a PDF, for the same filters."""
-    membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.VIEW_CLINIC_REPORTS)
     try:
         filters, options = parse_filters(membership.clinic_id, request.GET)
     except FilterError as exc:
@@ -60,7 +61,7 @@ def claims_pdf_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _form_context(request: HttpRequest, clinic_id: int) -> dict[str, object]:
+def _form_context(request: ClinicRequest, clinic_id: int) -> dict[str, object]:
     cohorts = (
         EpisodeCohort.objects.filter(clinic_id=clinic_id)
         .exclude(label="")

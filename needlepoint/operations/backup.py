@@ -97,7 +97,7 @@ def _manifest(vendor: str, tables: dict[str, dict[str, Any]], triggers: list[str
 # SQLite ------------------------------------------------------------------------------------------------------
 
 
-def _sqlite_row_text(row: tuple) -> str:  # type: ignore[type-arg]
+def _sqlite_row_text(row: tuple[Any, ...]) -> str:
     return json.dumps([value.hex() if isinstance(value, bytes) else value for value in row], default=str)
 
 

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], setup_django: Callable[..., None]
+) -> None:
     """Add ``backup`` and ``restore`` to the ``needlepoint`` command."""
     p = subparsers.add_parser(
         "backup",

@@ -39,8 +39,8 @@ from needlepoint.outcomes.models import (
     TimePoint,
 )
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, PlanError, check_plan, default_plans, is_self_reportable
-from needlepoint.outcomes.rom import RomError, movements, percent_of_normal, validate_rom
-from needlepoint.outcomes.scoring import ScoringError, instrument, score
+from needlepoint.outcomes.rom import Movement, RomError, movements, percent_of_normal, validate_rom
+from needlepoint.outcomes.scoring import Instrument, Score, ScoringError, instrument, score
 from needlepoint.outcomes.wording import EnteredWording, WordingError, check_wording, has_wording
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.language import in_language, language_of, long_date
@@ -229,7 +229,7 @@ def _same_clinic(membership: Membership, obj: Any) -> None:
         raise ValidationError("This record belongs to another clinic.")
 
 
-def _episode_start(episode: Episode):  # type: ignore[no-untyped-def]
+def _episode_start(episode: Episode) -> date:
     return timezone.localdate(episode.opened_at)
 
 
@@ -263,7 +263,9 @@ def _check_visit(episode: Episode, visit: Visit | None) -> Visit | None:
     return visit
 
 
-def _scored(code: str, given: Mapping[str, Any], notes: Mapping[str, Any] | None, prefix: str = ""):  # type: ignore[no-untyped-def]
+def _scored(
+    code: str, given: Mapping[str, Any], notes: Mapping[str, Any] | None, prefix: str = ""
+) -> tuple[Instrument, Score, dict[str, Any], dict[str, str]]:
     """Score answers keyed by item id; ValidationError keyed by item (or 'answers') on any problem."""
     try:
         defn = instrument(code)
@@ -277,8 +279,7 @@ def _scored(code: str, given: Mapping[str, Any], notes: Mapping[str, Any] | None
     try:
         result = score(defn.code, ordered)
     except ScoringError as exc:
-        item_answered = exc.item is not None and given.get(exc.item) is not None
-        field = prefix + (exc.item if item_answered else "answers")  # type: ignore[operator]
+        field = prefix + (exc.item if exc.item is not None and given.get(exc.item) is not None else "answers")
         raise ValidationError({field: exc.reason[:1].upper() + exc.reason[1:] + "."}) from exc
     stored = {item.id: value for item, value in zip(defn.items, ordered, strict=True)}
     return defn, result, stored, cleaned_notes
@@ -357,7 +358,7 @@ def record_pain(
 # ---------------------------------------------------------------- range of motion
 
 
-def _rom_movement(joint: str, movement: str):  # type: ignore[no-untyped-def]
+def _rom_movement(joint: str, movement: str) -> Movement:
     for move in movements():
         if move.joint == joint and move.movement == movement:
             return move

@@ -124,11 +124,14 @@ def read_total(defn: Instrument, text: str, mean_of: int = 1) -> float:
         if single is None or single.kind != "choice" or mean_of != 1:
             raise AnswerError({"": f"the {defn.code} value {raw[:20]!r} is not a number"}) from None
         try:
-            value = float(read_answer(single, raw))  # type: ignore[arg-type]
+            answer = read_answer(single, raw)
         except AnswerError:
+            answer = None
+        if answer is None:  # a blank value reads as no answer: not a score either
             raise AnswerError(
                 {"": f"the {defn.code} value {raw[:20]!r} is not on the form's scale ({scale})"}
             ) from None
+        value = float(answer)
     if not math.isfinite(value) or not low <= value <= high:
         raise AnswerError({"": f"the {defn.code} value {raw[:20]} is outside the scale ({scale})"})
     steps = value * mean_of

@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 
 from needlepoint.accounts.access import get_record, require
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.outcomes import actions, sending
 from needlepoint.outcomes.models import ClinicInstrumentPlan, Observation, RomMeasurement
@@ -28,14 +29,14 @@ router = Router(tags=["outcomes"])
 LIST_LIMIT = 1000
 
 
-def _episode(request: HttpRequest, episode_id: int, capability: Capability) -> Episode:
-    return get_record(request.membership, Episode.objects.all(), episode_id, capability)  # type: ignore[attr-defined]
+def _episode(request: ClinicRequest, episode_id: int, capability: Capability) -> Episode:
+    return get_record(member(request), Episode.objects.all(), episode_id, capability)
 
 
-def _visit(request: HttpRequest, episode: Episode, visit_id: int | None) -> Visit | None:
+def _visit(request: ClinicRequest, episode: Episode, visit_id: int | None) -> Visit | None:
     if visit_id is None:
         return None
-    return get_record(request.membership, Visit.objects.all(), visit_id, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    return get_record(member(request), Visit.objects.all(), visit_id, Capability.EDIT_CLINICAL)
 
 
 class ThresholdOut(Schema):
@@ -122,9 +123,9 @@ def _instrument_out(d: Instrument) -> InstrumentOut:
 
 
 @router.get("/instruments", response=list[InstrumentOut])
-def list_instruments(request: HttpRequest) -> list[InstrumentOut]:
+def list_instruments(request: ClinicRequest) -> list[InstrumentOut]:
     """Every instrument: items, answer kinds, scale, direction, MCID and MDC with sources."""
-    require(request.membership, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    require(request.membership, Capability.VIEW_CLINICAL)
     return [_instrument_out(d) for d in instruments().values()]
 
 
@@ -178,12 +179,12 @@ def _observation_out(o: Observation) -> ObservationOut:
         observed_at=o.observed_at,
         time_point=o.time_point,
         source=o.source,
-        recorded_by=o.recorded_by.display_name if o.recorded_by_id else None,
+        recorded_by=o.recorded_by.display_name if o.recorded_by is not None else None,
     )
 
 
 @router.get("/episodes/{episode_id}/observations", response=list[ObservationOut])
-def list_observations(request: HttpRequest, episode_id: int, instrument: str = "") -> list[ObservationOut]:
+def list_observations(request: ClinicRequest, episode_id: int, instrument: str = "") -> list[ObservationOut]:
     """The episode's observations in the order taken, optionally of one instrument."""
     episode = _episode(request, episode_id, Capability.VIEW_CLINICAL)
     found = Observation.objects.filter(episode=episode).select_related("recorded_by__user")
@@ -193,11 +194,11 @@ def list_observations(request: HttpRequest, episode_id: int, instrument: str = "
 
 
 @router.post("/episodes/{episode_id}/observations", response={201: ObservationOut})
-def create_observation(request: HttpRequest, episode_id: int, body: ObservationIn) -> Status[ObservationOut]:
+def create_observation(request: ClinicRequest, episode_id: int, body: ObservationIn) -> Status[ObservationOut]:
     """Score and store a questionnaire or a 0-10 pain rating (NPRS, item 'pain'); 400 with a message per item."""
     episode = _episode(request, episode_id, Capability.EDIT_CLINICAL)
     observation = actions.record_questionnaire(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         episode,
         body.instrument,
         body.answers,
@@ -260,7 +261,7 @@ def _rom_out(r: RomMeasurement) -> RomOut:
 
 
 @router.get("/episodes/{episode_id}/rom", response=list[RomOut])
-def list_rom(request: HttpRequest, episode_id: int) -> list[RomOut]:
+def list_rom(request: ClinicRequest, episode_id: int) -> list[RomOut]:
     """The episode's range-of-motion measurements in the order taken."""
     episode = _episode(request, episode_id, Capability.VIEW_CLINICAL)
     found = RomMeasurement.objects.filter(episode=episode).order_by("observed_at", "pk")[:LIST_LIMIT]
@@ -268,11 +269,11 @@ def list_rom(request: HttpRequest, episode_id: int) -> list[RomOut]:
 
 
 @router.post("/episodes/{episode_id}/rom", response={201: RomOut})
-def create_rom(request: HttpRequest, episode_id: int, body: RomIn) -> Status[RomOut]:
+def create_rom(request: ClinicRequest, episode_id: int, body: RomIn) -> Status[RomOut]:
     """Store a range-of-motion measurement; values outside physiological bounds are refused with 400."""
     episode = _episode(request, episode_id, Capability.EDIT_CLINICAL)
     rom = actions.record_rom(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         episode,
         joint=body.joint,
         movement=body.movement,
@@ -340,7 +341,7 @@ def _measure(s: Series) -> MeasureOut:
 
 
 @router.get("/episodes/{episode_id}/progress", response=ProgressOut)
-def progress(request: HttpRequest, episode_id: int) -> ProgressOut:
+def progress(request: ClinicRequest, episode_id: int) -> ProgressOut:
     """Change from baseline and responder status per measure, and pain before and after each visit."""
     episode = _episode(request, episode_id, Capability.VIEW_CLINICAL)
     data = episode_progress(episode)
@@ -377,11 +378,11 @@ class LinkOut(Schema):
 
 
 @router.post("/episodes/{episode_id}/self-report-links", response={201: LinkOut})
-def create_link(request: HttpRequest, episode_id: int, body: LinkIn) -> Status[LinkOut]:
+def create_link(request: ClinicRequest, episode_id: int, body: LinkIn) -> Status[LinkOut]:
     """Create a one-time, expiring self-report link for the episode's questionnaires and today's pain."""
     episode = _episode(request, episode_id, Capability.EDIT_DEMOGRAPHICS)
     issued = actions.create_self_report_link(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         episode,
         time_point=body.time_point,
         days=body.days,
@@ -416,9 +417,9 @@ class PlanIn(Schema):
 
 
 @router.get("/plans", response=list[PlanOut])
-def list_plans(request: HttpRequest) -> list[PlanOut]:
+def list_plans(request: ClinicRequest) -> list[PlanOut]:
     """The questionnaires each condition collects in this clinic (the clinic's choice, else the default)."""
-    m = require(request.membership, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    m = require(request.membership, Capability.VIEW_CLINICAL)
     own = {p.condition: p.instruments for p in ClinicInstrumentPlan.objects.filter(clinic_id=m.clinic_id)}
     return [
         PlanOut(condition=c, instruments=own.get(c, list(default_plans()[c])), clinic_choice=c in own)
@@ -427,9 +428,9 @@ def list_plans(request: HttpRequest) -> list[PlanOut]:
 
 
 @router.put("/plans/{condition}", response=PlanOut)
-def set_plan(request: HttpRequest, condition: str, body: PlanIn) -> PlanOut:
+def set_plan(request: ClinicRequest, condition: str, body: PlanIn) -> PlanOut:
     """Set the questionnaires a condition collects (clinic admins)."""
-    plan = actions.set_instrument_plan(request.membership, condition, body.instruments)  # type: ignore[attr-defined]
+    plan = actions.set_instrument_plan(member(request), condition, body.instruments)
     return PlanOut(condition=plan.condition, instruments=plan.instruments, clinic_choice=True)
 
 
@@ -493,17 +494,17 @@ def _wording_out(defn: Instrument, clinic_id: int) -> WordingOut:
 
 
 @router.get("/instruments/{code}/wording", response=WordingOut)
-def get_wording(request: HttpRequest, code: str) -> WordingOut:
+def get_wording(request: ClinicRequest, code: str) -> WordingOut:
     """The clinic's current licensed wording of an instrument, or its topic labels when none was entered."""
-    m = require(request.membership, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    m = require(request.membership, Capability.VIEW_CLINICAL)
     return _wording_out(_licensed(code), m.clinic_id)
 
 
 @router.put("/instruments/{code}/wording", response=WordingOut)
-def put_wording(request: HttpRequest, code: str, body: WordingIn) -> WordingOut:
+def put_wording(request: ClinicRequest, code: str, body: WordingIn) -> WordingOut:
     """Enter the clinic's licensed wording (clinic admins); it supersedes the previous version, which is kept."""
-    require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    require(request.membership, Capability.CONFIGURE_CLINIC)
     defn = _licensed(code)
     items = {k: v.model_dump() for k, v in body.items.items()}
-    entry = actions.enter_instrument_wording(request.membership, defn.code, items, body.licence_reference)  # type: ignore[attr-defined]
+    entry = actions.enter_instrument_wording(member(request), defn.code, items, body.licence_reference)
     return _wording_out(defn, entry.clinic_id)

@@ -107,8 +107,8 @@ def change_from_baseline(
     if is_responder and beyond is False:
         is_responder = False  # reaching the MCID inside the MDC is not a clinically important change
     below = defn.below_mdc(chosen)
-    if below:
-        note += f" (below the MDC {defn.mdc.value:g}: the change must also pass the MDC)"  # type: ignore[union-attr]
+    if below and defn.mdc is not None:
+        note += f" (below the MDC {defn.mdc.value:g}: the change must also pass the MDC)"
     return Change(
         instrument=defn.code,
         baseline=float(start),

@@ -12,12 +12,15 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from needlepoint.outcomes import answers
 from needlepoint.outcomes.scoring import ScoringError, instrument, instruments, printed_scale, score
 
 
-def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], setup_django: Callable[..., None]
+) -> None:
     """Add ``instruments``, ``score`` and ``progress-report`` to the ``needlepoint`` command."""
     p = subparsers.add_parser("instruments", help="list the outcome instruments with their MCID and MDC")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -65,7 +68,7 @@ def cmd_instruments(args: argparse.Namespace) -> int:
     """Print every instrument: code, name, scale, direction, MCID and MDC; or one instrument's items."""
     if args.items:
         return _print_items(args.items, args.json)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for d in instruments().values():
         rows.append(
             {

@@ -74,12 +74,18 @@ def build(context: Any) -> None:
         context.summary[key] = context.summary.get(key, 0) + value
 
 
-def _build_chunk(context: Any, rng: random.Random, plans: dict, patient_ids: list[int], totals: dict) -> None:
+def _build_chunk(
+    context: Any,
+    rng: random.Random,
+    plans: dict[str, ClinicInstrumentPlan],
+    patient_ids: list[int],
+    totals: dict[str, int],
+) -> None:
     episodes = list(Episode.objects.filter(clinic=context.clinic, patient_id__in=patient_ids).order_by("pk"))
     pains: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
     rows = Visit.objects.filter(episode__in=episodes, pain_before__isnull=False).order_by("started_at", "pk")
     for episode_id, started_at, pain_before in rows.values_list("episode_id", "started_at", "pain_before"):
-        pains[episode_id].append((started_at, pain_before))
+        pains[episode_id].append((started_at, pain_before or 0))  # never None: filtered above
     now = timezone.now()
     links: list[SelfReportLink] = []
     pending: list[tuple[Observation, int | None]] = []  # observation and index of its link in ``links``
@@ -123,6 +129,7 @@ def _moments(
     if pains:
         first, middle, last = pains[0], pains[len(pains) // 2], pains[-1]
         severity = {p: min(1.0, max(0.0, 0.1 + 0.75 * pain / 10 + rng.uniform(-0.05, 0.05))) for p, pain in pains}
+        found: list[tuple[str, datetime, float]]
         found = [(TimePoint.BASELINE, max(opened, first[0] - timedelta(minutes=15)), severity[first[0]])]
         if len(pains) >= 3:
             found.append((TimePoint.REASSESSMENT, middle[0] - timedelta(minutes=15), severity[middle[0]]))

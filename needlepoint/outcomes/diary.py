@@ -49,7 +49,8 @@ def _refused(field: str, template: str, **values: Any) -> DiaryError:
 @functools.cache
 def rules() -> dict[str, Any]:
     """The diary's rules file, read once."""
-    return json.loads(RULES_FILE.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(RULES_FILE.read_text(encoding="utf-8"))
+    return loaded
 
 
 def keeps_diary(condition: str) -> bool:
@@ -110,9 +111,9 @@ def check_day(
             problems["hours"] = _("Enter how many hours the headache lasted on this day (more than 0, at most 24).")
     if problems:
         raise DiaryError(problems)
-    if not headache:
+    if not headache or intensity is None or duration is None:  # with a headache, both were checked above
         return False, None, None, bool(acute_medication)
-    return True, int(intensity), float(duration), bool(acute_medication)  # type: ignore[arg-type]
+    return True, int(intensity), float(duration), bool(acute_medication)
 
 
 def _number(value: Any) -> float | None:

@@ -75,7 +75,7 @@ def _whole(value: Any, name: str, high: int) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
         raise ScheduleError(f"{name} must be a whole number from 1 to {high}, or empty.")
-    return value
+    return int(value)
 
 
 def check_rule(data: Mapping[str, Any]) -> Rule:
@@ -190,7 +190,7 @@ def _chain(kind: str, days: list[date], early: timedelta, stop: date | None) -> 
     """Repeated occasions: each window runs until the next one's begins (the last until discharge, if any)."""
     if not days:
         return []
-    ends: list[date | None] = [d - early for d in days[1:]] + [stop - early if stop else None]
+    ends: list[date | None] = [*(d - early for d in days[1:]), stop - early if stop else None]
     return [Occasion(kind, d, d - early, end) for d, end in zip(days, ends, strict=True)]
 
 
@@ -230,7 +230,8 @@ def _due_among(code: str, made: list[Occasion], days: list[date], today: date) -
 def to_send(due: Iterable[Due], out: Iterable[str]) -> tuple[list[Due], list[Due]]:
     """Split what is due into (to send, already out): an instrument on a link still open counts as sent."""
     out = set(out)
-    send, already = [], []
+    send: list[Due] = []
+    already: list[Due] = []
     for item in due:
         (already if item.instrument in out else send).append(item)
     return send, already

@@ -16,6 +16,7 @@ from needlepoint.outcomes.models import RomMeasurement, TimePoint
 from needlepoint.outcomes.rom import movements
 from needlepoint.outcomes.scoring import Instrument, Item
 from needlepoint.outcomes.wording import EnteredWording, item_text
+from needlepoint.web import choice_field
 
 CLINICIAN_TIME_POINTS = TimePoint.choices
 LINK_TIME_POINTS = [(v, label) for v, label in TimePoint.choices if v != TimePoint.VISIT]
@@ -215,7 +216,7 @@ class PlanForm(forms.Form):
     every_visits = forms.IntegerField(required=False, min_value=1, max_value=50)
     discharge = forms.BooleanField(required=False)
 
-    def schedule(self) -> dict | None:
+    def schedule(self) -> dict[str, Any] | None:
         """The schedule the form sets ({"*": rule}), or None when the form carried none (keep the plan's)."""
         data = self.cleaned_data
         if not data.get("schedule_given"):
@@ -302,4 +303,4 @@ class DiaryForm(forms.Form):
 
     def __init__(self, *args: Any, days: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["day"].choices = days
+        choice_field(self, "day").choices = days

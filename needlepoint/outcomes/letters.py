@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record
 from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.grammar import plural, sentence
 from needlepoint.outcomes.progress import Progress, Series, episode_progress, short, signed
@@ -108,8 +109,8 @@ def treating_clinician(episode: Episode) -> Membership:
         .order_by("-started_at")
         .first()
     )
-    if latest is not None and latest.signed_by_id:
-        return latest.signed_by  # type: ignore[return-value]
+    if latest is not None and latest.signed_by is not None:
+        return latest.signed_by
     return episode.opened_by
 
 
@@ -144,9 +145,9 @@ def letter_context(episode: Episode, addressee: str, today: date | None = None) 
     }
 
 
-def _episode(request: HttpRequest, patient_id: int, episode_id: int, summary: str) -> Episode:
+def _episode(request: ClinicRequest, patient_id: int, episode_id: int, summary: str) -> Episode:
     return get_record(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         Episode.objects.select_related("patient", "clinic", "opened_by__user"),
         episode_id,
         Capability.VIEW_CLINICAL,
@@ -155,7 +156,7 @@ def _episode(request: HttpRequest, patient_id: int, episode_id: int, summary: st
     )
 
 
-def referral_letter(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def referral_letter(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """The referral letter as a printable page; ``?to=`` names the doctor (one line per printed line)."""
     episode = _episode(request, patient_id, episode_id, "referral letter")
     context = letter_context(episode, request.GET.get("to", ""))
@@ -168,7 +169,7 @@ def referral_letter(request: HttpRequest, patient_id: int, episode_id: int) -> H
     )
 
 
-def referral_letter_pdf(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def referral_letter_pdf(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """The referral letter as PDF, from the same template as the page."""
     episode = _episode(request, patient_id, episode_id, "referral letter PDF")
     audit.record("export", episode, summary="referral letter PDF")

@@ -8,6 +8,7 @@ Observations are stored one row per score so that clinic-wide analytics can aggr
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
@@ -124,7 +125,7 @@ class SelfReportLink(PatientRecord):
         """The stored form of a link token."""
         return hashlib.sha256(token.encode()).hexdigest()
 
-    def status(self, at=None) -> str:  # type: ignore[no-untyped-def]
+    def status(self, at: datetime | None = None) -> str:
         """'cancelled', 'used', 'expired' or 'open'."""
         if self.cancelled_at is not None:
             return "cancelled"

@@ -14,7 +14,10 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # only for annotations: matplotlib itself is imported below, after MPLCONFIGDIR is set
+    from matplotlib.typing import RcKeyType
 
 
 def _writable_config_dir() -> None:
@@ -35,7 +38,7 @@ def _writable_config_dir() -> None:
 
 _writable_config_dir()
 
-import matplotlib  # noqa: E402
+import matplotlib as matplotlib  # noqa: E402  (named again so insights.plots can take it from here)
 
 matplotlib.use("Agg")
 
@@ -52,7 +55,7 @@ from needlepoint.outcomes.timeline import day_positions  # noqa: E402
 
 INK, MUTED, LINE = "#1d2733", "#5b6b7c", "#d8dee6"
 BRAND, OK, BAD, WARN = "#1f6f8b", "#1e7b4a", "#b3261e", "#9a6200"
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     # Text on a plot or PDF is printed as typed: a name or note with "$...$" is not mathtext (nor TeX) to run.
     "text.parse_math": False,
     "text.usetex": False,
@@ -105,10 +108,13 @@ def draw_pain(ax: Axes, pain: PainSummary, reported: Series | None = None) -> No
     small = len(visits) > 40
     if befores:
         ax.plot(*zip(*befores, strict=True), color=BAD, linewidth=0.8, alpha=0.5, zorder=2)
-        ax.scatter(*zip(*befores, strict=True), color=BAD, s=12 if small else 22, zorder=3, label="Before visit")
+        before_x, before_y = zip(*befores, strict=True)
+        ax.scatter(before_x, before_y, color=BAD, s=12 if small else 22, zorder=3, label="Before visit")
     if afters:
+        after_x, after_y = zip(*afters, strict=True)
         ax.scatter(
-            *zip(*afters, strict=True),
+            after_x,
+            after_y,
             facecolors="white",
             edgecolors=OK,
             s=12 if small else 22,
@@ -151,7 +157,8 @@ def draw_series(ax: Axes, series: Series, title: bool = False) -> None:
     for source, marker in MARKERS.items():
         chosen = [(x, p.value) for x, p in zip(positions, points, strict=True) if p.source == source]
         if chosen:
-            ax.scatter(*zip(*chosen, strict=True), marker=marker, color=BRAND, s=30, zorder=3)
+            chosen_x, chosen_y = zip(*chosen, strict=True)
+            ax.scatter(chosen_x, chosen_y, marker=marker, color=BRAND, s=30, zorder=3)
     if len(points) <= LABEL_POINTS_UP_TO:
         for x, p in zip(positions, points, strict=True):
             ax.annotate(

@@ -186,7 +186,7 @@ class Progress:
 
 
 def _point(obs: Observation) -> Point:
-    recorded = obs.recorded_by.display_name if obs.recorded_by_id else "Patient (self-report link)"
+    recorded = obs.recorded_by.display_name if obs.recorded_by is not None else "Patient (self-report link)"
     return Point(
         pk=obs.pk,
         instrument=obs.instrument,
@@ -235,14 +235,14 @@ def _pain_summary(visits: list[Visit]) -> PainSummary:
         for n, v in enumerate(visits, start=1)
     ]
     summary = PainSummary(visits=rows, mcid=instrument(PAIN_INSTRUMENT).mcid)
-    befores = [r for r in rows if r.before is not None]
+    befores = [r.before for r in rows if r.before is not None]
     if len(befores) >= 2:
-        summary.change = change_from_baseline(PAIN_INSTRUMENT, befores[0].before, befores[-1].before)
-    reliefs = [r for r in rows if r.relief is not None]
+        summary.change = change_from_baseline(PAIN_INSTRUMENT, befores[0], befores[-1])
+    reliefs = [(r.number, r.relief) for r in rows if r.relief is not None]
     if reliefs:
-        summary.mean_relief = sum(r.relief for r in reliefs) / len(reliefs)  # type: ignore[misc]
+        summary.mean_relief = sum(relief for _number, relief in reliefs) / len(reliefs)
         threshold = summary.mcid.value if summary.mcid else 2
-        reached = [r.number for r in reliefs if r.relief >= threshold]  # type: ignore[operator]
+        reached = [number for number, relief in reliefs if relief >= threshold]
         summary.first_relief_visit = reached[0] if reached else None
     return summary
 

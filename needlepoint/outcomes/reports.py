@@ -37,12 +37,12 @@ def _fmt(value: float | None, unit: str = "") -> str:
 def _series_line_patient(series: Series) -> str:
     defn, change = series.defn, series.change
     better = "lower" if defn.direction == "higher_is_worse" else "higher"
-    if series.baseline is None or change is None:
-        latest = series.latest
+    latest = series.latest
+    if series.baseline is None or change is None or latest is None:
         return f"{defn.name}: {_fmt(latest.value) if latest else 'not answered yet'} ({better} is better)."
     text = (
         f"{defn.name}: {_fmt(change.baseline)} at the start, {_fmt(change.current)} on "
-        f"{series.latest.observed_on:%d %b %Y} ({better} is better). "  # type: ignore[union-attr]
+        f"{latest.observed_on:%d %b %Y} ({better} is better). "
     )
     if change.is_responder:
         return text + "This is a clinically important improvement."
@@ -114,7 +114,8 @@ def _rom_lines(progress: Progress, audience: str) -> list[str]:
         if row.change is not None:
             text += f"; {row.change_text} since {row.first.observed_on:%d %b}"
             if audience == "doctor":
-                verdict = {True: "beyond", False: "within"}.get(row.change.beyond_mdc)  # type: ignore[arg-type]
+                beyond = row.change.beyond_mdc
+                verdict = None if beyond is None else ("beyond" if beyond else "within")
                 mdc = f"{verdict} the MDC of {row.change.mdc:g}°" if verdict else "no MDC sourced"
                 text += f" ({row.method}; {mdc})"
         lines.append(text + ".")

@@ -153,7 +153,7 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
     if membership.role == Role.CLINICIAN:
         everything = [d for d in everything if d.clinician_id == membership.pk]
     names = _names(membership.clinic_id)
-    overdue = []
+    overdue: list[dict[str, Any]] = []
     rates: dict[int, ClinicianRate] = {}
     for d in everything:
         late = [x for x in d.due if x.overdue]

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, TypeGuard
 
 INSTRUMENTS_DIR = Path(__file__).parent / "instruments"
 
 DIRECTIONS = ("higher_is_worse", "higher_is_better")
+Direction = Literal["higher_is_worse", "higher_is_better"]
 MCID_UNITS = ("points", "percent")
 MISSING_RULES = ("none", "max_missing", "min_answered")
 ROUNDING_METHODS = ("none", "truncate")
@@ -124,7 +125,7 @@ class Instrument:
     missing: Mapping[str, Any]
     rounding: Mapping[str, Any]
     scale_range: tuple[float, float]
-    direction: str
+    direction: Direction
     unit: str
     mcid: Threshold | None
     mcid_alternatives: tuple[Threshold, ...]
@@ -166,7 +167,7 @@ class Score:
     items_answered: int
     band: str | None
     scale_range: tuple[float, float]
-    direction: str
+    direction: Direction
     unscored_items: dict[str, float] = field(default_factory=dict)
 
 
@@ -300,6 +301,10 @@ def _parse_rule(raw: Any, allowed: tuple[str, ...], key: str, where: str) -> Map
     return MappingProxyType(dict(raw))
 
 
+def _is_direction(value: str) -> TypeGuard[Direction]:
+    return value in DIRECTIONS
+
+
 def _parse_counts(raw: Any, item_count: int, where: str) -> tuple[int, ...]:
     valid = isinstance(raw, list) and raw and all(type(c) is int and 1 <= c <= item_count for c in raw)
     if not valid:
@@ -319,7 +324,7 @@ def _parse_instrument(data: Any, where: str) -> Instrument:
         raise _fail(where, "item ids must be unique")
     scale = _require(data, "range", dict, where)
     direction = _require(data, "direction", str, where)
-    if direction not in DIRECTIONS:
+    if not _is_direction(direction):
         raise _fail(where, f"'direction' must be one of {DIRECTIONS}")
     counts = _parse_counts(data.get("answer_counts", [len(items)]), len(items), where)
     sources = tuple(_require(data, "sources", list, where))
@@ -344,8 +349,9 @@ def _parse_instrument(data: Any, where: str) -> Instrument:
         unit=_require(data, "unit", str, where),
         mcid=_parse_threshold(data.get("mcid"), f"{where} mcid"),
         mcid_alternatives=tuple(
-            _parse_threshold(alt, f"{where} mcid_alternatives {n}")  # type: ignore[misc]
+            threshold
             for n, alt in enumerate(data.get("mcid_alternatives", []))
+            if (threshold := _parse_threshold(alt, f"{where} mcid_alternatives {n}")) is not None
         ),
         mdc=_parse_threshold(data.get("mdc"), f"{where} mdc", default_unit="points"),
         bands=_parse_bands(data.get("bands", []), where),
@@ -370,10 +376,11 @@ def _check_structure(instrument: Instrument, where: str) -> None:
         _require(instrument.missing, "value", int, f"{where} missing")
     if instrument.rounding["method"] == "truncate":
         _require(instrument.rounding, "decimals", int, f"{where} rounding")
-    if instrument.below_mdc(instrument.mcid) and not (instrument.mcid.below_mdc or "").strip():  # type: ignore[union-attr]
+    mcid, mdc = instrument.mcid, instrument.mdc
+    if mcid is not None and mdc is not None and instrument.below_mdc(mcid) and not (mcid.below_mdc or "").strip():
         raise _fail(
             where,
-            f"the MCID ({instrument.mcid.value:g}) lies below the MDC ({instrument.mdc.value:g}): say so in the "  # type: ignore[union-attr]
+            f"the MCID ({mcid.value:g}) lies below the MDC ({mdc.value:g}): say so in the "
             "MCID's 'below_mdc', so that every output can flag it",
         )
     if instrument.rates_change and instrument.mcid is not None:
@@ -552,7 +559,7 @@ def _read_answers(instrument: Instrument, answers: Sequence[Any]) -> list[Fracti
 
 
 def _check_missing(instrument: Instrument, answered: int, missing: list[Item]) -> None:
-    rule, limit = instrument.missing["rule"], instrument.missing.get("value")
+    rule, limit = instrument.missing["rule"], int(instrument.missing.get("value") or 0)  # an int unless "none"
     names = ", ".join(i.label for i in missing)
     if rule == "none" and missing:
         raise ScoringError(
@@ -649,7 +656,7 @@ def _score_modules(instrument: Instrument, values: list[Fraction | None]) -> dic
 def _round(value: Fraction, rounding: Mapping[str, Any]) -> float:
     if rounding["method"] == "truncate":
         scale = 10 ** rounding["decimals"]
-        return math.trunc(value * scale) / scale
+        return float(math.trunc(value * scale) / scale)
     return float(value)
 
 
@@ -667,7 +674,7 @@ def score(instrument_code: str, answers: Sequence[int | float | None]) -> Score:
     values = _read_answers(defn, answers)
     by_id = {item.id: value for item, value in zip(defn.items, values, strict=True)}
     core = defn.core_items
-    answered = {i.id: i.points(by_id[i.id]) for i in core if by_id[i.id] is not None}  # type: ignore[arg-type]
+    answered = {i.id: i.points(given) for i in core if (given := by_id[i.id]) is not None}
     _check_missing(defn, len(answered), [i for i in core if by_id[i.id] is None])
     total, subscales = _compute_total(defn, answered)
     subscales.update(_score_modules(defn, values))
@@ -675,7 +682,7 @@ def score(instrument_code: str, answers: Sequence[int | float | None]) -> Score:
     if not defn.scale_range[0] <= rounded <= defn.scale_range[1]:
         # cannot happen with a validated data file; guards against a scoring-rule bug reaching a record
         raise AssertionError(f"{defn.code} total {rounded} outside {defn.scale_range}")
-    unscored = {i.id: float(by_id[i.id]) for i in defn.items if not i.scored and by_id[i.id] is not None}  # type: ignore[arg-type]
+    unscored = {i.id: float(given) for i in defn.items if not i.scored and (given := by_id[i.id]) is not None}
     return Score(
         instrument=defn.code,
         total=rounded,

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +24,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require, scoped
 from needlepoint.accounts.middleware import client_address
+from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.atlas.actions import kept_drawing
 from needlepoint.atlas.display import INTENSITIES, drawing_chart
@@ -33,7 +37,8 @@ from needlepoint.outcomes.headache_diary import episode_diary
 from needlepoint.outcomes.models import ClinicInstrumentWording, SelfReportLink
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans, default_schedule, schedule_rules
 from needlepoint.outcomes.progress import earlier_notes, episode_progress
-from needlepoint.outcomes.scoring import ScoringError, instrument, instruments
+from needlepoint.outcomes.scoring import Instrument, ScoringError, instrument, instruments
+from needlepoint.outcomes.sending import SentLink
 from needlepoint.outcomes.wording import (
     EnteredWording,
     has_wording,
@@ -45,15 +50,16 @@ from needlepoint.outcomes.wording import (
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.consent import consent_text_in, default_consent_text
 from needlepoint.patients.language import LANGUAGES, chosen_language, in_language, language_of, long_date
-from needlepoint.patients.models import Episode
+from needlepoint.patients.models import Episode, Patient
 from needlepoint.references import keys_in_list
+from needlepoint.scheduling.actions import links_by
 from needlepoint.scheduling.models import ContactPreference
 from needlepoint.web import add_errors
 
 
-def _episode(request: HttpRequest, patient_id: int, episode_id: int, capability: Capability) -> Episode:
+def _episode(request: ClinicRequest, patient_id: int, episode_id: int, capability: Capability) -> Episode:
     return get_record(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         Episode.objects.select_related("patient", "clinic"),
         episode_id,
         capability,
@@ -61,7 +67,7 @@ def _episode(request: HttpRequest, patient_id: int, episode_id: int, capability:
     )
 
 
-def progress(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def progress(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """An episode's progress: pain at each visit, questionnaire totals with the MCID band, ROM against normal."""
     episode = _episode(request, patient_id, episode_id, Capability.VIEW_CLINICAL)
     data = episode_progress(episode)
@@ -96,7 +102,7 @@ def _recordable(planned: tuple[str, ...]) -> list[tuple[str, str, bool]]:
     return [(c, instrument(c).name, c in planned) for c in (*planned, PAIN_INSTRUMENT, *rest)]
 
 
-def report_pdf(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def report_pdf(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """The one-page progress report as PDF, ``?for=patient`` or ``?for=doctor``."""
     audience = request.GET.get("for", "patient")
     if audience not in reports.AUDIENCES:
@@ -110,7 +116,7 @@ def report_pdf(request: HttpRequest, patient_id: int, episode_id: int) -> HttpRe
     return response
 
 
-def record_questionnaire(request: HttpRequest, patient_id: int, episode_id: int, code: str) -> HttpResponse:
+def record_questionnaire(request: ClinicRequest, patient_id: int, episode_id: int, code: str) -> HttpResponse:
     """Enter a questionnaire (or a 0-10 pain rating) for an episode; the score is computed on saving."""
     episode = _episode(request, patient_id, episode_id, Capability.EDIT_CLINICAL)
     try:
@@ -126,7 +132,7 @@ def record_questionnaire(request: HttpRequest, patient_id: int, episode_id: int,
         try:
             given = answers.from_text(defn, form.raw_answers())
             observation = actions.record_questionnaire(
-                request.membership,  # type: ignore[attr-defined]
+                member(request),
                 episode,
                 defn.code,
                 given,
@@ -157,7 +163,7 @@ def record_questionnaire(request: HttpRequest, patient_id: int, episode_id: int,
     )
 
 
-def record_rom(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def record_rom(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """Enter a range-of-motion measurement; percent of normal is computed on saving."""
     episode = _episode(request, patient_id, episode_id, Capability.EDIT_CLINICAL)
     initial = {"time_point": actions.suggested_time_point(episode), "observed_on": timezone.localdate()}
@@ -166,7 +172,7 @@ def record_rom(request: HttpRequest, patient_id: int, episode_id: int) -> HttpRe
         joint, _, movement = form.cleaned_data["movement"].partition(":")
         try:
             rom = actions.record_rom(
-                request.membership,  # type: ignore[attr-defined]
+                member(request),
                 episode,
                 joint=joint,
                 movement=movement,
@@ -187,17 +193,17 @@ def record_rom(request: HttpRequest, patient_id: int, episode_id: int) -> HttpRe
     return render(request, "outcomes/rom_form.html", {"episode": episode, "patient": episode.patient, "form": form})
 
 
-def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
+def send_link(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Send the patient a self-report link for one episode by e-mail or text message, or show it once to hand
     over; below, the patient's recent links with how each went out, to cancel or re-send.
 
     Front desk sends too: what it sees names the questionnaires' titles only, never the condition or a score.
     """
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
     episodes = _episodes_of(membership, patient)
     chosen = request.POST.get("episode") or request.GET.get("episode") or (str(episodes[0].pk) if episodes else "")
-    wanted = sending.links_by(patient)
+    wanted = links_by(patient)
     initial = {"days": actions.link_days(), "channel": wanted if wanted in (sending.EMAIL, sending.SMS) else "copy"}
     form = forms.LinkForm(request.POST or None, initial=initial)
     sent = None
@@ -224,7 +230,7 @@ def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
     return _send_page(request, patient, episodes, chosen, form, sent, wanted)
 
 
-def _episodes_of(membership, patient) -> list[Episode]:  # type: ignore[no-untyped-def]
+def _episodes_of(membership: Membership, patient: Patient) -> list[Episode]:
     """The patient's episodes a link can be sent for, open ones first."""
     return list(
         scoped(membership, Episode.objects.all(), Capability.EDIT_DEMOGRAPHICS)
@@ -233,13 +239,21 @@ def _episodes_of(membership, patient) -> list[Episode]:  # type: ignore[no-untyp
     )
 
 
-def _host_base(request: HttpRequest) -> str:
+def _host_base(request: ClinicRequest) -> str:
     """The scheme and host the page was opened on, for links when SHORT_LINK_BASE is not set."""
     return request.build_absolute_uri("/").rstrip("/")
 
 
-def _send_page(request, patient, episodes, chosen, form, sent, wanted):  # type: ignore[no-untyped-def]
-    membership = request.membership
+def _send_page(
+    request: ClinicRequest,
+    patient: Patient,
+    episodes: list[Episode],
+    chosen: str,
+    form: forms.LinkForm,
+    sent: SentLink | None,
+    wanted: str,
+) -> HttpResponse:
+    membership = member(request)
     clinical = membership.can(Capability.VIEW_CLINICAL)
     links = list(
         scoped(membership, SelfReportLink.objects.all(), Capability.EDIT_DEMOGRAPHICS)
@@ -277,7 +291,7 @@ def _titles(link: SelfReportLink) -> list[str]:
     return [*titles, "Today's pain (0-10)"] if link.include_pain else titles
 
 
-def _link_action(request: HttpRequest, patient_id: int, done) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _link_action(request: ClinicRequest, patient_id: int, done: Callable[[], str]) -> HttpResponse:
     """Run a cancel or re-send posted from the links list; its outcome is shown on the send page."""
     if request.method != "POST":
         return redirect("outcomes_send_link", patient_id=patient_id)
@@ -292,9 +306,9 @@ def _link_action(request: HttpRequest, patient_id: int, done) -> HttpResponse:  
 
 
 @require_http_methods(["GET", "POST"])
-def cancel_link(request: HttpRequest, patient_id: int, link_id: int) -> HttpResponse:
+def cancel_link(request: ClinicRequest, patient_id: int, link_id: int) -> HttpResponse:
     """Cancel one of the patient's links: neither its long nor its short form works afterwards."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
 
     def done() -> str:
         link = sending.cancel_self_report_link(membership, patient_id, link_id)
@@ -304,9 +318,9 @@ def cancel_link(request: HttpRequest, patient_id: int, link_id: int) -> HttpResp
 
 
 @require_http_methods(["GET", "POST"])
-def resend_link(request: HttpRequest, patient_id: int, link_id: int) -> HttpResponse:
+def resend_link(request: ClinicRequest, patient_id: int, link_id: int) -> HttpResponse:
     """Cancel a link and send a fresh one in its place; shown here once when it is to be handed over."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     if request.method != "POST":
         return redirect("outcomes_send_link", patient_id=patient_id)
     channel = request.POST.get("channel", "")
@@ -327,7 +341,7 @@ def resend_link(request: HttpRequest, patient_id: int, link_id: int) -> HttpResp
     form = forms.LinkForm(initial={"days": actions.link_days(), "channel": "copy"})
     episodes = _episodes_of(membership, patient)
     chosen = str(sent.issued.link.episode_id)
-    return _send_page(request, patient, episodes, chosen, form, sent, sending.links_by(patient))
+    return _send_page(request, patient, episodes, chosen, form, sent, links_by(patient))
 
 
 def _episode_label(episode: Episode, clinical: bool) -> str:
@@ -338,7 +352,9 @@ def _episode_label(episode: Episode, clinical: bool) -> str:
     return f"Episode of care {opened}{status}"
 
 
-def _link_form_sections(link, language: str, data=None):  # type: ignore[no-untyped-def]
+def _link_form_sections(
+    link: SelfReportLink, language: str, data: QueryDict | None = None
+) -> tuple[django_forms.Form, list[dict[str, Any]]]:
     """The phone form in the patient's language: one section per questionnaire on the link, then today's pain.
     The caller has checked that every questionnaire has wording in that language (``actions.missing_wording``)."""
     from django import forms as django_forms
@@ -363,7 +379,7 @@ def _link_form_sections(link, language: str, data=None):  # type: ignore[no-unty
     return form, sections
 
 
-def _refused_page(request: HttpRequest, refused: actions.LinkRefused, status: int) -> HttpResponse:
+def _refused_page(request: ClinicRequest, refused: actions.LinkRefused, status: int) -> HttpResponse:
     """The page of an unusable link, in the patient's language; an invalid link names no patient, so it says
     so in every language the product speaks."""
     if refused.language is not None:
@@ -378,7 +394,7 @@ def _refused_page(request: HttpRequest, refused: actions.LinkRefused, status: in
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-def self_report(request: HttpRequest, token: str) -> HttpResponse:
+def self_report(request: ClinicRequest, token: str) -> HttpResponse:
     """The patient's phone page behind a self-report link: no sign-in; refused when used, expired or altered.
 
     A signed-in staff session is refused before the link is even looked up, so nothing is opened, consumed or
@@ -409,13 +425,13 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
         return _self_report_page(request, token, link, address, language)
 
 
-def _self_report_page(request: HttpRequest, token: str, link, address, language: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _self_report_page(request: ClinicRequest, token: str, link, address, language: str) -> HttpResponse:  # type: ignore[no-untyped-def]
     """The questionnaire form of a link, and its answers stored when posted (in the active language)."""
     form, sections = _link_form_sections(link, language, request.POST or None)
     section_errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        given: dict[str, dict] = {}
-        notes: dict[str, dict] = {}
+        given: dict[str, dict[str, Any]] = {}
+        notes: dict[str, dict[str, Any]] = {}
         problems: dict[str, str] = {}
         for code in [*link.instruments, *([PAIN_INSTRUMENT] if link.include_pain else [])]:
             defn = instrument(code)
@@ -478,7 +494,7 @@ def _self_report_page(request: HttpRequest, token: str, link, address, language:
     )
 
 
-def _patient_drawing_editor(request: HttpRequest) -> dict[str, object]:
+def _patient_drawing_editor(request: ClinicRequest) -> dict[str, object]:
     """The body-chart editor of the self-report page, keeping the valid part of a drawing already posted."""
     try:
         kept = kept_drawing(parse_drawing_text(request.POST.get("drawing", "")))
@@ -491,7 +507,7 @@ def _patient_drawing_editor(request: HttpRequest) -> dict[str, object]:
     }
 
 
-def _diary_page(request: HttpRequest, token: str, link, address: str | None) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _diary_page(request: ClinicRequest, token: str, link: SelfReportLink, address: str | None) -> HttpResponse:
     """The patient's daily headache diary behind a diary link: pick the day, answer four questions, save."""
     today = timezone.localdate()
     start = actions.diary_start(link.episode_id) or timezone.localdate(link.created_at)
@@ -533,7 +549,7 @@ def _diary_page(request: HttpRequest, token: str, link, address: str | None) -> 
     )
 
 
-def _day_label(day, today) -> str:  # type: ignore[no-untyped-def]
+def _day_label(day: date, today: date) -> str:
     """'Today, 3 March 2026', 'Yesterday, ...' or the weekday, in the active language."""
     from django.utils import formats
 
@@ -543,11 +559,11 @@ def _day_label(day, today) -> str:  # type: ignore[no-untyped-def]
 
 
 @require_http_methods(["GET", "POST"])
-def diary_link(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def diary_link(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """Start a headache diary (a diary link, shown once to copy) or cancel one of the episode's diary links."""
     if request.method == "GET":
         return redirect("outcomes_progress", patient_id=patient_id, episode_id=episode_id)
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     episode = _episode(request, patient_id, episode_id, Capability.EDIT_DEMOGRAPHICS)
     try:
         if request.POST.get("action") == "cancel":
@@ -570,7 +586,7 @@ def diary_link(request: HttpRequest, patient_id: int, episode_id: int) -> HttpRe
     )
 
 
-def _unanswered(defn, given: dict) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+def _unanswered(defn: Instrument, given: dict[str, Any]) -> tuple[str, list[str]]:
     """A patient's words for a questionnaire that cannot be scored yet, and the items to mark."""
     core = [item for item in defn.core_items if given.get(item.id) is None]
     rule, limit = defn.missing["rule"], defn.missing.get("value")
@@ -582,7 +598,7 @@ def _unanswered(defn, given: dict) -> tuple[str, list[str]]:  # type: ignore[no-
     return _("Please answer the questions marked below."), [item.id for item in core]
 
 
-def handout(request: HttpRequest) -> HttpResponse:
+def handout(request: ClinicRequest) -> HttpResponse:
     """The public page on dry needling: what it is, what to expect, the risks, and after-care; printable.
 
     In the language the link asks for (``?lang=es``; the patient's pages link to it in the patient's language).
@@ -597,9 +613,9 @@ def handout(request: HttpRequest) -> HttpResponse:
         return render(request, "outcomes/handout.html", context)
 
 
-def plans(request: HttpRequest) -> HttpResponse:
+def plans(request: ClinicRequest) -> HttpResponse:
     """The clinic's questionnaires per condition: the default, or the clinic's own choice (clinic admins)."""
-    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)
     from needlepoint.outcomes.models import ClinicInstrumentPlan
 
     own = {p.condition: p for p in ClinicInstrumentPlan.objects.filter(clinic_id=membership.clinic_id)}
@@ -652,7 +668,7 @@ def _spanish_state(code: str) -> dict[str, Any]:
     return {"present": present, "why": why, "validated_version": "" if validated == "unverified" else validated}
 
 
-def _merged_schedule(form: forms.PlanForm, plan: Any, codes: list[str]) -> dict | None:
+def _merged_schedule(form: forms.PlanForm, plan: Any, codes: list[str]) -> dict[str, Any] | None:
     """The form's rule for every questionnaire, keeping the plan's rules for single questionnaires it still asks."""
     schedule = form.schedule()
     if schedule is None or plan is None:
@@ -674,9 +690,9 @@ def _plan_rule(plan: Any) -> Any:
     return check_rule(stored) if stored else default_schedule()
 
 
-def instrument_wording(request: HttpRequest, code: str) -> HttpResponse:
+def instrument_wording(request: ClinicRequest, code: str) -> HttpResponse:
     """Enter or replace the clinic's licensed wording of an instrument (clinic admins); earlier versions are kept."""
-    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)
     try:
         defn = instrument(code)
     except ScoringError as exc:
@@ -709,7 +725,7 @@ def instrument_wording(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-def _wording_errors(form: forms.WordingForm, defn, exc: ValidationError) -> None:  # type: ignore[no-untyped-def]
+def _wording_errors(form: forms.WordingForm, defn: Instrument, exc: ValidationError) -> None:
     """Put the action's reasons on the item's question field (or the form) so the admin sees where."""
     if not hasattr(exc, "error_dict"):
         add_errors(form, exc)
@@ -721,10 +737,10 @@ def _wording_errors(form: forms.WordingForm, defn, exc: ValidationError) -> None
 
 
 @require_POST
-def send_after_care(request: HttpRequest, visit_id: int) -> HttpResponse:
+def send_after_care(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Give a needling visit's after-care sheet by e-mail, text message or on paper; back to the visit page with
     what happened (a refusal names why, and nothing is recorded)."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     try:
         given = sending.send_after_care(membership, visit_id, request.POST.get("channel", ""))
     except ValidationError as exc:

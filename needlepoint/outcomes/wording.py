@@ -155,7 +155,8 @@ def language_terms(code: str, language: str) -> Mapping[str, Any]:
     """The instrument's licence terms for one language (``licence.languages.<code>`` in its data file): the
     wording's state ('shipped', 'clinic' or 'none'), whether it may be shipped, for which uses, the source,
     and for a translation its validation paper; empty when the file records none."""
-    return instrument(code).licence.get("languages", {}).get(language, {})
+    terms: Mapping[str, Any] = instrument(code).licence.get("languages", {}).get(language, {})
+    return terms
 
 
 def language_text(code: str, language: str) -> Mapping[str, Any]:

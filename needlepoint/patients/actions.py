@@ -115,7 +115,7 @@ def _refuse_possible_duplicate(membership: Membership, data: dict[str, Any], edi
     from needlepoint.patients.search import possible_duplicates
 
     candidates = possible_duplicates(
-        patients_for(membership, Capability.EDIT_DEMOGRAPHICS).exclude(pk=editing),
+        patients_for(membership, Capability.EDIT_DEMOGRAPHICS).exclude(pk__in=[] if editing is None else [editing]),
         str(data.get("given_name") or ""),
         str(data.get("family_name") or ""),
         data.get("date_of_birth"),
@@ -400,6 +400,7 @@ def withdraw_consent(membership: Membership, consent: Consent, reason: str) -> C
 def _check_episode(patient: Patient, data: dict[str, Any]) -> tuple[dict[str, str], str]:
     """Errors by field, and the episode's ICD-10-CM code (taken from the side when none was chosen)."""
     errors: dict[str, str] = {}
+    icd10_code: str | None
     condition, side, icd10_code = data.get("condition"), data.get("side"), str(data.get("icd10_code") or "")
     if side not in Episode.Side.values:
         errors["side"] = "Choose left, right, both sides or central."
@@ -409,7 +410,7 @@ def _check_episode(patient: Patient, data: dict[str, Any]) -> tuple[dict[str, st
         errors["icd10_code"] = "Choose an ICD-10-CM code listed for this condition."
     elif "side" not in errors:
         # ICD-10-CM laterality: the code must agree with the episode's side (conditions.code_for_side).
-        icd10_code, problem = code_for_side(condition, side, icd10_code)
+        icd10_code, problem = code_for_side(condition, str(side), icd10_code)
         if problem:
             errors["icd10_code"] = problem
     onset = data.get("onset_date")

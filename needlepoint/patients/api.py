@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from needlepoint.accounts.access import get_patient, get_record
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients import actions
 from needlepoint.patients.consent import current_consent_text
@@ -92,13 +92,13 @@ class PatientSearchIn(Schema):
     )
 
 
-def _search(request: HttpRequest, q: str) -> list[PatientOut]:
-    found = find_patients(request.membership, q)  # type: ignore[attr-defined]
+def _search(request: ClinicRequest, q: str) -> list[PatientOut]:
+    found = find_patients(member(request), q)
     return [_patient_out(p) for p in found]
 
 
 @router.get("", response=list[PatientOut])
-def list_patients(request: HttpRequest, q: str) -> list[PatientOut]:
+def list_patients(request: ClinicRequest, q: str) -> list[PatientOut]:
     """Search by name start ("Last, First" or "First Last"), date of birth (YYYY-MM-DD), MRN or phone.
 
     The terms travel in the address, so web servers and proxies write them to their access logs: prefer
@@ -109,7 +109,7 @@ def list_patients(request: HttpRequest, q: str) -> list[PatientOut]:
 
 # Declared before "/{patient_id}", so "search" is never taken for a patient's id.
 @router.post("/search", response=list[PatientOut])
-def search_patients_by_post(request: HttpRequest, body: PatientSearchIn) -> list[PatientOut]:
+def search_patients_by_post(request: ClinicRequest, body: PatientSearchIn) -> list[PatientOut]:
     """The same search with the terms in the JSON body ({"q": "..."}), so they stay out of access logs."""
     return _search(request, body.q)
 
@@ -131,12 +131,12 @@ class DuplicateOut(Schema):
 
 
 @router.post("", response={201: PatientOut, 409: DuplicateOut})
-def create_patient(request: HttpRequest, body: PatientIn) -> Status[PatientOut] | Status[DuplicateOut]:
+def create_patient(request: ClinicRequest, body: PatientIn) -> Status[PatientOut] | Status[DuplicateOut]:
     """Register a patient; a possible duplicate is answered 409 with the candidates unless ``confirm_duplicate``."""
     data = body.dict(exclude={"mrn", "confirm_duplicate"})
     try:
         patient = actions.register_patient(
-            request.membership,  # type: ignore[attr-defined]
+            member(request),
             data,
             mrn=body.mrn,
             confirm_duplicate=body.confirm_duplicate,
@@ -162,21 +162,21 @@ def _duplicate_out(exc: actions.PossibleDuplicate) -> DuplicateOut:
 
 
 @router.get("/{patient_id}", response=PatientOut)
-def read_patient(request: HttpRequest, patient_id: int) -> PatientOut:
+def read_patient(request: ClinicRequest, patient_id: int) -> PatientOut:
     """One patient's demographics."""
-    return _patient_out(get_patient(request.membership, patient_id))  # type: ignore[attr-defined]
+    return _patient_out(get_patient(member(request), patient_id))
 
 
 @router.patch("/{patient_id}", response={200: PatientOut, 409: DuplicateOut})
 def update_patient(
-    request: HttpRequest, patient_id: int, body: PatientUpdate
+    request: ClinicRequest, patient_id: int, body: PatientUpdate
 ) -> Status[PatientOut] | Status[DuplicateOut]:
     """Change demographics; refused with 400 if someone else saved since ``version``, and answered 409 with the
     candidates when the new name, birth date or phone may be another patient's, unless ``confirm_duplicate``."""
     data = {k: v for k, v in body.dict(exclude={"version", "confirm_duplicate"}).items() if v is not None}
     try:
         patient = actions.update_patient(
-            request.membership,  # type: ignore[attr-defined]
+            member(request),
             patient_id,
             data,
             body.version,
@@ -194,9 +194,9 @@ class ClearanceOut(Schema):
 
 
 @router.get("/{patient_id}/needling-clearance", response=ClearanceOut)
-def clearance(request: HttpRequest, patient_id: int) -> ClearanceOut:
+def clearance(request: ClinicRequest, patient_id: int) -> ClearanceOut:
     """Whether the patient may be needled now, and why not."""
-    patient = get_patient(request.membership, patient_id, Capability.VIEW_CONSENT_STATUS)  # type: ignore[attr-defined]
+    patient = get_patient(member(request), patient_id, Capability.VIEW_CONSENT_STATUS)
     result = needling_clearance(patient)
     return ClearanceOut(allowed=result.allowed, codes=result.codes, reasons=result.reasons)
 
@@ -237,17 +237,17 @@ def _screening_out(s: Screening) -> ScreeningOut:
 
 
 @router.post("/{patient_id}/screenings", response={201: ScreeningOut})
-def create_screening(request: HttpRequest, patient_id: int, body: ScreeningIn) -> Status[ScreeningOut]:
+def create_screening(request: ClinicRequest, patient_id: int, body: ScreeningIn) -> Status[ScreeningOut]:
     """Record a safety screening; the status comes from the screening rules."""
-    m = request.membership  # type: ignore[attr-defined]
+    m = member(request)
     patient = get_patient(m, patient_id, Capability.EDIT_CLINICAL)
     return Status(201, _screening_out(actions.record_screening(m, patient, body.answers)))
 
 
 @router.get("/{patient_id}/screenings", response=list[ScreeningOut])
-def list_screenings(request: HttpRequest, patient_id: int) -> list[ScreeningOut]:
+def list_screenings(request: ClinicRequest, patient_id: int) -> list[ScreeningOut]:
     """The patient's screenings, newest first."""
-    patient = get_patient(request.membership, patient_id, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    patient = get_patient(member(request), patient_id, Capability.VIEW_CLINICAL)
     return [_screening_out(s) for s in Screening.objects.filter(patient=patient).order_by("-screened_at")[:50]]
 
 
@@ -256,9 +256,9 @@ class NoteIn(Schema):
 
 
 @router.post("/{patient_id}/screenings/{screening_id}/acknowledge", response=ScreeningOut)
-def acknowledge(request: HttpRequest, patient_id: int, screening_id: int, body: NoteIn) -> ScreeningOut:
+def acknowledge(request: ClinicRequest, patient_id: int, screening_id: int, body: NoteIn) -> ScreeningOut:
     """Acknowledge a screening's precautions with a note."""
-    m = request.membership  # type: ignore[attr-defined]
+    m = member(request)
     screening = get_record(m, Screening.objects.all(), screening_id, Capability.EDIT_CLINICAL, patient_id=patient_id)
     return _screening_out(actions.acknowledge_precautions(m, screening, body.note))
 
@@ -268,9 +268,9 @@ class HealthChangeIn(Schema):
 
 
 @router.post("/{patient_id}/health-change", response=ClearanceOut)
-def health_change(request: HttpRequest, patient_id: int, body: HealthChangeIn) -> ClearanceOut:
+def health_change(request: ClinicRequest, patient_id: int, body: HealthChangeIn) -> ClearanceOut:
     """Record a reported change in health; returns the clearance afterwards."""
-    m = request.membership  # type: ignore[attr-defined]
+    m = member(request)
     patient = get_patient(m, patient_id, Capability.EDIT_CLINICAL)
     actions.report_health_change(m, patient, body.description)
     result = needling_clearance(patient)
@@ -285,9 +285,9 @@ class ConsentTextOut(Schema):
 
 
 @router.get("/{patient_id}/consent-text", response=ConsentTextOut)
-def consent_text(request: HttpRequest, patient_id: int) -> ConsentTextOut:
+def consent_text(request: ClinicRequest, patient_id: int) -> ConsentTextOut:
     """The consent text the patient would sign now."""
-    patient = get_patient(request.membership, patient_id, Capability.RECORD_CONSENT)  # type: ignore[attr-defined]
+    patient = get_patient(member(request), patient_id, Capability.RECORD_CONSENT)
     text = current_consent_text(patient.clinic)
     return ConsentTextOut(version=text.version, title=text.title, body=text.body, material_risks=text.material_risks)
 
@@ -330,9 +330,9 @@ def _consent_out(c: Consent) -> ConsentOut:
 
 
 @router.post("/{patient_id}/consents", response={201: ConsentOut})
-def create_consent(request: HttpRequest, patient_id: int, body: ConsentIn) -> Status[ConsentOut]:
+def create_consent(request: ClinicRequest, patient_id: int, body: ConsentIn) -> Status[ConsentOut]:
     """Record the patient's consent, signed by typed full name."""
-    m = request.membership  # type: ignore[attr-defined]
+    m = member(request)
     patient = get_patient(m, patient_id, Capability.RECORD_CONSENT)
     consent = actions.record_consent(
         m,
@@ -352,9 +352,9 @@ class WithdrawIn(Schema):
 
 
 @router.post("/{patient_id}/consents/{consent_id}/withdraw", response=ConsentOut)
-def withdraw(request: HttpRequest, patient_id: int, consent_id: int, body: WithdrawIn) -> ConsentOut:
+def withdraw(request: ClinicRequest, patient_id: int, consent_id: int, body: WithdrawIn) -> ConsentOut:
     """Record the withdrawal of consent."""
-    m = request.membership  # type: ignore[attr-defined]
+    m = member(request)
     consent = get_record(
         m,
         Consent.objects.select_related("text"),
@@ -402,17 +402,17 @@ def _episode_out(e: Episode) -> EpisodeOut:
 
 
 @router.post("/{patient_id}/episodes", response={201: EpisodeOut})
-def create_episode(request: HttpRequest, patient_id: int, body: EpisodeIn) -> Status[EpisodeOut]:
+def create_episode(request: ClinicRequest, patient_id: int, body: EpisodeIn) -> Status[EpisodeOut]:
     """Open an episode of care."""
-    m = request.membership  # type: ignore[attr-defined]
+    m = member(request)
     patient = get_patient(m, patient_id, Capability.EDIT_CLINICAL)
     return Status(201, _episode_out(actions.open_episode(m, patient, body.dict())))
 
 
 @router.get("/{patient_id}/episodes", response=list[EpisodeOut])
-def list_episodes(request: HttpRequest, patient_id: int) -> list[EpisodeOut]:
+def list_episodes(request: ClinicRequest, patient_id: int) -> list[EpisodeOut]:
     """The patient's episodes of care."""
-    patient = get_patient(request.membership, patient_id, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    patient = get_patient(member(request), patient_id, Capability.VIEW_CLINICAL)
     return [_episode_out(e) for e in Episode.objects.filter(patient=patient).order_by("-opened_at")[:100]]
 
 
@@ -422,8 +422,8 @@ class DischargeIn(Schema):
 
 
 @router.post("/{patient_id}/episodes/{episode_id}/discharge", response=EpisodeOut)
-def discharge(request: HttpRequest, patient_id: int, episode_id: int, body: DischargeIn) -> EpisodeOut:
+def discharge(request: ClinicRequest, patient_id: int, episode_id: int, body: DischargeIn) -> EpisodeOut:
     """Discharge an episode."""
-    m = request.membership  # type: ignore[attr-defined]
+    m = member(request)
     episode = get_record(m, Episode.objects.all(), episode_id, Capability.EDIT_CLINICAL, patient_id=patient_id)
     return _episode_out(actions.discharge_episode(m, episode, body.discharge_date, body.reason))

@@ -14,7 +14,8 @@ DEFAULT_TEXT_FILE = Path(__file__).parent / "data" / "consent_text.json"
 
 def default_consent_editions() -> list[dict[str, Any]]:
     """Every edition of the default consent text, oldest first (title, body, material risks)."""
-    return json.loads(DEFAULT_TEXT_FILE.read_text(encoding="utf-8"))["editions"]
+    editions: list[dict[str, Any]] = json.loads(DEFAULT_TEXT_FILE.read_text(encoding="utf-8"))["editions"]
+    return editions
 
 
 def default_consent_text() -> dict[str, Any]:

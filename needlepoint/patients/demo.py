@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -490,7 +491,7 @@ def _in_clinic_hours(now: datetime, days_ago: int, quarter_hours: int) -> dateti
     return moment if moment <= now else moment - timedelta(days=1)
 
 
-def _side_for(rng: Any, condition: str) -> str:
+def _side_for(rng: random.Random, condition: str) -> str:
     if condition in ("lateral_epicondylalgia", "tendinopathy", "sciatica"):
         return rng.choice(["left", "right"])
     if condition in ("neck_pain", "low_back_pain", "tension_type_headache", "migraine"):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from needlepoint.patients.conditions import IcdCode, condition_choices, conditions
 from needlepoint.patients.models import Consent, Episode, Patient
+from needlepoint.web import choice_field
 
 
 class DateInput(forms.DateInput):
@@ -47,7 +50,7 @@ class PatientForm(forms.Form):
         """Not chosen: the language already on record (editing), else English."""
         return self.cleaned_data.get("preferred_language") or self.initial.get("preferred_language") or "en"
 
-    def __init__(self, *args, offer_confirm_duplicate: bool = False, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, offer_confirm_duplicate: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not offer_confirm_duplicate:
             # Editing an existing patient: there is no registration to confirm.
@@ -75,7 +78,7 @@ class ConsentForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, minor: bool = False, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, minor: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if minor:
             self.fields["signed_name"].label = "Guardian's full name, typed by the guardian (signature)"
@@ -99,13 +102,13 @@ class EpisodeForm(forms.Form):
     onset_date = forms.DateField(widget=DateInput)
     goals = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices: list = [("", "From the condition and side")]
+        choices: list[tuple[str, str | list[tuple[str, str]]]] = [("", "From the condition and side")]
         for condition in conditions().values():
             group = [(c.code, icd10_option_label(c)) for c in condition.icd10]
             choices.append((condition.label, group))
-        self.fields["icd10_code"].choices = choices
+        choice_field(self, "icd10_code").choices = choices
 
 
 def icd10_option_label(code: IcdCode) -> str:

@@ -78,7 +78,8 @@ class Clearance:
 @cache
 def gate_wording() -> dict[str, str]:
     """Reason code -> words (with {fields}), from the data file."""
-    return json.loads(WORDING_FILE.read_text(encoding="utf-8"))["reasons"]
+    reasons: dict[str, str] = json.loads(WORDING_FILE.read_text(encoding="utf-8"))["reasons"]
+    return reasons
 
 
 def reason(code: str, **fields: object) -> GateReason:

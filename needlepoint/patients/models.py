@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -12,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership
+from needlepoint.patients import screening_rules
 
 # Every apostrophe a keyboard or a word processor produces: straight, curly, modifier letter, prime, grave,
 # acute. They are dropped, so "O’Brien", "O'Brien", "Oʼbrien" and "obrien" are one name to search.
@@ -99,7 +101,7 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} ({self.mrn})"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.search_name = normalise_name(f"{self.family_name} {self.given_name}")
         self.search_given_first = normalise_name(f"{self.given_name} {self.family_name}")
         self.phone_digits = phone_digits(self.phone)
@@ -170,11 +172,11 @@ class Screening(PatientRecord):
         return f"Screening {self.screened_at:%Y-%m-%d}: {self.get_status_display()}"
 
     @property
-    def expires_at(self):  # type: ignore[no-untyped-def]
+    def expires_at(self) -> datetime:
         """When the screening stops being current by age alone."""
         return self.screened_at + timedelta(days=settings.SCREENING_VALID_DAYS)
 
-    def is_current(self, at=None) -> bool:  # type: ignore[no-untyped-def]
+    def is_current(self, at: datetime | None = None) -> bool:
         """Whether it can still be relied on: not expired, not invalidated by a reported change."""
         at = at or timezone.now()
         # A change in health ends currency from the moment it was reported, not retroactively: a visit
@@ -188,21 +190,23 @@ class Screening(PatientRecord):
         return self.status == self.Status.CLEARED_WITH_PRECAUTIONS and self.precautions_acknowledged_at is None
 
     @property
-    def height_cm(self):  # type: ignore[no-untyped-def]
+    def height_cm(self) -> float | None:
         """The measured height, as recorded with the answers (None on older screenings)."""
-        return self.answers.get("height_cm")
+        height: float | None = self.answers.get("height_cm")
+        return height
 
     @property
-    def weight_kg(self):  # type: ignore[no-untyped-def]
+    def weight_kg(self) -> float | None:
         """The measured weight, as recorded with the answers (None on older screenings)."""
-        return self.answers.get("weight_kg")
+        weight: float | None = self.answers.get("weight_kg")
+        return weight
 
-    def result(self):  # type: ignore[no-untyped-def]
+    def result(self) -> screening_rules.ScreeningResult:
         """The stored outcome as the pure rules' ScreeningResult (findings, age and BMI)."""
-        from needlepoint.patients.screening_rules import ScreeningResult
-
         bmi = float(self.bmi) if self.bmi is not None else None
-        return ScreeningResult.from_record(self.status, self.findings, age_years=self.age_years, bmi=bmi)
+        return screening_rules.ScreeningResult.from_record(
+            self.status, self.findings, age_years=self.age_years, bmi=bmi
+        )
 
     def audit_summary(self) -> str:
         return f"screening {self.status}"

@@ -73,7 +73,8 @@ class ScreeningForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         """Apply each ticked "None of these apply", and require an answer to every other question."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for section in screening_sections():
             codes = [g["item"] for g in self.groups if g["item"].section == section.code]
             if cleaned.get(none_apply_name(section.code)):

@@ -24,9 +24,10 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from needlepoint.inputs import whole_number
 from needlepoint.references import Reference, cited_keys, sort_key
@@ -347,7 +348,7 @@ def _parse_item(entry: object, index: int, problems: list[str]) -> ScreeningItem
         details=tuple(d for d in details if d is not None),
         needling=entry["needling"],
         source=entry["source"],
-        unverified=entry.get("unverified"),  # type: ignore[arg-type]  # checked below
+        unverified=entry.get("unverified"),  # type: ignore[arg-type]  # the raw value, checked by the item checks
         note=entry.get("note", ""),
         section=entry.get("section", ""),
     )
@@ -360,7 +361,7 @@ def _parse_sections(raw: object, problems: list[str]) -> tuple[Section, ...]:
     if not isinstance(raw, list) or not all(_has_text(s, "code", "title") for s in raw):
         problems.append("'sections' must be a list of objects with a 'code' and a 'title'.")
         return ()
-    return tuple(Section(s["code"], s["title"]) for s in raw)  # type: ignore[index]
+    return tuple(Section(s["code"], s["title"]) for s in raw)
 
 
 def _parse_derived(raw: object, problems: list[str]) -> DerivedItem | None:
@@ -487,7 +488,7 @@ def _parse_choice(raw: object, detail_name: str, problems: list[str]) -> Choice 
     return Choice(raw["value"], raw["label"], raw.get("note", ""), bool(unverified))
 
 
-def _has_text(raw: object, *keys: str) -> bool:
+def _has_text(raw: object, *keys: str) -> TypeGuard[dict[str, Any]]:
     return isinstance(raw, dict) and all(isinstance(raw.get(k), str) and raw[k].strip() for k in keys)
 
 
@@ -604,8 +605,8 @@ def _number(value: object) -> float | None:
         except ValueError:
             return None
         return number if math.isfinite(number) else None
-    if hasattr(value, "is_finite"):  # Decimal from a form
-        return float(value) if value.is_finite() else None  # type: ignore[attr-defined]
+    if isinstance(value, Decimal):  # from a form
+        return float(value) if value.is_finite() else None
     return None
 
 
@@ -665,9 +666,10 @@ def _evaluate_item(
                 )
         return None
     chosen = [_detail_value(item, d, answers.get(d.name), problems) for d in item.details]
-    if any(value is None for value in chosen):
+    given = [value for value in chosen if value is not None]
+    if len(given) < len(chosen):
         return None
-    return _finding(item, dict(zip((d.name for d in item.details), chosen, strict=True)))  # type: ignore[arg-type]
+    return _finding(item, dict(zip((d.name for d in item.details), given, strict=True)))
 
 
 def _yes_no(item: ScreeningItem, value: object, problems: list[tuple[str, str]]) -> bool | None:

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, patients_for, require
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients import actions, forms
 from needlepoint.patients.consent import current_consent_text, patient_consent_wording
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.language import language_of
-from needlepoint.patients.models import Consent, Episode, Screening
+from needlepoint.patients.models import Consent, Episode, Patient, Screening
 from needlepoint.patients.panels import todays_patients
 from needlepoint.patients.screening_form import ScreeningForm
 from needlepoint.patients.screening_rules import ADULT_AGE, build_rules, screening_data
@@ -27,14 +28,14 @@ from needlepoint.web import add_errors
 RECENT_LIMIT = 20
 
 
-def patient_list(request: HttpRequest) -> HttpResponse:
+def patient_list(request: ClinicRequest) -> HttpResponse:
     """Search the clinic's patients by name, date of birth, MRN or phone; without a search, this member's
     recent patients and today's patients (appointments, and for clinical roles visits started today).
 
     The search forms post their terms, so names and birth dates stay out of addresses, browser history and
     web-server access logs; ``?q=`` still works for links and scripts.
     """
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     source = request.POST if request.method == "POST" else request.GET
     query = (source.get("q") or "").strip()
     results = find_patients(membership, query) if query else []
@@ -43,9 +44,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         # The header's live results: the matches only, nothing listed while the box is empty.
         return render(request, "patients/_header_results.html", context)
     if not query:
-        context["recent"] = recent_patients(patients_for(membership), membership.pk)
-        context["today"] = todays_patients(membership)
-        listed = len(context["recent"]) + len(context["today"])  # type: ignore[arg-type]
+        context["recent"] = recent = recent_patients(patients_for(membership), membership.pk)
+        context["today"] = today = todays_patients(membership)
+        listed = len(recent) + len(today)
         if listed:
             audit.record(
                 "read", summary=f"recent and today's patients ({listed} listed)", object_type="patients.Patient"
@@ -54,11 +55,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def patient_new(request: HttpRequest) -> HttpResponse:
+def patient_new(request: ClinicRequest) -> HttpResponse:
     """Register a patient."""
-    membership = require(request.membership, Capability.EDIT_DEMOGRAPHICS)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.EDIT_DEMOGRAPHICS)
     form = forms.PatientForm(request.POST or None, offer_confirm_duplicate=True)
-    candidates: list[object] = []
+    candidates: list[Patient] = []
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in actions.DEMOGRAPHIC_FIELDS}
         try:
@@ -70,7 +71,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
             )
         except actions.PossibleDuplicate as exc:
             # Not an error on a field: the existing records are offered below, with "register anyway".
-            candidates = exc.candidates  # type: ignore[assignment]
+            candidates = exc.candidates
         except ValidationError as exc:
             add_errors(form, exc)
         else:
@@ -80,16 +81,16 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/form.html", context)
 
 
-def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_edit(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Edit demographics; a save after someone else's is refused, not merged silently."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
     initial = {name: getattr(patient, name) for name in actions.DEMOGRAPHIC_FIELDS} | {"version": patient.version}
     form = forms.PatientForm(request.POST or None, initial=initial, offer_confirm_duplicate=True)
     form.fields["mrn"].disabled = True
     form.fields["mrn"].initial = patient.mrn
     form.fields["confirm_duplicate"].label = "This is a different person: save anyway"
-    candidates: list[object] = []
+    candidates: list[Patient] = []
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in actions.DEMOGRAPHIC_FIELDS}
         try:
@@ -101,7 +102,7 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
                 confirm_duplicate=form.cleaned_data["confirm_duplicate"],
             )
         except actions.PossibleDuplicate as exc:
-            candidates = exc.candidates  # type: ignore[assignment]
+            candidates = exc.candidates
         except ValidationError as exc:
             add_errors(form, exc)
         else:
@@ -114,9 +115,9 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """The patient page: demographics for everyone; screening, episodes and visits for clinical roles."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id)
     actions.note_patient_opened(membership, patient)
     context: dict[str, object] = {"patient": patient, "age": patient.age_on(timezone.localdate())}
@@ -137,16 +138,16 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "patients/detail.html", context)
 
 
-def _clinical_panels(patient) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _clinical_panels(patient: Patient) -> dict[str, object]:
     """Extra panels other apps contribute to the patient page (recent visits, outcomes)."""
     from needlepoint.patients.panels import patient_panels
 
     return {"panels": patient_panels(patient)}
 
 
-def screening_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+def screening_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Screen a patient for dry-needling contraindications and precautions."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_CLINICAL)
     form = ScreeningForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -161,9 +162,9 @@ def screening_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "patients/screening_form.html", {"form": form, "patient": patient, "age": age})
 
 
-def screening_detail(request: HttpRequest, patient_id: int, screening_id: int) -> HttpResponse:
+def screening_detail(request: ClinicRequest, patient_id: int, screening_id: int) -> HttpResponse:
     """One screening: answers, findings with sources, and the acknowledgement of precautions."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     screening = get_record(
         membership,
         Screening.objects.select_related("patient", "screened_by__user"),
@@ -194,9 +195,9 @@ def screening_detail(request: HttpRequest, patient_id: int, screening_id: int) -
     )
 
 
-def needling_age(request: HttpRequest) -> HttpResponse:
+def needling_age(request: ClinicRequest) -> HttpResponse:
     """The clinic's minimum needling age (clinic admins)."""
-    membership = require(request.membership, Capability.CONFIGURE_CLINIC)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.CONFIGURE_CLINIC)
     form = forms.NeedlingAgeForm(
         request.POST or None, initial={"minimum_needling_age": membership.clinic.minimum_needling_age}
     )
@@ -211,9 +212,9 @@ def needling_age(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/needling_age.html", {"form": form})
 
 
-def health_change(request: HttpRequest, patient_id: int) -> HttpResponse:
+def health_change(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """The patient reports a change in health: current screenings stop being current."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_CLINICAL)
     form = forms.HealthChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -231,9 +232,9 @@ def health_change(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def consent_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+def consent_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Show the current consent text and record the patient's typed signature."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.RECORD_CONSENT)
     text = current_consent_text(patient.clinic)
     age = patient.age_on(timezone.localdate())
@@ -261,9 +262,9 @@ def consent_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "patients/consent_form.html", context)
 
 
-def consent_withdraw(request: HttpRequest, patient_id: int, consent_id: int) -> HttpResponse:
+def consent_withdraw(request: ClinicRequest, patient_id: int, consent_id: int) -> HttpResponse:
     """Record the withdrawal of a consent."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     consent = get_record(
         membership,
         Consent.objects.select_related("patient"),
@@ -289,9 +290,9 @@ def consent_withdraw(request: HttpRequest, patient_id: int, consent_id: int) -> 
     )
 
 
-def episode_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+def episode_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Open an episode of care."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_CLINICAL)
     form = forms.EpisodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -309,9 +310,9 @@ def episode_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def episode_detail(request: HttpRequest, patient_id: int, episode_id: int) -> HttpResponse:
+def episode_detail(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
     """An episode: condition, goals, status, discharge; other apps add visits and outcomes."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     episode = get_record(
         membership,
         Episode.objects.select_related("patient", "opened_by__user"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -37,6 +37,9 @@ from needlepoint.scheduling.models import (
     ReminderSent,
 )
 from needlepoint.scheduling.rules import Status
+
+if TYPE_CHECKING:
+    from needlepoint.visits.models import Visit
 
 # A walk-in booked "now" is typed to the minute; a start this little in the past is still now.
 BOOKING_GRACE = timedelta(minutes=5)
@@ -96,9 +99,9 @@ def _clean_booking(membership: Membership, data: Mapping[str, Any], now: datetim
             problem = rules.hours_problem(timezone.localtime(starts_at), minutes, offered.day_starts, offered.day_ends)
             if problem:
                 errors["starts_at"] = problem
-    if errors:
+    if errors or kind is None or minutes is None or not isinstance(starts_at, datetime):  # each is an error above
         raise ValidationError(errors)
-    return kind.code, starts_at, minutes  # type: ignore[union-attr, return-value]
+    return kind.code, starts_at, minutes
 
 
 def _clash_message(clashes: list[tuple[rules.Slot, str]]) -> str:
@@ -267,7 +270,7 @@ def open_episodes(appointment: Appointment) -> list[Episode]:
     )
 
 
-def start_visit_from_appointment(membership: Membership, appointment_id: int | str, episode_id: Any = None):  # type: ignore[no-untyped-def]
+def start_visit_from_appointment(membership: Membership, appointment_id: int | str, episode_id: Any = None) -> Visit:
     """Start the appointment's visit (in the patient's open episode) and move it to "in treatment".
 
     Starting again returns the visit already started, so a double click makes one visit.
@@ -277,7 +280,7 @@ def start_visit_from_appointment(membership: Membership, appointment_id: int | s
     require(membership, Capability.EDIT_CLINICAL)  # outside the transaction: a refusal stays in the audit trail
     with transaction.atomic():
         appointment = _locked_appointment(membership, appointment_id, Capability.EDIT_CLINICAL)
-        if appointment.visit_id is not None:
+        if appointment.visit is not None:
             return appointment.visit
         if appointment.clinician_id != membership.pk:
             raise ValidationError(

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
 from needlepoint.accounts.access import get_patient, get_record, require
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.scheduling import actions, calendar
 from needlepoint.scheduling.models import Appointment
@@ -57,10 +57,10 @@ def _out(a: Appointment) -> AppointmentOut:
 
 @router.get("/appointments", response=list[AppointmentOut])
 def list_appointments(
-    request: HttpRequest, day: date | None = None, days: int = 1, clinician_id: int | None = None
+    request: ClinicRequest, day: date | None = None, days: int = 1, clinician_id: int | None = None
 ) -> list[AppointmentOut]:
     """The clinic's appointments on ``day`` (today by default) and the ``days - 1`` days after it (up to 31)."""
-    membership = require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.VIEW_SCHEDULE)
     first = day or timezone.localdate()
     rows = calendar.appointments(membership, *calendar.day_bounds(first, max(1, min(days, 31))))
     if clinician_id is not None:
@@ -81,10 +81,10 @@ class BookingIn(Schema):
 
 
 @router.post("/appointments", response={201: list[AppointmentOut]})
-def book(request: HttpRequest, body: BookingIn) -> Status[list[AppointmentOut]]:
+def book(request: ClinicRequest, body: BookingIn) -> Status[list[AppointmentOut]]:
     """Book one appointment, or a weekly series (all or none; clashing dates are listed in the error)."""
     booked = actions.book_series(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         body.patient_id,
         {"clinician": body.clinician_id, "kind": body.kind, "starts_at": body.starts_at, "minutes": body.minutes},
         count=body.repeat,
@@ -93,9 +93,9 @@ def book(request: HttpRequest, body: BookingIn) -> Status[list[AppointmentOut]]:
     return Status(201, [_out(a) for a in booked])
 
 
-def _load(request: HttpRequest, appointment_id: int) -> Appointment:
+def _load(request: ClinicRequest, appointment_id: int) -> Appointment:
     return get_record(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         Appointment.objects.select_related("patient", "clinic", "clinician__user"),
         appointment_id,
         Capability.VIEW_SCHEDULE,
@@ -103,9 +103,9 @@ def _load(request: HttpRequest, appointment_id: int) -> Appointment:
 
 
 @router.get("/appointments/{appointment_id}", response=AppointmentOut)
-def appointment(request: HttpRequest, appointment_id: int) -> AppointmentOut:
+def appointment(request: ClinicRequest, appointment_id: int) -> AppointmentOut:
     """One appointment."""
-    require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
+    require(request.membership, Capability.VIEW_SCHEDULE)
     return _out(_load(request, appointment_id))
 
 
@@ -116,10 +116,10 @@ class StatusIn(Schema):
 
 
 @router.post("/appointments/{appointment_id}/status", response=AppointmentOut)
-def change_status(request: HttpRequest, appointment_id: int, body: StatusIn) -> AppointmentOut:
+def change_status(request: ClinicRequest, appointment_id: int, body: StatusIn) -> AppointmentOut:
     """Change the status; a change that makes no sense (e.g. completed to booked) is refused with the reason."""
     changed = actions.change_status(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         appointment_id,
         body.status,
         reason=body.reason,
@@ -138,9 +138,9 @@ class StartedOut(Schema):
 
 
 @router.post("/appointments/{appointment_id}/start-visit", response=StartedOut)
-def start_visit(request: HttpRequest, appointment_id: int, body: StartIn) -> StartedOut:
+def start_visit(request: ClinicRequest, appointment_id: int, body: StartIn) -> StartedOut:
     """Start the appointment's visit (clinicians; the appointment moves to in treatment)."""
-    visit = actions.start_visit_from_appointment(request.membership, appointment_id, body.episode_id)  # type: ignore[attr-defined]
+    visit = actions.start_visit_from_appointment(member(request), appointment_id, body.episode_id)
     return StartedOut(visit_id=visit.pk, appointment=_out(_load(request, appointment_id)))
 
 
@@ -151,9 +151,9 @@ class ReminderOut(Schema):
 
 
 @router.post("/appointments/{appointment_id}/reminder", response={201: ReminderOut})
-def remind(request: HttpRequest, appointment_id: int) -> Status[ReminderOut]:
+def remind(request: ClinicRequest, appointment_id: int) -> Status[ReminderOut]:
     """E-mail the reminder now (refused if the patient opted out, has no address, or was already reminded)."""
-    sent = actions.send_reminder(request.membership, appointment_id)  # type: ignore[attr-defined]
+    sent = actions.send_reminder(member(request), appointment_id)
     return Status(201, ReminderOut(appointment_id=sent.appointment_id, sent_to=sent.sent_to, sent_at=sent.sent_at))
 
 
@@ -162,14 +162,14 @@ class PreferenceIO(Schema):
 
 
 @router.get("/patients/{patient_id}/contact-preference", response=PreferenceIO)
-def preference(request: HttpRequest, patient_id: int) -> PreferenceIO:
+def preference(request: ClinicRequest, patient_id: int) -> PreferenceIO:
     """Whether the patient wants appointment reminders by e-mail."""
-    membership = require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.VIEW_SCHEDULE)
     return PreferenceIO(email_reminders=actions.wants_reminders(get_patient(membership, patient_id)))
 
 
 @router.put("/patients/{patient_id}/contact-preference", response=PreferenceIO)
-def set_preference(request: HttpRequest, patient_id: int, body: PreferenceIO) -> PreferenceIO:
+def set_preference(request: ClinicRequest, patient_id: int, body: PreferenceIO) -> PreferenceIO:
     """Record whether the patient wants appointment reminders by e-mail."""
-    saved = actions.set_contact_preference(request.membership, patient_id, body.email_reminders)  # type: ignore[attr-defined]
+    saved = actions.set_contact_preference(member(request), patient_id, body.email_reminders)
     return PreferenceIO(email_reminders=saved.email_reminders)

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from needlepoint.grammar import plural
 
 
-def register(subparsers: argparse._SubParsersAction, setup_django: Callable[..., None]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], setup_django: Callable[..., None]
+) -> None:
     """Add ``reminders send`` to the ``needlepoint`` command."""
     p = subparsers.add_parser("reminders", help="appointment reminders by e-mail")
     sub = p.add_subparsers(dest="reminders_command", required=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import time
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 SETTINGS_FILE = Path(__file__).parent / "data" / "settings.json"
 
@@ -39,9 +40,10 @@ class BookSettings:
 
 
 @cache
-def _raw() -> dict:
+def _raw() -> dict[str, Any]:
     with SETTINGS_FILE.open(encoding="utf-8") as handle:
-        return json.load(handle)
+        raw: dict[str, Any] = json.load(handle)
+    return raw
 
 
 @cache

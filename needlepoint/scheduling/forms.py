@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from needlepoint.scheduling.calendar import clinicians
 from needlepoint.scheduling.config import BookSettings
+from needlepoint.web import choice_field
 
 REPEAT_CHOICES = [("1", "Once")] + [(str(n), f"{n} times") for n in range(2, 13)]
 EVERY_CHOICES = [("1", "every week"), ("2", "every 2 weeks"), ("3", "every 3 weeks"), ("4", "every 4 weeks")]
@@ -29,12 +30,11 @@ class BookingForm(forms.Form):
 
     def __init__(self, *args: Any, clinic_id: int, offered: BookSettings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["clinician"].choices = [
-            (str(m.pk), m.user.get_full_name() or m.user.username) for m in clinicians(clinic_id)
-        ]
-        self.fields["kind"].choices = [(t.code, f"{t.label} ({t.minutes} min)") for t in offered.types]
+        self.clinician_names = {str(m.pk): m.user.get_full_name() or m.user.username for m in clinicians(clinic_id)}
+        choice_field(self, "clinician").choices = list(self.clinician_names.items())
+        choice_field(self, "kind").choices = [(t.code, f"{t.label} ({t.minutes} min)") for t in offered.types]
         lengths = sorted({m for t in offered.types for m in t.lengths})
-        self.fields["minutes"].choices = [("", "the type's usual")] + [(str(m), f"{m} minutes") for m in lengths]
+        choice_field(self, "minutes").choices = [("", "the type's usual")] + [(str(m), f"{m} minutes") for m in lengths]
         self.fields["minutes"].required = False
 
     def booking(self) -> dict[str, Any]:

@@ -79,7 +79,8 @@ def taken_slots(
         .filter(Q(clinician_id=clinician_id) | Q(patient=patient))
         .only("starts_at", "ends_at", "clinician_id", "patient_id")
     )
-    clinician, patients = [], []
+    clinician: list[rules.Slot] = []
+    patients: list[rules.Slot] = []
     for a in rows:
         (clinician if a.clinician_id == clinician_id else patients).append(rules.Slot(a.starts_at, a.ends_at))
     return clinician, patients

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require
 from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients.models import Patient
 from needlepoint.patients.search import find_patients
@@ -32,7 +33,7 @@ from needlepoint.scheduling.forms import BookingForm, StatusForm
 from needlepoint.scheduling.models import Appointment, CalendarFeed, ContactPreference, ReminderSent
 
 
-def _day(request: HttpRequest) -> date:
+def _day(request: ClinicRequest) -> date:
     try:
         return date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
@@ -45,9 +46,9 @@ def _messages_of(exc: ValidationError) -> list[str]:
     return list(exc.messages)
 
 
-def clinic_day(request: HttpRequest) -> HttpResponse:
+def clinic_day(request: ClinicRequest) -> HttpResponse:
     """The clinic's day: each clinician's appointments side by side."""
-    membership = require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.VIEW_SCHEDULE)
     day = _day(request)
     people = calendar.clinicians(membership.clinic_id)
     rows = list(calendar.appointments(membership, *calendar.day_bounds(day)))
@@ -65,9 +66,9 @@ def clinic_day(request: HttpRequest) -> HttpResponse:
     )
 
 
-def clinician_calendar(request: HttpRequest, clinician_id: int) -> HttpResponse:
+def clinician_calendar(request: ClinicRequest, clinician_id: int) -> HttpResponse:
     """One clinician's day, or with ``?view=week`` their week (Monday to Sunday)."""
-    membership = require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.VIEW_SCHEDULE)
     people = calendar.clinicians(membership.clinic_id)
     clinician = next((m for m in people if m.pk == clinician_id), None)
     if clinician is None:
@@ -103,13 +104,13 @@ def clinician_calendar(request: HttpRequest, clinician_id: int) -> HttpResponse:
     )
 
 
-def book(request: HttpRequest) -> HttpResponse:
+def book(request: ClinicRequest) -> HttpResponse:
     """Book an appointment (or a weekly series): find the patient, then choose clinician, type and time.
 
     A search that finds one patient chooses them (one Enter); once the patient is chosen the form proposes a
     follow-up from their last appointment, with one-click quick choices and the clinician's free times.
     """
-    membership = require(request.membership, Capability.BOOK_APPOINTMENTS)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.BOOK_APPOINTMENTS)
     offered = book_settings(membership.clinic.slug)
     source = request.POST if request.method == "POST" else request.GET
     patient = None
@@ -176,7 +177,7 @@ def _number(text: Any) -> int | None:
 
 
 def _proposed(
-    request: HttpRequest, membership: Membership, offered: BookSettings, patient: Patient | None
+    request: ClinicRequest, membership: Membership, offered: BookSettings, patient: Patient | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The form's first values and the page's quick choices and free times.
 
@@ -189,7 +190,7 @@ def _proposed(
         proposal = proposals.follow_up_proposal(patient, offered, clinician_id=_number(given.get("clinician")))
     first = proposal.first_free if proposal and not (given.get("day") or given.get("time")) else None
     kind = given.get("kind") or (proposal.kind if proposal else offered.types[-1].code)
-    minutes = given.get("minutes")
+    minutes: str | int | None = given.get("minutes")
     usual = offered.type_named(kind)
     if not minutes and proposal and kind == proposal.kind and usual and proposal.minutes != usual.minutes:
         minutes = proposal.minutes  # the patient's own length, where it is not the type's usual one
@@ -209,7 +210,9 @@ def _proposed(
     for choice in proposal.choices if proposal else []:
         local = timezone.localtime(choice.start)
         day, start = local.date(), f"{local:%H:%M}"
-        href = _book_url(given, **keep, clinician=proposal.clinician.pk, day=day.isoformat(), time=start)  # type: ignore[union-attr]
+        href = _book_url(
+            given, **keep, clinician=proposal.clinician.pk if proposal else None, day=day.isoformat(), time=start
+        )
         quick.append({"choice": choice, "href": href, "chosen": (day, start) == (initial["day"], initial["start"])})
     return initial, {"proposal": proposal, "quick": quick}
 
@@ -231,22 +234,22 @@ def _free(
     keep = {"patient": patient.pk, "clinician": clinician_id, "kind": kind.code, "minutes": values["minutes"]}
     keep["day"] = day.isoformat()
     free = [{"start": s, "href": _book_url(given, **keep, time=f"{timezone.localtime(s):%H:%M}")} for s in starts]
-    name = dict(form.fields["clinician"].choices).get(str(clinician_id), "")
+    name = form.clinician_names.get(str(clinician_id), "")
     return {"free": free, "free_day": day, "free_with": name}
 
 
-def _load(request: HttpRequest, appointment_id: int) -> Appointment:
+def _load(request: ClinicRequest, appointment_id: int) -> Appointment:
     return get_record(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         Appointment.objects.select_related("patient", "clinic", "clinician__user", "booked_by__user", "series"),
         appointment_id,
         Capability.VIEW_SCHEDULE,
     )
 
 
-def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_detail(request: ClinicRequest, appointment_id: int) -> HttpResponse:
     """One appointment: its status, the changes it allows, starting its visit, a reminder."""
-    membership = require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.VIEW_SCHEDULE)
     appointment = _load(request, appointment_id)
     episodes = []
     if membership.can(Capability.EDIT_CLINICAL) and appointment.is_open and appointment.clinician_id == membership.pk:
@@ -274,9 +277,9 @@ def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpRespons
 
 
 @require_POST
-def appointment_status(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_status(request: ClinicRequest, appointment_id: int) -> HttpResponse:
     """Change an appointment's status; a refused change leaves it as it was, with the reason why."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     form = StatusForm(request.POST)
     form.is_valid()
     try:
@@ -299,9 +302,9 @@ def appointment_status(request: HttpRequest, appointment_id: int) -> HttpRespons
 
 
 @require_POST
-def appointment_start_visit(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_start_visit(request: ClinicRequest, appointment_id: int) -> HttpResponse:
     """Start the visit of this appointment and open it."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     try:
         visit = actions.start_visit_from_appointment(membership, appointment_id, request.POST.get("episode"))
     except ValidationError as exc:
@@ -312,10 +315,10 @@ def appointment_start_visit(request: HttpRequest, appointment_id: int) -> HttpRe
 
 
 @require_POST
-def appointment_remind(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_remind(request: ClinicRequest, appointment_id: int) -> HttpResponse:
     """E-mail this appointment's reminder now."""
     try:
-        sent = actions.send_reminder(request.membership, appointment_id)  # type: ignore[attr-defined]
+        sent = actions.send_reminder(member(request), appointment_id)
     except ValidationError as exc:
         for message in _messages_of(exc):
             messages.error(request, message)
@@ -324,9 +327,9 @@ def appointment_remind(request: HttpRequest, appointment_id: int) -> HttpRespons
     return redirect(f"/appointments/{appointment_id}/")
 
 
-def contact_preference(request: HttpRequest, patient_id: int) -> HttpResponse:
+def contact_preference(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Whether the patient wants appointment reminders by e-mail, and how they want questionnaire links."""
-    membership = require(request.membership, Capability.BOOK_APPOINTMENTS)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.BOOK_APPOINTMENTS)
     patient = get_patient(membership, patient_id)
     if request.method == "POST":
         wanted = request.POST.get("email_reminders") == "yes"
@@ -360,9 +363,9 @@ def contact_preference(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def feeds(request: HttpRequest) -> HttpResponse:
+def feeds(request: ClinicRequest) -> HttpResponse:
     """The clinician's private calendar address: make a new one (the old one stops) or revoke it."""
-    membership = require(request.membership, Capability.VIEW_SCHEDULE)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.VIEW_SCHEDULE)
     new_url = None
     if request.method == "POST":
         try:
@@ -379,7 +382,7 @@ def feeds(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/feeds.html", {"feeds": mine, "new_url": new_url})
 
 
-def feed(request: HttpRequest, token: str) -> HttpResponse:
+def feed(request: ClinicRequest, token: str) -> HttpResponse:
     """The iCalendar feed behind a private address (no sign-in: the unguessable token is the key)."""
     found = calendar.feed_for_token(token)
     if found is None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TypeGuard
 
 
 class AccountabilityError(ValueError):
@@ -71,7 +72,7 @@ def validate_counts(opened: int, inserted: int, removed: int, sharps: int) -> No
         raise AccountabilityError(problems)
 
 
-def _is_whole(value: object) -> bool:
+def _is_whole(value: object) -> TypeGuard[int]:
     # bool is an int in Python, but True needles is a bug in the caller, not a count.
     return isinstance(value, int) and not isinstance(value, bool)
 

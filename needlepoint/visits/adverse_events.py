@@ -152,6 +152,6 @@ def validate_adverse_event(type_code: str, severity: str, description: str = "")
         problems.append(f"{kind.label} is at least {kind.min_severity}, not {severity}.")
     if kind and kind.requires_description and not description.strip():
         problems.append(f"{kind.label} needs a description of what happened.")
-    if problems:
+    if problems or kind is None:  # an unknown kind is always among the problems
         raise AdverseEventError(problems)
-    return kind  # type: ignore[return-value]  # not None once problems is empty
+    return kind

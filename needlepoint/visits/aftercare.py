@@ -13,13 +13,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.citations import sorted_keys
 from needlepoint.patients.language import in_language, language_of, long_date
@@ -32,13 +33,14 @@ AFTER_CARE_FILE = Path(__file__).parent / "data" / "after_care.json"
 @cache
 def after_care_sections() -> list[dict[str, Any]]:
     """The sheet's sections (heading, items with their sources), in the order printed."""
-    return json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["sections"]
+    sections: list[dict[str, Any]] = json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["sections"]
+    return sections
 
 
 def after_care_text_message(language: str = "en") -> str:
     """The short warning of the after-care text message, from the data file (with its sources there)."""
     message = json.loads(AFTER_CARE_FILE.read_text(encoding="utf-8"))["text_message"]
-    return message["text_es"] if language == "es" else message["text"]
+    return str(message["text_es"] if language == "es" else message["text"])
 
 
 def sections_in(language: str) -> list[dict[str, Any]]:
@@ -55,11 +57,11 @@ def sections_in(language: str) -> list[dict[str, Any]]:
     ]
 
 
-def after_care_sheet(request: HttpRequest, visit_id: int) -> HttpResponse:
+def after_care_sheet(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """The after-care sheet of one needling visit; 404 when no needling was recorded in it."""
     # View-demographics is the right bar: the sheet shows who and when, never what was found or needled.
     visit = get_record(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         Visit.objects.select_related("patient", "clinic", "clinician__user"),
         visit_id,
         Capability.VIEW_DEMOGRAPHICS,

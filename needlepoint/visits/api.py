@@ -8,10 +8,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from needlepoint.accounts.access import get_record, listed, scoped
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients.models import Episode
 from needlepoint.visits import actions
@@ -225,9 +225,9 @@ def _event_out(e: AdverseEvent) -> AdverseEventOut:
     )
 
 
-def _visit_out(request: HttpRequest, visit_id: int) -> VisitOut:
+def _visit_out(request: ClinicRequest, visit_id: int) -> VisitOut:
     visit = get_record(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         Visit.objects.select_related("patient", "episode", "clinician__user", "signed_by__user"),
         visit_id,
     )
@@ -288,7 +288,7 @@ def _in_clinic_out(visit: Visit) -> dict[str, Any]:
         clean = CleanTechniqueOut(
             items=list(checklist["items"]),
             gloves_worn=bool(checklist.get("gloves_worn")),
-            by=visit.clean_technique_by.display_name if visit.clean_technique_by_id else "",
+            by=visit.clean_technique_by.display_name if visit.clean_technique_by is not None else "",
             at=visit.clean_technique_at,
         )
     return {"patient_positions": list(visit.patient_positions or []), "clean_technique": clean}
@@ -319,10 +319,10 @@ class VisitUpdate(Schema):
 
 @router.get("", response=list[VisitSummaryOut])
 def list_visits(
-    request: HttpRequest, patient_id: int | None = None, episode_id: int | None = None, unsigned: bool = False
+    request: ClinicRequest, patient_id: int | None = None, episode_id: int | None = None, unsigned: bool = False
 ) -> list[VisitSummaryOut]:
     """Visits of the clinic, newest first (at most 100), by patient, episode or unsigned."""
-    visits = scoped(request.membership, Visit.objects.select_related("clinician__user"), Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    visits = scoped(member(request), Visit.objects.select_related("clinician__user"), Capability.VIEW_CLINICAL)
     if patient_id is not None:
         visits = visits.filter(patient_id=patient_id)
     if episode_id is not None:
@@ -334,9 +334,9 @@ def list_visits(
 
 
 @router.post("", response={201: VisitOut})
-def create_visit(request: HttpRequest, body: VisitIn) -> Status:
+def create_visit(request: ClinicRequest, body: VisitIn) -> Status[VisitOut]:
     """Start a visit in an episode of care, optionally from the previous visit's needling."""
-    m = request.membership  # type: ignore[attr-defined]
+    m = member(request)
     episode = get_record(m, Episode.objects.all(), body.episode_id, Capability.EDIT_CLINICAL)
     # A refused copy starts no visit: the client asked for both or neither.
     visit = actions.start_visit(m, episode, body, copy_previous=body.copy_previous_needling)
@@ -344,25 +344,25 @@ def create_visit(request: HttpRequest, body: VisitIn) -> Status:
 
 
 @router.get("/adverse-events/open", response=list[AdverseEventOut])
-def open_events(request: HttpRequest) -> list[AdverseEventOut]:
+def open_events(request: ClinicRequest) -> list[AdverseEventOut]:
     """Open adverse events of the clinic, soonest follow-up first."""
-    return [_event_out(e) for e in open_adverse_events(request.membership, limit=500)]  # type: ignore[attr-defined]
+    return [_event_out(e) for e in open_adverse_events(member(request), limit=500)]
 
 
 @router.get("/{visit_id}", response=VisitOut)
-def read_visit(request: HttpRequest, visit_id: int) -> VisitOut:
+def read_visit(request: ClinicRequest, visit_id: int) -> VisitOut:
     """A visit with its needling, needle count, warnings, CPT code, note, addenda and adverse events."""
     return _visit_out(request, visit_id)
 
 
 @router.patch("/{visit_id}", response=VisitOut)
-def update_visit(request: HttpRequest, visit_id: int, body: VisitUpdate) -> VisitOut:
+def update_visit(request: ClinicRequest, visit_id: int, body: VisitUpdate) -> VisitOut:
     """Change the visit's date, pain, report, interventions, assessment or plan."""
     data = {k: v for k, v in body.dict(exclude={"version", "clear_pain"}).items() if v is not None}
     for name in body.clear_pain:
         if name in ("pain_before", "pain_after"):
             data[name] = None
-    actions.update_visit(request.membership, visit_id, data, body.version)  # type: ignore[attr-defined]
+    actions.update_visit(member(request), visit_id, data, body.version)
     return _visit_out(request, visit_id)
 
 
@@ -375,10 +375,10 @@ class NeedlingIn(NeedlingEntryInput):
 
 
 @router.post("/{visit_id}/needling", response={201: VisitOut})
-def add_needling(request: HttpRequest, visit_id: int, body: NeedlingIn) -> Status:
+def add_needling(request: ClinicRequest, visit_id: int, body: NeedlingIn) -> Status[VisitOut]:
     """Record one muscle needled (through the needling gate and the safety warnings)."""
     acks = _acknowledgements(body.acknowledgements)
-    actions.add_needling_entry(request.membership, visit_id, body, body.version, acks)  # type: ignore[attr-defined]
+    actions.add_needling_entry(member(request), visit_id, body, body.version, acks)
     return Status(201, _visit_out(request, visit_id))
 
 
@@ -388,17 +388,17 @@ class VersionIn(Schema):
 
 
 @router.post("/{visit_id}/needling/copy-previous", response=VisitOut)
-def copy_previous(request: HttpRequest, visit_id: int, body: VersionIn) -> VisitOut:
+def copy_previous(request: ClinicRequest, visit_id: int, body: VersionIn) -> VisitOut:
     """Start this visit's needling from the episode's previous visit."""
     acks = _acknowledgements(body.acknowledgements)
-    actions.copy_previous_needling(request.membership, visit_id, body.version, acks)  # type: ignore[attr-defined]
+    actions.copy_previous_needling(member(request), visit_id, body.version, acks)
     return _visit_out(request, visit_id)
 
 
 @router.delete("/{visit_id}/needling/{entry_id}", response=VisitOut)
-def remove_needling(request: HttpRequest, visit_id: int, entry_id: int, version: int) -> VisitOut:
+def remove_needling(request: ClinicRequest, visit_id: int, entry_id: int, version: int) -> VisitOut:
     """Take back a needling entry recorded by mistake (before signing)."""
-    actions.remove_needling_entry(request.membership, visit_id, entry_id, version)  # type: ignore[attr-defined]
+    actions.remove_needling_entry(member(request), visit_id, entry_id, version)
     return _visit_out(request, visit_id)
 
 
@@ -408,10 +408,10 @@ class AcknowledgementsIn(Schema):
 
 
 @router.post("/{visit_id}/acknowledgements", response=VisitOut)
-def acknowledge(request: HttpRequest, visit_id: int, body: AcknowledgementsIn) -> VisitOut:
+def acknowledge(request: ClinicRequest, visit_id: int, body: AcknowledgementsIn) -> VisitOut:
     """Acknowledge the visit's warnings: the precautions taken (and a note), or a reason to proceed."""
     acks = _acknowledgements(body.acknowledgements)
-    actions.acknowledge_warnings(request.membership, visit_id, acks, body.version)  # type: ignore[attr-defined]
+    actions.acknowledge_warnings(member(request), visit_id, acks, body.version)
     return _visit_out(request, visit_id)
 
 
@@ -422,10 +422,10 @@ class CountsIn(NeedleCountsInput):
 
 
 @router.put("/{visit_id}/needle-count", response=VisitOut)
-def needle_count(request: HttpRequest, visit_id: int, body: CountsIn) -> VisitOut:
+def needle_count(request: ClinicRequest, visit_id: int, body: CountsIn) -> VisitOut:
     """Record needles opened, removed and in sharps (inserted comes from the needling)."""
     actions.record_needle_counts(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         visit_id,
         opened=body.opened,
         removed=body.removed,
@@ -445,10 +445,10 @@ class IncidentIn(Schema):
 
 
 @router.post("/{visit_id}/needle-incident", response={201: AdverseEventOut})
-def needle_incident(request: HttpRequest, visit_id: int, body: IncidentIn) -> Status:
+def needle_incident(request: ClinicRequest, visit_id: int, body: IncidentIn) -> Status[AdverseEventOut]:
     """Record a 'needle unaccounted for' incident (an adverse event to follow up)."""
     event = actions.record_needle_incident(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         visit_id,
         needles_unaccounted=body.needles_unaccounted,
         search_made=body.search_made,
@@ -461,18 +461,18 @@ def needle_incident(request: HttpRequest, visit_id: int, body: IncidentIn) -> St
 
 
 @router.post("/{visit_id}/sign", response=VisitOut)
-def sign(request: HttpRequest, visit_id: int, body: VersionIn) -> VisitOut:
+def sign(request: ClinicRequest, visit_id: int, body: VersionIn) -> VisitOut:
     """Sign the visit: warnings and needle count checked again, CPT chosen, note fixed, visit locked."""
     acks = _acknowledgements(body.acknowledgements)
-    actions.sign_visit(request.membership, visit_id, body.version, acks)  # type: ignore[attr-defined]
+    actions.sign_visit(member(request), visit_id, body.version, acks)
     return _visit_out(request, visit_id)
 
 
 @router.post("/{visit_id}/take-over", response=VisitOut)
-def take_over(request: HttpRequest, visit_id: int, body: VersionIn) -> VisitOut:
+def take_over(request: ClinicRequest, visit_id: int, body: VersionIn) -> VisitOut:
     """Take over a colleague's unsigned visit (recorded on the visit and audited); it is then yours to
     edit and sign. An unsigned visit is edited by its clinician only."""
-    actions.take_over_visit(request.membership, visit_id, body.version)  # type: ignore[attr-defined]
+    actions.take_over_visit(member(request), visit_id, body.version)
     return _visit_out(request, visit_id)
 
 
@@ -481,9 +481,9 @@ class AddendumIn(Schema):
 
 
 @router.post("/{visit_id}/addenda", response={201: AddendumOut})
-def addendum(request: HttpRequest, visit_id: int, body: AddendumIn) -> Status:
+def addendum(request: ClinicRequest, visit_id: int, body: AddendumIn) -> Status[AddendumOut]:
     """Add a dated addendum to a signed visit."""
-    a = actions.add_addendum(request.membership, visit_id, body.text)  # type: ignore[attr-defined]
+    a = actions.add_addendum(member(request), visit_id, body.text)
     return Status(201, AddendumOut(id=a.pk, author=a.author.display_name, written_at=a.written_at, text=a.text))
 
 
@@ -492,9 +492,9 @@ class AdverseEventIn(AdverseEventInput):
 
 
 @router.post("/{visit_id}/adverse-events", response={201: AdverseEventOut})
-def adverse_event(request: HttpRequest, visit_id: int, body: AdverseEventIn) -> Status:
+def adverse_event(request: ClinicRequest, visit_id: int, body: AdverseEventIn) -> Status[AdverseEventOut]:
     """Record an adverse event for a visit, during it or days later."""
-    event = actions.record_adverse_event(request.membership, visit_id, body)  # type: ignore[attr-defined]
+    event = actions.record_adverse_event(member(request), visit_id, body)
     return Status(201, _event_out(event))
 
 
@@ -507,9 +507,9 @@ class FollowUpIn(Schema):
 
 
 @router.post("/adverse-events/{event_id}/follow-ups", response={201: AdverseEventOut})
-def follow_up(request: HttpRequest, event_id: int, body: FollowUpIn) -> Status:
+def follow_up(request: ClinicRequest, event_id: int, body: FollowUpIn) -> Status[AdverseEventOut]:
     """Follow up an open adverse event; ``close`` closes it once resolved."""
-    m = request.membership  # type: ignore[attr-defined]
+    m = member(request)
     actions.record_follow_up(
         m,
         event_id,
@@ -531,9 +531,9 @@ class PositionIn(Schema):
 
 
 @router.put("/{visit_id}/position", response=VisitOut)
-def position(request: HttpRequest, visit_id: int, body: PositionIn) -> VisitOut:
+def position(request: ClinicRequest, visit_id: int, body: PositionIn) -> VisitOut:
     """Record the position(s) the patient is needled in (a first session after fainting must be lying)."""
-    actions.record_patient_position(request.membership, visit_id, body.patient_positions, body.version)  # type: ignore[attr-defined]
+    actions.record_patient_position(member(request), visit_id, body.patient_positions, body.version)
     return _visit_out(request, visit_id)
 
 
@@ -544,10 +544,10 @@ class CleanTechniqueIn(Schema):
 
 
 @router.put("/{visit_id}/clean-technique", response=VisitOut)
-def clean_technique(request: HttpRequest, visit_id: int, body: CleanTechniqueIn) -> VisitOut:
+def clean_technique(request: ClinicRequest, visit_id: int, body: CleanTechniqueIn) -> VisitOut:
     """Record the clean-technique checklist (before signing), with who and when."""
     actions.record_clean_technique(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         visit_id,
         items=body.items,
         gloves_worn=body.gloves_worn,

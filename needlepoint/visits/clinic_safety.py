@@ -119,6 +119,7 @@ def _problems(data: ClinicSafety) -> list[str]:
         problems += [f"{group} code used more than once: {c}" for c in sorted({c for c in codes if codes.count(c) > 1})]
     if not any(p.lying for p in data.positions):
         problems.append("no position is a lying one, so the first-session rule could never be met")
+    sourced: list[FirstSessionRule | VasovagalRule | Item]
     sourced = [data.first_session, data.vasovagal, *data.clean_technique, *data.needle_stick_protocol]
     for entry in sourced:
         if not entry.source.strip():

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 # The atlas catalogue is pure Python too (it imports nothing from Django).
 from needlepoint.atlas.catalogue import MuscleAnatomy, muscle_anatomy
@@ -150,13 +150,13 @@ def description_of(code: str, table: CptTable | None = None) -> str:
     return next((band.description for band in table.bands if band.code == code), "")
 
 
-def _band(entry: dict[str, object]) -> CptBand:
+def _band(entry: dict[str, Any]) -> CptBand:
     return CptBand(
         code=str(entry["code"]),
         description=str(entry["description"]),
-        min_muscles=entry["min_muscles"],  # type: ignore[arg-type]  # checked in _table_problems
-        max_muscles=entry["max_muscles"],  # type: ignore[arg-type]
-        work_rvu=entry["work_rvu"],  # type: ignore[arg-type]
+        min_muscles=entry["min_muscles"],  # checked in _table_problems
+        max_muscles=entry["max_muscles"],
+        work_rvu=entry["work_rvu"],
         work_rvu_source=str(entry["work_rvu_source"]),
         source=str(entry["source"]),
     )

@@ -62,7 +62,9 @@ class NeedleStickForm(forms.Form):
 
     def __init__(self, *args: Any, staff: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["injured_id"].choices = [("", "Me (the person recording)"), *(staff or [])]
+        injured = self.fields["injured_id"]
+        assert isinstance(injured, forms.ChoiceField)
+        injured.choices = [("", "Me (the person recording)"), *(staff or [])]
 
 
 class NeedleStickStepsForm(forms.Form):

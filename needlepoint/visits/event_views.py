@@ -10,12 +10,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts.access import get_record, patients_for, require
 from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.visits import actions, event_forms, needle_stick
 from needlepoint.visits.clinic_safety import packaged
@@ -26,7 +27,7 @@ from needlepoint.visits.views import _add_errors, _version, _workspace_action
 
 
 @require_POST
-def position(request: HttpRequest, visit_id: int) -> HttpResponse:
+def position(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Record the position(s) the patient is needled in (the action checks the choices and the rule)."""
     chosen = request.POST.getlist("patient_positions")
     return _workspace_action(
@@ -38,7 +39,7 @@ def position(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 
 @require_POST
-def clean_technique(request: HttpRequest, visit_id: int) -> HttpResponse:
+def clean_technique(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """One click records the whole clean-technique checklist; ``partial`` records only the items ticked."""
     form = event_forms.CleanTechniqueForm(request.POST)
 
@@ -65,9 +66,9 @@ def _staff(membership: Membership) -> list[tuple[int, str]]:
     return [(m.pk, m.display_name) for m in members.order_by("user__last_name", "user__first_name", "pk")]
 
 
-def incidents(request: HttpRequest) -> HttpResponse:
+def incidents(request: ClinicRequest) -> HttpResponse:
     """Open needle-stick injuries of the clinic until closed, soonest follow-up first, and the latest closed."""
-    membership = require(request.membership, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.VIEW_CLINICAL)
     return render(
         request,
         "visits/needle_sticks.html",
@@ -78,16 +79,16 @@ def incidents(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _source_from_query(membership: Membership, request: HttpRequest) -> Visit | None:
+def _source_from_query(membership: Membership, request: ClinicRequest) -> Visit | None:
     visit_id = request.GET.get("visit") or request.POST.get("source_visit_id")
     if not visit_id:
         return None
     return get_record(membership, Visit.objects.select_related("patient"), visit_id, Capability.EDIT_CLINICAL)
 
 
-def incident_new(request: HttpRequest) -> HttpResponse:
+def incident_new(request: ClinicRequest) -> HttpResponse:
     """Record a needle-stick injury to a member of staff (from a visit: its patient is the source)."""
-    membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.EDIT_CLINICAL)
     source_visit = _source_from_query(membership, request)
     initial: dict[str, Any] = {}
     if source_visit is not None:
@@ -113,9 +114,9 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
+def incident_detail(request: ClinicRequest, incident_id: int) -> HttpResponse:
     """One needle-stick injury: the protocol steps with their times, the steps form and the closing form."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     incident = needle_stick.get_needle_stick(membership, incident_id)
     steps_form = event_forms.NeedleStickStepsForm(initial={"version": incident.version})
     close_form = event_forms.NeedleStickCloseForm(initial={"version": incident.version})

@@ -8,7 +8,8 @@ addenda, which are append-only.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -18,6 +19,8 @@ from django.utils import timezone
 from needlepoint.accounts.models import Membership
 from needlepoint.patients.models import Episode, PatientRecord
 from needlepoint.visits.adverse_events import adverse_event_types, severities
+
+_M = TypeVar("_M", bound=models.Model)
 
 OVERDUE_AFTER = timedelta(hours=24)
 SIGNED_VISIT_LOCKED = "This visit is signed and locked; add a dated addendum to correct it."
@@ -40,15 +43,15 @@ class Intervention(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class VisitQuerySet(models.QuerySet):
+class VisitQuerySet(models.QuerySet["Visit"]):
     """Bulk writes refuse signed visits, as ``Visit.save`` and ``Visit.delete`` do."""
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> int:
         if self.filter(signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().update(**kwargs)
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> tuple[int, dict[str, int]]:
         if self.filter(signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().delete()
@@ -57,7 +60,7 @@ class VisitQuerySet(models.QuerySet):
         """Visits not yet signed."""
         return self.filter(signed_at__isnull=True)
 
-    def overdue(self, now=None) -> VisitQuerySet:  # type: ignore[no-untyped-def]
+    def overdue(self, now: datetime | None = None) -> VisitQuerySet:
         """Unsigned visits that started more than 24 hours ago."""
         return self.filter(signed_at__isnull=True, started_at__lt=(now or timezone.now()) - OVERDUE_AFTER)
 
@@ -160,13 +163,13 @@ class Visit(PatientRecord):
     def __str__(self) -> str:
         return f"Visit {self.started_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Read the stored row, not this instance: a copy loaded before signing must not overwrite the signed one.
         if not self._state.adding and Visit.objects.filter(pk=self.pk, signed_at__isnull=False).exists():
             raise VisitLocked()
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         if self.signed_at is not None or Visit.objects.filter(pk=self.pk, signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().delete(*args, **kwargs)
@@ -216,15 +219,15 @@ class TwitchResponse(models.TextChoices):
 LEFT_IN_TECHNIQUES = (Technique.STATIC, Technique.ELECTRICAL_STIMULATION)
 
 
-class NeedlingEntryQuerySet(models.QuerySet):
+class NeedlingEntryQuerySet(models.QuerySet["NeedlingEntry"]):
     """Bulk writes refuse entries of signed visits."""
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> int:
         if self.filter(visit__signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().update(**kwargs)
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> tuple[int, dict[str, int]]:
         if self.filter(visit__signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().delete()
@@ -262,12 +265,12 @@ class NeedlingEntry(PatientRecord):
     def __str__(self) -> str:
         return f"{self.muscle_id} ({self.side}), {self.needles} needle(s)"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if Visit.objects.filter(pk=self.visit_id, signed_at__isnull=False).exists():
             raise VisitLocked()
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         if Visit.objects.filter(pk=self.visit_id, signed_at__isnull=False).exists():
             raise VisitLocked()
         return super().delete(*args, **kwargs)
@@ -281,14 +284,14 @@ class NeedlingEntry(PatientRecord):
         return f"needling {self.muscle_id} {self.side} x{self.needles}"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet[_M]):
     """Rows that may be added and read, never changed or removed."""
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
-        raise VisitLocked(f"{self.model._meta.verbose_name_plural.capitalize()} cannot be changed.")
+    def update(self, **kwargs: Any) -> int:
+        raise VisitLocked(f"{str(self.model._meta.verbose_name_plural).capitalize()} cannot be changed.")
 
-    def delete(self):  # type: ignore[no-untyped-def]
-        raise VisitLocked(f"{self.model._meta.verbose_name_plural.capitalize()} cannot be deleted.")
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise VisitLocked(f"{str(self.model._meta.verbose_name_plural).capitalize()} cannot be deleted.")
 
 
 class Addendum(PatientRecord):
@@ -308,12 +311,12 @@ class Addendum(PatientRecord):
     def __str__(self) -> str:
         return f"Addendum {self.written_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise VisitLocked("An addendum cannot be changed; add another addendum.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise VisitLocked("An addendum cannot be deleted.")
 
     def audit_summary(self) -> str:
@@ -348,12 +351,12 @@ class AfterCareGiven(PatientRecord):
         to = f" to {self.sent_to}" if self.sent_to else ""
         return f"{self.get_how_display()}{to} on {timezone.localtime(self.given_at):%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise VisitLocked("A record of after-care given cannot be changed; record another.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise VisitLocked("A record of after-care given cannot be deleted.")
 
     def audit_summary(self) -> str:
@@ -375,11 +378,11 @@ class Outcome(models.TextChoices):
 CLOSING_OUTCOMES = (Outcome.RESOLVED, Outcome.RESOLVED_WITH_SEQUELAE, Outcome.FATAL, Outcome.UNKNOWN)
 
 
-class NoDeleteQuerySet(models.QuerySet):
+class NoDeleteQuerySet(models.QuerySet[_M]):
     """Rows that are never deleted (changes go through the actions)."""
 
-    def delete(self):  # type: ignore[no-untyped-def]
-        raise VisitLocked(f"{self.model._meta.verbose_name_plural.capitalize()} cannot be deleted.")
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise VisitLocked(f"{str(self.model._meta.verbose_name_plural).capitalize()} cannot be deleted.")
 
 
 class AdverseEvent(PatientRecord):
@@ -441,7 +444,7 @@ class AdverseEvent(PatientRecord):
     def __str__(self) -> str:
         return f"{self.event_type} ({self.severity}) {self.onset_at:%Y-%m-%d}"
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise VisitLocked("An adverse event cannot be deleted; record a follow-up instead.")
 
     @property
@@ -499,12 +502,12 @@ class AdverseEventFollowUp(PatientRecord):
     def __str__(self) -> str:
         return f"Follow-up {self.at:%Y-%m-%d}: {self.outcome}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise VisitLocked("A follow-up cannot be changed; record another follow-up.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise VisitLocked("A follow-up cannot be deleted.")
 
     def audit_summary(self) -> str:
@@ -601,7 +604,7 @@ class NeedleStickIncident(models.Model):
     def __str__(self) -> str:
         return f"Needle-stick injury {self.occurred_at:%Y-%m-%d %H:%M}"
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise VisitLocked("A needle-stick incident cannot be deleted; close it with a note instead.")
 
     @property

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -50,13 +51,12 @@ def _when(value: Any, field: str, occurred_at: datetime | None, errors: dict[str
     if not isinstance(value, datetime):
         errors[field] = "Enter the date and time."
         return None
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    if value > timezone.now() + FUTURE_TOLERANCE:
+    when = timezone.make_aware(value) if timezone.is_naive(value) else value
+    if when > timezone.now() + FUTURE_TOLERANCE:
         errors[field] = "This cannot be in the future."
-    elif occurred_at is not None and value < occurred_at:
+    elif occurred_at is not None and when < occurred_at:
         errors[field] = "This cannot be before the injury."
-    return value
+    return when
 
 
 def _check_steps(
@@ -153,7 +153,7 @@ def record_needle_stick(membership: Membership, data: Mapping[str, Any]) -> Need
     incident = NeedleStickIncident(
         clinic_id=membership.clinic_id,
         injured=injured,
-        occurred_at=occurred,
+        occurred_at=occurred,  # type: ignore[misc]  # None only while the errors are gathered; then never saved
         description=description,
         source_kind=kind,
         source_patient=patient,
@@ -188,14 +188,16 @@ def _source(
     visit = None
     try:
         if visit_id not in (None, ""):
-            visit = get_record(membership, Visit.objects.select_related("patient"), visit_id, Capability.EDIT_CLINICAL)
-            if patient_id not in (None, "") and int(patient_id) != visit.patient_id:
+            visit = get_record(
+                membership, Visit.objects.select_related("patient"), str(visit_id), Capability.EDIT_CLINICAL
+            )
+            if patient_id not in (None, "") and int(str(patient_id)) != visit.patient_id:
                 errors["source_visit_id"] = "That visit is not the source patient's."
             return visit.patient, visit
         if patient_id in (None, ""):
             errors["source_patient_id"] = "Name the source patient (the needle had been used on them)."
             return None, None
-        patient = get_record(membership, Patient.objects.all(), patient_id, Capability.EDIT_CLINICAL)
+        patient = get_record(membership, Patient.objects.all(), str(patient_id), Capability.EDIT_CLINICAL)
         return patient, None
     except (Http404, ValueError, TypeError):
         errors["source_patient_id"] = "No such patient or visit in this clinic."
@@ -222,7 +224,7 @@ def _locked(
     return incident
 
 
-def _get(queryset: Any, incident_id: Any) -> NeedleStickIncident:
+def _get(queryset: QuerySet[NeedleStickIncident], incident_id: Any) -> NeedleStickIncident:
     try:
         incident = queryset.get(pk=int(incident_id))
     except (NeedleStickIncident.DoesNotExist, TypeError, ValueError) as exc:

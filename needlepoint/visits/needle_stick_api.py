@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from needlepoint.accounts.access import require
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.visits import needle_stick
 from needlepoint.visits.models import NeedleStickIncident
@@ -97,37 +97,37 @@ class CloseIn(Schema):
 
 
 @router.get("", response=list[NeedleStickOut])
-def list_open(request: HttpRequest) -> list[NeedleStickOut]:
+def list_open(request: ClinicRequest) -> list[NeedleStickOut]:
     """Open needle-stick injuries of the clinic, soonest follow-up first."""
-    return [_out(i) for i in needle_stick.open_needle_sticks(request.membership)]  # type: ignore[attr-defined]
+    return [_out(i) for i in needle_stick.open_needle_sticks(member(request))]
 
 
 @router.post("", response={201: NeedleStickOut})
-def create(request: HttpRequest, body: NeedleStickIn) -> Status:
+def create(request: ClinicRequest, body: NeedleStickIn) -> Status[NeedleStickOut]:
     """Record a needle-stick injury to a member of staff; a named source patient needs a testing decision."""
     # The role is checked outside the action's transaction, so a refusal stays in the audit trail.
-    m = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    m = require(request.membership, Capability.EDIT_CLINICAL)
     incident = needle_stick.record_needle_stick(m, body.dict())
     return Status(201, _out(needle_stick.get_needle_stick(m, incident.pk)))
 
 
 @router.get("/{incident_id}", response=NeedleStickOut)
-def read(request: HttpRequest, incident_id: int) -> NeedleStickOut:
+def read(request: ClinicRequest, incident_id: int) -> NeedleStickOut:
     """One needle-stick injury with its protocol steps."""
-    return _out(needle_stick.get_needle_stick(request.membership, incident_id))  # type: ignore[attr-defined]
+    return _out(needle_stick.get_needle_stick(member(request), incident_id))
 
 
 @router.post("/{incident_id}/steps", response=NeedleStickOut)
-def steps(request: HttpRequest, incident_id: int, body: StepsUpdate) -> NeedleStickOut:
+def steps(request: ClinicRequest, incident_id: int, body: StepsUpdate) -> NeedleStickOut:
     """Record protocol steps taken since (a recorded step is not overwritten) or a new follow-up date."""
-    m = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    m = require(request.membership, Capability.EDIT_CLINICAL)
     needle_stick.record_needle_stick_steps(m, incident_id, body.dict(exclude={"version"}), body.version)
     return _out(needle_stick.get_needle_stick(m, incident_id))
 
 
 @router.post("/{incident_id}/close", response=NeedleStickOut)
-def close(request: HttpRequest, incident_id: int, body: CloseIn) -> NeedleStickOut:
+def close(request: ClinicRequest, incident_id: int, body: CloseIn) -> NeedleStickOut:
     """Close the incident once every protocol step is recorded (a clinician or the clinic admin)."""
-    m = require(request.membership, Capability.CLOSE_INCIDENTS)  # type: ignore[attr-defined]
+    m = require(request.membership, Capability.CLOSE_INCIDENTS)
     needle_stick.close_needle_stick(m, incident_id, body.note, body.version)
     return _out(needle_stick.get_needle_stick(m, incident_id))

@@ -134,6 +134,7 @@ def _stock_problems(stock: NeedleStock) -> list[str]:
     problems = []
     if not stock.diameters or not stock.lengths:
         problems.append("a stock needs at least one diameter and one length.")
+    sized: list[tuple[str, float, NeedleDiameter | NeedleLength]]
     sized = [(f"diameter {d.diameter_mm}", d.diameter_mm, d) for d in stock.diameters]
     sized += [(f"length {n.length_mm}", n.length_mm, n) for n in stock.lengths]
     for name, size, entry in sized:

@@ -4,11 +4,12 @@ only, never front desk."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.printing import document_response, letterhead, signatory
 from needlepoint.visits.aftercare import after_care_given
@@ -32,7 +33,7 @@ def _note_context(visit: Visit) -> dict[str, object]:
         "episode": visit.episode,
         "started_at": started,
         "clinician": signatory(visit.clinician),
-        "signed_by": signatory(visit.signed_by) if visit.signed_by_id else None,
+        "signed_by": signatory(visit.signed_by) if visit.signed_by is not None else None,
         "signed_at": signed_at,
         "note_text": text,
         "addenda": addenda,
@@ -43,9 +44,9 @@ def _note_context(visit: Visit) -> dict[str, object]:
     }
 
 
-def _visit(request: HttpRequest, visit_id: int, summary: str) -> Visit:
+def _visit(request: ClinicRequest, visit_id: int, summary: str) -> Visit:
     return get_record(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         Visit.objects.select_related("patient", "clinic", "episode", "clinician__user", "signed_by__user"),
         visit_id,
         Capability.VIEW_CLINICAL,
@@ -53,13 +54,13 @@ def _visit(request: HttpRequest, visit_id: int, summary: str) -> Visit:
     )
 
 
-def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
+def visit_note(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """The visit note as a printable page with the clinic's letterhead."""
     visit = _visit(request, visit_id, "printable visit note")
     return document_response(request, "documents/visit_note.html", _note_context(visit), filename="", as_pdf=False)
 
 
-def visit_note_pdf(request: HttpRequest, visit_id: int) -> HttpResponse:
+def visit_note_pdf(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """The visit note as PDF, from the same template as the printable page."""
     visit = _visit(request, visit_id, "visit note PDF")
     audit.record("export", visit, summary="visit note PDF")

@@ -310,6 +310,11 @@ class Acknowledgement:
 # --- data files --------------------------------------------------------------------------------------
 
 
+def _json_object(value: object) -> dict[str, Any]:
+    """A JSON object of the data file, or an empty one where something else stands (reported as missing keys)."""
+    return value if isinstance(value, dict) else {}
+
+
 def load_safety_rules(path: Path = DATA_FILE, pregnancy_path: Path | None = PREGNANCY_FILE) -> SafetyRules:
     """Read and validate the safety data; every check needs a message and a sourced citation, every
     warning at least one precaution that fits it, every precaution a source."""
@@ -322,16 +327,16 @@ def load_safety_rules(path: Path = DATA_FILE, pregnancy_path: Path | None = PREG
     problems += [f"missing rule {code}" for code in RULE_SEVERITY if code not in rules]
     problems += [f"unknown rule {code}" for code in rules if code not in RULE_SEVERITY]
     texts = {code: _rule_text(code, entry, precautions, problems) for code, entry in rules.items()}
-    thorax = raw.get("thorax") if isinstance(raw.get("thorax"), dict) else {}
+    thorax = _json_object(raw.get("thorax"))
     threshold = thorax.get("no_depth_max_length_mm")
     if not _positive_number(threshold):
         problems.append("thorax.no_depth_max_length_mm must be a positive number of millimetres.")
     threshold_source = str(thorax.get("no_depth_source") or "")
     if not threshold_source.strip():
         problems.append("thorax.no_depth_source must give the source (or say unverified).")
-    technique = thorax.get("technique") if isinstance(thorax.get("technique"), dict) else {}
+    technique = _json_object(thorax.get("technique"))
     problems += [f"thorax.technique lacks {access}" for access in PLEURA_ACCESS if not technique.get(access)]
-    chest = raw.get("anterior_chest_muscles") if isinstance(raw.get("anterior_chest_muscles"), dict) else {}
+    chest = _json_object(raw.get("anterior_chest_muscles"))
     chest_muscles = chest.get("muscles")
     if not isinstance(chest_muscles, list) or not chest_muscles or not str(chest.get("source") or "").strip():
         problems.append("anterior_chest_muscles needs a non-empty 'muscles' list and a 'source'.")
@@ -340,9 +345,9 @@ def load_safety_rules(path: Path = DATA_FILE, pregnancy_path: Path | None = PREG
     if problems:
         raise SafetyDataError(f"{path}: invalid safety rules:\n- " + "\n- ".join(problems))
     return SafetyRules(
-        texts=texts,  # type: ignore[arg-type]  # no None left once problems is empty
+        texts={code: text for code, text in texts.items() if text is not None},  # all of them once problems is empty
         precautions=precautions,
-        no_depth_max_length_mm=float(threshold),  # type: ignore[arg-type]
+        no_depth_max_length_mm=float(threshold or 0),  # a positive number once problems is empty
         no_depth_source=threshold_source,
         technique={access: str(technique[access]) for access in PLEURA_ACCESS},
         anterior_chest_muscles=frozenset(map(str, chest_muscles)),

@@ -112,11 +112,11 @@ def note_input(
     visit: Any, entries: Sequence[Any], events: Sequence[Any] | None = None, reminders: Sequence[str] | None = None
 ) -> NoteInput:
     """The plain values the note is written from (the reminders worked out now unless given)."""
-    from needlepoint.visits.models import NeedlingEntry
+    from needlepoint.visits.models import TwitchResponse
 
     if events is None:
         events = list(visit.adverse_events.order_by("onset_at", "pk"))
-    twitch = dict(NeedlingEntry._meta.get_field("twitch_response").choices)
+    twitch = dict(TwitchResponse.choices)
     choice = cpt_choice(entries)
     stored = visit.acknowledgements or {}
     acknowledged = [

@@ -12,13 +12,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts.access import get_record, require
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.inputs import whole_number
 from needlepoint.patients.models import Episode
@@ -36,7 +37,7 @@ ACK_PREFIX = "ack:"
 PRECAUTION_PREFIX = "ackp:"
 
 
-def _htmx(request: HttpRequest) -> bool:
+def _htmx(request: ClinicRequest) -> bool:
     return bool(request.headers.get("HX-Request"))
 
 
@@ -51,7 +52,7 @@ def _add_errors(form: Any, exc: ValidationError) -> None:
             form.add_error(None, message)
 
 
-def _acknowledgements(request: HttpRequest) -> dict[str, dict[str, Any]]:
+def _acknowledgements(request: ClinicRequest) -> dict[str, dict[str, Any]]:
     """Each warning's acknowledgement from the form: the precautions chosen (``ackp:KEY``, a checkbox or the
     one-click button) and the note or reason (``ack:KEY``)."""
     keys = {k.split(":", 1)[1] for k in request.POST if k.startswith((ACK_PREFIX, PRECAUTION_PREFIX))}
@@ -64,17 +65,17 @@ def _acknowledgements(request: HttpRequest) -> dict[str, dict[str, Any]]:
     }
 
 
-def _version(request: HttpRequest) -> int:
+def _version(request: ClinicRequest) -> int:
     return whole_number(request.POST.get("version", ""), smallest=0) or 0
 
 
 # --- dashboard ---------------------------------------------------------------------------------------
 
 
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: ClinicRequest) -> HttpResponse:
     """The clinician's day: today's patients, unsigned and overdue visits, adverse events to follow up,
     screenings and consents about to lapse. Front desk goes to the patient search."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     if membership is None or not membership.can(Capability.VIEW_CLINICAL):
         return redirect("patients")
     context = dashboard_for(membership)
@@ -88,9 +89,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # --- starting a visit --------------------------------------------------------------------------------
 
 
-def visit_start(request: HttpRequest, episode_id: int) -> HttpResponse:
+def visit_start(request: ClinicRequest, episode_id: int) -> HttpResponse:
     """Start a visit in an episode (now, or at an earlier time for late documentation)."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     episode = get_record(membership, Episode.objects.select_related("patient"), episode_id, Capability.EDIT_CLINICAL)
     form = forms.StartVisitForm(request.POST or None)
     quick = request.method == "POST" and "started_at" not in request.POST
@@ -114,7 +115,7 @@ def visit_start(request: HttpRequest, episode_id: int) -> HttpResponse:
     return render(request, "visits/start.html", {"form": form, "episode": episode, "patient": episode.patient})
 
 
-def _copy_refused(request: HttpRequest, refusal: ValidationError) -> None:
+def _copy_refused(request: ClinicRequest, refusal: ValidationError) -> None:
     """Why the visit started without the previous needling (the visit page offers the copy again)."""
     if isinstance(refusal, actions.WarningsNeedAcknowledgement):
         messages.info(request, "Acknowledge the warnings to start from the previous visit's needling.")
@@ -127,9 +128,9 @@ def _copy_refused(request: HttpRequest, refusal: ValidationError) -> None:
 # --- the visit page ----------------------------------------------------------------------------------
 
 
-def _load_visit(request: HttpRequest, visit_id: int, capability: Capability = Capability.VIEW_CLINICAL) -> Visit:
+def _load_visit(request: ClinicRequest, visit_id: int, capability: Capability = Capability.VIEW_CLINICAL) -> Visit:
     return get_record(
-        request.membership,  # type: ignore[attr-defined]
+        member(request),
         Visit.objects.select_related(
             "patient", "episode", "clinician__user", "signed_by__user", "taken_over_from__user", "clinic"
         ),
@@ -138,10 +139,10 @@ def _load_visit(request: HttpRequest, visit_id: int, capability: Capability = Ca
     )
 
 
-def visit_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str, Any]:
+def visit_context(request: ClinicRequest, visit: Visit, **extra: Any) -> dict[str, Any]:
     """Everything the visit page shows, in a bounded number of queries: the visit's state (``read_model``, the
     same the API returns) and the page's own forms and offers."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     state = visit_state(visit)
     unsigned = not state.signed
     may_edit = unsigned and membership.can(Capability.EDIT_CLINICAL)
@@ -255,13 +256,13 @@ def _blank_entry_form(visit: Visit, entries: list[Any]) -> forms.NeedlingEntryFo
     return forms.NeedlingEntryForm(initial=initial)
 
 
-def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
+def visit_detail(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """The visit page: documenting while unsigned; the signed note, addenda and adverse events after."""
     visit = _load_visit(request, visit_id)
     return render(request, "visits/visit.html", visit_context(request, visit))
 
 
-def _fragment(request: HttpRequest, visit_id: int, fragment: str = "workspace", **extra: Any) -> HttpResponse:
+def _fragment(request: ClinicRequest, visit_id: int, fragment: str = "workspace", **extra: Any) -> HttpResponse:
     """The changed part of the page (htmx), or the whole page without JavaScript. Once the visit is signed
     there is nothing left to edit, so the browser goes to the signed note with the message."""
     visit = _load_visit(request, visit_id)
@@ -276,7 +277,7 @@ def _fragment(request: HttpRequest, visit_id: int, fragment: str = "workspace", 
 
 
 def _workspace_action(
-    request: HttpRequest,
+    request: ClinicRequest,
     visit_id: int,
     run: Callable[[Any], Any],
     form: Any = None,
@@ -288,7 +289,7 @@ def _workspace_action(
 
     On a refusal the clinician's input comes back in the form with the message, so nothing typed is lost.
     """
-    membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.EDIT_CLINICAL)
     extra: dict[str, Any] = {}
     if form is not None and not form.is_valid():
         return _fragment(request, visit_id, fragment, **{form_name: form})
@@ -327,7 +328,7 @@ def _key(warning: Any) -> str:
 
 
 @require_POST
-def entry_add(request: HttpRequest, visit_id: int) -> HttpResponse:
+def entry_add(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Add a needling entry (htmx: the workspace comes back with the new row, the form ready again)."""
     form = forms.NeedlingEntryForm(request.POST)
 
@@ -340,7 +341,7 @@ def entry_add(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 
 @require_POST
-def entry_remove(request: HttpRequest, visit_id: int, entry_id: int) -> HttpResponse:
+def entry_remove(request: ClinicRequest, visit_id: int, entry_id: int) -> HttpResponse:
     """Take back a needling entry recorded by mistake (before signing)."""
     return _workspace_action(
         request,
@@ -351,7 +352,7 @@ def entry_remove(request: HttpRequest, visit_id: int, entry_id: int) -> HttpResp
 
 
 @require_POST
-def copy_previous(request: HttpRequest, visit_id: int) -> HttpResponse:
+def copy_previous(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Start from the previous visit's needling."""
     return _workspace_action(
         request,
@@ -363,7 +364,7 @@ def copy_previous(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 
 @require_POST
-def acknowledge(request: HttpRequest, visit_id: int) -> HttpResponse:
+def acknowledge(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Give reasons to proceed for the visit's warnings."""
     return _workspace_action(
         request,
@@ -374,7 +375,7 @@ def acknowledge(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 
 @require_POST
-def counts(request: HttpRequest, visit_id: int) -> HttpResponse:
+def counts(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Record needles opened, removed and in sharps."""
     form = forms.CountsForm(request.POST)
 
@@ -387,7 +388,7 @@ def counts(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 
 @require_POST
-def incident(request: HttpRequest, visit_id: int) -> HttpResponse:
+def incident(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Record a 'needle unaccounted for' incident."""
     form = forms.IncidentForm(request.POST)
 
@@ -407,7 +408,7 @@ def incident(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 
 @require_POST
-def details(request: HttpRequest, visit_id: int) -> HttpResponse:
+def details(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Save pain, report, other interventions, assessment and plan."""
     form = forms.VisitDetailsForm(request.POST, draft_url=reverse("visit_draft", args=[visit_id]))
 
@@ -417,19 +418,19 @@ def details(request: HttpRequest, visit_id: int) -> HttpResponse:
     return _workspace_action(request, visit_id, run, form, "details_form", "Visit details saved.", "details")
 
 
-def _free_text(request: HttpRequest) -> dict[str, str]:
+def _free_text(request: ClinicRequest) -> dict[str, str]:
     """The report, assessment, plan and pain scores as posted from the page (absent fields are left alone)."""
     return {name: request.POST[name] for name in actions.DRAFT_FIELDS if name in request.POST}
 
 
 @require_POST
-def draft(request: HttpRequest, visit_id: int) -> HttpResponse:
+def draft(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """The free text's autosave while the clinician types: answers the new version and whether it saved.
 
     A refusal (a colleague's change, someone else's visit, a signed visit) saves nothing; the page keeps
     the text and says "not saved" with the reason.
     """
-    membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.EDIT_CLINICAL)
     note_preview = ""
     try:
         visit = actions.save_draft_text(membership, visit_id, _free_text(request), _version(request))
@@ -445,21 +446,20 @@ def draft(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 
 @require_POST
-def take_over(request: HttpRequest, visit_id: int) -> HttpResponse:
+def take_over(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Take over a colleague's unsigned visit, to continue and sign it (recorded and audited)."""
-    membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.EDIT_CLINICAL)
     try:
         visit = actions.take_over_visit(membership, visit_id, _version(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(
-            request, f"You have taken this visit over from {visit.taken_over_from.display_name}; it is yours to sign."
-        )
+        previous = visit.taken_over_from.display_name if visit.taken_over_from is not None else "its clinician"
+        messages.success(request, f"You have taken this visit over from {previous}; it is yours to sign.")
     return redirect("visit", visit_id=visit_id)
 
 
-def _to_visit(request: HttpRequest, visit_id: int) -> HttpResponse:
+def _to_visit(request: ClinicRequest, visit_id: int) -> HttpResponse:
     url = reverse("visit", args=[visit_id])
     if _htmx(request):
         return HttpResponse(status=204, headers={"HX-Redirect": url})
@@ -467,14 +467,14 @@ def _to_visit(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 
 @require_POST
-def sign(request: HttpRequest, visit_id: int) -> HttpResponse:
+def sign(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Sign the visit with the report, assessment and plan as they stand on the page (warnings and needle
     counts are checked again); the page then shows the note.
 
     A second sign of a visit this clinician has just signed (a double click, a second tab) answers as the
     first did, with no second message. A refusal leaves the typed text on the page with the message.
     """
-    membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.EDIT_CLINICAL)
     text = _free_text(request)
     try:
         typed = parse(SignInput, text)
@@ -504,9 +504,9 @@ def sign(request: HttpRequest, visit_id: int) -> HttpResponse:
     return _to_visit(request, visit_id)
 
 
-def addendum(request: HttpRequest, visit_id: int) -> HttpResponse:
+def addendum(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Add a dated addendum to a signed visit."""
-    membership = require(request.membership, Capability.EDIT_CLINICAL)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.EDIT_CLINICAL)
     form = forms.AddendumForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -523,9 +523,9 @@ def addendum(request: HttpRequest, visit_id: int) -> HttpResponse:
 # --- adverse events ----------------------------------------------------------------------------------
 
 
-def adverse_event_new(request: HttpRequest, visit_id: int) -> HttpResponse:
+def adverse_event_new(request: ClinicRequest, visit_id: int) -> HttpResponse:
     """Record an adverse event for a visit (during it, or days later)."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     visit = _load_visit(request, visit_id, Capability.EDIT_CLINICAL)
     form = forms.AdverseEventForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -539,9 +539,9 @@ def adverse_event_new(request: HttpRequest, visit_id: int) -> HttpResponse:
     return render(request, "visits/adverse_event_form.html", {"form": form, "visit": visit, "patient": visit.patient})
 
 
-def adverse_event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+def adverse_event_detail(request: ClinicRequest, event_id: int) -> HttpResponse:
     """One adverse event with its follow-ups, and the follow-up form while it is open."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     event = get_record(
         membership,
         AdverseEvent.objects.select_related("patient", "visit", "recorded_by__user", "closed_by__user"),
@@ -574,7 +574,7 @@ def adverse_event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     )
 
 
-def adverse_events(request: HttpRequest) -> HttpResponse:
+def adverse_events(request: ClinicRequest) -> HttpResponse:
     """Every open adverse event of the clinic, until closed, soonest follow-up first."""
-    membership = require(request.membership, Capability.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    membership = require(request.membership, Capability.VIEW_CLINICAL)
     return render(request, "visits/adverse_events.html", {"events": open_adverse_events(membership, limit=200)})

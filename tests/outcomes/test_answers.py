@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from needlepoint.outcomes.answers import AnswerError, clean_notes, from_list, from_text, in_item_order, read_answer
+from needlepoint.outcomes.answers import (
+    AnswerError,
+    clean_notes,
+    from_list,
+    from_text,
+    in_item_order,
+    read_answer,
+    read_total,
+)
 from needlepoint.outcomes.scoring import instrument, score
 
 
@@ -71,3 +79,11 @@ def test_positions_are_refused_wherever_they_differ_from_the_printed_values() ->
             score(code, in_item_order(defn, {item.id: a for item, a in zip(defn.items, positions, strict=False)}))
         with pytest.raises(ScoringError, match="not on the form's scale"):
             score(code, from_list(defn, [str(a) for a in positions]))
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_total_of_a_one_choice_instrument_is_refused_with_its_scale(blank: str) -> None:
+    # It used to reach float(None) and fail with a TypeError instead of naming the scale (found by mypy).
+    with pytest.raises(AnswerError) as caught:
+        read_total(instrument("GROC"), blank)
+    assert "not on the form's scale" in str(caught.value)

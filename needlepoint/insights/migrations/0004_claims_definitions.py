@@ -6,7 +6,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def forget_old_summaries(apps, schema_editor):  # type: ignore[no-untyped-def]
+def forget_old_summaries(apps, schema_editor):
     """Delete every summary row and refresh record made under the old definitions."""
     for name in ("EpisodeRomSummary", "EpisodeMeasureSummary", "EpisodeSummary", "VisitSummary", "SummaryRefresh"):
         apps.get_model("insights", name).objects.all().delete()

@@ -11,6 +11,7 @@ import importlib
 from typing import Any
 
 from django.db.backends.sqlite3 import base
+from django.db.backends.sqlite3.operations import DatabaseOperations as SQLiteOperations  # loaded by base above
 
 from needlepoint.visits import triggers as visit_triggers
 
@@ -21,7 +22,7 @@ def _audit_trigger_sql() -> tuple[list[str], list[str]]:
     return list(migration.SQLITE_DOWN), list(migration.SQLITE_UP)
 
 
-class DatabaseOperations(base.DatabaseOperations):
+class DatabaseOperations(SQLiteOperations):
     """SQLite's operations with a flush that lifts the append-only triggers for its own DELETEs only."""
 
     def sql_flush(

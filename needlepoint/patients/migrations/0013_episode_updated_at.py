@@ -5,7 +5,7 @@ from django.db import migrations, models
 from django.db.models import Max
 
 
-def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
+def backfill(apps, schema_editor):
     """Each existing episode's last write from the audit trail, else its opening time."""
     Episode = apps.get_model("patients", "Episode")
     AuditEntry = apps.get_model("accounts", "AuditEntry")

@@ -7,15 +7,15 @@ from django.db.models import Max
 from needlepoint.visits.triggers import create_triggers, drop_triggers
 
 
-def _drop_triggers(apps, schema_editor):  # type: ignore[no-untyped-def]
+def _drop_triggers(apps, schema_editor):
     drop_triggers(schema_editor.connection)
 
 
-def _create_triggers(apps, schema_editor):  # type: ignore[no-untyped-def]
+def _create_triggers(apps, schema_editor):
     create_triggers(schema_editor.connection)
 
 
-def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
+def backfill(apps, schema_editor):
     """Each existing event's last follow-up or closing time, else the time it was recorded."""
     AdverseEvent = apps.get_model("visits", "AdverseEvent")
     rows = AdverseEvent.objects.filter(updated_at__isnull=True).annotate(last_follow_up=Max("follow_ups__at"))

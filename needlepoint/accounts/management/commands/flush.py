@@ -7,6 +7,8 @@ cases, so that one is allowed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core import mail
 from django.core.management.base import CommandError
 from django.core.management.commands import flush
@@ -32,7 +34,7 @@ class Command(flush.Command):
 
     help = flush.Command.help + " Refused on a database that holds audit entries (outside the test database)."
 
-    def handle(self, **options):  # type: ignore[no-untyped-def]
+    def handle(self, **options: Any) -> None:
         alias = options["database"]
         if not is_test_database(alias) and _holds_audit_entries(alias):
             raise CommandError(
