@@ -100,6 +100,9 @@ DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_d
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite backend with a flush that passes the append-only triggers (needlepoint/operations/sqlite).
     DATABASES["default"]["ENGINE"] = "needlepoint.operations.sqlite"
+    # Tests use an in-memory database, as Django does for its own SQLite engine name; said outright because
+    # tools that key on that name (pytest-django's per-worker databases) would otherwise name a file.
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     # WAL lets readers carry on while a visit is being written; a busy timeout instead of instant errors.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
