@@ -85,6 +85,7 @@ class AppAuthorisation(models.Model):
 
     audit_trail = True
 
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     app = models.ForeignKey(SmartApp, on_delete=models.PROTECT, related_name="authorisations")
     membership = models.ForeignKey("accounts.Membership", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -102,6 +103,7 @@ class AuthorisedToken(models.Model):
     """Which app, and which user's authorisation (none for a backend service), an OAuth access token speaks for."""
 
     access_token = models.OneToOneField("oauth2_provider.AccessToken", on_delete=models.CASCADE, related_name="smart")
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     app = models.ForeignKey(SmartApp, on_delete=models.PROTECT, related_name="+")
     authorisation = models.ForeignKey(
         AppAuthorisation, on_delete=models.PROTECT, null=True, blank=True, related_name="tokens"
@@ -116,6 +118,7 @@ class EhrLaunch(models.Model):
     authorize endpoint, good for a few minutes and for the user who started it."""
 
     id = models.CharField(primary_key=True, max_length=43)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     app = models.ForeignKey(SmartApp, on_delete=models.PROTECT, related_name="+")
     membership = models.ForeignKey("accounts.Membership", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
@@ -128,6 +131,7 @@ class EhrLaunch(models.Model):
 class AssertionSeen(models.Model):
     """A backend service's signed assertion (its ``jti``), kept until it expires so it cannot be replayed."""
 
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     app = models.ForeignKey(SmartApp, on_delete=models.CASCADE, related_name="+")
     jti = models.CharField(max_length=200)
     expires_at = models.DateTimeField()

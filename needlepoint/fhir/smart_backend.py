@@ -117,7 +117,9 @@ def issue(request: HttpRequest) -> dict[str, Any]:
     try:
         with transaction.atomic():
             seen_until = datetime.fromtimestamp(claims["exp"], tz=UTC)
-            AssertionSeen.objects.create(app=app, jti=claims["jti"][:200], expires_at=seen_until)
+            AssertionSeen.objects.create(
+                clinic_id=app.clinic_id, app=app, jti=claims["jti"][:200], expires_at=seen_until
+            )
             token = AccessToken(
                 user=app.registered_by.user,
                 application=app.application,
@@ -126,7 +128,7 @@ def issue(request: HttpRequest) -> dict[str, Any]:
             )
             set_token_value(token, raw)
             token.save()
-            AuthorisedToken.objects.create(access_token=token, app=app)
+            AuthorisedToken.objects.create(access_token=token, clinic_id=app.clinic_id, app=app)
             audit.record("write", app, summary=f"backend token issued to {app} ({wanted.text()})")
     except IntegrityError:
         raise Refused("invalid_client", "This assertion was already used (jti).", 401) from None

@@ -134,8 +134,9 @@ class SmartValidator(OAuth2Validator):
     def _create_access_token(self, expires, request, token, source_refresh_token=None):  # type: ignore[no-untyped-def]
         access = super()._create_access_token(expires, request, token, source_refresh_token)
         authorisation = getattr(request, "smart_authorisation", None)
+        app = SmartApp.objects.get(application=request.client)
         AuthorisedToken.objects.create(
-            access_token=access, app=SmartApp.objects.get(application=request.client), authorisation=authorisation
+            access_token=access, clinic_id=app.clinic_id, app=app, authorisation=authorisation
         )
         return access
 
@@ -236,7 +237,11 @@ class AuthorizeView(dot_views.AuthorizationView):
                 form.add_error(None, exc.messages[0])
                 return self.form_invalid(form)
             authorisation = AppAuthorisation.objects.create(
-                app=app, membership=membership, patient=patient, scope=form.cleaned_data["scope"]
+                clinic_id=app.clinic_id,
+                app=app,
+                membership=membership,
+                patient=patient,
+                scope=form.cleaned_data["scope"],
             )
             self._authorisation_id = authorisation.pk
         return super().form_valid(form)
@@ -319,7 +324,9 @@ def new_ehr_launch(membership: Membership, app_id: int, patient_id: int | str) -
     app = SmartApp.objects.filter(pk=app_id, clinic_id=membership.clinic_id, disabled_at__isnull=True).first()
     if app is None or not app.launch_uri:
         raise ValidationError("This app cannot be launched from a patient's page (no launch address).")
-    launch = EhrLaunch.objects.create(id=secrets.token_urlsafe(32), app=app, membership=membership, patient=patient)
+    launch = EhrLaunch.objects.create(
+        id=secrets.token_urlsafe(32), clinic_id=app.clinic_id, app=app, membership=membership, patient=patient
+    )
     return launch, app.launch_uri
 
 
