@@ -21,8 +21,12 @@ def slot_later_today() -> datetime:
     now = timezone.localtime() + timedelta(minutes=10)
     start = now.replace(second=0, microsecond=0) + timedelta(minutes=-now.minute % 5)
     hours = book_settings("test")
-    if start.date() != timezone.localdate() or not (
-        hours.day_starts <= start.time() and (start + timedelta(minutes=30)).time() <= hours.day_ends
+    end = start + timedelta(minutes=30)
+    # Compared as dates and times together: a slot ending after midnight would otherwise pass as "00:10 <= 20:00".
+    if (
+        start.date() != timezone.localdate()
+        or end.date() != start.date()
+        or not (hours.day_starts <= start.time() and end.time() <= hours.day_ends)
     ):
         pytest.skip(f"{start:%H:%M} is outside the booking hours; today's dashboard cannot show a new booking")
     return start

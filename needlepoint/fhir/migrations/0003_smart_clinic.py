@@ -7,7 +7,7 @@ from django.db import migrations, models
 MODELS = ("appauthorisation", "authorisedtoken", "ehrlaunch", "assertionseen")
 
 
-def fill_from_the_app(apps, schema_editor):  # type: ignore[no-untyped-def]
+def fill_from_the_app(apps, schema_editor):
     for name in MODELS:
         model = apps.get_model("fhir", name)
         for row in model.objects.select_related("app").only("pk", "app__clinic_id"):
