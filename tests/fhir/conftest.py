@@ -73,9 +73,9 @@ class Record:
 def record(clinician, cleared_patient) -> Record:  # type: ignore[no-untyped-def]
     patient = cleared_patient
     neck = open_neck_episode(clinician, patient)
-    visit = visit_actions.start_visit(
-        clinician, neck, {"started_at": timezone.now() - timedelta(minutes=30), "pain_before": 6, "pain_after": 3}
-    )
+    # Half an hour ago, but never before today's midnight: the searches by date expect today's visit.
+    started = max(timezone.now() - timedelta(minutes=30), timezone.localtime().replace(hour=0, minute=0, second=0))
+    visit = visit_actions.start_visit(clinician, neck, {"started_at": started, "pain_before": 6, "pain_after": 3})
     visit = signed_visit(clinician, visit)
     event = visit_actions.record_adverse_event(
         clinician,

@@ -76,8 +76,8 @@ def test_a_taken_week_is_said_and_the_next_free_one_is_proposed(front_desk, clin
 def test_a_visit_outside_the_booking_hours_proposes_no_time(clinician, cleared_patient):
     from needlepoint.visits import actions as visit_actions
 
-    episode = open_neck_episode(clinician, cleared_patient)
-    visit_actions.start_visit(clinician, episode, {"started_at": at(0, 6, 30)})
+    episode = open_neck_episode(clinician, cleared_patient, days_ago=7)
+    visit_actions.start_visit(clinician, episode, {"started_at": at(-1, 6, 30)})  # yesterday: past at any hour
     page = page_of(client_for(clinician), cleared_patient)
     assert "Last seen: visit on" in page
     assert page.count("outside the booking hours") == 3 and 'data-testid="quick-choice"' not in page

@@ -121,7 +121,7 @@ def test_a_session_after_earlier_needling_is_not_the_first_even_after_a_new_fain
     from tests.conftest import clear_for_needling
 
     clear_for_needling(clinician, patient)
-    episode = open_neck_episode(clinician, patient)
+    episode = open_neck_episode(clinician, patient, days_ago=1)  # the earlier visit may fall on yesterday
     earlier = actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(hours=2)})
     add(clinician, earlier)
     screen_with_fainting_history(clinician, patient)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from needlepoint.patients.models import Episode
 from needlepoint.visits import actions
 from needlepoint.visits.models import NeedlingEntry, Visit
 from tests.conftest import audit_lock_queries, client_for
@@ -174,6 +175,9 @@ def test_front_desk_cannot_open_a_visit(front_desk, visit) -> None:
 
 
 def _history(clinician, episode, visits: int) -> None:  # type: ignore[no-untyped-def]
+    # Half an hour ago may be yesterday: the episode is dated a day back so those visits fall inside it.
+    Episode.objects.filter(pk=episode.pk).update(opened_at=timezone.now() - timedelta(days=1))
+    episode.refresh_from_db()
     for _ in range(visits):
         v = actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(minutes=30)})
         signed_visit(clinician, v)

@@ -238,7 +238,7 @@ def test_lymphoedema_on_the_other_side_is_not_warned(clinician, patient) -> None
 
 def test_copying_the_previous_visit_checks_the_warnings_again(clinician, patient) -> None:
     clear_with(clinician, patient)
-    episode = open_neck_episode(clinician, patient)
+    episode = open_neck_episode(clinician, patient, days_ago=1)  # half an hour ago may be yesterday
     first = actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(minutes=30)})
     actions.add_needling_entry(clinician, first.pk, entry_input(**RHOMBOIDS_15), first.version)
     reconcile(clinician, first)

@@ -3,24 +3,31 @@ real actions (no mocks, a real database)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.consent import current_consent_text
+from needlepoint.patients.models import Episode
 from needlepoint.visits import actions
 from needlepoint.visits.inputs import NeedlingEntryInput, parse
 from needlepoint.visits.models import Visit
 from tests.conftest import all_no
 
 
-def open_neck_episode(clinician: Any, patient: Any, side: str = "right") -> Any:
-    """An open neck-pain episode, opened now."""
-    return patient_actions.open_episode(
+def open_neck_episode(clinician: Any, patient: Any, side: str = "right", days_ago: int = 0) -> Any:
+    """An open neck-pain episode, opened now or, for visits dated in the past, ``days_ago`` days back."""
+    episode = patient_actions.open_episode(
         clinician,
         patient,
         {"condition": "neck_pain", "icd10_code": "M54.2", "side": side, "onset_date": date(2024, 1, 10)},
     )
+    if days_ago:
+        Episode.objects.filter(pk=episode.pk).update(opened_at=timezone.now() - timedelta(days=days_ago))
+        episode.refresh_from_db()
+    return episode
 
 
 def entry(muscle: str = "infraspinatus", side: str = "right", **change: Any) -> dict[str, Any]:
