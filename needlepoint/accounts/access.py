@@ -54,7 +54,7 @@ def require(membership: Membership | None, capability: Capability) -> Membership
 def limit_to_patient(membership: Membership, patient_id: int) -> Membership:
     """Limit this (request's) membership to one patient: every fetch through ``scoped`` then finds that patient's
     records alone. A SMART app under a patient/ scope acts so (needlepoint.fhir.smart_access)."""
-    membership.only_patient_id = patient_id  # type: ignore[attr-defined]
+    membership.only_patient_id = patient_id
     return membership
 
 

@@ -106,6 +106,8 @@ class Membership(models.Model):
     profession = models.CharField(max_length=30, choices=Profession.choices, blank=True)
     licence_number = models.CharField(max_length=60, blank=True)
     is_active = models.BooleanField(default=True)
+    # Not a column: set on a request's membership by access.limit_to_patient (a SMART app's patient/ scope).
+    only_patient_id: int | None
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "clinic"], name="one_role_per_clinic")]

@@ -293,13 +293,16 @@ def _has_answers(o: Observation) -> bool:
 def visit_pain_data(v: Visit, which: str, procedure_ids: set[int]) -> mapping.ScoreData:
     """The mapping's view of a signed visit's pain rating before or after treatment (``which``)."""
     name, loinc = _instrument_name("NPRS")
+    rating = v.pain_before if which == "before" else v.pain_after
+    if rating is None:  # callers pass only a rating that is there; float(None) raised the same TypeError
+        raise TypeError(f"Visit {v.pk} has no pain rating {which} treatment.")
     return mapping.ScoreData(
         id=f"visit-{v.pk}-pain-{which}",
         patient_id=str(v.patient_id),
         episode_id=str(v.episode_id),
         instrument="NPRS",
         instrument_name=name,
-        value=float(v.pain_before if which == "before" else v.pain_after),  # type: ignore[arg-type]  # only a rating that is there
+        value=float(rating),
         unit="points",
         observed_at=v.started_at,
         loinc=loinc,

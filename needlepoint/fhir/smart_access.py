@@ -22,6 +22,7 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import limit_to_patient
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.fhir import smart_scopes
 from needlepoint.fhir.models import AuthorisedToken
 from needlepoint.fhir.records import RESOURCE_TYPES
@@ -37,7 +38,7 @@ class AppGrant:
     app_name: str
 
 
-def authenticate(request: HttpRequest, raw: str) -> Membership | None:
+def authenticate(request: ClinicRequest, raw: str) -> Membership | None:
     """The membership an app's access token acts as (``request.app_grant`` set), or None when the token is
     unknown, expired, revoked, or its app, authorisation or membership no longer stands."""
     checksum = hashlib.sha256(raw.encode("utf-8")).hexdigest()
@@ -65,13 +66,12 @@ def authenticate(request: HttpRequest, raw: str) -> Membership | None:
     except smart_scopes.ScopeError:
         return None
     patient_id = authorisation.patient_id if authorisation is not None else None
+    # ClinicRequest cannot declare app_grant: accounts sits below fhir and may not import AppGrant.
     request.app_grant = AppGrant(scopes, patient_id, str(link.app))  # type: ignore[attr-defined]
-    request.membership = membership  # type: ignore[attr-defined]
+    request.membership = membership
     request.user = membership.user
     label = f"{membership.user.username} via {link.app}"
-    request.audit_actor = audit.Actor(  # type: ignore[attr-defined]
-        membership.user_id, membership.clinic_id, "api", client_address(request), label
-    )
+    request.audit_actor = audit.Actor(membership.user_id, membership.clinic_id, "api", client_address(request), label)
     return membership
 
 

@@ -3,6 +3,8 @@ the apps they authorised and withdraws them (/account/apps/)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -53,7 +55,7 @@ def register_app(
     uris = " ".join(redirect_uris.split())
     if kind != SmartApp.Kind.BACKEND and not uris:
         errors["redirect_uris"] = "An app used by staff needs at least one redirect URI."
-    jwks: dict = {}  # type: ignore[type-arg]
+    jwks: dict[str, Any] = {}
     if kind == SmartApp.Kind.BACKEND:
         try:
             jwks = smart_backend.key_set(public_keys)

@@ -30,13 +30,14 @@ from oauth2_provider.scopes import BaseScopes
 
 from needlepoint.accounts.access import get_patient, listed, patients_for
 from needlepoint.accounts.models import Membership
+from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.fhir import smart_scopes
 from needlepoint.fhir.models import AppAuthorisation, AuthorisedToken, EhrLaunch, SmartApp
 from needlepoint.fhir.records import RESOURCE_TYPES
 from needlepoint.fhir.smart_scopes import ScopeError
 from needlepoint.inputs import whole_number
-from needlepoint.patients.models import normalise_name
+from needlepoint.patients.models import Patient, normalise_name
 from needlepoint.patients.search import starts_with
 
 EHR_LAUNCH_MINUTES = 5
@@ -83,7 +84,9 @@ class SmartScopesBackend(BaseScopes):
 class SmartValidator(OAuth2Validator):
     """DOT's validator, with SMART scopes and the link from codes and tokens to the user's ``AppAuthorisation``."""
 
-    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def validate_scopes(
+        self, client_id: str, scopes: list[str], client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
         """Every scope a SMART scope, within the app's registration; system/ scopes only for backend services."""
         app = app_for(client)
         if app is None:
@@ -98,7 +101,9 @@ class SmartValidator(OAuth2Validator):
             return False
         return wanted.within(allowed)
 
-    def save_authorization_code(self, client_id, code, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save_authorization_code(
+        self, client_id: str, code: dict[str, Any], request: Any, *args: Any, **kwargs: Any
+    ) -> None:
         """Save the code and remember it on the authorisation the user just gave."""
         super().save_authorization_code(client_id, code, request, *args, **kwargs)
         authorisation_id = getattr(request, "smart_authorisation_id", None)
@@ -106,7 +111,7 @@ class SmartValidator(OAuth2Validator):
             return
         AppAuthorisation.objects.filter(pk=authorisation_id).update(code_hash=checksum(code["code"]))
 
-    def validate_code(self, client_id, code, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
         """A valid code whose authorisation still stands."""
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
             return False
@@ -114,7 +119,7 @@ class SmartValidator(OAuth2Validator):
         request.smart_authorisation = found
         return found is not None
 
-    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def validate_refresh_token(self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
         """A valid refresh token whose authorisation has not been revoked."""
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
@@ -123,7 +128,9 @@ class SmartValidator(OAuth2Validator):
         request.smart_authorisation = found
         return found is not None
 
-    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):  # type: ignore[no-untyped-def]
+    def _create_refresh_token(
+        self, request: Any, refresh_token_code: str, access_token: AccessToken, previous_refresh_token: Any
+    ) -> RefreshToken:
         refresh = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
         authorisation = getattr(request, "smart_authorisation", None)
         if authorisation is not None and authorisation.token_family is None:
@@ -131,7 +138,9 @@ class SmartValidator(OAuth2Validator):
             authorisation.token_family = refresh.token_family
         return refresh
 
-    def _create_access_token(self, expires, request, token, source_refresh_token=None):  # type: ignore[no-untyped-def]
+    def _create_access_token(
+        self, expires: Any, request: Any, token: dict[str, Any], source_refresh_token: Any = None
+    ) -> AccessToken:
         access = super()._create_access_token(expires, request, token, source_refresh_token)
         authorisation = getattr(request, "smart_authorisation", None)
         app = SmartApp.objects.get(application=request.client)
@@ -217,7 +226,9 @@ class AuthorizeView(dot_views.AuthorizationView):
         chosen = list(found.order_by("search_name", "pk")[:PATIENT_CHOICES])
         return list(listed(chosen, "patients to choose for an app")) if chosen else []
 
-    def create_authorization_response(self, request, scopes, credentials, allow):  # type: ignore[no-untyped-def]
+    def create_authorization_response(
+        self, request: HttpRequest, scopes: str, credentials: dict[str, Any], allow: bool
+    ) -> Any:
         """Pass the authorisation recorded in ``form_valid`` on to the validator, which links the code to it."""
         credentials["smart_authorisation_id"] = getattr(self, "_authorisation_id", None)
         return super().create_authorization_response(request, scopes, credentials, allow)
@@ -252,7 +263,7 @@ class AuthorizeView(dot_views.AuthorizationView):
         return self.render_to_response(self.get_context_data(form=form))
 
     @staticmethod
-    def _launch_patient(form: ConsentForm, membership: Membership, app: SmartApp):  # type: ignore[no-untyped-def]
+    def _launch_patient(form: ConsentForm, membership: Membership, app: SmartApp) -> Patient | None:
         scopes = form.cleaned_data["scope"].split()
         if form.cleaned_data.get("launch"):
             return _ehr_launch(form.cleaned_data["launch"], membership, app).patient
@@ -369,7 +380,7 @@ def smart_configuration(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, headers={"Cache-Control": "public, max-age=3600"})
 
 
-def with_smart_security(statement: dict, root: str) -> dict:  # type: ignore[type-arg]
+def with_smart_security(statement: dict[str, Any], root: str) -> dict[str, Any]:
     """The CapabilityStatement's rest.security: the SMART-on-FHIR service and the oauth-uris extension (SMART App
     Launch 2.0.0, "Conformance"), beside the personal tokens and the session that also work."""
     oauth = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
@@ -407,12 +418,12 @@ def with_smart_security(statement: dict, root: str) -> dict:  # type: ignore[typ
     return statement
 
 
-def launch_app(request: HttpRequest, patient_id: int) -> HttpResponse:
+def launch_app(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """POST from a patient's page: start an EHR launch of the chosen app (redirect to its launch address with
     ``iss`` and ``launch``)."""
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "POST"})
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = member(request)
     try:
         launch, uri = new_ehr_launch(membership, whole_number(request.POST.get("app", ""), smallest=1) or 0, patient_id)
     except ValidationError as exc:

@@ -425,7 +425,9 @@ def self_report(request: ClinicRequest, token: str) -> HttpResponse:
         return _self_report_page(request, token, link, address, language)
 
 
-def _self_report_page(request: ClinicRequest, token: str, link, address, language: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _self_report_page(
+    request: ClinicRequest, token: str, link: SelfReportLink, address: str | None, language: str
+) -> HttpResponse:
     """The questionnaire form of a link, and its answers stored when posted (in the active language)."""
     form, sections = _link_form_sections(link, language, request.POST or None)
     section_errors: dict[str, list[str]] = {}

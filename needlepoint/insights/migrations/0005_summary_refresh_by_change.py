@@ -3,17 +3,19 @@ visit's summary row names its episode; a change log, filled by triggers, lets a 
 changed since the last one. Changes made before the log existed are unknown, so every episode of a clinic that
 has a summary is noted as changed: the next refresh rebuilds them all."""
 
+from typing import Any
+
 import django.db.models.deletion
 from django.db import migrations, models
 
 from needlepoint.insights.changes import create_triggers, drop_triggers
 
 
-def _create_triggers(apps, schema_editor):  # type: ignore[no-untyped-def]
+def _create_triggers(apps: Any, schema_editor: Any) -> None:
     create_triggers(schema_editor.connection)
 
 
-def _drop_triggers(apps, schema_editor):  # type: ignore[no-untyped-def]
+def _drop_triggers(apps: Any, schema_editor: Any) -> None:
     drop_triggers(schema_editor.connection)
 
 
