@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -71,6 +72,41 @@ def _json_strings(value: object, path: str = "") -> Iterator[tuple[str, str]]:
             yield from _json_strings(item, f"{path}[{index}]")
 
 
+FHIR_TRANSACTION_PATH = "/fhir/R4"
+
+
+def body_limit(request: HttpRequest) -> int | None:
+    """The largest body, in bytes, this request may carry (None: no limit).
+
+    A FHIR transaction Bundle (POST to the FHIR base) has its own limit, ``FHIR_TRANSACTION_MAX_BYTES``, since
+    one patient's record is about Django's default; every other request keeps ``DATA_UPLOAD_MAX_MEMORY_SIZE``.
+    """
+    if request.method == "POST" and request.path.rstrip("/") == FHIR_TRANSACTION_PATH:
+        fhir_limit: int = settings.FHIR_TRANSACTION_MAX_BYTES
+        return fhir_limit
+    limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return limit
+
+
+def read_body(request: HttpRequest) -> bytes:
+    """The request's body within ``body_limit``, read once; ``RequestDataTooBig`` when it is larger."""
+    cached = getattr(request, "_body", None)
+    if isinstance(cached, bytes):
+        return cached
+    limit = body_limit(request)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if limit is not None and length > limit:
+        raise RequestDataTooBig(f"The request body is larger than {limit} bytes.")
+    body = request.read()
+    # Kept where Django's HttpRequest.body keeps the body it read, so a later ``request.body`` returns the same
+    # bytes instead of applying the general limit again.
+    request._body = body
+    return body
+
+
 def request_values(request: HttpRequest) -> Iterator[tuple[str, str]]:
     """(field, text) for the address, every query parameter, form field and JSON string of a request."""
     yield "path", request.path
@@ -87,7 +123,7 @@ def request_values(request: HttpRequest) -> Iterator[tuple[str, str]]:
                     yield key, value
         elif content_type in JSON_TYPES or content_type.endswith("+json"):
             try:
-                body = request.body
+                body = read_body(request)
             except RequestDataTooBig:
                 return  # the endpoint answers a body over the size limit in its own format (FHIR: 413)
             if b"\x00" in body:

@@ -34,6 +34,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if not DEBU
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Browser apps allowed to call /fhir/ from another origin (CORS), e.g. https://app.example.org; empty = none.
 FHIR_CORS_ORIGINS = env_list("FHIR_CORS_ORIGINS", [])
+# The largest FHIR transaction Bundle accepted for import, in megabytes: a real patient's bundle (Synthea's largest
+# sample in tests/data, 2,298,416 bytes) is close to Django's 2.5 MB request limit, which every other request keeps.
+FHIR_TRANSACTION_MAX_MB = env_int("FHIR_TRANSACTION_MAX_MB", 20, minimum=1)
+FHIR_TRANSACTION_MAX_BYTES = FHIR_TRANSACTION_MAX_MB * 1024 * 1024
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -33,6 +33,7 @@ from needlepoint.fhir.incoming import BundleRejected
 from needlepoint.fhir.mapping import Issue, Json
 from needlepoint.fhir.paging import Page, PagingError
 from needlepoint.fhir.search import SearchError
+from needlepoint.input_guard import read_body
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = (FHIR_JSON, "application/json")
@@ -361,7 +362,7 @@ def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
     if request.content_type not in JSON_TYPES:
         return outcome_response(415, "not-supported", f"Send the Bundle as {FHIR_JSON}.")
     try:
-        bundle = json.loads(request.body)
+        bundle = json.loads(read_body(request))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return outcome_response(400, "structure", f"The body is not valid JSON: {exc}.")
     default = importer.DEFAULT_CONDITION

@@ -125,13 +125,14 @@ def load_settings(tmp_path: Path, **variables: str) -> subprocess.CompletedProce
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("SESSION_", "SCREENING_", "LOGIN_", "DEBUG", "SECRET_KEY", "DATABASE_URL"))
+        if not key.startswith(("SESSION_", "SCREENING_", "LOGIN_", "DEBUG", "SECRET_KEY", "DATABASE_URL", "FHIR_"))
     }
     environment |= {"NEEDLEPOINT_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "needlepoint.settings"}
     environment |= variables
     script = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.SESSION_COOKIE_AGE, s.SCREENING_VALID_DAYS, s.LOGIN_FAILURE_LIMIT, s.DEBUG)"
+        "print(s.SESSION_COOKIE_AGE, s.SCREENING_VALID_DAYS, s.LOGIN_FAILURE_LIMIT, s.DEBUG, "
+        "s.FHIR_TRANSACTION_MAX_BYTES)"
     )
     return subprocess.run(
         [sys.executable, "-c", script], cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=120
@@ -142,7 +143,18 @@ def test_the_settings_defaults(tmp_path) -> None:  # type: ignore[no-untyped-def
     started = load_settings(tmp_path, SECRET_KEY="k")
 
     assert started.returncode == 0, started.stderr
-    assert started.stdout.split() == ["900", "90", "5", "False"]
+    assert started.stdout.split() == ["900", "90", "5", "False", str(20 * 1024 * 1024)]
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    assert "| `FHIR_TRANSACTION_MAX_MB` | 20 |" in readme
+
+
+def test_the_fhir_transaction_limit_comes_from_the_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    started = load_settings(tmp_path, SECRET_KEY="k", FHIR_TRANSACTION_MAX_MB="50")
+    refused = load_settings(tmp_path, SECRET_KEY="k", FHIR_TRANSACTION_MAX_MB="0")
+
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.split()[4] == str(50 * 1024 * 1024)
+    assert refused.returncode != 0 and "FHIR_TRANSACTION_MAX_MB=0 is below the minimum of 1" in refused.stderr
 
 
 def test_the_idle_minutes_and_screening_days_come_from_the_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -181,4 +193,4 @@ def test_development_starts_without_a_secret_key(tmp_path) -> None:  # type: ign
     started = load_settings(tmp_path, DEBUG="true")
 
     assert started.returncode == 0, started.stderr
-    assert started.stdout.split()[-1] == "True"
+    assert started.stdout.split()[3] == "True"

@@ -108,6 +108,36 @@ def test_every_synthea_bundle_imports(clinician, path: Path) -> None:  # type: i
     assert Episode.objects.get().onset_date <= Observation.objects.earliest("observed_at").observed_on
 
 
+def test_a_bundle_larger_than_djangos_request_limit_imports_within_the_transaction_limit(clinician) -> None:  # type: ignore[no-untyped-def]
+    # Django refuses bodies over 2.5 MB (DATA_UPLOAD_MAX_MEMORY_SIZE); a patient's record is often larger, so the
+    # transaction has its own limit, 20 MB by default (FHIR_TRANSACTION_MAX_MB).
+    bundle = load()
+    bundle["entry"].append({"resource": {"resourceType": "Basic", "id": "pad", "text": {"div": "x" * 3_000_000}}})
+    body = json.dumps(bundle)
+    assert 2_621_440 < len(body) < 20 * 1024 * 1024
+    response = post(client_for(clinician), body)
+    assert response.status_code == 201, response.content[:500]
+    assert Patient.objects.count() == 1
+
+
+def test_a_bundle_over_the_transaction_limit_is_refused_413_with_nothing_written(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.FHIR_TRANSACTION_MAX_BYTES = 100_000
+    body = json.dumps(load())
+    assert len(body) > 100_000
+    before = counts()
+    response = post(client_for(clinician), body)
+    assert response.status_code == 413
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert counts() == before
+
+
+def test_other_requests_keep_djangos_request_limit(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"resourceType": "Parameters", "pad": "x" * 2000})
+    response = client_for(clinician).post("/fhir/R4/Patient/_search", body, content_type="application/fhir+json")
+    assert response.status_code == 413
+
+
 def test_the_episode_condition_can_be_chosen(clinician) -> None:  # type: ignore[no-untyped-def]
     response = post(client_for(clinician), load(), "?condition=neck_pain&icd10=M54.2&side=right")
     assert response.status_code == 201, response.content

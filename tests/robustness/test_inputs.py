@@ -236,7 +236,7 @@ def test_a_plain_username_is_still_accepted(clinic) -> None:  # type: ignore[no-
 
 
 def test_a_fhir_body_over_the_size_limit_is_still_answered_413_by_fhir(clinician, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.FHIR_TRANSACTION_MAX_BYTES = 1000
     body = json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [], "pad": "x" * 2000})
     response = client_for(clinician).post("/fhir/R4", body, content_type="application/fhir+json")
     assert response.status_code == 413 and response.json()["resourceType"] == "OperationOutcome"
