@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _scipy_stats
 
-from needlepoint.insights.stats import Estimate, mean_ci
+from needlepoint.insights.stats import Estimate, Result, mean_ci
 
 _DATA = Path(__file__).parent / "data" / "risk_adjustment.json"
 
@@ -269,7 +269,7 @@ class ResidualSums:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Result):
     """A clinician's observed, expected and observed minus expected mean change, or why none is shown."""
 
     condition: str
@@ -283,11 +283,6 @@ class Comparison:
     high: float | None
     confidence: float
     reason: str = ""
-
-    @property
-    def enough_data(self) -> bool:
-        """True when the difference carries a number and an interval."""
-        return not self.reason
 
     @property
     def finding(self) -> str:

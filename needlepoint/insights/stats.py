@@ -21,8 +21,23 @@ Number = int | float | Decimal | Fraction
 _NEGATIVE_VARIANCE_TOLERANCE = 1e-6
 
 
+class Result:
+    """What every statistic result here shares: a ``reason`` that, when set, says why there is no number.
+
+    A plain class without fields, so that each result dataclass keeps its own field order and positional
+    construction (``Estimate(n, value, low, high, sd, confidence, reason)``) is unchanged.
+    """
+
+    reason: str
+
+    @property
+    def enough_data(self) -> bool:
+        """True when the result carries a number (and any interval): no reason was given for leaving it out."""
+        return not self.reason
+
+
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(Result):
     """A mean with its confidence interval, or the reason why none can be given.
 
     ``value``, ``low``, ``high`` and ``sd`` are ``None`` when ``reason`` is set.
@@ -36,14 +51,9 @@ class Estimate:
     confidence: float
     reason: str = ""
 
-    @property
-    def enough_data(self) -> bool:
-        """True when the estimate carries a number and an interval."""
-        return not self.reason
-
 
 @dataclass(frozen=True)
-class Proportion:
+class Proportion(Result):
     """A share of ``n`` with its Wilson score interval, or the reason why none can be given."""
 
     successes: int
@@ -54,14 +64,9 @@ class Proportion:
     confidence: float
     reason: str = ""
 
-    @property
-    def enough_data(self) -> bool:
-        """True when the proportion carries a number and an interval."""
-        return not self.reason
-
 
 @dataclass(frozen=True)
-class Rate:
+class Rate(Result):
     """Events per 1,000 exposures (visits) with an exact Poisson interval, or the reason why none is given."""
 
     events: int
@@ -72,14 +77,9 @@ class Rate:
     confidence: float
     reason: str = ""
 
-    @property
-    def enough_data(self) -> bool:
-        """True when the rate carries a number and an interval."""
-        return not self.reason
-
 
 @dataclass(frozen=True)
-class Difference:
+class Difference(Result):
     """A difference between two proportions (first minus second) with its confidence interval."""
 
     value: float | None
@@ -87,11 +87,6 @@ class Difference:
     high: float | None
     confidence: float
     reason: str = ""
-
-    @property
-    def enough_data(self) -> bool:
-        """True when the difference carries a number and an interval."""
-        return not self.reason
 
 
 def mean_ci(

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from needlepoint.insights.stats import Result
+
 NOT_RANDOMISED_CAVEAT = (
     "Needled and not-needled episodes were not randomised: clinicians and patients chose needling, so the "
     "groups can differ in condition, severity, duration of symptoms and other care. Any difference in time "
@@ -44,7 +46,7 @@ class CurvePoint:
 
 
 @dataclass(frozen=True)
-class KaplanMeier:
+class KaplanMeier(Result):
     """A Kaplan-Meier curve and its median time, or the reason why there is none.
 
     ``median`` (and either bound) is None when the curve (or its confidence band) never falls to one half:
@@ -60,14 +62,9 @@ class KaplanMeier:
     confidence: float
     reason: str = ""
 
-    @property
-    def enough_data(self) -> bool:
-        """True when a curve could be estimated."""
-        return not self.reason
-
 
 @dataclass(frozen=True)
-class HazardRatio:
+class HazardRatio(Result):
     """Cox hazard ratio of discharge with goals met, needled over not needled, or the reason why none.
 
     Above 1: needled episodes reached discharge with goals met at a higher rate (sooner).
@@ -79,11 +76,6 @@ class HazardRatio:
     p_value: float | None
     confidence: float
     reason: str = ""
-
-    @property
-    def enough_data(self) -> bool:
-        """True when a hazard ratio could be estimated."""
-        return not self.reason
 
 
 @dataclass(frozen=True)
