@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Exists, Model, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from needlepoint.accounts.models import Membership
 from needlepoint.atlas.catalogue import muscles
@@ -25,6 +26,8 @@ from needlepoint.patients.models import Episode
 from needlepoint.visits.models import NeedlingEntry, Technique, Visit
 
 MAXIMUM_MINIMUM_N = 1000
+
+Row = TypeVar("Row", bound=Model)
 
 
 class FilterError(ValueError):
@@ -190,19 +193,31 @@ def needling_entries(filters: ReportFilters) -> QuerySet[NeedlingEntry]:
     return entries
 
 
-def episodes(filters: ReportFilters) -> QuerySet[Episode]:
-    """The clinic's episodes the report covers, each annotated ``needled``: needles inserted at its first visit."""
-    found = Episode.objects.filter(clinic_id=filters.clinic_id)
+def episode_rows(rows: QuerySet[Row], filters: ReportFilters, *, clinician: str, cohort: str) -> QuerySet[Row]:
+    """``rows`` (episodes, or stored rows that stand for episodes) narrowed to the clinic, condition, clinician,
+    dates opened and cohort filtered on; the muscle and technique filters are left to the caller.
+
+    One definition for the live path (``episodes``) and the summary path (``summaries.summary_episodes``), so
+    that both always cover the same episodes. ``clinician`` and ``cohort`` name the lookups for the clinician
+    who opened the episode and the imported cohort's label on ``rows``.
+    """
+    found = rows.filter(clinic_id=filters.clinic_id)
     if filters.condition:
         found = found.filter(condition=filters.condition)
     if filters.clinician_id is not None:
-        found = found.filter(opened_by_id=filters.clinician_id)
+        found = found.filter(**{clinician: filters.clinician_id})
     if filters.date_from:
         found = found.filter(opened_at__gte=day_start(filters.date_from))
     if filters.date_to:
         found = found.filter(opened_at__lt=day_start(filters.date_to + timedelta(days=1)))
     if filters.cohort is not None:
-        found = found.filter(cohort__label=filters.cohort)
+        found = found.filter(**{cohort: filters.cohort})
+    return found
+
+
+def episodes(filters: ReportFilters) -> QuerySet[Episode]:
+    """The clinic's episodes the report covers, each annotated ``needled``: needles inserted at its first visit."""
+    found = episode_rows(Episode.objects.all(), filters, clinician="opened_by_id", cohort="cohort__label")
     if filters.needling_filter:
         found = found.filter(
             Exists(

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic
 from needlepoint.insights import queries
-from needlepoint.insights.filters import ReportFilters, day_start
+from needlepoint.insights.filters import ReportFilters, day_start, episode_rows
 from needlepoint.insights.models import (
     EpisodeCohort,
     EpisodeMeasureSummary,
@@ -53,20 +53,9 @@ def latest_refresh(clinic_id: int) -> SummaryRefresh | None:
 
 def summary_episodes(filters: ReportFilters) -> QuerySet[EpisodeSummary]:
     """The summarised episodes the report covers: the same filters as ``filters.episodes`` on the stored rows."""
-    found = EpisodeSummary.objects.filter(clinic_id=filters.clinic_id)
-    if filters.condition:
-        found = found.filter(condition=filters.condition)
-    if filters.clinician_id is not None:
-        found = found.filter(clinician_id=filters.clinician_id)
-    if filters.date_from:
-        found = found.filter(opened_at__gte=day_start(filters.date_from))
-    if filters.date_to:
-        found = found.filter(opened_at__lt=day_start(filters.date_to + timedelta(days=1)))
-    if filters.cohort is not None:
-        found = found.filter(cohort_label=filters.cohort)
     if filters.needling_filter:
         raise ValueError("The summary cannot answer a muscle or technique filter.")
-    return found
+    return episode_rows(EpisodeSummary.objects.all(), filters, clinician="clinician_id", cohort="cohort_label")
 
 
 def summary_visits(filters: ReportFilters) -> QuerySet[VisitSummary]:
