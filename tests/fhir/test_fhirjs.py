@@ -8,10 +8,6 @@ To run it, install the package where node finds it, e.g. ``npm install -g fhir``
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,38 +16,15 @@ import pytest
 from needlepoint.fhir import mapping, records
 from tests.conftest import missing_tool
 from tests.fhir.conftest import Record
+from tests.fhir.node_validators import node_path, run_validator
 from tests.fhir.structural import datatypes
 
 SCRIPT = Path(__file__).with_name("fhirjs_validate.js")
 
 
-@cache
-def node_path() -> str | None:
-    """The NODE_PATH under which ``require('fhir')`` works, or None (no node, or no package)."""
-    node = shutil.which("node")
-    if node is None:
-        return None
-    candidates = [os.environ.get("NEEDLEPOINT_FHIRJS_NODE_PATH", "")]
-    npm = shutil.which("npm")
-    if npm is not None:
-        found = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, timeout=60, check=False)
-        candidates.append(found.stdout.strip())
-    for candidate in filter(None, candidates):
-        check = subprocess.run(
-            [node, "-e", "require.resolve('fhir')"],
-            env={**os.environ, "NODE_PATH": candidate},
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        if check.returncode == 0:
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="module")
 def fhirjs() -> str:
-    found = node_path()
+    found = node_path("fhir")
     if found is None:
         missing_tool(
             "node or the npm 'fhir' package is not installed (npm install -g fhir, or set "
@@ -61,17 +34,7 @@ def fhirjs() -> str:
 
 
 def fhirjs_validate(resources: list[dict[str, Any]], node_modules: str, tmp_path: Path) -> list[dict[str, Any]]:
-    file = tmp_path / "resources.json"
-    file.write_text(json.dumps(resources), encoding="utf-8")
-    done = subprocess.run(
-        ["node", str(SCRIPT), str(file)],
-        env={**os.environ, "NODE_PATH": node_modules},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return run_validator(SCRIPT, resources, node_modules, tmp_path)
 
 
 @pytest.mark.django_db

