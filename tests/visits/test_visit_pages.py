@@ -8,11 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from needlepoint.patients.models import Episode
 from needlepoint.visits import actions
 from needlepoint.visits.models import NeedlingEntry, Visit
 from tests.conftest import audit_lock_queries, client_for
-from tests.visits.visit_helpers import add, entry, fresh, reconcile, signed_visit
+from tests.visits.visit_helpers import add, date_episode_back, entry, fresh, reconcile, signed_visit
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -176,8 +175,7 @@ def test_front_desk_cannot_open_a_visit(front_desk, visit) -> None:
 
 def _history(clinician, episode, visits: int) -> None:  # type: ignore[no-untyped-def]
     # Half an hour ago may be yesterday: the episode is dated a day back so those visits fall inside it.
-    Episode.objects.filter(pk=episode.pk).update(opened_at=timezone.now() - timedelta(days=1))
-    episode.refresh_from_db()
+    date_episode_back(episode, 1)
     for _ in range(visits):
         v = actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(minutes=30)})
         signed_visit(clinician, v)

@@ -24,9 +24,13 @@ def open_neck_episode(clinician: Any, patient: Any, side: str = "right", days_ag
         patient,
         {"condition": "neck_pain", "icd10_code": "M54.2", "side": side, "onset_date": date(2024, 1, 10)},
     )
-    if days_ago:
-        Episode.objects.filter(pk=episode.pk).update(opened_at=timezone.now() - timedelta(days=days_ago))
-        episode.refresh_from_db()
+    return date_episode_back(episode, days_ago) if days_ago else episode
+
+
+def date_episode_back(episode: Any, days: int) -> Any:
+    """The episode with its opening dated ``days`` back, so that visits in the past fall inside it."""
+    Episode.objects.filter(pk=episode.pk).update(opened_at=timezone.now() - timedelta(days=days))
+    episode.refresh_from_db()
     return episode
 
 
