@@ -45,6 +45,21 @@ def synthea_bundle(path: Path) -> dict[str, Any]:
     return read_json(path)
 
 
+def post_bundle(client: Client, bundle: Any, query: str = "") -> Any:
+    """POST a transaction Bundle (a dict, or a body already serialised) to the FHIR base, as a FHIR client does."""
+    body = bundle if isinstance(bundle, str) else json.dumps(bundle)
+    return client.post(
+        "/fhir/R4" + query, body, content_type="application/fhir+json", HTTP_ACCEPT="application/fhir+json"
+    )
+
+
+def import_messages(response: Any) -> list[tuple[str, str]]:
+    """(severity, diagnostics) of every message an import answered with: what was created, noted, ignored or
+    refused. Tests read an import's answer through this one function, so they do not depend on its shape."""
+    body = response.json()
+    return [(issue["severity"], issue.get("diagnostics", "")) for issue in body.get("issue", [])]
+
+
 @pytest.fixture(scope="session")
 def validator() -> Validator:
     return Validator(DEFINITIONS)
