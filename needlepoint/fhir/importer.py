@@ -18,8 +18,10 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
+from needlepoint.fhir import records
 from needlepoint.fhir.incoming import BundleRejected, ImportPlan, plan_import
-from needlepoint.fhir.mapping import Issue
+from needlepoint.fhir.mapping import Issue, Json
+from needlepoint.fhir.transaction_bundle import transaction_response
 from needlepoint.outcomes import actions as outcome_actions
 from needlepoint.outcomes.models import Observation, Source, TimePoint
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT
@@ -31,13 +33,31 @@ DEFAULT_CONDITION = ("other", "M79.10", "central")
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What one import created, and the issues to report (ignored entries, roundings, identifiers)."""
+    """What one import created, the issues to report (ignored entries, roundings, identifiers), and the
+    transaction-response Bundle that answers the request (``response``)."""
 
     patient: Patient
     episode: Episode | None
     observations: tuple[Observation, ...]
     created: tuple[Issue, ...]
     plan: ImportPlan
+    response: Json
+
+
+def _created(resource_type: str, resource_id: object, words: str, entry: int) -> Issue:
+    """The issue reporting a resource the import created, located at the entry it answers: its reference is
+    the entry's location in the transaction-response."""
+    reference = f"{resource_type}/{resource_id}"
+    said = f"Created {reference} {words}." if words else f"Created {reference}."
+    return Issue("information", "informational", said, (f"Bundle.entry[{entry}]",), created=reference)
+
+
+def _stored_versions(membership: Membership, patient: Patient, created: list[Issue]) -> dict[str, Json]:
+    """The meta (versionId, lastUpdated) of each created resource, as a read of it gives them: the reads' own
+    mapping, not audited (the import is its one audit entry)."""
+    types = tuple(sorted({issue.created.split("/")[0] for issue in created}))
+    found = records.export_resources(membership, [patient], types)
+    return {f"{r['resourceType']}/{r['id']}": r["meta"] for resources in found.values() for r in resources}
 
 
 def _refuse_duplicate(membership: Membership, plan: ImportPlan) -> None:
@@ -114,24 +134,15 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
     with audit.describing(described, object_type="fhir.Bundle"):
         patient = patient_actions.register_patient(membership, plan.demographics, confirm_duplicate=True)
     created = [
-        Issue(
-            "information",
-            "informational",
-            f"Created Patient/{patient.pk} (MRN {patient.mrn}).",
-            (f"Bundle.entry[{plan.patient_entry}]",),
-        )
+        _created("Patient", patient.pk, f"(MRN {patient.mrn})", plan.patient_entry),
     ]
     episode = None
     observations: list[Observation] = []
     if plan.readings:
         episode = _open_episode(membership, patient, plan, condition)
-        created.append(
-            Issue(
-                "information",
-                "informational",
-                f"Created Condition/{episode.pk} ({episode.condition_label}, {episode.icd10_code}).",
-            )
-        )
+        # The episode answers no entry of its own: it is reported with the Patient it was opened for.
+        words = f"({episode.condition_label}, {episode.icd10_code}), the episode of care the pain ratings are in"
+        created.append(_created("Condition", episode.pk, words, plan.patient_entry))
         for position, reading in enumerate(plan.readings):
             observation = outcome_actions.record_questionnaire(
                 membership,
@@ -143,12 +154,8 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
                 source=Source.PATIENT,  # LOINC 72514-3 is the patient's reported rating
             )
             observations.append(observation)
-            created.append(
-                Issue(
-                    "information",
-                    "informational",
-                    f"Created Observation/outcome-{observation.pk}.",
-                    (f"Bundle.entry[{reading.entry}]",),
-                )
-            )
-    return ImportResult(patient, episode, tuple(observations), tuple(created), plan)
+            created.append(_created("Observation", f"outcome-{observation.pk}", "", reading.entry))
+    issues = [*created, *plan.notes, *plan.ignored]
+    # Built before the transaction commits: an answer that cannot be given undoes the import.
+    response = transaction_response(plan.entry_types, issues, _stored_versions(membership, patient, created))
+    return ImportResult(patient, episode, tuple(observations), tuple(created), plan, response)

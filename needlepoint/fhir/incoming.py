@@ -10,8 +10,12 @@ What is imported, and how (``needlepoint.fhir.importer`` writes the plan through
   so a fractional value (Synthea writes 3.2992...) is rounded half up, and each rounding is reported.
   The first rating is the episode's baseline, the later ones re-assessments; the episode's onset is the
   date of the first rating.
-- Everything else (Encounters, Claims, other Observations, ...) is ignored and each ignored entry is listed in
-  the response. Nothing is half-imported: any error rejects the whole bundle.
+- Everything else (Encounters, Claims, other Observations, ...) is ignored: not stored, and its entry in the
+  transaction-response says so. Nothing is half-imported: any error rejects the whole bundle.
+- Before any of that, the bundle's form (``needlepoint.fhir.transaction_bundle``): every entry an R4 resource
+  type with a FHIR id, a fullUrl that is a urn:uuid:, urn:oid: or absolute URL and no other entry's, a POST
+  request with a url; every reference resolved within the bundle (no dangling urn:uuid: or Type/id, no
+  conditional reference).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 from needlepoint.fhir import codes
 from needlepoint.fhir.mapping import Issue
+from needlepoint.fhir.transaction_bundle import entry_path, entry_problems, reference_problems
 
 FINAL_STATUSES = ("final", "amended", "corrected")
 PAIN_UNITS = ("{score}", "1", "{#}")
@@ -54,14 +59,11 @@ class ImportPlan:
     """What a bundle imports: the patient's demographics, the pain ratings, and what is left out."""
 
     patient_entry: int
+    entry_types: tuple[str, ...]  # each entry's resourceType, in the bundle's order
     demographics: dict[str, Any]
     readings: tuple[PainReading, ...]
     ignored: tuple[Issue, ...]
     notes: tuple[Issue, ...] = field(default=())
-
-
-def _where(index: int, path: str = "") -> tuple[str, ...]:
-    return (f"Bundle.entry[{index}]{'.' + path if path else ''}",)
 
 
 def _text(value: Any) -> str:
@@ -114,7 +116,10 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
     if not family or not given:
         problems.append(
             Issue(
-                "error", "required", "The Patient needs a family name and a given name.", _where(index, "resource.name")
+                "error",
+                "required",
+                "The Patient needs a family name and a given name.",
+                entry_path(index, "resource.name"),
             )
         )
     birth_text = resource.get("birthDate")
@@ -129,16 +134,18 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
                 "error",
                 "required",
                 "The Patient needs a full birth date (YYYY-MM-DD).",
-                _where(index, "resource.birthDate"),
+                entry_path(index, "resource.birthDate"),
             )
         )
     elif birth > today:
         problems.append(
-            Issue("error", "value", "The Patient's birth date is in the future.", _where(index, "resource.birthDate"))
+            Issue(
+                "error", "value", "The Patient's birth date is in the future.", entry_path(index, "resource.birthDate")
+            )
         )
     gender = resource.get("gender") or "unknown"
     if gender not in ("male", "female", "other", "unknown"):
-        problems.append(Issue("error", "value", f"Unknown gender {gender!r}.", _where(index, "resource.gender")))
+        problems.append(Issue("error", "value", f"Unknown gender {gender!r}.", entry_path(index, "resource.gender")))
     data: dict[str, Any] = {
         "given_name": given,
         "family_name": family,
@@ -155,7 +162,7 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
                     "error",
                     "value",
                     f"The Patient's {key.replace('_', ' ')} is longer than {limit} characters.",
-                    _where(index, "resource"),
+                    entry_path(index, "resource"),
                 )
             )
     return data, problems
@@ -183,7 +190,10 @@ def read_pain(
     if status not in FINAL_STATUSES:
         return None, [
             Issue(
-                "warning", "informational", f"Pain Observation with status {status!r} is not imported.", _where(index)
+                "warning",
+                "informational",
+                f"Pain Observation with status {status!r} is not imported.",
+                entry_path(index),
             )
         ]
     problems: list[Issue] = []
@@ -195,7 +205,7 @@ def read_pain(
                 "error",
                 "required",
                 "A pain Observation needs valueQuantity.value (0-10).",
-                _where(index, "resource.valueQuantity"),
+                entry_path(index, "resource.valueQuantity"),
             )
         ]
     try:
@@ -204,12 +214,12 @@ def read_pain(
         rating = -1
     if not 0 <= value <= 10:
         problems.append(
-            Issue("error", "value", f"Pain {value} is outside 0-10.", _where(index, "resource.valueQuantity.value"))
+            Issue("error", "value", f"Pain {value} is outside 0-10.", entry_path(index, "resource.valueQuantity.value"))
         )
     unit = quantity.get("code") or quantity.get("unit")
     if unit is not None and unit not in PAIN_UNITS:
         problems.append(
-            Issue("error", "value", f"Pain is a 0-10 score, not {unit!r}.", _where(index, "resource.valueQuantity"))
+            Issue("error", "value", f"Pain is a 0-10 score, not {unit!r}.", entry_path(index, "resource.valueQuantity"))
         )
     moment_text = resource.get("effectiveDateTime") or resource.get("effectiveInstant")
     if moment_text is None and isinstance(resource.get("effectivePeriod"), dict):
@@ -221,7 +231,7 @@ def read_pain(
                 "error",
                 "required",
                 "A pain Observation needs effectiveDateTime with a time zone, or a full date.",
-                _where(index, "resource.effectiveDateTime"),
+                entry_path(index, "resource.effectiveDateTime"),
             )
         )
     elif moment > now:
@@ -230,7 +240,7 @@ def read_pain(
                 "error",
                 "value",
                 "The pain Observation is dated in the future.",
-                _where(index, "resource.effectiveDateTime"),
+                entry_path(index, "resource.effectiveDateTime"),
             )
         )
     elif birth is not None and moment.date() < birth:
@@ -239,7 +249,7 @@ def read_pain(
                 "error",
                 "value",
                 "The pain Observation is dated before the patient's birth.",
-                _where(index, "resource.effectiveDateTime"),
+                entry_path(index, "resource.effectiveDateTime"),
             )
         )
     if problems or moment is None:
@@ -253,7 +263,7 @@ def _subject_matches(resource: dict[str, Any], patient_refs: set[str]) -> bool:
 
 
 def _ignored(index: int, resource_type: str, why: str) -> Issue:
-    return Issue("warning", "informational", f"{resource_type} ignored: {why}", _where(index))
+    return Issue("warning", "informational", f"{resource_type} ignored (not stored): {why}.", entry_path(index))
 
 
 def plan_import(bundle: Any, now: datetime) -> ImportPlan:
@@ -274,18 +284,11 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
     entries = bundle.get("entry")
     if not isinstance(entries, list) or not entries:
         raise BundleRejected([Issue("error", "required", "The Bundle has no entries.", ("Bundle.entry",))])
-    problems: list[Issue] = []
-    patients: list[int] = []
-    for index, entry in enumerate(entries):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-            problems.append(
-                Issue("error", "structure", "Each entry needs a resource with a resourceType.", _where(index))
-            )
-        elif resource["resourceType"] == "Patient":
-            patients.append(index)
-    if problems:
-        raise BundleRejected(problems)
+    # References are read once every entry is well formed: they are resolved against the entries' fullUrls and ids.
+    refused = entry_problems(entries) or reference_problems(entries)
+    if refused:
+        raise BundleRejected(refused)
+    patients = [i for i, entry in enumerate(entries) if entry["resource"]["resourceType"] == "Patient"]
     if len(patients) != 1:
         found = "no Patient" if not patients else f"{len(patients)} Patients"
         raise BundleRejected(
@@ -297,7 +300,7 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
         )
     patient_index = patients[0]
     patient_entry = entries[patient_index]
-    _check_request(patient_entry, patient_index, problems)
+    problems: list[Issue] = []
     demographics, patient_problems = read_patient(patient_entry["resource"], patient_index, now.date())
     problems += patient_problems
     patient_refs = {f"Patient/{patient_entry['resource'].get('id')}"}
@@ -313,7 +316,7 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
                 "information",
                 "informational",
                 f"The sender's {len(kept_identifiers)} Patient identifier(s) are not kept; a new MRN is given.",
-                _where(patient_index, "resource.identifier"),
+                entry_path(patient_index, "resource.identifier"),
             )
         )
     for index, entry in enumerate(entries):
@@ -335,11 +338,10 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
                     "error",
                     "invalid",
                     "This pain Observation is not about the bundle's Patient.",
-                    _where(index, "resource.subject"),
+                    entry_path(index, "resource.subject"),
                 )
             )
             continue
-        _check_request(entry, index, problems)
         reading, issues = read_pain(resource, index, now, demographics.get("date_of_birth"))
         if reading is None:
             (problems if any(i.severity == "error" for i in issues) else ignored).extend(issues)
@@ -351,24 +353,11 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
                     "information",
                     "informational",
                     f"Pain {reading.value:g} recorded as {reading.rating} (NPRS is whole numbers; rounded half up).",
-                    _where(index, "resource.valueQuantity.value"),
+                    entry_path(index, "resource.valueQuantity.value"),
                 )
             )
     if problems:
         raise BundleRejected(problems)
     readings.sort(key=lambda r: (r.at, r.entry))
-    return ImportPlan(patient_index, demographics, tuple(readings), tuple(ignored), tuple(notes))
-
-
-def _check_request(entry: dict[str, Any], index: int, problems: list[Issue]) -> None:
-    request = entry.get("request")
-    method = request.get("method") if isinstance(request, dict) else None
-    if method != "POST":
-        problems.append(
-            Issue(
-                "error",
-                "not-supported",
-                f"Imported entries must be POST (create); this one is {method!r}.",
-                _where(index, "request.method"),
-            )
-        )
+    entry_types = tuple(entry["resource"]["resourceType"] for entry in entries)
+    return ImportPlan(patient_index, entry_types, demographics, tuple(readings), tuple(ignored), tuple(notes))

@@ -272,12 +272,14 @@ class ResponseData:
 
 @dataclass(frozen=True)
 class Issue:
-    """One OperationOutcome issue."""
+    """One OperationOutcome issue. ``created`` is the reference (Type/id) of the resource the issue reports
+    created, if any: a transaction-response names it as its entry's location."""
 
     severity: str  # fatal | error | warning | information
     code: str  # invalid | required | value | not-found | forbidden | not-supported | duplicate | informational ...
     diagnostics: str
     expression: tuple[str, ...] = ()
+    created: str = ""
 
 
 # ---------------------------------------------------------------------------------------------- formatting
@@ -875,7 +877,16 @@ def capability_statement(base_url: str, software_version: str, when: datetime) -
                     "session. Every read is clinic-scoped and recorded in the audit trail; other clinics' "
                     "records answer 404. A transaction Bundle posted to the base imports one Patient and its "
                     f"0-10 pain Observations (LOINC {codes.PAIN_LOINC}) into a new patient and episode of care, "
-                    "all or nothing; every other entry is listed as ignored in the response OperationOutcome. "
+                    "all or nothing. Every entry must be a POST with a url of an R4 resource type, with a FHIR "
+                    "id if any and its own fullUrl (urn:uuid:, urn:oid: or an absolute URL); every urn:uuid:, "
+                    "urn:oid: or Type/id reference must name an entry of the Bundle; conditional references "
+                    "(Type?search) are not resolved and are refused; absolute URLs outside the Bundle are "
+                    "allowed and not followed. A refusal is a 4xx OperationOutcome and nothing is written. An "
+                    "import answers 200 with a transaction-response Bundle, one entry per request entry in "
+                    "order: 201 Created with location, etag and lastModified for each stored entry; 200 OK "
+                    "with no location for an entry not stored (every other type, pain not final), whose "
+                    "response.outcome warns that it was not stored and why; notes (roundings, identifiers not "
+                    "kept) in the entry's response.outcome. The Location header names the new Patient. "
                     f"{_PAGING_DOCS}"
                 ),
                 "security": {

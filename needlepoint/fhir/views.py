@@ -33,6 +33,7 @@ from needlepoint.fhir.incoming import BundleRejected
 from needlepoint.fhir.mapping import Issue, Json
 from needlepoint.fhir.paging import Page, PagingError
 from needlepoint.fhir.search import SearchError
+from needlepoint.fhir.transaction_bundle import FHIR_ID
 from needlepoint.input_guard import read_body
 
 FHIR_JSON = "application/fhir+json"
@@ -356,8 +357,20 @@ def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
     """POST a transaction Bundle: import its Patient and 0-10 pain Observations (all or nothing).
 
     Query parameters ``condition``, ``icd10`` and ``side`` choose the new episode's condition (default other,
-    M79.10, central). Answers 201 with an OperationOutcome listing what was created and what was ignored,
-    and a Location header naming the new Patient.
+    M79.10, central). A bundle that is refused (its form, a dangling or conditional reference, its content, a
+    duplicate patient) is answered with an OperationOutcome and a 4xx, and nothing is written.
+
+    An import is answered 200 with a transaction-response Bundle (FHIR R4, RESTful API, transaction): one entry
+    per request entry, in order. An entry that was stored answers 201 Created with the location
+    (Type/id/_history/version), etag and lastModified a read of the new resource gives. An entry that is not
+    stored (every type but the Patient and its 0-10 pain Observations, and pain Observations that are not
+    final) answers 200 OK with no location: the specification has a transaction either succeed in every entry
+    or fail as a whole, so an entry the server chose not to keep is no error (4xx) in a response that succeeded;
+    its outcome carries the warning that says it was not stored and why. Each entry's response.outcome also says
+    what was created from it (the Patient's entry names the episode's Condition too, which answers no entry of
+    its own) and what was noted (roundings, identifiers not kept). The entries carry no resource, as under
+    Prefer: return=minimal. The Location header names the new Patient (absolute), as the import's answer
+    always has, for clients that read only the headers.
     """
     if request.content_type not in JSON_TYPES:
         return outcome_response(415, "not-supported", f"Send the Bundle as {FHIR_JSON}.")
@@ -372,18 +385,12 @@ def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
         request.GET.get("side", default[2]),
     )
     result = importer.import_bundle(membership, bundle, condition=condition)
-    issues = [*result.created, *result.plan.notes, *result.plan.ignored]
-    return fhir_response(
-        mapping.operation_outcome(issues),
-        status=201,
-        headers={"Location": f"{_base_url(request)}/Patient/{result.patient.pk}"},
-    )
+    return fhir_response(result.response, headers={"Location": f"{_base_url(request)}/Patient/{result.patient.pk}"})
 
 
 # ---------------------------------------------------------------------------------------------- anything else
 
 TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]+$")
-VALID_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # R4 datatypes: id
 
 
 def _unsupported(path: str, method: str) -> HttpResponse:
@@ -394,7 +401,7 @@ def _unsupported(path: str, method: str) -> HttpResponse:
         level = "system" if head.startswith("_") else "type"
         what = "search" if head == "_search" else "history"
         return outcome_response(405, "not-supported", f"The {level}-level {what} is not supported; see metadata.")
-    if known and len(parts) >= 2 and not VALID_ID.match(parts[1]):
+    if known and len(parts) >= 2 and not FHIR_ID.match(parts[1]):
         return outcome_response(400, "invalid", f"{parts[1]!r} is not a FHIR id (A-Z, a-z, 0-9, - and ., 1-64 long).")
     if known:
         return outcome_response(404, "not-supported", f"{method} {path} is not an interaction this server supports.")

@@ -57,7 +57,11 @@ def import_messages(response: Any) -> list[tuple[str, str]]:
     """(severity, diagnostics) of every message an import answered with: what was created, noted, ignored or
     refused. Tests read an import's answer through this one function, so they do not depend on its shape."""
     body = response.json()
-    return [(issue["severity"], issue.get("diagnostics", "")) for issue in body.get("issue", [])]
+    if body.get("resourceType") == "Bundle":  # a transaction-response: each entry's outcome, in entry order
+        outcomes = [e["response"]["outcome"] for e in body.get("entry", []) if "outcome" in e.get("response", {})]
+    else:  # a refusal: one OperationOutcome
+        outcomes = [body]
+    return [(issue["severity"], issue.get("diagnostics", "")) for o in outcomes for issue in o.get("issue", [])]
 
 
 @pytest.fixture(scope="session")

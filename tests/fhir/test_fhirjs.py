@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from needlepoint.fhir import mapping, records
-from tests.conftest import missing_tool
-from tests.fhir.conftest import Record
+from tests.conftest import client_for, missing_tool
+from tests.fhir.conftest import Record, post_bundle, synthea_bundle, synthea_files
 from tests.fhir.node_validators import node_path, run_validator
 from tests.fhir.structural import datatypes
 
@@ -55,6 +55,16 @@ def test_fhirjs_finds_no_error_in_what_we_emit(fhirjs: str, clinician, record: R
     errors = [(r["id"], m) for r in results for m in r["messages"] if m["severity"] == "error"]
     assert errors == []
     assert all(r["valid"] for r in results)
+
+
+@pytest.mark.django_db
+def test_fhirjs_finds_no_error_in_an_imports_transaction_response(fhirjs: str, clinician, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    response = post_bundle(client_for(clinician), synthea_bundle(synthea_files()[0]))
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    [result] = fhirjs_validate([answer], fhirjs, tmp_path)
+    assert [m for m in result["messages"] if m["severity"] == "error"] == []
+    assert result["valid"]
 
 
 def test_fhirjs_rejects_a_broken_resource(fhirjs: str, tmp_path) -> None:  # type: ignore[no-untyped-def]

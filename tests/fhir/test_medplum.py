@@ -27,7 +27,7 @@ from needlepoint.demo import build_demo
 from needlepoint.fhir import export, records
 from needlepoint.patients.models import Patient
 from tests.conftest import client_for, missing_tool
-from tests.fhir.conftest import token_client
+from tests.fhir.conftest import post_bundle, synthea_bundle, synthea_files, token_client
 from tests.fhir.node_validators import node_path, run_validator
 from tests.fhir.test_bulk_export import download, finished_manifest, kick_off
 
@@ -127,6 +127,20 @@ def test_demo_patients_conform_to_us_core_5_patient_under_medplum(medplum: str, 
     patients = [get(client, f"Patient/{p.pk}") for p in Patient.objects.filter(clinic=context.clinic)]
     assert len(patients) >= PATIENTS
     assert errors(medplum_validate(patients, medplum, tmp_path, US_CORE_PATIENT)) == []
+
+
+@pytest.mark.django_db
+def test_medplum_finds_no_error_in_an_imports_transaction_response(medplum: str, clinician, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The answer to a Synthea import (a transaction-response Bundle with each entry's outcome) passes Medplum,
+    which checks the Bundle's invariants: the same answer with a total (bdl-1) does not."""
+    response = post_bundle(client_for(clinician), synthea_bundle(synthea_files()[0]))
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert answer["type"] == "transaction-response"
+    broken = {**answer, "id": "with-total", "total": len(answer["entry"])}
+    results = medplum_validate([answer, broken], medplum, tmp_path)
+    assert [(r["id"], i) for r in results[:1] for i in r["issues"]] == []
+    assert any("bdl-1" in text for _, text, _ in errors(results[1:]))
 
 
 def assert_complete_status(manifest: dict[str, Any]) -> None:
