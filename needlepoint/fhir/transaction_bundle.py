@@ -149,16 +149,28 @@ def entry_problems(entries: Sequence[Any]) -> list[Issue]:
     return problems
 
 
+def _path(steps: tuple[Any, ...] | None) -> str:
+    """The FHIRPath of a walked node from its chain of (parent, step)."""
+    parts = []
+    while steps is not None:
+        steps, step = steps
+        parts.append(step)
+    return "".join(reversed(parts))
+
+
 def _references(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """(path, reference) of every Reference.reference in ``value``, at any depth."""
-    if isinstance(value, dict):
-        if isinstance(value.get("reference"), str) and set(value) <= _REFERENCE_KEYS:
-            yield path, value["reference"]
-        for key, child in value.items():
-            yield from _references(child, f"{path}.{key}")
-    elif isinstance(value, list):
-        for position, child in enumerate(value):
-            yield from _references(child, f"{path}[{position}]")
+    """(path, reference) of every Reference.reference in ``value``, at any depth, in the document's order.
+    Walked with a list, not by recursion, and each node's path is written only for a reference: the size and
+    depth of what a client sends are the client's choice."""
+    waiting: list[tuple[Any, tuple[Any, ...]]] = [(value, (None, path))]
+    while waiting:
+        node, steps = waiting.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("reference"), str) and set(node) <= _REFERENCE_KEYS:
+                yield _path(steps), node["reference"]
+            waiting += reversed([(child, (steps, f".{key}")) for key, child in node.items()])
+        elif isinstance(node, list):
+            waiting += reversed([(child, (steps, f"[{position}]")) for position, child in enumerate(node)])
 
 
 def _bundled(entries: Sequence[dict[str, Any]]) -> tuple[set[str], set[tuple[str, str]]]:

@@ -115,13 +115,14 @@ def test_a_synthea_bundle_round_trips(clinician, validator) -> None:  # type: ig
 
 
 @pytest.mark.parametrize("path", synthea_files(), ids=lambda p: p.name.split("_")[0])
-def test_every_synthea_bundle_imports(clinician, path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_every_synthea_bundle_imports(clinician, validator, path: Path) -> None:  # type: ignore[no-untyped-def]
     bundle = synthea_bundle(path)
     client = client_for(clinician)
     response = post(client, bundle)
     assert response.status_code == 200, response.content
     assert Observation.objects.filter(instrument="NPRS").count() == len(pain_entries(bundle)) >= 4
     assert Episode.objects.get().onset_date <= Observation.objects.earliest("observed_at").observed_on
+    assert validator.errors(response.json()) == []
     answered = response.json()["entry"]
     assert len(answered) == len(bundle["entry"])
     pain = [e["resource"] for e in pain_entries(bundle)]
@@ -360,6 +361,7 @@ def test_an_entry_against_the_rules_is_refused_naming_its_path_with_nothing_writ
     assert words in issue["diagnostics"], issue
     assert issue["expression"] == [where]
     assert issue["diagnostics"].startswith(where.split("]")[0] + "]")  # the message names the entry too
+    assert import_messages(response) == [("error", issue["diagnostics"])]
     assert counts() == before
 
 
