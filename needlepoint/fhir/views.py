@@ -358,7 +358,8 @@ def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
 
     Query parameters ``condition``, ``icd10`` and ``side`` choose the new episode's condition (default other,
     M79.10, central). A bundle that is refused (its form, a dangling or conditional reference, its content, a
-    duplicate patient) is answered with an OperationOutcome and a 4xx, and nothing is written.
+    duplicate patient) is answered with an OperationOutcome and a 4xx, and nothing is written; the rules are
+    ``needlepoint.fhir.transaction_bundle``'s (an absolute reference outside the bundle is allowed, not followed).
 
     An import is answered 200 with a transaction-response Bundle (FHIR R4, RESTful API, transaction): one entry
     per request entry, in order. An entry that was stored answers 201 Created with the location
