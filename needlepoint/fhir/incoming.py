@@ -66,6 +66,9 @@ class ImportPlan:
     notes: tuple[Issue, ...] = field(default=())
 
 
+_where = entry_path  # every issue located alike: the transaction-response finds each issue's entry by it
+
+
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
@@ -116,10 +119,7 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
     if not family or not given:
         problems.append(
             Issue(
-                "error",
-                "required",
-                "The Patient needs a family name and a given name.",
-                entry_path(index, "resource.name"),
+                "error", "required", "The Patient needs a family name and a given name.", _where(index, "resource.name")
             )
         )
     birth_text = resource.get("birthDate")
@@ -134,18 +134,16 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
                 "error",
                 "required",
                 "The Patient needs a full birth date (YYYY-MM-DD).",
-                entry_path(index, "resource.birthDate"),
+                _where(index, "resource.birthDate"),
             )
         )
     elif birth > today:
         problems.append(
-            Issue(
-                "error", "value", "The Patient's birth date is in the future.", entry_path(index, "resource.birthDate")
-            )
+            Issue("error", "value", "The Patient's birth date is in the future.", _where(index, "resource.birthDate"))
         )
     gender = resource.get("gender") or "unknown"
     if gender not in ("male", "female", "other", "unknown"):
-        problems.append(Issue("error", "value", f"Unknown gender {gender!r}.", entry_path(index, "resource.gender")))
+        problems.append(Issue("error", "value", f"Unknown gender {gender!r}.", _where(index, "resource.gender")))
     data: dict[str, Any] = {
         "given_name": given,
         "family_name": family,
@@ -162,7 +160,7 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
                     "error",
                     "value",
                     f"The Patient's {key.replace('_', ' ')} is longer than {limit} characters.",
-                    entry_path(index, "resource"),
+                    _where(index, "resource"),
                 )
             )
     return data, problems
@@ -190,10 +188,7 @@ def read_pain(
     if status not in FINAL_STATUSES:
         return None, [
             Issue(
-                "warning",
-                "informational",
-                f"Pain Observation with status {status!r} is not imported.",
-                entry_path(index),
+                "warning", "informational", f"Pain Observation with status {status!r} is not imported.", _where(index)
             )
         ]
     problems: list[Issue] = []
@@ -205,7 +200,7 @@ def read_pain(
                 "error",
                 "required",
                 "A pain Observation needs valueQuantity.value (0-10).",
-                entry_path(index, "resource.valueQuantity"),
+                _where(index, "resource.valueQuantity"),
             )
         ]
     try:
@@ -214,12 +209,12 @@ def read_pain(
         rating = -1
     if not 0 <= value <= 10:
         problems.append(
-            Issue("error", "value", f"Pain {value} is outside 0-10.", entry_path(index, "resource.valueQuantity.value"))
+            Issue("error", "value", f"Pain {value} is outside 0-10.", _where(index, "resource.valueQuantity.value"))
         )
     unit = quantity.get("code") or quantity.get("unit")
     if unit is not None and unit not in PAIN_UNITS:
         problems.append(
-            Issue("error", "value", f"Pain is a 0-10 score, not {unit!r}.", entry_path(index, "resource.valueQuantity"))
+            Issue("error", "value", f"Pain is a 0-10 score, not {unit!r}.", _where(index, "resource.valueQuantity"))
         )
     moment_text = resource.get("effectiveDateTime") or resource.get("effectiveInstant")
     if moment_text is None and isinstance(resource.get("effectivePeriod"), dict):
@@ -231,7 +226,7 @@ def read_pain(
                 "error",
                 "required",
                 "A pain Observation needs effectiveDateTime with a time zone, or a full date.",
-                entry_path(index, "resource.effectiveDateTime"),
+                _where(index, "resource.effectiveDateTime"),
             )
         )
     elif moment > now:
@@ -240,7 +235,7 @@ def read_pain(
                 "error",
                 "value",
                 "The pain Observation is dated in the future.",
-                entry_path(index, "resource.effectiveDateTime"),
+                _where(index, "resource.effectiveDateTime"),
             )
         )
     elif birth is not None and moment.date() < birth:
@@ -249,7 +244,7 @@ def read_pain(
                 "error",
                 "value",
                 "The pain Observation is dated before the patient's birth.",
-                entry_path(index, "resource.effectiveDateTime"),
+                _where(index, "resource.effectiveDateTime"),
             )
         )
     if problems or moment is None:
@@ -263,7 +258,7 @@ def _subject_matches(resource: dict[str, Any], patient_refs: set[str]) -> bool:
 
 
 def _ignored(index: int, resource_type: str, why: str) -> Issue:
-    return Issue("warning", "informational", f"{resource_type} ignored (not stored): {why}.", entry_path(index))
+    return Issue("warning", "informational", f"{resource_type} ignored (not stored): {why}.", _where(index))
 
 
 def plan_import(bundle: Any, now: datetime) -> ImportPlan:
@@ -316,7 +311,7 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
                 "information",
                 "informational",
                 f"The sender's {len(kept_identifiers)} Patient identifier(s) are not kept; a new MRN is given.",
-                entry_path(patient_index, "resource.identifier"),
+                _where(patient_index, "resource.identifier"),
             )
         )
     for index, entry in enumerate(entries):
@@ -338,7 +333,7 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
                     "error",
                     "invalid",
                     "This pain Observation is not about the bundle's Patient.",
-                    entry_path(index, "resource.subject"),
+                    _where(index, "resource.subject"),
                 )
             )
             continue
@@ -353,7 +348,7 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
                     "information",
                     "informational",
                     f"Pain {reading.value:g} recorded as {reading.rating} (NPRS is whole numbers; rounded half up).",
-                    entry_path(index, "resource.valueQuantity.value"),
+                    _where(index, "resource.valueQuantity.value"),
                 )
             )
     if problems:
