@@ -353,10 +353,11 @@ def everything(request: HttpRequest, membership: Membership, resource_id: str) -
 
 @fhir_endpoint("POST")
 def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """POST a transaction Bundle: import its Patient and 0-10 pain Observations (all or nothing).
+    """POST a transaction Bundle: import its Patient, Conditions and 0-10 pain Observations (all or nothing).
 
-    Query parameters ``condition``, ``icd10`` and ``side`` choose the new episode's condition (default other,
-    M79.10, central). Answers 201 with an OperationOutcome listing what was created and what was ignored,
+    Query parameters ``condition``, ``icd10`` and ``side`` choose the new episode's condition; without them the
+    bundle's one active ICD-10-CM coded Condition does, else the default (other, M79.10, central). Answers 201
+    with an OperationOutcome listing what was created and what was ignored,
     and a Location header naming the new Patient.
     """
     if request.content_type not in JSON_TYPES:
@@ -366,10 +367,15 @@ def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return outcome_response(400, "structure", f"The body is not valid JSON: {exc}.")
     default = importer.DEFAULT_CONDITION
+    named = any(name in request.GET for name in ("condition", "icd10", "side"))
     condition = (
-        request.GET.get("condition", default[0]),
-        request.GET.get("icd10", default[1]),
-        request.GET.get("side", default[2]),
+        (
+            request.GET.get("condition", default[0]),
+            request.GET.get("icd10", default[1]),
+            request.GET.get("side", default[2]),
+        )
+        if named
+        else None  # chosen from the bundle's Conditions, else the default (importer.import_bundle)
     )
     result = importer.import_bundle(membership, bundle, condition=condition)
     issues = [*result.created, *result.plan.notes, *result.plan.ignored]
