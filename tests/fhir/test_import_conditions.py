@@ -421,3 +421,15 @@ def test_the_exported_conditions_keep_what_was_sent(clinician) -> None:  # type:
         return json.dumps([resource["code"], status, resource["onsetDateTime"], resource.get("abatementDateTime")])
 
     assert sorted(essentials(e["resource"]) for e in found["entry"]) == sorted(essentials(e["resource"]) for e in sent)
+
+
+def test_an_import_with_its_conditions_is_one_audit_entry(clinician) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.accounts.models import AuditEntry
+
+    client = token_client(clinician)
+    before = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    bundle = renea()
+    assert post_bundle(client, bundle).status_code == 201
+    writes = list(AuditEntry.objects.filter(pk__gt=before, action__in=["create", "update"]))
+    assert [(e.action, e.object_type) for e in writes] == [("create", "fhir.Bundle")]
+    assert f"patient, {len(condition_entries(bundle))} condition(s)," in writes[0].summary
