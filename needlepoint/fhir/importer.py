@@ -1,14 +1,17 @@
-"""Importing a transaction Bundle: one new patient, one episode of care, its 0-10 pain ratings. All or nothing.
+"""Importing a transaction Bundle: one new patient, the conditions its record reports, one episode of care, its
+0-10 pain ratings. All or nothing.
 
 The plan comes from ``needlepoint.fhir.incoming`` (pure); the writes go through the apps' actions
-(``register_patient``, ``open_episode``, ``record_questionnaire`` for the NPRS), in one transaction, so any
-refusal leaves the database as it was. The episode is for the condition the caller names (default "other",
-ICD-10-CM M79.10 myalgia, unspecified site, not sided), with the first imported rating as its baseline.
+(``register_patient``, ``record_reported_conditions``, ``open_episode``, ``record_questionnaire`` for the NPRS), in
+one transaction, so any refusal leaves the database as it was. The episode is for the condition the caller names;
+else for the one active ICD-10-CM coded Condition the plan chose (``incoming.choose_episode``); else the default
+("other", ICD-10-CM M79.10 myalgia, unspecified site, not sided), and the answer says why. The first imported
+rating is its baseline.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import transaction
@@ -26,7 +29,7 @@ from needlepoint.outcomes import actions as outcome_actions
 from needlepoint.outcomes.models import Observation, Source, TimePoint
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT
 from needlepoint.patients import actions as patient_actions
-from needlepoint.patients.models import Episode, Patient, normalise_name
+from needlepoint.patients.models import Episode, Patient, ReportedCondition, normalise_name
 
 DEFAULT_CONDITION = ("other", "M79.10", "central")
 
@@ -108,10 +111,12 @@ def import_bundle(
     membership: Membership,
     bundle: object,
     *,
-    condition: tuple[str, str, str] = DEFAULT_CONDITION,
+    condition: tuple[str, str, str] | None = None,
     now: datetime | None = None,
 ) -> ImportResult:
-    """Import a transaction Bundle's Patient and pain Observations as a new patient and episode of care.
+    """Import a transaction Bundle's Patient, Conditions and pain Observations as a new patient with the conditions
+    its record reports and an episode of care. ``condition`` names the episode's condition (else the bundle's
+    Conditions choose it, else the default; see the module).
 
     Raises ``BundleRejected`` (nothing written) for a bundle that cannot be imported, and lets the actions'
     ``ValidationError`` through (the transaction is rolled back) for values they refuse.
@@ -119,9 +124,44 @@ def import_bundle(
     # Checked before the transaction opens, so a refusal's own audit entry is not rolled back with it.
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     plan = plan_import(bundle, now or timezone.now())
-    if plan.readings:
+    if plan.readings or plan.conditions:
         require(membership, Capability.EDIT_CLINICAL)
+    if condition is None:
+        plan, condition = _episode_condition(plan)
     return _write(membership, plan, condition)
+
+
+def _episode_condition(plan: ImportPlan) -> tuple[ImportPlan, tuple[str, str, str]]:
+    """The episode's condition when the caller named none: the plan's choice, or the default; the plan's notes
+    then say which and why (only when an episode is opened, that is when there are pain ratings)."""
+    choice = plan.episode_choice
+    if choice is None or not plan.readings:
+        return plan, choice.condition if choice is not None and choice.condition else DEFAULT_CONDITION
+    if choice.condition is not None:
+        # The episode answers no entry of its own: a note without a Condition's entry goes with the Patient's.
+        where = (f"Bundle.entry[{plan.patient_entry if choice.entry is None else choice.entry}]",)
+        note = Issue("information", "informational", choice.reason, where)
+        return replace(plan, notes=(*plan.notes, note)), choice.condition
+    name, icd10, _ = DEFAULT_CONDITION
+    note = Issue(
+        "information",
+        "informational",
+        f"The episode's condition is the default ({name}, {icd10}): {choice.reason}.",
+        (f"Bundle.entry[{plan.patient_entry}]",),
+    )
+    return replace(plan, notes=(*plan.notes, note)), DEFAULT_CONDITION
+
+
+def _keep_conditions(membership: Membership, patient: Patient, plan: ImportPlan) -> list[Issue]:
+    """Keep the bundle's Conditions as reported conditions of the new patient; one message per Condition kept."""
+    if not plan.conditions:
+        return []
+    kept: list[ReportedCondition] = patient_actions.record_reported_conditions(
+        membership, patient, [c.data for c in plan.conditions], plan.source
+    )
+    return [
+        _created("Condition", f"reported-{row.pk}", "", c.entry) for c, row in zip(plan.conditions, kept, strict=True)
+    ]
 
 
 @transaction.atomic
@@ -130,12 +170,16 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
     # The same name and birth date were refused just above with the bundle's own 409; a phone shared with
     # another patient (a family's) does not stop an import, so the registration's own check is passed.
     # The patient's creation is the import's one audit entry (one event, one entry), so it says what came in.
-    described = f"FHIR import: patient, {len(plan.readings)} pain rating(s), {len(plan.ignored)} entries ignored"
+    described = (
+        f"FHIR import: patient, {len(plan.conditions)} condition(s), {len(plan.readings)} pain rating(s), "
+        f"{len(plan.ignored)} entries ignored"
+    )
     with audit.describing(described, object_type="fhir.Bundle"):
         patient = patient_actions.register_patient(membership, plan.demographics, confirm_duplicate=True)
     created = [
         _created("Patient", patient.pk, f"(MRN {patient.mrn})", plan.patient_entry),
     ]
+    created += _keep_conditions(membership, patient, plan)
     episode = None
     observations: list[Observation] = []
     if plan.readings:

@@ -10,6 +10,12 @@ What is imported, and how (``needlepoint.fhir.importer`` writes the plan through
   so a fractional value (Synthea writes 3.2992...) is rounded half up, and each rounding is reported.
   The first rating is the episode's baseline, the later ones re-assessments; the episode's onset is the
   date of the first rating.
+- Its Conditions are kept as the sender stated them (``read_condition``): every coding of the code, the
+  clinical and verification statuses (FHIR condition-clinical, condition-ver-status), onset, abatement and
+  recorded date as FHIR dates. A Condition that cannot be kept refuses the bundle. Without a condition named by
+  the caller, the episode is opened for the one active Condition whose ICD-10-CM code the clinic's episodes are
+  opened for (patients/data/conditions.json), if there is exactly one (``choose_episode``); SNOMED CT codes are
+  not mapped to those conditions (no SNOMED CT to condition map with a primary source is at hand).
 - Everything else (Encounters, Claims, other Observations, ...) is ignored: not stored, and its entry in the
   transaction-response says so. Nothing is half-imported: any error rejects the whole bundle.
 - Before any of that, the bundle's form (``needlepoint.fhir.transaction_bundle``): every entry an R4 resource
@@ -20,6 +26,7 @@ What is imported, and how (``needlepoint.fhir.importer`` writes the plan through
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -27,12 +34,26 @@ from typing import Any
 
 from needlepoint.fhir import codes
 from needlepoint.fhir.mapping import Issue
+from needlepoint.fhir.search import SearchError, date_interval
 from needlepoint.fhir.transaction_bundle import entry_path, entry_problems, reference_problems
+from needlepoint.patients.conditions import EPISODE_SIDE_WORDS, episode_side, offering
+from needlepoint.patients.reported_conditions import (
+    ReportedConditionData,
+    StatusSystem,
+    clinical_statuses,
+    is_active,
+    status_problems,
+    verification_statuses,
+)
 
 FINAL_STATUSES = ("final", "amended", "corrected")
 PAIN_UNITS = ("{score}", "1", "{#}")
 MAX_LENGTHS = {"given_name": 100, "family_name": 100, "phone": 40, "email": 254, "address": 300}
-IMPORTED_TYPES = ("Patient", "Observation")
+IMPORTED_TYPES = ("Patient", "Observation", "Condition")
+# The R4 dateTime datatype's shape (a time needs seconds and a zone); the calendar is checked by date_interval.
+FHIR_DATE_TIME = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?)?)?$")
+CONDITION_DATES = (("onset", "onsetDateTime"), ("abatement", "abatementDateTime"), ("recorded_date", "recordedDate"))
+DEFAULT_SOURCE = "FHIR import"
 
 
 class BundleRejected(ValueError):
@@ -55,6 +76,34 @@ class PainReading:
 
 
 @dataclass(frozen=True)
+class ConditionReading:
+    """One Condition to keep, and the entry it came from."""
+
+    entry: int  # index in Bundle.entry
+    data: ReportedConditionData
+
+    @property
+    def active(self) -> bool:
+        """Whether the sender says the patient has it now (``reported_conditions.is_active``)."""
+        return is_active(self.data.clinical_status, self.data.verification_status)
+
+    @property
+    def icd10_codes(self) -> tuple[str, ...]:
+        """Its ICD-10-CM codes, in the order received."""
+        return tuple(c["code"] for c in self.data.codings if c["system"] == codes.ICD10_CM)
+
+
+@dataclass(frozen=True)
+class EpisodeChoice:
+    """The condition the bundle's Conditions name for the episode, (condition, ICD-10-CM code, side), or None for
+    the default; ``reason`` says why, and ``entry`` is the Condition chosen."""
+
+    condition: tuple[str, str, str] | None
+    reason: str
+    entry: int | None = None
+
+
+@dataclass(frozen=True)
 class ImportPlan:
     """What a bundle imports: the patient's demographics, the pain ratings, and what is left out."""
 
@@ -64,6 +113,9 @@ class ImportPlan:
     readings: tuple[PainReading, ...]
     ignored: tuple[Issue, ...]
     notes: tuple[Issue, ...] = field(default=())
+    conditions: tuple[ConditionReading, ...] = field(default=())
+    episode_choice: EpisodeChoice | None = None
+    source: str = DEFAULT_SOURCE
 
 
 _where = entry_path  # every issue located alike: the transaction-response finds each issue's entry by it
@@ -302,6 +354,7 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
     if _text(patient_entry.get("fullUrl")):
         patient_refs.add(patient_entry["fullUrl"].strip())
     readings: list[PainReading] = []
+    conditions: list[ConditionReading] = []
     ignored: list[Issue] = []
     notes: list[Issue] = []
     kept_identifiers = [i for i in patient_entry["resource"].get("identifier") or [] if isinstance(i, dict)]
@@ -319,10 +372,13 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
         resource_type = resource["resourceType"]
         if index == patient_index:
             continue
+        if resource_type == "Condition":
+            _plan_condition(entry, index, patient_refs, now, demographics.get("date_of_birth"), conditions, problems)
+            notes += _condition_notes(resource, index)
+            continue
         if resource_type != "Observation":
-            ignored.append(
-                _ignored(index, resource_type, "only the Patient and its 0-10 pain Observations are imported")
-            )
+            why = "only the Patient, its Conditions and its 0-10 pain Observations are imported"
+            ignored.append(_ignored(index, resource_type, why))
             continue
         if not is_pain_observation(resource):
             ignored.append(_ignored(index, "Observation", f"not a 0-10 pain rating (LOINC {codes.PAIN_LOINC})"))
@@ -355,4 +411,216 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
         raise BundleRejected(problems)
     readings.sort(key=lambda r: (r.at, r.entry))
     entry_types = tuple(entry["resource"]["resourceType"] for entry in entries)
-    return ImportPlan(patient_index, entry_types, demographics, tuple(readings), tuple(ignored), tuple(notes))
+    return ImportPlan(
+        patient_index,
+        entry_types,
+        demographics,
+        tuple(readings),
+        tuple(ignored),
+        tuple(notes),
+        conditions=tuple(conditions),
+        episode_choice=choose_episode(conditions),
+        source=bundle_source(bundle),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- Conditions
+
+
+def bundle_source(bundle: dict[str, Any]) -> str:
+    """What the chart names the sender by: the Bundle's meta.source when it gives one, else "FHIR import"."""
+    meta = bundle.get("meta")
+    source = _text(meta.get("source")) if isinstance(meta, dict) else ""
+    return source if 0 < len(source) <= 200 else DEFAULT_SOURCE
+
+
+def _codings(resource: dict[str, Any], index: int) -> tuple[tuple[dict[str, str], ...], list[Issue]]:
+    """Every coding of Condition.code as received (system, code, and display and version where sent)."""
+    concept = resource.get("code")
+    found = concept.get("coding") if isinstance(concept, dict) else None
+    where = _where(index, "resource.code")
+    if not isinstance(found, list) or not found:
+        return (), [Issue("error", "required", "A Condition needs a code with its code system.", where)]
+    kept: list[dict[str, str]] = []
+    for coding in found:
+        if not isinstance(coding, dict) or not _text(coding.get("system")) or not _text(coding.get("code")):
+            return (), [
+                Issue("error", "required", "Each coding of a Condition's code needs a system and a code.", where)
+            ]
+        kept.append(
+            {key: _text(coding[key]) for key in ("system", "code", "display", "version") if _text(coding.get(key))}
+        )
+    return tuple(kept), []
+
+
+def _status(resource: dict[str, Any], key: str, system: StatusSystem, index: int) -> tuple[str, list[Issue]]:
+    """A status's code from its FHIR code system ("" when the element is absent), or the problem with it."""
+    concept = resource.get(key)
+    if concept is None:
+        return "", []
+    where = _where(index, f"resource.{key}")
+    found = [
+        _text(c.get("code"))
+        for c in (concept.get("coding") or [] if isinstance(concept, dict) else [])
+        if isinstance(c, dict) and c.get("system") == system.system
+    ]
+    if not found:
+        return "", [Issue("error", "required", f"Condition.{key} needs a coding from {system.system}.", where)]
+    if found[0] not in system.codes:
+        allowed = ", ".join(system.codes)
+        return "", [Issue("error", "code-invalid", f"{found[0]!r} is not a {key} code; use one of {allowed}.", where)]
+    return found[0], []
+
+
+def _condition_dates(
+    resource: dict[str, Any], index: int, now: datetime, birth: date | None
+) -> tuple[dict[str, str], list[Issue]]:
+    """Onset, abatement and recorded date as the FHIR date or dateTime sent, checked: well formed, a real date,
+    not in the future, onset not before birth, abatement not before onset."""
+    found: dict[str, str] = {}
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    problems: list[Issue] = []
+    for name, key in CONDITION_DATES:
+        value = resource.get(key)
+        if value is None:
+            continue
+        where = _where(index, f"resource.{key}")
+        try:
+            if not isinstance(value, str) or not FHIR_DATE_TIME.match(value):
+                raise SearchError(value)
+            spans[name] = date_interval(value)
+        except SearchError:
+            problems.append(
+                Issue("error", "value", f"Condition.{key} {value!r} is not a FHIR date or dateTime.", where)
+            )
+            continue
+        if spans[name][0] > now:
+            problems.append(Issue("error", "value", f"Condition.{key} is in the future.", where))
+        found[name] = value
+    onset, abatement = spans.get("onset"), spans.get("abatement")
+    if onset is not None and birth is not None and onset[1].date() <= birth:
+        problems.append(
+            Issue("error", "value", "The Condition's onset is before the patient's birth.", _where(index, "resource"))
+        )
+    if onset is not None and abatement is not None and abatement[1] <= onset[0]:
+        problems.append(
+            Issue(
+                "error", "value", "The Condition abated before its onset.", _where(index, "resource.abatementDateTime")
+            )
+        )
+    return found, problems
+
+
+def read_condition(
+    resource: dict[str, Any], index: int, now: datetime, birth: date | None, reference: str = ""
+) -> tuple[ReportedConditionData | None, list[Issue]]:
+    """A Condition as it is kept (``ReportedConditionData``), or None with every problem found."""
+    codings, problems = _codings(resource, index)
+    clinical, clinical_problems = _status(resource, "clinicalStatus", clinical_statuses(), index)
+    verification, verification_problems = _status(resource, "verificationStatus", verification_statuses(), index)
+    dates, date_problems = _condition_dates(resource, index, now, birth)
+    problems += clinical_problems + verification_problems + date_problems
+    if not clinical_problems and not verification_problems:
+        abated = "abatement" in dates or any(k.startswith("abatement") for k in resource)
+        problems += [
+            Issue("error", "invariant", message, _where(index, "resource.clinicalStatus"))
+            for message in status_problems(clinical, verification, abated)
+        ]
+    if problems:
+        return None, problems
+    concept = resource["code"]
+    return (
+        ReportedConditionData(
+            system=codings[0]["system"],
+            code=codings[0]["code"],
+            display=codings[0].get("display") or _text(concept.get("text")),
+            codings=codings,
+            text=_text(concept.get("text")),
+            clinical_status=clinical,
+            verification_status=verification,
+            source_reference=reference,
+            **dates,
+        ),
+        [],
+    )
+
+
+def _condition_notes(resource: dict[str, Any], index: int) -> list[Issue]:
+    """An onset or abatement sent as something other than a date or dateTime (an age, a period, a text) is not
+    kept: say so."""
+    kinds = [
+        k for k in resource if k.startswith(("onset", "abatement")) and k not in ("onsetDateTime", "abatementDateTime")
+    ]
+    return [
+        Issue(
+            "information",
+            "informational",
+            f"The Condition's {kind} is not kept (only a date or dateTime is).",
+            _where(index, f"resource.{kind}"),
+        )
+        for kind in kinds
+    ]
+
+
+def _plan_condition(
+    entry: dict[str, Any],
+    index: int,
+    patient_refs: set[str],
+    now: datetime,
+    birth: date | None,
+    conditions: list[ConditionReading],
+    problems: list[Issue],
+) -> None:
+    """Read one Condition entry into ``conditions``, or its problems into ``problems``."""
+    resource = entry["resource"]
+    if not _subject_matches(resource, patient_refs):
+        problems.append(
+            Issue(
+                "error",
+                "invalid",
+                "This Condition is not about the bundle's Patient.",
+                _where(index, "resource.subject"),
+            )
+        )
+        return
+    reference = _text(entry.get("fullUrl")) or (
+        f"Condition/{_text(resource.get('id'))}" if _text(resource.get("id")) else ""
+    )
+    data, issues = read_condition(resource, index, now, birth, reference)
+    if data is None:
+        problems += issues
+    else:
+        conditions.append(ConditionReading(index, data))
+
+
+def choose_episode(conditions: list[ConditionReading]) -> EpisodeChoice:
+    """The episode's condition from the bundle's Conditions: the one active Condition coded in ICD-10-CM with a code
+    the clinic's episodes are opened for (patients/data/conditions.json), its condition, code and side. None of
+    them, or more than one, leaves the choice to the default, and ``reason`` says why."""
+    active = [c for c in conditions if c.active]
+    listed = [(c, found) for c in active for icd10 in c.icd10_codes for found in offering(icd10)]
+    if len(listed) == 1:
+        reading, (condition, code) = listed[0]
+        side = episode_side(code)
+        reason = (
+            f"The episode is for {condition.label.lower()} ({code.code}, {EPISODE_SIDE_WORDS[side]}): the one active "
+            "Condition coded in ICD-10-CM with a code episodes are opened for."
+        )
+        return EpisodeChoice((condition.code, code.code, side), reason, reading.entry)
+    if listed:
+        where = ", ".join(f"Bundle.entry[{c.entry}] ({code.code})" for c, (_, code) in listed)
+        return EpisodeChoice(
+            None, f"{len(listed)} active Conditions have ICD-10-CM codes episodes are opened for: {where}"
+        )
+    coded = [c for c in active if c.icd10_codes]
+    if coded:
+        found = ", ".join(code for c in coded for code in c.icd10_codes)
+        return EpisodeChoice(None, f"no active Condition's ICD-10-CM code ({found}) is one episodes are opened for")
+    if not active:
+        return EpisodeChoice(None, "the bundle has no active Condition")
+    systems = ", ".join(sorted({c.data.system for c in active}))
+    return EpisodeChoice(
+        None,
+        f"none of the {len(active)} active Conditions is coded in ICD-10-CM (they are coded in {systems}), and "
+        "SNOMED CT codes are not mapped to the conditions episodes are opened for",
+    )

@@ -4,6 +4,9 @@
 the functions here decide the FHIR shape. Mapping decisions, each made once here:
 
 - Patient: identifier = the MRN in a clinic-scoped system (MRNs are unique per clinic only).
+- Condition, reported: one per condition another record reported (a FHIR import), category problem-list-item
+  and US Core's problems-and-health-concerns profile, its code, statuses and dates as received; id
+  ``reported-<pk>``, version 1 (never changed).
 - Condition: one per episode of care. clinicalStatus active while open; on discharge resolved (goals met) or
   inactive (plateau, self-discharged, referred on), because R4's con-4 allows only inactive/resolved/remission
   once abatement (= the discharge date) is set.
@@ -45,6 +48,9 @@ US_CORE_PROFILES = {
     "Procedure": f"{US_CORE}/us-core-procedure",
     "Observation": f"{US_CORE}/us-core-observation-screening-assessment",
 }
+# A condition reported by another record is a problem-list item: US Core Condition Problems and Health Concerns
+# (since US Core 5.0.1, beside the encounter-diagnosis profile the episodes claim).
+US_CORE_PROBLEMS = f"{US_CORE}/us-core-condition-problems-health-concerns"
 
 
 # ---------------------------------------------------------------------------------------------- input values
@@ -91,6 +97,27 @@ class EpisodeData:
     discharge_reason_label: str = ""
     version: int | str = 1
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReportedConditionData:
+    """A condition another record reported, shown as a problem-list Condition: its code, statuses and dates as
+    received (FHIR date or dateTime text), and where it came from."""
+
+    id: str
+    patient_id: str
+    codings: tuple[dict[str, str], ...]
+    text: str
+    clinical_status: str
+    clinical_status_label: str
+    verification_status: str
+    verification_status_label: str
+    onset: str
+    abatement: str
+    recorded_date: str
+    source: str
+    imported_at: datetime
+    imported_by: str
 
 
 @dataclass(frozen=True)
@@ -417,6 +444,29 @@ def condition_resource(e: EpisodeData) -> Json:
             "recordedDate": fhir_datetime(e.opened_at),
             "recorder": {"display": e.opened_by},
             "note": notes,
+        }
+    )
+
+
+def reported_condition_resource(c: ReportedConditionData) -> Json:
+    """A Condition for a condition another record reported: a problem-list item with its code as received."""
+    clinical = concept(coding(codes.CONDITION_CLINICAL, c.clinical_status, c.clinical_status_label))
+    verification = concept(coding(codes.CONDITION_VERIFICATION, c.verification_status, c.verification_status_label))
+    imported = f"Reported by {c.source}; imported {fhir_date(c.imported_at.date())}"
+    return _drop_empty(
+        {
+            "resourceType": "Condition",
+            "id": c.id,
+            "meta": _meta(c.imported_at, 1) | {"profile": [US_CORE_PROBLEMS]},
+            "clinicalStatus": clinical if c.clinical_status else None,
+            "verificationStatus": verification if c.verification_status else None,
+            "category": [concept(coding(codes.CONDITION_CATEGORY, "problem-list-item", "Problem List Item"))],
+            "code": concept(*(dict(found) for found in c.codings), text=c.text or None),
+            "subject": reference("Patient", c.patient_id),
+            "onsetDateTime": c.onset,
+            "abatementDateTime": c.abatement,
+            "recordedDate": c.recorded_date,
+            "note": [{"text": f"{imported} by {c.imported_by}." if c.imported_by else f"{imported}."}],
         }
     )
 
@@ -836,6 +886,8 @@ def capability_statement(base_url: str, software_version: str, when: datetime) -
         }
         if resource_type in US_CORE_PROFILES:
             entry["supportedProfile"] = [US_CORE_PROFILES[resource_type]]
+        if resource_type == "Condition":
+            entry["supportedProfile"].append(US_CORE_PROBLEMS)
         combinations = search.COMBINATIONS.get(resource_type)
         if combinations:
             listed = "; ".join("+".join(names) for names in combinations)

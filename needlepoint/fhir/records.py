@@ -5,7 +5,8 @@ Every fetch is clinic-scoped and capability-checked by ``needlepoint.accounts.ac
 through ``scoped`` with one audit entry per search naming the patient and how many resources were returned.
 Clinical resources need VIEW_CLINICAL; the Patient needs VIEW_DEMOGRAPHICS.
 
-Resource ids: Patient, Condition (episode), Consent, Procedure (visit) and AdverseEvent use the row's id.
+Resource ids: Patient, Condition (episode), Consent, Procedure (visit) and AdverseEvent use the row's id; a
+condition another record reported is a Condition too, ``reported-7``, so its ids never meet the episodes'.
 Observations come from three tables, so their ids say which: ``outcome-12`` (a questionnaire score or pain
 rating), ``rom-5`` (a range-of-motion measurement), ``visit-9-pain-before`` / ``visit-9-pain-after`` (the
 0-10 ratings of a signed visit).
@@ -33,7 +34,7 @@ from needlepoint.outcomes.models import ClinicInstrumentWording, Observation, Ro
 from needlepoint.outcomes.scoring import Instrument, ScoringError, instrument, instruments
 from needlepoint.outcomes.wording import EnteredWording, licence_note, wording_shipped
 from needlepoint.patients.conditions import icd10_label
-from needlepoint.patients.models import Consent, Episode, Patient
+from needlepoint.patients.models import Consent, Episode, Patient, ReportedCondition
 from needlepoint.visits.adverse_events import severities
 from needlepoint.visits.models import AdverseEvent, NeedlingEntry, TwitchResponse, Visit
 from needlepoint.visits.muscles import muscle_name
@@ -45,6 +46,7 @@ RESOURCE_TYPES = ("Patient", *CLINICAL_TYPES)
 DEFINITION_TYPES = ("Questionnaire",)
 _VISIT_PAIN_ID = re.compile(r"^visit-(\d+)-pain-(before|after)$")
 _PREFIXED_ID = re.compile(r"^(outcome|rom)-(\d+)$")
+_REPORTED_ID = re.compile(r"^reported-(\d+)$")
 ONE_PAGE = Page()
 WHOLE_RECORD = Page(count=MAX_COUNT)
 
@@ -100,6 +102,26 @@ def episode_data(e: Episode) -> mapping.EpisodeData:
         discharge_reason_label=e.get_discharge_reason_display() if e.discharge_reason else "",
         version=e.version,
         updated_at=e.updated_at or e.opened_at,
+    )
+
+
+def reported_condition_data(c: ReportedCondition) -> mapping.ReportedConditionData:
+    """The mapping's view of a condition another record reported (kept as received: always version 1)."""
+    return mapping.ReportedConditionData(
+        id=f"reported-{c.pk}",
+        patient_id=str(c.patient_id),
+        codings=tuple(c.codings),
+        text=c.text,
+        clinical_status=c.clinical_status,
+        clinical_status_label=c.clinical_status_label,
+        verification_status=c.verification_status,
+        verification_status_label=c.verification_status_label,
+        onset=c.onset,
+        abatement=c.abatement,
+        recorded_date=c.recorded_date,
+        source=c.source,
+        imported_at=c.imported_at,
+        imported_by=_who(c.imported_by),
     )
 
 
@@ -380,7 +402,13 @@ def _procedure_ids(membership: Membership, patient_ids: Sequence[int]) -> set[in
 def _conditions(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
     rows = scoped(membership, Episode.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
     rows = rows.select_related("opened_by__user").order_by("opened_at", "pk")
-    return [mapping.condition_resource(episode_data(e)) for e in rows]
+    reported = scoped(
+        membership, ReportedCondition.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL
+    )
+    reported = reported.select_related("imported_by__user").order_by("imported_at", "pk")
+    return [mapping.condition_resource(episode_data(e)) for e in rows] + [
+        mapping.reported_condition_resource(reported_condition_data(c)) for c in reported
+    ]
 
 
 def _consents(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
@@ -513,7 +541,8 @@ def _care_dates(resource: Json) -> tuple[str, str]:
     """The first and last day of care a resource records (YYYY-MM-DD): a Condition spans its onset to its
     abatement (still open: no end); the others happened on one day."""
     if resource["resourceType"] == "Condition":
-        return resource["onsetDateTime"][:10], resource.get("abatementDateTime", "9999-12-31")[:10]
+        # A reported condition may have no onset: it is taken as having been there all along.
+        return resource.get("onsetDateTime", "0000-01-01")[:10], resource.get("abatementDateTime", "9999-12-31")[:10]
     for key in ("performedDateTime", "effectiveDateTime", "dateTime", "date", "authored"):
         if key in resource:
             return resource[key][:10], resource[key][:10]
@@ -558,6 +587,10 @@ def read(membership: Membership, resource_type: str, resource_id: str) -> Json:
     if resource_type == "Questionnaire":
         return questionnaire(membership, resource_id)
     require(membership, Capability.VIEW_CLINICAL)
+    if resource_type == "Condition" and _REPORTED_ID.match(resource_id):
+        reported = ReportedCondition.objects.select_related("imported_by__user")
+        found = get_record(membership, reported, resource_id.removeprefix("reported-"))
+        return mapping.reported_condition_resource(reported_condition_data(found))
     if resource_type == "Condition":
         episode = get_record(membership, Episode.objects.select_related("opened_by__user"), resource_id)
         return mapping.condition_resource(episode_data(episode))

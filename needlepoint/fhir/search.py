@@ -99,9 +99,24 @@ PARAMS: dict[str, tuple[Param, ...]] = {
     "Condition": (
         _PATIENT,
         _ID,
-        Param("category", "token", "encounter-diagnosis (condition-category)", _codes_of("category")),
-        Param("clinical-status", "token", "active | inactive | resolved", _codes_of("clinicalStatus")),
-        Param("code", "token", "ICD-10-CM code (system|code) or the local condition code", _codes_of("code")),
+        Param(
+            "category",
+            "token",
+            "encounter-diagnosis (episodes of care) | problem-list-item (conditions another record reported)",
+            _codes_of("category"),
+        ),
+        Param(
+            "clinical-status",
+            "token",
+            "active | recurrence | relapse | inactive | remission | resolved (condition-clinical)",
+            _codes_of("clinicalStatus"),
+        ),
+        Param(
+            "code",
+            "token",
+            "ICD-10-CM code (system|code), the local condition code, or a reported condition's code as received",
+            _codes_of("code"),
+        ),
         Param("onset-date", "date", "onset, with a prefix", _dates_of("onsetDateTime")),
         Param("abatement-date", "date", "discharge date, with a prefix", _dates_of("abatementDateTime")),
         Param("recorded-date", "date", "when the episode was opened, with a prefix", _dates_of("recordedDate")),

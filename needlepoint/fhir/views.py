@@ -354,24 +354,25 @@ def everything(request: HttpRequest, membership: Membership, resource_id: str) -
 
 @fhir_endpoint("POST")
 def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """POST a transaction Bundle: import its Patient and 0-10 pain Observations (all or nothing).
+    """POST a transaction Bundle: import its Patient, Conditions and 0-10 pain Observations (all or nothing).
 
-    Query parameters ``condition``, ``icd10`` and ``side`` choose the new episode's condition (default other,
-    M79.10, central). A bundle that is refused (its form, a dangling or conditional reference, its content, a
-    duplicate patient) is answered with an OperationOutcome and a 4xx, and nothing is written; the rules are
-    ``needlepoint.fhir.transaction_bundle``'s (an absolute reference outside the bundle is allowed, not followed).
+    Query parameters ``condition``, ``icd10`` and ``side`` choose the new episode's condition; without them the
+    bundle's one active ICD-10-CM coded Condition does, else the default (other, M79.10, central). A bundle that
+    is refused (its form, a dangling or conditional reference, its content, a duplicate patient) is answered with
+    an OperationOutcome and a 4xx, and nothing is written; the rules are ``needlepoint.fhir.transaction_bundle``'s
+    (an absolute reference outside the bundle is allowed, not followed).
 
     An import is answered 200 with a transaction-response Bundle (FHIR R4, RESTful API, transaction): one entry
     per request entry, in order. An entry that was stored answers 201 Created with the location
     (Type/id/_history/version), etag and lastModified a read of the new resource gives. An entry that is not
-    stored (every type but the Patient and its 0-10 pain Observations, and pain Observations that are not
-    final) answers 200 OK with no location: the specification has a transaction either succeed in every entry
-    or fail as a whole, so an entry the server chose not to keep is no error (4xx) in a response that succeeded;
-    its outcome carries the warning that says it was not stored and why. Each entry's response.outcome also says
-    what was created from it (the Patient's entry names the episode's Condition too, which answers no entry of
-    its own) and what was noted (roundings, identifiers not kept). The entries carry no resource, as under
-    Prefer: return=minimal. The Location header names the new Patient (absolute), as the import's answer
-    always has, for clients that read only the headers.
+    stored (every type but the Patient, its Conditions and its 0-10 pain Observations, and pain Observations that
+    are not final) answers 200 OK with no location: the specification has a transaction either succeed in every
+    entry or fail as a whole, so an entry the server chose not to keep is no error (4xx) in a response that
+    succeeded; its outcome carries the warning that says it was not stored and why. Each entry's response.outcome
+    also says what was created from it (the Patient's entry names the episode's Condition too, which answers no
+    entry of its own) and what was noted (roundings, what was not kept). The entries carry no resource, as under
+    Prefer: return=minimal. The Location header names the new Patient (absolute), as the import's answer always
+    has, for clients that read only the headers.
     """
     if request.content_type not in JSON_TYPES:
         return outcome_response(415, "not-supported", f"Send the Bundle as {FHIR_JSON}.")
@@ -380,10 +381,15 @@ def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return outcome_response(400, "structure", f"The body is not valid JSON: {exc}.")
     default = importer.DEFAULT_CONDITION
+    named = any(name in request.GET for name in ("condition", "icd10", "side"))
     condition = (
-        request.GET.get("condition", default[0]),
-        request.GET.get("icd10", default[1]),
-        request.GET.get("side", default[2]),
+        (
+            request.GET.get("condition", default[0]),
+            request.GET.get("icd10", default[1]),
+            request.GET.get("side", default[2]),
+        )
+        if named
+        else None  # chosen from the bundle's Conditions, else the default (importer.import_bundle)
     )
     result = importer.import_bundle(membership, bundle, condition=condition)
     return fhir_response(result.response, headers={"Location": f"{_base_url(request)}/Patient/{result.patient.pk}"})

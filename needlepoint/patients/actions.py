@@ -8,6 +8,7 @@ field and changes nothing. Views and API endpoints call these and nothing else t
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +25,21 @@ from needlepoint.accounts.roles import Capability
 from needlepoint.patients import screening_rules
 from needlepoint.patients.conditions import code_for_side, conditions, icd10_for
 from needlepoint.patients.consent import current_consent_text
-from needlepoint.patients.models import Consent, Episode, Patient, RecentPatient, Screening, normalise_name
+from needlepoint.patients.models import (
+    Consent,
+    Episode,
+    Patient,
+    RecentPatient,
+    ReportedCondition,
+    Screening,
+    normalise_name,
+)
+from needlepoint.patients.reported_conditions import (
+    ReportedConditionData,
+    clinical_statuses,
+    status_problems,
+    verification_statuses,
+)
 from needlepoint.patients.screening_rules import ADULT_AGE
 
 DEMOGRAPHIC_FIELDS = (
@@ -492,6 +507,76 @@ def discharge_episode(membership: Membership, episode: Episode, discharge_date: 
     episode.version += 1
     episode.save()
     return episode
+
+
+def _column_length(name: str) -> int:
+    """The longest text a reported condition's column takes."""
+    return int(getattr(ReportedCondition._meta.get_field(name), "max_length", 0) or 0)
+
+
+def _reported_problems(item: ReportedConditionData) -> list[str]:
+    """What stops a reported condition from being kept: no code, a status outside its FHIR code system, statuses
+    that contradict each other, or a value longer than its column."""
+    problems = []
+    if not item.system.strip() or not item.code.strip():
+        problems.append("A reported condition needs a code and its code system.")
+    if item.clinical_status and item.clinical_status not in clinical_statuses().codes:
+        problems.append(f"Unknown clinical status {item.clinical_status!r}.")
+    if item.verification_status and item.verification_status not in verification_statuses().codes:
+        problems.append(f"Unknown verification status {item.verification_status!r}.")
+    problems += status_problems(item.clinical_status, item.verification_status, bool(item.abatement))
+    for name in ("system", "code", "display", "text", "onset", "abatement", "recorded_date", "source_reference"):
+        limit = _column_length(name)
+        if len(getattr(item, name)) > limit:
+            problems.append(f"The reported condition's {name.replace('_', ' ')} is longer than {limit} characters.")
+    return problems
+
+
+@transaction.atomic
+def record_reported_conditions(
+    membership: Membership,
+    patient: Patient,
+    reported: Sequence[ReportedConditionData],
+    source: str,
+    imported_at: datetime | None = None,
+) -> list[ReportedCondition]:
+    """Keep the conditions another record reported for a patient, as received, naming where they came from.
+
+    All or none: any condition that cannot be kept raises ``ValidationError`` listing each problem (by position)
+    and nothing is stored. Kept conditions are never changed or deleted afterwards.
+    """
+    require(membership, Capability.EDIT_CLINICAL)
+    _same_clinic(membership, patient)
+    source = " ".join(source.split())
+    errors = [] if source else ["Say where the conditions came from."]
+    if len(source) > _column_length("source"):
+        errors.append(f"The source is longer than {_column_length('source')} characters.")
+    for position, item in enumerate(reported, start=1):
+        errors += [f"Condition {position}: {problem}" for problem in _reported_problems(item)]
+    if errors:
+        raise ValidationError(errors)
+    moment = imported_at or timezone.now()
+    return [
+        ReportedCondition.objects.create(
+            clinic_id=patient.clinic_id,
+            patient=patient,
+            system=item.system,
+            code=item.code,
+            display=item.display,
+            codings=[dict(c) for c in item.codings],
+            text=item.text,
+            clinical_status=item.clinical_status,
+            verification_status=item.verification_status,
+            onset=item.onset,
+            abatement=item.abatement,
+            recorded_date=item.recorded_date,
+            source=source,
+            source_reference=item.source_reference,
+            imported_by=membership,
+            imported_at=moment,
+        )
+        for item in reported
+    ]
 
 
 @transaction.atomic

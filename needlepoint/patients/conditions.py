@@ -184,3 +184,14 @@ def code_for_side(condition_code: str, episode_side: str, icd10_code: str) -> tu
     same_family = [c.code for c in choices if c.family == code.family]
     instead = f"; use {same_family[0]}" if same_family else ""
     return None, f"{code.code} is the code for an unrecorded side; the episode is {side_words}{instead}."
+
+
+def offering(icd10_code: str) -> list[tuple[Condition, IcdCode]]:
+    """The conditions that offer an ICD-10-CM code today (retired codes are not offered), with the code."""
+    return [(c, code) for c in conditions().values() for code in c.icd10 if code.code == icd10_code]
+
+
+def episode_side(code: IcdCode) -> str:
+    """The episode side a code states: its side for a left or right code, central (not sided) for the
+    unspecified-side code and for a code without laterality (``fits_side`` takes both on a central episode)."""
+    return code.side if code.side in SIDED else "central"

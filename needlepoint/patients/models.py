@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership
-from needlepoint.patients import screening_rules
+from needlepoint.patients import reported_conditions, screening_rules
 
 # Every apostrophe a keyboard or a word processor produces: straight, curly, modifier letter, prime, grave,
 # acute. They are dropped, so "O’Brien", "O'Brien", "Oʼbrien" and "obrien" are one name to search.
@@ -336,6 +336,75 @@ class Episode(PatientRecord):
 
     def audit_summary(self) -> str:
         return f"episode {self.condition} {self.status}"
+
+
+class ReportedCondition(PatientRecord):
+    """A condition another record reported for the patient (a FHIR import), kept as the sender stated it.
+
+    Never edited in place and never deleted: saving a change or deleting one is refused. Corrections (a later
+    version from the sender, a clinician marking one wrong) are not handled yet. The code is the first coding
+    received, with every coding and the text kept for export; dates are the FHIR date or dateTime as sent.
+    """
+
+    system = models.CharField("code system", max_length=255)
+    code = models.CharField(max_length=64)
+    display = models.CharField(max_length=500, blank=True)
+    codings = models.JSONField(default=list, help_text="Every coding of Condition.code as received")
+    text = models.CharField(max_length=500, blank=True, help_text="Condition.code.text as received")
+    clinical_status = models.CharField(max_length=20, blank=True, help_text="FHIR condition-clinical code")
+    verification_status = models.CharField(max_length=20, blank=True, help_text="FHIR condition-ver-status code")
+    onset = models.CharField(max_length=35, blank=True, help_text="FHIR date or dateTime as received")
+    abatement = models.CharField(max_length=35, blank=True, help_text="FHIR date or dateTime as received")
+    recorded_date = models.CharField(max_length=35, blank=True, help_text="FHIR date or dateTime as received")
+    source = models.CharField(max_length=200, help_text="Where it came from, as the chart names it")
+    source_reference = models.CharField(max_length=300, blank=True, help_text="The sender's fullUrl or Condition/id")
+    imported_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "imported_at"], name="reported_condition_patient")]
+
+    def __str__(self) -> str:
+        return f"{self.display or self.code} ({self.clinical_status or 'no status'}), from {self.source}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("A reported condition is kept as received and is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("A reported condition is kept as received and is never deleted.")
+
+    @property
+    def is_active(self) -> bool:
+        """Active (or a recurrence or relapse) by the sending record, and not refuted or entered in error."""
+        return reported_conditions.is_active(self.clinical_status, self.verification_status)
+
+    @property
+    def system_name(self) -> str:
+        """The code system as a clinician knows it (SNOMED CT, ICD-10-CM), else its URI."""
+        return reported_conditions.code_system_name(self.system)
+
+    @property
+    def clinical_status_label(self) -> str:
+        """The clinical status as the code system displays it ("No status" when the sender gave none)."""
+        return (
+            reported_conditions.clinical_statuses().display(self.clinical_status)
+            if self.clinical_status
+            else "No status"
+        )
+
+    @property
+    def verification_status_label(self) -> str:
+        """The verification status as the code system displays it (empty when the sender gave none)."""
+        return (
+            reported_conditions.verification_statuses().display(self.verification_status)
+            if self.verification_status
+            else ""
+        )
+
+    def audit_summary(self) -> str:
+        return f"reported condition {self.system}|{self.code}"
 
 
 class RecentPatient(models.Model):

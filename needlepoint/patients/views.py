@@ -3,6 +3,9 @@ parse the form, call one action, and render."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -18,8 +21,9 @@ from needlepoint.patients import actions, forms
 from needlepoint.patients.consent import current_consent_text, patient_consent_wording
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.language import language_of
-from needlepoint.patients.models import Consent, Episode, Patient, Screening
+from needlepoint.patients.models import Consent, Episode, Patient, ReportedCondition, Screening
 from needlepoint.patients.panels import todays_patients
+from needlepoint.patients.reported_conditions import chart_order
 from needlepoint.patients.screening_form import ScreeningForm
 from needlepoint.patients.screening_rules import ADULT_AGE, build_rules, screening_data
 from needlepoint.patients.search import find_patients, recent_patients
@@ -134,8 +138,38 @@ def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
             .select_related("opened_by__user")
             .order_by("status", "-opened_at")[:RECENT_LIMIT]
         )
+        context["reported_conditions"] = reported_condition_groups(patient)
         context.update(_clinical_panels(patient))
     return render(request, "patients/detail.html", context)
+
+
+@dataclass
+class ConditionsFrom:
+    """The conditions one import brought in: where from, when and by whom, in chart order."""
+
+    source: str
+    imported_at: datetime
+    imported_by: str
+    conditions: list[ReportedCondition] = field(default_factory=list)
+
+
+def reported_condition_groups(patient: Patient) -> list[ConditionsFrom]:
+    """The conditions other records reported for a patient, one group per import, active ones first in each: one
+    query however many there are. The caller fetched the patient through the access helper."""
+    rows = (
+        ReportedCondition.objects.filter(patient=patient)
+        .select_related("imported_by__user")
+        .order_by("imported_at", "pk")
+    )
+    groups: dict[tuple[str, datetime, int], ConditionsFrom] = {}
+    for row in rows:
+        key = (row.source, row.imported_at, row.imported_by_id)
+        if key not in groups:
+            groups[key] = ConditionsFrom(row.source, row.imported_at, row.imported_by.display_name)
+        groups[key].conditions.append(row)
+    for group in groups.values():
+        group.conditions = chart_order(group.conditions)
+    return list(groups.values())
 
 
 def _clinical_panels(patient: Patient) -> dict[str, object]:
@@ -159,7 +193,8 @@ def screening_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
             messages.success(request, f"Screening recorded: {screening.get_status_display()}.")
             return redirect("screening", patient_id=patient.pk, screening_id=screening.pk)
     age = patient.age_on(timezone.localdate())
-    return render(request, "patients/screening_form.html", {"form": form, "patient": patient, "age": age})
+    context = {"form": form, "patient": patient, "age": age, "reported_conditions": reported_condition_groups(patient)}
+    return render(request, "patients/screening_form.html", context)
 
 
 def screening_detail(request: ClinicRequest, patient_id: int, screening_id: int) -> HttpResponse:
@@ -191,6 +226,7 @@ def screening_detail(request: ClinicRequest, patient_id: int, screening_id: int)
             "answers": ScreeningForm.describe_answers(screening.answers),
             "build": build_rules(),
             "references": screening_data().references,
+            "reported_conditions": reported_condition_groups(screening.patient),
         },
     )
 

@@ -152,7 +152,7 @@ def test_a_fhir_import_leaves_one_entry_that_says_what_came_in(clinician) -> Non
     assert response.status_code == 200, response.content
     entries = list(AuditEntry.objects.filter(pk__gt=before))
     assert [(e.action, e.object_type, e.via) for e in entries] == [("create", "fhir.Bundle", "api")]
-    assert entries[0].summary == "FHIR import: patient, 1 pain rating(s), 0 entries ignored"
+    assert entries[0].summary == "FHIR import: patient, 0 condition(s), 1 pain rating(s), 0 entries ignored"
 
 
 def test_the_audit_page_says_a_probe_was_not_found_in_this_clinic(outsider, patient) -> None:  # type: ignore[no-untyped-def]

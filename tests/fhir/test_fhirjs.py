@@ -92,3 +92,25 @@ def test_our_datatype_table_matches_fhirjs_definitions(fhirjs: str) -> None:
         for json_name, element in mine.items():
             assert element.repeats == theirs[json_name]["_multiple"], f"{name}.{json_name}"
             assert (element.min >= 1) == bool(theirs[json_name].get("_required")), f"{name}.{json_name}"
+
+
+@pytest.mark.django_db
+def test_fhirjs_finds_no_error_in_imported_synthea_conditions(fhirjs: str, clinician, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The demo clinic has no conditions reported by another record: every Synthea patient is imported and the
+    Conditions its record reported are checked by FHIR.js as the exports give them."""
+    from needlepoint.patients.models import Patient
+    from tests.conftest import client_for
+    from tests.fhir.conftest import post_bundle, synthea_bundle, synthea_files
+
+    client = client_for(clinician)
+    for path in synthea_files():
+        assert post_bundle(client, synthea_bundle(path)).status_code == 201, path.name
+    resources: list[dict[str, Any]] = []
+    for patient in Patient.objects.filter(clinic=clinician.clinic):
+        found, _ = records.everything(clinician, patient.pk)
+        resources += [r for r in found if r["resourceType"] == "Condition"]
+    assert sum(1 for r in resources if r["id"].startswith("reported-")) == 122
+    results = fhirjs_validate(resources, fhirjs, tmp_path)
+    errors = [(r["id"], m) for r in results for m in r["messages"] if m["severity"] == "error"]
+    assert errors == []
+    assert all(r["valid"] for r in results)

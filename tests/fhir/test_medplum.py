@@ -190,3 +190,24 @@ def test_medplum_rejects_broken_resources(medplum: str, tmp_path) -> None:  # ty
         [{"resourceType": "Patient", "id": "d", "gender": "male"}], medplum, tmp_path, US_CORE_PATIENT
     )
     assert {tuple(e[2]) for e in errors([plain])} >= {("Patient.identifier",), ("Patient.name",)}
+
+
+@pytest.mark.django_db
+def test_medplum_finds_no_error_in_imported_synthea_conditions(medplum: str, clinician, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The demo clinic has no conditions reported by another record: every Synthea patient is imported and the
+    Conditions its record reported, read back by id, by search and in $everything, are checked by Medplum."""
+    from tests.fhir.conftest import post_bundle, synthea_bundle, synthea_files
+
+    client = client_for(clinician)
+    for path in synthea_files():
+        assert post_bundle(client, synthea_bundle(path)).status_code == 201, path.name
+    resources: list[dict[str, Any]] = []
+    for patient in Patient.objects.filter(clinic=clinician.clinic):
+        resources += with_entries(get(client, f"Condition?patient={patient.pk}&category=problem-list-item"))
+        resources += with_entries(get(client, f"Patient/{patient.pk}/$everything"))
+    reported = [r for r in resources if r["resourceType"] == "Condition" and r["id"].startswith("reported-")]
+    assert len({r["id"] for r in reported}) == 122  # every Condition of the 12 bundles
+    resources.append(get(client, f"Condition/{reported[0]['id']}"))
+    results = medplum_validate(resources, medplum, tmp_path)
+    assert len(results) == len(resources)
+    assert errors(results) == []
