@@ -1,9 +1,10 @@
 """Importing a transaction Bundle: one new patient, one episode of care, its 0-10 pain ratings. All or nothing.
 
 The plan comes from ``needlepoint.fhir.incoming`` (pure); the writes go through the apps' actions
-(``register_patient``, ``open_episode``, ``record_questionnaire`` for the NPRS), in one transaction, so any
-refusal leaves the database as it was. The episode is for the condition the caller names (default "other",
-ICD-10-CM M79.10 myalgia, unspecified site, not sided), with the first imported rating as its baseline.
+(``register_patient``, ``keep_identifiers`` for the sender's identifiers, ``open_episode``, ``record_questionnaire``
+for the NPRS), in one transaction, so any refusal leaves the database as it was. The episode is for the condition
+the caller names (default "other", ICD-10-CM M79.10 myalgia, unspecified site, not sided), with the first imported
+rating as its baseline.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Episode, Patient, normalise_name
 
 DEFAULT_CONDITION = ("other", "M79.10", "central")
+IDENTIFIER_SOURCE = "FHIR import"
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
     described = f"FHIR import: patient, {len(plan.readings)} pain rating(s), {len(plan.ignored)} entries ignored"
     with audit.describing(described, object_type="fhir.Bundle"):
         patient = patient_actions.register_patient(membership, plan.demographics, confirm_duplicate=True)
+    if plan.identifiers:
+        patient_actions.keep_identifiers(membership, patient, list(plan.identifiers), source=IDENTIFIER_SOURCE)
     created = [
         Issue(
             "information",
