@@ -119,6 +119,9 @@ def _stored(name: str, value: Any) -> Any:
     """A demographic as stored: nothing given is empty (an empty list for race)."""
     if value is None:
         return [] if name == "race_codes" else ""
+    if name == "address":
+        # Street lines, one per line whatever the browser sent ("\r\n" from a text area), no empty ones.
+        return "\n".join(line.strip() for line in str(value).splitlines() if line.strip())
     return list(value) if name == "race_codes" else value
 
 

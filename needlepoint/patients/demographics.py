@@ -131,6 +131,15 @@ def race_problem(codes: list[str]) -> str:
     return ""
 
 
+def in_words(coded: CodedSet, codes: list[str], text: str = "") -> str:
+    """Stored codes as a clinician reads them, with the patient's own words where they say more: "White",
+    "Asian, White (Korean and Irish)"; "" when nothing is recorded."""
+    labels = ", ".join(label_of(coded, code) for code in codes)
+    if text and text.lower() != labels.lower():
+        return f"{labels} ({text})" if labels else text
+    return labels
+
+
 # ---------------------------------------------------------------------------------------------- identifiers
 
 
@@ -156,6 +165,11 @@ def is_masked(system: str, type_system: str = "", type_code: str = "") -> bool:
         return True
     part = _data()["identifier_types"]
     return type_system == part["system"] and any(c.get("masked") and c["code"] == type_code for c in part["codes"])
+
+
+def shown_value(value: str, system: str, type_system: str = "", type_code: str = "") -> str:
+    """An identifier's value as a page may show it: a Social Security number masked, any other in full."""
+    return masked(value) if is_masked(system, type_system, type_code) else value
 
 
 def masked(value: str) -> str:

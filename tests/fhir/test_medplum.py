@@ -27,7 +27,7 @@ from needlepoint.demo import build_demo
 from needlepoint.fhir import export, records
 from needlepoint.patients.models import Patient
 from tests.conftest import client_for, missing_tool
-from tests.fhir.conftest import token_client
+from tests.fhir.conftest import post_bundle, synthea_bundle, synthea_files, token_client
 from tests.fhir.node_validators import node_path, run_validator
 from tests.fhir.test_bulk_export import download, finished_manifest, kick_off
 
@@ -126,6 +126,22 @@ def test_demo_patients_conform_to_us_core_5_patient_under_medplum(medplum: str, 
     client = client_for(context.memberships["pt"])
     patients = [get(client, f"Patient/{p.pk}") for p in Patient.objects.filter(clinic=context.clinic)]
     assert len(patients) >= PATIENTS
+    assert errors(medplum_validate(patients, medplum, tmp_path, US_CORE_PATIENT)) == []
+
+
+@pytest.mark.django_db
+def test_imported_synthea_patients_conform_to_us_core_5_patient_under_medplum(
+    medplum: str, tmp_path, clinician
+) -> None:  # type: ignore[no-untyped-def]
+    """Every Synthea Patient, imported and read back with its prefix, marital status, race, ethnicity, birth sex,
+    address in parts and kept identifiers, is valid R4 and a valid US Core 5.0.1 Patient."""
+    client = client_for(clinician)
+    for path in synthea_files():
+        assert post_bundle(client, synthea_bundle(path)).status_code == 201, path.name
+    patients = [get(client, f"Patient/{p.pk}") for p in Patient.objects.filter(clinic=clinician.clinic)]
+    assert len(patients) == len(synthea_files())
+    assert all("extension" in p and "maritalStatus" in p and len(p["identifier"]) > 1 for p in patients)
+    assert errors(medplum_validate(patients, medplum, tmp_path)) == []
     assert errors(medplum_validate(patients, medplum, tmp_path, US_CORE_PATIENT)) == []
 
 
