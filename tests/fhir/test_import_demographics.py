@@ -123,3 +123,15 @@ def test_an_old_one_line_address_is_exported_as_text(clinician) -> None:  # type
 
     assert exported["address"] == [{"text": "1 Main St, Town"}]
     assert "extension" not in exported and "maritalStatus" not in exported
+
+
+def test_an_identifier_too_long_to_keep_refuses_the_whole_bundle(clinician) -> None:  # type: ignore[no-untyped-def]
+    bundle = synthea_bundle(next(p for p in synthea_files() if p.name.startswith("Angelic")))
+    source_patient(bundle)["identifier"][2]["value"] = "9" * 101
+
+    response = post_bundle(client_for(clinician), bundle)
+
+    assert response.status_code == 400
+    messages = import_messages(response)
+    assert any("Identifier 3: its value is longer than 100 characters." in text for _, text in messages), messages
+    assert not Patient.objects.exists() and not PatientIdentifier.objects.exists()
