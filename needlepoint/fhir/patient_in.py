@@ -102,7 +102,7 @@ def address_parts(resource: dict[str, Any]) -> tuple[dict[str, str], list[LeftOu
     if not addresses or not isinstance(addresses[0], dict):
         return data, left
     first = addresses[0]
-    lines = [_text(line) for line in first.get("line") or [] if _text(line)]
+    lines = [_text(line) for line in _list(first, "line") if _text(line)]
     data["address"] = "\n".join(lines)
     for element, name in ADDRESS_PARTS.items():
         data[name] = _text(first.get(element))

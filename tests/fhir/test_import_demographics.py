@@ -135,3 +135,31 @@ def test_an_identifier_too_long_to_keep_refuses_the_whole_bundle(clinician) -> N
     messages = import_messages(response)
     assert any("Identifier 3: its value is longer than 100 characters." in text for _, text in messages), messages
     assert not Patient.objects.exists() and not PatientIdentifier.objects.exists()
+
+
+def test_second_addresses_names_and_contact_points_and_identifiers_without_a_system_are_named(clinician) -> None:  # type: ignore[no-untyped-def]
+    bundle = synthea_bundle(next(p for p in synthea_files() if p.name.startswith("Angelic")))
+    patient = source_patient(bundle)
+    patient["address"][0]["text"] = "301 Wiza Dale, Rockport"
+    patient["address"].append({"use": "old", "text": "1 Old Road"})
+    patient["telecom"].append({"system": "phone", "value": "555-000-0000"})
+    patient["identifier"].append({"value": "no-system"})
+    patient["maritalStatus"] = {"coding": [{"system": "http://example.org/marital", "code": "M"}]}
+    birth_sex = extension(patient, "us-core-birthsex")
+    assert birth_sex is not None
+    birth_sex["valueCode"] = "X"
+
+    messages = [text for _, text in import_messages(post_bundle(client_for(clinician), bundle))]
+
+    for element in (
+        "address[0].text (its parts are kept)",
+        "address[1]: only the first address is kept",
+        "telecom[1] (phone): only the first phone and e-mail are kept",
+        "identifier[5]: no system or no value",
+        "maritalStatus: not a v3-MaritalStatus code",
+        "extension us-core-birthsex X",
+    ):
+        assert f"Not kept: Patient.{element}." in messages, (element, messages)
+    kept = Patient.objects.get()
+    assert (kept.address, kept.marital_status, kept.birth_sex) == ("301 Wiza Dale", "", "")
+    assert PatientIdentifier.objects.filter(patient=kept).count() == 5
