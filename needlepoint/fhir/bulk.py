@@ -235,7 +235,7 @@ def _patients(job: ExportJob, membership: Membership) -> QuerySet[Patient]:
         patients = patients.filter(Exists(Episode.objects.filter(patient_id=OuterRef("pk"), condition=condition)))
     if job.patient_ids:
         patients = patients.filter(pk__in=job.patient_ids)
-    return patients.select_related("clinic").order_by("pk")
+    return patients.select_related("clinic").prefetch_related("identifiers").order_by("pk")
 
 
 def _changed_since(resource: dict[str, Any], since: datetime | None) -> bool:

@@ -2,8 +2,9 @@
 0-10 pain ratings. All or nothing.
 
 The plan comes from ``needlepoint.fhir.incoming`` (pure); the writes go through the apps' actions
-(``register_patient``, ``record_reported_conditions``, ``open_episode``, ``record_questionnaire`` for the NPRS), in
-one transaction, so any refusal leaves the database as it was. The episode is for the condition the caller names;
+(``register_patient``, ``keep_identifiers`` for the sender's identifiers, ``record_reported_conditions``,
+``open_episode``, ``record_questionnaire`` for the NPRS), in one transaction, so any refusal leaves the database as
+it was. The episode is for the condition the caller names;
 else for the one active ICD-10-CM coded Condition the plan chose (``incoming.choose_episode``); else the default
 ("other", ICD-10-CM M79.10 myalgia, unspecified site, not sided), and the answer says why. The first imported
 rating is its baseline.
@@ -32,6 +33,7 @@ from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Episode, Patient, ReportedCondition, normalise_name
 
 DEFAULT_CONDITION = ("other", "M79.10", "central")
+IDENTIFIER_SOURCE = "FHIR import"
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,8 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
     )
     with audit.describing(described, object_type="fhir.Bundle"):
         patient = patient_actions.register_patient(membership, plan.demographics, confirm_duplicate=True)
+    if plan.identifiers:
+        patient_actions.keep_identifiers(membership, patient, list(plan.identifiers), source=IDENTIFIER_SOURCE)
     created = [
         _created("Patient", patient.pk, f"(MRN {patient.mrn})", plan.patient_entry),
     ]

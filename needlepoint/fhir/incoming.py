@@ -2,9 +2,10 @@
 
 What is imported, and how (``needlepoint.fhir.importer`` writes the plan through the apps' actions):
 
-- The bundle's one Patient becomes a new patient of the clinic: official (else first) name, birth date
-  (a full date is required), gender, the first phone and e-mail, the first address as one line. A new MRN is
-  generated: the sender's identifiers are other systems' numbers and are listed as not kept.
+- The bundle's one Patient becomes a new patient of the clinic: official (else first) name with its prefix, birth
+  date (a full date is required), gender, the first phone and e-mail, the first address's parts, marital status,
+  the US Core race, ethnicity and birth sex, and the sender's identifiers (kept beside a new MRN of ours); see
+  ``needlepoint.fhir.patient_in``. Every other element of the Patient is listed by name as not kept.
 - Its Observations coded LOINC 72514-3 (0-10 pain severity) with status final, amended or corrected become
   0-10 pain ratings (NPRS), patient-reported, in one new episode of care. NPRS is recorded in whole numbers,
   so a fractional value (Synthea writes 3.2992...) is rounded half up, and each rounding is reported.
@@ -32,7 +33,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from needlepoint.fhir import codes
+from needlepoint.fhir import codes, patient_in
 from needlepoint.fhir.mapping import Issue
 from needlepoint.fhir.search import SearchError, date_interval
 from needlepoint.fhir.transaction_bundle import entry_path, entry_problems, reference_problems
@@ -48,7 +49,20 @@ from needlepoint.patients.reported_conditions import (
 
 FINAL_STATUSES = ("final", "amended", "corrected")
 PAIN_UNITS = ("{score}", "1", "{#}")
-MAX_LENGTHS = {"given_name": 100, "family_name": 100, "phone": 40, "email": 254, "address": 300}
+MAX_LENGTHS = {
+    "name_prefix": 40,
+    "given_name": 100,
+    "family_name": 100,
+    "phone": 40,
+    "email": 254,
+    "address": 300,
+    "address_city": 100,
+    "address_state": 100,
+    "address_postal_code": 20,
+    "address_country": 100,
+    "race_text": 200,
+    "ethnicity_text": 200,
+}
 IMPORTED_TYPES = ("Patient", "Observation", "Condition")
 # The R4 dateTime datatype's shape (a time needs seconds and a zone); the calendar is checked by date_interval.
 FHIR_DATE_TIME = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?)?)?$")
@@ -116,6 +130,7 @@ class ImportPlan:
     conditions: tuple[ConditionReading, ...] = field(default=())
     episode_choice: EpisodeChoice | None = None
     source: str = DEFAULT_SOURCE
+    identifiers: tuple[dict[str, str], ...] = field(default=())
 
 
 _where = entry_path  # every issue located alike: the transaction-response finds each issue's entry by it
@@ -138,23 +153,6 @@ def _parse_moment(text: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def _name(resource: dict[str, Any]) -> dict[str, Any] | None:
-    names = [n for n in resource.get("name") or [] if isinstance(n, dict)]
-    return next((n for n in names if n.get("use") == "official"), names[0] if names else None)
-
-
-def _address(resource: dict[str, Any]) -> str:
-    addresses = [a for a in resource.get("address") or [] if isinstance(a, dict)]
-    if not addresses:
-        return ""
-    first = addresses[0]
-    if _text(first.get("text")):
-        return _text(first["text"])
-    lines = [_text(line) for line in first.get("line") or [] if _text(line)]
-    place = " ".join(_text(first.get(k)) for k in ("city", "state", "postalCode") if _text(first.get(k)))
-    return ", ".join(part for part in [*lines, place, _text(first.get("country"))] if part)
-
-
 def _telecom(resource: dict[str, Any], system: str) -> str:
     for point in resource.get("telecom") or []:
         if isinstance(point, dict) and point.get("system") == system and _text(point.get("value")):
@@ -165,7 +163,7 @@ def _telecom(resource: dict[str, Any], system: str) -> str:
 def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dict[str, Any], list[Issue]]:
     """The demographics ``register_patient`` takes, and every problem with them (errors)."""
     problems: list[Issue] = []
-    name = _name(resource)
+    _, name = patient_in.chosen_name(resource)
     family = _text(name.get("family")) if name else ""
     given = " ".join(_text(g) for g in (name.get("given") or []) if _text(g)) if name else ""
     if not family or not given:
@@ -203,8 +201,10 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
         "sex": gender,
         "phone": _telecom(resource, "phone"),
         "email": _telecom(resource, "email"),
-        "address": _address(resource),
+        "name_prefix": patient_in.name_parts(resource)[0],
+        "marital_status": patient_in.marital_status(resource)[0],
     }
+    data |= patient_in.address_parts(resource)[0] | patient_in.coded_demographics(resource)[0]
     for key, limit in MAX_LENGTHS.items():
         if len(data[key]) > limit:
             problems.append(
@@ -216,6 +216,23 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
                 )
             )
     return data, problems
+
+
+def patient_left_out(resource: dict[str, Any], index: int) -> list[Issue]:
+    """One note per element of the Patient that is not kept, naming it."""
+    found = [
+        *patient_in.name_parts(resource)[1],
+        *patient_in.telecom_left_out(resource),
+        *patient_in.address_parts(resource)[1],
+        *patient_in.marital_status(resource)[1],
+        *patient_in.coded_demographics(resource)[1],
+        *patient_in.identifiers(resource)[1],
+        *patient_in.other_elements(resource),
+    ]
+    return [
+        Issue("information", "informational", f"Not kept: Patient.{left.what}.", _where(index, f"resource.{left.path}"))
+        for left in found
+    ]
 
 
 def is_pain_observation(resource: dict[str, Any]) -> bool:
@@ -357,16 +374,17 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
     conditions: list[ConditionReading] = []
     ignored: list[Issue] = []
     notes: list[Issue] = []
-    kept_identifiers = [i for i in patient_entry["resource"].get("identifier") or [] if isinstance(i, dict)]
+    kept_identifiers, _ = patient_in.identifiers(patient_entry["resource"])
     if kept_identifiers:
         notes.append(
             Issue(
                 "information",
                 "informational",
-                f"The sender's {len(kept_identifiers)} Patient identifier(s) are not kept; a new MRN is given.",
+                f"Kept the sender's {len(kept_identifiers)} Patient identifier(s) beside the patient's new MRN.",
                 _where(patient_index, "resource.identifier"),
             )
         )
+    notes += patient_left_out(patient_entry["resource"], patient_index)
     for index, entry in enumerate(entries):
         resource = entry["resource"]
         resource_type = resource["resourceType"]
@@ -421,6 +439,7 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
         conditions=tuple(conditions),
         episode_choice=choose_episode(conditions),
         source=bundle_source(bundle),
+        identifiers=tuple(kept_identifiers),
     )
 
 

@@ -3,7 +3,8 @@
 ``needlepoint.fhir.records`` turns model rows into the dataclasses below (through the access helper);
 the functions here decide the FHIR shape. Mapping decisions, each made once here:
 
-- Patient: identifier = the MRN in a clinic-scoped system (MRNs are unique per clinic only).
+- Patient: identifier = the MRN in a clinic-scoped system (MRNs are unique per clinic only), then the identifiers
+  kept from other systems as received; race, ethnicity and birth sex as the US Core 5.0.1 extensions.
 - Condition, reported: one per condition another record reported (a FHIR import), category problem-list-item
   and US Core's problems-and-health-concerns profile, its code, statuses and dates as received; id
   ``reported-<pk>``, version 1 (never changed).
@@ -57,6 +58,27 @@ US_CORE_PROBLEMS = f"{US_CORE}/us-core-condition-problems-health-concerns"
 
 
 @dataclass(frozen=True)
+class IdentifierData:
+    """An identifier another system gave the patient, as received: system, value and type (coding and text)."""
+
+    system: str
+    value: str
+    type_system: str = ""
+    type_code: str = ""
+    type_display: str = ""
+    type_text: str = ""
+
+
+@dataclass(frozen=True)
+class CodedData:
+    """One coded value with the display its code system gives: (system, code, display)."""
+
+    system: str
+    code: str
+    display: str
+
+
+@dataclass(frozen=True)
 class PatientData:
     """What the Patient resource shows of a patient."""
 
@@ -70,10 +92,22 @@ class PatientData:
     sex: str
     phone: str = ""
     email: str = ""
-    address: str = ""
+    address: str = ""  # the street line(s), one per line; an old record's whole address
     emergency_contact: str = ""
     version: int = 1
     updated_at: datetime | None = None
+    name_prefix: str = ""
+    address_city: str = ""
+    address_state: str = ""
+    address_postal_code: str = ""
+    address_country: str = ""
+    marital_status: CodedData | None = None
+    race: tuple[CodedData, ...] = ()
+    race_text: str = ""
+    ethnicity: CodedData | None = None
+    ethnicity_text: str = ""
+    birth_sex: str = ""
+    identifiers: tuple[IdentifierData, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -378,8 +412,53 @@ def _drop_empty(resource: Json) -> Json:
 # ---------------------------------------------------------------------------------------------- resources
 
 
+US_CORE_RACE = f"{US_CORE}/us-core-race"
+US_CORE_ETHNICITY = f"{US_CORE}/us-core-ethnicity"
+US_CORE_BIRTH_SEX = f"{US_CORE}/us-core-birthsex"
+
+
+def _category_extension(url: str, categories: Sequence[CodedData], text: str) -> Json | None:
+    """A US Core race or ethnicity extension: an ombCategory per category, then the text (required; the
+    categories' displays when the patient gave no words)."""
+    text = text or ", ".join(c.display for c in categories)
+    if not text:
+        return None
+    parts: list[Json] = [{"url": "ombCategory", "valueCoding": coding(c.system, c.code, c.display)} for c in categories]
+    return {"url": url, "extension": [*parts, {"url": "text", "valueString": text}]}
+
+
+def patient_extensions(p: PatientData) -> list[Json]:
+    """US Core 5.0.1 race, ethnicity and birth sex, as far as recorded."""
+    found = [
+        _category_extension(US_CORE_RACE, p.race, p.race_text),
+        _category_extension(US_CORE_ETHNICITY, [p.ethnicity] if p.ethnicity else [], p.ethnicity_text),
+        {"url": US_CORE_BIRTH_SEX, "valueCode": p.birth_sex} if p.birth_sex else None,
+    ]
+    return [extension for extension in found if extension is not None]
+
+
+def patient_address(p: PatientData) -> list[Json]:
+    """The address in parts; a record with nothing but its old one-line address as text."""
+    parts = {
+        "city": p.address_city,
+        "state": p.address_state,
+        "postalCode": p.address_postal_code,
+        "country": p.address_country,
+    }
+    if not any(parts.values()):
+        return [{"text": p.address}] if p.address else []
+    return [_drop_empty({"line": [line.strip() for line in p.address.splitlines() if line.strip()], **parts})]
+
+
+def identifier_json(i: IdentifierData) -> Json:
+    """An identifier kept from another system, as received."""
+    codings = [coding(i.type_system, i.type_code, i.type_display)] if i.type_system and i.type_code else []
+    return _drop_empty({"type": concept(*codings, text=i.type_text or None), "system": i.system, "value": i.value})
+
+
 def patient_resource(p: PatientData) -> Json:
-    """A Patient: MRN identifier (clinic-scoped system), name, gender, birth date, telecom, address."""
+    """A Patient: MRN identifier (clinic-scoped system) then those kept from other systems, name with prefix, gender,
+    birth date, telecom, address in parts, marital status, and the US Core race, ethnicity and birth sex."""
     telecom = []
     if p.phone:
         telecom.append({"system": "phone", "value": p.phone})
@@ -393,20 +472,34 @@ def patient_resource(p: PatientData) -> Json:
             "resourceType": "Patient",
             "id": p.id,
             "meta": _meta(p.updated_at, p.version, "Patient"),
+            "extension": patient_extensions(p),
             "identifier": [
                 {
                     "use": "usual",
                     "type": concept(coding(codes.V2_IDENTIFIER_TYPE, "MR", "Medical record number"), text="MRN"),
                     "system": codes.mrn_system(p.clinic_slug),
                     "value": p.mrn,
-                }
+                },
+                *(identifier_json(i) for i in p.identifiers),
             ],
             "active": True,
-            "name": [_drop_empty({"use": "official", "family": p.family_name, "given": [p.given_name]})],
+            "name": [
+                _drop_empty(
+                    {
+                        "use": "official",
+                        "family": p.family_name,
+                        "given": [p.given_name],
+                        "prefix": [p.name_prefix] if p.name_prefix else [],
+                    }
+                )
+            ],
             "telecom": telecom,
             "gender": p.sex if p.sex in ("male", "female", "other", "unknown") else "unknown",
             "birthDate": fhir_date(p.birth_date),
-            "address": [{"text": p.address}] if p.address else [],
+            "address": patient_address(p),
+            "maritalStatus": concept(coding(p.marital_status.system, p.marital_status.code, p.marital_status.display))
+            if p.marital_status
+            else None,
             "contact": contact,
             "managingOrganization": {"display": p.clinic_name},
         }

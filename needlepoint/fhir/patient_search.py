@@ -102,7 +102,7 @@ def matching(membership: Membership, query: Query) -> QuerySet[Patient]:
     if not query.criteria:
         listed = ", ".join(search.names("Patient"))
         raise ValidationError(f"Search patients by at least one of: {listed}.")
-    patients = patients_for(membership).select_related("clinic")
+    patients = patients_for(membership).select_related("clinic").prefetch_related("identifiers")
     for criterion in query.criteria:
         patients = patients.filter(FILTERS[criterion.param.name](criterion, membership.clinic.slug))
     return patients

@@ -33,6 +33,7 @@ from needlepoint.outcomes.actions import current_wording_entry
 from needlepoint.outcomes.models import ClinicInstrumentWording, Observation, RomMeasurement
 from needlepoint.outcomes.scoring import Instrument, ScoringError, instrument, instruments
 from needlepoint.outcomes.wording import EnteredWording, licence_note, wording_shipped
+from needlepoint.patients import demographics
 from needlepoint.patients.conditions import icd10_label
 from needlepoint.patients.models import Consent, Episode, Patient, ReportedCondition
 from needlepoint.visits.adverse_events import severities
@@ -58,8 +59,16 @@ def _who(membership: Membership | None) -> str:
 # ---------------------------------------------------------------------------------------------- rows to values
 
 
+def _coded(coded: demographics.CodedSet, code: str) -> mapping.CodedData | None:
+    found = coded.find(code) if code else None
+    return mapping.CodedData(found.system, found.code, found.display) if found else None
+
+
 def patient_data(p: Patient) -> mapping.PatientData:
-    """The mapping's view of a patient."""
+    """The mapping's view of a patient. Its identifiers come from ``p.identifiers``: prefetch them
+    (``prefetch_related("identifiers")``) where many patients are shown, so they cost one query in all."""
+    race = tuple(c for c in (_coded(demographics.races(), code) for code in p.race_codes or []) if c is not None)
+    identifiers = sorted(p.identifiers.all(), key=lambda i: i.pk)
     return mapping.PatientData(
         id=str(p.pk),
         mrn=p.mrn,
@@ -75,6 +84,21 @@ def patient_data(p: Patient) -> mapping.PatientData:
         emergency_contact=p.emergency_contact,
         version=p.version,
         updated_at=p.updated_at,
+        name_prefix=p.name_prefix,
+        address_city=p.address_city,
+        address_state=p.address_state,
+        address_postal_code=p.address_postal_code,
+        address_country=p.address_country,
+        marital_status=_coded(demographics.marital_statuses(), p.marital_status),
+        race=race,
+        race_text=p.race_text,
+        ethnicity=_coded(demographics.ethnicities(), p.ethnicity_code),
+        ethnicity_text=p.ethnicity_text,
+        birth_sex=p.birth_sex,
+        identifiers=tuple(
+            mapping.IdentifierData(i.system, i.value, i.type_system, i.type_code, i.type_display, i.type_text)
+            for i in identifiers
+        ),
     )
 
 

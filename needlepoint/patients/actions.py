@@ -16,19 +16,21 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import CharField, Model
 from django.utils import timezone
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import require, searched
 from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.accounts.roles import Capability
-from needlepoint.patients import screening_rules
+from needlepoint.patients import demographics, screening_rules
 from needlepoint.patients.conditions import code_for_side, conditions, icd10_for
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import (
     Consent,
     Episode,
     Patient,
+    PatientIdentifier,
     RecentPatient,
     ReportedCondition,
     Screening,
@@ -43,6 +45,7 @@ from needlepoint.patients.reported_conditions import (
 from needlepoint.patients.screening_rules import ADULT_AGE
 
 DEMOGRAPHIC_FIELDS = (
+    "name_prefix",
     "given_name",
     "family_name",
     "date_of_birth",
@@ -50,8 +53,22 @@ DEMOGRAPHIC_FIELDS = (
     "phone",
     "email",
     "address",
+    "address_city",
+    "address_state",
+    "address_postal_code",
+    "address_country",
     "emergency_contact",
     "preferred_language",
+    "marital_status",
+    "race_codes",
+    "race_text",
+    "ethnicity_code",
+    "ethnicity_text",
+    "birth_sex",
+)
+# Optional text fields checked for length on the server, whatever page or import sent them.
+_TEXT_FIELDS = tuple(
+    name for name in DEMOGRAPHIC_FIELDS if isinstance(Patient._meta.get_field(name), CharField) and name != "sex"
 )
 MRN_PATTERN = re.compile(r"^[A-Za-z0-9-]{3,30}$")
 # A drawn signature is an SVG path of moves and lines in a 600x150 box, nothing else (it is shown as SVG).
@@ -74,8 +91,46 @@ def _check_demographics(data: dict[str, Any]) -> None:
         errors["sex"] = "Choose female, male, other or unknown."
     if data.get("preferred_language") and data["preferred_language"] not in Patient.Language.values:
         errors["preferred_language"] = "Choose English (en) or Spanish (es)."
+    errors |= _coded_demographic_errors(data)
+    for name in _TEXT_FIELDS:
+        limit = _max_length(Patient, name)
+        if name not in errors and len(str(data.get(name) or "")) > limit:
+            errors[name] = f"At most {limit} characters."
     if errors:
         raise ValidationError(errors)
+
+
+def _max_length(model: type[Model], name: str) -> int:
+    return int(getattr(model._meta.get_field(name), "max_length", None) or 0)
+
+
+def _coded_demographic_errors(data: dict[str, Any]) -> dict[str, str]:
+    """Marital status, race, ethnicity and birth sex must be codes of their sets (data/demographics.json)."""
+    errors: dict[str, str] = {}
+    coded = {
+        "marital_status": (demographics.marital_statuses(), "Choose a marital status from the list."),
+        "ethnicity_code": (demographics.ethnicities(), "Choose an ethnicity from the list."),
+        "birth_sex": (demographics.birth_sexes(), "Choose female, male or unknown."),
+    }
+    for name, (codes, message) in coded.items():
+        if data.get(name) and codes.find(str(data[name])) is None:
+            errors[name] = message
+    race = data.get("race_codes") or []
+    if not isinstance(race, list | tuple) or not all(isinstance(code, str) for code in race):
+        errors["race_codes"] = "Race is a list of OMB race category codes."
+    elif problem := demographics.race_problem(list(race)):
+        errors["race_codes"] = problem
+    return errors
+
+
+def _stored(name: str, value: Any) -> Any:
+    """A demographic as stored: nothing given is empty (an empty list for race)."""
+    if value is None:
+        return [] if name == "race_codes" else ""
+    if name == "address":
+        # Street lines, one per line whatever the browser sent ("\r\n" from a text area), no empty ones.
+        return "\n".join(line.strip() for line in str(value).splitlines() if line.strip())
+    return list(value) if name == "race_codes" else value
 
 
 def _next_mrn(clinic: Clinic) -> str:
@@ -148,13 +203,53 @@ def _create_patient(membership: Membership, data: dict[str, Any], mrn: str) -> P
     patient = Patient(clinic_id=membership.clinic_id, mrn=mrn or _next_mrn(membership.clinic))
     for name in DEMOGRAPHIC_FIELDS:
         if name in data:
-            setattr(patient, name, data[name] if data[name] is not None else "")
+            setattr(patient, name, _stored(name, data[name]))
     try:
         with transaction.atomic():
             patient.save()
     except IntegrityError as exc:
         raise ValidationError({"mrn": f"MRN {patient.mrn} already exists in this clinic."}) from exc
     return patient
+
+
+IDENTIFIER_PARTS = ("system", "value", "type_system", "type_code", "type_display", "type_text")
+
+
+@transaction.atomic
+def keep_identifiers(
+    membership: Membership, patient: Patient, identifiers: list[dict[str, str]], source: str
+) -> list[PatientIdentifier]:
+    """Keep the numbers other systems gave ``patient`` (each a dict of ``IDENTIFIER_PARTS``), saying where they came
+    from. Each needs a system and a value; one already kept (same system and value) or listed twice is refused.
+    Refused input raises ``ValidationError`` and keeps none of them."""
+    require(membership, Capability.EDIT_DEMOGRAPHICS)
+    _same_clinic(membership, patient)
+    problems: list[str] = []
+    seen = set(PatientIdentifier.objects.filter(patient=patient).values_list("system", "value"))
+    rows = []
+    for position, given in enumerate(identifiers, start=1):
+        parts = {name: str(given.get(name) or "").strip() for name in IDENTIFIER_PARTS}
+        for name in IDENTIFIER_PARTS:
+            limit = _max_length(PatientIdentifier, name)
+            if len(parts[name]) > limit:
+                problems.append(
+                    f"Identifier {position}: its {name.replace('_', ' ')} is longer than {limit} characters."
+                )
+        if not parts["system"] or not parts["value"]:
+            problems.append(f"Identifier {position} needs a system and a value.")
+        elif (parts["system"], parts["value"]) in seen:
+            problems.append(f"Identifier {position} ({parts['system']}) is already on record.")
+        seen.add((parts["system"], parts["value"]))
+        rows.append(
+            PatientIdentifier(
+                clinic_id=patient.clinic_id, patient=patient, source=source[:100], recorded_by=membership, **parts
+            )
+        )
+    if problems:
+        raise ValidationError({"identifiers": problems})
+    for row in rows:
+        row.save()
+    return rows
 
 
 RECENT_KEPT = 20
@@ -220,7 +315,7 @@ def _update_patient(membership: Membership, patient_id: int, data: dict[str, Any
     merged = {name: getattr(patient, name) for name in DEMOGRAPHIC_FIELDS} | data
     _check_demographics(merged)
     for name in DEMOGRAPHIC_FIELDS:
-        setattr(patient, name, merged[name] if merged[name] is not None else "")
+        setattr(patient, name, _stored(name, merged[name]))
     patient.version += 1
     patient.save()
     return patient

@@ -14,13 +14,71 @@ from django.utils import timezone
 from needlepoint.accounts.models import Clinic, Membership, User
 from needlepoint.patients.conditions import icd10_choices
 from needlepoint.patients.consent import current_consent_text
-from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name, phone_digits
+from needlepoint.patients.models import (
+    Consent,
+    Episode,
+    Patient,
+    PatientIdentifier,
+    Screening,
+    normalise_name,
+    phone_digits,
+)
 from needlepoint.patients.screening_rules import evaluate_screening, screening_items
 
 DEMO_PASSWORD = "needlepoint-demo"
 # Patients who get a full clinical history (assessments, visits, outcomes). A demo is for clicking through;
 # beyond this many, patients get intake records only, and `needlepoint synth` builds visit volume for analytics.
 FULL_HISTORY_PATIENTS = 3000
+# The coded demographics of the first demo patients (fixed, drawing nothing from the generator, so the rest of the
+# demo is unchanged): a full record, a patient of two races who declined ethnicity, and one who declined race.
+DEMOGRAPHICS_BY_POSITION: dict[int, dict[str, Any]] = {
+    0: {
+        "name_prefix": "Dr.",
+        "address": "27 Fore Street\nApartment 3",
+        "address_city": "Portland",
+        "address_state": "ME",
+        "address_postal_code": "04101",
+        "address_country": "US",
+        "marital_status": "M",
+        "race_codes": ["2106-3"],
+        "race_text": "White",
+        "ethnicity_code": "2186-5",
+        "ethnicity_text": "Not Hispanic or Latino",
+    },
+    1: {
+        "address": "9 Commercial Street",
+        "address_city": "Portland",
+        "address_state": "ME",
+        "address_postal_code": "04101",
+        "address_country": "US",
+        "marital_status": "S",
+        "race_codes": ["2028-9", "2106-3"],
+        "race_text": "Korean and Irish",
+        "ethnicity_code": "ASKU",
+    },
+    2: {"marital_status": "W", "race_codes": ["ASKU"], "ethnicity_code": "ASKU"},
+}
+BIRTH_SEX_BY_SEX = {"female": "F", "male": "M", "other": "UNK"}
+# The first demo patient's numbers from other systems: an invented Social Security number in the 999 area (as
+# Synthea's synthetic ones are) and a previous clinic's MRN, to show how the page names and masks them.
+DEMO_IDENTIFIERS = [
+    {
+        "system": "http://hl7.org/fhir/sid/us-ssn",
+        "value": "999-40-1234",
+        "type_system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+        "type_code": "SS",
+        "type_display": "Social Security number",
+        "type_text": "Social Security number",
+    },
+    {
+        "system": "https://previous-clinic.example.org/mrn",
+        "value": "PC-20417",
+        "type_system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+        "type_code": "MR",
+        "type_display": "Medical record number",
+        "type_text": "Previous clinic's MRN",
+    },
+]
 
 DEMO_USERS: list[dict[str, str]] = [
     {
@@ -349,8 +407,17 @@ def _add_patients(context: Any, clinic: Clinic, first_index: int, count: int) ->
                 email=f"{given.lower()}.{family.lower().replace(chr(39), '')}{first_index + offset}@example.org",
             )
         )
+        if position in DEMOGRAPHICS_BY_POSITION:
+            for name, value in DEMOGRAPHICS_BY_POSITION[position].items():
+                setattr(patients[-1], name, value)
+            patients[-1].birth_sex = BIRTH_SEX_BY_SEX[sex]
     Patient.objects.bulk_create(patients, batch_size=BATCH)
     created = list(Patient.objects.filter(clinic=clinic, mrn__in=[p.mrn for p in patients]).order_by("pk"))
+    if first_index == 0 and created:
+        PatientIdentifier.objects.bulk_create(
+            PatientIdentifier(clinic=clinic, patient=created[0], source="demo", **identifier)
+            for identifier in DEMO_IDENTIFIERS
+        )
     context.new_patient_ids.extend(p.pk for p in created)
     context.history_patient_ids.extend(
         p.pk for position, p in enumerate(created) if first_index + position < FULL_HISTORY_PATIENTS

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from needlepoint.patients import demographics
 from needlepoint.patients.conditions import IcdCode, condition_choices, conditions
 from needlepoint.patients.models import Consent, Episode, Patient
 from needlepoint.web import choice_field
@@ -15,17 +16,57 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-class PatientForm(forms.Form):
-    """Demographics and contact details."""
+def _not_recorded(coded: demographics.CodedSet) -> list[tuple[str, str]]:
+    return [("", "Not recorded"), *coded.choices()]
 
+
+PATIENT_REPORTED = "As the patient reports it; they may decline to answer."
+
+
+class PatientForm(forms.Form):
+    """Demographics and contact details. Race, ethnicity and birth sex are the patient's own answers, all optional."""
+
+    name_prefix = forms.CharField(label="Title", max_length=40, required=False, help_text="Mr., Mrs., Ms., Dr., …")
     given_name = forms.CharField(max_length=100)
     family_name = forms.CharField(max_length=100)
     date_of_birth = forms.DateField(widget=DateInput)
     sex = forms.ChoiceField(choices=Patient.Sex.choices, initial=Patient.Sex.UNKNOWN)
+    birth_sex = forms.ChoiceField(
+        label="Sex assigned at birth",
+        choices=_not_recorded(demographics.birth_sexes()),
+        required=False,
+        help_text=PATIENT_REPORTED,
+    )
     phone = forms.CharField(max_length=40, required=False)
     email = forms.EmailField(required=False)
-    address = forms.CharField(max_length=300, required=False)
+    address = forms.CharField(
+        label="Street address",
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One line per line of the address.",
+    )
+    address_city = forms.CharField(label="City", max_length=100, required=False)
+    address_state = forms.CharField(label="State", max_length=100, required=False)
+    address_postal_code = forms.CharField(label="Postal code", max_length=20, required=False)
+    address_country = forms.CharField(label="Country", max_length=100, required=False)
     emergency_contact = forms.CharField(max_length=200, required=False)
+    marital_status = forms.ChoiceField(choices=_not_recorded(demographics.marital_statuses()), required=False)
+    race_codes = forms.MultipleChoiceField(
+        label="Race",
+        choices=demographics.races().choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=f"{PATIENT_REPORTED} Up to five categories, or “Asked, no answer” or “Unknown” alone.",
+    )
+    race_text = forms.CharField(label="Race in the patient's words", max_length=200, required=False)
+    ethnicity_code = forms.ChoiceField(
+        label="Ethnicity",
+        choices=_not_recorded(demographics.ethnicities()),
+        required=False,
+        help_text=PATIENT_REPORTED,
+    )
+    ethnicity_text = forms.CharField(label="Ethnicity in the patient's words", max_length=200, required=False)
     preferred_language = forms.ChoiceField(
         label="Language for the patient's pages and messages",
         choices=Patient.Language.choices,
@@ -45,6 +86,13 @@ class PatientForm(forms.Form):
         required=False,
         help_text="Tick only after checking that none of the patients listed is this one.",
     )
+
+    def clean_race_codes(self) -> list[str]:
+        """Known categories, at most five, and a declined or unknown answer alone."""
+        codes = list(self.cleaned_data.get("race_codes") or [])
+        if problem := demographics.race_problem(codes):
+            raise forms.ValidationError(problem)
+        return codes
 
     def clean_preferred_language(self) -> str:
         """Not chosen: the language already on record (editing), else English."""

@@ -54,6 +54,7 @@ class Patient(models.Model):
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField("MRN", max_length=30)
+    name_prefix = models.CharField("title", max_length=40, blank=True, help_text="Mr., Mrs., Ms., Dr., ...")
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     # Normalised for search: "family given" and "given family". On PostgreSQL both are in collation "C"
@@ -68,7 +69,20 @@ class Patient(models.Model):
     phone_digits = models.CharField(max_length=40, editable=False, default="", blank=True)
     phone_digits_reversed = models.CharField(max_length=40, editable=False, default="", blank=True)
     email = models.EmailField(blank=True)
+    # The street line(s), one per line; records from before the parts below keep their whole address here.
     address = models.CharField(max_length=300, blank=True)
+    address_city = models.CharField("city", max_length=100, blank=True)
+    address_state = models.CharField("state", max_length=100, blank=True)
+    address_postal_code = models.CharField("postal code", max_length=20, blank=True)
+    address_country = models.CharField("country", max_length=100, blank=True)
+    # Coded demographics (patients/demographics.py, data/demographics.json): codes, blank when not recorded. Race,
+    # ethnicity and birth sex are what the patient reports, and may be declined.
+    marital_status = models.CharField(max_length=5, blank=True, help_text="v3-MaritalStatus code, or UNK")
+    race_codes = models.JSONField(default=list, blank=True, help_text="OMB race categories (CDC codes), or ASKU/UNK")
+    race_text = models.CharField(max_length=200, blank=True, help_text="Race in the patient's words")
+    ethnicity_code = models.CharField(max_length=10, blank=True, help_text="OMB ethnicity category, or ASKU/UNK")
+    ethnicity_text = models.CharField(max_length=200, blank=True, help_text="Ethnicity in the patient's words")
+    birth_sex = models.CharField(max_length=3, blank=True, help_text="Sex assigned at birth: F, M or UNK")
     emergency_contact = models.CharField(max_length=200, blank=True)
     preferred_language = models.CharField(
         max_length=5,
@@ -120,6 +134,37 @@ class Patient(models.Model):
 
     def audit_summary(self) -> str:
         return f"patient {self.mrn}"
+
+
+class PatientIdentifier(models.Model):
+    """A number another system gave the patient (a sender's MRN, a Social Security number, a passport number...),
+    kept as received with where it came from; shown read-only, a Social Security number only masked."""
+
+    audit_trail = True
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="identifiers")
+    system = models.CharField(max_length=300)
+    value = models.CharField(max_length=100)
+    type_system = models.CharField(max_length=300, blank=True)
+    type_code = models.CharField(max_length=20, blank=True)
+    type_display = models.CharField(max_length=200, blank=True)
+    type_text = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=100, help_text="Where it came from, e.g. FHIR import")
+    recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "system", "value"], name="patient_identifier_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} identifier of patient {self.patient_id}"
+
+    def audit_summary(self) -> str:
+        # Never the value: the trail is read by people who should not see a Social Security number.
+        return f"identifier ({self.type_code or 'no type'}) from {self.source}"
 
 
 class PatientRecord(models.Model):

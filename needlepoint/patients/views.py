@@ -17,11 +17,11 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, patients_for, require
 from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
-from needlepoint.patients import actions, forms
+from needlepoint.patients import actions, demographics, forms
 from needlepoint.patients.consent import current_consent_text, patient_consent_wording
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.language import language_of
-from needlepoint.patients.models import Consent, Episode, Patient, ReportedCondition, Screening
+from needlepoint.patients.models import Consent, Episode, Patient, PatientIdentifier, ReportedCondition, Screening
 from needlepoint.patients.panels import todays_patients
 from needlepoint.patients.reported_conditions import chart_order
 from needlepoint.patients.screening_form import ScreeningForm
@@ -125,6 +125,7 @@ def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
     patient = get_patient(membership, patient_id)
     actions.note_patient_opened(membership, patient)
     context: dict[str, object] = {"patient": patient, "age": patient.age_on(timezone.localdate())}
+    context |= _demographics_in_words(patient)
     if membership.can(Capability.VIEW_CONSENT_STATUS):
         clearance = needling_clearance(patient)
         context["consent"] = clearance.consent
@@ -170,6 +171,32 @@ def reported_condition_groups(patient: Patient) -> list[ConditionsFrom]:
     for group in groups.values():
         group.conditions = chart_order(group.conditions)
     return list(groups.values())
+
+
+def _demographics_in_words(patient: Patient) -> dict[str, object]:
+    """The coded demographics in words, and the identifiers from other systems (one query for all of them), each
+    named in plain words and a Social Security number masked: the page never holds one in full."""
+    identifiers = [
+        {
+            "name": demographics.identifier_name(i.system, i.type_system, i.type_code, i.type_text),
+            "value": demographics.shown_value(i.value, i.system, i.type_system, i.type_code),
+            "system": i.system,
+            "source": i.source,
+            "recorded_at": i.recorded_at,
+        }
+        for i in PatientIdentifier.objects.filter(patient=patient).order_by("pk")
+    ]
+    return {
+        "marital_status": demographics.label_of(demographics.marital_statuses(), patient.marital_status),
+        "race": demographics.in_words(demographics.races(), patient.race_codes or [], patient.race_text),
+        "ethnicity": demographics.in_words(
+            demographics.ethnicities(),
+            [patient.ethnicity_code] if patient.ethnicity_code else [],
+            patient.ethnicity_text,
+        ),
+        "birth_sex": demographics.label_of(demographics.birth_sexes(), patient.birth_sex),
+        "identifiers": identifiers,
+    }
 
 
 def _clinical_panels(patient: Patient) -> dict[str, object]:

@@ -228,7 +228,10 @@ def _set(**values: Any):  # type: ignore[no-untyped-def]
         (_condition(lambda r: r["clinicalStatus"]["coding"][0].update(code="active")), "(FHIR con-4)"),
         (_condition(lambda r: r.pop("clinicalStatus")), "(FHIR con-3)"),
         (_condition(lambda r: r["verificationStatus"]["coding"][0].update(code="entered-in-error")), "(FHIR con-5)"),
-        (_set(subject={"reference": "https://elsewhere.example/fhir/Patient/1"}), "This Condition is not about the bundle's Patient."),
+        (
+            _set(subject={"reference": "https://elsewhere.example/fhir/Patient/1"}),
+            "This Condition is not about the bundle's Patient.",
+        ),
     ],
     ids=[
         "unknown-clinical",

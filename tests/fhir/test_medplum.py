@@ -143,6 +143,21 @@ def test_medplum_finds_no_error_in_an_imports_transaction_response(medplum: str,
     assert any("bdl-1" in text for _, text, _ in errors(results[1:]))
 
 
+def test_imported_synthea_patients_conform_to_us_core_5_patient_under_medplum(
+    medplum: str, tmp_path, clinician
+) -> None:  # type: ignore[no-untyped-def]
+    """Every Synthea Patient, imported and read back with its prefix, marital status, race, ethnicity, birth sex,
+    address in parts and kept identifiers, is valid R4 and a valid US Core 5.0.1 Patient."""
+    client = client_for(clinician)
+    for path in synthea_files():
+        assert post_bundle(client, synthea_bundle(path)).status_code == 200, path.name
+    patients = [get(client, f"Patient/{p.pk}") for p in Patient.objects.filter(clinic=clinician.clinic)]
+    assert len(patients) == len(synthea_files())
+    assert all("extension" in p and "maritalStatus" in p and len(p["identifier"]) > 1 for p in patients)
+    assert errors(medplum_validate(patients, medplum, tmp_path)) == []
+    assert errors(medplum_validate(patients, medplum, tmp_path, US_CORE_PATIENT)) == []
+
+
 def assert_complete_status(manifest: dict[str, Any]) -> None:
     """The manifest has the fields of Bulk Data 2.0's "Response - Complete Status", each of its kind."""
     assert INSTANT.fullmatch(manifest["transactionTime"]), manifest["transactionTime"]
@@ -200,7 +215,7 @@ def test_medplum_finds_no_error_in_imported_synthea_conditions(medplum: str, cli
 
     client = client_for(clinician)
     for path in synthea_files():
-        assert post_bundle(client, synthea_bundle(path)).status_code == 201, path.name
+        assert post_bundle(client, synthea_bundle(path)).status_code == 200, path.name
     resources: list[dict[str, Any]] = []
     for patient in Patient.objects.filter(clinic=clinician.clinic):
         resources += with_entries(get(client, f"Condition?patient={patient.pk}&category=problem-list-item"))

@@ -22,7 +22,8 @@ CONDITIONS = [
     ("lateral_epicondylalgia", "M77.12", "left"),
     ("sciatica", "M54.41", "right"),
 ]
-PAGE_BUDGET = 25  # the clinician's patient page; panels from other apps included
+PAGE_BUDGET = 26  # the clinician's patient page; panels from other apps included (one query each for reported
+# conditions and for identifiers from other systems, however many there are)
 SEARCH_BUDGET = 12
 
 
