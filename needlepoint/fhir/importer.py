@@ -1,4 +1,5 @@
-"""Importing a transaction Bundle: one new patient, one episode of care, its 0-10 pain ratings. All or nothing.
+"""Importing a transaction Bundle: one new patient (and their death, when the Patient says they died), one episode
+of care, its 0-10 pain ratings. All or nothing.
 
 The plan comes from ``needlepoint.fhir.incoming`` (pure); the writes go through the apps' actions
 (``register_patient``, ``open_episode``, ``record_questionnaire`` for the NPRS), in one transaction, so any
@@ -111,8 +112,9 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
     # another patient (a family's) does not stop an import, so the registration's own check is passed.
     # The patient's creation is the import's one audit entry (one event, one entry), so it says what came in.
     described = f"FHIR import: patient, {len(plan.readings)} pain rating(s), {len(plan.ignored)} entries ignored"
+    demographics = {k: v for k, v in plan.demographics.items() if k in patient_actions.DEMOGRAPHIC_FIELDS}
     with audit.describing(described, object_type="fhir.Bundle"):
-        patient = patient_actions.register_patient(membership, plan.demographics, confirm_duplicate=True)
+        patient = patient_actions.register_patient(membership, demographics, confirm_duplicate=True)
     created = [
         Issue(
             "information",
@@ -151,4 +153,16 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
                     (f"Bundle.entry[{reading.entry}]",),
                 )
             )
+    if plan.demographics.get("deceased"):
+        # Recorded last, through the one action that records a death, so the history above is stored first.
+        died = plan.demographics.get("deceased_date")
+        patient = patient_actions.record_death(membership, patient.pk, died, patient.version).patient
+        created.append(
+            Issue(
+                "information",
+                "informational",
+                f"Recorded Patient/{patient.pk} as {patient.deceased_notice.lower()}.",
+                (f"Bundle.entry[{plan.patient_entry}]",),
+            )
+        )
     return ImportResult(patient, episode, tuple(observations), tuple(created), plan)

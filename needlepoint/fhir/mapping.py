@@ -68,6 +68,8 @@ class PatientData:
     emergency_contact: str = ""
     version: int = 1
     updated_at: datetime | None = None
+    deceased: bool = False
+    deceased_date: date | None = None  # None with ``deceased``: the fact is known, the date is not
 
 
 @dataclass(frozen=True)
@@ -350,7 +352,7 @@ def _drop_empty(resource: Json) -> Json:
 
 
 def patient_resource(p: PatientData) -> Json:
-    """A Patient: MRN identifier (clinic-scoped system), name, gender, birth date, telecom, address."""
+    """A Patient: MRN identifier (clinic-scoped system), name, gender, birth date, death, telecom, address."""
     telecom = []
     if p.phone:
         telecom.append({"system": "phone", "value": p.phone})
@@ -377,11 +379,22 @@ def patient_resource(p: PatientData) -> Json:
             "telecom": telecom,
             "gender": p.sex if p.sex in ("male", "female", "other", "unknown") else "unknown",
             "birthDate": fhir_date(p.birth_date),
+            **_deceased(p),
             "address": [{"text": p.address}] if p.address else [],
             "contact": contact,
             "managingOrganization": {"display": p.clinic_name},
         }
     )
+
+
+def _deceased(p: PatientData) -> Json:
+    """Patient.deceased[x]: the date of death as a dateTime (a date is a valid dateTime), or true when the date is
+    not known; nothing for a living patient."""
+    if not p.deceased:
+        return {}
+    if p.deceased_date is not None:
+        return {"deceasedDateTime": fhir_date(p.deceased_date)}
+    return {"deceasedBoolean": True}
 
 
 def condition_resource(e: EpisodeData) -> Json:

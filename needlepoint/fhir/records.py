@@ -73,6 +73,8 @@ def patient_data(p: Patient) -> mapping.PatientData:
         emergency_contact=p.emergency_contact,
         version=p.version,
         updated_at=p.updated_at,
+        deceased=p.deceased,
+        deceased_date=p.deceased_date,
     )
 
 

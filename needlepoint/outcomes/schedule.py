@@ -232,8 +232,9 @@ def send_due(
     """Send every episode's due questionnaires on one link each, once; list what was sent and skipped.
 
     Run twice, it sends once: an instrument on a link still open counts as sent (and the send re-checks that
-    under the episode's lock). Skipped: patients who opted out or have no contact, and instruments that
-    cannot be sent (measured by the clinician, or wording not shipped and not entered by the clinic).
+    under the episode's lock). Skipped: patients recorded as deceased, patients who opted out or have no
+    contact, and instruments that cannot be sent (measured by the clinician, or wording not shipped and not
+    entered by the clinic).
     """
     from needlepoint.outcomes.sending import send_scheduled_link
 
@@ -262,6 +263,9 @@ def send_due(
 
         if already:
             results.append(outcome(already, "already sent", "on a link still open"))
+        if e.patient.deceased:
+            results.append(outcome(send, "skipped", "patient recorded as deceased"))
+            continue
         language = e.patient.preferred_language
         blocked = [x for x in send if not _sendable(e.clinic_id, x.instrument, worded, language)]
         if blocked:
