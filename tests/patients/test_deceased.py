@@ -348,3 +348,24 @@ def test_the_chart_of_a_deceased_patient_costs_what_a_living_patients_does(clini
         costs.append(len(captured))
 
     assert costs[0] == costs[1]
+
+
+def test_the_api_reads_the_death_but_cannot_write_it(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.accounts.actions import create_api_token
+
+    _, raw = create_api_token(clinician, "test")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api.get(f"/api/v1/patients/{patient.pk}").json()["deceased"] is False
+    died(clinician, patient)
+
+    read = api.get(f"/api/v1/patients/{patient.pk}").json()
+    changed = api.patch(
+        f"/api/v1/patients/{patient.pk}",
+        '{"deceased": false, "version": 2, "phone": "+1 555 201 3344"}',
+        content_type="application/json",
+    )
+
+    assert (read["deceased"], read["deceased_date"]) == (True, YESTERDAY.isoformat())
+    assert changed.status_code == 200 and changed.json()["deceased"] is True
+    stored = Patient.objects.get(pk=patient.pk)
+    assert stored.deceased and stored.phone == "+1 555 201 3344"
