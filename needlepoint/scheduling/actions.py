@@ -153,7 +153,9 @@ def book_series(
     require(membership, Capability.BOOK_APPOINTMENTS)  # outside the transaction: a refusal stays in the audit trail
     with transaction.atomic():
         now = now or timezone.now()
-        patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS)
+        # The patient's row is locked so that a death being recorded at this moment is seen: the booking waits
+        # for it to commit, then is refused.
+        patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS, for_update=True)
         refuse_if_deceased(patient, "no appointment can be booked.")
         clinician = clinician_of(membership, data.get("clinician"))
         kind, starts_at, minutes = _clean_booking(membership, data, now)
