@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -146,7 +146,11 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
     a clinic admin sees the clinic's. Eight queries (and the audit entry), whatever the number of episodes.
     """
     today = today or timezone.localdate()
-    queryset = scoped(membership, Episode.objects.all(), Capability.VIEW_CLINICAL)
+    # A patient recorded as deceased is never listed as overdue (nobody should be prompted to chase them); their
+    # episodes still count in the completion rates. The flag comes in the same query, by a join.
+    queryset = scoped(membership, Episode.objects.all(), Capability.VIEW_CLINICAL).annotate(
+        patient_deceased=F("patient__deceased")
+    )
     if membership.role == Role.CLINICIAN:
         queryset = _attributed_to(queryset, membership)
     everything = gather(_episodes(queryset, today), today)
@@ -157,7 +161,7 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
     rates: dict[int, ClinicianRate] = {}
     for d in everything:
         late = [x for x in d.due if x.overdue]
-        if late:
+        if late and not getattr(d.episode, "patient_deceased", False):
             overdue.append(
                 {
                     "patient": d.episode.patient_id,

@@ -369,3 +369,18 @@ def test_the_api_reads_the_death_but_cannot_write_it(clinician, patient) -> None
     assert changed.status_code == 200 and changed.json()["deceased"] is True
     stored = Patient.objects.get(pk=patient.pk)
     assert stored.deceased and stored.phone == "+1 555 201 3344"
+
+
+def test_the_dashboard_no_longer_lists_a_deceased_patients_overdue_questionnaires(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+    from needlepoint.outcomes import schedule
+
+    open_episode(clinician, patient, "neck_pain", "M54.2", "central", days_ago=25)  # day 14 is overdue
+    client = client_for(clinician)
+    assert client.get("/").content.decode().count('data-testid="reassessment-overdue"') == 1
+    died(clinician, patient)
+
+    page = client.get("/").content.decode()
+
+    assert 'data-testid="reassessment-overdue"' not in page
+    [rate] = schedule.overdue_board(clinician)["completion"]
+    assert rate.n == 4  # the occasions missed before the death still count in the clinician's completion rate
