@@ -1,5 +1,5 @@
-"""Importing a transaction Bundle: one new patient, the conditions its record reports, one episode of care, its
-0-10 pain ratings. All or nothing.
+"""Importing a transaction Bundle: one new patient (and their death, when the Patient says they died), the
+conditions its record reports, one episode of care, its 0-10 pain ratings. All or nothing.
 
 The plan comes from ``needlepoint.fhir.incoming`` (pure); the writes go through the apps' actions
 (``register_patient``, ``keep_identifiers`` for the sender's identifiers, ``record_reported_conditions``,
@@ -177,7 +177,8 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
         f"{len(plan.ignored)} entries ignored"
     )
     with audit.describing(described, object_type="fhir.Bundle"):
-        patient = patient_actions.register_patient(membership, plan.demographics, confirm_duplicate=True)
+        demographics = {k: v for k, v in plan.demographics.items() if k in patient_actions.DEMOGRAPHIC_FIELDS}
+        patient = patient_actions.register_patient(membership, demographics, confirm_duplicate=True)
     if plan.identifiers:
         patient_actions.keep_identifiers(membership, patient, list(plan.identifiers), source=IDENTIFIER_SOURCE)
     created = [
@@ -203,7 +204,20 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
             )
             observations.append(observation)
             created.append(_created("Observation", f"outcome-{observation.pk}", "", reading.entry))
-    issues = [*created, *plan.notes, *plan.ignored]
+    noted: list[Issue] = []
+    if plan.demographics.get("deceased"):
+        # Recorded last, through the one action that records a death, so the history above is stored first.
+        died = plan.demographics.get("deceased_date")
+        patient = patient_actions.record_death(membership, patient.pk, died, patient.version).patient
+        noted.append(
+            Issue(
+                "information",
+                "informational",
+                f"Recorded Patient/{patient.pk} as {patient.deceased_notice.lower()}.",
+                (f"Bundle.entry[{plan.patient_entry}]",),
+            )
+        )
+    issues = [*created, *noted, *plan.notes, *plan.ignored]
     # Built before the transaction commits: an answer that cannot be given undoes the import.
     response = transaction_response(plan.entry_types, issues, _stored_versions(membership, patient, created))
     return ImportResult(patient, episode, tuple(observations), tuple(created), plan, response)

@@ -194,6 +194,8 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
     gender = resource.get("gender") or "unknown"
     if gender not in ("male", "female", "other", "unknown"):
         problems.append(Issue("error", "value", f"Unknown gender {gender!r}.", _where(index, "resource.gender")))
+    deceased, deceased_date, death_problems = read_death(resource, index, birth, today)
+    problems += death_problems
     data: dict[str, Any] = {
         "given_name": given,
         "family_name": family,
@@ -203,6 +205,8 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
         "email": _telecom(resource, "email"),
         "name_prefix": patient_in.name_parts(resource)[0],
         "marital_status": patient_in.marital_status(resource)[0],
+        "deceased": deceased,
+        "deceased_date": deceased_date,
     }
     data |= patient_in.address_parts(resource)[0] | patient_in.coded_demographics(resource)[0]
     for key, limit in MAX_LENGTHS.items():
@@ -233,6 +237,46 @@ def patient_left_out(resource: dict[str, Any], index: int) -> list[Issue]:
         Issue("information", "informational", f"Not kept: Patient.{left.what}.", _where(index, f"resource.{left.path}"))
         for left in found
     ]
+
+
+def read_death(
+    resource: dict[str, Any], index: int, birth: date | None, today: date
+) -> tuple[bool, date | None, list[Issue]]:
+    """Patient.deceased[x]: whether the patient has died, the date of death (the date part of deceasedDateTime;
+    None when only deceasedBoolean says so), and every problem (a partial or unreadable date, a date in the
+    future or before birth, both forms at once)."""
+    where = _where(index, "resource")
+    flag, text = resource.get("deceasedBoolean"), resource.get("deceasedDateTime")
+    if flag is not None and text is not None:
+        return (
+            False,
+            None,
+            [Issue("error", "value", "The Patient has both deceasedBoolean and deceasedDateTime.", where)],
+        )
+    if flag is not None:
+        if not isinstance(flag, bool):
+            return False, None, [Issue("error", "value", "The Patient's deceasedBoolean is not true or false.", where)]
+        return flag, None, []
+    if text is None:
+        return False, None, []
+    day: date | None = None
+    if isinstance(text, str) and len(text) >= 10 and (len(text) == 10 or _parse_moment(text) is not None):
+        try:
+            day = date.fromisoformat(text[:10])
+        except ValueError:
+            day = None
+    if day is None:
+        message = (
+            f"The Patient's deceasedDateTime {text!r} is not a full date (YYYY-MM-DD, with or without a time); "
+            "send deceasedBoolean true when the day of death is not known."
+        )
+        return False, None, [Issue("error", "value", message, where)]
+    if day > today:
+        return False, None, [Issue("error", "value", f"The Patient's date of death {day} is in the future.", where)]
+    if birth is not None and day < birth:
+        message = f"The Patient's date of death {day} is before the birth date {birth}."
+        return False, None, [Issue("error", "value", message, where)]
+    return True, day, []
 
 
 def is_pain_observation(resource: dict[str, Any]) -> bool:

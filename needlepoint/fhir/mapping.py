@@ -108,6 +108,8 @@ class PatientData:
     ethnicity_text: str = ""
     birth_sex: str = ""
     identifiers: tuple[IdentifierData, ...] = ()
+    deceased: bool = False
+    deceased_date: date | None = None  # None with ``deceased``: the fact is known, the date is not
 
 
 @dataclass(frozen=True)
@@ -458,7 +460,7 @@ def identifier_json(i: IdentifierData) -> Json:
 
 def patient_resource(p: PatientData) -> Json:
     """A Patient: MRN identifier (clinic-scoped system) then those kept from other systems, name with prefix, gender,
-    birth date, telecom, address in parts, marital status, and the US Core race, ethnicity and birth sex."""
+    birth date, death, telecom, address in parts, marital status, and the US Core race, ethnicity and birth sex."""
     telecom = []
     if p.phone:
         telecom.append({"system": "phone", "value": p.phone})
@@ -496,6 +498,7 @@ def patient_resource(p: PatientData) -> Json:
             "telecom": telecom,
             "gender": p.sex if p.sex in ("male", "female", "other", "unknown") else "unknown",
             "birthDate": fhir_date(p.birth_date),
+            **_deceased(p),
             "address": patient_address(p),
             "maritalStatus": concept(coding(p.marital_status.system, p.marital_status.code, p.marital_status.display))
             if p.marital_status
@@ -504,6 +507,16 @@ def patient_resource(p: PatientData) -> Json:
             "managingOrganization": {"display": p.clinic_name},
         }
     )
+
+
+def _deceased(p: PatientData) -> Json:
+    """Patient.deceased[x]: the date of death as a dateTime (a date is a valid dateTime), or true when the date is
+    not known; nothing for a living patient."""
+    if not p.deceased:
+        return {}
+    if p.deceased_date is not None:
+        return {"deceasedDateTime": fhir_date(p.deceased_date)}
+    return {"deceasedBoolean": True}
 
 
 def condition_resource(e: EpisodeData) -> Json:

@@ -17,7 +17,19 @@ from needlepoint.patients import demographics
 from needlepoint.patients.demographics import CodedSet
 
 # Patient elements read by the import (the rest of a Patient is listed as left out, element by element).
-READ = ("resourceType", "id", "identifier", "name", "telecom", "gender", "birthDate", "address", "maritalStatus")
+READ = (
+    "resourceType",
+    "id",
+    "identifier",
+    "name",
+    "telecom",
+    "gender",
+    "birthDate",
+    "address",
+    "maritalStatus",
+    "deceasedBoolean",  # read by incoming.read_death
+    "deceasedDateTime",
+)
 ADDRESS_PARTS = {"city": "address_city", "state": "address_state", "postalCode": "address_postal_code"}
 ADDRESS_KEPT = ("line", "city", "state", "postalCode", "country", "text")
 NAME_KEPT = ("use", "family", "given", "prefix")

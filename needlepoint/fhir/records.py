@@ -99,6 +99,8 @@ def patient_data(p: Patient) -> mapping.PatientData:
             mapping.IdentifierData(i.system, i.value, i.type_system, i.type_code, i.type_display, i.type_text)
             for i in identifiers
         ),
+        deceased=p.deceased,
+        deceased_date=p.deceased_date,
     )
 
 

@@ -42,6 +42,7 @@ from needlepoint.outcomes.plans import PAIN_INSTRUMENT, PlanError, check_plan, d
 from needlepoint.outcomes.rom import Movement, RomError, movements, percent_of_normal, validate_rom
 from needlepoint.outcomes.scoring import Instrument, Score, ScoringError, instrument, score
 from needlepoint.outcomes.wording import EnteredWording, WordingError, check_wording, has_wording
+from needlepoint.patients.actions import refuse_if_deceased
 from needlepoint.patients.conditions import conditions
 from needlepoint.patients.language import in_language, language_of, long_date
 from needlepoint.patients.models import Episode, Patient
@@ -434,7 +435,8 @@ class IssuedLink:
 
 
 class LinkRefused(Exception):
-    """A self-report link cannot be used; ``reason`` is 'invalid', 'expired', 'used', 'cancelled' or 'wrong_kind'.
+    """A self-report link cannot be used; ``reason`` is 'invalid', 'expired', 'used', 'cancelled', 'inactive' (the
+    patient is recorded as deceased; the page does not say so) or 'wrong_kind'.
 
     ``message`` is in the patient's language (``language``); an invalid link names no patient, so its language
     is None and the page says it in every language the product speaks.
@@ -505,7 +507,8 @@ def issue_link(
     replaces: SelfReportLink | None = None,
 ) -> IssuedLink:
     """Store a new link (hashes only) and return its long and short tokens; the caller has checked the role,
-    the clinic and the questionnaires, and holds the transaction."""
+    the clinic and the questionnaires, and holds the transaction. Refused for a patient recorded as deceased."""
+    refuse_if_deceased(episode.patient, "no questionnaire link is sent.")
     secret = secrets.token_urlsafe(32)
     short = new_short_token()
     link = SelfReportLink.objects.create(
@@ -574,6 +577,9 @@ def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
             raise LinkRefused("invalid", INVALID_LINK)
     language = language_of(link.patient)
     with in_language(language):
+        if link.patient.deceased:
+            # Read by the family as often as not: the link stops, and the page says no more than that.
+            raise LinkRefused("inactive", _("This link is no longer active."), language)
         if link.cancelled_at is not None:
             raise LinkRefused(
                 "cancelled",
@@ -724,6 +730,7 @@ def create_diary_link(membership: Membership, episode: Episode, *, days: int | N
     """
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     _same_clinic(membership, episode)
+    refuse_if_deceased(episode.patient, "no diary link is sent.")
     if not diary.keeps_diary(episode.condition):
         raise ValidationError({"episode": "A headache diary is kept for migraine and tension-type headache only."})
     if episode.status != Episode.Status.OPEN:

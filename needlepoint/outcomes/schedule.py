@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -146,7 +146,11 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
     a clinic admin sees the clinic's. Eight queries (and the audit entry), whatever the number of episodes.
     """
     today = today or timezone.localdate()
-    queryset = scoped(membership, Episode.objects.all(), Capability.VIEW_CLINICAL)
+    # A patient recorded as deceased is never listed as overdue (nobody should be prompted to chase them); their
+    # episodes still count in the completion rates. The flag comes in the same query, by a join.
+    queryset = scoped(membership, Episode.objects.all(), Capability.VIEW_CLINICAL).annotate(
+        patient_deceased=F("patient__deceased")
+    )
     if membership.role == Role.CLINICIAN:
         queryset = _attributed_to(queryset, membership)
     everything = gather(_episodes(queryset, today), today)
@@ -157,7 +161,7 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
     rates: dict[int, ClinicianRate] = {}
     for d in everything:
         late = [x for x in d.due if x.overdue]
-        if late:
+        if late and not getattr(d.episode, "patient_deceased", False):
             overdue.append(
                 {
                     "patient": d.episode.patient_id,
@@ -232,8 +236,9 @@ def send_due(
     """Send every episode's due questionnaires on one link each, once; list what was sent and skipped.
 
     Run twice, it sends once: an instrument on a link still open counts as sent (and the send re-checks that
-    under the episode's lock). Skipped: patients who opted out or have no contact, and instruments that
-    cannot be sent (measured by the clinician, or wording not shipped and not entered by the clinic).
+    under the episode's lock). Skipped: patients recorded as deceased, patients who opted out or have no
+    contact, and instruments that cannot be sent (measured by the clinician, or wording not shipped and not
+    entered by the clinic).
     """
     from needlepoint.outcomes.sending import send_scheduled_link
 
@@ -262,6 +267,9 @@ def send_due(
 
         if already:
             results.append(outcome(already, "already sent", "on a link still open"))
+        if e.patient.deceased:
+            results.append(outcome(send, "skipped", "patient recorded as deceased"))
+            continue
         language = e.patient.preferred_language
         blocked = [x for x in send if not _sendable(e.clinic_id, x.instrument, worded, language)]
         if blocked:

@@ -30,6 +30,7 @@ from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.outcomes import actions
 from needlepoint.outcomes.models import LinkMessage, SelfReportLink
+from needlepoint.patients.actions import refuse_if_deceased
 from needlepoint.patients.language import in_language, language_of, long_date
 from needlepoint.patients.models import Episode, Patient
 from needlepoint.scheduling.actions import links_by
@@ -271,6 +272,7 @@ def send_after_care(membership: Membership, visit_id: Any, channel: str) -> Afte
         )
     with audit.within_event(), transaction.atomic():
         visit = aftercare.needled_visit(membership, visit_id, for_update=True)
+        refuse_if_deceased(visit.patient, "no after-care sheet is sent.")
         _check_channel(visit.patient, channel, AFTER_CARE)
         to = visit.patient.email if channel == EMAIL else _number(visit.patient)
         given = aftercare.record_after_care(membership, visit, channel, to)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Model
+from django.dispatch import Signal
 from django.utils import timezone
 
 from needlepoint.accounts import audit
@@ -34,6 +35,7 @@ from needlepoint.patients.models import (
     RecentPatient,
     ReportedCondition,
     Screening,
+    WithdrawnDeath,
     normalise_name,
 )
 from needlepoint.patients.reported_conditions import (
@@ -319,6 +321,112 @@ def _update_patient(membership: Membership, patient_id: int, data: dict[str, Any
     patient.version += 1
     patient.save()
     return patient
+
+
+# Sent inside ``record_death``'s transaction with the acting ``membership`` and the ``patient``: apps above
+# patients stop what would still reach the patient (scheduling cancels future appointments). Each receiver returns
+# a list of sentences saying what it did, for the confirmation.
+death_recorded = Signal()
+
+
+@dataclass(frozen=True)
+class DeathRecorded:
+    """A recorded death and what was stopped with it (sentences such as the appointments cancelled)."""
+
+    patient: Patient
+    stopped: tuple[str, ...]
+
+
+def record_death(
+    membership: Membership, patient_id: int, deceased_date: date | None, expected_version: int
+) -> DeathRecorded:
+    """Record that the patient has died, on ``deceased_date`` when known (None: the date is not known).
+
+    Refused when already recorded, when the date is in the future or before birth, or when someone else saved
+    the patient meanwhile. In the same transaction the patient's future appointments are cancelled with the
+    reason (``death_recorded``); from then on nothing is sent or booked for the patient.
+    """
+    from needlepoint.accounts.access import get_patient
+
+    require(membership, Capability.EDIT_DEMOGRAPHICS)  # outside the transaction: a refusal stays in the audit trail
+    with transaction.atomic():
+        patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS, for_update=True)
+        _check_version(patient, expected_version)
+        if patient.deceased:
+            raise ValidationError(f"{patient.full_name} is already recorded as deceased; nothing was changed.")
+        if deceased_date is not None and not isinstance(deceased_date, date):
+            raise ValidationError({"deceased_date": "Enter the date of death as YYYY-MM-DD, or leave it empty."})
+        if deceased_date is not None and deceased_date > timezone.localdate():
+            raise ValidationError({"deceased_date": "The date of death cannot be in the future."})
+        if deceased_date is not None and deceased_date < patient.date_of_birth:
+            raise ValidationError(
+                {"deceased_date": f"The date of death is before the date of birth ({patient.date_of_birth})."}
+            )
+        patient.deceased = True
+        patient.deceased_date = deceased_date
+        patient.death_recorded_at = timezone.now()
+        patient.death_recorded_by = membership
+        patient.version += 1
+        day = f"{deceased_date:%Y-%m-%d}" if deceased_date else "date not known"
+        with audit.describing(f"death recorded ({day})"):
+            patient.save()
+        answers: list[tuple[Any, Any]] = death_recorded.send(Patient, membership=membership, patient=patient)
+        return DeathRecorded(patient, tuple(str(line) for _, lines in answers for line in lines or ()))
+
+
+def withdraw_death(membership: Membership, patient_id: int, reason: str, expected_version: int) -> Patient:
+    """Withdraw a death recorded in error (the wrong chart, a mistaken report), saying why.
+
+    What was recorded is kept (``WithdrawnDeath``); the patient is living again on the chart. Appointments
+    cancelled when the death was recorded stay cancelled.
+    """
+    from needlepoint.accounts.access import get_patient
+
+    require(membership, Capability.EDIT_DEMOGRAPHICS)  # outside the transaction: a refusal stays in the audit trail
+    with transaction.atomic():
+        patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS, for_update=True)
+        _check_version(patient, expected_version)
+        if not patient.deceased:
+            raise ValidationError(f"{patient.full_name} is not recorded as deceased; there is nothing to withdraw.")
+        reason = " ".join((reason or "").split())
+        if len(reason) < 5:
+            raise ValidationError(
+                {"reason": "Say why the record of death is withdrawn (e.g. 'recorded on the wrong chart')."}
+            )
+        if len(reason) > 300:
+            raise ValidationError({"reason": "At most 300 characters."})
+        with audit.describing(f"death record withdrawn: {reason}"):
+            WithdrawnDeath.objects.create(
+                clinic_id=patient.clinic_id,
+                patient=patient,
+                deceased_date=patient.deceased_date,
+                recorded_at=patient.death_recorded_at,
+                recorded_by=patient.death_recorded_by,
+                withdrawn_by=membership,
+                reason=reason,
+            )
+            patient.deceased = False
+            patient.deceased_date = None
+            patient.death_recorded_at = None
+            patient.death_recorded_by = None
+            patient.version += 1
+            patient.save()
+        return patient
+
+
+def refuse_if_deceased(patient: Patient, refused: str) -> None:
+    """For staff: refuse an action that would reach or book a patient recorded as deceased (``refused`` says what)."""
+    if patient.deceased:
+        died = f" (died {patient.deceased_date:%Y-%m-%d})" if patient.deceased_date else ""
+        raise ValidationError(f"{patient.full_name} is recorded as deceased{died}: {refused}", code="deceased")
+
+
+def _check_version(patient: Patient, expected_version: int) -> None:
+    if patient.version != expected_version:
+        raise ValidationError(
+            "Someone else changed this patient while you had the page open. Reload to see their changes; "
+            "nothing of yours was saved."
+        )
 
 
 @transaction.atomic

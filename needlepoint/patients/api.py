@@ -66,6 +66,8 @@ class PatientOut(Schema):
     emergency_contact: str
     preferred_language: str
     version: int
+    deceased: bool = False  # recorded on the chart (patients.actions.record_death); read-only here
+    deceased_date: date | None = None  # None with ``deceased``: the date of death is not known
 
 
 def _patient_out(p: Patient) -> PatientOut:
@@ -82,6 +84,8 @@ def _patient_out(p: Patient) -> PatientOut:
         emergency_contact=p.emergency_contact,
         preferred_language=p.preferred_language,
         version=p.version,
+        deceased=p.deceased,
+        deceased_date=p.deceased_date,
     )
 
 

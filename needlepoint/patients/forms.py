@@ -186,3 +186,30 @@ class HealthChangeForm(forms.Form):
 
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="How the precautions will be managed")
+
+
+class RecordDeathForm(forms.Form):
+    """The patient's death: the date when known, and a check that this is the right chart."""
+
+    deceased_date = forms.DateField(
+        label="Date of death (if known)",
+        widget=DateInput,
+        required=False,
+        help_text="Leave empty when the date is not known.",
+    )
+    right_chart = forms.BooleanField(
+        label="I have checked the name, date of birth and MRN: this is the patient who died",
+        help_text="A death recorded on the wrong chart stops that patient's care and messages.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class WithdrawDeathForm(forms.Form):
+    """Why a recorded death is withdrawn (recorded in error)."""
+
+    reason = forms.CharField(
+        max_length=300,
+        label="Why the record of death is withdrawn",
+        help_text="For example: recorded on the wrong chart; the report of death was mistaken.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)

@@ -98,6 +98,12 @@ class Patient(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True, help_text="When the record was archived")
     legal_hold = models.BooleanField(default=False, help_text="Keep beyond any retention period (litigation, audit)")
     retention_note = models.CharField(max_length=300, blank=True, help_text="Why the record was archived or held")
+    # Death (patients.actions.record_death): FHIR allows the fact without the date (deceasedBoolean), so the date
+    # is optional. Once recorded, nothing reaches the patient: no bookings, links, reminders or new visits.
+    deceased = models.BooleanField(default=False, help_text="The patient has died")
+    deceased_date = models.DateField("date of death", null=True, blank=True, help_text="Empty when not known")
+    death_recorded_at = models.DateTimeField(null=True, blank=True)
+    death_recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["clinic", "mrn"], name="unique_mrn_per_clinic")]
@@ -126,6 +132,13 @@ class Patient(models.Model):
     def full_name(self) -> str:
         """Given name then family name, as the patient writes it."""
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def deceased_notice(self) -> str:
+        """'Deceased', with the date of death when known; empty for a living patient."""
+        if not self.deceased:
+            return ""
+        return f"Deceased {self.deceased_date:%Y-%m-%d}" if self.deceased_date else "Deceased (date not known)"
 
     def age_on(self, day: date) -> int:
         """Age in whole years on ``day``."""
@@ -473,3 +486,27 @@ class RecentPatient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id} opened {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class WithdrawnDeath(PatientRecord):
+    """A death recorded on the wrong chart or in error, and withdrawn: what was recorded, and who withdrew it, why.
+
+    The patient's own death fields are cleared by the withdrawal; this row keeps what they held, so nothing
+    recorded is lost.
+    """
+
+    deceased_date = models.DateField("date of death recorded", null=True, blank=True)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    withdrawn_at = models.DateTimeField(default=timezone.now)
+    withdrawn_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "-withdrawn_at"], name="withdrawn_death_patient_time")]
+
+    def __str__(self) -> str:
+        return f"Death record withdrawn {self.withdrawn_at:%Y-%m-%d}: {self.reason}"
+
+    def audit_summary(self) -> str:
+        return "death record withdrawn"

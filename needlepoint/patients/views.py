@@ -206,6 +206,55 @@ def _clinical_panels(patient: Patient) -> dict[str, object]:
     return {"panels": patient_panels(patient)}
 
 
+def record_death(request: ClinicRequest, patient_id: int) -> HttpResponse:
+    """Record the patient's death; future appointments are cancelled, and the page says which."""
+    membership = member(request)
+    patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
+    context = {"patient": patient, "title": "Record the patient's death", "submit": "Record death"}
+    if patient.deceased:
+        return render(request, "patients/death_form.html", context | {"form": None})
+    form = forms.RecordDeathForm(request.POST or None, initial={"version": patient.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            recorded = actions.record_death(
+                membership, patient.pk, form.cleaned_data["deceased_date"], form.cleaned_data["version"]
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            stopped = " ".join(recorded.stopped) or "There were no future appointments to cancel."
+            messages.warning(
+                request,
+                f"{patient.full_name}: {recorded.patient.deceased_notice}. {stopped} "
+                "No questionnaire links, reminders or appointments will go to this patient.",
+            )
+            return redirect("patient", patient_id=patient.pk)
+    return render(request, "patients/death_form.html", context | {"form": form})
+
+
+def withdraw_death(request: ClinicRequest, patient_id: int) -> HttpResponse:
+    """Withdraw a death recorded in error, with the reason; what was recorded is kept."""
+    membership = member(request)
+    patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
+    context = {"patient": patient, "title": "Withdraw the record of death", "submit": "Withdraw"}
+    if not patient.deceased:
+        return render(request, "patients/death_form.html", context | {"form": None})
+    form = forms.WithdrawDeathForm(request.POST or None, initial={"version": patient.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.withdraw_death(membership, patient.pk, form.cleaned_data["reason"], form.cleaned_data["version"])
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"The record of death of {patient.full_name} was withdrawn. Appointments cancelled when it was "
+                "recorded stay cancelled: book again where needed.",
+            )
+            return redirect("patient", patient_id=patient.pk)
+    return render(request, "patients/death_form.html", context | {"form": form})
+
+
 def screening_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Screen a patient for dry-needling contraindications and precautions."""
     membership = member(request)

@@ -26,6 +26,7 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability, Role
+from needlepoint.patients.actions import refuse_if_deceased
 from needlepoint.patients.models import Episode, Patient
 from needlepoint.scheduling import rules
 from needlepoint.scheduling.config import book_settings
@@ -152,7 +153,10 @@ def book_series(
     require(membership, Capability.BOOK_APPOINTMENTS)  # outside the transaction: a refusal stays in the audit trail
     with transaction.atomic():
         now = now or timezone.now()
-        patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS)
+        # The patient's row is locked so that a death being recorded at this moment is seen: the booking waits
+        # for it to commit, then is refused.
+        patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS, for_update=True)
+        refuse_if_deceased(patient, "no appointment can be booked.")
         clinician = clinician_of(membership, data.get("clinician"))
         kind, starts_at, minutes = _clean_booking(membership, data, now)
         try:
@@ -322,6 +326,23 @@ def complete_when_visit_signed(sender: Any, instance: Any, raw: bool = False, **
         _move(appointment, Status.COMPLETED)
 
 
+def cancel_on_death(sender: Any, membership: Membership, patient: Patient, **_: Any) -> list[str]:
+    """Receiver of ``death_recorded``: cancel the patient's appointments still to come, through ``change_status``
+    with the reason, in the transaction that records the death. Returns one sentence per appointment cancelled."""
+    now = timezone.now()
+    upcoming = Appointment.objects.filter(
+        clinic_id=patient.clinic_id, patient_id=patient.pk, status=Status.BOOKED.value, starts_at__gt=now
+    ).order_by("starts_at", "pk")
+    cancelled = []
+    for appointment_id in upcoming.values_list("pk", flat=True):
+        appointment = change_status(
+            membership, appointment_id, Status.CANCELLED.value, reason="Patient recorded as deceased", now=now
+        )
+        who = appointment.clinician.user.get_full_name() or appointment.clinician.user.username
+        cancelled.append(f"Cancelled the appointment of {when(appointment.starts_at)} with {who}.")
+    return cancelled
+
+
 # --- contact preference and reminders ----------------------------------------------------------------
 
 
@@ -362,6 +383,8 @@ def links_by(patient: Patient) -> str:
 def reminder_problem(appointment: Appointment, *, opted_in: bool) -> str | None:
     """Why no reminder goes out for this appointment, or None when one may."""
     name = appointment.patient.full_name
+    if appointment.patient.deceased:
+        return f"{name} is recorded as deceased; nothing was sent."
     if not opted_in:
         return f"{name} has asked for no appointment reminders; nothing was sent."
     if not appointment.patient.email:

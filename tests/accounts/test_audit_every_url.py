@@ -96,6 +96,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "patients/needling-age/": (ADMIN, ""),
     "patients/<int:patient_id>/": (PATIENT, ""),
     "patients/<int:patient_id>/edit/": (PATIENT, ""),
+    "patients/<int:patient_id>/death/": (PATIENT, ""),
+    "patients/<int:patient_id>/death/withdraw/": (PATIENT, ""),
     "patients/<int:patient_id>/record-export/": (WRITE, ""),
     "patients/<int:patient_id>/screening/new/": (PATIENT, ""),
     "patients/<int:patient_id>/screening/<int:screening_id>/": (PATIENT, ""),

@@ -6,11 +6,14 @@ assessments with pain drawings, appointments, a needle-stick report); each page 
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from playwright.sync_api import expect
 
 from needlepoint.accounts.models import Membership
 from needlepoint.demo import DEMO_PASSWORD, build_demo
+from needlepoint.patients import actions as patient_actions
 from tests.browser.conftest import sign_in
 from tests.visits.visit_helpers import add
 
@@ -49,7 +52,7 @@ DESKTOP = {"width": 1280, "height": 800}
 def main_pages() -> dict[str, list[str]]:
     """The main pages of each demo role, as paths built from the demo clinic's own records."""
     from needlepoint.atlas.models import Assessment
-    from needlepoint.patients.models import Consent, Screening
+    from needlepoint.patients.models import Consent, Patient, Screening
     from needlepoint.scheduling.models import Appointment
     from needlepoint.visits.models import NeedleStickIncident, Visit
 
@@ -63,6 +66,7 @@ def main_pages() -> dict[str, list[str]]:
     appointment = Appointment.objects.order_by("pk").first()
     incident = NeedleStickIncident.objects.order_by("pk").first()
     clinician = Membership.objects.get(user__username="pt")
+    deceased = Patient.objects.filter(deceased=True).first()
     common_clinical = [
         "/",
         "/patients/",
@@ -93,6 +97,9 @@ def main_pages() -> dict[str, list[str]]:
             "/patients/",
             f"/patients/{patient.pk}/",
             f"/patients/{consent_patient.pk}/consent/new/",
+            f"/patients/{patient.pk}/death/",
+            f"/patients/{deceased.pk}/",
+            f"/patients/{deceased.pk}/death/withdraw/",
             "/schedule/",
             f"/schedule/clinicians/{clinician.pk}/?view=week",
             f"/appointments/{appointment.pk}/",
@@ -106,6 +113,11 @@ def main_pages() -> dict[str, list[str]]:
 @pytest.fixture
 def demo_clinic(db) -> None:  # type: ignore[no-untyped-def]
     build_demo(30, seed=1)
+    # A patient recorded as deceased, for the chart's notice and the withdrawal page.
+    desk = Membership.objects.get(user__username="desk")
+    data = {"given_name": "Maximiliana", "family_name": "Vandenberghe-Oyelaran", "date_of_birth": date(1941, 6, 30)}
+    patient = patient_actions.register_patient(desk, data, confirm_duplicate=True)
+    patient_actions.record_death(desk, patient.pk, date(2026, 1, 12), patient.version)
 
 
 def widths_at(browser, live_server, viewport: dict[str, int]) -> list[tuple[str, str, int, list[str]]]:  # type: ignore[no-untyped-def]

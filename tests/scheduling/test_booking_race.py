@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 
 from needlepoint.patients import actions as patient_actions
 from needlepoint.scheduling import actions
@@ -44,3 +45,38 @@ def test_only_one_of_two_simultaneous_bookings_of_a_slot_is_stored(front_desk, c
         thread.join()
     assert sorted(outcomes) == ["booked", "refused"]
     assert Appointment.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_made_while_a_death_is_being_recorded_is_refused(front_desk, clinician, patient) -> None:  # type: ignore[no-untyped-def]
+    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["TEST"]["NAME"] or ":memory:"):
+        pytest.skip("needs PostgreSQL or an SQLite file: the in-memory test database cannot wait for a lock")
+    recorded, outcomes = threading.Event(), []
+
+    def record_death() -> None:
+        try:
+            with transaction.atomic():
+                patient_actions.record_death(front_desk, patient.pk, None, 1)
+                recorded.set()
+                time.sleep(0.5)  # the booking reads the patient now, before the death commits
+        finally:
+            recorded.set()
+            connection.close()
+
+    def book() -> None:
+        try:
+            recorded.wait()
+            actions.book_appointment(front_desk, patient.pk, booking(clinician, at(1, 10)))
+            outcomes.append("booked")
+        except ValidationError as exc:
+            outcomes.append(" ".join(exc.messages))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record_death), threading.Thread(target=book)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["Jane Doe is recorded as deceased: no appointment can be booked."]
+    assert not Appointment.objects.exists()

@@ -14,6 +14,7 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
+from needlepoint.patients.actions import refuse_if_deceased
 from needlepoint.patients.models import Episode
 from needlepoint.visits.actions.guard import _bump, _check_editable, _locked_visit, conflict_message
 from needlepoint.visits.inputs import SignInput, StartVisitInput, VisitDetailsInput, details_of
@@ -90,6 +91,8 @@ def start_visit(
     require(membership, Capability.EDIT_CLINICAL)
     if episode.clinic_id != membership.clinic_id:
         raise ValidationError("This episode belongs to another clinic.")
+    # A visit already started can still be documented and signed; only a new one is refused.
+    refuse_if_deceased(episode.patient, "no new visit can be started.")
     details = details_of(data, StartVisitInput)
     asked = isinstance(details, StartVisitInput) and details.copy_previous
     copy = asked if copy_previous is None else copy_previous
