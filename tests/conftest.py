@@ -4,8 +4,9 @@ through the real actions (no mocks, a real database)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 from django.test import Client
@@ -16,6 +17,7 @@ from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.screening_rules import screening_items
 
 PASSWORD = "correct-horse-battery-staple"
+T = TypeVar("T")
 
 
 def missing_tool(message: str) -> NoReturn:
@@ -24,6 +26,55 @@ def missing_tool(message: str) -> NoReturn:
     if os.environ.get("CI") == "true":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+# The fixtures through which a test reaches the test database (``live_server`` brings ``transactional_db``).
+DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "django_db_setup",
+        "live_server",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``no_database`` every test that asks for no database (no ``django_db`` mark, none of
+    DATABASE_FIXTURES): pytest-django refuses such a test a connection, so it runs the same whichever database
+    DATABASE_URL names, and CI runs it once, on SQLite, not again on PostgreSQL (see .ci/run). A test whose result
+    depends on the database configuration (``connection.vendor``, a subprocess given DATABASE_URL) asks for ``db``."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("django_db") is None and not fixtures & DATABASE_FIXTURES:
+            item.add_marker(pytest.mark.no_database)
+
+
+def built_once(django_db_blocker, build: Callable[[], T]) -> Iterator[T]:  # type: ignore[no-untyped-def]
+    """For a module- or class-scoped fixture: run ``build`` (a demo clinic, say) once, inside a transaction that is
+    rolled back when the fixture's scope ends. Each test that asks for ``db`` runs in a savepoint inside that
+    transaction, so it sees the data and its own writes are undone after it, exactly as if the data had been
+    built in the test. Not for transactional tests (``transaction=True``, ``live_server``): their flush would
+    empty the shared data. Use as ``yield from built_once(django_db_blocker, lambda: build_demo(...))``."""
+    from django.db import transaction
+
+    outer = transaction.atomic()
+    with django_db_blocker.unblock():
+        outer.__enter__()
+        try:
+            built = build()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    try:
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 def make_member(clinic: Clinic, username: str, role: str, **extra: Any) -> Membership:

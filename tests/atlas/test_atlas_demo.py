@@ -10,6 +10,7 @@ from needlepoint.atlas.catalogue import muscles
 from needlepoint.atlas.models import Assessment, PalpationFinding
 from needlepoint.demo import build_demo
 from needlepoint.patients.models import Episode
+from tests.conftest import built_once
 
 PATIENTS = 40
 
@@ -25,9 +26,15 @@ def fingerprint() -> list[tuple[object, ...]]:
     return [*rows, *findings]
 
 
+@pytest.fixture(scope="module")
+def built_demo(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """The demo clinic, built once for this module's tests (each undoes what it writes)."""
+    yield from built_once(django_db_blocker, lambda: build_demo(patients=PATIENTS, seed=3))
+
+
 @pytest.fixture
-def demo(db):  # type: ignore[no-untyped-def]
-    return build_demo(patients=PATIENTS, seed=3)
+def demo(built_demo, db):  # type: ignore[no-untyped-def]
+    return built_demo
 
 
 def test_every_demo_episode_has_an_initial_assessment_and_valid_findings(demo) -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import expect
 
 from needlepoint.accounts.models import Membership
 from needlepoint.demo import DEMO_PASSWORD, build_demo
 from needlepoint.patients import actions as patient_actions
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import CSP_VIOLATIONS, sign_in
 from tests.visits.visit_helpers import add
 
 # The outermost elements that reach past the right edge of the screen, outside any frame that scrolls on its own:
@@ -110,55 +111,99 @@ def main_pages() -> dict[str, list[str]]:
     }
 
 
-@pytest.fixture
-def demo_clinic(db) -> None:  # type: ignore[no-untyped-def]
+def build_clinic() -> None:
+    """The demo clinic the pages are walked over, with a patient recorded as deceased (the chart's notice and the
+    withdrawal page)."""
     build_demo(30, seed=1)
-    # A patient recorded as deceased, for the chart's notice and the withdrawal page.
     desk = Membership.objects.get(user__username="desk")
     data = {"given_name": "Maximiliana", "family_name": "Vandenberghe-Oyelaran", "date_of_birth": date(1941, 6, 30)}
     patient = patient_actions.register_patient(desk, data, confirm_duplicate=True)
     patient_actions.record_death(desk, patient.pk, date(2026, 1, 12), patient.version)
 
 
-def widths_at(browser, live_server, viewport: dict[str, int]) -> list[tuple[str, str, int, list[str]]]:  # type: ignore[no-untyped-def]
-    """Open every main page at ``viewport``; returns (role, path, scrollWidth, wide elements) for each page wider
-    than the screen."""
-    too_wide = []
+@pytest.fixture
+def demo_clinic(db) -> None:  # type: ignore[no-untyped-def]
+    build_clinic()
+
+
+TooWide = list[tuple[str, str, int, list[str]]]  # (role, path, scrollWidth, the outermost wide elements)
+
+
+def widths_at(browser, live_server, viewports: dict[str, dict[str, int]]) -> dict[str, TooWide]:  # type: ignore[no-untyped-def]
+    """Open every main page at each of ``viewports``, side by side (one browser context per viewport, signed in as
+    the page's role, each page opened afresh in each); returns, per viewport, (role, path, scrollWidth, wide
+    elements) for each page wider than the screen."""
+    too_wide: dict[str, TooWide] = {name: [] for name in viewports}
     for username, paths in main_pages().items():
-        context = browser.new_context(
-            viewport=viewport, is_mobile=viewport["width"] < 500, has_touch=True, base_url=live_server.url
-        )
-        context.set_default_timeout(15_000)
-        context.set_default_navigation_timeout(30_000)  # the first page of a cold live server, on a loaded machine
-        page = context.new_page()
-        sign_in(page, username, DEMO_PASSWORD)
+        contexts, pages = [], {}
+        for name, viewport in viewports.items():
+            context = browser.new_context(
+                viewport=viewport, is_mobile=viewport["width"] < 500, has_touch=True, base_url=live_server.url
+            )
+            context.set_default_timeout(15_000)
+            context.set_default_navigation_timeout(30_000)  # the first page of a cold live server, on a loaded machine
+            contexts.append(context)
+            pages[name] = context.new_page()
+            sign_in(pages[name], username, DEMO_PASSWORD)
         for path in paths:
-            response = page.goto(path)
-            assert response is not None and response.status == 200, f"{username} {path}: {response and response.status}"
-            page.wait_for_load_state("networkidle")
-            width = page.evaluate(SETTLED_WIDTH)
-            if width > viewport["width"]:
-                # Under a loaded machine a phone's layout viewport has been seen wider than the screen for a moment
-                # while the page settles; a page that really overflows is still too wide a second later.
-                page.wait_for_timeout(1000)
+            # The page is opened at every viewport before any is waited on: their half-second waits for a quiet
+            # network overlap instead of following one another.
+            for page in pages.values():
+                response = page.goto(path)
+                status = response and response.status
+                assert response is not None and response.status == 200, f"{username} {path}: {status}"
+            for name, page in pages.items():
+                limit = viewports[name]["width"]
+                page.wait_for_load_state("networkidle")
                 width = page.evaluate(SETTLED_WIDTH)
-            if width > viewport["width"]:
-                too_wide.append((username, path, width, page.evaluate(WIDE_ELEMENTS, viewport["width"])))
-        context.close()
+                if width > limit:
+                    # Under a loaded machine a phone's layout viewport has been seen wider than the screen for a
+                    # moment while the page settles; a page that really overflows is still too wide a second later.
+                    page.wait_for_timeout(1000)
+                    width = page.evaluate(SETTLED_WIDTH)
+                if width > limit:
+                    too_wide[name].append((username, path, width, page.evaluate(WIDE_ELEMENTS, limit)))
+        for context in contexts:
+            context.close()
     return too_wide
 
 
-def test_no_main_page_scrolls_sideways_on_a_360_px_phone(browser, live_server, demo_clinic) -> None:  # type: ignore[no-untyped-def]
-    assert widths_at(browser, live_server, PHONE) == []
+@pytest.fixture(scope="module")
+def walk(browser, live_server, django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """One walk of every main page at the three widths, over one demo clinic built for it: per width, the pages
+    too wide; and the Content-Security-Policy refusals seen. The width tests use the live server, so each is a
+    transactional test whose flush would empty a clinic shared between them: the walk is done here, once, and the
+    database emptied after it as such a test's flush empties it."""
+    with django_db_blocker.unblock():
+        try:
+            build_clinic()
+            too_wide = widths_at(browser, live_server, {"phone": PHONE, "tablet": TABLET, "desktop": DESKTOP})
+        finally:
+            call_command("flush", verbosity=0, interactive=False, reset_sequences=False)
+    refusals = list(CSP_VIOLATIONS)  # taken before each test's own watch clears the list
+    CSP_VIOLATIONS.clear()
+    return too_wide, refusals
 
 
-def test_no_main_page_scrolls_sideways_on_a_768_px_tablet(browser, live_server, demo_clinic) -> None:  # type: ignore[no-untyped-def]
-    assert widths_at(browser, live_server, TABLET) == []
+def too_wide_at(walk, width: str) -> TooWide:  # type: ignore[no-untyped-def]
+    """The pages too wide at ``width``; a refusal the walk saw fails each width's test, as the browser tests'
+    Content-Security-Policy watch fails the test that saw it."""
+    too_wide, refusals = walk
+    CSP_VIOLATIONS.extend(refusals)
+    return too_wide[width]
 
 
-def test_no_main_page_scrolls_sideways_on_a_1280_px_desktop(browser, live_server, demo_clinic) -> None:  # type: ignore[no-untyped-def]
+def test_no_main_page_scrolls_sideways_on_a_360_px_phone(walk) -> None:  # type: ignore[no-untyped-def]
+    assert too_wide_at(walk, "phone") == []
+
+
+def test_no_main_page_scrolls_sideways_on_a_768_px_tablet(walk) -> None:  # type: ignore[no-untyped-def]
+    assert too_wide_at(walk, "tablet") == []
+
+
+def test_no_main_page_scrolls_sideways_on_a_1280_px_desktop(walk) -> None:  # type: ignore[no-untyped-def]
     # The atlas's list of muscles not yet in it once pushed the page to 1,424 px here while phones were fine.
-    assert widths_at(browser, live_server, DESKTOP) == []
+    assert too_wide_at(walk, "desktop") == []
 
 
 def test_on_a_phone_each_needling_entry_is_a_card_with_its_remove_button_in_reach(

