@@ -17,7 +17,7 @@ from needlepoint.fhir.mapping import Json
 from needlepoint.fhir.paging import Page
 from needlepoint.fhir.search import Criterion, DateTest, Query
 from needlepoint.inputs import whole_number
-from needlepoint.patients.models import Patient, normalise_name
+from needlepoint.patients.models import Patient, PatientIdentifier, normalise_name
 from needlepoint.patients.search import starts_with
 
 GENDER_SYSTEM = "http://hl7.org/fhir/administrative-gender"
@@ -36,13 +36,29 @@ def _ids(criterion: Criterion, clinic_slug: str) -> Q:
     return Q(pk__in=wanted)
 
 
+def _kept_identifier(clinic_slug: str, system: str | None, value: str) -> Q:
+    """Patients with an identifier kept from another system: ``system`` and ``value`` (either may be open)."""
+    rows = PatientIdentifier.objects.filter(clinic__slug=clinic_slug)
+    if system:
+        rows = rows.filter(system=system)
+    if value:
+        rows = rows.filter(value=value)
+    return Q(pk__in=rows.values("patient_id"))
+
+
 def _identifier(criterion: Criterion, clinic_slug: str) -> Q:
+    """The MRN (our system, or no system: "|MRN" matches too, as it always has, for a client that knows only the
+    number), and the identifiers kept from other systems (their system, or the value alone)."""
     found = NOTHING
+    ours = codes.mrn_system(clinic_slug)
     for t in criterion.values:
-        # "|MRN" (no system) matches too, as it always has: a client that knows only the number writes it so.
-        if t.system not in (None, "", codes.mrn_system(clinic_slug)):
-            continue
-        found |= Q(mrn=t.code.strip().upper()) if t.code else ~NOTHING
+        code = (t.code or "").strip()
+        if t.system in (None, "", ours):
+            found |= Q(mrn=code.upper()) if code else ~NOTHING
+        if t.system is None and code:
+            found |= _kept_identifier(clinic_slug, None, code)
+        elif t.system and t.system != ours:
+            found |= _kept_identifier(clinic_slug, t.system, code)
     return found
 
 

@@ -90,7 +90,12 @@ _LAST_UPDATED = Param("_lastUpdated", "date", "meta.lastUpdated, with a prefix (
 PARAMS: dict[str, tuple[Param, ...]] = {
     "Patient": (
         Param("_id", "token", "the patient's id, or a comma list of them (any matches)"),
-        Param("identifier", "token", "MRN as system|value (system = the clinic's MRN system) or the value alone"),
+        Param(
+            "identifier",
+            "token",
+            "MRN as system|value (system = the clinic's MRN system), or another system's identifier kept from an "
+            "import as system|value; the value alone matches either",
+        ),
         Param("name", "string", "start of the given or family name, ignoring case and accents; comma = any"),
         Param("family", "string", "start of the family name, ignoring case and accents; comma = any"),
         Param("gender", "token", "male | female | other | unknown (administrative-gender); comma = any"),

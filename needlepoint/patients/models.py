@@ -171,6 +171,8 @@ class PatientIdentifier(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["patient", "system", "value"], name="patient_identifier_once"),
         ]
+        # FHIR Patient?identifier=system|value finds a patient by another system's number within the clinic.
+        indexes = [models.Index(fields=["clinic", "system", "value"], name="patient_identifier_lookup")]
 
     def __str__(self) -> str:
         return f"{self.system} identifier of patient {self.patient_id}"

@@ -163,3 +163,26 @@ def test_second_addresses_names_and_contact_points_and_identifiers_without_a_sys
     kept = Patient.objects.get()
     assert (kept.address, kept.marital_status, kept.birth_sex) == ("301 Wiza Dale", "", "")
     assert PatientIdentifier.objects.filter(patient=kept).count() == 5
+
+
+def test_a_patient_is_found_by_an_identifier_kept_from_another_system(clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+    bundle = synthea_bundle(synthea_files()[0])
+    sent = {i["system"]: i["value"] for i in source_patient(bundle)["identifier"]}
+    client = client_for(clinician)
+    assert post_bundle(client, bundle).status_code == 200
+    post_bundle(client, synthea_bundle(synthea_files()[1]))  # another patient, who must not match
+    patient = Patient.objects.get(family_name=source_patient(bundle)["name"][0]["family"])
+    ssn = sent["http://hl7.org/fhir/sid/us-ssn"]
+
+    def found(query: str, who=client) -> list[str]:  # type: ignore[no-untyped-def]
+        answer = who.get(f"/fhir/R4/Patient?identifier={query}", HTTP_ACCEPT="application/fhir+json")
+        assert answer.status_code == 200, answer.content
+        return [e["resource"]["id"] for e in answer.json().get("entry", [])]
+
+    assert found(f"http://hl7.org/fhir/sid/us-ssn|{ssn}") == [str(patient.pk)]
+    assert found(ssn) == [str(patient.pk)]  # the value alone
+    assert found(f"http://hl7.org/fhir/sid/us-ssn|{ssn},{patient.mrn}") == [str(patient.pk)]  # once, not twice
+    assert found(f"http://other.example|{ssn}") == []  # the value in another system
+    assert found(f"|{ssn}") == []  # "no system" is the MRN only
+    assert len(found("http://hl7.org/fhir/sid/us-ssn|")) == 2  # everyone with a number in that system
+    assert found(f"http://hl7.org/fhir/sid/us-ssn|{ssn}", client_for(outsider)) == []

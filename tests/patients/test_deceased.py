@@ -277,6 +277,18 @@ def test_no_new_visit_starts_but_one_started_before_the_death_is_signed(clinicia
     assert signed_visit(clinician, started).signed_at is not None
 
 
+def test_the_episode_page_offers_no_new_visit_after_the_death(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+    episode = open_neck_episode(clinician, cleared_patient)
+    url = f"/patients/{cleared_patient.pk}/episodes/{episode.pk}/"
+    assert "Start a visit now" in client_for(clinician).get(url).content.decode()
+    died(clinician, cleared_patient)
+
+    page = client_for(clinician).get(url).content.decode()
+
+    assert "Start a visit now" not in page and "Start from the previous visit" not in page
+    assert "no new visit" in page
+
+
 def test_no_after_care_sheet_is_sent_by_message(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
     episode = open_neck_episode(clinician, cleared_patient)
     visit = signed_visit(clinician, visit_actions.start_visit(clinician, episode, {}))
