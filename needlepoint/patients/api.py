@@ -10,13 +10,25 @@ from ninja import Field, Router, Schema, Status
 from needlepoint.accounts.access import get_patient, get_record
 from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
-from needlepoint.patients import actions
+from needlepoint.patients import actions, demographics
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.models import Consent, Episode, Patient, Screening
 from needlepoint.patients.search import find_patients
 
 router = Router(tags=["patients"])
+
+
+def _codes_of(coded: demographics.CodedSet) -> str:
+    return ", ".join(f"{c.code} ({c.display})" for c in coded.codes)
+
+
+# The coded demographics, described from their data file (patients/data/demographics.json); the action refuses
+# any other code.
+MARITAL_HELP = f"v3-MaritalStatus: {_codes_of(demographics.marital_statuses())}"
+RACE_HELP = f"OMB race categories, patient-reported; ASKU or UNK stand alone: {_codes_of(demographics.races())}"
+ETHNICITY_HELP = f"OMB ethnicity category, patient-reported: {_codes_of(demographics.ethnicities())}"
+BIRTH_SEX_HELP = f"US Core birth sex, patient-reported: {_codes_of(demographics.birth_sexes())}"
 
 
 class PatientIn(Schema):
@@ -26,7 +38,18 @@ class PatientIn(Schema):
     sex: str = "unknown"
     phone: str = Field("", max_length=40)
     email: str = Field("", max_length=254)
-    address: str = Field("", max_length=300)
+    address: str = Field("", max_length=300, description="Street line(s), one per line")
+    address_city: str = Field("", max_length=100)
+    address_state: str = Field("", max_length=100)
+    address_postal_code: str = Field("", max_length=20)
+    address_country: str = Field("", max_length=100)
+    name_prefix: str = Field("", max_length=40, description="Title, e.g. Ms.")
+    marital_status: str = Field("", description=MARITAL_HELP)
+    race_codes: list[str] = Field(default_factory=list, description=RACE_HELP)
+    race_text: str = Field("", max_length=200, description="Race in the patient's words")
+    ethnicity_code: str = Field("", description=ETHNICITY_HELP)
+    ethnicity_text: str = Field("", max_length=200, description="Ethnicity in the patient's words")
+    birth_sex: str = Field("", description=BIRTH_SEX_HELP)
     emergency_contact: str = Field("", max_length=200)
     preferred_language: str = Field("en", description="en or es: the language of the patient's pages and messages")
     mrn: str = Field("", max_length=30, description="Leave empty to generate one")
@@ -46,6 +69,17 @@ class PatientUpdate(Schema):
     phone: str | None = None
     email: str | None = None
     address: str | None = None
+    address_city: str | None = None
+    address_state: str | None = None
+    address_postal_code: str | None = None
+    address_country: str | None = None
+    name_prefix: str | None = None
+    marital_status: str | None = None
+    race_codes: list[str] | None = None
+    race_text: str | None = None
+    ethnicity_code: str | None = None
+    ethnicity_text: str | None = None
+    birth_sex: str | None = None
     emergency_contact: str | None = None
     preferred_language: str | None = None
     confirm_duplicate: bool = Field(
@@ -63,6 +97,17 @@ class PatientOut(Schema):
     phone: str
     email: str
     address: str
+    address_city: str = ""
+    address_state: str = ""
+    address_postal_code: str = ""
+    address_country: str = ""
+    name_prefix: str = ""
+    marital_status: str = ""
+    race_codes: list[str] = Field(default_factory=list)
+    race_text: str = ""
+    ethnicity_code: str = ""
+    ethnicity_text: str = ""
+    birth_sex: str = ""
     emergency_contact: str
     preferred_language: str
     version: int
@@ -81,6 +126,17 @@ def _patient_out(p: Patient) -> PatientOut:
         phone=p.phone,
         email=p.email,
         address=p.address,
+        address_city=p.address_city,
+        address_state=p.address_state,
+        address_postal_code=p.address_postal_code,
+        address_country=p.address_country,
+        name_prefix=p.name_prefix,
+        marital_status=p.marital_status,
+        race_codes=list(p.race_codes or []),
+        race_text=p.race_text,
+        ethnicity_code=p.ethnicity_code,
+        ethnicity_text=p.ethnicity_text,
+        birth_sex=p.birth_sex,
         emergency_contact=p.emergency_contact,
         preferred_language=p.preferred_language,
         version=p.version,

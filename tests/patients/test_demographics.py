@@ -181,3 +181,37 @@ def test_the_patient_page_costs_the_same_with_many_identifiers(clinician) -> Non
     queries_for(client, f"/patients/{none.pk}/")
 
     assert queries_for(client, f"/patients/{many.pk}/") == queries_for(client, f"/patients/{none.pk}/") <= PAGE_BUDGET
+
+
+def test_the_api_takes_and_gives_the_coded_demographics_and_refuses_an_unknown_code(front_desk) -> None:  # type: ignore[no-untyped-def]
+    from tests.patients.test_actions_bad_input import API, api_post
+
+    client = client_for(front_desk)
+    body = {
+        **FORM,
+        "name_prefix": "Ms.",
+        "address": "183 Muller Manor",
+        "address_city": "Somerville",
+        "address_state": "MA",
+        "address_postal_code": "02138",
+        "address_country": "US",
+        "marital_status": "S",
+        "race_codes": ["2106-3", "2028-9"],
+        "race_text": "White and Asian",
+        "ethnicity_code": "2186-5",
+        "birth_sex": "F",
+    }
+    refused = api_post(client, API, {**body, "race_codes": ["2135-2"]})  # an ethnicity code sent as a race
+    assert refused.status_code in (400, 422), refused.content
+    assert "race" in refused.content.decode().lower()
+    assert not Patient.objects.exists()
+
+    created = api_post(client, API, body)
+    assert created.status_code == 201, created.content
+    given = created.json()
+    assert {k: given[k] for k in body if k not in FORM} == {k: v for k, v in body.items() if k not in FORM}
+
+    changed = api_post(client, f"{API}/{given['id']}", {"version": given["version"], "birth_sex": "UNK"}, "PATCH")
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["birth_sex"], changed.json()["race_codes"]) == ("UNK", ["2106-3", "2028-9"])
+    assert Patient.objects.get().address_city == "Somerville"  # untouched by the change of another field
