@@ -154,7 +154,7 @@ def book(request: ClinicRequest) -> HttpResponse:
                 + ".",
             )
             return redirect(f"/schedule/clinicians/{first.clinician_id}/?day={local.date().isoformat()}")
-    if patient is not None:
+    if patient is not None and not patient.deceased:  # a deceased patient's page offers no time (book.html)
         quick |= _free(request.GET, offered, patient, form, initial)
     return render(
         request,

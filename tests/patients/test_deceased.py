@@ -215,6 +215,17 @@ def test_no_appointment_can_be_booked(front_desk, clinician, patient) -> None:  
     assert not Appointment.objects.exists()
 
 
+def test_the_booking_page_offers_no_time_for_a_deceased_patient(front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(front_desk)
+    assert ">Book</button>" in client.get(f"/schedule/book/?patient={patient.pk}").content.decode()
+    died(front_desk, patient)
+
+    page = client.get(f"/schedule/book/?patient={patient.pk}").content.decode()
+
+    assert "No appointment can be booked for this patient." in page
+    assert 'data-testid="free-times"' not in page and ">Book</button>" not in page
+
+
 def test_no_questionnaire_link_is_sent(front_desk, clinician, patient, clinic_wording) -> None:  # type: ignore[no-untyped-def]
     episode = open_episode(clinician, reachable(patient), "low_back_pain", "M54.50", "central")
     died(front_desk, patient)
