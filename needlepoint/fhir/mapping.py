@@ -292,7 +292,7 @@ class AdverseEventData:
 @dataclass(frozen=True)
 class QuestionItem:
     """One item of a questionnaire: its id, the topic it asks about, the wording where it ships or the clinic
-    entered it (None otherwise: never a placeholder), and its answers."""
+    entered it (None otherwise: no wording is made up for a licensed item), and its answers."""
 
     link_id: str
     topic: str
