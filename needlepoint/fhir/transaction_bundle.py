@@ -161,7 +161,7 @@ def _url_problems(url: str, kind: str, index: int) -> list[Issue]:
         return []
     message = (
         f"Bundle.entry[{index}]: the request url {url!r} does not name the entry's resource type; "
-        f"a POST of a {kind or 'resource'} is to {kind or 'its type'!r} (optionally after the base URL)."
+        f"an entry holding a {kind or 'resource'} is posted to {kind or 'its type'!r} (optionally after the base URL)."
     )
     return [Issue("error", "invalid", message, entry_path(index, "request.url"))]
 
@@ -185,8 +185,8 @@ def _if_none_exist_problems(text: Any, kind: str, index: int) -> list[Issue]:
     where = entry_path(index, "request.ifNoneExist")
     if kind not in CONDITIONAL_TYPES:
         message = (
-            f"Bundle.entry[{index}]: ifNoneExist (conditional create) is not supported on a {kind or 'resource'}; "
-            "only the Patient's entry may carry one. Leave it out."
+            f"Bundle.entry[{index}] ({kind or 'no resource type'}): ifNoneExist (conditional create) is not "
+            "supported here; only the Patient's entry may carry one. Leave it out."
         )
         return [Issue("error", "not-supported", message, where)]
     if if_none_exist(text) is None:
@@ -299,33 +299,25 @@ def entry_index(issue: Issue) -> int | None:
     return None
 
 
+def _located(status: str, reference: str, stored: Mapping[str, Json]) -> Json:
+    """An entry's response naming a stored resource: its location (Type/id/_history/version), etag and
+    lastModified, as a read of it gives them."""
+    meta = stored[reference]
+    response: Json = {
+        "status": status,
+        "location": f"{reference}/_history/{meta['versionId']}",
+        "etag": f'W/"{meta["versionId"]}"',
+    }
+    if "lastUpdated" in meta:
+        response["lastModified"] = meta["lastUpdated"]
+    return response
+
+
 def _created_response(entry_type: str, issues: list[Issue], stored: Mapping[str, Json]) -> Json:
     """201 Created naming the resource the entry became (the one of the entry's type, if it made more)."""
     created = [i.created for i in issues if i.created]
     reference = next((r for r in created if r.split("/")[0] == entry_type), created[0])
-    meta = stored[reference]
-    response: Json = {
-        "status": "201 Created",
-        "location": f"{reference}/_history/{meta['versionId']}",
-        "etag": f'W/"{meta["versionId"]}"',
-    }
-    if "lastUpdated" in meta:
-        response["lastModified"] = meta["lastUpdated"]
-    return response
-
-
-def _existing_response(reference: str, stored: Mapping[str, Json]) -> Json:
-    """200 OK naming the resource a conditional create found (R4 RESTful API, conditional create: one match,
-    the server ignores the post and returns 200 OK), with its current version."""
-    meta = stored[reference]
-    response: Json = {
-        "status": "200 OK",
-        "location": f"{reference}/_history/{meta['versionId']}",
-        "etag": f'W/"{meta["versionId"]}"',
-    }
-    if "lastUpdated" in meta:
-        response["lastModified"] = meta["lastUpdated"]
-    return response
+    return _located("201 Created", reference, stored)
 
 
 def transaction_response(
@@ -354,7 +346,8 @@ def transaction_response(
         if found and index in found:
             if found[index] not in stored:
                 raise ValueError(f"Bundle.entry[{index}]: no version of {found[index]} was read back.")
-            response = _existing_response(found[index], stored)
+            # R4 conditional create, one match: the server ignores the POST and answers 200 OK with the match.
+            response = _located("200 OK", found[index], stored)
         elif any(i.created for i in entry_issues):
             missing = [i.created for i in entry_issues if i.created and i.created not in stored]
             if missing:

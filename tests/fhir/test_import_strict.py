@@ -236,7 +236,7 @@ def test_if_none_exist_on_another_entry_than_the_patient_is_refused(clinician) -
     response = post_bundle(client_for(clinician), bundle(rating))
 
     refused(
-        response, 400, "Bundle.entry[1]: ifNoneExist (conditional create) is not supported on a Observation", before
+        response, 400, "Bundle.entry[1] (Observation): ifNoneExist (conditional create) is not supported here", before
     )
 
 
