@@ -22,8 +22,8 @@ What is imported, and how (``needlepoint.fhir.importer`` writes the plan through
 - Before any of that, the bundle's form (``needlepoint.fhir.transaction_bundle``): every entry an R4 resource
   type with a FHIR id, a fullUrl that is a urn:uuid:, urn:oid: or absolute URL and no other entry's, a POST
   request whose url names the entry's type; every reference resolved within the bundle (no dangling urn:uuid:
-  or Type/id, no conditional reference). A Patient entry's ifNoneExist (``identifier=system|value``) is kept in the plan
-  (``if_none_exist``); the importer searches for it (conditional create, ``importer.import_bundle``).
+  or Type/id, no conditional reference). A Patient entry's ifNoneExist (``identifier=system|value``) is kept in
+  the plan (``if_none_exist``); the importer searches for it (conditional create, ``importer.import_bundle``).
 - A pain rating dated after the Patient's date of death (deceasedDateTime: after its instant when it has a time,
   after its day when it is a date) refuses the bundle: a rating cannot have been given after the death, so the
   sender's record is wrong in one of the two, and which one is not ours to guess.

@@ -242,8 +242,7 @@ def keep_identifiers(
                 )
         if not parts["system"] or not parts["value"]:
             problems.append(f"Identifier {position} needs a system and a value.")
-        elif demographics.identifier_not_kept(parts, keeps):
-            why = demographics.identifier_not_kept(parts, keeps)
+        elif why := demographics.identifier_not_kept(parts, keeps):
             problems.append(f"Identifier {position} is a Social Security number: {why}.")
         elif (parts["system"], parts["value"]) in seen:
             problems.append(f"Identifier {position} ({parts['system']}) is already on record.")
