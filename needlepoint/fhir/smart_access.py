@@ -142,6 +142,8 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
     if grant is None:
         return
     name = interaction(request)
+    if _own_practitioner(grant, membership, name, kwargs):
+        return
     wanted = needs(request, kwargs)
     if name == "export_status":
         allowed = {smart_scopes.decide(grant.scopes, t, "r") for t in RESOURCE_TYPES}
@@ -154,12 +156,29 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
         raise _refuse(grant.scopes, missing)
     if smart_scopes.PATIENT not in decisions.values():
         return
+    if kwargs.get("resource_type") == "Practitioner":
+        raise PermissionDenied(
+            "A patient/ scope reads the launch patient's record, which names no Practitioner; the signed-in "
+            "user's own Practitioner comes with fhirUser, the clinic's staff with user/Practitioner.rs."
+        )
     if name.startswith("export") or name == "transaction":
         raise PermissionDenied("A patient/ scope reads one patient's record; exports and imports need user/ scopes.")
     if grant.patient_id is None:
         raise PermissionDenied("A patient/ scope needs a launch patient; launch the app with launch/patient.")
     _refuse_other_patient(request, kwargs, grant.patient_id)
     limit_to_patient(membership, grant.patient_id)
+
+
+def _own_practitioner(grant: AppGrant, membership: Membership, name: str, kwargs: dict[str, Any]) -> bool:
+    """Whether this is a read of the signed-in user's own Practitioner under the ``fhirUser`` scope, which SMART
+    grants as "permission to retrieve information about the current logged-in user" whatever the resource
+    scopes: the ``fhirUser`` claim must resolve for an app holding patient/ scopes alone."""
+    return (
+        "fhirUser" in grant.scopes
+        and name in ("read", "vread", "history")
+        and kwargs.get("resource_type") == "Practitioner"
+        and kwargs.get("resource_id") == str(membership.pk)
+    )
 
 
 def _refuse_other_patient(request: HttpRequest, kwargs: dict[str, Any], patient_id: int) -> None:

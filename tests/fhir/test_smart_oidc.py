@@ -97,7 +97,7 @@ def test_a_launch_with_openid_and_fhiruser_gives_a_verifiable_id_token(clinician
     assert me.status_code == 200, me.content
     practitioner = me.json()
     assert practitioner["resourceType"] == "Practitioner" and practitioner["id"] == str(clinician.pk)
-    assert practitioner["name"][0]["family"] == clinician.user.last_name
+    assert practitioner["name"][0]["given"] == [clinician.user.first_name]
 
 
 def test_no_nonce_sent_none_in_the_token(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
