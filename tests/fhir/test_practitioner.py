@@ -40,11 +40,18 @@ def test_a_clinician_reads_as_a_practitioner_with_version_and_etag(clinician, co
     assert client.get(f"{BASE}/Practitioner/{colleague.pk}/_history/1", **FHIR).status_code == 200
 
 
-def test_front_desk_and_admins_are_practitioners_without_a_qualification(clinician, front_desk, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_and_admins_are_practitioners_without_a_qualification(  # type: ignore[no-untyped-def]
+    clinician, front_desk, clinic_admin, validator
+) -> None:
     client = token_client(front_desk)  # any member reads the staff list: it holds no patient data
     for member in (front_desk, clinic_admin):
         found = client.get(f"{BASE}/Practitioner/{member.pk}", **FHIR).json()
         assert found["resourceType"] == "Practitioner" and "qualification" not in found
+    staff = client.get(f"{BASE}/Practitioner", **FHIR).json()
+    assert len(staff["entry"]) == 3
+    assert validator.errors(staff) == []
+    for entry in staff["entry"]:
+        assert validator.errors(entry["resource"]) == []
 
 
 def test_a_deactivated_member_stays_readable_as_inactive_in_a_new_version(clinician, colleague, clinic_admin) -> None:  # type: ignore[no-untyped-def]
