@@ -6,6 +6,9 @@ discovery is truthful; and the local server's signing key is made once and kept.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from tests.conftest import client_for
 from tests.fhir.conftest import Record
 from tests.fhir.test_smart_launch import BASE, FHIR, REDIRECT, authorize, bearer, exchange, pkce
 
+PROJECT = Path(__file__).resolve().parents[2]
 ROOT = "http://testserver"
 IDENTITY_LAUNCH = "openid fhirUser launch/patient patient/*.rs"
 
@@ -186,3 +190,33 @@ def test_the_local_servers_key_is_made_once_and_kept(tmp_path: Path) -> None:
     assert not (elsewhere / KEY_FILE_NAME).exists()
     with pytest.raises(ImproperlyConfigured, match="OIDC_RSA_PRIVATE_KEY"):
         oidc_private_key("not a key", elsewhere, debug=False)
+
+
+def started_key(data_dir: Path) -> str:
+    """Start Django as ``python3 dev.py run`` does (DEBUG, SQLite, nothing configured) and print the thumbprint
+    of the key that would sign ID tokens."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OIDC_", "DEBUG", "SECRET_KEY", "DATABASE_URL"))
+    }
+    environment |= {"NEEDLEPOINT_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "needlepoint.settings"}
+    environment |= {"DEBUG": "true"}
+    script = (
+        "import django; django.setup(); from needlepoint.fhir.smart_server import oidc_enabled, signing_key; "
+        "print(oidc_enabled(), signing_key().thumbprint())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    enabled, thumbprint = done.stdout.split()
+    assert enabled == "True"
+    return thumbprint
+
+
+@pytest.mark.no_database
+def test_the_local_server_signs_with_the_same_key_after_a_restart(tmp_path: Path) -> None:
+    first = started_key(tmp_path)
+    assert (tmp_path / KEY_FILE_NAME).exists()
+    assert started_key(tmp_path) == first
