@@ -5,7 +5,7 @@ role is one, is ``practitioner_mapping``'s."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from needlepoint.accounts.access import require_member
@@ -15,6 +15,7 @@ from needlepoint.fhir.paging import Page
 from needlepoint.fhir.practitioner_mapping import PractitionerData, practitioner_resource
 from needlepoint.fhir.search import Query
 from needlepoint.patients.models import normalise_name
+from needlepoint.visits.models import NeedlingEntry, Visit
 
 
 def practitioner_data(m: Membership) -> PractitionerData:
@@ -64,3 +65,14 @@ def search(membership: Membership, query: Query, page: Page) -> tuple[list[Json]
             every = [r for r in every if criterion.matches(r)]
     start, stop = page.window(len(every))
     return every[start:stop], len(every)
+
+
+def performed_for(patient_id: int, resource_id: str) -> bool:
+    """Whether the Practitioner ``resource_id`` is named as performer by a Procedure of the patient (a signed
+    visit with needling, as ``records`` exports them, signed by that member)."""
+    if not resource_id.isdigit():
+        return False
+    member = int(resource_id)
+    has_needling = Exists(NeedlingEntry.objects.filter(visit_id=OuterRef("pk")))
+    visits = Visit.objects.filter(has_needling, patient_id=patient_id, signed_at__isnull=False)
+    return visits.filter(Q(signed_by_id=member) | Q(signed_by__isnull=True, clinician_id=member)).exists()

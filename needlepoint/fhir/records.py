@@ -220,6 +220,7 @@ def procedure_data(v: Visit) -> mapping.ProcedureData:
         complications=tuple((a.event_type, a.type_label) for a in sorted(events, key=lambda a: a.pk)),
         version=v.version + len(events),
         updated_at=max([v.updated_at, *(a.recorded_at for a in events)]),
+        clinician_id=str(v.signed_by_id or v.clinician_id),
     )
 
 

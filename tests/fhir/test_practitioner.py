@@ -120,18 +120,31 @@ def test_an_app_reads_the_staff_under_user_practitioner_scope(clinician, colleag
     assert str(colleague.pk) in ids(reader.get(f"{BASE}/Practitioner", {"name": "bob"}, **FHIR))
 
 
-def test_a_patient_scope_reaches_only_the_users_own_practitioner_with_fhiruser(  # type: ignore[no-untyped-def]
-    clinician, colleague, app, record: Record
+def test_a_patient_scope_reaches_the_users_own_practitioner_with_fhiruser(  # type: ignore[no-untyped-def]
+    clinician, colleague, front_desk, app, record: Record
 ) -> None:
-    with_identity = bearer(
-        launched(clinician, app, record.patient, "fhirUser launch/patient patient/*.rs")["access_token"]
-    )
-    assert with_identity.get(f"{BASE}/Practitioner/{clinician.pk}", **FHIR).status_code == 200
-    for url in (f"{BASE}/Practitioner/{colleague.pk}", f"{BASE}/Practitioner?name=bob"):
+    # The colleague performed nothing for this patient: with fhirUser they read themselves, and no one else.
+    body = launched(colleague, app, record.patient, "fhirUser launch/patient patient/*.rs")
+    with_identity = bearer(body["access_token"])
+    assert with_identity.get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).status_code == 200
+    for url in (f"{BASE}/Practitioner/{front_desk.pk}", f"{BASE}/Practitioner?name=bob"):
         refused = with_identity.get(url, **FHIR)
         assert refused.status_code == 403 and "Practitioner" in refused.json()["issue"][0]["diagnostics"]
-    without = bearer(launched(clinician, app, record.patient, "launch/patient patient/*.rs")["access_token"])
-    assert without.get(f"{BASE}/Practitioner/{clinician.pk}", **FHIR).status_code == 403
+    without = bearer(launched(colleague, app, record.patient, "launch/patient patient/*.rs")["access_token"])
+    assert without.get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).status_code == 403
+
+
+def test_a_patient_scope_follows_a_procedures_performer_to_its_practitioner(  # type: ignore[no-untyped-def]
+    clinician, colleague, front_desk, app, record: Record
+) -> None:
+    reader = bearer(launched(colleague, app, record.patient, "launch/patient patient/*.rs")["access_token"])
+    procedure = reader.get(f"{BASE}/Procedure/{record.visit.pk}", **FHIR).json()
+    performer = procedure["performer"][0]["actor"]
+    assert performer["reference"] == f"Practitioner/{clinician.pk}" and performer["display"]
+    assert reader.get(f"{BASE}/{performer['reference']}", **FHIR).status_code == 200
+    # Not the rest of the staff, and no search of it.
+    assert reader.get(f"{BASE}/Practitioner/{front_desk.pk}", **FHIR).status_code == 403
+    assert reader.get(f"{BASE}/Practitioner", {"_id": str(clinician.pk)}, **FHIR).status_code == 403
 
 
 def test_the_session_reads_practitioners_too(clinician, colleague) -> None:  # type: ignore[no-untyped-def]

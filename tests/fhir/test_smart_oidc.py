@@ -109,11 +109,12 @@ def test_no_nonce_sent_none_in_the_token(clinician, app, record: Record) -> None
     assert "nonce" not in verified_claims(body["id_token"])
 
 
-def test_fhiruser_only_when_that_scope_is_granted(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
-    body = launch_with_nonce(clinician, app, record.patient, "openid launch/patient patient/*.rs")
+def test_fhiruser_only_when_that_scope_is_granted(clinician, app, patient) -> None:  # type: ignore[no-untyped-def]
+    body = launch_with_nonce(clinician, app, patient, "openid launch/patient patient/*.rs")
     claims = verified_claims(body["id_token"])
     assert claims["sub"] == str(clinician.user_id) and "fhirUser" not in claims
-    # Without fhirUser (and with no Practitioner scope), the app may not read the user's Practitioner.
+    # Without fhirUser, no Practitioner scope, and no Procedure of this patient naming them, the app may not read
+    # the user's Practitioner.
     refused = bearer(body["access_token"]).get(f"{BASE}/Practitioner/{clinician.pk}", **FHIR)
     assert refused.status_code == 403
 
