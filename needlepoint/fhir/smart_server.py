@@ -540,8 +540,15 @@ def with_smart_security(statement: dict[str, Any], root: str) -> dict[str, Any]:
         "description": (
             "SMART App Launch 2.0 (standalone and EHR launch, PKCE S256, scopes v2 with v1 aliases) and Backend "
             "Services (private_key_jwt, RS384/ES384) for $export; discovery at .well-known/smart-configuration. "
-            "A scope never grants more than the user's role: clinicians and clinic admins read clinical "
-            "resources, front desk Patient only; patient/ scopes reach the launch patient alone."
+            + (
+                "OpenID Connect: openid gives an ID token (RS256, keys at /oauth/jwks/), fhirUser names the "
+                "user's Practitioner. "
+                if oidc_enabled()
+                else ""
+            )
+            + "A scope never grants more than the user's role: clinicians and clinic admins read clinical "
+            "resources, front desk Patient only, every member the clinic's Practitioners; patient/ scopes reach "
+            "the launch patient alone and the Practitioners their Procedures name."
         ),
     }
     return statement
