@@ -201,7 +201,9 @@ def deactivate_member(admin: Membership, membership_id: int) -> Membership:
     if not member.is_active:
         return member
     member.is_active = False
-    member.save(update_fields=["is_active"])
+    member.version += 1
+    member.updated_at = timezone.now()
+    member.save(update_fields=["is_active", "version", "updated_at"])
     user = member.user
     if not user.memberships.filter(is_active=True).exists():
         user.is_active = False
@@ -217,7 +219,9 @@ def reactivate_member(admin: Membership, membership_id: int) -> Membership:
     if member.is_active:
         return member
     member.is_active = True
-    member.save(update_fields=["is_active"])
+    member.version += 1
+    member.updated_at = timezone.now()
+    member.save(update_fields=["is_active", "version", "updated_at"])
     if not member.user.is_active:
         member.user.is_active = True
         member.user.save(update_fields=["is_active"])

@@ -114,6 +114,9 @@ class Membership(models.Model):
     profession = models.CharField(max_length=30, choices=Profession.choices, blank=True)
     licence_number = models.CharField(max_length=60, blank=True)
     is_active = models.BooleanField(default=True)
+    # The membership as a FHIR Practitioner: its version and when it last changed (meta, ETag, Last-Modified).
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(default=timezone.now)
     # Not a column: set on a request's membership by access.limit_to_patient (a SMART app's patient/ scope).
     only_patient_id: int | None
 

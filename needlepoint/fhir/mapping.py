@@ -218,6 +218,7 @@ class ProcedureData:
     complications: tuple[tuple[str, str], ...] = ()  # (adverse-event type code, label)
     version: int | str = 1
     updated_at: datetime | None = None
+    clinician_id: str = ""  # the Practitioner (membership) who signed it; "" names them by display alone
 
 
 @dataclass(frozen=True)
@@ -629,6 +630,13 @@ def _site_text(site: NeedledSite) -> str:
     )
 
 
+def _performer(v: ProcedureData) -> Json:
+    """Who performed a visit: their Practitioner, with their name as the note shows it."""
+    if not v.clinician_id:
+        return {"display": v.clinician}
+    return reference("Practitioner", v.clinician_id, v.clinician)
+
+
 def procedure_resource(v: ProcedureData) -> Json:
     """A Procedure for a signed needling visit: CPT plus local code, muscles with side, counts in notes."""
     code_codings = [coding(codes.local_system("procedure"), "dry-needling", "Dry needling")]
@@ -667,7 +675,7 @@ def procedure_resource(v: ProcedureData) -> Json:
             "subject": reference("Patient", v.patient_id),
             "performedDateTime": fhir_datetime(v.performed_at),
             "recorder": {"display": v.clinician},
-            "performer": [{"actor": {"display": v.clinician}}],
+            "performer": [{"actor": _performer(v)}],
             "reasonCode": [concept(coding(codes.ICD10_CM, v.icd10_code, v.icd10_label))],
             "reasonReference": [reference("Condition", v.episode_id)],
             "bodySite": body_sites,
