@@ -8,6 +8,8 @@ the functions here decide the FHIR shape. Mapping decisions, each made once here
 - Condition, reported: one per condition another record reported (a FHIR import), category problem-list-item
   and US Core's problems-and-health-concerns profile, its code, statuses and dates as received; id
   ``reported-<pk>``, version 1 (never changed).
+- Any type, received: a record another clinic made (a FHIR import kept it as received), served as it came,
+  references rewritten to this server's ids; id ``received-<patient>-<entry>``, version 1 (never changed).
 - Condition: one per episode of care. clinicalStatus active while open; on discharge resolved (goals met) or
   inactive (plateau, self-discharged, referred on), because R4's con-4 allows only inactive/resolved/remission
   once abatement (= the discharge date) is set.
@@ -575,6 +577,16 @@ def reported_condition_resource(c: ReportedConditionData) -> Json:
             "note": [{"text": f"{imported} by {c.imported_by}." if c.imported_by else f"{imported}."}],
         }
     )
+
+
+def received_resource(resource: Json, resource_id: str, imported_at: datetime) -> Json:
+    """A record another clinic made, as received (its references already name this server's ids): this
+    server's id, and meta.versionId 1 (it never changes) and lastUpdated the import's time; the sender's other
+    meta (profiles, tags, security labels) is kept, since the resource that claims them is unchanged."""
+    sent_meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    meta = _meta(imported_at, 1) | {k: v for k, v in sent_meta.items() if k not in ("versionId", "lastUpdated")}
+    rest = {k: v for k, v in resource.items() if k not in ("resourceType", "id", "meta")}
+    return {"resourceType": resource["resourceType"], "id": resource_id, "meta": meta, **rest}
 
 
 def consent_resource(c: ConsentData) -> Json:
