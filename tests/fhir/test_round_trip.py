@@ -35,7 +35,6 @@ from needlepoint.patients.models import (
     ReceivedRecord,
     ReportedCondition,
 )
-from needlepoint.patients.reported_conditions import ReportedConditionData
 from needlepoint.visits.models import AdverseEvent, Visit
 from tests.conftest import client_for, make_member
 from tests.fhir.conftest import import_messages, post_bundle
@@ -92,28 +91,6 @@ def comparable(resource: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
     copied.pop("id")
     copied["meta"] = {k: v for k, v in copied["meta"].items() if k not in ("versionId", "lastUpdated")}
     return copied
-
-
-@pytest.fixture
-def full_record(record, clinician):  # type: ignore[no-untyped-def]
-    """The conftest record, with a condition another record reported (kept in A as ``reported-<pk>``)."""
-    patient_actions.record_reported_conditions(
-        clinician,
-        record.patient,
-        [
-            ReportedConditionData(
-                system="http://snomed.info/sct",
-                code="38341003",
-                display="Hypertensive disorder",
-                codings=({"system": "http://snomed.info/sct", "code": "38341003", "display": "Hypertensive disorder"},),
-                clinical_status="active",
-                verification_status="confirmed",
-                onset="2019-04-02",
-            )
-        ],
-        "Example Hospital",
-    )
-    return record
 
 
 def round_trip(full_record, clinician, outsider):  # type: ignore[no-untyped-def]
@@ -301,3 +278,18 @@ def test_a_kept_record_is_refused_by_the_action_for_another_patient(full_record,
     with pytest.raises(ValidationError, match="not one of this patient's"):
         patient_actions.keep_received_records(clinician, full_record.patient, [item], "Elsewhere")
     assert not ReceivedRecord.objects.exists()
+
+
+def test_a_bulk_export_gives_them_as_the_reads_do(full_record, clinician, outsider, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.fhir.conftest import token_client
+    from tests.fhir.test_bulk_export import download, finished_manifest, kick_off
+
+    settings.DATA_DIR = tmp_path
+    _, _, received, _ = round_trip(full_record, clinician, outsider)
+    admin = token_client(make_member(outsider.clinic, "olga", "clinic_admin"))
+    found = download(admin, finished_manifest(admin, kick_off(admin, "/fhir/R4/$export")))
+    exported = [r for lines in found.values() for r in lines]
+    kept = [r for r in received if r["id"].startswith("received-")]
+    assert len(kept) == len(received) - 1
+    for resource in kept:
+        assert resource in exported, resource["id"]
