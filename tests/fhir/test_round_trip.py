@@ -27,6 +27,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from needlepoint.accounts.models import AuditEntry
+from needlepoint.fhir import r4_structure, records
+from needlepoint.fhir.incoming import IMPORTED_TYPES
 from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import (
     Consent,
@@ -35,9 +37,10 @@ from needlepoint.patients.models import (
     ReceivedRecord,
     ReportedCondition,
 )
+from needlepoint.patients.received_records import TYPE_LABELS
 from needlepoint.visits.models import AdverseEvent, Visit
 from tests.conftest import client_for, make_member
-from tests.fhir.conftest import import_messages, post_bundle
+from tests.fhir.conftest import EXAMPLES, import_messages, post_bundle
 
 EVERYTHING = "/fhir/R4/Patient/{}/$everything"
 FHIR_JSON = "application/fhir+json"
@@ -293,3 +296,49 @@ def test_a_bulk_export_gives_them_as_the_reads_do(full_record, clinician, outsid
     assert len(kept) == len(received) - 1
     for resource in kept:
         assert resource in exported, resource["id"]
+
+
+KEPT_EXAMPLES = [
+    path
+    for path in sorted(EXAMPLES.glob("*.json"))
+    if json.loads(path.read_text(encoding="utf-8")).get("resourceType") in r4_structure.kept_types()
+]
+
+
+@pytest.mark.parametrize("path", KEPT_EXAMPLES, ids=lambda p: p.stem)
+def test_every_r4_example_of_a_kept_type_has_the_structure_the_import_checks(path) -> None:  # type: ignore[no-untyped-def]
+    # The official examples are valid R4: the import's check refuses none of them (Synthea's: test_import.py).
+    assert r4_structure.structure_problems(json.loads(path.read_text(encoding="utf-8")), "R") == []
+
+
+def test_the_structure_check_names_each_problem_where_it_is() -> None:
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": 7}]},
+        "valueQuantity": {"value": True},
+        "valueString": "and a second value",
+        "component": [],
+        "note": {"text": "one"},
+        "_status": {"extension": []},
+        "issued": "",
+    }
+    assert r4_structure.structure_problems(observation, "R") == [
+        "R.component repeats in FHIR R4: send a list of one or more.",
+        "R.note repeats in FHIR R4: send a list of one or more.",
+        "R.issued is empty (instant).",
+        "R: value[x] is sent more than once (valueQuantity, valueString).",
+        "R.valueQuantity.value is not a number (decimal).",
+        "R.code.coding[0].code is not a string (code).",
+    ]
+    assert r4_structure.structure_problems({"resourceType": "Observation", "code": {"text": "x"}}, "R") == [
+        "R.status is required in FHIR R4 Observation."
+    ]
+    assert r4_structure.structure_problems({"resourceType": "Encounter"}, "R") == [
+        "R: 'Encounter' is not a type kept as received."
+    ]
+
+
+def test_the_types_kept_are_the_types_the_server_serves_and_the_chart_names() -> None:
+    assert set(r4_structure.kept_types()) == set(records.CLINICAL_TYPES) == set(TYPE_LABELS)
+    assert all(kind in r4_structure.kept_types() for kind in IMPORTED_TYPES if kind != "Patient")
