@@ -53,6 +53,25 @@ def _structure(definition: dict) -> dict[str, dict[str, list]]:
     return found
 
 
+# A JSON number or boolean is checked by its JSON kind; base64Binary's pattern backtracks on a long attachment with
+# whitespace, so it is checked as a string only.
+UNPATTERNED = ("boolean", "decimal", "integer", "positiveInt", "unsignedInt", "base64Binary", "xhtml")
+
+
+def _patterns(definitions: dict[str, dict], primitives: list[str]) -> dict[str, str]:
+    """The regex of each primitive's value (the R4 regex extension), for those checked by it."""
+    found = {}
+    for kind in primitives:
+        if kind in UNPATTERNED:
+            continue
+        for element in definitions[kind]["snapshot"]["element"]:
+            if element["path"] == f"{kind}.value":
+                for extension in (x for t in element.get("type", []) for x in t.get("extension", [])):
+                    if extension["url"] == "http://hl7.org/fhir/StructureDefinition/regex":
+                        found[kind] = extension["valueString"]
+    return found
+
+
 def main(folder: Path) -> None:
     definitions = _definitions(folder)
     primitives = sorted(k for k, d in definitions.items() if d["kind"] == "primitive-type")
@@ -70,8 +89,9 @@ def main(folder: Path) -> None:
         "about": (
             "The elements of the FHIR R4 resource types a transaction import keeps as received, and of every "
             "datatype and backbone element they use: {path: {element: [min, max, [types]]}}; a choice element "
-            "is named as defined (value[x]). Primitive types are listed apart; a Resource-typed element "
-            "(contained) is any resource. Read by needlepoint.fhir.r4_structure."
+            "is named as defined (value[x]). Primitive types are listed apart, with the regex R4 gives the "
+            "value of those written as JSON strings (base64Binary's aside: it backtracks); a Resource-typed "
+            "element (contained) is any resource. Read by needlepoint.fhir.r4_structure."
         ),
         "source": (
             "HL7 FHIR R4 4.0.1 definitions, profiles-resources.json and profiles-types.json (StructureDefinition "
@@ -81,6 +101,7 @@ def main(folder: Path) -> None:
         "url": "http://hl7.org/fhir/R4/definitions.json.zip",
         "kept": list(KEPT),
         "primitives": primitives,
+        "patterns": _patterns(definitions, primitives),
         "structures": dict(sorted(structures.items())),
     }
     OUT.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n", encoding="utf-8")

@@ -583,7 +583,7 @@ def received_resource(resource: Json, resource_id: str, imported_at: datetime) -
     """A record another clinic made, as received (its references already name this server's ids): this
     server's id, and meta.versionId 1 (it never changes) and lastUpdated the import's time; the sender's other
     meta (profiles, tags, security labels) is kept, since the resource that claims them is unchanged."""
-    sent_meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    sent_meta: Json = resource["meta"] if isinstance(resource.get("meta"), dict) else {}
     meta = _meta(imported_at, 1) | {k: v for k, v in sent_meta.items() if k not in ("versionId", "lastUpdated")}
     rest = {k: v for k, v in resource.items() if k not in ("resourceType", "id", "meta")}
     return {"resourceType": resource["resourceType"], "id": resource_id, "meta": meta, **rest}

@@ -5,7 +5,8 @@ A kept resource is stored and served back as it came, so it must be one a FHIR c
 one its type defines (the R4 StructureDefinitions, data/r4_kept_structure.json, written by
 tools/r4_kept_structure.py), a list where the element repeats and a single value where it does not, nothing
 empty, every required element there, a choice element (value[x]) in one of its types, and each primitive the
-JSON kind R4 gives it (boolean, a whole number, a number, a string). Codes are not checked against their value
+JSON kind R4 gives it (boolean, a whole number, a number, a string), a string written as R4's regex for its type
+says (a date, a dateTime, a code, an id...). Codes are not checked against their value
 sets and invariants are not evaluated: the sender's terminology and rules stay the sender's, and what is read
 back is what was sent. The check walks the resource with a list, not by recursion: its depth is the sender's
 choice.
@@ -14,6 +15,7 @@ choice.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -42,6 +44,7 @@ class Structures:
 
     kept: tuple[str, ...]
     primitives: frozenset[str]
+    patterns: dict[str, re.Pattern[str]]  # the R4 regex of a primitive written as a JSON string
     elements: dict[str, dict[str, Element]]
     choices: dict[str, dict[str, tuple[str, ...]]]  # type -> choice (value[x]) -> its names as sent
 
@@ -66,7 +69,8 @@ def structures() -> Structures:
             else:
                 named[name] = Element(minimum, maximum == "*", tuple(types))
         elements[path] = named
-    return Structures(tuple(document["kept"]), frozenset(document["primitives"]), elements, choices)
+    patterns = {kind: re.compile(pattern) for kind, pattern in document["patterns"].items()}
+    return Structures(tuple(document["kept"]), frozenset(document["primitives"]), patterns, elements, choices)
 
 
 def kept_types() -> tuple[str, ...]:
@@ -87,7 +91,10 @@ def _primitive_problem(kind: str, value: Any) -> str:
         return "" if isinstance(value, int | float) and not isinstance(value, bool) else "is not a number"
     if not isinstance(value, str):
         return "is not a string"
-    return "is empty" if not value.strip() else ""
+    if not value.strip():
+        return "is empty"
+    pattern = structures().patterns.get(kind)
+    return "is not written as R4 writes it" if pattern is not None and not pattern.fullmatch(value) else ""
 
 
 def _value_problems(kind: str, value: Any, path: str, waiting: list[tuple[str, Any, str]]) -> list[str]:

@@ -334,6 +334,8 @@ def test_the_structure_check_names_each_problem_where_it_is() -> None:
     assert r4_structure.structure_problems({"resourceType": "Observation", "code": {"text": "x"}}, "R") == [
         "R.status is required in FHIR R4 Observation."
     ]
+    dated = {"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "issued": "2024-13-01"}
+    assert r4_structure.structure_problems(dated, "R") == ["R.issued is not written as R4 writes it (instant)."]
     assert r4_structure.structure_problems({"resourceType": "Encounter"}, "R") == [
         "R: 'Encounter' is not a type kept as received."
     ]
