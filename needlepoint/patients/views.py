@@ -173,13 +173,16 @@ class RecordsFrom:
     records: list[ReceivedRecord] = field(default_factory=list)
 
 
-def received_record_groups(patient: Patient) -> list[RecordsFrom]:
-    """The records other clinics made for a patient, kept as received, one group per import, each listed by the
-    date the sender gave (newest first): one query however many there are. The caller fetched the patient
-    through the access helper and checked the role may read clinical records."""
+def received_record_groups(patient: Patient, resource_type: str = "") -> list[RecordsFrom]:
+    """The records other clinics made for a patient (only those of ``resource_type`` if given), kept as received,
+    one group per import, each listed by the date the sender gave (newest first): one query however many there
+    are. The caller fetched the patient through the access helper and checked the role may read clinical
+    records."""
+    rows = ReceivedRecord.objects.filter(patient=patient)
+    if resource_type:
+        rows = rows.filter(resource_type=resource_type)
     rows = (
-        ReceivedRecord.objects.filter(patient=patient)
-        .select_related("imported_by__user")
+        rows.select_related("imported_by__user")
         .defer("resource")  # the chart shows the words kept beside it, never the whole resource
         .order_by("imported_at", "imported_by_id", "source", "-occurred", "pk")
     )
@@ -307,7 +310,14 @@ def screening_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
             messages.success(request, f"Screening recorded: {screening.get_status_display()}.")
             return redirect("screening", patient_id=patient.pk, screening_id=screening.pk)
     age = patient.age_on(timezone.localdate())
-    context = {"form": form, "patient": patient, "age": age, "reported_conditions": reported_condition_groups(patient)}
+    context = {
+        "form": form,
+        "patient": patient,
+        "age": age,
+        "reported_conditions": reported_condition_groups(patient),
+        # Another clinic's Conditions kept whole are conditions the patient has been reported with too.
+        "received_records": received_record_groups(patient, "Condition"),
+    }
     return render(request, "patients/screening_form.html", context)
 
 
@@ -341,6 +351,7 @@ def screening_detail(request: ClinicRequest, patient_id: int, screening_id: int)
             "build": build_rules(),
             "references": screening_data().references,
             "reported_conditions": reported_condition_groups(screening.patient),
+            "received_records": received_record_groups(screening.patient, "Condition"),
         },
     )
 

@@ -186,6 +186,18 @@ def test_the_chart_lists_the_records_from_the_sender_in_one_list(full_record, cl
     assert html.count('data-testid="received-record"') == ReceivedRecord.objects.filter(patient=patient).count()
 
 
+def test_the_screening_page_shows_the_conditions_received_whole(full_record, clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+    # A's episodes and A's reported condition say more than a reported condition keeps: kept whole, they are
+    # still conditions the patient was reported with, beside the screening questions.
+    round_trip(full_record, clinician, outsider)
+    patient = Patient.objects.get(clinic=outsider.clinic)
+    html = client_for(outsider).get(f"/patients/{patient.pk}/screening/new/").content.decode()
+    conditions = ReceivedRecord.objects.filter(patient=patient, resource_type="Condition")
+    assert conditions.count() == 3
+    assert html.count('data-testid="received-record"') == 3
+    assert "Hypertensive disorder" in html and "Neck pain" in html
+
+
 def test_another_clinic_cannot_read_them(full_record, clinician, outsider) -> None:  # type: ignore[no-untyped-def]
     _, _, received, _ = round_trip(full_record, clinician, outsider)
     client = client_for(clinician)  # clinic A, where they came from, sees B's copies as nothing
