@@ -176,7 +176,11 @@ def _keep_received(
     this server stored each entry as: the new Patient, the reported conditions, the ratings (``created`` names
     them) and the kept records themselves, whose ids (``received-<patient>-<entry>``) are known before they are
     written. A reference to an entry not stored is noted in ``noted``. One message per record kept."""
-    stored = {entry_index(issue): issue.created for issue in created if issue.created}
+    stored: dict[int, str] = {}
+    for issue in created:
+        index = entry_index(issue)
+        if issue.created and index is not None:
+            stored[index] = issue.created
     stored[plan.patient_entry] = f"Patient/{patient.pk}"  # the episode is reported on the Patient's entry too
     keys = {k.entry: f"{patient.pk}-{k.entry}" for k in plan.kept}
     stored |= {k.entry: f"{k.resource_type}/received-{keys[k.entry]}" for k in plan.kept}

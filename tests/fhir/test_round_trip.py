@@ -204,7 +204,11 @@ def test_another_clinic_cannot_read_them(full_record, clinician, outsider) -> No
     for resource in received[1:]:
         url = f"/fhir/R4/{resource['resourceType']}/{resource['id']}"
         assert client.get(url, HTTP_ACCEPT=FHIR_JSON).status_code == 404, url
-        assert client_for(outsider).get(url, HTTP_ACCEPT=FHIR_JSON).status_code == 200, url
+        read = client_for(outsider).get(url, HTTP_ACCEPT=FHIR_JSON)
+        assert read.status_code == 200, url
+        assert read["ETag"] == 'W/"1"' and read.json() == resource
+        assert client_for(outsider).get(f"{url}/_history/1", HTTP_ACCEPT=FHIR_JSON).json() == resource
+        assert client.get(f"{url}/_history/1", HTTP_ACCEPT=FHIR_JSON).status_code == 404
 
 
 def test_front_desk_reads_the_patient_and_none_of_the_records(full_record, clinician, outsider) -> None:  # type: ignore[no-untyped-def]
