@@ -509,6 +509,7 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
             (problems if any(i.severity == "error" for i in issues) else ignored).extend(issues)
             continue
         readings.append(reading)
+        notes += _rating_left_out(resource, index)
         if reading.rating != reading.value:
             notes.append(
                 Issue(
@@ -561,6 +562,33 @@ def keeps_as_received(resource: dict[str, Any]) -> bool:
     if kind == "Condition":
         return not set(resource) <= REPORTED_CONDITION_ELEMENTS
     return False
+
+
+# The elements of a plain pain Observation the clinic's rating records: its status (final, amended or corrected:
+# the rating is final), code, category, patient, date and value.
+RATING_READS = frozenset(
+    {
+        "resourceType", "id", "status", "category", "code", "subject",
+        "effectiveDateTime", "effectiveInstant", "effectivePeriod", "valueQuantity",
+    }
+)  # fmt: skip
+
+
+def _rating_left_out(resource: dict[str, Any], index: int) -> list[Issue]:
+    """A note naming the elements of a plain pain Observation the clinic's rating does not keep (its encounter,
+    its issued time, its narrative, the sender's meta), so nothing is dropped unsaid."""
+    left = sorted(set(resource) - RATING_READS)
+    if not left:
+        return []
+    named = ", ".join(f"Observation.{name}" for name in left)
+    return [
+        Issue(
+            "information",
+            "informational",
+            f"Not kept: {named}; the pain rating recorded from it keeps its date and value.",
+            _where(index),
+        )
+    ]
 
 
 def _plan_kept(entry: dict[str, Any], index: int, patient_refs: set[str], kept: list[KeptResource]) -> list[Issue]:

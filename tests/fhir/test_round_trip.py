@@ -360,3 +360,30 @@ def test_the_structure_check_names_each_problem_where_it_is() -> None:
 def test_the_types_kept_are_the_types_the_server_serves_and_the_chart_names() -> None:
     assert set(r4_structure.kept_types()) == set(records.CLINICAL_TYPES) == set(TYPE_LABELS)
     assert all(kind in r4_structure.kept_types() for kind in IMPORTED_TYPES if kind != "Patient")
+
+
+def test_a_plain_pain_rating_is_still_the_clinics_rating_and_a_fuller_one_is_kept_whole() -> None:
+    from django.utils import timezone
+
+    from needlepoint.fhir.incoming import plan_import
+    from tests.fhir.conftest import synthea_bundle, synthea_files
+
+    bundle = synthea_bundle(synthea_files()[0])
+    pain = [
+        e
+        for e in bundle["entry"]
+        if any(c.get("code") == "72514-3" for c in e["resource"].get("code", {}).get("coding", []))
+    ]
+    plan = plan_import(bundle, timezone.now())
+    assert len(plan.readings) == len(pain)
+    said = [n.diagnostics for n in plan.notes]
+    assert said.count(
+        "Not kept: Observation.encounter, Observation.issued, Observation.meta; the pain rating recorded from it "
+        "keeps its date and value."
+    ) == len(pain)
+
+    procedure = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Procedure")
+    pain[0]["resource"]["partOf"] = [{"reference": procedure["fullUrl"]}]
+    plan = plan_import(bundle, timezone.now())
+    assert len(plan.readings) == len(pain) - 1
+    assert [k.entry for k in plan.kept if k.resource is pain[0]["resource"]] == [bundle["entry"].index(pain[0])]
