@@ -491,7 +491,7 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
             notes += _condition_notes(resource, index)
             continue
         if resource_type != "Observation":
-            why = f"a {resource_type} is not a type this server keeps ({', '.join(IMPORTED_TYPES)})"
+            why = f"this server keeps only {', '.join(IMPORTED_TYPES)}"
             ignored.append(_ignored(index, resource_type, why))
             continue
         if not _subject_matches(resource, patient_refs):
