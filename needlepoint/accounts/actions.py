@@ -360,6 +360,21 @@ def reset_second_factor(admin: Membership, membership_id: int) -> Membership:
 
 
 @transaction.atomic
+def set_keep_social_security_numbers(admin: Membership, keep: bool) -> Clinic:
+    """Keep, or stop keeping, the Social Security numbers other systems send (clinic admins). Numbers already kept
+    stay on their charts (a clinical record is not deleted by a setting); the change is audited."""
+    from needlepoint.accounts.access import require
+
+    require(admin, Capability.CONFIGURE_CLINIC)
+    clinic = Clinic.objects.select_for_update(no_key=True).get(pk=admin.clinic_id)
+    clinic.keep_social_security_numbers = bool(keep)
+    clinic.save(update_fields=["keep_social_security_numbers"])
+    said = "kept" if clinic.keep_social_security_numbers else "not kept"
+    audit.record("update", clinic, summary=f"Social Security numbers from other systems: {said}", clinic_id=clinic.pk)
+    return clinic
+
+
+@transaction.atomic
 def set_two_factor_policy(admin: Membership, policy: str) -> Clinic:
     """Require a second factor of clinic admins (the least) or of everyone in the clinic."""
     require_admin = admin.can(Capability.MANAGE_USERS)

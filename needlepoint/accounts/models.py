@@ -52,6 +52,14 @@ class Clinic(models.Model):
         help_text="Who must sign in with a second factor (an authenticator app code or a recovery code).",
     )
 
+    # Off unless a clinic admin switches it on: a Social Security number from another system (a FHIR import) is
+    # then left out, and the import's answer says so. Treating a patient never needs one, and a number not kept
+    # cannot leak (patients.demographics.identifier_not_kept applies it).
+    keep_social_security_numbers = models.BooleanField(
+        default=False,
+        help_text="Keep Social Security numbers received from other systems (shown masked, sent whole in FHIR).",
+    )
+
     def __str__(self) -> str:
         return self.name
 

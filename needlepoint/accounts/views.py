@@ -519,12 +519,17 @@ STAFF_ACTIONS = {
 
 
 def _staff_action(request: ClinicRequest, membership: Membership) -> HttpResponse | None:
-    """Deactivate, reactivate, reset two-factor, make a reset link, revoke a token or set the policy."""
+    """Deactivate, reactivate, reset two-factor, make a reset link, revoke a token, set the two-factor policy or
+    whether Social Security numbers from other systems are kept."""
     post = request.POST
     try:
         if "policy" in post:
             actions.set_two_factor_policy(membership, post["policy"])
             messages.success(request, "Two-factor policy saved.")
+        elif "ssn_setting" in post:
+            clinic = actions.set_keep_social_security_numbers(membership, "keep_social_security_numbers" in post)
+            kept = "kept" if clinic.keep_social_security_numbers else "not kept"
+            messages.success(request, f"Social Security numbers from other systems: {kept}.")
         elif "revoke_token" in post:
             token = actions.revoke_api_token(membership, int(post["revoke_token"]))
             messages.success(request, f"Token {token.name} of {token.user.username} revoked.")

@@ -357,7 +357,8 @@ def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
     """POST a transaction Bundle: import its Patient, Conditions and 0-10 pain Observations (all or nothing).
 
     Query parameters ``condition``, ``icd10`` and ``side`` choose the new episode's condition; without them the
-    bundle's one active ICD-10-CM coded Condition does, else the default (other, M79.10, central). A bundle that
+    bundle's one active ICD-10-CM coded Condition does, else the default (other, M79.10, central). The Patient's
+    entry may be a conditional create (ifNoneExist, ``importer``'s docstring says what a match does). A bundle that
     is refused (its form, a dangling or conditional reference, its content, a duplicate patient) is answered with
     an OperationOutcome and a 4xx, and nothing is written; the rules are ``needlepoint.fhir.transaction_bundle``'s
     (an absolute reference outside the bundle is allowed, not followed).

@@ -62,7 +62,7 @@ def fhirjs_validate(resources: list[dict[str, Any]], node_modules: str, tmp_path
 
 
 @pytest.mark.django_db
-def test_fhirjs_finds_no_error_in_what_we_emit(fhirjs: str, clinician, record: Record, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_fhirjs_finds_no_error_in_what_we_emit(fhirjs: str, clinician, keeps_ssns, record: Record, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     from needlepoint.patients import actions
