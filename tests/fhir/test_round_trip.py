@@ -387,3 +387,19 @@ def test_a_plain_pain_rating_is_still_the_clinics_rating_and_a_fuller_one_is_kep
     plan = plan_import(bundle, timezone.now())
     assert len(plan.readings) == len(pain) - 1
     assert [k.entry for k in plan.kept if k.resource is pain[0]["resource"]] == [bundle["entry"].index(pain[0])]
+
+
+def test_a_second_import_of_the_same_record_with_if_none_exist_is_refused_with_nothing_written(
+    full_record, clinician, outsider
+) -> None:  # type: ignore[no-untyped-def]
+    sent, _, _, _ = round_trip(full_record, clinician, outsider)
+    mrn = sent[0]["identifier"][0]
+    bundle = as_transaction(sent)
+    bundle["entry"][0]["request"]["ifNoneExist"] = f"identifier={mrn['system']}|{mrn['value']}"
+    before = ReceivedRecord.objects.count()
+    response = post_bundle(client_for(outsider), bundle)
+    assert response.status_code == 409, response.content
+    [(_, said)] = import_messages(response)
+    assert "record(s) another clinic made, to keep as received" in said
+    assert ReceivedRecord.objects.count() == before
+    assert Patient.objects.filter(clinic=outsider.clinic).count() == 1
