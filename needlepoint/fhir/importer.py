@@ -1,10 +1,12 @@
 """Importing a transaction Bundle: one new patient (and their death, when the Patient says they died), the
-conditions its record reports, one episode of care, its 0-10 pain ratings. All or nothing.
+conditions its record reports, one episode of care, its plain 0-10 pain ratings, and the other clinic's records
+kept as received. All or nothing.
 
 The plan comes from ``needlepoint.fhir.incoming`` (pure); the writes go through the apps' actions
 (``register_patient``, ``keep_identifiers`` for the sender's identifiers, ``record_reported_conditions``,
-``open_episode``, ``record_questionnaire`` for the NPRS), in one transaction, so any refusal leaves the database as
-it was. The episode is for the condition the caller names;
+``open_episode``, ``record_questionnaire`` for the NPRS, ``keep_received_records`` for the records kept as
+received, their references rewritten to what this server stored each entry as), in one transaction, so any
+refusal leaves the database as it was. The episode is for the condition the caller names;
 else for the one active ICD-10-CM coded Condition the plan chose (``incoming.choose_episode``); else the default
 ("other", ICD-10-CM M79.10 myalgia, unspecified site, not sided), and the answer says why. The first imported
 rating is its baseline.
@@ -15,7 +17,8 @@ access): no match, the import goes on as above; several, the transaction fails w
 (R4: "multiple matches ... the server returns a 412 Precondition Failed"). One match: R4 has the server skip the
 create and answer 200 OK with the existing resource's location. That is what happens when nothing else in the bundle
 would be written to that chart (its other entries are all of types not imported, and any death it reports is
-already recorded). When the bundle also carries pain ratings or Conditions, or a death the chart lacks, the whole
+already recorded). When the bundle also carries pain ratings, Conditions or records to keep as received, or a death
+the chart lacks, the whole
 transaction is refused (409) naming the existing patient: they came with a Patient the server did not create, so
 keeping them would add another system's records to an existing chart without a clinician looking at them, and
 dropping them would lose them without the sender knowing. The sender can then send the Patient alone, or a
@@ -38,12 +41,13 @@ from needlepoint.accounts.roles import Capability
 from needlepoint.fhir import patient_search, records, search
 from needlepoint.fhir.incoming import BundleRejected, ImportPlan, plan_import
 from needlepoint.fhir.mapping import Issue, Json
-from needlepoint.fhir.transaction_bundle import transaction_response
+from needlepoint.fhir.transaction_bundle import entry_index, entry_path, rewrite_references, transaction_response
 from needlepoint.outcomes import actions as outcome_actions
 from needlepoint.outcomes.models import Observation, Source, TimePoint
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT
 from needlepoint.patients import actions as patient_actions
-from needlepoint.patients.models import Episode, Patient, ReportedCondition, normalise_name
+from needlepoint.patients.models import Episode, Patient, ReceivedRecord, ReportedCondition, normalise_name
+from needlepoint.patients.received_records import ReceivedRecordData
 
 DEFAULT_CONDITION = ("other", "M79.10", "central")
 IDENTIFIER_SOURCE = "FHIR import"
@@ -140,7 +144,7 @@ def import_bundle(
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     keeps = membership.clinic.keep_social_security_numbers
     plan = plan_import(bundle, now or timezone.now(), keeps_social_security_numbers=keeps)
-    if plan.readings or plan.conditions:
+    if plan.readings or plan.conditions or plan.kept:
         require(membership, Capability.EDIT_CLINICAL)
     if plan.if_none_exist:
         # Searched before the transaction opens: the search's audit entry stays when the bundle is refused.
@@ -188,6 +192,8 @@ def _not_for_an_existing_chart(plan: ImportPlan, existing: Patient) -> list[str]
         held.append(f"{len(plan.conditions)} Condition(s)")
     if plan.readings:
         held.append(f"{len(plan.readings)} pain rating(s)")
+    if plan.kept:
+        held.append(f"{len(plan.kept)} record(s) another clinic made, to keep as received")
     if plan.demographics.get("deceased") and not existing.deceased:
         held.append("a death the chart does not record")
     return held
@@ -254,6 +260,43 @@ def _keep_conditions(membership: Membership, patient: Patient, plan: ImportPlan)
     ]
 
 
+def _keep_received(
+    membership: Membership, patient: Patient, plan: ImportPlan, created: list[Issue], noted: list[Issue]
+) -> list[Issue]:
+    """Keep the plan's records as received (``keep_received_records``), their references rewritten to what
+    this server stored each entry as: the new Patient, the reported conditions, the ratings (``created`` names
+    them) and the kept records themselves, whose ids (``received-<patient>-<entry>``) are known before they are
+    written. A reference to an entry not stored is noted in ``noted``. One message per record kept."""
+    stored: dict[int, str] = {}
+    for issue in created:
+        index = entry_index(issue)
+        if issue.created and index is not None:
+            stored[index] = issue.created
+    stored[plan.patient_entry] = f"Patient/{patient.pk}"  # the episode is reported on the Patient's entry too
+    keys = {k.entry: f"{patient.pk}-{k.entry}" for k in plan.kept}
+    stored |= {k.entry: f"{k.resource_type}/received-{keys[k.entry]}" for k in plan.kept}
+    received = []
+    for k in plan.kept:
+        where = f"Bundle.entry[{k.entry}].resource"
+        resource, lost = rewrite_references(k.resource, where, plan.targets, stored, plan.entry_types)
+        noted += [
+            Issue(
+                "information",
+                "informational",
+                f"Not kept: the reference at {path} to Bundle.entry[{entry}] ({plan.entry_types[entry]}), which "
+                "is not stored; the record keeps its type and display.",
+                entry_path(k.entry, path.removeprefix(f"Bundle.entry[{k.entry}].")),
+            )
+            for path, entry in lost
+        ]
+        received.append(ReceivedRecordData(k.resource_type, keys[k.entry], resource, k.source_reference))
+    rows: list[ReceivedRecord] = patient_actions.keep_received_records(membership, patient, received, plan.source)
+    return [
+        _created(row.resource_type, row.fhir_id, "(kept as received)", k.entry)
+        for k, row in zip(plan.kept, rows, strict=True)
+    ]
+
+
 @transaction.atomic
 def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, str]) -> ImportResult:
     _refuse_duplicate(membership, plan)
@@ -264,6 +307,8 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
         f"FHIR import: patient, {len(plan.conditions)} condition(s), {len(plan.readings)} pain rating(s), "
         f"{len(plan.ignored)} entries ignored"
     )
+    if plan.kept:
+        described += f", {len(plan.kept)} record(s) kept as received"
     with audit.describing(described, object_type="fhir.Bundle"):
         demographics = {k: v for k, v in plan.demographics.items() if k in patient_actions.DEMOGRAPHIC_FIELDS}
         patient = patient_actions.register_patient(membership, demographics, confirm_duplicate=True)
@@ -293,6 +338,8 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
             observations.append(observation)
             created.append(_created("Observation", f"outcome-{observation.pk}", "", reading.entry))
     noted: list[Issue] = []
+    if plan.kept:
+        created += _keep_received(membership, patient, plan, created, noted)
     if plan.demographics.get("deceased"):
         # Recorded last, through the one action that records a death, so the history above is stored first.
         died = plan.demographics.get("deceased_date")

@@ -6,19 +6,24 @@ What is imported, and how (``needlepoint.fhir.importer`` writes the plan through
   date (a full date is required), gender, the first phone and e-mail, the first address's parts, marital status,
   the US Core race, ethnicity and birth sex, and the sender's identifiers (kept beside a new MRN of ours); see
   ``needlepoint.fhir.patient_in``. Every other element of the Patient is listed by name as not kept.
-- Its Observations coded LOINC 72514-3 (0-10 pain severity) with status final, amended or corrected become
+- Its plain Observations coded LOINC 72514-3 (0-10 pain severity) with status final, amended or corrected become
   0-10 pain ratings (NPRS), patient-reported, in one new episode of care. NPRS is recorded in whole numbers,
   so a fractional value (Synthea writes 3.2992...) is rounded half up, and each rounding is reported.
   The first rating is the episode's baseline, the later ones re-assessments; the episode's onset is the
-  date of the first rating.
-- Its Conditions are kept as the sender stated them (``read_condition``): every coding of the code, the
+  date of the first rating. "Plain": nothing the clinic's rating does not record (``PLAIN_PAIN_ELEMENTS``).
+- Its plain Conditions are kept as the sender stated them (``read_condition``): every coding of the code, the
   clinical and verification statuses (FHIR condition-clinical, condition-ver-status), onset, abatement and
   recorded date as FHIR dates. A Condition that cannot be kept refuses the bundle. Without a condition named by
   the caller, the episode is opened for the one active Condition whose ICD-10-CM code the clinic's episodes are
   opened for (patients/data/conditions.json), if there is exactly one (``choose_episode``); SNOMED CT codes are
   not mapped to those conditions (no SNOMED CT to condition map with a primary source is at hand).
-- Everything else (Encounters, Claims, other Observations, ...) is ignored: not stored, and its entry in the
-  transaction-response says so. Nothing is half-imported: any error rejects the whole bundle.
+- Its Procedures, AdverseEvents, Consents, QuestionnaireResponses, other Observations, and Conditions that say
+  more than a reported condition keeps, are kept as received (``keeps_as_received``): another clinic's records,
+  whole, their references rewritten to the ids this server gives the entries. Each must be about the bundle's
+  Patient and have R4's structure (``needlepoint.fhir.r4_structure``), or the bundle is refused.
+- Everything else (Encounters, Claims, Practitioners, ...) is ignored: not stored, and its entry in the
+  transaction-response says so; a kept record's reference to such an entry keeps its type and display, and the
+  record's entry says the reference was not kept. Nothing is half-imported: any error rejects the whole bundle.
 - Before any of that, the bundle's form (``needlepoint.fhir.transaction_bundle``): every entry an R4 resource
   type with a FHIR id, a fullUrl that is a urn:uuid:, urn:oid: or absolute URL and no other entry's, a POST
   request whose url names the entry's type; every reference resolved within the bundle (no dangling urn:uuid:
@@ -39,10 +44,16 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from needlepoint.fhir import codes, patient_in
+from needlepoint.fhir import codes, patient_in, r4_structure
 from needlepoint.fhir.mapping import Issue
 from needlepoint.fhir.search import SearchError, date_interval
-from needlepoint.fhir.transaction_bundle import entry_path, entry_problems, if_none_exist, reference_problems
+from needlepoint.fhir.transaction_bundle import (
+    entry_path,
+    entry_problems,
+    if_none_exist,
+    reference_problems,
+    reference_targets,
+)
 from needlepoint.patients.conditions import EPISODE_SIDE_WORDS, episode_side, offering
 from needlepoint.patients.reported_conditions import (
     ReportedConditionData,
@@ -69,7 +80,36 @@ MAX_LENGTHS = {
     "race_text": 200,
     "ethnicity_text": 200,
 }
-IMPORTED_TYPES = ("Patient", "Observation", "Condition")
+IMPORTED_TYPES = (
+    "Patient",
+    "Observation",
+    "Condition",
+    "Procedure",
+    "AdverseEvent",
+    "Consent",
+    "QuestionnaireResponse",
+)
+# The elements of a 0-10 pain Observation the clinic's own rating records (or, for the encounter, does not store,
+# as before): one with any other element (a partOf, a performer, a note, an extension...) is kept as received.
+PLAIN_PAIN_ELEMENTS = frozenset(
+    {
+        "resourceType", "id", "meta", "text", "status", "category", "code", "subject", "encounter",
+        "effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued", "valueQuantity",
+    }
+)  # fmt: skip
+# The elements of a Condition a reported condition keeps (or notes it does not, as before: its encounter, an onset
+# or abatement other than a dateTime): one with any other element (a category, a body site, a note, a recorder...)
+# is kept as received.
+REPORTED_CONDITION_ELEMENTS = frozenset(
+    {
+        "resourceType", "id", "meta", "text", "code", "clinicalStatus", "verificationStatus", "subject",
+        "encounter", "recordedDate", "onsetDateTime", "onsetAge", "onsetPeriod", "onsetRange", "onsetString",
+        "abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString",
+        "abatementBoolean",
+    }
+)  # fmt: skip
+# Where each kept type names its patient (R4: Consent.patient, the others' subject).
+PATIENT_ELEMENT = {"Consent": "patient"}
 # The R4 dateTime datatype's shape (a time needs seconds and a zone); the calendar is checked by date_interval.
 FHIR_DATE_TIME = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?)?)?$")
 CONDITION_DATES = (("onset", "onsetDateTime"), ("abatement", "abatementDateTime"), ("recorded_date", "recordedDate"))
@@ -114,6 +154,18 @@ class ConditionReading:
 
 
 @dataclass(frozen=True)
+class KeptResource:
+    """A resource to keep as received (``needlepoint.patients.models.ReceivedRecord``): its entry, its type, the
+    resource as sent (its references are rewritten when the ids it points at are known) and the sender's
+    fullUrl or Type/id."""
+
+    entry: int  # index in Bundle.entry
+    resource_type: str
+    resource: dict[str, Any]
+    source_reference: str
+
+
+@dataclass(frozen=True)
 class EpisodeChoice:
     """The condition the bundle's Conditions name for the episode, (condition, ICD-10-CM code, side), or None for
     the default; ``reason`` says why, and ``entry`` is the Condition chosen."""
@@ -137,6 +189,8 @@ class ImportPlan:
     episode_choice: EpisodeChoice | None = None
     source: str = DEFAULT_SOURCE
     identifiers: tuple[dict[str, str], ...] = field(default=())
+    kept: tuple[KeptResource, ...] = field(default=())
+    targets: dict[str, int] = field(default_factory=dict)  # every reference form of the bundle, to its entry
     # The Patient entry's conditional create (ifNoneExist): the (system, value) pairs to search, or () for none.
     if_none_exist: tuple[tuple[str, str], ...] = field(default=())
 
@@ -446,6 +500,7 @@ def plan_import(bundle: Any, now: datetime, *, keeps_social_security_numbers: bo
         patient_refs.add(patient_entry["fullUrl"].strip())
     readings: list[PainReading] = []
     conditions: list[ConditionReading] = []
+    kept: list[KeptResource] = []
     ignored: list[Issue] = []
     notes: list[Issue] = []
     kept_identifiers, _ = patient_in.identifiers(patient_entry["resource"], keeps_social_security_numbers)
@@ -465,16 +520,16 @@ def plan_import(bundle: Any, now: datetime, *, keeps_social_security_numbers: bo
         resource_type = resource["resourceType"]
         if index == patient_index:
             continue
+        if keeps_as_received(resource):
+            problems += _plan_kept(entry, index, patient_refs, kept)
+            continue
         if resource_type == "Condition":
             _plan_condition(entry, index, patient_refs, now, demographics.get("date_of_birth"), conditions, problems)
             notes += _condition_notes(resource, index)
             continue
         if resource_type != "Observation":
-            why = "only the Patient, its Conditions and its 0-10 pain Observations are imported"
+            why = f"this server keeps only {', '.join(IMPORTED_TYPES)}"
             ignored.append(_ignored(index, resource_type, why))
-            continue
-        if not is_pain_observation(resource):
-            ignored.append(_ignored(index, "Observation", f"not a 0-10 pain rating (LOINC {codes.PAIN_LOINC})"))
             continue
         if not _subject_matches(resource, patient_refs):
             problems.append(
@@ -495,6 +550,7 @@ def plan_import(bundle: Any, now: datetime, *, keeps_social_security_numbers: bo
             problems.append(after_death)
             continue
         readings.append(reading)
+        notes += _rating_left_out(resource, index)
         if reading.rating != reading.value:
             notes.append(
                 Issue(
@@ -519,8 +575,89 @@ def plan_import(bundle: Any, now: datetime, *, keeps_social_security_numbers: bo
         episode_choice=choose_episode(conditions),
         source=bundle_source(bundle),
         identifiers=tuple(kept_identifiers),
+        kept=tuple(kept),
+        targets=reference_targets(entries),
         if_none_exist=if_none_exist(patient_entry["request"].get("ifNoneExist")) or (),
     )
+
+
+# ---------------------------------------------------------------------------------------------- kept as received
+
+
+def keeps_as_received(resource: dict[str, Any]) -> bool:
+    """Whether an entry's resource is kept as received (``ReceivedRecord``) rather than read into the clinic's
+    own tables or ignored.
+
+    Kept: every Procedure, AdverseEvent, Consent and QuestionnaireResponse (another clinic's visit, event,
+    consent or answers are never made this clinic's own); every Observation but a plain 0-10 pain rating; a
+    Condition that says more than a reported condition keeps. A plain pain rating (LOINC 72514-3 and nothing
+    the clinic's rating does not record, ``PLAIN_PAIN_ELEMENTS``) is still imported as the clinic's rating in
+    an episode, as before; a pain rating with more (a visit's rating is partOf its Procedure, another
+    Needlepoint's names its episode) is kept whole, so a round trip loses nothing. A plain Condition
+    (``REPORTED_CONDITION_ELEMENTS``) is still a reported condition, screened and offered for the episode.
+    """
+    kind = resource["resourceType"]
+    if kind in ("Procedure", "AdverseEvent", "Consent", "QuestionnaireResponse"):
+        return True
+    if kind == "Observation":
+        return not is_pain_observation(resource) or not set(resource) <= PLAIN_PAIN_ELEMENTS
+    if kind == "Condition":
+        return not set(resource) <= REPORTED_CONDITION_ELEMENTS
+    return False
+
+
+# The elements of a plain pain Observation the clinic's rating records: its status (final, amended or corrected:
+# the rating is final), code, category, patient, date and value.
+RATING_READS = frozenset(
+    {
+        "resourceType", "id", "status", "category", "code", "subject",
+        "effectiveDateTime", "effectiveInstant", "effectivePeriod", "valueQuantity",
+    }
+)  # fmt: skip
+
+
+def _rating_left_out(resource: dict[str, Any], index: int) -> list[Issue]:
+    """A note naming the elements of a plain pain Observation the clinic's rating does not keep (its encounter,
+    its issued time, its narrative, the sender's meta), so nothing is dropped unsaid."""
+    left = sorted(set(resource) - RATING_READS)
+    if not left:
+        return []
+    named = ", ".join(f"Observation.{name}" for name in left)
+    return [
+        Issue(
+            "information",
+            "informational",
+            f"Not kept: {named}; the pain rating recorded from it keeps its date and value.",
+            _where(index),
+        )
+    ]
+
+
+def _plan_kept(entry: dict[str, Any], index: int, patient_refs: set[str], kept: list[KeptResource]) -> list[Issue]:
+    """Check one resource to keep as received (its R4 structure, that it is the bundle's Patient's) and add it to
+    ``kept``; or return its problems."""
+    resource = entry["resource"]
+    kind = resource["resourceType"]
+    problems = [
+        Issue("error", "structure", message, _where(index, "resource"))
+        for message in r4_structure.structure_problems(resource, f"Bundle.entry[{index}].resource")
+    ]
+    element = PATIENT_ELEMENT.get(kind, "subject")
+    named = resource.get(element)
+    if not (isinstance(named, dict) and named.get("reference") in patient_refs):
+        problems.append(
+            Issue(
+                "error",
+                "invalid",
+                f"This {kind} is not about the bundle's Patient: its {element} must refer to it.",
+                _where(index, f"resource.{element}"),
+            )
+        )
+    if problems:
+        return problems
+    reference = _text(entry.get("fullUrl")) or (f"{kind}/{_text(resource.get('id'))}" if resource.get("id") else "")
+    kept.append(KeptResource(index, kind, resource, reference))
+    return []
 
 
 # ---------------------------------------------------------------------------------------------- Conditions

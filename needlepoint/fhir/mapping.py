@@ -8,6 +8,8 @@ the functions here decide the FHIR shape. Mapping decisions, each made once here
 - Condition, reported: one per condition another record reported (a FHIR import), category problem-list-item
   and US Core's problems-and-health-concerns profile, its code, statuses and dates as received; id
   ``reported-<pk>``, version 1 (never changed).
+- Any type, received: a record another clinic made (a FHIR import kept it as received), served as it came,
+  references rewritten to this server's ids; id ``received-<patient>-<entry>``, version 1 (never changed).
 - Condition: one per episode of care. clinicalStatus active while open; on discharge resolved (goals met) or
   inactive (plateau, self-discharged, referred on), because R4's con-4 allows only inactive/resolved/remission
   once abatement (= the discharge date) is set.
@@ -578,6 +580,16 @@ def reported_condition_resource(c: ReportedConditionData) -> Json:
     )
 
 
+def received_resource(resource: Json, resource_id: str, imported_at: datetime) -> Json:
+    """A record another clinic made, as received (its references already name this server's ids): this
+    server's id, and meta.versionId 1 (it never changes) and lastUpdated the import's time; the sender's other
+    meta (profiles, tags, security labels) is kept, since the resource that claims them is unchanged."""
+    sent_meta: Json = resource["meta"] if isinstance(resource.get("meta"), dict) else {}
+    meta = _meta(imported_at, 1) | {k: v for k, v in sent_meta.items() if k not in ("versionId", "lastUpdated")}
+    rest = {k: v for k, v in resource.items() if k not in ("resourceType", "id", "meta")}
+    return {"resourceType": resource["resourceType"], "id": resource_id, "meta": meta, **rest}
+
+
 def consent_resource(c: ConsentData) -> Json:
     """A Consent to dry needling: treatment scope, the text version signed, withdrawal as a deny provision."""
     dry_needling = coding(codes.local_system("procedure"), "dry-needling", "Dry needling")
@@ -1041,20 +1053,25 @@ def capability_statement(base_url: str, software_version: str, when: datetime) -
                 "documentation": (
                     "Authenticate with a personal API token (Authorization: Bearer np_...) or the signed-in "
                     "session. Every read is clinic-scoped and recorded in the audit trail; other clinics' "
-                    "records answer 404. A transaction Bundle posted to the base imports one Patient and its "
-                    f"0-10 pain Observations (LOINC {codes.PAIN_LOINC}) into a new patient and episode of care, "
-                    "all or nothing. Every entry must be a POST whose url names its own R4 resource type "
-                    "(optionally after a base URL), with a FHIR id if any and its own fullUrl (urn:uuid:, urn:oid: "
-                    "or an absolute URL). The Patient's entry may carry ifNoneExist identifier=system|value "
-                    "(conditional create): one patient found answers 200 OK with its location when the Bundle "
-                    "holds nothing more for that chart, and refuses it (409) otherwise; several answer 412; "
-                    "ifNoneExist on another entry or as another search is refused. Every urn:uuid:, "
+                    "records answer 404. A transaction Bundle posted to the base imports one Patient into a new "
+                    "patient: its Conditions as reported conditions, its plain 0-10 pain Observations (LOINC "
+                    f"{codes.PAIN_LOINC}) into an episode of care, and its Procedures, AdverseEvents, Consents, "
+                    "QuestionnaireResponses, other Observations and Conditions that say more than a reported "
+                    "condition keeps as another clinic's records, kept as received (id received-<patient>-<entry>, "
+                    "never changed; each must have R4's structure and be about the Patient; references to the "
+                    "Bundle's entries are rewritten to this server's ids), all or nothing. Every entry must be a "
+                    "POST whose url names its own R4 resource type (optionally after a base URL), with a FHIR id if "
+                    "any and its own fullUrl (urn:uuid:, urn:oid: or an absolute URL). The Patient's entry may carry "
+                    "ifNoneExist identifier=system|value (conditional create): one patient found answers 200 OK with "
+                    "its location when the Bundle holds nothing more for that chart, and refuses it (409) otherwise; "
+                    "several answer 412; ifNoneExist on another entry or as another search is refused. Every "
+                    "urn:uuid:, "
                     "urn:oid: or Type/id reference must name an entry of the Bundle; conditional references "
                     "(Type?search) are not resolved and are refused; absolute URLs outside the Bundle are "
                     "allowed and not followed. A refusal is a 4xx OperationOutcome and nothing is written. An "
                     "import answers 200 with a transaction-response Bundle, one entry per request entry in "
                     "order: 201 Created with location, etag and lastModified for each stored entry; 200 OK "
-                    "with no location for an entry not stored (every other type, pain not final), whose "
+                    "with no location for an entry not stored (every other type, plain pain not final), whose "
                     "response.outcome warns that it was not stored and why; notes (roundings, identifiers not "
                     "kept, a Social Security number where the clinic keeps none) in the entry's response.outcome. "
                     "A pain rating dated after the Patient's deceasedDateTime is refused. The Location header "

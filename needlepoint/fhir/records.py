@@ -9,7 +9,8 @@ Resource ids: Patient, Condition (episode), Consent, Procedure (visit) and Adver
 condition another record reported is a Condition too, ``reported-7``, so its ids never meet the episodes'.
 Observations come from three tables, so their ids say which: ``outcome-12`` (a questionnaire score or pain
 rating), ``rom-5`` (a range-of-motion measurement), ``visit-9-pain-before`` / ``visit-9-pain-after`` (the
-0-10 ratings of a signed visit).
+0-10 ratings of a signed visit). A record another clinic made, kept as received by an import, is a resource of
+its own type with id ``received-<patient>-<entry>`` (each list gives them after this clinic's own).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from needlepoint.outcomes.scoring import Instrument, ScoringError, instrument, i
 from needlepoint.outcomes.wording import EnteredWording, licence_note, wording_shipped
 from needlepoint.patients import demographics
 from needlepoint.patients.conditions import icd10_label
-from needlepoint.patients.models import Consent, Episode, Patient, ReportedCondition
+from needlepoint.patients.models import Consent, Episode, Patient, ReceivedRecord, ReportedCondition
 from needlepoint.visits.adverse_events import severities
 from needlepoint.visits.models import AdverseEvent, NeedlingEntry, TwitchResponse, Visit
 from needlepoint.visits.muscles import muscle_name
@@ -50,6 +51,7 @@ STAFF_TYPES = ("Practitioner",)
 _VISIT_PAIN_ID = re.compile(r"^visit-(\d+)-pain-(before|after)$")
 _PREFIXED_ID = re.compile(r"^(outcome|rom)-(\d+)$")
 _REPORTED_ID = re.compile(r"^reported-(\d+)$")
+_RECEIVED_ID = re.compile(r"^received-(\d+-\d+)$")
 ONE_PAGE = Page()
 WHOLE_RECORD = Page(count=MAX_COUNT)
 
@@ -435,15 +437,27 @@ def _conditions(membership: Membership, patient_ids: Sequence[int]) -> list[Json
         membership, ReportedCondition.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL
     )
     reported = reported.select_related("imported_by__user").order_by("imported_at", "pk")
-    return [mapping.condition_resource(episode_data(e)) for e in rows] + [
-        mapping.reported_condition_resource(reported_condition_data(c)) for c in reported
-    ]
+    return (
+        [mapping.condition_resource(episode_data(e)) for e in rows]
+        + [mapping.reported_condition_resource(reported_condition_data(c)) for c in reported]
+        + _received(membership, patient_ids, "Condition")
+    )
+
+
+def _received(membership: Membership, patient_ids: Sequence[int], resource_type: str) -> list[Json]:
+    """The records of one type other clinics made for these patients, kept as received, in the order imported."""
+    rows = scoped(
+        membership,
+        ReceivedRecord.objects.filter(patient_id__in=patient_ids, resource_type=resource_type),
+        Capability.VIEW_CLINICAL,
+    )
+    return [mapping.received_resource(r.resource, r.fhir_id, r.imported_at) for r in rows.order_by("imported_at", "pk")]
 
 
 def _consents(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
     rows = scoped(membership, Consent.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
     rows = rows.select_related("text", "clinic", "patient", "recorded_by__user").order_by("signed_at", "pk")
-    return [mapping.consent_resource(consent_data(c)) for c in rows]
+    return [mapping.consent_resource(consent_data(c)) for c in rows] + _received(membership, patient_ids, "Consent")
 
 
 def _procedure_queryset(membership: Membership) -> QuerySet[Visit]:
@@ -457,7 +471,8 @@ def _procedure_queryset(membership: Membership) -> QuerySet[Visit]:
 
 def _procedures(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
     rows = _procedure_queryset(membership).filter(patient_id__in=patient_ids).order_by("started_at", "pk")
-    return [mapping.procedure_resource(procedure_data(v)) for v in rows]
+    own = [mapping.procedure_resource(procedure_data(v)) for v in rows]
+    return own + _received(membership, patient_ids, "Procedure")
 
 
 def _observations(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
@@ -475,21 +490,23 @@ def _observations(membership: Membership, patient_ids: Sequence[int]) -> list[Js
             if getattr(v, f"pain_{which}") is not None:
                 found.append((v.started_at, mapping.score_observation(visit_pain_data(v, which, procedure_ids))))
     found.sort(key=lambda pair: pair[0])  # stable: a visit's pain before stays ahead of its pain after
-    return [resource for _, resource in found]
+    return [resource for _, resource in found] + _received(membership, patient_ids, "Observation")
 
 
 def _adverse_events(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
     procedure_ids = _procedure_ids(membership, patient_ids)
     rows = scoped(membership, AdverseEvent.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
     rows = rows.select_related("recorded_by__user").order_by("onset_at", "pk")
-    return [mapping.adverse_event_resource(adverse_event_data(a, procedure_ids)) for a in rows]
+    own = [mapping.adverse_event_resource(adverse_event_data(a, procedure_ids)) for a in rows]
+    return own + _received(membership, patient_ids, "AdverseEvent")
 
 
 def _responses(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
     rows = scoped(membership, Observation.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
     answered = [o for o in rows.select_related("recorded_by__user").order_by("observed_at", "pk") if _has_answers(o)]
     forms = _questionnaires(membership.clinic_id, {o.instrument.upper() for o in answered})
-    return [mapping.questionnaire_response_resource(response_data(o, forms[o.instrument.upper()])) for o in answered]
+    own = [mapping.questionnaire_response_resource(response_data(o, forms[o.instrument.upper()])) for o in answered]
+    return own + _received(membership, patient_ids, "QuestionnaireResponse")
 
 
 # Each takes a list of patients: one patient's for the reads, a few hundred at a time for a bulk export.
@@ -618,6 +635,9 @@ def read(membership: Membership, resource_type: str, resource_id: str) -> Json:
     if resource_type == "Practitioner":
         return practitioners.read(membership, resource_id)
     require(membership, Capability.VIEW_CLINICAL)
+    received = _RECEIVED_ID.match(resource_id)
+    if received and resource_type in CLINICAL_TYPES:
+        return _read_received(membership, resource_type, received.group(1))
     if resource_type == "Condition" and _REPORTED_ID.match(resource_id):
         reported = ReportedCondition.objects.select_related("imported_by__user")
         found = get_record(membership, reported, resource_id.removeprefix("reported-"))
@@ -639,6 +659,16 @@ def read(membership: Membership, resource_type: str, resource_id: str) -> Json:
     if resource_type == "QuestionnaireResponse":
         return _read_response(membership, resource_id)
     raise Http404("Not found")
+
+
+def _read_received(membership: Membership, resource_type: str, key: str) -> Json:
+    """GET {type}/received-{key}: a record another clinic made, kept as received (404 for another clinic's)."""
+    of_type = ReceivedRecord.objects.filter(resource_type=resource_type)
+    pk = of_type.filter(key=key).values_list("pk", flat=True).first()
+    if pk is None:
+        raise Http404("Not found")
+    found = get_record(membership, of_type, pk)
+    return mapping.received_resource(found.resource, found.fhir_id, found.imported_at)
 
 
 def _read_response(membership: Membership, resource_id: str) -> Json:

@@ -108,7 +108,8 @@ PARAMS: dict[str, tuple[Param, ...]] = {
         Param(
             "category",
             "token",
-            "encounter-diagnosis (episodes of care) | problem-list-item (conditions another record reported)",
+            "encounter-diagnosis (episodes of care) | problem-list-item (conditions another record reported); a "
+            "Condition kept as received has the categories its sender gave",
             _codes_of("category"),
         ),
         Param(

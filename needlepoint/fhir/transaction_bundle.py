@@ -360,3 +360,62 @@ def transaction_response(
         response["outcome"] = operation_outcome(entry_issues)
         answered.append({"response": response})
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": answered}
+
+
+# ---------------------------------------------------------------------------------------------- references kept
+
+
+def reference_targets(entries: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Every form a reference inside the bundle may take, and the entry it names: each entry's fullUrl, its
+    resource's Type/id, and the Type/id an absolute fullUrl ends in (``reference_problems`` resolves alike)."""
+    targets: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        resource = entry["resource"]
+        full_url = entry.get("fullUrl")
+        if isinstance(full_url, str):
+            targets[full_url] = index
+            parts = full_url.rstrip("/").split("/")
+            if _ABSOLUTE.match(full_url) and len(parts) >= 2:
+                targets.setdefault(f"{parts[-2]}/{parts[-1]}", index)
+        if isinstance(resource.get("id"), str):
+            targets.setdefault(f"{resource['resourceType']}/{resource['id']}", index)
+    return targets
+
+
+def _target(reference: str, targets: Mapping[str, int]) -> int | None:
+    """The entry a reference names, or None (outside the bundle, contained, or not a reference)."""
+    if reference in targets:
+        return targets[reference]
+    relative = _RELATIVE.match(reference)
+    if relative and relative.group(3):  # Type/id/_history/v: the entry of Type/id
+        return targets.get(f"{relative.group(1)}/{relative.group(2)}")
+    return None
+
+
+def rewrite_references(
+    resource: Json, path: str, targets: Mapping[str, int], stored: Mapping[int, str], entry_types: Sequence[str]
+) -> tuple[Json, list[tuple[str, int]]]:
+    """A copy of ``resource`` whose references to the bundle's entries name what this server stored them as
+    (``stored``: entry index to Type/id), and the (path, entry) of each reference to an entry that was not
+    stored: such a reference keeps its type and display (or says what it named) and loses the reference, which
+    would name nothing here. References outside the bundle and to contained resources are left as sent."""
+    copied: Json = json.loads(json.dumps(resource))
+    lost: list[tuple[str, int]] = []
+    waiting: list[tuple[Any, str]] = [(copied, path)]
+    while waiting:
+        node, where = waiting.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("reference"), str) and set(node) <= _REFERENCE_KEYS:
+                entry = _target(node["reference"], targets)
+                if entry is not None and entry in stored:
+                    node["reference"] = stored[entry]
+                elif entry is not None:
+                    del node["reference"]
+                    node.setdefault("type", entry_types[entry])
+                    node.setdefault("display", f"{entry_types[entry]} not kept by the receiving server")
+                    lost.append((f"{where}.reference", entry))
+            waiting += [(child, f"{where}.{key}") for key, child in node.items()]
+        elif isinstance(node, list):
+            waiting += [(child, f"{where}[{position}]") for position, child in enumerate(node)]
+    lost.sort()
+    return copied, lost

@@ -32,12 +32,14 @@ from needlepoint.patients.models import (
     Episode,
     Patient,
     PatientIdentifier,
+    ReceivedRecord,
     RecentPatient,
     ReportedCondition,
     Screening,
     WithdrawnDeath,
     normalise_name,
 )
+from needlepoint.patients.received_records import TYPE_LABELS, ReceivedRecordData, occurred, summary
 from needlepoint.patients.reported_conditions import (
     ReportedConditionData,
     clinical_statuses,
@@ -784,6 +786,66 @@ def record_reported_conditions(
             imported_at=moment,
         )
         for item in reported
+    ]
+
+
+def _received_problems(patient: Patient, item: ReceivedRecordData) -> list[str]:
+    """What stops a record from being kept as received: a type this server does not serve, a resource of another
+    type, a key that is not this patient's, a sender's reference longer than its column."""
+    problems = []
+    if item.resource_type not in TYPE_LABELS:
+        problems.append(f"{item.resource_type!r} records are not kept.")
+    if not isinstance(item.resource, dict) or item.resource.get("resourceType") != item.resource_type:
+        problems.append(f"The resource is not a {item.resource_type}.")
+    if not re.fullmatch(rf"{patient.pk}-\d+", item.key):
+        problems.append(f"The key {item.key!r} is not one of this patient's ({patient.pk}-<entry>).")
+    limit = int(getattr(ReceivedRecord._meta.get_field("source_reference"), "max_length", 0) or 0)
+    if len(item.source_reference) > limit:
+        problems.append(f"The sender's reference is longer than {limit} characters.")
+    return problems
+
+
+@transaction.atomic
+def keep_received_records(
+    membership: Membership,
+    patient: Patient,
+    received: Sequence[ReceivedRecordData],
+    source: str,
+    imported_at: datetime | None = None,
+) -> list[ReceivedRecord]:
+    """Keep records another clinic made for a patient, as received, naming where they came from (the resources'
+    structure was checked by the caller: ``needlepoint.fhir.r4_structure``).
+
+    All or none: any record that cannot be kept raises ``ValidationError`` listing each problem (by position)
+    and nothing is stored. Kept records are never changed or deleted afterwards.
+    """
+    require(membership, Capability.EDIT_CLINICAL)
+    _same_clinic(membership, patient)
+    source = " ".join(source.split())
+    errors = [] if source else ["Say where the records came from."]
+    limit = int(getattr(ReceivedRecord._meta.get_field("source"), "max_length", 0) or 0)
+    if len(source) > limit:
+        errors.append(f"The source is longer than {limit} characters.")
+    for position, item in enumerate(received, start=1):
+        errors += [f"Record {position}: {problem}" for problem in _received_problems(patient, item)]
+    if errors:
+        raise ValidationError(errors)
+    moment = imported_at or timezone.now()
+    return [
+        ReceivedRecord.objects.create(
+            clinic_id=patient.clinic_id,
+            patient=patient,
+            resource_type=item.resource_type,
+            key=item.key,
+            resource=item.resource,
+            summary=summary(item.resource),
+            occurred=occurred(item.resource),
+            source=source,
+            source_reference=item.source_reference,
+            imported_by=membership,
+            imported_at=moment,
+        )
+        for item in received
     ]
 
 

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership
-from needlepoint.patients import reported_conditions, screening_rules
+from needlepoint.patients import received_records, reported_conditions, screening_rules
 
 # Every apostrophe a keyboard or a word processor produces: straight, curly, modifier letter, prime, grave,
 # acute. They are dropped, so "O’Brien", "O'Brien", "Oʼbrien" and "obrien" are one name to search.
@@ -465,6 +465,60 @@ class ReportedCondition(PatientRecord):
 
     def audit_summary(self) -> str:
         return f"reported condition {self.system}|{self.code}"
+
+
+class ReceivedRecord(PatientRecord):
+    """A record another clinic made for the patient (a FHIR import), kept as received: one FHIR resource of a
+    type this server serves (a Procedure, an Observation, an AdverseEvent, a Consent, a QuestionnaireResponse,
+    or a Condition that says more than a ``ReportedCondition`` keeps), with the sender's references rewritten
+    to the ids this server gave the bundle's entries.
+
+    It is the sender's record, never this clinic's own: it is not a visit, a signed note, a needle count, a
+    score or a consent of this clinic, and nothing of this clinic reads it as one (the consent gate, the needle
+    counts and the outcome charts read their own tables). The chart lists it under "Records from <sender>".
+    Never edited in place and never deleted: saving a change or deleting one is refused.
+
+    Its FHIR id is ``received-<key>``, the key being the new patient's id and the bundle entry's position
+    (``12-7``): known before anything is written, so the records of one bundle can refer to each other, and
+    unique because each import makes a new patient.
+    """
+
+    resource_type = models.CharField(max_length=64, help_text="The FHIR resource type, as received")
+    key = models.CharField(max_length=40, unique=True, help_text="<patient id>-<bundle entry>: the id's own part")
+    resource = models.JSONField(help_text="The resource as received, its references rewritten to this server's ids")
+    summary = models.CharField(max_length=300, help_text="What the chart says it is (its code's text or display)")
+    occurred = models.CharField(max_length=35, blank=True, help_text="Its FHIR date or dateTime, as received")
+    source = models.CharField(max_length=200, help_text="Where it came from, as the chart names it")
+    source_reference = models.CharField(max_length=300, blank=True, help_text="The sender's fullUrl or Type/id")
+    imported_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "imported_at"], name="received_record_patient")]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type} {self.summary}, from {self.source}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("A received record is kept as received and is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("A received record is kept as received and is never deleted.")
+
+    @property
+    def fhir_id(self) -> str:
+        """Its id as a FHIR resource of its type."""
+        return f"received-{self.key}"
+
+    @property
+    def type_label(self) -> str:
+        """The resource type in plain words ("Adverse event")."""
+        return received_records.type_label(self.resource_type)
+
+    def audit_summary(self) -> str:
+        return f"received record {self.resource_type}"
 
 
 class RecentPatient(models.Model):

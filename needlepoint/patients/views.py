@@ -21,7 +21,15 @@ from needlepoint.patients import actions, demographics, forms
 from needlepoint.patients.consent import current_consent_text, patient_consent_wording
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.language import language_of
-from needlepoint.patients.models import Consent, Episode, Patient, PatientIdentifier, ReportedCondition, Screening
+from needlepoint.patients.models import (
+    Consent,
+    Episode,
+    Patient,
+    PatientIdentifier,
+    ReceivedRecord,
+    ReportedCondition,
+    Screening,
+)
 from needlepoint.patients.panels import todays_patients
 from needlepoint.patients.reported_conditions import chart_order
 from needlepoint.patients.screening_form import ScreeningForm
@@ -140,6 +148,7 @@ def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
             .order_by("status", "-opened_at")[:RECENT_LIMIT]
         )
         context["reported_conditions"] = reported_condition_groups(patient)
+        context["received_records"] = received_record_groups(patient)
         context.update(_clinical_panels(patient))
     return render(request, "patients/detail.html", context)
 
@@ -152,6 +161,38 @@ class ConditionsFrom:
     imported_at: datetime
     imported_by: str
     conditions: list[ReportedCondition] = field(default_factory=list)
+
+
+@dataclass
+class RecordsFrom:
+    """The records one import kept as received from another clinic: where from, when and by whom, newest first."""
+
+    source: str
+    imported_at: datetime
+    imported_by: str
+    records: list[ReceivedRecord] = field(default_factory=list)
+
+
+def received_record_groups(patient: Patient, resource_type: str = "") -> list[RecordsFrom]:
+    """The records other clinics made for a patient (only those of ``resource_type`` if given), kept as received,
+    one group per import, each listed by the date the sender gave (newest first): one query however many there
+    are. The caller fetched the patient through the access helper and checked the role may read clinical
+    records."""
+    rows = ReceivedRecord.objects.filter(patient=patient)
+    if resource_type:
+        rows = rows.filter(resource_type=resource_type)
+    rows = (
+        rows.select_related("imported_by__user")
+        .defer("resource")  # the chart shows the words kept beside it, never the whole resource
+        .order_by("imported_at", "imported_by_id", "source", "-occurred", "pk")
+    )
+    groups: dict[tuple[str, datetime, int], RecordsFrom] = {}
+    for row in rows:
+        key = (row.source, row.imported_at, row.imported_by_id)
+        if key not in groups:
+            groups[key] = RecordsFrom(row.source, row.imported_at, row.imported_by.display_name)
+        groups[key].records.append(row)
+    return list(groups.values())
 
 
 def reported_condition_groups(patient: Patient) -> list[ConditionsFrom]:
@@ -269,7 +310,14 @@ def screening_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
             messages.success(request, f"Screening recorded: {screening.get_status_display()}.")
             return redirect("screening", patient_id=patient.pk, screening_id=screening.pk)
     age = patient.age_on(timezone.localdate())
-    context = {"form": form, "patient": patient, "age": age, "reported_conditions": reported_condition_groups(patient)}
+    context = {
+        "form": form,
+        "patient": patient,
+        "age": age,
+        "reported_conditions": reported_condition_groups(patient),
+        # Another clinic's Conditions kept whole are conditions the patient has been reported with too.
+        "received_records": received_record_groups(patient, "Condition"),
+    }
     return render(request, "patients/screening_form.html", context)
 
 
@@ -303,6 +351,7 @@ def screening_detail(request: ClinicRequest, patient_id: int, screening_id: int)
             "build": build_rules(),
             "references": screening_data().references,
             "reported_conditions": reported_condition_groups(screening.patient),
+            "received_records": received_record_groups(screening.patient, "Condition"),
         },
     )
 

@@ -19,6 +19,7 @@ from needlepoint.outcomes.scoring import instrument
 from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.models import Consent, Episode, Patient
+from needlepoint.patients.reported_conditions import ReportedConditionData
 from needlepoint.visits import actions as visit_actions
 from needlepoint.visits.models import AdverseEvent, Visit
 from tests.fhir.structural.validator import Validator, read_json
@@ -133,3 +134,25 @@ def record(clinician, cleared_patient) -> Record:  # type: ignore[no-untyped-def
     text = current_consent_text(patient.clinic)
     current = patient_actions.record_consent(clinician, patient, patient.full_name, text.version)
     return Record(patient, neck, back, visit, event, withdrawn, current)
+
+
+@pytest.fixture
+def full_record(record, clinician):  # type: ignore[no-untyped-def]
+    """``record``, with a condition another record reported (kept in A as ``reported-<pk>``)."""
+    patient_actions.record_reported_conditions(
+        clinician,
+        record.patient,
+        [
+            ReportedConditionData(
+                system="http://snomed.info/sct",
+                code="38341003",
+                display="Hypertensive disorder",
+                codings=({"system": "http://snomed.info/sct", "code": "38341003", "display": "Hypertensive disorder"},),
+                clinical_status="active",
+                verification_status="confirmed",
+                onset="2019-04-02",
+            )
+        ],
+        "Example Hospital",
+    )
+    return record

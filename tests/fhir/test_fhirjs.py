@@ -155,3 +155,19 @@ def test_fhirjs_finds_no_error_in_imported_synthea_conditions(fhirjs: str, clini
     errors = [(r["id"], m) for r in results for m in r["messages"] if m["severity"] == "error"]
     assert errors == []
     assert all(r["valid"] for r in results)
+
+
+@pytest.mark.django_db
+def test_fhirjs_finds_no_error_in_records_kept_as_received(
+    fhirjs: str, full_record, clinician, outsider, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A Needlepoint patient's $everything imported into another clinic: every record kept as received, as the
+    other clinic's $everything gives it, and the import's transaction-response, are checked by FHIR.js."""
+    from tests.fhir.test_round_trip import round_trip
+
+    _, answer, received, _ = round_trip(full_record, clinician, outsider)
+    assert {r["resourceType"] for r in received if r["id"].startswith("received-")} == set(records.CLINICAL_TYPES)
+    results = fhirjs_validate([*received, answer], fhirjs, tmp_path)
+    errors = [(r["id"], m) for r in results for m in r["messages"] if m["severity"] == "error"]
+    assert errors == []
+    assert all(r["valid"] for r in results)

@@ -78,13 +78,15 @@ def test_a_synthea_bundle_round_trips(clinician, validator) -> None:  # type: ig
     assert created["location"] == f"Patient/{patient.pk}/_history/1" and created["etag"] == 'W/"1"'
     messages = [m for _, m in import_messages(response)]
     assert f"Created Patient/{patient.pk} (MRN {patient.mrn})." in messages
-    created_obs = [m for m in messages if m.startswith("Created Observation/")]
+    created_obs = [m for m in messages if m.startswith("Created Observation/outcome-")]
     assert len(created_obs) == len(source_pain) == 4
     ignored = [m for severity, m in import_messages(response) if severity == "warning"]
-    conditions = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition"]
-    assert len(ignored) == len(bundle["entry"]) - 1 - len(source_pain) - len(conditions)  # Conditions are kept
+    # Conditions are kept; so are the other Observations and the Procedures, as received (test_round_trip.py).
+    kept = [e for e in bundle["entry"] if e["resource"]["resourceType"] in ("Condition", "Observation", "Procedure")]
+    assert len(ignored) == len(bundle["entry"]) - 1 - len(kept)
     assert any(m.startswith("Claim ignored (not stored)") for m in ignored)
-    assert any("not a 0-10 pain rating" in m for m in ignored)  # other Observations
+    received = [m for m in messages if m.startswith("Created Observation/received-")]
+    assert len(received) == len([e for e in kept if e["resource"]["resourceType"] == "Observation"]) - 4
     rounded = [m for m in messages if "rounded half up" in m]
     assert len(rounded) == 4
 
@@ -106,7 +108,7 @@ def test_a_synthea_bundle_round_trips(clinician, validator) -> None:  # type: ig
     first = min(e["resource"]["effectiveDateTime"] for e in source_pain)
     assert condition["onsetDateTime"] == first[:10]
 
-    pain = [r for r in resources if r["resourceType"] == "Observation"]
+    pain = [r for r in resources if r["resourceType"] == "Observation" and r["id"].startswith("outcome-")]
     sent = sorted((e["resource"]["effectiveDateTime"], e["resource"]["valueQuantity"]["value"]) for e in source_pain)
     got = sorted((o["effectiveDateTime"], o["valueQuantity"]["value"]) for o in pain)
     assert got == [(when, whole_rating(value)) for when, value in sent]
@@ -127,11 +129,10 @@ def test_every_synthea_bundle_imports(clinician, validator, path: Path) -> None:
     assert validator.errors(response.json()) == []
     answered = response.json()["entry"]
     assert len(answered) == len(bundle["entry"])
-    pain = [e["resource"] for e in pain_entries(bundle)]
     for sent, entry in zip(bundle["entry"], answered, strict=True):
         resource, answer = sent["resource"], entry["response"]
         said = [i["diagnostics"] for i in answer["outcome"]["issue"]]
-        if resource["resourceType"] in ("Patient", "Condition") or any(resource is p for p in pain):
+        if resource["resourceType"] in ("Patient", "Condition", "Observation", "Procedure"):
             assert answer["status"] == "201 Created", said
             assert answer["location"].startswith(resource["resourceType"] + "/")
         else:  # not stored: no location, and the warning says why

@@ -239,3 +239,21 @@ def test_medplum_finds_no_error_in_imported_synthea_conditions(medplum: str, cli
     results = medplum_validate(resources, medplum, tmp_path)
     assert len(results) == len(resources)
     assert errors(results) == []
+
+
+@pytest.mark.django_db
+def test_medplum_finds_no_error_in_records_kept_as_received(
+    medplum: str, full_record, clinician, outsider, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A Needlepoint patient's $everything imported into another clinic: every record kept as received, read back
+    in $everything and by id, and the import's transaction-response, are checked by Medplum."""
+    from tests.fhir.test_round_trip import round_trip
+
+    _, answer, received, _ = round_trip(full_record, clinician, outsider)
+    kept = [r for r in received if r["id"].startswith("received-")]
+    assert {r["resourceType"] for r in kept} == set(records.CLINICAL_TYPES)
+    client = client_for(outsider)
+    resources = [*received, answer, *(get(client, f"{r['resourceType']}/{r['id']}") for r in kept)]
+    results = medplum_validate(resources, medplum, tmp_path)
+    assert len(results) == len(resources)
+    assert errors(results) == []

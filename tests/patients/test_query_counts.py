@@ -13,6 +13,7 @@ from django.utils import timezone
 from needlepoint.accounts.actions import create_api_token
 from needlepoint.patients import actions
 from needlepoint.patients.consent import current_consent_text
+from needlepoint.patients.received_records import ReceivedRecordData
 from tests.conftest import all_no, audit_lock_queries, client_for
 
 CONDITIONS = [
@@ -22,8 +23,9 @@ CONDITIONS = [
     ("lateral_epicondylalgia", "M77.12", "left"),
     ("sciatica", "M54.41", "right"),
 ]
-PAGE_BUDGET = 26  # the clinician's patient page; panels from other apps included (one query each for reported
-# conditions and for identifiers from other systems, however many there are); the audit chain's lock is added
+PAGE_BUDGET = 27  # the clinician's patient page; panels from other apps included (one query each for reported
+# conditions, for records kept as received and for identifiers from other systems, however many there are); the audit
+# chain's lock is added
 SEARCH_BUDGET = 12
 
 
@@ -43,6 +45,10 @@ def add_history(clinician, patient, visits: int) -> None:  # type: ignore[no-unt
         )
         if n < visits - 1:
             actions.discharge_episode(clinician, episode, timezone.localdate(), "goals_met")
+        # Another clinic's record, kept as received (a FHIR import): the chart lists them with one query.
+        procedure = {"resourceType": "Procedure", "status": "completed", "code": {"text": f"Procedure {n}"}}
+        received = ReceivedRecordData("Procedure", f"{patient.pk}-{n}", procedure)
+        actions.keep_received_records(clinician, patient, [received], "Elsewhere Clinic")
     actions.record_consent(clinician, patient, patient.full_name, version)
 
 
