@@ -20,6 +20,7 @@ Nothing else differs: every clinical resource is kept as received (none is a pla
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -67,15 +68,27 @@ def references(value: Any) -> list[dict[str, Any]]:
     return found
 
 
+# The sending server's base: $everything's relative references resolve against it (FHIR R4, "Resolving
+# references in Bundles"), so a sender turns a reference to a resource it does not send into an absolute one.
+SENDER_BASE = "http://testserver/fhir/R4/"
+RELATIVE = re.compile(r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}$")
+
+
+def absolute(reference: str) -> str:
+    """A relative Type/id reference made absolute at the sender's base; any other reference as it is."""
+    return SENDER_BASE + reference if RELATIVE.match(reference) else reference
+
+
 def as_transaction(resources: list[dict[str, Any]]) -> dict[str, Any]:
     """A transaction Bundle of ``resources`` as a sender makes it: each a POST with its own urn:uuid fullUrl,
-    every reference to one of them rewritten to that fullUrl."""
+    every reference to one of them rewritten to that fullUrl, a reference to anything else (the Practitioner
+    who performed a Procedure) made absolute at the sender's base."""
     urls = {f"{r['resourceType']}/{r['id']}": f"urn:uuid:{uuid.uuid4()}" for r in resources}
     entries = []
     for resource in resources:
         copied = json.loads(json.dumps(resource))
         for ref in references(copied):
-            ref["reference"] = urls.get(ref["reference"], ref["reference"])
+            ref["reference"] = urls.get(ref["reference"], absolute(ref["reference"]))
         entries.append(
             {
                 "fullUrl": urls[f"{resource['resourceType']}/{resource['id']}"],
@@ -87,10 +100,11 @@ def as_transaction(resources: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def comparable(resource: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
-    """A resource without its id and version, its references named through ``ids`` (A's Type/id -> B's)."""
+    """A resource without its id and version, its references named through ``ids`` (A's Type/id -> B's; A's
+    reference to a resource it did not send -> the absolute reference the sender made of it)."""
     copied = json.loads(json.dumps(resource))
     for ref in references(copied):
-        ref["reference"] = ids.get(ref["reference"], ref["reference"])
+        ref["reference"] = ids.get(ref["reference"], absolute(ref["reference"]) if ids else ref["reference"])
     copied.pop("id")
     copied["meta"] = {k: v for k, v in copied["meta"].items() if k not in ("versionId", "lastUpdated")}
     return copied
