@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
@@ -158,7 +159,7 @@ def create_assessment(membership: Membership, episode: Episode, data: Mapping[st
     """
     require(membership, Capability.EDIT_CLINICAL)
     if episode.clinic_id != membership.clinic_id:
-        raise ValidationError("This episode belongs to another clinic.")
+        raise ValidationError(gettext("This episode belongs to another clinic."))
     # Lock the episode so two clinicians cannot both record its initial assessment.
     episode = Episode.objects.select_for_update(no_key=True).get(pk=episode.pk)
     errors: dict[str, Any] = {}
@@ -310,9 +311,9 @@ def remove_finding(membership: Membership, assessment_id: int, finding_id: int) 
         PalpationFinding.objects.select_for_update(no_key=True).filter(assessment=assessment, pk=finding_id).first()
     )
     if finding is None:
-        raise ValidationError("This finding is not part of this assessment.")
+        raise ValidationError(gettext("This finding is not part of this assessment."))
     if finding.removed_at is not None:
-        raise ValidationError("This finding was already removed.")
+        raise ValidationError(gettext("This finding was already removed."))
     finding.removed_at = timezone.now()
     finding.removed_by = membership
     finding.save()

@@ -18,6 +18,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from needlepoint.accounts import audit
@@ -216,7 +217,9 @@ def enter_instrument_wording(
                 entered_at=timezone.now(),
             )
     except IntegrityError as exc:
-        raise ValidationError("Someone else saved this wording at the same moment; reload and try again.") from exc
+        raise ValidationError(
+            gettext("Someone else saved this wording at the same moment; reload and try again.")
+        ) from exc
     audit.record("update", entry, summary=entry.audit_summary())
     return entry
 
@@ -227,7 +230,7 @@ def enter_instrument_wording(
 def _same_clinic(membership: Membership, obj: Any) -> None:
     """Defence in depth: an object fetched elsewhere must still belong to the acting clinic."""
     if obj.clinic_id != membership.clinic_id:
-        raise ValidationError("This record belongs to another clinic.")
+        raise ValidationError(gettext("This record belongs to another clinic."))
 
 
 def _episode_start(episode: Episode) -> date:
@@ -508,7 +511,7 @@ def issue_link(
 ) -> IssuedLink:
     """Store a new link (hashes only) and return its long and short tokens; the caller has checked the role,
     the clinic and the questionnaires, and holds the transaction. Refused for a patient recorded as deceased."""
-    refuse_if_deceased(episode.patient, "no questionnaire link is sent.")
+    refuse_if_deceased(episode.patient, gettext("no questionnaire link is sent."))
     secret = secrets.token_urlsafe(32)
     short = new_short_token()
     link = SelfReportLink.objects.create(
@@ -564,25 +567,25 @@ def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
         # The hash is the lookup key; an unknown token finds no row.
         link = queryset.filter(short_hash=SelfReportLink.hash_token(token)).first()
         if link is None:
-            raise LinkRefused("invalid", INVALID_LINK)
+            raise LinkRefused(gettext("invalid"), INVALID_LINK)
         expires = int(link.expires_at.timestamp())
     else:
         try:
             payload = signing.loads(token, salt=LINK_SALT)
             link_id, secret, expires = int(payload["l"]), str(payload["s"]), int(payload["e"])
         except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
-            raise LinkRefused("invalid", INVALID_LINK) from exc
+            raise LinkRefused(gettext("invalid"), INVALID_LINK) from exc
         link = queryset.filter(pk=link_id).first()
         if link is None or not secrets.compare_digest(link.token_hash, SelfReportLink.hash_token(secret)):
-            raise LinkRefused("invalid", INVALID_LINK)
+            raise LinkRefused(gettext("invalid"), INVALID_LINK)
     language = language_of(link.patient)
     with in_language(language):
         if link.patient.deceased:
             # Read by the family as often as not: the link stops, and the page says no more than that.
-            raise LinkRefused("inactive", _("This link is no longer active."), language)
+            raise LinkRefused(gettext("inactive"), _("This link is no longer active."), language)
         if link.cancelled_at is not None:
             raise LinkRefused(
-                "cancelled",
+                gettext("cancelled"),
                 _("The clinic cancelled this link on %(day)s. Ask the clinic for a new link if you still need one.")
                 % {"day": long_date(timezone.localtime(link.cancelled_at))},
                 language,
@@ -590,7 +593,7 @@ def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
         # A diary link is used every day; only a questionnaire link is spent by its answers.
         if link.kind == SelfReportLink.Kind.QUESTIONNAIRE and link.used_at is not None:
             raise LinkRefused(
-                "used",
+                gettext("used"),
                 _(
                     "This link was already used on %(day)s, and your answers reached the clinic. "
                     "Each link works once; ask the clinic if you need to answer again."
@@ -600,7 +603,7 @@ def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
             )
         if timezone.now() >= link.expires_at or timezone.now().timestamp() >= expires:
             raise LinkRefused(
-                "expired",
+                gettext("expired"),
                 _("This link expired on %(day)s. Ask the clinic to send you a new link.")
                 % {"day": long_date(timezone.localtime(link.expires_at))},
                 language,
@@ -613,8 +616,10 @@ def wrong_kind(link: SelfReportLink) -> LinkRefused:
     language = language_of(link.patient)
     with in_language(language):
         if link.kind == SelfReportLink.Kind.DIARY:
-            return LinkRefused("wrong_kind", _("This link opens a headache diary, not a questionnaire."), language)
-        return LinkRefused("wrong_kind", _("This link opens a questionnaire, not a headache diary."), language)
+            return LinkRefused(
+                gettext("wrong_kind"), _("This link opens a headache diary, not a questionnaire."), language
+            )
+        return LinkRefused(gettext("wrong_kind"), _("This link opens a questionnaire, not a headache diary."), language)
 
 
 def diary_words(exc: diary.DiaryError) -> dict[str, str]:
@@ -730,7 +735,7 @@ def create_diary_link(membership: Membership, episode: Episode, *, days: int | N
     """
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     _same_clinic(membership, episode)
-    refuse_if_deceased(episode.patient, "no diary link is sent.")
+    refuse_if_deceased(episode.patient, gettext("no diary link is sent."))
     if not diary.keeps_diary(episode.condition):
         raise ValidationError({"episode": "A headache diary is kept for migraine and tension-type headache only."})
     if episode.status != Episode.Status.OPEN:

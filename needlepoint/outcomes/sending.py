@@ -21,6 +21,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from needlepoint import phones, sms
@@ -180,7 +181,7 @@ def send_self_report_link(
     """
     require(membership, Capability.EDIT_DEMOGRAPHICS)  # outside the transaction: a refusal stays in the audit trail
     if episode.clinic_id != membership.clinic_id:  # defence in depth: the episode was fetched by the caller
-        raise ValidationError("This record belongs to another clinic.")
+        raise ValidationError(gettext("This record belongs to another clinic."))
     _check_channel(episode.patient, channel)
     with audit.within_event(), transaction.atomic(), audit.describing(_summary(channel, episode.patient)):
         issued = actions.create_self_report_link(
@@ -208,8 +209,11 @@ def _cancel_for_resend(link: SelfReportLink, membership: Membership) -> None:
     """Cancel the link a re-send replaces: an open, expired or already cancelled one, never an answered one."""
     if link.used_at is not None:
         raise ValidationError(
-            f"This link was answered on {timezone.localtime(link.used_at):%d %B %Y}; an answered link cannot be "
-            "cancelled or re-sent. Send a new link if the patient is to answer again.",
+            gettext(
+                "This link was answered on %(date)s; an answered link cannot be "
+                "cancelled or re-sent. Send a new link if the patient is to answer again."
+            )
+            % {"date": f"{timezone.localtime(link.used_at):%d %B %Y}"},
             code="used",
         )
     if link.cancelled_at is None:
@@ -238,8 +242,8 @@ def resend_self_report_link(
         if newer is not None:
             # The row lock makes a double click wait here and then find the first click's link.
             raise ValidationError(
-                f"This link was already re-sent on {timezone.localtime(newer.created_at):%d %B %Y %H:%M}; "
-                "re-send the newer link instead.",
+                gettext("This link was already re-sent on %(when)s; re-send the newer link instead.")
+                % {"when": f"{timezone.localtime(newer.created_at):%d %B %Y %H:%M}"},
                 code="already_resent",
             )
         _check_channel(old.patient, channel)
@@ -272,7 +276,7 @@ def send_after_care(membership: Membership, visit_id: Any, channel: str) -> Afte
         )
     with audit.within_event(), transaction.atomic():
         visit = aftercare.needled_visit(membership, visit_id, for_update=True)
-        refuse_if_deceased(visit.patient, "no after-care sheet is sent.")
+        refuse_if_deceased(visit.patient, gettext("no after-care sheet is sent."))
         _check_channel(visit.patient, channel, AFTER_CARE)
         to = visit.patient.email if channel == EMAIL else _number(visit.patient)
         given = aftercare.record_after_care(membership, visit, channel, to)

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require
@@ -156,7 +157,7 @@ def book_series(
         # The patient's row is locked so that a death being recorded at this moment is seen: the booking waits
         # for it to commit, then is refused.
         patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS, for_update=True)
-        refuse_if_deceased(patient, "no appointment can be booked.")
+        refuse_if_deceased(patient, gettext("no appointment can be booked."))
         clinician = clinician_of(membership, data.get("clinician"))
         kind, starts_at, minutes = _clean_booking(membership, data, now)
         try:
@@ -215,8 +216,11 @@ def _locked_appointment(membership: Membership, appointment_id: int | str, capab
 def _check_version(appointment: Appointment, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != appointment.version:
         raise ValidationError(
-            "Someone else changed this appointment while you had it open "
-            f"(it is now {appointment.status_label.lower()}). Nothing was changed: reload and try again.",
+            gettext(
+                "Someone else changed this appointment while you had it open "
+                "(it is now %(status)s). Nothing was changed: reload and try again."
+            )
+            % {"status": appointment.status_label.lower()},
             code="conflict",
         )
 
@@ -288,11 +292,13 @@ def start_visit_from_appointment(membership: Membership, appointment_id: int | s
             return appointment.visit
         if appointment.clinician_id != membership.pk:
             raise ValidationError(
-                f"This appointment is with {appointment.clinician.user.get_full_name()}; "
-                "the clinician it is booked with starts its visit."
+                gettext("This appointment is with %(clinician)s; the clinician it is booked with starts its visit.")
+                % {"clinician": appointment.clinician.user.get_full_name()}
             )
         if not appointment.is_open:
-            raise ValidationError(f"A {appointment.status_label.lower()} appointment cannot start a visit.")
+            raise ValidationError(
+                gettext("A %(status)s appointment cannot start a visit.") % {"status": appointment.status_label.lower()}
+            )
         episodes = open_episodes(appointment)
         if not episodes:
             name = appointment.patient.full_name
@@ -528,7 +534,9 @@ def create_calendar_feed(membership: Membership) -> tuple[CalendarFeed, str]:
     require(membership, Capability.EDIT_CLINICAL)  # outside the transaction: a refusal stays in the audit trail
     with transaction.atomic():
         if membership.role != Role.CLINICIAN:
-            raise ValidationError("Calendar feeds are for clinicians: they carry the clinician's own appointments.")
+            raise ValidationError(
+                gettext("Calendar feeds are for clinicians: they carry the clinician's own appointments.")
+            )
         for old in CalendarFeed.objects.select_for_update(no_key=True).filter(
             clinician=membership, revoked_at__isnull=True
         ):
@@ -550,7 +558,7 @@ def revoke_calendar_feed(membership: Membership, feed_id: int | str) -> Calendar
             pk = 0
         feed = CalendarFeed.objects.select_for_update(no_key=True).filter(pk=pk, clinician=membership).first()
         if feed is None:
-            raise ValidationError("No such calendar feed of yours.")
+            raise ValidationError(gettext("No such calendar feed of yours."))
         if feed.revoked_at is None:
             feed.revoked_at = timezone.now()
             feed.save(update_fields=["revoked_at"])
