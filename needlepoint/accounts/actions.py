@@ -228,7 +228,7 @@ def reactivate_member(admin: Membership, membership_id: int) -> Membership:
 
 def _check_new_password(user: User, new_password: str, repeated: str) -> None:
     if new_password != repeated:
-        raise ValidationError({"new_password2": "The two new passwords differ."})
+        raise ValidationError({"new_password2": gettext("The two new passwords differ.")})
     try:
         validate_password(new_password, user)
     except ValidationError as exc:
@@ -242,7 +242,7 @@ def change_password(user: User, old_password: str, new_password: str, repeated: 
     Other sessions of the user end (Django ties sessions to the password hash); the caller keeps this one.
     """
     if not user.check_password(old_password):
-        raise ValidationError({"old_password": "The current password is not right."})
+        raise ValidationError({"old_password": gettext("The current password is not right.")})
     _check_new_password(user, new_password, repeated)
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -319,7 +319,7 @@ def confirm_totp_enrolment(user: User, code: str) -> list[str]:
     if device is None:
         raise ValidationError(gettext("Start setting up an authenticator app first."))
     if not two_factor.verify_totp(device, code):
-        raise ValidationError({"code": "That code is not right. Enter the 6 digits the app shows now."})
+        raise ValidationError({"code": gettext("That code is not right. Enter the 6 digits the app shows now.")})
     device.confirmed_at = timezone.now()
     device.save(update_fields=["confirmed_at"])
     codes = two_factor.new_recovery_codes(user)
@@ -332,7 +332,7 @@ def regenerate_recovery_codes(user: User, code: str) -> list[str]:
     """New recovery codes (the old ones stop working), confirmed with a current app code."""
     device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
     if device is None or not two_factor.verify_totp(device, code):
-        raise ValidationError({"code": "Enter the current code from your authenticator app."})
+        raise ValidationError({"code": gettext("Enter the current code from your authenticator app.")})
     codes = two_factor.new_recovery_codes(user)
     audit.record("update", device, summary=f"user {user.username} made new recovery codes")
     return codes
@@ -368,7 +368,7 @@ def set_two_factor_policy(admin: Membership, policy: str) -> Clinic:
         raise ValidationError(gettext("Only a clinic admin sets the two-factor policy."))
     allowed = (Clinic.TwoFactorPolicy.ADMINS, Clinic.TwoFactorPolicy.EVERYONE)
     if policy not in allowed:
-        raise ValidationError({"policy": "Choose two-factor for clinic admins or for everyone."})
+        raise ValidationError({"policy": gettext("Choose two-factor for clinic admins or for everyone.")})
     clinic = Clinic.objects.select_for_update(no_key=True).get(pk=admin.clinic_id)
     clinic.two_factor_policy = policy
     clinic.save(update_fields=["two_factor_policy"])

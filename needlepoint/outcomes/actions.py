@@ -81,7 +81,7 @@ def set_instrument_plan(
     when each is due (``due.check_schedule``; None keeps the plan's schedule, {} returns to the default)."""
     require(membership, Capability.CONFIGURE_CLINIC)
     if condition not in conditions():
-        raise ValidationError({"condition": "Choose a condition from the list."})
+        raise ValidationError({"condition": gettext("Choose a condition from the list.")})
     try:
         chosen = list(check_plan(codes))
     except PlanError as exc:
@@ -185,11 +185,11 @@ def enter_instrument_wording(
     try:
         defn = instrument(code)
     except ScoringError as exc:
-        raise ValidationError({"instrument": f"{code} is not a known instrument."}) from exc
+        raise ValidationError({"instrument": gettext("%(code)s is not a known instrument.") % {"code": code}}) from exc
     problems: dict[str, str] = {}
     reference = str(licence_reference or "").strip()
     if not reference:
-        problems["licence_reference"] = "Enter your licence number or agreement reference for this instrument."
+        problems["licence_reference"] = gettext("Enter your licence number or agreement reference for this instrument.")
     elif len(reference) > 200:
         problems["licence_reference"] = "The licence reference is longer than 200 characters."
     try:
@@ -242,28 +242,31 @@ def _check_moment(episode: Episode, observed_at: datetime | None) -> datetime:
     if observed_at is None:
         return timezone.now()
     if not isinstance(observed_at, datetime):
-        raise ValidationError({"observed_on": "Enter the date the measure was taken."})
+        raise ValidationError({"observed_on": gettext("Enter the date the measure was taken.")})
     if timezone.is_naive(observed_at):
         observed_at = timezone.make_aware(observed_at)
     if observed_at > timezone.now() + CLOCK_SKEW:
-        raise ValidationError({"observed_on": "The date cannot be in the future."})
+        raise ValidationError({"observed_on": gettext("The date cannot be in the future.")})
     start = _episode_start(episode)
     if timezone.localdate(observed_at) < start:
         raise ValidationError(
-            {"observed_on": f"The date is before this episode of care was opened ({start:%Y-%m-%d})."}
+            {
+                "observed_on": gettext("The date is before this episode of care was opened (%(day)s).")
+                % {"day": f"{start:%Y-%m-%d}"}
+            }
         )
     return observed_at
 
 
 def _check_time_point(time_point: str) -> str:
     if time_point not in TimePoint.values:
-        raise ValidationError({"time_point": "Choose baseline, re-assessment, discharge or visit."})
+        raise ValidationError({"time_point": gettext("Choose baseline, re-assessment, discharge or visit.")})
     return time_point
 
 
 def _check_visit(episode: Episode, visit: Visit | None) -> Visit | None:
     if visit is not None and visit.episode_id != episode.pk:
-        raise ValidationError({"visit": "That visit belongs to another episode of care."})
+        raise ValidationError({"visit": gettext("That visit belongs to another episode of care.")})
     return visit
 
 
@@ -315,7 +318,7 @@ def record_questionnaire(
     _same_clinic(membership, episode)
     _check_time_point(time_point)
     if source not in Source.values:
-        raise ValidationError({"source": "Choose clinician or patient-reported."})
+        raise ValidationError({"source": gettext("Choose clinician or patient-reported.")})
     moment = _check_moment(episode, observed_at)
     _check_visit(episode, visit)
     defn, result, stored, notes = _scored(instrument_code, answers, item_notes)
@@ -366,7 +369,7 @@ def _rom_movement(joint: str, movement: str) -> Movement:
     for move in movements():
         if move.joint == joint and move.movement == movement:
             return move
-    raise ValidationError({"movement": "Choose a joint and movement from the list."})
+    raise ValidationError({"movement": gettext("Choose a joint and movement from the list.")})
 
 
 @transaction.atomic
@@ -489,10 +492,12 @@ def create_self_report_link(
     _same_clinic(membership, episode)
     time_point = time_point or suggested_time_point(episode)
     if time_point not in (TimePoint.BASELINE, TimePoint.REASSESSMENT, TimePoint.DISCHARGE):
-        raise ValidationError({"time_point": "Choose baseline, re-assessment or discharge."})
+        raise ValidationError({"time_point": gettext("Choose baseline, re-assessment or discharge.")})
     days = link_days() if days is None else days
     if not isinstance(days, int) or not 1 <= days <= MAX_LINK_DAYS:
-        raise ValidationError({"days": f"A link can stay valid for 1 to {MAX_LINK_DAYS} days."})
+        raise ValidationError(
+            {"days": gettext("A link can stay valid for 1 to %(days)s days.") % {"days": MAX_LINK_DAYS}}
+        )
     codes = [c for c in instruments_for(episode) if is_self_reportable(instrument(c))]
     if readable_only:
         unreadable = codes_without_wording(episode.clinic_id, codes, language_of(episode.patient))
@@ -737,12 +742,18 @@ def create_diary_link(membership: Membership, episode: Episode, *, days: int | N
     _same_clinic(membership, episode)
     refuse_if_deceased(episode.patient, gettext("no diary link is sent."))
     if not diary.keeps_diary(episode.condition):
-        raise ValidationError({"episode": "A headache diary is kept for migraine and tension-type headache only."})
+        raise ValidationError(
+            {"episode": gettext("A headache diary is kept for migraine and tension-type headache only.")}
+        )
     if episode.status != Episode.Status.OPEN:
-        raise ValidationError({"episode": "This episode of care is discharged: open a new one for a new diary."})
+        raise ValidationError(
+            {"episode": gettext("This episode of care is discharged: open a new one for a new diary.")}
+        )
     days = DEFAULT_DIARY_DAYS if days is None else days
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DIARY_DAYS:
-        raise ValidationError({"days": f"A diary link can stay valid for 1 to {MAX_DIARY_DAYS} days."})
+        raise ValidationError(
+            {"days": gettext("A diary link can stay valid for 1 to %(days)s days.") % {"days": MAX_DIARY_DAYS}}
+        )
     secret = secrets.token_urlsafe(32)
     expires_at = timezone.now() + timedelta(days=days)
     link = SelfReportLink.objects.create(
@@ -769,7 +780,9 @@ def cancel_link(membership: Membership, link: SelfReportLink) -> SelfReportLink:
     _same_clinic(membership, link)
     status = link.status()
     if status != "open":
-        raise ValidationError({"link": f"This link is already {status}; there is nothing to cancel."})
+        raise ValidationError(
+            {"link": gettext("This link is already %(status)s; there is nothing to cancel.") % {"status": status}}
+        )
     link.cancelled_at = timezone.now()
     link.cancelled_by = membership
     link.save()

@@ -271,7 +271,7 @@ def send_after_care(membership: Membership, visit_id: Any, channel: str) -> Afte
         return aftercare.record_after_care_printed(membership, visit_id)
     if channel not in (EMAIL, SMS):
         raise ValidationError(
-            {"channel": "Choose how the after-care sheet is given: by e-mail, by text message, or printed."},
+            {"channel": gettext("Choose how the after-care sheet is given: by e-mail, by text message, or printed.")},
             code="not_sent",
         )
     with audit.within_event(), transaction.atomic():

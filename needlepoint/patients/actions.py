@@ -176,7 +176,7 @@ def register_patient(
     _check_demographics(data)
     mrn = mrn.strip().upper()
     if mrn and not MRN_PATTERN.match(mrn):
-        raise ValidationError({"mrn": "An MRN has 3-30 letters, digits or hyphens."})
+        raise ValidationError({"mrn": gettext("An MRN has 3-30 letters, digits or hyphens.")})
     if not confirm_duplicate:
         # Before the transaction: the refusal's audit entry (the candidates' names are shown) must survive it.
         _refuse_possible_duplicate(membership, data)
@@ -202,7 +202,9 @@ def _refuse_possible_duplicate(membership: Membership, data: dict[str, Any], edi
 @transaction.atomic
 def _create_patient(membership: Membership, data: dict[str, Any], mrn: str) -> Patient:
     if mrn and Patient.objects.filter(clinic_id=membership.clinic_id, mrn=mrn).exists():
-        raise ValidationError({"mrn": f"MRN {mrn} already belongs to another patient of this clinic."})
+        raise ValidationError(
+            {"mrn": gettext("MRN %(mrn)s already belongs to another patient of this clinic.") % {"mrn": mrn}}
+        )
     patient = Patient(clinic_id=membership.clinic_id, mrn=mrn or _next_mrn(membership.clinic))
     for name in DEMOGRAPHIC_FIELDS:
         if name in data:
@@ -211,7 +213,9 @@ def _create_patient(membership: Membership, data: dict[str, Any], mrn: str) -> P
         with transaction.atomic():
             patient.save()
     except IntegrityError as exc:
-        raise ValidationError({"mrn": f"MRN {patient.mrn} already exists in this clinic."}) from exc
+        raise ValidationError(
+            {"mrn": gettext("MRN %(mrn)s already exists in this clinic.") % {"mrn": patient.mrn}}
+        ) from exc
     return patient
 
 
@@ -361,12 +365,17 @@ def record_death(
                 % {"patient": patient.full_name}
             )
         if deceased_date is not None and not isinstance(deceased_date, date):
-            raise ValidationError({"deceased_date": "Enter the date of death as YYYY-MM-DD, or leave it empty."})
+            raise ValidationError(
+                {"deceased_date": gettext("Enter the date of death as YYYY-MM-DD, or leave it empty.")}
+            )
         if deceased_date is not None and deceased_date > timezone.localdate():
-            raise ValidationError({"deceased_date": "The date of death cannot be in the future."})
+            raise ValidationError({"deceased_date": gettext("The date of death cannot be in the future.")})
         if deceased_date is not None and deceased_date < patient.date_of_birth:
             raise ValidationError(
-                {"deceased_date": f"The date of death is before the date of birth ({patient.date_of_birth})."}
+                {
+                    "deceased_date": gettext("The date of death is before the date of birth (%(birth)s).")
+                    % {"birth": patient.date_of_birth}
+                }
             )
         patient.deceased = True
         patient.deceased_date = deceased_date
@@ -400,10 +409,10 @@ def withdraw_death(membership: Membership, patient_id: int, reason: str, expecte
         reason = " ".join((reason or "").split())
         if len(reason) < 5:
             raise ValidationError(
-                {"reason": "Say why the record of death is withdrawn (e.g. 'recorded on the wrong chart')."}
+                {"reason": gettext("Say why the record of death is withdrawn (e.g. 'recorded on the wrong chart').")}
             )
         if len(reason) > 300:
-            raise ValidationError({"reason": "At most 300 characters."})
+            raise ValidationError({"reason": gettext("At most 300 characters.")})
         with audit.describing(f"death record withdrawn: {reason}"):
             WithdrawnDeath.objects.create(
                 clinic_id=patient.clinic_id,
@@ -520,7 +529,7 @@ def report_health_change(membership: Membership, patient: Patient, description: 
     require(membership, Capability.EDIT_CLINICAL)
     _same_clinic(membership, patient)
     if len(description.strip()) < 3:
-        raise ValidationError({"description": "Describe the change in health."})
+        raise ValidationError({"description": gettext("Describe the change in health.")})
     changed = 0
     for screening in Screening.objects.select_for_update(no_key=True).filter(
         patient=patient, invalidated_at__isnull=True
@@ -815,7 +824,10 @@ def set_minimum_needling_age(membership: Membership, age: object) -> Clinic:
     require(membership, Capability.CONFIGURE_CLINIC)
     if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= ADULT_AGE:
         raise ValidationError(
-            {"minimum_needling_age": f"Enter a whole number of years from 0 to {ADULT_AGE}, not {age!r}."}
+            {
+                "minimum_needling_age": gettext("Enter a whole number of years from 0 to %(adult)s, not %(given)s.")
+                % {"adult": ADULT_AGE, "given": repr(age)}
+            }
         )
     clinic = Clinic.objects.select_for_update(no_key=True).get(pk=membership.clinic_id)
     before = clinic.minimum_needling_age

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.text import format_lazy
@@ -13,12 +13,15 @@ from needlepoint.patients.conditions import IcdCode, condition_choices, conditio
 from needlepoint.patients.models import Consent, Episode, Patient
 from needlepoint.web import choice_field
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
 
-def _not_recorded(coded: demographics.CodedSet) -> list[tuple[str, str]]:
+def _not_recorded(coded: demographics.CodedSet) -> list[tuple[str, StrOrPromise]]:
     return [("", gettext_lazy("Not recorded")), *coded.choices()]
 
 
@@ -145,7 +148,7 @@ class ConsentForm(forms.Form):
     def __init__(self, *args: Any, minor: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if minor:
-            self.fields["signed_name"].label = "Guardian's full name, typed by the guardian (signature)"
+            self.fields["signed_name"].label = gettext("Guardian's full name, typed by the guardian (signature)")
 
 
 class WithdrawConsentForm(forms.Form):

@@ -98,7 +98,7 @@ def patient_edit(request: ClinicRequest, patient_id: int) -> HttpResponse:
     form = forms.PatientForm(request.POST or None, initial=initial, offer_confirm_duplicate=True)
     form.fields["mrn"].disabled = True
     form.fields["mrn"].initial = patient.mrn
-    form.fields["confirm_duplicate"].label = "This is a different person: save anyway"
+    form.fields["confirm_duplicate"].label = gettext("This is a different person: save anyway")
     candidates: list[Patient] = []
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in actions.DEMOGRAPHIC_FIELDS}

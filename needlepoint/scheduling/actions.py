@@ -67,7 +67,7 @@ def clinician_of(membership: Membership, clinician_id: Any) -> Membership:
         else None
     )
     if found is None:
-        raise ValidationError({"clinician": "Choose a clinician of this clinic."})
+        raise ValidationError({"clinician": gettext("Choose a clinician of this clinic.")})
     return found
 
 
@@ -250,20 +250,24 @@ def change_status(
         appointment = _locked_appointment(membership, appointment_id, Capability.VIEW_SCHEDULE)
         _check_version(appointment, expected_version)
         if status == Status.IN_TREATMENT:
-            raise ValidationError({"status": "An appointment is in treatment once its visit is started from it."})
+            raise ValidationError(
+                {"status": gettext("An appointment is in treatment once its visit is started from it.")}
+            )
         if status == Status.COMPLETED:
-            raise ValidationError({"status": "An appointment is completed when its visit is signed."})
+            raise ValidationError({"status": gettext("An appointment is completed when its visit is signed.")})
         problem = rules.transition_problem(appointment.status, status)
         if problem:
             raise ValidationError({"status": problem})
         now = now or timezone.now()
         if status == Status.NO_SHOW and appointment.starts_at > now:
             starts = when(appointment.starts_at)
-            raise ValidationError({"status": f"The appointment starts at {starts}: it is not yet a no-show."})
+            raise ValidationError(
+                {"status": gettext("The appointment starts at %(start)s: it is not yet a no-show.") % {"start": starts}}
+            )
         reason = (reason or "").strip()
         if status == Status.CANCELLED:
             if len(reason) < 3:
-                raise ValidationError({"reason": "Give the reason for cancelling, e.g. 'patient unwell'."})
+                raise ValidationError({"reason": gettext("Give the reason for cancelling, e.g. 'patient unwell'.")})
             appointment.cancel_reason = reason[:300]
         _move(appointment, Status(status))
         return appointment
@@ -302,16 +306,21 @@ def start_visit_from_appointment(membership: Membership, appointment_id: int | s
         episodes = open_episodes(appointment)
         if not episodes:
             name = appointment.patient.full_name
-            raise ValidationError({"episode": f"{name} has no open episode of care: open one, then start the visit."})
+            raise ValidationError(
+                {
+                    "episode": gettext("%(patient)s has no open episode of care: open one, then start the visit.")
+                    % {"patient": name}
+                }
+            )
         if episode_id not in (None, ""):
             episode = next((e for e in episodes if str(e.pk) == str(episode_id)), None)
             if episode is None:
-                raise ValidationError({"episode": "Choose one of the patient's open episodes of care."})
+                raise ValidationError({"episode": gettext("Choose one of the patient's open episodes of care.")})
         elif len(episodes) == 1:
             episode = episodes[0]
         else:
             raise ValidationError(
-                {"episode": "The patient has more than one open episode: choose the one for this visit."}
+                {"episode": gettext("The patient has more than one open episode: choose the one for this visit.")}
             )
         visit = visit_actions.start_visit(membership, episode, {})
         appointment.visit = visit
@@ -359,7 +368,7 @@ def set_contact_preference(
     questionnaire links (by e-mail or text, one of them only, or none: opted out)."""
     require(membership, Capability.BOOK_APPOINTMENTS)  # outside the transaction: a refusal stays in the audit trail
     if links_by is not None and links_by not in ContactPreference.LinksBy.values:
-        raise ValidationError({"links_by": "Choose how the patient wants questionnaire links, or none."})
+        raise ValidationError({"links_by": gettext("Choose how the patient wants questionnaire links, or none.")})
     with transaction.atomic():
         patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS, for_update=True)
         preference = ContactPreference.objects.filter(patient=patient).first() or ContactPreference(

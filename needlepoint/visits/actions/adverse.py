@@ -35,7 +35,7 @@ def record_adverse_event(
     visit = get_record(membership, Visit.objects.all(), visit_id, Capability.EDIT_CLINICAL)
     event = data if isinstance(data, AdverseEventInput) else parse(AdverseEventInput, data)
     if event.onset_at < visit.started_at:
-        raise ValidationError({"onset_at": "The event cannot begin before the visit."})
+        raise ValidationError({"onset_at": gettext("The event cannot begin before the visit.")})
     closes = event.outcome in CLOSING_OUTCOMES
     now = timezone.now()
     fainting = event.event_type == clinic_safety.packaged().vasovagal.event_type

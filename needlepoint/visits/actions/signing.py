@@ -83,9 +83,9 @@ def add_addendum(membership: Membership, visit_id: int, text: str) -> Addendum:
         raise ValidationError(gettext("The visit is not signed yet: edit it directly instead of adding an addendum."))
     text = str(text or "").strip()
     if len(text) < 3:
-        raise ValidationError({"text": "Write the correction or addition."})
+        raise ValidationError({"text": gettext("Write the correction or addition.")})
     if len(text) > 5000:
-        raise ValidationError({"text": "Keep an addendum under 5000 characters."})
+        raise ValidationError({"text": gettext("Keep an addendum under 5000 characters.")})
     return Addendum.objects.create(
         clinic_id=visit.clinic_id, patient_id=visit.patient_id, visit=visit, author=membership, text=text
     )
