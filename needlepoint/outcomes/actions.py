@@ -154,19 +154,26 @@ def refuse_without_wording(episode: Episode, codes: list[str]) -> None:
         return
     if language == "en":
         # A patient never answers topic labels in place of the licensed statements: the clinic enters them first.
-        why = (
-            f"{', '.join(missing)} has no wording here yet: its wording is licensed, and a clinic admin enters "
+        why = gettext(
+            "%(instruments)s has no wording here yet: its wording is licensed, and a clinic admin enters "
             "the clinic's licensed copy (Outcomes, Instruments) before it can go to a patient."
-        )
+        ) % {"instruments": ", ".join(missing)}
     else:
-        why = (
-            f"{episode.patient.full_name} reads {dict(Patient.Language.choices)[language]}, and "
-            f"{', '.join(missing)} has no validated wording in that language that Needlepoint may ship."
-        )
+        why = gettext(
+            "%(patient)s reads %(language)s, and %(instruments)s has no validated wording in that language that "
+            "Needlepoint may ship."
+        ) % {
+            "patient": episode.patient.full_name,
+            "language": dict(Patient.Language.choices)[language],
+            "instruments": ", ".join(missing),
+        }
     raise ValidationError(
         {
-            "channel": f"{why} Nothing was sent. Tick 'Only what the patient can read' to send the rest (today's "
-            "pain and the pain drawing always go), and record the others in the clinic."
+            "channel": gettext(
+                "%(why)s Nothing was sent. Tick 'Only what the patient can read' to send the rest (today's "
+                "pain and the pain drawing always go), and record the others in the clinic."
+            )
+            % {"why": why}
         },
         code="no_wording",
     )

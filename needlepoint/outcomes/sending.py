@@ -140,9 +140,16 @@ def _transmit(channel: str, to: str, subject: str, body: str, text: str) -> None
         else:
             sms.send_text(to, text)
     except (OSError, smtplib.SMTPException) as exc:  # the provider's or mail server's refusal rolls it all back
-        how = "e-mail" if channel == EMAIL else "text message"
+        if channel == EMAIL:
+            said = gettext(
+                "The e-mail could not be sent (%(error)s); nothing was stored. Try again, or choose another way."
+            )
+        else:
+            said = gettext(
+                "The text message could not be sent (%(error)s); nothing was stored. Try again, or choose another way."
+            )
         raise ValidationError(
-            {"channel": f"The {how} could not be sent ({exc}); nothing was stored. Try again, or choose another way."},
+            {"channel": said % {"error": exc}},
             code="send_failed",
         ) from exc
 
