@@ -12,6 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from needlepoint.env import env_bool, env_int, env_list, env_str, env_timezone
+from needlepoint.signing_key import oidc_private_key
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent
@@ -193,7 +194,14 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+# The RSA key that signs OpenID Connect ID tokens (RS256): OIDC_RSA_PRIVATE_KEY (or _FILE) in production; the
+# local server (DEBUG) makes one once in DATA_DIR and keeps it; production without one has OpenID Connect off
+# (needlepoint/signing_key.py).
+OIDC_RSA_PRIVATE_KEY = oidc_private_key(env_str("OIDC_RSA_PRIVATE_KEY"), DATA_DIR, DEBUG)
 OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": bool(OIDC_RSA_PRIVATE_KEY),  # ID tokens for the openid scope (SMART sso-openid-connect)
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "ID_TOKEN_EXPIRE_SECONDS": SMART_ACCESS_TOKEN_SECONDS,
     "PKCE_REQUIRED": True,  # SMART App Launch 2.0: every app uses PKCE with S256
     "ACCESS_TOKEN_EXPIRE_SECONDS": SMART_ACCESS_TOKEN_SECONDS,
     "REFRESH_TOKEN_EXPIRE_SECONDS": SMART_REFRESH_DAYS * 86400,

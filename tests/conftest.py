@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import pytest
 from django.test import Client
 
+from needlepoint.accounts.actions import set_keep_social_security_numbers
 from needlepoint.accounts.models import Clinic, Membership, User
 from needlepoint.patients import actions
 from needlepoint.patients.consent import current_consent_text
@@ -111,6 +112,15 @@ def front_desk(clinic) -> Membership:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def clinic_admin(clinic) -> Membership:  # type: ignore[no-untyped-def]
     return make_member(clinic, "adam", "clinic_admin")
+
+
+@pytest.fixture
+def keeps_ssns(clinic, clinic_admin) -> Clinic:  # type: ignore[no-untyped-def]
+    """The test clinic set, by its admin, to keep Social Security numbers received from other systems (off by
+    default); the clinic object the fixtures' memberships hold is refreshed."""
+    set_keep_social_security_numbers(clinic_admin, True)
+    clinic.refresh_from_db()
+    return clinic
 
 
 @pytest.fixture

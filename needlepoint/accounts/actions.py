@@ -202,7 +202,9 @@ def deactivate_member(admin: Membership, membership_id: int) -> Membership:
     if not member.is_active:
         return member
     member.is_active = False
-    member.save(update_fields=["is_active"])
+    member.version += 1
+    member.updated_at = timezone.now()
+    member.save(update_fields=["is_active", "version", "updated_at"])
     user = member.user
     if not user.memberships.filter(is_active=True).exists():
         user.is_active = False
@@ -218,7 +220,9 @@ def reactivate_member(admin: Membership, membership_id: int) -> Membership:
     if member.is_active:
         return member
     member.is_active = True
-    member.save(update_fields=["is_active"])
+    member.version += 1
+    member.updated_at = timezone.now()
+    member.save(update_fields=["is_active", "version", "updated_at"])
     if not member.user.is_active:
         member.user.is_active = True
         member.user.save(update_fields=["is_active"])
@@ -358,6 +362,21 @@ def reset_second_factor(admin: Membership, membership_id: int) -> Membership:
     RecoveryCode.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
     audit.record("update", member, summary=f"two-factor sign-in of {user.username} reset", clinic_id=admin.clinic_id)
     return member
+
+
+@transaction.atomic
+def set_keep_social_security_numbers(admin: Membership, keep: bool) -> Clinic:
+    """Keep, or stop keeping, the Social Security numbers other systems send (clinic admins). Numbers already kept
+    stay on their charts (a clinical record is not deleted by a setting); the change is audited."""
+    from needlepoint.accounts.access import require
+
+    require(admin, Capability.CONFIGURE_CLINIC)
+    clinic = Clinic.objects.select_for_update(no_key=True).get(pk=admin.clinic_id)
+    clinic.keep_social_security_numbers = bool(keep)
+    clinic.save(update_fields=["keep_social_security_numbers"])
+    said = "kept" if clinic.keep_social_security_numbers else "not kept"
+    audit.record("update", clinic, summary=f"Social Security numbers from other systems: {said}", clinic_id=clinic.pk)
+    return clinic
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from needlepoint.accounts.requests import ClinicRequest
 # handout and its references. /session/ answers signed-out pages too: the sign-in dialog asks it for a form
 # token and whom it signed in. The API and FHIR endpoints authenticate each request themselves (token or
 # session), OAuth's token and revocation endpoints their client, and a calendar feed its unguessable token.
+# OpenID Connect discovery and the key set that verifies ID tokens are public by definition.
 PUBLIC_PREFIXES = (
     "/login/",
     "/password-reset/",
@@ -32,6 +33,8 @@ PUBLIC_PREFIXES = (
     "/fhir/",
     "/oauth/token/",
     "/oauth/revoke/",
+    "/oauth/jwks/",
+    "/.well-known/openid-configuration",
     "/healthz",
     "/favicon.ico",
     "/calendar-feed/",

@@ -55,6 +55,16 @@ class Clinic(models.Model):
         help_text=gettext_lazy("Who must sign in with a second factor (an authenticator app code or a recovery code)."),
     )
 
+    # Off unless a clinic admin switches it on: a Social Security number from another system (a FHIR import) is
+    # then left out, and the import's answer says so. Treating a patient never needs one, and a number not kept
+    # cannot leak (patients.demographics.identifier_not_kept applies it).
+    keep_social_security_numbers = models.BooleanField(
+        default=False,
+        help_text=gettext_lazy(
+            "Keep Social Security numbers received from other systems (shown masked, sent whole in FHIR)."
+        ),
+    )
+
     def __str__(self) -> str:
         return self.name
 
@@ -109,6 +119,9 @@ class Membership(models.Model):
     profession = models.CharField(max_length=30, choices=Profession.choices, blank=True)
     licence_number = models.CharField(max_length=60, blank=True)
     is_active = models.BooleanField(default=True)
+    # The membership as a FHIR Practitioner: its version and when it last changed (meta, ETag, Last-Modified).
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(default=timezone.now)
     # Not a column: set on a request's membership by access.limit_to_patient (a SMART app's patient/ scope).
     only_patient_id: int | None
 

@@ -522,12 +522,19 @@ STAFF_ACTIONS = {
 
 
 def _staff_action(request: ClinicRequest, membership: Membership) -> HttpResponse | None:
-    """Deactivate, reactivate, reset two-factor, make a reset link, revoke a token or set the policy."""
+    """Deactivate, reactivate, reset two-factor, make a reset link, revoke a token, set the two-factor policy or
+    whether Social Security numbers from other systems are kept."""
     post = request.POST
     try:
         if "policy" in post:
             actions.set_two_factor_policy(membership, post["policy"])
             messages.success(request, gettext("Two-factor policy saved."))
+        elif "ssn_setting" in post:
+            clinic = actions.set_keep_social_security_numbers(membership, "keep_social_security_numbers" in post)
+            if clinic.keep_social_security_numbers:
+                messages.success(request, gettext("Social Security numbers from other systems: kept."))
+            else:
+                messages.success(request, gettext("Social Security numbers from other systems: not kept."))
         elif "revoke_token" in post:
             token = actions.revoke_api_token(membership, int(post["revoke_token"]))
             messages.success(

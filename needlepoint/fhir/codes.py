@@ -134,6 +134,11 @@ def mrn_system(clinic_slug: str, base: str = LOCAL_BASE) -> str:
     return f"{base}/sid/mrn/{clinic_slug}"
 
 
+def user_system(base: str = LOCAL_BASE) -> str:
+    """The identifier system of Needlepoint's user accounts (a Practitioner's identifier is its user's id)."""
+    return f"{base}/sid/user"
+
+
 def consent_text_uri(clinic_slug: str, version: int, base: str = LOCAL_BASE) -> str:
     """The URI naming one version of a clinic's consent text (Consent.policy.uri)."""
     return f"{base}/consent-text/{clinic_slug}/v{version}"

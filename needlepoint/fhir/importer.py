@@ -8,6 +8,19 @@ it was. The episode is for the condition the caller names;
 else for the one active ICD-10-CM coded Condition the plan chose (``incoming.choose_episode``); else the default
 ("other", ICD-10-CM M79.10 myalgia, unspecified site, not sided), and the answer says why. The first imported
 rating is its baseline.
+
+Conditional create (the Patient entry's ``request.ifNoneExist``, ``identifier=system|value``: the search the
+server does for ``GET Patient?identifier=``, ``patient_search.matching``, within the clinic and the caller's
+access): no match, the import goes on as above; several, the transaction fails with 412 and nothing is written
+(R4: "multiple matches ... the server returns a 412 Precondition Failed"). One match: R4 has the server skip the
+create and answer 200 OK with the existing resource's location. That is what happens when nothing else in the bundle
+would be written to that chart (its other entries are all of types not imported, and any death it reports is
+already recorded). When the bundle also carries pain ratings or Conditions, or a death the chart lacks, the whole
+transaction is refused (409) naming the existing patient: they came with a Patient the server did not create, so
+keeping them would add another system's records to an existing chart without a clinician looking at them, and
+dropping them would lose them without the sender knowing. The sender can then send the Patient alone, or a
+clinician adds what is missing on the chart. The search is recorded in the audit trail (it tells the caller the
+patient exists), without the identifier's value (it may be a Social Security number).
 """
 
 from __future__ import annotations
@@ -19,10 +32,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from needlepoint.accounts import audit
-from needlepoint.accounts.access import require
+from needlepoint.accounts.access import require, searched
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
-from needlepoint.fhir import records
+from needlepoint.fhir import patient_search, records, search
 from needlepoint.fhir.incoming import BundleRejected, ImportPlan, plan_import
 from needlepoint.fhir.mapping import Issue, Json
 from needlepoint.fhir.transaction_bundle import transaction_response
@@ -125,12 +138,87 @@ def import_bundle(
     """
     # Checked before the transaction opens, so a refusal's own audit entry is not rolled back with it.
     require(membership, Capability.EDIT_DEMOGRAPHICS)
-    plan = plan_import(bundle, now or timezone.now())
+    keeps = membership.clinic.keep_social_security_numbers
+    plan = plan_import(bundle, now or timezone.now(), keeps_social_security_numbers=keeps)
     if plan.readings or plan.conditions:
         require(membership, Capability.EDIT_CLINICAL)
+    if plan.if_none_exist:
+        # Searched before the transaction opens: the search's audit entry stays when the bundle is refused.
+        existing = _conditional_match(membership, plan)
+        if existing is not None:
+            return _already_registered(membership, plan, existing)
+        note = Issue(
+            "information",
+            "informational",
+            "No patient of this clinic has the identifier ifNoneExist names, so the Patient was created.",
+            (f"Bundle.entry[{plan.patient_entry}].request.ifNoneExist",),
+        )
+        plan = replace(plan, notes=(note, *plan.notes))
     if condition is None:
         plan, condition = _episode_condition(plan)
     return _write(membership, plan, condition)
+
+
+MATCHES_NAMED = 5  # a 412 names this many of the patients the search found
+
+
+def _conditional_match(membership: Membership, plan: ImportPlan) -> Patient | None:
+    """The one patient of the clinic the Patient entry's ifNoneExist finds, or None; several refuse the bundle (412).
+    The search is audited as a FHIR Patient search, without the values searched for."""
+    query = search.parse("Patient", [("identifier", f"{system}|{value}") for system, value in plan.if_none_exist])
+    found = list(patient_search.matching(membership, query).order_by("pk")[: MATCHES_NAMED + 1])
+    summary = f"FHIR conditional create (ifNoneExist by identifier): {len(found)} patient(s) found"
+    searched(found, summary, object_type="fhir.Patient")
+    if len(found) <= 1:
+        return found[0] if found else None
+    named = ", ".join(f"Patient/{p.pk} (MRN {p.mrn})" for p in found[:MATCHES_NAMED])
+    more = " and more" if len(found) > MATCHES_NAMED else ""
+    message = (
+        f"The Patient's ifNoneExist matches several patients of this clinic: {named}{more}. A conditional create "
+        "needs at most one match; nothing was imported."
+    )
+    where = (f"Bundle.entry[{plan.patient_entry}].request.ifNoneExist",)
+    raise BundleRejected([Issue("error", "multiple-matches", message, where)], status=412)
+
+
+def _not_for_an_existing_chart(plan: ImportPlan, existing: Patient) -> list[str]:
+    """What the bundle would write beyond the Patient (the conditional create's match already has a chart)."""
+    held = []
+    if plan.conditions:
+        held.append(f"{len(plan.conditions)} Condition(s)")
+    if plan.readings:
+        held.append(f"{len(plan.readings)} pain rating(s)")
+    if plan.demographics.get("deceased") and not existing.deceased:
+        held.append("a death the chart does not record")
+    return held
+
+
+def _already_registered(membership: Membership, plan: ImportPlan, existing: Patient) -> ImportResult:
+    """The answer when ifNoneExist finds one patient: 200 OK with their location and nothing written, or a 409
+    refusal naming them when the bundle holds more for their chart (see the module)."""
+    where = (f"Bundle.entry[{plan.patient_entry}].request.ifNoneExist",)
+    who = f"{existing.full_name}, born {existing.date_of_birth}, MRN {existing.mrn} (Patient/{existing.pk})"
+    held = _not_for_an_existing_chart(plan, existing)
+    if held:
+        message = (
+            f"The Patient's ifNoneExist matches {who}, so no new patient is created; the bundle also holds "
+            f"{' and '.join(held)}, which an import does not add to an existing chart: nothing was imported. "
+            "Send the Patient alone, or record these on the chart."
+        )
+        raise BundleRejected([Issue("error", "duplicate", message, where)], status=409)
+    note = Issue(
+        "information",
+        "informational",
+        f"Not created: the Patient's ifNoneExist matches {who}; nothing was written (conditional create).",
+        where,
+    )
+    reference = f"Patient/{existing.pk}"
+    found = records.export_resources(membership, [existing], ("Patient",))
+    stored = {reference: found["Patient"][0]["meta"]}
+    response = transaction_response(
+        plan.entry_types, [note, *plan.ignored], stored, found={plan.patient_entry: reference}
+    )
+    return ImportResult(existing, None, (), (), plan, response)
 
 
 def _episode_condition(plan: ImportPlan) -> tuple[ImportPlan, tuple[str, str, str]]:

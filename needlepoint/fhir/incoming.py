@@ -21,8 +21,14 @@ What is imported, and how (``needlepoint.fhir.importer`` writes the plan through
   transaction-response says so. Nothing is half-imported: any error rejects the whole bundle.
 - Before any of that, the bundle's form (``needlepoint.fhir.transaction_bundle``): every entry an R4 resource
   type with a FHIR id, a fullUrl that is a urn:uuid:, urn:oid: or absolute URL and no other entry's, a POST
-  request with a url; every reference resolved within the bundle (no dangling urn:uuid: or Type/id, no
-  conditional reference).
+  request whose url names the entry's type; every reference resolved within the bundle (no dangling urn:uuid:
+  or Type/id, no conditional reference). A Patient entry's ifNoneExist (``identifier=system|value``) is kept in
+  the plan (``if_none_exist``); the importer searches for it (conditional create, ``importer.import_bundle``).
+- A pain rating dated after the Patient's date of death (deceasedDateTime: after its instant when it has a time,
+  after its day when it is a date) refuses the bundle: a rating cannot have been given after the death, so the
+  sender's record is wrong in one of the two, and which one is not ours to guess.
+- A Social Security number among the Patient's identifiers (``demographics.identifier_not_kept``) is kept only
+  when the clinic keeps them (``keeps_social_security_numbers``); otherwise it is listed as not kept.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from typing import Any
 from needlepoint.fhir import codes, patient_in
 from needlepoint.fhir.mapping import Issue
 from needlepoint.fhir.search import SearchError, date_interval
-from needlepoint.fhir.transaction_bundle import entry_path, entry_problems, reference_problems
+from needlepoint.fhir.transaction_bundle import entry_path, entry_problems, if_none_exist, reference_problems
 from needlepoint.patients.conditions import EPISODE_SIDE_WORDS, episode_side, offering
 from needlepoint.patients.reported_conditions import (
     ReportedConditionData,
@@ -131,6 +137,8 @@ class ImportPlan:
     episode_choice: EpisodeChoice | None = None
     source: str = DEFAULT_SOURCE
     identifiers: tuple[dict[str, str], ...] = field(default=())
+    # The Patient entry's conditional create (ifNoneExist): the (system, value) pairs to search, or () for none.
+    if_none_exist: tuple[tuple[str, str], ...] = field(default=())
 
 
 _where = entry_path  # every issue located alike: the transaction-response finds each issue's entry by it
@@ -222,7 +230,7 @@ def read_patient(resource: dict[str, Any], index: int, today: date) -> tuple[dic
     return data, problems
 
 
-def patient_left_out(resource: dict[str, Any], index: int) -> list[Issue]:
+def patient_left_out(resource: dict[str, Any], index: int, keeps_social_security_numbers: bool = False) -> list[Issue]:
     """One note per element of the Patient that is not kept, naming it."""
     found = [
         *patient_in.name_parts(resource)[1],
@@ -230,7 +238,7 @@ def patient_left_out(resource: dict[str, Any], index: int) -> list[Issue]:
         *patient_in.address_parts(resource)[1],
         *patient_in.marital_status(resource)[1],
         *patient_in.coded_demographics(resource)[1],
-        *patient_in.identifiers(resource)[1],
+        *patient_in.identifiers(resource, keeps_social_security_numbers)[1],
         *patient_in.other_elements(resource),
     ]
     return [
@@ -374,8 +382,30 @@ def _ignored(index: int, resource_type: str, why: str) -> Issue:
     return Issue("warning", "informational", f"{resource_type} ignored (not stored): {why}.", _where(index))
 
 
-def plan_import(bundle: Any, now: datetime) -> ImportPlan:
-    """The import plan of a transaction Bundle, or BundleRejected listing every problem."""
+def _death_moment(resource: dict[str, Any]) -> datetime | None:
+    """The instant of death when deceasedDateTime gives a time (read_death has checked it), else None."""
+    text = resource.get("deceasedDateTime")
+    return _parse_moment(text) if isinstance(text, str) and len(text) > 10 else None
+
+
+def _after_death(reading: PainReading, died: date | None, moment: datetime | None) -> Issue | None:
+    """The error for a pain rating dated after the death: after its instant when known, else after its day (the
+    rating's day as the sender wrote it, in its own time zone)."""
+    if died is None:
+        return None
+    if (reading.at <= moment) if moment is not None else (reading.at.date() <= died):
+        return None
+    message = (
+        f"The pain Observation is dated {reading.at.isoformat()}, after the Patient's date of death "
+        f"({moment.isoformat() if moment is not None else died}); a rating cannot be given after death. "
+        "Correct the date of the rating or of the death; nothing was imported."
+    )
+    return Issue("error", "value", message, _where(reading.entry, "resource.effectiveDateTime"))
+
+
+def plan_import(bundle: Any, now: datetime, *, keeps_social_security_numbers: bool = False) -> ImportPlan:
+    """The import plan of a transaction Bundle, or BundleRejected listing every problem.
+    ``keeps_social_security_numbers`` is the clinic's setting (off: such an identifier is listed as not kept)."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise BundleRejected([Issue("error", "structure", "Post a Bundle resource (resourceType Bundle).")])
     if bundle.get("type") != "transaction":
@@ -418,7 +448,7 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
     conditions: list[ConditionReading] = []
     ignored: list[Issue] = []
     notes: list[Issue] = []
-    kept_identifiers, _ = patient_in.identifiers(patient_entry["resource"])
+    kept_identifiers, _ = patient_in.identifiers(patient_entry["resource"], keeps_social_security_numbers)
     if kept_identifiers:
         notes.append(
             Issue(
@@ -428,7 +458,8 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
                 _where(patient_index, "resource.identifier"),
             )
         )
-    notes += patient_left_out(patient_entry["resource"], patient_index)
+    notes += patient_left_out(patient_entry["resource"], patient_index, keeps_social_security_numbers)
+    died, death_moment = demographics.get("deceased_date"), _death_moment(patient_entry["resource"])
     for index, entry in enumerate(entries):
         resource = entry["resource"]
         resource_type = resource["resourceType"]
@@ -459,6 +490,10 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
         if reading is None:
             (problems if any(i.severity == "error" for i in issues) else ignored).extend(issues)
             continue
+        after_death = _after_death(reading, died, death_moment)
+        if after_death is not None:
+            problems.append(after_death)
+            continue
         readings.append(reading)
         if reading.rating != reading.value:
             notes.append(
@@ -484,6 +519,7 @@ def plan_import(bundle: Any, now: datetime) -> ImportPlan:
         episode_choice=choose_episode(conditions),
         source=bundle_source(bundle),
         identifiers=tuple(kept_identifiers),
+        if_none_exist=if_none_exist(patient_entry["request"].get("ifNoneExist")) or (),
     )
 
 

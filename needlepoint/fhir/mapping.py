@@ -218,6 +218,7 @@ class ProcedureData:
     complications: tuple[tuple[str, str], ...] = ()  # (adverse-event type code, label)
     version: int | str = 1
     updated_at: datetime | None = None
+    clinician_id: str = ""  # the Practitioner (membership) who signed it; "" names them by display alone
 
 
 @dataclass(frozen=True)
@@ -629,6 +630,13 @@ def _site_text(site: NeedledSite) -> str:
     )
 
 
+def _performer(v: ProcedureData) -> Json:
+    """Who performed a visit: their Practitioner, with their name as the note shows it."""
+    if not v.clinician_id:
+        return {"display": v.clinician}
+    return reference("Practitioner", v.clinician_id, v.clinician)
+
+
 def procedure_resource(v: ProcedureData) -> Json:
     """A Procedure for a signed needling visit: CPT plus local code, muscles with side, counts in notes."""
     code_codings = [coding(codes.local_system("procedure"), "dry-needling", "Dry needling")]
@@ -667,7 +675,7 @@ def procedure_resource(v: ProcedureData) -> Json:
             "subject": reference("Patient", v.patient_id),
             "performedDateTime": fhir_datetime(v.performed_at),
             "recorder": {"display": v.clinician},
-            "performer": [{"actor": {"display": v.clinician}}],
+            "performer": [{"actor": _performer(v)}],
             "reasonCode": [concept(coding(codes.ICD10_CM, v.icd10_code, v.icd10_label))],
             "reasonReference": [reference("Condition", v.episode_id)],
             "bodySite": body_sites,
@@ -1035,8 +1043,12 @@ def capability_statement(base_url: str, software_version: str, when: datetime) -
                     "session. Every read is clinic-scoped and recorded in the audit trail; other clinics' "
                     "records answer 404. A transaction Bundle posted to the base imports one Patient and its "
                     f"0-10 pain Observations (LOINC {codes.PAIN_LOINC}) into a new patient and episode of care, "
-                    "all or nothing. Every entry must be a POST with a url of an R4 resource type, with a FHIR "
-                    "id if any and its own fullUrl (urn:uuid:, urn:oid: or an absolute URL); every urn:uuid:, "
+                    "all or nothing. Every entry must be a POST whose url names its own R4 resource type "
+                    "(optionally after a base URL), with a FHIR id if any and its own fullUrl (urn:uuid:, urn:oid: "
+                    "or an absolute URL). The Patient's entry may carry ifNoneExist identifier=system|value "
+                    "(conditional create): one patient found answers 200 OK with its location when the Bundle "
+                    "holds nothing more for that chart, and refuses it (409) otherwise; several answer 412; "
+                    "ifNoneExist on another entry or as another search is refused. Every urn:uuid:, "
                     "urn:oid: or Type/id reference must name an entry of the Bundle; conditional references "
                     "(Type?search) are not resolved and are refused; absolute URLs outside the Bundle are "
                     "allowed and not followed. A refusal is a 4xx OperationOutcome and nothing is written. An "
@@ -1044,7 +1056,9 @@ def capability_statement(base_url: str, software_version: str, when: datetime) -
                     "order: 201 Created with location, etag and lastModified for each stored entry; 200 OK "
                     "with no location for an entry not stored (every other type, pain not final), whose "
                     "response.outcome warns that it was not stored and why; notes (roundings, identifiers not "
-                    "kept) in the entry's response.outcome. The Location header names the new Patient. "
+                    "kept, a Social Security number where the clinic keeps none) in the entry's response.outcome. "
+                    "A pain rating dated after the Patient's deceasedDateTime is refused. The Location header "
+                    "names the new Patient. "
                     f"{_PAGING_DOCS}"
                 ),
                 "security": {

@@ -207,9 +207,12 @@ def coded_demographics(resource: dict[str, Any]) -> tuple[dict[str, Any], list[L
     return data, left
 
 
-def identifiers(resource: dict[str, Any]) -> tuple[list[dict[str, str]], list[LeftOut]]:
+def identifiers(
+    resource: dict[str, Any], keeps_social_security_numbers: bool = False
+) -> tuple[list[dict[str, str]], list[LeftOut]]:
     """Every identifier with a system and a value, with its type (first coding and text); the others, and the
-    parts of kept ones that are not kept (use, period, assigner, further type codings), listed as left out."""
+    parts of kept ones that are not kept (use, period, assigner, further type codings), listed as left out.
+    A Social Security number is kept only when the clinic keeps them (``demographics.identifier_not_kept``)."""
     kept: list[dict[str, str]] = []
     left: list[LeftOut] = []
     seen: set[tuple[str, str]] = set()
@@ -225,16 +228,19 @@ def identifiers(resource: dict[str, Any]) -> tuple[list[dict[str, str]], list[Le
         concept = _dict(identifier.get("type"))
         codings = _dicts(concept.get("coding"))
         first = codings[0] if codings else {}
-        kept.append(
-            {
-                "system": system,
-                "value": value,
-                "type_system": _text(first.get("system")),
-                "type_code": _text(first.get("code")),
-                "type_display": _text(first.get("display")),
-                "type_text": _text(concept.get("text")),
-            }
-        )
+        read = {
+            "system": system,
+            "value": value,
+            "type_system": _text(first.get("system")),
+            "type_code": _text(first.get("code")),
+            "type_display": _text(first.get("display")),
+            "type_text": _text(concept.get("text")),
+        }
+        why = demographics.identifier_not_kept(read, keeps_social_security_numbers)
+        if why:  # the one reason today: a Social Security number, which the clinic does not keep
+            left.append(LeftOut(path, f"{path} (Social Security number): {why}"))
+            continue
+        kept.append(read)
         left += _left_over(identifier, IDENTIFIER_KEPT, path)
         left += [LeftOut(f"{path}.type.coding[{n}]", f"{path}.type.coding[{n}]") for n in range(1, len(codings))]
     return kept, left

@@ -25,7 +25,7 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require, scoped, searched
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
-from needlepoint.fhir import codes, mapping
+from needlepoint.fhir import codes, mapping, practitioners
 from needlepoint.fhir.mapping import Json
 from needlepoint.fhir.paging import MAX_COUNT, Page
 from needlepoint.fhir.search import Query
@@ -45,6 +45,8 @@ CLINICAL_TYPES = ("Condition", "Consent", "Procedure", "Observation", "AdverseEv
 RESOURCE_TYPES = ("Patient", *CLINICAL_TYPES)
 # Definitions, not records of a patient: read and searched by any member of the clinic, never exported per patient.
 DEFINITION_TYPES = ("Questionnaire",)
+# The clinic's staff, read and searched by any member of the clinic (needlepoint.fhir.practitioners).
+STAFF_TYPES = ("Practitioner",)
 _VISIT_PAIN_ID = re.compile(r"^visit-(\d+)-pain-(before|after)$")
 _PREFIXED_ID = re.compile(r"^(outcome|rom)-(\d+)$")
 _REPORTED_ID = re.compile(r"^reported-(\d+)$")
@@ -218,6 +220,7 @@ def procedure_data(v: Visit) -> mapping.ProcedureData:
         complications=tuple((a.event_type, a.type_label) for a in sorted(events, key=lambda a: a.pk)),
         version=v.version + len(events),
         updated_at=max([v.updated_at, *(a.recorded_at for a in events)]),
+        clinician_id=str(v.signed_by_id or v.clinician_id),
     )
 
 
@@ -612,6 +615,8 @@ def read(membership: Membership, resource_type: str, resource_id: str) -> Json:
         return patient_resource(membership, resource_id)
     if resource_type == "Questionnaire":
         return questionnaire(membership, resource_id)
+    if resource_type == "Practitioner":
+        return practitioners.read(membership, resource_id)
     require(membership, Capability.VIEW_CLINICAL)
     if resource_type == "Condition" and _REPORTED_ID.match(resource_id):
         reported = ReportedCondition.objects.select_related("imported_by__user")

@@ -5,7 +5,8 @@ One definition serves three readers: the searches (``parse`` and ``matches``, an
 filters, which are keyed by the same names), the CapabilityStatement (``PARAMS`` and ``COMBINATIONS``), and the
 test that calls every listed parameter. The parameters and combinations follow US Core 6.1.0 for Patient,
 Condition, Observation and Procedure (the SHALL and most SHOULD searches); AdverseEvent, Consent, Questionnaire and
-QuestionnaireResponse take the R4 base parameters listed here.
+QuestionnaireResponse take the R4 base parameters listed here, and Practitioner (the clinic's staff) _id, identifier
+and name.
 
 Values, as R4 (3.1.1) defines them: a comma is OR (``code=a,b``), a parameter given twice is AND
 (``date=ge2024-01-01&date=lt2025-01-01``); a token is ``code``, ``system|code``, ``|code`` (no system) or
@@ -184,6 +185,17 @@ PARAMS: dict[str, tuple[Param, ...]] = {
             lambda r: [(c.get("system", ""), c.get("code", "")) for c in r.get("code", [])],  # a list of Codings
         ),
         Param("status", "token", "active", _code_of("status")),
+    ),
+    "Practitioner": (
+        Param("_id", "token", "the member's id, or a comma list of them (any matches)", _id),
+        Param(
+            "identifier",
+            "token",
+            "the user's id as system|value (system = Needlepoint's user system), or the value alone",
+            lambda r: [(i.get("system", ""), i.get("value", "")) for i in r.get("identifier", [])],
+        ),
+        # Matched by start of a word, ignoring case and accents, by the search itself (needlepoint.fhir.practitioners).
+        Param("name", "string", "start of the given or family name, ignoring case and accents; comma = any"),
     ),
 }
 
@@ -472,6 +484,7 @@ MANDATORY = {
     "Consent": ("status", "scope", "category"),
     "QuestionnaireResponse": ("status",),
     "Questionnaire": ("status",),
+    "Practitioner": (),
 }
 _ELEMENT = re.compile(r"^[a-z][A-Za-z0-9]*$")
 

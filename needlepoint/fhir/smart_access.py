@@ -25,6 +25,7 @@ from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.fhir import smart_scopes
 from needlepoint.fhir.models import AuthorisedToken
+from needlepoint.fhir.practitioners import performed_for
 from needlepoint.fhir.records import RESOURCE_TYPES
 from needlepoint.fhir.smart_scopes import Scopes
 
@@ -142,6 +143,8 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
     if grant is None:
         return
     name = interaction(request)
+    if _own_practitioner(grant, membership, name, kwargs):
+        return
     wanted = needs(request, kwargs)
     if name == "export_status":
         allowed = {smart_scopes.decide(grant.scopes, t, "r") for t in RESOURCE_TYPES}
@@ -154,12 +157,40 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
         raise _refuse(grant.scopes, missing)
     if smart_scopes.PATIENT not in decisions.values():
         return
+    if kwargs.get("resource_type") == "Practitioner":
+        _practitioner_of_the_patient(name, kwargs, grant.patient_id)
+        return
     if name.startswith("export") or name == "transaction":
         raise PermissionDenied("A patient/ scope reads one patient's record; exports and imports need user/ scopes.")
     if grant.patient_id is None:
         raise PermissionDenied("A patient/ scope needs a launch patient; launch the app with launch/patient.")
     _refuse_other_patient(request, kwargs, grant.patient_id)
     limit_to_patient(membership, grant.patient_id)
+
+
+def _practitioner_of_the_patient(name: str, kwargs: dict[str, Any], patient_id: int | None) -> None:
+    """Under a patient/ scope a Practitioner is readable only when the launch patient's record names it (the
+    performer of one of their Procedures): the app can follow the references in what it was allowed to read, and
+    learns nothing of the rest of the staff. A search of the staff is refused."""
+    named = patient_id is not None and performed_for(patient_id, kwargs.get("resource_id", ""))
+    if name in ("read", "vread", "history") and named:
+        return
+    raise PermissionDenied(
+        "A patient/ scope reaches only the Practitioners the launch patient's record names; the signed-in "
+        "user's own comes with fhirUser, the clinic's staff with user/Practitioner.rs."
+    )
+
+
+def _own_practitioner(grant: AppGrant, membership: Membership, name: str, kwargs: dict[str, Any]) -> bool:
+    """Whether this is a read of the signed-in user's own Practitioner under the ``fhirUser`` scope, which SMART
+    grants as "permission to retrieve information about the current logged-in user" whatever the resource
+    scopes: the ``fhirUser`` claim must resolve for an app holding patient/ scopes alone."""
+    return (
+        "fhirUser" in grant.scopes
+        and name in ("read", "vread", "history")
+        and kwargs.get("resource_type") == "Practitioner"
+        and kwargs.get("resource_id") == str(membership.pk)
+    )
 
 
 def _refuse_other_patient(request: HttpRequest, kwargs: dict[str, Any], patient_id: int) -> None:

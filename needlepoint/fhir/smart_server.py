@@ -4,7 +4,9 @@ DOT does the OAuth 2.0 work (authorization code with PKCE S256, token, refresh-t
 detection, RFC 7009 revocation); this module adds what SMART needs on top: scopes checked against what the app was
 registered with (``smart_scopes``), the launch patient chosen on the consent page or brought by an EHR launch, the
 ``patient`` field of the token response, and the backend-services client credentials (a JWT assertion signed with
-RS384 or ES384, see ``smart_backend``). Tokens are stored as checksums only.
+RS384 or ES384, see ``smart_backend``), and OpenID Connect: an ID token signed RS256 with the server's key
+(``needlepoint.signing_key``) when ``openid`` is granted, naming the user's Practitioner in ``fhirUser`` when
+that scope is granted too. Tokens are stored as checksums only.
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+from jwcrypto import jwk, jwt
 from oauth2_provider import views as dot_views
 from oauth2_provider.forms import AllowForm
 from oauth2_provider.models import AccessToken, RefreshToken, get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.utils import jwk_from_pem
 
 from needlepoint.accounts.access import get_patient, listed, patients_for
 from needlepoint.accounts.models import Membership
@@ -42,6 +47,41 @@ from needlepoint.patients.search import starts_with
 
 EHR_LAUNCH_MINUTES = 5
 PATIENT_CHOICES = 20
+IDENTITY_SCOPES = ("openid", "fhirUser")
+ID_TOKEN_ALGORITHM = "RS256"
+
+
+def oidc_enabled() -> bool:
+    """Whether ID tokens are issued: a signing key is configured (or kept by the local server)."""
+    return bool(oauth2_settings.OIDC_ENABLED and oauth2_settings.OIDC_RSA_PRIVATE_KEY)
+
+
+def signing_key() -> jwk.JWK:
+    """The server's RSA key that signs every ID token (one key for every app, published in the JWKS)."""
+    return jwk_from_pem(oauth2_settings.OIDC_RSA_PRIVATE_KEY)
+
+
+class _CalledAs(HttpRequest):
+    """A Django request rebuilt from an oauthlib request's headers (DOT copies the request's META into them and
+    marks a secure one), to build addresses as the client called the server."""
+
+    def _get_scheme(self) -> str:
+        return "https" if self.META.get("X_DJANGO_OAUTH_TOOLKIT_SECURE") else "http"
+
+
+def site_root(request: Any) -> str:
+    """The server's scheme and host as the client called it (``https://clinic.example``), from a Django or an
+    oauthlib request: the OpenID Connect issuer, and the RFC 9207 ``iss`` DOT sends with the code."""
+    if isinstance(request, HttpRequest):
+        return request.build_absolute_uri("/").rstrip("/")
+    rebuilt = _CalledAs()
+    rebuilt.META = dict(request.headers)
+    return rebuilt.build_absolute_uri("/").rstrip("/")
+
+
+def practitioner_url(root: str, membership_id: int) -> str:
+    """The absolute URL of a membership's Practitioner (the ``fhirUser`` claim)."""
+    return f"{root}/fhir/R4/Practitioner/{membership_id}"
 
 
 def checksum(value: str) -> str:
@@ -82,7 +122,11 @@ class SmartScopesBackend(BaseScopes):
 
 
 class SmartValidator(OAuth2Validator):
-    """DOT's validator, with SMART scopes and the link from codes and tokens to the user's ``AppAuthorisation``."""
+    """DOT's validator, with SMART scopes and the link from codes and tokens to the user's ``AppAuthorisation``,
+    and DOT's OpenID Connect with SMART's ``fhirUser`` claim and one server key for every app's ID tokens."""
+
+    # A claim is given only when its scope was granted: sub for openid, fhirUser for fhirUser (SMART 2.0).
+    oidc_claim_scope = {"sub": "openid", "fhirUser": "fhirUser"}
 
     def validate_scopes(
         self, client_id: str, scopes: list[str], client: Any, request: Any, *args: Any, **kwargs: Any
@@ -99,6 +143,8 @@ class SmartValidator(OAuth2Validator):
         backend = app.kind == SmartApp.Kind.BACKEND
         if any((s.context == "system") != backend for s in wanted.resource):
             return False
+        if not oidc_enabled() and set(IDENTITY_SCOPES) & wanted.other:
+            return False  # no signing key: an identity scope would be granted with no ID token behind it
         return wanted.within(allowed)
 
     def save_authorization_code(
@@ -148,6 +194,42 @@ class SmartValidator(OAuth2Validator):
             access_token=access, clinic_id=app.clinic_id, app=app, authorisation=authorisation
         )
         return access
+
+    # ------------------------------------------------------------------------------------------ OpenID Connect
+
+    def get_oidc_issuer_endpoint(self, request: Any) -> str:
+        """The issuer: the server's root, as discovery (/.well-known/openid-configuration) and the RFC 9207
+        ``iss`` of the authorization response name it."""
+        return site_root(request)
+
+    def get_additional_claims(self, request: Any) -> dict[str, Any]:
+        """SMART's ``fhirUser``: the absolute URL of the Practitioner of the membership that authorised the app
+        (kept only when the fhirUser scope was granted, by ``oidc_claim_scope``)."""
+        authorisation = getattr(request, "smart_authorisation", None)
+        if authorisation is None:
+            return {}
+        return {"fhirUser": practitioner_url(site_root(request), authorisation.membership_id)}
+
+    def finalize_id_token(self, id_token: dict[str, Any], token: Any, token_handler: Any, request: Any) -> str:
+        """DOT's ID token, signed RS256 with the server's key (named by ``kid``) whatever the app's row says:
+        SMART apps register no signing algorithm of their own."""
+        claims, expires = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce
+        key = signing_key()
+        header = {"typ": "JWT", "alg": ID_TOKEN_ALGORITHM, "kid": key.thumbprint()}
+        signed = jwt.JWT(header=json.dumps(header), claims=json.dumps(id_token, default=str))
+        signed.make_signed_token(key)
+        with transaction.atomic():
+            saved = self._save_id_token(id_token["jti"], request, expires)
+        request.access_token = saved  # as DOT does: the access token saved next links to it
+        request.id_token = saved
+        return str(signed.serialize())
+
+    def _get_key_for_token(self, token: str) -> jwk.JWK | None:
+        """The key an ID token of this server is checked with: the server's (not the app's)."""
+        return signing_key() if oidc_enabled() else None
 
 
 # ---------------------------------------------------------------------------------------------- authorize
@@ -341,15 +423,20 @@ def new_ehr_launch(membership: Membership, app_id: int, patient_id: int | str) -
     return launch, app.launch_uri
 
 
-def smart_configuration(request: HttpRequest) -> JsonResponse:
-    """GET [base]/.well-known/smart-configuration: SMART App Launch 2.0 discovery (public, no patient data)."""
-    root = request.build_absolute_uri("/").rstrip("/")
-    supported = sorted(
-        {*smart_scopes.LAUNCH_SCOPES, "patient/*.rs", "user/*.rs", "user/*.cruds", "system/*.rs"}
+def _scopes_supported() -> list[str]:
+    """The scopes discovery lists: launch, identity (when ID tokens are issued) and resource scopes."""
+    launch = {s for s in smart_scopes.LAUNCH_SCOPES if oidc_enabled() or s not in IDENTITY_SCOPES}
+    return sorted(
+        {*launch, "patient/*.rs", "user/*.rs", "user/*.cruds", "system/*.rs", "user/Practitioner.rs"}
         | {f"{c}/{t}.rs" for c in ("patient", "user") for t in RESOURCE_TYPES}
     )
-    body = {
-        "issuer": f"{root}/fhir/R4",
+
+
+def smart_configuration(request: HttpRequest) -> JsonResponse:
+    """GET [base]/.well-known/smart-configuration: SMART App Launch 2.0 discovery (public, no patient data). The
+    OpenID Connect fields (issuer, jwks_uri, sso-openid-connect) only when ID tokens are issued."""
+    root = site_root(request)
+    body: dict[str, Any] = {
         "authorization_endpoint": f"{root}/oauth/authorize/",
         "token_endpoint": f"{root}/oauth/token/",
         "revocation_endpoint": f"{root}/oauth/revoke/",
@@ -359,7 +446,7 @@ def smart_configuration(request: HttpRequest) -> JsonResponse:
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": supported,
+        "scopes_supported": _scopes_supported(),
         "capabilities": [
             "launch-ehr",
             "launch-standalone",
@@ -377,7 +464,49 @@ def smart_configuration(request: HttpRequest) -> JsonResponse:
             "permission-v2",
         ],
     }
+    if oidc_enabled():
+        body = {"issuer": root, "jwks_uri": f"{root}/oauth/jwks/", **body}
+        body["capabilities"].append("sso-openid-connect")
     return JsonResponse(body, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def openid_configuration(request: HttpRequest) -> JsonResponse:
+    """GET /.well-known/openid-configuration: OpenID Connect Discovery 1.0 for the issuer (the server's root),
+    naming only what the server does: the code flow with PKCE, ID tokens signed RS256 with the key in jwks_uri,
+    the claims sub and fhirUser. 404 when no signing key is configured (OpenID Connect off)."""
+    if not oidc_enabled():
+        raise Http404("OpenID Connect is off on this server: no ID-token signing key is configured.")
+    root = site_root(request)
+    body = {
+        "issuer": root,
+        "authorization_endpoint": f"{root}/oauth/authorize/",
+        "token_endpoint": f"{root}/oauth/token/",
+        "revocation_endpoint": f"{root}/oauth/revoke/",
+        "jwks_uri": f"{root}/oauth/jwks/",
+        "scopes_supported": _scopes_supported(),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [ID_TOKEN_ALGORITHM],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "fhirUser"],
+        "authorization_response_iss_parameter_supported": True,
+    }
+    return JsonResponse(body, headers={"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"})
+
+
+class JwksView(dot_views.JwksInfoView):
+    """GET /oauth/jwks/: the public key that verifies ID tokens (DOT's JWKS, with the key's ``kid``); 404 when
+    OpenID Connect is off."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The key set, or 404 without a signing key."""
+        if not oidc_enabled():
+            raise Http404("OpenID Connect is off on this server.")
+        response: HttpResponse = super().get(request, *args, **kwargs)
+        return response
 
 
 def with_smart_security(statement: dict[str, Any], root: str) -> dict[str, Any]:
@@ -411,8 +540,15 @@ def with_smart_security(statement: dict[str, Any], root: str) -> dict[str, Any]:
         "description": (
             "SMART App Launch 2.0 (standalone and EHR launch, PKCE S256, scopes v2 with v1 aliases) and Backend "
             "Services (private_key_jwt, RS384/ES384) for $export; discovery at .well-known/smart-configuration. "
-            "A scope never grants more than the user's role: clinicians and clinic admins read clinical "
-            "resources, front desk Patient only; patient/ scopes reach the launch patient alone."
+            + (
+                "OpenID Connect: openid gives an ID token (RS256, keys at /oauth/jwks/), fhirUser names the "
+                "user's Practitioner. "
+                if oidc_enabled()
+                else ""
+            )
+            + "A scope never grants more than the user's role: clinicians and clinic admins read clinical "
+            "resources, front desk Patient only, every member the clinic's Practitioners; patient/ scopes reach "
+            "the launch patient alone and the Practitioners their Procedures name."
         ),
     }
     return statement

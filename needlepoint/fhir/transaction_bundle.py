@@ -3,7 +3,11 @@ API, transaction). Pure module, no Django.
 
 - ``entry_problems``: every entry holds a resource of an R4 type, with a FHIR id if it has one; its fullUrl, if
   any, is a urn:uuid:, a urn:oid: or an absolute URL, not version-specific (bdl-8) and no other entry's (bdl-7);
-  its request is a POST (create, the one interaction imported) with a url.
+  its request is a POST (create, the one interaction imported) with a url that names the entry's resource type
+  (``Patient``, or a base URL then ``/Patient``: R4 RESTful API, transaction, "the url ... for a POST is the type").
+  ``ifNoneExist`` (conditional create) is read on the Patient alone, and only as the search this server does
+  for it: ``identifier=system|value`` (``if_none_exist``); on any other entry, or as any other search, it is
+  refused, since a create the server would not make conditional is not one it may make regardless.
 - ``reference_problems``: every Reference.reference in an entry names something the bundle holds. A urn:uuid:
   or urn:oid: reference must be an entry's fullUrl, a relative one (Type/id) an entry's resource of that type and
   id (or an absolute fullUrl ending in Type/id). A conditional reference (Type?search) is refused: the
@@ -24,6 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from needlepoint.fhir.mapping import Issue, Json, operation_outcome
 
@@ -34,6 +39,8 @@ _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#]+\S*$")  # RFC 3986
 _RELATIVE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?$")
 _CONDITIONAL = re.compile(r"^[A-Z][A-Za-z]+\?")
 _ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\]")
+_POST_URL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*://[^\s?#]+/)?([A-Za-z]+)$")  # Type, or base/Type
+CONDITIONAL_TYPES = ("Patient",)  # the entries whose ifNoneExist the server searches (patient_search, identifier)
 # The elements of the Reference datatype: an object with a string "reference" and other keys is no Reference
 # (Expression.reference, a resource's own "reference" element are uris).
 _REFERENCE_KEYS = {"id", "extension", "reference", "_reference", "type", "_type", "identifier", "display", "_display"}
@@ -133,7 +140,62 @@ def _request_problems(entry: dict[str, Any], index: int) -> list[Issue]:
                 entry_path(index, "request.url"),
             )
         )
+    elif method == "POST":
+        problems += _url_problems(url.strip(), _resource_type(entry), index)
+    if "ifNoneExist" in request:
+        problems += _if_none_exist_problems(request["ifNoneExist"], _resource_type(entry), index)
     return problems
+
+
+def _resource_type(entry: dict[str, Any]) -> str:
+    resource = entry.get("resource")
+    kind = resource.get("resourceType") if isinstance(resource, dict) else None
+    return kind if isinstance(kind, str) else ""
+
+
+def _url_problems(url: str, kind: str, index: int) -> list[Issue]:
+    """A POST creates a resource of the type its url names: a url naming another type (or none) is refused,
+    since the entry would be created where its sender did not ask."""
+    named = _POST_URL.match(url)
+    if named and named.group(1) == kind:
+        return []
+    message = (
+        f"Bundle.entry[{index}]: the request url {url!r} does not name the entry's resource type; "
+        f"an entry holding a {kind or 'resource'} is posted to {kind or 'its type'!r} (optionally after the base URL)."
+    )
+    return [Issue("error", "invalid", message, entry_path(index, "request.url"))]
+
+
+def if_none_exist(text: object) -> tuple[tuple[str, str], ...] | None:
+    """The (system, value) pairs of a conditional create's search, when it is one this server does: one or more
+    ``identifier=system|value`` (each with both a system and a value, no comma, no modifier); else None."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    pairs = []
+    for part in text.strip().split("&"):
+        name, equals, value = part.partition("=")
+        system, bar, code = unquote(value).partition("|")
+        if name != "identifier" or not equals or not bar or not system or not code or "," in unquote(value):
+            return None
+        pairs.append((system, code))
+    return tuple(pairs)
+
+
+def _if_none_exist_problems(text: Any, kind: str, index: int) -> list[Issue]:
+    where = entry_path(index, "request.ifNoneExist")
+    if kind not in CONDITIONAL_TYPES:
+        message = (
+            f"Bundle.entry[{index}] ({kind or 'no resource type'}): ifNoneExist (conditional create) is not "
+            "supported here; only the Patient's entry may carry one. Leave it out."
+        )
+        return [Issue("error", "not-supported", message, where)]
+    if if_none_exist(text) is None:
+        message = (
+            f"Bundle.entry[{index}]: the ifNoneExist search {text!r} is not one this server does; "
+            "send identifier=system|value (the query alone, without 'Patient?')."
+        )
+        return [Issue("error", "not-supported", message, where)]
+    return []
 
 
 def entry_problems(entries: Sequence[Any]) -> list[Issue]:
@@ -237,13 +299,12 @@ def entry_index(issue: Issue) -> int | None:
     return None
 
 
-def _created_response(entry_type: str, issues: list[Issue], stored: Mapping[str, Json]) -> Json:
-    """201 Created naming the resource the entry became (the one of the entry's type, if it made more)."""
-    created = [i.created for i in issues if i.created]
-    reference = next((r for r in created if r.split("/")[0] == entry_type), created[0])
+def _located(status: str, reference: str, stored: Mapping[str, Json]) -> Json:
+    """An entry's response naming a stored resource: its location (Type/id/_history/version), etag and
+    lastModified, as a read of it gives them."""
     meta = stored[reference]
     response: Json = {
-        "status": "201 Created",
+        "status": status,
         "location": f"{reference}/_history/{meta['versionId']}",
         "etag": f'W/"{meta["versionId"]}"',
     }
@@ -252,10 +313,23 @@ def _created_response(entry_type: str, issues: list[Issue], stored: Mapping[str,
     return response
 
 
-def transaction_response(entry_types: Sequence[str], issues: Sequence[Issue], stored: Mapping[str, Json]) -> Json:
+def _created_response(entry_type: str, issues: list[Issue], stored: Mapping[str, Json]) -> Json:
+    """201 Created naming the resource the entry became (the one of the entry's type, if it made more)."""
+    created = [i.created for i in issues if i.created]
+    reference = next((r for r in created if r.split("/")[0] == entry_type), created[0])
+    return _located("201 Created", reference, stored)
+
+
+def transaction_response(
+    entry_types: Sequence[str],
+    issues: Sequence[Issue],
+    stored: Mapping[str, Json],
+    found: Mapping[int, str] | None = None,
+) -> Json:
     """The transaction-response Bundle: one entry per request entry (``entry_types``: each one's resourceType),
     in order, built from the import's ``issues`` by their entry; ``stored`` holds the meta (versionId,
-    lastUpdated) of every created resource, as the reads give it.
+    lastUpdated) of every created resource, as the reads give it, and of every resource ``found``: the entries a
+    conditional create matched (entry index: Type/id), answered 200 OK with that resource's location.
 
     An issue naming no entry of the bundle, an entry neither created nor given a warning saying why it was not
     stored, or a created resource without its meta is a fault of the import, raised as ValueError (before the
@@ -269,7 +343,12 @@ def transaction_response(entry_types: Sequence[str], issues: Sequence[Issue], st
         by_entry[index].append(issue)
     answered = []
     for index, (entry_type, entry_issues) in enumerate(zip(entry_types, by_entry, strict=True)):
-        if any(i.created for i in entry_issues):
+        if found and index in found:
+            if found[index] not in stored:
+                raise ValueError(f"Bundle.entry[{index}]: no version of {found[index]} was read back.")
+            # R4 conditional create, one match: the server ignores the POST and answers 200 OK with the match.
+            response = _located("200 OK", found[index], stored)
+        elif any(i.created for i in entry_issues):
             missing = [i.created for i in entry_issues if i.created and i.created not in stored]
             if missing:
                 raise ValueError(f"Bundle.entry[{index}]: no version of {', '.join(missing)} was read back.")

@@ -14,7 +14,7 @@ VERSION = r"(?P<version_id>[A-Za-z0-9\-.]{1,64})"
 JOB = r"(?P<job_id>[0-9a-f\-]{36})"
 TYPES = (
     r"(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent"
-    r"|QuestionnaireResponse|Questionnaire)"
+    r"|QuestionnaireResponse|Questionnaire|Practitioner)"
 )
 
 app_name = "fhir"

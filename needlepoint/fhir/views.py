@@ -27,7 +27,17 @@ from django.views.decorators.csrf import csrf_exempt
 from needlepoint.accounts.models import ApiToken, Membership
 from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.api import TokenAuth
-from needlepoint.fhir import bulk, importer, mapping, paging, patient_search, records, smart_access, smart_server
+from needlepoint.fhir import (
+    bulk,
+    importer,
+    mapping,
+    paging,
+    patient_search,
+    practitioners,
+    records,
+    smart_access,
+    smart_server,
+)
 from needlepoint.fhir import search as searching
 from needlepoint.fhir.incoming import BundleRejected
 from needlepoint.fhir.mapping import Issue, Json
@@ -310,6 +320,8 @@ def _search(request: HttpRequest, membership: Membership, resource_type: str, pa
         found, total = patient_search.search_patients(membership, query, page)
     elif resource_type == "Questionnaire":
         found, total = records.search_questionnaires(membership, query, page)
+    elif resource_type == "Practitioner":
+        found, total = practitioners.search(membership, query, page)
     else:
         found, total = records.search_by_patient(membership, resource_type, _one_patient(query), page, query)
     return _searchset(request, list(query.kept), [searching.subsetted(r, wanted) for r in found], total, page)
@@ -357,7 +369,8 @@ def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
     """POST a transaction Bundle: import its Patient, Conditions and 0-10 pain Observations (all or nothing).
 
     Query parameters ``condition``, ``icd10`` and ``side`` choose the new episode's condition; without them the
-    bundle's one active ICD-10-CM coded Condition does, else the default (other, M79.10, central). A bundle that
+    bundle's one active ICD-10-CM coded Condition does, else the default (other, M79.10, central). The Patient's
+    entry may be a conditional create (ifNoneExist, ``importer``'s docstring says what a match does). A bundle that
     is refused (its form, a dangling or conditional reference, its content, a duplicate patient) is answered with
     an OperationOutcome and a 4xx, and nothing is written; the rules are ``needlepoint.fhir.transaction_bundle``'s
     (an absolute reference outside the bundle is allowed, not followed).
@@ -403,7 +416,7 @@ TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]+$")
 def _unsupported(path: str, method: str) -> HttpResponse:
     """What an address under the R4 base that no route takes answers: which part is wrong."""
     parts = path.strip("/").split("/")
-    head, known = parts[0], parts[0] in (*records.RESOURCE_TYPES, *records.DEFINITION_TYPES)
+    head, known = parts[0], parts[0] in (*records.RESOURCE_TYPES, *records.DEFINITION_TYPES, *records.STAFF_TYPES)
     if head in ("_search", "_history") or (known and parts[1:2] == ["_history"]):
         level = "system" if head.startswith("_") else "type"
         what = "search" if head == "_search" else "history"

@@ -245,9 +245,10 @@ def _episode_start(episode: Episode) -> date:
 
 
 def _check_moment(episode: Episode, observed_at: datetime | None) -> datetime:
-    """The moment of a measure: now if not given; never in the future, never before the episode opened."""
+    """The moment of a measure: now if not given; never in the future, never before the episode opened, never after
+    the patient's recorded date of death."""
     if observed_at is None:
-        return timezone.now()
+        return _check_alive_on(episode, timezone.now())
     if not isinstance(observed_at, datetime):
         raise ValidationError({"observed_on": gettext("Enter the date the measure was taken.")})
     if timezone.is_naive(observed_at):
@@ -262,7 +263,31 @@ def _check_moment(episode: Episode, observed_at: datetime | None) -> datetime:
                 % {"day": f"{start:%Y-%m-%d}"}
             }
         )
-    return observed_at
+    return _check_alive_on(episode, observed_at)
+
+
+def _check_alive_on(episode: Episode, moment: datetime) -> datetime:
+    """A measure dated after the patient's recorded date of death is refused. Decided by the measure's date, not by
+    whether a death is recorded: a death recorded today must not stop a clinician entering a score taken before it
+    (or on the day of death, whose hour is not recorded). With the date of death not known, nothing can be compared,
+    so the measure is taken; the chart already shows the patient as deceased."""
+    patient = episode.patient
+    died = patient.deceased_date if patient.deceased else None
+    if died is not None and timezone.localdate(moment) > died:
+        raise ValidationError(
+            {
+                "observed_on": gettext(
+                    "%(patient)s is recorded as deceased on %(died)s; a measure dated %(day)s cannot have been "
+                    "taken. Enter the date it was taken."
+                )
+                % {
+                    "patient": patient.full_name,
+                    "died": f"{died:%Y-%m-%d}",
+                    "day": f"{timezone.localdate(moment):%Y-%m-%d}",
+                }
+            }
+        )
+    return moment
 
 
 def _check_time_point(time_point: str) -> str:

@@ -227,10 +227,13 @@ def keep_identifiers(
     membership: Membership, patient: Patient, identifiers: list[dict[str, str]], source: str
 ) -> list[PatientIdentifier]:
     """Keep the numbers other systems gave ``patient`` (each a dict of ``IDENTIFIER_PARTS``), saying where they came
-    from. Each needs a system and a value; one already kept (same system and value) or listed twice is refused.
-    Refused input raises ``ValidationError`` and keeps none of them."""
+    from. Each needs a system and a value; one already kept (same system and value) or listed twice is refused, and
+    so is a Social Security number where the clinic does not keep them (``demographics.identifier_not_kept``, the
+    rule the FHIR import applies before it calls this). Refused input raises ``ValidationError`` and keeps none of
+    them."""
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     _same_clinic(membership, patient)
+    keeps = Clinic.objects.values_list("keep_social_security_numbers", flat=True).get(pk=patient.clinic_id)
     problems: list[str] = []
     seen = set(PatientIdentifier.objects.filter(patient=patient).values_list("system", "value"))
     rows = []
@@ -244,6 +247,8 @@ def keep_identifiers(
                 )
         if not parts["system"] or not parts["value"]:
             problems.append(f"Identifier {position} needs a system and a value.")
+        elif why := demographics.identifier_not_kept(parts, keeps):
+            problems.append(f"Identifier {position} is a Social Security number: {why}.")
         elif (parts["system"], parts["value"]) in seen:
             problems.append(f"Identifier {position} ({parts['system']}) is already on record.")
         seen.add((parts["system"], parts["value"]))

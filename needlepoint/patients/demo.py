@@ -304,6 +304,8 @@ def build(context: Any) -> None:
                 "name": "Harbour Street Physio & Chiropractic",
                 "mrn_prefix": "HS",
                 "two_factor_policy": demo_policy,
+                # Its first patient shows a (fictional) Social Security number kept from another system, masked.
+                "keep_social_security_numbers": True,
             },
         )
         if not clinic.phone:

@@ -9,6 +9,7 @@ and a declined or unknown answer stands alone (it is never combined with a categ
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -165,6 +166,20 @@ def is_masked(system: str, type_system: str = "", type_code: str = "") -> bool:
         return True
     part = _data()["identifier_types"]
     return type_system == part["system"] and any(c.get("masked") and c["code"] == type_code for c in part["codes"])
+
+
+SOCIAL_SECURITY_NOT_KEPT = "this clinic does not keep them"
+
+
+def identifier_not_kept(identifier: Mapping[str, str], keeps_social_security_numbers: bool) -> str:
+    """Why an identifier from another system is not kept, or "" when it is: the one rule every way in (the FHIR
+    import, ``patients.actions.keep_identifiers``) follows. A Social Security number (by its system or its type,
+    ``is_masked``) is kept only where the clinic chose to keep them: it is the number most wanted for identity
+    theft, and a dry-needling clinic needs none to treat anyone, so a clinic keeps one only by choice."""
+    if keeps_social_security_numbers:
+        return ""
+    system, type_system, type_code = (str(identifier.get(k) or "") for k in ("system", "type_system", "type_code"))
+    return SOCIAL_SECURITY_NOT_KEPT if is_masked(system, type_system, type_code) else ""
 
 
 def shown_value(value: str, system: str, type_system: str = "", type_code: str = "") -> str:

@@ -41,7 +41,7 @@ def walk(patterns, prefix=""):  # type: ignore[no-untyped-def]
 
 _FHIR_TYPES = (
     "(?P<resource_type>Patient|Condition|Procedure|Observation|Consent|AdverseEvent"
-    "|QuestionnaireResponse|Questionnaire)"
+    "|QuestionnaireResponse|Questionnaire|Practitioner)"
 )
 _FHIR_ID = "(?P<resource_id>[A-Za-z0-9\\-.]{1,64})"
 FHIR_EVERYTHING = f"fhir/R4/^Patient/{_FHIR_ID}/\\$everything$"
@@ -82,6 +82,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "oauth/authorize/": (NONE, ""),
     "oauth/token/": (WRITE, ""),
     "oauth/revoke/": (WRITE, ""),
+    ".well-known/openid-configuration": (NONE, ""),
+    "oauth/jwks/": (NONE, ""),
     "clinic/apps/": (ADMIN, ""),
     "account/apps/": (NONE, ""),
     "patients/<int:patient_id>/launch-app/": (WRITE, ""),
@@ -264,7 +266,7 @@ REGEX_ADDRESSES = {
     "fhir/R4/^$": "fhir/R4/",
     "fhir/R4/^metadata$": "fhir/R4/metadata",
     FHIR_POST_SEARCH: "fhir/R4/Patient/_search",
-    FHIR_UNKNOWN: "fhir/R4/Practitioner/1",
+    FHIR_UNKNOWN: "fhir/R4/Organization/1",
     FHIR_EXPORT: "fhir/R4/$export",
     FHIR_EXPORT_PATIENTS: "fhir/R4/Patient/$export",
     FHIR_EXPORT_GROUP: "fhir/R4/Group/condition-neck-pain/$export",

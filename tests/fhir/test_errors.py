@@ -17,8 +17,8 @@ FHIR_JSON = "application/fhir+json; charset=utf-8"
 # (method, address under /fhir/, extra headers, status, words in the diagnostics). {p} is the patient's id,
 # {v} the signed visit's, {e} the patient's version.
 BAD_REQUESTS = [
-    ("GET", "R4/Practitioner", {}, 404, "Resource type Practitioner is not supported"),
-    ("GET", "R4/Practitioner/1", {}, 404, "Resource type Practitioner is not supported"),
+    ("GET", "R4/Organization", {}, 404, "Resource type Organization is not supported"),
+    ("GET", "R4/Organization/1", {}, 404, "Resource type Organization is not supported"),
     ("GET", "R4/Patient/a_b", {}, 400, "is not a FHIR id"),
     ("GET", f"R4/Patient/{'1' * 65}", {}, 400, "is not a FHIR id"),
     ("GET", "R4/Patient/{p}/_history/{e}0", {}, 404, "only the current one"),

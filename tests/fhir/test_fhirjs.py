@@ -62,7 +62,9 @@ def fhirjs_validate(resources: list[dict[str, Any]], node_modules: str, tmp_path
 
 
 @pytest.mark.django_db
-def test_fhirjs_finds_no_error_in_what_we_emit(fhirjs: str, clinician, record: Record, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_fhirjs_finds_no_error_in_what_we_emit(  # type: ignore[no-untyped-def]
+    fhirjs: str, clinician, front_desk, keeps_ssns, record: Record, tmp_path
+) -> None:
     from datetime import UTC, datetime
 
     from needlepoint.patients import actions
@@ -82,6 +84,14 @@ def test_fhirjs_finds_no_error_in_what_we_emit(fhirjs: str, clinician, record: R
 
     resources += [mapping.questionnaire_resource(records.questionnaire_data(d, None)) for d in instruments().values()]
     resources.append(subsetted(resources[0], ("name",)))
+    from needlepoint.accounts.models import Membership
+    from needlepoint.fhir.practitioner_mapping import practitioner_resource
+    from needlepoint.fhir.practitioners import practitioner_data
+
+    # The clinic's staff: a clinician with profession and licence, and a role without (name as first name only).
+    staff = Membership.objects.filter(clinic=clinician.clinic).select_related("user")
+    resources += [practitioner_resource(practitioner_data(m)) for m in staff]
+    assert any("qualification" in r for r in resources if r["resourceType"] == "Practitioner")
     results = fhirjs_validate(resources, fhirjs, tmp_path)
     errors = [(r["id"], m) for r in results for m in r["messages"] if m["severity"] == "error"]
     assert errors == []

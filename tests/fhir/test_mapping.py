@@ -282,6 +282,7 @@ def test_the_capability_statement_lists_resources_and_local_code_systems(validat
         "Consent",
         "QuestionnaireResponse",
         "Questionnaire",
+        "Practitioner",
     ]
     assert statement["fhirVersion"] == "4.0.1"
     assert codes.local_system("procedure") in statement["description"]

@@ -102,6 +102,7 @@ def test_medplum_finds_no_error_in_what_the_demo_clinic_emits(medplum: str, demo
         resources += with_entries(get(client, f"Patient/{patient.pk}/$everything"))
     first = patients[0].pk
     resources += with_entries(get(client, "Questionnaire"))
+    resources += with_entries(get(client, "Practitioner"))  # every role of the demo clinic's staff
     resources += with_entries(get(client, f"Observation?patient={first}&_count=2"))  # searchset with links
     resources += with_entries(get(client, f"Patient?_id={first}&_elements=name"))  # SUBSETTED
     resources += with_entries(get(client, f"Patient/{first}/_history"))
@@ -120,6 +121,7 @@ def test_medplum_finds_no_error_in_what_the_demo_clinic_emits(medplum: str, demo
         "Consent",
         "QuestionnaireResponse",
         "Questionnaire",
+        "Practitioner",
         "OperationOutcome",
         "DocumentReference",
     } <= kinds, kinds

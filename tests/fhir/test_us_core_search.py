@@ -43,6 +43,7 @@ def cases(record: Record) -> dict[tuple[str, str], tuple[str, str, str]]:
     today = timezone.now().date().isoformat()
     ndi_url = mapping.questionnaire_url("NDI")
     ndi = f"outcome-{Observation.objects.get(patient=p, instrument='NDI').pk}"
+    me = record.visit.clinician
     return {
         ("Patient", "_id"): (str(p.pk), str(p.pk), "999999"),
         ("Patient", "identifier"): (p.mrn, str(p.pk), "XX-404"),
@@ -95,6 +96,9 @@ def cases(record: Record) -> dict[tuple[str, str], tuple[str, str, str]]:
         ("Questionnaire", "url"): (ndi_url, "ndi", "https://example.org/Questionnaire/x"),
         ("Questionnaire", "code"): (f"{codes.LOINC}|97908-8", "odi", f"{codes.LOINC}|44249-1"),
         ("Questionnaire", "status"): ("active", "ndi", "retired"),
+        ("Practitioner", "_id"): (str(me.pk), str(me.pk), "999999"),
+        ("Practitioner", "identifier"): (f"{codes.user_system()}|{me.user_id}", str(me.pk), "999999"),
+        ("Practitioner", "name"): ("ali", str(me.pk), "zed"),
     }
 
 

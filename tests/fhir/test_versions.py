@@ -157,6 +157,7 @@ def test_the_capability_statement_lists_the_interactions_that_answer(clinician, 
     statement = get(Client(), "metadata").json()
     examples = {r["resourceType"]: r for r in everything(client, record)}
     examples["Questionnaire"] = get(client, "Questionnaire/ndi").json()
+    examples["Practitioner"] = get(client, f"Practitioner/{clinician.pk}").json()
     checks = {
         "read": lambda r: f"{r['resourceType']}/{r['id']}",
         "vread": lambda r: f"{r['resourceType']}/{r['id']}/_history/{r['meta']['versionId']}",
@@ -165,7 +166,7 @@ def test_the_capability_statement_lists_the_interactions_that_answer(clinician, 
             f"{r['resourceType']}?"
             + (
                 f"_id={r['id']}"
-                if r["resourceType"] in ("Patient", "Questionnaire")
+                if r["resourceType"] in ("Patient", "Questionnaire", "Practitioner")
                 else f"patient={record.patient.pk}"
             )
         ),

@@ -142,7 +142,7 @@ def test_the_action_refuses_them_whatever_sent_them(clinician, data: dict[str, A
     assert not Patient.objects.exists()
 
 
-def test_identifiers_are_shown_by_name_and_an_ssn_only_masked(clinician, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_identifiers_are_shown_by_name_and_an_ssn_only_masked(clinician, clinic_admin, keeps_ssns) -> None:  # type: ignore[no-untyped-def]
     patient = register(clinician)
     actions.keep_identifiers(clinician, patient, SYNTHEA_IDENTIFIERS, source="FHIR import")
 
@@ -171,7 +171,7 @@ def test_identifiers_kept_twice_or_without_a_system_are_refused_and_none_kept(cl
     assert PatientIdentifier.objects.filter(patient=patient).count() == 1
 
 
-def test_the_patient_page_costs_the_same_with_many_identifiers(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_patient_page_costs_the_same_with_many_identifiers(clinician, keeps_ssns) -> None:  # type: ignore[no-untyped-def]
     none, many = register(clinician, "None"), register(clinician, "Many")
     for patient in (none, many):
         add_history(clinician, patient, 2)

@@ -1,0 +1,151 @@
+"""The clinic's staff as FHIR Practitioners: read with version, ETag and conditional read; searched by _id,
+identifier and name within the clinic only; listed in the CapabilityStatement; reached by an app under
+user/Practitioner.rs, and under patient/ scopes only as the signed-in user's own (fhirUser)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from needlepoint.accounts import actions as account_actions
+from needlepoint.fhir import codes
+from needlepoint.fhir.smart_pages import register_app
+from tests.conftest import client_for
+from tests.fhir.conftest import Record, token_client
+from tests.fhir.test_smart_launch import BASE, FHIR, REDIRECT, bearer, launched
+
+USERS = codes.user_system()
+
+
+def ids(response: Any) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [e["resource"]["id"] for e in response.json().get("entry", [])]
+
+
+def test_a_clinician_reads_as_a_practitioner_with_version_and_etag(clinician, colleague) -> None:  # type: ignore[no-untyped-def]
+    client = token_client(clinician)
+    answer = client.get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR)
+    assert answer.status_code == 200, answer.content
+    found = answer.json()
+    assert found["resourceType"] == "Practitioner" and found["id"] == str(colleague.pk)
+    assert found["identifier"] == [{"use": "usual", "system": USERS, "value": str(colleague.user_id)}]
+    assert found["name"] == [{"text": "Bob", "given": ["Bob"]}]
+    assert found["active"] is True
+    assert found["qualification"] == [{"identifier": [{"value": "DC-2"}], "code": {"text": "Chiropractor"}}]
+    assert found["meta"]["versionId"] == "1" and "lastUpdated" in found["meta"]
+    assert answer["ETag"] == 'W/"1"'
+    assert client.get(f"{BASE}/Practitioner/{colleague.pk}", HTTP_IF_NONE_MATCH='W/"1"', **FHIR).status_code == 304
+    assert client.get(f"{BASE}/Practitioner/{colleague.pk}/_history/1", **FHIR).status_code == 200
+
+
+def test_front_desk_and_admins_are_practitioners_without_a_qualification(  # type: ignore[no-untyped-def]
+    clinician, front_desk, clinic_admin, validator
+) -> None:
+    client = token_client(front_desk)  # any member reads the staff list: it holds no patient data
+    for member in (front_desk, clinic_admin):
+        found = client.get(f"{BASE}/Practitioner/{member.pk}", **FHIR).json()
+        assert found["resourceType"] == "Practitioner" and "qualification" not in found
+    staff = client.get(f"{BASE}/Practitioner", **FHIR).json()
+    assert len(staff["entry"]) == 3
+    assert validator.errors(staff) == []
+    for entry in staff["entry"]:
+        assert validator.errors(entry["resource"]) == []
+
+
+def test_a_deactivated_member_stays_readable_as_inactive_in_a_new_version(clinician, colleague, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+    account_actions.deactivate_member(clinic_admin, colleague.pk)
+    found = token_client(clinician).get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).json()
+    assert found["active"] is False and found["meta"]["versionId"] == "2"
+
+
+def test_another_clinics_practitioner_is_not_found(clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+    client = token_client(clinician)
+    missing = client.get(f"{BASE}/Practitioner/{outsider.pk}", **FHIR)
+    assert missing.status_code == 404 and missing.json()["resourceType"] == "OperationOutcome"
+    assert ids(client.get(f"{BASE}/Practitioner", {"_id": str(outsider.pk)}, **FHIR)) == []
+    assert ids(client.get(f"{BASE}/Practitioner", {"name": "charlie"}, **FHIR)) == []
+    assert ids(client.get(f"{BASE}/Practitioner", {"identifier": f"{USERS}|{outsider.user_id}"}, **FHIR)) == []
+    # And the outsider does not see this clinic's staff.
+    assert token_client(outsider).get(f"{BASE}/Practitioner/{clinician.pk}", **FHIR).status_code == 404
+
+
+def test_search_by_id_identifier_and_name(clinician, colleague, front_desk) -> None:  # type: ignore[no-untyped-def]
+    client = token_client(clinician)
+    everyone = ids(client.get(f"{BASE}/Practitioner", **FHIR))
+    assert everyone == [str(m.pk) for m in sorted((clinician, colleague, front_desk), key=lambda m: m.pk)]
+    assert ids(client.get(f"{BASE}/Practitioner", {"_id": f"{colleague.pk},{front_desk.pk}"}, **FHIR)) == [
+        str(colleague.pk),
+        str(front_desk.pk),
+    ]
+    by_identifier = {"identifier": f"{USERS}|{colleague.user_id}"}
+    assert ids(client.get(f"{BASE}/Practitioner", by_identifier, **FHIR)) == [str(colleague.pk)]
+    assert ids(client.get(f"{BASE}/Practitioner", {"identifier": str(colleague.user_id)}, **FHIR)) == [
+        str(colleague.pk)
+    ]
+    assert ids(client.get(f"{BASE}/Practitioner", {"name": "BO"}, **FHIR)) == [str(colleague.pk)]
+    assert ids(client.get(f"{BASE}/Practitioner", {"name": "bob,fran"}, **FHIR)) == [
+        str(colleague.pk),
+        str(front_desk.pk),
+    ]
+    assert ids(client.get(f"{BASE}/Practitioner", {"name": "zed"}, **FHIR)) == []
+    refused = client.get(f"{BASE}/Practitioner", {"family:exact": "x"}, **FHIR)
+    assert refused.status_code == 400
+
+
+def test_the_capability_statement_lists_practitioner(db) -> None:  # type: ignore[no-untyped-def]
+    statement = Client().get(f"{BASE}/metadata", **FHIR).json()
+    entry = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Practitioner")
+    assert {p["name"] for p in entry["searchParam"]} == {"_id", "identifier", "name"}
+    assert {i["code"] for i in entry["interaction"]} >= {"read", "vread", "search-type"}
+
+
+@pytest.fixture
+def app(clinic_admin):  # type: ignore[no-untyped-def]
+    registered, _ = register_app(
+        clinic_admin,
+        "Staff directory",
+        "public",
+        "openid fhirUser launch/patient patient/*.rs user/Practitioner.rs",
+        REDIRECT,
+    )
+    return registered
+
+
+def test_an_app_reads_the_staff_under_user_practitioner_scope(clinician, colleague, app) -> None:  # type: ignore[no-untyped-def]
+    body = launched(clinician, app, None, "user/Practitioner.rs")
+    reader = bearer(body["access_token"])
+    assert reader.get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).status_code == 200
+    assert str(colleague.pk) in ids(reader.get(f"{BASE}/Practitioner", {"name": "bob"}, **FHIR))
+
+
+def test_a_patient_scope_reaches_the_users_own_practitioner_with_fhiruser(  # type: ignore[no-untyped-def]
+    clinician, colleague, front_desk, app, record: Record
+) -> None:
+    # The colleague performed nothing for this patient: with fhirUser they read themselves, and no one else.
+    body = launched(colleague, app, record.patient, "fhirUser launch/patient patient/*.rs")
+    with_identity = bearer(body["access_token"])
+    assert with_identity.get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).status_code == 200
+    for url in (f"{BASE}/Practitioner/{front_desk.pk}", f"{BASE}/Practitioner?name=bob"):
+        refused = with_identity.get(url, **FHIR)
+        assert refused.status_code == 403 and "Practitioner" in refused.json()["issue"][0]["diagnostics"]
+    without = bearer(launched(colleague, app, record.patient, "launch/patient patient/*.rs")["access_token"])
+    assert without.get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).status_code == 403
+
+
+def test_a_patient_scope_follows_a_procedures_performer_to_its_practitioner(  # type: ignore[no-untyped-def]
+    clinician, colleague, front_desk, app, record: Record
+) -> None:
+    reader = bearer(launched(colleague, app, record.patient, "launch/patient patient/*.rs")["access_token"])
+    procedure = reader.get(f"{BASE}/Procedure/{record.visit.pk}", **FHIR).json()
+    performer = procedure["performer"][0]["actor"]
+    assert performer["reference"] == f"Practitioner/{clinician.pk}" and performer["display"]
+    assert reader.get(f"{BASE}/{performer['reference']}", **FHIR).status_code == 200
+    # Not the rest of the staff, and no search of it.
+    assert reader.get(f"{BASE}/Practitioner/{front_desk.pk}", **FHIR).status_code == 403
+    assert reader.get(f"{BASE}/Practitioner", {"_id": str(clinician.pk)}, **FHIR).status_code == 403
+
+
+def test_the_session_reads_practitioners_too(clinician, colleague) -> None:  # type: ignore[no-untyped-def]
+    assert client_for(clinician).get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).status_code == 200

@@ -1,0 +1,223 @@
+"""OpenID Connect for SMART apps (``openid`` and ``fhirUser``), through the Django test client: a full
+authorization-code + PKCE launch gives an ID token (RS256) whose signature verifies against the JWKS discovery
+names, with the right claims; ``fhirUser`` resolves with the access token; no ID token without ``openid``;
+discovery is truthful; and the local server's signing key is made once and kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
+from jwcrypto import jwk, jwt
+
+from needlepoint.fhir.smart_pages import register_app
+from needlepoint.signing_key import KEY_FILE_NAME, new_private_key, oidc_private_key
+from tests.conftest import client_for
+from tests.fhir.conftest import Record
+from tests.fhir.test_smart_launch import BASE, FHIR, REDIRECT, authorize, bearer, exchange, pkce
+
+PROJECT = Path(__file__).resolve().parents[2]
+ROOT = "http://testserver"
+IDENTITY_LAUNCH = "openid fhirUser launch/patient patient/*.rs"
+
+
+@pytest.fixture
+def app(clinic_admin):  # type: ignore[no-untyped-def]
+    registered, _ = register_app(
+        clinic_admin,
+        "Who am I viewer",
+        "public",
+        "openid fhirUser launch launch/patient offline_access patient/*.rs user/*.rs",
+        REDIRECT,
+        "https://app.example/launch",
+    )
+    return registered
+
+
+def verified_claims(id_token: str) -> dict[str, Any]:
+    """The ID token's claims, once its signature verifies against the key set that discovery names."""
+    discovery = Client().get("/.well-known/openid-configuration").json()
+    jwks_path = urlparse(discovery["jwks_uri"]).path
+    keys = jwk.JWKSet.from_json(Client().get(jwks_path).content.decode())
+    token = jwt.JWT(jwt=id_token, key=keys, algs=["RS256"], expected_type="JWS")
+    header = json.loads(token.header)
+    assert header["alg"] == "RS256" and keys.get_key(header["kid"]) is not None
+    claims: dict[str, Any] = json.loads(token.claims)
+    return claims
+
+
+def launch_with_nonce(membership, app, patient, scope: str, nonce: str = "") -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A standalone launch (authorize with PKCE, choose the patient, allow, exchange the code) sending a nonce."""
+    verifier, challenge = pkce()
+    browser = client_for(membership)
+    query = {
+        "response_type": "code",
+        "client_id": app.application.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": scope,
+        "state": "s1",
+        "aud": f"{ROOT}/fhir/R4",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    if nonce:
+        query["nonce"] = nonce
+    page = browser.get(f"/oauth/authorize/?{urlencode(query)}")
+    assert page.status_code == 200, page.content
+    form = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    form["patient"] = str(patient.pk)
+    answer = browser.post("/oauth/authorize/", {**form, "allow": "on"})
+    assert answer.status_code == 302, answer.content
+    sent = parse_qs(urlparse(answer["Location"]).query)
+    assert sent["iss"] == [ROOT]  # RFC 9207: the issuer the ID token names
+    status, body = exchange(app, sent["code"][0], verifier)
+    assert status == 200, body
+    return body
+
+
+def test_a_launch_with_openid_and_fhiruser_gives_a_verifiable_id_token(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+    before = int(time.time())
+    body = launch_with_nonce(clinician, app, record.patient, IDENTITY_LAUNCH, nonce="n-0S6_WzA2Mj")
+    assert body["patient"] == str(record.patient.pk)
+    claims = verified_claims(body["id_token"])
+    assert claims["iss"] == ROOT
+    assert claims["aud"] == app.application.client_id
+    assert claims["sub"] == str(clinician.user_id)
+    assert claims["nonce"] == "n-0S6_WzA2Mj"
+    assert before - 5 <= claims["iat"] <= int(time.time()) + 5 and claims["exp"] > claims["iat"]
+    assert claims["fhirUser"] == f"{ROOT}/fhir/R4/Practitioner/{clinician.pk}"
+
+    # fhirUser resolves with the access token, though the app holds only patient/ resource scopes.
+    me = bearer(body["access_token"]).get(urlparse(claims["fhirUser"]).path, **FHIR)
+    assert me.status_code == 200, me.content
+    practitioner = me.json()
+    assert practitioner["resourceType"] == "Practitioner" and practitioner["id"] == str(clinician.pk)
+    assert practitioner["name"][0]["given"] == [clinician.user.first_name]
+
+
+def test_no_nonce_sent_none_in_the_token(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+    body = launch_with_nonce(clinician, app, record.patient, IDENTITY_LAUNCH)
+    assert "nonce" not in verified_claims(body["id_token"])
+
+
+def test_fhiruser_only_when_that_scope_is_granted(clinician, app, patient) -> None:  # type: ignore[no-untyped-def]
+    body = launch_with_nonce(clinician, app, patient, "openid launch/patient patient/*.rs")
+    claims = verified_claims(body["id_token"])
+    assert claims["sub"] == str(clinician.user_id) and "fhirUser" not in claims
+    # Without fhirUser, no Practitioner scope, and no Procedure of this patient naming them, the app may not read
+    # the user's Practitioner.
+    refused = bearer(body["access_token"]).get(f"{BASE}/Practitioner/{clinician.pk}", **FHIR)
+    assert refused.status_code == 403
+
+
+def test_without_openid_no_id_token(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+    verifier, challenge = pkce()
+    code = authorize(client_for(clinician), app, "launch/patient patient/*.rs", challenge, record.patient)
+    status, body = exchange(app, code, verifier)
+    assert status == 200 and "id_token" not in body
+
+
+def test_a_refresh_gives_a_new_id_token_for_the_same_user(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+    body = launch_with_nonce(clinician, app, record.patient, f"{IDENTITY_LAUNCH} offline_access")
+    refreshed = Client().post(
+        "/oauth/token/",
+        {"grant_type": "refresh_token", "refresh_token": body["refresh_token"], "client_id": app.application.client_id},
+    )
+    assert refreshed.status_code == 200, refreshed.content
+    claims = verified_claims(refreshed.json()["id_token"])
+    assert claims["sub"] == str(clinician.user_id)
+    assert claims["fhirUser"] == f"{ROOT}/fhir/R4/Practitioner/{clinician.pk}"
+
+
+def test_discovery_lists_openid_connect_truthfully(db) -> None:  # type: ignore[no-untyped-def]
+    smart = Client().get(f"{BASE}/.well-known/smart-configuration").json()
+    assert "sso-openid-connect" in smart["capabilities"]
+    assert {"openid", "fhirUser", "user/Practitioner.rs"} <= set(smart["scopes_supported"])
+    assert smart["issuer"] == ROOT and smart["jwks_uri"] == f"{ROOT}/oauth/jwks/"
+    oidc = Client().get("/.well-known/openid-configuration")
+    assert oidc.status_code == 200
+    found = oidc.json()
+    assert found["issuer"] == ROOT
+    assert found["authorization_endpoint"] == smart["authorization_endpoint"]
+    assert found["token_endpoint"] == smart["token_endpoint"]
+    assert found["jwks_uri"] == smart["jwks_uri"]
+    assert found["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert found["response_types_supported"] == ["code"] and "fhirUser" in found["claims_supported"]
+    keys = Client().get("/oauth/jwks/").json()["keys"]
+    assert len(keys) == 1 and keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256" and "d" not in keys[0]
+
+
+def test_without_a_signing_key_openid_connect_is_off(db, settings, clinician, app) -> None:  # type: ignore[no-untyped-def]
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ENABLED": False, "OIDC_RSA_PRIVATE_KEY": ""}
+    smart = Client().get(f"{BASE}/.well-known/smart-configuration").json()
+    assert "sso-openid-connect" not in smart["capabilities"] and "issuer" not in smart
+    assert "openid" not in smart["scopes_supported"]
+    assert Client().get("/.well-known/openid-configuration").status_code == 404
+    assert Client().get("/oauth/jwks/").status_code == 404
+    # An app asking for openid is refused rather than granted a scope with no ID token behind it.
+    query = {
+        "response_type": "code",
+        "client_id": app.application.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "openid launch/patient patient/*.rs",
+        "code_challenge": pkce()[1],
+        "code_challenge_method": "S256",
+    }
+    page = client_for(clinician).get(f"/oauth/authorize/?{urlencode(query)}")
+    assert page.status_code == 302 and "error=invalid_scope" in page["Location"]
+
+
+@pytest.mark.no_database
+def test_the_local_servers_key_is_made_once_and_kept(tmp_path: Path) -> None:
+    first = oidc_private_key("", tmp_path, debug=True)
+    assert (tmp_path / KEY_FILE_NAME).stat().st_mode & 0o077 == 0  # readable by its owner only
+    # A restart reads the settings again: the same key, so tokens signed before it still verify.
+    assert oidc_private_key("", tmp_path, debug=True) == first
+    # Production takes the configured key, and without one has OpenID Connect off (no key made).
+    configured = new_private_key()
+    elsewhere = tmp_path / "production"
+    elsewhere.mkdir()
+    assert oidc_private_key(configured, elsewhere, debug=False) == configured.strip() + "\n"
+    assert oidc_private_key("", elsewhere, debug=False) == ""
+    assert not (elsewhere / KEY_FILE_NAME).exists()
+    with pytest.raises(ImproperlyConfigured, match="OIDC_RSA_PRIVATE_KEY"):
+        oidc_private_key("not a key", elsewhere, debug=False)
+
+
+def started_key(data_dir: Path) -> str:
+    """Start Django as ``python3 dev.py run`` does (DEBUG, SQLite, nothing configured) and print the thumbprint
+    of the key that would sign ID tokens."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OIDC_", "DEBUG", "SECRET_KEY", "DATABASE_URL"))
+    }
+    environment |= {"NEEDLEPOINT_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "needlepoint.settings"}
+    environment |= {"DEBUG": "true"}
+    script = (
+        "import django; django.setup(); from needlepoint.fhir.smart_server import oidc_enabled, signing_key; "
+        "print(oidc_enabled(), signing_key().thumbprint())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    enabled, thumbprint = done.stdout.split()
+    assert enabled == "True"
+    return thumbprint
+
+
+@pytest.mark.no_database
+def test_the_local_server_signs_with_the_same_key_after_a_restart(tmp_path: Path) -> None:
+    first = started_key(tmp_path)
+    assert (tmp_path / KEY_FILE_NAME).exists()
+    assert started_key(tmp_path) == first
