@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext
 
 from needlepoint.accounts import audit, two_factor
 from needlepoint.accounts.models import ApiToken, Clinic, Membership, Passkey, RecoveryCode, TotpDevice, User
@@ -123,7 +124,7 @@ def revoke_api_token(membership: Membership, token_id: int) -> ApiToken:
     else:
         token = tokens.filter(pk=token_id, user=membership.user).first()
     if token is None:
-        raise ValidationError("No such token.")
+        raise ValidationError(gettext("No such token."))
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.revoked_by = membership.user
@@ -184,7 +185,7 @@ def _member_of_clinic(admin: Membership, membership_id: int) -> Membership:
         .first()
     )
     if member is None:
-        raise ValidationError("No such member of staff.")
+        raise ValidationError(gettext("No such member of staff."))
     return member
 
 
@@ -197,7 +198,7 @@ def deactivate_member(admin: Membership, membership_id: int) -> Membership:
     """
     member = _member_of_clinic(admin, membership_id)
     if member.pk == admin.pk:
-        raise ValidationError("You cannot deactivate yourself; ask another clinic admin.")
+        raise ValidationError(gettext("You cannot deactivate yourself; ask another clinic admin."))
     if not member.is_active:
         return member
     member.is_active = False
@@ -231,7 +232,7 @@ def reactivate_member(admin: Membership, membership_id: int) -> Membership:
 
 def _check_new_password(user: User, new_password: str, repeated: str) -> None:
     if new_password != repeated:
-        raise ValidationError({"new_password2": "The two new passwords differ."})
+        raise ValidationError({"new_password2": gettext("The two new passwords differ.")})
     try:
         validate_password(new_password, user)
     except ValidationError as exc:
@@ -245,7 +246,7 @@ def change_password(user: User, old_password: str, new_password: str, repeated: 
     Other sessions of the user end (Django ties sessions to the password hash); the caller keeps this one.
     """
     if not user.check_password(old_password):
-        raise ValidationError({"old_password": "The current password is not right."})
+        raise ValidationError({"old_password": gettext("The current password is not right.")})
     _check_new_password(user, new_password, repeated)
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -260,7 +261,7 @@ def password_reset_path(admin: Membership, membership_id: int) -> str:
     """
     member = _member_of_clinic(admin, membership_id)
     if not member.is_active:
-        raise ValidationError("Reactivate this person first.")
+        raise ValidationError(gettext("Reactivate this person first."))
     user = member.user
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     audit.record("update", member, summary=f"password reset link made for {user.username}", clinic_id=admin.clinic_id)
@@ -283,10 +284,10 @@ def reset_password(uidb64: str, token: str, new_password: str, repeated: str) ->
     """Set a new password through a one-time link; the link and all the user's sessions stop working."""
     user = user_for_reset(uidb64, token)
     if user is None:
-        raise ValidationError("This link has expired or has been used. Ask your clinic admin for a new one.")
+        raise ValidationError(gettext("This link has expired or has been used. Ask your clinic admin for a new one."))
     user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if not default_token_generator.check_token(user, token):
-        raise ValidationError("This link has expired or has been used. Ask your clinic admin for a new one.")
+        raise ValidationError(gettext("This link has expired or has been used. Ask your clinic admin for a new one."))
     _check_new_password(user, new_password, repeated)
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -312,7 +313,7 @@ def start_totp_enrolment(user: User) -> TotpDevice:
         return device
     if device.confirmed_at is None:
         return device
-    raise ValidationError("An authenticator app is already set up. A clinic admin can reset it.")
+    raise ValidationError(gettext("An authenticator app is already set up. A clinic admin can reset it."))
 
 
 @transaction.atomic
@@ -320,9 +321,9 @@ def confirm_totp_enrolment(user: User, code: str) -> list[str]:
     """Confirm the app with a code it shows; returns new recovery codes (shown once)."""
     device = TotpDevice.objects.select_for_update(no_key=True).filter(user=user, confirmed_at__isnull=True).first()
     if device is None:
-        raise ValidationError("Start setting up an authenticator app first.")
+        raise ValidationError(gettext("Start setting up an authenticator app first."))
     if not two_factor.verify_totp(device, code):
-        raise ValidationError({"code": "That code is not right. Enter the 6 digits the app shows now."})
+        raise ValidationError({"code": gettext("That code is not right. Enter the 6 digits the app shows now.")})
     device.confirmed_at = timezone.now()
     device.save(update_fields=["confirmed_at"])
     codes = two_factor.new_recovery_codes(user)
@@ -335,7 +336,7 @@ def regenerate_recovery_codes(user: User, code: str) -> list[str]:
     """New recovery codes (the old ones stop working), confirmed with a current app code."""
     device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
     if device is None or not two_factor.verify_totp(device, code):
-        raise ValidationError({"code": "Enter the current code from your authenticator app."})
+        raise ValidationError({"code": gettext("Enter the current code from your authenticator app.")})
     codes = two_factor.new_recovery_codes(user)
     audit.record("update", device, summary=f"user {user.username} made new recovery codes")
     return codes
@@ -383,10 +384,10 @@ def set_two_factor_policy(admin: Membership, policy: str) -> Clinic:
     """Require a second factor of clinic admins (the least) or of everyone in the clinic."""
     require_admin = admin.can(Capability.MANAGE_USERS)
     if not require_admin:
-        raise ValidationError("Only a clinic admin sets the two-factor policy.")
+        raise ValidationError(gettext("Only a clinic admin sets the two-factor policy."))
     allowed = (Clinic.TwoFactorPolicy.ADMINS, Clinic.TwoFactorPolicy.EVERYONE)
     if policy not in allowed:
-        raise ValidationError({"policy": "Choose two-factor for clinic admins or for everyone."})
+        raise ValidationError({"policy": gettext("Choose two-factor for clinic admins or for everyone.")})
     clinic = Clinic.objects.select_for_update(no_key=True).get(pk=admin.clinic_id)
     clinic.two_factor_policy = policy
     clinic.save(update_fields=["two_factor_policy"])

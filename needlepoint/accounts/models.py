@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from needlepoint.accounts import audit_chain, field_crypto
 from needlepoint.accounts.roles import Capability, Role, role_can
@@ -21,7 +22,7 @@ class Clinic(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
-    mrn_prefix = models.CharField(max_length=6, default="NP", help_text="Prefix of generated MRNs")
+    mrn_prefix = models.CharField(max_length=6, default="NP", help_text=gettext_lazy("Prefix of generated MRNs"))
     next_mrn_number = models.PositiveBigIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     # The needling gate refuses patients younger than this. No dry-needling guideline found gives a
@@ -30,26 +31,28 @@ class Clinic(models.Model):
     minimum_needling_age = models.PositiveSmallIntegerField(
         default=12,
         validators=[MinValueValidator(0), MaxValueValidator(18)],
-        help_text="Patients younger than this (in years) are not needled; under 18 needs a guardian's consent.",
+        help_text=gettext_lazy(
+            "Patients younger than this (in years) are not needled; under 18 needs a guardian's consent."
+        ),
     )
     # The letterhead printed on visit notes, referral letters and progress reports: a doctor or patient
     # keeping the paper needs to know where it came from and how to reach the clinic.
-    address = models.TextField(blank=True, help_text="Postal address, one line per line as printed.")
+    address = models.TextField(blank=True, help_text=gettext_lazy("Postal address, one line per line as printed."))
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
-    website = models.URLField(blank=True, help_text="Optional.")
+    website = models.URLField(blank=True, help_text=gettext_lazy("Optional."))
 
     class TwoFactorPolicy(models.TextChoices):
-        ADMINS = "admins", "Required for clinic admins"
-        EVERYONE = "everyone", "Required for everyone"
+        ADMINS = "admins", gettext_lazy("Required for clinic admins")
+        EVERYONE = "everyone", gettext_lazy("Required for everyone")
         # Only the demo and synthetic clinics use this, so the README's demo logins work with a password alone.
-        DEMO_NOT_REQUIRED = "demo_not_required", "Not required (demo clinic only)"
+        DEMO_NOT_REQUIRED = "demo_not_required", gettext_lazy("Not required (demo clinic only)")
 
     two_factor_policy = models.CharField(
         max_length=20,
         choices=TwoFactorPolicy.choices,
         default=TwoFactorPolicy.ADMINS,
-        help_text="Who must sign in with a second factor (an authenticator app code or a recovery code).",
+        help_text=gettext_lazy("Who must sign in with a second factor (an authenticator app code or a recovery code)."),
     )
 
     # Off unless a clinic admin switches it on: a Social Security number from another system (a FHIR import) is
@@ -57,7 +60,9 @@ class Clinic(models.Model):
     # cannot leak (patients.demographics.identifier_not_kept applies it).
     keep_social_security_numbers = models.BooleanField(
         default=False,
-        help_text="Keep Social Security numbers received from other systems (shown masked, sent whole in FHIR).",
+        help_text=gettext_lazy(
+            "Keep Social Security numbers received from other systems (shown masked, sent whole in FHIR)."
+        ),
     )
 
     def __str__(self) -> str:
@@ -105,8 +110,8 @@ class Membership(models.Model):
     """A user's one role in one clinic, with the professional details a clinician's note carries."""
 
     class Profession(models.TextChoices):
-        PHYSICAL_THERAPIST = "physical_therapist", "Physical therapist"
-        CHIROPRACTOR = "chiropractor", "Chiropractor"
+        PHYSICAL_THERAPIST = "physical_therapist", gettext_lazy("Physical therapist")
+        CHIROPRACTOR = "chiropractor", gettext_lazy("Chiropractor")
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="memberships")
@@ -167,9 +172,11 @@ class ApiToken(HashedToken, models.Model):
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="api_tokens")
     name = models.CharField(max_length=100)
     token_hash = models.CharField(max_length=64, unique=True)
-    hint = models.CharField(max_length=12, help_text="First characters, so the user can tell tokens apart")
+    hint = models.CharField(
+        max_length=12, help_text=gettext_lazy("First characters, so the user can tell tokens apart")
+    )
     created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(help_text="The token is refused from this moment on")
+    expires_at = models.DateTimeField(help_text=gettext_lazy("The token is refused from this moment on"))
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -186,9 +193,13 @@ class SignInCounter(models.Model):
     """
 
     key = models.CharField(max_length=200, unique=True)
-    checks = models.PositiveIntegerField(default=0, help_text="Password checks spent (refunded on success)")
+    checks = models.PositiveIntegerField(
+        default=0, help_text=gettext_lazy("Password checks spent (refunded on success)")
+    )
     window_started_at = models.DateTimeField(default=timezone.now)
-    next_check_at = models.DateTimeField(default=timezone.now, help_text="Over the limit: no check before this")
+    next_check_at = models.DateTimeField(
+        default=timezone.now, help_text=gettext_lazy("Over the limit: no check before this")
+    )
 
     def __str__(self) -> str:
         return f"{self.key}: {self.checks} since {self.window_started_at:%Y-%m-%d %H:%M}"
@@ -202,7 +213,7 @@ class TotpDevice(models.Model):
 
     user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="totp_device")
     encrypted_secret = models.CharField(
-        max_length=255, help_text="Base32 secret shared with the authenticator app, encrypted (Fernet)"
+        max_length=255, help_text=gettext_lazy("Base32 secret shared with the authenticator app, encrypted (Fernet)")
     )
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -226,9 +237,9 @@ class Passkey(models.Model):
     """A WebAuthn credential (a passkey on a phone, laptop or security key) used as the second factor."""
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="passkeys")
-    name = models.CharField(max_length=100, help_text="Which device, so the user can tell passkeys apart")
-    credential_id = models.CharField(max_length=1400, unique=True, help_text="base64url credential id")
-    public_key = models.BinaryField(help_text="COSE public key the authenticator registered")
+    name = models.CharField(max_length=100, help_text=gettext_lazy("Which device, so the user can tell passkeys apart"))
+    credential_id = models.CharField(max_length=1400, unique=True, help_text=gettext_lazy("base64url credential id"))
+    public_key = models.BinaryField(help_text=gettext_lazy("COSE public key the authenticator registered"))
     sign_count = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -297,29 +308,33 @@ class AuditEntry(models.Model):
     """One read or write of patient data: who, what, which object, when and from where. Append-only."""
 
     class Action(models.TextChoices):
-        CREATE = "create", "Create"
-        READ = "read", "Read"
-        UPDATE = "update", "Update"
-        SEARCH = "search", "Search"
-        EXPORT = "export", "Export"
-        LOGIN = "login", "Sign in"
-        LOGIN_FAILED = "login_failed", "Failed sign-in"
-        LOGOUT = "logout", "Sign out"
-        DENIED = "denied", "Access refused"
+        CREATE = "create", gettext_lazy("Create")
+        READ = "read", gettext_lazy("Read")
+        UPDATE = "update", gettext_lazy("Update")
+        SEARCH = "search", gettext_lazy("Search")
+        EXPORT = "export", gettext_lazy("Export")
+        LOGIN = "login", gettext_lazy("Sign in")
+        LOGIN_FAILED = "login_failed", gettext_lazy("Failed sign-in")
+        LOGOUT = "logout", gettext_lazy("Sign out")
+        DENIED = "denied", gettext_lazy("Access refused")
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, related_name="+")
     user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
-    actor_label = models.CharField(max_length=150, blank=True, help_text="Who acted when not a user")
+    actor_label = models.CharField(max_length=150, blank=True, help_text=gettext_lazy("Who acted when not a user"))
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=40, blank=True)
     patient_id = models.BigIntegerField(null=True, blank=True)
     summary = models.CharField(max_length=300, blank=True)
-    via = models.CharField(max_length=10, default="web", help_text="web, api, cli or patient link")
+    via = models.CharField(max_length=10, default="web", help_text=gettext_lazy("web, api, cli or patient link"))
     client_address = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now)
-    previous_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the entry before this one")
-    entry_hash = models.CharField(max_length=64, blank=True, help_text="SHA-256 of this entry and previous_hash")
+    previous_hash = models.CharField(
+        max_length=64, blank=True, help_text=gettext_lazy("Hash of the entry before this one")
+    )
+    entry_hash = models.CharField(
+        max_length=64, blank=True, help_text=gettext_lazy("SHA-256 of this entry and previous_hash")
+    )
 
     objects = AuditQuerySet.as_manager()
 

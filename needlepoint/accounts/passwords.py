@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 if TYPE_CHECKING:
     from needlepoint.accounts.models import User
@@ -54,7 +55,9 @@ class ContextualPasswordValidator:
         for word in words:
             if word and word in letters:
                 raise ValidationError(
-                    "The password contains a word others could guess (the clinic's, the software's or your name).",
+                    gettext(
+                        "The password contains a word others could guess (the clinic's, the software's or your name)."
+                    ),
                     code="password_contextual",
                 )
 
@@ -70,12 +73,13 @@ class PredictablePasswordValidator:
         """Raise ValidationError if the password follows a pattern guessers try early."""
         if len(set(password.lower())) < MIN_DISTINCT_CHARACTERS:
             raise ValidationError(
-                f"The password uses fewer than {MIN_DISTINCT_CHARACTERS} different characters.",
+                gettext("The password uses fewer than %(count)s different characters.")
+                % {"count": MIN_DISTINCT_CHARACTERS},
                 code="password_repetitive",
             )
         if _letters_only(password) in SEASONS_AND_MONTHS:
             raise ValidationError(
-                "A season, month or weekday with numbers or symbols is among the first passwords guessed.",
+                gettext("A season, month or weekday with numbers or symbols is among the first passwords guessed."),
                 code="password_predictable",
             )
 

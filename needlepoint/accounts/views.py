@@ -19,6 +19,7 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts import actions, audit, passkeys, throttle, two_factor
@@ -207,7 +208,7 @@ def passkey_register(request: ClinicRequest) -> HttpResponse:
         )
     except passkeys.PasskeyError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    messages.success(request, f"Passkey {passkey.name} added.")
+    messages.success(request, gettext("Passkey %(name)s added.") % {"name": passkey.name})
     return JsonResponse({"next": "/account/security/"})
 
 
@@ -295,7 +296,7 @@ def switch_clinic(request: ClinicRequest) -> HttpResponse:
     for membership in signed_in(request).active_memberships():
         if str(membership.pk) == wanted:
             request.session["membership_id"] = membership.pk
-            messages.success(request, f"You are now working in {membership.clinic}.")
+            messages.success(request, gettext("You are now working in %(clinic)s.") % {"clinic": membership.clinic})
     return redirect("/")
 
 
@@ -309,9 +310,9 @@ def tokens(request: ClinicRequest) -> HttpResponse:
             if "revoke" in request.POST:
                 token_id = whole_number(request.POST["revoke"], smallest=1)
                 if token_id is None:
-                    raise ValidationError("Choose a token to revoke.")
+                    raise ValidationError(gettext("Choose a token to revoke."))
                 actions.revoke_api_token(membership, token_id)
-                messages.success(request, "Token revoked.")
+                messages.success(request, gettext("Token revoked."))
                 return redirect("/account/tokens/")
             days = int(request.POST.get("days") or settings.API_TOKEN_DEFAULT_DAYS)
             _, new_token = actions.create_api_token(membership, request.POST.get("name", ""), days)
@@ -351,15 +352,17 @@ def security(request: ClinicRequest) -> HttpResponse:
                     request.POST.get("new_password2", ""),
                 )
                 update_session_auth_hash(request, user)  # this session stays; the user's others end
-                messages.success(request, "Password changed. Your other sessions have been signed out.")
+                messages.success(request, gettext("Password changed. Your other sessions have been signed out."))
                 return redirect("/account/security/")
             if step == "confirm_app":
                 context["codes"] = actions.confirm_totp_enrolment(user, request.POST.get("code", ""))
                 context["has_app"] = True
-                messages.success(request, "Authenticator app set up. Keep these recovery codes somewhere safe.")
+                messages.success(
+                    request, gettext("Authenticator app set up. Keep these recovery codes somewhere safe.")
+                )
             elif step == "new_codes":
                 context["codes"] = actions.regenerate_recovery_codes(user, request.POST.get("code", ""))
-                messages.success(request, "New recovery codes made; the old ones no longer work.")
+                messages.success(request, gettext("New recovery codes made; the old ones no longer work."))
         except ValidationError as exc:
             context["error"] = "; ".join(exc.messages)
             context["error_step"] = step
@@ -386,7 +389,7 @@ def password_reset(request: ClinicRequest, uidb64: str, token: str) -> HttpRespo
         except ValidationError as exc:
             error = "; ".join(exc.messages)
         else:
-            messages.success(request, "Password set. Sign in with it now.")
+            messages.success(request, gettext("Password set. Sign in with it now."))
             return redirect("/login/")
     return render(
         request, "accounts/password_reset.html", {"reset_user": user, "error": error}, status=400 if error else 200
@@ -525,18 +528,26 @@ def _staff_action(request: ClinicRequest, membership: Membership) -> HttpRespons
     try:
         if "policy" in post:
             actions.set_two_factor_policy(membership, post["policy"])
-            messages.success(request, "Two-factor policy saved.")
+            messages.success(request, gettext("Two-factor policy saved."))
         elif "ssn_setting" in post:
             clinic = actions.set_keep_social_security_numbers(membership, "keep_social_security_numbers" in post)
-            kept = "kept" if clinic.keep_social_security_numbers else "not kept"
-            messages.success(request, f"Social Security numbers from other systems: {kept}.")
+            if clinic.keep_social_security_numbers:
+                messages.success(request, gettext("Social Security numbers from other systems: kept."))
+            else:
+                messages.success(request, gettext("Social Security numbers from other systems: not kept."))
         elif "revoke_token" in post:
             token = actions.revoke_api_token(membership, int(post["revoke_token"]))
-            messages.success(request, f"Token {token.name} of {token.user.username} revoked.")
+            messages.success(
+                request,
+                gettext("Token %(token)s of %(user)s revoked.") % {"token": token.name, "user": token.user.username},
+            )
         elif post.get("do") == "reset_link":
             path = actions.password_reset_path(membership, int(post.get("member", "")))
             link = request.build_absolute_uri(path)
-            messages.success(request, f"One-time password link (hand it over in person; it works once): {link}")
+            messages.success(
+                request,
+                gettext("One-time password link (hand it over in person; it works once): %(link)s") % {"link": link},
+            )
         elif post.get("do") in STAFF_ACTIONS:
             action, message = STAFF_ACTIONS[post["do"]]
             member = action(membership, int(post.get("member", "")))
@@ -574,7 +585,9 @@ def staff(request: ClinicRequest) -> HttpResponse:
             add_errors(form, exc)
         else:
             messages.success(
-                request, f"{added.user.get_full_name() or added.user.username} added as {added.get_role_display()}."
+                request,
+                gettext("%(person)s added as %(role)s.")
+                % {"person": added.user.get_full_name() or added.user.username, "role": added.get_role_display()},
             )
             return redirect("/staff/")
     people = (
@@ -618,6 +631,6 @@ def letterhead(request: ClinicRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Letterhead saved.")
+            messages.success(request, gettext("Letterhead saved."))
             return redirect("letterhead")
     return render(request, "accounts/letterhead.html", {"form": form, "clinic": clinic})

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
@@ -42,7 +43,9 @@ def clean_drawing(drawing: Any) -> dict[str, int | None]:
     if drawing is None:
         return {}
     if not isinstance(drawing, Mapping):
-        raise ValidationError({"drawing": "A pain drawing maps region codes to a pain from 0 to 10 (or null)."})
+        raise ValidationError(
+            {"drawing": gettext("A pain drawing maps region codes to a pain from 0 to 10 (or null).")}
+        )
     regions = body_map().regions
     problems: list[str] = []
     cleaned: dict[str, int | None] = {}
@@ -82,7 +85,7 @@ def _intensity(value: Any) -> int | bool | None:
 def _clean_notes(notes: Any) -> str:
     text = str(notes or "").strip()
     if len(text) > MAX_NOTES:
-        raise ValidationError({"notes": f"Keep the notes under {MAX_NOTES} characters."})
+        raise ValidationError({"notes": gettext("Keep the notes under %(count)s characters.") % {"count": MAX_NOTES}})
     return text
 
 
@@ -93,24 +96,26 @@ def _episode_start(episode: Episode) -> date:
 def _clean_assessed_at(episode: Episode, given: Any) -> datetime:
     value = timezone.now() if given is None or given == "" else given
     if not isinstance(value, datetime):
-        raise ValidationError({"assessed_at": "Enter the date and time of the assessment."})
+        raise ValidationError({"assessed_at": gettext("Enter the date and time of the assessment.")})
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     day = timezone.localtime(value).date()
     if value > timezone.now() + FUTURE_TOLERANCE:
-        raise ValidationError({"assessed_at": "The assessment cannot be dated in the future."})
+        raise ValidationError({"assessed_at": gettext("The assessment cannot be dated in the future.")})
     if day < _episode_start(episode):
         raise ValidationError(
             {
-                "assessed_at": f"The assessment is dated {day:%Y-%m-%d}, before the episode began on "
-                f"{_episode_start(episode):%Y-%m-%d}."
+                "assessed_at": gettext("The assessment is dated %(day)s, before the episode began on %(start)s.")
+                % {"day": f"{day:%Y-%m-%d}", "start": f"{_episode_start(episode):%Y-%m-%d}"}
             }
         )
     if episode.discharge_date and day > episode.discharge_date:
         raise ValidationError(
             {
-                "assessed_at": f"The episode was discharged on {episode.discharge_date:%Y-%m-%d}; "
-                "an assessment cannot be dated after that."
+                "assessed_at": gettext(
+                    "The episode was discharged on %(day)s; an assessment cannot be dated after that."
+                )
+                % {"day": f"{episode.discharge_date:%Y-%m-%d}"}
             }
         )
     return value
@@ -124,25 +129,28 @@ def _clean_kind(episode: Episode, kind: Any, assessed_at: datetime) -> str:
     if kind in (None, ""):
         kind = Assessment.Kind.REASSESSMENT if initial else Assessment.Kind.INITIAL
     if kind not in Assessment.Kind.values:
-        raise ValidationError({"kind": "Choose initial assessment, re-assessment or discharge assessment."})
+        raise ValidationError({"kind": gettext("Choose initial assessment, re-assessment or discharge assessment.")})
     if initial is None and kind != Assessment.Kind.INITIAL:
-        raise ValidationError({"kind": "The first assessment of an episode is its initial assessment."})
+        raise ValidationError({"kind": gettext("The first assessment of an episode is its initial assessment.")})
     if initial is not None and kind == Assessment.Kind.INITIAL:
         raise ValidationError(
             {
-                "kind": f"This episode already has its initial assessment "
-                f"({timezone.localtime(initial['assessed_at']):%Y-%m-%d}); record a re-assessment."
+                "kind": gettext("This episode already has its initial assessment (%(day)s); record a re-assessment.")
+                % {"day": f"{timezone.localtime(initial['assessed_at']):%Y-%m-%d}"}
             }
         )
     if initial is not None and assessed_at < initial["assessed_at"]:
         raise ValidationError(
             {
-                "assessed_at": f"A {Assessment.Kind(kind).label.lower()} cannot be dated before the initial "
-                f"assessment ({timezone.localtime(initial['assessed_at']):%Y-%m-%d %H:%M})."
+                "assessed_at": gettext("A %(kind)s cannot be dated before the initial assessment (%(when)s).")
+                % {
+                    "kind": Assessment.Kind(kind).label.lower(),
+                    "when": f"{timezone.localtime(initial['assessed_at']):%Y-%m-%d %H:%M}",
+                }
             }
         )
     if kind == Assessment.Kind.DISCHARGE and any(a["kind"] == Assessment.Kind.DISCHARGE for a in earlier):
-        raise ValidationError({"kind": "This episode already has a discharge assessment."})
+        raise ValidationError({"kind": gettext("This episode already has a discharge assessment.")})
     return str(kind)
 
 
@@ -158,7 +166,7 @@ def create_assessment(membership: Membership, episode: Episode, data: Mapping[st
     """
     require(membership, Capability.EDIT_CLINICAL)
     if episode.clinic_id != membership.clinic_id:
-        raise ValidationError("This episode belongs to another clinic.")
+        raise ValidationError(gettext("This episode belongs to another clinic."))
     # Lock the episode so two clinicians cannot both record its initial assessment.
     episode = Episode.objects.select_for_update(no_key=True).get(pk=episode.pk)
     errors: dict[str, Any] = {}
@@ -310,9 +318,9 @@ def remove_finding(membership: Membership, assessment_id: int, finding_id: int) 
         PalpationFinding.objects.select_for_update(no_key=True).filter(assessment=assessment, pk=finding_id).first()
     )
     if finding is None:
-        raise ValidationError("This finding is not part of this assessment.")
+        raise ValidationError(gettext("This finding is not part of this assessment."))
     if finding.removed_at is not None:
-        raise ValidationError("This finding was already removed.")
+        raise ValidationError(gettext("This finding was already removed."))
     finding.removed_at = timezone.now()
     finding.removed_by = membership
     finding.save()

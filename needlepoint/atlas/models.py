@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from needlepoint.accounts.models import Membership
 from needlepoint.patients.models import Episode, PatientRecord
@@ -26,15 +27,17 @@ class Assessment(PatientRecord):
     class Kind(models.TextChoices):
         """When in the episode the assessment was made."""
 
-        INITIAL = "initial", "Initial assessment"
-        REASSESSMENT = "reassessment", "Re-assessment"
-        DISCHARGE = "discharge", "Discharge assessment"
+        INITIAL = "initial", gettext_lazy("Initial assessment")
+        REASSESSMENT = "reassessment", gettext_lazy("Re-assessment")
+        DISCHARGE = "discharge", gettext_lazy("Discharge assessment")
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="assessments")
     assessed_at = models.DateTimeField(default=timezone.now)
     clinician = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    drawing = models.JSONField(default=dict, blank=True, help_text="Region code -> pain 0-10, or null if unrated")
+    drawing = models.JSONField(
+        default=dict, blank=True, help_text=gettext_lazy("Region code -> pain 0-10, or null if unrated")
+    )
     notes = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
@@ -69,10 +72,14 @@ class PatientPainDrawing(PatientRecord):
     and is shown beside the clinician's drawing on the assessment page."""
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="patient_drawings")
-    drawing = models.JSONField(help_text="Region code -> pain 0-10, or null if unrated")
+    drawing = models.JSONField(help_text=gettext_lazy("Region code -> pain 0-10, or null if unrated"))
     drawn_at = models.DateTimeField(default=timezone.now)
-    submitted_from = models.GenericIPAddressField(null=True, blank=True, help_text="The address it came from")
-    submitted_user_agent = models.CharField(max_length=300, blank=True, help_text="The browser it came from")
+    submitted_from = models.GenericIPAddressField(
+        null=True, blank=True, help_text=gettext_lazy("The address it came from")
+    )
+    submitted_user_agent = models.CharField(
+        max_length=300, blank=True, help_text=gettext_lazy("The browser it came from")
+    )
 
     class Meta:
         indexes = [models.Index(fields=["episode", "-drawn_at"], name="patientdrawing_episode_time")]
@@ -94,21 +101,21 @@ class PalpationFinding(PatientRecord):
     class Side(models.TextChoices):
         """The side of the body the trigger point was found on."""
 
-        LEFT = "left", "Left"
-        RIGHT = "right", "Right"
+        LEFT = "left", gettext_lazy("Left")
+        RIGHT = "right", gettext_lazy("Right")
 
     class Status(models.TextChoices):
         """Active (spontaneously painful) or latent (painful only when pressed)."""
 
-        ACTIVE = "active", "Active"
-        LATENT = "latent", "Latent"
+        ACTIVE = "active", gettext_lazy("Active")
+        LATENT = "latent", gettext_lazy("Latent")
 
     class Twitch(models.TextChoices):
         """Local twitch responses seen on palpation."""
 
-        NONE = "none", "None"
-        SINGLE = "single", "Single"
-        SEVERAL = "several", "Several"
+        NONE = "none", gettext_lazy("None")
+        SINGLE = "single", gettext_lazy("Single")
+        SEVERAL = "several", gettext_lazy("Several")
 
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="findings")
     muscle_id = models.CharField(max_length=60)

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts.access import get_record, require
@@ -159,7 +160,7 @@ def assessment_new(request: ClinicRequest, episode_id: int) -> HttpResponse:
             except ValidationError as exc:
                 add_errors(form, exc)
             else:
-                messages.success(request, f"{assessment.get_kind_display()} recorded.")
+                messages.success(request, gettext("%(kind)s recorded.") % {"kind": assessment.get_kind_display()})
                 return redirect("atlas_assessment", assessment_id=assessment.pk)
         drawing = _posted_drawing(request)
     ranking = _ranking_context(drawing, episode, None, True)
@@ -196,7 +197,7 @@ def assessment_detail(request: ClinicRequest, assessment_id: int) -> HttpRespons
             except ValidationError as exc:
                 add_errors(form, exc)
             else:
-                messages.success(request, "Drawing saved.")
+                messages.success(request, gettext("Drawing saved."))
                 return redirect("atlas_assessment", assessment_id=assessment.pk)
         drawing = _posted_drawing(request)
     return render(request, "atlas/assessment.html", _assessment_context(assessment, drawing, can_edit, form))
@@ -293,7 +294,11 @@ def finding_add(request: ClinicRequest, assessment_id: int) -> HttpResponse:
         }
         return render(request, "atlas/_findings.html", context)
     if saved:
-        messages.success(request, f"Finding recorded: {muscles()[saved.muscle_id].name} ({saved.side}).")
+        messages.success(
+            request,
+            gettext("Finding recorded: %(muscle)s (%(side)s).")
+            % {"muscle": muscles()[saved.muscle_id].name, "side": saved.side},
+        )
     else:
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect(reverse("atlas_assessment", args=[assessment.pk]) + "#findings")
@@ -315,7 +320,7 @@ def finding_remove(request: ClinicRequest, assessment_id: int, finding_id: int) 
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, "Finding removed.")
+        messages.success(request, gettext("Finding removed."))
     return redirect(reverse("atlas_assessment", args=[assessment.pk]) + "#findings")
 
 

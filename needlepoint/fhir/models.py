@@ -6,6 +6,7 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 
 class ExportJob(models.Model):
@@ -14,16 +15,16 @@ class ExportJob(models.Model):
     (type, file name, resources, bytes); ``progress`` is what the status answer's X-Progress says."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        QUEUED = "queued", gettext_lazy("Queued")
+        RUNNING = "running", gettext_lazy("Running")
+        DONE = "done", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Failed")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
     class Level(models.TextChoices):
-        SYSTEM = "system", "The whole clinic"
-        GROUP = "group", "A group of the clinic's patients"
-        PATIENT = "patient", "Patients"
+        SYSTEM = "system", gettext_lazy("The whole clinic")
+        GROUP = "group", gettext_lazy("A group of the clinic's patients")
+        PATIENT = "patient", gettext_lazy("Patients")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="export_jobs")
@@ -56,9 +57,12 @@ class SmartApp(models.Model):
     against. A backend service acts as the admin who registered it, so it never reaches more than that role."""
 
     class Kind(models.TextChoices):
-        PUBLIC = "public", "App used by staff, public client (browser or phone app, PKCE)"
-        CONFIDENTIAL = "confidential", "App used by staff, confidential client (server with a secret, PKCE)"
-        BACKEND = "backend", "Backend service (no user; signed JWT, system scopes)"
+        PUBLIC = "public", gettext_lazy("App used by staff, public client (browser or phone app, PKCE)")
+        CONFIDENTIAL = (
+            "confidential",
+            gettext_lazy("App used by staff, confidential client (server with a secret, PKCE)"),
+        )
+        BACKEND = "backend", gettext_lazy("Backend service (no user; signed JWT, system scopes)")
 
     audit_trail = True
 
@@ -68,9 +72,13 @@ class SmartApp(models.Model):
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="smart_apps")
     registered_by = models.ForeignKey("accounts.Membership", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    allowed_scopes = models.TextField(help_text="The SMART scopes the app may ask for, space-separated")
-    launch_uri = models.URLField(blank=True, help_text="Where an EHR launch from a patient's page opens the app")
-    jwks = models.JSONField(default=dict, blank=True, help_text="A backend service's public keys (a JWK Set)")
+    allowed_scopes = models.TextField(help_text=gettext_lazy("The SMART scopes the app may ask for, space-separated"))
+    launch_uri = models.URLField(
+        blank=True, help_text=gettext_lazy("Where an EHR launch from a patient's page opens the app")
+    )
+    jwks = models.JSONField(
+        default=dict, blank=True, help_text=gettext_lazy("A backend service's public keys (a JWK Set)")
+    )
     created_at = models.DateTimeField(default=timezone.now)
     disabled_at = models.DateTimeField(null=True, blank=True)
 

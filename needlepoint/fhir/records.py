@@ -190,7 +190,7 @@ def _site(entry: NeedlingEntry) -> mapping.NeedledSite:
         technique=entry.technique,
         technique_label=technique_label(entry.technique),
         twitch_response=entry.twitch_response,
-        twitch_label=dict(TwitchResponse.choices).get(entry.twitch_response, entry.twitch_response),
+        twitch_label=str(dict(TwitchResponse.choices).get(entry.twitch_response, entry.twitch_response)),
         trigger_point=entry.trigger_point,
         minutes_left_in=entry.minutes_left_in,
         patient_response=entry.patient_response,

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_application_model
 
@@ -98,7 +99,7 @@ def disable_app(membership: Membership, app_id: int) -> SmartApp:
     with transaction.atomic():
         app = SmartApp.objects.select_for_update().filter(pk=app_id, clinic_id=membership.clinic_id).first()
         if app is None or app.disabled_at is not None:
-            raise ValidationError("No such app in your clinic.")
+            raise ValidationError(gettext("No such app in your clinic."))
         app.disabled_at = timezone.now()
         app.save(update_fields=["disabled_at"])
     return app
@@ -112,7 +113,7 @@ def clinic_apps(request: HttpRequest) -> HttpResponse:
         try:
             if "disable" in request.POST:
                 app = disable_app(membership, whole_number(request.POST["disable"], smallest=1) or 0)
-                messages.success(request, f"{app} disabled; its tokens no longer work.")
+                messages.success(request, gettext("%(app)s disabled; its tokens no longer work.") % {"app": app})
                 return redirect("/clinic/apps/")
             registered, secret = register_app(
                 membership,
@@ -150,9 +151,9 @@ def my_apps(request: HttpRequest) -> HttpResponse:
         try:
             chosen = whole_number(request.POST.get("revoke", ""), smallest=1)
             if chosen is None:
-                raise ValidationError("Choose an app to withdraw.")
+                raise ValidationError(gettext("Choose an app to withdraw."))
             revoked = revoke_authorisation(membership, chosen)
-            messages.success(request, f"{revoked.app} no longer has access.")
+            messages.success(request, gettext("%(app)s no longer has access.") % {"app": revoked.app})
             return redirect("/account/apps/")
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))

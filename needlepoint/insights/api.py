@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from ninja import Router
 
 from needlepoint.accounts import audit
@@ -49,7 +50,7 @@ def responders(request: ClinicRequest, instrument: str, by: str = "all") -> dict
     """Responder rates on one instrument under the chosen rule and missing follow-up policy, by group."""
     membership, filters, options = _parsed(request)
     if by not in ("all", "condition", "cohort", "clinician"):
-        raise ValidationError({"by": "Group by all, condition, cohort or clinician."})
+        raise ValidationError({"by": gettext("Group by all, condition, cohort or clinician.")})
     try:
         report = responder_report(membership.clinic, filters, options, instrument, by=by)
     except ScoringError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.patients.models import Episode
@@ -23,8 +24,12 @@ class OutcomeImport(models.Model):
     file_name = models.CharField(max_length=255)
     file_sha256 = models.CharField(max_length=64)
     condition = models.CharField(max_length=40)
-    options = models.JSONField(default=dict, help_text="The column names and settings the import was run with")
-    summary = models.JSONField(default=dict, help_text="Rows read, patients, episodes and observations created")
+    options = models.JSONField(
+        default=dict, help_text=gettext_lazy("The column names and settings the import was run with")
+    )
+    summary = models.JSONField(
+        default=dict, help_text=gettext_lazy("Rows read, patients, episodes and observations created")
+    )
 
     class Meta:
         indexes = [models.Index(fields=["clinic", "-imported_at"], name="outcome_import_clinic_time")]
@@ -75,19 +80,23 @@ class EpisodeSummary(models.Model):
         null=True,
     )
     condition = models.CharField(max_length=40)
-    side = models.CharField(max_length=10, blank=True, help_text="The episode's treated side")
+    side = models.CharField(max_length=10, blank=True, help_text=gettext_lazy("The episode's treated side"))
     clinician = models.ForeignKey(
         Membership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
-    cohort_label = models.CharField(max_length=100, null=True, blank=True, help_text="NULL unless imported")
+    cohort_label = models.CharField(
+        max_length=100, null=True, blank=True, help_text=gettext_lazy("NULL unless imported")
+    )
     opened_at = models.DateTimeField()
     discharge_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=12)
     discharge_reason = models.CharField(max_length=20, blank=True)
-    goals_met = models.BooleanField(help_text="Discharged with goals met")
+    goals_met = models.BooleanField(help_text=gettext_lazy("Discharged with goals met"))
     days_to_discharge = models.IntegerField(null=True, blank=True)
-    needled = models.BooleanField(help_text="Needles inserted at the first visit (the cohort, fixed at baseline)")
-    visits = models.IntegerField(help_text="Visits of the episode")
+    needled = models.BooleanField(
+        help_text=gettext_lazy("Needles inserted at the first visit (the cohort, fixed at baseline)")
+    )
+    visits = models.IntegerField(help_text=gettext_lazy("Visits of the episode"))
     visit1_pain_before = models.PositiveSmallIntegerField(null=True, blank=True)
     visit1_pain_after = models.PositiveSmallIntegerField(null=True, blank=True)
     visit2_pain_before = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -153,14 +162,22 @@ class SummaryRefresh(models.Model):
     episodes = models.IntegerField(default=0)
     measures = models.IntegerField(default=0)
     rom_series = models.IntegerField(default=0)
-    visits = models.IntegerField(default=0, help_text="Needled visits summarised")
+    visits = models.IntegerField(default=0, help_text=gettext_lazy("Needled visits summarised"))
     kind = models.CharField(
-        max_length=8, default="full", help_text="'full' (every episode) or 'changes' (episodes changed since)"
+        max_length=8,
+        default="full",
+        help_text=gettext_lazy("'full' (every episode) or 'changes' (episodes changed since)"),
     )
-    changed_episodes = models.IntegerField(default=0, help_text="Episodes rebuilt (all of them for a full refresh)")
-    seconds = models.FloatField(null=True, blank=True, help_text="Wall time, commit and statistics included")
+    changed_episodes = models.IntegerField(
+        default=0, help_text=gettext_lazy("Episodes rebuilt (all of them for a full refresh)")
+    )
+    seconds = models.FloatField(
+        null=True, blank=True, help_text=gettext_lazy("Wall time, commit and statistics included")
+    )
     checked_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last time the change log was found empty: the figures are current to then"
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Last time the change log was found empty: the figures are current to then"),
     )
 
     class Meta:

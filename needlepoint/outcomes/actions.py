@@ -18,6 +18,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from needlepoint.accounts import audit
@@ -80,7 +81,7 @@ def set_instrument_plan(
     when each is due (``due.check_schedule``; None keeps the plan's schedule, {} returns to the default)."""
     require(membership, Capability.CONFIGURE_CLINIC)
     if condition not in conditions():
-        raise ValidationError({"condition": "Choose a condition from the list."})
+        raise ValidationError({"condition": gettext("Choose a condition from the list.")})
     try:
         chosen = list(check_plan(codes))
     except PlanError as exc:
@@ -153,19 +154,26 @@ def refuse_without_wording(episode: Episode, codes: list[str]) -> None:
         return
     if language == "en":
         # A patient never answers topic labels in place of the licensed statements: the clinic enters them first.
-        why = (
-            f"{', '.join(missing)} has no wording here yet: its wording is licensed, and a clinic admin enters "
+        why = gettext(
+            "%(instruments)s has no wording here yet: its wording is licensed, and a clinic admin enters "
             "the clinic's licensed copy (Outcomes, Instruments) before it can go to a patient."
-        )
+        ) % {"instruments": ", ".join(missing)}
     else:
-        why = (
-            f"{episode.patient.full_name} reads {dict(Patient.Language.choices)[language]}, and "
-            f"{', '.join(missing)} has no validated wording in that language that Needlepoint may ship."
-        )
+        why = gettext(
+            "%(patient)s reads %(language)s, and %(instruments)s has no validated wording in that language that "
+            "Needlepoint may ship."
+        ) % {
+            "patient": episode.patient.full_name,
+            "language": dict(Patient.Language.choices)[language],
+            "instruments": ", ".join(missing),
+        }
     raise ValidationError(
         {
-            "channel": f"{why} Nothing was sent. Tick 'Only what the patient can read' to send the rest (today's "
-            "pain and the pain drawing always go), and record the others in the clinic."
+            "channel": gettext(
+                "%(why)s Nothing was sent. Tick 'Only what the patient can read' to send the rest (today's "
+                "pain and the pain drawing always go), and record the others in the clinic."
+            )
+            % {"why": why}
         },
         code="no_wording",
     )
@@ -184,11 +192,11 @@ def enter_instrument_wording(
     try:
         defn = instrument(code)
     except ScoringError as exc:
-        raise ValidationError({"instrument": f"{code} is not a known instrument."}) from exc
+        raise ValidationError({"instrument": gettext("%(code)s is not a known instrument.") % {"code": code}}) from exc
     problems: dict[str, str] = {}
     reference = str(licence_reference or "").strip()
     if not reference:
-        problems["licence_reference"] = "Enter your licence number or agreement reference for this instrument."
+        problems["licence_reference"] = gettext("Enter your licence number or agreement reference for this instrument.")
     elif len(reference) > 200:
         problems["licence_reference"] = "The licence reference is longer than 200 characters."
     try:
@@ -216,7 +224,9 @@ def enter_instrument_wording(
                 entered_at=timezone.now(),
             )
     except IntegrityError as exc:
-        raise ValidationError("Someone else saved this wording at the same moment; reload and try again.") from exc
+        raise ValidationError(
+            gettext("Someone else saved this wording at the same moment; reload and try again.")
+        ) from exc
     audit.record("update", entry, summary=entry.audit_summary())
     return entry
 
@@ -227,7 +237,7 @@ def enter_instrument_wording(
 def _same_clinic(membership: Membership, obj: Any) -> None:
     """Defence in depth: an object fetched elsewhere must still belong to the acting clinic."""
     if obj.clinic_id != membership.clinic_id:
-        raise ValidationError("This record belongs to another clinic.")
+        raise ValidationError(gettext("This record belongs to another clinic."))
 
 
 def _episode_start(episode: Episode) -> date:
@@ -240,15 +250,18 @@ def _check_moment(episode: Episode, observed_at: datetime | None) -> datetime:
     if observed_at is None:
         return _check_alive_on(episode, timezone.now())
     if not isinstance(observed_at, datetime):
-        raise ValidationError({"observed_on": "Enter the date the measure was taken."})
+        raise ValidationError({"observed_on": gettext("Enter the date the measure was taken.")})
     if timezone.is_naive(observed_at):
         observed_at = timezone.make_aware(observed_at)
     if observed_at > timezone.now() + CLOCK_SKEW:
-        raise ValidationError({"observed_on": "The date cannot be in the future."})
+        raise ValidationError({"observed_on": gettext("The date cannot be in the future.")})
     start = _episode_start(episode)
     if timezone.localdate(observed_at) < start:
         raise ValidationError(
-            {"observed_on": f"The date is before this episode of care was opened ({start:%Y-%m-%d})."}
+            {
+                "observed_on": gettext("The date is before this episode of care was opened (%(day)s).")
+                % {"day": f"{start:%Y-%m-%d}"}
+            }
         )
     return _check_alive_on(episode, observed_at)
 
@@ -263,8 +276,15 @@ def _check_alive_on(episode: Episode, moment: datetime) -> datetime:
     if died is not None and timezone.localdate(moment) > died:
         raise ValidationError(
             {
-                "observed_on": f"{patient.full_name} is recorded as deceased on {died:%Y-%m-%d}; a measure "
-                f"dated {timezone.localdate(moment):%Y-%m-%d} cannot have been taken. Enter the date it was taken."
+                "observed_on": gettext(
+                    "%(patient)s is recorded as deceased on %(died)s; a measure dated %(day)s cannot have been "
+                    "taken. Enter the date it was taken."
+                )
+                % {
+                    "patient": patient.full_name,
+                    "died": f"{died:%Y-%m-%d}",
+                    "day": f"{timezone.localdate(moment):%Y-%m-%d}",
+                }
             }
         )
     return moment
@@ -272,13 +292,13 @@ def _check_alive_on(episode: Episode, moment: datetime) -> datetime:
 
 def _check_time_point(time_point: str) -> str:
     if time_point not in TimePoint.values:
-        raise ValidationError({"time_point": "Choose baseline, re-assessment, discharge or visit."})
+        raise ValidationError({"time_point": gettext("Choose baseline, re-assessment, discharge or visit.")})
     return time_point
 
 
 def _check_visit(episode: Episode, visit: Visit | None) -> Visit | None:
     if visit is not None and visit.episode_id != episode.pk:
-        raise ValidationError({"visit": "That visit belongs to another episode of care."})
+        raise ValidationError({"visit": gettext("That visit belongs to another episode of care.")})
     return visit
 
 
@@ -330,7 +350,7 @@ def record_questionnaire(
     _same_clinic(membership, episode)
     _check_time_point(time_point)
     if source not in Source.values:
-        raise ValidationError({"source": "Choose clinician or patient-reported."})
+        raise ValidationError({"source": gettext("Choose clinician or patient-reported.")})
     moment = _check_moment(episode, observed_at)
     _check_visit(episode, visit)
     defn, result, stored, notes = _scored(instrument_code, answers, item_notes)
@@ -381,7 +401,7 @@ def _rom_movement(joint: str, movement: str) -> Movement:
     for move in movements():
         if move.joint == joint and move.movement == movement:
             return move
-    raise ValidationError({"movement": "Choose a joint and movement from the list."})
+    raise ValidationError({"movement": gettext("Choose a joint and movement from the list.")})
 
 
 @transaction.atomic
@@ -504,10 +524,12 @@ def create_self_report_link(
     _same_clinic(membership, episode)
     time_point = time_point or suggested_time_point(episode)
     if time_point not in (TimePoint.BASELINE, TimePoint.REASSESSMENT, TimePoint.DISCHARGE):
-        raise ValidationError({"time_point": "Choose baseline, re-assessment or discharge."})
+        raise ValidationError({"time_point": gettext("Choose baseline, re-assessment or discharge.")})
     days = link_days() if days is None else days
     if not isinstance(days, int) or not 1 <= days <= MAX_LINK_DAYS:
-        raise ValidationError({"days": f"A link can stay valid for 1 to {MAX_LINK_DAYS} days."})
+        raise ValidationError(
+            {"days": gettext("A link can stay valid for 1 to %(days)s days.") % {"days": MAX_LINK_DAYS}}
+        )
     codes = [c for c in instruments_for(episode) if is_self_reportable(instrument(c))]
     if readable_only:
         unreadable = codes_without_wording(episode.clinic_id, codes, language_of(episode.patient))
@@ -526,7 +548,7 @@ def issue_link(
 ) -> IssuedLink:
     """Store a new link (hashes only) and return its long and short tokens; the caller has checked the role,
     the clinic and the questionnaires, and holds the transaction. Refused for a patient recorded as deceased."""
-    refuse_if_deceased(episode.patient, "no questionnaire link is sent.")
+    refuse_if_deceased(episode.patient, gettext("no questionnaire link is sent."))
     secret = secrets.token_urlsafe(32)
     short = new_short_token()
     link = SelfReportLink.objects.create(
@@ -582,25 +604,25 @@ def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
         # The hash is the lookup key; an unknown token finds no row.
         link = queryset.filter(short_hash=SelfReportLink.hash_token(token)).first()
         if link is None:
-            raise LinkRefused("invalid", INVALID_LINK)
+            raise LinkRefused(gettext("invalid"), INVALID_LINK)
         expires = int(link.expires_at.timestamp())
     else:
         try:
             payload = signing.loads(token, salt=LINK_SALT)
             link_id, secret, expires = int(payload["l"]), str(payload["s"]), int(payload["e"])
         except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
-            raise LinkRefused("invalid", INVALID_LINK) from exc
+            raise LinkRefused(gettext("invalid"), INVALID_LINK) from exc
         link = queryset.filter(pk=link_id).first()
         if link is None or not secrets.compare_digest(link.token_hash, SelfReportLink.hash_token(secret)):
-            raise LinkRefused("invalid", INVALID_LINK)
+            raise LinkRefused(gettext("invalid"), INVALID_LINK)
     language = language_of(link.patient)
     with in_language(language):
         if link.patient.deceased:
             # Read by the family as often as not: the link stops, and the page says no more than that.
-            raise LinkRefused("inactive", _("This link is no longer active."), language)
+            raise LinkRefused(gettext("inactive"), _("This link is no longer active."), language)
         if link.cancelled_at is not None:
             raise LinkRefused(
-                "cancelled",
+                gettext("cancelled"),
                 _("The clinic cancelled this link on %(day)s. Ask the clinic for a new link if you still need one.")
                 % {"day": long_date(timezone.localtime(link.cancelled_at))},
                 language,
@@ -608,7 +630,7 @@ def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
         # A diary link is used every day; only a questionnaire link is spent by its answers.
         if link.kind == SelfReportLink.Kind.QUESTIONNAIRE and link.used_at is not None:
             raise LinkRefused(
-                "used",
+                gettext("used"),
                 _(
                     "This link was already used on %(day)s, and your answers reached the clinic. "
                     "Each link works once; ask the clinic if you need to answer again."
@@ -618,7 +640,7 @@ def _link_for(token: str, *, for_update: bool = False) -> SelfReportLink:
             )
         if timezone.now() >= link.expires_at or timezone.now().timestamp() >= expires:
             raise LinkRefused(
-                "expired",
+                gettext("expired"),
                 _("This link expired on %(day)s. Ask the clinic to send you a new link.")
                 % {"day": long_date(timezone.localtime(link.expires_at))},
                 language,
@@ -631,8 +653,10 @@ def wrong_kind(link: SelfReportLink) -> LinkRefused:
     language = language_of(link.patient)
     with in_language(language):
         if link.kind == SelfReportLink.Kind.DIARY:
-            return LinkRefused("wrong_kind", _("This link opens a headache diary, not a questionnaire."), language)
-        return LinkRefused("wrong_kind", _("This link opens a questionnaire, not a headache diary."), language)
+            return LinkRefused(
+                gettext("wrong_kind"), _("This link opens a headache diary, not a questionnaire."), language
+            )
+        return LinkRefused(gettext("wrong_kind"), _("This link opens a questionnaire, not a headache diary."), language)
 
 
 def diary_words(exc: diary.DiaryError) -> dict[str, str]:
@@ -748,14 +772,20 @@ def create_diary_link(membership: Membership, episode: Episode, *, days: int | N
     """
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     _same_clinic(membership, episode)
-    refuse_if_deceased(episode.patient, "no diary link is sent.")
+    refuse_if_deceased(episode.patient, gettext("no diary link is sent."))
     if not diary.keeps_diary(episode.condition):
-        raise ValidationError({"episode": "A headache diary is kept for migraine and tension-type headache only."})
+        raise ValidationError(
+            {"episode": gettext("A headache diary is kept for migraine and tension-type headache only.")}
+        )
     if episode.status != Episode.Status.OPEN:
-        raise ValidationError({"episode": "This episode of care is discharged: open a new one for a new diary."})
+        raise ValidationError(
+            {"episode": gettext("This episode of care is discharged: open a new one for a new diary.")}
+        )
     days = DEFAULT_DIARY_DAYS if days is None else days
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DIARY_DAYS:
-        raise ValidationError({"days": f"A diary link can stay valid for 1 to {MAX_DIARY_DAYS} days."})
+        raise ValidationError(
+            {"days": gettext("A diary link can stay valid for 1 to %(days)s days.") % {"days": MAX_DIARY_DAYS}}
+        )
     secret = secrets.token_urlsafe(32)
     expires_at = timezone.now() + timedelta(days=days)
     link = SelfReportLink.objects.create(
@@ -782,7 +812,9 @@ def cancel_link(membership: Membership, link: SelfReportLink) -> SelfReportLink:
     _same_clinic(membership, link)
     status = link.status()
     if status != "open":
-        raise ValidationError({"link": f"This link is already {status}; there is nothing to cancel."})
+        raise ValidationError(
+            {"link": gettext("This link is already %(status)s; there is nothing to cancel.") % {"status": status}}
+        )
     link.cancelled_at = timezone.now()
     link.cancelled_by = membership
     link.save()

@@ -9,8 +9,8 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from needlepoint.outcomes.models import RomMeasurement, TimePoint
 from needlepoint.outcomes.rom import movements
@@ -88,11 +88,11 @@ def item_fields(
         if defn.code == "PSFS":
             given = (notes or {}).get(item.id, "")
             fields[name + "__note"] = forms.CharField(
-                label=f"{item.label}: what activity?",
+                label=gettext("%(item)s: what activity?") % {"item": item.label},
                 max_length=120,
                 required=False,
                 initial=given,
-                widget=forms.TextInput(attrs={"placeholder": "e.g. lifting my child"}),
+                widget=forms.TextInput(attrs={"placeholder": gettext("e.g. lifting my child")}),
             )
         fields[name] = forms.CharField(label=label, required=False, widget=widget, help_text=" — ".join(help_parts))
     return fields
@@ -108,9 +108,9 @@ def notes_from(defn: Instrument, data: dict[str, Any], prefix: str = "") -> dict
 class WhenForm(forms.Form):
     """When a measure was taken, and at which time point of the episode."""
 
-    time_point = forms.ChoiceField(choices=CLINICIAN_TIME_POINTS)
-    observed_on = forms.DateField(label="Date", widget=DateInput)
-    observed_time = forms.TimeField(label="Time (optional)", required=False, widget=TimeInput)
+    time_point = forms.ChoiceField(choices=CLINICIAN_TIME_POINTS, label=gettext_lazy("Time point"))
+    observed_on = forms.DateField(label=gettext_lazy("Date"), widget=DateInput)
+    observed_time = forms.TimeField(label=gettext_lazy("Time (optional)"), required=False, widget=TimeInput)
 
     def observed_at(self) -> datetime:
         """The date and time as an aware datetime: now for today without a time, else noon."""
@@ -127,9 +127,12 @@ class QuestionnaireForm(WhenForm):
     """A questionnaire built from its instrument file, with the time point and date it was taken."""
 
     source = forms.ChoiceField(
-        choices=[("clinician", "Clinician (in the clinic)"), ("patient", "Patient filled in a paper form")],
+        choices=[
+            ("clinician", gettext_lazy("Clinician (in the clinic)")),
+            ("patient", gettext_lazy("Patient filled in a paper form")),
+        ],
         initial="clinician",
-        label="Answered by",
+        label=gettext_lazy("Answered by"),
     )
 
     def __init__(
@@ -167,12 +170,20 @@ def movement_choices() -> list[tuple[str, list[tuple[str, str]]]]:
 class RomForm(WhenForm):
     """One range-of-motion measurement."""
 
-    movement = forms.ChoiceField(label="Joint and movement", choices=movement_choices)
+    movement = forms.ChoiceField(label=gettext_lazy("Joint and movement"), choices=movement_choices)
     side = forms.ChoiceField(
-        choices=[("", "Not sided (spine flexion/extension)"), ("left", "Left"), ("right", "Right")], required=False
+        choices=[
+            ("", gettext_lazy("Not sided (spine flexion/extension)")),
+            ("left", gettext_lazy("Left")),
+            ("right", gettext_lazy("Right")),
+        ],
+        required=False,
+        label=gettext_lazy("Side"),
     )
-    degrees = forms.FloatField(label="Degrees", widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}))
-    method = forms.ChoiceField(choices=RomMeasurement.Method.choices)
+    degrees = forms.FloatField(
+        label=gettext_lazy("Degrees"), widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"})
+    )
+    method = forms.ChoiceField(choices=RomMeasurement.Method.choices, label=gettext_lazy("Method"))
 
     field_order = ["movement", "side", "degrees", "method", "time_point", "observed_on", "observed_time"]
 
@@ -187,17 +198,19 @@ SEND_CHANNELS = [
 class LinkForm(forms.Form):
     """Send a self-report link: the episode, time point, how long it stays valid, and how it goes out."""
 
-    time_point = forms.ChoiceField(choices=LINK_TIME_POINTS)
-    days = forms.IntegerField(label="Valid for (days)", min_value=1, max_value=30, initial=7)
+    time_point = forms.ChoiceField(choices=LINK_TIME_POINTS, label=gettext_lazy("Time point"))
+    days = forms.IntegerField(label=gettext_lazy("Valid for (days)"), min_value=1, max_value=30, initial=7)
     channel = forms.ChoiceField(
-        label="Send", choices=SEND_CHANNELS, widget=forms.RadioSelect, initial="copy", required=False
+        label=gettext_lazy("Send"), choices=SEND_CHANNELS, widget=forms.RadioSelect, initial="copy", required=False
     )
     readable_only = forms.BooleanField(
-        label="Only what the patient can read",
+        label=gettext_lazy("Only what the patient can read"),
         required=False,
-        help_text="Leave out the questionnaires without wording the patient can read: in English, licensed "
-        "questionnaires whose wording the clinic has not entered; in another language, those without a "
-        "validated translation (today's pain and the pain drawing always go).",
+        help_text=gettext_lazy(
+            "Leave out the questionnaires without wording the patient can read: in English, licensed "
+            "questionnaires whose wording the clinic has not entered; in another language, those without a "
+            "validated translation (today's pain and the pain drawing always go)."
+        ),
     )
 
     def clean_channel(self) -> str:
@@ -208,13 +221,17 @@ class LinkForm(forms.Form):
 class PlanForm(forms.Form):
     """A clinic's instruments for one condition, as comma-separated codes."""
 
-    instruments = forms.CharField(max_length=200, help_text="Instrument codes, comma-separated, in the order asked")
+    instruments = forms.CharField(
+        max_length=200,
+        help_text=gettext_lazy("Instrument codes, comma-separated, in the order asked"),
+        label=gettext_lazy("Instruments"),
+    )
     # When the questionnaires are due (for all of them; the action takes one rule per instrument too).
     schedule_given = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    baseline = forms.BooleanField(required=False)
-    every_days = forms.IntegerField(required=False, min_value=1, max_value=365)
-    every_visits = forms.IntegerField(required=False, min_value=1, max_value=50)
-    discharge = forms.BooleanField(required=False)
+    baseline = forms.BooleanField(required=False, label=gettext_lazy("Baseline"))
+    every_days = forms.IntegerField(required=False, min_value=1, max_value=365, label=gettext_lazy("Every days"))
+    every_visits = forms.IntegerField(required=False, min_value=1, max_value=50, label=gettext_lazy("Every visits"))
+    discharge = forms.BooleanField(required=False, label=gettext_lazy("Discharge"))
 
     def schedule(self) -> dict[str, Any] | None:
         """The schedule the form sets ({"*": rule}), or None when the form carried none (keep the plan's)."""
@@ -230,7 +247,9 @@ class WordingForm(forms.Form):
     prefilled with the current wording (or the topic labels), and the clinic's licence reference."""
 
     licence_reference = forms.CharField(
-        max_length=200, help_text="Your licence number or agreement reference for this instrument"
+        max_length=200,
+        help_text=gettext_lazy("Your licence number or agreement reference for this instrument"),
+        label=gettext_lazy("Licence reference"),
     )
 
     def __init__(self, defn: Instrument, *args: Any, entered: EnteredWording | None = None, **kwargs: Any) -> None:
@@ -239,7 +258,7 @@ class WordingForm(forms.Form):
         for number, item in enumerate(defn.items, start=1):
             shown = item_text(defn, item, entered)
             self.fields[f"q__{item.id}"] = forms.CharField(
-                label=f"Item {number} ({item.label})",
+                label=gettext("Item %(number)s (%(item)s)") % {"number": number, "item": item.label},
                 initial=shown.text,
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 2}),
@@ -247,7 +266,8 @@ class WordingForm(forms.Form):
             for index, text in enumerate(shown.options):
                 option = item.options[index]
                 self.fields[f"o__{item.id}__{index}"] = forms.CharField(
-                    label=f"Option {index + 1} (answer {_plain(option.printed)}, scores {_plain(option.points)})",
+                    label=gettext("Option %(number)s (answer %(printed)s, scores %(points)s)")
+                    % {"number": index + 1, "printed": _plain(option.printed), "points": _plain(option.points)},
                     initial=text,
                     required=False,
                 )

@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.patients.models import Episode, PatientRecord
@@ -21,17 +22,17 @@ from needlepoint.patients.models import Episode, PatientRecord
 class TimePoint(models.TextChoices):
     """When in an episode a measure was taken."""
 
-    BASELINE = "baseline", "Baseline"
-    REASSESSMENT = "reassessment", "Re-assessment"
-    DISCHARGE = "discharge", "Discharge"
-    VISIT = "visit", "Visit"
+    BASELINE = "baseline", gettext_lazy("Baseline")
+    REASSESSMENT = "reassessment", gettext_lazy("Re-assessment")
+    DISCHARGE = "discharge", gettext_lazy("Discharge")
+    VISIT = "visit", gettext_lazy("Visit")
 
 
 class Source(models.TextChoices):
     """Who gave the answers: the clinician (or staff entering a paper form) or the patient by link."""
 
-    CLINICIAN = "clinician", "Clinician"
-    PATIENT = "patient", "Patient-reported"
+    CLINICIAN = "clinician", gettext_lazy("Clinician")
+    PATIENT = "patient", gettext_lazy("Patient-reported")
 
 
 class ClinicInstrumentPlan(models.Model):
@@ -41,12 +42,14 @@ class ClinicInstrumentPlan(models.Model):
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="instrument_plans")
     condition = models.CharField(max_length=40)
-    instruments = models.JSONField(help_text="Instrument codes in the order they are asked")
+    instruments = models.JSONField(help_text=gettext_lazy("Instrument codes in the order they are asked"))
     schedule = models.JSONField(
         default=dict,
         blank=True,
-        help_text="When each instrument is due: code (or '*' for all) -> {baseline, every_days, every_visits, "
-        "discharge}; empty = the default schedule",
+        help_text=gettext_lazy(
+            "When each instrument is due: code (or '*' for all) -> {baseline, every_days, every_visits, "
+            "discharge}; empty = the default schedule"
+        ),
     )
     updated_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
@@ -71,12 +74,12 @@ class SelfReportLink(PatientRecord):
     class Kind(models.TextChoices):
         """What the link opens."""
 
-        QUESTIONNAIRE = "questionnaire", "Questionnaire (used once)"
-        DIARY = "diary", "Headache diary (daily until it expires)"
+        QUESTIONNAIRE = "questionnaire", gettext_lazy("Questionnaire (used once)")
+        DIARY = "diary", gettext_lazy("Headache diary (daily until it expires)")
 
     kind = models.CharField(max_length=13, choices=Kind.choices, default=Kind.QUESTIONNAIRE)
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="self_report_links")
-    instruments = models.JSONField(help_text="Instrument codes the patient is asked, in order")
+    instruments = models.JSONField(help_text=gettext_lazy("Instrument codes the patient is asked, in order"))
     include_pain = models.BooleanField(default=True)
     time_point = models.CharField(max_length=12, choices=TimePoint.choices)
     token_hash = models.CharField(max_length=64, unique=True)
@@ -95,13 +98,13 @@ class SelfReportLink(PatientRecord):
         null=True,
         blank=True,
         related_name="replaced_by",
-        help_text="The link this one was re-sent in place of (that one was cancelled)",
+        help_text=gettext_lazy("The link this one was re-sent in place of (that one was cancelled)"),
     )
     submitted_from = models.GenericIPAddressField(
-        null=True, blank=True, help_text="The address the patient's answers came from"
+        null=True, blank=True, help_text=gettext_lazy("The address the patient's answers came from")
     )
     submitted_user_agent = models.CharField(
-        max_length=300, blank=True, help_text="The browser (user agent) the patient's answers came from"
+        max_length=300, blank=True, help_text=gettext_lazy("The browser (user agent) the patient's answers came from")
     )
 
     pain_drawing = models.OneToOneField(
@@ -110,7 +113,7 @@ class SelfReportLink(PatientRecord):
         null=True,
         blank=True,
         related_name="self_report_link",
-        help_text="The pain drawing the patient sent with their answers, if they drew one",
+        help_text=gettext_lazy("The pain drawing the patient sent with their answers, if they drew one"),
     )
     USER_AGENT_LENGTH = 300
 
@@ -151,12 +154,12 @@ class LinkMessage(PatientRecord):
     """
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        SMS = "sms", "Text message"
+        EMAIL = "email", gettext_lazy("E-mail")
+        SMS = "sms", gettext_lazy("Text message")
 
     link = models.ForeignKey(SelfReportLink, on_delete=models.PROTECT, related_name="messages")
     channel = models.CharField(max_length=5, choices=Channel.choices)
-    sent_to = models.CharField(max_length=254, help_text="The e-mail address or the number in E.164 form")
+    sent_to = models.CharField(max_length=254, help_text=gettext_lazy("The e-mail address or the number in E.164 form"))
     sent_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     sent_at = models.DateTimeField(default=timezone.now)
 
@@ -182,11 +185,15 @@ class HeadacheDiaryEntry(PatientRecord):
     link = models.ForeignKey(SelfReportLink, on_delete=models.PROTECT, related_name="diary_entries")
     day = models.DateField()
     headache = models.BooleanField()
-    worst_intensity = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-10, on headache days")
-    hours = models.FloatField(null=True, blank=True, help_text="Hours with headache, on headache days")
-    acute_medication = models.BooleanField(help_text="Medication taken for a headache on this day")
+    worst_intensity = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=gettext_lazy("0-10, on headache days")
+    )
+    hours = models.FloatField(null=True, blank=True, help_text=gettext_lazy("Hours with headache, on headache days"))
+    acute_medication = models.BooleanField(help_text=gettext_lazy("Medication taken for a headache on this day"))
     recorded_at = models.DateTimeField(default=timezone.now)
-    replaced = models.JSONField(default=list, blank=True, help_text="Earlier answers for the day, oldest first")
+    replaced = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("Earlier answers for the day, oldest first")
+    )
     submitted_from = models.GenericIPAddressField(null=True, blank=True)
     submitted_user_agent = models.CharField(max_length=300, blank=True)
 
@@ -227,7 +234,9 @@ class Observation(PatientRecord):
     unit = models.CharField(max_length=20)
     subscales = models.JSONField(default=dict, blank=True)
     answers = models.JSONField(default=dict, blank=True)
-    item_notes = models.JSONField(default=dict, blank=True, help_text="e.g. the activity each PSFS line rates")
+    item_notes = models.JSONField(
+        default=dict, blank=True, help_text=gettext_lazy("e.g. the activity each PSFS line rates")
+    )
     observed_on = models.DateField()
     observed_at = models.DateTimeField()
     time_point = models.CharField(max_length=12, choices=TimePoint.choices)
@@ -272,9 +281,9 @@ class RomMeasurement(PatientRecord):
     class Method(models.TextChoices):
         """How the angle was measured."""
 
-        GONIOMETER = "goniometer", "Goniometer"
-        INCLINOMETER = "inclinometer", "Inclinometer"
-        CROM = "crom", "CROM device"
+        GONIOMETER = "goniometer", gettext_lazy("Goniometer")
+        INCLINOMETER = "inclinometer", gettext_lazy("Inclinometer")
+        CROM = "crom", gettext_lazy("CROM device")
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="rom_measurements")
     visit = models.ForeignKey(
@@ -282,7 +291,9 @@ class RomMeasurement(PatientRecord):
     )
     joint = models.CharField(max_length=30)
     movement = models.CharField(max_length=30)
-    side = models.CharField(max_length=5, blank=True, help_text="left or right; empty for unsided movements")
+    side = models.CharField(
+        max_length=5, blank=True, help_text=gettext_lazy("left or right; empty for unsided movements")
+    )
     degrees = models.FloatField()
     method = models.CharField(max_length=12, choices=Method.choices)
     normal_degrees = models.FloatField()
@@ -319,8 +330,8 @@ class ClinicInstrumentWording(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="instrument_wordings")
     instrument = models.CharField(max_length=12)
     version = models.PositiveIntegerField()
-    items = models.JSONField(help_text="Item id -> {question, options: [text per option index]}")
-    licence_reference = models.CharField(max_length=200, help_text="e.g. the clinic's licence number")
+    items = models.JSONField(help_text=gettext_lazy("Item id -> {question, options: [text per option index]}"))
+    licence_reference = models.CharField(max_length=200, help_text=gettext_lazy("e.g. the clinic's licence number"))
     entered_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     entered_at = models.DateTimeField(default=timezone.now)
 

@@ -43,6 +43,7 @@ import matplotlib as matplotlib  # noqa: E402  (named again so insights.plots ca
 matplotlib.use("Agg")
 
 from django.core.cache import cache  # noqa: E402
+from django.utils.translation import gettext  # noqa: E402
 from matplotlib import dates as mdates  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
@@ -109,7 +110,7 @@ def draw_pain(ax: Axes, pain: PainSummary, reported: Series | None = None) -> No
     if befores:
         ax.plot(*zip(*befores, strict=True), color=BAD, linewidth=0.8, alpha=0.5, zorder=2)
         before_x, before_y = zip(*befores, strict=True)
-        ax.scatter(before_x, before_y, color=BAD, s=12 if small else 22, zorder=3, label="Before visit")
+        ax.scatter(before_x, before_y, color=BAD, s=12 if small else 22, zorder=3, label=gettext("Before visit"))
     if afters:
         after_x, after_y = zip(*afters, strict=True)
         ax.scatter(
@@ -120,7 +121,7 @@ def draw_pain(ax: Axes, pain: PainSummary, reported: Series | None = None) -> No
             s=12 if small else 22,
             linewidths=1.2,
             zorder=3,
-            label="After visit",
+            label=gettext("After visit"),
         )
     if extra:
         ax.scatter(
@@ -130,7 +131,7 @@ def draw_pain(ax: Axes, pain: PainSummary, reported: Series | None = None) -> No
             color=BRAND,
             s=26,
             zorder=4,
-            label="Pain reported (NPRS)",
+            label=gettext("Pain reported (NPRS)"),
         )
     ax.set_ylim(-0.3, 10.3)
     ax.set_yticks(range(0, 11, 2))
@@ -177,11 +178,11 @@ def draw_series(ax: Axes, series: Series, title: bool = False) -> None:
         ax.set_title(series.defn.name, fontsize=9, loc="left", color=INK, pad=14)
     _date_axis(ax, positions)
     handles = [
-        Line2D([], [], marker="o", color=BRAND, linestyle="", label="Clinician"),
-        Line2D([], [], marker="^", color=BRAND, linestyle="", label="Patient-reported"),
+        Line2D([], [], marker="o", color=BRAND, linestyle="", label=gettext("Clinician")),
+        Line2D([], [], marker="^", color=BRAND, linestyle="", label=gettext("Patient-reported")),
     ]
     if band is not None:
-        handles.append(Line2D([], [], color=OK, linewidth=6, alpha=0.25, label="MCID band from baseline"))
+        handles.append(Line2D([], [], color=OK, linewidth=6, alpha=0.25, label=gettext("MCID band from baseline")))
     ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1, 1), ncol=3, fontsize=7, frameon=False)
 
 

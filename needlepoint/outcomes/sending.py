@@ -21,6 +21,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from needlepoint import phones, sms
@@ -139,9 +140,16 @@ def _transmit(channel: str, to: str, subject: str, body: str, text: str) -> None
         else:
             sms.send_text(to, text)
     except (OSError, smtplib.SMTPException) as exc:  # the provider's or mail server's refusal rolls it all back
-        how = "e-mail" if channel == EMAIL else "text message"
+        if channel == EMAIL:
+            said = gettext(
+                "The e-mail could not be sent (%(error)s); nothing was stored. Try again, or choose another way."
+            )
+        else:
+            said = gettext(
+                "The text message could not be sent (%(error)s); nothing was stored. Try again, or choose another way."
+            )
         raise ValidationError(
-            {"channel": f"The {how} could not be sent ({exc}); nothing was stored. Try again, or choose another way."},
+            {"channel": said % {"error": exc}},
             code="send_failed",
         ) from exc
 
@@ -180,7 +188,7 @@ def send_self_report_link(
     """
     require(membership, Capability.EDIT_DEMOGRAPHICS)  # outside the transaction: a refusal stays in the audit trail
     if episode.clinic_id != membership.clinic_id:  # defence in depth: the episode was fetched by the caller
-        raise ValidationError("This record belongs to another clinic.")
+        raise ValidationError(gettext("This record belongs to another clinic."))
     _check_channel(episode.patient, channel)
     with audit.within_event(), transaction.atomic(), audit.describing(_summary(channel, episode.patient)):
         issued = actions.create_self_report_link(
@@ -208,8 +216,11 @@ def _cancel_for_resend(link: SelfReportLink, membership: Membership) -> None:
     """Cancel the link a re-send replaces: an open, expired or already cancelled one, never an answered one."""
     if link.used_at is not None:
         raise ValidationError(
-            f"This link was answered on {timezone.localtime(link.used_at):%d %B %Y}; an answered link cannot be "
-            "cancelled or re-sent. Send a new link if the patient is to answer again.",
+            gettext(
+                "This link was answered on %(date)s; an answered link cannot be "
+                "cancelled or re-sent. Send a new link if the patient is to answer again."
+            )
+            % {"date": f"{timezone.localtime(link.used_at):%d %B %Y}"},
             code="used",
         )
     if link.cancelled_at is None:
@@ -238,8 +249,8 @@ def resend_self_report_link(
         if newer is not None:
             # The row lock makes a double click wait here and then find the first click's link.
             raise ValidationError(
-                f"This link was already re-sent on {timezone.localtime(newer.created_at):%d %B %Y %H:%M}; "
-                "re-send the newer link instead.",
+                gettext("This link was already re-sent on %(when)s; re-send the newer link instead.")
+                % {"when": f"{timezone.localtime(newer.created_at):%d %B %Y %H:%M}"},
                 code="already_resent",
             )
         _check_channel(old.patient, channel)
@@ -267,12 +278,12 @@ def send_after_care(membership: Membership, visit_id: Any, channel: str) -> Afte
         return aftercare.record_after_care_printed(membership, visit_id)
     if channel not in (EMAIL, SMS):
         raise ValidationError(
-            {"channel": "Choose how the after-care sheet is given: by e-mail, by text message, or printed."},
+            {"channel": gettext("Choose how the after-care sheet is given: by e-mail, by text message, or printed.")},
             code="not_sent",
         )
     with audit.within_event(), transaction.atomic():
         visit = aftercare.needled_visit(membership, visit_id, for_update=True)
-        refuse_if_deceased(visit.patient, "no after-care sheet is sent.")
+        refuse_if_deceased(visit.patient, gettext("no after-care sheet is sent."))
         _check_channel(visit.patient, channel, AFTER_CARE)
         to = visit.patient.email if channel == EMAIL else _number(visit.patient)
         given = aftercare.record_after_care(membership, visit, channel, to)

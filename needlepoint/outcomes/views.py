@@ -17,6 +17,7 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -146,7 +147,11 @@ def record_questionnaire(request: ClinicRequest, patient_id: int, episode_id: in
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"{defn.code} recorded: {observation.value:g} {observation.unit}.")
+            messages.success(
+                request,
+                gettext("%(code)s recorded: %(value)s %(unit)s.")
+                % {"code": defn.code, "value": f"{observation.value:g}", "unit": observation.unit},
+            )
             return redirect("outcomes_progress", patient_id=patient_id, episode_id=episode.pk)
     return render(
         request,
@@ -185,8 +190,14 @@ def record_rom(request: ClinicRequest, patient_id: int, episode_id: int) -> Http
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            percent = f" ({rom.percent_of_normal:.0f}% of normal)" if rom.percent_of_normal is not None else ""
-            messages.success(request, f"Range of motion recorded: {rom.degrees:g}°{percent}.")
+            if rom.percent_of_normal is not None:
+                said = gettext("Range of motion recorded: %(degrees)s° (%(percent)s%% of normal).") % {
+                    "degrees": f"{rom.degrees:g}",
+                    "percent": f"{rom.percent_of_normal:.0f}",
+                }
+            else:
+                said = gettext("Range of motion recorded: %(degrees)s°.") % {"degrees": f"{rom.degrees:g}"}
+            messages.success(request, said)
             if "another" in request.POST:
                 return redirect("outcomes_rom", patient_id=patient_id, episode_id=episode.pk)
             return redirect("outcomes_progress", patient_id=patient_id, episode_id=episode.pk)
@@ -210,7 +221,7 @@ def send_link(request: ClinicRequest, patient_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         episode = next((e for e in episodes if str(e.pk) == chosen), None)
         if episode is None:
-            form.add_error(None, "Choose one of the patient's episodes of care.")
+            form.add_error(None, gettext("Choose one of the patient's episodes of care."))
         else:
             try:
                 sent = sending.send_self_report_link(
@@ -333,8 +344,8 @@ def resend_link(request: ClinicRequest, patient_id: int, link_id: int) -> HttpRe
     if sent.message is not None:
         messages.success(
             request,
-            f"A fresh link went by {sent.message.get_channel_display().lower()} to "
-            f"{sent.message.sent_to}; the old one no longer works.",
+            gettext("A fresh link went by %(channel)s to %(address)s; the old one no longer works.")
+            % {"channel": sent.message.get_channel_display().lower(), "address": sent.message.sent_to},
         )
         return redirect("outcomes_send_link", patient_id=patient_id)
     patient = sent.issued.link.patient
@@ -571,9 +582,9 @@ def diary_link(request: ClinicRequest, patient_id: int, episode_id: int) -> Http
         if request.POST.get("action") == "cancel":
             link = episode.self_report_links.filter(pk=request.POST.get("link") or 0, kind="diary").first()
             if link is None:
-                raise ValidationError("Choose one of this episode's diary links.")
+                raise ValidationError(gettext("Choose one of this episode's diary links."))
             actions.cancel_link(membership, link)
-            messages.success(request, "Diary link cancelled: it no longer opens the diary.")
+            messages.success(request, gettext("Diary link cancelled: it no longer opens the diary."))
             return redirect("outcomes_progress", patient_id=patient_id, episode_id=episode.pk)
         issued = actions.create_diary_link(membership, episode)
     except ValidationError as exc:
@@ -630,7 +641,7 @@ def plans(request: ClinicRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Instrument plan saved.")
+            messages.success(request, gettext("Instrument plan saved."))
             return redirect("outcomes_plans")
     rows = [
         {
@@ -718,7 +729,11 @@ def instrument_wording(request: ClinicRequest, code: str) -> HttpResponse:
         except ValidationError as exc:
             _wording_errors(form, defn, exc)
         else:
-            messages.success(request, f"{defn.code} wording saved as version {entry.version}.")
+            messages.success(
+                request,
+                gettext("%(code)s wording saved as version %(version)s.")
+                % {"code": defn.code, "version": entry.version},
+            )
             return redirect("outcomes_wording", code=defn.code)
     return render(
         request,
@@ -749,5 +764,5 @@ def send_after_care(request: ClinicRequest, visit_id: int) -> HttpResponse:
         for text in exc.messages:
             messages.error(request, text)
     else:
-        messages.success(request, f"After-care sheet given: {given}.")
+        messages.success(request, gettext("After-care sheet given: %(given)s.") % {"given": given})
     return redirect("visit", visit_id=visit_id)

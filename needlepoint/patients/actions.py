@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import CharField, Model
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import require, searched
@@ -177,7 +178,7 @@ def register_patient(
     _check_demographics(data)
     mrn = mrn.strip().upper()
     if mrn and not MRN_PATTERN.match(mrn):
-        raise ValidationError({"mrn": "An MRN has 3-30 letters, digits or hyphens."})
+        raise ValidationError({"mrn": gettext("An MRN has 3-30 letters, digits or hyphens.")})
     if not confirm_duplicate:
         # Before the transaction: the refusal's audit entry (the candidates' names are shown) must survive it.
         _refuse_possible_duplicate(membership, data)
@@ -203,7 +204,9 @@ def _refuse_possible_duplicate(membership: Membership, data: dict[str, Any], edi
 @transaction.atomic
 def _create_patient(membership: Membership, data: dict[str, Any], mrn: str) -> Patient:
     if mrn and Patient.objects.filter(clinic_id=membership.clinic_id, mrn=mrn).exists():
-        raise ValidationError({"mrn": f"MRN {mrn} already belongs to another patient of this clinic."})
+        raise ValidationError(
+            {"mrn": gettext("MRN %(mrn)s already belongs to another patient of this clinic.") % {"mrn": mrn}}
+        )
     patient = Patient(clinic_id=membership.clinic_id, mrn=mrn or _next_mrn(membership.clinic))
     for name in DEMOGRAPHIC_FIELDS:
         if name in data:
@@ -212,7 +215,9 @@ def _create_patient(membership: Membership, data: dict[str, Any], mrn: str) -> P
         with transaction.atomic():
             patient.save()
     except IntegrityError as exc:
-        raise ValidationError({"mrn": f"MRN {patient.mrn} already exists in this clinic."}) from exc
+        raise ValidationError(
+            {"mrn": gettext("MRN %(mrn)s already exists in this clinic.") % {"mrn": patient.mrn}}
+        ) from exc
     return patient
 
 
@@ -318,8 +323,10 @@ def _update_patient(membership: Membership, patient_id: int, data: dict[str, Any
     patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS, for_update=True)
     if patient.version != expected_version:
         raise ValidationError(
-            "Someone else changed this patient while you were editing. Reload to see their changes; "
-            "nothing of yours was saved."
+            gettext(
+                "Someone else changed this patient while you were editing. Reload to see their changes; "
+                "nothing of yours was saved."
+            )
         )
     merged = {name: getattr(patient, name) for name in DEMOGRAPHIC_FIELDS} | data
     _check_demographics(merged)
@@ -360,14 +367,22 @@ def record_death(
         patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS, for_update=True)
         _check_version(patient, expected_version)
         if patient.deceased:
-            raise ValidationError(f"{patient.full_name} is already recorded as deceased; nothing was changed.")
+            raise ValidationError(
+                gettext("%(patient)s is already recorded as deceased; nothing was changed.")
+                % {"patient": patient.full_name}
+            )
         if deceased_date is not None and not isinstance(deceased_date, date):
-            raise ValidationError({"deceased_date": "Enter the date of death as YYYY-MM-DD, or leave it empty."})
+            raise ValidationError(
+                {"deceased_date": gettext("Enter the date of death as YYYY-MM-DD, or leave it empty.")}
+            )
         if deceased_date is not None and deceased_date > timezone.localdate():
-            raise ValidationError({"deceased_date": "The date of death cannot be in the future."})
+            raise ValidationError({"deceased_date": gettext("The date of death cannot be in the future.")})
         if deceased_date is not None and deceased_date < patient.date_of_birth:
             raise ValidationError(
-                {"deceased_date": f"The date of death is before the date of birth ({patient.date_of_birth})."}
+                {
+                    "deceased_date": gettext("The date of death is before the date of birth (%(birth)s).")
+                    % {"birth": patient.date_of_birth}
+                }
             )
         patient.deceased = True
         patient.deceased_date = deceased_date
@@ -394,14 +409,17 @@ def withdraw_death(membership: Membership, patient_id: int, reason: str, expecte
         patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS, for_update=True)
         _check_version(patient, expected_version)
         if not patient.deceased:
-            raise ValidationError(f"{patient.full_name} is not recorded as deceased; there is nothing to withdraw.")
+            raise ValidationError(
+                gettext("%(patient)s is not recorded as deceased; there is nothing to withdraw.")
+                % {"patient": patient.full_name}
+            )
         reason = " ".join((reason or "").split())
         if len(reason) < 5:
             raise ValidationError(
-                {"reason": "Say why the record of death is withdrawn (e.g. 'recorded on the wrong chart')."}
+                {"reason": gettext("Say why the record of death is withdrawn (e.g. 'recorded on the wrong chart').")}
             )
         if len(reason) > 300:
-            raise ValidationError({"reason": "At most 300 characters."})
+            raise ValidationError({"reason": gettext("At most 300 characters.")})
         with audit.describing(f"death record withdrawn: {reason}"):
             WithdrawnDeath.objects.create(
                 clinic_id=patient.clinic_id,
@@ -424,15 +442,27 @@ def withdraw_death(membership: Membership, patient_id: int, reason: str, expecte
 def refuse_if_deceased(patient: Patient, refused: str) -> None:
     """For staff: refuse an action that would reach or book a patient recorded as deceased (``refused`` says what)."""
     if patient.deceased:
-        died = f" (died {patient.deceased_date:%Y-%m-%d})" if patient.deceased_date else ""
-        raise ValidationError(f"{patient.full_name} is recorded as deceased{died}: {refused}", code="deceased")
+        if patient.deceased_date:
+            said = gettext("%(patient)s is recorded as deceased (died %(date)s): %(refused)s") % {
+                "patient": patient.full_name,
+                "date": f"{patient.deceased_date:%Y-%m-%d}",
+                "refused": refused,
+            }
+        else:
+            said = gettext("%(patient)s is recorded as deceased: %(refused)s") % {
+                "patient": patient.full_name,
+                "refused": refused,
+            }
+        raise ValidationError(said, code="deceased")
 
 
 def _check_version(patient: Patient, expected_version: int) -> None:
     if patient.version != expected_version:
         raise ValidationError(
-            "Someone else changed this patient while you had the page open. Reload to see their changes; "
-            "nothing of yours was saved."
+            gettext(
+                "Someone else changed this patient while you had the page open. Reload to see their changes; "
+                "nothing of yours was saved."
+            )
         )
 
 
@@ -488,11 +518,11 @@ def acknowledge_precautions(membership: Membership, screening: Screening, note: 
     _same_clinic(membership, screening)
     screening = Screening.objects.select_for_update(no_key=True).get(pk=screening.pk)
     if screening.status != Screening.Status.CLEARED_WITH_PRECAUTIONS:
-        raise ValidationError("Only a screening cleared with precautions needs an acknowledgement.")
+        raise ValidationError(gettext("Only a screening cleared with precautions needs an acknowledgement."))
     if screening.precautions_acknowledged_at is not None:
-        raise ValidationError("These precautions were already acknowledged.")
+        raise ValidationError(gettext("These precautions were already acknowledged."))
     if len(note.strip()) < 5:
-        raise ValidationError({"note": "Say how the precautions will be managed."})
+        raise ValidationError({"note": gettext("Say how the precautions will be managed.")})
     screening.precautions_acknowledged_by = membership
     screening.precautions_acknowledged_at = timezone.now()
     screening.precautions_note = note.strip()
@@ -506,7 +536,7 @@ def report_health_change(membership: Membership, patient: Patient, description: 
     require(membership, Capability.EDIT_CLINICAL)
     _same_clinic(membership, patient)
     if len(description.strip()) < 3:
-        raise ValidationError({"description": "Describe the change in health."})
+        raise ValidationError({"description": gettext("Describe the change in health.")})
     changed = 0
     for screening in Screening.objects.select_for_update(no_key=True).filter(
         patient=patient, invalidated_at__isnull=True
@@ -581,8 +611,11 @@ def record_consent(
     text = current_consent_text(patient.clinic)
     if text_version != text.version:
         raise ValidationError(
-            f"The consent text changed to version {text.version} while this form was open; "
-            "show the patient the current text and sign again."
+            gettext(
+                "The consent text changed to version %(version)s while this form was open; "
+                "show the patient the current text and sign again."
+            )
+            % {"version": text.version}
         )
     guardian_name = " ".join(guardian_name.split())
     age = patient.age_on(timezone.localdate())
@@ -590,9 +623,9 @@ def record_consent(
     if errors:
         raise ValidationError(errors)
     if len(drawn_signature) > 50_000:
-        raise ValidationError({"drawn_signature": "The drawn signature is too large."})
+        raise ValidationError({"drawn_signature": gettext("The drawn signature is too large.")})
     if drawn_signature and not SIGNATURE_PATH.match(drawn_signature):
-        raise ValidationError({"drawn_signature": "The drawn signature is not a signature drawing."})
+        raise ValidationError({"drawn_signature": gettext("The drawn signature is not a signature drawing.")})
     return Consent.objects.create(
         clinic_id=patient.clinic_id,
         patient=patient,
@@ -614,7 +647,7 @@ def withdraw_consent(membership: Membership, consent: Consent, reason: str) -> C
     _same_clinic(membership, consent)
     consent = Consent.objects.select_for_update(no_key=True).get(pk=consent.pk)
     if consent.withdrawn_at is not None:
-        raise ValidationError("This consent was already withdrawn.")
+        raise ValidationError(gettext("This consent was already withdrawn."))
     consent.withdrawn_at = timezone.now()
     consent.withdrawal_reason = reason.strip()[:300] or "Withdrawn by the patient"
     consent.withdrawal_recorded_by = membership
@@ -674,7 +707,7 @@ def open_episode(
         patient=patient, condition=data["condition"], side=data["side"], status=Episode.Status.OPEN
     ).exists()
     if duplicate:
-        raise ValidationError("This patient already has an open episode for this condition and side.")
+        raise ValidationError(gettext("This patient already has an open episode for this condition and side."))
     try:
         with transaction.atomic():
             return Episode.objects.create(
@@ -689,7 +722,7 @@ def open_episode(
                 opened_at=opened_at,
             )
     except IntegrityError as exc:
-        raise ValidationError("This patient already has an open episode for this condition and side.") from exc
+        raise ValidationError(gettext("This patient already has an open episode for this condition and side.")) from exc
 
 
 @transaction.atomic
@@ -699,7 +732,7 @@ def discharge_episode(membership: Membership, episode: Episode, discharge_date: 
     _same_clinic(membership, episode)
     episode = Episode.objects.select_for_update(no_key=True).get(pk=episode.pk)
     if episode.status != Episode.Status.OPEN:
-        raise ValidationError("This episode is already discharged.")
+        raise ValidationError(gettext("This episode is already discharged."))
     errors: dict[str, str] = {}
     if reason not in Episode.DischargeReason.values:
         errors["reason"] = "Choose goals met, plateau, self-discharged or referred on."
@@ -858,7 +891,10 @@ def set_minimum_needling_age(membership: Membership, age: object) -> Clinic:
     require(membership, Capability.CONFIGURE_CLINIC)
     if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= ADULT_AGE:
         raise ValidationError(
-            {"minimum_needling_age": f"Enter a whole number of years from 0 to {ADULT_AGE}, not {age!r}."}
+            {
+                "minimum_needling_age": gettext("Enter a whole number of years from 0 to %(adult)s, not %(given)s.")
+                % {"adult": ADULT_AGE, "given": repr(age)}
+            }
         )
     clinic = Clinic.objects.select_for_update(no_key=True).get(pk=membership.clinic_id)
     before = clinic.minimum_needling_age
@@ -871,4 +907,4 @@ def set_minimum_needling_age(membership: Membership, age: object) -> Clinic:
 def _same_clinic(membership: Membership, obj: Any) -> None:
     """Defence in depth: an object fetched elsewhere must still belong to the acting clinic."""
     if obj.clinic_id != membership.clinic_id:
-        raise ValidationError("This record belongs to another clinic.")
+        raise ValidationError(gettext("This record belongs to another clinic."))

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.patients import received_records, reported_conditions, screening_rules
@@ -41,20 +42,22 @@ class Patient(models.Model):
     audit_trail = True
 
     class Sex(models.TextChoices):
-        FEMALE = "female", "Female"
-        MALE = "male", "Male"
-        OTHER = "other", "Other"
-        UNKNOWN = "unknown", "Unknown"
+        FEMALE = "female", gettext_lazy("Female")
+        MALE = "male", gettext_lazy("Male")
+        OTHER = "other", gettext_lazy("Other")
+        UNKNOWN = "unknown", gettext_lazy("Unknown")
 
     class Language(models.TextChoices):
         """The languages the patient's pages, documents and messages are written in (settings.LANGUAGES)."""
 
-        ENGLISH = "en", "English"
-        SPANISH = "es", "Spanish (español)"
+        ENGLISH = "en", gettext_lazy("English")
+        SPANISH = "es", gettext_lazy("Spanish (español)")
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField("MRN", max_length=30)
-    name_prefix = models.CharField("title", max_length=40, blank=True, help_text="Mr., Mrs., Ms., Dr., ...")
+    name_prefix = models.CharField(
+        "title", max_length=40, blank=True, help_text=gettext_lazy("Mr., Mrs., Ms., Dr., ...")
+    )
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     # Normalised for search: "family given" and "given family". On PostgreSQL both are in collation "C"
@@ -77,31 +80,45 @@ class Patient(models.Model):
     address_country = models.CharField("country", max_length=100, blank=True)
     # Coded demographics (patients/demographics.py, data/demographics.json): codes, blank when not recorded. Race,
     # ethnicity and birth sex are what the patient reports, and may be declined.
-    marital_status = models.CharField(max_length=5, blank=True, help_text="v3-MaritalStatus code, or UNK")
-    race_codes = models.JSONField(default=list, blank=True, help_text="OMB race categories (CDC codes), or ASKU/UNK")
-    race_text = models.CharField(max_length=200, blank=True, help_text="Race in the patient's words")
-    ethnicity_code = models.CharField(max_length=10, blank=True, help_text="OMB ethnicity category, or ASKU/UNK")
-    ethnicity_text = models.CharField(max_length=200, blank=True, help_text="Ethnicity in the patient's words")
-    birth_sex = models.CharField(max_length=3, blank=True, help_text="Sex assigned at birth: F, M or UNK")
+    marital_status = models.CharField(max_length=5, blank=True, help_text=gettext_lazy("v3-MaritalStatus code, or UNK"))
+    race_codes = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("OMB race categories (CDC codes), or ASKU/UNK")
+    )
+    race_text = models.CharField(max_length=200, blank=True, help_text=gettext_lazy("Race in the patient's words"))
+    ethnicity_code = models.CharField(
+        max_length=10, blank=True, help_text=gettext_lazy("OMB ethnicity category, or ASKU/UNK")
+    )
+    ethnicity_text = models.CharField(
+        max_length=200, blank=True, help_text=gettext_lazy("Ethnicity in the patient's words")
+    )
+    birth_sex = models.CharField(max_length=3, blank=True, help_text=gettext_lazy("Sex assigned at birth: F, M or UNK"))
     emergency_contact = models.CharField(max_length=200, blank=True)
     preferred_language = models.CharField(
         max_length=5,
         choices=Language.choices,
         default=Language.ENGLISH,
-        help_text="The language of the patient's questionnaire pages, diary, handout, after-care, consent and messages",
+        help_text=gettext_lazy(
+            "The language of the patient's questionnaire pages, diary, handout, after-care, consent and messages"
+        ),
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)
     # Retention (patients/retention.py): the application never deletes a record. Archiving marks a patient no
     # longer in care; a legal hold says the record must outlive any retention period. Neither removes data.
-    archived_at = models.DateTimeField(null=True, blank=True, help_text="When the record was archived")
-    legal_hold = models.BooleanField(default=False, help_text="Keep beyond any retention period (litigation, audit)")
-    retention_note = models.CharField(max_length=300, blank=True, help_text="Why the record was archived or held")
+    archived_at = models.DateTimeField(null=True, blank=True, help_text=gettext_lazy("When the record was archived"))
+    legal_hold = models.BooleanField(
+        default=False, help_text=gettext_lazy("Keep beyond any retention period (litigation, audit)")
+    )
+    retention_note = models.CharField(
+        max_length=300, blank=True, help_text=gettext_lazy("Why the record was archived or held")
+    )
     # Death (patients.actions.record_death): FHIR allows the fact without the date (deceasedBoolean), so the date
     # is optional. Once recorded, nothing reaches the patient: no bookings, links, reminders or new visits.
-    deceased = models.BooleanField(default=False, help_text="The patient has died")
-    deceased_date = models.DateField("date of death", null=True, blank=True, help_text="Empty when not known")
+    deceased = models.BooleanField(default=False, help_text=gettext_lazy("The patient has died"))
+    deceased_date = models.DateField(
+        "date of death", null=True, blank=True, help_text=gettext_lazy("Empty when not known")
+    )
     death_recorded_at = models.DateTimeField(null=True, blank=True)
     death_recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
 
@@ -163,7 +180,7 @@ class PatientIdentifier(models.Model):
     type_code = models.CharField(max_length=20, blank=True)
     type_display = models.CharField(max_length=200, blank=True)
     type_text = models.CharField(max_length=200, blank=True)
-    source = models.CharField(max_length=100, help_text="Where it came from, e.g. FHIR import")
+    source = models.CharField(max_length=100, help_text=gettext_lazy("Where it came from, e.g. FHIR import"))
     recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
 
@@ -201,9 +218,9 @@ class Screening(PatientRecord):
     """
 
     class Status(models.TextChoices):
-        CLEARED = "cleared", "Cleared"
-        CLEARED_WITH_PRECAUTIONS = "cleared_with_precautions", "Cleared with precautions"
-        NOT_CLEARED = "not_cleared", "Not cleared"
+        CLEARED = "cleared", gettext_lazy("Cleared")
+        CLEARED_WITH_PRECAUTIONS = "cleared_with_precautions", gettext_lazy("Cleared with precautions")
+        NOT_CLEARED = "not_cleared", gettext_lazy("Not cleared")
 
     answers = models.JSONField()
     status = models.CharField(max_length=30, choices=Status.choices)
@@ -301,9 +318,9 @@ class Consent(PatientRecord):
     """
 
     class GuardianRelationship(models.TextChoices):
-        PARENT = "parent", "Parent"
-        LEGAL_GUARDIAN = "legal_guardian", "Legal guardian"
-        OTHER = "other", "Other person with parental responsibility"
+        PARENT = "parent", gettext_lazy("Parent")
+        LEGAL_GUARDIAN = "legal_guardian", gettext_lazy("Legal guardian")
+        OTHER = "other", gettext_lazy("Other person with parental responsibility")
 
     text = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="consents")
     signed_name = models.CharField(max_length=210)
@@ -311,7 +328,7 @@ class Consent(PatientRecord):
     guardian_name = models.CharField(max_length=210, blank=True)
     guardian_relationship = models.CharField(max_length=20, choices=GuardianRelationship.choices, blank=True)
     child_assent = models.BooleanField("the child agreed (assent)", default=False)
-    drawn_signature = models.TextField(blank=True, help_text="Optional SVG path of a drawn signature")
+    drawn_signature = models.TextField(blank=True, help_text=gettext_lazy("Optional SVG path of a drawn signature"))
     signed_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     withdrawn_at = models.DateTimeField(null=True, blank=True)
@@ -339,20 +356,20 @@ class Episode(PatientRecord):
     """An episode of care for one treated condition, from opening to discharge."""
 
     class Side(models.TextChoices):
-        LEFT = "left", "Left"
-        RIGHT = "right", "Right"
-        BILATERAL = "bilateral", "Both sides"
-        CENTRAL = "central", "Central / not sided"
+        LEFT = "left", gettext_lazy("Left")
+        RIGHT = "right", gettext_lazy("Right")
+        BILATERAL = "bilateral", gettext_lazy("Both sides")
+        CENTRAL = "central", gettext_lazy("Central / not sided")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        DISCHARGED = "discharged", "Discharged"
+        OPEN = "open", gettext_lazy("Open")
+        DISCHARGED = "discharged", gettext_lazy("Discharged")
 
     class DischargeReason(models.TextChoices):
-        GOALS_MET = "goals_met", "Goals met"
-        PLATEAU = "plateau", "Plateau"
-        SELF_DISCHARGED = "self_discharged", "Self-discharged"
-        REFERRED_ON = "referred_on", "Referred on"
+        GOALS_MET = "goals_met", gettext_lazy("Goals met")
+        PLATEAU = "plateau", gettext_lazy("Plateau")
+        SELF_DISCHARGED = "self_discharged", gettext_lazy("Self-discharged")
+        REFERRED_ON = "referred_on", gettext_lazy("Referred on")
 
     condition = models.CharField(max_length=40)
     icd10_code = models.CharField("ICD-10-CM", max_length=10)
@@ -409,15 +426,23 @@ class ReportedCondition(PatientRecord):
     system = models.CharField("code system", max_length=255)
     code = models.CharField(max_length=64)
     display = models.CharField(max_length=500, blank=True)
-    codings = models.JSONField(default=list, help_text="Every coding of Condition.code as received")
-    text = models.CharField(max_length=500, blank=True, help_text="Condition.code.text as received")
-    clinical_status = models.CharField(max_length=20, blank=True, help_text="FHIR condition-clinical code")
-    verification_status = models.CharField(max_length=20, blank=True, help_text="FHIR condition-ver-status code")
-    onset = models.CharField(max_length=35, blank=True, help_text="FHIR date or dateTime as received")
-    abatement = models.CharField(max_length=35, blank=True, help_text="FHIR date or dateTime as received")
-    recorded_date = models.CharField(max_length=35, blank=True, help_text="FHIR date or dateTime as received")
-    source = models.CharField(max_length=200, help_text="Where it came from, as the chart names it")
-    source_reference = models.CharField(max_length=300, blank=True, help_text="The sender's fullUrl or Condition/id")
+    codings = models.JSONField(default=list, help_text=gettext_lazy("Every coding of Condition.code as received"))
+    text = models.CharField(max_length=500, blank=True, help_text=gettext_lazy("Condition.code.text as received"))
+    clinical_status = models.CharField(
+        max_length=20, blank=True, help_text=gettext_lazy("FHIR condition-clinical code")
+    )
+    verification_status = models.CharField(
+        max_length=20, blank=True, help_text=gettext_lazy("FHIR condition-ver-status code")
+    )
+    onset = models.CharField(max_length=35, blank=True, help_text=gettext_lazy("FHIR date or dateTime as received"))
+    abatement = models.CharField(max_length=35, blank=True, help_text=gettext_lazy("FHIR date or dateTime as received"))
+    recorded_date = models.CharField(
+        max_length=35, blank=True, help_text=gettext_lazy("FHIR date or dateTime as received")
+    )
+    source = models.CharField(max_length=200, help_text=gettext_lazy("Where it came from, as the chart names it"))
+    source_reference = models.CharField(
+        max_length=300, blank=True, help_text=gettext_lazy("The sender's fullUrl or Condition/id")
+    )
     imported_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     imported_at = models.DateTimeField()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts.access import get_patient
 from needlepoint.accounts.models import Membership
@@ -21,14 +22,16 @@ def set_retention(
     """Archive or un-archive the record and set or lift its legal hold; ``note`` says why (required)."""
     patient = get_patient(membership, patient_id, Capability.MANAGE_RETENTION, for_update=True)
     if patient.version != expected_version:
-        raise ValidationError("Someone else changed this patient meanwhile. Reload; nothing was saved.")
+        raise ValidationError(gettext("Someone else changed this patient meanwhile. Reload; nothing was saved."))
     note = (note or "").strip()
     if not note:
-        raise ValidationError({"note": "Say why (for example 'discharged 2026, no contact since' or a case number)."})
+        raise ValidationError(
+            {"note": gettext("Say why (for example 'discharged 2026, no contact since' or a case number).")}
+        )
     if len(note) > 300:
-        raise ValidationError({"note": "At most 300 characters."})
+        raise ValidationError({"note": gettext("At most 300 characters.")})
     if (patient.archived_at is not None) == archived and patient.legal_hold == legal_hold:
-        raise ValidationError("Nothing to change: the record already has this status.")
+        raise ValidationError(gettext("Nothing to change: the record already has this status."))
     if archived and patient.archived_at is None:
         patient.archived_at = timezone.now()
     elif not archived:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 
 from needlepoint.patients.screening_rules import (
     MEASUREMENTS,
@@ -44,7 +45,10 @@ class ScreeningForm(forms.Form):
                 max_digits=6,
                 decimal_places=2,
                 widget=forms.NumberInput(attrs={"min": f"{low:g}", "max": f"{high:g}", "step": "0.1"}),
-                error_messages={"invalid": f"{rules.labels[name]}: enter a number, for example 172 or 68.5."},
+                error_messages={
+                    "invalid": gettext("%(measurement)s: enter a number, for example 172 or 68.5.")
+                    % {"measurement": rules.labels[name]}
+                },
             )
         self.groups: list[dict[str, Any]] = []
         for item in screening_items():
@@ -69,7 +73,9 @@ class ScreeningForm(forms.Form):
                 detail_names.append(detail.name)
             self.groups.append({"item": item, "details": detail_names})
         for section in screening_sections():
-            self.fields[none_apply_name(section.code)] = forms.BooleanField(label="None of these apply", required=False)
+            self.fields[none_apply_name(section.code)] = forms.BooleanField(
+                label=gettext("None of these apply"), required=False
+            )
 
     def clean(self) -> dict[str, Any]:
         """Apply each ticked "None of these apply", and require an answer to every other question."""
@@ -82,15 +88,18 @@ class ScreeningForm(forms.Form):
                 if said_yes:
                     self.add_error(
                         none_apply_name(section.code),
-                        f"“None of these apply” is ticked in {section.title}, but {', '.join(said_yes)} "
-                        "is answered yes: untick it or change the answer.",
+                        gettext(
+                            "“None of these apply” is ticked in %(section)s, but %(answered)s "
+                            "is answered yes: untick it or change the answer."
+                        )
+                        % {"section": section.title, "answered": ", ".join(said_yes)},
                     )
                     continue
                 for item in codes:
                     cleaned[item.code] = "no"
             for item in codes:
                 if cleaned.get(item.code) not in ("yes", "no") and item.code not in self.errors:
-                    self.add_error(item.code, f"Answer: {item.label}.")
+                    self.add_error(item.code, gettext("Answer: %(question)s.") % {"question": item.label})
         return cleaned
 
     def sections(self) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, patients_for, require
@@ -87,9 +88,13 @@ def patient_new(request: ClinicRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"{patient.full_name} registered with MRN {patient.mrn}.")
+            messages.success(
+                request,
+                gettext("%(patient)s registered with MRN %(mrn)s.")
+                % {"patient": patient.full_name, "mrn": patient.mrn},
+            )
             return redirect("patient", patient_id=patient.pk)
-    context = {"form": form, "title": "Register a patient", "candidates": candidates}
+    context = {"form": form, "title": gettext("Register a patient"), "candidates": candidates}
     return render(request, "patients/form.html", context)
 
 
@@ -101,7 +106,7 @@ def patient_edit(request: ClinicRequest, patient_id: int) -> HttpResponse:
     form = forms.PatientForm(request.POST or None, initial=initial, offer_confirm_duplicate=True)
     form.fields["mrn"].disabled = True
     form.fields["mrn"].initial = patient.mrn
-    form.fields["confirm_duplicate"].label = "This is a different person: save anyway"
+    form.fields["confirm_duplicate"].label = gettext("This is a different person: save anyway")
     candidates: list[Patient] = []
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in actions.DEMOGRAPHIC_FIELDS}
@@ -118,12 +123,17 @@ def patient_edit(request: ClinicRequest, patient_id: int) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Patient details saved.")
+            messages.success(request, gettext("Patient details saved."))
             return redirect("patient", patient_id=patient.pk)
     return render(
         request,
         "patients/form.html",
-        {"form": form, "title": f"Edit {patient.full_name}", "patient": patient, "candidates": candidates},
+        {
+            "form": form,
+            "title": gettext("Edit %(patient)s") % {"patient": patient.full_name},
+            "patient": patient,
+            "candidates": candidates,
+        },
     )
 
 
@@ -251,7 +261,7 @@ def record_death(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Record the patient's death; future appointments are cancelled, and the page says which."""
     membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
-    context = {"patient": patient, "title": "Record the patient's death", "submit": "Record death"}
+    context = {"patient": patient, "title": gettext("Record the patient's death"), "submit": gettext("Record death")}
     if patient.deceased:
         return render(request, "patients/death_form.html", context | {"form": None})
     form = forms.RecordDeathForm(request.POST or None, initial={"version": patient.version})
@@ -263,11 +273,14 @@ def record_death(request: ClinicRequest, patient_id: int) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            stopped = " ".join(recorded.stopped) or "There were no future appointments to cancel."
+            stopped = " ".join(recorded.stopped) or gettext("There were no future appointments to cancel.")
             messages.warning(
                 request,
-                f"{patient.full_name}: {recorded.patient.deceased_notice}. {stopped} "
-                "No questionnaire links, reminders or appointments will go to this patient.",
+                gettext(
+                    "%(patient)s: %(notice)s. %(stopped)s "
+                    "No questionnaire links, reminders or appointments will go to this patient."
+                )
+                % {"patient": patient.full_name, "notice": recorded.patient.deceased_notice, "stopped": stopped},
             )
             return redirect("patient", patient_id=patient.pk)
     return render(request, "patients/death_form.html", context | {"form": form})
@@ -277,7 +290,7 @@ def withdraw_death(request: ClinicRequest, patient_id: int) -> HttpResponse:
     """Withdraw a death recorded in error, with the reason; what was recorded is kept."""
     membership = member(request)
     patient = get_patient(membership, patient_id, Capability.EDIT_DEMOGRAPHICS)
-    context = {"patient": patient, "title": "Withdraw the record of death", "submit": "Withdraw"}
+    context = {"patient": patient, "title": gettext("Withdraw the record of death"), "submit": gettext("Withdraw")}
     if not patient.deceased:
         return render(request, "patients/death_form.html", context | {"form": None})
     form = forms.WithdrawDeathForm(request.POST or None, initial={"version": patient.version})
@@ -289,8 +302,11 @@ def withdraw_death(request: ClinicRequest, patient_id: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"The record of death of {patient.full_name} was withdrawn. Appointments cancelled when it was "
-                "recorded stay cancelled: book again where needed.",
+                gettext(
+                    "The record of death of %(patient)s was withdrawn. Appointments cancelled when it was "
+                    "recorded stay cancelled: book again where needed."
+                )
+                % {"patient": patient.full_name},
             )
             return redirect("patient", patient_id=patient.pk)
     return render(request, "patients/death_form.html", context | {"form": form})
@@ -307,7 +323,9 @@ def screening_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Screening recorded: {screening.get_status_display()}.")
+            messages.success(
+                request, gettext("Screening recorded: %(status)s.") % {"status": screening.get_status_display()}
+            )
             return redirect("screening", patient_id=patient.pk, screening_id=screening.pk)
     age = patient.age_on(timezone.localdate())
     context = {
@@ -338,7 +356,7 @@ def screening_detail(request: ClinicRequest, patient_id: int, screening_id: int)
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Precautions acknowledged.")
+            messages.success(request, gettext("Precautions acknowledged."))
             return redirect("screening", patient_id=patient_id, screening_id=screening.pk)
     return render(
         request,
@@ -368,7 +386,9 @@ def needling_age(request: ClinicRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Minimum needling age set to {clinic.minimum_needling_age}.")
+            messages.success(
+                request, gettext("Minimum needling age set to %(age)s.") % {"age": clinic.minimum_needling_age}
+            )
             return redirect("needling_age")
     return render(request, "patients/needling_age.html", {"form": form})
 
@@ -384,12 +404,12 @@ def health_change(request: ClinicRequest, patient_id: int) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.warning(request, "Change in health recorded. Screen the patient again before needling.")
+            messages.warning(request, gettext("Change in health recorded. Screen the patient again before needling."))
             return redirect("patient", patient_id=patient.pk)
     return render(
         request,
         "patients/simple_form.html",
-        {"form": form, "patient": patient, "title": "Report a change in health"},
+        {"form": form, "patient": patient, "title": gettext("Report a change in health")},
     )
 
 
@@ -415,7 +435,7 @@ def consent_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Consent recorded.")
+            messages.success(request, gettext("Consent recorded."))
             return redirect("patient", patient_id=patient.pk)
     context = {"form": form, "patient": patient, "text": text, "age": age, "minor": age < ADULT_AGE}
     # The patient reads and signs the same version in their language (a translation of that very edition).
@@ -441,13 +461,13 @@ def consent_withdraw(request: ClinicRequest, patient_id: int, consent_id: int) -
             add_errors(form, exc)
         else:
             messages.warning(
-                request, "Consent withdrawn. No needling can be documented until the patient consents again."
+                request, gettext("Consent withdrawn. No needling can be documented until the patient consents again.")
             )
             return redirect("patient", patient_id=patient_id)
     return render(
         request,
         "patients/simple_form.html",
-        {"form": form, "patient": consent.patient, "title": "Withdraw consent"},
+        {"form": form, "patient": consent.patient, "title": gettext("Withdraw consent")},
     )
 
 
@@ -462,12 +482,14 @@ def episode_new(request: ClinicRequest, patient_id: int) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Episode opened: {episode.condition_label}.")
+            messages.success(
+                request, gettext("Episode opened: %(condition)s.") % {"condition": episode.condition_label}
+            )
             return redirect("episode", patient_id=patient.pk, episode_id=episode.pk)
     return render(
         request,
         "patients/simple_form.html",
-        {"form": form, "patient": patient, "title": "Open an episode of care", "script": "js/episode_form.js"},
+        {"form": form, "patient": patient, "title": gettext("Open an episode of care"), "script": "js/episode_form.js"},
     )
 
 
@@ -490,7 +512,7 @@ def episode_detail(request: ClinicRequest, patient_id: int, episode_id: int) -> 
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "Episode discharged.")
+            messages.success(request, gettext("Episode discharged."))
             return redirect(reverse("episode", args=[patient_id, episode.pk]))
     from needlepoint.patients.panels import episode_panels
 

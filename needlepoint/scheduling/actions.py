@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, require
@@ -66,7 +67,7 @@ def clinician_of(membership: Membership, clinician_id: Any) -> Membership:
         else None
     )
     if found is None:
-        raise ValidationError({"clinician": "Choose a clinician of this clinic."})
+        raise ValidationError({"clinician": gettext("Choose a clinician of this clinic.")})
     return found
 
 
@@ -156,7 +157,7 @@ def book_series(
         # The patient's row is locked so that a death being recorded at this moment is seen: the booking waits
         # for it to commit, then is refused.
         patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS, for_update=True)
-        refuse_if_deceased(patient, "no appointment can be booked.")
+        refuse_if_deceased(patient, gettext("no appointment can be booked."))
         clinician = clinician_of(membership, data.get("clinician"))
         kind, starts_at, minutes = _clean_booking(membership, data, now)
         try:
@@ -215,8 +216,11 @@ def _locked_appointment(membership: Membership, appointment_id: int | str, capab
 def _check_version(appointment: Appointment, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != appointment.version:
         raise ValidationError(
-            "Someone else changed this appointment while you had it open "
-            f"(it is now {appointment.status_label.lower()}). Nothing was changed: reload and try again.",
+            gettext(
+                "Someone else changed this appointment while you had it open "
+                "(it is now %(status)s). Nothing was changed: reload and try again."
+            )
+            % {"status": appointment.status_label.lower()},
             code="conflict",
         )
 
@@ -246,20 +250,24 @@ def change_status(
         appointment = _locked_appointment(membership, appointment_id, Capability.VIEW_SCHEDULE)
         _check_version(appointment, expected_version)
         if status == Status.IN_TREATMENT:
-            raise ValidationError({"status": "An appointment is in treatment once its visit is started from it."})
+            raise ValidationError(
+                {"status": gettext("An appointment is in treatment once its visit is started from it.")}
+            )
         if status == Status.COMPLETED:
-            raise ValidationError({"status": "An appointment is completed when its visit is signed."})
+            raise ValidationError({"status": gettext("An appointment is completed when its visit is signed.")})
         problem = rules.transition_problem(appointment.status, status)
         if problem:
             raise ValidationError({"status": problem})
         now = now or timezone.now()
         if status == Status.NO_SHOW and appointment.starts_at > now:
             starts = when(appointment.starts_at)
-            raise ValidationError({"status": f"The appointment starts at {starts}: it is not yet a no-show."})
+            raise ValidationError(
+                {"status": gettext("The appointment starts at %(start)s: it is not yet a no-show.") % {"start": starts}}
+            )
         reason = (reason or "").strip()
         if status == Status.CANCELLED:
             if len(reason) < 3:
-                raise ValidationError({"reason": "Give the reason for cancelling, e.g. 'patient unwell'."})
+                raise ValidationError({"reason": gettext("Give the reason for cancelling, e.g. 'patient unwell'.")})
             appointment.cancel_reason = reason[:300]
         _move(appointment, Status(status))
         return appointment
@@ -288,24 +296,31 @@ def start_visit_from_appointment(membership: Membership, appointment_id: int | s
             return appointment.visit
         if appointment.clinician_id != membership.pk:
             raise ValidationError(
-                f"This appointment is with {appointment.clinician.user.get_full_name()}; "
-                "the clinician it is booked with starts its visit."
+                gettext("This appointment is with %(clinician)s; the clinician it is booked with starts its visit.")
+                % {"clinician": appointment.clinician.user.get_full_name()}
             )
         if not appointment.is_open:
-            raise ValidationError(f"A {appointment.status_label.lower()} appointment cannot start a visit.")
+            raise ValidationError(
+                gettext("A %(status)s appointment cannot start a visit.") % {"status": appointment.status_label.lower()}
+            )
         episodes = open_episodes(appointment)
         if not episodes:
             name = appointment.patient.full_name
-            raise ValidationError({"episode": f"{name} has no open episode of care: open one, then start the visit."})
+            raise ValidationError(
+                {
+                    "episode": gettext("%(patient)s has no open episode of care: open one, then start the visit.")
+                    % {"patient": name}
+                }
+            )
         if episode_id not in (None, ""):
             episode = next((e for e in episodes if str(e.pk) == str(episode_id)), None)
             if episode is None:
-                raise ValidationError({"episode": "Choose one of the patient's open episodes of care."})
+                raise ValidationError({"episode": gettext("Choose one of the patient's open episodes of care.")})
         elif len(episodes) == 1:
             episode = episodes[0]
         else:
             raise ValidationError(
-                {"episode": "The patient has more than one open episode: choose the one for this visit."}
+                {"episode": gettext("The patient has more than one open episode: choose the one for this visit.")}
             )
         visit = visit_actions.start_visit(membership, episode, {})
         appointment.visit = visit
@@ -353,7 +368,7 @@ def set_contact_preference(
     questionnaire links (by e-mail or text, one of them only, or none: opted out)."""
     require(membership, Capability.BOOK_APPOINTMENTS)  # outside the transaction: a refusal stays in the audit trail
     if links_by is not None and links_by not in ContactPreference.LinksBy.values:
-        raise ValidationError({"links_by": "Choose how the patient wants questionnaire links, or none."})
+        raise ValidationError({"links_by": gettext("Choose how the patient wants questionnaire links, or none.")})
     with transaction.atomic():
         patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS, for_update=True)
         preference = ContactPreference.objects.filter(patient=patient).first() or ContactPreference(
@@ -528,7 +543,9 @@ def create_calendar_feed(membership: Membership) -> tuple[CalendarFeed, str]:
     require(membership, Capability.EDIT_CLINICAL)  # outside the transaction: a refusal stays in the audit trail
     with transaction.atomic():
         if membership.role != Role.CLINICIAN:
-            raise ValidationError("Calendar feeds are for clinicians: they carry the clinician's own appointments.")
+            raise ValidationError(
+                gettext("Calendar feeds are for clinicians: they carry the clinician's own appointments.")
+            )
         for old in CalendarFeed.objects.select_for_update(no_key=True).filter(
             clinician=membership, revoked_at__isnull=True
         ):
@@ -550,7 +567,7 @@ def revoke_calendar_feed(membership: Membership, feed_id: int | str) -> Calendar
             pk = 0
         feed = CalendarFeed.objects.select_for_update(no_key=True).filter(pk=pk, clinician=membership).first()
         if feed is None:
-            raise ValidationError("No such calendar feed of yours.")
+            raise ValidationError(gettext("No such calendar feed of yours."))
         if feed.revoked_at is None:
             feed.revoked_at = timezone.now()
             feed.save(update_fields=["revoked_at"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from needlepoint.accounts.models import Clinic, HashedToken, Membership
 from needlepoint.grammar import plural
@@ -43,7 +44,9 @@ class Appointment(PatientRecord):
     """A patient's booked time with one clinician; a visit starts from it."""
 
     clinician = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="appointments")
-    kind = models.CharField(max_length=30, help_text="Appointment type code from scheduling/data/settings.json")
+    kind = models.CharField(
+        max_length=30, help_text=gettext_lazy("Appointment type code from scheduling/data/settings.json")
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     status = models.CharField(max_length=20, choices=STATUS_CHOICES, default=Status.BOOKED.value)
@@ -116,10 +119,10 @@ class ContactPreference(PatientRecord):
     class LinksBy(models.TextChoices):
         """How the patient wants questionnaire (self-report) links, or that they want none."""
 
-        EITHER = "either", "By e-mail or text message"
-        EMAIL = "email", "By e-mail only"
-        SMS = "sms", "By text message only"
-        NONE = "none", "No links (opted out)"
+        EITHER = "either", gettext_lazy("By e-mail or text message")
+        EMAIL = "email", gettext_lazy("By e-mail only")
+        SMS = "sms", gettext_lazy("By text message only")
+        NONE = "none", gettext_lazy("No links (opted out)")
 
     email_reminders = models.BooleanField(default=True)
     links_by = models.CharField(max_length=6, choices=LinksBy.choices, default=LinksBy.EITHER)

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts import audit
@@ -148,10 +149,18 @@ def book(request: ClinicRequest) -> HttpResponse:
             local = timezone.localtime(first.starts_at)
             messages.success(
                 request,
-                f"Booked {patient.full_name}: {first.kind_label.lower()} with "
-                f"{first.clinician.user.get_full_name()} on {actions.when(first.starts_at)}"
-                + (f", and {len(booked) - 1} more weekly" if len(booked) > 1 else "")
-                + ".",
+                (
+                    gettext("Booked %(patient)s: %(kind)s with %(clinician)s on %(when)s, and %(more)s more weekly.")
+                    if len(booked) > 1
+                    else gettext("Booked %(patient)s: %(kind)s with %(clinician)s on %(when)s.")
+                )
+                % {
+                    "patient": patient.full_name,
+                    "kind": first.kind_label.lower(),
+                    "clinician": first.clinician.user.get_full_name(),
+                    "when": actions.when(first.starts_at),
+                    "more": len(booked) - 1,
+                },
             )
             return redirect(f"/schedule/clinicians/{first.clinician_id}/?day={local.date().isoformat()}")
     if patient is not None and not patient.deceased:  # a deceased patient's page offers no time (book.html)
@@ -294,7 +303,11 @@ def appointment_status(request: ClinicRequest, appointment_id: int) -> HttpRespo
         for message in _messages_of(exc):
             messages.error(request, message)
     else:
-        messages.success(request, f"{appointment.patient.full_name}: {appointment.status_label.lower()}.")
+        messages.success(
+            request,
+            gettext("%(patient)s: %(status)s.")
+            % {"patient": appointment.patient.full_name, "status": appointment.status_label.lower()},
+        )
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = f"/appointments/{appointment_id}/"
@@ -323,7 +336,7 @@ def appointment_remind(request: ClinicRequest, appointment_id: int) -> HttpRespo
         for message in _messages_of(exc):
             messages.error(request, message)
     else:
-        messages.success(request, f"Reminder e-mailed to {sent.sent_to}.")
+        messages.success(request, gettext("Reminder e-mailed to %(address)s.") % {"address": sent.sent_to})
     return redirect(f"/appointments/{appointment_id}/")
 
 
@@ -341,8 +354,12 @@ def contact_preference(request: ClinicRequest, patient_id: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{patient.full_name} {'receives' if wanted else 'will not receive'} e-mail reminders; "
-                f"questionnaire links: {saved.get_links_by_display().lower()}.",
+                (
+                    gettext("%(patient)s receives e-mail reminders; questionnaire links: %(links)s.")
+                    if wanted
+                    else gettext("%(patient)s will not receive e-mail reminders; questionnaire links: %(links)s.")
+                )
+                % {"patient": patient.full_name, "links": saved.get_links_by_display().lower()},
             )
         return redirect(f"/schedule/patients/{patient.pk}/reminders/")
     upcoming = list(
@@ -371,7 +388,7 @@ def feeds(request: ClinicRequest) -> HttpResponse:
         try:
             if request.POST.get("revoke"):
                 actions.revoke_calendar_feed(membership, request.POST["revoke"])
-                messages.success(request, "The calendar address no longer works.")
+                messages.success(request, gettext("The calendar address no longer works."))
             else:
                 _, raw = actions.create_calendar_feed(membership)
                 new_url = request.build_absolute_uri(f"/calendar-feed/{raw}.ics")

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from needlepoint.accounts.access import get_record, require
@@ -149,7 +150,9 @@ def needled_visit(membership: Membership, visit_id: Any, *, for_update: bool = F
     )
     if not visit.needling_entries.exists():
         raise ValidationError(
-            "No needling is recorded in this visit, so there is no after-care sheet to give; nothing was recorded.",
+            gettext(
+                "No needling is recorded in this visit, so there is no after-care sheet to give; nothing was recorded."
+            ),
             code="not_needled",
         )
     return visit

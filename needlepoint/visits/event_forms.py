@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from needlepoint.visits.clinic_safety import packaged
 from needlepoint.visits.forms import DateInput, DateTimeInput, local_now
@@ -22,10 +23,12 @@ def checklist_choices() -> list[tuple[str, str]]:
 class CleanTechniqueForm(forms.Form):
     """The checklist: every item at once ("all done", no items posted) or the items ticked."""
 
-    items = forms.MultipleChoiceField(choices=checklist_choices, widget=forms.CheckboxSelectMultiple, required=False)
+    items = forms.MultipleChoiceField(
+        choices=checklist_choices, widget=forms.CheckboxSelectMultiple, required=False, label=gettext_lazy("Items")
+    )
     gloves_worn = forms.TypedChoiceField(
-        label="Gloves",
-        choices=[("yes", "Worn"), ("no", "Not used")],
+        label=gettext_lazy("Gloves"),
+        choices=[("yes", gettext_lazy("Worn")), ("no", gettext_lazy("Not used"))],
         coerce=lambda value: value == "yes",
         initial="yes",
     )
@@ -35,30 +38,36 @@ class CleanTechniqueForm(forms.Form):
 class NeedleStickForm(forms.Form):
     """A needle-stick injury to a member of staff, with the protocol steps taken so far."""
 
-    injured_id = forms.TypedChoiceField(label="Who was injured", coerce=int, required=False, empty_value=None)
-    occurred_at = forms.DateTimeField(label="When", widget=DateTimeInput, initial=local_now)
-    description = forms.CharField(label="How it happened", widget=forms.Textarea(attrs={"rows": 2}))
-    source_kind = forms.ChoiceField(
-        label="The needle had been", choices=NeedleStickSource.choices, widget=forms.RadioSelect
+    injured_id = forms.TypedChoiceField(
+        label=gettext_lazy("Who was injured"), coerce=int, required=False, empty_value=None
     )
-    source_patient_mrn = forms.CharField(label="Source patient's MRN", required=False, max_length=40)
+    occurred_at = forms.DateTimeField(label=gettext_lazy("When"), widget=DateTimeInput, initial=local_now)
+    description = forms.CharField(label=gettext_lazy("How it happened"), widget=forms.Textarea(attrs={"rows": 2}))
+    source_kind = forms.ChoiceField(
+        label=gettext_lazy("The needle had been"), choices=NeedleStickSource.choices, widget=forms.RadioSelect
+    )
+    source_patient_mrn = forms.CharField(label=gettext_lazy("Source patient's MRN"), required=False, max_length=40)
     source_visit_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     source_consent = forms.ChoiceField(
-        label="Source patient's decision on blood-borne virus testing",
-        choices=[("", "Not asked yet"), *SourceConsent.choices],
+        label=gettext_lazy("Source patient's decision on blood-borne virus testing"),
+        choices=[("", gettext_lazy("Not asked yet")), *SourceConsent.choices],
         required=False,
     )
-    source_consent_at = forms.DateTimeField(label="Decision recorded at", widget=DateTimeInput, required=False)
+    source_consent_at = forms.DateTimeField(
+        label=gettext_lazy("Decision recorded at"), widget=DateTimeInput, required=False
+    )
     wound_washed_at = forms.DateTimeField(
-        label="Wound washed with soap and water at", widget=DateTimeInput, required=False
+        label=gettext_lazy("Wound washed with soap and water at"), widget=DateTimeInput, required=False
     )
-    reported_at = forms.DateTimeField(label="Reported to the clinic lead at", widget=DateTimeInput, required=False)
-    reported_to = forms.CharField(label="Clinic lead reported to", max_length=150, required=False)
+    reported_at = forms.DateTimeField(
+        label=gettext_lazy("Reported to the clinic lead at"), widget=DateTimeInput, required=False
+    )
+    reported_to = forms.CharField(label=gettext_lazy("Clinic lead reported to"), max_length=150, required=False)
     pep_decision = forms.ChoiceField(
-        label="Post-exposure prophylaxis", choices=[*NOT_YET, *PepDecision.choices], required=False
+        label=gettext_lazy("Post-exposure prophylaxis"), choices=[*NOT_YET, *PepDecision.choices], required=False
     )
-    pep_decided_at = forms.DateTimeField(label="Decided at", widget=DateTimeInput, required=False)
-    follow_up_due = forms.DateField(label="Follow up on", widget=DateInput)
+    pep_decided_at = forms.DateTimeField(label=gettext_lazy("Decided at"), widget=DateTimeInput, required=False)
+    follow_up_due = forms.DateField(label=gettext_lazy("Follow up on"), widget=DateInput)
 
     def __init__(self, *args: Any, staff: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -70,23 +79,29 @@ class NeedleStickForm(forms.Form):
 class NeedleStickStepsForm(forms.Form):
     """Protocol steps taken since the incident was recorded, and a new follow-up date."""
 
-    wound_washed_at = forms.DateTimeField(label="Wound washed at", widget=DateTimeInput, required=False)
-    reported_at = forms.DateTimeField(label="Reported to the clinic lead at", widget=DateTimeInput, required=False)
-    reported_to = forms.CharField(label="Clinic lead reported to", max_length=150, required=False)
+    wound_washed_at = forms.DateTimeField(label=gettext_lazy("Wound washed at"), widget=DateTimeInput, required=False)
+    reported_at = forms.DateTimeField(
+        label=gettext_lazy("Reported to the clinic lead at"), widget=DateTimeInput, required=False
+    )
+    reported_to = forms.CharField(label=gettext_lazy("Clinic lead reported to"), max_length=150, required=False)
     source_consent = forms.ChoiceField(
-        label="Source patient's decision on testing", choices=[*NOT_YET, *SourceConsent.choices], required=False
+        label=gettext_lazy("Source patient's decision on testing"),
+        choices=[*NOT_YET, *SourceConsent.choices],
+        required=False,
     )
-    source_consent_at = forms.DateTimeField(label="Decision recorded at", widget=DateTimeInput, required=False)
+    source_consent_at = forms.DateTimeField(
+        label=gettext_lazy("Decision recorded at"), widget=DateTimeInput, required=False
+    )
     pep_decision = forms.ChoiceField(
-        label="Post-exposure prophylaxis", choices=[*NOT_YET, *PepDecision.choices], required=False
+        label=gettext_lazy("Post-exposure prophylaxis"), choices=[*NOT_YET, *PepDecision.choices], required=False
     )
-    pep_decided_at = forms.DateTimeField(label="Decided at", widget=DateTimeInput, required=False)
-    follow_up_due = forms.DateField(label="Next follow-up", widget=DateInput, required=False)
+    pep_decided_at = forms.DateTimeField(label=gettext_lazy("Decided at"), widget=DateTimeInput, required=False)
+    follow_up_due = forms.DateField(label=gettext_lazy("Next follow-up"), widget=DateInput, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class NeedleStickCloseForm(forms.Form):
     """Closing the incident once every step is recorded."""
 
-    closing_note = forms.CharField(label="Follow-up outcome", widget=forms.Textarea(attrs={"rows": 2}))
+    closing_note = forms.CharField(label=gettext_lazy("Follow-up outcome"), widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(widget=forms.HiddenInput)

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts.access import get_record, patients_for, require
@@ -45,7 +46,7 @@ def clean_technique(request: ClinicRequest, visit_id: int) -> HttpResponse:
 
     def run(membership: Any) -> Any:
         if not form.is_valid():
-            raise ValidationError("Say whether gloves were worn or not used.")
+            raise ValidationError(gettext("Say whether gloves were worn or not used."))
         data = form.cleaned_data
         return actions.record_clean_technique(
             membership,
@@ -105,7 +106,7 @@ def incident_new(request: ClinicRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Needle-stick injury recorded. It stays listed until closed.")
+            messages.success(request, gettext("Needle-stick injury recorded. It stays listed until closed."))
             return redirect("needle_stick", incident_id=incident.pk)
     return render(
         request,

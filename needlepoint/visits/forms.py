@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from pydantic import BaseModel
 
 from needlepoint.visits.adverse_events import adverse_event_types, severities
@@ -77,26 +78,33 @@ class StartVisitForm(InputForm):
     input_model = StartVisitInput
     started_at = _text("Date and time", DateTimeInput, initial=local_now)
     # Unticked: starting from the previous visit is the clinician's explicit choice, never a silent default.
-    copy_previous = forms.BooleanField(label="Start from the previous visit's needling", required=False)
+    copy_previous = forms.BooleanField(label=gettext_lazy("Start from the previous visit's needling"), required=False)
 
 
 class VisitDetailsForm(forms.Form):
     """Pain, report, other interventions, assessment and plan."""
 
-    started_at = forms.DateTimeField(label="Date and time", widget=DateTimeInput)
+    started_at = forms.DateTimeField(label=gettext_lazy("Date and time"), widget=DateTimeInput)
     pain_before = forms.TypedChoiceField(
-        label="Pain before (0-10)", choices=PAIN_CHOICES, coerce=int, empty_value=None, required=False
+        label=gettext_lazy("Pain before (0-10)"), choices=PAIN_CHOICES, coerce=int, empty_value=None, required=False
     )
     pain_after = forms.TypedChoiceField(
-        label="Pain after (0-10)", choices=PAIN_CHOICES, coerce=int, empty_value=None, required=False
+        label=gettext_lazy("Pain after (0-10)"), choices=PAIN_CHOICES, coerce=int, empty_value=None, required=False
     )
-    subjective = forms.CharField(label="Subjective report", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    subjective = forms.CharField(
+        label=gettext_lazy("Subjective report"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
     interventions = forms.MultipleChoiceField(
-        label="Other interventions", choices=Intervention.choices, widget=forms.CheckboxSelectMultiple, required=False
+        label=gettext_lazy("Other interventions"),
+        choices=Intervention.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
-    interventions_other = forms.CharField(label="Other (name it)", max_length=200, required=False)
-    assessment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    plan = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    interventions_other = forms.CharField(label=gettext_lazy("Other (name it)"), max_length=200, required=False)
+    assessment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=gettext_lazy("Assessment")
+    )
+    plan = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=gettext_lazy("Plan"))
 
     def __init__(self, *args: Any, draft_url: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -152,7 +160,7 @@ class NeedlingEntryForm(InputForm):
     input_model = NeedlingEntryInput
     muscle_id = _text("Muscle", forms.Select)
     # A blank first choice: on a central or two-sided episode the clinician says which side, never a silent "Right".
-    side = _text("Side", forms.Select(choices=[("", "Choose…"), *Side.choices]))
+    side = _text("Side", forms.Select(choices=[("", gettext_lazy("Choose…")), *Side.choices]))
     trigger_point = _text("Trigger point", forms.Select)
     needles = _text("Needles in", forms.NumberInput)
     diameter_mm = _text("Gauge", forms.Select)
@@ -192,16 +200,16 @@ class CountsForm(InputForm):
 class IncidentForm(forms.Form):
     """A 'needle unaccounted for' incident."""
 
-    needles_unaccounted = forms.IntegerField(label="Needles unaccounted for")
-    search_made = forms.CharField(label="Search made", widget=forms.Textarea(attrs={"rows": 2}))
-    action_taken = forms.CharField(label="Action taken", widget=forms.Textarea(attrs={"rows": 2}))
-    follow_up_due = forms.DateField(label="Follow up on", widget=DateInput)
+    needles_unaccounted = forms.IntegerField(label=gettext_lazy("Needles unaccounted for"))
+    search_made = forms.CharField(label=gettext_lazy("Search made"), widget=forms.Textarea(attrs={"rows": 2}))
+    action_taken = forms.CharField(label=gettext_lazy("Action taken"), widget=forms.Textarea(attrs={"rows": 2}))
+    follow_up_due = forms.DateField(label=gettext_lazy("Follow up on"), widget=DateInput)
 
 
 class AddendumForm(forms.Form):
     """A dated correction or addition to a signed note."""
 
-    text = forms.CharField(label="Addendum", widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(label=gettext_lazy("Addendum"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 def event_type_choices() -> list[tuple[str, str]]:
@@ -227,7 +235,7 @@ class AdverseEventForm(InputForm):
     follow_up_due = _text("Follow up on", DateInput)
     observed_minutes = _text("Fainting: minutes observed after recovery", forms.NumberInput)
     driving_advice_given = forms.BooleanField(
-        label="Fainting: advised no driving until fully recovered", required=False
+        label=gettext_lazy("Fainting: advised no driving until fully recovered"), required=False
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -239,8 +247,8 @@ class AdverseEventForm(InputForm):
 class FollowUpForm(forms.Form):
     """A follow-up of an open adverse event."""
 
-    note = forms.CharField(label="What was found", widget=forms.Textarea(attrs={"rows": 2}))
-    outcome = forms.ChoiceField(choices=Outcome.choices)
-    next_follow_up_due = forms.DateField(label="Next follow-up", widget=DateInput, required=False)
-    close = forms.BooleanField(label="Close the event", required=False)
+    note = forms.CharField(label=gettext_lazy("What was found"), widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.ChoiceField(choices=Outcome.choices, label=gettext_lazy("Outcome"))
+    next_follow_up_due = forms.DateField(label=gettext_lazy("Next follow-up"), widget=DateInput, required=False)
+    close = forms.BooleanField(label=gettext_lazy("Close the event"), required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from needlepoint.accounts.models import Membership
 from needlepoint.patients.models import Episode, PatientRecord
@@ -36,11 +37,11 @@ class VisitLocked(ValidationError):
 class Intervention(models.TextChoices):
     """Care given in a visit besides needling."""
 
-    THERAPEUTIC_EXERCISE = "therapeutic_exercise", "Therapeutic exercise"
-    MANUAL_THERAPY = "manual_therapy", "Manual therapy"
-    EDUCATION = "education", "Education"
-    HEAT = "heat", "Heat"
-    OTHER = "other", "Other"
+    THERAPEUTIC_EXERCISE = "therapeutic_exercise", gettext_lazy("Therapeutic exercise")
+    MANUAL_THERAPY = "manual_therapy", gettext_lazy("Manual therapy")
+    EDUCATION = "education", gettext_lazy("Education")
+    HEAT = "heat", gettext_lazy("Heat")
+    OTHER = "other", gettext_lazy("Other")
 
 
 class VisitQuerySet(models.QuerySet["Visit"]):
@@ -75,10 +76,16 @@ class Visit(PatientRecord):
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="visits")
     clinician = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField()
-    pain_before = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-10, before treatment")
-    pain_after = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-10, after treatment")
+    pain_before = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=gettext_lazy("0-10, before treatment")
+    )
+    pain_after = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=gettext_lazy("0-10, after treatment")
+    )
     subjective = models.TextField("subjective report", blank=True)
-    interventions = models.JSONField(default=list, blank=True, help_text="Other care given (Intervention codes)")
+    interventions = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("Other care given (Intervention codes)")
+    )
     interventions_other = models.CharField("other intervention", max_length=200, blank=True)
     assessment = models.TextField(blank=True)
     plan = models.TextField(blank=True)
@@ -87,21 +94,26 @@ class Visit(PatientRecord):
     needles_removed = models.PositiveSmallIntegerField(default=0)
     needles_in_sharps = models.PositiveSmallIntegerField(default=0)
     acknowledgements = models.JSONField(
-        default=dict, blank=True, help_text="Safety warning key -> reason to proceed, who and when"
+        default=dict, blank=True, help_text=gettext_lazy("Safety warning key -> reason to proceed, who and when")
     )
     patient_positions = models.JSONField(
-        "patient position", default=list, blank=True, help_text="Positions the patient was needled in (codes)"
+        "patient position",
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("Positions the patient was needled in (codes)"),
     )
     clean_technique = models.JSONField(
-        default=dict, blank=True, help_text="Clean-technique checklist: items confirmed and whether gloves were worn"
+        default=dict,
+        blank=True,
+        help_text=gettext_lazy("Clean-technique checklist: items confirmed and whether gloves were worn"),
     )
     clean_technique_by = models.ForeignKey(
         Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     clean_technique_at = models.DateTimeField(null=True, blank=True)
-    cpt_code = models.CharField("CPT", max_length=5, blank=True, help_text="Fixed at signing")
+    cpt_code = models.CharField("CPT", max_length=5, blank=True, help_text=gettext_lazy("Fixed at signing"))
     cpt_muscle_count = models.PositiveSmallIntegerField(null=True, blank=True)
-    note_text = models.TextField(blank=True, help_text="The SOAP note as signed")
+    note_text = models.TextField(blank=True, help_text=gettext_lazy("The SOAP note as signed"))
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     taken_over_from = models.ForeignKey(
@@ -110,7 +122,7 @@ class Visit(PatientRecord):
         related_name="+",
         null=True,
         blank=True,
-        help_text="The clinician who had the unsigned visit before another took it over",
+        help_text=gettext_lazy("The clinician who had the unsigned visit before another took it over"),
     )
     taken_over_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
@@ -194,25 +206,25 @@ class Visit(PatientRecord):
 class Side(models.TextChoices):
     """The side of the body a muscle was needled on."""
 
-    LEFT = "left", "Left"
-    RIGHT = "right", "Right"
+    LEFT = "left", gettext_lazy("Left")
+    RIGHT = "right", gettext_lazy("Right")
 
 
 class Technique(models.TextChoices):
     """How the needle was worked [S14, S27, S28]."""
 
-    STATIC = "static", "Static"
-    PISTONING = "pistoning", "Pistoning / fast-in fast-out"
-    ROTATION = "rotation", "Rotation"
-    ELECTRICAL_STIMULATION = "electrical_stimulation", "With electrical stimulation"
+    STATIC = "static", gettext_lazy("Static")
+    PISTONING = "pistoning", gettext_lazy("Pistoning / fast-in fast-out")
+    ROTATION = "rotation", gettext_lazy("Rotation")
+    ELECTRICAL_STIMULATION = "electrical_stimulation", gettext_lazy("With electrical stimulation")
 
 
 class TwitchResponse(models.TextChoices):
     """Local twitch responses seen during needling."""
 
-    NONE = "none", "None"
-    SINGLE = "single", "Single"
-    SEVERAL = "several", "Several"
+    NONE = "none", gettext_lazy("None")
+    SINGLE = "single", gettext_lazy("Single")
+    SEVERAL = "several", gettext_lazy("Several")
 
 
 # Techniques that leave the needle in place, so the time left in is recorded.
@@ -241,7 +253,7 @@ class NeedlingEntry(PatientRecord):
     muscle_id = models.CharField(max_length=60)
     side = models.CharField(max_length=5, choices=Side.choices)
     trigger_point = models.CharField(max_length=60, blank=True)
-    needles = models.PositiveSmallIntegerField(help_text="Needles inserted")
+    needles = models.PositiveSmallIntegerField(help_text=gettext_lazy("Needles inserted"))
     diameter_mm = models.DecimalField("diameter (mm)", max_digits=4, decimal_places=2)
     length_mm = models.DecimalField("length (mm)", max_digits=5, decimal_places=1)
     technique = models.CharField(max_length=30, choices=Technique.choices)
@@ -328,14 +340,14 @@ class AfterCareGiven(PatientRecord):
     handed over), to where, when and by whom. Append-only: a second way of giving it is a second row."""
 
     class How(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        SMS = "sms", "Text message"
-        PRINTED = "printed", "Printed and handed over"
+        EMAIL = "email", gettext_lazy("E-mail")
+        SMS = "sms", gettext_lazy("Text message")
+        PRINTED = "printed", gettext_lazy("Printed and handed over")
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="after_care_given")
     how = models.CharField(max_length=7, choices=How.choices)
     sent_to = models.CharField(
-        max_length=254, blank=True, help_text="The e-mail address or E.164 number; blank when printed"
+        max_length=254, blank=True, help_text=gettext_lazy("The e-mail address or E.164 number; blank when printed")
     )
     given_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     given_at = models.DateTimeField(default=timezone.now)
@@ -366,12 +378,12 @@ class AfterCareGiven(PatientRecord):
 class Outcome(models.TextChoices):
     """Where an adverse event stands (FHIR R4 AdverseEvent.outcome)."""
 
-    ONGOING = "ongoing", "Ongoing"
-    RECOVERING = "recovering", "Recovering"
-    RESOLVED = "resolved", "Resolved"
-    RESOLVED_WITH_SEQUELAE = "resolved_with_sequelae", "Resolved with lasting effects"
-    FATAL = "fatal", "Fatal"
-    UNKNOWN = "unknown", "Unknown (lost to follow-up)"
+    ONGOING = "ongoing", gettext_lazy("Ongoing")
+    RECOVERING = "recovering", gettext_lazy("Recovering")
+    RESOLVED = "resolved", gettext_lazy("Resolved")
+    RESOLVED_WITH_SEQUELAE = "resolved_with_sequelae", gettext_lazy("Resolved with lasting effects")
+    FATAL = "fatal", gettext_lazy("Fatal")
+    UNKNOWN = "unknown", gettext_lazy("Unknown (lost to follow-up)")
 
 
 # Outcomes with which an adverse event may be closed.
@@ -403,9 +415,11 @@ class AdverseEvent(PatientRecord):
     needles_unaccounted = models.PositiveSmallIntegerField(null=True, blank=True)
     search_made = models.TextField(blank=True)
     observed_minutes = models.PositiveSmallIntegerField(
-        "minutes observed after recovery", null=True, blank=True, help_text="Vasovagal events"
+        "minutes observed after recovery", null=True, blank=True, help_text=gettext_lazy("Vasovagal events")
     )
-    driving_advice_given = models.BooleanField(default=False, help_text="Vasovagal events: no driving until recovered")
+    driving_advice_given = models.BooleanField(
+        default=False, help_text=gettext_lazy("Vasovagal events: no driving until recovered")
+    )
     recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -517,24 +531,24 @@ class AdverseEventFollowUp(PatientRecord):
 class NeedleStickSource(models.TextChoices):
     """Where the needle that injured a member of staff had been."""
 
-    PATIENT = "patient", "Used on a named patient"
-    CLEAN_NEEDLE = "clean_needle", "Clean, unused needle (no source)"
-    UNKNOWN = "unknown", "Used, source cannot be identified"
+    PATIENT = "patient", gettext_lazy("Used on a named patient")
+    CLEAN_NEEDLE = "clean_needle", gettext_lazy("Clean, unused needle (no source)")
+    UNKNOWN = "unknown", gettext_lazy("Used, source cannot be identified")
 
 
 class SourceConsent(models.TextChoices):
     """The source patient's decision on blood-borne virus testing (asked before the record is kept)."""
 
-    CONSENTED = "consented", "Consented to testing"
-    DECLINED = "declined", "Declined testing"
+    CONSENTED = "consented", gettext_lazy("Consented to testing")
+    DECLINED = "declined", gettext_lazy("Declined testing")
 
 
 class PepDecision(models.TextChoices):
     """The post-exposure prophylaxis decision for the injured member of staff."""
 
-    NOT_INDICATED = "not_indicated", "Not indicated (assessed)"
-    STARTED = "started", "Started"
-    DECLINED = "declined", "Offered and declined"
+    NOT_INDICATED = "not_indicated", gettext_lazy("Not indicated (assessed)")
+    STARTED = "started", gettext_lazy("Started")
+    DECLINED = "declined", gettext_lazy("Offered and declined")
 
 
 class NeedleStickIncident(models.Model):
@@ -552,7 +566,7 @@ class NeedleStickIncident(models.Model):
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     injured = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     occurred_at = models.DateTimeField()
-    description = models.TextField(help_text="How it happened and the injury")
+    description = models.TextField(help_text=gettext_lazy("How it happened and the injury"))
     source_kind = models.CharField("source of the needle", max_length=20, choices=NeedleStickSource.choices)
     source_patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="+", null=True, blank=True

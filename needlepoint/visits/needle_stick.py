@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record, listed, require, scoped
@@ -211,14 +212,14 @@ def _locked(
     queryset = scoped(membership, NeedleStickIncident.objects.select_for_update(no_key=True), capability)
     incident = _get(queryset, incident_id)
     if incident.closed_at is not None:
-        raise ValidationError("This needle-stick incident is closed.")
+        raise ValidationError(gettext("This needle-stick incident is closed."))
     try:
         same = int(expected_version) == incident.version
     except (TypeError, ValueError):
         same = False
     if not same:
         raise ValidationError(
-            "Someone else changed this incident while you were writing. Nothing of yours was saved; reload.",
+            gettext("Someone else changed this incident while you were writing. Nothing of yours was saved; reload."),
             code="conflict",
         )
     return incident

@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts.access import get_record, require
@@ -118,9 +119,9 @@ def visit_start(request: ClinicRequest, episode_id: int) -> HttpResponse:
 def _copy_refused(request: ClinicRequest, refusal: ValidationError) -> None:
     """Why the visit started without the previous needling (the visit page offers the copy again)."""
     if isinstance(refusal, actions.WarningsNeedAcknowledgement):
-        messages.info(request, "Acknowledge the warnings to start from the previous visit's needling.")
+        messages.info(request, gettext("Acknowledge the warnings to start from the previous visit's needling."))
     elif getattr(refusal, "code", None) == "nothing_to_copy":
-        messages.info(request, "No earlier visit in this episode has needling to start from.")
+        messages.info(request, gettext("No earlier visit in this episode has needling to start from."))
     else:
         messages.warning(request, " ".join(refusal.messages))
 
@@ -454,8 +455,11 @@ def take_over(request: ClinicRequest, visit_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        previous = visit.taken_over_from.display_name if visit.taken_over_from is not None else "its clinician"
-        messages.success(request, f"You have taken this visit over from {previous}; it is yours to sign.")
+        previous = visit.taken_over_from.display_name if visit.taken_over_from is not None else gettext("its clinician")
+        messages.success(
+            request,
+            gettext("You have taken this visit over from %(previous)s; it is yours to sign.") % {"previous": previous},
+        )
     return redirect("visit", visit_id=visit_id)
 
 
@@ -500,7 +504,7 @@ def sign(request: ClinicRequest, visit_id: int) -> HttpResponse:
                     "before you reload."
                 )
         return _fragment(request, visit_id, sign_errors=errors, **extra)
-    messages.success(request, "Visit signed. The note is locked; corrections are addenda.")
+    messages.success(request, gettext("Visit signed. The note is locked; corrections are addenda."))
     return _to_visit(request, visit_id)
 
 
@@ -514,7 +518,7 @@ def addendum(request: ClinicRequest, visit_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Addendum added.")
+            messages.success(request, gettext("Addendum added."))
             return redirect("visit", visit_id=visit_id)
     visit = _load_visit(request, visit_id)
     return render(request, "visits/visit.html", visit_context(request, visit, addendum_form=form))
@@ -534,7 +538,7 @@ def adverse_event_new(request: ClinicRequest, visit_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"Adverse event recorded: {event.type_label}.")
+            messages.success(request, gettext("Adverse event recorded: %(type)s.") % {"type": event.type_label})
             return redirect("visit", visit_id=visit.pk)
     return render(request, "visits/adverse_event_form.html", {"form": form, "visit": visit, "patient": visit.patient})
 
@@ -564,7 +568,7 @@ def adverse_event_detail(request: ClinicRequest, event_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Follow-up recorded.")
+            messages.success(request, gettext("Follow-up recorded."))
             return redirect("adverse_event", event_id=event.pk)
     follow_ups = list(event.follow_ups.select_related("by__user").order_by("at", "pk"))
     return render(

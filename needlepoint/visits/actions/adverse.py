@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
@@ -34,7 +35,7 @@ def record_adverse_event(
     visit = get_record(membership, Visit.objects.all(), visit_id, Capability.EDIT_CLINICAL)
     event = data if isinstance(data, AdverseEventInput) else parse(AdverseEventInput, data)
     if event.onset_at < visit.started_at:
-        raise ValidationError({"onset_at": "The event cannot begin before the visit."})
+        raise ValidationError({"onset_at": gettext("The event cannot begin before the visit.")})
     closes = event.outcome in CLOSING_OUTCOMES
     now = timezone.now()
     fainting = event.event_type == clinic_safety.packaged().vasovagal.event_type
@@ -72,10 +73,10 @@ def record_follow_up(
     require(membership, Capability.EDIT_CLINICAL)
     event = get_record(membership, AdverseEvent.objects.all(), event_id, Capability.EDIT_CLINICAL, for_update=True)
     if event.closed_at is not None:
-        raise ValidationError("This adverse event is closed.")
+        raise ValidationError(gettext("This adverse event is closed."))
     if int(expected_version) != event.version:
         raise ValidationError(
-            "Someone else followed up this event while you were writing. Nothing of yours was saved; reload."
+            gettext("Someone else followed up this event while you were writing. Nothing of yours was saved; reload.")
         )
     errors: dict[str, str] = {}
     if len(str(note or "").strip()) < 3:

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts.models import Membership
 from needlepoint.visits import accountability, adverse_events
@@ -61,7 +62,7 @@ def record_needle_incident(
     errors: dict[str, str] = {}
     count = whole_count(needles_unaccounted)
     if reconciliation.balanced:
-        raise ValidationError("Every needle is accounted for; there is no incident to record.")
+        raise ValidationError(gettext("Every needle is accounted for; there is no incident to record."))
     if count is None or count < 1:
         errors["needles_unaccounted"] = "Enter how many needles are unaccounted for (1 or more)."
     elif count + already != reconciliation.missing:

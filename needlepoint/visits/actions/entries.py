@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.models import Membership
@@ -146,7 +147,9 @@ def copy_previous_needling(
     _check_editable(visit, expected_version)
     previous = previous_needled_visit(visit)
     if previous is None:
-        raise ValidationError("No earlier visit in this episode has needling to start from.", code="nothing_to_copy")
+        raise ValidationError(
+            gettext("No earlier visit in this episode has needling to start from."), code="nothing_to_copy"
+        )
     existing = list(visit.needling_entries.order_by("position", "pk"))
     start = (existing[-1].position if existing else 0) + 1
     catalogue = needling_muscles()
@@ -194,7 +197,7 @@ def remove_needling_entry(membership: Membership, visit_id: int, entry_id: int, 
     _check_editable(visit, expected_version)
     entry = visit.needling_entries.filter(pk=entry_id).first()
     if entry is None:
-        raise ValidationError("That needling entry is not part of this visit.")
+        raise ValidationError(gettext("That needling entry is not part of this visit."))
     inserted = visit.needles_inserted - entry.needles
     try:
         accountability.validate_counts(visit.needles_opened, inserted, visit.needles_removed, visit.needles_in_sharps)
@@ -225,18 +228,20 @@ def acknowledge_warnings(
     _check_editable(visit, expected_version)
     entries = list(visit.needling_entries.all())
     if not entries:
-        raise ValidationError("This visit has no needling, so there is nothing to acknowledge.")
+        raise ValidationError(gettext("This visit has no needling, so there is nothing to acknowledge."))
     clearance = require_needling_clearance(visit.patient)
     warnings = current_warnings(entries, clearance)
     keys = {safety.warning_key(w) for w in warnings if w.acknowledgeable}
     unknown = [k for k, given in acknowledgements.items() if _anything_given(given) and k not in keys]
     if unknown:
-        raise ValidationError("A warning you acknowledged no longer applies; reload the visit.")
+        raise ValidationError(gettext("A warning you acknowledged no longer applies; reload the visit."))
     merged, problems = _merge_acknowledgements(visit, warnings, acknowledgements, membership)
     if problems:
         raise ValidationError(list(problems.values()))
     if merged == visit.acknowledgements:
-        raise ValidationError("Choose the precautions you take (or give a reason to proceed) for at least one warning.")
+        raise ValidationError(
+            gettext("Choose the precautions you take (or give a reason to proceed) for at least one warning.")
+        )
     visit.acknowledgements = merged
     _bump(visit)
     return visit

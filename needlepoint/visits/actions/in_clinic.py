@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts.models import Membership
 from needlepoint.visits import clinic_safety
@@ -58,7 +59,7 @@ def record_patient_position(
     except ValueError as exc:
         raise ValidationError({"patient_positions": str(exc)}) from exc
     if not chosen:
-        raise ValidationError({"patient_positions": "Choose the position the patient is needled in."})
+        raise ValidationError({"patient_positions": gettext("Choose the position the patient is needled in.")})
     if visit.needles_inserted:
         from needlepoint.patients.gate import needling_clearance
 
@@ -90,7 +91,7 @@ def record_clean_technique(
     except ValueError as exc:
         raise ValidationError({"clean_technique": str(exc)}) from exc
     if not isinstance(gloves_worn, bool):
-        raise ValidationError({"gloves_worn": "Say whether gloves were worn."})
+        raise ValidationError({"gloves_worn": gettext("Say whether gloves were worn.")})
     visit.clean_technique = {"items": confirmed, "gloves_worn": gloves_worn}
     visit.clean_technique_by = membership
     visit.clean_technique_at = timezone.now()

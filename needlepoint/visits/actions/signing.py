@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
@@ -46,8 +47,10 @@ def sign_visit(
     _check_editable(visit, expected_version)
     if visit.clinician_id != membership.pk:
         raise ValidationError(
-            f"Only the treating clinician ({visit.clinician.display_name}) can sign this visit; "
-            "add an addendum once it is signed."
+            gettext(
+                "Only the treating clinician (%(clinician)s) can sign this visit; add an addendum once it is signed."
+            )
+            % {"clinician": visit.clinician.display_name}
         )
     if text:
         _apply_details(visit, visit.episode, details_of(text, SignInput))
@@ -77,12 +80,12 @@ def add_addendum(membership: Membership, visit_id: int, text: str) -> Addendum:
     require(membership, Capability.EDIT_CLINICAL)
     visit = get_record(membership, Visit.objects.all(), visit_id, Capability.EDIT_CLINICAL)
     if visit.signed_at is None:
-        raise ValidationError("The visit is not signed yet: edit it directly instead of adding an addendum.")
+        raise ValidationError(gettext("The visit is not signed yet: edit it directly instead of adding an addendum."))
     text = str(text or "").strip()
     if len(text) < 3:
-        raise ValidationError({"text": "Write the correction or addition."})
+        raise ValidationError({"text": gettext("Write the correction or addition.")})
     if len(text) > 5000:
-        raise ValidationError({"text": "Keep an addendum under 5000 characters."})
+        raise ValidationError({"text": gettext("Keep an addendum under 5000 characters.")})
     return Addendum.objects.create(
         clinic_id=visit.clinic_id, patient_id=visit.patient_id, visit=visit, author=membership, text=text
     )

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record, require
@@ -90,9 +91,9 @@ def start_visit(
     """
     require(membership, Capability.EDIT_CLINICAL)
     if episode.clinic_id != membership.clinic_id:
-        raise ValidationError("This episode belongs to another clinic.")
+        raise ValidationError(gettext("This episode belongs to another clinic."))
     # A visit already started can still be documented and signed; only a new one is refused.
-    refuse_if_deceased(episode.patient, "no new visit can be started.")
+    refuse_if_deceased(episode.patient, gettext("no new visit can be started."))
     details = details_of(data, StartVisitInput)
     asked = isinstance(details, StartVisitInput) and details.copy_previous
     copy = asked if copy_previous is None else copy_previous
@@ -141,7 +142,7 @@ def save_draft_text(
     _check_editable(visit, expected_version)
     draft = details_of(text, SignInput)
     if not draft.given():
-        raise ValidationError("There is no report, assessment or plan to save.")
+        raise ValidationError(gettext("There is no report, assessment or plan to save."))
     _apply_details(visit, visit.episode, draft)
     _bump(visit)
     return visit
@@ -158,7 +159,7 @@ def take_over_visit(membership: Membership, visit_id: int, expected_version: int
     if visit.signed_at is not None:
         raise VisitLocked("This visit is signed and locked; add a dated addendum instead of taking it over.")
     if visit.clinician_id == membership.pk:
-        raise ValidationError("This visit is already yours.")
+        raise ValidationError(gettext("This visit is already yours."))
     if expected_version is None or int(expected_version) != visit.version:
         raise ValidationError(conflict_message(visit, expected_version or 0), code="conflict")
     previous = visit.clinician
