@@ -10,6 +10,17 @@ job expires (then the status and file addresses answer 410).
 Levels: system (every patient of the clinic), Group (``condition-<code>``: the clinic's patients with an episode
 of care of that condition, e.g. ``condition-neck-pain``) and Patient (every patient, or those named by the
 ``patient`` parameter of a POST).
+
+Practitioners (the clinic's staff): a system-level export is the clinic's, so it holds its whole staff, as any
+member reads it (those changed since ``_since``), and every member its other resources name. A Patient or Group
+export holds the Practitioners the resources it returns name (Procedure.performer, Condition.recorder, ...),
+whenever they last changed, and no other member: Bulk Data 2.0 lets a Patient- or Group-level export return the
+resources outside the Patient compartment that the returned resources reference and that help to read them
+(``_type``: "such as Organization and Practitioner"; ``_since``: "regardless of when the referenced resources were
+last updated"), so every reference in the files resolves within them, and the rest of the staff is not the
+patients' data. ``_type`` is obeyed as written: without Practitioner there is no Practitioner file (the
+references then resolve by a read); Practitioner alone at the Patient or Group level is refused, as the spec
+asks for types outside the Patient compartment only.
 """
 
 from __future__ import annotations
@@ -35,14 +46,17 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import patients_for, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
-from needlepoint.fhir import records
+from needlepoint.fhir import practitioners, records
 from needlepoint.fhir.models import ExportJob
+from needlepoint.fhir.practitioner_mapping import referenced_members
 from needlepoint.patients.conditions import condition_label, conditions
 from needlepoint.patients.models import Episode, Patient
 
 KEPT_FOR = timedelta(hours=24)  # how long a finished export's files are kept
 RETRY_AFTER_SECONDS = 5
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
+# What an export can hold, and holds without _type: the patients' records and the staff they name.
+EXPORT_TYPES = (*records.RESOURCE_TYPES, *records.STAFF_TYPES)
 GROUP_PREFIX = "condition-"
 KICK_OFF_PARAMS = ("_type", "_since", "_outputFormat", "patient")
 BATCH = 200  # patients read together (one query per type), and between progress updates and looks for a cancel
@@ -91,9 +105,9 @@ class ExportRequest:
 
 def _types(text: str) -> tuple[str, ...]:
     wanted = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [t for t in wanted if t not in records.RESOURCE_TYPES]
+    unknown = [t for t in wanted if t not in EXPORT_TYPES]
     if unknown:
-        supported = ", ".join(records.RESOURCE_TYPES)
+        supported = ", ".join(EXPORT_TYPES)
         raise ValidationError(f"_type: {', '.join(unknown)} cannot be exported; supported: {supported}.")
     return tuple(dict.fromkeys(wanted))
 
@@ -128,7 +142,7 @@ def parse_request(params: dict[str, list[str]]) -> ExportRequest:
     for output_format in params.get("_outputFormat", []):
         if output_format not in OUTPUT_FORMATS:
             raise ValidationError(f"_outputFormat {output_format} is not supported; use application/fhir+ndjson.")
-    types = tuple(dict.fromkeys(t for text in params.get("_type", []) for t in _types(text))) or records.RESOURCE_TYPES
+    types = tuple(dict.fromkeys(t for text in params.get("_type", []) for t in _types(text))) or EXPORT_TYPES
     since_values = params.get("_since", [])
     if len(since_values) > 1:
         raise ValidationError("_since is given once.")
@@ -145,6 +159,12 @@ def kick_off(membership: Membership, level: str, wanted: ExportRequest, request_
         raise ValidationError("patient is a parameter of the Patient-level export (POST Patient/$export).")
     if level == ExportJob.Level.GROUP:
         group_condition(group)
+    if level != ExportJob.Level.SYSTEM and set(wanted.types) <= set(records.STAFF_TYPES):
+        raise ValidationError(
+            "_type: Practitioner alone is not the patients' data: a Patient or Group export gives the "
+            "Practitioners its other resources name (add the types you want); the system-level $export gives "
+            "the whole staff."
+        )
     if wanted.patient_ids:
         found = set(patients_for(membership).filter(pk__in=wanted.patient_ids).values_list("pk", flat=True))
         missing = [str(pid) for pid in wanted.patient_ids if pid not in found]
@@ -261,6 +281,28 @@ def _still_wanted(job: ExportJob) -> bool:
     return ExportJob.objects.filter(pk=job.pk, status=Status.RUNNING).exists()
 
 
+def _write(files: dict[str, TextIO], target: Path, resource_type: str, resource: dict[str, Any]) -> None:
+    """One ndjson line in the type's file (opened at its first resource)."""
+    if resource_type not in files:
+        files[resource_type] = (target / f"{resource_type}-1.ndjson").open("w", encoding="utf-8")
+    files[resource_type].write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def _staff(job: ExportJob, membership: Membership, named: set[int]) -> list[dict[str, Any]]:
+    """The Practitioners the export holds when its types include them (see the module's docstring): at system
+    level the staff changed since _since and every member named; otherwise the members named alone. Only the
+    clinic's own members are ever found (``practitioners.staff_resources``)."""
+    if "Practitioner" not in job.types:
+        return []
+    if job.level == ExportJob.Level.SYSTEM:
+        return [
+            r
+            for r in practitioners.staff_resources(membership)
+            if int(r["id"]) in named or _changed_since(r, job.since)
+        ]
+    return practitioners.staff_resources(membership, named) if named else []
+
+
 def run(job: ExportJob) -> ExportJob:
     """Write a claimed job's ndjson files, one per type with resources, and its manifest; a cancel seen between
     patients stops it; a failure is recorded on the job and leaves no files."""
@@ -270,6 +312,7 @@ def run(job: ExportJob) -> ExportJob:
     counts = dict.fromkeys(job.types, 0)
     files: dict[str, TextIO] = {}
     exported: list[int] = []
+    named: set[int] = set()  # the members the returned resources name
     try:
         require(membership, Capability.EXPORT_RECORD)
         patients = _patients(job, membership)
@@ -280,15 +323,17 @@ def run(job: ExportJob) -> ExportJob:
                 for resource in resources:
                     if not _changed_since(resource, job.since):
                         continue
-                    if resource_type not in files:
-                        files[resource_type] = (target / f"{resource_type}-1.ndjson").open("w", encoding="utf-8")
-                    files[resource_type].write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n")
+                    _write(files, target, resource_type, resource)
                     counts[resource_type] += 1
+                    named |= referenced_members(resource)
             exported += [p.pk for p in chunk]
             done += len(chunk)
             if not _still_wanted(job):
                 break
             ExportJob.objects.filter(pk=job.pk).update(progress=f"{done} of {total} patients")
+        for resource in _staff(job, membership, named):
+            _write(files, target, "Practitioner", resource)
+            counts["Practitioner"] += 1
     except Exception as exc:
         for handle in files.values():
             handle.close()
@@ -377,8 +422,10 @@ def with_bulk_export(statement: dict[str, Any]) -> dict[str, Any]:
     export_docs = (
         "Bulk Data Access 2.0 $export (kick-off with Prefer: respond-async; 202 and Content-Location; poll the "
         "status address: 202 with X-Progress and Retry-After, then 200 and the manifest; ndjson per type; _type, "
-        "_since; DELETE the status address to cancel; files kept 24 hours, then 410). Authorised by a clinic "
-        "admin's personal API token; SMART backend-services client credentials are a later step."
+        "_since; Practitioners: the system level gives the clinic's staff, a Patient or Group export the "
+        "Practitioners its resources reference (whenever they changed); DELETE the status address to cancel; "
+        "files kept 24 hours, then 410). Authorised by a clinic admin's personal API token; SMART "
+        "backend-services client credentials are a later step."
     )
     operation = {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}
     rest.setdefault("operation", []).append(

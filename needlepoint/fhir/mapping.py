@@ -14,12 +14,17 @@ the functions here decide the FHIR shape. Mapping decisions, each made once here
   inactive (plateau, self-discharged, referred on), because R4's con-4 allows only inactive/resolved/remission
   once abatement (= the discharge date) is set.
 - Consent: one per signed consent; active, or inactive once withdrawn with a ``deny`` provision from the
-  withdrawal. The consent text version is Consent.policy.uri and the text itself is sourceAttachment.
+  withdrawal. The consent text version is Consent.policy.uri and the text itself is sourceAttachment. No staff
+  member is named: Needlepoint records who entered the consent, not a witness, and R4 Consent has no element for
+  the one who entered it (performer is who consents: the patient or guardian).
 - Procedure: one per signed visit with needling. CPT 20560/20561 (fixed at signing) plus the local
   dry-needling code; a bodySite per needled muscle and side; the needle counts, technique and twitch response
   in notes; complications name the visit's adverse events, which point back at the Procedure.
 - Observation: 0-10 pain as LOINC 72514-3 valueQuantity {score}; other questionnaire totals with local codes;
   ROM in degrees with bodySite (joint and side) and method.
+- Staff: whoever the product records as having done or recorded something (the signer of a visit, who opened an
+  episode, recorded a score, measured a range of motion, recorded an adverse event, entered answers) is a
+  reference to their Practitioner with their name as display (``staff_reference``); a name alone where none is.
 - AdverseEvent: actuality actual; severity mild/moderate/severe from mild/significant/serious (our grade as
   its text: R4's binding is required); suspectEntity.instance = the visit's Procedure (R4 4.0.1 allows
   Procedure there: see the StructureDefinition's targetProfile list).
@@ -135,6 +140,7 @@ class EpisodeData:
     discharge_reason_label: str = ""
     version: int | str = 1
     updated_at: datetime | None = None
+    opened_by_id: str = ""  # the Practitioner (membership) who opened the episode
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,7 @@ class ScoreData:
     response_id: str | None = None  # the QuestionnaireResponse of the item answers the score was derived from
     version: int | str = 1
     updated_at: datetime | None = None
+    recorded_by_id: str = ""  # the Practitioner (membership) who recorded it
 
 
 @dataclass(frozen=True)
@@ -267,6 +274,7 @@ class RomData:
     percent_of_normal: float | None = None
     version: int | str = 1
     updated_at: datetime | None = None
+    recorded_by_id: str = ""  # the Practitioner (membership) who measured and recorded it
 
 
 @dataclass(frozen=True)
@@ -290,6 +298,7 @@ class AdverseEventData:
     needles_unaccounted: int | None = None
     version: int | str = 1
     updated_at: datetime | None = None
+    recorder_id: str = ""  # the Practitioner (membership) who recorded it
 
 
 @dataclass(frozen=True)
@@ -334,6 +343,7 @@ class ResponseData:
     answers: tuple[tuple[QuestionItem, int | float | None], ...]
     notes: Mapping[str, str] = field(default_factory=dict)
     updated_at: datetime | None = None
+    recorded_by_id: str = ""  # the Practitioner (membership) who entered the answers
 
 
 @dataclass(frozen=True)
@@ -371,6 +381,15 @@ def reference(resource_type: str, resource_id: str, display: str | None = None) 
     return found
 
 
+def staff_reference(member_id: str, name: str) -> Json:
+    """A member of staff the record names: their Practitioner (the membership's id) with their name as display,
+    or the name alone where no member is recorded. Every Practitioner reference a resource makes is written here,
+    so ``practitioners.named_in_records`` can mirror them."""
+    if not member_id:
+        return {"display": name}
+    return reference("Practitioner", member_id, name)
+
+
 def _number(value: float | Decimal | str) -> int | float:
     """A JSON number, whole numbers without a decimal point."""
     number = float(value)
@@ -396,7 +415,7 @@ def _episode_extension(episode_id: str) -> Json:
     return {"url": codes.extension_url("episode"), "valueReference": reference("Condition", episode_id)}
 
 
-def _meta(updated_at: datetime | None, version: int | str | None = None, profile: str | None = None) -> Json:
+def resource_meta(updated_at: datetime | None, version: int | str | None = None, profile: str | None = None) -> Json:
     """meta.versionId and meta.lastUpdated, the same values the ETag and Last-Modified headers carry, and the
     US Core profile the resource meets (``profile``: a key of US_CORE_PROFILES)."""
     meta: Json = {}
@@ -409,7 +428,7 @@ def _meta(updated_at: datetime | None, version: int | str | None = None, profile
     return meta
 
 
-def _drop_empty(resource: Json) -> Json:
+def drop_empty(resource: Json) -> Json:
     """The resource without keys whose value is None, "" or empty (FHIR allows no empty elements)."""
     return {k: v for k, v in resource.items() if v not in (None, "", [], {})}
 
@@ -452,13 +471,13 @@ def patient_address(p: PatientData) -> list[Json]:
     }
     if not any(parts.values()):
         return [{"text": p.address}] if p.address else []
-    return [_drop_empty({"line": [line.strip() for line in p.address.splitlines() if line.strip()], **parts})]
+    return [drop_empty({"line": [line.strip() for line in p.address.splitlines() if line.strip()], **parts})]
 
 
 def identifier_json(i: IdentifierData) -> Json:
     """An identifier kept from another system, as received."""
     codings = [coding(i.type_system, i.type_code, i.type_display)] if i.type_system and i.type_code else []
-    return _drop_empty({"type": concept(*codings, text=i.type_text or None), "system": i.system, "value": i.value})
+    return drop_empty({"type": concept(*codings, text=i.type_text or None), "system": i.system, "value": i.value})
 
 
 def patient_resource(p: PatientData) -> Json:
@@ -472,11 +491,11 @@ def patient_resource(p: PatientData) -> Json:
     contact = []
     if p.emergency_contact:
         contact.append({"relationship": [{"text": "Emergency contact"}], "name": {"text": p.emergency_contact}})
-    return _drop_empty(
+    return drop_empty(
         {
             "resourceType": "Patient",
             "id": p.id,
-            "meta": _meta(p.updated_at, p.version, "Patient"),
+            "meta": resource_meta(p.updated_at, p.version, "Patient"),
             "extension": patient_extensions(p),
             "identifier": [
                 {
@@ -489,7 +508,7 @@ def patient_resource(p: PatientData) -> Json:
             ],
             "active": True,
             "name": [
-                _drop_empty(
+                drop_empty(
                     {
                         "use": "official",
                         "family": p.family_name,
@@ -533,11 +552,11 @@ def condition_resource(e: EpisodeData) -> Json:
     if e.status != "open" and e.discharge_reason_label:
         notes.append({"text": f"Discharged: {e.discharge_reason_label}"})
     side_text = codes.LATERALITY_DISPLAY.get(e.side, e.side)
-    return _drop_empty(
+    return drop_empty(
         {
             "resourceType": "Condition",
             "id": e.id,
-            "meta": _meta(e.updated_at, e.version, "Condition"),
+            "meta": resource_meta(e.updated_at, e.version, "Condition"),
             "clinicalStatus": concept(coding(codes.CONDITION_CLINICAL, clinical)),
             "verificationStatus": concept(coding(codes.CONDITION_VERIFICATION, "confirmed")),
             "category": [concept(coding(codes.CONDITION_CATEGORY, "encounter-diagnosis", "Encounter Diagnosis"))],
@@ -551,7 +570,7 @@ def condition_resource(e: EpisodeData) -> Json:
             "onsetDateTime": fhir_date(e.onset_date),
             "abatementDateTime": fhir_date(e.discharge_date) if e.discharge_date else None,
             "recordedDate": fhir_datetime(e.opened_at),
-            "recorder": {"display": e.opened_by},
+            "recorder": staff_reference(e.opened_by_id, e.opened_by),
             "note": notes,
         }
     )
@@ -562,11 +581,11 @@ def reported_condition_resource(c: ReportedConditionData) -> Json:
     clinical = concept(coding(codes.CONDITION_CLINICAL, c.clinical_status, c.clinical_status_label))
     verification = concept(coding(codes.CONDITION_VERIFICATION, c.verification_status, c.verification_status_label))
     imported = f"Reported by {c.source}; imported {fhir_date(c.imported_at.date())}"
-    return _drop_empty(
+    return drop_empty(
         {
             "resourceType": "Condition",
             "id": c.id,
-            "meta": _meta(c.imported_at, 1) | {"profile": [US_CORE_PROBLEMS]},
+            "meta": resource_meta(c.imported_at, 1) | {"profile": [US_CORE_PROBLEMS]},
             "clinicalStatus": clinical if c.clinical_status else None,
             "verificationStatus": verification if c.verification_status else None,
             "category": [concept(coding(codes.CONDITION_CATEGORY, "problem-list-item", "Problem List Item"))],
@@ -608,11 +627,11 @@ def consent_resource(c: ConsentData) -> Json:
     text = c.text_body
     if c.material_risks:
         text += "\n\nMaterial risks:\n" + "\n".join(f"- {risk}" for risk in c.material_risks)
-    return _drop_empty(
+    return drop_empty(
         {
             "resourceType": "Consent",
             "id": c.id,
-            "meta": _meta(c.updated_at, c.version),
+            "meta": resource_meta(c.updated_at, c.version),
             "status": "inactive" if c.withdrawn_at else "active",
             "scope": concept(coding(codes.CONSENT_SCOPE, "treatment", "Treatment")),
             "category": [concept(coding(codes.LOINC, codes.CONSENT_LOINC), text="Informed consent to dry needling")],
@@ -642,13 +661,6 @@ def _site_text(site: NeedledSite) -> str:
     )
 
 
-def _performer(v: ProcedureData) -> Json:
-    """Who performed a visit: their Practitioner, with their name as the note shows it."""
-    if not v.clinician_id:
-        return {"display": v.clinician}
-    return reference("Practitioner", v.clinician_id, v.clinician)
-
-
 def procedure_resource(v: ProcedureData) -> Json:
     """A Procedure for a signed needling visit: CPT plus local code, muscles with side, counts in notes."""
     code_codings = [coding(codes.local_system("procedure"), "dry-needling", "Dry needling")]
@@ -676,18 +688,18 @@ def procedure_resource(v: ProcedureData) -> Json:
         }
     ]
     notes += [{"text": _site_text(site)} for site in v.sites]
-    return _drop_empty(
+    return drop_empty(
         {
             "resourceType": "Procedure",
             "id": v.id,
-            "meta": _meta(v.updated_at, v.version, "Procedure" if v.cpt_code else None),
+            "meta": resource_meta(v.updated_at, v.version, "Procedure" if v.cpt_code else None),
             "status": "completed",
             "category": concept(text="Dry needling"),
             "code": concept(*code_codings, text="Dry needling (needle insertion without injection)"),
             "subject": reference("Patient", v.patient_id),
             "performedDateTime": fhir_datetime(v.performed_at),
-            "recorder": {"display": v.clinician},
-            "performer": [{"actor": _performer(v)}],
+            "recorder": staff_reference(v.clinician_id, v.clinician),
+            "performer": [{"actor": staff_reference(v.clinician_id, v.clinician)}],
             "reasonCode": [concept(coding(codes.ICD10_CM, v.icd10_code, v.icd10_label))],
             "reasonReference": [reference("Condition", v.episode_id)],
             "bodySite": body_sites,
@@ -717,7 +729,7 @@ def score_observation(s: ScoreData) -> Json:
     if s.source == "patient":
         performer = [reference("Patient", s.patient_id)]
     else:
-        performer = [{"display": s.recorded_by}] if s.recorded_by else []
+        performer = [staff_reference(s.recorded_by_id, s.recorded_by)] if s.recorded_by else []
     components = [
         {
             "code": concept(coding(codes.local_system("instrument"), f"{s.instrument}.{name}", name)),
@@ -725,11 +737,11 @@ def score_observation(s: ScoreData) -> Json:
         }
         for name, value in sorted(s.subscales.items())
     ]
-    return _drop_empty(
+    return drop_empty(
         {
             "resourceType": "Observation",
             "id": s.id,
-            "meta": _meta(s.updated_at, s.version, "Observation" if s.loinc else None),
+            "meta": resource_meta(s.updated_at, s.version, "Observation" if s.loinc else None),
             "extension": [_episode_extension(s.episode_id)],
             "status": "final",
             "partOf": [reference("Procedure", s.procedure_id)] if s.procedure_id else [],
@@ -756,11 +768,11 @@ def rom_observation(r: RomData) -> Json:
     if r.normal_degrees is not None:
         percent = f" ({r.percent_of_normal:.0f}% of normal)" if r.percent_of_normal is not None else ""
         reference_range.append({"text": f"Normal {_number(r.normal_degrees)}°{percent}"})
-    return _drop_empty(
+    return drop_empty(
         {
             "resourceType": "Observation",
             "id": r.id,
-            "meta": _meta(r.updated_at, r.version),
+            "meta": resource_meta(r.updated_at, r.version),
             "extension": [_episode_extension(r.episode_id)],
             "status": "final",
             "category": [concept(coding(codes.OBSERVATION_CATEGORY, "exam", "Exam"))],
@@ -772,7 +784,7 @@ def rom_observation(r: RomData) -> Json:
             ),
             "subject": reference("Patient", r.patient_id),
             "effectiveDateTime": fhir_datetime(r.observed_at),
-            "performer": [{"display": r.recorded_by}],
+            "performer": [staff_reference(r.recorded_by_id, r.recorded_by)],
             "valueQuantity": _quantity(r.degrees, "degrees"),
             "bodySite": body_site,
             "method": concept(coding(codes.local_system("rom-method"), r.method, r.method_label)),
@@ -786,11 +798,11 @@ def adverse_event_resource(a: AdverseEventData) -> Json:
     event_text = a.type_label + (f": {a.description}" if a.description else "")
     if a.needles_unaccounted:
         event_text += f" ({plural(a.needles_unaccounted, 'needle')} unaccounted for)"
-    return _drop_empty(
+    return drop_empty(
         {
             "resourceType": "AdverseEvent",
             "id": a.id,
-            "meta": _meta(a.updated_at, a.version),
+            "meta": resource_meta(a.updated_at, a.version),
             "actuality": "actual",
             "event": concept(
                 coding(codes.local_system("adverse-event-type"), a.event_type, a.type_label), text=event_text
@@ -804,7 +816,7 @@ def adverse_event_resource(a: AdverseEventData) -> Json:
             # R4 binds severity to mild | moderate | severe (required), so our grade is the text only.
             "severity": concept(coding(codes.AE_SEVERITY, a.fhir_severity), text=a.severity_label),
             "outcome": concept(coding(codes.AE_OUTCOME, codes.AE_OUTCOME_CODES.get(a.outcome, "unknown"))),
-            "recorder": {"display": a.recorder},
+            "recorder": staff_reference(a.recorder_id, a.recorder),
             "suspectEntity": [{"instance": reference("Procedure", a.procedure_id)}] if a.procedure_id else [],
         }
     )
@@ -844,7 +856,7 @@ def _question(q: QuestionnaireData, item: QuestionItem) -> Json:
                 kind = "valueInteger" if item.kind == "numeric" else "valueDecimal"
                 bounds.append({"url": f"http://hl7.org/fhir/StructureDefinition/{url}", kind: _number(value)})
         found["extension"] = bounds
-    return _drop_empty(found)
+    return drop_empty(found)
 
 
 def questionnaire_resource(q: QuestionnaireData) -> Json:
@@ -854,11 +866,11 @@ def questionnaire_resource(q: QuestionnaireData) -> Json:
     description = f"{q.name} ({q.version}). Answers are the values printed beside the options."
     if q.wording_note:
         description += f" {q.wording_note}"
-    return _drop_empty(
+    return drop_empty(
         {
             "resourceType": "Questionnaire",
             "id": q.code.lower(),
-            "meta": _meta(q.updated_at, 1 + (q.wording_version or 0)),
+            "meta": resource_meta(q.updated_at, 1 + (q.wording_version or 0)),
             "url": questionnaire_url(q.code),
             "version": questionnaire_version(q),
             "name": "".join(ch for ch in q.code.upper() if ch.isalnum()),
@@ -891,13 +903,13 @@ def questionnaire_response_resource(r: ResponseData) -> Json:
         entry: Json = {"linkId": item.link_id, "text": item.text}
         if value is not None:
             entry["answer"] = [_answer(item, value)]
-        items.append(_drop_empty(entry))
-    author = {"display": r.recorded_by} if r.recorded_by else None
-    return _drop_empty(
+        items.append(drop_empty(entry))
+    author = staff_reference(r.recorded_by_id, r.recorded_by) if r.recorded_by else None
+    return drop_empty(
         {
             "resourceType": "QuestionnaireResponse",
             "id": r.id,
-            "meta": _meta(r.updated_at, 1),  # answers are never edited
+            "meta": resource_meta(r.updated_at, 1),  # answers are never edited
             "extension": [_episode_extension(r.episode_id)],
             "questionnaire": r.questionnaire,
             "status": "completed",

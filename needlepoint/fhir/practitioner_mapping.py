@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from needlepoint.fhir import codes
-from needlepoint.fhir.mapping import _drop_empty, _meta
+from needlepoint.fhir.mapping import drop_empty, resource_meta
 
 Json = dict[str, Any]
 
@@ -42,7 +42,7 @@ def practitioner_resource(p: PractitionerData) -> Json:
     """The Practitioner of a membership."""
     full = " ".join(part for part in (p.given_name, p.family_name) if part)
     # No name.use: the account holds the name the person gave, not necessarily their official one.
-    name = _drop_empty(
+    name = drop_empty(
         {
             "text": full or p.username,
             "family": p.family_name,
@@ -52,15 +52,32 @@ def practitioner_resource(p: PractitionerData) -> Json:
     qualification: list[Json] = []
     if p.profession:
         licence = [{"value": p.licence_number}] if p.licence_number else []
-        qualification.append(_drop_empty({"identifier": licence, "code": {"text": p.profession}}))
-    return _drop_empty(
+        qualification.append(drop_empty({"identifier": licence, "code": {"text": p.profession}}))
+    return drop_empty(
         {
             "resourceType": "Practitioner",
             "id": p.id,
-            "meta": _meta(p.updated_at, p.version),
+            "meta": resource_meta(p.updated_at, p.version),
             "identifier": [{"use": "usual", "system": codes.user_system(), "value": str(p.user_id)}],
             "active": p.active,
             "name": [name],
             "qualification": qualification,
         }
     )
+
+
+def referenced_members(resource: Json) -> set[int]:
+    """The members a resource names: the ids of its Practitioner references, wherever they are in it."""
+    found: set[int] = set()
+    waiting: list[Any] = [resource]
+    while waiting:
+        node = waiting.pop()
+        if isinstance(node, dict):
+            target = node.get("reference")
+            member = target.removeprefix("Practitioner/") if isinstance(target, str) else ""
+            if member != target and member.isdigit():
+                found.add(int(member))
+            waiting += node.values()
+        elif isinstance(node, list):
+            waiting += node
+    return found

@@ -5,7 +5,9 @@ role is one, is ``practitioner_mapping``'s."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from collections.abc import Iterable, Sequence
+
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
 from needlepoint.accounts.access import require_member
@@ -14,8 +16,9 @@ from needlepoint.fhir.mapping import Json
 from needlepoint.fhir.paging import Page
 from needlepoint.fhir.practitioner_mapping import PractitionerData, practitioner_resource
 from needlepoint.fhir.search import Query
-from needlepoint.patients.models import normalise_name
-from needlepoint.visits.models import NeedlingEntry, Visit
+from needlepoint.outcomes.models import Observation, RomMeasurement
+from needlepoint.patients.models import Episode, normalise_name
+from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Visit
 
 
 def practitioner_data(m: Membership) -> PractitionerData:
@@ -67,12 +70,33 @@ def search(membership: Membership, query: Query, page: Page) -> tuple[list[Json]
     return every[start:stop], len(every)
 
 
-def performed_for(patient_id: int, resource_id: str) -> bool:
-    """Whether the Practitioner ``resource_id`` is named as performer by a Procedure of the patient (a signed
-    visit with needling, as ``records`` exports them, signed by that member)."""
-    if not resource_id.isdigit():
-        return False
-    member = int(resource_id)
+def named_in_records(patient_ids: Sequence[int]) -> set[int]:
+    """The members (Practitioner ids) the patients' records name, as ``records`` writes them through
+    ``mapping.staff_reference``: who signed a Procedure (a signed visit with needling: its signer, else its
+    clinician), opened an episode (Condition.recorder), recorded a score the clinic took (Observation.performer
+    and QuestionnaireResponse.author; a patient's own answers name the patient) or measured a range of motion, and
+    who recorded an adverse event. tests/fhir/test_practitioner.py holds this to the references the
+    resources really make."""
     has_needling = Exists(NeedlingEntry.objects.filter(visit_id=OuterRef("pk")))
-    visits = Visit.objects.filter(has_needling, patient_id=patient_id, signed_at__isnull=False)
-    return visits.filter(Q(signed_by_id=member) | Q(signed_by__isnull=True, clinician_id=member)).exists()
+    signed = Visit.objects.filter(has_needling, patient_id__in=patient_ids, signed_at__isnull=False)
+    named = {signer or clinician for signer, clinician in signed.values_list("signed_by_id", "clinician_id")}
+    named |= set(Episode.objects.filter(patient_id__in=patient_ids).values_list("opened_by_id", flat=True))
+    scores = Observation.objects.filter(patient_id__in=patient_ids, recorded_by__isnull=False).exclude(source="patient")
+    named |= {m for m in scores.values_list("recorded_by_id", flat=True) if m is not None}
+    named |= set(RomMeasurement.objects.filter(patient_id__in=patient_ids).values_list("recorded_by_id", flat=True))
+    named |= set(AdverseEvent.objects.filter(patient_id__in=patient_ids).values_list("recorded_by_id", flat=True))
+    return named
+
+
+def named_for(patient_id: int, resource_id: str) -> bool:
+    """Whether the patient's record names the Practitioner ``resource_id`` (``named_in_records``)."""
+    return resource_id.isdigit() and int(resource_id) in named_in_records([patient_id])
+
+
+def staff_resources(membership: Membership, member_ids: Iterable[int] | None = None) -> list[Json]:
+    """The clinic's staff as Practitioners (or those of ``member_ids`` among them), in id order: for a bulk
+    export, which has checked who may ask."""
+    staff = _staff(membership)
+    if member_ids is not None:
+        staff = staff.filter(pk__in=list(member_ids))
+    return [practitioner_resource(practitioner_data(m)) for m in staff.order_by("pk")]

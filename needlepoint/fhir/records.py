@@ -60,6 +60,11 @@ def _who(membership: Membership | None) -> str:
     return membership.display_name if membership is not None else ""
 
 
+def _member_id(membership_id: int | None) -> str:
+    """A membership's id as its Practitioner's, "" where none is recorded."""
+    return str(membership_id) if membership_id is not None else ""
+
+
 # ---------------------------------------------------------------------------------------------- rows to values
 
 
@@ -132,6 +137,7 @@ def episode_data(e: Episode) -> mapping.EpisodeData:
         discharge_reason_label=e.get_discharge_reason_display() if e.discharge_reason else "",
         version=e.version,
         updated_at=e.updated_at or e.opened_at,
+        opened_by_id=_member_id(e.opened_by_id),
     )
 
 
@@ -309,6 +315,7 @@ def response_data(o: Observation, questionnaire: mapping.QuestionnaireData) -> m
         recorded_by=_who(o.recorded_by) or None,
         answers=tuple((item, answers.get(item.link_id)) for item in questionnaire.items),
         updated_at=o.created_at,
+        recorded_by_id=_member_id(o.recorded_by_id),
     )
 
 
@@ -331,6 +338,7 @@ def score_data(o: Observation, procedure_ids: set[int]) -> mapping.ScoreData:
         subscales=dict(o.subscales or {}),
         response_id=f"outcome-{o.pk}" if _has_answers(o) else None,
         updated_at=o.created_at,  # scores are never edited: version 1
+        recorded_by_id=_member_id(o.recorded_by_id),
     )
 
 
@@ -389,6 +397,7 @@ def rom_data(r: RomMeasurement) -> mapping.RomData:
         normal_degrees=r.normal_degrees,
         percent_of_normal=r.percent_of_normal,
         updated_at=r.created_at,  # measurements are never edited: version 1
+        recorded_by_id=_member_id(r.recorded_by_id),
     )
 
 
@@ -413,6 +422,7 @@ def adverse_event_data(a: AdverseEvent, procedure_ids: set[int]) -> mapping.Adve
         needles_unaccounted=a.needles_unaccounted,
         version=a.version,
         updated_at=a.updated_at or a.recorded_at,
+        recorder_id=_member_id(a.recorded_by_id),
     )
 
 

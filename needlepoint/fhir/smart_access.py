@@ -24,8 +24,9 @@ from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.fhir import smart_scopes
+from needlepoint.fhir.bulk import EXPORT_TYPES
 from needlepoint.fhir.models import AuthorisedToken
-from needlepoint.fhir.practitioners import performed_for
+from needlepoint.fhir.practitioners import named_for
 from needlepoint.fhir.records import RESOURCE_TYPES
 from needlepoint.fhir.smart_scopes import Scopes
 
@@ -102,7 +103,7 @@ def _export_types(request: HttpRequest) -> tuple[str, ...]:
         except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
             wanted = ""
     named = tuple(t.strip() for t in wanted.split(",") if t.strip())
-    return named or RESOURCE_TYPES
+    return named or EXPORT_TYPES
 
 
 def interaction(request: HttpRequest) -> str:
@@ -147,7 +148,7 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
         return
     wanted = needs(request, kwargs)
     if name == "export_status":
-        allowed = {smart_scopes.decide(grant.scopes, t, "r") for t in RESOURCE_TYPES}
+        allowed = {smart_scopes.decide(grant.scopes, t, "r") for t in EXPORT_TYPES}
         if smart_scopes.ANY not in allowed:
             raise _refuse(grant.scopes, wanted)
         return
@@ -169,10 +170,11 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
 
 
 def _practitioner_of_the_patient(name: str, kwargs: dict[str, Any], patient_id: int | None) -> None:
-    """Under a patient/ scope a Practitioner is readable only when the launch patient's record names it (the
-    performer of one of their Procedures): the app can follow the references in what it was allowed to read, and
-    learns nothing of the rest of the staff. A search of the staff is refused."""
-    named = patient_id is not None and performed_for(patient_id, kwargs.get("resource_id", ""))
+    """Under a patient/ scope a Practitioner is readable only when the launch patient's record names it (any
+    reference their resources make: a Procedure's performer, a Condition's or AdverseEvent's recorder, an
+    Observation's performer, a QuestionnaireResponse's author): the app can follow the references in what it was
+    allowed to read, and learns nothing of the rest of the staff. A search of the staff is refused."""
+    named = patient_id is not None and named_for(patient_id, kwargs.get("resource_id", ""))
     if name in ("read", "vread", "history") and named:
         return
     raise PermissionDenied(

@@ -548,7 +548,7 @@ def with_smart_security(statement: dict[str, Any], root: str) -> dict[str, Any]:
             )
             + "A scope never grants more than the user's role: clinicians and clinic admins read clinical "
             "resources, front desk Patient only, every member the clinic's Practitioners; patient/ scopes reach "
-            "the launch patient alone and the Practitioners their Procedures name."
+            "the launch patient alone and the Practitioners their resources reference."
         ),
     }
     return statement

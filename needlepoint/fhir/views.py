@@ -205,16 +205,27 @@ def _check_params(params: Any, allowed: tuple[str, ...]) -> None:
 # ---------------------------------------------------------------------------------------------- endpoints
 
 
-@fhir_endpoint("GET", public=True)
-def capability(request: HttpRequest, membership: Membership | None) -> HttpResponse:
-    """GET metadata: the CapabilityStatement."""
+def _capability_statement(request: HttpRequest) -> Json:
+    """The CapabilityStatement this server answers metadata with (what the other answers that name the
+    supported types read them from, so they never differ)."""
     try:
         version = metadata.version("needlepoint")
     except metadata.PackageNotFoundError:
         version = "unknown"
     statement = mapping.capability_statement(_base_url(request), version, timezone.now())
     root = request.build_absolute_uri("/").rstrip("/")
-    return fhir_response(smart_server.with_smart_security(bulk.with_bulk_export(statement), root))
+    return smart_server.with_smart_security(bulk.with_bulk_export(statement), root)
+
+
+def _supported_types(request: HttpRequest) -> list[str]:
+    """The resource types the CapabilityStatement lists, in its order."""
+    return [entry["type"] for entry in _capability_statement(request)["rest"][0]["resource"]]
+
+
+@fhir_endpoint("GET", public=True)
+def capability(request: HttpRequest, membership: Membership | None) -> HttpResponse:
+    """GET metadata: the CapabilityStatement."""
+    return fhir_response(_capability_statement(request))
 
 
 def _version_headers(resource: Json) -> dict[str, str]:
@@ -413,10 +424,11 @@ def transaction(request: HttpRequest, membership: Membership) -> HttpResponse:
 TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]+$")
 
 
-def _unsupported(path: str, method: str) -> HttpResponse:
-    """What an address under the R4 base that no route takes answers: which part is wrong."""
+def _unsupported(path: str, method: str, types: list[str]) -> HttpResponse:
+    """What an address under the R4 base that no route takes answers: which part is wrong (``types``: the
+    supported resource types, as the CapabilityStatement lists them)."""
     parts = path.strip("/").split("/")
-    head, known = parts[0], parts[0] in (*records.RESOURCE_TYPES, *records.DEFINITION_TYPES, *records.STAFF_TYPES)
+    head, known = parts[0], parts[0] in types
     if head in ("_search", "_history") or (known and parts[1:2] == ["_history"]):
         level = "system" if head.startswith("_") else "type"
         what = "search" if head == "_search" else "history"
@@ -426,7 +438,7 @@ def _unsupported(path: str, method: str) -> HttpResponse:
     if known:
         return outcome_response(404, "not-supported", f"{method} {path} is not an interaction this server supports.")
     if TYPE_NAME.match(head):
-        supported = ", ".join(records.RESOURCE_TYPES)
+        supported = ", ".join(types)
         return outcome_response(404, "not-supported", f"Resource type {head} is not supported; supported: {supported}.")
     return outcome_response(404, "not-found", f"No FHIR endpoint at /fhir/R4/{path}.")
 
@@ -437,4 +449,4 @@ def unknown(request: HttpRequest, path: str) -> HttpResponse:
     It reads no data, so it asks for no credentials."""
     if not path.startswith("R4/"):
         return outcome_response(404, "not-found", f"No FHIR endpoint at /fhir/{path}; the FHIR R4 base is /fhir/R4.")
-    return _unsupported(path.removeprefix("R4/"), request.method or "GET")
+    return _unsupported(path.removeprefix("R4/"), request.method or "GET", _supported_types(request))

@@ -1,5 +1,6 @@
 """Bulk Data Access 2.0 ($export): kick-off, polling, manifest, ndjson files read back and validated, _type and
-_since, cancel, who may export, a Patient-level export of one patient; the worker run as its command runs it."""
+_since, cancel, who may export, a Patient-level export of one patient, the Practitioners each level holds (the
+clinic's staff, or those the returned resources reference); the worker run as its command runs it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.cli import main
 from needlepoint.fhir.models import ExportJob
+from needlepoint.fhir.practitioner_mapping import referenced_members
 from needlepoint.patients import actions
 from needlepoint.patients.actions import update_patient
 from tests.conftest import clear_for_needling, make_member
@@ -63,8 +65,19 @@ def download(client: Client, manifest: dict) -> dict[str, list[dict]]:  # type: 
     return found
 
 
+def referenced(found: dict[str, list[dict]]) -> set[str]:  # type: ignore[type-arg]
+    """The ids of the Practitioners the exported resources (other than the Practitioners) reference."""
+    return {
+        str(member)
+        for kind, resources in found.items()
+        if kind != "Practitioner"
+        for resource in resources
+        for member in referenced_members(resource)
+    }
+
+
 def test_a_system_export_is_kicked_off_polled_and_read_back_as_valid_ndjson(
-    clinic_admin, record: Record, validator
+    clinic_admin, clinician, front_desk, record: Record, validator
 ) -> None:  # type: ignore[no-untyped-def]
     admin = token_client(clinic_admin)
     status_url = kick_off(admin, f"{BASE}/$export")
@@ -82,6 +95,7 @@ def test_a_system_export_is_kicked_off_polled_and_read_back_as_valid_ndjson(
         "Observation",
         "AdverseEvent",
         "QuestionnaireResponse",
+        "Practitioner",
     }
     assert len(found["QuestionnaireResponse"]) == 2  # the NDI's and the pain score's item answers
     for resource_type, resources in found.items():
@@ -90,6 +104,10 @@ def test_a_system_export_is_kicked_off_polled_and_read_back_as_valid_ndjson(
             assert validator.errors(resource) == []
     assert [p["id"] for p in found["Patient"]] == [str(record.patient.pk)]
     assert len(found["Condition"]) == 2 and len(found["Consent"]) == 2
+    # The clinic's export holds its whole staff, and so every Practitioner the records reference.
+    staff = {p["id"] for p in found["Practitioner"]}
+    assert staff == {str(m.pk) for m in (clinic_admin, clinician, front_desk)}
+    assert referenced(found) == {str(clinician.pk)}
     export = AuditEntry.objects.filter(action="export", patient_id=record.patient.pk, object_type="fhir.ExportJob")
     assert export.count() == 1  # the run is in the patient's trail
 
@@ -111,7 +129,79 @@ def test_type_and_since_keep_only_what_was_asked(clinic_admin, clinician, record
     later = timezone.now() + timedelta(minutes=5)
     refused = admin.get(f"{BASE}/$export", {"_since": later.isoformat()}, **ASYNC)
     assert refused.status_code == 400 and refused.json()["resourceType"] == "OperationOutcome"
-    assert admin.get(f"{BASE}/$export?_type=Practitioner", **ASYNC).status_code == 400
+    unknown = admin.get(f"{BASE}/$export?_type=Organization", **ASYNC)
+    assert unknown.status_code == 400
+    assert "Organization cannot be exported" in unknown.json()["issue"][0]["diagnostics"]
+    assert "Practitioner" in unknown.json()["issue"][0]["diagnostics"]
+
+
+def test_a_system_export_of_practitioners_is_the_clinics_staff(  # type: ignore[no-untyped-def]
+    clinic_admin, clinician, colleague, outsider, record: Record, validator
+) -> None:
+    admin = token_client(clinic_admin)
+    found = download(admin, finished_manifest(admin, kick_off(admin, f"{BASE}/$export?_type=Practitioner")))
+    assert set(found) == {"Practitioner"}
+    assert [p["id"] for p in found["Practitioner"]] == [
+        str(m.pk) for m in sorted((clinician, colleague, clinic_admin), key=lambda m: m.pk)
+    ]
+    assert all(validator.errors(p) == [] for p in found["Practitioner"])
+    assert str(outsider.pk) not in {p["id"] for p in found["Practitioner"]}
+
+
+def test_a_patient_or_group_export_holds_the_practitioners_its_resources_reference(  # type: ignore[no-untyped-def]
+    clinic_admin, clinician, colleague, record: Record
+) -> None:
+    admin = token_client(clinic_admin)
+    group = download(admin, finished_manifest(admin, kick_off(admin, f"{BASE}/Group/condition-neck-pain/$export")))
+    # The clinician who signed, opened, recorded and measured; not the colleague, who did nothing for the patient.
+    assert [p["id"] for p in group["Practitioner"]] == [str(clinician.pk)]
+    assert referenced(group) == {str(clinician.pk)}
+    adverse = download(
+        admin, finished_manifest(admin, kick_off(admin, f"{BASE}/Patient/$export?_type=AdverseEvent,Practitioner"))
+    )
+    assert set(adverse) == {"AdverseEvent", "Practitioner"}
+    assert [p["id"] for p in adverse["Practitioner"]] == [str(clinician.pk)]
+    # _type is obeyed: no Practitioner file unless asked, nor when nothing returned references one.
+    assert set(
+        download(admin, finished_manifest(admin, kick_off(admin, f"{BASE}/Patient/$export?_type=Procedure")))
+    ) == {"Procedure"}
+    consents = download(
+        admin, finished_manifest(admin, kick_off(admin, f"{BASE}/Patient/$export?_type=Consent,Practitioner"))
+    )
+    assert set(consents) == {"Consent"}
+    # Practitioners alone are not a patient's data: refused at the Patient and Group levels, nothing queued.
+    jobs = ExportJob.objects.count()
+    for url in (f"{BASE}/Patient/$export", f"{BASE}/Group/condition-neck-pain/$export"):
+        refused = admin.get(f"{url}?_type=Practitioner", **ASYNC)
+        assert refused.status_code == 400 and "system-level" in refused.json()["issue"][0]["diagnostics"]
+    assert ExportJob.objects.count() == jobs
+
+
+def test_a_referenced_practitioner_comes_with_its_resource_whenever_it_changed(  # type: ignore[no-untyped-def]
+    clinic_admin, clinician, colleague, record: Record
+) -> None:
+    from needlepoint.outcomes import actions as outcome_actions
+
+    time.sleep(1.1)  # lastUpdated is to the second
+    since = timezone.now().replace(microsecond=0)
+    time.sleep(1.1)
+    outcome_actions.record_rom(
+        colleague,
+        record.neck,
+        joint="cervical_spine",
+        movement="rotation",
+        side="right",
+        degrees=60,
+        method="goniometer",
+        time_point="baseline",
+    )
+    admin = token_client(clinic_admin)
+    since_text = since.isoformat().replace("+00:00", "Z")
+    patients = download(admin, finished_manifest(admin, kick_off(admin, f"{BASE}/Patient/$export?_since={since_text}")))
+    assert [(r["id"].split("-")[0]) for r in patients["Observation"]] == ["rom"]
+    assert [p["id"] for p in patients["Practitioner"]] == [str(colleague.pk)]  # unchanged since, but referenced
+    system = download(admin, finished_manifest(admin, kick_off(admin, f"{BASE}/$export?_since={since_text}")))
+    assert [p["id"] for p in system["Practitioner"]] == [str(colleague.pk)]
 
 
 def test_a_kick_off_needs_prefer_respond_async(clinic_admin, record: Record) -> None:  # type: ignore[no-untyped-def]

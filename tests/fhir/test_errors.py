@@ -19,6 +19,7 @@ FHIR_JSON = "application/fhir+json; charset=utf-8"
 BAD_REQUESTS = [
     ("GET", "R4/Organization", {}, 404, "Resource type Organization is not supported"),
     ("GET", "R4/Organization/1", {}, 404, "Resource type Organization is not supported"),
+    ("GET", "R4/Group/condition-neck-pain", {}, 404, "not an interaction this server supports"),
     ("GET", "R4/Patient/a_b", {}, 400, "is not a FHIR id"),
     ("GET", f"R4/Patient/{'1' * 65}", {}, 400, "is not a FHIR id"),
     ("GET", "R4/Patient/{p}/_history/{e}0", {}, 404, "only the current one"),
@@ -78,6 +79,14 @@ def test_every_bad_request_is_answered_with_an_operation_outcome(clinician, reco
         url = f"/fhir/{address.format(**ids)}"
         response = _request(client, method, url, headers)
         assert_outcome(response, status, words)
+
+
+def test_an_unsupported_type_is_told_the_types_the_capability_statement_lists(db) -> None:  # type: ignore[no-untyped-def]
+    statement = Client().get(f"{BASE}/metadata").json()
+    listed = [entry["type"] for entry in statement["rest"][0]["resource"]]
+    assert {"Questionnaire", "Practitioner", "Group"} <= set(listed)
+    response = Client().get(f"{BASE}/Organization")
+    assert_outcome(response, 404, f"Resource type Organization is not supported; supported: {', '.join(listed)}.")
 
 
 def test_without_credentials_a_read_is_401_with_the_bearer_challenge(record: Record) -> None:  # type: ignore[no-untyped-def]

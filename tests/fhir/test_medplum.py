@@ -24,7 +24,8 @@ import pytest
 from django.test import Client
 
 from needlepoint.demo import build_demo
-from needlepoint.fhir import export, records
+from needlepoint.fhir import bulk, export
+from needlepoint.fhir.practitioner_mapping import referenced_members
 from needlepoint.patients.models import Patient
 from tests.conftest import built_once, client_for, missing_tool
 from tests.fhir.conftest import post_bundle, synthea_bundle, synthea_files, token_client
@@ -178,7 +179,7 @@ def assert_complete_status(manifest: dict[str, Any]) -> None:
     assert manifest["requiresAccessToken"] is True
     assert isinstance(manifest["output"], list) and manifest["output"]
     for output in manifest["output"]:
-        assert output["type"] in records.RESOURCE_TYPES, output
+        assert output["type"] in bulk.EXPORT_TYPES, output
         assert re.fullmatch(r"https?://[^/]+/\S+", output["url"]), output  # an absolute URL
         assert isinstance(output["count"], int) and output["count"] > 0, output
     assert len({o["url"] for o in manifest["output"]}) == len(manifest["output"])
@@ -195,8 +196,11 @@ def test_medplum_finds_no_error_in_the_demo_clinics_bulk_export(medplum: str, de
     manifest = finished_manifest(admin, kick_off(admin, f"{BASE}/$export"))
     assert_complete_status(manifest)
     found = download(admin, manifest)
-    assert set(found) == set(records.RESOURCE_TYPES)
+    assert set(found) == set(bulk.EXPORT_TYPES)
     assert len(found["Patient"]) == Patient.objects.filter(clinic=context.clinic).count()
+    staff = {p["id"] for p in found["Practitioner"]}
+    named = {str(m) for lines in found.values() for r in lines for m in referenced_members(r)}
+    assert named and named <= staff  # every Practitioner the records reference is in the export
     resources = [r for lines in found.values() for r in lines]
     assert all(r["resourceType"] == kind for kind, lines in found.items() for r in lines)
     results = medplum_validate(resources, medplum, tmp_path)

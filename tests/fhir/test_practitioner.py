@@ -1,6 +1,8 @@
 """The clinic's staff as FHIR Practitioners: read with version, ETag and conditional read; searched by _id,
 identifier and name within the clinic only; listed in the CapabilityStatement; reached by an app under
-user/Practitioner.rs, and under patient/ scopes only as the signed-in user's own (fhirUser)."""
+user/Practitioner.rs, and under patient/ scopes as the signed-in user's own (fhirUser) or as a member the
+patient's record names. Every staff member a resource names is a Practitioner reference with their name, and the
+access rule's list of them is the references the resources really make."""
 
 from __future__ import annotations
 
@@ -10,9 +12,14 @@ import pytest
 from django.test import Client
 
 from needlepoint.accounts import actions as account_actions
-from needlepoint.fhir import codes
+from needlepoint.fhir import codes, records
+from needlepoint.fhir.practitioner_mapping import referenced_members
+from needlepoint.fhir.practitioners import named_in_records
 from needlepoint.fhir.smart_pages import register_app
-from tests.conftest import client_for
+from needlepoint.outcomes import actions as outcome_actions
+from needlepoint.outcomes.models import Source
+from needlepoint.outcomes.scoring import instrument
+from tests.conftest import client_for, make_member
 from tests.fhir.conftest import Record, token_client
 from tests.fhir.test_smart_launch import BASE, FHIR, REDIRECT, bearer, launched
 
@@ -149,3 +156,70 @@ def test_a_patient_scope_follows_a_procedures_performer_to_its_practitioner(  # 
 
 def test_the_session_reads_practitioners_too(clinician, colleague) -> None:  # type: ignore[no-untyped-def]
     assert client_for(clinician).get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).status_code == 200
+
+
+def _colleague_measures(colleague, record: Record):  # type: ignore[no-untyped-def]
+    """The colleague measures a range of motion: the only thing of this record they did."""
+    return outcome_actions.record_rom(
+        colleague,
+        record.neck,
+        joint="cervical_spine",
+        movement="rotation",
+        side="right",
+        degrees=60,
+        method="goniometer",
+        time_point="baseline",
+    )
+
+
+def test_every_staff_member_a_resource_names_is_their_practitioner_with_their_name(  # type: ignore[no-untyped-def]
+    clinician, colleague, record: Record
+) -> None:
+    rom = _colleague_measures(colleague, record)
+    everything, _ = records.everything(clinician, record.patient.pk)
+    by_id = {(r["resourceType"], r["id"]): r for r in everything}
+    alice = {"reference": f"Practitioner/{clinician.pk}", "display": clinician.display_name}
+    bob = {"reference": f"Practitioner/{colleague.pk}", "display": colleague.display_name}
+    procedure = by_id[("Procedure", str(record.visit.pk))]
+    assert procedure["recorder"] == alice and procedure["performer"] == [{"actor": alice}]
+    assert by_id[("Condition", str(record.neck.pk))]["recorder"] == alice
+    assert by_id[("AdverseEvent", str(record.event.pk))]["recorder"] == alice
+    assert by_id[("Observation", f"rom-{rom.pk}")]["performer"] == [bob]
+    scores = [r for r in everything if r["id"].startswith("outcome-") and r["resourceType"] == "Observation"]
+    assert scores and all(r["performer"] == [alice] for r in scores)
+    responses = [r for r in everything if r["resourceType"] == "QuestionnaireResponse"]
+    assert responses and all(r["author"] == alice for r in responses)
+    # A consent names who consents; Needlepoint records who entered it, not a witness: no staff member is named.
+    assert all(not referenced_members(r) for r in everything if r["resourceType"] == "Consent")
+
+
+def test_the_access_rule_names_exactly_the_members_the_resources_reference(  # type: ignore[no-untyped-def]
+    clinic, clinician, colleague, record: Record
+) -> None:
+    _colleague_measures(colleague, record)
+    # Answers the patient gave on paper name the patient, whoever entered them.
+    entering = make_member(clinic, "dana", "clinician", profession="physical_therapist")
+    answers = {i.id: 2 for i in instrument("NDI").items}
+    outcome_actions.record_questionnaire(
+        entering, record.neck, "NDI", answers, time_point="baseline", source=Source.PATIENT
+    )
+    everything, _ = records.everything(clinician, record.patient.pk)
+    referenced = set().union(*(referenced_members(r) for r in everything))
+    assert referenced == {clinician.pk, colleague.pk}
+    assert named_in_records([record.patient.pk]) == referenced
+
+
+def test_a_patient_scope_follows_every_reference_to_its_practitioner(  # type: ignore[no-untyped-def]
+    clinician, colleague, front_desk, app, record: Record
+) -> None:
+    reader = bearer(launched(clinician, app, record.patient, "launch/patient patient/*.rs")["access_token"])
+    assert reader.get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).status_code == 403
+    rom = _colleague_measures(colleague, record)
+    observation = reader.get(f"{BASE}/Observation/rom-{rom.pk}", **FHIR).json()
+    [performer] = observation["performer"]
+    assert performer["reference"] == f"Practitioner/{colleague.pk}" and performer["display"]
+    assert reader.get(f"{BASE}/{performer['reference']}", **FHIR).status_code == 200
+    for kind, found in (("Condition", record.neck.pk), ("AdverseEvent", record.event.pk)):
+        recorder = reader.get(f"{BASE}/{kind}/{found}", **FHIR).json()["recorder"]["reference"]
+        assert reader.get(f"{BASE}/{recorder}", **FHIR).status_code == 200
+    assert reader.get(f"{BASE}/Practitioner/{front_desk.pk}", **FHIR).status_code == 403
