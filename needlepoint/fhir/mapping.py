@@ -604,7 +604,7 @@ def received_resource(resource: Json, resource_id: str, imported_at: datetime) -
     server's id, and meta.versionId 1 (it never changes) and lastUpdated the import's time; the sender's other
     meta (profiles, tags, security labels) is kept, since the resource that claims them is unchanged."""
     sent_meta: Json = resource["meta"] if isinstance(resource.get("meta"), dict) else {}
-    meta = _meta(imported_at, 1) | {k: v for k, v in sent_meta.items() if k not in ("versionId", "lastUpdated")}
+    meta = resource_meta(imported_at, 1) | {k: v for k, v in sent_meta.items() if k not in ("versionId", "lastUpdated")}
     rest = {k: v for k, v in resource.items() if k not in ("resourceType", "id", "meta")}
     return {"resourceType": resource["resourceType"], "id": resource_id, "meta": meta, **rest}
 

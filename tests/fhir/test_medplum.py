@@ -24,7 +24,7 @@ import pytest
 from django.test import Client
 
 from needlepoint.demo import build_demo
-from needlepoint.fhir import bulk, export
+from needlepoint.fhir import bulk, export, records
 from needlepoint.fhir.practitioner_mapping import referenced_members
 from needlepoint.patients.models import Patient
 from tests.conftest import built_once, client_for, missing_tool
