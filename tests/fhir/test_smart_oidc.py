@@ -17,8 +17,13 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
+from django.utils import timezone
 from jwcrypto import jwk, jwt
+from oauth2_provider.models import RefreshToken
 
+from needlepoint.accounts.actions import deactivate_member
+from needlepoint.accounts.models import Membership, User
+from needlepoint.fhir.models import AppAuthorisation, SmartApp
 from needlepoint.fhir.smart_pages import register_app
 from needlepoint.signing_key import KEY_FILE_NAME, new_private_key, oidc_private_key
 from tests.conftest import client_for
@@ -221,3 +226,41 @@ def test_the_local_server_signs_with_the_same_key_after_a_restart(tmp_path: Path
     first = started_key(tmp_path)
     assert (tmp_path / KEY_FILE_NAME).exists()
     assert started_key(tmp_path) == first
+
+
+def refresh(app, refresh_token: str):  # type: ignore[no-untyped-def]
+    """The token endpoint's answer to a refresh-token grant."""
+    return Client().post(
+        "/oauth/token/",
+        {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": app.application.client_id},
+    )
+
+
+def test_a_deactivated_member_gets_no_fresh_id_token_by_refresh(clinic_admin, clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+    body = launch_with_nonce(clinician, app, record.patient, f"{IDENTITY_LAUNCH} offline_access")
+    deactivate_member(clinic_admin, clinician.pk)
+    refused = refresh(app, body["refresh_token"])
+    assert refused.status_code == 400, refused.content
+    assert "id_token" not in refused.json() and "access_token" not in refused.json()
+    # Deactivation withdrew the app's authorisation and ended its tokens.
+    assert not AppAuthorisation.objects.filter(membership=clinician, revoked_at__isnull=True).exists()
+    assert not RefreshToken.objects.filter(token=body["refresh_token"], revoked__isnull=True).exists()
+    assert bearer(body["access_token"]).get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 401
+
+
+@pytest.mark.parametrize("what", ["membership", "user", "app"])
+def test_a_refresh_is_refused_once_the_member_user_or_app_is_inactive(  # type: ignore[no-untyped-def]
+    what, clinician, app, record: Record
+) -> None:
+    """Even with the authorisation left standing (changed outside the deactivation action), the token endpoint
+    checks the membership, the user and the app at each refresh."""
+    body = launch_with_nonce(clinician, app, record.patient, f"{IDENTITY_LAUNCH} offline_access")
+    if what == "membership":
+        Membership.objects.filter(pk=clinician.pk).update(is_active=False)
+    elif what == "user":
+        User.objects.filter(pk=clinician.user_id).update(is_active=False)
+    else:
+        SmartApp.objects.filter(pk=app.pk).update(disabled_at=timezone.now())
+    refused = refresh(app, body["refresh_token"])
+    assert refused.status_code == 400, refused.content
+    assert "id_token" not in refused.json()
