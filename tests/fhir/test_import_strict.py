@@ -14,11 +14,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from needlepoint.accounts.models import AuditEntry, Clinic
+from needlepoint.fhir import patient_in
 from needlepoint.fhir.transaction_bundle import if_none_exist
 from needlepoint.outcomes import actions as outcome_actions
 from needlepoint.outcomes.models import Observation
 from needlepoint.patients import actions as patient_actions
-from needlepoint.patients.demographics import identifier_not_kept
+from needlepoint.patients.demographics import identifier_not_kept, shown_value
 from needlepoint.patients.models import Episode, Patient, PatientIdentifier
 from tests.conftest import client_for, make_member
 from tests.fhir.conftest import import_messages, post_bundle, synthea_bundle, synthea_files
@@ -433,3 +434,44 @@ def test_a_clinician_cannot_switch_the_setting_through_the_action(clinician) -> 
         set_keep_social_security_numbers(clinician, True)
     other_admin = make_member(clinician.clinic, "carol", "clinic_admin")
     assert set_keep_social_security_numbers(other_admin, True).keep_social_security_numbers
+
+
+SSN_OID = "urn:oid:2.16.840.1.113883.4.1"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        pytest.param({"system": SSN_OID, "value": "999-55-2827"}, id="HL7's SSN OID, no type"),
+        pytest.param(
+            {
+                "system": "https://ids.example",
+                "value": "999-55-2827",
+                "type": {"coding": [{"system": V2_0203, "code": "MR"}, {"system": V2_0203, "code": "SS"}]},
+            },
+            id="SS as the second type coding",
+        ),
+        pytest.param(
+            {"system": "https://ids.example", "value": "999-55-2827", "type": {"text": "SSN"}}, id="type.text SSN"
+        ),
+    ],
+)
+def test_every_way_of_naming_a_social_security_number_is_caught(identifier: dict[str, Any]) -> None:
+    patient = {"resourceType": "Patient", "identifier": [identifier]}
+
+    kept, left = patient_in.identifiers(patient, keeps_social_security_numbers=False)
+    assert kept == []
+    assert left[0].what == "identifier[0] (Social Security number): this clinic does not keep them"
+
+    kept, _ = patient_in.identifiers(patient, keeps_social_security_numbers=True)
+    (read,) = kept
+    assert shown_value(read["value"], read["system"], read["type_system"], read["type_code"], read["type_text"]) == (
+        "•••-••-2827"
+    )
+
+
+def test_an_identifier_kept_under_hl7s_ssn_oid_is_shown_masked() -> None:
+    assert shown_value("999-55-2827", SSN_OID) == "•••-••-2827"
+    assert shown_value("999-55-2827", "https://ids.example", type_text="SSN") == "•••-••-2827"
+    assert shown_value("X-1", "https://passports.example", V2_0203, "PPN") == "X-1"
