@@ -143,6 +143,8 @@ def import_bundle(
     if plan.readings or plan.conditions:
         require(membership, Capability.EDIT_CLINICAL)
     if plan.if_none_exist:
+        # The answer names the patient found (name, birth date, MRN): only a role that may read patients may ask.
+        require(membership, Capability.VIEW_DEMOGRAPHICS)
         # Searched before the transaction opens: the search's audit entry stays when the bundle is refused.
         existing = _conditional_match(membership, plan)
         if existing is not None:

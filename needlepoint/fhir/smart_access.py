@@ -76,8 +76,13 @@ def authenticate(request: ClinicRequest, raw: str) -> Membership | None:
     return membership
 
 
+CONDITIONAL_CREATE = (("Patient", "r"), ("Patient", "s"))  # ifNoneExist answers with the patient it finds
+
+
 def _transaction_needs(request: HttpRequest) -> list[tuple[str, str]]:
-    """A transaction's writes: create (c) for each POSTed entry's type, update (u) for each PUT."""
+    """A transaction's writes: create (c) for each POSTed entry's type, update (u) for each PUT; and Patient search
+    and read for a conditional create (ifNoneExist), whose answer names the patient found (name, birth date, MRN):
+    a create-only scope must not read patients, nor walk identifiers to learn who is registered."""
     try:
         bundle = json.loads(request.body or b"{}")
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -90,6 +95,8 @@ def _transaction_needs(request: HttpRequest) -> list[tuple[str, str]]:
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
         if isinstance(kind, str):
             needs.add((kind, "u" if method == "PUT" else "c"))
+        if isinstance(entry, dict) and (entry.get("request") or {}).get("ifNoneExist"):
+            needs.update(CONDITIONAL_CREATE)
     return sorted(needs)
 
 
@@ -131,9 +138,15 @@ def needs(request: HttpRequest, kwargs: dict[str, Any]) -> list[tuple[str, str]]
     return [("*", "r")]
 
 
-def _refuse(scopes: Scopes, missing: list[tuple[str, str]]) -> PermissionDenied:
+def _refuse(scopes: Scopes, missing: list[tuple[str, str]], name: str = "") -> PermissionDenied:
     wanted = ", ".join(f"{t}.{p}" for t, p in missing)
-    return PermissionDenied(f"The app's scopes ({scopes.text()}) do not allow {wanted}.")
+    why = ""
+    if name == "transaction" and set(missing) & set(CONDITIONAL_CREATE):
+        why = (
+            " A conditional create (ifNoneExist) answers with the patient it finds, so it needs Patient search and "
+            "read (e.g. user/Patient.crs); send the Patient without ifNoneExist, or ask for those scopes."
+        )
+    return PermissionDenied(f"The app's scopes ({scopes.text()}) do not allow {wanted}.{why}")
 
 
 def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) -> None:
@@ -154,7 +167,7 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
     decisions = {pair: smart_scopes.decide(grant.scopes, *pair) for pair in wanted}
     missing = [pair for pair, decision in decisions.items() if decision is None]
     if missing:
-        raise _refuse(grant.scopes, missing)
+        raise _refuse(grant.scopes, missing, name)
     if smart_scopes.PATIENT not in decisions.values():
         return
     if kwargs.get("resource_type") == "Practitioner":
