@@ -5,6 +5,7 @@ Each refusal is checked to have written nothing (patients, episodes, observation
 from __future__ import annotations
 
 import copy
+import importlib
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -475,3 +476,26 @@ def test_an_identifier_kept_under_hl7s_ssn_oid_is_shown_masked() -> None:
     assert shown_value("999-55-2827", SSN_OID) == "•••-••-2827"
     assert shown_value("999-55-2827", "https://ids.example", type_text="SSN") == "•••-••-2827"
     assert shown_value("X-1", "https://passports.example", V2_0203, "PPN") == "X-1"
+
+
+def test_clinics_already_holding_ssns_keep_them_after_the_setting_arrives(clinician, outsider, patient) -> None:  # type: ignore[no-untyped-def]
+    """The data migration after the setting: a clinic that held a Social Security number before it existed has it
+    switched on (what it holds stays as it had it); a clinic holding none keeps it off."""
+    from django.apps import apps
+
+    migration = importlib.import_module("needlepoint.accounts.migrations.0011_keep_ssns_where_already_held")
+    other = patient_actions.register_patient(
+        outsider, {"given_name": "Ben", "family_name": "Ode", "date_of_birth": date(1975, 1, 2), "sex": "male"}
+    )
+    # Held from before the setting existed: written as the import then wrote them, the rule not yet applied.
+    PatientIdentifier.objects.create(
+        clinic_id=patient.clinic_id, patient=patient, system=SSN_OID, value="999-55-2827", source="FHIR import"
+    )
+    PatientIdentifier.objects.create(
+        clinic_id=other.clinic_id, patient=other, system="https://passports.example", value="X1", source="FHIR import"
+    )
+
+    migration.keep_where_already_held(apps, None)
+
+    assert Clinic.objects.get(pk=patient.clinic_id).keep_social_security_numbers
+    assert not Clinic.objects.get(pk=other.clinic_id).keep_social_security_numbers
