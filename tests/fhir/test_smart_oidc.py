@@ -9,7 +9,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -264,3 +266,41 @@ def test_a_refresh_is_refused_once_the_member_user_or_app_is_inactive(  # type: 
     refused = refresh(app, body["refresh_token"])
     assert refused.status_code == 400, refused.content
     assert "id_token" not in refused.json()
+
+
+@pytest.mark.no_database
+def test_servers_starting_together_all_read_the_one_whole_key(tmp_path: Path) -> None:
+    starting = threading.Barrier(6)
+
+    def start() -> str:
+        starting.wait()
+        return oidc_private_key("", tmp_path, debug=True)
+
+    with ThreadPoolExecutor(6) as pool:
+        keys = list(pool.map(lambda _: start(), range(6)))
+
+    assert len(set(keys)) == 1 and keys[0] == (tmp_path / KEY_FILE_NAME).read_text(encoding="ascii")
+    assert (tmp_path / KEY_FILE_NAME).stat().st_mode & 0o077 == 0
+    assert [p.name for p in tmp_path.iterdir()] == [KEY_FILE_NAME]  # no temporary file left behind
+
+
+@pytest.mark.no_database
+def test_a_key_file_read_while_still_being_written_is_waited_for(tmp_path: Path) -> None:
+    """A server that finds the key file before the one making it has finished (an empty file, as a key written
+    in place leaves for a moment) waits briefly for the whole key."""
+    path = tmp_path / KEY_FILE_NAME
+    path.write_text("", encoding="ascii")
+    pem = new_private_key()
+    finisher = threading.Timer(0.2, lambda: path.write_text(pem, encoding="ascii"))
+    finisher.start()
+    try:
+        assert oidc_private_key("", tmp_path, debug=True) == pem
+    finally:
+        finisher.join()
+
+
+@pytest.mark.no_database
+def test_a_key_file_left_empty_fails_with_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / KEY_FILE_NAME).write_text("-----BEGIN PRIVATE KEY-----\nMIIE", encoding="ascii")
+    with pytest.raises(ImproperlyConfigured, match=r"empty or cut short.*remove it"):
+        oidc_private_key("", tmp_path, debug=True)
