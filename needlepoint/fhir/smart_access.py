@@ -23,6 +23,7 @@ from needlepoint.accounts.access import limit_to_patient
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest
+from needlepoint.accounts.roles import Capability
 from needlepoint.fhir import smart_scopes
 from needlepoint.fhir.models import AuthorisedToken
 from needlepoint.fhir.practitioners import performed_for
@@ -171,7 +172,7 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
     if smart_scopes.PATIENT not in decisions.values():
         return
     if kwargs.get("resource_type") == "Practitioner":
-        _practitioner_of_the_patient(name, kwargs, grant.patient_id)
+        _practitioner_of_the_patient(name, kwargs, grant, membership)
         return
     if name.startswith("export") or name == "transaction":
         raise PermissionDenied("A patient/ scope reads one patient's record; exports and imports need user/ scopes.")
@@ -181,10 +182,17 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
     limit_to_patient(membership, grant.patient_id)
 
 
-def _practitioner_of_the_patient(name: str, kwargs: dict[str, Any], patient_id: int | None) -> None:
+def _practitioner_of_the_patient(name: str, kwargs: dict[str, Any], grant: AppGrant, membership: Membership) -> None:
     """Under a patient/ scope a Practitioner is readable only when the launch patient's record names it (the
-    performer of one of their Procedures): the app can follow the references in what it was allowed to read, and
-    learns nothing of the rest of the staff. A search of the staff is refused."""
+    performer of one of their Procedures) and the app may follow that record to it (``_may_follow_to_staff``):
+    the app can follow the references in what it was allowed to read, and learns nothing of the rest of the
+    staff. A search of the staff is refused."""
+    if not _may_follow_to_staff(grant, membership):
+        raise PermissionDenied(
+            "Who treated the patient is clinical content: a patient/ scope reaches the Practitioners the launch "
+            "patient's record names only with Procedure read granted and a role that may view clinical content."
+        )
+    patient_id = grant.patient_id
     named = patient_id is not None and performed_for(patient_id, kwargs.get("resource_id", ""))
     if name in ("read", "vread", "history") and named:
         return
@@ -192,6 +200,14 @@ def _practitioner_of_the_patient(name: str, kwargs: dict[str, Any], patient_id: 
         "A patient/ scope reaches only the Practitioners the launch patient's record names; the signed-in "
         "user's own comes with fhirUser, the clinic's staff with user/Practitioner.rs."
     )
+
+
+def _may_follow_to_staff(grant: AppGrant, membership: Membership) -> bool:
+    """Whether an app under patient/ scopes may follow the launch patient's record to the staff it names: who
+    needled the patient is clinical content, so only when the grant covers Procedure read and the membership's
+    role may view clinical content (as ``records`` exports Procedures only to such a role)."""
+    procedures_granted = smart_scopes.decide(grant.scopes, "Procedure", "r") is not None
+    return procedures_granted and membership.can(Capability.VIEW_CLINICAL)
 
 
 def _own_practitioner(grant: AppGrant, membership: Membership, name: str, kwargs: dict[str, Any]) -> bool:
