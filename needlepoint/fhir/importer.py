@@ -139,7 +139,9 @@ def import_bundle(
     # Checked before the transaction opens, so a refusal's own audit entry is not rolled back with it.
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     keeps = membership.clinic.keep_social_security_numbers
-    plan = plan_import(bundle, now or timezone.now(), keeps_social_security_numbers=keeps)
+    plan = plan_import(
+        bundle, now or timezone.now(), keeps_social_security_numbers=keeps, clinic_zone=timezone.get_current_timezone()
+    )
     if plan.readings or plan.conditions:
         require(membership, Capability.EDIT_CLINICAL)
     if plan.if_none_exist:

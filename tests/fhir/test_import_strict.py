@@ -7,11 +7,13 @@ from __future__ import annotations
 import copy
 import importlib
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import override_settings
 from django.utils import timezone
 
 from needlepoint.accounts.models import AuditEntry, Clinic
@@ -312,6 +314,29 @@ def test_a_pain_rating_taken_before_the_death_is_imported_and_the_death_recorded
     assert Observation.objects.filter(patient=patient).count() == 1
 
 
+@pytest.mark.parametrize(
+    ("rated", "taken"),
+    [
+        ("2024-03-02T03:30:00+00:00", True),  # 22:30 on the day of death in New York; the next day in UTC
+        ("2024-03-02T00:30:00+01:00", True),  # 18:30 on the day of death in New York
+        ("2024-03-01T23:30:00-08:00", False),  # the day of death in California; 02:30 the next day in New York
+    ],
+)
+@override_settings(TIME_ZONE="America/New_York")
+def test_a_rating_near_midnight_is_dated_by_the_clinics_day_as_it_is_stored(clinician, rated: str, taken: bool) -> None:  # type: ignore[no-untyped-def]
+    """The rating is stored on the clinic's date (TIME_ZONE), so that is the date compared with the day of death,
+    not the date in the sender's offset."""
+    before = counts()
+
+    response = post_bundle(client_for(clinician), bundle(pain(rated), deceasedDateTime="2024-03-01"))
+
+    if taken:
+        assert response.status_code == 200, response.content
+        assert Observation.objects.get().observed_on == date(2024, 3, 1)
+    else:
+        refused(response, 400, "after the Patient's date of death (2024-03-01)", before)
+
+
 def test_a_score_entered_by_hand_is_refused_only_when_dated_after_the_death(clinician, patient) -> None:  # type: ignore[no-untyped-def]
     episode = open_neck_episode(clinician, patient, days_ago=10)
     now = timezone.now()
@@ -333,6 +358,25 @@ def test_a_score_entered_by_hand_is_refused_only_when_dated_after_the_death(clin
             outcome_actions.record_pain(clinician, episode, 4, time_point="reassessment", observed_at=observed_at)
         assert f"recorded as deceased on {died:%Y-%m-%d}" in str(refusal.value)
     assert counts() == written
+
+
+@override_settings(TIME_ZONE="America/New_York")
+def test_a_score_entered_by_hand_late_on_the_day_of_death_in_new_york_is_taken(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+    """23:30 in New York on the day of death is that day (04:30 the next day in UTC); 00:30 the next day is after."""
+    episode = open_neck_episode(clinician, patient, days_ago=10)
+    died = timezone.localdate() - timedelta(days=3)
+    patient = patient_actions.record_death(clinician, patient.pk, died, patient.version).patient
+    episode.refresh_from_db()
+    zone = ZoneInfo("America/New_York")
+
+    late = outcome_actions.record_pain(
+        clinician, episode, 4, time_point="baseline", observed_at=datetime.combine(died, time(23, 30), tzinfo=zone)
+    )
+
+    assert late.observed_on == died
+    next_day = datetime.combine(died + timedelta(days=1), time(0, 30), tzinfo=zone)
+    with pytest.raises(ValidationError):
+        outcome_actions.record_pain(clinician, episode, 4, time_point="reassessment", observed_at=next_day)
 
 
 def test_a_score_entered_by_hand_for_a_death_of_unknown_date_is_taken(clinician, patient) -> None:  # type: ignore[no-untyped-def]
