@@ -10,7 +10,10 @@ says so.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -45,19 +48,48 @@ def _kept_key(data_dir: Path) -> str:
     """The key kept in the data folder, generated and written there (owner-only) the first time."""
     path = data_dir / KEY_FILE_NAME
     if not path.exists():
-        pem = new_private_key()
-        try:
-            # O_EXCL: two processes starting together do not both write; the loser reads the winner's key.
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(handle, "w", encoding="ascii") as out:
-                out.write(pem)
+        _write_once(path, new_private_key())
+    return _whole_key(path)
+
+
+def _write_once(path: Path, pem: str) -> None:
+    """Write the key under ``path`` whole or not at all: into a temporary file beside it (owner-only), flushed to
+    disk, then linked to the final name, which fails if another server starting at the same time got there first
+    (its key is kept). A crash leaves at most a stray temporary file, never an empty or partial key."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{KEY_FILE_NAME}.", suffix=".tmp")  # mode 0600
     try:
-        return _checked(path.read_text(encoding="ascii"), str(path))
-    except OSError as exc:
-        raise ImproperlyConfigured(f"The ID-token signing key {path} cannot be read: {exc}") from exc
+        with os.fdopen(handle, "w", encoding="ascii") as out:
+            out.write(pem)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+
+
+READ_TRIES = 20
+READ_PAUSE_SECONDS = 0.1  # a key written in place by an older start may still be arriving: wait up to 2 s
+
+
+def _whole_key(path: Path) -> str:
+    """The key file's text once it holds a whole PEM key; ImproperlyConfigured when it stays empty or cut short."""
+    for attempt in range(READ_TRIES):
+        try:
+            text = path.read_text(encoding="ascii")
+        except OSError as exc:
+            raise ImproperlyConfigured(f"The ID-token signing key {path} cannot be read: {exc}") from exc
+        if PEM_END in text:
+            return _checked(text, str(path))
+        if attempt + 1 < READ_TRIES:
+            time.sleep(READ_PAUSE_SECONDS)
+    raise ImproperlyConfigured(
+        f"The ID-token signing key {path} is empty or cut short (a start interrupted while writing it?): remove it "
+        "and start again, and a new key is made (ID tokens signed with the old one will no longer verify)."
+    )
+
+
+PEM_END = "-----END "
 
 
 def oidc_private_key(configured: str, data_dir: Path, debug: bool) -> str:

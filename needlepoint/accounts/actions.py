@@ -10,6 +10,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -189,6 +190,11 @@ def _member_of_clinic(admin: Membership, membership_id: int) -> Membership:
     return member
 
 
+# Sent inside ``deactivate_member``'s transaction with the deactivated ``membership``: apps above accounts end what
+# still acts for the person (the SMART apps they authorised lose their authorisations and tokens).
+member_deactivated = Signal()
+
+
 @transaction.atomic
 def deactivate_member(admin: Membership, membership_id: int) -> Membership:
     """End a person's access to the clinic at once; their records, notes and audit history stay.
@@ -210,6 +216,7 @@ def deactivate_member(admin: Membership, membership_id: int) -> Membership:
         user.is_active = False
         user.save(update_fields=["is_active"])
     audit.record("update", member, summary=f"user {user.username} deactivated", clinic_id=admin.clinic_id)
+    member_deactivated.send(sender=Membership, membership=member)
     return member
 
 

@@ -143,10 +143,14 @@ def import_bundle(
     # Checked before the transaction opens, so a refusal's own audit entry is not rolled back with it.
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     keeps = membership.clinic.keep_social_security_numbers
-    plan = plan_import(bundle, now or timezone.now(), keeps_social_security_numbers=keeps)
+    plan = plan_import(
+        bundle, now or timezone.now(), keeps_social_security_numbers=keeps, clinic_zone=timezone.get_current_timezone()
+    )
     if plan.readings or plan.conditions or plan.kept:
         require(membership, Capability.EDIT_CLINICAL)
     if plan.if_none_exist:
+        # The answer names the patient found (name, birth date, MRN): only a role that may read patients may ask.
+        require(membership, Capability.VIEW_DEMOGRAPHICS)
         # Searched before the transaction opens: the search's audit entry stays when the bundle is refused.
         existing = _conditional_match(membership, plan)
         if existing is not None:

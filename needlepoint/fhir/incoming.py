@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -442,12 +442,13 @@ def _death_moment(resource: dict[str, Any]) -> datetime | None:
     return _parse_moment(text) if isinstance(text, str) and len(text) > 10 else None
 
 
-def _after_death(reading: PainReading, died: date | None, moment: datetime | None) -> Issue | None:
-    """The error for a pain rating dated after the death: after its instant when known, else after its day (the
-    rating's day as the sender wrote it, in its own time zone)."""
+def _after_death(reading: PainReading, died: date | None, moment: datetime | None, zone: tzinfo) -> Issue | None:
+    """The error for a pain rating dated after the death: after its instant when known, else after its day. The
+    rating's day is the clinic's (``zone``, its TIME_ZONE), on which the rating is stored and a score entered by
+    hand is checked, not the day in the sender's offset."""
     if died is None:
         return None
-    if (reading.at <= moment) if moment is not None else (reading.at.date() <= died):
+    if (reading.at <= moment) if moment is not None else (reading.at.astimezone(zone).date() <= died):
         return None
     message = (
         f"The pain Observation is dated {reading.at.isoformat()}, after the Patient's date of death "
@@ -457,9 +458,12 @@ def _after_death(reading: PainReading, died: date | None, moment: datetime | Non
     return Issue("error", "value", message, _where(reading.entry, "resource.effectiveDateTime"))
 
 
-def plan_import(bundle: Any, now: datetime, *, keeps_social_security_numbers: bool = False) -> ImportPlan:
+def plan_import(
+    bundle: Any, now: datetime, *, keeps_social_security_numbers: bool = False, clinic_zone: tzinfo | None = None
+) -> ImportPlan:
     """The import plan of a transaction Bundle, or BundleRejected listing every problem.
-    ``keeps_social_security_numbers`` is the clinic's setting (off: such an identifier is listed as not kept)."""
+    ``keeps_social_security_numbers`` is the clinic's setting (off: such an identifier is listed as not kept);
+    ``clinic_zone`` the clinic's time zone, whose dates the ratings are stored on (by default ``now``'s zone)."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise BundleRejected([Issue("error", "structure", "Post a Bundle resource (resourceType Bundle).")])
     if bundle.get("type") != "transaction":
@@ -545,7 +549,7 @@ def plan_import(bundle: Any, now: datetime, *, keeps_social_security_numbers: bo
         if reading is None:
             (problems if any(i.severity == "error" for i in issues) else ignored).extend(issues)
             continue
-        after_death = _after_death(reading, died, death_moment)
+        after_death = _after_death(reading, died, death_moment, clinic_zone or now.tzinfo or UTC)
         if after_death is not None:
             problems.append(after_death)
             continue

@@ -210,9 +210,10 @@ def coded_demographics(resource: dict[str, Any]) -> tuple[dict[str, Any], list[L
 def identifiers(
     resource: dict[str, Any], keeps_social_security_numbers: bool = False
 ) -> tuple[list[dict[str, str]], list[LeftOut]]:
-    """Every identifier with a system and a value, with its type (first coding and text); the others, and the
-    parts of kept ones that are not kept (use, period, assigner, further type codings), listed as left out.
-    A Social Security number is kept only when the clinic keeps them (``demographics.identifier_not_kept``)."""
+    """Every identifier with a system and a value, with its type (the coding saying Social Security number,
+    else the first, and the text); the others, and the parts of kept ones that are not kept (use, period,
+    assigner, further type codings), listed as left out. A Social Security number is kept only when the clinic
+    keeps them (``demographics.identifier_not_kept``)."""
     kept: list[dict[str, str]] = []
     left: list[LeftOut] = []
     seen: set[tuple[str, str]] = set()
@@ -227,7 +228,10 @@ def identifiers(
         seen.add((system, value))
         concept = _dict(identifier.get("type"))
         codings = _dicts(concept.get("coding"))
-        first = codings[0] if codings else {}
+        # The coding kept is the one saying Social Security number when any does (so the page masks it whichever
+        # place the sender gave it), else the first.
+        said_ssn = [c for c in codings if demographics.is_masked("", _text(c.get("system")), _text(c.get("code")))]
+        first = (said_ssn or codings or [{}])[0]
         read = {
             "system": system,
             "value": value,
@@ -242,7 +246,11 @@ def identifiers(
             continue
         kept.append(read)
         left += _left_over(identifier, IDENTIFIER_KEPT, path)
-        left += [LeftOut(f"{path}.type.coding[{n}]", f"{path}.type.coding[{n}]") for n in range(1, len(codings))]
+        left += [
+            LeftOut(f"{path}.type.coding[{n}]", f"{path}.type.coding[{n}]")
+            for n, coding in enumerate(codings)
+            if coding is not first
+        ]
     return kept, left
 
 

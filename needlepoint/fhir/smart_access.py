@@ -23,6 +23,7 @@ from needlepoint.accounts.access import limit_to_patient
 from needlepoint.accounts.middleware import client_address
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest
+from needlepoint.accounts.roles import Capability
 from needlepoint.fhir import smart_scopes
 from needlepoint.fhir.bulk import EXPORT_TYPES
 from needlepoint.fhir.models import AuthorisedToken
@@ -77,8 +78,13 @@ def authenticate(request: ClinicRequest, raw: str) -> Membership | None:
     return membership
 
 
+CONDITIONAL_CREATE = (("Patient", "r"), ("Patient", "s"))  # ifNoneExist answers with the patient it finds
+
+
 def _transaction_needs(request: HttpRequest) -> list[tuple[str, str]]:
-    """A transaction's writes: create (c) for each POSTed entry's type, update (u) for each PUT."""
+    """A transaction's writes: create (c) for each POSTed entry's type, update (u) for each PUT; and Patient search
+    and read for a conditional create (ifNoneExist), whose answer names the patient found (name, birth date, MRN):
+    a create-only scope must not read patients, nor walk identifiers to learn who is registered."""
     try:
         bundle = json.loads(request.body or b"{}")
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -91,6 +97,8 @@ def _transaction_needs(request: HttpRequest) -> list[tuple[str, str]]:
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
         if isinstance(kind, str):
             needs.add((kind, "u" if method == "PUT" else "c"))
+        if isinstance(entry, dict) and (entry.get("request") or {}).get("ifNoneExist"):
+            needs.update(CONDITIONAL_CREATE)
     return sorted(needs)
 
 
@@ -132,9 +140,15 @@ def needs(request: HttpRequest, kwargs: dict[str, Any]) -> list[tuple[str, str]]
     return [("*", "r")]
 
 
-def _refuse(scopes: Scopes, missing: list[tuple[str, str]]) -> PermissionDenied:
+def _refuse(scopes: Scopes, missing: list[tuple[str, str]], name: str = "") -> PermissionDenied:
     wanted = ", ".join(f"{t}.{p}" for t, p in missing)
-    return PermissionDenied(f"The app's scopes ({scopes.text()}) do not allow {wanted}.")
+    why = ""
+    if name == "transaction" and set(missing) & set(CONDITIONAL_CREATE):
+        why = (
+            " A conditional create (ifNoneExist) answers with the patient it finds, so it needs Patient search and "
+            "read (e.g. user/Patient.crs); send the Patient without ifNoneExist, or ask for those scopes."
+        )
+    return PermissionDenied(f"The app's scopes ({scopes.text()}) do not allow {wanted}.{why}")
 
 
 def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) -> None:
@@ -155,11 +169,11 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
     decisions = {pair: smart_scopes.decide(grant.scopes, *pair) for pair in wanted}
     missing = [pair for pair, decision in decisions.items() if decision is None]
     if missing:
-        raise _refuse(grant.scopes, missing)
+        raise _refuse(grant.scopes, missing, name)
     if smart_scopes.PATIENT not in decisions.values():
         return
     if kwargs.get("resource_type") == "Practitioner":
-        _practitioner_of_the_patient(name, kwargs, grant.patient_id)
+        _practitioner_of_the_patient(name, kwargs, grant, membership)
         return
     if name.startswith("export") or name == "transaction":
         raise PermissionDenied("A patient/ scope reads one patient's record; exports and imports need user/ scopes.")
@@ -169,11 +183,18 @@ def check(request: HttpRequest, membership: Membership, kwargs: dict[str, Any]) 
     limit_to_patient(membership, grant.patient_id)
 
 
-def _practitioner_of_the_patient(name: str, kwargs: dict[str, Any], patient_id: int | None) -> None:
+def _practitioner_of_the_patient(name: str, kwargs: dict[str, Any], grant: AppGrant, membership: Membership) -> None:
     """Under a patient/ scope a Practitioner is readable only when the launch patient's record names it (any
     reference their resources make: a Procedure's performer, a Condition's or AdverseEvent's recorder, an
-    Observation's performer, a QuestionnaireResponse's author): the app can follow the references in what it was
-    allowed to read, and learns nothing of the rest of the staff. A search of the staff is refused."""
+    Observation's performer, a QuestionnaireResponse's author) and the app may follow that record to it
+    (``_may_follow_to_staff``): the app can follow the references in what it was allowed to read, and learns
+    nothing of the rest of the staff. A search of the staff is refused."""
+    if not _may_follow_to_staff(grant, membership):
+        raise PermissionDenied(
+            "Who treated the patient is clinical content: a patient/ scope reaches the Practitioners the launch "
+            "patient's record names only with Procedure read granted and a role that may view clinical content."
+        )
+    patient_id = grant.patient_id
     named = patient_id is not None and named_for(patient_id, kwargs.get("resource_id", ""))
     if name in ("read", "vread", "history") and named:
         return
@@ -181,6 +202,14 @@ def _practitioner_of_the_patient(name: str, kwargs: dict[str, Any], patient_id: 
         "A patient/ scope reaches only the Practitioners the launch patient's record names; the signed-in "
         "user's own comes with fhirUser, the clinic's staff with user/Practitioner.rs."
     )
+
+
+def _may_follow_to_staff(grant: AppGrant, membership: Membership) -> bool:
+    """Whether an app under patient/ scopes may follow the launch patient's record to the staff it names: who
+    needled the patient is clinical content, so only when the grant covers Procedure read and the membership's
+    role may view clinical content (as ``records`` exports Procedures only to such a role)."""
+    procedures_granted = smart_scopes.decide(grant.scopes, "Procedure", "r") is not None
+    return procedures_granted and membership.can(Capability.VIEW_CLINICAL)
 
 
 def _own_practitioner(grant: AppGrant, membership: Membership, name: str, kwargs: dict[str, Any]) -> bool:

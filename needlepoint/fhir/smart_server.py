@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -161,16 +162,17 @@ class SmartValidator(OAuth2Validator):
         """A valid code whose authorisation still stands."""
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
             return False
-        found = AppAuthorisation.objects.filter(code_hash=checksum(code), revoked_at__isnull=True).first()
+        found = _standing(AppAuthorisation.objects.filter(code_hash=checksum(code))).first()
         request.smart_authorisation = found
         return found is not None
 
     def validate_refresh_token(self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
-        """A valid refresh token whose authorisation has not been revoked."""
+        """A valid refresh token whose authorisation still stands: a deactivated user gets no fresh access or
+        ID token, whatever tokens they were given before."""
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
         family = request.refresh_token_instance.token_family
-        found = AppAuthorisation.objects.filter(token_family=family, revoked_at__isnull=True).first()
+        found = _standing(AppAuthorisation.objects.filter(token_family=family)).first()
         request.smart_authorisation = found
         return found is not None
 
@@ -394,6 +396,37 @@ class RevokeView(dot_views.RevokeTokenView):
     """POST /oauth/revoke: RFC 7009 revocation of an access or refresh token."""
 
 
+def _standing(authorisations: QuerySet[AppAuthorisation]) -> QuerySet[AppAuthorisation]:
+    """The authorisations that may still be used at the token endpoint: not revoked, their membership and user
+    active, their app not disabled."""
+    return authorisations.filter(
+        revoked_at__isnull=True,
+        membership__is_active=True,
+        membership__user__is_active=True,
+        app__disabled_at__isnull=True,
+    )
+
+
+def _end_tokens(authorisation: AppAuthorisation) -> None:
+    """End every token an authorisation holds: its access tokens are revoked (deleted) and its refresh tokens
+    revoked, those already detached from an access token included."""
+    for token in AccessToken.objects.filter(smart__authorisation=authorisation):
+        token.revoke()
+    RefreshToken.revoke_family(authorisation.token_family)
+
+
+def revoke_member_authorisations(sender: Any, membership: Membership, **kwargs: Any) -> None:
+    """Receiver of ``member_deactivated``: a deactivated member's app authorisations are revoked and their tokens
+    ended in the deactivation's transaction, so no app keeps acting (or refreshing ID tokens) for them."""
+    now = timezone.now()
+    for authorisation in AppAuthorisation.objects.select_for_update().filter(
+        membership=membership, revoked_at__isnull=True
+    ):
+        authorisation.revoked_at = now
+        authorisation.save(update_fields=["revoked_at"])
+        _end_tokens(authorisation)
+
+
 def revoke_authorisation(membership: Membership, authorisation_id: int) -> AppAuthorisation:
     """The user withdraws an app's access: the authorisation is marked revoked and every token it holds ends
     (its access tokens are deleted, its refresh tokens revoked). Only the user's own authorisations."""
@@ -406,8 +439,7 @@ def revoke_authorisation(membership: Membership, authorisation_id: int) -> AppAu
             raise ValidationError("No such app authorisation of yours.")
         authorisation.revoked_at = timezone.now()
         authorisation.save(update_fields=["revoked_at"])
-        for token in AccessToken.objects.filter(smart__authorisation=authorisation):
-            token.revoke()
+        _end_tokens(authorisation)
     return authorisation
 
 

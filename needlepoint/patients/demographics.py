@@ -160,12 +160,21 @@ def identifier_name(system: str, type_system: str = "", type_code: str = "", typ
     return identifier_type_name(type_system, type_code) or type_text or system
 
 
-def is_masked(system: str, type_system: str = "", type_code: str = "") -> bool:
-    """Whether the identifier is a Social Security number (by its system or its type), never shown in full."""
-    if any(known.get("masked") and known["system"] == system for known in _data()["identifier_systems"]):
+def is_masked(system: str, type_system: str = "", type_code: str = "", type_text: str = "") -> bool:
+    """Whether the identifier is a Social Security number, never shown in full and kept only by choice: by its
+    system (or one of that system's aliases, such as HL7's OID for it), by its v2-0203 type, or by a type text
+    such as "SSN". The one rule for masking and for keeping (``identifier_not_kept``, ``shown_value``)."""
+    for known in _data()["identifier_systems"]:
+        if known.get("masked") and system in (known["system"], *(a["system"] for a in known.get("aliases", ()))):
+            return True
+    if type_text.strip().casefold() in SOCIAL_SECURITY_TYPE_TEXTS:
         return True
     part = _data()["identifier_types"]
     return type_system == part["system"] and any(c.get("masked") and c["code"] == type_code for c in part["codes"])
+
+
+# A type sent as text alone: the words a sender uses for a Social Security number (compared without case).
+SOCIAL_SECURITY_TYPE_TEXTS = frozenset({"ssn", "social security number"})
 
 
 SOCIAL_SECURITY_NOT_KEPT = "this clinic does not keep them"
@@ -178,13 +187,14 @@ def identifier_not_kept(identifier: Mapping[str, str], keeps_social_security_num
     theft, and a dry-needling clinic needs none to treat anyone, so a clinic keeps one only by choice."""
     if keeps_social_security_numbers:
         return ""
-    system, type_system, type_code = (str(identifier.get(k) or "") for k in ("system", "type_system", "type_code"))
-    return SOCIAL_SECURITY_NOT_KEPT if is_masked(system, type_system, type_code) else ""
+    parts = ("system", "type_system", "type_code", "type_text")
+    system, type_system, type_code, type_text = (str(identifier.get(k) or "") for k in parts)
+    return SOCIAL_SECURITY_NOT_KEPT if is_masked(system, type_system, type_code, type_text) else ""
 
 
-def shown_value(value: str, system: str, type_system: str = "", type_code: str = "") -> str:
+def shown_value(value: str, system: str, type_system: str = "", type_code: str = "", type_text: str = "") -> str:
     """An identifier's value as a page may show it: a Social Security number masked, any other in full."""
-    return masked(value) if is_masked(system, type_system, type_code) else value
+    return masked(value) if is_masked(system, type_system, type_code, type_text) else value
 
 
 def masked(value: str) -> str:

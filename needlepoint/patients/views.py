@@ -230,7 +230,7 @@ def _demographics_in_words(patient: Patient) -> dict[str, object]:
     identifiers = [
         {
             "name": demographics.identifier_name(i.system, i.type_system, i.type_code, i.type_text),
-            "value": demographics.shown_value(i.value, i.system, i.type_system, i.type_code),
+            "value": demographics.shown_value(i.value, i.system, i.type_system, i.type_code, i.type_text),
             "system": i.system,
             "source": i.source,
             "recorded_at": i.recorded_at,

@@ -5,20 +5,24 @@ Each refusal is checked to have written nothing (patients, episodes, observation
 from __future__ import annotations
 
 import copy
+import importlib
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import override_settings
 from django.utils import timezone
 
 from needlepoint.accounts.models import AuditEntry, Clinic
+from needlepoint.fhir import patient_in
 from needlepoint.fhir.transaction_bundle import if_none_exist
 from needlepoint.outcomes import actions as outcome_actions
 from needlepoint.outcomes.models import Observation
 from needlepoint.patients import actions as patient_actions
-from needlepoint.patients.demographics import identifier_not_kept
+from needlepoint.patients.demographics import identifier_not_kept, shown_value
 from needlepoint.patients.models import Episode, Patient, PatientIdentifier
 from tests.conftest import client_for, make_member
 from tests.fhir.conftest import import_messages, post_bundle, synthea_bundle, synthea_files
@@ -310,6 +314,29 @@ def test_a_pain_rating_taken_before_the_death_is_imported_and_the_death_recorded
     assert Observation.objects.filter(patient=patient).count() == 1
 
 
+@pytest.mark.parametrize(
+    ("rated", "taken"),
+    [
+        ("2024-03-02T03:30:00+00:00", True),  # 22:30 on the day of death in New York; the next day in UTC
+        ("2024-03-02T00:30:00+01:00", True),  # 18:30 on the day of death in New York
+        ("2024-03-01T23:30:00-08:00", False),  # the day of death in California; 02:30 the next day in New York
+    ],
+)
+@override_settings(TIME_ZONE="America/New_York")
+def test_a_rating_near_midnight_is_dated_by_the_clinics_day_as_it_is_stored(clinician, rated: str, taken: bool) -> None:  # type: ignore[no-untyped-def]
+    """The rating is stored on the clinic's date (TIME_ZONE), so that is the date compared with the day of death,
+    not the date in the sender's offset."""
+    before = counts()
+
+    response = post_bundle(client_for(clinician), bundle(pain(rated), deceasedDateTime="2024-03-01"))
+
+    if taken:
+        assert response.status_code == 200, response.content
+        assert Observation.objects.get().observed_on == date(2024, 3, 1)
+    else:
+        refused(response, 400, "after the Patient's date of death (2024-03-01)", before)
+
+
 def test_a_score_entered_by_hand_is_refused_only_when_dated_after_the_death(clinician, patient) -> None:  # type: ignore[no-untyped-def]
     episode = open_neck_episode(clinician, patient, days_ago=10)
     now = timezone.now()
@@ -331,6 +358,25 @@ def test_a_score_entered_by_hand_is_refused_only_when_dated_after_the_death(clin
             outcome_actions.record_pain(clinician, episode, 4, time_point="reassessment", observed_at=observed_at)
         assert f"recorded as deceased on {died:%Y-%m-%d}" in str(refusal.value)
     assert counts() == written
+
+
+@override_settings(TIME_ZONE="America/New_York")
+def test_a_score_entered_by_hand_late_on_the_day_of_death_in_new_york_is_taken(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+    """23:30 in New York on the day of death is that day (04:30 the next day in UTC); 00:30 the next day is after."""
+    episode = open_neck_episode(clinician, patient, days_ago=10)
+    died = timezone.localdate() - timedelta(days=3)
+    patient = patient_actions.record_death(clinician, patient.pk, died, patient.version).patient
+    episode.refresh_from_db()
+    zone = ZoneInfo("America/New_York")
+
+    late = outcome_actions.record_pain(
+        clinician, episode, 4, time_point="baseline", observed_at=datetime.combine(died, time(23, 30), tzinfo=zone)
+    )
+
+    assert late.observed_on == died
+    next_day = datetime.combine(died + timedelta(days=1), time(0, 30), tzinfo=zone)
+    with pytest.raises(ValidationError):
+        outcome_actions.record_pain(clinician, episode, 4, time_point="reassessment", observed_at=next_day)
 
 
 def test_a_score_entered_by_hand_for_a_death_of_unknown_date_is_taken(clinician, patient) -> None:  # type: ignore[no-untyped-def]
@@ -433,3 +479,67 @@ def test_a_clinician_cannot_switch_the_setting_through_the_action(clinician) -> 
         set_keep_social_security_numbers(clinician, True)
     other_admin = make_member(clinician.clinic, "carol", "clinic_admin")
     assert set_keep_social_security_numbers(other_admin, True).keep_social_security_numbers
+
+
+SSN_OID = "urn:oid:2.16.840.1.113883.4.1"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        pytest.param({"system": SSN_OID, "value": "999-55-2827"}, id="HL7's SSN OID, no type"),
+        pytest.param(
+            {
+                "system": "https://ids.example",
+                "value": "999-55-2827",
+                "type": {"coding": [{"system": V2_0203, "code": "MR"}, {"system": V2_0203, "code": "SS"}]},
+            },
+            id="SS as the second type coding",
+        ),
+        pytest.param(
+            {"system": "https://ids.example", "value": "999-55-2827", "type": {"text": "SSN"}}, id="type.text SSN"
+        ),
+    ],
+)
+def test_every_way_of_naming_a_social_security_number_is_caught(identifier: dict[str, Any]) -> None:
+    patient = {"resourceType": "Patient", "identifier": [identifier]}
+
+    kept, left = patient_in.identifiers(patient, keeps_social_security_numbers=False)
+    assert kept == []
+    assert left[0].what == "identifier[0] (Social Security number): this clinic does not keep them"
+
+    kept, _ = patient_in.identifiers(patient, keeps_social_security_numbers=True)
+    (read,) = kept
+    assert shown_value(read["value"], read["system"], read["type_system"], read["type_code"], read["type_text"]) == (
+        "•••-••-2827"
+    )
+
+
+def test_an_identifier_kept_under_hl7s_ssn_oid_is_shown_masked() -> None:
+    assert shown_value("999-55-2827", SSN_OID) == "•••-••-2827"
+    assert shown_value("999-55-2827", "https://ids.example", type_text="SSN") == "•••-••-2827"
+    assert shown_value("X-1", "https://passports.example", V2_0203, "PPN") == "X-1"
+
+
+def test_clinics_already_holding_ssns_keep_them_after_the_setting_arrives(clinician, outsider, patient) -> None:  # type: ignore[no-untyped-def]
+    """The data migration after the setting: a clinic that held a Social Security number before it existed has it
+    switched on (what it holds stays as it had it); a clinic holding none keeps it off."""
+    from django.apps import apps
+
+    migration = importlib.import_module("needlepoint.accounts.migrations.0011_keep_ssns_where_already_held")
+    other = patient_actions.register_patient(
+        outsider, {"given_name": "Ben", "family_name": "Ode", "date_of_birth": date(1975, 1, 2), "sex": "male"}
+    )
+    # Held from before the setting existed: written as the import then wrote them, the rule not yet applied.
+    PatientIdentifier.objects.create(
+        clinic_id=patient.clinic_id, patient=patient, system=SSN_OID, value="999-55-2827", source="FHIR import"
+    )
+    PatientIdentifier.objects.create(
+        clinic_id=other.clinic_id, patient=other, system="https://passports.example", value="X1", source="FHIR import"
+    )
+
+    migration.keep_where_already_held(apps, None)
+
+    assert Clinic.objects.get(pk=patient.clinic_id).keep_social_security_numbers
+    assert not Clinic.objects.get(pk=other.clinic_id).keep_social_security_numbers

@@ -114,7 +114,7 @@ def app(clinic_admin):  # type: ignore[no-untyped-def]
         clinic_admin,
         "Staff directory",
         "public",
-        "openid fhirUser launch/patient patient/*.rs user/Practitioner.rs",
+        "openid fhirUser launch/patient patient/*.rs patient/Practitioner.rs user/Practitioner.rs",
         REDIRECT,
     )
     return registered
@@ -223,3 +223,17 @@ def test_a_patient_scope_follows_every_reference_to_its_practitioner(  # type: i
         recorder = reader.get(f"{BASE}/{kind}/{found}", **FHIR).json()["recorder"]["reference"]
         assert reader.get(f"{BASE}/{recorder}", **FHIR).status_code == 200
     assert reader.get(f"{BASE}/Practitioner/{front_desk.pk}", **FHIR).status_code == 403
+
+
+def test_a_performer_is_followed_only_with_procedure_scope_and_a_role_that_sees_clinical_content(  # type: ignore[no-untyped-def]
+    clinician, colleague, front_desk, app, record: Record
+) -> None:
+    """Who needled the patient is clinical content: the front desk, and an app without Procedure read, learn
+    nothing of it from the Practitioner either."""
+    performer = f"{BASE}/Practitioner/{clinician.pk}"
+    desk = bearer(launched(front_desk, app, record.patient, "launch/patient patient/*.rs")["access_token"])
+    refused = desk.get(performer, **FHIR)
+    assert refused.status_code == 403 and "Procedure" in refused.json()["issue"][0]["diagnostics"]
+    scope = "launch/patient patient/Patient.rs patient/Practitioner.rs"
+    no_procedures = bearer(launched(colleague, app, record.patient, scope)["access_token"])
+    assert no_procedures.get(performer, **FHIR).status_code == 403

@@ -18,6 +18,7 @@ from needlepoint.accounts.models import AuditEntry
 from needlepoint.fhir.models import AppAuthorisation
 from needlepoint.fhir.smart_pages import register_app
 from needlepoint.patients import actions
+from needlepoint.patients.models import Patient
 from tests.conftest import client_for
 from tests.fhir.conftest import Record, token_client
 from tests.visits.visit_helpers import open_neck_episode
@@ -384,3 +385,34 @@ def test_an_app_token_opens_fhir_only_not_the_api_or_the_record_download(clinici
     assert reader.get(f"/api/v1/patients/{record.patient.pk}").status_code == 401
     download = reader.post(f"/patients/{record.patient.pk}/record-export/", {"format": "fhir"})
     assert download.status_code == 302 and download["Location"].startswith("/login/")
+
+
+def test_a_conditional_create_needs_patient_search_and_read(clinician, clinic_admin, record: Record) -> None:  # type: ignore[no-untyped-def]
+    """ifNoneExist answers with the patient it finds (name, birth date, MRN): a create-only scope may not use it
+    to read patients or walk their identifiers."""
+    writer_app, _ = register_app(clinic_admin, "Importer", "public", "launch/patient user/*.cruds", REDIRECT)
+    sent = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:11111111-1111-4111-8111-111111111111",
+                "resource": {
+                    "resourceType": "Patient",
+                    "name": [{"family": "Okafor", "given": ["Ada"]}],
+                    "birthDate": "1970-04-02",
+                },
+                "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=https://sender.example|A-1"},
+            }
+        ],
+    }
+    body = launched(clinician, writer_app, record.patient, "launch/patient user/Patient.c")
+    refused = bearer(body["access_token"]).post(f"{BASE}", sent, content_type="application/fhir+json")
+    assert refused.status_code == 403, refused.content
+    said = refused.json()["issue"][0]["diagnostics"]
+    assert "Patient.r" in said and "Patient.s" in said and "ifNoneExist" in said
+    assert not Patient.objects.filter(family_name="Okafor").exists()
+
+    body = launched(clinician, writer_app, record.patient, "launch/patient user/Patient.crs")
+    allowed = bearer(body["access_token"]).post(f"{BASE}", sent, content_type="application/fhir+json")
+    assert allowed.status_code == 200, allowed.content

@@ -9,7 +9,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -17,8 +19,13 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
+from django.utils import timezone
 from jwcrypto import jwk, jwt
+from oauth2_provider.models import RefreshToken
 
+from needlepoint.accounts.actions import deactivate_member
+from needlepoint.accounts.models import Membership, User
+from needlepoint.fhir.models import AppAuthorisation, SmartApp
 from needlepoint.fhir.smart_pages import register_app
 from needlepoint.signing_key import KEY_FILE_NAME, new_private_key, oidc_private_key
 from tests.conftest import client_for
@@ -221,3 +228,79 @@ def test_the_local_server_signs_with_the_same_key_after_a_restart(tmp_path: Path
     first = started_key(tmp_path)
     assert (tmp_path / KEY_FILE_NAME).exists()
     assert started_key(tmp_path) == first
+
+
+def refresh(app, refresh_token: str):  # type: ignore[no-untyped-def]
+    """The token endpoint's answer to a refresh-token grant."""
+    return Client().post(
+        "/oauth/token/",
+        {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": app.application.client_id},
+    )
+
+
+def test_a_deactivated_member_gets_no_fresh_id_token_by_refresh(clinic_admin, clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+    body = launch_with_nonce(clinician, app, record.patient, f"{IDENTITY_LAUNCH} offline_access")
+    deactivate_member(clinic_admin, clinician.pk)
+    refused = refresh(app, body["refresh_token"])
+    assert refused.status_code == 400, refused.content
+    assert "id_token" not in refused.json() and "access_token" not in refused.json()
+    # Deactivation withdrew the app's authorisation and ended its tokens.
+    assert not AppAuthorisation.objects.filter(membership=clinician, revoked_at__isnull=True).exists()
+    assert not RefreshToken.objects.filter(token=body["refresh_token"], revoked__isnull=True).exists()
+    assert bearer(body["access_token"]).get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 401
+
+
+@pytest.mark.parametrize("what", ["membership", "user", "app"])
+def test_a_refresh_is_refused_once_the_member_user_or_app_is_inactive(  # type: ignore[no-untyped-def]
+    what, clinician, app, record: Record
+) -> None:
+    """Even with the authorisation left standing (changed outside the deactivation action), the token endpoint
+    checks the membership, the user and the app at each refresh."""
+    body = launch_with_nonce(clinician, app, record.patient, f"{IDENTITY_LAUNCH} offline_access")
+    if what == "membership":
+        Membership.objects.filter(pk=clinician.pk).update(is_active=False)
+    elif what == "user":
+        User.objects.filter(pk=clinician.user_id).update(is_active=False)
+    else:
+        SmartApp.objects.filter(pk=app.pk).update(disabled_at=timezone.now())
+    refused = refresh(app, body["refresh_token"])
+    assert refused.status_code == 400, refused.content
+    assert "id_token" not in refused.json()
+
+
+@pytest.mark.no_database
+def test_servers_starting_together_all_read_the_one_whole_key(tmp_path: Path) -> None:
+    starting = threading.Barrier(6)
+
+    def start() -> str:
+        starting.wait()
+        return oidc_private_key("", tmp_path, debug=True)
+
+    with ThreadPoolExecutor(6) as pool:
+        keys = list(pool.map(lambda _: start(), range(6)))
+
+    assert len(set(keys)) == 1 and keys[0] == (tmp_path / KEY_FILE_NAME).read_text(encoding="ascii")
+    assert (tmp_path / KEY_FILE_NAME).stat().st_mode & 0o077 == 0
+    assert [p.name for p in tmp_path.iterdir()] == [KEY_FILE_NAME]  # no temporary file left behind
+
+
+@pytest.mark.no_database
+def test_a_key_file_read_while_still_being_written_is_waited_for(tmp_path: Path) -> None:
+    """A server that finds the key file before the one making it has finished (an empty file, as a key written
+    in place leaves for a moment) waits briefly for the whole key."""
+    path = tmp_path / KEY_FILE_NAME
+    path.write_text("", encoding="ascii")
+    pem = new_private_key()
+    finisher = threading.Timer(0.2, lambda: path.write_text(pem, encoding="ascii"))
+    finisher.start()
+    try:
+        assert oidc_private_key("", tmp_path, debug=True) == pem
+    finally:
+        finisher.join()
+
+
+@pytest.mark.no_database
+def test_a_key_file_left_empty_fails_with_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / KEY_FILE_NAME).write_text("-----BEGIN PRIVATE KEY-----\nMIIE", encoding="ascii")
+    with pytest.raises(ImproperlyConfigured, match=r"empty or cut short.*remove it"):
+        oidc_private_key("", tmp_path, debug=True)

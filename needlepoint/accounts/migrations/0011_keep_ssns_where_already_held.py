@@ -1,0 +1,30 @@
+"""Clinics that already hold Social Security numbers keep them as they had them.
+
+0009 added ``Clinic.keep_social_security_numbers`` off for every clinic. Numbers kept before that setting existed
+would then be sent whole in FHIR while the staff page said the clinic keeps none. This switches the setting on
+for each clinic holding at least one (by the same rule every way in follows, ``demographics.is_masked``), so what
+it holds stays as it had it and the staff page says so; a clinic admin may switch it off and remove them.
+"""
+
+from django.db import migrations
+
+from needlepoint.patients.demographics import is_masked
+
+
+def keep_where_already_held(apps, schema_editor):  # type: ignore[no-untyped-def]
+    """Switch the setting on for the clinics holding a Social Security number among their patients' identifiers."""
+    Clinic = apps.get_model("accounts", "Clinic")
+    PatientIdentifier = apps.get_model("patients", "PatientIdentifier")
+    kinds = PatientIdentifier.objects.values_list("clinic_id", "system", "type_system", "type_code", "type_text")
+    holding = {clinic_id for clinic_id, *kind in kinds.distinct() if is_masked(*kind)}
+    Clinic.objects.filter(pk__in=holding, keep_social_security_numbers=False).update(keep_social_security_numbers=True)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("accounts", "0010_membership_practitioner_version"),
+        ("patients", "0018_patient_identifier_lookup"),
+    ]
+
+    operations = [migrations.RunPython(keep_where_already_held, migrations.RunPython.noop)]
