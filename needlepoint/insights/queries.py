@@ -171,6 +171,9 @@ class Scope:
     as_of: date
     table: str = SCOPE_TABLE
     summary: bool = False  # read the per-episode summary tables (``summaries.py``) instead of the records
+    # Each patient has at most one episode in the scope (most clinics' usual case): the per-patient step of the
+    # clustered sums is then the episodes themselves, added up without sorting them by patient.
+    one_episode_per_patient: bool = False
 
 
 @contextmanager
@@ -221,8 +224,13 @@ def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) 
         cursor.execute(f"CREATE TEMPORARY TABLE {table} AS {select_sql}", params)
         cursor.execute(f"CREATE INDEX {connection.ops.quote_name(SCOPE_TABLE + '_id')} ON {table} (id)")
         cursor.execute(f"ANALYZE {table}")
+        cursor.execute(
+            f"SELECT NOT EXISTS (SELECT 1 FROM {table} GROUP BY patient_id HAVING COUNT(*) > 1)"
+            f" AND NOT EXISTS (SELECT 1 FROM {table} WHERE patient_id IS NULL)"
+        )
+        single = bool(cursor.fetchone()[0])
         try:
-            yield Scope(filters, as_of, summary=summary)
+            yield Scope(filters, as_of, summary=summary, one_episode_per_patient=single)
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
@@ -299,18 +307,53 @@ def _count(value: Any) -> int:
     return int(value) if value is not None else 0
 
 
-def _clustered_columns(values: dict[str, str], indicators: Iterable[str] = ()) -> tuple[str, str]:
+@dataclass(frozen=True)
+class PatientStep:
+    """How the per-patient step of the clustered sums adds up each patient's episodes: grouped by patient, or,
+    when the scope holds one episode per patient, row by row. Both give the same sums (a patient's sums are then
+    the episode's own values); the second spares the database a sort of every episode by patient."""
+
+    grouped: bool
+    # Row by row, PostgreSQL would fold the step into the outer query and work out each value's expression once
+    # per sum that uses it; OFFSET 0 keeps the step a subquery of its own, each value worked out once.
+    fence: str = ""
+
+    @classmethod
+    def of(cls, scope: Scope) -> PatientStep:
+        """The step a report's scope needs."""
+        fence = "OFFSET 0" if connection.vendor == "postgresql" else ""
+        return cls(grouped=not scope.one_episode_per_patient, fence=fence)
+
+    def count(self, expr: str) -> str:
+        """How many of the patient's episodes have ``expr`` (not NULL)."""
+        return f"COUNT({expr})" if self.grouped else f"CASE WHEN ({expr}) IS NULL THEN 0 ELSE 1 END"
+
+    def total(self, expr: str) -> str:
+        """The sum of ``expr`` over the patient's episodes (NULL when none has it)."""
+        return f"SUM({expr})" if self.grouped else f"({expr})"
+
+    def episodes(self) -> str:
+        """How many episodes the patient has in the scope."""
+        return "COUNT(*)" if self.grouped else "1"
+
+    def group_by(self, columns: str) -> str:
+        """The GROUP BY clause of the per-patient step (none when it goes row by row)."""
+        return f"GROUP BY {columns}" if self.grouped else self.fence
+
+
+def _clustered_columns(values: dict[str, str], step: PatientStep, indicators: Iterable[str] = ()) -> tuple[str, str]:
     """(per-patient columns, per-group columns) giving ``ClusteredSums`` of each named per-episode value.
 
-    The inner query groups by patient; the outer adds the patients up, so the database returns seven numbers
-    per value and group, never one row per episode. A NULL value is outside the denominator. The values named
-    in ``indicators`` are 0 or 1, so their sum of squares is their sum: the database neither evaluates nor
-    adds up the squares (the same figures with fewer evaluations of the value's expression per episode).
+    The inner query adds up each patient's episodes (``step``); the outer adds the patients up, so the database
+    returns seven numbers per value and group, never one row per episode. A NULL value is outside the
+    denominator. The values named in ``indicators`` are 0 or 1, so their sum of squares is their sum: the
+    database neither evaluates nor adds up the squares (the same figures with fewer evaluations of the value's
+    expression per episode).
     """
     indicators = set(indicators)
     per_patient = ", ".join(
-        f"COUNT({expr}) AS {name}_n, SUM({expr}) AS {name}_s"
-        + ("" if name in indicators else f", SUM(({expr}) * ({expr})) AS {name}_q")
+        f"{step.count(expr)} AS {name}_n, {step.total(expr)} AS {name}_s"
+        + ("" if name in indicators else f", {step.total(f'({expr}) * ({expr})')} AS {name}_q")
         for name, expr in values.items()
     )
     per_group = ", ".join(
@@ -457,6 +500,7 @@ def relief_counts(
     completers' denominator); under intention to treat the denominator is every episode with a baseline.
     """
     carried, keys = _carried(by)
+    step = PatientStep.of(scope)
     values = {}
     counts = []
     for index, (name, column) in enumerate(RELIEF_TIME_POINTS):
@@ -465,13 +509,13 @@ def relief_counts(
             f"(x.base > 0 AND x.base - {column} >= {float(percent) / 100!r} * x.base - {TOLERANCE!r}))"
         )
         known = f"x.base IS NOT NULL AND {column} IS NOT NULL"
-        counts.append(f"SUM(CASE WHEN {known} THEN 1 ELSE 0 END) AS known_{index}")
+        counts.append(f"{step.total(f'CASE WHEN {known} THEN 1 ELSE 0 END')} AS known_{index}")
         if policy is MissingPolicy.ITT:
             values[name] = f"CASE WHEN x.base IS NULL THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
         else:
             values[name] = f"CASE WHEN NOT ({known}) THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
     # The relieved count is the indicator's sum: its value is NULL only where the pain cannot have fallen.
-    per_patient, per_group = _clustered_columns(values, indicators=values)
+    per_patient, per_group = _clustered_columns(values, step, indicators=values)
     if scope.summary:
         per_episode = f"""
         x AS (
@@ -490,10 +534,10 @@ def relief_counts(
     sql = f"""
         WITH {per_episode},
         c AS (
-            SELECT {keys}, COUNT(*) AS episodes, COUNT(x.base) AS with_baseline, {", ".join(counts)},
-                   {per_patient}
+            SELECT {keys}, {step.episodes()} AS episodes, {step.count("x.base")} AS with_baseline,
+                   {", ".join(counts)}, {per_patient}
             FROM x
-            GROUP BY {keys}, x.patient_id
+            {step.group_by(f"{keys}, x.patient_id")}
         )
         SELECT {keys}, SUM(episodes), SUM(with_baseline),
                {", ".join(f"SUM(c.known_{index}), SUM(c.{name}_s)" for index, name in enumerate(values))},
@@ -559,8 +603,9 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
         beyond = f"CASE WHEN g.mdc IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
     else:
         beyond = f"CASE WHEN g.mdc IS NULL OR g.gain IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
+    step = PatientStep.of(scope)
     per_patient, per_group = _clustered_columns(
-        {"gain": "g.gain", "pct": "g.percent_gain", "beyond": beyond}, indicators=("beyond",)
+        {"gain": "g.gain", "pct": "g.percent_gain", "beyond": beyond}, step, indicators=("beyond",)
     )
     # One value per episode: the treated side's series when it was measured, else the mean of the sides measured.
     treated = "(CASE WHEN s.side = ep.side THEN 1 ELSE 0 END)"
@@ -580,9 +625,9 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
             GROUP BY s.episode_id, s.joint, s.movement, s.method, {episode_columns}
         ),
         c AS (
-            SELECT {keys}, g.joint, g.movement, g.method, COUNT(*) AS episodes, {per_patient}
+            SELECT {keys}, g.joint, g.movement, g.method, {step.episodes()} AS episodes, {per_patient}
             FROM g
-            GROUP BY {keys}, g.patient_id, g.joint, g.movement, g.method
+            {step.group_by(f"{keys}, g.patient_id, g.joint, g.movement, g.method")}
         )
         SELECT {keys}, c.joint, c.movement, c.method, SUM(c.episodes), COUNT(*), {per_group}
         FROM c
