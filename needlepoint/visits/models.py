@@ -193,7 +193,7 @@ class Visit(PatientRecord):
 
     def intervention_labels(self) -> list[str]:
         """The other interventions, as a clinician reads them."""
-        labels = dict(Intervention.choices)
+        labels = {code: str(label) for code, label in Intervention.choices}  # plain text, not lazy translations
         named = [labels.get(code, code) for code in self.interventions if code != Intervention.OTHER]
         if Intervention.OTHER in self.interventions:
             named.append(self.interventions_other or "Other")

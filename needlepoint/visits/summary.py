@@ -116,7 +116,8 @@ def note_input(
 
     if events is None:
         events = list(visit.adverse_events.order_by("onset_at", "pk"))
-    twitch = dict(TwitchResponse.choices)
+    # Plain text for the note (a pure module): the labels are lazy translations until made strings.
+    twitch = {code: str(label) for code, label in TwitchResponse.choices}
     choice = cpt_choice(entries)
     stored = visit.acknowledgements or {}
     acknowledged = [

@@ -34,6 +34,12 @@ def test_a_visit_records_pain_report_interventions_and_plan(clinician, visit) ->
     stored = fresh(visit)
     assert (stored.pain_before, stored.pain_after, stored.version) == (7, 3, 2)
     assert stored.intervention_labels() == ["Therapeutic exercise", "Education", "Taping"]
+    # Plain strings, not lazy translations: the note (a pure module) joins them.
+    assert all(type(label) is str for label in stored.intervention_labels())
+    from needlepoint.visits.summary import render_note
+
+    note = render_note(stored, [], [], [])
+    assert "Other interventions: Therapeutic exercise, Education, Taping." in note
     assert AuditEntry.objects.filter(object_type="visits.Visit", object_id=str(visit.pk), action="update").exists()
 
 
