@@ -8,6 +8,7 @@ import copy
 import importlib
 import uuid
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -543,3 +544,24 @@ def test_clinics_already_holding_ssns_keep_them_after_the_setting_arrives(clinic
 
     assert Clinic.objects.get(pk=patient.clinic_id).keep_social_security_numbers
     assert not Clinic.objects.get(pk=other.clinic_id).keep_social_security_numbers
+
+
+def test_the_migrations_copy_of_the_ssn_rule_agrees_with_the_live_rule() -> None:
+    """The data migration keeps a frozen copy of ``is_masked`` (accounts may not import patients): today they agree
+    on every system, type and type text the demographics file names, and on a few that are not SSNs."""
+    import json
+    from itertools import product
+
+    from needlepoint.patients import demographics
+
+    migration = importlib.import_module("needlepoint.accounts.migrations.0011_keep_ssns_where_already_held")
+    data = json.loads((Path(demographics.__file__).parent / "data" / "demographics.json").read_text())
+    systems = ["", "https://passports.example"]
+    for known in data["identifier_systems"]:
+        systems += [known["system"], *(a["system"] for a in known.get("aliases", ()))]
+    types = [("", ""), (data["identifier_types"]["system"], "XX")]
+    types += [(data["identifier_types"]["system"], c["code"]) for c in data["identifier_types"]["codes"]]
+    texts = ["", "SSN", " Social Security Number", "MRN"]
+    for system, (type_system, type_code), text in product(systems, types, texts):
+        live = demographics.is_masked(system, type_system, type_code, text)
+        assert migration.is_masked(system, type_system, type_code, text) == live, (system, type_code, text)

@@ -2,13 +2,25 @@
 
 0009 added ``Clinic.keep_social_security_numbers`` off for every clinic. Numbers kept before that setting existed
 would then be sent whole in FHIR while the staff page said the clinic keeps none. This switches the setting on
-for each clinic holding at least one (by the same rule every way in follows, ``demographics.is_masked``), so what
-it holds stays as it had it and the staff page says so; a clinic admin may switch it off and remove them.
+for each clinic holding at least one, so what it holds stays as it had it and the staff page says so; a clinic
+admin may switch it off and remove them.
+
+The rule is ``patients.demographics.is_masked`` as it stood when this migration was written, copied here: a
+migration keeps its meaning when the live rule changes, and accounts may not import patients (the layer contract).
 """
 
 from django.db import migrations
 
-from needlepoint.patients.demographics import is_masked
+SSN_SYSTEMS = frozenset({"http://hl7.org/fhir/sid/us-ssn", "urn:oid:2.16.840.1.113883.4.1"})
+SSN_TYPE = ("http://terminology.hl7.org/CodeSystem/v2-0203", "SS")
+SSN_TYPE_TEXTS = frozenset({"ssn", "social security number"})
+
+
+def is_masked(system: str, type_system: str = "", type_code: str = "", type_text: str = "") -> bool:
+    """Whether the identifier is a Social Security number (the rule of ``demographics.is_masked`` at 0011)."""
+    if system in SSN_SYSTEMS or (type_text or "").strip().casefold() in SSN_TYPE_TEXTS:
+        return True
+    return (type_system, type_code) == SSN_TYPE
 
 
 def keep_where_already_held(apps, schema_editor):  # type: ignore[no-untyped-def]
@@ -21,7 +33,6 @@ def keep_where_already_held(apps, schema_editor):  # type: ignore[no-untyped-def
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("accounts", "0010_membership_practitioner_version"),
         ("patients", "0018_patient_identifier_lookup"),
