@@ -44,8 +44,6 @@ from needlepoint.visits.summary import technique_label
 
 CLINICAL_TYPES = ("Condition", "Consent", "Procedure", "Observation", "AdverseEvent", "QuestionnaireResponse")
 RESOURCE_TYPES = ("Patient", *CLINICAL_TYPES)
-# Definitions, not records of a patient: read and searched by any member of the clinic, never exported per patient.
-DEFINITION_TYPES = ("Questionnaire",)
 # The clinic's staff, read and searched by any member of the clinic (needlepoint.fhir.practitioners).
 STAFF_TYPES = ("Practitioner",)
 _VISIT_PAIN_ID = re.compile(r"^visit-(\d+)-pain-(before|after)$")

@@ -752,9 +752,13 @@ def discharge_episode(membership: Membership, episode: Episode, discharge_date: 
     return episode
 
 
-def _column_length(name: str) -> int:
-    """The longest text a reported condition's column takes."""
-    return int(getattr(ReportedCondition._meta.get_field(name), "max_length", 0) or 0)
+def _source_problems(source: str, model: type[Model], what: str) -> list[str]:
+    """What is wrong with the (whitespace-collapsed) name of where records came from: none given, or longer
+    than ``model``'s source column."""
+    errors = [] if source else [f"Say where the {what} came from."]
+    if len(source) > _max_length(model, "source"):
+        errors.append(f"The source is longer than {_max_length(model, 'source')} characters.")
+    return errors
 
 
 def _reported_problems(item: ReportedConditionData) -> list[str]:
@@ -769,7 +773,7 @@ def _reported_problems(item: ReportedConditionData) -> list[str]:
         problems.append(f"Unknown verification status {item.verification_status!r}.")
     problems += status_problems(item.clinical_status, item.verification_status, bool(item.abatement))
     for name in ("system", "code", "display", "text", "onset", "abatement", "recorded_date", "source_reference"):
-        limit = _column_length(name)
+        limit = _max_length(ReportedCondition, name)
         if len(getattr(item, name)) > limit:
             problems.append(f"The reported condition's {name.replace('_', ' ')} is longer than {limit} characters.")
     return problems
@@ -791,9 +795,7 @@ def record_reported_conditions(
     require(membership, Capability.EDIT_CLINICAL)
     _same_clinic(membership, patient)
     source = " ".join(source.split())
-    errors = [] if source else ["Say where the conditions came from."]
-    if len(source) > _column_length("source"):
-        errors.append(f"The source is longer than {_column_length('source')} characters.")
+    errors = _source_problems(source, ReportedCondition, "conditions")
     for position, item in enumerate(reported, start=1):
         errors += [f"Condition {position}: {problem}" for problem in _reported_problems(item)]
     if errors:
@@ -832,7 +834,7 @@ def _received_problems(patient: Patient, item: ReceivedRecordData) -> list[str]:
         problems.append(f"The resource is not a {item.resource_type}.")
     if not re.fullmatch(rf"{patient.pk}-\d+", item.key):
         problems.append(f"The key {item.key!r} is not one of this patient's ({patient.pk}-<entry>).")
-    limit = int(getattr(ReceivedRecord._meta.get_field("source_reference"), "max_length", 0) or 0)
+    limit = _max_length(ReceivedRecord, "source_reference")
     if len(item.source_reference) > limit:
         problems.append(f"The sender's reference is longer than {limit} characters.")
     return problems
@@ -855,10 +857,7 @@ def keep_received_records(
     require(membership, Capability.EDIT_CLINICAL)
     _same_clinic(membership, patient)
     source = " ".join(source.split())
-    errors = [] if source else ["Say where the records came from."]
-    limit = int(getattr(ReceivedRecord._meta.get_field("source"), "max_length", 0) or 0)
-    if len(source) > limit:
-        errors.append(f"The source is longer than {limit} characters.")
+    errors = _source_problems(source, ReceivedRecord, "records")
     for position, item in enumerate(received, start=1):
         errors += [f"Record {position}: {problem}" for problem in _received_problems(patient, item)]
     if errors:
