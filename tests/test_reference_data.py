@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).resolve().parent / "data"
-FOLDERS = ["fhir-r4-examples", "synthea", "trial-ashar2022-backpain"]
+FOLDERS = ["fhir-r4-examples", "synthea", "trial-ashar2022-backpain", "us-core-6.1.0"]
 
 
 def listed(folder: str) -> list[tuple[str, str]]:
@@ -45,3 +45,4 @@ def test_the_counts_the_tests_rely_on() -> None:
     assert len(list(examples.glob("*-*.json"))) == 73
     assert len(list((examples / "structuredefinitions-r4").glob("StructureDefinition-*.json.gz"))) == 13
     assert len(list((DATA / "synthea").glob("*_*.json.gz"))) == 12
+    assert len(list((DATA / "us-core-6.1.0").glob("StructureDefinition-us-core-*.json.gz"))) == 16

