@@ -44,7 +44,7 @@ def build_demo(patients: int, seed: int, progress: Callable[[str, int, int], Non
     )
     for step in (patients_demo, atlas_demo, visits_demo, outcomes_demo, scheduling_demo):
         step.build(context)
-    with audit.acting_as(audit.Actor(None, context.clinic.pk, "cli", None, "needlepoint demo")):
+    with audit.event(audit.Actor(None, context.clinic.pk, "cli", None, "needlepoint demo")):
         audit.record("create", summary=f"demo data: {context.summary}", clinic_id=context.clinic.pk)
     return context
 

@@ -16,6 +16,7 @@ from needlepoint.accounts.models import Clinic, Membership, User
 from needlepoint.patients import actions
 from needlepoint.patients.consent import current_consent_text
 from needlepoint.patients.screening_rules import screening_items
+from tests.audit_guard import every_write_is_recorded_by_its_action  # noqa: F401  (autouse: every test)
 
 PASSWORD = "correct-horse-battery-staple"
 T = TypeVar("T")

@@ -299,7 +299,7 @@ def reset_password(uidb64: str, token: str, new_password: str, repeated: str) ->
     user.set_password(new_password)
     user.save(update_fields=["password"])
     clinic_id = user.memberships.values_list("clinic_id", flat=True).first()
-    with audit.acting_as(audit.Actor(user.pk, clinic_id, "web", _current_address(), user.username)):
+    with audit.event(audit.Actor(user.pk, clinic_id, "web", _current_address(), user.username)):
         audit.record("update", user, summary=f"user {user.username} set a password by reset link", clinic_id=clinic_id)
     return user
 

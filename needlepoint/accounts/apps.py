@@ -6,8 +6,3 @@ class AccountsConfig(AppConfig):
 
     name = "needlepoint.accounts"
     label = "accounts"
-
-    def ready(self) -> None:
-        from needlepoint.accounts import audit
-
-        audit.connect_signals()

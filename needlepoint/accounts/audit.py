@@ -1,11 +1,15 @@
 """The audit trail: one mechanism that records every create, read and update of patient data.
 
-Writes are caught by one ``post_save`` receiver for every model that declares ``audit_trail = True``;
-reads, lists and searches are recorded by the access helper (``needlepoint.accounts.access``: ``get_record``,
-``listed``, ``searched``) through ``record``, and a bulk import through ``record_many``. Who acted is passed in:
-a request's event asks the request (``request.audit_actor``: the session's user, set by the middleware, or the
-API token's, set by its authentication); the patient-link views and the ``needlepoint`` command name theirs
-with ``acting_as``. So no view writes audit entries by hand.
+Every write action records its own entry, in its own transaction, through ``wrote`` (a record of patient data,
+summarised by its ``audit_summary``) or ``record`` (anything else: a membership, a clinic setting, a token).
+Reads, lists and searches are recorded by the access helper (``needlepoint.accounts.access``: ``get_record``,
+``listed``, ``searched``) through ``record``, and a bulk import through ``record_many``. Nothing is recorded behind
+the action's back: no save signal writes entries, so a write is in the trail because its action says so.
+
+Who acted is passed in: a request's event asks the request (``request.audit_actor``: the session's user, set by the
+middleware, or the API token's, set by its authentication), and a command or a link opened by a patient opens its
+own event with its actor (``event(actor)``). So no view writes audit entries by hand, and no code sets the actor
+behind the scenes.
 
 One request is one event and leaves one entry (``event``). A write is recorded at once, inside the
 write's own transaction, so a committed write always has its entry and a rolled-back one leaves none;
@@ -20,13 +24,14 @@ import contextvars
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import models
-from django.db.models.signals import post_save
 
 if TYPE_CHECKING:
     from needlepoint.accounts.models import AuditEntry
+
+Saved = TypeVar("Saved", bound=models.Model)
 
 
 @dataclass(frozen=True)
@@ -40,27 +45,11 @@ class Actor:
     label: str = ""
 
 
-_current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
-
-
 def current_actor() -> Actor | None:
-    """The actor of the request or command being served, if any: the one ``acting_as`` names, else the one the
-    current event was given (a request's, which its authentication may settle after the event began)."""
-    named = _current_actor.get()
-    if named is not None:
-        return named
+    """The actor of the event being served (a request's, which its authentication may settle after the event
+    began; a command's or a patient link's, named when it opened its event), if any."""
     current = _current_event.get()
     return current.actor() if current is not None and current.actor is not None else None
-
-
-@contextmanager
-def acting_as(actor: Actor) -> Iterator[Actor]:
-    """Run a block with ``actor`` as the one recorded in the audit trail."""
-    token = _current_actor.set(actor)
-    try:
-        yield actor
-    finally:
-        _current_actor.reset(token)
 
 
 WRITES = frozenset({"create", "update"})
@@ -81,19 +70,20 @@ class _Event:
 
 
 _current_event: contextvars.ContextVar[_Event | None] = contextvars.ContextVar("audit_event", default=None)
-_next_save_summary: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
-    "audit_summary", default=None
-)
 
 
 @contextmanager
-def event(actor: Callable[[], Actor | None] | None = None) -> Iterator[None]:
-    """Run one request as one audit event: it leaves exactly one entry, or none if it touched no patient data.
+def event(actor: Actor | Callable[[], Actor | None] | None = None) -> Iterator[None]:
+    """Run one request, command or patient's link visit as one audit event: it leaves exactly one entry, or none
+    if it touched no patient data.
 
-    ``actor`` answers who is acting whenever something is recorded: the middleware passes the request's (its
-    ``audit_actor``, which the API's token authentication replaces), so no code sets the actor behind the scenes.
+    ``actor`` is who is acting: a command's or a link's ``Actor``, or for a request a function that answers it
+    whenever something is recorded (the middleware passes the request's ``audit_actor``, which the API's token
+    authentication replaces). An event opened inside another (a patient's link inside its request) is its own event
+    with its own actor; the outer one then records only what was done outside it.
     """
-    token = _current_event.set(_Event(actor))
+    answer = actor if callable(actor) or actor is None else (lambda: actor)
+    token = _current_event.set(_Event(answer))
     try:
         yield
     finally:
@@ -112,19 +102,6 @@ def within_event() -> Iterator[None]:
         return
     with event():
         yield
-
-
-@contextmanager
-def describing(summary: str, *, object_type: str = "") -> Iterator[None]:
-    """Saves inside the block record ``summary`` (and ``object_type``, if given) instead of the record's own.
-
-    For actions whose meaning the saved row cannot tell (a hand-over, a removed needling entry, an import).
-    """
-    token = _next_save_summary.set((summary, object_type))
-    try:
-        yield
-    finally:
-        _next_save_summary.reset(token)
 
 
 # How a list's read entry ends when it showed nobody (``list_summary``); such parts yield to the others when a
@@ -169,6 +146,21 @@ def record(
             current.write_entry_id = _write(fields).pk
     else:
         current.pending.append(fields)
+
+
+def wrote(obj: Saved, *, created: bool, summary: str | None = None, object_type: str = "") -> Saved:
+    """Record that the current action created (``created``) or changed ``obj``, a record of patient data, by the
+    current actor: called by the action right after its save, inside its transaction.
+
+    The entry says what the record's ``audit_summary`` says, unless the action knows better (``summary``: a
+    hand-over, a removed needling entry, a death recorded), and is ``object_type``'s if given (an import).
+    Returns ``obj``, so that an action can record and return what it created in one line.
+    """
+    if summary is None:
+        describe = getattr(obj, "audit_summary", None)
+        summary = describe() if describe is not None else ""
+    record("create" if created else "update", obj, summary=summary, object_type=object_type)
+    return obj
 
 
 def record_many(actor: Actor, action: str, obj: models.Model, patient_ids: Iterable[int], *, summary: str) -> None:
@@ -263,16 +255,3 @@ def patient_of(obj: models.Model) -> int | None:
     if obj._meta.label == "patients.Patient":
         return int(obj.pk)
     return getattr(obj, "patient_id", None) or getattr(obj, "source_patient_id", None)
-
-
-def _on_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool, **_: Any) -> None:
-    if raw or not getattr(sender, "audit_trail", False):
-        return
-    describe = getattr(instance, "audit_summary", None)
-    summary, object_type = _next_save_summary.get() or (describe() if describe else "", "")
-    record("create" if created else "update", instance, summary=summary, object_type=object_type)
-
-
-def connect_signals() -> None:
-    """Attach the write receiver once, at start-up."""
-    post_save.connect(_on_save, dispatch_uid="needlepoint_audit_on_save")

@@ -52,8 +52,8 @@ def _safe_target(request: ClinicRequest, target: str) -> str:
 def _complete_sign_in(request: ClinicRequest, user: User, target: str, how: str = "") -> HttpResponse:
     request.session.pop(PENDING_KEY, None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    with audit.acting_as(audit.Actor(user.pk, None, "web", client_address(request), user.username)):
-        audit.record("login", summary=f"signed in as {user.username}" + (f" with {how}" if how else ""))
+    request.audit_actor = audit.Actor(user.pk, None, "web", client_address(request), user.username)
+    audit.record("login", summary=f"signed in as {user.username}" + (f" with {how}" if how else ""))
     return redirect(_safe_target(request, target))
 
 
@@ -263,8 +263,8 @@ def login_enrol(request: ClinicRequest) -> HttpResponse:
             error = f"Too many wrong codes. Try again in {_wait_words(decision.wait_seconds)}."
         else:
             try:
-                with audit.acting_as(audit.Actor(user.pk, None, "web", client_address(request), user.username)):
-                    codes = actions.confirm_totp_enrolment(user, request.POST.get("code", ""))
+                request.audit_actor = audit.Actor(user.pk, None, "web", client_address(request), user.username)
+                codes = actions.confirm_totp_enrolment(user, request.POST.get("code", ""))
             except ValidationError as exc:
                 error = "; ".join(exc.messages)
             else:

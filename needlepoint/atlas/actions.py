@@ -2,8 +2,8 @@
 
 Each action owns its transaction, fetches and locks its rows through the access helper, checks the
 invariants (a drawing names only catalogue regions with pain 0-10, a finding names a catalogue muscle,
-side and trigger point; one initial assessment per episode) and leaves the audit entry to the audit
-mechanism. Bad input raises ``ValidationError`` with a message a clinician can act on, and changes nothing.
+side and trigger point; one initial assessment per episode) and records its audit entry (``audit.wrote``).
+Bad input raises ``ValidationError`` with a message a clinician can act on, and changes nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
@@ -187,12 +188,15 @@ def create_assessment(membership: Membership, episode: Episode, data: Mapping[st
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    return Assessment.objects.create(
-        clinic_id=episode.clinic_id,
-        patient_id=episode.patient_id,
-        episode=episode,
-        clinician=membership,
-        **values,
+    return audit.wrote(
+        Assessment.objects.create(
+            clinic_id=episode.clinic_id,
+            patient_id=episode.patient_id,
+            episode=episode,
+            clinician=membership,
+            **values,
+        ),
+        created=True,
     )
 
 
@@ -228,7 +232,7 @@ def update_assessment(
         raise ValidationError(errors)
     assessment.version += 1
     assessment.save()
-    return assessment
+    return audit.wrote(assessment, created=False)
 
 
 def _locked_assessment(membership: Membership, assessment_id: int) -> Assessment:
@@ -300,13 +304,17 @@ def record_finding(membership: Membership, assessment_id: int, data: Mapping[str
             existing.recorded_by = membership
             existing.recorded_at = timezone.now()
             existing.save()
+            audit.wrote(existing, created=False)
         return existing
-    return PalpationFinding.objects.create(
-        clinic_id=assessment.clinic_id,
-        patient_id=assessment.patient_id,
-        assessment=assessment,
-        recorded_by=membership,
-        **values,
+    return audit.wrote(
+        PalpationFinding.objects.create(
+            clinic_id=assessment.clinic_id,
+            patient_id=assessment.patient_id,
+            assessment=assessment,
+            recorded_by=membership,
+            **values,
+        ),
+        created=True,
     )
 
 
@@ -324,7 +332,7 @@ def remove_finding(membership: Membership, assessment_id: int, finding_id: int) 
     finding.removed_at = timezone.now()
     finding.removed_by = membership
     finding.save()
-    return finding
+    return audit.wrote(finding, created=False)
 
 
 def record_patient_drawing(
@@ -336,13 +344,16 @@ def record_patient_drawing(
     cleaned = clean_drawing(drawing)
     if not cleaned:
         return None
-    return PatientPainDrawing.objects.create(
-        clinic_id=episode.clinic_id,
-        patient_id=episode.patient_id,
-        episode=episode,
-        drawing=cleaned,
-        submitted_from=client_address,
-        submitted_user_agent=user_agent,
+    return audit.wrote(
+        PatientPainDrawing.objects.create(
+            clinic_id=episode.clinic_id,
+            patient_id=episode.patient_id,
+            episode=episode,
+            drawing=cleaned,
+            submitted_from=client_address,
+            submitted_user_agent=user_agent,
+        ),
+        created=True,
     )
 
 

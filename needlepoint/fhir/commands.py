@@ -59,7 +59,7 @@ def cmd_export_patient(args: argparse.Namespace, setup_django: Callable[..., Non
         return 2
     args.output.mkdir(parents=True, exist_ok=True)
     actor = audit.Actor(None, patient.clinic_id, "cli", None, "needlepoint export patient")
-    with audit.acting_as(actor):
+    with audit.event(actor):
         bundle = record_bundle(patient)
         targets[0].write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
         targets[1].write_bytes(record_pdf_bytes(patient))

@@ -34,7 +34,6 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from needlepoint.accounts import audit
 from needlepoint.accounts.access import require, searched
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
@@ -313,9 +312,10 @@ def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, 
     )
     if plan.kept:
         described += f", {len(plan.kept)} record(s) kept as received"
-    with audit.describing(described, object_type="fhir.Bundle"):
-        demographics = {k: v for k, v in plan.demographics.items() if k in patient_actions.DEMOGRAPHIC_FIELDS}
-        patient = patient_actions.register_patient(membership, demographics, confirm_duplicate=True)
+    demographics = {k: v for k, v in plan.demographics.items() if k in patient_actions.DEMOGRAPHIC_FIELDS}
+    patient = patient_actions.register_patient(
+        membership, demographics, confirm_duplicate=True, summary=described, object_type="fhir.Bundle"
+    )
     if plan.identifiers:
         patient_actions.keep_identifiers(membership, patient, list(plan.identifiers), source=IDENTIFIER_SOURCE)
     created = [

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_application_model
 
+from needlepoint.accounts import audit
 from needlepoint.accounts.access import require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
@@ -80,14 +81,17 @@ def register_app(
         )
         application.full_clean(exclude=["client_secret"])
         application.save()
-        app = SmartApp.objects.create(
-            application=application,
-            clinic=membership.clinic,
-            registered_by=membership,
-            kind=kind,
-            allowed_scopes=parsed.text(),
-            launch_uri=launch_uri.strip(),
-            jwks=jwks,
+        app = audit.wrote(
+            SmartApp.objects.create(
+                application=application,
+                clinic=membership.clinic,
+                registered_by=membership,
+                kind=kind,
+                allowed_scopes=parsed.text(),
+                launch_uri=launch_uri.strip(),
+                jwks=jwks,
+            ),
+            created=True,
         )
         app.full_clean()
     return app, secret
@@ -102,6 +106,7 @@ def disable_app(membership: Membership, app_id: int) -> SmartApp:
             raise ValidationError(gettext("No such app in your clinic."))
         app.disabled_at = timezone.now()
         app.save(update_fields=["disabled_at"])
+        audit.wrote(app, created=False)
     return app
 
 

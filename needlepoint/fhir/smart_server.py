@@ -34,6 +34,7 @@ from oauth2_provider.scopes import BaseScopes
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.utils import jwk_from_pem
 
+from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, listed, patients_for
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest, member
@@ -331,12 +332,15 @@ class AuthorizeView(dot_views.AuthorizationView):
             except ValidationError as exc:
                 form.add_error(None, exc.messages[0])
                 return self.form_invalid(form)
-            authorisation = AppAuthorisation.objects.create(
-                clinic_id=app.clinic_id,
-                app=app,
-                membership=membership,
-                patient=patient,
-                scope=form.cleaned_data["scope"],
+            authorisation = audit.wrote(
+                AppAuthorisation.objects.create(
+                    clinic_id=app.clinic_id,
+                    app=app,
+                    membership=membership,
+                    patient=patient,
+                    scope=form.cleaned_data["scope"],
+                ),
+                created=True,
             )
             self._authorisation_id = authorisation.pk
         return super().form_valid(form)
@@ -424,6 +428,7 @@ def revoke_member_authorisations(sender: Any, membership: Membership, **kwargs: 
     ):
         authorisation.revoked_at = now
         authorisation.save(update_fields=["revoked_at"])
+        audit.wrote(authorisation, created=False)
         _end_tokens(authorisation)
 
 
@@ -439,6 +444,7 @@ def revoke_authorisation(membership: Membership, authorisation_id: int) -> AppAu
             raise ValidationError("No such app authorisation of yours.")
         authorisation.revoked_at = timezone.now()
         authorisation.save(update_fields=["revoked_at"])
+        audit.wrote(authorisation, created=False)
         _end_tokens(authorisation)
     return authorisation
 

@@ -133,7 +133,7 @@ def _run(
     setup_django(local=True)
     from needlepoint.accounts import audit
 
-    with audit.acting_as(audit.Actor(None, None, "cli", None, f"needlepoint {args.command}")):
+    with audit.event(audit.Actor(None, None, "cli", None, f"needlepoint {args.command}")):
         try:
             return action(args)
         except CommandError as exc:
@@ -367,7 +367,7 @@ def _import(args: argparse.Namespace) -> int:
     )
     from needlepoint.accounts import audit
 
-    with audit.acting_as(audit.Actor(membership.user_id, clinic.pk, "cli", None, args.user)):
+    with audit.event(audit.Actor(membership.user_id, clinic.pk, "cli", None, args.user)):
         try:
             result = import_outcomes(membership, data, args.file.name, options, allow_repeat=args.allow_repeat)
         except ImportRejected as exc:

@@ -45,7 +45,7 @@ def _synth(args: argparse.Namespace, setup_django: Callable[..., None]) -> int:
 
     update, stop = progress_bar()
     try:
-        with audit.acting_as(audit.Actor(None, None, "cli", None, "needlepoint synth")):
+        with audit.event(audit.Actor(None, None, "cli", None, "needlepoint synth")):
             summary = generate(
                 args.clinics,
                 args.episodes,

@@ -108,7 +108,7 @@ def cmd_retention(args: argparse.Namespace, setup_django: Callable[..., None]) -
         return 2
     actor = audit.Actor(membership.user_id, membership.clinic_id, "cli", None, args.user)
     try:
-        with audit.acting_as(actor):
+        with audit.event(actor):
             patient = set_retention(
                 membership,
                 patient.pk,

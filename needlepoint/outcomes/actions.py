@@ -1,7 +1,7 @@
 """Every write of outcome data: one function per action.
 
-Each action owns its transaction, checks the invariants and leaves the audit entry to the one audit
-mechanism (models with ``audit_trail``). Bad input raises ``ValidationError`` with a message per field and
+Each action owns its transaction, checks the invariants and records its audit entry (``audit.wrote``).
+Bad input raises ``ValidationError`` with a message per field and
 changes nothing. Views, the API, the self-report page and the command call these and nothing else to write.
 """
 
@@ -105,8 +105,9 @@ def set_instrument_plan(
         plan.schedule = {code: rule for code, rule in (plan.schedule or {}).items() if code in chosen or code == "*"}
     plan.updated_by = membership
     plan.updated_at = timezone.now()
+    created = plan.pk is None
     plan.save()
-    return plan
+    return audit.wrote(plan, created=created)
 
 
 # ---------------------------------------------------------------- a clinic's licensed wording
@@ -354,22 +355,25 @@ def record_questionnaire(
     moment = _check_moment(episode, observed_at)
     _check_visit(episode, visit)
     defn, result, stored, notes = _scored(instrument_code, answers, item_notes)
-    return Observation.objects.create(
-        clinic_id=episode.clinic_id,
-        patient_id=episode.patient_id,
-        episode=episode,
-        visit=visit,
-        instrument=defn.code,
-        value=result.total,
-        unit=result.unit,
-        subscales=result.subscales,
-        answers=stored,
-        item_notes=notes,
-        observed_at=moment,
-        observed_on=timezone.localdate(moment),
-        time_point=time_point,
-        source=source,
-        recorded_by=membership,
+    return audit.wrote(
+        Observation.objects.create(
+            clinic_id=episode.clinic_id,
+            patient_id=episode.patient_id,
+            episode=episode,
+            visit=visit,
+            instrument=defn.code,
+            value=result.total,
+            unit=result.unit,
+            subscales=result.subscales,
+            answers=stored,
+            item_notes=notes,
+            observed_at=moment,
+            observed_on=timezone.localdate(moment),
+            time_point=time_point,
+            source=source,
+            recorded_by=membership,
+        ),
+        created=True,
     )
 
 
@@ -440,22 +444,25 @@ def record_rom(
     except RomError as exc:
         raise ValidationError({"degrees": str(exc)[:1].upper() + str(exc)[1:] + "."}) from exc
     percent = percent_of_normal(joint, movement, value) if move.normal else None
-    return RomMeasurement.objects.create(
-        clinic_id=episode.clinic_id,
-        patient_id=episode.patient_id,
-        episode=episode,
-        visit=visit,
-        joint=joint,
-        movement=movement,
-        side=side or "",
-        degrees=value,
-        method=method,
-        normal_degrees=move.normal,
-        percent_of_normal=percent,
-        observed_at=moment,
-        observed_on=timezone.localdate(moment),
-        time_point=time_point,
-        recorded_by=membership,
+    return audit.wrote(
+        RomMeasurement.objects.create(
+            clinic_id=episode.clinic_id,
+            patient_id=episode.patient_id,
+            episode=episode,
+            visit=visit,
+            joint=joint,
+            movement=movement,
+            side=side or "",
+            degrees=value,
+            method=method,
+            normal_degrees=move.normal,
+            percent_of_normal=percent,
+            observed_at=moment,
+            observed_on=timezone.localdate(moment),
+            time_point=time_point,
+            recorded_by=membership,
+        ),
+        created=True,
     )
 
 
@@ -512,13 +519,15 @@ def create_self_report_link(
     time_point: str | None = None,
     days: int | None = None,
     readable_only: bool = False,
+    summary: str | None = None,
 ) -> IssuedLink:
     """Create a one-time link for the episode's questionnaires and today's pain; returns the token once.
 
     Front desk may send links (it reads nothing clinical by doing so); the link asks the questionnaires the
     clinic's plan sets for the episode's condition, leaving out measurements only a clinician can take.
     A questionnaire without wording in the patient's language refuses the link (``refuse_without_wording``),
-    unless ``readable_only`` asks to leave such questionnaires out.
+    unless ``readable_only`` asks to leave such questionnaires out. ``summary`` is the audit entry's, where the
+    caller knows better (how the link was sent).
     """
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     _same_clinic(membership, episode)
@@ -535,7 +544,7 @@ def create_self_report_link(
         unreadable = codes_without_wording(episode.clinic_id, codes, language_of(episode.patient))
         codes = [c for c in codes if c not in unreadable]
     refuse_without_wording(episode, codes)
-    return issue_link(membership, episode, codes, time_point, timezone.now() + timedelta(days=days))
+    return issue_link(membership, episode, codes, time_point, timezone.now() + timedelta(days=days), summary=summary)
 
 
 def issue_link(
@@ -545,24 +554,31 @@ def issue_link(
     time_point: str,
     expires_at: datetime,
     replaces: SelfReportLink | None = None,
+    *,
+    summary: str | None = None,
 ) -> IssuedLink:
     """Store a new link (hashes only) and return its long and short tokens; the caller has checked the role,
-    the clinic and the questionnaires, and holds the transaction. Refused for a patient recorded as deceased."""
+    the clinic and the questionnaires, and holds the transaction. Refused for a patient recorded as deceased.
+    The audit entry says ``summary`` if given (how the link was sent), else what the link's own summary says."""
     refuse_if_deceased(episode.patient, gettext("no questionnaire link is sent."))
     secret = secrets.token_urlsafe(32)
     short = new_short_token()
-    link = SelfReportLink.objects.create(
-        clinic_id=episode.clinic_id,
-        patient_id=episode.patient_id,
-        episode=episode,
-        instruments=codes,
-        include_pain=True,
-        time_point=time_point,
-        token_hash=SelfReportLink.hash_token(secret),
-        short_hash=SelfReportLink.hash_token(short),
-        created_by=membership,
-        expires_at=expires_at,
-        replaces=replaces,
+    link = audit.wrote(
+        SelfReportLink.objects.create(
+            clinic_id=episode.clinic_id,
+            patient_id=episode.patient_id,
+            episode=episode,
+            instruments=codes,
+            include_pain=True,
+            time_point=time_point,
+            token_hash=SelfReportLink.hash_token(secret),
+            short_hash=SelfReportLink.hash_token(short),
+            created_by=membership,
+            expires_at=expires_at,
+            replaces=replaces,
+        ),
+        created=True,
+        summary=summary,
     )
     token = signing.dumps({"l": link.pk, "s": secret, "e": int(expires_at.timestamp())}, salt=LINK_SALT)
     return IssuedLink(link, token, short)
@@ -671,7 +687,7 @@ def diary_words(exc: diary.DiaryError) -> dict[str, str]:
 def open_self_report_link(token: str, client_address: str | None = None) -> SelfReportLink:
     """The link for a token the patient opened (recorded in the audit trail); LinkRefused if unusable."""
     link = _link_for(token)
-    with audit.acting_as(_link_actor(link, client_address)):
+    with audit.event(_link_actor(link, client_address)):
         audit.record("read", link, summary="self-report link opened")
     return link
 
@@ -730,26 +746,29 @@ def submit_self_report(
         raise ValidationError(errors)
     now = timezone.now()
     device = _printable(user_agent)[: SelfReportLink.USER_AGENT_LENGTH]
-    with audit.acting_as(_link_actor(link, client_address)):
+    with audit.event(_link_actor(link, client_address)):
         link.pain_drawing = record_patient_drawing(
             link.episode, drawing or {}, client_address=client_address, user_agent=device
         )
         created = [
-            Observation.objects.create(
-                clinic_id=link.clinic_id,
-                patient_id=link.patient_id,
-                episode_id=link.episode_id,
-                instrument=defn.code,
-                value=result.total,
-                unit=result.unit,
-                subscales=result.subscales,
-                answers=stored,
-                item_notes=item_notes,
-                observed_at=now,
-                observed_on=timezone.localdate(now),
-                time_point=link.time_point,
-                source=Source.PATIENT,
-                self_report_link=link,
+            audit.wrote(
+                Observation.objects.create(
+                    clinic_id=link.clinic_id,
+                    patient_id=link.patient_id,
+                    episode_id=link.episode_id,
+                    instrument=defn.code,
+                    value=result.total,
+                    unit=result.unit,
+                    subscales=result.subscales,
+                    answers=stored,
+                    item_notes=item_notes,
+                    observed_at=now,
+                    observed_on=timezone.localdate(now),
+                    time_point=link.time_point,
+                    source=Source.PATIENT,
+                    self_report_link=link,
+                ),
+                created=True,
             )
             for defn, result, stored, item_notes in scored
         ]
@@ -757,6 +776,7 @@ def submit_self_report(
         link.submitted_from = client_address
         link.submitted_user_agent = device
         link.save()
+        audit.wrote(link, created=False)
     return created
 
 
@@ -788,17 +808,20 @@ def create_diary_link(membership: Membership, episode: Episode, *, days: int | N
         )
     secret = secrets.token_urlsafe(32)
     expires_at = timezone.now() + timedelta(days=days)
-    link = SelfReportLink.objects.create(
-        clinic_id=episode.clinic_id,
-        patient_id=episode.patient_id,
-        episode=episode,
-        kind=SelfReportLink.Kind.DIARY,
-        instruments=[],
-        include_pain=False,
-        time_point=TimePoint.VISIT,
-        token_hash=SelfReportLink.hash_token(secret),
-        created_by=membership,
-        expires_at=expires_at,
+    link = audit.wrote(
+        SelfReportLink.objects.create(
+            clinic_id=episode.clinic_id,
+            patient_id=episode.patient_id,
+            episode=episode,
+            kind=SelfReportLink.Kind.DIARY,
+            instruments=[],
+            include_pain=False,
+            time_point=TimePoint.VISIT,
+            token_hash=SelfReportLink.hash_token(secret),
+            created_by=membership,
+            expires_at=expires_at,
+        ),
+        created=True,
     )
     token = signing.dumps({"l": link.pk, "s": secret, "e": int(expires_at.timestamp())}, salt=LINK_SALT)
     return IssuedLink(link, token)
@@ -818,7 +841,7 @@ def cancel_link(membership: Membership, link: SelfReportLink) -> SelfReportLink:
     link.cancelled_at = timezone.now()
     link.cancelled_by = membership
     link.save()
-    return link
+    return audit.wrote(link, created=False)
 
 
 def diary_start(episode_id: int) -> date | None:
@@ -878,22 +901,25 @@ def record_diary_day(
         raise ValidationError(diary_words(exc)) from exc
     is_headache, intensity, duration, medication = values
     address, device = client_address, _printable(user_agent)[: SelfReportLink.USER_AGENT_LENGTH]
-    with audit.acting_as(_link_actor(link, client_address)):
+    with audit.event(_link_actor(link, client_address)):
         if existing is None:
             try:
                 with transaction.atomic():
-                    return HeadacheDiaryEntry.objects.create(
-                        clinic_id=link.clinic_id,
-                        patient_id=link.patient_id,
-                        episode_id=link.episode_id,
-                        link=link,
-                        day=day,
-                        headache=is_headache,
-                        worst_intensity=intensity,
-                        hours=duration,
-                        acute_medication=medication,
-                        submitted_from=address,
-                        submitted_user_agent=device,
+                    return audit.wrote(
+                        HeadacheDiaryEntry.objects.create(
+                            clinic_id=link.clinic_id,
+                            patient_id=link.patient_id,
+                            episode_id=link.episode_id,
+                            link=link,
+                            day=day,
+                            headache=is_headache,
+                            worst_intensity=intensity,
+                            hours=duration,
+                            acute_medication=medication,
+                            submitted_from=address,
+                            submitted_user_agent=device,
+                        ),
+                        created=True,
                     )
             except IntegrityError as exc:  # the same day sent twice at once: the second is refused
                 raise ValidationError(
@@ -906,7 +932,7 @@ def record_diary_day(
         existing.recorded_at = timezone.now()
         existing.submitted_from, existing.submitted_user_agent = address, device
         existing.save()
-        return existing
+        return audit.wrote(existing, created=False)
 
 
 def _diary_values(entry: HeadacheDiaryEntry) -> dict[str, Any]:

@@ -159,7 +159,7 @@ def cmd_progress_report(args: argparse.Namespace, setup_django: Callable[..., No
         return 2
     pdf = progress_pdf(episode_progress(found), args.audience)
     Path(args.output).write_bytes(pdf)
-    with audit.acting_as(audit.Actor(None, found.clinic_id, "cli", None, "needlepoint progress-report")):
+    with audit.event(audit.Actor(None, found.clinic_id, "cli", None, "needlepoint progress-report")):
         audit.record("export", found, summary=f"progress report PDF {AUDIENCES[args.audience]} to a file")
     print(f"Wrote {args.output} ({len(pdf) // 1024} KB): progress report {AUDIENCES[args.audience]}.")
     return 0

@@ -124,8 +124,16 @@ def _deliver(membership: Membership | None, issued: actions.IssuedLink, channel:
         return None
     link = issued.link
     to = link.patient.email if channel == EMAIL else _number(link.patient)
-    message = LinkMessage.objects.create(
-        clinic_id=link.clinic_id, patient_id=link.patient_id, link=link, channel=channel, sent_to=to, sent_by=membership
+    message = audit.wrote(
+        LinkMessage.objects.create(
+            clinic_id=link.clinic_id,
+            patient_id=link.patient_id,
+            link=link,
+            channel=channel,
+            sent_to=to,
+            sent_by=membership,
+        ),
+        created=True,
     )
     _transmit(channel, to, *message_text(link, url))
     return message
@@ -190,9 +198,14 @@ def send_self_report_link(
     if episode.clinic_id != membership.clinic_id:  # defence in depth: the episode was fetched by the caller
         raise ValidationError(gettext("This record belongs to another clinic."))
     _check_channel(episode.patient, channel)
-    with audit.within_event(), transaction.atomic(), audit.describing(_summary(channel, episode.patient)):
+    with audit.within_event(), transaction.atomic():
         issued = actions.create_self_report_link(
-            membership, episode, time_point=time_point, days=days, readable_only=readable_only
+            membership,
+            episode,
+            time_point=time_point,
+            days=days,
+            readable_only=readable_only,
+            summary=_summary(channel, episode.patient),
         )
         url = short_url(issued.short, host_base)
         return SentLink(issued, _deliver(membership, issued, channel, url), url)
@@ -212,8 +225,9 @@ def _locked_link(membership: Membership, patient_id: Any, link_id: Any) -> SelfR
     )
 
 
-def _cancel_for_resend(link: SelfReportLink, membership: Membership) -> None:
-    """Cancel the link a re-send replaces: an open, expired or already cancelled one, never an answered one."""
+def _cancel_for_resend(link: SelfReportLink, membership: Membership, summary: str) -> None:
+    """Cancel the link a re-send replaces: an open, expired or already cancelled one, never an answered one.
+    ``summary`` is the audit entry's (the re-send)."""
     if link.used_at is not None:
         raise ValidationError(
             gettext(
@@ -227,6 +241,7 @@ def _cancel_for_resend(link: SelfReportLink, membership: Membership) -> None:
         link.cancelled_at = timezone.now()
         link.cancelled_by = membership
         link.save(update_fields=["cancelled_at", "cancelled_by"])
+        audit.wrote(link, created=False, summary=summary)
 
 
 def cancel_self_report_link(membership: Membership, patient_id: Any, link_id: Any) -> SelfReportLink:
@@ -255,12 +270,14 @@ def resend_self_report_link(
             )
         _check_channel(old.patient, channel)
         actions.refuse_without_wording(old.episode, list(old.instruments))
-        with audit.describing(_summary(channel, old.patient, f"re-sent (in place of link {old.pk})")):
-            _cancel_for_resend(old, membership)
-            expires_at = timezone.now() + timedelta(days=actions.link_days())
-            issued = actions.issue_link(membership, old.episode, list(old.instruments), old.time_point, expires_at, old)
-            url = short_url(issued.short, host_base)
-            return SentLink(issued, _deliver(membership, issued, channel, url), url)
+        summary = _summary(channel, old.patient, f"re-sent (in place of link {old.pk})")
+        _cancel_for_resend(old, membership, summary)
+        expires_at = timezone.now() + timedelta(days=actions.link_days())
+        issued = actions.issue_link(
+            membership, old.episode, list(old.instruments), old.time_point, expires_at, old, summary=summary
+        )
+        url = short_url(issued.short, host_base)
+        return SentLink(issued, _deliver(membership, issued, channel, url), url)
 
 
 AFTER_CARE = "after-care advice"
@@ -304,7 +321,7 @@ def send_scheduled_link(
     actions.refuse_without_wording(episode, list(codes))
     expires_at = timezone.now() + timedelta(days=actions.link_days())
     actor = audit.Actor(None, episode.clinic_id, "cli", None, "needlepoint outcomes send-due")
-    with audit.acting_as(actor), audit.within_event(), transaction.atomic():
+    with audit.event(actor), transaction.atomic():
         Episode.objects.select_for_update(no_key=True).filter(pk=episode.pk).first()
         out = SelfReportLink.objects.filter(
             episode=episode,
@@ -315,7 +332,7 @@ def send_scheduled_link(
         ).values_list("instruments", flat=True)
         if any(set(codes) & set(listed) for listed in out):
             return None
-        with audit.describing(_summary(channel, episode.patient, "sent on schedule")):
-            issued = actions.issue_link(clinician, episode, list(codes), time_point, expires_at)
-            url = short_url(issued.short, host_base)
-            return SentLink(issued, _deliver(None, issued, channel, url), url)
+        summary = _summary(channel, episode.patient, "sent on schedule")
+        issued = actions.issue_link(clinician, episode, list(codes), time_point, expires_at, summary=summary)
+        url = short_url(issued.short, host_base)
+        return SentLink(issued, _deliver(None, issued, channel, url), url)

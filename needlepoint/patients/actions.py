@@ -1,7 +1,7 @@
 """Every write of patient, screening, consent and episode data: one function per action.
 
-Each action owns its transaction, checks the invariants, and leaves the audit entry to the one
-audit mechanism (models with ``audit_trail``). Bad input raises ``ValidationError`` with a message per
+Each action owns its transaction, checks the invariants, and records its audit entry (``audit.wrote``).
+Bad input raises ``ValidationError`` with a message per
 field and changes nothing. Views and API endpoints call these and nothing else to write.
 """
 
@@ -167,12 +167,19 @@ class PossibleDuplicate(ValidationError):
 
 
 def register_patient(
-    membership: Membership, data: dict[str, Any], mrn: str = "", *, confirm_duplicate: bool = False
+    membership: Membership,
+    data: dict[str, Any],
+    mrn: str = "",
+    *,
+    confirm_duplicate: bool = False,
+    summary: str | None = None,
+    object_type: str = "",
 ) -> Patient:
     """Register a new patient in the membership's clinic; generates the MRN unless one is given.
 
     A patient with the same name and birth date, or the same phone, is refused as a possible duplicate
     (``PossibleDuplicate``, listing them) unless ``confirm_duplicate`` says this is a different person.
+    The audit entry says ``summary`` and names ``object_type`` where the caller knows better (an import).
     """
     require(membership, Capability.EDIT_DEMOGRAPHICS)
     _check_demographics(data)
@@ -182,7 +189,7 @@ def register_patient(
     if not confirm_duplicate:
         # Before the transaction: the refusal's audit entry (the candidates' names are shown) must survive it.
         _refuse_possible_duplicate(membership, data)
-    return _create_patient(membership, data, mrn)
+    return _create_patient(membership, data, mrn, summary, object_type)
 
 
 def _refuse_possible_duplicate(membership: Membership, data: dict[str, Any], editing: int | None = None) -> None:
@@ -202,7 +209,9 @@ def _refuse_possible_duplicate(membership: Membership, data: dict[str, Any], edi
 
 
 @transaction.atomic
-def _create_patient(membership: Membership, data: dict[str, Any], mrn: str) -> Patient:
+def _create_patient(
+    membership: Membership, data: dict[str, Any], mrn: str, summary: str | None, object_type: str
+) -> Patient:
     if mrn and Patient.objects.filter(clinic_id=membership.clinic_id, mrn=mrn).exists():
         raise ValidationError(
             {"mrn": gettext("MRN %(mrn)s already belongs to another patient of this clinic.") % {"mrn": mrn}}
@@ -218,7 +227,7 @@ def _create_patient(membership: Membership, data: dict[str, Any], mrn: str) -> P
         raise ValidationError(
             {"mrn": gettext("MRN %(mrn)s already exists in this clinic.") % {"mrn": patient.mrn}}
         ) from exc
-    return patient
+    return audit.wrote(patient, created=True, summary=summary, object_type=object_type)
 
 
 IDENTIFIER_PARTS = ("system", "value", "type_system", "type_code", "type_display", "type_text")
@@ -263,6 +272,7 @@ def keep_identifiers(
         raise ValidationError({"identifiers": problems})
     for row in rows:
         row.save()
+        audit.wrote(row, created=True)
     return rows
 
 
@@ -334,6 +344,7 @@ def _update_patient(membership: Membership, patient_id: int, data: dict[str, Any
         setattr(patient, name, _stored(name, merged[name]))
     patient.version += 1
     patient.save()
+    audit.wrote(patient, created=False)
     return patient
 
 
@@ -390,8 +401,8 @@ def record_death(
         patient.death_recorded_by = membership
         patient.version += 1
         day = f"{deceased_date:%Y-%m-%d}" if deceased_date else "date not known"
-        with audit.describing(f"death recorded ({day})"):
-            patient.save()
+        patient.save()
+        audit.wrote(patient, created=False, summary=f"death recorded ({day})")
         answers: list[tuple[Any, Any]] = death_recorded.send(Patient, membership=membership, patient=patient)
         return DeathRecorded(patient, tuple(str(line) for _, lines in answers for line in lines or ()))
 
@@ -420,22 +431,24 @@ def withdraw_death(membership: Membership, patient_id: int, reason: str, expecte
             )
         if len(reason) > 300:
             raise ValidationError({"reason": gettext("At most 300 characters.")})
-        with audit.describing(f"death record withdrawn: {reason}"):
-            WithdrawnDeath.objects.create(
-                clinic_id=patient.clinic_id,
-                patient=patient,
-                deceased_date=patient.deceased_date,
-                recorded_at=patient.death_recorded_at,
-                recorded_by=patient.death_recorded_by,
-                withdrawn_by=membership,
-                reason=reason,
-            )
-            patient.deceased = False
-            patient.deceased_date = None
-            patient.death_recorded_at = None
-            patient.death_recorded_by = None
-            patient.version += 1
-            patient.save()
+        withdrawn = WithdrawnDeath.objects.create(
+            clinic_id=patient.clinic_id,
+            patient=patient,
+            deceased_date=patient.deceased_date,
+            recorded_at=patient.death_recorded_at,
+            recorded_by=patient.death_recorded_by,
+            withdrawn_by=membership,
+            reason=reason,
+        )
+        summary = f"death record withdrawn: {reason}"
+        audit.wrote(withdrawn, created=True, summary=summary)
+        patient.deceased = False
+        patient.deceased_date = None
+        patient.death_recorded_at = None
+        patient.death_recorded_by = None
+        patient.version += 1
+        patient.save()
+        audit.wrote(patient, created=False, summary=summary)
         return patient
 
 
@@ -494,7 +507,7 @@ def record_screening(membership: Membership, patient: Patient, answers: dict[str
     for name in screening_rules.MEASUREMENTS:
         # Kept as the number measured; the BMI is derived from it and stored beside it, never typed.
         stored[name] = float(str(answers[name]).strip().replace(",", "."))
-    return Screening.objects.create(
+    screening = Screening.objects.create(
         clinic_id=patient.clinic_id,
         patient=patient,
         answers=stored,
@@ -505,6 +518,7 @@ def record_screening(membership: Membership, patient: Patient, answers: dict[str
         screened_by=membership,
         screened_at=screened_at,
     )
+    return audit.wrote(screening, created=True)
 
 
 def _given(value: object) -> bool:
@@ -527,7 +541,7 @@ def acknowledge_precautions(membership: Membership, screening: Screening, note: 
     screening.precautions_acknowledged_at = timezone.now()
     screening.precautions_note = note.strip()
     screening.save()
-    return screening
+    return audit.wrote(screening, created=False)
 
 
 @transaction.atomic
@@ -544,7 +558,9 @@ def report_health_change(membership: Membership, patient: Patient, description: 
         screening.invalidated_at = timezone.now()
         screening.invalidated_reason = f"Change in health reported: {description.strip()}"[:300]
         screening.save()
+        audit.wrote(screening, created=False)
         changed += 1
+
     return changed
 
 
@@ -626,17 +642,20 @@ def record_consent(
         raise ValidationError({"drawn_signature": gettext("The drawn signature is too large.")})
     if drawn_signature and not SIGNATURE_PATH.match(drawn_signature):
         raise ValidationError({"drawn_signature": gettext("The drawn signature is not a signature drawing.")})
-    return Consent.objects.create(
-        clinic_id=patient.clinic_id,
-        patient=patient,
-        text=text,
-        signed_name=signed_name.strip(),
-        drawn_signature=drawn_signature,
-        recorded_by=membership,
-        patient_age_years=age,
-        guardian_name=guardian_name,
-        guardian_relationship=guardian_relationship if guardian_name else "",
-        child_assent=child_assent,
+    return audit.wrote(
+        Consent.objects.create(
+            clinic_id=patient.clinic_id,
+            patient=patient,
+            text=text,
+            signed_name=signed_name.strip(),
+            drawn_signature=drawn_signature,
+            recorded_by=membership,
+            patient_age_years=age,
+            guardian_name=guardian_name,
+            guardian_relationship=guardian_relationship if guardian_name else "",
+            child_assent=child_assent,
+        ),
+        created=True,
     )
 
 
@@ -652,7 +671,7 @@ def withdraw_consent(membership: Membership, consent: Consent, reason: str) -> C
     consent.withdrawal_reason = reason.strip()[:300] or "Withdrawn by the patient"
     consent.withdrawal_recorded_by = membership
     consent.save()
-    return consent
+    return audit.wrote(consent, created=False)
 
 
 def _check_episode(patient: Patient, data: dict[str, Any]) -> tuple[dict[str, str], str]:
@@ -710,16 +729,19 @@ def open_episode(
         raise ValidationError(gettext("This patient already has an open episode for this condition and side."))
     try:
         with transaction.atomic():
-            return Episode.objects.create(
-                clinic_id=patient.clinic_id,
-                patient=patient,
-                condition=data["condition"],
-                icd10_code=icd10_code,
-                side=data["side"],
-                onset_date=data["onset_date"],
-                goals=str(data.get("goals") or "").strip(),
-                opened_by=membership,
-                opened_at=opened_at,
+            return audit.wrote(
+                Episode.objects.create(
+                    clinic_id=patient.clinic_id,
+                    patient=patient,
+                    condition=data["condition"],
+                    icd10_code=icd10_code,
+                    side=data["side"],
+                    onset_date=data["onset_date"],
+                    goals=str(data.get("goals") or "").strip(),
+                    opened_by=membership,
+                    opened_at=opened_at,
+                ),
+                created=True,
             )
     except IntegrityError as exc:
         raise ValidationError(gettext("This patient already has an open episode for this condition and side.")) from exc
@@ -749,7 +771,7 @@ def discharge_episode(membership: Membership, episode: Episode, discharge_date: 
     episode.discharge_reason = reason
     episode.version += 1
     episode.save()
-    return episode
+    return audit.wrote(episode, created=False)
 
 
 def _source_problems(source: str, model: type[Model], what: str) -> list[str]:
@@ -802,23 +824,26 @@ def record_reported_conditions(
         raise ValidationError(errors)
     moment = imported_at or timezone.now()
     return [
-        ReportedCondition.objects.create(
-            clinic_id=patient.clinic_id,
-            patient=patient,
-            system=item.system,
-            code=item.code,
-            display=item.display,
-            codings=[dict(c) for c in item.codings],
-            text=item.text,
-            clinical_status=item.clinical_status,
-            verification_status=item.verification_status,
-            onset=item.onset,
-            abatement=item.abatement,
-            recorded_date=item.recorded_date,
-            source=source,
-            source_reference=item.source_reference,
-            imported_by=membership,
-            imported_at=moment,
+        audit.wrote(
+            ReportedCondition.objects.create(
+                clinic_id=patient.clinic_id,
+                patient=patient,
+                system=item.system,
+                code=item.code,
+                display=item.display,
+                codings=[dict(c) for c in item.codings],
+                text=item.text,
+                clinical_status=item.clinical_status,
+                verification_status=item.verification_status,
+                onset=item.onset,
+                abatement=item.abatement,
+                recorded_date=item.recorded_date,
+                source=source,
+                source_reference=item.source_reference,
+                imported_by=membership,
+                imported_at=moment,
+            ),
+            created=True,
         )
         for item in reported
     ]
@@ -864,18 +889,21 @@ def keep_received_records(
         raise ValidationError(errors)
     moment = imported_at or timezone.now()
     return [
-        ReceivedRecord.objects.create(
-            clinic_id=patient.clinic_id,
-            patient=patient,
-            resource_type=item.resource_type,
-            key=item.key,
-            resource=item.resource,
-            summary=summary(item.resource),
-            occurred=occurred(item.resource),
-            source=source,
-            source_reference=item.source_reference,
-            imported_by=membership,
-            imported_at=moment,
+        audit.wrote(
+            ReceivedRecord.objects.create(
+                clinic_id=patient.clinic_id,
+                patient=patient,
+                resource_type=item.resource_type,
+                key=item.key,
+                resource=item.resource,
+                summary=summary(item.resource),
+                occurred=occurred(item.resource),
+                source=source,
+                source_reference=item.source_reference,
+                imported_by=membership,
+                imported_at=moment,
+            ),
+            created=True,
         )
         for item in received
     ]

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
@@ -40,4 +41,4 @@ def set_retention(
     patient.retention_note = note
     patient.version += 1
     patient.save()
-    return patient
+    return audit.wrote(patient, created=False)

@@ -1,7 +1,7 @@
 """Every write of the appointment book: one function per action.
 
-Each action owns its transaction, checks the role and the invariants, and leaves the audit entry to the
-audit mechanism (the models carry ``audit_trail``). Bad input raises ``ValidationError`` with a message
+Each action owns its transaction, checks the role and the invariants, and records its audit entry
+(``audit.wrote``). Bad input raises ``ValidationError`` with a message
 front desk or a clinician can act on, and nothing is stored. Double booking is checked while the
 clinician's membership row is locked (``select_for_update`` on PostgreSQL; on SQLite every write
 transaction starts IMMEDIATE and so holds the database's write lock), so two bookings made at the same
@@ -170,14 +170,17 @@ def book_series(
         _check_free(clinician, patient, wanted)
         series = None
         if len(wanted) > 1:
-            series = AppointmentSeries.objects.create(
-                clinic_id=membership.clinic_id,
-                patient=patient,
-                clinician=clinician,
-                kind=kind,
-                every_weeks=every_weeks,
-                count=len(wanted),
-                booked_by=membership,
+            series = audit.wrote(
+                AppointmentSeries.objects.create(
+                    clinic_id=membership.clinic_id,
+                    patient=patient,
+                    clinician=clinician,
+                    kind=kind,
+                    every_weeks=every_weeks,
+                    count=len(wanted),
+                    booked_by=membership,
+                ),
+                created=True,
             )
         booked = []
         for s in wanted:
@@ -192,7 +195,7 @@ def book_series(
                 booked_by=membership,
             )
             appointment.save()
-            booked.append(appointment)
+            booked.append(audit.wrote(appointment, created=True))
         return booked
 
 
@@ -230,6 +233,7 @@ def _move(appointment: Appointment, status: Status) -> None:
     appointment.status_changed_at = timezone.now()
     appointment.version += 1
     appointment.save()
+    audit.wrote(appointment, created=False)
 
 
 def change_status(
@@ -379,8 +383,9 @@ def set_contact_preference(
             preference.links_by = links_by
         preference.changed_by = membership
         preference.changed_at = timezone.now()
+        created = preference.pk is None
         preference.save()
-        return preference
+        return audit.wrote(preference, created=created)
 
 
 def wants_reminders(patient: Patient) -> bool:
@@ -433,11 +438,14 @@ def reminder_message(appointment: Appointment) -> tuple[str, str]:
 
 def _deliver(appointment: Appointment, connection: Any = None) -> ReminderSent:
     """Record the reminder, then send it, in the caller's transaction: if sending fails, nothing is recorded."""
-    sent = ReminderSent.objects.create(
-        clinic_id=appointment.clinic_id,
-        patient_id=appointment.patient_id,
-        appointment=appointment,
-        sent_to=appointment.patient.email,
+    sent = audit.wrote(
+        ReminderSent.objects.create(
+            clinic_id=appointment.clinic_id,
+            patient_id=appointment.patient_id,
+            appointment=appointment,
+            sent_to=appointment.patient.email,
+        ),
+        created=True,
     )
     subject, body = reminder_message(appointment)
     EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [appointment.patient.email], connection=connection).send(
@@ -508,7 +516,7 @@ def send_due_reminders(now: datetime | None = None, connection: Any = None) -> l
     connection = connection or get_connection()
     for candidate in due_for_reminder(now):
         actor = audit.Actor(None, candidate.clinic_id, "cli", None, "needlepoint reminders send")
-        with audit.acting_as(actor):
+        with audit.event(actor):
             outcomes.append(_remind_one(candidate.pk, connection))
     return outcomes
 
@@ -551,9 +559,16 @@ def create_calendar_feed(membership: Membership) -> tuple[CalendarFeed, str]:
         ):
             old.revoked_at = timezone.now()
             old.save(update_fields=["revoked_at"])
+            audit.wrote(old, created=False)
         raw = CalendarFeed.generate_raw()
-        feed = CalendarFeed.objects.create(
-            clinic_id=membership.clinic_id, clinician=membership, token_hash=CalendarFeed.hash_token(raw), hint=raw[:8]
+        feed = audit.wrote(
+            CalendarFeed.objects.create(
+                clinic_id=membership.clinic_id,
+                clinician=membership,
+                token_hash=CalendarFeed.hash_token(raw),
+                hint=raw[:8],
+            ),
+            created=True,
         )
         return feed, raw
 
@@ -571,4 +586,5 @@ def revoke_calendar_feed(membership: Membership, feed_id: int | str) -> Calendar
         if feed.revoked_at is None:
             feed.revoked_at = timezone.now()
             feed.save(update_fields=["revoked_at"])
+            audit.wrote(feed, created=False)
         return feed

@@ -405,10 +405,12 @@ def feed(request: ClinicRequest, token: str) -> HttpResponse:
     if found is None:
         raise Http404("Not found")
     CalendarFeed.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
-    actor = audit.Actor(found.clinician.user_id, found.clinic_id, "feed", None, found.clinician.user.username)
-    with audit.acting_as(actor):
-        text = calendar.feed_text(found)
-        audit.record("read", found, summary="calendar feed fetched", clinic_id=found.clinic_id)
+    # The feed's clinician is who reads it (the address is theirs): the request's entry names them.
+    request.audit_actor = audit.Actor(
+        found.clinician.user_id, found.clinic_id, "feed", None, found.clinician.user.username
+    )
+    text = calendar.feed_text(found)
+    audit.record("read", found, summary="calendar feed fetched", clinic_id=found.clinic_id)
     response = HttpResponse(text, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"
     return response

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest, member
@@ -161,13 +162,16 @@ def needled_visit(membership: Membership, visit_id: Any, *, for_update: bool = F
 def record_after_care(membership: Membership, visit: Visit, how: str, sent_to: str = "") -> AfterCareGiven:
     """Record that the visit's after-care sheet was given, in the caller's transaction (a send that fails
     afterwards rolls the record back); the audit entry comes from the record."""
-    return AfterCareGiven.objects.create(
-        clinic_id=visit.clinic_id,
-        patient_id=visit.patient_id,
-        visit=visit,
-        how=how,
-        sent_to=sent_to,
-        given_by=membership,
+    return audit.wrote(
+        AfterCareGiven.objects.create(
+            clinic_id=visit.clinic_id,
+            patient_id=visit.patient_id,
+            visit=visit,
+            how=how,
+            sent_to=sent_to,
+            given_by=membership,
+        ),
+        created=True,
     )
 
 

@@ -1,7 +1,7 @@
 """Needle-stick injuries to staff: recording one, recording its protocol steps, closing it, and the open list.
 
-One function per write action, each owning its transaction and leaving the audit entry to the audit
-mechanism (the model has ``audit_trail``). A needle-stick is an occupational incident, not a patient
+One function per write action, each owning its transaction and recording its audit entry (``audit.wrote``).
+A needle-stick is an occupational incident, not a patient
 adverse event: it is clinic-scoped, and a source patient is named only when the needle had been used on
 one, in which case that patient's decision on blood-borne virus testing must be recorded with it (OSHA
 29 CFR 1910.1030(f)(3)(ii)(A): the source is tested after consent is obtained). Bad input raises
@@ -168,7 +168,7 @@ def record_needle_stick(membership: Membership, data: Mapping[str, Any]) -> Need
     for field, value in steps.items():
         setattr(incident, field, value)
     incident.save()
-    return incident
+    return audit.wrote(incident, created=True)
 
 
 def _staff(membership: Membership, injured_id: Any, errors: dict[str, str]) -> Membership | None:
@@ -258,7 +258,7 @@ def record_needle_stick_steps(
         incident.follow_up_due = due
     incident.version += 1
     incident.save()
-    return incident
+    return audit.wrote(incident, created=False)
 
 
 @transaction.atomic
@@ -285,7 +285,7 @@ def close_needle_stick(
     incident.follow_up_due = None
     incident.version += 1
     incident.save()
-    return incident
+    return audit.wrote(incident, created=False)
 
 
 def get_needle_stick(membership: Membership, incident_id: Any) -> NeedleStickIncident:

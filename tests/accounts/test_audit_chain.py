@@ -110,7 +110,7 @@ def test_bulk_inserted_entries_are_chained_too(trail, clinician) -> None:  # typ
 
 def test_an_ipv6_address_is_hashed_as_the_database_keeps_it(clinician) -> None:  # type: ignore[no-untyped-def]
     actor = audit.Actor(clinician.user_id, clinician.clinic_id, "web", "2001:0db8:0000:0000:0000:0000:0000:0001")
-    with audit.acting_as(actor):
+    with audit.event(actor):
         audit.record("read", summary="ipv6", clinic_id=clinician.clinic_id)
 
     assert AuditEntry.objects.get().client_address == "2001:db8::1"

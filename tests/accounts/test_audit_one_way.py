@@ -1,6 +1,6 @@
-"""One audit mechanism: the API names its token's user through the request (no hidden setting), every patient
-search is recorded by one helper, and a bulk import writes its entries through the same shaping as any other
-entry, chained with them."""
+"""One audit mechanism: each write action records its own entry (no save signal), the API names its token's user
+through the request (no hidden setting), every patient search is recorded by one helper, and a bulk import writes
+its entries through the same shaping as any other entry, chained with them."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_every_patient_search_is_one_search_entry(clinician, patient) -> None:
 
 def test_an_import_writes_its_per_patient_entries_like_any_other_and_keeps_the_chain(clinician) -> None:
     actor = audit.Actor(clinician.user_id, clinician.clinic_id, "cli", None, "needlepoint import")
-    with audit.acting_as(actor):
+    with audit.event(actor):
         import_outcomes(clinician, _csv(ROWS), "audit.csv", OPTIONS)
     entries = list(AuditEntry.objects.filter(object_type="insights.OutcomeImport").order_by("pk"))
     per_patient, the_import = entries[:-1], entries[-1]
@@ -72,3 +72,42 @@ def test_an_import_writes_its_per_patient_entries_like_any_other_and_keeps_the_c
         assert entry.summary == "outcome import audit.csv" and entry.via == "cli"
     report = verify_audit_chain()
     assert report.broken is None and report.entries == AuditEntry.objects.count()
+
+
+def test_a_write_action_records_its_own_entry_and_a_bare_save_records_none(clinician, patient) -> None:
+    """Entries are made by the actions (no save signal): the action's update leaves one entry naming the acting
+    user, and the same change saved without an action leaves none."""
+    from needlepoint.patients.actions import update_patient
+
+    actor = audit.Actor(clinician.user_id, clinician.clinic_id, "web", None, "alice")
+    before = AuditEntry.objects.count()
+    with audit.event(actor):
+        update_patient(clinician, patient.pk, {"phone": "555-0100"}, expected_version=patient.version)
+    [entry] = AuditEntry.objects.order_by("pk")[before:]
+    assert (entry.action, entry.object_type, entry.user_id) == ("update", "patients.Patient", clinician.user_id)
+
+    patient.refresh_from_db()
+    patient.phone = "555-0101"
+    patient.save()
+    assert AuditEntry.objects.count() == before + 1
+
+
+def _saves_without_recording(visit) -> None:  # type: ignore[no-untyped-def]
+    visit.save()
+
+
+def _saves_and_records(visit) -> None:  # type: ignore[no-untyped-def]
+    visit.save()
+    audit.wrote(visit, created=False)
+
+
+def test_the_test_suites_guard_names_a_save_its_function_does_not_record() -> None:
+    """tests/audit_guard.py fails any test that reaches a product save without ``audit.wrote`` beside it; its
+    check, run here on two small functions, names the one that does not record."""
+    from tests.audit_guard import unrecorded_save
+
+    line = _saves_without_recording.__code__.co_firstlineno + 1
+    problem = unrecorded_save(_saves_without_recording.__code__, line, "visits.Visit")
+    assert "_saves_without_recording" in problem and "visits.Visit" in problem
+    recorded = _saves_and_records.__code__
+    assert unrecorded_save(recorded, recorded.co_firstlineno + 1, "visits.Visit") == ""

@@ -14,7 +14,7 @@ from needlepoint.patients.retention import set_retention
 
 
 def test_an_admin_archives_and_holds_a_record_which_stays_whole(clinic_admin, patient) -> None:  # type: ignore[no-untyped-def]
-    with audit.acting_as(audit.Actor(clinic_admin.user_id, clinic_admin.clinic_id, "web")):
+    with audit.event(audit.Actor(clinic_admin.user_id, clinic_admin.clinic_id, "web")):
         held = set_retention(
             clinic_admin, patient.pk, archived=True, legal_hold=True, note="Claim 2026-114", expected_version=1
         )

@@ -28,7 +28,7 @@ def other_patient(membership, given="Ken", family="Ito"):  # type: ignore[no-unt
 
 def test_front_desk_books_a_follow_up_and_the_audit_trail_records_it(front_desk, clinician, patient, tomorrow_10):
     actor = audit.Actor(front_desk.user_id, front_desk.clinic_id, "web", None, "fran")
-    with audit.acting_as(actor):
+    with audit.event(actor):
         appointment = actions.book_appointment(front_desk, patient.pk, booking(clinician, tomorrow_10, minutes=None))
 
     assert appointment.status == "booked" and appointment.minutes == 30  # the follow-up's usual length

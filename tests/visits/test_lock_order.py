@@ -30,7 +30,7 @@ def test_a_locked_visit_and_an_audited_read_elsewhere_both_commit(clinician, vis
         """As a request that edits the visit: lock its row, then record the write in the audit trail."""
         try:
             actor = audit.Actor(clinician.user_id, clinician.clinic_id, "web", None, "alice")
-            with audit.acting_as(actor), audit.event(), transaction.atomic():
+            with audit.event(actor), transaction.atomic():
                 locked = actions._locked_visit(clinician, visit.pk)
                 rows_locked.set()
                 chain_locked.wait(10)

@@ -9,7 +9,7 @@
 
 Each action owns its transaction, locks the visit row (``guard``), checks the version the clinician read (so two
 clinicians editing at once get a conflict, not a silent overwrite) and the invariants that need the database,
-and leaves the audit entry to the audit mechanism (models with ``audit_trail``). The input arrives already read
+and records its audit entry (``audit.wrote``). The input arrives already read
 by its definition in ``visits/inputs.py`` (the same for the page and the API). Bad input raises
 ``ValidationError`` with a message a clinician can act on, and changes nothing.
 """

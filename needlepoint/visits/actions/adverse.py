@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
@@ -39,22 +40,25 @@ def record_adverse_event(
     closes = event.outcome in CLOSING_OUTCOMES
     now = timezone.now()
     fainting = event.event_type == clinic_safety.packaged().vasovagal.event_type
-    return AdverseEvent.objects.create(
-        clinic_id=visit.clinic_id,
-        patient_id=visit.patient_id,
-        visit=visit,
-        event_type=event.event_type,
-        severity=event.severity,
-        description=event.description,
-        onset_at=event.onset_at,
-        action_taken=event.action_taken,
-        outcome=event.outcome,
-        follow_up_due=None if closes else event.follow_up_due,
-        **({"observed_minutes": event.observed_minutes, "driving_advice_given": True} if fainting else {}),
-        recorded_by=membership,
-        recorded_at=now,
-        closed_at=now if closes else None,
-        closed_by=membership if closes else None,
+    return audit.wrote(
+        AdverseEvent.objects.create(
+            clinic_id=visit.clinic_id,
+            patient_id=visit.patient_id,
+            visit=visit,
+            event_type=event.event_type,
+            severity=event.severity,
+            description=event.description,
+            onset_at=event.onset_at,
+            action_taken=event.action_taken,
+            outcome=event.outcome,
+            follow_up_due=None if closes else event.follow_up_due,
+            **({"observed_minutes": event.observed_minutes, "driving_advice_given": True} if fainting else {}),
+            recorded_by=membership,
+            recorded_at=now,
+            closed_at=now if closes else None,
+            closed_by=membership if closes else None,
+        ),
+        created=True,
     )
 
 
@@ -92,15 +96,18 @@ def record_follow_up(
             errors["next_follow_up_due"] = "The next follow-up date cannot be in the past."
     if errors:
         raise ValidationError(errors)
-    follow_up = AdverseEventFollowUp.objects.create(
-        clinic_id=event.clinic_id,
-        patient_id=event.patient_id,
-        event=event,
-        by=membership,
-        note=note.strip(),
-        outcome=outcome,
-        next_follow_up_due=None if close else next_follow_up_due,
-        closes_event=close,
+    follow_up = audit.wrote(
+        AdverseEventFollowUp.objects.create(
+            clinic_id=event.clinic_id,
+            patient_id=event.patient_id,
+            event=event,
+            by=membership,
+            note=note.strip(),
+            outcome=outcome,
+            next_follow_up_due=None if close else next_follow_up_due,
+            closes_event=close,
+        ),
+        created=True,
     )
     event.outcome = outcome
     event.follow_up_due = None if close else next_follow_up_due
@@ -109,4 +116,5 @@ def record_follow_up(
         event.closed_by = membership
     event.version += 1
     event.save()
+    audit.wrote(event, created=False)
     return follow_up

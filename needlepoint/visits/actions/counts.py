@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from needlepoint.accounts import audit
 from needlepoint.accounts.models import Membership
 from needlepoint.visits import accountability, adverse_events
 from needlepoint.visits.actions.guard import _bump, _check_editable, _locked_visit
@@ -83,18 +84,21 @@ def record_needle_incident(
         errors["severity"] = " ".join(exc.problems)
     if errors:
         raise ValidationError(errors)
-    return AdverseEvent.objects.create(
-        clinic_id=visit.clinic_id,
-        patient_id=visit.patient_id,
-        visit=visit,
-        event_type=NEEDLE_INCIDENT_TYPE,
-        severity=severity,
-        description=f"{count} needle(s) unaccounted for at the end of the visit.",
-        onset_at=timezone.now(),
-        action_taken=action_taken.strip(),
-        search_made=search_made.strip(),
-        needles_unaccounted=count,
-        outcome=Outcome.ONGOING,
-        follow_up_due=follow_up_due,
-        recorded_by=membership,
+    return audit.wrote(
+        AdverseEvent.objects.create(
+            clinic_id=visit.clinic_id,
+            patient_id=visit.patient_id,
+            visit=visit,
+            event_type=NEEDLE_INCIDENT_TYPE,
+            severity=severity,
+            description=f"{count} needle(s) unaccounted for at the end of the visit.",
+            onset_at=timezone.now(),
+            action_taken=action_taken.strip(),
+            search_made=search_made.strip(),
+            needles_unaccounted=count,
+            outcome=Outcome.ONGOING,
+            follow_up_due=follow_up_due,
+            recorded_by=membership,
+        ),
+        created=True,
     )

@@ -95,12 +95,12 @@ def _needling_checks(
     return acknowledgements
 
 
-def _store_needling(visit: Visit, acknowledgements: Mapping[str, Any]) -> None:
+def _store_needling(visit: Visit, acknowledgements: Mapping[str, Any], summary: str | None = None) -> None:
     inserted = sum(NeedlingEntry.objects.filter(visit=visit).values_list("needles", flat=True))
     visit.needles_inserted = inserted
     visit.needles_opened = max(visit.needles_opened, inserted)
     visit.acknowledgements = dict(acknowledgements)
-    _bump(visit)
+    _bump(visit, summary)
 
 
 @transaction.atomic
@@ -131,6 +131,7 @@ def add_needling_entry(
     )
     stored = _needling_checks(membership, visit, [*existing, entry], acknowledgements)
     entry.save()
+    audit.wrote(entry, created=True)
     _store_needling(visit, stored)
     return entry
 
@@ -176,6 +177,7 @@ def copy_previous_needling(
     stored = _needling_checks(membership, visit, [*existing, *copies], acknowledgements)
     for copy in copies:
         copy.save()
+        audit.wrote(copy, created=True)
     _store_needling(visit, stored)
     return copies
 
@@ -207,8 +209,7 @@ def remove_needling_entry(membership: Membership, visit_id: int, entry_id: int, 
         ) from exc
     summary = f"needling entry removed: {entry.muscle_id} {entry.side} x{entry.needles}"
     entry.delete()
-    with audit.describing(summary):
-        _store_needling(visit, visit.acknowledgements)
+    _store_needling(visit, visit.acknowledgements, summary)
     return visit
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
@@ -78,6 +79,9 @@ def _check_editable(visit: Visit, expected_version: int | None) -> None:
         raise ValidationError(conflict_message(visit, expected_version or 0), code="conflict")
 
 
-def _bump(visit: Visit) -> None:
+def _bump(visit: Visit, summary: str | None = None) -> None:
+    """Save the visit as its next version, with its audit entry (``summary`` where the action knows better than
+    the visit's own summary)."""
     visit.version += 1
     visit.save()
+    audit.wrote(visit, created=False, summary=summary)

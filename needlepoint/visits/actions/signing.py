@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_record, require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
@@ -86,6 +87,9 @@ def add_addendum(membership: Membership, visit_id: int, text: str) -> Addendum:
         raise ValidationError({"text": gettext("Write the correction or addition.")})
     if len(text) > 5000:
         raise ValidationError({"text": gettext("Keep an addendum under 5000 characters.")})
-    return Addendum.objects.create(
-        clinic_id=visit.clinic_id, patient_id=visit.patient_id, visit=visit, author=membership, text=text
+    return audit.wrote(
+        Addendum.objects.create(
+            clinic_id=visit.clinic_id, patient_id=visit.patient_id, visit=visit, author=membership, text=text
+        ),
+        created=True,
     )

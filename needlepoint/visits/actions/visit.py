@@ -101,6 +101,7 @@ def start_visit(
     visit.started_at = timezone.now()
     _apply_details(visit, episode, details)
     visit.save()
+    audit.wrote(visit, created=True)
     if not copy:
         return visit
     try:
@@ -166,6 +167,5 @@ def take_over_visit(membership: Membership, visit_id: int, expected_version: int
     visit.taken_over_from = previous
     visit.taken_over_at = timezone.now()
     visit.clinician = membership
-    with audit.describing(f"visit taken over from {previous.display_name} by {membership.display_name}"):
-        _bump(visit)
+    _bump(visit, f"visit taken over from {previous.display_name} by {membership.display_name}")
     return visit
