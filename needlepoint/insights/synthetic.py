@@ -40,6 +40,7 @@ from needlepoint.outcomes.rom import movements, rom_change
 from needlepoint.outcomes.scoring import instrument
 from needlepoint.patients.conditions import icd10_choices
 from needlepoint.patients.consent import current_consent_text
+from needlepoint.patients.demo import CONDITION_WEIGHTS  # the demo clinic's condition mix, an assumption
 from needlepoint.patients.models import Consent, Episode, Patient, Screening, normalise_name
 from needlepoint.patients.screening_rules import evaluate_screening, screening_items
 from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Visit
@@ -125,18 +126,6 @@ ACTION_TAKEN = {
     "serious": "Needling stopped; emergency services called; patient transferred to hospital.",
 }
 
-# Condition mix of a dry-needling caseload (neck and low back dominate), as in the demo clinic; an assumption.
-CONDITION_WEIGHTS = {
-    "neck_pain": 26,
-    "low_back_pain": 24,
-    "tension_type_headache": 9,
-    "migraine": 6,
-    "lateral_epicondylalgia": 9,
-    "tendinopathy": 6,
-    "sciatica": 10,
-    "joint_spine_dysfunction": 7,
-    "other": 3,
-}
 GOALS = {
     "neck_pain": "Turn the head fully when driving; sleep without neck pain.",
     "low_back_pain": "Sit through a working day with pain under 3/10.",

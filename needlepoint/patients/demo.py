@@ -256,7 +256,8 @@ FAMILY = [
     "Cho",
 ]
 
-# Condition mix of a dry-needling caseload (neck and low back dominate), weights sum to 100.
+# Condition mix of a dry-needling caseload (neck and low back dominate), weights sum to 100: an assumption, shared
+# by the synthetic clinics (insights/synthetic.py).
 CONDITION_WEIGHTS = {
     "neck_pain": 26,
     "low_back_pain": 24,
