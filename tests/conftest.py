@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.no_database)
 
 
-def built_once(django_db_blocker, build: Callable[[], T]) -> Iterator[T]:  # type: ignore[no-untyped-def]
+def built_once(django_db_blocker, build: Callable[[], T]) -> Iterator[T]:
     """For a module- or class-scoped fixture: run ``build`` (a demo clinic, say) once, inside a transaction that is
     rolled back when the fixture's scope ends. Each test that asks for ``db`` runs in a savepoint inside that
     transaction, so it sees the data and its own writes are undone after it, exactly as if the data had been
@@ -86,37 +86,37 @@ def make_member(clinic: Clinic, username: str, role: str, **extra: Any) -> Membe
 
 
 @pytest.fixture
-def clinic(db) -> Clinic:  # type: ignore[no-untyped-def]
+def clinic(db) -> Clinic:
     return Clinic.objects.create(name="Test Clinic", slug="test", mrn_prefix="TC")
 
 
 @pytest.fixture
-def other_clinic(db) -> Clinic:  # type: ignore[no-untyped-def]
+def other_clinic(db) -> Clinic:
     return Clinic.objects.create(name="Other Clinic", slug="other", mrn_prefix="OC")
 
 
 @pytest.fixture
-def clinician(clinic) -> Membership:  # type: ignore[no-untyped-def]
+def clinician(clinic) -> Membership:
     return make_member(clinic, "alice", "clinician", profession="physical_therapist", licence_number="PT-1")
 
 
 @pytest.fixture
-def colleague(clinic) -> Membership:  # type: ignore[no-untyped-def]
+def colleague(clinic) -> Membership:
     return make_member(clinic, "bob", "clinician", profession="chiropractor", licence_number="DC-2")
 
 
 @pytest.fixture
-def front_desk(clinic) -> Membership:  # type: ignore[no-untyped-def]
+def front_desk(clinic) -> Membership:
     return make_member(clinic, "fran", "front_desk")
 
 
 @pytest.fixture
-def clinic_admin(clinic) -> Membership:  # type: ignore[no-untyped-def]
+def clinic_admin(clinic) -> Membership:
     return make_member(clinic, "adam", "clinic_admin")
 
 
 @pytest.fixture
-def keeps_ssns(clinic, clinic_admin) -> Clinic:  # type: ignore[no-untyped-def]
+def keeps_ssns(clinic, clinic_admin) -> Clinic:
     """The test clinic set, by its admin, to keep Social Security numbers received from other systems (off by
     default); the clinic object the fixtures' memberships hold is refreshed."""
     set_keep_social_security_numbers(clinic_admin, True)
@@ -125,7 +125,7 @@ def keeps_ssns(clinic, clinic_admin) -> Clinic:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def outsider(other_clinic) -> Membership:  # type: ignore[no-untyped-def]
+def outsider(other_clinic) -> Membership:
     return make_member(other_clinic, "charlie", "clinician", profession="physical_therapist")
 
 
@@ -137,7 +137,7 @@ def client_for(membership: Membership) -> Client:
 
 
 @pytest.fixture
-def patient(clinician):  # type: ignore[no-untyped-def]
+def patient(clinician):
     return actions.register_patient(
         clinician, {"given_name": "Jane", "family_name": "Doe", "date_of_birth": date(1980, 5, 17), "sex": "female"}
     )
@@ -148,7 +148,7 @@ def all_no() -> dict[str, str]:
     return {item.code: "no" for item in screening_items()} | {"height_cm": "172", "weight_kg": "70"}
 
 
-def clear_for_needling(clinician: Membership, patient) -> None:  # type: ignore[no-untyped-def]
+def clear_for_needling(clinician: Membership, patient) -> None:
     """Screen (cleared) and consent a patient through the real actions."""
     actions.record_screening(clinician, patient, all_no())
     text = current_consent_text(patient.clinic)
@@ -156,7 +156,7 @@ def clear_for_needling(clinician: Membership, patient) -> None:  # type: ignore[
 
 
 @pytest.fixture
-def cleared_patient(clinician, patient):  # type: ignore[no-untyped-def]
+def cleared_patient(clinician, patient):
     clear_for_needling(clinician, patient)
     return patient
 
@@ -183,7 +183,7 @@ def licensed_wording(code: str, tag: str = "Licensed") -> dict[str, dict]:
 
 
 @pytest.fixture
-def clinic_wording(clinic, clinic_admin):  # type: ignore[no-untyped-def]
+def clinic_wording(clinic, clinic_admin):
     """The clinic has entered its licensed wording of every questionnaire a patient answers on a phone, as a
     clinic must before such a questionnaire can be sent (a patient never answers topic labels)."""
     from needlepoint.outcomes import actions as outcome_actions

@@ -47,7 +47,7 @@ def test_a_rule_that_cannot_become_attributes_is_refused() -> None:
         without_inline_styles('<svg><style>.a{fill: red}</style><path class="a"/></svg>')
 
 
-def test_a_real_plot_has_no_style_left_and_is_well_formed(db) -> None:  # type: ignore[no-untyped-def]
+def test_a_real_plot_has_no_style_left_and_is_well_formed(db) -> None:
     from needlepoint.outcomes import plots
 
     fig, ax = plots._figure(7.5, 2.6)

@@ -27,7 +27,7 @@ class _Provider(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def provider(settings):  # type: ignore[no-untyped-def]
+def provider(settings):
     server = HTTPServer(("127.0.0.1", 0), _Provider)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -41,20 +41,20 @@ def provider(settings):  # type: ignore[no-untyped-def]
     server.server_close()
 
 
-def test_the_http_backend_posts_the_message_with_the_token(provider) -> None:  # type: ignore[no-untyped-def]
+def test_the_http_backend_posts_the_message_with_the_token(provider) -> None:
     sms.send_text("+15552013344", "Clinic: please answer")
     assert provider.received == [
         ("Bearer t0ken", {"to": "+15552013344", "from": "+15550100200", "body": "Clinic: please answer"})
     ]
 
 
-def test_a_provider_refusal_raises(provider) -> None:  # type: ignore[no-untyped-def]
+def test_a_provider_refusal_raises(provider) -> None:
     provider.answer = 400
     with pytest.raises(OSError):
         sms.send_text("+15552013344", "Clinic: please answer")
 
 
-def test_the_file_backend_writes_one_file_per_message(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_file_backend_writes_one_file_per_message(settings, tmp_path) -> None:
     settings.SMS_BACKEND = "needlepoint.sms.FileBackend"
     settings.SMS_FILE_PATH = str(tmp_path)
     sms.send_text("+15552013344", "one")

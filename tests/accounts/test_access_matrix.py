@@ -229,7 +229,7 @@ def _cases(routes: list[Route]) -> list[Any]:
 
 
 @pytest.fixture
-def records(clinician, patient) -> SimpleNamespace:  # type: ignore[no-untyped-def]
+def records(clinician, patient) -> SimpleNamespace:
     """Jane Doe with a screening whose precautions await acknowledgement, a consent, an open episode, and a
     follow-up booked with the clinician tomorrow at 10:00 (she has an e-mail address for reminders)."""
     screening = actions.record_screening(clinician, patient, all_no() | {"diabetes": "yes"})
@@ -257,7 +257,7 @@ def records(clinician, patient) -> SimpleNamespace:  # type: ignore[no-untyped-d
     )
 
 
-def needled_visit(clinician):  # type: ignore[no-untyped-def]
+def needled_visit(clinician):
     """A visit with one needling entry, of a second patient who is cleared for needling (Jane Doe is not)."""
     from needlepoint.visits import actions as visit_actions
     from tests.visits.visit_helpers import add, clear_with, open_neck_episode
@@ -270,7 +270,7 @@ def needled_visit(clinician):  # type: ignore[no-untyped-def]
     return add(clinician, visit_actions.start_visit(clinician, episode, {"started_at": timezone.now()}))
 
 
-def _visit_and_needle_stick(clinician, episode) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _visit_and_needle_stick(clinician, episode) -> dict[str, Any]:
     """A visit of the episode, and a needle-stick injury (clean needle) with every protocol step recorded."""
     from needlepoint.visits import actions as visit_actions
     from needlepoint.visits.needle_stick import record_needle_stick
@@ -319,30 +319,30 @@ def _payload(route: Route, ids: dict[str, int] | None) -> dict[str, Any]:
     return {k: v.format(**ids) if isinstance(v, str) and "{" in v else v for k, v in route.data.items()}
 
 
-def call_page(client: Client, route: Route, url: str, ids: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+def call_page(client: Client, route: Route, url: str, ids: dict[str, int] | None = None):
     if route.method == "GET":
         return client.get(url)
     return client.post(url, _payload(route, ids))
 
 
-def api_client(membership) -> Client:  # type: ignore[no-untyped-def]
+def api_client(membership) -> Client:
     """A client that authenticates as another system would: a personal API token, no session."""
     _, raw = create_api_token(membership, "matrix")
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
 
-def call_api(client: Client, route: Route, url: str, ids: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+def call_api(client: Client, route: Route, url: str, ids: dict[str, int] | None = None):
     if route.method == "GET":
         return client.get(url)
     return client.generic(route.method, url, json.dumps(_payload(route, ids)), content_type="application/json")
 
 
-def _denials(membership) -> int:  # type: ignore[no-untyped-def]
+def _denials(membership) -> int:
     return AuditEntry.objects.filter(user=membership.user, action="denied").count()
 
 
 @pytest.mark.parametrize(("route", "role"), _cases(PAGES))
-def test_each_role_may_open_exactly_its_pages(route: Route, role: str, request, records) -> None:  # type: ignore[no-untyped-def]
+def test_each_role_may_open_exactly_its_pages(route: Route, role: str, request, records) -> None:
     membership = request.getfixturevalue(role)
     client = client_for(membership)
     before, denials = patient_data_snapshot(), _denials(membership)
@@ -358,7 +358,7 @@ def test_each_role_may_open_exactly_its_pages(route: Route, role: str, request, 
 
 
 @pytest.mark.parametrize(("route", "role"), _cases(ENDPOINTS))
-def test_each_role_may_call_exactly_its_endpoints(route: Route, role: str, request, records) -> None:  # type: ignore[no-untyped-def]
+def test_each_role_may_call_exactly_its_endpoints(route: Route, role: str, request, records) -> None:
     membership = request.getfixturevalue(role)
     client = api_client(membership)
     before, denials = patient_data_snapshot(), _denials(membership)
@@ -375,7 +375,7 @@ def test_each_role_may_call_exactly_its_endpoints(route: Route, role: str, reque
 
 
 @pytest.mark.parametrize("route", [r for r in PAGES if r.patient_scoped], ids=str)
-def test_an_outsider_gets_not_found_for_another_clinics_patient_page(route: Route, outsider, records) -> None:  # type: ignore[no-untyped-def]
+def test_an_outsider_gets_not_found_for_another_clinics_patient_page(route: Route, outsider, records) -> None:
     before = patient_data_snapshot()
 
     response = call_page(client_for(outsider), route, _url(route, records), _ids(records))
@@ -387,7 +387,7 @@ def test_an_outsider_gets_not_found_for_another_clinics_patient_page(route: Rout
 
 
 @pytest.mark.parametrize("route", [r for r in ENDPOINTS if r.patient_scoped], ids=str)
-def test_an_outsider_gets_not_found_for_another_clinics_patient_endpoint(route: Route, outsider, records) -> None:  # type: ignore[no-untyped-def]
+def test_an_outsider_gets_not_found_for_another_clinics_patient_endpoint(route: Route, outsider, records) -> None:
     before = patient_data_snapshot()
 
     response = call_api(api_client(outsider), route, _url(route, records), _ids(records))
@@ -398,7 +398,7 @@ def test_an_outsider_gets_not_found_for_another_clinics_patient_endpoint(route: 
 
 
 @pytest.fixture
-def outsiders_own_patient(outsider):  # type: ignore[no-untyped-def]
+def outsiders_own_patient(outsider):
     return actions.register_patient(
         outsider, {"given_name": "Olga", "family_name": "Berg", "date_of_birth": date(1966, 9, 2), "sex": "female"}
     )
@@ -410,7 +410,7 @@ RECORD_ROUTES = [r for r in PAGES + ENDPOINTS if any(k in r.url for k in ("{s}",
 @pytest.mark.parametrize("route", RECORD_ROUTES, ids=str)
 def test_an_outsider_cannot_reach_another_clinics_record_through_their_own_patient(
     route: Route, outsider, outsiders_own_patient, records
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """A crafted URL: the outsider's own patient, with a screening, consent or episode id of another clinic."""
     before = patient_data_snapshot()
     url = _url(route, records, p=outsiders_own_patient.pk)
@@ -423,7 +423,7 @@ def test_an_outsider_cannot_reach_another_clinics_record_through_their_own_patie
 
 
 @pytest.mark.parametrize("route", RECORD_ROUTES, ids=str)
-def test_a_record_is_not_reachable_under_another_patient_of_the_same_clinic(route: Route, clinician, records) -> None:  # type: ignore[no-untyped-def]
+def test_a_record_is_not_reachable_under_another_patient_of_the_same_clinic(route: Route, clinician, records) -> None:
     other = actions.register_patient(
         clinician, {"given_name": "Ken", "family_name": "Ito", "date_of_birth": date(1970, 1, 1), "sex": "male"}
     )
@@ -437,7 +437,7 @@ def test_a_record_is_not_reachable_under_another_patient_of_the_same_clinic(rout
     assert patient_data_snapshot() == before
 
 
-def test_an_outsider_searching_finds_nothing_of_another_clinic(outsider, records) -> None:  # type: ignore[no-untyped-def]
+def test_an_outsider_searching_finds_nothing_of_another_clinic(outsider, records) -> None:
     page = client_for(outsider).get("/patients/?q=Doe")
     assert page.status_code == 200
     assert b"No patient matches" in page.content
@@ -447,7 +447,7 @@ def test_an_outsider_searching_finds_nothing_of_another_clinic(outsider, records
         assert api_client(outsider).get(f"{API}/patients", {"q": query}).json() == []
 
 
-def test_an_outsider_admin_cannot_read_another_clinics_audit_trail(other_clinic, records) -> None:  # type: ignore[no-untyped-def]
+def test_an_outsider_admin_cannot_read_another_clinics_audit_trail(other_clinic, records) -> None:
     from tests.conftest import make_member
 
     outsider_admin = make_member(other_clinic, "olaf", "clinic_admin")
@@ -464,7 +464,7 @@ def test_an_outsider_admin_cannot_read_another_clinics_audit_trail(other_clinic,
 
 def test_front_desk_sees_demographics_and_consent_status_but_no_screening_answers_or_episodes(
     front_desk, records
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     page = client_for(front_desk).get(f"/patients/{records.patient.pk}/").content.decode()
 
     assert "Jane Doe" in page
@@ -478,7 +478,7 @@ def test_front_desk_sees_demographics_and_consent_status_but_no_screening_answer
     assert "precautions to acknowledge" not in page
 
 
-def test_front_desk_cannot_read_screening_answers(front_desk, records) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_cannot_read_screening_answers(front_desk, records) -> None:
     page = client_for(front_desk).get(f"/patients/{records.patient.pk}/screening/{records.screening.pk}/")
     api = api_client(front_desk).get(f"{API}/patients/{records.patient.pk}/screenings")
 
@@ -488,7 +488,7 @@ def test_front_desk_cannot_read_screening_answers(front_desk, records) -> None: 
     assert "diabetes" not in api.content.decode().lower()
 
 
-def test_a_clinician_sees_the_screening_and_episodes_on_the_patient_page(clinician, records) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinician_sees_the_screening_and_episodes_on_the_patient_page(clinician, records) -> None:
     page = client_for(clinician).get(f"/patients/{records.patient.pk}/").content.decode()
 
     assert "Episodes of care" in page
@@ -497,7 +497,7 @@ def test_a_clinician_sees_the_screening_and_episodes_on_the_patient_page(clinici
     assert "precautions to acknowledge" in page
 
 
-def test_an_anonymous_visitor_is_sent_to_sign_in_from_every_page(records) -> None:  # type: ignore[no-untyped-def]
+def test_an_anonymous_visitor_is_sent_to_sign_in_from_every_page(records) -> None:
     for route in PAGES:
         if route.method != "GET":
             continue
@@ -506,7 +506,7 @@ def test_an_anonymous_visitor_is_sent_to_sign_in_from_every_page(records) -> Non
         assert response["Location"].startswith("/login/?next="), route
 
 
-def test_an_anonymous_caller_gets_a_json_401_from_every_endpoint(records) -> None:  # type: ignore[no-untyped-def]
+def test_an_anonymous_caller_gets_a_json_401_from_every_endpoint(records) -> None:
     for route in ENDPOINTS:
         response = call_api(Client(), route, _url(route, records))
         assert response.status_code == 401, route
@@ -604,7 +604,7 @@ def test_the_matrix_lists_every_foundation_endpoint() -> None:
 
 def test_a_person_in_two_clinics_sees_each_clinics_patients_only_while_working_there(
     clinician, other_clinic, records
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from needlepoint.accounts.models import Membership
 
     elsewhere = Membership.objects.create(user=clinician.user, clinic=other_clinic, role="front_desk")
@@ -620,7 +620,7 @@ def test_a_person_in_two_clinics_sees_each_clinics_patients_only_while_working_t
     assert client.get(url).status_code == 200
 
 
-def test_switching_to_a_clinic_one_does_not_belong_to_changes_nothing(clinician, outsider, records) -> None:  # type: ignore[no-untyped-def]
+def test_switching_to_a_clinic_one_does_not_belong_to_changes_nothing(clinician, outsider, records) -> None:
     client = client_for(outsider)
 
     client.post("/switch-clinic/", {"membership_id": clinician.pk})

@@ -33,7 +33,7 @@ def bearer(raw: str) -> Client:
 
 def test_deactivating_ends_the_persons_sessions_and_tokens_at_once_and_keeps_their_history(
     clinic_admin, clinician
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     their_browser = client_for(clinician)
     _, raw = create_api_token(clinician, "scanner")
     assert signed_in(their_browser) and bearer(raw).get("/api/v1/me").status_code == 200
@@ -49,7 +49,7 @@ def test_deactivating_ends_the_persons_sessions_and_tokens_at_once_and_keeps_the
     assert AuditEntry.objects.filter(summary="user alice deactivated", user=clinic_admin.user).exists()
 
 
-def test_reactivating_gives_the_role_back(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_reactivating_gives_the_role_back(clinic_admin, clinician) -> None:
     admin = client_for(clinic_admin)
     admin.post("/staff/", {"do": "deactivate", "member": clinician.pk})
 
@@ -59,7 +59,7 @@ def test_reactivating_gives_the_role_back(clinic_admin, clinician) -> None:  # t
     assert AuditEntry.objects.filter(summary="user alice reactivated").exists()
 
 
-def test_an_admin_cannot_deactivate_themselves_or_another_clinics_member(clinic_admin, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_cannot_deactivate_themselves_or_another_clinics_member(clinic_admin, outsider) -> None:
     admin = client_for(clinic_admin)
 
     itself = admin.post("/staff/", {"do": "deactivate", "member": clinic_admin.pk}, follow=True)
@@ -70,7 +70,7 @@ def test_an_admin_cannot_deactivate_themselves_or_another_clinics_member(clinic_
     assert Membership.objects.filter(pk__in=[clinic_admin.pk, outsider.pk], is_active=True).count() == 2
 
 
-def test_someone_in_two_clinics_keeps_the_other_clinic(clinic_admin, clinician, other_clinic) -> None:  # type: ignore[no-untyped-def]
+def test_someone_in_two_clinics_keeps_the_other_clinic(clinic_admin, clinician, other_clinic) -> None:
     Membership.objects.create(user=clinician.user, clinic=other_clinic, role="clinician", profession="chiropractor")
     their_browser = client_for(clinician)
 
@@ -80,7 +80,7 @@ def test_someone_in_two_clinics_keeps_the_other_clinic(clinic_admin, clinician, 
     assert "Other Clinic" in their_browser.get("/patients/").content.decode()
 
 
-def test_front_desk_cannot_deactivate_anyone(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_cannot_deactivate_anyone(front_desk, clinician) -> None:
     assert client_for(front_desk).post("/staff/", {"do": "deactivate", "member": clinician.pk}).status_code == 403
     assert Membership.objects.get(pk=clinician.pk).is_active
 
@@ -88,7 +88,7 @@ def test_front_desk_cannot_deactivate_anyone(front_desk, clinician) -> None:  # 
 # Passwords
 
 
-def test_a_user_changes_their_password_and_their_other_sessions_end(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_changes_their_password_and_their_other_sessions_end(clinician) -> None:
     here, elsewhere = client_for(clinician), Client()
     elsewhere.post("/login/", {"username": "alice", "password": PASSWORD})
     assert signed_in(elsewhere)
@@ -114,7 +114,7 @@ def reset_link(admin_client: Client, member: Membership) -> str:
     return re.search(r"http://testserver(/password-reset/[^/]+/[^/]+/)", page).group(1)
 
 
-def test_an_admins_reset_link_sets_a_password_once(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_admins_reset_link_sets_a_password_once(clinic_admin, clinician) -> None:
     path = reset_link(client_for(clinic_admin), clinician)
     stranger = Client()
     assert stranger.get(path).status_code == 200
@@ -133,7 +133,7 @@ def test_an_admins_reset_link_sets_a_password_once(clinic_admin, clinician) -> N
     assert AuditEntry.objects.filter(summary="user alice set a password by reset link").exists()
 
 
-def test_a_made_up_reset_link_is_refused(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_made_up_reset_link_is_refused(clinician) -> None:
     assert Client().get("/password-reset/MQ/abc-123/").status_code == 404
     assert Client().get("/password-reset/%FF%FE/abc/").status_code == 404
 
@@ -150,18 +150,18 @@ def test_a_made_up_reset_link_is_refused(clinician) -> None:  # type: ignore[no-
         "winter-2027#",
     ],
 )
-def test_the_password_policy_refuses_common_and_contextual_passwords(clinic, password) -> None:  # type: ignore[no-untyped-def]
+def test_the_password_policy_refuses_common_and_contextual_passwords(clinic, password) -> None:
     with pytest.raises(ValidationError):
         create_user(clinic, "alice", password, "front_desk", first_name="Alice", last_name="Moreau")
     assert not User.objects.filter(username="alice").exists()
 
 
-def test_the_password_policy_accepts_a_long_unrelated_passphrase(clinic) -> None:  # type: ignore[no-untyped-def]
+def test_the_password_policy_accepts_a_long_unrelated_passphrase(clinic) -> None:
     validate_password(NEW_PASSWORD, User(username="alice", first_name="Alice"))
     create_user(clinic, "alice", NEW_PASSWORD, "front_desk")
 
 
-def test_the_staff_api_refuses_a_weak_password_with_a_clear_message(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_the_staff_api_refuses_a_weak_password_with_a_clear_message(clinic_admin) -> None:
     response = client_for(clinic_admin).post(
         "/api/v1/staff",
         {"username": "newdesk", "password": "Summer2026!", "role": "front_desk"},
@@ -176,7 +176,7 @@ def test_the_staff_api_refuses_a_weak_password_with_a_clear_message(clinic_admin
 # API tokens
 
 
-def test_a_token_expires_after_the_default_lifetime(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_expires_after_the_default_lifetime(clinician, settings) -> None:
     token, raw = create_api_token(clinician, "scanner")
 
     assert timedelta(days=settings.API_TOKEN_DEFAULT_DAYS - 1) < token.expires_at - timezone.now()
@@ -184,7 +184,7 @@ def test_a_token_expires_after_the_default_lifetime(clinician, settings) -> None
     assert bearer(raw).get("/api/v1/me").status_code == 401
 
 
-def test_a_token_lifetime_beyond_the_maximum_is_refused(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_lifetime_beyond_the_maximum_is_refused(clinician, settings) -> None:
     client = client_for(clinician)
 
     too_long = client.post(
@@ -198,7 +198,7 @@ def test_a_token_lifetime_beyond_the_maximum_is_refused(clinician, settings) -> 
     assert ApiToken.objects.get().name == "a week"
 
 
-def test_an_admin_revokes_a_staff_members_token(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_revokes_a_staff_members_token(clinic_admin, clinician) -> None:
     token, raw = create_api_token(clinician, "scanner")
     admin = client_for(clinic_admin)
     assert "scanner" in admin.get("/staff/").content.decode()
@@ -211,7 +211,7 @@ def test_an_admin_revokes_a_staff_members_token(clinic_admin, clinician) -> None
     assert AuditEntry.objects.filter(summary="API token scanner of alice revoked", user=clinic_admin.user).exists()
 
 
-def test_an_admin_revokes_through_the_api_but_a_colleague_cannot(clinic_admin, clinician, colleague) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_revokes_through_the_api_but_a_colleague_cannot(clinic_admin, clinician, colleague) -> None:
     token, _ = create_api_token(clinician, "scanner")
 
     refused = client_for(colleague).post(f"/api/v1/tokens/{token.pk}/revoke")
@@ -222,7 +222,7 @@ def test_an_admin_revokes_through_the_api_but_a_colleague_cannot(clinic_admin, c
     assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
 
 
-def test_an_admin_cannot_revoke_another_clinics_token(clinic_admin, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_cannot_revoke_another_clinics_token(clinic_admin, outsider) -> None:
     token, _ = create_api_token(outsider, "theirs")
 
     client_for(clinic_admin).post("/staff/", {"revoke_token": token.pk})

@@ -24,7 +24,7 @@ def bearer(raw: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
 
-def test_a_token_created_on_the_page_is_shown_once_and_stored_only_as_a_hash(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_created_on_the_page_is_shown_once_and_stored_only_as_a_hash(clinician) -> None:
     client = client_for(clinician)
 
     raw = create_on_the_page(client)
@@ -37,7 +37,7 @@ def test_a_token_created_on_the_page_is_shown_once_and_stored_only_as_a_hash(cli
     assert stored.user == clinician.user and stored.membership == clinician
 
 
-def test_a_token_authenticates_as_its_user_with_their_role(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_authenticates_as_its_user_with_their_role(clinician) -> None:
     raw = create_on_the_page(client_for(clinician))
 
     me = bearer(raw).get("/api/v1/me")
@@ -50,7 +50,7 @@ def test_a_token_authenticates_as_its_user_with_their_role(clinician) -> None:  
     assert ApiToken.objects.get().last_used_at is not None
 
 
-def test_a_front_desk_token_carries_the_front_desk_role(front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_front_desk_token_carries_the_front_desk_role(front_desk, patient) -> None:
     _, raw = create_api_token(front_desk, "reception kiosk")
 
     response = bearer(raw).get(f"/api/v1/patients/{patient.pk}/screenings")
@@ -59,7 +59,7 @@ def test_a_front_desk_token_carries_the_front_desk_role(front_desk, patient) -> 
     assert response.json() == {"detail": "Your role (Front Desk) does not allow this."}
 
 
-def test_a_revoked_token_is_refused_with_a_json_message(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_revoked_token_is_refused_with_a_json_message(clinician) -> None:
     client = client_for(clinician)
     raw = create_on_the_page(client)
     token = ApiToken.objects.get()
@@ -75,7 +75,7 @@ def test_a_revoked_token_is_refused_with_a_json_message(clinician) -> None:  # t
     assert token.revoked_at is not None
 
 
-def test_a_user_cannot_revoke_someone_elses_token(clinician, colleague) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_cannot_revoke_someone_elses_token(clinician, colleague) -> None:
     theirs, raw = create_api_token(colleague, "bob's script")
 
     page = client_for(clinician).post("/account/tokens/", {"revoke": theirs.pk}).content.decode()
@@ -86,7 +86,7 @@ def test_a_user_cannot_revoke_someone_elses_token(clinician, colleague) -> None:
     assert bearer(raw).get("/api/v1/me").status_code == 200
 
 
-def test_a_user_sees_only_their_own_tokens(clinician, colleague) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_sees_only_their_own_tokens(clinician, colleague) -> None:
     create_api_token(colleague, "bob's script")
     create_api_token(clinician, "alice's export")
 
@@ -96,28 +96,28 @@ def test_a_user_sees_only_their_own_tokens(clinician, colleague) -> None:  # typ
     assert "bob&#x27;s script" not in page
 
 
-def test_a_token_needs_a_name(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_needs_a_name(clinician) -> None:
     page = client_for(clinician).post("/account/tokens/", {"name": "  "}, follow=True).content.decode()
 
     assert "Name the token, e.g. the system that will use it." in page
     assert not ApiToken.objects.exists()
 
 
-def test_a_nonsense_revoke_request_gets_a_message_not_an_error_page(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_nonsense_revoke_request_gets_a_message_not_an_error_page(clinician) -> None:
     response = client_for(clinician).post("/account/tokens/", {"revoke": "abc"})
 
     assert response.status_code == 200
     assert not ApiToken.objects.exists()
 
 
-def test_a_token_stops_working_when_its_membership_is_deactivated(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_stops_working_when_its_membership_is_deactivated(clinician) -> None:
     _, raw = create_api_token(clinician, "sync")
     Membership.objects.filter(pk=clinician.pk).update(is_active=False)
 
     assert bearer(raw).get("/api/v1/me").status_code == 401
 
 
-def test_a_token_stops_working_when_its_user_is_deactivated(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_stops_working_when_its_user_is_deactivated(clinician) -> None:
     _, raw = create_api_token(clinician, "sync")
     clinician.user.is_active = False
     clinician.user.save()
@@ -125,7 +125,7 @@ def test_a_token_stops_working_when_its_user_is_deactivated(clinician) -> None: 
     assert bearer(raw).get("/api/v1/me").status_code == 401
 
 
-def test_a_made_up_or_truncated_token_is_refused(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_made_up_or_truncated_token_is_refused(clinician) -> None:
     _, raw = create_api_token(clinician, "sync")
 
     for attempt in ("np_" + "x" * 43, raw[:-1], ApiToken.objects.get().token_hash):
@@ -134,14 +134,14 @@ def test_a_made_up_or_truncated_token_is_refused(clinician) -> None:  # type: ig
         assert response.json()["detail"].startswith("Authenticate with an API token")
 
 
-def test_each_token_is_different(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_each_token_is_different(clinician) -> None:
     raws = {create_api_token(clinician, f"t{n}")[1] for n in range(5)}
 
     assert len(raws) == 5
     assert all(raw.startswith("np_") and len(raw) > 40 for raw in raws)
 
 
-def test_creating_and_revoking_tokens_is_audited(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_creating_and_revoking_tokens_is_audited(clinician) -> None:
     client = client_for(clinician)
     create_on_the_page(client, "nightly export")
     token = ApiToken.objects.get()
@@ -156,7 +156,7 @@ def test_creating_and_revoking_tokens_is_audited(clinician) -> None:  # type: ig
     assert created.client_address == "127.0.0.1"
 
 
-def test_api_calls_are_audited_as_api_with_the_callers_address(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_api_calls_are_audited_as_api_with_the_callers_address(clinician, patient) -> None:
     _, raw = create_api_token(clinician, "sync")
 
     bearer(raw).get(f"/api/v1/patients/{patient.pk}", REMOTE_ADDR="192.0.2.44")
@@ -167,7 +167,7 @@ def test_api_calls_are_audited_as_api_with_the_callers_address(clinician, patien
     assert entry.client_address == "192.0.2.44"
 
 
-def test_the_browser_session_may_call_the_api_but_a_write_needs_the_csrf_token(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_browser_session_may_call_the_api_but_a_write_needs_the_csrf_token(clinician) -> None:
     from needlepoint.patients.models import Patient
 
     client = Client(enforce_csrf_checks=True)
@@ -183,7 +183,7 @@ def test_the_browser_session_may_call_the_api_but_a_write_needs_the_csrf_token(c
     assert not Patient.objects.exists()
 
 
-def test_a_token_writes_without_a_csrf_token(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_writes_without_a_csrf_token(clinician) -> None:
     _, raw = create_api_token(clinician, "sync")
     client = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {raw}")
     body = json.dumps({"given_name": "Sam", "family_name": "Lee", "date_of_birth": "1990-02-03"})
@@ -191,7 +191,7 @@ def test_a_token_writes_without_a_csrf_token(clinician) -> None:  # type: ignore
     assert client.post("/api/v1/patients", body, content_type="application/json").status_code == 201
 
 
-def test_api_errors_are_json_with_a_clear_message(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_api_errors_are_json_with_a_clear_message(clinician) -> None:
     _, raw = create_api_token(clinician, "sync")
     client = bearer(raw)
 

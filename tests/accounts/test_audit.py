@@ -22,17 +22,17 @@ NEW_PATIENT = {"given_name": "Sam", "family_name": "Lee", "date_of_birth": "1990
 NECK = {"condition": "neck_pain", "icd10_code": "M54.2", "side": "central", "onset_date": "2024-01-05"}
 
 
-def entries(**filters):  # type: ignore[no-untyped-def]
+def entries(**filters):
     return list(AuditEntry.objects.filter(**filters).order_by("pk"))
 
 
-def the_one(**filters) -> AuditEntry:  # type: ignore[no-untyped-def]
+def the_one(**filters) -> AuditEntry:
     found = entries(**filters)
     assert len(found) == 1, [(e.action, e.object_type, e.summary) for e in found]
     return found[0]
 
 
-def test_registering_a_patient_records_who_what_which_when_and_where(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_registering_a_patient_records_who_what_which_when_and_where(clinician) -> None:
     started = timezone.now()
 
     client_for(clinician).post("/patients/new/", NEW_PATIENT, REMOTE_ADDR="192.0.2.10")
@@ -49,7 +49,7 @@ def test_registering_a_patient_records_who_what_which_when_and_where(clinician) 
     assert started <= entry.at <= timezone.now()
 
 
-def test_opening_the_patient_page_records_a_read(front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+def test_opening_the_patient_page_records_a_read(front_desk, patient) -> None:
     client_for(front_desk).get(f"/patients/{patient.pk}/", REMOTE_ADDR="192.0.2.11")
 
     entry = the_one(action="read", user=front_desk.user)
@@ -60,7 +60,7 @@ def test_opening_the_patient_page_records_a_read(front_desk, patient) -> None:  
     )
 
 
-def test_editing_a_patient_records_an_update(clinic_admin, patient) -> None:  # type: ignore[no-untyped-def]
+def test_editing_a_patient_records_an_update(clinic_admin, patient) -> None:
     edit = {"given_name": "Jane", "family_name": "Doe", "date_of_birth": "1980-05-17", "sex": "female"}
 
     client_for(clinic_admin).post(f"/patients/{patient.pk}/edit/", edit | {"phone": "+1 555 0100", "version": 1})
@@ -69,7 +69,7 @@ def test_editing_a_patient_records_an_update(clinic_admin, patient) -> None:  # 
     assert (entry.object_type, entry.patient_id) == ("patients.Patient", patient.pk)
 
 
-def test_screening_consent_and_episode_writes_are_recorded_against_the_patient(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_screening_consent_and_episode_writes_are_recorded_against_the_patient(clinician, patient) -> None:
     client = client_for(clinician)
     client.post(f"/patients/{patient.pk}/screening/new/", all_no() | {"diabetes": "yes"})
     client.post(f"/patients/{patient.pk}/consent/new/", {"signed_name": "Jane Doe", "text_version": 1})
@@ -95,7 +95,7 @@ def test_screening_consent_and_episode_writes_are_recorded_against_the_patient(c
     ]
 
 
-def test_opening_a_screening_records_a_read_of_that_screening(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_opening_a_screening_records_a_read_of_that_screening(clinician, cleared_patient) -> None:
     screening = Screening.objects.get()
 
     client_for(clinician).get(f"/patients/{cleared_patient.pk}/screening/{screening.pk}/")
@@ -104,7 +104,7 @@ def test_opening_a_screening_records_a_read_of_that_screening(clinician, cleared
     assert (entry.object_id, entry.patient_id, entry.user) == (str(screening.pk), cleared_patient.pk, clinician.user)
 
 
-def test_a_search_is_recorded_without_naming_patients(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_search_is_recorded_without_naming_patients(clinician, patient) -> None:
     client_for(clinician).get("/patients/?q=doe")
 
     entry = the_one(action="search")
@@ -113,7 +113,7 @@ def test_a_search_is_recorded_without_naming_patients(clinician, patient) -> Non
     assert "doe" not in entry.summary.lower()
 
 
-def test_a_refusal_is_recorded(front_desk, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_refusal_is_recorded(front_desk, cleared_patient) -> None:
     screening = Screening.objects.get()
 
     client_for(front_desk).get(f"/patients/{cleared_patient.pk}/screening/{screening.pk}/")
@@ -123,7 +123,7 @@ def test_a_refusal_is_recorded(front_desk, cleared_patient) -> None:  # type: ig
     assert entry.summary == "missing view_clinical"
 
 
-def test_api_reads_and_writes_are_recorded_as_api(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_api_reads_and_writes_are_recorded_as_api(clinician, patient) -> None:
     _, raw = create_api_token(clinician, "sync")
     from django.test import Client
 
@@ -138,7 +138,7 @@ def test_api_reads_and_writes_are_recorded_as_api(clinician, patient) -> None:  
     assert read.user == created.user == clinician.user
 
 
-def test_the_address_is_the_one_the_server_saw_not_a_forwarded_header(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_address_is_the_one_the_server_saw_not_a_forwarded_header(clinician, patient) -> None:
     client_for(clinician).get(f"/patients/{patient.pk}/", REMOTE_ADDR="192.0.2.5", HTTP_X_FORWARDED_FOR="10.9.9.9")
 
     assert the_one(action="read").client_address == "192.0.2.5"
@@ -148,11 +148,11 @@ def test_the_address_is_the_one_the_server_saw_not_a_forwarded_header(clinician,
 
 
 @pytest.fixture
-def entry(clinician, patient) -> AuditEntry:  # type: ignore[no-untyped-def]
+def entry(clinician, patient) -> AuditEntry:
     return AuditEntry.objects.filter(patient_id=patient.pk).first()
 
 
-def test_an_entry_cannot_be_changed_or_deleted_through_the_model(entry) -> None:  # type: ignore[no-untyped-def]
+def test_an_entry_cannot_be_changed_or_deleted_through_the_model(entry) -> None:
     entry.summary = "nothing happened"
     with pytest.raises(PermissionError):
         entry.save()
@@ -172,7 +172,7 @@ def test_an_entry_cannot_be_changed_or_deleted_through_the_model(entry) -> None:
     ],
     ids=["update", "delete"],
 )
-def test_the_database_refuses_to_change_or_delete_an_entry(entry, statement: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_database_refuses_to_change_or_delete_an_entry(entry, statement: str) -> None:
     with (
         pytest.raises(DatabaseError, match="audit entries cannot be"),
         transaction.atomic(),
@@ -183,7 +183,7 @@ def test_the_database_refuses_to_change_or_delete_an_entry(entry, statement: str
     assert AuditEntry.objects.get(pk=entry.pk).summary == entry.summary
 
 
-def test_no_page_edits_or_deletes_the_trail(clinic_admin, entry) -> None:  # type: ignore[no-untyped-def]
+def test_no_page_edits_or_deletes_the_trail(clinic_admin, entry) -> None:
     client = client_for(clinic_admin)
 
     assert client.get(f"/audit/{entry.pk}/").status_code == 404
@@ -193,7 +193,7 @@ def test_no_page_edits_or_deletes_the_trail(clinic_admin, entry) -> None:  # typ
 
 
 @pytest.mark.django_db(transaction=True)
-def test_wiping_the_whole_database_leaves_the_trail_append_only_afterwards(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_wiping_the_whole_database_leaves_the_trail_append_only_afterwards(clinician, patient) -> None:
     call_command("flush", interactive=False, verbosity=0)
     assert not AuditEntry.objects.exists()
 
@@ -207,13 +207,13 @@ def test_wiping_the_whole_database_leaves_the_trail_append_only_afterwards(clini
 
 
 @pytest.fixture
-def trail(clinician, front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+def trail(clinician, front_desk, patient) -> None:
     client_for(front_desk).get(f"/patients/{patient.pk}/")
     client_for(clinician).get("/patients/?q=doe")
     client_for(clinician).post(f"/patients/{patient.pk}/episodes/new/", NECK)
 
 
-def test_a_clinic_admin_sees_the_clinics_trail(clinic_admin, patient, trail) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_admin_sees_the_clinics_trail(clinic_admin, patient, trail) -> None:
     page = client_for(clinic_admin).get("/audit/").content.decode()
 
     assert "fran" in page
@@ -230,13 +230,13 @@ def test_a_clinic_admin_sees_the_clinics_trail(clinic_admin, patient, trail) -> 
         ({"action": "create", "user": "alice"}, {("alice", "create")}),
     ],
 )
-def test_a_clinic_admin_filters_the_trail(clinic_admin, trail, params, expected) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_admin_filters_the_trail(clinic_admin, trail, params, expected) -> None:
     rows = export(clinic_admin, params)
 
     assert {(r["user"], r["action"]) for r in rows} == expected
 
 
-def test_a_clinic_admin_filters_by_patient(clinic_admin, clinician, patient, trail) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_admin_filters_by_patient(clinic_admin, clinician, patient, trail) -> None:
     rows = export(clinic_admin, {"patient": patient.pk})
 
     assert rows
@@ -244,7 +244,7 @@ def test_a_clinic_admin_filters_by_patient(clinic_admin, clinician, patient, tra
     assert export(clinic_admin, {"patient": "not-a-number"}) == []
 
 
-def test_a_clinic_admin_filters_by_date(clinic_admin, trail) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_admin_filters_by_date(clinic_admin, trail) -> None:
     today = timezone.localdate()
 
     assert export(clinic_admin, {"from": today.isoformat(), "to": today.isoformat()})
@@ -252,7 +252,7 @@ def test_a_clinic_admin_filters_by_date(clinic_admin, trail) -> None:  # type: i
     assert export(clinic_admin, {"from": (today + timedelta(days=1)).isoformat()}) == []
 
 
-def export(admin, params) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+def export(admin, params) -> list[dict[str, str]]:
     response = client_for(admin).get("/audit.csv", params)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv"
@@ -260,7 +260,7 @@ def export(admin, params) -> list[dict[str, str]]:  # type: ignore[no-untyped-de
     return [r for r in csv.DictReader(io.StringIO(text)) if r["action"] != "export"]
 
 
-def test_the_csv_export_has_every_column_and_is_itself_recorded(clinic_admin, trail) -> None:  # type: ignore[no-untyped-def]
+def test_the_csv_export_has_every_column_and_is_itself_recorded(clinic_admin, trail) -> None:
     response = client_for(clinic_admin).get("/audit.csv", REMOTE_ADDR="192.0.2.99")
     text = b"".join(response.streaming_content).decode()
     reader = csv.DictReader(io.StringIO(text))
@@ -287,7 +287,7 @@ def test_the_csv_export_has_every_column_and_is_itself_recorded(clinic_admin, tr
     assert (exported.user, exported.client_address) == (clinic_admin.user, "192.0.2.99")
 
 
-def test_the_api_gives_clinic_admins_the_newest_entries_first(clinic_admin, patient, trail) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_gives_clinic_admins_the_newest_entries_first(clinic_admin, patient, trail) -> None:
     from django.test import Client
 
     _, raw = create_api_token(clinic_admin, "compliance")
@@ -312,7 +312,7 @@ def test_the_api_gives_clinic_admins_the_newest_entries_first(clinic_admin, pati
     }
 
 
-def test_the_audit_page_pages_a_long_trail(clinic_admin, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_audit_page_pages_a_long_trail(clinic_admin, patient) -> None:
     AuditEntry.objects.bulk_create(
         [AuditEntry(clinic_id=patient.clinic_id, action="read", summary=f"read {n}") for n in range(120)]
     )

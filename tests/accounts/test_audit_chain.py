@@ -21,7 +21,7 @@ from tests.conftest import client_for
 append_only = importlib.import_module("needlepoint.accounts.migrations.0002_audit_append_only")
 
 
-def tamper(sql: str, params: list) -> None:  # type: ignore[type-arg]
+def tamper(sql: str, params: list) -> None:
     """Run ``sql`` on the audit table with its append-only triggers lifted, as an attacker who owns it could."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -39,7 +39,7 @@ def tamper(sql: str, params: list) -> None:  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def trail(clinician, patient):  # type: ignore[no-untyped-def]
+def trail(clinician, patient):
     """A few real entries: opening the patient page three times, from the web."""
     client = client_for(clinician)
     for _ in range(3):
@@ -47,7 +47,7 @@ def trail(clinician, patient):  # type: ignore[no-untyped-def]
     return list(AuditEntry.objects.order_by("pk"))
 
 
-def test_each_entry_is_chained_to_the_one_before_it(trail) -> None:  # type: ignore[no-untyped-def]
+def test_each_entry_is_chained_to_the_one_before_it(trail) -> None:
     assert len(trail) >= 4
     assert trail[0].previous_hash == audit_chain.GENESIS
     for before, after in itertools.pairwise(trail):
@@ -57,14 +57,14 @@ def test_each_entry_is_chained_to_the_one_before_it(trail) -> None:  # type: ign
     assert len({entry.entry_hash for entry in trail}) == len(trail)
 
 
-def test_verify_passes_an_untouched_trail_and_prints_its_head(trail, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_verify_passes_an_untouched_trail_and_prints_its_head(trail, capsys) -> None:
     assert main(["audit", "verify"]) == 0
 
     out = capsys.readouterr().out
     assert f"intact: {len(trail)} entries, head hash {trail[-1].entry_hash}" in out
 
 
-def test_verify_finds_an_entry_changed_behind_the_application(trail, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_verify_finds_an_entry_changed_behind_the_application(trail, capsys) -> None:
     changed = trail[2]
     tamper("UPDATE accounts_auditentry SET summary = %s WHERE id = %s", ["nothing to see", changed.pk])
 
@@ -75,7 +75,7 @@ def test_verify_finds_an_entry_changed_behind_the_application(trail, capsys) -> 
     assert "2 entries before it are intact" in out
 
 
-def test_verify_finds_a_removed_entry_at_the_one_after_it(trail) -> None:  # type: ignore[no-untyped-def]
+def test_verify_finds_a_removed_entry_at_the_one_after_it(trail) -> None:
     tamper("DELETE FROM accounts_auditentry WHERE id = %s", [trail[1].pk])
 
     report = verify_audit_chain()
@@ -85,7 +85,7 @@ def test_verify_finds_a_removed_entry_at_the_one_after_it(trail) -> None:  # typ
     assert "link to the entry before it is broken" in report.broken.reason
 
 
-def test_verify_finds_a_rewritten_time_even_with_its_own_hash_recomputed(trail) -> None:  # type: ignore[no-untyped-def]
+def test_verify_finds_a_rewritten_time_even_with_its_own_hash_recomputed(trail) -> None:
     # Forging one entry's hash is not enough: the next entry still points at the old one.
     entry = trail[1]
     forged = entry.chained_content() | {"summary": "forged"}
@@ -99,7 +99,7 @@ def test_verify_finds_a_rewritten_time_even_with_its_own_hash_recomputed(trail) 
     assert report.broken is not None and report.broken.entry_id == trail[2].pk
 
 
-def test_bulk_inserted_entries_are_chained_too(trail, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_bulk_inserted_entries_are_chained_too(trail, clinician) -> None:
     AuditEntry.objects.bulk_create(
         [AuditEntry(clinic=clinician.clinic, action="create", object_type="x.Y", object_id=str(i)) for i in range(3)]
     )
@@ -108,7 +108,7 @@ def test_bulk_inserted_entries_are_chained_too(trail, clinician) -> None:  # typ
     assert verify_audit_chain().entries == len(trail) + 3
 
 
-def test_an_ipv6_address_is_hashed_as_the_database_keeps_it(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_ipv6_address_is_hashed_as_the_database_keeps_it(clinician) -> None:
     actor = audit.Actor(clinician.user_id, clinician.clinic_id, "web", "2001:0db8:0000:0000:0000:0000:0000:0001")
     with audit.event(actor):
         audit.record("read", summary="ipv6", clinic_id=clinician.clinic_id)
@@ -117,7 +117,7 @@ def test_an_ipv6_address_is_hashed_as_the_database_keeps_it(clinician) -> None: 
     assert verify_audit_chain().broken is None
 
 
-def test_flush_refuses_a_database_holding_audit_entries(trail, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_flush_refuses_a_database_holding_audit_entries(trail, monkeypatch) -> None:
     # Outside the test runner's own database (pretend this one is a clinic's) flush must refuse.
     monkeypatch.setitem(connections["default"].settings_dict, "NAME", "clinic-database")
     assert not flush.is_test_database("default")
@@ -129,12 +129,12 @@ def test_flush_refuses_a_database_holding_audit_entries(trail, monkeypatch) -> N
     assert AuditEntry.objects.count() == len(trail)
 
 
-def test_the_test_database_is_recognised_as_such(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_test_database_is_recognised_as_such(db) -> None:
     assert flush.is_test_database("default")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_chains_the_entries_written_before_it(clinic) -> None:  # type: ignore[no-untyped-def]
+def test_the_migration_chains_the_entries_written_before_it(clinic) -> None:
     from django.db.migrations.executor import MigrationExecutor
 
     before = ("accounts", "0003_clinic_minimum_needling_age")  # the last migration before the chain

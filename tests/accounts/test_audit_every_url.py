@@ -31,7 +31,7 @@ from needlepoint.visits.models import AdverseEvent, NeedlingEntry
 PATIENT, NONE, WRITE, ADMIN = "patient", "none", "write", "admin"
 
 
-def walk(patterns, prefix=""):  # type: ignore[no-untyped-def]
+def walk(patterns, prefix=""):
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
@@ -274,7 +274,7 @@ REGEX_ADDRESSES = {
 
 
 @pytest.fixture
-def demo(db, settings, tmp_path):  # type: ignore[no-untyped-def]
+def demo(db, settings, tmp_path):
     """The demo clinic, and one record of every kind that the URL patterns name."""
     context = build_demo(patients=8, seed=2)
     clinic = context.clinic
@@ -347,7 +347,7 @@ def demo(db, settings, tmp_path):  # type: ignore[no-untyped-def]
     }
 
 
-def address(route: str, demo) -> str:  # type: ignore[no-untyped-def]
+def address(route: str, demo) -> str:
     """The route with real ids in place of its parameters."""
     if route in REGEX_ADDRESSES:
         return "/" + REGEX_ADDRESSES[route]
@@ -368,7 +368,7 @@ def test_every_url_pattern_is_classified() -> None:
     assert set(ROUTES) - routes == set(), "remove patterns that no longer exist from ROUTES"
 
 
-def test_each_response_with_patient_data_leaves_exactly_one_entry(demo) -> None:  # type: ignore[no-untyped-def]
+def test_each_response_with_patient_data_leaves_exactly_one_entry(demo) -> None:
     clinician, admin = demo["clinician"], demo["admin"]
     pages, admin_pages = Client(), Client()
     pages.force_login(clinician.user)

@@ -26,7 +26,7 @@ def mark() -> int:
     return AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
-def test_opening_an_episode_on_the_page_leaves_one_entry(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_opening_an_episode_on_the_page_leaves_one_entry(clinician, patient) -> None:
     before = mark()
 
     client_for(clinician).post(f"/patients/{patient.pk}/episodes/new/", NECK)
@@ -34,7 +34,7 @@ def test_opening_an_episode_on_the_page_leaves_one_entry(clinician, patient) -> 
     assert after(before) == [("create", "patients.Episode", patient.pk)]
 
 
-def test_screening_on_the_page_leaves_one_entry(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_screening_on_the_page_leaves_one_entry(clinician, patient) -> None:
     before = mark()
 
     client_for(clinician).post(f"/patients/{patient.pk}/screening/new/", all_no())
@@ -42,7 +42,7 @@ def test_screening_on_the_page_leaves_one_entry(clinician, patient) -> None:  # 
     assert after(before) == [("create", "patients.Screening", patient.pk)]
 
 
-def test_a_write_through_the_api_leaves_one_entry(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_write_through_the_api_leaves_one_entry(clinician, patient) -> None:
     client = api_client(clinician)
     before = mark()
 
@@ -52,7 +52,7 @@ def test_a_write_through_the_api_leaves_one_entry(clinician, patient) -> None:  
     assert after(before) == [("create", "patients.Episode", patient.pk)]
 
 
-def test_taking_over_a_visit_leaves_one_entry_that_says_so(clinician, colleague, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_taking_over_a_visit_leaves_one_entry_that_says_so(clinician, colleague, cleared_patient) -> None:
     visit = visit_actions.start_visit(clinician, open_neck_episode(clinician, cleared_patient), {})
     before = mark()
 
@@ -64,7 +64,7 @@ def test_taking_over_a_visit_leaves_one_entry_that_says_so(clinician, colleague,
     assert entries[0].summary.startswith("visit taken over from")
 
 
-def test_a_refused_write_leaves_only_the_read(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_write_leaves_only_the_read(clinician, patient) -> None:
     before = mark()
 
     response = client_for(clinician).post(f"/patients/{patient.pk}/episodes/new/", NECK | {"icd10_code": "nonsense"})
@@ -74,7 +74,7 @@ def test_a_refused_write_leaves_only_the_read(clinician, patient) -> None:  # ty
     assert [action for action, _, _ in after(before)] == ["read"]
 
 
-def test_the_dashboard_records_one_read_naming_the_patients_it_lists(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_dashboard_records_one_read_naming_the_patients_it_lists(clinician, cleared_patient) -> None:
     visit_actions.start_visit(clinician, open_neck_episode(clinician, cleared_patient), {})
     before = mark()
 
@@ -85,7 +85,7 @@ def test_the_dashboard_records_one_read_naming_the_patients_it_lists(clinician, 
     assert f"patients {cleared_patient.pk}" in entries[0].summary
 
 
-def test_the_api_visit_list_and_open_adverse_events_are_recorded(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_visit_list_and_open_adverse_events_are_recorded(clinician, cleared_patient) -> None:
     visit_actions.start_visit(clinician, open_neck_episode(clinician, cleared_patient), {})
     client = api_client(clinician)
 
@@ -96,7 +96,7 @@ def test_the_api_visit_list_and_open_adverse_events_are_recorded(clinician, clea
         assert [(e.action, e.via, e.user_id) for e in entries] == [("read", "api", clinician.user_id)], url
 
 
-def test_a_probe_of_another_clinics_patient_is_recorded_as_refused(outsider, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_probe_of_another_clinics_patient_is_recorded_as_refused(outsider, patient) -> None:
     for client, url in (
         (client_for(outsider), f"/patients/{patient.pk}/"),
         (api_client(outsider), f"/api/v1/patients/{patient.pk}"),
@@ -114,7 +114,7 @@ def test_a_probe_of_another_clinics_patient_is_recorded_as_refused(outsider, pat
         assert (refused.object_type, refused.object_id) == ("patients.Patient", str(patient.pk))
 
 
-def test_a_fhir_import_leaves_one_entry_that_says_what_came_in(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_fhir_import_leaves_one_entry_that_says_what_came_in(clinician) -> None:
     bundle = {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -155,7 +155,7 @@ def test_a_fhir_import_leaves_one_entry_that_says_what_came_in(clinician) -> Non
     assert entries[0].summary == "FHIR import: patient, 0 condition(s), 1 pain rating(s), 0 entries ignored"
 
 
-def test_the_audit_page_says_a_probe_was_not_found_in_this_clinic(outsider, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_audit_page_says_a_probe_was_not_found_in_this_clinic(outsider, patient) -> None:
     from needlepoint.accounts.audit_words import describe_entries
     from tests.conftest import make_member
 

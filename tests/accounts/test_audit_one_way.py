@@ -92,11 +92,11 @@ def test_a_write_action_records_its_own_entry_and_a_bare_save_records_none(clini
     assert AuditEntry.objects.count() == before + 1
 
 
-def _saves_without_recording(visit) -> None:  # type: ignore[no-untyped-def]
+def _saves_without_recording(visit) -> None:
     visit.save()
 
 
-def _saves_and_records(visit) -> None:  # type: ignore[no-untyped-def]
+def _saves_and_records(visit) -> None:
     visit.save()
     audit.wrote(visit, created=False)
 

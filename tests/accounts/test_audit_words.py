@@ -15,7 +15,7 @@ from tests.conftest import clear_for_needling, client_for
 NECK = {"condition": "neck_pain", "icd10_code": "M54.2", "side": "left", "onset_date": date(2024, 1, 5)}
 
 
-def register(clinician, given: str, family: str):  # type: ignore[no-untyped-def]
+def register(clinician, given: str, family: str):
     # The busy trail registers the same names more than once: each is meant as a new patient.
     return actions.register_patient(
         clinician,
@@ -24,13 +24,13 @@ def register(clinician, given: str, family: str):  # type: ignore[no-untyped-def
     )
 
 
-def audit_page(admin) -> str:  # type: ignore[no-untyped-def]
+def audit_page(admin) -> str:
     response = client_for(admin).get("/audit/")
     assert response.status_code == 200
     return response.content.decode()
 
 
-def test_a_refusal_says_what_access_was_needed(clinic_admin, front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_refusal_says_what_access_was_needed(clinic_admin, front_desk, clinician) -> None:
     rosa = register(clinician, "Rosa", "Marquez")
     episode = actions.open_episode(clinician, rosa, NECK)
 
@@ -42,7 +42,7 @@ def test_a_refusal_says_what_access_was_needed(clinic_admin, front_desk, clinici
     assert "missing view_clinical" not in page
 
 
-def test_a_patient_is_named_with_the_mrn_and_linked_to_the_record(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_patient_is_named_with_the_mrn_and_linked_to_the_record(clinic_admin, clinician) -> None:
     rosa = register(clinician, "Rosa", "Marquez")
 
     client_for(clinician).get(f"/patients/{rosa.pk}/")
@@ -52,7 +52,7 @@ def test_a_patient_is_named_with_the_mrn_and_linked_to_the_record(clinic_admin, 
     assert f"patients.Patient {rosa.pk}</td>" not in page
 
 
-def test_clinical_records_are_named_and_linked_for_a_viewer_with_clinical_access(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_clinical_records_are_named_and_linked_for_a_viewer_with_clinical_access(clinic_admin, clinician) -> None:
     rosa = register(clinician, "Rosa", "Marquez")
     clear_for_needling(clinician, rosa)
     episode = actions.open_episode(clinician, rosa, NECK)
@@ -65,7 +65,7 @@ def test_clinical_records_are_named_and_linked_for_a_viewer_with_clinical_access
     assert ">Created<" in page
 
 
-def test_a_viewer_without_clinical_access_gets_words_without_clinical_detail_or_links(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_viewer_without_clinical_access_gets_words_without_clinical_detail_or_links(front_desk, clinician) -> None:
     rosa = register(clinician, "Rosa", "Marquez")
     episode = actions.open_episode(clinician, rosa, NECK)
     entry = AuditEntry.objects.get(object_type="patients.Episode", object_id=str(episode.pk))
@@ -77,7 +77,7 @@ def test_a_viewer_without_clinical_access_gets_words_without_clinical_detail_or_
     assert row.action == "Created"
 
 
-def test_another_clinics_record_is_never_named(clinic_admin, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinics_record_is_never_named(clinic_admin, outsider) -> None:
     theirs = register(outsider, "Other", "Person")
     forged = AuditEntry.objects.create(
         clinic_id=clinic_admin.clinic_id,
@@ -93,7 +93,7 @@ def test_another_clinics_record_is_never_named(clinic_admin, outsider) -> None: 
     assert row.patient.words == f"Patient {theirs.pk}" and row.patient.url is None
 
 
-def test_entries_without_a_record_and_unknown_kinds_still_read_as_words(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_entries_without_a_record_and_unknown_kinds_still_read_as_words(clinic_admin, clinician) -> None:
     made = [
         AuditEntry(clinic_id=clinic_admin.clinic_id, action="search", object_type="patients.Patient", summary="x"),
         AuditEntry(clinic_id=clinic_admin.clinic_id, action="read", object_type="insights.ClaimsReport"),
@@ -115,7 +115,7 @@ def test_entries_without_a_record_and_unknown_kinds_still_read_as_words(clinic_a
     ]
 
 
-def test_the_csv_keeps_the_codes_beside_the_words(clinic_admin, clinician, front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_csv_keeps_the_codes_beside_the_words(clinic_admin, clinician, front_desk) -> None:
     rosa = register(clinician, "Rosa", "Marquez")
     client_for(front_desk).get(f"/patients/{rosa.pk}/")
 
@@ -128,7 +128,7 @@ def test_the_csv_keeps_the_codes_beside_the_words(clinic_admin, clinician, front
     assert read["record_in_words"] == read["patient_in_words"] == f"Patient Rosa Marquez (MRN {rosa.mrn})"
 
 
-def a_busy_trail(clinician, patients: int) -> None:  # type: ignore[no-untyped-def]
+def a_busy_trail(clinician, patients: int) -> None:
     """``patients`` patients, each registered, screened, consented, with an episode opened, and opened twice."""
     for n in range(patients):
         patient = register(clinician, f"Given{n}", f"Family{n}")
@@ -139,7 +139,7 @@ def a_busy_trail(clinician, patients: int) -> None:  # type: ignore[no-untyped-d
 
 def test_the_audit_page_costs_the_same_few_queries_for_a_short_and_a_full_page(
     clinic_admin, clinician, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # Session, user, membership, the page and its count, patients, then one query per kind of record on the page
     # (patient, screening, consent, episode), the session saved: whatever the number of entries.
     budget = 13

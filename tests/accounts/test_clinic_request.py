@@ -13,7 +13,7 @@ from needlepoint.accounts.models import Membership
     "path",
     ["/patients/", "/patients/?q=doe", "/patients/{patient}/", "/account/tokens/", "/schedule/", "/audit/"],
 )
-def test_a_user_of_no_clinic_is_refused_not_failed(clinician: Membership, patient, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_of_no_clinic_is_refused_not_failed(clinician: Membership, patient, path: str) -> None:
     Membership.objects.filter(pk=clinician.pk).update(is_active=False)
     client = Client()
     client.force_login(clinician.user)

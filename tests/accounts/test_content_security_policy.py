@@ -79,7 +79,7 @@ def inline_content(html: str, *, rendered: bool = True) -> list[str]:
     return finder.found
 
 
-def problems(url: str, response) -> list[str]:  # type: ignore[no-untyped-def]
+def problems(url: str, response) -> list[str]:
     """What is wrong with one response: a missing or loose policy, or markup the policy refuses."""
     found = []
     if response.get("Content-Type", "").startswith("application/pdf"):
@@ -110,7 +110,7 @@ def test_the_policy_is_the_strict_one() -> None:
         '<section class="card" data-testid="today" class="full-row"></section>',
     ],
 )
-def test_the_checker_finds_each_kind_of_inline_content(html) -> None:  # type: ignore[no-untyped-def]
+def test_the_checker_finds_each_kind_of_inline_content(html) -> None:
     assert inline_content(html) != []
 
 
@@ -163,7 +163,7 @@ MAIN_PAGES = {
 }
 
 
-def test_every_page_of_every_role_carries_the_policy_and_nothing_inline(demo) -> None:  # type: ignore[no-untyped-def]
+def test_every_page_of_every_role_carries_the_policy_and_nothing_inline(demo) -> None:
     clinic = demo["clinician"].clinic
     wrong: list[str] = []
     shown = set()
@@ -181,7 +181,7 @@ def test_every_page_of_every_role_carries_the_policy_and_nothing_inline(demo) ->
     assert set(MAIN_PAGES.items()) - shown == set()
 
 
-def test_the_api_fhir_and_error_responses_carry_the_policy_too(demo) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_fhir_and_error_responses_carry_the_policy_too(demo) -> None:
     client = Client(HTTP_AUTHORIZATION=f"Bearer {demo['api']}")
     patient_id = demo["ids"]["patient_id"]
     for url in ("/api/v1/me", "/api/v1/openapi.json", f"/fhir/R4/Patient/{patient_id}", "/api/v1/nowhere"):
@@ -192,7 +192,7 @@ def test_the_api_fhir_and_error_responses_carry_the_policy_too(demo) -> None:  #
     assert problems("/no-such-page/", signed_in.get("/no-such-page/")) == []
 
 
-def test_a_pdf_is_sent_without_the_policy_that_would_break_the_browser_viewer(demo) -> None:  # type: ignore[no-untyped-def]
+def test_a_pdf_is_sent_without_the_policy_that_would_break_the_browser_viewer(demo) -> None:
     client = Client()
     client.force_login(demo["clinician"].user)
 
@@ -206,7 +206,7 @@ def test_a_pdf_is_sent_without_the_policy_that_would_break_the_browser_viewer(de
     assert re.search(r"Page 1 of \d", first_page), first_page
 
 
-def test_the_api_docs_load_their_assets_from_this_server(demo) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_docs_load_their_assets_from_this_server(demo) -> None:
     client = Client()
     client.force_login(demo["clinician"].user)
 
@@ -219,7 +219,7 @@ def test_the_api_docs_load_their_assets_from_this_server(demo) -> None:  # type:
     assert "swagger-ui-bundle.js" in html
 
 
-def test_the_sign_in_and_two_factor_pages_have_nothing_inline(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_the_sign_in_and_two_factor_pages_have_nothing_inline(clinic_admin) -> None:
     client = Client()
     wrong = problems("/login/", client.get("/login/"))
 
@@ -233,7 +233,7 @@ def test_the_sign_in_and_two_factor_pages_have_nothing_inline(clinic_admin) -> N
     assert wrong == [], "\n".join(wrong)
 
 
-def test_the_code_step_and_the_password_reset_page_have_nothing_inline(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_code_step_and_the_password_reset_page_have_nothing_inline(clinic_admin, clinician) -> None:
     reset = reset_link(client_for(clinic_admin), clinician)
     enrolled(clinic_admin)
     client = Client()
@@ -247,7 +247,7 @@ def test_the_code_step_and_the_password_reset_page_have_nothing_inline(clinic_ad
     assert wrong == [], "\n".join(wrong)
 
 
-def test_htmx_fragments_have_nothing_inline(demo) -> None:  # type: ignore[no-untyped-def]
+def test_htmx_fragments_have_nothing_inline(demo) -> None:
     client = Client()
     client.force_login(demo["clinician"].user)
 

@@ -29,12 +29,12 @@ def test_the_grants_give_rows_not_tables_and_keep_the_audit_trail_append_only() 
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the SQLite answer")
-def test_on_sqlite_the_command_explains_there_are_no_roles(db, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_on_sqlite_the_command_explains_there_are_no_roles(db, capsys) -> None:
     assert main(["db", "grants", "--role", "needlepoint_app"]) == 2
     assert "PostgreSQL feature" in capsys.readouterr().err
 
 
-def test_apply_without_the_owners_connection_is_refused(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_apply_without_the_owners_connection_is_refused(monkeypatch, capsys) -> None:
     monkeypatch.delenv("DATABASE_URL_OWNER", raising=False)
 
     assert main(["db", "grants", "--role", "needlepoint_app", "--apply"]) == 2
@@ -43,7 +43,7 @@ def test_apply_without_the_owners_connection_is_refused(monkeypatch, capsys) -> 
 
 @pytest.mark.postgres
 @on_postgres
-def test_the_application_role_is_refused_truncate_disable_trigger_and_ddl(clinician, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_application_role_is_refused_truncate_disable_trigger_and_ddl(clinician, monkeypatch, capsys) -> None:
     # Roles are created inside the test's transaction, so the rollback at the end removes this one too.
     role = f"np_app_{uuid.uuid4().hex[:8]}"
     with connection.cursor() as cursor:
@@ -86,7 +86,7 @@ def test_the_application_role_is_refused_truncate_disable_trigger_and_ddl(clinic
 
 @pytest.mark.postgres
 @on_postgres
-def test_apply_refuses_a_role_that_owns_the_tables(db, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_apply_refuses_a_role_that_owns_the_tables(db, capsys) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         owner = cursor.fetchone()[0]

@@ -16,7 +16,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def env(monkeypatch):  # type: ignore[no-untyped-def]
+def env(monkeypatch):
     """Set variables for one test; NP_TEST_* names keep clear of real settings."""
     for name in list(os.environ):
         if name.startswith("NP_TEST_"):
@@ -24,14 +24,14 @@ def env(monkeypatch):  # type: ignore[no-untyped-def]
     return monkeypatch
 
 
-def test_a_missing_variable_gives_the_default(env) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_variable_gives_the_default(env) -> None:
     assert env_str("NP_TEST_NAME", "fallback") == "fallback"
     assert env_bool("NP_TEST_FLAG", True) is True
     assert env_int("NP_TEST_NUMBER", 7) == 7
     assert env_list("NP_TEST_LIST", ["a"]) == ["a"]
 
 
-def test_an_empty_variable_gives_the_default_for_numbers_flags_and_lists(env) -> None:  # type: ignore[no-untyped-def]
+def test_an_empty_variable_gives_the_default_for_numbers_flags_and_lists(env) -> None:
     for name in ("NP_TEST_FLAG", "NP_TEST_NUMBER", "NP_TEST_LIST"):
         env.setenv(name, "")
 
@@ -53,48 +53,48 @@ def test_an_empty_variable_gives_the_default_for_numbers_flags_and_lists(env) ->
         ("off", False),
     ],
 )
-def test_a_flag_reads_the_usual_spellings(env, raw: str, expected: bool) -> None:  # type: ignore[no-untyped-def]
+def test_a_flag_reads_the_usual_spellings(env, raw: str, expected: bool) -> None:
     env.setenv("NP_TEST_FLAG", raw)
 
     assert env_bool("NP_TEST_FLAG", not expected) is expected
 
 
 @pytest.mark.parametrize("raw", ["maybe", "2", "t", "enabled"])
-def test_a_flag_that_is_neither_true_nor_false_stops_start_up(env, raw: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_flag_that_is_neither_true_nor_false_stops_start_up(env, raw: str) -> None:
     env.setenv("NP_TEST_FLAG", raw)
 
     with pytest.raises(ImproperlyConfigured, match=f"Unexpected value NP_TEST_FLAG='{raw}': use true or false"):
         env_bool("NP_TEST_FLAG", False)
 
 
-def test_a_number_is_read_as_a_whole_number(env) -> None:  # type: ignore[no-untyped-def]
+def test_a_number_is_read_as_a_whole_number(env) -> None:
     env.setenv("NP_TEST_NUMBER", "30")
 
     assert env_int("NP_TEST_NUMBER", 15, minimum=1) == 30
 
 
 @pytest.mark.parametrize("raw", ["fifteen", "1.5", "15m", "0x10"])
-def test_a_number_that_is_not_a_whole_number_stops_start_up(env, raw: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_number_that_is_not_a_whole_number_stops_start_up(env, raw: str) -> None:
     env.setenv("NP_TEST_NUMBER", raw)
 
     with pytest.raises(ImproperlyConfigured, match=f"Unexpected value NP_TEST_NUMBER='{raw}': use a whole number"):
         env_int("NP_TEST_NUMBER", 15)
 
 
-def test_a_number_below_its_minimum_stops_start_up(env) -> None:  # type: ignore[no-untyped-def]
+def test_a_number_below_its_minimum_stops_start_up(env) -> None:
     env.setenv("NP_TEST_NUMBER", "0")
 
     with pytest.raises(ImproperlyConfigured, match="NP_TEST_NUMBER=0 is below the minimum of 1"):
         env_int("NP_TEST_NUMBER", 15, minimum=1)
 
 
-def test_a_list_is_split_on_commas_and_trimmed(env) -> None:  # type: ignore[no-untyped-def]
+def test_a_list_is_split_on_commas_and_trimmed(env) -> None:
     env.setenv("NP_TEST_LIST", " clinic.example , ,www.clinic.example,")
 
     assert env_list("NP_TEST_LIST", []) == ["clinic.example", "www.clinic.example"]
 
 
-def test_a_secret_can_be_read_from_a_file(env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_secret_can_be_read_from_a_file(env, tmp_path) -> None:
     secret = tmp_path / "secret"
     secret.write_text("s3cret-value\n")
     env.setenv("NP_TEST_SECRET_FILE", str(secret))
@@ -102,7 +102,7 @@ def test_a_secret_can_be_read_from_a_file(env, tmp_path) -> None:  # type: ignor
     assert env_str("NP_TEST_SECRET") == "s3cret-value"
 
 
-def test_the_file_wins_over_the_plain_variable(env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_file_wins_over_the_plain_variable(env, tmp_path) -> None:
     (tmp_path / "n").write_text("42")
     env.setenv("NP_TEST_NUMBER", "1")
     env.setenv("NP_TEST_NUMBER_FILE", str(tmp_path / "n"))
@@ -110,7 +110,7 @@ def test_the_file_wins_over_the_plain_variable(env, tmp_path) -> None:  # type: 
     assert env_int("NP_TEST_NUMBER", 7) == 42
 
 
-def test_an_unreadable_secret_file_stops_start_up(env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreadable_secret_file_stops_start_up(env, tmp_path) -> None:
     env.setenv("NP_TEST_SECRET_FILE", str(tmp_path / "missing"))
 
     with pytest.raises(ImproperlyConfigured, match=r"NP_TEST_SECRET_FILE=.*missing cannot be read"):
@@ -139,7 +139,7 @@ def load_settings(tmp_path: Path, **variables: str) -> subprocess.CompletedProce
     )
 
 
-def test_the_settings_defaults(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_settings_defaults(tmp_path) -> None:
     started = load_settings(tmp_path, SECRET_KEY="k")
 
     assert started.returncode == 0, started.stderr
@@ -148,7 +148,7 @@ def test_the_settings_defaults(tmp_path) -> None:  # type: ignore[no-untyped-def
     assert "| `FHIR_TRANSACTION_MAX_MB` | 20 |" in readme
 
 
-def test_the_fhir_transaction_limit_comes_from_the_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_fhir_transaction_limit_comes_from_the_environment(tmp_path) -> None:
     started = load_settings(tmp_path, SECRET_KEY="k", FHIR_TRANSACTION_MAX_MB="50")
     refused = load_settings(tmp_path, SECRET_KEY="k", FHIR_TRANSACTION_MAX_MB="0")
 
@@ -157,7 +157,7 @@ def test_the_fhir_transaction_limit_comes_from_the_environment(tmp_path) -> None
     assert refused.returncode != 0 and "FHIR_TRANSACTION_MAX_MB=0 is below the minimum of 1" in refused.stderr
 
 
-def test_the_idle_minutes_and_screening_days_come_from_the_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_idle_minutes_and_screening_days_come_from_the_environment(tmp_path) -> None:
     started = load_settings(tmp_path, SECRET_KEY="k", SESSION_IDLE_MINUTES="5", SCREENING_VALID_DAYS="30")
 
     assert started.returncode == 0, started.stderr
@@ -174,7 +174,7 @@ def test_the_idle_minutes_and_screening_days_come_from_the_environment(tmp_path)
         ({"LOGIN_FAILURE_LIMIT": "five"}, "Unexpected value LOGIN_FAILURE_LIMIT='five'"),
     ],
 )
-def test_a_bad_setting_stops_start_up_naming_the_variable(tmp_path, variables, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_setting_stops_start_up_naming_the_variable(tmp_path, variables, message: str) -> None:
     started = load_settings(tmp_path, SECRET_KEY="k", **variables)
 
     assert started.returncode != 0
@@ -182,14 +182,14 @@ def test_a_bad_setting_stops_start_up_naming_the_variable(tmp_path, variables, m
     assert message in started.stderr
 
 
-def test_production_refuses_to_start_without_a_secret_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_production_refuses_to_start_without_a_secret_key(tmp_path) -> None:
     started = load_settings(tmp_path)
 
     assert started.returncode != 0
     assert "SECRET_KEY is required when DEBUG is off" in started.stderr
 
 
-def test_development_starts_without_a_secret_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_development_starts_without_a_secret_key(tmp_path) -> None:
     started = load_settings(tmp_path, DEBUG="true")
 
     assert started.returncode == 0, started.stderr

@@ -30,7 +30,7 @@ PRODUCTION = {
 }
 
 
-def run_manage(tmp_path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+def run_manage(tmp_path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     # The test run's own switches stay out too: the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for the live server.
     dropped = ("SECURE_", "DEBUG", "ALLOWED_", "CSRF_", "DJANGO_ALLOW_ASYNC_UNSAFE")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
@@ -48,14 +48,14 @@ def test_the_readme_documents_every_production_setting() -> None:
         assert f"{name}={value}" in production, name
 
 
-def test_check_deploy_is_clean_under_the_documented_production_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_check_deploy_is_clean_under_the_documented_production_settings(tmp_path) -> None:
     result = run_manage(tmp_path, PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_fails_without_hsts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_check_deploy_fails_without_hsts(tmp_path) -> None:
     result = run_manage(
         tmp_path, PRODUCTION | {"SECURE_HSTS_SECONDS": "0"}, "check", "--deploy", "--fail-level", "WARNING"
     )
@@ -67,7 +67,7 @@ def test_check_deploy_fails_without_hsts(tmp_path) -> None:  # type: ignore[no-u
 @pytest.mark.parametrize(
     ("configured", "expected"), [("", "None"), ("X-Forwarded-Proto", "('HTTP_X_FORWARDED_PROTO', 'https')")]
 )
-def test_the_proxy_https_header_is_trusted_only_when_configured(tmp_path, configured, expected) -> None:  # type: ignore[no-untyped-def]
+def test_the_proxy_https_header_is_trusted_only_when_configured(tmp_path, configured, expected) -> None:
     show = "from django.conf import settings; print(getattr(settings, 'SECURE_PROXY_SSL_HEADER', None))"
     result = run_manage(tmp_path, {"SECURE_PROXY_SSL_HEADER": configured}, "shell", "-c", show)
 
@@ -75,7 +75,7 @@ def test_the_proxy_https_header_is_trusted_only_when_configured(tmp_path, config
 
 
 @override_settings(SECURE_HSTS_SECONDS=31536000, SECURE_HSTS_INCLUDE_SUBDOMAINS=True, SECURE_SSL_REDIRECT=True)
-def test_hsts_and_the_https_redirect_when_configured(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_hsts_and_the_https_redirect_when_configured(clinician) -> None:
     client = client_for(clinician)
 
     plain = client.get("/patients/")
@@ -85,7 +85,7 @@ def test_hsts_and_the_https_redirect_when_configured(clinician) -> None:  # type
     assert secure["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 
 
-def test_pages_pdfs_csv_and_json_with_patient_data_are_never_stored(clinician, clinic_admin, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_pages_pdfs_csv_and_json_with_patient_data_are_never_stored(clinician, clinic_admin, cleared_patient) -> None:
     from tests.visits.visit_helpers import open_neck_episode
 
     episode = open_neck_episode(clinician, cleared_patient)
@@ -103,13 +103,13 @@ def test_pages_pdfs_csv_and_json_with_patient_data_are_never_stored(clinician, c
     assert responses["pdf"]["Content-Type"] == "application/pdf"
 
 
-def test_the_site_icon_keeps_its_own_caching(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_site_icon_keeps_its_own_caching(db) -> None:
     from django.test import Client
 
     assert Client().get("/favicon.ico")["Cache-Control"] == "public, max-age=86400"
 
 
-def test_the_patient_search_posts_its_terms_so_they_stay_out_of_addresses(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_patient_search_posts_its_terms_so_they_stay_out_of_addresses(clinician, patient) -> None:
     client = client_for(clinician)
 
     page = client.get("/patients/").content.decode()
@@ -121,7 +121,7 @@ def test_the_patient_search_posts_its_terms_so_they_stay_out_of_addresses(clinic
     assert AuditEntry.objects.filter(action="search", summary="patient search (1 found)").count() == 1
 
 
-def test_the_booking_search_posts_its_terms_and_keeps_the_chosen_slot(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_booking_search_posts_its_terms_and_keeps_the_chosen_slot(clinician, patient) -> None:
     client = client_for(clinician)
     slot = f"/schedule/book/?clinician={clinician.pk}&day=2030-01-07&time=10:30"
 

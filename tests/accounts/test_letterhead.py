@@ -20,7 +20,7 @@ GOOD = {
 }
 
 
-def test_an_admin_sets_the_letterhead_and_it_is_audited(clinic_admin, clinic) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_sets_the_letterhead_and_it_is_audited(clinic_admin, clinic) -> None:
     response = client_for(clinic_admin).post("/clinic/letterhead/", GOOD)
     assert response.status_code == 302
     clinic.refresh_from_db()
@@ -36,7 +36,7 @@ def test_an_admin_sets_the_letterhead_and_it_is_audited(clinic_admin, clinic) ->
     assert "Letterhead of Quay Physio" in page and "(207) 555-0100" in page
 
 
-def test_saving_the_same_letterhead_again_records_nothing(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_saving_the_same_letterhead_again_records_nothing(clinic_admin) -> None:
     set_letterhead(clinic_admin, **GOOD)
     set_letterhead(clinic_admin, **GOOD)
     assert AuditEntry.objects.filter(action="update", summary__startswith="letterhead").count() == 1
@@ -51,9 +51,7 @@ def test_saving_the_same_letterhead_again_records_nothing(clinic_admin) -> None:
         ({"website": "quay"}, "website", "valid URL"),
     ],
 )
-def test_bad_input_gets_a_message_and_changes_nothing(  # type: ignore[no-untyped-def]
-    clinic_admin, clinic, change, field, message
-) -> None:
+def test_bad_input_gets_a_message_and_changes_nothing(clinic_admin, clinic, change, field, message) -> None:
     with pytest.raises(ValidationError) as raised:
         set_letterhead(clinic_admin, **(GOOD | change))
     assert message in " ".join(raised.value.message_dict[field])
@@ -64,7 +62,7 @@ def test_bad_input_gets_a_message_and_changes_nothing(  # type: ignore[no-untype
     assert Clinic.objects.get(pk=clinic.pk).name == "Test Clinic"
 
 
-def test_only_clinic_admins_edit_the_letterhead(clinician, front_desk, clinic) -> None:  # type: ignore[no-untyped-def]
+def test_only_clinic_admins_edit_the_letterhead(clinician, front_desk, clinic) -> None:
     for member in (clinician, front_desk):
         with pytest.raises(AccessDenied):
             set_letterhead(member, **GOOD)
@@ -72,11 +70,11 @@ def test_only_clinic_admins_edit_the_letterhead(clinician, front_desk, clinic) -
     assert Clinic.objects.get(pk=clinic.pk).name == "Test Clinic"
 
 
-def test_the_staff_page_links_to_the_letterhead(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_the_staff_page_links_to_the_letterhead(clinic_admin) -> None:
     assert 'href="/clinic/letterhead/"' in client_for(clinic_admin).get("/staff/").content.decode()
 
 
-def test_the_demo_clinic_has_a_letterhead(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_clinic_has_a_letterhead(db) -> None:
     from needlepoint.demo import build_demo
 
     build_demo(1, 3)

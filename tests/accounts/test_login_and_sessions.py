@@ -15,7 +15,7 @@ from tests.conftest import PASSWORD, client_for
 WRONG = "not-the-password"
 
 
-def sign_in(client: Client, username: str, password: str, address: str = "198.51.100.7"):  # type: ignore[no-untyped-def]
+def sign_in(client: Client, username: str, password: str, address: str = "198.51.100.7"):
     return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
@@ -23,7 +23,7 @@ def signed_in(client: Client) -> bool:
     return client.get("/patients/").status_code == 200
 
 
-def test_a_clinician_signs_in_and_the_sign_in_is_audited(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinician_signs_in_and_the_sign_in_is_audited(clinician) -> None:
     client = Client()
 
     response = sign_in(client, "alice", PASSWORD)
@@ -36,7 +36,7 @@ def test_a_clinician_signs_in_and_the_sign_in_is_audited(clinician) -> None:  # 
     assert entry.summary == "signed in as alice"
 
 
-def test_a_wrong_password_is_refused_recorded_and_audited(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_password_is_refused_recorded_and_audited(clinician) -> None:
     client = Client()
 
     response = sign_in(client, "alice", WRONG)
@@ -51,7 +51,7 @@ def test_a_wrong_password_is_refused_recorded_and_audited(clinician) -> None:  #
     assert failed.client_address == "198.51.100.7"
 
 
-def test_someone_without_an_active_membership_cannot_sign_in(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_someone_without_an_active_membership_cannot_sign_in(clinician) -> None:
     Membership.objects.filter(pk=clinician.pk).update(is_active=False)
     client = Client()
 
@@ -62,14 +62,14 @@ def test_someone_without_an_active_membership_cannot_sign_in(clinician) -> None:
     assert not signed_in(client)
 
 
-def test_a_deactivated_user_cannot_sign_in(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_deactivated_user_cannot_sign_in(clinician) -> None:
     clinician.user.is_active = False
     clinician.user.save()
 
     assert sign_in(Client(), "alice", PASSWORD).status_code == 401
 
 
-def test_sign_in_never_redirects_to_another_site(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_sign_in_never_redirects_to_another_site(clinician) -> None:
     response = Client().post(
         "/login/", {"username": "alice", "password": PASSWORD, "next": "https://evil.example/steal"}
     )
@@ -78,13 +78,13 @@ def test_sign_in_never_redirects_to_another_site(clinician) -> None:  # type: ig
     assert response["Location"] == "/"
 
 
-def test_sign_in_returns_to_the_page_asked_for(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_sign_in_returns_to_the_page_asked_for(clinician) -> None:
     response = Client().post("/login/", {"username": "alice", "password": PASSWORD, "next": "/patients/new/"})
 
     assert response["Location"] == "/patients/new/"
 
 
-def test_signing_out_needs_a_post_and_is_audited(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_signing_out_needs_a_post_and_is_audited(clinician) -> None:
     client = client_for(clinician)
 
     assert client.get("/logout/").status_code == 405
@@ -109,7 +109,7 @@ def test_sessions_end_after_fifteen_idle_minutes_by_default() -> None:
     assert settings.SESSION_SAVE_EVERY_REQUEST
 
 
-def test_each_request_renews_the_idle_clock(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_each_request_renews_the_idle_clock(clinician) -> None:
     client = client_for(clinician)
     Session.objects.filter(session_key=client.session.session_key).update(
         expire_date=timezone.now() + timedelta(minutes=1)
@@ -121,7 +121,7 @@ def test_each_request_renews_the_idle_clock(clinician) -> None:  # type: ignore[
     assert timedelta(minutes=14) < remaining <= timedelta(minutes=15)
 
 
-def test_an_idle_session_is_over_and_the_sign_in_page_says_so(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_idle_session_is_over_and_the_sign_in_page_says_so(clinician) -> None:
     client = client_for(clinician)
     client.get("/patients/")
     Session.objects.filter(session_key=client.session.session_key).update(
@@ -141,7 +141,7 @@ def test_a_first_visit_without_a_session_is_not_told_it_expired() -> None:
     assert response["Location"] == "/login/?next=%2Fpatients%2F"
 
 
-def test_the_session_cookie_is_http_only_and_ends_with_the_browser(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_session_cookie_is_http_only_and_ends_with_the_browser(clinician) -> None:
     client = Client()
 
     response = sign_in(client, "alice", PASSWORD)
@@ -152,7 +152,7 @@ def test_the_session_cookie_is_http_only_and_ends_with_the_browser(clinician) ->
     assert cookie["max-age"] == ""
 
 
-def test_a_form_with_a_stale_security_token_saves_nothing_and_says_so(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_with_a_stale_security_token_saves_nothing_and_says_so(clinician) -> None:
     from needlepoint.patients.models import Patient
 
     client = Client(enforce_csrf_checks=True)

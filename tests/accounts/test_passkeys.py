@@ -74,16 +74,16 @@ class SoftAuthenticator:
         }
 
 
-def post_json(client: Client, url: str, body: dict | None = None):  # type: ignore[no-untyped-def]
+def post_json(client: Client, url: str, body: dict | None = None):
     return client.post(url, json.dumps(body or {}), content_type="application/json")
 
 
-def add_passkey(client: Client, authenticator: SoftAuthenticator, name: str = "laptop"):  # type: ignore[no-untyped-def]
+def add_passkey(client: Client, authenticator: SoftAuthenticator, name: str = "laptop"):
     options = post_json(client, "/account/passkeys/options/").json()
     return post_json(client, "/account/passkeys/", {"credential": authenticator.create(options), "name": name})
 
 
-def test_a_user_adds_a_passkey_and_signs_in_with_it(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_adds_a_passkey_and_signs_in_with_it(clinician) -> None:
     authenticator = SoftAuthenticator()
     assert add_passkey(client_for(clinician), authenticator).status_code == 200
     assert Passkey.objects.get(user=clinician.user).name == "laptop"
@@ -100,7 +100,7 @@ def test_a_user_adds_a_passkey_and_signs_in_with_it(clinician) -> None:  # type:
     assert AuditEntry.objects.get(action="login").summary == "signed in as alice with passkey"
 
 
-def test_an_answer_for_another_site_or_a_replayed_one_is_refused(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_answer_for_another_site_or_a_replayed_one_is_refused(clinician) -> None:
     authenticator = SoftAuthenticator()
     add_passkey(client_for(clinician), authenticator)
     client = Client()
@@ -120,7 +120,7 @@ def test_an_answer_for_another_site_or_a_replayed_one_is_refused(clinician) -> N
     assert other.get("/patients/").status_code == 302
 
 
-def test_a_passkey_step_needs_the_password_first(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_passkey_step_needs_the_password_first(clinician) -> None:
     authenticator = SoftAuthenticator()
     add_passkey(client_for(clinician), authenticator)
 
@@ -128,7 +128,7 @@ def test_a_passkey_step_needs_the_password_first(clinician) -> None:  # type: ig
     assert post_json(Client(), "/login/passkey/", {"credential": {}}).status_code == 401
 
 
-def test_a_made_up_registration_stores_nothing(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_made_up_registration_stores_nothing(clinician) -> None:
     client = client_for(clinician)
     post_json(client, "/account/passkeys/options/")
 
@@ -139,7 +139,7 @@ def test_a_made_up_registration_stores_nothing(clinician) -> None:  # type: igno
     assert not Passkey.objects.exists()
 
 
-def test_an_admins_reset_removes_passkeys(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_admins_reset_removes_passkeys(clinic_admin, clinician) -> None:
     add_passkey(client_for(clinician), SoftAuthenticator())
 
     client_for(clinic_admin).post("/staff/", {"do": "reset_two_factor", "member": clinician.pk})

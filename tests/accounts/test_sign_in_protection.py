@@ -26,12 +26,12 @@ DELAYED = "Too many failed sign-ins for this username."
 ADDRESS_REFUSED = "Too many failed sign-ins from this network."
 
 
-def sign_in(client: Client, username: str, password: str, address: str = "198.51.100.7", **extra):  # type: ignore[no-untyped-def]
+def sign_in(client: Client, username: str, password: str, address: str = "198.51.100.7", **extra):
     data = {"username": username, "password": password, **extra}
     return client.post("/login/", data, REMOTE_ADDR=address)
 
 
-def enrolled(membership) -> str:  # type: ignore[no-untyped-def]
+def enrolled(membership) -> str:
     """Give the member a confirmed authenticator app; returns its secret."""
     secret = pyotp.random_base32(32)
     TotpDevice.objects.create(user=membership.user, secret=secret, confirmed_at=timezone.now())
@@ -43,7 +43,7 @@ def guess(username: str, times: int, address: str = "198.51.100.7") -> None:
         sign_in(Client(), username, WRONG, address=address)
 
 
-def test_past_the_limit_the_right_password_is_delayed_not_locked(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_past_the_limit_the_right_password_is_delayed_not_locked(clinician) -> None:
     guess("alice", settings.LOGIN_FAILURE_LIMIT)
 
     refused = sign_in(Client(), "alice", PASSWORD)
@@ -56,7 +56,7 @@ def test_past_the_limit_the_right_password_is_delayed_not_locked(clinician) -> N
     assert sign_in(Client(), "alice", PASSWORD).status_code == 302
 
 
-def test_past_the_limit_the_right_password_with_an_app_code_passes_at_once(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_past_the_limit_the_right_password_with_an_app_code_passes_at_once(clinician) -> None:
     secret = enrolled(clinician)
     guess("alice", settings.LOGIN_FAILURE_LIMIT + 3)
     client = Client()
@@ -68,7 +68,7 @@ def test_past_the_limit_the_right_password_with_an_app_code_passes_at_once(clini
     assert AuditEntry.objects.get(action="login").summary == "signed in as alice with app"
 
 
-def test_past_the_limit_a_wrong_code_costs_no_password_check(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+def test_past_the_limit_a_wrong_code_costs_no_password_check(clinician, settings) -> None:
     enrolled(clinician)
     checks = CountingBackend.install(settings)
     guess("alice", settings.LOGIN_FAILURE_LIMIT)
@@ -80,7 +80,7 @@ def test_past_the_limit_a_wrong_code_costs_no_password_check(clinician, settings
     assert len(checks) == before
 
 
-def test_the_delay_doubles_and_is_capped(settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_delay_doubles_and_is_capped(settings) -> None:
     settings.LOGIN_FIRST_DELAY_SECONDS = 30
     settings.LOGIN_MAX_DELAY_SECONDS = 300
 
@@ -89,7 +89,7 @@ def test_the_delay_doubles_and_is_capped(settings) -> None:  # type: ignore[no-u
     assert delays == [30, 60, 120, 240, 300, 300]
 
 
-def test_each_check_past_the_limit_waits_longer(db, settings) -> None:  # type: ignore[no-untyped-def]
+def test_each_check_past_the_limit_waits_longer(db, settings) -> None:
     settings.LOGIN_FAILURE_LIMIT = 2
     key = throttle.username_key("alice")
     assert throttle.reserve(key, 2, progressive=True).allowed
@@ -103,7 +103,7 @@ def test_each_check_past_the_limit_waits_longer(db, settings) -> None:  # type: 
     assert not again.allowed and 59 <= again.wait_seconds <= 60
 
 
-def test_made_up_usernames_from_one_address_refuse_only_that_address(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+def test_made_up_usernames_from_one_address_refuse_only_that_address(clinician, settings) -> None:
     settings.LOGIN_ADDRESS_FAILURE_LIMIT = 4
     for n in range(4):
         sign_in(Client(), f"guess{n}", WRONG, address="203.0.113.9")
@@ -115,7 +115,7 @@ def test_made_up_usernames_from_one_address_refuse_only_that_address(clinician, 
     assert from_elsewhere.status_code == 302
 
 
-def test_behind_a_trusted_proxy_each_client_is_counted_by_its_own_address(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+def test_behind_a_trusted_proxy_each_client_is_counted_by_its_own_address(clinician, settings) -> None:
     """Before: every request came from the proxy's address, so one guesser locked out the whole clinic."""
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     settings.LOGIN_ADDRESS_FAILURE_LIMIT = 4
@@ -144,7 +144,7 @@ def forwarded(remote: str, header: str | None) -> str | None:
     return client_address(RequestFactory().get("/", **meta))
 
 
-def test_the_forwarded_header_is_believed_only_from_a_trusted_proxy(settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_forwarded_header_is_believed_only_from_a_trusted_proxy(settings) -> None:
     settings.TRUSTED_PROXIES = []
     assert forwarded("198.51.100.7", "1.2.3.4") == "198.51.100.7"
     settings.TRUSTED_PROXIES = ["10.0.0.2", "10.1.0.0/16"]
@@ -158,7 +158,7 @@ def test_the_forwarded_header_is_believed_only_from_a_trusted_proxy(settings) ->
     assert forwarded("10.0.0.2", None) == "10.0.0.2"
 
 
-def test_a_success_refunds_its_check_so_a_clinic_behind_one_address_is_not_refused(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_success_refunds_its_check_so_a_clinic_behind_one_address_is_not_refused(clinician, settings) -> None:
     settings.LOGIN_ADDRESS_FAILURE_LIMIT = 3
     for _ in range(10):
         assert sign_in(Client(), "alice", PASSWORD, address="192.0.2.1").status_code == 302
@@ -171,18 +171,18 @@ class CountingBackend(ModelBackend):
 
     checks: list[str] = []
 
-    def authenticate(self, request, username=None, password=None, **kwargs):  # type: ignore[no-untyped-def]
+    def authenticate(self, request, username=None, password=None, **kwargs):
         CountingBackend.checks.append(username or "")
         return super().authenticate(request, username=username, password=password, **kwargs)
 
     @classmethod
-    def install(cls, settings) -> list[str]:  # type: ignore[no-untyped-def]
+    def install(cls, settings) -> list[str]:
         cls.checks = []
         settings.AUTHENTICATION_BACKENDS = [f"{__name__}.CountingBackend"]
         return cls.checks
 
 
-def test_forty_guesses_get_at_most_the_limit_of_password_checks(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+def test_forty_guesses_get_at_most_the_limit_of_password_checks(clinician, settings) -> None:
     checks = CountingBackend.install(settings)
 
     guess("alice", 40)
@@ -191,7 +191,7 @@ def test_forty_guesses_get_at_most_the_limit_of_password_checks(clinician, setti
 
 
 @pytest.mark.django_db(transaction=True)
-def test_forty_parallel_reservations_get_exactly_the_limit(settings) -> None:  # type: ignore[no-untyped-def]
+def test_forty_parallel_reservations_get_exactly_the_limit(settings) -> None:
     """The primitive under the limit: a conditional UPDATE, applied atomically by the database."""
     if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["TEST"]["NAME"] or ":memory:"):
         # Shared-cache in-memory SQLite answers "table is locked" at once instead of waiting and, with forty

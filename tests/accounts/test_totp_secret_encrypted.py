@@ -28,7 +28,7 @@ def stored_column(device: TotpDevice) -> str:
         return cursor.fetchone()[0]
 
 
-def enrol(membership) -> tuple[TotpDevice, str]:  # type: ignore[no-untyped-def]
+def enrol(membership) -> tuple[TotpDevice, str]:
     secret = pyotp.random_base32(32)
     device = TotpDevice.objects.create(user=membership.user, secret=secret, confirmed_at=timezone.now())
     return device, secret
@@ -42,7 +42,7 @@ def signs_in_with_code(username: str, secret: str) -> bool:
     return response.status_code == 302 and response["Location"] == "/" and client.get("/patients/").status_code == 200
 
 
-def test_the_stored_column_is_not_the_secret_and_sign_in_with_a_code_works(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_stored_column_is_not_the_secret_and_sign_in_with_a_code_works(clinician) -> None:
     device, secret = enrol(clinician)
 
     stored = stored_column(device)
@@ -52,7 +52,7 @@ def test_the_stored_column_is_not_the_secret_and_sign_in_with_a_code_works(clini
     assert signs_in_with_code("alice", secret)
 
 
-def test_enrolment_through_the_page_stores_the_secret_encrypted(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_enrolment_through_the_page_stores_the_secret_encrypted(clinic_admin) -> None:
     client = Client()
     client.post("/login/", {"username": "adam", "password": PASSWORD}, REMOTE_ADDR="198.51.100.7")
     page = client.get("/login/enrol/").content.decode()
@@ -63,7 +63,7 @@ def test_enrolment_through_the_page_stores_the_secret_encrypted(clinic_admin) ->
     assert secret not in stored_column(device)
 
 
-def test_after_a_key_change_the_old_key_still_reads_and_the_next_sign_in_rewraps(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_after_a_key_change_the_old_key_still_reads_and_the_next_sign_in_rewraps(clinician) -> None:
     device, secret = enrol(clinician)  # under the key derived from SECRET_KEY
     before = stored_column(device)
 
@@ -75,7 +75,7 @@ def test_after_a_key_change_the_old_key_still_reads_and_the_next_sign_in_rewraps
         assert TotpDevice.objects.get(pk=device.pk).secret == secret
 
 
-def test_a_secret_no_configured_key_reads_is_refused_with_a_clear_message(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_secret_no_configured_key_reads_is_refused_with_a_clear_message(clinician) -> None:
     with override_settings(FIELD_ENCRYPTION_KEY="the-key-the-secret-was-stored-under"):
         device, _ = enrol(clinician)
     refused = pytest.raises(field_crypto.UnreadableSecret, match="without keeping the old one as a fallback")
@@ -83,7 +83,7 @@ def test_a_secret_no_configured_key_reads_is_refused_with_a_clear_message(clinic
         _ = TotpDevice.objects.get(pk=device.pk).secret
 
 
-def test_the_migration_encrypts_secrets_stored_in_plain_text_and_leaves_encrypted_ones(clinician, colleague) -> None:  # type: ignore[no-untyped-def]
+def test_the_migration_encrypts_secrets_stored_in_plain_text_and_leaves_encrypted_ones(clinician, colleague) -> None:
     plain_device, plain_secret = enrol(clinician)
     kept_device, _ = enrol(colleague)
     kept = stored_column(kept_device)
@@ -100,7 +100,7 @@ def test_the_migration_encrypts_secrets_stored_in_plain_text_and_leaves_encrypte
     assert signs_in_with_code("alice", plain_secret)
 
 
-def test_a_secret_no_key_can_read_refuses_the_code_without_a_server_error(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_secret_no_key_can_read_refuses_the_code_without_a_server_error(clinician) -> None:
     from needlepoint.accounts import two_factor
 
     device, secret = enrol(clinician)

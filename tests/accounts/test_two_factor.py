@@ -15,7 +15,7 @@ from needlepoint.accounts.two_factor import new_recovery_codes
 from tests.conftest import PASSWORD, client_for
 
 
-def password_step(client: Client, username: str, **extra):  # type: ignore[no-untyped-def]
+def password_step(client: Client, username: str, **extra):
     return client.post("/login/", {"username": username, "password": PASSWORD, **extra}, REMOTE_ADDR="198.51.100.7")
 
 
@@ -23,13 +23,13 @@ def signed_in(client: Client) -> bool:
     return client.get("/patients/").status_code == 200
 
 
-def enrolled(membership) -> str:  # type: ignore[no-untyped-def]
+def enrolled(membership) -> str:
     secret = pyotp.random_base32(32)
     TotpDevice.objects.create(user=membership.user, secret=secret, confirmed_at=timezone.now())
     return secret
 
 
-def test_a_clinic_admin_without_an_app_must_set_one_up_before_signing_in(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_admin_without_an_app_must_set_one_up_before_signing_in(clinic_admin) -> None:
     client = Client()
 
     response = password_step(client, "adam")
@@ -55,14 +55,14 @@ def test_a_clinic_admin_without_an_app_must_set_one_up_before_signing_in(clinic_
     assert AuditEntry.objects.get(action="login").summary == "signed in as adam with a newly set up authenticator app"
 
 
-def test_a_clinician_signs_in_with_a_password_alone_when_only_admins_need_an_app(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinician_signs_in_with_a_password_alone_when_only_admins_need_an_app(clinician) -> None:
     client = Client()
 
     assert password_step(client, "alice")["Location"] == "/"
     assert signed_in(client)
 
 
-def test_a_clinic_requiring_it_of_everyone_sends_a_clinician_to_set_up_an_app(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_requiring_it_of_everyone_sends_a_clinician_to_set_up_an_app(clinician) -> None:
     Clinic.objects.filter(pk=clinician.clinic_id).update(two_factor_policy="everyone")
     client = Client()
 
@@ -70,7 +70,7 @@ def test_a_clinic_requiring_it_of_everyone_sends_a_clinician_to_set_up_an_app(cl
     assert not signed_in(client)
 
 
-def test_the_demo_clinic_asks_its_admin_for_no_second_factor(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_clinic_asks_its_admin_for_no_second_factor(clinic_admin) -> None:
     Clinic.objects.filter(pk=clinic_admin.clinic_id).update(two_factor_policy="demo_not_required")
     client = Client()
 
@@ -78,7 +78,7 @@ def test_the_demo_clinic_asks_its_admin_for_no_second_factor(clinic_admin) -> No
     assert signed_in(client)
 
 
-def test_a_user_with_an_app_gives_its_code_after_the_password_and_a_code_works_once(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_with_an_app_gives_its_code_after_the_password_and_a_code_works_once(clinician) -> None:
     secret = enrolled(clinician)
     client = Client()
 
@@ -99,7 +99,7 @@ def test_a_user_with_an_app_gives_its_code_after_the_password_and_a_code_works_o
     assert not signed_in(other)
 
 
-def test_a_recovery_code_signs_in_once(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_recovery_code_signs_in_once(clinician) -> None:
     enrolled(clinician)
     code = new_recovery_codes(clinician.user)[0]
     first, second = Client(), Client()
@@ -111,7 +111,7 @@ def test_a_recovery_code_signs_in_once(clinician) -> None:  # type: ignore[no-un
     assert AuditEntry.objects.filter(action="login", summary="signed in as alice with recovery code").count() == 1
 
 
-def test_the_second_step_expires(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_second_step_expires(clinician) -> None:
     secret = enrolled(clinician)
     client = Client()
     password_step(client, "alice")
@@ -125,7 +125,7 @@ def test_the_second_step_expires(clinician) -> None:  # type: ignore[no-untyped-
     assert not signed_in(client)
 
 
-def test_the_code_step_alone_cannot_be_reached_without_the_password(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_code_step_alone_cannot_be_reached_without_the_password(clinician) -> None:
     secret = enrolled(clinician)
     client = Client()
 
@@ -133,7 +133,7 @@ def test_the_code_step_alone_cannot_be_reached_without_the_password(clinician) -
     assert not signed_in(client)
 
 
-def test_a_user_sets_up_an_app_on_their_own_page_and_makes_new_recovery_codes(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_sets_up_an_app_on_their_own_page_and_makes_new_recovery_codes(clinician) -> None:
     client = client_for(clinician)
     page = client.get("/account/security/").content.decode()
     secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', page).group(1)
@@ -148,7 +148,7 @@ def test_a_user_sets_up_an_app_on_their_own_page_and_makes_new_recovery_codes(cl
     assert not RecoveryCode.objects.filter(code_hash__in=old_codes, used_at__isnull=True).exists()
 
 
-def test_an_admin_resets_a_lost_app_and_the_user_sets_up_a_new_one(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_resets_a_lost_app_and_the_user_sets_up_a_new_one(clinic_admin, clinician) -> None:
     enrolled(clinician)
     new_recovery_codes(clinician.user)
     Clinic.objects.filter(pk=clinician.clinic_id).update(two_factor_policy="everyone")
@@ -161,7 +161,7 @@ def test_an_admin_resets_a_lost_app_and_the_user_sets_up_a_new_one(clinic_admin,
     assert password_step(Client(), "alice")["Location"] == "/login/enrol/"
 
 
-def test_an_admin_cannot_reset_another_clinics_member(clinic_admin, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_cannot_reset_another_clinics_member(clinic_admin, outsider) -> None:
     enrolled(outsider)
 
     response = client_for(clinic_admin).post("/staff/", {"do": "reset_two_factor", "member": outsider.pk}, follow=True)
@@ -170,7 +170,7 @@ def test_an_admin_cannot_reset_another_clinics_member(clinic_admin, outsider) ->
     assert TotpDevice.objects.filter(user=outsider.user).exists()
 
 
-def test_only_a_clinic_admin_sets_the_policy_and_never_to_not_required(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_only_a_clinic_admin_sets_the_policy_and_never_to_not_required(clinic_admin, clinician) -> None:
     admin = client_for(clinic_admin)
 
     admin.post("/staff/", {"policy": "everyone"})
@@ -197,7 +197,7 @@ def test_the_codes_match_the_test_vectors_of_rfc_6238() -> None:
     ]
 
 
-def test_a_code_given_with_the_password_signs_in_in_one_step(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_code_given_with_the_password_signs_in_in_one_step(clinician) -> None:
     """The in-place sign-in dialog of an expired session sends the code with the password."""
     secret = enrolled(clinician)
     client, wrong = Client(), Client()

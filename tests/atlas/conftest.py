@@ -44,7 +44,7 @@ def api_client(membership: Any) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
 
-def api_call(client: Client, url: str, body: Any, method: str = "POST"):  # type: ignore[no-untyped-def]
+def api_call(client: Client, url: str, body: Any, method: str = "POST"):
     """A JSON request."""
     return client.generic(method, url, json.dumps(body), content_type="application/json")
 
@@ -72,12 +72,12 @@ def snapshot() -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture
-def episode(clinician, patient) -> Episode:  # type: ignore[no-untyped-def]
+def episode(clinician, patient) -> Episode:
     return open_episode(clinician, patient)
 
 
 @pytest.fixture
-def assessment(clinician, episode) -> Assessment:  # type: ignore[no-untyped-def]
+def assessment(clinician, episode) -> Assessment:
     return actions.create_assessment(
         clinician,
         episode,
@@ -86,7 +86,7 @@ def assessment(clinician, episode) -> Assessment:  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def other_assessment(outsider) -> Assessment:  # type: ignore[no-untyped-def]
+def other_assessment(outsider) -> Assessment:
     """An assessment in another clinic."""
     other_patient = patient_actions.register_patient(
         outsider, {"given_name": "Olga", "family_name": "Berg", "date_of_birth": date(1970, 2, 3), "sex": "female"}

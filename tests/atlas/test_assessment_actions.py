@@ -25,7 +25,7 @@ ACTIVE_TRAPEZIUS = {
 }
 
 
-def _refused(call, field: str | None = None) -> ValidationError:  # type: ignore[no-untyped-def]
+def _refused(call, field: str | None = None) -> ValidationError:
     before = snapshot()
     with pytest.raises(ValidationError) as caught:
         call()

@@ -10,7 +10,7 @@ from needlepoint.atlas.catalogue import body_map, muscles
 from needlepoint.cli import main
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+def run(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err

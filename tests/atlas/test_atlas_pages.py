@@ -20,7 +20,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 CHOIR = "CHOIR Body Map"
 
 
-def _text(response) -> str:  # type: ignore[no-untyped-def]
+def _text(response) -> str:
     return response.content.decode()
 
 
@@ -332,7 +332,7 @@ def test_the_episode_page_lists_assessments_and_suggested_needling(clinician, as
 # --- query counts ------------------------------------------------------------------------------------
 
 
-def _findings(clinician, assessment, count: int) -> None:  # type: ignore[no-untyped-def]
+def _findings(clinician, assessment, count: int) -> None:
     for muscle in list(muscles().values())[:count]:
         tp = muscle.trigger_points[0].code
         actions.record_finding(

@@ -169,7 +169,7 @@ def test_trigger_points_name_their_member_where_the_data_allow() -> None:
 # --- Travell & Simons corrections -----------------------------------------------------------------------
 
 
-def _points(muscle_id: str) -> dict:  # type: ignore[type-arg]
+def _points(muscle_id: str) -> dict:
     return {tp.code: tp for tp in muscles()[muscle_id].trigger_points}
 
 
@@ -239,15 +239,15 @@ def test_only_the_rechecked_patterns_carry_unverified_zones() -> None:
 
 
 @pytest.fixture
-def data() -> dict:  # type: ignore[type-arg]
+def data() -> dict:
     return json.loads(MUSCLES_FILE.read_text(encoding="utf-8"))
 
 
-def _entry(data: dict, muscle_id: str) -> dict:  # type: ignore[type-arg]
+def _entry(data: dict, muscle_id: str) -> dict:
     return next(m for m in data["muscles"] if m["id"] == muscle_id)
 
 
-def _load(tmp_path: Path, data: dict) -> None:  # type: ignore[type-arg]
+def _load(tmp_path: Path, data: dict) -> None:
     path = tmp_path / "muscles.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     muscles(path)
@@ -271,7 +271,7 @@ def _load(tmp_path: Path, data: dict) -> None:  # type: ignore[type-arg]
         ("deltoid", lambda e: e["trigger_points"][0].update(member="deltoid"), r"'deltoid'.*only for a group"),
     ],
 )
-def test_incomplete_hazard_or_anatomy_data_are_refused(tmp_path, data, muscle_id, edit, message) -> None:  # type: ignore[no-untyped-def]
+def test_incomplete_hazard_or_anatomy_data_are_refused(tmp_path, data, muscle_id, edit, message) -> None:
     broken = copy.deepcopy(data)
     edit(_entry(broken, muscle_id))
     with pytest.raises(AtlasDataError, match=message):
@@ -281,7 +281,7 @@ def test_incomplete_hazard_or_anatomy_data_are_refused(tmp_path, data, muscle_id
 # --- what clinicians see ------------------------------------------------------------------------------------
 
 
-def test_the_muscle_page_labels_the_depth_figure_and_names_the_pleura_access(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_muscle_page_labels_the_depth_figure_and_names_the_pleura_access(clinician) -> None:
     page = client_for(clinician).get("/atlas/muscles/rhomboids/").content.decode()
     assert "19 mm" in page and DEPTH_FIGURE_LABEL in page
     assert "through an intercostal space" in page
@@ -290,7 +290,7 @@ def test_the_muscle_page_labels_the_depth_figure_and_names_the_pleura_access(cli
     assert DEPTH_FIGURE_LABEL not in scm  # no depth figure is given for it, so none is labelled
 
 
-def test_the_api_gives_pleura_access_and_describes_the_depth_figure(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_gives_pleura_access_and_describes_the_depth_figure(clinician) -> None:
     client = api_client(clinician)
     hazard = client.get("/api/v1/atlas/muscles/quadratus-lumborum").json()["hazard"]
     assert hazard["pleura_access"] == "below_12th_rib" and "kidney" in hazard["structures"]
@@ -299,7 +299,7 @@ def test_the_api_gives_pleura_access_and_describes_the_depth_figure(clinician) -
     assert DEPTH_FIGURE_LABEL in schema["properties"]["safe_depth_mm"]["description"]
 
 
-def test_the_muscle_page_and_api_say_what_an_entry_counts_as_for_cpt(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_muscle_page_and_api_say_what_an_entry_counts_as_for_cpt(clinician) -> None:
     page = client_for(clinician).get("/atlas/muscles/lower-trapezius/").content.decode()
     assert "For CPT this entry counts as the trapezius." in page
     page = client_for(clinician).get("/atlas/muscles/hamstrings/").content.decode()

@@ -10,7 +10,7 @@ from needlepoint.atlas import actions
 from needlepoint.atlas.suggestions import SuggestedNeedling, suggested_needling
 
 
-def _find(clinician, assessment, muscle: str, side: str = "right", **extra) -> None:  # type: ignore[no-untyped-def]
+def _find(clinician, assessment, muscle: str, side: str = "right", **extra) -> None:
     actions.record_finding(clinician, assessment.pk, {"muscle_id": muscle, "side": side, "status": "active"} | extra)
 
 

@@ -36,11 +36,11 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-def _watch_for_csp_violations(context) -> None:  # type: ignore[no-untyped-def]
+def _watch_for_csp_violations(context) -> None:
     """Record every CSP refusal in any page of ``context``."""
     context.add_init_script(REPORT_VIOLATIONS)  # init scripts are the browser's own, not refused by the policy
 
-    def on_console(message) -> None:  # type: ignore[no-untyped-def]
+    def on_console(message) -> None:
         text = message.text
         if (
             text.startswith("Refused to")
@@ -60,7 +60,7 @@ def _fail_on_csp_violations() -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item):  # type: ignore[no-untyped-def]
+def pytest_runtest_call(item: pytest.Item):
     result = yield
     _fail_on_csp_violations()
     return result
@@ -99,7 +99,7 @@ def browser() -> Iterator[object]:
         )
         open_context = browser.new_context
 
-        def new_context(*args, **kwargs):  # type: ignore[no-untyped-def]
+        def new_context(*args, **kwargs):
             context = open_context(*args, **kwargs)
             _watch_for_csp_violations(context)
             return context
@@ -111,7 +111,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, live_server):  # type: ignore[no-untyped-def]
+def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
     context.set_default_timeout(10_000)
     # The live server's first page (and its static files) can take longer on a busy machine than a click does.
@@ -122,7 +122,7 @@ def page(browser, live_server):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def phone_page(browser, live_server):  # type: ignore[no-untyped-def]
+def phone_page(browser, live_server):
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, base_url=live_server.url
     )
@@ -134,7 +134,7 @@ def phone_page(browser, live_server):  # type: ignore[no-untyped-def]
     context.close()
 
 
-def sign_in(page, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+def sign_in(page, username: str, password: str) -> None:
     """Sign in through the real login form."""
     page.goto("/login/")
     page.fill("#username", username)

@@ -50,7 +50,7 @@ PINCH = """([x, y, spread]) => {
 
 
 @pytest.fixture
-def small_phone(browser, live_server):  # type: ignore[no-untyped-def]
+def small_phone(browser, live_server):
     """The narrowest phone the pages are built for: 360 x 740 CSS pixels with a touch screen."""
     context = browser.new_context(
         viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, base_url=live_server.url
@@ -61,7 +61,7 @@ def small_phone(browser, live_server):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def episode(clinician):  # type: ignore[no-untyped-def]
+def episode(clinician):
     patient = patient_actions.register_patient(
         clinician, {"given_name": "Ana", "family_name": "Lopez", "date_of_birth": date(1980, 5, 2), "sex": "female"}
     )

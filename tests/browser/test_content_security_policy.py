@@ -8,7 +8,7 @@ from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 
 
-def test_a_refused_inline_style_is_caught(page, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_inline_style_is_caught(page, clinician) -> None:
     sign_in(page, "alice", PASSWORD)
     page.goto("/patients/")
 
@@ -19,7 +19,7 @@ def test_a_refused_inline_style_is_caught(page, clinician) -> None:  # type: ign
     conftest.CSP_VIOLATIONS.clear()  # caught as it should be: this test passes
 
 
-def test_the_api_docs_work_under_the_policy(page, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_docs_work_under_the_policy(page, clinician) -> None:
     sign_in(page, "alice", PASSWORD)
 
     page.goto("/api/v1/docs")

@@ -16,13 +16,13 @@ WIDTHS = [390, 768, 1280]
 
 
 @pytest.fixture
-def demo_patient(db) -> Patient:  # type: ignore[no-untyped-def]
+def demo_patient(db) -> Patient:
     build_demo(6, seed=1)
     return PatientIdentifier.objects.get(system="http://hl7.org/fhir/sid/us-ssn").patient
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_forms_and_the_page_fit_the_screen(browser, live_server, demo_patient, width: int) -> None:  # type: ignore[no-untyped-def]
+def test_the_forms_and_the_page_fit_the_screen(browser, live_server, demo_patient, width: int) -> None:
     context = browser.new_context(
         viewport={"width": width, "height": 900}, is_mobile=width < 500, has_touch=True, base_url=live_server.url
     )
@@ -38,7 +38,7 @@ def test_the_forms_and_the_page_fit_the_screen(browser, live_server, demo_patien
     assert too_wide == []
 
 
-def test_a_phone_registers_a_patient_with_the_new_demographics(phone_page) -> None:  # type: ignore[no-untyped-def]
+def test_a_phone_registers_a_patient_with_the_new_demographics(phone_page) -> None:
     build_demo(6, seed=1)
     page = phone_page
     sign_in(page, "desk", DEMO_PASSWORD)
@@ -69,7 +69,7 @@ def test_a_phone_registers_a_patient_with_the_new_demographics(phone_page) -> No
     )
 
 
-def test_the_page_shows_the_ssn_masked(page, demo_patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_shows_the_ssn_masked(page, demo_patient) -> None:
     sign_in(page, "desk", DEMO_PASSWORD)
     page.goto(f"/patients/{demo_patient.pk}/")
 

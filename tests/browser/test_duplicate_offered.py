@@ -12,21 +12,21 @@ from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 
 
-def signed_in(page, membership) -> None:  # type: ignore[no-untyped-def]
+def signed_in(page, membership) -> None:
     """Sign in; the first page a fresh live server serves may take longer than the default wait on a busy
     machine (templates and URL patterns load then), so it gets a minute."""
     page.goto("/login/", timeout=60_000)
     sign_in(page, membership.user.username, PASSWORD)
 
 
-def fill_rosa(page) -> None:  # type: ignore[no-untyped-def]
+def fill_rosa(page) -> None:
     page.fill("#id_given_name", "Rosa")
     page.fill("#id_family_name", "Márquez")
     page.fill("#id_date_of_birth", "1975-03-14")
     page.fill("#id_phone", "(555) 201-3344")
 
 
-def test_duplicate_offered(page, front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_offered(page, front_desk) -> None:
     existing = actions.register_patient(
         front_desk,
         {
@@ -69,7 +69,7 @@ def test_duplicate_offered(page, front_desk) -> None:  # type: ignore[no-untyped
     assert Patient.objects.count() == 2
 
 
-def test_slash_finds_a_patient_from_the_header(page, front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_slash_finds_a_patient_from_the_header(page, front_desk) -> None:
     rosa = actions.register_patient(
         front_desk,
         {

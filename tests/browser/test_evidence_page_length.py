@@ -22,7 +22,7 @@ PER_CONDITION_PX = 130
 
 
 @pytest.fixture
-def synthetic_admin(db) -> Membership:  # type: ignore[no-untyped-def]
+def synthetic_admin(db) -> Membership:
     generate(1, 300, seed=23, end_date=date(2026, 6, 30))
     return Membership.objects.get(clinic=Clinic.objects.get(slug="synth-s23-1"), role="clinic_admin")
 

@@ -33,7 +33,7 @@ def _earlier_months(link: SelfReportLink) -> None:
         )
 
 
-def _fill_day(page, index: int, *, headache: bool, worst: int = 0, hours: str = "", medication: bool) -> None:  # type: ignore[no-untyped-def]
+def _fill_day(page, index: int, *, headache: bool, worst: int = 0, hours: str = "", medication: bool) -> None:
     page.locator(f'label[for="id_day_{index}"]').tap()
     page.locator(f'label[for="id_headache_{0 if headache else 1}"]').tap()
     if headache:
@@ -45,7 +45,7 @@ def _fill_day(page, index: int, *, headache: bool, worst: int = 0, hours: str = 
 
 def test_a_patient_keeps_a_diary_on_a_phone_and_the_clinician_sees_the_monthly_figures(
     phone_page, page, clinician, patient
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     episode = open_episode(clinician, patient, "migraine", "G43.009", "bilateral", days_ago=60)
     issued = actions.create_diary_link(clinician, episode)
     SelfReportLink.objects.filter(pk=issued.link.pk).update(created_at=timezone.now() - timedelta(days=58))

@@ -21,7 +21,7 @@ BOXES = """(codes) => codes.map((code) => {
 
 
 @pytest.fixture
-def phone(browser, live_server):  # type: ignore[no-untyped-def]
+def phone(browser, live_server):
     """A 390 x 844 CSS-pixel phone with a touch screen."""
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, base_url=live_server.url
@@ -32,7 +32,7 @@ def phone(browser, live_server):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def knee_episode(clinician):  # type: ignore[no-untyped-def]
+def knee_episode(clinician):
     patient = patient_actions.register_patient(
         clinician, {"given_name": "Ines", "family_name": "Soto", "date_of_birth": date(1982, 7, 9), "sex": "female"}
     )

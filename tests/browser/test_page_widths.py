@@ -122,14 +122,14 @@ def build_clinic() -> None:
 
 
 @pytest.fixture
-def demo_clinic(db) -> None:  # type: ignore[no-untyped-def]
+def demo_clinic(db) -> None:
     build_clinic()
 
 
 TooWide = list[tuple[str, str, int, list[str]]]  # (role, path, scrollWidth, the outermost wide elements)
 
 
-def widths_at(browser, live_server, viewports: dict[str, dict[str, int]]) -> dict[str, TooWide]:  # type: ignore[no-untyped-def]
+def widths_at(browser, live_server, viewports: dict[str, dict[str, int]]) -> dict[str, TooWide]:
     """Open every main page at each of ``viewports``, side by side (one browser context per viewport, signed in as
     the page's role, each page opened afresh in each); returns, per viewport, (role, path, scrollWidth, wide
     elements) for each page wider than the screen."""
@@ -169,7 +169,7 @@ def widths_at(browser, live_server, viewports: dict[str, dict[str, int]]) -> dic
 
 
 @pytest.fixture(scope="module")
-def walk(browser, live_server, django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+def walk(browser, live_server, django_db_setup, django_db_blocker):
     """One walk of every main page at the three widths, over one demo clinic built for it: per width, the pages
     too wide; and the Content-Security-Policy refusals seen. The width tests use the live server, so each is a
     transactional test whose flush would empty a clinic shared between them: the walk is done here, once, and the
@@ -185,7 +185,7 @@ def walk(browser, live_server, django_db_setup, django_db_blocker):  # type: ign
     return too_wide, refusals
 
 
-def too_wide_at(walk, width: str) -> TooWide:  # type: ignore[no-untyped-def]
+def too_wide_at(walk, width: str) -> TooWide:
     """The pages too wide at ``width``; a refusal the walk saw fails each width's test, as the browser tests'
     Content-Security-Policy watch fails the test that saw it."""
     too_wide, refusals = walk
@@ -193,22 +193,22 @@ def too_wide_at(walk, width: str) -> TooWide:  # type: ignore[no-untyped-def]
     return too_wide[width]
 
 
-def test_no_main_page_scrolls_sideways_on_a_360_px_phone(walk) -> None:  # type: ignore[no-untyped-def]
+def test_no_main_page_scrolls_sideways_on_a_360_px_phone(walk) -> None:
     assert too_wide_at(walk, "phone") == []
 
 
-def test_no_main_page_scrolls_sideways_on_a_768_px_tablet(walk) -> None:  # type: ignore[no-untyped-def]
+def test_no_main_page_scrolls_sideways_on_a_768_px_tablet(walk) -> None:
     assert too_wide_at(walk, "tablet") == []
 
 
-def test_no_main_page_scrolls_sideways_on_a_1280_px_desktop(walk) -> None:  # type: ignore[no-untyped-def]
+def test_no_main_page_scrolls_sideways_on_a_1280_px_desktop(walk) -> None:
     # The atlas's list of muscles not yet in it once pushed the page to 1,424 px here while phones were fine.
     assert too_wide_at(walk, "desktop") == []
 
 
 def test_on_a_phone_each_needling_entry_is_a_card_with_its_remove_button_in_reach(
     browser, live_server, demo_clinic
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from needlepoint.visits.models import Visit
 
     visit = Visit.objects.filter(signed_at__isnull=True, needling_entries__isnull=False).distinct().first()

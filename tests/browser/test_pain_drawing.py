@@ -47,7 +47,7 @@ POINT_IN_REGION = """(code) => {
 
 
 @pytest.fixture
-def neck_episode(clinician):  # type: ignore[no-untyped-def]
+def neck_episode(clinician):
     patient = patient_actions.register_patient(
         clinician, {"given_name": "Rosa", "family_name": "Marquez", "date_of_birth": date(1975, 3, 14), "sex": "female"}
     )
@@ -61,7 +61,7 @@ def neck_episode(clinician):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def tablet_page(browser, live_server):  # type: ignore[no-untyped-def]
+def tablet_page(browser, live_server):
     """A tablet in portrait (820 x 1180 CSS pixels) with a touch screen."""
     context = browser.new_context(
         viewport={"width": 820, "height": 1180}, is_mobile=True, has_touch=True, base_url=live_server.url
@@ -71,7 +71,7 @@ def tablet_page(browser, live_server):  # type: ignore[no-untyped-def]
     context.close()
 
 
-def _tap_region(page, code: str, *, touch: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _tap_region(page, code: str, *, touch: bool = False) -> None:
     point = page.evaluate(POINT_IN_REGION, code)
     assert point is not None, f"no visible point inside {code}"
     if touch:
@@ -80,7 +80,7 @@ def _tap_region(page, code: str, *, touch: bool = False) -> None:  # type: ignor
         page.mouse.click(point[0], point[1])
 
 
-def _drawing(page) -> str:  # type: ignore[no-untyped-def]
+def _drawing(page) -> str:
     return page.input_value("#drawing-input")
 
 

@@ -10,7 +10,7 @@ from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 
 
-def test_a_clinician_adds_a_passkey_and_signs_in_with_it(page, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinician_adds_a_passkey_and_signs_in_with_it(page, clinician) -> None:
     sign_in(page, "alice", PASSWORD)
     devtools = page.context.new_cdp_session(page)
     devtools.send("WebAuthn.enable")

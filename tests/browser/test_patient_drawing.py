@@ -20,13 +20,13 @@ pytestmark = pytest.mark.usefixtures("clinic_wording")
 IN_PATIENT_CHART = POINT_IN_REGION.replace("#drawing [data-code", "#patient-drawing [data-code")
 
 
-def _tap(page, code: str) -> None:  # type: ignore[no-untyped-def]
+def _tap(page, code: str) -> None:
     point = page.evaluate(IN_PATIENT_CHART, code)
     assert point is not None, f"no visible point inside {code}"
     page.touchscreen.tap(point[0], point[1])
 
 
-def test_a_patient_draws_their_pain_on_a_phone_and_the_clinician_sees_it_beside_theirs(  # type: ignore[no-untyped-def]
+def test_a_patient_draws_their_pain_on_a_phone_and_the_clinician_sees_it_beside_theirs(
     phone_page, page, clinician, patient
 ) -> None:
     episode = open_episode(clinician, patient, "low_back_pain", "M54.50", "central", days_ago=30)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.django_db(transaction=True)
-def test_reported_conditions_fit_every_width(browser, live_server) -> None:  # type: ignore[no-untyped-def]
+def test_reported_conditions_fit_every_width(browser, live_server) -> None:
     build_demo(3, seed=1)
     clinician = Membership.objects.get(user__username="pt")
     [path] = [p for p in synthea_files() if p.name.startswith("Renea_Quigley")]  # 16 Conditions

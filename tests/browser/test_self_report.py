@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("clinic_wording")
 
 def test_a_patient_fills_an_odi_on_a_phone_and_the_clinician_sees_the_responder(
     phone_page, page, clinician, patient
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     episode = open_episode(clinician, patient, "low_back_pain", "M54.50", "central", days_ago=30)
     actions.record_questionnaire(clinician, episode, "ODI", odi(3), time_point="baseline", observed_at=days_ago(28))
     issued = actions.create_self_report_link(clinician, episode, time_point="reassessment")

@@ -16,7 +16,7 @@ from tests.outcomes.conftest import open_episode
 pytestmark = pytest.mark.usefixtures("clinic_wording")
 
 
-def test_front_desk_emails_a_link_and_resends_it_by_text(  # type: ignore[no-untyped-def]
+def test_front_desk_emails_a_link_and_resends_it_by_text(
     page, phone_page, front_desk, clinician, patient, settings, tmp_path
 ) -> None:
     settings.SMS_BACKEND = "needlepoint.sms.FileBackend"

@@ -24,7 +24,7 @@ from tests.conftest import PASSWORD
 from tests.outcomes.conftest import open_episode
 
 
-def _diary_day(page, index: int, *, headache: bool, worst: int = 0, hours: str = "", medication: bool) -> None:  # type: ignore[no-untyped-def]
+def _diary_day(page, index: int, *, headache: bool, worst: int = 0, hours: str = "", medication: bool) -> None:
     page.locator(f'label[for="id_day_{index}"]').tap()
     page.locator(f'label[for="id_headache_{0 if headache else 1}"]').tap()
     if headache:
@@ -34,7 +34,7 @@ def _diary_day(page, index: int, *, headache: bool, worst: int = 0, hours: str =
     page.click("button:has-text('Guardar este día')")
 
 
-def test_a_spanish_speaking_patient_answers_draws_and_keeps_a_diary_on_a_phone(  # type: ignore[no-untyped-def]
+def test_a_spanish_speaking_patient_answers_draws_and_keeps_a_diary_on_a_phone(
     phone_page, page, clinician, patient, settings
 ) -> None:
     settings.SHORT_LINK_BASE = ""  # the link is built on the live server's own host

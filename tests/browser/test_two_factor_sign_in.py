@@ -12,11 +12,11 @@ from tests.conftest import PASSWORD, make_member
 
 
 @pytest.fixture
-def admin(clinic):  # type: ignore[no-untyped-def]
+def admin(clinic):
     return make_member(clinic, "adam", "clinic_admin")
 
 
-def test_an_admin_sets_up_an_app_and_then_signs_in_with_its_code(page, admin) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_sets_up_an_app_and_then_signs_in_with_its_code(page, admin) -> None:
     sign_in(page, "adam", PASSWORD)
 
     assert page.url.endswith("/login/enrol/")

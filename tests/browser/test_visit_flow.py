@@ -13,11 +13,11 @@ from tests.conftest import PASSWORD, clear_for_needling
 from tests.visits.visit_helpers import open_neck_episode
 
 
-def rows(page) -> int:  # type: ignore[no-untyped-def]
+def rows(page) -> int:
     return page.locator("[data-testid=needling-row]").count()
 
 
-def add_muscle(page, muscle: str, point: str, needles: str) -> None:  # type: ignore[no-untyped-def]
+def add_muscle(page, muscle: str, point: str, needles: str) -> None:
     page.select_option("#id_muscle_id", muscle)
     if point:
         page.select_option("#id_trigger_point", point)

@@ -19,7 +19,7 @@ from tests.visits.visit_helpers import open_neck_episode
 PLAN = "Review in one week; home stretching twice a day."
 
 
-def start_visit(page, clinician, patient) -> Visit:  # type: ignore[no-untyped-def]
+def start_visit(page, clinician, patient) -> Visit:
     clear_for_needling(clinician, patient)
     episode = open_neck_episode(clinician, patient, side="right")
     sign_in(page, clinician.user.username, PASSWORD)
@@ -29,7 +29,7 @@ def start_visit(page, clinician, patient) -> Visit:  # type: ignore[no-untyped-d
     return Visit.objects.get()
 
 
-def add_muscle(page, muscle: str, point: str, needles: str, length: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def add_muscle(page, muscle: str, point: str, needles: str, length: str | None = None) -> None:
     rows = page.locator("[data-testid=needling-row]").count()
     page.select_option("#id_muscle_id", muscle)
     if point:

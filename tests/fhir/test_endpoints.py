@@ -14,15 +14,15 @@ pytestmark = pytest.mark.django_db
 BASE = "/fhir/R4"
 
 
-def get(client: Client, url: str, **headers: str):  # type: ignore[no-untyped-def]
+def get(client: Client, url: str, **headers: str):
     return client.get(f"{BASE}/{url}", HTTP_ACCEPT=headers.pop("accept", "application/fhir+json"), **headers)
 
 
-def ids(bundle: dict) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+def ids(bundle: dict) -> list[tuple[str, str]]:
     return [(e["resource"]["resourceType"], e["resource"]["id"]) for e in bundle.get("entry", [])]
 
 
-def test_metadata_is_a_capability_statement(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_metadata_is_a_capability_statement(clinician) -> None:
     response = get(client_for(clinician), "metadata")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/fhir+json; charset=utf-8"
@@ -31,7 +31,7 @@ def test_metadata_is_a_capability_statement(clinician) -> None:  # type: ignore[
     assert statement["implementation"]["url"] == "http://testserver/fhir/R4"
 
 
-def test_a_clinician_reads_the_patient_with_its_version_as_etag(clinician, record: Record, validator) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinician_reads_the_patient_with_its_version_as_etag(clinician, record: Record, validator) -> None:
     response = get(client_for(clinician), f"Patient/{record.patient.pk}")
     assert response.status_code == 200
     assert response["ETag"] == f'W/"{record.patient.version}"'
@@ -39,7 +39,7 @@ def test_a_clinician_reads_the_patient_with_its_version_as_etag(clinician, recor
     assert validator.errors(response.json()) == []
 
 
-def test_everything_holds_the_whole_record_for_a_clinician(clinician, record: Record, validator) -> None:  # type: ignore[no-untyped-def]
+def test_everything_holds_the_whole_record_for_a_clinician(clinician, record: Record, validator) -> None:
     response = get(client_for(clinician), f"Patient/{record.patient.pk}/$everything")
     assert response.status_code == 200
     bundle = response.json()
@@ -60,13 +60,13 @@ def test_everything_holds_the_whole_record_for_a_clinician(clinician, record: Re
     assert validator.errors(bundle) == []
 
 
-def test_a_clinic_admin_reads_clinical_resources_too(clinic_admin, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_admin_reads_clinical_resources_too(clinic_admin, record: Record) -> None:
     response = get(client_for(clinic_admin), f"Procedure?patient={record.patient.pk}")
     assert response.status_code == 200
     assert ids(response.json()) == [("Procedure", str(record.visit.pk))]
 
 
-def test_front_desk_gets_only_the_patient(front_desk, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_gets_only_the_patient(front_desk, record: Record) -> None:
     client = client_for(front_desk)
     assert get(client, f"Patient/{record.patient.pk}").status_code == 200
     everything = get(client, f"Patient/{record.patient.pk}/$everything").json()
@@ -84,7 +84,7 @@ def test_front_desk_gets_only_the_patient(front_desk, record: Record) -> None:  
     assert AuditEntry.objects.filter(user=front_desk.user, action="denied").count() == 5
 
 
-def test_another_clinic_sees_nothing(outsider, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinic_sees_nothing(outsider, record: Record) -> None:
     client = client_for(outsider)
     for url in (
         f"Patient/{record.patient.pk}",
@@ -107,7 +107,7 @@ def test_another_clinic_sees_nothing(outsider, record: Record) -> None:  # type:
     assert search["total"] == 0
 
 
-def test_searches_by_patient_return_that_patients_resources(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_searches_by_patient_return_that_patients_resources(clinician, record: Record) -> None:
     client = client_for(clinician)
     conditions = get(client, f"Condition?patient=Patient/{record.patient.pk}").json()
     assert sorted(ids(conditions)) == sorted([("Condition", str(record.neck.pk)), ("Condition", str(record.back.pk))])
@@ -123,7 +123,7 @@ def test_searches_by_patient_return_that_patients_resources(clinician, record: R
         assert read.json()["id"] == observation_id
 
 
-def test_patient_search_by_identifier_name_and_id(clinician, colleague, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_patient_search_by_identifier_name_and_id(clinician, colleague, record: Record) -> None:
     client = client_for(clinician)
     mrn = record.patient.mrn
     system = codes.mrn_system(record.patient.clinic.slug)
@@ -154,7 +154,7 @@ def test_patient_search_by_identifier_name_and_id(clinician, colleague, record: 
         ("metadata?_format=xml", 406, "_format=xml is not supported"),
     ],
 )
-def test_bad_requests_answer_an_operation_outcome(clinician, record: Record, url: str, status: int, words: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_requests_answer_an_operation_outcome(clinician, record: Record, url: str, status: int, words: str) -> None:
     response = get(client_for(clinician), url)
     assert response.status_code == status
     assert response["Content-Type"].startswith("application/fhir+json")
@@ -163,7 +163,7 @@ def test_bad_requests_answer_an_operation_outcome(clinician, record: Record, url
     assert words in outcome["issue"][0]["diagnostics"]
 
 
-def test_content_negotiation_and_methods(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_content_negotiation_and_methods(clinician, record: Record) -> None:
     client = client_for(clinician)
     assert get(client, f"Patient/{record.patient.pk}", accept="text/html").status_code == 406
     assert get(client, f"Patient/{record.patient.pk}", accept="application/json").status_code == 200
@@ -172,7 +172,7 @@ def test_content_negotiation_and_methods(clinician, record: Record) -> None:  # 
     assert client.delete(f"{BASE}/Patient/{record.patient.pk}").status_code == 405
 
 
-def test_reads_and_searches_are_in_the_audit_trail(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_reads_and_searches_are_in_the_audit_trail(clinician, record: Record) -> None:
     client = client_for(clinician)
     before = AuditEntry.objects.count()
     get(client, f"Patient/{record.patient.pk}")
@@ -189,7 +189,7 @@ def test_reads_and_searches_are_in_the_audit_trail(clinician, record: Record) ->
     assert ("export", "fhir.Patient.everything", "FHIR Patient/$everything: 14 resources") in summaries
 
 
-def test_a_session_post_needs_the_csrf_token(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_session_post_needs_the_csrf_token(clinician) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(clinician.user)
     response = client.post(f"{BASE}/", "{}", content_type="application/fhir+json")
@@ -197,7 +197,7 @@ def test_a_session_post_needs_the_csrf_token(clinician) -> None:  # type: ignore
     assert "CSRF" in response.json()["issue"][0]["diagnostics"]
 
 
-def test_a_session_without_a_clinic_is_refused(db) -> None:  # type: ignore[no-untyped-def]
+def test_a_session_without_a_clinic_is_refused(db) -> None:
     from needlepoint.accounts.models import User
 
     client = Client()
@@ -206,20 +206,20 @@ def test_a_session_without_a_clinic_is_refused(db) -> None:  # type: ignore[no-u
     assert response.status_code == 403
 
 
-def test_a_token_reads_as_its_membership_and_is_audited_as_api(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_reads_as_its_membership_and_is_audited_as_api(clinician, record: Record) -> None:
     response = get(token_client(clinician), f"Patient/{record.patient.pk}")
     assert response.status_code == 200
     entry = AuditEntry.objects.filter(action="read", patient_id=record.patient.pk).latest("pk")
     assert (entry.via, entry.user_id) == ("api", clinician.user_id)
 
 
-def test_a_front_desk_token_gets_only_the_patient(front_desk, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_front_desk_token_gets_only_the_patient(front_desk, record: Record) -> None:
     client = token_client(front_desk)
     assert get(client, f"Condition?patient={record.patient.pk}").status_code == 403
     assert ids(get(client, f"Patient/{record.patient.pk}/$everything").json()) == [("Patient", str(record.patient.pk))]
 
 
-def test_no_credentials_or_a_bad_token_is_401(record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_no_credentials_or_a_bad_token_is_401(record: Record) -> None:
     for client in (Client(), Client(HTTP_AUTHORIZATION="Bearer np_not-a-real-token")):
         response = get(client, f"Patient/{record.patient.pk}")
         assert response.status_code == 401
@@ -227,7 +227,7 @@ def test_no_credentials_or_a_bad_token_is_401(record: Record) -> None:  # type: 
         assert response.json()["issue"][0]["code"] == "login"
 
 
-def test_metadata_needs_no_credentials(db) -> None:  # type: ignore[no-untyped-def]
+def test_metadata_needs_no_credentials(db) -> None:
     response = get(Client(), "metadata")
     assert response.status_code == 200
     assert response.json()["resourceType"] == "CapabilityStatement"

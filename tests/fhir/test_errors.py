@@ -54,7 +54,7 @@ BAD_REQUESTS = [
 ]
 
 
-def _request(client: Client, method: str, url: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+def _request(client: Client, method: str, url: str, headers: dict[str, str]):
     extra = dict(headers)
     content_type = extra.pop("content_type", "application/x-www-form-urlencoded")
     call = getattr(client, method.lower())
@@ -63,7 +63,7 @@ def _request(client: Client, method: str, url: str, headers: dict[str, str]):  #
     return call(url, **extra)
 
 
-def assert_outcome(response, status: int, words: str) -> None:  # type: ignore[no-untyped-def]
+def assert_outcome(response, status: int, words: str) -> None:
     """The response is an OperationOutcome with ``status`` and an error issue whose diagnostics hold ``words``."""
     assert response.status_code == status, (response.status_code, response.content[:300])
     assert response["Content-Type"] == FHIR_JSON
@@ -72,7 +72,7 @@ def assert_outcome(response, status: int, words: str) -> None:  # type: ignore[n
     assert any(words in i["diagnostics"] and i["severity"] == "error" for i in outcome["issue"]), outcome
 
 
-def test_every_bad_request_is_answered_with_an_operation_outcome(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_every_bad_request_is_answered_with_an_operation_outcome(clinician, record: Record) -> None:
     client = client_for(clinician)
     ids = {"p": record.patient.pk, "v": record.visit.pk, "e": record.patient.version}
     for method, address, headers, status, words in BAD_REQUESTS:
@@ -81,7 +81,7 @@ def test_every_bad_request_is_answered_with_an_operation_outcome(clinician, reco
         assert_outcome(response, status, words)
 
 
-def test_an_unsupported_type_is_told_the_types_the_capability_statement_lists(db) -> None:  # type: ignore[no-untyped-def]
+def test_an_unsupported_type_is_told_the_types_the_capability_statement_lists(db) -> None:
     statement = Client().get(f"{BASE}/metadata").json()
     listed = [entry["type"] for entry in statement["rest"][0]["resource"]]
     assert {"Questionnaire", "Practitioner", "Group"} <= set(listed)
@@ -89,7 +89,7 @@ def test_an_unsupported_type_is_told_the_types_the_capability_statement_lists(db
     assert_outcome(response, 404, f"Resource type Organization is not supported; supported: {', '.join(listed)}.")
 
 
-def test_without_credentials_a_read_is_401_with_the_bearer_challenge(record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_without_credentials_a_read_is_401_with_the_bearer_challenge(record: Record) -> None:
     response = Client().get(f"{BASE}/Patient/{record.patient.pk}/_history/1")
     assert_outcome(response, 401, "Authorization: Bearer")
     assert response["WWW-Authenticate"] == 'Bearer realm="needlepoint"'
@@ -97,19 +97,19 @@ def test_without_credentials_a_read_is_401_with_the_bearer_challenge(record: Rec
     assert_outcome(revoked, 401, "The API token is not valid")
 
 
-def test_front_desk_is_refused_clinical_versions_and_history_with_403(front_desk, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_is_refused_clinical_versions_and_history_with_403(front_desk, record: Record) -> None:
     client = client_for(front_desk)
     for url in (f"Procedure/{record.visit.pk}/_history", f"Procedure/{record.visit.pk}/_history/1"):
         assert_outcome(client.get(f"{BASE}/{url}"), 403, "")
 
 
-def test_another_clinics_record_is_404_in_history_as_in_read(outsider, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinics_record_is_404_in_history_as_in_read(outsider, record: Record) -> None:
     client = client_for(outsider)
     for url in (f"Patient/{record.patient.pk}", f"Patient/{record.patient.pk}/_history", "Patient/1/_history/1"):
         assert_outcome(client.get(f"{BASE}/{url}"), 404, "No such resource in your clinic")
 
 
-def test_a_failure_inside_the_server_is_a_500_operation_outcome(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_failure_inside_the_server_is_a_500_operation_outcome(clinician, record: Record) -> None:
     # A consent text whose material risks are not a list (written around the application) breaks the mapping.
     ConsentText.objects.filter(pk=record.current.text_id).update(material_risks=5)
     response = client_for(clinician).get(f"{BASE}/Consent/{record.current.pk}")

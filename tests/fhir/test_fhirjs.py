@@ -63,7 +63,7 @@ def fhirjs_validate(resources: list[dict[str, Any]], node_modules: str, tmp_path
 
 
 @pytest.mark.django_db
-def test_fhirjs_finds_no_error_in_what_we_emit(  # type: ignore[no-untyped-def]
+def test_fhirjs_finds_no_error_in_what_we_emit(
     fhirjs: str, clinician, front_desk, keeps_ssns, record: Record, tmp_path
 ) -> None:
     from datetime import UTC, datetime
@@ -100,7 +100,7 @@ def test_fhirjs_finds_no_error_in_what_we_emit(  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db
-def test_fhirjs_finds_no_error_in_an_imports_transaction_response(fhirjs: str, clinician, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_fhirjs_finds_no_error_in_an_imports_transaction_response(fhirjs: str, clinician, tmp_path) -> None:
     response = post_bundle(client_for(clinician), synthea_bundle(synthea_files()[0]))
     assert response.status_code == 200, response.content
     answer = response.json()
@@ -109,7 +109,7 @@ def test_fhirjs_finds_no_error_in_an_imports_transaction_response(fhirjs: str, c
     assert result["valid"]
 
 
-def test_fhirjs_rejects_a_broken_resource(fhirjs: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_fhirjs_rejects_a_broken_resource(fhirjs: str, tmp_path) -> None:
     """The check can fail: an unknown element and a missing required one are errors for FHIR.js too."""
     broken = {"resourceType": "Observation", "id": "x", "code": {"text": "pain"}, "colour": "red"}
     [result] = fhirjs_validate([broken], fhirjs, tmp_path)
@@ -137,7 +137,7 @@ def test_our_datatype_table_matches_fhirjs_definitions(fhirjs: str) -> None:
 
 
 @pytest.mark.django_db
-def test_fhirjs_finds_no_error_in_imported_synthea_conditions(fhirjs: str, clinician, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_fhirjs_finds_no_error_in_imported_synthea_conditions(fhirjs: str, clinician, tmp_path) -> None:
     """The demo clinic has no conditions reported by another record: every Synthea patient is imported and the
     Conditions its record reported are checked by FHIR.js as the exports give them."""
     from needlepoint.patients.models import Patient
@@ -161,7 +161,7 @@ def test_fhirjs_finds_no_error_in_imported_synthea_conditions(fhirjs: str, clini
 @pytest.mark.django_db
 def test_fhirjs_finds_no_error_in_records_kept_as_received(
     fhirjs: str, full_record, clinician, outsider, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """A Needlepoint patient's $everything imported into another clinic: every record kept as received, as the
     other clinic's $everything gives it, and the import's transaction-response, are checked by FHIR.js."""
     from tests.fhir.test_round_trip import round_trip

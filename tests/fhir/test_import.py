@@ -33,7 +33,7 @@ def load(name: str = WILLY) -> dict[str, Any]:
     return synthea_bundle(SYNTHEA / name)
 
 
-def post(client: Client, bundle: Any, query: str = "", content_type: str = "application/fhir+json"):  # type: ignore[no-untyped-def]
+def post(client: Client, bundle: Any, query: str = "", content_type: str = "application/fhir+json"):
     body = bundle if isinstance(bundle, str) else json.dumps(bundle)
     return client.post(URL + query, body, content_type=content_type, HTTP_ACCEPT="application/fhir+json")
 
@@ -57,7 +57,7 @@ def counts() -> tuple[int, ...]:
     return Patient.objects.count(), Episode.objects.count(), Observation.objects.count(), created
 
 
-def test_a_synthea_bundle_round_trips(clinician, validator) -> None:  # type: ignore[no-untyped-def]
+def test_a_synthea_bundle_round_trips(clinician, validator) -> None:
     bundle = load()
     source_patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
     source_pain = pain_entries(bundle)
@@ -119,7 +119,7 @@ def test_a_synthea_bundle_round_trips(clinician, validator) -> None:  # type: ig
 
 
 @pytest.mark.parametrize("path", synthea_files(), ids=lambda p: p.name.split("_")[0])
-def test_every_synthea_bundle_imports(clinician, validator, path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_every_synthea_bundle_imports(clinician, validator, path: Path) -> None:
     bundle = synthea_bundle(path)
     client = client_for(clinician)
     response = post(client, bundle)
@@ -145,7 +145,7 @@ def test_every_synthea_bundle_imports(clinician, validator, path: Path) -> None:
         assert (read["ETag"], read["Last-Modified"]) == (answer["etag"], http_date_of(answer["lastModified"]))
 
 
-def test_a_bundle_larger_than_djangos_request_limit_imports_within_the_transaction_limit(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_bundle_larger_than_djangos_request_limit_imports_within_the_transaction_limit(clinician) -> None:
     # Django refuses bodies over 2.5 MB (DATA_UPLOAD_MAX_MEMORY_SIZE); a patient's record is often larger, so the
     # transaction has its own limit, 20 MB by default (FHIR_TRANSACTION_MAX_MB).
     bundle = load()
@@ -158,7 +158,7 @@ def test_a_bundle_larger_than_djangos_request_limit_imports_within_the_transacti
     assert Patient.objects.count() == 1
 
 
-def test_a_bundle_over_the_transaction_limit_is_refused_413_with_nothing_written(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_bundle_over_the_transaction_limit_is_refused_413_with_nothing_written(clinician, settings) -> None:
     settings.FHIR_TRANSACTION_MAX_BYTES = 100_000
     body = json.dumps(load())
     assert len(body) > 100_000
@@ -169,21 +169,21 @@ def test_a_bundle_over_the_transaction_limit_is_refused_413_with_nothing_written
     assert counts() == before
 
 
-def test_other_requests_keep_djangos_request_limit(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+def test_other_requests_keep_djangos_request_limit(clinician, settings) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     body = json.dumps({"resourceType": "Parameters", "pad": "x" * 2000})
     response = client_for(clinician).post("/fhir/R4/Patient/_search", body, content_type="application/fhir+json")
     assert response.status_code == 413
 
 
-def test_the_episode_condition_can_be_chosen(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_episode_condition_can_be_chosen(clinician) -> None:
     response = post(client_for(clinician), load(), "?condition=neck_pain&icd10=M54.2&side=right")
     assert response.status_code == 200, response.content
     episode = Episode.objects.get()
     assert (episode.condition, episode.icd10_code, episode.side) == ("neck_pain", "M54.2", "right")
 
 
-def test_an_import_again_is_refused_as_a_duplicate(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_import_again_is_refused_as_a_duplicate(clinician) -> None:
     client = client_for(clinician)
     assert post(client, load()).status_code == 200
     before = counts()
@@ -195,7 +195,7 @@ def test_an_import_again_is_refused_as_a_duplicate(clinician) -> None:  # type: 
     assert counts() == before
 
 
-def _set_pain(index: int, **change: Any):  # type: ignore[no-untyped-def]
+def _set_pain(index: int, **change: Any):
     def apply(bundle: dict[str, Any]) -> None:
         pain_entries(bundle)[index]["resource"].update(change)
 
@@ -244,7 +244,7 @@ BAD_BUNDLES = [
 
 
 @pytest.mark.parametrize(("change", "status", "words"), [b[1:] for b in BAD_BUNDLES], ids=[b[0] for b in BAD_BUNDLES])
-def test_a_bad_bundle_changes_nothing(clinician, change, status: int, words: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_bundle_changes_nothing(clinician, change, status: int, words: str) -> None:
     bundle = load()
     change(bundle)
     before = counts()
@@ -351,7 +351,7 @@ REFUSED_ENTRIES = [
 
 
 @pytest.mark.parametrize(("change", "words"), [r[1:] for r in REFUSED_ENTRIES], ids=[r[0] for r in REFUSED_ENTRIES])
-def test_an_entry_against_the_rules_is_refused_naming_its_path_with_nothing_written(  # type: ignore[no-untyped-def]
+def test_an_entry_against_the_rules_is_refused_naming_its_path_with_nothing_written(
     clinician, change, words: str
 ) -> None:
     bundle = load()
@@ -376,7 +376,7 @@ def test_every_dangling_reference_is_named_at_once() -> None:
     assert sorted(i.expression for i in refused.value.issues) == sorted([(first,), (second,)])
 
 
-def test_references_resolve_by_type_and_id_and_absolute_ones_may_point_outside(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_references_resolve_by_type_and_id_and_absolute_ones_may_point_outside(clinician) -> None:
     bundle = load()
     patient = bundle["entry"][_index(bundle, "Patient")]["resource"]
     for entry in pain_entries(bundle):
@@ -419,7 +419,7 @@ def test_an_answer_the_import_cannot_give_is_a_fault(issues: list[Issue], stored
         transaction_response(("Patient", "Claim"), issues, stored)
 
 
-def test_a_refusal_by_an_action_after_the_patient_was_registered_rolls_everything_back(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_refusal_by_an_action_after_the_patient_was_registered_rolls_everything_back(clinician) -> None:
     before = counts()
     # M54.2 is not a code of "other": open_episode refuses it after register_patient has run.
     response = post(client_for(clinician), load(), "?icd10=M54.2")
@@ -439,7 +439,7 @@ def test_a_refusal_by_an_action_after_the_patient_was_registered_rolls_everythin
         ('{"resourceType": "Bundle", "type": "transaction"}', "text/plain", 415, "Send the Bundle as"),
     ],
 )
-def test_a_body_that_is_no_bundle_is_refused(clinician, body: str, content_type: str, status: int, words: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_that_is_no_bundle_is_refused(clinician, body: str, content_type: str, status: int, words: str) -> None:
     before = counts()
     response = post(client_for(clinician), body, content_type=content_type)
     assert response.status_code == status
@@ -447,7 +447,7 @@ def test_a_body_that_is_no_bundle_is_refused(clinician, body: str, content_type:
     assert counts() == before
 
 
-def test_front_desk_may_import_a_patient_but_not_pain_ratings(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_may_import_a_patient_but_not_pain_ratings(front_desk) -> None:
     client = client_for(front_desk)
     before = counts()
     assert post(client, load()).status_code == 403
@@ -491,7 +491,7 @@ def test_a_reading_at_midnight_utc_from_a_date_only_value() -> None:
     assert plan.readings[0].at == datetime.fromisoformat("2013-02-26T00:00:00+00:00")
 
 
-def test_a_token_imports_too(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_imports_too(clinician) -> None:
     response = post(token_client(clinician), load())
     assert response.status_code == 200
     entry = AuditEntry.objects.filter(object_type="fhir.Bundle").get()

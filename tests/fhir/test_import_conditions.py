@@ -70,7 +70,7 @@ def only_inactive(bundle: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("path", synthea_files(), ids=lambda p: p.name.split("_")[0])
-def test_every_synthea_bundle_keeps_all_its_conditions(clinician, path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_every_synthea_bundle_keeps_all_its_conditions(clinician, path: Path) -> None:
     bundle = synthea_bundle(path)
     sent = condition_entries(bundle)
 
@@ -99,7 +99,7 @@ def test_every_synthea_bundle_keeps_all_its_conditions(clinician, path: Path) ->
     assert ("SNOMED CT codes are not mapped" in default[0]) is (active > 0)
 
 
-def test_each_condition_kept_is_listed_at_its_entry_with_where_it_came_from(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_each_condition_kept_is_listed_at_its_entry_with_where_it_came_from(clinician) -> None:
     bundle = load()
     sent = {i for i, e in enumerate(bundle["entry"]) if e["resource"]["resourceType"] == "Condition"}
 
@@ -115,14 +115,14 @@ def test_each_condition_kept_is_listed_at_its_entry_with_where_it_came_from(clin
         assert row.codings == bundle["entry"][index]["resource"]["code"]["coding"]
 
 
-def test_a_bundle_names_its_source(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_bundle_names_its_source(clinician) -> None:
     bundle = load()
     bundle["meta"] = {"source": "Riverside General EHR"}
     assert post_bundle(client_for(clinician), bundle).status_code == 200
     assert set(ReportedCondition.objects.values_list("source", flat=True)) == {"Riverside General EHR"}
 
 
-def test_a_reported_condition_is_never_changed_or_deleted(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_reported_condition_is_never_changed_or_deleted(clinician) -> None:
     assert post_bundle(client_for(clinician), load()).status_code == 200
     row = ReportedCondition.objects.first()
     assert row is not None
@@ -137,7 +137,7 @@ def test_a_reported_condition_is_never_changed_or_deleted(clinician) -> None:  #
 # ---------------------------------------------------------------------------------------------- the episode
 
 
-def test_the_one_active_icd10_cm_condition_opens_the_episode(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_one_active_icd10_cm_condition_opens_the_episode(clinician) -> None:
     bundle = load()
     made_active(condition_entries(bundle)[0]["resource"], "M77.12")  # lateral epicondylitis, left elbow
 
@@ -151,7 +151,7 @@ def test_the_one_active_icd10_cm_condition_opens_the_episode(clinician) -> None:
     assert not any("is the default" in m for m in messages)
 
 
-def test_an_unsided_icd10_cm_code_opens_a_central_episode(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_unsided_icd10_cm_code_opens_a_central_episode(clinician) -> None:
     bundle = load()
     made_active(condition_entries(bundle)[0]["resource"], "M54.2")  # cervicalgia
     assert post_bundle(client_for(clinician), bundle).status_code == 200
@@ -159,7 +159,7 @@ def test_an_unsided_icd10_cm_code_opens_a_central_episode(clinician) -> None:  #
     assert (episode.condition, episode.icd10_code, episode.side) == ("neck_pain", "M54.2", "central")
 
 
-def test_the_callers_condition_wins_over_the_bundles(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_callers_condition_wins_over_the_bundles(clinician) -> None:
     bundle = load()
     made_active(condition_entries(bundle)[0]["resource"], "M77.12")
     response = post_bundle(client_for(clinician), bundle, "?condition=neck_pain&icd10=M54.2&side=right")
@@ -181,7 +181,7 @@ def test_the_callers_condition_wins_over_the_bundles(clinician) -> None:  # type
     ],
     ids=["two-listed", "not-listed", "not-active"],
 )
-def test_otherwise_the_default_and_why(clinician, change, why: str) -> None:  # type: ignore[no-untyped-def]
+def test_otherwise_the_default_and_why(clinician, change, why: str) -> None:
     bundle = load()
     change([e["resource"] for e in condition_entries(bundle)])
     response = post_bundle(client_for(clinician), bundle)
@@ -199,14 +199,14 @@ def test_a_refuted_condition_is_not_active() -> None:
 # ---------------------------------------------------------------------------------------------- refusals
 
 
-def _condition(change):  # type: ignore[no-untyped-def]
+def _condition(change):
     def apply(bundle: dict[str, Any]) -> None:
         change(condition_entries(bundle)[1]["resource"])
 
     return apply
 
 
-def _set(**values: Any):  # type: ignore[no-untyped-def]
+def _set(**values: Any):
     return _condition(lambda r: r.update(values))
 
 
@@ -249,7 +249,7 @@ def _set(**values: Any):  # type: ignore[no-untyped-def]
         "other-subject",
     ],
 )
-def test_an_invalid_condition_refuses_the_bundle_with_nothing_written(clinician, change, words: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_condition_refuses_the_bundle_with_nothing_written(clinician, change, words: str) -> None:
     bundle = load()
     resource = condition_entries(bundle)[1]["resource"]
     assert "abatementDateTime" in resource  # resolved, with an abatement: the cases above rely on it
@@ -277,12 +277,12 @@ def test_an_onset_that_is_no_date_is_noted_not_kept() -> None:
 # ---------------------------------------------------------------------------------------------- pages
 
 
-def imported(clinician, bundle: dict[str, Any] | None = None) -> Patient:  # type: ignore[no-untyped-def]
+def imported(clinician, bundle: dict[str, Any] | None = None) -> Patient:
     assert post_bundle(client_for(clinician), bundle or renea()).status_code == 200
     return Patient.objects.get()
 
 
-def test_the_chart_and_the_screening_pages_show_them_active_first(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_chart_and_the_screening_pages_show_them_active_first(clinician) -> None:
     patient = imported(clinician)
     kept = list(ReportedCondition.objects.filter(patient=patient))
     active = [c for c in kept if c.is_active]
@@ -308,7 +308,7 @@ def test_the_chart_and_the_screening_pages_show_them_active_first(clinician) -> 
         assert last_active < first_inactive, url
 
 
-def test_the_chart_costs_one_query_for_any_number_of_conditions(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_chart_costs_one_query_for_any_number_of_conditions(clinician) -> None:
     from tests.patients.test_query_counts import queries_for
 
     few = imported(clinician, load())  # 6
@@ -324,7 +324,7 @@ def test_the_chart_costs_one_query_for_any_number_of_conditions(clinician) -> No
     )
 
 
-def test_a_patient_without_reported_conditions_has_no_section(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_patient_without_reported_conditions_has_no_section(clinician, patient) -> None:
     page = client_for(clinician).get(f"/patients/{patient.pk}/")
     assert page.status_code == 200
     assert "Conditions from" not in page.content.decode()
@@ -340,7 +340,7 @@ def fhir_get(client: Client, url: str, status: int = 200) -> dict[str, Any]:
     return found
 
 
-def test_each_is_a_problem_list_condition_readable_by_id(clinician, validator) -> None:  # type: ignore[no-untyped-def]
+def test_each_is_a_problem_list_condition_readable_by_id(clinician, validator) -> None:
     patient = imported(clinician)
     client = client_for(clinician)
     for row in ReportedCondition.objects.filter(patient=patient):
@@ -364,7 +364,7 @@ def test_each_is_a_problem_list_condition_readable_by_id(clinician, validator) -
     fhir_get(client, "Condition/reported-999999", 404)
 
 
-def test_searches_and_everything_include_them(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_searches_and_everything_include_them(clinician) -> None:
     patient = imported(clinician)
     kept = list(ReportedCondition.objects.filter(patient=patient))
     client = client_for(clinician)
@@ -389,7 +389,7 @@ def test_searches_and_everything_include_them(clinician) -> None:  # type: ignor
     assert first["total"] == len(every) + 1 and len(first["entry"]) == 5
 
 
-def test_a_bulk_export_includes_them(clinic_admin, clinician, settings, tmp_path, validator) -> None:  # type: ignore[no-untyped-def]
+def test_a_bulk_export_includes_them(clinic_admin, clinician, settings, tmp_path, validator) -> None:
     settings.DATA_DIR = tmp_path
     patient = imported(clinician)
     admin = token_client(clinic_admin)
@@ -401,7 +401,7 @@ def test_a_bulk_export_includes_them(clinic_admin, clinician, settings, tmp_path
         assert validator.errors(resource) == []
 
 
-def test_another_clinic_cannot_see_them(clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinic_cannot_see_them(clinician, outsider) -> None:
     patient = imported(clinician)
     row = ReportedCondition.objects.filter(patient=patient).first()
     assert row is not None
@@ -412,7 +412,7 @@ def test_another_clinic_cannot_see_them(clinician, outsider) -> None:  # type: i
     assert client.get(f"/patients/{patient.pk}/screening/new/").status_code == 404
 
 
-def test_the_exported_conditions_keep_what_was_sent(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_exported_conditions_keep_what_was_sent(clinician) -> None:
     bundle = load()
     sent = copy.deepcopy(condition_entries(bundle))
     patient = imported(clinician, bundle)
@@ -429,7 +429,7 @@ def test_the_exported_conditions_keep_what_was_sent(clinician) -> None:  # type:
     assert sorted(essentials(e["resource"]) for e in found["entry"]) == sorted(essentials(e["resource"]) for e in sent)
 
 
-def test_an_import_with_its_conditions_is_one_audit_entry(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_import_with_its_conditions_is_one_audit_entry(clinician) -> None:
     from needlepoint.accounts.models import AuditEntry
 
     client = token_client(clinician)

@@ -46,7 +46,7 @@ def official(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("path", synthea_files(), ids=lambda p: p.name.split("_")[0])
-def test_every_synthea_patient_round_trips_its_demographics(clinician, keeps_ssns, path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_every_synthea_patient_round_trips_its_demographics(clinician, keeps_ssns, path: Path) -> None:
     bundle = synthea_bundle(path)
     sent = source_patient(bundle)
     client = client_for(clinician)
@@ -74,7 +74,7 @@ def test_every_synthea_patient_round_trips_its_demographics(clinician, keeps_ssn
     ).count() == len(sent["identifier"])
 
 
-def test_what_is_still_not_kept_is_named_and_identifiers_are_no_longer_said_dropped(clinician, keeps_ssns) -> None:  # type: ignore[no-untyped-def]
+def test_what_is_still_not_kept_is_named_and_identifiers_are_no_longer_said_dropped(clinician, keeps_ssns) -> None:
     bundle = synthea_bundle(next(p for p in synthea_files() if p.name.startswith("Angelic")))
 
     messages = [text for _, text in import_messages(post_bundle(client_for(clinician), bundle))]
@@ -96,7 +96,7 @@ def test_what_is_still_not_kept_is_named_and_identifiers_are_no_longer_said_drop
     assert not any("us-core-race" in m or "us-core-birthsex" in m or "maritalStatus" in m for m in messages)
 
 
-def test_a_race_code_that_is_no_omb_category_is_named_not_kept(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_race_code_that_is_no_omb_category_is_named_not_kept(clinician) -> None:
     bundle = synthea_bundle(next(p for p in synthea_files() if p.name.startswith("Angelic")))
     race = extension(source_patient(bundle), "us-core-race")
     assert race is not None
@@ -109,7 +109,7 @@ def test_a_race_code_that_is_no_omb_category_is_named_not_kept(clinician) -> Non
     assert patient.race_codes == [] and patient.race_text == "White"
 
 
-def test_an_old_one_line_address_is_exported_as_text(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_old_one_line_address_is_exported_as_text(clinician) -> None:
     from datetime import date
 
     from needlepoint.patients import actions
@@ -125,7 +125,7 @@ def test_an_old_one_line_address_is_exported_as_text(clinician) -> None:  # type
     assert "extension" not in exported and "maritalStatus" not in exported
 
 
-def test_an_identifier_too_long_to_keep_refuses_the_whole_bundle(clinician, keeps_ssns) -> None:  # type: ignore[no-untyped-def]
+def test_an_identifier_too_long_to_keep_refuses_the_whole_bundle(clinician, keeps_ssns) -> None:
     bundle = synthea_bundle(next(p for p in synthea_files() if p.name.startswith("Angelic")))
     source_patient(bundle)["identifier"][2]["value"] = "9" * 101
 
@@ -138,7 +138,7 @@ def test_an_identifier_too_long_to_keep_refuses_the_whole_bundle(clinician, keep
 
 
 @pytest.mark.usefixtures("keeps_ssns")
-def test_second_addresses_names_and_contact_points_and_identifiers_without_a_system_are_named(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_second_addresses_names_and_contact_points_and_identifiers_without_a_system_are_named(clinician) -> None:
     bundle = synthea_bundle(next(p for p in synthea_files() if p.name.startswith("Angelic")))
     patient = source_patient(bundle)
     patient["address"][0]["text"] = "301 Wiza Dale, Rockport"
@@ -166,7 +166,7 @@ def test_second_addresses_names_and_contact_points_and_identifiers_without_a_sys
     assert PatientIdentifier.objects.filter(patient=kept).count() == 5
 
 
-def test_a_patient_is_found_by_an_identifier_kept_from_another_system(clinician, keeps_ssns, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_a_patient_is_found_by_an_identifier_kept_from_another_system(clinician, keeps_ssns, outsider) -> None:
     bundle = synthea_bundle(synthea_files()[0])
     sent = {i["system"]: i["value"] for i in source_patient(bundle)["identifier"]}
     client = client_for(clinician)
@@ -175,7 +175,7 @@ def test_a_patient_is_found_by_an_identifier_kept_from_another_system(clinician,
     patient = Patient.objects.get(family_name=source_patient(bundle)["name"][0]["family"])
     ssn = sent["http://hl7.org/fhir/sid/us-ssn"]
 
-    def found(query: str, who=client) -> list[str]:  # type: ignore[no-untyped-def]
+    def found(query: str, who=client) -> list[str]:
         answer = who.get(f"/fhir/R4/Patient?identifier={query}", HTTP_ACCEPT="application/fhir+json")
         assert answer.status_code == 200, answer.content
         return [e["resource"]["id"] for e in answer.json().get("entry", [])]

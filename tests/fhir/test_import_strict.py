@@ -124,7 +124,7 @@ def test_if_none_exist_reads_only_identifier_system_and_value() -> None:
         assert if_none_exist(unsupported) is None, unsupported
 
 
-def test_without_a_match_the_patient_is_created_and_the_answer_says_so(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_match_the_patient_is_created_and_the_answer_says_so(clinician) -> None:
     sent = conditional(bundle(pain("2024-03-01T10:00:00+00:00")), f"identifier={SENDER}|A-100")
 
     response = post_bundle(client_for(clinician), sent)
@@ -140,7 +140,7 @@ def test_without_a_match_the_patient_is_created_and_the_answer_says_so(clinician
 
 def test_one_match_and_nothing_else_to_write_answers_200_with_the_existing_patient_and_writes_nothing(
     clinician,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client = client_for(clinician)
     assert post_bundle(client, bundle()).status_code == 200
     existing = Patient.objects.get()
@@ -169,7 +169,7 @@ def test_one_match_and_nothing_else_to_write_answers_200_with_the_existing_patie
     assert search is not None and "A-100" not in search.summary  # the number searched is not written in the trail
 
 
-def test_one_match_with_pain_ratings_for_the_chart_refuses_the_whole_bundle_naming_the_patient(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_one_match_with_pain_ratings_for_the_chart_refuses_the_whole_bundle_naming_the_patient(clinician) -> None:
     client = client_for(clinician)
     assert post_bundle(client, bundle()).status_code == 200
     existing = Patient.objects.get()
@@ -182,7 +182,7 @@ def test_one_match_with_pain_ratings_for_the_chart_refuses_the_whole_bundle_nami
     assert any("1 pain rating(s), which an import does not add to an existing chart" in e for e in errors(response))
 
 
-def test_one_match_with_a_death_the_chart_does_not_record_is_refused(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_one_match_with_a_death_the_chart_does_not_record_is_refused(clinician) -> None:
     client = client_for(clinician)
     assert post_bundle(client, bundle()).status_code == 200
     before = counts()
@@ -192,7 +192,7 @@ def test_one_match_with_a_death_the_chart_does_not_record_is_refused(clinician) 
     assert not Patient.objects.get().deceased
 
 
-def test_several_matches_refuse_the_bundle_with_412(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_several_matches_refuse_the_bundle_with_412(clinician) -> None:
     client = client_for(clinician)
     assert post_bundle(client, bundle()).status_code == 200
     # The same number of the sender's on a second chart (a sender's error, or a number reused): both match.
@@ -209,7 +209,7 @@ def test_several_matches_refuse_the_bundle_with_412(clinician) -> None:  # type:
     assert any(f"MRN {other.mrn}" in e for e in errors(response))
 
 
-def test_another_clinics_patient_with_the_same_number_is_no_match(clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinics_patient_with_the_same_number_is_no_match(clinician, outsider) -> None:
     assert post_bundle(client_for(outsider), bundle()).status_code == 200
 
     response = post_bundle(client_for(clinician), conditional(bundle(), f"identifier={SENDER}|A-100"))
@@ -227,13 +227,13 @@ def test_another_clinics_patient_with_the_same_number_is_no_match(clinician, out
         ("identifier=A-100", "send identifier=system|value"),
     ],
 )
-def test_an_unsupported_if_none_exist_search_is_refused(clinician, search: str, words: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_unsupported_if_none_exist_search_is_refused(clinician, search: str, words: str) -> None:
     before = counts()
 
     refused(post_bundle(client_for(clinician), conditional(bundle(), search)), 400, words, before)
 
 
-def test_if_none_exist_on_another_entry_than_the_patient_is_refused(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_if_none_exist_on_another_entry_than_the_patient_is_refused(clinician) -> None:
     rating = pain("2024-03-01T10:00:00+00:00")
     rating["request"]["ifNoneExist"] = "identifier=https://sender.example/obs|9"
     before = counts()
@@ -249,7 +249,7 @@ def test_if_none_exist_on_another_entry_than_the_patient_is_refused(clinician) -
 
 
 @pytest.mark.parametrize("url", ["Patient", "https://sender.example/fhir/R4/Patient", " Patient "])
-def test_a_post_url_naming_the_type_with_or_without_a_base_is_taken(clinician, url: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_post_url_naming_the_type_with_or_without_a_base_is_taken(clinician, url: str) -> None:
     sent = bundle()
     sent["entry"][0]["request"]["url"] = url
 
@@ -258,7 +258,7 @@ def test_a_post_url_naming_the_type_with_or_without_a_base_is_taken(clinician, u
 
 
 @pytest.mark.parametrize("url", ["Observation", "Patient/12", "https://sender.example/fhir/Observation", "Patients"])
-def test_a_post_url_naming_another_type_refuses_the_bundle_naming_the_entry(clinician, url: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_post_url_naming_another_type_refuses_the_bundle_naming_the_entry(clinician, url: str) -> None:
     sent = synthea_bundle(synthea_files()[0])
     index = next(i for i, e in enumerate(sent["entry"]) if e["resource"]["resourceType"] == "Patient")
     sent["entry"][index]["request"]["url"] = url
@@ -269,7 +269,7 @@ def test_a_post_url_naming_another_type_refuses_the_bundle_naming_the_entry(clin
     refused(response, 400, f"Bundle.entry[{index}]: the request url {url!r} does not name the entry's resource", before)
 
 
-def test_a_mismatched_url_on_an_entry_not_imported_refuses_the_bundle_too(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_mismatched_url_on_an_entry_not_imported_refuses_the_bundle_too(clinician) -> None:
     encounter = copy.deepcopy(ENCOUNTER)
     encounter["request"]["url"] = "Patient"
     before = counts()
@@ -287,7 +287,7 @@ def test_a_mismatched_url_on_an_entry_not_imported_refuses_the_bundle_too(clinic
         ("2024-03-01T08:00:00+00:00", "2024-03-01T09:00:00+00:00", "after the Patient's date of death (2024-03-01T08"),
     ],
 )
-def test_a_pain_rating_dated_after_the_death_refuses_the_bundle(clinician, died: str, rated: str, words: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_pain_rating_dated_after_the_death_refuses_the_bundle(clinician, died: str, rated: str, words: str) -> None:
     before = counts()
 
     response = post_bundle(client_for(clinician), bundle(pain(rated), deceasedDateTime=died))
@@ -306,7 +306,7 @@ def test_a_pain_rating_dated_after_the_death_refuses_the_bundle(clinician, died:
 )
 def test_a_pain_rating_taken_before_the_death_is_imported_and_the_death_recorded(
     clinician, died: str, rated: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     response = post_bundle(client_for(clinician), bundle(pain(rated), deceasedDateTime=died))
 
     assert response.status_code == 200, response.content
@@ -324,7 +324,7 @@ def test_a_pain_rating_taken_before_the_death_is_imported_and_the_death_recorded
     ],
 )
 @override_settings(TIME_ZONE="America/New_York")
-def test_a_rating_near_midnight_is_dated_by_the_clinics_day_as_it_is_stored(clinician, rated: str, taken: bool) -> None:  # type: ignore[no-untyped-def]
+def test_a_rating_near_midnight_is_dated_by_the_clinics_day_as_it_is_stored(clinician, rated: str, taken: bool) -> None:
     """The rating is stored on the clinic's date (TIME_ZONE), so that is the date compared with the day of death,
     not the date in the sender's offset."""
     before = counts()
@@ -338,7 +338,7 @@ def test_a_rating_near_midnight_is_dated_by_the_clinics_day_as_it_is_stored(clin
         refused(response, 400, "after the Patient's date of death (2024-03-01)", before)
 
 
-def test_a_score_entered_by_hand_is_refused_only_when_dated_after_the_death(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_score_entered_by_hand_is_refused_only_when_dated_after_the_death(clinician, patient) -> None:
     episode = open_neck_episode(clinician, patient, days_ago=10)
     now = timezone.now()
     died = timezone.localdate(now - timedelta(days=3))
@@ -362,7 +362,7 @@ def test_a_score_entered_by_hand_is_refused_only_when_dated_after_the_death(clin
 
 
 @override_settings(TIME_ZONE="America/New_York")
-def test_a_score_entered_by_hand_late_on_the_day_of_death_in_new_york_is_taken(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_score_entered_by_hand_late_on_the_day_of_death_in_new_york_is_taken(clinician, patient) -> None:
     """23:30 in New York on the day of death is that day (04:30 the next day in UTC); 00:30 the next day is after."""
     episode = open_neck_episode(clinician, patient, days_ago=10)
     died = timezone.localdate() - timedelta(days=3)
@@ -380,7 +380,7 @@ def test_a_score_entered_by_hand_late_on_the_day_of_death_in_new_york_is_taken(c
         outcome_actions.record_pain(clinician, episode, 4, time_point="reassessment", observed_at=next_day)
 
 
-def test_a_score_entered_by_hand_for_a_death_of_unknown_date_is_taken(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_score_entered_by_hand_for_a_death_of_unknown_date_is_taken(clinician, patient) -> None:
     episode = open_neck_episode(clinician, patient, days_ago=10)
     patient_actions.record_death(clinician, patient.pk, None, patient.version)
     episode.refresh_from_db()
@@ -407,7 +407,7 @@ def test_one_rule_decides_which_identifiers_are_not_kept() -> None:
     assert identifier_not_kept(passport, False) == ""
 
 
-def test_a_clinic_keeps_no_social_security_number_by_default_and_the_answer_says_so(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_keeps_no_social_security_number_by_default_and_the_answer_says_so(clinician) -> None:
     sent = synthea_bundle(synthea_files()[0])
     index = next(i for i, e in enumerate(sent["entry"]) if e["resource"]["resourceType"] == "Patient")
     identifiers = sent["entry"][index]["resource"]["identifier"]
@@ -429,7 +429,7 @@ def test_a_clinic_keeps_no_social_security_number_by_default_and_the_answer_says
     assert SSN_SYSTEM not in exported.content.decode()
 
 
-def test_the_action_that_keeps_identifiers_refuses_a_social_security_number_and_keeps_none(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_action_that_keeps_identifiers_refuses_a_social_security_number_and_keeps_none(clinician, patient) -> None:
     before = counts()
     given = [{"system": SENDER, "value": "A-1"}, {"system": SSN_SYSTEM, "value": "999-55-2827"}]
 
@@ -440,7 +440,7 @@ def test_the_action_that_keeps_identifiers_refuses_a_social_security_number_and_
     assert counts() == before
 
 
-def test_with_the_setting_on_a_social_security_number_is_kept(clinician, keeps_ssns, patient) -> None:  # type: ignore[no-untyped-def]
+def test_with_the_setting_on_a_social_security_number_is_kept(clinician, keeps_ssns, patient) -> None:
     given = [{"system": SSN_SYSTEM, "value": "999-55-2827"}]
 
     kept = patient_actions.keep_identifiers(clinician, patient, given, source="test")
@@ -448,7 +448,7 @@ def test_with_the_setting_on_a_social_security_number_is_kept(clinician, keeps_s
     assert [k.value for k in kept] == ["999-55-2827"]
 
 
-def test_a_clinic_admin_switches_the_setting_on_the_staff_page_and_it_is_audited(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_admin_switches_the_setting_on_the_staff_page_and_it_is_audited(clinic_admin, clinician) -> None:
     admin = client_for(clinic_admin)
     page = admin.get("/staff/").content.decode()
     assert "Keep Social Security numbers received from other systems" in page
@@ -471,7 +471,7 @@ def test_a_clinic_admin_switches_the_setting_on_the_staff_page_and_it_is_audited
     assert not Clinic.objects.get(pk=clinic_admin.clinic_id).keep_social_security_numbers
 
 
-def test_a_clinician_cannot_switch_the_setting_through_the_action(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinician_cannot_switch_the_setting_through_the_action(clinician) -> None:
     from django.core.exceptions import PermissionDenied
 
     from needlepoint.accounts.actions import set_keep_social_security_numbers
@@ -523,7 +523,7 @@ def test_an_identifier_kept_under_hl7s_ssn_oid_is_shown_masked() -> None:
     assert shown_value("X-1", "https://passports.example", V2_0203, "PPN") == "X-1"
 
 
-def test_clinics_already_holding_ssns_keep_them_after_the_setting_arrives(clinician, outsider, patient) -> None:  # type: ignore[no-untyped-def]
+def test_clinics_already_holding_ssns_keep_them_after_the_setting_arrives(clinician, outsider, patient) -> None:
     """The data migration after the setting: a clinic that held a Social Security number before it existed has it
     switched on (what it holds stays as it had it); a clinic holding none keeps it off."""
     from django.apps import apps

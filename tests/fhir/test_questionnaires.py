@@ -17,11 +17,11 @@ from tests.fhir.conftest import Record
 BASE = "/fhir/R4"
 
 
-def get(client: Client, url: str, **headers: str):  # type: ignore[no-untyped-def]
+def get(client: Client, url: str, **headers: str):
     return client.get(f"{BASE}/{url}", HTTP_ACCEPT="application/fhir+json", **headers)
 
 
-def test_every_instrument_is_a_valid_questionnaire(clinician, validator) -> None:  # type: ignore[no-untyped-def]
+def test_every_instrument_is_a_valid_questionnaire(clinician, validator) -> None:
     client = client_for(clinician)
     bundle = get(client, "Questionnaire").json()
     assert bundle["total"] == len(instruments())
@@ -41,7 +41,7 @@ def test_every_instrument_is_a_valid_questionnaire(clinician, validator) -> None
         ), code
 
 
-def test_licensed_wording_appears_only_once_the_clinic_entered_it(clinician, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_licensed_wording_appears_only_once_the_clinic_entered_it(clinician, clinic_admin) -> None:
     client = client_for(clinician)
     ndi = get(client, "Questionnaire/ndi").json()
     first = ndi["item"][0]
@@ -72,7 +72,7 @@ def test_licensed_wording_appears_only_once_the_clinic_entered_it(clinician, cli
 
 def test_an_answered_questionnaire_is_a_response_and_the_score_is_derived_from_it(
     clinician, record: Record, validator
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client = client_for(clinician)
     score = Observation.objects.get(patient=record.patient, instrument="NDI")
     response = get(client, f"QuestionnaireResponse/outcome-{score.pk}")
@@ -106,7 +106,7 @@ def test_an_answered_questionnaire_is_a_response_and_the_score_is_derived_from_i
     assert [r["id"] for r in exported["QuestionnaireResponse"]] == [e["resource"]["id"] for e in searched["entry"]]
 
 
-def test_the_odi_total_carries_its_loinc_code(clinician, record: Record, validator) -> None:  # type: ignore[no-untyped-def]
+def test_the_odi_total_carries_its_loinc_code(clinician, record: Record, validator) -> None:
     defn = instrument("ODI")
     outcome_actions.record_questionnaire(
         clinician, record.neck, "ODI", {i.id: 2 for i in defn.items}, time_point="baseline"
@@ -126,7 +126,7 @@ def test_the_odi_total_carries_its_loinc_code(clinician, record: Record, validat
     assert [e["resource"]["id"] for e in found["entry"]] == [f"outcome-{score.pk}"]
 
 
-def test_front_desk_reads_questionnaires_but_no_responses(front_desk, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_reads_questionnaires_but_no_responses(front_desk, record: Record) -> None:
     client = client_for(front_desk)
     assert get(client, "Questionnaire/odi").status_code == 200
     assert get(client, f"QuestionnaireResponse?patient={record.patient.pk}").status_code == 403
@@ -136,7 +136,7 @@ APP = "https://app.example.org"
 
 
 @pytest.mark.parametrize("origins", [[], ["https://other.example.org"]])
-def test_no_cross_origin_access_unless_the_origin_is_listed(settings, clinician, origins) -> None:  # type: ignore[no-untyped-def]
+def test_no_cross_origin_access_unless_the_origin_is_listed(settings, clinician, origins) -> None:
     settings.FHIR_CORS_ORIGINS = origins
     client = Client()
     answer = client.get(f"{BASE}/metadata", HTTP_ORIGIN=APP)
@@ -145,7 +145,7 @@ def test_no_cross_origin_access_unless_the_origin_is_listed(settings, clinician,
     assert "Access-Control-Allow-Origin" not in preflight
 
 
-def test_a_listed_origin_gets_its_preflight_and_the_headers_a_client_reads(settings, clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_listed_origin_gets_its_preflight_and_the_headers_a_client_reads(settings, clinician, record: Record) -> None:
     settings.FHIR_CORS_ORIGINS = [APP]
     client = client_for(clinician)
     preflight = Client().options(

@@ -24,7 +24,7 @@ from tests.fhir.structural.validator import describe
 
 
 @pytest.fixture
-def full_record(record, clinician):  # type: ignore[no-untyped-def]
+def full_record(record, clinician):
     """The FHIR test record, plus every kind of text that $everything leaves out."""
     visit_actions.add_addendum(clinician, record.visit.pk, "Patient phoned: soreness settled by day two.")
     soreness = visit_actions.record_adverse_event(
@@ -61,7 +61,7 @@ def full_record(record, clinician):  # type: ignore[no-untyped-def]
     return record
 
 
-def documents_of(bundle: dict) -> dict[str, str]:  # type: ignore[type-arg]
+def documents_of(bundle: dict) -> dict[str, str]:
     """Each DocumentReference's kind code and decoded text, joined per kind."""
     found: dict[str, str] = {}
     for entry in bundle["entry"]:
@@ -73,7 +73,7 @@ def documents_of(bundle: dict) -> dict[str, str]:  # type: ignore[type-arg]
     return found
 
 
-def test_the_admin_button_downloads_a_valid_bundle_with_the_whole_record(full_record, clinic_admin, validator) -> None:  # type: ignore[no-untyped-def]
+def test_the_admin_button_downloads_a_valid_bundle_with_the_whole_record(full_record, clinic_admin, validator) -> None:
     patient = full_record.patient
 
     response = client_for(clinic_admin).post(f"/patients/{patient.pk}/record-export/", {"format": "fhir"})
@@ -107,7 +107,7 @@ def test_the_admin_button_downloads_a_valid_bundle_with_the_whole_record(full_re
     assert addendum["relatesTo"][0]["target"]["reference"] == f"DocumentReference/visit-{full_record.visit.pk}"
 
 
-def test_the_export_is_audited_once_per_download(full_record, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_the_export_is_audited_once_per_download(full_record, clinic_admin) -> None:
     patient = full_record.patient
     client = client_for(clinic_admin)
 
@@ -119,7 +119,7 @@ def test_the_export_is_audited_once_per_download(full_record, clinic_admin) -> N
     assert "FHIR Bundle of" in exports[0].summary and "PDF of" in exports[1].summary
 
 
-def test_the_pdf_is_a_readable_pdf(full_record, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_the_pdf_is_a_readable_pdf(full_record, clinic_admin) -> None:
     response = client_for(clinic_admin).post(f"/patients/{full_record.patient.pk}/record-export/", {"format": "pdf"})
 
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
@@ -132,7 +132,7 @@ def test_the_pdf_is_a_readable_pdf(full_record, clinic_admin) -> None:  # type: 
     assert "documents follow, oldest first" in text
 
 
-def test_a_name_with_dollar_signs_prints_as_typed(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_name_with_dollar_signs_prints_as_typed(clinic_admin, clinician) -> None:
     from datetime import date
 
     from needlepoint.fhir.export import record_pdf_bytes
@@ -149,7 +149,7 @@ def test_a_name_with_dollar_signs_prints_as_typed(clinic_admin, clinician) -> No
 
 
 @pytest.mark.parametrize("role", ["clinician", "front_desk", "outsider"])
-def test_other_roles_and_clinics_cannot_export(role, full_record, request) -> None:  # type: ignore[no-untyped-def]
+def test_other_roles_and_clinics_cannot_export(role, full_record, request) -> None:
     membership = request.getfixturevalue(role)
 
     response = client_for(membership).post(f"/patients/{full_record.patient.pk}/record-export/", {"format": "fhir"})
@@ -158,14 +158,14 @@ def test_other_roles_and_clinics_cannot_export(role, full_record, request) -> No
     assert not AuditEntry.objects.filter(action="export").exists()
 
 
-def test_the_patient_page_shows_the_button_to_admins_only(full_record, clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_patient_page_shows_the_button_to_admins_only(full_record, clinic_admin, clinician) -> None:
     url = f"/patients/{full_record.patient.pk}/"
 
     assert b"Export record (FHIR)" in client_for(clinic_admin).get(url).content
     assert b"Export record" not in client_for(clinician).get(url).content
 
 
-def test_the_command_writes_both_files_and_refuses_to_overwrite(full_record, tmp_path, capsys, validator) -> None:  # type: ignore[no-untyped-def]
+def test_the_command_writes_both_files_and_refuses_to_overwrite(full_record, tmp_path, capsys, validator) -> None:
     patient = full_record.patient
     args = ["export", "patient", "--clinic", patient.clinic.slug, "--patient", str(patient.pk), "--output"]
 

@@ -110,7 +110,7 @@ def comparable(resource: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
     return copied
 
 
-def round_trip(full_record, clinician, outsider):  # type: ignore[no-untyped-def]
+def round_trip(full_record, clinician, outsider):
     """A's $everything, B's transaction-response, B's $everything, and the id map A -> B."""
     sent = everything(client_for(clinician), full_record.patient.pk)
     response = post_bundle(client_for(outsider), as_transaction(sent))
@@ -126,7 +126,7 @@ def round_trip(full_record, clinician, outsider):  # type: ignore[no-untyped-def
 
 def test_everything_imported_into_another_clinic_and_exported_again_loses_nothing(
     full_record, clinician, outsider, validator
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sent, _, received, ids = round_trip(full_record, clinician, outsider)
 
     kinds = sorted({r["resourceType"] for r in sent})
@@ -160,7 +160,7 @@ def test_everything_imported_into_another_clinic_and_exported_again_loses_nothin
     assert comparable(b, {}) == comparable(a, ids)
 
 
-def test_nothing_received_is_passed_off_as_the_clinics_own(full_record, clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_received_is_passed_off_as_the_clinics_own(full_record, clinician, outsider) -> None:
     sent, answer, _, _ = round_trip(full_record, clinician, outsider)
     patient = Patient.objects.get(clinic=outsider.clinic)
     # No visit, signed note, needle count, score, consent or episode of B's own: records from A, kept as received.
@@ -189,7 +189,7 @@ def import_messages_of(answer: dict[str, Any]) -> list[tuple[str, str]]:
     return import_messages(Answer())
 
 
-def test_the_chart_lists_the_records_from_the_sender_in_one_list(full_record, clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_the_chart_lists_the_records_from_the_sender_in_one_list(full_record, clinician, outsider) -> None:
     round_trip(full_record, clinician, outsider)
     patient = Patient.objects.get(clinic=outsider.clinic)
     page = client_for(outsider).get(f"/patients/{patient.pk}/")
@@ -200,7 +200,7 @@ def test_the_chart_lists_the_records_from_the_sender_in_one_list(full_record, cl
     assert html.count('data-testid="received-record"') == ReceivedRecord.objects.filter(patient=patient).count()
 
 
-def test_the_screening_page_shows_the_conditions_received_whole(full_record, clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_the_screening_page_shows_the_conditions_received_whole(full_record, clinician, outsider) -> None:
     # A's episodes and A's reported condition say more than a reported condition keeps: kept whole, they are
     # still conditions the patient was reported with, beside the screening questions.
     round_trip(full_record, clinician, outsider)
@@ -212,7 +212,7 @@ def test_the_screening_page_shows_the_conditions_received_whole(full_record, cli
     assert "Hypertensive disorder" in html and "Neck pain" in html
 
 
-def test_another_clinic_cannot_read_them(full_record, clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinic_cannot_read_them(full_record, clinician, outsider) -> None:
     _, _, received, _ = round_trip(full_record, clinician, outsider)
     client = client_for(clinician)  # clinic A, where they came from, sees B's copies as nothing
     for resource in received[1:]:
@@ -225,7 +225,7 @@ def test_another_clinic_cannot_read_them(full_record, clinician, outsider) -> No
         assert client.get(f"{url}/_history/1", HTTP_ACCEPT=FHIR_JSON).status_code == 404
 
 
-def test_front_desk_reads_the_patient_and_none_of_the_records(full_record, clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_reads_the_patient_and_none_of_the_records(full_record, clinician, outsider) -> None:
     _, _, received, _ = round_trip(full_record, clinician, outsider)
     desk = client_for(make_member(outsider.clinic, "dora", "front_desk"))
     for resource in received[1:]:
@@ -239,14 +239,14 @@ def test_front_desk_reads_the_patient_and_none_of_the_records(full_record, clini
     assert "Records from" not in page
 
 
-def test_front_desk_may_not_import_another_clinics_records(full_record, clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_may_not_import_another_clinics_records(full_record, clinician, outsider) -> None:
     sent = everything(client_for(clinician), full_record.patient.pk)
     desk = client_for(make_member(outsider.clinic, "dora", "front_desk"))
     assert post_bundle(desk, as_transaction(sent)).status_code == 403
     assert not Patient.objects.filter(clinic=outsider.clinic).exists()
 
 
-def test_the_patient_scoped_searches_find_them(full_record, clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_the_patient_scoped_searches_find_them(full_record, clinician, outsider) -> None:
     _, _, received, _ = round_trip(full_record, clinician, outsider)
     client = client_for(outsider)
     patient_id = received[0]["id"]
@@ -269,7 +269,7 @@ BROKEN = [
 @pytest.mark.parametrize(("kind", "breaks", "words"), BROKEN, ids=[b[0] for b in BROKEN])
 def test_an_invalid_record_refuses_the_bundle_with_nothing_written(
     full_record, clinician, outsider, kind, breaks, words
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     bundle = as_transaction(everything(client_for(clinician), full_record.patient.pk))
     broken = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind)
     breaks(broken)
@@ -283,7 +283,7 @@ def test_an_invalid_record_refuses_the_bundle_with_nothing_written(
 
 def test_a_reference_to_an_entry_not_kept_keeps_its_type_and_display_and_says_so(
     full_record, clinician, outsider
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     bundle = as_transaction(everything(client_for(clinician), full_record.patient.pk))
     encounter = {"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"}}
     bundle["entry"].append(
@@ -304,7 +304,7 @@ def test_a_reference_to_an_entry_not_kept_keeps_its_type_and_display_and_says_so
     assert kept.resource["encounter"] == {"type": "Encounter", "display": "Encounter not kept by the receiving server"}
 
 
-def test_a_kept_record_is_refused_by_the_action_for_another_patient(full_record, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_kept_record_is_refused_by_the_action_for_another_patient(full_record, clinician) -> None:
     from needlepoint.patients.received_records import ReceivedRecordData
 
     item = ReceivedRecordData("Procedure", "999999-1", {"resourceType": "Procedure"})
@@ -313,7 +313,7 @@ def test_a_kept_record_is_refused_by_the_action_for_another_patient(full_record,
     assert not ReceivedRecord.objects.exists()
 
 
-def test_a_bulk_export_gives_them_as_the_reads_do(full_record, clinician, outsider, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bulk_export_gives_them_as_the_reads_do(full_record, clinician, outsider, settings, tmp_path) -> None:
     from tests.fhir.conftest import token_client
     from tests.fhir.test_bulk_export import download, finished_manifest, kick_off
 
@@ -336,7 +336,7 @@ KEPT_EXAMPLES = [
 
 
 @pytest.mark.parametrize("path", KEPT_EXAMPLES, ids=lambda p: p.stem)
-def test_every_r4_example_of_a_kept_type_has_the_structure_the_import_checks(path) -> None:  # type: ignore[no-untyped-def]
+def test_every_r4_example_of_a_kept_type_has_the_structure_the_import_checks(path) -> None:
     # The official examples are valid R4: the import's check refuses none of them (Synthea's: test_import.py).
     assert r4_structure.structure_problems(json.loads(path.read_text(encoding="utf-8")), "R") == []
 
@@ -405,7 +405,7 @@ def test_a_plain_pain_rating_is_still_the_clinics_rating_and_a_fuller_one_is_kep
 
 def test_a_second_import_of_the_same_record_with_if_none_exist_is_refused_with_nothing_written(
     full_record, clinician, outsider
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sent, _, _, _ = round_trip(full_record, clinician, outsider)
     mrn = sent[0]["identifier"][0]
     bundle = as_transaction(sent)

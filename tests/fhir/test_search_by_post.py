@@ -17,7 +17,7 @@ BASE = "/fhir/R4"
 FORM = "application/x-www-form-urlencoded"
 
 
-def post_search(client: Client, url: str, body: str, content_type: str = FORM):  # type: ignore[no-untyped-def]
+def post_search(client: Client, url: str, body: str, content_type: str = FORM):
     return client.post(f"{BASE}/{url}", body, content_type=content_type, HTTP_ACCEPT="application/fhir+json")
 
 
@@ -25,11 +25,11 @@ def last_entry() -> int:
     return AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
-def ids(bundle: dict) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+def ids(bundle: dict) -> list[tuple[str, str]]:
     return [(e["resource"]["resourceType"], e["resource"]["id"]) for e in bundle.get("entry", [])]
 
 
-def test_fhir_patient_search_by_post_finds_by_name_with_nothing_in_the_address(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_fhir_patient_search_by_post_finds_by_name_with_nothing_in_the_address(clinician, record: Record) -> None:
     client = token_client(clinician)  # another system: a token, no session and no CSRF token
     before = last_entry()
 
@@ -43,7 +43,7 @@ def test_fhir_patient_search_by_post_finds_by_name_with_nothing_in_the_address(c
     assert post_search(client, "Patient/_search", "name=smith").json()["total"] == 0
 
 
-def test_fhir_search_by_post_combines_body_and_address_and_searches_other_types(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_fhir_search_by_post_combines_body_and_address_and_searches_other_types(clinician, record: Record) -> None:
     client = client_for(clinician)
     mrn = record.patient.mrn
 
@@ -58,7 +58,7 @@ def test_fhir_search_by_post_combines_body_and_address_and_searches_other_types(
     assert ids(procedures.json()) == ids(by_get.json())
 
 
-def test_fhir_search_by_post_refuses_what_it_cannot_read(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_fhir_search_by_post_refuses_what_it_cannot_read(clinician, record: Record) -> None:
     client = token_client(clinician)
 
     as_json = post_search(client, "Patient/_search", json.dumps({"name": "doe"}), content_type="application/json")
@@ -71,11 +71,11 @@ def test_fhir_search_by_post_refuses_what_it_cannot_read(clinician, record: Reco
     assert Client().post(f"{BASE}/Patient/_search", "name=doe", content_type=FORM).status_code == 401
 
 
-def test_another_clinic_finds_nothing_by_post(outsider, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinic_finds_nothing_by_post(outsider, record: Record) -> None:
     assert post_search(token_client(outsider), "Patient/_search", "name=doe").json()["total"] == 0
 
 
-def test_the_api_searches_patients_by_post_with_the_terms_in_the_body(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_searches_patients_by_post_with_the_terms_in_the_body(clinician, record: Record) -> None:
     client = token_client(clinician)
     before = last_entry()
 
@@ -91,7 +91,7 @@ def test_the_api_searches_patients_by_post_with_the_terms_in_the_body(clinician,
     assert client.get("/api/v1/patients/search").status_code == 405
 
 
-def test_the_openapi_schema_documents_the_search_body(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_openapi_schema_documents_the_search_body(clinician) -> None:
     schema = client_for(clinician).get("/api/v1/openapi.json").json()
     operation = schema["paths"]["/api/v1/patients/search"]["post"]
     body = operation["requestBody"]["content"]["application/json"]["schema"]

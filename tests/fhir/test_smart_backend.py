@@ -21,7 +21,7 @@ ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 @pytest.fixture(autouse=True)
-def data_dir(settings, tmp_path):  # type: ignore[no-untyped-def]
+def data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path
 
 
@@ -39,13 +39,13 @@ def assertion(key: jwk.JWK, client_id: str, alg: str, **changes: object) -> str:
     return token.serialize()
 
 
-def backend(clinic_admin, key: jwk.JWK, scopes: str = "system/*.rs"):  # type: ignore[no-untyped-def]
+def backend(clinic_admin, key: jwk.JWK, scopes: str = "system/*.rs"):
     public = json.dumps({"keys": [{**json.loads(key.export_public()), "kid": key.thumbprint()}]})
     app, _ = register_app(clinic_admin, "Registry export", "backend", scopes, public_keys=public)
     return app
 
 
-def token(app, signed: str, scope: str = "system/*.rs"):  # type: ignore[no-untyped-def]
+def token(app, signed: str, scope: str = "system/*.rs"):
     return Client().post(
         "/oauth/token/",
         {
@@ -64,7 +64,7 @@ def token(app, signed: str, scope: str = "system/*.rs"):  # type: ignore[no-unty
         ("RS384", lambda: jwk.JWK.generate(kty="RSA", size=2048)),
     ],
 )
-def test_signed_assertion_gets_a_short_token_that_kicks_off_an_export(clinic_admin, record: Record, alg, make) -> None:  # type: ignore[no-untyped-def]
+def test_signed_assertion_gets_a_short_token_that_kicks_off_an_export(clinic_admin, record: Record, alg, make) -> None:
     key = make()
     app = backend(clinic_admin, key)
     answer = token(app, assertion(key, app.application.client_id, alg))
@@ -79,7 +79,7 @@ def test_signed_assertion_gets_a_short_token_that_kicks_off_an_export(clinic_adm
     assert status.status_code == 202
 
 
-def test_replayed_foreign_or_misaddressed_assertions_are_refused(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_replayed_foreign_or_misaddressed_assertions_are_refused(clinic_admin) -> None:
     key = jwk.JWK.generate(kty="EC", crv="P-384")
     app = backend(clinic_admin, key)
     client_id = app.application.client_id
@@ -94,7 +94,7 @@ def test_replayed_foreign_or_misaddressed_assertions_are_refused(clinic_admin) -
     assert token(app, assertion(key, client_id, "ES384"), scope="user/*.rs").json()["error"] == "invalid_scope"
 
 
-def test_a_narrower_system_scope_cannot_export_everything(clinic_admin, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_narrower_system_scope_cannot_export_everything(clinic_admin, record: Record) -> None:
     key = jwk.JWK.generate(kty="EC", crv="P-384")
     app = backend(clinic_admin, key, "system/Observation.rs")
     body = token(app, assertion(key, app.application.client_id, "ES384"), scope="system/Observation.rs").json()
@@ -107,7 +107,7 @@ def test_a_narrower_system_scope_cannot_export_everything(clinic_admin, record: 
     assert observations.status_code == 202
 
 
-def test_registration_refuses_a_private_key_and_the_page_lists_apps(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_registration_refuses_a_private_key_and_the_page_lists_apps(clinic_admin) -> None:
     key = jwk.JWK.generate(kty="EC", crv="P-384")
     admin = client_for(clinic_admin)
     page = admin.post(
@@ -122,5 +122,5 @@ def test_registration_refuses_a_private_key_and_the_page_lists_apps(clinic_admin
     assert b"Registered Registry" in page.content and b"Registry" in admin.get("/clinic/apps/").content
 
 
-def test_only_clinic_admins_register_apps(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_only_clinic_admins_register_apps(clinician) -> None:
     assert client_for(clinician).get("/clinic/apps/").status_code == 403

@@ -29,7 +29,7 @@ FHIR = {"HTTP_ACCEPT": "application/fhir+json"}
 
 
 @pytest.fixture
-def app(clinic_admin):  # type: ignore[no-untyped-def]
+def app(clinic_admin):
     registered, _ = register_app(
         clinic_admin,
         "Pain diary viewer",
@@ -42,7 +42,7 @@ def app(clinic_admin):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def other_patient(clinician):  # type: ignore[no-untyped-def]
+def other_patient(clinician):
     return actions.register_patient(
         clinician, {"given_name": "Olga", "family_name": "Other", "date_of_birth": date(1970, 3, 3), "sex": "female"}
     )
@@ -54,7 +54,7 @@ def pkce() -> tuple[str, str]:
     return verifier, challenge
 
 
-def authorize(browser: Client, app, scope: str, challenge: str, patient=None, launch: str = "") -> str:  # type: ignore[no-untyped-def]
+def authorize(browser: Client, app, scope: str, challenge: str, patient=None, launch: str = "") -> str:
     """Open the consent page, choose the patient if asked, allow; the code sent back to the redirect URI."""
     query = {
         "response_type": "code",
@@ -83,7 +83,7 @@ def authorize(browser: Client, app, scope: str, challenge: str, patient=None, la
     return sent["code"][0]
 
 
-def exchange(app, code: str, verifier: str) -> tuple[int, dict]:  # type: ignore[no-untyped-def,type-arg]
+def exchange(app, code: str, verifier: str) -> tuple[int, dict]:
     response = Client().post(
         "/oauth/token/",
         {
@@ -101,7 +101,7 @@ def bearer(token: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
-def launched(clinician, app, patient, scope: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def launched(clinician, app, patient, scope: str) -> dict:
     verifier, challenge = pkce()
     code = authorize(client_for(clinician), app, scope, challenge, patient)
     status, body = exchange(app, code, verifier)
@@ -109,7 +109,7 @@ def launched(clinician, app, patient, scope: str) -> dict:  # type: ignore[no-un
     return body
 
 
-def test_discovery_names_the_endpoints_and_pkce(db) -> None:  # type: ignore[no-untyped-def]
+def test_discovery_names_the_endpoints_and_pkce(db) -> None:
     for url in (f"{BASE}/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration"):
         found = Client().get(url).json()
         assert found["authorization_endpoint"] == "http://testserver/oauth/authorize/"
@@ -122,7 +122,7 @@ def test_discovery_names_the_endpoints_and_pkce(db) -> None:  # type: ignore[no-
         assert "patient/*.rs" in found["scopes_supported"]
 
 
-def test_capability_statement_declares_smart_security(db) -> None:  # type: ignore[no-untyped-def]
+def test_capability_statement_declares_smart_security(db) -> None:
     security = Client().get(f"{BASE}/metadata", **FHIR).json()["rest"][0]["security"]
     assert security["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
     uris = {e["url"]: e["valueUri"] for e in security["extension"][0]["extension"]}
@@ -130,7 +130,7 @@ def test_capability_statement_declares_smart_security(db) -> None:  # type: igno
     assert uris["authorize"] == "http://testserver/oauth/authorize/"
 
 
-def test_standalone_launch_reads_the_chosen_patient_within_its_scopes(  # type: ignore[no-untyped-def]
+def test_standalone_launch_reads_the_chosen_patient_within_its_scopes(
     clinician, app, record: Record, other_patient
 ) -> None:
     patient = record.patient
@@ -157,7 +157,7 @@ def test_standalone_launch_reads_the_chosen_patient_within_its_scopes(  # type: 
     assert "Pain diary viewer" in entry.actor_label
 
 
-def test_a_code_is_used_once_and_only_with_its_verifier(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_code_is_used_once_and_only_with_its_verifier(clinician, app, record: Record) -> None:
     verifier, challenge = pkce()
     browser = client_for(clinician)
     code = authorize(browser, app, "launch/patient patient/*.rs", challenge, record.patient)
@@ -171,14 +171,14 @@ def test_a_code_is_used_once_and_only_with_its_verifier(clinician, app, record: 
     assert status == 400 and body["error"] == "invalid_grant"
 
 
-def test_pkce_is_required(clinician, app) -> None:  # type: ignore[no-untyped-def]
+def test_pkce_is_required(clinician, app) -> None:
     query = {"response_type": "code", "client_id": app.application.client_id, "redirect_uri": REDIRECT}
     page = client_for(clinician).get(f"/oauth/authorize/?{urlencode({**query, 'scope': 'user/*.rs'})}")
     assert page.status_code == 302 and "error=invalid_request" in page["Location"]
     assert "code=" not in page["Location"]
 
 
-def test_refresh_keeps_the_patient_and_a_used_refresh_token_is_refused(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_keeps_the_patient_and_a_used_refresh_token_is_refused(clinician, app, record: Record) -> None:
     body = launched(clinician, app, record.patient, "launch/patient offline_access patient/*.rs")
     refreshed = Client().post(
         "/oauth/token/",
@@ -196,7 +196,7 @@ def test_refresh_keeps_the_patient_and_a_used_refresh_token_is_refused(clinician
     assert reused.status_code == 400
 
 
-def test_revocation_endpoint_ends_a_token(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_revocation_endpoint_ends_a_token(clinician, app, record: Record) -> None:
     body = launched(clinician, app, record.patient, "launch/patient patient/*.rs")
     revoked = Client().post("/oauth/revoke/", {"token": body["access_token"], "client_id": app.application.client_id})
     assert revoked.status_code == 200
@@ -204,7 +204,7 @@ def test_revocation_endpoint_ends_a_token(clinician, app, record: Record) -> Non
     assert answer.status_code == 401 and answer.json()["resourceType"] == "OperationOutcome"
 
 
-def test_the_user_sees_and_withdraws_an_app(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_the_user_sees_and_withdraws_an_app(clinician, app, record: Record) -> None:
     body = launched(clinician, app, record.patient, "launch/patient offline_access patient/*.rs")
     browser = client_for(clinician)
     page = browser.get("/account/apps/")
@@ -220,7 +220,7 @@ def test_the_user_sees_and_withdraws_an_app(clinician, app, record: Record) -> N
     assert b'name="revoke"' not in browser.get("/account/apps/").content
 
 
-def test_ehr_launch_from_the_patient_page_brings_the_patient(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_ehr_launch_from_the_patient_page_brings_the_patient(clinician, app, record: Record) -> None:
     browser = client_for(clinician)
     page = browser.get(f"/patients/{record.patient.pk}/").content.decode()
     assert "Open in app" in page and f'action="/patients/{record.patient.pk}/launch-app/"' in page
@@ -237,7 +237,7 @@ def test_ehr_launch_from_the_patient_page_brings_the_patient(clinician, app, rec
     assert b"unknown" in client_for_colleague(app, sent["launch"][0]).content
 
 
-def client_for_colleague(app, launch: str):  # type: ignore[no-untyped-def]
+def client_for_colleague(app, launch: str):
     from needlepoint.accounts.models import Membership
 
     colleague = Membership.objects.exclude(role="clinician").filter(clinic=app.clinic).first()
@@ -253,7 +253,7 @@ def client_for_colleague(app, launch: str):  # type: ignore[no-untyped-def]
     return client_for(colleague).get(f"/oauth/authorize/?{urlencode(query)}")
 
 
-def test_a_scope_never_grants_more_than_the_role(front_desk, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_scope_never_grants_more_than_the_role(front_desk, app, record: Record) -> None:
     body = launched(front_desk, app, record.patient, "launch/patient user/*.rs")
     reader = bearer(body["access_token"])
     assert reader.get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 200
@@ -262,7 +262,7 @@ def test_a_scope_never_grants_more_than_the_role(front_desk, app, record: Record
     assert reader.get(f"{BASE}/$export", HTTP_PREFER="respond-async", **FHIR).status_code == 403
 
 
-def test_user_scope_reads_any_patient_of_the_clinic_but_no_other_clinic(  # type: ignore[no-untyped-def]
+def test_user_scope_reads_any_patient_of_the_clinic_but_no_other_clinic(
     clinician, app, record: Record, other_patient, outsider
 ) -> None:
     body = launched(clinician, app, record.patient, "launch/patient user/Patient.rs")
@@ -275,7 +275,7 @@ def test_user_scope_reads_any_patient_of_the_clinic_but_no_other_clinic(  # type
     assert reader.get(f"{BASE}/Procedure?patient={record.patient.pk}", **FHIR).status_code == 403
 
 
-def test_an_app_cannot_ask_for_more_than_it_was_registered_with(clinician, app) -> None:  # type: ignore[no-untyped-def]
+def test_an_app_cannot_ask_for_more_than_it_was_registered_with(clinician, app) -> None:
     query = {
         "response_type": "code",
         "client_id": app.application.client_id,
@@ -288,25 +288,23 @@ def test_an_app_cannot_ask_for_more_than_it_was_registered_with(clinician, app) 
     assert answer.status_code == 302 and "error=invalid_scope" in answer["Location"]
 
 
-def test_personal_tokens_still_work(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_personal_tokens_still_work(clinician, record: Record) -> None:
     response = token_client(clinician).get(f"{BASE}/Condition?patient={record.patient.pk}", **FHIR)
     assert response.status_code == 200
 
 
-def test_a_bad_token_is_401(db) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_token_is_401(db) -> None:
     answer = bearer("notatoken").get(f"{BASE}/Patient/1", **FHIR)
     assert answer.status_code == 401 and answer.json()["resourceType"] == "OperationOutcome"
 
 
-def test_no_refresh_token_without_offline_or_online_access(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_no_refresh_token_without_offline_or_online_access(clinician, app, record: Record) -> None:
     body = launched(clinician, app, record.patient, "launch/patient patient/*.rs")
     assert "refresh_token" not in body
     assert bearer(body["access_token"]).get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 200
 
 
-def test_every_interaction_is_held_to_the_launch_patient(  # type: ignore[no-untyped-def]
-    clinician, app, record: Record, other_patient
-) -> None:
+def test_every_interaction_is_held_to_the_launch_patient(clinician, app, record: Record, other_patient) -> None:
     body = launched(clinician, app, record.patient, "launch/patient patient/*.rs")
     reader = bearer(body["access_token"])
     mine, theirs = record.patient.pk, other_patient.pk
@@ -333,7 +331,7 @@ def test_every_interaction_is_held_to_the_launch_patient(  # type: ignore[no-unt
     assert write.status_code == 403
 
 
-def test_a_write_needs_a_create_scope(clinician, clinic_admin, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_write_needs_a_create_scope(clinician, clinic_admin, record: Record) -> None:
     writer_app, _ = register_app(clinic_admin, "Importer", "public", "launch/patient user/*.cruds", REDIRECT)
     body = launched(clinician, writer_app, record.patient, "launch/patient user/*.rs")
     refused = bearer(body["access_token"]).post(
@@ -347,9 +345,7 @@ def test_a_write_needs_a_create_scope(clinician, clinic_admin, record: Record) -
     assert allowed.status_code != 403 and allowed.json()["resourceType"] == "OperationOutcome"
 
 
-def test_a_disabled_app_or_a_deactivated_user_ends_the_tokens(  # type: ignore[no-untyped-def]
-    clinician, clinic_admin, app, record: Record
-) -> None:
+def test_a_disabled_app_or_a_deactivated_user_ends_the_tokens(clinician, clinic_admin, app, record: Record) -> None:
     body = launched(clinician, app, record.patient, "launch/patient patient/*.rs")
     reader = bearer(body["access_token"])
     assert reader.get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 200
@@ -363,7 +359,7 @@ def test_a_disabled_app_or_a_deactivated_user_ends_the_tokens(  # type: ignore[n
     assert reader.get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 401
 
 
-def test_another_clinics_staff_cannot_authorise_the_app(outsider, app) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinics_staff_cannot_authorise_the_app(outsider, app) -> None:
     query = {
         "response_type": "code",
         "client_id": app.application.client_id,
@@ -379,7 +375,7 @@ def test_another_clinics_staff_cannot_authorise_the_app(outsider, app) -> None: 
     assert answer.status_code == 200 and not AppAuthorisation.objects.exists()
 
 
-def test_an_app_token_opens_fhir_only_not_the_api_or_the_record_download(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_an_app_token_opens_fhir_only_not_the_api_or_the_record_download(clinician, app, record: Record) -> None:
     body = launched(clinician, app, record.patient, "launch/patient user/*.rs")
     reader = bearer(body["access_token"])
     assert reader.get(f"/api/v1/patients/{record.patient.pk}").status_code == 401
@@ -387,7 +383,7 @@ def test_an_app_token_opens_fhir_only_not_the_api_or_the_record_download(clinici
     assert download.status_code == 302 and download["Location"].startswith("/login/")
 
 
-def test_a_conditional_create_needs_patient_search_and_read(clinician, clinic_admin, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_conditional_create_needs_patient_search_and_read(clinician, clinic_admin, record: Record) -> None:
     """ifNoneExist answers with the patient it finds (name, birth date, MRN): a create-only scope may not use it
     to read patients or walk their identifiers."""
     writer_app, _ = register_app(clinic_admin, "Importer", "public", "launch/patient user/*.cruds", REDIRECT)

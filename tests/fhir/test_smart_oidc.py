@@ -38,7 +38,7 @@ IDENTITY_LAUNCH = "openid fhirUser launch/patient patient/*.rs"
 
 
 @pytest.fixture
-def app(clinic_admin):  # type: ignore[no-untyped-def]
+def app(clinic_admin):
     registered, _ = register_app(
         clinic_admin,
         "Who am I viewer",
@@ -62,7 +62,7 @@ def verified_claims(id_token: str) -> dict[str, Any]:
     return claims
 
 
-def launch_with_nonce(membership, app, patient, scope: str, nonce: str = "") -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def launch_with_nonce(membership, app, patient, scope: str, nonce: str = "") -> dict[str, Any]:
     """A standalone launch (authorize with PKCE, choose the patient, allow, exchange the code) sending a nonce."""
     verifier, challenge = pkce()
     browser = client_for(membership)
@@ -91,7 +91,7 @@ def launch_with_nonce(membership, app, patient, scope: str, nonce: str = "") -> 
     return body
 
 
-def test_a_launch_with_openid_and_fhiruser_gives_a_verifiable_id_token(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_launch_with_openid_and_fhiruser_gives_a_verifiable_id_token(clinician, app, record: Record) -> None:
     before = int(time.time())
     body = launch_with_nonce(clinician, app, record.patient, IDENTITY_LAUNCH, nonce="n-0S6_WzA2Mj")
     assert body["patient"] == str(record.patient.pk)
@@ -111,12 +111,12 @@ def test_a_launch_with_openid_and_fhiruser_gives_a_verifiable_id_token(clinician
     assert practitioner["name"][0]["given"] == [clinician.user.first_name]
 
 
-def test_no_nonce_sent_none_in_the_token(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_no_nonce_sent_none_in_the_token(clinician, app, record: Record) -> None:
     body = launch_with_nonce(clinician, app, record.patient, IDENTITY_LAUNCH)
     assert "nonce" not in verified_claims(body["id_token"])
 
 
-def test_fhiruser_only_when_that_scope_is_granted(clinician, app, patient) -> None:  # type: ignore[no-untyped-def]
+def test_fhiruser_only_when_that_scope_is_granted(clinician, app, patient) -> None:
     body = launch_with_nonce(clinician, app, patient, "openid launch/patient patient/*.rs")
     claims = verified_claims(body["id_token"])
     assert claims["sub"] == str(clinician.user_id) and "fhirUser" not in claims
@@ -126,14 +126,14 @@ def test_fhiruser_only_when_that_scope_is_granted(clinician, app, patient) -> No
     assert refused.status_code == 403
 
 
-def test_without_openid_no_id_token(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_without_openid_no_id_token(clinician, app, record: Record) -> None:
     verifier, challenge = pkce()
     code = authorize(client_for(clinician), app, "launch/patient patient/*.rs", challenge, record.patient)
     status, body = exchange(app, code, verifier)
     assert status == 200 and "id_token" not in body
 
 
-def test_a_refresh_gives_a_new_id_token_for_the_same_user(clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_refresh_gives_a_new_id_token_for_the_same_user(clinician, app, record: Record) -> None:
     body = launch_with_nonce(clinician, app, record.patient, f"{IDENTITY_LAUNCH} offline_access")
     refreshed = Client().post(
         "/oauth/token/",
@@ -145,7 +145,7 @@ def test_a_refresh_gives_a_new_id_token_for_the_same_user(clinician, app, record
     assert claims["fhirUser"] == f"{ROOT}/fhir/R4/Practitioner/{clinician.pk}"
 
 
-def test_discovery_lists_openid_connect_truthfully(db) -> None:  # type: ignore[no-untyped-def]
+def test_discovery_lists_openid_connect_truthfully(db) -> None:
     smart = Client().get(f"{BASE}/.well-known/smart-configuration").json()
     assert "sso-openid-connect" in smart["capabilities"]
     assert {"openid", "fhirUser", "user/Practitioner.rs"} <= set(smart["scopes_supported"])
@@ -163,7 +163,7 @@ def test_discovery_lists_openid_connect_truthfully(db) -> None:  # type: ignore[
     assert len(keys) == 1 and keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256" and "d" not in keys[0]
 
 
-def test_without_a_signing_key_openid_connect_is_off(db, settings, clinician, app) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_signing_key_openid_connect_is_off(db, settings, clinician, app) -> None:
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ENABLED": False, "OIDC_RSA_PRIVATE_KEY": ""}
     smart = Client().get(f"{BASE}/.well-known/smart-configuration").json()
     assert "sso-openid-connect" not in smart["capabilities"] and "issuer" not in smart
@@ -230,7 +230,7 @@ def test_the_local_server_signs_with_the_same_key_after_a_restart(tmp_path: Path
     assert started_key(tmp_path) == first
 
 
-def refresh(app, refresh_token: str):  # type: ignore[no-untyped-def]
+def refresh(app, refresh_token: str):
     """The token endpoint's answer to a refresh-token grant."""
     return Client().post(
         "/oauth/token/",
@@ -238,7 +238,7 @@ def refresh(app, refresh_token: str):  # type: ignore[no-untyped-def]
     )
 
 
-def test_a_deactivated_member_gets_no_fresh_id_token_by_refresh(clinic_admin, clinician, app, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_deactivated_member_gets_no_fresh_id_token_by_refresh(clinic_admin, clinician, app, record: Record) -> None:
     body = launch_with_nonce(clinician, app, record.patient, f"{IDENTITY_LAUNCH} offline_access")
     deactivate_member(clinic_admin, clinician.pk)
     refused = refresh(app, body["refresh_token"])
@@ -251,9 +251,7 @@ def test_a_deactivated_member_gets_no_fresh_id_token_by_refresh(clinic_admin, cl
 
 
 @pytest.mark.parametrize("what", ["membership", "user", "app"])
-def test_a_refresh_is_refused_once_the_member_user_or_app_is_inactive(  # type: ignore[no-untyped-def]
-    what, clinician, app, record: Record
-) -> None:
+def test_a_refresh_is_refused_once_the_member_user_or_app_is_inactive(what, clinician, app, record: Record) -> None:
     """Even with the authorisation left standing (changed outside the deactivation action), the token endpoint
     checks the membership, the user and the app at each refresh."""
     body = launch_with_nonce(clinician, app, record.patient, f"{IDENTITY_LAUNCH} offline_access")

@@ -24,7 +24,7 @@ ICD = codes.ICD10_CM
 CPT = codes.CPT
 
 
-def get(client: Client, url: str, **headers: str):  # type: ignore[no-untyped-def]
+def get(client: Client, url: str, **headers: str):
     return client.get(f"{BASE}/{url}", HTTP_ACCEPT="application/fhir+json", **headers)
 
 
@@ -116,7 +116,7 @@ def _first_id(record: Record, client: Client, resource_type: str, wanted: str) -
     return next(i for i in found(client, f"{resource_type}?patient={record.patient.pk}") if i.startswith(wanted))
 
 
-def test_every_listed_parameter_finds_its_match_and_nothing_else(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_every_listed_parameter_finds_its_match_and_nothing_else(clinician, record: Record) -> None:
     client = client_for(clinician)
     statement = Client().get(f"{BASE}/metadata").json()
     table = cases(record)
@@ -138,7 +138,7 @@ def test_every_listed_parameter_finds_its_match_and_nothing_else(clinician, reco
             assert found(client, _url(resource_type, name, nothing, record.patient.pk)) == [], (resource_type, name)
 
 
-def test_every_us_core_combination_answers(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_every_us_core_combination_answers(clinician, record: Record) -> None:
     client = client_for(clinician)
     table = cases(record)
     for resource_type, combinations in search.COMBINATIONS.items():
@@ -159,7 +159,7 @@ def test_every_us_core_combination_answers(clinician, record: Record) -> None:  
                 assert found(client, f"{resource_type}?{other}") == [], (resource_type, combination, name)
 
 
-def test_observation_category_code_and_date_narrow_together(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_observation_category_code_and_date_narrow_together(clinician, record: Record) -> None:
     client = client_for(clinician)
     p = record.patient.pk
     every = found(client, f"Observation?patient={p}")
@@ -174,7 +174,7 @@ def test_observation_category_code_and_date_narrow_together(clinician, record: R
     assert both == pain  # the same parameter twice is AND
 
 
-def test_comma_lists_are_or_and_tokens_take_a_system(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_comma_lists_are_or_and_tokens_take_a_system(clinician, record: Record) -> None:
     client = client_for(clinician)
     p = record.patient.pk
     neck, back = str(record.neck.pk), str(record.back.pk)
@@ -204,7 +204,7 @@ VALUES = ("1980", "1980-05", "1980-05-16", "1980-05-17", "1980-05-18", "1979", "
 @pytest.mark.parametrize("prefix", search.DATE_PREFIXES)
 def test_birthdate_prefixes_in_the_database_follow_the_same_rules_as_in_memory(
     clinician, record: Record, prefix: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client = client_for(clinician)
     patient = str(record.patient.pk)
     day = date_interval(BIRTH.isoformat())
@@ -254,14 +254,14 @@ def test_date_prefixes_against_ranges() -> None:
 )
 def test_bad_search_terms_are_refused_with_an_operation_outcome(
     clinician, record: Record, url: str, words: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     response = get(client_for(clinician), url.format(p=record.patient.pk))
     assert response.status_code == 400
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome" and words in outcome["issue"][0]["diagnostics"]
 
 
-def test_prefer_lenient_leaves_unknown_parameters_out_of_the_search_and_its_links(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_prefer_lenient_leaves_unknown_parameters_out_of_the_search_and_its_links(clinician, record: Record) -> None:
     client = client_for(clinician)
     url = f"Condition?patient={record.patient.pk}&clinical-status=active&colour=blue"
     assert get(client, url).status_code == 400
@@ -274,7 +274,7 @@ def test_prefer_lenient_leaves_unknown_parameters_out_of_the_search_and_its_link
     assert get(client, url, HTTP_PREFER="handling=strict").status_code == 400
 
 
-def test_search_terms_are_in_the_audit_summary_and_paging_still_works(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_search_terms_are_in_the_audit_summary_and_paging_still_works(clinician, record: Record) -> None:
     from needlepoint.accounts.models import AuditEntry
 
     client = client_for(clinician)
@@ -289,7 +289,7 @@ def test_search_terms_are_in_the_audit_summary_and_paging_still_works(clinician,
     assert counted["total"] == 4 and "entry" not in counted
 
 
-def test_elements_subsets_searches_and_reads_and_tags_them(clinician, record: Record, validator) -> None:  # type: ignore[no-untyped-def]
+def test_elements_subsets_searches_and_reads_and_tags_them(clinician, record: Record, validator) -> None:
     client = client_for(clinician)
     bundle = get(client, f"Observation?patient={record.patient.pk}&_elements=effective,value").json()
     for entry in bundle["entry"]:
@@ -309,14 +309,14 @@ def test_elements_subsets_searches_and_reads_and_tags_them(clinician, record: Re
     assert "tag" not in whole["meta"] and "clinicalStatus" in whole
 
 
-def test_us_core_profiles_are_claimed_only_where_met(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_us_core_profiles_are_claimed_only_where_met(clinician, record: Record) -> None:
     client = client_for(clinician)
     every = [e["resource"] for e in get(client, f"Patient/{record.patient.pk}/$everything").json()["entry"]]
 
-    def profiles(resource: dict) -> list[str]:  # type: ignore[type-arg]
+    def profiles(resource: dict) -> list[str]:
         return resource["meta"].get("profile", [])
 
-    by_type: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    by_type: dict[str, list[dict]] = {}
     for resource in every:
         by_type.setdefault(resource["resourceType"], []).append(resource)
     assert all(profiles(r) == [mapping.US_CORE_PROFILES["Patient"]] for r in by_type["Patient"])

@@ -29,24 +29,24 @@ def test_the_examples_cover_every_definition_in_the_folder(validator: Validator)
 
 
 @pytest.mark.parametrize("path", synthea_files(), ids=lambda p: p.name.split("_")[0])
-def test_synthea_bundles_have_no_structural_errors(validator: Validator, path) -> None:  # type: ignore[no-untyped-def]
+def test_synthea_bundles_have_no_structural_errors(validator: Validator, path) -> None:
     issues = validator.validate(synthea_bundle(path))
     assert [i for i in issues if i.severity == "error"] == [], describe(issues)
     # Types without a definition in the folder are reported, not passed in silence.
     assert any("no StructureDefinition for Claim" in i.diagnostics for i in issues)
 
 
-def broken(name: str, change) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def broken(name: str, change) -> dict[str, Any]:
     resource = copy.deepcopy(example(name))
     change(resource)
     return resource
 
 
-def _set(key: str, value: Any):  # type: ignore[no-untyped-def]
+def _set(key: str, value: Any):
     return lambda r: r.__setitem__(key, value)
 
 
-def _drop(key: str):  # type: ignore[no-untyped-def]
+def _drop(key: str):
     return lambda r: r.pop(key)
 
 
@@ -138,7 +138,7 @@ MUTATIONS = [
 
 
 @pytest.mark.parametrize(("name", "change", "where", "words"), MUTATIONS, ids=[f"{m[0]}:{m[3]}" for m in MUTATIONS])
-def test_a_broken_example_is_caught(validator: Validator, name: str, change, where: str, words: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_broken_example_is_caught(validator: Validator, name: str, change, where: str, words: str) -> None:
     issues = validator.errors(broken(name, change))
     found = [i for i in issues if words in i.diagnostics and any(e.startswith(where) for e in i.expression)]
     assert found, describe(issues)
@@ -170,7 +170,7 @@ def test_an_unknown_resource_type_is_a_warning_not_a_pass(validator: Validator) 
     assert [(i.severity, i.code) for i in issues] == [("warning", "not-supported")]
 
 
-def test_a_folder_without_definitions_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_folder_without_definitions_is_refused(tmp_path) -> None:
     with pytest.raises(FileNotFoundError):
         StructureDefinitions(tmp_path)
 

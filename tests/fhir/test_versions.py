@@ -21,11 +21,11 @@ pytestmark = pytest.mark.django_db
 BASE = "/fhir/R4"
 
 
-def get(client: Client, url: str, **headers: str):  # type: ignore[no-untyped-def]
+def get(client: Client, url: str, **headers: str):
     return client.get(f"{BASE}/{url}", HTTP_ACCEPT="application/fhir+json", **headers)
 
 
-def everything(client: Client, record: Record) -> list[dict]:  # type: ignore[type-arg]
+def everything(client: Client, record: Record) -> list[dict]:
     bundle = get(client, f"Patient/{record.patient.pk}/$everything").json()
     return [e["resource"] for e in bundle["entry"]]
 
@@ -34,7 +34,7 @@ def last_entry() -> int:
     return AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
-def test_every_resource_type_carries_its_version_as_etag_and_last_modified(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_every_resource_type_carries_its_version_as_etag_and_last_modified(clinician, record: Record) -> None:
     client = client_for(clinician)
     resources = everything(client, record)
     assert {r["resourceType"] for r in resources} == {
@@ -58,7 +58,7 @@ def test_every_resource_type_carries_its_version_as_etag_and_last_modified(clini
         assert updated <= timezone.now(), path
 
 
-def test_a_current_copy_is_answered_304_and_a_stale_one_200(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_current_copy_is_answered_304_and_a_stale_one_200(clinician, record: Record) -> None:
     client = client_for(clinician)
     for path in (f"Patient/{record.patient.pk}", f"Procedure/{record.visit.pk}", f"Condition/{record.neck.pk}"):
         first = get(client, path)
@@ -79,7 +79,7 @@ def test_a_current_copy_is_answered_304_and_a_stale_one_200(clinician, record: R
         assert get(client, path, HTTP_IF_MATCH='W/"0"').status_code == 412
 
 
-def _open_event(clinician, record: Record):  # type: ignore[no-untyped-def]
+def _open_event(clinician, record: Record):
     return visit_actions.record_adverse_event(
         clinician,
         record.visit.pk,
@@ -95,7 +95,7 @@ def _open_event(clinician, record: Record):  # type: ignore[no-untyped-def]
     )
 
 
-def test_a_change_raises_the_version_and_the_old_etag_is_no_longer_current(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_a_change_raises_the_version_and_the_old_etag_is_no_longer_current(clinician, record: Record) -> None:
     client = client_for(clinician)
     condition = get(client, f"Condition/{record.neck.pk}")
     procedure = get(client, f"Procedure/{record.visit.pk}")
@@ -125,7 +125,7 @@ def test_a_change_raises_the_version_and_the_old_etag_is_no_longer_current(clini
         assert get(client, f"{path}/_history/{old['versionId']}").status_code == 404
 
 
-def test_vread_of_the_current_version_is_the_read(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_vread_of_the_current_version_is_the_read(clinician, record: Record) -> None:
     client = client_for(clinician)
     for resource in everything(client, record):
         path = f"{resource['resourceType']}/{resource['id']}"
@@ -135,7 +135,7 @@ def test_vread_of_the_current_version_is_the_read(clinician, record: Record) -> 
         assert response["ETag"] == f'W/"{resource["meta"]["versionId"]}"'
 
 
-def test_instance_history_lists_the_current_version_alone(clinician, record: Record, validator) -> None:  # type: ignore[no-untyped-def]
+def test_instance_history_lists_the_current_version_alone(clinician, record: Record, validator) -> None:
     client = client_for(clinician)
     patient_actions.discharge_episode(clinician, record.neck, timezone.localdate(), "goals_met")
     before = last_entry()
@@ -152,7 +152,7 @@ def test_instance_history_lists_the_current_version_alone(clinician, record: Rec
     assert list(AuditEntry.objects.filter(pk__gt=before).values_list("action", flat=True))[:1] == ["read"]
 
 
-def test_the_capability_statement_lists_the_interactions_that_answer(clinician, record: Record) -> None:  # type: ignore[no-untyped-def]
+def test_the_capability_statement_lists_the_interactions_that_answer(clinician, record: Record) -> None:
     client = client_for(clinician)
     statement = get(Client(), "metadata").json()
     examples = {r["resourceType"]: r for r in everything(client, record)}

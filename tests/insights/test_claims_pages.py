@@ -19,7 +19,7 @@ from tests.conftest import client_for
 from tests.insights.evidence_data import episode, observation, rom, visit
 
 
-def build(clinic, clinician, colleague, count: int = 24) -> None:  # type: ignore[no-untyped-def]
+def build(clinic, clinician, colleague, count: int = 24) -> None:
     """Needled neck-pain episodes by ``clinician`` that mostly improve, two by ``colleague``, one not needled."""
     for index in range(count):
         ep = episode(
@@ -50,7 +50,7 @@ def build(clinic, clinician, colleague, count: int = 24) -> None:  # type: ignor
 
 
 @pytest.fixture
-def evidence(clinic, clinician, colleague):  # type: ignore[no-untyped-def]
+def evidence(clinic, clinician, colleague):
     build(clinic, clinician, colleague)
     return clinic
 

@@ -16,11 +16,11 @@ from tests.insights.evidence_data import episode, observation, rom, visit
 AS_OF = date(2025, 12, 31)
 
 
-def report(clinic, **params):  # type: ignore[no-untyped-def]
+def report(clinic, **params):
     return claims_report(clinic, *parse_filters(clinic.pk, params), as_of=AS_OF)
 
 
-def nprs(result):  # type: ignore[no-untyped-def]
+def nprs(result):
     return next(row for row in result.measures if row.instrument == "NPRS")
 
 

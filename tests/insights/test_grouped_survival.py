@@ -29,7 +29,7 @@ def grouped(episodes: list[tuple[int, bool]]) -> list[DayCount]:
     return [DayCount(day, tally[(day, True)], tally[(day, False)]) for day in sorted({d for d, _ in episodes})]
 
 
-def assert_same_curve(expanded, counted) -> None:  # type: ignore[no-untyped-def]
+def assert_same_curve(expanded, counted) -> None:
     assert (counted.n, counted.events) == (expanded.n, expanded.events)
     assert len(counted.points) == len(expanded.points)
     for mine, theirs in zip(counted.points, expanded.points, strict=True):

@@ -30,7 +30,7 @@ EPISODES = 400
 AS_OF = date(2027, 12, 31)
 
 
-def simulate(clinic, clinician, seed: int = 7) -> None:  # type: ignore[no-untyped-def]
+def simulate(clinic, clinician, seed: int = 7) -> None:
     """Write the simulated episodes straight to the database (bulk inserts: a few thousand rows)."""
     rng = random.Random(seed)
     patients = Patient.objects.bulk_create(
@@ -100,7 +100,7 @@ def difference(first: list[float], second: list[float]) -> tuple[float, float, f
 
 
 @pytest.fixture
-def simulated(clinic, clinician):  # type: ignore[no-untyped-def]
+def simulated(clinic, clinician):
     simulate(clinic, clinician)
     return clinic
 
@@ -111,7 +111,7 @@ def test_needling_at_any_visit_invents_an_effect_that_cohorts_fixed_at_the_first
     assert later > 50  # many episodes were first needled after their first visit
 
     # The naive classification: needled at any visit.
-    def change(group):  # type: ignore[no-untyped-def]
+    def change(group):
         return [ep.pairs["NPRS"][1] - ep.pairs["NPRS"][0] for ep in group]
 
     naive_needled = [ep for ep in episodes if ep.needled_any_visit]

@@ -222,7 +222,7 @@ def ashar_expected(rule_bound: float = 2.0) -> dict[str, dict[str, tuple[int, in
         if after is not None:
             tally[2] += 1
             tally[0] += before - after >= rule_bound - 1e-9
-    return {arm: tuple(tally) for arm, tally in result.items()}  # type: ignore[misc]
+    return {arm: tuple(tally) for arm, tally in result.items()}
 
 
 IMPORT_ARGS = [

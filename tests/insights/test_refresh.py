@@ -44,7 +44,7 @@ FILTERS = (
 
 
 @pytest.fixture
-def clinic(db) -> Clinic:  # type: ignore[no-untyped-def]
+def clinic(db) -> Clinic:
     generate(2, 150, seed=47, end_date=END)
     return Clinic.objects.get(slug="synth-s47-1")
 
@@ -62,7 +62,7 @@ def noted(clinic: Clinic) -> set[int]:
     return set(SummaryChange.objects.filter(clinic=clinic).values_list("episode_id", flat=True))
 
 
-def later_visit(visit: Visit, days: int, **fields) -> Visit:  # type: ignore[no-untyped-def]
+def later_visit(visit: Visit, days: int, **fields) -> Visit:
     """A new, unsigned visit of the same episode ``days`` after ``visit``."""
     new = Visit.objects.get(pk=visit.pk)
     new.pk = None
@@ -142,7 +142,7 @@ def make_changes_of_every_kind(clinic: Clinic) -> set[int]:
     return touched
 
 
-def test_every_change_trigger_exists(db) -> None:  # type: ignore[no-untyped-def]
+def test_every_change_trigger_exists(db) -> None:
     """Created by the migration and again after every migrate (SQLite drops them when it rebuilds a table)."""
     assert changes.existing_triggers(connection) == set(changes.trigger_names())
 

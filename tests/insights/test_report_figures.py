@@ -30,12 +30,12 @@ AS_OF = date(2026, 7, 1)
 
 
 @pytest.fixture
-def synthetic_clinic(db) -> Clinic:  # type: ignore[no-untyped-def]
+def synthetic_clinic(db) -> Clinic:
     generate(1, 240, seed=41, end_date=END)
     return Clinic.objects.get(slug="synth-s41-1")
 
 
-def report_for(clinic: Clinic, **params: str):  # type: ignore[no-untyped-def]
+def report_for(clinic: Clinic, **params: str):
     filters, options = parse_filters(clinic.pk, params)
     return claims_report(clinic, filters, options, as_of=AS_OF)
 
@@ -50,7 +50,7 @@ def t_interval(values: list[float]) -> tuple[float, float, float]:
     return mean, low, high
 
 
-def assert_estimate(estimate, values: list[float]) -> None:  # type: ignore[no-untyped-def]
+def assert_estimate(estimate, values: list[float]) -> None:
     assert estimate.n == len(values)
     if len(values) < 2:
         assert not estimate.enough_data

@@ -37,7 +37,7 @@ def episode_for(
     patient=None,
     condition: str = "neck_pain",
     opened: int = 0,
-):  # type: ignore[no-untyped-def]
+):
     """An episode opened ``opened`` days after the start, with a baseline and (unless None) a discharge NPRS."""
     opened_at = moment(opened)
     if patient is None:
@@ -75,7 +75,7 @@ def true_change(baseline: float, chronic: bool, age: int) -> float:
     return -0.6 * baseline + (1.5 if chronic else 0.0) + 0.01 * (age - 45)
 
 
-def build_unfair(clinic, sicker, healthier, per_clinician: int = 45, seed: int = 7):  # type: ignore[no-untyped-def]
+def build_unfair(clinic, sicker, healthier, per_clinician: int = 45, seed: int = 7):
     """``sicker`` mostly sees chronic pain, ``healthier`` mostly acute; neither changes the outcome.
 
     Returns the per-episode rows (clinician, patient, covariates, change) for the independent computation.
@@ -98,7 +98,7 @@ def build_unfair(clinic, sicker, healthier, per_clinician: int = 45, seed: int =
     return rows
 
 
-def design(rows):  # type: ignore[no-untyped-def]
+def design(rows):
     """The per-episode design matrix [1, baseline, age, male, other, subacute, chronic] and the outcome."""
     x = np.array(
         [
@@ -111,11 +111,11 @@ def design(rows):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def unfair(clinic, clinician, colleague):  # type: ignore[no-untyped-def]
+def unfair(clinic, clinician, colleague):
     return build_unfair(clinic, clinician, colleague)
 
 
-def all_rows(report):  # type: ignore[no-untyped-def]
+def all_rows(report):
     return {row.clinician_id: row for row in report.blocks[0].rows}
 
 
@@ -199,7 +199,7 @@ def test_the_interval_treats_a_patient_with_several_episodes_as_one_cluster(unfa
     )
 
 
-def _age_at(patient, opened: int) -> int:  # type: ignore[no-untyped-def]
+def _age_at(patient, opened: int) -> int:
     day = moment(opened).date()
     born = patient.date_of_birth
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
@@ -245,7 +245,7 @@ def test_small_conditions_share_a_pooled_model_and_tiny_ones_none(unfair, clinic
     assert [model.key for model in fitted] == ["low_back_pain", "neck_pain"]
 
 
-def _sums(clinic):  # type: ignore[no-untyped-def]
+def _sums(clinic):
     from needlepoint.insights.clinician_comparison import comparison_scope, condition_sums
 
     with comparison_scope(ReportFilters(clinic.pk)) as table:

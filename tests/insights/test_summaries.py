@@ -23,19 +23,19 @@ PATH_FIELDS = ("generated_at", "source", "summary_as_of", "source_note")
 
 
 @pytest.fixture
-def clinic(db) -> Clinic:  # type: ignore[no-untyped-def]
+def clinic(db) -> Clinic:
     generate(2, 400, seed=43, end_date=END)
     return Clinic.objects.get(slug="synth-s43-1")
 
 
-def figures(report) -> dict:  # type: ignore[no-untyped-def]
+def figures(report) -> dict:
     data = plain(report)
     for name in PATH_FIELDS:
         data.pop(name)
     return data
 
 
-def assert_same(live, summary, path: str = "report") -> None:  # type: ignore[no-untyped-def]
+def assert_same(live, summary, path: str = "report") -> None:
     """Every count, label, verdict and sentence identical; every float identical but for the last bits that the
     order of a floating-point SUM can change (PostgreSQL adds rows in whatever order its plan reads them)."""
     if isinstance(live, dict):
@@ -52,7 +52,7 @@ def assert_same(live, summary, path: str = "report") -> None:  # type: ignore[no
         assert type(live) is type(summary) and live == summary, path
 
 
-def both(clinic: Clinic, **params: str):  # type: ignore[no-untyped-def]
+def both(clinic: Clinic, **params: str):
     filters, options = parse_filters(clinic.pk, params)
     live = claims_report(clinic, filters, options, as_of=AS_OF, source="live", clinician_names={})
     summary = claims_report(clinic, filters, options, as_of=AS_OF, source="summary", clinician_names={})
@@ -120,7 +120,7 @@ def test_muscle_and_technique_filters_fall_back_to_live(clinic: Clinic) -> None:
         claims_report(clinic, filters, options, as_of=AS_OF, source="summary")
 
 
-def test_the_page_says_figures_as_of(clinic: Clinic, client) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_says_figures_as_of(clinic: Clinic, client) -> None:
     from needlepoint.accounts.models import Membership
 
     refresh(clinic)

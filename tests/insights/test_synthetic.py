@@ -28,7 +28,7 @@ GENERATED = (Patient, Episode, Visit, NeedlingEntry, Observation, RomMeasurement
 
 
 @pytest.fixture
-def summary(db):  # type: ignore[no-untyped-def]
+def summary(db):
     return generate(2, 400, seed=7, end_date=END)
 
 

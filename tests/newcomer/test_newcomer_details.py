@@ -32,7 +32,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 # The clinic's clock
 
 
-def test_the_time_zone_is_read_from_the_environment_and_checked(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_time_zone_is_read_from_the_environment_and_checked(monkeypatch) -> None:
     monkeypatch.delenv("NP_TEST_ZONE", raising=False)
     assert env_timezone("NP_TEST_ZONE", "America/New_York") == "America/New_York"
 
@@ -74,7 +74,7 @@ def test_demo_patients_are_first_seen_in_clinic_hours_on_the_clinics_clock(zone:
 
 
 @override_settings(TIME_ZONE="America/New_York")
-def test_the_demo_clinics_first_visits_show_at_clinic_hours(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_clinics_first_visits_show_at_clinic_hours(db) -> None:
     build_demo(patients=12, seed=5)
 
     opened = [timezone.localtime(e.opened_at).time() for e in Episode.objects.all()]
@@ -115,7 +115,7 @@ def test_ci_still_asks_for_two_workers_itself() -> None:
 # The site icon
 
 
-def test_the_site_icon_is_linked_on_every_page_and_served_at_favicon_ico(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_site_icon_is_linked_on_every_page_and_served_at_favicon_ico(client) -> None:
     icon = client.get("/favicon.ico")
     login = client.get("/login/").content.decode()
 
@@ -137,7 +137,7 @@ class _Headers(HTMLParser):
         self.headers: list[str] = []
         self._open = False
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:  # type: ignore[type-arg]
+    def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag == "th":
             self._open = True
             self.headers.append("")
@@ -174,7 +174,7 @@ def an_unsigned_visit_of(username: str) -> Visit:
     raise AssertionError("the demo clinic has no open episode to start a visit in")
 
 
-def test_no_main_page_has_an_empty_column_header(db) -> None:  # type: ignore[no-untyped-def]
+def test_no_main_page_has_an_empty_column_header(db) -> None:
     build_demo(patients=12, seed=5)
     visit = an_unsigned_visit_of("pt")
     episode = visit.episode

@@ -28,7 +28,7 @@ pytestmark = [
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def needlepoint(*args: str, database: Path) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+def needlepoint(*args: str, database: Path) -> subprocess.CompletedProcess:
     """Run the real `needlepoint` command against the SQLite file ``database``."""
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{database}", SECRET_KEY="test")
     return subprocess.run(
@@ -37,12 +37,12 @@ def needlepoint(*args: str, database: Path) -> subprocess.CompletedProcess:  # t
 
 
 @pytest.fixture
-def clinic_with_records(clinician, patient):  # type: ignore[no-untyped-def]
+def clinic_with_records(clinician, patient):
     client_for(clinician).get(f"/patients/{patient.pk}/")
     return patient
 
 
-def test_a_backup_holds_every_row_with_its_manifest(clinic_with_records, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_backup_holds_every_row_with_its_manifest(clinic_with_records, tmp_path, capsys) -> None:
     output = tmp_path / "nightly.sqlite3"
 
     assert main(["backup", "--output", str(output)]) == 0
@@ -57,7 +57,7 @@ def test_a_backup_holds_every_row_with_its_manifest(clinic_with_records, tmp_pat
     assert copy.execute("SELECT given_name FROM patients_patient").fetchall() == [("Jane",)]
 
 
-def test_a_backup_never_overwrites_a_file(clinic_with_records, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_backup_never_overwrites_a_file(clinic_with_records, tmp_path) -> None:
     output = tmp_path / "nightly.sqlite3"
     output.write_text("yesterday's")
 
@@ -66,7 +66,7 @@ def test_a_backup_never_overwrites_a_file(clinic_with_records, tmp_path) -> None
     assert output.read_text() == "yesterday's"
 
 
-def test_a_backup_of_a_broken_audit_trail_is_refused(clinic_with_records, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_backup_of_a_broken_audit_trail_is_refused(clinic_with_records, tmp_path) -> None:
     tamper("UPDATE accounts_auditentry SET summary = 'gone' WHERE id = (SELECT min(id) FROM accounts_auditentry)", [])
 
     with pytest.raises(BackupError, match="audit trail is broken"):
@@ -74,7 +74,7 @@ def test_a_backup_of_a_broken_audit_trail_is_refused(clinic_with_records, tmp_pa
     assert not (tmp_path / "nightly.sqlite3").exists()
 
 
-def test_restore_into_an_empty_database_verifies_every_table(clinic_with_records, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_restore_into_an_empty_database_verifies_every_table(clinic_with_records, tmp_path) -> None:
     saved = tmp_path / "nightly.sqlite3"
     backup(saved)
     target = tmp_path / "restored.sqlite3"
@@ -91,7 +91,7 @@ def test_restore_into_an_empty_database_verifies_every_table(clinic_with_records
     assert again.returncode == 1 and "already holds a clinic's data" in again.stderr
 
 
-def test_a_damaged_backup_is_refused_before_the_database_is_touched(clinic_with_records, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_damaged_backup_is_refused_before_the_database_is_touched(clinic_with_records, tmp_path) -> None:
     saved = tmp_path / "nightly.sqlite3"
     backup(saved)
     damaged = sqlite3.connect(saved)
@@ -107,7 +107,7 @@ def test_a_damaged_backup_is_refused_before_the_database_is_touched(clinic_with_
     assert not target.exists()
 
 
-def test_a_backup_without_its_manifest_is_refused(clinic_with_records, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_backup_without_its_manifest_is_refused(clinic_with_records, tmp_path) -> None:
     saved = tmp_path / "nightly.sqlite3"
     backup(saved)
     manifest_path(saved).unlink()

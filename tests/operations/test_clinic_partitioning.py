@@ -73,7 +73,7 @@ PATIENT_SCOPED = [
 
 
 @pytest.mark.parametrize("label", PATIENT_SCOPED)
-def test_the_access_helper_filters_every_patient_scoped_fetch_by_clinic(clinic_admin, label: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_access_helper_filters_every_patient_scoped_fetch_by_clinic(clinic_admin, label: str) -> None:
     model = apps.get_model(label)
     # Nothing exists: a 404, after the probe is recorded.
     with CaptureQueriesContext(connection) as queries, pytest.raises(Http404):
@@ -83,7 +83,7 @@ def test_the_access_helper_filters_every_patient_scoped_fetch_by_clinic(clinic_a
     assert all(_filters_by_clinic(sql, clinic_admin.clinic_id) for sql in selects), selects
 
 
-def test_patient_fetches_and_lists_filter_by_clinic(clinic_admin, patient) -> None:  # type: ignore[no-untyped-def]
+def test_patient_fetches_and_lists_filter_by_clinic(clinic_admin, patient) -> None:
     with CaptureQueriesContext(connection) as queries:
         list(access.patients_for(clinic_admin))
         access.get_patient(clinic_admin, patient.pk)

@@ -30,7 +30,7 @@ def odi(level: int) -> dict[str, int]:
     return dict.fromkeys(ODI_16_OF_45, level)
 
 
-def open_episode(clinician, patient, condition: str, icd10: str, side: str, days_ago: int = 60) -> Episode:  # type: ignore[no-untyped-def]
+def open_episode(clinician, patient, condition: str, icd10: str, side: str, days_ago: int = 60) -> Episode:
     """Open an episode through the real action, then date its opening ``days_ago`` days back."""
     episode = patient_actions.open_episode(
         clinician,
@@ -43,12 +43,12 @@ def open_episode(clinician, patient, condition: str, icd10: str, side: str, days
 
 
 @pytest.fixture
-def lbp_episode(clinician, patient) -> Episode:  # type: ignore[no-untyped-def]
+def lbp_episode(clinician, patient) -> Episode:
     return open_episode(clinician, patient, "low_back_pain", "M54.50", "central")
 
 
 @pytest.fixture
-def neck_episode(clinician, patient) -> Episode:  # type: ignore[no-untyped-def]
+def neck_episode(clinician, patient) -> Episode:
     return open_episode(clinician, patient, "neck_pain", "M79.12", "bilateral")
 
 
@@ -58,7 +58,7 @@ def days_ago(days: float, hour: int = 10, minute: int = 0) -> datetime:
     return local.replace(hour=hour, minute=minute, second=0, microsecond=0)
 
 
-def add_visits(episode: Episode, clinician, pains: list[tuple[int | None, int | None]], first: datetime) -> list[Visit]:  # type: ignore[no-untyped-def]
+def add_visits(episode: Episode, clinician, pains: list[tuple[int | None, int | None]], first: datetime) -> list[Visit]:
     """One visit per (pain before, pain after), a day apart from ``first``."""
     visits = [
         Visit(

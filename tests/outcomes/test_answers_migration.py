@@ -11,7 +11,7 @@ from needlepoint.outcomes.models import Observation
 migration = importlib.import_module("needlepoint.outcomes.migrations.0005_answers_as_printed")
 
 
-def _stored(episode, clinician, code: str, answers: dict, value: float) -> Observation:  # type: ignore[no-untyped-def]
+def _stored(episode, clinician, code: str, answers: dict, value: float) -> Observation:
     return Observation.objects.create(
         clinic_id=episode.clinic_id, patient_id=episode.patient_id, episode=episode, instrument=code, value=value,
         unit="points", answers=answers, observed_on=episode.opened_at.date(), observed_at=episode.opened_at,
@@ -19,7 +19,7 @@ def _stored(episode, clinician, code: str, answers: dict, value: float) -> Obser
     )  # fmt: skip
 
 
-def test_positions_become_printed_values_and_back(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_positions_become_printed_values_and_back(clinician, lbp_episode) -> None:
     groc = _stored(lbp_episode, clinician, "GROC", {"global_change": 10}, 3)  # position 10 was +3
     hit6 = _stored(lbp_episode, clinician, "HIT6", {"severe_pain": 0, "concentration": 4, "too_tired": None}, 61)
     dash = _stored(lbp_episode, clinician, "QUICKDASH", {"open_jar": 0, "sleep": 4}, 0)

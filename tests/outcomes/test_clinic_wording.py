@@ -41,7 +41,7 @@ def wording_post(code: str, tag: str = "Licensed", licence: str = "LIC-42") -> d
     return data
 
 
-def test_a_clinic_admin_enters_wording_that_fits_the_instrument(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_admin_enters_wording_that_fits_the_instrument(clinic_admin) -> None:
     entry = actions.enter_instrument_wording(clinic_admin, "hit6", wording_for("HIT6"), "  QM-123  ")
     assert entry.instrument == "HIT6" and entry.version == 1 and entry.licence_reference == "QM-123"
     assert entry.items["severe_pain"]["options"] == [f"Licensed severe_pain option {n}" for n in range(5)]
@@ -64,7 +64,7 @@ def test_a_clinic_admin_enters_wording_that_fits_the_instrument(clinic_admin) ->
         (lambda w: w.pop("wish_to_lie_down"), "wish_to_lie_down", "is missing"),
     ],
 )
-def test_wording_that_does_not_fit_is_refused_and_nothing_saved(clinic_admin, change, field, message) -> None:  # type: ignore[no-untyped-def]
+def test_wording_that_does_not_fit_is_refused_and_nothing_saved(clinic_admin, change, field, message) -> None:
     given = wording_for("HIT6")
     change(given)
     with pytest.raises(ValidationError) as refused:
@@ -73,7 +73,7 @@ def test_wording_that_does_not_fit_is_refused_and_nothing_saved(clinic_admin, ch
     assert not ClinicInstrumentWording.objects.exists()
 
 
-def test_other_refusals(clinic_admin, clinician, front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_other_refusals(clinic_admin, clinician, front_desk) -> None:
     with pytest.raises(ValidationError, match="licence number"):
         actions.enter_instrument_wording(clinic_admin, "HIT6", wording_for("HIT6"), " ")
     with pytest.raises(ValidationError, match="shipped"):
@@ -86,7 +86,7 @@ def test_other_refusals(clinic_admin, clinician, front_desk) -> None:  # type: i
     assert not ClinicInstrumentWording.objects.exists()
 
 
-def test_a_new_entry_supersedes_the_old_one_and_history_is_kept(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_entry_supersedes_the_old_one_and_history_is_kept(clinic_admin) -> None:
     first = actions.enter_instrument_wording(clinic_admin, "HIT6", wording_for("HIT6", "Old"), "QM-1")
     second = actions.enter_instrument_wording(clinic_admin, "HIT6", wording_for("HIT6", "New"), "QM-2")
     assert (first.version, second.version) == (1, 2)
@@ -97,7 +97,7 @@ def test_a_new_entry_supersedes_the_old_one_and_history_is_kept(clinic_admin) ->
     assert current is not None and current.questions["severe_pain"] == "New question severe_pain?"
 
 
-def test_another_clinics_wording_is_invisible(clinic_admin, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinics_wording_is_invisible(clinic_admin, outsider) -> None:
     actions.enter_instrument_wording(clinic_admin, "HIT6", wording_for("HIT6", "Ours"), "QM-1")
     assert actions.current_wording(outsider.clinic_id, "HIT6") is None
     other_admin = make_member(outsider.clinic, "olga", "clinic_admin")
@@ -108,7 +108,7 @@ def test_another_clinics_wording_is_invisible(clinic_admin, outsider) -> None:  
     assert b"Ours question" not in page.content and b"has not entered this wording" in page.content
 
 
-def test_the_wording_page_is_for_clinic_admins(clinic_admin, clinician, front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_wording_page_is_for_clinic_admins(clinic_admin, clinician, front_desk) -> None:
     url = "/outcomes/instruments/HIT6/wording/"
     for member in (clinician, front_desk):
         assert client_for(member).get(url).status_code == 403
@@ -131,16 +131,14 @@ def test_the_wording_page_is_for_clinic_admins(clinic_admin, clinician, front_de
     assert client.get("/outcomes/instruments/LEFS/wording/").status_code == 404
 
 
-def test_a_bad_post_shows_the_reason_and_saves_nothing(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_post_shows_the_reason_and_saves_nothing(clinic_admin) -> None:
     data = wording_post("HIT6") | {"o__severe_pain__1": "", "licence_reference": "QM-9"}
     page = client_for(clinic_admin).post("/outcomes/instruments/HIT6/wording/", data)
     assert page.status_code == 200 and b"option 2 has no text" in page.content and b"Nothing was saved" in page.content
     assert not ClinicInstrumentWording.objects.exists()
 
 
-def test_the_clinician_form_shows_the_entered_wording_and_scores_by_index(  # type: ignore[no-untyped-def]
-    clinic_admin, clinician, lbp_episode
-) -> None:
+def test_the_clinician_form_shows_the_entered_wording_and_scores_by_index(clinic_admin, clinician, lbp_episode) -> None:
     url = f"/patients/{lbp_episode.patient_id}/episodes/{lbp_episode.pk}/outcomes/record/ODI/"
     client = client_for(clinician)
     fallback = client.get(url)
@@ -157,7 +155,7 @@ def test_the_clinician_form_shows_the_entered_wording_and_scores_by_index(  # ty
     assert Observation.objects.get(instrument="ODI").value == 40.0  # printed 2 (third statement) everywhere = 40 %
 
 
-def test_an_instrument_goes_to_a_phone_only_once_its_licensed_wording_is_entered(  # type: ignore[no-untyped-def]
+def test_an_instrument_goes_to_a_phone_only_once_its_licensed_wording_is_entered(
     clinic_admin, clinician, lbp_episode
 ) -> None:
     # Without the clinic's licensed wording ODI cannot be sent: a patient never answers topic labels.
@@ -172,7 +170,7 @@ def test_an_instrument_goes_to_a_phone_only_once_its_licensed_wording_is_entered
     assert b"numbered in the order printed" not in page.content
 
 
-def test_the_api_reads_and_replaces_the_wording(clinic_admin, clinician, front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_reads_and_replaces_the_wording(clinic_admin, clinician, front_desk) -> None:
     url = "/api/v1/outcomes/instruments/hit6/wording"
     body = {"licence_reference": "QM-5", "items": wording_for("HIT6")}
     assert client_for(clinician).put(url, json.dumps(body), content_type=JSON).status_code == 403

@@ -103,7 +103,7 @@ def test_the_latest_complete_month_is_compared_not_the_best() -> None:
         (days(START, 56), 60, "No headache days in the baseline month"),
     ],
 )
-def test_the_rule_says_why_it_cannot_judge(diary_days, today_offset, reason) -> None:  # type: ignore[no-untyped-def]
+def test_the_rule_says_why_it_cannot_judge(diary_days, today_offset, reason) -> None:
     result = diary.responder(diary.periods(diary_days, START, START + timedelta(days=today_offset)))
     assert result.status == "not_judged" and result.is_responder is None
     assert reason in result.reason

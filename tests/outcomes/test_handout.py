@@ -8,7 +8,7 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 
 
-def test_anyone_can_read_the_handout(db) -> None:  # type: ignore[no-untyped-def]
+def test_anyone_can_read_the_handout(db) -> None:
     page = Client().get("/about-dry-needling/")
     assert page.status_code == 200
     text = page.content.decode()
@@ -20,7 +20,7 @@ def test_anyone_can_read_the_handout(db) -> None:  # type: ignore[no-untyped-def
     assert "@media print" in Path(finders.find("css/outcomes.css")).read_text()
 
 
-def test_the_handout_names_delayed_pneumothorax_where_and_what_to_do(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_handout_names_delayed_pneumothorax_where_and_what_to_do(db) -> None:
     text = Client().get("/about-dry-needling/").content.decode()
 
     assert "delayed pneumothorax" in text and "up to two days later" in text

@@ -24,16 +24,16 @@ pytestmark = pytest.mark.usefixtures("clinic_wording")
 
 
 @pytest.fixture
-def migraine(clinician, patient):  # type: ignore[no-untyped-def]
+def migraine(clinician, patient):
     return open_episode(clinician, patient, "migraine", "G43.009", "bilateral")
 
 
 @pytest.fixture
-def issued(clinician, migraine):  # type: ignore[no-untyped-def]
+def issued(clinician, migraine):
     return actions.create_diary_link(clinician, migraine)
 
 
-def day_form(day, headache="yes", worst="6", hours="3", medication="yes") -> dict[str, str]:  # type: ignore[no-untyped-def]
+def day_form(day, headache="yes", worst="6", hours="3", medication="yes") -> dict[str, str]:
     return {
         "day": day.isoformat(),
         "headache": headache,
@@ -66,7 +66,7 @@ def seed_days(link: SelfReportLink, first_days_ago: int, count: int, headache_ev
         )
 
 
-def test_a_diary_link_is_reusable_every_day_and_records_the_device(issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_diary_link_is_reusable_every_day_and_records_the_device(issued) -> None:
     backdate(issued.link, 2)
     client = Client(HTTP_USER_AGENT="PhoneBrowser/1.0")
     today = timezone.localdate()
@@ -82,7 +82,7 @@ def test_a_diary_link_is_reusable_every_day_and_records_the_device(issued) -> No
     assert trail.count() == 3 and trail.filter(user=None).count() == 3
 
 
-def test_today_can_be_replaced_today_and_the_change_is_kept_and_audited(clinician, issued) -> None:  # type: ignore[no-untyped-def]
+def test_today_can_be_replaced_today_and_the_change_is_kept_and_audited(clinician, issued) -> None:
     today = timezone.localdate()
     client = Client()
     client.post(f"/p/{issued.token}/", day_form(today, worst="8", hours="5"))
@@ -103,7 +103,7 @@ def test_today_can_be_replaced_today_and_the_change_is_kept_and_audited(clinicia
     assert read.record.words == f"Headache diary day {today:%Y-%m-%d}"
 
 
-def test_a_past_day_once_written_is_closed_and_a_future_day_is_refused(issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_past_day_once_written_is_closed_and_a_future_day_is_refused(issued) -> None:
     backdate(issued.link, 3)
     today = timezone.localdate()
     client = Client()
@@ -121,7 +121,7 @@ def test_a_past_day_once_written_is_closed_and_a_future_day_is_refused(issued) -
     assert HeadacheDiaryEntry.objects.count() == 1
 
 
-def test_inconsistent_answers_are_refused_with_the_field_named_and_nothing_stored(issued) -> None:  # type: ignore[no-untyped-def]
+def test_inconsistent_answers_are_refused_with_the_field_named_and_nothing_stored(issued) -> None:
     response = Client().post(f"/p/{issued.token}/", day_form(timezone.localdate(), worst="", hours="30"))
     assert response.status_code == 400
     text = response.content.decode()
@@ -131,7 +131,7 @@ def test_inconsistent_answers_are_refused_with_the_field_named_and_nothing_store
 
 def test_a_cancelled_or_expired_diary_link_is_refused_with_a_clear_message(
     clinician, front_desk, migraine, issued
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     actions.cancel_link(front_desk, issued.link)
     response = Client().get(f"/p/{issued.token}/")
     assert response.status_code == 410 and b"The clinic cancelled this link" in response.content
@@ -146,14 +146,14 @@ def test_a_cancelled_or_expired_diary_link_is_refused_with_a_clear_message(
     assert expired.status_code == 410 and b"This link expired on" in expired.content
 
 
-def test_a_signed_in_staff_session_cannot_write_the_patients_diary(clinician, issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_signed_in_staff_session_cannot_write_the_patients_diary(clinician, issued) -> None:
     staff = client_for(clinician)
     assert staff.get(f"/p/{issued.token}/").status_code == 403
     assert staff.post(f"/p/{issued.token}/", day_form(timezone.localdate())).status_code == 403
     assert not HeadacheDiaryEntry.objects.exists()
 
 
-def test_a_diary_link_and_a_questionnaire_link_cannot_stand_in_for_each_other(clinician, migraine, issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_diary_link_and_a_questionnaire_link_cannot_stand_in_for_each_other(clinician, migraine, issued) -> None:
     questionnaire = actions.create_self_report_link(clinician, migraine)
     with pytest.raises(actions.LinkRefused):
         actions.record_diary_day(questionnaire.token, timezone.localdate(), headache=False, acute_medication=False)
@@ -164,7 +164,7 @@ def test_a_diary_link_and_a_questionnaire_link_cannot_stand_in_for_each_other(cl
 
 def test_only_headache_episodes_get_a_diary_and_only_the_clinic_sends_one(
     clinician, outsider, patient, migraine
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     neck = open_episode(clinician, patient, "neck_pain", "M54.2", "central")
     with pytest.raises(ValidationError):
         actions.create_diary_link(clinician, neck)
@@ -175,7 +175,7 @@ def test_only_headache_episodes_get_a_diary_and_only_the_clinic_sends_one(
     assert not SelfReportLink.objects.exists()
 
 
-def test_every_diary_link_of_an_episode_writes_one_diary_from_the_first_links_day(clinician, migraine, issued) -> None:  # type: ignore[no-untyped-def]
+def test_every_diary_link_of_an_episode_writes_one_diary_from_the_first_links_day(clinician, migraine, issued) -> None:
     backdate(issued.link, 40)
     actions.cancel_link(clinician, issued.link)
     second = actions.create_diary_link(clinician, migraine)
@@ -188,7 +188,7 @@ def test_every_diary_link_of_an_episode_writes_one_diary_from_the_first_links_da
 
 def test_the_clinician_sees_months_medication_days_and_the_responder_on_the_progress_page(
     clinician, migraine, issued, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     backdate(issued.link, 60)
     seed_days(issued.link, 60, 28, headache_every=2)  # baseline: 14 headache days, 14 medication days
     seed_days(issued.link, 32, 28, headache_every=4)  # month 2: 7 and 7
@@ -203,13 +203,13 @@ def test_the_clinician_sees_months_medication_days_and_the_responder_on_the_prog
     assert "Responder" in text and "50% fewer headache days than at baseline" in text
 
 
-def test_the_diary_section_is_only_on_headache_episodes(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_diary_section_is_only_on_headache_episodes(clinician, patient) -> None:
     neck = open_episode(clinician, patient, "neck_pain", "M54.2", "central")
     page = client_for(clinician).get(f"/patients/{patient.pk}/episodes/{neck.pk}/outcomes/")
     assert b"headache-diary" not in page.content
 
 
-def test_the_clinician_starts_and_cancels_a_diary_link_from_the_progress_page(clinician, migraine) -> None:  # type: ignore[no-untyped-def]
+def test_the_clinician_starts_and_cancels_a_diary_link_from_the_progress_page(clinician, migraine) -> None:
     client = client_for(clinician)
     url = f"/patients/{migraine.patient_id}/episodes/{migraine.pk}/outcomes/diary-link/"
     shown = client.post(url, {"action": "start"})
@@ -223,7 +223,7 @@ def test_the_clinician_starts_and_cancels_a_diary_link_from_the_progress_page(cl
 
 def test_the_claims_report_reads_each_headache_episodes_responder_in_a_fixed_number_of_queries(
     clinician, patient, migraine, issued, django_assert_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     backdate(issued.link, 60)
     seed_days(issued.link, 60, 28, headache_every=2)
     seed_days(issued.link, 32, 28, headache_every=2)  # no change: not a responder

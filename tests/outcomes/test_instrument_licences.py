@@ -21,7 +21,7 @@ def test_every_instrument_file_is_walked() -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_the_licence_is_recorded_per_language_with_its_source(path) -> None:  # type: ignore[no-untyped-def]
+def test_the_licence_is_recorded_per_language_with_its_source(path) -> None:
     licence = json.loads(path.read_text(encoding="utf-8"))["licence"]
     assert licence["holder"] and "wording_shipped" in licence
     for language in ("en", "es"):
@@ -37,7 +37,7 @@ def test_the_licence_is_recorded_per_language_with_its_source(path) -> None:  # 
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_spanish_ships_only_where_the_terms_allow_it_and_a_validated_version_is_cited(path) -> None:  # type: ignore[no-untyped-def]
+def test_spanish_ships_only_where_the_terms_allow_it_and_a_validated_version_is_cited(path) -> None:
     code = json.loads(path.read_text(encoding="utf-8"))["code"]
     terms = language_terms(code, "es")
     if terms["wording"] != "shipped":
@@ -60,7 +60,7 @@ def test_spanish_wording_ships_for_the_public_domain_pain_scale_only() -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_no_placeholder_can_stand_in_for_missing_spanish_wording(path) -> None:  # type: ignore[no-untyped-def]
+def test_no_placeholder_can_stand_in_for_missing_spanish_wording(path) -> None:
     defn = instrument(json.loads(path.read_text(encoding="utf-8"))["code"])
     for item in defn.items:
         if has_wording(defn.code, "es"):

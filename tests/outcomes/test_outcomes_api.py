@@ -11,11 +11,11 @@ from tests.outcomes.conftest import add_visits, days_ago, odi
 JSON = "application/json"
 
 
-def api(episode, tail: str) -> str:  # type: ignore[no-untyped-def]
+def api(episode, tail: str) -> str:
     return f"/api/v1/outcomes/episodes/{episode.pk}/{tail}"
 
 
-def test_create_and_list_observations(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_create_and_list_observations(clinician, lbp_episode) -> None:
     client = client_for(clinician)
     (visit,) = add_visits(lbp_episode, clinician, [(6, 3)], days_ago(3))
     made = client.post(
@@ -48,14 +48,14 @@ def test_create_and_list_observations(clinician, lbp_episode) -> None:  # type: 
          "observed_on"),
     ],
 )  # fmt: skip
-def test_bad_observations_get_a_400_naming_the_field(clinician, lbp_episode, body, field) -> None:  # type: ignore[no-untyped-def]
+def test_bad_observations_get_a_400_naming_the_field(clinician, lbp_episode, body, field) -> None:
     response = client_for(clinician).post(api(lbp_episode, "observations"), body, content_type=JSON)
     assert response.status_code == 400
     assert field in response.json()["errors"]
     assert not Observation.objects.exists()
 
 
-def test_rom_through_the_api(clinician, neck_episode) -> None:  # type: ignore[no-untyped-def]
+def test_rom_through_the_api(clinician, neck_episode) -> None:
     client = client_for(clinician)
     body = {"joint": "cervical_spine", "movement": "rotation", "side": "right", "degrees": 60, "method": "crom",
             "time_point": "baseline"}  # fmt: skip
@@ -67,7 +67,7 @@ def test_rom_through_the_api(clinician, neck_episode) -> None:  # type: ignore[n
     assert RomMeasurement.objects.count() == 1
 
 
-def test_progress_summary(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_progress_summary(clinician, lbp_episode) -> None:
     client = client_for(clinician)
     for level, point, day in ((3, "baseline", 20), (1, "reassessment", 2)):
         client.post(
@@ -89,7 +89,7 @@ def test_progress_summary(clinician, lbp_episode) -> None:  # type: ignore[no-un
     assert body["pain_change_points"] == -4.0 and body["pain_is_responder"] is True
 
 
-def test_front_desk_and_other_clinics_are_refused(front_desk, outsider, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_and_other_clinics_are_refused(front_desk, outsider, lbp_episode) -> None:
     assert client_for(front_desk).get(api(lbp_episode, "observations")).status_code == 403
     assert client_for(front_desk).get(api(lbp_episode, "progress")).status_code == 403
     refused = client_for(front_desk).post(
@@ -103,7 +103,7 @@ def test_front_desk_and_other_clinics_are_refused(front_desk, outsider, lbp_epis
     assert client_for(front_desk).get("/api/v1/outcomes/instruments").status_code == 403
 
 
-def test_instruments_and_plans(clinician, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_instruments_and_plans(clinician, clinic_admin) -> None:
     found = {i["code"]: i for i in client_for(clinician).get("/api/v1/outcomes/instruments").json()}
     assert found["ODI"]["mcid"]["value"] == 10 and found["ODI"]["wording_shipped"] is False
     assert found["ODI"]["items"][0]["kind"] == "choice" and len(found["ODI"]["items"][0]["options"]) == 6
@@ -123,7 +123,7 @@ def test_instruments_and_plans(clinician, clinic_admin) -> None:  # type: ignore
     assert bad.status_code == 400 and "NOPE is not a known instrument" in bad.json()["detail"]
 
 
-def test_the_outcome_endpoints_are_documented(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_outcome_endpoints_are_documented(clinician) -> None:
     schema = client_for(clinician).get("/api/v1/openapi.json").json()
     paths = set(schema["paths"])
     for path in (
@@ -138,7 +138,7 @@ def test_the_outcome_endpoints_are_documented(clinician) -> None:  # type: ignor
         assert path in paths
 
 
-def test_the_api_takes_the_values_the_form_prints(clinician, lbp_episode, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_takes_the_values_the_form_prints(clinician, lbp_episode, patient) -> None:
     from tests.outcomes.conftest import open_episode
 
     client = client_for(clinician)
@@ -170,7 +170,7 @@ def test_the_api_takes_the_values_the_form_prints(clinician, lbp_episode, patien
         ("QUICKDASH", {"open_jar": "no trouble"}, "1 = No difficulty"),
     ],
 )
-def test_the_api_refuses_positions_with_the_printed_scale(clinician, lbp_episode, code, answers, shown) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_refuses_positions_with_the_printed_scale(clinician, lbp_episode, code, answers, shown) -> None:
     from needlepoint.outcomes.scoring import instrument
 
     full = {i.id: 1 for i in instrument(code).core_items} | answers if code == "QUICKDASH" else answers
@@ -184,7 +184,7 @@ def test_the_api_refuses_positions_with_the_printed_scale(clinician, lbp_episode
     assert not Observation.objects.exists()
 
 
-def test_the_schema_and_the_instruments_show_printed_values_not_positions(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_schema_and_the_instruments_show_printed_values_not_positions(clinician) -> None:
     client = client_for(clinician)
     schema = client.get("/api/v1/openapi.json").content.decode()
     assert "option index" not in schema and "0-based" not in schema and "printed" in schema

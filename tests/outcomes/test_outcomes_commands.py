@@ -9,7 +9,7 @@ from needlepoint.cli import main
 from tests.outcomes.conftest import odi
 
 
-def test_instruments_lists_mcid_and_mdc(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_instruments_lists_mcid_and_mdc(capsys) -> None:
     assert main(["instruments"]) == 0
     out = capsys.readouterr().out
     assert "ODI" in out and "MCID 10 points" in out and "lower better" in out
@@ -18,7 +18,7 @@ def test_instruments_lists_mcid_and_mdc(capsys) -> None:  # type: ignore[no-unty
     assert rows["PSFS"]["direction"] == "higher_is_better" and rows["HIT6"]["wording_shipped"] is False
 
 
-def test_score_reproduces_the_published_odi_example(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_score_reproduces_the_published_odi_example(capsys) -> None:
     assert main(["score", "ODI", "2", "1", "3", "1", "2", "2", "1", "-", "2", "2"]) == 0
     assert capsys.readouterr().out.startswith("ODI 35.5 percent (moderate disability); 9 items answered")
     assert main(["score", "ODI", "2", "1", "3", "1", "2", "2", "1", "9", "2", "2"]) == 2
@@ -26,7 +26,7 @@ def test_score_reproduces_the_published_odi_example(capsys) -> None:  # type: ig
     assert main(["score", "ODI", "x"]) == 2
 
 
-def test_score_takes_the_values_the_form_prints(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_score_takes_the_values_the_form_prints(capsys) -> None:
     # GROC: +3 as printed is +3 (it used to read 3 as the fourth option, -4)
     for given in (["3"], ["+3"], ["Somewhat better"], ["somewhat  BETTER"]):
         assert main(["score", "GROC", *given]) == 0
@@ -42,7 +42,7 @@ def test_score_takes_the_values_the_form_prints(capsys) -> None:  # type: ignore
     assert capsys.readouterr().out.startswith("HIT6 61 points")
 
 
-def test_score_refuses_option_positions_with_the_printed_scale(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_score_refuses_option_positions_with_the_printed_scale(capsys) -> None:
     assert main(["score", "GROC", "14"]) == 2
     err = capsys.readouterr().err
     assert "answer 14 is not on the form's scale (-7 = A very great deal worse" in err and "+7 = A very" in err
@@ -56,7 +56,7 @@ def test_score_refuses_option_positions_with_the_printed_scale(capsys) -> None: 
     assert "NPRS has 1 item; 2 answers were given" in capsys.readouterr().err
 
 
-def test_instruments_lists_an_instruments_printed_scale(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_instruments_lists_an_instruments_printed_scale(capsys) -> None:
     assert main(["instruments", "--items", "hit6"]) == 0
     out = capsys.readouterr().out
     assert " 1. Pain: how often headache pain is severe: 6 = Never, 8 = Rarely" in out
@@ -66,7 +66,7 @@ def test_instruments_lists_an_instruments_printed_scale(capsys) -> None:  # type
     assert main(["instruments", "--items", "NOPE"]) == 2
 
 
-def test_progress_report_writes_the_pdf(tmp_path, capsys, clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_progress_report_writes_the_pdf(tmp_path, capsys, clinician, lbp_episode) -> None:
     from needlepoint.outcomes import actions
 
     actions.record_questionnaire(clinician, lbp_episode, "ODI", odi(3), time_point="baseline")

@@ -11,7 +11,7 @@ from needlepoint.patients.models import Episode
 from needlepoint.visits.models import Visit
 
 
-def test_the_demo_builds_consistent_outcomes_and_extends_idempotently(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_builds_consistent_outcomes_and_extends_idempotently(db) -> None:
     context = build_demo(patients=30, seed=4)
     episodes = Episode.objects.filter(clinic=context.clinic)
     observations = Observation.objects.filter(clinic=context.clinic)
@@ -43,7 +43,7 @@ def test_the_demo_builds_consistent_outcomes_and_extends_idempotently(db) -> Non
     assert observations.count() > count
 
 
-def test_demo_answers_follow_the_pain_recorded_at_visits(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_demo_answers_follow_the_pain_recorded_at_visits(clinician, lbp_episode) -> None:
     import random
 
     from needlepoint.demo import DemoContext

@@ -24,7 +24,7 @@ PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
 
 
 @pytest.fixture
-def issued(clinician, lbp_episode):  # type: ignore[no-untyped-def]
+def issued(clinician, lbp_episode):
     return actions.create_self_report_link(clinician, lbp_episode, time_point="reassessment")
 
 
@@ -34,7 +34,7 @@ def answers(drawing: object) -> dict[str, str]:
     return data | {"drawing": drawing if isinstance(drawing, str) else json.dumps(drawing)}
 
 
-def test_the_phone_page_carries_the_body_chart_editor_without_inline_script(issued) -> None:  # type: ignore[no-untyped-def]
+def test_the_phone_page_carries_the_body_chart_editor_without_inline_script(issued) -> None:
     page = Client().get(f"/p/{issued.token}/").content.decode()
 
     assert 'data-testid="patient-drawing"' in page and "data-bodychart-editor" in page
@@ -42,7 +42,7 @@ def test_the_phone_page_carries_the_body_chart_editor_without_inline_script(issu
     assert "<script>" not in page and " onclick=" not in page and "style=" not in page
 
 
-def test_the_drawing_is_stored_as_the_patients_with_address_and_device(issued, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_the_drawing_is_stored_as_the_patients_with_address_and_device(issued, lbp_episode) -> None:
     done = Client().post(
         f"/p/{issued.token}/",
         answers({"low-back-l": 7, "mid-back-l": None}),
@@ -59,7 +59,7 @@ def test_the_drawing_is_stored_as_the_patients_with_address_and_device(issued, l
     assert link.pain_drawing_id == drawing.pk and link.submitted_from == "203.0.113.9"
 
 
-def test_no_drawing_is_fine_and_stores_no_drawing(issued) -> None:  # type: ignore[no-untyped-def]
+def test_no_drawing_is_fine_and_stores_no_drawing(issued) -> None:
     done = Client().post(f"/p/{issued.token}/", answers({}))
 
     assert b"Thank you" in done.content
@@ -74,7 +74,7 @@ def test_no_drawing_is_fine_and_stores_no_drawing(issued) -> None:  # type: igno
         ("[not json", "could not be read"),
     ],
 )
-def test_a_bad_drawing_is_refused_and_nothing_is_stored(issued, drawing, message) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_drawing_is_refused_and_nothing_is_stored(issued, drawing, message) -> None:
     page = Client().post(f"/p/{issued.token}/", answers(drawing))
 
     assert page.status_code == 400 and message in page.content.decode()
@@ -82,7 +82,7 @@ def test_a_bad_drawing_is_refused_and_nothing_is_stored(issued, drawing, message
     assert SelfReportLink.objects.get().used_at is None
 
 
-def test_a_refused_form_keeps_the_valid_part_of_the_drawing(issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_form_keeps_the_valid_part_of_the_drawing(issued) -> None:
     data = answers({"low-back-l": 7}) | {"NPRS-pain": ""}
 
     page = Client().post(f"/p/{issued.token}/", data).content.decode()
@@ -90,7 +90,7 @@ def test_a_refused_form_keeps_the_valid_part_of_the_drawing(issued) -> None:  # 
     assert 'value="{&quot;low-back-l&quot;:7}"' in page
 
 
-def test_the_assessment_page_shows_the_patients_drawing_beside_the_clinicians(  # type: ignore[no-untyped-def]
+def test_the_assessment_page_shows_the_patients_drawing_beside_the_clinicians(
     clinician, issued, lbp_episode, django_assert_max_num_queries
 ) -> None:
     assessment = atlas_actions.create_assessment(clinician, lbp_episode, {"drawing": {"low-back-r": 3}})
@@ -109,7 +109,7 @@ def test_the_assessment_page_shows_the_patients_drawing_beside_the_clinicians(  
     assert 'id="drawing-input"' in page and "low-back-r" in page.split('data-testid="patients-own-drawing"')[0]
 
 
-def test_the_patients_record_export_carries_their_own_drawing(issued, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_the_patients_record_export_carries_their_own_drawing(issued, lbp_episode) -> None:
     Client().post(f"/p/{issued.token}/", answers({"low-back-l": 7}))
 
     documents = [d for d in record_documents(lbp_episode.patient) if d.id.startswith("patient-drawing-")]

@@ -36,7 +36,7 @@ def test_the_defaults_follow_the_issue() -> None:
         (["NDI", "ODI", "HIT6", "PRTEE", "PSFS", "LEFS", "RMDQ"], "at most 6"),
     ],
 )
-def test_a_plan_that_cannot_be_used_is_refused_with_the_reason(codes, message) -> None:  # type: ignore[no-untyped-def]
+def test_a_plan_that_cannot_be_used_is_refused_with_the_reason(codes, message) -> None:
     with pytest.raises(PlanError, match=message):
         check_plan(codes)
 
@@ -45,7 +45,7 @@ def test_codes_are_case_insensitive_and_keep_their_order() -> None:
     assert check_plan([" psfs", "ndi"]) == ("PSFS", "NDI")
 
 
-def test_a_clinic_admin_changes_one_condition_for_their_clinic_only(clinic_admin, clinician, patient, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_admin_changes_one_condition_for_their_clinic_only(clinic_admin, clinician, patient, outsider) -> None:
     plan = actions.set_instrument_plan(clinic_admin, "neck_pain", ["ndi", "PSFS", "QuickDASH"])
     assert plan.instruments == ["NDI", "PSFS", "QUICKDASH"]
     episode = open_episode(clinician, patient, "neck_pain", "M79.12", "left")
@@ -61,7 +61,7 @@ def test_a_clinic_admin_changes_one_condition_for_their_clinic_only(clinic_admin
     )
 
 
-def test_a_clinician_cannot_change_the_clinic_plan_and_bad_input_changes_nothing(clinician, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinician_cannot_change_the_clinic_plan_and_bad_input_changes_nothing(clinician, clinic_admin) -> None:
     from needlepoint.outcomes.models import ClinicInstrumentPlan
 
     with pytest.raises(AccessDenied):
@@ -75,7 +75,7 @@ def test_a_clinician_cannot_change_the_clinic_plan_and_bad_input_changes_nothing
     assert not ClinicInstrumentPlan.objects.exists()
 
 
-def test_the_plan_page_is_for_clinic_admins(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_plan_page_is_for_clinic_admins(clinic_admin, clinician) -> None:
     from tests.conftest import client_for
 
     page = client_for(clinic_admin).get("/outcomes/instruments/")

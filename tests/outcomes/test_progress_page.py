@@ -16,12 +16,12 @@ from tests.conftest import audit_lock_queries, client_for
 from tests.outcomes.conftest import add_visits, days_ago, odi
 
 
-def url(episode, tail: str = "") -> str:  # type: ignore[no-untyped-def]
+def url(episode, tail: str = "") -> str:
     return f"/patients/{episode.patient_id}/episodes/{episode.pk}/outcomes/{tail}"
 
 
 @pytest.fixture
-def treated(clinician, lbp_episode):  # type: ignore[no-untyped-def]
+def treated(clinician, lbp_episode):
     """An LBP episode: ODI 60 % at baseline, 40 % then 30 % later; pain 7 -> 3 over four visits; ROM."""
     clinic = lbp_episode.clinic
     clinic.address, clinic.phone = "1 Quay Road", "(207) 555-0100"
@@ -65,7 +65,7 @@ def treated(clinician, lbp_episode):  # type: ignore[no-untyped-def]
     return lbp_episode
 
 
-def test_change_from_baseline_and_responder_status(treated) -> None:  # type: ignore[no-untyped-def]
+def test_change_from_baseline_and_responder_status(treated) -> None:
     data = episode_progress(treated)
     odi_series = next(s for s in data.series if s.code == "ODI")
     assert odi_series.baseline.value == 60.0 and odi_series.latest.value == 30.0
@@ -79,7 +79,7 @@ def test_change_from_baseline_and_responder_status(treated) -> None:  # type: ig
     assert psfs.points == [] and psfs.change is None
 
 
-def test_the_page_shows_score_change_responder_and_plots(clinician, treated) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_shows_score_change_responder_and_plots(clinician, treated) -> None:
     page = client_for(clinician).get(url(treated))
     assert page.status_code == 200
     html = page.content.decode()
@@ -95,7 +95,7 @@ def test_the_page_shows_score_change_responder_and_plots(clinician, treated) -> 
     assert "Server-Timing" in page.headers
 
 
-def test_a_non_responder_and_a_missing_baseline_are_said_plainly(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_a_non_responder_and_a_missing_baseline_are_said_plainly(clinician, lbp_episode) -> None:
     actions.record_questionnaire(
         clinician, lbp_episode, "ODI", odi(2), time_point="reassessment", observed_at=days_ago(9)
     )
@@ -115,7 +115,7 @@ def test_a_non_responder_and_a_missing_baseline_are_said_plainly(clinician, lbp_
     assert "Not yet a responder" in html
 
 
-def test_several_observations_on_one_day_are_all_shown_in_order(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_several_observations_on_one_day_are_all_shown_in_order(clinician, lbp_episode) -> None:
     for hour, level in ((9, 3), (13, 2), (17, 1)):
         actions.record_questionnaire(
             clinician, lbp_episode, "ODI", odi(level), time_point="visit", observed_at=days_ago(4, hour=hour)
@@ -137,7 +137,7 @@ def test_several_observations_on_one_day_are_all_shown_in_order(clinician, lbp_e
 
 def test_the_page_with_100_visits_keeps_a_bounded_query_count(
     clinician, lbp_episode, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     add_visits(lbp_episode, clinician, [(7 - n % 5, 3 - n % 3) for n in range(100)], days_ago(55))
     for n in range(30):
         actions.record_questionnaire(
@@ -157,7 +157,7 @@ def test_the_page_with_100_visits_keeps_a_bounded_query_count(
     assert page.status_code == 200 and "Pain per visit (100 visits)" in page.content.decode()
 
 
-def test_front_desk_never_sees_outcomes_and_other_clinics_see_nothing(front_desk, outsider, treated) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_never_sees_outcomes_and_other_clinics_see_nothing(front_desk, outsider, treated) -> None:
     assert client_for(front_desk).get(url(treated)).status_code == 403
     assert client_for(front_desk).get(url(treated, "report.pdf?for=patient")).status_code == 403
     assert client_for(outsider).get(url(treated)).status_code == 404
@@ -165,7 +165,7 @@ def test_front_desk_never_sees_outcomes_and_other_clinics_see_nothing(front_desk
 
 
 @pytest.mark.parametrize("audience", ["patient", "doctor"])
-def test_the_one_page_pdf_report(clinician, treated, audience) -> None:  # type: ignore[no-untyped-def]
+def test_the_one_page_pdf_report(clinician, treated, audience) -> None:
     response = client_for(clinician).get(url(treated, f"report.pdf?for={audience}"))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     pdf = response.content
@@ -184,31 +184,31 @@ def test_the_one_page_pdf_report(clinician, treated, audience) -> None:  # type:
         assert "No dry needling so far." in text and "clinically important improvement" in text
 
 
-def test_one_visit_is_one_visit_on_the_patients_report(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_one_visit_is_one_visit_on_the_patients_report(clinician, lbp_episode) -> None:
     add_visits(lbp_episode, clinician, [(6, 3)], days_ago(3))
     reader = PdfReader(io.BytesIO(client_for(clinician).get(url(lbp_episode, "report.pdf?for=patient")).content))
     text = " ".join((reader.pages[0].extract_text() or "").split())
     assert "· 1 visit" in text and "1 visits" not in text
 
 
-def test_an_unknown_report_audience_is_not_found(clinician, treated) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_report_audience_is_not_found(clinician, treated) -> None:
     assert client_for(clinician).get(url(treated, "report.pdf?for=insurer")).status_code == 404
 
 
-def test_the_episode_page_shows_the_outcomes_panel(clinician, treated) -> None:  # type: ignore[no-untyped-def]
+def test_the_episode_page_shows_the_outcomes_panel(clinician, treated) -> None:
     page = client_for(clinician).get(f"/patients/{treated.patient_id}/episodes/{treated.pk}/")
     assert page.status_code == 200
     assert b"Progress page" in page.content and b"Responder" in page.content
 
 
-def test_an_empty_episode_renders(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_an_empty_episode_renders(clinician, lbp_episode) -> None:
     page = client_for(clinician).get(url(lbp_episode))
     assert page.status_code == 200 and b"No pain recorded yet" in page.content
     pdf = client_for(clinician).get(url(lbp_episode, "report.pdf?for=doctor"))
     assert pdf.content.startswith(b"%PDF")
 
 
-def test_plots_are_reused_until_the_data_changes(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_plots_are_reused_until_the_data_changes(clinician, lbp_episode) -> None:
     from needlepoint.outcomes import plots
 
     client = client_for(clinician)
@@ -229,7 +229,7 @@ def test_plots_are_reused_until_the_data_changes(clinician, lbp_episode) -> None
     assert ">36<" in second and ">36<" not in first
 
 
-def test_plots_are_kept_in_the_database_cache_every_worker_shares(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_plots_are_kept_in_the_database_cache_every_worker_shares(clinician, lbp_episode) -> None:
     """A drawing made by one worker process is found by the others: it lives in the database, not in memory."""
     from django.db import connection
 
@@ -257,7 +257,7 @@ def test_scores_and_changes_are_shown_with_at_most_one_decimal() -> None:
     assert [signed(v) for v in (2.6666, -30.0, 0.0, 0.04)] == ["+2.7", "-30", "0", "0"]
 
 
-def test_a_change_inside_the_mdc_is_not_called_clinically_important(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_change_inside_the_mdc_is_not_called_clinically_important(clinician, patient) -> None:
     # QuickDASH 75 -> 59.1: 15.9 points reaches the MCID (14) but not the MDC (17.1, van Kampen 2013)
     from needlepoint.outcomes.reports import report_context
     from needlepoint.outcomes.scoring import instrument
@@ -273,6 +273,6 @@ def test_a_change_inside_the_mdc_is_not_called_clinically_important(clinician, p
     page = client_for(clinician).get(f"/patients/{patient.pk}/episodes/{episode.pk}/outcomes/")
     status = page.content.decode()
     assert "Not yet a responder" in status and "within the MDC" in status
-    lines = " ".join(report_context(episode_progress(episode), "patient")["lines"])  # type: ignore[arg-type]
+    lines = " ".join(report_context(episode_progress(episode), "patient")["lines"])
     assert "not yet as large as a clinically important change" in lines
     assert "This is a clinically important improvement" not in lines

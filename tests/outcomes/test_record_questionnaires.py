@@ -19,7 +19,7 @@ from tests.conftest import client_for
 from tests.outcomes.conftest import ODI_16_OF_45, add_visits, days_ago, odi, open_episode
 
 
-def test_an_odi_is_scored_exactly_and_stored_with_its_answers(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_an_odi_is_scored_exactly_and_stored_with_its_answers(clinician, lbp_episode) -> None:
     obs = actions.record_questionnaire(
         clinician, lbp_episode, "odi", ODI_16_OF_45, time_point="baseline", observed_at=days_ago(10)
     )
@@ -37,7 +37,7 @@ def test_an_odi_is_scored_exactly_and_stored_with_its_answers(clinician, lbp_epi
     assert entry.action == "create" and entry.patient_id == lbp_episode.patient_id
 
 
-def test_subscales_and_patient_activity_notes_are_kept_beside_the_score(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_subscales_and_patient_activity_notes_are_kept_beside_the_score(clinician, patient) -> None:
     elbow = open_episode(clinician, patient, "lateral_epicondylalgia", "M77.11", "right")
     prtee = dict.fromkeys((item.id for item in instrument("PRTEE").items), 4)
     obs = actions.record_questionnaire(clinician, elbow, "PRTEE", prtee, time_point="baseline")
@@ -67,7 +67,7 @@ def test_subscales_and_patient_activity_notes_are_kept_beside_the_score(clinicia
 )
 def test_bad_answers_are_refused_naming_the_item_and_nothing_is_stored(
     clinician, lbp_episode, answers, field, message
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with pytest.raises(ValidationError) as caught:
         actions.record_questionnaire(clinician, lbp_episode, "ODI", answers, time_point="baseline")
     assert message in " ".join(caught.value.message_dict[field])
@@ -75,7 +75,7 @@ def test_bad_answers_are_refused_naming_the_item_and_nothing_is_stored(
     assert not AuditEntry.objects.filter(object_type="outcomes.Observation").exists()
 
 
-def test_a_required_item_missing_from_a_questionnaire_without_a_missing_rule(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_required_item_missing_from_a_questionnaire_without_a_missing_rule(clinician, patient) -> None:
     headache = open_episode(clinician, patient, "tension_type_headache", "G44.209", "central")
     answers = {item.id: 10 for item in instrument("HIT6").items} | {"severe_pain": None}
     with pytest.raises(ValidationError) as caught:
@@ -91,14 +91,14 @@ def test_a_required_item_missing_from_a_questionnaire_without_a_missing_rule(cli
         (lambda: timezone.now() + timedelta(days=1), "cannot be in the future"),
     ],
 )
-def test_a_date_before_the_episode_or_in_the_future_is_refused(clinician, lbp_episode, when, message) -> None:  # type: ignore[no-untyped-def]
+def test_a_date_before_the_episode_or_in_the_future_is_refused(clinician, lbp_episode, when, message) -> None:
     with pytest.raises(ValidationError) as caught:
         actions.record_questionnaire(clinician, lbp_episode, "ODI", odi(1), time_point="baseline", observed_at=when())
     assert message in caught.value.message_dict["observed_on"][0]
     assert not Observation.objects.exists()
 
 
-def test_time_point_source_instrument_and_visit_are_checked(clinician, patient, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_time_point_source_instrument_and_visit_are_checked(clinician, patient, lbp_episode) -> None:
     cases = [
         ({"time_point": "week_3"}, "time_point"),
         ({"time_point": "baseline", "source": "family"}, "source"),
@@ -118,14 +118,14 @@ def test_time_point_source_instrument_and_visit_are_checked(clinician, patient, 
     assert not Observation.objects.exists()
 
 
-def test_a_paper_form_the_patient_filled_in_is_patient_reported_with_who_entered_it(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_a_paper_form_the_patient_filled_in_is_patient_reported_with_who_entered_it(clinician, lbp_episode) -> None:
     obs = actions.record_questionnaire(clinician, lbp_episode, "ODI", odi(1), time_point="baseline", source="patient")
     assert obs.source == "patient" and obs.recorded_by_id == clinician.pk and obs.self_report_link_id is None
 
 
 def test_front_desk_and_clinic_admin_cannot_record_and_another_clinic_cannot_reach(
     front_desk, clinic_admin, outsider, lbp_episode
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     for member in (front_desk, clinic_admin):
         with pytest.raises(AccessDenied):
             actions.record_questionnaire(member, lbp_episode, "ODI", odi(1), time_point="baseline")
@@ -134,7 +134,7 @@ def test_front_desk_and_clinic_admin_cannot_record_and_another_clinic_cannot_rea
     assert not Observation.objects.exists()
 
 
-def test_pain_is_an_nprs_observation(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_pain_is_an_nprs_observation(clinician, lbp_episode) -> None:
     obs = actions.record_pain(clinician, lbp_episode, 6, time_point="reassessment")
     assert (obs.instrument, obs.value, obs.answers) == ("NPRS", 6.0, {"pain": 6})
     with pytest.raises(ValidationError) as caught:
@@ -142,7 +142,7 @@ def test_pain_is_an_nprs_observation(clinician, lbp_episode) -> None:  # type: i
     assert "outside the accepted values (from 0 to 10)" in caught.value.message_dict["pain"][0]
 
 
-def test_the_form_page_records_and_shows_item_errors(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_page_records_and_shows_item_errors(clinician, lbp_episode) -> None:
     client = client_for(clinician)
     url = f"/patients/{lbp_episode.patient_id}/episodes/{lbp_episode.pk}/outcomes/record/ODI/"
     page = client.get(url)
@@ -161,12 +161,12 @@ def test_the_form_page_records_and_shows_item_errors(clinician, lbp_episode) -> 
     assert Observation.objects.get().value == 40.0
 
 
-def test_front_desk_cannot_open_the_form(front_desk, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_cannot_open_the_form(front_desk, lbp_episode) -> None:
     url = f"/patients/{lbp_episode.patient_id}/episodes/{lbp_episode.pk}/outcomes/record/ODI/"
     assert client_for(front_desk).get(url).status_code == 403
 
 
-def test_a_discharged_episode_still_takes_its_discharge_measures(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_a_discharged_episode_still_takes_its_discharge_measures(clinician, lbp_episode) -> None:
     lbp_episode = patient_actions.discharge_episode(clinician, lbp_episode, timezone.localdate(), "goals_met")
     assert actions.suggested_time_point(lbp_episode) == "discharge"
     obs = actions.record_questionnaire(clinician, lbp_episode, "ODI", odi(0), time_point="discharge")

@@ -23,7 +23,7 @@ from tests.outcomes.conftest import days_ago, odi, open_episode
 from tests.visits.visit_helpers import signed_visit
 
 
-def url(episode, tail: str = "referral-letter/") -> str:  # type: ignore[no-untyped-def]
+def url(episode, tail: str = "referral-letter/") -> str:
     return f"/patients/{episode.patient_id}/episodes/{episode.pk}/outcomes/{tail}"
 
 
@@ -33,7 +33,7 @@ def pdf_text(content: bytes) -> str:
 
 
 @pytest.fixture
-def referred(clinician, cleared_patient, clinic):  # type: ignore[no-untyped-def]
+def referred(clinician, cleared_patient, clinic):
     """A low-back-pain episode with two signed visits (three muscles each), pain 7 → 3, ODI 60 % → 30 %."""
     clinic.address, clinic.phone, clinic.email = "1 Quay Road\nPortland, ME 04101", "(207) 555-0100", "a@b.example.org"
     clinic.save()
@@ -48,7 +48,7 @@ def referred(clinician, cleared_patient, clinic):  # type: ignore[no-untyped-def
     return episode
 
 
-def test_the_letter_says_what_a_referring_doctor_needs(clinician, referred) -> None:  # type: ignore[no-untyped-def]
+def test_the_letter_says_what_a_referring_doctor_needs(clinician, referred) -> None:
     response = client_for(clinician).get(url(referred) + "?to=Dr%20Jane%20Smith%0ABay%20Medical%20Practice")
     html = response.content.decode()
     assert response.status_code == 200
@@ -71,7 +71,7 @@ def test_the_letter_says_what_a_referring_doctor_needs(clinician, referred) -> N
         assert glitch not in words, glitch
 
 
-def test_the_pdf_says_what_the_page_says(clinician, referred) -> None:  # type: ignore[no-untyped-def]
+def test_the_pdf_says_what_the_page_says(clinician, referred) -> None:
     response = client_for(clinician).get(url(referred, "referral-letter.pdf"))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = pdf_text(response.content)
@@ -81,16 +81,14 @@ def test_the_pdf_says_what_the_page_says(clinician, referred) -> None:  # type: 
     assert AuditEntry.objects.filter(action="export", summary="referral letter PDF").exists()
 
 
-def test_one_visit_is_one_visit(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_one_visit_is_one_visit(clinician, cleared_patient) -> None:
     episode = open_episode(clinician, cleared_patient, "low_back_pain", "M54.50", "central")
     signed_visit(clinician, visit_actions.start_visit(clinician, episode, {"started_at": timezone.now()}))
     html = client_for(clinician).get(url(episode)).content.decode()
     assert "1 signed visit on" in html and "Dry needling at 1 visit:" in html and "1 visits" not in html
 
 
-def test_front_desk_may_not_read_a_referral_letter(  # type: ignore[no-untyped-def]
-    clinician, front_desk, clinic_admin, outsider, referred
-) -> None:
+def test_front_desk_may_not_read_a_referral_letter(clinician, front_desk, clinic_admin, outsider, referred) -> None:
     for tail in ("referral-letter/", "referral-letter.pdf"):
         assert client_for(front_desk).get(url(referred, tail)).status_code == 403
         assert client_for(outsider).get(url(referred, tail)).status_code == 404
@@ -98,7 +96,7 @@ def test_front_desk_may_not_read_a_referral_letter(  # type: ignore[no-untyped-d
     assert AuditEntry.objects.filter(action="read", summary__contains="referral letter").exists()
 
 
-def test_the_letter_reads_in_bounded_queries(clinician, referred) -> None:  # type: ignore[no-untyped-def]
+def test_the_letter_reads_in_bounded_queries(clinician, referred) -> None:
     client = client_for(clinician)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url(referred)).status_code == 200

@@ -14,7 +14,7 @@ from tests.conftest import client_for
 from tests.outcomes.conftest import days_ago
 
 
-def rom(clinician, episode, **extra):  # type: ignore[no-untyped-def]
+def rom(clinician, episode, **extra):
     values = {
         "joint": "cervical_spine",
         "movement": "rotation",
@@ -26,7 +26,7 @@ def rom(clinician, episode, **extra):  # type: ignore[no-untyped-def]
     return actions.record_rom(clinician, episode, **values)
 
 
-def test_a_measurement_is_stored_with_percent_of_normal(clinician, neck_episode) -> None:  # type: ignore[no-untyped-def]
+def test_a_measurement_is_stored_with_percent_of_normal(clinician, neck_episode) -> None:
     found = rom(clinician, neck_episode, observed_at=days_ago(20))
     found.refresh_from_db()
     assert (found.joint, found.movement, found.side, found.degrees, found.method) == (
@@ -39,7 +39,7 @@ def test_a_measurement_is_stored_with_percent_of_normal(clinician, neck_episode)
     assert found.normal_degrees == 80.0 and found.percent_of_normal == 50.0
 
 
-def test_a_movement_whose_normal_is_zero_has_no_percent(clinician, neck_episode) -> None:  # type: ignore[no-untyped-def]
+def test_a_movement_whose_normal_is_zero_has_no_percent(clinician, neck_episode) -> None:
     found = rom(
         clinician, neck_episode, joint="elbow", movement="extension", side="right", degrees=-10, method="goniometer"
     )
@@ -64,21 +64,21 @@ def test_a_movement_whose_normal_is_zero_has_no_percent(clinician, neck_episode)
         ({"time_point": "someday"}, "time_point", "Choose baseline"),
     ],
 )
-def test_bad_measurements_are_refused_and_nothing_is_stored(clinician, neck_episode, extra, field, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_measurements_are_refused_and_nothing_is_stored(clinician, neck_episode, extra, field, message) -> None:
     with pytest.raises(ValidationError) as caught:
         rom(clinician, neck_episode, **extra)
     assert message in " ".join(caught.value.message_dict[field])
     assert not RomMeasurement.objects.exists()
 
 
-def test_a_date_before_the_episode_is_refused(clinician, neck_episode) -> None:  # type: ignore[no-untyped-def]
+def test_a_date_before_the_episode_is_refused(clinician, neck_episode) -> None:
     with pytest.raises(ValidationError) as caught:
         rom(clinician, neck_episode, observed_at=days_ago(90))
     assert "before this episode of care was opened" in caught.value.message_dict["observed_on"][0]
     assert not RomMeasurement.objects.exists()
 
 
-def test_change_is_judged_against_the_methods_mdc(clinician, neck_episode) -> None:  # type: ignore[no-untyped-def]
+def test_change_is_judged_against_the_methods_mdc(clinician, neck_episode) -> None:
     rom(clinician, neck_episode, degrees=40, observed_at=days_ago(20))
     rom(clinician, neck_episode, degrees=45, observed_at=days_ago(10), time_point="reassessment")
     rom(clinician, neck_episode, side="right", degrees=40, observed_at=days_ago(20))
@@ -89,7 +89,7 @@ def test_change_is_judged_against_the_methods_mdc(clinician, neck_episode) -> No
     assert rows["right"].latest.percent_of_normal == pytest.approx(77.5)
 
 
-def test_the_form_records_and_refuses(clinician, neck_episode) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_records_and_refuses(clinician, neck_episode) -> None:
     client = client_for(clinician)
     url = f"/patients/{neck_episode.patient_id}/episodes/{neck_episode.pk}/outcomes/record/rom/"
     assert client.get(url).status_code == 200

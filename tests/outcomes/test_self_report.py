@@ -41,11 +41,11 @@ def path(token: str) -> str:
 
 
 @pytest.fixture
-def issued(clinician, lbp_episode):  # type: ignore[no-untyped-def]
+def issued(clinician, lbp_episode):
     return actions.create_self_report_link(clinician, lbp_episode, time_point="reassessment")
 
 
-def test_a_link_stores_only_a_hash_and_asks_the_condition_questionnaires(issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_stores_only_a_hash_and_asks_the_condition_questionnaires(issued) -> None:
     link = issued.link
     assert link.instruments == ["ODI", "PSFS"] and link.include_pain
     assert issued.token not in link.token_hash and len(link.token_hash) == 64
@@ -55,7 +55,7 @@ def test_a_link_stores_only_a_hash_and_asks_the_condition_questionnaires(issued)
     assert (link.expires_at - timezone.now()).days in (6, 7)
 
 
-def test_the_patient_answers_on_the_phone_page_without_signing_in(issued, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_the_patient_answers_on_the_phone_page_without_signing_in(issued, lbp_episode) -> None:
     client = Client()
     page = client.get(path(issued.token))
     assert page.status_code == 200
@@ -77,7 +77,7 @@ def test_the_patient_answers_on_the_phone_page_without_signing_in(issued, lbp_ep
     assert entries.count() == 1 and entries.get().patient_id == lbp_episode.patient_id
 
 
-def test_a_used_link_is_refused_and_the_second_submission_stores_nothing(issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_used_link_is_refused_and_the_second_submission_stores_nothing(issued) -> None:
     client = Client()
     assert client.post(path(issued.token), form_for(odi(2))).status_code == 200
     again = client.post(path(issued.token), form_for(odi(1)))
@@ -90,7 +90,7 @@ def test_a_used_link_is_refused_and_the_second_submission_stores_nothing(issued)
     assert caught.value.reason == "used"
 
 
-def test_an_expired_link_is_refused(issued) -> None:  # type: ignore[no-untyped-def]
+def test_an_expired_link_is_refused(issued) -> None:
     SelfReportLink.objects.filter(pk=issued.link.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     page = Client().get(path(issued.token))
     assert page.status_code == 410 and b"expired" in page.content
@@ -98,7 +98,7 @@ def test_an_expired_link_is_refused(issued) -> None:  # type: ignore[no-untyped-
     assert not Observation.objects.exists()
 
 
-def test_the_signed_expiry_holds_even_if_the_stored_one_were_extended(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_the_signed_expiry_holds_even_if_the_stored_one_were_extended(clinician, lbp_episode) -> None:
     issued = actions.create_self_report_link(clinician, lbp_episode, days=1)
     SelfReportLink.objects.filter(pk=issued.link.pk).update(expires_at=timezone.now() + timedelta(days=30))
     payload = signing.loads(issued.token, salt=actions.LINK_SALT)
@@ -110,7 +110,7 @@ def test_the_signed_expiry_holds_even_if_the_stored_one_were_extended(clinician,
     assert caught.value.reason == "expired"
 
 
-def test_an_altered_link_is_refused(issued) -> None:  # type: ignore[no-untyped-def]
+def test_an_altered_link_is_refused(issued) -> None:
     token = issued.token
     for altered in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), token + "x", "x" + token, "nonsense"):
         page = Client().get(path(altered))
@@ -122,7 +122,7 @@ def test_an_altered_link_is_refused(issued) -> None:  # type: ignore[no-untyped-
     assert not Observation.objects.exists()
 
 
-def test_a_link_cannot_reach_another_patient(clinician, issued, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_cannot_reach_another_patient(clinician, issued, lbp_episode) -> None:
     other_patient = patient_actions.register_patient(
         clinician, {"given_name": "Sam", "family_name": "Roe", "date_of_birth": date(1970, 3, 3)}
     )
@@ -146,7 +146,7 @@ def test_a_link_cannot_reach_another_patient(clinician, issued, lbp_episode) -> 
     assert set(Observation.objects.values_list("episode_id", flat=True)) == {lbp_episode.pk}
 
 
-def test_missing_or_bad_answers_store_nothing_and_leave_the_link_usable(issued) -> None:  # type: ignore[no-untyped-def]
+def test_missing_or_bad_answers_store_nothing_and_leave_the_link_usable(issued) -> None:
     client = Client()
     two_missing = odi(2) | {"lifting": None, "walking": None}
     page = client.post(path(issued.token), form_for(two_missing, pain=None))
@@ -162,7 +162,7 @@ def test_missing_or_bad_answers_store_nothing_and_leave_the_link_usable(issued) 
     assert client.post(path(issued.token), form_for(odi(2))).status_code == 200
 
 
-def test_front_desk_sends_a_link_without_seeing_clinical_details(front_desk, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_sends_a_link_without_seeing_clinical_details(front_desk, lbp_episode) -> None:
     client = client_for(front_desk)
     url = f"/patients/{lbp_episode.patient_id}/self-report-link/"
     page = client.get(url)
@@ -176,7 +176,7 @@ def test_front_desk_sends_a_link_without_seeing_clinical_details(front_desk, lbp
     assert 4 <= (link.expires_at - timezone.now()).days <= 5
 
 
-def test_the_clinician_sees_what_the_link_asks(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_the_clinician_sees_what_the_link_asks(clinician, lbp_episode) -> None:
     made = client_for(clinician).post(
         f"/patients/{lbp_episode.patient_id}/self-report-link/",
         {"episode": lbp_episode.pk, "time_point": "reassessment", "days": "7"},
@@ -186,7 +186,7 @@ def test_the_clinician_sees_what_the_link_asks(clinician, lbp_episode) -> None: 
     )
 
 
-def test_link_rules(clinician, clinic_admin, outsider, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_link_rules(clinician, clinic_admin, outsider, lbp_episode) -> None:
     with pytest.raises(ValidationError) as days:
         actions.create_self_report_link(clinician, lbp_episode, days=31)
     assert "1 to 30 days" in days.value.message_dict["days"][0]
@@ -200,7 +200,7 @@ def test_link_rules(clinician, clinic_admin, outsider, lbp_episode) -> None:  # 
     assert actions.create_self_report_link(clinician, lbp_episode).link.time_point == "reassessment"
 
 
-def test_a_role_without_contact_rights_cannot_send(lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_a_role_without_contact_rights_cannot_send(lbp_episode) -> None:
     from needlepoint.accounts.models import Membership
 
     inactive = Membership.objects.filter(clinic_id=lbp_episode.clinic_id).first()
@@ -209,7 +209,7 @@ def test_a_role_without_contact_rights_cannot_send(lbp_episode) -> None:  # type
         actions.create_self_report_link(inactive, lbp_episode)
 
 
-def test_the_api_creates_a_link_whose_url_opens_the_phone_page(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_creates_a_link_whose_url_opens_the_phone_page(clinician, lbp_episode) -> None:
     client = client_for(clinician)
     made = client.post(
         f"/api/v1/outcomes/episodes/{lbp_episode.pk}/self-report-links",

@@ -21,12 +21,12 @@ PHONE = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Mobile Safa
 
 
 @pytest.fixture
-def issued(front_desk, lbp_episode):  # type: ignore[no-untyped-def]
+def issued(front_desk, lbp_episode):
     return actions.create_self_report_link(front_desk, lbp_episode, time_point="reassessment")
 
 
 @pytest.mark.parametrize("who", ["front_desk", "clinician", "clinic_admin"])
-def test_a_signed_in_staff_session_is_refused_and_nothing_is_consumed_or_stored(request, issued, who) -> None:  # type: ignore[no-untyped-def]
+def test_a_signed_in_staff_session_is_refused_and_nothing_is_consumed_or_stored(request, issued, who) -> None:
     staff = client_for(request.getfixturevalue(who))
     before = AuditEntry.objects.count()
     page = staff.get(path(issued.token))
@@ -41,7 +41,7 @@ def test_a_signed_in_staff_session_is_refused_and_nothing_is_consumed_or_stored(
     assert Client().get(path(issued.token)).status_code == 200
 
 
-def test_a_submission_records_the_device_and_address(issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_submission_records_the_device_and_address(issued) -> None:
     patient = Client(HTTP_USER_AGENT=PHONE + "\x07", REMOTE_ADDR="203.0.113.9")
     assert patient.post(path(issued.token), form_for(odi(2), pain=4)).status_code == 200
     link = SelfReportLink.objects.get()
@@ -50,7 +50,7 @@ def test_a_submission_records_the_device_and_address(issued) -> None:  # type: i
     assert AuditEntry.objects.filter(via="link", client_address="203.0.113.9").exists()
 
 
-def test_the_page_shows_no_activity_notes_a_clinician_wrote(clinician, lbp_episode, issued) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_shows_no_activity_notes_a_clinician_wrote(clinician, lbp_episode, issued) -> None:
     actions.record_questionnaire(
         clinician,
         lbp_episode,
@@ -63,7 +63,7 @@ def test_the_page_shows_no_activity_notes_a_clinician_wrote(clinician, lbp_episo
     assert page.status_code == 200 and b"flexion intolerance" not in page.content
 
 
-def test_the_page_offers_the_patients_own_earlier_activity_words(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_offers_the_patients_own_earlier_activity_words(clinician, lbp_episode) -> None:
     first = actions.create_self_report_link(clinician, lbp_episode, time_point="baseline")
     assert Client().post(path(first.token), form_for(odi(3), pain=5)).status_code == 200
     second = actions.create_self_report_link(clinician, lbp_episode, time_point="reassessment")
@@ -71,7 +71,7 @@ def test_the_page_offers_the_patients_own_earlier_activity_words(clinician, lbp_
     assert b"Sitting at work" in page.content
 
 
-def test_the_page_names_no_condition_beyond_the_questionnaire_title(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_names_no_condition_beyond_the_questionnaire_title(clinician, patient) -> None:
     episode = open_episode(clinician, patient, "tension_type_headache", "G44.209", "bilateral")
     issued = actions.create_self_report_link(clinician, episode, time_point="baseline")
     page = Client().get(path(issued.token)).content.decode()

@@ -16,7 +16,7 @@ PSFS = {"activity_1": 4, "activity_2": 5, "activity_3": 6}
 
 
 @pytest.mark.django_db(transaction=True)
-def test_only_one_of_two_simultaneous_submissions_is_stored(clinician, lbp_episode, clinic_wording) -> None:  # type: ignore[no-untyped-def]
+def test_only_one_of_two_simultaneous_submissions_is_stored(clinician, lbp_episode, clinic_wording) -> None:
     if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["TEST"]["NAME"] or ":memory:"):
         # Shared-cache in-memory SQLite reports "table is locked" at once instead of waiting; a clinic's SQLite
         # file (WAL, immediate transactions, busy timeout) serialises the two writers as PostgreSQL does.

@@ -29,25 +29,25 @@ PSFS = {"activity_1": 4, "activity_2": 5, "activity_3": 6}
 
 
 @pytest.fixture(autouse=True)
-def short_links(settings):  # type: ignore[no-untyped-def]
+def short_links(settings):
     settings.SHORT_LINK_BASE = HOST
     settings.SMS_BACKEND = "needlepoint.sms.FileBackend"
     settings.SMS_DEFAULT_COUNTRY_CODE = ""
 
 
 @pytest.fixture
-def reachable(patient):  # type: ignore[no-untyped-def]
+def reachable(patient):
     Patient.objects.filter(pk=patient.pk).update(email="jane@example.org", phone="")
     patient.refresh_from_db()
     return patient
 
 
-def run(capsys, *args: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+def run(capsys, *args: str) -> tuple[int, str]:
     code = main(["outcomes", "send-due", *args])
     return code, capsys.readouterr().out
 
 
-def test_send_due_sends_once_and_lists_the_instrument_it_cannot_send(clinician, reachable, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_send_due_sends_once_and_lists_the_instrument_it_cannot_send(clinician, reachable, capsys) -> None:
     # Neck pain collects NDI (wording not shipped, none entered) and PSFS; opened 20 days ago, day 14 is due.
     episode = open_episode(clinician, reachable, "neck_pain", "M54.2", "central", days_ago=20)
     code, out = run(capsys)
@@ -68,7 +68,7 @@ def test_send_due_sends_once_and_lists_the_instrument_it_cannot_send(clinician, 
     assert SelfReportLink.objects.filter(episode=episode).count() == 1 and len(mail.outbox) == 1
 
 
-def test_a_clinician_s_answer_in_the_window_counts_as_done(clinician, reachable, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinician_s_answer_in_the_window_counts_as_done(clinician, reachable, capsys) -> None:
     episode = open_episode(clinician, reachable, "neck_pain", "M54.2", "central", days_ago=20)
     actions.record_questionnaire(
         clinician, episode, "PSFS", PSFS, time_point="reassessment", observed_at=timezone.now() - timedelta(days=5)
@@ -79,7 +79,7 @@ def test_a_clinician_s_answer_in_the_window_counts_as_done(clinician, reachable,
     assert not SelfReportLink.objects.exists()
 
 
-def test_dry_run_lists_and_stores_nothing(clinician, reachable, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_lists_and_stores_nothing(clinician, reachable, capsys) -> None:
     open_episode(clinician, reachable, "neck_pain", "M54.2", "central", days_ago=20)
     before = AuditEntry.objects.count()
     code, out = run(capsys, "--dry-run", "--json")
@@ -92,7 +92,7 @@ def test_dry_run_lists_and_stores_nothing(clinician, reachable, capsys) -> None:
     assert not SelfReportLink.objects.exists() and not mail.outbox and AuditEntry.objects.count() == before
 
 
-def test_opted_out_and_unreachable_patients_are_skipped_with_the_reason(clinician, front_desk, patient, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_opted_out_and_unreachable_patients_are_skipped_with_the_reason(clinician, front_desk, patient, capsys) -> None:
     open_episode(clinician, patient, "neck_pain", "M54.2", "central", days_ago=20)
     code, out = run(capsys)
     assert "PSFS (reassessment): skipped, no contact: no e-mail or mobile number on record" in out
@@ -103,7 +103,7 @@ def test_opted_out_and_unreachable_patients_are_skipped_with_the_reason(clinicia
     assert not SelfReportLink.objects.exists() and not mail.outbox
 
 
-def test_a_clinic_schedule_every_fourth_visit_replaces_the_default(clinician, clinic_admin, reachable, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_schedule_every_fourth_visit_replaces_the_default(clinician, clinic_admin, reachable, capsys) -> None:
     actions.set_instrument_plan(clinic_admin, "neck_pain", ["PSFS"], {"PSFS": {"baseline": False, "every_visits": 4}})
     episode = open_episode(clinician, reachable, "neck_pain", "M54.2", "central", days_ago=20)
     assert "0 sent" in run(capsys)[1]  # no visits yet: nothing due
@@ -119,7 +119,7 @@ def test_a_clinic_schedule_every_fourth_visit_replaces_the_default(clinician, cl
     assert "PSFS (reassessment): sent" in run(capsys)[1]
 
 
-def test_a_malformed_schedule_is_refused_and_changes_nothing(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_schedule_is_refused_and_changes_nothing(clinic_admin) -> None:
     with pytest.raises(ValidationError) as refused:
         actions.set_instrument_plan(clinic_admin, "neck_pain", ["PSFS"], {"NDI": {"every_days": 14}})
     assert "NDI" in str(refused.value) and not ClinicInstrumentPlan.objects.exists()
@@ -127,13 +127,13 @@ def test_a_malformed_schedule_is_refused_and_changes_nothing(clinic_admin) -> No
         actions.set_instrument_plan(clinic_admin, "neck_pain", ["PSFS"], {"*": {"every_days": "often"}})
 
 
-def test_send_due_without_an_address_for_links_stops_with_a_message(settings, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_send_due_without_an_address_for_links_stops_with_a_message(settings, capsys) -> None:
     settings.SHORT_LINK_BASE = ""
     assert main(["outcomes", "send-due"]) == 2
     assert "--base-url" in capsys.readouterr().err
 
 
-def _overdue_episodes(clinician, count: int) -> None:  # type: ignore[no-untyped-def]
+def _overdue_episodes(clinician, count: int) -> None:
     for n in range(count):
         patient = patient_actions.register_patient(
             clinician,
@@ -144,7 +144,7 @@ def _overdue_episodes(clinician, count: int) -> None:  # type: ignore[no-untyped
 
 
 @pytest.mark.parametrize("episodes", [1, 6])
-def test_the_dashboard_lists_overdue_re_assessments_within_a_fixed_query_budget(  # type: ignore[no-untyped-def]
+def test_the_dashboard_lists_overdue_re_assessments_within_a_fixed_query_budget(
     clinician, episodes, django_assert_max_num_queries
 ) -> None:
     _overdue_episodes(clinician, episodes)
@@ -165,9 +165,7 @@ def test_the_dashboard_lists_overdue_re_assessments_within_a_fixed_query_budget(
     assert ("<td>not enough data</td>" in html) == (4 * episodes < schedule.MIN_OCCASIONS)
 
 
-def test_a_clinician_sees_only_their_own_patients_and_an_answer_clears_the_row(  # type: ignore[no-untyped-def]
-    clinic, clinician, reachable
-) -> None:
+def test_a_clinician_sees_only_their_own_patients_and_an_answer_clears_the_row(clinic, clinician, reachable) -> None:
     second_clinician = make_member(clinic, "bob", "clinician", profession="physical_therapist", licence_number="PT-2")
     episode = open_episode(clinician, reachable, "neck_pain", "M54.2", "central", days_ago=25)
     assert len(schedule.overdue_board(clinician)["reassessments_overdue"]) == 1
@@ -178,7 +176,7 @@ def test_a_clinician_sees_only_their_own_patients_and_an_answer_clears_the_row( 
     assert row["instruments"] == "NDI"
 
 
-def test_the_board_follows_the_clinician_of_the_latest_visit_not_who_opened_the_episode(  # type: ignore[no-untyped-def]
+def test_the_board_follows_the_clinician_of_the_latest_visit_not_who_opened_the_episode(
     clinic, clinician, reachable
 ) -> None:
     # The clinician's board is chosen in SQL (latest visit's clinician, else who opened it) before the schedule is
@@ -197,7 +195,7 @@ def test_the_board_follows_the_clinician_of_the_latest_visit_not_who_opened_the_
     assert rate.name and rate.n > 0
 
 
-def test_the_plans_page_says_when_each_questionnaire_is_due_and_changes_it(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_the_plans_page_says_when_each_questionnaire_is_due_and_changes_it(clinic_admin) -> None:
     client = client_for(clinic_admin)
     page = client.get("/outcomes/instruments/").content.decode()
     assert "NDI: at baseline, every 14 days and at discharge" in page

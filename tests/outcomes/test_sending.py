@@ -28,7 +28,7 @@ HOST = "https://np.test"  # 15 characters: the longest base that keeps a short l
 
 
 @pytest.fixture
-def sms_folder(settings, tmp_path) -> Path:  # type: ignore[no-untyped-def]
+def sms_folder(settings, tmp_path) -> Path:
     settings.SMS_BACKEND = "needlepoint.sms.FileBackend"
     settings.SMS_FILE_PATH = str(tmp_path / "sms")
     settings.SMS_DEFAULT_COUNTRY_CODE = ""
@@ -37,7 +37,7 @@ def sms_folder(settings, tmp_path) -> Path:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def reachable(patient):  # type: ignore[no-untyped-def]
+def reachable(patient):
     """The patient with an e-mail address and a mobile number on record."""
     Patient.objects.filter(pk=patient.pk).update(email="jane@example.org", phone="+1 (555) 201-3344")
     patient.refresh_from_db()
@@ -53,11 +53,11 @@ def texts(folder: Path) -> list[tuple[str, str]]:
     return found
 
 
-def send_page(membership, patient_id: int) -> str:  # type: ignore[no-untyped-def]
+def send_page(membership, patient_id: int) -> str:
     return f"/patients/{patient_id}/self-report-link/"
 
 
-def post_send(client: Client, episode, channel: str):  # type: ignore[no-untyped-def]
+def post_send(client: Client, episode, channel: str):
     return client.post(
         send_page(None, episode.patient_id),
         {"episode": episode.pk, "time_point": "baseline", "days": "7", "channel": channel},
@@ -80,7 +80,7 @@ def test_phone_numbers_are_normalised_or_refused_with_the_rule() -> None:
         assert "international form" in str(refused.value)
 
 
-def test_front_desk_emails_a_link_with_a_short_address_that_opens_the_questionnaires(  # type: ignore[no-untyped-def]
+def test_front_desk_emails_a_link_with_a_short_address_that_opens_the_questionnaires(
     front_desk, reachable, lbp_episode, sms_folder
 ) -> None:
     client = client_for(front_desk)
@@ -112,7 +112,7 @@ def test_front_desk_emails_a_link_with_a_short_address_that_opens_the_questionna
 PSFS_AND_PAIN = {"PSFS-activity_1": "4", "PSFS-activity_2": "5", "PSFS-activity_3": "6", "NPRS-pain": "3"}
 
 
-def test_a_text_message_goes_to_the_number_in_international_form(  # type: ignore[no-untyped-def]
+def test_a_text_message_goes_to_the_number_in_international_form(
     front_desk, reachable, lbp_episode, sms_folder
 ) -> None:
     page = post_send(client_for(front_desk), lbp_episode, "sms")
@@ -125,7 +125,7 @@ def test_a_text_message_goes_to_the_number_in_international_form(  # type: ignor
     assert mail.outbox == []
 
 
-def test_a_number_that_is_not_a_phone_number_is_refused_and_nothing_is_stored(  # type: ignore[no-untyped-def]
+def test_a_number_that_is_not_a_phone_number_is_refused_and_nothing_is_stored(
     front_desk, reachable, lbp_episode, sms_folder
 ) -> None:
     Patient.objects.filter(pk=reachable.pk).update(phone="555-CALL-NOW")
@@ -135,7 +135,7 @@ def test_a_number_that_is_not_a_phone_number_is_refused_and_nothing_is_stored(  
     assert not SelfReportLink.objects.exists() and not LinkMessage.objects.exists() and texts(sms_folder) == []
 
 
-def test_an_opted_out_patient_gets_no_message_and_nothing_is_stored(  # type: ignore[no-untyped-def]
+def test_an_opted_out_patient_gets_no_message_and_nothing_is_stored(
     front_desk, reachable, lbp_episode, sms_folder
 ) -> None:
     scheduling_actions.set_contact_preference(front_desk, reachable.pk, True, "none")
@@ -149,7 +149,7 @@ def test_an_opted_out_patient_gets_no_message_and_nothing_is_stored(  # type: ig
     assert b"Link ready to hand over" in post_send(client, lbp_episode, "copy").content
 
 
-def test_the_patients_channel_is_respected(front_desk, reachable, lbp_episode, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_the_patients_channel_is_respected(front_desk, reachable, lbp_episode, sms_folder) -> None:
     scheduling_actions.set_contact_preference(front_desk, reachable.pk, True, "sms")
     with pytest.raises(ValidationError) as refused:
         sending.send_self_report_link(front_desk, lbp_episode, "email", "http://testserver")
@@ -163,14 +163,14 @@ def test_the_patients_channel_is_respected(front_desk, reachable, lbp_episode, s
         scheduling_actions.set_contact_preference(front_desk, reachable.pk, True, "pigeon")
 
 
-def test_no_email_address_is_refused(front_desk, patient, lbp_episode, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_no_email_address_is_refused(front_desk, patient, lbp_episode, sms_folder) -> None:
     with pytest.raises(ValidationError) as refused:
         sending.send_self_report_link(front_desk, lbp_episode, "email", "http://testserver")
     assert "has no e-mail address on record; nothing was sent" in str(refused.value)
     assert not SelfReportLink.objects.exists()
 
 
-def test_a_cancelled_link_stops_working_in_both_forms(front_desk, reachable, lbp_episode, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_a_cancelled_link_stops_working_in_both_forms(front_desk, reachable, lbp_episode, sms_folder) -> None:
     sent = sending.send_self_report_link(front_desk, lbp_episode, "email", HOST)
     client = client_for(front_desk)
     done = client.post(f"/patients/{reachable.pk}/self-report-links/{sent.issued.link.pk}/cancel/", follow=True)
@@ -181,7 +181,7 @@ def test_a_cancelled_link_stops_working_in_both_forms(front_desk, reachable, lbp
     assert SelfReportLink.objects.get().status() == "cancelled"
 
 
-def test_a_resend_issues_fresh_tokens_and_cancels_the_old(front_desk, reachable, lbp_episode, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_a_resend_issues_fresh_tokens_and_cancels_the_old(front_desk, reachable, lbp_episode, sms_folder) -> None:
     first = sending.send_self_report_link(front_desk, lbp_episode, "email", HOST)
     client = client_for(front_desk)
     before = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first()
@@ -204,7 +204,7 @@ def test_a_resend_issues_fresh_tokens_and_cancels_the_old(front_desk, reachable,
     assert Client().get(short_of(body).removeprefix(HOST)).status_code == 200
 
 
-def test_an_answered_link_cannot_be_cancelled_or_resent(front_desk, reachable, lbp_episode, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_an_answered_link_cannot_be_cancelled_or_resent(front_desk, reachable, lbp_episode, sms_folder) -> None:
     sent = sending.send_self_report_link(front_desk, lbp_episode, "copy", HOST)
     Client().post(sent.short_url.removeprefix(HOST), {**{f"ODI-{k}": "1" for k in odi(1)}, **PSFS_AND_PAIN})
     assert SelfReportLink.objects.get().used_at is not None
@@ -215,7 +215,7 @@ def test_an_answered_link_cannot_be_cancelled_or_resent(front_desk, reachable, l
     assert SelfReportLink.objects.count() == 1 and mail.outbox == []
 
 
-def test_front_desk_sees_titles_only_never_clinical_content(  # type: ignore[no-untyped-def]
+def test_front_desk_sees_titles_only_never_clinical_content(
     front_desk, clinician, reachable, lbp_episode, sms_folder, django_assert_max_num_queries
 ) -> None:
     actions.record_questionnaire(clinician, lbp_episode, "ODI", odi(3), time_point="baseline")
@@ -231,7 +231,7 @@ def test_front_desk_sees_titles_only_never_clinical_content(  # type: ignore[no-
     assert content.count("E-mail to jane@example.org") == 3
 
 
-def test_roles_and_clinics(outsider, clinic_admin, reachable, lbp_episode, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_roles_and_clinics(outsider, clinic_admin, reachable, lbp_episode, sms_folder) -> None:
     sent = sending.send_self_report_link(clinic_admin, lbp_episode, "email", HOST)
     with pytest.raises(Exception) as foreign:
         sending.cancel_self_report_link(outsider, reachable.pk, sent.issued.link.pk)
@@ -246,13 +246,13 @@ def test_roles_and_clinics(outsider, clinic_admin, reachable, lbp_episode, sms_f
         sending.send_self_report_link(outsider, lbp_episode, "email", HOST)
 
 
-def test_an_unknown_or_altered_short_token_is_refused(db) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_or_altered_short_token_is_refused(db) -> None:
     for token in ("A" * 22, "A" * 21, "not-a-token"):
         refused = Client().get(f"/r/{token}")
         assert refused.status_code == 404 and b"This link is not valid" in refused.content
 
 
-def test_a_provider_failure_stores_nothing(front_desk, reachable, lbp_episode, sms_folder, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_provider_failure_stores_nothing(front_desk, reachable, lbp_episode, sms_folder, settings) -> None:
     settings.SMS_BACKEND = "needlepoint.sms.HttpBackend"
     settings.SMS_HTTP_URL = "http://127.0.0.1:9/send"  # the discard port: nothing listens, the connection is refused
     page = post_send(client_for(front_desk), lbp_episode, "sms")
@@ -260,7 +260,7 @@ def test_a_provider_failure_stores_nothing(front_desk, reachable, lbp_episode, s
     assert not SelfReportLink.objects.exists() and not LinkMessage.objects.exists()
 
 
-def test_the_api_returns_the_short_link_too(front_desk, lbp_episode, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_returns_the_short_link_too(front_desk, lbp_episode, sms_folder) -> None:
     made = client_for(front_desk).post(
         f"/api/v1/outcomes/episodes/{lbp_episode.pk}/self-report-links", {}, content_type="application/json"
     )
@@ -270,7 +270,7 @@ def test_the_api_returns_the_short_link_too(front_desk, lbp_episode, sms_folder)
     assert Client().get(short.removeprefix(HOST)).status_code == 200
 
 
-def test_a_link_is_resent_once(front_desk, reachable, lbp_episode, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_is_resent_once(front_desk, reachable, lbp_episode, sms_folder) -> None:
     first = sending.send_self_report_link(front_desk, lbp_episode, "email", HOST)
     sending.resend_self_report_link(front_desk, reachable.pk, first.issued.link.pk, "email", HOST)
     with pytest.raises(ValidationError, match="already re-sent"):
@@ -278,7 +278,7 @@ def test_a_link_is_resent_once(front_desk, reachable, lbp_episode, sms_folder) -
     assert SelfReportLink.objects.count() == 2 and len(mail.outbox) == 2
 
 
-def test_the_preference_page_records_an_opt_out_that_the_api_keeps(front_desk, reachable, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_the_preference_page_records_an_opt_out_that_the_api_keeps(front_desk, reachable, sms_folder) -> None:
     client = client_for(front_desk)
     page = f"/schedule/patients/{reachable.pk}/reminders/"
     saved = client.post(page, {"email_reminders": "yes", "links_by": "none"}, follow=True)
@@ -293,7 +293,7 @@ def test_the_preference_page_records_an_opt_out_that_the_api_keeps(front_desk, r
     assert scheduling_actions.links_by(reachable) == "none"
 
 
-def test_a_send_outside_a_request_is_one_audit_entry(front_desk, reachable, lbp_episode, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_a_send_outside_a_request_is_one_audit_entry(front_desk, reachable, lbp_episode, sms_folder) -> None:
     """As a command or cron job would call it: the link and its message are one event."""
     before = AuditEntry.objects.count()
     first = sending.send_self_report_link(front_desk, lbp_episode, "sms", HOST)

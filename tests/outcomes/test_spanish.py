@@ -33,16 +33,16 @@ def speaks_spanish(patient: Patient) -> Patient:
 
 
 @pytest.fixture
-def spanish(patient):  # type: ignore[no-untyped-def]
+def spanish(patient):
     return speaks_spanish(patient)
 
 
 @pytest.fixture
-def spanish_lbp(clinician, spanish):  # type: ignore[no-untyped-def]
+def spanish_lbp(clinician, spanish):
     return open_episode(clinician, spanish, "low_back_pain", "M54.50", "central")
 
 
-def test_a_link_with_questionnaires_without_spanish_wording_is_refused_and_nothing_is_stored(  # type: ignore[no-untyped-def]
+def test_a_link_with_questionnaires_without_spanish_wording_is_refused_and_nothing_is_stored(
     front_desk, spanish_lbp, settings
 ) -> None:
     settings.SHORT_LINK_BASE = HOST
@@ -53,7 +53,7 @@ def test_a_link_with_questionnaires_without_spanish_wording_is_refused_and_nothi
     assert SelfReportLink.objects.count() == 0 and not mail.outbox
 
 
-def test_the_send_page_refuses_with_the_message_and_sends_only_what_the_patient_can_read_when_asked(  # type: ignore[no-untyped-def]
+def test_the_send_page_refuses_with_the_message_and_sends_only_what_the_patient_can_read_when_asked(
     front_desk, spanish_lbp, settings
 ) -> None:
     settings.SHORT_LINK_BASE = HOST
@@ -73,9 +73,7 @@ def test_the_send_page_refuses_with_the_message_and_sends_only_what_the_patient_
     assert HOST + "/r/" in message.body
 
 
-def test_the_spanish_questionnaire_page_asks_in_spanish_and_stores_the_answers(  # type: ignore[no-untyped-def]
-    clinician, spanish_lbp
-) -> None:
+def test_the_spanish_questionnaire_page_asks_in_spanish_and_stores_the_answers(clinician, spanish_lbp) -> None:
     issued = actions.create_self_report_link(clinician, spanish_lbp, readable_only=True)
     page = Client().get(f"/p/{issued.token}/")
     text = page.content.decode()
@@ -95,7 +93,7 @@ def test_the_spanish_questionnaire_page_asks_in_spanish_and_stores_the_answers( 
     assert pain.value == 4 and pain.source == "patient"
 
 
-def test_a_spanish_page_for_a_questionnaire_without_spanish_wording_says_so_and_stores_nothing(  # type: ignore[no-untyped-def]
+def test_a_spanish_page_for_a_questionnaire_without_spanish_wording_says_so_and_stores_nothing(
     clinician, patient
 ) -> None:
     episode = open_episode(clinician, patient, "low_back_pain", "M54.50", "central")
@@ -115,9 +113,7 @@ def test_a_spanish_page_for_a_questionnaire_without_spanish_wording_says_so_and_
     assert issued.link.used_at is None
 
 
-def test_unusable_links_are_refused_in_spanish_and_an_invalid_one_in_both_languages(  # type: ignore[no-untyped-def]
-    clinician, spanish_lbp
-) -> None:
+def test_unusable_links_are_refused_in_spanish_and_an_invalid_one_in_both_languages(clinician, spanish_lbp) -> None:
     issued = actions.create_self_report_link(clinician, spanish_lbp, readable_only=True)
     SelfReportLink.objects.filter(pk=issued.link.pk).update(expires_at=timezone.now() - timedelta(days=1))
     text = Client().get(f"/p/{issued.token}/").content.decode()
@@ -133,9 +129,7 @@ def test_unusable_links_are_refused_in_spanish_and_an_invalid_one_in_both_langua
     assert "This link is not valid. It may have been copied" in text and "Este enlace no es válido." in text
 
 
-def test_the_headache_diary_speaks_spanish_and_refuses_a_future_day_in_spanish(  # type: ignore[no-untyped-def]
-    clinician, spanish
-) -> None:
+def test_the_headache_diary_speaks_spanish_and_refuses_a_future_day_in_spanish(clinician, spanish) -> None:
     episode = open_episode(clinician, spanish, "migraine", "G43.009", "bilateral")
     issued = actions.create_diary_link(clinician, episode)
     page = Client().get(f"/p/{issued.token}/").content.decode()
@@ -158,7 +152,7 @@ def test_the_headache_diary_speaks_spanish_and_refuses_a_future_day_in_spanish( 
     assert refused.status_code == 400
 
 
-def test_english_pages_and_messages_are_unchanged(front_desk, clinician, patient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_english_pages_and_messages_are_unchanged(front_desk, clinician, patient, settings) -> None:
     settings.SHORT_LINK_BASE = HOST
     Patient.objects.filter(pk=patient.pk).update(email="jane@example.org")
     episode = open_episode(clinician, patient, "low_back_pain", "M54.50", "central")
@@ -170,7 +164,7 @@ def test_english_pages_and_messages_are_unchanged(front_desk, clinician, patient
     assert '<html lang="en' in text and "Your questionnaire" in text and "How much pain do you have right now?" in text
 
 
-def test_the_handout_is_in_the_language_asked_for(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_handout_is_in_the_language_asked_for(db) -> None:
     spanish = Client().get("/about-dry-needling/?lang=es").content.decode()
     assert "Punción seca: qué es, qué esperar y cuidados posteriores" in spanish
     assert "Neumotórax (colapso de un pulmón)" in spanish and "hasta dos días después" in spanish
@@ -179,7 +173,7 @@ def test_the_handout_is_in_the_language_asked_for(db) -> None:  # type: ignore[n
     assert "Pneumothorax (a collapsed lung)" in english and "What dry needling is" in english
 
 
-def test_the_language_is_recorded_on_registration_and_editable(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_language_is_recorded_on_registration_and_editable(clinician) -> None:
     client = client_for(clinician)
     client.post(
         "/patients/new/",
@@ -197,7 +191,7 @@ def test_the_language_is_recorded_on_registration_and_editable(clinician) -> Non
     assert 'name="preferred_language"' in page and 'value="es" selected' in page
 
 
-def test_the_admins_checklist_shows_the_wording_per_instrument_and_language(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_the_admins_checklist_shows_the_wording_per_instrument_and_language(clinic_admin) -> None:
     page = client_for(clinic_admin).get("/outcomes/instruments/").content.decode()
     assert 'data-testid="wording-checklist"' in page
     nprs = page.split('data-instrument="NPRS"')[1].split("</tr>")[0]
@@ -206,7 +200,7 @@ def test_the_admins_checklist_shows_the_wording_per_instrument_and_language(clin
     assert "missing: not sent to Spanish-speaking patients" in ndi and "licence does not allow it" in ndi
 
 
-def test_send_due_skips_what_a_spanish_speaking_patient_cannot_read(clinician, spanish, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_send_due_skips_what_a_spanish_speaking_patient_cannot_read(clinician, spanish, capsys) -> None:
     from needlepoint.cli import main
 
     settings_base = ["--base-url", HOST]

@@ -36,20 +36,20 @@ def state() -> dict[str, Any]:
     return patient_data_snapshot() | {"audited_writes": writes}
 
 
-def assert_page_says(response, message: str) -> None:  # type: ignore[no-untyped-def]
+def assert_page_says(response, message: str) -> None:
     """The form came back (not saved) with ``message`` on it."""
     assert response.status_code == 200
     assert escape(message) in response.content.decode(), response.content.decode()[-3000:]
 
 
-def api_post(client: Client, url: str, body: dict[str, Any], method: str = "POST"):  # type: ignore[no-untyped-def]
+def api_post(client: Client, url: str, body: dict[str, Any], method: str = "POST"):
     return client.generic(method, url, json.dumps(body), content_type="application/json")
 
 
 # A birth date in the future
 
 
-def test_a_future_birth_date_is_refused_on_the_registration_page(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_future_birth_date_is_refused_on_the_registration_page(clinician) -> None:
     before = state()
 
     response = client_for(clinician).post("/patients/new/", NEW_PATIENT | {"date_of_birth": TOMORROW.isoformat()})
@@ -58,7 +58,7 @@ def test_a_future_birth_date_is_refused_on_the_registration_page(clinician) -> N
     assert state() == before
 
 
-def test_a_future_birth_date_is_refused_by_the_api(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_future_birth_date_is_refused_by_the_api(clinician) -> None:
     before = state()
 
     response = api_post(api_client(clinician), API, NEW_PATIENT | {"date_of_birth": TOMORROW.isoformat()})
@@ -71,7 +71,7 @@ def test_a_future_birth_date_is_refused_by_the_api(clinician) -> None:  # type: 
     assert state() == before
 
 
-def test_a_future_birth_date_is_refused_when_editing_a_patient_on_the_page_and_the_api(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_future_birth_date_is_refused_when_editing_a_patient_on_the_page_and_the_api(clinician, patient) -> None:
     before = state()
     edit = {"given_name": "Jane", "family_name": "Doe", "date_of_birth": TOMORROW.isoformat(), "sex": "female"}
 
@@ -86,7 +86,7 @@ def test_a_future_birth_date_is_refused_when_editing_a_patient_on_the_page_and_t
     assert state() == before
 
 
-def test_a_birth_date_before_1900_is_refused_as_a_likely_typo(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_birth_date_before_1900_is_refused_as_a_likely_typo(clinician) -> None:
     before = state()
 
     page = client_for(clinician).post("/patients/new/", NEW_PATIENT | {"date_of_birth": "1890-02-03"})
@@ -97,7 +97,7 @@ def test_a_birth_date_before_1900_is_refused_as_a_likely_typo(clinician) -> None
     assert state() == before
 
 
-def test_a_birth_date_that_is_not_a_date_gets_a_json_schema_error(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_birth_date_that_is_not_a_date_gets_a_json_schema_error(clinician) -> None:
     before = state()
 
     response = api_post(api_client(clinician), API, NEW_PATIENT | {"date_of_birth": "17/05/1980"})
@@ -111,7 +111,7 @@ def test_a_birth_date_that_is_not_a_date_gets_a_json_schema_error(clinician) -> 
 # An MRN collision
 
 
-def test_an_mrn_that_belongs_to_another_patient_is_refused_on_the_page(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_mrn_that_belongs_to_another_patient_is_refused_on_the_page(clinician, patient) -> None:
     before = state()
 
     response = client_for(clinician).post("/patients/new/", NEW_PATIENT | {"mrn": patient.mrn.lower()})
@@ -120,7 +120,7 @@ def test_an_mrn_that_belongs_to_another_patient_is_refused_on_the_page(clinician
     assert state() == before
 
 
-def test_an_mrn_that_belongs_to_another_patient_is_refused_by_the_api(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_mrn_that_belongs_to_another_patient_is_refused_by_the_api(clinician, patient) -> None:
     before = state()
 
     response = api_post(api_client(clinician), API, NEW_PATIENT | {"mrn": patient.mrn})
@@ -132,14 +132,14 @@ def test_an_mrn_that_belongs_to_another_patient_is_refused_by_the_api(clinician,
     assert state() == before
 
 
-def test_another_clinic_may_use_the_same_mrn(outsider, patient) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinic_may_use_the_same_mrn(outsider, patient) -> None:
     response = api_post(api_client(outsider), API, NEW_PATIENT | {"mrn": patient.mrn})
 
     assert response.status_code == 201
     assert response.json()["mrn"] == patient.mrn
 
 
-def test_a_malformed_mrn_is_refused(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_mrn_is_refused(clinician) -> None:
     before = state()
 
     page = client_for(clinician).post("/patients/new/", NEW_PATIENT | {"mrn": "A/1"})
@@ -150,7 +150,7 @@ def test_a_malformed_mrn_is_refused(clinician) -> None:  # type: ignore[no-untyp
     assert state() == before
 
 
-def test_a_generated_mrn_skips_one_already_brought_in_from_another_system(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_generated_mrn_skips_one_already_brought_in_from_another_system(clinician, patient) -> None:
     """Jane Doe is TC-0000001; a patient brought in as TC-0000002 must not block the next registration."""
     imported = actions.register_patient(
         clinician, {"given_name": "Ian", "family_name": "Port", "date_of_birth": date(1960, 1, 1)}, mrn="TC-0000002"
@@ -167,7 +167,7 @@ def test_a_generated_mrn_skips_one_already_brought_in_from_another_system(clinic
 # A consent signed with a name that is not the patient's
 
 
-def test_a_consent_signed_with_another_name_is_refused_on_the_page(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_consent_signed_with_another_name_is_refused_on_the_page(clinician, patient) -> None:
     before = state()
 
     response = client_for(clinician).post(
@@ -178,7 +178,7 @@ def test_a_consent_signed_with_another_name_is_refused_on_the_page(clinician, pa
     assert state() == before
 
 
-def test_a_consent_signed_with_another_name_is_refused_by_the_api(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_consent_signed_with_another_name_is_refused_by_the_api(clinician, patient) -> None:
     before = state()
 
     response = api_post(
@@ -191,7 +191,7 @@ def test_a_consent_signed_with_another_name_is_refused_by_the_api(clinician, pat
 
 
 @pytest.mark.parametrize("typed", ["Jane Doe", "  jane   DOE ", "Doe Jane"])
-def test_the_patients_own_name_signs_in_either_order_and_any_case(clinician, patient, typed: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_patients_own_name_signs_in_either_order_and_any_case(clinician, patient, typed: str) -> None:
     response = api_post(
         api_client(clinician), f"{API}/{patient.pk}/consents", {"signed_name": typed, "text_version": 1}
     )
@@ -199,7 +199,7 @@ def test_the_patients_own_name_signs_in_either_order_and_any_case(clinician, pat
     assert response.status_code == 201
 
 
-def test_a_consent_to_a_text_version_that_is_no_longer_current_is_refused(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_consent_to_a_text_version_that_is_no_longer_current_is_refused(clinician, patient) -> None:
     current_consent_text(patient.clinic)
     ConsentText.objects.filter(clinic=patient.clinic).update(is_current=False)
     ConsentText.objects.create(clinic=patient.clinic, version=2, title="Consent v2", body="New wording.")
@@ -222,7 +222,7 @@ def test_a_consent_to_a_text_version_that_is_no_longer_current_is_refused(clinic
     assert state() == before
 
 
-def test_withdrawing_a_consent_twice_is_refused(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_withdrawing_a_consent_twice_is_refused(clinician, cleared_patient) -> None:
     consent = cleared_patient_consent(cleared_patient)
     client = api_client(clinician)
     assert api_post(client, f"{API}/{cleared_patient.pk}/consents/{consent.pk}/withdraw", {}).status_code == 200
@@ -235,7 +235,7 @@ def test_withdrawing_a_consent_twice_is_refused(clinician, cleared_patient) -> N
     assert state() == before
 
 
-def cleared_patient_consent(patient):  # type: ignore[no-untyped-def]
+def cleared_patient_consent(patient):
     from needlepoint.patients.models import Consent
 
     return Consent.objects.get(patient=patient)
@@ -244,7 +244,7 @@ def cleared_patient_consent(patient):  # type: ignore[no-untyped-def]
 # Contradicting screening answers
 
 
-def test_contradicting_screening_answers_are_refused_on_the_page(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_contradicting_screening_answers_are_refused_on_the_page(clinician, patient) -> None:
     before = state()
 
     response = client_for(clinician).post(
@@ -258,7 +258,7 @@ def test_contradicting_screening_answers_are_refused_on_the_page(clinician, pati
     assert state() == before
 
 
-def test_contradicting_screening_answers_are_refused_by_the_api(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_contradicting_screening_answers_are_refused_by_the_api(clinician, patient) -> None:
     before = state()
 
     response = api_post(
@@ -276,7 +276,7 @@ def test_contradicting_screening_answers_are_refused_by_the_api(clinician, patie
     assert state() == before
 
 
-def test_a_yes_without_its_required_detail_is_refused(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_yes_without_its_required_detail_is_refused(clinician, patient) -> None:
     before = state()
 
     page = client_for(clinician).post(f"/patients/{patient.pk}/screening/new/", all_no() | {"lymphoedema": "yes"})
@@ -291,7 +291,7 @@ def test_a_yes_without_its_required_detail_is_refused(clinician, patient) -> Non
     assert state() == before
 
 
-def test_incomplete_or_unknown_screening_answers_are_refused_by_the_api(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_incomplete_or_unknown_screening_answers_are_refused_by_the_api(clinician, patient) -> None:
     before = state()
     answers = all_no()
     del answers["needle_phobia"]
@@ -308,7 +308,7 @@ def test_incomplete_or_unknown_screening_answers_are_refused_by_the_api(clinicia
     assert state() == before
 
 
-def test_an_unanswered_question_on_the_page_names_the_item(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_unanswered_question_on_the_page_names_the_item(clinician, patient) -> None:
     before = state()
     answers = all_no()
     del answers["anticoagulants"]
@@ -323,7 +323,7 @@ def test_an_unanswered_question_on_the_page_names_the_item(clinician, patient) -
 # A second open episode of the same condition and side
 
 
-def test_a_second_open_episode_of_the_same_condition_and_side_is_refused_on_the_page(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_open_episode_of_the_same_condition_and_side_is_refused_on_the_page(clinician, patient) -> None:
     client = client_for(clinician)
     assert client.post(f"/patients/{patient.pk}/episodes/new/", NECK).status_code == 302
     before = state()
@@ -334,7 +334,7 @@ def test_a_second_open_episode_of_the_same_condition_and_side_is_refused_on_the_
     assert state() == before
 
 
-def test_a_second_open_episode_of_the_same_condition_and_side_is_refused_by_the_api(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_open_episode_of_the_same_condition_and_side_is_refused_by_the_api(clinician, patient) -> None:
     client = api_client(clinician)
     assert api_post(client, f"{API}/{patient.pk}/episodes", NECK).status_code == 201
     before = state()
@@ -346,7 +346,7 @@ def test_a_second_open_episode_of_the_same_condition_and_side_is_refused_by_the_
     assert state() == before
 
 
-def test_the_same_condition_may_be_opened_on_another_side_or_after_discharge(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_condition_may_be_opened_on_another_side_or_after_discharge(clinician, patient) -> None:
     client = api_client(clinician)
     first = api_post(client, f"{API}/{patient.pk}/episodes", NECK).json()
 
@@ -372,7 +372,7 @@ def test_the_same_condition_may_be_opened_on_another_side_or_after_discharge(cli
         ),
     ],
 )
-def test_an_episode_with_inconsistent_details_is_refused(clinician, patient, change, field, message) -> None:  # type: ignore[no-untyped-def]
+def test_an_episode_with_inconsistent_details_is_refused(clinician, patient, change, field, message) -> None:
     before = state()
 
     api = api_post(api_client(clinician), f"{API}/{patient.pk}/episodes", NECK | change)
@@ -384,7 +384,7 @@ def test_an_episode_with_inconsistent_details_is_refused(clinician, patient, cha
     assert state() == before
 
 
-def test_an_episode_cannot_be_discharged_twice(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_episode_cannot_be_discharged_twice(clinician, patient) -> None:
     client = api_client(clinician)
     episode = api_post(client, f"{API}/{patient.pk}/episodes", NECK).json()
     url = f"{API}/{patient.pk}/episodes/{episode['id']}/discharge"
@@ -409,7 +409,7 @@ def expire_session(client: Client) -> None:
     )
 
 
-def test_a_form_posted_after_the_session_expired_saves_nothing_and_says_why(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_posted_after_the_session_expired_saves_nothing_and_says_why(clinician) -> None:
     client = client_for(clinician)
     assert client.get("/patients/new/").status_code == 200
     expire_session(client)
@@ -426,7 +426,7 @@ def test_a_form_posted_after_the_session_expired_saves_nothing_and_says_why(clin
     assert state() == before
 
 
-def test_a_clinical_form_posted_after_the_session_expired_saves_nothing(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinical_form_posted_after_the_session_expired_saves_nothing(clinician, patient) -> None:
     client = client_for(clinician)
     expire_session(client)
     before = state()
@@ -442,7 +442,7 @@ def test_a_clinical_form_posted_after_the_session_expired_saves_nothing(clinicia
     assert state() == before
 
 
-def test_a_background_request_after_the_session_expired_gets_a_json_message(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_background_request_after_the_session_expired_gets_a_json_message(clinician) -> None:
     client = client_for(clinician)
     expire_session(client)
 
@@ -452,7 +452,7 @@ def test_a_background_request_after_the_session_expired_gets_a_json_message(clin
     assert response.json() == {"error": "Your session has expired. Sign in again."}
 
 
-def test_an_api_call_on_an_expired_session_is_refused_with_json(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_api_call_on_an_expired_session_is_refused_with_json(clinician) -> None:
     client = client_for(clinician)
     assert client.get("/api/v1/me").status_code == 200
     expire_session(client)
@@ -468,7 +468,7 @@ def test_an_api_call_on_an_expired_session_is_refused_with_json(clinician) -> No
 # A crafted POST to another clinic's patient
 
 
-def test_a_crafted_post_to_another_clinics_patient_page_is_not_found(outsider, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_crafted_post_to_another_clinics_patient_page_is_not_found(outsider, patient) -> None:
     before = state()
     client = client_for(outsider)
 
@@ -486,7 +486,7 @@ def test_a_crafted_post_to_another_clinics_patient_page_is_not_found(outsider, p
     assert state() == before
 
 
-def test_a_crafted_api_call_to_another_clinics_patient_is_not_found(outsider, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_crafted_api_call_to_another_clinics_patient_is_not_found(outsider, patient) -> None:
     before = state()
     client = api_client(outsider)
 
@@ -507,7 +507,7 @@ def test_a_crafted_api_call_to_another_clinics_patient_is_not_found(outsider, pa
 # Two people editing the same patient
 
 
-def test_a_save_over_someone_elses_newer_edit_is_refused_on_the_page_and_the_api(clinician, colleague, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_save_over_someone_elses_newer_edit_is_refused_on_the_page_and_the_api(clinician, colleague, patient) -> None:
     actions.update_patient(colleague, patient.pk, {"phone": "+1 555 0199"}, expected_version=1)
     before = state()
     message = (

@@ -35,7 +35,7 @@ def born_years_ago(years: int, extra_days: int = 30) -> date:
     return birthday - timedelta(days=extra_days)
 
 
-def register(clinician, years: int, extra_days: int = 30):  # type: ignore[no-untyped-def]
+def register(clinician, years: int, extra_days: int = 30):
     birth = born_years_ago(years, extra_days)
     return actions.register_patient(
         clinician, {"given_name": "Lily", "family_name": "Moss", "date_of_birth": birth, "sex": "female"}
@@ -47,15 +47,15 @@ def state() -> dict[str, Any]:
     return patient_data_snapshot() | {"audited_writes": writes}
 
 
-def api_post(client, url: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def api_post(client, url: str, body: dict[str, Any]):
     return client.post(url, json.dumps(body), content_type="application/json")
 
 
-def page_says(response, message: str) -> bool:  # type: ignore[no-untyped-def]
+def page_says(response, message: str) -> bool:
     return response.status_code == 200 and escape(message) in response.content.decode()
 
 
-def screen(clinician, patient, **build: str) -> Screening:  # type: ignore[no-untyped-def]
+def screen(clinician, patient, **build: str) -> Screening:
     """Screen with every answer no; a child's screening has precautions, which the clinician acknowledges."""
     screening = actions.record_screening(clinician, patient, all_no() | build)
     if screening.needs_acknowledgement:
@@ -63,7 +63,7 @@ def screen(clinician, patient, **build: str) -> Screening:  # type: ignore[no-un
     return screening
 
 
-def guardian_consent(clinician, patient, **change: Any) -> Consent:  # type: ignore[no-untyped-def]
+def guardian_consent(clinician, patient, **change: Any) -> Consent:
     data = {
         "guardian_name": "Rose Moss",
         "guardian_relationship": "parent",
@@ -77,7 +77,7 @@ def guardian_consent(clinician, patient, **change: Any) -> Consent:  # type: ign
 # --- the screening records build and age ------------------------------------------------------------------
 
 
-def test_a_screening_stores_the_measured_build_the_derived_bmi_and_the_age(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_screening_stores_the_measured_build_the_derived_bmi_and_the_age(clinician) -> None:
     patient = register(clinician, 34)
 
     screening = actions.record_screening(clinician, patient, all_no() | {"height_cm": "165", "weight_kg": "49"})
@@ -91,7 +91,7 @@ def test_a_screening_stores_the_measured_build_the_derived_bmi_and_the_age(clini
 
 
 @pytest.mark.parametrize("missing", ["height_cm", "weight_kg"])
-def test_a_screening_without_the_build_is_refused_on_the_page_and_the_api(clinician, patient, missing: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_screening_without_the_build_is_refused_on_the_page_and_the_api(clinician, patient, missing: str) -> None:
     answers = all_no()
     del answers[missing]
     label = {"height_cm": "Height (cm)", "weight_kg": "Weight (kg)"}[missing]
@@ -107,7 +107,7 @@ def test_a_screening_without_the_build_is_refused_on_the_page_and_the_api(clinic
     assert state() == before
 
 
-def test_an_implausible_height_is_refused_on_the_page_and_the_api(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_implausible_height_is_refused_on_the_page_and_the_api(clinician, patient) -> None:
     answers = all_no() | {"height_cm": "1.72"}
     message = "Height (cm) 1.72 is outside 50-250; check the value and its unit."
     before = state()
@@ -121,7 +121,7 @@ def test_an_implausible_height_is_refused_on_the_page_and_the_api(clinician, pat
     assert state() == before
 
 
-def test_a_trimester_without_pregnancy_is_refused_on_the_page(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_trimester_without_pregnancy_is_refused_on_the_page(clinician, patient) -> None:
     before = state()
 
     page = client_for(clinician).post(f"/patients/{patient.pk}/screening/new/", all_no() | {"pregnancy_trimester": "2"})
@@ -132,7 +132,7 @@ def test_a_trimester_without_pregnancy_is_refused_on_the_page(clinician, patient
     assert state() == before
 
 
-def test_details_missing_for_a_new_item_are_refused_by_the_api(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_details_missing_for_a_new_item_are_refused_by_the_api(clinician, patient) -> None:
     before = state()
 
     api = api_post(
@@ -146,7 +146,7 @@ def test_details_missing_for_a_new_item_are_refused_by_the_api(clinician, patien
     assert state() == before
 
 
-def test_the_api_returns_age_bmi_and_typed_details(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_returns_age_bmi_and_typed_details(clinician) -> None:
     patient = register(clinician, 29)
     answers = all_no() | {"pregnancy": "yes", "pregnancy_trimester": "3", "height_cm": 160, "weight_kg": 62.5}
 
@@ -162,7 +162,7 @@ def test_the_api_returns_age_bmi_and_typed_details(clinician) -> None:  # type: 
 # --- "None of these apply" and the patient's form -----------------------------------------------------------
 
 
-def test_none_of_these_apply_answers_its_whole_section_no(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_none_of_these_apply_answers_its_whole_section_no(clinician, patient) -> None:
     section_codes = {item.code for item in screening_items() if item.section == "lungs_heart_blood"}
     post = {k: v for k, v in all_no().items() if k not in section_codes} | {none_apply_name("lungs_heart_blood"): "on"}
 
@@ -174,7 +174,7 @@ def test_none_of_these_apply_answers_its_whole_section_no(clinician, patient) ->
     assert screening.status == "cleared"
 
 
-def test_none_of_these_apply_beside_a_yes_is_refused(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_none_of_these_apply_beside_a_yes_is_refused(clinician, patient) -> None:
     before = state()
     post = all_no() | {"copd_emphysema": "yes", none_apply_name("lungs_heart_blood"): "on"}
 
@@ -188,7 +188,7 @@ def test_none_of_these_apply_beside_a_yes_is_refused(clinician, patient) -> None
     assert state() == before
 
 
-def test_an_unanswered_question_outside_a_ticked_section_is_still_required(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_unanswered_question_outside_a_ticked_section_is_still_required(clinician, patient) -> None:
     post = all_no()
     del post["latex_allergy"]
 
@@ -198,7 +198,7 @@ def test_an_unanswered_question_outside_a_ticked_section_is_still_required(clini
     assert not Screening.objects.filter(patient=patient).exists()
 
 
-def test_the_form_speaks_to_the_patient_and_keeps_source_marks_for_the_clinician(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_speaks_to_the_patient_and_keeps_source_marks_for_the_clinician(clinician, patient) -> None:
     client = client_for(clinician)
 
     form_page = client.get(f"/patients/{patient.pk}/screening/new/").content.decode()
@@ -216,7 +216,7 @@ def test_the_form_speaks_to_the_patient_and_keeps_source_marks_for_the_clinician
 # --- consent for children ----------------------------------------------------------------------------------
 
 
-def test_a_guardian_consents_for_a_child_with_the_childs_assent(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_guardian_consents_for_a_child_with_the_childs_assent(clinician) -> None:
     child = register(clinician, 15)
 
     consent = guardian_consent(clinician, child)
@@ -255,14 +255,14 @@ def test_a_guardian_consents_for_a_child_with_the_childs_assent(clinician) -> No
         ),
     ],
 )
-def test_a_childs_consent_without_a_guardian_or_assent_is_refused(clinician, change, field, message) -> None:  # type: ignore[no-untyped-def]
+def test_a_childs_consent_without_a_guardian_or_assent_is_refused(clinician, change, field, message) -> None:
     child = register(clinician, 15)
     before = state()
 
     with pytest.raises(Exception) as caught:
         guardian_consent(clinician, child, **change)
 
-    assert caught.value.message_dict[field] == [message]  # type: ignore[attr-defined]
+    assert caught.value.message_dict[field] == [message]
     assert state() == before
 
 
@@ -277,7 +277,7 @@ def test_a_childs_consent_without_a_guardian_or_assent_is_refused(clinician, cha
         ({"child_assent": True}, "child_assent", "Jane Doe is {age}: assent is recorded only for a child under 18."),
     ],
 )
-def test_a_guardian_or_an_assent_for_an_adult_is_refused_by_the_api(clinician, patient, body, field, message) -> None:  # type: ignore[no-untyped-def]
+def test_a_guardian_or_an_assent_for_an_adult_is_refused_by_the_api(clinician, patient, body, field, message) -> None:
     before = state()
     age = patient.age_on(timezone.localdate())
     version = current_consent_text(patient.clinic).version
@@ -293,7 +293,7 @@ def test_a_guardian_or_an_assent_for_an_adult_is_refused_by_the_api(clinician, p
     assert state() == before
 
 
-def test_an_assent_without_a_guardian_is_refused_by_the_api(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_assent_without_a_guardian_is_refused_by_the_api(clinician) -> None:
     child = register(clinician, 14)
     before = state()
     version = current_consent_text(child.clinic).version
@@ -311,7 +311,7 @@ def test_an_assent_without_a_guardian_is_refused_by_the_api(clinician) -> None: 
     assert state() == before
 
 
-def test_the_api_records_a_guardian_consent(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_records_a_guardian_consent(front_desk, clinician) -> None:
     child = register(clinician, 16)
     version = current_consent_text(child.clinic).version
 
@@ -337,7 +337,7 @@ def test_the_api_records_a_guardian_consent(front_desk, clinician) -> None:  # t
     assert body["patient_age_years"] == 16
 
 
-def test_the_consent_page_asks_for_the_guardian_of_a_child_and_refuses_a_missing_assent(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_consent_page_asks_for_the_guardian_of_a_child_and_refuses_a_missing_assent(front_desk, clinician) -> None:
     child = register(clinician, 13)
     client = client_for(front_desk)
     url = f"/patients/{child.pk}/consent/new/"
@@ -364,7 +364,7 @@ def test_the_consent_page_asks_for_the_guardian_of_a_child_and_refuses_a_missing
 # --- the gate ------------------------------------------------------------------------------------------------
 
 
-def test_a_child_with_a_guardians_consent_and_assent_may_be_needled(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_child_with_a_guardians_consent_and_assent_may_be_needled(clinician) -> None:
     child = register(clinician, 15)
     screen(clinician, child, height_cm="160", weight_kg="50")
     guardian_consent(clinician, child)
@@ -375,7 +375,7 @@ def test_a_child_with_a_guardians_consent_and_assent_may_be_needled(clinician) -
     assert clearance.screening.result().finding("child").details == {"age_years": 15}
 
 
-def test_a_patient_under_the_clinics_minimum_age_is_refused(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_patient_under_the_clinics_minimum_age_is_refused(clinician) -> None:
     child = register(clinician, 11)
     screen(clinician, child, height_cm="145", weight_kg="38")
     guardian_consent(clinician, child)
@@ -389,7 +389,7 @@ def test_a_patient_under_the_clinics_minimum_age_is_refused(clinician) -> None: 
     ]
 
 
-def test_a_clinic_may_set_a_lower_minimum_age(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_may_set_a_lower_minimum_age(clinician) -> None:
     child = register(clinician, 11)
     screen(clinician, child, height_cm="145", weight_kg="38")
     guardian_consent(clinician, child)
@@ -400,7 +400,7 @@ def test_a_clinic_may_set_a_lower_minimum_age(clinician) -> None:  # type: ignor
     assert needling_clearance(child).allowed
 
 
-def test_a_minor_whose_consent_has_no_guardian_is_refused(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_minor_whose_consent_has_no_guardian_is_refused(clinician) -> None:
     # A consent recorded before guardian consent existed: the action can no longer make one.
     child = register(clinician, 16)
     screen(clinician, child)
@@ -414,7 +414,7 @@ def test_a_minor_whose_consent_has_no_guardian_is_refused(clinician) -> None:  #
     ]
 
 
-def test_a_guardians_consent_without_the_childs_assent_is_refused(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_guardians_consent_without_the_childs_assent_is_refused(clinician) -> None:
     child = register(clinician, 16)
     screen(clinician, child)
     Consent.objects.create(
@@ -425,7 +425,7 @@ def test_a_guardians_consent_without_the_childs_assent_is_refused(clinician) -> 
     assert needling_clearance(child).reasons == ["The child's assent is not recorded with the guardian's consent."]
 
 
-def test_a_patient_who_turned_18_after_a_guardian_consented_must_consent_again(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_patient_who_turned_18_after_a_guardian_consented_must_consent_again(clinician) -> None:
     patient = register(clinician, 17, extra_days=360)
     screen(clinician, patient)
     guardian_consent(clinician, patient)
@@ -442,7 +442,7 @@ def test_a_patient_who_turned_18_after_a_guardian_consented_must_consent_again(c
 # --- the clinic's setting ------------------------------------------------------------------------------------
 
 
-def test_a_clinic_admin_sets_the_minimum_needling_age_and_it_is_audited(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_admin_sets_the_minimum_needling_age_and_it_is_audited(clinic_admin, clinician) -> None:
     client = client_for(clinic_admin)
 
     response = client.post("/patients/needling-age/", {"minimum_needling_age": "14"})
@@ -455,7 +455,7 @@ def test_a_clinic_admin_sets_the_minimum_needling_age_and_it_is_audited(clinic_a
 
 
 @pytest.mark.parametrize("age", ["19", "-1", "twelve"])
-def test_an_impossible_minimum_age_is_refused(clinic_admin, age: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_impossible_minimum_age_is_refused(clinic_admin, age: str) -> None:
     response = client_for(clinic_admin).post("/patients/needling-age/", {"minimum_needling_age": age})
 
     assert response.status_code == 200
@@ -463,7 +463,7 @@ def test_an_impossible_minimum_age_is_refused(clinic_admin, age: str) -> None:  
     assert clinic_admin.clinic.minimum_needling_age == 12
 
 
-def test_only_a_clinic_admin_may_change_the_minimum_age(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_only_a_clinic_admin_may_change_the_minimum_age(clinician) -> None:
     with pytest.raises(PermissionDenied):
         actions.set_minimum_needling_age(clinician, 8)
     clinician.clinic.refresh_from_db()

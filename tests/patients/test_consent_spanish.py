@@ -26,16 +26,14 @@ def test_the_spanish_edition_translates_every_risk_and_keeps_the_sources() -> No
     assert consent_text_in(english, "en") is english
 
 
-def test_a_spanish_speaking_patient_sees_the_consent_in_spanish_beside_the_version_signed(  # type: ignore[no-untyped-def]
-    clinician, patient
-) -> None:
+def test_a_spanish_speaking_patient_sees_the_consent_in_spanish_beside_the_version_signed(clinician, patient) -> None:
     Patient.objects.filter(pk=patient.pk).update(preferred_language="es")
     page = client_for(clinician).get(f"/patients/{patient.pk}/consent/new/").content.decode()
     assert 'data-testid="consent-translated"' in page and "Consentimiento para la punción seca" in page
     assert "Neumotórax (colapso de un pulmón)" in page
 
 
-def test_a_clinics_own_text_is_not_replaced_by_a_translation(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinics_own_text_is_not_replaced_by_a_translation(clinician, patient) -> None:
     text = current_consent_text(patient.clinic)
     ConsentText.objects.filter(pk=text.pk).update(body=text.body + "\n\nOur own paragraph.")
     text.refresh_from_db()

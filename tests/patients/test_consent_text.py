@@ -15,7 +15,7 @@ from tests.conftest import all_no
 MIGRATION = importlib.import_module("needlepoint.patients.migrations.0008_consent_text_v2")
 
 
-def on_edition(clinic, number: int) -> ConsentText:  # type: ignore[no-untyped-def]
+def on_edition(clinic, number: int) -> ConsentText:
     """Give ``clinic`` the default edition ``number`` as its current version 1, as an older install had."""
     edition = next(e for e in default_consent_editions() if e["edition"] == number)
     return ConsentText.objects.create(
@@ -47,14 +47,14 @@ def test_edition_1_is_kept_unchanged_for_the_consents_given_to_it() -> None:
     assert "organ_puncture" not in {risk["code"] for risk in first["material_risks"]}
 
 
-def test_a_new_clinic_starts_on_the_newest_edition_as_version_1(clinic) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_clinic_starts_on_the_newest_edition_as_version_1(clinic) -> None:
     text = current_consent_text(clinic)
 
     assert text.version == 1
     assert text.material_risks == default_consent_text()["material_risks"]
 
 
-def test_a_clinic_on_edition_1_gets_version_2_and_its_patients_must_consent_again(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_on_edition_1_gets_version_2_and_its_patients_must_consent_again(clinician, patient) -> None:
     old = on_edition(clinician.clinic, 1)
     actions.record_screening(clinician, patient, all_no())
     actions.record_consent(clinician, patient, patient.full_name, 1)
@@ -72,7 +72,7 @@ def test_a_clinic_on_edition_1_gets_version_2_and_its_patients_must_consent_agai
     assert needling_clearance(patient).allowed
 
 
-def test_a_clinic_with_its_own_wording_keeps_it(clinic) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinic_with_its_own_wording_keeps_it(clinic) -> None:
     own = ConsentText.objects.create(clinic=clinic, version=3, title="Our consent", body="Our own words.")
 
     MIGRATION.publish_edition_2(apps, None)
@@ -81,7 +81,7 @@ def test_a_clinic_with_its_own_wording_keeps_it(clinic) -> None:  # type: ignore
     assert current_consent_text(clinic) == own
 
 
-def test_undoing_the_step_restores_edition_1_while_nobody_has_signed_edition_2(clinic) -> None:  # type: ignore[no-untyped-def]
+def test_undoing_the_step_restores_edition_1_while_nobody_has_signed_edition_2(clinic) -> None:
     old = on_edition(clinic, 1)
     MIGRATION.publish_edition_2(apps, None)
 
@@ -91,7 +91,7 @@ def test_undoing_the_step_restores_edition_1_while_nobody_has_signed_edition_2(c
     assert current_consent_text(clinic).version == 1
 
 
-def test_the_demo_clinic_consents_to_the_current_text_with_the_newest_edition(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_clinic_consents_to_the_current_text_with_the_newest_edition(db) -> None:
     from needlepoint.accounts.models import Clinic
     from needlepoint.demo import build_demo
     from needlepoint.patients.models import Consent

@@ -34,13 +34,13 @@ from tests.visits.visit_helpers import open_neck_episode, signed_visit
 YESTERDAY = timezone.localdate() - timedelta(days=1)
 
 
-def record_on_page(client: Client, patient: Patient, day: str = "", **change: str):  # type: ignore[no-untyped-def]
+def record_on_page(client: Client, patient: Patient, day: str = "", **change: str):
     """Post the chart's "Record death" form, as a user does."""
     data = {"deceased_date": day, "right_chart": "on", "version": str(Patient.objects.get(pk=patient.pk).version)}
     return client.post(f"/patients/{patient.pk}/death/", data | change, follow=True)
 
 
-def died(membership, patient: Patient, day: date | None = YESTERDAY) -> Patient:  # type: ignore[no-untyped-def]
+def died(membership, patient: Patient, day: date | None = YESTERDAY) -> Patient:
     """Record the death through the action (for tests about what it stops)."""
     version = Patient.objects.get(pk=patient.pk).version
     return actions.record_death(membership, patient.pk, day, version).patient
@@ -56,7 +56,7 @@ def reachable(patient: Patient) -> Patient:
 
 def test_front_desk_records_a_death_which_cancels_future_appointments_and_shows_on_the_chart(
     front_desk, clinician, patient
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     first = scheduling_actions.book_appointment(front_desk, patient.pk, booking(clinician, at(1, 10)))
     second = scheduling_actions.book_appointment(front_desk, patient.pk, booking(clinician, at(8, 11)))
     client = client_for(front_desk)
@@ -78,7 +78,7 @@ def test_front_desk_records_a_death_which_cancels_future_appointments_and_shows_
     assert (entry.summary, entry.user_id) == (f"death recorded ({YESTERDAY:%Y-%m-%d})", front_desk.user_id)
 
 
-def test_a_death_with_no_date_known_and_no_appointments(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_death_with_no_date_known_and_no_appointments(clinician, patient) -> None:
     page = record_on_page(client_for(clinician), patient).content.decode()
 
     assert "Deceased (date not known)" in page and "There were no future appointments to cancel." in page
@@ -86,7 +86,7 @@ def test_a_death_with_no_date_known_and_no_appointments(clinician, patient) -> N
     assert stored.deceased and stored.deceased_date is None
 
 
-def test_the_patient_search_and_recent_patients_say_deceased(front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_patient_search_and_recent_patients_say_deceased(front_desk, patient) -> None:
     living = actions.register_patient(
         front_desk, {"given_name": "John", "family_name": "Doe", "date_of_birth": date(1975, 2, 3)}
     )
@@ -114,7 +114,7 @@ def test_the_patient_search_and_recent_patients_say_deceased(front_desk, patient
     ],
     ids=["future", "before birth", "chart not checked", "stale version"],
 )
-def test_a_refused_record_says_why_and_changes_nothing(clinician, front_desk, patient, change, words) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_record_says_why_and_changes_nothing(clinician, front_desk, patient, change, words) -> None:
     appointment = scheduling_actions.book_appointment(front_desk, patient.pk, booking(clinician, at(1, 10)))
 
     page = record_on_page(client_for(front_desk), patient, YESTERDAY.isoformat(), **change)
@@ -125,7 +125,7 @@ def test_a_refused_record_says_why_and_changes_nothing(clinician, front_desk, pa
     assert Appointment.objects.get(pk=appointment.pk).status == "booked"
 
 
-def test_a_death_already_recorded_is_not_recorded_twice(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_death_already_recorded_is_not_recorded_twice(clinician, patient) -> None:
     died(clinician, patient)
     with pytest.raises(ValidationError, match="already recorded as deceased"):
         died(clinician, patient, date(2026, 1, 1))
@@ -134,7 +134,7 @@ def test_a_death_already_recorded_is_not_recorded_twice(clinician, patient) -> N
     assert Patient.objects.get(pk=patient.pk).deceased_date == YESTERDAY
 
 
-def test_another_clinic_cannot_open_or_record(outsider, patient) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinic_cannot_open_or_record(outsider, patient) -> None:
     client = client_for(outsider)
     assert client.get(f"/patients/{patient.pk}/death/").status_code == 404
     assert record_on_page(client, patient).status_code == 404
@@ -149,7 +149,7 @@ def test_another_clinic_cannot_open_or_record(outsider, patient) -> None:  # typ
 
 def test_a_death_recorded_on_the_wrong_chart_is_withdrawn_and_what_was_recorded_is_kept(
     front_desk, clinician, patient
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     appointment = scheduling_actions.book_appointment(front_desk, patient.pk, booking(clinician, at(1, 10)))
     died(front_desk, patient)
     client = client_for(clinician)
@@ -176,7 +176,7 @@ def test_a_death_recorded_on_the_wrong_chart_is_withdrawn_and_what_was_recorded_
     assert died(clinician, patient, None).deceased
 
 
-def test_withdrawing_needs_a_recorded_death_and_the_current_version(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_withdrawing_needs_a_recorded_death_and_the_current_version(clinician, patient) -> None:
     with pytest.raises(ValidationError, match="not recorded as deceased"):
         actions.withdraw_death(clinician, patient.pk, "Recorded on the wrong chart", 1)
     assert (
@@ -192,7 +192,7 @@ def test_withdrawing_needs_a_recorded_death_and_the_current_version(clinician, p
 # ---------------------------------------------------------------------------------------------- what stops
 
 
-def test_no_appointment_can_be_booked(front_desk, clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_no_appointment_can_be_booked(front_desk, clinician, patient) -> None:
     died(front_desk, patient)
     tomorrow = timezone.localdate() + timedelta(days=1)
     form = {
@@ -215,7 +215,7 @@ def test_no_appointment_can_be_booked(front_desk, clinician, patient) -> None:  
     assert not Appointment.objects.exists()
 
 
-def test_the_booking_page_offers_no_time_for_a_deceased_patient(front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_booking_page_offers_no_time_for_a_deceased_patient(front_desk, patient) -> None:
     client = client_for(front_desk)
     assert ">Book</button>" in client.get(f"/schedule/book/?patient={patient.pk}").content.decode()
     died(front_desk, patient)
@@ -226,7 +226,7 @@ def test_the_booking_page_offers_no_time_for_a_deceased_patient(front_desk, pati
     assert 'data-testid="free-times"' not in page and ">Book</button>" not in page
 
 
-def test_no_questionnaire_link_is_sent(front_desk, clinician, patient, clinic_wording) -> None:  # type: ignore[no-untyped-def]
+def test_no_questionnaire_link_is_sent(front_desk, clinician, patient, clinic_wording) -> None:
     episode = open_episode(clinician, reachable(patient), "low_back_pain", "M54.50", "central")
     died(front_desk, patient)
 
@@ -239,7 +239,7 @@ def test_no_questionnaire_link_is_sent(front_desk, clinician, patient, clinic_wo
     assert mail.outbox == [] and not SelfReportLink.objects.exists()
 
 
-def test_a_link_sent_before_the_death_no_longer_takes_answers_and_does_not_say_why(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_sent_before_the_death_no_longer_takes_answers_and_does_not_say_why(clinician, patient) -> None:
     episode = open_episode(clinician, patient, "low_back_pain", "M54.50", "central")
     issued = outcome_actions.create_self_report_link(clinician, episode, readable_only=True)
     phone = Client()
@@ -258,7 +258,7 @@ def test_a_link_sent_before_the_death_no_longer_takes_answers_and_does_not_say_w
     assert SelfReportLink.objects.get().used_at is None
 
 
-def test_a_headache_diary_stops_and_no_new_diary_link_is_made(front_desk, clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_headache_diary_stops_and_no_new_diary_link_is_made(front_desk, clinician, patient) -> None:
     episode = open_episode(clinician, patient, "migraine", "G43.909", "bilateral")
     diary = outcome_actions.create_diary_link(front_desk, episode)
     died(front_desk, patient)
@@ -276,7 +276,7 @@ def test_a_headache_diary_stops_and_no_new_diary_link_is_made(front_desk, clinic
     assert SelfReportLink.objects.count() == 1
 
 
-def test_no_new_visit_starts_but_one_started_before_the_death_is_signed(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_no_new_visit_starts_but_one_started_before_the_death_is_signed(clinician, cleared_patient) -> None:
     episode = open_neck_episode(clinician, cleared_patient)
     started = visit_actions.start_visit(clinician, episode, {})
     died(clinician, cleared_patient)
@@ -288,7 +288,7 @@ def test_no_new_visit_starts_but_one_started_before_the_death_is_signed(clinicia
     assert signed_visit(clinician, started).signed_at is not None
 
 
-def test_the_episode_page_offers_no_new_visit_after_the_death(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_episode_page_offers_no_new_visit_after_the_death(clinician, cleared_patient) -> None:
     episode = open_neck_episode(clinician, cleared_patient)
     url = f"/patients/{cleared_patient.pk}/episodes/{episode.pk}/"
     assert "Start a visit now" in client_for(clinician).get(url).content.decode()
@@ -300,7 +300,7 @@ def test_the_episode_page_offers_no_new_visit_after_the_death(clinician, cleared
     assert "no new visit" in page
 
 
-def test_no_after_care_sheet_is_sent_by_message(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_no_after_care_sheet_is_sent_by_message(clinician, cleared_patient) -> None:
     episode = open_neck_episode(clinician, cleared_patient)
     visit = signed_visit(clinician, visit_actions.start_visit(clinician, episode, {}))
     died(clinician, reachable(cleared_patient))
@@ -314,7 +314,7 @@ def test_no_after_care_sheet_is_sent_by_message(clinician, cleared_patient) -> N
 RUN = at(1, 7)  # the reminder job's run: three hours before a 10:00 appointment tomorrow
 
 
-def test_the_reminder_job_sends_nothing_after_the_death(front_desk, clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_reminder_job_sends_nothing_after_the_death(front_desk, clinician, patient) -> None:
     scheduling_actions.book_appointment(front_desk, reachable(patient).pk, booking(clinician, at(1, 10)))
     assert [a.pk for a in scheduling_actions.due_for_reminder(RUN)] != []
     died(front_desk, patient)
@@ -325,7 +325,7 @@ def test_the_reminder_job_sends_nothing_after_the_death(front_desk, clinician, p
 
 def test_the_reminder_job_and_a_manual_reminder_skip_a_deceased_patient_still_booked(
     front_desk, clinician, patient
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Defence in depth: a booked appointment of a patient marked deceased by other means (a data correction) is
     still never reminded."""
     soon = scheduling_actions.book_appointment(front_desk, reachable(patient).pk, booking(clinician, at(1, 10)))
@@ -339,7 +339,7 @@ def test_the_reminder_job_and_a_manual_reminder_skip_a_deceased_patient_still_bo
     assert mail.outbox == [] and not ReminderSent.objects.exists()
 
 
-def test_the_scheduled_questionnaire_job_skips_a_deceased_patient(clinician, patient, settings, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_scheduled_questionnaire_job_skips_a_deceased_patient(clinician, patient, settings, capsys) -> None:
     settings.SHORT_LINK_BASE = "https://np.test"
     open_episode(clinician, reachable(patient), "neck_pain", "M54.2", "central", days_ago=20)
     assert main(["outcomes", "send-due", "--dry-run"]) == 0
@@ -356,7 +356,7 @@ def test_the_scheduled_questionnaire_job_skips_a_deceased_patient(clinician, pat
 # ---------------------------------------------------------------------------------------------- chart cost
 
 
-def test_the_chart_of_a_deceased_patient_costs_what_a_living_patients_does(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_chart_of_a_deceased_patient_costs_what_a_living_patients_does(clinician, patient) -> None:
     living = actions.register_patient(
         clinician, {"given_name": "John", "family_name": "Roe", "date_of_birth": date(1975, 2, 3)}
     )
@@ -373,7 +373,7 @@ def test_the_chart_of_a_deceased_patient_costs_what_a_living_patients_does(clini
     assert costs[0] == costs[1]
 
 
-def test_the_api_reads_the_death_but_cannot_write_it(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_reads_the_death_but_cannot_write_it(clinician, patient) -> None:
     from needlepoint.accounts.actions import create_api_token
 
     _, raw = create_api_token(clinician, "test")
@@ -394,7 +394,7 @@ def test_the_api_reads_the_death_but_cannot_write_it(clinician, patient) -> None
     assert stored.deceased and stored.phone == "+1 555 201 3344"
 
 
-def test_the_dashboard_no_longer_lists_a_deceased_patients_overdue_questionnaires(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_dashboard_no_longer_lists_a_deceased_patients_overdue_questionnaires(clinician, patient) -> None:
     from needlepoint.outcomes import schedule
 
     open_episode(clinician, patient, "neck_pain", "M54.2", "central", days_ago=25)  # day 14 is overdue

@@ -60,7 +60,7 @@ def counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in models}
 
 
-def test_the_same_seed_builds_the_same_clinic(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_seed_builds_the_same_clinic(db) -> None:
     first = built_and_undone(SMALL, seed=7)
     assert not Patient.objects.exists()
 
@@ -69,11 +69,11 @@ def test_the_same_seed_builds_the_same_clinic(db) -> None:  # type: ignore[no-un
     assert first == second
 
 
-def test_another_seed_builds_another_clinic(db) -> None:  # type: ignore[no-untyped-def]
+def test_another_seed_builds_another_clinic(db) -> None:
     assert built_and_undone(SMALL, seed=7) != built_and_undone(SMALL, seed=8)
 
 
-def test_a_second_run_adds_nothing(db) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_run_adds_nothing(db) -> None:
     build_demo(patients=SMALL, seed=1)
     before, print_before = counts(), fingerprint()
 
@@ -86,7 +86,7 @@ def test_a_second_run_adds_nothing(db) -> None:  # type: ignore[no-untyped-def]
     assert before["Clinic"] == 2
 
 
-def test_a_larger_count_extends_the_clinic_and_keeps_the_first_patients(db) -> None:  # type: ignore[no-untyped-def]
+def test_a_larger_count_extends_the_clinic_and_keeps_the_first_patients(db) -> None:
     build_demo(patients=SMALL, seed=1)
     first = list(Patient.objects.order_by("mrn").values_list("mrn", "given_name", "family_name", "date_of_birth"))
 
@@ -98,7 +98,7 @@ def test_a_larger_count_extends_the_clinic_and_keeps_the_first_patients(db) -> N
     assert len({mrn for mrn, *_ in after}) == SMALL + 5
 
 
-def test_the_demo_data_obeys_the_same_rules_as_real_data(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_data_obeys_the_same_rules_as_real_data(db) -> None:
     build_demo(patients=60, seed=3)
 
     for screening in Screening.objects.all():
@@ -118,7 +118,7 @@ def test_the_demo_data_obeys_the_same_rules_as_real_data(db) -> None:  # type: i
     assert Clinic.objects.get(slug="demo").next_mrn_number == 61
 
 
-def test_the_demo_staff_sign_in_with_the_printed_password(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_staff_sign_in_with_the_printed_password(db) -> None:
     from django.test import Client
 
     build_demo(patients=3, seed=1)
@@ -134,7 +134,7 @@ def test_the_demo_staff_sign_in_with_the_printed_password(db) -> None:  # type: 
         assert response.status_code == 302, username
 
 
-def test_the_load_is_recorded_once_in_the_audit_trail(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_load_is_recorded_once_in_the_audit_trail(db) -> None:
     build_demo(patients=4, seed=1)
 
     entry = AuditEntry.objects.get(via="cli")
@@ -167,7 +167,7 @@ def file_fingerprint(database: Path) -> tuple[int, str]:
     return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def test_the_command_builds_identical_fresh_databases_and_a_rerun_adds_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_command_builds_identical_fresh_databases_and_a_rerun_adds_nothing(tmp_path) -> None:
     # Dates of birth count back from today, so two builds either side of midnight differ by a day: such a pair is
     # built again (the day can change only once in the few seconds the builds take).
     for attempt in ("first", "again"):
@@ -189,7 +189,7 @@ def test_the_command_builds_identical_fresh_databases_and_a_rerun_adds_nothing(t
     assert (size, digest) == file_fingerprint(two / "needlepoint.sqlite3")
 
 
-def test_the_demo_shows_a_thin_a_pregnant_and_a_child_patient(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_shows_a_thin_a_pregnant_and_a_child_patient(db) -> None:
     from needlepoint.patients.gate import needling_clearance
 
     build_demo(patients=6, seed=5)

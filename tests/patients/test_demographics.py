@@ -43,13 +43,13 @@ SYNTHEA_IDENTIFIERS = [
 ]
 
 
-def register(clinician, given: str = "Alexia") -> Patient:  # type: ignore[no-untyped-def]
+def register(clinician, given: str = "Alexia") -> Patient:
     return actions.register_patient(
         clinician, {"given_name": given, "family_name": "Senger", "date_of_birth": date(1958, 3, 14)}
     )
 
 
-def test_registration_keeps_every_new_demographic_and_the_page_shows_them(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_registration_keeps_every_new_demographic_and_the_page_shows_them(clinician) -> None:
     client = client_for(clinician)
     form = FORM | {
         "name_prefix": "Ms.",
@@ -86,7 +86,7 @@ def test_registration_keeps_every_new_demographic_and_the_page_shows_them(clinic
     assert "Asked, no answer (declined)" in page and "183 Muller Manor<br>Unit 2<br>Somerville, MA 02138" in page
 
 
-def test_the_edit_form_shows_and_changes_them(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_edit_form_shows_and_changes_them(clinician) -> None:
     patient = register(clinician)
     client = client_for(clinician)
     form = FORM | {"version": patient.version, "marital_status": "W", "race_codes": ["UNK"], "birth_sex": "UNK"}
@@ -112,7 +112,7 @@ def test_the_edit_form_shows_and_changes_them(clinician) -> None:  # type: ignor
         ({"address_postal_code": "0" * 21}, "address_postal_code", "at most 20 characters"),
     ],
 )
-def test_the_form_refuses_what_is_not_a_known_code_and_saves_nothing(clinician, change, field, words) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_refuses_what_is_not_a_known_code_and_saves_nothing(clinician, change, field, words) -> None:
     response = client_for(clinician).post("/patients/new/", FORM | change)
 
     assert response.status_code == 200
@@ -132,7 +132,7 @@ def test_the_form_refuses_what_is_not_a_known_code_and_saves_nothing(clinician, 
         ({"race_text": "x" * 201}, "race_text"),
     ],
 )
-def test_the_action_refuses_them_whatever_sent_them(clinician, data: dict[str, Any], field: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_action_refuses_them_whatever_sent_them(clinician, data: dict[str, Any], field: str) -> None:
     base = {"given_name": "Ann", "family_name": "Lee", "date_of_birth": date(1980, 1, 1)}
 
     with pytest.raises(ValidationError) as refused:
@@ -142,7 +142,7 @@ def test_the_action_refuses_them_whatever_sent_them(clinician, data: dict[str, A
     assert not Patient.objects.exists()
 
 
-def test_identifiers_are_shown_by_name_and_an_ssn_only_masked(clinician, clinic_admin, keeps_ssns) -> None:  # type: ignore[no-untyped-def]
+def test_identifiers_are_shown_by_name_and_an_ssn_only_masked(clinician, clinic_admin, keeps_ssns) -> None:
     patient = register(clinician)
     actions.keep_identifiers(clinician, patient, SYNTHEA_IDENTIFIERS, source="FHIR import")
 
@@ -160,7 +160,7 @@ def test_identifiers_are_shown_by_name_and_an_ssn_only_masked(clinician, clinic_
         assert SSN not in page and "55-2827" not in page and "999552827" not in page
 
 
-def test_identifiers_kept_twice_or_without_a_system_are_refused_and_none_kept(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_identifiers_kept_twice_or_without_a_system_are_refused_and_none_kept(clinician) -> None:
     patient = register(clinician)
     actions.keep_identifiers(clinician, patient, SYNTHEA_IDENTIFIERS[:1], source="FHIR import")
 
@@ -171,7 +171,7 @@ def test_identifiers_kept_twice_or_without_a_system_are_refused_and_none_kept(cl
     assert PatientIdentifier.objects.filter(patient=patient).count() == 1
 
 
-def test_the_patient_page_costs_the_same_with_many_identifiers(clinician, keeps_ssns) -> None:  # type: ignore[no-untyped-def]
+def test_the_patient_page_costs_the_same_with_many_identifiers(clinician, keeps_ssns) -> None:
     none, many = register(clinician, "None"), register(clinician, "Many")
     for patient in (none, many):
         add_history(clinician, patient, 2)
@@ -187,7 +187,7 @@ def test_the_patient_page_costs_the_same_with_many_identifiers(clinician, keeps_
     )
 
 
-def test_the_api_takes_and_gives_the_coded_demographics_and_refuses_an_unknown_code(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_takes_and_gives_the_coded_demographics_and_refuses_an_unknown_code(front_desk) -> None:
     from tests.patients.test_actions_bad_input import API, api_post
 
     client = client_for(front_desk)

@@ -32,18 +32,18 @@ LIST_BUDGET = 14  # the patient list with recent and today's patients, however m
 HEADER_SEARCH_BUDGET = 12
 
 
-def register(membership, given: str, family: str, born: date = date(1975, 3, 14), phone: str = "", **more):  # type: ignore[no-untyped-def]
+def register(membership, given: str, family: str, born: date = date(1975, 3, 14), phone: str = "", **more):
     """A patient registered through the real action (a different person, whatever the check says)."""
     data = {"given_name": given, "family_name": family, "date_of_birth": born, "phone": phone} | more
     return actions.register_patient(membership, data, confirm_duplicate=True)
 
 
-def found(membership, text: str) -> list[str]:  # type: ignore[no-untyped-def]
+def found(membership, text: str) -> list[str]:
     """The MRNs the search finds for ``text``."""
     return [p.mrn for p in search_patients(patients_for(membership), text)]
 
 
-def api(membership) -> Client:  # type: ignore[no-untyped-def]
+def api(membership) -> Client:
     _, raw = create_api_token(membership, "find tests")
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
@@ -51,7 +51,7 @@ def api(membership) -> Client:  # type: ignore[no-untyped-def]
 # --- search ----------------------------------------------------------------------------------------
 
 
-def test_a_phone_number_is_found_whatever_its_formatting(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_phone_number_is_found_whatever_its_formatting(clinician) -> None:
     rosa = register(clinician, "Rosa", "Marquez", phone="+1 555 201 3344")
     register(clinician, "Ken", "Ito", phone="+1 555 201 9999")
 
@@ -62,7 +62,7 @@ def test_a_phone_number_is_found_whatever_its_formatting(clinician) -> None:  # 
     assert found(clinician, "555 201 0000") == []
 
 
-def test_a_number_with_a_country_code_or_trunk_zero_finds_the_same_number_without_it(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_number_with_a_country_code_or_trunk_zero_finds_the_same_number_without_it(clinician) -> None:
     us = register(clinician, "Ann", "Lee", phone="(555) 201-3344")
     uk = register(clinician, "Ben", "Hart", phone="020 7946 0958")
 
@@ -70,7 +70,7 @@ def test_a_number_with_a_country_code_or_trunk_zero_finds_the_same_number_withou
     assert found(clinician, "+44 20 7946 0958") == [uk.mrn]
 
 
-def test_a_run_of_digits_finds_an_imported_mrn_and_a_phone(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_run_of_digits_finds_an_imported_mrn_and_a_phone(clinician) -> None:
     imported = actions.register_patient(
         clinician, {"given_name": "Ian", "family_name": "Port", "date_of_birth": date(1960, 1, 1)}, mrn="20133"
     )
@@ -80,7 +80,7 @@ def test_a_run_of_digits_finds_an_imported_mrn_and_a_phone(clinician) -> None:  
     assert set(found(clinician, "2013344")) == {by_phone.mrn}
 
 
-def test_the_list_format_last_comma_first_and_first_last_both_find_the_patient(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_list_format_last_comma_first_and_first_last_both_find_the_patient(clinician) -> None:
     rosa = register(clinician, "Rosa", "Marquez")
     register(clinician, "Rosalind", "Franklin")
 
@@ -88,7 +88,7 @@ def test_the_list_format_last_comma_first_and_first_last_both_find_the_patient(c
         assert found(clinician, typed) == [rosa.mrn], typed
 
 
-def test_any_apostrophe_finds_the_name_typed_with_another(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_any_apostrophe_finds_the_name_typed_with_another(clinician) -> None:
     straight = register(clinician, "Sean", "O'Brien")
     curly = register(clinician, "Aoife", "O\u2019Connor")
     modifier = register(clinician, "Liam", "O\u02bcNeill")
@@ -99,7 +99,7 @@ def test_any_apostrophe_finds_the_name_typed_with_another(clinician) -> None:  #
     assert found(clinician, "o'neill") == [modifier.mrn]
 
 
-def test_accents_are_ignored_either_way(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_accents_are_ignored_either_way(clinician) -> None:
     jose = register(clinician, "José", "Núñez")
     zoe = register(clinician, "Zoe", "Muller")
 
@@ -109,13 +109,13 @@ def test_accents_are_ignored_either_way(clinician) -> None:  # type: ignore[no-u
     assert found(clinician, "Zoë Müller") == [zoe.mrn]
 
 
-def test_search_never_reaches_another_clinic(clinician, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_search_never_reaches_another_clinic(clinician, outsider) -> None:
     register(outsider, "Rosa", "Marquez", phone="+1 555 201 3344")
     assert found(clinician, "Marquez, Rosa") == []
     assert found(clinician, "+1 (555) 201-3344") == []
 
 
-def test_the_search_page_finds_by_phone_and_audits_the_search(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_search_page_finds_by_phone_and_audits_the_search(front_desk, clinician) -> None:
     rosa = register(clinician, "Rosa", "Marquez", phone="+1 555 201 3344")
     before = AuditEntry.objects.filter(action="search").count()
 
@@ -129,7 +129,7 @@ def test_the_search_page_finds_by_phone_and_audits_the_search(front_desk, clinic
     assert "555" not in entry.summary
 
 
-def test_the_search_columns_follow_an_edit_of_name_and_phone(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_search_columns_follow_an_edit_of_name_and_phone(clinician) -> None:
     patient = register(clinician, "Rosa", "Marquez", phone="555 201 3344")
     actions.update_patient(clinician, patient.pk, {"family_name": "O’Hara", "phone": "+1 555 777 1212"}, 1)
 
@@ -158,7 +158,7 @@ NEW_ROSA = {
 }
 
 
-def test_the_same_name_and_birth_date_is_refused_as_a_possible_duplicate(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_name_and_birth_date_is_refused_as_a_possible_duplicate(front_desk) -> None:
     existing = register(front_desk, "Rosa", "Márquez", phone="")
     data = {"given_name": "rosa", "family_name": "Marquez", "date_of_birth": date(1975, 3, 14)}
 
@@ -173,7 +173,7 @@ def test_the_same_name_and_birth_date_is_refused_as_a_possible_duplicate(front_d
     assert Patient.objects.count() == 2 and confirmed.pk != existing.pk
 
 
-def test_the_same_phone_is_a_possible_duplicate_whatever_its_formatting(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_phone_is_a_possible_duplicate_whatever_its_formatting(front_desk) -> None:
     existing = register(front_desk, "Ken", "Ito", born=date(1970, 1, 1), phone="(555) 201-3344")
     data = {"given_name": "Yuki", "family_name": "Ito", "date_of_birth": date(2001, 6, 1), "phone": "+1 555 201 3344"}
 
@@ -182,7 +182,7 @@ def test_the_same_phone_is_a_possible_duplicate_whatever_its_formatting(front_de
     assert [p.pk for p in refused.value.candidates] == [existing.pk]
 
 
-def test_a_different_person_is_not_a_duplicate(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_a_different_person_is_not_a_duplicate(front_desk) -> None:
     register(front_desk, "Rosa", "Marquez", phone="+1 555 201 3344")
     scoped = patients_for(front_desk)
     assert possible_duplicates(scoped, "Rosa", "Marquez", date(1975, 3, 15), "+1 555 201 3345") == []
@@ -191,7 +191,7 @@ def test_a_different_person_is_not_a_duplicate(front_desk) -> None:  # type: ign
     assert possible_duplicates(scoped, "Ana", "Diaz", date(1990, 1, 1), "3344") == []
 
 
-def test_a_patient_of_another_clinic_is_never_offered(front_desk, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_a_patient_of_another_clinic_is_never_offered(front_desk, outsider) -> None:
     register(outsider, "Rosa", "Marquez", phone="+1 555 201 3344")
     patient = actions.register_patient(
         front_desk, {"given_name": "Rosa", "family_name": "Marquez", "date_of_birth": date(1975, 3, 14)}
@@ -199,7 +199,7 @@ def test_a_patient_of_another_clinic_is_never_offered(front_desk, outsider) -> N
     assert patient.clinic_id == front_desk.clinic_id
 
 
-def test_the_registration_page_offers_the_existing_patient_and_needs_a_confirmation(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_registration_page_offers_the_existing_patient_and_needs_a_confirmation(front_desk) -> None:
     existing = register(front_desk, "Rosa", "Marquez", phone="+1 555 201 3344")
     client = client_for(front_desk)
 
@@ -222,18 +222,18 @@ def test_the_registration_page_offers_the_existing_patient_and_needs_a_confirmat
     assert Patient.objects.count() == 2
 
 
-def test_the_registration_page_shows_no_duplicate_box_for_a_new_patient(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_registration_page_shows_no_duplicate_box_for_a_new_patient(front_desk) -> None:
     client = client_for(front_desk)
     assert 'name="confirm_duplicate"' not in client.get("/patients/new/").content.decode()
     assert client.post("/patients/new/", NEW_ROSA).status_code == 302
 
 
-def test_the_edit_page_has_no_duplicate_confirmation(front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_edit_page_has_no_duplicate_confirmation(front_desk, patient) -> None:
     page = client_for(front_desk).get(f"/patients/{patient.pk}/edit/").content.decode()
     assert 'name="confirm_duplicate"' not in page
 
 
-def test_the_api_answers_409_with_the_candidates_unless_confirmed(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_answers_409_with_the_candidates_unless_confirmed(front_desk) -> None:
     existing = register(front_desk, "Rosa", "Marquez", phone="+1 555 201 3344")
     client = api(front_desk)
     body = NEW_ROSA | {"given_name": "ROSA", "phone": "", "family_name": "Márquez"}
@@ -253,7 +253,7 @@ def test_the_api_answers_409_with_the_candidates_unless_confirmed(front_desk) ->
     assert created.status_code == 201 and Patient.objects.count() == 2
 
 
-def test_the_api_registers_a_new_patient_without_a_confirmation(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_registers_a_new_patient_without_a_confirmation(front_desk) -> None:
     created = api(front_desk).post("/api/v1/patients", json.dumps(NEW_ROSA), content_type="application/json")
     assert created.status_code == 201
 
@@ -261,7 +261,7 @@ def test_the_api_registers_a_new_patient_without_a_confirmation(front_desk) -> N
 # --- recent and today's patients --------------------------------------------------------------------
 
 
-def test_recent_patients_are_the_ones_this_member_opened_latest_first(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_recent_patients_are_the_ones_this_member_opened_latest_first(front_desk, clinician) -> None:
     ann = register(clinician, "Ann", "Lee")
     ben = register(clinician, "Ben", "Hart")
     cai = register(clinician, "Cai", "Wu")
@@ -280,7 +280,7 @@ def test_recent_patients_are_the_ones_this_member_opened_latest_first(front_desk
     assert entry.summary == "recent and today's patients (2 listed)"
 
 
-def test_recent_patients_keep_the_latest_twenty(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_recent_patients_keep_the_latest_twenty(front_desk, clinician) -> None:
     patients = [
         register(clinician, f"Given{n:02d}", "Many", born=date(1970, 1, 1) + timedelta(days=n)) for n in range(23)
     ]
@@ -291,14 +291,14 @@ def test_recent_patients_keep_the_latest_twenty(front_desk, clinician) -> None: 
     assert kept == {p.pk for p in patients[-actions.RECENT_KEPT :]}
 
 
-def test_a_recent_patient_of_another_clinic_is_refused(front_desk, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_a_recent_patient_of_another_clinic_is_refused(front_desk, outsider) -> None:
     elsewhere = register(outsider, "Olga", "Berg")
     with pytest.raises(Exception, match="another clinic"):
         actions.note_patient_opened(front_desk, elsewhere)
     assert not RecentPatient.objects.exists()
 
 
-def book_today(front_desk, clinician, patient, minutes_after_midnight: int, status: str = "booked"):  # type: ignore[no-untyped-def]
+def book_today(front_desk, clinician, patient, minutes_after_midnight: int, status: str = "booked"):
     """An appointment today, stored directly: the booking action refuses a time already past, and this test
     must pass at any hour of the day."""
     start, _ = day_bounds(timezone.localdate())
@@ -316,7 +316,7 @@ def book_today(front_desk, clinician, patient, minutes_after_midnight: int, stat
     )
 
 
-def test_todays_patients_come_from_the_appointment_book_for_front_desk(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_todays_patients_come_from_the_appointment_book_for_front_desk(front_desk, clinician) -> None:
     ann = register(clinician, "Ann", "Lee")
     ben = register(clinician, "Ben", "Hart")
     gone = register(clinician, "Gil", "Gone")
@@ -337,7 +337,7 @@ def test_todays_patients_come_from_the_appointment_book_for_front_desk(front_des
     assert "Later, Lia" not in today and "Visit with" not in today
 
 
-def test_a_clinician_also_sees_the_visits_started_today(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_clinician_also_sees_the_visits_started_today(front_desk, clinician) -> None:
     walk_in = register(clinician, "Wal", "Kin")
     booked = register(clinician, "Bo", "Oked")
     book_today(front_desk, clinician, booked, 7 * 60)
@@ -349,7 +349,7 @@ def test_a_clinician_also_sees_the_visits_started_today(front_desk, clinician) -
     assert "Oked, Bo" in today
 
 
-def test_the_patient_list_costs_the_same_with_many_recent_and_todays_patients(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_patient_list_costs_the_same_with_many_recent_and_todays_patients(front_desk, clinician) -> None:
     client = client_for(clinician)
     one = register(clinician, "One", "Only")
     actions.note_patient_opened(clinician, one)
@@ -376,22 +376,22 @@ def test_the_patient_list_costs_the_same_with_many_recent_and_todays_patients(fr
 
 
 @pytest.mark.parametrize("path", ["/", "/patients/", "/schedule/", "/atlas/"])
-def test_every_signed_in_page_has_the_header_search_with_its_shortcut(clinician, path) -> None:  # type: ignore[no-untyped-def]
+def test_every_signed_in_page_has_the_header_search_with_its_shortcut(clinician, path) -> None:
     page = client_for(clinician).get(path, follow=True).content.decode()
     assert 'id="header-q"' in page and 'placeholder="Find a patient (press /)"' in page
     assert 'aria-keyshortcuts="/"' in page and "js/find.js" in page
 
 
-def test_front_desk_has_the_header_search_too(front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_has_the_header_search_too(front_desk, patient) -> None:
     for path in ("/patients/", f"/patients/{patient.pk}/", "/schedule/"):
         assert 'id="header-q"' in client_for(front_desk).get(path).content.decode(), path
 
 
-def test_the_sign_in_page_has_no_header_search(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_sign_in_page_has_no_header_search(db) -> None:
     assert 'id="header-q"' not in Client().get("/accounts/login/", follow=True).content.decode()
 
 
-def test_the_header_search_answers_live_with_a_short_list_and_a_link_to_all(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_header_search_answers_live_with_a_short_list_and_a_link_to_all(front_desk, clinician) -> None:
     for n in range(12):
         register(clinician, f"Rosa{n:02d}", "Marquez", born=date(1970, 1, 1) + timedelta(days=n))
     client = client_for(front_desk)
@@ -408,13 +408,13 @@ def test_the_header_search_answers_live_with_a_short_list_and_a_link_to_all(fron
     assert AuditEntry.objects.filter(action="search", summary="patient search (12 found)").exists()
 
 
-def test_the_header_search_without_javascript_opens_the_full_results_page(front_desk, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_header_search_without_javascript_opens_the_full_results_page(front_desk, clinician) -> None:
     rosa = register(clinician, "Rosa", "Marquez")
     page = client_for(front_desk).get("/patients/", {"q": "Marquez, Rosa"}).content.decode()
     assert "<html" in page and f'href="/patients/{rosa.pk}/"' in page
 
 
-def test_an_empty_clinic_shows_empty_lists_that_say_so(db) -> None:  # type: ignore[no-untyped-def]
+def test_an_empty_clinic_shows_empty_lists_that_say_so(db) -> None:
     from needlepoint.accounts.models import Clinic
 
     clinic = Clinic.objects.create(name="Empty", slug="empty", mrn_prefix="EM")
@@ -423,7 +423,7 @@ def test_an_empty_clinic_shows_empty_lists_that_say_so(db) -> None:  # type: ign
     assert "No appointments or visits today." in page and "Patients you open appear here." in page
 
 
-def test_the_demo_clinics_patients_are_found_by_phone(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_clinics_patients_are_found_by_phone(db) -> None:
     from needlepoint.accounts.models import Membership
     from needlepoint.demo import build_demo
 
@@ -435,7 +435,7 @@ def test_the_demo_clinics_patients_are_found_by_phone(db) -> None:  # type: igno
     assert patient.mrn in found(desk, patient.phone.replace(" ", "-"))
 
 
-def test_a_number_ending_in_nines_is_found_by_its_start_and_its_end(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_number_ending_in_nines_is_found_by_its_start_and_its_end(clinician) -> None:
     nines = register(clinician, "Nia", "Nine", phone="555 999 9999")
     nine_start = register(clinician, "Ned", "Nine", phone="999 123 4567", born=date(1980, 1, 1))
     register(clinician, "Ola", "Other", phone="556 000 0000", born=date(1981, 1, 1))
@@ -446,7 +446,7 @@ def test_a_number_ending_in_nines_is_found_by_its_start_and_its_end(clinician) -
     assert found(clinician, "5559999999") == [nines.mrn]
 
 
-def test_an_emptied_header_search_lists_nothing_and_audits_nothing(front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_emptied_header_search_lists_nothing_and_audits_nothing(front_desk, patient) -> None:
     actions.note_patient_opened(front_desk, patient)
     before = AuditEntry.objects.count()
     live = client_for(front_desk).get("/patients/", {"q": "", "from": "header"}, HTTP_HX_REQUEST="true")
@@ -457,7 +457,7 @@ def test_an_emptied_header_search_lists_nothing_and_audits_nothing(front_desk, p
 # --- the same check when a patient's details are edited ------------------------------------------------
 
 
-def test_an_edit_that_makes_the_patient_look_like_another_is_refused_unless_confirmed(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_an_edit_that_makes_the_patient_look_like_another_is_refused_unless_confirmed(front_desk) -> None:
     rosa = register(front_desk, "Rosa", "Marquez", phone="+1 555 201 3344")
     typo = register(front_desk, "Rosa", "Marques", phone="")
     change = {"family_name": "Márquez"}
@@ -473,7 +473,7 @@ def test_an_edit_that_makes_the_patient_look_like_another_is_refused_unless_conf
     assert saved.family_name == "Márquez" and saved.version == 2
 
 
-def test_an_edit_that_leaves_name_birth_date_and_phone_alone_is_not_checked(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_an_edit_that_leaves_name_birth_date_and_phone_alone_is_not_checked(front_desk) -> None:
     register(front_desk, "Rosa", "Marquez", phone="+1 555 201 3344")
     twin = register(front_desk, "Rosa", "Marquez", phone="")  # confirmed at registration as a different person
     saved = actions.update_patient(front_desk, twin.pk, {"email": "rosa@example.org"}, twin.version)
@@ -483,7 +483,7 @@ def test_an_edit_that_leaves_name_birth_date_and_phone_alone_is_not_checked(fron
     assert actions.update_patient(front_desk, alone.pk, {"phone": "+1 555 777 1234"}, alone.version).version == 2
 
 
-def test_the_edit_page_offers_the_existing_patient_and_keeps_what_was_typed(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_edit_page_offers_the_existing_patient_and_keeps_what_was_typed(front_desk) -> None:
     rosa = register(front_desk, "Rosa", "Marquez", phone="")
     other = register(front_desk, "Ana", "Diaz", born=date(1990, 1, 1), phone="555 201 3344")
     client = client_for(front_desk)
@@ -510,7 +510,7 @@ def test_the_edit_page_offers_the_existing_patient_and_keeps_what_was_typed(fron
     assert other.given_name == "Rosa" and other.version == 2
 
 
-def test_the_api_answers_an_edit_that_may_duplicate_with_409(front_desk) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_answers_an_edit_that_may_duplicate_with_409(front_desk) -> None:
     rosa = register(front_desk, "Rosa", "Marquez", phone="+1 555 201 3344")
     other = register(front_desk, "Ana", "Diaz", born=date(1990, 1, 1))
     client = api(front_desk)

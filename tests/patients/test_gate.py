@@ -15,11 +15,11 @@ from tests.accounts.test_access_matrix import api_client
 from tests.conftest import all_no, client_for
 
 
-def consent(clinician, patient):  # type: ignore[no-untyped-def]
+def consent(clinician, patient):
     return actions.record_consent(clinician, patient, patient.full_name, current_consent_text(patient.clinic).version)
 
 
-def publish_consent_text_version_2(clinic) -> ConsentText:  # type: ignore[no-untyped-def]
+def publish_consent_text_version_2(clinic) -> ConsentText:
     current_consent_text(clinic)
     ConsentText.objects.filter(clinic=clinic).update(is_current=False)
     return ConsentText.objects.create(
@@ -27,7 +27,7 @@ def publish_consent_text_version_2(clinic) -> ConsentText:  # type: ignore[no-un
     )
 
 
-def test_a_new_patient_is_refused_for_want_of_screening_and_consent(patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_patient_is_refused_for_want_of_screening_and_consent(patient) -> None:
     clearance = needling_clearance(patient)
 
     assert not clearance.allowed
@@ -35,19 +35,19 @@ def test_a_new_patient_is_refused_for_want_of_screening_and_consent(patient) -> 
     assert clearance.reasons == ["No safety screening is on record.", "No informed consent is on record."]
 
 
-def test_a_screened_patient_without_consent_is_refused(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_screened_patient_without_consent_is_refused(clinician, patient) -> None:
     actions.record_screening(clinician, patient, all_no())
 
     assert needling_clearance(patient).reasons == ["No informed consent is on record."]
 
 
-def test_a_consented_patient_without_screening_is_refused(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_consented_patient_without_screening_is_refused(clinician, patient) -> None:
     consent(clinician, patient)
 
     assert needling_clearance(patient).reasons == ["No safety screening is on record."]
 
 
-def test_a_cleared_and_consented_patient_may_be_needled(cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_cleared_and_consented_patient_may_be_needled(cleared_patient) -> None:
     clearance = needling_clearance(cleared_patient)
 
     assert clearance.allowed
@@ -57,7 +57,7 @@ def test_a_cleared_and_consented_patient_may_be_needled(cleared_patient) -> None
     assert require_needling_clearance(cleared_patient) == clearance
 
 
-def test_an_absolute_contraindication_refuses_needling(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_absolute_contraindication_refuses_needling(clinician, patient) -> None:
     actions.record_screening(clinician, patient, all_no() | {"needle_phobia": "yes"})
     consent(clinician, patient)
 
@@ -66,7 +66,7 @@ def test_an_absolute_contraindication_refuses_needling(clinician, patient) -> No
     ]
 
 
-def test_precautions_must_be_acknowledged_before_needling(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_precautions_must_be_acknowledged_before_needling(clinician, patient) -> None:
     screening = actions.record_screening(clinician, patient, all_no() | {"anticoagulants": "yes"} | ANTICOAGULANT)
     consent(clinician, patient)
 
@@ -81,7 +81,7 @@ def test_precautions_must_be_acknowledged_before_needling(clinician, patient) ->
 ANTICOAGULANT = {"anticoagulant_medication": "apixaban"}
 
 
-def test_a_site_limited_absolute_contraindication_clears_with_precautions(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_site_limited_absolute_contraindication_clears_with_precautions(clinician, patient) -> None:
     screening = actions.record_screening(
         clinician, patient, all_no() | {"lymphoedema": "yes", "lymphoedema_side": "left"}
     )
@@ -93,13 +93,13 @@ def test_a_site_limited_absolute_contraindication_clears_with_precautions(clinic
     assert needling_clearance(patient).allowed
 
 
-def test_the_latest_screening_decides_even_if_an_earlier_one_cleared(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_latest_screening_decides_even_if_an_earlier_one_cleared(clinician, cleared_patient) -> None:
     actions.record_screening(clinician, cleared_patient, all_no() | {"medical_emergency": "yes"})
 
     assert not needling_clearance(cleared_patient).allowed
 
 
-def test_a_screening_is_current_for_ninety_days_by_default(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_screening_is_current_for_ninety_days_by_default(clinician, cleared_patient) -> None:
     screened_at = Screening.objects.get(patient=cleared_patient).screened_at
     expires = screened_at + timedelta(days=90)
 
@@ -110,7 +110,7 @@ def test_a_screening_is_current_for_ninety_days_by_default(clinician, cleared_pa
     assert at_expiry.reasons == [f"The last screening expired on {expires:%Y-%m-%d}; screen again."]
 
 
-def test_the_screening_period_follows_the_setting(settings, clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_screening_period_follows_the_setting(settings, clinician, cleared_patient) -> None:
     settings.SCREENING_VALID_DAYS = 30
     screened_at = Screening.objects.get(patient=cleared_patient).screened_at
 
@@ -118,7 +118,7 @@ def test_the_screening_period_follows_the_setting(settings, clinician, cleared_p
     assert not needling_clearance(cleared_patient, at=screened_at + timedelta(days=30)).allowed
 
 
-def test_a_new_screening_after_expiry_clears_again(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_screening_after_expiry_clears_again(clinician, cleared_patient) -> None:
     old = Screening.objects.get(patient=cleared_patient)
     Screening.objects.filter(pk=old.pk).update(screened_at=timezone.now() - timedelta(days=120))
     assert not needling_clearance(cleared_patient).allowed
@@ -130,7 +130,7 @@ def test_a_new_screening_after_expiry_clears_again(clinician, cleared_patient) -
 
 def test_a_reported_change_in_health_ends_the_screening_until_the_patient_is_screened_again(
     clinician, cleared_patient
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     actions.report_health_change(clinician, cleared_patient, "Started warfarin last week")
 
     refused = needling_clearance(cleared_patient)
@@ -143,7 +143,7 @@ def test_a_reported_change_in_health_ends_the_screening_until_the_patient_is_scr
     assert still_refused.reasons == ["The screening's precautions have not been acknowledged by a clinician."]
 
 
-def test_a_health_change_does_not_touch_another_patients_screening(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_health_change_does_not_touch_another_patients_screening(clinician, cleared_patient) -> None:
     other = actions.register_patient(
         clinician, {"given_name": "Ken", "family_name": "Ito", "date_of_birth": date(1970, 1, 1)}
     )
@@ -155,7 +155,7 @@ def test_a_health_change_does_not_touch_another_patients_screening(clinician, cl
     assert needling_clearance(other).allowed
 
 
-def test_a_withdrawn_consent_refuses_needling_from_the_withdrawal_on(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_withdrawn_consent_refuses_needling_from_the_withdrawal_on(clinician, cleared_patient) -> None:
     given = consent_of(cleared_patient)
     withdrawn = actions.withdraw_consent(clinician, given, "Prefers exercise therapy")
 
@@ -168,7 +168,7 @@ def test_a_withdrawn_consent_refuses_needling_from_the_withdrawal_on(clinician, 
     assert withdrawn.withdrawal_recorded_by == clinician
 
 
-def test_consenting_again_after_a_withdrawal_clears(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_consenting_again_after_a_withdrawal_clears(clinician, cleared_patient) -> None:
     actions.withdraw_consent(clinician, consent_of(cleared_patient), "")
 
     consent(clinician, cleared_patient)
@@ -176,7 +176,7 @@ def test_consenting_again_after_a_withdrawal_clears(clinician, cleared_patient) 
     assert needling_clearance(cleared_patient).allowed
 
 
-def test_a_new_consent_text_version_needs_a_new_consent(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_consent_text_version_needs_a_new_consent(clinician, cleared_patient) -> None:
     publish_consent_text_version_2(cleared_patient.clinic)
 
     refused = needling_clearance(cleared_patient)
@@ -187,7 +187,7 @@ def test_a_new_consent_text_version_needs_a_new_consent(clinician, cleared_patie
     assert needling_clearance(cleared_patient).allowed
 
 
-def test_the_gate_raises_with_every_reason_when_it_refuses(patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_gate_raises_with_every_reason_when_it_refuses(patient) -> None:
     with pytest.raises(NeedlingRefused) as refused:
         require_needling_clearance(patient)
 
@@ -195,7 +195,7 @@ def test_the_gate_raises_with_every_reason_when_it_refuses(patient) -> None:  # 
     assert refused.value.messages == refused.value.reasons
 
 
-def test_records_made_after_the_moment_asked_about_do_not_count(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_records_made_after_the_moment_asked_about_do_not_count(clinician, patient) -> None:
     before_anything = timezone.now() - timedelta(minutes=1)
     actions.record_screening(clinician, patient, all_no())
     consent(clinician, patient)
@@ -204,7 +204,7 @@ def test_records_made_after_the_moment_asked_about_do_not_count(clinician, patie
     assert needling_clearance(patient).allowed
 
 
-def test_the_patient_page_shows_the_gate_and_its_reasons(clinician, front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_patient_page_shows_the_gate_and_its_reasons(clinician, front_desk, patient) -> None:
     refused = client_for(front_desk).get(f"/patients/{patient.pk}/").content.decode()
     actions.record_screening(clinician, patient, all_no())
     consent(clinician, patient)
@@ -216,7 +216,7 @@ def test_the_patient_page_shows_the_gate_and_its_reasons(clinician, front_desk, 
     assert "Not cleared for needling" not in allowed
 
 
-def test_the_api_reports_the_gate(clinician, front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_reports_the_gate(clinician, front_desk, patient) -> None:
     url = f"/api/v1/patients/{patient.pk}/needling-clearance"
     refused = api_client(front_desk).get(url).json()
     actions.record_screening(clinician, patient, all_no())
@@ -231,7 +231,7 @@ def test_the_api_reports_the_gate(clinician, front_desk, patient) -> None:  # ty
     assert allowed == {"allowed": True, "codes": [], "reasons": []}
 
 
-def test_reporting_a_health_change_through_the_api_returns_the_closed_gate(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_reporting_a_health_change_through_the_api_returns_the_closed_gate(clinician, cleared_patient) -> None:
     import json
 
     response = api_client(clinician).post(
@@ -245,13 +245,13 @@ def test_reporting_a_health_change_through_the_api_returns_the_closed_gate(clini
     assert "Change in health reported: Knee replacement surgery" in response.json()["reasons"][0]
 
 
-def consent_of(patient):  # type: ignore[no-untyped-def]
+def consent_of(patient):
     from needlepoint.patients.models import Consent
 
     return Consent.objects.get(patient=patient)
 
 
-def test_a_health_change_ends_currency_from_its_report_not_before(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_health_change_ends_currency_from_its_report_not_before(clinician, cleared_patient) -> None:
     before_report = timezone.now()
     actions.report_health_change(clinician, cleared_patient, "Started a blood thinner")
     assert needling_clearance(cleared_patient, at=before_report).allowed
@@ -275,7 +275,7 @@ def test_every_reason_code_has_its_words_and_every_word_a_code() -> None:
     assert not screening_and_age & CONSENT_CODES
 
 
-def test_consent_holds_by_code_whatever_else_refuses(clinician, cleared_patient) -> None:  # type: ignore[no-untyped-def]
+def test_consent_holds_by_code_whatever_else_refuses(clinician, cleared_patient) -> None:
     """An expired screening refuses needling while the consent still holds; a withdrawn consent does not."""
     expires = Screening.objects.get(patient=cleared_patient).expires_at
     later = needling_clearance(cleared_patient, at=expires + timedelta(days=1))

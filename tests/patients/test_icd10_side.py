@@ -88,7 +88,7 @@ def test_a_condition_without_laterality_offers_every_code_on_every_side(conditio
         ("tendinopathy", "bilateral", "M76.821", "M76.821 is for the right side; the episode is both-sides."),
     ],
 )
-def test_a_code_that_disagrees_with_the_side_is_refused_with_the_reason(condition, side, code, message) -> None:  # type: ignore[no-untyped-def]
+def test_a_code_that_disagrees_with_the_side_is_refused_with_the_reason(condition, side, code, message) -> None:
     assert code_for_side(condition, side, code) == (None, message)
 
 
@@ -111,13 +111,13 @@ def test_with_no_code_chosen_and_several_fitting_the_clinician_is_asked_to_choos
     )
 
 
-def open_episode(clinician, patient, condition: str, side: str, code: str) -> Episode:  # type: ignore[no-untyped-def]
+def open_episode(clinician, patient, condition: str, side: str, code: str) -> Episode:
     data = {"condition": condition, "icd10_code": code, "side": side, "onset_date": ONSET}
     return actions.open_episode(clinician, patient, data)
 
 
 @pytest.mark.parametrize(("condition", "side"), list(SIDED), ids=[f"{c}-{s}" for c, s in SIDED])
-def test_the_action_stores_each_code_that_fits_and_refuses_the_others(clinician, patient, condition, side) -> None:  # type: ignore[no-untyped-def]
+def test_the_action_stores_each_code_that_fits_and_refuses_the_others(clinician, patient, condition, side) -> None:
     fitting = SIDED[condition, side]
     for code in conditions()[condition].icd10:
         if code.code in fitting:
@@ -131,7 +131,7 @@ def test_the_action_stores_each_code_that_fits_and_refuses_the_others(clinician,
     assert Episode.objects.filter(patient=patient).count() == len(fitting)
 
 
-def test_a_left_tennis_elbow_opened_on_the_page_without_a_code_gets_the_left_code(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_left_tennis_elbow_opened_on_the_page_without_a_code_gets_the_left_code(clinician, patient) -> None:
     form = {"condition": "lateral_epicondylalgia", "icd10_code": "", "side": "left", "onset_date": "2024-03-01"}
 
     response = client_for(clinician).post(f"/patients/{patient.pk}/episodes/new/", form)
@@ -140,7 +140,7 @@ def test_a_left_tennis_elbow_opened_on_the_page_without_a_code_gets_the_left_cod
     assert Episode.objects.get(patient=patient).icd10_code == "M77.12"
 
 
-def test_a_both_sides_tennis_elbow_is_refused_with_the_advice_to_open_one_episode_per_side(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_both_sides_tennis_elbow_is_refused_with_the_advice_to_open_one_episode_per_side(clinician, patient) -> None:
     form = {"condition": "lateral_epicondylalgia", "icd10_code": "", "side": "bilateral", "onset_date": "2024-03-01"}
 
     response = client_for(clinician).post(f"/patients/{patient.pk}/episodes/new/", form)
@@ -150,7 +150,7 @@ def test_a_both_sides_tennis_elbow_is_refused_with_the_advice_to_open_one_episod
     assert not Episode.objects.filter(patient=patient).exists()
 
 
-def test_a_right_code_posted_through_the_api_for_a_left_episode_is_refused(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_right_code_posted_through_the_api_for_a_left_episode_is_refused(clinician, patient) -> None:
     from tests.accounts.test_access_matrix import api_client
 
     body = {"condition": "tendinopathy", "icd10_code": "M76.61", "side": "left", "onset_date": "2024-03-01"}
@@ -170,7 +170,7 @@ def test_a_right_code_posted_through_the_api_for_a_left_episode_is_refused(clini
         ("joint_spine_dysfunction", "M79.10", "Myalgia, unspecified site"),
     ],
 )
-def test_an_episode_opened_with_a_retired_code_keeps_it(clinician, patient, condition, code, label) -> None:  # type: ignore[no-untyped-def]
+def test_an_episode_opened_with_a_retired_code_keeps_it(clinician, patient, condition, code, label) -> None:
     # Opened before the code was retired: written as the old action wrote it.
     episode = Episode.objects.create(
         clinic=patient.clinic,

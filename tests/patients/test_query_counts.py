@@ -29,7 +29,7 @@ PAGE_BUDGET = 27  # the clinician's patient page; panels from other apps include
 SEARCH_BUDGET = 12
 
 
-def add_history(clinician, patient, visits: int) -> None:  # type: ignore[no-untyped-def]
+def add_history(clinician, patient, visits: int) -> None:
     """``visits`` rounds of care: a screening with acknowledged precautions, a consent, an episode opened and closed."""
     version = current_consent_text(patient.clinic).version
     for n in range(visits):
@@ -52,21 +52,21 @@ def add_history(clinician, patient, visits: int) -> None:  # type: ignore[no-unt
     actions.record_consent(clinician, patient, patient.full_name, version)
 
 
-def queries_for(client, url: str, **extra) -> int:  # type: ignore[no-untyped-def]
+def queries_for(client, url: str, **extra) -> int:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url, **extra)
     assert response.status_code == 200
     return len(captured)
 
 
-def register(clinician, given: str, family: str = "Doe"):  # type: ignore[no-untyped-def]
+def register(clinician, given: str, family: str = "Doe"):
     return actions.register_patient(
         clinician, {"given_name": given, "family_name": family, "date_of_birth": date(1980, 5, 17)}
     )
 
 
 @pytest.mark.parametrize("role", ["clinician", "front_desk", "clinic_admin"])
-def test_the_patient_page_costs_the_same_with_a_long_history(request, clinician, role) -> None:  # type: ignore[no-untyped-def]
+def test_the_patient_page_costs_the_same_with_a_long_history(request, clinician, role) -> None:
     short, long = register(clinician, "Short"), register(clinician, "Long")
     add_history(clinician, short, 1)
     add_history(clinician, long, 30)
@@ -79,7 +79,7 @@ def test_the_patient_page_costs_the_same_with_a_long_history(request, clinician,
     assert long_cost == short_cost
 
 
-def test_the_patient_page_stays_within_its_query_budget(clinician, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_the_patient_page_stays_within_its_query_budget(clinician, django_assert_max_num_queries) -> None:
     patient = register(clinician, "Long")
     add_history(clinician, patient, 30)
     client = client_for(clinician)
@@ -91,7 +91,7 @@ def test_the_patient_page_stays_within_its_query_budget(clinician, django_assert
     assert "Cleared for needling" in page.content.decode()
 
 
-def test_search_costs_the_same_for_one_match_or_a_full_page(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_search_costs_the_same_for_one_match_or_a_full_page(clinician) -> None:
     register(clinician, "Solo", "Quist")
     for n in range(60):
         patient = register(clinician, f"Given{n:02d}")
@@ -109,7 +109,7 @@ def test_search_costs_the_same_for_one_match_or_a_full_page(clinician) -> None: 
     assert by_birth_date == by_mrn <= one
 
 
-def test_search_stays_within_its_query_budget(clinician, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_search_stays_within_its_query_budget(clinician, django_assert_max_num_queries) -> None:
     for n in range(60):
         register(clinician, f"Given{n:02d}")
     client = client_for(clinician)
@@ -123,7 +123,7 @@ def test_search_stays_within_its_query_budget(clinician, django_assert_max_num_q
     assert "Showing the first 50 matches" in fragment.content.decode()
 
 
-def test_the_api_search_and_lists_cost_the_same_with_a_long_history(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_search_and_lists_cost_the_same_with_a_long_history(clinician) -> None:
     from django.test import Client
 
     short, long = register(clinician, "Short"), register(clinician, "Long")
@@ -142,7 +142,7 @@ def test_the_api_search_and_lists_cost_the_same_with_a_long_history(clinician) -
     assert len(json.loads(client.get("/api/v1/patients?q=doe").content)) == 50
 
 
-def test_a_name_search_finds_either_word_order_in_name_order_at_the_same_cost(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_name_search_finds_either_word_order_in_name_order_at_the_same_cost(clinician) -> None:
     for given, family in (("Maria", "Lopez"), ("Lopez", "Mariano"), ("Marek", "Lopata"), ("Ann", "Lopez")):
         register(clinician, given, family)
     client = client_for(clinician)

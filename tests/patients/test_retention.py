@@ -13,7 +13,7 @@ from needlepoint.patients.models import Patient
 from needlepoint.patients.retention import set_retention
 
 
-def test_an_admin_archives_and_holds_a_record_which_stays_whole(clinic_admin, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_archives_and_holds_a_record_which_stays_whole(clinic_admin, patient) -> None:
     with audit.event(audit.Actor(clinic_admin.user_id, clinic_admin.clinic_id, "web")):
         held = set_retention(
             clinic_admin, patient.pk, archived=True, legal_hold=True, note="Claim 2026-114", expected_version=1
@@ -34,7 +34,7 @@ def test_an_admin_archives_and_holds_a_record_which_stays_whole(clinic_admin, pa
     ("note", "version", "message"),
     [("", 1, "Say why"), ("x" * 301, 1, "At most 300"), ("Moved away", 7, "Someone else changed")],
 )
-def test_bad_input_changes_nothing(clinic_admin, patient, note, version, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_changes_nothing(clinic_admin, patient, note, version, message) -> None:
     with pytest.raises(ValidationError, match=message):
         set_retention(clinic_admin, patient.pk, archived=True, legal_hold=False, note=note, expected_version=version)
 
@@ -42,13 +42,13 @@ def test_bad_input_changes_nothing(clinic_admin, patient, note, version, message
     assert patient.archived_at is None and patient.version == 1
 
 
-def test_other_roles_cannot_archive(clinician, front_desk, patient) -> None:  # type: ignore[no-untyped-def]
+def test_other_roles_cannot_archive(clinician, front_desk, patient) -> None:
     for membership in (clinician, front_desk):
         with pytest.raises(PermissionDenied):
             set_retention(membership, patient.pk, archived=True, legal_hold=False, note="x", expected_version=1)
 
 
-def test_the_command_sets_the_status(clinic_admin, clinician, patient, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_command_sets_the_status(clinic_admin, clinician, patient, capsys) -> None:
     args = ["retention", "--patient", str(patient.pk), "--archive", "--legal-hold", "--note", "Case 7"]
 
     assert main([*args, "--user", clinic_admin.user.username]) == 0

@@ -274,7 +274,7 @@ def test_child_cannot_be_answered_it_comes_from_the_date_of_birth() -> None:
 
 @pytest.mark.parametrize("age", [-1, 12.5, True, "15"])
 def test_an_age_that_is_not_a_whole_number_of_years_is_refused(age: object) -> None:
-    assert "age_years" in field_problems(all_no(), age_years=age)  # type: ignore[arg-type]
+    assert "age_years" in field_problems(all_no(), age_years=age)
 
 
 def test_derived_findings_are_documented_in_the_data_file() -> None:
@@ -293,7 +293,7 @@ def test_every_reference_the_screening_cites_is_complete() -> None:
         assert (reference.title or reference.description) and (reference.url or reference.doi), reference.key
 
 
-def write_data(tmp_path: Path, change) -> Path:  # type: ignore[no-untyped-def]
+def write_data(tmp_path: Path, change) -> Path:
     raw = json.loads(DATA_FILE.read_text(encoding="utf-8"))
     change(raw)
     path = tmp_path / "screening_items.json"
@@ -312,6 +312,6 @@ def write_data(tmp_path: Path, change) -> Path:  # type: ignore[no-untyped-def]
         (lambda raw: raw["derived"][0].update(derived_from="age"), "only low_bmi (from build)"),
     ],
 )
-def test_a_malformed_data_file_is_refused(tmp_path: Path, change, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_data_file_is_refused(tmp_path: Path, change, expected: str) -> None:
     with pytest.raises(ScreeningDataError, match=re.escape(expected)):
         load_screening_data(write_data(tmp_path, change))

@@ -39,7 +39,7 @@ CODE_LIKE = re.compile(r"^[A-Z][A-Z0-9.-]*\d[A-Za-z0-9.-]*$")
 BRACKETED_KEYLIKE = re.compile(rf"\[\s*({KEYLIKE}(?:\s*[,;–—-]\s*{KEYLIKE})*)\s*\]")
 
 
-def _strings(node, field: str = ""):  # type: ignore[no-untyped-def]
+def _strings(node, field: str = ""):
     """Every string of a JSON document with the name of the field it sits in."""
     if isinstance(node, dict):
         for name, value in node.items():
@@ -74,7 +74,7 @@ def test_every_key_cited_by_a_data_file_template_or_module_is_in_the_references_
     assert missing == {}
 
 
-def test_the_resolution_check_would_catch_an_unknown_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_resolution_check_would_catch_an_unknown_key(tmp_path) -> None:
     data = tmp_path / "rules.json"
     data.write_text(json.dumps({"rules": [{"message": "Deep [S14, S999].", "source": "S20, T99z"}]}))
 
@@ -110,7 +110,7 @@ def test_every_citation_uses_the_key_format_of_the_references_file() -> None:
     assert other == {}
 
 
-def test_the_key_format_check_would_catch_another_key_scheme(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_key_format_check_would_catch_another_key_scheme(tmp_path) -> None:
     data = tmp_path / "hazards.json"
     data.write_text(
         json.dumps({"a": [{"note": "Cord struck [H5]; see [S14, WHO-1999].", "source": "CMS-ICD10CM-2026-04"}]})
@@ -172,7 +172,7 @@ def test_the_filters_are_available_in_every_template_without_a_load_tag() -> Non
     assert 'href="/references/#S14"' in html and 'href="/references/#S20"' in html
 
 
-def test_the_references_page_is_public_and_has_an_anchor_per_key(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_references_page_is_public_and_has_an_anchor_per_key(db) -> None:
     page = Client().get("/references/")
     text = page.content.decode()
 
@@ -192,7 +192,7 @@ def test_no_data_file_template_or_module_cites_the_absent_clinical_md() -> None:
     assert saying == set()
 
 
-def test_an_atlas_page_links_its_hazard_sources_to_the_references(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_an_atlas_page_links_its_hazard_sources_to_the_references(clinician) -> None:
     from tests.conftest import client_for
 
     page = client_for(clinician).get("/atlas/muscles/rhomboids/").content.decode()

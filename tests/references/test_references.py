@@ -79,7 +79,7 @@ def test_a_group_key_lists_parts_that_exist() -> None:
         (lambda r: r["T1"].update(parts=["T1a", "T1z"]), "T1: part(s) T1z have no entry"),
     ],
 )
-def test_a_faulty_entry_is_refused_by_key_and_rule(change, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_faulty_entry_is_refused_by_key_and_rule(change, message: str) -> None:
     document = copy.deepcopy(raw_document())
     change(document["references"])
 

@@ -8,5 +8,5 @@ from tests.outcomes.conftest import open_episode
 
 
 @pytest.fixture
-def lbp_episode(clinician, patient):  # type: ignore[no-untyped-def]
+def lbp_episode(clinician, patient):
     return open_episode(clinician, patient, "low_back_pain", "M54.50", "central")

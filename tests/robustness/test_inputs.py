@@ -35,32 +35,32 @@ def api_post(client: Client, path: str, body: str) -> object:
 # ---------------------------------------------------------------- NUL and broken characters
 
 
-def test_a_nul_in_a_page_search_is_a_clear_400(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_nul_in_a_page_search_is_a_clear_400(clinician, patient) -> None:
     page = client_for(clinician).get("/patients/", {"q": "Do\x00e"})
     assert page.status_code == 400 and b"NUL character" in page.content
 
 
-def test_a_nul_in_a_page_form_is_refused_and_nothing_is_saved(clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_nul_in_a_page_form_is_refused_and_nothing_is_saved(clinician) -> None:
     form = {"given_name": "Ja\x00ne", "family_name": "Doe", "date_of_birth": "1980-05-17", "sex": "female"}
     page = client_for(clinician).post("/patients/new/", form)
     assert page.status_code == 400 and b"NUL character" in page.content
     assert Patient.objects.count() == 0
 
 
-def test_a_nul_in_an_api_body_is_a_clear_400(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_nul_in_an_api_body_is_a_clear_400(clinician, patient) -> None:
     body = json.dumps({"given_name": "Ja\x00ne", "family_name": "Doe", "date_of_birth": "1980-05-17"})
     response = api_post(client_for(clinician), "/api/v1/patients", body)
     assert response.status_code == 400 and "NUL" in response.json()["detail"]
     assert Patient.objects.count() == 1
 
 
-def test_an_unpaired_surrogate_in_an_api_body_is_a_clear_400(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_unpaired_surrogate_in_an_api_body_is_a_clear_400(clinician, patient) -> None:
     body = '{"given_name": "Ja\\udc00ne", "family_name": "Doe", "date_of_birth": "1980-05-17"}'
     response = api_post(client_for(clinician), "/api/v1/patients", body)
     assert response.status_code == 400 and "broken character" in response.json()["detail"]
 
 
-def test_a_nul_in_a_fhir_search_is_an_operation_outcome(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_nul_in_a_fhir_search_is_an_operation_outcome(clinician, patient) -> None:
     response = client_for(clinician).get("/fhir/R4/Patient", {"name": "Do\x00e"})
     assert response.status_code == 400
     outcome = response.json()
@@ -71,14 +71,14 @@ def test_a_nul_in_a_fhir_search_is_an_operation_outcome(clinician, patient) -> N
 
 
 @pytest.mark.parametrize("moment", ["2026-03-01T10:00:00+16:00", "2026-03-01T10:00:00-23:59"])
-def test_a_time_zone_offset_beyond_15_59_is_a_clear_400(clinician, lbp_episode, moment) -> None:  # type: ignore[no-untyped-def]
+def test_a_time_zone_offset_beyond_15_59_is_a_clear_400(clinician, lbp_episode, moment) -> None:
     body = json.dumps({"instrument": "NPRS", "answers": {"pain": 4}, "time_point": "visit", "observed_at": moment})
     response = api_post(client_for(clinician), f"/api/v1/outcomes/episodes/{lbp_episode.pk}/observations", body)
     assert response.status_code == 400 and "-15:59 to +15:59" in response.json()["detail"]
     assert not lbp_episode.observations.exists()
 
 
-def test_an_offset_within_15_59_is_accepted(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_an_offset_within_15_59_is_accepted(clinician, lbp_episode) -> None:
     kiribati = dt_timezone(timedelta(hours=14))
     moment = (timezone.now() - timedelta(hours=1)).astimezone(kiribati).isoformat()
     body = json.dumps({"instrument": "NPRS", "answers": {"pain": 4}, "time_point": "visit", "observed_at": moment})
@@ -86,7 +86,7 @@ def test_an_offset_within_15_59_is_accepted(clinician, lbp_episode) -> None:  # 
     assert response.status_code == 201
 
 
-def test_a_date_at_the_calendars_end_on_the_insights_is_a_clear_400(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_date_at_the_calendars_end_on_the_insights_is_a_clear_400(clinic_admin) -> None:
     client = client_for(clinic_admin)
     page = client.get("/insights/", {"date_to": "9999-12-31"})
     assert page.status_code == 400 and b"8999-12-31" in page.content
@@ -97,7 +97,7 @@ def test_a_date_at_the_calendars_end_on_the_insights_is_a_clear_400(clinic_admin
     assert later.status_code == 400 and "2999-12-31" in later.json()["detail"]
 
 
-def test_the_insights_filters_name_an_out_of_range_date_in_words(clinic) -> None:  # type: ignore[no-untyped-def]
+def test_the_insights_filters_name_an_out_of_range_date_in_words(clinic) -> None:
     from needlepoint.insights.filters import FilterError, parse_filters
 
     with pytest.raises(FilterError) as refused:
@@ -108,7 +108,7 @@ def test_the_insights_filters_name_an_out_of_range_date_in_words(clinic) -> None
 # ---------------------------------------------------------------- digits and ids
 
 
-def test_a_superscript_digit_as_a_clinician_on_the_insights_is_a_clear_400(clinic_admin, clinician) -> None:  # type: ignore[no-untyped-def]
+def test_a_superscript_digit_as_a_clinician_on_the_insights_is_a_clear_400(clinic_admin, clinician) -> None:
     client = client_for(clinic_admin)
     response = client.get("/api/v1/insights/claims", {"clinician": "²"})
     assert response.status_code == 400 and "ASCII digits" in response.json()["detail"]
@@ -116,7 +116,7 @@ def test_a_superscript_digit_as_a_clinician_on_the_insights_is_a_clear_400(clini
     assert page.status_code in (200, 400) and b"ASCII digits" in page.content
 
 
-def test_a_superscript_digit_as_a_fhir_id_is_a_clear_400(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_superscript_digit_as_a_fhir_id_is_a_clear_400(clinician, patient) -> None:
     response = client_for(clinician).get("/fhir/R4/Patient", {"_id": "²"})
     assert response.status_code == 400 and response.json()["resourceType"] == "OperationOutcome"
     assert "ASCII digits" in response.json()["issue"][0]["diagnostics"]
@@ -125,18 +125,18 @@ def test_a_superscript_digit_as_a_fhir_id_is_a_clear_400(clinician, patient) -> 
 
 
 @pytest.mark.parametrize("wanted", ["99999999999999999999999", "-18065825", "١"])
-def test_an_id_no_record_can_have_is_not_found(clinician, patient, wanted) -> None:  # type: ignore[no-untyped-def]
+def test_an_id_no_record_can_have_is_not_found(clinician, patient, wanted) -> None:
     response = client_for(clinician).get(f"/api/v1/patients/{wanted}")
     assert response.status_code in (404, 422)
 
 
-def test_an_id_beyond_64_bits_in_a_nested_path_is_not_found(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_an_id_beyond_64_bits_in_a_nested_path_is_not_found(clinician, patient) -> None:
     path = "/api/v1/patients/18132697720287368577024/consents/-18065825/withdraw"  # found by schemathesis
     response = api_post(client_for(clinician), path, json.dumps({"reason": "changed my mind"}))
     assert response.status_code == 404
 
 
-def test_a_superscript_digit_in_a_questionnaire_answer_is_a_form_message(clinician, lbp_episode) -> None:  # type: ignore[no-untyped-def]
+def test_a_superscript_digit_in_a_questionnaire_answer_is_a_form_message(clinician, lbp_episode) -> None:
     from needlepoint.outcomes import actions
 
     issued = actions.create_self_report_link(clinician, lbp_episode, time_point="reassessment")
@@ -150,7 +150,7 @@ def test_a_superscript_digit_in_a_questionnaire_answer_is_a_form_message(clinici
     ("text", "expected"),
     [("12", 12), (" 7 ", 7), ("-3", -3), ("²", None), ("١٢", None), ("１", None), ("1" * 20, None), ("", None)],
 )
-def test_whole_numbers_are_ascii_digits_within_64_bits(text, expected) -> None:  # type: ignore[no-untyped-def]
+def test_whole_numbers_are_ascii_digits_within_64_bits(text, expected) -> None:
     assert whole_number(text) == expected
 
 
@@ -158,7 +158,7 @@ def test_whole_numbers_are_ascii_digits_within_64_bits(text, expected) -> None: 
 
 
 @pytest.mark.parametrize("family_name", ["O$\\frac{1}{0}$Brien", "Doe $x^$", "$$"])
-def test_a_name_with_dollar_signs_prints_as_typed_in_the_progress_pdf(clinician, family_name) -> None:  # type: ignore[no-untyped-def]
+def test_a_name_with_dollar_signs_prints_as_typed_in_the_progress_pdf(clinician, family_name) -> None:
     patient = patient_actions.register_patient(
         clinician, {"given_name": "Jane", "family_name": family_name, "date_of_birth": date(1980, 5, 17)}
     )
@@ -190,11 +190,11 @@ def test_a_name_with_dollar_signs_prints_as_typed_in_the_progress_pdf(clinician,
         (None, ""),
     ],
 )
-def test_a_csv_cell_never_starts_like_a_formula(value, cell) -> None:  # type: ignore[no-untyped-def]
+def test_a_csv_cell_never_starts_like_a_formula(value, cell) -> None:
     assert csv_cell(value) == cell
 
 
-def test_the_audit_csv_neutralises_a_formula_in_any_cell(clinic, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_the_audit_csv_neutralises_a_formula_in_any_cell(clinic, clinic_admin) -> None:
     # An account named before usernames were validated still appears in the trail.
     legacy = User.objects.create_user(username='=HYPERLINK("http://x.test","y")', password="x-unused-password-1")
     membership = Membership.objects.create(user=legacy, clinic=clinic, role="front_desk")
@@ -210,14 +210,14 @@ def test_the_audit_csv_neutralises_a_formula_in_any_cell(clinic, clinic_admin) -
 @pytest.mark.parametrize(
     "username", ['=HYPERLINK("http://x.test","y")', "+cmd", "-1", "@home", "has space", "x" * 151, "tab\there"]
 )
-def test_the_staff_api_refuses_a_username_that_is_not_safe(clinic_admin, username) -> None:  # type: ignore[no-untyped-def]
+def test_the_staff_api_refuses_a_username_that_is_not_safe(clinic_admin, username) -> None:
     body = {"username": username, "password": "a-long-unusual-passphrase-77", "role": "front_desk"}
     response = api_post(client_for(clinic_admin), "/api/v1/staff", json.dumps(body))
     assert response.status_code == 400 and "username" in response.json()["errors"]
     assert not User.objects.filter(username=username).exists()
 
 
-def test_the_staff_page_refuses_a_formula_username(clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_the_staff_page_refuses_a_formula_username(clinic_admin) -> None:
     form = {
         "first_name": "Eve",
         "last_name": "Formula",
@@ -230,12 +230,12 @@ def test_the_staff_page_refuses_a_formula_username(clinic_admin) -> None:  # typ
     assert not User.objects.filter(username="@admin").exists()
 
 
-def test_a_plain_username_is_still_accepted(clinic) -> None:  # type: ignore[no-untyped-def]
+def test_a_plain_username_is_still_accepted(clinic) -> None:
     added = account_actions.create_user(clinic, "maria.lopez@clinic", "a-long-unusual-passphrase-77", "front_desk")
     assert added.user.username == "maria.lopez@clinic"
 
 
-def test_a_fhir_body_over_the_size_limit_is_still_answered_413_by_fhir(clinician, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_fhir_body_over_the_size_limit_is_still_answered_413_by_fhir(clinician, settings) -> None:
     settings.FHIR_TRANSACTION_MAX_BYTES = 1000
     body = json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [], "pad": "x" * 2000})
     response = client_for(clinician).post("/fhir/R4", body, content_type="application/fhir+json")

@@ -29,6 +29,6 @@ def tomorrow_10() -> datetime:
 
 
 @pytest.fixture
-def booked(front_desk, clinician, patient, tomorrow_10):  # type: ignore[no-untyped-def]
+def booked(front_desk, clinician, patient, tomorrow_10):
     """A 30-minute follow-up with the clinician tomorrow at 10:00, booked by front desk."""
     return actions.book_appointment(front_desk, patient.pk, booking(clinician, tomorrow_10))

@@ -20,7 +20,7 @@ from tests.scheduling.conftest import at, booking
 from tests.visits.visit_helpers import open_neck_episode, signed_visit
 
 
-def other_patient(membership, given="Ken", family="Ito"):  # type: ignore[no-untyped-def]
+def other_patient(membership, given="Ken", family="Ito"):
     return patient_actions.register_patient(
         membership, {"given_name": given, "family_name": family, "date_of_birth": date(1970, 1, 1), "sex": "male"}
     )
@@ -195,7 +195,7 @@ def test_a_closed_appointment_does_not_go_back_to_booked(front_desk, booked):
 
 
 @pytest.fixture
-def today_appointment(front_desk, clinician, cleared_patient):  # type: ignore[no-untyped-def]
+def today_appointment(front_desk, clinician, cleared_patient):
     """An appointment starting now (inside the booking grace), for a patient cleared for needling."""
     start = timezone.now().replace(second=0, microsecond=0)
     a = Appointment.objects.create(

@@ -17,7 +17,7 @@ from tests.scheduling.conftest import at, booking
 
 
 @pytest.mark.django_db(transaction=True)
-def test_only_one_of_two_simultaneous_bookings_of_a_slot_is_stored(front_desk, clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_only_one_of_two_simultaneous_bookings_of_a_slot_is_stored(front_desk, clinician, patient) -> None:
     if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["TEST"]["NAME"] or ":memory:"):
         # Shared-cache in-memory SQLite reports "table is locked" at once instead of waiting; a clinic's SQLite
         # file (WAL, immediate transactions, busy timeout) serialises the two writers as PostgreSQL does.
@@ -48,7 +48,7 @@ def test_only_one_of_two_simultaneous_bookings_of_a_slot_is_stored(front_desk, c
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_booking_made_while_a_death_is_being_recorded_is_refused(front_desk, clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_booking_made_while_a_death_is_being_recorded_is_refused(front_desk, clinician, patient) -> None:
     if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["TEST"]["NAME"] or ":memory:"):
         pytest.skip("needs PostgreSQL or an SQLite file: the in-memory test database cannot wait for a lock")
     recorded, outcomes = threading.Event(), []

@@ -19,7 +19,7 @@ from tests.scheduling.conftest import at, booking
 from tests.visits.visit_helpers import open_neck_episode
 
 
-def form(clinician, day, start="10:00", **change):  # type: ignore[no-untyped-def]
+def form(clinician, day, start="10:00", **change):
     return {
         "clinician": str(clinician.pk),
         "kind": "follow_up",
@@ -160,7 +160,7 @@ def test_the_contact_preference_page_records_an_opt_out(front_desk, patient):
 
 
 @pytest.mark.parametrize("url", ["/schedule/?day={day}", "/schedule/clinicians/{c}/?day={day}&view=week", "/"])
-def test_calendar_query_count_does_not_grow_with_the_appointments_shown(url, front_desk, clinician, colleague, patient):  # type: ignore[no-untyped-def]
+def test_calendar_query_count_does_not_grow_with_the_appointments_shown(url, front_desk, clinician, colleague, patient):
     client = client_for(clinician)
     today = timezone.localdate()
     address = url.format(day=today.isoformat(), c=clinician.pk)

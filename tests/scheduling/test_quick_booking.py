@@ -17,18 +17,18 @@ from tests.scheduling.conftest import at, booking
 from tests.visits.visit_helpers import open_neck_episode
 
 
-def seen_today_at_ten(front_desk, clinician, patient, minutes=45):  # type: ignore[no-untyped-def]
+def seen_today_at_ten(front_desk, clinician, patient, minutes=45):
     """The patient's follow-up today at 10:00 with the clinician, booked earlier this morning."""
     return actions.book_appointment(
         front_desk, patient.pk, booking(clinician, at(0, 10), minutes=minutes), now=at(0, 8)
     )
 
 
-def page_of(client, patient, **query):  # type: ignore[no-untyped-def]
+def page_of(client, patient, **query):
     return client.get("/schedule/book/", {"patient": patient.pk} | query).content.decode().replace("&amp;", "&")
 
 
-def another_patient(front_desk, given="John", family="Doe"):  # type: ignore[no-untyped-def]
+def another_patient(front_desk, given="John", family="Doe"):
     return patient_actions.register_patient(
         front_desk,
         {
@@ -141,7 +141,7 @@ def test_a_quick_choice_in_the_past_cannot_be_forced(front_desk, clinician, pati
 
 def test_the_proposing_form_reads_a_fixed_number_of_queries(
     front_desk, clinician, patient, django_assert_max_num_queries
-):  # type: ignore[no-untyped-def]
+):
     seen_today_at_ten(front_desk, clinician, patient)
     for n in range(6):
         actions.book_appointment(front_desk, patient.pk, booking(clinician, at(8 + n, 9)))

@@ -22,7 +22,7 @@ RUN = at(1, 7)  # the cron run: three hours before a 10:00 appointment tomorrow
 
 
 @pytest.fixture
-def with_email(patient):  # type: ignore[no-untyped-def]
+def with_email(patient):
     Patient.objects.filter(pk=patient.pk).update(email="jane@example.org")
     return Patient.objects.get(pk=patient.pk)
 
@@ -80,7 +80,7 @@ def test_a_failed_send_records_nothing_so_the_next_run_retries(front_desk, clini
     class RefusingServer:
         """A mail connection whose server refuses every message (a real failure path, no mock of our code)."""
 
-        def send_messages(self, messages):  # type: ignore[no-untyped-def]
+        def send_messages(self, messages):
             raise ConnectionRefusedError("mail server refused")
 
     outcomes = actions.send_due_reminders(RUN, connection=RefusingServer())

@@ -20,16 +20,16 @@ from tests.visits.visit_helpers import open_neck_episode
 API = "/api/v1/scheduling"
 
 
-def api(membership) -> Client:  # type: ignore[no-untyped-def]
+def api(membership) -> Client:
     _, raw = create_api_token(membership, "tests")
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
 
-def post(client: Client, url: str, body: dict, method: str = "POST"):  # type: ignore[no-untyped-def]
+def post(client: Client, url: str, body: dict, method: str = "POST"):
     return client.generic(method, url, json.dumps(body), content_type="application/json")
 
 
-def book_body(patient, clinician, starts_at, **change):  # type: ignore[no-untyped-def]
+def book_body(patient, clinician, starts_at, **change):
     return {
         "patient_id": patient.pk,
         "clinician_id": clinician.pk,

@@ -12,10 +12,10 @@ from tests.visits.visit_helpers import open_neck_episode
 
 
 @pytest.fixture
-def episode(clinician, cleared_patient):  # type: ignore[no-untyped-def]
+def episode(clinician, cleared_patient):
     return open_neck_episode(clinician, cleared_patient)
 
 
 @pytest.fixture
-def visit(clinician, episode):  # type: ignore[no-untyped-def]
+def visit(clinician, episode):
     return actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(minutes=5)})

@@ -21,7 +21,7 @@ ACTION = "Patient examined and told; incident reported to the lead clinician"
 
 def problems_of(opened: object, inserted: object, removed: object, sharps: object) -> tuple[str, ...]:
     with pytest.raises(AccountabilityError) as caught:
-        validate_counts(opened, inserted, removed, sharps)  # type: ignore[arg-type]
+        validate_counts(opened, inserted, removed, sharps)
     return caught.value.problems
 
 
@@ -82,7 +82,7 @@ def test_entry_counts_add_up() -> None:
 )
 def test_an_entry_needs_at_least_one_needle(counts: list[object], expected: str) -> None:
     with pytest.raises(AccountabilityError) as caught:
-        total_inserted(counts)  # type: ignore[arg-type]
+        total_inserted(counts)
     assert any(p.startswith(expected) for p in caught.value.problems)
 
 

@@ -76,7 +76,7 @@ def test_unknown_type_and_severity_are_both_reported() -> None:
 # --- the data file --------------------------------------------------------------------------------
 
 
-def write_catalogue(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+def write_catalogue(tmp_path: Path, edit) -> Path:
     raw = json.loads(DATA_FILE.read_text(encoding="utf-8"))
     edit(raw)
     path = tmp_path / "adverse_events.json"
@@ -95,7 +95,7 @@ def write_catalogue(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-de
         (lambda raw: raw["severities"][2].update(source="memory"), "severity serious: the source must cite"),
     ],
 )
-def test_a_malformed_catalogue_is_refused(tmp_path: Path, edit, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_catalogue_is_refused(tmp_path: Path, edit, expected: str) -> None:
     with pytest.raises(AdverseEventDataError, match="invalid adverse-event data") as caught:
         load_catalogue(write_catalogue(tmp_path, edit))
     assert expected in str(caught.value)

@@ -12,11 +12,11 @@ from tests.conftest import client_for
 from tests.visits.visit_helpers import add, signed_visit
 
 
-def sheet_url(visit) -> str:  # type: ignore[no-untyped-def]
+def sheet_url(visit) -> str:
     return f"/visits/{visit.pk}/after-care/"
 
 
-def test_the_sheet_says_what_is_normal_what_to_do_and_when_to_seek_urgent_care(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_sheet_says_what_is_normal_what_to_do_and_when_to_seek_urgent_care(clinician, visit) -> None:
     add(clinician, visit)
 
     page = client_for(clinician).get(sheet_url(visit))
@@ -35,7 +35,7 @@ def test_the_sheet_says_what_is_normal_what_to_do_and_when_to_seek_urgent_care(c
     assert 'href="/references/#S130"' in text
 
 
-def test_the_sheet_shows_nothing_from_the_clinical_record(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_sheet_shows_nothing_from_the_clinical_record(clinician, visit) -> None:
     add(clinician, visit, patient_response="Familiar pain reproduced")
 
     text = client_for(clinician).get(sheet_url(visit)).content.decode()
@@ -43,7 +43,7 @@ def test_the_sheet_shows_nothing_from_the_clinical_record(clinician, visit) -> N
     assert "Infraspinatus" not in text and "Familiar pain reproduced" not in text and "M54.2" not in text
 
 
-def test_front_desk_may_print_it_and_the_read_is_audited(clinician, front_desk, visit) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_may_print_it_and_the_read_is_audited(clinician, front_desk, visit) -> None:
     add(clinician, visit)
 
     page = client_for(front_desk).get(sheet_url(visit))
@@ -54,13 +54,13 @@ def test_front_desk_may_print_it_and_the_read_is_audited(clinician, front_desk, 
     assert entry.patient_id == visit.patient_id
 
 
-def test_a_visit_without_needling_has_no_sheet(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_visit_without_needling_has_no_sheet(clinician, visit) -> None:
     page = client_for(clinician).get(sheet_url(visit))
 
     assert page.status_code == 404
 
 
-def test_the_visit_page_offers_the_sheet_once_needling_is_recorded(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_visit_page_offers_the_sheet_once_needling_is_recorded(clinician, visit) -> None:
     client = client_for(clinician)
     assert 'data-testid="after-care-link"' not in client.get(f"/visits/{visit.pk}/").content.decode()
 
@@ -69,7 +69,7 @@ def test_the_visit_page_offers_the_sheet_once_needling_is_recorded(clinician, vi
     assert f'href="{sheet_url(visit)}"' in client.get(f"/visits/{visit.pk}/").content.decode()
 
 
-def test_the_signed_visit_offers_the_sheet(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_signed_visit_offers_the_sheet(clinician, visit) -> None:
     signed = signed_visit(clinician, visit)
 
     page = client_for(clinician).get(f"/visits/{signed.pk}/").content.decode()
@@ -78,7 +78,7 @@ def test_the_signed_visit_offers_the_sheet(clinician, visit) -> None:  # type: i
     assert client_for(clinician).get(sheet_url(signed)).status_code == 200
 
 
-def test_another_clinic_gets_not_found(outsider, clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinic_gets_not_found(outsider, clinician, visit) -> None:
     add(clinician, visit)
 
     page = client_for(outsider).get(sheet_url(visit))

@@ -18,7 +18,7 @@ from tests.visits.visit_helpers import add, signed_visit
 
 
 @pytest.fixture
-def sms_folder(settings, tmp_path) -> Path:  # type: ignore[no-untyped-def]
+def sms_folder(settings, tmp_path) -> Path:
     settings.SMS_BACKEND = "needlepoint.sms.FileBackend"
     settings.SMS_FILE_PATH = str(tmp_path / "sms")
     settings.SMS_DEFAULT_COUNTRY_CODE = ""
@@ -26,7 +26,7 @@ def sms_folder(settings, tmp_path) -> Path:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def reachable(cleared_patient):  # type: ignore[no-untyped-def]
+def reachable(cleared_patient):
     """The patient with an e-mail address and a mobile number, at a clinic with a phone number."""
     Patient.objects.filter(pk=cleared_patient.pk).update(email="jane@example.org", phone="+1 (555) 201-3344")
     Clinic.objects.filter(pk=cleared_patient.clinic_id).update(phone="+1 555 100 2000")
@@ -34,7 +34,7 @@ def reachable(cleared_patient):  # type: ignore[no-untyped-def]
     return cleared_patient
 
 
-def give(membership, visit, channel: str):  # type: ignore[no-untyped-def]
+def give(membership, visit, channel: str):
     return client_for(membership).post(f"/visits/{visit.pk}/after-care/send/", {"channel": channel}, follow=True)
 
 
@@ -42,7 +42,7 @@ def texts(folder: Path) -> list[str]:
     return [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))] if folder.exists() else []
 
 
-def test_signing_offers_the_sheet_and_an_email_sends_the_whole_sheet_and_records_it(  # type: ignore[no-untyped-def]
+def test_signing_offers_the_sheet_and_an_email_sends_the_whole_sheet_and_records_it(
     clinician, reachable, visit, sms_folder
 ) -> None:
     signed = signed_visit(clinician, visit)
@@ -64,7 +64,7 @@ def test_signing_offers_the_sheet_and_an_email_sends_the_whole_sheet_and_records
     assert AuditEntry.objects.filter(action="create", summary__startswith="after-care sheet given").count() == 1
 
 
-def test_a_text_message_names_the_warning_signs_and_the_clinics_number(  # type: ignore[no-untyped-def]
+def test_a_text_message_names_the_warning_signs_and_the_clinics_number(
     front_desk, clinician, reachable, visit, sms_folder
 ) -> None:
     add(clinician, visit)
@@ -77,7 +77,7 @@ def test_a_text_message_names_the_warning_signs_and_the_clinics_number(  # type:
     assert AfterCareGiven.objects.get().sent_to == "+15552013344"
 
 
-def test_an_opted_out_patient_gets_no_message_but_may_be_handed_the_sheet(  # type: ignore[no-untyped-def]
+def test_an_opted_out_patient_gets_no_message_but_may_be_handed_the_sheet(
     front_desk, clinician, reachable, visit, sms_folder
 ) -> None:
     add(clinician, visit)
@@ -95,7 +95,7 @@ def test_an_opted_out_patient_gets_no_message_but_may_be_handed_the_sheet(  # ty
     assert "printed and handed over" in page
 
 
-def test_the_patients_channel_is_respected_and_a_missing_address_is_refused(  # type: ignore[no-untyped-def]
+def test_the_patients_channel_is_respected_and_a_missing_address_is_refused(
     front_desk, clinician, cleared_patient, visit, sms_folder
 ) -> None:
     add(clinician, visit)
@@ -109,14 +109,14 @@ def test_the_patients_channel_is_respected_and_a_missing_address_is_refused(  # 
     assert mail.outbox == [] and not AfterCareGiven.objects.exists()
 
 
-def test_a_visit_without_needling_has_nothing_to_give(clinician, reachable, visit, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_a_visit_without_needling_has_nothing_to_give(clinician, reachable, visit, sms_folder) -> None:
     page = give(clinician, visit, "printed").content.decode()
 
     assert "No needling is recorded in this visit" in page
     assert not AfterCareGiven.objects.exists()
 
 
-def test_another_clinic_cannot_give_it(outsider, clinician, reachable, visit, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinic_cannot_give_it(outsider, clinician, reachable, visit, sms_folder) -> None:
     add(clinician, visit)
 
     page = client_for(outsider).post(f"/visits/{visit.pk}/after-care/send/", {"channel": "email"})
@@ -124,7 +124,7 @@ def test_another_clinic_cannot_give_it(outsider, clinician, reachable, visit, sm
     assert page.status_code == 404 and mail.outbox == [] and not AfterCareGiven.objects.exists()
 
 
-def test_a_record_of_after_care_cannot_be_changed(clinician, reachable, visit, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_a_record_of_after_care_cannot_be_changed(clinician, reachable, visit, sms_folder) -> None:
     add(clinician, visit)
     give(clinician, visit, "printed")
     given = AfterCareGiven.objects.get()
@@ -135,7 +135,7 @@ def test_a_record_of_after_care_cannot_be_changed(clinician, reachable, visit, s
         AfterCareGiven.objects.all().delete()
 
 
-def test_the_printed_note_says_how_and_by_whom_it_was_given(clinician, reachable, visit, sms_folder) -> None:  # type: ignore[no-untyped-def]
+def test_the_printed_note_says_how_and_by_whom_it_was_given(clinician, reachable, visit, sms_folder) -> None:
     signed = signed_visit(clinician, visit)
     give(clinician, signed, "printed")
 
@@ -146,7 +146,7 @@ def test_the_printed_note_says_how_and_by_whom_it_was_given(clinician, reachable
     assert "printed and handed over" in page
 
 
-def test_the_dashboard_lists_todays_needled_visits_without_after_care(  # type: ignore[no-untyped-def]
+def test_the_dashboard_lists_todays_needled_visits_without_after_care(
     clinician, reachable, visit, sms_folder, django_assert_max_num_queries
 ) -> None:
     add(clinician, visit)

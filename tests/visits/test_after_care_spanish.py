@@ -16,7 +16,7 @@ from tests.visits.visit_helpers import signed_visit
 
 
 @pytest.fixture
-def sms_folder(settings, tmp_path) -> Path:  # type: ignore[no-untyped-def]
+def sms_folder(settings, tmp_path) -> Path:
     settings.SMS_BACKEND = "needlepoint.sms.FileBackend"
     settings.SMS_FILE_PATH = str(tmp_path / "sms")
     settings.SMS_DEFAULT_COUNTRY_CODE = ""
@@ -24,7 +24,7 @@ def sms_folder(settings, tmp_path) -> Path:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def spanish(cleared_patient):  # type: ignore[no-untyped-def]
+def spanish(cleared_patient):
     Patient.objects.filter(pk=cleared_patient.pk).update(
         email="juana@example.org", phone="+1 (555) 201-3344", preferred_language="es"
     )
@@ -40,7 +40,7 @@ def test_every_after_care_item_has_its_spanish_text() -> None:
             assert item["text_es"].strip() and item["text_es"] != item["text"]
 
 
-def test_the_sheet_email_and_text_are_in_spanish_for_a_spanish_speaking_patient(  # type: ignore[no-untyped-def]
+def test_the_sheet_email_and_text_are_in_spanish_for_a_spanish_speaking_patient(
     clinician, spanish, visit, sms_folder
 ) -> None:
     signed = signed_visit(clinician, visit)
@@ -62,7 +62,7 @@ def test_the_sheet_email_and_text_are_in_spanish_for_a_spanish_speaking_patient(
     assert "Preguntas: llámenos al +1 555 100 2000." in text
 
 
-def test_the_english_sheet_is_unchanged(clinician, cleared_patient, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_english_sheet_is_unchanged(clinician, cleared_patient, visit) -> None:
     signed = signed_visit(clinician, visit)
     sheet = client_for(clinician).get(f"/visits/{signed.pk}/after-care/").content.decode()
     assert "After your dry needling" in sheet and "Breathlessness, chest pain" in sheet

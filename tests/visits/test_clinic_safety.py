@@ -81,7 +81,7 @@ def test_positions_are_checked_against_the_list() -> None:
         (None, False, ["minutes", "advice"]),
     ],
 )
-def test_a_vasovagal_event_needs_observation_minutes_and_the_driving_advice(minutes, advice, fields) -> None:  # type: ignore[no-untyped-def]
+def test_a_vasovagal_event_needs_observation_minutes_and_the_driving_advice(minutes, advice, fields) -> None:
     problems = check_vasovagal(minutes, advice)
     assert len(problems) == len(fields)
     assert ("minutes" in fields) == any("minutes the patient was observed" in p for p in problems)
@@ -130,7 +130,7 @@ def test_the_needle_stick_protocol_asks_source_testing_only_with_a_source_patien
     assert len(none_done) == 4
 
 
-def _write(tmp_path: Path, change) -> Path:  # type: ignore[no-untyped-def]
+def _write(tmp_path: Path, change) -> Path:
     raw = json.loads(clinic_safety.DATA_FILE.read_text(encoding="utf-8"))
     change(raw)
     path = tmp_path / "clinic_safety.json"
@@ -139,7 +139,7 @@ def _write(tmp_path: Path, change) -> Path:  # type: ignore[no-untyped-def]
 
 
 def test_a_malformed_data_file_is_refused_naming_every_problem(tmp_path: Path) -> None:
-    def spoil(raw):  # type: ignore[no-untyped-def]
+    def spoil(raw):
         raw["clean_technique"].append(dict(raw["clean_technique"][0]))
         raw["needle_stick_protocol"][0]["source"] = "a blog"
         raw["needle_stick_protocol"][1]["unverified"] = True

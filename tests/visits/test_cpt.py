@@ -45,7 +45,7 @@ def entry(muscle_id: str, side: str = "left") -> PlannedNeedling:
     return PlannedNeedling(muscle_id, side, 30)
 
 
-def per_muscle_table():  # type: ignore[no-untyped-def]
+def per_muscle_table():
     return dataclasses.replace(cpt_table(), counting=PER_MUSCLE)
 
 
@@ -138,7 +138,7 @@ def test_counting_sides_never_counts_fewer(entries: list[PlannedNeedling]) -> No
 # --- the data file --------------------------------------------------------------------------------
 
 
-def write_table(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+def write_table(tmp_path: Path, edit) -> Path:
     raw = json.loads(DATA_FILE.read_text(encoding="utf-8"))
     edit(raw)
     path = tmp_path / "cpt.json"
@@ -171,7 +171,7 @@ def test_a_clinic_can_switch_counting_in_the_data_file(tmp_path: Path) -> None:
         (lambda raw: raw["notes"][0].update(source="a blog"), "needs text, a source in the project's references"),
     ],
 )
-def test_a_malformed_table_is_refused(tmp_path: Path, edit, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_table_is_refused(tmp_path: Path, edit, expected: str) -> None:
     with pytest.raises(CptDataError, match="invalid CPT table") as caught:
         load_cpt_table(write_table(tmp_path, edit))
     assert expected in str(caught.value)
@@ -215,7 +215,7 @@ def test_upper_and_lower_trapezius_and_levator_scapulae_on_one_side_are_two_musc
         ([needled(SCM[0]), needled(SCM[1]), needled(TRAPEZIUS[0]), needled("levator-scapulae", "left")], 3, 3),
     ],
 )
-def test_trapezius_parts_and_scm_heads_count_as_one_muscle(entries, per_side: int, per_muscle: int) -> None:  # type: ignore[no-untyped-def]
+def test_trapezius_parts_and_scm_heads_count_as_one_muscle(entries, per_side: int, per_muscle: int) -> None:
     assert count_muscles(entries, PER_SIDE) == per_side
     assert count_muscles(entries, PER_MUSCLE) == per_muscle
     assert choose_cpt(entries).code == ("20560" if per_side <= 2 else "20561")
@@ -308,7 +308,7 @@ def test_a_stored_code_is_described_from_the_table() -> None:
 
 
 @pytest.fixture
-def signed_under_entry_counting(clinician, visit) -> Visit:  # type: ignore[no-untyped-def]
+def signed_under_entry_counting(clinician, visit) -> Visit:
     """A visit as the earlier code signed it: right upper and lower trapezius and levator scapulae counted as
     three muscles (20561). The rows are written as that code left them; the signature is the stored state."""
     for position, (muscle, point) in enumerate(
@@ -345,7 +345,7 @@ def signed_under_entry_counting(clinician, visit) -> Visit:  # type: ignore[no-u
     return fresh(visit)
 
 
-def test_a_visit_signed_earlier_keeps_the_code_it_was_signed_with(clinician, signed_under_entry_counting) -> None:  # type: ignore[no-untyped-def]
+def test_a_visit_signed_earlier_keeps_the_code_it_was_signed_with(clinician, signed_under_entry_counting) -> None:
     visit = signed_under_entry_counting
     assert choose_cpt(list(visit.needling_entries.all())).code == "20560"  # today's rules code them lower
     assert "CPT: 20561" in visit.note_text
@@ -365,7 +365,7 @@ def test_a_visit_signed_earlier_keeps_the_code_it_was_signed_with(clinician, sig
     assert body["cpt_code"] == "20561" and body["cpt"]["code"] == "20561"
 
 
-def test_a_visit_signed_now_is_coded_by_anatomical_muscle(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_visit_signed_now_is_coded_by_anatomical_muscle(clinician, visit) -> None:
     """Signing through the action stores the anatomical count: deltoid's two parts are one muscle."""
     for muscle, point in (("infraspinatus", "TP1"), ("deltoid", "anterior"), ("deltoid", "posterior")):
         actions.add_needling_entry(clinician, visit.pk, form_entry(muscle, trigger_point=point), fresh(visit).version)

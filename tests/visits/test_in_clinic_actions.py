@@ -29,7 +29,7 @@ FAINTING = Finding(
 )
 
 
-def screen_with_fainting_history(clinician, patient) -> Screening:  # type: ignore[no-untyped-def]
+def screen_with_fainting_history(clinician, patient) -> Screening:
     """A screening whose findings include a history of fainting, acknowledged, and consent recorded.
 
     Stored as the screening action stores a result (``ScreeningResult`` with ``asdict`` findings), so the test
@@ -49,18 +49,18 @@ def screen_with_fainting_history(clinician, patient) -> Screening:  # type: igno
 
 
 @pytest.fixture
-def fainter_visit(clinician, patient):  # type: ignore[no-untyped-def]
+def fainter_visit(clinician, patient):
     screen_with_fainting_history(clinician, patient)
     episode = open_neck_episode(clinician, patient)
     return actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(minutes=5)})
 
 
-def position(clinician, visit, *codes: str) -> Visit:  # type: ignore[no-untyped-def]
+def position(clinician, visit, *codes: str) -> Visit:
     actions.record_patient_position(clinician, visit.pk, list(codes), fresh(visit).version)
     return fresh(visit)
 
 
-def test_the_first_session_of_a_patient_who_fainted_is_refused_until_recorded_lying(clinician, fainter_visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_first_session_of_a_patient_who_fainted_is_refused_until_recorded_lying(clinician, fainter_visit) -> None:
     version = fresh(fainter_visit).version
     with pytest.raises(ValidationError) as caught:
         actions.add_needling_entry(clinician, fainter_visit.pk, entry_input(), version)
@@ -78,14 +78,14 @@ def test_the_first_session_of_a_patient_who_fainted_is_refused_until_recorded_ly
     assert NeedlingEntry.objects.count() == 1
 
 
-def test_a_needled_first_session_cannot_be_moved_off_lying(clinician, fainter_visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_needled_first_session_cannot_be_moved_off_lying(clinician, fainter_visit) -> None:
     visit = add(clinician, position(clinician, fainter_visit, "supine"))
     with pytest.raises(ValidationError, match="has fainted before"):
         actions.record_patient_position(clinician, visit.pk, ["seated"], visit.version)
     assert fresh(visit).patient_positions == ["supine"] and fresh(visit).version == visit.version
 
 
-def test_signing_checks_the_first_session_again(clinician, fainter_visit) -> None:  # type: ignore[no-untyped-def]
+def test_signing_checks_the_first_session_again(clinician, fainter_visit) -> None:
     visit = reconcile(clinician, add(clinician, position(clinician, fainter_visit, "prone")))
     # A row changed outside the actions (an import, a script): signing still refuses it.
     Visit.objects.filter(pk=visit.pk).update(patient_positions=["seated"])
@@ -98,7 +98,7 @@ def test_signing_checks_the_first_session_again(clinician, fainter_visit) -> Non
     assert "Patient position: lying face down (prone)." in signed.note_text
 
 
-def test_only_the_first_needled_session_must_be_lying(clinician, fainter_visit) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_first_needled_session_must_be_lying(clinician, fainter_visit) -> None:
     first = reconcile(clinician, add(clinician, position(clinician, fainter_visit, "prone")))
     actions.sign_visit(clinician, first.pk, first.version)
     second = actions.start_visit(clinician, first.episode, {"started_at": timezone.now()})
@@ -108,14 +108,14 @@ def test_only_the_first_needled_session_must_be_lying(clinician, fainter_visit) 
     assert stored.needles_inserted == 2
 
 
-def test_a_patient_without_a_fainting_history_may_be_needled_seated_at_the_first_session(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_patient_without_a_fainting_history_may_be_needled_seated_at_the_first_session(clinician, visit) -> None:
     stored = add(clinician, position(clinician, visit, "seated"))
     assert stored.needles_inserted == 2
 
 
 def test_a_session_after_earlier_needling_is_not_the_first_even_after_a_new_fainting_history(
     clinician, patient
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # Needled before the fainting was reported; the next visit is then the first after the new screening
     # but not the first needled one, so it is not refused: the rule is about the first needling session.
     from tests.conftest import clear_for_needling
@@ -130,7 +130,7 @@ def test_a_session_after_earlier_needling_is_not_the_first_even_after_a_new_fain
     assert len(copied) == 1
 
 
-def test_bad_positions_are_refused_and_nothing_changes(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_bad_positions_are_refused_and_nothing_changes(clinician, visit) -> None:
     version = fresh(visit).version
     for bad in (["standing"], []):
         with pytest.raises(ValidationError) as caught:
@@ -141,7 +141,7 @@ def test_bad_positions_are_refused_and_nothing_changes(clinician, visit) -> None
     assert fresh(visit).patient_positions == [] and fresh(visit).version == version
 
 
-def test_the_clean_technique_checklist_is_one_click_and_printed_on_the_signed_note(clinician, colleague, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_clean_technique_checklist_is_one_click_and_printed_on_the_signed_note(clinician, colleague, visit) -> None:
     stored = add(clinician, visit)
     done = actions.record_clean_technique(clinician, visit.pk, gloves_worn=True, expected_version=stored.version)
     assert done.clean_technique == {
@@ -161,7 +161,7 @@ def test_the_clean_technique_checklist_is_one_click_and_printed_on_the_signed_no
     assert fresh(visit).clean_technique["gloves_worn"] is True
 
 
-def test_a_partial_checklist_names_what_was_not_confirmed_and_bad_items_change_nothing(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_partial_checklist_names_what_was_not_confirmed_and_bad_items_change_nothing(clinician, visit) -> None:
     stored = add(clinician, visit)
     for bad in (["hand_hygiene", "mask"], []):
         with pytest.raises(ValidationError) as caught:
@@ -183,14 +183,14 @@ def test_a_partial_checklist_names_what_was_not_confirmed_and_bad_items_change_n
     assert "NOT CONFIRMED: used needles straight into the sharps container" in signed.note_text
 
 
-def test_a_needled_visit_without_the_checklist_says_so_on_the_note(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_needled_visit_without_the_checklist_says_so_on_the_note(clinician, visit) -> None:
     stored = reconcile(clinician, add(clinician, visit))
     signed = actions.sign_visit(clinician, visit.pk, stored.version)
     assert "Clean technique: checklist not recorded." in signed.note_text
     assert "Patient position: not recorded." in signed.note_text
 
 
-def vasovagal(**change):  # type: ignore[no-untyped-def]
+def vasovagal(**change):
     return {
         "event_type": "vasovagal",
         "severity": "mild",
@@ -214,14 +214,14 @@ def vasovagal(**change):  # type: ignore[no-untyped-def]
         ({"event_type": "bruising"}, "observed_minutes"),
     ],
 )
-def test_a_fainting_event_without_its_after_care_is_refused_and_nothing_stored(clinician, visit, change, field) -> None:  # type: ignore[no-untyped-def]
+def test_a_fainting_event_without_its_after_care_is_refused_and_nothing_stored(clinician, visit, change, field) -> None:
     with pytest.raises(ValidationError) as caught:
         actions.record_adverse_event(clinician, visit.pk, vasovagal(**change))
     assert field in caught.value.error_dict
     assert not AdverseEvent.objects.exists()
 
 
-def test_a_fainting_event_records_the_observation_and_advice_and_the_note_prints_them(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_fainting_event_records_the_observation_and_advice_and_the_note_prints_them(clinician, visit) -> None:
     stored = add(clinician, visit)
     event = actions.record_adverse_event(clinician, visit.pk, vasovagal())
     assert (event.observed_minutes, event.driving_advice_given) == (20, True)
@@ -232,7 +232,7 @@ def test_a_fainting_event_records_the_observation_and_advice_and_the_note_prints
     assert "Observed 20 min after recovery. Advised: No driving until fully recovered." in signed.note_text
 
 
-def test_the_database_refuses_observation_minutes_on_another_event_type(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_database_refuses_observation_minutes_on_another_event_type(clinician, visit) -> None:
     from django.db import IntegrityError, transaction
 
     with pytest.raises(IntegrityError), transaction.atomic():

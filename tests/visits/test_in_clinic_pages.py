@@ -16,7 +16,7 @@ from tests.visits.visit_helpers import add, entry, fresh, open_neck_episode, rec
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-def test_the_visit_page_shows_the_panel_and_records_position_and_checklist_with_htmx(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_visit_page_shows_the_panel_and_records_position_and_checklist_with_htmx(clinician, visit) -> None:
     client = client_for(clinician)
     page = client.get(f"/visits/{visit.pk}/").content.decode()
     assert 'data-testid="must-lie"' not in page
@@ -38,7 +38,7 @@ def test_the_visit_page_shows_the_panel_and_records_position_and_checklist_with_
     assert fresh(visit).clean_technique["gloves_worn"] is False
 
 
-def test_a_partial_checklist_and_a_stale_version_through_the_page(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_partial_checklist_and_a_stale_version_through_the_page(clinician, visit) -> None:
     client = client_for(clinician)
     stale = client.post(f"/visits/{visit.pk}/clean-technique/", {"gloves_worn": "yes", "version": 0}, **HX)
     assert "Someone else changed this visit" in stale.content.decode() and fresh(visit).clean_technique == {}
@@ -53,7 +53,7 @@ def test_a_partial_checklist_and_a_stale_version_through_the_page(clinician, vis
     assert "NOT CONFIRMED: used needles straight into the sharps container" in page
 
 
-def test_a_seated_first_session_after_fainting_is_refused_on_the_page_with_the_reason(clinician, patient) -> None:  # type: ignore[no-untyped-def]
+def test_a_seated_first_session_after_fainting_is_refused_on_the_page_with_the_reason(clinician, patient) -> None:
     screen_with_fainting_history(clinician, patient)
     visit = actions.start_visit(clinician, open_neck_episode(clinician, patient), {})
     client = client_for(clinician)
@@ -68,7 +68,7 @@ def test_a_seated_first_session_after_fainting_is_refused_on_the_page_with_the_r
     assert not NeedlingEntry.objects.exists()
 
 
-def test_no_panel_changes_after_signing_and_the_signed_note_prints_both(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_no_panel_changes_after_signing_and_the_signed_note_prints_both(clinician, visit) -> None:
     stored = add(clinician, visit)
     actions.record_patient_position(clinician, visit.pk, ["side_lying"], stored.version)
     actions.record_clean_technique(clinician, visit.pk, gloves_worn=True, expected_version=fresh(visit).version)
@@ -83,7 +83,7 @@ def test_no_panel_changes_after_signing_and_the_signed_note_prints_both(clinicia
     assert late.status_code == 302 and fresh(visit).clean_technique["gloves_worn"] is True
 
 
-def test_the_fainting_event_form_asks_for_the_observation_and_the_advice(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_fainting_event_form_asks_for_the_observation_and_the_advice(clinician, visit) -> None:
     client = client_for(clinician)
     form = {
         "event_type": "vasovagal",
@@ -108,7 +108,7 @@ def test_the_fainting_event_form_asks_for_the_observation_and_the_advice(clinici
     assert "Observed 25 min after recovery. Advised: No driving until fully recovered." in detail
 
 
-def test_the_panel_forms_carry_the_csrf_token(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_panel_forms_carry_the_csrf_token(clinician, visit) -> None:
     import re
 
     from django.test import Client
@@ -117,7 +117,7 @@ def test_the_panel_forms_carry_the_csrf_token(clinician, visit) -> None:  # type
     client.force_login(clinician.user)
     page = client.get(f"/visits/{visit.pk}/").content.decode()
     panel = page[page.index('data-testid="position-form"') :]
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', panel).group(1)  # type: ignore[union-attr]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', panel).group(1)
 
     saved = client.post(
         f"/visits/{visit.pk}/position/",

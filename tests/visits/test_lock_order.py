@@ -22,7 +22,7 @@ on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="row 
 @pytest.mark.postgres
 @on_postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_locked_visit_and_an_audited_read_elsewhere_both_commit(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_locked_visit_and_an_audited_read_elsewhere_both_commit(clinician, visit) -> None:
     rows_locked, chain_locked = threading.Event(), threading.Event()
     outcomes: dict[str, str] = {}
 

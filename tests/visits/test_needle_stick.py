@@ -20,7 +20,7 @@ from tests.conftest import client_for
 from tests.visits.visit_helpers import add, fresh
 
 
-def stick(**change):  # type: ignore[no-untyped-def]
+def stick(**change):
     """A needle-stick from a clean needle, wound washed at once."""
     now = timezone.now()
     return {
@@ -32,14 +32,14 @@ def stick(**change):  # type: ignore[no-untyped-def]
     } | change
 
 
-def from_patient(visit, **change):  # type: ignore[no-untyped-def]
+def from_patient(visit, **change):
     return stick(source_kind="patient", source_visit_id=visit.pk, source_consent="consented") | change
 
 
 # --- actions -----------------------------------------------------------------------------------------
 
 
-def test_a_named_source_patient_without_a_testing_decision_is_refused_and_nothing_is_stored(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_named_source_patient_without_a_testing_decision_is_refused_and_nothing_is_stored(clinician, visit) -> None:
     creates = AuditEntry.objects.filter(action="create", object_type="visits.NeedleStickIncident").count()
     for data in (from_patient(visit, source_consent=""), from_patient(visit, source_consent="not_asked")):
         with pytest.raises(ValidationError) as caught:
@@ -52,7 +52,7 @@ def test_a_named_source_patient_without_a_testing_decision_is_refused_and_nothin
     assert AuditEntry.objects.filter(action="create", object_type="visits.NeedleStickIncident").count() == creates
 
 
-def needle_stick_errors(clinician, data):  # type: ignore[no-untyped-def]
+def needle_stick_errors(clinician, data):
     try:
         needle_stick.record_needle_stick(clinician, data)
     except ValidationError as exc:
@@ -62,7 +62,7 @@ def needle_stick_errors(clinician, data):  # type: ignore[no-untyped-def]
 
 def test_a_needle_stick_from_a_patient_is_stored_with_its_steps_and_audited_under_that_patient(
     clinician, colleague, visit
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     incident = needle_stick.record_needle_stick(clinician, from_patient(visit, injured_id=colleague.pk))
 
     assert incident.injured == colleague and incident.recorded_by == clinician
@@ -92,14 +92,14 @@ def test_a_needle_stick_from_a_patient_is_stored_with_its_steps_and_audited_unde
         ({"injured_id": 999999}, "injured_id"),
     ],
 )
-def test_bad_input_gets_a_message_on_its_field_and_stores_nothing(clinician, change, field) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_gets_a_message_on_its_field_and_stores_nothing(clinician, change, field) -> None:
     with pytest.raises(ValidationError) as caught:
         needle_stick.record_needle_stick(clinician, stick(**change))
     assert field in caught.value.error_dict, caught.value
     assert not NeedleStickIncident.objects.exists()
 
 
-def test_another_clinics_visit_or_staff_cannot_be_named(clinician, outsider, visit) -> None:  # type: ignore[no-untyped-def]
+def test_another_clinics_visit_or_staff_cannot_be_named(clinician, outsider, visit) -> None:
     with pytest.raises(ValidationError) as caught:
         needle_stick.record_needle_stick(outsider, from_patient(visit))
     assert "source_patient_id" in caught.value.error_dict
@@ -109,7 +109,7 @@ def test_another_clinics_visit_or_staff_cannot_be_named(clinician, outsider, vis
     assert not NeedleStickIncident.objects.exists()
 
 
-def test_steps_are_recorded_later_never_overwritten_and_closing_needs_them_all(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_steps_are_recorded_later_never_overwritten_and_closing_needs_them_all(clinician, visit) -> None:
     incident = needle_stick.record_needle_stick(clinician, from_patient(visit))
     with pytest.raises(ValidationError, match="Record these steps before closing: Reported to the clinic lead; "):
         needle_stick.close_needle_stick(clinician, incident.pk, "Baseline tests negative.", incident.version)
@@ -139,7 +139,7 @@ def test_steps_are_recorded_later_never_overwritten_and_closing_needs_them_all(c
         needle_stick.record_needle_stick_steps(clinician, incident.pk, {"follow_up_due": timezone.localdate()}, 3)
 
 
-def test_an_incident_is_never_deleted_and_the_database_keeps_its_rules(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_an_incident_is_never_deleted_and_the_database_keeps_its_rules(clinician, visit) -> None:
     incident = needle_stick.record_needle_stick(clinician, stick())
     with pytest.raises(VisitLocked):
         incident.delete()
@@ -158,7 +158,7 @@ def test_an_incident_is_never_deleted_and_the_database_keeps_its_rules(clinician
         )
 
 
-def test_front_desk_cannot_record_or_read_and_an_outsider_sees_nothing(clinician, front_desk, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_front_desk_cannot_record_or_read_and_an_outsider_sees_nothing(clinician, front_desk, outsider) -> None:
     incident = needle_stick.record_needle_stick(clinician, stick())
     with pytest.raises(PermissionDenied):
         needle_stick.record_needle_stick(front_desk, stick())
@@ -173,7 +173,7 @@ def test_front_desk_cannot_record_or_read_and_an_outsider_sees_nothing(clinician
 # --- pages -------------------------------------------------------------------------------------------
 
 
-def test_the_form_refuses_a_source_patient_without_a_decision_and_keeps_what_was_typed(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_refuses_a_source_patient_without_a_decision_and_keeps_what_was_typed(clinician, visit) -> None:
     client = client_for(clinician)
     page = client.get(f"/needle-sticks/new/?visit={visit.pk}")
     assert page.status_code == 200 and visit.patient.full_name.encode() in page.content
@@ -196,7 +196,7 @@ def test_the_form_refuses_a_source_patient_without_a_decision_and_keeps_what_was
     assert not NeedleStickIncident.objects.exists()
 
 
-def test_an_injury_recorded_through_the_pages_is_listed_until_closed(clinician, clinic_admin, visit) -> None:  # type: ignore[no-untyped-def]
+def test_an_injury_recorded_through_the_pages_is_listed_until_closed(clinician, clinic_admin, visit) -> None:
     client = client_for(clinician)
     response = client.post(
         "/needle-sticks/new/",
@@ -241,7 +241,7 @@ def test_an_injury_recorded_through_the_pages_is_listed_until_closed(clinician, 
 
 def test_front_desk_and_admin_cannot_record_and_an_outsider_gets_not_found(
     clinician, front_desk, clinic_admin, outsider
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     incident = needle_stick.record_needle_stick(clinician, stick())
     assert client_for(front_desk).get("/needle-sticks/").status_code == 403
     assert client_for(front_desk).get(f"/needle-sticks/{incident.pk}/").status_code == 403
@@ -255,7 +255,7 @@ def test_front_desk_and_admin_cannot_record_and_an_outsider_gets_not_found(
     assert NeedleStickIncident.objects.get().closed_at is None and NeedleStickIncident.objects.get().version == 1
 
 
-def test_the_clinic_admin_closes_an_incident_with_a_recorded_audited_note(clinician, clinic_admin) -> None:  # type: ignore[no-untyped-def]
+def test_the_clinic_admin_closes_an_incident_with_a_recorded_audited_note(clinician, clinic_admin) -> None:
     now = timezone.now()
     incident = needle_stick.record_needle_stick(
         clinician, stick(reported_at=now - timedelta(minutes=20), reported_to="Clinic lead", pep_decision="declined")
@@ -279,7 +279,7 @@ def test_the_clinic_admin_closes_an_incident_with_a_recorded_audited_note(clinic
     assert note in shown and 'data-testid="close-form"' not in shown
 
 
-def test_the_list_page_keeps_a_bounded_query_count(clinician, colleague, visit, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_the_list_page_keeps_a_bounded_query_count(clinician, colleague, visit, django_assert_max_num_queries) -> None:
     client = client_for(clinician)
     needle_stick.record_needle_stick(clinician, from_patient(visit))
     with django_assert_max_num_queries(12) as one:
@@ -293,11 +293,11 @@ def test_the_list_page_keeps_a_bounded_query_count(clinician, colleague, visit, 
 # --- API ---------------------------------------------------------------------------------------------
 
 
-def _json(data):  # type: ignore[no-untyped-def]
+def _json(data):
     return json.dumps({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()})
 
 
-def test_the_api_refuses_a_source_patient_without_a_decision_then_records_and_closes(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_refuses_a_source_patient_without_a_decision_then_records_and_closes(clinician, visit) -> None:
     api = api_client(clinician)
     refused = api.post(
         "/api/v1/needle-sticks", _json(from_patient(visit, source_consent="")), content_type="application/json"
@@ -329,7 +329,7 @@ def test_the_api_refuses_a_source_patient_without_a_decision_then_records_and_cl
     assert api.get("/api/v1/needle-sticks").json() == []
 
 
-def test_the_api_refuses_front_desk_and_hides_incidents_from_another_clinic(clinician, front_desk, outsider) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_refuses_front_desk_and_hides_incidents_from_another_clinic(clinician, front_desk, outsider) -> None:
     incident = needle_stick.record_needle_stick(clinician, stick())
     denied = api_client(front_desk).post("/api/v1/needle-sticks", _json(stick()), content_type="application/json")
     assert denied.status_code == 403
@@ -341,7 +341,7 @@ def test_the_api_refuses_front_desk_and_hides_incidents_from_another_clinic(clin
 # --- the visit's position and checklist through the API ----------------------------------------------
 
 
-def test_the_visit_api_records_position_and_checklist(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_visit_api_records_position_and_checklist(clinician, visit) -> None:
     api = api_client(clinician)
     stored = add(clinician, visit)
     put = api.put(

@@ -57,7 +57,7 @@ def test_a_stocked_needle_is_found(diameter: float, length: float, label: str) -
 )
 def test_a_needle_not_in_stock_is_refused(diameter: object, length: object, expected: str) -> None:
     with pytest.raises(NeedleStockError, match="in stock") as caught:
-        validate_needle(diameter, length)  # type: ignore[arg-type]
+        validate_needle(diameter, length)
     assert expected in str(caught.value)
 
 
@@ -69,7 +69,7 @@ def test_a_needle_not_in_stock_is_refused(diameter: object, length: object, expe
         (0.22, 45, [("diameter_not_stocked", "diameter_mm"), ("length_not_stocked", "length_mm")]),
     ],
 )
-def test_a_needle_not_in_stock_names_its_problem_and_field(diameter, length, problems) -> None:  # type: ignore[no-untyped-def]
+def test_a_needle_not_in_stock_names_its_problem_and_field(diameter, length, problems) -> None:
     with pytest.raises(NeedleNotStocked) as caught:
         validate_needle(diameter, length)
     assert [(p.code, p.field) for p in caught.value.problems] == problems
@@ -114,7 +114,7 @@ def test_a_clinic_stock_file_is_used(tmp_path: Path) -> None:
         (lambda raw: raw["messages"].update(length_not_stocked="Too long."), "length_not_stocked needs words"),
     ],
 )
-def test_a_malformed_stock_file_is_refused(tmp_path: Path, edit, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_stock_file_is_refused(tmp_path: Path, edit, expected: str) -> None:
     raw = json.loads(DATA_FILE.read_text(encoding="utf-8"))
     edit(raw)
     path = tmp_path / "stock.json"

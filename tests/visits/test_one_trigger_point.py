@@ -40,7 +40,7 @@ def test_every_problem_of_a_site_is_reported_at_once() -> None:
     assert (site.muscle.id, site.side, site.trigger_point) == ("teres-minor", "left", "TP")
 
 
-def test_the_finding_and_the_entry_name_the_same_point(clinician, episode, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_finding_and_the_entry_name_the_same_point(clinician, episode, visit) -> None:
     assessment = atlas_actions.create_assessment(clinician, episode, {"drawing": {"temple-l": 6}})
     finding = {"muscle_id": "teres-minor", "side": "right", "status": "active", "reproduces_familiar_pain": True}
     atlas_actions.record_finding(clinician, assessment.pk, finding)

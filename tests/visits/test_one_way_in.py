@@ -89,7 +89,7 @@ BAD_ENTRIES: list[tuple[dict[str, Any], str, str]] = [
 
 
 @pytest.mark.parametrize(("change", "field", "message"), BAD_ENTRIES)
-def test_a_bad_needling_entry_is_refused_alike_by_the_page_and_the_api(  # type: ignore[no-untyped-def]
+def test_a_bad_needling_entry_is_refused_alike_by_the_page_and_the_api(
     clinician, visit, api, change, field, message
 ) -> None:
     data = entry() | change
@@ -102,7 +102,7 @@ def test_a_bad_needling_entry_is_refused_alike_by_the_page_and_the_api(  # type:
     assert not NeedlingEntry.objects.exists() and fresh(visit).version == visit.version
 
 
-def test_a_needle_size_not_in_stock_is_refused_alike_on_each_field(clinician, visit, api) -> None:  # type: ignore[no-untyped-def]
+def test_a_needle_size_not_in_stock_is_refused_alike_on_each_field(clinician, visit, api) -> None:
     data = entry(diameter_mm="0.22", length_mm="33")
     page = client_for(clinician).post(
         f"/visits/{visit.pk}/needling/", data | {"minutes_left_in": "", "version": "1"}, **HX
@@ -117,7 +117,7 @@ def test_a_needle_size_not_in_stock_is_refused_alike_on_each_field(clinician, vi
         assert on_page[field] == by_api[field] and "in stock" in on_page[field][0]
 
 
-def test_json_numbers_are_read_as_the_page_reads_text(clinician, visit, api) -> None:  # type: ignore[no-untyped-def]
+def test_json_numbers_are_read_as_the_page_reads_text(clinician, visit, api) -> None:
     body = entry(needles=3, diameter_mm=0.25, length_mm=30, minutes_left_in=None) | {"version": visit.version}
     answer = api.post(f"/api/v1/visits/{visit.pk}/needling", body, content_type="application/json")
     assert answer.status_code == 201
@@ -125,7 +125,7 @@ def test_json_numbers_are_read_as_the_page_reads_text(clinician, visit, api) -> 
     assert (row.needles, str(row.diameter_mm), str(row.length_mm)) == (3, "0.25", "30.0")
 
 
-def test_a_body_that_is_not_the_schema_is_still_422(visit, api) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_that_is_not_the_schema_is_still_422(visit, api) -> None:
     answer = api.post(f"/api/v1/visits/{visit.pk}/needling", {"version": 1}, content_type="application/json")
     assert answer.status_code == 422 and "muscle_id" in answer.json()["errors"]
 
@@ -141,7 +141,7 @@ BAD_COUNTS: list[tuple[dict[str, str], str, str]] = [
 
 
 @pytest.mark.parametrize(("change", "field", "message"), BAD_COUNTS)
-def test_bad_needle_counts_are_refused_alike_by_the_page_and_the_api(  # type: ignore[no-untyped-def]
+def test_bad_needle_counts_are_refused_alike_by_the_page_and_the_api(
     clinician, visit, api, change, field, message
 ) -> None:
     stored = add(clinician, visit)
@@ -199,7 +199,7 @@ BAD_EVENTS: list[tuple[dict[str, str], str, str]] = [
 
 
 @pytest.mark.parametrize(("change", "field", "message"), BAD_EVENTS)
-def test_a_bad_adverse_event_is_refused_alike_by_the_page_and_the_api(  # type: ignore[no-untyped-def]
+def test_a_bad_adverse_event_is_refused_alike_by_the_page_and_the_api(
     clinician, visit, api, change, field, message
 ) -> None:
     data = _event(**change)
@@ -221,7 +221,7 @@ def test_a_bad_adverse_event_is_refused_alike_by_the_page_and_the_api(  # type: 
         ("2999-01-01T09:00", "The visit cannot be dated in the future."),
     ],
 )
-def test_a_bad_visit_start_is_refused_alike_by_the_page_and_the_api(  # type: ignore[no-untyped-def]
+def test_a_bad_visit_start_is_refused_alike_by_the_page_and_the_api(
     clinician, episode, api, started_at, message
 ) -> None:
     page = client_for(clinician).post(f"/episodes/{episode.pk}/visits/new/", {"started_at": started_at})

@@ -27,7 +27,7 @@ def pdf_text(content: bytes) -> str:
 
 
 @pytest.fixture
-def letterheaded(clinic):  # type: ignore[no-untyped-def]
+def letterheaded(clinic):
     clinic.address = "1 Quay Road\nPortland, ME 04101"
     clinic.phone = "(207) 555-0100"
     clinic.email = "desk@quay.example.org"
@@ -35,9 +35,7 @@ def letterheaded(clinic):  # type: ignore[no-untyped-def]
     return clinic
 
 
-def test_the_signed_note_prints_with_letterhead_clinician_and_signature(  # type: ignore[no-untyped-def]
-    clinician, visit, letterheaded
-) -> None:
+def test_the_signed_note_prints_with_letterhead_clinician_and_signature(clinician, visit, letterheaded) -> None:
     signed = signed_visit(clinician, visit)
     html = client_for(clinician).get(f"/visits/{signed.pk}/note/").content.decode()
     for text in ("Test Clinic", "1 Quay Road", "Portland, ME 04101", "(207) 555-0100", "desk@quay.example.org"):
@@ -49,7 +47,7 @@ def test_the_signed_note_prints_with_letterhead_clinician_and_signature(  # type
     assert "Infraspinatus (right)" in html and "draft, not signed" not in html
 
 
-def test_the_pdf_says_what_the_page_says(clinician, visit, letterheaded) -> None:  # type: ignore[no-untyped-def]
+def test_the_pdf_says_what_the_page_says(clinician, visit, letterheaded) -> None:
     signed = signed_visit(clinician, visit)
     response = client_for(clinician).get(f"/visits/{signed.pk}/note.pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
@@ -61,7 +59,7 @@ def test_the_pdf_says_what_the_page_says(clinician, visit, letterheaded) -> None
     assert AuditEntry.objects.filter(action="export", object_id=str(signed.pk), summary="visit note PDF").exists()
 
 
-def test_an_unsigned_visit_prints_as_a_marked_draft(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_an_unsigned_visit_prints_as_a_marked_draft(clinician, visit) -> None:
     visit = add(clinician, visit)
     html = client_for(clinician).get(f"/visits/{visit.pk}/note/").content.decode()
     assert "Treatment note (draft, not signed)" in html and "not the clinical record" in html
@@ -69,14 +67,14 @@ def test_an_unsigned_visit_prints_as_a_marked_draft(clinician, visit) -> None:  
     assert "no address or phone yet" in html  # the admin is told where the letterhead is filled
 
 
-def test_addenda_print_with_their_author(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_addenda_print_with_their_author(clinician, visit) -> None:
     signed = signed_visit(clinician, visit)
     actions.add_addendum(clinician, signed.pk, "Patient phoned: soreness settled by the next day.")
     html = client_for(clinician).get(f"/visits/{signed.pk}/note/").content.decode()
     assert "Addenda" in html and "soreness settled by the next day" in html
 
 
-def test_front_desk_may_not_print_a_note_and_other_clinics_do_not_see_it(  # type: ignore[no-untyped-def]
+def test_front_desk_may_not_print_a_note_and_other_clinics_do_not_see_it(
     clinician, front_desk, clinic_admin, outsider, visit
 ) -> None:
     signed = signed_visit(clinician, visit)
@@ -86,13 +84,13 @@ def test_front_desk_may_not_print_a_note_and_other_clinics_do_not_see_it(  # typ
         assert client_for(clinic_admin).get(url).status_code == 200
 
 
-def test_reading_the_note_is_audited(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_reading_the_note_is_audited(clinician, visit) -> None:
     signed = signed_visit(clinician, visit)
     client_for(clinician).get(f"/visits/{signed.pk}/note/")
     assert AuditEntry.objects.filter(action="read", object_id=str(signed.pk), summary__contains="printable").exists()
 
 
-def test_the_printed_note_reads_in_bounded_queries(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_printed_note_reads_in_bounded_queries(clinician, visit) -> None:
     signed = signed_visit(clinician, visit)
     client = client_for(clinician)
     for _ in range(3):
@@ -102,7 +100,7 @@ def test_the_printed_note_reads_in_bounded_queries(clinician, visit) -> None:  #
     assert len(queries) <= 12, [q["sql"] for q in queries.captured_queries]
 
 
-def test_the_page_links_to_the_printable_note(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_links_to_the_printable_note(clinician, visit) -> None:
     signed = signed_visit(clinician, visit)
     html = client_for(clinician).get(f"/visits/{signed.pk}/").content.decode()
     assert f'href="/visits/{signed.pk}/note/"' in html and "3 muscles counted" in html
@@ -154,7 +152,7 @@ def test_generated_note_text_has_no_doubled_punctuation() -> None:
     assert "Precautions: Needle directed away from the structure named. Note:" in text
 
 
-def test_a_signed_note_made_through_the_actions_has_no_glitches(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_signed_note_made_through_the_actions_has_no_glitches(clinician, visit) -> None:
     add(clinician, visit, muscle="deltoid", trigger_point="middle", patient_response="Tolerated well.")
     signed = signed_visit(clinician, fresh(visit))
     assert _glitches(signed.note_text) == [], signed.note_text

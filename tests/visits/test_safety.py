@@ -95,7 +95,7 @@ def needle(muscle_id: str, side: str = "left", length: float = 25, estim: bool =
 
 
 def flags(**change: object) -> ScreeningFlags:
-    return ScreeningFlags(**({"screening_current": True, "consent_current": True} | change))  # type: ignore[arg-type]
+    return ScreeningFlags(**({"screening_current": True, "consent_current": True} | change))
 
 
 def checks(entries: list[PlannedNeedling], screening: ScreeningFlags = CLEAR) -> list[SafetyWarning]:
@@ -607,7 +607,7 @@ def test_a_bad_entry_is_refused(side: str, length: float) -> None:
 
 
 def test_decimal_lengths_are_accepted() -> None:
-    assert PlannedNeedling("rhomboids", "left", Decimal("30.0")).needle_length_mm == 30.0  # type: ignore[arg-type]
+    assert PlannedNeedling("rhomboids", "left", Decimal("30.0")).needle_length_mm == 30.0
 
 
 @pytest.mark.parametrize(
@@ -622,7 +622,7 @@ def test_decimal_lengths_are_accepted() -> None:
 def test_bad_hazard_data_is_refused(kwargs: dict[str, object], expected: str) -> None:
     base: dict[str, object] = {"kinds": {"pneumothorax"}, "safe_depth_mm": None}
     with pytest.raises(ValueError, match=expected):
-        MuscleHazard("m", "Muscle", over_thorax=True, **(base | kwargs))  # type: ignore[arg-type]
+        MuscleHazard("m", "Muscle", over_thorax=True, **(base | kwargs))
 
 
 def test_hazard_from_an_atlas_block() -> None:
@@ -658,7 +658,7 @@ def screened(**yes: object) -> ScreeningResult:
 
 
 def finding(code: str, **details: object) -> Finding:
-    return Finding(code, "relative", "site", f"{code} found", "[S12]", details=dict(details))  # type: ignore[arg-type]
+    return Finding(code, "relative", "site", f"{code} found", "[S12]", details=dict(details))
 
 
 def test_flags_from_a_clear_screening() -> None:

@@ -24,7 +24,7 @@ from tests.visits.visit_helpers import fresh, signed_visit
 
 
 @pytest.fixture
-def signed(clinician, visit) -> Visit:  # type: ignore[no-untyped-def]
+def signed(clinician, visit) -> Visit:
     return signed_visit(clinician, visit)
 
 
@@ -243,7 +243,7 @@ def test_the_api_cannot_change_a_signed_visit(clinician, signed) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_wiping_the_whole_database_empties_signed_visits_and_keeps_them_immutable_afterwards(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_wiping_the_whole_database_empties_signed_visits_and_keeps_them_immutable_afterwards(clinician, visit) -> None:
     # flush (tests, manage.py flush) must pass the signed-visit triggers on SQLite (DELETE) as on PostgreSQL
     # (TRUNCATE), and leave them in place: the backend lifts them only for flush's own statements.
     from django.core.management import call_command
@@ -256,7 +256,7 @@ def test_wiping_the_whole_database_empties_signed_visits_and_keeps_them_immutabl
     assert present == set(trigger_names())
 
 
-def _trigger_exists(cursor, name: str) -> bool:  # type: ignore[no-untyped-def]
+def _trigger_exists(cursor, name: str) -> bool:
     if connection.vendor == "sqlite":
         cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = %s", [name])
     else:

@@ -59,7 +59,7 @@ def test_a_visit_dated_before_the_episode_began_is_refused(clinician, episode) -
     assert not Visit.objects.exists()
 
 
-def test_a_needle_not_in_stock_is_refused_on_the_field_it_concerns(clinician, visit) -> None:  # type: ignore[no-untyped-def]
+def test_a_needle_not_in_stock_is_refused_on_the_field_it_concerns(clinician, visit) -> None:
     """The field comes from the stock problem's code, not from its words (which the stock file holds)."""
     for change, fields in [
         ({"length_mm": "45"}, {"length_mm"}),

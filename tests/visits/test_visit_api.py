@@ -12,12 +12,12 @@ from needlepoint.accounts.actions import create_api_token
 
 
 @pytest.fixture
-def api(clinician) -> Client:  # type: ignore[no-untyped-def]
+def api(clinician) -> Client:
     _token, raw = create_api_token(clinician, "test")
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
 
-def needling(version: int, muscle: str, point: str, side: str = "right", **change) -> dict:  # type: ignore[no-untyped-def]
+def needling(version: int, muscle: str, point: str, side: str = "right", **change) -> dict:
     return {
         "version": version,
         "muscle_id": muscle,

@@ -37,7 +37,7 @@ def test_the_cpt_code_follows_the_muscles_needled(clinician, visit, needled, cod
     assert not ("20560" in signed.note_text and "20561" in signed.note_text)
 
 
-def event(**change):  # type: ignore[no-untyped-def]
+def event(**change):
     return {
         "event_type": "bruising",
         "severity": "mild",

@@ -13,13 +13,13 @@ from tests.conftest import built_once
 
 
 @pytest.fixture(scope="module")
-def built_demo(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+def built_demo(django_db_setup, django_db_blocker):
     """The 400-patient demo clinic, built once for this module's tests (each undoes what it writes)."""
     yield from built_once(django_db_blocker, lambda: build_demo(patients=400, seed=7))
 
 
 @pytest.fixture
-def demo(built_demo, db):  # type: ignore[no-untyped-def]
+def demo(built_demo, db):
     return built_demo
 
 

@@ -26,7 +26,7 @@ HX = {"HTTP_HX_REQUEST": "true"}
 PLAN = "Review in one week; home stretching twice a day."
 
 
-def post_entry(client, visit, version, **change):  # type: ignore[no-untyped-def]
+def post_entry(client, visit, version, **change):
     data = {k: ("" if v is None else v) for k, v in entry(**change).items()}
     return client.post(f"/visits/{visit.pk}/needling/", data | {"version": str(version)}, **HX)
 
@@ -159,10 +159,10 @@ def test_the_draft_action_refuses_a_colleague_and_a_signed_visit(clinician, coll
 def test_the_visit_page_wires_the_autosave_and_the_sign_to_the_free_text(clinician, visit) -> None:
     page = client_for(clinician).get(f"/visits/{visit.pk}/").content.decode()
     for name in ("subjective", "assessment", "plan"):
-        field = re.search(rf'<textarea name="{name}"[^>]*>', page).group(0)  # type: ignore[union-attr]
+        field = re.search(rf'<textarea name="{name}"[^>]*>', page).group(0)
         assert f'hx-post="/visits/{visit.pk}/draft/"' in field and "data-free-text" in field
     for name in ("pain_before", "pain_after"):
-        field = re.search(rf'<select name="{name}"[^>]*>', page).group(0)  # type: ignore[union-attr]
+        field = re.search(rf'<select name="{name}"[^>]*>', page).group(0)
         assert f'hx-post="/visits/{visit.pk}/draft/"' in field and 'hx-trigger="change"' in field
         assert "data-free-text" in field
     assert 'hx-include="[data-free-text]"' in page and 'data-testid="draft-status"' in page
@@ -342,12 +342,12 @@ def test_the_visit_page_hands_the_proposals_to_the_form(clinician, visit) -> Non
     page = client_for(clinician).get(f"/visits/{visit.pk}/").content.decode()
     data = json.loads(
         re.search(r'<script id="muscle-data" type="application/json">(.*?)</script>', page, re.S).group(1)
-    )  # type: ignore[union-attr]
+    )
     depth_limited = [m for m, h in hazards().items() if h.safe_depth_mm is not None]
     assert depth_limited
     for muscle_id in depth_limited:
         assert data[muscle_id]["from_depth"] is True
-        assert float(data[muscle_id]["length"]) <= hazards()[muscle_id].safe_depth_mm  # type: ignore[operator]
+        assert float(data[muscle_id]["length"]) <= hazards()[muscle_id].safe_depth_mm
 
 
 def test_the_api_refuses_a_colleague_until_they_take_the_visit_over(clinician, colleague, visit) -> None:

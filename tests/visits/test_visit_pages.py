@@ -16,7 +16,7 @@ from tests.visits.visit_helpers import add, date_episode_back, entry, fresh, rec
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-def post_entry(client, visit, version, **change):  # type: ignore[no-untyped-def]
+def post_entry(client, visit, version, **change):
     data = {k: ("" if v is None else v) for k, v in entry(**change).items()}
     return client.post(f"/visits/{visit.pk}/needling/", data | {"version": str(version)}, **HX)
 
@@ -173,7 +173,7 @@ def test_front_desk_cannot_open_a_visit(front_desk, visit) -> None:
     assert client_for(front_desk).get(f"/visits/{visit.pk}/").status_code == 403
 
 
-def _history(clinician, episode, visits: int) -> None:  # type: ignore[no-untyped-def]
+def _history(clinician, episode, visits: int) -> None:
     # Half an hour ago may be yesterday: the episode is dated a day back so those visits fall inside it.
     date_episode_back(episode, 1)
     for _ in range(visits):

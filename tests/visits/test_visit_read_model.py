@@ -68,7 +68,7 @@ def test_the_page_and_the_api_show_the_same_visit(clinician, episode, django_ass
     assert _one(page, "note-preview") == body["note"].strip()
 
 
-def _signed_piriformis_visit(clinician, episode):  # type: ignore[no-untyped-def]
+def _signed_piriformis_visit(clinician, episode):
     from tests.visits.visit_helpers import reconcile
 
     visit = actions.start_visit(clinician, episode, {})

@@ -53,7 +53,7 @@ def screen_with(clinician: Any, patient: Any, *findings: Finding) -> Screening:
 
 
 def finding(code: str, **details: object) -> Finding:
-    return Finding(code, "relative", "site", f"{code} found", "[S12]", details=dict(details))  # type: ignore[arg-type]
+    return Finding(code, "relative", "site", f"{code} found", "[S12]", details=dict(details))
 
 
 def start(clinician: Any, patient: Any) -> Visit:
@@ -334,7 +334,7 @@ def test_several_pending_warnings_are_checkboxes_on_the_page(clinician, patient)
 
 
 @pytest.fixture
-def api(clinician) -> Client:  # type: ignore[no-untyped-def]
+def api(clinician) -> Client:
     _token, raw = create_api_token(clinician, "test")
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
