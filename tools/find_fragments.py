@@ -14,7 +14,9 @@ The walk stops at a boundary (a block element such as <p>, <td> or <li>, a butto
 include, a "·" separator) or at a neighbour: another translation, a variable, a {% url %} (a link to one), another
 template tag or left-over text. The message is a fragment when it meets a neighbour on its right and does not end a
 sentence (. ! ? : ; …), or meets one on its left and starts mid-sentence (a small letter or a comma, a closing
-bracket, "·"). A message in an attribute (title="...") stands alone and is not looked at.
+bracket, "·"), unless what it meets there is a label ending in ":" (a value after its label). A message that is
+all the text of a link is looked at from outside the link, and one starting with a capital (a link on its own, as
+in a menu) is not a fragment on its right. A message in an attribute (title="...") stands alone and is not looked at.
 
     python tools/find_fragments.py              every template under needlepoint/, each fragment and the counts
     python tools/find_fragments.py --counts     the counts only
@@ -223,17 +225,31 @@ def _other_end_of_if(items: list[Piece], index: int, step: int) -> int:
     return i
 
 
-def _is_whole_link(items: list[Piece], index: int) -> bool:
-    """Whether the message is all the text of a link: <a ...>message</a>."""
-    before = items[index - 1] if index > 0 else None
-    after = items[index + 1] if index + 1 < len(items) else None
-    return (
-        before is not None
-        and after is not None
-        and (before.text == "a link to a {% url %}" or before.text.startswith("<a"))
-        and after.kind == "through"
-        and after.text == "</a>"
-    )
+def _link_around(items: list[Piece], index: int) -> tuple[int, int] | None:
+    """Where the link is, when the message is all its text: <a ...>message</a>, perhaps as one branch of an
+    {% if %}; the indexes of the <a> and the </a>."""
+    before = _adjacent(items, index, -1)
+    after = _adjacent(items, index, 1)
+    if before < 0 or after >= len(items):
+        return None
+    opening, closing = items[before], items[after]
+    is_link = opening.text == "a link to a {% url %}" or opening.text.startswith("<a")
+    if is_link and closing.kind == "through" and closing.text == "</a>":
+        return before, after
+    return None
+
+
+def _adjacent(items: list[Piece], index: int, step: int) -> int:
+    """The index of the piece next to the message one way, over {% if %} tags (and an {% if %}'s other branches)."""
+    i = index + step
+    while 0 <= i < len(items):
+        p = items[i]
+        if p.kind != "condition":
+            return i
+        if p.text in ("elif", "else"):
+            i = _other_end_of_if(items, i, step)
+        i += step
+    return i
 
 
 def _describe(p: Piece) -> str:
@@ -257,16 +273,18 @@ def fragments(source: str) -> list[Fragment]:
         if p.kind != "message":
             continue
         text = p.text.split("\x00")[0]
-        right = _neighbour(items, index, 1)
-        left = _neighbour(items, index, -1)
-        standalone_link = _is_whole_link(items, index) and not _starts_mid_sentence(text)
+        link = _link_around(items, index)
+        left = _neighbour(items, link[0] if link else index, -1)
+        right = _neighbour(items, link[1] if link else index, 1)
+        standalone_link = link is not None and not _starts_mid_sentence(text)
         right_open = (
             right is not None
             and not _ends_sentence(text)
             and not standalone_link
             and not (right.kind == "message" and not _starts_mid_sentence(right.text))
         )
-        left_open = left is not None and _starts_mid_sentence(text)
+        after_label = left is not None and left.kind == "message" and left.text.rstrip().endswith(":")
+        left_open = left is not None and _starts_mid_sentence(text) and not after_label
         if right_open or left_open:
             line = source.count("\n", 0, p.start) + 1
             found.append(
