@@ -6,6 +6,10 @@ the text a person reads: the text between HTML tags and the attributes a person 
 aria-label, alt, the value of a button, an hx-confirm question). Any word in it, other than the few on
 ALLOWED_WORDS, is a string that never reaches the catalogue, so this test names it. A literal passed to the
 |default or |yesno filter is text too and must be written _("...").
+
+Marked is not enough: a sentence cut into several messages cannot be translated (word order differs across
+languages), and |pluralize knows only English's "s". tools/find_fragments.py finds both; the tests at the end keep
+|pluralize out of the templates and the number of fragments from growing.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from django.template.base import DebugLexer, TokenType
+
+from tools.find_fragments import fragments, pluralize_uses
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "needlepoint"
 
@@ -226,3 +232,65 @@ def test_the_scan_finds_unmarked_text(source: str) -> None:
 )
 def test_the_scan_passes_marked_text_and_what_is_not_read(source: str) -> None:
     assert not untranslated(source), untranslated(source)
+
+
+# What tools/find_fragments.py still finds: headings with a date or name beside them in a <span>, legends of
+# swatches, a help text before a field's error. Lower it when a fragment is joined into a whole message; never raise it.
+FRAGMENTS_AT_MOST = 11
+
+
+def test_no_template_uses_pluralize() -> None:
+    found = [
+        f"{name}: line {line}"
+        for name in template_names()
+        for line in pluralize_uses((TEMPLATE_ROOT / name).read_text(encoding="utf-8"))
+    ]
+    assert not found, (
+        "|pluralize knows only English plurals; write {% blocktranslate count n=... %}...{% plural %}..."
+        "{% endblocktranslate %}:\n" + "\n".join(found)
+    )
+
+
+def test_sentence_fragments_do_not_grow() -> None:
+    found = [
+        f"{name}: {f}"
+        for name in template_names()
+        for f in fragments((TEMPLATE_ROOT / name).read_text(encoding="utf-8"))
+    ]
+    assert len(found) <= FRAGMENTS_AT_MOST, (
+        f"{len(found)} messages look like pieces of a sentence (at most {FRAGMENTS_AT_MOST}); join each sentence into "
+        'one {% blocktranslate %} with named values (a link: {% url ... as x_url %}, then <a href="{{ x_url }}">):\n'
+        + "\n".join(found)
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '<p>{% translate "Give the patient the" %} <a href="{% url \'sheet\' %}">'
+        '{% translate "after-care sheet" %}</a>.</p>',
+        "<p>{% blocktranslate %}Signed by{% endblocktranslate %} <strong>{{ name }}</strong></p>",
+        '<p>{% translate "Nothing was saved." %} {% if one %}{% translate "A patient" %}{% else %}'
+        '{% translate "Patients" %}{% endif %} {% translate "with the same name:" %}</p>',
+        '<td>{{ n }} {% translate "muscles counted" %}</td>',
+    ],
+)
+def test_the_fragment_scan_finds_pieces_of_a_sentence(source: str) -> None:
+    assert fragments(source), source
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "<p>{% url 'sheet' as sheet_url %}{% blocktranslate %}Give the patient the <a href=\"{{ sheet_url }}\">"
+        "after-care sheet</a>.{% endblocktranslate %}</p>",
+        '<tr><th>{% translate "Muscle" %}</th><th>{% translate "Side" %}</th></tr>',
+        '<h1>{% if mine %}{% translate "My patients" %}{% else %}{% translate "All patients" %}{% endif %}</h1>',
+        '<nav><a href="{% url \'a\' %}">{% translate "Patients" %}</a> '
+        '<a href="/s/">{% translate "Schedule" %}</a></nav>',
+        '<td>{% if x %}<span class="badge ok">{% translate "signed" %}</span>{% endif %} {{ when }}</td>',
+        '<p><strong>{% translate "Patient position:" %}</strong> {% translate "not recorded" %}</p>',
+    ],
+)
+def test_the_fragment_scan_passes_whole_messages(source: str) -> None:
+    assert not fragments(source), fragments(source)
