@@ -357,7 +357,7 @@ def test_the_admin_sees_every_clinician_within_a_query_budget(unfair, clinic_adm
 def test_a_clinician_sees_only_their_own_row(unfair, clinician):
     html = client_for(clinician).get("/insights/clinicians/").content.decode()
     assert f'data-clinician="{clinician.pk}"' in html and "Alice" in html
-    assert "Bob" not in html and "1 other clinician are compared" in html
+    assert "Bob" not in html and "1 other clinician is compared" in html
     assert 'class="calibration"' in html  # the model and its calibration name no clinician
 
 
