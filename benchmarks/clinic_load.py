@@ -543,6 +543,7 @@ def _lost_writes(recorder: Recorder) -> tuple[int, list[str], int]:
     """(writes checked, what differs, writes stored that were never acknowledged)."""
     from django.core import signing
 
+    from needlepoint.atlas.catalogue import find_muscle, trigger_point_of
     from needlepoint.outcomes.actions import LINK_SALT
     from needlepoint.outcomes.models import Observation, SelfReportLink
     from needlepoint.visits.models import Visit
@@ -568,8 +569,16 @@ def _lost_writes(recorder: Recorder) -> tuple[int, list[str], int]:
                 "muscle_id", "side", "trigger_point", "needles", "patient_response"
             )
         )
+        # A blank trigger point is stored as the muscle's only one (atlas.catalogue.trigger_point_of, the rule the
+        # form and the API share), so the acknowledged entry is compared through the same rule.
         given = [
-            (e["muscle_id"], e["side"], e["trigger_point"], e["needles"], e["patient_response"])
+            (
+                e["muscle_id"],
+                e["side"],
+                trigger_point_of(find_muscle(e["muscle_id"]), e["trigger_point"]),
+                e["needles"],
+                e["patient_response"],
+            )
             for e in record.get("entries", [])
         ]
         checked += len(given)
