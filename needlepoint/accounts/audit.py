@@ -67,6 +67,13 @@ class _Event:
     actor: Callable[[], Actor | None] | None = None
     write_entry_id: int | None = None
     pending: list[dict[str, Any]] = field(default_factory=list)
+    # The event this one runs inside (a patient's link inside its request), whose one entry this one's records
+    # become part of.
+    outer: _Event | None = None
+
+    def root(self) -> _Event:
+        """The outermost event: the one that leaves the entry."""
+        return self if self.outer is None else self.outer.root()
 
 
 _current_event: contextvars.ContextVar[_Event | None] = contextvars.ContextVar("audit_event", default=None)
@@ -79,17 +86,18 @@ def event(actor: Actor | Callable[[], Actor | None] | None = None) -> Iterator[N
 
     ``actor`` is who is acting: a command's or a link's ``Actor``, or for a request a function that answers it
     whenever something is recorded (the middleware passes the request's ``audit_actor``, which the API's token
-    authentication replaces). An event opened inside another (a patient's link inside its request) is its own event
-    with its own actor; the outer one then records only what was done outside it.
+    authentication replaces). An event opened inside another (a patient's link inside its request) names its own
+    actor but is part of the outer one: the request still leaves one entry.
     """
     answer = actor if callable(actor) or actor is None else (lambda: actor)
-    token = _current_event.set(_Event(answer))
+    outer = _current_event.get()
+    token = _current_event.set(_Event(answer, outer=outer))
     try:
         yield
     finally:
         found = _current_event.get()
         _current_event.reset(token)
-        if found is not None:
+        if found is not None and outer is None:
             _close(found)
 
 
@@ -141,11 +149,13 @@ def record(
     current = _current_event.get()
     if current is None or action in SIGN_IN_EVENTS:
         _write(fields)
-    elif action in WRITES:
-        if current.write_entry_id is None or not _still_there(current.write_entry_id):
-            current.write_entry_id = _write(fields).pk
+        return
+    event_ = current.root()
+    if action in WRITES:
+        if event_.write_entry_id is None or not _still_there(event_.write_entry_id):
+            event_.write_entry_id = _write(fields).pk
     else:
-        current.pending.append(fields)
+        event_.pending.append(fields)
 
 
 def wrote(obj: Saved, *, created: bool, summary: str | None = None, object_type: str = "") -> Saved:

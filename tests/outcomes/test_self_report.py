@@ -61,7 +61,10 @@ def test_the_patient_answers_on_the_phone_page_without_signing_in(issued, lbp_ep
     assert page.status_code == 200
     assert b"Oswestry Disability Index" in page.content and b"How much pain do you have right now?" in page.content
     assert page["Cache-Control"].startswith("max-age=0")
+    before = AuditEntry.objects.count()
     done = client.post(path(issued.token), form_for(odi(2), pain=4))
+    # The submission opens the link and stores the answers, under the link's actor: one request, one entry.
+    assert AuditEntry.objects.count() == before + 1
     assert done.status_code == 200 and b"Thank you" in done.content
     found = {o.instrument: o for o in Observation.objects.filter(episode=lbp_episode)}
     assert set(found) == {"ODI", "PSFS", "NPRS"}
