@@ -332,13 +332,11 @@ def start_visit_from_appointment(membership: Membership, appointment_id: int | s
         return visit
 
 
-def complete_when_visit_signed(sender: Any, instance: Any, raw: bool = False, **_: Any) -> None:
-    """Receiver: a signed visit completes the appointment it started from (same transaction)."""
-    if raw or instance.signed_at is None:
-        return
+def complete_when_visit_signed(sender: Any, visit: Any, **_: Any) -> None:
+    """Receiver of ``visit_signed``: the signed visit completes the appointment it started from (same transaction)."""
     appointment = (
         Appointment.objects.select_for_update(no_key=True)
-        .filter(visit_id=instance.pk, status=Status.IN_TREATMENT.value)
+        .filter(visit_id=visit.pk, status=Status.IN_TREATMENT.value)
         .first()
     )
     if appointment is not None:

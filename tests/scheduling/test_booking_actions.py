@@ -233,6 +233,26 @@ def test_a_visit_starts_from_its_appointment_and_signing_it_completes_the_appoin
     assert Appointment.objects.get().status == "completed"
 
 
+def test_signing_a_visit_started_from_an_appointment_is_recorded_as_the_signature(clinician, today_appointment):
+    """The signature is the event's one entry, not the appointment it completes on the way."""
+    from needlepoint.visits import actions as visit_actions
+    from tests.visits.visit_helpers import add, reconcile
+
+    open_neck_episode(clinician, today_appointment.patient)
+    visit = actions.start_visit_from_appointment(clinician, today_appointment.pk)
+    for muscle, point in (("infraspinatus", "TP1"), ("deltoid", "middle")):
+        add(clinician, visit, muscle=muscle, trigger_point=point)
+    visit = reconcile(clinician, visit)
+    before = AuditEntry.objects.count()
+
+    with audit.event(audit.Actor(clinician.user_id, clinician.clinic_id, "web", None, "alice")):
+        visit_actions.sign_visit(clinician, visit.pk, visit.version)
+
+    made = [(e.action, e.object_type, e.summary.split(" v")[0]) for e in AuditEntry.objects.order_by("pk")[before:]]
+    assert made == [("update", "visits.Visit", "visit signed")]
+    assert Appointment.objects.get().status == "completed"
+
+
 def test_only_the_booked_clinician_starts_the_visit(clinician, colleague, today_appointment):
     open_neck_episode(clinician, today_appointment.patient)
     with pytest.raises(ValidationError, match="the clinician it is booked with starts its visit"):

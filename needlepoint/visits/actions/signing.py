@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -21,6 +22,11 @@ from needlepoint.visits.actions.visit import _apply_details
 from needlepoint.visits.inputs import SignInput, details_of
 from needlepoint.visits.models import Addendum, Visit, VisitLocked
 from needlepoint.visits.summary import incident_of, reconciliation_of, render_note
+
+# Sent inside ``sign_visit``'s transaction, after the signature and its audit entry, with the signed ``visit``: apps
+# above visits finish what the signature ends (scheduling completes the appointment the visit started from), while
+# the visit code stays unaware of them. Sent after the entry, so the event's one entry is the signature.
+visit_signed = Signal()
 
 # --- signing and addenda -----------------------------------------------------------------------------
 
@@ -72,6 +78,7 @@ def sign_visit(
     visit.signed_at = timezone.now()
     visit.note_text = render_note(visit, entries)
     _bump(visit)
+    visit_signed.send(Visit, visit=visit)
     return visit
 
 
