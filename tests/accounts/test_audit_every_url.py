@@ -84,6 +84,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "oauth/revoke/": (WRITE, ""),
     ".well-known/openid-configuration": (NONE, ""),
     "oauth/jwks/": (NONE, ""),
+    "oauth/userinfo/": (NONE, ""),  # the signed-in user's own identity, for an app's token; no patient data
     "clinic/apps/": (ADMIN, ""),
     "account/apps/": (NONE, ""),
     "patients/<int:patient_id>/launch-app/": (WRITE, ""),
