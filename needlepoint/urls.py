@@ -62,6 +62,7 @@ urlpatterns = [
     path("patients/needling-age/", patient_views.needling_age, name="needling_age"),
     path("patients/<int:patient_id>/", patient_views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/edit/", patient_views.patient_edit, name="patient_edit"),
+    path("patients/<int:patient_id>/received-records/", patient_views.received_list, name="patient_received_records"),
     path("patients/<int:patient_id>/death/", patient_views.record_death, name="patient_death"),
     path("patients/<int:patient_id>/death/withdraw/", patient_views.withdraw_death, name="patient_death_withdraw"),
     path("patients/<int:patient_id>/record-export/", record_export_view, name="patient_record_export"),

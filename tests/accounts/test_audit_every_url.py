@@ -99,6 +99,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "patients/needling-age/": (ADMIN, ""),
     "patients/<int:patient_id>/": (PATIENT, ""),
     "patients/<int:patient_id>/edit/": (PATIENT, ""),
+    "patients/<int:patient_id>/received-records/": (PATIENT, ""),
     "patients/<int:patient_id>/death/": (PATIENT, ""),
     "patients/<int:patient_id>/death/withdraw/": (PATIENT, ""),
     "patients/<int:patient_id>/record-export/": (WRITE, ""),
