@@ -27,9 +27,10 @@ patient exists), without the identifier's value (it may be a Social Security num
 
 The search and the create are one transaction, serialised per clinic by the clinic's row (locked first, as the
 MRN counter is): two conditional imports of the same identifier at once cannot both find no one and both create;
-the second waits, then finds the first's patient. A refusal (409, 412, or a refusal of the write) rolls the write
-back but keeps the search's audit entry: the transaction commits with that entry alone, and the refusal is raised
-after it.
+the second waits, then finds the first's patient. Every import takes that lock before it looks for the same name
+and birth date, so two plain imports of one person at once give one patient and one 409. A refusal of a
+conditional create (409, 412, or a refusal of the write) rolls the write back but keeps the search's audit entry:
+the transaction commits with that entry alone, and the refusal is raised after it.
 """
 
 from __future__ import annotations
@@ -332,6 +333,9 @@ def _keep_received(
 
 @transaction.atomic
 def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, str]) -> ImportResult:
+    # Before the check for the same name and birth date, so that two imports of one person at once do not both
+    # pass it (a conditional create holds the lock already, since before its search).
+    _lock_clinic(membership)
     _refuse_duplicate(membership, plan)
     # The same name and birth date were refused just above with the bundle's own 409; a phone shared with
     # another patient (a family's) does not stop an import, so the registration's own check is passed.
