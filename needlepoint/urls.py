@@ -62,6 +62,7 @@ urlpatterns = [
     path("patients/needling-age/", patient_views.needling_age, name="needling_age"),
     path("patients/<int:patient_id>/", patient_views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/edit/", patient_views.patient_edit, name="patient_edit"),
+    path("patients/<int:patient_id>/received-records/", patient_views.received_list, name="patient_received_records"),
     path("patients/<int:patient_id>/death/", patient_views.record_death, name="patient_death"),
     path("patients/<int:patient_id>/death/withdraw/", patient_views.withdraw_death, name="patient_death_withdraw"),
     path("patients/<int:patient_id>/record-export/", record_export_view, name="patient_record_export"),
@@ -87,9 +88,10 @@ urlpatterns = [
     path("oauth/authorize/", smart_server.AuthorizeView.as_view(), name="oauth_authorize"),
     path("oauth/token/", smart_server.TokenView.as_view(), name="oauth_token"),
     path("oauth/revoke/", smart_server.RevokeView.as_view(), name="oauth_revoke"),
-    # OpenID Connect (ID tokens for SMART's openid and fhirUser): discovery at the issuer (the root) and its keys
+    # OpenID Connect (ID tokens for SMART's openid and fhirUser): discovery at the issuer (the root), its keys, userinfo
     path(".well-known/openid-configuration", smart_server.openid_configuration, name="openid_configuration"),
     path("oauth/jwks/", smart_server.JwksView.as_view(), name="oauth_jwks"),
+    path("oauth/userinfo/", smart_server.UserInfoView.as_view(), name="oauth_userinfo"),
     path("clinic/apps/", smart_pages.clinic_apps, name="smart_apps"),
     path("account/apps/", smart_pages.my_apps, name="my_apps"),
     path("patients/<int:patient_id>/launch-app/", smart_server.launch_app, name="launch_app"),

@@ -19,7 +19,8 @@ from needlepoint.accounts.requests import ClinicRequest
 # handout and its references. /session/ answers signed-out pages too: the sign-in dialog asks it for a form
 # token and whom it signed in. The API and FHIR endpoints authenticate each request themselves (token or
 # session), OAuth's token and revocation endpoints their client, and a calendar feed its unguessable token.
-# OpenID Connect discovery and the key set that verifies ID tokens are public by definition.
+# OpenID Connect discovery and the key set that verifies ID tokens are public by definition; userinfo
+# authenticates its access token itself.
 PUBLIC_PREFIXES = (
     "/login/",
     "/password-reset/",
@@ -34,6 +35,7 @@ PUBLIC_PREFIXES = (
     "/oauth/token/",
     "/oauth/revoke/",
     "/oauth/jwks/",
+    "/oauth/userinfo/",
     "/.well-known/openid-configuration",
     "/healthz",
     "/favicon.ico",

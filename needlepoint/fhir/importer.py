@@ -24,6 +24,13 @@ keeping them would add another system's records to an existing chart without a c
 dropping them would lose them without the sender knowing. The sender can then send the Patient alone, or a
 clinician adds what is missing on the chart. The search is recorded in the audit trail (it tells the caller the
 patient exists), without the identifier's value (it may be a Social Security number).
+
+The search and the create are one transaction, serialised per clinic by the clinic's row (locked first, as the
+MRN counter is): two conditional imports of the same identifier at once cannot both find no one and both create;
+the second waits, then finds the first's patient. Every import takes that lock before it looks for the same name
+and birth date, so two plain imports of one person at once give one patient and one 409. A refusal of a
+conditional create (409, 412, or a refusal of the write) rolls the write back but keeps the search's audit entry:
+the transaction commits with that entry alone, and the refusal is raised after it.
 """
 
 from __future__ import annotations
@@ -31,11 +38,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from needlepoint.accounts.access import require, searched
-from needlepoint.accounts.models import Membership
+from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.fhir import patient_search, records, search
 from needlepoint.fhir.incoming import BundleRejected, ImportPlan, plan_import
@@ -147,10 +155,27 @@ def import_bundle(
     )
     if plan.readings or plan.conditions or plan.kept:
         require(membership, Capability.EDIT_CLINICAL)
-    if plan.if_none_exist:
-        # The answer names the patient found (name, birth date, MRN): only a role that may read patients may ask.
-        require(membership, Capability.VIEW_DEMOGRAPHICS)
-        # Searched before the transaction opens: the search's audit entry stays when the bundle is refused.
+    if condition is None:
+        plan, condition = _episode_condition(plan)
+    if not plan.if_none_exist:
+        return _write(membership, plan, condition)
+    # The answer names the patient found (name, birth date, MRN): only a role that may read patients may ask.
+    require(membership, Capability.VIEW_DEMOGRAPHICS)
+    outcome = _create_if_none_exist(membership, plan, condition)
+    if isinstance(outcome, ImportResult):
+        return outcome
+    raise outcome  # after the commit: the search's audit entry stays, nothing else was written
+
+
+@transaction.atomic
+def _create_if_none_exist(
+    membership: Membership, plan: ImportPlan, condition: tuple[str, str, str]
+) -> ImportResult | BundleRejected | ValidationError:
+    """The conditional create in one transaction: the clinic's row locked, the search, then the answer for the
+    patient found or the import. A refusal is returned, not raised, so that the transaction commits the search's
+    audit entry (the write, in a savepoint of its own, is already rolled back); the caller raises it."""
+    _lock_clinic(membership)
+    try:
         existing = _conditional_match(membership, plan)
         if existing is not None:
             return _already_registered(membership, plan, existing)
@@ -160,10 +185,15 @@ def import_bundle(
             "No patient of this clinic has the identifier ifNoneExist names, so the Patient was created.",
             (f"Bundle.entry[{plan.patient_entry}].request.ifNoneExist",),
         )
-        plan = replace(plan, notes=(note, *plan.notes))
-    if condition is None:
-        plan, condition = _episode_condition(plan)
-    return _write(membership, plan, condition)
+        return _write(membership, replace(plan, notes=(note, *plan.notes)), condition)
+    except (BundleRejected, ValidationError) as refusal:
+        return refusal
+
+
+def _lock_clinic(membership: Membership) -> None:
+    """Hold the clinic's row until the transaction ends: imports into one clinic go one at a time (the lock the
+    MRN counter takes, taken first; on SQLite the immediate transaction already lets one writer in)."""
+    Clinic.objects.select_for_update(no_key=True).get(pk=membership.clinic_id)
 
 
 MATCHES_NAMED = 5  # a 412 names this many of the patients the search found
@@ -302,6 +332,9 @@ def _keep_received(
 
 @transaction.atomic
 def _write(membership: Membership, plan: ImportPlan, condition: tuple[str, str, str]) -> ImportResult:
+    # Before the check for the same name and birth date, so that two imports of one person at once do not both
+    # pass it (a conditional create holds the lock already, since before its search).
+    _lock_clinic(membership)
     _refuse_duplicate(membership, plan)
     # The same name and birth date were refused just above with the bundle's own 409; a phone shared with
     # another patient (a family's) does not stop an import, so the registration's own check is passed.

@@ -44,6 +44,29 @@ class AppGrant:
 def authenticate(request: ClinicRequest, raw: str) -> Membership | None:
     """The membership an app's access token acts as (``request.app_grant`` set), or None when the token is
     unknown, expired, revoked, or its app, authorisation or membership no longer stands."""
+    found = standing(raw)
+    if found is None:
+        return None
+    link, membership = found
+    authorisation = link.authorisation
+    try:
+        scopes = smart_scopes.parse(link.access_token.scope)
+    except smart_scopes.ScopeError:
+        return None
+    patient_id = authorisation.patient_id if authorisation is not None else None
+    # ClinicRequest cannot declare app_grant: accounts sits below fhir and may not import AppGrant.
+    request.app_grant = AppGrant(scopes, patient_id, str(link.app))  # type: ignore[attr-defined]
+    request.membership = membership
+    request.user = membership.user
+    label = f"{membership.user.username} via {link.app}"
+    request.audit_actor = audit.Actor(membership.user_id, membership.clinic_id, "api", client_address(request), label)
+    return membership
+
+
+def standing(raw: str) -> tuple[AuthorisedToken, Membership] | None:
+    """An app's access token and the membership it acts as (a backend service's: the admin who registered it),
+    or None when the token is unknown, expired, revoked, or its app, authorisation, membership or user no longer
+    stands. The one rule for the FHIR endpoints and OpenID Connect's userinfo."""
     checksum = hashlib.sha256(raw.encode("utf-8")).hexdigest()
     link = (
         AuthorisedToken.objects.select_related(
@@ -64,18 +87,7 @@ def authenticate(request: ClinicRequest, raw: str) -> Membership | None:
     membership = authorisation.membership if authorisation is not None else link.app.registered_by
     if not membership.is_active or not membership.user.is_active or membership.clinic_id != link.app.clinic_id:
         return None
-    try:
-        scopes = smart_scopes.parse(link.access_token.scope)
-    except smart_scopes.ScopeError:
-        return None
-    patient_id = authorisation.patient_id if authorisation is not None else None
-    # ClinicRequest cannot declare app_grant: accounts sits below fhir and may not import AppGrant.
-    request.app_grant = AppGrant(scopes, patient_id, str(link.app))  # type: ignore[attr-defined]
-    request.membership = membership
-    request.user = membership.user
-    label = f"{membership.user.username} via {link.app}"
-    request.audit_actor = audit.Actor(membership.user_id, membership.clinic_id, "api", client_address(request), label)
-    return membership
+    return link, membership
 
 
 CONDITIONAL_CREATE = (("Patient", "r"), ("Patient", "s"))  # ifNoneExist answers with the patient it finds

@@ -39,7 +39,7 @@ from needlepoint.accounts.access import get_patient, listed, patients_for
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
-from needlepoint.fhir import smart_scopes
+from needlepoint.fhir import smart_access, smart_scopes
 from needlepoint.fhir.models import AppAuthorisation, AuthorisedToken, EhrLaunch, SmartApp
 from needlepoint.fhir.records import RESOURCE_TYPES
 from needlepoint.fhir.smart_scopes import ScopeError
@@ -204,6 +204,23 @@ class SmartValidator(OAuth2Validator):
         """The issuer: the server's root, as discovery (/.well-known/openid-configuration) and the RFC 9207
         ``iss`` of the authorization response name it."""
         return site_root(request)
+
+    def validate_bearer_token(self, token: str, scopes: list[str], request: Any) -> bool:
+        """An access token at the userinfo endpoint (the one view that asks DOT to check a bearer token; the FHIR
+        endpoints use ``smart_access``): DOT's check (known, not expired), then the FHIR endpoints' own
+        (``smart_access.standing``: its app, authorisation, membership and user still stand), so a revoked
+        authorisation or a deactivated member's token gets no claims. A user's authorisation names the claims
+        (``fhirUser``), as at the token endpoint. The scopes the view needs (``openid``) are not checked here:
+        oauthlib then refuses a token that stands but lacks them with 403 insufficient_scope (RFC 6750), not with
+        401 as if the token were expired or revoked."""
+        if not super().validate_bearer_token(token, [], request):
+            return False
+        found = smart_access.standing(token)
+        if found is None or found[0].authorisation is None:
+            request.oauth2_error = {"error": "invalid_token", "error_description": "The access token is invalid."}
+            return False
+        request.smart_authorisation = found[0].authorisation
+        return True
 
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
         """SMART's ``fhirUser``: the absolute URL of the Practitioner of the membership that authorised the app
@@ -511,7 +528,8 @@ def smart_configuration(request: HttpRequest) -> JsonResponse:
 def openid_configuration(request: HttpRequest) -> JsonResponse:
     """GET /.well-known/openid-configuration: OpenID Connect Discovery 1.0 for the issuer (the server's root),
     naming only what the server does: the code flow with PKCE, ID tokens signed RS256 with the key in jwks_uri,
-    the claims sub and fhirUser. 404 when no signing key is configured (OpenID Connect off)."""
+    the claims sub and fhirUser (in the ID token and at userinfo_endpoint). 404 when no signing key is configured
+    (OpenID Connect off)."""
     if not oidc_enabled():
         raise Http404("OpenID Connect is off on this server: no ID-token signing key is configured.")
     root = site_root(request)
@@ -521,6 +539,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "token_endpoint": f"{root}/oauth/token/",
         "revocation_endpoint": f"{root}/oauth/revoke/",
         "jwks_uri": f"{root}/oauth/jwks/",
+        "userinfo_endpoint": f"{root}/oauth/userinfo/",
         "scopes_supported": _scopes_supported(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -533,6 +552,26 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "authorization_response_iss_parameter_supported": True,
     }
     return JsonResponse(body, headers={"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"})
+
+
+class UserInfoView(dot_views.UserInfoView):
+    """GET or POST /oauth/userinfo/: OpenID Connect's userinfo, DOT's view. The access token (in the Authorization
+    header) must hold ``openid`` and still stand; the answer is the ID token's claims for it (``sub``, and
+    ``fhirUser`` when that scope was granted; ``SmartValidator``). No patient data, so no audit entry, as for the
+    ID token itself. A token that is not valid: 401 invalid_token; one without ``openid``: 403 insufficient_scope.
+    404 when OpenID Connect is off."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The claims, or the refusal; 404 without a signing key."""
+        if not oidc_enabled():
+            raise Http404("OpenID Connect is off on this server.")
+        response: HttpResponse = super().dispatch(request, *args, **kwargs)
+        if response.status_code in (401, 403):
+            response["Content-Type"] = "application/json"  # oauthlib's error body is JSON, whatever its header says
+        if response.status_code == 403 and "WWW-Authenticate" not in response:
+            # RFC 6750 section 3: the challenge names the error and the scope needed (oauthlib gives it for 401 only).
+            response["WWW-Authenticate"] = 'Bearer error="insufficient_scope", scope="openid"'
+        return response
 
 
 class JwksView(dot_views.JwksInfoView):

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,10 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from needlepoint.accounts import audit
-from needlepoint.accounts.access import get_patient, get_record, patients_for, require
+from needlepoint.accounts.access import get_patient, get_record, listed, patients_for, require, scoped
 from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
-from needlepoint.patients import actions, demographics, forms
+from needlepoint.patients import actions, demographics, forms, received_records
 from needlepoint.patients.consent import current_consent_text, patient_consent_wording
 from needlepoint.patients.gate import needling_clearance
 from needlepoint.patients.language import language_of
@@ -158,7 +161,7 @@ def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
             .order_by("status", "-opened_at")[:RECENT_LIMIT]
         )
         context["reported_conditions"] = reported_condition_groups(patient)
-        context["received_records"] = received_record_groups(patient)
+        context["received"] = received_summary(patient)
         context.update(_clinical_panels(patient))
     return render(request, "patients/detail.html", context)
 
@@ -181,6 +184,92 @@ class RecordsFrom:
     imported_at: datetime
     imported_by: str
     records: list[ReceivedRecord] = field(default_factory=list)
+
+
+RECEIVED_ON_CHART = 10  # the chart lists this many of the newest records other clinics sent; the rest on their page
+RECEIVED_PER_PAGE = 50
+# The order the chart and the list show them in: by the date the sender gave, newest first (none given: last).
+RECEIVED_ORDER = ("-occurred", "-imported_at", "-pk")
+
+
+@dataclass(frozen=True)
+class ReceivedCount:
+    """How many records of one FHIR resource type other clinics sent for the patient."""
+
+    resource_type: str
+    label: str
+    count: int
+
+
+@dataclass
+class ReceivedSummary:
+    """What the chart shows of the records other clinics sent, whatever their number: how many of each type, who
+    sent them, and the newest ``RECEIVED_ON_CHART``; all of them are on their own paged list."""
+
+    total: int
+    by_type: list[ReceivedCount]
+    sources: list[str]
+    newest: list[ReceivedRecord]
+
+
+def _received_counts(rows: QuerySet[ReceivedRecord]) -> tuple[list[ReceivedCount], list[str]]:
+    """The counts by type (in words, in their order) and the senders of ``rows``: one grouped query."""
+    by_type: dict[str, int] = {}
+    sources: set[str] = set()
+    for group in rows.order_by().values("resource_type", "source").annotate(count=Count("pk")):
+        by_type[group["resource_type"]] = by_type.get(group["resource_type"], 0) + group["count"]
+        sources.add(group["source"])
+    counts = [ReceivedCount(t, received_records.type_label(t), n) for t, n in by_type.items()]
+    return sorted(counts, key=lambda c: c.label), sorted(sources)
+
+
+def received_summary(patient: Patient) -> ReceivedSummary | None:
+    """The chart's summary of the records other clinics sent for ``patient`` (None when there are none): two
+    queries however many there are. The caller fetched the patient through the access helper and checked the role
+    may read clinical records."""
+    rows = ReceivedRecord.objects.filter(clinic_id=patient.clinic_id, patient=patient)
+    by_type, sources = _received_counts(rows)
+    if not by_type:
+        return None
+    newest = list(
+        rows.select_related("imported_by__user")
+        .defer("resource")  # the chart shows the words kept beside it, never the whole resource
+        .order_by(*RECEIVED_ORDER)[:RECEIVED_ON_CHART]
+    )
+    return ReceivedSummary(sum(c.count for c in by_type), by_type, sources, newest)
+
+
+def received_list(request: ClinicRequest, patient_id: int) -> HttpResponse:
+    """All the records other clinics sent for a patient, newest first, 50 a page, optionally of one type
+    (``?type=Procedure``): the chart shows the newest few. For the roles that see them on the chart."""
+    membership = member(request)
+    patient = get_patient(membership, patient_id, Capability.VIEW_CLINICAL)
+    rows = scoped(membership, ReceivedRecord.objects.filter(patient=patient), Capability.VIEW_CLINICAL)
+    by_type, _ = _received_counts(rows)
+    chosen = request.GET.get("type", "")
+    refused_type = ""
+    if chosen and chosen not in {c.resource_type for c in by_type}:
+        refused_type, chosen = chosen[:64], ""
+    if chosen:
+        rows = rows.filter(resource_type=chosen)
+    rows = rows.select_related("imported_by__user").defer("resource").order_by(*RECEIVED_ORDER)
+    page = Paginator(rows, RECEIVED_PER_PAGE).get_page(request.GET.get("page"))
+    shown = listed(list(page), "records kept as received")
+    return render(
+        request,
+        "patients/received_records.html",
+        {
+            "patient": patient,
+            "page": page,
+            "records": shown,
+            "by_type": by_type,
+            "total": sum(c.count for c in by_type),
+            "chosen": chosen,
+            "chosen_label": received_records.type_label(chosen) if chosen else "",
+            "refused_type": refused_type,
+            "query": urlencode({"type": chosen}) if chosen else "",
+        },
+    )
 
 
 def received_record_groups(patient: Patient, resource_type: str = "") -> list[RecordsFrom]:

@@ -84,6 +84,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "oauth/revoke/": (WRITE, ""),
     ".well-known/openid-configuration": (NONE, ""),
     "oauth/jwks/": (NONE, ""),
+    "oauth/userinfo/": (NONE, ""),  # the signed-in user's own identity, for an app's token; no patient data
     "clinic/apps/": (ADMIN, ""),
     "account/apps/": (NONE, ""),
     "patients/<int:patient_id>/launch-app/": (WRITE, ""),
@@ -98,6 +99,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "patients/needling-age/": (ADMIN, ""),
     "patients/<int:patient_id>/": (PATIENT, ""),
     "patients/<int:patient_id>/edit/": (PATIENT, ""),
+    "patients/<int:patient_id>/received-records/": (PATIENT, ""),
     "patients/<int:patient_id>/death/": (PATIENT, ""),
     "patients/<int:patient_id>/death/withdraw/": (PATIENT, ""),
     "patients/<int:patient_id>/record-export/": (WRITE, ""),

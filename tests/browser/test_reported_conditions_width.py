@@ -1,5 +1,6 @@
 """The conditions another record reported fit the chart and the screening pages on a phone, a tablet and a
-desktop (the demo clinic has none, so a Synthea patient is imported into it)."""
+desktop, and so does the page of the records the import kept as received (the demo clinic has none, so a Synthea
+patient is imported into it)."""
 
 from __future__ import annotations
 
@@ -30,16 +31,20 @@ def test_reported_conditions_fit_every_width(browser, live_server) -> None:
         f"/patients/{patient.pk}/screening/new/",
         f"/patients/{patient.pk}/screening/{screening.pk}/",
     ]
+    received = f"/patients/{patient.pk}/received-records/"  # the records the import kept, 50 a page
     too_wide = []
     for viewport in (PHONE, TABLET, DESKTOP):
         context = browser.new_context(viewport=viewport, is_mobile=viewport["width"] < 500, base_url=live_server.url)
         context.set_default_navigation_timeout(30_000)
         page = context.new_page()
         sign_in(page, "pt", DEMO_PASSWORD)
-        for url in paths:
+        for url in [*paths, received]:
             response = page.goto(url)
             assert response is not None and response.status == 200, url
-            assert page.locator("[data-testid=reported-conditions]").count() == 1, url
+            if url == received:
+                assert page.locator("[data-testid=received-record]").count() > 0, url
+            else:
+                assert page.locator("[data-testid=reported-conditions]").count() == 1, url
             width = page.evaluate(SETTLED_WIDTH)
             if width > viewport["width"]:
                 too_wide.append((viewport["width"], url, width, page.evaluate(WIDE_ELEMENTS, viewport["width"])))

@@ -219,6 +219,32 @@ def test_another_clinics_patient_with_the_same_number_is_no_match(clinician, out
     assert Patient.objects.filter(clinic=clinician.clinic).count() == 1
 
 
+def test_a_refused_conditional_import_keeps_its_search_in_the_audit_trail(clinician) -> None:
+    client = client_for(clinician)
+    assert post_bundle(client, bundle()).status_code == 200
+
+    def refused_after_searching(sent: dict[str, Any], status: int, found: int) -> None:
+        """Refused with ``status``, nothing written, and the search (``found`` patients) in the trail."""
+        before = counts()
+        searches = AuditEntry.objects.filter(action="search", object_type="fhir.Patient")
+        already = searches.count()
+        assert post_bundle(client, sent).status_code == status
+        assert counts() == before
+        assert searches.count() == already + 1
+        assert f"{found} patient(s) found" in searches.order_by("pk").last().summary
+
+    # No one has number B-7, but Ada Okafor born 1970-04-02 is on record: the write after the search refuses it.
+    refused_after_searching(conditional(bundle(number="B-7"), f"identifier={SENDER}|B-7"), 409, 0)
+    refused_after_searching(
+        conditional(bundle(pain("2024-03-01T10:00:00+00:00")), f"identifier={SENDER}|A-100"), 409, 1
+    )
+    other = patient_actions.register_patient(
+        clinician, {"given_name": "Ben", "family_name": "Adeyemi", "date_of_birth": date(1980, 6, 1)}
+    )
+    patient_actions.keep_identifiers(clinician, other, [{"system": SENDER, "value": "A-100"}], source="test")
+    refused_after_searching(conditional(bundle(family="Someone"), f"identifier={SENDER}|A-100"), 412, 2)
+
+
 @pytest.mark.parametrize(
     ("search", "words"),
     [

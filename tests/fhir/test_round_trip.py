@@ -189,15 +189,22 @@ def import_messages_of(answer: dict[str, Any]) -> list[tuple[str, str]]:
     return import_messages(Answer())
 
 
-def test_the_chart_lists_the_records_from_the_sender_in_one_list(full_record, clinician, outsider) -> None:
+def test_the_chart_sums_up_the_records_from_the_sender_and_their_page_lists_them_all(
+    full_record, clinician, outsider
+) -> None:
     round_trip(full_record, clinician, outsider)
     patient = Patient.objects.get(clinic=outsider.clinic)
+    kept = ReceivedRecord.objects.filter(patient=patient)
     page = client_for(outsider).get(f"/patients/{patient.pk}/")
     assert page.status_code == 200
     html = page.content.decode()
     assert "Records from Test Clinic" in html
-    assert "Adverse event" in html and "Dry needling (needle insertion without injection)" in html
-    assert html.count('data-testid="received-record"') == ReceivedRecord.objects.filter(patient=patient).count()
+    assert f"Adverse event: {kept.filter(resource_type='AdverseEvent').count()}" in html
+    assert f"Procedure: {kept.filter(resource_type='Procedure').count()}" in html
+    assert html.count('data-testid="received-record"') == min(kept.count(), 10)
+    listing = client_for(outsider).get(f"/patients/{patient.pk}/received-records/").content.decode()
+    assert "Adverse event" in listing and "Dry needling (needle insertion without injection)" in listing
+    assert listing.count('data-testid="received-record"') == kept.count()
 
 
 def test_the_screening_page_shows_the_conditions_received_whole(full_record, clinician, outsider) -> None:

@@ -1,7 +1,8 @@
 """OpenID Connect for SMART apps (``openid`` and ``fhirUser``), through the Django test client: a full
 authorization-code + PKCE launch gives an ID token (RS256) whose signature verifies against the JWKS discovery
 names, with the right claims; ``fhirUser`` resolves with the access token; no ID token without ``openid``;
-discovery is truthful; and the local server's signing key is made once and kept."""
+userinfo gives the ID token's claims to a token that holds ``openid`` and still stands; discovery is truthful;
+and the local server's signing key is made once and kept."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -21,12 +23,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.utils import timezone
 from jwcrypto import jwk, jwt
-from oauth2_provider.models import RefreshToken
+from oauth2_provider.models import AccessToken, RefreshToken
 
 from needlepoint.accounts.actions import deactivate_member
-from needlepoint.accounts.models import Membership, User
+from needlepoint.accounts.models import AuditEntry, Membership, User
 from needlepoint.fhir.models import AppAuthorisation, SmartApp
 from needlepoint.fhir.smart_pages import register_app
+from needlepoint.fhir.smart_server import revoke_authorisation
 from needlepoint.signing_key import KEY_FILE_NAME, new_private_key, oidc_private_key
 from tests.conftest import client_for
 from tests.fhir.conftest import Record
@@ -302,3 +305,130 @@ def test_a_key_file_left_empty_fails_with_a_clear_message(tmp_path: Path) -> Non
     (tmp_path / KEY_FILE_NAME).write_text("-----BEGIN PRIVATE KEY-----\nMIIE", encoding="ascii")
     with pytest.raises(ImproperlyConfigured, match=r"empty or cut short.*remove it"):
         oidc_private_key("", tmp_path, debug=True)
+
+
+# ---------------------------------------------------------------------------------------------- userinfo
+
+USERINFO = "/oauth/userinfo/"
+
+
+def userinfo(access_token: str, method: str = "get") -> Any:
+    """The userinfo endpoint's answer to an access token sent in the Authorization header."""
+    client = bearer(access_token)
+    return client.post(USERINFO) if method == "post" else client.get(USERINFO)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_userinfo_gives_the_id_tokens_claims_for_a_token_with_openid(clinician, app, record: Record, method) -> None:
+    body = launch_with_nonce(clinician, app, record.patient, IDENTITY_LAUNCH)
+    claims = verified_claims(body["id_token"])
+
+    answer = userinfo(body["access_token"], method)
+
+    assert answer.status_code == 200, answer.content
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json() == {"sub": claims["sub"], "fhirUser": claims["fhirUser"]}
+    assert answer.json() == {
+        "sub": str(clinician.user_id),
+        "fhirUser": f"{ROOT}/fhir/R4/Practitioner/{clinician.pk}",
+    }
+
+
+def test_userinfo_gives_fhiruser_only_when_that_scope_was_granted(clinician, app, patient) -> None:
+    body = launch_with_nonce(clinician, app, patient, "openid launch/patient patient/*.rs")
+
+    answer = userinfo(body["access_token"])
+
+    assert answer.status_code == 200, answer.content
+    assert (
+        answer.json()
+        == {"sub": str(clinician.user_id)}
+        == {k: v for k, v in verified_claims(body["id_token"]).items() if k in ("sub", "fhirUser")}
+    )
+
+
+def test_userinfo_refuses_a_token_without_openid(clinician, app, record: Record) -> None:
+    verifier, challenge = pkce()
+    code = authorize(client_for(clinician), app, "fhirUser launch/patient patient/*.rs", challenge, record.patient)
+    status, body = exchange(app, code, verifier)
+    assert status == 200, body
+
+    answer = userinfo(body["access_token"])
+
+    # RFC 6750: the token stands but lacks the scope, so 403 insufficient_scope (not 401, as for a bad token).
+    assert answer.status_code == 403, answer.content
+    assert answer.json()["error"] == "insufficient_scope" and "sub" not in answer.json()
+    assert 'error="insufficient_scope"' in answer["WWW-Authenticate"]
+    # The same token still reads the FHIR endpoints: only userinfo needs openid.
+    assert bearer(body["access_token"]).get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 200
+
+
+def test_userinfo_refuses_an_unknown_or_missing_token(db) -> None:
+    unknown = userinfo("not-a-token")
+    assert unknown.status_code == 401
+    assert unknown.json()["error"] == "invalid_token" and 'error="invalid_token"' in unknown["WWW-Authenticate"]
+    assert Client().get(USERINFO).status_code == 401
+
+
+def test_userinfo_refuses_an_expired_token(clinician, app, record: Record) -> None:
+    body = launch_with_nonce(clinician, app, record.patient, IDENTITY_LAUNCH)
+    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+
+    assert userinfo(body["access_token"]).status_code == 401
+
+
+def test_userinfo_refuses_a_token_the_user_revoked(clinician, app, record: Record) -> None:
+    body = launch_with_nonce(clinician, app, record.patient, IDENTITY_LAUNCH)
+    revoke_authorisation(clinician, AppAuthorisation.objects.get(membership=clinician).pk)
+
+    assert userinfo(body["access_token"]).status_code == 401
+
+
+def test_userinfo_refuses_a_token_revoked_at_the_revocation_endpoint(clinician, app, record: Record) -> None:
+    body = launch_with_nonce(clinician, app, record.patient, IDENTITY_LAUNCH)
+    revoked = Client().post("/oauth/revoke/", {"token": body["access_token"], "client_id": app.application.client_id})
+    assert revoked.status_code == 200, revoked.content
+
+    assert userinfo(body["access_token"]).status_code == 401
+
+
+def test_userinfo_refuses_a_deactivated_members_token(clinic_admin, clinician, app, record: Record) -> None:
+    body = launch_with_nonce(clinician, app, record.patient, IDENTITY_LAUNCH)
+    assert userinfo(body["access_token"]).status_code == 200
+    deactivate_member(clinic_admin, clinician.pk)
+
+    assert userinfo(body["access_token"]).status_code == 401
+
+
+@pytest.mark.parametrize("what", ["membership", "user", "app", "authorisation"])
+def test_userinfo_refuses_a_token_once_the_member_user_app_or_authorisation_no_longer_stands(
+    what, clinician, app, record: Record
+) -> None:
+    """Even with the token left in place (changed outside the actions that end tokens), as at the FHIR endpoints."""
+    body = launch_with_nonce(clinician, app, record.patient, IDENTITY_LAUNCH)
+    if what == "membership":
+        Membership.objects.filter(pk=clinician.pk).update(is_active=False)
+    elif what == "user":
+        User.objects.filter(pk=clinician.user_id).update(is_active=False)
+    elif what == "app":
+        SmartApp.objects.filter(pk=app.pk).update(disabled_at=timezone.now())
+    else:
+        AppAuthorisation.objects.filter(membership=clinician).update(revoked_at=timezone.now())
+
+    assert userinfo(body["access_token"]).status_code == 401
+    assert bearer(body["access_token"]).get(f"{BASE}/Patient/{record.patient.pk}", **FHIR).status_code == 401
+
+
+def test_discovery_names_the_userinfo_endpoint(db, settings) -> None:
+    found = Client().get("/.well-known/openid-configuration").json()
+    assert found["userinfo_endpoint"] == f"{ROOT}{USERINFO}"
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ENABLED": False, "OIDC_RSA_PRIVATE_KEY": ""}
+    assert userinfo("anything").status_code == 404
+
+
+def test_userinfo_leaves_no_audit_entry(clinician, app, record: Record) -> None:
+    body = launch_with_nonce(clinician, app, record.patient, IDENTITY_LAUNCH)
+    before = AuditEntry.objects.count()
+
+    assert userinfo(body["access_token"]).status_code == 200
+    assert AuditEntry.objects.count() == before  # the user's own identity, no patient data

@@ -23,9 +23,9 @@ CONDITIONS = [
     ("lateral_epicondylalgia", "M77.12", "left"),
     ("sciatica", "M54.41", "right"),
 ]
-PAGE_BUDGET = 27  # the clinician's patient page; panels from other apps included (one query each for reported
-# conditions, for records kept as received and for identifiers from other systems, however many there are); the audit
-# chain's lock is added
+PAGE_BUDGET = 28  # the clinician's patient page; panels from other apps included (one query each for reported
+# conditions and for identifiers from other systems, two for records kept as received: their counts by type and the
+# newest few, however many there are); the audit chain's lock is added
 SEARCH_BUDGET = 12
 
 
