@@ -122,6 +122,8 @@ PAGES = [
     Route("GET", "/patients/needling-age/", (ADMIN,), patient_scoped=False),
     Route("POST", "/patients/needling-age/", (ADMIN,), {"minimum_needling_age": 12}, ok=302, patient_scoped=False),
     Route("GET", "/patients/{p}/", EVERYONE),
+    # Records another clinic sent: clinical content, never front desk.
+    Route("GET", "/patients/{p}/received-records/", (CLINICIAN, ADMIN)),
     Route("GET", "/patients/{p}/edit/", EVERYONE),
     Route("POST", "/patients/{p}/edit/", EVERYONE, EDITED | {"phone": "+1 555 0100", "version": 1}, ok=302),
     Route("GET", "/patients/{p}/death/", EVERYONE),
