@@ -283,6 +283,12 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# A save of patient data that its action did not record (audit.wrote) is logged as an error and recorded by the
+# audit trail's safety net ("record"); the tests set "raise", so such an action fails the test that runs it.
+AUDIT_UNRECORDED_WRITES = env_str("AUDIT_UNRECORDED_WRITES", "record")
+if AUDIT_UNRECORDED_WRITES not in ("record", "raise"):
+    raise ImproperlyConfigured("AUDIT_UNRECORDED_WRITES is record or raise.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
 
     name = "needlepoint.accounts"
     label = "accounts"
+
+    def ready(self) -> None:
+        from needlepoint.accounts import audit
+
+        audit.connect_safety_net()

@@ -21,12 +21,16 @@ event's one entry, and several reads of one page are folded into it.
 from __future__ import annotations
 
 import contextvars
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db import models
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models.signals import post_save
 
 if TYPE_CHECKING:
     from needlepoint.accounts.models import AuditEntry
@@ -43,6 +47,11 @@ class Actor:
     via: str  # web, api, cli, link
     client_address: str | None = None
     label: str = ""
+
+
+def in_event() -> bool:
+    """Whether a request, command or patient's link is being served as an audit event right now."""
+    return _current_event.get() is not None
 
 
 def current_actor() -> Actor | None:
@@ -70,6 +79,9 @@ class _Event:
     # The event this one runs inside (a patient's link inside its request), whose one entry this one's records
     # become part of.
     outer: _Event | None = None
+    # Saves of patient data in this event that no action has recorded yet (``wrote`` takes each off), with the
+    # actor of the moment: the safety net's list, settled when the event ends.
+    unrecorded: dict[tuple[str, str], tuple[models.Model, bool, Actor | None]] = field(default_factory=dict)
 
     def root(self) -> _Event:
         """The outermost event: the one that leaves the entry."""
@@ -169,6 +181,7 @@ def wrote(obj: Saved, *, created: bool, summary: str | None = None, object_type:
     if summary is None:
         describe = getattr(obj, "audit_summary", None)
         summary = describe() if describe is not None else ""
+    _unrecorded_in_scope().pop(_key(obj), None)
     record("create" if created else "update", obj, summary=summary, object_type=object_type)
     return obj
 
@@ -232,7 +245,11 @@ def _still_there(entry_id: int) -> bool:
 
 def _close(finished: _Event) -> None:
     """Write the event's one entry, unless its write already did."""
-    if finished.write_entry_id is not None and _still_there(finished.write_entry_id):
+    wrote_one = finished.write_entry_id is not None and _still_there(finished.write_entry_id)
+    # A write its action forgot to record is still recorded, as the event's entry if it has none yet.
+    if _settle(list(finished.unrecorded.values()), record_one=not wrote_one):
+        return
+    if wrote_one:
         return
     if not finished.pending:
         return
@@ -265,3 +282,87 @@ def patient_of(obj: models.Model) -> int | None:
     if obj._meta.label == "patients.Patient":
         return int(obj.pk)
     return getattr(obj, "patient_id", None) or getattr(obj, "source_patient_id", None)
+
+
+# ---------------------------------------------------------------------------------------------- the safety net
+# Every write of patient data is recorded by its action (``wrote``). Should an action forget, the save is not lost
+# from the trail: a save receiver notes every save of a model with ``audit_trail``, ``wrote`` takes it off, and
+# what is left when the event ends (or, outside an event, when the transaction commits) is logged as an error and
+# recorded here. Under AUDIT_UNRECORDED_WRITES = "raise" (the tests) it raises instead, naming the record.
+
+log = logging.getLogger(__name__)
+_outside_events: contextvars.ContextVar[dict[tuple[str, str], tuple[models.Model, bool, Actor | None]] | None] = (
+    contextvars.ContextVar("audit_unrecorded_outside_events", default=None)
+)
+
+
+class UnrecordedWrite(AssertionError):
+    """A save of patient data whose action did not record it (raised only where the settings ask for it)."""
+
+
+def _key(obj: models.Model) -> tuple[str, str]:
+    return obj._meta.label, str(obj.pk)
+
+
+def _unrecorded_in_scope() -> dict[tuple[str, str], tuple[models.Model, bool, Actor | None]]:
+    """The safety net's list for the current event, or for work outside any event."""
+    current = _current_event.get()
+    if current is not None:
+        return current.root().unrecorded
+    found = _outside_events.get()
+    if found is None:
+        found = {}
+        _outside_events.set(found)
+    return found
+
+
+def take_unrecorded_writes() -> list[tuple[str, str]]:
+    """The (model, id) of saves of patient data outside any event, in transactions not yet committed, that no action
+    has recorded, and forget them: for a caller whose transactions never commit (the test suite's)."""
+    found = _outside_events.get() or {}
+    keys = list(found)
+    found.clear()
+    return keys
+
+
+def _on_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool, **_: Any) -> None:
+    if raw or not getattr(sender, "audit_trail", False):
+        return
+    outside = _current_event.get() is None
+    if outside and not transaction.get_connection().in_atomic_block:
+        return  # saved and committed at once, outside any action's transaction: nothing is left to settle
+    scope = _unrecorded_in_scope()
+    key = _key(instance)
+    if key not in scope:
+        scope[key] = (instance, created, current_actor())
+        if outside:
+            transaction.on_commit(partial(_settle_outside_events, key))
+
+
+def _settle_outside_events(key: tuple[str, str]) -> None:
+    left = _unrecorded_in_scope().pop(key, None)
+    if left is not None:
+        _settle([left], record_one=True)
+
+
+def _settle(left: list[tuple[models.Model, bool, Actor | None]], *, record_one: bool) -> bool:
+    """Deal with saves no action recorded: raise (tests), or log each and record the first (if ``record_one``).
+    Whether an entry was written."""
+    if not left:
+        return False
+    names = ", ".join(f"{obj._meta.label} #{obj.pk}" for obj, _, _ in left)
+    if getattr(settings, "AUDIT_UNRECORDED_WRITES", "record") == "raise":
+        raise UnrecordedWrite(f"saved without audit.wrote by its action: {names}")
+    log.error("audit: saved without audit.wrote by its action, recorded by the safety net: %s", names)
+    if not record_one:
+        return False
+    obj, created, actor = left[0]
+    describe = getattr(obj, "audit_summary", None)
+    summary = f"{describe() if describe else ''} (recorded by the audit safety net: {names})"
+    _write(_entry(actor, "create" if created else "update", obj, summary=summary))
+    return True
+
+
+def connect_safety_net() -> None:
+    """Attach the safety net's save receiver once, at start-up."""
+    post_save.connect(_on_save, dispatch_uid="needlepoint_audit_safety_net")

@@ -59,10 +59,14 @@ def cmd_export_patient(args: argparse.Namespace, setup_django: Callable[..., Non
         return 2
     args.output.mkdir(parents=True, exist_ok=True)
     actor = audit.Actor(None, patient.clinic_id, "cli", None, "needlepoint export patient")
+    # One event per document, each closed (its export recorded) before the file is written: what leaves the
+    # system is in the trail even if the command stops halfway.
     with audit.event(actor):
         bundle = record_bundle(patient)
-        targets[0].write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
-        targets[1].write_bytes(record_pdf_bytes(patient))
+    targets[0].write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
+    with audit.event(actor):
+        pdf = record_pdf_bytes(patient)
+    targets[1].write_bytes(pdf)
     print(f"Wrote {targets[0]} ({len(bundle['entry'])} resources) and {targets[1]}.")
     return 0
 

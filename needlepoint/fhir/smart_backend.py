@@ -129,7 +129,7 @@ def issue(request: HttpRequest) -> dict[str, Any]:
             set_token_value(token, raw)
             token.save()
             AuthorisedToken.objects.create(access_token=token, clinic_id=app.clinic_id, app=app)
-            audit.record("write", app, summary=f"backend token issued to {app} ({wanted.text()})")
+            audit.record("create", app, summary=f"backend token issued to {app} ({wanted.text()})")
     except IntegrityError:
         raise Refused("invalid_client", "This assertion was already used (jti).", 401) from None
     AssertionSeen.objects.filter(expires_at__lt=timezone.now()).delete()

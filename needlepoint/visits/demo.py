@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from needlepoint.accounts import audit
 from needlepoint.atlas.catalogue import muscles as atlas_muscles
 from needlepoint.grammar import clause, join_sentences, plural
 from needlepoint.patients.models import Consent, Episode, Screening
@@ -325,24 +326,27 @@ def _maybe_needle_stick(
         return
     visit = used[-1]
     at = visit.started_at + timedelta(minutes=25)
-    NeedleStickIncident.objects.create(
-        clinic_id=visit.clinic_id,
-        injured=visit.clinician,
-        occurred_at=at,
-        description="Stuck in the left index finger by a used needle on the way to the sharps box; bled slightly.",
-        source_kind="patient",
-        source_patient_id=visit.patient_id,
-        source_visit=visit,
-        source_consent="consented",
-        source_consent_at=at + timedelta(minutes=30),
-        wound_washed_at=at + timedelta(minutes=1),
-        reported_at=at + timedelta(minutes=10),
-        reported_to="Clinic lead",
-        pep_decision="not_indicated",
-        pep_decided_at=at + timedelta(hours=3),
-        follow_up_due=(at + timedelta(days=42)).date(),
-        recorded_by=visit.clinician,
-        recorded_at=at + timedelta(minutes=40),
+    audit.wrote(
+        NeedleStickIncident.objects.create(
+            clinic_id=visit.clinic_id,
+            injured=visit.clinician,
+            occurred_at=at,
+            description="Stuck in the left index finger by a used needle on the way to the sharps box; bled slightly.",
+            source_kind="patient",
+            source_patient_id=visit.patient_id,
+            source_visit=visit,
+            source_consent="consented",
+            source_consent_at=at + timedelta(minutes=30),
+            wound_washed_at=at + timedelta(minutes=1),
+            reported_at=at + timedelta(minutes=10),
+            reported_to="Clinic lead",
+            pep_decision="not_indicated",
+            pep_decided_at=at + timedelta(hours=3),
+            follow_up_due=(at + timedelta(days=42)).date(),
+            recorded_by=visit.clinician,
+            recorded_at=at + timedelta(minutes=40),
+        ),
+        created=True,
     )
     context.summary["needle_stick_incidents"] = context.summary.get("needle_stick_incidents", 0) + 1
 
@@ -421,19 +425,23 @@ def _maybe_incident(
 def _close_incident(event: AdverseEvent, now: datetime) -> None:
     saved = AdverseEvent.objects.get(clinic_id=event.clinic_id, needles_unaccounted__isnull=False)
     at = min(now, saved.recorded_at + timedelta(days=1))
-    AdverseEventFollowUp.objects.create(
-        clinic_id=saved.clinic_id,
-        patient_id=saved.patient_id,
-        event=saved,
-        by=saved.recorded_by,
-        at=at,
-        note="Patient found the needle in her sweater at home and brought it in; disposed of in sharps. No injury.",
-        outcome="resolved",
-        closes_event=True,
+    audit.wrote(
+        AdverseEventFollowUp.objects.create(
+            clinic_id=saved.clinic_id,
+            patient_id=saved.patient_id,
+            event=saved,
+            by=saved.recorded_by,
+            at=at,
+            note="Patient found the needle in her sweater at home and brought it in; disposed of in sharps. No injury.",
+            outcome="resolved",
+            closes_event=True,
+        ),
+        created=True,
     )
     saved.outcome, saved.closed_at, saved.closed_by, saved.follow_up_due = "resolved", at, saved.recorded_by, None
     saved.version += 1
     saved.save()
+    audit.wrote(saved, created=False)
 
 
 def _note(visit: Visit, entries: list[dict[str, Any]], p: _Patient, events: list[Any], choice: Any) -> str:

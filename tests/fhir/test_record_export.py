@@ -169,7 +169,12 @@ def test_the_command_writes_both_files_and_refuses_to_overwrite(full_record, tmp
     patient = full_record.patient
     args = ["export", "patient", "--clinic", patient.clinic.slug, "--patient", str(patient.pk), "--output"]
 
+    before = AuditEntry.objects.count()
     assert main([*args, str(tmp_path)]) == 0
+    # One export entry per document, each recorded before its file is written.
+    made = AuditEntry.objects.order_by("pk")[before:]
+    assert [e.action for e in made] == ["export", "export"]
+    assert ": FHIR Bundle of " in made[0].summary and ": PDF of " in made[1].summary
 
     bundle = json.loads((tmp_path / f"record-{patient.mrn}.fhir.json").read_text())
     assert all(not validator.errors(entry["resource"]) for entry in bundle["entry"])

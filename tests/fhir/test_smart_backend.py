@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from jwcrypto import jwk, jwt
 
+from needlepoint.accounts.models import AuditEntry
 from needlepoint.fhir.smart_pages import register_app
 from tests.conftest import client_for
 from tests.fhir.conftest import Record
@@ -67,8 +68,11 @@ def token(app, signed: str, scope: str = "system/*.rs"):
 def test_signed_assertion_gets_a_short_token_that_kicks_off_an_export(clinic_admin, record: Record, alg, make) -> None:
     key = make()
     app = backend(clinic_admin, key)
+    before = AuditEntry.objects.count()
     answer = token(app, assertion(key, app.application.client_id, alg))
     assert answer.status_code == 200, answer.content
+    [issued] = AuditEntry.objects.order_by("pk")[before:]
+    assert issued.action == "create" and issued.summary.startswith("backend token issued to ")
     body = answer.json()
     assert body["expires_in"] == 300 and body["scope"] == "system/*.rs" and "refresh_token" not in body
     kick = Client(HTTP_AUTHORIZATION=f"Bearer {body['access_token']}").get(
