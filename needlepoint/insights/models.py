@@ -251,6 +251,35 @@ class VisitSummary(models.Model):
         return f"summary of visit #{self.visit_id}"
 
 
+class VisitEventSummary(models.Model):
+    """The adverse events of one type and severity recorded on one needled visit, with the visit's facts the
+    report filters on (as ``VisitSummary``), so that counting events by type reads these rows alone."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    visit = models.ForeignKey(
+        "visits.Visit", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    episode = models.ForeignKey(Episode, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+")
+    clinician = models.ForeignKey(
+        Membership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    condition = models.CharField(max_length=40, null=True, blank=True)
+    cohort_label = models.CharField(max_length=100, null=True, blank=True)
+    needling = models.TextField(blank=True, help_text=gettext_lazy("',muscle/technique,...,' of the visit's entries"))
+    event_type = models.CharField(max_length=40)
+    severity = models.CharField(max_length=20)
+    events = models.IntegerField(help_text=gettext_lazy("Events of this type and severity on the visit"))
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "started_at"], name="event_summary_clinic_time")]
+
+    def __str__(self) -> str:
+        return f"{self.events} {self.event_type} ({self.severity}) on visit #{self.visit_id}"
+
+
 class SummaryChange(models.Model):
     """One note that an episode's records changed since the last refresh, written by database triggers
     (``changes.py``) and consumed by the next refresh. Append-only, duplicates allowed: no unique key for a

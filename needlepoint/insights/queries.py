@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, DateField, DurationField, ExpressionWrapper, F, QuerySet, Value, When
+from django.db.models import Case, Count, DateField, DurationField, ExpressionWrapper, F, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 
 from needlepoint.insights.filters import ReportFilters, day_start, episodes, needled_visits, needling_entries
@@ -255,6 +255,7 @@ SUMMARY_MEASURES = "insights_episodemeasuresummary"
 SUMMARY_ROM = "insights_episoderomsummary"
 SUMMARY_VISITS = "insights_visitsummary"
 SUMMARY_MOVEMENTS = "insights_episodemovementsummary"
+SUMMARY_EVENTS = "insights_visiteventsummary"
 
 EPISODE_MEASURES_SQL = """obs AS (
             SELECT o.episode_id, o.instrument, o.value, o.time_point,
@@ -744,7 +745,7 @@ def _summary_visits_sql(scope: Scope) -> tuple[str, tuple[Any, ...]]:
 
 def visit_breakdowns(scope: Scope, mcid: float) -> tuple[list[VisitEvents], list[VisitEvents]]:
     """``clinician_visits`` and ``technique_visits`` together. From the summary, both come from one pass over the
-    needled visits, grouped by clinician and by which techniques each visit used (at most 16 combinations), and
+    needled visits, grouped by clinician and by the techniques each visit used (a handful of combinations), and
     added up here: a clinician's figures over the combinations, a technique's over the combinations that hold it.
     Live, the two queries."""
     if not scope.summary:
@@ -752,34 +753,34 @@ def visit_breakdowns(scope: Scope, mcid: float) -> tuple[list[VisitEvents], list
     visits_sql, params = _summary_visits_sql(scope)
     bound = repr(float(mcid) - TOLERANCE)
     codes = [scope.filters.technique] if scope.filters.technique else list(Technique.values)
-    flags, patterns = [], []
-    for index, code in enumerate(codes):
-        # Under a muscle filter a technique counts only where it was used on that muscle (as the live entries).
-        if scope.filters.muscle:
-            column, pattern = "v.needling", f",{scope.filters.muscle}/{code},"
-        else:
-            column, pattern = "v.techniques", f",{code},"
-        flags.append(f"CASE WHEN {_contains(column)} THEN 1 ELSE 0 END AS t{index}")
-        patterns.append(pattern)
-    names = ", ".join(f"t{index}" for index in range(len(codes)))
-    # OFFSET 0 keeps the flags a subquery of their own on PostgreSQL, each worked out once per visit.
-    fence = "OFFSET 0" if connection.vendor == "postgresql" else ""
     figures = _VISIT_FIGURES.format(mild="v.mild", significant="v.significant", serious="v.serious", bound=bound)
-    sql = f"""
-        SELECT v.clinician_id, {names}, {figures}
-        FROM (SELECT v.*, {", ".join(flags)} FROM ({visits_sql}) v {fence}) v
-        GROUP BY v.clinician_id, {names}
-    """
+    patterns: list[str] = []
+    if scope.filters.muscle:
+        # A technique counts only where it was used on the muscle filtered on (as the live entries count it): one
+        # flag per technique, each worked out once per visit (OFFSET 0 keeps the flags a subquery on PostgreSQL).
+        flags = []
+        for index, code in enumerate(codes):
+            flags.append(f"CASE WHEN {_contains('v.needling')} THEN 1 ELSE 0 END AS t{index}")
+            patterns.append(f",{scope.filters.muscle}/{code},")
+        keys = ", ".join(f"t{index}" for index in range(len(codes)))
+        fence = "OFFSET 0" if connection.vendor == "postgresql" else ""
+        source = f"(SELECT v.*, {', '.join(flags)} FROM ({visits_sql}) v {fence}) v"
+    else:
+        keys, source = "v.techniques", f"({visits_sql}) v"  # ',static,pistoning,': at most 16 combinations
+    sql = f"SELECT v.clinician_id, {keys}, {figures} FROM {source} GROUP BY v.clinician_id, {keys}"
     rows = _run(sql, (*patterns, *params))
-    width = 1 + len(codes)
+    width = 1 + (len(codes) if scope.filters.muscle else 1)
     clinicians: dict[Any, list[int]] = {}
     techniques: dict[str, list[int]] = {}
     for row in rows:
         figures_of_row = [_count(value) for value in row[width:]]
         _add_to(clinicians.setdefault(row[0], [0] * 6), figures_of_row)
-        for index, code in enumerate(codes):
-            if row[1 + index]:
-                _add_to(techniques.setdefault(code, [0] * 6), figures_of_row)
+        if scope.filters.muscle:
+            used = [code for index, code in enumerate(codes) if row[1 + index]]
+        else:
+            used = [code for code in codes if f",{code}," in (row[1] or "")]
+        for code in used:
+            _add_to(techniques.setdefault(code, [0] * 6), figures_of_row)
     return (
         [VisitEvents(key, *values) for key, values in clinicians.items()],
         [VisitEvents(code, *techniques[code]) for code in codes if code in techniques],
@@ -858,13 +859,12 @@ def technique_visits(scope: Scope, mcid: float) -> list[VisitEvents]:
 def event_counts(scope: Scope) -> list[EventCount]:
     """Adverse events recorded on the needled visits the report covers, by type and severity."""
     filters = scope.filters
-    visits: QuerySet[Any, Any]
     if scope.summary:
-        from needlepoint.insights.summaries import summary_visits
+        from needlepoint.insights.summaries import summary_events
 
-        visits = summary_visits(filters).values("visit_id")
-    else:
-        visits = needled_visits(filters).values("pk")
+        found = summary_events(filters).values("event_type", "severity").annotate(n=Sum("events"))
+        return [EventCount(*row) for row in found.values_list("event_type", "severity", "n")]
+    visits = needled_visits(filters).values("pk")
     rows = (
         AdverseEvent.objects.filter(clinic_id=filters.clinic_id, visit__in=visits)
         .values("event_type", "severity")

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic
 from needlepoint.insights import queries
-from needlepoint.insights.filters import ReportFilters, day_start, episode_rows
+from needlepoint.insights.filters import ReportFilters, Row, day_start, episode_rows
 from needlepoint.insights.models import (
     EpisodeCohort,
     EpisodeMeasureSummary,
@@ -35,6 +35,7 @@ from needlepoint.insights.models import (
     EpisodeSummary,
     SummaryChange,
     SummaryRefresh,
+    VisitEventSummary,
     VisitSummary,
 )
 from needlepoint.patients.models import Episode
@@ -67,7 +68,17 @@ def summary_episodes(filters: ReportFilters) -> QuerySet[EpisodeSummary]:
 
 def summary_visits(filters: ReportFilters) -> QuerySet[VisitSummary]:
     """The summarised needled visits the report covers: the same filters as ``filters.needled_visits``."""
-    found = VisitSummary.objects.filter(clinic_id=filters.clinic_id)
+    return _visit_rows(VisitSummary.objects.all(), filters)
+
+
+def summary_events(filters: ReportFilters) -> QuerySet[VisitEventSummary]:
+    """The adverse events (by visit, type and severity) of the summarised needled visits the report covers."""
+    return _visit_rows(VisitEventSummary.objects.all(), filters)
+
+
+def _visit_rows(rows: QuerySet[Row], filters: ReportFilters) -> QuerySet[Row]:
+    """``rows`` (summary rows of needled visits) narrowed by the visit filters, as ``filters.needled_visits``."""
+    found = rows.filter(clinic_id=filters.clinic_id)
     if filters.needling_filter:
         found = found.filter(needling__contains=needled_pair(filters))
     if filters.date_from:
@@ -96,6 +107,7 @@ _SUMMARY_TABLES = (
     queries.SUMMARY_MEASURES,
     queries.SUMMARY_EPISODES,
     queries.SUMMARY_VISITS,
+    queries.SUMMARY_EVENTS,
 )
 # Tables whose index leads with the clinic, so that a change's rows are deleted by clinic and episode.
 _BY_CLINIC = (queries.SUMMARY_ROM, queries.SUMMARY_MOVEMENTS)
@@ -129,7 +141,7 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
             return last
         run = SummaryRefresh(clinic=clinic, started_at=started, kind="full" if full else "changes")
         written = _rebuild(cursor, clinic.pk, None if full else changed)
-        run.episodes, run.measures, run.rom_series, _, run.visits, removed = written
+        run.episodes, run.measures, run.rom_series, _, run.visits, _, removed = written
         if not full:
             assert last is not None  # an incremental refresh starts from a summary (full is forced without one)
             # The run's episode count describes the whole summary, as a full refresh's does.
@@ -182,8 +194,8 @@ def _claim_changes(cursor: Any, clinic_id: int) -> set[int]:
 
 def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None) -> list[int]:
     """Delete and re-insert the summary rows of the clinic (``changed`` None) or of the changed episodes only;
-    the rows written per table (episodes, measures, ROM series, movements, needled visits), then the episode rows
-    removed."""
+    the rows written per table (episodes, measures, ROM series, movements, needled visits, their events), then
+    the episode rows removed."""
     only = ""
     if changed is not None:
         _changed_table(cursor, changed)
@@ -198,7 +210,7 @@ def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None) -> list[int]
         if table == queries.SUMMARY_EPISODES:
             removed = max(cursor.rowcount, 0)
     written = []
-    for build in (_episodes_sql, _measures_sql, _rom_sql, _movements_sql, _visits_sql):
+    for build in (_episodes_sql, _measures_sql, _rom_sql, _movements_sql, _visits_sql, _events_sql):
         sql = build(only)
         cursor.execute(sql, [clinic_id] * sql.replace("%%", "").count("%s"))
         written.append(_rows_written(cursor))
@@ -303,6 +315,31 @@ def _movements_sql(only: str) -> str:
         FROM {EpisodeRomSummary._meta.db_table} s JOIN {Episode._meta.db_table} ep ON ep.id = s.episode_id
         WHERE s.clinic_id = %s{only.format(column="s.episode_id")}
         GROUP BY s.clinic_id, s.episode_id, s.joint, s.movement, s.method
+    """
+
+
+def _events_sql(only: str) -> str:
+    """Each needled visit's adverse events by type and severity, with the visit's facts from the visit rows just
+    written (``_visits_sql``)."""
+    of_visits = ""
+    if only:
+        changed_visits = (
+            f"SELECT vs.visit_id FROM {VisitSummary._meta.db_table} vs "
+            f"WHERE vs.clinic_id = %s{only.format(column='vs.episode_id')}"
+        )
+        of_visits = f" AND visit_id IN ({changed_visits})"
+    columns = "visit_id, episode_id, clinician_id, started_at, condition, cohort_label, needling"
+    return f"""
+        WITH e AS (
+            SELECT visit_id, event_type, severity, COUNT(*) AS events
+            FROM {AdverseEvent._meta.db_table} WHERE clinic_id = %s{of_visits}
+            GROUP BY visit_id, event_type, severity
+        )
+        INSERT INTO {VisitEventSummary._meta.db_table} (clinic_id, {columns}, event_type, severity, events)
+        SELECT v.clinic_id, {", ".join(f"v.{column}" for column in columns.split(", "))}, e.event_type, e.severity,
+               e.events
+        FROM {VisitSummary._meta.db_table} v JOIN e ON e.visit_id = v.visit_id
+        WHERE v.clinic_id = %s{only.format(column="v.episode_id")}
     """
 
 

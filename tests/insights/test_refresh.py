@@ -23,6 +23,7 @@ from needlepoint.insights.models import (
     OutcomeImport,
     SummaryChange,
     SummaryRefresh,
+    VisitEventSummary,
     VisitSummary,
 )
 from needlepoint.insights.report import claims_report
@@ -55,7 +56,8 @@ def clinic(db) -> Clinic:
 def summary_rows(clinic: Clinic) -> dict[str, list[tuple]]:
     """Every summary row of the clinic, without its id, in a fixed order."""
     rows = {}
-    for model in (EpisodeSummary, EpisodeMeasureSummary, EpisodeRomSummary, EpisodeMovementSummary, VisitSummary):
+    episode_models = (EpisodeSummary, EpisodeMeasureSummary, EpisodeRomSummary, EpisodeMovementSummary)
+    for model in (*episode_models, VisitSummary, VisitEventSummary):
         names = [f.attname for f in model._meta.concrete_fields if f.name != "id"]
         rows[model.__name__] = sorted(model.objects.filter(clinic=clinic).values_list(*names), key=repr)
     return rows
