@@ -630,7 +630,8 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
                    {mdc_case} AS mdc
             FROM {SUMMARY_MOVEMENTS} s JOIN {scope.table} ep ON ep.id = s.episode_id
             WHERE s.clinic_id = %s
-        )"""
+            {step.fence}
+        )"""  # the fence (PostgreSQL): each row's MDC worked out once, not once per sum that reads it
     else:
         # The episode's group and patient come with its series in the same pass (one join of the scope, not two).
         episode_columns = ", ".join([*(GROUPINGS[name] for name in by), "ep.needled", "ep.patient_id"])
