@@ -36,7 +36,7 @@ _SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
         "{row}.episode_id",
         ("clinic_id", "episode_id", "clinician_id", "started_at", "pain_before", "pain_after", "needles_inserted"),
     ),
-    "visits_needlingentry": (_VISIT_EPISODE, ("clinic_id", "visit_id", "technique")),
+    "visits_needlingentry": (_VISIT_EPISODE, ("clinic_id", "visit_id", "muscle_id", "technique")),
     "visits_adverseevent": (_VISIT_EPISODE, ("clinic_id", "visit_id", "severity")),
     "outcomes_observation": (
         "{row}.episode_id",

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as scipy_stats
 
+from needlepoint.insights.stats import normal_quantile
 from needlepoint.insights.survival import (
     CENSORING_NOTE,
     NOT_RANDOMISED_CAVEAT,
@@ -70,7 +71,7 @@ def kaplan_meier_counts(counts: Sequence[DayCount], confidence: float = 0.95) ->
         survival = np.cumprod(1 - events / at_risk)
         terms = events / (at_risk * (at_risk - events))
         variance = np.cumsum(np.where(np.isfinite(terms), terms, 0.0))
-        z = scipy_stats.norm.ppf((1 + confidence) / 2)
+        z = normal_quantile((1 + confidence) / 2)
         log_survival = np.log(survival)
         spread = z * np.sqrt(variance) / log_survival
         low = np.exp(-np.exp(np.log(-log_survival) - spread))
@@ -133,7 +134,7 @@ def hazard_ratio_counts(
     if not information > 0 or abs(beta) > 20:
         return _no_ratio(confidence, "Not enough data: the groups separate completely, so no ratio can be fitted.")
     standard_error = 1 / math.sqrt(information)
-    z = scipy_stats.norm.ppf((1 + confidence) / 2)
+    z = normal_quantile((1 + confidence) / 2)
     p_value = 2 * scipy_stats.norm.sf(abs(beta / standard_error))
     return HazardRatio(
         value=math.exp(beta),

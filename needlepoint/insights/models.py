@@ -101,6 +101,13 @@ class EpisodeSummary(models.Model):
     visit1_pain_after = models.PositiveSmallIntegerField(null=True, blank=True)
     visit2_pain_before = models.PositiveSmallIntegerField(null=True, blank=True)
     visit3_pain_before = models.PositiveSmallIntegerField(null=True, blank=True)
+    needling = models.TextField(
+        blank=True,
+        help_text=gettext_lazy(
+            "Each muscle and technique needled at any of its visits, as ',muscle/technique,...,' (the muscle and "
+            "technique filters)"
+        ),
+    )
 
     class Meta:
         indexes = [models.Index(fields=["clinic", "condition", "opened_at"], name="episode_summary_clinic_cond")]
@@ -153,6 +160,30 @@ class EpisodeRomSummary(models.Model):
         return f"{self.joint} {self.movement} {self.side} ({self.method}) of episode #{self.episode_id}"
 
 
+class EpisodeMovementSummary(models.Model):
+    """One episode's range-of-motion gain in one movement by one method, from its series
+    (``EpisodeRomSummary``): the treated side's when the episode names a side and it was measured, else the mean
+    of the sides measured."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    episode = models.ForeignKey(
+        Episode, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    joint = models.CharField(max_length=30)
+    movement = models.CharField(max_length=30)
+    method = models.CharField(max_length=12)
+    gain = models.FloatField(null=True, blank=True, help_text=gettext_lazy("Degrees, last minus first"))
+    percent_gain = models.FloatField(null=True, blank=True, help_text=gettext_lazy("Percent of normal gained"))
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "episode"], name="movement_summary_clinic_ep")]
+
+    def __str__(self) -> str:
+        return f"{self.joint} {self.movement} ({self.method}) of episode #{self.episode_id}"
+
+
 class SummaryRefresh(models.Model):
     """One run of ``needlepoint insights refresh`` for one clinic: when it started and finished, rows written."""
 
@@ -189,7 +220,8 @@ class SummaryRefresh(models.Model):
 
 class VisitSummary(models.Model):
     """One needled visit's facts as of the last refresh: who, when, which episode's condition and cohort, pain
-    before and after, adverse events by severity and the needling techniques used (``,static,pistoning,``)."""
+    before and after, adverse events by severity, the needling techniques used (``,static,pistoning,``) and each
+    muscle with the technique used on it (``,upper-trapezius/static,``)."""
 
     clinic = models.ForeignKey(
         Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
@@ -210,12 +242,42 @@ class VisitSummary(models.Model):
     significant = models.IntegerField()
     serious = models.IntegerField()
     techniques = models.CharField(max_length=200, blank=True)
+    needling = models.TextField(blank=True, help_text=gettext_lazy("',muscle/technique,...,' of the visit's entries"))
 
     class Meta:
         indexes = [models.Index(fields=["clinic", "started_at"], name="visit_summary_clinic_time")]
 
     def __str__(self) -> str:
         return f"summary of visit #{self.visit_id}"
+
+
+class VisitEventSummary(models.Model):
+    """The adverse events of one type and severity recorded on one needled visit, with the visit's facts the
+    report filters on (as ``VisitSummary``), so that counting events by type reads these rows alone."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    visit = models.ForeignKey(
+        "visits.Visit", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    episode = models.ForeignKey(Episode, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+")
+    clinician = models.ForeignKey(
+        Membership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    condition = models.CharField(max_length=40, null=True, blank=True)
+    cohort_label = models.CharField(max_length=100, null=True, blank=True)
+    needling = models.TextField(blank=True, help_text=gettext_lazy("',muscle/technique,...,' of the visit's entries"))
+    event_type = models.CharField(max_length=40)
+    severity = models.CharField(max_length=20)
+    events = models.IntegerField(help_text=gettext_lazy("Events of this type and severity on the visit"))
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "started_at"], name="event_summary_clinic_time")]
+
+    def __str__(self) -> str:
+        return f"{self.events} {self.event_type} ({self.severity}) on visit #{self.visit_id}"
 
 
 class SummaryChange(models.Model):

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, DateField, DurationField, ExpressionWrapper, F, QuerySet, Value, When
+from django.db.models import Case, Count, DateField, DurationField, ExpressionWrapper, F, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 
 from needlepoint.insights.filters import ReportFilters, day_start, episodes, needled_visits, needling_entries
@@ -182,13 +182,15 @@ def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) 
 
     Columns: id, patient_id, condition, side, opened_by_id, cohort_label (NULL unless imported), needled
     (needles inserted at the first visit: the cohort is fixed at baseline), days (time in care up to its
-    discharge or ``as_of``) and goals_met. Computing the set once, with fresh statistics, spares every
+    discharge or ``as_of``) and goals_met; from the summary also visits and the first visits' pain (base,
+    after_1, before_2, before_3). Computing the set once, with fresh statistics, spares every
     later query the same filtering and gives the database an exact row count to plan with. On PostgreSQL the
     report also runs with more sort memory and without JIT compilation, which costs more than it saves here.
     """
     ended = Coalesce(F("discharge_date"), Value(as_of, output_field=DateField()))
     days = ExpressionWrapper(ended - TruncDate("opened_at"), output_field=DurationField())
     queryset: QuerySet[Any, Any]  # the stored summaries or the live episodes, with the same columns
+    columns: tuple[str, ...]
     if summary:
         from needlepoint.insights.summaries import summary_episodes
 
@@ -196,12 +198,16 @@ def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) 
         queryset = queryset.annotate(days=days)
         columns = (
             "episode_id", "patient_id", "condition", "side", "clinician_id", "cohort_label", "needled", "days",
-            "goals_met",
+            "goals_met", "visits", "visit1_pain_before", "visit1_pain_after", "visit2_pain_before",
+            "visit3_pain_before",
         )  # fmt: skip
         inner_sql, params = queryset.values(*columns).query.sql_with_params()
+        # The first visits' pain comes along, so that the relief figures read the scope alone (no second join).
         select_sql = (
             "SELECT x.episode_id AS id, x.patient_id, x.condition, x.side, x.clinician_id AS opened_by_id, "
-            f"x.cohort_label, x.needled, x.days, x.goals_met FROM ({inner_sql}) x"
+            "x.cohort_label, x.needled, x.days, x.goals_met, x.visits, x.visit1_pain_before AS base, "
+            "x.visit1_pain_after AS after_1, x.visit2_pain_before AS before_2, x.visit3_pain_before AS before_3 "
+            f"FROM ({inner_sql}) x"
         )
     else:
         queryset = episodes(filters).filter(opened_at__lt=day_start(as_of + timedelta(days=1)))
@@ -223,7 +229,11 @@ def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) 
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(f"CREATE TEMPORARY TABLE {table} AS {select_sql}", params)
         cursor.execute(f"CREATE INDEX {connection.ops.quote_name(SCOPE_TABLE + '_id')} ON {table} (id)")
-        cursor.execute(f"ANALYZE {table}")
+        # On PostgreSQL, statistics of the columns the report's queries join and group on only: the others (the
+        # pain, the days) are only added up, and sorting each of them for a histogram was a good part of the
+        # scope's cost. SQLite takes no column list.
+        keys = " (id, patient_id, condition, opened_by_id, cohort_label, needled)" if postgres else ""
+        cursor.execute(f"ANALYZE {table}{keys}")
         cursor.execute(
             f"SELECT NOT EXISTS (SELECT 1 FROM {table} GROUP BY patient_id HAVING COUNT(*) > 1)"
             f" AND NOT EXISTS (SELECT 1 FROM {table} WHERE patient_id IS NULL)"
@@ -244,6 +254,8 @@ SUMMARY_EPISODES = "insights_episodesummary"
 SUMMARY_MEASURES = "insights_episodemeasuresummary"
 SUMMARY_ROM = "insights_episoderomsummary"
 SUMMARY_VISITS = "insights_visitsummary"
+SUMMARY_MOVEMENTS = "insights_episodemovementsummary"
+SUMMARY_EVENTS = "insights_visiteventsummary"
 
 EPISODE_MEASURES_SQL = """obs AS (
             SELECT o.episode_id, o.instrument, o.value, o.time_point,
@@ -290,6 +302,16 @@ ROM_SERIES_SQL = """ranked AS (
             FROM ranked WHERE first_position = 1 OR last_position = 1
             GROUP BY episode_id, joint, movement, side, method
         )"""
+
+
+# One value per episode, movement and method from the series ``s`` of the episodes ``ep``: the treated side's series
+# when the episode names a side and that side was measured, else the mean of the sides measured.
+_TREATED = "(CASE WHEN s.side = ep.side THEN 1 ELSE 0 END)"
+_GAIN, _PERCENT = "(s.last_degrees - s.first_degrees)", "(s.last_percent - s.first_percent)"
+EPISODE_MOVEMENT_VALUES = f"""CASE WHEN MAX({_TREATED}) = 1 THEN AVG(CASE WHEN {_TREATED} = 1 THEN {_GAIN} END)
+                        ELSE AVG({_GAIN}) END AS gain,
+                   CASE WHEN MAX({_TREATED}) = 1 THEN AVG(CASE WHEN {_TREATED} = 1 THEN {_PERCENT} END)
+                        ELSE AVG({_PERCENT}) END AS percent_gain"""
 
 
 def _run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -516,15 +538,16 @@ def relief_counts(
             values[name] = f"CASE WHEN NOT ({known}) THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
     # The relieved count is the indicator's sum: its value is NULL only where the pain cannot have fallen.
     per_patient, per_group = _clustered_columns(values, step, indicators=values)
-    if scope.summary:
+    params: tuple[Any, ...] = ()
+    if scope.summary:  # the scope holds the summary's first visits' pain (``report_scope``)
         per_episode = f"""
         x AS (
-            SELECT {carried}, ep.patient_id, s.visit1_pain_before AS base, s.visit1_pain_after AS after_1,
-                   s.visit2_pain_before AS before_2, s.visit3_pain_before AS before_3
-            FROM {SUMMARY_EPISODES} s JOIN {scope.table} ep ON ep.id = s.episode_id
-            WHERE s.clinic_id = %s AND s.visits > 0
+            SELECT {carried}, ep.patient_id, ep.base, ep.after_1, ep.before_2, ep.before_3
+            FROM {scope.table} ep
+            WHERE ep.visits > 0
         )"""
     else:
+        params = (scope.filters.clinic_id,)
         per_episode = f"""
         {FIRST_VISITS_SQL.format(episodes=scope.table, where="WHERE position <= 3")},
         x AS (
@@ -547,7 +570,7 @@ def relief_counts(
     """
     width = len(by)
     result = []
-    for row in _run(sql, (scope.filters.clinic_id,)):
+    for row in _run(sql, params):
         plain = [_count(value) for value in row[width + 1 : width + 3 + 2 * len(counts)]]
         sums = row[width + 3 + 2 * len(counts) :]
         points_found = [
@@ -590,14 +613,6 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
     )
     mdc_case = f"CASE {branches} END" if branches else "NULL"
     carried, keys = _carried(by)
-    if scope.summary:
-        per_series = f"""
-        s AS (
-            SELECT episode_id, joint, movement, side, method, first_degrees, last_degrees, first_percent, last_percent
-            FROM {SUMMARY_ROM} WHERE clinic_id = %s AND episode_id IN (SELECT id FROM {scope.table})
-        )"""
-    else:
-        per_series = ROM_SERIES_SQL.format(episodes=scope.table)
     reached = f"g.gain >= g.mdc - {TOLERANCE!r}"
     if policy is MissingPolicy.ITT:
         beyond = f"CASE WHEN g.mdc IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
@@ -607,23 +622,29 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
     per_patient, per_group = _clustered_columns(
         {"gain": "g.gain", "pct": "g.percent_gain", "beyond": beyond}, step, indicators=("beyond",)
     )
-    # One value per episode: the treated side's series when it was measured, else the mean of the sides measured.
-    treated = "(CASE WHEN s.side = ep.side THEN 1 ELSE 0 END)"
-    gain, percent = "(s.last_degrees - s.first_degrees)", "(s.last_percent - s.first_percent)"
-    # The episode's group and patient come with its series in the same pass (one join of the scope, not two).
-    episode_columns = ", ".join([*(GROUPINGS[name] for name in by), "ep.needled", "ep.patient_id"])
-    sql = f"""
-        WITH {per_series},
+    if scope.summary:
+        # Each episode's value per movement and method was worked out by the refresh (``SUMMARY_MOVEMENTS``).
+        per_episode = f"""
         g AS (
-            SELECT {carried}, ep.patient_id, s.joint, s.movement, s.method,
-                   CASE WHEN MAX({treated}) = 1 THEN AVG(CASE WHEN {treated} = 1 THEN {gain} END)
-                        ELSE AVG({gain}) END AS gain,
-                   CASE WHEN MAX({treated}) = 1 THEN AVG(CASE WHEN {treated} = 1 THEN {percent} END)
-                        ELSE AVG({percent}) END AS percent_gain,
+            SELECT {carried}, ep.patient_id, s.joint, s.movement, s.method, s.gain, s.percent_gain,
+                   {mdc_case} AS mdc
+            FROM {SUMMARY_MOVEMENTS} s JOIN {scope.table} ep ON ep.id = s.episode_id
+            WHERE s.clinic_id = %s
+            {step.fence}
+        )"""  # the fence (PostgreSQL): each row's MDC worked out once, not once per sum that reads it
+    else:
+        # The episode's group and patient come with its series in the same pass (one join of the scope, not two).
+        episode_columns = ", ".join([*(GROUPINGS[name] for name in by), "ep.needled", "ep.patient_id"])
+        per_episode = f"""
+        {ROM_SERIES_SQL.format(episodes=scope.table)},
+        g AS (
+            SELECT {carried}, ep.patient_id, s.joint, s.movement, s.method, {EPISODE_MOVEMENT_VALUES},
                    {mdc_case} AS mdc
             FROM s JOIN {scope.table} ep ON ep.id = s.episode_id
             GROUP BY s.episode_id, s.joint, s.movement, s.method, {episode_columns}
-        ),
+        )"""
+    sql = f"""
+        WITH {per_episode},
         c AS (
             SELECT {keys}, g.joint, g.movement, g.method, {step.episodes()} AS episodes, {per_patient}
             FROM g
@@ -718,9 +739,65 @@ _VISIT_FIGURES = """COUNT(*), SUM({mild}), SUM({significant}), SUM({serious}),
 def _summary_visits_sql(scope: Scope) -> tuple[str, tuple[Any, ...]]:
     from needlepoint.insights.summaries import summary_visits
 
-    columns = ("clinician_id", "pain_before", "pain_after", "mild", "significant", "serious", "techniques")
+    columns = ("clinician_id", "pain_before", "pain_after", "mild", "significant", "serious", "techniques", "needling")
     sql, params = summary_visits(scope.filters).values(*columns).query.sql_with_params()
     return sql, tuple(params)
+
+
+def visit_breakdowns(scope: Scope, mcid: float) -> tuple[list[VisitEvents], list[VisitEvents]]:
+    """``clinician_visits`` and ``technique_visits`` together. From the summary, both come from one pass over the
+    needled visits, grouped by clinician and by the techniques each visit used (a handful of combinations), and
+    added up here: a clinician's figures over the combinations, a technique's over the combinations that hold it.
+    Live, the two queries."""
+    if not scope.summary:
+        return clinician_visits(scope, mcid), technique_visits(scope, mcid)
+    visits_sql, params = _summary_visits_sql(scope)
+    bound = repr(float(mcid) - TOLERANCE)
+    codes = [scope.filters.technique] if scope.filters.technique else list(Technique.values)
+    figures = _VISIT_FIGURES.format(mild="v.mild", significant="v.significant", serious="v.serious", bound=bound)
+    patterns: list[str] = []
+    if scope.filters.muscle:
+        # A technique counts only where it was used on the muscle filtered on (as the live entries count it): one
+        # flag per technique, each worked out once per visit (OFFSET 0 keeps the flags a subquery on PostgreSQL).
+        flags = []
+        for index, code in enumerate(codes):
+            flags.append(f"CASE WHEN {_contains('v.needling')} THEN 1 ELSE 0 END AS t{index}")
+            patterns.append(f",{scope.filters.muscle}/{code},")
+        keys = ", ".join(f"t{index}" for index in range(len(codes)))
+        fence = "OFFSET 0" if connection.vendor == "postgresql" else ""
+        source = f"(SELECT v.*, {', '.join(flags)} FROM ({visits_sql}) v {fence}) v"
+    else:
+        keys, source = "v.techniques", f"({visits_sql}) v"  # ',static,pistoning,': at most 16 combinations
+    sql = f"SELECT v.clinician_id, {keys}, {figures} FROM {source} GROUP BY v.clinician_id, {keys}"
+    rows = _run(sql, (*patterns, *params))
+    width = 1 + (len(codes) if scope.filters.muscle else 1)
+    clinicians: dict[Any, list[int]] = {}
+    techniques: dict[str, list[int]] = {}
+    for row in rows:
+        figures_of_row = [_count(value) for value in row[width:]]
+        _add_to(clinicians.setdefault(row[0], [0] * 6), figures_of_row)
+        if scope.filters.muscle:
+            used = [code for index, code in enumerate(codes) if row[1 + index]]
+        else:
+            used = [code for code in codes if f",{code}," in (row[1] or "")]
+        for code in used:
+            _add_to(techniques.setdefault(code, [0] * 6), figures_of_row)
+    return (
+        [VisitEvents(key, *values) for key, values in clinicians.items()],
+        [VisitEvents(code, *techniques[code]) for code in codes if code in techniques],
+    )
+
+
+def _add_to(totals: list[int], values: Sequence[int]) -> None:
+    for index, value in enumerate(values):
+        totals[index] += value
+
+
+def _contains(column: str) -> str:
+    """SQL: ``column`` contains the (next) parameter as plain text (no LIKE wildcards to escape)."""
+    if connection.vendor == "postgresql":
+        return f"STRPOS({column}, %s) > 0"
+    return f"INSTR({column}, %s) > 0"
 
 
 def clinician_visits(scope: Scope, mcid: float) -> list[VisitEvents]:
@@ -783,13 +860,12 @@ def technique_visits(scope: Scope, mcid: float) -> list[VisitEvents]:
 def event_counts(scope: Scope) -> list[EventCount]:
     """Adverse events recorded on the needled visits the report covers, by type and severity."""
     filters = scope.filters
-    visits: QuerySet[Any, Any]
     if scope.summary:
-        from needlepoint.insights.summaries import summary_visits
+        from needlepoint.insights.summaries import summary_events
 
-        visits = summary_visits(filters).values("visit_id")
-    else:
-        visits = needled_visits(filters).values("pk")
+        found = summary_events(filters).values("event_type", "severity").annotate(n=Sum("events"))
+        return [EventCount(*row) for row in found.values_list("event_type", "severity", "n")]
+    visits = needled_visits(filters).values("pk")
     rows = (
         AdverseEvent.objects.filter(clinic_id=filters.clinic_id, visit__in=visits)
         .values("event_type", "severity")

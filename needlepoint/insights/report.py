@@ -257,7 +257,7 @@ def claims_report(
     """Compute every figure of the claims report for ``filters`` (all inside the database, a few queries).
 
     ``source`` 'auto' reads the episode figures from the summary tables of the last ``needlepoint insights
-    refresh`` when the filters allow it, else from the records ('live'); 'summary' insists on the summary.
+    refresh`` when the clinic has them, else from the records ('live'); 'summary' insists on the summary.
     """
     as_of = as_of or timezone.localdate()
     pain = instrument(PAIN)
@@ -269,8 +269,7 @@ def claims_report(
         rom = queries.rom_sums(scope, options.missing)
         survival = queries.survival_rows(scope)
         relief_points = pain.mcid.value if pain.mcid else RELIEF_POINTS  # the NPRS's MCID is in its data file
-        clinician_visits = queries.clinician_visits(scope, relief_points)
-        technique_visits = queries.technique_visits(scope, relief_points)
+        clinician_visits, technique_visits = queries.visit_breakdowns(scope, relief_points)
         events = queries.event_counts(scope)
     names = clinician_names if clinician_names is not None else _clinician_names(filters.clinic_id)
     episodes = sum(counts.values())
@@ -323,10 +322,6 @@ def _choose_source(filters: ReportFilters, source: str) -> tuple[Any, Any, str]:
     live = "Live figures, computed from the records now"
     if source == "live":
         return None, None, live + "."
-    if not summaries.answerable(filters):
-        if source == "summary":
-            raise ValueError("The summary cannot answer a muscle or technique filter.")
-        return None, None, live + " (the summary tables cannot answer a muscle or technique filter)."
     fresh = summaries.bring_up_to_date(filters.clinic_id)
     if fresh.refresh is None:
         if source == "summary":

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import cast
 
 Number = int | float | Decimal | Fraction
 
@@ -122,9 +123,7 @@ def mean_ci(
     sum_sq_dev = _sum_of_squared_deviations(n, _exact(total), _exact(total_of_squares))
     mean = float(_exact(total) / n + _exact(shift))
     sd = math.sqrt(float(sum_sq_dev / (n - 1)))
-    from scipy.stats import t  # scipy takes seconds to import; commands that never compute must not pay it
-
-    half_width = t.ppf((1 + confidence) / 2, n - 1) * sd / math.sqrt(n)
+    half_width = t_quantile((1 + confidence) / 2, n - 1) * sd / math.sqrt(n)
     return Estimate(n, mean, mean - half_width, mean + half_width, sd, confidence)
 
 
@@ -138,9 +137,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     _check_successes(successes, n)
     if n == 0:
         raise ValueError("A proportion of zero episodes has no interval.")
-    from scipy.stats import norm  # imported here, as in ``mean_ci``
-
-    z = norm.ppf((1 + confidence) / 2)
+    z = normal_quantile((1 + confidence) / 2)
     p = successes / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
@@ -173,11 +170,9 @@ def rate_per_1000(events: int, exposures: int, confidence: float = 0.95) -> Rate
         raise ValueError("Counts cannot be negative.")
     if exposures == 0:
         return Rate(events, 0, None, None, None, confidence, "Not enough data: no visits recorded.")
-    from scipy.stats import chi2  # imported here, as in ``mean_ci``
-
     alpha = 1 - confidence
-    low_count = 0.0 if events == 0 else chi2.ppf(alpha / 2, 2 * events) / 2
-    high_count = chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2
+    low_count = 0.0 if events == 0 else chi2_quantile(alpha / 2, 2 * events) / 2
+    high_count = chi2_quantile(1 - alpha / 2, 2 * events + 2) / 2
     scale = 1000 / exposures
     return Rate(events, exposures, events * scale, low_count * scale, high_count * scale, confidence)
 
@@ -237,12 +232,10 @@ def clustered_mean_ci(sums: ClusteredSums, confidence: float = 0.95) -> Estimate
     if sums.clusters < 2:
         reason = f"Not enough data: {sums.n} values from one patient; an interval needs at least 2 patients."
         return Estimate(sums.n, None, None, None, None, confidence, reason)
-    from scipy.stats import t  # imported here, as in ``mean_ci``
-
     variance = _cluster_variance(sums, _exact(sums.total) / sums.n)
     clusters = sums.clusters
     half_width = max(
-        t.ppf((1 + confidence) / 2, clusters - 1) * math.sqrt(variance),
+        t_quantile((1 + confidence) / 2, clusters - 1) * math.sqrt(variance),
         plain.value - plain.low,
     )
     return Estimate(sums.n, plain.value, plain.value - half_width, plain.value + half_width, plain.sd, confidence)
@@ -279,13 +272,39 @@ def _cluster_variance(sums: ClusteredSums, mean: Fraction) -> Fraction:
 
 
 def _wilson(share: float, n: float, confidence: float) -> tuple[float, float]:
-    from scipy.stats import norm  # imported here, as in ``mean_ci``
-
-    z = norm.ppf((1 + confidence) / 2)
+    z = normal_quantile((1 + confidence) / 2)
     denominator = 1 + z * z / n
     centre = (share + z * z / (2 * n)) / denominator
     half_width = z / denominator * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
     return max(0.0, centre - half_width), min(1.0, centre + half_width)
+
+
+# The quantiles below are the very functions scipy.stats' ``t.ppf``, ``norm.ppf`` and ``chi2.ppf`` evaluate for a
+# probability strictly between 0 and 1 (``stdtrit``, ``ndtri``, ``2 * gammaincinv``), called directly: the same
+# numbers (tests/insights/test_stats.py checks them against scipy.stats) without the hundred-odd microseconds each
+# ``ppf`` spends checking and broadcasting its arguments, which a report with hundreds of intervals paid for.
+# scipy is imported inside: it takes seconds to import, and commands that never compute must not pay it.
+
+
+def t_quantile(probability: float, df: float) -> float:
+    """Student's t quantile: ``scipy.stats.t.ppf(probability, df)`` for 0 < probability < 1 and df > 0."""
+    from scipy import special
+
+    return cast(float, special.stdtrit(df, probability))  # scipy ships no types; a numpy float64
+
+
+def normal_quantile(probability: float) -> float:
+    """Standard normal quantile: ``scipy.stats.norm.ppf(probability)`` for 0 < probability < 1."""
+    from scipy import special
+
+    return cast(float, special.ndtri(probability))
+
+
+def chi2_quantile(probability: float, df: float) -> float:
+    """Chi-squared quantile: ``scipy.stats.chi2.ppf(probability, df)`` for 0 < probability < 1 and df > 0."""
+    from scipy import special
+
+    return cast(float, 2 * special.gammaincinv(df / 2, probability))
 
 
 def _sum_of_squared_deviations(n: int, total: Fraction, total_of_squares: Fraction) -> Fraction:

@@ -5,8 +5,9 @@ three visits' pain; each instrument's baseline and final score; each range-of-mo
 measurement) are computed once per refresh with set-based ``INSERT ... SELECT`` statements, using the same SQL as the
 live report (``queries.py``), and the report only filters and adds up the stored rows. A refresh deletes and rebuilds
 one clinic's rows in one transaction and records itself in ``SummaryRefresh``; the report says which path it used
-and, from the summary, the time its figures are as of. Filters the summary cannot answer (muscle needled,
-technique) fall back to the live path, as does a clinic that was never refreshed.
+and, from the summary, the time its figures are as of. Each summarised episode and needled visit keeps the
+muscles and techniques needled (``,muscle/technique,``), so every filter reads the summary; a clinic that was
+never refreshed is read live.
 """
 
 from __future__ import annotations
@@ -25,23 +26,20 @@ from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic
 from needlepoint.insights import queries
-from needlepoint.insights.filters import ReportFilters, day_start, episode_rows
+from needlepoint.insights.filters import ReportFilters, Row, day_start, episode_rows
 from needlepoint.insights.models import (
     EpisodeCohort,
     EpisodeMeasureSummary,
+    EpisodeMovementSummary,
     EpisodeRomSummary,
     EpisodeSummary,
     SummaryChange,
     SummaryRefresh,
+    VisitEventSummary,
     VisitSummary,
 )
 from needlepoint.patients.models import Episode
 from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Visit
-
-
-def answerable(filters: ReportFilters) -> bool:
-    """Whether the summary tables can answer these filters (not a muscle or technique: those need the visits)."""
-    return not filters.needling_filter
 
 
 def latest_refresh(clinic_id: int) -> SummaryRefresh | None:
@@ -51,18 +49,38 @@ def latest_refresh(clinic_id: int) -> SummaryRefresh | None:
     )
 
 
+def needled_pair(filters: ReportFilters) -> str:
+    """What the ``needling`` column of a summary row contains when a needling entry of the row matches the muscle
+    and technique filters ('' without either): ``,muscle/``, ``/technique,`` or ``,muscle/technique,``."""
+    if not filters.needling_filter:
+        return ""
+    return f"{',' + filters.muscle if filters.muscle else ''}/{filters.technique + ',' if filters.technique else ''}"
+
+
 def summary_episodes(filters: ReportFilters) -> QuerySet[EpisodeSummary]:
-    """The summarised episodes the report covers: the same filters as ``filters.episodes`` on the stored rows."""
+    """The summarised episodes the report covers: the same filters as ``filters.episodes`` on the stored rows
+    (an episode matches the muscle and technique filters when one needling entry at any of its visits does)."""
+    found = episode_rows(EpisodeSummary.objects.all(), filters, clinician="clinician_id", cohort="cohort_label")
     if filters.needling_filter:
-        raise ValueError("The summary cannot answer a muscle or technique filter.")
-    return episode_rows(EpisodeSummary.objects.all(), filters, clinician="clinician_id", cohort="cohort_label")
+        found = found.filter(needling__contains=needled_pair(filters))
+    return found
 
 
 def summary_visits(filters: ReportFilters) -> QuerySet[VisitSummary]:
-    """The summarised needled visits the report covers: the same filters as ``filters.visit_q``."""
+    """The summarised needled visits the report covers: the same filters as ``filters.needled_visits``."""
+    return _visit_rows(VisitSummary.objects.all(), filters)
+
+
+def summary_events(filters: ReportFilters) -> QuerySet[VisitEventSummary]:
+    """The adverse events (by visit, type and severity) of the summarised needled visits the report covers."""
+    return _visit_rows(VisitEventSummary.objects.all(), filters)
+
+
+def _visit_rows(rows: QuerySet[Row], filters: ReportFilters) -> QuerySet[Row]:
+    """``rows`` (summary rows of needled visits) narrowed by the visit filters, as ``filters.needled_visits``."""
+    found = rows.filter(clinic_id=filters.clinic_id)
     if filters.needling_filter:
-        raise ValueError("The summary cannot answer a muscle or technique filter.")
-    found = VisitSummary.objects.filter(clinic_id=filters.clinic_id)
+        found = found.filter(needling__contains=needled_pair(filters))
     if filters.date_from:
         found = found.filter(started_at__gte=day_start(filters.date_from))
     if filters.date_to:
@@ -83,7 +101,16 @@ CHANGED_TABLE = "np_changed_episodes"
 # Two refreshes of one clinic never run at once: PostgreSQL's advisory lock (this key, the clinic's id) is held
 # for the refresh's transaction; SQLite lets one writer at a time anyway.
 LOCK_KEY = 7_316_501
-_SUMMARY_TABLES = (queries.SUMMARY_ROM, queries.SUMMARY_MEASURES, queries.SUMMARY_EPISODES, queries.SUMMARY_VISITS)
+_SUMMARY_TABLES = (
+    queries.SUMMARY_ROM,
+    queries.SUMMARY_MOVEMENTS,
+    queries.SUMMARY_MEASURES,
+    queries.SUMMARY_EPISODES,
+    queries.SUMMARY_VISITS,
+    queries.SUMMARY_EVENTS,
+)
+# Tables whose index leads with the clinic, so that a change's rows are deleted by clinic and episode.
+_BY_CLINIC = (queries.SUMMARY_ROM, queries.SUMMARY_MOVEMENTS)
 
 
 def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> SummaryRefresh | None:
@@ -114,7 +141,7 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
             return last
         run = SummaryRefresh(clinic=clinic, started_at=started, kind="full" if full else "changes")
         written = _rebuild(cursor, clinic.pk, None if full else changed)
-        run.episodes, run.measures, run.rom_series, run.visits, removed = written
+        run.episodes, run.measures, run.rom_series, _, run.visits, _, removed = written
         if not full:
             assert last is not None  # an incremental refresh starts from a summary (full is forced without one)
             # The run's episode count describes the whole summary, as a full refresh's does.
@@ -167,14 +194,15 @@ def _claim_changes(cursor: Any, clinic_id: int) -> set[int]:
 
 def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None) -> list[int]:
     """Delete and re-insert the summary rows of the clinic (``changed`` None) or of the changed episodes only;
-    the rows written per table (episodes, measures, ROM series, needled visits), then the episode rows removed."""
+    the rows written per table (episodes, measures, ROM series, movements, needled visits, their events), then
+    the episode rows removed."""
     only = ""
     if changed is not None:
         _changed_table(cursor, changed)
         only = f" AND {{column}} IN (SELECT id FROM {CHANGED_TABLE})"
     removed = 0
     for table in _SUMMARY_TABLES:
-        if changed is None or table == queries.SUMMARY_ROM:  # the ROM rows' index leads with the clinic
+        if changed is None or table in _BY_CLINIC:
             cursor.execute(f"DELETE FROM {table} WHERE clinic_id = %s{only.format(column='episode_id')}", [clinic_id])
         else:
             # By episode alone (ids are unique across clinics), so that the episode index is the one used.
@@ -182,8 +210,9 @@ def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None) -> list[int]
         if table == queries.SUMMARY_EPISODES:
             removed = max(cursor.rowcount, 0)
     written = []
-    for build in (_episodes_sql, _measures_sql, _rom_sql, _visits_sql):
-        cursor.execute(build(only), [clinic_id, clinic_id, clinic_id])
+    for build in (_episodes_sql, _measures_sql, _rom_sql, _movements_sql, _visits_sql, _events_sql):
+        sql = build(only)
+        cursor.execute(sql, [clinic_id] * sql.replace("%%", "").count("%s"))
         written.append(_rows_written(cursor))
     if changed is not None:
         cursor.execute(f"DROP TABLE {CHANGED_TABLE}")
@@ -223,20 +252,29 @@ def _episodes_sql(only: str) -> str:
     columns = (
         "clinic_id, episode_id, patient_id, condition, side, clinician_id, cohort_label, opened_at, discharge_date, "
         "status, discharge_reason, goals_met, days_to_discharge, needled, visits, visit1_pain_before, "
-        "visit1_pain_after, visit2_pain_before, visit3_pain_before"
+        "visit1_pain_after, visit2_pain_before, visit3_pain_before, needling"
     )
+    # Every needling entry of any visit of the episode, as the live filter finds them (filters.episodes).
+    needling = f"""needling AS (
+            SELECT v.episode_id, {_pairs_sql("n")} AS pairs
+            FROM {NeedlingEntry._meta.db_table} n JOIN {Visit._meta.db_table} v ON v.id = n.visit_id
+            WHERE n.clinic_id = %s AND v.clinic_id = %s AND v.episode_id IN (SELECT id FROM {_clinic_episodes(only)})
+            GROUP BY v.episode_id
+        )"""
     return f"""
-        WITH {firsts}
+        WITH {firsts}, {needling}
         INSERT INTO {EpisodeSummary._meta.db_table} ({columns})
         SELECT e.clinic_id, e.id, e.patient_id, e.condition, e.side, e.opened_by_id, c.label, e.opened_at,
                e.discharge_date, e.status, e.discharge_reason,
                CASE WHEN e.status = 'discharged' AND e.discharge_reason = 'goals_met' THEN 1 = 1 ELSE 1 = 0 END,
                {days},
                CASE WHEN firsts.first_needled = 1 THEN 1 = 1 ELSE 1 = 0 END,
-               COALESCE(firsts.visits, 0), firsts.base, firsts.after_1, firsts.before_2, firsts.before_3
+               COALESCE(firsts.visits, 0), firsts.base, firsts.after_1, firsts.before_2, firsts.before_3,
+               COALESCE(needling.pairs, '')
         FROM {Episode._meta.db_table} e
         LEFT JOIN {EpisodeCohort._meta.db_table} c ON c.episode_id = e.id
         LEFT JOIN firsts ON firsts.episode_id = e.id
+        LEFT JOIN needling ON needling.episode_id = e.id
         WHERE e.clinic_id = %s{only.format(column="e.id")}
     """
 
@@ -268,6 +306,51 @@ def _rom_sql(only: str) -> str:
     """
 
 
+def _movements_sql(only: str) -> str:
+    """Each episode's value per movement and method, from the series just written (``_rom_sql``)."""
+    return f"""
+        INSERT INTO {EpisodeMovementSummary._meta.db_table}
+            (clinic_id, episode_id, joint, movement, method, gain, percent_gain)
+        SELECT s.clinic_id, s.episode_id, s.joint, s.movement, s.method, {queries.EPISODE_MOVEMENT_VALUES}
+        FROM {EpisodeRomSummary._meta.db_table} s JOIN {Episode._meta.db_table} ep ON ep.id = s.episode_id
+        WHERE s.clinic_id = %s{only.format(column="s.episode_id")}
+        GROUP BY s.clinic_id, s.episode_id, s.joint, s.movement, s.method
+    """
+
+
+def _events_sql(only: str) -> str:
+    """Each needled visit's adverse events by type and severity, with the visit's facts from the visit rows just
+    written (``_visits_sql``)."""
+    of_visits = ""
+    if only:
+        changed_visits = (
+            f"SELECT vs.visit_id FROM {VisitSummary._meta.db_table} vs "
+            f"WHERE vs.clinic_id = %s{only.format(column='vs.episode_id')}"
+        )
+        of_visits = f" AND visit_id IN ({changed_visits})"
+    columns = "visit_id, episode_id, clinician_id, started_at, condition, cohort_label, needling"
+    return f"""
+        WITH e AS (
+            SELECT visit_id, event_type, severity, COUNT(*) AS events
+            FROM {AdverseEvent._meta.db_table} WHERE clinic_id = %s{of_visits}
+            GROUP BY visit_id, event_type, severity
+        )
+        INSERT INTO {VisitEventSummary._meta.db_table} (clinic_id, {columns}, event_type, severity, events)
+        SELECT v.clinic_id, {", ".join(f"v.{column}" for column in columns.split(", "))}, e.event_type, e.severity,
+               e.events
+        FROM {VisitSummary._meta.db_table} v JOIN e ON e.visit_id = v.visit_id
+        WHERE v.clinic_id = %s{only.format(column="v.episode_id")}
+    """
+
+
+def _pairs_sql(entry: str) -> str:
+    """The distinct ``muscle/technique`` of a group of needling entries as ``,muscle/technique,...,``."""
+    pair = f"{entry}.muscle_id || '/' || {entry}.technique"
+    if connection.vendor == "postgresql":
+        return f"',' || STRING_AGG(DISTINCT {pair}, ',' ORDER BY {pair}) || ','"
+    return f"',' || GROUP_CONCAT(DISTINCT {pair}) || ','"
+
+
 def _visits_sql(only: str) -> str:
     if connection.vendor == "postgresql":
         joined = "',' || STRING_AGG(DISTINCT technique, ',' ORDER BY technique) || ','"
@@ -275,7 +358,7 @@ def _visits_sql(only: str) -> str:
         joined = "',' || GROUP_CONCAT(DISTINCT technique) || ','"
     columns = (
         "clinic_id, visit_id, episode_id, clinician_id, started_at, condition, cohort_label, pain_before, "
-        "pain_after, mild, significant, serious, techniques"
+        "pain_after, mild, significant, serious, techniques, needling"
     )
     # A change rebuilds its episodes' visits only; their entries and events are found through the visits.
     of_visits = ""
@@ -293,13 +376,14 @@ def _visits_sql(only: str) -> str:
             FROM {AdverseEvent._meta.db_table} WHERE clinic_id = %s{of_visits} GROUP BY visit_id
         ),
         t AS (
-            SELECT visit_id, {joined} AS techniques
+            SELECT visit_id, {joined} AS techniques, {_pairs_sql(NeedlingEntry._meta.db_table)} AS needling
             FROM {NeedlingEntry._meta.db_table} WHERE clinic_id = %s{of_visits} GROUP BY visit_id
         )
         INSERT INTO {VisitSummary._meta.db_table} ({columns})
         SELECT v.clinic_id, v.id, v.episode_id, v.clinician_id, v.started_at, ep.condition, c.label, v.pain_before,
                v.pain_after,
-               COALESCE(e.mild, 0), COALESCE(e.significant, 0), COALESCE(e.serious, 0), COALESCE(t.techniques, '')
+               COALESCE(e.mild, 0), COALESCE(e.significant, 0), COALESCE(e.serious, 0), COALESCE(t.techniques, ''),
+               COALESCE(t.needling, '')
         FROM {Visit._meta.db_table} v
         LEFT JOIN {Episode._meta.db_table} ep ON ep.id = v.episode_id
         LEFT JOIN {EpisodeCohort._meta.db_table} c ON c.episode_id = v.episode_id

@@ -17,11 +17,13 @@ from needlepoint.insights.filters import parse_filters
 from needlepoint.insights.models import (
     EpisodeCohort,
     EpisodeMeasureSummary,
+    EpisodeMovementSummary,
     EpisodeRomSummary,
     EpisodeSummary,
     OutcomeImport,
     SummaryChange,
     SummaryRefresh,
+    VisitEventSummary,
     VisitSummary,
 )
 from needlepoint.insights.report import claims_report
@@ -40,6 +42,8 @@ FILTERS = (
     {"rule": "percent:30"},
     {"condition": "neck_pain", "min_n": "2"},
     {"date_from": "2025-01-01", "date_to": "2026-03-31"},
+    {"muscle": "upper-trapezius", "min_n": "2"},
+    {"technique": "pistoning"},
 )
 
 
@@ -52,7 +56,8 @@ def clinic(db) -> Clinic:
 def summary_rows(clinic: Clinic) -> dict[str, list[tuple]]:
     """Every summary row of the clinic, without its id, in a fixed order."""
     rows = {}
-    for model in (EpisodeSummary, EpisodeMeasureSummary, EpisodeRomSummary, VisitSummary):
+    episode_models = (EpisodeSummary, EpisodeMeasureSummary, EpisodeRomSummary, EpisodeMovementSummary)
+    for model in (*episode_models, VisitSummary, VisitEventSummary):
         names = [f.attname for f in model._meta.concrete_fields if f.name != "id"]
         rows[model.__name__] = sorted(model.objects.filter(clinic=clinic).values_list(*names), key=repr)
     return rows
@@ -201,6 +206,27 @@ def test_writes_the_summary_does_not_read_note_nothing(clinic: Clinic) -> None:
     SummaryChange.objects.filter(clinic=clinic).delete()
     run = refresh(clinic)
     assert run.pk == first.pk and run.checked_at is not None  # nothing rebuilt: the last run, found current
+
+
+def test_a_needling_entry_moved_to_another_muscle_is_noted(clinic: Clinic) -> None:
+    """The muscle filter reads each entry's muscle from the summary, so a change of muscle is a change to note."""
+    from needlepoint.atlas.catalogue import muscles
+
+    needled = Visit.objects.filter(clinic=clinic, needles_inserted__gt=0).order_by("pk")[5]
+    visit = later_visit(needled, 3)  # unsigned: its entries can change
+    entry = NeedlingEntry.objects.filter(visit=needled).first()
+    entry.pk, entry.visit = None, visit
+    entry.save()
+    refresh(clinic)
+    assert not noted(clinic)
+    moved_to = next(code for code in muscles() if code != entry.muscle_id)
+    NeedlingEntry.objects.filter(pk=entry.pk).update(muscle_id=moved_to)
+    assert noted(clinic) == {visit.episode_id}
+    filters, options = parse_filters(clinic.pk, {"muscle": moved_to, "min_n": "1"})
+    summary = claims_report(clinic, filters, options, as_of=AS_OF, source="summary")  # adds the change first
+    live = claims_report(clinic, filters, options, as_of=AS_OF, source="live")
+    assert summary.episodes >= 1 and summary.needled_visits >= 1
+    assert_same(figures(live), figures(summary))
 
 
 def test_many_changes_rebuild_everything(clinic: Clinic) -> None:

@@ -13,11 +13,14 @@ from scipy import stats as scipy_stats
 
 from needlepoint.insights.stats import (
     ClusteredSums,
+    chi2_quantile,
     clustered_mean_ci,
     clustered_proportion,
     mean_ci,
+    normal_quantile,
     proportion,
     rate_per_1000,
+    t_quantile,
     two_proportion_difference,
     wilson_interval,
 )
@@ -29,6 +32,22 @@ measures = st.integers(min_value=-18_000, max_value=18_000).map(lambda hundredth
 
 def _aggregates(values):
     return len(values), sum(values), sum(v * v for v in values)
+
+
+# --- quantiles ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("confidence", [0.8, 0.9, 0.95, 0.99])
+def test_quantiles_are_scipy_stats_own_to_the_last_bit(confidence):
+    """The direct quantiles give exactly what scipy.stats' ppf gives (the report's figures may not move a bit)."""
+    upper, lower = (1 + confidence) / 2, (1 - confidence) / 2
+    assert normal_quantile(upper) == scipy_stats.norm.ppf(upper)
+    for df in [*range(1, 3000), 10_000, 123_456, 1_000_000]:
+        assert t_quantile(upper, df) == scipy_stats.t.ppf(upper, df)
+    for events in [*range(0, 1500), 20_000, 300_000]:
+        if events:
+            assert chi2_quantile(lower, 2 * events) == scipy_stats.chi2.ppf(lower, 2 * events)
+        assert chi2_quantile(1 - lower, 2 * events + 2) == scipy_stats.chi2.ppf(1 - lower, 2 * events + 2)
 
 
 # --- mean_ci -------------------------------------------------------------------------------------------------

@@ -1,0 +1,193 @@
+"""CPU time of one claims report under each filter kind: the Python process's and the database backend's.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/needlepoint_bench \\
+        .venv/bin/python benchmarks/claims_report_cpu.py --size 18200 --runs 5
+    ... --dump /tmp/report.json     # also write each report (its data and its printed text) as JSON, to compare
+                                    # two versions' figures
+    ... --profile summary           # cProfile one report of that kind, top functions by cumulative time
+
+Wall time on a shared machine says more about the other work on it than about the report, so this script
+counts CPU seconds: the process's own (``os.times``: user + system, the ORM, psycopg and the statistics) and, on
+PostgreSQL, the CPU of the connection's backend process (``/proc/<pid>/stat``, so the database must run on this
+machine; parallel workers are switched off for the session so that the backend does all the work). It prints the
+median of ``--runs`` runs per filter kind, after one warm-up run, with the clinic's size and the machine's load.
+
+The clinic is the one ``claims_report.py`` builds for that size (``needlepoint synth``); a third of its episodes
+are given an imported cohort label (``arm-a``) the first time, so that the cohort filter has episodes to cover,
+and the summary tables are refreshed before measuring. Filter kinds: ``summary`` (the whole clinic from the
+summary tables), ``live`` (the whole clinic from the records), ``clinician``, ``condition``, ``dates``, ``cohort``,
+``muscle`` and ``technique`` (each on the path the report picks for it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import enum
+import json
+import os
+import pstats
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from claims_report import _ensure, _setup  # this folder is on the import path (see timing.py)
+
+KINDS: dict[str, tuple[dict[str, str], str]] = {
+    "summary": ({}, "auto"),
+    "live": ({}, "live"),
+    "clinician": ({"clinician": "{clinician}"}, "auto"),
+    "condition": ({"condition": "neck_pain"}, "auto"),
+    "dates": ({"date_from": "2025-01-01", "date_to": "2025-12-31"}, "auto"),
+    "cohort": ({"cohort": "arm-a"}, "auto"),
+    "muscle": ({"muscle": "upper-trapezius"}, "auto"),
+    "technique": ({"technique": "static"}, "auto"),
+}
+AS_OF = date(2026, 7, 1)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _label_cohorts(clinic: Any) -> None:
+    """Give every third episode of the clinic an imported cohort label, once (the generator makes none)."""
+    from django.db import connection, transaction
+
+    from needlepoint.accounts.models import Membership
+    from needlepoint.insights.models import EpisodeCohort, OutcomeImport
+
+    if EpisodeCohort.objects.filter(clinic=clinic).exists():
+        return
+    admin = Membership.objects.filter(clinic=clinic, role="clinic_admin").first()
+    with transaction.atomic():
+        run = OutcomeImport.objects.create(
+            clinic=clinic, imported_by=admin, file_name="benchmark-cohorts.csv", file_sha256="0" * 64, condition=""
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {EpisodeCohort._meta.db_table} (clinic_id, episode_id, outcome_import_id, label) "
+                "SELECT clinic_id, id, %s, 'arm-a' FROM patients_episode WHERE clinic_id = %s AND id %% 3 = 0",
+                [run.pk, clinic.pk],
+            )
+
+
+def _backend_cpu(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14 and 15 of the whole line)
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _plain(value: Any) -> Any:
+    """The report as JSON-ready data, without the time it was generated (the one field that always differs)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        data.pop("generated_at", None)
+        return data
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, float | int | str | bool) or value is None:
+        return value
+    return repr(value)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=18200, help="episodes in the clinic (about 5.5 visits each)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per filter kind (median printed)")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="filter kinds, comma-separated")
+    parser.add_argument("--dump", help="write every report (one per kind) as JSON to this file")
+    parser.add_argument("--profile", help="cProfile one report of this kind and print the top functions")
+    args = parser.parse_args()
+    _setup(None)
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from needlepoint.accounts.models import Clinic, Membership
+    from needlepoint.insights.filters import parse_filters
+    from needlepoint.insights.report import claims_report
+    from needlepoint.insights.summaries import refresh
+    from needlepoint.patients.models import Episode
+    from needlepoint.visits.models import Visit
+
+    call_command("migrate", verbosity=0)
+    clinic = Clinic.objects.get(slug=_ensure(args.size))
+    _label_cohorts(clinic)
+    refresh(clinic)  # the summary up to date (a full build the first time, then only what changed)
+    clinician = Membership.objects.filter(clinic=clinic, role="clinician").order_by("pk").values_list("pk", flat=True)
+    postgres = connection.vendor == "postgresql"
+    pid = None
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SET max_parallel_workers_per_gather = 0")
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = int(cursor.fetchone()[0])
+    episodes = Episode.objects.filter(clinic=clinic).count()
+    visits = Visit.objects.filter(clinic=clinic).count()
+    print(
+        f"database: {connection.vendor}; clinic {clinic.slug}: {episodes:,} episodes, {visits:,} visits; "
+        f"{os.cpu_count()} CPUs; load at start {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}",
+        flush=True,
+    )
+
+    def build(kind: str) -> Any:
+        params, source = KINDS[kind]
+        values = {key: value.format(clinician=clinician[0]) for key, value in params.items()}
+        filters, options = parse_filters(clinic.pk, values)
+        return claims_report(clinic, filters, options, as_of=AS_OF, clinician_names={}, source=source)
+
+    if args.profile:
+        build(args.profile)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        build(args.profile)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        return 0
+
+    from needlepoint.insights.cli_report import claims_text
+
+    dumped = {}
+    print(f"\n{'kind':>10} {'source':>8} {'episodes':>9}  {'CPU total':>9} {'python':>8} {'database':>8} {'wall':>8}")
+    for kind in args.kinds.split(","):
+        report = build(kind)  # warm up: imports, caches, the database's buffers
+        dumped[kind] = _plain(report)
+        dumped[kind]["printed"] = claims_text(report)  # the report as the command line prints it
+        totals, own, backend, wall = [], [], [], []
+        for _ in range(args.runs):
+            cpu0, db0, wall0 = _own_cpu(), _backend_cpu(pid), time.perf_counter()
+            build(kind)
+            cpu1, db1, wall1 = _own_cpu(), _backend_cpu(pid), time.perf_counter()
+            own.append(cpu1 - cpu0)
+            backend.append(db1 - db0)
+            totals.append(cpu1 - cpu0 + db1 - db0)
+            wall.append(wall1 - wall0)
+        print(
+            f"{kind:>10} {report.source:>8} {report.episodes:>9,}  {statistics.median(totals):>8.3f}s "
+            f"{statistics.median(own):>7.3f}s {statistics.median(backend):>7.3f}s {statistics.median(wall):>7.3f}s"
+            f"   (CPU runs {[round(t, 3) for t in totals]}; load {os.getloadavg()[0]:.2f})",
+            flush=True,
+        )
+    if args.dump:
+        Path(args.dump).write_text(json.dumps(dumped, indent=1, sort_keys=True))
+    print(
+        "\nCPU total: median over the runs of the process's CPU plus its database backend's; python: the process "
+        f"alone; database: the backend alone (clock ticks of 1/{TICKS} s); wall: elapsed time, for reference only."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
