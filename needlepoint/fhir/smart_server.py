@@ -349,16 +349,17 @@ class AuthorizeView(dot_views.AuthorizationView):
             except ValidationError as exc:
                 form.add_error(None, exc.messages[0])
                 return self.form_invalid(form)
-            authorisation = audit.wrote(
-                AppAuthorisation.objects.create(
-                    clinic_id=app.clinic_id,
-                    app=app,
-                    membership=membership,
-                    patient=patient,
-                    scope=form.cleaned_data["scope"],
-                ),
-                created=True,
-            )
+            with transaction.atomic():  # the consent and its audit entry are kept together or not at all
+                authorisation = audit.wrote(
+                    AppAuthorisation.objects.create(
+                        clinic_id=app.clinic_id,
+                        app=app,
+                        membership=membership,
+                        patient=patient,
+                        scope=form.cleaned_data["scope"],
+                    ),
+                    created=True,
+                )
             self._authorisation_id = authorisation.pk
         return super().form_valid(form)
 

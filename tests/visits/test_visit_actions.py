@@ -14,6 +14,7 @@ from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Consent
 from needlepoint.visits import actions
 from needlepoint.visits.models import NeedlingEntry, Visit, VisitLocked
+from tests.conftest import client_for
 from tests.visits.visit_helpers import add, entry_input, fresh, open_neck_episode, reconcile, signed_visit
 
 
@@ -217,6 +218,8 @@ def test_a_needle_unaccounted_for_incident_lets_the_visit_be_signed(clinician, v
         expected_version=fresh(visit).version,
     )
     assert event.is_open and event.is_needle_incident and event.event_type == "needle_left_in"
+    page = client_for(clinician).get(f"/visits/{visit.pk}/").content.decode()
+    assert "Needle unaccounted for recorded: 1 needle; search made:" in page  # one needle, not "needle(s)"
     signed = actions.sign_visit(clinician, visit.pk, fresh(visit).version)
     assert signed.signed_at is not None
     assert "Needle unaccounted for" in signed.note_text
