@@ -69,6 +69,10 @@ SIGN_IN_EVENTS = frozenset({"login", "login_failed", "logout"})
 _WEIGHT = {"export": 4, "denied": 3, "search": 2, "read": 1}
 
 
+# A save of patient data not yet recorded by its action: the record, whether it was created, who was acting.
+_Unrecorded = tuple[models.Model, bool, Actor | None]
+
+
 @dataclass
 class _Event:
     """What one request has recorded so far, and who is acting in it."""
@@ -81,7 +85,7 @@ class _Event:
     outer: _Event | None = None
     # Saves of patient data in this event that no action has recorded yet (``wrote`` takes each off), with the
     # actor of the moment: the safety net's list, settled when the event ends.
-    unrecorded: dict[tuple[str, str], tuple[models.Model, bool, Actor | None]] = field(default_factory=dict)
+    unrecorded: dict[tuple[str, str], _Unrecorded] = field(default_factory=dict)
 
     def root(self) -> _Event:
         """The outermost event: the one that leaves the entry."""
@@ -178,12 +182,20 @@ def wrote(obj: Saved, *, created: bool, summary: str | None = None, object_type:
     hand-over, a removed needling entry, a death recorded), and is ``object_type``'s if given (an import).
     Returns ``obj``, so that an action can record and return what it created in one line.
     """
-    if summary is None:
-        describe = getattr(obj, "audit_summary", None)
-        summary = describe() if describe is not None else ""
     _unrecorded_in_scope().pop(_key(obj), None)
-    record("create" if created else "update", obj, summary=summary, object_type=object_type)
+    record(
+        "create" if created else "update",
+        obj,
+        summary=_own_summary(obj) if summary is None else summary,
+        object_type=object_type,
+    )
     return obj
+
+
+def _own_summary(obj: models.Model) -> str:
+    """What a record says of itself in the trail (its ``audit_summary``), or nothing."""
+    describe = getattr(obj, "audit_summary", None)
+    return str(describe()) if describe is not None else ""
 
 
 def record_many(actor: Actor, action: str, obj: models.Model, patient_ids: Iterable[int], *, summary: str) -> None:
@@ -291,8 +303,8 @@ def patient_of(obj: models.Model) -> int | None:
 # recorded here. Under AUDIT_UNRECORDED_WRITES = "raise" (the tests) it raises instead, naming the record.
 
 log = logging.getLogger(__name__)
-_outside_events: contextvars.ContextVar[dict[tuple[str, str], tuple[models.Model, bool, Actor | None]] | None] = (
-    contextvars.ContextVar("audit_unrecorded_outside_events", default=None)
+_outside_events: contextvars.ContextVar[dict[tuple[str, str], _Unrecorded] | None] = contextvars.ContextVar(
+    "audit_unrecorded_outside_events", default=None
 )
 
 
@@ -304,7 +316,7 @@ def _key(obj: models.Model) -> tuple[str, str]:
     return obj._meta.label, str(obj.pk)
 
 
-def _unrecorded_in_scope() -> dict[tuple[str, str], tuple[models.Model, bool, Actor | None]]:
+def _unrecorded_in_scope() -> dict[tuple[str, str], _Unrecorded]:
     """The safety net's list for the current event, or for work outside any event."""
     current = _current_event.get()
     if current is not None:
@@ -345,20 +357,19 @@ def _settle_outside_events(key: tuple[str, str]) -> None:
         _settle([left], record_one=True)
 
 
-def _settle(left: list[tuple[models.Model, bool, Actor | None]], *, record_one: bool) -> bool:
+def _settle(left: list[_Unrecorded], *, record_one: bool) -> bool:
     """Deal with saves no action recorded: raise (tests), or log each and record the first (if ``record_one``).
     Whether an entry was written."""
     if not left:
         return False
     names = ", ".join(f"{obj._meta.label} #{obj.pk}" for obj, _, _ in left)
-    if getattr(settings, "AUDIT_UNRECORDED_WRITES", "record") == "raise":
+    if settings.AUDIT_UNRECORDED_WRITES == "raise":
         raise UnrecordedWrite(f"saved without audit.wrote by its action: {names}")
     log.error("audit: saved without audit.wrote by its action, recorded by the safety net: %s", names)
     if not record_one:
         return False
     obj, created, actor = left[0]
-    describe = getattr(obj, "audit_summary", None)
-    summary = f"{describe() if describe else ''} (recorded by the audit safety net: {names})"
+    summary = f"{_own_summary(obj)} (recorded by the audit safety net: {names})"
     _write(_entry(actor, "create" if created else "update", obj, summary=summary))
     return True
 

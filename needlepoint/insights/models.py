@@ -218,10 +218,9 @@ class SummaryRefresh(models.Model):
         return f"refresh of clinic #{self.clinic_id} at {self.finished_at or self.started_at:%Y-%m-%d %H:%M}"
 
 
-class VisitSummary(models.Model):
-    """One needled visit's facts as of the last refresh: who, when, which episode's condition and cohort, pain
-    before and after, adverse events by severity, the needling techniques used (``,static,pistoning,``) and each
-    muscle with the technique used on it (``,upper-trapezius/static,``)."""
+class VisitFacts(models.Model):
+    """What the report filters a needled visit's rows on: the clinic, the visit, its episode and clinician, when,
+    the episode's condition and cohort, and each muscle needled with its technique."""
 
     clinic = models.ForeignKey(
         Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
@@ -236,13 +235,23 @@ class VisitSummary(models.Model):
     started_at = models.DateTimeField()
     condition = models.CharField(max_length=40, null=True, blank=True)
     cohort_label = models.CharField(max_length=100, null=True, blank=True)
+    needling = models.TextField(blank=True, help_text=gettext_lazy("',muscle/technique,...,' of the visit's entries"))
+
+    class Meta:
+        abstract = True
+
+
+class VisitSummary(VisitFacts):
+    """One needled visit's facts as of the last refresh: who, when, which episode's condition and cohort, pain
+    before and after, adverse events by severity, the needling techniques used (``,static,pistoning,``) and each
+    muscle with the technique used on it (``,upper-trapezius/static,``)."""
+
     pain_before = models.PositiveSmallIntegerField(null=True, blank=True)
     pain_after = models.PositiveSmallIntegerField(null=True, blank=True)
     mild = models.IntegerField()
     significant = models.IntegerField()
     serious = models.IntegerField()
     techniques = models.CharField(max_length=200, blank=True)
-    needling = models.TextField(blank=True, help_text=gettext_lazy("',muscle/technique,...,' of the visit's entries"))
 
     class Meta:
         indexes = [models.Index(fields=["clinic", "started_at"], name="visit_summary_clinic_time")]
@@ -251,24 +260,10 @@ class VisitSummary(models.Model):
         return f"summary of visit #{self.visit_id}"
 
 
-class VisitEventSummary(models.Model):
+class VisitEventSummary(VisitFacts):
     """The adverse events of one type and severity recorded on one needled visit, with the visit's facts the
     report filters on (as ``VisitSummary``), so that counting events by type reads these rows alone."""
 
-    clinic = models.ForeignKey(
-        Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    visit = models.ForeignKey(
-        "visits.Visit", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    episode = models.ForeignKey(Episode, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+")
-    clinician = models.ForeignKey(
-        Membership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    started_at = models.DateTimeField()
-    condition = models.CharField(max_length=40, null=True, blank=True)
-    cohort_label = models.CharField(max_length=100, null=True, blank=True)
-    needling = models.TextField(blank=True, help_text=gettext_lazy("',muscle/technique,...,' of the visit's entries"))
     event_type = models.CharField(max_length=40)
     severity = models.CharField(max_length=20)
     events = models.IntegerField(help_text=gettext_lazy("Events of this type and severity on the visit"))
