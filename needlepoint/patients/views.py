@@ -3,8 +3,10 @@ parse the form, call one action, and render."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -272,6 +274,23 @@ def received_list(request: ClinicRequest, patient_id: int) -> HttpResponse:
     )
 
 
+Imported = TypeVar("Imported", ReceivedRecord, ReportedCondition)
+Group = TypeVar("Group", RecordsFrom, ConditionsFrom)
+
+
+def _by_import(
+    rows: Iterable[Imported], group: Callable[[str, datetime, str], Group]
+) -> list[tuple[Group, list[Imported]]]:
+    """Rows brought in by imports, one group per import (where from, when, by whom), in the rows' order."""
+    groups: dict[tuple[str, datetime, int], tuple[Group, list[Imported]]] = {}
+    for row in rows:
+        key = (row.source, row.imported_at, row.imported_by_id)
+        if key not in groups:
+            groups[key] = (group(row.source, row.imported_at, row.imported_by.display_name), [])
+        groups[key][1].append(row)
+    return list(groups.values())
+
+
 def received_record_groups(patient: Patient, resource_type: str = "") -> list[RecordsFrom]:
     """The records other clinics made for a patient (only those of ``resource_type`` if given), kept as received,
     one group per import, each listed by the date the sender gave (newest first): one query however many there
@@ -285,13 +304,10 @@ def received_record_groups(patient: Patient, resource_type: str = "") -> list[Re
         .defer("resource")  # the chart shows the words kept beside it, never the whole resource
         .order_by("imported_at", "imported_by_id", "source", "-occurred", "pk")
     )
-    groups: dict[tuple[str, datetime, int], RecordsFrom] = {}
-    for row in rows:
-        key = (row.source, row.imported_at, row.imported_by_id)
-        if key not in groups:
-            groups[key] = RecordsFrom(row.source, row.imported_at, row.imported_by.display_name)
-        groups[key].records.append(row)
-    return list(groups.values())
+    groups = _by_import(rows, RecordsFrom)
+    for group, kept in groups:
+        group.records = kept
+    return [group for group, _ in groups]
 
 
 def reported_condition_groups(patient: Patient) -> list[ConditionsFrom]:
@@ -302,15 +318,10 @@ def reported_condition_groups(patient: Patient) -> list[ConditionsFrom]:
         .select_related("imported_by__user")
         .order_by("imported_at", "pk")
     )
-    groups: dict[tuple[str, datetime, int], ConditionsFrom] = {}
-    for row in rows:
-        key = (row.source, row.imported_at, row.imported_by_id)
-        if key not in groups:
-            groups[key] = ConditionsFrom(row.source, row.imported_at, row.imported_by.display_name)
-        groups[key].conditions.append(row)
-    for group in groups.values():
-        group.conditions = chart_order(group.conditions)
-    return list(groups.values())
+    groups = _by_import(rows, ConditionsFrom)
+    for group, kept in groups:
+        group.conditions = chart_order(kept)
+    return [group for group, _ in groups]
 
 
 def _demographics_in_words(patient: Patient) -> dict[str, object]:
