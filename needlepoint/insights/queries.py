@@ -727,10 +727,6 @@ def _visit_events_sql(filters: ReportFilters) -> tuple[str, tuple[Any, ...]]:
     return f"v AS ({visits_sql}), e AS ({events})", (*visit_params, filters.clinic_id)
 
 
-def _visit_events(rows: list[tuple[Any, ...]]) -> list[VisitEvents]:
-    return [VisitEvents(row[0], *(_count(value) for value in row[1:])) for row in rows]
-
-
 _VISIT_FIGURES = """COUNT(*), SUM({mild}), SUM({significant}), SUM({serious}),
                SUM(CASE WHEN v.pain_before IS NOT NULL AND v.pain_after IS NOT NULL THEN 1 ELSE 0 END),
                SUM(CASE WHEN v.pain_before - v.pain_after >= {bound} THEN 1 ELSE 0 END)"""
@@ -745,15 +741,45 @@ def _summary_visits_sql(scope: Scope) -> tuple[str, tuple[Any, ...]]:
 
 
 def visit_breakdowns(scope: Scope, mcid: float) -> tuple[list[VisitEvents], list[VisitEvents]]:
-    """``clinician_visits`` and ``technique_visits`` together. From the summary, both come from one pass over the
-    needled visits, grouped by clinician and by the techniques each visit used (a handful of combinations), and
-    added up here: a clinician's figures over the combinations, a technique's over the combinations that hold it.
-    Live, the two queries."""
-    if not scope.summary:
-        return clinician_visits(scope, mcid), technique_visits(scope, mcid)
+    """Per clinician who gave them, and per needling technique: the needled visits, their adverse events by
+    severity and in-session relief. A visit that used two techniques counts under both, so the technique groups
+    overlap and do not add up to the total.
+
+    Both breakdowns come from one pass over the needled visits, grouped by clinician and by the set of techniques
+    each visit used (a handful of combinations), and are added up here: a clinician's figures over the
+    combinations, a technique's over the combinations that hold it."""
+    codes = [scope.filters.technique] if scope.filters.technique else list(Technique.values)
+    if scope.summary:
+        rows, width = _summary_breakdown_rows(scope, mcid, codes)
+    else:
+        rows, width = _live_breakdown_rows(scope, mcid), 2
+    clinicians: dict[Any, list[int]] = {}
+    techniques: dict[str, list[int]] = {}
+    for row in rows:
+        figures_of_row = [_count(value) for value in row[width:]]
+        _add_to(clinicians.setdefault(row[0], [0] * 6), figures_of_row)
+        for code in _techniques_used(row[1:width], codes, scope):
+            _add_to(techniques.setdefault(code, [0] * 6), figures_of_row)
+    return (
+        [VisitEvents(key, *values) for key, values in clinicians.items()],
+        [VisitEvents(code, *techniques[code]) for code in codes if code in techniques],
+    )
+
+
+def _techniques_used(keys: Sequence[Any], codes: Sequence[str], scope: Scope) -> list[str]:
+    """The techniques of ``codes`` a row of ``visit_breakdowns`` stands for, from its grouping keys."""
+    if not scope.summary:  # a bit per technique, in the order of Technique.values (None: no needling entry)
+        mask = keys[0] or 0
+        return [code for index, code in enumerate(Technique.values) if mask & (1 << index) and code in codes]
+    if scope.filters.muscle:  # one flag per code
+        return [code for index, code in enumerate(codes) if keys[index]]
+    return [code for code in codes if f",{code}," in (keys[0] or "")]
+
+
+def _summary_breakdown_rows(scope: Scope, mcid: float, codes: list[str]) -> tuple[list[tuple[Any, ...]], int]:
+    """Rows (clinician, technique keys..., figures) from the visit summary, and the width of their keys."""
     visits_sql, params = _summary_visits_sql(scope)
     bound = repr(float(mcid) - TOLERANCE)
-    codes = [scope.filters.technique] if scope.filters.technique else list(Technique.values)
     figures = _VISIT_FIGURES.format(mild="v.mild", significant="v.significant", serious="v.serious", bound=bound)
     patterns: list[str] = []
     if scope.filters.muscle:
@@ -769,23 +795,34 @@ def visit_breakdowns(scope: Scope, mcid: float) -> tuple[list[VisitEvents], list
     else:
         keys, source = "v.techniques", f"({visits_sql}) v"  # ',static,pistoning,': at most 16 combinations
     sql = f"SELECT v.clinician_id, {keys}, {figures} FROM {source} GROUP BY v.clinician_id, {keys}"
-    rows = _run(sql, (*patterns, *params))
     width = 1 + (len(codes) if scope.filters.muscle else 1)
-    clinicians: dict[Any, list[int]] = {}
-    techniques: dict[str, list[int]] = {}
-    for row in rows:
-        figures_of_row = [_count(value) for value in row[width:]]
-        _add_to(clinicians.setdefault(row[0], [0] * 6), figures_of_row)
-        if scope.filters.muscle:
-            used = [code for index, code in enumerate(codes) if row[1 + index]]
-        else:
-            used = [code for code in codes if f",{code}," in (row[1] or "")]
-        for code in used:
-            _add_to(techniques.setdefault(code, [0] * 6), figures_of_row)
-    return (
-        [VisitEvents(key, *values) for key, values in clinicians.items()],
-        [VisitEvents(code, *techniques[code]) for code in codes if code in techniques],
+    return _run(sql, (*patterns, *params)), width
+
+
+def _live_breakdown_rows(scope: Scope, mcid: float) -> list[tuple[Any, ...]]:
+    """Rows (clinician, technique bits, figures) from the records. Each visit's techniques are folded into one
+    number (a bit per technique) by one grouping of its needling entries, those on the muscle and of the
+    technique filtered on: cheaper than listing each visit's distinct techniques and joining them, and the
+    clinician's figures come from the same pass."""
+    ctes, params = _visit_events_sql(scope.filters)
+    entries_sql, entry_params = needling_entries(scope.filters).values("visit_id", "technique").query.sql_with_params()
+    bits = " + ".join(
+        f"MAX(CASE WHEN n.technique = '{code}' THEN {1 << index} ELSE 0 END)"
+        for index, code in enumerate(Technique.values)
     )
+    figures = _VISIT_FIGURES.format(
+        mild="COALESCE(e.mild, 0)",
+        significant="COALESCE(e.significant, 0)",
+        serious="COALESCE(e.serious, 0)",
+        bound=repr(float(mcid) - TOLERANCE),
+    )
+    sql = f"""
+        WITH {ctes}, t AS (SELECT n.visit_id, {bits} AS techniques FROM ({entries_sql}) n GROUP BY n.visit_id)
+        SELECT v.clinician_id, t.techniques, {figures}
+        FROM v LEFT JOIN t ON t.visit_id = v.id LEFT JOIN e ON e.visit_id = v.id
+        GROUP BY v.clinician_id, t.techniques
+    """
+    return _run(sql, (*params, *entry_params))
 
 
 def _add_to(totals: list[int], values: Sequence[int]) -> None:
@@ -798,63 +835,6 @@ def _contains(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"STRPOS({column}, %s) > 0"
     return f"INSTR({column}, %s) > 0"
-
-
-def clinician_visits(scope: Scope, mcid: float) -> list[VisitEvents]:
-    """Per clinician who gave them: needled visits, their adverse events by severity, and in-session relief."""
-    if scope.summary:
-        visits_sql, params = _summary_visits_sql(scope)
-        figures = _VISIT_FIGURES.format(
-            mild="v.mild", significant="v.significant", serious="v.serious", bound=repr(float(mcid) - TOLERANCE)
-        )
-        sql = f"SELECT v.clinician_id, {figures} FROM ({visits_sql}) v GROUP BY v.clinician_id"
-        return _visit_events(_run(sql, params))
-    ctes, params = _visit_events_sql(scope.filters)
-    bound = repr(float(mcid) - TOLERANCE)
-    sql = f"""
-        WITH {ctes}
-        SELECT v.clinician_id, COUNT(*), SUM(COALESCE(e.mild, 0)), SUM(COALESCE(e.significant, 0)),
-               SUM(COALESCE(e.serious, 0)),
-               SUM(CASE WHEN v.pain_before IS NOT NULL AND v.pain_after IS NOT NULL THEN 1 ELSE 0 END),
-               SUM(CASE WHEN v.pain_before - v.pain_after >= {bound} THEN 1 ELSE 0 END)
-        FROM v LEFT JOIN e ON e.visit_id = v.id
-        GROUP BY v.clinician_id
-    """
-    return _visit_events(_run(sql, params))
-
-
-def technique_visits(scope: Scope, mcid: float) -> list[VisitEvents]:
-    """Per needling technique: the needled visits that used it, their adverse events and in-session relief.
-
-    A visit that used two techniques counts under both, so the groups overlap and do not add up to the total.
-    """
-    if scope.summary:
-        visits_sql, params = _summary_visits_sql(scope)
-        figures = _VISIT_FIGURES.format(
-            mild="v.mild", significant="v.significant", serious="v.serious", bound=repr(float(mcid) - TOLERANCE)
-        )
-        codes = " UNION ALL ".join(f"SELECT '{code}' AS technique" for code in Technique.values)
-        sql = f"""
-            SELECT t.technique, {figures}
-            FROM ({visits_sql}) v JOIN ({codes}) t ON v.techniques LIKE '%%,' || t.technique || ',%%'
-            GROUP BY t.technique
-        """
-        return _visit_events(_run(sql, params))
-    ctes, params = _visit_events_sql(scope.filters)
-    entries_sql, entry_params = (
-        needling_entries(scope.filters).values("visit_id", "technique").distinct().query.sql_with_params()
-    )
-    bound = repr(float(mcid) - TOLERANCE)
-    sql = f"""
-        WITH {ctes}, t AS ({entries_sql})
-        SELECT t.technique, COUNT(*), SUM(COALESCE(e.mild, 0)), SUM(COALESCE(e.significant, 0)),
-               SUM(COALESCE(e.serious, 0)),
-               SUM(CASE WHEN v.pain_before IS NOT NULL AND v.pain_after IS NOT NULL THEN 1 ELSE 0 END),
-               SUM(CASE WHEN v.pain_before - v.pain_after >= {bound} THEN 1 ELSE 0 END)
-        FROM t JOIN v ON v.id = t.visit_id LEFT JOIN e ON e.visit_id = v.id
-        GROUP BY t.technique
-    """
-    return _visit_events(_run(sql, (*params, *entry_params)))
 
 
 def event_counts(scope: Scope) -> list[EventCount]:
