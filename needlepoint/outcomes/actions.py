@@ -27,7 +27,7 @@ from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.atlas.actions import clean_drawing, record_patient_drawing
 from needlepoint.outcomes import answers as answer_rules
-from needlepoint.outcomes import diary
+from needlepoint.outcomes import diary, offers
 from needlepoint.outcomes.due import ScheduleError, check_schedule
 from needlepoint.outcomes.models import (
     ClinicInstrumentPlan,
@@ -148,7 +148,7 @@ def codes_without_wording(clinic_id: int, codes: list[str], language: str) -> li
 
 def refuse_without_wording(episode: Episode, codes: list[str]) -> None:
     """Refuse (ValidationError, nothing stored) a link whose questionnaires the patient cannot read in their
-    language; the message names them and what the clinic can do."""
+    language; the message names them, the free alternatives that can go instead, and what the clinic can do."""
     language = language_of(episode.patient)
     missing = codes_without_wording(episode.clinic_id, [*codes, PAIN_INSTRUMENT], language)
     if not missing:
@@ -168,6 +168,9 @@ def refuse_without_wording(episode: Episode, codes: list[str]) -> None:
             "language": dict(Patient.Language.choices)[language],
             "instruments": ", ".join(missing),
         }
+    # Say what can go instead: the free alternatives the licensed questionnaires' data files offer.
+    instead = offers.instead_sentences(missing, episode.condition, instruments_for(episode), language)
+    why = " ".join([why, *instead])
     raise ValidationError(
         {
             "channel": gettext(

@@ -28,6 +28,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, TypeGuard
 
+from needlepoint.references import keys_in_list, references
+
 INSTRUMENTS_DIR = Path(__file__).parent / "instruments"
 
 DIRECTIONS = ("higher_is_worse", "higher_is_better")
@@ -36,6 +38,10 @@ MCID_UNITS = ("points", "percent")
 MISSING_RULES = ("none", "max_missing", "min_answered")
 ROUNDING_METHODS = ("none", "truncate")
 SCORING_RULES = ("sum", "percent_of_answered_max", "dash", "mean", "subscale_sum")
+# The verdict on a freely usable instrument examined in place of a licensed one: it ships and is in the plan; it
+# needs permission or a licence; or no terms were found.
+VERDICTS = ("offered", "not shippable", "unclear")
+HEADACHE_DIARY = "headache_diary"  # an offer that is the product's own headache diary, not an instrument
 
 
 class InstrumentDataError(ValueError):
@@ -111,6 +117,37 @@ class Band:
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """A freely usable instrument examined in place of a licensed one: what it measures, the verdict on its terms
+    (``VERDICTS``) and the source of that verdict; for an offered one, what Needlepoint offers (an instrument code,
+    or ``HEADACHE_DIARY``) and where it was validated, with the source of that."""
+
+    name: str
+    short: str  # how a page names it ("PSFS", "headache diary")
+    measures: str
+    verdict: str
+    terms: str
+    source: str
+    offers: str | None = None
+    validated_in: str = ""
+    validation_source: str = ""
+
+
+@dataclass(frozen=True)
+class Alternatives:
+    """What was examined in place of a licensed instrument whose wording is not shipped, and what is offered."""
+
+    equivalent_found: bool
+    summary: str
+    examined: tuple[Alternative, ...]
+
+    @property
+    def offered(self) -> tuple[Alternative, ...]:
+        """The alternatives Needlepoint offers instead (verdict 'offered'), in the data file's order."""
+        return tuple(a for a in self.examined if a.verdict == "offered")
+
+
+@dataclass(frozen=True)
 class Instrument:
     """A loaded, validated instrument definition."""
 
@@ -136,6 +173,7 @@ class Instrument:
     sources: tuple[str, ...]
     unverified: tuple[str, ...]
     modules: Mapping[str, str] = field(default_factory=dict)
+    alternatives: Alternatives | None = None  # required where the wording is licensed (not shipped)
 
     def below_mdc(self, rule: Threshold | None) -> bool:
         """Whether a responder rule in points lies below the instrument's MDC: a change that reaches such a
@@ -360,9 +398,111 @@ def _parse_instrument(data: Any, where: str) -> Instrument:
         sources=sources,
         unverified=tuple(data.get("unverified", [])),
         modules=MappingProxyType(dict(data.get("modules", {}))),
+        alternatives=_parse_alternatives(data, where),
     )
     _check_structure(instrument, where)
     return instrument
+
+
+def _sourced(text: Any, field_name: str, where: str) -> str:
+    """A source text: it cites a references key, names the address read, or says it is unverified."""
+    if not isinstance(text, str) or not text.strip():
+        raise _fail(where, f"'{field_name}' must be a non-empty text")
+    if not (keys_in_list(text) or "http" in text or "unverified" in text):
+        raise _fail(where, f"'{field_name}' must cite a reference key, give an address, or say 'unverified'")
+    unknown = [key for key in keys_in_list(text) if key not in references()]
+    if unknown:
+        raise _fail(where, f"'{field_name}' cites {unknown}, which needlepoint/references.json does not hold")
+    return text
+
+
+def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(where, f"'{key}' must be a non-empty text")
+    return value
+
+
+def _parse_alternative(raw: Any, where: str) -> Alternative:
+    if not isinstance(raw, dict):
+        raise _fail(where, "each examined alternative must be an object")
+    allowed = {"name", "short", "measures", "verdict", "terms", "source", "offers", "validated_in", "validation_source"}
+    if extra := sorted(set(raw) - allowed):
+        raise _fail(where, f"unknown field(s) {extra}")
+    verdict = raw.get("verdict")
+    if verdict not in VERDICTS:
+        raise _fail(where, f"'verdict' must be one of {VERDICTS}, got {verdict!r}")
+    offered = {"offers", "validated_in", "validation_source"}
+    if verdict != "offered":
+        if present := sorted(offered & set(raw)):
+            raise _fail(where, f"only an offered alternative has {present}")
+        extras: dict[str, Any] = {}
+    else:
+        offers = raw.get("offers")
+        if not isinstance(offers, str) or not offers.strip():
+            raise _fail(where, "an offered alternative names what it offers in 'offers' (a code or headache_diary)")
+        extras = {
+            "offers": offers,
+            "validated_in": _text(raw, "validated_in", where),
+            "validation_source": _sourced(raw.get("validation_source"), "validation_source", where),
+        }
+    return Alternative(
+        name=_text(raw, "name", where),
+        short=_text(raw, "short", where),
+        measures=_text(raw, "measures", where),
+        verdict=verdict,
+        terms=_text(raw, "terms", where),
+        source=_sourced(raw.get("source"), "source", where),
+        **extras,
+    )
+
+
+def _parse_alternatives(data: Mapping[str, Any], where: str) -> Alternatives | None:
+    """The 'alternatives' block: required where the wording is licensed, refused where it ships."""
+    licence = data.get("licence")
+    shipped = isinstance(licence, dict) and licence.get("wording_shipped") is True
+    raw = data.get("alternatives")
+    if shipped:
+        if raw is not None:
+            raise _fail(where, "'alternatives' belongs to instruments whose wording is licensed, not shipped")
+        return None
+    at = f"{where} alternatives"
+    if not isinstance(raw, dict):
+        raise _fail(
+            where,
+            "an instrument whose wording is licensed needs an 'alternatives' block: the freely usable instruments "
+            "examined in its place, each with its verdict and source",
+        )
+    if extra := sorted(set(raw) - {"equivalent_found", "summary", "examined"}):
+        raise _fail(at, f"unknown field(s) {extra}")
+    found = raw.get("equivalent_found")
+    if not isinstance(found, bool):
+        raise _fail(at, "'equivalent_found' must be true or false")
+    examined = raw.get("examined")
+    if not isinstance(examined, list) or not examined:
+        raise _fail(at, "'examined' must list at least one alternative")
+    parsed = tuple(_parse_alternative(entry, f"{at} {n + 1}") for n, entry in enumerate(examined))
+    if found and not any(a.verdict == "offered" for a in parsed):
+        raise _fail(at, "an equivalent was found but none is offered")
+    return Alternatives(equivalent_found=found, summary=_text(raw, "summary", at), examined=parsed)
+
+
+def _check_offers(loaded: Mapping[str, Instrument]) -> None:
+    """Every offered alternative is the headache diary or an instrument whose wording ships and that a patient
+    answers (not a measurement); checked once all files are loaded."""
+    for defn in loaded.values():
+        for alt in defn.alternatives.offered if defn.alternatives else ():
+            if alt.offers == HEADACHE_DIARY:
+                continue
+            offered = loaded.get(alt.offers or "")
+            if offered is None:
+                raise _fail(f"instruments/{defn.code.lower()}.json", f"offers {alt.offers!r}, not a known instrument")
+            ships = offered.licence.get("wording_shipped") is True
+            if not ships or all(i.kind == "measurement" for i in offered.items):
+                raise _fail(
+                    f"instruments/{defn.code.lower()}.json",
+                    f"offers {alt.offers}, which does not ship wording a patient can answer",
+                )
 
 
 def _check_structure(instrument: Instrument, where: str) -> None:
@@ -473,6 +613,7 @@ def instruments() -> Mapping[str, Instrument]:
     for path in sorted(INSTRUMENTS_DIR.glob("*.json")):
         instrument = _load_file(path)
         loaded[instrument.code] = instrument
+    _check_offers(loaded)
     return MappingProxyType(loaded)
 
 

@@ -32,7 +32,7 @@ from needlepoint.atlas.actions import kept_drawing
 from needlepoint.atlas.display import INTENSITIES, drawing_chart
 from needlepoint.atlas.forms import parse_drawing_text
 from needlepoint.citations import sorted_keys
-from needlepoint.outcomes import actions, answers, diary, forms, plots, reports, sending
+from needlepoint.outcomes import actions, answers, diary, forms, offers, plots, reports, sending
 from needlepoint.outcomes.due import check_rule
 from needlepoint.outcomes.headache_diary import episode_diary
 from needlepoint.outcomes.models import ClinicInstrumentWording, SelfReportLink
@@ -643,23 +643,29 @@ def plans(request: ClinicRequest) -> HttpResponse:
         else:
             messages.success(request, gettext("Instrument plan saved."))
             return redirect("outcomes_plans")
-    rows = [
-        {
-            "condition": c,
-            "instruments": actions.plan_or_default(own.get(code), code),
-            "own": code in own,
-            "default": default_plans()[code],
-            "due": _due_words(own.get(code), code),
-            "rule": _plan_rule(own.get(code)),
-        }
-        for code, c in conditions().items()
-    ]
     entered = {
         w.instrument: w
         for w in ClinicInstrumentWording.objects.filter(clinic_id=membership.clinic_id).order_by(
             "instrument", "version"
         )
     }  # the last version of each instrument wins
+    rows = []
+    for code, c in conditions().items():
+        chosen = actions.plan_or_default(own.get(code), code)
+        # The plan's licensed questionnaires the clinic has not entered wording for, and what can go instead.
+        lacking = [i for i in chosen if not wording_shipped(i) and i not in entered]
+        rows.append(
+            {
+                "condition": c,
+                "instruments": chosen,
+                "own": code in own,
+                "default": default_plans()[code],
+                "due": _due_words(own.get(code), code),
+                "rule": _plan_rule(own.get(code)),
+                "lacking": lacking,
+                "instead": offers.instead_sentences(lacking, code, chosen, "en"),
+            }
+        )
     return render(
         request,
         "outcomes/plans.html",
@@ -667,9 +673,22 @@ def plans(request: ClinicRequest) -> HttpResponse:
             "rows": rows,
             "form": form,
             "failed_condition": condition if form.errors else "",
-            "instruments": [(instrument(c), entered.get(c), _spanish_state(c)) for c in sorted(instruments())],
+            "instruments": [
+                (instrument(c), entered.get(c), _spanish_state(c), _alternatives_state(c))
+                for c in sorted(instruments())
+            ],
         },
     )
+
+
+def _alternatives_state(code: str) -> dict[str, Any]:
+    """For an instrument whose wording is licensed: the free alternatives offered instead, whether a validated
+    equivalent was found, and the others examined with their verdicts (the instrument's data file)."""
+    return {
+        "offered": offers.offered_words(code),
+        "equivalent_found": offers.equivalent_found(code),
+        "examined": offers.examined_words(code),
+    }
 
 
 def _spanish_state(code: str) -> dict[str, Any]:

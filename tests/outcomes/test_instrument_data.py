@@ -52,8 +52,10 @@ def test_known_loinc_and_published_options():
 
 @pytest.fixture
 def instrument_dir(tmp_path, monkeypatch):
-    """Point the loader at a scratch folder holding one (possibly broken) copy of the NDI file."""
+    """Point the loader at a scratch folder holding one (possibly broken) copy of the NDI file, and the PSFS that
+    the NDI's file offers in its place."""
     original = json.loads((scoring.INSTRUMENTS_DIR / "ndi.json").read_text(encoding="utf-8"))
+    (tmp_path / "psfs.json").write_text((scoring.INSTRUMENTS_DIR / "psfs.json").read_text(encoding="utf-8"))
     monkeypatch.setattr(scoring, "INSTRUMENTS_DIR", tmp_path)
 
     def write(mutate, name="ndi.json"):
@@ -68,7 +70,7 @@ def instrument_dir(tmp_path, monkeypatch):
 
 def test_loader_accepts_the_unchanged_file(instrument_dir):
     instrument_dir(lambda d: None)
-    assert list(instruments()) == ["NDI"]
+    assert list(instruments()) == ["NDI", "PSFS"]
 
 
 @pytest.mark.parametrize(
@@ -88,6 +90,23 @@ def test_loader_accepts_the_unchanged_file(instrument_dir):
         (lambda d: d["scoring"].update(rule="magic"), "'scoring' rule must be one of"),
         (lambda d: d["missing"].pop("value"), "missing: missing required field 'value'"),
         (lambda d: d.update(answer_counts=[0]), "'answer_counts' must list whole numbers"),
+        # A licensed instrument names the free alternatives examined in its place, each sourced.
+        (lambda d: d.pop("alternatives"), "wording is licensed needs an 'alternatives' block"),
+        (lambda d: d["alternatives"].update(examined=[]), "'examined' must list at least one alternative"),
+        (lambda d: d["alternatives"].update(equivalent_found="no"), "'equivalent_found' must be true or false"),
+        (lambda d: d["alternatives"].update(summary=" "), "alternatives: 'summary' must be a non-empty text"),
+        (lambda d: d["alternatives"]["examined"][1].update(verdict="maybe"), "alternatives 2: 'verdict' must be"),
+        (lambda d: d["alternatives"]["examined"][1].update(measures=""), "'measures' must be a non-empty text"),
+        (lambda d: d["alternatives"]["examined"][1].update(source=""), "'source' must be a non-empty text"),
+        (lambda d: d["alternatives"]["examined"][1].update(source="a journal"), "must cite a reference key"),
+        (lambda d: d["alternatives"]["examined"][1].update(source="S99999"), "cites \\['S99999'\\]"),
+        (lambda d: d["alternatives"]["examined"][1].update(offers="PSFS"), "only an offered alternative has"),
+        (lambda d: d["alternatives"]["examined"][0].pop("offers"), "names what it offers in 'offers'"),
+        (lambda d: d["alternatives"]["examined"][0].pop("validation_source"), "'validation_source' must be"),
+        (lambda d: d["alternatives"]["examined"][0].update(offers="XYZ"), "offers 'XYZ', not a known instrument"),
+        (lambda d: d["alternatives"]["examined"][0].update(offers="NDI"), "offers NDI, which does not ship wording"),
+        (lambda d: d["alternatives"]["examined"][0].update(colour="red"), "unknown field\\(s\\) \\['colour'\\]"),
+        (lambda d: d["licence"].update(wording_shipped=True), "'alternatives' belongs to instruments whose wording"),
     ],
 )
 def test_loader_names_the_broken_entry(instrument_dir, mutate, message):
