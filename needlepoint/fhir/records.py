@@ -457,6 +457,7 @@ class _Rows:
         self.patient_ids = patient_ids
         self._signed: list[Visit] | None = None
         self._procedures: list[Visit] | None = None
+        self._procedure_ids: set[int] | None = None
         self._scores: list[Observation] | None = None
         self._events: list[AdverseEvent] | None = None
         self._received: dict[str, list[ReceivedRecord]] | None = None
@@ -483,17 +484,19 @@ class _Rows:
         return listed
 
     def signed_visits(self) -> list[Visit]:
-        """The signed visits in the order they took place, their needling entries prefetched."""
+        """The signed visits in the order they took place."""
         if self._signed is None:
             visits = self.of(Visit).filter(signed_at__isnull=False).select_related("episode")
             self._signed = self.with_staff(visits.order_by("started_at", "pk"), "clinician", "signed_by")
-            prefetch_related_objects(self._signed, "needling_entries")
         return self._signed
 
     def procedure_visits(self) -> list[Visit]:
-        """The visits exported as Procedures: signed, with a needling entry (as ``_needled_signed_visits``)."""
+        """The visits exported as Procedures: signed, with a needling entry (as ``_needled_signed_visits``), their
+        needling entries prefetched."""
         if self._procedures is None:
-            self._procedures = [v for v in self.signed_visits() if v.needling_entries.all()]
+            signed = self.signed_visits()
+            prefetch_related_objects(signed, "needling_entries")
+            self._procedures = [v for v in signed if v.needling_entries.all()]
         return self._procedures
 
     def adverse_events(self) -> list[AdverseEvent]:
@@ -504,8 +507,13 @@ class _Rows:
         return self._events
 
     def procedure_ids(self) -> set[int]:
-        """The ids of the visits exported as Procedures."""
-        return {v.pk for v in self.procedure_visits()}
+        """The ids of the visits exported as Procedures: from those visits where the Procedures were listed, else
+        by themselves (a list that only refers to them needs no needling entries)."""
+        if self._procedures is not None:
+            return {v.pk for v in self._procedures}
+        if self._procedure_ids is None:
+            self._procedure_ids = _procedure_ids(self.membership, self.patient_ids)
+        return self._procedure_ids
 
     def scores(self) -> list[Observation]:
         """The questionnaire scores and pain ratings, in the order observed."""
