@@ -250,8 +250,8 @@ def record_bundle(patient: Patient, base_url: str = codes.LOCAL_BASE) -> Json:
     """The whole record as a FHIR R4 collection Bundle, and one 'export' audit entry for it."""
     reader = _reader(patient)
     resources = [mapping.patient_resource(records.patient_data(patient))]
-    for resource_type in records.CLINICAL_TYPES:
-        resources += records._LISTS[resource_type](reader, [patient.pk])
+    for listed in records.clinical_resources(reader, [patient.pk]).values():
+        resources += listed
     resources += [document_reference(patient, d) for d in record_documents(patient)]
     _audit_export(patient, f"FHIR Bundle of {len(resources)} resources")
     return {

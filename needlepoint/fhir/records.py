@@ -3,7 +3,9 @@
 Every fetch is clinic-scoped and capability-checked by ``needlepoint.accounts.access``: the patient through
 ``get_patient`` (which records the read), single records through ``get_record`` (also recorded), and lists
 through ``scoped`` with one audit entry per search naming the patient and how many resources were returned.
-Clinical resources need VIEW_CLINICAL; the Patient needs VIEW_DEMOGRAPHICS.
+Clinical resources need VIEW_CLINICAL; the Patient needs VIEW_DEMOGRAPHICS. The lists of several types
+(``clinical_resources``: $everything, the record export, a bulk export's batch) fetch the rows the types share
+once (``_Rows``), so their queries are as many however long the record.
 
 Resource ids: Patient, Condition (episode), Consent, Procedure (visit) and AdverseEvent use the row's id; a
 condition another record reported is a Condition too, ``reported-7``, so its ids never meet the episodes'.
@@ -16,10 +18,11 @@ its own type with id ``received-<patient>-<entry>`` (each list gives them after 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
+from typing import TypeVar
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from needlepoint.accounts import audit
@@ -52,6 +55,8 @@ _REPORTED_ID = re.compile(r"^reported-(\d+)$")
 _RECEIVED_ID = re.compile(r"^received-(\d+-\d+)$")
 ONE_PAGE = Page()
 WHOLE_RECORD = Page(count=MAX_COUNT)
+M = TypeVar("M", bound=Model)
+R = TypeVar("R", bound=Model)
 
 
 def _who(membership: Membership | None) -> str:
@@ -201,13 +206,14 @@ def _site(entry: NeedlingEntry) -> mapping.NeedledSite:
     )
 
 
-def procedure_data(v: Visit) -> mapping.ProcedureData:
-    """The mapping's view of a signed needling visit (needling entries and adverse events prefetched).
+def procedure_data(v: Visit, events: Sequence[AdverseEvent] | None = None) -> mapping.ProcedureData:
+    """The mapping's view of a signed needling visit (needling entries prefetched) and the adverse events recorded
+    against it (``events``, where the caller has them; else the visit's, prefetched).
 
     A signed visit does not change, but an adverse event recorded against it later adds a complication to the
     Procedure; adverse events are never deleted, so the visit's version plus its number of events only grows.
     """
-    events = list(v.adverse_events.all())
+    events = list(v.adverse_events.all()) if events is None else list(events)
     return mapping.ProcedureData(
         id=str(v.pk),
         patient_id=str(v.patient_id),
@@ -438,34 +444,110 @@ def _procedure_ids(membership: Membership, patient_ids: Sequence[int]) -> set[in
     return set(_needled_signed_visits(visits).values_list("pk", flat=True))
 
 
-def _conditions(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
-    rows = scoped(membership, Episode.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
-    rows = rows.select_related("opened_by__user").order_by("opened_at", "pk")
-    reported = scoped(
-        membership, ReportedCondition.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL
-    )
-    reported = reported.select_related("imported_by__user").order_by("imported_at", "pk")
+class _Rows:
+    """The rows of some patients (one for a read, a few hundred for a bulk export) that several resource types
+    share, each fetched once however many of the types are listed: the signed visits (Procedures, and pain
+    ratings as Observations), the visits exported as Procedures (their ids are the references Observations and
+    AdverseEvents make), the adverse events (AdverseEvents, and the Procedures' complications), the questionnaire
+    scores (Observations, and QuestionnaireResponses), the records kept as received (every type's) and the
+    clinic's staff who opened, recorded or signed them. Every fetch of patient data goes through ``scoped``."""
+
+    def __init__(self, membership: Membership, patient_ids: Sequence[int]) -> None:
+        self.membership = membership
+        self.patient_ids = patient_ids
+        self._signed: list[Visit] | None = None
+        self._procedures: list[Visit] | None = None
+        self._procedure_ids: set[int] | None = None
+        self._scores: list[Observation] | None = None
+        self._events: list[AdverseEvent] | None = None
+        self._received: dict[str, list[ReceivedRecord]] | None = None
+        self._staff: dict[int, Membership] | None = None
+
+    def of(self, model: type[M]) -> QuerySet[M]:
+        """The patients' rows of one model, limited to the membership's clinic (VIEW_CLINICAL checked)."""
+        rows = model._default_manager.filter(patient_id__in=self.patient_ids)
+        return scoped(self.membership, rows, Capability.VIEW_CLINICAL)
+
+    def with_staff(self, found: Iterable[R], *fields: str) -> list[R]:
+        """``found`` with the membership each of its ``fields`` names (and its user) taken from the clinic's
+        staff, fetched once for every list instead of joined into each (one outside the clinic's staff, if any,
+        is still read when used)."""
+        if self._staff is None:
+            staff = Membership.objects.filter(clinic_id=self.membership.clinic_id).select_related("user")
+            self._staff = {m.pk: m for m in staff}
+        listed = list(found)
+        for row in listed:
+            for field in fields:
+                person = self._staff.get(getattr(row, f"{field}_id"))
+                if person is not None:
+                    setattr(row, field, person)
+        return listed
+
+    def signed_visits(self) -> list[Visit]:
+        """The signed visits in the order they took place."""
+        if self._signed is None:
+            visits = self.of(Visit).filter(signed_at__isnull=False).select_related("episode")
+            self._signed = self.with_staff(visits.order_by("started_at", "pk"), "clinician", "signed_by")
+        return self._signed
+
+    def procedure_visits(self) -> list[Visit]:
+        """The visits exported as Procedures: signed, with a needling entry (as ``_needled_signed_visits``), their
+        needling entries prefetched."""
+        if self._procedures is None:
+            signed = self.signed_visits()
+            prefetch_related_objects(signed, "needling_entries")
+            self._procedures = [v for v in signed if v.needling_entries.all()]
+        return self._procedures
+
+    def adverse_events(self) -> list[AdverseEvent]:
+        """The adverse events in the order of their onset."""
+        if self._events is None:
+            events = self.of(AdverseEvent).order_by("onset_at", "pk")
+            self._events = self.with_staff(events, "recorded_by")
+        return self._events
+
+    def procedure_ids(self) -> set[int]:
+        """The ids of the visits exported as Procedures: from those visits where the Procedures were listed, else
+        by themselves (a list that only refers to them needs no needling entries)."""
+        if self._procedures is not None:
+            return {v.pk for v in self._procedures}
+        if self._procedure_ids is None:
+            self._procedure_ids = _procedure_ids(self.membership, self.patient_ids)
+        return self._procedure_ids
+
+    def scores(self) -> list[Observation]:
+        """The questionnaire scores and pain ratings, in the order observed."""
+        if self._scores is None:
+            self._scores = self.with_staff(self.of(Observation).order_by("observed_at", "pk"), "recorded_by")
+        return self._scores
+
+    def received(self, resource_type: str) -> list[Json]:
+        """The records of one type other clinics made for these patients, kept as received, in the order
+        imported (every type's in one query)."""
+        if self._received is None:
+            self._received = {}
+            for r in self.of(ReceivedRecord).order_by("imported_at", "pk"):
+                self._received.setdefault(r.resource_type, []).append(r)
+        return [
+            mapping.received_resource(r.resource, r.fhir_id, r.imported_at)
+            for r in self._received.get(resource_type, [])
+        ]
+
+
+def _conditions(rows: _Rows) -> list[Json]:
+    episodes = rows.with_staff(rows.of(Episode).order_by("opened_at", "pk"), "opened_by")
+    reported = rows.with_staff(rows.of(ReportedCondition).order_by("imported_at", "pk"), "imported_by")
     return (
-        [mapping.condition_resource(episode_data(e)) for e in rows]
+        [mapping.condition_resource(episode_data(e)) for e in episodes]
         + [mapping.reported_condition_resource(reported_condition_data(c)) for c in reported]
-        + _received(membership, patient_ids, "Condition")
+        + rows.received("Condition")
     )
 
 
-def _received(membership: Membership, patient_ids: Sequence[int], resource_type: str) -> list[Json]:
-    """The records of one type other clinics made for these patients, kept as received, in the order imported."""
-    rows = scoped(
-        membership,
-        ReceivedRecord.objects.filter(patient_id__in=patient_ids, resource_type=resource_type),
-        Capability.VIEW_CLINICAL,
-    )
-    return [mapping.received_resource(r.resource, r.fhir_id, r.imported_at) for r in rows.order_by("imported_at", "pk")]
-
-
-def _consents(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
-    rows = scoped(membership, Consent.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
-    rows = rows.select_related("text", "clinic", "patient", "recorded_by__user").order_by("signed_at", "pk")
-    return [mapping.consent_resource(consent_data(c)) for c in rows] + _received(membership, patient_ids, "Consent")
+def _consents(rows: _Rows) -> list[Json]:
+    consents = rows.of(Consent).select_related("text", "clinic", "patient").order_by("signed_at", "pk")
+    own = [mapping.consent_resource(consent_data(c)) for c in rows.with_staff(consents, "recorded_by")]
+    return own + rows.received("Consent")
 
 
 def _procedure_queryset(membership: Membership) -> QuerySet[Visit]:
@@ -477,48 +559,44 @@ def _procedure_queryset(membership: Membership) -> QuerySet[Visit]:
     )
 
 
-def _procedures(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
-    rows = _procedure_queryset(membership).filter(patient_id__in=patient_ids).order_by("started_at", "pk")
-    own = [mapping.procedure_resource(procedure_data(v)) for v in rows]
-    return own + _received(membership, patient_ids, "Procedure")
+def _procedures(rows: _Rows) -> list[Json]:
+    events: dict[int | None, list[AdverseEvent]] = {}
+    for a in rows.adverse_events():
+        events.setdefault(a.visit_id, []).append(a)
+    own = [mapping.procedure_resource(procedure_data(v, events.get(v.pk, []))) for v in rows.procedure_visits()]
+    return own + rows.received("Procedure")
 
 
-def _observations(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
-    procedure_ids = _procedure_ids(membership, patient_ids)
-    scores = scoped(membership, Observation.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
-    roms = scoped(membership, RomMeasurement.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
-    visits = scoped(membership, Visit.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
+def _observations(rows: _Rows) -> list[Json]:
+    procedure_ids = rows.procedure_ids()
     found: list[tuple[datetime, Json]] = []
-    for o in scores.select_related("recorded_by__user"):
+    for o in rows.scores():
         found.append((o.observed_at, mapping.score_observation(score_data(o, procedure_ids))))
-    for r in roms.select_related("recorded_by__user"):
+    for r in rows.with_staff(rows.of(RomMeasurement).order_by("pk"), "recorded_by"):
         found.append((r.observed_at, mapping.rom_observation(rom_data(r))))
-    for v in visits.filter(signed_at__isnull=False).select_related("clinician__user"):
+    for v in rows.signed_visits():
         for which in ("before", "after"):
             if getattr(v, f"pain_{which}") is not None:
                 found.append((v.started_at, mapping.score_observation(visit_pain_data(v, which, procedure_ids))))
     found.sort(key=lambda pair: pair[0])  # stable: a visit's pain before stays ahead of its pain after
-    return [resource for _, resource in found] + _received(membership, patient_ids, "Observation")
+    return [resource for _, resource in found] + rows.received("Observation")
 
 
-def _adverse_events(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
-    procedure_ids = _procedure_ids(membership, patient_ids)
-    rows = scoped(membership, AdverseEvent.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
-    rows = rows.select_related("recorded_by__user").order_by("onset_at", "pk")
-    own = [mapping.adverse_event_resource(adverse_event_data(a, procedure_ids)) for a in rows]
-    return own + _received(membership, patient_ids, "AdverseEvent")
+def _adverse_events(rows: _Rows) -> list[Json]:
+    procedure_ids = rows.procedure_ids()
+    own = [mapping.adverse_event_resource(adverse_event_data(a, procedure_ids)) for a in rows.adverse_events()]
+    return own + rows.received("AdverseEvent")
 
 
-def _responses(membership: Membership, patient_ids: Sequence[int]) -> list[Json]:
-    rows = scoped(membership, Observation.objects.filter(patient_id__in=patient_ids), Capability.VIEW_CLINICAL)
-    answered = [o for o in rows.select_related("recorded_by__user").order_by("observed_at", "pk") if _has_answers(o)]
-    forms = _questionnaires(membership.clinic_id, {o.instrument.upper() for o in answered})
+def _responses(rows: _Rows) -> list[Json]:
+    answered = [o for o in rows.scores() if _has_answers(o)]
+    wanted = {o.instrument.upper() for o in answered}
+    forms = _questionnaires(rows.membership.clinic_id, wanted) if wanted else {}
     own = [mapping.questionnaire_response_resource(response_data(o, forms[o.instrument.upper()])) for o in answered]
-    return own + _received(membership, patient_ids, "QuestionnaireResponse")
+    return own + rows.received("QuestionnaireResponse")
 
 
-# Each takes a list of patients: one patient's for the reads, a few hundred at a time for a bulk export.
-_LISTS: dict[str, Callable[[Membership, Sequence[int]], list[Json]]] = {
+_LISTS: dict[str, Callable[[_Rows], list[Json]]] = {
     "Condition": _conditions,
     "Consent": _consents,
     "Procedure": _procedures,
@@ -526,6 +604,16 @@ _LISTS: dict[str, Callable[[Membership, Sequence[int]], list[Json]]] = {
     "AdverseEvent": _adverse_events,
     "QuestionnaireResponse": _responses,
 }
+
+
+def clinical_resources(
+    membership: Membership, patient_ids: Sequence[int], types: Sequence[str] = CLINICAL_TYPES
+) -> dict[str, list[Json]]:
+    """Some patients' clinical resources of the ``types`` (CLINICAL_TYPES), by type in the order asked: one
+    patient's for the reads, a few hundred at a time for a bulk export. The rows the types share are fetched
+    once, so the queries are bounded by the number of types, not by the patients' history. Not audited here."""
+    rows = _Rows(membership, patient_ids)
+    return {resource_type: _LISTS[resource_type](rows) for resource_type in types}
 
 
 # ---------------------------------------------------------------------------------------------- public reads
@@ -553,7 +641,7 @@ def search_by_patient(
     other criteria, and how many there are in all, recorded as one search."""
     require(membership, Capability.VIEW_CLINICAL)
     patient = get_patient(membership, patient_id, Capability.VIEW_CLINICAL)
-    every = _LISTS[resource_type](membership, [patient.pk])
+    every = clinical_resources(membership, [patient.pk], (resource_type,))[resource_type]
     terms = ""
     if query is not None:
         every = [r for r in every if query.matches(r)]
@@ -621,8 +709,8 @@ def everything(
     patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS)
     every = [mapping.patient_resource(patient_data(patient))]
     if membership.can(Capability.VIEW_CLINICAL):
-        for resource_type in CLINICAL_TYPES:
-            every += [r for r in _LISTS[resource_type](membership, [patient.pk]) if in_care_period(r, start, end)]
+        for resources in clinical_resources(membership, [patient.pk]).values():
+            every += [r for r in resources if in_care_period(r, start, end)]
     first, stop = page.window(len(every))
     found = every[first:stop]
     audit.record(
@@ -721,7 +809,6 @@ def export_resources(
     if "Patient" in types:
         require(membership, Capability.VIEW_DEMOGRAPHICS)
         found["Patient"] = [mapping.patient_resource(patient_data(p)) for p in patients]
-    for resource_type in CLINICAL_TYPES:
-        if resource_type in types and ids:
-            found[resource_type] = _LISTS[resource_type](membership, ids)
+    if ids:
+        found.update(clinical_resources(membership, ids, [t for t in CLINICAL_TYPES if t in types]))
     return found

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.fhir import codes
-from tests.conftest import client_for
+from needlepoint.outcomes import actions as outcome_actions
+from needlepoint.outcomes.scoring import instrument
+from needlepoint.visits import actions as visit_actions
+from tests.conftest import audit_lock_queries, client_for
 from tests.fhir.conftest import Record, token_client
+from tests.visits.visit_helpers import signed_visit
 
 pytestmark = pytest.mark.django_db
 BASE = "/fhir/R4"
@@ -58,6 +67,69 @@ def test_everything_holds_the_whole_record_for_a_clinician(clinician, record: Re
     }
     assert bundle["entry"][0]["fullUrl"] == f"http://testserver/fhir/R4/Patient/{record.patient.pk}"
     assert validator.errors(bundle) == []
+
+
+# Session, user and membership; the Patient, its identifiers and clinic; the clinic's staff; conditions, reported
+# conditions, records kept as received, consents, adverse events, signed visits, their needling entries, scores,
+# range-of-motion measurements, the questionnaires' wording; the audit entry (hash, insert); the session's save
+# (in a savepoint). Each list's rows once: fetched per list, this was 31.
+EVERYTHING_BUDGET = 22
+
+
+def _more_history(clinician, record: Record) -> None:
+    """A second signed visit with an adverse event of its own, and another pain rating, questionnaire and range
+    of motion."""
+    started = record.visit.started_at + timedelta(minutes=10)
+    visit = visit_actions.start_visit(
+        clinician, record.neck, {"started_at": started, "pain_before": 5, "pain_after": 2}
+    )
+    visit = signed_visit(clinician, visit)
+    visit_actions.record_adverse_event(
+        clinician,
+        visit.pk,
+        {
+            "event_type": "bruising",
+            "severity": "mild",
+            "description": "Small bruise over deltoid",
+            "onset_at": timezone.now() - timedelta(minutes=1),
+            "action_taken": "Pressure applied for one minute",
+            "outcome": "resolved",
+            "follow_up_due": None,
+        },
+    )
+    outcome_actions.record_pain(clinician, record.neck, 4, time_point="reassessment")
+    ndi = instrument("NDI")
+    outcome_actions.record_questionnaire(
+        clinician, record.neck, "NDI", {i.id: 2 for i in ndi.items}, time_point="reassessment"
+    )
+    outcome_actions.record_rom(
+        clinician,
+        record.neck,
+        joint="cervical_spine",
+        movement="rotation",
+        side="right",
+        degrees=60,
+        method="crom",
+        time_point="reassessment",
+    )
+
+
+def test_everything_costs_as_many_queries_however_long_the_history(
+    clinician, full_record: Record, django_assert_max_num_queries
+) -> None:
+    """Each list's rows are fetched once for the whole record, and rows two lists share once for both: never a
+    query a row, nor the same rows twice."""
+    client = client_for(clinician)
+    url = f"Patient/{full_record.patient.pk}/$everything"
+    get(client, url)  # the session's first request
+    with django_assert_max_num_queries(EVERYTHING_BUDGET + audit_lock_queries()) as short:
+        before = get(client, url).json()
+    _more_history(clinician, full_record)
+    with CaptureQueriesContext(connection) as longer:
+        after = get(client, url).json()
+    # A Procedure, an AdverseEvent, 5 Observations (two of them the visit's pain) and 2 QuestionnaireResponses.
+    assert after["total"] == before["total"] + 9
+    assert len(longer) == len(short)
 
 
 def test_a_clinic_admin_reads_clinical_resources_too(clinic_admin, record: Record) -> None:
