@@ -318,6 +318,11 @@ def measure(slug: str, runs: int) -> dict[str, object]:
     }
 
 
+def _load() -> str:
+    """The machine's load averages over 1, 5 and 15 minutes (timings on a busy machine say little)."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def _ms(seconds: dict[str, float]) -> str:
     return ", ".join(f"{name} {value * 1000:.0f}" for name, value in seconds.items())
 
@@ -339,7 +344,11 @@ def main() -> int:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    print(f"database: {connection.vendor} ({connection.settings_dict['NAME']}); {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"database: {connection.vendor} ({connection.settings_dict['NAME']}); {os.cpu_count()} CPUs; load average "
+        f"{_load()}",
+        flush=True,
+    )
     sizes = [int(size) for size in args.sizes.split(",")]
     slugs = [_ensure(size) for size in sizes]
     print(
@@ -369,6 +378,7 @@ def main() -> int:
             f"{result['copy_load_median']:.2f}s; peak RSS with DuckDB {result['rss_with_duckdb_mb']:.0f}MB",
             flush=True,
         )
+        print(f"{'':>22}load average after the clinic's runs: {_load()}", flush=True)
         for floor, problems in result["problems"].items():
             if problems:
                 failed = True
