@@ -1,5 +1,5 @@
-"""How long the whole benefit-claims report takes, against one hand-written SQL query as the floor, and how much
-memory the report process needs as the data grow.
+"""How long the whole benefit-claims report takes, against the fastest ways found to compute the same figures (the
+floor), and how much memory the report process needs as the data grow.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/needlepoint_bench \\
         .venv/bin/python benchmarks/claims_report.py --sizes 25000,50000,100000,182000 --runs 5
@@ -10,11 +10,20 @@ visits per episode, so 182,000 episodes give about 1,000,000 visits) and prints 
 Then, for each clinic, a fresh process builds the report once to warm up and ``--runs`` times more, and prints:
 
 - report: the median time of ``claims_report`` (every query, statistic, curve and verdict of the page);
-- floor: the median time of one hand-written SQL statement returning the report's main aggregates (no statistics),
-  as the report defined them before the claims' definitions of issue 12 (relief at the end of visits 1-2, ROM per
-  side, needled at any visit); kept unchanged so that it stays a fixed yardstick of the machine's speed;
+- yardstick: the median time of one hand-written SQL statement over the records returning the report's main
+  aggregates (no statistics), as the report defined them before the claims' definitions of issue 12 (relief at the
+  end of visits 1-2, ROM per side, needled at any visit); kept unchanged so that it stays a fixed yardstick of the
+  machine's speed, not the same figures;
+- summary: the median time of ``claims_report`` from the summary tables (the path the page takes), and queries:
+  the median time of its queries alone (the figures the floor computes, without the statistics);
+- floor (``claims_floor.py``): the same figures as the summary path for the whole clinic, computed with one
+  hand-written aggregate statement per figure group straight over the summary rows: "1-pass" on this database,
+  "duckdb" in DuckDB over the clinic's summary rows copied into it ("copy": the copy, timed apart); "ratio" is the
+  summary report's time over the faster floor (the target: within 2x). The report's figures are checked against
+  both floors, every count exactly and every sum to 1e-9: any difference is printed and the run fails;
 - page: the median time of the whole page, plots and template included, through Django's test client;
-- peak memory: the process's peak resident size, and the peak of Python allocations during one report.
+- peak memory: the process's peak resident size (before DuckDB is loaded), and the peak of Python allocations
+  during one report.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import time
 import tracemalloc
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 END_DATE = date(2026, 6, 30)
@@ -75,9 +85,10 @@ def _ensure(size: int) -> str:
 # ---------------------------------------------------------------------------------------------------- the floor
 
 
-def floor_sql(vendor: str) -> str:
-    """The report's main aggregates as one hand-written statement (no ORM, no statistics), in the definitions the
-    report used before issue 12: an unchanged yardstick of the machine, not a copy of today's definitions."""
+def yardstick_sql(vendor: str) -> str:
+    """The report's main aggregates as one hand-written statement over the records (no ORM, no statistics), in the
+    definitions the report used before issue 12: an unchanged yardstick of the machine, not today's figures (those
+    are ``claims_floor.py``'s)."""
     if vendor == "postgresql":
         days = "(COALESCE(e.discharge_date, %(as_of)s::date) - CAST(e.opened_at AS date))"
     else:
@@ -188,9 +199,12 @@ def floor_sql(vendor: str) -> str:
 
 
 def measure(slug: str, runs: int) -> dict[str, object]:
-    """Time the report, the floor and the page for one clinic in this process; report peak memory."""
+    """Time the report, the floors and the page for one clinic in this process; report peak memory; check that the
+    floors' figures are the report's."""
+    from claims_floor import compare, duckdb_copy, on_duckdb, one_pass, report_figures
     from django.db import connection, transaction
     from django.test import Client
+    from django.utils import timezone
 
     from needlepoint.accounts.models import Clinic, Membership
     from needlepoint.insights.filters import parse_filters
@@ -220,9 +234,11 @@ def measure(slug: str, runs: int) -> dict[str, object]:
         started = time.perf_counter()
         claims_report(clinic, filters, options, source="summary")
         summary_times.append(time.perf_counter() - started)
+    as_of = timezone.localdate()  # the day claims_report counts time in care to
+    queries = [report_figures(clinic.pk, as_of) for _ in range(runs)]
 
-    sql = floor_sql(connection.vendor)
-    floor_times = []
+    sql = yardstick_sql(connection.vendor)
+    yardstick_times = []
     for _ in range(runs):
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
@@ -231,7 +247,7 @@ def measure(slug: str, runs: int) -> dict[str, object]:
             started = time.perf_counter()
             cursor.execute(sql, {"clinic": clinic.pk, "as_of": date.today().isoformat()})
             rows = cursor.fetchall()
-            floor_times.append(time.perf_counter() - started)
+            yardstick_times.append(time.perf_counter() - started)
 
     admin = Membership.objects.filter(clinic=clinic, role="clinic_admin").select_related("user").first()
     client = Client()
@@ -248,21 +264,67 @@ def measure(slug: str, runs: int) -> dict[str, object]:
     claims_report(clinic, filters, options, source="live")
     _, python_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before DuckDB adds its own
+
+    one_pass(clinic.pk, as_of)  # warm up
+    passes = [one_pass(clinic.pk, as_of) for _ in range(runs)]
+    copies = []
+    for _ in range(runs):
+        if copies:
+            copies[-1].connection.close()
+        copies.append(duckdb_copy(clinic.pk))
+    on_duckdb(copies[-1], clinic.pk, as_of)  # warm up
+    ducks = [on_duckdb(copies[-1], clinic.pk, as_of) for _ in range(runs)]
+    problems = {
+        "1-pass": compare(queries[0].figures, passes[0].figures),
+        "duckdb": compare(queries[0].figures, ducks[0].figures),
+    }
+    compared = sum(len(rows) for rows in queries[0].figures.values())
+
+    def medians(timed: list[Any]) -> dict[str, float]:
+        return {name: statistics.median(t.seconds[name] for t in timed) for name in timed[0].seconds}
+
+    summary_median = statistics.median(summary_times)
+    one_median = statistics.median(t.total for t in passes)
+    duck_median = statistics.median(t.total for t in ducks)
     return {
         "episodes": episodes,
         "visits": visits,
         "report_median": statistics.median(report_times),
         "report_runs": [round(t, 3) for t in report_times],
-        "summary_median": statistics.median(summary_times),
+        "summary_median": summary_median,
         "summary_runs": [round(t, 3) for t in summary_times],
+        "queries_median": statistics.median(t.total for t in queries),
+        "queries_by_group": medians(queries),
         "refresh_seconds": refresh_seconds,
         "summary_rows": f"{run.episodes:,} episode / {run.measures:,} measure / {run.rom_series:,} ROM rows",
-        "floor_median": statistics.median(floor_times),
-        "floor_rows": len(rows),
+        "yardstick_median": statistics.median(yardstick_times),
+        "yardstick_rows": len(rows),
+        "one_pass_median": one_median,
+        "one_pass_by_group": medians(passes),
+        "duckdb_median": duck_median,
+        "duckdb_by_group": medians(ducks),
+        "copy_median": statistics.median(c.copy_seconds for c in copies),
+        "copy_export_median": statistics.median(c.export_seconds for c in copies),
+        "copy_load_median": statistics.median(c.load_seconds for c in copies),
+        "copy_rows": copies[-1].rows,
+        "ratio": summary_median / min(one_median, duck_median),
+        "figures_compared": compared,
+        "problems": problems,
         "page_median": statistics.median(page_times),
         "python_peak_mb": python_peak / 2**20,
-        "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_peak_mb": rss_peak,
+        "rss_with_duckdb_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def _load() -> str:
+    """The machine's load averages over 1, 5 and 15 minutes (timings on a busy machine say little)."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _ms(seconds: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value * 1000:.0f}" for name, value in seconds.items())
 
 
 def main() -> int:
@@ -282,13 +344,19 @@ def main() -> int:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    print(f"database: {connection.vendor} ({connection.settings_dict['NAME']}); {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"database: {connection.vendor} ({connection.settings_dict['NAME']}); {os.cpu_count()} CPUs; load average "
+        f"{_load()}",
+        flush=True,
+    )
     sizes = [int(size) for size in args.sizes.split(",")]
     slugs = [_ensure(size) for size in sizes]
     print(
-        f"\n{'episodes':>9} {'visits':>10}  {'report':>8} {'floor':>8} {'summary':>8} {'refresh':>8} {'page':>8}  "
-        f"{'peak RSS':>9} {'peak py':>8}"
+        f"\n{'episodes':>9} {'visits':>10}  {'report':>8} {'yardstick':>9} {'summary':>8} {'queries':>8} "
+        f"{'1-pass':>8} {'duckdb':>8} {'copy':>8} {'ratio':>6} {'refresh':>8} {'page':>8}  {'peak RSS':>9} "
+        f"{'peak py':>8}"
     )
+    failed = False
     for slug in slugs:
         command = [sys.executable, __file__, "--measure", slug, "--runs", str(args.runs)]
         env = dict(os.environ, **({"NEEDLEPOINT_DATA_DIR": data_dir} if data_dir else {}))
@@ -296,19 +364,42 @@ def main() -> int:
         result = json.loads(output.strip().splitlines()[-1])
         print(
             f"{result['episodes']:>9,} {result['visits']:>10,}  {result['report_median']:>7.2f}s "
-            f"{result['floor_median']:>7.2f}s {result['summary_median']:>7.2f}s {result['refresh_seconds']:>7.1f}s "
-            f"{result['page_median']:>7.2f}s  {result['rss_peak_mb']:>7.0f}MB "
-            f"{result['python_peak_mb']:>6.1f}MB   (report runs {result['report_runs']}, summary runs "
-            f"{result['summary_runs']}; {result['summary_rows']})",
+            f"{result['yardstick_median']:>8.2f}s {result['summary_median']:>7.2f}s {result['queries_median']:>7.2f}s "
+            f"{result['one_pass_median']:>7.2f}s {result['duckdb_median']:>7.2f}s {result['copy_median']:>7.2f}s "
+            f"{result['ratio']:>5.1f}x {result['refresh_seconds']:>7.1f}s {result['page_median']:>7.2f}s  "
+            f"{result['rss_peak_mb']:>7.0f}MB {result['python_peak_mb']:>6.1f}MB   "
+            f"(report runs {result['report_runs']}, summary runs {result['summary_runs']}; {result['summary_rows']})",
             flush=True,
         )
+        print(
+            f"{'':>22}ms by figure group: summary queries {_ms(result['queries_by_group'])}; "
+            f"1-pass {_ms(result['one_pass_by_group'])}; duckdb {_ms(result['duckdb_by_group'])}; copy "
+            f"{result['copy_rows']:,} rows: export {result['copy_export_median']:.2f}s + load "
+            f"{result['copy_load_median']:.2f}s; peak RSS with DuckDB {result['rss_with_duckdb_mb']:.0f}MB",
+            flush=True,
+        )
+        print(f"{'':>22}load average after the clinic's runs: {_load()}", flush=True)
+        for floor, problems in result["problems"].items():
+            if problems:
+                failed = True
+                print(f"{'':>22}FIGURES DIFFER between the report and the {floor} floor ({len(problems)}):")
+                for problem in problems[:40]:
+                    print(f"{'':>24}{problem}")
+            else:
+                print(f"{'':>22}figures agree: report = {floor} floor ({result['figures_compared']:,} rows of figures)")
     print(
-        "\nreport: claims_report() median on the live path; floor: the same aggregates as one hand-written SQL "
-        "statement; summary: claims_report() median from the summary tables; refresh: one full rebuild "
-        "(`needlepoint insights refresh --full`) of the clinic; page: /insights/ with plots (summary path); peak RSS "
-        "of the measuring process; "
-        "peak py: Python allocations during one live report."
+        "\nreport: claims_report() median on the live path; yardstick: the pre-issue-12 aggregates as one "
+        "hand-written SQL statement over the records (a fixed measure of the machine, not the same figures); "
+        "summary: claims_report() median from the summary tables; queries: its queries alone; 1-pass and duckdb: "
+        "the same figures as one statement per figure group over the summary rows, on this database and in DuckDB "
+        "(copy: the clinic's summary rows copied into DuckDB, apart); ratio: summary over the faster floor; refresh: "
+        "one full rebuild (`needlepoint insights refresh --full`) of the clinic; page: /insights/ with plots "
+        "(summary path); peak RSS of the measuring process before DuckDB; peak py: Python allocations during one "
+        "live report."
     )
+    if failed:
+        print("FAILED: the floors' figures are not the report's.", file=sys.stderr)
+        return 1
     return 0
 
 
