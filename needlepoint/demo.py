@@ -11,8 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
+
 from needlepoint.accounts import audit
 from needlepoint.atlas import demo as atlas_demo
+from needlepoint.outcomes import board_cache
 from needlepoint.outcomes import demo as outcomes_demo
 from needlepoint.patients import demo as patients_demo
 from needlepoint.patients.demo import DEMO_PASSWORD, DEMO_USERS, FULL_HISTORY_PATIENTS
@@ -44,9 +47,45 @@ def build_demo(patients: int, seed: int, progress: Callable[[str, int, int], Non
     )
     for step in (patients_demo, atlas_demo, visits_demo, outcomes_demo, scheduling_demo):
         step.build(context)
+    _refresh_planner_statistics()
+    # The steps insert in bulk, which the dashboard's stored boards do not hear of: announce the load.
+    board_cache.clinic_changed(context.clinic.pk)
     with audit.event(audit.Actor(None, context.clinic.pk, "cli", None, "needlepoint demo")):
         audit.record("create", summary=f"demo data: {context.summary}", clinic_id=context.clinic.pk)
     return context
+
+
+# Every table a step fills in bulk (the small ones too: a planner that takes a table for empty picks bad plans).
+LOADED_TABLES = (
+    "patients_patient",
+    "patients_patientidentifier",
+    "patients_screening",
+    "patients_consent",
+    "patients_episode",
+    "atlas_assessment",
+    "atlas_palpationfinding",
+    "visits_visit",
+    "visits_needlingentry",
+    "visits_adverseevent",
+    "visits_addendum",
+    "outcomes_selfreportlink",
+    "outcomes_observation",
+    "outcomes_rommeasurement",
+    "scheduling_appointment",
+)
+
+
+def _refresh_planner_statistics() -> None:
+    """After the bulk load, give PostgreSQL's planner the new rows (autovacuum may be off or late).
+
+    With statistics from before the load the planner takes the new clinic for a few rows and filters all of them
+    through the clinic index: patient search went from under 1 ms to 12-35 ms at 100,000 patients, and the
+    dashboard's lists from under 1 ms to 5-9 ms each beside a synthetic clinic of a million visits.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(LOADED_TABLES))
 
 
 def demo_logins() -> list[tuple[str, str, str]]:
