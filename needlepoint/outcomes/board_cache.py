@@ -3,16 +3,17 @@ dashboard normally reads it in one cache query instead of working out the schedu
 
 A stored board belongs to one membership (its role, and a one-patient limit if any) and one clinic day, and it
 carries the clinic's *generation*: a value kept in the cache that every write changing the board's inputs
-replaces with a new one (``clinic_changed``; the receivers below call it for observations, visits, episodes
-including discharge, self-report links made, used or cancelled, the clinic's instrument plans, and a patient's
-death). A board stored under another generation than the clinic's current one is not shown but worked out again,
-so a write made through the product shows on the next dashboard at once.
+removes (``clinic_changed``; the receivers below call it for observations, visits, episodes including
+discharge, self-report links made, used or cancelled, the clinic's instrument plans, and a patient's death).
+A board stored under another generation than the clinic's current one is not shown but worked out again, so a
+write made through the product shows on the next dashboard at once.
 
-The generation is a fresh random value, not a count: the database cache has no atomic increment, and two writes
-reading the same count would store the same next value, one of them then unseen. It is replaced when the write's
-transaction commits (a board worked out meanwhile from the rows before the write carries the old value and is
-not shown again), and a board is neither read nor stored inside a transaction (there, the transaction's own
-writes are not yet announced).
+The next board read after a write starts a new generation, a fresh random value, not a count: the database cache
+has no atomic increment, and two workers counting from the same value would start the same next one. A write
+removes the generation when its transaction commits, so a board worked out meanwhile from the rows before the
+write carries a generation that is gone and is not shown again; removing costs one query, where storing a value
+costs three. A board is neither read nor stored inside a transaction (there, the transaction's own writes are
+not yet announced).
 
 Writes that bypass the ORM's save and delete (bulk imports, ``QuerySet.update``, raw SQL, the demo builder) are
 not seen by the receivers: for them a stored board lives ``BOARD_SECONDS`` at most. So does the "link still out"
@@ -65,7 +66,7 @@ def stored_board(membership: Membership, today: date, work_out: Callable[[], dic
     if generation is not None and isinstance(board, dict) and board.get("generation") == generation:
         return board
     if generation is None:
-        # The first board of the clinic (or the generation was culled): start one. Another worker may have
+        # The first board since a write (or since the generation was culled): start one. Another worker may have
         # started it meanwhile; then that one is the clinic's.
         generation = secrets.token_hex(8)
         if not cache.add(gen_key, generation, GENERATION_SECONDS):
@@ -77,8 +78,8 @@ def stored_board(membership: Membership, today: date, work_out: Callable[[], dic
 
 
 def clinic_changed(clinic_id: int) -> None:
-    """The clinic's boards are out of date: give the clinic a new generation when the current transaction commits
-    (at once outside a transaction). Announced once per transaction, however many rows it writes."""
+    """The clinic's boards are out of date: end the clinic's generation when the current transaction commits (at
+    once outside a transaction). Announced once per transaction, however many rows it writes."""
     if connection.in_atomic_block and any(
         isinstance(callback, _NewGeneration) and callback.clinic_id == clinic_id
         for _, callback, *_ in connection.run_on_commit
@@ -90,13 +91,13 @@ def clinic_changed(clinic_id: int) -> None:
 
 
 class _NewGeneration:
-    """The commit hook that replaces a clinic's generation (an object, so a transaction announces a clinic once)."""
+    """The commit hook that ends a clinic's generation (an object, so a transaction announces a clinic once)."""
 
     def __init__(self, clinic_id: int) -> None:
         self.clinic_id = clinic_id
 
     def __call__(self) -> None:
-        cache.set(generation_key(self.clinic_id), secrets.token_hex(8), GENERATION_SECONDS)
+        cache.delete(generation_key(self.clinic_id))
 
 
 # ------------------------------------------------------------------------------------------------ the receivers

@@ -112,15 +112,13 @@ def dashboard_for(membership: Membership) -> dict[str, Any]:
     today = list(
         visits.filter(started_at__gte=start, started_at__lt=end)
         .annotate(**_after_care_flags())
-        .select_related("patient", "episode", "clinician__user")
+        .select_related("patient", "clinician__user")
         .order_by("started_at", "pk")[:LIST_LIMIT]
     )
     unsigned = visits.filter(signed_at__isnull=True)
     listed(today, "dashboard: today's visits")
     oldest_unsigned = listed(
-        list(
-            unsigned.select_related("patient", "episode", "clinician__user").order_by("started_at", "pk")[:LIST_LIMIT]
-        ),
+        list(unsigned.select_related("patient", "clinician__user").order_by("started_at", "pk")[:LIST_LIMIT]),
         "dashboard: unsigned visits",
     )
     return {

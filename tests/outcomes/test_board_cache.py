@@ -2,7 +2,7 @@
 out any episode's schedule (a fixed number of queries for any number of episodes), still records the patients
 it lists in the audit trail, and a write through each kind of action shows on the next dashboard at once.
 
-These tests commit (``transaction=True``): the board is stored and the clinic's generation replaced only outside
+These tests commit (``transaction=True``): the board is stored and the clinic's generation ended only outside
 a transaction, as in production, where each request commits its own.
 """
 
@@ -63,7 +63,7 @@ def warm(client: Client) -> str:
 
 
 def fresh(client: Client) -> str:
-    """The dashboard after a write: the board is worked out again (the write replaced the clinic's generation)."""
+    """The dashboard after a write: the board is worked out again (the write ended the clinic's generation)."""
     page = client.get("/").content.decode()
     return page[page.index('data-testid="reassessments"') :]
 
