@@ -80,7 +80,7 @@ def _refresh_planner_statistics() -> None:
 
     With statistics from before the load the planner takes the new clinic for a few rows and filters all of them
     through the clinic index: patient search went from under 1 ms to 12-35 ms at 100,000 patients, and the
-    dashboard's lists from under 1 ms to 5-9 ms each beside a synthetic clinic of a million visits.
+    dashboard's lists from about 1 ms to 5-20 ms each beside a synthetic clinic of a million visits.
     """
     if connection.vendor != "postgresql":
         return
