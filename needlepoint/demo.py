@@ -11,8 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
+
 from needlepoint.accounts import audit
 from needlepoint.atlas import demo as atlas_demo
+from needlepoint.outcomes import board_cache
 from needlepoint.outcomes import demo as outcomes_demo
 from needlepoint.patients import demo as patients_demo
 from needlepoint.patients.demo import DEMO_PASSWORD, DEMO_USERS, FULL_HISTORY_PATIENTS
@@ -45,6 +48,8 @@ def build_demo(patients: int, seed: int, progress: Callable[[str, int, int], Non
     for step in (patients_demo, atlas_demo, visits_demo, outcomes_demo, scheduling_demo):
         step.build(context)
     _refresh_planner_statistics(("patients", "atlas", "visits", "outcomes", "scheduling"))
+    # The steps insert in bulk, which the dashboard's stored boards do not hear of: announce the load.
+    board_cache.clinic_changed(context.clinic.pk)
     with audit.event(audit.Actor(None, context.clinic.pk, "cli", None, "needlepoint demo")):
         audit.record("create", summary=f"demo data: {context.summary}", clinic_id=context.clinic.pk)
     return context
@@ -59,7 +64,6 @@ def _refresh_planner_statistics(app_labels: tuple[str, ...]) -> None:
     filtering the whole clinic's through the clinic index: 4-6 ms a list in FHIR $everything instead of under 1.
     """
     from django.apps import apps
-    from django.db import connection
 
     if connection.vendor != "postgresql":
         return

@@ -8,5 +8,8 @@ class OutcomesConfig(AppConfig):
     label = "outcomes"
 
     def ready(self) -> None:
-        """Register the outcomes panel on the episode page."""
-        from needlepoint.outcomes import panels  # noqa: F401  (registers the episode panel)
+        """Register the outcomes panels (episode page, dashboard) and the receivers that keep the dashboard's stored
+        re-assessment board current."""
+        from needlepoint.outcomes import board_cache, panels  # noqa: F401  (panels registers the panels)
+
+        board_cache.connect()

@@ -22,6 +22,7 @@ from needlepoint import phones
 from needlepoint.accounts.access import listed, scoped
 from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.accounts.roles import Capability, Role
+from needlepoint.outcomes import board_cache
 from needlepoint.outcomes import due as rules
 from needlepoint.outcomes.models import ClinicInstrumentPlan, ClinicInstrumentWording, Observation, SelfReportLink
 from needlepoint.outcomes.plans import default_plans, is_self_reportable, schedule_rules
@@ -143,9 +144,37 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
     """The dashboard's re-assessments: what is overdue (oldest first) and each clinician's completion rate.
 
     A clinician sees their own patients (by the episode's latest visit, else who opened it) and their own rate;
-    a clinic admin sees the clinic's. Eight queries (and the audit entry), whatever the number of episodes.
+    a clinic admin sees the clinic's. The board is worked out once and kept in the shared cache until a write
+    changes its inputs (``board_cache``); each showing reads it, the listed patients and the clinicians' names
+    (so a renamed patient or clinician shows at once), and records the patients it lists in the audit trail.
     """
     today = today or timezone.localdate()
+    board = board_cache.stored_board(membership, today, lambda: _work_out_board(membership, today))
+    names = _names(membership.clinic_id)
+    rows = board["overdue"]
+    patients = scoped(membership, Patient.objects.all(), Capability.VIEW_CLINICAL).in_bulk(
+        [row["patient_id"] for row in rows]
+    )
+    shown = [
+        {**row, "patient": patients[row["patient_id"]], "clinician": names.get(row["clinician_id"], "")}
+        for row in rows
+        if row["patient_id"] in patients
+    ]
+    listed([row["patient"] for row in shown], "dashboard: re-assessments overdue")
+    rates = [ClinicianRate(names.get(clinician_id, ""), n, done) for clinician_id, n, done in board["rates"]]
+    return {
+        "reassessments_overdue": shown,
+        "reassessments_overdue_count": board["overdue_count"],
+        "completion": sorted(rates, key=lambda r: r.name),
+        "completion_min": MIN_OCCASIONS,
+        "completion_days": LOOK_BACK_DAYS,
+    }
+
+
+def _work_out_board(membership: Membership, today: date) -> dict[str, Any]:
+    """The board in plain values (what the cache keeps): the oldest ``LIST_LIMIT`` overdue rows by patient,
+    episode and clinician id, how many are overdue in all, and each clinician's settled occasions and done.
+    Five queries (``gather``), whatever the number of episodes."""
     # A patient recorded as deceased is never listed as overdue (nobody should be prompted to chase them); their
     # episodes still count in the completion rates. The flag comes in the same query, by a join.
     queryset = scoped(membership, Episode.objects.all(), Capability.VIEW_CLINICAL).annotate(
@@ -156,38 +185,30 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
     everything = gather(_episodes(queryset, today), today)
     if membership.role == Role.CLINICIAN:
         everything = [d for d in everything if d.clinician_id == membership.pk]
-    names = _names(membership.clinic_id)
     overdue: list[dict[str, Any]] = []
-    rates: dict[int, ClinicianRate] = {}
+    rates: dict[int, list[int]] = {}
     for d in everything:
         late = [x for x in d.due if x.overdue]
         if late and not getattr(d.episode, "patient_deceased", False):
             overdue.append(
                 {
-                    "patient": d.episode.patient_id,
-                    "episode": d.episode,
+                    "patient_id": d.episode.patient_id,
+                    "episode_id": d.episode.pk,
                     "instruments": ", ".join(x.instrument for x in late),
                     "due_on": min(x.occasion.due_on for x in late),
                     "time_point": rules.time_point_for(late),
                     "link_out": all(x.instrument in d.out for x in late),
-                    "clinician": names.get(d.clinician_id, ""),
+                    "clinician_id": d.clinician_id,
                 }
             )
-        rate = rates.setdefault(d.clinician_id, ClinicianRate(names.get(d.clinician_id, "")))
-        rate.n += d.completion.n
-        rate.done += d.completion.done
-    overdue.sort(key=lambda row: (row["due_on"], row["episode"].pk))
-    shown = overdue[:LIST_LIMIT]
-    patients = Patient.objects.in_bulk([row["patient"] for row in shown])
-    for row in shown:
-        row["patient"] = patients[row["patient"]]
-    listed([row["patient"] for row in shown], "dashboard: re-assessments overdue")
+        rate = rates.setdefault(d.clinician_id, [0, 0])
+        rate[0] += d.completion.n
+        rate[1] += d.completion.done
+    overdue.sort(key=lambda row: (row["due_on"], row["episode_id"]))
     return {
-        "reassessments_overdue": shown,
-        "reassessments_overdue_count": len(overdue),
-        "completion": sorted((r for r in rates.values() if r.n), key=lambda r: r.name),
-        "completion_min": MIN_OCCASIONS,
-        "completion_days": LOOK_BACK_DAYS,
+        "overdue": overdue[:LIST_LIMIT],
+        "overdue_count": len(overdue),
+        "rates": [(clinician_id, n, done) for clinician_id, (n, done) in rates.items() if n],
     }
 
 

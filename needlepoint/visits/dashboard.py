@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from needlepoint.accounts.access import listed, scoped
@@ -81,13 +81,18 @@ def lapsing(membership: Membership, now: datetime | None = None, limit: int = LI
         .order_by("screened_at")[:limit]
     )
     rows = [{"patient": s.patient, "what": "Screening", "when": s.expires_at, "detail": "lapses"} for s in screenings]
-    current_text = ConsentText.objects.filter(clinic_id=membership.clinic_id, is_current=True).values("pk")[:1]
+    # A consent no longer holds when withdrawn or given to a text that is no longer current. The texts are few and
+    # read first, so both conditions are index conditions (the partial index of withdrawn consents, the text
+    # index) and the query reads only the consents that no longer hold, not every consent of the clinic.
+    old_texts = list(
+        ConsentText.objects.filter(clinic_id=membership.clinic_id, is_current=False).values_list("pk", flat=True)
+    )
     newer_consent = Consent.objects.filter(patient_id=OuterRef("patient_id"), signed_at__gt=OuterRef("signed_at"))
     consents = (
         Consent.objects.filter(clinic_id=membership.clinic_id)
+        .filter(Q(withdrawn_at__isnull=False) | Q(text_id__in=old_texts))
         .filter(Exists(cared_for), Exists(open_episode))
         .exclude(Exists(newer_consent))
-        .exclude(withdrawn_at__isnull=True, text_id__in=current_text)
         .select_related("patient", "text")
         .order_by("-signed_at")[:limit]
     )
@@ -102,42 +107,70 @@ def dashboard_for(membership: Membership) -> dict[str, Any]:
     now = timezone.now()
     start, end = _today_bounds()
     visits = _visits(membership)
+    # Whether each of today's visits was needled and got its after-care sheet comes in the same query: the
+    # after-care list is then read from it (see ``_without_after_care``).
     today = list(
         visits.filter(started_at__gte=start, started_at__lt=end)
-        .select_related("patient", "episode", "clinician__user")
+        .annotate(**_after_care_flags())
+        .select_related("patient", "clinician__user")
         .order_by("started_at", "pk")[:LIST_LIMIT]
     )
     unsigned = visits.filter(signed_at__isnull=True)
     listed(today, "dashboard: today's visits")
+    oldest_unsigned = listed(
+        list(unsigned.select_related("patient", "clinician__user").order_by("started_at", "pk")[:LIST_LIMIT]),
+        "dashboard: unsigned visits",
+    )
     return {
         "mine": _mine(membership),
         "today": today,
-        "unsigned": listed(
-            list(
-                unsigned.select_related("patient", "episode", "clinician__user").order_by("started_at", "pk")[
-                    :LIST_LIMIT
-                ]
-            ),
-            "dashboard: unsigned visits",
-        ),
-        "unsigned_count": unsigned.count(),
-        "overdue_count": unsigned.filter(started_at__lt=now - OVERDUE_AFTER).count(),
+        "unsigned": oldest_unsigned,
+        **_unsigned_counts(unsigned, oldest_unsigned, now - OVERDUE_AFTER),
         "events_due": open_adverse_events(membership, due_only=True),
         "lapsing": _listed_lapsing(lapsing(membership, now)),
         "needle_sticks": _open_needle_sticks(membership),
-        "no_after_care": without_after_care(visits, start, end),
+        "no_after_care": _without_after_care(today, visits, start, end),
         "panels": dashboard_panels(membership),  # other apps' sections (outcomes: re-assessments overdue)
     }
 
 
+def _unsigned_counts(unsigned: Any, oldest: list[Visit], overdue_before: datetime) -> dict[str, int]:
+    """How many visits are unsigned, and how many of them overdue: counted from the list when it holds them all,
+    else in one query (both counts at once)."""
+    if len(oldest) < LIST_LIMIT:
+        return {
+            "unsigned_count": len(oldest),
+            "overdue_count": sum(1 for v in oldest if v.started_at < overdue_before),
+        }
+    counts: dict[str, int] = unsigned.aggregate(
+        unsigned_count=Count("pk"), overdue_count=Count("pk", filter=Q(started_at__lt=overdue_before))
+    )
+    return counts
+
+
+def _after_care_flags() -> dict[str, Exists]:
+    """A visit's ``has_needling`` (a needling entry) and ``has_after_care`` (the after-care sheet was given)."""
+    return {
+        "has_needling": Exists(NeedlingEntry.objects.filter(visit_id=OuterRef("pk"))),
+        "has_after_care": Exists(AfterCareGiven.objects.filter(visit_id=OuterRef("pk"))),
+    }
+
+
+def _without_after_care(today: list[Visit], visits: Any, start: datetime, end: datetime) -> list[Visit]:
+    """The after-care list from today's visits when the list holds all of them, else by its own query."""
+    if len(today) >= LIST_LIMIT:
+        return without_after_care(visits, start, end)
+    found = [v for v in today if getattr(v, "has_needling", False) and not getattr(v, "has_after_care", True)]
+    return listed(found, "dashboard: needling visits without after-care")
+
+
 def without_after_care(visits: Any, start: datetime, end: datetime) -> list[Visit]:
     """The day's needling visits whose patient has not been given the after-care sheet (one query)."""
-    needled = NeedlingEntry.objects.filter(visit_id=OuterRef("pk"))
-    given = AfterCareGiven.objects.filter(visit_id=OuterRef("pk"))
+    flags = _after_care_flags()
     found = (
         visits.filter(started_at__gte=start, started_at__lt=end)
-        .filter(Exists(needled))
-        .exclude(Exists(given))
+        .filter(flags["has_needling"])
+        .exclude(flags["has_after_care"])
         .select_related("patient")
         .order_by("started_at", "pk")[:LIST_LIMIT]
     )
