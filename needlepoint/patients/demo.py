@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic, Membership, User
@@ -338,7 +338,20 @@ def build(context: Any) -> None:
         with transaction.atomic():
             _add_patients(context, clinic, existing + start, count)
         context.progress("patients", start + count, missing)
-    # needlepoint.demo.build_demo refreshes the planner's statistics once every step has loaded its rows.
+    _refresh_planner_statistics()
+
+
+def _refresh_planner_statistics() -> None:
+    """After a bulk load, give PostgreSQL's planner the new row counts (autovacuum may be off or late), before the
+    next steps read these tables; needlepoint.demo.build_demo refreshes every table again once all have loaded.
+
+    With statistics from before the load, the planner takes the new clinic for a few rows and filters all of
+    them through the clinic index: patient search went from under 1 ms to 12-35 ms at 100,000 patients.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE patients_patient, patients_screening, patients_consent, patients_episode")
 
 
 def _ensure_user(clinic: Clinic, spec: dict[str, str]) -> Membership:
