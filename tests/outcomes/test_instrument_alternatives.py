@@ -1,4 +1,4 @@
-"""A licensed questionnaire whose wording the clinic has not entered names the free alternative that can go
+"""A licensed questionnaire whose wording the clinic has not entered names the alternative that can go
 instead, wherever the clinic meets it: its data file (what was examined, the verdict on each and its source), the
 plans page and its wording checklist, and the refusal of a link; and the offered alternative then goes."""
 

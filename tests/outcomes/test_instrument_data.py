@@ -90,7 +90,7 @@ def test_loader_accepts_the_unchanged_file(instrument_dir):
         (lambda d: d["scoring"].update(rule="magic"), "'scoring' rule must be one of"),
         (lambda d: d["missing"].pop("value"), "missing: missing required field 'value'"),
         (lambda d: d.update(answer_counts=[0]), "'answer_counts' must list whole numbers"),
-        # A licensed instrument names the free alternatives examined in its place, each sourced.
+        # A licensed instrument names the alternatives examined in its place, each sourced.
         (lambda d: d.pop("alternatives"), "wording is licensed needs an 'alternatives' block"),
         (lambda d: d["alternatives"].update(examined=[]), "'examined' must list at least one alternative"),
         (lambda d: d["alternatives"].update(equivalent_found="no"), "'equivalent_found' must be true or false"),
