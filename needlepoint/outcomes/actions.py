@@ -148,7 +148,8 @@ def codes_without_wording(clinic_id: int, codes: list[str], language: str) -> li
 
 def refuse_without_wording(episode: Episode, codes: list[str]) -> None:
     """Refuse (ValidationError, nothing stored) a link whose questionnaires the patient cannot read in their
-    language; the message names them, the free alternatives that can go instead, and what the clinic can do."""
+    language; the message names them, what Needlepoint ships that can go instead (with its caveats), and what the
+    clinic can do."""
     language = language_of(episode.patient)
     missing = codes_without_wording(episode.clinic_id, [*codes, PAIN_INSTRUMENT], language)
     if not missing:
@@ -168,7 +169,7 @@ def refuse_without_wording(episode: Episode, codes: list[str]) -> None:
             "language": dict(Patient.Language.choices)[language],
             "instruments": ", ".join(missing),
         }
-    # Say what can go instead: the free alternatives the licensed questionnaires' data files offer.
+    # Say what can go instead: the alternatives the licensed questionnaires' data files offer, with their caveats.
     instead = offers.instead_sentences(missing, episode.condition, instruments_for(episode), language)
     why = " ".join([why, *instead])
     raise ValidationError(

@@ -132,6 +132,12 @@ class Alternative:
     validated_in: str = ""
     validation_source: str = ""
 
+    @property
+    def validation_found(self) -> bool:
+        """Whether a validation of the offered alternative in the licensed instrument's condition was read (the
+        data file's ``validated_in`` does not begin 'unverified')."""
+        return not self.validated_in.startswith("unverified")
+
 
 @dataclass(frozen=True)
 class Alternatives:
@@ -410,9 +416,19 @@ def _sourced(text: Any, field_name: str, where: str) -> str:
         raise _fail(where, f"'{field_name}' must be a non-empty text")
     if not (keys_in_list(text) or "http" in text or "unverified" in text):
         raise _fail(where, f"'{field_name}' must cite a reference key, give an address, or say 'unverified'")
-    unknown = [key for key in keys_in_list(text) if key not in references()]
+    return _cited(text, field_name, where)
+
+
+def _cited(text: str, field_name: str, where: str) -> str:
+    """A text's citations hold: every key is in the references file, and a text citing a secondary page (a copy,
+    an index, a summary) says 'unverified', so nothing read second-hand passes as checked."""
+    keys = keys_in_list(text)
+    unknown = [key for key in keys if key not in references()]
     if unknown:
         raise _fail(where, f"'{field_name}' cites {unknown}, which needlepoint/references.json does not hold")
+    secondary = [key for key in keys if references()[key].secondary]
+    if secondary and "unverified" not in text:
+        raise _fail(where, f"'{field_name}' cites {secondary}, a secondary source, without saying 'unverified'")
     return text
 
 
@@ -443,7 +459,7 @@ def _parse_alternative(raw: Any, where: str) -> Alternative:
             raise _fail(where, "an offered alternative names what it offers in 'offers' (a code or headache_diary)")
         extras = {
             "offers": offers,
-            "validated_in": _text(raw, "validated_in", where),
+            "validated_in": _cited(_text(raw, "validated_in", where), "validated_in", where),
             "validation_source": _sourced(raw.get("validation_source"), "validation_source", where),
         }
     return Alternative(
@@ -484,7 +500,8 @@ def _parse_alternatives(data: Mapping[str, Any], where: str) -> Alternatives | N
     parsed = tuple(_parse_alternative(entry, f"{at} {n + 1}") for n, entry in enumerate(examined))
     if found and not any(a.verdict == "offered" for a in parsed):
         raise _fail(at, "an equivalent was found but none is offered")
-    return Alternatives(equivalent_found=found, summary=_text(raw, "summary", at), examined=parsed)
+    summary = _cited(_text(raw, "summary", at), "summary", at)
+    return Alternatives(equivalent_found=found, summary=summary, examined=parsed)
 
 
 def _check_offers(loaded: Mapping[str, Instrument]) -> None:

@@ -663,7 +663,8 @@ def plans(request: ClinicRequest) -> HttpResponse:
                 "due": _due_words(own.get(code), code),
                 "rule": _plan_rule(own.get(code)),
                 "lacking": lacking,
-                "instead": offers.instead_sentences(lacking, code, chosen, "en"),
+                # Named with the languages an alternative has no wording in: the clinic's patients may read them.
+                "instead": offers.instead_sentences(lacking, code, chosen, "en", name_languages=True),
             }
         )
     return render(
@@ -682,12 +683,12 @@ def plans(request: ClinicRequest) -> HttpResponse:
 
 
 def _alternatives_state(code: str) -> dict[str, Any]:
-    """For an instrument whose wording is licensed: the free alternatives offered instead, whether a validated
+    """For an instrument whose wording is licensed: what can go instead with its caveats, whether a validated
     equivalent was found, and the others examined with their verdicts (the instrument's data file)."""
     return {
-        "offered": offers.offered_words(code),
+        "offered": offers.offered_sentences(code),
         "equivalent_found": offers.equivalent_found(code),
-        "examined": offers.examined_words(code),
+        "examined": offers.examined_sentences(code),
     }
 
 

@@ -7,11 +7,18 @@ from datetime import date
 
 import pytest
 
-from needlepoint.accounts.models import Clinic
+from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.insights.cli_report import claims_json, claims_text
 from needlepoint.insights.filters import parse_filters
 from needlepoint.insights.formatting import plain
-from needlepoint.insights.models import EpisodeMeasureSummary, EpisodeSummary, SummaryRefresh, VisitSummary
+from needlepoint.insights.models import (
+    EpisodeCohort,
+    EpisodeMeasureSummary,
+    EpisodeSummary,
+    OutcomeImport,
+    SummaryRefresh,
+    VisitSummary,
+)
 from needlepoint.insights.report import claims_report
 from needlepoint.insights.summaries import refresh
 from needlepoint.insights.synthetic import generate
@@ -25,7 +32,21 @@ PATH_FIELDS = ("generated_at", "source", "summary_as_of", "source_note")
 @pytest.fixture
 def clinic(db) -> Clinic:
     generate(2, 400, seed=43, end_date=END)
-    return Clinic.objects.get(slug="synth-s43-1")
+    clinic = Clinic.objects.get(slug="synth-s43-1")
+    _label_cohorts(clinic)
+    return clinic
+
+
+def _label_cohorts(clinic: Clinic) -> None:
+    """Give every third episode an imported cohort label (the generator makes none), as an outcome import does."""
+    admin = Membership.objects.filter(clinic=clinic, role="clinic_admin").first()
+    run = OutcomeImport.objects.create(
+        clinic=clinic, imported_by=admin, file_name="cohorts.csv", file_sha256="0" * 64, condition=""
+    )
+    episodes = Episode.objects.filter(clinic=clinic).order_by("pk")[::3]
+    EpisodeCohort.objects.bulk_create(
+        EpisodeCohort(clinic=clinic, episode=episode, outcome_import=run, label="arm-a") for episode in episodes
+    )
 
 
 def figures(report) -> dict:
@@ -73,6 +94,8 @@ def both(clinic: Clinic, **params: str):
         {"technique": "static"},
         {"muscle": "upper-trapezius", "technique": "pistoning", "min_n": "1"},
         {"condition": "neck_pain", "technique": "electrical_stimulation", "missing": "completers"},
+        {"cohort": "arm-a"},
+        {"cohort": "arm-a", "technique": "static", "missing": "completers"},
     ],
 )
 def test_every_figure_is_the_same_from_the_summary(clinic: Clinic, params: dict[str, str]) -> None:
@@ -149,3 +172,11 @@ def test_refresh_command(clinic: Clinic) -> None:
     with redirect_stdout(out):
         assert main(["report", "claims", "--clinic", clinic.slug]) == 0
     assert "Figures as of" in out.getvalue()
+
+
+def test_the_cohort_filter_covers_the_labelled_episodes_only(clinic: Clinic) -> None:
+    refresh(clinic)
+    everyone, _ = both(clinic)
+    live, summary = both(clinic, cohort="arm-a")
+    assert 0 < live.episodes < everyone.episodes
+    assert live.episodes == summary.episodes

@@ -1,10 +1,10 @@
-"""A licensed questionnaire whose wording the clinic has not entered names the free alternative that can go
+"""A licensed questionnaire whose wording the clinic has not entered names the alternative that can go
 instead, wherever the clinic meets it: its data file (what was examined, the verdict on each and its source), the
 plans page and its wording checklist, and the refusal of a link; and the offered alternative then goes."""
 
 from __future__ import annotations
 
-import json
+import html
 
 import pytest
 from django.core import mail
@@ -15,7 +15,7 @@ from needlepoint.outcomes import actions, offers
 from needlepoint.outcomes.diary import keeps_diary
 from needlepoint.outcomes.models import SelfReportLink
 from needlepoint.outcomes.plans import default_plans
-from needlepoint.outcomes.scoring import HEADACHE_DIARY, INSTRUMENTS_DIR, VERDICTS, instrument, instruments
+from needlepoint.outcomes.scoring import HEADACHE_DIARY, instrument, instruments
 from needlepoint.outcomes.wording import has_wording, wording_shipped
 from needlepoint.patients.models import Patient
 from needlepoint.references import keys_in_list, references
@@ -24,28 +24,29 @@ from tests.outcomes.conftest import open_episode
 
 LICENSED = ["HIT6", "MIDAS", "NDI", "ODI", "PRTEE", "QUICKDASH", "RMDQ"]
 HOST = "https://np.test"
+ELBOW_ICD10 = "M77.11"
 
 
 def test_every_licensed_instrument_and_only_those_names_its_alternatives() -> None:
-    assert sorted(c for c in instruments() if not wording_shipped(c)) == LICENSED
-    for code, defn in instruments().items():
-        raw = json.loads((INSTRUMENTS_DIR / f"{code.lower()}.json").read_text(encoding="utf-8"))
-        assert ("alternatives" in raw) == (code in LICENSED), code
-        assert (defn.alternatives is not None) == (code in LICENSED), code
+    # The wording-shipped flag and the alternatives block agree (the loader enforces it; this pins the list).
+    assert sorted(c for c, d in instruments().items() if d.alternatives is not None) == LICENSED
+
+
+# Where a validation of the PSFS in the licensed instrument's condition was read (the data files): the neck [S455]
+# and low back [S456]; for headache and the elbow or upper limb, none.
+PSFS_VALIDATED = {"NDI": True, "ODI": True, "RMDQ": True, "HIT6": False, "MIDAS": False, "PRTEE": False}
+PSFS_VALIDATED["QUICKDASH"] = False
 
 
 @pytest.mark.parametrize("code", LICENSED)
-def test_each_alternative_is_measured_judged_and_sourced(code) -> None:
+def test_the_data_says_where_the_psfs_was_validated_and_that_nothing_is_an_equivalent(code) -> None:
     block = instrument(code).alternatives
-    assert block is not None and block.summary.strip() and block.offered
-    for alt in block.examined:
-        assert alt.verdict in VERDICTS and alt.measures.strip() and alt.terms.strip() and alt.short.strip()
-        for text in (alt.source, alt.validation_source):
-            assert all(key in references() for key in keys_in_list(text)), (code, alt.short, text)
-        # Sourced: a references key, the address read, or marked unverified.
-        assert keys_in_list(alt.source) or "http" in alt.source or "unverified" in alt.source, (code, alt.short)
-    # No region-specific equivalent could be verified as free to ship (the licence notes); the files say so.
+    psfs = [alt for alt in block.offered if alt.offers == "PSFS"]
+    assert [alt.validation_found for alt in psfs] == [PSFS_VALIDATED[code]]
+    # No equivalent could be verified as free to ship (the licence notes); the files say so.
     assert block.equivalent_found is False
+    # The headache diary was not validated as an outcome measure: its validation is unverified.
+    assert all(not alt.validation_found for alt in block.offered if alt.offers == HEADACHE_DIARY)
 
 
 @pytest.mark.parametrize("code", LICENSED)
@@ -63,8 +64,9 @@ def test_every_offered_alternative_ships_and_is_in_the_plan_where_the_licensed_o
 def test_the_neck_and_back_indexes_offer_the_psfs_with_its_validation_in_that_region() -> None:
     neck = instrument("NDI").alternatives.offered
     back = instrument("ODI").alternatives.offered
-    assert [(a.offers, a.validation_source) for a in neck] == [("PSFS", "S455")]
+    assert [(a.offers, keys_in_list(a.validation_source)) for a in neck] == [("PSFS", ["S455"])]
     assert [(a.offers, a.validation_source) for a in back] == [("PSFS", "S456")]
+    assert references()["S455"].secondary and "unverified" in neck[0].validation_source
     assert "neck dysfunction" in references()["S455"].title and references()["S456"].doi == "10.1007/s00586-010-1521-8"
     assert [a.offers for a in instrument("HIT6").alternatives.offered] == [HEADACHE_DIARY, "PSFS"]
 
@@ -77,26 +79,80 @@ def test_the_psfs_and_lefs_files_claim_no_licence_that_was_not_found() -> None:
     assert "not a general grant" in instrument("PSFS").licence["languages"]["en"]["terms"]["not_verified"]
 
 
-def test_the_plans_page_names_the_free_alternative_of_each_instrument_still_lacking_wording(clinic_admin) -> None:
+PSFS_SHIPPED = "Needlepoint ships the PSFS (patient-specific function), which can be sent instead of"
+NOT_EQUIVALENT_NDI = (
+    "It is not an equivalent of NDI: it rates the activities the patient names, so its scores are not comparable "
+    "with those of NDI."
+)
+NO_SPANISH = "It has no wording in Spanish (español): it cannot go to a patient who reads that language."
+
+
+def _row(page: str, marker: str) -> str:
+    """The table row after ``marker``, its HTML entities read as text."""
+    return html.unescape(page.split(marker)[1].split("</tr>")[0])
+
+
+def test_the_plans_page_names_what_can_go_instead_of_each_instrument_still_lacking_wording(clinic_admin) -> None:
     client = client_for(clinic_admin)
     page = client.get("/outcomes/instruments/").content.decode()
-    ndi_row = page.split('data-instrument="NDI"')[1].split("</tr>")[0]
-    assert "Until then, free to use instead: PSFS (patient-specific function)." in ndi_row
+    ndi_row = _row(page, 'data-instrument="NDI"')
+    assert f"{PSFS_SHIPPED} NDI." in ndi_row
+    assert NOT_EQUIVALENT_NDI in ndi_row and NO_SPANISH in ndi_row
+    assert "No validation of it was found" not in ndi_row  # validated in neck dysfunction [S455]
+    assert "free to use" not in page  # its own terms are unverified
     assert "No free, validated equivalent of NDI was found." in ndi_row
-    assert "PROMIS: needs permission or a licence" in ndi_row
-    assert "Copenhagen scale: terms not found or unclear" in ndi_row
-    hit6_row = page.split('data-instrument="HIT6"')[1].split("</tr>")[0]
-    assert "headache diary (headache days per 28 days); PSFS (patient-specific function)" in hit6_row
-    psfs_row = page.split('data-instrument="PSFS"')[1].split("</tr>")[0]
+    assert "Also examined: PROMIS, PEG, which need permission or a licence." in ndi_row
+    assert "Also examined: Copenhagen scale, Bournemouth questionnaire, whose terms were not found" in ndi_row
+    hit6_row = _row(page, 'data-instrument="HIT6"')
+    assert "The headache diary (headache days per 28 days) can be started instead of HIT6" in hit6_row
+    assert f"{PSFS_SHIPPED} HIT6." in hit6_row
+    assert "No validation of it was found in the patients HIT6 is meant for." in hit6_row
+    # QuickDASH's examined list holds no 'not shippable' one: no empty "Also examined: ." sentence.
+    quickdash_row = _row(page, 'data-instrument="QUICKDASH"')
+    assert "Also examined: PROMIS, which needs permission or a licence." in quickdash_row
+    assert ": ." not in page
+    psfs_row = _row(page, 'data-instrument="PSFS"')
     assert 'data-testid="alternatives"' not in psfs_row
-    # The plan editor: the neck-pain row says NDI cannot go yet and what goes instead.
-    neck_row = page.split("Neck pain")[1].split("</tr>")[0]
+    # The plan editor: the neck-pain row says NDI cannot go yet, what goes instead, and that it is English only.
+    neck_row = _row(page, "Neck pain")
     assert "NDI: no licensed wording entered yet, so it cannot go to a patient." in neck_row
-    assert "PSFS (patient-specific function) can be sent instead of NDI: it is free to use and in this condition" in (
-        neck_row
-    )
-    migraine_row = page.split("Migraine")[1].split("</tr>")[0]
+    assert f"{PSFS_SHIPPED} NDI: it is in this condition's plan." in neck_row
+    assert NOT_EQUIVALENT_NDI in neck_row and NO_SPANISH in neck_row
+    migraine_row = _row(page, "Migraine")
     assert "The headache diary (headache days per 28 days) can be started instead of HIT6" in migraine_row
+
+
+def test_a_plan_row_with_two_licensed_questionnaires_speaks_of_them_in_the_plural(clinic_admin) -> None:
+    actions.set_instrument_plan(clinic_admin, "neck_pain", ["NDI", "ODI", "PSFS"])
+    page = client_for(clinic_admin).get("/outcomes/instruments/").content.decode()
+    neck_row = _row(page, "Neck pain")
+    assert "NDI, ODI: no licensed wording entered yet, so they cannot go to a patient." in neck_row
+    assert f"{PSFS_SHIPPED} NDI, ODI: it is in this condition's plan." in neck_row
+    assert "so its scores are not comparable with theirs." in neck_row
+
+
+def test_the_caveat_reaches_the_refusal_and_the_plans_page(clinician, clinic_admin, patient) -> None:
+    """Where the PSFS's validation in the condition was not found (the elbow), the refusal of a link and the plan
+    say so, and that it is not an equivalent of the PRTEE."""
+    episode = open_episode(clinician, patient, "lateral_epicondylalgia", ELBOW_ICD10, "right")
+    refused = client_for(clinician).post(
+        f"/patients/{patient.pk}/self-report-link/",
+        {"episode": episode.pk, "time_point": "baseline", "days": "7", "channel": "copy"},
+    )
+    said = html.unescape(refused.content.decode())
+    caveats = [
+        f"{PSFS_SHIPPED} PRTEE: it is in this condition's plan.",
+        "It is not an equivalent of PRTEE: it rates the activities the patient names, so its scores are not "
+        "comparable with those of PRTEE.",
+        "No validation of it was found in the patients PRTEE is meant for.",
+    ]
+    for words in caveats:
+        assert words in said, words
+    assert SelfReportLink.objects.count() == 0
+    page = client_for(clinic_admin).get("/outcomes/instruments/").content.decode()
+    elbow_row = _row(page, "Lateral epicondylalgia (tennis elbow)")
+    for words in caveats:
+        assert words in elbow_row, words
 
 
 def test_once_the_wording_is_entered_the_row_no_longer_offers_an_alternative(clinic_wording, clinic_admin) -> None:
@@ -121,7 +177,8 @@ def test_the_refusal_names_the_alternative_and_sending_it_instead_works(front_de
 
     refused = client.post(url, form).content.decode()
     assert "NDI has no wording here yet" in refused
-    assert "PSFS (patient-specific function) can be sent instead of NDI: it is free to use and in this" in refused
+    assert f"{PSFS_SHIPPED} NDI: it is in this condition&#x27;s plan." in refused
+    assert NOT_EQUIVALENT_NDI in html.unescape(refused) and "free to use" not in refused
     assert SelfReportLink.objects.count() == 0 and not mail.outbox
 
     sent = client.post(url, form | {"readable_only": "on"}).content.decode()
@@ -159,7 +216,7 @@ def test_the_other_language_refusal_says_what_the_patient_can_read_instead(clini
     neck_page = client.post(url, form | {"episode": neck.pk}).content.decode()
     assert "no validated wording in that language" in neck_page
     # The PSFS has no Spanish wording either: the page says plainly that nothing free can go instead.
-    assert "Needlepoint ships no free alternative to NDI that this patient can read." in neck_page
+    assert "Needlepoint ships no alternative to NDI that this patient can read." in neck_page
     migraine_page = client.post(url, form | {"episode": migraine.pk}).content.decode()
     assert "The headache diary (headache days per 28 days) can be started instead of HIT6" in migraine_page
     assert SelfReportLink.objects.count() == 0
@@ -167,10 +224,22 @@ def test_the_other_language_refusal_says_what_the_patient_can_read_instead(clini
 
 def test_the_sentences_are_translated_whole_with_their_named_values() -> None:
     with translation.override("es"):
-        said = offers.instead_sentences(["HIT6"], "migraine", ["HIT6", "PSFS"], "en")
-    assert said == [
-        "El diario de dolor de cabeza (headache days per 28 days) puede iniciarse en lugar de HIT6 desde la página "
-        "de resultados del episodio.",
-        "PSFS (patient-specific function) puede enviarse en lugar de HIT6: es de uso libre y está en el plan de esta "
-        "afección.",
-    ]
+        said = offers.instead_sentences(["HIT6"], "migraine", ["HIT6", "PSFS"], "en", name_languages=True)
+    # Whole Spanish sentences: no English text from the data files inside them.
+    assert said == SPANISH_HIT6
+    for sentence in said:
+        assert "headache" not in sentence and "patient-specific" not in sentence, sentence
+
+
+SPANISH_HIT6 = [
+    "El diario de dolor de cabeza (días con dolor de cabeza por 28 días) puede iniciarse en lugar de HIT6 desde la "
+    "página de resultados del episodio.",
+    "No equivale a HIT6: cuenta los días con dolor de cabeza, no su impacto ni la discapacidad que causan.",
+    "No se encontró ninguna validación en los pacientes a los que se destina HIT6.",
+    "Needlepoint incluye la PSFS (función específica del paciente), que puede enviarse en lugar de HIT6: está en el "
+    "plan de esta afección.",
+    "No equivale a HIT6: puntúa las actividades que nombra el paciente, así que sus puntuaciones no son comparables "
+    "con las de HIT6.",
+    "No se encontró ninguna validación en los pacientes a los que se destina HIT6.",
+    "No tiene texto en Spanish (español): no puede enviarse a un paciente que lea ese idioma.",
+]

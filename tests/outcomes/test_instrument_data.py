@@ -90,7 +90,7 @@ def test_loader_accepts_the_unchanged_file(instrument_dir):
         (lambda d: d["scoring"].update(rule="magic"), "'scoring' rule must be one of"),
         (lambda d: d["missing"].pop("value"), "missing: missing required field 'value'"),
         (lambda d: d.update(answer_counts=[0]), "'answer_counts' must list whole numbers"),
-        # A licensed instrument names the free alternatives examined in its place, each sourced.
+        # A licensed instrument names the alternatives examined in its place, each sourced.
         (lambda d: d.pop("alternatives"), "wording is licensed needs an 'alternatives' block"),
         (lambda d: d["alternatives"].update(examined=[]), "'examined' must list at least one alternative"),
         (lambda d: d["alternatives"].update(equivalent_found="no"), "'equivalent_found' must be true or false"),
@@ -107,12 +107,39 @@ def test_loader_accepts_the_unchanged_file(instrument_dir):
         (lambda d: d["alternatives"]["examined"][0].update(offers="NDI"), "offers NDI, which does not ship wording"),
         (lambda d: d["alternatives"]["examined"][0].update(colour="red"), "unknown field\\(s\\) \\['colour'\\]"),
         (lambda d: d["licence"].update(wording_shipped=True), "'alternatives' belongs to instruments whose wording"),
+        # What was read second-hand is marked unverified, in every sourced text and the summary (S455 and S63 are
+        # secondary pages; S456 is the article).
+        (
+            lambda d: d["alternatives"]["examined"][0].update(validation_source="S455"),
+            r"ndi\.json alternatives 1: 'validation_source' cites \['S455'\], a secondary source, without saying",
+        ),
+        (
+            lambda d: d["alternatives"]["examined"][0].update(source="S63 (the form as circulated)"),
+            r"ndi\.json alternatives 1: 'source' cites \['S63'\], a secondary source",
+        ),
+        (
+            lambda d: d["alternatives"]["examined"][0].update(validated_in="neck dysfunction [S455]"),
+            r"ndi\.json alternatives 1: 'validated_in' cites \['S455'\], a secondary source",
+        ),
+        (
+            lambda d: d["alternatives"].update(summary="The PSFS is validated in neck dysfunction [S455]."),
+            r"ndi\.json alternatives: 'summary' cites \['S455'\], a secondary source",
+        ),
+        (
+            lambda d: d["alternatives"].update(summary="The PSFS is validated [S99999]."),
+            r"ndi\.json alternatives: 'summary' cites \['S99999'\], which needlepoint/references\.json",
+        ),
     ],
 )
 def test_loader_names_the_broken_entry(instrument_dir, mutate, message):
     instrument_dir(mutate)
     with pytest.raises(InstrumentDataError, match=message):
         instruments()
+
+
+def test_a_primary_source_needs_no_unverified_mark(instrument_dir):
+    instrument_dir(lambda d: d["alternatives"]["examined"][0].update(validation_source="S456"))
+    assert instruments()["NDI"].alternatives.offered[0].validation_source == "S456"
 
 
 def test_loader_requires_file_name_to_match_code(instrument_dir):
