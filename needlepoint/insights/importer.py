@@ -35,6 +35,7 @@ from needlepoint.accounts.access import require
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 from needlepoint.insights.models import EpisodeCohort, OutcomeImport
+from needlepoint.outcomes import board_cache
 from needlepoint.outcomes.answers import AnswerError, read_total
 from needlepoint.outcomes.models import Observation
 from needlepoint.outcomes.scoring import ScoringError, instrument
@@ -157,6 +158,8 @@ def import_outcomes(
     if not parsed.points:
         raise ImportRejected([(0, "No row with a value to import.")], parsed.rows_read)
     with transaction.atomic():
+        # The rows go in bulk, past the signals the dashboard's stored boards listen to: announce the import.
+        board_cache.clinic_changed(membership.clinic_id)
         return _write(membership, parsed, file_name, digest, options)
 
 

@@ -22,6 +22,7 @@ badge of a link that expires by the clock, with no write.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import date
@@ -33,6 +34,8 @@ from django.db.models import Model
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from needlepoint.accounts.models import Membership
+
+logger = logging.getLogger(__name__)
 
 BOARD_SECONDS = 5 * 60  # the backstop for writes the receivers cannot see
 GENERATION_SECONDS = 7 * 24 * 3600
@@ -59,22 +62,37 @@ def stored_board(membership: Membership, today: date, work_out: Callable[[], dic
     """
     if connection.in_atomic_block:
         return work_out()
-    gen_key, key = generation_key(membership.clinic_id), board_key(membership, today)
-    found = cache.get_many([gen_key, key])
-    generation = found.get(gen_key)
-    board = found.get(key)
+    try:
+        generation, board = _stored(membership, today)
+    except Exception:  # an unreachable cache or an unreadable value: the board is worked out, the page still shown
+        logger.warning("dashboard board cache unreadable; working the board out", exc_info=True)
+        return work_out()
     if generation is not None and isinstance(board, dict) and board.get("generation") == generation:
         return board
-    if generation is None:
-        # The first board since a write (or since the generation was culled): start one. Another worker may have
-        # started it meanwhile; then that one is the clinic's.
-        generation = secrets.token_hex(8)
-        if not cache.add(gen_key, generation, GENERATION_SECONDS):
-            generation = cache.get(gen_key)
+    try:
+        if generation is None:
+            # The first board since a write (or since the generation was culled): start one. Another worker may
+            # have started it meanwhile; then that one is the clinic's.
+            generation = secrets.token_hex(8)
+            if not cache.add(generation_key(membership.clinic_id), generation, GENERATION_SECONDS):
+                generation = cache.get(generation_key(membership.clinic_id))
+    except Exception:
+        logger.warning("dashboard board cache unwritable; the board is not stored", exc_info=True)
+        return work_out()
     board = work_out()
     if generation is not None:
-        cache.set(key, {**board, "generation": generation}, BOARD_SECONDS)
+        try:
+            cache.set(board_key(membership, today), {**board, "generation": generation}, BOARD_SECONDS)
+        except Exception:
+            logger.warning("dashboard board cache unwritable; the board is not stored", exc_info=True)
     return board
+
+
+def _stored(membership: Membership, today: date) -> tuple[Any, Any]:
+    """The clinic's current generation and the membership's stored board (each None when absent): one query."""
+    gen_key, key = generation_key(membership.clinic_id), board_key(membership, today)
+    found = cache.get_many([gen_key, key])
+    return found.get(gen_key), found.get(key)
 
 
 def clinic_changed(clinic_id: int) -> None:

@@ -8,21 +8,23 @@ a transaction, as in production, where each request commits its own.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from needlepoint.accounts.models import AuditEntry, Membership
+from needlepoint.insights.importer import ImportOptions, import_outcomes
 from needlepoint.outcomes import actions as outcome_actions
 from needlepoint.outcomes.models import SelfReportLink
 from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Episode, Patient
 from tests.conftest import audit_lock_queries, client_for, make_member
+from tests.insights.test_import import GOOD, LONG, csv_bytes
 from tests.outcomes.conftest import open_episode
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -191,11 +193,53 @@ def test_a_patient_s_new_phone_number_leaves_the_stored_board_in_place(clinician
     assert html.count(ROW) == 1 and "Jane Roe" in html
 
 
-def test_a_new_member_of_another_clinic_changes_nothing_here(clinician, other_clinic, late) -> None:
+def test_a_write_in_another_clinic_leaves_this_clinic_s_stored_board(clinician, other_clinic, late) -> None:
     client = client_for(clinician)
     warm(client)
-    make_member(other_clinic, "olga", "clinician", profession="physical_therapist")
-    assert board(client).count(ROW) == 1
+    olga = make_member(other_clinic, "olga", "clinician", profession="physical_therapist")
+    theirs = patient_actions.register_patient(
+        olga, {"given_name": "Oda", "family_name": "Other", "date_of_birth": date(1970, 1, 1), "sex": "female"}
+    )
+    open_episode(olga, theirs, "neck_pain", "M54.2", "central", days_ago=25)
+    assert board(client).count(ROW) == 1  # still the stored board: another clinic's write ends only its own
+
+
+def test_an_outcome_import_shows_at_once(clinician, late) -> None:
+    """The import writes its patients, episodes and scores in bulk, past the signals: it announces itself."""
+    client = client_for(clinician)
+    cached = section(client)
+    options = ImportOptions(**{**LONG.__dict__, "start_date": timezone.localdate() - timedelta(days=60)})
+    import_outcomes(clinician, csv_bytes(GOOD), "trial.csv", options)
+    shown = section(client)
+    cache.clear()
+    worked_out = section(client)
+    assert worked_out != cached  # the import changes the board (else this test would prove nothing)
+    assert shown == worked_out
+
+
+def test_a_role_change_reads_a_board_of_its_own(clinician, colleague, late) -> None:
+    """The stored board belongs to the role too: a member made admin sees the clinic's rows, not the board
+    stored for them as a clinician (a role change writes nothing the board reads)."""
+    theirs = client_for(colleague)
+    assert warm(theirs).count(ROW) == 0
+    Membership.objects.filter(pk=colleague.pk).update(role="clinic_admin")
+    assert section(theirs).count(ROW) == 1
+
+
+def test_an_unreadable_cache_still_shows_the_dashboard(clinician, late) -> None:
+    """A cache that cannot be read or written (here its table is missing) costs the board's speed, not the page."""
+    broken = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "no_cache_table"}}
+    client = client_for(clinician)
+    with override_settings(CACHES=broken):  # Django's test signals make the cache connections afresh
+        page = client.get("/")
+    assert page.status_code == 200 and page.content.decode().count(ROW) == 1
+
+
+def section(client: Client) -> str:
+    """The dashboard's re-assessment section as shown, however it was obtained."""
+    html = client.get("/").content.decode()
+    part = html[html.index('data-testid="reassessments"') :]
+    return part[: part.index("</section>")]
 
 
 def _items(code: str) -> list[str]:
