@@ -98,6 +98,18 @@ def item_fields(
     return fields
 
 
+def scored_statements(defn: Instrument, entered: EnteredWording | None = None) -> dict[str, str] | None:
+    """How many statements each item's licensed form prints and the scores of the first and last, where the form
+    shows the scores themselves because no statement text is shipped or entered (the NDI and ODI without the
+    clinic's wording); None otherwise."""
+    for item in defn.items:
+        labels = tuple(o.label for o in item.options)
+        if item.options_are_scores() and item_text(defn, item, entered).options == labels:
+            first, last = item.options[0].printed, item.options[-1].printed
+            return {"number": str(len(labels)), "first": _plain(first), "last": _plain(last)}
+    return None
+
+
 def notes_from(defn: Instrument, data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     """The activity notes posted beside a PSFS form."""
     if defn.code != "PSFS":
@@ -146,6 +158,7 @@ class QuestionnaireForm(WhenForm):
         super().__init__(*args, **kwargs)
         self.defn = defn
         self.fields.update(item_fields(defn, notes=notes, entered=entered))
+        self.scored_statements = scored_statements(defn, entered)
 
     def raw_answers(self) -> dict[str, str]:
         """The posted text per item id."""

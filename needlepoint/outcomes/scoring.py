@@ -94,6 +94,18 @@ class Item:
         """The values printed beside the options, in published order (empty for 0-N and measurement items)."""
         return tuple(o.printed for o in self.options)
 
+    def options_are_scores(self) -> bool:
+        """Whether the options are the scores themselves: consecutive whole numbers labelled by their value, an
+        end perhaps with its anchor ("0 (no disability)", "1", ...). Such a data file ships no option text (the
+        NDI's and ODI's statements are licensed), so the answer recorded is the score the licensed form prints."""
+        if self.kind != "choice" or not self.options or any(o.printed.denominator != 1 for o in self.options):
+            return False
+        values = [int(o.printed) for o in self.options]
+        consecutive = values == list(range(values[0], values[0] + len(values)))
+        return consecutive and all(
+            o.label == str(v) or o.label.startswith(f"{v} (") for o, v in zip(self.options, values, strict=True)
+        )
+
 
 @dataclass(frozen=True)
 class Threshold:
@@ -687,7 +699,10 @@ def _out_of_range(item: Item, answer: Any) -> str:
 
 
 def printed_scale(item: Item) -> str:
-    """The item's scale as the form prints it, for messages: each printed value with its label, or the range."""
+    """The item's scale as the form prints it, for messages: each printed value with its label, the range of an
+    item whose options are its scores (with their end anchors), or the range of a number."""
+    if item.options_are_scores():
+        return f"{item.options[0].label} to {item.options[-1].label}, whole numbers"
     if item.kind == "choice":
         return ", ".join(f"{_signed(o.printed, item)} = {o.label}" for o in item.options)
     low = f"above {_plain(item.minimum)}" if item.exclusive_min else f"from {_plain(item.minimum)}"

@@ -24,6 +24,9 @@ ODI_16_OF_45 = {  # the published worked example: 16 points over 9 answered sect
     "travelling": 2,
 }
 
+# How a refusal prints the NDI's and ODI's scale: the scores themselves, never a placeholder statement.
+SECTION_SCALE = "0 (no disability) to 5 (greatest disability), whole numbers"
+
 
 def odi(level: int) -> dict[str, int]:
     """ODI answers with every section at statement ``level`` (0-5): total = level × 20 %."""

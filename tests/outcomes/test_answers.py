@@ -14,6 +14,7 @@ from needlepoint.outcomes.answers import (
     read_total,
 )
 from needlepoint.outcomes.scoring import instrument, score
+from tests.outcomes.conftest import SECTION_SCALE
 
 
 def test_form_text_becomes_numbers_and_blank_is_unanswered() -> None:
@@ -27,7 +28,7 @@ def test_every_bad_item_is_reported_at_once() -> None:
     with pytest.raises(AnswerError) as caught:
         from_text(instrument("ODI"), {"lifting": "2.5", "walking": "lots", "sitting": "1"})
     assert set(caught.value.problems) == {"lifting", "walking"}
-    assert "choose one of the answers (0 = First statement" in caught.value.problems["lifting"]
+    assert f"choose one of the answers ({SECTION_SCALE})" in caught.value.problems["lifting"]
     with pytest.raises(AnswerError, match="enter a number"):
         from_text(instrument("PPT"), {"trial_1": "nan"})
 

@@ -15,8 +15,8 @@ from needlepoint.outcomes import actions
 from needlepoint.outcomes.models import Observation
 from needlepoint.outcomes.scoring import instrument
 from needlepoint.patients import actions as patient_actions
-from tests.conftest import client_for
-from tests.outcomes.conftest import ODI_16_OF_45, add_visits, days_ago, odi, open_episode
+from tests.conftest import client_for, licensed_wording
+from tests.outcomes.conftest import ODI_16_OF_45, SECTION_SCALE, add_visits, days_ago, odi, open_episode
 
 
 def test_an_odi_is_scored_exactly_and_stored_with_its_answers(clinician, lbp_episode) -> None:
@@ -56,10 +56,10 @@ def test_subscales_and_patient_activity_notes_are_kept_beside_the_score(clinicia
 @pytest.mark.parametrize(
     ("answers", "field", "message"),
     [
-        (odi(2) | {"lifting": 6}, "lifting", "not on the form's scale (0 = First statement (no disability)"),
+        (odi(2) | {"lifting": 6}, "lifting", f"not on the form's scale ({SECTION_SCALE})"),
         (odi(2) | {"lifting": -1}, "lifting", "not on the form's scale"),
         (odi(2) | {"lifting": 2.5}, "lifting", "whole number"),
-        (odi(2) | {"lifting": "two"}, "lifting", "choose one of the answers (0 = First statement"),
+        (odi(2) | {"lifting": "two"}, "lifting", f"choose one of the answers ({SECTION_SCALE})"),
         (odi(2) | {"lifting": True}, "lifting", "not a number"),
         (odi(2) | {"lifting": None, "walking": None}, "answers", "2 items unanswered (Lifting, Walking)"),
         (odi(2) | {"lifting_heavy": 2}, "answers", "has no item lifting_heavy"),
@@ -147,18 +147,48 @@ def test_the_form_page_records_and_shows_item_errors(clinician, lbp_episode) -> 
     url = f"/patients/{lbp_episode.patient_id}/episodes/{lbp_episode.pk}/outcomes/record/ODI/"
     page = client.get(url)
     assert page.status_code == 200
-    assert b"Pain intensity" in page.content and b"Sixth statement (greatest disability)" in page.content
+    assert b"Pain intensity" in page.content and b"5 (greatest disability)" in page.content
     assert b"licensed wording" in page.content
     today = timezone.localdate().isoformat()
     form = {"time_point": "baseline", "observed_on": today, "source": "clinician"} | dict.fromkeys(odi(2), "2")
     bad = client.post(url, form | {"lifting": "7", "walking": ""})
-    assert bad.status_code == 200 and b"not on the form&#x27;s scale (0 = First statement" in bad.content
+    assert bad.status_code == 200 and f"not on the form&#x27;s scale ({SECTION_SCALE})".encode() in bad.content
     assert not Observation.objects.exists()
     future = client.post(url, form | {"observed_on": (timezone.localdate() + timedelta(days=2)).isoformat()})
     assert b"cannot be in the future" in future.content
     saved = client.post(url, form)
     assert saved.status_code == 302
     assert Observation.objects.get().value == 40.0
+
+
+@pytest.mark.parametrize("code", ["NDI", "ODI"])
+def test_without_the_clinics_wording_no_option_or_message_pretends_to_be_a_statement(
+    clinician, clinic_admin, lbp_episode, code
+) -> None:
+    client = client_for(clinician)
+    url = f"/patients/{lbp_episode.patient_id}/episodes/{lbp_episode.pk}/outcomes/record/{code}/"
+    sentence = (
+        "Your clinic's licensed form prints 6 statements in each section, the first scoring 0 and the last 5: "
+        "choose the score of the statement that was marked."
+    )
+    page = client.get(url).content.decode()
+    # The options are the scores, with the two end anchors; "statement" is said once, in the one sentence.
+    for label in ("0 (no disability)", "1", "4", "5 (greatest disability)"):
+        assert f"<span>{label}</span>" in page
+    assert page.count(sentence) == 1 and page.lower().count("statement") == sentence.count("statement")
+    today = timezone.localdate().isoformat()
+    answers = dict.fromkeys((item.id for item in instrument(code).items), "2")
+    form = {"time_point": "baseline", "observed_on": today, "source": "clinician"} | answers
+    refused = client.post(url, form | {"lifting": "two"}).content.decode()
+    assert f"choose one of the answers ({SECTION_SCALE})" in refused
+    assert refused.count(sentence) == 1 and refused.lower().count("statement") == sentence.count("statement")
+    questionnaire = client.get(f"/fhir/R4/Questionnaire/{code.lower()}", HTTP_ACCEPT="application/fhir+json")
+    assert "statement" not in questionnaire.content.decode().lower()
+    assert not Observation.objects.exists()
+    # Once the clinic has entered its licensed wording, its statements are the options and the sentence goes.
+    actions.enter_instrument_wording(clinic_admin, code, licensed_wording(code, "Clinic"), "LIC-1")
+    worded = client.get(url).content.decode()
+    assert "<span>Clinic lifting option 5</span>" in worded and sentence not in worded
 
 
 def test_front_desk_cannot_open_the_form(front_desk, lbp_episode) -> None:

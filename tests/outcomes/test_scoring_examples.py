@@ -3,6 +3,7 @@
 import pytest
 
 from needlepoint.outcomes import ScoringError, score
+from tests.outcomes.conftest import SECTION_SCALE
 
 
 def refuses(code, answers, *fragments):
@@ -66,7 +67,7 @@ def test_ndi_boundaries_and_refusals():
     assert score("NDI", [5] * 10).total == 100
     assert score("NDI", [5] * 9 + [None]).total == 100  # 45/45
     refuses("NDI", [1] * 7 + [None] * 3, "3 items unanswered", "Driving", "Recreation", "at most 2")
-    refuses("NDI", [1, 1, 6] + [1] * 7, "Lifting", "not on the form's scale (0 = First statement")
+    refuses("NDI", [1, 1, 6] + [1] * 7, "Lifting", f"not on the form's scale ({SECTION_SCALE})")
     refuses("NDI", [1] * 9, "expected 10 answers")
     assert score("NDI", [1] * 10).band is None  # no bands shipped for the NDI
 

@@ -18,7 +18,7 @@ from needlepoint.outcomes import actions
 from needlepoint.outcomes.models import Observation, SelfReportLink
 from needlepoint.patients import actions as patient_actions
 from tests.conftest import client_for
-from tests.outcomes.conftest import odi, open_episode
+from tests.outcomes.conftest import SECTION_SCALE, odi, open_episode
 
 # A clinic enters its licensed wording before a questionnaire can go to a patient (the product refuses otherwise).
 pytestmark = pytest.mark.usefixtures("clinic_wording")
@@ -159,7 +159,7 @@ def test_missing_or_bad_answers_store_nothing_and_leave_the_link_usable(issued) 
     assert b"today&#x27;s pain" in page.content or b"today's pain" in page.content
     assert b'value="2" checked' in page.content or b"checked" in page.content  # answers kept on the page
     outside = client.post(path(issued.token), form_for(odi(2) | {"lifting": 9}))
-    assert outside.status_code == 400 and b"not on the form&#x27;s scale (0 = First statement" in outside.content
+    assert outside.status_code == 400 and f"not on the form&#x27;s scale ({SECTION_SCALE})".encode() in outside.content
     assert not Observation.objects.exists()
     assert SelfReportLink.objects.get().used_at is None
     assert client.post(path(issued.token), form_for(odi(2))).status_code == 200
