@@ -278,6 +278,8 @@ class WordingForm(forms.Form):
             )
             for index, text in enumerate(shown.options):
                 option = item.options[index]
+                if entered is None and item.options_are_scores():
+                    text = ""  # the data's labels are the scores: the admin types each licensed statement
                 self.fields[f"o__{item.id}__{index}"] = forms.CharField(
                     label=gettext("Option %(number)s (answer %(printed)s, scores %(points)s)")
                     % {"number": index + 1, "printed": _plain(option.printed), "points": _plain(option.points)},

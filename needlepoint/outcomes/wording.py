@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -92,6 +92,20 @@ def item_text(defn: Instrument, item: Item, entered: EnteredWording | None = Non
     return ItemText(item.id, item.label, True, anchors, shipped_options)
 
 
+def _scores_given_as_statements(item: Item, options: Sequence[str]) -> list[int]:
+    """The positions (from 1) of options whose text is only the score label of an item whose options are its
+    scores (``Item.options_are_scores``): not the licensed statement a patient must read."""
+    if not item.options_are_scores():
+        return []
+    labels = {option.label.strip().casefold() for option in item.options}
+    labels |= {_plain_number(option.printed) for option in item.options}
+    return [n + 1 for n, text in enumerate(options) if text.strip().casefold() in labels]
+
+
+def _plain_number(value: Any) -> str:
+    return str(value.numerator) if value.denominator == 1 else str(float(value))
+
+
 def check_wording(defn: Instrument, items: Any) -> dict[str, dict[str, Any]]:
     """A clinic's wording for ``defn`` in its stored form, checked against the instrument's structure.
 
@@ -129,6 +143,15 @@ def check_wording(defn: Instrument, items: Any) -> dict[str, dict[str, Any]]:
         empty = [n + 1 for n, o in enumerate(options) if not o.strip()]
         if empty:
             problems[item.id] = f"Item {item.id}: option {', '.join(map(str, empty))} has no text."
+            continue
+        scores = _scores_given_as_statements(item, options)
+        if scores:
+            # The data file's option labels are the scores (the statements are licensed): a score kept as an
+            # option's text would reach the patient as if it were the statement.
+            problems[item.id] = (
+                f"Item {item.id}: option {', '.join(map(str, scores))} gives the score, not the statement: enter "
+                "each statement as the clinic's licensed form prints it."
+            )
             continue
         texts = [question.strip(), *(o.strip() for o in options)]
         if any(len(t) > MAX_TEXT for t in texts):

@@ -197,3 +197,28 @@ def test_the_data_files_say_the_clinic_enters_the_licensed_wording() -> None:
         licence = instrument(code).licence
         assert licence["wording_shipped"] is False
         assert "enters the clinic's licensed wording" in licence["clinic_wording"]
+
+
+@pytest.mark.parametrize("code", ["ODI", "NDI"])
+def test_a_score_kept_as_a_statement_is_refused_and_the_page_does_not_offer_one(clinic_admin, code) -> None:
+    """The NDI's and ODI's options are their scores (their statements are licensed): a score saved as an option's
+    text would reach the patient's phone as if it were the statement, so it is refused, and the wording page
+    leaves those boxes empty for the admin to type each statement."""
+    defn = instrument(code)
+    first = defn.items[0]
+    given = wording_for(code)
+    given[first.id]["options"][0] = first.options[0].label  # "0 (no disability)"
+    given[first.id]["options"][3] = " 3 "
+    with pytest.raises(ValidationError) as refused:
+        actions.enter_instrument_wording(clinic_admin, code, given, "LIC-1")
+    message = " ".join(refused.value.message_dict[first.id])
+    assert "option 1, 4 gives the score, not the statement" in message
+    assert not ClinicInstrumentWording.objects.exists()
+    client = client_for(clinic_admin)
+    page = client.get(f"/outcomes/instruments/{code}/wording/").content.decode()
+    assert f'name="o__{first.id}__0"' in page
+    assert 'value="0 (no disability)"' not in page and f'name="o__{first.id}__1" value="1"' not in page
+    posted = client.post(f"/outcomes/instruments/{code}/wording/", wording_post(code) | {f"o__{first.id}__2": "2"})
+    assert posted.status_code == 200 and b"gives the score, not the statement" in posted.content
+    assert not ClinicInstrumentWording.objects.exists()
+    assert actions.enter_instrument_wording(clinic_admin, code, wording_for(code), "LIC-1").version == 1
