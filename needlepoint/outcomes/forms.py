@@ -4,7 +4,6 @@ re-check every answer with the instrument's published rules, so the form only ca
 from __future__ import annotations
 
 from datetime import datetime, time
-from fractions import Fraction
 from typing import Any
 
 from django import forms
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from needlepoint.outcomes.models import RomMeasurement, TimePoint
 from needlepoint.outcomes.rom import movements
-from needlepoint.outcomes.scoring import Instrument, Item
+from needlepoint.outcomes.scoring import Instrument, Item, plain_number
 from needlepoint.outcomes.wording import EnteredWording, item_text
 from needlepoint.web import choice_field
 
@@ -43,14 +42,10 @@ def item_choices(item: Item, texts: tuple[str, ...] = ()) -> list[tuple[str, str
     """
     if item.kind == "choice":
         shown = texts if len(texts) == len(item.options) else tuple(o.label for o in item.options)
-        return [(_plain(o.printed), text) for o, text in zip(item.options, shown, strict=True)]
+        return [(plain_number(o.printed), text) for o, text in zip(item.options, shown, strict=True)]
     if item.kind == "numeric" and int(item.maximum - item.minimum) <= LARGE_SCALE:
         return [(str(n), str(n)) for n in range(int(item.minimum), int(item.maximum) + 1)]
     return None
-
-
-def _plain(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else str(float(value))
 
 
 def item_fields(
@@ -106,7 +101,7 @@ def scored_statements(defn: Instrument, entered: EnteredWording | None = None) -
         labels = tuple(o.label for o in item.options)
         if item.options_are_scores() and item_text(defn, item, entered).options == labels:
             first, last = item.options[0].printed, item.options[-1].printed
-            return {"number": str(len(labels)), "first": _plain(first), "last": _plain(last)}
+            return {"number": str(len(labels)), "first": plain_number(first), "last": plain_number(last)}
     return None
 
 
@@ -282,7 +277,11 @@ class WordingForm(forms.Form):
                     text = ""  # the data's labels are the scores: the admin types each licensed statement
                 self.fields[f"o__{item.id}__{index}"] = forms.CharField(
                     label=gettext("Option %(number)s (answer %(printed)s, scores %(points)s)")
-                    % {"number": index + 1, "printed": _plain(option.printed), "points": _plain(option.points)},
+                    % {
+                        "number": index + 1,
+                        "printed": plain_number(option.printed),
+                        "points": plain_number(option.points),
+                    },
                     initial=text,
                     required=False,
                 )

@@ -705,16 +705,17 @@ def printed_scale(item: Item) -> str:
         return f"{item.options[0].label} to {item.options[-1].label}, whole numbers"
     if item.kind == "choice":
         return ", ".join(f"{_signed(o.printed, item)} = {o.label}" for o in item.options)
-    low = f"above {_plain(item.minimum)}" if item.exclusive_min else f"from {_plain(item.minimum)}"
-    return f"{low} to {_plain(item.maximum)}"
+    low = f"above {plain_number(item.minimum)}" if item.exclusive_min else f"from {plain_number(item.minimum)}"
+    return f"{low} to {plain_number(item.maximum)}"
 
 
 def _signed(value: Fraction, item: Item) -> str:
     # a scale running through zero (GROC) prints its positive values with a plus sign
-    return f"+{_plain(value)}" if value > 0 and item.minimum < 0 else _plain(value)
+    return f"+{plain_number(value)}" if value > 0 and item.minimum < 0 else plain_number(value)
 
 
-def _plain(value: Fraction) -> str:
+def plain_number(value: Fraction) -> str:
+    """A printed value as the form prints it: a whole number without decimals, else its decimal."""
     return str(value.numerator) if value.denominator == 1 else str(float(value))
 
 
@@ -803,7 +804,7 @@ def _check_shared_limits(instrument: Instrument, answered: dict[str, Fraction]) 
         if together > limit["max"]:
             raise ScoringError(
                 instrument.code,
-                f"items {' and '.join(limit['items'])} add up to {_plain(together)}, more than "
+                f"items {' and '.join(limit['items'])} add up to {plain_number(together)}, more than "
                 f"{limit['max']}: {limit['why']}",
                 limit["items"][-1],
             )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from needlepoint.outcomes.scoring import INSTRUMENTS_DIR, Instrument, Item, instrument
+from needlepoint.outcomes.scoring import INSTRUMENTS_DIR, Instrument, Item, instrument, plain_number
 
 
 @dataclass(frozen=True)
@@ -98,12 +98,8 @@ def _scores_given_as_statements(item: Item, options: Sequence[str]) -> list[int]
     if not item.options_are_scores():
         return []
     labels = {option.label.strip().casefold() for option in item.options}
-    labels |= {_plain_number(option.printed) for option in item.options}
+    labels |= {plain_number(option.printed) for option in item.options}
     return [n + 1 for n, text in enumerate(options) if text.strip().casefold() in labels]
-
-
-def _plain_number(value: Any) -> str:
-    return str(value.numerator) if value.denominator == 1 else str(float(value))
 
 
 def check_wording(defn: Instrument, items: Any) -> dict[str, dict[str, Any]]:

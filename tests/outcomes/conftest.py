@@ -45,6 +45,17 @@ def open_episode(clinician, patient, condition: str, icd10: str, side: str, days
     return episode
 
 
+def overdue_episodes(clinician, count: int) -> None:
+    """``count`` new patients of ``clinician``, each with a neck-pain episode opened 25 days ago: the baseline
+    missed and day 14 overdue (its week of grace ended on day 21)."""
+    for n in range(count):
+        patient = patient_actions.register_patient(
+            clinician,
+            {"given_name": f"P{n}", "family_name": "Late", "date_of_birth": date(1970, 1, 1), "sex": "female"},
+        )
+        open_episode(clinician, patient, "neck_pain", "M54.2", "central", days_ago=25)
+
+
 @pytest.fixture
 def lbp_episode(clinician, patient) -> Episode:
     return open_episode(clinician, patient, "low_back_pain", "M54.50", "central")

@@ -25,7 +25,7 @@ from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Episode, Patient
 from tests.conftest import audit_lock_queries, client_for, make_member
 from tests.insights.test_import import GOOD, LONG, csv_bytes
-from tests.outcomes.conftest import open_episode
+from tests.outcomes.conftest import open_episode, overdue_episodes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,20 +70,11 @@ def fresh(client: Client) -> str:
     return page[page.index('data-testid="reassessments"') :]
 
 
-def _late_episodes(clinician: Membership, count: int) -> None:
-    for n in range(count):
-        patient = patient_actions.register_patient(
-            clinician,
-            {"given_name": f"P{n}", "family_name": "Late", "date_of_birth": date(1970, 1, 1), "sex": "female"},
-        )
-        open_episode(clinician, patient, "neck_pain", "M54.2", "central", days_ago=25)
-
-
 @pytest.mark.parametrize("episodes", [1, 6])
 def test_a_warm_dashboard_reads_the_board_in_a_fixed_number_of_queries(
     clinician, episodes, django_assert_max_num_queries
 ) -> None:
-    _late_episodes(clinician, episodes)
+    overdue_episodes(clinician, episodes)
     client = client_for(clinician)
     assert client.get("/").status_code == 200
     # The page's own lists, one cache query for the board, the listed patients and the clinicians' names, the

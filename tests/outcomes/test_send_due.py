@@ -6,7 +6,7 @@ query budget that does not grow with the number of episodes."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -17,12 +17,11 @@ from needlepoint.accounts.models import AuditEntry
 from needlepoint.cli import main
 from needlepoint.outcomes import actions, schedule
 from needlepoint.outcomes.models import ClinicInstrumentPlan, LinkMessage, SelfReportLink
-from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Patient
 from needlepoint.scheduling import actions as scheduling_actions
 from needlepoint.visits.models import Visit
 from tests.conftest import audit_lock_queries, client_for, make_member
-from tests.outcomes.conftest import open_episode
+from tests.outcomes.conftest import open_episode, overdue_episodes
 
 HOST = "https://np.test"
 PSFS = {"activity_1": 4, "activity_2": 5, "activity_3": 6}
@@ -133,21 +132,11 @@ def test_send_due_without_an_address_for_links_stops_with_a_message(settings, ca
     assert "--base-url" in capsys.readouterr().err
 
 
-def _overdue_episodes(clinician, count: int) -> None:
-    for n in range(count):
-        patient = patient_actions.register_patient(
-            clinician,
-            {"given_name": f"P{n}", "family_name": "Late", "date_of_birth": date(1970, 1, 1), "sex": "female"},
-        )
-        # Opened 25 days ago: the baseline missed, day 14 overdue (its week of grace ended on day 21).
-        open_episode(clinician, patient, "neck_pain", "M54.2", "central", days_ago=25)
-
-
 @pytest.mark.parametrize("episodes", [1, 6])
 def test_the_dashboard_lists_overdue_re_assessments_within_a_fixed_query_budget(
     clinician, episodes, django_assert_max_num_queries
 ) -> None:
-    _overdue_episodes(clinician, episodes)
+    overdue_episodes(clinician, episodes)
     client = client_for(clinician)
     # The dashboard's 22 (tests/visits/test_visit_pages.py, the board worked out: a test runs in a transaction) and
     # the overdue rows' patients: the same for 1 or 6.
