@@ -220,81 +220,43 @@ def statements(clinic_id: int, as_of: date, dialect: Dialect, *, one_episode_per
     case, _ = queries._responder_case(options.rule, codes)
     m_carried, m_keys = queries._carried(("condition", "clinician"))
     marks = ", ".join(f"'{code}'" for code in codes)
-    measures = f"""
-        WITH {scope},
+    measures = queries.measure_aggregate_sql(
+        f"""{scope},
         p AS (
             SELECT {m_carried}, m.instrument, m.baseline, m.final
             FROM {queries.SUMMARY_MEASURES} m JOIN ep ON ep.id = m.episode_id
             WHERE m.clinic_id = {clinic} AND m.instrument IN ({marks})
-        )
-        SELECT {m_keys}, p.instrument,
-               COUNT(*), SUM(p.baseline), SUM(p.baseline * p.baseline),
-               COUNT(p.final), SUM(p.final), SUM(p.final * p.final),
-               SUM(p.final - p.baseline), SUM((p.final - p.baseline) * (p.final - p.baseline)),
-               SUM({case})
-        FROM p
-        WHERE p.baseline IS NOT NULL
-        GROUP BY {m_keys}, p.instrument
-    """
-
-    values, counts = {}, []
-    tolerance = queries.TOLERANCE
-    for index, (name, column) in enumerate(queries.RELIEF_TIME_POINTS):
-        fell = (
-            f"(x.base - {column} >= {float(RELIEF_POINTS) - tolerance!r} OR "
-            f"(x.base > 0 AND x.base - {column} >= {float(RELIEF_PERCENT) / 100!r} * x.base - {tolerance!r}))"
-        )
-        known = f"x.base IS NOT NULL AND {column} IS NOT NULL"
-        counts.append(f"{step.total(f'CASE WHEN {known} THEN 1 ELSE 0 END')} AS known_{index}")
-        values[name] = f"CASE WHEN x.base IS NULL THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
-    per_patient, per_group = queries._clustered_columns(values, step, indicators=values)
-    relief = f"""
-        WITH {scope},
+        )""",
+        m_keys,
+        case,
+    )
+    relief = queries.relief_aggregate_sql(
+        f"""{scope},
         x AS (
             SELECT {carried}, ep.patient_id, ep.base, ep.after_1, ep.before_2, ep.before_3 FROM ep WHERE ep.visits > 0
-        ),
-        c AS (
-            SELECT {keys}, {step.episodes()} AS episodes, {step.count("x.base")} AS with_baseline,
-                   {", ".join(counts)}, {per_patient}
-            FROM x
-            {step.group_by(f"{keys}, x.patient_id")}
-        )
-        SELECT {keys}, SUM(episodes), SUM(with_baseline),
-               {", ".join(f"SUM(c.known_{index}), SUM(c.{name}_s)" for index, name in enumerate(values))},
-               {per_group}
-        FROM c
-        GROUP BY {keys}
-    """
-
-    branches = " ".join(
-        f"WHEN s.joint = '{joint}' AND s.movement = '{movement}' AND s.method = '{method}' THEN {mdc!r}"
-        for (joint, movement, method), mdc in sorted(queries.movement_mdcs().items())
+        )""",
+        keys,
+        step,
+        options.missing,
+        points=RELIEF_POINTS,
+        percent=RELIEF_PERCENT,
     )
-    beyond = f"CASE WHEN g.mdc IS NULL THEN NULL WHEN g.gain >= g.mdc - {tolerance!r} THEN 1 ELSE 0 END"
-    rom_patient, rom_group = queries._clustered_columns(
-        {"gain": "g.gain", "pct": "g.percent_gain", "beyond": beyond}, step, indicators=("beyond",)
-    )
-    rom = f"""
-        WITH {scope},
+    rom = queries.rom_aggregate_sql(
+        f"""{scope},
         g AS (
             SELECT {carried}, ep.patient_id, s.joint, s.movement, s.method, s.gain, s.percent_gain,
-                   {f"CASE {branches} END" if branches else "NULL"} AS mdc
+                   {queries.movement_mdc_case()} AS mdc
             FROM {queries.SUMMARY_MOVEMENTS} s JOIN ep ON ep.id = s.episode_id
             WHERE s.clinic_id = {clinic}
             {step.fence}
-        ),
-        c AS (
-            SELECT {keys}, g.joint, g.movement, g.method, {step.episodes()} AS episodes, {rom_patient}
-            FROM g
-            {step.group_by(f"{keys}, g.patient_id, g.joint, g.movement, g.method")}
-        )
-        SELECT {keys}, c.joint, c.movement, c.method, SUM(c.episodes), COUNT(*), {rom_group}
-        FROM c
-        GROUP BY {keys}, c.joint, c.movement, c.method
-    """
+        )""",
+        keys,
+        step,
+        options.missing,
+    )
 
     pain = instrument(queries.PAIN_INSTRUMENT)
-    bound = float(pain.mcid.value if pain.mcid else RELIEF_POINTS) - tolerance
+    bound = float(pain.mcid.value if pain.mcid else RELIEF_POINTS) - queries.TOLERANCE
     figures = queries._VISIT_FIGURES.format(
         mild="v.mild", significant="v.significant", serious="v.serious", bound=repr(bound)
     )

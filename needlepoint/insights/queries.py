@@ -457,17 +457,7 @@ def measure_sums(
             FROM obs JOIN {scope.table} ep ON ep.id = obs.episode_id
             WHERE obs.next_id IS NULL
         )"""
-    sql = f"""
-        WITH {per_episode}
-        SELECT {keys}, p.instrument,
-               COUNT(*), SUM(p.baseline), SUM(p.baseline * p.baseline),
-               COUNT(p.final), SUM(p.final), SUM(p.final * p.final),
-               SUM(p.final - p.baseline), SUM((p.final - p.baseline) * (p.final - p.baseline)),
-               SUM({case})
-        FROM p
-        WHERE p.baseline IS NOT NULL
-        GROUP BY {keys}, p.instrument
-    """
+    sql = measure_aggregate_sql(per_episode, keys, case)
     width = len(by)
     result = []
     for row in _run(sql, (scope.filters.clinic_id, *codes)):
@@ -490,6 +480,23 @@ def measure_sums(
             )
         )
     return result
+
+
+def measure_aggregate_sql(per_episode: str, keys: str, case: str) -> str:
+    """The measure sums per group (``keys``), needled flag and instrument over the per-episode rows ``p``
+    (instrument, baseline, final) that the CTEs ``per_episode`` define; ``case`` counts the responders. One
+    statement for the report and the benchmark's floor, so that both add up the same way."""
+    return f"""
+        WITH {per_episode}
+        SELECT {keys}, p.instrument,
+               COUNT(*), SUM(p.baseline), SUM(p.baseline * p.baseline),
+               COUNT(p.final), SUM(p.final), SUM(p.final * p.final),
+               SUM(p.final - p.baseline), SUM((p.final - p.baseline) * (p.final - p.baseline)),
+               SUM({case})
+        FROM p
+        WHERE p.baseline IS NOT NULL
+        GROUP BY {keys}, p.instrument
+    """
 
 
 def episode_counts(scope: Scope, by: Sequence[str] = ("condition",)) -> dict[tuple[tuple[Any, ...], bool], int]:
@@ -523,21 +530,6 @@ def relief_counts(
     """
     carried, keys = _carried(by)
     step = PatientStep.of(scope)
-    values = {}
-    counts = []
-    for index, (name, column) in enumerate(RELIEF_TIME_POINTS):
-        fell = (
-            f"(x.base - {column} >= {float(points) - TOLERANCE!r} OR "
-            f"(x.base > 0 AND x.base - {column} >= {float(percent) / 100!r} * x.base - {TOLERANCE!r}))"
-        )
-        known = f"x.base IS NOT NULL AND {column} IS NOT NULL"
-        counts.append(f"{step.total(f'CASE WHEN {known} THEN 1 ELSE 0 END')} AS known_{index}")
-        if policy is MissingPolicy.ITT:
-            values[name] = f"CASE WHEN x.base IS NULL THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
-        else:
-            values[name] = f"CASE WHEN NOT ({known}) THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
-    # The relieved count is the indicator's sum: its value is NULL only where the pain cannot have fallen.
-    per_patient, per_group = _clustered_columns(values, step, indicators=values)
     params: tuple[Any, ...] = ()
     if scope.summary:  # the scope holds the summary's first visits' pain (``report_scope``)
         per_episode = f"""
@@ -554,7 +546,42 @@ def relief_counts(
             SELECT {carried}, ep.patient_id, firsts.base, firsts.after_1, firsts.before_2, firsts.before_3
             FROM firsts JOIN {scope.table} ep ON ep.id = firsts.episode_id
         )"""
-    sql = f"""
+    sql = relief_aggregate_sql(per_episode, keys, step, policy, points=points, percent=percent)
+    width, counted = len(by), len(RELIEF_TIME_POINTS)
+    result = []
+    for row in _run(sql, params):
+        plain = [_count(value) for value in row[width + 1 : width + 3 + 2 * counted]]
+        sums = row[width + 3 + 2 * counted :]
+        points_found = [
+            PainPoint(plain[2 + 2 * index], plain[3 + 2 * index], _clustered(sums[7 * index : 7 * index + 7]))
+            for index in range(len(RELIEF_TIME_POINTS))
+        ]
+        result.append(ReliefCounts(tuple(row[:width]), bool(row[width]), plain[0], plain[1], *points_found))
+    return result
+
+
+def relief_aggregate_sql(
+    per_episode: str, keys: str, step: PatientStep, policy: MissingPolicy, *, points: float, percent: float
+) -> str:
+    """Relief per group (``keys``) over the per-episode rows ``x`` (patient, base, after_1, before_2, before_3)
+    that the CTEs ``per_episode`` define: episodes, those with a baseline, and per time point the known count and
+    the clustered sums of the relieved indicator. One statement for the report and the benchmark's floor."""
+    values = {}
+    counts = []
+    for index, (name, column) in enumerate(RELIEF_TIME_POINTS):
+        fell = (
+            f"(x.base - {column} >= {float(points) - TOLERANCE!r} OR "
+            f"(x.base > 0 AND x.base - {column} >= {float(percent) / 100!r} * x.base - {TOLERANCE!r}))"
+        )
+        known = f"x.base IS NOT NULL AND {column} IS NOT NULL"
+        counts.append(f"{step.total(f'CASE WHEN {known} THEN 1 ELSE 0 END')} AS known_{index}")
+        if policy is MissingPolicy.ITT:
+            values[name] = f"CASE WHEN x.base IS NULL THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
+        else:
+            values[name] = f"CASE WHEN NOT ({known}) THEN NULL WHEN {fell} THEN 1 ELSE 0 END"
+    # The relieved count is the indicator's sum: its value is NULL only where the pain cannot have fallen.
+    per_patient, per_group = _clustered_columns(values, step, indicators=values)
+    return f"""
         WITH {per_episode},
         c AS (
             SELECT {keys}, {step.episodes()} AS episodes, {step.count("x.base")} AS with_baseline,
@@ -568,17 +595,6 @@ def relief_counts(
         FROM c
         GROUP BY {keys}
     """
-    width = len(by)
-    result = []
-    for row in _run(sql, params):
-        plain = [_count(value) for value in row[width + 1 : width + 3 + 2 * len(counts)]]
-        sums = row[width + 3 + 2 * len(counts) :]
-        points_found = [
-            PainPoint(plain[2 + 2 * index], plain[3 + 2 * index], _clustered(sums[7 * index : 7 * index + 7]))
-            for index in range(len(RELIEF_TIME_POINTS))
-        ]
-        result.append(ReliefCounts(tuple(row[:width]), bool(row[width]), plain[0], plain[1], *points_found))
-    return result
 
 
 # ---------------------------------------------------------------------------------------------------- ROM
@@ -597,6 +613,41 @@ def movement_mdcs() -> dict[tuple[str, str, str], float]:
     return found
 
 
+def movement_mdc_case() -> str:
+    """SQL: the MDC of a series ``s`` (joint, movement, method) where one is sourced, else NULL."""
+    branches = " ".join(
+        f"WHEN s.joint = '{joint}' AND s.movement = '{movement}' AND s.method = '{method}' THEN {mdc!r}"
+        for (joint, movement, method), mdc in sorted(movement_mdcs().items())
+    )
+    return f"CASE {branches} END" if branches else "NULL"
+
+
+def rom_aggregate_sql(per_episode: str, keys: str, step: PatientStep, policy: MissingPolicy) -> str:
+    """Range of motion per group (``keys``), movement and method over the per-episode rows ``g`` (patient, joint,
+    movement, method, gain, percent gain, mdc) that the CTEs ``per_episode`` define: episodes, patients and the
+    clustered sums of the gain, the percent gain and the beyond-the-MDC indicator. One statement for the report
+    and the benchmark's floor."""
+    reached = f"g.gain >= g.mdc - {TOLERANCE!r}"
+    if policy is MissingPolicy.ITT:
+        beyond = f"CASE WHEN g.mdc IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
+    else:
+        beyond = f"CASE WHEN g.mdc IS NULL OR g.gain IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
+    per_patient, per_group = _clustered_columns(
+        {"gain": "g.gain", "pct": "g.percent_gain", "beyond": beyond}, step, indicators=("beyond",)
+    )
+    return f"""
+        WITH {per_episode},
+        c AS (
+            SELECT {keys}, g.joint, g.movement, g.method, {step.episodes()} AS episodes, {per_patient}
+            FROM g
+            {step.group_by(f"{keys}, g.patient_id, g.joint, g.movement, g.method")}
+        )
+        SELECT {keys}, c.joint, c.movement, c.method, SUM(c.episodes), COUNT(*), {per_group}
+        FROM c
+        GROUP BY {keys}, c.joint, c.movement, c.method
+    """
+
+
 def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condition",)) -> list[RomSums]:
     """Per group, movement and method: the gain from the first to the last measurement, one value per episode.
 
@@ -607,21 +658,9 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
     patient, for intervals that allow for patients with several episodes.
     """
     mdcs = movement_mdcs()
-    branches = " ".join(
-        f"WHEN s.joint = '{joint}' AND s.movement = '{movement}' AND s.method = '{method}' THEN {mdc!r}"
-        for (joint, movement, method), mdc in sorted(mdcs.items())
-    )
-    mdc_case = f"CASE {branches} END" if branches else "NULL"
+    mdc_case = movement_mdc_case()
     carried, keys = _carried(by)
-    reached = f"g.gain >= g.mdc - {TOLERANCE!r}"
-    if policy is MissingPolicy.ITT:
-        beyond = f"CASE WHEN g.mdc IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
-    else:
-        beyond = f"CASE WHEN g.mdc IS NULL OR g.gain IS NULL THEN NULL WHEN {reached} THEN 1 ELSE 0 END"
     step = PatientStep.of(scope)
-    per_patient, per_group = _clustered_columns(
-        {"gain": "g.gain", "pct": "g.percent_gain", "beyond": beyond}, step, indicators=("beyond",)
-    )
     if scope.summary:
         # Each episode's value per movement and method was worked out by the refresh (``SUMMARY_MOVEMENTS``).
         per_episode = f"""
@@ -643,17 +682,7 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
             FROM s JOIN {scope.table} ep ON ep.id = s.episode_id
             GROUP BY s.episode_id, s.joint, s.movement, s.method, {episode_columns}
         )"""
-    sql = f"""
-        WITH {per_episode},
-        c AS (
-            SELECT {keys}, g.joint, g.movement, g.method, {step.episodes()} AS episodes, {per_patient}
-            FROM g
-            {step.group_by(f"{keys}, g.patient_id, g.joint, g.movement, g.method")}
-        )
-        SELECT {keys}, c.joint, c.movement, c.method, SUM(c.episodes), COUNT(*), {per_group}
-        FROM c
-        GROUP BY {keys}, c.joint, c.movement, c.method
-    """
+    sql = rom_aggregate_sql(per_episode, keys, step, policy)
     width = len(by)
     result = []
     for row in _run(sql, (scope.filters.clinic_id,)):
