@@ -57,10 +57,12 @@ ABSOLUTE = 1e-9
 
 def report_figures(clinic_id: int, as_of: date) -> Timed:
     """The figures as the report's summary path computes them (the queries ``claims_report`` runs, with the
-    arguments it gives them for the whole clinic and the default options), and the seconds each query took."""
-    from needlepoint.insights import queries
+    arguments it gives them for the whole clinic and the default options, the summary cells of the whole months
+    included), and the seconds each query took."""
+    from needlepoint.insights import queries, summaries
     from needlepoint.insights.claims import RELIEF_PERCENT, RELIEF_POINTS
     from needlepoint.insights.filters import ReportFilters, ReportOptions
+    from needlepoint.insights.summaries import latest_refresh
     from needlepoint.outcomes.scoring import instrument
 
     filters, options = ReportFilters(clinic_id=clinic_id), ReportOptions()
@@ -74,18 +76,19 @@ def report_figures(clinic_id: int, as_of: date) -> Timed:
         seconds[name] = seconds.get(name, 0.0) + now - clock
         clock = now
 
-    with queries.report_scope(filters, as_of, summary=True) as scope:
+    refresh = latest_refresh(clinic_id)
+    read = summaries.reading(refresh, filters, options, as_of)
+    with queries.report_scope(filters, as_of, summary=True, cells=read.cells, days_kept=read.days_kept) as scope:
         lap("scope")
-        counts = queries.episode_counts(scope, ("condition",))
-        lap("episodes")
+        survival = queries.survival_rows(scope)
+        counts = queries.counts_of(survival)  # as claims_report: one reading of the episodes for both
+        lap("survival")
         measures = queries.measure_sums(scope, options.rule, by=("condition", "clinician"))
         lap("measures")
         relief = queries.relief_counts(scope, options.missing, points=RELIEF_POINTS, percent=RELIEF_PERCENT)
         lap("relief")
         rom = queries.rom_sums(scope, options.missing)
         lap("rom")
-        survival = queries.survival_rows(scope)
-        lap("survival")
         relief_points = pain.mcid.value if pain.mcid else RELIEF_POINTS
         clinicians, techniques = queries.visit_breakdowns(scope, relief_points)
         lap("visits")
@@ -257,7 +260,7 @@ def statements(clinic_id: int, as_of: date, dialect: Dialect, *, one_episode_per
 
     pain = instrument(queries.PAIN_INSTRUMENT)
     bound = float(pain.mcid.value if pain.mcid else RELIEF_POINTS) - queries.TOLERANCE
-    figures = queries._VISIT_FIGURES.format(
+    figures = queries.VISIT_FIGURE_SQL.format(
         mild="v.mild", significant="v.significant", serious="v.serious", bound=repr(bound)
     )
     # By clinician and the set of techniques each visit used (a handful of sets), added up per technique below.

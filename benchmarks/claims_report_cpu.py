@@ -109,6 +109,11 @@ def main() -> int:
     parser.add_argument("--kinds", default=",".join(KINDS), help="filter kinds, comma-separated")
     parser.add_argument("--dump", help="write every report (one per kind) as JSON to this file")
     parser.add_argument("--profile", help="cProfile one report of this kind and print the top functions")
+    parser.add_argument(
+        "--parallel",
+        action="store_true",
+        help="leave PostgreSQL's parallel workers on, as the product runs (their CPU is then not counted)",
+    )
     args = parser.parse_args()
     _setup(None)
 
@@ -131,7 +136,8 @@ def main() -> int:
     pid = None
     if postgres:
         with connection.cursor() as cursor:
-            cursor.execute("SET max_parallel_workers_per_gather = 0")
+            if not args.parallel:
+                cursor.execute("SET max_parallel_workers_per_gather = 0")
             cursor.execute("SELECT pg_backend_pid()")
             pid = int(cursor.fetchone()[0])
     episodes = Episode.objects.filter(clinic=clinic).count()

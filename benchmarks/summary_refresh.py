@@ -10,8 +10,10 @@ episode: 18,200 episodes give about 100,000 visits, 182,000 about 1,000,000) and
 
 - full: ``refresh(clinic, full=True)``, wall time from the first statement to the end of COMMIT and ANALYZE;
 - a day's changes: every episode with a visit on the clinic's busiest day gets one new pain score (a real write,
-  noted by the triggers), then the timed incremental refresh; the scores are deleted again and that deletion
-  refreshed too, so the clinic's data end as they began;
+  noted by the triggers), then the timed incremental refresh; then the whole clinic's report while the months
+  the change touched are stale (read as rows), the catch-up of their summary cells (which a report's own refresh
+  leaves to the background) and the report again; the scores are deleted again and that deletion refreshed and
+  caught up too, so the clinic's data end as they began;
 - a write: one pain score inserted and deleted, each in its own transaction, with the change-log triggers and
   without them (dropped and created again around that measurement).
 
@@ -27,6 +29,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -80,6 +83,12 @@ def _scores(clinic_id: int, episodes: list[int]) -> list[object]:
     ]
 
 
+def _timed(work: Any) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
 def _write_seconds(clinic_id: int, episode_id: int, repeats: int = 50) -> float:
     """Median seconds of one pain score inserted and deleted, each in its own transaction."""
     from needlepoint.outcomes.models import Observation
@@ -99,8 +108,10 @@ def measure(slug: str, runs: int, full_runs: int) -> None:
 
     from needlepoint.accounts.models import Clinic
     from needlepoint.insights import changes
-    from needlepoint.insights.models import SummaryChange
-    from needlepoint.insights.summaries import refresh
+    from needlepoint.insights.filters import parse_filters
+    from needlepoint.insights.models import SummaryChange, SummaryStaleMonth
+    from needlepoint.insights.report import claims_report
+    from needlepoint.insights.summaries import catch_up_cells, refresh
     from needlepoint.outcomes.models import Observation
     from needlepoint.patients.models import Episode
     from needlepoint.visits.models import Visit
@@ -115,19 +126,27 @@ def measure(slug: str, runs: int, full_runs: int) -> None:
         print(f"  full refresh {run.seconds:.2f} s ({run.episodes:,} episodes, {run.visits:,} needled visits; "
               f"{_load()})", flush=True)  # fmt: skip
     day, episodes, day_visits = _busiest_day(clinic.pk)
-    incremental, restore = [], []
+    incremental, restore, catch_ups, stale_reports, reports = [], [], [], [], []
+    filters, options = parse_filters(clinic.pk, {})
     for _ in range(runs):
         scores = Observation.objects.bulk_create(_scores(clinic.pk, episodes))
         noted = SummaryChange.objects.filter(clinic=clinic).count()
         run = refresh(clinic)
         assert run.kind == "changes", run.kind
         incremental.append(run.seconds)
+        stale = SummaryStaleMonth.objects.filter(clinic=clinic).count()
+        stale_reports.append(_timed(lambda: claims_report(clinic, filters, options, source="summary")))
+        catch_ups.append(_timed(lambda: catch_up_cells(clinic.pk)))
+        reports.append(_timed(lambda: claims_report(clinic, filters, options, source="summary")))
         Observation.objects.filter(pk__in=[s.pk for s in scores]).delete()
         undo = refresh(clinic)
+        catch_up_cells(clinic.pk)
         restore.append(undo.seconds)
         print(
             f"  a day's changes ({day}: {day_visits:,} visits, {len(episodes):,} episodes, {noted:,} change notes): "
-            f"incremental {run.seconds:.3f} s, undone in {undo.seconds:.3f} s ({_load()})",
+            f"incremental {run.seconds:.3f} s, undone in {undo.seconds:.3f} s; {stale} stale months of cells "
+            f"caught up in {catch_ups[-1]:.3f} s; the whole clinic's report {stale_reports[-1]:.3f} s before, "
+            f"{reports[-1]:.3f} s after ({_load()})",
             flush=True,
         )
     with_triggers = _write_seconds(clinic.pk, episodes[0])
@@ -140,7 +159,9 @@ def measure(slug: str, runs: int, full_runs: int) -> None:
     print(
         f"  median of {full_runs} / {runs}: full {statistics.median(full) if full else float('nan'):.2f} s; "
         f"a day's changes {statistics.median(incremental):.3f} s "
-        f"({len(episodes):,} episodes, {day_visits:,} visits); one score written and deleted "
+        f"({len(episodes):,} episodes, {day_visits:,} visits), cells caught up {statistics.median(catch_ups):.3f} s "
+        f"(report {statistics.median(stale_reports):.3f} s before, {statistics.median(reports):.3f} s after); "
+        "one score written and deleted "
         f"{with_triggers * 1000:.2f} ms with the triggers, {without * 1000:.2f} ms without ({_load()})",
         flush=True,
     )

@@ -43,6 +43,13 @@ DATABASE_FIXTURES = frozenset(
 )
 
 
+@pytest.fixture(autouse=True)
+def summary_cells_caught_up_at_once(settings) -> None:
+    """A report's own summary refresh adds the stale summary cells up again at once in the tests, not in a
+    background thread that would reach the test database over a connection of its own (insights/summaries.py)."""
+    settings.INSIGHTS_CELLS_CATCH_UP = "inline"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``no_database`` every test that asks for no database (no ``django_db`` mark, none of
     DATABASE_FIXTURES): pytest-django refuses such a test a connection, so it runs the same whichever database

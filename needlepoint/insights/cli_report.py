@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -273,7 +274,7 @@ def claims_text(report: Any) -> list[str]:
 
 def _refresh(args: argparse.Namespace) -> int:
     from needlepoint.accounts.models import Clinic
-    from needlepoint.insights.summaries import refresh
+    from needlepoint.insights.summaries import catch_up_cells, refresh
 
     clinics = [_clinic(args.clinic)] if args.clinic else list(Clinic.objects.order_by("pk"))
     for clinic in clinics:
@@ -281,13 +282,18 @@ def _refresh(args: argparse.Namespace) -> int:
         assert run is not None  # the refresh waits for another one to finish
         if run.checked_at is not None:  # nothing changed since the last refresh: the summary is current
             print(f"{clinic.slug}: no change since the last refresh; figures as of {run.checked_at:%Y-%m-%d %H:%M}")
-            continue
-        what = "full refresh" if run.kind == "full" else f"{run.changed_episodes:,} changed episodes"
-        print(
-            f"{clinic.slug}: {what}: {run.episodes:,} episodes, {run.measures:,} measure rows, "
-            f"{run.rom_series:,} ROM series, {run.visits:,} needled visits written in {run.seconds:.2f} s "
-            f"(wall time, commit included); figures as of {run.started_at.isoformat(timespec='seconds')}"
-        )
+        else:
+            what = "full refresh" if run.kind == "full" else f"{run.changed_episodes:,} changed episodes"
+            print(
+                f"{clinic.slug}: {what}: {run.episodes:,} episodes, {run.measures:,} measure rows, "
+                f"{run.rom_series:,} ROM series, {run.visits:,} needled visits written in {run.seconds:.2f} s "
+                f"(wall time, commit included); figures as of {run.started_at.isoformat(timespec='seconds')}"
+            )
+        started = time.perf_counter()
+        caught_up = catch_up_cells(clinic.pk)
+        if caught_up:
+            seconds = time.perf_counter() - started
+            print(f"{clinic.slug}: the summary cells of {caught_up} stale months added up again in {seconds:.2f} s")
     return 0
 
 

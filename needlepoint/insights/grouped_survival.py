@@ -118,10 +118,10 @@ def hazard_ratio_counts(
     first, second = _validated(needled), _validated(comparison)
     if not any(row.events for row in first) or not any(row.events for row in second):
         return _no_ratio(confidence, "Not enough data: each group needs at least one discharge with goals met.")
-    table = _risk_table(first, second)
+    terms = _efron_terms(_risk_table(first, second))
     beta = 0.0
     for _ in range(MAX_ITERATIONS):
-        score, information = _efron_derivatives(beta, table)
+        score, information = _efron_derivatives(beta, terms)
         if not information > 0 or not math.isfinite(score):
             break
         step = score / information
@@ -130,7 +130,7 @@ def hazard_ratio_counts(
             break
     else:
         return _no_ratio(confidence, "Not enough data: the groups separate completely, so no ratio can be fitted.")
-    score, information = _efron_derivatives(beta, table)
+    score, information = _efron_derivatives(beta, terms)
     if not information > 0 or abs(beta) > 20:
         return _no_ratio(confidence, "Not enough data: the groups separate completely, so no ratio can be fitted.")
     standard_error = 1 / math.sqrt(information)
@@ -173,19 +173,27 @@ def _risk_table(first: Sequence[DayCount], second: Sequence[DayCount]) -> np.nda
     return np.vstack([events[0, keep], events[1, keep], at_risk[0, keep], at_risk[1, keep]]).T
 
 
-def _efron_derivatives(beta: float, table: np.ndarray) -> tuple[float, float]:
-    """Score and observed information of Efron's partial log-likelihood at ``beta`` (one binary covariate)."""
+def _efron_terms(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The risk table's rows repeated once per tied event (``d1 + d0`` times), with Efron's fraction k / ties
+    (k = 0 .. ties - 1) of each repeat, and the needled group's events: the terms of the partial likelihood, laid
+    out once for every iteration."""
+    tied = (table[:, 0] + table[:, 1]).astype(int)
+    rows = np.repeat(np.arange(len(table)), tied)
+    first_of_row = np.repeat(np.cumsum(tied) - tied, tied)
+    fractions = (np.arange(rows.size) - first_of_row) / tied[rows]
+    return table[rows], fractions, float(table[:, 0].sum())
+
+
+def _efron_derivatives(beta: float, terms: tuple[np.ndarray, np.ndarray, float]) -> tuple[float, float]:
+    """Score and observed information of Efron's partial log-likelihood at ``beta`` (one binary covariate), over
+    the terms ``_efron_terms`` laid out."""
+    repeated, fractions, needled_events = terms
+    d1, d0, n1, n0 = repeated.T
     risk = math.exp(beta)
-    score = information = 0.0
-    for d1, d0, n1, n0 in table:
-        tied = int(d1 + d0)
-        fractions = np.arange(tied) / tied
-        denominator = n1 * risk + n0 - fractions * (d1 * risk + d0)
-        numerator = n1 * risk - fractions * d1 * risk  # derivative of the denominator in beta
-        share = numerator / denominator
-        score += d1 - share.sum()
-        information += (share * (1 - share)).sum()
-    return score, information
+    denominator = n1 * risk + n0 - fractions * (d1 * risk + d0)
+    numerator = n1 * risk - fractions * d1 * risk  # derivative of the denominator in beta
+    share = numerator / denominator
+    return needled_events - float(share.sum()), float((share * (1 - share)).sum())
 
 
 def _validated(counts: Sequence[DayCount]) -> list[DayCount]:

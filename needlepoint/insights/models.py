@@ -108,9 +108,38 @@ class EpisodeSummary(models.Model):
             "technique filters)"
         ),
     )
+    opened_month = models.IntegerField(default=0, help_text=gettext_lazy("Year and month opened (UTC), as 202606"))
+    opened_on = models.DateField(
+        null=True, blank=True, help_text=gettext_lazy("The day opened on the clinic's clock (TIME_ZONE)")
+    )
+    in_cells = models.BooleanField(
+        default=False,
+        help_text=gettext_lazy(
+            "Added up in the summary cells: the patient's only episode in the clinic (``SummaryCell``)"
+        ),
+    )
 
     class Meta:
-        indexes = [models.Index(fields=["clinic", "condition", "opened_at"], name="episode_summary_clinic_cond")]
+        indexes = [
+            models.Index(fields=["clinic", "condition", "opened_at"], name="episode_summary_clinic_cond"),
+            models.Index(fields=["clinic", "patient"], name="episode_summary_clinic_pat"),
+            models.Index(fields=["clinic", "opened_month"], name="episode_summary_clinic_month"),
+            # The times in care of every episode a report covers (its survival figures and counts) read from the
+            # index alone, not from the wide rows (PostgreSQL; elsewhere a plain index).
+            models.Index(
+                fields=["clinic", "opened_at"],
+                include=[
+                    "condition",
+                    "needled",
+                    "discharge_date",
+                    "opened_on",
+                    "goals_met",
+                    "clinician",
+                    "cohort_label",
+                ],
+                name="episode_summary_in_care",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"summary of episode #{self.episode_id}"
@@ -210,6 +239,16 @@ class SummaryRefresh(models.Model):
         blank=True,
         help_text=gettext_lazy("Last time the change log was found empty: the figures are current to then"),
     )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=gettext_lazy("The clinic's clock (TIME_ZONE) the summary's days opened were read on"),
+    )
+    cells_key = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=gettext_lazy("The definitions the summary cells were added up with (none: no cells kept)"),
+    )
 
     class Meta:
         indexes = [models.Index(fields=["clinic", "-finished_at"], name="summary_refresh_clinic_time")]
@@ -236,6 +275,7 @@ class VisitFacts(models.Model):
     condition = models.CharField(max_length=40, null=True, blank=True)
     cohort_label = models.CharField(max_length=100, null=True, blank=True)
     needling = models.TextField(blank=True, help_text=gettext_lazy("',muscle/technique,...,' of the visit's entries"))
+    month = models.IntegerField(default=0, help_text=gettext_lazy("Year and month of the visit (UTC), as 202606"))
 
     class Meta:
         abstract = True
@@ -285,3 +325,100 @@ class SummaryChange(models.Model):
 
     def __str__(self) -> str:
         return f"episode #{self.episode_id} changed"
+
+
+class SummaryStaleMonth(models.Model):
+    """A month whose summary cells a change made stale, noted by the incremental refresh in its transaction: until
+    ``summaries.catch_up_cells`` adds that month's cells up again (after the refresh, in the background), reports
+    read the month's rows instead of its cells, so their figures stay exact and the refresh stays short."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    kind = models.CharField(max_length=8, help_text=gettext_lazy("'episodes' (by month opened) or 'visits' (given)"))
+    month = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "kind"], name="summary_stale_clinic_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} cells of {self.month} stale in clinic #{self.clinic_id}"
+
+
+# The most figures one cell holds: a relief cell's, 2 counts and 3 time points of 9 (``queries.relief_aggregate_sql``).
+CELL_VALUES = 29
+
+
+class SummaryCell(models.Model):
+    """The report's sums for one group of summarised episodes or needled visits, kept by the refresh so that a
+    report adds up a few thousand cells instead of a row per episode (``insights/cells.py``).
+
+    A cell is one figure (``figure``: measures, relief or range of motion under a missing follow-up policy, needled
+    visits, adverse events) of the episodes opened (or visits given) in one month, by one condition, clinician,
+    imported cohort and needled flag, and, where the figure has them, its own keys (an instrument; a joint,
+    movement and method; a set of techniques; an event type and severity). ``v1``... hold the figure's sums in
+    the order its query returns them (``queries.py``). Episode cells add up only episodes whose patient has no
+    other episode in the clinic: the intervals' sums by patient then add up across cells.
+
+    The keys and sums of each figure:
+
+    - ``measures``: k1 the instrument; v1-v9 those with a baseline, sum and sum of squares of the baseline,
+      completers, sum and sum of squares of the final value and of the change, responders (default rule);
+    - ``relief:<policy>``: no key; v1 episodes, v2 with a baseline, then per time point (end of visit 1, before
+      visits 2 and 3) the known count and the relieved, then per time point the seven clustered sums;
+    - ``rom:<policy>``: k1-k3 joint, movement and method; v1 episodes, v2 patients, then the seven clustered sums
+      of the gain, of the percent of normal gained and of the beyond-the-MDC indicator;
+    - ``visits``: k1 the techniques used (``,static,pistoning,``); v1-v6 needled visits, mild, significant and
+      serious adverse events, visits with pain before and after, visits relieved by at least the MCID;
+    - ``events``: k1 the event type, k2 its severity; v1 the events.
+    """
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    figure = models.CharField(max_length=24)
+    month = models.IntegerField(help_text=gettext_lazy("Year and month opened (episodes) or given (visits), UTC"))
+    condition = models.CharField(max_length=40, null=True, blank=True)
+    clinician = models.ForeignKey(
+        Membership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    cohort_label = models.CharField(max_length=100, null=True, blank=True)
+    needled = models.SmallIntegerField(db_default=0, help_text=gettext_lazy("1: needled at the first visit"))
+    k1 = models.CharField(max_length=200, blank=True, db_default="")
+    k2 = models.CharField(max_length=40, blank=True, db_default="")
+    k3 = models.CharField(max_length=40, blank=True, db_default="")
+    v1 = models.FloatField(null=True, blank=True)
+    v2 = models.FloatField(null=True, blank=True)
+    v3 = models.FloatField(null=True, blank=True)
+    v4 = models.FloatField(null=True, blank=True)
+    v5 = models.FloatField(null=True, blank=True)
+    v6 = models.FloatField(null=True, blank=True)
+    v7 = models.FloatField(null=True, blank=True)
+    v8 = models.FloatField(null=True, blank=True)
+    v9 = models.FloatField(null=True, blank=True)
+    v10 = models.FloatField(null=True, blank=True)
+    v11 = models.FloatField(null=True, blank=True)
+    v12 = models.FloatField(null=True, blank=True)
+    v13 = models.FloatField(null=True, blank=True)
+    v14 = models.FloatField(null=True, blank=True)
+    v15 = models.FloatField(null=True, blank=True)
+    v16 = models.FloatField(null=True, blank=True)
+    v17 = models.FloatField(null=True, blank=True)
+    v18 = models.FloatField(null=True, blank=True)
+    v19 = models.FloatField(null=True, blank=True)
+    v20 = models.FloatField(null=True, blank=True)
+    v21 = models.FloatField(null=True, blank=True)
+    v22 = models.FloatField(null=True, blank=True)
+    v23 = models.FloatField(null=True, blank=True)
+    v24 = models.FloatField(null=True, blank=True)
+    v25 = models.FloatField(null=True, blank=True)
+    v26 = models.FloatField(null=True, blank=True)
+    v27 = models.FloatField(null=True, blank=True)
+    v28 = models.FloatField(null=True, blank=True)
+    v29 = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "figure", "month"], name="summary_cell_clinic_figure")]
+
+    def __str__(self) -> str:
+        return f"{self.figure} cell of clinic #{self.clinic_id}, {self.month}"

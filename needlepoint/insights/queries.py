@@ -11,17 +11,32 @@ everything the report breaks its figures down by, and the report adds the groups
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, DateField, DurationField, ExpressionWrapper, F, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 
 from needlepoint.insights.filters import ReportFilters, day_start, episodes, needled_visits, needling_entries
+from needlepoint.insights.models import SummaryCell
+from needlepoint.insights.months import NO_EARLIER, NO_LATER, MonthRange, month_ranges, month_start, next_month
 from needlepoint.insights.responders import MissingPolicy, ResponderRule, responder_conditions
 from needlepoint.insights.stats import ClusteredSums
 from needlepoint.outcomes.rom import movements, rom_change
@@ -34,7 +49,10 @@ GROUPINGS = {
     "condition": "ep.condition",
     "clinician": "ep.opened_by_id",
     "cohort": "ep.cohort_label",
+    "month": "ep.month",  # the summary's month opened (the cells' grouping, ``cells.py``)
 }
+# The summary cells' column for each grouping (``models.SummaryCell``).
+CELL_COLUMNS = {"condition": "condition", "clinician": "clinician_id", "cohort": "cohort_label", "month": "month"}
 # Float measures (0.1-point steps) may land a hair off a threshold; a fall equal to it must count.
 TOLERANCE = 1e-9
 
@@ -164,6 +182,20 @@ SCOPE_TABLE = "insights_report_scope"
 
 
 @dataclass(frozen=True)
+class CellPlan:
+    """The summary cells a report adds to its scope's rows: the episode cells of the whole months
+    ``episode_months`` and the visit cells of ``visit_months`` (None: no whole month). The scope then holds only
+    the episodes the cells leave out (``report_scope``), and the visit queries only the visits of other months,
+    so that every episode and visit is counted once."""
+
+    episode_months: MonthRange | None
+    visit_months: MonthRange | None
+    # Months whose cells a change made stale (``models.SummaryStaleMonth``): read as rows until added up again.
+    stale_episode_months: tuple[int, ...] = ()
+    stale_visit_months: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Scope:
     """One report's filtered episodes, stored once in a temporary table that every episode query joins."""
 
@@ -174,10 +206,28 @@ class Scope:
     # Each patient has at most one episode in the scope (most clinics' usual case): the per-patient step of the
     # clustered sums is then the episodes themselves, added up without sorting them by patient.
     one_episode_per_patient: bool = False
+    cells: CellPlan | None = None
+    # With cells: every filtered episode (the scope table holds those the cells leave out), for the figures
+    # the cells do not keep (episode counts and times in care), as SQL and its parameters.
+    every_episode: tuple[str, tuple[Any, ...]] | None = None
+
+    def episode_source(self) -> tuple[str, tuple[Any, ...]]:
+        """(SQL, parameters) of every episode the report covers, to follow FROM, aliased ``ep``."""
+        if self.every_episode is None:
+            return f"{self.table} ep", ()
+        sql, params = self.every_episode
+        return f"({sql}) ep", params
 
 
 @contextmanager
-def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) -> Iterator[Scope]:
+def report_scope(
+    filters: ReportFilters,
+    as_of: date,
+    *,
+    summary: bool = False,
+    cells: CellPlan | None = None,
+    days_kept: bool = False,
+) -> Iterator[Scope]:
     """Store the filtered episode set in a temporary table for the length of one report, then drop it.
 
     Columns: id, patient_id, condition, side, opened_by_id, cohort_label (NULL unless imported), needled
@@ -186,43 +236,120 @@ def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) 
     after_1, before_2, before_3). Computing the set once, with fresh statistics, spares every
     later query the same filtering and gives the database an exact row count to plan with. On PostgreSQL the
     report also runs with more sort memory and without JIT compilation, which costs more than it saves here.
+
+    With ``cells`` (summary only), the table leaves out the episodes the summary cells of its whole months add
+    up; the scope still names every episode for the figures the cells do not keep (``Scope.every_episode``).
+    With ``days_kept`` (summary only: the refresh read the days opened on the report's clock) the times in care
+    count from the day each summary row keeps, else from its time opened on the report's clock.
     """
-    ended = Coalesce(F("discharge_date"), Value(as_of, output_field=DateField()))
-    days = ExpressionWrapper(ended - TruncDate("opened_at"), output_field=DurationField())
-    queryset: QuerySet[Any, Any]  # the stored summaries or the live episodes, with the same columns
-    columns: tuple[str, ...]
     if summary:
         from needlepoint.insights.summaries import summary_episodes
 
-        queryset = summary_episodes(filters).filter(opened_at__lt=day_start(as_of + timedelta(days=1)))
-        queryset = queryset.annotate(days=days)
-        columns = (
-            "episode_id", "patient_id", "condition", "side", "clinician_id", "cohort_label", "needled", "days",
-            "goals_met", "visits", "visit1_pain_before", "visit1_pain_after", "visit2_pain_before",
-            "visit3_pain_before",
-        )  # fmt: skip
-        inner_sql, params = queryset.values(*columns).query.sql_with_params()
-        # The first visits' pain comes along, so that the relief figures read the scope alone (no second join).
-        select_sql = (
-            "SELECT x.episode_id AS id, x.patient_id, x.condition, x.side, x.clinician_id AS opened_by_id, "
-            "x.cohort_label, x.needled, x.days, x.goals_met, x.visits, x.visit1_pain_before AS base, "
-            "x.visit1_pain_after AS after_1, x.visit2_pain_before AS before_2, x.visit3_pain_before AS before_3 "
-            f"FROM ({inner_sql}) x"
-        )
-    else:
-        queryset = episodes(filters).filter(opened_at__lt=day_start(as_of + timedelta(days=1)))
-        queryset = queryset.annotate(
-            cohort_label=F("cohort__label"),
-            days=days,
-            goals_met=Case(When(status="discharged", discharge_reason="goals_met", then=1), default=0),
-        )
-        columns = (
-            "id", "patient_id", "condition", "side", "opened_by_id", "cohort_label", "needled", "days", "goals_met",
-        )  # fmt: skip
-        select_sql, params = queryset.values(*columns).query.sql_with_params()
+        everything = summary_episodes(filters).filter(opened_at__lt=day_start(as_of + timedelta(days=1)))
+        every_episode = None
+        if cells is not None and cells.episode_months is not None:
+            every_episode = _summary_select(everything, as_of, days_kept)
+            first, last = cells.episode_months
+            added_up = Q(in_cells=True, opened_month__gte=first, opened_month__lte=last)
+            if cells.stale_episode_months:
+                added_up &= ~Q(opened_month__in=cells.stale_episode_months)
+            everything = everything.exclude(added_up)
+        select_sql, params = _summary_select(everything, as_of, days_kept)
+        with _stored_scope(select_sql, params) as single:
+            yield Scope(
+                filters,
+                as_of,
+                summary=True,
+                one_episode_per_patient=single,
+                cells=cells,
+                every_episode=every_episode,
+            )
+        return
+    queryset = episodes(filters).filter(opened_at__lt=day_start(as_of + timedelta(days=1)))
+    queryset = queryset.annotate(
+        cohort_label=F("cohort__label"),
+        days=_days_in_care(as_of),
+        goals_met=Case(When(status="discharged", discharge_reason="goals_met", then=1), default=0),
+    )
+    columns = ("id", "patient_id", "condition", "side", "opened_by_id", "cohort_label", "needled", "days", "goals_met")
+    select_sql, params = queryset.values(*columns).query.sql_with_params()
+    with _stored_scope(select_sql, tuple(params)) as single:
+        yield Scope(filters, as_of, one_episode_per_patient=single)
+
+
+@contextmanager
+def summary_scope(rows: QuerySet[Any, Any], filters: ReportFilters, as_of: date) -> Iterator[Scope]:
+    """A scope of the summarised episodes ``rows`` (a queryset of ``EpisodeSummary``), for the refresh that adds
+    up the summary cells with the report's own queries (``cells.py``)."""
+    select_sql, params = _summary_select(rows, as_of, days_kept=False)
+    with _stored_scope(select_sql, params) as single:
+        yield Scope(filters, as_of, summary=True, one_episode_per_patient=single)
+
+
+def _days_in_care(as_of: date, opened: Any = None) -> ExpressionWrapper[Any]:
+    """Days from the day an episode opened (``opened``, by default the day of ``opened_at`` on the clinic's clock)
+    to its discharge, or to ``as_of`` while it is open."""
+    ended = Coalesce(F("discharge_date"), Value(as_of, output_field=DateField()))
+    return ExpressionWrapper(ended - (opened or TruncDate("opened_at")), output_field=DurationField())
+
+
+def _summary_select(rows: QuerySet[Any, Any], as_of: date, days_kept: bool) -> tuple[str, tuple[Any, ...]]:
+    """SELECT of the scope's columns from summarised episodes (``EpisodeSummary`` rows); ``days_kept``: count the
+    times in care from the day opened each row keeps (a subtraction, not a time zone conversion per row)."""
+    columns = (
+        "episode_id", "patient_id", "condition", "side", "clinician_id", "cohort_label", "needled", "days",
+        "goals_met", "visits", "visit1_pain_before", "visit1_pain_after", "visit2_pain_before",
+        "visit3_pain_before", "opened_month",
+    )  # fmt: skip
+    days = _days_in_care(as_of, F("opened_on") if days_kept else None)
+    inner_sql, params = rows.annotate(days=days).values(*columns).query.sql_with_params()
+    # The first visits' pain comes along, so that the relief figures read the scope alone (no second join).
+    select_sql = (
+        "SELECT x.episode_id AS id, x.patient_id, x.condition, x.side, x.clinician_id AS opened_by_id, "
+        "x.cohort_label, x.needled, x.days, x.goals_met, x.visits, x.visit1_pain_before AS base, "
+        "x.visit1_pain_after AS after_1, x.visit2_pain_before AS before_2, x.visit3_pain_before AS before_3, "
+        f"x.opened_month AS month FROM ({inner_sql}) x"
+    )
+    return select_sql, tuple(params)
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """A transaction whose statements all read one snapshot, when the caller has none open (inside a caller's
+    transaction, such as the refresh's, the statements are the caller's). PostgreSQL: repeatable read. SQLite (WAL
+    mode): a deferred transaction, whose first read fixes the snapshot and which takes no write lock, so that
+    writers go on while a report runs (``transaction.atomic`` would begin IMMEDIATE, the settings' mode for writes,
+    and hold every writer back)."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+        return
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN DEFERRED")
+        try:
+            yield
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
+
+
+@contextmanager
+def _stored_scope(select_sql: str, params: Sequence[Any]) -> Iterator[bool]:
+    """Store ``select_sql`` in the scope's temporary table, then drop it; yields whether it holds at most one
+    episode per patient.
+
+    The report's statements read one snapshot of the database (``_one_snapshot``): a refresh that commits while
+    the report runs cannot move an episode between the summary cells and the rows after one of them was read,
+    counting it twice or not at all."""
     table = connection.ops.quote_name(SCOPE_TABLE)
     postgres = connection.vendor == "postgresql"
-    with transaction.atomic() if postgres else nullcontext(), connection.cursor() as cursor:
+    with _one_snapshot(), connection.cursor() as cursor:
         if postgres:
             cursor.execute("SET LOCAL jit = off")
             cursor.execute("SET LOCAL work_mem = '64MB'")
@@ -240,7 +367,7 @@ def report_scope(filters: ReportFilters, as_of: date, *, summary: bool = False) 
         )
         single = bool(cursor.fetchone()[0])
         try:
-            yield Scope(filters, as_of, summary=summary, one_episode_per_patient=single)
+            yield single
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
@@ -319,6 +446,56 @@ def _run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
     return rows
+
+
+def _with_cells(rows: list[tuple[Any, ...]], cells: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
+    """``rows`` and the summary cells' rows of the same layout added up by their first ``width`` columns (the
+    keys): every other column is a count or a sum, so a group's figures are the sums of its rows'."""
+    if not cells:
+        return rows
+    totals: dict[tuple[Any, ...], list[Any]] = {}
+    for row in [*rows, *cells]:
+        key = tuple(row[:width])
+        found = totals.get(key)
+        if found is None:
+            totals[key] = list(row[width:])
+        else:
+            totals[key] = [_plus(left, right) for left, right in zip(found, row[width:], strict=True)]
+    return [(*key, *values) for key, values in totals.items()]
+
+
+def _plus(left: Any, right: Any) -> Any:
+    """The sum of two aggregates, either of which may be NULL (no value) or come as a decimal from the database."""
+    if left is None or right is None:
+        return right if left is None else left
+    if isinstance(left, Decimal) != isinstance(right, Decimal):
+        return float(left) + float(right)
+    return left + right
+
+
+def _cell_rows(
+    scope: Scope, figure: str, by: Sequence[str], keys: int, values: int, *, visits: bool = False
+) -> list[tuple[Any, ...]]:
+    """The summary cells of one figure (``cells.py``) in the layout of the figure's own query: the groupings
+    ``by`` (then the needled flag, for episode figures), the figure's ``keys`` and the sums of its ``values``,
+    over the whole months of the scope's cell plan and the report's other filters. Empty without a plan."""
+    plan = scope.cells
+    if plan is None:
+        return []
+    months = plan.visit_months if visits else plan.episode_months
+    if months is None:
+        return []
+    from needlepoint.insights.summaries import cell_rows
+
+    found = cell_rows(SummaryCell.objects.filter(figure=figure), scope.filters, visits=visits)
+    found = found.filter(month__gte=months[0], month__lte=months[1])
+    stale = plan.stale_visit_months if visits else plan.stale_episode_months
+    if stale:
+        found = found.exclude(month__in=stale)
+    columns = [CELL_COLUMNS[name] for name in by] + ([] if visits else ["needled"])
+    columns += ["k1", "k2", "k3"][:keys]
+    sums = {f"s{index}": Sum(f"v{index}") for index in range(1, values + 1)}
+    return list(found.values(*columns).annotate(**sums).values_list(*columns, *sums))
 
 
 def _number(value: Any) -> float:
@@ -437,30 +614,11 @@ def measure_sums(
     in time order finds both. Episodes without a baseline are left out: they cannot be judged.
     """
     codes = tuple(instrument_codes) if instrument_codes else tuple(defn.code for defn in report_instruments())
-    case, unfit = _responder_case(rule, codes)
-    carried, keys = _carried(by)
-    marks = ", ".join(["%s"] * len(codes))
-    if scope.summary:
-        per_episode = f"""
-        p AS (
-            SELECT {carried}, m.instrument, m.baseline, m.final
-            FROM {SUMMARY_MEASURES} m JOIN {scope.table} ep ON ep.id = m.episode_id
-            WHERE m.clinic_id = %s AND m.instrument IN ({marks})
-        )"""
-    else:
-        per_episode = f"""
-        {EPISODE_MEASURES_SQL.format(marks=marks, episodes=scope.table)},
-        p AS (
-            SELECT {carried}, obs.instrument,
-                   CASE WHEN obs.first_time_point = 'baseline' THEN obs.first_value END AS baseline,
-                   CASE WHEN obs.time_point <> 'baseline' THEN obs.value END AS final
-            FROM obs JOIN {scope.table} ep ON ep.id = obs.episode_id
-            WHERE obs.next_id IS NULL
-        )"""
-    sql = measure_aggregate_sql(per_episode, keys, case)
+    sql, params, unfit = measure_sql(scope, rule, by, codes)
     width = len(by)
+    rows = _with_cells(_run(sql, params), _cell_rows(scope, "measures", by, 1, MEASURE_VALUES), width + 2)
     result = []
-    for row in _run(sql, (scope.filters.clinic_id, *codes)):
+    for row in rows:
         code = row[width + 1]
         values = row[width + 2 :]
         result.append(
@@ -482,6 +640,36 @@ def measure_sums(
     return result
 
 
+MEASURE_VALUES = 9  # the sums ``measure_aggregate_sql`` returns per group
+
+
+def measure_sql(
+    scope: Scope, rule: ResponderRule, by: Sequence[str], codes: Sequence[str]
+) -> tuple[str, tuple[Any, ...], set[str]]:
+    """(SQL, parameters, instruments the rule cannot judge) of ``measure_sums`` over the scope's episodes."""
+    case, unfit = _responder_case(rule, codes)
+    carried, keys = _carried(by)
+    marks = ", ".join(["%s"] * len(codes))
+    if scope.summary:
+        per_episode = f"""
+        p AS (
+            SELECT {carried}, m.instrument, m.baseline, m.final
+            FROM {SUMMARY_MEASURES} m JOIN {scope.table} ep ON ep.id = m.episode_id
+            WHERE m.clinic_id = %s AND m.instrument IN ({marks})
+        )"""
+    else:
+        per_episode = f"""
+        {EPISODE_MEASURES_SQL.format(marks=marks, episodes=scope.table)},
+        p AS (
+            SELECT {carried}, obs.instrument,
+                   CASE WHEN obs.first_time_point = 'baseline' THEN obs.first_value END AS baseline,
+                   CASE WHEN obs.time_point <> 'baseline' THEN obs.value END AS final
+            FROM obs JOIN {scope.table} ep ON ep.id = obs.episode_id
+            WHERE obs.next_id IS NULL
+        )"""
+    return measure_aggregate_sql(per_episode, keys, case), (scope.filters.clinic_id, *codes), unfit
+
+
 def measure_aggregate_sql(per_episode: str, keys: str, case: str) -> str:
     """The measure sums per group (``keys``), needled flag and instrument over the per-episode rows ``p``
     (instrument, baseline, final) that the CTEs ``per_episode`` define; ``case`` counts the responders. One
@@ -497,13 +685,6 @@ def measure_aggregate_sql(per_episode: str, keys: str, case: str) -> str:
         WHERE p.baseline IS NOT NULL
         GROUP BY {keys}, p.instrument
     """
-
-
-def episode_counts(scope: Scope, by: Sequence[str] = ("condition",)) -> dict[tuple[tuple[Any, ...], bool], int]:
-    """Episodes per group and needled flag, including those with no measure at all."""
-    carried, keys = _carried(by)
-    rows = _run(f"SELECT {keys}, COUNT(*) FROM (SELECT {carried} FROM {scope.table} ep) x GROUP BY {keys}", ())
-    return {(tuple(row[: len(by)]), bool(row[len(by)])): row[-1] for row in rows}
 
 
 # ---------------------------------------------------------------------------------------------------- relief
@@ -528,6 +709,28 @@ def relief_counts(
     own, never the better of two. ``known`` counts the episodes whose pain at the time point is known (the
     completers' denominator); under intention to treat the denominator is every episode with a baseline.
     """
+    sql, params = relief_sql(scope, policy, by, points=points, percent=percent)
+    width, counted = len(by), len(RELIEF_TIME_POINTS)
+    cells = _cell_rows(scope, f"relief:{policy.value}", by, 0, RELIEF_VALUES)
+    result = []
+    for row in _with_cells(_run(sql, params), cells, width + 1):
+        plain = [_count(value) for value in row[width + 1 : width + 3 + 2 * counted]]
+        sums = row[width + 3 + 2 * counted :]
+        points_found = [
+            PainPoint(plain[2 + 2 * index], plain[3 + 2 * index], _clustered(sums[7 * index : 7 * index + 7]))
+            for index in range(len(RELIEF_TIME_POINTS))
+        ]
+        result.append(ReliefCounts(tuple(row[:width]), bool(row[width]), plain[0], plain[1], *points_found))
+    return result
+
+
+RELIEF_VALUES = 2 + 9 * len(RELIEF_TIME_POINTS)  # the sums ``relief_aggregate_sql`` returns per group
+
+
+def relief_sql(
+    scope: Scope, policy: MissingPolicy, by: Sequence[str], *, points: float, percent: float
+) -> tuple[str, tuple[Any, ...]]:
+    """(SQL, parameters) of ``relief_counts`` over the scope's episodes."""
     carried, keys = _carried(by)
     step = PatientStep.of(scope)
     params: tuple[Any, ...] = ()
@@ -546,18 +749,7 @@ def relief_counts(
             SELECT {carried}, ep.patient_id, firsts.base, firsts.after_1, firsts.before_2, firsts.before_3
             FROM firsts JOIN {scope.table} ep ON ep.id = firsts.episode_id
         )"""
-    sql = relief_aggregate_sql(per_episode, keys, step, policy, points=points, percent=percent)
-    width, counted = len(by), len(RELIEF_TIME_POINTS)
-    result = []
-    for row in _run(sql, params):
-        plain = [_count(value) for value in row[width + 1 : width + 3 + 2 * counted]]
-        sums = row[width + 3 + 2 * counted :]
-        points_found = [
-            PainPoint(plain[2 + 2 * index], plain[3 + 2 * index], _clustered(sums[7 * index : 7 * index + 7]))
-            for index in range(len(RELIEF_TIME_POINTS))
-        ]
-        result.append(ReliefCounts(tuple(row[:width]), bool(row[width]), plain[0], plain[1], *points_found))
-    return result
+    return relief_aggregate_sql(per_episode, keys, step, policy, points=points, percent=percent), params
 
 
 def relief_aggregate_sql(
@@ -658,6 +850,38 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
     patient, for intervals that allow for patients with several episodes.
     """
     mdcs = movement_mdcs()
+    width = len(by)
+    cells = _cell_rows(scope, f"rom:{policy.value}", by, 3, ROM_VALUES)
+    result = []
+    for row in _with_cells(_run(*rom_sql(scope, policy, by)), cells, width + 4):
+        joint, movement, method = row[width + 1 : width + 4]
+        sums = row[width + 6 :]
+        mdc = mdcs.get((joint, movement, method))
+        gained = _clustered(sums[0:7])
+        result.append(
+            RomSums(
+                group=tuple(row[:width]),
+                needled=bool(row[width]),
+                joint=joint,
+                movement=movement,
+                method=method,
+                episodes=_count(row[width + 4]),
+                patients=_count(row[width + 5]),
+                completers=gained.n,
+                gain=gained,
+                percent_gain=_clustered(sums[7:14]),
+                beyond=_clustered(sums[14:21]) if mdc is not None else None,
+                mdc=mdc,
+            )
+        )
+    return result
+
+
+ROM_VALUES = 2 + 7 * 3  # the sums ``rom_aggregate_sql`` returns per group and movement
+
+
+def rom_sql(scope: Scope, policy: MissingPolicy, by: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
+    """(SQL, parameters) of ``rom_sums`` over the scope's episodes."""
     mdc_case = movement_mdc_case()
     carried, keys = _carried(by)
     step = PatientStep.of(scope)
@@ -682,34 +906,19 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
             FROM s JOIN {scope.table} ep ON ep.id = s.episode_id
             GROUP BY s.episode_id, s.joint, s.movement, s.method, {episode_columns}
         )"""
-    sql = rom_aggregate_sql(per_episode, keys, step, policy)
-    width = len(by)
-    result = []
-    for row in _run(sql, (scope.filters.clinic_id,)):
-        joint, movement, method = row[width + 1 : width + 4]
-        sums = row[width + 6 :]
-        mdc = mdcs.get((joint, movement, method))
-        gained = _clustered(sums[0:7])
-        result.append(
-            RomSums(
-                group=tuple(row[:width]),
-                needled=bool(row[width]),
-                joint=joint,
-                movement=movement,
-                method=method,
-                episodes=_count(row[width + 4]),
-                patients=_count(row[width + 5]),
-                completers=gained.n,
-                gain=gained,
-                percent_gain=_clustered(sums[7:14]),
-                beyond=_clustered(sums[14:21]) if mdc is not None else None,
-                mdc=mdc,
-            )
-        )
-    return result
+    return rom_aggregate_sql(per_episode, keys, step, policy), (scope.filters.clinic_id,)
 
 
 # ---------------------------------------------------------------------------------------------------- survival
+
+
+def counts_of(rows: Iterable[SurvivalRow]) -> dict[tuple[tuple[Any, ...], bool], int]:
+    """Episodes per group and needled flag added up from the survival rows of the same
+    scope and groups, which count every episode once: one reading of the episodes serves both."""
+    counts: dict[tuple[tuple[Any, ...], bool], int] = {}
+    for row in rows:
+        counts[(row.group, row.needled)] = counts.get((row.group, row.needled), 0) + row.count
+    return counts
 
 
 def survival_rows(scope: Scope, *, by: Sequence[str] = ("condition",)) -> list[SurvivalRow]:
@@ -720,15 +929,16 @@ def survival_rows(scope: Scope, *, by: Sequence[str] = ("condition",)) -> list[S
     At most one row per group, day and outcome, so the rows stay few however many episodes there are.
     """
     carried, keys = _carried(by)
+    source, params = scope.episode_source()
     sql = f"""
         SELECT {keys}, x.days, x.goals_met, COUNT(*)
-        FROM (SELECT {carried}, ep.days, ep.goals_met FROM {scope.table} ep) x
+        FROM (SELECT {carried}, ep.days, ep.goals_met FROM {source}) x
         GROUP BY {keys}, x.days, x.goals_met
     """
     width = len(by)
     return [
         SurvivalRow(tuple(row[:width]), bool(row[width]), _days(row[width + 1]), bool(row[width + 2]), row[-1])
-        for row in _run(sql, ())
+        for row in _run(sql, params)
     ]
 
 
@@ -756,7 +966,7 @@ def _visit_events_sql(filters: ReportFilters) -> tuple[str, tuple[Any, ...]]:
     return f"v AS ({visits_sql}), e AS ({events})", (*visit_params, filters.clinic_id)
 
 
-_VISIT_FIGURES = """COUNT(*), SUM({mild}), SUM({significant}), SUM({serious}),
+VISIT_FIGURE_SQL = """COUNT(*), SUM({mild}), SUM({significant}), SUM({serious}),
                SUM(CASE WHEN v.pain_before IS NOT NULL AND v.pain_after IS NOT NULL THEN 1 ELSE 0 END),
                SUM(CASE WHEN v.pain_before - v.pain_after >= {bound} THEN 1 ELSE 0 END)"""
 
@@ -765,8 +975,27 @@ def _summary_visits_sql(scope: Scope) -> tuple[str, tuple[Any, ...]]:
     from needlepoint.insights.summaries import summary_visits
 
     columns = ("clinician_id", "pain_before", "pain_after", "mild", "significant", "serious", "techniques", "needling")
-    sql, params = summary_visits(scope.filters).values(*columns).query.sql_with_params()
+    sql, params = _outside_cells(summary_visits(scope.filters), scope).values(*columns).query.sql_with_params()
     return sql, tuple(params)
+
+
+def _outside_cells(rows: QuerySet[Any, Any], scope: Scope) -> QuerySet[Any, Any]:
+    """Summarised visits (or their events) ``rows`` less those of the months the scope's visit cells add up: the
+    visits given before the first whole month or after the last, or in a month whose cells are stale, as ranges of
+    the index by clinic and time."""
+    plan = scope.cells
+    if plan is None or plan.visit_months is None:
+        return rows
+    first, last = plan.visit_months
+    before = month_start(first) if first != NO_EARLIER else datetime(1, 1, 1, tzinfo=UTC)
+    after = month_start(next_month(last)) if last != NO_LATER else datetime(9999, 1, 1, tzinfo=UTC)
+    outside = Q(started_at__lt=before) | Q(started_at__gte=after)
+    for start, end in month_ranges(plan.stale_visit_months):
+        outside |= Q(started_at__gte=start, started_at__lt=end)
+    return rows.filter(outside)
+
+
+VISIT_VALUES = 6  # the figures ``VISIT_FIGURE_SQL`` returns per group
 
 
 def visit_breakdowns(scope: Scope, mcid: float) -> tuple[list[VisitEvents], list[VisitEvents]]:
@@ -780,6 +1009,7 @@ def visit_breakdowns(scope: Scope, mcid: float) -> tuple[list[VisitEvents], list
     codes = [scope.filters.technique] if scope.filters.technique else list(Technique.values)
     if scope.summary:
         rows, width = _summary_breakdown_rows(scope, mcid, codes)
+        rows = _with_cells(rows, _cell_rows(scope, "visits", ["clinician"], 1, VISIT_VALUES, visits=True), 2)
     else:
         rows, width = _live_breakdown_rows(scope, mcid), 2
     clinicians: dict[Any, list[int]] = {}
@@ -809,7 +1039,7 @@ def _summary_breakdown_rows(scope: Scope, mcid: float, codes: list[str]) -> tupl
     """Rows (clinician, technique keys..., figures) from the visit summary, and the width of their keys."""
     visits_sql, params = _summary_visits_sql(scope)
     bound = repr(float(mcid) - TOLERANCE)
-    figures = _VISIT_FIGURES.format(mild="v.mild", significant="v.significant", serious="v.serious", bound=bound)
+    figures = VISIT_FIGURE_SQL.format(mild="v.mild", significant="v.significant", serious="v.serious", bound=bound)
     patterns: list[str] = []
     if scope.filters.muscle:
         # A technique counts only where it was used on the muscle filtered on (as the live entries count it): one
@@ -839,7 +1069,7 @@ def _live_breakdown_rows(scope: Scope, mcid: float) -> list[tuple[Any, ...]]:
         f"MAX(CASE WHEN n.technique = '{code}' THEN {1 << index} ELSE 0 END)"
         for index, code in enumerate(Technique.values)
     )
-    figures = _VISIT_FIGURES.format(
+    figures = VISIT_FIGURE_SQL.format(
         mild="COALESCE(e.mild, 0)",
         significant="COALESCE(e.significant, 0)",
         serious="COALESCE(e.serious, 0)",
@@ -872,8 +1102,10 @@ def event_counts(scope: Scope) -> list[EventCount]:
     if scope.summary:
         from needlepoint.insights.summaries import summary_events
 
-        found = summary_events(filters).values("event_type", "severity").annotate(n=Sum("events"))
-        return [EventCount(*row) for row in found.values_list("event_type", "severity", "n")]
+        found = _outside_cells(summary_events(filters), scope).values("event_type", "severity")
+        summed = list(found.annotate(n=Sum("events")).values_list("event_type", "severity", "n"))
+        cells = _cell_rows(scope, "events", [], 2, 1, visits=True)
+        return [EventCount(kind, severity, _count(n)) for kind, severity, n in _with_cells(summed, cells, 2)]
     visits = needled_visits(filters).values("pk")
     rows = (
         AdverseEvent.objects.filter(clinic_id=filters.clinic_id, visit__in=visits)

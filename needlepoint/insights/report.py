@@ -262,12 +262,14 @@ def claims_report(
     as_of = as_of or timezone.localdate()
     pain = instrument(PAIN)
     refresh, as_of_time, source_note = _choose_source(filters, source)
-    with queries.report_scope(filters, as_of, summary=refresh is not None) as scope:
-        counts = queries.episode_counts(scope, ("condition",))
+    read = summaries.reading(refresh, filters, options, as_of)
+    summary = refresh is not None
+    with queries.report_scope(filters, as_of, summary=summary, cells=read.cells, days_kept=read.days_kept) as scope:
+        survival = queries.survival_rows(scope)
+        counts = queries.counts_of(survival)
         measures = queries.measure_sums(scope, options.rule, by=("condition", "clinician"))
         relief = queries.relief_counts(scope, options.missing, points=RELIEF_POINTS, percent=RELIEF_PERCENT)
         rom = queries.rom_sums(scope, options.missing)
-        survival = queries.survival_rows(scope)
         relief_points = pain.mcid.value if pain.mcid else RELIEF_POINTS  # the NPRS's MCID is in its data file
         clinician_visits, technique_visits = queries.visit_breakdowns(scope, relief_points)
         events = queries.event_counts(scope)

@@ -13,28 +13,33 @@ never refreshed is read live.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.db.models.functions import TruncDate
+from django.db.models.sql import Query
 from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic
-from needlepoint.insights import queries
-from needlepoint.insights.filters import ReportFilters, Row, day_start, episode_rows
+from needlepoint.insights import cells, queries
+from needlepoint.insights.filters import ReportFilters, ReportOptions, Row, day_start, episode_rows
 from needlepoint.insights.models import (
     EpisodeCohort,
     EpisodeMeasureSummary,
     EpisodeMovementSummary,
     EpisodeRomSummary,
     EpisodeSummary,
+    SummaryCell,
     SummaryChange,
     SummaryRefresh,
+    SummaryStaleMonth,
     VisitEventSummary,
     VisitSummary,
 )
@@ -57,6 +62,47 @@ def needled_pair(filters: ReportFilters) -> str:
     return f"{',' + filters.muscle if filters.muscle else ''}/{filters.technique + ',' if filters.technique else ''}"
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How a report reads a clinic's summary: the cells it adds (None: every row) and whether its times in care
+    count from the days opened the refresh kept (it read them on the report's clock)."""
+
+    cells: queries.CellPlan | None
+    days_kept: bool
+
+
+def reading(run: SummaryRefresh | None, filters: ReportFilters, options: ReportOptions, as_of: date) -> Reading:
+    """How a report with these filters and options reads the summary the refresh ``run`` left (None: none)."""
+    if run is None:
+        return Reading(cells=None, days_kept=False)
+    stale = SummaryStaleMonth.objects.filter(clinic_id=filters.clinic_id).values_list("kind", "month")
+    return Reading(
+        cells=cells.plan(filters, options, as_of, run.cells_key, list(stale)),
+        days_kept=run.time_zone == timezone.get_current_timezone_name(),
+    )
+
+
+def catch_up_cells(clinic_id: int, *, wait: bool = True) -> int | None:
+    """Add up again the summary cells of the months a change made stale (``SummaryStaleMonth``), in one
+    transaction under the refresh's lock; the months caught up, or None when another refresh or catch-up of the
+    clinic was running and ``wait`` is False. Run after a refresh: by the command at once, after a report's own
+    refresh in the background."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not _lock(cursor, clinic_id, wait):
+            return None
+        stale = list(SummaryStaleMonth.objects.filter(clinic_id=clinic_id).values_list("kind", "month"))
+        if not stale:
+            return 0
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+        episode_months = {month for kind, month in stale if kind == "episodes"}
+        visit_months = {month for kind, month in stale if kind == "visits"}
+        cells.rebuild(cursor, clinic_id, episode_months, visit_months)
+        SummaryStaleMonth.objects.filter(clinic_id=clinic_id).delete()
+        return len(stale)
+
+
 def summary_episodes(filters: ReportFilters) -> QuerySet[EpisodeSummary]:
     """The summarised episodes the report covers: the same filters as ``filters.episodes`` on the stored rows
     (an episode matches the muscle and technique filters when one needling entry at any of its visits does)."""
@@ -74,6 +120,16 @@ def summary_visits(filters: ReportFilters) -> QuerySet[VisitSummary]:
 def summary_events(filters: ReportFilters) -> QuerySet[VisitEventSummary]:
     """The adverse events (by visit, type and severity) of the summarised needled visits the report covers."""
     return _visit_rows(VisitEventSummary.objects.all(), filters)
+
+
+def cell_rows(rows: QuerySet[Row], filters: ReportFilters, *, visits: bool) -> QuerySet[Row]:
+    """Summary cells ``rows`` narrowed by the filters a cell has columns for: the clinic, condition, clinician
+    and cohort, as the episode (or visit) filters narrow the rows the cells add up; the caller picks the months.
+    The cells are never used under a muscle or technique filter (``cells.plan``)."""
+    undated = replace(filters, date_from=None, date_to=None)
+    if visits:
+        return _visit_rows(rows, undated)
+    return episode_rows(rows, undated, clinician="clinician_id", cohort="cohort_label")
 
 
 def _visit_rows(rows: QuerySet[Row], filters: ReportFilters) -> QuerySet[Row]:
@@ -98,6 +154,7 @@ def _visit_rows(rows: QuerySet[Row], filters: ReportFilters) -> QuerySet[Row]:
 # pass over the clinic is then cheaper than deleting and re-inserting that many episodes by their ids.
 FULL_SHARE = 0.25
 CHANGED_TABLE = "np_changed_episodes"
+PATIENTS_TABLE = "np_changed_patients"
 # Two refreshes of one clinic never run at once: PostgreSQL's advisory lock (this key, the clinic's id) is held
 # for the refresh's transaction; SQLite lets one writer at a time anyway.
 LOCK_KEY = 7_316_501
@@ -109,6 +166,8 @@ _SUMMARY_TABLES = (
     queries.SUMMARY_VISITS,
     queries.SUMMARY_EVENTS,
 )
+# Every derived table, for fresh statistics after a full rebuild.
+_ANALYSED_TABLES = (*_SUMMARY_TABLES, SummaryCell._meta.db_table)
 # Tables whose index leads with the clinic, so that a change's rows are deleted by clinic and episode.
 _BY_CLINIC = (queries.SUMMARY_ROM, queries.SUMMARY_MOVEMENTS)
 
@@ -135,12 +194,17 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
         changed = _claim_changes(cursor, clinic.pk)
         if full is None or last is None:  # an incremental refresh needs a summary to start from
             full = last is None or len(changed) >= FULL_SHARE * max(last.episodes, 1)
-        if not full and not changed and last is not None:
+        cells_key, time_zone = cells.definitions_key(), timezone.get_current_timezone_name()
+        current = last is not None and (last.cells_key, last.time_zone) == (cells_key, time_zone)
+        if not full and not changed and last is not None and current:
             last.checked_at = started
             last.save(update_fields=["checked_at"])
             return last
         run = SummaryRefresh(clinic=clinic, started_at=started, kind="full" if full else "changes")
-        written = _rebuild(cursor, clinic.pk, None if full else changed)
+        run.cells_key, run.time_zone = cells_key, time_zone
+        every_cell = full or last is None or last.cells_key != run.cells_key
+        every_day = full or last is None or last.time_zone != run.time_zone
+        written = _rebuild(cursor, clinic.pk, None if full else changed, every_cell=every_cell, every_day=every_day)
         run.episodes, run.measures, run.rom_series, _, run.visits, _, removed = written
         if not full:
             assert last is not None  # an incremental refresh starts from a summary (full is forced without one)
@@ -156,7 +220,7 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
         # the statistics as they were (autovacuum sees to their few dead rows).
         clean = "VACUUM ANALYZE" if connection.vendor == "postgresql" and not connection.in_atomic_block else "ANALYZE"
         with connection.cursor() as cursor:
-            for table in _SUMMARY_TABLES:
+            for table in _ANALYSED_TABLES:
                 cursor.execute(f"{clean} {table}")
     run.seconds = time.perf_counter() - clock
     SummaryRefresh.objects.filter(pk=run.pk).update(seconds=run.seconds)
@@ -192,14 +256,16 @@ def _claim_changes(cursor: Any, clinic_id: int) -> set[int]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None) -> list[int]:
-    """Delete and re-insert the summary rows of the clinic (``changed`` None) or of the changed episodes only;
-    the rows written per table (episodes, measures, ROM series, movements, needled visits, their events), then
-    the episode rows removed."""
+def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None, *, every_cell: bool, every_day: bool) -> list[int]:
+    """Delete and re-insert the summary rows of the clinic (``changed`` None) or of the changed episodes only,
+    then the summary cells they touch (all of them with ``every_cell``), and the days opened (of every episode
+    with ``every_day``: the clinic's clock changed); the rows written per table (episodes, measures, ROM series,
+    movements, needled visits, their events), then the episode rows removed."""
     only = ""
     if changed is not None:
-        _changed_table(cursor, changed)
+        _id_table(cursor, CHANGED_TABLE, changed)
         only = f" AND {{column}} IN (SELECT id FROM {CHANGED_TABLE})"
+        before = _touched(cursor, clinic_id)
     removed = 0
     for table in _SUMMARY_TABLES:
         if changed is None or table in _BY_CLINIC:
@@ -214,9 +280,66 @@ def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None) -> list[int]
         sql = build(only)
         cursor.execute(sql, [clinic_id] * sql.replace("%%", "").count("%s"))
         written.append(_rows_written(cursor))
+    if every_day and changed is not None:  # the clinic's clock changed: every day opened read again
+        EpisodeSummary.objects.filter(clinic_id=clinic_id).update(opened_on=TruncDate("opened_at"))
+    touched = None if changed is None else _mark_touched(cursor, clinic_id, before)
+    if touched is None or every_cell:
+        if changed is None and connection.vendor == "postgresql":
+            for table in _SUMMARY_TABLES:  # the cells' statements join the rows just written: plan them as such
+                cursor.execute(f"ANALYZE {table}")
+        cells.rebuild(cursor, clinic_id)
+    else:  # the months touched are read as rows until their cells are added up again (``catch_up_cells``)
+        cells.mark_stale(cursor, clinic_id, touched.months, touched.visit_months)
     if changed is not None:
         cursor.execute(f"DROP TABLE {CHANGED_TABLE}")
     return [*written, removed]
+
+
+@dataclass(frozen=True)
+class _Touched:
+    """What a change touches in the cells: the changed episodes' patients and months, their visits' months."""
+
+    patients: set[int]
+    months: set[int]
+    visit_months: set[int]
+
+
+def _touched(cursor: Any, clinic_id: int) -> _Touched:
+    """The changed episodes' patients, months opened and visit months, as the summary holds them now."""
+    changed = f"SELECT id FROM {CHANGED_TABLE}"
+    cursor.execute(
+        f"SELECT DISTINCT patient_id, opened_month FROM {queries.SUMMARY_EPISODES}"
+        f" WHERE clinic_id = %s AND episode_id IN ({changed})",
+        [clinic_id],
+    )
+    rows = cursor.fetchall()
+    cursor.execute(
+        f"SELECT DISTINCT month FROM {queries.SUMMARY_VISITS} WHERE clinic_id = %s AND episode_id IN ({changed})",
+        [clinic_id],
+    )
+    visit_months = {row[0] for row in cursor.fetchall()}
+    return _Touched({row[0] for row in rows if row[0] is not None}, {row[1] for row in rows}, visit_months)
+
+
+def _mark_touched(cursor: Any, clinic_id: int, before: _Touched) -> _Touched:
+    """After a change: mark again which episodes of the patients touched are their patient's only one (a second
+    episode takes the first out of the cells); returns the patients and every month touched, before or after,
+    whose cells are to be added up again."""
+    after = _touched(cursor, clinic_id)
+    _id_table(cursor, PATIENTS_TABLE, before.patients | after.patients)
+    of_patients = f"patient_id IN (SELECT id FROM {PATIENTS_TABLE})"
+    summary = queries.SUMMARY_EPISODES
+    cursor.execute(
+        f"""UPDATE {summary} SET in_cells = NOT EXISTS (
+                SELECT 1 FROM {summary} o WHERE o.clinic_id = {summary}.clinic_id
+                AND o.patient_id = {summary}.patient_id AND o.episode_id <> {summary}.episode_id)
+            WHERE clinic_id = %s AND {of_patients}""",
+        [clinic_id],
+    )
+    cursor.execute(f"SELECT DISTINCT opened_month FROM {summary} WHERE clinic_id = %s AND {of_patients}", [clinic_id])
+    months = before.months | after.months | {row[0] for row in cursor.fetchall()}
+    cursor.execute(f"DROP TABLE {PATIENTS_TABLE}")
+    return _Touched(before.patients | after.patients, months, before.visit_months | after.visit_months)
 
 
 def _rows_written(cursor: Any) -> int:
@@ -227,15 +350,15 @@ def _rows_written(cursor: Any) -> int:
     return max(int(cursor.rowcount), 0)
 
 
-def _changed_table(cursor: Any, changed: set[int]) -> None:
-    """The changed episodes' ids in a temporary table, for the rebuild's statements to join."""
-    cursor.execute(f"DROP TABLE IF EXISTS {CHANGED_TABLE}")
-    cursor.execute(f"CREATE TEMPORARY TABLE {CHANGED_TABLE} (id bigint PRIMARY KEY)")
-    ids = sorted(changed)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        cursor.execute(f"INSERT INTO {CHANGED_TABLE} (id) VALUES {', '.join(['(%s)'] * len(chunk))}", chunk)
-    cursor.execute(f"ANALYZE {CHANGED_TABLE}")  # a temporary table has no statistics until analysed
+def _id_table(cursor: Any, table: str, ids: set[int]) -> None:
+    """Ids (the changed episodes, their patients) in a temporary table, for the rebuild's statements to join."""
+    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY)")
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        cursor.execute(f"INSERT INTO {table} (id) VALUES {', '.join(['(%s)'] * len(chunk))}", chunk)
+    cursor.execute(f"ANALYZE {table}")  # a temporary table has no statistics until analysed
 
 
 def _clinic_episodes(only: str) -> str:
@@ -252,7 +375,7 @@ def _episodes_sql(only: str) -> str:
     columns = (
         "clinic_id, episode_id, patient_id, condition, side, clinician_id, cohort_label, opened_at, discharge_date, "
         "status, discharge_reason, goals_met, days_to_discharge, needled, visits, visit1_pain_before, "
-        "visit1_pain_after, visit2_pain_before, visit3_pain_before, needling"
+        "visit1_pain_after, visit2_pain_before, visit3_pain_before, needling, opened_month, in_cells, opened_on"
     )
     # Every needling entry of any visit of the episode, as the live filter finds them (filters.episodes).
     needling = f"""needling AS (
@@ -270,13 +393,31 @@ def _episodes_sql(only: str) -> str:
                {days},
                CASE WHEN firsts.first_needled = 1 THEN 1 = 1 ELSE 1 = 0 END,
                COALESCE(firsts.visits, 0), firsts.base, firsts.after_1, firsts.before_2, firsts.before_3,
-               COALESCE(needling.pairs, '')
+               COALESCE(needling.pairs, ''), {cells.month_sql("e.opened_at")},
+               e.patient_id IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM {Episode._meta.db_table} o
+                   WHERE o.clinic_id = e.clinic_id AND o.patient_id = e.patient_id AND o.id <> e.id),
+               {_day_opened_sql()}
         FROM {Episode._meta.db_table} e
         LEFT JOIN {EpisodeCohort._meta.db_table} c ON c.episode_id = e.id
         LEFT JOIN firsts ON firsts.episode_id = e.id
         LEFT JOIN needling ON needling.episode_id = e.id
         WHERE e.clinic_id = %s{only.format(column="e.id")}
     """
+
+
+def _day_opened_sql() -> str:
+    """SQL: the day the episode ``e`` opened on the clinic's clock, by the expression the live report uses
+    (Django's ``TruncDate`` in the current time zone), kept so that a report's times in care are a subtraction,
+    not a time zone conversion per episode. The time zone's name is written into the statement."""
+    query = Query(Episode)
+    sql, params = (
+        TruncDate("opened_at").resolve_expression(query).as_sql(query.get_compiler(connection=connection), connection)
+    )
+    column = f"{connection.ops.quote_name(Episode._meta.db_table)}.{connection.ops.quote_name('opened_at')}"
+    if sql.count(column) != 1 or not all(re.fullmatch(r"[A-Za-z0-9_+\-/]+", str(value)) for value in params):
+        raise ValueError(f"Unexpected SQL for the day opened: {sql} {params}")
+    return sql.replace(column, "e.opened_at") % tuple(f"'{value}'" for value in params)
 
 
 def _measures_sql(only: str) -> str:
@@ -328,7 +469,7 @@ def _events_sql(only: str) -> str:
             f"WHERE vs.clinic_id = %s{only.format(column='vs.episode_id')}"
         )
         of_visits = f" AND visit_id IN ({changed_visits})"
-    columns = "visit_id, episode_id, clinician_id, started_at, condition, cohort_label, needling"
+    columns = "visit_id, episode_id, clinician_id, started_at, condition, cohort_label, needling, month"
     return f"""
         WITH e AS (
             SELECT visit_id, event_type, severity, COUNT(*) AS events
@@ -358,7 +499,7 @@ def _visits_sql(only: str) -> str:
         joined = "',' || GROUP_CONCAT(DISTINCT technique) || ','"
     columns = (
         "clinic_id, visit_id, episode_id, clinician_id, started_at, condition, cohort_label, pain_before, "
-        "pain_after, mild, significant, serious, techniques, needling"
+        "pain_after, mild, significant, serious, techniques, needling, month"
     )
     # A change rebuilds its episodes' visits only; their entries and events are found through the visits.
     of_visits = ""
@@ -383,7 +524,7 @@ def _visits_sql(only: str) -> str:
         SELECT v.clinic_id, v.id, v.episode_id, v.clinician_id, v.started_at, ep.condition, c.label, v.pain_before,
                v.pain_after,
                COALESCE(e.mild, 0), COALESCE(e.significant, 0), COALESCE(e.serious, 0), COALESCE(t.techniques, ''),
-               COALESCE(t.needling, '')
+               COALESCE(t.needling, ''), {cells.month_sql("v.started_at")}
         FROM {Visit._meta.db_table} v
         LEFT JOIN {Episode._meta.db_table} ep ON ep.id = v.episode_id
         LEFT JOIN {EpisodeCohort._meta.db_table} c ON c.episode_id = v.episode_id
@@ -446,7 +587,17 @@ def bring_up_to_date(clinic_id: int) -> Freshness:
     run = refresh(Clinic.objects.get(pk=clinic_id), wait=False)
     if run is None:  # another refresh of the clinic is running: read what is there
         return Freshness(last, _current_to(last), pending)
+    _catch_up_after(clinic_id)
     return Freshness(run, run.started_at)
+
+
+def _catch_up_after(clinic_id: int) -> None:
+    """Add up again the cells a refresh made stale: in the background (the default), so that the report waiting
+    now does not wait for them (it reads those months' rows), or at once where the settings say so."""
+    if getattr(settings, "INSIGHTS_CELLS_CATCH_UP", "background") == "inline":
+        catch_up_cells(clinic_id, wait=False)
+    else:
+        _start_background(clinic_id)
 
 
 def _current_to(run: SummaryRefresh) -> Any:
@@ -454,7 +605,8 @@ def _current_to(run: SummaryRefresh) -> Any:
 
 
 def _start_background(clinic_id: int) -> bool:
-    """Refresh the clinic in a thread of this process, unless this process is already doing so."""
+    """Refresh the clinic and catch its cells up in a thread of this process, unless this process is already
+    doing so."""
     with _background_guard:
         if clinic_id in _background:
             return True
@@ -467,7 +619,8 @@ def _start_background(clinic_id: int) -> bool:
 
 def _refresh_apart(clinic_id: int) -> None:
     try:
-        refresh(Clinic.objects.get(pk=clinic_id), wait=False)
+        if refresh(Clinic.objects.get(pk=clinic_id), wait=False) is not None:
+            catch_up_cells(clinic_id, wait=False)
     except Exception:  # a failed refresh rolls back and leaves the change log as it was; the next read retries
         logger.exception("background summary refresh of clinic %s failed", clinic_id)
     finally:

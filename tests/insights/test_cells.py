@@ -1,0 +1,297 @@
+"""The summary cells (``insights/cells.py``): a report that adds up the cells of its whole months and reads the
+rows of the rest gives every figure the live path gives, patients with several episodes and date ranges that cut
+months included; the cells are really read; and they are used only where their sums hold."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import F
+
+from needlepoint.accounts.models import Clinic
+from needlepoint.insights import cells, queries, summaries
+from needlepoint.insights.filters import ReportFilters, ReportOptions, parse_filters
+from needlepoint.insights.models import EpisodeSummary, SummaryCell, SummaryRefresh, SummaryStaleMonth
+from needlepoint.insights.months import month_ranges, whole_months
+from needlepoint.insights.report import claims_report
+from needlepoint.insights.responders import parse_rule
+from needlepoint.insights.summaries import catch_up_cells, latest_refresh, refresh
+from needlepoint.insights.synthetic import generate
+from needlepoint.patients.models import Episode
+from needlepoint.visits.models import Visit
+from tests.insights.test_refresh import later_visit, summary_rows
+from tests.insights.test_summaries import _label_cohorts, assert_same, figures
+
+END = date(2026, 6, 30)
+AS_OF = date(2026, 7, 1)
+
+
+@pytest.fixture
+def clinic(db) -> Clinic:
+    """A synthetic clinic of three years in which about one patient in four has two or three episodes."""
+    generate(2, 300, seed=53, end_date=END)
+    clinic = Clinic.objects.get(slug="synth-s53-1")
+    _label_cohorts(clinic)
+    episodes = list(Episode.objects.filter(clinic=clinic).order_by("pk"))
+    for index in range(1, len(episodes), 4):
+        Episode.objects.filter(pk=episodes[index].pk).update(patient_id=episodes[index - 1].patient_id)
+    for index in range(3, len(episodes), 20):
+        Episode.objects.filter(pk=episodes[index].pk).update(patient_id=episodes[index - 3].patient_id)
+    refresh(clinic, full=True)
+    return clinic
+
+
+def both(clinic: Clinic, params: dict[str, str], as_of: date = AS_OF):
+    filters, options = parse_filters(clinic.pk, params)
+    live = claims_report(clinic, filters, options, as_of=as_of, source="live", clinician_names={})
+    summary = claims_report(clinic, filters, options, as_of=as_of, source="summary", clinician_names={})
+    return live, summary
+
+
+def test_the_refresh_keeps_cells_and_marks_the_episodes_they_add_up(clinic: Clinic) -> None:
+    run = latest_refresh(clinic.pk)
+    assert run is not None and run.cells_key == cells.definitions_key()
+    kept = set(SummaryCell.objects.filter(clinic=clinic).values_list("figure", flat=True))
+    assert kept == {*cells.EPISODE_FIGURES, *cells.VISIT_FIGURES}
+    single = EpisodeSummary.objects.filter(clinic=clinic, in_cells=True)
+    several = EpisodeSummary.objects.filter(clinic=clinic, in_cells=False)
+    assert single.exists() and several.exists()
+    for row in several:
+        assert EpisodeSummary.objects.filter(clinic=clinic, patient_id=row.patient_id).count() > 1
+    other = Clinic.objects.get(slug="synth-s53-2")
+    refresh(other)
+    assert SummaryCell.objects.filter(clinic=other).exists()  # each clinic's own cells, from its own rows
+    mine = SummaryCell.objects.filter(clinic=clinic).values_list("clinician_id", flat=True).distinct()
+    assert set(mine) <= set(Episode.objects.filter(clinic=clinic).values_list("opened_by_id", flat=True))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"missing": "completers"},
+        {"date_from": "2024-03-15", "date_to": "2026-02-10"},
+        {"date_from": "2025-01-01", "date_to": "2025-12-31", "missing": "completers"},
+        {"date_to": "2025-06-30"},
+        {"date_from": "2026-02-01"},
+        {"date_from": "2025-05-05", "date_to": "2025-05-20"},  # inside one month: no whole month, no cell
+        {"condition": "neck_pain", "min_n": "2"},
+        {"cohort": "arm-a", "date_from": "2024-11-11"},
+    ],
+)
+def test_every_figure_from_cells_and_rows_is_the_live_figure(clinic: Clinic, params: dict[str, str]) -> None:
+    live, summary = both(clinic, params)
+    assert summary.source == "summary" and live.episodes > 0
+    assert_same(figures(live), figures(summary))
+    filters, options = parse_filters(clinic.pk, params)
+    plan = summaries.reading(latest_refresh(clinic.pk), filters, options, AS_OF).cells
+    assert plan is not None
+    # The cells are read wherever a whole month lies in the range (``test_the_report_reads_the_cells`` shows they
+    # count); a range inside one month is all rows.
+    assert (plan.episode_months is None) == (params.get("date_from") == "2025-05-05")
+
+
+def test_a_clinician_and_an_as_of_day_inside_a_month(clinic: Clinic) -> None:
+    clinician = Episode.objects.filter(clinic=clinic).values_list("opened_by_id", flat=True).first()
+    for params, as_of in (({"clinician": str(clinician)}, AS_OF), ({}, date(2025, 9, 17))):
+        live, summary = both(clinic, params, as_of)
+        assert live.episodes > 0
+        assert_same(figures(live), figures(summary))
+
+
+def test_the_report_reads_the_cells(clinic: Clinic) -> None:
+    """Spoil one cell of each kind: the report's figures move. Under other definitions the cells are left alone
+    and the figures are the live ones again."""
+    live, _ = both(clinic, {})
+    for figure in ("relief:itt", "visits"):
+        cell = SummaryCell.objects.filter(clinic=clinic, figure=figure).order_by("pk").first()
+        SummaryCell.objects.filter(pk=cell.pk).update(v1=cell.v1 + 1000)
+    _, spoiled = both(clinic, {})
+    assert spoiled.needled_visits == live.needled_visits + 1000
+    assert sum(row.episodes for row in spoiled.relief) == sum(row.episodes for row in live.relief) + 1000
+    SummaryRefresh.objects.filter(clinic=clinic).update(cells_key="other definitions")
+    _, unspoiled = both(clinic, {})
+    # The verdicts' sentences round the figures compared here (a mean of 20.35 may print as 20.3 or 20.4 as the
+    # database adds the same floats in another order); the figures themselves are compared to the last bits.
+    expected, found = figures(live), figures(unspoiled)
+    expected.pop("verdicts"), found.pop("verdicts")
+    assert_same(expected, found)
+
+
+def test_cells_are_left_out_where_their_sums_would_not_hold() -> None:
+    key = cells.definitions_key()
+    plain = ReportOptions()
+    assert cells.plan(ReportFilters(1), plain, AS_OF, key) is not None
+    assert cells.plan(ReportFilters(1, muscle="upper-trapezius"), plain, AS_OF, key) is None
+    assert cells.plan(ReportFilters(1, technique="static"), plain, AS_OF, key) is None
+    assert cells.plan(ReportFilters(1), ReportOptions(rule=parse_rule("percent:30")), AS_OF, key) is None
+    assert cells.plan(ReportFilters(1), plain, AS_OF, "") is None
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "months"),
+    [
+        (None, None, (0, 999_999)),
+        (date(2025, 1, 15), date(2025, 3, 31), (202502, 202503)),
+        (date(2025, 1, 1), date(2025, 3, 30), (202501, 202502)),
+        (None, date(2026, 1, 5), (0, 202512)),
+        (date(2025, 12, 2), None, (202601, 999_999)),
+        (date(2024, 2, 1), date(2024, 2, 29), (202402, 202402)),
+        (date(2025, 5, 5), date(2025, 5, 31), None),
+        (date(2025, 5, 1), date(2025, 5, 30), None),
+    ],
+)
+def test_whole_months(first: date | None, last: date | None, months: tuple[int, int] | None) -> None:
+    assert whole_months(first, last) == months
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_report_reads_one_snapshot() -> None:
+    """A refresh committing while a report runs changes nothing the report reads after its scope was stored: the
+    cells and the rows come from one snapshot, so no episode or visit is counted twice or missed."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a second connection writing while a report reads needs a database server")
+    generate(1, 60, seed=59, end_date=END)
+    clinic = Clinic.objects.get(slug="synth-s59-1")
+    refresh(clinic, full=True)
+    plan = queries.CellPlan(episode_months=(0, 999_999), visit_months=(0, 999_999))
+
+    def visits_counted(scope: queries.Scope) -> int:
+        return sum(row.visits for row in queries.visit_breakdowns(scope, 2.0)[0])
+
+    def committed_elsewhere() -> None:
+        try:
+            SummaryCell.objects.filter(clinic=clinic, figure="visits").update(v1=F("v1") + 1000)
+        finally:
+            connection.close()
+
+    with queries.report_scope(ReportFilters(clinic.pk), AS_OF, summary=True, cells=plan) as scope:
+        before = visits_counted(scope)
+        writer = threading.Thread(target=committed_elsewhere)
+        writer.start()
+        writer.join()
+        assert visits_counted(scope) == before
+    with queries.report_scope(ReportFilters(clinic.pk), AS_OF, summary=True, cells=plan) as scope:
+        assert visits_counted(scope) > before
+
+
+def test_a_new_clock_reads_every_day_opened_again(clinic: Clinic, settings) -> None:
+    """The summary keeps each episode's day opened on the clinic's clock; a refresh on another clock (TIME_ZONE)
+    reads every day again, not only the changed episodes', and the times in care stay the live ones."""
+    late = Episode.objects.filter(clinic=clinic, status="discharged").order_by("pk").first()
+    # 01:30 UTC on 4 March is still 3 March in New York (the suite runs in UTC).
+    Episode.objects.filter(pk=late.pk).update(opened_at=datetime(2025, 3, 4, 1, 30, tzinfo=UTC))
+    refresh(clinic)
+    assert EpisodeSummary.objects.get(episode_id=late.pk).opened_on == date(2025, 3, 4)
+    settings.TIME_ZONE = "America/New_York"
+    other = Episode.objects.filter(clinic=clinic, status="open").exclude(pk=late.pk).first()
+    Episode.objects.filter(pk=other.pk).update(status="discharged", discharge_reason="goals_met", discharge_date=END)
+    run = refresh(clinic)
+    assert run.kind == "changes" and run.changed_episodes == 1 and run.time_zone == "America/New_York"
+    assert EpisodeSummary.objects.get(episode_id=late.pk).opened_on == date(2025, 3, 3)
+    live, summary = both(clinic, {})
+    expected, found = figures(live), figures(summary)
+    assert expected["recovery"] == found["recovery"]
+
+
+def test_month_ranges() -> None:
+    assert month_ranges([202601, 202512, 202603]) == [
+        (datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)),
+        (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)),
+    ]
+    assert month_ranges([]) == []
+
+
+# ---------------------------------------------------------------------------------------------------- changes
+# An incremental refresh leaves what a full one leaves, cells and ``in_cells`` included, once the stale months are
+# caught up; before that, the report reads those months' rows and its figures are the live ones.
+
+
+def changed_as_a_full_refresh_would(clinic: Clinic) -> None:
+    run = refresh(clinic)
+    assert run.kind == "changes", run.kind
+    live, summary = both(clinic, {})
+    assert_same(figures(live), figures(summary))
+    catch_up_cells(clinic.pk)
+    assert not SummaryStaleMonth.objects.filter(clinic=clinic).exists()
+    incremental = summary_rows(clinic)
+    refresh(clinic, full=True)
+    assert summary_rows(clinic) == incremental
+
+
+def test_an_episode_joining_another_patient(clinic: Clinic) -> None:
+    first, second = EpisodeSummary.objects.filter(clinic=clinic, in_cells=True).order_by("episode_id")[:2]
+    Episode.objects.filter(pk=first.episode_id).update(patient_id=second.patient_id)
+    changed_as_a_full_refresh_would(clinic)
+    assert not EpisodeSummary.objects.get(episode_id=second.episode_id).in_cells
+
+
+def test_an_episode_leaving_its_patient_makes_the_other_one_single(clinic: Clinic) -> None:
+    pair = next(
+        row
+        for row in EpisodeSummary.objects.filter(clinic=clinic, in_cells=False).order_by("episode_id")
+        if EpisodeSummary.objects.filter(clinic=clinic, patient_id=row.patient_id).count() == 2
+    )
+    lonely = EpisodeSummary.objects.filter(clinic=clinic, in_cells=True).order_by("-episode_id").first()
+    Episode.objects.filter(pk=pair.episode_id).update(patient_id=lonely.patient_id)
+    changed_as_a_full_refresh_would(clinic)
+    other = EpisodeSummary.objects.filter(clinic=clinic, patient_id=pair.patient_id).get()
+    assert other.in_cells
+
+
+def test_an_episode_and_a_visit_moved_to_other_months(clinic: Clinic) -> None:
+    row = EpisodeSummary.objects.filter(clinic=clinic, in_cells=True).order_by("episode_id")[3]
+    opened = Episode.objects.get(pk=row.episode_id).opened_at
+    Episode.objects.filter(pk=row.episode_id).update(opened_at=opened - timedelta(days=62))
+    visit = later_visit(Visit.objects.filter(clinic=clinic, needles_inserted__gt=0).order_by("pk")[7], 1)
+    Visit.objects.filter(pk=visit.pk).update(started_at=visit.started_at + timedelta(days=45))
+    changed_as_a_full_refresh_would(clinic)
+
+
+def test_a_visit_at_midnight_on_the_first_stays_in_its_month(clinic: Clinic) -> None:
+    """Raw SQL compares times as the ORM stores them: a visit at 00:00 UTC on the 1st is its month's, once."""
+    needled = Visit.objects.filter(clinic=clinic, needles_inserted__gt=0).order_by("pk")
+    visit = later_visit(needled[11], 1)
+    Visit.objects.filter(pk=visit.pk).update(started_at=datetime(2025, 3, 1, tzinfo=UTC))
+    changed_as_a_full_refresh_would(clinic)
+    later_visit(needled[12], 1)  # another change, this time in February's neighbour months
+    changed_as_a_full_refresh_would(clinic)
+
+
+def test_a_deleted_copy_gives_the_episode_back_to_the_cells(clinic: Clinic) -> None:
+    row = EpisodeSummary.objects.filter(clinic=clinic, in_cells=True).order_by("episode_id")[5]
+    copy = Episode.objects.get(pk=row.episode_id)
+    copy.pk = None
+    copy.status, copy.discharge_date, copy.discharge_reason = "discharged", copy.opened_at.date(), "plateau"
+    copy.opened_at = datetime(2024, 1, 15, 12, tzinfo=UTC)
+    copy.save()
+    changed_as_a_full_refresh_would(clinic)
+    assert not EpisodeSummary.objects.get(episode_id=row.episode_id).in_cells
+    Episode.objects.filter(pk=copy.pk).delete()
+    changed_as_a_full_refresh_would(clinic)
+    assert EpisodeSummary.objects.get(episode_id=row.episode_id).in_cells
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_opens_a_read_transaction_that_holds_no_writer_back() -> None:
+    """Outside a caller's transaction the report's statements share one snapshot: repeatable read on PostgreSQL;
+    on SQLite a deferred transaction (Django's own would begin IMMEDIATE, the settings' mode for writes, and keep
+    every writer waiting while a report runs)."""
+    generate(1, 20, seed=61, end_date=END)
+    clinic = Clinic.objects.get(slug="synth-s61-1")
+    refresh(clinic, full=True)
+    with queries.report_scope(ReportFilters(clinic.pk), AS_OF, summary=True) as scope:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SHOW transaction_isolation")
+                assert cursor.fetchone()[0] == "repeatable read"
+            else:
+                assert not connection.in_atomic_block and connection.connection.in_transaction
+                cursor.execute("PRAGMA main.journal_mode")  # a read: the transaction has not written
+        assert queries.survival_rows(scope)
+    assert not connection.in_atomic_block and not (
+        connection.vendor == "sqlite" and connection.connection.in_transaction
+    )
