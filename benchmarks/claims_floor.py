@@ -63,10 +63,8 @@ def report_figures(clinic_id: int, as_of: date) -> Timed:
     from needlepoint.insights.claims import RELIEF_PERCENT, RELIEF_POINTS
     from needlepoint.insights.filters import ReportFilters, ReportOptions
     from needlepoint.insights.summaries import latest_refresh
-    from needlepoint.outcomes.scoring import instrument
 
     filters, options = ReportFilters(clinic_id=clinic_id), ReportOptions()
-    pain = instrument(queries.PAIN_INSTRUMENT)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -89,8 +87,7 @@ def report_figures(clinic_id: int, as_of: date) -> Timed:
         lap("relief")
         rom = queries.rom_sums(scope, options.missing)
         lap("rom")
-        relief_points = pain.mcid.value if pain.mcid else RELIEF_POINTS
-        clinicians, techniques = queries.visit_breakdowns(scope, relief_points)
+        clinicians, techniques = queries.visit_breakdowns(scope, queries.session_relief_points())
         lap("visits")
         events = queries.event_counts(scope)
         lap("events")
@@ -201,7 +198,6 @@ def statements(clinic_id: int, as_of: date, dialect: Dialect, *, one_episode_per
     from needlepoint.insights.claims import RELIEF_PERCENT, RELIEF_POINTS
     from needlepoint.insights.filters import ReportOptions
     from needlepoint.insights.responders import MissingPolicy
-    from needlepoint.outcomes.scoring import instrument
 
     options = ReportOptions()
     assert options.missing is MissingPolicy.ITT, "the floor states the default policy, intention to treat"
@@ -258,8 +254,7 @@ def statements(clinic_id: int, as_of: date, dialect: Dialect, *, one_episode_per
         options.missing,
     )
 
-    pain = instrument(queries.PAIN_INSTRUMENT)
-    bound = float(pain.mcid.value if pain.mcid else RELIEF_POINTS) - queries.TOLERANCE
+    bound = queries.session_relief_points() - queries.TOLERANCE
     figures = queries.VISIT_FIGURE_SQL.format(
         mild="v.mild", significant="v.significant", serious="v.serious", bound=repr(bound)
     )

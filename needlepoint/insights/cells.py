@@ -37,7 +37,6 @@ from needlepoint.insights.filters import ReportFilters, ReportOptions
 from needlepoint.insights.models import EpisodeSummary, SummaryCell, SummaryStaleMonth
 from needlepoint.insights.months import month_ranges, whole_months
 from needlepoint.insights.responders import MissingPolicy
-from needlepoint.outcomes.scoring import instrument
 
 CELLS = SummaryCell._meta.db_table
 # The episode cells' groupings, in the order of the cell's columns (``models.SummaryCell``).
@@ -148,13 +147,7 @@ def _delete(cursor: Any, clinic_id: int, figures: tuple[str, ...], months: Colle
     cursor.execute(sql, params)
 
 
-# Each figure's columns in the order its query returns them (``queries.py``): the groupings, the figure's own
-# keys, then its sums.
-_LAYOUTS = {
-    "measures": (("k1",), queries.MEASURE_VALUES),
-    "relief": ((), queries.RELIEF_VALUES),
-    "rom": (("k1", "k2", "k3"), queries.ROM_VALUES),
-}
+# The groupings' columns in the order the figures' statements return them, before the figure's keys and sums.
 _EPISODE_COLUMNS = ("condition", "clinician_id", "cohort_label", "month", "needled")
 _VISIT_COLUMNS = ("clinician_id", "condition", "cohort_label", "month")
 
@@ -174,29 +167,20 @@ def _episode_statements(scope: queries.Scope) -> list[tuple[str, str, tuple[Any,
 
 def _insert(cursor: Any, clinic_id: int, figure: str, sql: str, params: tuple[Any, ...]) -> int:
     """Store the rows of a figure's statement as cells; returns how many."""
-    keys: tuple[str, ...]
-    if figure in VISIT_FIGURES:
-        keys, values = (("k1",), queries.VISIT_VALUES) if figure == "visits" else (("k1", "k2"), 1)
-        columns = [*_VISIT_COLUMNS, *keys]
-    else:
-        keys, values = _LAYOUTS[figure.split(":")[0]]
-        columns = [*_EPISODE_COLUMNS, *keys]
+    keys, values = queries.cell_layout(figure)
+    columns = [*(_VISIT_COLUMNS if figure in VISIT_FIGURES else _EPISODE_COLUMNS), *("k1", "k2", "k3")[:keys]]
     columns += [f"v{index}" for index in range(1, values + 1)]
     cursor.execute(
         f"INSERT INTO {CELLS} (clinic_id, figure, {', '.join(columns)}) SELECT %s, %s, x.* FROM ({sql}) x",
         (clinic_id, figure, *params),
     )
-    if connection.vendor == "sqlite":
-        cursor.execute("SELECT changes()")
-        return int(cursor.fetchone()[0])
-    return max(int(cursor.rowcount), 0)
+    return queries.rows_written(cursor)
 
 
 def _visit_sql(only: str) -> str:
     """Needled visits per clinician, condition, cohort, month and set of techniques: ``queries.visit_breakdowns``'
     figures (the relief bound is the NPRS's MCID, as the report's)."""
-    pain = instrument(queries.PAIN_INSTRUMENT)
-    bound = repr(float(pain.mcid.value if pain.mcid else RELIEF_POINTS) - queries.TOLERANCE)
+    bound = repr(queries.session_relief_points() - queries.TOLERANCE)
     figures = queries.VISIT_FIGURE_SQL.format(
         mild="v.mild", significant="v.significant", serious="v.serious", bound=bound
     )

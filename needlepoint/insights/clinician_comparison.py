@@ -24,7 +24,7 @@ from django.utils import timezone
 from needlepoint.accounts.models import Membership
 from needlepoint.insights import risk_adjustment as ra
 from needlepoint.insights.filters import ReportFilters, episodes
-from needlepoint.insights.queries import EPISODE_MEASURES_SQL
+from needlepoint.insights.queries import EPISODE_MEASURES_SQL, for_aggregates
 from needlepoint.insights.suppression import suppress_breakdown
 from needlepoint.patients.conditions import condition_label
 
@@ -213,12 +213,9 @@ def comparison_scope(filters: ReportFilters) -> Iterator[str]:
         WHERE p.baseline IS NOT NULL
     """
     postgres = connection.vendor == "postgresql"
-    # As the claims report's scope: on PostgreSQL, more sort memory and no JIT compilation (it costs more than it
-    # saves on these one-off aggregates), for the length of the comparison only.
+    # As the claims report's scope: the settings for aggregates, for the length of the comparison only.
     with transaction.atomic() if postgres else nullcontext(), connection.cursor() as cursor:
-        if postgres:
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+        for_aggregates(cursor)
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(f"DROP TABLE IF EXISTS {episodes_table}")
         cursor.execute(f"CREATE TEMPORARY TABLE {episodes_table} AS {select_sql}", params)

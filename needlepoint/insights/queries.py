@@ -34,6 +34,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 
+from needlepoint.insights.claims import RELIEF_POINTS
 from needlepoint.insights.filters import ReportFilters, day_start, episodes, needled_visits, needling_entries
 from needlepoint.insights.models import SummaryCell
 from needlepoint.insights.months import NO_EARLIER, NO_LATER, MonthRange, month_ranges, month_start, next_month
@@ -179,6 +180,29 @@ def _carried(by: Sequence[str]) -> tuple[str, str]:
 
 
 SCOPE_TABLE = "insights_report_scope"
+
+
+def for_aggregates(cursor: Any) -> None:
+    """On PostgreSQL, for the rest of the transaction: no JIT compilation (it costs more than it saves on these
+    one-off aggregates) and more sort memory. For the report's scope, the refresh and the clinician comparison."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+
+
+def rows_written(cursor: Any) -> int:
+    """Rows the last INSERT wrote (Python's sqlite3 reports no row count for a statement opening with WITH)."""
+    if connection.vendor == "sqlite":
+        cursor.execute("SELECT changes()")
+        return int(cursor.fetchone()[0])
+    return max(int(cursor.rowcount), 0)
+
+
+def session_relief_points() -> float:
+    """The fall in pain over one session that counts as relief in the visit figures: the NPRS's MCID from its
+    data file, else the report's relief points."""
+    pain = instrument(PAIN_INSTRUMENT)
+    return float(pain.mcid.value) if pain.mcid else RELIEF_POINTS
 
 
 @dataclass(frozen=True)
@@ -350,9 +374,7 @@ def _stored_scope(select_sql: str, params: Sequence[Any]) -> Iterator[bool]:
     table = connection.ops.quote_name(SCOPE_TABLE)
     postgres = connection.vendor == "postgresql"
     with _one_snapshot(), connection.cursor() as cursor:
-        if postgres:
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+        for_aggregates(cursor)
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(f"CREATE TEMPORARY TABLE {table} AS {select_sql}", params)
         cursor.execute(f"CREATE INDEX {connection.ops.quote_name(SCOPE_TABLE + '_id')} ON {table} (id)")
@@ -473,12 +495,24 @@ def _plus(left: Any, right: Any) -> Any:
     return left + right
 
 
-def _cell_rows(
-    scope: Scope, figure: str, by: Sequence[str], keys: int, values: int, *, visits: bool = False
-) -> list[tuple[Any, ...]]:
+def cell_layout(figure: str) -> tuple[int, int]:
+    """(keys, sums) of a figure's summary cells, in the order its query returns them: ``measures`` (the
+    instrument), ``relief:<policy>``, ``rom:<policy>`` (joint, movement, method), ``visits`` (the techniques) and
+    ``events`` (type, severity)."""
+    return {
+        "measures": (1, MEASURE_VALUES),
+        "relief": (0, RELIEF_VALUES),
+        "rom": (3, ROM_VALUES),
+        "visits": (1, VISIT_VALUES),
+        "events": (2, 1),
+    }[figure.split(":")[0]]
+
+
+def _cell_rows(scope: Scope, figure: str, by: Sequence[str], *, visits: bool = False) -> list[tuple[Any, ...]]:
     """The summary cells of one figure (``cells.py``) in the layout of the figure's own query: the groupings
-    ``by`` (then the needled flag, for episode figures), the figure's ``keys`` and the sums of its ``values``,
-    over the whole months of the scope's cell plan and the report's other filters. Empty without a plan."""
+    ``by`` (then the needled flag, for episode figures), the figure's keys and the sums of its values
+    (``cell_layout``), over the whole months of the scope's cell plan and the report's other filters. Empty
+    without a plan."""
     plan = scope.cells
     if plan is None:
         return []
@@ -492,6 +526,7 @@ def _cell_rows(
     stale = plan.stale_visit_months if visits else plan.stale_episode_months
     if stale:
         found = found.exclude(month__in=stale)
+    keys, values = cell_layout(figure)
     columns = [CELL_COLUMNS[name] for name in by] + ([] if visits else ["needled"])
     columns += ["k1", "k2", "k3"][:keys]
     sums = {f"s{index}": Sum(f"v{index}") for index in range(1, values + 1)}
@@ -616,7 +651,7 @@ def measure_sums(
     codes = tuple(instrument_codes) if instrument_codes else tuple(defn.code for defn in report_instruments())
     sql, params, unfit = measure_sql(scope, rule, by, codes)
     width = len(by)
-    rows = _with_cells(_run(sql, params), _cell_rows(scope, "measures", by, 1, MEASURE_VALUES), width + 2)
+    rows = _with_cells(_run(sql, params), _cell_rows(scope, "measures", by), width + 2)
     result = []
     for row in rows:
         code = row[width + 1]
@@ -711,7 +746,7 @@ def relief_counts(
     """
     sql, params = relief_sql(scope, policy, by, points=points, percent=percent)
     width, counted = len(by), len(RELIEF_TIME_POINTS)
-    cells = _cell_rows(scope, f"relief:{policy.value}", by, 0, RELIEF_VALUES)
+    cells = _cell_rows(scope, f"relief:{policy.value}", by)
     result = []
     for row in _with_cells(_run(sql, params), cells, width + 1):
         plain = [_count(value) for value in row[width + 1 : width + 3 + 2 * counted]]
@@ -851,7 +886,7 @@ def rom_sums(scope: Scope, policy: MissingPolicy, *, by: Sequence[str] = ("condi
     """
     mdcs = movement_mdcs()
     width = len(by)
-    cells = _cell_rows(scope, f"rom:{policy.value}", by, 3, ROM_VALUES)
+    cells = _cell_rows(scope, f"rom:{policy.value}", by)
     result = []
     for row in _with_cells(_run(*rom_sql(scope, policy, by)), cells, width + 4):
         joint, movement, method = row[width + 1 : width + 4]
@@ -1009,7 +1044,7 @@ def visit_breakdowns(scope: Scope, mcid: float) -> tuple[list[VisitEvents], list
     codes = [scope.filters.technique] if scope.filters.technique else list(Technique.values)
     if scope.summary:
         rows, width = _summary_breakdown_rows(scope, mcid, codes)
-        rows = _with_cells(rows, _cell_rows(scope, "visits", ["clinician"], 1, VISIT_VALUES, visits=True), 2)
+        rows = _with_cells(rows, _cell_rows(scope, "visits", ["clinician"], visits=True), 2)
     else:
         rows, width = _live_breakdown_rows(scope, mcid), 2
     clinicians: dict[Any, list[int]] = {}
@@ -1104,7 +1139,7 @@ def event_counts(scope: Scope) -> list[EventCount]:
 
         found = _outside_cells(summary_events(filters), scope).values("event_type", "severity")
         summed = list(found.annotate(n=Sum("events")).values_list("event_type", "severity", "n"))
-        cells = _cell_rows(scope, "events", [], 2, 1, visits=True)
+        cells = _cell_rows(scope, "events", [], visits=True)
         return [EventCount(kind, severity, _count(n)) for kind, severity, n in _with_cells(summed, cells, 2)]
     visits = needled_visits(filters).values("pk")
     rows = (

@@ -270,8 +270,7 @@ def claims_report(
         measures = queries.measure_sums(scope, options.rule, by=("condition", "clinician"))
         relief = queries.relief_counts(scope, options.missing, points=RELIEF_POINTS, percent=RELIEF_PERCENT)
         rom = queries.rom_sums(scope, options.missing)
-        relief_points = pain.mcid.value if pain.mcid else RELIEF_POINTS  # the NPRS's MCID is in its data file
-        clinician_visits, technique_visits = queries.visit_breakdowns(scope, relief_points)
+        clinician_visits, technique_visits = queries.visit_breakdowns(scope, queries.session_relief_points())
         events = queries.event_counts(scope)
     names = clinician_names if clinician_names is not None else _clinician_names(filters.clinic_id)
     episodes = sum(counts.values())

@@ -93,9 +93,7 @@ def catch_up_cells(clinic_id: int, *, wait: bool = True) -> int | None:
         stale = list(SummaryStaleMonth.objects.filter(clinic_id=clinic_id).values_list("kind", "month"))
         if not stale:
             return 0
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+        queries.for_aggregates(cursor)
         episode_months = {month for kind, month in stale if kind == "episodes"}
         visit_months = {month for kind, month in stale if kind == "visits"}
         cells.rebuild(cursor, clinic_id, episode_months, visit_months)
@@ -186,10 +184,7 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
     with transaction.atomic(), connection.cursor() as cursor:
         if not _lock(cursor, clinic.pk, wait):
             return None
-        if connection.vendor == "postgresql":
-            # As for the report: JIT compiling costs more than it saves here, and the sorts fit in memory.
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+        queries.for_aggregates(cursor)
         last = latest_refresh(clinic.pk)
         changed = _claim_changes(cursor, clinic.pk)
         if full is None or last is None:  # an incremental refresh needs a summary to start from
@@ -279,7 +274,7 @@ def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None, *, every_cel
     for build in (_episodes_sql, _measures_sql, _rom_sql, _movements_sql, _visits_sql, _events_sql):
         sql = build(only)
         cursor.execute(sql, [clinic_id] * sql.replace("%%", "").count("%s"))
-        written.append(_rows_written(cursor))
+        written.append(queries.rows_written(cursor))
     if every_day and changed is not None:  # the clinic's clock changed: every day opened read again
         EpisodeSummary.objects.filter(clinic_id=clinic_id).update(opened_on=TruncDate("opened_at"))
     touched = None if changed is None else _mark_touched(cursor, clinic_id, before)
@@ -340,14 +335,6 @@ def _mark_touched(cursor: Any, clinic_id: int, before: _Touched) -> _Touched:
     months = before.months | after.months | {row[0] for row in cursor.fetchall()}
     cursor.execute(f"DROP TABLE {PATIENTS_TABLE}")
     return _Touched(before.patients | after.patients, months, before.visit_months | after.visit_months)
-
-
-def _rows_written(cursor: Any) -> int:
-    """Rows the last INSERT wrote (Python's sqlite3 reports no row count for a statement opening with WITH)."""
-    if connection.vendor == "sqlite":
-        cursor.execute("SELECT changes()")
-        return int(cursor.fetchone()[0])
-    return max(int(cursor.rowcount), 0)
 
 
 def _id_table(cursor: Any, table: str, ids: set[int]) -> None:
