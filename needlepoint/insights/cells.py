@@ -16,8 +16,10 @@ Two things keep the sums exact when added across cells:
   report's default rule only, and ``definitions_key`` fingerprints the statements that made them: a change of
   definition makes the next refresh add every cell up again, and until then the report reads the rows.
 
-The cells are not used under a muscle or technique filter: an episode needles many muscles, and a cell per
-muscle would hold about as many rows as the episodes.
+A report filtered on a muscle or on a technique reads the cells of that muscle or technique
+(``SummaryCell.needling``): the refresh adds the same figures up once more with each episode (and needled visit)
+counted under every muscle and every technique it was needled with. A report filtered on both reads every row:
+cells per pair would multiply the cells for the rarest question.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def plan(
     """The cells a report may add to its rows (None: read every row): the whole months inside its date range,
     less the ``stale`` ones ((kind, month) of ``SummaryStaleMonth``), for a report whose filters and rule the
     cells were kept for, from cells of the current definitions."""
-    if filters.needling_filter or options.rule != ReportOptions().rule or cells_key != definitions_key():
+    needling = needling_key(filters)
+    if needling is None or options.rule != ReportOptions().rule or cells_key != definitions_key():
         return None
     # An episode is counted when opened by the end of ``as_of``; a visit has no such bound (``filters.py``).
     opened_by = min(filters.date_to, as_of) if filters.date_to else as_of
@@ -67,7 +70,18 @@ def plan(
         visit_months=whole_months(filters.date_from, filters.date_to),
         stale_episode_months=tuple(sorted({month for kind, month in stale if kind == "episodes"})),
         stale_visit_months=tuple(sorted({month for kind, month in stale if kind == "visits"})),
+        needling=needling,
     )
+
+
+def needling_key(filters: ReportFilters) -> str | None:
+    """The cells' needling key for the report's muscle or technique filter (``SummaryCell.needling``): '' without
+    either, ``m:<muscle>`` or ``t:<technique>``; None for both at once, which no cell is kept for."""
+    if filters.muscle and filters.technique:
+        return None
+    if filters.muscle:
+        return f"m:{filters.muscle}"
+    return f"t:{filters.technique}" if filters.technique else ""
 
 
 # ---------------------------------------------------------------------------------------------------- building
@@ -81,8 +95,10 @@ def definitions_key() -> str:
 @cache
 def _definitions_key(vendor: str) -> str:
     scope = queries.Scope(ReportFilters(clinic_id=0), date(2000, 1, 1), summary=True, one_episode_per_patient=True)
-    statements = _episode_statements(scope)
-    text = "\n".join(f"{sql} {params!r}" for _, sql, params in statements) + _visit_sql("") + _events_sql("")
+    statements = [*_episode_statements(scope, EPISODE_GROUPS), *_episode_statements(scope, KEYED_EPISODE_GROUPS)]
+    text = "\n".join(f"{sql} {params!r}" for _, sql, params in statements)
+    text += _visit_sql("") + _events_sql("") + _keyed_visit_sql("") + _keyed_events_sql("")
+    text += queries.episode_needling_keys_sql("")
     return hashlib.sha256(f"{vendor}\n{text}".encode()).hexdigest()
 
 
@@ -111,9 +127,13 @@ def rebuild(
         rows = EpisodeSummary.objects.filter(clinic_id=clinic_id, in_cells=True)
         if not every:
             rows = rows.filter(opened_month__in=sorted(episode_months or ()))
-        with queries.summary_scope(rows, ReportFilters(clinic_id=clinic_id), timezone.localdate()) as scope:
-            for figure, sql, params in _episode_statements(scope):
-                written += _insert(cursor, clinic_id, figure, sql, params)
+        filters, today = ReportFilters(clinic_id=clinic_id), timezone.localdate()
+        with queries.summary_scope(rows, filters, today) as scope:
+            for figure, sql, params in _episode_statements(scope, EPISODE_GROUPS):
+                written += _insert(cursor, clinic_id, figure, _EPISODE_COLUMNS, sql, params)
+        with queries.summary_scope(rows, filters, today, by_needling=True) as scope:
+            for figure, sql, params in _episode_statements(scope, KEYED_EPISODE_GROUPS):
+                written += _insert(cursor, clinic_id, figure, _KEYED_EPISODE_COLUMNS, sql, params)
     if every or visit_months:
         _delete(cursor, clinic_id, VISIT_FIGURES, visit_months)
         only, given = "", []
@@ -122,8 +142,12 @@ def rebuild(
             only = " AND (" + " OR ".join("(v.started_at >= %s AND v.started_at < %s)" for _ in ranges) + ")"
             # Adapted as the ORM stores them (on SQLite, UTC text without an offset), so that text compares as time.
             given = [connection.ops.adapt_datetimefield_value(moment) for span in ranges for moment in span]
-        written += _insert(cursor, clinic_id, "visits", _visit_sql(only), (clinic_id, *given))
-        written += _insert(cursor, clinic_id, "events", _events_sql(only), (clinic_id, *given))
+        params = (clinic_id, *given)
+        written += _insert(cursor, clinic_id, "visits", _VISIT_COLUMNS, _visit_sql(only), params)
+        written += _insert(cursor, clinic_id, "events", _VISIT_COLUMNS, _events_sql(only), params)
+        keyed = (*params, clinic_id, clinic_id, *params)
+        written += _insert(cursor, clinic_id, "visits", _KEYED_VISIT_COLUMNS, _keyed_visit_sql(only), keyed)
+        written += _insert(cursor, clinic_id, "events", _KEYED_VISIT_COLUMNS, _keyed_events_sql(only), keyed)
     return written
 
 
@@ -147,28 +171,34 @@ def _delete(cursor: Any, clinic_id: int, figures: tuple[str, ...], months: Colle
     cursor.execute(sql, params)
 
 
+KEYED_EPISODE_GROUPS = (*EPISODE_GROUPS, "needling")
 # The groupings' columns in the order the figures' statements return them, before the figure's keys and sums.
 _EPISODE_COLUMNS = ("condition", "clinician_id", "cohort_label", "month", "needled")
+_KEYED_EPISODE_COLUMNS = ("condition", "clinician_id", "cohort_label", "month", "needling", "needled")
 _VISIT_COLUMNS = ("clinician_id", "condition", "cohort_label", "month")
+_KEYED_VISIT_COLUMNS = (*_VISIT_COLUMNS, "needling")
 
 
-def _episode_statements(scope: queries.Scope) -> list[tuple[str, str, tuple[Any, ...]]]:
-    """(figure, SQL, parameters) of each episode figure the cells keep, grouped by ``EPISODE_GROUPS``."""
+def _episode_statements(scope: queries.Scope, groups: tuple[str, ...]) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """(figure, SQL, parameters) of each episode figure the cells keep, grouped by ``groups``."""
     codes = tuple(defn.code for defn in queries.report_instruments())
-    sql, params, _ = queries.measure_sql(scope, ReportOptions().rule, EPISODE_GROUPS, codes)
+    sql, params, _ = queries.measure_sql(scope, ReportOptions().rule, groups, codes)
     statements = [("measures", sql, params)]
     for policy in MissingPolicy:
-        sql, params = queries.relief_sql(scope, policy, EPISODE_GROUPS, points=RELIEF_POINTS, percent=RELIEF_PERCENT)
+        sql, params = queries.relief_sql(scope, policy, groups, points=RELIEF_POINTS, percent=RELIEF_PERCENT)
         statements.append((f"relief:{policy.value}", sql, params))
-        sql, params = queries.rom_sql(scope, policy, EPISODE_GROUPS)
+        sql, params = queries.rom_sql(scope, policy, groups)
         statements.append((f"rom:{policy.value}", sql, params))
     return statements
 
 
-def _insert(cursor: Any, clinic_id: int, figure: str, sql: str, params: tuple[Any, ...]) -> int:
-    """Store the rows of a figure's statement as cells; returns how many."""
+def _insert(
+    cursor: Any, clinic_id: int, figure: str, groups: tuple[str, ...], sql: str, params: tuple[Any, ...]
+) -> int:
+    """Store the rows of a figure's statement, whose groupings fill the cells' columns ``groups``, as cells;
+    returns how many."""
     keys, values = queries.cell_layout(figure)
-    columns = [*(_VISIT_COLUMNS if figure in VISIT_FIGURES else _EPISODE_COLUMNS), *("k1", "k2", "k3")[:keys]]
+    columns = [*groups, *("k1", "k2", "k3")[:keys]]
     columns += [f"v{index}" for index in range(1, values + 1)]
     cursor.execute(
         f"INSERT INTO {CELLS} (clinic_id, figure, {', '.join(columns)}) SELECT %s, %s, x.* FROM ({sql}) x",
@@ -180,14 +210,60 @@ def _insert(cursor: Any, clinic_id: int, figure: str, sql: str, params: tuple[An
 def _visit_sql(only: str) -> str:
     """Needled visits per clinician, condition, cohort, month and set of techniques: ``queries.visit_breakdowns``'
     figures (the relief bound is the NPRS's MCID, as the report's)."""
-    bound = repr(queries.session_relief_points() - queries.TOLERANCE)
-    figures = queries.VISIT_FIGURE_SQL.format(
-        mild="v.mild", significant="v.significant", serious="v.serious", bound=bound
-    )
     groups = "v.clinician_id, v.condition, v.cohort_label, v.month, v.techniques"
     return f"""
-        SELECT {groups}, {figures}
+        SELECT {groups}, {_visit_figures()}
         FROM {queries.SUMMARY_VISITS} v WHERE v.clinic_id = %s{only}
+        GROUP BY {groups}
+    """
+
+
+def _visit_figures() -> str:
+    """SQL: the visit figures of ``queries.visit_breakdowns`` over the visit summary rows ``v`` (the relief bound
+    is the NPRS's MCID, as the report's)."""
+    bound = repr(queries.session_relief_points() - queries.TOLERANCE)
+    return queries.VISIT_FIGURE_SQL.format(mild="v.mild", significant="v.significant", serious="v.serious", bound=bound)
+
+
+def _visit_needling_keys(only: str) -> str:
+    """The CTEs ``vv`` (the needled visits of the clinic, or of ``only``'s months) and ``k``: (visit_id,
+    needling_key, techniques) for each muscle of the visit's needling entries (``m:<muscle>``, with the
+    techniques used on it) and each technique (``t:<technique>``, techniques NULL: the visit's own). Three
+    parameters: the clinic and ``only``'s, then the clinic twice."""
+    entries = queries.NeedlingEntry._meta.db_table
+    of_visits = "n.visit_id IN (SELECT visit_id FROM vv)"
+    return f"""vv AS (SELECT v.visit_id FROM {queries.SUMMARY_VISITS} v WHERE v.clinic_id = %s{only}),
+        k AS (
+            SELECT n.visit_id, 'm:' || n.muscle_id AS needling_key, {queries.technique_set_sql("n.technique")}
+                   AS techniques
+            FROM {entries} n WHERE n.clinic_id = %s AND {of_visits}
+            GROUP BY n.visit_id, n.muscle_id
+            UNION ALL
+            SELECT DISTINCT n.visit_id, 't:' || n.technique, NULL
+            FROM {entries} n WHERE n.clinic_id = %s AND {of_visits}
+        )"""
+
+
+def _keyed_visit_sql(only: str) -> str:
+    """``_visit_sql`` per muscle and per technique needled (``SummaryCell.needling``); in a muscle's cells the set
+    of techniques is those used on the muscle, as the report's muscle filter counts them."""
+    groups = "v.clinician_id, v.condition, v.cohort_label, v.month, k.needling_key"
+    groups += ", COALESCE(k.techniques, v.techniques)"
+    return f"""
+        WITH {_visit_needling_keys(only)}
+        SELECT {groups}, {_visit_figures()}
+        FROM {queries.SUMMARY_VISITS} v JOIN k ON k.visit_id = v.visit_id WHERE v.clinic_id = %s{only}
+        GROUP BY {groups}
+    """
+
+
+def _keyed_events_sql(only: str) -> str:
+    """``_events_sql`` per muscle and per technique needled at the visit."""
+    groups = "v.clinician_id, v.condition, v.cohort_label, v.month, k.needling_key, v.event_type, v.severity"
+    return f"""
+        WITH {_visit_needling_keys(only)}
+        SELECT {groups}, SUM(v.events)
+        FROM {queries.SUMMARY_EVENTS} v JOIN k ON k.visit_id = v.visit_id WHERE v.clinic_id = %s{only}
         GROUP BY {groups}
     """
 

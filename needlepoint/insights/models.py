@@ -360,6 +360,12 @@ class SummaryCell(models.Model):
     the order its query returns them (``queries.py``). Episode cells add up only episodes whose patient has no
     other episode in the clinic: the intervals' sums by patient then add up across cells.
 
+    ``needling`` is empty for a cell of every episode (or visit) of its group. A cell keyed ``m:<muscle>`` adds up
+    only the episodes with a needling entry on that muscle at any visit (the visits with one), and one keyed
+    ``t:<technique>`` those needled with that technique, so that a report filtered on a muscle or a technique reads
+    cells too; an episode counts in the cell of each muscle and technique it was needled with. In a visit cell
+    keyed by a muscle, k1 holds the techniques used on that muscle, as the report's muscle filter counts them.
+
     The keys and sums of each figure:
 
     - ``measures``: k1 the instrument; v1-v9 those with a baseline, sum and sum of squares of the baseline,
@@ -384,6 +390,12 @@ class SummaryCell(models.Model):
     )
     cohort_label = models.CharField(max_length=100, null=True, blank=True)
     needled = models.SmallIntegerField(db_default=0, help_text=gettext_lazy("1: needled at the first visit"))
+    needling = models.CharField(
+        max_length=120,
+        blank=True,
+        db_default="",
+        help_text=gettext_lazy("'' for every episode or visit; m:<muscle> or t:<technique> for those needled so"),
+    )
     k1 = models.CharField(max_length=200, blank=True, db_default="")
     k2 = models.CharField(max_length=40, blank=True, db_default="")
     k3 = models.CharField(max_length=40, blank=True, db_default="")
@@ -418,7 +430,9 @@ class SummaryCell(models.Model):
     v29 = models.FloatField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["clinic", "figure", "month"], name="summary_cell_clinic_figure")]
+        indexes = [
+            models.Index(fields=["clinic", "figure", "needling", "month"], name="summary_cell_clinic_figure_key")
+        ]
 
     def __str__(self) -> str:
         return f"{self.figure} cell of clinic #{self.clinic_id}, {self.month}"

@@ -42,7 +42,7 @@ from needlepoint.insights.responders import MissingPolicy, ResponderRule, respon
 from needlepoint.insights.stats import ClusteredSums
 from needlepoint.outcomes.rom import movements, rom_change
 from needlepoint.outcomes.scoring import Instrument, instrument, instruments
-from needlepoint.visits.models import AdverseEvent, Technique
+from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Technique, Visit
 
 PAIN_INSTRUMENT = "NPRS"
 # What a report can break its episode figures down by, as columns of the episode set ``ep``.
@@ -51,9 +51,16 @@ GROUPINGS = {
     "clinician": "ep.opened_by_id",
     "cohort": "ep.cohort_label",
     "month": "ep.month",  # the summary's month opened (the cells' grouping, ``cells.py``)
+    "needling": "ep.needling_key",  # a muscle or technique the episode was needled with (``summary_scope``)
 }
 # The summary cells' column for each grouping (``models.SummaryCell``).
-CELL_COLUMNS = {"condition": "condition", "clinician": "clinician_id", "cohort": "cohort_label", "month": "month"}
+CELL_COLUMNS = {
+    "condition": "condition",
+    "clinician": "clinician_id",
+    "cohort": "cohort_label",
+    "month": "month",
+    "needling": "needling",
+}
 # Float measures (0.1-point steps) may land a hair off a threshold; a fall equal to it must count.
 TOLERANCE = 1e-9
 
@@ -214,6 +221,9 @@ class CellPlan:
 
     episode_months: MonthRange | None
     visit_months: MonthRange | None
+    # The cells' needling key (``SummaryCell.needling``): '' for every episode, else the muscle or technique
+    # filtered on (``cells.needling_key``).
+    needling: str = ""
     # Months whose cells a change made stale (``models.SummaryStaleMonth``): read as rows until added up again.
     stale_episode_months: tuple[int, ...] = ()
     stale_visit_months: tuple[int, ...] = ()
@@ -302,12 +312,46 @@ def report_scope(
 
 
 @contextmanager
-def summary_scope(rows: QuerySet[Any, Any], filters: ReportFilters, as_of: date) -> Iterator[Scope]:
+def summary_scope(
+    rows: QuerySet[Any, Any], filters: ReportFilters, as_of: date, *, by_needling: bool = False
+) -> Iterator[Scope]:
     """A scope of the summarised episodes ``rows`` (a queryset of ``EpisodeSummary``), for the refresh that adds
-    up the summary cells with the report's own queries (``cells.py``)."""
+    up the summary cells with the report's own queries (``cells.py``).
+
+    With ``by_needling`` the scope holds an episode once per muscle and once per technique it was needled with
+    (a needling entry at any of its visits, as the report's filters find them), named in the column
+    ``needling_key`` (``m:<muscle>``, ``t:<technique>``), so that the queries grouped by ``needling`` give each
+    muscle's and technique's figures in one pass. Its episodes then repeat, so the per-patient step groups by
+    patient (and key)."""
     select_sql, params = _summary_select(rows, as_of, days_kept=False)
+    if by_needling:
+        ids_sql, ids_params = rows.values("episode_id").query.sql_with_params()
+        keys_sql = episode_needling_keys_sql(f"SELECT episode_id FROM ({ids_sql}) i")
+        select_sql = f"SELECT s.*, k.needling_key FROM ({select_sql}) s JOIN ({keys_sql}) k ON k.episode_id = s.id"
+        params = (*params, filters.clinic_id, *ids_params, filters.clinic_id, *ids_params)
     with _stored_scope(select_sql, params) as single:
         yield Scope(filters, as_of, summary=True, one_episode_per_patient=single)
+
+
+def technique_set_sql(column: str) -> str:
+    """SQL: the distinct techniques of ``column`` over a group of needling entries, as ``,pistoning,static,``
+    (the summary's and the cells' set of techniques used)."""
+    if connection.vendor == "postgresql":
+        return f"',' || STRING_AGG(DISTINCT {column}, ',' ORDER BY {column}) || ','"
+    return f"',' || GROUP_CONCAT(DISTINCT {column}) || ','"
+
+
+def episode_needling_keys_sql(episode_ids: str) -> str:
+    """SQL: (episode_id, needling_key) for each muscle (``m:<muscle>``) and each technique (``t:<technique>``) of a
+    needling entry at any visit of the episodes ``episode_ids`` (a SELECT of ids); two parameters, the clinic,
+    each followed by the parameters of ``episode_ids``."""
+    entries, visits = NeedlingEntry._meta.db_table, Visit._meta.db_table
+    return " UNION ".join(
+        f"""SELECT DISTINCT v.episode_id, '{prefix}' || n.{column} AS needling_key
+            FROM {entries} n JOIN {visits} v ON v.id = n.visit_id
+            WHERE n.clinic_id = %s AND v.episode_id IN ({episode_ids})"""
+        for prefix, column in (("m:", "muscle_id"), ("t:", "technique"))
+    )
 
 
 def _days_in_care(as_of: date, opened: Any = None) -> ExpressionWrapper[Any]:
@@ -521,7 +565,7 @@ def _cell_rows(scope: Scope, figure: str, by: Sequence[str], *, visits: bool = F
         return []
     from needlepoint.insights.summaries import cell_rows
 
-    found = cell_rows(SummaryCell.objects.filter(figure=figure), scope.filters, visits=visits)
+    found = cell_rows(SummaryCell.objects.filter(figure=figure, needling=plan.needling), scope.filters, visits=visits)
     found = found.filter(month__gte=months[0], month__lte=months[1])
     stale = plan.stale_visit_months if visits else plan.stale_episode_months
     if stale:
@@ -1044,7 +1088,10 @@ def visit_breakdowns(scope: Scope, mcid: float) -> tuple[list[VisitEvents], list
     codes = [scope.filters.technique] if scope.filters.technique else list(Technique.values)
     if scope.summary:
         rows, width = _summary_breakdown_rows(scope, mcid, codes)
-        rows = _with_cells(rows, _cell_rows(scope, "visits", ["clinician"], visits=True), 2)
+        cells = _cell_rows(scope, "visits", ["clinician"], visits=True)
+        if scope.filters.muscle:  # the techniques used on the muscle, as the rows' flags (one per code)
+            cells = [(row[0], *(int(f",{code}," in row[1]) for code in codes), *row[2:]) for row in cells]
+        rows = _with_cells(rows, cells, width)
     else:
         rows, width = _live_breakdown_rows(scope, mcid), 2
     clinicians: dict[Any, list[int]] = {}

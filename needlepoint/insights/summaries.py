@@ -122,9 +122,9 @@ def summary_events(filters: ReportFilters) -> QuerySet[VisitEventSummary]:
 
 def cell_rows(rows: QuerySet[Row], filters: ReportFilters, *, visits: bool) -> QuerySet[Row]:
     """Summary cells ``rows`` narrowed by the filters a cell has columns for: the clinic, condition, clinician
-    and cohort, as the episode (or visit) filters narrow the rows the cells add up; the caller picks the months.
-    The cells are never used under a muscle or technique filter (``cells.plan``)."""
-    undated = replace(filters, date_from=None, date_to=None)
+    and cohort, as the episode (or visit) filters narrow the rows the cells add up; the caller picks the months
+    and the cells' needling key (the muscle or technique filtered on, ``cells.needling_key``)."""
+    undated = replace(filters, date_from=None, date_to=None, muscle="", technique="")
     if visits:
         return _visit_rows(rows, undated)
     return episode_rows(rows, undated, clinician="clinician_id", cohort="cohort_label")
@@ -480,10 +480,7 @@ def _pairs_sql(entry: str) -> str:
 
 
 def _visits_sql(only: str) -> str:
-    if connection.vendor == "postgresql":
-        joined = "',' || STRING_AGG(DISTINCT technique, ',' ORDER BY technique) || ','"
-    else:
-        joined = "',' || GROUP_CONCAT(DISTINCT technique) || ','"
+    joined = queries.technique_set_sql("technique")
     columns = (
         "clinic_id, visit_id, episode_id, clinician_id, started_at, condition, cohort_label, pain_before, "
         "pain_after, mild, significant, serious, techniques, needling, month"

@@ -80,6 +80,10 @@ def test_the_refresh_keeps_cells_and_marks_the_episodes_they_add_up(clinic: Clin
         {"date_from": "2025-05-05", "date_to": "2025-05-20"},  # inside one month: no whole month, no cell
         {"condition": "neck_pain", "min_n": "2"},
         {"cohort": "arm-a", "date_from": "2024-11-11"},
+        {"muscle": "upper-trapezius"},
+        {"muscle": "levator-scapulae", "date_from": "2024-03-15", "date_to": "2026-02-10", "missing": "completers"},
+        {"technique": "static"},
+        {"technique": "pistoning", "condition": "neck_pain", "min_n": "2"},
     ],
 )
 def test_every_figure_from_cells_and_rows_is_the_live_figure(clinic: Clinic, params: dict[str, str]) -> None:
@@ -121,12 +125,31 @@ def test_the_report_reads_the_cells(clinic: Clinic) -> None:
     assert_same(expected, found)
 
 
+def test_a_muscle_filter_reads_that_muscles_cells(clinic: Clinic) -> None:
+    """Spoil one cell of the muscle's (and one of a technique's): only the report filtered on it moves."""
+    params = {"muscle": "upper-trapezius"}
+    live, _ = both(clinic, params)
+    other_live, _ = both(clinic, {"technique": "static"})
+    for figure in ("relief:itt", "visits"):
+        cell = SummaryCell.objects.filter(clinic=clinic, figure=figure, needling="m:upper-trapezius").first()
+        SummaryCell.objects.filter(pk=cell.pk).update(v1=cell.v1 + 1000)
+    _, spoiled = both(clinic, params)
+    assert spoiled.needled_visits == live.needled_visits + 1000
+    assert sum(row.episodes for row in spoiled.relief) == sum(row.episodes for row in live.relief) + 1000
+    _, other = both(clinic, {"technique": "static"})
+    assert other.needled_visits == other_live.needled_visits
+    kept = set(SummaryCell.objects.filter(clinic=clinic).values_list("needling", flat=True))
+    assert {"", "m:upper-trapezius", "t:static"} <= kept
+    assert all(key == "" or key.startswith(("m:", "t:")) for key in kept)
+
+
 def test_cells_are_left_out_where_their_sums_would_not_hold() -> None:
     key = cells.definitions_key()
     plain = ReportOptions()
     assert cells.plan(ReportFilters(1), plain, AS_OF, key) is not None
-    assert cells.plan(ReportFilters(1, muscle="upper-trapezius"), plain, AS_OF, key) is None
-    assert cells.plan(ReportFilters(1, technique="static"), plain, AS_OF, key) is None
+    assert cells.plan(ReportFilters(1, muscle="upper-trapezius"), plain, AS_OF, key).needling == "m:upper-trapezius"
+    assert cells.plan(ReportFilters(1, technique="static"), plain, AS_OF, key).needling == "t:static"
+    assert cells.plan(ReportFilters(1, muscle="upper-trapezius", technique="static"), plain, AS_OF, key) is None
     assert cells.plan(ReportFilters(1), ReportOptions(rule=parse_rule("percent:30")), AS_OF, key) is None
     assert cells.plan(ReportFilters(1), plain, AS_OF, "") is None
 
