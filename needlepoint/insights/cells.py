@@ -63,6 +63,8 @@ def plan(
     needling = needling_key(filters)
     if needling is None or options.rule != ReportOptions().rule or cells_key != definitions_key():
         return None
+    if needling and options.missing != ReportOptions().missing:  # kept for the default policy only (``rebuild``)
+        return None
     # An episode is counted when opened by the end of ``as_of``; a visit has no such bound (``filters.py``).
     opened_by = min(filters.date_to, as_of) if filters.date_to else as_of
     return queries.CellPlan(
@@ -97,7 +99,7 @@ def _definitions_key(vendor: str) -> str:
     scope = queries.Scope(ReportFilters(clinic_id=0), date(2000, 1, 1), summary=True, one_episode_per_patient=True)
     statements = [*_episode_statements(scope, EPISODE_GROUPS), *_episode_statements(scope, KEYED_EPISODE_GROUPS)]
     text = "\n".join(f"{sql} {params!r}" for _, sql, params in statements)
-    text += _visit_sql("") + _events_sql("") + _keyed_visit_sql("") + _keyed_events_sql("")
+    text += _visit_sql("") + _events_sql("") + _keyed_visit_sql("") + _keyed_events_sql("") + _visit_keys_sql("")
     text += queries.episode_needling_keys_sql("")
     return hashlib.sha256(f"{vendor}\n{text}".encode()).hexdigest()
 
@@ -120,6 +122,8 @@ def rebuild(
     the cells written."""
     every = episode_months is None and visit_months is None
     written = 0
+    # The cells by muscle and technique group millions of rows at a million visits: in memory, not on disk.
+    queries.for_aggregates(cursor, memory=CELL_MEMORY)
     if every:
         SummaryStaleMonth.objects.filter(clinic_id=clinic_id).delete()
     if every or episode_months:
@@ -131,7 +135,7 @@ def rebuild(
         with queries.summary_scope(rows, filters, today) as scope:
             for figure, sql, params in _episode_statements(scope, EPISODE_GROUPS):
                 written += _insert(cursor, clinic_id, figure, _EPISODE_COLUMNS, sql, params)
-        with queries.summary_scope(rows, filters, today, by_needling=True) as scope:
+        with queries.summary_scope(rows, filters, today, by_needling=True, memory=CELL_MEMORY) as scope:
             for figure, sql, params in _episode_statements(scope, KEYED_EPISODE_GROUPS):
                 written += _insert(cursor, clinic_id, figure, _KEYED_EPISODE_COLUMNS, sql, params)
     if every or visit_months:
@@ -145,9 +149,12 @@ def rebuild(
         params = (clinic_id, *given)
         written += _insert(cursor, clinic_id, "visits", _VISIT_COLUMNS, _visit_sql(only), params)
         written += _insert(cursor, clinic_id, "events", _VISIT_COLUMNS, _events_sql(only), params)
-        keyed = (*params, clinic_id, clinic_id, *params)
-        written += _insert(cursor, clinic_id, "visits", _KEYED_VISIT_COLUMNS, _keyed_visit_sql(only), keyed)
-        written += _insert(cursor, clinic_id, "events", _KEYED_VISIT_COLUMNS, _keyed_events_sql(only), keyed)
+        cursor.execute(f"DROP TABLE IF EXISTS {VISIT_KEYS}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {VISIT_KEYS} AS {_visit_keys_sql(only)}", params)
+        cursor.execute(f"ANALYZE {VISIT_KEYS}")
+        written += _insert(cursor, clinic_id, "visits", _KEYED_VISIT_COLUMNS, _keyed_visit_sql(only), params)
+        written += _insert(cursor, clinic_id, "events", _KEYED_VISIT_COLUMNS, _keyed_events_sql(only), params)
+        cursor.execute(f"DROP TABLE {VISIT_KEYS}")
     return written
 
 
@@ -172,6 +179,7 @@ def _delete(cursor: Any, clinic_id: int, figures: tuple[str, ...], months: Colle
 
 
 KEYED_EPISODE_GROUPS = (*EPISODE_GROUPS, "needling")
+CELL_MEMORY = "256MB"  # PostgreSQL's work_mem while the cells are added up (a few such hashes at once at most)
 # The groupings' columns in the order the figures' statements return them, before the figure's keys and sums.
 _EPISODE_COLUMNS = ("condition", "clinician_id", "cohort_label", "month", "needled")
 _KEYED_EPISODE_COLUMNS = ("condition", "clinician_id", "cohort_label", "month", "needling", "needled")
@@ -180,11 +188,14 @@ _KEYED_VISIT_COLUMNS = (*_VISIT_COLUMNS, "needling")
 
 
 def _episode_statements(scope: queries.Scope, groups: tuple[str, ...]) -> list[tuple[str, str, tuple[Any, ...]]]:
-    """(figure, SQL, parameters) of each episode figure the cells keep, grouped by ``groups``."""
+    """(figure, SQL, parameters) of each episode figure the cells keep, grouped by ``groups``. The cells by
+    muscle and technique are kept for the default missing follow-up policy only (``plan``): they are the
+    refresh's largest part, and the other policy is a rarer question."""
     codes = tuple(defn.code for defn in queries.report_instruments())
     sql, params, _ = queries.measure_sql(scope, ReportOptions().rule, groups, codes)
     statements = [("measures", sql, params)]
-    for policy in MissingPolicy:
+    policies = [ReportOptions().missing] if "needling" in groups else list(MissingPolicy)
+    for policy in policies:
         sql, params = queries.relief_sql(scope, policy, groups, points=RELIEF_POINTS, percent=RELIEF_PERCENT)
         statements.append((f"relief:{policy.value}", sql, params))
         sql, params = queries.rom_sql(scope, policy, groups)
@@ -200,11 +211,19 @@ def _insert(
     keys, values = queries.cell_layout(figure)
     columns = [*groups, *("k1", "k2", "k3")[:keys]]
     columns += [f"v{index}" for index in range(1, values + 1)]
+    # PostgreSQL guesses the groups by needling key as the product of the columns' (millions, where there are a
+    # few hundred thousand) and would sort them on disk; hashing them took half the time at a million visits.
+    hashed = "needling" in groups and connection.vendor == "postgresql"
+    if hashed:
+        cursor.execute("SET LOCAL enable_sort = off")
     cursor.execute(
         f"INSERT INTO {CELLS} (clinic_id, figure, {', '.join(columns)}) SELECT %s, %s, x.* FROM ({sql}) x",
         (clinic_id, figure, *params),
     )
-    return queries.rows_written(cursor)
+    written = queries.rows_written(cursor)
+    if hashed:
+        cursor.execute("SET LOCAL enable_sort = on")
+    return written
 
 
 def _visit_sql(only: str) -> str:
@@ -225,23 +244,24 @@ def _visit_figures() -> str:
     return queries.VISIT_FIGURE_SQL.format(mild="v.mild", significant="v.significant", serious="v.serious", bound=bound)
 
 
-def _visit_needling_keys(only: str) -> str:
-    """The CTEs ``vv`` (the needled visits of the clinic, or of ``only``'s months) and ``k``: (visit_id,
-    needling_key, techniques) for each muscle of the visit's needling entries (``m:<muscle>``, with the
-    techniques used on it) and each technique (``t:<technique>``, techniques NULL: the visit's own). Three
-    parameters: the clinic and ``only``'s, then the clinic twice."""
-    entries = queries.NeedlingEntry._meta.db_table
-    of_visits = "n.visit_id IN (SELECT visit_id FROM vv)"
-    return f"""vv AS (SELECT v.visit_id FROM {queries.SUMMARY_VISITS} v WHERE v.clinic_id = %s{only}),
-        k AS (
-            SELECT n.visit_id, 'm:' || n.muscle_id AS needling_key, {queries.technique_set_sql("n.technique")}
-                   AS techniques
-            FROM {entries} n WHERE n.clinic_id = %s AND {of_visits}
-            GROUP BY n.visit_id, n.muscle_id
-            UNION ALL
-            SELECT DISTINCT n.visit_id, 't:' || n.technique, NULL
-            FROM {entries} n WHERE n.clinic_id = %s AND {of_visits}
-        )"""
+VISIT_KEYS = "insights_cell_visit_keys"
+
+
+def _visit_keys_sql(only: str) -> str:
+    """SQL: (visit_id, needling_key, techniques) for each muscle in the needling pairs of the clinic's summarised
+    visits (or of ``only``'s months): ``m:<muscle>`` with the techniques used on it; and each technique:
+    ``t:<technique>``, techniques NULL (the visit's own). Parameters: the clinic and ``only``'s."""
+    visits = f"(SELECT v.visit_id, v.needling FROM {queries.SUMMARY_VISITS} v WHERE v.clinic_id = %s{only})"
+    pairs = queries.needling_pairs_sql(visits, "visit_id")
+    # The same visits twice would need their parameters twice: the pairs are read once, as a CTE.
+    return f"""
+        WITH x AS ({pairs})
+        SELECT x.id AS visit_id, 'm:' || x.muscle AS needling_key, {queries.technique_set_sql("x.technique")}
+               AS techniques
+        FROM x GROUP BY x.id, x.muscle
+        UNION ALL
+        SELECT DISTINCT x.id, 't:' || x.technique, NULL FROM x
+    """
 
 
 def _keyed_visit_sql(only: str) -> str:
@@ -250,9 +270,8 @@ def _keyed_visit_sql(only: str) -> str:
     groups = "v.clinician_id, v.condition, v.cohort_label, v.month, k.needling_key"
     groups += ", COALESCE(k.techniques, v.techniques)"
     return f"""
-        WITH {_visit_needling_keys(only)}
         SELECT {groups}, {_visit_figures()}
-        FROM {queries.SUMMARY_VISITS} v JOIN k ON k.visit_id = v.visit_id WHERE v.clinic_id = %s{only}
+        FROM {queries.SUMMARY_VISITS} v JOIN {VISIT_KEYS} k ON k.visit_id = v.visit_id WHERE v.clinic_id = %s{only}
         GROUP BY {groups}
     """
 
@@ -261,9 +280,8 @@ def _keyed_events_sql(only: str) -> str:
     """``_events_sql`` per muscle and per technique needled at the visit."""
     groups = "v.clinician_id, v.condition, v.cohort_label, v.month, k.needling_key, v.event_type, v.severity"
     return f"""
-        WITH {_visit_needling_keys(only)}
         SELECT {groups}, SUM(v.events)
-        FROM {queries.SUMMARY_EVENTS} v JOIN k ON k.visit_id = v.visit_id WHERE v.clinic_id = %s{only}
+        FROM {queries.SUMMARY_EVENTS} v JOIN {VISIT_KEYS} k ON k.visit_id = v.visit_id WHERE v.clinic_id = %s{only}
         GROUP BY {groups}
     """
 

@@ -42,7 +42,7 @@ from needlepoint.insights.responders import MissingPolicy, ResponderRule, respon
 from needlepoint.insights.stats import ClusteredSums
 from needlepoint.outcomes.rom import movements, rom_change
 from needlepoint.outcomes.scoring import Instrument, instrument, instruments
-from needlepoint.visits.models import AdverseEvent, NeedlingEntry, Technique, Visit
+from needlepoint.visits.models import AdverseEvent, Technique
 
 PAIN_INSTRUMENT = "NPRS"
 # What a report can break its episode figures down by, as columns of the episode set ``ep``.
@@ -189,12 +189,13 @@ def _carried(by: Sequence[str]) -> tuple[str, str]:
 SCOPE_TABLE = "insights_report_scope"
 
 
-def for_aggregates(cursor: Any) -> None:
+def for_aggregates(cursor: Any, memory: str = "64MB") -> None:
     """On PostgreSQL, for the rest of the transaction: no JIT compilation (it costs more than it saves on these
-    one-off aggregates) and more sort memory. For the report's scope, the refresh and the clinician comparison."""
+    one-off aggregates) and more sort memory (``memory`` per sort or hash). For the report's scope, the refresh
+    and the clinician comparison."""
     if connection.vendor == "postgresql":
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(f"SET LOCAL work_mem = '{memory}'")
 
 
 def rows_written(cursor: Any) -> int:
@@ -237,8 +238,9 @@ class Scope:
     as_of: date
     table: str = SCOPE_TABLE
     summary: bool = False  # read the per-episode summary tables (``summaries.py``) instead of the records
-    # Each patient has at most one episode in the scope (most clinics' usual case): the per-patient step of the
-    # clustered sums is then the episodes themselves, added up without sorting them by patient.
+    # Each patient has at most one episode in the scope (most clinics' usual case; in a scope by needling key,
+    # one per key): the per-patient step of the clustered sums is then the episodes themselves, added up without
+    # sorting them by patient.
     one_episode_per_patient: bool = False
     cells: CellPlan | None = None
     # With cells: every filtered episode (the scope table holds those the cells leave out), for the figures
@@ -313,23 +315,26 @@ def report_scope(
 
 @contextmanager
 def summary_scope(
-    rows: QuerySet[Any, Any], filters: ReportFilters, as_of: date, *, by_needling: bool = False
+    rows: QuerySet[Any, Any], filters: ReportFilters, as_of: date, *, by_needling: bool = False, memory: str = "64MB"
 ) -> Iterator[Scope]:
     """A scope of the summarised episodes ``rows`` (a queryset of ``EpisodeSummary``), for the refresh that adds
     up the summary cells with the report's own queries (``cells.py``).
 
     With ``by_needling`` the scope holds an episode once per muscle and once per technique it was needled with
     (a needling entry at any of its visits, as the report's filters find them), named in the column
-    ``needling_key`` (``m:<muscle>``, ``t:<technique>``), so that the queries grouped by ``needling`` give each
-    muscle's and technique's figures in one pass. Its episodes then repeat, so the per-patient step groups by
-    patient (and key)."""
+    ``needling_key`` (``m:<muscle>``, ``t:<technique>``; ``episode_needling_keys_sql``), so that the queries
+    grouped by ``needling`` give each muscle's and technique's figures in one pass. Its episodes then repeat,
+    so the per-patient step groups by patient and key, unless each patient has one episode (the cells' case).
+    ``memory``: PostgreSQL's memory per sort or hash for the scope's queries (``for_aggregates``)."""
     select_sql, params = _summary_select(rows, as_of, days_kept=False)
+    patient = "patient_id"
     if by_needling:
-        ids_sql, ids_params = rows.values("episode_id").query.sql_with_params()
-        keys_sql = episode_needling_keys_sql(f"SELECT episode_id FROM ({ids_sql}) i")
+        pairs_sql, pairs_params = rows.values("episode_id", "needling").query.sql_with_params()
+        keys_sql = episode_needling_keys_sql(f"({pairs_sql})")
         select_sql = f"SELECT s.*, k.needling_key FROM ({select_sql}) s JOIN ({keys_sql}) k ON k.episode_id = s.id"
-        params = (*params, filters.clinic_id, *ids_params, filters.clinic_id, *ids_params)
-    with _stored_scope(select_sql, params) as single:
+        params = (*params, *pairs_params, *pairs_params)
+        patient = "patient_id, needling_key"  # every query of the scope groups by the key (``GROUPINGS``)
+    with _stored_scope(select_sql, params, patient=patient, memory=memory) as single:
         yield Scope(filters, as_of, summary=True, one_episode_per_patient=single)
 
 
@@ -341,16 +346,30 @@ def technique_set_sql(column: str) -> str:
     return f"',' || GROUP_CONCAT(DISTINCT {column}) || ','"
 
 
-def episode_needling_keys_sql(episode_ids: str) -> str:
-    """SQL: (episode_id, needling_key) for each muscle (``m:<muscle>``) and each technique (``t:<technique>``) of a
-    needling entry at any visit of the episodes ``episode_ids`` (a SELECT of ids); two parameters, the clinic,
-    each followed by the parameters of ``episode_ids``."""
-    entries, visits = NeedlingEntry._meta.db_table, Visit._meta.db_table
-    return " UNION ".join(
-        f"""SELECT DISTINCT v.episode_id, '{prefix}' || n.{column} AS needling_key
-            FROM {entries} n JOIN {visits} v ON v.id = n.visit_id
-            WHERE n.clinic_id = %s AND v.episode_id IN ({episode_ids})"""
-        for prefix, column in (("m:", "muscle_id"), ("t:", "technique"))
+def needling_pairs_sql(rows: str, id_column: str) -> str:
+    """SQL: (id, muscle, technique) for each pair in the ``needling`` column (``,muscle/technique,...,``, as the
+    refresh writes it) of the summary rows ``rows`` (a table, or a SELECT in parentheses), whose id is
+    ``id_column``. The pairs are read from the summary, not from the needling entries, so that the cells by
+    muscle and technique find the same episodes and visits as the report's filters on that column."""
+    if connection.vendor == "postgresql":
+        return f"""SELECT r.{id_column} AS id, SPLIT_PART(p.pair, '/', 1) AS muscle,
+                   SPLIT_PART(p.pair, '/', 2) AS technique
+            FROM {rows} r CROSS JOIN LATERAL UNNEST(STRING_TO_ARRAY(TRIM(BOTH ',' FROM r.needling), ',')) AS p(pair)
+            WHERE r.needling <> ''"""
+    # SQLite has no array to unnest: the pairs become a JSON array (muscle ids and techniques are plain slugs).
+    return f"""SELECT r.{id_column} AS id, SUBSTR(p.value, 1, INSTR(p.value, '/') - 1) AS muscle,
+                   SUBSTR(p.value, INSTR(p.value, '/') + 1) AS technique
+            FROM {rows} r, JSON_EACH('["' || REPLACE(TRIM(r.needling, ','), ',', '","') || '"]') p
+            WHERE r.needling <> ''"""
+
+
+def episode_needling_keys_sql(rows: str) -> str:
+    """SQL: (episode_id, needling_key) for each muscle (``m:<muscle>``) and each technique (``t:<technique>``) in
+    the needling pairs of the summarised episodes ``rows`` (a SELECT in parentheses of episode_id and needling)."""
+    pairs = needling_pairs_sql(rows, "episode_id")
+    return (
+        f"SELECT DISTINCT x.id AS episode_id, 'm:' || x.muscle AS needling_key FROM ({pairs}) x"
+        f" UNION ALL SELECT DISTINCT x.id, 't:' || x.technique FROM ({pairs}) x"
     )
 
 
@@ -408,9 +427,11 @@ def _one_snapshot() -> Iterator[None]:
 
 
 @contextmanager
-def _stored_scope(select_sql: str, params: Sequence[Any]) -> Iterator[bool]:
+def _stored_scope(
+    select_sql: str, params: Sequence[Any], *, patient: str = "patient_id", memory: str = "64MB"
+) -> Iterator[bool]:
     """Store ``select_sql`` in the scope's temporary table, then drop it; yields whether it holds at most one
-    episode per patient.
+    row per patient (per the columns ``patient``, which name the patient).
 
     The report's statements read one snapshot of the database (``_one_snapshot``): a refresh that commits while
     the report runs cannot move an episode between the summary cells and the rows after one of them was read,
@@ -418,7 +439,7 @@ def _stored_scope(select_sql: str, params: Sequence[Any]) -> Iterator[bool]:
     table = connection.ops.quote_name(SCOPE_TABLE)
     postgres = connection.vendor == "postgresql"
     with _one_snapshot(), connection.cursor() as cursor:
-        for_aggregates(cursor)
+        for_aggregates(cursor, memory)
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(f"CREATE TEMPORARY TABLE {table} AS {select_sql}", params)
         cursor.execute(f"CREATE INDEX {connection.ops.quote_name(SCOPE_TABLE + '_id')} ON {table} (id)")
@@ -428,7 +449,7 @@ def _stored_scope(select_sql: str, params: Sequence[Any]) -> Iterator[bool]:
         keys = " (id, patient_id, condition, opened_by_id, cohort_label, needled)" if postgres else ""
         cursor.execute(f"ANALYZE {table}{keys}")
         cursor.execute(
-            f"SELECT NOT EXISTS (SELECT 1 FROM {table} GROUP BY patient_id HAVING COUNT(*) > 1)"
+            f"SELECT NOT EXISTS (SELECT 1 FROM {table} GROUP BY {patient} HAVING COUNT(*) > 1)"
             f" AND NOT EXISTS (SELECT 1 FROM {table} WHERE patient_id IS NULL)"
         )
         single = bool(cursor.fetchone()[0])
