@@ -6,6 +6,7 @@ See README.md, "Running in production", for every variable.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -222,6 +223,12 @@ OAUTH2_PROVIDER = {
 
 # A screening stays current this many days, unless the patient reports a change in health first.
 SCREENING_VALID_DAYS = env_int("SCREENING_VALID_DAYS", 90, minimum=1)
+
+# PostgreSQL's memory per sort or hash while the evidence summary's cells are added up (insights/cells.py): with
+# less, the cells by muscle and technique of a million visits sort on disk at about twice the time.
+INSIGHTS_CELL_WORK_MEM = env_str("INSIGHTS_CELL_WORK_MEM", "256MB")
+if not re.fullmatch(r"\d+(kB|MB|GB)", INSIGHTS_CELL_WORK_MEM):
+    raise ImproperlyConfigured(f"INSIGHTS_CELL_WORK_MEM must be a size such as 256MB, not {INSIGHTS_CELL_WORK_MEM!r}")
 
 # A patient's self-report link (questionnaires on a phone, no login) expires after this many days.
 SELF_REPORT_LINK_DAYS = env_int("SELF_REPORT_LINK_DAYS", 7, minimum=1)

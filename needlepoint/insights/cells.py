@@ -30,6 +30,7 @@ from datetime import date
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -63,7 +64,7 @@ def plan(
     needling = needling_key(filters)
     if needling is None or options.rule != ReportOptions().rule or cells_key != definitions_key():
         return None
-    if needling and options.missing != ReportOptions().missing:  # kept for the default policy only (``rebuild``)
+    if needling and options.missing not in KEYED_POLICIES:
         return None
     # An episode is counted when opened by the end of ``as_of``; a visit has no such bound (``filters.py``).
     opened_by = min(filters.date_to, as_of) if filters.date_to else as_of
@@ -123,7 +124,8 @@ def rebuild(
     every = episode_months is None and visit_months is None
     written = 0
     # The cells by muscle and technique group millions of rows at a million visits: in memory, not on disk.
-    queries.for_aggregates(cursor, memory=CELL_MEMORY)
+    memory = cell_memory()
+    queries.for_aggregates(cursor, memory=memory)
     if every:
         SummaryStaleMonth.objects.filter(clinic_id=clinic_id).delete()
     if every or episode_months:
@@ -132,10 +134,10 @@ def rebuild(
         if not every:
             rows = rows.filter(opened_month__in=sorted(episode_months or ()))
         filters, today = ReportFilters(clinic_id=clinic_id), timezone.localdate()
-        with queries.summary_scope(rows, filters, today) as scope:
+        with queries.summary_scope(rows, filters, today, memory=memory) as scope:
             for figure, sql, params in _episode_statements(scope, EPISODE_GROUPS):
                 written += _insert(cursor, clinic_id, figure, _EPISODE_COLUMNS, sql, params)
-        with queries.summary_scope(rows, filters, today, by_needling=True, memory=CELL_MEMORY) as scope:
+        with queries.summary_scope(rows, filters, today, by_needling=True, memory=memory) as scope:
             for figure, sql, params in _episode_statements(scope, KEYED_EPISODE_GROUPS):
                 written += _insert(cursor, clinic_id, figure, _KEYED_EPISODE_COLUMNS, sql, params)
     if every or visit_months:
@@ -151,11 +153,20 @@ def rebuild(
         written += _insert(cursor, clinic_id, "events", _VISIT_COLUMNS, _events_sql(only), params)
         cursor.execute(f"DROP TABLE IF EXISTS {VISIT_KEYS}")
         cursor.execute(f"CREATE TEMPORARY TABLE {VISIT_KEYS} AS {_visit_keys_sql(only)}", params)
-        cursor.execute(f"ANALYZE {VISIT_KEYS}")
-        written += _insert(cursor, clinic_id, "visits", _KEYED_VISIT_COLUMNS, _keyed_visit_sql(only), params)
-        written += _insert(cursor, clinic_id, "events", _KEYED_VISIT_COLUMNS, _keyed_events_sql(only), params)
-        cursor.execute(f"DROP TABLE {VISIT_KEYS}")
+        try:
+            cursor.execute(f"ANALYZE {VISIT_KEYS}")
+            written += _insert(cursor, clinic_id, "visits", _KEYED_VISIT_COLUMNS, _keyed_visit_sql(only), params)
+            written += _insert(cursor, clinic_id, "events", _KEYED_VISIT_COLUMNS, _keyed_events_sql(only), params)
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {VISIT_KEYS}")
     return written
+
+
+def cell_memory() -> str:
+    """PostgreSQL's memory per sort or hash while the cells are added up (the setting ``INSIGHTS_CELL_WORK_MEM``,
+    256 MB by default). A hash may take twice this (``hash_mem_multiplier``); one refresh or catch-up runs at a
+    time per clinic."""
+    return str(settings.INSIGHTS_CELL_WORK_MEM)
 
 
 def mark_stale(cursor: Any, clinic_id: int, episode_months: Collection[int], visit_months: Collection[int]) -> None:
@@ -179,7 +190,9 @@ def _delete(cursor: Any, clinic_id: int, figures: tuple[str, ...], months: Colle
 
 
 KEYED_EPISODE_GROUPS = (*EPISODE_GROUPS, "needling")
-CELL_MEMORY = "256MB"  # PostgreSQL's work_mem while the cells are added up (a few such hashes at once at most)
+# The missing follow-up policies the cells by muscle and technique are kept for (``plan`` and ``rebuild``): the
+# default only, as they are the refresh's largest part and the other policy is a rarer question.
+KEYED_POLICIES = (ReportOptions().missing,)
 # The groupings' columns in the order the figures' statements return them, before the figure's keys and sums.
 _EPISODE_COLUMNS = ("condition", "clinician_id", "cohort_label", "month", "needled")
 _KEYED_EPISODE_COLUMNS = ("condition", "clinician_id", "cohort_label", "month", "needling", "needled")
@@ -188,14 +201,12 @@ _KEYED_VISIT_COLUMNS = (*_VISIT_COLUMNS, "needling")
 
 
 def _episode_statements(scope: queries.Scope, groups: tuple[str, ...]) -> list[tuple[str, str, tuple[Any, ...]]]:
-    """(figure, SQL, parameters) of each episode figure the cells keep, grouped by ``groups``. The cells by
-    muscle and technique are kept for the default missing follow-up policy only (``plan``): they are the
-    refresh's largest part, and the other policy is a rarer question."""
+    """(figure, SQL, parameters) of each episode figure the cells keep, grouped by ``groups`` (by needling key:
+    for ``KEYED_POLICIES`` only)."""
     codes = tuple(defn.code for defn in queries.report_instruments())
     sql, params, _ = queries.measure_sql(scope, ReportOptions().rule, groups, codes)
     statements = [("measures", sql, params)]
-    policies = [ReportOptions().missing] if "needling" in groups else list(MissingPolicy)
-    for policy in policies:
+    for policy in KEYED_POLICIES if "needling" in groups else MissingPolicy:
         sql, params = queries.relief_sql(scope, policy, groups, points=RELIEF_POINTS, percent=RELIEF_PERCENT)
         statements.append((f"relief:{policy.value}", sql, params))
         sql, params = queries.rom_sql(scope, policy, groups)
@@ -222,7 +233,7 @@ def _insert(
     )
     written = queries.rows_written(cursor)
     if hashed:
-        cursor.execute("SET LOCAL enable_sort = on")
+        cursor.execute("SET LOCAL enable_sort TO DEFAULT")
     return written
 
 
@@ -231,17 +242,10 @@ def _visit_sql(only: str) -> str:
     figures (the relief bound is the NPRS's MCID, as the report's)."""
     groups = "v.clinician_id, v.condition, v.cohort_label, v.month, v.techniques"
     return f"""
-        SELECT {groups}, {_visit_figures()}
+        SELECT {groups}, {queries.summary_visit_figures_sql(queries.session_relief_points())}
         FROM {queries.SUMMARY_VISITS} v WHERE v.clinic_id = %s{only}
         GROUP BY {groups}
     """
-
-
-def _visit_figures() -> str:
-    """SQL: the visit figures of ``queries.visit_breakdowns`` over the visit summary rows ``v`` (the relief bound
-    is the NPRS's MCID, as the report's)."""
-    bound = repr(queries.session_relief_points() - queries.TOLERANCE)
-    return queries.VISIT_FIGURE_SQL.format(mild="v.mild", significant="v.significant", serious="v.serious", bound=bound)
 
 
 VISIT_KEYS = "insights_cell_visit_keys"
@@ -256,7 +260,7 @@ def _visit_keys_sql(only: str) -> str:
     # The same visits twice would need their parameters twice: the pairs are read once, as a CTE.
     return f"""
         WITH x AS ({pairs})
-        SELECT x.id AS visit_id, 'm:' || x.muscle AS needling_key, {queries.technique_set_sql("x.technique")}
+        SELECT x.id AS visit_id, 'm:' || x.muscle AS needling_key, {queries.distinct_set_sql("x.technique")}
                AS techniques
         FROM x GROUP BY x.id, x.muscle
         UNION ALL
@@ -270,7 +274,7 @@ def _keyed_visit_sql(only: str) -> str:
     groups = "v.clinician_id, v.condition, v.cohort_label, v.month, k.needling_key"
     groups += ", COALESCE(k.techniques, v.techniques)"
     return f"""
-        SELECT {groups}, {_visit_figures()}
+        SELECT {groups}, {queries.summary_visit_figures_sql(queries.session_relief_points())}
         FROM {queries.SUMMARY_VISITS} v JOIN {VISIT_KEYS} k ON k.visit_id = v.visit_id WHERE v.clinic_id = %s{only}
         GROUP BY {groups}
     """

@@ -332,18 +332,18 @@ def summary_scope(
         pairs_sql, pairs_params = rows.values("episode_id", "needling").query.sql_with_params()
         keys_sql = episode_needling_keys_sql(f"({pairs_sql})")
         select_sql = f"SELECT s.*, k.needling_key FROM ({select_sql}) s JOIN ({keys_sql}) k ON k.episode_id = s.id"
-        params = (*params, *pairs_params, *pairs_params)
+        params = (*params, *pairs_params)
         patient = "patient_id, needling_key"  # every query of the scope groups by the key (``GROUPINGS``)
     with _stored_scope(select_sql, params, patient=patient, memory=memory) as single:
         yield Scope(filters, as_of, summary=True, one_episode_per_patient=single)
 
 
-def technique_set_sql(column: str) -> str:
-    """SQL: the distinct techniques of ``column`` over a group of needling entries, as ``,pistoning,static,``
-    (the summary's and the cells' set of techniques used)."""
+def distinct_set_sql(expression: str) -> str:
+    """SQL: the distinct values of ``expression`` over a group, as ``,a,b,`` (the summary's sets of techniques and
+    of needling pairs, and the cells' techniques used on a muscle)."""
     if connection.vendor == "postgresql":
-        return f"',' || STRING_AGG(DISTINCT {column}, ',' ORDER BY {column}) || ','"
-    return f"',' || GROUP_CONCAT(DISTINCT {column}) || ','"
+        return f"',' || STRING_AGG(DISTINCT {expression}, ',' ORDER BY {expression}) || ','"
+    return f"',' || GROUP_CONCAT(DISTINCT {expression}) || ','"
 
 
 def needling_pairs_sql(rows: str, id_column: str) -> str:
@@ -356,20 +356,22 @@ def needling_pairs_sql(rows: str, id_column: str) -> str:
                    SPLIT_PART(p.pair, '/', 2) AS technique
             FROM {rows} r CROSS JOIN LATERAL UNNEST(STRING_TO_ARRAY(TRIM(BOTH ',' FROM r.needling), ',')) AS p(pair)
             WHERE r.needling <> ''"""
-    # SQLite has no array to unnest: the pairs become a JSON array (muscle ids and techniques are plain slugs).
+    # SQLite has no array to unnest: the pairs become a JSON array. A muscle id outside the catalogue may hold a
+    # quote or a backslash (the records keep what was entered), so both are escaped first.
+    escaped = "REPLACE(REPLACE(TRIM(r.needling, ','), '\\', '\\\\'), '\"', '\\\"')"
     return f"""SELECT r.{id_column} AS id, SUBSTR(p.value, 1, INSTR(p.value, '/') - 1) AS muscle,
                    SUBSTR(p.value, INSTR(p.value, '/') + 1) AS technique
-            FROM {rows} r, JSON_EACH('["' || REPLACE(TRIM(r.needling, ','), ',', '","') || '"]') p
+            FROM {rows} r, JSON_EACH('["' || REPLACE({escaped}, ',', '","') || '"]') p
             WHERE r.needling <> ''"""
 
 
 def episode_needling_keys_sql(rows: str) -> str:
     """SQL: (episode_id, needling_key) for each muscle (``m:<muscle>``) and each technique (``t:<technique>``) in
     the needling pairs of the summarised episodes ``rows`` (a SELECT in parentheses of episode_id and needling)."""
-    pairs = needling_pairs_sql(rows, "episode_id")
     return (
-        f"SELECT DISTINCT x.id AS episode_id, 'm:' || x.muscle AS needling_key FROM ({pairs}) x"
-        f" UNION ALL SELECT DISTINCT x.id, 't:' || x.technique FROM ({pairs}) x"
+        f"WITH x AS ({needling_pairs_sql(rows, 'episode_id')})"
+        " SELECT DISTINCT x.id AS episode_id, 'm:' || x.muscle AS needling_key FROM x"
+        " UNION ALL SELECT DISTINCT x.id, 't:' || x.technique FROM x"
     )
 
 
@@ -1098,6 +1100,12 @@ def _outside_cells(rows: QuerySet[Any, Any], scope: Scope) -> QuerySet[Any, Any]
 VISIT_VALUES = 6  # the figures ``VISIT_FIGURE_SQL`` returns per group
 
 
+def summary_visit_figures_sql(mcid: float) -> str:
+    """SQL: ``VISIT_FIGURE_SQL`` over visit summary rows ``v``, a visit relieved when its pain fell by ``mcid``."""
+    bound = repr(float(mcid) - TOLERANCE)
+    return VISIT_FIGURE_SQL.format(mild="v.mild", significant="v.significant", serious="v.serious", bound=bound)
+
+
 def visit_breakdowns(scope: Scope, mcid: float) -> tuple[list[VisitEvents], list[VisitEvents]]:
     """Per clinician who gave them, and per needling technique: the needled visits, their adverse events by
     severity and in-session relief. A visit that used two techniques counts under both, so the technique groups
@@ -1141,8 +1149,7 @@ def _techniques_used(keys: Sequence[Any], codes: Sequence[str], scope: Scope) ->
 def _summary_breakdown_rows(scope: Scope, mcid: float, codes: list[str]) -> tuple[list[tuple[Any, ...]], int]:
     """Rows (clinician, technique keys..., figures) from the visit summary, and the width of their keys."""
     visits_sql, params = _summary_visits_sql(scope)
-    bound = repr(float(mcid) - TOLERANCE)
-    figures = VISIT_FIGURE_SQL.format(mild="v.mild", significant="v.significant", serious="v.serious", bound=bound)
+    figures = summary_visit_figures_sql(mcid)
     patterns: list[str] = []
     if scope.filters.muscle:
         # A technique counts only where it was used on the muscle filtered on (as the live entries count it): one

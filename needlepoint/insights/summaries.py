@@ -473,14 +473,11 @@ def _events_sql(only: str) -> str:
 
 def _pairs_sql(entry: str) -> str:
     """The distinct ``muscle/technique`` of a group of needling entries as ``,muscle/technique,...,``."""
-    pair = f"{entry}.muscle_id || '/' || {entry}.technique"
-    if connection.vendor == "postgresql":
-        return f"',' || STRING_AGG(DISTINCT {pair}, ',' ORDER BY {pair}) || ','"
-    return f"',' || GROUP_CONCAT(DISTINCT {pair}) || ','"
+    return queries.distinct_set_sql(f"{entry}.muscle_id || '/' || {entry}.technique")
 
 
 def _visits_sql(only: str) -> str:
-    joined = queries.technique_set_sql("technique")
+    joined = queries.distinct_set_sql("technique")
     columns = (
         "clinic_id, visit_id, episode_id, clinician_id, started_at, condition, cohort_label, pain_before, "
         "pain_after, mild, significant, serious, techniques, needling, month"
