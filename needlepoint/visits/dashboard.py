@@ -20,6 +20,13 @@ from needlepoint.patients.panels import dashboard_panels
 from needlepoint.visits.models import OVERDUE_AFTER, AdverseEvent, AfterCareGiven, NeedlingEntry, Visit
 
 LIST_LIMIT = 50
+# What the dashboard's visit lists show and count (time, signature, the patient's and clinician's names): the
+# notes' texts and the other columns of each visit and patient are left in the database.
+VISIT_LIST_FIELDS = (
+    "id", "clinic_id", "patient_id", "episode_id", "clinician_id", "started_at", "signed_at", "needles_inserted",
+    "patient__id", "patient__clinic_id", "patient__given_name", "patient__family_name",
+    "clinician__id", "clinician__user__id", "clinician__user__first_name", "clinician__user__last_name",
+)  # fmt: skip
 LAPSE_WARNING_DAYS = 14
 RECENT_CARE_DAYS = 90
 
@@ -113,12 +120,17 @@ def dashboard_for(membership: Membership) -> dict[str, Any]:
         visits.filter(started_at__gte=start, started_at__lt=end)
         .annotate(**_after_care_flags())
         .select_related("patient", "clinician__user")
+        .only(*VISIT_LIST_FIELDS)
         .order_by("started_at", "pk")[:LIST_LIMIT]
     )
     unsigned = visits.filter(signed_at__isnull=True)
     listed(today, "dashboard: today's visits")
     oldest_unsigned = listed(
-        list(unsigned.select_related("patient", "clinician__user").order_by("started_at", "pk")[:LIST_LIMIT]),
+        list(
+            unsigned.select_related("patient", "clinician__user")
+            .only(*VISIT_LIST_FIELDS)
+            .order_by("started_at", "pk")[:LIST_LIMIT]
+        ),
         "dashboard: unsigned visits",
     )
     return {
