@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection
 from django.test import Client
@@ -79,7 +77,10 @@ EVERYTHING_BUDGET = 22
 def _more_history(clinician, record: Record) -> None:
     """A second signed visit with an adverse event of its own, and another pain rating, questionnaire and range
     of motion."""
-    started = record.visit.started_at + timedelta(minutes=10)
+    # Between the first visit and now, so that the event's onset (now) follows it at any time of day: the first
+    # visit starts no earlier than midnight, and ten minutes after it was still to come just after midnight.
+    now = timezone.now()
+    started = record.visit.started_at + (now - record.visit.started_at) / 2
     visit = visit_actions.start_visit(
         clinician, record.neck, {"started_at": started, "pain_before": 5, "pain_after": 2}
     )
@@ -91,7 +92,7 @@ def _more_history(clinician, record: Record) -> None:
             "event_type": "bruising",
             "severity": "mild",
             "description": "Small bruise over deltoid",
-            "onset_at": timezone.now() - timedelta(minutes=1),
+            "onset_at": now,
             "action_taken": "Pressure applied for one minute",
             "outcome": "resolved",
             "follow_up_due": None,
