@@ -104,7 +104,7 @@ def record(clinician, cleared_patient) -> Record:
             "event_type": "bruising",
             "severity": "mild",
             "description": "Small bruise over infraspinatus",
-            "onset_at": timezone.now() - timedelta(minutes=5),
+            "onset_at": max(timezone.now() - timedelta(minutes=5), started),  # not before the visit, after midnight
             "action_taken": "Pressure applied for one minute",
             "outcome": "resolved",
             "follow_up_due": None,

@@ -87,7 +87,7 @@ def _open_event(clinician, record: Record):
             "event_type": "bruising",
             "severity": "mild",
             "description": "Second bruise",
-            "onset_at": timezone.now() - timedelta(minutes=1),
+            "onset_at": timezone.now(),  # the visit starts no earlier than midnight: "a minute ago" may precede it
             "action_taken": "Pressure applied",
             "outcome": "ongoing",
             "follow_up_due": timezone.localdate() + timedelta(days=2),
