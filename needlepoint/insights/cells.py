@@ -100,7 +100,8 @@ def _definitions_key(vendor: str) -> str:
     scope = queries.Scope(ReportFilters(clinic_id=0), date(2000, 1, 1), summary=True, one_episode_per_patient=True)
     statements = [*_episode_statements(scope, EPISODE_GROUPS), *_episode_statements(scope, KEYED_EPISODE_GROUPS)]
     text = "\n".join(f"{sql} {params!r}" for _, sql, params in statements)
-    text += _visit_sql("") + _events_sql("") + _keyed_visit_sql("") + _keyed_events_sql("") + _visit_keys_sql("")
+    text += "".join(visit_sql("", keyed) for visit_sql in (_visit_sql, _events_sql) for keyed in (False, True))
+    text += _visit_keys_sql("")
     text += queries.episode_needling_keys_sql("")
     return hashlib.sha256(f"{vendor}\n{text}".encode()).hexdigest()
 
@@ -123,8 +124,9 @@ def rebuild(
     the cells written."""
     every = episode_months is None and visit_months is None
     written = 0
-    # The cells by muscle and technique group millions of rows at a million visits: in memory, not on disk.
-    memory = cell_memory()
+    # The cells by muscle and technique group millions of rows at a million visits: in memory, not on disk (the
+    # setting INSIGHTS_CELL_WORK_MEM; a hash may take twice it; one refresh or catch-up runs at a time per clinic).
+    memory = settings.INSIGHTS_CELL_WORK_MEM
     queries.for_aggregates(cursor, memory=memory)
     if every:
         SummaryStaleMonth.objects.filter(clinic_id=clinic_id).delete()
@@ -136,10 +138,10 @@ def rebuild(
         filters, today = ReportFilters(clinic_id=clinic_id), timezone.localdate()
         with queries.summary_scope(rows, filters, today, memory=memory) as scope:
             for figure, sql, params in _episode_statements(scope, EPISODE_GROUPS):
-                written += _insert(cursor, clinic_id, figure, _EPISODE_COLUMNS, sql, params)
+                written += _insert(cursor, clinic_id, figure, EPISODE_GROUPS, sql, params)
         with queries.summary_scope(rows, filters, today, by_needling=True, memory=memory) as scope:
             for figure, sql, params in _episode_statements(scope, KEYED_EPISODE_GROUPS):
-                written += _insert(cursor, clinic_id, figure, _KEYED_EPISODE_COLUMNS, sql, params)
+                written += _insert(cursor, clinic_id, figure, KEYED_EPISODE_GROUPS, sql, params)
     if every or visit_months:
         _delete(cursor, clinic_id, VISIT_FIGURES, visit_months)
         only, given = "", []
@@ -149,24 +151,17 @@ def rebuild(
             # Adapted as the ORM stores them (on SQLite, UTC text without an offset), so that text compares as time.
             given = [connection.ops.adapt_datetimefield_value(moment) for span in ranges for moment in span]
         params = (clinic_id, *given)
-        written += _insert(cursor, clinic_id, "visits", _VISIT_COLUMNS, _visit_sql(only), params)
-        written += _insert(cursor, clinic_id, "events", _VISIT_COLUMNS, _events_sql(only), params)
+        written += _insert(cursor, clinic_id, "visits", VISIT_GROUPS, _visit_sql(only), params)
+        written += _insert(cursor, clinic_id, "events", VISIT_GROUPS, _events_sql(only), params)
         cursor.execute(f"DROP TABLE IF EXISTS {VISIT_KEYS}")
         cursor.execute(f"CREATE TEMPORARY TABLE {VISIT_KEYS} AS {_visit_keys_sql(only)}", params)
         try:
             cursor.execute(f"ANALYZE {VISIT_KEYS}")
-            written += _insert(cursor, clinic_id, "visits", _KEYED_VISIT_COLUMNS, _keyed_visit_sql(only), params)
-            written += _insert(cursor, clinic_id, "events", _KEYED_VISIT_COLUMNS, _keyed_events_sql(only), params)
+            for figure, keyed_sql in (("visits", _visit_sql), ("events", _events_sql)):
+                written += _insert(cursor, clinic_id, figure, KEYED_VISIT_GROUPS, keyed_sql(only, True), params)
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {VISIT_KEYS}")
     return written
-
-
-def cell_memory() -> str:
-    """PostgreSQL's memory per sort or hash while the cells are added up (the setting ``INSIGHTS_CELL_WORK_MEM``,
-    256 MB by default). A hash may take twice this (``hash_mem_multiplier``); one refresh or catch-up runs at a
-    time per clinic."""
-    return str(settings.INSIGHTS_CELL_WORK_MEM)
 
 
 def mark_stale(cursor: Any, clinic_id: int, episode_months: Collection[int], visit_months: Collection[int]) -> None:
@@ -193,11 +188,9 @@ KEYED_EPISODE_GROUPS = (*EPISODE_GROUPS, "needling")
 # The missing follow-up policies the cells by muscle and technique are kept for (``plan`` and ``rebuild``): the
 # default only, as they are the refresh's largest part and the other policy is a rarer question.
 KEYED_POLICIES = (ReportOptions().missing,)
-# The groupings' columns in the order the figures' statements return them, before the figure's keys and sums.
-_EPISODE_COLUMNS = ("condition", "clinician_id", "cohort_label", "month", "needled")
-_KEYED_EPISODE_COLUMNS = ("condition", "clinician_id", "cohort_label", "month", "needling", "needled")
-_VISIT_COLUMNS = ("clinician_id", "condition", "cohort_label", "month")
-_KEYED_VISIT_COLUMNS = (*_VISIT_COLUMNS, "needling")
+# The visit cells' groupings, in the order their statements return them (``_visit_sql``, ``_events_sql``).
+VISIT_GROUPS = ("clinician", "condition", "cohort", "month")
+KEYED_VISIT_GROUPS = (*VISIT_GROUPS, "needling")
 
 
 def _episode_statements(scope: queries.Scope, groups: tuple[str, ...]) -> list[tuple[str, str, tuple[Any, ...]]]:
@@ -217,10 +210,11 @@ def _episode_statements(scope: queries.Scope, groups: tuple[str, ...]) -> list[t
 def _insert(
     cursor: Any, clinic_id: int, figure: str, groups: tuple[str, ...], sql: str, params: tuple[Any, ...]
 ) -> int:
-    """Store the rows of a figure's statement, whose groupings fill the cells' columns ``groups``, as cells;
-    returns how many."""
+    """Store the rows of a figure's statement, grouped by ``groups`` (then, for episode figures, the needled flag),
+    as cells; returns how many."""
     keys, values = queries.cell_layout(figure)
-    columns = [*groups, *("k1", "k2", "k3")[:keys]]
+    needled = [] if figure in VISIT_FIGURES else ["needled"]
+    columns = [*(queries.CELL_COLUMNS[name] for name in groups), *needled, *("k1", "k2", "k3")[:keys]]
     columns += [f"v{index}" for index in range(1, values + 1)]
     # PostgreSQL guesses the groups by needling key as the product of the columns' (millions, where there are a
     # few hundred thousand) and would sort them on disk; hashing them took half the time at a million visits.
@@ -237,15 +231,15 @@ def _insert(
     return written
 
 
-def _visit_sql(only: str) -> str:
+def _visit_sql(only: str, keyed: bool = False) -> str:
     """Needled visits per clinician, condition, cohort, month and set of techniques: ``queries.visit_breakdowns``'
-    figures (the relief bound is the NPRS's MCID, as the report's)."""
-    groups = "v.clinician_id, v.condition, v.cohort_label, v.month, v.techniques"
-    return f"""
-        SELECT {groups}, {queries.summary_visit_figures_sql(queries.session_relief_points())}
-        FROM {queries.SUMMARY_VISITS} v WHERE v.clinic_id = %s{only}
-        GROUP BY {groups}
-    """
+    figures (the relief bound is the NPRS's MCID, as the report's). ``keyed``: per muscle and per technique needled
+    too (``SummaryCell.needling``); in a muscle's cells the set of techniques is those used on the muscle, as the
+    report's muscle filter counts them."""
+    techniques = "k.needling_key, COALESCE(k.techniques, v.techniques)" if keyed else "v.techniques"
+    groups = f"v.clinician_id, v.condition, v.cohort_label, v.month, {techniques}"
+    figures = queries.summary_visit_figures_sql(queries.session_relief_points())
+    return _by_visit(queries.SUMMARY_VISITS, groups, figures, only, keyed)
 
 
 VISIT_KEYS = "insights_cell_visit_keys"
@@ -268,33 +262,20 @@ def _visit_keys_sql(only: str) -> str:
     """
 
 
-def _keyed_visit_sql(only: str) -> str:
-    """``_visit_sql`` per muscle and per technique needled (``SummaryCell.needling``); in a muscle's cells the set
-    of techniques is those used on the muscle, as the report's muscle filter counts them."""
-    groups = "v.clinician_id, v.condition, v.cohort_label, v.month, k.needling_key"
-    groups += ", COALESCE(k.techniques, v.techniques)"
+def _events_sql(only: str, keyed: bool = False) -> str:
+    """Adverse events per clinician, condition, cohort, month of the visit, type and severity (``keyed``: per
+    muscle and per technique needled at the visit too)."""
+    key = "k.needling_key, " if keyed else ""
+    groups = f"v.clinician_id, v.condition, v.cohort_label, v.month, {key}v.event_type, v.severity"
+    return _by_visit(queries.SUMMARY_EVENTS, groups, "SUM(v.events)", only, keyed)
+
+
+def _by_visit(table: str, groups: str, figures: str, only: str, keyed: bool) -> str:
+    """SQL: ``figures`` per ``groups`` over the clinic's rows ``v`` of a visit summary ``table`` (of ``only``'s
+    months), joined to the visits' needling keys (``VISIT_KEYS``) when ``keyed``."""
+    join = f" JOIN {VISIT_KEYS} k ON k.visit_id = v.visit_id" if keyed else ""
     return f"""
-        SELECT {groups}, {queries.summary_visit_figures_sql(queries.session_relief_points())}
-        FROM {queries.SUMMARY_VISITS} v JOIN {VISIT_KEYS} k ON k.visit_id = v.visit_id WHERE v.clinic_id = %s{only}
-        GROUP BY {groups}
-    """
-
-
-def _keyed_events_sql(only: str) -> str:
-    """``_events_sql`` per muscle and per technique needled at the visit."""
-    groups = "v.clinician_id, v.condition, v.cohort_label, v.month, k.needling_key, v.event_type, v.severity"
-    return f"""
-        SELECT {groups}, SUM(v.events)
-        FROM {queries.SUMMARY_EVENTS} v JOIN {VISIT_KEYS} k ON k.visit_id = v.visit_id WHERE v.clinic_id = %s{only}
-        GROUP BY {groups}
-    """
-
-
-def _events_sql(only: str) -> str:
-    """Adverse events per clinician, condition, cohort, month of the visit, type and severity."""
-    groups = "v.clinician_id, v.condition, v.cohort_label, v.month, v.event_type, v.severity"
-    return f"""
-        SELECT {groups}, SUM(v.events)
-        FROM {queries.SUMMARY_EVENTS} v WHERE v.clinic_id = %s{only}
+        SELECT {groups}, {figures}
+        FROM {table} v{join} WHERE v.clinic_id = %s{only}
         GROUP BY {groups}
     """

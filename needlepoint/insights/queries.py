@@ -187,9 +187,10 @@ def _carried(by: Sequence[str]) -> tuple[str, str]:
 
 
 SCOPE_TABLE = "insights_report_scope"
+AGGREGATE_MEMORY = "64MB"  # PostgreSQL's work_mem for the report's aggregates (``for_aggregates``)
 
 
-def for_aggregates(cursor: Any, memory: str = "64MB") -> None:
+def for_aggregates(cursor: Any, memory: str = AGGREGATE_MEMORY) -> None:
     """On PostgreSQL, for the rest of the transaction: no JIT compilation (it costs more than it saves on these
     one-off aggregates) and more sort memory (``memory`` per sort or hash). For the report's scope, the refresh
     and the clinician comparison."""
@@ -315,7 +316,12 @@ def report_scope(
 
 @contextmanager
 def summary_scope(
-    rows: QuerySet[Any, Any], filters: ReportFilters, as_of: date, *, by_needling: bool = False, memory: str = "64MB"
+    rows: QuerySet[Any, Any],
+    filters: ReportFilters,
+    as_of: date,
+    *,
+    by_needling: bool = False,
+    memory: str = AGGREGATE_MEMORY,
 ) -> Iterator[Scope]:
     """A scope of the summarised episodes ``rows`` (a queryset of ``EpisodeSummary``), for the refresh that adds
     up the summary cells with the report's own queries (``cells.py``).
@@ -430,7 +436,7 @@ def _one_snapshot() -> Iterator[None]:
 
 @contextmanager
 def _stored_scope(
-    select_sql: str, params: Sequence[Any], *, patient: str = "patient_id", memory: str = "64MB"
+    select_sql: str, params: Sequence[Any], *, patient: str = "patient_id", memory: str = AGGREGATE_MEMORY
 ) -> Iterator[bool]:
     """Store ``select_sql`` in the scope's temporary table, then drop it; yields whether it holds at most one
     row per patient (per the columns ``patient``, which name the patient).
