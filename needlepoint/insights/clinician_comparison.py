@@ -24,7 +24,7 @@ from django.utils import timezone
 from needlepoint.accounts.models import Membership
 from needlepoint.insights import risk_adjustment as ra
 from needlepoint.insights.filters import ReportFilters, episodes
-from needlepoint.insights.queries import EPISODE_MEASURES_SQL, for_aggregates
+from needlepoint.insights.queries import EPISODE_MEASURES_SQL, for_aggregates, unprepared
 from needlepoint.insights.suppression import suppress_breakdown
 from needlepoint.patients.conditions import condition_label
 
@@ -214,7 +214,7 @@ def comparison_scope(filters: ReportFilters) -> Iterator[str]:
     """
     postgres = connection.vendor == "postgresql"
     # As the claims report's scope: the settings for aggregates, for the length of the comparison only.
-    with transaction.atomic() if postgres else nullcontext(), connection.cursor() as cursor:
+    with unprepared(), transaction.atomic() if postgres else nullcontext(), connection.cursor() as cursor:
         for_aggregates(cursor)
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(f"DROP TABLE IF EXISTS {episodes_table}")

@@ -199,6 +199,26 @@ def for_aggregates(cursor: Any, memory: str = AGGREGATE_MEMORY) -> None:
         cursor.execute(f"SET LOCAL work_mem = '{memory}'")
 
 
+@contextmanager
+def unprepared() -> Iterator[None]:
+    """The statements inside run unprepared (PostgreSQL; the settings have psycopg prepare a page's statements).
+
+    The report's scope, the refresh and the comparison drop temporary tables and make them again, in another
+    shape for other filters: a statement prepared on the old shape would fail ("cached plan must not change
+    result type"). And their one-off aggregates want a plan made for their own parameters."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    driver = connection.connection
+    before = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = before
+
+
 def rows_written(cursor: Any) -> int:
     """Rows the last INSERT wrote (Python's sqlite3 reports no row count for a statement opening with WITH)."""
     if connection.vendor == "sqlite":
@@ -446,7 +466,7 @@ def _stored_scope(
     counting it twice or not at all."""
     table = connection.ops.quote_name(SCOPE_TABLE)
     postgres = connection.vendor == "postgresql"
-    with _one_snapshot(), connection.cursor() as cursor:
+    with unprepared(), _one_snapshot(), connection.cursor() as cursor:
         for_aggregates(cursor, memory)
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(f"CREATE TEMPORARY TABLE {table} AS {select_sql}", params)

@@ -87,7 +87,7 @@ def catch_up_cells(clinic_id: int, *, wait: bool = True) -> int | None:
     transaction under the refresh's lock; the months caught up, or None when another refresh or catch-up of the
     clinic was running and ``wait`` is False. Run after a refresh: by the command at once, after a report's own
     refresh in the background."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    with queries.unprepared(), transaction.atomic(), connection.cursor() as cursor:
         if not _lock(cursor, clinic_id, wait):
             return None
         stale = list(SummaryStaleMonth.objects.filter(clinic_id=clinic_id).values_list("kind", "month"))
@@ -181,7 +181,7 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
     """
     clock = time.perf_counter()
     started = timezone.now()
-    with transaction.atomic(), connection.cursor() as cursor:
+    with queries.unprepared(), transaction.atomic(), connection.cursor() as cursor:
         if not _lock(cursor, clinic.pk, wait):
             return None
         queries.for_aggregates(cursor)

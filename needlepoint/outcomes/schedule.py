@@ -28,7 +28,7 @@ from needlepoint.outcomes.models import ClinicInstrumentPlan, ClinicInstrumentWo
 from needlepoint.outcomes.plans import default_plans, is_self_reportable, schedule_rules
 from needlepoint.outcomes.scoring import instrument
 from needlepoint.outcomes.wording import has_wording
-from needlepoint.patients.models import Episode, Patient
+from needlepoint.patients.models import PATIENT_NAME_FIELDS, Episode, Patient
 from needlepoint.scheduling.models import ContactPreference
 from needlepoint.visits.models import Visit
 
@@ -152,8 +152,10 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
     board = board_cache.stored_board(membership, today, lambda: _work_out_board(membership, today))
     names = _names(membership.clinic_id)
     rows = board["overdue"]
-    patients = scoped(membership, Patient.objects.all(), Capability.VIEW_CLINICAL).in_bulk(
-        [row["patient_id"] for row in rows]
+    patients = (
+        scoped(membership, Patient.objects.all(), Capability.VIEW_CLINICAL)
+        .only(*PATIENT_NAME_FIELDS)
+        .in_bulk([row["patient_id"] for row in rows])
     )
     shown = [
         {**row, "patient": patients[row["patient_id"]], "clinician": names.get(row["clinician_id"], "")}

@@ -22,6 +22,14 @@ APOSTROPHES = "'\u2018\u2019\u02bc\u2032\u0060\u00b4"
 # A comma separates "Family, Given" as the patient list shows it; it is not part of a name.
 _NAME_DROPPED = str.maketrans(dict.fromkeys(APOSTROPHES, "") | {",": " "})
 NON_DIGITS = re.compile(r"[^0-9]")
+# What a list needs of a patient to name them and link to their page (``full_name``, the id, the clinic for the
+# audit trail): lists load only these (``.only``), not every column of every patient they show.
+PATIENT_NAME_FIELDS = ("id", "clinic_id", "given_name", "family_name")
+
+
+def name_fields(relation: str) -> tuple[str, ...]:
+    """``PATIENT_NAME_FIELDS`` through ``relation`` (``"patient"``), for ``.only`` on a query of related records."""
+    return tuple(f"{relation}__{field}" for field in PATIENT_NAME_FIELDS)
 
 
 def normalise_name(text: str) -> str:

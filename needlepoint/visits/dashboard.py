@@ -15,7 +15,7 @@ from django.utils import timezone
 from needlepoint.accounts.access import listed, scoped
 from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability, Role
-from needlepoint.patients.models import Consent, ConsentText, Episode, Screening
+from needlepoint.patients.models import Consent, ConsentText, Episode, Screening, name_fields
 from needlepoint.patients.panels import dashboard_panels
 from needlepoint.visits.models import OVERDUE_AFTER, AdverseEvent, AfterCareGiven, NeedlingEntry, Visit
 
@@ -24,7 +24,7 @@ LIST_LIMIT = 50
 # notes' texts and the other columns of each visit and patient are left in the database.
 VISIT_LIST_FIELDS = (
     "id", "clinic_id", "patient_id", "episode_id", "clinician_id", "started_at", "signed_at", "needles_inserted",
-    "patient__id", "patient__clinic_id", "patient__given_name", "patient__family_name",
+    *name_fields("patient"),
     "clinician__id", "clinician__user__id", "clinician__user__first_name", "clinician__user__last_name",
 )  # fmt: skip
 LAPSE_WARNING_DAYS = 14
@@ -85,6 +85,7 @@ def lapsing(membership: Membership, now: datetime | None = None, limit: int = LI
         .filter(Exists(cared_for), Exists(open_episode))
         .exclude(Exists(newer_screening))
         .select_related("patient")
+        .only("id", "clinic_id", "patient_id", "screened_at", *name_fields("patient"))
         .order_by("screened_at")[:limit]
     )
     rows = [{"patient": s.patient, "what": "Screening", "when": s.expires_at, "detail": "lapses"} for s in screenings]
@@ -101,6 +102,17 @@ def lapsing(membership: Membership, now: datetime | None = None, limit: int = LI
         .filter(Exists(cared_for), Exists(open_episode))
         .exclude(Exists(newer_consent))
         .select_related("patient", "text")
+        .only(
+            "id",
+            "clinic_id",
+            "patient_id",
+            "text_id",
+            "signed_at",
+            "withdrawn_at",
+            "text__id",
+            "text__version",
+            *name_fields("patient"),
+        )
         .order_by("-signed_at")[:limit]
     )
     for c in consents:
@@ -183,7 +195,8 @@ def without_after_care(visits: Any, start: datetime, end: datetime) -> list[Visi
         visits.filter(started_at__gte=start, started_at__lt=end)
         .filter(flags["has_needling"])
         .exclude(flags["has_after_care"])
-        .select_related("patient")
+        .select_related("patient", "clinician__user")
+        .only(*VISIT_LIST_FIELDS)
         .order_by("started_at", "pk")[:LIST_LIMIT]
     )
     return listed(list(found), "dashboard: needling visits without after-care")
