@@ -88,7 +88,7 @@ def get_patient(
     queryset = patients_for(membership, capability)
     if for_update:
         queryset = queryset.select_for_update(no_key=True, of=("self",))  # see get_record
-    patient = _get_or_404(queryset, patient_id)
+    patient = _get_or_404(queryset, patient_id, membership)
     audit.record("read", patient, summary=f"patient ({capability.value})")
     return patient
 
@@ -115,7 +115,7 @@ def get_record(
         # (the clinic's, shared by every write) and block other transactions' foreign-key checks, which wait at
         # COMMIT while holding the audit chain's lock: a deadlock under concurrent writes (benchmarks/clinic_load.py).
         queryset = queryset.select_for_update(no_key=True, of=("self",))
-    obj = _get_or_404(queryset, pk)
+    obj = _get_or_404(queryset, pk, membership)
     audit.record("read", obj, summary=summary)
     return obj
 
@@ -148,6 +148,20 @@ def searched(
     return found
 
 
+def _with_clinic(record: M, membership: Membership) -> M:
+    """``record`` with its clinic taken from the membership, which the middleware read with it: the same row (the
+    record was fetched within that clinic), so a page that shows the clinic's settings does not read it again."""
+    relation = getattr(getattr(type(record), "clinic", None), "field", None)
+    if (
+        relation is not None
+        and type(membership).clinic.is_cached(membership)
+        and getattr(record, "clinic_id", None) == membership.clinic_id
+        and not relation.is_cached(record)
+    ):
+        relation.set_cached_value(record, membership.clinic)
+    return record
+
+
 def _as_int(value: int | str) -> int:
     # An id beyond 64 bits overflows the database driver, and int() reads other scripts' digits ("١٢"):
     # either names no record.
@@ -157,10 +171,10 @@ def _as_int(value: int | str) -> int:
     return number
 
 
-def _get_or_404(queryset: models.QuerySet[M], pk: int | str) -> M:
+def _get_or_404(queryset: models.QuerySet[M], pk: int | str, membership: Membership) -> M:
     label = queryset.model._meta.label
     try:
-        return queryset.get(pk=_as_int(pk))
+        return _with_clinic(queryset.get(pk=_as_int(pk)), membership)
     except (ObjectDoesNotExist, Http404) as exc:
         # A probe of another clinic's record looks like a missing one to the user, but not to the trail.
         asked = str(pk)[:40]

@@ -106,6 +106,12 @@ class User(AbstractUser):
         return TotpDevice.objects.filter(user=self, confirmed_at__isnull=False).exists()
 
 
+def member_name_fields(relation: str) -> tuple[str, ...]:
+    """What a list needs of a clinic member to name them (``user.get_full_name``), through ``relation``
+    (``"clinician"``): for ``.only`` on a query of records that name a member."""
+    return (f"{relation}__id", f"{relation}__user__id", f"{relation}__user__first_name", f"{relation}__user__last_name")
+
+
 class Membership(models.Model):
     """A user's one role in one clinic, with the professional details a clinician's note carries."""
 

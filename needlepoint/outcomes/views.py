@@ -61,7 +61,7 @@ from needlepoint.web import add_errors
 def _episode(request: ClinicRequest, patient_id: int, episode_id: int, capability: Capability) -> Episode:
     return get_record(
         member(request),
-        Episode.objects.select_related("patient", "clinic"),
+        Episode.objects.select_related("patient"),  # the clinic comes with the membership (get_record)
         episode_id,
         capability,
         patient_id=patient_id,

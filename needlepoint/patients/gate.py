@@ -63,6 +63,7 @@ class Clearance:
     screening: Screening | None = None
     consent: Consent | None = None
     consent_current: bool = False  # a consent on record that holds now: the right text, not withdrawn, fit for the age
+    consent_text: ConsentText | None = None  # the clinic's current consent text, which the consent was judged against
 
     @property
     def codes(self) -> list[str]:
@@ -98,6 +99,8 @@ def needling_clearance(patient: Patient, at: datetime | None = None) -> Clearanc
         refusals.append(reason("below_minimum_age", patient=patient.full_name, age=age, minimum=minimum))
     text = current_consent_text(patient.clinic)
     consent = Consent.objects.filter(patient=patient, signed_at__lte=at).order_by("-signed_at", "-pk").first()
+    if consent is not None and consent.text_id == text.pk:
+        consent.text = text  # the same row, already read: the pages that show the consent's version need no query
     refusals += _consent_reasons(consent, text, age, at)
     return Clearance(
         allowed=not refusals,
@@ -105,6 +108,7 @@ def needling_clearance(patient: Patient, at: datetime | None = None) -> Clearanc
         screening=screening,
         consent=consent,
         consent_current=not any(r.code in CONSENT_CODES for r in refusals),
+        consent_text=text,
     )
 
 

@@ -152,7 +152,7 @@ def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
     if membership.can(Capability.VIEW_CONSENT_STATUS):
         clearance = needling_clearance(patient)
         context["consent"] = clearance.consent
-        context["consent_text"] = current_consent_text(patient.clinic)
+        context["consent_text"] = clearance.consent_text
         context["clearance"] = clearance
         if membership.can(Capability.VIEW_CLINICAL):
             context["screening"] = clearance.screening

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import scoped
-from needlepoint.accounts.models import Membership
+from needlepoint.accounts.models import Membership, member_name_fields
 from needlepoint.accounts.roles import Capability, Role
+from needlepoint.patients.models import name_fields
 from needlepoint.scheduling import ical
 from needlepoint.scheduling.models import Appointment, CalendarFeed
 
@@ -70,11 +71,19 @@ def by_clinician(rows: Iterable[Appointment], people: list[Membership]) -> list[
     return [{"clinician": m, "appointments": grouped[m.pk]} for m in people]
 
 
+# What the dashboard's today shows of an appointment (time, type, status, patient, clinician, its visit's signature).
+TODAY_FIELDS = (
+    "id", "clinic_id", "patient_id", "clinician_id", "visit_id", "kind", "starts_at", "status",
+    "clinic__id", "clinic__slug", "visit__id", "visit__signed_at",
+    *name_fields("patient"), *member_name_fields("clinician"),
+)  # fmt: skip
+
+
 def today_for(membership: Membership, visits_today: list[Any]) -> dict[str, Any]:
     """The dashboard's today: the clinician's (or, for an admin, the clinic's) appointments, and today's
     visits that started without one (walk-ins, late documentation)."""
     start, end = day_bounds(timezone.localdate())
-    rows = appointments(membership, start, end).select_related("visit")
+    rows = appointments(membership, start, end).select_related("visit").only(*TODAY_FIELDS)
     if membership.role == Role.CLINICIAN:
         rows = rows.filter(clinician=membership)
     booked = list(rows[:100])

@@ -13,7 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from needlepoint.accounts.access import listed, scoped
-from needlepoint.accounts.models import Membership
+from needlepoint.accounts.models import Membership, member_name_fields
 from needlepoint.accounts.roles import Capability, Role
 from needlepoint.patients.models import Consent, ConsentText, Episode, Screening, name_fields
 from needlepoint.patients.panels import dashboard_panels
@@ -24,8 +24,7 @@ LIST_LIMIT = 50
 # notes' texts and the other columns of each visit and patient are left in the database.
 VISIT_LIST_FIELDS = (
     "id", "clinic_id", "patient_id", "episode_id", "clinician_id", "started_at", "signed_at", "needles_inserted",
-    *name_fields("patient"),
-    "clinician__id", "clinician__user__id", "clinician__user__first_name", "clinician__user__last_name",
+    *name_fields("patient"), *member_name_fields("clinician"),
 )  # fmt: skip
 LAPSE_WARNING_DAYS = 14
 RECENT_CARE_DAYS = 90

@@ -132,8 +132,9 @@ def _copy_refused(request: ClinicRequest, refusal: ValidationError) -> None:
 def _load_visit(request: ClinicRequest, visit_id: int, capability: Capability = Capability.VIEW_CLINICAL) -> Visit:
     return get_record(
         member(request),
+        # The clinic comes with the membership (get_record).
         Visit.objects.select_related(
-            "patient", "episode", "clinician__user", "signed_by__user", "taken_over_from__user", "clinic"
+            "patient", "episode", "clinician__user", "signed_by__user", "taken_over_from__user"
         ),
         visit_id,
         capability,
