@@ -7,6 +7,7 @@ Errors are JSON: ``{"detail": "…", "errors": {field: [messages]}}``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,6 +24,10 @@ from needlepoint.accounts.models import ApiToken, User
 from needlepoint.accounts.requests import ClinicRequest
 from needlepoint.visits.inputs import REFUSED
 
+# A token's "last used" is kept to the minute: a client that reads many pages a minute writes it once, not on every
+# request.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
 
 class TokenAuth(HttpBearer):
     """A personal API token, looked up by its hash; revoked, expired and inactive users' tokens are refused."""
@@ -36,7 +41,9 @@ class TokenAuth(HttpBearer):
         )
         if found is None or not found.membership.is_active or not found.user.is_active:
             return None
-        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if found.last_used_at is None or now - found.last_used_at >= LAST_USED_PRECISION:
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
         request.membership = found.membership
         request.user = found.user
         # The request's audit entries name the token's user, through the API (the middleware saw no session).

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import timedelta
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from needlepoint.accounts.actions import create_api_token
 from needlepoint.accounts.models import ApiToken, AuditEntry, Membership
@@ -48,6 +51,25 @@ def test_a_token_authenticates_as_its_user_with_their_role(clinician) -> None:
     assert "edit_clinical" in me.json()["capabilities"]
     assert "view_audit" not in me.json()["capabilities"]
     assert ApiToken.objects.get().last_used_at is not None
+
+
+def test_a_token_s_last_use_is_written_once_a_minute_not_on_every_request(clinician) -> None:
+    _, raw = create_api_token(clinician, "reader")
+    client = bearer(raw)
+    client.get("/api/v1/me")
+    first = ApiToken.objects.get().last_used_at
+    assert first is not None
+
+    # Within the minute: the token is read, nothing written.
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/me").status_code == 200
+    assert not [q for q in queries if q["sql"].startswith("UPDATE") and "accounts_apitoken" in q["sql"]]
+    assert ApiToken.objects.get().last_used_at == first
+
+    # A minute later, the next request records it.
+    ApiToken.objects.update(last_used_at=first - timedelta(minutes=1))
+    client.get("/api/v1/me")
+    assert ApiToken.objects.get().last_used_at > first
 
 
 def test_a_front_desk_token_carries_the_front_desk_role(front_desk, patient) -> None:

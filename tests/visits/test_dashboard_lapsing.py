@@ -33,7 +33,7 @@ def _when_screenings_lapse_soon() -> timezone.datetime:
 
 
 def test_the_list_names_lapsing_screenings_and_consents_that_no_longer_hold(clinician, django_assert_num_queries):
-    ada, ben, cy = (_in_care(clinician, name) for name in ("Ada", "Ben", "Cy"))
+    ada, ben, _cy = (_in_care(clinician, name) for name in ("Ada", "Ben", "Cy"))
     patient_actions.withdraw_consent(clinician, Consent.objects.get(patient=ben), "Changed her mind")
     # A new edition of the consent text: Cy's consent was given to the old one.
     ConsentText.objects.filter(clinic=clinician.clinic).update(is_current=False)
