@@ -107,6 +107,8 @@ DATABASES = {
     "default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=600, conn_health_checks=True)
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's PostgreSQL backend with a statement of over 65,535 parameters bound on the client (its module says why).
+    DATABASES["default"]["ENGINE"] = "needlepoint.operations.postgresql"
     # Most of a page's queries cost PostgreSQL more to plan than to run (a visit with its patient, episode and
     # clinicians: about 2.5 ms planned, 0.3 ms run). With the parameters bound by the server, psycopg prepares a
     # statement the second time a connection runs it, and PostgreSQL then reuses its plan where that is no

@@ -209,6 +209,8 @@ def unprepared() -> Iterator[None]:
     if connection.vendor != "postgresql":
         yield
         return
+    # The connection this block's statements will run on: a dead one is replaced first, as a cursor would.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     driver = connection.connection
     before = driver.prepare_threshold

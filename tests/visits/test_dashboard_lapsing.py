@@ -1,5 +1,6 @@
 """The dashboard's "screening or consent lapsing" list: who is on it, what it says, and that it reads a fixed
-number of queries however many patients it names (it loads only their names, and nothing more on showing them)."""
+number of queries however many patients it names, showing them included (the fields it loads are all that the
+rows use: a field left out would be read once per row)."""
 
 from __future__ import annotations
 
