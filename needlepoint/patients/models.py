@@ -27,7 +27,7 @@ NON_DIGITS = re.compile(r"[^0-9]")
 PATIENT_NAME_FIELDS = ("id", "clinic_id", "given_name", "family_name")
 
 
-def name_fields(relation: str) -> tuple[str, ...]:
+def patient_name_fields(relation: str) -> tuple[str, ...]:
     """``PATIENT_NAME_FIELDS`` through ``relation`` (``"patient"``), for ``.only`` on a query of related records."""
     return tuple(f"{relation}__{field}" for field in PATIENT_NAME_FIELDS)
 

@@ -15,7 +15,7 @@ from needlepoint.accounts import audit
 from needlepoint.accounts.access import scoped
 from needlepoint.accounts.models import Membership, member_name_fields
 from needlepoint.accounts.roles import Capability, Role
-from needlepoint.patients.models import name_fields
+from needlepoint.patients.models import patient_name_fields
 from needlepoint.scheduling import ical
 from needlepoint.scheduling.models import Appointment, CalendarFeed
 
@@ -75,7 +75,7 @@ def by_clinician(rows: Iterable[Appointment], people: list[Membership]) -> list[
 TODAY_FIELDS = (
     "id", "clinic_id", "patient_id", "clinician_id", "visit_id", "kind", "starts_at", "status",
     "clinic__id", "clinic__slug", "visit__id", "visit__signed_at",
-    *name_fields("patient"), *member_name_fields("clinician"),
+    *patient_name_fields("patient"), *member_name_fields("clinician"),
 )  # fmt: skip
 
 

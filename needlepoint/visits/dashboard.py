@@ -15,7 +15,7 @@ from django.utils import timezone
 from needlepoint.accounts.access import listed, scoped
 from needlepoint.accounts.models import Membership, member_name_fields
 from needlepoint.accounts.roles import Capability, Role
-from needlepoint.patients.models import Consent, ConsentText, Episode, Screening, name_fields
+from needlepoint.patients.models import Consent, ConsentText, Episode, Screening, patient_name_fields
 from needlepoint.patients.panels import dashboard_panels
 from needlepoint.visits.models import OVERDUE_AFTER, AdverseEvent, AfterCareGiven, NeedlingEntry, Visit
 
@@ -24,7 +24,7 @@ LIST_LIMIT = 50
 # notes' texts and the other columns of each visit and patient are left in the database.
 VISIT_LIST_FIELDS = (
     "id", "clinic_id", "patient_id", "episode_id", "clinician_id", "started_at", "signed_at", "needles_inserted",
-    *name_fields("patient"), *member_name_fields("clinician"),
+    *patient_name_fields("patient"), *member_name_fields("clinician"),
 )  # fmt: skip
 LAPSE_WARNING_DAYS = 14
 RECENT_CARE_DAYS = 90
@@ -84,7 +84,7 @@ def lapsing(membership: Membership, now: datetime | None = None, limit: int = LI
         .filter(Exists(cared_for), Exists(open_episode))
         .exclude(Exists(newer_screening))
         .select_related("patient")
-        .only("id", "clinic_id", "patient_id", "screened_at", *name_fields("patient"))
+        .only("id", "clinic_id", "patient_id", "screened_at", *patient_name_fields("patient"))
         .order_by("screened_at")[:limit]
     )
     rows = [{"patient": s.patient, "what": "Screening", "when": s.expires_at, "detail": "lapses"} for s in screenings]
@@ -110,7 +110,7 @@ def lapsing(membership: Membership, now: datetime | None = None, limit: int = LI
             "withdrawn_at",
             "text__id",
             "text__version",
-            *name_fields("patient"),
+            *patient_name_fields("patient"),
         )
         .order_by("-signed_at")[:limit]
     )
