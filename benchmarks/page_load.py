@@ -176,13 +176,21 @@ def _run_step(base: str, token: str, page: str, paths: list[str], users: int, se
     }
 
 
-def _warm(base: str, token: str, pages: dict[str, list[str]]) -> None:
-    """One request to every path, so the plots of every sampled episode are drawn before the timing."""
+def _warm(base: str, token: str, pages: dict[str, list[str]]) -> dict[str, str]:
+    """One request to every path, so the plots of every sampled episode are drawn before the timing; returns
+    how big each page was (the dashboard's lists depend on the clinic's time of day: its "today" fills up)."""
+    sizes: dict[str, list[tuple[int, int]]] = {}
     for page, paths in pages.items():
         client = _Client(base, Recorder(), token, bearer=page.startswith("FHIR"))
         for path in paths:
             with contextlib.suppress(Refused):
-                client.get(page, path)
+                text = client.session.request(page, path).text
+                sizes.setdefault(page, []).append((len(text.encode()), text.count("<tr")))
+    return {
+        page: f"median {statistics.median(b for b, _ in found) / 1000:.0f} kB"
+        + (f", {statistics.median(r for _, r in found):.0f} table rows" if any(r for _, r in found) else "")
+        for page, found in sizes.items()
+    }
 
 
 def _print(results: dict[str, dict[int, dict[str, Any]]], users: int) -> None:
@@ -254,7 +262,8 @@ def main() -> int:
         server = _serve(floor_env, port, Path(data_dir) / "gunicorn.log")
         base = f"http://127.0.0.1:{port}"
         pages = _pages(built["targets"])
-        _warm(base, built["token"], pages)
+        page_sizes = _warm(base, built["token"], pages)
+        print("  pages as served: " + "; ".join(f"{page} {size}" for page, size in page_sizes.items()), flush=True)
         results: dict[str, dict[int, dict[str, Any]]] = {}
         for page, paths in pages.items():
             results[page] = {}

@@ -7,6 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from needlepoint.accounts.access import scoped
+from needlepoint.accounts.models import member_name_fields
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients.panels import (
     Panel,
@@ -21,8 +22,18 @@ RECENT_VISITS = 10
 EPISODE_VISITS = 20
 
 
+# What a row of visits/_visit_rows.html shows: times, pain, needles, code, signature, the episode's condition and
+# the clinician's name; not the visit's notes and signed text.
+VISIT_ROW_FIELDS = (
+    "id", "clinic_id", "patient_id", "episode_id", "clinician_id", "started_at", "signed_at", "pain_before",
+    "pain_after", "needles_inserted", "cpt_code", "episode__id", "episode__condition",
+    *member_name_fields("clinician"), "clinician__user__username",
+)  # fmt: skip
+
+
 def _recent(queryset: Any, limit: int) -> list[Visit]:
-    return list(queryset.select_related("clinician__user", "episode").order_by("-started_at", "-pk")[:limit])
+    rows = queryset.select_related("clinician__user", "episode").only(*VISIT_ROW_FIELDS)
+    return list(rows.order_by("-started_at", "-pk")[:limit])
 
 
 @register_patient_panel

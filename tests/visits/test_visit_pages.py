@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from needlepoint.visits import actions
@@ -217,6 +219,29 @@ def test_the_dashboard_keeps_a_bounded_query_count(clinician, episode, django_as
     # clinicians' names; tests/outcomes/test_board_cache.py counts the stored board's).
     with django_assert_max_num_queries(22 + audit_lock_queries()):
         assert client.get("/").status_code == 200
+
+
+def test_the_recent_visits_lists_cost_the_same_however_many_rows_they_show(clinician, episode) -> None:
+    # The patient page's and the episode page's visit rows load only the fields they show (panels.VISIT_ROW_FIELDS):
+    # a field left out would be read once per row.
+    client = client_for(clinician)
+    pages = [f"/patients/{episode.patient_id}/", f"/patients/{episode.patient_id}/episodes/{episode.pk}/"]
+
+    def counts() -> list[int]:
+        found = []
+        for page in pages:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(page).status_code == 200
+            found.append(len(queries))
+        return found
+
+    _history(clinician, episode, 1)
+    counts()  # the first view of each page stores what later views read (the plots, the board)
+    one = counts()
+    _history(clinician, episode, 6)
+    body = client.get(pages[0]).content.decode()
+    assert counts() == one
+    assert body.count("/visits/") >= 7 and "Neck pain" in body
 
 
 def test_a_discharged_episode_offers_late_documentation_and_a_refused_start_says_why(clinician, episode) -> None:
