@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 from functools import cache
 from typing import Any
 
@@ -694,9 +694,25 @@ def _clustered_columns(values: dict[str, str], step: PatientStep, indicators: It
     return per_patient, per_group
 
 
+# A float sum depends, in its last bits, on the order the database added the rows, and the live rows and the
+# stored cells add the same values in different orders. Rounded to 1e-9, far below any figure the report prints,
+# every path hands the statistics the same sums: a mean that falls on a printed rounding boundary (a total of
+# 508.75 over 25 episodes, 20.35) then prints the same whichever path computed it.
+SUM_PLACES = Decimal("1e-9")
+
+
+def _settled(value: Any) -> Any:
+    """A float aggregate as a decimal rounded to ``SUM_PLACES``; integers and decimals (exact sums) unchanged."""
+    # Enough digits for any sum of squares (the default context's 28 would refuse one beyond 1e19).
+    return Decimal(repr(value)).quantize(SUM_PLACES, context=Context(prec=60)) if isinstance(value, float) else value
+
+
 def _clustered(values: Sequence[Any]) -> ClusteredSums:
-    """Seven aggregates from ``_clustered_columns``, kept exact (integers and decimals stay as they are)."""
-    n, total, total_sq, clusters, cluster_sq, cross, count_sq = (0 if value is None else value for value in values)
+    """Seven aggregates from ``_clustered_columns``, kept exact (integers and decimals stay as they are; float
+    sums are settled to ``SUM_PLACES``)."""
+    n, total, total_sq, clusters, cluster_sq, cross, count_sq = (
+        0 if value is None else _settled(value) for value in values
+    )
     return ClusteredSums(int(n), total, total_sq, int(clusters), cluster_sq, cross, count_sq)
 
 
