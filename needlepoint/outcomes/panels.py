@@ -18,5 +18,7 @@ def outcomes_panel(episode: Episode) -> Panel:
 def reassessments_panel(membership: Membership) -> Panel:
     """Re-assessments overdue and each clinician's completion rate (the dashboard is for clinical roles)."""
     from needlepoint.outcomes.schedule import overdue_board
+    from needlepoint.visits.dashboard import QUEUE_HEAD_ROWS
 
-    return Panel("outcomes/dashboard_reassessments.html", overdue_board(membership))
+    board = overdue_board(membership, limit=QUEUE_HEAD_ROWS, what="dashboard: re-assessments overdue")
+    return Panel("outcomes/dashboard_reassessments.html", board)

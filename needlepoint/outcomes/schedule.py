@@ -30,11 +30,11 @@ from needlepoint.outcomes.scoring import instrument
 from needlepoint.outcomes.wording import has_wording
 from needlepoint.patients.models import PATIENT_NAME_FIELDS, Episode, Patient
 from needlepoint.scheduling.models import ContactPreference
+from needlepoint.visits.dashboard import QUEUE_PAGE_ROWS
 from needlepoint.visits.models import Visit
 
 LOOK_BACK_DAYS = 90  # the completion rate covers occasions due in the last 90 days
 MIN_OCCASIONS = 10  # below this many settled occasions a clinician's rate is "not enough data"
-LIST_LIMIT = 50
 NOT_SENDABLE = "not sendable: measured by the clinician, or no wording in the patient's language"
 
 
@@ -140,8 +140,16 @@ def _names(clinic_id: int) -> dict[int, str]:
     }
 
 
-def overdue_board(membership: Membership, today: date | None = None) -> dict[str, Any]:
-    """The dashboard's re-assessments: what is overdue (oldest first) and each clinician's completion rate.
+def overdue_board(
+    membership: Membership,
+    today: date | None = None,
+    *,
+    limit: int = QUEUE_PAGE_ROWS,
+    what: str = "re-assessments overdue",
+) -> dict[str, Any]:
+    """The re-assessments overdue (the oldest ``limit``, oldest first; recorded in the audit trail as the list
+    ``what``) and each clinician's completion rate: the dashboard shows the head of the list, the list's own page
+    all that the board keeps.
 
     A clinician sees their own patients (by the episode's latest visit, else who opened it) and their own rate;
     a clinic admin sees the clinic's. The board is worked out once and kept in the shared cache until a write
@@ -151,7 +159,7 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
     today = today or timezone.localdate()
     board = board_cache.stored_board(membership, today, lambda: _work_out_board(membership, today))
     names = _names(membership.clinic_id)
-    rows = board["overdue"]
+    rows = board["overdue"][:limit]
     patients = (
         scoped(membership, Patient.objects.all(), Capability.VIEW_CLINICAL)
         .only(*PATIENT_NAME_FIELDS)
@@ -162,7 +170,7 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
         for row in rows
         if row["patient_id"] in patients
     ]
-    listed([row["patient"] for row in shown], "dashboard: re-assessments overdue")
+    listed([row["patient"] for row in shown], what)
     rates = [ClinicianRate(names.get(clinician_id, ""), n, done) for clinician_id, n, done in board["rates"]]
     return {
         "reassessments_overdue": shown,
@@ -174,7 +182,7 @@ def overdue_board(membership: Membership, today: date | None = None) -> dict[str
 
 
 def _work_out_board(membership: Membership, today: date) -> dict[str, Any]:
-    """The board in plain values (what the cache keeps): the oldest ``LIST_LIMIT`` overdue rows by patient,
+    """The board in plain values (what the cache keeps): the oldest ``QUEUE_PAGE_ROWS`` overdue rows by patient,
     episode and clinician id, how many are overdue in all, and each clinician's settled occasions and done.
     Five queries (``gather``), whatever the number of episodes."""
     # A patient recorded as deceased is never listed as overdue (nobody should be prompted to chase them); their
@@ -208,7 +216,7 @@ def _work_out_board(membership: Membership, today: date) -> dict[str, Any]:
         rate[1] += d.completion.done
     overdue.sort(key=lambda row: (row["due_on"], row["episode_id"]))
     return {
-        "overdue": overdue[:LIST_LIMIT],
+        "overdue": overdue[:QUEUE_PAGE_ROWS],
         "overdue_count": len(overdue),
         "rates": [(clinician_id, n, done) for clinician_id, (n, done) in rates.items() if n],
     }

@@ -27,6 +27,7 @@ urlpatterns = [
         name="outcomes_resend_link",
     ),
     path("visits/<int:visit_id>/after-care/send/", views.send_after_care, name="visit_after_care_send"),
+    path("outcomes/reassessments-overdue/", views.reassessments_overdue, name="reassessments_overdue"),
     path("outcomes/instruments/", views.plans, name="outcomes_plans"),
     path("outcomes/instruments/<str:code>/wording/", views.instrument_wording, name="outcomes_wording"),
     path("p/<str:token>/", views.self_report, name="self_report"),

@@ -626,6 +626,15 @@ def handout(request: ClinicRequest) -> HttpResponse:
         return render(request, "outcomes/handout.html", context)
 
 
+def reassessments_overdue(request: ClinicRequest) -> HttpResponse:
+    """Every re-assessment overdue that the board keeps (the clinician's patients, or the clinic's for an admin),
+    oldest first: the dashboard shows the head of this list."""
+    membership = require(request.membership, Capability.VIEW_CLINICAL)
+    from needlepoint.outcomes.schedule import overdue_board
+
+    return render(request, "outcomes/reassessments.html", overdue_board(membership))
+
+
 def plans(request: ClinicRequest) -> HttpResponse:
     """The clinic's questionnaires per condition: the default, or the clinic's own choice (clinic admins)."""
     membership = require(request.membership, Capability.CONFIGURE_CLINIC)

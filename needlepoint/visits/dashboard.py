@@ -26,18 +26,23 @@ VISIT_LIST_FIELDS = (
     "id", "clinic_id", "patient_id", "episode_id", "clinician_id", "started_at", "signed_at", "needles_inserted",
     *patient_name_fields("patient"), *member_name_fields("clinician"),
 )  # fmt: skip
+# A work queue's head on the dashboard: its oldest rows, with the count and a link to the whole queue. Ten keep
+# the cards beside it (adverse events due, needle-stick injuries) on the first screen.
+QUEUE_HEAD_ROWS = 10
+# The whole queue on its own page (the oldest first), as the list of open adverse events.
+QUEUE_PAGE_ROWS = 200
 LAPSE_WARNING_DAYS = 14
 RECENT_CARE_DAYS = 90
 
 
-def _mine(membership: Membership) -> bool:
+def shows_own_lists(membership: Membership) -> bool:
     """A clinician sees their own lists; a clinic admin sees the clinic's."""
     return membership.role == Role.CLINICIAN
 
 
 def _visits(membership: Membership) -> Any:
     visits = scoped(membership, Visit.objects.all(), Capability.VIEW_CLINICAL)
-    return visits.filter(clinician=membership) if _mine(membership) else visits
+    return visits.filter(clinician=membership) if shows_own_lists(membership) else visits
 
 
 def open_adverse_events(membership: Membership, *, due_only: bool = False, limit: int = LIST_LIMIT) -> list[Any]:
@@ -45,7 +50,7 @@ def open_adverse_events(membership: Membership, *, due_only: bool = False, limit
     events = scoped(membership, AdverseEvent.objects.filter(closed_at__isnull=True), Capability.VIEW_CLINICAL)
     if due_only:
         events = events.filter(follow_up_due__lte=timezone.localdate())
-    if _mine(membership) and due_only:
+    if shows_own_lists(membership) and due_only:
         events = events.filter(visit__clinician=membership)
     found = list(events.select_related("patient", "visit").order_by("follow_up_due", "pk")[:limit])
     return list(listed(found, "open adverse events due" if due_only else "open adverse events"))
@@ -68,7 +73,7 @@ def lapsing(membership: Membership, now: datetime | None = None, limit: int = LI
     cared_for = Visit.objects.filter(
         patient_id=OuterRef("patient_id"), started_at__gte=now - timedelta(days=RECENT_CARE_DAYS)
     )
-    if _mine(membership):
+    if shows_own_lists(membership):
         cared_for = cared_for.filter(clinician=membership)
     open_episode = Episode.objects.filter(patient_id=OuterRef("patient_id"), status=Episode.Status.OPEN)
     newer_screening = Screening.objects.filter(
@@ -134,21 +139,11 @@ def dashboard_for(membership: Membership) -> dict[str, Any]:
         .only(*VISIT_LIST_FIELDS)
         .order_by("started_at", "pk")[:LIST_LIMIT]
     )
-    unsigned = visits.filter(signed_at__isnull=True)
     listed(today, "dashboard: today's visits")
-    oldest_unsigned = listed(
-        list(
-            unsigned.select_related("patient", "clinician__user")
-            .only(*VISIT_LIST_FIELDS)
-            .order_by("started_at", "pk")[:LIST_LIMIT]
-        ),
-        "dashboard: unsigned visits",
-    )
     return {
-        "mine": _mine(membership),
+        "mine": shows_own_lists(membership),
         "today": today,
-        "unsigned": oldest_unsigned,
-        **_unsigned_counts(unsigned, oldest_unsigned, now - OVERDUE_AFTER),
+        **unsigned_visits(membership, QUEUE_HEAD_ROWS, "dashboard: unsigned visits", now=now),
         "events_due": open_adverse_events(membership, due_only=True),
         "lapsing": _listed_lapsing(lapsing(membership, now)),
         "needle_sticks": _open_needle_sticks(membership),
@@ -157,10 +152,26 @@ def dashboard_for(membership: Membership) -> dict[str, Any]:
     }
 
 
-def _unsigned_counts(unsigned: Any, oldest: list[Visit], overdue_before: datetime) -> dict[str, int]:
+def unsigned_visits(membership: Membership, limit: int, what: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """The oldest ``limit`` unsigned visits (the clinician's own, or the clinic's for an admin) as ``unsigned``,
+    recorded in the audit trail as the list ``what``, with ``unsigned_count`` and ``overdue_count`` of them all."""
+    unsigned = _visits(membership).filter(signed_at__isnull=True)
+    oldest = listed(
+        list(
+            unsigned.select_related("patient", "clinician__user")
+            .only(*VISIT_LIST_FIELDS)
+            .order_by("started_at", "pk")[:limit]
+        ),
+        what,
+    )
+    overdue_before = (now or timezone.now()) - OVERDUE_AFTER
+    return {"unsigned": oldest, **_unsigned_counts(unsigned, oldest, limit, overdue_before)}
+
+
+def _unsigned_counts(unsigned: Any, oldest: list[Visit], limit: int, overdue_before: datetime) -> dict[str, int]:
     """How many visits are unsigned, and how many of them overdue: counted from the list when it holds them all,
     else in one query (both counts at once)."""
-    if len(oldest) < LIST_LIMIT:
+    if len(oldest) < limit:
         return {
             "unsigned_count": len(oldest),
             "overdue_count": sum(1 for v in oldest if v.started_at < overdue_before),

@@ -25,7 +25,13 @@ from needlepoint.accounts.roles import Capability
 from needlepoint.inputs import whole_number
 from needlepoint.patients.models import Episode
 from needlepoint.visits import actions, aftercare, forms
-from needlepoint.visits.dashboard import dashboard_for, open_adverse_events
+from needlepoint.visits.dashboard import (
+    QUEUE_PAGE_ROWS,
+    dashboard_for,
+    open_adverse_events,
+    shows_own_lists,
+    unsigned_visits,
+)
 from needlepoint.visits.entry_defaults import LengthProposal, length_proposals
 from needlepoint.visits.inputs import SignInput, StartVisitInput, parse
 from needlepoint.visits.models import AdverseEvent, Visit, VisitLocked
@@ -85,6 +91,14 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
 
     context |= today_for(membership, context["today"])
     return render(request, "visits/dashboard.html", context)
+
+
+def unsigned(request: ClinicRequest) -> HttpResponse:
+    """Every unsigned visit (the clinician's own; the clinic's for an admin), oldest first: the dashboard shows the
+    head of this queue."""
+    membership = require(request.membership, Capability.VIEW_CLINICAL)
+    context = unsigned_visits(membership, QUEUE_PAGE_ROWS, "unsigned visits")
+    return render(request, "visits/unsigned.html", {**context, "mine": shows_own_lists(membership)})
 
 
 # --- starting a visit --------------------------------------------------------------------------------

@@ -86,6 +86,8 @@ def main_pages() -> dict[str, list[str]]:
         "/references/",
         "/needle-sticks/",
         f"/needle-sticks/{incident.pk}/",
+        "/visits/unsigned/",
+        "/outcomes/reassessments-overdue/",
         "/schedule/",
         f"/schedule/clinicians/{clinician.pk}/",
         f"/schedule/clinicians/{clinician.pk}/?view=week",
