@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 BOARD_SECONDS = 5 * 60  # the backstop for writes the receivers cannot see
 GENERATION_SECONDS = 7 * 24 * 3600
-BOARD_FORMAT = 1  # part of the key: a release that changes the stored shape never reads an older one
+BOARD_FORMAT = 2  # part of the key: a release that changes the stored shape or length never reads an older one
 
 
 def generation_key(clinic_id: int) -> str:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from needlepoint import phones
 from needlepoint.accounts.access import listed, scoped
 from needlepoint.accounts.models import Clinic, Membership
-from needlepoint.accounts.roles import Capability, Role
+from needlepoint.accounts.roles import Capability
 from needlepoint.outcomes import board_cache
 from needlepoint.outcomes import due as rules
 from needlepoint.outcomes.models import ClinicInstrumentPlan, ClinicInstrumentWording, Observation, SelfReportLink
@@ -30,7 +30,7 @@ from needlepoint.outcomes.scoring import instrument
 from needlepoint.outcomes.wording import has_wording
 from needlepoint.patients.models import PATIENT_NAME_FIELDS, Episode, Patient
 from needlepoint.scheduling.models import ContactPreference
-from needlepoint.visits.dashboard import QUEUE_PAGE_ROWS
+from needlepoint.visits.dashboard import QUEUE_PAGE_ROWS, shows_own_lists
 from needlepoint.visits.models import Visit
 
 LOOK_BACK_DAYS = 90  # the completion rate covers occasions due in the last 90 days
@@ -144,8 +144,8 @@ def overdue_board(
     membership: Membership,
     today: date | None = None,
     *,
-    limit: int = QUEUE_PAGE_ROWS,
-    what: str = "re-assessments overdue",
+    limit: int,
+    what: str,
 ) -> dict[str, Any]:
     """The re-assessments overdue (the oldest ``limit``, oldest first; recorded in the audit trail as the list
     ``what``) and each clinician's completion rate: the dashboard shows the head of the list, the list's own page
@@ -190,10 +190,10 @@ def _work_out_board(membership: Membership, today: date) -> dict[str, Any]:
     queryset = scoped(membership, Episode.objects.all(), Capability.VIEW_CLINICAL).annotate(
         patient_deceased=F("patient__deceased")
     )
-    if membership.role == Role.CLINICIAN:
+    if shows_own_lists(membership):
         queryset = _attributed_to(queryset, membership)
     everything = gather(_episodes(queryset, today), today)
-    if membership.role == Role.CLINICIAN:
+    if shows_own_lists(membership):
         everything = [d for d in everything if d.clinician_id == membership.pk]
     overdue: list[dict[str, Any]] = []
     rates: dict[int, list[int]] = {}

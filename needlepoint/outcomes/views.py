@@ -631,8 +631,10 @@ def reassessments_overdue(request: ClinicRequest) -> HttpResponse:
     oldest first: the dashboard shows the head of this list."""
     membership = require(request.membership, Capability.VIEW_CLINICAL)
     from needlepoint.outcomes.schedule import overdue_board
+    from needlepoint.visits.dashboard import QUEUE_PAGE_ROWS, shows_own_lists
 
-    return render(request, "outcomes/reassessments.html", overdue_board(membership))
+    board = overdue_board(membership, limit=QUEUE_PAGE_ROWS, what="re-assessments overdue")
+    return render(request, "outcomes/reassessments.html", {**board, "mine": shows_own_lists(membership)})
 
 
 def plans(request: ClinicRequest) -> HttpResponse:

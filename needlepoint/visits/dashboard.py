@@ -29,7 +29,8 @@ VISIT_LIST_FIELDS = (
 # A work queue's head on the dashboard: its oldest rows, with the count and a link to the whole queue. Ten keep
 # the cards beside it (adverse events due, needle-stick injuries) on the first screen.
 QUEUE_HEAD_ROWS = 10
-# The whole queue on its own page (the oldest first), as the list of open adverse events.
+# The whole queue on its own page (the oldest first), as the list of open adverse events. The stored re-assessment
+# board keeps this many rows: a change of it raises outcomes.board_cache.BOARD_FORMAT.
 QUEUE_PAGE_ROWS = 200
 LAPSE_WARNING_DAYS = 14
 RECENT_CARE_DAYS = 90

@@ -9,7 +9,7 @@ from needlepoint.visits import aftercare, event_views, printed, views
 urlpatterns = [
     path("", views.dashboard, name="home"),
     path("episodes/<int:episode_id>/visits/new/", views.visit_start, name="visit_start"),
-    path("visits/unsigned/", views.unsigned, name="unsigned_visits"),
+    path("visits/unsigned/", views.unsigned_visits_page, name="unsigned_visits"),
     path("visits/<int:visit_id>/", views.visit_detail, name="visit"),
     path("visits/<int:visit_id>/details/", views.details, name="visit_details"),
     path("visits/<int:visit_id>/draft/", views.draft, name="visit_draft"),

@@ -93,7 +93,7 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
     return render(request, "visits/dashboard.html", context)
 
 
-def unsigned(request: ClinicRequest) -> HttpResponse:
+def unsigned_visits_page(request: ClinicRequest) -> HttpResponse:
     """Every unsigned visit (the clinician's own; the clinic's for an admin), oldest first: the dashboard shows the
     head of this queue."""
     membership = require(request.membership, Capability.VIEW_CLINICAL)
@@ -596,4 +596,6 @@ def adverse_event_detail(request: ClinicRequest, event_id: int) -> HttpResponse:
 def adverse_events(request: ClinicRequest) -> HttpResponse:
     """Every open adverse event of the clinic, until closed, soonest follow-up first."""
     membership = require(request.membership, Capability.VIEW_CLINICAL)
-    return render(request, "visits/adverse_events.html", {"events": open_adverse_events(membership, limit=200)})
+    return render(
+        request, "visits/adverse_events.html", {"events": open_adverse_events(membership, limit=QUEUE_PAGE_ROWS)}
+    )

@@ -19,6 +19,7 @@ from needlepoint.outcomes import actions, schedule
 from needlepoint.outcomes.models import ClinicInstrumentPlan, LinkMessage, SelfReportLink
 from needlepoint.patients.models import Patient
 from needlepoint.scheduling import actions as scheduling_actions
+from needlepoint.visits.dashboard import QUEUE_PAGE_ROWS
 from needlepoint.visits.models import Visit
 from tests.conftest import audit_lock_queries, client_for, make_member
 from tests.outcomes.conftest import open_episode, overdue_episodes
@@ -44,6 +45,11 @@ def reachable(patient):
 def run(capsys, *args: str) -> tuple[int, str]:
     code = main(["outcomes", "send-due", *args])
     return code, capsys.readouterr().out
+
+
+def _board(clinician) -> dict:
+    """The re-assessment board as its own page shows it."""
+    return schedule.overdue_board(clinician, limit=QUEUE_PAGE_ROWS, what="re-assessments overdue")
 
 
 def test_send_due_sends_once_and_lists_the_instrument_it_cannot_send(clinician, reachable, capsys) -> None:
@@ -148,7 +154,7 @@ def test_the_dashboard_lists_overdue_re_assessments_within_a_fixed_query_budget(
     assert "NDI, PSFS" in html and "not sent" in html
     # Each episode: the baseline and day 14 missed for NDI and PSFS = 4 settled occasions; below 10 the rate
     # is withheld.
-    board = schedule.overdue_board(clinician)
+    board = _board(clinician)
     [rate] = board["completion"]
     assert (rate.n, rate.done) == (4 * episodes, 0)
     assert rate.percent == ("not enough data" if 4 * episodes < schedule.MIN_OCCASIONS else "0%")
@@ -158,11 +164,11 @@ def test_the_dashboard_lists_overdue_re_assessments_within_a_fixed_query_budget(
 def test_a_clinician_sees_only_their_own_patients_and_an_answer_clears_the_row(clinic, clinician, reachable) -> None:
     second_clinician = make_member(clinic, "bob", "clinician", profession="physical_therapist", licence_number="PT-2")
     episode = open_episode(clinician, reachable, "neck_pain", "M54.2", "central", days_ago=25)
-    assert len(schedule.overdue_board(clinician)["reassessments_overdue"]) == 1
-    assert schedule.overdue_board(second_clinician)["reassessments_overdue"] == []
+    assert len(_board(clinician)["reassessments_overdue"]) == 1
+    assert _board(second_clinician)["reassessments_overdue"] == []
     for code, answers in (("PSFS", PSFS),):
         actions.record_questionnaire(clinician, episode, code, answers, time_point="reassessment")
-    [row] = schedule.overdue_board(clinician)["reassessments_overdue"]
+    [row] = _board(clinician)["reassessments_overdue"]
     assert row["instruments"] == "NDI"
 
 
@@ -178,10 +184,10 @@ def test_the_board_follows_the_clinician_of_the_latest_visit_not_who_opened_the_
         Visit.objects.create(
             clinic=clinic, patient=reachable, episode=episode, clinician=who, started_at=at + timedelta(days=days_later)
         )
-    assert schedule.overdue_board(clinician)["reassessments_overdue"] == []
-    [row] = schedule.overdue_board(second_clinician)["reassessments_overdue"]
+    assert _board(clinician)["reassessments_overdue"] == []
+    [row] = _board(second_clinician)["reassessments_overdue"]
     assert row["episode_id"] == episode.pk
-    [rate] = schedule.overdue_board(second_clinician)["completion"]
+    [rate] = _board(second_clinician)["completion"]
     assert rate.name and rate.n > 0
 
 
