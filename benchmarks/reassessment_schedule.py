@@ -104,18 +104,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from needlepoint.accounts import audit
     from needlepoint.accounts.models import Membership
-    from needlepoint.outcomes.schedule import overdue_board, send_due
-    from needlepoint.visits.dashboard import QUEUE_HEAD_ROWS
+    from needlepoint.outcomes.panels import reassessments_panel
+    from needlepoint.outcomes.schedule import send_due
 
     def dashboard_board(who: Membership) -> dict[str, object]:
         """The board as the dashboard's panel shows it."""
-        return overdue_board(who, limit=QUEUE_HEAD_ROWS, what="dashboard: re-assessments overdue")
+        return reassessments_panel(who).context
 
     call_command("migrate", interactive=False, verbosity=0)
     for size in args.episodes:
-        with audit.acting_as(audit.Actor(None, None, "cli", None, "benchmark")):
+        with audit.event(audit.Actor(None, None, "cli", None, "benchmark")):
             clinician, clinic = _build(size, args.visits)
-        with audit.acting_as(audit.Actor(clinician.user_id, clinic.pk, "web", None, "benchmark")):
+        with audit.event(audit.Actor(clinician.user_id, clinic.pk, "web", None, "benchmark")):
             with CaptureQueriesContext(connection) as queries:
                 board = dashboard_board(clinician)
             print(

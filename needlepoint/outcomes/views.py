@@ -38,6 +38,7 @@ from needlepoint.outcomes.headache_diary import episode_diary
 from needlepoint.outcomes.models import ClinicInstrumentWording, SelfReportLink
 from needlepoint.outcomes.plans import PAIN_INSTRUMENT, default_plans, default_schedule, schedule_rules
 from needlepoint.outcomes.progress import earlier_notes, episode_progress
+from needlepoint.outcomes.schedule import overdue_board
 from needlepoint.outcomes.scoring import Instrument, ScoringError, instrument, instruments
 from needlepoint.outcomes.sending import SentLink
 from needlepoint.outcomes.wording import (
@@ -55,6 +56,7 @@ from needlepoint.patients.models import Episode, Patient
 from needlepoint.references import keys_in_list
 from needlepoint.scheduling.actions import links_by
 from needlepoint.scheduling.models import ContactPreference
+from needlepoint.visits.dashboard import QUEUE_PAGE_ROWS, shows_own_lists
 from needlepoint.web import add_errors
 
 
@@ -630,9 +632,6 @@ def reassessments_overdue(request: ClinicRequest) -> HttpResponse:
     """Every re-assessment overdue that the board keeps (the clinician's patients, or the clinic's for an admin),
     oldest first: the dashboard shows the head of this list."""
     membership = require(request.membership, Capability.VIEW_CLINICAL)
-    from needlepoint.outcomes.schedule import overdue_board
-    from needlepoint.visits.dashboard import QUEUE_PAGE_ROWS, shows_own_lists
-
     board = overdue_board(membership, limit=QUEUE_PAGE_ROWS, what="re-assessments overdue")
     return render(request, "outcomes/reassessments.html", {**board, "mine": shows_own_lists(membership)})
 
