@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     from needlepoint.outcomes.headache_diary import diary_responders
 
     call_command("migrate", interactive=False, verbosity=0)
-    with audit.acting_as(audit.Actor(None, None, "cli", None, "benchmark")):
+    with audit.event(audit.Actor(None, None, "cli", None, "benchmark")):
         episodes = _build(args.episodes, args.days)
     print(f"SQLite; {args.episodes} migraine episodes x {args.days} diary days ({args.episodes * args.days} rows)")
     with CaptureQueriesContext(connection) as queries:

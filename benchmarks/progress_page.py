@@ -204,7 +204,7 @@ def measure(visit_count: int, runs: int) -> int:
 
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    with audit.acting_as(audit.Actor(None, None, "cli", None, "benchmark")):
+    with audit.event(audit.Actor(None, None, "cli", None, "benchmark")):
         clinician, episode = _build(visit_count)
     data = episode_progress(episode)
     observations = sum(len(s.points) for s in data.series) + len(data.pain_points.points)
