@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from needlepoint.accounts.models import Clinic
+from needlepoint.visits.dashboard import DASHBOARD
+from needlepoint.visits.views import dashboard
 from needlepoint.urls import handler403, handler404, handler500  # noqa: F401  the product's error pages
 from needlepoint.urls import urlpatterns as product_urls
 
@@ -20,4 +22,11 @@ def floor(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"{name}", content_type="text/plain")
 
 
-urlpatterns = [path("_floor/", floor), *product_urls]
+def dashboard_after_a_write(request: HttpRequest) -> HttpResponse:
+    """The dashboard as first shown after a write in the clinic: its stored lists are out of date (the write's
+    commit ends the clinic's generation, one query, as here), so they are worked out, rendered and stored again."""
+    DASHBOARD.end(request.membership.clinic_id)  # type: ignore[attr-defined]
+    return dashboard(request)  # type: ignore[arg-type]
+
+
+urlpatterns = [path("_floor/", floor), path("_dashboard_after_a_write/", dashboard_after_a_write), *product_urls]

@@ -174,6 +174,39 @@ def record(
         event_.pending.append(fields)
 
 
+# What a read keeps to be recorded again (``reads_recorded``): the entry's content but for who acted.
+_READ_CONTENT = ("action", "summary", "patient_id", "object_type", "object_id")
+
+
+@contextmanager
+def reads_recorded() -> Iterator[list[dict[str, Any]]]:
+    """Collect the reads the block records in the current event (the lists and records a page shows), as plain
+    values for ``record_again``: a page served from the cache records what it shows as the page worked out did.
+
+    Only inside an event (a request's): outside one, a read is written at once and cannot be collected.
+    """
+    current = _current_event.get()
+    if current is None:
+        raise RuntimeError("reads_recorded() needs an audit event: outside one, reads are written at once")
+    pending = current.root().pending
+    before = len(pending)
+    collected: list[dict[str, Any]] = []
+    yield collected
+    collected.extend({name: fields[name] for name in _READ_CONTENT} for fields in pending[before:])
+
+
+def record_again(reads: Iterable[dict[str, Any]]) -> None:
+    """Record once more, by the current actor, reads collected by ``reads_recorded``."""
+    for read in reads:
+        record(
+            read["action"],
+            summary=read["summary"],
+            patient_id=read["patient_id"],
+            object_type=read["object_type"],
+            object_id=read["object_id"],
+        )
+
+
 def wrote(obj: Saved, *, created: bool, summary: str | None = None, object_type: str = "") -> Saved:
     """Record that the current action created (``created``) or changed ``obj``, a record of patient data, by the
     current actor: called by the action right after its save, inside its transaction.

@@ -8,4 +8,6 @@ class VisitsConfig(AppConfig):
     label = "visits"
 
     def ready(self) -> None:
-        from needlepoint.visits import panels  # noqa: F401  registers the patient and episode panels
+        from needlepoint.visits import dashboard, panels  # noqa: F401  panels registers the patient and episode panels
+
+        dashboard.connect()

@@ -5,13 +5,20 @@ patients whose screening or consent is about to lapse (or has).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q
-from django.utils import timezone
+from django.db.models import Count, Exists, Model, OuterRef, Q
+from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
 
+from needlepoint.accounts import audit, generations
 from needlepoint.accounts.access import listed, scoped
 from needlepoint.accounts.models import Membership, member_name_fields
 from needlepoint.accounts.roles import Capability, Role
@@ -34,6 +41,71 @@ QUEUE_HEAD_ROWS = 10
 QUEUE_PAGE_ROWS = 200
 LAPSE_WARNING_DAYS = 14
 RECENT_CARE_DAYS = 90
+# The dashboard's lists are kept in the shared cache while the clinic writes nothing they show (``DASHBOARD``), and
+# a minute at most: what changes by the clock alone (a visit becoming overdue, a screening entering its last two
+# weeks) or through a write the receivers cannot see (``accounts.generations``) shows within a minute.
+LISTS_SECONDS = 60
+LISTS_FORMAT = 1  # part of the key: a release that changes the lists' template raises it
+DASHBOARD = generations.Generation("dashboard")
+# The rows the lists show (the re-assessment board's receivers end this generation too: outcomes.board_cache). A
+# save or delete of any of them ends the clinic's generation; tests/visits/test_dashboard_cache.py checks that a
+# worked-out dashboard reads no other table.
+LISTS_READ = (
+    "accounts.Clinic", "accounts.Membership",
+    "patients.Patient", "patients.Screening", "patients.Consent", "patients.ConsentText", "patients.Episode",
+    "visits.Visit", "visits.NeedlingEntry", "visits.AfterCareGiven", "visits.AdverseEvent",
+    "visits.NeedleStickIncident", "scheduling.Appointment",
+)  # fmt: skip
+# Rendered in place of the request's CSRF token, which is put in when the stored lists are served.
+CSRF_PLACEHOLDER = "csrfPlaceholderOfTheStoredDashboard"
+
+
+def stored_lists(
+    request: HttpRequest, membership: Membership, work_out_context: Callable[[], dict[str, Any]]
+) -> SafeString:
+    """The dashboard's lists as HTML: the stored ones while the clinic's ``DASHBOARD`` generation is unchanged and
+    for ``LISTS_SECONDS`` at most, else rendered from ``work_out_context()`` and stored.
+
+    Each showing records in the audit trail the rows it shows, as the lists worked out recorded them.
+    """
+    only = getattr(membership, "only_patient_id", None)
+    key = ":".join(
+        (
+            "dashboard-lists", str(LISTS_FORMAT), str(membership.pk), membership.role, str(only or "-"),
+            timezone.localdate().isoformat(), timezone.get_current_timezone_name(), translation.get_language() or "-",
+        )
+    )  # fmt: skip
+
+    def work_out() -> dict[str, Any]:
+        with audit.reads_recorded() as reads:
+            context = {**work_out_context(), "csrf_token": CSRF_PLACEHOLDER}
+            html = render_to_string("visits/_dashboard_lists.html", context, request)
+        return {"html": html, "reads": reads}
+
+    found = generations.stored(
+        membership.clinic_id, [DASHBOARD], key, work_out, LISTS_SECONDS, on_hit=lambda v: audit.record_again(v["reads"])
+    )
+    # The token is letters and digits: putting it in leaves the HTML as safe as it was rendered.
+    html: str = found["html"]
+    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))
+
+
+def _clinic_changed(sender: type[Model], instance: Model, raw: bool = False, **_: Any) -> None:
+    """After a row the lists show is saved or deleted: the clinic's stored lists are out of date."""
+    if not raw:
+        DASHBOARD.end(
+            int(instance.pk if sender._meta.label == "accounts.Clinic" else instance.serializable_value("clinic"))
+        )
+
+
+def connect() -> None:
+    """Connect the receivers that end the clinic's ``DASHBOARD`` generation (VisitsConfig.ready)."""
+    from django.apps import apps
+
+    for label in LISTS_READ:
+        model = apps.get_model(label)
+        post_save.connect(_clinic_changed, sender=model, dispatch_uid=f"dashboard_saved_{label}")
+        post_delete.connect(_clinic_changed, sender=model, dispatch_uid=f"dashboard_deleted_{label}")
 
 
 def shows_own_lists(membership: Membership) -> bool:

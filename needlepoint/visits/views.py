@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from needlepoint.accounts.access import get_record, require
+from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.inputs import whole_number
@@ -30,6 +31,7 @@ from needlepoint.visits.dashboard import (
     dashboard_for,
     open_adverse_events,
     shows_own_lists,
+    stored_lists,
     unsigned_visits,
 )
 from needlepoint.visits.entry_defaults import LengthProposal, length_proposals
@@ -85,12 +87,18 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
     membership = request.membership
     if membership is None or not membership.can(Capability.VIEW_CLINICAL):
         return redirect("patients")
-    context = dashboard_for(membership)
-    # "Today" comes from the appointment book; visits started without an appointment are listed after it.
+    return render(
+        request, "visits/dashboard.html", {"lists": stored_lists(request, membership, lambda: _lists(membership))}
+    )
+
+
+def _lists(membership: Membership) -> dict[str, Any]:
+    """The dashboard's lists (``dashboard_for``), with "today" from the appointment book: visits started without an
+    appointment are listed after it."""
     from needlepoint.scheduling.calendar import today_for
 
-    context |= today_for(membership, context["today"])
-    return render(request, "visits/dashboard.html", context)
+    context = dashboard_for(membership)
+    return context | today_for(membership, context["today"])
 
 
 def unsigned_visits_page(request: ClinicRequest) -> HttpResponse:

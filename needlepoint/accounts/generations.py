@@ -1,0 +1,122 @@
+"""Values kept in the shared cache (the database cache every worker reads) until the clinic's next write: the
+dashboard's re-assessment board (``outcomes.board_cache``) and the dashboard's lists (``visits.dashboard``).
+
+A stored value carries the clinic's *generations* it was worked out under. A generation is a value kept in the
+cache per clinic and kind (``Generation``), which every write that changes the kind's inputs removes
+(``Generation.end``, called by that kind's receivers). A value stored under a generation that is no longer the
+clinic's current one is not shown but worked out again, so a write made through the product shows at once.
+
+The next read after a write starts a new generation, a fresh random value, not a count: the database cache has
+no atomic increment, and two workers counting from the same value would start the same next one. A write
+removes the generation when its transaction commits, so a value worked out meanwhile from the rows before the
+write carries a generation that is gone and is not shown again; removing costs one query, where storing a value
+costs three. A value is neither read nor stored inside a transaction (there, the transaction's own writes are
+not yet announced).
+
+Writes that bypass the ORM's save and delete (bulk imports, ``QuerySet.update``, raw SQL, the demo builder) are
+not seen by receivers: for them a stored value lives its ``seconds`` at most, and so does anything it shows that
+changes by the clock alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+GENERATION_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One kind of stored value's generations, one per clinic (``name`` is part of the cache key)."""
+
+    name: str
+
+    def key(self, clinic_id: int) -> str:
+        """The cache key of the clinic's current generation of this kind."""
+        return f"{self.name}-generation:{clinic_id}"
+
+    def end(self, clinic_id: int) -> None:
+        """The clinic's stored values of this kind are out of date: end the generation when the current
+        transaction commits (at once outside a transaction). Announced once per transaction, however many rows it
+        writes."""
+        if connection.in_atomic_block and any(
+            isinstance(callback, _EndGeneration) and callback.key == self.key(clinic_id)
+            for _, callback, *_ in connection.run_on_commit
+        ):
+            return
+        # robust: the write has committed by then; should the cache be unreachable, the write still succeeds (its
+        # change shows once the stored values expire) rather than answering with an error.
+        transaction.on_commit(_EndGeneration(self.key(clinic_id)), robust=True)
+
+
+class _EndGeneration:
+    """The commit hook that ends a generation (an object, so a transaction announces a clinic once)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self) -> None:
+        cache.delete(self.key)
+
+
+def stored(
+    clinic_id: int,
+    generations: Sequence[Generation],
+    key: str,
+    work_out: Callable[[], dict[str, Any]],
+    seconds: int,
+    *,
+    on_hit: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """The value stored under ``key`` while each of the clinic's ``generations`` is unchanged (one cache query),
+    else ``work_out()``, stored for ``seconds`` under the generations read before it was worked out.
+
+    ``work_out`` returns plain values only (numbers, text, dates, lists, dicts), so a stored value never holds a
+    model instance from an older release. ``on_hit`` is called with a value read from the cache (not with one
+    just worked out): what the value's working out did besides returning it, such as recording the reads in the
+    audit trail, it does again.
+    """
+    if connection.in_atomic_block:
+        return work_out()
+    keys = [generation.key(clinic_id) for generation in generations]
+    try:
+        found = cache.get_many([*keys, key])
+    except Exception:  # an unreachable cache or an unreadable value: the value is worked out, the page still shown
+        logger.warning("stored %s unreadable; working it out", key, exc_info=True)
+        return work_out()
+    current = [found.get(k) for k in keys]
+    value = found.get(key)
+    if None not in current and isinstance(value, dict) and value.get("generations") == current:
+        if on_hit is not None:
+            on_hit(value)
+        return value
+    try:
+        current = [_started(k) if c is None else c for k, c in zip(keys, current, strict=True)]
+    except Exception:
+        logger.warning("stored %s unwritable; it is not stored", key, exc_info=True)
+        return work_out()
+    value = work_out()
+    if None not in current:
+        try:
+            cache.set(key, {**value, "generations": current}, seconds)
+        except Exception:
+            logger.warning("stored %s unwritable; it is not stored", key, exc_info=True)
+    return value
+
+
+def _started(generation_key: str) -> Any:
+    """Start a generation (the first read since a write, or since it was culled). Another worker may have started
+    it meanwhile; then that one is the clinic's."""
+    started = secrets.token_hex(8)
+    if cache.add(generation_key, started, GENERATION_SECONDS):
+        return started
+    return cache.get(generation_key)
