@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connection, connections, router, transaction
+from django.db.models import Model
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +72,14 @@ class _EndGeneration:
         cache.delete(self.key)
 
 
+def membership_day_key(kind: str, value_format: int, membership: Any, today: date, *more: str) -> str:
+    """The cache key of a value worked out for one membership (its role, and a one-patient limit if any) on one
+    clinic day; ``value_format`` is raised by a release that changes the stored value's shape."""
+    only = getattr(membership, "only_patient_id", None)
+    parts = (kind, str(value_format), str(membership.pk), membership.role, str(only or "-"), today.isoformat(), *more)
+    return ":".join(parts)
+
+
 def stored(
     clinic_id: int,
     generations: Sequence[Generation],
@@ -76,14 +88,15 @@ def stored(
     seconds: int,
     *,
     on_hit: Callable[[dict[str, Any]], None] | None = None,
+    shape: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The value stored under ``key`` while each of the clinic's ``generations`` is unchanged (one cache query),
     else ``work_out()``, stored for ``seconds`` under the generations read before it was worked out.
 
     ``work_out`` returns plain values only (numbers, text, dates, lists, dicts), so a stored value never holds a
-    model instance from an older release. ``on_hit`` is called with a value read from the cache (not with one
-    just worked out): what the value's working out did besides returning it, such as recording the reads in the
-    audit trail, it does again.
+    model instance from an older release; a stored value without each of the keys ``shape`` names is worked out
+    again. ``on_hit`` is called with a value read from the cache (not with one just worked out): what the value's
+    working out did besides returning it, such as recording the reads in the audit trail, it does again.
     """
     if connection.in_atomic_block:
         return work_out()
@@ -95,7 +108,12 @@ def stored(
         return work_out()
     current = [found.get(k) for k in keys]
     value = found.get(key)
-    if None not in current and isinstance(value, dict) and value.get("generations") == current:
+    if (
+        None not in current
+        and isinstance(value, dict)
+        and value.get("generations") == current
+        and all(name in value for name in shape)
+    ):
         if on_hit is not None:
             on_hit(value)
         return value
@@ -108,9 +126,50 @@ def stored(
     if None not in current:
         try:
             cache.set(key, {**value, "generations": current}, seconds)
+            purge_expired()
         except Exception:
             logger.warning("stored %s unwritable; it is not stored", key, exc_info=True)
     return value
+
+
+def purge_expired() -> None:
+    """Delete the shared cache's expired values (one indexed query). Django's database cache deletes an expired
+    value only when its key is read again or the table is full, and a stored value may name patients (the
+    dashboard's lists): so each value stored removes those whose time has passed, as Django's cull does first."""
+    backend = caches[DEFAULT_CACHE_ALIAS]  # ``cache`` is a proxy to it
+    if not isinstance(backend, DatabaseCache):
+        return
+    database = connections[router.db_for_write(backend.cache_model_class)]
+    table = database.ops.quote_name(backend.cache_model_class._meta.db_table)
+    now = timezone.now().replace(microsecond=0)
+    with database.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {database.ops.quote_name('expires')} < %s",
+            [database.ops.adapt_datetimefield_value(now)],
+        )
+
+
+def clinic_of(instance: Model) -> int:
+    """The clinic a saved row belongs to (a clinic is its own)."""
+    if instance._meta.label == "accounts.Clinic":
+        return int(instance.pk)
+    return int(instance.serializable_value("clinic"))
+
+
+def saving_changes(
+    sender: type[Model], instance: Model, fields: Sequence[str], update_fields: Any, *, new_row_changes: bool
+) -> bool:
+    """Before ``instance`` is saved (pre_save): whether the save changes any of ``fields`` (as stored now), or
+    adds a row when ``new_row_changes``. A row saved for reasons the stored values do not read (a visit's draft
+    note, a patient's address) then leaves them."""
+    if instance._state.adding or instance.pk is None:
+        return new_row_changes
+    if update_fields is not None and not {f.removesuffix("_id") for f in fields} & {
+        f.removesuffix("_id") for f in update_fields
+    }:
+        return False
+    before = sender._default_manager.filter(pk=instance.pk).values_list(*fields).first()
+    return before != tuple(getattr(instance, f) for f in fields)
 
 
 def _started(generation_key: str) -> Any:

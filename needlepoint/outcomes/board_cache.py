@@ -31,8 +31,7 @@ BOARD = generations.Generation("outcomes-board")
 
 def board_key(membership: Membership, today: date) -> str:
     """The cache key of a membership's board on a clinic day."""
-    only = getattr(membership, "only_patient_id", None)
-    return f"outcomes-board:{BOARD_FORMAT}:{membership.pk}:{membership.role}:{only or '-'}:{today.isoformat()}"
+    return generations.membership_day_key("outcomes-board", BOARD_FORMAT, membership, today)
 
 
 def stored_board(membership: Membership, today: date, work_out: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -61,38 +60,25 @@ _NEW_ROW_CHANGES = {"visits.Visit"}
 _ALWAYS = ("outcomes.Observation", "outcomes.SelfReportLink", "outcomes.ClinicInstrumentPlan", "patients.Episode")
 
 
-def _clinic_of(instance: Model) -> int:
-    return int(instance.serializable_value("clinic"))
-
-
 def _saving(sender: type[Model], instance: Model, raw: bool = False, update_fields: Any = None, **_: Any) -> None:
     """Before a visit or a patient is saved: announce the change if a field the board reads changes."""
-    if raw:
-        return
     label = sender._meta.label
-    fields = _READ_FIELDS[label]
-    if instance._state.adding or instance.pk is None:
-        if label in _NEW_ROW_CHANGES:
-            clinic_changed(_clinic_of(instance))
-        return
-    if update_fields is not None and not {f.removesuffix("_id") for f in fields} & {
-        f.removesuffix("_id") for f in update_fields
-    }:
-        return
-    before = sender._default_manager.filter(pk=instance.pk).values_list(*fields).first()
-    if before != tuple(getattr(instance, f) for f in fields):
-        clinic_changed(_clinic_of(instance))
+    new_row_changes = label in _NEW_ROW_CHANGES
+    if not raw and generations.saving_changes(
+        sender, instance, _READ_FIELDS[label], update_fields, new_row_changes=new_row_changes
+    ):
+        clinic_changed(generations.clinic_of(instance))
 
 
 def _saved(sender: type[Model], instance: Model, raw: bool = False, **_: Any) -> None:
     """After a row the board always reads is saved: announce the change."""
     if not raw:
-        clinic_changed(_clinic_of(instance))
+        clinic_changed(generations.clinic_of(instance))
 
 
 def _deleted(sender: type[Model], instance: Model, **_: Any) -> None:
     """After a row the board reads is deleted: announce the change."""
-    clinic_changed(_clinic_of(instance))
+    clinic_changed(generations.clinic_of(instance))
 
 
 def connect() -> None:

@@ -154,7 +154,8 @@ def overdue_board(
     A clinician sees their own patients (by the episode's latest visit, else who opened it) and their own rate;
     a clinic admin sees the clinic's. The board is worked out once and kept in the shared cache until a write
     changes its inputs (``board_cache``); each showing reads it, the listed patients and the clinicians' names
-    (so a renamed patient or clinician shows at once), and records the patients it lists in the audit trail.
+    (so a renamed patient or clinician shows at once on the board's own page; the dashboard keeps its rendered lists
+    until the clinic's next write, which a renaming is), and records the patients it lists in the audit trail.
     """
     today = today or timezone.localdate()
     board = board_cache.stored_board(membership, today, lambda: _work_out_board(membership, today))

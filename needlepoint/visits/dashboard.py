@@ -5,13 +5,14 @@ patients whose screening or consent is about to lapse (or has).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Exists, Model, OuterRef, Q
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -48,16 +49,18 @@ LISTS_SECONDS = 60
 LISTS_FORMAT = 1  # part of the key: a release that changes the lists' template raises it
 DASHBOARD = generations.Generation("dashboard")
 # The rows the lists show (the re-assessment board's receivers end this generation too: outcomes.board_cache). A
-# save or delete of any of them ends the clinic's generation; tests/visits/test_dashboard_cache.py checks that a
-# worked-out dashboard reads no other table.
+# save or delete of any of them ends the clinic's generation, but a visit's save only when it changes what the
+# lists show of it (``VISIT_FIELDS_SHOWN``: a draft's autosave leaves them); tests/visits/test_dashboard_cache.py
+# checks that a worked-out dashboard reads no other table.
 LISTS_READ = (
-    "accounts.Clinic", "accounts.Membership",
+    "accounts.Clinic", "accounts.Membership", "accounts.User",
     "patients.Patient", "patients.Screening", "patients.Consent", "patients.ConsentText", "patients.Episode",
     "visits.Visit", "visits.NeedlingEntry", "visits.AfterCareGiven", "visits.AdverseEvent",
     "visits.NeedleStickIncident", "scheduling.Appointment",
 )  # fmt: skip
-# Rendered in place of the request's CSRF token, which is put in when the stored lists are served.
-CSRF_PLACEHOLDER = "csrfPlaceholderOfTheStoredDashboard"
+VISIT_FIELDS_SHOWN = ("patient_id", "episode_id", "clinician_id", "started_at", "signed_at", "needles_inserted")
+# A user's sign-in and password change leave the lists (they show the user's name only).
+_USER_SAVES_UNSHOWN = frozenset({"last_login", "password"})
 
 
 def stored_lists(
@@ -66,36 +69,58 @@ def stored_lists(
     """The dashboard's lists as HTML: the stored ones while the clinic's ``DASHBOARD`` generation is unchanged and
     for ``LISTS_SECONDS`` at most, else rendered from ``work_out_context()`` and stored.
 
-    Each showing records in the audit trail the rows it shows, as the lists worked out recorded them.
+    They are rendered without the request, from the membership (which keys them) and the context alone, so nothing
+    of one request or user can be stored for another. A random marker stands for the CSRF token in their forms and
+    is replaced by the request's own token when they are served. Each showing records in the audit trail the rows
+    it shows, as the lists worked out recorded them.
     """
-    only = getattr(membership, "only_patient_id", None)
-    key = ":".join(
-        (
-            "dashboard-lists", str(LISTS_FORMAT), str(membership.pk), membership.role, str(only or "-"),
-            timezone.localdate().isoformat(), timezone.get_current_timezone_name(), translation.get_language() or "-",
-        )
-    )  # fmt: skip
+    language_and_zone = (translation.get_language() or "-", timezone.get_current_timezone_name())
+    key = generations.membership_day_key(
+        "dashboard-lists", LISTS_FORMAT, membership, timezone.localdate(), *language_and_zone
+    )
 
     def work_out() -> dict[str, Any]:
+        marker = secrets.token_hex(16)  # unguessable, so no text a user typed (a name) can stand for the token
         with audit.reads_recorded() as reads:
-            context = {**work_out_context(), "csrf_token": CSRF_PLACEHOLDER}
-            html = render_to_string("visits/_dashboard_lists.html", context, request)
-        return {"html": html, "reads": reads}
+            context = {**work_out_context(), "membership": membership, "csrf_token": marker}
+            html = render_to_string("visits/_dashboard_lists.html", context)
+        return {"html": html, "reads": reads, "marker": marker}
 
     found = generations.stored(
-        membership.clinic_id, [DASHBOARD], key, work_out, LISTS_SECONDS, on_hit=lambda v: audit.record_again(v["reads"])
+        membership.clinic_id,
+        [DASHBOARD],
+        key,
+        work_out,
+        LISTS_SECONDS,
+        on_hit=lambda value: audit.record_again(value["reads"]),
+        shape=("html", "reads", "marker"),
     )
     # The token is letters and digits: putting it in leaves the HTML as safe as it was rendered.
     html: str = found["html"]
-    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))
+    return mark_safe(html.replace(found["marker"], get_token(request)))
 
 
-def _clinic_changed(sender: type[Model], instance: Model, raw: bool = False, **_: Any) -> None:
+def _lists_changed(sender: type[Model], instance: Model, raw: bool = False, **_: Any) -> None:
     """After a row the lists show is saved or deleted: the clinic's stored lists are out of date."""
     if not raw:
-        DASHBOARD.end(
-            int(instance.pk if sender._meta.label == "accounts.Clinic" else instance.serializable_value("clinic"))
-        )
+        DASHBOARD.end(generations.clinic_of(instance))
+
+
+def _visit_saving(sender: type[Model], instance: Model, raw: bool = False, update_fields: Any = None, **_: Any) -> None:
+    """Before a visit is saved: the clinic's stored lists are out of date if it is new or what they show of it
+    changes."""
+    if not raw and generations.saving_changes(
+        sender, instance, VISIT_FIELDS_SHOWN, update_fields, new_row_changes=True
+    ):
+        DASHBOARD.end(generations.clinic_of(instance))
+
+
+def _user_saved(sender: type[Model], instance: Model, raw: bool = False, update_fields: Any = None, **_: Any) -> None:
+    """After a user is saved: the stored lists of each of the user's clinics are out of date (they show names)."""
+    if raw or (update_fields is not None and set(update_fields) <= _USER_SAVES_UNSHOWN):
+        return
+    for clinic_id in Membership.objects.filter(user_id=instance.pk).values_list("clinic_id", flat=True):
+        DASHBOARD.end(clinic_id)
 
 
 def connect() -> None:
@@ -104,8 +129,14 @@ def connect() -> None:
 
     for label in LISTS_READ:
         model = apps.get_model(label)
-        post_save.connect(_clinic_changed, sender=model, dispatch_uid=f"dashboard_saved_{label}")
-        post_delete.connect(_clinic_changed, sender=model, dispatch_uid=f"dashboard_deleted_{label}")
+        if label == "visits.Visit":
+            pre_save.connect(_visit_saving, sender=model, dispatch_uid="dashboard_saving_visit")
+        elif label == "accounts.User":
+            post_save.connect(_user_saved, sender=model, dispatch_uid="dashboard_saved_user")
+            continue  # a user is never deleted (memberships and audit entries protect it)
+        else:
+            post_save.connect(_lists_changed, sender=model, dispatch_uid=f"dashboard_saved_{label}")
+        post_delete.connect(_lists_changed, sender=model, dispatch_uid=f"dashboard_deleted_{label}")
 
 
 def shows_own_lists(membership: Membership) -> bool:

@@ -31,10 +31,10 @@ from tests.visits.visit_helpers import date_episode_back, open_neck_episode, sig
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The tables a dashboard reads besides its lists' rows: the request's own (session, user, membership, clinic),
-# the cache and the audit trail.
-BOOKKEEPING = {"django_session", "accounts_user", "needlepoint_cache", "accounts_auditentry"}
-REQUEST = BOOKKEEPING | {"accounts_membership", "accounts_clinic"}
+# The tables a dashboard reads besides its lists' rows: the session, the cache and the audit trail; and those the
+# request itself reads (the user, the membership and its clinic), which the stored lists show too.
+BOOKKEEPING = {"django_session", "needlepoint_cache", "accounts_auditentry"}
+REQUEST = BOOKKEEPING | {"accounts_user", "accounts_membership", "accounts_clinic"}
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -119,18 +119,26 @@ def test_the_stored_lists_carry_the_request_s_own_csrf_token(clinician, episode)
     assert answer.status_code == 302 and answer["Location"].startswith("/visits/")
 
 
-def test_each_showing_records_the_rows_it_shows(clinician, episode) -> None:
+def _entries(membership) -> list[dict]:
+    """The membership's dashboard entries, each with every column but its id, time and hashes."""
+    rows = AuditEntry.objects.filter(user_id=membership.user_id, summary__startswith="dashboard").order_by("pk")
+    return list(rows.values(*(f.name for f in AuditEntry._meta.concrete_fields if f.name not in UNCOMPARED)))
+
+
+UNCOMPARED = {"id", "at", "previous_hash", "entry_hash"}
+
+
+@pytest.mark.parametrize("who", ["clinician", "clinic_admin"])
+def test_each_showing_records_what_a_worked_out_showing_records(who, clinician, clinic_admin, episode) -> None:
     actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(days=3)})
-    client = client_for(clinician)
+    viewer = clinician if who == "clinician" else clinic_admin
+    client = client_for(viewer)
     _fresh(client)
     _stored(client)
-    summaries = list(
-        AuditEntry.objects.filter(user_id=clinician.user_id, summary__startswith="dashboard")
-        .order_by("pk")
-        .values_list("summary", "patient_id", "via")
-    )
-    assert len(summaries) == 2 and summaries[0] == summaries[1]
-    assert f"dashboard: unsigned visits: 1 shown, patients {episode.patient_id}" in summaries[1][0]
+    worked_out, stored = _entries(viewer)
+    assert stored == worked_out
+    assert f"dashboard: unsigned visits: 1 shown, patients {episode.patient_id}" in stored["summary"]
+    assert stored["clinic"] == clinician.clinic_id and stored["via"] == "web" and stored["action"] == "read"
 
 
 def test_each_membership_and_role_reads_lists_of_its_own(clinician, colleague, clinic_admin, episode) -> None:
@@ -185,6 +193,43 @@ def test_a_write_shows_on_the_next_dashboard_at_once(clinician, episode, write, 
     else:
         board_cache.clinic_changed(clinician.clinic_id)  # as a bulk import or the demo builder announce theirs
     assert shown(_fresh(client))
+
+
+def test_what_the_lists_do_not_show_leaves_them(clinician, episode) -> None:
+    """A draft's autosave and a sign-in write rows the lists read, but nothing they show: the lists stay stored."""
+    visit = actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(hours=2)})
+    client = client_for(clinician)
+    client.get("/")
+    actions.save_draft_text(clinician, visit.pk, {"subjective": "Neck stiff on waking"}, visit.version)
+    Client().login(username=clinician.user.username, password="x")  # a failed sign-in writes nothing shown either
+    clinician.user.save(update_fields=["last_login"])
+    _stored(client)
+
+
+def test_a_renamed_clinician_shows_at_once(clinician, clinic_admin, episode) -> None:
+    actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(hours=2)})
+    client = client_for(clinic_admin)
+    client.get("/")
+    assert "Rosa Quill" not in _stored(client)
+    clinician.user.first_name, clinician.user.last_name = "Rosa", "Quill"
+    clinician.user.save()
+    assert "Rosa Quill" in _fresh(client)
+
+
+def test_storing_lists_removes_the_expired_ones(clinician, colleague, episode) -> None:
+    """Django's database cache keeps an expired value until its key is read again: the stored lists name patients,
+    so each value stored removes those whose minute has passed."""
+    client_for(clinician).get("/")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE needlepoint_cache SET expires = %s WHERE cache_key LIKE %s",
+            [timezone.now() - timedelta(minutes=1), "%dashboard-lists%"],
+        )
+    client_for(colleague).get("/")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cache_key FROM needlepoint_cache WHERE cache_key LIKE %s", ["%dashboard-lists%"])
+        left = [key for (key,) in cursor.fetchall()]
+    assert len(left) == 1 and f":{colleague.pk}:" in left[0]
 
 
 def test_another_clinic_s_write_leaves_the_stored_lists(clinician, other_clinic, episode) -> None:

@@ -199,9 +199,10 @@ def test_the_visit_page_keeps_a_bounded_query_count(clinician, episode, django_a
     # One of each for the after-care sheets given (the page offers the sheet once needling is recorded).
     with django_assert_max_num_queries(21):
         assert client.get(f"/visits/{visit.pk}/").status_code == 200
-    # One of them: the visit's day, clinician and episode as stored, which the dashboard's stored re-assessment
-    # board depends on (outcomes.board_cache: a save that changes none of them leaves the stored boards).
-    with django_assert_max_num_queries(34 + audit_lock_queries()):
+    # Two of them: the visit's day, clinician and episode as stored, which the dashboard's stored re-assessment
+    # board depends on (outcomes.board_cache: a save that changes none of them leaves the stored boards), and what
+    # the dashboard's stored lists show of it (visits.dashboard.VISIT_FIELDS_SHOWN), each by its primary key.
+    with django_assert_max_num_queries(35 + audit_lock_queries()):
         assert (
             post_entry(client, visit, fresh(visit).version, muscle="deltoid", trigger_point="middle").status_code == 200
         )
