@@ -16,8 +16,8 @@ Pages: the dashboard (its lists from the shared cache after the first view, as w
 written since), the dashboard "after a write" (its lists worked out and stored again on every request, through a
 view of benchmarks/page_load_floor.py that first ends the clinic's generation, as a write's commit does), a
 patient's page, a signed visit's page, an episode's progress page (plots from the shared cache after the first
-view, as every worker reads the same table), and FHIR ``Patient/$everything`` with a personal API token. Patients are taken in turn from those with a signed visit, so no page is served
-from one patient only.
+view, as every worker reads the same table), and FHIR ``Patient/$everything`` with a personal API token.
+Patients are taken in turn from those with a signed visit, so no page is served from one patient only.
 
 For each page, first one user (sequential requests, for --seconds), then --users users at once (threads,
 each with its own session, for --seconds): p50, p95 and p99 in milliseconds, requests per second, and the

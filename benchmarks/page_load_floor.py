@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from needlepoint.accounts.models import Clinic
-from needlepoint.visits.dashboard import DASHBOARD
-from needlepoint.visits.views import dashboard
 from needlepoint.urls import handler403, handler404, handler500  # noqa: F401  the product's error pages
 from needlepoint.urls import urlpatterns as product_urls
+from needlepoint.visits.dashboard import DASHBOARD
+from needlepoint.visits.views import dashboard
 
 
 def floor(request: HttpRequest) -> HttpResponse:

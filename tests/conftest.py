@@ -168,6 +168,17 @@ def cleared_patient(clinician, patient):
     return patient
 
 
+@pytest.fixture
+def empty_cache() -> Iterator[None]:
+    """An empty shared cache before and after the test: the cache table is not emptied by the flush between tests
+    that commit (``transaction=True``), so values stored by one would be read by the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def audit_lock_queries() -> int:
     """Queries the audit chain's lock adds to an audited request: PostgreSQL takes an advisory lock (one query);
     SQLite's immediate transactions need none."""

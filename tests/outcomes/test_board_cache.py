@@ -27,18 +27,10 @@ from tests.conftest import audit_lock_queries, client_for, make_member
 from tests.insights.test_import import GOOD, LONG, csv_bytes
 from tests.outcomes.conftest import open_episode, overdue_episodes
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
 
 ROW = 'data-testid="reassessment-overdue"'
 PSFS_FORM = {"activity_1": "4", "activity_2": "5", "activity_3": "6"}
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    """The cache table is not emptied by the flush between committed tests: start each with none stored."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -29,21 +29,13 @@ from needlepoint.visits.dashboard import LISTS_READ, LISTS_SECONDS
 from tests.conftest import client_for, make_member
 from tests.visits.visit_helpers import date_episode_back, open_neck_episode, signed_visit
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
 
 # The tables a dashboard reads besides its lists' rows: the session, the cache and the audit trail; and those the
 # request itself reads (the user, the membership and its clinic), which the stored lists show too.
 BOOKKEEPING = {"django_session", "needlepoint_cache", "accounts_auditentry"}
 REQUEST = BOOKKEEPING | {"accounts_user", "accounts_membership", "accounts_clinic"}
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    """The cache table is not emptied by the flush between committed tests: start each with none stored."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
