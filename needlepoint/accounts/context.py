@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
+from needlepoint.accounts.models import Membership
 from needlepoint.accounts.roles import Capability
 
 
@@ -12,5 +13,13 @@ def clinic_context(request: HttpRequest) -> dict[str, object]:
     """Adds ``membership``, ``can`` (capability name -> bool) for menus and pages, and the idle limit the
     page's session script warns about."""
     membership = getattr(request, "membership", None)
-    can = {c.value: bool(membership and membership.can(c)) for c in Capability}
-    return {"membership": membership, "can": can, "session_idle_seconds": settings.SESSION_IDLE_MINUTES * 60}
+    return {
+        "membership": membership,
+        "can": capabilities(membership),
+        "session_idle_seconds": settings.SESSION_IDLE_MINUTES * 60,
+    }
+
+
+def capabilities(membership: Membership | None) -> dict[str, bool]:
+    """Capability name -> whether the membership's role holds it (``can`` in templates)."""
+    return {c.value: bool(membership and membership.can(c)) for c in Capability}

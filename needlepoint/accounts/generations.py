@@ -1,9 +1,9 @@
 """Values kept in the shared cache (the database cache every worker reads) until the clinic's next write: the
 dashboard's re-assessment board (``outcomes.board_cache``) and the dashboard's lists (``visits.dashboard``).
 
-A stored value carries the clinic's *generations* it was worked out under. A generation is a value kept in the
-cache per clinic and kind (``Generation``), which every write that changes the kind's inputs removes
-(``Generation.end``, called by that kind's receivers). A value stored under a generation that is no longer the
+A stored value carries the *generations* it was worked out under. A generation is a value kept in the cache per
+kind (``Generation``) and owner (a clinic, or one patient), which every write that changes the kind's inputs
+removes (``Generation.end``, called by that kind's receivers). A value stored under a generation that is no longer the
 clinic's current one is not shown but worked out again, so a write made through the product shows at once.
 
 The next read after a write starts a new generation, a fresh random value, not a count: the database cache has
@@ -40,26 +40,27 @@ GENERATION_SECONDS = 7 * 24 * 3600
 
 @dataclass(frozen=True)
 class Generation:
-    """One kind of stored value's generations, one per clinic (``name`` is part of the cache key)."""
+    """One kind of stored value's generations, one per owner: a clinic, or a patient (``name`` is part of the cache
+    key and says which)."""
 
     name: str
 
-    def key(self, clinic_id: int) -> str:
-        """The cache key of the clinic's current generation of this kind."""
-        return f"{self.name}-generation:{clinic_id}"
+    def key(self, owner_id: int) -> str:
+        """The cache key of the owner's current generation of this kind."""
+        return f"{self.name}-generation:{owner_id}"
 
-    def end(self, clinic_id: int) -> None:
-        """The clinic's stored values of this kind are out of date: end the generation when the current
+    def end(self, owner_id: int) -> None:
+        """The owner's stored values of this kind are out of date: end the generation when the current
         transaction commits (at once outside a transaction). Announced once per transaction, however many rows it
         writes."""
         if connection.in_atomic_block and any(
-            isinstance(callback, _EndGeneration) and callback.key == self.key(clinic_id)
+            isinstance(callback, _EndGeneration) and callback.key == self.key(owner_id)
             for _, callback, *_ in connection.run_on_commit
         ):
             return
         # robust: the write has committed by then; should the cache be unreachable, the write still succeeds (its
         # change shows once the stored values expire) rather than answering with an error.
-        transaction.on_commit(_EndGeneration(self.key(clinic_id)), robust=True)
+        transaction.on_commit(_EndGeneration(self.key(owner_id)), robust=True)
 
 
 class _EndGeneration:
@@ -81,8 +82,7 @@ def membership_day_key(kind: str, value_format: int, membership: Any, today: dat
 
 
 def stored(
-    clinic_id: int,
-    generations: Sequence[Generation],
+    generations: Sequence[tuple[Generation, int]],
     key: str,
     work_out: Callable[[], dict[str, Any]],
     seconds: int,
@@ -90,7 +90,7 @@ def stored(
     on_hit: Callable[[dict[str, Any]], None] | None = None,
     shape: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The value stored under ``key`` while each of the clinic's ``generations`` is unchanged (one cache query),
+    """The value stored under ``key`` while each of ``generations`` (a kind and its owner) is unchanged (one query),
     else ``work_out()``, stored for ``seconds`` under the generations read before it was worked out.
 
     ``work_out`` returns plain values only (numbers, text, dates, lists, dicts), so a stored value never holds a
@@ -100,7 +100,7 @@ def stored(
     """
     if connection.in_atomic_block:
         return work_out()
-    keys = [generation.key(clinic_id) for generation in generations]
+    keys = [generation.key(owner_id) for generation, owner_id in generations]
     try:
         found = cache.get_many([*keys, key])
     except Exception:  # an unreachable cache or an unreadable value: the value is worked out, the page still shown
@@ -154,6 +154,20 @@ def clinic_of(instance: Model) -> int:
     if instance._meta.label == "accounts.Clinic":
         return int(instance.pk)
     return int(instance.serializable_value("clinic"))
+
+
+# A user's sign-in and password change leave every stored value (they show a user's name only).
+USER_SAVES_UNSHOWN = frozenset({"last_login", "password"})
+
+
+def clinics_shown_user(instance: Model, update_fields: Any) -> list[int]:
+    """After a user is saved: the clinics whose stored values may show the user's name (each clinic the user is a
+    member of), or none when the save changed no more than a sign-in or a password does."""
+    if update_fields is not None and set(update_fields) <= USER_SAVES_UNSHOWN:
+        return []
+    from needlepoint.accounts.models import Membership
+
+    return list(Membership.objects.filter(user_id=instance.pk).values_list("clinic_id", flat=True))
 
 
 def saving_changes(

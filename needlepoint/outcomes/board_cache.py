@@ -37,7 +37,7 @@ def board_key(membership: Membership, today: date) -> str:
 def stored_board(membership: Membership, today: date, work_out: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The membership's board for ``today``: the stored one while the clinic's board generation is unchanged (one
     cache query), else ``work_out()`` (plain values only), stored for ``BOARD_SECONDS``."""
-    return generations.stored(membership.clinic_id, [BOARD], board_key(membership, today), work_out, BOARD_SECONDS)
+    return generations.stored([(BOARD, membership.clinic_id)], board_key(membership, today), work_out, BOARD_SECONDS)
 
 
 def clinic_changed(clinic_id: int) -> None:

@@ -6,3 +6,9 @@ class PatientsConfig(AppConfig):
 
     name = "needlepoint.patients"
     label = "patients"
+
+    def ready(self) -> None:
+        """Connect the receiver that keeps the patient page's stored body current."""
+        from needlepoint.patients import page
+
+        page.connect()

@@ -20,15 +20,31 @@ class Panel:
     context: dict[str, Any]
 
 
-_patient_panel_makers: list[Callable[[Any], Panel | None]] = []
+PanelMaker = Callable[[Any], Panel | None]
+_patient_panel_makers: list[PanelMaker] = []
 _episode_panel_makers: list[Callable[[Any], Panel | None]] = []
 _dashboard_panel_makers: list[Callable[[Any], Panel | None]] = []
 
 
-def register_patient_panel(maker: Callable[[Any], Panel | None]) -> Callable[[Any], Panel | None]:
-    """Decorator: add a panel to the patient page."""
-    _patient_panel_makers.append(maker)
-    return maker
+_patient_panel_reads: set[str] = set()
+
+
+def register_patient_panel(*, reads: tuple[str, ...]) -> Callable[[PanelMaker], PanelMaker]:
+    """Decorator: add a panel to the patient page. ``reads`` names the models (``app.Model``) whose rows of the
+    patient the panel shows: the patient page keeps its rendered panels until one of them is written
+    (``patients.page``)."""
+
+    def register(maker: PanelMaker) -> PanelMaker:
+        _patient_panel_makers.append(maker)
+        _patient_panel_reads.update(reads)
+        return maker
+
+    return register
+
+
+def patient_panel_reads() -> frozenset[str]:
+    """The models whose rows the patient page's panels show (``register_patient_panel``)."""
+    return frozenset(_patient_panel_reads)
 
 
 def register_episode_panel(maker: Callable[[Any], Panel | None]) -> Callable[[Any], Panel | None]:

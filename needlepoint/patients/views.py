@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 
 from needlepoint.accounts import audit
 from needlepoint.accounts.access import get_patient, get_record, listed, patients_for, require, scoped
+from needlepoint.accounts.models import Membership
 from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.patients import actions, demographics, forms, received_records
@@ -36,6 +37,7 @@ from needlepoint.patients.models import (
     ReportedCondition,
     Screening,
 )
+from needlepoint.patients.page import stored_body
 from needlepoint.patients.panels import todays_patients
 from needlepoint.patients.reported_conditions import chart_order
 from needlepoint.patients.screening_form import ScreeningForm
@@ -143,11 +145,18 @@ def patient_edit(request: ClinicRequest, patient_id: int) -> HttpResponse:
 
 
 def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
-    """The patient page: demographics for everyone; screening, episodes and visits for clinical roles."""
+    """The patient page: demographics for everyone; screening, episodes and visits for clinical roles. Its body
+    comes from the shared cache while nothing it shows was written (``patients.page``)."""
     membership = member(request)
     patient = get_patient(membership, patient_id)
     actions.note_patient_opened(membership, patient)
-    context: dict[str, object] = {"patient": patient, "age": patient.age_on(timezone.localdate())}
+    body = stored_body(membership, patient, lambda: _body(membership, patient))
+    return render(request, "patients/detail.html", {"patient": patient, "body": body})
+
+
+def _body(membership: Membership, patient: Patient) -> dict[str, object]:
+    """What the patient page's body shows, by the membership's capabilities."""
+    context: dict[str, object] = {"age": patient.age_on(timezone.localdate())}
     context |= _demographics_in_words(patient)
     if membership.can(Capability.VIEW_CONSENT_STATUS):
         clearance = needling_clearance(patient)
@@ -165,7 +174,7 @@ def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
         context["reported_conditions"] = reported_condition_groups(patient)
         context["received"] = received_summary(patient)
         context.update(_clinical_panels(patient))
-    return render(request, "patients/detail.html", context)
+    return context
 
 
 @dataclass

@@ -17,7 +17,7 @@ COMING = 10
 TODAY_LIMIT = 200
 
 
-@register_patient_panel
+@register_patient_panel(reads=("scheduling.Appointment",))
 def coming_appointments(patient: Any) -> Panel:
     """The patient's next appointments, with links to book another and to the reminder preference."""
     coming = list(

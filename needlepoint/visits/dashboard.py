@@ -59,8 +59,6 @@ LISTS_READ = (
     "visits.NeedleStickIncident", "scheduling.Appointment",
 )  # fmt: skip
 VISIT_FIELDS_SHOWN = ("patient_id", "episode_id", "clinician_id", "started_at", "signed_at", "needles_inserted")
-# A user's sign-in and password change leave the lists (they show the user's name only).
-_USER_SAVES_UNSHOWN = frozenset({"last_login", "password"})
 
 
 def stored_lists(
@@ -87,8 +85,7 @@ def stored_lists(
         return {"html": html, "reads": reads, "marker": marker}
 
     found = generations.stored(
-        membership.clinic_id,
-        [DASHBOARD],
+        [(DASHBOARD, membership.clinic_id)],
         key,
         work_out,
         LISTS_SECONDS,
@@ -117,9 +114,7 @@ def _visit_saving(sender: type[Model], instance: Model, raw: bool = False, updat
 
 def _user_saved(sender: type[Model], instance: Model, raw: bool = False, update_fields: Any = None, **_: Any) -> None:
     """After a user is saved: the stored lists of each of the user's clinics are out of date (they show names)."""
-    if raw or (update_fields is not None and set(update_fields) <= _USER_SAVES_UNSHOWN):
-        return
-    for clinic_id in Membership.objects.filter(user_id=instance.pk).values_list("clinic_id", flat=True):
+    for clinic_id in [] if raw else generations.clinics_shown_user(instance, update_fields):
         DASHBOARD.end(clinic_id)
 
 

@@ -36,7 +36,7 @@ def _recent(queryset: Any, limit: int) -> list[Visit]:
     return list(rows.order_by("-started_at", "-pk")[:limit])
 
 
-@register_patient_panel
+@register_patient_panel(reads=("visits.Visit", "visits.AdverseEvent"))
 def recent_visits(patient: Any) -> Panel:
     """The patient's latest visits across episodes, and their open adverse events."""
     visits = _recent(Visit.objects.filter(patient=patient), RECENT_VISITS)
