@@ -95,8 +95,9 @@ def stored(
 
     ``work_out`` returns plain values only (numbers, text, dates, lists, dicts), so a stored value never holds a
     model instance from an older release; a stored value without each of the keys ``shape`` names is worked out
-    again. ``on_hit`` is called with a value read from the cache (not with one just worked out): what the value's
-    working out did besides returning it, such as recording the reads in the audit trail, it does again.
+    again, and one that carries ``keep_seconds`` is kept no longer than that. ``on_hit`` is called with a value read
+    from the cache (not with one just worked out): what the value's working out did besides returning it, such as
+    recording the reads in the audit trail, it does again.
     """
     if connection.in_atomic_block:
         return work_out()
@@ -123,7 +124,9 @@ def stored(
         logger.warning("stored %s unwritable; it is not stored", key, exc_info=True)
         return work_out()
     value = work_out()
-    if None not in current:
+    # A value that shows something the clock changes sooner keeps only until then (none left: not stored).
+    seconds = min(seconds, value.get("keep_seconds", seconds))
+    if None not in current and seconds > 0:
         try:
             cache.set(key, {**value, "generations": current}, seconds)
             purge_expired()

@@ -39,6 +39,7 @@ from needlepoint.outcomes import board_cache
 from needlepoint.outcomes.answers import AnswerError, read_total
 from needlepoint.outcomes.models import Observation
 from needlepoint.outcomes.scoring import ScoringError, instrument
+from needlepoint.patients import page as patient_page
 from needlepoint.patients.conditions import ConditionDataError, conditions, default_icd10
 from needlepoint.patients.models import Episode, Patient, normalise_name
 
@@ -158,8 +159,10 @@ def import_outcomes(
     if not parsed.points:
         raise ImportRejected([(0, "No row with a value to import.")], parsed.rows_read)
     with transaction.atomic():
-        # The rows go in bulk, past the signals the dashboard's stored boards listen to: announce the import.
+        # The rows go in bulk, past the signals the dashboard's stored boards and the stored patient pages listen
+        # to (episodes are added to patients already registered): announce the import.
         board_cache.clinic_changed(membership.clinic_id)
+        patient_page.clinic_changed(membership.clinic_id)
         return _write(membership, parsed, file_name, digest, options)
 
 

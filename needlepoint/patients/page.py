@@ -27,8 +27,9 @@ from django.utils.safestring import SafeString, mark_safe
 from needlepoint.accounts import audit, generations
 from needlepoint.accounts.context import capabilities
 from needlepoint.accounts.models import Membership
+from needlepoint.patients.gate import Clearance
 from needlepoint.patients.models import Patient
-from needlepoint.patients.panels import patient_panel_reads
+from needlepoint.patients.panels import on_patient_panel_reads
 
 BODY_SECONDS = 60
 BODY_FORMAT = 1  # part of the key: a release that changes the body's template raises it
@@ -62,7 +63,7 @@ def stored_body(membership: Membership, patient: Patient, work_out_context: Call
         with audit.reads_recorded() as reads:
             context = {**work_out_context(), "patient": patient, "can": capabilities(membership)}
             html = render_to_string("patients/_detail_body.html", context)
-        return {"html": html, "reads": reads}
+        return {"html": html, "reads": reads, "keep_seconds": _until_the_clearance_changes(context.get("clearance"))}
 
     found = generations.stored(
         [(PATIENT_PAGE, patient.pk), (CLINIC_PATIENT_PAGES, membership.clinic_id)],
@@ -76,24 +77,56 @@ def stored_body(membership: Membership, patient: Patient, work_out_context: Call
     return mark_safe(html)  # rendered by our template, escaped there
 
 
-def _saved_or_deleted(sender: type[Model], instance: Model, raw: bool = False, **kwargs: Any) -> None:
-    """After any row is saved or deleted: end the generations of the patient and clinic whose pages show it."""
-    if raw:
-        return
-    label = sender._meta.label
-    if label in PATIENT_ROWS or label in patient_panel_reads():
-        patient_id = audit.patient_of(instance)
-        if patient_id is not None:
-            PATIENT_PAGE.end(patient_id)
-    elif label in CLINIC_ROWS:
+def _until_the_clearance_changes(clearance: Clearance | None) -> int:
+    """How long the body may be kept before its needling clearance changes by the clock alone (the screening
+    lapsing, or a reported change in health taking effect): a stored body never shows "Cleared for needling" past
+    the moment the gate would refuse. A second is taken off, as the cache keeps expiry times to the second."""
+    screening = clearance.screening if clearance is not None else None
+    if screening is None:
+        return BODY_SECONDS
+    now = timezone.now()
+    moments = [m for m in (screening.expires_at, screening.invalidated_at) if m is not None and m > now]
+    if not moments:
+        return BODY_SECONDS
+    return min(BODY_SECONDS, int((min(moments) - now).total_seconds()) - 1)
+
+
+def _patient_row_changed(sender: type[Model], instance: Model, raw: bool = False, **_: Any) -> None:
+    """After a row of a patient that the body shows is saved or deleted: end the patient's generation."""
+    patient_id = None if raw else audit.patient_of(instance)
+    if patient_id is not None:
+        PATIENT_PAGE.end(patient_id)
+
+
+def _clinic_row_changed(sender: type[Model], instance: Model, raw: bool = False, **_: Any) -> None:
+    """After a clinic's setting, consent text or member is saved or deleted: end the clinic's generation."""
+    if not raw:
         CLINIC_PATIENT_PAGES.end(generations.clinic_of(instance))
-    elif label == "accounts.User":
-        for clinic_id in generations.clinics_shown_user(instance, kwargs.get("update_fields")):
-            CLINIC_PATIENT_PAGES.end(clinic_id)
+
+
+def _user_saved(sender: type[Model], instance: Model, raw: bool = False, update_fields: Any = None, **_: Any) -> None:
+    """After a user is saved: end the generation of each clinic whose pages may show the user's name."""
+    for clinic_id in [] if raw else generations.clinics_shown_user(instance, update_fields):
+        CLINIC_PATIENT_PAGES.end(clinic_id)
+
+
+def clinic_changed(clinic_id: int) -> None:
+    """Every patient page of the clinic is out of date: for a write that bypasses the ORM's save (a bulk import)."""
+    CLINIC_PATIENT_PAGES.end(clinic_id)
+
+
+def _connect_patient_rows(labels: tuple[str, ...]) -> None:
+    for label in labels:
+        post_save.connect(_patient_row_changed, sender=label, dispatch_uid=f"patient_page_saved_{label}")
+        post_delete.connect(_patient_row_changed, sender=label, dispatch_uid=f"patient_page_deleted_{label}")
 
 
 def connect() -> None:
-    """Connect the receiver (PatientsConfig.ready). It listens to every model, and looks a saved row's model up
-    when it is called: the panels' models are declared by apps made ready after this one."""
-    post_save.connect(_saved_or_deleted, dispatch_uid="patient_page_saved")
-    post_delete.connect(_saved_or_deleted, dispatch_uid="patient_page_deleted")
+    """Connect the receivers, each for its own models (PatientsConfig.ready); the panels' models as the apps that
+    add the panels declare them (a receiver for every model would keep Django from deleting any rows in bulk)."""
+    _connect_patient_rows(tuple(PATIENT_ROWS))
+    on_patient_panel_reads(_connect_patient_rows)
+    for label in CLINIC_ROWS:
+        post_save.connect(_clinic_row_changed, sender=label, dispatch_uid=f"patient_page_clinic_saved_{label}")
+        post_delete.connect(_clinic_row_changed, sender=label, dispatch_uid=f"patient_page_clinic_deleted_{label}")
+    post_save.connect(_user_saved, sender="accounts.User", dispatch_uid="patient_page_user_saved")

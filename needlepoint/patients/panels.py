@@ -26,20 +26,30 @@ _episode_panel_makers: list[Callable[[Any], Panel | None]] = []
 _dashboard_panel_makers: list[Callable[[Any], Panel | None]] = []
 
 
-_patient_panel_reads: set[str] = set()
+_patient_panel_reads: list[str] = []
+_reads_listeners: list[Callable[[tuple[str, ...]], None]] = []
 
 
 def register_patient_panel(*, reads: tuple[str, ...]) -> Callable[[PanelMaker], PanelMaker]:
     """Decorator: add a panel to the patient page. ``reads`` names the models (``app.Model``) whose rows of the
-    patient the panel shows: the patient page keeps its rendered panels until one of them is written
-    (``patients.page``)."""
+    patient the panel shows: the patient page keeps its rendered body until one of them is written
+    (``patients.page``, which listens through ``on_patient_panel_reads``)."""
 
     def register(maker: PanelMaker) -> PanelMaker:
         _patient_panel_makers.append(maker)
-        _patient_panel_reads.update(reads)
+        _patient_panel_reads.extend(reads)
+        for listener in _reads_listeners:
+            listener(reads)
         return maker
 
     return register
+
+
+def on_patient_panel_reads(listener: Callable[[tuple[str, ...]], None]) -> None:
+    """Call ``listener`` with the models each patient panel reads: those registered so far at once, later ones as
+    they are registered (the apps that add panels are made ready after this one)."""
+    _reads_listeners.append(listener)
+    listener(tuple(_patient_panel_reads))
 
 
 def patient_panel_reads() -> frozenset[str]:

@@ -9,7 +9,7 @@ as in production, where each request commits its own.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.apps import apps
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.patients import actions as patient_actions
-from needlepoint.patients.models import Consent, ConsentText, Patient
+from needlepoint.patients.models import Consent, ConsentText, Patient, Screening
 from needlepoint.patients.page import CLINIC_ROWS, PATIENT_ROWS
 from needlepoint.patients.panels import patient_panel_reads
 from needlepoint.scheduling.models import Appointment
@@ -110,8 +110,8 @@ def _write(kind: str, clinician, episode) -> None:
     patient = Patient.objects.get(pk=episode.patient_id)
     if kind == "visit":
         visit_actions.start_visit(clinician, episode, {"started_at": timezone.now() - timedelta(minutes=5)})
-    elif kind == "rename":
-        patient_actions.update_patient(clinician, patient.pk, {"given_name": "Janet"}, patient.version)
+    elif kind == "email":
+        patient_actions.update_patient(clinician, patient.pk, {"email": "jane.new@example.org"}, patient.version)
     elif kind == "withdraw_consent":
         consent = Consent.objects.filter(patient_id=patient.pk).latest("signed_at")
         patient_actions.withdraw_consent(clinician, consent, "Changed their mind")
@@ -144,7 +144,7 @@ def _write(kind: str, clinician, episode) -> None:
     "kind, shown",
     [
         ("visit", lambda html: html.count('href="/visits/') >= 2),
-        ("rename", lambda html: "Janet Doe" in html),
+        ("email", lambda html: "jane.new@example.org" in html),
         ("withdraw_consent", lambda html: "Not cleared for needling" in html),
         ("episode", lambda html: "Low back pain" in html),
         ("appointment", lambda html: "Follow-up" in html),
@@ -179,3 +179,56 @@ def test_a_worked_out_body_reads_only_rows_whose_writes_end_its_generations(clin
     _, read = _page(client_for(clinician), episode.patient_id)
     unannounced = {tables[t] for t in read - EVERY_SHOWING if t in tables} - announced
     assert not unannounced, f"the patient page reads {unannounced}, whose writes do not end its generations"
+
+
+def _expiry_of_the_stored_body(patient_id: int):
+    """When the cache's stored body of the patient expires, or None when none is stored."""
+    from django.core.cache import cache
+
+    key = next((k for k in _cache_keys() if f"patient-page:1:{patient_id}:" in k), None)
+    if key is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT expires FROM needlepoint_cache WHERE cache_key = %s", [key])
+        (expires,) = cursor.fetchone()
+    assert cache.get(key.split(":", 2)[2]) is not None
+    return expires if not isinstance(expires, str) else datetime.fromisoformat(expires)
+
+
+def _cache_keys() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cache_key FROM needlepoint_cache")
+        return [key for (key,) in cursor.fetchall()]
+
+
+@pytest.mark.parametrize("lapses_in, kept", [(30, True), (0.5, False)])
+def test_a_body_that_shows_cleared_is_kept_no_longer_than_the_screening_holds(
+    clinician, episode, settings, lapses_in, kept
+) -> None:
+    """The clearance changes by the clock when the screening lapses: a stored body never shows "Cleared for
+    needling" past that moment (the needling actions refuse from then on, whatever a page shows)."""
+    lapses_at = timezone.now() + timedelta(seconds=lapses_in)
+    Screening.objects.filter(patient_id=episode.patient_id).update(
+        screened_at=lapses_at - timedelta(days=settings.SCREENING_VALID_DAYS)
+    )
+    client = client_for(clinician)
+    assert "Cleared for needling" in _fresh(client, episode.patient_id)
+    expires = _expiry_of_the_stored_body(episode.patient_id)
+    if not kept:
+        assert expires is None
+        return
+    assert expires.replace(tzinfo=None) <= lapses_at.replace(tzinfo=None)
+    assert expires.replace(tzinfo=None) > lapses_at.replace(tzinfo=None) - timedelta(seconds=5)
+
+
+def test_rows_are_still_deleted_in_bulk() -> None:
+    """The receivers listen to the models the body shows only: Django still deletes other rows (expired sessions,
+    the recent patients beyond the kept ones) in one statement, without loading them."""
+    from django.contrib.sessions.models import Session
+    from django.db.models.deletion import Collector
+
+    from needlepoint.patients.models import RecentPatient
+
+    collector = Collector(using="default", origin=None)
+    assert collector.can_fast_delete(Session.objects.all())
+    assert collector.can_fast_delete(RecentPatient.objects.all())
