@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -72,6 +74,54 @@ def no_csp_violations() -> Iterator[None]:
     CSP_VIOLATIONS.clear()
     yield
     _fail_on_csp_violations()
+
+
+class RequestsInFlight:
+    """The live server's WSGI application, counting the requests it is serving.
+
+    On SQLite the server's threads share the test's in-memory database connection (Django shares it; its
+    documentation warns against two threads querying through it at once). A request still being served when a test
+    ends (a page closing, a beacon) would interleave its transaction with the next test's flush or fixtures on that
+    one connection, which can leave it out of autocommit for every later test of the worker. Each browser test so
+    ends only once the server has served the last request it was sent (``no_request_in_flight``).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.serving = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        with self.changed:
+            self.serving += 1
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self.changed:
+                self.serving -= 1
+                self.changed.notify_all()
+
+    def wait_until_idle(self, seconds: float = 15.0) -> None:
+        """Return once no request is being served (at most ``seconds``)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.serving == 0, timeout=seconds)
+
+
+@pytest.fixture(scope="session")
+def requests_in_flight(live_server) -> RequestsInFlight:
+    server = live_server.thread.httpd
+    counting = RequestsInFlight(server.get_app())
+    server.set_app(counting)
+    return counting
+
+
+@pytest.fixture(autouse=True)
+def no_request_in_flight(requests_in_flight) -> Iterator[None]:
+    """Begin and end each browser test with the live server serving nothing (``RequestsInFlight``); set up
+    before the pages a test opens, so torn down after they are closed."""
+    requests_in_flight.wait_until_idle()
+    yield
+    requests_in_flight.wait_until_idle()
 
 
 @pytest.fixture(scope="session")
