@@ -1,5 +1,6 @@
-"""Values kept in the shared cache (the database cache every worker reads) until the clinic's next write: the
-dashboard's re-assessment board (``outcomes.board_cache``) and the dashboard's lists (``visits.dashboard``).
+"""Values kept in the shared cache (the database cache every worker reads) until a write changes what they show:
+the dashboard's re-assessment board (``outcomes.board_cache``), the dashboard's lists (``visits.dashboard``) and
+the body of a patient's page (``patients.page``).
 
 A stored value carries the *generations* it was worked out under. A generation is a value kept in the cache per
 kind (``Generation``) and owner (a clinic, or one patient), which every write that changes the kind's inputs
@@ -191,7 +192,7 @@ def saving_changes(
 
 def _started(generation_key: str) -> Any:
     """Start a generation (the first read since a write, or since it was culled). Another worker may have started
-    it meanwhile; then that one is the clinic's."""
+    it meanwhile; then that one is the owner's."""
     started = secrets.token_hex(8)
     if cache.add(generation_key, started, GENERATION_SECONDS):
         return started
