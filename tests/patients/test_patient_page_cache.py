@@ -23,9 +23,9 @@ from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Consent, ConsentText, Patient, Screening
 from needlepoint.patients.page import CLINIC_ROWS, PATIENT_ROWS
 from needlepoint.patients.panels import patient_panel_reads
-from needlepoint.scheduling.models import Appointment
 from needlepoint.visits import actions as visit_actions
 from tests.conftest import client_for
+from tests.scheduling.conftest import appointment_at
 from tests.visits.visit_helpers import open_neck_episode
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
@@ -122,16 +122,7 @@ def _write(kind: str, clinician, episode) -> None:
             {"condition": "low_back_pain", "icd10_code": "M54.50", "side": "central", "onset_date": date(2024, 2, 1)},
         )
     elif kind == "appointment":
-        start = timezone.now() + timedelta(days=2)
-        Appointment.objects.create(
-            clinic=clinician.clinic,
-            patient=patient,
-            clinician=clinician,
-            kind="follow_up",
-            starts_at=start,
-            ends_at=start + timedelta(minutes=30),
-            booked_by=clinician,
-        )
+        appointment_at(clinician, patient, timezone.now() + timedelta(days=2))
     elif kind == "new_consent_text":
         ConsentText.objects.filter(clinic=clinician.clinic).update(is_current=False)
         ConsentText.objects.create(clinic=clinician.clinic, version=9, title="Consent v9", body="New wording.")

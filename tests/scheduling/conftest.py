@@ -18,6 +18,22 @@ def at(days: int, hour: int, minute: int = 0) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
 
+def appointment_at(clinician: Any, patient: Any, starts_at: datetime) -> Any:
+    """A half-hour follow-up with ``clinician``, saved as it is, past the booking rules (for an appointment now
+    or at any hour, which ``book_appointment`` would refuse)."""
+    from needlepoint.scheduling.models import Appointment
+
+    return Appointment.objects.create(
+        clinic=clinician.clinic,
+        patient=patient,
+        clinician=clinician,
+        kind="follow_up",
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=30),
+        booked_by=clinician,
+    )
+
+
 def booking(clinician: Any, starts_at: datetime, kind: str = "follow_up", minutes: int | None = 30) -> dict[str, Any]:
     """The data of a booking with ``clinician``."""
     return {"clinician": clinician.pk, "kind": kind, "starts_at": starts_at, "minutes": minutes}

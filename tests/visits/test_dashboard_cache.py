@@ -27,6 +27,7 @@ from needlepoint.scheduling.models import Appointment
 from needlepoint.visits import actions
 from needlepoint.visits.dashboard import LISTS_READ, LISTS_SECONDS
 from tests.conftest import client_for, make_member
+from tests.scheduling.conftest import appointment_at
 from tests.visits.visit_helpers import date_episode_back, open_neck_episode, signed_visit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
@@ -75,16 +76,7 @@ def _fresh(client: Client) -> str:
 
 
 def _today_appointment(clinician, patient) -> Appointment:
-    start = timezone.now().replace(second=0, microsecond=0)
-    return Appointment.objects.create(
-        clinic=clinician.clinic,
-        patient=patient,
-        clinician=clinician,
-        kind="follow_up",
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-        booked_by=clinician,
-    )
+    return appointment_at(clinician, patient, timezone.now().replace(second=0, microsecond=0))
 
 
 def test_a_second_showing_reads_the_stored_lists_and_shows_what_a_worked_out_one_shows(clinician, episode) -> None:
