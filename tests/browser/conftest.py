@@ -77,34 +77,40 @@ def no_csp_violations() -> Iterator[None]:
 
 
 class RequestsInFlight:
-    """The live server's WSGI application, counting the requests it is serving.
+    """The live server's WSGI application, serving one request at a time and counting those it is serving.
 
     On SQLite the server's threads share the test's in-memory database connection (Django shares it; its
-    documentation warns against two threads querying through it at once). A request still being served when a test
-    ends (a page closing, a beacon) would interleave its transaction with the next test's flush or fixtures on that
-    one connection, which can leave it out of autocommit for every later test of the worker. Each browser test so
-    ends only once the server has served the last request it was sent (``no_request_in_flight``).
+    documentation warns against two threads querying through it at once). Two requests served at once (a page's
+    parallel fetches), or a request still being served when a test ends (a page closing, a beacon) and the next
+    test's flush or fixtures begin, interleave their transactions on that one connection: a COMMIT refused while
+    the other thread's statement runs leaves it out of autocommit for every later test of the worker. So requests
+    are served one at a time, and each browser test ends only once the server has served the last request it was
+    sent (``no_request_in_flight``). A body produced after the application returns (a streamed response) is not
+    counted; no browser test opens one.
     """
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.serving = 0
         self.changed = threading.Condition()
+        self.one_at_a_time = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         with self.changed:
             self.serving += 1
         try:
-            return self.app(environ, start_response)
+            with self.one_at_a_time:
+                return self.app(environ, start_response)
         finally:
             with self.changed:
                 self.serving -= 1
                 self.changed.notify_all()
 
     def wait_until_idle(self, seconds: float = 15.0) -> None:
-        """Return once no request is being served (at most ``seconds``)."""
+        """Return once no request is being served; fail after ``seconds``."""
         with self.changed:
-            self.changed.wait_for(lambda: self.serving == 0, timeout=seconds)
+            if not self.changed.wait_for(lambda: self.serving == 0, timeout=seconds):
+                pytest.fail(f"the live server was still serving {self.serving} request(s) after {seconds:.0f} s")
 
 
 @pytest.fixture(scope="session")
@@ -118,10 +124,15 @@ def requests_in_flight(live_server) -> RequestsInFlight:
 @pytest.fixture(autouse=True)
 def no_request_in_flight(requests_in_flight) -> Iterator[None]:
     """Begin and end each browser test with the live server serving nothing (``RequestsInFlight``); set up
-    before the pages a test opens, so torn down after they are closed."""
+    before the pages a test opens, so torn down after they are closed. A connection left out of autocommit
+    fails the test that left it, rather than every later test of the worker."""
+    from django.db import connection
+
     requests_in_flight.wait_until_idle()
     yield
     requests_in_flight.wait_until_idle()
+    if not connection.in_atomic_block and not connection.get_autocommit():
+        pytest.fail("this test left the shared database connection out of autocommit, outside any transaction")
 
 
 @pytest.fixture(scope="session")

@@ -171,7 +171,7 @@ def widths_at(browser, live_server, viewports: dict[str, dict[str, int]]) -> dic
 
 
 @pytest.fixture(scope="module")
-def walk(browser, live_server, django_db_setup, django_db_blocker):
+def walk(browser, live_server, requests_in_flight, django_db_setup, django_db_blocker):
     """One walk of every main page at the three widths, over one demo clinic built for it: per width, the pages
     too wide; and the Content-Security-Policy refusals seen. The width tests use the live server, so each is a
     transactional test whose flush would empty a clinic shared between them: the walk is done here, once, and the
@@ -181,6 +181,7 @@ def walk(browser, live_server, django_db_setup, django_db_blocker):
             build_clinic()
             too_wide = widths_at(browser, live_server, {"phone": PHONE, "tablet": TABLET, "desktop": DESKTOP})
         finally:
+            requests_in_flight.wait_until_idle()  # the closed pages' last requests, before the flush
             call_command("flush", verbosity=0, interactive=False, reset_sequences=False)
     refusals = list(CSP_VIOLATIONS)  # taken before each test's own watch clears the list
     CSP_VIOLATIONS.clear()
