@@ -32,7 +32,14 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.db import DatabaseCache
 from django.db import connection, connections, router, transaction
 from django.db.models import Model
-from django.utils import timezone
+from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
+
+from needlepoint.accounts import audit
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +141,74 @@ def stored(
         except Exception:
             logger.warning("stored %s unwritable; it is not stored", key, exc_info=True)
     return value
+
+
+def stored_html(
+    request: HttpRequest,
+    generations: Sequence[tuple[Generation, int]],
+    key: str,
+    template: str,
+    work_out_context: Callable[[], dict[str, Any]],
+    seconds: int,
+    *,
+    keep_seconds: Callable[[dict[str, Any]], int] | None = None,
+) -> SafeString:
+    """A part of a page as HTML (``template``): the one stored under ``key`` (with the language and time zone it
+    was rendered in) while ``generations`` are unchanged, else rendered from ``work_out_context()`` and stored for
+    ``seconds``, or for ``keep_seconds(context)`` when that is sooner.
+
+    It is rendered without the request, from its context alone, so nothing of one request or user can be stored
+    for another; a random marker stands for the CSRF token in its forms and is replaced by the request's own token
+    when served. Each showing records in the audit trail the reads its working out recorded.
+    """
+    key = ":".join((key, translation.get_language() or "-", timezone.get_current_timezone_name()))
+
+    def work_out() -> dict[str, Any]:
+        marker = secrets.token_hex(16)  # unguessable, so no text a user typed (a name) can stand for the token
+        with audit.reads_recorded() as reads:
+            context = {**work_out_context(), "csrf_token": marker}
+            html = render_to_string(template, context)
+        value: dict[str, Any] = {"html": html, "reads": reads, "marker": marker}
+        return value if keep_seconds is None else {**value, "keep_seconds": keep_seconds(context)}
+
+    found = stored(
+        generations,
+        key,
+        work_out,
+        seconds,
+        on_hit=lambda value: audit.record_again(value["reads"]),
+        shape=("html", "reads", "marker"),
+    )
+    # The token is letters and digits: putting it in leaves the HTML as safe as it was rendered.
+    html: str = found["html"]
+    return mark_safe(html.replace(found["marker"], get_token(request)))
+
+
+def end_on_writes(
+    generation: Generation, labels: Iterable[str], uid: str, owner_of: Callable[[Model], int | None] | None = None
+) -> None:
+    """Connect receivers that end ``generation`` after a save or delete of a row of the models ``labels`` names,
+    for the row's owner (``owner_of``; by default its clinic). ``uid`` names the receivers."""
+
+    def changed(sender: type[Model], instance: Model, raw: bool = False, **_: Any) -> None:
+        owner = None if raw else (owner_of or clinic_of)(instance)
+        if owner is not None:
+            generation.end(owner)
+
+    for label in labels:
+        post_save.connect(changed, sender=label, weak=False, dispatch_uid=f"{uid}_saved_{label}")
+        post_delete.connect(changed, sender=label, weak=False, dispatch_uid=f"{uid}_deleted_{label}")
+
+
+def end_on_user_renames(generation: Generation, uid: str) -> None:
+    """Connect a receiver that ends ``generation`` of each clinic whose stored values may show a saved user's name
+    (``clinics_shown_user``). A user is never deleted (memberships and audit entries protect it)."""
+
+    def saved(sender: type[Model], instance: Model, raw: bool = False, update_fields: Any = None, **_: Any) -> None:
+        for clinic_id in [] if raw else clinics_shown_user(instance, update_fields):
+            generation.end(clinic_id)
+
+    post_save.connect(saved, sender="accounts.User", weak=False, dispatch_uid=f"{uid}_user_saved")
 
 
 def purge_expired() -> None:

@@ -18,11 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Model
-from django.db.models.signals import post_delete, post_save
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
-from django.utils.safestring import SafeString, mark_safe
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from needlepoint.accounts import audit, generations
 from needlepoint.accounts.context import capabilities
@@ -48,33 +46,25 @@ PATIENT_ROWS = frozenset(
 CLINIC_ROWS = frozenset({"accounts.Clinic", "accounts.Membership", "patients.ConsentText"})
 
 
-def stored_body(membership: Membership, patient: Patient, work_out_context: Callable[[], dict[str, Any]]) -> SafeString:
-    """The patient page's body as HTML for ``membership``'s role: the stored one while the patient's and the
-    clinic's generations are unchanged and for ``BODY_SECONDS`` at most, else rendered from ``work_out_context()``
-    (without the request: from the patient, the role's capabilities and the context alone) and stored."""
+def stored_body(
+    request: HttpRequest, membership: Membership, patient: Patient, work_out_context: Callable[[], dict[str, Any]]
+) -> SafeString:
+    """The patient page's body as HTML for ``membership``'s role (``generations.stored_html``): the stored one while
+    the patient's and the clinic's generations are unchanged, for ``BODY_SECONDS`` at most and never past a change of
+    its needling clearance by the clock, else rendered from the patient, the role's capabilities and
+    ``work_out_context()``, and stored."""
     key = ":".join(
-        (
-            "patient-page", str(BODY_FORMAT), str(patient.pk), membership.role, timezone.localdate().isoformat(),
-            timezone.get_current_timezone_name(), translation.get_language() or "-",
-        )
-    )  # fmt: skip
-
-    def work_out() -> dict[str, Any]:
-        with audit.reads_recorded() as reads:
-            context = {**work_out_context(), "patient": patient, "can": capabilities(membership)}
-            html = render_to_string("patients/_detail_body.html", context)
-        return {"html": html, "reads": reads, "keep_seconds": _until_the_clearance_changes(context.get("clearance"))}
-
-    found = generations.stored(
+        ("patient-page", str(BODY_FORMAT), str(patient.pk), membership.role, timezone.localdate().isoformat())
+    )
+    return generations.stored_html(
+        request,
         [(PATIENT_PAGE, patient.pk), (CLINIC_PATIENT_PAGES, membership.clinic_id)],
         key,
-        work_out,
+        "patients/_detail_body.html",
+        lambda: {**work_out_context(), "patient": patient, "can": capabilities(membership)},
         BODY_SECONDS,
-        on_hit=lambda value: audit.record_again(value["reads"]),
-        shape=("html", "reads"),
+        keep_seconds=lambda context: _until_the_clearance_changes(context.get("clearance")),
     )
-    html: str = found["html"]
-    return mark_safe(html)  # rendered by our template, escaped there
 
 
 def _until_the_clearance_changes(clearance: Clearance | None) -> int:
@@ -91,34 +81,13 @@ def _until_the_clearance_changes(clearance: Clearance | None) -> int:
     return min(BODY_SECONDS, int((min(moments) - now).total_seconds()) - 1)
 
 
-def _patient_row_changed(sender: type[Model], instance: Model, raw: bool = False, **_: Any) -> None:
-    """After a row of a patient that the body shows is saved or deleted: end the patient's generation."""
-    patient_id = None if raw else audit.patient_of(instance)
-    if patient_id is not None:
-        PATIENT_PAGE.end(patient_id)
-
-
-def _clinic_row_changed(sender: type[Model], instance: Model, raw: bool = False, **_: Any) -> None:
-    """After a clinic's setting, consent text or member is saved or deleted: end the clinic's generation."""
-    if not raw:
-        CLINIC_PATIENT_PAGES.end(generations.clinic_of(instance))
-
-
-def _user_saved(sender: type[Model], instance: Model, raw: bool = False, update_fields: Any = None, **_: Any) -> None:
-    """After a user is saved: end the generation of each clinic whose pages may show the user's name."""
-    for clinic_id in [] if raw else generations.clinics_shown_user(instance, update_fields):
-        CLINIC_PATIENT_PAGES.end(clinic_id)
-
-
 def clinic_changed(clinic_id: int) -> None:
     """Every patient page of the clinic is out of date: for a write that bypasses the ORM's save (a bulk import)."""
     CLINIC_PATIENT_PAGES.end(clinic_id)
 
 
 def _connect_patient_rows(labels: tuple[str, ...]) -> None:
-    for label in labels:
-        post_save.connect(_patient_row_changed, sender=label, dispatch_uid=f"patient_page_saved_{label}")
-        post_delete.connect(_patient_row_changed, sender=label, dispatch_uid=f"patient_page_deleted_{label}")
+    generations.end_on_writes(PATIENT_PAGE, labels, "patient_page", owner_of=audit.patient_of)
 
 
 def connect() -> None:
@@ -126,7 +95,5 @@ def connect() -> None:
     add the panels declare them (a receiver for every model would keep Django from deleting any rows in bulk)."""
     _connect_patient_rows(tuple(PATIENT_ROWS))
     on_patient_panel_reads(_connect_patient_rows)
-    for label in CLINIC_ROWS:
-        post_save.connect(_clinic_row_changed, sender=label, dispatch_uid=f"patient_page_clinic_saved_{label}")
-        post_delete.connect(_clinic_row_changed, sender=label, dispatch_uid=f"patient_page_clinic_deleted_{label}")
-    post_save.connect(_user_saved, sender="accounts.User", dispatch_uid="patient_page_user_saved")
+    generations.end_on_writes(CLINIC_PATIENT_PAGES, CLINIC_ROWS, "patient_page_clinic")
+    generations.end_on_user_renames(CLINIC_PATIENT_PAGES, "patient_page")

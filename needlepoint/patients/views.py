@@ -150,7 +150,7 @@ def patient_detail(request: ClinicRequest, patient_id: int) -> HttpResponse:
     membership = member(request)
     patient = get_patient(membership, patient_id)
     actions.note_patient_opened(membership, patient)
-    body = stored_body(membership, patient, lambda: _body(membership, patient))
+    body = stored_body(request, membership, patient, lambda: _body(membership, patient))
     return render(request, "patients/detail.html", {"patient": patient, "body": body})
 
 

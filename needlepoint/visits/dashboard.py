@@ -5,21 +5,18 @@ patients whose screening or consent is about to lapse (or has).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Exists, Model, OuterRef, Q
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, pre_save
 from django.http import HttpRequest
-from django.middleware.csrf import get_token
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
-from django.utils.safestring import SafeString, mark_safe
+from django.utils import timezone
+from django.utils.safestring import SafeString
 
-from needlepoint.accounts import audit, generations
+from needlepoint.accounts import generations
 from needlepoint.accounts.access import listed, scoped
 from needlepoint.accounts.models import Membership, member_name_fields
 from needlepoint.accounts.roles import Capability, Role
@@ -58,49 +55,25 @@ LISTS_READ = (
     "visits.Visit", "visits.NeedlingEntry", "visits.AfterCareGiven", "visits.AdverseEvent",
     "visits.NeedleStickIncident", "scheduling.Appointment",
 )  # fmt: skip
+_OWN_RECEIVERS = ("visits.Visit", "accounts.User")  # a visit's save is filtered by its fields; a user has no clinic
 VISIT_FIELDS_SHOWN = ("patient_id", "episode_id", "clinician_id", "started_at", "signed_at", "needles_inserted")
 
 
 def stored_lists(
     request: HttpRequest, membership: Membership, work_out_context: Callable[[], dict[str, Any]]
 ) -> SafeString:
-    """The dashboard's lists as HTML: the stored ones while the clinic's ``DASHBOARD`` generation is unchanged and
-    for ``LISTS_SECONDS`` at most, else rendered from ``work_out_context()`` and stored.
-
-    They are rendered without the request, from the membership (which keys them) and the context alone, so nothing
-    of one request or user can be stored for another. A random marker stands for the CSRF token in their forms and
-    is replaced by the request's own token when they are served. Each showing records in the audit trail the rows
-    it shows, as the lists worked out recorded them.
-    """
-    language_and_zone = (translation.get_language() or "-", timezone.get_current_timezone_name())
-    key = generations.membership_day_key(
-        "dashboard-lists", LISTS_FORMAT, membership, timezone.localdate(), *language_and_zone
-    )
-
-    def work_out() -> dict[str, Any]:
-        marker = secrets.token_hex(16)  # unguessable, so no text a user typed (a name) can stand for the token
-        with audit.reads_recorded() as reads:
-            context = {**work_out_context(), "membership": membership, "csrf_token": marker}
-            html = render_to_string("visits/_dashboard_lists.html", context)
-        return {"html": html, "reads": reads, "marker": marker}
-
-    found = generations.stored(
+    """The dashboard's lists as HTML (``generations.stored_html``): the stored ones while the clinic's
+    ``DASHBOARD`` generation is unchanged and for ``LISTS_SECONDS`` at most, else rendered from the membership
+    (which keys them) and ``work_out_context()``, and stored."""
+    key = generations.membership_day_key("dashboard-lists", LISTS_FORMAT, membership, timezone.localdate())
+    return generations.stored_html(
+        request,
         [(DASHBOARD, membership.clinic_id)],
         key,
-        work_out,
+        "visits/_dashboard_lists.html",
+        lambda: {**work_out_context(), "membership": membership},
         LISTS_SECONDS,
-        on_hit=lambda value: audit.record_again(value["reads"]),
-        shape=("html", "reads", "marker"),
     )
-    # The token is letters and digits: putting it in leaves the HTML as safe as it was rendered.
-    html: str = found["html"]
-    return mark_safe(html.replace(found["marker"], get_token(request)))
-
-
-def _lists_changed(sender: type[Model], instance: Model, raw: bool = False, **_: Any) -> None:
-    """After a row the lists show is saved or deleted: the clinic's stored lists are out of date."""
-    if not raw:
-        DASHBOARD.end(generations.clinic_of(instance))
 
 
 def _visit_saving(sender: type[Model], instance: Model, raw: bool = False, update_fields: Any = None, **_: Any) -> None:
@@ -112,26 +85,17 @@ def _visit_saving(sender: type[Model], instance: Model, raw: bool = False, updat
         DASHBOARD.end(generations.clinic_of(instance))
 
 
-def _user_saved(sender: type[Model], instance: Model, raw: bool = False, update_fields: Any = None, **_: Any) -> None:
-    """After a user is saved: the stored lists of each of the user's clinics are out of date (they show names)."""
-    for clinic_id in [] if raw else generations.clinics_shown_user(instance, update_fields):
-        DASHBOARD.end(clinic_id)
+def _visit_deleted(sender: type[Model], instance: Model, **_: Any) -> None:
+    """After a visit is deleted: the clinic's stored lists are out of date."""
+    DASHBOARD.end(generations.clinic_of(instance))
 
 
 def connect() -> None:
     """Connect the receivers that end the clinic's ``DASHBOARD`` generation (VisitsConfig.ready)."""
-    from django.apps import apps
-
-    for label in LISTS_READ:
-        model = apps.get_model(label)
-        if label == "visits.Visit":
-            pre_save.connect(_visit_saving, sender=model, dispatch_uid="dashboard_saving_visit")
-        elif label == "accounts.User":
-            post_save.connect(_user_saved, sender=model, dispatch_uid="dashboard_saved_user")
-            continue  # a user is never deleted (memberships and audit entries protect it)
-        else:
-            post_save.connect(_lists_changed, sender=model, dispatch_uid=f"dashboard_saved_{label}")
-        post_delete.connect(_lists_changed, sender=model, dispatch_uid=f"dashboard_deleted_{label}")
+    generations.end_on_writes(DASHBOARD, [label for label in LISTS_READ if label not in _OWN_RECEIVERS], "dashboard")
+    pre_save.connect(_visit_saving, sender="visits.Visit", dispatch_uid="dashboard_saving_visit")
+    post_delete.connect(_visit_deleted, sender="visits.Visit", dispatch_uid="dashboard_deleted_visits.Visit")
+    generations.end_on_user_renames(DASHBOARD, "dashboard")
 
 
 def shows_own_lists(membership: Membership) -> bool:
