@@ -23,9 +23,9 @@ from needlepoint.patients import actions
 from needlepoint.patients.models import Patient, RecentPatient, normalise_name, phone_digits
 from needlepoint.patients.search import possible_duplicates, same_phone, search_patients
 from needlepoint.scheduling.calendar import day_bounds
-from needlepoint.scheduling.models import Appointment
 from needlepoint.visits import actions as visit_actions
 from tests.conftest import client_for, make_member
+from tests.scheduling.conftest import appointment_at
 from tests.visits.visit_helpers import open_neck_episode
 
 LIST_BUDGET = 14  # the patient list with recent and today's patients, however many
@@ -303,16 +303,9 @@ def book_today(front_desk, clinician, patient, minutes_after_midnight: int, stat
     must pass at any hour of the day."""
     start, _ = day_bounds(timezone.localdate())
     starts_at = start + timedelta(minutes=minutes_after_midnight)
-    return Appointment.objects.create(
-        clinic=front_desk.clinic,
-        patient=patient,
-        clinician=clinician,
-        kind="follow_up",
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=30),
-        status=status,
-        cancel_reason="Patient is unwell" if status == "cancelled" else "",
-        booked_by=front_desk,
+    cancel_reason = "Patient is unwell" if status == "cancelled" else ""
+    return appointment_at(
+        clinician, patient, starts_at, booked_by=front_desk, status=status, cancel_reason=cancel_reason
     )
 
 

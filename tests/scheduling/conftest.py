@@ -18,9 +18,10 @@ def at(days: int, hour: int, minute: int = 0) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
 
-def appointment_at(clinician: Any, patient: Any, starts_at: datetime) -> Any:
+def appointment_at(clinician: Any, patient: Any, starts_at: datetime, booked_by: Any = None, **extra: Any) -> Any:
     """A half-hour follow-up with ``clinician``, saved as it is, past the booking rules (for an appointment now
-    or at any hour, which ``book_appointment`` would refuse)."""
+    or at any hour, which ``book_appointment`` would refuse); booked by ``booked_by`` (else the clinician), with
+    ``extra`` columns (a status, say)."""
     from needlepoint.scheduling.models import Appointment
 
     return Appointment.objects.create(
@@ -30,7 +31,8 @@ def appointment_at(clinician: Any, patient: Any, starts_at: datetime) -> Any:
         kind="follow_up",
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=30),
-        booked_by=clinician,
+        booked_by=booked_by or clinician,
+        **extra,
     )
 
 

@@ -16,7 +16,7 @@ from needlepoint.scheduling import actions
 from needlepoint.scheduling.models import Appointment, AppointmentSeries
 from needlepoint.visits.models import Visit
 from tests.conftest import make_member
-from tests.scheduling.conftest import at, booking
+from tests.scheduling.conftest import appointment_at, at, booking
 from tests.visits.visit_helpers import open_neck_episode, signed_visit
 
 
@@ -197,17 +197,9 @@ def test_a_closed_appointment_does_not_go_back_to_booked(front_desk, booked):
 @pytest.fixture
 def today_appointment(front_desk, clinician, cleared_patient):
     """An appointment starting now (inside the booking grace), for a patient cleared for needling."""
-    start = timezone.now().replace(second=0, microsecond=0)
-    a = Appointment.objects.create(
-        clinic=clinician.clinic,
-        patient=cleared_patient,
-        clinician=clinician,
-        kind="follow_up",
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-        booked_by=front_desk,
+    return appointment_at(
+        clinician, cleared_patient, timezone.now().replace(second=0, microsecond=0), booked_by=front_desk
     )
-    return a
 
 
 def test_a_visit_starts_from_its_appointment_and_signing_it_completes_the_appointment(clinician, today_appointment):

@@ -15,7 +15,7 @@ from needlepoint.scheduling import actions
 from needlepoint.scheduling.models import Appointment
 from needlepoint.visits.models import Visit
 from tests.conftest import client_for
-from tests.scheduling.conftest import at, booking
+from tests.scheduling.conftest import appointment_at, at, booking
 from tests.visits.visit_helpers import open_neck_episode
 
 
@@ -78,15 +78,7 @@ def test_a_weekly_series_from_the_page(front_desk, clinician, patient):
 def test_calendars_show_no_clinical_content_to_front_desk(front_desk, clinician, cleared_patient):
     episode = open_neck_episode(clinician, cleared_patient)
     start = timezone.now().replace(second=0, microsecond=0)
-    appointment = Appointment.objects.create(
-        clinic=clinician.clinic,
-        patient=cleared_patient,
-        clinician=clinician,
-        kind="follow_up",
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-        booked_by=front_desk,
-    )
+    appointment = appointment_at(clinician, cleared_patient, start, booked_by=front_desk)
     visit = actions.start_visit_from_appointment(clinician, appointment.pk)
     client = client_for(front_desk)
     day = timezone.localtime(start).date().isoformat()
@@ -121,15 +113,7 @@ def test_status_buttons_change_the_status_and_a_senseless_change_is_refused(fron
 def test_the_dashboard_lists_todays_appointments_and_starts_the_visit(front_desk, clinician, cleared_patient):
     open_neck_episode(clinician, cleared_patient)
     start = timezone.now().replace(second=0, microsecond=0)
-    appointment = Appointment.objects.create(
-        clinic=clinician.clinic,
-        patient=cleared_patient,
-        clinician=clinician,
-        kind="follow_up",
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-        booked_by=front_desk,
-    )
+    appointment = appointment_at(clinician, cleared_patient, start, booked_by=front_desk)
     client = client_for(clinician)
     dashboard = client.get("/").content.decode()
     assert "Jane Doe" in dashboard and "Follow-up" in dashboard and "Start visit" in dashboard

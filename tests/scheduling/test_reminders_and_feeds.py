@@ -14,9 +14,9 @@ from django.utils import timezone
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.patients.models import Patient
 from needlepoint.scheduling import actions
-from needlepoint.scheduling.models import Appointment, CalendarFeed, ReminderSent
+from needlepoint.scheduling.models import CalendarFeed, ReminderSent
 from tests.conftest import client_for
-from tests.scheduling.conftest import at, booking
+from tests.scheduling.conftest import appointment_at, at, booking
 
 RUN = at(1, 7)  # the cron run: three hours before a 10:00 appointment tomorrow
 
@@ -93,16 +93,7 @@ def test_the_reminders_command_sends_and_reports(front_desk, clinician, with_ema
     from needlepoint.cli import main
 
     # In two hours whatever the time of day the test runs (so not through the opening-hours check).
-    start = timezone.now() + timedelta(hours=2)
-    Appointment.objects.create(
-        clinic=clinician.clinic,
-        patient=with_email,
-        clinician=clinician,
-        kind="follow_up",
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-        booked_by=front_desk,
-    )
+    appointment_at(clinician, with_email, timezone.now() + timedelta(hours=2), booked_by=front_desk)
 
     assert main(["reminders", "send"]) == 0
     out = capsys.readouterr().out

@@ -14,7 +14,7 @@ from needlepoint.accounts.actions import create_api_token
 from needlepoint.patients.models import Patient
 from needlepoint.scheduling.models import Appointment, ContactPreference
 from needlepoint.visits.models import Visit
-from tests.scheduling.conftest import at
+from tests.scheduling.conftest import appointment_at, at
 from tests.visits.visit_helpers import open_neck_episode
 
 API = "/api/v1/scheduling"
@@ -102,15 +102,7 @@ def test_status_changes_through_the_api(front_desk, clinician, patient):
 def test_a_clinician_starts_the_visit_through_the_api(front_desk, clinician, cleared_patient):
     open_neck_episode(clinician, cleared_patient)
     start = timezone.now().replace(second=0, microsecond=0)
-    appointment = Appointment.objects.create(
-        clinic=clinician.clinic,
-        patient=cleared_patient,
-        clinician=clinician,
-        kind="follow_up",
-        starts_at=start,
-        ends_at=start + timedelta(minutes=30),
-        booked_by=front_desk,
-    )
+    appointment = appointment_at(clinician, cleared_patient, start, booked_by=front_desk)
     response = post(api(clinician), f"{API}/appointments/{appointment.pk}/start-visit", {})
 
     assert response.status_code == 200
