@@ -1,6 +1,7 @@
 """Values kept in the shared cache (the database cache every worker reads) until a write changes what they show:
 the dashboard's re-assessment board (``outcomes.board_cache``), the dashboard's lists (``visits.dashboard``) and
-the body of a patient's page (``patients.page``).
+parts of a patient's pages (``patients.page``: the patient page's body, a signed visit's, an episode's progress, the
+patient's FHIR record).
 
 A stored value carries the *generations* it was worked out under. A generation is a value kept in the cache per
 kind (``Generation``) and owner (a clinic, or one patient), which every write that changes the kind's inputs
@@ -143,6 +144,38 @@ def stored(
     return value
 
 
+def stored_with_reads(
+    generations: Sequence[tuple[Generation, int]],
+    key: str,
+    work_out: Callable[[], dict[str, Any]],
+    seconds: int,
+    *,
+    shape: Iterable[str] = (),
+) -> dict[str, Any]:
+    """``stored``, for a value a request shows (with the language and time zone it was worked out in, in the key):
+    the reads that working it out recorded in the audit trail are kept with it and recorded again, by the current
+    actor, each time it is served from the cache, so a stored value leaves the trail a worked-out one leaves.
+    Outside an audit event (a command's, a script's) reads are written at once and cannot be collected: the value
+    is worked out and not stored."""
+    if not audit.in_event():
+        return work_out()
+    key = ":".join((key, translation.get_language() or "-", timezone.get_current_timezone_name()))
+
+    def with_reads() -> dict[str, Any]:
+        with audit.reads_recorded() as reads:
+            value = work_out()
+        return {**value, "reads": reads}
+
+    return stored(
+        generations,
+        key,
+        with_reads,
+        seconds,
+        on_hit=lambda value: audit.record_again(value["reads"]),
+        shape=(*shape, "reads"),
+    )
+
+
 def stored_html(
     request: HttpRequest,
     generations: Sequence[tuple[Generation, int]],
@@ -153,32 +186,22 @@ def stored_html(
     *,
     keep_seconds: Callable[[dict[str, Any]], int] | None = None,
 ) -> SafeString:
-    """A part of a page as HTML (``template``): the one stored under ``key`` (with the language and time zone it
-    was rendered in) while ``generations`` are unchanged, else rendered from ``work_out_context()`` and stored for
-    ``seconds``, or for ``keep_seconds(context)`` when that is sooner.
+    """A part of a page as HTML (``template``): the one stored under ``key`` while ``generations`` are unchanged
+    (``stored_with_reads``), else rendered from ``work_out_context()`` and stored for ``seconds``, or for
+    ``keep_seconds(context)`` when that is sooner.
 
     It is rendered without the request, from its context alone, so nothing of one request or user can be stored
     for another; a random marker stands for the CSRF token in its forms and is replaced by the request's own token
-    when served. Each showing records in the audit trail the reads its working out recorded.
+    when served.
     """
-    key = ":".join((key, translation.get_language() or "-", timezone.get_current_timezone_name()))
 
     def work_out() -> dict[str, Any]:
         marker = secrets.token_hex(16)  # unguessable, so no text a user typed (a name) can stand for the token
-        with audit.reads_recorded() as reads:
-            context = {**work_out_context(), "csrf_token": marker}
-            html = render_to_string(template, context)
-        value: dict[str, Any] = {"html": html, "reads": reads, "marker": marker}
+        context = {**work_out_context(), "csrf_token": marker}
+        value: dict[str, Any] = {"html": render_to_string(template, context), "marker": marker}
         return value if keep_seconds is None else {**value, "keep_seconds": keep_seconds(context)}
 
-    found = stored(
-        generations,
-        key,
-        work_out,
-        seconds,
-        on_hit=lambda value: audit.record_again(value["reads"]),
-        shape=("html", "reads", "marker"),
-    )
+    found = stored_with_reads(generations, key, work_out, seconds, shape=("html", "marker"))
     # The token is letters and digits: putting it in leaves the HTML as safe as it was rendered.
     html: str = found["html"]
     return mark_safe(html.replace(found["marker"], get_token(request)))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db.models import Exists, Model, OuterRef, QuerySet, prefetch_related_objects
 from django.http import Http404
@@ -40,6 +40,7 @@ from needlepoint.outcomes.wording import EnteredWording, licence_note, wording_s
 from needlepoint.patients import demographics
 from needlepoint.patients.conditions import icd10_label
 from needlepoint.patients.models import Consent, Episode, Patient, ReceivedRecord, ReportedCondition
+from needlepoint.patients.page import stored_data
 from needlepoint.visits.adverse_events import severities
 from needlepoint.visits.models import AdverseEvent, NeedlingEntry, TwitchResponse, Visit
 from needlepoint.visits.muscles import muscle_name
@@ -55,6 +56,14 @@ _REPORTED_ID = re.compile(r"^reported-(\d+)$")
 _RECEIVED_ID = re.compile(r"^received-(\d+-\d+)$")
 ONE_PAGE = Page()
 WHOLE_RECORD = Page(count=MAX_COUNT)
+RECORD_FORMAT = 1  # part of the stored whole record's key: a release that changes the resources raises it
+# The models whose rows the whole record shows besides the patient page's own (the patient, identifiers, consents,
+# episodes, conditions and records received) and the clinic's staff, consent texts and settings: its stored copy is
+# kept until one of the patient's rows of these, or one of the clinic's wordings, is written (patients.page).
+RECORD_ROWS = (
+    "visits.Visit", "visits.NeedlingEntry", "visits.AdverseEvent", "outcomes.Observation", "outcomes.RomMeasurement",
+)  # fmt: skip
+RECORD_CLINIC_ROWS = ("outcomes.ClinicInstrumentWording",)
 M = TypeVar("M", bound=Model)
 R = TypeVar("R", bound=Model)
 
@@ -707,10 +716,7 @@ def everything(
     """Patient/{id}/$everything: the Patient, then every clinical resource the role may read whose care falls
     in [start, end]; one page of them and how many there are in all."""
     patient = get_patient(membership, patient_id, Capability.VIEW_DEMOGRAPHICS)
-    every = [mapping.patient_resource(patient_data(patient))]
-    if membership.can(Capability.VIEW_CLINICAL):
-        for resources in clinical_resources(membership, [patient.pk]).values():
-            every += [r for r in resources if in_care_period(r, start, end)]
+    every = [r for r in whole_record(membership, patient) if in_care_period(r, start, end)]
     first, stop = page.window(len(every))
     found = every[first:stop]
     audit.record(
@@ -720,6 +726,24 @@ def everything(
         object_type="fhir.Patient.everything",
     )
     return found, len(every)
+
+
+def whole_record(membership: Membership, patient: Patient) -> list[Json]:
+    """The Patient, then every clinical resource of the patient the role may read, in ``CLINICAL_TYPES`` order:
+    kept in the shared cache while nothing of it was written (``patients.page.stored_data``; ``RECORD_ROWS`` and
+    ``RECORD_CLINIC_ROWS`` name what it shows besides the patient page's own rows). The care period is applied to
+    it, not kept in it: the Patient's care dates span every period."""
+
+    def work_out() -> dict[str, Any]:
+        resources = [mapping.patient_resource(patient_data(patient))]
+        if membership.can(Capability.VIEW_CLINICAL):
+            for listed in clinical_resources(membership, [patient.pk]).values():
+                resources += listed
+        return {"resources": resources}
+
+    key = f"fhir-record:{RECORD_FORMAT}:{patient.pk}"
+    resources: list[Json] = stored_data(membership, patient.pk, key, work_out, shape=("resources",))["resources"]
+    return resources
 
 
 def read(membership: Membership, resource_type: str, resource_id: str) -> Json:

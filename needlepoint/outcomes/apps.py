@@ -9,7 +9,11 @@ class OutcomesConfig(AppConfig):
 
     def ready(self) -> None:
         """Register the outcomes panels (episode page, dashboard) and the receivers that keep the dashboard's stored
-        re-assessment board current."""
+        re-assessment board and the progress page's stored body current."""
         from needlepoint.outcomes import board_cache, panels  # noqa: F401  (panels registers the panels)
+        from needlepoint.outcomes.progress import PROGRESS_PAGE_CLINIC_ROWS, PROGRESS_PAGE_ROWS
+        from needlepoint.patients import page
 
         board_cache.connect()
+        page.shows_patient_rows("progress-page", PROGRESS_PAGE_ROWS)
+        page.shows_clinic_rows("progress-page", PROGRESS_PAGE_CLINIC_ROWS)

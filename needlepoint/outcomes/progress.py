@@ -26,6 +26,14 @@ from needlepoint.visits.models import Visit
 
 RECENT_LINKS = 5
 
+# The models whose rows the progress page shows besides its patient's, episode's and staff's: its stored body is kept
+# until one of the patient's rows of these (or the clinic's instrument plans) is written (patients.page).
+PROGRESS_PAGE_ROWS = (
+    "outcomes.Observation", "visits.Visit", "outcomes.RomMeasurement", "outcomes.SelfReportLink",
+    "outcomes.HeadacheDiaryEntry",
+)  # fmt: skip
+PROGRESS_PAGE_CLINIC_ROWS = ("outcomes.ClinicInstrumentPlan",)
+
 
 def short(value: float) -> str:
     """A score as shown: at most one decimal, no trailing zero (8.666… → 8.7, 40.0 → 40)."""

@@ -53,11 +53,14 @@ from needlepoint.patients.conditions import conditions
 from needlepoint.patients.consent import consent_text_in, default_consent_text
 from needlepoint.patients.language import LANGUAGES, chosen_language, in_language, language_of, long_date
 from needlepoint.patients.models import Episode, Patient
+from needlepoint.patients.page import BODY_SECONDS, stored_part
 from needlepoint.references import keys_in_list
 from needlepoint.scheduling.actions import links_by
 from needlepoint.scheduling.models import ContactPreference
 from needlepoint.visits.dashboard import QUEUE_PAGE_ROWS, shows_own_lists
 from needlepoint.web import add_errors
+
+PROGRESS_BODY_FORMAT = 1  # part of the stored body's key: a release that changes its template raises it
 
 
 def _episode(request: ClinicRequest, patient_id: int, episode_id: int, capability: Capability) -> Episode:
@@ -71,8 +74,27 @@ def _episode(request: ClinicRequest, patient_id: int, episode_id: int, capabilit
 
 
 def progress(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpResponse:
-    """An episode's progress: pain at each visit, questionnaire totals with the MCID band, ROM against normal."""
+    """An episode's progress: pain at each visit, questionnaire totals with the MCID band, ROM against normal. Its
+    body comes from the shared cache while nothing it shows was written (``patients.page.stored_part``)."""
     episode = _episode(request, patient_id, episode_id, Capability.VIEW_CLINICAL)
+    plots_ms: list[float] = []
+    body = stored_part(
+        request,
+        member(request),
+        episode.patient_id,
+        f"progress-page:{PROGRESS_BODY_FORMAT}:{episode.pk}",
+        "outcomes/_progress_body.html",
+        lambda: _progress_context(episode, plots_ms),
+        keep_seconds=_until_a_link_lapses,
+    )
+    response = render(request, "outcomes/progress.html", {"episode": episode, "patient": episode.patient, "body": body})
+    if plots_ms:  # the body was worked out here: how long its plots took (drawn, or read from the cache)
+        response["Server-Timing"] = f"plots;dur={plots_ms[0]:.1f}"
+    return response
+
+
+def _progress_context(episode: Episode, plots_ms: list[float]) -> dict[str, Any]:
+    """What the progress page's body shows; the time its plots took is put in ``plots_ms``."""
     data = episode_progress(episode)
     headache_diary = episode_diary(episode) if diary.keeps_diary(episode.condition) else None
     started = time.perf_counter()
@@ -81,22 +103,26 @@ def progress(request: ClinicRequest, patient_id: int, episode_id: int) -> HttpRe
         (plots.rom_svg, (data.rom,)),
         *[(plots.series_svg, (s,)) for s in data.series],
     )
-    charts = {"pain": pain, "series": list(zip(data.series, series, strict=True)), "rom": rom}
-    render_ms = (time.perf_counter() - started) * 1000
-    response = render(
-        request,
-        "outcomes/progress.html",
-        {
-            "episode": episode,
-            "patient": episode.patient,
-            "progress": data,
-            "headache_diary": headache_diary,
-            "charts": charts,
-            "instrument_choices": _recordable(data.planned),
-        },
-    )
-    response["Server-Timing"] = f"plots;dur={render_ms:.1f}"
-    return response
+    plots_ms.append((time.perf_counter() - started) * 1000)
+    return {
+        "episode": episode,
+        "patient": episode.patient,
+        "progress": data,
+        "headache_diary": headache_diary,
+        "charts": {"pain": pain, "series": list(zip(data.series, series, strict=True)), "rom": rom},
+        "instrument_choices": _recordable(data.planned),
+    }
+
+
+def _until_a_link_lapses(context: dict[str, Any]) -> int:
+    """How long the body may be kept before a self-report or diary link it shows as open expires by the clock (it
+    would still read "waiting" after): the seconds to the first such expiry, less one, or the body's minute."""
+    diary_links = context["headache_diary"].links if context["headache_diary"] is not None else []
+    now = timezone.now()
+    open_until = [link.expires_at for link in [*context["progress"].links, *diary_links] if link.status(now) == "open"]
+    if not open_until:
+        return BODY_SECONDS
+    return min(BODY_SECONDS, int((min(open_until) - now).total_seconds()) - 1)
 
 
 def _recordable(planned: tuple[str, ...]) -> list[tuple[str, str, bool]]:

@@ -25,6 +25,12 @@ from needlepoint.visits.summary import (
     technique_label,
 )
 
+# The models whose rows the visit page shows besides its patient's, episode's and staff's: a signed visit's stored
+# body is kept until one of the patient's rows of these is written (``patients.page.shows_patient_rows``).
+VISIT_PAGE_ROWS = (
+    "visits.Visit", "visits.NeedlingEntry", "visits.AdverseEvent", "visits.Addendum", "visits.AfterCareGiven",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class NeedlingRow:

@@ -25,6 +25,7 @@ from needlepoint.accounts.requests import ClinicRequest, member
 from needlepoint.accounts.roles import Capability
 from needlepoint.inputs import whole_number
 from needlepoint.patients.models import Episode
+from needlepoint.patients.page import stored_part
 from needlepoint.visits import actions, aftercare, forms
 from needlepoint.visits.dashboard import (
     QUEUE_PAGE_ROWS,
@@ -42,6 +43,7 @@ from needlepoint.visits.needles import needle_stock
 from needlepoint.visits.read_model import note_text, visit_state
 from needlepoint.visits.summary import flags_from
 
+SIGNED_BODY_FORMAT = 1  # part of a signed visit's stored body's key: a release that changes its template raises it
 ACK_PREFIX = "ack:"
 PRECAUTION_PREFIX = "ackp:"
 
@@ -281,9 +283,20 @@ def _blank_entry_form(visit: Visit, entries: list[Any]) -> forms.NeedlingEntryFo
 
 
 def visit_detail(request: ClinicRequest, visit_id: int) -> HttpResponse:
-    """The visit page: documenting while unsigned; the signed note, addenda and adverse events after."""
+    """The visit page: documenting while unsigned; the signed note, addenda and adverse events after. A signed
+    visit's body comes from the shared cache while nothing it shows was written (``patients.page.stored_part``)."""
     visit = _load_visit(request, visit_id)
-    return render(request, "visits/visit.html", visit_context(request, visit))
+    if visit.signed_at is None:
+        return render(request, "visits/visit.html", visit_context(request, visit))
+    body = stored_part(
+        request,
+        member(request),
+        visit.patient_id,
+        f"visit-page:{SIGNED_BODY_FORMAT}:{visit.pk}",
+        "visits/_visit_body.html",
+        lambda: visit_context(request, visit),
+    )
+    return render(request, "visits/visit.html", {"visit": visit, "patient": visit.patient, "signed_body": body})
 
 
 def _fragment(request: ClinicRequest, visit_id: int, fragment: str = "workspace", **extra: Any) -> HttpResponse:

@@ -21,11 +21,11 @@ from django.utils import timezone
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.patients import actions as patient_actions
 from needlepoint.patients.models import Consent, ConsentText, Patient, Screening
-from needlepoint.patients.page import CLINIC_ROWS, PATIENT_ROWS
-from needlepoint.patients.panels import patient_panel_reads
+from needlepoint.patients.page import rows_shown
 from needlepoint.visits import actions as visit_actions
 from tests.conftest import client_for
 from tests.scheduling.conftest import appointment_at
+from tests.stored_parts import tables_read
 from tests.visits.visit_helpers import open_neck_episode
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
@@ -40,15 +40,11 @@ EVERY_SHOWING = {
 }  # fmt: skip
 
 
-def _tables(queries: CaptureQueriesContext) -> set[str]:
-    return {t for q in queries.captured_queries for t in re.findall(r'(?:FROM|JOIN|INTO|UPDATE) "(\w+)"', q["sql"])}
-
-
 def _page(client: Client, patient_id: int) -> tuple[str, set[str]]:
     with CaptureQueriesContext(connection) as queries:
         page = client.get(f"/patients/{patient_id}/")
     assert page.status_code == 200
-    return page.content.decode(), _tables(queries)
+    return page.content.decode(), tables_read(queries)
 
 
 def _stored(client: Client, patient_id: int) -> str:
@@ -164,8 +160,9 @@ def test_another_patient_s_write_leaves_the_stored_body(clinician, episode, pati
 
 def test_a_worked_out_body_reads_only_rows_whose_writes_end_its_generations(clinician, episode) -> None:
     """A section added to the body from another table must name that table's model (PATIENT_ROWS, CLINIC_ROWS or
-    the panel's ``reads``), else a write to it would not show until the stored body expires."""
-    announced = PATIENT_ROWS | CLINIC_ROWS | patient_panel_reads() | {"accounts.User"}
+    the panel's ``reads``: ``patients.page.rows_shown``), else a write to it would not show until the stored
+    body expires."""
+    announced = rows_shown("patient-page")
     tables = {model._meta.db_table: model._meta.label for model in apps.get_models()}
     _, read = _page(client_for(clinician), episode.patient_id)
     unannounced = {tables[t] for t in read - EVERY_SHOWING if t in tables} - announced

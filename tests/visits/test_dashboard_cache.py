@@ -28,6 +28,7 @@ from needlepoint.visits import actions
 from needlepoint.visits.dashboard import LISTS_READ, LISTS_SECONDS
 from tests.conftest import client_for, make_member
 from tests.scheduling.conftest import appointment_at
+from tests.stored_parts import tables_read
 from tests.visits.visit_helpers import date_episode_back, open_neck_episode, signed_visit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
@@ -44,10 +45,6 @@ def episode(clinician, cleared_patient):
     return date_episode_back(open_neck_episode(clinician, cleared_patient), 20)
 
 
-def _tables(queries: CaptureQueriesContext) -> set[str]:
-    return {t for q in queries.captured_queries for t in re.findall(r'(?:FROM|JOIN|INTO|UPDATE) "(\w+)"', q["sql"])}
-
-
 def _lists(html: str) -> str:
     """The page's lists (its main element), with the CSRF tokens, which differ by request, taken out."""
     main = html[html.index("<h1>") : html.rindex("</main>")]
@@ -58,7 +55,7 @@ def _dashboard(client: Client) -> tuple[str, set[str]]:
     with CaptureQueriesContext(connection) as queries:
         page = client.get("/")
     assert page.status_code == 200
-    return page.content.decode(), _tables(queries)
+    return page.content.decode(), tables_read(queries)
 
 
 def _stored(client: Client) -> str:
