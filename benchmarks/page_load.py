@@ -15,8 +15,9 @@ Every page is compared with it.
 Pages: the dashboard (its lists from the shared cache after the first view, as when nobody in the clinic has
 written since), the dashboard "after a write" (its lists worked out and stored again on every request, through a
 view of benchmarks/page_load_floor.py that first ends the clinic's generation, as a write's commit does), a
-patient's page, a signed visit's page, an episode's progress page (plots from the shared cache after the first
-view, as every worker reads the same table), and FHIR ``Patient/$everything`` with a personal API token.
+patient's page, a signed visit's page, an episode's progress page and FHIR ``Patient/$everything`` with a personal
+API token (each of the last four from the shared cache after its first view, as when nothing the page shows was
+written since: every worker reads the same table).
 Patients are taken in turn from those with a signed visit, so no page is served from one patient only.
 
 For each page, first one user (sequential requests, for --seconds), then --users users at once (threads,
