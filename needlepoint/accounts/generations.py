@@ -198,8 +198,9 @@ def stored_html(
     def work_out() -> dict[str, Any]:
         marker = secrets.token_hex(16)  # unguessable, so no text a user typed (a name) can stand for the token
         context = {**work_out_context(), "csrf_token": marker}
-        value: dict[str, Any] = {"html": render_to_string(template, context), "marker": marker}
-        return value if keep_seconds is None else {**value, "keep_seconds": keep_seconds(context)}
+        # Before rendering: a change by the clock while rendering then shortens the keep rather than being missed.
+        keep = {} if keep_seconds is None else {"keep_seconds": keep_seconds(context)}
+        return {"html": render_to_string(template, context), "marker": marker, **keep}
 
     found = stored_with_reads(generations, key, work_out, seconds, shape=("html", "marker"))
     # The token is letters and digits: putting it in leaves the HTML as safe as it was rendered.

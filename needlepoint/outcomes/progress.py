@@ -320,3 +320,11 @@ def earlier_notes(episode: Episode, code: str, *, patients_own_words: bool = Fal
         observations.exclude(item_notes={}).order_by("observed_at", "pk").values_list("item_notes", flat=True).first()
     )
     return dict(first or {})
+
+
+def links_expiring(progress: Progress, diary: Any) -> list[datetime]:
+    """When each link the progress page shows as waiting (its self-report links, and the headache diary's when it
+    keeps one: ``diary``, or None) expires: the page's link statuses change by the clock at those moments."""
+    now = timezone.now()
+    diary_links = diary.links if diary is not None else []
+    return [link.expires_at for link in [*progress.links, *diary_links] if link.status(now) == "open"]

@@ -19,6 +19,7 @@ before the part is read from the cache or worked out.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -34,8 +35,9 @@ from needlepoint.patients.panels import on_patient_panel_reads, patient_panel_re
 
 BODY_SECONDS = 60
 BODY_FORMAT = 1  # part of the key: a release that changes the body's template raises it
-PATIENT_PAGES = generations.Generation("patient-pages")  # owner: the patient
-CLINIC_PATIENT_PAGES = generations.Generation("clinic-patient-pages")  # owner: the clinic
+# Names never used by an earlier release, whose workers may share the cache during a deploy.
+PATIENT_PAGES = generations.Generation("patient-parts")  # owner: the patient
+CLINIC_PATIENT_PAGES = generations.Generation("clinic-patient-parts")  # owner: the clinic
 # The patient's rows the body shows itself (the panels declare theirs); tests/patients/test_patient_page_cache.py
 # checks that a worked-out body reads no other table.
 PATIENT_ROWS = frozenset(
@@ -149,15 +151,21 @@ def rows_shown(part: str) -> frozenset[str]:
 def _until_the_clearance_changes(clearance: Clearance | None) -> int:
     """How long the body may be kept before its needling clearance changes by the clock alone (the screening
     lapsing, or a reported change in health taking effect): a stored body never shows "Cleared for needling" past
-    the moment the gate would refuse. A second is taken off, as the cache keeps expiry times to the second."""
+    the moment the gate would refuse."""
     screening = clearance.screening if clearance is not None else None
-    if screening is None:
-        return BODY_SECONDS
+    return kept_until([screening.expires_at, screening.invalidated_at] if screening is not None else [])
+
+
+def kept_until(moments: Iterable[datetime | None]) -> int:
+    """The seconds a stored part may be kept when what it shows changes by the clock at the first of ``moments``
+    still to come (a screening lapsing, a link expiring): ``BODY_SECONDS`` when none is, else until a second before
+    it (the cache keeps expiry times to the second). Worked out before the part is rendered, so a moment that passes
+    while rendering shortens the keep instead of being missed."""
     now = timezone.now()
-    moments = [m for m in (screening.expires_at, screening.invalidated_at) if m is not None and m > now]
-    if not moments:
+    coming = [moment for moment in moments if moment is not None and moment > now]
+    if not coming:
         return BODY_SECONDS
-    return min(BODY_SECONDS, int((min(moments) - now).total_seconds()) - 1)
+    return min(BODY_SECONDS, int((min(coming) - now).total_seconds()) - 1)
 
 
 def clinic_changed(clinic_id: int) -> None:
