@@ -2,9 +2,10 @@
 found, and a check that they agree with the report's.
 
 The report (``needlepoint/insights/report.py``) reads the per-episode summary tables (``summaries.py``) through a
-temporary scope table and the queries of ``queries.py``. For the whole clinic (no filter, default options) this
-module computes the same figures, per condition and needled flag (measures also per clinician, as the report
-asks for them):
+temporary scope table, the summary cells of its whole months (``cells.py``) and the queries of ``queries.py``. For
+a report's filters (``ReportFilters``: the whole clinic, or a clinician, condition, date range, imported cohort,
+muscle or technique; default options) this module computes the same figures, per condition and needled flag
+(measures also per clinician, as the report asks for them):
 
 - episodes, and survival rows (time in care and outcome);
 - per instrument the measure sums: with a baseline, baseline sum and sum of squares, completers, final and change
@@ -13,20 +14,32 @@ asks for them):
 - range-of-motion gain per movement and method, with its sums by patient and the gains beyond the MDC;
 - the needled visits by clinician and by technique, and the adverse events by type and severity;
 
-in two ways, with one hand-written aggregate statement per figure group over the summary rows (no scope table):
+in two ways, with one hand-written aggregate statement per figure group over the summary rows (no scope table, no
+cells):
 
 - one pass: those statements on the product's database (PostgreSQL or SQLite), with the report's own session
   settings (no JIT, 64 MB of sort memory);
 - DuckDB: the same statements in DuckDB, an embedded columnar engine, over the clinic's summary rows copied into
-  it (the columns the figures read); the copy is timed apart from the queries.
+  it (the columns the figures and the filters read); the copy is timed apart from the queries.
+
+The filters restrict the summary rows as the product's do (``filters.episode_rows``, ``summaries.summary_episodes``
+and ``summaries._visit_rows``): the episodes by condition, the clinician who opened them, the day they opened (UTC
+midnights, ``filters.day_start``) and the cohort label the refresh copied from ``EpisodeCohort``; the needled
+visits and their adverse events by the clinician who gave them, the day given, the episode's condition and cohort
+label; both by the muscle or technique in their ``needling`` column (``summaries.needled_pair``). Under a technique
+filter the technique rows hold that technique alone, and under a muscle filter a visit counts under a technique
+only where it used that technique on the muscle, as in ``queries.visit_breakdowns``.
 
 The statements reuse the product's SQL fragments (the groupings, the responder rule, the clustered sums, the
-visit figures), so a definition the product changes moves the floor with it; the relief and MDC conditions are
-restated here, and ``compare`` (run by the benchmark, and by tests/insights/test_claims_floor.py on a small clinic)
-fails when they drift.
+visit figures, the needling pattern), so a definition the product changes moves the floor with it; the relief and
+MDC conditions and the filters' conditions are restated here, and ``compare`` (run by the benchmark, and by
+tests/insights/test_claims_floor.py on a small clinic under each filter kind) fails when they drift.
 
-Run by ``claims_report.py``, which imports it with this folder on its path; the test imports it as
-``benchmarks.claims_floor``.
+``FILTER_KINDS`` names the filters the benchmarks and the test use (``kind_filters`` turns one into a clinic's
+``ReportFilters``; ``label_cohorts`` gives a synthetic clinic the cohort labels the cohort kind needs).
+
+Run by ``claims_report.py`` (``--filters`` for every filter kind), which imports it with this folder on its path;
+the test imports it as ``benchmarks.claims_floor``.
 """
 
 from __future__ import annotations
@@ -39,7 +52,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from needlepoint.insights.filters import ReportFilters
 
 # Figures: for each figure group, its rows by key, each a tuple of numbers (None where the report has no value).
 Figures = dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]
@@ -51,20 +67,73 @@ NAMES = ("episodes", "survival", "measures", "relief", "rom", "clinicians", "tec
 RELATIVE = 1e-9
 ABSOLUTE = 1e-9
 
+# The report's filters the benchmarks and the test measure, as a page's GET parameters ("{clinician}": the clinic's
+# first clinician). Each covers some episodes and visits of a synthetic clinic, but not all (the cohort once
+# ``label_cohorts`` has labelled a third of the episodes).
+COHORT = "arm-a"
+FILTER_KINDS: dict[str, dict[str, str]] = {
+    "clinic": {},
+    "clinician": {"clinician": "{clinician}"},
+    "condition": {"condition": "neck_pain"},
+    "dates": {"date_from": "2025-01-01", "date_to": "2025-12-31"},
+    "cohort": {"cohort": COHORT},
+    "muscle": {"muscle": "upper-trapezius"},
+    "technique": {"technique": "static"},
+}
+
+
+def kind_params(clinic_id: int, kind: str) -> dict[str, str]:
+    """The GET parameters of one filter kind for the clinic."""
+    from needlepoint.accounts.models import Membership
+
+    first = Membership.objects.filter(clinic_id=clinic_id, role="clinician").order_by("pk").values_list("pk", flat=True)
+    return {key: value.format(clinician=first.first()) for key, value in FILTER_KINDS[kind].items()}
+
+
+def kind_filters(clinic_id: int, kind: str) -> ReportFilters:
+    """One filter kind's ``ReportFilters`` for the clinic, parsed as the page parses its parameters."""
+    from needlepoint.insights.filters import parse_filters
+
+    return parse_filters(clinic_id, kind_params(clinic_id, kind))[0]
+
+
+def label_cohorts(clinic: Any) -> None:
+    """Give every third episode of the clinic the imported cohort label ``COHORT``, once (the generator makes none),
+    in one statement, as an outcome import would; the clinic's summary needs a refresh afterwards."""
+    from django.db import connection, transaction
+
+    from needlepoint.accounts.models import Membership
+    from needlepoint.insights.models import EpisodeCohort, OutcomeImport
+    from needlepoint.patients.models import Episode
+
+    if EpisodeCohort.objects.filter(clinic=clinic).exists():
+        return
+    admin = Membership.objects.filter(clinic=clinic, role="clinic_admin").first()
+    with transaction.atomic():
+        run = OutcomeImport.objects.create(
+            clinic=clinic, imported_by=admin, file_name="benchmark-cohorts.csv", file_sha256="0" * 64, condition=""
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {EpisodeCohort._meta.db_table} (clinic_id, episode_id, outcome_import_id, label) "
+                f"SELECT clinic_id, id, %s, %s FROM {Episode._meta.db_table} WHERE clinic_id = %s AND id %% 3 = 0",
+                [run.pk, COHORT, clinic.pk],
+            )
+
 
 # ---------------------------------------------------------------------------------------------------- the report
 
 
-def report_figures(clinic_id: int, as_of: date) -> Timed:
+def report_figures(filters: ReportFilters, as_of: date) -> Timed:
     """The figures as the report's summary path computes them (the queries ``claims_report`` runs, with the
-    arguments it gives them for the whole clinic and the default options, the summary cells of the whole months
+    arguments it gives them for these filters and the default options, the summary cells of the whole months
     included), and the seconds each query took."""
     from needlepoint.insights import queries, summaries
     from needlepoint.insights.claims import RELIEF_PERCENT, RELIEF_POINTS
-    from needlepoint.insights.filters import ReportFilters, ReportOptions
+    from needlepoint.insights.filters import ReportOptions
     from needlepoint.insights.summaries import latest_refresh
 
-    filters, options = ReportFilters(clinic_id=clinic_id), ReportOptions()
+    options = ReportOptions()
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -74,7 +143,7 @@ def report_figures(clinic_id: int, as_of: date) -> Timed:
         seconds[name] = seconds.get(name, 0.0) + now - clock
         clock = now
 
-    refresh = latest_refresh(clinic_id)
+    refresh = latest_refresh(filters.clinic_id)
     read = summaries.reading(refresh, filters, options, as_of)
     with queries.report_scope(filters, as_of, summary=True, cells=read.cells, days_kept=read.days_kept) as scope:
         lap("scope")
@@ -154,6 +223,10 @@ class Dialect:
             return f"'{text}'"  # Django stores SQLite date-times as UTC text
         return f"CAST('{text}+00' AS TIMESTAMP WITH TIME ZONE)"
 
+    def contains(self, column: str, text: str) -> str:
+        """``column`` holds ``text`` as plain text (the filters' ``needling__contains``)."""
+        return f"{'INSTR' if self.name == 'sqlite' else 'STRPOS'}({column}, {_literal(text)}) > 0"
+
     def days(self, as_of: date) -> str:
         """Whole days in care (may be negative; the report clamps them to 0, as ``compare`` does)."""
         zone = self.time_zone.replace("'", "")
@@ -166,9 +239,38 @@ class Dialect:
         return f"CAST(julianday(COALESCE(e.discharge_date, '{as_of}')) - julianday({local}) AS INTEGER)"
 
 
-def scope_sql(clinic_id: int, as_of: date, dialect: Dialect, extra: str = "") -> str:
-    """The report's scope (``report_scope``: the clinic's summarised episodes opened by ``as_of``) as a CTE ``ep``
-    with the scope table's columns, read straight from the summary instead of stored in a table first."""
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def rows_where(filters: ReportFilters, dialect: Dialect, alias: str, moment: str) -> str:
+    """SQL: the summary rows ``alias`` the filters cover, as the product narrows them (``filters.episode_rows`` and
+    ``summaries.summary_episodes`` for episode rows, ``summaries._visit_rows`` for the needled visits and their
+    events): the clinic, the condition, the clinician (who opened an episode, who gave a visit: ``clinician_id``
+    on both), the dates (``moment``: ``opened_at`` or ``started_at``, from UTC midnights), the imported cohort's
+    label and the muscle or technique needled (in the ``needling`` column)."""
+    from needlepoint.insights.filters import day_start
+    from needlepoint.insights.summaries import needled_pair
+
+    where = [f"{alias}.clinic_id = {int(filters.clinic_id)}"]
+    if filters.condition:
+        where.append(f"{alias}.condition = {_literal(filters.condition)}")
+    if filters.clinician_id is not None:
+        where.append(f"{alias}.clinician_id = {int(filters.clinician_id)}")
+    if filters.date_from:
+        where.append(f"{alias}.{moment} >= {dialect.moment(day_start(filters.date_from))}")
+    if filters.date_to:
+        where.append(f"{alias}.{moment} < {dialect.moment(day_start(filters.date_to + timedelta(days=1)))}")
+    if filters.cohort is not None:
+        where.append(f"{alias}.cohort_label = {_literal(filters.cohort)}")
+    if filters.needling_filter:
+        where.append(dialect.contains(f"{alias}.needling", needled_pair(filters)))
+    return " AND ".join(where)
+
+
+def scope_sql(filters: ReportFilters, as_of: date, dialect: Dialect, extra: str = "") -> str:
+    """The report's scope (``report_scope``: the summarised episodes the filters cover, opened by ``as_of``) as a
+    CTE ``ep`` with the scope table's columns, read straight from the summary instead of stored in a table first."""
     from needlepoint.insights import queries
 
     before = dialect.moment(datetime.combine(as_of + timedelta(days=1), datetime.min.time()))
@@ -177,21 +279,31 @@ def scope_sql(clinic_id: int, as_of: date, dialect: Dialect, extra: str = "") ->
                    e.visits, e.visit1_pain_before AS base, e.visit1_pain_after AS after_1,
                    e.visit2_pain_before AS before_2, e.visit3_pain_before AS before_3 {extra}
             FROM {queries.SUMMARY_EPISODES} e
-            WHERE e.clinic_id = {int(clinic_id)} AND e.opened_at < {before}
+            WHERE {rows_where(filters, dialect, "e", "opened_at")} AND e.opened_at < {before}
         )"""
 
 
-def one_episode_per_patient_sql(clinic_id: int, as_of: date, dialect: Dialect) -> str:
+def technique_codes(filters: ReportFilters) -> list[str]:
+    """The techniques the report breaks the visits down by: the one filtered on, else every technique."""
+    from needlepoint.visits.models import Technique
+
+    return [filters.technique] if filters.technique else list(Technique.values)
+
+
+def one_episode_per_patient_sql(filters: ReportFilters, as_of: date, dialect: Dialect) -> str:
     """Whether every patient has one episode in the scope (then the sums by patient are the episodes' own)."""
     return f"""
-        WITH {scope_sql(clinic_id, as_of, dialect)}
+        WITH {scope_sql(filters, as_of, dialect)}
         SELECT CASE WHEN EXISTS (SELECT 1 FROM ep GROUP BY patient_id HAVING COUNT(*) > 1)
                       OR EXISTS (SELECT 1 FROM ep WHERE patient_id IS NULL) THEN 0 ELSE 1 END
     """
 
 
-def statements(clinic_id: int, as_of: date, dialect: Dialect, *, one_episode_per_patient: bool) -> dict[str, str]:
-    """One aggregate statement per figure group, straight over the summary tables (the report's definitions).
+def statements(
+    filters: ReportFilters, as_of: date, dialect: Dialect, *, one_episode_per_patient: bool
+) -> dict[str, str]:
+    """One aggregate statement per figure group, straight over the summary tables (the report's definitions),
+    over the rows the filters cover.
 
     With ``one_episode_per_patient`` the sums by patient skip the grouping by patient, as the report's do."""
     from needlepoint.insights import queries
@@ -201,15 +313,15 @@ def statements(clinic_id: int, as_of: date, dialect: Dialect, *, one_episode_per
 
     options = ReportOptions()
     assert options.missing is MissingPolicy.ITT, "the floor states the default policy, intention to treat"
-    clinic = int(clinic_id)
-    scope = scope_sql(clinic, as_of, dialect)
+    clinic = int(filters.clinic_id)
+    scope = scope_sql(filters, as_of, dialect)
     # OFFSET 0 keeps PostgreSQL from working out each value once per sum that reads it, as in the report.
     fence = "OFFSET 0" if dialect.name == "postgresql" else ""
     step = queries.PatientStep(grouped=not one_episode_per_patient, fence=fence)
 
     carried, keys = queries._carried(("condition",))
     survival = f"""
-        WITH {scope_sql(clinic, as_of, dialect, extra=f", {dialect.days(as_of)} AS days, e.goals_met")}
+        WITH {scope_sql(filters, as_of, dialect, extra=f", {dialect.days(as_of)} AS days, e.goals_met")}
         SELECT {keys}, x.days, CASE WHEN x.goals_met THEN 1 ELSE 0 END, COUNT(*)
         FROM (SELECT {carried}, ep.days, ep.goals_met FROM ep) x
         GROUP BY {keys}, x.days, x.goals_met
@@ -258,25 +370,32 @@ def statements(clinic_id: int, as_of: date, dialect: Dialect, *, one_episode_per
     figures = queries.VISIT_FIGURE_SQL.format(
         mild="v.mild", significant="v.significant", serious="v.serious", bound=repr(bound)
     )
-    # By clinician and the set of techniques each visit used (a handful of sets), added up per technique below.
+    # By clinician and the set of techniques each visit used (a handful of sets), added up per technique below;
+    # under a muscle filter, by a flag per technique used on that muscle (``figures_from`` reads either).
+    if filters.muscle:
+        used = ", ".join(
+            f"CASE WHEN {dialect.contains('v.needling', f',{filters.muscle}/{code},')} THEN 1 ELSE 0 END"
+            for code in technique_codes(filters)
+        )
+    else:
+        used = "v.techniques"
     visits = f"""
-        SELECT v.clinician_id, v.techniques, {figures}
-        FROM {queries.SUMMARY_VISITS} v WHERE v.clinic_id = {clinic}
-        GROUP BY v.clinician_id, v.techniques
+        SELECT v.clinician_id, {used}, {figures}
+        FROM {queries.SUMMARY_VISITS} v WHERE {rows_where(filters, dialect, "v", "started_at")}
+        GROUP BY v.clinician_id, {used}
     """
     events = f"""
-        SELECT event_type, severity, SUM(events) FROM {queries.SUMMARY_EVENTS}
-        WHERE clinic_id = {clinic} GROUP BY event_type, severity
+        SELECT v.event_type, v.severity, SUM(v.events) FROM {queries.SUMMARY_EVENTS} v
+        WHERE {rows_where(filters, dialect, "v", "started_at")} GROUP BY v.event_type, v.severity
     """
     return {"survival": survival, "measures": measures, "relief": relief, "rom": rom, "visits": visits,
             "events": events}  # fmt: skip
 
 
-def figures_from(rows: Mapping[str, list[tuple[Any, ...]]]) -> Figures:
-    """The figures from the rows of ``statements``, in the shape of ``report_figures``."""
+def figures_from(rows: Mapping[str, list[tuple[Any, ...]]], filters: ReportFilters) -> Figures:
+    """The figures from the rows of ``statements`` over the filters, in the shape of ``report_figures``."""
     from needlepoint.insights.filters import ReportOptions
     from needlepoint.insights.queries import _responder_case, movement_mdcs, report_instruments
-    from needlepoint.visits.models import Technique
 
     _, unfit = _responder_case(ReportOptions().rule, tuple(defn.code for defn in report_instruments()))
     figures: Figures = {name: {} for name in NAMES}
@@ -303,11 +422,15 @@ def figures_from(rows: Mapping[str, list[tuple[Any, ...]]]) -> Figures:
         figures["rom"][(condition, bool(needled), joint, movement, method)] = (
             _count(episodes), _count(patients), gain[0], *gain, *_seven(sums[7:14]), *beyond,
         )  # fmt: skip
-    for clinician, techniques, *values in rows["visits"]:
+    codes = technique_codes(filters)
+    width = len(codes) if filters.muscle else 1  # a flag per technique, or the set of techniques used
+    for clinician, *keys_and_values in rows["visits"]:
+        keys, values = keys_and_values[:width], keys_and_values[width:]
         counts = tuple(_count(value) for value in values)
         _add(figures["clinicians"], (clinician,), counts)
-        for code in Technique.values:
-            if f",{code}," in (techniques or ""):
+        for index, code in enumerate(codes):
+            used = bool(keys[index]) if filters.muscle else f",{code}," in (keys[0] or "")
+            if used:
                 _add(figures["techniques"], (code,), counts)
     for event_type, severity, n in rows["events"]:
         _add(figures["events"], (event_type, severity), (_count(n),))
@@ -384,22 +507,24 @@ class Timed:
         return sum(self.seconds.values())
 
 
-def _collect(clinic_id: int, as_of: date, dialect: Dialect, run: Callable[[str], list[tuple[Any, ...]]]) -> Timed:
+def _collect(
+    filters: ReportFilters, as_of: date, dialect: Dialect, run: Callable[[str], list[tuple[Any, ...]]]
+) -> Timed:
     """Run the statements (after the check for patients with several episodes, timed as "patients")."""
     started = time.perf_counter()
-    single = bool(run(one_episode_per_patient_sql(clinic_id, as_of, dialect))[0][0])
+    single = bool(run(one_episode_per_patient_sql(filters, as_of, dialect))[0][0])
     seconds = {"patients": time.perf_counter() - started}
-    sql = statements(clinic_id, as_of, dialect, one_episode_per_patient=single)
+    sql = statements(filters, as_of, dialect, one_episode_per_patient=single)
     rows = {}
     for name, statement in sql.items():
         started = time.perf_counter()
         rows[name] = run(statement)
         seconds[name] = time.perf_counter() - started
-    return Timed(figures_from(rows), seconds, single)
+    return Timed(figures_from(rows, filters), seconds, single)
 
 
-def one_pass(clinic_id: int, as_of: date) -> Timed:
-    """The statements on the product's database, with the session settings the report uses."""
+def one_pass(filters: ReportFilters, as_of: date) -> Timed:
+    """The statements on the product's database over the filters, with the session settings the report uses."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -413,16 +538,17 @@ def one_pass(clinic_id: int, as_of: date) -> Timed:
             cursor.execute(statement)
             return list(cursor.fetchall())
 
-        return _collect(clinic_id, as_of, dialect, run)
+        return _collect(filters, as_of, dialect, run)
 
 
-# The summary columns the figures read, with their DuckDB types.
+# The summary columns the figures and the filters read, with their DuckDB types.
 COPIED = {
     "insights_episodesummary": {
         "clinic_id": "BIGINT", "episode_id": "BIGINT", "patient_id": "BIGINT", "condition": "VARCHAR",
-        "clinician_id": "BIGINT", "opened_at": "TIMESTAMP WITH TIME ZONE", "discharge_date": "DATE",
-        "goals_met": "BOOLEAN", "needled": "BOOLEAN", "visits": "BIGINT", "visit1_pain_before": "BIGINT",
-        "visit1_pain_after": "BIGINT", "visit2_pain_before": "BIGINT", "visit3_pain_before": "BIGINT",
+        "clinician_id": "BIGINT", "cohort_label": "VARCHAR", "opened_at": "TIMESTAMP WITH TIME ZONE",
+        "discharge_date": "DATE", "goals_met": "BOOLEAN", "needled": "BOOLEAN", "visits": "BIGINT",
+        "visit1_pain_before": "BIGINT", "visit1_pain_after": "BIGINT", "visit2_pain_before": "BIGINT",
+        "visit3_pain_before": "BIGINT", "needling": "VARCHAR",
     },
     "insights_episodemeasuresummary": {
         "clinic_id": "BIGINT", "episode_id": "BIGINT", "instrument": "VARCHAR", "baseline": "DOUBLE",
@@ -433,11 +559,14 @@ COPIED = {
         "gain": "DOUBLE", "percent_gain": "DOUBLE",
     },
     "insights_visitsummary": {
-        "clinic_id": "BIGINT", "clinician_id": "BIGINT", "pain_before": "BIGINT", "pain_after": "BIGINT",
-        "mild": "BIGINT", "significant": "BIGINT", "serious": "BIGINT", "techniques": "VARCHAR",
+        "clinic_id": "BIGINT", "clinician_id": "BIGINT", "started_at": "TIMESTAMP WITH TIME ZONE",
+        "condition": "VARCHAR", "cohort_label": "VARCHAR", "pain_before": "BIGINT", "pain_after": "BIGINT",
+        "mild": "BIGINT", "significant": "BIGINT", "serious": "BIGINT", "techniques": "VARCHAR", "needling": "VARCHAR",
     },
     "insights_visiteventsummary": {
-        "clinic_id": "BIGINT", "event_type": "VARCHAR", "severity": "VARCHAR", "events": "BIGINT",
+        "clinic_id": "BIGINT", "clinician_id": "BIGINT", "started_at": "TIMESTAMP WITH TIME ZONE",
+        "condition": "VARCHAR", "cohort_label": "VARCHAR", "needling": "VARCHAR", "event_type": "VARCHAR",
+        "severity": "VARCHAR", "events": "BIGINT",
     },
 }  # fmt: skip
 
@@ -509,9 +638,9 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def on_duckdb(copy: DuckCopy, clinic_id: int, as_of: date) -> Timed:
-    """The statements in DuckDB over the copied rows."""
+def on_duckdb(copy: DuckCopy, filters: ReportFilters, as_of: date) -> Timed:
+    """The statements in DuckDB over the copied rows, under the filters (the copy holds the whole clinic's)."""
     from django.utils import timezone
 
     dialect = Dialect("duckdb", timezone.get_current_timezone_name())
-    return _collect(clinic_id, as_of, dialect, lambda statement: copy.connection.execute(statement).fetchall())
+    return _collect(filters, as_of, dialect, lambda statement: copy.connection.execute(statement).fetchall())

@@ -4,6 +4,8 @@ floor), and how much memory the report process needs as the data grow.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/needlepoint_bench \\
         .venv/bin/python benchmarks/claims_report.py --sizes 25000,50000,100000,182000 --runs 5
     .venv/bin/python benchmarks/claims_report.py --data-dir /tmp/np-bench-sqlite --sizes 25000,100000 --runs 3
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/needlepoint_bench \\
+        .venv/bin/python benchmarks/claims_report.py --sizes 182000 --runs 5 --filters all
 
 For each size it makes (or reuses) one synthetic clinic with that many episodes (``needlepoint synth``; about 5.5
 visits per episode, so 182,000 episodes give about 1,000,000 visits) and prints how fast they were generated.
@@ -24,6 +26,16 @@ Then, for each clinic, a fresh process builds the report once to warm up and ``-
 - page: the median time of the whole page, plots and template included, through Django's test client;
 - peak memory: the process's peak resident size (before DuckDB is loaded), and the peak of Python allocations
   during one report.
+
+With ``--filters`` (filter kinds, comma-separated, or ``all``: ``claims_floor.FILTER_KINDS``, the whole clinic
+and a clinician, a condition, the dates of 2025, the imported cohort ``arm-a``, the muscle upper-trapezius and the
+technique static) it prints instead, for each clinic and each filter kind: the episodes and needled visits the
+filter covers; report, the median time of ``claims_report`` from the summary tables under that filter; queries,
+its queries alone; 1-pass and duckdb, the floors' times under the same filter (the clinic's rows are copied into
+DuckDB once, timed apart); the ratio of the report to the faster floor; and whether the figures agree (the run
+fails when they do not). The first such run gives a third of the clinic's episodes the cohort label and refreshes
+its summary. This is the one measurement of the report against its floor per filter; ``claims_report_cpu.py``
+measures the CPU the report spends under the same filter kinds.
 """
 
 from __future__ import annotations
@@ -235,7 +247,7 @@ def measure(slug: str, runs: int) -> dict[str, object]:
         claims_report(clinic, filters, options, source="summary")
         summary_times.append(time.perf_counter() - started)
     as_of = timezone.localdate()  # the day claims_report counts time in care to
-    queries = [report_figures(clinic.pk, as_of) for _ in range(runs)]
+    queries = [report_figures(filters, as_of) for _ in range(runs)]
 
     sql = yardstick_sql(connection.vendor)
     yardstick_times = []
@@ -266,15 +278,15 @@ def measure(slug: str, runs: int) -> dict[str, object]:
     tracemalloc.stop()
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before DuckDB adds its own
 
-    one_pass(clinic.pk, as_of)  # warm up
-    passes = [one_pass(clinic.pk, as_of) for _ in range(runs)]
+    one_pass(filters, as_of)  # warm up
+    passes = [one_pass(filters, as_of) for _ in range(runs)]
     copies = []
     for _ in range(runs):
         if copies:
             copies[-1].connection.close()
         copies.append(duckdb_copy(clinic.pk))
-    on_duckdb(copies[-1], clinic.pk, as_of)  # warm up
-    ducks = [on_duckdb(copies[-1], clinic.pk, as_of) for _ in range(runs)]
+    on_duckdb(copies[-1], filters, as_of)  # warm up
+    ducks = [on_duckdb(copies[-1], filters, as_of) for _ in range(runs)]
     problems = {
         "1-pass": compare(queries[0].figures, passes[0].figures),
         "duckdb": compare(queries[0].figures, ducks[0].figures),
@@ -318,6 +330,92 @@ def measure(slug: str, runs: int) -> dict[str, object]:
     }
 
 
+def measure_filters(slug: str, runs: int, kinds: list[str]) -> dict[str, object]:
+    """For each filter kind: time the summary report, its queries and both floors under that filter in this
+    process, and check that the floors' figures are the report's."""
+    from claims_floor import compare, duckdb_copy, kind_filters, label_cohorts, on_duckdb, one_pass, report_figures
+    from django.utils import timezone
+
+    from needlepoint.accounts.models import Clinic
+    from needlepoint.insights.filters import ReportOptions
+    from needlepoint.insights.report import claims_report
+    from needlepoint.insights.summaries import refresh
+    from needlepoint.patients.models import Episode
+    from needlepoint.visits.models import Visit
+
+    clinic = Clinic.objects.get(slug=slug)
+    label_cohorts(clinic)  # the cohort kind's label on a third of the episodes, once
+    refresh(clinic)  # the summary up to date (the labels are a change; nothing, once they are in)
+    as_of = timezone.localdate()  # the day claims_report counts time in care to
+    copy = duckdb_copy(clinic.pk)  # the whole clinic's summary rows, once: every filter reads them
+    results: dict[str, object] = {}
+    for kind in kinds:
+        filters, options = kind_filters(clinic.pk, kind), ReportOptions()
+        claims_report(clinic, filters, options, source="summary")  # warm up
+        report_times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            claims_report(clinic, filters, options, source="summary")
+            report_times.append(time.perf_counter() - started)
+        queries = [report_figures(filters, as_of) for _ in range(runs)]
+        one_pass(filters, as_of)  # warm up
+        passes = [one_pass(filters, as_of) for _ in range(runs)]
+        on_duckdb(copy, filters, as_of)  # warm up
+        ducks = [on_duckdb(copy, filters, as_of) for _ in range(runs)]
+        report_median = statistics.median(report_times)
+        one_median = statistics.median(t.total for t in passes)
+        duck_median = statistics.median(t.total for t in ducks)
+        figures = queries[0].figures
+        results[kind] = {
+            "episodes": sum(row[0] for row in figures["episodes"].values()),
+            "visits": sum(row[0] for row in figures["clinicians"].values()),
+            "report_median": report_median,
+            "report_runs": [round(t, 3) for t in report_times],
+            "queries_median": statistics.median(t.total for t in queries),
+            "one_pass_median": one_median,
+            "duckdb_median": duck_median,
+            "ratio": report_median / min(one_median, duck_median),
+            "figures_compared": sum(len(rows) for rows in figures.values()),
+            "problems": {"1-pass": compare(figures, passes[0].figures), "duckdb": compare(figures, ducks[0].figures)},
+            "load": _load(),
+        }
+    return {
+        "episodes": Episode.objects.filter(clinic=clinic).count(),
+        "visits": Visit.objects.filter(clinic=clinic).count(),
+        "copy_seconds": copy.copy_seconds,
+        "copy_rows": copy.rows,
+        "kinds": results,
+    }
+
+
+def _print_filters(result: dict[str, Any]) -> bool:
+    """Print one clinic's table by filter kind; whether any figures differ."""
+    print(
+        f"\nclinic of {result['episodes']:,} episodes and {result['visits']:,} visits; DuckDB copy of its "
+        f"{result['copy_rows']:,} summary rows: {result['copy_seconds']:.2f}s (apart)"
+    )
+    print(
+        f"{'filter':>10} {'episodes':>9} {'needled':>9}  {'report':>8} {'queries':>8} {'1-pass':>8} {'duckdb':>8} "
+        f"{'ratio':>6}  figures"
+    )
+    failed = False
+    for kind, row in result["kinds"].items():
+        differ = {floor: problems for floor, problems in row["problems"].items() if problems}
+        print(
+            f"{kind:>10} {row['episodes']:>9,} {row['visits']:>9,}  {row['report_median']:>7.3f}s "
+            f"{row['queries_median']:>7.3f}s {row['one_pass_median']:>7.3f}s {row['duckdb_median']:>7.3f}s "
+            f"{row['ratio']:>5.1f}x  {'DIFFER' if differ else 'agree'} ({row['figures_compared']:,} rows; "
+            f"report runs {row['report_runs']}; load {row['load']})",
+            flush=True,
+        )
+        for floor, problems in differ.items():
+            failed = True
+            print(f"{'':>12}FIGURES DIFFER between the report and the {floor} floor ({len(problems)}):")
+            for problem in problems[:40]:
+                print(f"{'':>14}{problem}")
+    return failed
+
+
 def _load() -> str:
     """The machine's load averages over 1, 5 and 15 minutes (timings on a busy machine say little)."""
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -332,12 +430,23 @@ def main() -> int:
     parser.add_argument("--sizes", default="25000,100000", help="episodes per clinic, comma-separated")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per clinic (median printed)")
     parser.add_argument("--data-dir", help="SQLite data folder (default: a temporary one); ignored with DATABASE_URL")
+    parser.add_argument(
+        "--filters",
+        help="filter kinds, comma-separated, or 'all' (clinic,clinician,condition,dates,cohort,muscle,technique): "
+        "the report and the floors under each, in place of the whole-clinic table",
+    )
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     data_dir = None if os.environ.get("DATABASE_URL") else (args.data_dir or tempfile.mkdtemp(prefix="np-bench-"))
     _setup(data_dir)
+    from claims_floor import FILTER_KINDS
+
+    kinds = list(FILTER_KINDS) if args.filters == "all" else (args.filters.split(",") if args.filters else [])
+    if unknown := [kind for kind in kinds if kind not in FILTER_KINDS]:
+        parser.error(f"unknown filter kinds {', '.join(unknown)}; choose from {', '.join(FILTER_KINDS)}")
     if args.measure:
-        print(json.dumps(measure(args.measure, args.runs)))
+        result = measure_filters(args.measure, args.runs, kinds) if kinds else measure(args.measure, args.runs)
+        print(json.dumps(result))
         return 0
 
     from django.core.management import call_command
@@ -351,6 +460,33 @@ def main() -> int:
     )
     sizes = [int(size) for size in args.sizes.split(",")]
     slugs = [_ensure(size) for size in sizes]
+    if kinds:
+        failed = False
+        for slug in slugs:
+            command = [
+                sys.executable,
+                __file__,
+                "--measure",
+                slug,
+                "--runs",
+                str(args.runs),
+                "--filters",
+                ",".join(kinds),
+            ]
+            env = dict(os.environ, **({"NEEDLEPOINT_DATA_DIR": data_dir} if data_dir else {}))
+            output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+            failed = _print_filters(json.loads(output.strip().splitlines()[-1])) or failed
+            print(f"load average after the clinic's runs: {_load()}", flush=True)
+        print(
+            "\nreport: claims_report() median from the summary tables under the filter (every query, statistic and "
+            "verdict); queries: its queries alone; 1-pass and duckdb: the same figures as one statement per figure "
+            "group over the summary rows the filter covers, on this database and in DuckDB; ratio: report over the "
+            "faster floor; episodes and needled: the episodes and needled visits the filter covers."
+        )
+        if failed:
+            print("FAILED: the floors' figures are not the report's.", file=sys.stderr)
+            return 1
+        return 0
     print(
         f"\n{'episodes':>9} {'visits':>10}  {'report':>8} {'yardstick':>9} {'summary':>8} {'queries':>8} "
         f"{'1-pass':>8} {'duckdb':>8} {'copy':>8} {'ratio':>6} {'refresh':>8} {'page':>8}  {'peak RSS':>9} "

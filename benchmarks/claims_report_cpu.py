@@ -13,10 +13,11 @@ machine; parallel workers are switched off for the session so that the backend d
 median of ``--runs`` runs per filter kind, after one warm-up run, with the clinic's size and the machine's load.
 
 The clinic is the one ``claims_report.py`` builds for that size (``needlepoint synth``); a third of its episodes
-are given an imported cohort label (``arm-a``) the first time, so that the cohort filter has episodes to cover,
-and the summary tables are refreshed before measuring. Filter kinds: ``summary`` (the whole clinic from the
-summary tables), ``live`` (the whole clinic from the records), ``clinician``, ``condition``, ``dates``, ``cohort``,
-``muscle`` and ``technique`` (each on the path the report picks for it).
+are given an imported cohort label (``arm-a``, ``claims_floor.label_cohorts``) the first time, so that the cohort
+filter has episodes to cover, and the summary tables are refreshed before measuring. Filter kinds: ``summary``
+(the whole clinic from the summary tables), ``live`` (the whole clinic from the records), and ``clinician``,
+``condition``, ``dates``, ``cohort``, ``muscle`` and ``technique`` (each on the path the report picks for it), the
+filters of ``claims_floor.FILTER_KINDS``, which ``claims_report.py --filters`` times against the report's floor.
 """
 
 from __future__ import annotations
@@ -35,42 +36,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from claims_report import _ensure, _setup  # this folder is on the import path (see timing.py)
+from claims_floor import FILTER_KINDS, kind_params, label_cohorts  # this folder is on the import path (timing.py)
+from claims_report import _ensure, _setup
 
-KINDS: dict[str, tuple[dict[str, str], str]] = {
-    "summary": ({}, "auto"),
-    "live": ({}, "live"),
-    "clinician": ({"clinician": "{clinician}"}, "auto"),
-    "condition": ({"condition": "neck_pain"}, "auto"),
-    "dates": ({"date_from": "2025-01-01", "date_to": "2025-12-31"}, "auto"),
-    "cohort": ({"cohort": "arm-a"}, "auto"),
-    "muscle": ({"muscle": "upper-trapezius"}, "auto"),
-    "technique": ({"technique": "static"}, "auto"),
+# Each kind: the filter kind of ``claims_floor.FILTER_KINDS`` and the report's source.
+KINDS: dict[str, tuple[str, str]] = {
+    "summary": ("clinic", "auto"),
+    "live": ("clinic", "live"),
+    **{kind: (kind, "auto") for kind in FILTER_KINDS if kind != "clinic"},
 }
 AS_OF = date(2026, 7, 1)
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _label_cohorts(clinic: Any) -> None:
-    """Give every third episode of the clinic an imported cohort label, once (the generator makes none)."""
-    from django.db import connection, transaction
-
-    from needlepoint.accounts.models import Membership
-    from needlepoint.insights.models import EpisodeCohort, OutcomeImport
-
-    if EpisodeCohort.objects.filter(clinic=clinic).exists():
-        return
-    admin = Membership.objects.filter(clinic=clinic, role="clinic_admin").first()
-    with transaction.atomic():
-        run = OutcomeImport.objects.create(
-            clinic=clinic, imported_by=admin, file_name="benchmark-cohorts.csv", file_sha256="0" * 64, condition=""
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {EpisodeCohort._meta.db_table} (clinic_id, episode_id, outcome_import_id, label) "
-                "SELECT clinic_id, id, %s, 'arm-a' FROM patients_episode WHERE clinic_id = %s AND id %% 3 = 0",
-                [run.pk, clinic.pk],
-            )
 
 
 def _backend_cpu(pid: int | None) -> float:
@@ -120,7 +96,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from needlepoint.accounts.models import Clinic, Membership
+    from needlepoint.accounts.models import Clinic
     from needlepoint.insights.filters import parse_filters
     from needlepoint.insights.report import claims_report
     from needlepoint.insights.summaries import refresh
@@ -129,9 +105,8 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     clinic = Clinic.objects.get(slug=_ensure(args.size))
-    _label_cohorts(clinic)
+    label_cohorts(clinic)
     refresh(clinic)  # the summary up to date (a full build the first time, then only what changed)
-    clinician = Membership.objects.filter(clinic=clinic, role="clinician").order_by("pk").values_list("pk", flat=True)
     postgres = connection.vendor == "postgresql"
     pid = None
     if postgres:
@@ -149,9 +124,8 @@ def main() -> int:
     )
 
     def build(kind: str) -> Any:
-        params, source = KINDS[kind]
-        values = {key: value.format(clinician=clinician[0]) for key, value in params.items()}
-        filters, options = parse_filters(clinic.pk, values)
+        filter_kind, source = KINDS[kind]
+        filters, options = parse_filters(clinic.pk, kind_params(clinic.pk, filter_kind))
         return claims_report(clinic, filters, options, as_of=AS_OF, clinician_names={}, source=source)
 
     if args.profile:
