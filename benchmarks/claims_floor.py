@@ -45,6 +45,7 @@ the test imports it as ``benchmarks.claims_floor``.
 from __future__ import annotations
 
 import math
+import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -68,8 +69,8 @@ RELATIVE = 1e-9
 ABSOLUTE = 1e-9
 
 # The report's filters the benchmarks and the test measure, as a page's GET parameters ("{clinician}": the clinic's
-# first clinician). Each covers some episodes and visits of a synthetic clinic, but not all (the cohort once
-# ``label_cohorts`` has labelled a third of the episodes).
+# first clinician). Each but "clinic" covers some episodes and visits of a synthetic clinic, but not all (the cohort
+# once ``label_cohorts`` has labelled a third of the episodes).
 COHORT = "arm-a"
 FILTER_KINDS: dict[str, dict[str, str]] = {
     "clinic": {},
@@ -239,8 +240,15 @@ class Dialect:
         return f"CAST(julianday(COALESCE(e.discharge_date, '{as_of}')) - julianday({local}) AS INTEGER)"
 
 
+SAFE_LITERAL = re.compile(r"^[A-Za-z0-9 ._:,/-]*$")
+
+
 def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    """A filter value as an SQL string literal: the floor's statements run unchanged on three engines, so values are
+    written into them, and only plain labels and ids are (a cohort label is free text in the product)."""
+    if not SAFE_LITERAL.match(text):
+        raise ValueError(f"the floor writes plain labels and ids into its SQL only; got {text!r}")
+    return "'" + text + "'"
 
 
 def rows_where(filters: ReportFilters, dialect: Dialect, alias: str, moment: str) -> str:

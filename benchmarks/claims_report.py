@@ -437,13 +437,13 @@ def main() -> int:
     )
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    data_dir = None if os.environ.get("DATABASE_URL") else (args.data_dir or tempfile.mkdtemp(prefix="np-bench-"))
-    _setup(data_dir)
-    from claims_floor import FILTER_KINDS
+    from claims_floor import FILTER_KINDS  # imports nothing of Django at the top: checked before any setup
 
     kinds = list(FILTER_KINDS) if args.filters == "all" else (args.filters.split(",") if args.filters else [])
     if unknown := [kind for kind in kinds if kind not in FILTER_KINDS]:
         parser.error(f"unknown filter kinds {', '.join(unknown)}; choose from {', '.join(FILTER_KINDS)}")
+    data_dir = None if os.environ.get("DATABASE_URL") else (args.data_dir or tempfile.mkdtemp(prefix="np-bench-"))
+    _setup(data_dir)
     if args.measure:
         result = measure_filters(args.measure, args.runs, kinds) if kinds else measure(args.measure, args.runs)
         print(json.dumps(result))

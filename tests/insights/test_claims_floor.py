@@ -169,3 +169,17 @@ def test_both_floors_give_every_figure_of_the_report_under_each_filter(clinic: C
     assert report["measures"] and report["relief"] and report["rom"] and report["techniques"]
     assert compare(report, one_pass(filters, AS_OF).figures) == []
     assert compare(report, on_duckdb(duckdb_copy(clinic.pk), filters, AS_OF).figures) == []
+
+
+def test_both_floors_give_every_figure_of_the_report_over_dates_that_cut_months(clinic: Clinic) -> None:
+    """A range whose ends fall inside months: the report adds the cells of its whole months and reads the rows of
+    the two months it cuts, and the floors read rows throughout."""
+    from needlepoint.insights.filters import parse_filters
+
+    filters = parse_filters(clinic.pk, {"date_from": "2025-01-15", "date_to": "2025-11-20"})[0]
+    everything = report_figures(whole(clinic.pk), AS_OF).figures
+    report = report_figures(filters, AS_OF).figures
+    for part, of_all in zip(covered(report), covered(everything), strict=True):
+        assert 0 < part < of_all, covered(report)
+    assert compare(report, one_pass(filters, AS_OF).figures) == []
+    assert compare(report, on_duckdb(duckdb_copy(clinic.pk), filters, AS_OF).figures) == []
