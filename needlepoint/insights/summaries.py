@@ -261,6 +261,7 @@ def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None, *, every_cel
         _id_table(cursor, CHANGED_TABLE, changed)
         only = f" AND {{column}} IN (SELECT id FROM {CHANGED_TABLE})"
         before = _touched(cursor, clinic_id)
+        _keep_visit_rows(cursor, clinic_id)
     removed = 0
     for table in _SUMMARY_TABLES:
         if changed is None or table in _BY_CLINIC:
@@ -287,12 +288,15 @@ def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None, *, every_cel
         cells.mark_stale(cursor, clinic_id, touched.months, touched.visit_months)
     if changed is not None:
         cursor.execute(f"DROP TABLE {CHANGED_TABLE}")
+        for table in _VISIT_TABLES:
+            cursor.execute(f"DROP TABLE {_kept(table)}")
     return [*written, removed]
 
 
 @dataclass(frozen=True)
 class _Touched:
-    """What a change touches in the cells: the changed episodes' patients and months, their visits' months."""
+    """What a change touches in the cells: the changed episodes' patients and months, and the months of their
+    visits whose rows changed."""
 
     patients: set[int]
     months: set[int]
@@ -300,7 +304,8 @@ class _Touched:
 
 
 def _touched(cursor: Any, clinic_id: int) -> _Touched:
-    """The changed episodes' patients, months opened and visit months, as the summary holds them now."""
+    """The changed episodes' patients and months opened, as the summary holds them now (their visit months are
+    ``_visit_months_changed``'s)."""
     changed = f"SELECT id FROM {CHANGED_TABLE}"
     cursor.execute(
         f"SELECT DISTINCT patient_id, opened_month FROM {queries.SUMMARY_EPISODES}"
@@ -308,12 +313,50 @@ def _touched(cursor: Any, clinic_id: int) -> _Touched:
         [clinic_id],
     )
     rows = cursor.fetchall()
-    cursor.execute(
-        f"SELECT DISTINCT month FROM {queries.SUMMARY_VISITS} WHERE clinic_id = %s AND episode_id IN ({changed})",
-        [clinic_id],
-    )
-    visit_months = {row[0] for row in cursor.fetchall()}
-    return _Touched({row[0] for row in rows if row[0] is not None}, {row[1] for row in rows}, visit_months)
+    return _Touched({row[0] for row in rows if row[0] is not None}, {row[1] for row in rows}, set())
+
+
+# The visit cells add up these rows alone (``cells._visit_sql``, ``cells._events_sql``): a month whose rows of the
+# changed episodes are the same after the rebuild as before keeps its visit cells (new pain scores, a discharge).
+_VISIT_TABLES = (queries.SUMMARY_VISITS, queries.SUMMARY_EVENTS)
+
+
+def _kept(table: str) -> str:
+    return f"np_kept_{table}"
+
+
+def _visit_columns(table: str) -> str:
+    model = next(m for m in (VisitSummary, VisitEventSummary) if m._meta.db_table == table)
+    return ", ".join(f.column for f in model._meta.concrete_fields if not f.primary_key)
+
+
+def _keep_visit_rows(cursor: Any, clinic_id: int) -> None:
+    """Before a change's rebuild: a copy of the changed episodes' visit rows, for ``_visit_months_changed``."""
+    for table in _VISIT_TABLES:
+        cursor.execute(f"DROP TABLE IF EXISTS {_kept(table)}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {_kept(table)} AS SELECT {_visit_columns(table)} FROM {table}"
+            f" WHERE clinic_id = %s AND episode_id IN (SELECT id FROM {CHANGED_TABLE})",
+            [clinic_id],
+        )
+
+
+def _visit_months_changed(cursor: Any, clinic_id: int) -> set[int]:
+    """After a change's rebuild: the months of the changed episodes' visit rows that are not the same as before
+    (a row gone, added or different, in either table), whose visit cells are to be added up again."""
+    months: set[int] = set()
+    for table in _VISIT_TABLES:
+        columns = _visit_columns(table)
+        now = (
+            f"SELECT {columns} FROM {table} WHERE clinic_id = %s AND episode_id IN (SELECT id FROM {CHANGED_TABLE})"
+        )
+        kept = f"SELECT {columns} FROM {_kept(table)}"
+        cursor.execute(
+            f"SELECT month FROM ({kept} EXCEPT {now}) gone UNION SELECT month FROM ({now} EXCEPT {kept}) added",
+            [clinic_id, clinic_id],
+        )
+        months |= {row[0] for row in cursor.fetchall()}
+    return months
 
 
 def _mark_touched(cursor: Any, clinic_id: int, before: _Touched) -> _Touched:
@@ -334,7 +377,7 @@ def _mark_touched(cursor: Any, clinic_id: int, before: _Touched) -> _Touched:
     cursor.execute(f"SELECT DISTINCT opened_month FROM {summary} WHERE clinic_id = %s AND {of_patients}", [clinic_id])
     months = before.months | after.months | {row[0] for row in cursor.fetchall()}
     cursor.execute(f"DROP TABLE {PATIENTS_TABLE}")
-    return _Touched(before.patients | after.patients, months, before.visit_months | after.visit_months)
+    return _Touched(before.patients | after.patients, months, _visit_months_changed(cursor, clinic_id))
 
 
 def _id_table(cursor: Any, table: str, ids: set[int]) -> None:

@@ -15,7 +15,7 @@ from needlepoint.accounts.models import Clinic
 from needlepoint.insights import cells, queries, summaries
 from needlepoint.insights.filters import ReportFilters, ReportOptions, parse_filters
 from needlepoint.insights.models import EpisodeSummary, SummaryCell, SummaryRefresh, SummaryStaleMonth
-from needlepoint.insights.months import month_ranges, whole_months
+from needlepoint.insights.months import month_of, month_ranges, whole_months
 from needlepoint.insights.report import claims_report
 from needlepoint.insights.responders import MissingPolicy, parse_rule
 from needlepoint.insights.summaries import catch_up_cells, latest_refresh, refresh
@@ -365,6 +365,40 @@ def test_a_visit_at_midnight_on_the_first_stays_in_its_month(clinic: Clinic) -> 
     Visit.objects.filter(pk=visit.pk).update(started_at=datetime(2025, 3, 1, tzinfo=UTC))
     changed_as_a_full_refresh_would(clinic)
     later_visit(needled[12], 1)  # another change, this time in February's neighbour months
+    changed_as_a_full_refresh_would(clinic)
+
+
+def test_a_new_score_leaves_the_visit_cells_of_its_episode_s_months(clinic: Clinic) -> None:
+    """A pain score changes its episode's figures, not its visits': only the episode's month is stale, and the
+    figures and cells end as a full refresh leaves them. A visit moved to another month makes both its months
+    stale."""
+    from needlepoint.outcomes.models import Observation
+
+    row = EpisodeSummary.objects.filter(clinic=clinic, in_cells=True, needled=True).order_by("episode_id")[2]
+    episode = Episode.objects.get(pk=row.episode_id)
+    assert Visit.objects.filter(episode=episode, needles_inserted__gt=0).exists()
+    Observation.objects.create(
+        clinic_id=clinic.pk,
+        patient_id=episode.patient_id,
+        episode=episode,
+        instrument="NPRS",
+        value=1,
+        unit="points",
+        observed_on=(episode.opened_at + timedelta(days=20)).date(),
+        observed_at=episode.opened_at + timedelta(days=20),
+        time_point="reassessment",
+        source="clinician",
+        recorded_by_id=episode.opened_by_id,
+    )
+    assert refresh(clinic).kind == "changes"
+    stale = set(SummaryStaleMonth.objects.filter(clinic=clinic).values_list("kind", "month"))
+    assert stale and {kind for kind, _ in stale} == {"episodes"}, stale
+    changed_as_a_full_refresh_would(clinic)
+    visit = Visit.objects.filter(episode=episode, needles_inserted__gt=0).order_by("started_at").first()
+    later_visit(visit, 40)
+    assert refresh(clinic).kind == "changes"
+    stale = set(SummaryStaleMonth.objects.filter(clinic=clinic).values_list("kind", "month"))
+    assert ("visits", month_of((visit.started_at + timedelta(days=40)).astimezone(UTC).date())) in stale, stale
     changed_as_a_full_refresh_would(clinic)
 
 
