@@ -347,9 +347,7 @@ def _visit_months_changed(cursor: Any, clinic_id: int) -> set[int]:
     months: set[int] = set()
     for table in _VISIT_TABLES:
         columns = _visit_columns(table)
-        now = (
-            f"SELECT {columns} FROM {table} WHERE clinic_id = %s AND episode_id IN (SELECT id FROM {CHANGED_TABLE})"
-        )
+        now = f"SELECT {columns} FROM {table} WHERE clinic_id = %s AND episode_id IN (SELECT id FROM {CHANGED_TABLE})"
         kept = f"SELECT {columns} FROM {_kept(table)}"
         cursor.execute(
             f"SELECT month FROM ({kept} EXCEPT {now}) gone UNION SELECT month FROM ({now} EXCEPT {kept}) added",
