@@ -261,7 +261,8 @@ def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None, *, every_cel
         _id_table(cursor, CHANGED_TABLE, changed)
         only = f" AND {{column}} IN (SELECT id FROM {CHANGED_TABLE})"
         before = _touched(cursor, clinic_id)
-        _keep_visit_rows(cursor, clinic_id)
+        if not every_cell:
+            _keep_visit_rows(cursor, clinic_id)
     removed = 0
     for table in _SUMMARY_TABLES:
         if changed is None or table in _BY_CLINIC:
@@ -285,27 +286,25 @@ def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None, *, every_cel
                 cursor.execute(f"ANALYZE {table}")
         cells.rebuild(cursor, clinic_id)
     else:  # the months touched are read as rows until their cells are added up again (``catch_up_cells``)
-        cells.mark_stale(cursor, clinic_id, touched.months, touched.visit_months)
+        cells.mark_stale(cursor, clinic_id, touched.months, _visit_months_changed(cursor, clinic_id))
     if changed is not None:
         cursor.execute(f"DROP TABLE {CHANGED_TABLE}")
-        for table in _VISIT_TABLES:
+        for table in [] if every_cell else _VISIT_TABLES:
             cursor.execute(f"DROP TABLE {_kept(table)}")
     return [*written, removed]
 
 
 @dataclass(frozen=True)
 class _Touched:
-    """What a change touches in the cells: the changed episodes' patients and months, and the months of their
-    visits whose rows changed."""
+    """What a change touches in the episode cells: the changed episodes' patients and months (the visit cells'
+    months are ``_visit_months_changed``'s)."""
 
     patients: set[int]
     months: set[int]
-    visit_months: set[int]
 
 
 def _touched(cursor: Any, clinic_id: int) -> _Touched:
-    """The changed episodes' patients and months opened, as the summary holds them now (their visit months are
-    ``_visit_months_changed``'s)."""
+    """The changed episodes' patients and months opened, as the summary holds them now."""
     changed = f"SELECT id FROM {CHANGED_TABLE}"
     cursor.execute(
         f"SELECT DISTINCT patient_id, opened_month FROM {queries.SUMMARY_EPISODES}"
@@ -313,12 +312,14 @@ def _touched(cursor: Any, clinic_id: int) -> _Touched:
         [clinic_id],
     )
     rows = cursor.fetchall()
-    return _Touched({row[0] for row in rows if row[0] is not None}, {row[1] for row in rows}, set())
+    return _Touched({row[0] for row in rows if row[0] is not None}, {row[1] for row in rows})
 
 
-# The visit cells add up these rows alone (``cells._visit_sql``, ``cells._events_sql``): a month whose rows of the
-# changed episodes are the same after the rebuild as before keeps its visit cells (new pain scores, a discharge).
-_VISIT_TABLES = (queries.SUMMARY_VISITS, queries.SUMMARY_EVENTS)
+# The visit cells add up these rows alone (``cells._visit_sql``, ``cells._events_sql``, and the keys of
+# ``cells._visit_keys_sql`` from the same visit's row): a month whose rows of the changed episodes are the same after
+# the rebuild as before keeps its visit cells (new pain scores, a discharge).
+_VISIT_MODELS = {model._meta.db_table: model for model in (VisitSummary, VisitEventSummary)}
+_VISIT_TABLES = tuple(_VISIT_MODELS)
 
 
 def _kept(table: str) -> str:
@@ -326,8 +327,7 @@ def _kept(table: str) -> str:
 
 
 def _visit_columns(table: str) -> str:
-    model = next(m for m in (VisitSummary, VisitEventSummary) if m._meta.db_table == table)
-    return ", ".join(f.column for f in model._meta.concrete_fields if not f.primary_key)
+    return ", ".join(f.column for f in _VISIT_MODELS[table]._meta.concrete_fields if not f.primary_key)
 
 
 def _keep_visit_rows(cursor: Any, clinic_id: int) -> None:
@@ -359,8 +359,8 @@ def _visit_months_changed(cursor: Any, clinic_id: int) -> set[int]:
 
 def _mark_touched(cursor: Any, clinic_id: int, before: _Touched) -> _Touched:
     """After a change: mark again which episodes of the patients touched are their patient's only one (a second
-    episode takes the first out of the cells); returns the patients and every month touched, before or after,
-    whose cells are to be added up again."""
+    episode takes the first out of the cells); returns the patients and every month opened in, before or after,
+    whose episode cells are to be added up again."""
     after = _touched(cursor, clinic_id)
     _id_table(cursor, PATIENTS_TABLE, before.patients | after.patients)
     of_patients = f"patient_id IN (SELECT id FROM {PATIENTS_TABLE})"
@@ -375,7 +375,7 @@ def _mark_touched(cursor: Any, clinic_id: int, before: _Touched) -> _Touched:
     cursor.execute(f"SELECT DISTINCT opened_month FROM {summary} WHERE clinic_id = %s AND {of_patients}", [clinic_id])
     months = before.months | after.months | {row[0] for row in cursor.fetchall()}
     cursor.execute(f"DROP TABLE {PATIENTS_TABLE}")
-    return _Touched(before.patients | after.patients, months, _visit_months_changed(cursor, clinic_id))
+    return _Touched(before.patients | after.patients, months)
 
 
 def _id_table(cursor: Any, table: str, ids: set[int]) -> None:

@@ -402,6 +402,17 @@ def test_a_new_score_leaves_the_visit_cells_of_its_episode_s_months(clinic: Clin
     changed_as_a_full_refresh_would(clinic)
 
 
+def test_a_summarised_visit_moved_to_another_month_makes_both_months_stale(clinic: Clinic) -> None:
+    """The month a visit's row leaves is stale as well as the month it enters."""
+    visit = later_visit(Visit.objects.filter(clinic=clinic, needles_inserted__gt=0).order_by("pk")[9], 1)
+    changed_as_a_full_refresh_would(clinic)
+    Visit.objects.filter(pk=visit.pk).update(started_at=visit.started_at + timedelta(days=45))
+    assert refresh(clinic).kind == "changes"
+    moved = {month for kind, month in SummaryStaleMonth.objects.filter(clinic=clinic).values_list("kind", "month")}
+    assert {month_of(visit.started_at.astimezone(UTC).date())} < moved, moved
+    changed_as_a_full_refresh_would(clinic)
+
+
 def test_a_deleted_copy_gives_the_episode_back_to_the_cells(clinic: Clinic) -> None:
     row = EpisodeSummary.objects.filter(clinic=clinic, in_cells=True).order_by("episode_id")[5]
     copy = Episode.objects.get(pk=row.episode_id)
