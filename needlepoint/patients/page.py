@@ -31,7 +31,7 @@ from needlepoint.accounts.context import capabilities
 from needlepoint.accounts.models import Membership
 from needlepoint.patients.gate import Clearance
 from needlepoint.patients.models import Patient
-from needlepoint.patients.panels import on_patient_panel_reads, patient_panel_reads
+from needlepoint.patients.panels import on_patient_panel_reads
 
 BODY_SECONDS = 60
 BODY_FORMAT = 1  # part of the key: a release that changes the body's template raises it
@@ -144,8 +144,7 @@ def rows_shown(part: str) -> frozenset[str]:
     """The models whose writes end ``part`` ("patient-page" for the body, whose panels declare theirs), as the
     part declared them (``accounts.User`` through its renames): a worked-out part that reads a table outside these
     would keep showing the table's rows after a write (the tests' guard)."""
-    declared = patient_panel_reads() if part == "patient-page" else _parts_rows.get(part, set())
-    return PATIENT_ROWS | CLINIC_ROWS | declared | {"accounts.User"}
+    return PATIENT_ROWS | CLINIC_ROWS | _parts_rows.get(part, set()) | {"accounts.User"}
 
 
 def _until_the_clearance_changes(clearance: Clearance | None) -> int:
@@ -187,6 +186,6 @@ def connect() -> None:
     """Connect the receivers, each for its own models (PatientsConfig.ready); the panels' models as the apps that
     add the panels declare them (a receiver for every model would keep Django from deleting any rows in bulk)."""
     _connect_patient_rows(tuple(PATIENT_ROWS))
-    on_patient_panel_reads(_connect_patient_rows)
+    on_patient_panel_reads(lambda labels: shows_patient_rows("patient-page", labels))
     _connect_clinic_rows(tuple(CLINIC_ROWS))
     generations.end_on_user_renames(CLINIC_PATIENT_PAGES, "patient_page")

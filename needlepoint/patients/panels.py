@@ -52,11 +52,6 @@ def on_patient_panel_reads(listener: Callable[[tuple[str, ...]], None]) -> None:
     listener(tuple(_patient_panel_reads))
 
 
-def patient_panel_reads() -> frozenset[str]:
-    """The models whose rows the patient page's panels show (``register_patient_panel``)."""
-    return frozenset(_patient_panel_reads)
-
-
 def register_episode_panel(maker: Callable[[Any], Panel | None]) -> Callable[[Any], Panel | None]:
     """Decorator: add a panel to the episode page."""
     _episode_panel_makers.append(maker)

@@ -9,13 +9,11 @@ as in production, where each request commits its own.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.apps import apps
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from needlepoint.accounts.models import AuditEntry
@@ -25,7 +23,7 @@ from needlepoint.patients.page import rows_shown
 from needlepoint.visits import actions as visit_actions
 from tests.conftest import client_for
 from tests.scheduling.conftest import appointment_at
-from tests.stored_parts import tables_read
+from tests.stored_parts import get_reading, stored_expiry
 from tests.visits.visit_helpers import open_neck_episode
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
@@ -41,10 +39,8 @@ EVERY_SHOWING = {
 
 
 def _page(client: Client, patient_id: int) -> tuple[str, set[str]]:
-    with CaptureQueriesContext(connection) as queries:
-        page = client.get(f"/patients/{patient_id}/")
-    assert page.status_code == 200
-    return page.content.decode(), tables_read(queries)
+    page, tables = get_reading(client, f"/patients/{patient_id}/")
+    return page.content.decode(), tables
 
 
 def _stored(client: Client, patient_id: int) -> str:
@@ -169,26 +165,6 @@ def test_a_worked_out_body_reads_only_rows_whose_writes_end_its_generations(clin
     assert not unannounced, f"the patient page reads {unannounced}, whose writes do not end its generations"
 
 
-def _expiry_of_the_stored_body(patient_id: int):
-    """When the cache's stored body of the patient expires, or None when none is stored."""
-    from django.core.cache import cache
-
-    key = next((k for k in _cache_keys() if f"patient-page:1:{patient_id}:" in k), None)
-    if key is None:
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT expires FROM needlepoint_cache WHERE cache_key = %s", [key])
-        (expires,) = cursor.fetchone()
-    assert cache.get(key.split(":", 2)[2]) is not None
-    return expires if not isinstance(expires, str) else datetime.fromisoformat(expires)
-
-
-def _cache_keys() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT cache_key FROM needlepoint_cache")
-        return [key for (key,) in cursor.fetchall()]
-
-
 @pytest.mark.parametrize("lapses_in, kept", [(30, True), (0.5, False)])
 def test_a_body_that_shows_cleared_is_kept_no_longer_than_the_screening_holds(
     clinician, episode, settings, lapses_in, kept
@@ -201,7 +177,7 @@ def test_a_body_that_shows_cleared_is_kept_no_longer_than_the_screening_holds(
     )
     client = client_for(clinician)
     assert "Cleared for needling" in _fresh(client, episode.patient_id)
-    expires = _expiry_of_the_stored_body(episode.patient_id)
+    expires = stored_expiry(f"patient-page:1:{episode.patient_id}:")
     if not kept:
         assert expires is None
         return

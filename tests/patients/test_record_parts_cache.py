@@ -12,12 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.apps import apps
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -33,7 +32,7 @@ from needlepoint.visits.models import Visit
 from tests.conftest import client_for
 from tests.fhir.conftest import token_client
 from tests.outcomes.conftest import open_episode
-from tests.stored_parts import get_reading
+from tests.stored_parts import get_reading, stored_expiry
 from tests.visits.visit_helpers import open_neck_episode, signed_visit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
@@ -350,21 +349,6 @@ def test_a_worked_out_part_reads_only_rows_whose_writes_end_its_generations(clin
     assert not unannounced, f"the {name} part reads {unannounced}, whose writes do not end its generations"
 
 
-def _stored_expiry(kind: str) -> Any:
-    """The seconds left to the stored part of ``kind`` (``progress-page``), or None when none is stored."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT cache_key, expires FROM needlepoint_cache")
-        found = [expires for key, expires in cursor.fetchall() if f":{kind}:" in key]
-    if not found:
-        return None
-    (expires,) = found
-    if isinstance(expires, str):
-        expires = datetime.fromisoformat(expires)
-    if timezone.is_naive(expires):
-        expires = timezone.make_aware(expires, UTC)
-    return (expires - timezone.now()).total_seconds()
-
-
 @pytest.mark.parametrize("name, issue", [("progress", _link), ("diary", None)])
 @pytest.mark.parametrize("lapses_in", [30, 1.5])
 def test_a_progress_page_that_shows_a_link_waiting_is_kept_no_longer_than_the_link_holds(
@@ -381,7 +365,8 @@ def test_a_progress_page_that_shows_a_link_waiting_is_kept_no_longer_than_the_li
     expires = timezone.now() + timedelta(seconds=lapses_in)
     assert SelfReportLink.objects.filter(episode=episode).update(expires_at=expires) == 1
     shown = _fresh(client_for(clinician), part, record)
-    left = _stored_expiry("progress-page")
+    expiry = stored_expiry(":progress-page:")
+    left = None if expiry is None else (expiry - timezone.now()).total_seconds()
     waiting = "waiting, until" in shown or "open until" in shown
     assert waiting or lapses_in < 3  # the 30-second link is shown waiting
     if waiting:

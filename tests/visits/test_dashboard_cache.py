@@ -16,7 +16,6 @@ from django.apps import apps
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from needlepoint.accounts.models import AuditEntry
@@ -28,7 +27,7 @@ from needlepoint.visits import actions
 from needlepoint.visits.dashboard import LISTS_READ, LISTS_SECONDS
 from tests.conftest import client_for, make_member
 from tests.scheduling.conftest import appointment_at
-from tests.stored_parts import tables_read
+from tests.stored_parts import get_reading
 from tests.visits.visit_helpers import date_episode_back, open_neck_episode, signed_visit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
@@ -52,10 +51,8 @@ def _lists(html: str) -> str:
 
 
 def _dashboard(client: Client) -> tuple[str, set[str]]:
-    with CaptureQueriesContext(connection) as queries:
-        page = client.get("/")
-    assert page.status_code == 200
-    return page.content.decode(), tables_read(queries)
+    page, tables = get_reading(client, "/")
+    return page.content.decode(), tables
 
 
 def _stored(client: Client) -> str:
