@@ -293,7 +293,10 @@ def _refresh(args: argparse.Namespace) -> int:
         caught_up = catch_up_cells(clinic.pk)
         if caught_up:
             seconds = time.perf_counter() - started
-            print(f"{clinic.slug}: the summary cells of {caught_up} stale months added up again in {seconds:.2f} s")
+            print(
+                f"{clinic.slug}: the summary cells of {caught_up} months given differences added up again"
+                f" in {seconds:.2f} s"
+            )
     return 0
 
 

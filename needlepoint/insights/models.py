@@ -328,9 +328,10 @@ class SummaryChange(models.Model):
 
 
 class SummaryStaleMonth(models.Model):
-    """A month whose summary cells a change made stale, noted by the incremental refresh in its transaction: until
-    ``summaries.catch_up_cells`` adds that month's cells up again (after the refresh, in the background), reports
-    read the month's rows instead of its cells, so their figures stay exact and the refresh stays short."""
+    """A month whose summary cells hold an incremental refresh's differences (``cells.apply_changes``), noted in the
+    refresh's transaction, for ``summaries.catch_up_cells`` to add up again as a full refresh would (after the
+    refresh, in the background). Reports read its cells as they are: with the differences they already give every
+    figure exactly. ("Stale" is the name the table was given when such months were read as rows.)"""
 
     clinic = models.ForeignKey(
         Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
@@ -342,7 +343,7 @@ class SummaryStaleMonth(models.Model):
         indexes = [models.Index(fields=["clinic", "kind"], name="summary_stale_clinic_kind")]
 
     def __str__(self) -> str:
-        return f"{self.kind} cells of {self.month} stale in clinic #{self.clinic_id}"
+        return f"{self.kind} cells of {self.month} to add up again in clinic #{self.clinic_id}"
 
 
 # The most figures one cell holds: a relief cell's, 2 counts and 3 time points of 9 (``queries.relief_aggregate_sql``).

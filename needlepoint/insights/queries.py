@@ -37,7 +37,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from needlepoint.insights.claims import RELIEF_POINTS
 from needlepoint.insights.filters import ReportFilters, day_start, episodes, needled_visits, needling_entries
 from needlepoint.insights.models import SummaryCell
-from needlepoint.insights.months import NO_EARLIER, NO_LATER, MonthRange, month_ranges, month_start, next_month
+from needlepoint.insights.months import NO_EARLIER, NO_LATER, MonthRange, month_start, next_month
 from needlepoint.insights.responders import MissingPolicy, ResponderRule, responder_conditions
 from needlepoint.insights.stats import ClusteredSums
 from needlepoint.outcomes.rom import movements, rom_change
@@ -248,9 +248,6 @@ class CellPlan:
     # The cells' needling key (``SummaryCell.needling``): '' for every episode, else the muscle or technique
     # filtered on (``cells.needling_key``).
     needling: str = ""
-    # Months whose cells a change made stale (``models.SummaryStaleMonth``): read as rows until added up again.
-    stale_episode_months: tuple[int, ...] = ()
-    stale_visit_months: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -309,10 +306,7 @@ def report_scope(
         if cells is not None and cells.episode_months is not None:
             every_episode = _summary_select(everything, as_of, days_kept)
             first, last = cells.episode_months
-            added_up = Q(in_cells=True, opened_month__gte=first, opened_month__lte=last)
-            if cells.stale_episode_months:
-                added_up &= ~Q(opened_month__in=cells.stale_episode_months)
-            everything = everything.exclude(added_up)
+            everything = everything.exclude(in_cells=True, opened_month__gte=first, opened_month__lte=last)
         select_sql, params = _summary_select(everything, as_of, days_kept)
         with _stored_scope(select_sql, params) as single:
             yield Scope(
@@ -618,14 +612,14 @@ def _cell_rows(scope: Scope, figure: str, by: Sequence[str], *, visits: bool = F
 
     found = cell_rows(SummaryCell.objects.filter(figure=figure, needling=plan.needling), scope.filters, visits=visits)
     found = found.filter(month__gte=months[0], month__lte=months[1])
-    stale = plan.stale_visit_months if visits else plan.stale_episode_months
-    if stale:
-        found = found.exclude(month__in=stale)
     keys, values = cell_layout(figure)
     columns = [CELL_COLUMNS[name] for name in by] + ([] if visits else ["needled"])
     columns += ["k1", "k2", "k3"][:keys]
     sums = {f"s{index}": Sum(f"v{index}") for index in range(1, values + 1)}
-    return list(found.values(*columns).annotate(**sums).values_list(*columns, *sums))
+    # Every figure's first sum counts the group's episodes, visits or events; an incremental refresh's differences
+    # (``cells.apply_changes``) may bring it to nothing, and a group of nothing is no group.
+    grouped = found.values(*columns).annotate(**sums).filter(s1__gt=0.5)
+    return list(grouped.values_list(*columns, *sums))
 
 
 def _number(value: Any) -> float:
@@ -1127,18 +1121,14 @@ def _summary_visits_sql(scope: Scope) -> tuple[str, tuple[Any, ...]]:
 
 def _outside_cells(rows: QuerySet[Any, Any], scope: Scope) -> QuerySet[Any, Any]:
     """Summarised visits (or their events) ``rows`` less those of the months the scope's visit cells add up: the
-    visits given before the first whole month or after the last, or in a month whose cells are stale, as ranges of
-    the index by clinic and time."""
+    visits given before the first whole month or after the last, as ranges of the index by clinic and time."""
     plan = scope.cells
     if plan is None or plan.visit_months is None:
         return rows
     first, last = plan.visit_months
     before = month_start(first) if first != NO_EARLIER else datetime(1, 1, 1, tzinfo=UTC)
     after = month_start(next_month(last)) if last != NO_LATER else datetime(9999, 1, 1, tzinfo=UTC)
-    outside = Q(started_at__lt=before) | Q(started_at__gte=after)
-    for start, end in month_ranges(plan.stale_visit_months):
-        outside |= Q(started_at__gte=start, started_at__lt=end)
-    return rows.filter(outside)
+    return rows.filter(Q(started_at__lt=before) | Q(started_at__gte=after))
 
 
 VISIT_VALUES = 6  # the figures ``VISIT_FIGURE_SQL`` returns per group

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.db.models.sql import Query
 from django.utils import timezone
@@ -75,18 +76,17 @@ def reading(run: SummaryRefresh | None, filters: ReportFilters, options: ReportO
     """How a report with these filters and options reads the summary the refresh ``run`` left (None: none)."""
     if run is None:
         return Reading(cells=None, days_kept=False)
-    stale = SummaryStaleMonth.objects.filter(clinic_id=filters.clinic_id).values_list("kind", "month")
     return Reading(
-        cells=cells.plan(filters, options, as_of, run.cells_key, list(stale)),
+        cells=cells.plan(filters, options, as_of, run.cells_key),
         days_kept=run.time_zone == timezone.get_current_timezone_name(),
     )
 
 
 def catch_up_cells(clinic_id: int, *, wait: bool = True) -> int | None:
-    """Add up again the summary cells of the months a change made stale (``SummaryStaleMonth``), in one
-    transaction under the refresh's lock; the months caught up, or None when another refresh or catch-up of the
-    clinic was running and ``wait`` is False. Run after a refresh: by the command at once, after a report's own
-    refresh in the background."""
+    """Add up again the summary cells of the months an incremental refresh gave differences
+    (``SummaryStaleMonth``), as a full refresh would, in one transaction under the refresh's lock; the months
+    caught up, or None when another refresh or catch-up of the clinic was running and ``wait`` is False. Run after
+    a refresh: by the command at once, after a report's own refresh in the background."""
     with queries.unprepared(), transaction.atomic(), connection.cursor() as cursor:
         if not _lock(cursor, clinic_id, wait):
             return None
@@ -253,16 +253,20 @@ def _claim_changes(cursor: Any, clinic_id: int) -> set[int]:
 
 def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None, *, every_cell: bool, every_day: bool) -> list[int]:
     """Delete and re-insert the summary rows of the clinic (``changed`` None) or of the changed episodes only,
-    then the summary cells they touch (all of them with ``every_cell``), and the days opened (of every episode
-    with ``every_day``: the clinic's clock changed); the rows written per table (episodes, measures, ROM series,
-    movements, needled visits, their events), then the episode rows removed."""
+    then bring the summary cells up to date: all of them added up again (``changed`` None or ``every_cell``), or the
+    differences the changed rows make added to them (``cells.apply_changes``); and the days opened (of every
+    episode with ``every_day``: the clinic's clock changed). Returns the rows written per table (episodes,
+    measures, ROM series, movements, needled visits, their events), then the episode rows removed."""
     only = ""
+    differences = changed is not None and not every_cell
     if changed is not None:
         _id_table(cursor, CHANGED_TABLE, changed)
         only = f" AND {{column}} IN (SELECT id FROM {CHANGED_TABLE})"
-        before = _touched(cursor, clinic_id)
-        if not every_cell:
-            _keep_visit_rows(cursor, clinic_id)
+        before = _touched_patients(cursor, clinic_id)
+    if differences:  # the episode cells of the rows about to go, taken away; their visit rows kept to compare
+        cells.start_changes(cursor)
+        cells.stage_episodes(cursor, clinic_id, _changed_rows(clinic_id).filter(in_cells=True), -1)
+        _keep_visit_rows(cursor)
     removed = 0
     for table in _SUMMARY_TABLES:
         if changed is None or table in _BY_CLINIC:
@@ -279,47 +283,83 @@ def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None, *, every_cel
         written.append(queries.rows_written(cursor))
     if every_day and changed is not None:  # the clinic's clock changed: every day opened read again
         EpisodeSummary.objects.filter(clinic_id=clinic_id).update(opened_on=TruncDate("opened_at"))
-    touched = None if changed is None else _mark_touched(cursor, clinic_id, before)
-    if touched is None or every_cell:
+    if changed is not None:
+        joined, left = _mark_in_cells(cursor, clinic_id, changed, before)
+    if differences:  # the cells of the rows written, added; and of the other episodes that joined or left them
+        cells.stage_episodes(cursor, clinic_id, _changed_rows(clinic_id).filter(in_cells=True), 1)
+        for episodes, weight in ((joined, 1), (left, -1)):
+            if episodes:
+                cells.stage_episodes(cursor, clinic_id, _clinic_rows(clinic_id, episodes), weight)
+        _stage_visits_changed(cursor, clinic_id)
+        # The months given differences are added up again afterwards (``catch_up_cells``), as a full refresh would.
+        cells.mark_stale(cursor, clinic_id, *cells.apply_changes(cursor, clinic_id))
+    else:
         if changed is None and connection.vendor == "postgresql":
             for table in _SUMMARY_TABLES:  # the cells' statements join the rows just written: plan them as such
                 cursor.execute(f"ANALYZE {table}")
         cells.rebuild(cursor, clinic_id)
-    else:  # the months touched are read as rows until their cells are added up again (``catch_up_cells``)
-        cells.mark_stale(cursor, clinic_id, touched.months, _visit_months_changed(cursor, clinic_id))
     if changed is not None:
         cursor.execute(f"DROP TABLE {CHANGED_TABLE}")
-        for table in [] if every_cell else _VISIT_TABLES:
-            cursor.execute(f"DROP TABLE {_kept(table)}")
     return [*written, removed]
 
 
-@dataclass(frozen=True)
-class _Touched:
-    """What a change touches in the episode cells: the changed episodes' patients and months (the visit cells'
-    months are ``_visit_months_changed``'s)."""
-
-    patients: set[int]
-    months: set[int]
+def _changed_rows(clinic_id: int) -> QuerySet[EpisodeSummary]:
+    """The clinic's summary rows of the changed episodes (``CHANGED_TABLE``)."""
+    return EpisodeSummary.objects.filter(
+        clinic_id=clinic_id, episode_id__in=RawSQL(f"SELECT id FROM {CHANGED_TABLE}", [])
+    )
 
 
-def _touched(cursor: Any, clinic_id: int) -> _Touched:
-    """The changed episodes' patients and months opened, as the summary holds them now."""
-    changed = f"SELECT id FROM {CHANGED_TABLE}"
+def _clinic_rows(clinic_id: int, episodes: list[int]) -> QuerySet[EpisodeSummary]:
+    return EpisodeSummary.objects.filter(clinic_id=clinic_id, episode_id__in=episodes)
+
+
+def _touched_patients(cursor: Any, clinic_id: int) -> set[int]:
+    """The changed episodes' patients, as the summary holds them now."""
     cursor.execute(
-        f"SELECT DISTINCT patient_id, opened_month FROM {queries.SUMMARY_EPISODES}"
-        f" WHERE clinic_id = %s AND episode_id IN ({changed})",
+        f"SELECT DISTINCT patient_id FROM {queries.SUMMARY_EPISODES}"
+        f" WHERE clinic_id = %s AND episode_id IN (SELECT id FROM {CHANGED_TABLE}) AND patient_id IS NOT NULL",
         [clinic_id],
     )
-    rows = cursor.fetchall()
-    return _Touched({row[0] for row in rows if row[0] is not None}, {row[1] for row in rows})
+    return {row[0] for row in cursor.fetchall()}
 
 
-# The visit cells add up these rows alone (``cells._visit_sql``, ``cells._events_sql``, and the keys of
-# ``cells._visit_keys_sql`` from the same visit's row): a month whose rows of the changed episodes are the same after
-# the rebuild as before keeps its visit cells (new pain scores, a discharge).
+def _mark_in_cells(cursor: Any, clinic_id: int, changed: set[int], before: set[int]) -> tuple[list[int], list[int]]:
+    """After a change's rebuild: mark again which episodes of the patients touched (``before`` and now) are their
+    patient's only one (a second episode takes the first out of the cells); returns the episodes not ``changed``
+    themselves that joined the cells and that left them."""
+    _id_table(cursor, PATIENTS_TABLE, before | _touched_patients(cursor, clinic_id))
+    summary = queries.SUMMARY_EPISODES
+    # Driven by the patients (the index by clinic and patient): the changed episodes are left out here, not in SQL.
+    others = (
+        f"SELECT s.episode_id, s.in_cells FROM {PATIENTS_TABLE} p"
+        f" JOIN {summary} s ON s.clinic_id = %s AND s.patient_id = p.id"
+    )
+    cursor.execute(others, [clinic_id])
+    were = {episode: single for episode, single in cursor.fetchall() if episode not in changed}
+    cursor.execute(
+        f"""UPDATE {summary} SET in_cells = NOT EXISTS (
+                SELECT 1 FROM {summary} o WHERE o.clinic_id = {summary}.clinic_id
+                AND o.patient_id = {summary}.patient_id AND o.episode_id <> {summary}.episode_id)
+            WHERE clinic_id = %s AND patient_id IN (SELECT id FROM {PATIENTS_TABLE})""",
+        [clinic_id],
+    )
+    cursor.execute(others, [clinic_id])
+    now = {episode: single for episode, single in cursor.fetchall() if episode not in changed}
+    cursor.execute(f"DROP TABLE {PATIENTS_TABLE}")
+    joined = sorted(episode for episode, single in now.items() if single and not were[episode])
+    left = sorted(episode for episode, single in now.items() if not single and were[episode])
+    return joined, left
+
+
+# The visit cells add up the visit summary rows alone (``cells._visit_sql``, ``cells._events_sql``): an episode whose
+# rows are the same after the rebuild as before (a new pain score, a discharge) changes no visit cell.
 _VISIT_MODELS = {model._meta.db_table: model for model in (VisitSummary, VisitEventSummary)}
-_VISIT_TABLES = tuple(_VISIT_MODELS)
+VISITS_CHANGED_TABLE = "np_changed_visit_episodes"
+
+
+# The changed episodes' rows, by episode alone (ids are unique across clinics), so that the episode index is used.
+_OF_CHANGED = f"episode_id IN (SELECT id FROM {CHANGED_TABLE})"
 
 
 def _kept(table: str) -> str:
@@ -330,52 +370,37 @@ def _visit_columns(table: str) -> str:
     return ", ".join(f.column for f in _VISIT_MODELS[table]._meta.concrete_fields if not f.primary_key)
 
 
-def _keep_visit_rows(cursor: Any, clinic_id: int) -> None:
-    """Before a change's rebuild: a copy of the changed episodes' visit rows, for ``_visit_months_changed``."""
-    for table in _VISIT_TABLES:
+def _keep_visit_rows(cursor: Any) -> None:
+    """Before a change's rebuild: a copy of the changed episodes' visit rows (``_stage_visits_changed``)."""
+    for table in cells.VISIT_TABLES:
         cursor.execute(f"DROP TABLE IF EXISTS {_kept(table)}")
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {_kept(table)} AS SELECT {_visit_columns(table)} FROM {table}"
-            f" WHERE clinic_id = %s AND episode_id IN (SELECT id FROM {CHANGED_TABLE})",
-            [clinic_id],
+            f"CREATE TEMPORARY TABLE {_kept(table)} AS SELECT {_visit_columns(table)} FROM {table} WHERE {_OF_CHANGED}"
         )
 
 
-def _visit_months_changed(cursor: Any, clinic_id: int) -> set[int]:
-    """After a change's rebuild: the months of the changed episodes' visit rows that are not the same as before
-    (a row gone, added or different, in either table), whose visit cells are to be added up again."""
-    months: set[int] = set()
-    for table in _VISIT_TABLES:
+def _stage_visits_changed(cursor: Any, clinic_id: int) -> None:
+    """After a change's rebuild: stage the visit cells of the changed episodes whose visit rows are not the same as
+    before (a row gone, added or different, in either table): those of the copy taken away, the new ones added."""
+    episodes: set[int] = set()
+    for table in cells.VISIT_TABLES:
         columns = _visit_columns(table)
-        now = f"SELECT {columns} FROM {table} WHERE clinic_id = %s AND episode_id IN (SELECT id FROM {CHANGED_TABLE})"
+        now = f"SELECT {columns} FROM {table} WHERE {_OF_CHANGED}"
         kept = f"SELECT {columns} FROM {_kept(table)}"
         cursor.execute(
-            f"SELECT month FROM ({kept} EXCEPT {now}) gone UNION SELECT month FROM ({now} EXCEPT {kept}) added",
-            [clinic_id, clinic_id],
+            f"SELECT episode_id FROM ({kept} EXCEPT {now}) gone"
+            f" UNION SELECT episode_id FROM ({now} EXCEPT {kept}) added"
         )
-        months |= {row[0] for row in cursor.fetchall()}
-    return months
-
-
-def _mark_touched(cursor: Any, clinic_id: int, before: _Touched) -> _Touched:
-    """After a change: mark again which episodes of the patients touched are their patient's only one (a second
-    episode takes the first out of the cells); returns the patients and every month opened in, before or after,
-    whose episode cells are to be added up again."""
-    after = _touched(cursor, clinic_id)
-    _id_table(cursor, PATIENTS_TABLE, before.patients | after.patients)
-    of_patients = f"patient_id IN (SELECT id FROM {PATIENTS_TABLE})"
-    summary = queries.SUMMARY_EPISODES
-    cursor.execute(
-        f"""UPDATE {summary} SET in_cells = NOT EXISTS (
-                SELECT 1 FROM {summary} o WHERE o.clinic_id = {summary}.clinic_id
-                AND o.patient_id = {summary}.patient_id AND o.episode_id <> {summary}.episode_id)
-            WHERE clinic_id = %s AND {of_patients}""",
-        [clinic_id],
-    )
-    cursor.execute(f"SELECT DISTINCT opened_month FROM {summary} WHERE clinic_id = %s AND {of_patients}", [clinic_id])
-    months = before.months | after.months | {row[0] for row in cursor.fetchall()}
-    cursor.execute(f"DROP TABLE {PATIENTS_TABLE}")
-    return _Touched(before.patients | after.patients, months)
+        episodes |= {row[0] for row in cursor.fetchall()}
+    if episodes:
+        _id_table(cursor, VISITS_CHANGED_TABLE, episodes)
+        of_episodes = f"SELECT id FROM {VISITS_CHANGED_TABLE}"
+        kept_tables = (_kept(cells.VISIT_TABLES[0]), _kept(cells.VISIT_TABLES[1]))
+        cells.stage_visits(cursor, clinic_id, of_episodes, -1, kept_tables)
+        cells.stage_visits(cursor, clinic_id, of_episodes, 1)
+        cursor.execute(f"DROP TABLE {VISITS_CHANGED_TABLE}")
+    for table in cells.VISIT_TABLES:
+        cursor.execute(f"DROP TABLE {_kept(table)}")
 
 
 def _id_table(cursor: Any, table: str, ids: set[int]) -> None:
@@ -614,8 +639,9 @@ def bring_up_to_date(clinic_id: int) -> Freshness:
 
 
 def _catch_up_after(clinic_id: int) -> None:
-    """Add up again the cells a refresh made stale: in the background (the default), so that the report waiting
-    now does not wait for them (it reads those months' rows), or at once where the settings say so."""
+    """Add up again the cells a refresh gave differences: in the background (the default), so that the report
+    waiting now does not wait for them (it reads the cells as they are, differences included), or at once where the
+    settings say so."""
     if getattr(settings, "INSIGHTS_CELLS_CATCH_UP", "background") == "inline":
         catch_up_cells(clinic_id, wait=False)
     else:

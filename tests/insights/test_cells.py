@@ -14,7 +14,13 @@ from django.db.models import F
 from needlepoint.accounts.models import Clinic
 from needlepoint.insights import cells, queries, summaries
 from needlepoint.insights.filters import ReportFilters, ReportOptions, parse_filters
-from needlepoint.insights.models import EpisodeSummary, SummaryCell, SummaryRefresh, SummaryStaleMonth
+from needlepoint.insights.models import (
+    EpisodeMeasureSummary,
+    EpisodeSummary,
+    SummaryCell,
+    SummaryRefresh,
+    SummaryStaleMonth,
+)
 from needlepoint.insights.months import month_of, month_ranges, whole_months
 from needlepoint.insights.report import claims_report
 from needlepoint.insights.responders import MissingPolicy, parse_rule
@@ -313,8 +319,22 @@ def test_month_ranges() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- changes
-# An incremental refresh leaves what a full one leaves, cells and ``in_cells`` included, once the stale months are
-# caught up; before that, the report reads those months' rows and its figures are the live ones.
+# An incremental refresh adds its differences to the cells in its transaction: each group's cells then add up to
+# what a full refresh gives, and the report (which reads every month's cells) gives the live figures. Once the
+# months given differences are added up again, the summary is what a full refresh leaves, cells and ``in_cells``
+# included.
+
+_CELL_KEYS = ("figure", "month", "condition", "clinician_id", "cohort_label", "needled", "needling", "k1", "k2", "k3")
+
+
+def cell_totals(clinic: Clinic) -> dict[tuple, list[float]]:
+    """The clinic's cells added up by group, a group whose count is nothing left out (as the report reads them)."""
+    totals: dict[tuple, list[float]] = {}
+    for cell in SummaryCell.objects.filter(clinic=clinic).values():
+        sums = [cell[f"v{index}"] or 0.0 for index in range(1, 30)]
+        found = totals.setdefault(tuple(cell[key] for key in _CELL_KEYS), [0.0] * len(sums))
+        found[:] = [left + right for left, right in zip(found, sums, strict=True)]
+    return {key: sums for key, sums in totals.items() if sums[0] > 0.5}
 
 
 def changed_as_a_full_refresh_would(clinic: Clinic) -> None:
@@ -322,9 +342,14 @@ def changed_as_a_full_refresh_would(clinic: Clinic) -> None:
     assert run.kind == "changes", run.kind
     live, summary = both(clinic, {})
     assert_same(figures(live), figures(summary))
+    with_differences = cell_totals(clinic)
     catch_up_cells(clinic.pk)
     assert not SummaryStaleMonth.objects.filter(clinic=clinic).exists()
     incremental = summary_rows(clinic)
+    added_up_again = cell_totals(clinic)
+    assert with_differences.keys() == added_up_again.keys()
+    for key, sums in added_up_again.items():
+        assert with_differences[key] == pytest.approx(sums, rel=1e-12, abs=1e-9), key
     refresh(clinic, full=True)
     assert summary_rows(clinic) == incremental
 
@@ -369,23 +394,25 @@ def test_a_visit_at_midnight_on_the_first_stays_in_its_month(clinic: Clinic) -> 
 
 
 def test_a_new_score_leaves_the_visit_cells_of_its_episode_s_months(clinic: Clinic) -> None:
-    """A pain score changes its episode's figures, not its visits': only the episode's month is stale, and the
-    figures and cells end as a full refresh leaves them. A visit moved to another month makes both its months
-    stale."""
+    """A pain score changes its episode's figures, not its visits': only the episode's month gets differences (and
+    is added up again later), and the figures and cells end as a full refresh leaves them. A visit moved to another
+    month gives both its months differences."""
     from needlepoint.outcomes.models import Observation
 
     row = EpisodeSummary.objects.filter(clinic=clinic, in_cells=True, needled=True).order_by("episode_id")[2]
     episode = Episode.objects.get(pk=row.episode_id)
     assert Visit.objects.filter(episode=episode, needles_inserted__gt=0).exists()
+    final = EpisodeMeasureSummary.objects.get(episode_id=episode.pk, instrument="NPRS").final
     Observation.objects.create(
         clinic_id=clinic.pk,
         patient_id=episode.patient_id,
         episode=episode,
         instrument="NPRS",
-        value=1,
+        value=8 if final != 8 else 2,
         unit="points",
-        observed_on=(episode.opened_at + timedelta(days=20)).date(),
-        observed_at=episode.opened_at + timedelta(days=20),
+        # The episode's last score, so that its final value (a figure of the measures' cells) changes.
+        observed_on=(episode.opened_at + timedelta(days=400)).date(),
+        observed_at=episode.opened_at + timedelta(days=400),
         time_point="reassessment",
         source="clinician",
         recorded_by_id=episode.opened_by_id,

@@ -287,8 +287,8 @@ def test_the_command_prints_the_true_wall_time(clinic: Clinic) -> None:
         assert main(["insights", "refresh", "--clinic", clinic.slug, "--full"]) == 0
     lines = out.getvalue().splitlines()
     assert "1 changed episodes" in lines[0] and "(wall time, commit included)" in lines[0]
-    # The change made its months' summary cells stale: the command adds them up again at once.
-    assert "stale months added up again in" in lines[1]
+    # The change gave its months' summary cells differences: the command adds them up again at once.
+    assert "months given differences added up again in" in lines[1]
     assert "no change since the last refresh" in lines[2]
     assert "full refresh" in lines[3] and len(lines) == 4
     assert SummaryRefresh.objects.filter(clinic=clinic, seconds__gt=0).count() == 3
