@@ -37,7 +37,7 @@ _SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("clinic_id", "episode_id", "clinician_id", "started_at", "pain_before", "pain_after", "needles_inserted"),
     ),
     "visits_needlingentry": (_VISIT_EPISODE, ("clinic_id", "visit_id", "muscle_id", "technique")),
-    "visits_adverseevent": (_VISIT_EPISODE, ("clinic_id", "visit_id", "severity")),
+    "visits_adverseevent": (_VISIT_EPISODE, ("clinic_id", "visit_id", "event_type", "severity")),
     "outcomes_observation": (
         "{row}.episode_id",
         ("clinic_id", "episode_id", "instrument", "value", "time_point", "observed_at"),
@@ -75,7 +75,11 @@ def _sqlite_create(table: str, event: str) -> list[str]:
         f"WHERE {episode.format(row=row)} IS NOT NULL;"
         for row in rows
     )
-    return [f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {table} FOR EACH ROW{when} BEGIN {inserts} END;"]
+    # Dropped and created again, so that a database made before a change of the columns gets the new definition.
+    return [
+        f"DROP TRIGGER IF EXISTS {name};",
+        f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{when} BEGIN {inserts} END;",
+    ]
 
 
 def _postgres_create(table: str, event: str) -> list[str]:

@@ -113,6 +113,16 @@ def make_changes_of_every_kind(clinic: Clinic) -> set[int]:
     first_event = AdverseEvent.objects.filter(clinic=clinic).exclude(visit=other).first()
     AdverseEvent.objects.filter(pk=first_event.pk).update(severity="serious")
     touched.add(first_event.visit.episode_id)
+    # Another adverse event's type corrected, nothing else about it (the events' cells are by type).
+    retyped = (
+        AdverseEvent.objects.filter(clinic=clinic, event_type__in=("bruising", "bleeding"))
+        .exclude(visit__episode_id__in=touched)
+        .exclude(visit=other)
+        .first()
+    ) or pytest.fail("the synthetic clinic has bruising or bleeding")
+    new_type = "bleeding" if retyped.event_type == "bruising" else "bruising"
+    AdverseEvent.objects.filter(pk=retyped.pk).update(event_type=new_type)
+    touched.add(retyped.visit.episode_id)
     # A follow-up score added and a baseline score corrected.
     observation = Observation.objects.filter(clinic=clinic, time_point="baseline").order_by("pk").first()
     follow_up = Observation.objects.get(pk=observation.pk)
@@ -176,12 +186,12 @@ def test_an_incremental_refresh_leaves_what_a_full_one_does(clinic: Clinic) -> N
     assert run.kind == "changes" and run.changed_episodes == len(touched)
     assert run.episodes == Episode.objects.filter(clinic=clinic).count()
     assert not noted(clinic)
-    # The months the changes touched are read as rows until their cells are added up again.
+    # The changes' differences are in the cells at once; their months are added up again afterwards.
     assert SummaryStaleMonth.objects.filter(clinic=clinic).exists()
     for params in FILTERS:
         filters, options = parse_filters(clinic.pk, params)
-        stale = figures(claims_report(clinic, filters, options, as_of=AS_OF, source="summary"))
-        assert_same(figures(claims_report(clinic, filters, options, as_of=AS_OF, source="live")), stale)
+        with_differences = figures(claims_report(clinic, filters, options, as_of=AS_OF, source="summary"))
+        assert_same(figures(claims_report(clinic, filters, options, as_of=AS_OF, source="live")), with_differences)
     assert catch_up_cells(clinic.pk) > 0 and not SummaryStaleMonth.objects.filter(clinic=clinic).exists()
     incremental_rows = summary_rows(clinic)
     incremental = {
