@@ -50,7 +50,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -219,7 +219,7 @@ class Dialect:
 
     def moment(self, value: datetime) -> str:
         """A literal for a stored (UTC) date and time."""
-        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         if self.name == "sqlite":
             return f"'{text}'"  # Django stores SQLite date-times as UTC text
         return f"CAST('{text}+00' AS TIMESTAMP WITH TIME ZONE)"

@@ -45,7 +45,7 @@ DATABASE_FIXTURES = frozenset(
 
 @pytest.fixture(autouse=True)
 def summary_cells_caught_up_at_once(settings) -> None:
-    """A report's own summary refresh adds the stale summary cells up again at once in the tests, not in a
+    """A report's own summary refresh adds up again at once the cells it gave differences in the tests, not in a
     background thread that would reach the test database over a connection of its own (insights/summaries.py)."""
     settings.INSIGHTS_CELLS_CATCH_UP = "inline"
 

@@ -30,6 +30,7 @@ that the cells end as a full refresh leaves them.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection
 from datetime import date
 from functools import cache
@@ -92,26 +93,35 @@ def needling_key(filters: ReportFilters) -> str | None:
 
 
 def definitions_key() -> str:
-    """A fingerprint of the statements that add the cells up (rules, bounds, MDCs and layout included)."""
-    return _definitions_key(connection.vendor)
+    """A fingerprint of the statements that add the cells up (rules, bounds, MDCs and layout included) and of the
+    months they group by (the clinic's clock, ``month_sql``)."""
+    return _definitions_key(connection.vendor, timezone.get_current_timezone_name())
 
 
 @cache
-def _definitions_key(vendor: str) -> str:
+def _definitions_key(vendor: str, zone: str) -> str:
     scope = queries.Scope(ReportFilters(clinic_id=0), date(2000, 1, 1), summary=True, one_episode_per_patient=True)
     statements = [*_episode_statements(scope, EPISODE_GROUPS), *_episode_statements(scope, KEYED_EPISODE_GROUPS)]
     text = "\n".join(f"{sql} {params!r}" for _, sql, params in statements)
     text += "".join(visit_sql("", keyed) for visit_sql in (_visit_sql, _events_sql) for keyed in (False, True))
     text += _visit_keys_sql("")
-    text += queries.episode_needling_keys_sql("")
-    return hashlib.sha256(f"{vendor}\n{text}".encode()).hexdigest()
+    text += queries.episode_needling_keys_sql("") + month_sql("x")
+    return hashlib.sha256(f"{vendor}\n{zone}\n{text}".encode()).hexdigest()
 
 
 def month_sql(column: str) -> str:
-    """SQL: the UTC year and month of the timestamp ``column``, as 202606 (the stored time zone is UTC)."""
+    """SQL: the year and month of the timestamp ``column`` on the clinic's clock (the active time zone), as 202606,
+    so that a report's whole months are the clinic's calendar months (``filters.day_start``). On SQLite, which has
+    no time zones, through the function Django registers on every connection for its own date lookups."""
+    zone = timezone.get_current_timezone_name()
+    if not _ZONE_NAME.fullmatch(zone):  # written into the SQL: only a plain zone name
+        raise ValueError(f"unexpected time zone name {zone!r}")
     if connection.vendor == "postgresql":
-        return f"CAST(TO_CHAR({column} AT TIME ZONE 'UTC', 'YYYYMM') AS integer)"
-    return f"CAST(strftime('%%Y%%m', {column}) AS integer)"
+        return f"CAST(TO_CHAR({column} AT TIME ZONE '{zone}', 'YYYYMM') AS integer)"
+    return f"CAST(strftime('%%Y%%m', django_datetime_cast_date({column}, '{zone}', 'UTC')) AS integer)"
+
+
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-/]+")
 
 
 def rebuild(
@@ -141,7 +151,7 @@ def rebuild(
         _delete(cursor, clinic_id, VISIT_FIGURES, visit_months)
         only, given = "", []
         if not every:  # the visits given in those months, as ranges of the index by clinic and time
-            ranges = month_ranges(visit_months or ())
+            ranges = month_ranges(visit_months or (), timezone.get_current_timezone())
             only = " AND (" + " OR ".join("(v.started_at >= %s AND v.started_at < %s)" for _ in ranges) + ")"
             # Adapted as the ORM stores them (on SQLite, UTC text without an offset), so that text compares as time.
             given = [connection.ops.adapt_datetimefield_value(moment) for span in ranges for moment in span]

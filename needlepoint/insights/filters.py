@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
 from django.db.models import Case, Exists, Model, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils import timezone
 
 from needlepoint.accounts.models import Membership
 from needlepoint.atlas.catalogue import muscles
@@ -179,8 +180,9 @@ def clinicians(clinic_id: int) -> list[tuple[int, str]]:
 
 
 def day_start(day: date) -> datetime:
-    """Midnight (UTC, the stored time zone) at the start of ``day``."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    """Midnight at the start of ``day`` on the clinic's clock (the active time zone, TIME_ZONE): a report's days
+    are the clinic's calendar days, as every other page shows them."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
 def needling_entries(filters: ReportFilters) -> QuerySet[NeedlingEntry]:

@@ -1,11 +1,11 @@
-"""Calendar months as the summary cells key them: the year and month as one number (202606), in UTC, the time zone
-the records' times are stored in. No Django imports."""
+"""Calendar months as the summary cells key them: the year and month as one number (202606), on the clinic's clock
+(its time zone, passed in). No Django imports."""
 
 from __future__ import annotations
 
 import calendar
 from collections.abc import Collection
-from datetime import UTC, date, datetime
+from datetime import date, datetime, tzinfo
 
 MonthRange = tuple[int, int]  # the first and last month, as 202601 and 202612
 NO_EARLIER = 0  # a month number before every month
@@ -27,20 +27,21 @@ def previous_month(month: int) -> int:
     return month - 1 if month % 100 > 1 else (month // 100 - 1) * 100 + 12
 
 
-def month_start(month: int) -> datetime:
-    """Midnight UTC at the start of ``month``."""
-    return datetime(month // 100, month % 100, 1, tzinfo=UTC)
+def month_start(month: int, zone: tzinfo) -> datetime:
+    """Midnight at the start of ``month`` in the time zone ``zone``."""
+    return datetime(month // 100, month % 100, 1, tzinfo=zone)
 
 
-def month_ranges(months: Collection[int]) -> list[tuple[datetime, datetime]]:
-    """The moments the ``months`` cover, as few ranges as they allow (adjacent months joined): [start, end)."""
+def month_ranges(months: Collection[int], zone: tzinfo) -> list[tuple[datetime, datetime]]:
+    """The moments the ``months`` cover in the time zone ``zone``, as few ranges as they allow (adjacent months
+    joined): [start, end)."""
     ranges: list[tuple[int, int]] = []
     for month in sorted(set(months)):
         if ranges and next_month(ranges[-1][1]) == month:
             ranges[-1] = (ranges[-1][0], month)
         else:
             ranges.append((month, month))
-    return [(month_start(first), month_start(next_month(last))) for first, last in ranges]
+    return [(month_start(first, zone), month_start(next_month(last), zone)) for first, last in ranges]
 
 
 def whole_months(first: date | None, last: date | None) -> MonthRange | None:

@@ -33,6 +33,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
 from needlepoint.insights.claims import RELIEF_POINTS
 from needlepoint.insights.filters import ReportFilters, day_start, episodes, needled_visits, needling_entries
@@ -1126,8 +1127,9 @@ def _outside_cells(rows: QuerySet[Any, Any], scope: Scope) -> QuerySet[Any, Any]
     if plan is None or plan.visit_months is None:
         return rows
     first, last = plan.visit_months
-    before = month_start(first) if first != NO_EARLIER else datetime(1, 1, 1, tzinfo=UTC)
-    after = month_start(next_month(last)) if last != NO_LATER else datetime(9999, 1, 1, tzinfo=UTC)
+    zone = timezone.get_current_timezone()  # the months the cells were added up in (``cells.month_sql``)
+    before = month_start(first, zone) if first != NO_EARLIER else datetime(1, 1, 1, tzinfo=UTC)
+    after = month_start(next_month(last), zone) if last != NO_LATER else datetime(9999, 1, 1, tzinfo=UTC)
     return rows.filter(Q(started_at__lt=before) | Q(started_at__gte=after))
 
 

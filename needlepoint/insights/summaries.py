@@ -153,6 +153,7 @@ def _visit_rows(rows: QuerySet[Row], filters: ReportFilters) -> QuerySet[Row]:
 FULL_SHARE = 0.25
 CHANGED_TABLE = "np_changed_episodes"
 PATIENTS_TABLE = "np_changed_patients"
+FLIPPED_TABLE = "np_episodes_in_or_out_of_cells"
 # Two refreshes of one clinic never run at once: PostgreSQL's advisory lock (this key, the clinic's id) is held
 # for the refresh's transaction; SQLite lets one writer at a time anyway.
 LOCK_KEY = 7_316_501
@@ -174,7 +175,9 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
     """Bring the clinic's summary rows up to date in one transaction and record the run.
 
     ``full`` True rebuilds every episode; False only the episodes the change log names; None (the default) picks:
-    full when the clinic was never refreshed or a large share of it changed, else the changes. With ``wait`` False
+    full when the clinic was never refreshed or a large share of it changed, else the changes. A summary made under
+    other definitions of the cells or on another clock (its months and days opened are the clinic's) is rebuilt
+    whole, whatever ``full`` says. With ``wait`` False
     the call gives up at once (returns None) if another refresh of the clinic is running. When nothing changed
     since the last refresh, nothing is rebuilt: the last run's ``checked_at`` moves to now and it is returned.
     The run's ``seconds`` is the true wall time, COMMIT and fresh statistics included.
@@ -187,19 +190,17 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
         queries.for_aggregates(cursor)
         last = latest_refresh(clinic.pk)
         changed = _claim_changes(cursor, clinic.pk)
-        if full is None or last is None:  # an incremental refresh needs a summary to start from
-            full = last is None or len(changed) >= FULL_SHARE * max(last.episodes, 1)
         cells_key, time_zone = cells.definitions_key(), timezone.get_current_timezone_name()
         current = last is not None and (last.cells_key, last.time_zone) == (cells_key, time_zone)
-        if not full and not changed and last is not None and current:
+        if full is None or not current:  # an incremental refresh needs a summary of today's definitions to start from
+            full = not current or len(changed) >= FULL_SHARE * max(last.episodes if last else 1, 1)
+        if not full and not changed and last is not None:
             last.checked_at = started
             last.save(update_fields=["checked_at"])
             return last
         run = SummaryRefresh(clinic=clinic, started_at=started, kind="full" if full else "changes")
         run.cells_key, run.time_zone = cells_key, time_zone
-        every_cell = full or last is None or last.cells_key != run.cells_key
-        every_day = full or last is None or last.time_zone != run.time_zone
-        written = _rebuild(cursor, clinic.pk, None if full else changed, every_cell=every_cell, every_day=every_day)
+        written = _rebuild(cursor, clinic.pk, None if full else changed)
         run.episodes, run.measures, run.rom_series, _, run.visits, _, removed = written
         if not full:
             assert last is not None  # an incremental refresh starts from a summary (full is forced without one)
@@ -251,25 +252,46 @@ def _claim_changes(cursor: Any, clinic_id: int) -> set[int]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None, *, every_cell: bool, every_day: bool) -> list[int]:
+def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None) -> list[int]:
     """Delete and re-insert the summary rows of the clinic (``changed`` None) or of the changed episodes only,
-    then bring the summary cells up to date: all of them added up again (``changed`` None or ``every_cell``), or the
-    differences the changed rows make added to them (``cells.apply_changes``); and the days opened (of every
-    episode with ``every_day``: the clinic's clock changed). Returns the rows written per table (episodes,
-    measures, ROM series, movements, needled visits, their events), then the episode rows removed."""
-    only = ""
-    differences = changed is not None and not every_cell
-    if changed is not None:
-        _id_table(cursor, CHANGED_TABLE, changed)
-        only = f" AND {{column}} IN (SELECT id FROM {CHANGED_TABLE})"
-        before = _touched_patients(cursor, clinic_id)
-    if differences:  # the episode cells of the rows about to go, taken away; their visit rows kept to compare
-        cells.start_changes(cursor)
-        cells.stage_episodes(cursor, clinic_id, _changed_rows(clinic_id).filter(in_cells=True), -1)
-        _keep_visit_rows(cursor)
+    then bring the summary cells up to date: all of them added up again, or the differences the changed rows make
+    added to them (``cells.apply_changes``). Returns the rows written per table (episodes, measures, ROM series,
+    movements, needled visits, their events), then the episode rows removed."""
+    if changed is None:
+        written = _write_rows(cursor, clinic_id, "")
+        if connection.vendor == "postgresql":
+            for table in _SUMMARY_TABLES:  # the cells' statements join the rows just written: plan them as such
+                cursor.execute(f"ANALYZE {table}")
+        cells.rebuild(cursor, clinic_id)
+        return written
+    _id_table(cursor, CHANGED_TABLE, changed)
+    before = _touched_patients(cursor, clinic_id)
+    # The episode cells of the rows about to go, taken away; their visit rows kept, to compare.
+    cells.start_changes(cursor)
+    cells.stage_episodes(cursor, clinic_id, _changed_rows(clinic_id).filter(in_cells=True), -1)
+    _keep_visit_rows(cursor)
+    written = _write_rows(cursor, clinic_id, f" AND {{column}} IN (SELECT id FROM {CHANGED_TABLE})")
+    # The cells of the rows written, added; and of the other episodes that joined or left the cells.
+    joined, left = _mark_in_cells(cursor, clinic_id, changed, before)
+    cells.stage_episodes(cursor, clinic_id, _changed_rows(clinic_id).filter(in_cells=True), 1)
+    for episodes, weight in ((joined, 1), (left, -1)):
+        if episodes:  # by a table of ids: a bulk import may move thousands (SQLite binds at most 32,766 values)
+            _id_table(cursor, FLIPPED_TABLE, set(episodes))
+            cells.stage_episodes(cursor, clinic_id, _rows_of(clinic_id, FLIPPED_TABLE), weight)
+            cursor.execute(f"DROP TABLE {FLIPPED_TABLE}")
+    _stage_visits_changed(cursor, clinic_id)
+    # The months given differences are added up again afterwards (``catch_up_cells``), as a full refresh would.
+    cells.mark_stale(cursor, clinic_id, *cells.apply_changes(cursor, clinic_id))
+    cursor.execute(f"DROP TABLE {CHANGED_TABLE}")
+    return written
+
+
+def _write_rows(cursor: Any, clinic_id: int, only: str) -> list[int]:
+    """Delete and insert again the clinic's summary rows (of the episodes ``only`` keeps: SQL with ``{column}``
+    for the episode id); the rows written per table, then the episode rows removed."""
     removed = 0
     for table in _SUMMARY_TABLES:
-        if changed is None or table in _BY_CLINIC:
+        if not only or table in _BY_CLINIC:
             cursor.execute(f"DELETE FROM {table} WHERE clinic_id = %s{only.format(column='episode_id')}", [clinic_id])
         else:
             # By episode alone (ids are unique across clinics), so that the episode index is the one used.
@@ -281,37 +303,17 @@ def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None, *, every_cel
         sql = build(only)
         cursor.execute(sql, [clinic_id] * sql.replace("%%", "").count("%s"))
         written.append(queries.rows_written(cursor))
-    if every_day and changed is not None:  # the clinic's clock changed: every day opened read again
-        EpisodeSummary.objects.filter(clinic_id=clinic_id).update(opened_on=TruncDate("opened_at"))
-    if changed is not None:
-        joined, left = _mark_in_cells(cursor, clinic_id, changed, before)
-    if differences:  # the cells of the rows written, added; and of the other episodes that joined or left them
-        cells.stage_episodes(cursor, clinic_id, _changed_rows(clinic_id).filter(in_cells=True), 1)
-        for episodes, weight in ((joined, 1), (left, -1)):
-            if episodes:
-                cells.stage_episodes(cursor, clinic_id, _clinic_rows(clinic_id, episodes), weight)
-        _stage_visits_changed(cursor, clinic_id)
-        # The months given differences are added up again afterwards (``catch_up_cells``), as a full refresh would.
-        cells.mark_stale(cursor, clinic_id, *cells.apply_changes(cursor, clinic_id))
-    else:
-        if changed is None and connection.vendor == "postgresql":
-            for table in _SUMMARY_TABLES:  # the cells' statements join the rows just written: plan them as such
-                cursor.execute(f"ANALYZE {table}")
-        cells.rebuild(cursor, clinic_id)
-    if changed is not None:
-        cursor.execute(f"DROP TABLE {CHANGED_TABLE}")
     return [*written, removed]
 
 
 def _changed_rows(clinic_id: int) -> QuerySet[EpisodeSummary]:
     """The clinic's summary rows of the changed episodes (``CHANGED_TABLE``)."""
-    return EpisodeSummary.objects.filter(
-        clinic_id=clinic_id, episode_id__in=RawSQL(f"SELECT id FROM {CHANGED_TABLE}", [])
-    )
+    return _rows_of(clinic_id, CHANGED_TABLE)
 
 
-def _clinic_rows(clinic_id: int, episodes: list[int]) -> QuerySet[EpisodeSummary]:
-    return EpisodeSummary.objects.filter(clinic_id=clinic_id, episode_id__in=episodes)
+def _rows_of(clinic_id: int, ids_table: str) -> QuerySet[EpisodeSummary]:
+    """The clinic's summary rows of the episodes in the temporary table ``ids_table`` (``_id_table``)."""
+    return EpisodeSummary.objects.filter(clinic_id=clinic_id, episode_id__in=RawSQL(f"SELECT id FROM {ids_table}", []))
 
 
 def _touched_patients(cursor: Any, clinic_id: int) -> set[int]:
@@ -626,6 +628,10 @@ def bring_up_to_date(clinic_id: int) -> Freshness:
             return Freshness(None, None, background=_start_background(clinic_id))
         return Freshness(None, None)
     checked = timezone.now()
+    if (last.cells_key, last.time_zone) != (cells.definitions_key(), timezone.get_current_timezone_name()):
+        # Made under other definitions or on another clock: rebuilt whole, too long to wait for (the report reads
+        # the summary's rows meanwhile, not its cells: ``cells.plan``).
+        return Freshness(last, _current_to(last), background=_start_background(clinic_id))
     pending = pending_changes(clinic_id, inline + 1)
     if pending == 0:
         return Freshness(last, max(checked, last.checked_at or last.started_at))

@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
+from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic
 from needlepoint.insights import cells, queries, summaries
-from needlepoint.insights.filters import ReportFilters, ReportOptions, parse_filters
+from needlepoint.insights.filters import ReportFilters, ReportOptions, day_start, parse_filters
 from needlepoint.insights.models import (
     EpisodeMeasureSummary,
     EpisodeSummary,
     SummaryCell,
     SummaryRefresh,
     SummaryStaleMonth,
+    VisitSummary,
 )
 from needlepoint.insights.months import month_of, month_ranges, whole_months
 from needlepoint.insights.report import claims_report
@@ -176,8 +179,8 @@ def test_muscles_and_techniques_with_other_filters(clinic: Clinic) -> None:
 def test_a_visit_with_a_new_muscle_and_two_techniques_on_it(clinic: Clinic) -> None:
     """A later visit of an episode in the cells, in another month, needles a muscle the episode never had with two
     techniques, and another with a third, and has an adverse event: the muscle and technique reports equal the live
-    ones while the months are stale and after the catch-up, and the cells equal a full refresh's. The muscle's
-    visit cell holds both techniques used on it."""
+    ones with the refresh's differences in the cells and after the catch-up, and the cells equal a full refresh's.
+    The muscle's visit cell holds both techniques used on it."""
     row = EpisodeSummary.objects.filter(clinic=clinic, in_cells=True, needling__gt="").order_by("episode_id")[4]
     first = Visit.objects.filter(episode_id=row.episode_id, needles_inserted__gt=0).order_by("started_at").first()
     visit = later_visit(first, 75)
@@ -291,31 +294,78 @@ def test_the_report_reads_one_snapshot() -> None:
         assert visits_counted(scope) > before
 
 
-def test_a_new_clock_reads_every_day_opened_again(clinic: Clinic, settings) -> None:
-    """The summary keeps each episode's day opened on the clinic's clock; a refresh on another clock (TIME_ZONE)
-    reads every day again, not only the changed episodes', and the times in care stay the live ones."""
+def test_a_new_clock_reads_every_day_and_month_again(clinic: Clinic, settings) -> None:
+    """The summary keeps each episode's day and month opened, and each visit's month, on the clinic's clock; a
+    refresh on another clock (TIME_ZONE) rebuilds the whole summary, and the times in care stay the live ones."""
+    settings.TIME_ZONE = "UTC"  # then New York, below, whatever zone the suite runs in
     late = Episode.objects.filter(clinic=clinic, status="discharged").order_by("pk").first()
-    # 01:30 UTC on 4 March is still 3 March in New York (the suite runs in UTC).
-    Episode.objects.filter(pk=late.pk).update(opened_at=datetime(2025, 3, 4, 1, 30, tzinfo=UTC))
+    # 01:30 UTC on 1 April is still 31 March in New York.
+    Episode.objects.filter(pk=late.pk).update(opened_at=datetime(2025, 4, 1, 1, 30, tzinfo=UTC))
     refresh(clinic)
-    assert EpisodeSummary.objects.get(episode_id=late.pk).opened_on == date(2025, 3, 4)
+    row = EpisodeSummary.objects.get(episode_id=late.pk)
+    assert (row.opened_on, row.opened_month) == (date(2025, 4, 1), 202504)
     settings.TIME_ZONE = "America/New_York"
     other = Episode.objects.filter(clinic=clinic, status="open").exclude(pk=late.pk).first()
     Episode.objects.filter(pk=other.pk).update(status="discharged", discharge_reason="goals_met", discharge_date=END)
     run = refresh(clinic)
-    assert run.kind == "changes" and run.changed_episodes == 1 and run.time_zone == "America/New_York"
-    assert EpisodeSummary.objects.get(episode_id=late.pk).opened_on == date(2025, 3, 3)
+    assert run.kind == "full" and run.time_zone == "America/New_York"
+    row = EpisodeSummary.objects.get(episode_id=late.pk)
+    assert (row.opened_on, row.opened_month) == (date(2025, 3, 31), 202503)
     live, summary = both(clinic, {})
     expected, found = figures(live), figures(summary)
     assert expected["recovery"] == found["recovery"]
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date_to": "2025-03-31"},
+        {"date_from": "2025-04-01"},
+        {"date_from": "2025-04-01", "date_to": "2025-04-30"},
+        {"date_from": "2025-03-31", "date_to": "2025-03-31"},
+    ],
+)
+def test_a_report_s_days_and_months_are_the_clinic_s(clinic: Clinic, settings, params: dict[str, str]) -> None:
+    """On a clinic's clock west of UTC, an episode opened and a visit given in the evening of 31 March (1 April
+    in UTC) fall on 31 March: in the date filters, the summary's months and the cells, and every path agrees."""
+    settings.TIME_ZONE = "America/New_York"
+    evening = datetime(2025, 4, 1, 1, 30, tzinfo=UTC)
+    episode = Episode.objects.filter(clinic=clinic, status="discharged").order_by("pk")[1]
+    Episode.objects.filter(pk=episode.pk).update(opened_at=evening - timedelta(days=1))
+    needled = Visit.objects.filter(episode=episode, needles_inserted__gt=0).order_by("started_at").first()
+    visit = later_visit(needled, 1)
+    Visit.objects.filter(pk=visit.pk).update(started_at=evening)
+    assert refresh(clinic, full=True).time_zone == "America/New_York"
+    assert VisitSummary.objects.get(visit_id=visit.pk).month == 202503
+    assert EpisodeSummary.objects.get(episode_id=episode.pk).opened_month == 202503
+    live, summary = both(clinic, params)
+    assert_same(figures(live), figures(summary))
+    counted = Visit.objects.filter(pk=visit.pk).filter(needled_visit_days(parse_filters(clinic.pk, params)[0]))
+    assert counted.exists() == (params.get("date_from", "") <= "2025-03-31" <= params.get("date_to", "9999"))
+
+
+def needled_visit_days(filters: ReportFilters) -> Q:
+    """The report's own day bounds of a visit (``filters.day_start``), as a condition on visits."""
+    condition = Q()
+    if filters.date_from:
+        condition &= Q(started_at__gte=day_start(filters.date_from))
+    if filters.date_to:
+        condition &= Q(started_at__lt=day_start(filters.date_to + timedelta(days=1)))
+    return condition
+
+
 def test_month_ranges() -> None:
-    assert month_ranges([202601, 202512, 202603]) == [
+    assert month_ranges([202601, 202512, 202603], UTC) == [
         (datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)),
         (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)),
     ]
-    assert month_ranges([]) == []
+    new_york = ZoneInfo("America/New_York")
+    # A month on the clinic's clock starts at its midnight: 05:00 UTC in winter, 04:00 in summer.
+    assert month_ranges([202603], new_york) == [
+        (datetime(2026, 3, 1, tzinfo=new_york), datetime(2026, 4, 1, tzinfo=new_york))
+    ]
+    assert month_ranges([202603], new_york)[0][1].astimezone(UTC) == datetime(2026, 4, 1, 4, tzinfo=UTC)
+    assert month_ranges([], UTC) == []
 
 
 # ---------------------------------------------------------------------------------------------------- changes
@@ -340,8 +390,9 @@ def cell_totals(clinic: Clinic) -> dict[tuple, list[float]]:
 def changed_as_a_full_refresh_would(clinic: Clinic) -> None:
     run = refresh(clinic)
     assert run.kind == "changes", run.kind
-    live, summary = both(clinic, {})
-    assert_same(figures(live), figures(summary))
+    for params in ({}, {"technique": "static"}):  # the cells of every episode, and those keyed by a technique
+        live, summary = both(clinic, params)
+        assert_same(figures(live), figures(summary))
     with_differences = cell_totals(clinic)
     catch_up_cells(clinic.pk)
     assert not SummaryStaleMonth.objects.filter(clinic=clinic).exists()
@@ -425,18 +476,18 @@ def test_a_new_score_leaves_the_visit_cells_of_its_episode_s_months(clinic: Clin
     later_visit(visit, 40)
     assert refresh(clinic).kind == "changes"
     stale = set(SummaryStaleMonth.objects.filter(clinic=clinic).values_list("kind", "month"))
-    assert ("visits", month_of((visit.started_at + timedelta(days=40)).astimezone(UTC).date())) in stale, stale
+    assert ("visits", month_of(timezone.localdate(visit.started_at + timedelta(days=40)))) in stale, stale
     changed_as_a_full_refresh_would(clinic)
 
 
-def test_a_summarised_visit_moved_to_another_month_makes_both_months_stale(clinic: Clinic) -> None:
-    """The month a visit's row leaves is stale as well as the month it enters."""
+def test_a_summarised_visit_moved_to_another_month_gives_both_months_differences(clinic: Clinic) -> None:
+    """The month a visit's row leaves gets differences as well as the month it enters."""
     visit = later_visit(Visit.objects.filter(clinic=clinic, needles_inserted__gt=0).order_by("pk")[9], 1)
     changed_as_a_full_refresh_would(clinic)
     Visit.objects.filter(pk=visit.pk).update(started_at=visit.started_at + timedelta(days=45))
     assert refresh(clinic).kind == "changes"
     moved = {month for kind, month in SummaryStaleMonth.objects.filter(clinic=clinic).values_list("kind", "month")}
-    assert {month_of(visit.started_at.astimezone(UTC).date())} < moved, moved
+    assert {month_of(timezone.localdate(visit.started_at))} < moved, moved
     changed_as_a_full_refresh_would(clinic)
 
 
