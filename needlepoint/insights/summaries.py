@@ -295,7 +295,7 @@ def _write_rows(cursor: Any, clinic_id: int, only: str) -> list[int]:
             cursor.execute(f"DELETE FROM {table} WHERE clinic_id = %s{only.format(column='episode_id')}", [clinic_id])
         else:
             # By episode alone (ids are unique across clinics), so that the episode index is the one used.
-            cursor.execute(f"DELETE FROM {table} WHERE episode_id IN (SELECT id FROM {CHANGED_TABLE})")
+            cursor.execute(f"DELETE FROM {table} WHERE {_of_changed()}")
         if table == queries.SUMMARY_EPISODES:
             removed = max(cursor.rowcount, 0)
     written = []
@@ -340,10 +340,12 @@ def _mark_in_cells(cursor: Any, clinic_id: int, changed: set[int], before: set[i
     cursor.execute(others, [clinic_id])
     were = {episode: single for episode, single in cursor.fetchall() if episode not in changed}
     cursor.execute(
-        f"""UPDATE {summary} SET in_cells = NOT EXISTS (
+        # Only the rows whose mark is wrong are written (in_cells must be NOT EXISTS: it is wrong where it equals
+        # EXISTS): rewriting every row of the patients touched rewrote each of its indexes too.
+        f"""UPDATE {summary} SET in_cells = NOT in_cells
+            WHERE clinic_id = %s AND patient_id IN (SELECT id FROM {PATIENTS_TABLE}) AND in_cells = EXISTS (
                 SELECT 1 FROM {summary} o WHERE o.clinic_id = {summary}.clinic_id
-                AND o.patient_id = {summary}.patient_id AND o.episode_id <> {summary}.episode_id)
-            WHERE clinic_id = %s AND patient_id IN (SELECT id FROM {PATIENTS_TABLE})""",
+                AND o.patient_id = {summary}.patient_id AND o.episode_id <> {summary}.episode_id)""",
         [clinic_id],
     )
     cursor.execute(others, [clinic_id])
@@ -360,8 +362,13 @@ _VISIT_MODELS = {model._meta.db_table: model for model in (VisitSummary, VisitEv
 VISITS_CHANGED_TABLE = "np_changed_visit_episodes"
 
 
-# The changed episodes' rows, by episode alone (ids are unique across clinics), so that the episode index is used.
-_OF_CHANGED = f"episode_id IN (SELECT id FROM {CHANGED_TABLE})"
+def _of_changed() -> str:
+    """SQL: the changed episodes' rows, by episode alone (ids are unique across clinics), so that the episode index
+    is used: on PostgreSQL as an array, which it looks up in the index (an IN over the table of ids it may join by
+    reading the whole table)."""
+    if connection.vendor == "postgresql":
+        return f"episode_id = ANY(ARRAY(SELECT id FROM {CHANGED_TABLE}))"
+    return f"episode_id IN (SELECT id FROM {CHANGED_TABLE})"
 
 
 def _kept(table: str) -> str:
@@ -377,7 +384,8 @@ def _keep_visit_rows(cursor: Any) -> None:
     for table in cells.VISIT_TABLES:
         cursor.execute(f"DROP TABLE IF EXISTS {_kept(table)}")
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {_kept(table)} AS SELECT {_visit_columns(table)} FROM {table} WHERE {_OF_CHANGED}"
+            f"CREATE TEMPORARY TABLE {_kept(table)} AS SELECT {_visit_columns(table)} FROM {table}"
+            f" WHERE {_of_changed()}"
         )
 
 
@@ -387,7 +395,7 @@ def _stage_visits_changed(cursor: Any, clinic_id: int) -> None:
     episodes: set[int] = set()
     for table in cells.VISIT_TABLES:
         columns = _visit_columns(table)
-        now = f"SELECT {columns} FROM {table} WHERE {_OF_CHANGED}"
+        now = f"SELECT {columns} FROM {table} WHERE {_of_changed()}"
         kept = f"SELECT {columns} FROM {_kept(table)}"
         cursor.execute(
             f"SELECT episode_id FROM ({kept} EXCEPT {now}) gone"
