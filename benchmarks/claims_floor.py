@@ -23,8 +23,8 @@ cells):
   it (the columns the figures and the filters read); the copy is timed apart from the queries.
 
 The filters restrict the summary rows as the product's do (``filters.episode_rows``, ``summaries.summary_episodes``
-and ``summaries._visit_rows``): the episodes by condition, the clinician who opened them, the day they opened (UTC
-midnights, ``filters.day_start``) and the cohort label the refresh copied from ``EpisodeCohort``; the needled
+and ``summaries._visit_rows``): the episodes by condition, the clinician who opened them, the day they opened (the
+clinic's midnights, ``filters.day_start``) and the cohort label the refresh copied from ``EpisodeCohort``; the needled
 visits and their adverse events by the clinician who gave them, the day given, the episode's condition and cohort
 label; both by the muscle or technique in their ``needling`` column (``summaries.needled_pair``). Under a technique
 filter the technique rows hold that technique alone, and under a muscle filter a visit counts under a technique
@@ -255,8 +255,8 @@ def rows_where(filters: ReportFilters, dialect: Dialect, alias: str, moment: str
     """SQL: the summary rows ``alias`` the filters cover, as the product narrows them (``filters.episode_rows`` and
     ``summaries.summary_episodes`` for episode rows, ``summaries._visit_rows`` for the needled visits and their
     events): the clinic, the condition, the clinician (who opened an episode, who gave a visit: ``clinician_id``
-    on both), the dates (``moment``: ``opened_at`` or ``started_at``, from UTC midnights), the imported cohort's
-    label and the muscle or technique needled (in the ``needling`` column)."""
+    on both), the dates (``moment``: ``opened_at`` or ``started_at``, from the clinic's midnights), the imported
+    cohort's label and the muscle or technique needled (in the ``needling`` column)."""
     from needlepoint.insights.filters import day_start
     from needlepoint.insights.summaries import needled_pair
 
@@ -280,8 +280,9 @@ def scope_sql(filters: ReportFilters, as_of: date, dialect: Dialect, extra: str 
     """The report's scope (``report_scope``: the summarised episodes the filters cover, opened by ``as_of``) as a
     CTE ``ep`` with the scope table's columns, read straight from the summary instead of stored in a table first."""
     from needlepoint.insights import queries
+    from needlepoint.insights.filters import day_start
 
-    before = dialect.moment(datetime.combine(as_of + timedelta(days=1), datetime.min.time()))
+    before = dialect.moment(day_start(as_of + timedelta(days=1)))  # opened by the end of as_of, as report_scope
     return f"""ep AS (
             SELECT e.episode_id AS id, e.patient_id, e.condition, e.clinician_id AS opened_by_id, e.needled,
                    e.visits, e.visit1_pain_before AS base, e.visit1_pain_after AS after_1,

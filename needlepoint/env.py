@@ -9,6 +9,7 @@ running a health record with a silently wrong setting. Each reader also accepts
 from __future__ import annotations
 
 import os
+import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
@@ -68,7 +69,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def env_timezone(name: str, default: str) -> str:
-    """An IANA time-zone name (``America/New_York``, ``Europe/London``), checked against the zone database."""
+    """An IANA time-zone name (``America/New_York``, ``Europe/London``), checked against the zone database.
+
+    The fixed offsets ``Etc/GMT+10`` and the like are refused: their sign is the reverse of what it reads
+    (``Etc/GMT+10`` is ten hours behind UTC), and Django's database functions read it the other way, so the
+    clinic's days would differ between the records and the reports. A place's zone says the same thing plainly."""
     value = (_raw(name) or "").strip() or default
     try:
         ZoneInfo(value)
@@ -76,4 +81,9 @@ def env_timezone(name: str, default: str) -> str:
         raise ImproperlyConfigured(
             f"Unexpected value {name}={value!r}: use a time-zone name such as America/New_York or Europe/London"
         ) from exc
+    if re.fullmatch(r"(Etc/)?GMT[+-][1-9][0-9]*", value):
+        raise ImproperlyConfigured(
+            f"Unexpected value {name}={value!r}: a fixed offset's sign reads backwards; use the zone of a place "
+            "with that offset, such as Pacific/Honolulu for ten hours behind UTC"
+        )
     return value

@@ -24,7 +24,7 @@ import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -482,7 +482,9 @@ def _observation(
 
 
 def _moment(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=UTC)
+    """Noon of ``day`` on the clinic's clock: the imported day stays that day in the report wherever the clinic is
+    (noon UTC is already the next day east of UTC+12)."""
+    return datetime.combine(day, time(12, 0), tzinfo=timezone.get_current_timezone())
 
 
 def _icd10(condition: str) -> str:

@@ -113,7 +113,9 @@ class EpisodeSummary(models.Model):
             "technique filters)"
         ),
     )
-    opened_month = models.IntegerField(default=0, help_text=gettext_lazy("Year and month opened (UTC), as 202606"))
+    opened_month = models.IntegerField(
+        default=0, help_text=gettext_lazy("Year and month opened on the clinic's clock (TIME_ZONE), as 202606")
+    )
     opened_on = models.DateField(
         null=True, blank=True, help_text=gettext_lazy("The day opened on the clinic's clock (TIME_ZONE)")
     )
@@ -293,7 +295,9 @@ class VisitFacts(models.Model):
     condition = models.CharField(max_length=40, null=True, blank=True)
     cohort_label = models.CharField(max_length=100, null=True, blank=True)
     needling = models.TextField(blank=True, help_text=gettext_lazy("',muscle/technique,...,' of the visit's entries"))
-    month = models.IntegerField(default=0, help_text=gettext_lazy("Year and month of the visit (UTC), as 202606"))
+    month = models.IntegerField(
+        default=0, help_text=gettext_lazy("Year and month of the visit on the clinic's clock (TIME_ZONE), as 202606")
+    )
 
     class Meta:
         abstract = True
@@ -402,7 +406,9 @@ class SummaryCell(models.Model):
         Clinic, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     figure = models.CharField(max_length=24)
-    month = models.IntegerField(help_text=gettext_lazy("Year and month opened (episodes) or given (visits), UTC"))
+    month = models.IntegerField(
+        help_text=gettext_lazy("Year and month opened (episodes) or given (visits), on the clinic's clock")
+    )
     condition = models.CharField(max_length=40, null=True, blank=True)
     clinician = models.ForeignKey(
         Membership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"

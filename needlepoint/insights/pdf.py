@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from needlepoint.accounts.models import Clinic
 from needlepoint.insights import formatting, plots
 from needlepoint.insights.report import ClaimsReport
@@ -42,7 +44,11 @@ def claims_pdf(report: ClaimsReport, clinic: Clinic) -> bytes:
 
 def claims_document(report: ClaimsReport, clinic: Clinic) -> dict[str, object]:
     """What the printed claims report says, section by section, and its plots as images."""
-    stamp = report.summary_as_of.strftime(" (summary of %Y-%m-%d %H:%M)") if report.summary_as_of else " (live)"
+    stamp = (
+        timezone.localtime(report.summary_as_of).strftime(" (summary of %Y-%m-%d %H:%M %Z)")
+        if report.summary_as_of
+        else " (live)"
+    )
     charts = []
     if report.episodes:
         for svg in (

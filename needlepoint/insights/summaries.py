@@ -90,6 +90,9 @@ def catch_up_cells(clinic_id: int, *, wait: bool = True) -> int | None:
     with queries.unprepared(), transaction.atomic(), connection.cursor() as cursor:
         if not _lock(cursor, clinic_id, wait):
             return None
+        last = latest_refresh(clinic_id)
+        if last is None or (last.cells_key, last.time_zone) != (cells.definitions_key(), _clock()):
+            return 0  # the summary's months are another clock's (or definitions'): its next refresh rebuilds it all
         stale = list(SummaryStaleMonth.objects.filter(clinic_id=clinic_id).values_list("kind", "month"))
         if not stale:
             return 0
@@ -190,7 +193,7 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
         queries.for_aggregates(cursor)
         last = latest_refresh(clinic.pk)
         changed = _claim_changes(cursor, clinic.pk)
-        cells_key, time_zone = cells.definitions_key(), timezone.get_current_timezone_name()
+        cells_key, time_zone = cells.definitions_key(), _clock()
         current = last is not None and (last.cells_key, last.time_zone) == (cells_key, time_zone)
         if full is None or not current:  # an incremental refresh needs a summary of today's definitions to start from
             full = not current or len(changed) >= FULL_SHARE * max(last.episodes if last else 1, 1)
@@ -221,6 +224,11 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
     run.seconds = time.perf_counter() - clock
     SummaryRefresh.objects.filter(pk=run.pk).update(seconds=run.seconds)
     return run
+
+
+def _clock() -> str:
+    """The clinic's clock: the active time zone's name (TIME_ZONE), which the summary's days and months are on."""
+    return timezone.get_current_timezone_name()
 
 
 def pending_changes(clinic_id: int, limit: int) -> int:
@@ -430,10 +438,11 @@ def _clinic_episodes(only: str) -> str:
 
 
 def _episodes_sql(only: str) -> str:
+    opened_on = _day_opened_sql()  # the clinic's day, as the report's times in care count it
     if connection.vendor == "postgresql":
-        days = "(e.discharge_date - CAST(e.opened_at AS date))"
+        days = f"(e.discharge_date - {opened_on})"
     else:
-        days = "CAST(julianday(e.discharge_date) - julianday(date(e.opened_at)) AS INTEGER)"
+        days = f"CAST(julianday(e.discharge_date) - julianday({opened_on}) AS INTEGER)"
     firsts = queries.FIRST_VISITS_SQL.format(episodes=_clinic_episodes(only), where="")
     columns = (
         "clinic_id, episode_id, patient_id, condition, side, clinician_id, cohort_label, opened_at, discharge_date, "
@@ -636,7 +645,7 @@ def bring_up_to_date(clinic_id: int) -> Freshness:
             return Freshness(None, None, background=_start_background(clinic_id))
         return Freshness(None, None)
     checked = timezone.now()
-    if (last.cells_key, last.time_zone) != (cells.definitions_key(), timezone.get_current_timezone_name()):
+    if (last.cells_key, last.time_zone) != (cells.definitions_key(), _clock()):
         # Made under other definitions or on another clock: rebuilt whole, too long to wait for (the report reads
         # the summary's rows meanwhile, not its cells: ``cells.plan``).
         return Freshness(last, _current_to(last), background=_start_background(clinic_id))

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from django.utils import timezone
+
 from needlepoint.accounts.models import Clinic, Membership
 from needlepoint.outcomes.models import Observation, RomMeasurement
 from needlepoint.patients.models import Episode, Patient
@@ -244,7 +246,7 @@ def facts(clinic: Clinic, as_of: date) -> list[EpisodeFacts]:
                 before_2=visits[1].pain_before if len(visits) > 1 else None,
                 before_3=visits[2].pain_before if len(visits) > 2 else None,
                 rom=rom_facts,
-                days=max(0, (ended - ep.opened_at.date()).days),
+                days=max(0, (ended - timezone.localdate(ep.opened_at)).days),  # the clinic's day opened
                 goals_met=ep.status == "discharged" and ep.discharge_reason == "goals_met",
             )
         )

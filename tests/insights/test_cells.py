@@ -354,6 +354,22 @@ def needled_visit_days(filters: ReportFilters) -> Q:
     return condition
 
 
+def test_a_catch_up_on_another_clock_leaves_the_months_to_a_refresh_on_the_summary_s(clinic: Clinic, settings) -> None:
+    """A process on another clock (TIME_ZONE) would add months up on its own month ranges over rows written on the
+    summary's: it leaves them; the next refresh on its clock rebuilds the summary whole."""
+    settings.TIME_ZONE = "UTC"
+    refresh(clinic, full=True)  # on UTC's clock, whatever zone the suite runs in
+    later_visit(Visit.objects.filter(clinic=clinic, needles_inserted__gt=0).order_by("pk")[9], 1)
+    assert refresh(clinic).kind == "changes"
+    given = set(SummaryStaleMonth.objects.filter(clinic=clinic).values_list("kind", "month"))
+    assert given
+    settings.TIME_ZONE = "America/New_York"
+    assert catch_up_cells(clinic.pk) == 0
+    assert set(SummaryStaleMonth.objects.filter(clinic=clinic).values_list("kind", "month")) == given
+    settings.TIME_ZONE = "UTC"
+    assert catch_up_cells(clinic.pk) == len(given)
+
+
 def test_month_ranges() -> None:
     assert month_ranges([202601, 202512, 202603], UTC) == [
         (datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)),

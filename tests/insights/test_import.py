@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.cli import main
@@ -180,6 +181,19 @@ def test_dates_one_column_per_instrument_and_existing_patients(clinician, patien
     assert sorted(Observation.objects.filter(episode=episode).values_list("time_point", "instrument", "value")) == [
         ("baseline", "NDI", 40.0), ("baseline", "NPRS", 8.0), ("discharge", "NDI", 20.0), ("discharge", "NPRS", 3.0),
     ]  # fmt: skip
+
+
+def test_an_imported_day_stays_that_day_on_a_clock_far_east_of_utc(clinician, patient, settings):
+    """Noon UTC is already the next day in Auckland: the imported episode opens, and its scores are taken, at noon
+    of the file's day on the clinic's clock, so the report counts them on that day."""
+    settings.TIME_ZONE = "Pacific/Auckland"
+    rows = [["mrn", "seen", "pain"], [patient.mrn, "2024-03-01", 8], [patient.mrn, "2024-04-12", 3]]
+    options = ImportOptions(condition="neck_pain", patient_col="mrn", time_col="seen", value_cols=(("pain", "NPRS"),))
+    import_outcomes(clinician, csv_bytes(rows), "clinic.csv", options)
+    episode = Episode.objects.get(patient=patient)
+    assert timezone.localdate(episode.opened_at) == date(2024, 3, 1)
+    for observation in Observation.objects.filter(episode=episode):
+        assert timezone.localdate(observation.observed_at) == observation.observed_on
 
 
 def test_the_same_file_twice_is_refused_unless_asked(clinician):

@@ -43,6 +43,14 @@ def test_the_time_zone_is_read_from_the_environment_and_checked(monkeypatch) -> 
     with pytest.raises(ImproperlyConfigured, match=r"NP_TEST_ZONE='Mars/Olympus_Mons'.*time-zone name"):
         env_timezone("NP_TEST_ZONE", "UTC")
 
+    # A fixed offset reads backwards (Etc/GMT+10 is UTC-10), and the databases' date functions read it otherwise.
+    for backwards in ("Etc/GMT+10", "Etc/GMT-12", "Etc/GMT+3"):
+        monkeypatch.setenv("NP_TEST_ZONE", backwards)
+        with pytest.raises(ImproperlyConfigured, match=r"sign reads backwards.*Pacific/Honolulu"):
+            env_timezone("NP_TEST_ZONE", "UTC")
+    monkeypatch.setenv("NP_TEST_ZONE", "Etc/UTC")
+    assert env_timezone("NP_TEST_ZONE", "UTC") == "Etc/UTC"
+
 
 def settings_in_a_fresh_process(**variables: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "TIME_ZONE"} | {"SECRET_KEY": "x"} | variables
