@@ -8,13 +8,16 @@ import json
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
+from django.utils import timezone
 from django.utils.html import escape
 from pypdf import PdfReader
 
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.cli import main
 from needlepoint.insights.filters import parse_filters
+from needlepoint.insights.pdf import claims_document
 from needlepoint.insights.report import claims_report
+from needlepoint.insights.summaries import refresh
 from tests.conftest import client_for
 from tests.insights.evidence_data import episode, observation, rom, visit
 
@@ -119,6 +122,19 @@ def test_filters_are_get_parameters_and_bad_ones_change_nothing(evidence, clinic
     html = bad.content.decode()
     assert "Unknown condition" in html and "is not a date" in html and "Unknown responder rule" in html
     assert 'data-claim="relief"' not in html
+
+
+def test_the_printed_summary_time_is_on_the_clinic_s_clock(evidence, settings):
+    """The printed report names the time its summary is current to as every page does: the clinic's, zone named."""
+    settings.TIME_ZONE = "America/New_York"
+    refresh(evidence, full=True)
+    filters, options = parse_filters(evidence.pk, {})
+    report = claims_report(evidence, filters, options, source="summary", clinician_names={})
+    assert report.summary_as_of is not None
+    local = timezone.localtime(report.summary_as_of)
+    footer = claims_document(report, evidence)["footer"]
+    assert f"(summary of {local:%Y-%m-%d %H:%M} {local:%Z})" in str(footer)
+    assert local.strftime("%Z") in ("EST", "EDT")
 
 
 def test_the_pdf_has_the_same_report(evidence, clinic_admin):
