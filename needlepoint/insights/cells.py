@@ -39,6 +39,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.functions import TruncDate
+from django.db.models.sql import Query
 from django.utils import timezone
 
 from needlepoint.insights import queries
@@ -109,19 +111,25 @@ def _definitions_key(vendor: str, zone: str) -> str:
     return hashlib.sha256(f"{vendor}\n{zone}\n{text}".encode()).hexdigest()
 
 
+def day_sql(column: str) -> str:
+    """SQL: the day of the timestamp ``column`` on the clinic's clock (the active time zone), by the expression the
+    live report uses (Django's ``TruncDate``: on SQLite, which has no time zones, the function Django registers on
+    every connection), with the zone's name written into the statement."""
+    query = Query(EpisodeSummary)
+    compiler = query.get_compiler(connection=connection)
+    sql, params = TruncDate("opened_at").resolve_expression(query).as_sql(compiler, connection)
+    opened_at = f"{connection.ops.quote_name(queries.SUMMARY_EPISODES)}.{connection.ops.quote_name('opened_at')}"
+    if sql.count(opened_at) != 1 or not all(re.fullmatch(r"[A-Za-z0-9_+\-/]+", str(value)) for value in params):
+        raise ValueError(f"Unexpected SQL for the clinic's day: {sql} {params}")
+    return sql.replace(opened_at, column) % tuple(f"'{value}'" for value in params)
+
+
 def month_sql(column: str) -> str:
-    """SQL: the year and month of the timestamp ``column`` on the clinic's clock (the active time zone), as 202606,
-    so that a report's whole months are the clinic's calendar months (``filters.day_start``). On SQLite, which has
-    no time zones, through the function Django registers on every connection for its own date lookups."""
-    zone = timezone.get_current_timezone_name()
-    if not _ZONE_NAME.fullmatch(zone):  # written into the SQL: only a plain zone name
-        raise ValueError(f"unexpected time zone name {zone!r}")
+    """SQL: the year and month of the timestamp ``column`` on the clinic's clock, as 202606 (``day_sql``'s day), so
+    that a report's whole months are the clinic's calendar months (``filters.day_start``)."""
     if connection.vendor == "postgresql":
-        return f"CAST(TO_CHAR({column} AT TIME ZONE '{zone}', 'YYYYMM') AS integer)"
-    return f"CAST(strftime('%%Y%%m', django_datetime_cast_date({column}, '{zone}', 'UTC')) AS integer)"
-
-
-_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-/]+")
+        return f"CAST(TO_CHAR({day_sql(column)}, 'YYYYMM') AS integer)"
+    return f"CAST(strftime('%%Y%%m', {day_sql(column)}) AS integer)"
 
 
 def rebuild(

@@ -13,7 +13,6 @@ never refreshed is read live.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -24,8 +23,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import TruncDate
-from django.db.models.sql import Query
 from django.utils import timezone
 
 from needlepoint.accounts.models import Clinic
@@ -78,7 +75,7 @@ def reading(run: SummaryRefresh | None, filters: ReportFilters, options: ReportO
         return Reading(cells=None, days_kept=False)
     return Reading(
         cells=cells.plan(filters, options, as_of, run.cells_key),
-        days_kept=run.time_zone == timezone.get_current_timezone_name(),
+        days_kept=run.time_zone == _clock(),
     )
 
 
@@ -90,8 +87,7 @@ def catch_up_cells(clinic_id: int, *, wait: bool = True) -> int | None:
     with queries.unprepared(), transaction.atomic(), connection.cursor() as cursor:
         if not _lock(cursor, clinic_id, wait):
             return None
-        last = latest_refresh(clinic_id)
-        if last is None or (last.cells_key, last.time_zone) != (cells.definitions_key(), _clock()):
+        if not _current(latest_refresh(clinic_id)):
             return 0  # the summary's months are another clock's (or definitions'): its next refresh rebuilds it all
         stale = list(SummaryStaleMonth.objects.filter(clinic_id=clinic_id).values_list("kind", "month"))
         if not stale:
@@ -193,8 +189,7 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
         queries.for_aggregates(cursor)
         last = latest_refresh(clinic.pk)
         changed = _claim_changes(cursor, clinic.pk)
-        cells_key, time_zone = cells.definitions_key(), _clock()
-        current = last is not None and (last.cells_key, last.time_zone) == (cells_key, time_zone)
+        current = _current(last)
         if full is None or not current:  # an incremental refresh needs a summary of today's definitions to start from
             full = not current or len(changed) >= FULL_SHARE * max(last.episodes if last else 1, 1)
         if not full and not changed and last is not None:
@@ -202,7 +197,7 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
             last.save(update_fields=["checked_at"])
             return last
         run = SummaryRefresh(clinic=clinic, started_at=started, kind="full" if full else "changes")
-        run.cells_key, run.time_zone = cells_key, time_zone
+        run.cells_key, run.time_zone = cells.definitions_key(), _clock()
         written = _rebuild(cursor, clinic.pk, None if full else changed)
         run.episodes, run.measures, run.rom_series, _, run.visits, _, removed = written
         if not full:
@@ -229,6 +224,12 @@ def refresh(clinic: Clinic, *, full: bool | None = None, wait: bool = True) -> S
 def _clock() -> str:
     """The clinic's clock: the active time zone's name (TIME_ZONE), which the summary's days and months are on."""
     return timezone.get_current_timezone_name()
+
+
+def _current(run: SummaryRefresh | None) -> bool:
+    """Whether the refresh ``run`` left a summary of today's definitions of the cells on today's clock, from which
+    an incremental refresh or a catch-up may go on (else the next refresh rebuilds it whole)."""
+    return run is not None and (run.cells_key, run.time_zone) == (cells.definitions_key(), _clock())
 
 
 def pending_changes(clinic_id: int, limit: int) -> int:
@@ -438,7 +439,7 @@ def _clinic_episodes(only: str) -> str:
 
 
 def _episodes_sql(only: str) -> str:
-    opened_on = _day_opened_sql()  # the clinic's day, as the report's times in care count it
+    opened_on = cells.day_sql("e.opened_at")  # the clinic's day, as the report's times in care count it
     if connection.vendor == "postgresql":
         days = f"(e.discharge_date - {opened_on})"
     else:
@@ -469,27 +470,13 @@ def _episodes_sql(only: str) -> str:
                e.patient_id IS NOT NULL AND NOT EXISTS (
                    SELECT 1 FROM {Episode._meta.db_table} o
                    WHERE o.clinic_id = e.clinic_id AND o.patient_id = e.patient_id AND o.id <> e.id),
-               {_day_opened_sql()}
+               {cells.day_sql("e.opened_at")}
         FROM {Episode._meta.db_table} e
         LEFT JOIN {EpisodeCohort._meta.db_table} c ON c.episode_id = e.id
         LEFT JOIN firsts ON firsts.episode_id = e.id
         LEFT JOIN needling ON needling.episode_id = e.id
         WHERE e.clinic_id = %s{only.format(column="e.id")}
     """
-
-
-def _day_opened_sql() -> str:
-    """SQL: the day the episode ``e`` opened on the clinic's clock, by the expression the live report uses
-    (Django's ``TruncDate`` in the current time zone), kept so that a report's times in care are a subtraction,
-    not a time zone conversion per episode. The time zone's name is written into the statement."""
-    query = Query(Episode)
-    sql, params = (
-        TruncDate("opened_at").resolve_expression(query).as_sql(query.get_compiler(connection=connection), connection)
-    )
-    column = f"{connection.ops.quote_name(Episode._meta.db_table)}.{connection.ops.quote_name('opened_at')}"
-    if sql.count(column) != 1 or not all(re.fullmatch(r"[A-Za-z0-9_+\-/]+", str(value)) for value in params):
-        raise ValueError(f"Unexpected SQL for the day opened: {sql} {params}")
-    return sql.replace(column, "e.opened_at") % tuple(f"'{value}'" for value in params)
 
 
 def _measures_sql(only: str) -> str:
@@ -645,7 +632,7 @@ def bring_up_to_date(clinic_id: int) -> Freshness:
             return Freshness(None, None, background=_start_background(clinic_id))
         return Freshness(None, None)
     checked = timezone.now()
-    if (last.cells_key, last.time_zone) != (cells.definitions_key(), _clock()):
+    if not _current(last):
         # Made under other definitions or on another clock: rebuilt whole, too long to wait for (the report reads
         # the summary's rows meanwhile, not its cells: ``cells.plan``).
         return Freshness(last, _current_to(last), background=_start_background(clinic_id))

@@ -18,11 +18,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='episodesummary',
-            index=models.Index(fields=['clinic', 'condition', 'opened_at'], include=('needled', 'discharge_date', 'opened_on', 'goals_met', 'cohort_label', 'clinician'), name='episode_summary_condition_care'),
+            index=models.Index(fields=['clinic', 'condition', 'opened_at'], include=('needled', 'discharge_date', 'opened_on', 'goals_met', 'clinician', 'cohort_label'), name='episode_summary_condition_care'),
         ),
         migrations.AddIndex(
             model_name='episodesummary',
-            index=models.Index(fields=['clinic', 'clinician', 'opened_at'], include=('needled', 'discharge_date', 'opened_on', 'goals_met', 'cohort_label', 'condition'), name='episode_summary_clinician_care'),
+            index=models.Index(fields=['clinic', 'clinician', 'opened_at'], include=('needled', 'discharge_date', 'opened_on', 'goals_met', 'condition', 'cohort_label'), name='episode_summary_clinician_care'),
         ),
         migrations.AddIndex(
             model_name='episodesummary',
