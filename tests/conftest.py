@@ -3,12 +3,14 @@ through the real actions (no mocks, a real database)."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any, NoReturn, TypeVar
 
 import pytest
+from django.http import HttpResponse, StreamingHttpResponse
 from django.test import Client
 
 from needlepoint.accounts.actions import set_keep_social_security_numbers
@@ -134,6 +136,16 @@ def keeps_ssns(clinic, clinic_admin) -> Clinic:
 @pytest.fixture
 def outsider(other_clinic) -> Membership:
     return make_member(other_clinic, "charlie", "clinician", profession="physical_therapist")
+
+
+def response_json(response: HttpResponse | StreamingHttpResponse) -> Any:
+    """A JSON response's body, sent whole or streamed: ``Patient/$everything`` is streamed, and the test client's
+    ``json()`` reads only a body sent whole. A streamed body can be read again after this."""
+    assert "json" in response["Content-Type"], response["Content-Type"]
+    body = response.getvalue()
+    if response.streaming:
+        response.streaming_content = [body]
+    return json.loads(body)
 
 
 def client_for(membership: Membership) -> Client:

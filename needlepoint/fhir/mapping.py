@@ -941,15 +941,17 @@ def searchset(
         "link": list(links) if links else [{"relation": "self", "url": self_url}],
     }
     if resources:
-        bundle["entry"] = [
-            {
-                "fullUrl": f"{base_url.rstrip('/')}/{r['resourceType']}/{r['id']}",
-                "resource": r,
-                "search": {"mode": "match"},
-            }
-            for r in resources
-        ]
+        bundle["entry"] = [searchset_entry(base_url, r) for r in resources]
     return bundle
+
+
+def searchset_entry(base_url: str, resource: Json) -> Json:
+    """One match of a searchset Bundle: the resource, its full URL on this server, and its search mode."""
+    return {
+        "fullUrl": f"{base_url.rstrip('/')}/{resource['resourceType']}/{resource['id']}",
+        "resource": resource,
+        "search": {"mode": "match"},
+    }
 
 
 def history_bundle(base_url: str, self_url: str, resource: Json) -> Json:

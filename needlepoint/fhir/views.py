@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from functools import wraps
 from importlib import metadata
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
@@ -52,6 +53,7 @@ ACCEPTABLE = (*JSON_TYPES, "application/*", "*/*")
 FORMAT_VALUES = ("json", *JSON_TYPES)
 
 View = Callable[..., HttpResponseBase]
+STREAM_CHUNK_CHARACTERS = 64 * 1024
 logger = logging.getLogger(__name__)
 
 
@@ -64,6 +66,34 @@ def fhir_response(body: Json, status: int = 200, headers: dict[str, str] | None 
         json_dumps_params={"ensure_ascii": False},
         headers=headers,
     )
+
+
+def streamed_bundle(bundle: Json, entries: Iterable[Json]) -> StreamingHttpResponse:
+    """A Bundle sent while it is written: ``bundle`` without its entries, then ``entries`` about
+    ``STREAM_CHUNK_CHARACTERS`` at a time, so that a long record's body never sits in memory as one string. The
+    bytes are those ``fhir_response`` sends for the same Bundle with ``entries`` in it."""
+
+    def chunks() -> Iterator[bytes]:
+        head = _dumps(bundle)
+        pending, size = [head[:-1]], len(head)  # the entries go in before the Bundle's closing brace
+        separator = ', "entry": ['
+        for entry in entries:
+            text = separator + _dumps(entry)
+            separator = ", "
+            pending.append(text)
+            size += len(text)
+            if size >= STREAM_CHUNK_CHARACTERS:
+                yield "".join(pending).encode()
+                pending, size = [], 0
+        pending.append("]}" if separator == ", " else "}")
+        yield "".join(pending).encode()
+
+    return StreamingHttpResponse(chunks(), content_type=f"{FHIR_JSON}; charset=utf-8")
+
+
+def _dumps(value: Json) -> str:
+    """JSON text as ``fhir_response`` writes it."""
+    return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
 
 
 def outcome_response(status: int, code: str, diagnostics: str, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -186,12 +216,28 @@ def _pairs(params: Any) -> list[tuple[str, str]]:
 def _searchset(
     request: HttpRequest, params: list[tuple[str, str]], found: list[Json], total: int, page: Page
 ) -> HttpResponse:
-    """One page of a search as a searchset Bundle with its paging links (search terms of a POST search stay in
-    its body: its links carry only the paging, for the client to post the same body to)."""
+    """One page of a search as a searchset Bundle with its paging links."""
+    base, links = _base_and_links(request, params, total, page)
+    return fhir_response(mapping.searchset(base, links[0]["url"], found, total, links))
+
+
+def _streamed_searchset(
+    request: HttpRequest, params: list[tuple[str, str]], found: list[Json], total: int, page: Page
+) -> StreamingHttpResponse:
+    """``_searchset``, sent while it is written (``streamed_bundle``)."""
+    base, links = _base_and_links(request, params, total, page)
+    head = mapping.searchset(base, links[0]["url"], [], total, links)
+    return streamed_bundle(head, (mapping.searchset_entry(base, r) for r in found))
+
+
+def _base_and_links(
+    request: HttpRequest, params: list[tuple[str, str]], total: int, page: Page
+) -> tuple[str, list[dict[str, str]]]:
+    """The server's base URL and a searchset's paging links (search terms of a POST search stay in its body: its
+    links carry only the paging, for the client to post the same body to)."""
     url = request.build_absolute_uri(request.path)
     carried = [] if request.method == "POST" else params
-    links = paging.links(url, carried, page, total)
-    return fhir_response(mapping.searchset(_base_url(request), links[0]["url"], found, total, links))
+    return _base_url(request), paging.links(url, carried, page, total)
 
 
 def _check_params(params: Any, allowed: tuple[str, ...]) -> None:
@@ -365,14 +411,15 @@ def _care_period(params: Any) -> tuple[date | None, date | None]:
 
 
 @fhir_endpoint("GET")
-def everything(request: HttpRequest, membership: Membership, resource_id: str) -> HttpResponse:
+def everything(request: HttpRequest, membership: Membership, resource_id: str) -> StreamingHttpResponse:
     """GET Patient/{id}/$everything: a searchset of everything of the patient the role may read; ``start`` and
-    ``end`` keep the care in that period, ``_count`` pages it (500 a page unless asked)."""
+    ``end`` keep the care in that period, ``_count`` pages it (500 a page unless asked). The page is streamed:
+    the record is read (or taken from the cache) and audited first, then written out while it is sent."""
     _check_params(request.GET, ("start", "end"))
     page = paging.page_from(request.GET, default=paging.MAX_COUNT)
     start, end = _care_period(request.GET)
     found, total = records.everything(membership, resource_id, page, start, end)
-    return _searchset(request, _pairs(request.GET), found, total, page)
+    return _streamed_searchset(request, _pairs(request.GET), found, total, page)
 
 
 @fhir_endpoint("POST")

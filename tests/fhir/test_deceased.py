@@ -15,7 +15,7 @@ from django.utils import timezone
 from needlepoint.outcomes.models import Observation
 from needlepoint.patients import actions
 from needlepoint.patients.models import Episode, Patient
-from tests.conftest import client_for, missing_tool
+from tests.conftest import client_for, missing_tool, response_json
 from tests.fhir.conftest import SYNTHEA, import_messages, post_bundle, synthea_bundle
 from tests.fhir.node_validators import node_path, run_validator
 
@@ -54,7 +54,7 @@ def test_a_synthea_patient_who_died_is_imported_as_deceased_and_exported_so(clin
     resource = exported(client, patient)
     assert resource["deceasedDateTime"] == "2015-01-02" and "deceasedBoolean" not in resource
     assert validator.errors(resource) == []
-    everything = client.get(f"/fhir/R4/Patient/{patient.pk}/$everything").json()
+    everything = response_json(client.get(f"/fhir/R4/Patient/{patient.pk}/$everything"))
     assert everything["entry"][0]["resource"]["deceasedDateTime"] == "2015-01-02"
 
 

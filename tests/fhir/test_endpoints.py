@@ -9,11 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from needlepoint.accounts.models import AuditEntry
-from needlepoint.fhir import codes
+from needlepoint.fhir import codes, mapping
+from needlepoint.fhir.views import STREAM_CHUNK_CHARACTERS, fhir_response, streamed_bundle
 from needlepoint.outcomes import actions as outcome_actions
 from needlepoint.outcomes.scoring import instrument
 from needlepoint.visits import actions as visit_actions
-from tests.conftest import audit_lock_queries, client_for
+from tests.conftest import audit_lock_queries, client_for, response_json
 from tests.fhir.conftest import Record, token_client
 from tests.visits.visit_helpers import signed_visit
 
@@ -49,7 +50,7 @@ def test_a_clinician_reads_the_patient_with_its_version_as_etag(clinician, recor
 def test_everything_holds_the_whole_record_for_a_clinician(clinician, record: Record, validator) -> None:
     response = get(client_for(clinician), f"Patient/{record.patient.pk}/$everything")
     assert response.status_code == 200
-    bundle = response.json()
+    bundle = response_json(response)
     assert bundle["type"] == "searchset"
     # 12 records, and the item answers of the two questionnaires answered (NDI and the 0-10 pain rating).
     assert bundle["total"] == len(bundle["entry"]) == 14
@@ -65,6 +66,25 @@ def test_everything_holds_the_whole_record_for_a_clinician(clinician, record: Re
     }
     assert bundle["entry"][0]["fullUrl"] == f"http://testserver/fhir/R4/Patient/{record.patient.pk}"
     assert validator.errors(bundle) == []
+    assert response.streaming and response["Content-Type"] == "application/fhir+json; charset=utf-8"
+
+
+@pytest.mark.parametrize("entries", [0, 1, 400])
+def test_a_streamed_bundle_is_the_bundle_sent_whole_in_pieces(entries: int) -> None:
+    """``streamed_bundle`` sends, in pieces of about 64 KiB, the bytes ``fhir_response`` sends whole: no entry
+    lost, none twice, the JSON the same to the byte (non-ASCII text kept as it is)."""
+    resources = [
+        {"resourceType": "Observation", "id": f"o-{n}", "note": [{"text": "Schmerz " * 40 + "ü"}]}
+        for n in range(entries)
+    ]
+    whole = mapping.searchset("http://testserver/fhir/R4", "http://testserver/fhir/R4/x", resources, 999)
+    head = mapping.searchset("http://testserver/fhir/R4", "http://testserver/fhir/R4/x", [], 999)
+    entry = [mapping.searchset_entry("http://testserver/fhir/R4", r) for r in resources]
+    pieces = list(streamed_bundle(head, iter(entry)).streaming_content)
+    assert b"".join(pieces) == fhir_response(whole).content
+    sizes = [len(p.decode()) for p in pieces]
+    assert len(sizes) == (1 if entries < 100 else 4)  # 400 entries of 490 characters: 196,000 in all
+    assert all(STREAM_CHUNK_CHARACTERS <= size < STREAM_CHUNK_CHARACTERS + 500 for size in sizes[:-1])
 
 
 # Session, user and membership; the Patient, its identifiers and clinic; the clinic's staff; conditions, reported
@@ -124,10 +144,10 @@ def test_everything_costs_as_many_queries_however_long_the_history(
     url = f"Patient/{full_record.patient.pk}/$everything"
     get(client, url)  # the session's first request
     with django_assert_max_num_queries(EVERYTHING_BUDGET + audit_lock_queries()) as short:
-        before = get(client, url).json()
+        before = response_json(get(client, url))
     _more_history(clinician, full_record)
     with CaptureQueriesContext(connection) as longer:
-        after = get(client, url).json()
+        after = response_json(get(client, url))
     # A Procedure, an AdverseEvent, 5 Observations (two of them the visit's pain) and 2 QuestionnaireResponses.
     assert after["total"] == before["total"] + 9
     assert len(longer) == len(short)
@@ -142,7 +162,7 @@ def test_a_clinic_admin_reads_clinical_resources_too(clinic_admin, record: Recor
 def test_front_desk_gets_only_the_patient(front_desk, record: Record) -> None:
     client = client_for(front_desk)
     assert get(client, f"Patient/{record.patient.pk}").status_code == 200
-    everything = get(client, f"Patient/{record.patient.pk}/$everything").json()
+    everything = response_json(get(client, f"Patient/{record.patient.pk}/$everything"))
     assert ids(everything) == [("Patient", str(record.patient.pk))]
     for url in (
         f"Condition?patient={record.patient.pk}",
@@ -289,7 +309,9 @@ def test_a_token_reads_as_its_membership_and_is_audited_as_api(clinician, record
 def test_a_front_desk_token_gets_only_the_patient(front_desk, record: Record) -> None:
     client = token_client(front_desk)
     assert get(client, f"Condition?patient={record.patient.pk}").status_code == 403
-    assert ids(get(client, f"Patient/{record.patient.pk}/$everything").json()) == [("Patient", str(record.patient.pk))]
+    assert ids(response_json(get(client, f"Patient/{record.patient.pk}/$everything"))) == [
+        ("Patient", str(record.patient.pk))
+    ]
 
 
 def test_no_credentials_or_a_bad_token_is_401(record: Record) -> None:

@@ -21,7 +21,7 @@ from needlepoint.fhir.mapping import Issue
 from needlepoint.fhir.transaction_bundle import transaction_response
 from needlepoint.outcomes.models import Observation
 from needlepoint.patients.models import Episode, Patient
-from tests.conftest import client_for
+from tests.conftest import client_for, response_json
 from tests.fhir.conftest import SYNTHEA, import_messages, synthea_bundle, synthea_files, token_client
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_a_synthea_bundle_round_trips(clinician, validator) -> None:
     rounded = [m for m in messages if "rounded half up" in m]
     assert len(rounded) == 4
 
-    everything = client.get(f"/fhir/R4/Patient/{patient.pk}/$everything").json()
+    everything = response_json(client.get(f"/fhir/R4/Patient/{patient.pk}/$everything"))
     resources = [e["resource"] for e in everything["entry"]]
     for resource in resources:
         assert validator.errors(resource) == []

@@ -19,7 +19,7 @@ from needlepoint.fhir.incoming import plan_import
 from needlepoint.outcomes.models import Observation
 from needlepoint.patients.models import Episode, Patient, ReportedCondition, Screening
 from needlepoint.patients.reported_conditions import is_active
-from tests.conftest import clear_for_needling, client_for
+from tests.conftest import clear_for_needling, client_for, response_json
 from tests.fhir.conftest import SYNTHEA, import_messages, post_bundle, synthea_bundle, synthea_files, token_client
 from tests.fhir.test_bulk_export import download, finished_manifest, kick_off
 
@@ -335,8 +335,8 @@ def test_a_patient_without_reported_conditions_has_no_section(clinician, patient
 
 def fhir_get(client: Client, url: str, status: int = 200) -> dict[str, Any]:
     response = client.get(f"/fhir/R4/{url}", HTTP_ACCEPT="application/fhir+json")
-    assert response.status_code == status, (url, response.content[:300])
-    found: dict[str, Any] = response.json()
+    assert response.status_code == status, (url, response.getvalue()[:300])
+    found: dict[str, Any] = response_json(response)
     return found
 
 

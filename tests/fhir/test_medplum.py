@@ -28,7 +28,7 @@ from needlepoint.demo import build_demo
 from needlepoint.fhir import bulk, export, records
 from needlepoint.fhir.practitioner_mapping import referenced_members
 from needlepoint.patients.models import Patient
-from tests.conftest import built_once, client_for, missing_tool
+from tests.conftest import built_once, client_for, missing_tool, response_json
 from tests.fhir.conftest import post_bundle, synthea_bundle, synthea_files, token_client
 from tests.fhir.node_validators import node_path, run_validator
 from tests.fhir.test_bulk_export import download, finished_manifest, kick_off
@@ -113,7 +113,7 @@ def errors(results: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
 def get(client: Client, url: str) -> dict[str, Any]:
     response = client.get(f"{BASE}/{url}", HTTP_ACCEPT="application/fhir+json")
     assert response["Content-Type"].startswith("application/fhir+json"), url
-    return response.json()
+    return response_json(response)
 
 
 def with_entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.fhir.paging import Page, PagingError, links, page_from
 from needlepoint.patients import actions as patient_actions
-from tests.conftest import client_for
+from tests.conftest import client_for, response_json
 from tests.fhir.conftest import Record
 
 BASE = "/fhir/R4"
@@ -38,7 +38,7 @@ def walk(client: Client, first: str) -> tuple[list[str], list[dict]]:
     while url:
         response = get(client, url)
         assert response.status_code == 200, response.content
-        pages.append(response.json())
+        pages.append(response_json(response))
         found += ids(pages[-1])
         url = link(pages[-1], "next")
     return found, pages
@@ -121,21 +121,21 @@ def test_clinical_searches_page_too(clinician, record: Record) -> None:
 def test_everything_honours_count_start_and_end(clinician, record: Record) -> None:
     client = client_for(clinician)
     path = f"Patient/{record.patient.pk}/$everything"
-    whole = get(client, path).json()
+    whole = response_json(get(client, path))
     assert whole["total"] == len(ids(whole)) == 14
     found, pages = walk(client, f"{path}?_count=5")
     assert found == ids(whole) and [len(ids(p)) for p in pages] == [5, 5, 4]
 
     today = timezone.localdate()
-    future = get(client, f"{path}?start={today + timedelta(days=1)}").json()
+    future = response_json(get(client, f"{path}?start={today + timedelta(days=1)}"))
     # Nothing was cared for tomorrow but the open neck episode, which runs on; the Patient always comes.
     assert [(e["resource"]["resourceType"], e["resource"]["id"]) for e in future["entry"]] == [
         ("Patient", str(record.patient.pk)),
         ("Condition", str(record.neck.pk)),
     ]
-    past = get(client, f"{path}?end={record.neck.onset_date - timedelta(days=1)}").json()
+    past = response_json(get(client, f"{path}?end={record.neck.onset_date - timedelta(days=1)}"))
     assert ids(past) == [str(record.patient.pk)]
-    today_only = get(client, f"{path}?start={today}&end={today}").json()
+    today_only = response_json(get(client, f"{path}?start={today}&end={today}"))
     assert today_only["total"] == whole["total"]
 
 

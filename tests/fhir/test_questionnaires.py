@@ -11,7 +11,7 @@ from needlepoint.fhir import codes, mapping, records
 from needlepoint.outcomes import actions as outcome_actions
 from needlepoint.outcomes.models import Observation
 from needlepoint.outcomes.scoring import instrument, instruments
-from tests.conftest import client_for
+from tests.conftest import client_for, response_json
 from tests.fhir.conftest import Record
 
 BASE = "/fhir/R4"
@@ -100,7 +100,7 @@ def test_an_answered_questionnaire_is_a_response_and_the_score_is_derived_from_i
     assert sorted(e["resource"]["id"] for e in searched["entry"]) == sorted(
         [f"outcome-{score.pk}", f"outcome-{pain.pk}"]
     )
-    everything = get(client, f"Patient/{record.patient.pk}/$everything").json()
+    everything = response_json(get(client, f"Patient/{record.patient.pk}/$everything"))
     assert {"QuestionnaireResponse"} <= {e["resource"]["resourceType"] for e in everything["entry"]}
     exported = records.export_resources(clinician, [record.patient], ("QuestionnaireResponse",))
     assert [r["id"] for r in exported["QuestionnaireResponse"]] == [e["resource"]["id"] for e in searched["entry"]]

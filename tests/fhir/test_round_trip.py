@@ -40,7 +40,7 @@ from needlepoint.patients.models import (
 )
 from needlepoint.patients.received_records import TYPE_LABELS
 from needlepoint.visits.models import AdverseEvent, Visit
-from tests.conftest import client_for, make_member
+from tests.conftest import client_for, make_member, response_json
 from tests.fhir.conftest import EXAMPLES, import_messages, post_bundle
 
 EVERYTHING = "/fhir/R4/Patient/{}/$everything"
@@ -49,8 +49,8 @@ FHIR_JSON = "application/fhir+json"
 
 def everything(client: Any, patient_id: int | str) -> list[dict[str, Any]]:
     response = client.get(EVERYTHING.format(patient_id), HTTP_ACCEPT=FHIR_JSON)
-    assert response.status_code == 200, response.content
-    return [e["resource"] for e in response.json()["entry"]]
+    assert response.status_code == 200, response.getvalue()
+    return [e["resource"] for e in response_json(response)["entry"]]
 
 
 def references(value: Any) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from needlepoint.fhir.models import AppAuthorisation
 from needlepoint.fhir.smart_pages import register_app
 from needlepoint.patients import actions
 from needlepoint.patients.models import Patient
-from tests.conftest import client_for
+from tests.conftest import client_for, response_json
 from tests.fhir.conftest import Record, token_client
 from tests.visits.visit_helpers import open_neck_episode
 
@@ -310,7 +310,7 @@ def test_every_interaction_is_held_to_the_launch_patient(clinician, app, record:
     mine, theirs = record.patient.pk, other_patient.pk
     for url in (f"Patient/{mine}/_history", f"Patient/{mine}/_history/1", f"Patient/{mine}/$everything"):
         assert reader.get(f"{BASE}/{url}", **FHIR).status_code in (200, 404), url
-    assert reader.get(f"{BASE}/Patient/{mine}/$everything", **FHIR).json()["total"] > 1
+    assert response_json(reader.get(f"{BASE}/Patient/{mine}/$everything", **FHIR))["total"] > 1
     for url in (f"Patient/{theirs}/_history", f"Patient/{theirs}/_history/1", f"Patient/{theirs}/$everything"):
         refused = reader.get(f"{BASE}/{url}", **FHIR)
         assert refused.status_code == 403 and refused.json()["resourceType"] == "OperationOutcome", url

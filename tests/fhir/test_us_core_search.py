@@ -16,7 +16,7 @@ from needlepoint.fhir import codes, mapping, search
 from needlepoint.fhir.search import SearchError, date_interval, date_test, token
 from needlepoint.outcomes.models import Observation
 from needlepoint.patients import actions as patient_actions
-from tests.conftest import client_for
+from tests.conftest import client_for, response_json
 from tests.fhir.conftest import Record
 
 BASE = "/fhir/R4"
@@ -311,7 +311,7 @@ def test_elements_subsets_searches_and_reads_and_tags_them(clinician, record: Re
 
 def test_us_core_profiles_are_claimed_only_where_met(clinician, record: Record) -> None:
     client = client_for(clinician)
-    every = [e["resource"] for e in get(client, f"Patient/{record.patient.pk}/$everything").json()["entry"]]
+    every = [e["resource"] for e in response_json(get(client, f"Patient/{record.patient.pk}/$everything"))["entry"]]
 
     def profiles(resource: dict) -> list[str]:
         return resource["meta"].get("profile", [])

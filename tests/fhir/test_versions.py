@@ -14,7 +14,7 @@ from django.utils.http import http_date, parse_http_date
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.patients import actions as patient_actions
 from needlepoint.visits import actions as visit_actions
-from tests.conftest import client_for
+from tests.conftest import client_for, response_json
 from tests.fhir.conftest import Record
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def get(client: Client, url: str, **headers: str):
 
 
 def everything(client: Client, record: Record) -> list[dict]:
-    bundle = get(client, f"Patient/{record.patient.pk}/$everything").json()
+    bundle = response_json(get(client, f"Patient/{record.patient.pk}/$everything"))
     return [e["resource"] for e in bundle["entry"]]
 
 

@@ -29,7 +29,7 @@ from needlepoint.patients.page import rows_shown
 from needlepoint.visits import actions as visit_actions
 from needlepoint.visits import aftercare
 from needlepoint.visits.models import Visit
-from tests.conftest import client_for
+from tests.conftest import client_for, response_json
 from tests.fhir.conftest import token_client
 from tests.outcomes.conftest import open_episode
 from tests.stored_parts import get_reading, stored_expiry
@@ -126,7 +126,7 @@ def _client(part: Part, membership) -> Client:
 
 def _show(client: Client, part: Part, record: Record) -> tuple[str, set[str]]:
     response, tables = get_reading(client, part.url(record))
-    return response.content.decode(), tables
+    return response.getvalue().decode(), tables
 
 
 def _stored(client: Client, part: Part, record: Record) -> str:
@@ -213,8 +213,10 @@ def test_a_care_period_is_applied_to_the_stored_record(clinician, record) -> Non
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
     later, tables = get_reading(client, f"{url}?start={tomorrow}")
     assert "outcomes_observation" not in tables  # the stored record, narrowed
-    kept = {e["resource"]["resourceType"] for e in later.json()["entry"]}
-    assert whole.json()["total"] > later.json()["total"] and "Procedure" not in kept and "Patient" in kept
+    kept = {e["resource"]["resourceType"] for e in response_json(later)["entry"]}
+    assert (
+        response_json(whole)["total"] > response_json(later)["total"] and "Procedure" not in kept and "Patient" in kept
+    )
 
 
 def _addendum(record: Record) -> None:
