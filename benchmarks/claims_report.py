@@ -60,6 +60,7 @@ END_DATE = date(2026, 6, 30)
 
 def _setup(data_dir: str | None) -> None:
     sys.path.insert(0, str(ROOT))
+    _create_missing_database(os.environ.get("DATABASE_URL", ""))
     os.environ.setdefault("SECRET_KEY", "benchmark-only")
     if data_dir:
         os.environ.setdefault("NEEDLEPOINT_DATA_DIR", data_dir)
@@ -68,6 +69,21 @@ def _setup(data_dir: str | None) -> None:
     import django
 
     django.setup()
+
+
+def _create_missing_database(url: str) -> None:
+    """Create the PostgreSQL database ``url`` names when its server lacks it, as on a new machine (the migration
+    that follows fills it)."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import psycopg
+    from psycopg import sql
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            print(f"creating database {name}", flush=True)
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def _seed(size: int) -> int:
