@@ -21,7 +21,7 @@ def get_reading(client: Client, url: str) -> tuple[Any, set[str]]:
     """GET ``url`` (answered 200) and the tables the request read."""
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
+    assert response.status_code == 200, response.getvalue()[:500]
     return response, tables_read(queries)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from functools import wraps
 from importlib import metadata
@@ -53,7 +53,7 @@ ACCEPTABLE = (*JSON_TYPES, "application/*", "*/*")
 FORMAT_VALUES = ("json", *JSON_TYPES)
 
 View = Callable[..., HttpResponseBase]
-STREAM_CHUNK_CHARACTERS = 64 * 1024
+STREAM_PIECE_BYTES = 64 * 1024
 logger = logging.getLogger(__name__)
 
 
@@ -68,27 +68,45 @@ def fhir_response(body: Json, status: int = 200, headers: dict[str, str] | None 
     )
 
 
-def streamed_bundle(bundle: Json, entries: Iterable[Json]) -> StreamingHttpResponse:
-    """A Bundle sent while it is written: ``bundle`` without its entries, then ``entries`` about
-    ``STREAM_CHUNK_CHARACTERS`` at a time, so that a long record's body never sits in memory as one string. The
-    bytes are those ``fhir_response`` sends for the same Bundle with ``entries`` in it."""
+def streamed_bundle(request: HttpRequest, bundle: Json, entries: Sequence[Json]) -> StreamingHttpResponse:
+    """A Bundle sent while its JSON is written: ``bundle`` (without its entries), then ``entries``, about
+    ``STREAM_PIECE_BYTES`` at a time, so that a long record's body never sits in memory as one string. The bytes are
+    those ``fhir_response`` sends for the Bundle with ``entries`` in it.
 
-    def chunks() -> Iterator[bytes]:
-        head = _dumps(bundle)
-        pending, size = [head[:-1]], len(head)  # the entries go in before the Bundle's closing brace
-        separator = ', "entry": ['
-        for entry in entries:
-            text = separator + _dumps(entry)
-            separator = ", "
-            pending.append(text)
-            size += len(text)
-            if size >= STREAM_CHUNK_CHARACTERS:
-                yield "".join(pending).encode()
-                pending, size = [], 0
-        pending.append("]}" if separator == ", " else "}")
-        yield "".join(pending).encode()
+    The entries are built already (no query runs while the body is sent). The first piece is written before this
+    returns, so an error in it is still answered as an OperationOutcome; an error in a later piece is logged and
+    ends the body early, leaving JSON that no client can mistake for a whole Bundle."""
+    if not bundle or "entry" in bundle:
+        raise ValueError("streamed_bundle takes a Bundle without its entries")
+    pieces = _pieces(bundle, entries)
+    first = next(pieces)
 
-    return StreamingHttpResponse(chunks(), content_type=f"{FHIR_JSON}; charset=utf-8")
+    def sent() -> Iterator[bytes]:
+        yield first
+        try:
+            yield from pieces
+        except Exception:
+            logger.exception("FHIR %s %s failed while its body was sent", request.method, request.path)
+            raise
+
+    return StreamingHttpResponse(sent(), content_type=f"{FHIR_JSON}; charset=utf-8")
+
+
+def _pieces(bundle: Json, entries: Sequence[Json]) -> Iterator[bytes]:
+    """The Bundle's JSON in pieces of ``STREAM_PIECE_BYTES`` or a little more (an entry is never split)."""
+    opening = _dumps(bundle).encode()[:-1]  # the entries go in before the Bundle's closing brace
+    pending, size = [opening], len(opening)
+    separator = b', "entry": ['
+    for entry in entries:
+        text = separator + _dumps(entry).encode()
+        separator = b", "
+        pending.append(text)
+        size += len(text)
+        if size >= STREAM_PIECE_BYTES:
+            yield b"".join(pending)
+            pending, size = [], 0
+    pending.append(b"]}" if entries else b"}")
+    yield b"".join(pending)
 
 
 def _dumps(value: Json) -> str:
@@ -227,7 +245,7 @@ def _streamed_searchset(
     """``_searchset``, sent while it is written (``streamed_bundle``)."""
     base, links = _base_and_links(request, params, total, page)
     head = mapping.searchset(base, links[0]["url"], [], total, links)
-    return streamed_bundle(head, (mapping.searchset_entry(base, r) for r in found))
+    return streamed_bundle(request, head, [mapping.searchset_entry(base, r) for r in found])
 
 
 def _base_and_links(
@@ -414,7 +432,7 @@ def _care_period(params: Any) -> tuple[date | None, date | None]:
 def everything(request: HttpRequest, membership: Membership, resource_id: str) -> StreamingHttpResponse:
     """GET Patient/{id}/$everything: a searchset of everything of the patient the role may read; ``start`` and
     ``end`` keep the care in that period, ``_count`` pages it (500 a page unless asked). The page is streamed:
-    the record is read (or taken from the cache) and audited first, then written out while it is sent."""
+    the record is read (or taken from the cache) and audited first, then its JSON is written while it is sent."""
     _check_params(request.GET, ("start", "end"))
     page = paging.page_from(request.GET, default=paging.MAX_COUNT)
     start, end = _care_period(request.GET)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from needlepoint.accounts.models import AuditEntry
 from needlepoint.fhir import codes, mapping
-from needlepoint.fhir.views import STREAM_CHUNK_CHARACTERS, fhir_response, streamed_bundle
+from needlepoint.fhir.views import STREAM_PIECE_BYTES, fhir_response, streamed_bundle
 from needlepoint.outcomes import actions as outcome_actions
 from needlepoint.outcomes.scoring import instrument
 from needlepoint.visits import actions as visit_actions
@@ -67,24 +72,66 @@ def test_everything_holds_the_whole_record_for_a_clinician(clinician, record: Re
     assert bundle["entry"][0]["fullUrl"] == f"http://testserver/fhir/R4/Patient/{record.patient.pk}"
     assert validator.errors(bundle) == []
     assert response.streaming and response["Content-Type"] == "application/fhir+json; charset=utf-8"
+    assert response.getvalue() == fhir_response(bundle).content  # the bytes a whole response carries
 
 
-@pytest.mark.parametrize("entries", [0, 1, 400])
-def test_a_streamed_bundle_is_the_bundle_sent_whole_in_pieces(entries: int) -> None:
-    """``streamed_bundle`` sends, in pieces of about 64 KiB, the bytes ``fhir_response`` sends whole: no entry
-    lost, none twice, the JSON the same to the byte (non-ASCII text kept as it is)."""
-    resources = [
-        {"resourceType": "Observation", "id": f"o-{n}", "note": [{"text": "Schmerz " * 40 + "ü"}]}
-        for n in range(entries)
+BASE_URL = "http://testserver/fhir/R4"
+
+
+def _observations(count: int, **extra: object) -> list[dict]:
+    """``count`` Observations with text in three scripts and values the JSON encoder writes (a date, a time, a
+    decimal), each about 700 bytes as JSON."""
+    return [
+        {
+            "resourceType": "Observation",
+            "id": f"o-{n}",
+            "effectiveDateTime": datetime(2026, 3, 1, 9, 30, tzinfo=UTC),
+            "issued": date(2026, 3, 2),
+            "valueQuantity": {"value": Decimal("7.50")},
+            "note": [{"text": "Schmerz " * 40 + "ü 痛み 🙂"}],
+            **extra,
+        }
+        for n in range(count)
     ]
-    whole = mapping.searchset("http://testserver/fhir/R4", "http://testserver/fhir/R4/x", resources, 999)
-    head = mapping.searchset("http://testserver/fhir/R4", "http://testserver/fhir/R4/x", [], 999)
-    entry = [mapping.searchset_entry("http://testserver/fhir/R4", r) for r in resources]
-    pieces = list(streamed_bundle(head, iter(entry)).streaming_content)
-    assert b"".join(pieces) == fhir_response(whole).content
-    sizes = [len(p.decode()) for p in pieces]
-    assert len(sizes) == (1 if entries < 100 else 4)  # 400 entries of 490 characters: 196,000 in all
-    assert all(STREAM_CHUNK_CHARACTERS <= size < STREAM_CHUNK_CHARACTERS + 500 for size in sizes[:-1])
+
+
+def _streamed(resources: list[dict]) -> Any:
+    """The streamed response of a searchset of ``resources``."""
+    head = mapping.searchset(BASE_URL, f"{BASE_URL}/x", [], 999)
+    entries = [mapping.searchset_entry(BASE_URL, r) for r in resources]
+    return streamed_bundle(RequestFactory().get("/fhir/R4/x"), head, entries)
+
+
+@pytest.mark.parametrize("count", [0, 1, 400])
+def test_a_streamed_bundle_is_the_bundle_sent_whole_in_pieces(count: int) -> None:
+    """``streamed_bundle`` sends, in pieces of about 64 KiB, the bytes ``fhir_response`` sends whole: no entry
+    lost, none twice, the JSON the same to the byte; an entry is never split."""
+    resources = _observations(count)
+    pieces = list(_streamed(resources).streaming_content)
+    whole = fhir_response(mapping.searchset(BASE_URL, f"{BASE_URL}/x", resources, 999)).content
+    assert b"".join(pieces) == whole
+    if len(whole) < STREAM_PIECE_BYTES:
+        assert len(pieces) == 1
+    else:
+        largest_entry = max(len(json.dumps(e, default=str).encode()) for e in _observations(1)) + 200
+        assert len(pieces) >= len(whole) // (STREAM_PIECE_BYTES + largest_entry)
+        assert all(STREAM_PIECE_BYTES <= len(p) < STREAM_PIECE_BYTES + largest_entry for p in pieces[:-1])
+
+
+def test_a_bundle_that_cannot_be_written_fails_before_its_first_byte_or_ends_early_logged(caplog) -> None:
+    """An entry that is not JSON in the first piece fails the call (the view's wrapper answers an
+    OperationOutcome); in a later piece, the error is logged and the body ends early, never a whole-looking
+    Bundle. Nothing the product stores makes either happen: this holds the contract."""
+    with pytest.raises(TypeError):
+        _streamed(_observations(1, extension={"not", "json"}))
+    late = _observations(399) + _observations(1, extension={"not", "json"})
+    sent = iter(_streamed(late).streaming_content)
+    assert next(sent).startswith(b'{"resourceType": "Bundle"')
+    with pytest.raises(TypeError):
+        list(sent)
+    assert "FHIR GET /fhir/R4/x failed while its body was sent" in caplog.text
+    with pytest.raises(ValueError):
+        streamed_bundle(RequestFactory().get("/"), {}, [])
 
 
 # Session, user and membership; the Patient, its identifiers and clinic; the clinic's staff; conditions, reported

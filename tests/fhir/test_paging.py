@@ -37,7 +37,7 @@ def walk(client: Client, first: str) -> tuple[list[str], list[dict]]:
     found, pages, url = [], [], first
     while url:
         response = get(client, url)
-        assert response.status_code == 200, response.content
+        assert response.status_code == 200, response.getvalue()
         pages.append(response_json(response))
         found += ids(pages[-1])
         url = link(pages[-1], "next")
