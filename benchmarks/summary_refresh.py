@@ -159,7 +159,7 @@ def measure(slug: str, runs: int, full_runs: int) -> None:
         changes.create_triggers(connection)
     SummaryChange.objects.filter(clinic=clinic).delete()  # the timing writes left the data as they were
     print(
-        f"  median of {full_runs} / {runs}: full {statistics.median(full) if full else float('nan'):.2f} s; "
+        f"  median of {full_runs} / {runs}: full {f'{statistics.median(full):.2f} s' if full else 'not run'}; "
         f"a day's changes {statistics.median(incremental):.3f} s "
         f"({len(episodes):,} episodes, {day_visits:,} visits), cells caught up {statistics.median(catch_ups):.3f} s "
         f"(report {statistics.median(first_reports):.3f} s before that, {statistics.median(reports):.3f} s after); "

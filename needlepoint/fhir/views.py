@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
@@ -48,6 +48,7 @@ from needlepoint.fhir.transaction_bundle import FHIR_ID
 from needlepoint.input_guard import read_body
 
 FHIR_JSON = "application/fhir+json"
+FHIR_CONTENT_TYPE = f"{FHIR_JSON}; charset=utf-8"
 JSON_TYPES = (FHIR_JSON, "application/json")
 ACCEPTABLE = (*JSON_TYPES, "application/*", "*/*")
 FORMAT_VALUES = ("json", *JSON_TYPES)
@@ -58,14 +59,8 @@ logger = logging.getLogger(__name__)
 
 
 def fhir_response(body: Json, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
-    """A FHIR JSON response."""
-    return JsonResponse(
-        body,
-        status=status,
-        content_type=f"{FHIR_JSON}; charset=utf-8",
-        json_dumps_params={"ensure_ascii": False},
-        headers=headers,
-    )
+    """A FHIR JSON response (its JSON written by ``_dumps``, as ``streamed_bundle`` writes its pieces)."""
+    return HttpResponse(_dumps(body), status=status, content_type=FHIR_CONTENT_TYPE, headers=headers)
 
 
 def streamed_bundle(request: HttpRequest, bundle: Json, entries: Sequence[Json]) -> StreamingHttpResponse:
@@ -89,7 +84,7 @@ def streamed_bundle(request: HttpRequest, bundle: Json, entries: Sequence[Json])
             logger.exception("FHIR %s %s failed while its body was sent", request.method, request.path)
             raise
 
-    return StreamingHttpResponse(sent(), content_type=f"{FHIR_JSON}; charset=utf-8")
+    return StreamingHttpResponse(sent(), content_type=FHIR_CONTENT_TYPE)
 
 
 def _pieces(bundle: Json, entries: Sequence[Json]) -> Iterator[bytes]:
@@ -110,7 +105,7 @@ def _pieces(bundle: Json, entries: Sequence[Json]) -> Iterator[bytes]:
 
 
 def _dumps(value: Json) -> str:
-    """JSON text as ``fhir_response`` writes it."""
+    """A FHIR resource or Bundle as JSON text: Django's encoder (dates, times, decimals), non-ASCII kept as it is."""
     return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
 
 

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from typing import Any
@@ -228,18 +229,14 @@ def apply_changes(cursor: Any, clinic_id: int) -> tuple[set[int], set[int]]:
     changed = " OR ".join(f"{total} <> 0" for total in sums)
     # The staging table has no statistics: PostgreSQL would guess a few rows and sort the tens of thousands of
     # groups (a third of a second at a million visits); hashed in memory, they take a tenth of that.
-    hashed = connection.vendor == "postgresql"
-    if hashed:
-        cursor.execute("SET LOCAL enable_sort = off")
-    cursor.execute(
-        f"INSERT INTO {CELLS} ({keys}, {', '.join(_CHANGE_SUMS)})"
-        f" SELECT {keys}, {', '.join(sums)} FROM {CHANGES} WHERE clinic_id = %s GROUP BY {keys} HAVING {changed}"
-        " RETURNING figure, month",
-        [clinic_id],
-    )
-    written = cursor.fetchall()
-    if hashed:
-        cursor.execute("SET LOCAL enable_sort TO DEFAULT")
+    with _grouped_by_hashing(cursor):
+        cursor.execute(
+            f"INSERT INTO {CELLS} ({keys}, {', '.join(_CHANGE_SUMS)})"
+            f" SELECT {keys}, {', '.join(sums)} FROM {CHANGES} WHERE clinic_id = %s GROUP BY {keys} HAVING {changed}"
+            " RETURNING figure, month",
+            [clinic_id],
+        )
+        written = cursor.fetchall()
     episode_months: set[int] = set()
     visit_months: set[int] = set()
     for figure, month in written:
@@ -314,10 +311,9 @@ def _add_up_visits(
     cells, or with ``weight`` into the staged changes; returns the rows written."""
     visits, events = tables
     params = (clinic_id, *given)
-    written = _insert(cursor, clinic_id, "visits", VISIT_GROUPS, _visit_sql(only, table=visits), params, weight=weight)
-    written += _insert(
-        cursor, clinic_id, "events", VISIT_GROUPS, _events_sql(only, table=events), params, weight=weight
-    )
+    written = 0
+    for figure, sql in (("visits", _visit_sql(only, table=visits)), ("events", _events_sql(only, table=events))):
+        written += _insert(cursor, clinic_id, figure, VISIT_GROUPS, sql, params, weight=weight)
     cursor.execute(f"DROP TABLE IF EXISTS {VISIT_KEYS}")
     cursor.execute(f"CREATE TEMPORARY TABLE {VISIT_KEYS} AS {_visit_keys_sql(only, visits)}", params)
     try:
@@ -345,26 +341,30 @@ def _insert(
     needled = [] if figure in VISIT_FIGURES else ["needled"]
     columns = [*(queries.CELL_COLUMNS[name] for name in groups), *needled, *("k1", "k2", "k3")[:keys]]
     columns += [f"v{index}" for index in range(1, values + 1)]
+    given: dict[str, Any] = {} if weight is None else {"weight": weight}
+    given |= {"clinic_id": clinic_id, "figure": figure}
     # PostgreSQL guesses the groups by needling key as the product of the columns' (millions, where there are a
     # few hundred thousand) and would sort them on disk; hashing them took half the time at a million visits.
-    hashed = "needling" in groups and connection.vendor == "postgresql"
+    with _grouped_by_hashing(cursor, "needling" in groups):
+        cursor.execute(
+            f"INSERT INTO {CELLS if weight is None else CHANGES} ({', '.join([*given, *columns])})"
+            f" SELECT {', '.join(['%s'] * len(given))}, x.* FROM ({sql}) x",
+            (*given.values(), *params),
+        )
+        written = queries.rows_written(cursor)
+    return written
+
+
+@contextmanager
+def _grouped_by_hashing(cursor: Any, wanted: bool = True) -> Iterator[None]:
+    """Where ``wanted``, on PostgreSQL: the statements inside group their rows by hashing them in memory, not by
+    sorting them (``enable_sort`` off for the transaction, set back after; a failure rolls the setting back)."""
+    hashed = wanted and connection.vendor == "postgresql"
     if hashed:
         cursor.execute("SET LOCAL enable_sort = off")
-    if weight is None:
-        cursor.execute(
-            f"INSERT INTO {CELLS} (clinic_id, figure, {', '.join(columns)}) SELECT %s, %s, x.* FROM ({sql}) x",
-            (clinic_id, figure, *params),
-        )
-    else:
-        cursor.execute(
-            f"INSERT INTO {CHANGES} (weight, clinic_id, figure, {', '.join(columns)})"
-            f" SELECT %s, %s, %s, x.* FROM ({sql}) x",
-            (weight, clinic_id, figure, *params),
-        )
-    written = queries.rows_written(cursor)
+    yield
     if hashed:
         cursor.execute("SET LOCAL enable_sort TO DEFAULT")
-    return written
 
 
 def _visit_sql(only: str, keyed: bool = False, table: str = queries.SUMMARY_VISITS) -> str:

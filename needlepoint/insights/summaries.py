@@ -277,12 +277,12 @@ def _rebuild(cursor: Any, clinic_id: int, changed: set[int] | None) -> list[int]
     before = _touched_patients(cursor, clinic_id)
     # The episode cells of the rows about to go, taken away; their visit rows kept, to compare.
     cells.start_changes(cursor)
-    cells.stage_episodes(cursor, clinic_id, _changed_rows(clinic_id).filter(in_cells=True), -1)
+    cells.stage_episodes(cursor, clinic_id, _rows_of(clinic_id, CHANGED_TABLE).filter(in_cells=True), -1)
     _keep_visit_rows(cursor)
     written = _write_rows(cursor, clinic_id, f" AND {{column}} IN (SELECT id FROM {CHANGED_TABLE})")
     # The cells of the rows written, added; and of the other episodes that joined or left the cells.
     joined, left = _mark_in_cells(cursor, clinic_id, changed, before)
-    cells.stage_episodes(cursor, clinic_id, _changed_rows(clinic_id).filter(in_cells=True), 1)
+    cells.stage_episodes(cursor, clinic_id, _rows_of(clinic_id, CHANGED_TABLE).filter(in_cells=True), 1)
     for episodes, weight in ((joined, 1), (left, -1)):
         if episodes:  # by a table of ids: a bulk import may move thousands (SQLite binds at most 32,766 values)
             _id_table(cursor, FLIPPED_TABLE, set(episodes))
@@ -315,11 +315,6 @@ def _write_rows(cursor: Any, clinic_id: int, only: str) -> list[int]:
     return [*written, removed]
 
 
-def _changed_rows(clinic_id: int) -> QuerySet[EpisodeSummary]:
-    """The clinic's summary rows of the changed episodes (``CHANGED_TABLE``)."""
-    return _rows_of(clinic_id, CHANGED_TABLE)
-
-
 def _rows_of(clinic_id: int, ids_table: str) -> QuerySet[EpisodeSummary]:
     """The clinic's summary rows of the episodes in the temporary table ``ids_table`` (``_id_table``)."""
     return EpisodeSummary.objects.filter(clinic_id=clinic_id, episode_id__in=RawSQL(f"SELECT id FROM {ids_table}", []))
@@ -341,27 +336,21 @@ def _mark_in_cells(cursor: Any, clinic_id: int, changed: set[int], before: set[i
     themselves that joined the cells and that left them."""
     _id_table(cursor, PATIENTS_TABLE, before | _touched_patients(cursor, clinic_id))
     summary = queries.SUMMARY_EPISODES
-    # Driven by the patients (the index by clinic and patient): the changed episodes are left out here, not in SQL.
-    others = (
-        f"SELECT s.episode_id, s.in_cells FROM {PATIENTS_TABLE} p"
-        f" JOIN {summary} s ON s.clinic_id = %s AND s.patient_id = p.id"
-    )
-    cursor.execute(others, [clinic_id])
-    were = {episode: single for episode, single in cursor.fetchall() if episode not in changed}
     cursor.execute(
         # Only the rows whose mark is wrong are written (in_cells must be NOT EXISTS: it is wrong where it equals
-        # EXISTS): rewriting every row of the patients touched rewrote each of its indexes too.
+        # EXISTS): rewriting every row of the patients touched rewrote each of its indexes too. The rows written
+        # are the episodes that joined or left the cells, with their new mark.
         f"""UPDATE {summary} SET in_cells = NOT in_cells
             WHERE clinic_id = %s AND patient_id IN (SELECT id FROM {PATIENTS_TABLE}) AND in_cells = EXISTS (
                 SELECT 1 FROM {summary} o WHERE o.clinic_id = {summary}.clinic_id
-                AND o.patient_id = {summary}.patient_id AND o.episode_id <> {summary}.episode_id)""",
+                AND o.patient_id = {summary}.patient_id AND o.episode_id <> {summary}.episode_id)
+            RETURNING episode_id, in_cells""",
         [clinic_id],
     )
-    cursor.execute(others, [clinic_id])
-    now = {episode: single for episode, single in cursor.fetchall() if episode not in changed}
+    flipped = [(episode, bool(single)) for episode, single in cursor.fetchall() if episode not in changed]
     cursor.execute(f"DROP TABLE {PATIENTS_TABLE}")
-    joined = sorted(episode for episode, single in now.items() if single and not were[episode])
-    left = sorted(episode for episode, single in now.items() if not single and were[episode])
+    joined = sorted(episode for episode, single in flipped if single)
+    left = sorted(episode for episode, single in flipped if not single)
     return joined, left
 
 
